@@ -1,0 +1,27 @@
+"""digestpin: the hooks as subcommands (``digestpin lint …``)."""
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from digestpin_hooks import lint
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog='digestpin',
+        description='Pin container images to content digests.',
+    )
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    commands.required = True
+    lint_parser = commands.add_parser(
+        'lint', help='report images not pinned to a digest',
+    )
+    lint.add_common_arguments(lint_parser)
+    lint_parser.set_defaults(run=lint.run)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

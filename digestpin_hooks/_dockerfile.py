@@ -1,0 +1,777 @@
+"""Read a Dockerfile the way BuildKit's parser does, and find its image references.
+
+BuildKit (frontend/dockerfile/parser) reads physical lines, keeps parser
+directives only at the top, joins continuation lines (dropping comment and
+blank lines inside them), and skips heredoc bodies.  The reader below follows
+it step by step, but unlike the Go parser it remembers where every piece of a
+logical line came from, so that each reference has an exact span in the file.
+
+dockerfile-parse is not used on this path: it reads ``FROM`` inside a heredoc
+body as an instruction, takes unknown flags for the image, does not honour
+``# escape=`` in continuations and keeps no offsets.  The tests compare this
+reader with BuildKit's own parser instead.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+from typing import NamedTuple
+
+from digestpin_hooks._expand import expand
+from digestpin_hooks._expand import Expansion
+from digestpin_hooks._expand import Span
+from digestpin_hooks._expand import Var
+
+MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
+# unicode.IsSpace, which BuildKit uses to trim lines
+GO_SPACE = (
+    '\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006'
+    '\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
+)
+_ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
+_WORD_RE = re.compile(r'[^\t\v\f\r ]+')
+_CMD_RE = re.compile(r'[^\t\v\f\r ]+')
+_DIRECTIVE_RE = re.compile(
+    r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*'
+    r'(.+?)[\t\n\f\r ]*\Z',
+)
+_KNOWN_DIRECTIVES = frozenset(('escape', 'syntax', 'check'))
+_HEREDOC_RE = re.compile(r'(\d*)<<(-?)([^<]*)\Z')
+_HEREDOC_COMMANDS = frozenset(('add', 'copy', 'run'))
+_HEREDOC_OPENERS = _HEREDOC_COMMANDS | {'onbuild'}
+# instructions whose arguments can name an image or feed one
+_INTERESTING = frozenset(('from', 'copy', 'run', 'arg', 'onbuild', 'env'))
+_NOT_FROM_MOUNT_TYPES = frozenset(('tmpfs', 'secret', 'ssh'))
+
+SOURCE_FROM = 'FROM'
+SOURCE_COPY = 'COPY --from'
+SOURCE_MOUNT = 'RUN --mount'
+SOURCE_SYNTAX = 'syntax'
+SOURCE_ARG = 'ARG'
+
+
+class DockerfileError(ValueError):
+    """BuildKit would refuse to read the file; the message says why."""
+
+
+class Instruction(NamedTuple):
+    cmd: str  # lower-cased, as BuildKit dispatches it
+    start_line: int  # 1-based physical lines
+    end_line: int  # the last line, heredoc bodies included
+    start: int  # file offset where its first line starts
+    end: int  # file offset after its last line
+    line: str  # the logical line: continuations joined, comments dropped
+    # (index in ``line``, file offset) where each joined piece starts
+    pieces: tuple[tuple[int, int], ...]
+
+    def offset(self, index: int) -> int:
+        """File offset of ``line[index]``."""
+        k = len(self.pieces) - 1
+        while k and self.pieces[k][0] > index:
+            k -= 1
+        start, offset = self.pieces[k]
+        return offset + index - start
+
+    def span(self, start: int, end: int) -> Span | None:
+        """File span of ``line[start:end]``, None when it crosses a join."""
+        first = self.offset(start)
+        if end == start:
+            return first, first
+        last = self.offset(end - 1)
+        if last - first != end - 1 - start:
+            return None
+        return first, last + 1
+
+
+class Directive(NamedTuple):
+    name: str
+    value: str
+    span: Span
+    line: int
+
+
+class ImageRef(NamedTuple):
+    """One place where BuildKit would fetch an image."""
+
+    source: str  # SOURCE_*
+    image: str  # as written, variables substituted (not normalised)
+    written: str  # the text at ``span``
+    span: Span  # where the finding points; exactly ``image`` if ``editable``
+    editable: bool
+    instruction_line: int  # where the instruction starts (pragma lookup)
+    unresolved: tuple[str, ...]  # variables with no value: DP003
+    note: str  # how the reference came about, for messages
+    platform: str  # FROM --platform, raw
+    feeds: tuple[int, ...]  # for ARG defaults: the FROM lines they feed
+    has_variables: bool = False  # the instruction writes it with variables
+
+
+class Dockerfile(NamedTuple):
+    text: str  # decoded with surrogateescape, BOM removed
+    bom: bool
+    directives: tuple[Directive, ...]
+    instructions: tuple[Instruction, ...]
+    escape: str
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column in characters) of a file offset."""
+        line_start = self.text.rfind('\n', 0, offset) + 1
+        return self.text.count('\n', 0, offset) + 1, offset - line_start + 1
+
+    def line_above(self, offset: int) -> str:
+        """The physical line before the one holding ``offset``."""
+        line_start = self.text.rfind('\n', 0, offset) + 1
+        if line_start == 0:
+            return ''
+        return self.text[self.text.rfind('\n', 0, line_start - 1) + 1:
+                         line_start - 1]
+
+
+def decode(data: bytes) -> tuple[str, bool]:
+    """Bytes -> text that encodes back to the same bytes, and whether a BOM led."""
+    bom = data.startswith(b'\xef\xbb\xbf')
+    text = data[3:] if bom else data
+    return text.decode('utf-8', 'surrogateescape'), bom
+
+
+def encode(text: str, bom: bool) -> bytes:
+    data = text.encode('utf-8', 'surrogateescape')
+    return b'\xef\xbb\xbf' + data if bom else data
+
+
+def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:
+    """BuildKit's lineContinuationRegex: an unescaped escape token at the end."""
+    trimmed = line.rstrip(' \t')
+    if trimmed[-1:] == escape and (len(trimmed) == 1 or trimmed[-2] != escape):
+        return trimmed[:-1], True
+    return line, False
+
+
+_LONG_LINE_RE = re.compile(r'[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1))
+
+
+def _check_line_lengths(text: str) -> None:
+    # a character takes at most 4 bytes: only long lines need encoding
+    for m in _LONG_LINE_RE.finditer(text):
+        if len(m.group().encode('utf-8', 'surrogateescape')) > MAX_LINE_BYTES:
+            number = text.count('\n', 0, m.start()) + 1
+            raise DockerfileError(
+                f'line {number} is longer than BuildKit\'s limit of '
+                f'{MAX_LINE_BYTES} bytes',
+            )
+
+
+def _read_directives(text: str) -> tuple[list[Directive], str]:
+    """Parser directives: comment lines of ``# key=value`` at the very top."""
+    directives: list[Directive] = []
+    escape = '\\'
+    offset = 0
+    number = 1
+    while offset <= len(text):
+        end = text.find('\n', offset)
+        end = len(text) if end < 0 else end
+        content = text[offset:end].rstrip('\r\n')
+        stripped = content.lstrip(GO_SPACE)
+        m = _DIRECTIVE_RE.match(stripped)
+        name = m.group(1).lower() if m else ''
+        if m is None or name not in _KNOWN_DIRECTIVES:
+            break
+        if any(d.name == name for d in directives):
+            raise DockerfileError(
+                f'line {number}: only one {name} parser directive can be used',
+            )
+        value = m.group(2)
+        if name == 'escape':
+            if value not in ('\\', '`'):
+                raise DockerfileError(
+                    f'line {number}: invalid escape token {value!r} '
+                    f'does not match ` or \\',
+                )
+            escape = value
+        start = offset + len(content) - len(stripped) + m.start(2)
+        directives.append(
+            Directive(name, value, (start, start + len(value)), number),
+        )
+        offset = end + 1
+        number += 1
+    return directives, escape
+
+
+def _join(raw: str, start: int, escape: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The logical line of an instruction's raw lines, with its pieces."""
+    stripped = raw.lstrip(GO_SPACE)
+    offset = start + len(raw) - len(stripped)
+    if '\n' not in stripped.rstrip('\n'):
+        line = stripped.rstrip('\r\n')
+        return _trim_continuation(line, escape)[0], ((0, offset),)
+    physical = stripped.split('\n')
+    body, continued = _trim_continuation(physical[0].rstrip('\r'), escape)
+    parts = [body]
+    pieces = [(0, offset)]
+    length = len(body)
+    offset += len(physical[0]) + 1
+    for content in physical[1:]:
+        line_offset = offset
+        offset += len(content) + 1
+        content = content.rstrip('\r')
+        after = content.lstrip(GO_SPACE)
+        if not continued or not after or after[0] == '#':
+            continue
+        body, continued = _trim_continuation(content, escape)
+        pieces.append((length, line_offset))
+        parts.append(body)
+        length += len(body)
+    return ''.join(parts), tuple(pieces)
+
+
+def _needs_join(cmd: str, raw: str, has_mounts: bool) -> bool:
+    """Whether an instruction can name or feed an image, or open a heredoc."""
+    if cmd == 'from' or cmd == 'arg':
+        return True
+    if cmd == 'env':
+        return has_mounts  # ENV values only feed RUN --mount from=
+    if cmd in _HEREDOC_OPENERS:
+        return '<<' in raw or '--from' in raw or '--mount' in raw
+    return False
+
+
+def _continues(line: str, escape: str) -> bool:
+    """Whether a physical line ends with a line-continuation escape token."""
+    last = line[-1:]
+    if last != escape and last not in ' \t\r':
+        return False  # the common case, decided without copying the line
+    return _trim_continuation(line.rstrip('\r'), escape)[1]
+
+
+def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
+    """Read ``data`` into instructions, as BuildKit's parser.Parse does.
+
+    The logical line of an instruction is joined only when it can name or
+    feed an image (or ``join_all``); the others are only walked over.
+    """
+    if b'\0' in data:
+        raise DockerfileError('binary file (it contains NUL bytes)')
+    text, bom = decode(data)
+    _check_line_lengths(text)
+    directives, escape = _read_directives(text)
+    has_mounts = '--mount' in text
+    lines = text.split('\n')
+    if lines[-1] == '':
+        lines.pop()
+    space = GO_SPACE
+    instructions: list[Instruction] = []
+    n = len(lines)
+    i = 0
+    offset = 0
+    while i < n:
+        first = lines[i]
+        start = offset
+        offset += len(first) + 1
+        i += 1
+        head = first.lstrip(space)
+        if not head or head[0] == '#':
+            continue
+        start_line = i
+        if _continues(head, escape):
+            while i < n:
+                line = lines[i]
+                offset += len(line) + 1
+                i += 1
+                if _continues(line, escape):
+                    continue
+                after = line.lstrip(space)
+                if after and after[0] != '#':
+                    break
+        m = _CMD_RE.match(head)
+        cmd = m.group().lower() if m else ''
+        if i > start_line:
+            raw = '\n'.join(lines[start_line - 1:i])
+            if m is None or m.end() == len(head.rstrip('\r')):
+                # the command itself may be split by a continuation
+                cmd = _split_command(_join(raw, start, escape)[0])[0]
+        else:
+            raw = first
+        if join_all or _needs_join(cmd, raw, has_mounts):
+            line, pieces = _join(raw, start, escape)
+        else:
+            line, pieces = '', ()
+        end_line = i
+        if '<<' in line:
+            for name, chomp in _heredocs(cmd, line):
+                while i < n:
+                    candidate = lines[i].rstrip('\r')
+                    offset += len(lines[i]) + 1
+                    i += 1
+                    if chomp:
+                        candidate = candidate.lstrip('\t')
+                    if candidate == name:
+                        break
+                else:
+                    raise DockerfileError(
+                        f'line {start_line}: unterminated heredoc <<{name}',
+                    )
+            end_line = i
+        instructions.append(Instruction(
+            cmd, start_line, end_line, start, min(offset, len(text)),
+            line, pieces,
+        ))
+    return Dockerfile(text, bom, tuple(directives), tuple(instructions), escape)
+
+
+def _split_command(line: str) -> tuple[str, int]:
+    """(lower-cased command, index where its arguments start)."""
+    m = _ARG_SEP_RE.search(line)
+    if m is None:
+        return line.lower(), len(line)
+    return line[:m.start()].lower(), m.end()
+
+
+def _is_json_array(args: str) -> bool:
+    rest = args.lstrip(GO_SPACE)
+    if not rest.startswith('['):
+        return False
+    import json
+    try:
+        value = json.loads(rest)
+    except ValueError:
+        return False
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _heredocs(cmd: str, line: str) -> list[tuple[str, bool]]:
+    """Heredocs an instruction opens: (terminator, strip leading tabs)."""
+    start = _split_command(line)[1]
+    if cmd == 'onbuild':
+        cmd, sub_start = _split_command(line[start:].lstrip(GO_SPACE))
+        start = len(line) - len(line[start:].lstrip(GO_SPACE)) + sub_start
+    if cmd not in _HEREDOC_COMMANDS:
+        return []
+    flags_end, _ = extract_flags(line, start)
+    if _is_json_array(line[flags_end:]):
+        return []
+    found = []
+    for word, _, _ in _shell_words(line):
+        m = _HEREDOC_RE.match(word)
+        if m is None or not m.group(3):
+            continue
+        names = [w for w, _, _ in _shell_words(m.group(3))]
+        if len(names) != 1:
+            continue
+        found.append((_unquote(names[0]), m.group(2) == '-'))
+    return found
+
+
+def _shell_words(s: str) -> list[tuple[str, int, int]]:
+    """Words split on blanks with quotes and backslash escapes kept raw."""
+    words = []
+    i = 0
+    n = len(s)
+    while i < n:
+        while i < n and s[i] in ' \t\r\n\v\f':
+            i += 1
+        if i >= n:
+            break
+        start = i
+        while i < n and s[i] not in ' \t\r\n\v\f':
+            ch = s[i]
+            if ch == '\\':
+                i += 2
+                continue
+            if ch in '\'"':
+                end = s.find(ch, i + 1)
+                i = n if end < 0 else end + 1
+                continue
+            i += 1
+        words.append((s[start:min(i, n)], start, min(i, n)))
+    return words
+
+
+def _unquote(word: str) -> str:
+    out = []
+    i = 0
+    while i < len(word):
+        ch = word[i]
+        if ch == '\\' and i + 1 < len(word):
+            out.append(word[i + 1])
+            i += 2
+        elif ch in '\'"':
+            end = word.find(ch, i + 1)
+            end = len(word) if end < 0 else end
+            out.append(word[i + 1:end])
+            i = end + 1
+        else:
+            out.append(ch)
+            i += 1
+    return ''.join(out)
+
+
+def extract_flags(
+        line: str, start: int,
+) -> tuple[int, list[tuple[str, int, int]]]:
+    """BuildKit's extractBuilderFlags from ``line[start:]``.
+
+    Returns where the arguments start and each flag as (value with quotes
+    and escapes removed, raw start, raw end).
+    """
+    flags: list[tuple[str, int, int]] = []
+    n = len(line)
+    i = start
+    space = ' \t\n\v\f\r\x85\xa0'
+    while True:
+        while i < n and line[i] in space:
+            i += 1
+        if i >= n - 1 or line[i] != '-' or line[i + 1] != '-':
+            return i, flags
+        word_start = i
+        out = []
+        while i < n and line[i] not in space:
+            ch = line[i]
+            if ch in '\'"':
+                end = i + 1
+                while end < n and line[end] != ch:
+                    if line[end] == '\\' and end + 1 < n:
+                        out.append(line[end + 1])
+                        end += 2
+                        continue
+                    out.append(line[end])
+                    end += 1
+                i = end + 1
+                continue
+            if ch == '\\':
+                if i + 1 < n:
+                    out.append(line[i + 1])
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        i = min(i, n)
+        word = ''.join(out)
+        if word == '--':
+            return i, flags
+        flags.append((word, word_start, i))
+
+
+def _arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
+    """BuildKit's parseWords: blank-separated, quotes and escapes kept."""
+    words = []
+    i = start
+    n = len(line)
+    while i < n:
+        while i < n and line[i] in GO_SPACE:
+            i += 1
+        if i >= n:
+            break
+        word_start = i
+        while i < n and line[i] not in GO_SPACE:
+            ch = line[i]
+            if ch == escape:
+                i += 2
+                continue
+            if ch in '\'"':
+                j = i + 1
+                while j < n and line[j] != ch:
+                    j += 2 if line[j] == escape and ch != "'" else 1
+                i = j + 1
+                continue
+            i += 1
+        i = min(i, n)
+        words.append((line[word_start:i], word_start, i))
+    return words
+
+
+def _csv_fields(value: str) -> list[tuple[str, int]]:
+    """Split a --mount value into fields with their offsets (encoding/csv)."""
+    fields = []
+    start = 0
+    quoted = False
+    for k, ch in enumerate(value):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ',' and not quoted:
+            fields.append((value[start:k], start))
+            start = k + 1
+    fields.append((value[start:], start))
+    return fields
+
+
+# ARGs BuildKit defines for FROM lines; their values depend on the build
+BUILTIN_PLATFORM_ARGS = (
+    'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+    'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT',
+)
+
+
+class _Scope:
+    """The variables and stages known at one point of the Dockerfile."""
+
+    def __init__(self) -> None:
+        # global ARGs (before the first FROM), and the ones BuildKit adds
+        self.meta: dict[str, Var] = {
+            name: Var('', None, 0, known=False)
+            for name in BUILTIN_PLATFORM_ARGS
+        }
+        self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
+        self.stages: list[str] = []  # names, lower-cased, '' for unnamed
+        self.in_stage = False
+
+    def is_stage(self, name: str) -> bool:
+        if name.isdigit():
+            return True
+        return name.lower() in self.stages
+
+
+def _locator(ins: Instruction, word_start: int):  # type: ignore[no-untyped-def]
+    def locate(start: int, end: int) -> Span | None:
+        return ins.span(word_start + start, word_start + end)
+    return locate
+
+
+def _ref_from_expansion(
+        doc: Dockerfile,
+        ins: Instruction,
+        source: str,
+        exp: Expansion,
+        word: str,
+        word_start: int,
+        word_end: int,
+        platform: str = '',
+) -> ImageRef:
+    word_span = ins.span(word_start, word_end)
+    if word_span is None:
+        first = ins.offset(word_start)
+        word_span = (first, first)
+    if exp.unresolved:
+        return ImageRef(
+            source, word, word, word_span, False, ins.start_line,
+            exp.unresolved, 'no default gives ' + ', '.join(
+                f'${name}' for name in exp.unresolved
+            ) + ' a value', platform, (), True,
+        )
+    if exp.span is not None and exp.span != word_span and not (
+        ins.start <= exp.span[0] < ins.end
+    ):
+        # the whole image is an ARG default defined elsewhere
+        line, _ = doc.position(exp.span[0])
+        return ImageRef(
+            SOURCE_ARG, exp.value, doc.text[exp.span[0]:exp.span[1]],
+            exp.span, True, line, (),
+            f'default of ARG {exp.via} on line {line}, used by {source} on '
+            f'line {ins.start_line}', platform, (ins.start_line,), True,
+        )
+    if exp.span is not None:
+        note = 'the default in a variable expression' if exp.has_variables else ''
+        return ImageRef(
+            source, exp.value, doc.text[exp.span[0]:exp.span[1]], exp.span,
+            True, ins.start_line, (), note, platform, (), exp.has_variables,
+        )
+    if exp.has_variables:
+        note = 'built from variables'
+    else:
+        note = 'written with quotes, escapes or across lines'
+    return ImageRef(
+        source, exp.value, doc.text[word_span[0]:word_span[1]], word_span,
+        False, ins.start_line, (), note, platform, (), exp.has_variables,
+    )
+
+
+def image_refs(doc: Dockerfile) -> list[ImageRef]:
+    """Every place BuildKit would pull an image, with ARG scope applied."""
+    refs: list[ImageRef] = []
+    for directive in doc.directives:
+        if directive.name == 'syntax':
+            refs.append(ImageRef(
+                SOURCE_SYNTAX, directive.value, directive.value,
+                directive.span, True, directive.line, (), '', '', (),
+            ))
+    scope = _Scope()
+    for ins in doc.instructions:
+        if ins.line and ins.cmd in _INTERESTING:
+            refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
+    return _merge_arg_refs(refs)
+
+
+def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
+    """One ARG default feeding several FROMs is one reference."""
+    merged: list[ImageRef] = []
+    by_span: dict[Span, int] = {}
+    for ref in refs:
+        if ref.source != SOURCE_ARG:
+            merged.append(ref)
+            continue
+        index = by_span.get(ref.span)
+        if index is None:
+            by_span[ref.span] = len(merged)
+            merged.append(ref)
+        else:
+            old = merged[index]
+            feeds = old.feeds + ref.feeds
+            note = old.note.rsplit(' on line', 1)[0] + ' on lines ' + ', '.join(
+                str(f) for f in feeds
+            )
+            merged[index] = old._replace(feeds=feeds, note=note)
+    return merged
+
+
+def _instruction_refs(
+        doc: Dockerfile,
+        ins: Instruction,
+        cmd: str,
+        start: int,
+        scope: _Scope,
+) -> Iterator[ImageRef]:
+    line = ins.line
+    args_start = _split_command(line[start:])[1] + start
+    if cmd == 'arg':
+        _define_args(doc, ins, args_start, scope)
+        return
+    if cmd == 'env':
+        _define_env(ins, args_start, scope)
+        return
+    flags_end, flags = extract_flags(line, args_start)
+    if cmd == 'from':
+        yield from _from_refs(doc, ins, flags_end, flags, scope)
+    elif cmd == 'copy':
+        yield from _copy_refs(doc, ins, flags, scope)
+    elif cmd == 'run':
+        yield from _mount_refs(doc, ins, flags, scope)
+    elif cmd == 'onbuild' and start == 0:
+        sub = line[args_start:]
+        sub_cmd, _ = _split_command(sub)
+        if sub_cmd == 'copy':
+            # the trigger runs in a downstream build: no ARG scope applies
+            trigger_scope = _Scope()
+            trigger_scope.stages = list(scope.stages)
+            yield from _instruction_refs(
+                doc, ins, 'copy', args_start, trigger_scope,
+            )
+
+
+def _define_args(
+        doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
+) -> None:
+    for word, word_start, _ in _arg_words(ins.line, args_start, doc.escape):
+        name, eq, raw = word.partition('=')
+        env = scope.stage if scope.in_stage else scope.meta
+        if not eq:
+            if scope.in_stage and name in scope.meta:
+                # ARG NAME in a stage brings in the global value
+                env[name] = scope.meta[name]
+            else:
+                env.pop(name, None)
+            continue
+        exp = expand(raw, env, _locator(ins, word_start + len(name) + 1),
+                     doc.escape)
+        if exp.unresolved:
+            env.pop(name, None)
+        else:
+            env[name] = Var(exp.value, exp.span, ins.start_line)
+
+
+def _define_env(ins: Instruction, args_start: int, scope: _Scope) -> None:
+    if not scope.in_stage:
+        return
+    for word, _, _ in _arg_words(ins.line, args_start, '\\'):
+        name, eq, raw = word.partition('=')
+        if eq:
+            exp = expand(raw, scope.stage, lambda a, b: None)
+            scope.stage[name] = Var(exp.value, None, ins.start_line)
+
+
+def _from_refs(
+        doc: Dockerfile,
+        ins: Instruction,
+        flags_end: int,
+        flags: list[tuple[str, int, int]],
+        scope: _Scope,
+) -> Iterator[ImageRef]:
+    line = ins.line
+    words = [
+        (m.group(), m.start(), m.end())
+        for m in _WORD_RE.finditer(line, flags_end)
+    ]
+    platform = ''
+    for flag, _, _ in flags:
+        if flag.startswith('--platform='):
+            platform = flag[len('--platform='):]
+    scope.in_stage = True
+    scope.stage = {}
+    stage_name = ''
+    if len(words) == 3 and words[1][0].lower() == 'as':
+        stage_name = words[2][0].lower()
+    if not words:
+        scope.stages.append(stage_name)
+        return
+    word, word_start, word_end = words[0]
+    exp = expand(word, scope.meta, _locator(ins, word_start), doc.escape)
+    image = exp.value
+    is_stage = not exp.unresolved and image.lower() in scope.stages
+    scope.stages.append(stage_name)
+    if is_stage or (not exp.unresolved and image.lower() == 'scratch'):
+        return
+    yield _ref_from_expansion(
+        doc, ins, SOURCE_FROM, exp, word, word_start, word_end, platform,
+    )
+
+
+def _copy_refs(
+        doc: Dockerfile,
+        ins: Instruction,
+        flags: list[tuple[str, int, int]],
+        scope: _Scope,
+) -> Iterator[ImageRef]:
+    for flag, raw_start, raw_end in flags:
+        if not flag.startswith('--from='):
+            continue
+        value = flag[len('--from='):]
+        raw = ins.line[raw_start:raw_end]
+        if not raw.startswith('--from='):
+            continue
+        value_start = raw_start + len('--from=')
+        if not value or scope.is_stage(value):
+            continue
+        if '$' in value:
+            # BuildKit does not expand variables in COPY --from
+            span = ins.span(value_start, raw_end) or (ins.offset(value_start),) * 2
+            yield ImageRef(
+                SOURCE_COPY, raw[len('--from='):], raw[len('--from='):],
+                span, False, ins.start_line, (value,),
+                'BuildKit does not expand variables in COPY --from; name a '
+                'stage (FROM $IMAGE AS src) and copy from it', '', (), True,
+            )
+            continue
+        exp = expand(raw[len('--from='):], {}, _locator(ins, value_start))
+        yield _ref_from_expansion(
+            doc, ins, SOURCE_COPY, exp, value, value_start, raw_end,
+        )
+
+
+def _mount_refs(
+        doc: Dockerfile,
+        ins: Instruction,
+        flags: list[tuple[str, int, int]],
+        scope: _Scope,
+) -> Iterator[ImageRef]:
+    for flag, raw_start, raw_end in flags:
+        raw = ins.line[raw_start:raw_end]
+        if not raw.startswith('--mount='):
+            continue
+        value_start = raw_start + len('--mount=')
+        fields = _csv_fields(raw[len('--mount='):])
+        options = {}
+        for field, offset in fields:
+            key, _, value = field.partition('=')
+            options[key.strip().lower()] = (value, offset + len(key) + 1)
+        if options.get('type', ('bind',))[0].lower() in _NOT_FROM_MOUNT_TYPES:
+            continue
+        if 'from' not in options:
+            continue
+        value, offset = options['from']
+        start = value_start + offset
+        exp = expand(value, scope.stage, _locator(ins, start), doc.escape)
+        if not exp.unresolved and (
+            scope.is_stage(exp.value) or exp.value == ''
+        ):
+            continue
+        yield _ref_from_expansion(
+            doc, ins, SOURCE_MOUNT, exp, value, start, start + len(value),
+        )
