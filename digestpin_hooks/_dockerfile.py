@@ -272,7 +272,8 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
         if not head or head[0] == '#':
             continue
         start_line = i
-        if _continues(head, escape):
+        continued = _continues(head, escape)
+        if continued:
             while i < n:
                 line = lines[i]
                 offset += len(line) + 1
@@ -284,13 +285,12 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
                     break
         m = _CMD_RE.match(head)
         cmd = m.group().lower() if m else ''
-        if i > start_line:
-            raw = '\n'.join(lines[start_line - 1:i])
-            if m is None or m.end() == len(head.rstrip('\r')):
-                # the command itself may be split by a continuation
-                cmd = _split_command(_join(raw, start, escape)[0])[0]
-        else:
-            raw = first
+        raw = '\n'.join(lines[start_line - 1:i]) if i > start_line else first
+        if continued and (m is None or m.end() >= len(
+            head.rstrip(' \t\r'),
+        )):
+            # the command itself runs into the continuation
+            cmd = _split_command(_join(raw, start, escape)[0])[0]
         if join_all or _needs_join(cmd, raw, has_mounts):
             line, pieces = _join(raw, start, escape)
         else:
@@ -320,10 +320,11 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
 
 def _split_command(line: str) -> tuple[str, int]:
     """(lower-cased command, index where its arguments start)."""
-    m = _ARG_SEP_RE.search(line)
+    lead = len(line) - len(line.lstrip(GO_SPACE))
+    m = _ARG_SEP_RE.search(line, lead)
     if m is None:
-        return line.lower(), len(line)
-    return line[:m.start()].lower(), m.end()
+        return line[lead:].rstrip(GO_SPACE).lower(), len(line)
+    return line[lead:m.start()].lower(), m.end()
 
 
 def _is_json_array(args: str) -> bool:

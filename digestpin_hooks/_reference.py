@@ -27,7 +27,7 @@ _IPV6 = r'\[(?:[a-fA-F0-9:]+)\]'
 _HOST = rf'(?:{_DOMAIN_NAME}|{_IPV6})'
 _DOMAIN = rf'{_HOST}(?::[0-9]+)?'
 _TAG = r'[\w][\w.-]{0,127}'
-_DIGEST = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}'
+_DIGEST = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]+'
 
 _PATH_RE = re.compile(rf'{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z', re.ASCII)
 _DOMAIN_RE = re.compile(rf'{_DOMAIN}\Z', re.ASCII)

@@ -1,0 +1,33 @@
+"""Where the shared corpora live; tests skip with a visible reason without them."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from typing import Iterator
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get(
+    'DIGESTPIN_SHARED', os.path.join(HERE, '..', '..', 'shared'),
+)
+CORPUS = os.path.join(SHARED, 'corpus')
+ORACLE = os.path.join(CORPUS, 'ORACLE.jsonl')
+
+
+def require_corpus() -> None:
+    if not os.path.isfile(ORACLE):
+        pytest.skip(f'the Dockerfile corpus is not at {CORPUS}')
+
+
+def oracle_entries() -> Iterator[dict[str, Any]]:
+    with open(ORACLE, encoding='utf-8') as f:
+        for line in f:
+            yield json.loads(line)
+
+
+def corpus_files() -> list[str]:
+    return [
+        os.path.join(CORPUS, entry['file']) for entry in oracle_entries()
+    ]

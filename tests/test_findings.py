@@ -1,0 +1,228 @@
+"""Dockerfile bytes -> exact findings (line, column, code, image)."""
+from __future__ import annotations
+
+import pytest
+
+from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._findings import findings_for
+
+H = 'a' * 64
+PIN = f'@sha256:{H}'
+
+
+def lint(data: bytes, **kwargs: object) -> list[tuple[int, int, str, str]]:
+    doc = parse(data)
+    found = findings_for('Dockerfile', doc, image_refs(doc), **kwargs)  # type: ignore[arg-type]
+    return [(f.line, f.column, f.code, f.image) for f in found]
+
+
+CASES = {
+    'tag': (b'FROM node:20-alpine\n', [(1, 6, 'DP001', 'node:20-alpine')]),
+    'implicit latest': (b'FROM ubuntu\n', [(1, 6, 'DP002', 'ubuntu')]),
+    'registry port no tag': (
+        b'FROM localhost:5000/team/app\n',
+        [(1, 6, 'DP002', 'localhost:5000/team/app')],
+    ),
+    'pinned with tag': (f'FROM node:20{PIN}\n'.encode(), []),
+    'pinned without tag': (f'FROM node{PIN} AS x\n'.encode(), []),
+    'malformed digest': (
+        b'FROM node@sha256:abc123\n', [(1, 6, 'DP004', 'node@sha256:abc123')],
+    ),
+    'unknown algorithm': (
+        f'FROM node@md5:{H}\n'.encode(), [(1, 6, 'DP004', f'node@md5:{H}')],
+    ),
+    'upper-case hex': (
+        f'FROM node@sha256:{H.upper()}\n'.encode(),
+        [(1, 6, 'DP004', f'node@sha256:{H.upper()}')],
+    ),
+    'invalid reference': (b'FROM Node:20\n', [(1, 6, 'DP005', 'Node:20')]),
+    'platform flag': (
+        b'FROM --platform=linux/amd64 node:20 AS b\n',
+        [(1, 29, 'DP001', 'node:20')],
+    ),
+    'unknown flag is not the image': (
+        b'FROM --foo=bar node:20\n', [(1, 16, 'DP001', 'node:20')],
+    ),
+    'lower-case keyword': (b'from node:20 as b\n', [(1, 6, 'DP001', 'node:20')]),
+    'quoted image': (b'FROM "node:20"\n', [(1, 7, 'DP001', 'node:20')]),
+    'scratch': (b'FROM scratch\n', []),
+    'earlier stage, case-insensitive': (
+        b'FROM node:20 AS Build\nFROM BUILD\nFROM build AS x\n',
+        [(1, 6, 'DP001', 'node:20')],
+    ),
+    'stage defined later is an image': (
+        b'FROM build\nFROM node:20 AS build\n',
+        [(1, 6, 'DP002', 'build'), (2, 6, 'DP001', 'node:20')],
+    ),
+    'continuation with comment and blanks after the escape': (
+        b'FROM \\  \n# comment\n\n  node:20 \\\t\n  AS x\n',
+        [(4, 3, 'DP001', 'node:20')],
+    ),
+    'CRLF': (b'FROM node:20\r\nRUN x\r\n', [(1, 6, 'DP001', 'node:20')]),
+    'BOM not counted': (
+        b'\xef\xbb\xbfFROM node:20\n', [(1, 6, 'DP001', 'node:20')],
+    ),
+    'no final newline': (b'FROM a:1', [(1, 6, 'DP001', 'a:1')]),
+    'bytes that are not UTF-8': (
+        b'FROM a:1\nRUN echo \xff\xfe\nLABEL x=\xe9\n',
+        [(1, 6, 'DP001', 'a:1')],
+    ),
+    'columns are characters': (
+        'FROM a@sha256:{} AS b\nCOPY --chown=é:é --from=c:2 x y\n'.format(H).encode(),
+        [(2, 25, 'DP001', 'c:2')],
+    ),
+    'escape directive (backtick)': (
+        b'# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022 `\n'
+        b'  AS base\nRUN dir \\\nFROM x:1\n',
+        [
+            (2, 6, 'DP001', 'mcr.microsoft.com/windows/servercore:ltsc2022'),
+            (5, 6, 'DP001', 'x:1'),
+        ],
+    ),
+    'heredoc bodies are not instructions': (
+        b'FROM a:1\nRUN <<EOF\nFROM b:2\nEOF\nCOPY <<-EOT /x\n\tFROM c:3\n'
+        b'\tEOT\nRUN <<"A" cat && \\\n  echo\nFROM e:5\nA\nFROM d:4\n',
+        [(1, 6, 'DP001', 'a:1'), (12, 6, 'DP001', 'd:4')],
+    ),
+    'heredoc word in quotes is no heredoc': (
+        b'FROM a:1\nRUN echo "<<EOF"\nFROM b:2\n',
+        [(1, 6, 'DP001', 'a:1'), (3, 6, 'DP001', 'b:2')],
+    ),
+    'COPY --from image': (
+        b'FROM a:1 AS s\nCOPY --from=s /a /b\nCOPY --from=busybox:1.36 /a /b\n',
+        [(1, 6, 'DP001', 'a:1'), (3, 13, 'DP001', 'busybox:1.36')],
+    ),
+    'COPY --from stage index': (
+        b'FROM a:1\nCOPY --from=0 /x /y\n', [(1, 6, 'DP001', 'a:1')],
+    ),
+    'COPY --from a stage defined later is an image': (
+        b'FROM a:1\nCOPY --from=later /x /y\nFROM b:2 AS later\n',
+        [
+            (1, 6, 'DP001', 'a:1'), (2, 13, 'DP002', 'later'),
+            (3, 6, 'DP001', 'b:2'),
+        ],
+    ),
+    'ONBUILD COPY --from': (
+        b'FROM a:1\nONBUILD COPY --from=c:3 /x /y\n',
+        [(1, 6, 'DP001', 'a:1'), (2, 21, 'DP001', 'c:3')],
+    ),
+    'RUN --mount from': (
+        b'FROM a:1 AS s\nRUN --mount=type=cache,from=b:2,target=/x '
+        b'--mount=from=s,target=/y --mount=type=secret,id=x true\n',
+        [(1, 6, 'DP001', 'a:1'), (2, 29, 'DP001', 'b:2')],
+    ),
+    'RUN --mount from a stage ARG': (
+        b'FROM a:1\nARG IMG=b:2\nRUN --mount=from=$IMG,target=/x true\n',
+        [(1, 6, 'DP001', 'a:1'), (2, 9, 'DP001', 'b:2')],
+    ),
+    'syntax directive': (
+        f'# syntax=docker/dockerfile:1\nFROM a{PIN}\n'.encode(),
+        [(1, 10, 'DP001', 'docker/dockerfile:1')],
+    ),
+    'syntax comment after an instruction is no directive': (
+        f'FROM a{PIN}\n# syntax=docker/dockerfile:1\n'.encode(), [],
+    ),
+    'syntax after another comment is no directive': (
+        b'# hello\n# syntax=x:1\nFROM scratch\n', [],
+    ),
+    'global ARG default': (
+        b'ARG BASE=node:20\nFROM $BASE\n', [(1, 10, 'DP001', 'node:20')],
+    ),
+    'global ARG in braces': (
+        b'ARG BASE=node:20\nFROM ${BASE} AS b\n', [(1, 10, 'DP001', 'node:20')],
+    ),
+    'default inside the FROM': (
+        b'ARG BASE\nFROM ${BASE:-node:20}\n', [(2, 14, 'DP001', 'node:20')],
+    ),
+    'ARG without default: DP003': (
+        b'ARG BASE\nFROM $BASE\n', [(2, 6, 'DP003', '$BASE')],
+    ),
+    'stage ARG does not feed FROM': (
+        f'FROM a{PIN}\nARG BASE=node:20\nFROM $BASE\n'.encode(),
+        [(3, 6, 'DP003', '$BASE')],
+    ),
+    'partly variable': (
+        b'ARG V=3.12\nFROM python:${V}-slim\n',
+        [(2, 6, 'DP001', 'python:3.12-slim')],
+    ),
+    'one ARG feeding two FROMs is one finding': (
+        b'ARG B=a:1\nFROM $B\nARG B=c:3\nFROM $B\n', [(1, 7, 'DP001', 'a:1')],
+    ),
+    'quoted ARG default': (
+        b'ARG B="node:20"\nFROM $B\n', [(1, 8, 'DP001', 'node:20')],
+    ),
+    'ARG built from another ARG': (
+        b'ARG REG=ghcr.io\nARG IMG=$REG/o/r:1\nFROM $IMG\n',
+        [(3, 6, 'DP001', 'ghcr.io/o/r:1')],
+    ),
+    'ARG that names a stage': (
+        b'ARG S=build\nFROM a:1 AS build\nFROM $S\n', [(2, 6, 'DP001', 'a:1')],
+    ),
+    'build platform args': (
+        b'FROM --platform=$BUILDPLATFORM golang:1.22 AS b\n'
+        b'FROM alpine:${TARGETARCH}\n',
+        [
+            (1, 32, 'DP001', 'golang:1.22'),
+            (2, 6, 'DP003', 'alpine:${TARGETARCH}'),
+        ],
+    ),
+    'COPY --from with a variable': (
+        b'FROM a:1\nARG X=b:2\nCOPY --from=$X /a /b\n',
+        [(1, 6, 'DP001', 'a:1'), (3, 13, 'DP003', '$X')],
+    ),
+    'pragma, all codes': (
+        b'# digestpin: ignore\nFROM node:20\nFROM ubuntu\n',
+        [(3, 6, 'DP002', 'ubuntu')],
+    ),
+    'pragma with codes': (
+        b'FROM x:1\n# digestpin: ignore=DP002\nFROM node:20\n',
+        [(1, 6, 'DP001', 'x:1'), (3, 6, 'DP001', 'node:20')],
+    ),
+    'pragma above the ARG': (
+        b'# digestpin: ignore=DP001\nARG B=a:1\nFROM $B\n', [],
+    ),
+    'pragma above the FROM an ARG feeds': (
+        b'ARG B=a:1\n# digestpin: ignore\nFROM $B\n', [],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ('data', 'expected'), list(CASES.values()), ids=list(CASES),
+)
+def test_findings(data: bytes, expected: list[tuple[int, int, str, str]]) -> None:
+    assert lint(data) == expected
+
+
+def test_dp003_is_a_warning_unless_strict() -> None:
+    doc = parse(b'ARG B\nFROM $B\n')
+    (finding,) = findings_for('D', doc, image_refs(doc))
+    assert finding.severity == 'warning'
+    (finding,) = findings_for('D', doc, image_refs(doc), strict=True)
+    assert finding.severity == 'error'
+
+
+@pytest.mark.parametrize(
+    ('allow', 'expected'),
+    (
+        ((), [(1, 6, 'DP002', 'localhost:5000/team/app'), (2, 6, 'DP001', 'node:20')]),
+        (('localhost:5000/*',), [(2, 6, 'DP001', 'node:20')]),
+        (('node',), [(1, 6, 'DP002', 'localhost:5000/team/app')]),
+        (('docker.io/library/*',), [(1, 6, 'DP002', 'localhost:5000/team/app')]),
+        (('node:1*',), [(1, 6, 'DP002', 'localhost:5000/team/app'), (2, 6, 'DP001', 'node:20')]),
+    ),
+)
+def test_allow(allow: tuple[str, ...], expected: list[tuple[int, int, str, str]]) -> None:
+    data = b'FROM localhost:5000/team/app\nFROM node:20\n'
+    assert lint(data, allow=allow) == expected
+
+
+def test_source_written_and_end() -> None:
+    doc = parse(b'ARG B="node:20"\nFROM $B\nFROM python:${V:-3}-slim\n')
+    found = findings_for('D', doc, image_refs(doc))
+    assert [(f.source, f.written, f.end_line, f.end_column) for f in found] == [
+        ('ARG', 'node:20', 1, 15),
+        ('FROM', 'python:${V:-3}-slim', 3, 25),
+    ]
+    assert 'FROM on line 2' in found[0].message

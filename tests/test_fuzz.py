@@ -1,0 +1,103 @@
+"""Random and mutated Dockerfiles: never raise, and FROM reads as BuildKit's."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import HealthCheck
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from digestpin_hooks._dockerfile import _ARG_SEP_RE
+from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile import extract_flags
+from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._findings import findings_for
+
+dockerfile = pytest.importorskip('dockerfile')
+
+FRAGMENTS = (
+    'FROM', 'from', 'FROM --platform=$BUILDPLATFORM', 'ARG', 'RUN', 'COPY',
+    'COPY --from=', 'RUN --mount=type=bind,from=', 'ONBUILD', 'ENV', ' AS ',
+    ' as ', 'node:20', 'ubuntu', 'x@sha256:' + 'a' * 64, 'scratch', '$B',
+    '${B:-a:1}', 'B=c:3', '<<EOF', '<<-EOT', 'EOF', '\tEOT', '"', "'", '\\',
+    '`', '# escape=`', '# syntax=d/df:1', '# digestpin: ignore', '#', ' ',
+    '\t', '\r', '\n', '\n', '\n', '\\\n', '\\ \n', '\xe9', '\ufeff', '[',
+    '["a"]', '{', '}', ':', '@', '/', '=', ',',
+)
+
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map(''.join)
+mutated = st.tuples(
+    texts, st.binary(max_size=6), st.integers(min_value=0, max_value=400),
+).map(lambda t: (lambda b: b[:t[2]] + t[1] + b[t[2]:])(t[0].encode()))
+
+
+def _our_froms(data: bytes) -> list[tuple[int, str | None]]:
+    doc = parse(data, join_all=True)
+    froms = []
+    for ins in doc.instructions:
+        if ins.cmd != 'from':
+            continue
+        m = _ARG_SEP_RE.search(ins.line)
+        start = m.end() if m else len(ins.line)
+        end, _ = extract_flags(ins.line, start)
+        words = _ARG_SEP_RE.split(ins.line[end:].strip(' \t\r\v\f'))
+        froms.append((ins.start_line, words[0] if words[0] else None))
+    return froms
+
+
+def _their_froms(data: bytes) -> list[tuple[int, str | None]] | None:
+    try:
+        commands = dockerfile.parse_string(
+            data.decode('utf-8', 'surrogateescape').encode(
+                'utf-8', 'surrogateescape',
+            ).decode('utf-8', 'replace'),
+        )
+    except dockerfile.GoParseError:
+        return None
+    return [
+        (c.start_line, c.value[0] if c.value else None)
+        for c in commands if (c.cmd or '').lower() == 'from'
+    ]
+
+
+def _their_lines(data: bytes) -> list[tuple[str, int, int]]:
+    return [
+        ((c.cmd or '').lower(), c.start_line, c.end_line)
+        for c in dockerfile.parse_string(data.decode('utf-8'))
+    ]
+
+
+def _lint(data: bytes) -> None:
+    try:
+        doc = parse(data)
+    except DockerfileError:
+        return
+    findings_for('Dockerfile', doc, image_refs(doc))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts)
+def test_random_dockerfiles(text: str) -> None:
+    data = text.encode('utf-8')
+    _lint(data)
+    theirs = _their_froms(data)
+    if theirs is not None:
+        assert _our_froms(data) == theirs
+        ours = [
+            (i.cmd, i.start_line, i.end_line)
+            for i in parse(data, join_all=True).instructions
+        ]
+        assert ours == _their_lines(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mutated)
+def test_mutated_dockerfiles_never_raise(data: bytes) -> None:
+    _lint(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    _lint(data)
