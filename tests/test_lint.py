@@ -1,0 +1,167 @@
+"""digestpin-lint as a command: output, exit status, files and errors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.__main__ import main as digestpin_main
+from digestpin_hooks.lint import main
+
+H = 'a' * 64
+
+
+def write(path: Path, data: bytes) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_text_output_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path / 'Dockerfile', b'FROM ubuntu\nFROM node:20 AS b\n')
+    assert main([f]) == 1
+    out, err = capsys.readouterr()
+    assert out == (
+        f"{f}:1:6: DP002 'ubuntu' has no tag or digest (implicit latest); "
+        f'pin it with digestpin-fix (ubuntu@sha256:<digest>)\n'
+        f"{f}:2:6: DP001 'node:20' is not pinned to a digest: tag '20' can "
+        f'move; pin it with digestpin-fix (node:20@sha256:<digest>)\n'
+    )
+    assert err == ''
+
+
+def test_clean_file_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path / 'Dockerfile', f'FROM node:20@sha256:{H}\n'.encode())
+    assert main([f]) == 0
+    assert capsys.readouterr() == ('', '')
+
+
+def test_warning_only_exits_0_and_strict_1(tmp_path: Path) -> None:
+    f = write(tmp_path / 'Dockerfile', b'ARG B\nFROM $B\n')
+    assert main([f]) == 0
+    assert main(['--strict', f]) == 1
+
+
+def test_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path / 'Dockerfile', b'ARG B=node:20\nFROM $B\n')
+    missing = str(tmp_path / 'nope' / 'Dockerfile')
+    assert main(['--format', 'json', f, missing]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {
+        'version': 1,
+        'findings': [{
+            'path': f, 'line': 1, 'column': 7, 'end_line': 1,
+            'end_column': 14, 'code': 'DP001', 'severity': 'error',
+            'source': 'ARG', 'image': 'node:20', 'written': 'node:20',
+            'message': (
+                "'node:20' is not pinned to a digest: tag '20' can move; pin "
+                'it with digestpin-fix (node:20@sha256:<digest>) [default of '
+                'ARG B on line 1, used by FROM on line 2]'
+            ),
+        }],
+        'errors': [
+            {'path': missing, 'message': 'cannot read: No such file or directory'},
+        ],
+    }
+    assert err == f'{missing}: error: cannot read: No such file or directory\n'
+
+
+@pytest.mark.parametrize(
+    ('data', 'message'),
+    (
+        (b'FROM a\0b\n', 'binary file (it contains NUL bytes)'),
+        (b'FROM a:1\nRUN ' + b'x' * 70000 + b'\n',
+         "line 2 is longer than BuildKit's limit of 65535 bytes"),
+        (b'# escape=x\nFROM a:1\n', "line 1: invalid escape token 'x' does not match ` or \\"),
+        (b'FROM a:1\nRUN <<EOF\necho\n', 'line 2: unterminated heredoc <<EOF'),
+    ),
+)
+def test_unreadable_files_are_named_and_others_still_linted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, message: str,
+) -> None:
+    bad = write(tmp_path / 'bad' / 'Dockerfile', data)
+    good = write(tmp_path / 'good' / 'Dockerfile', b'FROM node:20\n')
+    assert main([bad, good]) == 2
+    out, err = capsys.readouterr()
+    assert err == f'{bad}: error: {message}\n'
+    assert out.startswith(f'{good}:1:6: DP001')
+
+
+def test_a_folder_argument_is_searched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in (
+        'Dockerfile', 'Containerfile', 'Dockerfile.dev', 'Containerfile.x',
+        'api.Dockerfile', 'web.dockerfile', 'sub/Dockerfile',
+    ):
+        write(tmp_path / name, b'FROM a:1\n')
+    write(tmp_path / 'README.md', b'FROM a:1\n')
+    write(tmp_path / '.git' / 'Dockerfile', b'FROM a:1\n')
+    assert main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    found = sorted(line.split(':')[0] for line in out.splitlines())
+    assert found == sorted(str(tmp_path / n) for n in (
+        'Dockerfile', 'Containerfile', 'Dockerfile.dev', 'Containerfile.x',
+        'api.Dockerfile', 'web.dockerfile', 'sub/Dockerfile',
+    ))
+
+
+def test_folder_search_skips_git_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subprocess.run(('git', 'init', '-q', str(tmp_path)), check=True)
+    write(tmp_path / '.gitignore', b'ignored/\n')
+    write(tmp_path / 'ignored' / 'Dockerfile', b'FROM a:1\n')
+    kept = write(tmp_path / 'kept' / 'Dockerfile', b'FROM a:1\n')
+    assert main([str(tmp_path)]) == 1
+    assert capsys.readouterr().out.split(':')[0] == kept
+
+
+def test_no_argument_means_current_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 1
+    assert capsys.readouterr().out.startswith('Dockerfile:1:6: DP001')
+
+
+def test_digestpin_lint_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    assert digestpin_main(['lint', '--allow', 'a', f]) == 0
+    assert digestpin_main(['lint', f]) == 1
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(['--format', 'xml'])
+    assert e.value.code == 2
+
+
+def test_lint_never_imports_docker(tmp_path: Path) -> None:
+    f = write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    code = (
+        'import sys\nfrom digestpin_hooks.lint import main\n'
+        f'rc = main([{f!r}])\n'
+        "assert not any(m == 'docker' or m.startswith('docker.') for m in sys.modules), "
+        "sorted(m for m in sys.modules if m.startswith('docker'))\n"
+        "assert 'dockerfile_parse' not in sys.modules\n"
+        'raise SystemExit(rc)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith(f'{f}:1:6: DP001')
+
+
+def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
+    f = write(tmp_path / 'Dockerfile', b'\xff\xfe\x00garbage')
+    result = subprocess.run(
+        (sys.executable, '-m', 'digestpin_hooks', 'lint', f, str(tmp_path / 'x')),
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert 'Traceback' not in result.stderr
+    assert result.stderr.splitlines() == [
+        f'{f}: error: binary file (it contains NUL bytes)',
+        f'{tmp_path / "x"}: error: cannot read: No such file or directory',
+    ]

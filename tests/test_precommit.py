@@ -1,0 +1,84 @@
+"""The hooks under real pre-commit, in a throw-away git repository."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+H = 'b' * 64
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ('git', '-c', 'user.name=t', '-c', 'user.email=t@example.com', *args),
+        cwd=cwd, capture_output=True, text=True, check=check,
+    )
+
+
+def snapshot_of_this_checkout(dest: Path) -> str:
+    """A git repo holding the working tree as it is, like try-repo makes."""
+    shutil.copytree(
+        ROOT, dest,
+        ignore=shutil.ignore_patterns('.git', '__pycache__', '*.egg-info', '.hypothesis', '.pytest_cache', 'build'),
+    )
+    git(dest, 'init', '-q')
+    git(dest, 'add', '-A')
+    git(dest, 'commit', '-qm', 'snapshot')
+    return git(dest, 'rev-parse', 'HEAD').stdout.strip()
+
+
+@pytest.fixture(scope='module')
+def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
+    if shutil.which('git') is None:
+        pytest.skip('git is not installed')
+    base = tmp_path_factory.mktemp('precommit')
+    rev = snapshot_of_this_checkout(base / 'hooks')
+    return base / 'hooks', rev, base / 'home'
+
+
+def make_project(tmp_path: Path, hooks: tuple[Path, str, Path], hook_ids: list[str]) -> dict[str, str]:
+    repo, rev, home = hooks
+    git(tmp_path, 'init', '-q')
+    ids = ''.join(f'    -   id: {h}\n' for h in hook_ids)
+    (tmp_path / '.pre-commit-config.yaml').write_text(
+        f'repos:\n-   repo: {repo}\n    rev: {rev}\n    hooks:\n{ids}',
+    )
+    env = {**os.environ, 'PRE_COMMIT_HOME': str(home)}
+    subprocess.run(
+        (sys.executable, '-m', 'pre_commit', 'install'),
+        cwd=tmp_path, env=env, check=True, capture_output=True,
+    )
+    git(tmp_path, 'add', '.pre-commit-config.yaml')
+    return env
+
+
+def commit(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ('git', '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'x'),
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )
+
+
+def test_lint_hook_blocks_a_tag_and_passes_a_pin(
+        tmp_path: Path, hooks_repo: tuple[Path, str, Path],
+) -> None:
+    env = make_project(tmp_path, hooks_repo, ['digestpin-lint'])
+    (tmp_path / 'Dockerfile').write_text('FROM node:20\n')
+    git(tmp_path, 'add', 'Dockerfile')
+    blocked = commit(tmp_path, env)
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    output = blocked.stdout + blocked.stderr  # git passes hook output on
+    assert "Dockerfile:1:6: DP001 'node:20' is not pinned to a digest" in output
+    assert git(tmp_path, 'log', check=False).returncode != 0  # nothing committed
+
+    (tmp_path / 'Dockerfile').write_text(f'FROM node:20@sha256:{H}\n')
+    git(tmp_path, 'add', 'Dockerfile')
+    passed = commit(tmp_path, env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    output = passed.stdout + passed.stderr
+    assert 'digestpin lint' in output and 'Passed' in output
