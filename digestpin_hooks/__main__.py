@@ -5,17 +5,20 @@ import argparse
 from typing import Sequence
 
 from digestpin_hooks import lint
+from digestpin_hooks.lint import _formatter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog='digestpin',
+        formatter_class=_formatter,
         description='Pin container images to content digests.',
     )
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     commands.required = True
     lint_parser = commands.add_parser(
         'lint', help='report images not pinned to a digest',
+        formatter_class=_formatter,
     )
     lint.add_common_arguments(lint_parser)
     lint_parser.set_defaults(run=lint.run)

@@ -16,11 +16,15 @@ from __future__ import annotations
 import re
 from typing import Iterator
 from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._expand import expand
 from digestpin_hooks._expand import Expansion
-from digestpin_hooks._expand import Span
 from digestpin_hooks._expand import Var
+
+if TYPE_CHECKING:
+    from digestpin_hooks._expand import Locate
+    from digestpin_hooks._expand import Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
 # unicode.IsSpace, which BuildKit uses to trim lines
@@ -31,6 +35,11 @@ GO_SPACE = (
 _ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
 _WORD_RE = re.compile(r'[^\t\v\f\r ]+')
 _CMD_RE = re.compile(r'[^\t\v\f\r ]+')
+# a word without quotes or escapes, up to a blank or the end of the line
+_PLAIN_FLAG_RE = re.compile('[^\'"\\\\ \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
+_PLAIN_WORD_RE = re.compile(
+    '[^\'"\\\\' + GO_SPACE + ']+(?=[' + GO_SPACE + ']|\\Z)',
+)
 _DIRECTIVE_RE = re.compile(
     r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*'
     r'(.+?)[\t\n\f\r ]*\Z',
@@ -243,49 +252,71 @@ def _continues(line: str, escape: str) -> bool:
     return _trim_continuation(line.rstrip('\r'), escape)[1]
 
 
+def _continuation_re(escape: str) -> re.Pattern[str]:
+    """The rest of a continued instruction, from the line after its first.
+
+    Comment and blank lines are skipped, continued lines (an escape token
+    not preceded by another, then blanks) go on, and the first other line
+    ends the instruction.  One regex call instead of a Python loop a line:
+    a continued line costs it a few steps only.
+    """
+    e = re.escape(escape)
+    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
+    skip = rf'{blank}*(?:#[^\n]*)?\n'
+    continued = rf'(?:[^\n]*[^{e}\n])?{e}[ \t]*\r*\n'
+    return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
+
+
+_CONTINUATION_RES = {e: _continuation_re(e) for e in ('\\', '`')}
+
+
 def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     """Read ``data`` into instructions, as BuildKit's parser.Parse does.
 
-    The logical line of an instruction is joined only when it can name or
-    feed an image (or ``join_all``); the others are only walked over.
+    Only instructions that can name or feed an image are kept, with their
+    logical line joined; ``join_all`` keeps and joins every instruction.
     """
     if b'\0' in data:
         raise DockerfileError('binary file (it contains NUL bytes)')
     text, bom = decode(data)
     _check_line_lengths(text)
     directives, escape = _read_directives(text)
+    rest_of_instruction = _CONTINUATION_RES[escape]
     has_mounts = '--mount' in text
-    lines = text.split('\n')
-    if lines[-1] == '':
-        lines.pop()
+    size = len(text)
     space = GO_SPACE
     instructions: list[Instruction] = []
-    n = len(lines)
-    i = 0
+    line_number = 0  # of the line before ``offset``
     offset = 0
-    while i < n:
-        first = lines[i]
+    while offset < size:
         start = offset
-        offset += len(first) + 1
-        i += 1
+        eol = text.find('\n', offset)
+        if eol < 0:
+            eol = size
+        first = text[offset:eol]
+        offset = eol + 1
+        line_number += 1
         head = first.lstrip(space)
         if not head or head[0] == '#':
             continue
-        start_line = i
-        continued = _continues(head, escape)
-        if continued:
-            while i < n:
-                line = lines[i]
-                offset += len(line) + 1
-                i += 1
-                if _continues(line, escape):
-                    continue
-                after = line.lstrip(space)
-                if after and after[0] != '#':
-                    break
+        start_line = line_number
+        last = head[-1:]
+        continued = (last == escape or last in ' \t\r') and _continues(
+            head, escape,
+        )
+        if continued and offset < size:
+            block = rest_of_instruction.match(text, offset)
+            assert block is not None  # it matches the empty string
+            end = block.end()
+            line_number += text.count('\n', offset, end)
+            if end > offset and text[end - 1] != '\n':
+                line_number += 1  # a last line without a newline
+            offset = end
+            raw = text[start:offset].rstrip('\n') if offset > start else first
+        else:
+            raw = first
         m = _CMD_RE.match(head)
         cmd = m.group().lower() if m else ''
-        raw = '\n'.join(lines[start_line - 1:i]) if i > start_line else first
         if continued and (m is None or m.end() >= len(
             head.rstrip(' \t\r'),
         )):
@@ -294,14 +325,17 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
         if join_all or _needs_join(cmd, raw, has_mounts):
             line, pieces = _join(raw, start, escape)
         else:
-            line, pieces = '', ()
-        end_line = i
+            continue  # nothing in it can name an image or open a heredoc
+        end_line = line_number
         if '<<' in line:
             for name, chomp in _heredocs(cmd, line):
-                while i < n:
-                    candidate = lines[i].rstrip('\r')
-                    offset += len(lines[i]) + 1
-                    i += 1
+                while offset < size:
+                    eol = text.find('\n', offset)
+                    if eol < 0:
+                        eol = size
+                    candidate = text[offset:eol].rstrip('\r')
+                    offset = eol + 1
+                    line_number += 1
                     if chomp:
                         candidate = candidate.lstrip('\t')
                     if candidate == name:
@@ -310,10 +344,9 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
                     raise DockerfileError(
                         f'line {start_line}: unterminated heredoc <<{name}',
                     )
-            end_line = i
+            end_line = line_number
         instructions.append(Instruction(
-            cmd, start_line, end_line, start, min(offset, len(text)),
-            line, pieces,
+            cmd, start_line, end_line, start, min(offset, size), line, pieces,
         ))
     return Dockerfile(text, bom, tuple(directives), tuple(instructions), escape)
 
@@ -424,6 +457,13 @@ def extract_flags(
         if i >= n - 1 or line[i] != '-' or line[i + 1] != '-':
             return i, flags
         word_start = i
+        plain = _PLAIN_FLAG_RE.match(line, i)
+        if plain is not None:  # no quotes or escapes: the word as written
+            i = plain.end()
+            if plain.group() == '--':
+                return i, flags
+            flags.append((plain.group(), word_start, i))
+            continue
         out = []
         while i < n and line[i] not in space:
             ch = line[i]
@@ -463,6 +503,11 @@ def _arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]
         if i >= n:
             break
         word_start = i
+        plain = _PLAIN_WORD_RE.match(line, i)
+        if plain is not None and escape != '`':
+            i = plain.end()
+            words.append((plain.group(), word_start, i))
+            continue
         while i < n and line[i] not in GO_SPACE:
             ch = line[i]
             if ch == escape:
@@ -501,16 +546,17 @@ BUILTIN_PLATFORM_ARGS = (
     'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT',
 )
 
+_BUILTIN_VARS = {
+    name: Var('', None, 0, known=False) for name in BUILTIN_PLATFORM_ARGS
+}
+
 
 class _Scope:
     """The variables and stages known at one point of the Dockerfile."""
 
     def __init__(self) -> None:
         # global ARGs (before the first FROM), and the ones BuildKit adds
-        self.meta: dict[str, Var] = {
-            name: Var('', None, 0, known=False)
-            for name in BUILTIN_PLATFORM_ARGS
-        }
+        self.meta: dict[str, Var] = dict(_BUILTIN_VARS)
         self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
         self.stages: list[str] = []  # names, lower-cased, '' for unnamed
         self.in_stage = False
@@ -521,7 +567,7 @@ class _Scope:
         return name.lower() in self.stages
 
 
-def _locator(ins: Instruction, word_start: int):  # type: ignore[no-untyped-def]
+def _locator(ins: Instruction, word_start: int) -> Locate:
     def locate(start: int, end: int) -> Span | None:
         return ins.span(word_start + start, word_start + end)
     return locate

@@ -8,13 +8,16 @@ what a fix may rewrite without changing what the Dockerfile means.
 from __future__ import annotations
 
 import re
-from typing import Callable
-from typing import Mapping
 from typing import NamedTuple
+from typing import TYPE_CHECKING
 
-Span = tuple[int, int]
-# relative (start, end) within the word -> file span, None when not contiguous
-Locate = Callable[[int, int], 'Span | None']
+if TYPE_CHECKING:
+    from typing import Callable
+    from typing import Mapping
+
+    Span = tuple[int, int]
+    # relative (start, end) within the word -> file span, None when not contiguous
+    Locate = Callable[[int, int], Span | None]
 
 
 class Var(NamedTuple):

@@ -1,9 +1,7 @@
 """Command-line arguments -> the Dockerfiles to read."""
 from __future__ import annotations
 
-import fnmatch
 import os
-import subprocess
 from typing import Iterator
 from typing import Sequence
 
@@ -15,11 +13,13 @@ DOCKERFILE_PATTERNS = (
 
 
 def is_dockerfile_name(name: str) -> bool:
+    import fnmatch
     return any(fnmatch.fnmatchcase(name, p) for p in DOCKERFILE_PATTERNS)
 
 
 def _git_listed(directory: str) -> list[str] | None:
     """Files git does not ignore under ``directory``; None outside a work tree."""
+    import subprocess  # only folder arguments pay for it; pre-commit passes files
     try:
         result = subprocess.run(
             (

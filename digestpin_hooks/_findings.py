@@ -103,15 +103,17 @@ def _allowed(image: str, allow: Sequence[str]) -> bool:
     )
 
 
-def _instruction_offsets(doc: Dockerfile, ref: ImageRef) -> list[int]:
-    """Start offsets of the instructions a reference belongs to."""
-    lines = {ref.instruction_line, *ref.feeds}
-    offsets = [
-        ins.start for ins in doc.instructions if ins.start_line in lines
-    ]
-    if not offsets:  # the syntax directive
-        offsets.append(ref.span[0])
-    return offsets
+def _waived(
+        doc: Dockerfile, ref: ImageRef, code: str, starts: dict[int, int],
+) -> bool:
+    """Whether a pragma above the reference's instruction (or a FROM it
+    feeds) waives ``code``."""
+    for line in (ref.instruction_line, *ref.feeds):
+        # the syntax directive is no instruction: its own offset stands in
+        codes = _suppressed_codes(doc, starts.get(line, ref.span[0]))
+        if codes is not None and (not codes or code in codes):
+            return True
+    return False
 
 
 def findings_for(
@@ -123,6 +125,7 @@ def findings_for(
         allow: Sequence[str] = (),
 ) -> list[Finding]:
     found = []
+    starts: dict[int, int] = {}
     for ref in refs:
         result = classify(ref)
         if result is None:
@@ -134,12 +137,9 @@ def findings_for(
                 continue
         elif _allowed(ref.image, allow):
             continue
-        waived = False
-        for offset in _instruction_offsets(doc, ref):
-            codes = _suppressed_codes(doc, offset)
-            if codes is not None and (not codes or code in codes):
-                waived = True
-        if waived:
+        if not starts:
+            starts = {ins.start_line: ins.start for ins in doc.instructions}
+        if _waived(doc, ref, code, starts):
             continue
         severity = RULES[code][0]
         if strict:

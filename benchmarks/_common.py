@@ -1,0 +1,60 @@
+"""Shared helpers for the benchmarks: timing medians of whole processes."""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get(
+    'DIGESTPIN_SHARED', os.path.join(HERE, '..', '..', 'shared'),
+)
+CORPUS = os.path.join(SHARED, 'corpus')
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop('PYTHONDONTWRITEBYTECODE', None)  # as an installed package runs
+    return env
+
+
+def median_seconds(command: Sequence[str], runs: int, *, ok: Sequence[int] = (0, 1)) -> float:
+    """Median wall time of ``command`` over ``runs`` runs, after one warm-up."""
+    env = environment()
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        result = subprocess.run(command, env=env, capture_output=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode not in ok:
+            sys.exit(
+                f'{command[0]} failed ({result.returncode}): '
+                f'{result.stderr.decode(errors="replace")[-500:]}',
+            )
+        if i:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def corpus_files() -> list[str]:
+    if not os.path.isdir(CORPUS):
+        sys.exit(f'skipped: the Dockerfile corpus is not at {CORPUS}')
+    files = []
+    for folder in sorted(os.listdir(CORPUS)):
+        path = os.path.join(CORPUS, folder)
+        if os.path.isdir(path):
+            files.extend(
+                os.path.join(path, name) for name in sorted(os.listdir(path))
+                if name != 'result'
+            )
+    return files
+
+
+def ratio_line(label: str, ours: float, baseline: float, target: str) -> str:
+    return (
+        f'{label}: {ours * 1000:.1f} ms vs {baseline * 1000:.1f} ms = '
+        f'{ours / baseline:.3f}x (target {target})'
+    )
