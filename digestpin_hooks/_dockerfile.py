@@ -13,6 +13,7 @@ reader with BuildKit's own parser instead.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterator
 from typing import NamedTuple
@@ -252,6 +253,7 @@ def _continues(line: str, escape: str) -> bool:
     return _trim_continuation(line.rstrip('\r'), escape)[1]
 
 
+@functools.lru_cache(maxsize=None)
 def _continuation_re(escape: str) -> re.Pattern[str]:
     """The rest of a continued instruction, from the line after its first.
 
@@ -267,45 +269,67 @@ def _continuation_re(escape: str) -> re.Pattern[str]:
     return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
 
 
-_CONTINUATION_RES = {e: _continuation_re(e) for e in ('\\', '`')}
 
 
-def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
-    """Read ``data`` into instructions, as BuildKit's parser.Parse does.
+@functools.lru_cache(maxsize=None)
+def _candidate_re(escape: str, with_env: bool) -> re.Pattern[str]:
+    """Lines that may start an instruction able to name or feed an image.
 
-    Only instructions that can name or feed an image are kept, with their
-    logical line joined; ``join_all`` keeps and joins every instruction.
+    FROM, ARG and ONBUILD always; COPY and RUN only when flags (``--``) or
+    a continuation follow the command, since flags come first; ENV only in
+    files with ``--mount`` (ENV can only feed ``RUN --mount from=``).
     """
-    if b'\0' in data:
-        raise DockerfileError('binary file (it contains NUL bytes)')
-    text, bom = decode(data)
-    _check_line_lengths(text)
-    directives, escape = _read_directives(text)
-    rest_of_instruction = _CONTINUATION_RES[escape]
-    has_mounts = '--mount' in text
-    size = len(text)
-    space = GO_SPACE
-    instructions: list[Instruction] = []
-    line_number = 0  # of the line before ``offset``
-    offset = 0
-    while offset < size:
-        start = offset
-        eol = text.find('\n', offset)
+    e = re.escape(escape)
+    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
+    end = rf'(?=[\t\v\f\r ]|{e}|$)'
+    commands = [
+        rf'(?:from|arg|onbuild){end}',
+        rf'(?:copy|run)(?:[\t\v\f\r ]+(?:--|{e}[ \t]*\r*$)|{e}[ \t]*\r*$)',
+    ]
+    if with_env:
+        commands.append(rf'env{end}')
+    # searched in the lower-cased text behind a newline: the literal first
+    # character lets the regex engine jump from line to line
+    return re.compile(
+        rf'\n{blank}*(?=[facore])(?:{"|".join(commands)})', re.MULTILINE,
+    )
+
+
+class _Scanner:
+    """Walks one file's text instruction by instruction."""
+
+    def __init__(self, text: str, escape: str, join_all: bool) -> None:
+        self.text = text
+        self.escape = escape
+        self.join_all = join_all
+        self.has_mounts = '--mount' in text
+        self.rest_of_instruction = _continuation_re(escape)
+
+    def is_skipped(self, line: str) -> bool:
+        head = line.lstrip(GO_SPACE)
+        return not head or head[0] == '#'
+
+    def instruction_at(
+            self, start: int, line_number: int,
+    ) -> tuple[Instruction | None, int, int]:
+        """The instruction whose first line starts at ``start`` (line
+        ``line_number``), where the next one may start, and its line."""
+        text = self.text
+        escape = self.escape
+        size = len(text)
+        eol = text.find('\n', start)
         if eol < 0:
             eol = size
-        first = text[offset:eol]
+        first = text[start:eol]
         offset = eol + 1
-        line_number += 1
-        head = first.lstrip(space)
-        if not head or head[0] == '#':
-            continue
+        head = first.lstrip(GO_SPACE)
         start_line = line_number
         last = head[-1:]
         continued = (last == escape or last in ' \t\r') and _continues(
             head, escape,
         )
         if continued and offset < size:
-            block = rest_of_instruction.match(text, offset)
+            block = self.rest_of_instruction.match(text, offset)
             assert block is not None  # it matches the empty string
             end = block.end()
             line_number += text.count('\n', offset, end)
@@ -322,10 +346,9 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
         )):
             # the command itself runs into the continuation
             cmd = _split_command(_join(raw, start, escape)[0])[0]
-        if join_all or _needs_join(cmd, raw, has_mounts):
-            line, pieces = _join(raw, start, escape)
-        else:
-            continue  # nothing in it can name an image or open a heredoc
+        if not self.join_all and not _needs_join(cmd, raw, self.has_mounts):
+            return None, offset, line_number
+        line, pieces = _join(raw, start, escape)
         end_line = line_number
         if '<<' in line:
             for name, chomp in _heredocs(cmd, line):
@@ -345,10 +368,93 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
                         f'line {start_line}: unterminated heredoc <<{name}',
                     )
             end_line = line_number
-        instructions.append(Instruction(
+        return Instruction(
             cmd, start_line, end_line, start, min(offset, size), line, pieces,
-        ))
-    return Dockerfile(text, bom, tuple(directives), tuple(instructions), escape)
+        ), offset, line_number
+
+    def every_line(self) -> Iterator[Instruction]:
+        """BuildKit's own walk: every physical line, in order."""
+        text = self.text
+        size = len(text)
+        line_number = 0  # of the line before ``offset``
+        offset = 0
+        while offset < size:
+            eol = text.find('\n', offset)
+            if eol < 0:
+                eol = size
+            line_number += 1
+            if self.is_skipped(text[offset:eol]):
+                offset = eol + 1
+                continue
+            ins, offset, line_number = self.instruction_at(offset, line_number)
+            if ins is not None:
+                yield ins
+
+    def instruction_start(self, offset: int) -> int:
+        """Where the instruction holding the line at ``offset`` starts: go
+        back while the previous line that counts is a continued one."""
+        text = self.text
+        start = offset
+        line_start = offset
+        while line_start > 0:
+            previous = text.rfind('\n', 0, line_start - 1) + 1
+            line = text[previous:line_start - 1]
+            line_start = previous
+            if self.is_skipped(line):
+                continue
+            if not _continues(line.lstrip(GO_SPACE), self.escape):
+                break
+            start = previous
+        return start
+
+    def candidates(self) -> Iterator[Instruction]:
+        """Only the instructions that can matter, found by one regex.
+
+        Valid where no heredoc can hide lines (the caller checks for
+        ``<<``): then a line starts an instruction exactly when the previous
+        line that is neither blank nor a comment does not continue.
+        """
+        text = self.text
+        pattern = _candidate_re(self.escape, self.has_mounts)
+        lowered = text.lower()
+        if len(lowered) != len(text):
+            # a character whose lower case is longer would shift offsets
+            yield from self.every_line()
+            return
+        done = 0  # offset after the last instruction read
+        line_number = 1  # of ``counted``
+        counted = 0
+        # behind the added newline, a match at i is the line starting at i
+        for m in pattern.finditer('\n' + lowered):
+            if m.start() < done:
+                continue  # inside the instruction just read
+            start = self.instruction_start(m.start())
+            if start < done:
+                continue
+            line_number += text.count('\n', counted, start)
+            counted = start
+            ins, done, _ = self.instruction_at(start, line_number)
+            if ins is not None:
+                yield ins
+
+
+def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
+    """Read ``data`` into instructions, as BuildKit's parser.Parse does.
+
+    Only instructions that can name or feed an image are kept, with their
+    logical line joined; ``join_all`` keeps and joins every instruction.
+    """
+    if b'\0' in data:
+        raise DockerfileError('binary file (it contains NUL bytes)')
+    text, bom = decode(data)
+    _check_line_lengths(text)
+    directives, escape = _read_directives(text)
+    scanner = _Scanner(text, escape, join_all)
+    if join_all or '<<' in text:
+        instructions = tuple(scanner.every_line())
+    else:
+        instructions = tuple(scanner.candidates())
+    return Dockerfile(text, bom, tuple(directives), instructions, escape)
 
 
 def _split_command(line: str) -> tuple[str, int]:
