@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
+from digestpin_hooks import fix
 from digestpin_hooks import lint
 from digestpin_hooks.lint import _formatter
 
@@ -22,6 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     lint.add_common_arguments(lint_parser)
     lint_parser.set_defaults(run=lint.run)
+    fix_parser = commands.add_parser(
+        'fix', help='pin images to the digests the Docker daemon knows',
+        formatter_class=_formatter,
+    )
+    fix.add_fix_arguments(fix_parser)
+    fix_parser.set_defaults(run=fix.run)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

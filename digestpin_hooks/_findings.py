@@ -116,14 +116,15 @@ def _waived(
     return False
 
 
-def findings_for(
+def checked_refs(
         path: str,
         doc: Dockerfile,
         refs: Iterable[ImageRef],
         *,
         strict: bool = False,
         allow: Sequence[str] = (),
-) -> list[Finding]:
+) -> list[tuple[ImageRef, Finding]]:
+    """Each reference that is not pinned, allowed or waived, with its finding."""
     found = []
     starts: dict[int, int] = {}
     for ref in refs:
@@ -148,9 +149,24 @@ def findings_for(
             message = f'{message} [{ref.note}]'
         line, column = doc.position(ref.span[0])
         end_line, end_column = doc.position(ref.span[1])
-        found.append(Finding(
+        found.append((ref, Finding(
             path, line, column, end_line, end_column, code, severity,
             ref.source, ref.image, ref.written, message,
-        ))
-    found.sort(key=lambda f: (f.line, f.column, f.code))
+        )))
+    found.sort(key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
     return found
+
+
+def findings_for(
+        path: str,
+        doc: Dockerfile,
+        refs: Iterable[ImageRef],
+        *,
+        strict: bool = False,
+        allow: Sequence[str] = (),
+) -> list[Finding]:
+    return [
+        finding for _, finding in checked_refs(
+            path, doc, refs, strict=strict, allow=allow,
+        )
+    ]

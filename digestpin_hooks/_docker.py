@@ -1,0 +1,124 @@
+"""The Docker daemon: the only module that imports the docker SDK.
+
+Finds the daemon as the Docker CLI does (``--docker-host``, then
+``DOCKER_HOST`` with ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``, then the
+current context from ``DOCKER_CONTEXT`` or ``~/.docker/config.json``, then
+the default socket), bounds every call by a timeout, and turns every way a
+daemon can fail into one DaemonError line.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+from typing import NamedTuple
+
+import docker
+import docker.errors
+from docker.context import ContextAPI
+from docker.context.config import get_current_context_name
+
+from digestpin_hooks._resolve import DaemonError
+
+DEFAULT_HOST = 'unix:///var/run/docker.sock'
+HINT = (
+    'start Docker, or point digestpin at a running daemon with DOCKER_HOST, '
+    '`docker context use`, or --docker-host'
+)
+
+
+class Endpoint(NamedTuple):
+    host: str
+    tls: Any  # docker.tls.TLSConfig, or None
+    origin: str  # where the host came from, for messages
+
+
+def find_endpoint(docker_host: str | None = None) -> Endpoint:
+    if docker_host:
+        return Endpoint(docker_host, None, '--docker-host')
+    if os.environ.get('DOCKER_HOST'):
+        kwargs = docker.utils.kwargs_from_env()
+        return Endpoint(kwargs['base_url'], kwargs.get('tls'), 'DOCKER_HOST')
+    name = os.environ.get('DOCKER_CONTEXT') or get_current_context_name()
+    if name and name != 'default':
+        try:
+            context = ContextAPI.get_context(name)
+        except Exception as e:  # a broken context store
+            raise DaemonError(
+                f'cannot read Docker context {name!r}: {_short(e)}; {HINT}',
+            ) from None
+        if context is None or not context.Host:
+            raise DaemonError(f'Docker context {name!r} not found; {HINT}')
+        return Endpoint(context.Host, context.TLSConfig, f'context {name!r}')
+    return Endpoint(DEFAULT_HOST, None, 'the default socket')
+
+
+def _short(error: BaseException) -> str:
+    text = ' '.join(str(error).split())
+    return text[:300] or type(error).__name__
+
+
+class Daemon:
+    """One connection to the daemon; every call is bounded by ``timeout``."""
+
+    def __init__(self, endpoint: Endpoint, timeout: float) -> None:
+        self.endpoint = endpoint
+        try:
+            self.api = docker.APIClient(
+                base_url=endpoint.host, tls=endpoint.tls, timeout=timeout,
+                version='auto',
+            )
+        except Exception as e:
+            raise self.error(e) from None
+
+    def error(self, e: BaseException) -> DaemonError:
+        return DaemonError(
+            f'cannot use the Docker daemon at {self.endpoint.host} (from '
+            f'{self.endpoint.origin}): {_short(e)}; {HINT}',
+        )
+
+    def _call(self, what: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.api, what)(*args, **kwargs)
+        except docker.errors.APIError as e:
+            if e.status_code is not None and e.status_code < 500:
+                raise  # about this image, not about the daemon
+            raise self.error(e) from None
+        except Exception as e:  # refused, hung, garbage: all the daemon's
+            raise self.error(e) from None
+
+    def images(self) -> list[dict[str, Any]]:
+        """``GET /images/json``: every local image, in one call."""
+        answer = self._call('images')
+        if not isinstance(answer, list):
+            raise self.error(ValueError('the image list is not a list'))
+        return [image for image in answer if isinstance(image, dict)]
+
+    def pull(self, repository: str, tag: str) -> str:
+        """Pull one image; '' when pulled, else why not (per image)."""
+        try:
+            progress = self._call('pull', repository, tag=tag)
+        except docker.errors.APIError as e:
+            return _short(e.explanation or e)
+        # a pull that fails half-way says so inside its 200 answer
+        import json
+        for line in str(progress).splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                raise self.error(ValueError('garbled pull progress')) from None
+            if isinstance(event, dict) and event.get('error'):
+                return _short(Exception(event['error']))
+        return ''
+
+    def distribution(self, reference: str) -> dict[str, Any] | str:
+        """The registry's descriptor of ``reference``, or why there is none."""
+        try:
+            answer = self._call('inspect_distribution', reference)
+        except docker.errors.APIError as e:
+            return _short(e.explanation or e)
+        if not isinstance(answer, dict):
+            raise self.error(ValueError('the registry answer is not JSON'))
+        return answer
+
+    def close(self) -> None:
+        self.api.close()

@@ -1,0 +1,121 @@
+"""Which digest pins a reference: matching daemon answers, never guessing.
+
+Pure functions over what the daemon said (its image list, a distribution
+inspect): ``_docker.py`` asks, this module decides.  A digest is taken only
+from a ``RepoDigests`` entry (or a registry answer) for the very repository
+the reference names; anything else is a reason to leave the reference alone.
+"""
+from __future__ import annotations
+
+from typing import Any
+from typing import Iterable
+from typing import NamedTuple
+
+from digestpin_hooks._reference import digest_problem
+from digestpin_hooks._reference import InvalidReference
+from digestpin_hooks._reference import parse_reference
+from digestpin_hooks._reference import Reference
+
+# (normalised repository, tag): what a reference asks the daemon for
+ImageKey = tuple[str, str]
+
+
+class DaemonError(Exception):
+    """The daemon (or registry behind it) could not be used; one line."""
+
+
+class Resolution(NamedTuple):
+    digest: str  # '' when the reference stays unpinned
+    reason: str  # why it stays unpinned
+    hint: str  # what the user can do about it
+
+
+def image_key(ref: Reference) -> ImageKey:
+    return ref.normalized_name, ref.normalized_tag
+
+
+def familiar(key: ImageKey) -> str:
+    """``docker.io/library/node``, ``20`` -> ``node:20``, as docker prints it."""
+    name, tag = key
+    if name.startswith('docker.io/library/'):
+        name = name[len('docker.io/library/'):]
+    elif name.startswith('docker.io/'):
+        name = name[len('docker.io/'):]
+    return f'{name}:{tag}'
+
+
+def _normalized(text: str) -> Reference | None:
+    try:
+        return parse_reference(text)
+    except InvalidReference:
+        return None
+
+
+class LocalImages:
+    """The daemon's image list, indexed by normalised tag."""
+
+    def __init__(self, images: Iterable[dict[str, Any]]) -> None:
+        self.by_tag: dict[ImageKey, list[dict[str, Any]]] = {}
+        for image in images:
+            for tag in image.get('RepoTags') or ():
+                ref = _normalized(tag)
+                if ref is not None and ref.tag:
+                    self.by_tag.setdefault(image_key(ref), []).append(image)
+
+    def __contains__(self, key: ImageKey) -> bool:
+        return key in self.by_tag
+
+    def resolve(self, key: ImageKey) -> Resolution:
+        name = familiar(key)
+        images = self.by_tag.get(key)
+        if not images:
+            return Resolution(
+                '', 'the image is not present locally',
+                f'docker pull {name}, or use --source pull',
+            )
+        digests: set[str] = set()
+        others: set[str] = set()
+        for image in images:
+            for entry in image.get('RepoDigests') or ():
+                repo, _, digest = entry.partition('@')
+                ref = _normalized(repo)
+                if ref is None or digest_problem(digest) is not None:
+                    continue
+                if ref.normalized_name == key[0]:
+                    digests.add(digest)
+                else:
+                    others.add(repo)
+        if len(digests) == 1:
+            return Resolution(digests.pop(), '', '')
+        if len(digests) > 1:
+            return Resolution(
+                '', 'the local image records several digests for this '
+                'repository (' + ', '.join(sorted(digests)) + ')',
+                f'docker pull {name} to settle which one it is, or use '
+                f'--source registry',
+            )
+        if others:
+            return Resolution(
+                '', 'the local image has registry digests only for other '
+                'repositories (' + ', '.join(sorted(others)) + '): it was '
+                'only tagged locally under this name',
+                f'pin the repository it was pulled from, or push it: docker '
+                f'push {name}',
+            )
+        return Resolution(
+            '', 'the local image has no registry digest (built locally or '
+            'loaded, never pushed or pulled)',
+            f'push it (docker push {name}) or pull it from its registry',
+        )
+
+
+def from_distribution(key: ImageKey, answer: dict[str, Any]) -> Resolution:
+    """A registry's answer (the daemon's distribution inspect) for ``key``."""
+    descriptor = answer.get('Descriptor') if isinstance(answer, dict) else None
+    digest = descriptor.get('digest') if isinstance(descriptor, dict) else None
+    if not isinstance(digest, str) or digest_problem(digest) is not None:
+        return Resolution(
+            '', f'the registry gave no valid digest for {familiar(key)}',
+            'check the image name, or try --source pull',
+        )
+    return Resolution(digest, '', '')
