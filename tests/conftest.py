@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.stack import Stack
+from tests.stack import start_stack
+
+
+@pytest.fixture(scope='session')
+def stack() -> Iterator[Stack]:
+    """A real dockerd and registry for the whole session (see stack.py)."""
+    yield from start_stack()

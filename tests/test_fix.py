@@ -1,0 +1,163 @@
+"""The fixer's core with a resolver that knows every image: no daemon needed."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks._dockerfile import Dockerfile
+from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile import encode
+from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._findings import Finding
+from digestpin_hooks._findings import findings_for
+from digestpin_hooks._resolve import familiar
+from digestpin_hooks._resolve import ImageKey
+from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.fix import _wanted
+from digestpin_hooks.fix import fix_file
+from digestpin_hooks.fix import fix_files
+from digestpin_hooks.lint import load
+from digestpin_hooks.lint import LoadedFile
+from tests.corpus import CORPUS
+from tests.corpus import oracle_entries
+from tests.corpus import require_corpus
+
+
+def fake_digest(key: ImageKey) -> str:
+    return 'sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest()
+
+
+def knows_everything(keys: list[ImageKey]) -> dict[ImageKey, Resolution]:
+    return {key: Resolution(fake_digest(key), '', '') for key in keys}
+
+
+def fixed(data: bytes, *, keep_tag: bool = True) -> bytes:
+    doc = parse(data)
+    plan = _wanted(LoadedFile('Dockerfile', data, doc, image_refs(doc)), False, ())
+    keys = [key for _, _, key in plan.wanted if key is not None]
+    text, _, _ = fix_file(plan, knows_everything(keys), keep_tag=keep_tag)
+    return encode(text, doc.bom)
+
+
+D = fake_digest
+
+
+@pytest.mark.parametrize(
+    ('before', 'after'),
+    (
+        (b'FROM node:20\n', f'FROM node:20@{D(("docker.io/library/node", "20"))}\n'.encode()),
+        (b'from  ubuntu  as b', f'from  ubuntu@{D(("docker.io/library/ubuntu", "latest"))}  as b'.encode()),
+        (b'ARG B="node:20"\nFROM $B\n', f'ARG B="node:20@{D(("docker.io/library/node", "20"))}"\nFROM $B\n'.encode()),
+        (b'ARG B\nFROM ${B:-a/b:1}\n', f'ARG B\nFROM ${{B:-a/b:1@{D(("docker.io/a/b", "1"))}}}\n'.encode()),
+        (b'ARG V=1\nFROM a:${V}\n', b'ARG V=1\nFROM a:${V}\n'),
+        (b'FROM $UNSET\n', b'FROM $UNSET\n'),
+        (b'FROM Bad:1\n', b'FROM Bad:1\n'),
+        (b'# escape=`\nFROM mcr.microsoft.com/w:1 `\n  AS x\n',
+         f'# escape=`\nFROM mcr.microsoft.com/w:1@{D(("mcr.microsoft.com/w", "1"))} `\n  AS x\n'.encode()),
+    ),
+)
+def test_fix_text(before: bytes, after: bytes) -> None:
+    assert fixed(before) == after
+    assert fixed(after) == after  # fixing twice changes nothing
+
+
+def test_no_keep_tag() -> None:
+    digest = D(('ghcr.io/o/r', 'v1'))
+    assert fixed(b'FROM ghcr.io/o/r:v1\n', keep_tag=False) == f'FROM ghcr.io/o/r@{digest}\n'.encode()
+
+
+def test_fix_files_writes_only_changed_files(tmp_path: Path) -> None:
+    pinned = tmp_path / 'pinned' / 'Dockerfile'
+    pinned.parent.mkdir()
+    pinned.write_bytes(b'FROM a@sha256:' + b'1' * 64 + b'\n')
+    os.utime(pinned, ns=(1, 1))
+    loose = tmp_path / 'Dockerfile'
+    loose.write_bytes(b'FROM a:1\n')
+    pins, left, errors, changed = fix_files(
+        [str(pinned), str(loose)], knows_everything,
+    )
+    assert changed and not left and not errors
+    assert [(p.path, p.line, p.column, p.before) for p in pins] == [(str(loose), 1, 6, 'a:1')]
+    assert pinned.stat().st_mtime_ns == 1
+
+
+def test_symlink_stays_a_link(tmp_path: Path) -> None:
+    target = tmp_path / 'real.Dockerfile'
+    target.write_bytes(b'FROM a:1\n')
+    link = tmp_path / 'Dockerfile'
+    link.symlink_to(target.name)
+    fix_files([str(link)], knows_everything)
+    assert link.is_symlink()
+    assert target.read_bytes().startswith(b'FROM a:1@sha256:')
+
+
+def test_unreadable_file_is_an_error_others_fixed(tmp_path: Path) -> None:
+    (tmp_path / 'ok').write_bytes(b'FROM a:1\n')
+    pins, _, errors, _ = fix_files(
+        [str(tmp_path / 'missing'), str(tmp_path / 'ok')], knows_everything,
+    )
+    assert [e.path for e in errors] == [str(tmp_path / 'missing')]
+    assert len(pins) == 1
+
+
+_DIGEST_RE = re.compile(rb'@sha256:[0-9a-f]{64}')
+
+
+def _instructions(text: str) -> list[tuple[object, ...]]:
+    import dockerfile
+    return [
+        (c.cmd, c.sub_cmd, c.json, c.start_line, c.end_line, c.flags, c.value, c.heredocs)
+        for c in dockerfile.parse_string(text)
+    ]
+
+
+def test_corpus_round_trip() -> None:
+    """Fixing every corpus file changes only image references."""
+    require_corpus()
+    dockerfile = pytest.importorskip('dockerfile')
+    files = pins = 0
+    for entry in oracle_entries():
+        path = os.path.join(CORPUS, entry['file'])
+        try:
+            loaded = load(path)
+        except DockerfileError:
+            continue
+        plan = _wanted(loaded, False, ())
+        keys = [key for _, _, key in plan.wanted if key is not None]
+        text, file_pins, left = fix_file(plan, knows_everything(keys), keep_tag=True)
+        data = encode(text, loaded.doc.bom)
+        inserted = {f'@{D(k)}'.encode() for k in keys}
+        assert re.sub(
+            rb'@sha256:[0-9a-f]{64}',
+            lambda m: b'' if m.group() in inserted else m.group(), data,
+        ) == loaded.data, entry['file']
+        if not entry['parse_error']:
+            strip = lambda s: _DIGEST_RE.sub(  # noqa: E731
+                lambda m: b'' if m.group() in inserted else m.group(), s.encode('utf-8', 'surrogateescape'),
+            ).decode('utf-8', 'surrogateescape')
+            theirs_before = _instructions(loaded.doc.text)
+            theirs_after = [
+                tuple(strip(x) if isinstance(x, str) else tuple(strip(y) if isinstance(y, str) else y for y in x) if isinstance(x, tuple) else x for x in ins)
+                for ins in _instructions(text)
+            ]
+            assert theirs_after == theirs_before, entry['file']
+        doc = parse(data)
+        still = [f for f in findings_for(path, doc, image_refs(doc)) if f.code in ('DP001', 'DP002')]
+        not_editable = [f for f in still if not _editable_at(doc, f)]
+        assert still == not_editable, entry['file']
+        files += 1
+        pins += len(file_pins)
+    assert files > 2900 and pins > 2900
+
+
+def _editable_at(doc: Dockerfile, finding: Finding) -> bool:
+    """Whether the reference behind a finding could have been rewritten."""
+    return any(
+        ref.editable and doc.position(ref.span[0]) == (finding.line, finding.column)
+        for ref in image_refs(doc)
+    )

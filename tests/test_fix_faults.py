@@ -1,0 +1,187 @@
+"""Daemons that fail: missing, hanging, garbage, 500. Files stay as they were.
+
+A real daemon cannot be made to misbehave on demand, so a small fake server
+on a unix socket plays each fault.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from digestpin_hooks.fix import main
+
+DOCKERFILE = b'FROM example.com/team/app:1\r\nRUN true\n'
+VERSION = (
+    b'{"Version":"20.10.24","ApiVersion":"1.41","MinAPIVersion":"1.12"}'
+)
+
+
+def http(status: str, body: bytes, content_type: bytes = b'application/json') -> bytes:
+    return (
+        f'HTTP/1.1 {status}\r\n'.encode() + b'Content-Type: ' + content_type
+        + f'\r\nContent-Length: {len(body)}\r\n\r\n'.encode() + body
+    )
+
+
+class FakeDaemon:
+    """Answers each request by a rule: (path prefix -> raw answer or None to hang)."""
+
+    def __init__(self, rules: dict[str, bytes | None]) -> None:
+        self.rules = rules
+        self.folder = tempfile.mkdtemp(prefix='dpf', dir='/tmp')
+        self.path = os.path.join(self.folder, 's.sock')
+        self.server = socket.socket(socket.AF_UNIX)
+        self.server.bind(self.path)
+        self.server.listen()
+        self.stop = threading.Event()
+        self.requests: list[str] = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def answer(self, conn: socket.socket) -> None:
+        with conn:
+            buffer = b''
+            while not self.stop.is_set():
+                while b'\r\n\r\n' not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b'\r\n\r\n')
+                path = head.split(b' ')[1].decode()
+                self.requests.append(path)
+                rule = next(
+                    (v for k, v in self.rules.items() if k in path), http('404 Not Found', b'{}'),
+                )
+                if rule is None:  # hang
+                    self.stop.wait(60)
+                    return
+                conn.sendall(rule)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+        os.unlink(self.path)
+        os.rmdir(self.folder)
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeDaemon]:
+    daemon = FakeDaemon(request.param)
+    yield daemon
+    daemon.close()
+
+
+def check_untouched(tmp_path: Path, code: int, err: str, host: str) -> None:
+    assert code == 2
+    assert (tmp_path / 'Dockerfile').read_bytes() == DOCKERFILE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['Dockerfile']
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f'digestpin-fix: error: cannot use the Docker daemon at {host} (from --docker-host): ')
+    assert lines[0].endswith('start Docker, or point digestpin at a running daemon with DOCKER_HOST, `docker context use`, or --docker-host')
+
+
+def test_missing_socket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    host = f'unix://{tmp_path}/no.sock'
+    code = main(['--docker-host', host, str(tmp_path / 'Dockerfile')])
+    check_untouched(tmp_path, code, capsys.readouterr().err, host)
+
+
+def test_refused_tcp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    host = f'tcp://127.0.0.1:{port}'
+    code = main(['--docker-host', host, str(tmp_path / 'Dockerfile')])
+    check_untouched(tmp_path, code, capsys.readouterr().err, host)
+
+
+@pytest.mark.parametrize(
+    ('fake', 'what'),
+    (
+        ({'/version': None}, 'hangs at once'),
+        ({'/version': http('200 OK', VERSION), '/images/json': None}, 'hangs on the image list'),
+        ({'/version': http('200 OK', b'<html>not json'), }, 'garbage version'),
+        ({'/version': http('200 OK', VERSION), '/images/json': http('200 OK', b'\x00\xffgarbage')}, 'garbage image list'),
+        ({'/version': http('200 OK', VERSION), '/images/json': http('200 OK', b'{"not": "a list"}')}, 'wrong JSON shape'),
+        ({'/version': http('500 Internal Server Error', b'{"message":"boom"}')}, '500 at once'),
+        ({'/version': http('200 OK', VERSION), '/images/json': http('500 Internal Server Error', b'{"message":"boom"}')}, '500 on the image list'),
+        ({'/': b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab'}, 'short body then close'),
+    ),
+    indirect=['fake'],
+)
+def test_faulty_daemon(
+        fake: FakeDaemon, what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    host = f'unix://{fake.path}'
+    start = time.monotonic()
+    code = main(['--docker-host', host, '--timeout', '1', str(tmp_path / 'Dockerfile')])
+    assert time.monotonic() - start < 8, what
+    check_untouched(tmp_path, code, capsys.readouterr().err, host)
+
+
+@pytest.mark.parametrize(
+    'fake',
+    ({'/version': http('200 OK', VERSION), '/distribution/': http('500 Internal Server Error', b'{"message":"registry down"}')},),
+    indirect=True,
+)
+def test_registry_500_through_the_daemon(
+        fake: FakeDaemon, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    host = f'unix://{fake.path}'
+    code = main(['--docker-host', host, '--source', 'registry', str(tmp_path / 'Dockerfile')])
+    err = capsys.readouterr().err
+    check_untouched(tmp_path, code, err, host)
+    assert 'registry down' in err
+
+
+def test_no_daemon_needed_when_nothing_to_resolve(tmp_path: Path) -> None:
+    pinned = b'FROM a@sha256:' + b'c' * 64 + b'\nFROM $UNSET\n'
+    (tmp_path / 'Dockerfile').write_bytes(pinned)
+    code = main(['--docker-host', 'unix:///nonexistent.sock', str(tmp_path / 'Dockerfile')])
+    assert code == 0
+    assert (tmp_path / 'Dockerfile').read_bytes() == pinned
+
+
+def test_killed_between_temporary_file_and_rename(tmp_path: Path) -> None:
+    """SIGKILL at the rename: the original stays whole, the temporary is complete."""
+    original = b'FROM example.com/a:1\nRUN true\n'
+    (tmp_path / 'Dockerfile').write_bytes(original)
+    digest = 'sha256:' + 'd' * 64
+    code = f'''
+import os, signal
+from digestpin_hooks import fix, _rewrite
+from digestpin_hooks._resolve import Resolution
+def die(*args):
+    os.kill(os.getpid(), signal.SIGKILL)
+_rewrite.os.replace = die
+resolver = lambda keys: {{k: Resolution({digest!r}, '', '') for k in keys}}
+fix.fix_files([{str(tmp_path / 'Dockerfile')!r}], resolver)
+'''
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True)
+    assert result.returncode == -9, result.stderr
+    assert (tmp_path / 'Dockerfile').read_bytes() == original
+    (temporary,) = [p for p in tmp_path.iterdir() if p.name != 'Dockerfile']
+    assert temporary.name.startswith('.Dockerfile.')
+    assert temporary.read_bytes() == original.replace(b'a:1', f'a:1@{digest}'.encode())
