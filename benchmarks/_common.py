@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Callable
 from typing import Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,11 +22,22 @@ def environment() -> dict[str, str]:
     return env
 
 
-def median_seconds(command: Sequence[str], runs: int, *, ok: Sequence[int] = (0, 1)) -> float:
-    """Median wall time of ``command`` over ``runs`` runs, after one warm-up."""
+def median_seconds(
+        command: Sequence[str],
+        runs: int,
+        *,
+        ok: Sequence[int] = (0, 1),
+        prepare: Callable[[], None] | None = None,
+) -> float:
+    """Median wall time of ``command`` over ``runs`` runs, after one warm-up.
+
+    ``prepare`` runs before each run, outside the timing.
+    """
     env = environment()
     times = []
     for i in range(runs + 1):
+        if prepare is not None:
+            prepare()
         start = time.perf_counter()
         result = subprocess.run(command, env=env, capture_output=True)
         elapsed = time.perf_counter() - start

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack import Stack
+
 ROOT = Path(__file__).resolve().parent.parent
 H = 'b' * 64
 
@@ -82,3 +84,25 @@ def test_lint_hook_blocks_a_tag_and_passes_a_pin(
     assert passed.returncode == 0, passed.stdout + passed.stderr
     output = passed.stdout + passed.stderr
     assert 'digestpin lint' in output and 'Passed' in output
+
+
+def test_fix_hook_pins_then_the_commit_goes_through(
+        tmp_path: Path, hooks_repo: tuple[Path, str, Path], stack: Stack,
+) -> None:
+    image = f'{stack.registry}/x/precommit:1'
+    digest = stack.push(image, 'pre-commit')
+    env = make_project(tmp_path, hooks_repo, ['digestpin-fix'])
+    env['DOCKER_HOST'] = stack.host
+    (tmp_path / 'Dockerfile').write_text(f'FROM {image}\n')
+    git(tmp_path, 'add', 'Dockerfile')
+    stopped = commit(tmp_path, env)
+    output = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 1, output
+    assert 'files were modified by this hook' in output
+    assert f'Dockerfile:1:6: pinned {image} -> {image}@{digest}' in output
+    assert (tmp_path / 'Dockerfile').read_text() == f'FROM {image}@{digest}\n'
+
+    git(tmp_path, 'add', 'Dockerfile')
+    passed = commit(tmp_path, env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert git(tmp_path, 'show', 'HEAD:Dockerfile').stdout == f'FROM {image}@{digest}\n'
