@@ -14,8 +14,7 @@ from typing import NamedTuple
 
 import docker
 import docker.errors
-from docker.context import ContextAPI
-from docker.context.config import get_current_context_name
+import docker.tls
 
 from digestpin_hooks._resolve import DaemonError
 
@@ -32,23 +31,67 @@ class Endpoint(NamedTuple):
     origin: str  # where the host came from, for messages
 
 
+def _config_dir() -> str:
+    return os.environ.get('DOCKER_CONFIG') or os.path.join(
+        os.path.expanduser('~'), '.docker',
+    )
+
+
+def _current_context() -> str:
+    name = os.environ.get('DOCKER_CONTEXT')
+    if name:
+        return name
+    import json
+    try:
+        with open(os.path.join(_config_dir(), 'config.json')) as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return 'default'
+    name = config.get('currentContext') if isinstance(config, dict) else None
+    return name if isinstance(name, str) and name else 'default'
+
+
+def _context_endpoint(name: str) -> Endpoint:
+    """Read a context from the CLI's store, as ``docker context use`` left it."""
+    import hashlib
+    import json
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    contexts = os.path.join(_config_dir(), 'contexts')
+    try:
+        with open(os.path.join(contexts, 'meta', digest, 'meta.json')) as f:
+            meta = json.load(f)
+        docker_endpoint = meta['Endpoints']['docker']
+        host = docker_endpoint['Host']
+    except FileNotFoundError:
+        raise DaemonError(f'Docker context {name!r} not found; {HINT}') from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DaemonError(
+            f'cannot read Docker context {name!r}: {_short(e)}; {HINT}',
+        ) from None
+    tls_dir = os.path.join(contexts, 'tls', digest, 'docker')
+    tls = None
+    if os.path.isdir(tls_dir):
+        def pem(kind: str) -> str | None:
+            path = os.path.join(tls_dir, f'{kind}.pem')
+            return path if os.path.exists(path) else None
+        cert, key = pem('cert'), pem('key')
+        tls = docker.tls.TLSConfig(
+            client_cert=(cert, key) if cert and key else None,
+            ca_cert=pem('ca'),
+            verify=not docker_endpoint.get('SkipTLSVerify', False),
+        )
+    return Endpoint(host, tls, f'context {name!r}')
+
+
 def find_endpoint(docker_host: str | None = None) -> Endpoint:
     if docker_host:
         return Endpoint(docker_host, None, '--docker-host')
     if os.environ.get('DOCKER_HOST'):
         kwargs = docker.utils.kwargs_from_env()
         return Endpoint(kwargs['base_url'], kwargs.get('tls'), 'DOCKER_HOST')
-    name = os.environ.get('DOCKER_CONTEXT') or get_current_context_name()
-    if name and name != 'default':
-        try:
-            context = ContextAPI.get_context(name)
-        except Exception as e:  # a broken context store
-            raise DaemonError(
-                f'cannot read Docker context {name!r}: {_short(e)}; {HINT}',
-            ) from None
-        if context is None or not context.Host:
-            raise DaemonError(f'Docker context {name!r} not found; {HINT}')
-        return Endpoint(context.Host, context.TLSConfig, f'context {name!r}')
+    name = _current_context()
+    if name != 'default':
+        return _context_endpoint(name)
     return Endpoint(DEFAULT_HOST, None, 'the default socket')
 
 

@@ -269,3 +269,75 @@ def test_one_image_list_for_many_references(
     write(tmp_path, lines.encode(), 'Dockerfile.two')
     assert run_fix(stack, str(tmp_path / 'Dockerfile'), str(tmp_path / 'Dockerfile.two')) == 1
     assert calls == ['images']
+
+
+def test_daemon_found_through_docker_host(
+        stack: Stack, images: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plain = f'{stack.registry}/x/plain:1'
+    path = write(tmp_path, f'FROM {plain}\n'.encode())
+    monkeypatch.setenv('DOCKER_HOST', stack.host)
+    assert main([str(path)]) == 1
+    assert path.read_bytes() == f'FROM {plain}@{images[plain]}\n'.encode()
+
+
+@pytest.mark.parametrize('how', ('docker context use', 'DOCKER_CONTEXT'))
+def test_daemon_found_through_the_current_context(
+        stack: Stack, images: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, how: str,
+) -> None:
+    """A context made by the real docker CLI, as Colima or Podman make one."""
+    config = tmp_path / 'docker-config'
+    env = {**stack.env, 'DOCKER_CONFIG': str(config)}
+    env.pop('DOCKER_HOST')
+    import subprocess
+    subprocess.run(
+        [stack.client, 'context', 'create', 'digestpin-test',
+         '--docker', f'host={stack.host}'],
+        env=env, check=True, capture_output=True,
+    )
+    monkeypatch.delenv('DOCKER_HOST', raising=False)
+    monkeypatch.setenv('DOCKER_CONFIG', str(config))
+    if how == 'DOCKER_CONTEXT':
+        monkeypatch.setenv('DOCKER_CONTEXT', 'digestpin-test')
+    else:
+        subprocess.run(
+            [stack.client, 'context', 'use', 'digestpin-test'],
+            env=env, check=True, capture_output=True,
+        )
+    plain = f'{stack.registry}/x/plain:1'
+    path = write(tmp_path, f'FROM {plain}\n'.encode())
+    assert main([str(path)]) == 1
+    assert path.read_bytes() == f'FROM {plain}@{images[plain]}\n'.encode()
+
+
+def test_default_socket_when_nothing_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    from digestpin_hooks._docker import find_endpoint
+    monkeypatch.delenv('DOCKER_HOST', raising=False)
+    monkeypatch.delenv('DOCKER_CONTEXT', raising=False)
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
+    assert find_endpoint() == ('unix:///var/run/docker.sock', None, 'the default socket')
+    monkeypatch.setenv('DOCKER_CONTEXT', 'no-such-context')
+    from digestpin_hooks._resolve import DaemonError
+    with pytest.raises(DaemonError, match="Docker context 'no-such-context' not found"):
+        find_endpoint()
+
+
+def test_tls_settings_come_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from digestpin_hooks._docker import find_endpoint
+    for name in ('ca.pem', 'cert.pem', 'key.pem'):
+        (tmp_path / name).write_text('')
+    monkeypatch.setenv('DOCKER_HOST', 'tcp://127.0.0.1:2376')
+    monkeypatch.setenv('DOCKER_TLS_VERIFY', '1')
+    monkeypatch.setenv('DOCKER_CERT_PATH', str(tmp_path))
+    endpoint = find_endpoint()
+    assert endpoint.host == 'tcp://127.0.0.1:2376'
+    assert endpoint.tls.verify == str(tmp_path / 'ca.pem')
+    assert endpoint.tls.cert == (str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
+    assert endpoint.origin == 'DOCKER_HOST'
