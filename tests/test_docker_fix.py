@@ -338,6 +338,7 @@ def test_tls_settings_come_from_the_environment(
     monkeypatch.setenv('DOCKER_CERT_PATH', str(tmp_path))
     endpoint = find_endpoint()
     assert endpoint.host == 'tcp://127.0.0.1:2376'
-    assert endpoint.tls.verify == str(tmp_path / 'ca.pem')
+    assert endpoint.tls.verify is True
+    assert endpoint.tls.ca_cert == str(tmp_path / 'ca.pem')
     assert endpoint.tls.cert == (str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
     assert endpoint.origin == 'DOCKER_HOST'
