@@ -134,3 +134,27 @@ def test_instructions_match_live_buildkit_parser() -> None:
         assert ours == theirs, entry['file']
         compared += len(ours)
     assert compared > 25000
+
+
+DOCKERFILE_PARSE_PITFALLS = {
+    # heredoc body: dockerfile-parse 2.0.1 takes its FROM for an instruction
+    'heredoc': b'FROM a:1\nRUN <<EOF\nFROM b:2\nEOF\n',
+    # unknown flag: dockerfile-parse 2.0.1 takes the flag for the image
+    'unknown flag': b'FROM --foo=bar a:1\n',
+}
+
+
+@pytest.mark.parametrize(
+    'data', list(DOCKERFILE_PARSE_PITFALLS.values()), ids=list(DOCKERFILE_PARSE_PITFALLS),
+)
+def test_where_dockerfile_parse_differs_we_follow_buildkit(data: bytes) -> None:
+    """Why the reader does not rely on dockerfile-parse (see _dockerfile.py)."""
+    dockerfile = pytest.importorskip('dockerfile')
+    dockerfile_parse = pytest.importorskip('dockerfile_parse')
+    buildkit = [
+        c.value[0] for c in dockerfile.parse_string(data.decode()) if c.cmd.lower() == 'from'
+    ]
+    parser = dockerfile_parse.DockerfileParser(fileobj=__import__('io').BytesIO(data))
+    assert parser.parent_images != buildkit  # the pitfall is real
+    ours = [r.image for r in image_refs(parse(data))]
+    assert ours == buildkit
