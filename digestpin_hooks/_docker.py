@@ -9,16 +9,25 @@ daemon can fail into one DaemonError line.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from typing import NamedTuple
+from typing import Sequence
 
 import docker
 import docker.errors
 import docker.tls
 
 from digestpin_hooks._resolve import DaemonError
+from digestpin_hooks._resolve import familiar
+from digestpin_hooks._resolve import from_distribution
+from digestpin_hooks._resolve import ImageKey
+from digestpin_hooks._resolve import LocalImages
+from digestpin_hooks._resolve import Resolution
 
 DEFAULT_HOST = 'unix:///var/run/docker.sock'
+# a pull that fails because the registry does: not about this one image
+_REGISTRY_FAILURE_RE = re.compile(r'\b(?:429|5\d\d)\b|toomanyrequests', re.I)
 HINT = (
     'start Docker, or point digestpin at a running daemon with DOCKER_HOST, '
     '`docker context use`, or --docker-host'
@@ -123,11 +132,22 @@ class Daemon:
         try:
             return getattr(self.api, what)(*args, **kwargs)
         except docker.errors.APIError as e:
-            if e.status_code is not None and e.status_code < 500:
-                raise  # about this image, not about the daemon
-            raise self.error(e) from None
+            status = e.status_code or 500
+            if status == 429 or status >= 500:
+                if what in ('pull', 'inspect_distribution'):
+                    raise self.registry_error(e) from None
+                raise self.error(e) from None
+            raise  # about this image (unknown, unauthorised), not the run
         except Exception as e:  # refused, hung, garbage: all the daemon's
             raise self.error(e) from None
+
+    def registry_error(self, e: docker.errors.APIError) -> DaemonError:
+        return DaemonError(
+            f'the registry failed through the Docker daemon at '
+            f'{self.endpoint.host}: {e.status_code} '
+            f'{_short(Exception(e.explanation or e))}; try again later, or '
+            f'use --source local',
+        )
 
     def images(self) -> list[dict[str, Any]]:
         """``GET /images/json``: every local image, in one call."""
@@ -150,7 +170,14 @@ class Daemon:
             except ValueError:
                 raise self.error(ValueError('garbled pull progress')) from None
             if isinstance(event, dict) and event.get('error'):
-                return _short(Exception(event['error']))
+                message = str(event['error'])
+                if _REGISTRY_FAILURE_RE.search(message):
+                    raise DaemonError(
+                        f'the registry failed through the Docker daemon at '
+                        f'{self.endpoint.host}: {_short(Exception(message))}; '
+                        f'try again later',
+                    )
+                return _short(Exception(message))
         return ''
 
     def distribution(self, reference: str) -> dict[str, Any] | str:
@@ -165,3 +192,58 @@ class Daemon:
 
     def close(self) -> None:
         self.api.close()
+
+
+def _threads(count: int) -> int:
+    return max(1, min(8, count))
+
+
+def resolve_digests(
+        keys: Sequence[ImageKey],
+        source: str,
+        docker_host: str | None,
+        timeout: float,
+        *,
+        refresh: bool = False,
+) -> dict[ImageKey, Resolution]:
+    """The digest of each (repository, tag), from ``source``:
+
+    ``local``, the daemon's image list (one call for all keys); ``pull``, the
+    same after pulling the keys missing locally (every key with
+    ``refresh``); ``registry``, the daemon's distribution inspect of each.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    daemon = Daemon(find_endpoint(docker_host), timeout)
+    try:
+        if source == 'registry':
+            def ask(key: ImageKey) -> Resolution:
+                answer = daemon.distribution(familiar(key))
+                if isinstance(answer, str):
+                    return Resolution(
+                        '', f'the registry did not resolve it: {answer}',
+                        'check the name and your docker login',
+                    )
+                return from_distribution(key, answer)
+            with ThreadPoolExecutor(_threads(len(keys))) as pool:
+                return dict(zip(keys, pool.map(ask, keys)))
+        local = LocalImages(daemon.images())
+        failed: dict[ImageKey, Resolution] = {}
+        if source == 'pull':
+            wanted = [k for k in keys if refresh or k not in local]
+
+            def pull(key: ImageKey) -> str:
+                repository, _, tag = familiar(key).rpartition(':')
+                return daemon.pull(repository, tag)
+            with ThreadPoolExecutor(_threads(len(wanted))) as pool:
+                for key, why in zip(wanted, pool.map(pull, wanted)):
+                    if why:
+                        failed[key] = Resolution(
+                            '', f'docker pull failed: {why}',
+                            'check the name and your docker login',
+                        )
+            if len(failed) < len(wanted):
+                local = LocalImages(daemon.images())
+        return {key: failed.get(key) or local.resolve(key) for key in keys}
+    finally:
+        daemon.close()

@@ -1,9 +1,16 @@
-"""Command-line arguments -> the Dockerfiles to read."""
+"""Command-line arguments -> the Dockerfiles to read, read and parsed."""
 from __future__ import annotations
 
 import os
 from typing import Iterator
+from typing import NamedTuple
 from typing import Sequence
+
+from digestpin_hooks._dockerfile import Dockerfile
+from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._dockerfile import ImageRef
+from digestpin_hooks._dockerfile import parse
 
 # the names a directory search takes for Dockerfiles
 DOCKERFILE_PATTERNS = (
@@ -64,3 +71,23 @@ def expand_paths(arguments: Sequence[str]) -> Iterator[str]:
             yield from dockerfiles_in(argument)
         else:
             yield argument
+
+
+class LoadedFile(NamedTuple):
+    path: str
+    data: bytes
+    doc: Dockerfile
+    refs: list[ImageRef]
+
+
+def load(path: str) -> LoadedFile:
+    """Read and parse one Dockerfile; problems raise DockerfileError."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except IsADirectoryError:
+        raise DockerfileError('is a directory') from None
+    except OSError as e:
+        raise DockerfileError(f'cannot read: {e.strerror or e}') from None
+    doc = parse(data)
+    return LoadedFile(path, data, doc, image_refs(doc))

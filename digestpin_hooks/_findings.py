@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import Collection
 from typing import Iterable
 from typing import NamedTuple
 from typing import Sequence
@@ -16,14 +17,66 @@ from digestpin_hooks._reference import parse_reference
 ERROR = 'error'
 WARNING = 'warning'
 
-# code -> (severity, short description): the rule table of the README
+
+
+class Rule(NamedTuple):
+    severity: str
+    name: str
+    short: str
+    help: str  # how to fix it
+
+
 RULES = {
-    'DP001': (ERROR, 'image referenced by a tag without a digest'),
-    'DP002': (ERROR, 'image without tag or digest (implicit latest)'),
-    'DP003': (WARNING, 'image reference with a variable no default resolves'),
-    'DP004': (ERROR, 'malformed digest'),
-    'DP005': (ERROR, 'not a valid image reference'),
+    'DP001': Rule(
+        ERROR, 'TagWithoutDigest', 'Image referenced by a tag without a digest',
+        'A tag can move to other content. Pin the reference to its digest '
+        '(name:tag@sha256:...), e.g. with digestpin-fix.',
+    ),
+    'DP002': Rule(
+        ERROR, 'ImplicitLatest', 'Image without a tag or digest (implicit latest)',
+        'An untagged reference pulls whatever latest is today. Pin it to a '
+        'digest, e.g. with digestpin-fix.',
+    ),
+    'DP003': Rule(
+        WARNING, 'UnresolvedVariable',
+        'Image reference with a variable that no default resolves',
+        'The image is only known at build time. Give the ARG a default that '
+        'is a pinned image, or pin the image where the value is set.',
+    ),
+    'DP004': Rule(
+        ERROR, 'MalformedDigest', 'Malformed digest',
+        'The digest must be a known algorithm with the right number of '
+        'lower-case hex digits, e.g. sha256 and 64 digits. Pin it again.',
+    ),
+    'DP005': Rule(
+        ERROR, 'InvalidReference', 'Not a valid image reference',
+        'Docker cannot parse the reference (names are lower-case; tags are '
+        'at most 128 letters, digits, _ . -). Correct the name.',
+    ),
+    'DP006': Rule(
+        WARNING, 'StalePin', 'Stale pin: the tag now resolves to another digest',
+        'The tag moved, so the pin no longer matches what the tag says. Run '
+        'digestpin-update to take the new digest after checking it.',
+    ),
+    'DP007': Rule(
+        ERROR, 'UnknownDigest', 'Pinned digest does not exist in the repository',
+        'The digest is mistyped, deleted, or copied from another image. '
+        'Pin the reference again with digestpin-fix or digestpin-update.',
+    ),
+    'DP008': Rule(
+        ERROR, 'PlatformSpecificPin',
+        'Pinned digest is one platform of a multi-platform image',
+        'Builds on other platforms get the wrong architecture. Pin the '
+        "tag's image index digest instead.",
+    ),
+    'DP009': Rule(
+        ERROR, 'PlatformNotProvided',
+        'FROM --platform names a platform the pinned image does not provide',
+        'Pin an image (index) that provides the platform, or change '
+        '--platform.',
+    ),
 }
+
 
 _PRAGMA_RE = re.compile(
     r'\s*#\s*digestpin:\s*ignore(?:\s*=\s*(?P<codes>[A-Za-z0-9,\s]+?))?\s*\Z',
@@ -42,6 +95,7 @@ class Finding(NamedTuple):
     image: str
     written: str
     message: str
+    replacement: str = ''  # text for the span that fixes it, when known
 
 
 def classify(ref: ImageRef) -> tuple[str, str] | None:
@@ -123,6 +177,7 @@ def checked_refs(
         *,
         strict: bool = False,
         allow: Sequence[str] = (),
+        ignore: Collection[str] = (),
 ) -> list[tuple[ImageRef, Finding]]:
     """Each reference that is not pinned, allowed or waived, with its finding."""
     found = []
@@ -132,6 +187,8 @@ def checked_refs(
         if result is None:
             continue
         code, message = result
+        if code in ignore:
+            continue
         if ref.unresolved:
             # the written text is all there is to match an --allow against
             if _allowed(ref.written, allow):
@@ -142,7 +199,7 @@ def checked_refs(
             starts = {ins.start_line: ins.start for ins in doc.instructions}
         if _waived(doc, ref, code, starts):
             continue
-        severity = RULES[code][0]
+        severity = RULES[code].severity
         if strict:
             severity = ERROR
         if ref.source == SOURCE_ARG or ref.note and not ref.unresolved:
@@ -164,9 +221,10 @@ def findings_for(
         *,
         strict: bool = False,
         allow: Sequence[str] = (),
+        ignore: Collection[str] = (),
 ) -> list[Finding]:
     return [
         finding for _, finding in checked_refs(
-            path, doc, refs, strict=strict, allow=allow,
+            path, doc, refs, strict=strict, allow=allow, ignore=ignore,
         )
     ]

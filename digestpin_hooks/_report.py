@@ -1,4 +1,8 @@
-"""Findings and errors -> text or JSON on stdout, one shape per kind of line."""
+"""Findings and errors -> text, JSON, SARIF or GitHub workflow commands.
+
+One shape per kind of line; stdout carries the report, stderr the errors
+(also inside the JSON and SARIF documents, so that they stay one document).
+"""
 from __future__ import annotations
 
 import sys
@@ -10,10 +14,20 @@ from typing import TextIO
 from digestpin_hooks._findings import Finding
 
 JSON_VERSION = 1
+FORMATS = ('text', 'json', 'sarif', 'github')
 
 
 class FileError(NamedTuple):
     path: str
+    message: str
+
+
+class Note(NamedTuple):
+    """Something a command did or noticed that is not a finding (a pin)."""
+
+    path: str
+    line: int
+    column: int
     message: str
 
 
@@ -33,9 +47,14 @@ def finding_line(finding: Finding) -> str:
     )
 
 
-def write_errors(errors: Sequence[FileError], stream: TextIO) -> None:
-    for error in errors:
-        print(printable(error_line(error)), file=stream)
+def note_line(note: Note) -> str:
+    return f'{note.path}:{note.line}:{note.column}: {note.message}'
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    document = finding._asdict()
+    del document['replacement']  # SARIF carries it as a fix
+    return document
 
 
 def json_document(
@@ -45,11 +64,59 @@ def json_document(
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         'version': JSON_VERSION,
-        'findings': [f._asdict() for f in findings],
+        'findings': [finding_dict(f) for f in findings],
         'errors': [e._asdict() for e in errors],
     }
     document.update(extra or {})
     return document
+
+
+def _escape_data(text: str) -> str:
+    return text.replace('%', '%25').replace('\r', '%0D').replace('\n', '%0A')
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(':', '%3A').replace(',', '%2C')
+
+
+def github_line(
+        kind: str, path: str, message: str, *, line: int = 0, column: int = 0,
+        end_line: int = 0, end_column: int = 0, title: str = '',
+) -> str:
+    """A workflow command: ``::error file=…,line=…,col=…::message``."""
+    properties = [f'file={_escape_property(path)}']
+    if line:
+        properties.append(f'line={line}')
+    if column:
+        properties.append(f'col={column}')
+    if end_line:
+        properties.append(f'endLine={end_line}')
+    if end_column:
+        properties.append(f'endColumn={end_column}')
+    if title:
+        properties.append(f'title={_escape_property(title)}')
+    return f'::{kind} {",".join(properties)}::{_escape_data(message)}'
+
+
+def github_lines(
+        findings: Sequence[Finding],
+        errors: Sequence[FileError],
+        notes: Sequence[Note],
+) -> list[str]:
+    lines = [
+        github_line(
+            'notice', n.path, n.message, line=n.line, column=n.column,
+        ) for n in notes
+    ]
+    lines.extend(
+        github_line(
+            'error' if f.severity == 'error' else 'warning', f.path,
+            f'{f.code} {f.message}', line=f.line, column=f.column,
+            end_line=f.end_line, end_column=f.end_column, title=f.code,
+        ) for f in findings
+    )
+    lines.extend(github_line('error', e.path, e.message) for e in errors)
+    return lines
 
 
 def report(
@@ -57,15 +124,15 @@ def report(
         errors: Sequence[FileError],
         output_format: str,
         *,
-        lines: Sequence[str] = (),
+        notes: Sequence[Note] = (),
         extra: dict[str, Any] | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
 ) -> None:
-    """Findings (after ``lines``) on stdout, errors on stderr as well.
+    """Write one command's report.
 
-    ``lines`` are the text form, ``extra`` the JSON form, of what a command
-    reports besides findings (the pins of digestpin-fix).
+    ``notes`` are what a command reports besides findings (pins, updates) in
+    the line formats; ``extra`` is their form in the JSON document.
     """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -73,9 +140,20 @@ def report(
         import json
         json.dump(json_document(findings, errors, extra), stdout, indent=2)
         stdout.write('\n')
-    else:
-        for line in lines:
+    elif output_format == 'sarif':
+        import json
+
+        from digestpin_hooks._sarif import sarif_log
+        json.dump(sarif_log(findings, errors), stdout, indent=2)
+        stdout.write('\n')
+    elif output_format == 'github':
+        for line in github_lines(findings, errors, notes):
             print(printable(line), file=stdout)
+        return  # the workflow commands already carry the errors
+    else:
+        for note in notes:
+            print(printable(note_line(note)), file=stdout)
         for finding in findings:
             print(printable(finding_line(finding)), file=stdout)
-    write_errors(errors, stderr)
+    for error in errors:
+        print(printable(error_line(error)), file=stderr)

@@ -6,6 +6,7 @@ import stat
 import tempfile
 from typing import Iterable
 from typing import NamedTuple
+from typing import TextIO
 
 
 class Edit(NamedTuple):
@@ -69,3 +70,27 @@ def unified_diff(path: str, before: str, after: str) -> str:
         before.splitlines(keepends=True), after.splitlines(keepends=True),
         fromfile=f'a/{path}', tofile=f'b/{path}',
     ))
+
+
+def rewrite_file(
+        path: str,
+        original: bytes,
+        new: bytes,
+        *,
+        dry_run: bool,
+        old_text: str,
+        new_text: str,
+        stdout: TextIO,
+) -> bool:
+    """Write (or with ``dry_run`` show) a file whose bytes changed.
+
+    Returns whether they changed; OSError from writing propagates.
+    """
+    if new == original:
+        return False
+    if dry_run:
+        from digestpin_hooks._report import printable
+        stdout.write(printable(unified_diff(path, old_text, new_text)))
+    else:
+        write_atomically(path, new)
+    return True

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 from typing import Callable
+from typing import Collection
 from typing import Iterable
 from typing import NamedTuple
 from typing import Sequence
+from typing import TextIO
 
+from digestpin_hooks import _cli
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import encode
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._files import expand_paths
+from digestpin_hooks._files import load
+from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._report import FileError
+from digestpin_hooks._report import Note
 from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
 from digestpin_hooks._resolve import DaemonError
@@ -31,12 +36,7 @@ from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import Resolution
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
-from digestpin_hooks._rewrite import unified_diff
-from digestpin_hooks._rewrite import write_atomically
-from digestpin_hooks.lint import _formatter
-from digestpin_hooks.lint import add_common_arguments
-from digestpin_hooks.lint import load
-from digestpin_hooks.lint import LoadedFile
+from digestpin_hooks._rewrite import rewrite_file
 
 PINNABLE = frozenset(('DP001', 'DP002'))
 SOURCES = ('local', 'pull', 'registry')
@@ -58,18 +58,23 @@ class Pin(NamedTuple):
 
 
 class Plan(NamedTuple):
-    """What fixing one file does."""
+    """A file, and its unpinned references with what to ask the daemon."""
 
     loaded: LoadedFile
     wanted: list[tuple[ImageRef, Finding, ImageKey | None]]
 
 
-def _wanted(
-        loaded: LoadedFile, strict: bool, allow: Sequence[str],
+def plan_file(
+        loaded: LoadedFile,
+        *,
+        strict: bool = False,
+        allow: Sequence[str] = (),
+        ignore: Collection[str] = (),
 ) -> Plan:
     wanted = []
     for ref, finding in checked_refs(
         loaded.path, loaded.doc, loaded.refs, strict=strict, allow=allow,
+        ignore=ignore,
     ):
         key = None
         if finding.code in PINNABLE and ref.editable:
@@ -85,18 +90,14 @@ def fix_file(
         keep_tag: bool,
 ) -> tuple[str, list[Pin], list[Finding]]:
     """The file's new text, its pins, and the findings left unpinned."""
-    loaded = plan.loaded
     edits = []
     pins = []
     left = []
     for ref, finding, key in plan.wanted:
         if key is None:
-            reason = PARTLY_VARIABLE if (
-                finding.code in PINNABLE and ref.has_variables
-            ) else ''
-            if reason:
+            if finding.code in PINNABLE and ref.has_variables:
                 finding = finding._replace(
-                    message=f'{finding.message}; left unpinned: {reason}',
+                    message=f'{finding.message}; left unpinned: {PARTLY_VARIABLE}',
                 )
             left.append(finding)
             continue
@@ -112,55 +113,10 @@ def fix_file(
         )
         edits.append(Edit(ref.span[0], ref.span[1], after))
         pins.append(Pin(
-            loaded.path, finding.line, finding.column, ref.image, after,
+            plan.loaded.path, finding.line, finding.column, ref.image, after,
             resolution.digest,
         ))
-    text = apply_edits(loaded.doc.text, edits)
-    return text, pins, left
-
-
-def daemon_resolver(
-        source: str, docker_host: str | None, timeout: float,
-) -> Resolver:
-    """Resolve through the daemon; imported and connected only when called."""
-    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        from digestpin_hooks import _docker
-        from digestpin_hooks._resolve import familiar
-        from digestpin_hooks._resolve import from_distribution
-        from digestpin_hooks._resolve import LocalImages
-
-        daemon = _docker.Daemon(_docker.find_endpoint(docker_host), timeout)
-        try:
-            if source == 'registry':
-                resolved = {}
-                for key in keys:
-                    answer = daemon.distribution(familiar(key))
-                    if isinstance(answer, str):
-                        resolved[key] = Resolution(
-                            '', f'the registry did not resolve it: {answer}',
-                            'check the name and your docker login',
-                        )
-                    else:
-                        resolved[key] = from_distribution(key, answer)
-                return resolved
-            local = LocalImages(daemon.images())
-            failed = {}
-            if source == 'pull':
-                missing = [key for key in keys if key not in local]
-                for key in missing:
-                    repository, _, tag = familiar(key).rpartition(':')
-                    why = daemon.pull(repository, tag)
-                    if why:
-                        failed[key] = Resolution(
-                            '', f'docker pull failed: {why}',
-                            'check the name and your docker login',
-                        )
-                if len(failed) < len(missing):
-                    local = LocalImages(daemon.images())
-            return {key: failed.get(key) or local.resolve(key) for key in keys}
-        finally:
-            daemon.close()
-    return resolve
+    return apply_edits(plan.loaded.doc.text, edits), pins, left
 
 
 def fix_files(
@@ -171,7 +127,8 @@ def fix_files(
         dry_run: bool = False,
         strict: bool = False,
         allow: Sequence[str] = (),
-        stdout: Any = None,
+        ignore: Collection[str] = (),
+        stdout: TextIO | None = None,
 ) -> tuple[list[Pin], list[Finding], list[FileError], bool]:
     """Pin what can be pinned; (pins, left unpinned, errors, changed)."""
     errors: list[FileError] = []
@@ -182,62 +139,44 @@ def fix_files(
         except DockerfileError as e:
             errors.append(FileError(path, str(e)))
             continue
-        plans.append(_wanted(loaded, strict, allow))
+        plans.append(plan_file(loaded, strict=strict, allow=allow, ignore=ignore))
     keys = sorted({
         key for plan in plans for _, _, key in plan.wanted if key is not None
     })
+    # the only daemon call of the run, and before any file is written
     resolutions = resolver(keys) if keys else {}
     pins: list[Pin] = []
     left: list[Finding] = []
     changed = False
     for plan in plans:
-        text, file_pins, file_left = fix_file(
-            plan, resolutions, keep_tag=keep_tag,
-        )
+        text, file_pins, file_left = fix_file(plan, resolutions, keep_tag=keep_tag)
         pins.extend(file_pins)
         left.extend(file_left)
-        data = encode(text, plan.loaded.doc.bom)
-        if data == plan.loaded.data:
-            continue
-        changed = True
-        if dry_run:
-            stream = stdout or sys.stdout
-            stream.write(printable(
-                unified_diff(plan.loaded.path, plan.loaded.doc.text, text),
-            ))
-            continue
         try:
-            write_atomically(plan.loaded.path, data)
+            changed |= rewrite_file(
+                plan.loaded.path, plan.loaded.data, encode(text, plan.loaded.doc.bom),
+                dry_run=dry_run, old_text=plan.loaded.doc.text, new_text=text,
+                stdout=stdout or sys.stdout,
+            )
         except OSError as e:
-            errors.append(FileError(
-                plan.loaded.path, f'cannot write: {e.strerror or e}',
-            ))
+            errors.append(FileError(plan.loaded.path, f'cannot write: {e.strerror or e}'))
     return pins, left, errors, changed
 
 
-def add_fix_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser)
-    parser.add_argument(
-        '--source', choices=SOURCES, default='local',
-        help='where digests come from: the local image list (default), '
-        'local after pulling what is missing, or the registry via the daemon',
-    )
-    parser.add_argument(
-        '--no-keep-tag', dest='keep_tag', action='store_false',
-        help='write name@digest instead of name:tag@digest',
-    )
-    parser.add_argument(
-        '--dry-run', action='store_true',
-        help='print a unified diff and write nothing',
-    )
-    parser.add_argument(
-        '--docker-host', metavar='URL',
-        help='the daemon to ask (default: as the docker CLI finds it)',
-    )
-    parser.add_argument(
-        '--timeout', type=float, default=10.0, metavar='SECONDS',
-        help='bound on every daemon call (default: 10)',
-    )
+def daemon_resolver(
+        source: str, docker_host: str | None, timeout: float, *, refresh: bool = False,
+) -> Resolver:
+    """Resolve through the daemon; the SDK is imported only when called."""
+    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+        from digestpin_hooks._docker import resolve_digests
+        return resolve_digests(keys, source, docker_host, timeout, refresh=refresh)
+    return resolve
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _cli.add_common(parser)
+    _cli.add_daemon(parser, SOURCES, 'local')
+    _cli.add_rewrite(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -246,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         pins, left, errors, changed = fix_files(
             expand_paths(args.filenames), resolver, keep_tag=args.keep_tag,
             dry_run=args.dry_run, strict=args.strict, allow=args.allow,
+            ignore=args.ignore,
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were
@@ -253,25 +193,23 @@ def run(args: argparse.Namespace) -> int:
         return 2
     report(
         left, errors, args.output_format,
-        lines=[
-            f'{p.path}:{p.line}:{p.column}: pinned {p.before} -> {p.after}'
+        notes=[
+            Note(p.path, p.line, p.column, f'pinned {p.before} -> {p.after}')
             for p in pins
         ],
         extra={'pins': [pin._asdict() for pin in pins]},
     )
     if errors:
         return 2
-    unpinned = any(f.severity == ERROR for f in left)
-    return int(changed or unpinned)
+    return int(changed or any(f.severity == ERROR for f in left))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog='digestpin-fix', formatter_class=_formatter,
-        description='Pin the images Dockerfiles use to content digests.',
+    parser = _cli.parser_for(
+        'digestpin-fix', 'Pin the images Dockerfiles use to content digests.',
     )
-    add_fix_arguments(parser)
-    return run(parser.parse_args(argv))
+    add_arguments(parser)
+    return _cli.run('digestpin-fix', run, parser.parse_args(argv))
 
 
 if __name__ == '__main__':

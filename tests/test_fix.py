@@ -18,11 +18,11 @@ from digestpin_hooks._findings import findings_for
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import Resolution
-from digestpin_hooks.fix import _wanted
+from digestpin_hooks.fix import plan_file
 from digestpin_hooks.fix import fix_file
 from digestpin_hooks.fix import fix_files
-from digestpin_hooks.lint import load
-from digestpin_hooks.lint import LoadedFile
+from digestpin_hooks._files import load
+from digestpin_hooks._files import LoadedFile
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import require_corpus
@@ -38,7 +38,7 @@ def knows_everything(keys: list[ImageKey]) -> dict[ImageKey, Resolution]:
 
 def fixed(data: bytes, *, keep_tag: bool = True) -> bytes:
     doc = parse(data)
-    plan = _wanted(LoadedFile('Dockerfile', data, doc, image_refs(doc)), False, ())
+    plan = plan_file(LoadedFile('Dockerfile', data, doc, image_refs(doc)))
     keys = [key for _, _, key in plan.wanted if key is not None]
     text, _, _ = fix_file(plan, knows_everything(keys), keep_tag=keep_tag)
     return encode(text, doc.bom)
@@ -127,7 +127,7 @@ def test_corpus_round_trip() -> None:
             loaded = load(path)
         except DockerfileError:
             continue
-        plan = _wanted(loaded, False, ())
+        plan = plan_file(loaded)
         keys = [key for _, _, key in plan.wanted if key is not None]
         text, file_pins, left = fix_file(plan, knows_everything(keys), keep_tag=True)
         data = encode(text, loaded.doc.bom)

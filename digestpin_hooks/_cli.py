@@ -1,0 +1,119 @@
+"""The command-line options the hooks share, and the configuration under them."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+from typing import Sequence
+
+from digestpin_hooks._report import FORMATS
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter without its import of shutil (5 ms a commit)."""
+    import os
+    width = int(os.environ.get('COLUMNS', '80') or 80) - 2
+    return argparse.HelpFormatter(prog, width=max(width, 40))
+
+
+def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=formatter,
+    )
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        'filenames', nargs='*', metavar='PATH',
+        help='Dockerfiles, or folders to search (default: the current one)',
+    )
+    parser.add_argument(
+        '--format', choices=FORMATS, default='text', dest='output_format',
+        help='output format (default: text)',
+    )
+    parser.add_argument(
+        '--strict', action=argparse.BooleanOptionalAction, default=None,
+        help='report warnings (DP003, DP006) as errors',
+    )
+    parser.add_argument(
+        '--allow', action='append', metavar='GLOB',
+        help='exempt images whose name matches GLOB (repeatable; adds to '
+        'the configuration)',
+    )
+    parser.add_argument(
+        '--ignore', action='append', metavar='CODE',
+        help='do not report CODE (repeatable; adds to the configuration)',
+    )
+
+
+def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str], default: str) -> None:
+    parser.add_argument(
+        '--source', choices=sources,
+        help=f'where digests come from (default: {default})',
+    )
+    parser.set_defaults(default_source=default, sources=tuple(sources))
+    parser.add_argument(
+        '--docker-host', metavar='URL',
+        help='the daemon to ask (default: as the docker CLI finds it)',
+    )
+    parser.add_argument(
+        '--timeout', type=float, metavar='SECONDS',
+        help=f'bound on every daemon call (default: {DEFAULT_TIMEOUT:g})',
+    )
+
+
+def add_rewrite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--keep-tag', action=argparse.BooleanOptionalAction, default=None,
+        help='write name:tag@digest (default) or, with --no-keep-tag, '
+        'name@digest',
+    )
+    parser.add_argument(
+        '--dry-run', action='store_true',
+        help='print a unified diff and write nothing',
+    )
+
+
+def apply_config(args: argparse.Namespace) -> None:
+    """Fill what the command line left open from the configuration file."""
+    from digestpin_hooks._config import load_config
+    from digestpin_hooks._findings import RULES
+    config = load_config().values
+    args.strict = args.strict if args.strict is not None else config.get('strict', False)
+    args.allow = [*config.get('allow', ()), *(args.allow or ())]
+    args.ignore = [*config.get('ignore', ()), *(args.ignore or ())]
+    unknown = [code for code in args.ignore if code not in RULES]
+    if unknown:
+        from digestpin_hooks._config import ConfigError
+        raise ConfigError(f'--ignore: unknown code {unknown[0]!r}')
+    if hasattr(args, 'keep_tag') and args.keep_tag is None:
+        args.keep_tag = config.get('keep_tag', True)
+    if hasattr(args, 'default_source'):
+        if args.source is None:
+            source = config.get('source', args.default_source)
+            if source not in args.sources:
+                source = args.default_source
+            args.source = source
+        if args.docker_host is None:
+            args.docker_host = config.get('docker_host')
+        if args.timeout is None:
+            args.timeout = config.get('timeout', DEFAULT_TIMEOUT)
+        if args.timeout <= 0:
+            from digestpin_hooks._config import ConfigError
+            raise ConfigError('--timeout must be above 0')
+
+
+def run(
+        prog: str,
+        command: Callable[[argparse.Namespace], int],
+        args: argparse.Namespace,
+) -> int:
+    from digestpin_hooks._config import ConfigError
+    try:
+        apply_config(args)
+    except ConfigError as e:
+        print(f'{prog}: error: {e}', file=sys.stderr)
+        return 2
+    return command(args)

@@ -1,0 +1,182 @@
+"""Settings from ``[tool.digestpin]`` in pyproject.toml or ``[digestpin]`` in
+setup.cfg, found from the current folder up to the repository root.
+
+Every key is checked: an unknown key or a value of the wrong type is a
+ConfigError (one line, exit status 2), never silently ignored.  Command-line
+flags override what the file says.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+from typing import NamedTuple
+
+SOURCES = ('local', 'pull', 'registry')
+
+
+class ConfigError(Exception):
+    """The configuration file is wrong; the message is one line."""
+
+
+class Config(NamedTuple):
+    path: str  # '' when no file configures digestpin
+    values: dict[str, Any]  # python names: keep_tag, docker_host, ...
+
+
+def _codes(value: list[str], where: str) -> list[str]:
+    from digestpin_hooks._findings import RULES
+    for code in value:
+        if code not in RULES:
+            raise ConfigError(
+                f'{where}: ignore: unknown code {code!r} (known: '
+                f'{", ".join(RULES)})',
+            )
+    return value
+
+
+def _string_list(value: Any, key: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{where}: {key} must be a list of strings')
+    return value
+
+
+def _boolean(value: Any, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f'{where}: {key} must be true or false')
+    return value
+
+
+def _source(value: Any, key: str, where: str) -> str:
+    if value not in SOURCES:
+        raise ConfigError(
+            f'{where}: {key} must be one of {", ".join(SOURCES)}, not {value!r}',
+        )
+    return str(value)
+
+
+def _host(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f'{where}: {key} must be a URL string')
+    return value
+
+
+def _timeout(value: Any, key: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f'{where}: {key} must be a number of seconds above 0')
+    return float(value)
+
+
+KEYS = {
+    'allow': _string_list,
+    'ignore': lambda v, k, w: _codes(_string_list(v, k, w), w),
+    'strict': _boolean,
+    'keep-tag': _boolean,
+    'source': _source,
+    'docker-host': _host,
+    'timeout': _timeout,
+}
+
+
+def validate(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f'{where} must be a table of settings')
+    values = {}
+    for key, value in table.items():
+        check = KEYS.get(key)
+        if check is None:
+            raise ConfigError(
+                f'{where}: unknown key {key!r} (known: {", ".join(KEYS)})',
+            )
+        values[key.replace('-', '_')] = check(value, key, where)
+    return values
+
+
+def _from_pyproject(path: str, text: str) -> dict[str, Any] | None:
+    if 'digestpin' not in text:
+        return None  # spare the TOML parser on every commit
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        document = tomllib.loads(text)
+    except ValueError as e:
+        raise ConfigError(f'{path}: invalid TOML: {e}') from None
+    tool = document.get('tool')
+    if not isinstance(tool, dict) or 'digestpin' not in tool:
+        return None
+    return validate(tool['digestpin'], f'{path} [tool.digestpin]')
+
+
+def _cfg_value(key: str, raw: str, where: str) -> Any:
+    """setup.cfg holds strings: read them as the TOML types they stand for."""
+    text = raw.strip()
+    if key in ('allow', 'ignore'):
+        return [
+            item.strip() for line in text.splitlines()
+            for item in line.split(',') if item.strip()
+        ]
+    if key in ('strict', 'keep-tag'):
+        lowered = text.lower()
+        if lowered in ('true', 'yes', 'on', '1'):
+            return True
+        if lowered in ('false', 'no', 'off', '0'):
+            return False
+        raise ConfigError(f'{where}: {key} must be true or false, not {text!r}')
+    if key == 'timeout':
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(
+                f'{where}: timeout must be a number of seconds, not {text!r}',
+            ) from None
+    return text
+
+
+def _from_setup_cfg(path: str, text: str) -> dict[str, Any] | None:
+    if '[digestpin]' not in text:
+        return None
+    import configparser
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as e:
+        raise ConfigError(f'{path}: {" ".join(str(e).split())}') from None
+    if not parser.has_section('digestpin'):
+        return None
+    where = f'{path} [digestpin]'
+    table = {
+        key: _cfg_value(key, raw, where) if key in KEYS else raw
+        for key, raw in parser.items('digestpin')
+    }
+    return validate(table, where)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding='utf-8') as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f'{path}: cannot read: {e}') from None
+
+
+def load_config(start: str = '.') -> Config:
+    """The nearest configuration, up to the folder that holds ``.git``."""
+    folder = os.path.abspath(start)
+    while True:
+        for name, reader in (
+            ('pyproject.toml', _from_pyproject),
+            ('setup.cfg', _from_setup_cfg),
+        ):
+            path = os.path.join(folder, name)
+            text = _read(path)
+            if text is not None:
+                values = reader(path, text)
+                if values is not None:
+                    return Config(path, values)
+        parent = os.path.dirname(folder)
+        if parent == folder or os.path.exists(os.path.join(folder, '.git')):
+            return Config('', {})
+        folder = parent

@@ -1,0 +1,111 @@
+"""Findings -> a SARIF 2.1.0 log, for code scanning (GitHub and others)."""
+from __future__ import annotations
+
+from typing import Any
+from typing import Sequence
+from urllib.parse import quote
+
+from digestpin_hooks._findings import Finding
+from digestpin_hooks._findings import RULES
+
+SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
+INFORMATION_URI = 'https://github.com/digestpin/digestpin-hooks'
+VERSION = '0.1.0'
+_LEVELS = {'error': 'error', 'warning': 'warning'}
+
+
+def _uri(path: str) -> str:
+    """A relative path as a URI reference; absolute ones as file URIs."""
+    posix = path.replace('\\', '/')
+    if posix.startswith('./'):
+        posix = posix[2:]
+    if posix.startswith('/'):
+        return 'file://' + quote(posix)
+    return quote(posix)
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [
+        {
+            'id': code,
+            'name': rule.name,
+            'shortDescription': {'text': rule.short},
+            'fullDescription': {'text': f'{rule.short}. {rule.help}'},
+            'help': {'text': rule.help, 'markdown': rule.help},
+            'defaultConfiguration': {'level': _LEVELS[rule.severity]},
+            'properties': {'tags': ['supply-chain', 'docker']},
+        }
+        for code, rule in RULES.items()
+    ]
+
+
+def _region(finding: Finding) -> dict[str, int]:
+    return {
+        'startLine': finding.line,
+        'startColumn': finding.column,
+        'endLine': finding.end_line,
+        'endColumn': finding.end_column,
+    }
+
+
+def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    location = {
+        'artifactLocation': {'uri': _uri(finding.path)},
+        'region': _region(finding),
+    }
+    result: dict[str, Any] = {
+        'ruleId': finding.code,
+        'ruleIndex': rule_index[finding.code],
+        'level': _LEVELS[finding.severity],
+        'message': {'text': finding.message},
+        'locations': [{'physicalLocation': location}],
+        'partialFingerprints': {
+            'imageReference/v1': f'{finding.code}:{finding.source}:{finding.image}',
+        },
+    }
+    if finding.replacement:
+        result['fixes'] = [{
+            'description': {
+                'text': f'Replace {finding.written} with {finding.replacement}',
+            },
+            'artifactChanges': [{
+                'artifactLocation': {'uri': _uri(finding.path)},
+                'replacements': [{
+                    'deletedRegion': _region(finding),
+                    'insertedContent': {'text': finding.replacement},
+                }],
+            }],
+        }]
+    return result
+
+
+def sarif_log(findings: Sequence[Finding], errors: Sequence[Any]) -> dict[str, Any]:
+    rules = _rules()
+    rule_index = {rule['id']: i for i, rule in enumerate(rules)}
+    return {
+        '$schema': SCHEMA,
+        'version': '2.1.0',
+        'runs': [{
+            'tool': {'driver': {
+                'name': 'digestpin',
+                'informationUri': INFORMATION_URI,
+                'version': VERSION,
+                'rules': rules,
+            }},
+            'columnKind': 'unicodeCodePoints',
+            'results': [_result(f, rule_index) for f in findings],
+            'invocations': [{
+                'executionSuccessful': not errors,
+                'toolExecutionNotifications': [
+                    {
+                        'level': 'error',
+                        'message': {'text': error.message},
+                        'locations': [{'physicalLocation': {
+                            'artifactLocation': {'uri': _uri(error.path)},
+                        }}],
+                    }
+                    for error in errors
+                ],
+            }],
+        }],
+    }
