@@ -7,10 +7,14 @@ from typing import Sequence
 from digestpin_hooks import _cli
 from digestpin_hooks import fix
 from digestpin_hooks import lint
+from digestpin_hooks import update
+from digestpin_hooks import verify
 
 COMMANDS = {
     'lint': (lint, 'report images not pinned to a digest'),
     'fix': (fix, 'pin images to the digests the Docker daemon knows'),
+    'update': (update, "move pins to their tag's current digest"),
+    'verify': (verify, 'check that pins exist, are current and fit the platform'),
 }
 
 

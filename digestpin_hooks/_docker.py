@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+from typing import Callable
 from typing import NamedTuple
 from typing import Sequence
 
 import docker
+import docker.auth
 import docker.errors
 import docker.tls
 
+from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import from_distribution
@@ -114,27 +117,33 @@ class Daemon:
 
     def __init__(self, endpoint: Endpoint, timeout: float) -> None:
         self.endpoint = endpoint
+        self.timeout = timeout
         try:
             self.api = docker.APIClient(
                 base_url=endpoint.host, tls=endpoint.tls, timeout=timeout,
                 version='auto',
             )
         except Exception as e:
-            raise self.error(e) from None
+            raise self.error(e, unreachable=True) from None
 
-    def error(self, e: BaseException) -> DaemonError:
+    def error(self, e: BaseException, *, unreachable: bool = False) -> DaemonError:
         return DaemonError(
             f'cannot use the Docker daemon at {self.endpoint.host} (from '
             f'{self.endpoint.origin}): {_short(e)}; {HINT}',
+            unreachable=unreachable,
         )
 
-    def _call(self, what: str, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str | Callable[[], Any], *args: Any, **kwargs: Any) -> Any:
+        """Call the SDK (a method name, or a function that uses it); every
+        failure that is not about one image becomes a DaemonError."""
         try:
+            if callable(what):
+                return what()
             return getattr(self.api, what)(*args, **kwargs)
         except docker.errors.APIError as e:
             status = e.status_code or 500
             if status == 429 or status >= 500:
-                if what in ('pull', 'inspect_distribution'):
+                if what in ('_raise_for_status', 'inspect_distribution'):
                     raise self.registry_error(e) from None
                 raise self.error(e) from None
             raise  # about this image (unknown, unauthorised), not the run
@@ -156,20 +165,35 @@ class Daemon:
             raise self.error(ValueError('the image list is not a list'))
         return [image for image in answer if isinstance(image, dict)]
 
-    def pull(self, repository: str, tag: str) -> str:
-        """Pull one image; '' when pulled, else why not (per image)."""
+    def pull(self, repository: str, tag: str) -> tuple[str, str]:
+        """Pull one image: (the digest the registry gave for the tag, '') or
+        ('', why not), as ``docker pull`` prints them.
+
+        The SDK's own pull waits without any time limit; this one gives up
+        when the daemon says nothing for ``timeout`` seconds.
+        """
+        registry, _ = docker.auth.resolve_repository_name(repository)
+        headers = {}
+        auth_header = docker.auth.get_config_header(self.api, registry)
+        if auth_header:
+            headers['X-Registry-Auth'] = auth_header
         try:
-            progress = self._call('pull', repository, tag=tag)
+            response = self._call(
+                '_post', self.api._url('/images/create'),
+                params={'fromImage': repository, 'tag': tag},
+                headers=headers, stream=True, timeout=self.timeout,
+            )
+            self._call('_raise_for_status', response)
+            events = self._call(
+                lambda: list(self.api._stream_helper(response, decode=True)),
+            )
         except docker.errors.APIError as e:
-            return _short(e.explanation or e)
-        # a pull that fails half-way says so inside its 200 answer
-        import json
-        for line in str(progress).splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                raise self.error(ValueError('garbled pull progress')) from None
-            if isinstance(event, dict) and event.get('error'):
+            return '', _short(e.explanation or e)
+        digest = ''
+        for event in events:
+            if not isinstance(event, dict):
+                raise self.error(ValueError('garbled pull progress'))
+            if event.get('error'):
                 message = str(event['error'])
                 if _REGISTRY_FAILURE_RE.search(message):
                     raise DaemonError(
@@ -177,8 +201,11 @@ class Daemon:
                         f'{self.endpoint.host}: {_short(Exception(message))}; '
                         f'try again later',
                     )
-                return _short(Exception(message))
-        return ''
+                return '', _short(Exception(message))
+            status = str(event.get('status', ''))
+            if status.startswith('Digest: '):
+                digest = status[len('Digest: '):].strip()
+        return digest, ''
 
     def distribution(self, reference: str) -> dict[str, Any] | str:
         """The registry's descriptor of ``reference``, or why there is none."""
@@ -188,6 +215,16 @@ class Daemon:
             return _short(e.explanation or e)
         if not isinstance(answer, dict):
             raise self.error(ValueError('the registry answer is not JSON'))
+        return answer
+
+    def image(self, reference: str) -> dict[str, Any] | None:
+        """``docker image inspect``; None when there is no such local image."""
+        try:
+            answer = self._call('inspect_image', reference)
+        except docker.errors.APIError:
+            return None
+        if not isinstance(answer, dict):
+            raise self.error(ValueError('the image answer is not JSON'))
         return answer
 
     def close(self) -> None:
@@ -228,22 +265,27 @@ def resolve_digests(
             with ThreadPoolExecutor(_threads(len(keys))) as pool:
                 return dict(zip(keys, pool.map(ask, keys)))
         local = LocalImages(daemon.images())
-        failed: dict[ImageKey, Resolution] = {}
+        pulled: dict[ImageKey, Resolution] = {}
         if source == 'pull':
             wanted = [k for k in keys if refresh or k not in local]
 
-            def pull(key: ImageKey) -> str:
+            def pull(key: ImageKey) -> tuple[str, str]:
                 repository, _, tag = familiar(key).rpartition(':')
                 return daemon.pull(repository, tag)
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
-                for key, why in zip(wanted, pool.map(pull, wanted)):
+                for key, (digest, why) in zip(wanted, pool.map(pull, wanted)):
                     if why:
-                        failed[key] = Resolution(
+                        pulled[key] = Resolution(
                             '', f'docker pull failed: {why}',
                             'check the name and your docker login',
                         )
-            if len(failed) < len(wanted):
+                    elif digest_problem(digest) is None:
+                        # what the registry said the tag is, as docker pull
+                        # prints it: unambiguous even when the image has
+                        # other digests of the repository
+                        pulled[key] = Resolution(digest, '', '')
+            if len(pulled) < len(keys) and wanted:
                 local = LocalImages(daemon.images())
-        return {key: failed.get(key) or local.resolve(key) for key in keys}
+        return {key: pulled.get(key) or local.resolve(key) for key in keys}
     finally:
         daemon.close()

@@ -13,6 +13,7 @@ from digestpin_hooks._dockerfile import SOURCE_ARG
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference
+from digestpin_hooks._reference import Reference
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -98,6 +99,19 @@ class Finding(NamedTuple):
     replacement: str = ''  # text for the span that fixes it, when known
 
 
+def pinned_reference(ref: ImageRef) -> Reference | None:
+    """The parsed reference when ``ref`` is pinned to a valid digest."""
+    if ref.unresolved:
+        return None
+    try:
+        parsed = parse_reference(ref.image)
+    except InvalidReference:
+        return None
+    if not parsed.digest or digest_problem(parsed.digest) is not None:
+        return None
+    return parsed
+
+
 def classify(ref: ImageRef) -> tuple[str, str] | None:
     """(code, message) for a reference, None when it is pinned."""
     if ref.unresolved:
@@ -141,7 +155,7 @@ def _suppressed_codes(doc: Dockerfile, line_offset: int) -> frozenset[str] | Non
     return frozenset(c.strip().upper() for c in codes.split(',') if c.strip())
 
 
-def _allowed(image: str, allow: Sequence[str]) -> bool:
+def allowed(image: str, allow: Sequence[str]) -> bool:
     if not allow:
         return False
     import fnmatch
@@ -157,7 +171,7 @@ def _allowed(image: str, allow: Sequence[str]) -> bool:
     )
 
 
-def _waived(
+def waived(
         doc: Dockerfile, ref: ImageRef, code: str, starts: dict[int, int],
 ) -> bool:
     """Whether a pragma above the reference's instruction (or a FROM it
@@ -168,6 +182,29 @@ def _waived(
         if codes is not None and (not codes or code in codes):
             return True
     return False
+
+
+def instruction_starts(doc: Dockerfile) -> dict[int, int]:
+    """Line -> offset of each instruction, for waived()."""
+    return {ins.start_line: ins.start for ins in doc.instructions}
+
+
+def make_finding(
+        path: str,
+        doc: Dockerfile,
+        ref: ImageRef,
+        code: str,
+        message: str,
+        strict: bool,
+        replacement: str = '',
+) -> Finding:
+    severity = ERROR if strict else RULES[code].severity
+    line, column = doc.position(ref.span[0])
+    end_line, end_column = doc.position(ref.span[1])
+    return Finding(
+        path, line, column, end_line, end_column, code, severity,
+        ref.source, ref.image, ref.written, message, replacement,
+    )
 
 
 def checked_refs(
@@ -191,25 +228,17 @@ def checked_refs(
             continue
         if ref.unresolved:
             # the written text is all there is to match an --allow against
-            if _allowed(ref.written, allow):
+            if allowed(ref.written, allow):
                 continue
-        elif _allowed(ref.image, allow):
+        elif allowed(ref.image, allow):
             continue
         if not starts:
-            starts = {ins.start_line: ins.start for ins in doc.instructions}
-        if _waived(doc, ref, code, starts):
+            starts = instruction_starts(doc)
+        if waived(doc, ref, code, starts):
             continue
-        severity = RULES[code].severity
-        if strict:
-            severity = ERROR
         if ref.source == SOURCE_ARG or ref.note and not ref.unresolved:
             message = f'{message} [{ref.note}]'
-        line, column = doc.position(ref.span[0])
-        end_line, end_column = doc.position(ref.span[1])
-        found.append((ref, Finding(
-            path, line, column, end_line, end_column, code, severity,
-            ref.source, ref.image, ref.written, message,
-        )))
+        found.append((ref, make_finding(path, doc, ref, code, message, strict)))
     found.sort(key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
     return found
 

@@ -21,7 +21,14 @@ ImageKey = tuple[str, str]
 
 
 class DaemonError(Exception):
-    """The daemon (or registry behind it) could not be used; one line."""
+    """The daemon (or registry behind it) could not be used; one line.
+
+    ``unreachable``: no daemon answered at all (what --offline-ok forgives).
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class Resolution(NamedTuple):

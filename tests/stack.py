@@ -181,3 +181,57 @@ def start_stack(
         yield stack
     finally:
         stack.stop()
+
+
+def push_index(stack: Stack, repository: str, tag: str, children: list[str]) -> str:
+    """Push a Docker manifest list of ``children`` (tags in ``repository``)
+    through the registry's HTTP API; returns its digest."""
+    import hashlib
+    manifest_type = 'application/vnd.docker.distribution.manifest.v2+json'
+    list_type = 'application/vnd.docker.distribution.manifest.list.v2+json'
+    base = f'http://{stack.registry}/v2/{repository}/manifests'
+    entries = []
+    for child in children:
+        request = urllib.request.Request(
+            f'{base}/{child}', headers={'Accept': manifest_type},
+        )
+        with urllib.request.urlopen(request) as answer:
+            body = answer.read()
+        config_digest = json.loads(body)['config']['digest']
+        config_url = f'http://{stack.registry}/v2/{repository}/blobs/{config_digest}'
+        with urllib.request.urlopen(config_url) as answer:
+            config = json.loads(answer.read())
+        platform = {'architecture': config['architecture'], 'os': config['os']}
+        if config.get('variant'):
+            platform['variant'] = config['variant']
+        entries.append({
+            'mediaType': manifest_type,
+            'digest': 'sha256:' + hashlib.sha256(body).hexdigest(),
+            'size': len(body),
+            'platform': platform,
+        })
+    index = json.dumps({
+        'schemaVersion': 2, 'mediaType': list_type, 'manifests': entries,
+    }).encode()
+    request = urllib.request.Request(
+        f'{base}/{tag}', data=index, method='PUT',
+        headers={'Content-Type': list_type},
+    )
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 201
+    return 'sha256:' + hashlib.sha256(index).hexdigest()
+
+
+def manifest_digest(stack: Stack, repository: str, tag: str) -> str:
+    """The digest the registry serves for a tag (what a pull would pin)."""
+    request = urllib.request.Request(
+        f'http://{stack.registry}/v2/{repository}/manifests/{tag}', method='HEAD',
+        headers={'Accept': ', '.join((
+            'application/vnd.docker.distribution.manifest.list.v2+json',
+            'application/vnd.docker.distribution.manifest.v2+json',
+            'application/vnd.oci.image.index.v1+json',
+            'application/vnd.oci.image.manifest.v1+json',
+        ))},
+    )
+    with urllib.request.urlopen(request) as answer:
+        return str(answer.headers['Docker-Content-Digest'])

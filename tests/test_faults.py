@@ -1,10 +1,13 @@
-"""Daemons that fail: missing, hanging, garbage, 500. Files stay as they were.
+"""Daemons and registries that fail: missing, hanging, garbage, 500, 429.
+
+Files stay as they were.
 
 A real daemon cannot be made to misbehave on demand, so a small fake server
 on a unix socket plays each fault.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,6 +21,10 @@ from typing import Iterator
 import pytest
 
 from digestpin_hooks.fix import main
+from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.update import main as update_main
+from digestpin_hooks.verify import main as verify_main
+from tests.stack import Stack
 
 DOCKERFILE = b'FROM example.com/team/app:1\r\nRUN true\n'
 VERSION = (
@@ -189,3 +196,123 @@ fix.fix_files([{str(tmp_path / 'Dockerfile')!r}], resolver)
     (temporary,) = [p for p in tmp_path.iterdir() if p.name != 'Dockerfile']
     assert temporary.name.startswith('.Dockerfile.')
     assert temporary.read_bytes() == original.replace(b'a:1', f'a:1@{digest}'.encode())
+
+
+class FakeRegistry:
+    """A registry on loopback that fails every manifest request one way."""
+
+    def __init__(self, mode: str) -> None:
+        import http.server
+
+        stop = self.stop = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path == '/v2/':
+                    self._answer(200, b'{}')
+                elif mode == 'hang':
+                    stop.wait(30)
+                elif mode == 'garbage':
+                    self._answer(200, b'\x00not a manifest', 'application/vnd.docker.distribution.manifest.v2+json')
+                else:
+                    code = int(mode)
+                    error = 'TOOMANYREQUESTS' if code == 429 else 'UNKNOWN'
+                    self._answer(code, json.dumps(
+                        {'errors': [{'code': error, 'message': f'fake {code}'}]},
+                    ).encode())
+
+            do_HEAD = do_GET
+
+            def _answer(self, code: int, body: bytes, kind: str = 'application/json') -> None:
+                self.send_response(code)
+                self.send_header('Content-Type', kind)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f'127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+NETWORK_COMMANDS = {
+    'fix --source pull': (fix_main, ['--source', 'pull'], False),
+    'fix --source registry': (fix_main, ['--source', 'registry'], False),
+    'update --source pull': (update_main, ['--source', 'pull'], True),
+    'update --source registry': (update_main, ['--source', 'registry'], True),
+    'verify': (verify_main, [], True),
+}
+
+
+@pytest.mark.parametrize('mode', ('hang', '500', '429'))
+@pytest.mark.parametrize('command', list(NETWORK_COMMANDS))
+def test_registry_faults_behind_a_real_daemon(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        command: str, mode: str,
+) -> None:
+    registry = FakeRegistry(mode)
+    try:
+        main_, args, pinned = NETWORK_COMMANDS[command]
+        image = f'{registry.address}/team/app:1'
+        if pinned:
+            image += '@sha256:' + '4' * 64
+        data = f'FROM {image}\r\nRUN true\n'.encode()
+        (tmp_path / 'Dockerfile').write_bytes(data)
+        start = time.monotonic()
+        code = main_(['--docker-host', stack.host, '--timeout', '2', *args, str(tmp_path / 'Dockerfile')])
+        elapsed = time.monotonic() - start
+    finally:
+        registry.close()
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert (tmp_path / 'Dockerfile').read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['Dockerfile']
+    assert len(err.splitlines()) == 1, err
+    assert elapsed < 15
+    if mode == 'hang':
+        assert 'timed out' in err
+    else:
+        assert f'fake {mode}' in err or f'{mode}' in err
+
+
+@pytest.mark.parametrize(
+    ('fake', 'command'),
+    [
+        (rules, command)
+        for command in ('update', 'verify')
+        for rules in (
+            {'/version': None},
+            {'/version': http('200 OK', VERSION), '/distribution/': None, '/images/': None},
+            {'/version': http('200 OK', VERSION), '/distribution/': http('429 Too Many Requests', b'{"message":"toomanyrequests: slow down"}'),
+             '/images/create': http('429 Too Many Requests', b'{"message":"toomanyrequests: slow down"}')},
+            {'/version': http('200 OK', VERSION), '/distribution/': http('500 Internal Server Error', b'{"message":"boom"}'),
+             '/images/create': http('500 Internal Server Error', b'{"message":"boom"}')},
+            {'/version': http('200 OK', VERSION), '/distribution/': http('200 OK', b'<garbage'), '/images/create': http('200 OK', b'<garbage')},
+        )
+    ],
+    indirect=['fake'],
+)
+def test_update_and_verify_with_a_faulty_daemon(
+        fake: FakeDaemon, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = b'FROM example.com/team/app:1@sha256:' + b'5' * 64 + b'\n'
+    (tmp_path / 'Dockerfile').write_bytes(data)
+    main_ = update_main if command == 'update' else verify_main
+    start = time.monotonic()
+    code = main_(['--docker-host', f'unix://{fake.path}', '--timeout', '1', str(tmp_path / 'Dockerfile')])
+    assert time.monotonic() - start < 8
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f'digestpin-{command}: error: ')
+    assert (tmp_path / 'Dockerfile').read_bytes() == data

@@ -1,0 +1,202 @@
+"""digestpin-update: move every ``name:tag@digest`` pin to the tag's digest now.
+
+What a careful user does by hand (``docker pull name:tag``, read its
+``RepoDigests``, edit the pin), for every pin at once, rewriting only the
+references whose digest changed, byte-faithfully and atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Collection
+from typing import Iterable
+from typing import NamedTuple
+from typing import Sequence
+from typing import TextIO
+
+from digestpin_hooks import _cli
+from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile import encode
+from digestpin_hooks._files import expand_paths
+from digestpin_hooks._files import load
+from digestpin_hooks._files import LoadedFile
+from digestpin_hooks._findings import instruction_starts
+from digestpin_hooks._findings import waived
+from digestpin_hooks._report import FileError
+from digestpin_hooks._report import Note
+from digestpin_hooks._report import printable
+from digestpin_hooks._report import report
+from digestpin_hooks._resolve import DaemonError
+from digestpin_hooks._resolve import image_key
+from digestpin_hooks._rewrite import apply_edits
+from digestpin_hooks._rewrite import Edit
+from digestpin_hooks._rewrite import rewrite_file
+from digestpin_hooks.fix import daemon_resolver
+from digestpin_hooks.fix import Resolver
+from digestpin_hooks.verify import Pinned
+from digestpin_hooks.verify import pinned_refs
+
+SOURCES = ('pull', 'registry', 'local')
+
+
+class Update(NamedTuple):
+    path: str
+    line: int
+    image: str
+    old: str
+    new: str
+
+
+def short(digest: str) -> str:
+    algorithm, _, hex_part = digest.partition(':')
+    return f'{algorithm}:{hex_part[:12]}'
+
+
+def update_files(
+        paths: Iterable[str],
+        resolver: Resolver,
+        *,
+        dry_run: bool = False,
+        allow: Sequence[str] = (),
+        ignore: Collection[str] = (),
+        stdout: TextIO | None = None,
+) -> tuple[list[Update], list[Note], list[FileError], bool]:
+    """(updates, notes on pins left as they are, errors, changed)."""
+    errors: list[FileError] = []
+    files: list[tuple[LoadedFile, list[Pinned]]] = []
+    notes: list[Note] = []
+    for path in paths:
+        try:
+            loaded = load(path)
+        except DockerfileError as e:
+            errors.append(FileError(path, str(e)))
+            continue
+        followed = []
+        starts = instruction_starts(loaded.doc)
+        for pinned in pinned_refs(loaded, allow):
+            line, column = loaded.doc.position(pinned.ref.span[0])
+            if 'DP006' in ignore or waived(loaded.doc, pinned.ref, 'DP006', starts):
+                continue
+            if not pinned.reference.tag:
+                notes.append(Note(path, line, column, (
+                    f'info: {pinned.ref.image!r} is pinned by digest alone: '
+                    f'there is no tag to follow, left as it is'
+                )))
+            elif not pinned.ref.editable:
+                notes.append(Note(path, line, column, (
+                    f'info: {pinned.ref.image!r} is partly made of variables: '
+                    f'update it where the value is set'
+                )))
+            else:
+                followed.append(pinned)
+        files.append((loaded, followed))
+    keys = sorted({
+        image_key(p.reference) for _, pins in files for p in pins
+    })
+    resolutions = resolver(keys) if keys else {}
+    updates: list[Update] = []
+    changed = False
+    for loaded, pins in files:
+        edits = []
+        for p in pins:
+            resolution = resolutions[image_key(p.reference)]
+            line, _ = p.loaded.doc.position(p.ref.span[0])
+            if not resolution.digest:
+                errors.append(FileError(p.loaded.path, (
+                    f'line {line}: cannot update {p.ref.image!r}: '
+                    f'{resolution.reason} ({resolution.hint})'
+                )))
+                continue
+            if resolution.digest == p.reference.digest:
+                continue
+            edits.append(Edit(
+                p.ref.span[0], p.ref.span[1],
+                p.reference.with_digest(resolution.digest),
+            ))
+            updates.append(Update(
+                p.loaded.path, line,
+                f'{p.reference.name}:{p.reference.tag}',
+                p.reference.digest, resolution.digest,
+            ))
+        text = apply_edits(loaded.doc.text, edits)
+        try:
+            changed |= rewrite_file(
+                loaded.path, loaded.data, encode(text, loaded.doc.bom),
+                dry_run=dry_run, old_text=loaded.doc.text, new_text=text,
+                stdout=stdout or sys.stdout,
+            )
+        except OSError as e:
+            errors.append(FileError(loaded.path, f'cannot write: {e.strerror or e}'))
+    return updates, notes, errors, changed
+
+
+def table(updates: Sequence[Update]) -> list[str]:
+    rows = [('FILE', 'LINE', 'IMAGE', 'OLD', 'NEW')] + [
+        (u.path, str(u.line), u.image, short(u.old), short(u.new))
+        for u in updates
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return [
+        '  '.join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in rows
+    ]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _cli.add_common(parser)
+    _cli.add_daemon(parser, SOURCES, 'pull')
+    parser.add_argument(
+        '--dry-run', action='store_true',
+        help='print a unified diff and write nothing',
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    resolver = daemon_resolver(
+        args.source, args.docker_host, args.timeout, refresh=True,
+    )
+    try:
+        updates, notes, errors, changed = update_files(
+            expand_paths(args.filenames), resolver, dry_run=args.dry_run,
+            allow=args.allow, ignore=args.ignore,
+        )
+    except DaemonError as e:
+        print(printable(f'digestpin-update: error: {e}'), file=sys.stderr)
+        return 2
+    if args.output_format == 'text':
+        for note in notes:
+            print(printable(f'{note.path}:{note.line}:{note.column}: {note.message}'))
+        if updates:
+            for line in table(updates):
+                print(printable(line))
+        elif not errors:
+            print('every pin that follows a tag is current')
+        report([], errors, 'text')
+    else:
+        report(
+            [], errors, args.output_format,
+            notes=[*notes, *(
+                Note(u.path, u.line, 0, f'updated {u.image} {short(u.old)} -> {short(u.new)}')
+                for u in updates
+            )],
+            extra={
+                'updates': [u._asdict() for u in updates],
+                'notes': [n._asdict() for n in notes],
+            },
+        )
+    if errors:
+        return 2
+    return int(changed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _cli.parser_for(
+        'digestpin-update',
+        "Move every name:tag@digest pin to the tag's current digest.",
+    )
+    add_arguments(parser)
+    return _cli.run('digestpin-update', run, parser.parse_args(argv))
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
