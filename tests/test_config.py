@@ -1,0 +1,170 @@
+"""[tool.digestpin] / [digestpin]: every key, overrides, and the errors."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks import fix
+from digestpin_hooks import update
+from digestpin_hooks import verify
+from digestpin_hooks._cli import apply_config
+from digestpin_hooks._config import ConfigError
+from digestpin_hooks._config import load_config
+from digestpin_hooks.lint import main as lint_main
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / 'repo'
+    (root / '.git').mkdir(parents=True)
+    (root / 'sub' / 'deeper').mkdir(parents=True)
+    monkeypatch.chdir(root / 'sub' / 'deeper')
+    return root
+
+
+def parsed(module: object, *argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    args = parser.parse_args(list(argv))
+    apply_config(args)
+    return args
+
+
+PYPROJECT = '''
+[project]
+name = "x"
+
+[tool.digestpin]
+allow = ["localhost:5000/*"]
+ignore = ["DP003"]
+strict = true
+keep-tag = false
+source = "registry"
+docker-host = "unix:///tmp/other.sock"
+timeout = 3
+'''
+
+SETUP_CFG = '''
+[metadata]
+name = x
+
+[digestpin]
+allow =
+    localhost:5000/*
+ignore = DP003
+strict = yes
+keep-tag = false
+source = registry
+docker-host = unix:///tmp/other.sock
+timeout = 3
+'''
+
+
+@pytest.mark.parametrize(('name', 'text'), (('pyproject.toml', PYPROJECT), ('setup.cfg', SETUP_CFG)))
+def test_every_key_from_the_repository_root(repo: Path, name: str, text: str) -> None:
+    (repo / name).write_text(text)
+    config = load_config()
+    assert config.path == str(repo / name)
+    assert config.values == {
+        'allow': ['localhost:5000/*'], 'ignore': ['DP003'], 'strict': True,
+        'keep_tag': False, 'source': 'registry',
+        'docker_host': 'unix:///tmp/other.sock', 'timeout': 3.0,
+    }
+    args = parsed(fix)
+    assert (args.allow, args.ignore, args.strict, args.keep_tag, args.source,
+            args.docker_host, args.timeout) == (
+        ['localhost:5000/*'], ['DP003'], True, False, 'registry',
+        'unix:///tmp/other.sock', 3.0,
+    )
+
+
+def test_command_line_overrides_the_file(repo: Path) -> None:
+    (repo / 'pyproject.toml').write_text(PYPROJECT)
+    args = parsed(
+        fix, '--no-strict', '--keep-tag', '--source', 'pull', '--docker-host',
+        'unix:///tmp/mine.sock', '--timeout', '7', '--allow', 'ghcr.io/*',
+        '--ignore', 'DP002',
+    )
+    assert (args.strict, args.keep_tag, args.source, args.docker_host, args.timeout) == (
+        False, True, 'pull', 'unix:///tmp/mine.sock', 7.0,
+    )
+    assert args.allow == ['localhost:5000/*', 'ghcr.io/*']
+    assert args.ignore == ['DP003', 'DP002']
+
+
+def test_defaults_without_a_file(repo: Path) -> None:
+    args = parsed(fix)
+    assert (args.allow, args.ignore, args.strict, args.keep_tag, args.source,
+            args.docker_host, args.timeout) == ([], [], False, True, 'local', None, 10.0)
+    assert parsed(update).source == 'pull'
+    assert parsed(verify).source == 'registry'
+
+
+def test_source_a_command_lacks_keeps_its_default(repo: Path) -> None:
+    (repo / 'setup.cfg').write_text('[digestpin]\nsource = pull\n')
+    assert parsed(fix).source == 'pull'
+    assert parsed(verify).source == 'registry'  # verify cannot pull
+
+
+def test_nearest_file_wins_and_search_stops_at_the_root(repo: Path, tmp_path: Path) -> None:
+    (repo / 'pyproject.toml').write_text('[tool.digestpin]\nstrict = true\n')
+    (repo / 'sub' / 'setup.cfg').write_text('[digestpin]\nstrict = false\n')
+    assert load_config().values == {'strict': False}
+    (repo / 'sub' / 'setup.cfg').unlink()
+    assert load_config().values == {'strict': True}
+    (repo / 'pyproject.toml').unlink()
+    (tmp_path / 'setup.cfg').write_text('[digestpin]\nstrict = true\n')  # above the root
+    assert load_config() == ('', {})
+
+
+def test_files_without_our_section_are_skipped(repo: Path) -> None:
+    (repo / 'sub' / 'pyproject.toml').write_text('[tool.black]\nline-length = 80\n')
+    (repo / 'setup.cfg').write_text('[digestpin]\ntimeout = 4\n')
+    assert load_config().values == {'timeout': 4.0}
+
+
+@pytest.mark.parametrize(
+    ('name', 'text', 'message'),
+    (
+        ('pyproject.toml', '[tool.digestpin]\nstrikt = true\n',
+         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout)"),
+        ('pyproject.toml', '[tool.digestpin]\nstrict = "yes"\n', '[tool.digestpin]: strict must be true or false'),
+        ('pyproject.toml', '[tool.digestpin]\nallow = "x/*"\n', '[tool.digestpin]: allow must be a list of strings'),
+        ('pyproject.toml', '[tool.digestpin]\nignore = ["DP999"]\n', "[tool.digestpin]: ignore: unknown code 'DP999'"),
+        ('pyproject.toml', '[tool.digestpin]\nsource = "cache"\n', "[tool.digestpin]: source must be one of local, pull, registry, not 'cache'"),
+        ('pyproject.toml', '[tool.digestpin]\ntimeout = -1\n', '[tool.digestpin]: timeout must be a number of seconds above 0'),
+        ('pyproject.toml', '[tool.digestpin]\ndocker-host = 5\n', '[tool.digestpin]: docker-host must be a URL string'),
+        ('pyproject.toml', '[tool.digestpin]\nkeep-tag = 1\n', '[tool.digestpin]: keep-tag must be true or false'),
+        ('pyproject.toml', '[tool.digestpin\n', 'invalid TOML'),
+        ('setup.cfg', '[digestpin]\nstrict = maybe\n', "[digestpin]: strict must be true or false, not 'maybe'"),
+        ('setup.cfg', '[digestpin]\ntimeout = soon\n', "[digestpin]: timeout must be a number of seconds, not 'soon'"),
+        ('setup.cfg', '[digestpin]\nfoo = 1\n', "[digestpin]: unknown key 'foo'"),
+    ),
+)
+def test_bad_configuration_is_one_line_and_exit_2(
+        repo: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, message: str,
+) -> None:
+    (repo / name).write_text(text)
+    with pytest.raises(ConfigError, match=None):
+        load_config()
+    (repo / 'Dockerfile').write_text('FROM a:1\n')
+    assert lint_main([str(repo / 'Dockerfile')]) == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f'digestpin-lint: error: {repo / name}')
+    assert message in err
+
+
+def test_config_changes_what_lint_reports(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / 'Dockerfile').write_text('FROM localhost:5000/a:1\nFROM b:1\nARG X\nFROM $X\n')
+    assert lint_main([str(repo / 'Dockerfile')]) == 1
+    assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ['DP001', 'DP001', 'DP003']
+    (repo / 'pyproject.toml').write_text(
+        '[tool.digestpin]\nallow = ["localhost:5000/*"]\nignore = ["DP001"]\nstrict = true\n',
+    )
+    assert lint_main([str(repo / 'Dockerfile')]) == 1  # DP003 made an error
+    assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ['DP003']
+    assert lint_main(['--no-strict', str(repo / 'Dockerfile')]) == 0

@@ -1,0 +1,134 @@
+"""Output formats: exact text, JSON and GitHub lines; SARIF against its schema."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._findings import Finding
+from digestpin_hooks._report import FileError
+from digestpin_hooks._report import Note
+from digestpin_hooks._report import report
+from digestpin_hooks._sarif import sarif_log
+from digestpin_hooks.lint import main as lint_main
+from digestpin_hooks.verify import check_pin
+from digestpin_hooks.verify import Manifest
+from digestpin_hooks.verify import Pinned
+from digestpin_hooks._files import LoadedFile
+from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._findings import make_finding
+from digestpin_hooks._findings import pinned_reference
+
+SCHEMA = os.path.join(os.path.dirname(__file__), 'data', 'sarif-2.1.0.json')
+A = 'sha256:' + 'a' * 64
+B = 'sha256:' + 'b' * 64
+
+
+def verify_findings(path: str, data: bytes, at_digest: Manifest | str, at_tag: Manifest | str | None) -> list[Finding]:
+    doc = parse(data)
+    loaded = LoadedFile(path, data, doc, image_refs(doc))
+    found = []
+    for ref in loaded.refs:
+        reference = pinned_reference(ref)
+        assert reference is not None
+        for code, message, replacement in check_pin(Pinned(loaded, ref, reference), at_digest, at_tag):
+            found.append(make_finding(path, doc, ref, code, message, False, replacement))
+    return found
+
+
+@pytest.fixture
+def findings() -> list[Finding]:
+    stale = verify_findings(
+        'sub dir/Dockerfile', f'FROM reg.io/a/b:1@{A} AS x\n'.encode(),
+        Manifest(A, False, ('linux/amd64',)), Manifest(B, False, ('linux/amd64',)),
+    )
+    child = verify_findings(
+        'Dockerfile', f'FROM --platform=linux/s390x reg.io/m:2@{A}\n'.encode(),
+        Manifest(A, False, ('linux/arm64',)), Manifest(B, True, ('linux/amd64', 'linux/arm64')),
+    )
+    doc = parse(b'FROM node:20\n')
+    lint = make_finding('Dockerfile', doc, image_refs(doc)[0], 'DP001', "'node:20' is not pinned", False)
+    return [lint, *stale, *child]
+
+
+def test_verify_findings_and_replacements(findings: list[Finding]) -> None:
+    assert [(f.path, f.line, f.column, f.code, f.severity, f.replacement) for f in findings] == [
+        ('Dockerfile', 1, 6, 'DP001', 'error', ''),
+        ('sub dir/Dockerfile', 1, 6, 'DP006', 'warning', f'reg.io/a/b:1@{B}'),
+        ('Dockerfile', 1, 29, 'DP008', 'error', f'reg.io/m:2@{B}'),
+        ('Dockerfile', 1, 29, 'DP009', 'error', ''),
+    ]
+
+
+def test_sarif_is_valid_against_the_official_schema(findings: list[Finding]) -> None:
+    jsonschema = pytest.importorskip('jsonschema')
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    log = sarif_log(findings, [FileError('bad/Dockerfile', 'binary file (it contains NUL bytes)')])
+    jsonschema.validate(log, schema)
+    run = log['runs'][0]
+    assert [r['id'] for r in run['tool']['driver']['rules']] == [f'DP00{i}' for i in range(1, 10)]
+    assert all(r['help']['text'] and r['shortDescription']['text'] for r in run['tool']['driver']['rules'])
+    stale = run['results'][1]
+    assert stale['ruleId'] == 'DP006' and stale['level'] == 'warning'
+    assert stale['locations'][0]['physicalLocation']['artifactLocation']['uri'] == 'sub%20dir/Dockerfile'
+    assert stale['fixes'][0]['artifactChanges'][0]['replacements'] == [{
+        'deletedRegion': {'startLine': 1, 'startColumn': 6, 'endLine': 1, 'endColumn': 90},
+        'insertedContent': {'text': f'reg.io/a/b:1@{B}'},
+    }]
+    assert 'fixes' not in run['results'][0]
+    assert run['invocations'][0]['executionSuccessful'] is False
+
+
+def test_sarif_from_the_command_line_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    jsonschema = pytest.importorskip('jsonschema')
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM ubuntu\nFROM Bad:1\n')
+    assert lint_main(['--format', 'sarif', str(tmp_path / 'Dockerfile')]) == 1
+    log = json.loads(capsys.readouterr().out)
+    with open(SCHEMA) as f:
+        jsonschema.validate(log, json.load(f))
+    assert [r['ruleId'] for r in log['runs'][0]['results']] == ['DP002', 'DP005']
+
+
+def test_github_lines_exact(findings: list[Finding], capsys: pytest.CaptureFixture[str]) -> None:
+    report(
+        findings[:2], [FileError('x,y:z', 'cannot read: gone')], 'github',
+        notes=[Note('Dockerfile', 3, 6, 'pinned a:1 -> a:1@' + A)],
+    )
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f'::notice file=Dockerfile,line=3,col=6::pinned a:1 -> a:1@{A}',
+        "::error file=Dockerfile,line=1,col=6,endLine=1,endColumn=13,title=DP001::DP001 'node:20' is not pinned",
+        f'::warning file=sub dir/Dockerfile,line=1,col=6,endLine=1,endColumn=90,title=DP006::DP006 '
+        f"'reg.io/a/b:1@{A}' is stale: reg.io/a/b:1 now resolves to {B}; check it and run digestpin-update",
+        '::error file=x%2Cy%3Az::cannot read: gone',
+    ]
+    assert err == ''
+
+
+def test_json_exact(findings: list[Finding], capsys: pytest.CaptureFixture[str]) -> None:
+    report(findings[1:2], [], 'json')
+    assert json.loads(capsys.readouterr().out) == {
+        'version': 1,
+        'findings': [{
+            'path': 'sub dir/Dockerfile', 'line': 1, 'column': 6, 'end_line': 1,
+            'end_column': 90, 'code': 'DP006', 'severity': 'warning', 'source': 'FROM',
+            'image': f'reg.io/a/b:1@{A}', 'written': f'reg.io/a/b:1@{A}',
+            'message': f"'reg.io/a/b:1@{A}' is stale: reg.io/a/b:1 now resolves to {B}; check it and run digestpin-update",
+        }],
+        'errors': [],
+    }
+
+
+def test_github_escapes_newlines_and_percent(capsys: pytest.CaptureFixture[str]) -> None:
+    report([], [FileError('a%b', 'line one\nline two\r')], 'github')
+    assert capsys.readouterr().out == '::error file=a%25b::line one%0Aline two%0D\n'
+
+
+def test_undecodable_bytes_never_crash_the_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM no\xffde:1\n')
+    assert lint_main([str(tmp_path / 'Dockerfile')]) == 1
+    assert "DP005 'no\\udcffde:1' is not a valid image reference" in capsys.readouterr().out
