@@ -6,6 +6,7 @@ import sys
 from typing import Callable
 from typing import Sequence
 
+from digestpin_hooks._files import KINDS
 from digestpin_hooks._report import FORMATS
 
 DEFAULT_TIMEOUT = 10.0
@@ -32,6 +33,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--format', choices=FORMATS, default='text', dest='output_format',
         help='output format (default: text)',
+    )
+    parser.add_argument(
+        '--kind', choices=KINDS, default='auto',
+        help='read the files as this kind (default: by their names; other '
+        '*.yaml/*.yml files are read as Kubernetes manifests)',
     )
     parser.add_argument(
         '--strict', action=argparse.BooleanOptionalAction, default=None,

@@ -20,6 +20,9 @@ from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from digestpin_hooks._expand import expand
+from digestpin_hooks._text import decode
+from digestpin_hooks._text import line_above
+from digestpin_hooks._text import position
 from digestpin_hooks._expand import Expansion
 from digestpin_hooks._expand import Var
 
@@ -125,28 +128,11 @@ class Dockerfile(NamedTuple):
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""
-        line_start = self.text.rfind('\n', 0, offset) + 1
-        return self.text.count('\n', 0, offset) + 1, offset - line_start + 1
+        return position(self.text, offset)
 
     def line_above(self, offset: int) -> str:
         """The physical line before the one holding ``offset``."""
-        line_start = self.text.rfind('\n', 0, offset) + 1
-        if line_start == 0:
-            return ''
-        return self.text[self.text.rfind('\n', 0, line_start - 1) + 1:
-                         line_start - 1]
-
-
-def decode(data: bytes) -> tuple[str, bool]:
-    """Bytes -> text that encodes back to the same bytes, and whether a BOM led."""
-    bom = data.startswith(b'\xef\xbb\xbf')
-    text = data[3:] if bom else data
-    return text.decode('utf-8', 'surrogateescape'), bom
-
-
-def encode(text: str, bom: bool) -> bytes:
-    data = text.encode('utf-8', 'surrogateescape')
-    return b'\xef\xbb\xbf' + data if bom else data
+        return line_above(self.text, offset)
 
 
 def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:

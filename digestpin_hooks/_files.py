@@ -11,6 +11,11 @@ from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import image_refs
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._manifests import parse_yaml
+from digestpin_hooks._manifests import YAML_KINDS
+from digestpin_hooks._manifests import yaml_kind
+from digestpin_hooks._manifests import YamlFile
+from digestpin_hooks._yaml import YamlError
 
 # the names a directory search takes for Dockerfiles
 DOCKERFILE_PATTERNS = (
@@ -55,12 +60,19 @@ def _walk(directory: str) -> list[str]:
 
 
 def dockerfiles_in(directory: str) -> list[str]:
+    """Dockerfiles, Compose files, workflows and action metadata files.
+
+    Kubernetes manifests have no names of their own: they are read when
+    given as files (or through the kubernetes hooks).
+    """
     listed = _git_listed(directory)
     candidates = _walk(directory) if listed is None else listed
     return [
         os.path.normpath(path) for path in candidates
-        if is_dockerfile_name(os.path.basename(path))
-        and '.git' not in path.split(os.sep)
+        if '.git' not in path.split(os.sep) and (
+            is_dockerfile_name(os.path.basename(path))
+            or yaml_kind(path) in ('compose', 'actions')
+        )
     ]
 
 
@@ -76,18 +88,40 @@ def expand_paths(arguments: Sequence[str]) -> Iterator[str]:
 class LoadedFile(NamedTuple):
     path: str
     data: bytes
-    doc: Dockerfile
+    doc: Dockerfile | YamlFile
     refs: list[ImageRef]
 
 
-def load(path: str) -> LoadedFile:
-    """Read and parse one Dockerfile; problems raise DockerfileError."""
+class UnreadableFile(ValueError):
+    """The file cannot be read as what it is; the message is one line."""
+
+
+KINDS = ('auto', 'dockerfile', *YAML_KINDS)
+
+
+def kind_of(path: str, kind: str = 'auto') -> str:
+    if kind != 'auto':
+        return kind
+    if is_dockerfile_name(os.path.basename(path)):
+        return 'dockerfile'
+    return yaml_kind(path) or 'dockerfile'
+
+
+def load(path: str, kind: str = 'auto') -> LoadedFile:
+    """Read and parse one file as ``kind`` (by its name when 'auto')."""
     try:
         with open(path, 'rb') as f:
             data = f.read()
     except IsADirectoryError:
-        raise DockerfileError('is a directory') from None
+        raise UnreadableFile('is a directory') from None
     except OSError as e:
-        raise DockerfileError(f'cannot read: {e.strerror or e}') from None
-    doc = parse(data)
-    return LoadedFile(path, data, doc, image_refs(doc))
+        raise UnreadableFile(f'cannot read: {e.strerror or e}') from None
+    kind = kind_of(path, kind)
+    try:
+        if kind == 'dockerfile':
+            doc: Dockerfile | YamlFile = parse(data)
+            return LoadedFile(path, data, doc, image_refs(doc))
+        doc, refs = parse_yaml(data, path, kind)
+    except (DockerfileError, YamlError) as e:
+        raise UnreadableFile(str(e)) from None
+    return LoadedFile(path, data, doc, refs)

@@ -16,11 +16,11 @@ from typing import Sequence
 from typing import TextIO
 
 from digestpin_hooks import _cli
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import encode
+from digestpin_hooks._text import encode
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load
+from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
@@ -128,6 +128,7 @@ def fix_files(
         strict: bool = False,
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
+        kind: str = 'auto',
         stdout: TextIO | None = None,
 ) -> tuple[list[Pin], list[Finding], list[FileError], bool]:
     """Pin what can be pinned; (pins, left unpinned, errors, changed)."""
@@ -135,8 +136,8 @@ def fix_files(
     plans: list[Plan] = []
     for path in paths:
         try:
-            loaded = load(path)
-        except DockerfileError as e:
+            loaded = load(path, kind)
+        except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
             continue
         plans.append(plan_file(loaded, strict=strict, allow=allow, ignore=ignore))
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         pins, left, errors, changed = fix_files(
             expand_paths(args.filenames), resolver, keep_tag=args.keep_tag,
             dry_run=args.dry_run, strict=args.strict, allow=args.allow,
-            ignore=args.ignore,
+            ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were

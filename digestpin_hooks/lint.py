@@ -9,9 +9,9 @@ from typing import Collection
 from typing import Sequence
 
 from digestpin_hooks import _cli
-from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load
+from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
@@ -25,13 +25,14 @@ def lint_files(
         strict: bool = False,
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
+        kind: str = 'auto',
 ) -> tuple[list[Finding], list[FileError]]:
     findings: list[Finding] = []
     errors: list[FileError] = []
     for path in expand_paths(paths):
         try:
-            loaded = load(path)
-        except DockerfileError as e:
+            loaded = load(path, kind)
+        except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
             continue
         findings.extend(findings_for(
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     findings, errors = lint_files(
         args.filenames, strict=args.strict, allow=args.allow,
-        ignore=args.ignore,
+        ignore=args.ignore, kind=args.kind,
     )
     report(findings, errors, args.output_format)
     if errors:

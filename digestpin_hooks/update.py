@@ -15,10 +15,10 @@ from typing import Sequence
 from typing import TextIO
 
 from digestpin_hooks import _cli
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import encode
+from digestpin_hooks._text import encode
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load
+from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import waived
@@ -59,6 +59,7 @@ def update_files(
         dry_run: bool = False,
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
+        kind: str = 'auto',
         stdout: TextIO | None = None,
 ) -> tuple[list[Update], list[Note], list[FileError], bool]:
     """(updates, notes on pins left as they are, errors, changed)."""
@@ -67,8 +68,8 @@ def update_files(
     notes: list[Note] = []
     for path in paths:
         try:
-            loaded = load(path)
-        except DockerfileError as e:
+            loaded = load(path, kind)
+        except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
             continue
         followed = []
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         updates, notes, errors, changed = update_files(
             expand_paths(args.filenames), resolver, dry_run=args.dry_run,
-            allow=args.allow, ignore=args.ignore,
+            allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:
         print(printable(f'digestpin-update: error: {e}'), file=sys.stderr)

@@ -22,11 +22,11 @@ from typing import NamedTuple
 from typing import Sequence
 
 from digestpin_hooks import _cli
-from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._dockerfile import SOURCE_FROM
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load
+from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import allowed
 from digestpin_hooks._findings import ERROR
@@ -230,13 +230,14 @@ def verify_files(
         strict: bool = False,
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
+        kind: str = 'auto',
 ) -> tuple[list[Finding], list[FileError]]:
     errors: list[FileError] = []
     pins: list[Pinned] = []
     for path in paths:
         try:
-            pins.extend(pinned_refs(load(path), allow))
-        except DockerfileError as e:
+            pins.extend(pinned_refs(load(path, kind), allow))
+        except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
     if not pins:
         return [], errors
@@ -281,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
             expand_paths(args.filenames), source=args.source,
             docker_host=args.docker_host, timeout=args.timeout,
             strict=args.strict, allow=args.allow, ignore=args.ignore,
+            kind=args.kind,
         )
     except DaemonError as e:
         if args.offline_ok and e.unreachable:

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from digestpin_hooks._dockerfile import Dockerfile
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import encode
+from digestpin_hooks._text import encode
 from digestpin_hooks._dockerfile import image_refs
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._findings import Finding
@@ -22,6 +21,7 @@ from digestpin_hooks.fix import plan_file
 from digestpin_hooks.fix import fix_file
 from digestpin_hooks.fix import fix_files
 from digestpin_hooks._files import load
+from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._files import LoadedFile
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
@@ -125,7 +125,7 @@ def test_corpus_round_trip() -> None:
         path = os.path.join(CORPUS, entry['file'])
         try:
             loaded = load(path)
-        except DockerfileError:
+        except UnreadableFile:
             continue
         plan = plan_file(loaded)
         keys = [key for _, _, key in plan.wanted if key is not None]

@@ -1,0 +1,141 @@
+"""Compose's variable interpolation, and the ``.env`` file beside a Compose file.
+
+``$$`` is a literal ``$``; ``$NAME`` and ``${NAME}``; ``${NAME:-default}``
+(unset or empty), ``${NAME-default}`` (unset), ``${NAME:+other}``,
+``${NAME+other}``, ``${NAME:?error}``, ``${NAME?error}``; defaults may hold
+further interpolation.  Values come from the ``.env`` file only, not from the
+shell that happens to run the hook: a lint result must not depend on it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+from typing import NamedTuple
+
+_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+_WHOLE_DEFAULT_RE = re.compile(
+    r'\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)(?P<default>[^${}]*)\}\Z',
+)
+_DOTENV_LINE_RE = re.compile(
+    r'\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*?)\s*\Z',
+)
+
+
+class Interpolated(NamedTuple):
+    value: str
+    unresolved: tuple[str, ...]
+    literal: tuple[int, int] | None  # where ``value`` stands verbatim in the raw text
+    has_variables: bool
+
+
+def read_dotenv(text: str) -> dict[str, str]:
+    """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        m = _DOTENV_LINE_RE.match(line)
+        if m is None:
+            continue
+        value = m.group('value')
+        if value[:1] in ('"', "'"):
+            quote = value[0]
+            end = value.find(quote, 1)
+            value = value[1:end] if end > 0 else value[1:]
+            if quote == '"':
+                value = value.replace('\\n', '\n').replace('\\"', '"')
+        else:
+            value = re.split(r'\s+#', value, maxsplit=1)[0].strip()
+        values[m.group('key')] = value
+    return values
+
+
+class _Parser:
+    def __init__(self, text: str, env: Mapping[str, str]) -> None:
+        self.s = text
+        self.i = 0
+        self.env = env
+        self.unresolved: list[str] = []
+
+    def run(self, stop: str = '') -> str:
+        out = []
+        s = self.s
+        while self.i < len(s):
+            ch = s[self.i]
+            if stop and ch == stop:
+                return ''.join(out)
+            if ch != '$':
+                out.append(ch)
+                self.i += 1
+                continue
+            nxt = s[self.i + 1:self.i + 2]
+            if nxt == '$':
+                out.append('$')
+                self.i += 2
+            elif nxt == '{':
+                self.i += 2
+                out.append(self.braced())
+            else:
+                m = _NAME_RE.match(s, self.i + 1)
+                if m is None:
+                    out.append('$')
+                    self.i += 1
+                else:
+                    self.i = m.end()
+                    out.append(self.value(m.group()))
+        return ''.join(out)
+
+    def value(self, name: str) -> str:
+        if name not in self.env:
+            self.unresolved.append(name)
+            return ''
+        return self.env[name]
+
+    def braced(self) -> str:
+        s = self.s
+        m = _NAME_RE.match(s, self.i)
+        if m is None:
+            self.unresolved.append(s[self.i - 2:])
+            self.i = len(s)
+            return ''
+        name = m.group()
+        self.i = m.end()
+        if s[self.i:self.i + 1] == '}':
+            self.i += 1
+            return self.value(name)
+        colon = s[self.i:self.i + 1] == ':'
+        if colon:
+            self.i += 1
+        op = s[self.i:self.i + 1]
+        self.i += 1
+        if op not in ('-', '+', '?'):
+            self.unresolved.append(name)
+            self.i = len(s)
+            return ''
+        argument = self.run(stop='}')
+        self.i += 1
+        present = name in self.env and (not colon or self.env[name] != '')
+        if op == '-':
+            return self.env[name] if present else argument
+        if op == '+':
+            return argument if present else ''
+        if not present:  # ? : Compose stops with the message
+            self.unresolved.append(name)
+            return ''
+        return self.env[name]
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
+    if '$' not in text:
+        return Interpolated(text, (), (0, len(text)), False)
+    parser = _Parser(text, env)
+    value = parser.run()
+    unresolved = tuple(dict.fromkeys(parser.unresolved))
+    literal = None
+    m = _WHOLE_DEFAULT_RE.match(text)
+    if m is not None:
+        name, colon = m.group('name'), m.group('op') == ':-'
+        present = name in env and (not colon or env[name] != '')
+        if not present:
+            literal = m.span('default')
+    return Interpolated(value, unresolved, literal, True)

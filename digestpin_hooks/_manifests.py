@@ -1,0 +1,283 @@
+"""Compose files, Kubernetes manifests and GitHub Actions files -> image references.
+
+Each reference is a YAML scalar whose exact span comes from the parser's
+positions, so a fix edits the reference text and nothing else: quoting,
+comments, anchors, flow style and line endings stay as written.  A reference
+inside an anchor is found once, at the anchor, however often it is used.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Iterator
+from typing import NamedTuple
+
+from digestpin_hooks._dockerfile import ImageRef
+from digestpin_hooks._dockerfile import Instruction
+from digestpin_hooks._interpolate import interpolate
+from digestpin_hooks._interpolate import read_dotenv
+from digestpin_hooks._text import decode
+from digestpin_hooks._text import line_above
+from digestpin_hooks._text import position
+from digestpin_hooks._yaml import compose_documents
+from digestpin_hooks._yaml import get
+from digestpin_hooks._yaml import items
+from digestpin_hooks._yaml import Mapping
+from digestpin_hooks._yaml import MAX_BYTES
+from digestpin_hooks._yaml import Node
+from digestpin_hooks._yaml import Scalar
+from digestpin_hooks._yaml import Sequence
+from digestpin_hooks._yaml import YamlError
+
+COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
+YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
+CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
+DOCKER_PREFIX = 'docker://'
+_COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
+_VARIABLE_RE = re.compile(r'\$\{\{.*?\}\}|\$\{?([A-Za-z_][A-Za-z0-9_]*)')
+
+
+class YamlFile(NamedTuple):
+    """A YAML file's text with the same interface as a Dockerfile's."""
+
+    text: str
+    bom: bool
+    # where each reference's key stands, for ``# digestpin: ignore`` above it
+    instructions: tuple[Instruction, ...]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        return position(self.text, offset)
+
+    def line_above(self, offset: int) -> str:
+        return line_above(self.text, offset)
+
+
+def yaml_kind(path: str) -> str:
+    """The kind a file's name says, '' when the name says none."""
+    name = os.path.basename(path)
+    if _COMPOSE_NAME_RE.match(name):
+        return COMPOSE
+    if name in ('action.yml', 'action.yaml'):
+        return ACTIONS
+    parts = path.replace('\\', '/').split('/')
+    if len(parts) >= 3 and parts[-3:-1] == ['.github', 'workflows'] and (
+        name.endswith(('.yml', '.yaml'))
+    ):
+        return ACTIONS
+    if name.endswith(('.yml', '.yaml')):
+        return KUBERNETES
+    return ''
+
+
+class _Found(NamedTuple):
+    path: str  # the key path, e.g. services.web.image
+    node: Scalar
+    key: Scalar
+    platform: str = ''
+    prefix: str = ''  # 'docker://' before the image in the value
+
+
+def _scalar_span(text: str, node: Scalar) -> tuple[int, int] | None:
+    """Where the scalar's value stands verbatim, None if it is transformed."""
+    raw = text[node.start:node.end]
+    if node.style == '' and raw == node.value:
+        return node.start, node.end
+    if node.style in ("'", '"') and raw[1:-1] == node.value and (
+        '\\' not in raw and "''" not in raw
+    ):
+        return node.start + 1, node.end - 1
+    return None
+
+
+def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
+    node = found.node
+    value = node.value[len(found.prefix):]
+    span = _scalar_span(text, node)
+    if span is not None:
+        span = (span[0] + len(found.prefix), span[1])
+    key_line = found.key.line
+    whole = span or (node.start, node.end)
+    written = text[whole[0]:whole[1]]
+    if env is not None and '$' in value:  # Compose interpolation
+        result = interpolate(value, env)
+        if result.unresolved:
+            return ImageRef(
+                found.path, value, written, whole, False, key_line,
+                result.unresolved, 'no default or .env value gives ' + ', '.join(
+                    f'${name}' for name in result.unresolved
+                ) + ' a value', found.platform, (), True,
+            )
+        if result.literal is not None and span is not None:
+            start = span[0] + result.literal[0]
+            literal = (start, span[0] + result.literal[1])
+            return ImageRef(
+                found.path, result.value, text[literal[0]:literal[1]], literal,
+                True, key_line, (), 'the default in a variable expression',
+                found.platform, (), True,
+            )
+        return ImageRef(
+            found.path, result.value, written, whole, False, key_line, (),
+            'built from variables', found.platform, (), True,
+        )
+    if '$' in value:
+        names = tuple(dict.fromkeys(
+            m.group(1) or m.group() for m in _VARIABLE_RE.finditer(value)
+        )) or ('$',)
+        return ImageRef(
+            found.path, value, written, whole, False, key_line, names,
+            'its value is only known when it runs', found.platform, (), True,
+        )
+    if span is None:
+        return ImageRef(
+            found.path, value, written, whole, False, key_line, (),
+            'written with escapes or across lines', found.platform, (), False,
+        )
+    return ImageRef(
+        found.path, value, text[span[0]:span[1]], span, True, key_line, (), '',
+        found.platform, (), False,
+    )
+
+
+def _compose(documents: list[Node | None]) -> Iterator[_Found]:
+    first = next((d for d in documents if d is not None), None)
+    if first is None:
+        return
+    services = get(first, 'services')
+    if not isinstance(first, Mapping) or services is None or not isinstance(
+        services[0], Mapping,
+    ):
+        raise YamlError('not a Compose file: no services mapping at the top')
+    for name, service, _ in items(services[0]):
+        if not isinstance(service, Mapping) or get(service, 'build') is not None:
+            continue  # a service with build: names the image it builds
+        image = get(service, 'image')
+        if image is None or not isinstance(image[0], Scalar):
+            continue
+        platform = get(service, 'platform')
+        yield _Found(
+            f'services.{name}.image', image[0], image[1],
+            platform[0].value if platform and isinstance(platform[0], Scalar) else '',
+        )
+
+
+def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
+    if any(d is not None for d in documents) and not any(
+        get(d, 'apiVersion') is not None and get(d, 'kind') is not None
+        for d in documents
+    ):
+        raise YamlError(
+            'not a Kubernetes manifest: no document has apiVersion and kind',
+        )
+    seen: set[int] = set()
+    for number, document in enumerate(documents):
+        todo: list[tuple[Node, str]] = [(document, '')] if document else []
+        while todo:
+            node, path = todo.pop()
+            if id(node) in seen:
+                continue  # an alias: found once, at its anchor
+            seen.add(id(node))
+            if isinstance(node, Sequence):
+                todo.extend(
+                    (item, f'{path}[{i}]') for i, item in reversed(list(enumerate(node.items)))
+                )
+            if not isinstance(node, Mapping):
+                continue
+            for key, value, key_node in reversed(items(node)):
+                here = f'{path}.{key}' if path else key
+                if key in CONTAINER_LISTS and isinstance(value, Sequence):
+                    for i, container in enumerate(value.items):
+                        image = get(container, 'image')
+                        if image is not None and isinstance(image[0], Scalar) and (
+                            id(image[0]) not in seen
+                        ):
+                            seen.add(id(image[0]))
+                            yield _Found(f'{here}[{i}].image', image[0], image[1])
+                todo.append((value, here))
+
+
+def _actions(documents: list[Node | None]) -> Iterator[_Found]:
+    top = next((d for d in documents if d is not None), None)
+    if top is None:
+        return
+    jobs = get(top, 'jobs')
+    runs = get(top, 'runs')
+    if jobs is not None and isinstance(jobs[0], Mapping):
+        for job_id, job, _ in items(jobs[0]):
+            if not isinstance(job, Mapping):
+                continue
+            container = get(job, 'container')
+            if container is not None:
+                node, key = container
+                if isinstance(node, Mapping):
+                    image = get(node, 'image')
+                    if image is not None and isinstance(image[0], Scalar):
+                        yield _Found(f'jobs.{job_id}.container.image', *image)
+                elif isinstance(node, Scalar):
+                    yield _Found(f'jobs.{job_id}.container', node, key)
+            services = get(job, 'services')
+            if services is not None and isinstance(services[0], Mapping):
+                for name, service, _ in items(services[0]):
+                    image = get(service, 'image')
+                    if image is not None and isinstance(image[0], Scalar):
+                        yield _Found(f'jobs.{job_id}.services.{name}.image', *image)
+            steps = get(job, 'steps')
+            if steps is not None and isinstance(steps[0], Sequence):
+                for i, step in enumerate(steps[0].items):
+                    uses = get(step, 'uses')
+                    if uses is not None and isinstance(uses[0], Scalar) and (
+                        uses[0].value.startswith(DOCKER_PREFIX)
+                    ):
+                        yield _Found(
+                            f'jobs.{job_id}.steps[{i}].uses', *uses,
+                            prefix=DOCKER_PREFIX,
+                        )
+    elif runs is not None and isinstance(runs[0], Mapping):
+        using = get(runs[0], 'using')
+        image = get(runs[0], 'image')
+        if (
+            using is not None and isinstance(using[0], Scalar)
+            and using[0].value.lower() == 'docker'
+            and image is not None and isinstance(image[0], Scalar)
+            and image[0].value.startswith(DOCKER_PREFIX)
+        ):
+            yield _Found('runs.image', *image, prefix=DOCKER_PREFIX)
+    else:
+        raise YamlError(
+            'not a GitHub Actions workflow (no jobs mapping) or action '
+            '(no runs mapping)',
+        )
+
+
+def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageRef]]:
+    """Read a YAML file of ``kind`` into its image references."""
+    if len(data) > MAX_BYTES:
+        raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
+    if b'\0' in data:
+        raise YamlError('binary file (it contains NUL bytes)')
+    try:
+        text, bom = decode(data, 'strict')
+    except UnicodeDecodeError as e:
+        raise YamlError(f'not UTF-8 (byte {e.start}), which YAML must be') from None
+    documents = compose_documents(text)
+    env = None
+    if kind == COMPOSE:
+        env = _dotenv(path)
+        found = list(_compose(documents))
+    elif kind == KUBERNETES:
+        found = list(_kubernetes(documents))
+    else:
+        found = list(_actions(documents))
+    refs = [_ref(text, f, env) for f in found]
+    anchors = tuple(
+        Instruction('yaml', f.key.line, f.key.line, f.key.start, f.key.end, '', ())
+        for f in found
+    )
+    return YamlFile(text, bom, anchors), refs
+
+
+def _dotenv(path: str) -> dict[str, str]:
+    try:
+        with open(os.path.join(os.path.dirname(path), '.env'), encoding='utf-8') as f:
+            return read_dotenv(f.read())
+    except (OSError, UnicodeDecodeError):
+        return {}

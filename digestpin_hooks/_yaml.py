@@ -1,0 +1,236 @@
+"""Read YAML safely into nodes that know where they stand in the text.
+
+PyYAML's event parser (libyaml when present) does the lexing; the composer
+here is our own and iterative, so that no input can exhaust the stack, and it
+enforces limits before anything is expanded: nesting depth, node count, the
+size aliases would expand to (a "billion laughs" document is rejected, never
+built), and duplicate keys (which Compose and Kubernetes reject too).  Values
+are never constructed into Python objects: ``on:`` stays the string ``on``.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+from typing import NamedTuple
+from typing import Union
+
+MAX_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 256
+MAX_NODES = 1_000_000
+MAX_EXPANDED = 1_000_000  # nodes the document would have with aliases expanded
+
+
+class YamlError(ValueError):
+    """The text is not YAML we can read safely; the message is one line."""
+
+
+class Scalar(NamedTuple):
+    value: str
+    style: str  # '' plain, "'", '"', '|', '>'
+    start: int  # character offsets in the text
+    end: int
+    line: int  # 1-based
+
+
+class Mapping(NamedTuple):
+    pairs: list[tuple['Node', 'Node']]
+    start: int
+    line: int
+
+
+class Sequence(NamedTuple):
+    items: list['Node']
+    start: int
+    line: int
+
+
+Node = Union[Scalar, Mapping, Sequence]
+
+
+def _loader():  # type: ignore[no-untyped-def]
+    import yaml
+    return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+def compose_documents(text: str) -> list[Node | None]:
+    """The documents of a YAML stream, as nodes (None for an empty one)."""
+    import yaml
+    from yaml import events as ev
+
+    documents: list[Node | None] = []
+    anchors: dict[str, Node] = {}
+    # open collections with their anchors; ``pending`` holds, for each open
+    # mapping, the key waiting for its value (``no_key`` when none)
+    stack: list[tuple[Mapping | Sequence, str | None]] = []
+    root: Node | None = None
+    count = 0
+    no_key = object()
+    pending: list[object] = []
+
+    def add(node: Node) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        parent = stack[-1][0]
+        if isinstance(parent, Sequence):
+            parent.items.append(node)
+        elif pending[-1] is no_key:
+            pending[-1] = node
+        else:
+            parent.pairs.append((pending[-1], node))  # type: ignore[arg-type]
+            pending[-1] = no_key
+
+    try:
+        for event in yaml.parse(text, Loader=_loader()):
+            if isinstance(event, (ev.ScalarEvent, ev.MappingStartEvent,
+                                  ev.SequenceStartEvent, ev.AliasEvent)):
+                count += 1
+                if count > MAX_NODES:
+                    raise YamlError(f'more than {MAX_NODES} nodes')
+            mark = event.start_mark
+            if isinstance(event, ev.DocumentStartEvent):
+                root = None
+                anchors.clear()
+            elif isinstance(event, ev.DocumentEndEvent):
+                documents.append(root)
+            elif isinstance(event, ev.ScalarEvent):
+                node: Node = Scalar(
+                    event.value, event.style or '', mark.index,
+                    event.end_mark.index, mark.line + 1,
+                )
+                if event.anchor:
+                    anchors[event.anchor] = node
+                add(node)
+            elif isinstance(event, ev.AliasEvent):
+                target = anchors.get(event.anchor)
+                if target is None:
+                    raise YamlError(
+                        f'line {mark.line + 1}: alias *{event.anchor} names no '
+                        f'finished anchor',
+                    )
+                add(target)
+            elif isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(
+                        f'line {mark.line + 1}: nested more than {MAX_DEPTH} '
+                        f'levels deep',
+                    )
+                collection: Mapping | Sequence
+                if isinstance(event, ev.MappingStartEvent):
+                    collection = Mapping([], mark.index, mark.line + 1)
+                else:
+                    collection = Sequence([], mark.index, mark.line + 1)
+                stack.append((collection, event.anchor))
+                pending.append(no_key)
+            elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
+                collection, anchor = stack.pop()
+                pending.pop()
+                if isinstance(collection, Mapping):
+                    _check_duplicates(collection)
+                if anchor:
+                    anchors[anchor] = collection
+                add(collection)
+    except yaml.YAMLError as e:
+        raise YamlError(_one_line(e)) from None
+    except RecursionError:
+        raise YamlError(f'nested more than {MAX_DEPTH} levels deep') from None
+    _check_expansion(documents)
+    return documents
+
+
+def _one_line(e: Exception) -> str:
+    mark = getattr(e, 'problem_mark', None)
+    problem = getattr(e, 'problem', None) or str(e)
+    where = f'line {mark.line + 1}, column {mark.column + 1}: ' if mark else ''
+    return f'invalid YAML: {where}{" ".join(str(problem).split())}'
+
+
+def _check_duplicates(mapping: Mapping) -> None:
+    seen: dict[str, int] = {}
+    for key, _ in mapping.pairs:
+        if isinstance(key, Scalar) and key.value != '<<':
+            if key.value in seen:
+                raise YamlError(
+                    f'line {key.line}: duplicate key {key.value!r} (first on '
+                    f'line {seen[key.value]})',
+                )
+            seen[key.value] = key.line
+
+
+def _check_expansion(documents: list[Node | None]) -> None:
+    """Reject documents whose aliases would expand past MAX_EXPANDED nodes."""
+    sizes: dict[int, int] = {}
+    total = 0
+    for document in documents:
+        if document is None:
+            continue
+        # children are always finished before their parents (anchors are
+        # registered when a collection ends), so a post-order walk with memo
+        # is linear in the number of distinct nodes
+        todo: list[tuple[Node, bool]] = [(document, False)]
+        while todo:
+            node, done = todo.pop()
+            if id(node) in sizes:
+                continue
+            if done or isinstance(node, Scalar):
+                size = 1
+                for child in _children(node):
+                    size += sizes[id(child)]
+                    if size > MAX_EXPANDED:
+                        raise YamlError(
+                            f'line {node.line}: aliases would expand to more '
+                            f'than {MAX_EXPANDED} nodes (a YAML bomb?)',
+                        )
+                sizes[id(node)] = size
+                continue
+            todo.append((node, True))
+            todo.extend((child, False) for child in _children(node))
+        total += sizes[id(document)]
+        if total > MAX_EXPANDED:
+            raise YamlError(
+                f'aliases would expand to more than {MAX_EXPANDED} nodes '
+                f'(a YAML bomb?)',
+            )
+
+
+def _children(node: Node) -> Iterator[Node]:
+    if isinstance(node, Mapping):
+        for key, value in node.pairs:
+            yield key
+            yield value
+    elif isinstance(node, Sequence):
+        yield from node.items
+
+
+def items(mapping: Mapping) -> list[tuple[str, Node, Scalar]]:
+    """(key, value, key node) of a mapping, ``<<`` merge keys applied as
+    Compose and Kubernetes apply them: own keys win over merged ones."""
+    own: list[tuple[str, Node, Scalar]] = []
+    merged: list[tuple[str, Node, Scalar]] = []
+    for key, value in mapping.pairs:
+        if not isinstance(key, Scalar):
+            continue
+        if key.value == '<<' and key.style == '':
+            sources = value.items if isinstance(value, Sequence) else [value]
+            for source in sources:
+                if isinstance(source, Mapping):
+                    merged.extend(items(source))
+        else:
+            own.append((key.value, value, key))
+    names = {name for name, _, _ in own}
+    seen: set[str] = set()
+    result = list(own)
+    for name, value, key in merged:
+        if name not in names and name not in seen:
+            seen.add(name)
+            result.append((name, value, key))
+    return result
+
+
+def get(mapping: Node | None, name: str) -> tuple[Node, Scalar] | None:
+    if not isinstance(mapping, Mapping):
+        return None
+    for key, value, key_node in items(mapping):
+        if key == name:
+            return value, key_node
+    return None
