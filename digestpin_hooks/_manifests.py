@@ -34,6 +34,7 @@ YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
 CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
 DOCKER_PREFIX = 'docker://'
 _COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
+_PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
 _VARIABLE_RE = re.compile(r'\$\{\{.*?\}\}|\$\{?([A-Za-z_][A-Za-z0-9_]*)')
 
 
@@ -79,13 +80,17 @@ class _Found(NamedTuple):
 
 def _scalar_span(text: str, node: Scalar) -> tuple[int, int] | None:
     """Where the scalar's value stands verbatim, None if it is transformed."""
-    raw = text[node.start:node.end]
+    start = node.start
+    properties = _PROPERTIES_RE.match(text, start, node.end)
+    if properties is not None:  # &anchor and !tag come before the value
+        start = properties.end()
+    raw = text[start:node.end]
     if node.style == '' and raw == node.value:
-        return node.start, node.end
+        return start, node.end
     if node.style in ("'", '"') and raw[1:-1] == node.value and (
         '\\' not in raw and "''" not in raw
     ):
-        return node.start + 1, node.end - 1
+        return start + 1, node.end - 1
     return None
 
 
@@ -182,7 +187,8 @@ def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
                 )
             if not isinstance(node, Mapping):
                 continue
-            for key, value, key_node in reversed(items(node)):
+            children = []
+            for key, value, _ in items(node):
                 here = f'{path}.{key}' if path else key
                 if key in CONTAINER_LISTS and isinstance(value, Sequence):
                     for i, container in enumerate(value.items):
@@ -192,7 +198,8 @@ def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
                         ):
                             seen.add(id(image[0]))
                             yield _Found(f'{here}[{i}].image', image[0], image[1])
-                todo.append((value, here))
+                children.append((value, here))
+            todo.extend(reversed(children))
 
 
 def _actions(documents: list[Node | None]) -> Iterator[_Found]:
@@ -267,6 +274,9 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         found = list(_kubernetes(documents))
     else:
         found = list(_actions(documents))
+    # a scalar used through aliases is one reference, at its anchor
+    unique = {id(f.node): f for f in reversed(found)}
+    found = sorted(unique.values(), key=lambda f: f.node.start)
     refs = [_ref(text, f, env) for f in found]
     anchors = tuple(
         Instruction('yaml', f.key.line, f.key.line, f.key.start, f.key.end, '', ())

@@ -1,0 +1,249 @@
+"""YAML files -> exact references, and exact bytes after a fix, per kind."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks._files import load
+from digestpin_hooks._files import UnreadableFile
+from digestpin_hooks._findings import findings_for
+from digestpin_hooks._resolve import familiar
+from digestpin_hooks._resolve import ImageKey
+from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.fix import fix_files
+
+
+def digest_of(name: str) -> str:
+    return 'sha256:' + hashlib.sha256(name.encode()).hexdigest()
+
+
+def knows_everything(keys: list[ImageKey]) -> dict[ImageKey, Resolution]:
+    return {key: Resolution(digest_of(familiar(key)), '', '') for key in keys}
+
+
+def refs_of(tmp_path: Path, name: str, text: str | bytes, kind: str = 'auto', env: str | None = None) -> list[tuple[str, int, int, str, str, bool]]:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    if env is not None:
+        (path.parent / '.env').write_text(env)
+    loaded = load(str(path), kind)
+    result = []
+    for ref in loaded.refs:
+        line, column = loaded.doc.position(ref.span[0])
+        result.append((ref.source, line, column, ref.image, ref.written, ref.editable))
+    return result
+
+
+COMPOSE = {
+    'every quoting style and flow style': (
+        'services:\n'
+        '  plain:\n    image: nginx:1.25\n'
+        "  single:\n    image: 'redis:7'\n"
+        '  double:\n    image: "postgres:16"   # comment\n'
+        '  flow: {image: busybox, command: ["true"]}\n',
+        None,
+        [
+            ('services.plain.image', 3, 12, 'nginx:1.25', 'nginx:1.25', True),
+            ('services.single.image', 5, 13, 'redis:7', 'redis:7', True),
+            ('services.double.image', 7, 13, 'postgres:16', 'postgres:16', True),
+            ('services.flow.image', 8, 17, 'busybox', 'busybox', True),
+        ],
+    ),
+    'build: names the image it builds': (
+        'services:\n  app:\n    build: .\n    image: me/app:dev\n  db:\n    image: mysql\n',
+        None,
+        [('services.db.image', 6, 12, 'mysql', 'mysql', True)],
+    ),
+    'anchors: found once, at the anchor; merge keys apply': (
+        'x-base: &base\n  image: alpine:3\n  restart: always\n'
+        'services:\n  a:\n    <<: *base\n  b:\n    <<: *base\n    image: node:20\n'
+        '  c:\n    <<: *base\n',
+        None,
+        [
+            ('services.a.image', 2, 10, 'alpine:3', 'alpine:3', True),
+            ('services.b.image', 9, 12, 'node:20', 'node:20', True),
+        ],
+    ),
+    'interpolation with defaults, no .env': (
+        'services:\n'
+        '  a:\n    image: ${IMAGE:-nginx:1.25}\n'
+        '  b:\n    image: "postgres:${PG_VERSION:-16}"\n'
+        '  c:\n    image: $$literal\n'
+        '  d:\n    image: ${MISSING}\n',
+        None,
+        [
+            ('services.a.image', 3, 21, 'nginx:1.25', 'nginx:1.25', True),
+            ('services.b.image', 5, 13, 'postgres:16', 'postgres:${PG_VERSION:-16}', False),
+            ('services.c.image', 7, 12, '$literal', '$$literal', False),
+            ('services.d.image', 9, 12, '${MISSING}', '${MISSING}', False),
+        ],
+    ),
+    'interpolation with .env': (
+        'services:\n  a:\n    image: ${IMAGE:-nginx:1.25}\n  b:\n    image: "postgres:${PG_VERSION:-16}"\n'
+        '  d:\n    image: ${MISSING}\n',
+        'IMAGE=caddy:2\nPG_VERSION=15\nMISSING=redis:7 # comment\n',
+        [
+            ('services.a.image', 3, 12, 'caddy:2', '${IMAGE:-nginx:1.25}', False),
+            ('services.b.image', 5, 13, 'postgres:15', 'postgres:${PG_VERSION:-16}', False),
+            ('services.d.image', 7, 12, 'redis:7', '${MISSING}', False),
+        ],
+    ),
+    'CRLF and a BOM': (
+        b'\xef\xbb\xbfservices:\r\n  web:\r\n    image: nginx\r\n',
+        None,
+        [('services.web.image', 3, 12, 'nginx', 'nginx', True)],
+    ),
+}
+
+
+@pytest.mark.parametrize(('text', 'env', 'expected'), list(COMPOSE.values()), ids=list(COMPOSE))
+def test_compose(tmp_path: Path, text: str, env: str | None, expected: list[tuple[object, ...]]) -> None:
+    assert refs_of(tmp_path, 'compose.yaml', text, env=env) == expected
+
+
+KUBERNETES = {
+    'pod, deployment, cronjob, list; multi-document': (
+        'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: nginx:1.25\n'
+        '  initContainers:\n  - {name: i, image: "busybox"}\n'
+        '---\n'
+        'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n'
+        '      containers:\n        - name: b\n          image: redis:7\n'
+        '      ephemeralContainers:\n        - name: d\n          image: \'debug:1\'\n'
+        '---\n'
+        'apiVersion: batch/v1\nkind: CronJob\nspec:\n  jobTemplate:\n    spec:\n      template:\n'
+        '        spec:\n          containers:\n          - image: cron:1\n'
+        '---\n'
+        'apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  spec:\n    containers:\n'
+        '    - image: listed:1\n',
+        [
+            ('spec.containers[0].image', 6, 12, 'nginx:1.25', 'nginx:1.25', True),
+            ('spec.initContainers[0].image', 8, 23, 'busybox', 'busybox', True),
+            ('spec.template.spec.containers[0].image', 17, 18, 'redis:7', 'redis:7', True),
+            ('spec.template.spec.ephemeralContainers[0].image', 20, 19, 'debug:1', 'debug:1', True),
+            ('spec.jobTemplate.spec.template.spec.containers[0].image', 30, 20, 'cron:1', 'cron:1', True),
+            ('items[0].spec.containers[0].image', 39, 14, 'listed:1', 'listed:1', True),
+        ],
+    ),
+    'variables are DP003, anchors once': (
+        'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - &c {name: a, image: $REGISTRY/app:1}\n'
+        '  initContainers:\n  - *c\n',
+        [('spec.containers[0].image', 5, 25, '$REGISTRY/app:1', '$REGISTRY/app:1', False)],
+    ),
+}
+
+
+@pytest.mark.parametrize(('text', 'expected'), list(KUBERNETES.values()), ids=list(KUBERNETES))
+def test_kubernetes(tmp_path: Path, text: str, expected: list[tuple[object, ...]]) -> None:
+    assert refs_of(tmp_path, 'deploy/app.yaml', text) == expected
+
+
+ACTIONS = {
+    'workflow: container, services, docker:// steps': (
+        '.github/workflows/ci.yml',
+        'on: [push]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: node:20\n'
+        '    services:\n      db:\n        image: postgres:16\n'
+        '    steps:\n      - uses: actions/checkout@v4\n      - uses: docker://alpine:3.19\n'
+        '  b:\n    container:\n      image: "python:3.12"\n      options: --cpus 1\n'
+        '    steps:\n      - uses: docker://ghcr.io/o/t:${{ matrix.v }}\n',
+        [
+            ('jobs.a.container', 5, 16, 'node:20', 'node:20', True),
+            ('jobs.a.services.db.image', 8, 16, 'postgres:16', 'postgres:16', True),
+            ('jobs.a.steps[1].uses', 11, 24, 'alpine:3.19', 'alpine:3.19', True),
+            ('jobs.b.container.image', 14, 15, 'python:3.12', 'python:3.12', True),
+            ('jobs.b.steps[0].uses', 17, 24, 'ghcr.io/o/t:${{ matrix.v }}',
+             'ghcr.io/o/t:${{ matrix.v }}', False),
+        ],
+    ),
+    'action metadata': (
+        'action.yml',
+        "name: x\nruns:\n  using: 'docker'\n  image: 'docker://ghcr.io/o/a:1'\n",
+        [('runs.image', 4, 20, 'ghcr.io/o/a:1', 'ghcr.io/o/a:1', True)],
+    ),
+    'action built from a Dockerfile': (
+        'action.yaml', 'runs:\n  using: docker\n  image: Dockerfile\n', [],
+    ),
+}
+
+
+@pytest.mark.parametrize(('name', 'text', 'expected'), list(ACTIONS.values()), ids=list(ACTIONS))
+def test_actions(tmp_path: Path, name: str, text: str, expected: list[tuple[object, ...]]) -> None:
+    assert refs_of(tmp_path, name, text) == expected
+
+
+def test_findings_codes_and_pragma(tmp_path: Path) -> None:
+    path = tmp_path / 'compose.yml'
+    path.write_text(
+        'services:\n  a:\n    image: nginx\n  b:\n    # digestpin: ignore\n    image: redis:7\n'
+        '  c:\n    image: ${NOPE}\n  d:\n    image: "Bad:1"\n',
+    )
+    loaded = load(str(path))
+    found = findings_for(str(path), loaded.doc, loaded.refs)
+    assert [(f.line, f.column, f.code, f.source) for f in found] == [
+        (3, 12, 'DP002', 'services.a.image'),
+        (8, 12, 'DP003', 'services.c.image'),
+        (10, 13, 'DP005', 'services.d.image'),
+    ]
+
+
+FIXED = [
+    (
+        'compose.yaml',
+        b'# keep me\r\nservices:\r\n  web: {image: "nginx:1.25", ports: ["80:80"]}\r\n'
+        b'  app:\r\n    image: ${APP:-me/app:1}   # trailing\r\n  x:\r\n    image: &i redis\r\n'
+        b'  y:\r\n    image: *i',
+        b'# keep me\r\nservices:\r\n  web: {image: "nginx:1.25@' + digest_of('nginx:1.25').encode()
+        + b'", ports: ["80:80"]}\r\n  app:\r\n    image: ${APP:-me/app:1@' + digest_of('me/app:1').encode()
+        + b'}   # trailing\r\n  x:\r\n    image: &i redis@' + digest_of('redis:latest').encode()
+        + b'\r\n  y:\r\n    image: *i',
+    ),
+    (
+        'k8s/pod.yaml',
+        b"---\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: 'nginx'\n    name: a\n",
+        b"---\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: 'nginx@"
+        + digest_of('nginx:latest').encode() + b"'\n    name: a\n",
+    ),
+    (
+        '.github/workflows/w.yaml',
+        b'on: push\njobs:\n  j:\n    steps:\n      - uses: "docker://alpine:3"\n',
+        b'on: push\njobs:\n  j:\n    steps:\n      - uses: "docker://alpine:3@'
+        + digest_of('alpine:3').encode() + b'"\n',
+    ),
+]
+
+
+@pytest.mark.parametrize(('name', 'before', 'after'), FIXED, ids=[f[0] for f in FIXED])
+def test_fix_exact_bytes(tmp_path: Path, name: str, before: bytes, after: bytes) -> None:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(before)
+    fix_files([str(path)], knows_everything)
+    assert path.read_bytes() == after
+    fix_files([str(path)], knows_everything)
+    assert path.read_bytes() == after
+
+
+BAD = {
+    'invalid YAML': ('compose.yaml', b'services:\n  a: [\n', 'invalid YAML: line 3'),
+    'not a Compose file': ('compose.yaml', b'- a\n- b\n', 'not a Compose file: no services mapping at the top'),
+    'not a workflow': ('.github/workflows/x.yml', b'name: x\n', 'not a GitHub Actions workflow'),
+    'not a manifest': ('k.yaml', b'a: 1\n', 'not a Kubernetes manifest: no document has apiVersion and kind'),
+    'duplicate keys': ('compose.yaml', b'services:\n  a:\n    image: x\n    image: y\n', "line 4: duplicate key 'image' (first on line 3)"),
+    'deep nesting': ('compose.yaml', b'services: ' + b'[' * 5000 + b']' * 5000 + b'\n', 'nested more than 256 levels deep'),
+    'not UTF-8': ('compose.yaml', b'services:\n  a:\n    image: \xff\n', 'not UTF-8 (byte 26), which YAML must be'),
+    'alias to nothing': ('compose.yaml', b'services: *nope\n', 'alias *nope names no finished anchor'),
+    'huge': ('compose.yaml', b'services: {}\n' + b'#' * (9 * 1024 * 1024), 'larger than 8 MiB'),
+}
+
+
+@pytest.mark.parametrize(('name', 'data', 'message'), list(BAD.values()), ids=list(BAD))
+def test_bad_yaml_is_a_clear_error(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    with pytest.raises(UnreadableFile) as e:
+        load(str(path))
+    assert message in str(e.value)
+    assert '\n' not in str(e.value)
