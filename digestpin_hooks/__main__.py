@@ -1,7 +1,6 @@
 """digestpin: the hooks as subcommands (``digestpin lint …``)."""
 from __future__ import annotations
 
-import argparse
 from typing import Sequence
 
 from digestpin_hooks import _cli

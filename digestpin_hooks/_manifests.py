@@ -31,6 +31,7 @@ from digestpin_hooks._yaml import YamlError
 
 COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
 YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
+_NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
 DOCKER_PREFIX = 'docker://'
 _COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
@@ -274,8 +275,14 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         found = list(_kubernetes(documents))
     else:
         found = list(_actions(documents))
-    # a scalar used through aliases is one reference, at its anchor
-    unique = {id(f.node): f for f in reversed(found)}
+    # a scalar used through aliases is one reference, at its anchor; an
+    # empty or null value names no image
+    unique = {
+        id(f.node): f for f in reversed(found)
+        if f.node.value not in ('', f.prefix) and not (
+            f.node.style == '' and f.node.value in _NULLS
+        )
+    }
     found = sorted(unique.values(), key=lambda f: f.node.start)
     refs = [_ref(text, f, env) for f in found]
     anchors = tuple(

@@ -157,3 +157,11 @@ def report(
             print(printable(finding_line(finding)), file=stdout)
     for error in errors:
         print(printable(error_line(error)), file=stderr)
+
+
+def report_failure(prog: str, error: Exception, kind: str = 'error') -> None:
+    """A run-level failure (the daemon, the registry) on stderr, after the
+    files that could not be read before it."""
+    for file_error in getattr(error, 'file_errors', ()):
+        print(printable(error_line(file_error)), file=sys.stderr)
+    print(printable(f'{prog}: {kind}: {error}'), file=sys.stderr)

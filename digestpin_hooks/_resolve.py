@@ -29,6 +29,8 @@ class DaemonError(Exception):
     def __init__(self, message: str, *, unreachable: bool = False) -> None:
         super().__init__(message)
         self.unreachable = unreachable
+        # files that could not be read before the daemon failed: still shown
+        self.file_errors: list[Any] = []
 
 
 class Resolution(NamedTuple):

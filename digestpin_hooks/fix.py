@@ -28,8 +28,8 @@ from digestpin_hooks._findings import Finding
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
-from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
+from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._resolve import ImageKey
@@ -145,7 +145,11 @@ def fix_files(
         key for plan in plans for _, _, key in plan.wanted if key is not None
     })
     # the only daemon call of the run, and before any file is written
-    resolutions = resolver(keys) if keys else {}
+    try:
+        resolutions = resolver(keys) if keys else {}
+    except DaemonError as e:
+        e.file_errors = errors
+        raise
     pins: list[Pin] = []
     left: list[Finding] = []
     changed = False
@@ -190,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were
-        print(printable(f'digestpin-fix: error: {e}'), file=sys.stderr)
+        report_failure('digestpin-fix', e)
         return 2
     report(
         left, errors, args.output_format,

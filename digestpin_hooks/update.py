@@ -26,6 +26,7 @@ from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
 from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
+from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._rewrite import apply_edits
@@ -94,7 +95,11 @@ def update_files(
     keys = sorted({
         image_key(p.reference) for _, pins in files for p in pins
     })
-    resolutions = resolver(keys) if keys else {}
+    try:
+        resolutions = resolver(keys) if keys else {}
+    except DaemonError as e:
+        e.file_errors = errors
+        raise
     updates: list[Update] = []
     changed = False
     for loaded, pins in files:
@@ -162,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:
-        print(printable(f'digestpin-update: error: {e}'), file=sys.stderr)
+        report_failure('digestpin-update', e)
         return 2
     if args.output_format == 'text':
         for note in notes:

@@ -39,6 +39,7 @@ from digestpin_hooks._reference import Reference
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
+from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
 
 SOURCES = ('registry', 'local')
@@ -242,10 +243,14 @@ def verify_files(
     if not pins:
         return [], errors
     answers: dict[str, Any]
-    if source == 'local':
-        answers = _ask_local(pins, docker_host, timeout)
-    else:
-        answers = _ask_registry(pins, docker_host, timeout)
+    try:
+        if source == 'local':
+            answers = _ask_local(pins, docker_host, timeout)
+        else:
+            answers = _ask_registry(pins, docker_host, timeout)
+    except DaemonError as e:
+        e.file_errors = errors
+        raise
     findings = []
     starts: dict[str, dict[int, int]] = {}
     for p in pins:
@@ -289,9 +294,9 @@ def run(args: argparse.Namespace) -> int:
             print(printable(
                 f'digestpin-verify: warning: pins not verified, offline: {e}',
             ), file=sys.stderr)
-            report([], [], args.output_format)
-            return 0
-        print(printable(f'digestpin-verify: error: {e}'), file=sys.stderr)
+            report([], e.file_errors, args.output_format)
+            return 2 if e.file_errors else 0
+        report_failure('digestpin-verify', e)
         return 2
     report(findings, errors, args.output_format)
     if errors:

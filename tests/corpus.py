@@ -31,3 +31,17 @@ def corpus_files() -> list[str]:
     return [
         os.path.join(CORPUS, entry['file']) for entry in oracle_entries()
     ]
+
+CORPUS_YAML = os.path.join(SHARED, 'corpus-yaml')
+
+
+def require_yaml_corpus() -> None:
+    if not os.path.isfile(os.path.join(CORPUS_YAML, 'MANIFEST.tsv')):
+        pytest.skip(f'the YAML corpus is not at {CORPUS_YAML}')
+
+
+def yaml_corpus_files() -> list[tuple[str, str]]:
+    """(path, kind) of every file in the YAML corpus."""
+    with open(os.path.join(CORPUS_YAML, 'MANIFEST.tsv'), encoding='utf-8') as f:
+        rows = [line.rstrip('\n').split('\t') for line in f][1:]
+    return [(os.path.join(CORPUS_YAML, row[0]), row[1]) for row in rows]

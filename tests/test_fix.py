@@ -119,7 +119,7 @@ def _instructions(text: str) -> list[tuple[object, ...]]:
 def test_corpus_round_trip() -> None:
     """Fixing every corpus file changes only image references."""
     require_corpus()
-    dockerfile = pytest.importorskip('dockerfile')
+    pytest.importorskip('dockerfile')
     files = pins = 0
     for entry in oracle_entries():
         path = os.path.join(CORPUS, entry['file'])

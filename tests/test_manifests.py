@@ -247,3 +247,65 @@ def test_bad_yaml_is_a_clear_error(tmp_path: Path, name: str, data: bytes, messa
         load(str(path))
     assert message in str(e.value)
     assert '\n' not in str(e.value)
+
+
+BILLION_LAUGHS = (
+    b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + b''.join(
+        f'{n}: &{n} [{",".join([f"*{p}"] * 9)}]\n'.encode()
+        for p, n in zip('abcdefgh', 'bcdefghi')
+    )
+    + b'services:\n  web:\n    image: *i\n'
+)
+
+
+def test_yaml_bomb_is_rejected_fast_and_small(tmp_path: Path) -> None:
+    import resource
+    import subprocess
+    import sys
+    import time
+    path = tmp_path / 'compose.yaml'
+    path.write_bytes(BILLION_LAUGHS)
+    start = time.monotonic()
+    result = subprocess.run(
+        (sys.executable, '-m', 'digestpin_hooks', 'fix', str(path)),
+        capture_output=True, text=True,
+    )
+    elapsed = time.monotonic() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert result.returncode == 2
+    assert result.stdout == ''
+    assert result.stderr == (
+        f'{path}: error: line 7: aliases would expand to more than 1000000 '
+        f'nodes (a YAML bomb?)\n'
+    )
+    assert path.read_bytes() == BILLION_LAUGHS
+    assert elapsed < 1.0
+    assert peak_kib < 100 * 1024
+
+
+def test_too_many_nodes(tmp_path: Path) -> None:
+    path = tmp_path / 'compose.yaml'
+    path.write_bytes(b'services: {}\nx: [' + b'0,' * 1_000_001 + b'0]\n')
+    with pytest.raises(UnreadableFile, match='more than 1000000 nodes'):
+        load(str(path))
+
+
+@pytest.mark.parametrize('command', ('lint', 'fix', 'update', 'verify'))
+def test_bad_yaml_on_the_command_line(
+        tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from digestpin_hooks.__main__ import main
+    bad = tmp_path / 'docker-compose.yml'
+    data = b'services:\n  a:\n    image: x:1\n    image: y:1\n'
+    bad.write_bytes(data)
+    good = tmp_path / 'compose.override.yaml'
+    good.write_bytes(b'services:\n  a:\n    image: "a@sha256:' + b'0' * 64 + b'"\n')
+    argv = [command, str(bad), str(good)]
+    if command != 'lint':
+        argv[1:1] = ['--docker-host', f'unix://{tmp_path}/none.sock']
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert f"{bad}: error: line 4: duplicate key 'image' (first on line 3)" in err.splitlines()
+    assert 'Traceback' not in err
+    assert bad.read_bytes() == data

@@ -1,0 +1,175 @@
+"""The YAML corpus: our references against an independent YAML walk, and a
+fix of every file that changes only image references."""
+from __future__ import annotations
+
+import collections
+import hashlib
+import re
+from typing import Any
+
+import pytest
+
+from digestpin_hooks._files import load
+from digestpin_hooks._resolve import familiar
+from digestpin_hooks._resolve import ImageKey
+from digestpin_hooks._resolve import Resolution
+from digestpin_hooks._text import encode
+from digestpin_hooks.fix import fix_file
+from digestpin_hooks.fix import plan_file
+from tests.corpus import require_yaml_corpus
+from tests.corpus import yaml_corpus_files
+
+yaml = pytest.importorskip('yaml')
+
+
+class Tolerant(yaml.SafeLoader):
+    """PyYAML's safe loader that takes custom tags (!Ref …) as plain data."""
+
+
+Tolerant.add_multi_constructor(
+    '!', lambda loader, suffix, node: (
+        loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
+
+
+def walk(kind: str, documents: list[Any]) -> list[str]:
+    """Image strings, counted as the corpus README counts them, except that
+    a mapping reached again through an alias is counted once."""
+    found: list[str] = []
+    seen: set[object] = set()
+
+    def add(value: Any, holder: object) -> None:
+        # PyYAML builds a node once: a mapping reached again through an alias
+        # is the same dict, a value merged in by ``<<`` the same str
+        keys = {holder, ('value', id(value))}
+        if keys & seen:
+            return
+        seen.update(keys)
+        if isinstance(value, str) and value:
+            found.append(value)
+
+    def mapping(value: Any) -> dict[Any, Any]:
+        return value if isinstance(value, dict) else {}
+
+    if kind == 'compose':
+        services = mapping(mapping(documents[0]).get('services'))
+        for service in services.values():
+            if isinstance(service, dict) and 'build' not in service:
+                add(service.get('image'), id(service))
+    elif kind == 'kubernetes':
+        def visit(node: Any) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key in ('containers', 'initContainers', 'ephemeralContainers') and isinstance(value, list):
+                        for container in value:
+                            if isinstance(container, dict):
+                                add(container.get('image'), id(container))
+                    visit(value)
+            elif isinstance(node, list):
+                for item in node:
+                    visit(item)
+        for document in documents:
+            visit(document)
+    else:
+        top = mapping(documents[0])
+        for job in mapping(top.get('jobs')).values():
+            if not isinstance(job, dict):
+                continue
+            container = job.get('container')
+            if isinstance(container, dict):
+                add(container.get('image'), id(container))
+            else:
+                add(container, ('container', id(job)))
+            for service in mapping(job.get('services')).values():
+                if isinstance(service, dict):
+                    add(service.get('image'), id(service))
+            steps = job.get('steps')
+            for step in steps if isinstance(steps, list) else ():
+                uses = step.get('uses') if isinstance(step, dict) else None
+                if isinstance(uses, str) and uses.startswith('docker://'):
+                    add(uses[len('docker://'):], id(step))
+        runs = top.get('runs')
+        if isinstance(runs, dict) and str(runs.get('using', '')).lower() == 'docker':
+            image = runs.get('image')
+            if isinstance(image, str) and image.startswith('docker://'):
+                add(image[len('docker://'):], id(runs))
+    return found
+
+
+VARIABLE = '<a reference with variables>'
+
+
+def test_every_reference_a_yaml_walk_finds(capsys: pytest.CaptureFixture[str]) -> None:
+    require_yaml_corpus()
+    totals: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    disagreements = []
+    for path, kind in yaml_corpus_files():
+        with open(path, 'rb') as f:
+            data = f.read()
+        documents = list(yaml.load_all(data, Loader=Tolerant))
+        # references with variables are compared by number: our image is
+        # the interpolated value, the walk's the text as written
+        expected = collections.Counter(
+            VARIABLE if '$' in value else value for value in walk(kind, documents)
+        )
+        loaded = load(path, kind)
+        ours = collections.Counter(
+            VARIABLE if ref.has_variables else ref.image for ref in loaded.refs
+        )
+        totals[kind]['walk'] += sum(expected.values())
+        totals[kind]['agree'] += sum((expected & ours).values())
+        if expected != ours:
+            disagreements.append((path, expected - ours, ours - expected))
+    assert disagreements == []
+    with capsys.disabled():
+        print('\n[corpus-yaml] ' + '; '.join(
+            f'{kind}: {t["agree"]}/{t["walk"]} references agree'
+            for kind, t in sorted(totals.items())
+        ))
+
+
+def fake_digest(key: ImageKey) -> str:
+    return 'sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest()
+
+
+def _strip_pins(value: Any, inserted: set[str]) -> Any:
+    if isinstance(value, str):
+        return re.sub(r'@sha256:[0-9a-f]{64}', lambda m: '' if m.group() in inserted else m.group(), value)
+    if isinstance(value, list):
+        return [_strip_pins(v, inserted) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip_pins(v, inserted) for k, v in value.items()}
+    return value
+
+
+def test_fixing_every_file_changes_only_image_references() -> None:
+    require_yaml_corpus()
+    pinned_files = pins = 0
+    for path, kind in yaml_corpus_files():
+        loaded = load(path, kind)
+        plan = plan_file(loaded)
+        keys = [key for _, _, key in plan.wanted if key is not None]
+        text, file_pins, _ = fix_file(
+            plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
+        )
+        data = encode(text, loaded.doc.bom)
+        inserted = {f'@{fake_digest(k)}' for k in keys}
+        restored = re.sub(
+            rb'@sha256:[0-9a-f]{64}',
+            lambda m: b'' if m.group().decode() in inserted else m.group(), data,
+        )
+        assert restored == loaded.data, path
+        before = list(yaml.load_all(loaded.data, Loader=Tolerant))
+        after = list(yaml.load_all(data, Loader=Tolerant))
+        assert _strip_pins(after, inserted) == before, path
+        if file_pins:
+            pinned_files += 1
+            pins += len(file_pins)
+            again = load(path, kind)._replace(data=data)
+            assert all(
+                ref.image.count('@sha256:') <= 1 for ref in again.refs
+            )
+    assert pinned_files > 400 and pins > 800
