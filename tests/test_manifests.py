@@ -260,19 +260,29 @@ BILLION_LAUGHS = (
 
 
 def test_yaml_bomb_is_rejected_fast_and_small(tmp_path: Path) -> None:
-    import resource
     import subprocess
     import sys
-    import time
     path = tmp_path / 'compose.yaml'
     path.write_bytes(BILLION_LAUGHS)
-    start = time.monotonic()
-    result = subprocess.run(
-        (sys.executable, '-m', 'digestpin_hooks', 'fix', str(path)),
+    # a fresh parent, so that its children's peak memory is this run's alone
+    measure = (
+        'import resource, subprocess, sys, time\n'
+        'start = time.monotonic()\n'
+        'result = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n'
+        'elapsed = time.monotonic() - start\n'
+        'peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n'
+        'sys.stdout.write(f"{result.returncode} {elapsed} {peak}\\n")\n'
+        'sys.stdout.write(result.stdout)\n'
+        'sys.stderr.write(result.stderr)\n'
+    )
+    outer = subprocess.run(
+        (sys.executable, '-c', measure, sys.executable, '-m', 'digestpin_hooks', 'fix', str(path)),
         capture_output=True, text=True,
     )
-    elapsed = time.monotonic() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    first, _, stdout = outer.stdout.partition('\n')
+    code, elapsed_text, peak_text = first.split()
+    result = subprocess.CompletedProcess((), int(code), stdout, outer.stderr)
+    elapsed, peak_kib = float(elapsed_text), int(peak_text)
     assert result.returncode == 2
     assert result.stdout == ''
     assert result.stderr == (
