@@ -122,4 +122,20 @@ def run(
     except ConfigError as e:
         print(f'{prog}: error: {e}', file=sys.stderr)
         return 2
-    return command(args)
+    try:
+        return command(args)
+    except KeyboardInterrupt:
+        print(f'{prog}: interrupted', file=sys.stderr)
+        return 130
+    except Exception as e:
+        # a bug of ours: one line, not a traceback (DIGESTPIN_DEBUG=1 shows it)
+        import os
+        if os.environ.get('DIGESTPIN_DEBUG'):
+            raise
+        message = ' '.join(str(e).split())[:300]
+        print(
+            f'{prog}: internal error: {type(e).__name__}: {message} (run with '
+            f'DIGESTPIN_DEBUG=1 for details, and please report it)',
+            file=sys.stderr,
+        )
+        return 2

@@ -164,3 +164,23 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
         f'{f}: error: binary file (it contains NUL bytes)',
         f'{tmp_path / "x"}: error: cannot read: No such file or directory',
     ]
+
+
+def test_an_internal_error_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from digestpin_hooks import lint
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError('something\nunexpected')
+
+    monkeypatch.setattr(lint, 'lint_files', broken)
+    monkeypatch.delenv('DIGESTPIN_DEBUG', raising=False)
+    assert main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        'digestpin-lint: internal error: RuntimeError: something unexpected '
+        '(run with DIGESTPIN_DEBUG=1 for details, and please report it)\n'
+    )
+    monkeypatch.setenv('DIGESTPIN_DEBUG', '1')
+    with pytest.raises(RuntimeError):
+        main([str(tmp_path)])

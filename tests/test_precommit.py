@@ -106,3 +106,26 @@ def test_fix_hook_pins_then_the_commit_goes_through(
     passed = commit(tmp_path, env)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert git(tmp_path, 'show', 'HEAD:Dockerfile').stdout == f'FROM {image}@{digest}\n'
+
+
+def test_yaml_hooks_read_only_their_own_files(
+        tmp_path: Path, hooks_repo: tuple[Path, str, Path],
+) -> None:
+    env = make_project(tmp_path, hooks_repo, [
+        'digestpin-lint', 'digestpin-lint-compose', 'digestpin-lint-actions',
+        'digestpin-lint-kubernetes',
+    ])
+    # YAML that is none of the kinds, and not even valid: no hook may read it
+    (tmp_path / 'config.yaml').write_text('a: [\n')
+    (tmp_path / 'compose.yaml').write_text('services:\n  web:\n    image: nginx:1.25\n')
+    (tmp_path / 'k8s').mkdir()
+    (tmp_path / 'k8s' / 'pod.yaml').write_text(
+        'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: busybox\n',
+    )
+    git(tmp_path, 'add', '.')
+    blocked = commit(tmp_path, env)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, output
+    assert "compose.yaml:3:12: DP001 'nginx:1.25'" in output
+    assert "k8s/pod.yaml:5:12: DP002 'busybox'" in output
+    assert 'config.yaml' not in output

@@ -1,0 +1,59 @@
+"""Compose, Kubernetes and Actions files: fix then update against the real stack."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.__main__ import main
+from tests.stack import Stack
+
+TEMPLATES = {
+    'compose.yaml': (
+        '# comment kept\r\nx-base: &base\r\n  image: "{a}"\r\nservices:\r\n'
+        '  one:\r\n    <<: *base\r\n  two: {{image: \'{b}\', ports: ["80"]}}\r\n'
+        '  built:\r\n    build: .\r\n    image: {a}\r\n'
+    ),
+    'deploy/app.yaml': (
+        'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n'
+        '      containers:\n      - name: a   # the app\n        image: {a}\n'
+        '---\napiVersion: v1\nkind: Pod\nspec:\n  initContainers: [{{name: i, image: "{b}"}}]'
+    ),
+    '.github/workflows/ci.yml': (
+        'on: push\njobs:\n  test:\n    container: {a}\n    services:\n      db:\n'
+        '        image: \'{b}\'\n    steps:\n      - uses: docker://{b}\n'
+    ),
+}
+
+
+@pytest.mark.parametrize('name', list(TEMPLATES))
+def test_fix_then_update_exact_bytes(
+        stack: Stack, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    slug = name.replace('/', '-').replace('.', '-').strip('-')
+    a, b = f'{stack.registry}/yaml/{slug}-a:1', f'{stack.registry}/yaml/{slug}-b:2'
+    a1, b1 = stack.push(a, f'{slug} a one'), stack.push(b, f'{slug} b one')
+    template = TEMPLATES[name]
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(template.format(a=a, b=b).encode())
+    host = ['--docker-host', stack.host]
+
+    assert main(['fix', *host, str(path)]) == 1
+    if name == 'compose.yaml':  # the built service names what it builds
+        expected = template.format(a=f'{a}@{a1}', b=f'{b}@{b1}').replace(
+            f'build: .\r\n    image: {a}@{a1}', f'build: .\r\n    image: {a}',
+        )
+    else:
+        expected = template.format(a=f'{a}@{a1}', b=f'{b}@{b1}')
+    assert path.read_bytes() == expected.encode()
+    assert main(['verify', *host, str(path)]) == 0
+    assert main(['fix', *host, str(path)]) == 0
+    capsys.readouterr()
+
+    a2, b2 = stack.push(a, f'{slug} a two'), stack.push(b, f'{slug} b two')
+    assert main(['verify', *host, str(path)]) == 0  # DP006 warnings
+    assert capsys.readouterr().out.count(' DP006 ') == expected.count('@sha256:')
+    assert main(['update', *host, str(path)]) == 1
+    assert path.read_bytes() == expected.replace(a1, a2).replace(b1, b2).encode()
+    assert main(['verify', '--strict', *host, str(path)]) == 0
