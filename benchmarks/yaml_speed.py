@@ -1,0 +1,116 @@
+"""Linting YAML costs what, per reference, next to linting Dockerfiles?
+
+Builds two trees with the same number of image references: a mixed one (the
+whole YAML corpus, under the names Compose, Kubernetes and Actions files
+have, plus Dockerfiles) and one of Dockerfiles only, then times
+``digestpin-lint`` over each (medians, same run) and prints the ratio.
+
+Run: python benchmarks/yaml_speed.py [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+from _common import corpus_files  # noqa: E402
+from _common import median_seconds  # noqa: E402
+from _common import ratio_line  # noqa: E402
+from _common import SHARED  # noqa: E402
+
+CORPUS_YAML = os.path.join(SHARED, 'corpus-yaml')
+
+
+def yaml_files() -> list[tuple[str, str, str]]:
+    """(path, kind, original path) of the YAML corpus."""
+    manifest = os.path.join(CORPUS_YAML, 'MANIFEST.tsv')
+    if not os.path.isfile(manifest):
+        sys.exit(f'skipped: the YAML corpus is not at {CORPUS_YAML}')
+    with open(manifest, encoding='utf-8') as f:
+        rows = [line.rstrip('\n').split('\t') for line in f][1:]
+    return [(os.path.join(CORPUS_YAML, r[0]), r[1], r[4]) for r in rows]
+
+
+def conventional_name(number: int, kind: str, original: str) -> str:
+    if kind == 'compose':
+        return f'compose/{number:04d}/compose.yaml'
+    if kind == 'kubernetes':
+        return f'k8s/{number:04d}.yaml'
+    if os.path.basename(original) in ('action.yml', 'action.yaml'):
+        return f'actions/{number:04d}/action.yml'
+    return f'.github/workflows/{number:04d}.yml'
+
+
+def count_refs(paths: list[str]) -> int:
+    from digestpin_hooks._files import load
+    from digestpin_hooks._files import UnreadableFile
+    total = 0
+    for path in paths:
+        try:
+            total += len(load(path).refs)
+        except UnreadableFile:
+            pass
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--runs', type=int, default=5)
+    args = parser.parse_args()
+    lint = shutil.which('digestpin-lint', path=os.path.dirname(sys.executable))
+    if lint is None:
+        sys.exit('install the package first: pip install .')
+    work = tempfile.mkdtemp(prefix='dpy', dir='/tmp')
+    try:
+        mixed: list[str] = []
+        for number, (path, kind, original) in enumerate(yaml_files()):
+            dest = os.path.join(work, 'mixed', conventional_name(number, kind, original))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copyfile(path, dest)
+            mixed.append(dest)
+        yaml_refs = count_refs(mixed)
+        dockerfiles = iter(corpus_files())
+
+        def take(target: int, folder: str) -> list[str]:
+            taken: list[str] = []
+            refs = 0
+            number = 0
+            while refs < target:
+                source = next(dockerfiles)
+                number += 1
+                dest = os.path.join(work, folder, f'{number:04d}', 'Dockerfile')
+                os.makedirs(os.path.dirname(dest))
+                shutil.copyfile(source, dest)
+                found = count_refs([dest])
+                if found:
+                    taken.append(dest)
+                    refs += found
+            return taken
+
+        mixed_dockerfiles = take(yaml_refs, 'mixed-dockerfiles')
+        mixed += mixed_dockerfiles
+        total = count_refs(mixed)
+        only = take(total, 'dockerfiles-only')
+        only_refs = count_refs(only)
+        ours = median_seconds([lint, *mixed], args.runs, ok=(0, 1, 2))
+        base = median_seconds([lint, *only], args.runs, ok=(0, 1, 2))
+        print(
+            f'mixed tree: {len(mixed)} files, {total} references '
+            f'({yaml_refs} in {len(mixed) - len(mixed_dockerfiles)} YAML files); '
+            f'Dockerfiles only: {len(only)} files, {only_refs} references',
+        )
+        per_ref = (ours / total) / (base / only_refs)
+        print(ratio_line('lint, mixed tree vs Dockerfiles only', ours, base, 'reported'))
+        print(f'per reference: {per_ref:.2f}x')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
