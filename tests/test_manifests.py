@@ -231,7 +231,11 @@ BAD = {
     'not a workflow': ('.github/workflows/x.yml', b'name: x\n', 'not a GitHub Actions workflow'),
     'not a manifest': ('k.yaml', b'a: 1\n', 'not a Kubernetes manifest: no document has apiVersion and kind'),
     'duplicate keys': ('compose.yaml', b'services:\n  a:\n    image: x\n    image: y\n', "line 4: duplicate key 'image' (first on line 3)"),
-    'deep nesting': ('compose.yaml', b'services: ' + b'[' * 5000 + b']' * 5000 + b'\n', 'nested more than 256 levels deep'),
+    # libyaml may stop first (at 1000 levels), with its own words
+    'deep nesting': ('compose.yaml', b'services: ' + b'[' * 5000 + b']' * 5000 + b'\n',
+                     ('nested more than 256 levels deep', 'exceeded maximum nesting depth')),
+    'deep block nesting': ('compose.yaml', b'services:\n' + b''.join(
+        b' ' * i + b'k:\n' for i in range(1, 400)), 'nested more than 256 levels deep'),
     'not UTF-8': ('compose.yaml', b'services:\n  a:\n    image: \xff\n', 'not UTF-8 (byte 26), which YAML must be'),
     'alias to nothing': ('compose.yaml', b'services: *nope\n', 'alias *nope names no finished anchor'),
     'huge': ('compose.yaml', b'services: {}\n' + b'#' * (9 * 1024 * 1024), 'larger than 8 MiB'),
@@ -239,13 +243,14 @@ BAD = {
 
 
 @pytest.mark.parametrize(('name', 'data', 'message'), list(BAD.values()), ids=list(BAD))
-def test_bad_yaml_is_a_clear_error(tmp_path: Path, name: str, data: bytes, message: str) -> None:
+def test_bad_yaml_is_a_clear_error(tmp_path: Path, name: str, data: bytes, message: str | tuple[str, ...]) -> None:
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     with pytest.raises(UnreadableFile) as e:
         load(str(path))
-    assert message in str(e.value)
+    alternatives = message if isinstance(message, tuple) else (message,)
+    assert any(m in str(e.value) for m in alternatives), str(e.value)
     assert '\n' not in str(e.value)
 
 
