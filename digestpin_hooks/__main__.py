@@ -23,8 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.required = True
     for name, (module, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, formatter_class=_cli.formatter)
-        module.add_arguments(sub)  # type: ignore[attr-defined]
-        sub.set_defaults(run=module.run)  # type: ignore[attr-defined]
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
     args = parser.parse_args(argv)
     return _cli.run(f'digestpin {args.command}', args.run, args)
 

@@ -62,7 +62,7 @@ class _Lexer:
         return var.value
 
     def word(self, stop: str = '') -> str:
-        out = []
+        out: list[str] = []
         s = self.s
         while self.i < len(s):
             ch = s[self.i]
@@ -87,7 +87,7 @@ class _Lexer:
         return ''.join(out)
 
     def double_quoted(self) -> str:
-        out = []
+        out: list[str] = []
         s = self.s
         while self.i < len(s):
             ch = s[self.i]

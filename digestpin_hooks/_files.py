@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterator
 from typing import NamedTuple
 from typing import Sequence
 
-from digestpin_hooks._dockerfile import Dockerfile
+from typing import TYPE_CHECKING
+
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import image_refs
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._manifests import parse_yaml
-from digestpin_hooks._manifests import YAML_KINDS
-from digestpin_hooks._manifests import yaml_kind
-from digestpin_hooks._manifests import YamlFile
-from digestpin_hooks._yaml import YamlError
+
+if TYPE_CHECKING:
+    from digestpin_hooks._findings import Document
+
+COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
+YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
+KINDS = ('auto', 'dockerfile', *YAML_KINDS)
+_COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
 
 # the names a directory search takes for Dockerfiles
 DOCKERFILE_PATTERNS = (
@@ -52,7 +57,7 @@ def _git_listed(directory: str) -> list[str] | None:
 
 
 def _walk(directory: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if d != '.git')
         found.extend(os.path.join(root, f) for f in sorted(files))
@@ -88,7 +93,7 @@ def expand_paths(arguments: Sequence[str]) -> Iterator[str]:
 class LoadedFile(NamedTuple):
     path: str
     data: bytes
-    doc: Dockerfile | YamlFile
+    doc: Document
     refs: list[ImageRef]
 
 
@@ -96,7 +101,21 @@ class UnreadableFile(ValueError):
     """The file cannot be read as what it is; the message is one line."""
 
 
-KINDS = ('auto', 'dockerfile', *YAML_KINDS)
+def yaml_kind(path: str) -> str:
+    """The YAML kind a file's name says, '' when it says none."""
+    name = os.path.basename(path)
+    if _COMPOSE_NAME_RE.match(name):
+        return COMPOSE
+    if name in ('action.yml', 'action.yaml'):
+        return ACTIONS
+    parts = path.replace('\\', '/').split('/')
+    if len(parts) >= 3 and parts[-3:-1] == ['.github', 'workflows'] and (
+        name.endswith(('.yml', '.yaml'))
+    ):
+        return ACTIONS
+    if name.endswith(('.yml', '.yaml')):
+        return KUBERNETES
+    return ''
 
 
 def kind_of(path: str, kind: str = 'auto') -> str:
@@ -117,11 +136,16 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
     except OSError as e:
         raise UnreadableFile(f'cannot read: {e.strerror or e}') from None
     kind = kind_of(path, kind)
+    if kind == 'dockerfile':
+        try:
+            dockerfile = parse(data)
+        except DockerfileError as e:
+            raise UnreadableFile(str(e)) from None
+        return LoadedFile(path, data, dockerfile, image_refs(dockerfile))
+    from digestpin_hooks._manifests import parse_yaml
+    from digestpin_hooks._yaml import YamlError
     try:
-        if kind == 'dockerfile':
-            doc: Dockerfile | YamlFile = parse(data)
-            return LoadedFile(path, data, doc, image_refs(doc))
-        doc, refs = parse_yaml(data, path, kind)
-    except (DockerfileError, YamlError) as e:
+        yaml_file, refs = parse_yaml(data, path, kind)
+    except YamlError as e:
         raise UnreadableFile(str(e)) from None
-    return LoadedFile(path, data, doc, refs)
+    return LoadedFile(path, data, yaml_file, refs)

@@ -6,14 +6,35 @@ from typing import Collection
 from typing import Iterable
 from typing import NamedTuple
 from typing import Sequence
+from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile import Dockerfile
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._dockerfile import SOURCE_ARG
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._reference import Reference
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from digestpin_hooks._dockerfile import Instruction
+
+    class Document(Protocol):
+        """What findings need of a parsed file (Dockerfile or YAML)."""
+
+        @property
+        def text(self) -> str: ...
+
+        @property
+        def bom(self) -> bool: ...
+
+        @property
+        def instructions(self) -> tuple[Instruction, ...]: ...
+
+        def position(self, offset: int) -> tuple[int, int]: ...
+
+        def line_above(self, offset: int) -> str: ...
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -141,7 +162,7 @@ def classify(ref: ImageRef) -> tuple[str, str] | None:
     )
 
 
-def _suppressed_codes(doc: Dockerfile, line_offset: int) -> frozenset[str] | None:
+def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:
     """Codes a ``# digestpin: ignore`` pragma above the line waives.
 
     None: no pragma; an empty set: all codes.
@@ -172,7 +193,7 @@ def allowed(image: str, allow: Sequence[str]) -> bool:
 
 
 def waived(
-        doc: Dockerfile, ref: ImageRef, code: str, starts: dict[int, int],
+        doc: Document, ref: ImageRef, code: str, starts: dict[int, int],
 ) -> bool:
     """Whether a pragma above the reference's instruction (or a FROM it
     feeds) waives ``code``."""
@@ -184,14 +205,14 @@ def waived(
     return False
 
 
-def instruction_starts(doc: Dockerfile) -> dict[int, int]:
+def instruction_starts(doc: Document) -> dict[int, int]:
     """Line -> offset of each instruction, for waived()."""
     return {ins.start_line: ins.start for ins in doc.instructions}
 
 
 def make_finding(
         path: str,
-        doc: Dockerfile,
+        doc: Document,
         ref: ImageRef,
         code: str,
         message: str,
@@ -209,7 +230,7 @@ def make_finding(
 
 def checked_refs(
         path: str,
-        doc: Dockerfile,
+        doc: Document,
         refs: Iterable[ImageRef],
         *,
         strict: bool = False,
@@ -245,7 +266,7 @@ def checked_refs(
 
 def findings_for(
         path: str,
-        doc: Dockerfile,
+        doc: Document,
         refs: Iterable[ImageRef],
         *,
         strict: bool = False,

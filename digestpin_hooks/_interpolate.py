@@ -58,7 +58,7 @@ class _Parser:
         self.unresolved: list[str] = []
 
     def run(self, stop: str = '') -> str:
-        out = []
+        out: list[str] = []
         s = self.s
         while self.i < len(s):
             ch = s[self.i]

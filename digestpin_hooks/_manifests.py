@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._dockerfile import Instruction
+from digestpin_hooks._files import COMPOSE
+from digestpin_hooks._files import KUBERNETES
 from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import read_dotenv
 from digestpin_hooks._text import decode
@@ -29,12 +31,9 @@ from digestpin_hooks._yaml import Scalar
 from digestpin_hooks._yaml import Sequence
 from digestpin_hooks._yaml import YamlError
 
-COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
-YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
 DOCKER_PREFIX = 'docker://'
-_COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
 _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
 _VARIABLE_RE = re.compile(r'\$\{\{.*?\}\}|\$\{?([A-Za-z_][A-Za-z0-9_]*)')
 
@@ -52,23 +51,6 @@ class YamlFile(NamedTuple):
 
     def line_above(self, offset: int) -> str:
         return line_above(self.text, offset)
-
-
-def yaml_kind(path: str) -> str:
-    """The kind a file's name says, '' when the name says none."""
-    name = os.path.basename(path)
-    if _COMPOSE_NAME_RE.match(name):
-        return COMPOSE
-    if name in ('action.yml', 'action.yaml'):
-        return ACTIONS
-    parts = path.replace('\\', '/').split('/')
-    if len(parts) >= 3 and parts[-3:-1] == ['.github', 'workflows'] and (
-        name.endswith(('.yml', '.yaml'))
-    ):
-        return ACTIONS
-    if name.endswith(('.yml', '.yaml')):
-        return KUBERNETES
-    return ''
 
 
 class _Found(NamedTuple):
@@ -144,6 +126,13 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
     )
 
 
+def _scalar(entry: tuple[Node, Scalar] | None) -> tuple[Scalar, Scalar] | None:
+    """(value, key) when a mapping entry holds a scalar value."""
+    if entry is None or not isinstance(entry[0], Scalar):
+        return None
+    return entry[0], entry[1]
+
+
 def _compose(documents: list[Node | None]) -> Iterator[_Found]:
     first = next((d for d in documents if d is not None), None)
     if first is None:
@@ -217,36 +206,32 @@ def _actions(documents: list[Node | None]) -> Iterator[_Found]:
             if container is not None:
                 node, key = container
                 if isinstance(node, Mapping):
-                    image = get(node, 'image')
-                    if image is not None and isinstance(image[0], Scalar):
+                    image = _scalar(get(node, 'image'))
+                    if image is not None:
                         yield _Found(f'jobs.{job_id}.container.image', *image)
                 elif isinstance(node, Scalar):
                     yield _Found(f'jobs.{job_id}.container', node, key)
             services = get(job, 'services')
             if services is not None and isinstance(services[0], Mapping):
                 for name, service, _ in items(services[0]):
-                    image = get(service, 'image')
-                    if image is not None and isinstance(image[0], Scalar):
+                    image = _scalar(get(service, 'image'))
+                    if image is not None:
                         yield _Found(f'jobs.{job_id}.services.{name}.image', *image)
             steps = get(job, 'steps')
             if steps is not None and isinstance(steps[0], Sequence):
                 for i, step in enumerate(steps[0].items):
-                    uses = get(step, 'uses')
-                    if uses is not None and isinstance(uses[0], Scalar) and (
-                        uses[0].value.startswith(DOCKER_PREFIX)
-                    ):
+                    uses = _scalar(get(step, 'uses'))
+                    if uses is not None and uses[0].value.startswith(DOCKER_PREFIX):
                         yield _Found(
                             f'jobs.{job_id}.steps[{i}].uses', *uses,
                             prefix=DOCKER_PREFIX,
                         )
     elif runs is not None and isinstance(runs[0], Mapping):
-        using = get(runs[0], 'using')
-        image = get(runs[0], 'image')
+        using = _scalar(get(runs[0], 'using'))
+        image = _scalar(get(runs[0], 'image'))
         if (
-            using is not None and isinstance(using[0], Scalar)
-            and using[0].value.lower() == 'docker'
-            and image is not None and isinstance(image[0], Scalar)
-            and image[0].value.startswith(DOCKER_PREFIX)
+            using is not None and using[0].value.lower() == 'docker'
+            and image is not None and image[0].value.startswith(DOCKER_PREFIX)
         ):
             yield _Found('runs.image', *image, prefix=DOCKER_PREFIX)
     else:

@@ -9,6 +9,7 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
+from typing import Any
 from typing import Iterator
 from typing import NamedTuple
 from typing import Union
@@ -46,7 +47,8 @@ class Sequence(NamedTuple):
 Node = Union[Scalar, Mapping, Sequence]
 
 
-def _loader():  # type: ignore[no-untyped-def]
+def _loader() -> Any:
+    """libyaml's parser when PyYAML was built with it, else the pure one."""
     import yaml
     return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
@@ -88,21 +90,24 @@ def compose_documents(text: str) -> list[Node | None]:
                 if count > MAX_NODES:
                     raise YamlError(f'more than {MAX_NODES} nodes')
             mark = event.start_mark
+            assert mark is not None  # the parser marks every event
             if isinstance(event, ev.DocumentStartEvent):
                 root = None
                 anchors.clear()
             elif isinstance(event, ev.DocumentEndEvent):
                 documents.append(root)
             elif isinstance(event, ev.ScalarEvent):
+                end = event.end_mark
+                assert end is not None
                 node: Node = Scalar(
-                    event.value, event.style or '', mark.index,
-                    event.end_mark.index, mark.line + 1,
+                    event.value, event.style or '', mark.index, end.index,
+                    mark.line + 1,
                 )
                 if event.anchor:
                     anchors[event.anchor] = node
                 add(node)
             elif isinstance(event, ev.AliasEvent):
-                target = anchors.get(event.anchor)
+                target = anchors.get(event.anchor or '')
                 if target is None:
                     raise YamlError(
                         f'line {mark.line + 1}: alias *{event.anchor} names no '

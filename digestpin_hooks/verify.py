@@ -190,7 +190,7 @@ def _ask_registry(
 
 def _ask_local(
         pins: Sequence[Pinned], docker_host: str | None, timeout: float,
-) -> dict[str, Manifest | str | None]:
+) -> dict[str, Any]:
     """What local images say: the tag's digest, the pinned image's platform."""
     from digestpin_hooks._docker import Daemon
     from digestpin_hooks._docker import find_endpoint
@@ -200,7 +200,7 @@ def _ask_local(
     daemon = Daemon(find_endpoint(docker_host), timeout)
     try:
         local = LocalImages(daemon.images())
-        answers: dict[str, Manifest | str | None] = {}
+        answers: dict[str, Any] = {}
         for p in pins:
             by_digest = f'{p.reference.name}@{p.reference.digest}'
             image = daemon.image(by_digest)
