@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Iterable
 from typing import Iterator
 from typing import NamedTuple
 from typing import Sequence
@@ -16,6 +17,7 @@ from digestpin_hooks._dockerfile import parse
 
 if TYPE_CHECKING:
     from digestpin_hooks._findings import Document
+    from digestpin_hooks._report import FileError
 
 COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
 YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
@@ -149,3 +151,18 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
     except YamlError as e:
         raise UnreadableFile(str(e)) from None
     return LoadedFile(path, data, yaml_file, refs)
+
+
+def load_all(
+        paths: Iterable[str], kind: str = 'auto',
+) -> tuple[list[LoadedFile], list[FileError]]:
+    """Every file that can be read, and a one-line error for each other."""
+    from digestpin_hooks._report import FileError
+    loaded: list[LoadedFile] = []
+    errors: list[FileError] = []
+    for path in paths:
+        try:
+            loaded.append(load(path, kind))
+        except UnreadableFile as e:
+            errors.append(FileError(path, str(e)))
+    return loaded, errors

@@ -19,8 +19,7 @@ from digestpin_hooks import _cli
 from digestpin_hooks._text import encode
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._files import expand_paths
-from digestpin_hooks._files import load
-from digestpin_hooks._files import UnreadableFile
+from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
@@ -132,15 +131,11 @@ def fix_files(
         stdout: TextIO | None = None,
 ) -> tuple[list[Pin], list[Finding], list[FileError], bool]:
     """Pin what can be pinned; (pins, left unpinned, errors, changed)."""
-    errors: list[FileError] = []
-    plans: list[Plan] = []
-    for path in paths:
-        try:
-            loaded = load(path, kind)
-        except UnreadableFile as e:
-            errors.append(FileError(path, str(e)))
-            continue
-        plans.append(plan_file(loaded, strict=strict, allow=allow, ignore=ignore))
+    files, errors = load_all(paths, kind)
+    plans = [
+        plan_file(loaded, strict=strict, allow=allow, ignore=ignore)
+        for loaded in files
+    ]
     keys = sorted({
         key for plan in plans for _, _, key in plan.wanted if key is not None
     })

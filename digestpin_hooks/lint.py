@@ -10,8 +10,7 @@ from typing import Sequence
 
 from digestpin_hooks import _cli
 from digestpin_hooks._files import expand_paths
-from digestpin_hooks._files import load
-from digestpin_hooks._files import UnreadableFile
+from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
@@ -27,16 +26,11 @@ def lint_files(
         ignore: Collection[str] = (),
         kind: str = 'auto',
 ) -> tuple[list[Finding], list[FileError]]:
+    files, errors = load_all(expand_paths(paths), kind)
     findings: list[Finding] = []
-    errors: list[FileError] = []
-    for path in expand_paths(paths):
-        try:
-            loaded = load(path, kind)
-        except UnreadableFile as e:
-            errors.append(FileError(path, str(e)))
-            continue
+    for loaded in files:
         findings.extend(findings_for(
-            path, loaded.doc, loaded.refs, strict=strict, allow=allow,
+            loaded.path, loaded.doc, loaded.refs, strict=strict, allow=allow,
             ignore=ignore,
         ))
     return findings, errors

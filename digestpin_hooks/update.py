@@ -17,8 +17,7 @@ from typing import TextIO
 from digestpin_hooks import _cli
 from digestpin_hooks._text import encode
 from digestpin_hooks._files import expand_paths
-from digestpin_hooks._files import load
-from digestpin_hooks._files import UnreadableFile
+from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import waived
@@ -64,15 +63,11 @@ def update_files(
         stdout: TextIO | None = None,
 ) -> tuple[list[Update], list[Note], list[FileError], bool]:
     """(updates, notes on pins left as they are, errors, changed)."""
-    errors: list[FileError] = []
+    loaded_files, errors = load_all(paths, kind)
     files: list[tuple[LoadedFile, list[Pinned]]] = []
     notes: list[Note] = []
-    for path in paths:
-        try:
-            loaded = load(path, kind)
-        except UnreadableFile as e:
-            errors.append(FileError(path, str(e)))
-            continue
+    for loaded in loaded_files:
+        path = loaded.path
         followed = []
         starts = instruction_starts(loaded.doc)
         for pinned in pinned_refs(loaded, allow):

@@ -25,8 +25,7 @@ from digestpin_hooks import _cli
 from digestpin_hooks._dockerfile import ImageRef
 from digestpin_hooks._dockerfile import SOURCE_FROM
 from digestpin_hooks._files import expand_paths
-from digestpin_hooks._files import load
-from digestpin_hooks._files import UnreadableFile
+from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import allowed
 from digestpin_hooks._findings import ERROR
@@ -233,13 +232,8 @@ def verify_files(
         ignore: Collection[str] = (),
         kind: str = 'auto',
 ) -> tuple[list[Finding], list[FileError]]:
-    errors: list[FileError] = []
-    pins: list[Pinned] = []
-    for path in paths:
-        try:
-            pins.extend(pinned_refs(load(path, kind), allow))
-        except UnreadableFile as e:
-            errors.append(FileError(path, str(e)))
+    files, errors = load_all(paths, kind)
+    pins = [pin for loaded in files for pin in pinned_refs(loaded, allow)]
     if not pins:
         return [], errors
     answers: dict[str, Any]
