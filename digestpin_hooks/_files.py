@@ -31,9 +31,14 @@ DOCKERFILE_PATTERNS = (
 )
 
 
+_DOCKERFILE_NAME_RE = re.compile(
+    r'(?:Dockerfile|Containerfile)(?:\..*)?\Z|.*\.[Dd]ockerfile\Z', re.DOTALL,
+)
+
+
 def is_dockerfile_name(name: str) -> bool:
-    import fnmatch
-    return any(fnmatch.fnmatchcase(name, p) for p in DOCKERFILE_PATTERNS)
+    """Whether a file name is one of DOCKERFILE_PATTERNS."""
+    return _DOCKERFILE_NAME_RE.match(name) is not None
 
 
 def _git_listed(directory: str) -> list[str] | None:
