@@ -184,3 +184,24 @@ def test_an_internal_error_is_one_line(
     monkeypatch.setenv('DIGESTPIN_DEBUG', '1')
     with pytest.raises(RuntimeError):
         main([str(tmp_path)])
+
+
+def test_folder_search_finds_compose_and_actions_not_manifests(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    write(tmp_path / 'compose.yaml', b'services:\n  a:\n    image: a:1\n')
+    write(tmp_path / '.github' / 'workflows' / 'ci.yml', b'on: push\njobs:\n  j:\n    container: b:1\n')
+    write(tmp_path / 'tools' / 'action.yml', b'runs:\n  using: docker\n  image: docker://c:1\n')
+    write(tmp_path / 'k8s' / 'pod.yaml', b'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: d:1\n')
+    write(tmp_path / 'other.yaml', b'not: [valid\n')
+    assert main([str(tmp_path)]) == 1
+    images = sorted(line.split("'")[1] for line in capsys.readouterr().out.splitlines())
+    assert images == ['a:1', 'b:1', 'c:1']
+
+
+def test_kind_option_reads_any_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / 'stack.yml', b'services:\n  a:\n    image: a:1\n')
+    assert main(['--kind', 'compose', path]) == 1
+    assert capsys.readouterr().out.startswith(f"{path}:3:12: DP001 'a:1'")
+    assert main([path]) == 2  # by its name a Kubernetes manifest, which it is not
+    assert 'not a Kubernetes manifest' in capsys.readouterr().err
