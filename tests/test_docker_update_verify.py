@@ -185,3 +185,26 @@ def test_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.startswith(
         'digestpin-verify: warning: pins not verified, offline: cannot use the Docker daemon',
     )
+
+
+def test_image_with_two_digests_of_its_repository_is_not_guessed(
+        stack: Stack, multi: dict[str, str], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Pulling the index gives the local amd64 image a second RepoDigest."""
+    from digestpin_hooks.fix import main as fix_main
+    stack.docker('pull', '-q', f'{stack.registry}/x/multi:1')
+    digests = stack.repo_digests(f'{stack.registry}/x/multi:amd64')
+    assert len({d.partition('@')[2] for d in digests}) == 2
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {stack.registry}/x/multi:amd64\nFROM {stack.registry}/x/multi:1\n')
+    assert fix_main(['--docker-host', stack.host, str(path)]) == 1
+    out = capsys.readouterr().out
+    assert 'the local image records several digests for this repository' in out
+    assert path.read_text().splitlines()[0] == f'FROM {stack.registry}/x/multi:amd64'
+    # the pulled tag, asked of the registry, is not ambiguous: its index
+    assert fix_main(['--docker-host', stack.host, '--source', 'registry', str(path)]) == 1
+    assert path.read_text().splitlines() == [
+        f'FROM {stack.registry}/x/multi:amd64@{multi["linux/amd64"]}',
+        f'FROM {stack.registry}/x/multi:1@{multi["index"]}',
+    ]
