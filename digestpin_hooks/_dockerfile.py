@@ -764,7 +764,7 @@ def _instruction_refs(
         _define_args(doc, ins, args_start, scope)
         return
     if cmd == 'env':
-        _define_env(ins, args_start, scope)
+        _define_env(doc, ins, args_start, scope)
         return
     flags_end, flags = extract_flags(line, args_start)
     if cmd == 'from':
@@ -806,13 +806,20 @@ def _define_args(
             env[name] = Var(exp.value, exp.span, ins.start_line)
 
 
-def _define_env(ins: Instruction, args_start: int, scope: _Scope) -> None:
+def _nowhere(start: int, end: int) -> Span | None:
+    return None  # ENV values are never edited: no span to report
+
+
+def _define_env(
+        doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
+) -> None:
+    """ENV NAME=value in a stage: it feeds ``RUN --mount from=$NAME``."""
     if not scope.in_stage:
         return
-    for word, _, _ in _arg_words(ins.line, args_start, '\\'):
+    for word, _, _ in _arg_words(ins.line, args_start, doc.escape):
         name, eq, raw = word.partition('=')
         if eq:
-            exp = expand(raw, scope.stage, lambda a, b: None)
+            exp = expand(raw, scope.stage, _nowhere, doc.escape)
             scope.stage[name] = Var(exp.value, None, ins.start_line)
 
 
