@@ -1,10 +1,11 @@
-"""Read a Dockerfile the way BuildKit's parser does, and find its image references.
+"""Read a Dockerfile the way BuildKit's parser does, keeping where each piece is.
 
 BuildKit (frontend/dockerfile/parser) reads physical lines, keeps parser
 directives only at the top, joins continuation lines (dropping comment and
 blank lines inside them), and skips heredoc bodies.  The reader below follows
 it step by step, but unlike the Go parser it remembers where every piece of a
-logical line came from, so that each reference has an exact span in the file.
+logical line came from, so that each word has an exact span in the file.
+What the instructions mean (stages, ARG scope, flags) is ``_dockerfile_refs``.
 
 dockerfile-parse is not used on this path: it reads ``FROM`` inside a heredoc
 body as an instruction, takes unknown flags for the image, does not honour
@@ -19,15 +20,11 @@ from typing import Iterator
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._expand import expand
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import position
-from digestpin_hooks._expand import Expansion
-from digestpin_hooks._expand import Var
 
 if TYPE_CHECKING:
-    from digestpin_hooks._expand import Locate
     from digestpin_hooks._expand import Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
@@ -37,7 +34,6 @@ GO_SPACE = (
     '\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
 )
 _ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
-_WORD_RE = re.compile(r'[^\t\v\f\r ]+')
 _CMD_RE = re.compile(r'[^\t\v\f\r ]+')
 # a word without quotes or escapes, up to a blank or the end of the line
 _PLAIN_FLAG_RE = re.compile('[^\'"\\\\ \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
@@ -52,15 +48,7 @@ _KNOWN_DIRECTIVES = frozenset(('escape', 'syntax', 'check'))
 _HEREDOC_RE = re.compile(r'(\d*)<<(-?)([^<]*)\Z')
 _HEREDOC_COMMANDS = frozenset(('add', 'copy', 'run'))
 _HEREDOC_OPENERS = _HEREDOC_COMMANDS | {'onbuild'}
-# instructions whose arguments can name an image or feed one
-_INTERESTING = frozenset(('from', 'copy', 'run', 'arg', 'onbuild', 'env'))
-_NOT_FROM_MOUNT_TYPES = frozenset(('tmpfs', 'secret', 'ssh'))
 
-SOURCE_FROM = 'FROM'
-SOURCE_COPY = 'COPY --from'
-SOURCE_MOUNT = 'RUN --mount'
-SOURCE_SYNTAX = 'syntax'
-SOURCE_ARG = 'ARG'
 
 
 class DockerfileError(ValueError):
@@ -101,22 +89,6 @@ class Directive(NamedTuple):
     value: str
     span: Span
     line: int
-
-
-class ImageRef(NamedTuple):
-    """One place where BuildKit would fetch an image."""
-
-    source: str  # SOURCE_*
-    image: str  # as written, variables substituted (not normalised)
-    written: str  # the text at ``span``
-    span: Span  # where the finding points; exactly ``image`` if ``editable``
-    editable: bool
-    instruction_line: int  # where the instruction starts (pragma lookup)
-    unresolved: tuple[str, ...]  # variables with no value: DP003
-    note: str  # how the reference came about, for messages
-    platform: str  # FROM --platform, raw
-    feeds: tuple[int, ...]  # for ARG defaults: the FROM lines they feed
-    has_variables: bool = False  # the instruction writes it with variables
 
 
 class Dockerfile(NamedTuple):
@@ -331,7 +303,7 @@ class _Scanner:
             head.rstrip(' \t\r'),
         )):
             # the command itself runs into the continuation
-            cmd = _split_command(_join(raw, start, escape)[0])[0]
+            cmd = split_command(_join(raw, start, escape)[0])[0]
         if not self.join_all and not _needs_join(cmd, raw, self.has_mounts):
             return None, offset, line_number
         line, pieces = _join(raw, start, escape)
@@ -443,7 +415,7 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     return Dockerfile(text, bom, tuple(directives), instructions, escape)
 
 
-def _split_command(line: str) -> tuple[str, int]:
+def split_command(line: str) -> tuple[str, int]:
     """(lower-cased command, index where its arguments start)."""
     lead = len(line) - len(line.lstrip(GO_SPACE))
     m = _ARG_SEP_RE.search(line, lead)
@@ -466,9 +438,9 @@ def _is_json_array(args: str) -> bool:
 
 def _heredocs(cmd: str, line: str) -> list[tuple[str, bool]]:
     """Heredocs an instruction opens: (terminator, strip leading tabs)."""
-    start = _split_command(line)[1]
+    start = split_command(line)[1]
     if cmd == 'onbuild':
-        cmd, sub_start = _split_command(line[start:].lstrip(GO_SPACE))
+        cmd, sub_start = split_command(line[start:].lstrip(GO_SPACE))
         start = len(line) - len(line[start:].lstrip(GO_SPACE)) + sub_start
     if cmd not in _HEREDOC_COMMANDS:
         return []
@@ -584,7 +556,7 @@ def extract_flags(
         flags.append((word, word_start, i))
 
 
-def _arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
+def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
     """BuildKit's parseWords: blank-separated, quotes and escapes kept."""
     words = []
     i = start
@@ -615,309 +587,3 @@ def _arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]
         i = min(i, n)
         words.append((line[word_start:i], word_start, i))
     return words
-
-
-def _csv_fields(value: str) -> list[tuple[str, int]]:
-    """Split a --mount value into fields with their offsets (encoding/csv)."""
-    fields = []
-    start = 0
-    quoted = False
-    for k, ch in enumerate(value):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ',' and not quoted:
-            fields.append((value[start:k], start))
-            start = k + 1
-    fields.append((value[start:], start))
-    return fields
-
-
-# ARGs BuildKit defines for FROM lines; their values depend on the build
-BUILTIN_PLATFORM_ARGS = (
-    'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
-    'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT',
-)
-
-_BUILTIN_VARS = {
-    name: Var('', None, 0, known=False) for name in BUILTIN_PLATFORM_ARGS
-}
-
-
-class _Scope:
-    """The variables and stages known at one point of the Dockerfile."""
-
-    def __init__(self) -> None:
-        # global ARGs (before the first FROM), and the ones BuildKit adds
-        self.meta: dict[str, Var] = dict(_BUILTIN_VARS)
-        self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
-        self.stages: list[str] = []  # names, lower-cased, '' for unnamed
-        self.in_stage = False
-
-    def is_stage(self, name: str) -> bool:
-        if name.isdigit():
-            return True
-        return name.lower() in self.stages
-
-
-def _locator(ins: Instruction, word_start: int) -> Locate:
-    def locate(start: int, end: int) -> Span | None:
-        return ins.span(word_start + start, word_start + end)
-    return locate
-
-
-def _ref_from_expansion(
-        doc: Dockerfile,
-        ins: Instruction,
-        source: str,
-        exp: Expansion,
-        word: str,
-        word_start: int,
-        word_end: int,
-        platform: str = '',
-) -> ImageRef:
-    word_span = ins.span(word_start, word_end)
-    if word_span is None:
-        first = ins.offset(word_start)
-        word_span = (first, first)
-    if exp.unresolved:
-        return ImageRef(
-            source, word, word, word_span, False, ins.start_line,
-            exp.unresolved, 'no default gives ' + ', '.join(
-                f'${name}' for name in exp.unresolved
-            ) + ' a value', platform, (), True,
-        )
-    if exp.span is not None and exp.span != word_span and not (
-        ins.start <= exp.span[0] < ins.end
-    ):
-        # the whole image is an ARG default defined elsewhere
-        line, _ = doc.position(exp.span[0])
-        return ImageRef(
-            SOURCE_ARG, exp.value, doc.text[exp.span[0]:exp.span[1]],
-            exp.span, True, line, (),
-            f'default of ARG {exp.via} on line {line}, used by {source} on '
-            f'line {ins.start_line}', platform, (ins.start_line,), True,
-        )
-    if exp.span is not None:
-        note = 'the default in a variable expression' if exp.has_variables else ''
-        return ImageRef(
-            source, exp.value, doc.text[exp.span[0]:exp.span[1]], exp.span,
-            True, ins.start_line, (), note, platform, (), exp.has_variables,
-        )
-    if exp.has_variables:
-        note = 'built from variables'
-    else:
-        note = 'written with quotes, escapes or across lines'
-    return ImageRef(
-        source, exp.value, doc.text[word_span[0]:word_span[1]], word_span,
-        False, ins.start_line, (), note, platform, (), exp.has_variables,
-    )
-
-
-def image_refs(doc: Dockerfile) -> list[ImageRef]:
-    """Every place BuildKit would pull an image, with ARG scope applied."""
-    refs: list[ImageRef] = []
-    for directive in doc.directives:
-        if directive.name == 'syntax':
-            refs.append(ImageRef(
-                SOURCE_SYNTAX, directive.value, directive.value,
-                directive.span, True, directive.line, (), '', '', (),
-            ))
-    scope = _Scope()
-    for ins in doc.instructions:
-        if ins.line and ins.cmd in _INTERESTING:
-            refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
-    return _merge_arg_refs(refs)
-
-
-def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
-    """One ARG default feeding several FROMs is one reference."""
-    merged: list[ImageRef] = []
-    by_span: dict[Span, int] = {}
-    for ref in refs:
-        if ref.source != SOURCE_ARG:
-            merged.append(ref)
-            continue
-        index = by_span.get(ref.span)
-        if index is None:
-            by_span[ref.span] = len(merged)
-            merged.append(ref)
-        else:
-            old = merged[index]
-            feeds = old.feeds + ref.feeds
-            note = old.note.rsplit(' on line', 1)[0] + ' on lines ' + ', '.join(
-                str(f) for f in feeds
-            )
-            merged[index] = old._replace(feeds=feeds, note=note)
-    return merged
-
-
-def _instruction_refs(
-        doc: Dockerfile,
-        ins: Instruction,
-        cmd: str,
-        start: int,
-        scope: _Scope,
-) -> Iterator[ImageRef]:
-    line = ins.line
-    args_start = _split_command(line[start:])[1] + start
-    if cmd == 'arg':
-        _define_args(doc, ins, args_start, scope)
-        return
-    if cmd == 'env':
-        _define_env(doc, ins, args_start, scope)
-        return
-    flags_end, flags = extract_flags(line, args_start)
-    if cmd == 'from':
-        yield from _from_refs(doc, ins, flags_end, flags, scope)
-    elif cmd == 'copy':
-        yield from _copy_refs(doc, ins, flags, scope)
-    elif cmd == 'run':
-        yield from _mount_refs(doc, ins, flags, scope)
-    elif cmd == 'onbuild' and start == 0:
-        sub = line[args_start:]
-        sub_cmd, _ = _split_command(sub)
-        if sub_cmd == 'copy':
-            # the trigger runs in a downstream build: no ARG scope applies
-            trigger_scope = _Scope()
-            trigger_scope.stages = list(scope.stages)
-            yield from _instruction_refs(
-                doc, ins, 'copy', args_start, trigger_scope,
-            )
-
-
-def _define_args(
-        doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
-) -> None:
-    for word, word_start, _ in _arg_words(ins.line, args_start, doc.escape):
-        name, eq, raw = word.partition('=')
-        env = scope.stage if scope.in_stage else scope.meta
-        if not eq:
-            if scope.in_stage and name in scope.meta:
-                # ARG NAME in a stage brings in the global value
-                env[name] = scope.meta[name]
-            else:
-                env.pop(name, None)
-            continue
-        exp = expand(raw, env, _locator(ins, word_start + len(name) + 1),
-                     doc.escape)
-        if exp.unresolved:
-            env.pop(name, None)
-        else:
-            env[name] = Var(exp.value, exp.span, ins.start_line)
-
-
-def _nowhere(start: int, end: int) -> Span | None:
-    return None  # ENV values are never edited: no span to report
-
-
-def _define_env(
-        doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
-) -> None:
-    """ENV NAME=value in a stage: it feeds ``RUN --mount from=$NAME``."""
-    if not scope.in_stage:
-        return
-    for word, _, _ in _arg_words(ins.line, args_start, doc.escape):
-        name, eq, raw = word.partition('=')
-        if eq:
-            exp = expand(raw, scope.stage, _nowhere, doc.escape)
-            scope.stage[name] = Var(exp.value, None, ins.start_line)
-
-
-def _from_refs(
-        doc: Dockerfile,
-        ins: Instruction,
-        flags_end: int,
-        flags: list[tuple[str, int, int]],
-        scope: _Scope,
-) -> Iterator[ImageRef]:
-    line = ins.line
-    words = [
-        (m.group(), m.start(), m.end())
-        for m in _WORD_RE.finditer(line, flags_end)
-    ]
-    platform = ''
-    for flag, _, _ in flags:
-        if flag.startswith('--platform='):
-            platform = flag[len('--platform='):]
-    scope.in_stage = True
-    scope.stage = {}
-    stage_name = ''
-    if len(words) == 3 and words[1][0].lower() == 'as':
-        stage_name = words[2][0].lower()
-    if not words:
-        scope.stages.append(stage_name)
-        return
-    word, word_start, word_end = words[0]
-    exp = expand(word, scope.meta, _locator(ins, word_start), doc.escape)
-    image = exp.value
-    is_stage = not exp.unresolved and image.lower() in scope.stages
-    scope.stages.append(stage_name)
-    if is_stage or (not exp.unresolved and image.lower() == 'scratch'):
-        return
-    yield _ref_from_expansion(
-        doc, ins, SOURCE_FROM, exp, word, word_start, word_end, platform,
-    )
-
-
-def _copy_refs(
-        doc: Dockerfile,
-        ins: Instruction,
-        flags: list[tuple[str, int, int]],
-        scope: _Scope,
-) -> Iterator[ImageRef]:
-    for flag, raw_start, raw_end in flags:
-        if not flag.startswith('--from='):
-            continue
-        value = flag[len('--from='):]
-        raw = ins.line[raw_start:raw_end]
-        if not raw.startswith('--from='):
-            continue
-        value_start = raw_start + len('--from=')
-        if not value or scope.is_stage(value):
-            continue
-        if '$' in value:
-            # BuildKit does not expand variables in COPY --from
-            span = ins.span(value_start, raw_end) or (ins.offset(value_start),) * 2
-            yield ImageRef(
-                SOURCE_COPY, raw[len('--from='):], raw[len('--from='):],
-                span, False, ins.start_line, (value,),
-                'BuildKit does not expand variables in COPY --from; name a '
-                'stage (FROM $IMAGE AS src) and copy from it', '', (), True,
-            )
-            continue
-        exp = expand(raw[len('--from='):], {}, _locator(ins, value_start))
-        yield _ref_from_expansion(
-            doc, ins, SOURCE_COPY, exp, value, value_start, raw_end,
-        )
-
-
-def _mount_refs(
-        doc: Dockerfile,
-        ins: Instruction,
-        flags: list[tuple[str, int, int]],
-        scope: _Scope,
-) -> Iterator[ImageRef]:
-    for flag, raw_start, raw_end in flags:
-        raw = ins.line[raw_start:raw_end]
-        if not raw.startswith('--mount='):
-            continue
-        value_start = raw_start + len('--mount=')
-        fields = _csv_fields(raw[len('--mount='):])
-        options = {}
-        for field, offset in fields:
-            key, _, value = field.partition('=')
-            options[key.strip().lower()] = (value, offset + len(key) + 1)
-        if options.get('type', ('bind',))[0].lower() in _NOT_FROM_MOUNT_TYPES:
-            continue
-        if 'from' not in options:
-            continue
-        value, offset = options['from']
-        start = value_start + offset
-        exp = expand(value, scope.stage, _locator(ins, start), doc.escape)
-        if not exp.unresolved and (
-            scope.is_stage(exp.value) or exp.value == ''
-        ):
-            continue
-        yield _ref_from_expansion(
-            doc, ins, SOURCE_MOUNT, exp, value, start, start + len(value),
-        )

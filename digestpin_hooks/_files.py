@@ -11,8 +11,8 @@ from typing import Sequence
 from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import image_refs
-from digestpin_hooks._dockerfile import ImageRef
+from digestpin_hooks._dockerfile_refs import image_refs
+from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile import parse
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import NamedTuple
 from typing import Sequence
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile import ImageRef
-from digestpin_hooks._dockerfile import SOURCE_ARG
+from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._dockerfile_refs import SOURCE_ARG
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference

@@ -12,7 +12,7 @@ import re
 from typing import Iterator
 from typing import NamedTuple
 
-from digestpin_hooks._dockerfile import ImageRef
+from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._files import COMPOSE
 from digestpin_hooks._files import KUBERNETES

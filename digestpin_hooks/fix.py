@@ -17,7 +17,7 @@ from typing import TextIO
 
 from digestpin_hooks import _cli
 from digestpin_hooks._text import encode
-from digestpin_hooks._dockerfile import ImageRef
+from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile

@@ -22,8 +22,8 @@ from typing import NamedTuple
 from typing import Sequence
 
 from digestpin_hooks import _cli
-from digestpin_hooks._dockerfile import ImageRef
-from digestpin_hooks._dockerfile import SOURCE_FROM
+from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._dockerfile_refs import SOURCE_FROM
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile

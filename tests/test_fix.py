@@ -10,7 +10,7 @@ import pytest
 
 from digestpin_hooks._dockerfile import Dockerfile
 from digestpin_hooks._text import encode
-from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for

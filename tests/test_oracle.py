@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import image_refs
-from digestpin_hooks._dockerfile import ImageRef
+from digestpin_hooks._dockerfile_refs import image_refs
+from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile import parse
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries

@@ -18,7 +18,7 @@ from digestpin_hooks.verify import check_pin
 from digestpin_hooks.verify import Manifest
 from digestpin_hooks.verify import Pinned
 from digestpin_hooks._files import LoadedFile
-from digestpin_hooks._dockerfile import image_refs
+from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._findings import make_finding
 from digestpin_hooks._findings import pinned_reference
 
