@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 from typing import Iterable
-from typing import Iterator
 from typing import NamedTuple
 from typing import Sequence
 
@@ -88,13 +87,13 @@ def dockerfiles_in(directory: str) -> list[str]:
     ]
 
 
-def expand_paths(arguments: Sequence[str]) -> Iterator[str]:
-    """Files as given; directories searched; no argument: the current one."""
-    for argument in arguments or ('.',):
-        if os.path.isdir(argument):
-            yield from dockerfiles_in(argument)
-        else:
-            yield argument
+def expand_paths(arguments: Sequence[str]) -> list[str]:
+    """The arguments, or the current folder when there are none.
+
+    Folders are searched by load_all when it finds one: a stat() of every
+    file pre-commit passes would cost more than the search saves.
+    """
+    return list(arguments) or ['.']
 
 
 class LoadedFile(NamedTuple):
@@ -106,6 +105,10 @@ class LoadedFile(NamedTuple):
 
 class UnreadableFile(ValueError):
     """The file cannot be read as what it is; the message is one line."""
+
+
+class IsAFolder(UnreadableFile):
+    """A folder where a file was expected: load_all searches it instead."""
 
 
 def yaml_kind(path: str) -> str:
@@ -139,7 +142,7 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         with open(path, 'rb') as f:
             data = f.read()
     except IsADirectoryError:
-        raise UnreadableFile('is a directory') from None
+        raise IsAFolder('is a directory') from None
     except OSError as e:
         raise UnreadableFile(f'cannot read: {e.strerror or e}') from None
     kind = kind_of(path, kind)
@@ -168,6 +171,10 @@ def load_all(
     for path in paths:
         try:
             loaded.append(load(path, kind))
+        except IsAFolder:
+            found, found_errors = load_all(dockerfiles_in(path), kind)
+            loaded.extend(found)
+            errors.extend(found_errors)
         except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
     return loaded, errors
