@@ -1,13 +1,16 @@
 """digestpin: the hooks as subcommands (``digestpin lint …``)."""
 from __future__ import annotations
 
-from typing import Sequence
 
 from digestpin_hooks import _cli
 from digestpin_hooks import fix
 from digestpin_hooks import lint
 from digestpin_hooks import update
 from digestpin_hooks import verify
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Sequence
 
 COMMANDS = {
     'lint': (lint, 'report images not pinned to a digest'),

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
-from typing import Sequence
 
 from digestpin_hooks._files import KINDS
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._report import FORMATS
+
+if TYPE_CHECKING:
+    from typing import Callable
+    from typing import Sequence
 
 DEFAULT_TIMEOUT = 10.0
 

@@ -8,8 +8,12 @@ flags override what the file says.
 from __future__ import annotations
 
 import os
-from typing import Any
-from typing import NamedTuple
+
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SOURCES = ('local', 'pull', 'registry')
 

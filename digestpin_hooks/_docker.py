@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
-from typing import Callable
-from typing import NamedTuple
-from typing import Sequence
 
 import docker
 import docker.auth
 import docker.errors
 import docker.tls
 
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import familiar
@@ -27,6 +25,11 @@ from digestpin_hooks._resolve import from_distribution
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import LocalImages
 from digestpin_hooks._resolve import Resolution
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Callable
+    from typing import Sequence
 
 DEFAULT_HOST = 'unix:///var/run/docker.sock'
 # a pull that fails because the registry does: not about this one image

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterator
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import position
 
 if TYPE_CHECKING:
+    from typing import Iterator
     from digestpin_hooks._expand import Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit

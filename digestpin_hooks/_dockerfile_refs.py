@@ -7,20 +7,20 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import arg_words
-from digestpin_hooks._dockerfile import split_command
 from digestpin_hooks._dockerfile import Dockerfile
 from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import Instruction
+from digestpin_hooks._dockerfile import split_command
 from digestpin_hooks._expand import expand
 from digestpin_hooks._expand import Expansion
 from digestpin_hooks._expand import Var
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Iterator
     from digestpin_hooks._expand import Locate
     from digestpin_hooks._expand import Span
 

@@ -8,8 +8,9 @@ what a fix may rewrite without changing what the Dockerfile means.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
+
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Callable

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable
-from typing import NamedTuple
-from typing import Sequence
 
-from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile_refs import ImageRef
-from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Iterable
+    from typing import Sequence
     from digestpin_hooks._findings import Document
     from digestpin_hooks._report import FileError
 

@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 import re
-from typing import Collection
-from typing import Iterable
-from typing import NamedTuple
-from typing import Sequence
-from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile_refs import SOURCE_ARG
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._reference import Reference
 
 if TYPE_CHECKING:
+    from typing import Collection
+    from typing import Iterable
+    from typing import Sequence
     from typing import Protocol
 
     from digestpin_hooks._dockerfile import Instruction

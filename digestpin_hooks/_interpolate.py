@@ -9,8 +9,12 @@ shell that happens to run the hook: a lint result must not depend on it.
 from __future__ import annotations
 
 import re
-from typing import Mapping
-from typing import NamedTuple
+
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Mapping
 
 _NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 _WHOLE_DEFAULT_RE = re.compile(

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterator
-from typing import NamedTuple
 
-from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile import Instruction
+from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._files import COMPOSE
 from digestpin_hooks._files import KUBERNETES
 from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import read_dotenv
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import position
@@ -26,10 +26,13 @@ from digestpin_hooks._yaml import get
 from digestpin_hooks._yaml import items
 from digestpin_hooks._yaml import Mapping
 from digestpin_hooks._yaml import MAX_BYTES
-from digestpin_hooks._yaml import Node
 from digestpin_hooks._yaml import Scalar
 from digestpin_hooks._yaml import Sequence
 from digestpin_hooks._yaml import YamlError
+
+if TYPE_CHECKING:
+    from digestpin_hooks._yaml import Node
+    from typing import Iterator
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')

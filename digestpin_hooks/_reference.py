@@ -7,7 +7,8 @@ normalise a familiar name (``node``) to its full form
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from digestpin_hooks._records import NamedTuple
 
 DEFAULT_DOMAIN = 'docker.io'
 LEGACY_DOMAIN = 'index.docker.io'

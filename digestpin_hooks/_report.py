@@ -6,12 +6,15 @@ One shape per kind of line; stdout carries the report, stderr the errors
 from __future__ import annotations
 
 import sys
-from typing import Any
-from typing import NamedTuple
-from typing import Sequence
-from typing import TextIO
 
 from digestpin_hooks._findings import Finding
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Sequence
+    from typing import TextIO
 
 JSON_VERSION = 1
 FORMATS = ('text', 'json', 'sarif', 'github')

@@ -7,14 +7,17 @@ the reference names; anything else is a reason to leave the reference alone.
 """
 from __future__ import annotations
 
-from typing import Any
-from typing import Iterable
-from typing import NamedTuple
 
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._reference import Reference
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Iterable
 
 # (normalised repository, tag): what a reference asks the daemon for
 ImageKey = tuple[str, str]

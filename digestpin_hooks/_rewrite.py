@@ -4,9 +4,13 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from typing import Iterable
-from typing import NamedTuple
-from typing import TextIO
+
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Iterable
+    from typing import TextIO
 
 
 class Edit(NamedTuple):

@@ -1,12 +1,15 @@
 """Findings -> a SARIF 2.1.0 log, for code scanning (GitHub and others)."""
 from __future__ import annotations
 
-from typing import Any
-from typing import Sequence
 from urllib.parse import quote
 
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import RULES
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Sequence
 
 SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 INFORMATION_URI = 'https://github.com/digestpin/digestpin-hooks'

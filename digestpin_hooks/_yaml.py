@@ -9,10 +9,14 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
-from typing import Any
-from typing import Iterator
-from typing import NamedTuple
-from typing import Union
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Iterator
+    from typing import Union
+
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 256
@@ -44,7 +48,8 @@ class Sequence(NamedTuple):
     line: int
 
 
-Node = Union[Scalar, Mapping, Sequence]
+if TYPE_CHECKING:
+    Node = Union[Scalar, Mapping, Sequence]
 
 
 def _loader() -> Any:

@@ -8,15 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable
-from typing import Collection
-from typing import Iterable
-from typing import NamedTuple
-from typing import Sequence
-from typing import TextIO
 
 from digestpin_hooks import _cli
-from digestpin_hooks._text import encode
 from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
@@ -24,6 +17,8 @@ from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
@@ -36,6 +31,14 @@ from digestpin_hooks._resolve import Resolution
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
+from digestpin_hooks._text import encode
+
+if TYPE_CHECKING:
+    from typing import Callable
+    from typing import Collection
+    from typing import Iterable
+    from typing import Sequence
+    from typing import TextIO
 
 PINNABLE = frozenset(('DP001', 'DP002'))
 SOURCES = ('local', 'pull', 'registry')
@@ -44,7 +47,8 @@ PARTLY_VARIABLE = (
     'later --build-arg'
 )
 
-Resolver = Callable[[Sequence[ImageKey]], 'dict[ImageKey, Resolution]']
+if TYPE_CHECKING:
+    Resolver = Callable[[Sequence[ImageKey]], dict[ImageKey, Resolution]]
 
 
 class Pin(NamedTuple):

@@ -5,8 +5,6 @@ This path never imports the docker SDK and never touches the network.
 from __future__ import annotations
 
 import argparse
-from typing import Collection
-from typing import Sequence
 
 from digestpin_hooks import _cli
 from digestpin_hooks._files import expand_paths
@@ -14,8 +12,13 @@ from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import report
+
+if TYPE_CHECKING:
+    from typing import Collection
+    from typing import Sequence
 
 
 def lint_files(

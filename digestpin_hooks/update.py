@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Collection
-from typing import Iterable
-from typing import NamedTuple
-from typing import Sequence
-from typing import TextIO
 
 from digestpin_hooks import _cli
-from digestpin_hooks._text import encode
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import waived
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
 from digestpin_hooks._report import printable
@@ -31,10 +27,17 @@ from digestpin_hooks._resolve import image_key
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
+from digestpin_hooks._text import encode
 from digestpin_hooks.fix import daemon_resolver
-from digestpin_hooks.fix import Resolver
 from digestpin_hooks.verify import Pinned
 from digestpin_hooks.verify import pinned_refs
+
+if TYPE_CHECKING:
+    from digestpin_hooks.fix import Resolver
+    from typing import Collection
+    from typing import Iterable
+    from typing import Sequence
+    from typing import TextIO
 
 SOURCES = ('pull', 'registry', 'local')
 

@@ -15,11 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
-from typing import Collection
-from typing import Iterable
-from typing import NamedTuple
-from typing import Sequence
 
 from digestpin_hooks import _cli
 from digestpin_hooks._dockerfile_refs import ImageRef
@@ -34,12 +29,20 @@ from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import make_finding
 from digestpin_hooks._findings import pinned_reference
 from digestpin_hooks._findings import waived
+from digestpin_hooks._records import NamedTuple
+from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import Reference
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Collection
+    from typing import Iterable
+    from typing import Sequence
 
 SOURCES = ('registry', 'local')
 INDEX_MEDIA_TYPES = frozenset((

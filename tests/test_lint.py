@@ -140,11 +140,15 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lint_never_imports_docker(tmp_path: Path) -> None:
     f = write(tmp_path / 'Dockerfile', b'FROM a:1\n')
     code = (
-        'import sys\nfrom digestpin_hooks.lint import main\n'
+        'import sys\nbefore = set(sys.modules)\n'
+        'from digestpin_hooks.lint import main\n'
         f'rc = main([{f!r}])\n'
         "assert not any(m == 'docker' or m.startswith('docker.') for m in sys.modules), "
         "sorted(m for m in sys.modules if m.startswith('docker'))\n"
         "assert 'dockerfile_parse' not in sys.modules\n"
+        '# nor the modules that cost most at every commit (see _records.py)\n'
+        "new = set(sys.modules) - before\n"
+        "assert not new & {'typing', 'yaml', 'json', 'subprocess', 'shutil'}, new\n"
         'raise SystemExit(rc)\n'
     )
     result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
