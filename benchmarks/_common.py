@@ -51,6 +51,34 @@ def median_seconds(
     return statistics.median(times)
 
 
+def paired_medians(
+        commands: Sequence[Sequence[str]],
+        runs: int,
+        *,
+        ok: Sequence[int] = (0, 1, 2),
+        prepare: Callable[[], None] | None = None,
+) -> list[float]:
+    """Median wall times of several commands, run in turns (a, b, a, b, …)
+    so that the machine's ups and downs fall on all of them alike."""
+    env = environment()
+    times: list[list[float]] = [[] for _ in commands]
+    for i in range(runs + 1):
+        for k, command in enumerate(commands):
+            if prepare is not None:
+                prepare()
+            start = time.perf_counter()
+            result = subprocess.run(command, env=env, capture_output=True)
+            elapsed = time.perf_counter() - start
+            if result.returncode not in ok:
+                sys.exit(
+                    f'{command[0]} failed ({result.returncode}): '
+                    f'{result.stderr.decode(errors="replace")[-500:]}',
+                )
+            if i:  # the first round warms caches and writes bytecode
+                times[k].append(elapsed)
+    return [statistics.median(t) for t in times]
+
+
 def corpus_files() -> list[str]:
     if not os.path.isdir(CORPUS):
         sys.exit(f'skipped: the Dockerfile corpus is not at {CORPUS}')

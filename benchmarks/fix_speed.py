@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from _common import corpus_files  # noqa: E402
-from _common import median_seconds  # noqa: E402
+from _common import paired_medians  # noqa: E402
 from _common import ratio_line  # noqa: E402
 
 REFERENCES = 50
@@ -152,8 +152,10 @@ def run(stack, fix: str, lint: str, work: str, runs: int) -> None:  # type: igno
         shutil.copyfile(path, dest)
         copies.append(dest)
     pin_everything(copies)
-    ours = median_seconds([fix, '--docker-host', 'unix:///nonexistent', *copies], runs, ok=(0, 1, 2))
-    theirs = median_seconds([lint, *copies], runs, ok=(0, 1, 2))
+    ours, theirs = paired_medians(
+        [[fix, '--docker-host', 'unix:///nonexistent', *copies], [lint, *copies]],
+        runs,
+    )
     print(ratio_line('(b) fix vs lint, corpus already pinned', ours, theirs, '<= 1.2x'))
 
     # (c) pinning the 50-reference file, against pindock through the registry
@@ -170,11 +172,14 @@ def run(stack, fix: str, lint: str, work: str, runs: int) -> None:  # type: igno
             f.write(dockerfile)
 
     host = ['--docker-host', stack.host]
-    ours_local = median_seconds([fix, *host, path], runs, prepare=fresh)
-    ours_registry = median_seconds(
-        [fix, *host, '--source', 'registry', path], runs, prepare=fresh,
+    ours_local, ours_registry, theirs = paired_medians(
+        [
+            [fix, *host, path],
+            [fix, *host, '--source', 'registry', path],
+            [pindock, 'run', path],
+        ],
+        runs, prepare=fresh,
     )
-    theirs = median_seconds([pindock, 'run', path], runs, prepare=fresh)
     print(ratio_line(
         '(c) fix --source local vs pindock run, 50 references',
         ours_local, theirs, '<= 3x',

@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import corpus_files  # noqa: E402
 from _common import median_seconds  # noqa: E402
+from _common import paired_medians  # noqa: E402
 from _common import ratio_line  # noqa: E402
 
 BARE = (
@@ -43,8 +44,9 @@ def main() -> int:
     lint = lint_command()
     python = sys.executable
 
-    ours = median_seconds([*lint, *files], args.runs, ok=(0, 1, 2))
-    bare = median_seconds([python, '-c', BARE, *files], args.runs)
+    ours, bare = paired_medians(
+        [[*lint, *files], [python, '-c', BARE, *files]], args.runs,
+    )
     print(ratio_line(
         f'corpus ({len(files)} files) lint vs bare read+regex', ours, bare,
         '<= 2.5x',
@@ -66,8 +68,9 @@ def main() -> int:
         ))
 
     one = next(f for f in files if 'docker-node' in f)
-    ours = median_seconds([*lint, one], args.runs * 4, ok=(0, 1))
-    nothing = median_seconds([python, '-c', 'pass'], args.runs * 4)
+    ours, nothing = paired_medians(
+        [[*lint, one], [python, '-c', 'pass']], args.runs * 4,
+    )
     print(ratio_line(
         'one file as pre-commit runs it vs python -c pass', ours, nothing,
         '<= 3x',

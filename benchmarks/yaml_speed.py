@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from _common import corpus_files  # noqa: E402
-from _common import median_seconds  # noqa: E402
+from _common import paired_medians  # noqa: E402
 from _common import ratio_line  # noqa: E402
 from _common import SHARED  # noqa: E402
 
@@ -97,8 +97,7 @@ def main() -> int:
         total = count_refs(mixed)
         only = take(total, 'dockerfiles-only')
         only_refs = count_refs(only)
-        ours = median_seconds([lint, *mixed], args.runs, ok=(0, 1, 2))
-        base = median_seconds([lint, *only], args.runs, ok=(0, 1, 2))
+        ours, base = paired_medians([[lint, *mixed], [lint, *only]], args.runs)
         print(
             f'mixed tree: {len(mixed)} files, {total} references '
             f'({yaml_refs} in {len(mixed) - len(mixed_dockerfiles)} YAML files); '
