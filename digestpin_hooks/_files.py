@@ -113,19 +113,17 @@ class IsAFolder(UnreadableFile):
 
 def yaml_kind(path: str) -> str:
     """The YAML kind a file's name says, '' when it says none."""
+    if not path.endswith(('.yml', '.yaml')):
+        return ''
     name = os.path.basename(path)
     if _COMPOSE_NAME_RE.match(name):
         return COMPOSE
     if name in ('action.yml', 'action.yaml'):
         return ACTIONS
     parts = path.replace('\\', '/').split('/')
-    if len(parts) >= 3 and parts[-3:-1] == ['.github', 'workflows'] and (
-        name.endswith(('.yml', '.yaml'))
-    ):
+    if parts[-3:-1] == ['.github', 'workflows']:
         return ACTIONS
-    if name.endswith(('.yml', '.yaml')):
-        return KUBERNETES
-    return ''
+    return KUBERNETES
 
 
 def kind_of(path: str, kind: str = 'auto') -> str:
