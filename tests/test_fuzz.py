@@ -101,3 +101,15 @@ def test_mutated_dockerfiles_never_raise(data: bytes) -> None:
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     _lint(data)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts)
+def test_fast_scan_finds_what_the_full_walk_finds(text: str) -> None:
+    """The regex-led scan of files without heredocs equals the line walk."""
+    data = text.encode('utf-8')
+    try:
+        fast = image_refs(parse(data))
+    except DockerfileError:
+        return
+    assert fast == image_refs(parse(data, join_all=True))

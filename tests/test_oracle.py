@@ -158,3 +158,18 @@ def test_where_dockerfile_parse_differs_we_follow_buildkit(data: bytes) -> None:
     assert parser.parent_images != buildkit  # the pitfall is real
     ours = [r.image for r in image_refs(parse(data))]
     assert ours == buildkit
+
+
+def test_fast_scan_equals_full_walk_on_the_corpus() -> None:
+    require_corpus()
+    compared = 0
+    for entry in oracle_entries():
+        with open(os.path.join(CORPUS, entry['file']), 'rb') as f:
+            data = f.read()
+        try:
+            fast = image_refs(parse(data))
+        except DockerfileError:
+            continue
+        assert fast == image_refs(parse(data, join_all=True)), entry['file']
+        compared += len(fast)
+    assert compared > 3500
