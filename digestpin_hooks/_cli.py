@@ -23,15 +23,22 @@ def formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
+    from digestpin_hooks import __version__
+    parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=formatter,
     )
+    parser.add_argument(
+        '--version', action='version', version=f'%(prog)s {__version__}',
+    )
+    return parser
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         'filenames', nargs='*', metavar='PATH',
-        help='Dockerfiles, or folders to search (default: the current one)',
+        help='files (Dockerfiles, Compose files, Kubernetes manifests, '
+        'GitHub Actions files), or folders to search (default: the current '
+        'one)',
     )
     parser.add_argument(
         '--format', choices=FORMATS, default='text', dest='output_format',

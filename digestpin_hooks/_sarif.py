@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from digestpin_hooks import __version__
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import RULES
 from digestpin_hooks._records import TYPE_CHECKING
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
 
 SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
 INFORMATION_URI = 'https://github.com/digestpin/digestpin-hooks'
-VERSION = '0.1.0'
 _LEVELS = {'error': 'error', 'warning': 'warning'}
 
 
@@ -92,7 +92,7 @@ def sarif_log(findings: Sequence[Finding], errors: Sequence[Any]) -> dict[str, A
             'tool': {'driver': {
                 'name': 'digestpin',
                 'informationUri': INFORMATION_URI,
-                'version': VERSION,
+                'version': __version__,
                 'rules': rules,
             }},
             'columnKind': 'unicodeCodePoints',

@@ -209,3 +209,11 @@ def test_kind_option_reads_any_name(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.startswith(f"{path}:3:12: DP001 'a:1'")
     assert main([path]) == 2  # by its name a Kubernetes manifest, which it is not
     assert 'not a Kubernetes manifest' in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from digestpin_hooks import __version__
+    with pytest.raises(SystemExit) as e:
+        main(['--version'])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f'digestpin-lint {__version__}\n'
