@@ -22,35 +22,6 @@ def environment() -> dict[str, str]:
     return env
 
 
-def median_seconds(
-        command: Sequence[str],
-        runs: int,
-        *,
-        ok: Sequence[int] = (0, 1),
-        prepare: Callable[[], None] | None = None,
-) -> float:
-    """Median wall time of ``command`` over ``runs`` runs, after one warm-up.
-
-    ``prepare`` runs before each run, outside the timing.
-    """
-    env = environment()
-    times = []
-    for i in range(runs + 1):
-        if prepare is not None:
-            prepare()
-        start = time.perf_counter()
-        result = subprocess.run(command, env=env, capture_output=True)
-        elapsed = time.perf_counter() - start
-        if result.returncode not in ok:
-            sys.exit(
-                f'{command[0]} failed ({result.returncode}): '
-                f'{result.stderr.decode(errors="replace")[-500:]}',
-            )
-        if i:
-            times.append(elapsed)
-    return statistics.median(times)
-
-
 def paired_medians(
         commands: Sequence[Sequence[str]],
         runs: int,

@@ -293,35 +293,39 @@ def _from_refs(
     )
 
 
+def _flag_values(
+        ins: Instruction, flags: list[tuple[str, int, int]], prefix: str,
+) -> Iterator[tuple[str, str, int, int]]:
+    """(value, value as written, start, end in the logical line) of each
+    flag written as ``prefix`` + value, e.g. ``--from=``."""
+    for flag, raw_start, raw_end in flags:
+        if ins.line.startswith(prefix, raw_start, raw_end):
+            start = raw_start + len(prefix)
+            yield flag[len(prefix):], ins.line[start:raw_end], start, raw_end
+
+
 def _copy_refs(
         doc: Dockerfile,
         ins: Instruction,
         flags: list[tuple[str, int, int]],
         scope: _Scope,
 ) -> Iterator[ImageRef]:
-    for flag, raw_start, raw_end in flags:
-        if not flag.startswith('--from='):
-            continue
-        value = flag[len('--from='):]
-        raw = ins.line[raw_start:raw_end]
-        if not raw.startswith('--from='):
-            continue
-        value_start = raw_start + len('--from=')
+    for value, written, value_start, value_end in _flag_values(ins, flags, '--from='):
         if not value or scope.is_stage(value):
             continue
         if '$' in value:
             # BuildKit does not expand variables in COPY --from
-            span = ins.span(value_start, raw_end) or (ins.offset(value_start),) * 2
+            span = ins.span(value_start, value_end) or (ins.offset(value_start),) * 2
             yield ImageRef(
-                SOURCE_COPY, raw[len('--from='):], raw[len('--from='):],
-                span, False, ins.start_line, (value,),
+                SOURCE_COPY, written, written, span, False, ins.start_line,
+                (value,),
                 'BuildKit does not expand variables in COPY --from; name a '
                 'stage (FROM $IMAGE AS src) and copy from it', '', (), True,
             )
             continue
-        exp = expand(raw[len('--from='):], {}, _locator(ins, value_start))
+        exp = expand(written, {}, _locator(ins, value_start))
         yield _ref_from_expansion(
-            doc, ins, SOURCE_COPY, exp, value, value_start, raw_end,
+            doc, ins, SOURCE_COPY, exp, value, value_start, value_end,
         )
 
 
@@ -331,12 +335,8 @@ def _mount_refs(
         flags: list[tuple[str, int, int]],
         scope: _Scope,
 ) -> Iterator[ImageRef]:
-    for flag, raw_start, raw_end in flags:
-        raw = ins.line[raw_start:raw_end]
-        if not raw.startswith('--mount='):
-            continue
-        value_start = raw_start + len('--mount=')
-        fields = _csv_fields(raw[len('--mount='):])
+    for _, written, value_start, _ in _flag_values(ins, flags, '--mount='):
+        fields = _csv_fields(written)
         options = {}
         for field, offset in fields:
             key, _, value = field.partition('=')
