@@ -14,6 +14,7 @@ reader with BuildKit's own parser instead.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 
@@ -21,7 +22,7 @@ from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
-from digestpin_hooks._text import position
+from digestpin_hooks._text import LineIndex
 
 if TYPE_CHECKING:
     from typing import Iterator
@@ -40,10 +41,12 @@ _PLAIN_FLAG_RE = re.compile('[^\'"\\\\ \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\x
 _PLAIN_WORD_RE = re.compile(
     '[^\'"\\\\' + GO_SPACE + ']+(?=[' + GO_SPACE + ']|\\Z)',
 )
-_DIRECTIVE_RE = re.compile(
-    r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*'
-    r'(.+?)[\t\n\f\r ]*\Z',
-)
+# BuildKit's ``^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`` up to the
+# value; the value is cut with str methods (see _directive_value), since
+# ``(.+?)\s*$`` backtracks quadratically over a long run of blanks
+_DIRECTIVE_RE = re.compile(r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
+_DIRECTIVE_BLANKS = '\t\n\f\r '
+_AFTER_ANY = float('inf')  # sorts after every file offset in a piece
 _KNOWN_DIRECTIVES = frozenset(('escape', 'syntax', 'check'))
 _HEREDOC_RE = re.compile(r'(\d*)<<(-?)([^<]*)\Z')
 _HEREDOC_COMMANDS = frozenset(('add', 'copy', 'run'))
@@ -66,10 +69,9 @@ class Instruction(NamedTuple):
     pieces: tuple[tuple[int, int], ...]
 
     def offset(self, index: int) -> int:
-        """File offset of ``line[index]``."""
-        k = len(self.pieces) - 1
-        while k and self.pieces[k][0] > index:
-            k -= 1
+        """File offset of ``line[index]`` (a binary search over the pieces:
+        an instruction continued over thousands of lines stays linear)."""
+        k = max(bisect.bisect_right(self.pieces, (index, _AFTER_ANY)) - 1, 0)
         start, offset = self.pieces[k]
         return offset + index - start
 
@@ -97,10 +99,11 @@ class Dockerfile(NamedTuple):
     directives: tuple[Directive, ...]
     instructions: tuple[Instruction, ...]
     escape: str
+    lines: LineIndex  # offsets -> line and column, built on first use
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""
-        return position(self.text, offset)
+        return self.lines.position(offset)
 
     def line_above(self, offset: int) -> str:
         """The physical line before the one holding ``offset``."""
@@ -115,7 +118,9 @@ def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:
     return line, False
 
 
-_LONG_LINE_RE = re.compile(r'[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1))
+# anchored at line starts: unanchored, a line one character short of the
+# count is tried again from each of its characters (quadratic)
+_LONG_LINE_RE = re.compile(r'^[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1), re.M)
 
 
 def _check_line_lengths(text: str) -> None:
@@ -127,6 +132,22 @@ def _check_line_lengths(text: str) -> None:
                 f'line {number} is longer than BuildKit\'s limit of '
                 f'{MAX_LINE_BYTES} bytes',
             )
+
+
+def _directive_value(line: str, after_equals: int) -> tuple[int, int] | None:
+    r"""Where ``(.+?)\s*$`` puts the value, None when it does not match.
+
+    Blanks after ``=`` are skipped and trailing ones dropped; a value of
+    blanks only is its last blank, as the regular expression has it.
+    """
+    rest = line[after_equals:]
+    if not rest:
+        return None
+    lead = len(rest) - len(rest.lstrip(_DIRECTIVE_BLANKS))
+    if lead == len(rest):
+        return len(line) - 1, len(line)
+    trimmed = rest.rstrip(_DIRECTIVE_BLANKS)
+    return after_equals + lead, after_equals + len(trimmed)
 
 
 def _read_directives(text: str) -> tuple[list[Directive], str]:
@@ -142,13 +163,14 @@ def _read_directives(text: str) -> tuple[list[Directive], str]:
         stripped = content.lstrip(GO_SPACE)
         m = _DIRECTIVE_RE.match(stripped)
         name = m.group(1).lower() if m else ''
-        if m is None or name not in _KNOWN_DIRECTIVES:
+        value_at = _directive_value(stripped, m.end()) if m else None
+        if m is None or value_at is None or name not in _KNOWN_DIRECTIVES:
             break
         if any(d.name == name for d in directives):
             raise DockerfileError(
                 f'line {number}: only one {name} parser directive can be used',
             )
-        value = m.group(2)
+        value = stripped[value_at[0]:value_at[1]]
         if name == 'escape':
             if value not in ('\\', '`'):
                 raise DockerfileError(
@@ -156,7 +178,7 @@ def _read_directives(text: str) -> tuple[list[Directive], str]:
                     f'does not match ` or \\',
                 )
             escape = value
-        start = offset + len(content) - len(stripped) + m.start(2)
+        start = offset + len(content) - len(stripped) + value_at[0]
         directives.append(
             Directive(name, value, (start, start + len(value)), number),
         )
@@ -412,7 +434,9 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
         instructions = tuple(scanner.every_line())
     else:
         instructions = tuple(scanner.candidates())
-    return Dockerfile(text, bom, tuple(directives), instructions, escape)
+    return Dockerfile(
+        text, bom, tuple(directives), instructions, escape, LineIndex(text),
+    )
 
 
 def split_command(line: str) -> tuple[str, int]:

@@ -13,7 +13,11 @@ from digestpin_hooks._dockerfile import Dockerfile
 from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile import split_command
+from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._expand import Budget
 from digestpin_hooks._expand import expand
+from digestpin_hooks._expand import ExpansionError
+from digestpin_hooks._expand import MAX_WORD
 from digestpin_hooks._expand import Expansion
 from digestpin_hooks._expand import Var
 from digestpin_hooks._records import NamedTuple
@@ -80,17 +84,21 @@ _BUILTIN_VARS = {
 class _Scope:
     """The variables and stages known at one point of the Dockerfile."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget) -> None:
         # global ARGs (before the first FROM), and the ones BuildKit adds
         self.meta: dict[str, Var] = dict(_BUILTIN_VARS)
         self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
-        self.stages: list[str] = []  # names, lower-cased, '' for unnamed
+        self.stages: set[str] = set()  # names, lower-cased
         self.in_stage = False
+        self.budget = budget  # what expansion may still produce in the file
 
     def is_stage(self, name: str) -> bool:
         if name.isdigit():
             return True
         return name.lower() in self.stages
+
+    def add_stage(self, name: str) -> None:
+        self.stages.add(name)  # '' for an unnamed stage, as BuildKit keeps it
 
 
 def _locator(ins: Instruction, word_start: int) -> Locate:
@@ -156,32 +164,39 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
                 SOURCE_SYNTAX, directive.value, directive.value,
                 directive.span, True, directive.line, (), '', '', (),
             ))
-    scope = _Scope()
-    for ins in doc.instructions:
-        if ins.line and ins.cmd in _INTERESTING:
-            refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
+    # expansion may produce four times the file's text, and a little more
+    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD))
+    try:
+        for ins in doc.instructions:
+            if ins.line and ins.cmd in _INTERESTING:
+                refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
+    except ExpansionError as e:
+        raise DockerfileError(f'line {ins.start_line}: {e}') from None
     return _merge_arg_refs(refs)
 
 
 def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
     """One ARG default feeding several FROMs is one reference."""
     merged: list[ImageRef] = []
-    by_span: dict[Span, int] = {}
+    # span -> (index in merged, every FROM line it feeds)
+    by_span: dict[Span, tuple[int, list[int]]] = {}
     for ref in refs:
         if ref.source != SOURCE_ARG:
             merged.append(ref)
             continue
-        index = by_span.get(ref.span)
-        if index is None:
-            by_span[ref.span] = len(merged)
+        seen = by_span.get(ref.span)
+        if seen is None:
+            by_span[ref.span] = (len(merged), list(ref.feeds))
             merged.append(ref)
         else:
+            seen[1].extend(ref.feeds)
+    for index, feeds in by_span.values():
+        if len(feeds) > 1:
             old = merged[index]
-            feeds = old.feeds + ref.feeds
             note = old.note.rsplit(' on line', 1)[0] + ' on lines ' + ', '.join(
                 str(f) for f in feeds
             )
-            merged[index] = old._replace(feeds=feeds, note=note)
+            merged[index] = old._replace(feeds=tuple(feeds), note=note)
     return merged
 
 
@@ -212,8 +227,8 @@ def _instruction_refs(
         sub_cmd, _ = split_command(sub)
         if sub_cmd == 'copy':
             # the trigger runs in a downstream build: no ARG scope applies
-            trigger_scope = _Scope()
-            trigger_scope.stages = list(scope.stages)
+            trigger_scope = _Scope(scope.budget)
+            trigger_scope.stages = scope.stages
             yield from _instruction_refs(
                 doc, ins, 'copy', args_start, trigger_scope,
             )
@@ -233,7 +248,7 @@ def _define_args(
                 env.pop(name, None)
             continue
         exp = expand(raw, env, _locator(ins, word_start + len(name) + 1),
-                     doc.escape)
+                     doc.escape, scope.budget)
         if exp.unresolved:
             env.pop(name, None)
         else:
@@ -253,7 +268,7 @@ def _define_env(
     for word, _, _ in arg_words(ins.line, args_start, doc.escape):
         name, eq, raw = word.partition('=')
         if eq:
-            exp = expand(raw, scope.stage, _nowhere, doc.escape)
+            exp = expand(raw, scope.stage, _nowhere, doc.escape, scope.budget)
             scope.stage[name] = Var(exp.value, None, ins.start_line)
 
 
@@ -279,13 +294,15 @@ def _from_refs(
     if len(words) == 3 and words[1][0].lower() == 'as':
         stage_name = words[2][0].lower()
     if not words:
-        scope.stages.append(stage_name)
+        scope.add_stage(stage_name)
         return
     word, word_start, word_end = words[0]
-    exp = expand(word, scope.meta, _locator(ins, word_start), doc.escape)
+    exp = expand(
+        word, scope.meta, _locator(ins, word_start), doc.escape, scope.budget,
+    )
     image = exp.value
     is_stage = not exp.unresolved and image.lower() in scope.stages
-    scope.stages.append(stage_name)
+    scope.add_stage(stage_name)
     if is_stage or (not exp.unresolved and image.lower() == 'scratch'):
         return
     yield _ref_from_expansion(
@@ -323,7 +340,9 @@ def _copy_refs(
                 'stage (FROM $IMAGE AS src) and copy from it', '', (), True,
             )
             continue
-        exp = expand(written, {}, _locator(ins, value_start))
+        exp = expand(
+            written, {}, _locator(ins, value_start), budget=scope.budget,
+        )
         yield _ref_from_expansion(
             doc, ins, SOURCE_COPY, exp, value, value_start, value_end,
         )
@@ -347,7 +366,9 @@ def _mount_refs(
             continue
         value, offset = options['from']
         start = value_start + offset
-        exp = expand(value, scope.stage, _locator(ins, start), doc.escape)
+        exp = expand(
+            value, scope.stage, _locator(ins, start), doc.escape, scope.budget,
+        )
         if not exp.unresolved and (
             scope.is_stage(exp.value) or exp.value == ''
         ):

@@ -36,6 +36,34 @@ class Expansion(NamedTuple):
     has_variables: bool
 
 
+MAX_WORD = 256 * 1024  # characters one expanded word may reach
+MAX_NESTING = 64  # ${A:-${B:-...}} levels
+
+
+class ExpansionError(ValueError):
+    """An expansion would grow without bound; the message is one line."""
+
+
+class Budget:
+    """Characters that expansion may still produce in one file.
+
+    Each word is bounded by MAX_WORD as it grows, and the file as a whole by
+    a budget linear in its size: ``ARG A1=$A0$A0`` repeated cannot turn a
+    336-byte file into gigabytes.
+    """
+
+    def __init__(self, characters: int) -> None:
+        self.remaining = characters
+
+    def spend(self, characters: int) -> None:
+        self.remaining -= characters
+        if self.remaining < 0:
+            raise ExpansionError(
+                'variables expand to more text than the file could hold '
+                '(refused as an expansion bomb)',
+            )
+
+
 _NAME = r'[A-Za-z_][A-Za-z0-9_]*'
 _WHOLE_VAR_RE = re.compile(
     rf'\$(?:(?P<bare>{_NAME})|\{{(?P<name>{_NAME})'
@@ -46,12 +74,29 @@ _NAME_RE = re.compile(_NAME)
 
 
 class _Lexer:
-    def __init__(self, word: str, env: Mapping[str, Var], escape: str) -> None:
+    def __init__(
+            self, word: str, env: Mapping[str, Var], escape: str, budget: Budget,
+    ) -> None:
         self.s = word
         self.i = 0
         self.env = env
         self.escape = escape
         self.unresolved: list[str] = []
+        self.budget = budget
+        self.depth = 0
+        self.produced = 0  # characters variables added to this word
+
+    def grown(self, out: list[str], piece: str) -> None:
+        """Append an expanded ``piece`` to ``out``, within the word and
+        file bounds (``out`` holds at most one word, so its pieces from
+        variables are counted against both)."""
+        self.budget.spend(len(piece))
+        self.produced += len(piece)
+        if self.produced > MAX_WORD:
+            raise ExpansionError(
+                f'a variable expands to more than {MAX_WORD} characters',
+            )
+        out.append(piece)
 
     def lookup(self, name: str) -> str | None:
         """The value of ``name``, None when unset; notes unknown values."""
@@ -80,9 +125,9 @@ class _Lexer:
                 out.append(s[self.i:end])
                 self.i = end + 1
             elif ch == '"':
-                out.append(self.double_quoted())
+                self.grown(out, self.double_quoted())
             elif ch == '$':
-                out.append(self.dollar())
+                self.grown(out, self.dollar())
             else:
                 out.append(ch)
         return ''.join(out)
@@ -96,7 +141,7 @@ class _Lexer:
             if ch == '"':
                 break
             if ch == '$':
-                out.append(self.dollar())
+                self.grown(out, self.dollar())
             elif ch == self.escape and self.i < len(s) and s[self.i] in (
                 '"', '$', self.escape,
             ):
@@ -136,7 +181,13 @@ class _Lexer:
             self.i += 1
         op = s[self.i] if self.i < len(s) else ''
         self.i += 1
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpansionError(
+                f'variables nested more than {MAX_NESTING} deep',
+            )
         arg = self.word(stop='}')
+        self.depth -= 1
         self.i += 1  # the closing brace
         var = self.env.get(name)
         present = var is not None and (
@@ -167,20 +218,13 @@ class _Lexer:
 
 
 def _apply_pattern(value: str, op: str, arg: str) -> str:
-    import fnmatch
-
-    def matches(text: str) -> bool:
-        return fnmatch.fnmatchcase(text, arg)
-
     if op == '#':
-        for k in range(len(value) + 1):
-            if matches(value[:k]):
-                return value[k:]
-    elif op == '%':
-        for k in range(len(value), -1, -1):
-            if matches(value[k:]):
-                return value[:k]
-    elif op == '/':
+        from digestpin_hooks._glob import remove_shortest_prefix
+        return remove_shortest_prefix(value, arg)
+    if op == '%':
+        from digestpin_hooks._glob import remove_shortest_suffix
+        return remove_shortest_suffix(value, arg)
+    if op == '/':
         pattern, _, replacement = arg.partition('/')
         return value.replace(pattern, replacement, 1)
     return value
@@ -191,11 +235,16 @@ def expand(
         env: Mapping[str, Var],
         locate: Locate,
         escape: str = '\\',
+        budget: Budget | None = None,
 ) -> Expansion:
-    """Expand ``word`` with ``env``; ``locate`` maps word offsets to the file."""
+    """Expand ``word`` with ``env``; ``locate`` maps word offsets to the file.
+
+    Raises ExpansionError when the value would pass MAX_WORD characters,
+    nest deeper than MAX_NESTING, or overspend ``budget``.
+    """
     if not _SPECIAL_RE.search(word) and escape not in word:
         return Expansion(word, (), locate(0, len(word)), '', False)
-    lexer = _Lexer(word, env, escape)
+    lexer = _Lexer(word, env, escape, budget or Budget(MAX_WORD))
     value = lexer.word()
     unresolved = tuple(dict.fromkeys(lexer.unresolved))
     has_variables = '$' in word

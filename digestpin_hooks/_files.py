@@ -9,6 +9,10 @@ from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._io import Identity
+from digestpin_hooks._io import MAX_FILE_BYTES
+from digestpin_hooks._io import read_regular
+from digestpin_hooks._io import ReadError
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 
@@ -40,33 +44,29 @@ def is_dockerfile_name(name: str) -> bool:
     return _DOCKERFILE_NAME_RE.match(name) is not None
 
 
-def _git_listed(directory: str) -> list[str] | None:
-    """Files git does not ignore under ``directory``; None outside a work tree."""
-    import subprocess  # only folder arguments pay for it; pre-commit passes files
-    try:
-        result = subprocess.run(
-            (
-                'git', 'ls-files', '--cached', '--others', '--exclude-standard',
-                '-z', '--', '.',
-            ),
-            cwd=directory, capture_output=True, check=False,
-        )
-    except OSError:
-        return None
-    if result.returncode != 0:
-        return None
-    names = result.stdout.decode('utf-8', 'surrogateescape').split('\0')
-    return sorted(
-        os.path.join(directory, name) for name in names
-        if name and os.path.isfile(os.path.join(directory, name))
-    )
+# folders a search never enters: version control metadata
+_SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
 
 
 def _walk(directory: str) -> list[str]:
+    """Regular files below ``directory``, never through a symlink.
+
+    git is not asked which files it tracks: running it in a tree under
+    review would execute that tree's own ``.git/config`` (``core.fsmonitor``
+    and friends).  Files git ignores are therefore searched too.
+    """
+    import stat
     found: list[str] = []
     for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d != '.git')
-        found.extend(os.path.join(root, f) for f in sorted(files))
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS)
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if stat.S_ISREG(mode):
+                found.append(path)
     return found
 
 
@@ -76,14 +76,10 @@ def dockerfiles_in(directory: str) -> list[str]:
     Kubernetes manifests have no names of their own: they are read when
     given as files (or through the kubernetes hooks).
     """
-    listed = _git_listed(directory)
-    candidates = _walk(directory) if listed is None else listed
     return [
-        os.path.normpath(path) for path in candidates
-        if '.git' not in path.split(os.sep) and (
-            is_dockerfile_name(os.path.basename(path))
-            or yaml_kind(path) in ('compose', 'actions')
-        )
+        os.path.normpath(path) for path in _walk(directory)
+        if is_dockerfile_name(os.path.basename(path))
+        or yaml_kind(path) in ('compose', 'actions')
     ]
 
 
@@ -101,6 +97,8 @@ class LoadedFile(NamedTuple):
     data: bytes
     doc: Document
     refs: list[ImageRef]
+    # what the file was when read: a write re-checks it (None: not from disk)
+    identity: Identity | None = None
 
 
 class UnreadableFile(ValueError):
@@ -137,26 +135,27 @@ def kind_of(path: str, kind: str = 'auto') -> str:
 def load(path: str, kind: str = 'auto') -> LoadedFile:
     """Read and parse one file as ``kind`` (by its name when 'auto')."""
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
+        data, identity = read_regular(path, MAX_FILE_BYTES)
     except IsADirectoryError:
         raise IsAFolder('is a directory') from None
-    except OSError as e:
-        raise UnreadableFile(f'cannot read: {e.strerror or e}') from None
+    except ReadError as e:
+        raise UnreadableFile(str(e)) from None
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         try:
             dockerfile = parse(data)
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
-        return LoadedFile(path, data, dockerfile, image_refs(dockerfile))
+        return LoadedFile(
+            path, data, dockerfile, image_refs(dockerfile), identity,
+        )
     from digestpin_hooks._manifests import parse_yaml
     from digestpin_hooks._yaml import YamlError
     try:
         yaml_file, refs = parse_yaml(data, path, kind)
     except YamlError as e:
         raise UnreadableFile(str(e)) from None
-    return LoadedFile(path, data, yaml_file, refs)
+    return LoadedFile(path, data, yaml_file, refs, identity)
 
 
 def load_all(

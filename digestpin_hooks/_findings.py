@@ -100,9 +100,35 @@ RULES = {
 }
 
 
-_PRAGMA_RE = re.compile(
-    r'\s*#\s*digestpin:\s*ignore(?:\s*=\s*(?P<codes>[A-Za-z0-9,\s]+?))?\s*\Z',
+_CODE_CHARACTERS = frozenset(
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789,',
 )
+
+
+def pragma_codes(line: str) -> frozenset[str] | None:
+    """The codes of a ``# digestpin: ignore[=CODE,...]`` comment line.
+
+    None: the line is no pragma; an empty set: all codes.  Read with str
+    methods: a regular expression for it backtracked over long blank runs.
+    """
+    rest = line.strip()
+    if not rest.startswith('#'):
+        return None
+    rest = rest[1:].lstrip()
+    if not rest.startswith('digestpin:'):
+        return None
+    rest = rest[len('digestpin:'):].lstrip()
+    if not rest.startswith('ignore'):
+        return None
+    rest = rest[len('ignore'):].strip()
+    if not rest:
+        return frozenset()
+    if rest[0] != '=':
+        return None
+    codes = rest[1:].strip()
+    if not codes or not all(c in _CODE_CHARACTERS or c.isspace() for c in codes):
+        return None
+    return frozenset(c.strip().upper() for c in codes.split(',') if c.strip())
 
 
 class Finding(NamedTuple):
@@ -167,13 +193,7 @@ def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:
 
     None: no pragma; an empty set: all codes.
     """
-    m = _PRAGMA_RE.match(doc.line_above(line_offset))
-    if m is None:
-        return None
-    codes = m.group('codes')
-    if not codes:
-        return frozenset()
-    return frozenset(c.strip().upper() for c in codes.split(',') if c.strip())
+    return pragma_codes(doc.line_above(line_offset))
 
 
 def allowed(image: str, allow: Sequence[str]) -> bool:

@@ -20,9 +20,13 @@ _NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 _WHOLE_DEFAULT_RE = re.compile(
     r'\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)(?P<default>[^${}]*)\}\Z',
 )
-_DOTENV_LINE_RE = re.compile(
-    r'\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(?P<value>.*?)\s*\Z',
-)
+_KEY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*')
+# how deep ${A:-${B:-...}} may nest: deeper is refused, never a RecursionError
+MAX_NESTING = 64
+
+
+class InterpolationError(ValueError):
+    """The value cannot be interpolated safely; the message is one line."""
 
 
 class Interpolated(NamedTuple):
@@ -32,16 +36,42 @@ class Interpolated(NamedTuple):
     has_variables: bool
 
 
+def _dotenv_entry(line: str) -> tuple[str, str] | None:
+    """(key, raw value) of a ``KEY=VALUE`` line; None for any other line.
+
+    Written with str methods, not a regular expression: a line of 64k
+    blanks must cost one pass, not a backtracking search.
+    """
+    rest = line.strip()
+    if not rest or rest[0] == '#':
+        return None
+    if rest.startswith('export') and rest[6:7].isspace():
+        rest = rest[6:].lstrip()
+    key, eq, value = rest.partition('=')
+    key = key.rstrip()
+    if not eq or _KEY_RE.fullmatch(key) is None:
+        return None
+    return key, value.strip()
+
+
+def _without_comment(value: str) -> str:
+    """An unquoted value up to a ``#`` that follows a blank."""
+    hash_at = value.find('#')
+    while hash_at > 0:
+        if value[hash_at - 1].isspace():
+            return value[:hash_at].strip()
+        hash_at = value.find('#', hash_at + 1)
+    return value
+
+
 def read_dotenv(text: str) -> dict[str, str]:
     """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments."""
     values: dict[str, str] = {}
     for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith('#'):
+        entry = _dotenv_entry(line)
+        if entry is None:
             continue
-        m = _DOTENV_LINE_RE.match(line)
-        if m is None:
-            continue
-        value = m.group('value')
+        key, value = entry
         if value[:1] in ('"', "'"):
             quote = value[0]
             end = value.find(quote, 1)
@@ -49,8 +79,8 @@ def read_dotenv(text: str) -> dict[str, str]:
             if quote == '"':
                 value = value.replace('\\n', '\n').replace('\\"', '"')
         else:
-            value = re.split(r'\s+#', value, maxsplit=1)[0].strip()
-        values[m.group('key')] = value
+            value = _without_comment(value)
+        values[key] = value
     return values
 
 
@@ -60,6 +90,7 @@ class _Parser:
         self.i = 0
         self.env = env
         self.unresolved: list[str] = []
+        self.depth = 0
 
     def run(self, stop: str = '') -> str:
         out: list[str] = []
@@ -116,7 +147,13 @@ class _Parser:
             self.unresolved.append(name)
             self.i = len(s)
             return ''
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise InterpolationError(
+                f'variables nested more than {MAX_NESTING} deep',
+            )
         argument = self.run(stop='}')
+        self.depth -= 1
         self.i += 1
         present = name in self.env and (not colon or self.env[name] != '')
         if op == '-':

@@ -15,12 +15,15 @@ from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._files import COMPOSE
 from digestpin_hooks._files import KUBERNETES
 from digestpin_hooks._interpolate import interpolate
+from digestpin_hooks._interpolate import InterpolationError
+from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
+from digestpin_hooks._io import read_regular
 from digestpin_hooks._interpolate import read_dotenv
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
-from digestpin_hooks._text import position
+from digestpin_hooks._text import LineIndex
 from digestpin_hooks._yaml import compose_documents
 from digestpin_hooks._yaml import get
 from digestpin_hooks._yaml import items
@@ -38,7 +41,7 @@ _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
 DOCKER_PREFIX = 'docker://'
 _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
-_VARIABLE_RE = re.compile(r'\$\{\{.*?\}\}|\$\{?([A-Za-z_][A-Za-z0-9_]*)')
+_VARIABLE_RE = re.compile(r'\$(?:\{\{|\{?([A-Za-z_][A-Za-z0-9_]*))')
 
 
 class YamlFile(NamedTuple):
@@ -48,9 +51,10 @@ class YamlFile(NamedTuple):
     bom: bool
     # where each reference's key stands, for ``# digestpin: ignore`` above it
     instructions: tuple[Instruction, ...]
+    lines: LineIndex  # offsets -> line and column, built on first use
 
     def position(self, offset: int) -> tuple[int, int]:
-        return position(self.text, offset)
+        return self.lines.position(offset)
 
     def line_above(self, offset: int) -> str:
         return line_above(self.text, offset)
@@ -111,9 +115,7 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
             'built from variables', found.platform, (), True,
         )
     if '$' in value:
-        names = tuple(dict.fromkeys(
-            m.group(1) or m.group() for m in _VARIABLE_RE.finditer(value)
-        )) or ('$',)
+        names = _variables(value) or ('$',)
         return ImageRef(
             found.path, value, written, whole, False, key_line, names,
             'its value is only known when it runs', found.platform, (), True,
@@ -127,6 +129,32 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
         found.path, value, text[span[0]:span[1]], span, True, key_line, (), '',
         found.platform, (), False,
     )
+
+
+def _variables(value: str) -> tuple[str, ...]:
+    """``$NAME``, ``${NAME}`` and whole ``${{ expression }}`` in a value.
+
+    One pass: an expression ends at the first ``}}`` after it, found with
+    str.find, so a value of 30,000 unclosed ``${{`` costs linear time.
+    """
+    names: dict[str, None] = {}
+    position = 0
+    closed = True  # False once no ``}}`` is left to close an expression
+    while True:
+        m = _VARIABLE_RE.search(value, position)
+        if m is None:
+            break
+        position = m.end()
+        if m.group(1) is not None:
+            names[m.group(1)] = None
+            continue
+        close = value.find('}}', position) if closed else -1
+        if close < 0:
+            closed = False  # an unclosed ``${{`` is no variable
+            continue
+        names[value[m.start():close + 2]] = None
+        position = close + 2
+    return tuple(names)
 
 
 def _scalar(entry: tuple[Node, Scalar] | None) -> tuple[Scalar, Scalar] | None:
@@ -272,17 +300,32 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         )
     }
     found = sorted(unique.values(), key=lambda f: f.node.start)
-    refs = [_ref(text, f, env) for f in found]
+    try:
+        refs = [_ref(text, f, env) for f in found]
+    except InterpolationError as e:
+        raise YamlError(str(e)) from None
     anchors = tuple(
         Instruction('yaml', f.key.line, f.key.line, f.key.start, f.key.end, '', ())
         for f in found
     )
-    return YamlFile(text, bom, anchors), refs
+    return YamlFile(text, bom, anchors, LineIndex(text)), refs
 
 
 def _dotenv(path: str) -> dict[str, str]:
+    """The ``.env`` beside a Compose file, when it is safe to read.
+
+    Only a regular file in that very folder, or a symlink to one there, and
+    at most 1 MiB: a link to ``/proc/self/environ``, ``.git/config`` or a
+    FIFO would put secrets in messages or hang the hook.
+    """
+    folder = os.path.dirname(path) or '.'
+    env_path = os.path.join(folder, '.env')
+    if os.path.islink(env_path):
+        env_path = os.path.realpath(env_path)
+        if os.path.dirname(env_path) != os.path.realpath(folder):
+            return {}
     try:
-        with open(os.path.join(os.path.dirname(path), '.env'), encoding='utf-8') as f:
-            return read_dotenv(f.read())
+        data = read_regular(env_path, MAX_SMALL_FILE_BYTES, follow=False).data
+        return read_dotenv(data.decode('utf-8'))
     except (OSError, UnicodeDecodeError):
         return {}

@@ -10,6 +10,7 @@ import sys
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
+from digestpin_hooks._text import printable
 
 if TYPE_CHECKING:
     from typing import Any
@@ -32,11 +33,6 @@ class Note(NamedTuple):
     line: int
     column: int
     message: str
-
-
-def printable(text: str) -> str:
-    """Text that any stream can take: undecodable bytes become escapes."""
-    return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 def error_line(error: FileError) -> str:

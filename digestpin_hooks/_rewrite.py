@@ -93,8 +93,8 @@ def rewrite_file(
     if new == original:
         return False
     if dry_run:
-        from digestpin_hooks._report import printable
-        stdout.write(printable(unified_diff(path, old_text, new_text)))
+        from digestpin_hooks._text import printable_lines
+        stdout.write(printable_lines(unified_diff(path, old_text, new_text)))
     else:
         write_atomically(path, new)
     return True

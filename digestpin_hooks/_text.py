@@ -1,5 +1,9 @@
-"""File bytes <-> text that keeps every byte, and positions within it."""
+"""File bytes <-> text that keeps every byte, positions within it, and text
+that is safe to print."""
 from __future__ import annotations
+
+import bisect
+import re
 
 BOM = b'\xef\xbb\xbf'
 
@@ -19,9 +23,37 @@ def encode(text: str, bom: bool) -> bytes:
     return BOM + data if bom else data
 
 
+class LineIndex:
+    """Offsets -> 1-based (line, column), with the newlines found once.
+
+    A finding's position is a binary search, not a count from the start of
+    the file: a file with a reference on every line stays linear.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts: list[int] | None = None
+
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            starts = [0]
+            find = self.text.find
+            at = find('\n')
+            while at >= 0:
+                starts.append(at + 1)
+                at = find('\n', at + 1)
+            self._starts = starts
+        return self._starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        starts = self.starts()
+        line = bisect.bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+
 def position(text: str, offset: int) -> tuple[int, int]:
     """1-based (line, column in characters) of an offset; a BOM is not in
-    ``text``, so it is not counted."""
+    ``text``, so it is not counted.  One lookup: use LineIndex for many."""
     line_start = text.rfind('\n', 0, offset) + 1
     return text.count('\n', 0, offset) + 1, offset - line_start + 1
 
@@ -32,3 +64,32 @@ def line_above(text: str, offset: int) -> str:
     if line_start == 0:
         return ''
     return text[text.rfind('\n', 0, line_start - 1) + 1:line_start - 1]
+
+
+# C0 and C1 controls, DEL, and the characters terminals or CI logs take for
+# a line break; lone surrogates are the bytes that were not UTF-8
+_UNPRINTABLE_RE = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if 0xdc80 <= code <= 0xdcff:  # a byte surrogateescape kept
+        return f'\\x{code - 0xdc00:02x}'
+    if code <= 0xff:
+        return f'\\x{code:02x}'
+    return f'\\u{code:04x}'
+
+
+def printable(text: str) -> str:
+    """One line of text that any stream and terminal can take as it is.
+
+    Control characters (newlines, ESC, BEL, ...) and bytes that were not
+    UTF-8 become backslash escapes: a file name or a daemon's message can
+    neither start a line of its own nor drive the terminal.
+    """
+    return _UNPRINTABLE_RE.sub(_escape, text)
+
+
+def printable_lines(text: str) -> str:
+    """Like printable, but the newlines of a multi-line text (a diff) stay."""
+    return '\n'.join(printable(line) for line in text.split('\n'))

@@ -19,10 +19,10 @@ from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
-from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
+from digestpin_hooks._text import printable
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit

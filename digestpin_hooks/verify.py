@@ -33,10 +33,10 @@ from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import Reference
 from digestpin_hooks._report import FileError
-from digestpin_hooks._report import printable
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
+from digestpin_hooks._text import printable
 
 if TYPE_CHECKING:
     from typing import Any

@@ -107,13 +107,21 @@ def test_a_folder_argument_is_searched(tmp_path: Path, capsys: pytest.CaptureFix
     ))
 
 
-def test_folder_search_skips_git_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_folder_search_never_runs_git(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """git is not asked (it would run the tree's own .git/config), so files
+    git ignores are searched too, and .git itself never is."""
     subprocess.run(('git', 'init', '-q', str(tmp_path)), check=True)
+    marker = tmp_path / 'fsmonitor-ran'
+    with open(tmp_path / '.git' / 'config', 'a') as f:
+        f.write(f'[core]\n\tfsmonitor = touch {marker}\n')
     write(tmp_path / '.gitignore', b'ignored/\n')
-    write(tmp_path / 'ignored' / 'Dockerfile', b'FROM a:1\n')
+    write(tmp_path / '.git' / 'Dockerfile', b'FROM a:1\n')
+    ignored = write(tmp_path / 'ignored' / 'Dockerfile', b'FROM a:1\n')
     kept = write(tmp_path / 'kept' / 'Dockerfile', b'FROM a:1\n')
     assert main([str(tmp_path)]) == 1
-    assert capsys.readouterr().out.split(':')[0] == kept
+    paths = [line.split(':')[0] for line in capsys.readouterr().out.splitlines()]
+    assert paths == [ignored, kept]
+    assert not marker.exists()
 
 
 def test_no_argument_means_current_folder(

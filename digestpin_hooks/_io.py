@@ -1,0 +1,100 @@
+"""Bounded reads of regular files, and the identity a later write re-checks.
+
+Every file digestpin reads (the files it checks, ``.env``, configuration, the
+Docker CLI's context store) comes through ``read_regular``: it opens without
+blocking, so a FIFO or a device cannot hang the hook; it refuses anything
+that is not a regular file; and it never reads more than a limit, so
+``/dev/zero`` or a huge file cannot exhaust memory.
+"""
+from __future__ import annotations
+
+import os
+import stat
+
+from digestpin_hooks._records import NamedTuple
+
+MiB = 1024 * 1024
+MAX_FILE_BYTES = 16 * MiB  # a Dockerfile, a YAML file
+MAX_SMALL_FILE_BYTES = 1 * MiB  # .env, configuration, context metadata
+
+
+class ReadError(OSError):
+    """The file cannot be read safely; the message is one line."""
+
+
+class Identity(NamedTuple):
+    """What a file was when it was read: a write re-checks all of it."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    mode: int
+    uid: int
+    gid: int
+    links: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Identity:
+        return cls(
+            st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode,
+            st.st_uid, st.st_gid, st.st_nlink,
+        )
+
+    def same_file(self, other: Identity) -> bool:
+        return (self.device, self.inode) == (other.device, other.inode)
+
+
+class ReadFile(NamedTuple):
+    data: bytes
+    identity: Identity
+
+
+def _size_words(limit: int) -> str:
+    if limit % MiB == 0:
+        return f'{limit // MiB} MiB'
+    return f'{limit} bytes'
+
+
+def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them.
+
+    Raises ReadError (a FIFO, a device, a folder, a symlink when ``follow``
+    is false, a file over the limit) or IsADirectoryError for a folder.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+    if not follow:
+        flags |= getattr(os, 'O_NOFOLLOW', 0)
+    try:
+        fd = os.open(path, flags)
+    except IsADirectoryError:
+        raise
+    except OSError as e:
+        if not follow and os.path.islink(path):
+            raise ReadError('is a symbolic link') from None
+        raise ReadError(f'cannot read: {e.strerror or e}') from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadError('not a regular file (a FIFO, socket or device)')
+        if st.st_size > limit:
+            raise ReadError(f'larger than the limit of {_size_words(limit)}')
+        chunks = []
+        remaining = limit + 1  # one byte more tells a file that grew
+        while remaining > 0:
+            try:
+                chunk = os.read(fd, min(remaining, MiB))
+            except OSError as e:
+                raise ReadError(f'cannot read: {e.strerror or e}') from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b''.join(chunks)
+        if len(data) > limit:
+            raise ReadError(f'larger than the limit of {_size_words(limit)}')
+        return ReadFile(data, Identity.of(st))
+    finally:
+        os.close(fd)
