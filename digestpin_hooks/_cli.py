@@ -15,6 +15,29 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 10.0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what pre-commit and CI send to cancel): unwinds like ^C, so
+    that a temporary file being written is removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def seconds(text: str) -> float:
+    """A --timeout value: a finite number of seconds above 0."""
+    from digestpin_hooks._config import MAX_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
+    if not 0 < value <= MAX_TIMEOUT:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f'must be above 0 and at most {MAX_TIMEOUT:g} seconds, not {text!r}',
+        )
+    return value
+
+
 def formatter(prog: str) -> argparse.HelpFormatter:
     """argparse's formatter without its import of shutil (5 ms a commit)."""
     import os
@@ -75,8 +98,9 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str], default:
         help='the daemon to ask (default: as the docker CLI finds it)',
     )
     parser.add_argument(
-        '--timeout', type=float, metavar='SECONDS',
-        help=f'bound on every daemon call (default: {DEFAULT_TIMEOUT:g})',
+        '--timeout', type=seconds, metavar='SECONDS',
+        help=f'deadline for every daemon call, whole answer included '
+        f'(default: {DEFAULT_TIMEOUT:g})',
     )
 
 
@@ -126,14 +150,24 @@ def run(
         command: Callable[[argparse.Namespace], int],
         args: argparse.Namespace,
 ) -> int:
+    import signal
+
     from digestpin_hooks._config import ConfigError
+    from digestpin_hooks._text import printable
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:
+        pass  # not the main thread (a test): SIGTERM keeps its default
     try:
         apply_config(args)
     except ConfigError as e:
-        print(f'{prog}: error: {e}', file=sys.stderr)
+        print(printable(f'{prog}: error: {e}'), file=sys.stderr)
         return 2
     try:
         return command(args)
+    except Terminated:
+        print(f'{prog}: terminated', file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f'{prog}: interrupted', file=sys.stderr)
         return 130
@@ -143,9 +177,8 @@ def run(
         if os.environ.get('DIGESTPIN_DEBUG'):
             raise
         message = ' '.join(str(e).split())[:300]
-        print(
+        print(printable(
             f'{prog}: internal error: {type(e).__name__}: {message} (run with '
             f'DIGESTPIN_DEBUG=1 for details, and please report it)',
-            file=sys.stderr,
-        )
+        ), file=sys.stderr)
         return 2

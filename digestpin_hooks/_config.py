@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 
+from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
+from digestpin_hooks._io import read_regular
+from digestpin_hooks._io import ReadError
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 SOURCES = ('local', 'pull', 'registry')
+MAX_TIMEOUT = 3600.0  # an hour: past it a "timeout" is no bound at all
 
 
 class ConfigError(Exception):
@@ -65,8 +69,13 @@ def _host(value: Any, key: str, where: str) -> str:
 
 
 def _timeout(value: Any, key: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f'{where}: {key} must be a number of seconds above 0')
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        0 < value <= MAX_TIMEOUT  # also false for nan
+    ):
+        raise ConfigError(
+            f'{where}: {key} must be a number of seconds above 0 and at most '
+            f'{MAX_TIMEOUT:g}',
+        )
     return float(value)
 
 
@@ -106,6 +115,8 @@ def _from_pyproject(path: str, text: str) -> dict[str, Any] | None:
         document = tomllib.loads(text)
     except ValueError as e:
         raise ConfigError(f'{path}: invalid TOML: {e}') from None
+    except RecursionError:
+        raise ConfigError(f'{path}: invalid TOML: nested too deep') from None
     tool = document.get('tool')
     if not isinstance(tool, dict) or 'digestpin' not in tool:
         return None
@@ -157,17 +168,34 @@ def _from_setup_cfg(path: str, text: str) -> dict[str, Any] | None:
 
 
 def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding='utf-8') as f:
-            return f.read()
-    except FileNotFoundError:
+    """The file's text; None when there is none (a regular file only, 1 MiB
+    at most: a FIFO named pyproject.toml must not hang every commit)."""
+    if not os.path.lexists(path):
         return None
+    try:
+        return read_regular(path, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f'{path}: cannot read: {e}') from None
+        reason = str(e) if isinstance(e, ReadError) else f'cannot read: {e}'
+        raise ConfigError(f'{path}: {reason}') from None
+
+
+def _search_ends(folder: str, parent: str) -> bool:
+    """Whether the search stops at ``folder``: it holds ``.git``, it is the
+    user's home, or ``parent`` is on another file system (a mount point)."""
+    if os.path.exists(os.path.join(folder, '.git')):
+        return True
+    if folder == os.path.expanduser('~'):
+        return True
+    try:
+        return os.stat(folder).st_dev != os.stat(parent).st_dev
+    except OSError:
+        return True
 
 
 def load_config(start: str = '.') -> Config:
-    """The nearest configuration, up to the folder that holds ``.git``."""
+    """The nearest configuration: from ``start`` up to the folder that holds
+    ``.git``, the user's home, or a file system boundary, whichever is first
+    (a ``/tmp/pyproject.toml`` must not configure every folder below it)."""
     folder = os.path.abspath(start)
     while True:
         for name, reader in (
@@ -181,6 +209,6 @@ def load_config(start: str = '.') -> Config:
                 if values is not None:
                     return Config(path, values)
         parent = os.path.dirname(folder)
-        if parent == folder or os.path.exists(os.path.join(folder, '.git')):
+        if parent == folder or _search_ends(folder, parent):
             return Config('', {})
         folder = parent

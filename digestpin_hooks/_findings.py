@@ -1,7 +1,6 @@
 """Image references -> findings: codes, severities, messages, suppressions."""
 from __future__ import annotations
 
-import re
 
 from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile_refs import SOURCE_ARG
@@ -196,20 +195,41 @@ def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:
     return pragma_codes(doc.line_above(line_offset))
 
 
+class _AllowList:
+    """``--allow`` patterns compiled once: exact names in a set, the rest as
+    regular expressions (fnmatch's own cache holds 32k patterns and would be
+    refilled for every reference of a longer list)."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        import fnmatch
+        import re
+        self.source = patterns  # kept alive, so that its id stays its own
+        self.exact = {p for p in patterns if not any(c in p for c in '*?[')}
+        self.globs = [
+            re.compile(fnmatch.translate(p)) for p in dict.fromkeys(patterns)
+            if p not in self.exact
+        ]
+
+    def matches(self, name: str) -> bool:
+        return name in self.exact or any(g.match(name) for g in self.globs)
+
+
+_allow_lists: dict[int, _AllowList] = {}
+
+
 def allowed(image: str, allow: Sequence[str]) -> bool:
     if not allow:
         return False
-    import fnmatch
+    allow_list = _allow_lists.get(id(allow))
+    if allow_list is None or allow_list.source is not allow:
+        allow_list = _allow_lists[id(allow)] = _AllowList(allow)
     try:
         parsed = parse_reference(image)
     except InvalidReference:
         names = {image}
     else:
         names = {image, parsed.name, parsed.normalized_name}
-    return any(
-        fnmatch.fnmatchcase(name, pattern)
-        for pattern in allow for name in names
-    )
+    return any(allow_list.matches(name) for name in names)
 
 
 def waived(

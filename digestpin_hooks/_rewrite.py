@@ -5,6 +5,9 @@ import os
 import stat
 import tempfile
 
+from digestpin_hooks._io import Identity
+from digestpin_hooks._io import read_regular
+from digestpin_hooks._io import ReadError
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 
@@ -31,24 +34,90 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     return result
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Temporary file beside the target, fsync, rename: never half a file.
+class WriteRefused(OSError):
+    """The file is not written: it changed, or writing would harm it."""
 
-    The file's permission bits are kept; a symlink is followed, so the link
-    stays a link.
-    """
+
+def _repository_root(folder: str) -> str:
+    """The nearest folder at or above ``folder`` that holds ``.git``; the
+    folder itself outside a repository (git is never run)."""
+    current = folder
+    while True:
+        if os.path.lexists(os.path.join(current, '.git')):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return folder
+        current = parent
+
+
+def _target(path: str) -> str:
+    """The file a write of ``path`` replaces: a symlink's target, when it
+    lies in the link's own repository (or folder, outside one)."""
+    if not os.path.islink(path):
+        return path
     target = os.path.realpath(path)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    folder = os.path.dirname(target)
-    fd, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f'.{os.path.basename(target)}.', suffix='.digestpin',
-    )
+    root = _repository_root(os.path.realpath(os.path.dirname(path) or '.'))
+    if os.path.commonpath((root, target)) != root:
+        raise WriteRefused(
+            f'is a symbolic link to {target}, outside {root}: not written '
+            f'through (pin the target itself)',
+        )
+    return target
+
+
+def _check_unchanged(target: str, original: bytes, identity: Identity | None) -> os.stat_result:
+    """Refuse when the file is no longer the one that was read."""
+    try:
+        current = read_regular(target, len(original))
+    except (ReadError, IsADirectoryError):
+        raise WriteRefused('changed since it was read: not written') from None
+    if identity is not None and not identity.same_file(current.identity):
+        raise WriteRefused(
+            'was replaced by another file since it was read: not written',
+        )
+    if current.data != original:
+        raise WriteRefused('changed since it was read: not written')
+    return os.stat(target)
+
+
+def write_atomically(
+        path: str, data: bytes, *, original: bytes, identity: Identity | None,
+) -> None:
+    """Temporary file beside the target, fsync, re-check, rename.
+
+    Never half a file; never over a file that changed since it was read
+    (an edit the user made meanwhile, another run, a symlink swapped to
+    point elsewhere): then WriteRefused and nothing is written.  Mode, owner
+    and group are kept; a symlink stays a link.  A file with other hard
+    links, or one nobody may write, is refused rather than split or forced.
+    """
+    target = _target(path)
+    st = _check_unchanged(target, original, identity)
+    if st.st_nlink > 1:
+        raise WriteRefused(
+            f'has {st.st_nlink} hard links: rewriting would split them; '
+            f'not written',
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if not mode & 0o222:
+        raise WriteRefused('is read-only (no write permission bit): not written')
+    folder = os.path.dirname(target) or '.'
+    # a short name of our own: target names near 255 bytes must still work
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix='.digestpin-', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
-            os.fchmod(f.fileno(), mode)
+            try:
+                os.fchown(f.fileno(), st.st_uid, st.st_gid)
+            except PermissionError:
+                pass  # not root: the file stays ours, as any editor leaves it
+            os.fchmod(f.fileno(), mode)  # after chown, which clears setuid
             os.fsync(f.fileno())
+        # the last look, right before the rename replaces it
+        if _check_unchanged(target, original, identity).st_ino != st.st_ino:
+            raise WriteRefused('was replaced since it was read: not written')
         os.replace(temporary, target)
     except BaseException:
         try:
@@ -68,6 +137,13 @@ def write_atomically(path: str, data: bytes) -> None:
         os.close(directory)
 
 
+def write_error(error: OSError) -> str:
+    """The one-line message for a file that could not be written."""
+    if isinstance(error, WriteRefused):
+        return str(error)
+    return f'cannot write: {error.strerror or error}'
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
     import difflib
     return ''.join(difflib.unified_diff(
@@ -85,10 +161,12 @@ def rewrite_file(
         old_text: str,
         new_text: str,
         stdout: TextIO,
+        identity: Identity | None = None,
 ) -> bool:
     """Write (or with ``dry_run`` show) a file whose bytes changed.
 
-    Returns whether they changed; OSError from writing propagates.
+    Returns whether they changed; OSError from writing propagates
+    (WriteRefused when the file changed since it was read).
     """
     if new == original:
         return False
@@ -96,5 +174,5 @@ def rewrite_file(
         from digestpin_hooks._text import printable_lines
         stdout.write(printable_lines(unified_diff(path, old_text, new_text)))
     else:
-        write_atomically(path, new)
+        write_atomically(path, new, original=original, identity=identity)
     return True

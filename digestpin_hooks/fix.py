@@ -31,6 +31,7 @@ from digestpin_hooks._resolve import Resolution
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
+from digestpin_hooks._rewrite import write_error
 from digestpin_hooks._text import encode
 
 if TYPE_CHECKING:
@@ -91,11 +92,13 @@ def fix_file(
         resolutions: dict[ImageKey, Resolution],
         *,
         keep_tag: bool,
-) -> tuple[str, list[Pin], list[Finding]]:
-    """The file's new text, its pins, and the findings left unpinned."""
+) -> tuple[str, list[Pin], list[Finding], list[Finding]]:
+    """The file's new text, its pins, the findings left unpinned, and the
+    findings the pins settle (still findings if the write fails)."""
     edits = []
     pins = []
     left = []
+    settled = []
     for ref, finding, key in plan.wanted:
         if key is None:
             if finding.code in PINNABLE and ref.has_variables:
@@ -119,7 +122,8 @@ def fix_file(
             plan.loaded.path, finding.line, finding.column, ref.image, after,
             resolution.digest,
         ))
-    return apply_edits(plan.loaded.doc.text, edits), pins, left
+        settled.append(finding)
+    return apply_edits(plan.loaded.doc.text, edits), pins, left, settled
 
 
 def fix_files(
@@ -153,17 +157,23 @@ def fix_files(
     left: list[Finding] = []
     changed = False
     for plan in plans:
-        text, file_pins, file_left = fix_file(plan, resolutions, keep_tag=keep_tag)
-        pins.extend(file_pins)
+        text, file_pins, file_left, settled = fix_file(
+            plan, resolutions, keep_tag=keep_tag,
+        )
         left.extend(file_left)
         try:
             changed |= rewrite_file(
                 plan.loaded.path, plan.loaded.data, encode(text, plan.loaded.doc.bom),
                 dry_run=dry_run, old_text=plan.loaded.doc.text, new_text=text,
-                stdout=stdout or sys.stdout,
+                stdout=stdout or sys.stdout, identity=plan.loaded.identity,
             )
         except OSError as e:
-            errors.append(FileError(plan.loaded.path, f'cannot write: {e.strerror or e}'))
+            # a pin counts once it is on disk: these stay findings
+            errors.append(FileError(plan.loaded.path, write_error(e)))
+            left.extend(settled)
+            continue
+        pins.extend(file_pins)
+    left.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     return pins, left, errors, changed
 
 

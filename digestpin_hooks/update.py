@@ -27,6 +27,7 @@ from digestpin_hooks._resolve import image_key
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
+from digestpin_hooks._rewrite import write_error
 from digestpin_hooks._text import encode
 from digestpin_hooks.fix import daemon_resolver
 from digestpin_hooks.verify import Pinned
@@ -75,7 +76,13 @@ def update_files(
         starts = instruction_starts(loaded.doc)
         for pinned in pinned_refs(loaded, allow):
             line, column = loaded.doc.position(pinned.ref.span[0])
-            if 'DP006' in ignore or waived(loaded.doc, pinned.ref, 'DP006', starts):
+            if 'DP006' in ignore:
+                continue  # run() says once that nothing was checked
+            if waived(loaded.doc, pinned.ref, 'DP006', starts):
+                notes.append(Note(path, line, column, (
+                    f'info: {pinned.ref.image!r} not checked: a digestpin: '
+                    f'ignore comment waives DP006 here'
+                )))
                 continue
             if not pinned.reference.tag:
                 notes.append(Note(path, line, column, (
@@ -102,6 +109,7 @@ def update_files(
     changed = False
     for loaded, pins in files:
         edits = []
+        file_updates = []
         for p in pins:
             resolution = resolutions[image_key(p.reference)]
             line, _ = p.loaded.doc.position(p.ref.span[0])
@@ -117,7 +125,7 @@ def update_files(
                 p.ref.span[0], p.ref.span[1],
                 p.reference.with_digest(resolution.digest),
             ))
-            updates.append(Update(
+            file_updates.append(Update(
                 p.loaded.path, line,
                 f'{p.reference.name}:{p.reference.tag}',
                 p.reference.digest, resolution.digest,
@@ -127,10 +135,12 @@ def update_files(
             changed |= rewrite_file(
                 loaded.path, loaded.data, encode(text, loaded.doc.bom),
                 dry_run=dry_run, old_text=loaded.doc.text, new_text=text,
-                stdout=stdout or sys.stdout,
+                stdout=stdout or sys.stdout, identity=loaded.identity,
             )
         except OSError as e:
-            errors.append(FileError(loaded.path, f'cannot write: {e.strerror or e}'))
+            errors.append(FileError(loaded.path, write_error(e)))
+            continue  # an update counts once it is on disk
+        updates.extend(file_updates)
     return updates, notes, errors, changed
 
 
@@ -173,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
         if updates:
             for line in table(updates):
                 print(printable(line))
+        elif 'DP006' in args.ignore:
+            print('no pin was checked: DP006 (stale pin) is ignored')
         elif not errors:
             print('every pin that follows a tag is current')
         report([], errors, 'text')

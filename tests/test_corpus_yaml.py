@@ -152,7 +152,7 @@ def test_fixing_every_file_changes_only_image_references() -> None:
         loaded = load(path, kind)
         plan = plan_file(loaded)
         keys = [key for _, _, key in plan.wanted if key is not None]
-        text, file_pins, _ = fix_file(
+        text, file_pins, _, _ = fix_file(
             plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
         )
         data = encode(text, loaded.doc.bom)

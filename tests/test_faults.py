@@ -194,7 +194,7 @@ fix.fix_files([{str(tmp_path / 'Dockerfile')!r}], resolver)
     assert result.returncode == -9, result.stderr
     assert (tmp_path / 'Dockerfile').read_bytes() == original
     (temporary,) = [p for p in tmp_path.iterdir() if p.name != 'Dockerfile']
-    assert temporary.name.startswith('.Dockerfile.')
+    assert temporary.name.startswith('.digestpin-') and temporary.name.endswith('.tmp')
     assert temporary.read_bytes() == original.replace(b'a:1', f'a:1@{digest}'.encode())
 
 

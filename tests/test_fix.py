@@ -40,7 +40,7 @@ def fixed(data: bytes, *, keep_tag: bool = True) -> bytes:
     doc = parse(data)
     plan = plan_file(LoadedFile('Dockerfile', data, doc, image_refs(doc)))
     keys = [key for _, _, key in plan.wanted if key is not None]
-    text, _, _ = fix_file(plan, knows_everything(keys), keep_tag=keep_tag)
+    text, _, _, _ = fix_file(plan, knows_everything(keys), keep_tag=keep_tag)
     return encode(text, doc.bom)
 
 
@@ -129,7 +129,7 @@ def test_corpus_round_trip() -> None:
             continue
         plan = plan_file(loaded)
         keys = [key for _, _, key in plan.wanted if key is not None]
-        text, file_pins, left = fix_file(plan, knows_everything(keys), keep_tag=True)
+        text, file_pins, left, _ = fix_file(plan, knows_everything(keys), keep_tag=True)
         data = encode(text, loaded.doc.bom)
         inserted = {f'@{D(k)}'.encode() for k in keys}
         assert re.sub(
