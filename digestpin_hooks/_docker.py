@@ -16,9 +16,13 @@ import docker.auth
 import docker.errors
 import docker.tls
 
+from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
+from digestpin_hooks._io import read_regular
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
+from digestpin_hooks._resolve import checked_distribution
+from digestpin_hooks._resolve import checked_image_list
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import from_distribution
@@ -58,9 +62,10 @@ def _current_context() -> str:
         return name
     import json
     try:
-        with open(os.path.join(_config_dir(), 'config.json')) as f:
-            config = json.load(f)
-    except (OSError, ValueError):
+        config = json.loads(read_regular(
+            os.path.join(_config_dir(), 'config.json'), MAX_SMALL_FILE_BYTES,
+        ).data)
+    except (OSError, ValueError, RecursionError):
         return 'default'
     name = config.get('currentContext') if isinstance(config, dict) else None
     return name if isinstance(name, str) and name else 'default'
@@ -72,14 +77,16 @@ def _context_endpoint(name: str) -> Endpoint:
     import json
     digest = hashlib.sha256(name.encode()).hexdigest()
     contexts = os.path.join(_config_dir(), 'contexts')
+    meta_path = os.path.join(contexts, 'meta', digest, 'meta.json')
+    if not os.path.lexists(meta_path):
+        raise DaemonError(f'Docker context {name!r} not found; {HINT}')
     try:
-        with open(os.path.join(contexts, 'meta', digest, 'meta.json')) as f:
-            meta = json.load(f)
+        meta = json.loads(read_regular(meta_path, MAX_SMALL_FILE_BYTES).data)
         docker_endpoint = meta['Endpoints']['docker']
         host = docker_endpoint['Host']
-    except FileNotFoundError:
-        raise DaemonError(f'Docker context {name!r} not found; {HINT}') from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        if not isinstance(host, str):
+            raise TypeError('the host is not a string')
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as e:
         raise DaemonError(
             f'cannot read Docker context {name!r}: {_short(e)}; {HINT}',
         ) from None
@@ -99,6 +106,20 @@ def _context_endpoint(name: str) -> Endpoint:
 
 
 def find_endpoint(docker_host: str | None = None) -> Endpoint:
+    """Where the daemon is; DaemonError (unreachable) when the setup is
+    wrong, e.g. DOCKER_TLS_VERIFY without certificates."""
+    try:
+        return _find_endpoint(docker_host)
+    except DaemonError:
+        raise
+    except Exception as e:
+        raise DaemonError(
+            f'cannot find the Docker daemon: {_short(e)}; {HINT}',
+            unreachable=True,
+        ) from None
+
+
+def _find_endpoint(docker_host: str | None) -> Endpoint:
     if docker_host:
         return Endpoint(docker_host, None, '--docker-host')
     if os.environ.get('DOCKER_HOST'):
@@ -115,8 +136,35 @@ def _short(error: BaseException) -> str:
     return text[:300] or type(error).__name__
 
 
+def _within(seconds: float, function: Callable[[], Any]) -> Any:
+    """``function()``, or TimeoutError once ``seconds`` have passed.
+
+    The SDK's timeout bounds each socket read, so a daemon that drips one
+    byte at a time, or a pull that sends a little progress now and then,
+    would never time out.  The call runs in a daemon thread instead, and the
+    deadline is for the whole answer; a call past it is abandoned.
+    """
+    import threading
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome['value'] = function()
+        except BaseException as e:  # handed to the caller below
+            outcome['error'] = e
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f'timed out: no complete answer within {seconds:g} s')
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome['value']
+
+
 class Daemon:
-    """One connection to the daemon; every call is bounded by ``timeout``."""
+    """One connection to the daemon; every call has ``timeout`` seconds to
+    complete, and every answer is checked before it is used."""
 
     def __init__(self, endpoint: Endpoint, timeout: float) -> None:
         self.endpoint = endpoint
@@ -136,23 +184,6 @@ class Daemon:
             unreachable=unreachable,
         )
 
-    def _call(self, what: str | Callable[[], Any], *args: Any, **kwargs: Any) -> Any:
-        """Call the SDK (a method name, or a function that uses it); every
-        failure that is not about one image becomes a DaemonError."""
-        try:
-            if callable(what):
-                return what()
-            return getattr(self.api, what)(*args, **kwargs)
-        except docker.errors.APIError as e:
-            status = e.status_code or 500
-            if status == 429 or status >= 500:
-                if what in ('_raise_for_status', 'inspect_distribution'):
-                    raise self.registry_error(e) from None
-                raise self.error(e) from None
-            raise  # about this image (unknown, unauthorised), not the run
-        except Exception as e:  # refused, hung, garbage: all the daemon's
-            raise self.error(e) from None
-
     def registry_error(self, e: docker.errors.APIError) -> DaemonError:
         return DaemonError(
             f'the registry failed through the Docker daemon at '
@@ -161,73 +192,88 @@ class Daemon:
             f'use --source local',
         )
 
+    def _call(
+            self, function: Callable[[], Any], *, via_registry: bool = False,
+    ) -> Any:
+        """Run one SDK call within the deadline.  APIError about one image
+        (unknown, unauthorised) is raised as it is; every other failure is
+        the daemon's (or, with ``via_registry``, a 429/5xx the registry's)."""
+        try:
+            return _within(self.timeout, function)
+        except docker.errors.APIError as e:
+            status = e.status_code or 500
+            if status == 429 or status >= 500:
+                if via_registry:
+                    raise self.registry_error(e) from None
+                raise self.error(e) from None
+            raise
+        except Exception as e:  # refused, hung, garbage: all the daemon's
+            raise self.error(e) from None
+
     def images(self) -> list[dict[str, Any]]:
         """``GET /images/json``: every local image, in one call."""
-        answer = self._call('images')
-        if not isinstance(answer, list):
-            raise self.error(ValueError('the image list is not a list'))
-        return [image for image in answer if isinstance(image, dict)]
+        answer = self._call(self.api.images)
+        try:
+            return checked_image_list(answer)
+        except ValueError as e:
+            raise self.error(e) from None
 
     def pull(self, repository: str, tag: str) -> tuple[str, str]:
         """Pull one image: (the digest the registry gave for the tag, '') or
         ('', why not), as ``docker pull`` prints them.
 
-        The SDK's own pull waits without any time limit; this one gives up
-        when the daemon says nothing for ``timeout`` seconds.
+        Only the digest and the first error of the progress stream are kept,
+        and the whole pull has ``timeout`` seconds.
         """
-        registry, _ = docker.auth.resolve_repository_name(repository)
-        headers = {}
-        auth_header = docker.auth.get_config_header(self.api, registry)
-        if auth_header:
-            headers['X-Registry-Auth'] = auth_header
+        def pull_events() -> tuple[str, str]:
+            digest = ''
+            for event in self.api.pull(repository, tag, stream=True, decode=True):
+                if not isinstance(event, dict):
+                    raise ValueError('garbled pull progress')
+                if event.get('error'):
+                    return '', str(event['error'])
+                status = event.get('status')
+                if isinstance(status, str) and status.startswith('Digest: '):
+                    digest = status[len('Digest: '):].strip()
+            return digest, ''
         try:
-            response = self._call(
-                '_post', self.api._url('/images/create'),
-                params={'fromImage': repository, 'tag': tag},
-                headers=headers, stream=True, timeout=self.timeout,
-            )
-            self._call('_raise_for_status', response)
-            events = self._call(
-                lambda: list(self.api._stream_helper(response, decode=True)),
-            )
+            digest, message = self._call(pull_events, via_registry=True)
         except docker.errors.APIError as e:
-            return '', _short(e.explanation or e)
-        digest = ''
-        for event in events:
-            if not isinstance(event, dict):
-                raise self.error(ValueError('garbled pull progress'))
-            if event.get('error'):
-                message = str(event['error'])
-                if _REGISTRY_FAILURE_RE.search(message):
-                    raise DaemonError(
-                        f'the registry failed through the Docker daemon at '
-                        f'{self.endpoint.host}: {_short(Exception(message))}; '
-                        f'try again later',
-                    )
-                return '', _short(Exception(message))
-            status = str(event.get('status', ''))
-            if status.startswith('Digest: '):
-                digest = status[len('Digest: '):].strip()
+            return '', _short(Exception(e.explanation or e))
+        if message:
+            if _REGISTRY_FAILURE_RE.search(message):
+                raise DaemonError(
+                    f'the registry failed through the Docker daemon at '
+                    f'{self.endpoint.host}: {_short(Exception(message))}; '
+                    f'try again later',
+                )
+            return '', _short(Exception(message))
+        if digest and digest_problem(digest) is not None:
+            raise self.error(ValueError('the pull reported a malformed digest'))
         return digest, ''
 
     def distribution(self, reference: str) -> dict[str, Any] | str:
         """The registry's descriptor of ``reference``, or why there is none."""
         try:
-            answer = self._call('inspect_distribution', reference)
+            answer = self._call(
+                lambda: self.api.inspect_distribution(reference),
+                via_registry=True,
+            )
         except docker.errors.APIError as e:
-            return _short(e.explanation or e)
-        if not isinstance(answer, dict):
-            raise self.error(ValueError('the registry answer is not JSON'))
-        return answer
+            return _short(Exception(e.explanation or e))
+        try:
+            return checked_distribution(answer)
+        except ValueError as e:
+            raise self.error(e) from None
 
     def image(self, reference: str) -> dict[str, Any] | None:
         """``docker image inspect``; None when there is no such local image."""
         try:
-            answer = self._call('inspect_image', reference)
+            answer = self._call(lambda: self.api.inspect_image(reference))
         except docker.errors.APIError:
             return None
         if not isinstance(answer, dict):
-            raise self.error(ValueError('the image answer is not JSON'))
+            raise self.error(ValueError('the image answer is not a JSON object'))
         return answer
 
     def close(self) -> None:

@@ -42,6 +42,49 @@ class Resolution(NamedTuple):
     hint: str  # what the user can do about it
 
 
+def _strings(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'{what} is not a list of strings')
+    return value
+
+
+def checked_image_list(answer: Any) -> list[dict[str, Any]]:
+    """The daemon's ``/images/json`` answer, or ValueError naming what in it
+    is malformed (nothing of it is printed)."""
+    if not isinstance(answer, list):
+        raise ValueError('the image list is not a list')
+    for image in answer:
+        if not isinstance(image, dict):
+            raise ValueError('the image list holds an entry that is not an object')
+        _strings(image.get('RepoTags'), 'an image\'s RepoTags')
+        _strings(image.get('RepoDigests'), 'an image\'s RepoDigests')
+    return answer
+
+
+def checked_distribution(answer: Any) -> dict[str, Any]:
+    """A distribution inspect answer with the types verify and fix read, or
+    ValueError.  The digest itself is checked where it is used."""
+    if not isinstance(answer, dict):
+        raise ValueError('the registry answer is not a JSON object')
+    descriptor = answer.get('Descriptor')
+    if not isinstance(descriptor, dict):
+        raise ValueError('the registry answer has no Descriptor object')
+    for key in ('digest', 'mediaType'):
+        if not isinstance(descriptor.get(key, ''), str):
+            raise ValueError(f'the Descriptor\'s {key} is not a string')
+    platforms = answer.get('Platforms')
+    if platforms is not None:
+        if not isinstance(platforms, list) or not all(
+            isinstance(p, dict) and all(
+                isinstance(p.get(k, ''), str) for k in ('os', 'architecture', 'variant')
+            ) for p in platforms
+        ):
+            raise ValueError('the registry answer\'s Platforms are malformed')
+    return answer
+
+
 def image_key(ref: Reference) -> ImageKey:
     return ref.normalized_name, ref.normalized_tag
 

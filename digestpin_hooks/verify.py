@@ -31,6 +31,7 @@ from digestpin_hooks._findings import pinned_reference
 from digestpin_hooks._findings import waived
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
+from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import Reference
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import report
@@ -94,14 +95,18 @@ def provides(platforms: Iterable[str], wanted: str) -> bool:
     return False
 
 
-def manifest_from(answer: dict[str, Any]) -> Manifest:
+def manifest_from(answer: dict[str, Any]) -> Manifest | str:
+    """What a checked distribution answer says; a str (why not) when its
+    digest is not a valid one, which is then neither used nor printed."""
     descriptor = answer.get('Descriptor') or {}
+    digest = descriptor.get('digest', '')
+    if not isinstance(digest, str) or digest_problem(digest) is not None:
+        return 'the registry answered with a malformed digest'
     platforms = tuple(
         platform_name(p) for p in answer.get('Platforms') or () if isinstance(p, dict)
     )
     return Manifest(
-        str(descriptor.get('digest', '')),
-        descriptor.get('mediaType') in INDEX_MEDIA_TYPES, platforms,
+        digest, descriptor.get('mediaType') in INDEX_MEDIA_TYPES, platforms,
     )
 
 

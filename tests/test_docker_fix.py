@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -259,9 +260,9 @@ def test_one_image_list_for_many_references(
     calls: list[str] = []
     real = _docker.Daemon._call
 
-    def counting(self: _docker.Daemon, what: str, *a: object, **k: object) -> object:
-        calls.append(what)
-        return real(self, what, *a, **k)
+    def counting(self: _docker.Daemon, what: Callable[[], object], **k: bool) -> object:
+        calls.append(what.__name__)
+        return real(self, what, **k)
 
     monkeypatch.setattr(_docker.Daemon, '_call', counting)
     lines = ''.join(f'FROM {name}\n' for name in images)
