@@ -144,11 +144,10 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
     if kind == 'dockerfile':
         try:
             dockerfile = parse(data)
+            refs = image_refs(dockerfile)
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
-        return LoadedFile(
-            path, data, dockerfile, image_refs(dockerfile), identity,
-        )
+        return LoadedFile(path, data, dockerfile, refs, identity)
     from digestpin_hooks._manifests import parse_yaml
     from digestpin_hooks._yaml import YamlError
     try:

@@ -214,26 +214,33 @@ def _children(node: Node) -> Iterator[Node]:
 
 def items(mapping: Mapping) -> list[tuple[str, Node, Scalar]]:
     """(key, value, key node) of a mapping, ``<<`` merge keys applied as
-    Compose and Kubernetes apply them: own keys win over merged ones."""
-    own: list[tuple[str, Node, Scalar]] = []
-    merged: list[tuple[str, Node, Scalar]] = []
-    for key, value in mapping.pairs:
-        if not isinstance(key, Scalar):
+    Compose and Kubernetes apply them: own keys win over merged ones, and
+    earlier merged mappings over later ones.
+
+    That is the first occurrence of each key in a depth-first walk (own
+    keys, then each merged mapping in turn); the walk keeps its own stack
+    and visits each mapping once, so no merge chain can exhaust Python's
+    stack or take exponential time.
+    """
+    result: list[tuple[str, Node, Scalar]] = []
+    seen_keys: set[str] = set()
+    visited: set[int] = set()
+    todo: list[Node] = [mapping]
+    while todo:
+        node = todo.pop()
+        if not isinstance(node, Mapping) or id(node) in visited:
             continue
-        if key.value == '<<' and key.style == '':
-            sources = value.items if isinstance(value, Sequence) else [value]
-            for source in sources:
-                if isinstance(source, Mapping):
-                    merged.extend(items(source))
-        else:
-            own.append((key.value, value, key))
-    names = {name for name, _, _ in own}
-    seen: set[str] = set()
-    result = list(own)
-    for name, value, key in merged:
-        if name not in names and name not in seen:
-            seen.add(name)
-            result.append((name, value, key))
+        visited.add(id(node))
+        sources: list[Node] = []
+        for key, value in node.pairs:
+            if not isinstance(key, Scalar):
+                continue
+            if key.value == '<<' and key.style == '':
+                sources.extend(value.items if isinstance(value, Sequence) else [value])
+            elif key.value not in seen_keys:
+                seen_keys.add(key.value)
+                result.append((key.value, value, key))
+        todo.extend(reversed(sources))
     return result
 
 
