@@ -8,15 +8,12 @@ on a unix socket plays each fault.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -24,75 +21,12 @@ from digestpin_hooks.fix import main
 from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
+from tests.fakes import FakeDaemon
+from tests.fakes import http
+from tests.fakes import VERSION
 from tests.stack import Stack
 
 DOCKERFILE = b'FROM example.com/team/app:1\r\nRUN true\n'
-VERSION = (
-    b'{"Version":"20.10.24","ApiVersion":"1.41","MinAPIVersion":"1.12"}'
-)
-
-
-def http(status: str, body: bytes, content_type: bytes = b'application/json') -> bytes:
-    return (
-        f'HTTP/1.1 {status}\r\n'.encode() + b'Content-Type: ' + content_type
-        + f'\r\nContent-Length: {len(body)}\r\n\r\n'.encode() + body
-    )
-
-
-class FakeDaemon:
-    """Answers each request by a rule: (path prefix -> raw answer or None to hang)."""
-
-    def __init__(self, rules: dict[str, bytes | None]) -> None:
-        self.rules = rules
-        self.folder = tempfile.mkdtemp(prefix='dpf', dir='/tmp')
-        self.path = os.path.join(self.folder, 's.sock')
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(self.path)
-        self.server.listen()
-        self.stop = threading.Event()
-        self.requests: list[str] = []
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
-
-    def answer(self, conn: socket.socket) -> None:
-        with conn:
-            buffer = b''
-            while not self.stop.is_set():
-                while b'\r\n\r\n' not in buffer:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buffer += chunk
-                head, _, buffer = buffer.partition(b'\r\n\r\n')
-                path = head.split(b' ')[1].decode()
-                self.requests.append(path)
-                rule = next(
-                    (v for k, v in self.rules.items() if k in path), http('404 Not Found', b'{}'),
-                )
-                if rule is None:  # hang
-                    self.stop.wait(60)
-                    return
-                conn.sendall(rule)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.close()
-        os.unlink(self.path)
-        os.rmdir(self.folder)
-
-
-@pytest.fixture
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeDaemon]:
-    daemon = FakeDaemon(request.param)
-    yield daemon
-    daemon.close()
 
 
 def check_untouched(tmp_path: Path, code: int, err: str, host: str) -> None:
