@@ -11,6 +11,7 @@ from digestpin_hooks._findings import Finding
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._text import printable
+from digestpin_hooks._text import valid_unicode
 
 if TYPE_CHECKING:
     from typing import Any
@@ -48,6 +49,18 @@ def finding_line(finding: Finding) -> str:
 
 def note_line(note: Note) -> str:
     return f'{note.path}:{note.line}:{note.column}: {note.message}'
+
+
+def valid_strings(value: Any) -> Any:
+    """A JSON-able value whose every string is valid Unicode (no lone
+    surrogates from bytes that were not UTF-8)."""
+    if isinstance(value, str):
+        return valid_unicode(value)
+    if isinstance(value, dict):
+        return {valid_strings(k): valid_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [valid_strings(v) for v in value]
+    return value
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -137,13 +150,15 @@ def report(
     stderr = stderr or sys.stderr
     if output_format == 'json':
         import json
-        json.dump(json_document(findings, errors, extra), stdout, indent=2)
+        json.dump(
+            valid_strings(json_document(findings, errors, extra)), stdout, indent=2,
+        )
         stdout.write('\n')
     elif output_format == 'sarif':
         import json
 
         from digestpin_hooks._sarif import sarif_log
-        json.dump(sarif_log(findings, errors), stdout, indent=2)
+        json.dump(valid_strings(sarif_log(findings, errors)), stdout, indent=2)
         stdout.write('\n')
     elif output_format == 'github':
         for line in github_lines(findings, errors, notes):

@@ -93,3 +93,13 @@ def printable(text: str) -> str:
 def printable_lines(text: str) -> str:
     """Like printable, but the newlines of a multi-line text (a diff) stay."""
     return '\n'.join(printable(line) for line in text.split('\n'))
+
+
+_SURROGATE_RE = re.compile('[\ud800-\udfff]')
+
+
+def valid_unicode(text: str) -> str:
+    """Text with no lone surrogates (bytes that were not UTF-8 become
+    ``\\xNN``), so that a JSON or SARIF string is valid Unicode; JSON
+    escapes control characters itself."""
+    return _SURROGATE_RE.sub(_escape, text)

@@ -1,0 +1,525 @@
+"""Hostile input: files, links, configuration and daemon answers made by an
+attacker.  Nothing may hang, blow up, leak a secret, run code or forge output.
+
+Hangs and memory are checked in a child process (a generous timeout is a
+hang detector, a resource limit the memory check); growth is checked as a
+ratio between two input sizes, never as an absolute time.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.lint import main as lint_main
+from tests.fakes import FakeDaemon
+from tests.fakes import http
+from tests.fakes import VERSION
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET = 'TOPSECRET-c2VjcmV0LXRva2Vu'
+HANG = 20  # seconds after which a child counts as hung
+MiB = 1024 * 1024
+
+
+def run(
+        *args: str, cwd: str | Path | None = None, env: dict[str, str] | None = None,
+        memory: int = 0,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m digestpin_hooks ARGS`` in a child, with a hang timeout and
+    an optional address-space limit (bytes)."""
+    def limit() -> None:
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    environment = {**os.environ, 'PYTHONPATH': ROOT, **(env or {})}
+    return subprocess.run(
+        (sys.executable, '-m', 'digestpin_hooks', *args), cwd=cwd,
+        env=environment, capture_output=True, text=True, timeout=HANG,
+        preexec_fn=limit, errors='surrogateescape',
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert 'Traceback' not in result.stderr and 'internal error' not in result.stderr
+    return lines[0]
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# --- secrets -----------------------------------------------------------------
+
+def compose_with_env(tmp_path: Path, variable: str) -> Path:
+    project = tmp_path / 'project'
+    write(project / 'compose.yaml', f'services:\n  web:\n    image: ${{{variable}}}\n'.encode())
+    return project
+
+
+@pytest.mark.parametrize('output_format', ('text', 'json', 'sarif', 'github'))
+def test_env_linked_out_of_its_folder_is_not_read(tmp_path: Path, output_format: str) -> None:
+    outside = write(tmp_path / 'elsewhere' / 'secrets', f'FIRSTVAR={SECRET}\n'.encode())
+    project = compose_with_env(tmp_path, 'FIRSTVAR')
+    (project / '.env').symlink_to(outside)
+    result = run('lint', '--format', output_format, 'compose.yaml', cwd=project)
+    assert SECRET not in result.stdout + result.stderr
+    assert result.returncode == 0  # DP003, a warning: the value is unknown
+
+
+def test_env_linked_to_the_process_environment_is_not_read(tmp_path: Path) -> None:
+    project = compose_with_env(tmp_path, 'AAA_SECRET')
+    (project / '.env').symlink_to('/proc/self/environ')
+    result = run('lint', 'compose.yaml', cwd=project, env={'AAA_SECRET': SECRET})
+    assert SECRET not in result.stdout + result.stderr
+    assert 'DP003' in result.stdout
+
+
+def test_env_linked_to_git_config_is_not_read(tmp_path: Path) -> None:
+    project = compose_with_env(tmp_path, 'extraheader')
+    write(project / '.git' / 'config', (
+        '[http "https://github.com/"]\n'
+        f'\textraheader = AUTHORIZATION: basic {SECRET}\n'
+    ).encode())
+    (project / '.env').symlink_to('.git/config')
+    for output_format in ('text', 'github', 'sarif'):
+        result = run('lint', '--format', output_format, 'compose.yaml', cwd=project)
+        assert SECRET not in result.stdout + result.stderr
+
+
+def test_env_linked_within_its_folder_is_read(tmp_path: Path) -> None:
+    project = compose_with_env(tmp_path, 'IMAGE')
+    write(project / 'defaults.env', b'IMAGE=nginx:1.27\n')
+    (project / '.env').symlink_to('defaults.env')
+    result = run('lint', 'compose.yaml', cwd=project)
+    assert "'nginx:1.27' is not pinned" in result.stdout
+
+
+@pytest.mark.parametrize('kind', ('fifo', 'dev-zero', 'huge'))
+def test_env_that_is_no_small_regular_file(tmp_path: Path, kind: str) -> None:
+    project = compose_with_env(tmp_path, 'IMAGE')
+    env = project / '.env'
+    if kind == 'fifo':
+        os.mkfifo(env)
+    elif kind == 'dev-zero':
+        env.symlink_to('/dev/zero')
+    else:
+        with open(env, 'wb') as f:
+            f.write(b'IMAGE=nginx:1.27\n' + b'X=' + b'y' * (25 * MiB) + b'\n')
+    result = run('lint', 'compose.yaml', cwd=project, memory=400 * MiB)
+    assert result.returncode == 0, result.stderr
+    assert 'DP003' in result.stdout  # the .env is not read, IMAGE unknown
+
+
+# --- forged output -------------------------------------------------------------
+
+def test_file_name_cannot_forge_a_finding_line(tmp_path: Path) -> None:
+    name = 'Dockerfile.x\n1:1: DP001 injected'
+    write(tmp_path / name, b'FROM a:1\n')
+    result = run('lint', name, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "Dockerfile.x\\x0a1:1: DP001 injected:1:6: DP001 'a:1' is not pinned to a "
+        "digest: tag '1' can move; pin it with digestpin-fix (a:1@sha256:<digest>)",
+    ]
+
+
+def test_bytes_that_are_not_utf8_leave_json_valid(tmp_path: Path) -> None:
+    write(tmp_path / 'Dockerfile', b'FROM caf\xe9:1\n')
+    result = run('lint', '--format', 'json', 'Dockerfile', cwd=tmp_path)
+    document = json.loads(result.stdout)
+    for finding in document['findings']:
+        for value in finding.values():
+            if isinstance(value, str):
+                value.encode('utf-8')  # no lone surrogate
+    assert document['findings'][0]['written'] == 'caf\\xe9:1'
+
+
+EVIL = 'sha256:evil\n::error file=x::forged\x1b[2J\x07'
+
+
+def evil_daemon_rules() -> dict[str, bytes | None]:
+    image_list = json.dumps([{
+        'Id': 'sha256:' + '1' * 64,
+        'RepoTags': ['example.com/team/app:1'],
+        'RepoDigests': [f'example.com/team/app@{EVIL}'],
+    }]).encode()
+    distribution = json.dumps({
+        'Descriptor': {
+            'mediaType': 'application/vnd.oci.image.index.v1+json',
+            'digest': EVIL, 'size': 1,
+        },
+        'Platforms': [{'os': 'linux', 'architecture': 'amd64\x1b[31m'}],
+    }).encode()
+    return {
+        '/version': http('200 OK', VERSION),
+        '/images/json': http('200 OK', image_list),
+        '/distribution/': http('200 OK', distribution),
+        '/images/create': http('200 OK', json.dumps({'status': f'Digest: {EVIL}'}).encode()),
+    }
+
+
+def assert_nothing_forged(result: subprocess.CompletedProcess[str]) -> None:
+    out = result.stdout + result.stderr
+    assert '\x1b' not in out and '\x07' not in out
+    assert 'evil' not in out  # an invalid digest is neither used nor printed
+    assert not any(line.startswith('::error file=x') for line in out.splitlines())
+
+
+@pytest.mark.parametrize('fake', (evil_daemon_rules(),), indirect=True)
+@pytest.mark.parametrize(('command', 'args'), (
+    ('fix', ['--source', 'local']),
+    ('fix', ['--source', 'pull']),
+    ('fix', ['--source', 'registry']),
+    ('update', ['--source', 'pull']),
+    ('update', ['--source', 'registry']),
+    ('verify', ['--source', 'registry']),
+    ('verify', ['--source', 'local']),
+))
+@pytest.mark.parametrize('output_format', ('text', 'github', 'sarif', 'json'))
+def test_digests_from_the_daemon_are_validated(
+        fake: FakeDaemon, tmp_path: Path, command: str, args: list[str], output_format: str,
+) -> None:
+    image = 'example.com/team/app:1'
+    if command != 'fix':
+        image += '@sha256:' + '5' * 64
+    data = f'FROM --platform=linux/amd64 {image}\n'.encode()
+    path = write(tmp_path / 'Dockerfile', data)
+    result = run(
+        command, *args, '--docker-host', f'unix://{fake.path}', '--timeout', '5',
+        '--format', output_format, str(path),
+    )
+    assert result.returncode in (1, 2), result.stderr
+    assert 'Traceback' not in result.stderr and 'internal error' not in result.stderr
+    assert_nothing_forged(result)
+    assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize('fake', ({
+    '/version': http('200 OK', VERSION),
+    '/images/json': http('500 Internal Server Error', b'{"message":"boom\\u001b[2J\\u0007\\nfake: line"}'),
+},), indirect=True)
+def test_daemon_error_text_is_escaped(fake: FakeDaemon, tmp_path: Path) -> None:
+    path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1\n')
+    result = run('fix', '--docker-host', f'unix://{fake.path}', str(path))
+    line = one_error_line(result)  # the newline in it did not start a line
+    assert '\x1b' not in result.stderr and '\x07' not in result.stderr
+    assert 'boom\\x1b[2J\\x07 fake: line' in line
+
+
+# --- resource exhaustion -------------------------------------------------------
+
+def expansion_bomb(levels: int) -> bytes:
+    lines = [b'ARG A0=xxxxxxxxxx']
+    for level in range(1, levels + 1):
+        lines.append(f'ARG A{level}='.encode() + f'$A{level - 1}'.encode() * 10)
+    lines.append(f'FROM node:$A{levels}'.encode())
+    return b'\n'.join(lines) + b'\n'
+
+
+@pytest.mark.parametrize('levels', (8, 9))
+def test_expansion_bomb_is_refused_in_bounded_memory(tmp_path: Path, levels: int) -> None:
+    data = expansion_bomb(levels)
+    assert len(data) < 400
+    write(tmp_path / 'Dockerfile', data)
+    result = run('lint', 'Dockerfile', cwd=tmp_path, memory=300 * MiB)
+    assert 'expansion bomb' in one_error_line(result)
+
+
+def test_nested_defaults_are_refused_not_a_recursion_error(tmp_path: Path) -> None:
+    write(tmp_path / 'Dockerfile', b'ARG a\nFROM ' + b'${a:-' * 830 + b'x:1' + b'}' * 830 + b'\n')
+    write(tmp_path / 'compose.yaml', b'services:\n  s:\n    image: "' + b'${a:-' * 830 + b'x:1' + b'}' * 830 + b'"\n')
+    for name in ('Dockerfile', 'compose.yaml'):
+        line = one_error_line(run('lint', name, cwd=tmp_path))
+        assert line == f'{name}: error: ' + (
+            'line 2: variables nested more than 64 deep' if name == 'Dockerfile'
+            else 'variables nested more than 64 deep'
+        )
+
+
+def test_long_merge_key_chain(tmp_path: Path) -> None:
+    chain = b'a0: &a0 {x: 1}\n' + b''.join(
+        f'a{i}: &a{i} {{<<: *a{i - 1}}}\n'.encode() for i in range(1, 990)
+    ) + b'services:\n  s:\n    <<: *a989\n    image: a:1\n'
+    write(tmp_path / 'compose.yaml', chain)
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith('compose.yaml:994:12: DP001 ')
+
+
+def lint_seconds(path: Path) -> float:
+    """Best of three in-process lint runs, with the garbage collector off:
+    its pauses grow with the live objects, and this measures our code."""
+    best = float('inf')
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            start = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                lint_main([str(path)])
+            best = min(best, time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return best
+
+
+GROWTH = {
+    # name: (file name, size -> bytes)
+    'FROM lines': ('Dockerfile', lambda n: b'FROM a:1\n' * (n // 9)),
+    'FROM $I lines': ('Dockerfile', lambda n: b'ARG I=node:20\n' + b'FROM $I\n' * (n // 8)),
+    'ARG continued over every line': (
+        'Dockerfile', lambda n: b'ARG A=x \\\n' + b'  y \\\n' * (n // 6) + b'  z\nFROM a:1\n',
+    ),
+    'lines of 16,383 characters': (
+        'Dockerfile', lambda n: (b'#' + b'x' * 16382 + b'\n') * (n // 16384) + b'FROM a:1\n',
+    ),
+    'one pod per document': (
+        'pods.yaml',
+        lambda n: b'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: a:1\n---\n' * (n // 64),
+    ),
+    'blanks in a pragma': (
+        'Dockerfile', lambda n: b'# digestpin: ignore=' + b' ' * (n // 20) + b'!\nFROM a:1\n',
+    ),
+    'blanks in a YAML pragma': (
+        'compose.yaml',
+        lambda n: b'services:\n  a:\n    # digestpin: ignore=' + b' ' * (n // 20) + b'!\n    image: a:1\n',
+    ),
+    'blanks in a syntax directive': (
+        'Dockerfile', lambda n: b'# syntax=a' + b' ' * (n // 20) + b'b\nFROM a:1\n',
+    ),
+    'an Actions value of ${{': (
+        '.github/workflows/ci.yml',
+        lambda n: b'jobs:\n  a:\n    container: "' + b'${{' * (n // 30) + b'"\n',
+    ),
+    '${X#*b} on a long value': (
+        'Dockerfile', lambda n: b'ARG X=' + b'a' * (n // 17) + b'\nFROM a:${X#*b}\n',  # under BuildKit's 64 KiB line
+    ),
+}
+
+
+@pytest.mark.parametrize('case', list(GROWTH))
+def test_linear_growth(tmp_path: Path, case: str) -> None:
+    """1 MB costs at most 15 times what 100 KB costs (quadratic would be 100)."""
+    name, make = GROWTH[case]
+    small = write(tmp_path / 'small' / name, make(100_000))
+    large = write(tmp_path / 'large' / name, make(1_000_000))
+    ratio = lint_seconds(large) / lint_seconds(small)
+    print(f'[growth] {case}: 1 MB / 100 KB = {ratio:.1f}')
+    assert ratio <= 15
+
+
+def test_env_line_of_blanks_grows_linearly(tmp_path: Path) -> None:
+    def project(size: int) -> Path:
+        folder = tmp_path / str(size)
+        write(folder / 'compose.yaml', b'services:\n  a:\n    image: ${A}\n')
+        write(folder / '.env', b'A=x' + b' ' * size + b'y\n')
+        return folder / 'compose.yaml'
+    ratio = lint_seconds(project(640_000)) / lint_seconds(project(64_000))
+    print(f'[growth] .env line of blanks: 10x / 1x = {ratio:.1f}')
+    assert ratio <= 15
+
+
+# --- reads ---------------------------------------------------------------------
+
+def test_fifo_argument(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / 'Dockerfile')
+    line = one_error_line(run('lint', 'Dockerfile', cwd=tmp_path))
+    assert line == 'Dockerfile: error: not a regular file (a FIFO, socket or device)'
+
+
+def test_dev_zero_argument(tmp_path: Path) -> None:
+    line = one_error_line(run('lint', '/dev/zero', cwd=tmp_path, memory=300 * MiB))
+    assert line == '/dev/zero: error: not a regular file (a FIFO, socket or device)'
+
+
+def test_huge_dockerfile_costs_nothing(tmp_path: Path) -> None:
+    with open(tmp_path / 'Dockerfile', 'wb') as f:
+        f.write(b'FROM a:1\n')
+        f.truncate(200 * MiB)
+    line = one_error_line(run('lint', 'Dockerfile', cwd=tmp_path, memory=200 * MiB))
+    assert line == 'Dockerfile: error: larger than the limit of 16 MiB'
+
+
+def test_folder_search_skips_fifos_and_links(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / 'Dockerfile.fifo')
+    write(tmp_path / 'elsewhere' / 'Dockerfile', b'FROM b:1\n')
+    write(tmp_path / 'tree' / 'Dockerfile', b'FROM a:1\n')
+    (tmp_path / 'tree' / 'Dockerfile.link').symlink_to(tmp_path / 'elsewhere' / 'Dockerfile')
+    (tmp_path / 'tree' / 'linked-folder').symlink_to(tmp_path / 'elsewhere')
+    os.mkfifo(tmp_path / 'tree' / 'Dockerfile.fifo')
+    result = run('lint', 'tree', cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert [line.split(':')[0] for line in result.stdout.splitlines()] == ['tree/Dockerfile']
+
+
+def test_fifo_as_configuration(tmp_path: Path) -> None:
+    (tmp_path / '.git').mkdir()
+    os.mkfifo(tmp_path / 'pyproject.toml')
+    write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    line = one_error_line(run('lint', 'Dockerfile', cwd=tmp_path))
+    assert line == (
+        f'digestpin lint: error: {tmp_path}/pyproject.toml: not a regular file '
+        f'(a FIFO, socket or device)'
+    )
+
+
+def test_fifo_as_docker_context_metadata(tmp_path: Path) -> None:
+    import hashlib
+    config = tmp_path / 'docker-config'
+    meta = config / 'contexts' / 'meta' / hashlib.sha256(b'evil').hexdigest()
+    meta.mkdir(parents=True)
+    os.mkfifo(meta / 'meta.json')
+    path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1\n')
+    result = run(
+        'fix', str(path),
+        env={'DOCKER_CONFIG': str(config), 'DOCKER_CONTEXT': 'evil', 'DOCKER_HOST': ''},
+    )
+    line = one_error_line(result)
+    assert "cannot read Docker context 'evil'" in line
+    assert 'not a regular file' in line
+
+
+def test_deeply_nested_pyproject(tmp_path: Path) -> None:
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'pyproject.toml', b'[tool.digestpin]\nallow = ' + b'[' * 5000 + b']' * 5000 + b'\n')
+    write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    line = one_error_line(run('lint', 'Dockerfile', cwd=tmp_path))
+    assert line.startswith(f'digestpin lint: error: {tmp_path}/pyproject.toml: invalid TOML')
+
+
+def test_configuration_search_stops_at_home(tmp_path: Path) -> None:
+    write(tmp_path / 'pyproject.toml', b'[tool.digestpin]\nallow = ["*"]\n')
+    home = tmp_path / 'home'
+    write(home / 'sub' / 'Dockerfile', b'FROM a:1\n')
+    result = run('lint', 'Dockerfile', cwd=home / 'sub', env={'HOME': str(home)})
+    assert result.returncode == 1, 'a configuration above the home folder applied'
+    result = run('lint', 'Dockerfile', cwd=home / 'sub', env={'HOME': str(tmp_path / 'other')})
+    assert result.returncode == 0, 'the configuration below the home folder did not apply'
+
+
+@pytest.mark.parametrize('value', ('nan', 'inf', '1e308', '-1', '0'))
+def test_timeout_must_be_a_real_bound(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1\n')
+    result = run('fix', '--timeout', value, str(path))
+    assert result.returncode == 2
+    assert 'argument --timeout: must be above 0 and at most 3600 seconds' in result.stderr
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'pyproject.toml', f'[tool.digestpin]\ntimeout = {value}\n'.encode())
+    line = one_error_line(run('fix', 'Dockerfile', cwd=tmp_path))
+    assert 'timeout must be a number of seconds above 0 and at most 3600' in line
+
+
+# --- daemon answers and setup --------------------------------------------------
+
+def images_answer(**image: object) -> bytes:
+    return http('200 OK', json.dumps([{'Id': 'sha256:' + '1' * 64, **image}]).encode())
+
+
+def distribution_answer(answer: object) -> bytes:
+    return http('200 OK', json.dumps(answer).encode())
+
+
+@pytest.mark.parametrize(('fake', 'command', 'complaint'), (
+    ({'/version': http('200 OK', VERSION), '/images/json': images_answer(RepoTags=[7])},
+     'fix', "an image's RepoTags is not a list of strings"),
+    ({'/version': http('200 OK', VERSION),
+      '/images/json': images_answer(RepoTags=['example.com/a:1'], RepoDigests=[None])},
+     'fix', "an image's RepoDigests is not a list of strings"),
+    ({'/version': http('200 OK', VERSION), '/distribution/': distribution_answer({'Descriptor': 'sha256:x'})},
+     'verify', 'the registry answer has no Descriptor object'),
+    ({'/version': http('200 OK', VERSION), '/distribution/': distribution_answer(
+        {'Descriptor': {'digest': 'sha256:' + '5' * 64}, 'Platforms': 7})},
+     'verify', "the registry answer's Platforms are malformed"),
+), indirect=['fake'])
+def test_malformed_daemon_answers_are_one_daemon_line(
+        fake: FakeDaemon, tmp_path: Path, command: str, complaint: str,
+) -> None:
+    image = 'example.com/a:1' + ('@sha256:' + '5' * 64 if command == 'verify' else '')
+    path = write(tmp_path / 'Dockerfile', f'FROM {image}\n'.encode())
+    line = one_error_line(run(command, '--docker-host', f'unix://{fake.path}', str(path)))
+    assert line.startswith(f'digestpin-{command}: error: cannot use the Docker daemon at unix://{fake.path}')
+    assert complaint in line
+
+
+def test_tls_without_certificates_is_a_setup_error(tmp_path: Path) -> None:
+    path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1@sha256:' + b'5' * 64 + b'\n')
+    env = {
+        'DOCKER_HOST': 'tcp://127.0.0.1:1', 'DOCKER_TLS_VERIFY': '1',
+        'DOCKER_CERT_PATH': str(tmp_path / 'no-certs'),
+    }
+    line = one_error_line(run('verify', str(path), env=env))
+    assert line.startswith('digestpin-verify: error: cannot find the Docker daemon: ')
+    offline = run('verify', '--offline-ok', str(path), env=env)
+    assert offline.returncode == 0, offline.stderr
+    assert offline.stderr.startswith('digestpin-verify: warning: pins not verified, offline: ')
+
+
+def test_drip_fed_image_list_meets_the_deadline(tmp_path: Path) -> None:
+    body = json.dumps([{'Id': 'sha256:' + '1' * 64, 'RepoTags': ['example.com/a:1'],
+                        'RepoDigests': ['example.com/a@sha256:' + '2' * 64]}]).encode()
+    answer = http('200 OK', body)
+
+    def drip(conn: object) -> None:
+        for k in range(len(answer)):
+            conn.sendall(answer[k:k + 1])  # type: ignore[attr-defined]
+            time.sleep(0.25)
+    fake = FakeDaemon({'/version': http('200 OK', VERSION), '/images/json': drip})
+    try:
+        path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1\n')
+        start = time.monotonic()
+        result = run('fix', '--docker-host', f'unix://{fake.path}', '--timeout', '2', str(path))
+        elapsed = time.monotonic() - start
+    finally:
+        fake.close()
+    assert 'timed out' in one_error_line(result)
+    assert elapsed < 10  # a per-read timeout took 51 s here
+    assert path.read_bytes() == b'FROM example.com/a:1\n'
+
+
+def slow_pull(conn: object) -> None:
+    """A pull that sends one progress event every 1.5 s, forever."""
+    conn.sendall(  # type: ignore[attr-defined]
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+        b'Transfer-Encoding: chunked\r\n\r\n',
+    )
+    for _ in range(40):
+        event = b'{"status":"Downloading","progressDetail":{}}\r\n'
+        conn.sendall(f'{len(event):x}\r\n'.encode() + event + b'\r\n')  # type: ignore[attr-defined]
+        time.sleep(1.5)
+
+
+def test_pull_that_never_ends_meets_the_deadline(tmp_path: Path) -> None:
+    fake = FakeDaemon({
+        '/version': http('200 OK', VERSION),
+        '/images/json': http('200 OK', b'[]'),
+        '/images/create': slow_pull,
+    })
+    try:
+        path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1\n')
+        start = time.monotonic()
+        result = run(
+            'fix', '--source', 'pull', '--docker-host', f'unix://{fake.path}',
+            '--timeout', '3', str(path), memory=400 * MiB,
+        )
+        elapsed = time.monotonic() - start
+    finally:
+        fake.close()
+    assert 'timed out' in one_error_line(result)
+    assert elapsed < 12
+
+
