@@ -2,6 +2,7 @@
 demand: a hang, garbage, a slow drip, a 500, hostile answers."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tempfile
@@ -79,3 +80,23 @@ class FakeDaemon:
         self.server.close()
         os.unlink(self.path)
         os.rmdir(self.folder)
+
+
+def knows(images: dict[str, str], delay: threading.Event | None = None) -> dict[str, Rule]:
+    """Rules of a daemon whose local images are ``images`` (name:tag ->
+    digest); with ``delay``, the image list waits until it is set."""
+    body = json.dumps([
+        {
+            'Id': 'sha256:' + f'{k:064x}', 'RepoTags': [tag],
+            'RepoDigests': [f'{tag.rpartition(":")[0]}@{digest}'],
+        }
+        for k, (tag, digest) in enumerate(images.items())
+    ]).encode()
+    answer = http('200 OK', body)
+    if delay is None:
+        return {'/version': http('200 OK', VERSION), '/images/json': answer}
+
+    def slow(conn: socket.socket) -> None:
+        delay.wait(30)
+        conn.sendall(answer)
+    return {'/version': http('200 OK', VERSION), '/images/json': slow}
