@@ -37,6 +37,8 @@ class Note(NamedTuple):
 
 
 def error_line(error: FileError) -> str:
+    if not error.path:  # the run's, not a file's: its message says whose
+        return error.message
     return f'{error.path}: error: {error.message}'
 
 
@@ -173,9 +175,19 @@ def report(
         print(printable(error_line(error)), file=stderr)
 
 
-def report_failure(prog: str, error: Exception, kind: str = 'error') -> None:
-    """A run-level failure (the daemon, the registry) on stderr, after the
-    files that could not be read before it."""
-    for file_error in getattr(error, 'file_errors', ()):
+def report_failure(
+        prog: str, error: Exception, output_format: str = 'text', kind: str = 'error',
+) -> None:
+    """A run-level failure (the daemon, the registry): on stderr after the
+    files that could not be read before it, and in the json and sarif
+    formats also as the one document stdout always carries."""
+    file_errors = list(getattr(error, 'file_errors', ()))
+    message = f'{prog}: {kind}: {error}'
+    if output_format in ('json', 'sarif'):
+        report([], [*file_errors, FileError('', message)], output_format)
+        return
+    if output_format == 'github':
+        print(printable(f'::error ::{_escape_data(message)}'), file=sys.stdout)
+    for file_error in file_errors:
         print(printable(error_line(file_error)), file=sys.stderr)
-    print(printable(f'{prog}: {kind}: {error}'), file=sys.stderr)
+    print(printable(message), file=sys.stderr)

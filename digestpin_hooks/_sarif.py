@@ -82,6 +82,17 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
+def _notification(error: Any) -> dict[str, Any]:
+    notification: dict[str, Any] = {
+        'level': 'error', 'message': {'text': error.message},
+    }
+    if error.path:  # '' for a failure of the run (the daemon, a registry)
+        notification['locations'] = [{'physicalLocation': {
+            'artifactLocation': {'uri': _uri(error.path)},
+        }}]
+    return notification
+
+
 def sarif_log(findings: Sequence[Finding], errors: Sequence[Any]) -> dict[str, Any]:
     rules = _rules()
     rule_index = {rule['id']: i for i, rule in enumerate(rules)}
@@ -100,14 +111,7 @@ def sarif_log(findings: Sequence[Finding], errors: Sequence[Any]) -> dict[str, A
             'invocations': [{
                 'executionSuccessful': not errors,
                 'toolExecutionNotifications': [
-                    {
-                        'level': 'error',
-                        'message': {'text': error.message},
-                        'locations': [{'physicalLocation': {
-                            'artifactLocation': {'uri': _uri(error.path)},
-                        }}],
-                    }
-                    for error in errors
+                    _notification(error) for error in errors
                 ],
             }],
         }],

@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were
-        report_failure('digestpin-fix', e)
+        report_failure('digestpin-fix', e, args.output_format)
         return 2
     report(
         left, errors, args.output_format,

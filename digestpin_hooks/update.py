@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:
-        report_failure('digestpin-update', e)
+        report_failure('digestpin-update', e, args.output_format)
         return 2
     if args.output_format == 'text':
         for note in notes:

@@ -298,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
             ), file=sys.stderr)
             report([], e.file_errors, args.output_format)
             return 2 if e.file_errors else 0
-        report_failure('digestpin-verify', e)
+        report_failure('digestpin-verify', e, args.output_format)
         return 2
     report(findings, errors, args.output_format)
     if errors:
