@@ -196,22 +196,24 @@ def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:
 
 
 class _AllowList:
-    """``--allow`` patterns compiled once: exact names in a set, the rest as
-    regular expressions (fnmatch's own cache holds 32k patterns and would be
-    refilled for every reference of a longer list)."""
+    """``--allow`` patterns compiled once: exact names in a set, the globs as
+    one regular expression (fnmatch's own cache holds 32k patterns and
+    would recompile every pattern of a longer list for every reference)."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
         import fnmatch
         import re
         self.source = patterns  # kept alive, so that its id stays its own
         self.exact = {p for p in patterns if not any(c in p for c in '*?[')}
-        self.globs = [
-            re.compile(fnmatch.translate(p)) for p in dict.fromkeys(patterns)
-            if p not in self.exact
-        ]
+        globs = [p for p in dict.fromkeys(patterns) if p not in self.exact]
+        self.globs = re.compile(
+            '|'.join(fnmatch.translate(p) for p in globs),
+        ) if globs else None
 
     def matches(self, name: str) -> bool:
-        return name in self.exact or any(g.match(name) for g in self.globs)
+        return name in self.exact or (
+            self.globs is not None and self.globs.match(name) is not None
+        )
 
 
 _allow_lists: dict[int, _AllowList] = {}

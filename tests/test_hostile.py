@@ -13,8 +13,10 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -523,3 +525,61 @@ def test_pull_that_never_ends_meets_the_deadline(tmp_path: Path) -> None:
     assert elapsed < 12
 
 
+
+
+# --- smaller -------------------------------------------------------------------
+
+def test_update_with_dp006_ignored_does_not_claim_pins_are_current(tmp_path: Path) -> None:
+    path = write(tmp_path / 'Dockerfile', b'FROM example.com/a:1@sha256:' + b'5' * 64 + b'\n')
+    result = run('update', '--ignore', 'DP006', '--docker-host', 'unix:///nonexistent', str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'no pin was checked: DP006 (stale pin) is ignored\n'
+
+
+def test_a_pragma_waiving_dp006_is_said_by_update(tmp_path: Path) -> None:
+    path = write(tmp_path / 'Dockerfile', (
+        b'# digestpin: ignore=DP006\nFROM example.com/a:1@sha256:' + b'5' * 64 + b'\n'
+    ))
+    result = run('update', '--docker-host', 'unix:///nonexistent', str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"{path}:2:6: info: 'example.com/a:1@sha256:{'5' * 64}' not checked: "
+        f'a digestpin: ignore comment waives DP006 here\n'
+        'every pin that follows a tag is current\n'
+    )
+
+
+def test_configuration_search_stops_at_a_file_system_boundary(tmp_path: Path) -> None:
+    """/dev/shm is a mount of its own: a pyproject.toml above it (/) must
+    not be looked for, nor one in /dev."""
+    folder = Path(tempfile.mkdtemp(dir='/dev/shm'))
+    try:
+        write(folder / 'Dockerfile', b'FROM a:1\n')
+        from digestpin_hooks._config import _search_ends
+        assert _search_ends('/dev/shm', '/dev')
+        assert not _search_ends(str(folder), '/dev/shm')
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_long_allow_list_costs_linear_time(tmp_path: Path) -> None:
+    """40,000 --allow globs (past fnmatch's 32k cache): 1,000 references
+    cost at most 15 times what 100 cost."""
+    patterns = [f'r{k}.x/*' for k in range(40_000)]
+    write(tmp_path / 'pyproject.toml', (
+        '[tool.digestpin]\nallow = [' + ', '.join(f'"{p}"' for p in patterns) + ']\n'
+    ).encode())
+    (tmp_path / '.git').mkdir()
+    small = write(tmp_path / 'small' / 'Dockerfile', b''.join(b'FROM a%d:1\n' % k for k in range(100)))
+    large = write(tmp_path / 'large' / 'Dockerfile', b''.join(b'FROM a%d:1\n' % k for k in range(1000)))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            assert lint_main([str(small)]) == 1
+        assert out.getvalue().count('DP001') == 100
+        ratio = lint_seconds(large) / lint_seconds(small)
+    finally:
+        os.chdir(cwd)
+    print(f'[growth] 40,000 allow globs, 1,000 / 100 references = {ratio:.1f}')
+    assert ratio <= 15
