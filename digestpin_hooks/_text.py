@@ -24,14 +24,19 @@ def encode(text: str, bom: bool) -> bytes:
 
 
 class LineIndex:
-    """Offsets -> 1-based (line, column), with the newlines found once.
+    """Offsets -> 1-based (line, column), linear however many are asked.
 
-    A finding's position is a binary search, not a count from the start of
-    the file: a file with a reference on every line stays linear.
+    The first few lookups count newlines (in C, and most files have a
+    finding or two); past them the newlines are indexed once and each
+    lookup is a binary search, so a file with a reference on every line
+    stays linear.
     """
+
+    COUNTED_LOOKUPS = 8
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.lookups = 0
         self._starts: list[int] | None = None
 
     def starts(self) -> list[int]:
@@ -46,6 +51,9 @@ class LineIndex:
         return self._starts
 
     def position(self, offset: int) -> tuple[int, int]:
+        if self._starts is None and self.lookups < self.COUNTED_LOOKUPS:
+            self.lookups += 1
+            return position(self.text, offset)
         starts = self.starts()
         line = bisect.bisect_right(starts, offset)
         return line, offset - starts[line - 1] + 1
