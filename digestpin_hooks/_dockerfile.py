@@ -25,6 +25,7 @@ from digestpin_hooks._text import line_above
 from digestpin_hooks._text import LineIndex
 
 if TYPE_CHECKING:
+    from typing import Callable
     from typing import Iterator
     from digestpin_hooks._expand import Span
 
@@ -37,7 +38,8 @@ GO_SPACE = (
 _ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
 _CMD_RE = re.compile(r'[^\t\v\f\r ]+')
 # a word without quotes or escapes, up to a blank or the end of the line
-_PLAIN_FLAG_RE = re.compile('[^\'"\\\\ \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
+# no quotes and neither escape character: the word stands as written
+_PLAIN_FLAG_RE = re.compile('[^\'"\\\\` \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
 _PLAIN_WORD_RE = re.compile(
     '[^\'"\\\\' + GO_SPACE + ']+(?=[' + GO_SPACE + ']|\\Z)',
 )
@@ -51,6 +53,12 @@ _KNOWN_DIRECTIVES = frozenset(('escape', 'syntax', 'check'))
 _HEREDOC_RE = re.compile(r'(\d*)<<(-?)([^<]*)\Z')
 _HEREDOC_COMMANDS = frozenset(('add', 'copy', 'run'))
 _HEREDOC_OPENERS = _HEREDOC_COMMANDS | {'onbuild'}
+# every instruction BuildKit v0.32 knows; another is newer syntax, or a typo
+KNOWN_INSTRUCTIONS = frozenset((
+    'add', 'arg', 'cmd', 'copy', 'entrypoint', 'env', 'expose', 'from',
+    'healthcheck', 'label', 'maintainer', 'onbuild', 'run', 'shell',
+    'stopsignal', 'user', 'volume', 'workdir',
+))
 
 
 
@@ -93,6 +101,75 @@ class Directive(NamedTuple):
     line: int
 
 
+_SYNTAX_RE = re.compile(r'([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
+
+
+def _syntax_in_comments(text: str, prefix: str) -> Directive | None:
+    """BuildKit's DetectSyntax over ``prefix`` comment lines at the top.
+
+    Unlike the parser's own directives, the line must start with the
+    comment prefix (an indented ``# syntax=`` is not seen), a ``#!`` first
+    line is skipped, a repeated directive ends the search, and only the
+    value's first word names the frontend image.
+    """
+    offset = 0
+    number = 1
+    if text.startswith('#!'):
+        end = text.find('\n')
+        if end < 0:
+            return None
+        offset = end + 1
+        number = 2
+    seen: set[str] = set()
+    while offset < len(text):
+        end = text.find('\n', offset)
+        end = len(text) if end < 0 else end
+        line = text[offset:end]
+        if line.endswith('\r'):
+            line = line[:-1]  # Go's bufio.ScanLines drops it
+        if not line.startswith(prefix):
+            return None
+        body = line[len(prefix):]
+        lead = len(body) - len(body.lstrip(GO_SPACE))
+        body = body[lead:]
+        m = _SYNTAX_RE.match(body)
+        value_at = _directive_value(body, m.end()) if m else None
+        if m is None or value_at is None:
+            return None
+        name = m.group(1).lower()
+        if name not in _KNOWN_DIRECTIVES or name in seen:
+            return None
+        seen.add(name)
+        if name == 'syntax':
+            value = body[value_at[0]:value_at[1]].split(' ', 1)[0]
+            start = offset + len(prefix) + lead + value_at[0]
+            return Directive('syntax', value, (start, start + len(value)), number)
+        offset = end + 1
+        number += 1
+    return None
+
+
+def detect_syntax(text: str) -> Directive | None:
+    """The frontend image BuildKit's DetectSyntax finds: ``# syntax=``,
+    else ``// syntax=``, else a JSON document's ``syntax`` key."""
+    found = _syntax_in_comments(text, '#') or _syntax_in_comments(text, '//')
+    if found is not None or not text.lstrip().startswith('{'):
+        return found
+    import json
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    value = document.get('syntax') if isinstance(document, dict) else None
+    if not isinstance(value, str) or not value:
+        return None
+    quoted = json.dumps(value)
+    at = text.find(quoted)
+    start = at + 1 if at >= 0 else 0
+    span = (start, start + len(value)) if at >= 0 else (0, 0)
+    return Directive('syntax', value, span, text.count('\n', 0, start) + 1)
+
+
 class Dockerfile(NamedTuple):
     text: str  # decoded with surrogateescape, BOM removed
     bom: bool
@@ -100,6 +177,13 @@ class Dockerfile(NamedTuple):
     instructions: tuple[Instruction, ...]
     escape: str
     lines: LineIndex  # offsets -> line and column, built on first use
+    # (line, offset, word) of instructions BuildKit v0.32 does not know
+    unknown: tuple[tuple[int, int, str], ...] = ()
+    stageless: int = 0  # line of an instruction before any FROM (not ARG)
+    # where every instruction starts, when heredocs made the parser walk
+    # every line (else a line is an instruction when the one before it that
+    # counts does not continue)
+    starts: frozenset[int] | None = None
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""
@@ -129,8 +213,8 @@ def _check_line_lengths(text: str) -> None:
         if len(m.group().encode('utf-8', 'surrogateescape')) > MAX_LINE_BYTES:
             number = text.count('\n', 0, m.start()) + 1
             raise DockerfileError(
-                f'line {number} is longer than BuildKit\'s limit of '
-                f'{MAX_LINE_BYTES} bytes',
+                f'line {number}: dockerfile line greater than max allowed '
+                f'size of {MAX_LINE_BYTES}',
             )
 
 
@@ -167,9 +251,7 @@ def _read_directives(text: str) -> tuple[list[Directive], str]:
         if m is None or value_at is None or name not in _KNOWN_DIRECTIVES:
             break
         if any(d.name == name for d in directives):
-            raise DockerfileError(
-                f'line {number}: only one {name} parser directive can be used',
-            )
+            break  # a repeated directive is a comment (BuildKit v0.32)
         value = stripped[value_at[0]:value_at[1]]
         if name == 'escape':
             if value not in ('\\', '`'):
@@ -220,9 +302,19 @@ def _needs_join(cmd: str, raw: str, has_mounts: bool) -> bool:
         return True
     if cmd == 'env':
         return has_mounts  # ENV values only feed RUN --mount from=
+    if cmd == 'onbuild':
+        return True  # its trigger may be refused (ONBUILD FROM): always read
     if cmd in _HEREDOC_OPENERS:
-        return '<<' in raw or '--from' in raw or '--mount' in raw
+        return '<<' in raw or _has_flags(raw, cmd)
     return False
+
+
+def _has_flags(raw: str, cmd: str) -> bool:
+    """Whether the instruction's arguments start with a ``--`` flag (or may,
+    behind a continuation): its flags are then checked as BuildKit does."""
+    head = raw.lstrip(GO_SPACE)[len(cmd):]
+    rest = head.lstrip(' \t\v\f\r')
+    return rest.startswith('--') or rest[:1] in ('\\', '`', '\n', '')
 
 
 def _continues(line: str, escape: str) -> bool:
@@ -255,7 +347,7 @@ def _continuation_re(escape: str) -> re.Pattern[str]:
 def _candidate_re(escape: str, with_env: bool) -> re.Pattern[str]:
     """Lines that may start an instruction able to name or feed an image.
 
-    FROM, ARG and ONBUILD always; COPY and RUN only when flags (``--``) or
+    FROM, ARG and ONBUILD always; ADD, COPY and RUN only when flags (``--``) or
     a continuation follow the command, since flags come first; ENV only in
     files with ``--mount`` (ENV can only feed ``RUN --mount from=``).
     """
@@ -264,7 +356,7 @@ def _candidate_re(escape: str, with_env: bool) -> re.Pattern[str]:
     end = rf'(?=[\t\v\f\r ]|{e}|$)'
     commands = [
         rf'(?:from|arg|onbuild){end}',
-        rf'(?:copy|run)(?:[\t\v\f\r ]+(?:--|{e}[ \t]*\r*$)|{e}[ \t]*\r*$)',
+        rf'(?:add|copy|run)(?:[\t\v\f\r ]+(?:--|{e}[ \t]*\r*$)|{e}[ \t]*\r*$)',
     ]
     if with_env:
         commands.append(rf'env{end}')
@@ -284,6 +376,9 @@ class _Scanner:
         self.join_all = join_all
         self.has_mounts = '--mount' in text
         self.rest_of_instruction = _continuation_re(escape)
+        # (line, offset, word) of instructions BuildKit does not know
+        self.unknown: list[tuple[int, int, str]] = []
+        self.starts: list[int] = []  # of every instruction read
 
     def is_skipped(self, line: str) -> bool:
         head = line.lstrip(GO_SPACE)
@@ -326,6 +421,9 @@ class _Scanner:
         )):
             # the command itself runs into the continuation
             cmd = split_command(_join(raw, start, escape)[0])[0]
+        self.starts.append(start)
+        if cmd not in KNOWN_INSTRUCTIONS and m is not None:
+            self.unknown.append((start_line, start + len(first) - len(head), m.group()))
         if not self.join_all and not _needs_join(cmd, raw, self.has_mounts):
             return None, offset, line_number
         line, pieces = _join(raw, start, escape)
@@ -418,6 +516,53 @@ class _Scanner:
                 yield ins
 
 
+@functools.lru_cache(maxsize=None)
+def _unknown_command_re(escape: str) -> re.Pattern[str]:
+    """Lines whose first word is no instruction BuildKit knows.
+
+    Lines right after an escape at the end of a line are continuations and
+    skipped by the lookbehinds; the caller checks the rest.
+    """
+    e = re.escape(escape)
+    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
+    known = '|'.join(sorted(KNOWN_INSTRUCTIONS))
+    return re.compile(
+        rf'(?<!{e}\n)(?<!{e}\r\n)^{blank}*'
+        rf'(?!(?:{known})(?:[\t\v\f\r ]|{e}|$))([^\s#]\S*)',
+        re.M | re.I,
+    )
+
+
+def _unknown_commands(scanner: _Scanner) -> list[tuple[int, int, str]]:
+    """(line, offset, word) of every instruction BuildKit does not know, in
+    a file without heredocs: one regular expression, then a look at the
+    line before each match (linear: a run of comments is walked once)."""
+    text = scanner.text
+    found = []
+    index = LineIndex(text)
+    for m in _unknown_command_re(scanner.escape).finditer(text):
+        if scanner.instruction_start(m.start()) != _line_start(text, m.start()):
+            continue  # a continuation line, not an instruction
+        found.append((index.position(m.start())[0], m.start(1), m.group(1)))
+    return found
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind('\n', 0, offset) + 1
+
+
+def _before_first_stage(text: str, escape: str, first_from: int) -> tuple[int, bool]:
+    """(line of the first instruction other than ARG before the first FROM,
+    or 0; whether there is any instruction there)."""
+    scanner = _Scanner(text[:first_from], escape, True)
+    any_instruction = False
+    for ins in scanner.every_line():
+        any_instruction = True
+        if ins.cmd != 'arg' and ins.cmd in KNOWN_INSTRUCTIONS:
+            return ins.start_line, True
+    return 0, any_instruction or bool(scanner.unknown)
+
+
 def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     """Read ``data`` into instructions, as BuildKit's parser.Parse does.
 
@@ -429,14 +574,52 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     text, bom = decode(data)
     _check_line_lengths(text)
     directives, escape = _read_directives(text)
+    # the parser reads a syntax directive as a comment; the frontend image
+    # is what DetectSyntax finds, by its own rules
+    directives = [d for d in directives if d.name != 'syntax']
+    syntax = detect_syntax(text)
+    if syntax is not None:
+        directives.append(syntax)
+    if not text:
+        raise DockerfileError('the Dockerfile cannot be empty')
     scanner = _Scanner(text, escape, join_all)
+    starts: frozenset[int] | None = None
     if join_all or '<<' in text:
         instructions = tuple(scanner.every_line())
+        unknown = scanner.unknown
+        starts = frozenset(scanner.starts)
     else:
         instructions = tuple(scanner.candidates())
+        unknown = _unknown_commands(scanner)
+    first_from = next((ins.start for ins in instructions if ins.cmd == 'from'), len(text))
+    stageless, any_before = _before_first_stage(text, escape, first_from)
+    if first_from == len(text) and not any_before and not unknown:
+        raise DockerfileError('file with no instructions')
     return Dockerfile(
         text, bom, tuple(directives), instructions, escape, LineIndex(text),
+        tuple(unknown), stageless, starts,
     )
+
+
+def instructions_at(doc: Dockerfile) -> Callable[[int], Instruction | None]:
+    """A function: offset -> the instruction whose first line starts there,
+    every line joined; None when that line continues another instruction
+    or lies in a heredoc body.  One scanner serves every call."""
+    scanner = _Scanner(doc.text, doc.escape, True)
+
+    def at(offset: int) -> Instruction | None:
+        return _instruction_at(doc, scanner, offset)
+    return at
+
+
+def _instruction_at(doc: Dockerfile, scanner: _Scanner, offset: int) -> Instruction | None:
+    if doc.starts is not None:
+        if offset not in doc.starts:
+            return None
+    elif scanner.instruction_start(offset) != offset:
+        return None
+    line = doc.lines.position(offset)[0]
+    return scanner.instruction_at(offset, line)[0]
 
 
 def split_command(line: str) -> tuple[str, int]:
@@ -472,11 +655,18 @@ def _heredocs(cmd: str, line: str) -> list[tuple[str, bool]]:
     if _is_json_array(line[flags_end:]):
         return []
     found = []
-    for word, _, _ in _shell_words(line):
+    words = [word for word, _, _ in _shell_words(line)]
+    for k, word in enumerate(words):
         m = _HEREDOC_RE.match(word)
-        if m is None or not m.group(3):
+        if m is None:
             continue
-        names = [w for w, _, _ in _shell_words(m.group(3))]
+        name_word = m.group(3)
+        if not name_word:
+            # ``<< EOF``: the name is the next word (BuildKit >= v0.22)
+            if k + 1 >= len(words) or words[k + 1].startswith('<'):
+                continue
+            name_word = words[k + 1]
+        names = [w for w, _, _ in _shell_words(name_word)]
         if len(names) != 1:
             continue
         found.append((_unquote(names[0]), m.group(2) == '-'))
@@ -528,9 +718,10 @@ def _unquote(word: str) -> str:
 
 
 def extract_flags(
-        line: str, start: int,
+        line: str, start: int, escape: str = '\\',
 ) -> tuple[int, list[tuple[str, int, int]]]:
-    """BuildKit's extractBuilderFlags from ``line[start:]``.
+    """BuildKit's extractBuilderFlags from ``line[start:]``, with the file's
+    escape character.
 
     Returns where the arguments start and each flag as (value with quotes
     and escapes removed, raw start, raw end).
@@ -558,7 +749,7 @@ def extract_flags(
             if ch in '\'"':
                 end = i + 1
                 while end < n and line[end] != ch:
-                    if line[end] == '\\' and end + 1 < n:
+                    if line[end] == escape and end + 1 < n:
                         out.append(line[end + 1])
                         end += 2
                         continue
@@ -566,7 +757,7 @@ def extract_flags(
                     end += 1
                 i = end + 1
                 continue
-            if ch == '\\':
+            if ch == escape:
                 if i + 1 < n:
                     out.append(line[i + 1])
                 i += 2

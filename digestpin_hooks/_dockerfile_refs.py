@@ -1,8 +1,11 @@
-"""A parsed Dockerfile -> every place BuildKit would pull an image.
+"""A parsed Dockerfile -> every place BuildKit v0.32 would pull an image.
 
-``FROM`` (with global ``ARG`` scope and earlier stage names), ``COPY
---from``, ``RUN --mount from=`` (with the stage's ``ARG``/``ENV``), and the
-``# syntax=`` directive; each reference with the span a fix may rewrite.
+``FROM`` (global ``ARG`` scope, the automatic platform ARGs, stages looked
+up exactly as ``AS`` lower-cased them), ``COPY --from`` and ``RUN --mount
+from=`` (stages looked up case-insensitively, no variables), ``ONBUILD``
+triggers, and the ``# syntax=`` directive; each reference with the span a
+fix may rewrite.  What BuildKit refuses is a DockerfileError naming its
+reason, as its own message says it.
 """
 from __future__ import annotations
 
@@ -14,11 +17,15 @@ from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile import split_command
 from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._instruction_checks import check_instructions
+from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._expand import Budget
 from digestpin_hooks._expand import expand
 from digestpin_hooks._expand import ExpansionError
 from digestpin_hooks._expand import MAX_WORD
 from digestpin_hooks._expand import Expansion
+from digestpin_hooks._expand import ShellError
 from digestpin_hooks._expand import Var
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
@@ -33,10 +40,20 @@ SOURCE_COPY = 'COPY --from'
 SOURCE_MOUNT = 'RUN --mount'
 SOURCE_SYNTAX = 'syntax'
 SOURCE_ARG = 'ARG'
+SOURCE_ONBUILD_COPY = 'ONBUILD COPY --from'
+SOURCE_ONBUILD_MOUNT = 'ONBUILD RUN --mount'
 _WORD_RE = re.compile(r'[^\t\v\f\r ]+')
 # instructions whose arguments can name an image or feed one
-_INTERESTING = frozenset(('from', 'copy', 'run', 'arg', 'onbuild', 'env'))
-_NOT_FROM_MOUNT_TYPES = frozenset(('tmpfs', 'secret', 'ssh'))
+_INTERESTING = frozenset(('from', 'copy', 'run', 'arg', 'onbuild'))
+_STAGE_NAME_RE = re.compile(r'[a-z][a-z0-9-_.]*\Z')
+_PLATFORM_PART_RE = re.compile(r'[A-Za-z0-9_.-]+\Z')
+_COPY_FROM_VARIABLE = (
+    'variable expansion is not supported for --from, define a new stage with '
+    'FROM using ARG from global scope as a workaround'
+)
+_MOUNT_FROM_VARIABLE = (
+    "'from' doesn't support variable expansion, define alias stage instead"
+)
 
 
 class ImageRef(NamedTuple):
@@ -55,50 +72,77 @@ class ImageRef(NamedTuple):
     has_variables: bool = False  # the instruction writes it with variables
 
 
-def _csv_fields(value: str) -> list[tuple[str, int]]:
-    """Split a --mount value into fields with their offsets (encoding/csv)."""
-    fields = []
-    start = 0
-    quoted = False
-    for k, ch in enumerate(value):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ',' and not quoted:
-            fields.append((value[start:k], start))
-            start = k + 1
-    fields.append((value[start:], start))
-    return fields
+def _csv_fields(value: str) -> list[tuple[str, int, bool]]:
+    """A --mount value as one CSV record (Go's encoding/csv): each field
+    with its offset in ``value`` and whether it was quoted."""
+    fields: list[tuple[str, int, bool]] = []
+    i = 0
+    n = len(value)
+    while True:
+        if i < n and value[i] == '"':
+            out = []
+            j = i + 1
+            while j < n:
+                if value[j] == '"':
+                    if value[j + 1:j + 2] == '"':
+                        out.append('"')
+                        j += 2
+                        continue
+                    break
+                out.append(value[j])
+                j += 1
+            fields.append((''.join(out), i, True))
+            comma = value.find(',', j)
+        else:
+            comma = value.find(',', i)
+            end = n if comma < 0 else comma
+            fields.append((value[i:end], i, False))
+        if comma < 0:
+            return fields
+        i = comma + 1
 
 
-# ARGs BuildKit defines for FROM lines; their values depend on the build
+# ARGs BuildKit defines for FROM lines (and TARGETSTAGE, the stage built)
 BUILTIN_PLATFORM_ARGS = (
     'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
     'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT',
 )
+# the platforms a FROM is read for: a value the same on all of them is what
+# the build uses; one that differs varies with the target (DP003)
+PLATFORMS = (('linux', 'amd64', ''), ('linux', 'arm64', ''))
 
-_BUILTIN_VARS = {
-    name: Var('', None, 0, known=False) for name in BUILTIN_PLATFORM_ARGS
-}
+
+def _automatic_args(platform: tuple[str, str, str], target_stage: str) -> dict[str, Var]:
+    os_, arch, variant = platform
+    name = f'{os_}/{arch}' + (f'/{variant}' if variant else '')
+    values = {
+        'BUILDPLATFORM': name, 'BUILDOS': os_, 'BUILDARCH': arch,
+        'BUILDVARIANT': variant, 'TARGETPLATFORM': name, 'TARGETOS': os_,
+        'TARGETARCH': arch, 'TARGETVARIANT': variant,
+        'TARGETSTAGE': target_stage,
+    }
+    return {key: Var(value, None, 0) for key, value in values.items()}
 
 
 class _Scope:
-    """The variables and stages known at one point of the Dockerfile."""
+    """What is known at one point of the Dockerfile."""
 
-    def __init__(self, budget: Budget) -> None:
-        # global ARGs (before the first FROM), and the ones BuildKit adds
-        self.meta: dict[str, Var] = dict(_BUILTIN_VARS)
+    def __init__(self, budget: Budget, target_stage: str) -> None:
+        # the global ARGs, once for each platform a build may target
+        self.metas: list[dict[str, Var]] = [
+            _automatic_args(platform, target_stage) for platform in PLATFORMS
+        ]
         self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
-        self.stages: set[str] = set()  # names, lower-cased
+        self.stage_names: list[str] = []  # lower-cased, '' for unnamed, in order
+        self.defined: set[str] = set()  # the same names, to look them up
+        self.all_stage_names: dict[str, int] = {}  # every stage of the file
+        self.stage_count = 0
         self.in_stage = False
         self.budget = budget  # what expansion may still produce in the file
 
-    def is_stage(self, name: str) -> bool:
-        if name.isdigit():
-            return True
-        return name.lower() in self.stages
-
-    def add_stage(self, name: str) -> None:
-        self.stages.add(name)  # '' for an unnamed stage, as BuildKit keeps it
+    @property
+    def current(self) -> int:
+        return len(self.stage_names) - 1
 
 
 def _locator(ins: Instruction, word_start: int) -> Locate:
@@ -155,8 +199,49 @@ def _ref_from_expansion(
     )
 
 
+def _stage_names(doc: Dockerfile) -> tuple[dict[str, int], int]:
+    """Every stage name of the file (lower-cased) -> its index, and how
+    many stages there are: --from may name a stage defined later (which
+    fails the build, but is no image)."""
+    names: dict[str, int] = {}
+    index = 0
+    for ins in doc.instructions:
+        if ins.cmd != 'from':
+            continue
+        args_start = split_command(ins.line)[1]
+        flags_end, _ = extract_flags(ins.line, args_start, doc.escape)
+        words = _WORD_RE.findall(ins.line, flags_end)
+        if len(words) == 3 and words[1].lower() == 'as':
+            names.setdefault(words[2].lower(), index)
+        index += 1
+    return names, index
+
+
+def _target_stage(doc: Dockerfile) -> str:
+    """TARGETSTAGE: the last stage's name, what a plain build builds."""
+    for ins in reversed(doc.instructions):
+        if ins.cmd == 'from':
+            words: list[str] = _WORD_RE.findall(ins.line)
+            if len(words) >= 4 and words[-2].lower() == 'as':
+                return words[-1].lower()
+            return ''
+    return ''
+
+
+def read_dockerfile(data: bytes) -> tuple[Dockerfile, list[ImageRef], list[UnknownSyntax]]:
+    """Bytes -> (the file, its image references, what BuildKit v0.32 does
+    not know in it), or DockerfileError where BuildKit refuses the file:
+    its parser first, its instruction parser next, its converter last."""
+    doc = parse(data)
+    unknown = check_instructions(doc)
+    return doc, image_refs(doc), unknown
+
+
 def image_refs(doc: Dockerfile) -> list[ImageRef]:
-    """Every place BuildKit would pull an image, with ARG scope applied."""
+    """Every place BuildKit would pull an image, with ARG scope applied.
+
+    Raises DockerfileError where BuildKit refuses the file.
+    """
     refs: list[ImageRef] = []
     for directive in doc.directives:
         if directive.name == 'syntax':
@@ -165,13 +250,23 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
                 directive.span, True, directive.line, (), '', '', (),
             ))
     # expansion may produce four times the file's text, and a little more
-    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD))
+    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), _target_stage(doc))
+    scope.all_stage_names, scope.stage_count = _stage_names(doc)
+    if doc.stageless:
+        raise DockerfileError(
+            f'line {doc.stageless}: no build stage in current context',
+        )
+    line = 0
     try:
         for ins in doc.instructions:
+            line = ins.start_line
             if ins.line and ins.cmd in _INTERESTING:
                 refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
-    except ExpansionError as e:
-        raise DockerfileError(f'line {ins.start_line}: {e}') from None
+    except (ExpansionError, DockerfileError) as e:
+        message = str(e)
+        if not message.startswith('dockerfile parse error'):
+            message = f'line {line}: {message}'
+        raise DockerfileError(message) from None
     return _merge_arg_refs(refs)
 
 
@@ -200,6 +295,12 @@ def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
     return merged
 
 
+def _parse_error(ins: Instruction, message: str) -> DockerfileError:
+    return DockerfileError(
+        f'dockerfile parse error on line {ins.start_line}: {message}',
+    )
+
+
 def _instruction_refs(
         doc: Dockerfile,
         ins: Instruction,
@@ -212,64 +313,100 @@ def _instruction_refs(
     if cmd == 'arg':
         _define_args(doc, ins, args_start, scope)
         return
-    if cmd == 'env':
-        _define_env(doc, ins, args_start, scope)
-        return
-    flags_end, flags = extract_flags(line, args_start)
+    flags_end, flags = extract_flags(line, args_start, doc.escape)
     if cmd == 'from':
         yield from _from_refs(doc, ins, flags_end, flags, scope)
     elif cmd == 'copy':
-        yield from _copy_refs(doc, ins, flags, scope)
+        yield from _copy_refs(doc, ins, flags, scope, onbuild=start > 0)
     elif cmd == 'run':
-        yield from _mount_refs(doc, ins, flags, scope)
+        yield from _mount_refs(doc, ins, flags, scope, onbuild=start > 0)
     elif cmd == 'onbuild' and start == 0:
-        sub = line[args_start:]
-        sub_cmd, _ = split_command(sub)
-        if sub_cmd == 'copy':
-            # the trigger runs in a downstream build: no ARG scope applies
-            trigger_scope = _Scope(scope.budget)
-            trigger_scope.stages = scope.stages
-            yield from _instruction_refs(
-                doc, ins, 'copy', args_start, trigger_scope,
-            )
+        sub_cmd, _ = split_command(line[args_start:])
+        if sub_cmd == 'onbuild':
+            raise _parse_error(ins, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+        if sub_cmd in ('from', 'maintainer'):
+            raise _parse_error(ins, f"{sub_cmd.upper()} isn't allowed as an ONBUILD trigger")
+        if sub_cmd in ('copy', 'run'):
+            # the trigger runs in a downstream build, so no variables apply
+            yield from _instruction_refs(doc, ins, sub_cmd, args_start, scope)
 
 
 def _define_args(
         doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
 ) -> None:
+    """ARG in the global scope (once for each platform) or in a stage."""
     for word, word_start, _ in arg_words(ins.line, args_start, doc.escape):
         name, eq, raw = word.partition('=')
-        env = scope.stage if scope.in_stage else scope.meta
-        if not eq:
-            if scope.in_stage and name in scope.meta:
-                # ARG NAME in a stage brings in the global value
-                env[name] = scope.meta[name]
-            else:
-                env.pop(name, None)
+        locate = _locator(ins, word_start + len(name) + 1)
+        if scope.in_stage:
+            if not eq:
+                # ARG NAME in a stage brings in the global (or automatic) value
+                value = scope.metas[0].get(name)
+                if value is not None:
+                    scope.stage[name] = value
+                continue
+            try:
+                exp = expand(raw, scope.stage, locate, doc.escape, scope.budget)
+            except ShellError:
+                # BuildKit reads a stage ARG's default only where it is
+                # used, and no image reference can use it
+                scope.stage.pop(name, None)
+                continue
+            scope.stage[name] = Var(exp.value, exp.span, ins.start_line)
             continue
-        exp = expand(raw, env, _locator(ins, word_start + len(name) + 1),
-                     doc.escape, scope.budget)
-        if exp.unresolved:
-            env.pop(name, None)
-        else:
-            env[name] = Var(exp.value, exp.span, ins.start_line)
+        for meta in scope.metas:
+            if not eq:
+                # a global ARG without a value is unset, except that it
+                # leaves an automatic platform ARG as BuildKit fills it
+                if name not in BUILTIN_PLATFORM_ARGS and name != 'TARGETSTAGE':
+                    meta.pop(name, None)
+                continue
+            exp = expand(raw, meta, locate, doc.escape, scope.budget)
+            if exp.unresolved:
+                meta.pop(name, None)
+            else:
+                meta[name] = Var(exp.value, exp.span, ins.start_line)
+
+
+def _expand_everywhere(
+        doc: Dockerfile, scope: _Scope, word: str, locate: Locate,
+) -> tuple[Expansion, bool]:
+    """``word`` expanded for every platform: (the first expansion, whether
+    all platforms give the same value)."""
+    first = expand(word, scope.metas[0], locate, doc.escape, scope.budget)
+    if '$' not in word:
+        return first, True
+    same = all(
+        expand(word, meta, locate, doc.escape, scope.budget).value == first.value
+        for meta in scope.metas[1:]
+    )
+    return first, same
+
+
+def _checked_platform(
+        doc: Dockerfile, ins: Instruction, raw: str, scope: _Scope,
+) -> str:
+    """FROM --platform's value, as BuildKit refuses an empty or malformed
+    one; '' when it varies with the build (it names $BUILDPLATFORM...)."""
+    exp, same = _expand_everywhere(doc, scope, raw, _nowhere)
+    if not same:
+        return raw
+    value = exp.value
+    if not value:
+        raise DockerfileError(f'empty platform value from expression {raw}')
+    parts = value.split('/')
+    for part in parts:
+        if not _PLATFORM_PART_RE.match(part):
+            raise DockerfileError(
+                f'failed to parse platform {raw}: "{part}" is an invalid '
+                f'component of "{value}": platform specifier component must '
+                f'match "^[A-Za-z0-9_.-]+$": invalid argument',
+            )
+    return raw
 
 
 def _nowhere(start: int, end: int) -> Span | None:
-    return None  # ENV values are never edited: no span to report
-
-
-def _define_env(
-        doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
-) -> None:
-    """ENV NAME=value in a stage: it feeds ``RUN --mount from=$NAME``."""
-    if not scope.in_stage:
-        return
-    for word, _, _ in arg_words(ins.line, args_start, doc.escape):
-        name, eq, raw = word.partition('=')
-        if eq:
-            exp = expand(raw, scope.stage, _nowhere, doc.escape, scope.budget)
-            scope.stage[name] = Var(exp.value, None, ins.start_line)
+    return None  # values that are never edited: no span to report
 
 
 def _from_refs(
@@ -284,27 +421,43 @@ def _from_refs(
         (m.group(), m.start(), m.end())
         for m in _WORD_RE.finditer(line, flags_end)
     ]
+    stage_name = ''
+    if len(words) == 3 and words[1][0].lower() == 'as':
+        stage_name = words[2][0].lower()
+        if not _STAGE_NAME_RE.match(stage_name):
+            raise _parse_error(ins, (
+                f'invalid name for build stage: "{words[2][0]}", name can\'t '
+                f'start with a number or contain symbols'
+            ))
+    elif len(words) != 1:
+        raise _parse_error(ins, 'FROM requires either one or three arguments')
     platform = ''
     for flag, _, _ in flags:
         if flag.startswith('--platform='):
             platform = flag[len('--platform='):]
+            _checked_platform(doc, ins, platform, scope)
     scope.in_stage = True
     scope.stage = {}
-    stage_name = ''
-    if len(words) == 3 and words[1][0].lower() == 'as':
-        stage_name = words[2][0].lower()
-    if not words:
-        scope.add_stage(stage_name)
-        return
     word, word_start, word_end = words[0]
-    exp = expand(
-        word, scope.meta, _locator(ins, word_start), doc.escape, scope.budget,
-    )
+    exp, same = _expand_everywhere(doc, scope, word, _locator(ins, word_start))
     image = exp.value
-    is_stage = not exp.unresolved and image.lower() in scope.stages
-    scope.add_stage(stage_name)
-    if is_stage or (not exp.unresolved and image.lower() == 'scratch'):
+    # FROM names a stage defined before it, exactly as AS lower-cased it
+    is_stage = same and not exp.unresolved and image in scope.defined
+    scope.stage_names.append(stage_name)
+    scope.defined.add(stage_name)
+    if not same:
+        yield ImageRef(
+            SOURCE_FROM, word, word, ins.span(word_start, word_end) or (ins.offset(word_start),) * 2,
+            False, ins.start_line, tuple(
+                name for name in BUILTIN_PLATFORM_ARGS if name in word
+            ) or ('TARGETPLATFORM',),
+            'the image varies with the platform the build targets', platform, (), True,
+        )
         return
+    if is_stage or (not exp.unresolved and image == 'scratch'):
+        return
+    if not image and not exp.unresolved:
+        raise DockerfileError(f'base name ({word}) should not be blank')
     yield _ref_from_expansion(
         doc, ins, SOURCE_FROM, exp, word, word_start, word_end, platform,
     )
@@ -314,11 +467,37 @@ def _flag_values(
         ins: Instruction, flags: list[tuple[str, int, int]], prefix: str,
 ) -> Iterator[tuple[str, str, int, int]]:
     """(value, value as written, start, end in the logical line) of each
-    flag written as ``prefix`` + value, e.g. ``--from=``."""
+    flag ``prefix`` + value, e.g. ``--from=``; quotes and escapes are
+    removed from the value as BuildKit removes them."""
     for flag, raw_start, raw_end in flags:
-        if ins.line.startswith(prefix, raw_start, raw_end):
+        if flag.startswith(prefix):
             start = raw_start + len(prefix)
             yield flag[len(prefix):], ins.line[start:raw_end], start, raw_end
+
+
+def _stage_reference(
+        scope: _Scope, name: str, *, onbuild: bool, by_index: bool,
+) -> bool:
+    """Whether --from / from= ``name`` is a stage (case-insensitive, or an
+    index for COPY), as BuildKit looks it up; DockerfileError for one it
+    refuses.  An ONBUILD trigger runs downstream: any stage of the file."""
+    index = scope.all_stage_names.get(name.lower())
+    if index is None and by_index:
+        try:
+            index = int(name)
+        except ValueError:
+            return False
+        if index < 0 or index >= scope.stage_count:
+            if onbuild:
+                return False
+            raise DockerfileError(f'invalid stage index {index}')
+    if index is None:
+        return False
+    if not onbuild and index >= scope.current:
+        raise DockerfileError(
+            f'stage "{name}" needs to be defined before current stage',
+        )
+    return True
 
 
 def _copy_refs(
@@ -326,25 +505,31 @@ def _copy_refs(
         ins: Instruction,
         flags: list[tuple[str, int, int]],
         scope: _Scope,
+        *,
+        onbuild: bool,
 ) -> Iterator[ImageRef]:
+    source = SOURCE_ONBUILD_COPY if onbuild else SOURCE_COPY
     for value, written, value_start, value_end in _flag_values(ins, flags, '--from='):
-        if not value or scope.is_stage(value):
+        if not value:
             continue
         if '$' in value:
-            # BuildKit does not expand variables in COPY --from
+            if not onbuild:
+                raise DockerfileError(_COPY_FROM_VARIABLE)
             span = ins.span(value_start, value_end) or (ins.offset(value_start),) * 2
             yield ImageRef(
                 SOURCE_COPY, written, written, span, False, ins.start_line,
-                (value,),
-                'BuildKit does not expand variables in COPY --from; name a '
+                (value,), 'BuildKit does not expand variables in --from; name a '
                 'stage (FROM $IMAGE AS src) and copy from it', '', (), True,
             )
             continue
-        exp = expand(
-            written, {}, _locator(ins, value_start), budget=scope.budget,
-        )
+        if _stage_reference(scope, value, onbuild=onbuild, by_index=True):
+            continue
+        if value == 'scratch':
+            continue
+        exp = Expansion(value, (), ins.span(value_start, value_end) if written == value else None, '', False)
         yield _ref_from_expansion(
-            doc, ins, SOURCE_COPY, exp, value, value_start, value_end,
+            doc, ins, source if onbuild else SOURCE_COPY, exp, value,
+            value_start, value_end,
         )
 
 
@@ -353,26 +538,42 @@ def _mount_refs(
         ins: Instruction,
         flags: list[tuple[str, int, int]],
         scope: _Scope,
+        *,
+        onbuild: bool,
 ) -> Iterator[ImageRef]:
-    for _, written, value_start, _ in _flag_values(ins, flags, '--mount='):
-        fields = _csv_fields(written)
-        options = {}
-        for field, offset in fields:
-            key, _, value = field.partition('=')
-            options[key.strip().lower()] = (value, offset + len(key) + 1)
-        if options.get('type', ('bind',))[0].lower() in _NOT_FROM_MOUNT_TYPES:
-            continue
+    for value, written, value_start, value_end in _flag_values(ins, flags, '--mount='):
+        options: dict[str, tuple[str, int, bool]] = {}
+        for field, offset, quoted in _csv_fields(value):
+            key, eq, field_value = field.partition('=')
+            options[key.strip().lower()] = (field_value, offset + len(key) + 1, quoted)
         if 'from' not in options:
             continue
-        value, offset = options['from']
-        start = value_start + offset
-        exp = expand(
-            value, scope.stage, _locator(ins, start), doc.escape, scope.budget,
-        )
-        if not exp.unresolved and (
-            scope.is_stage(exp.value) or exp.value == ''
-        ):
+        mount_type = options.get('type', ('bind', 0, False))[0].lower()
+        source, offset, quoted = options['from']
+        if mount_type == 'secret':
+            if onbuild:
+                continue
+            raise DockerfileError('secret mount should not have a from')
+        if '$' in source:
+            if onbuild:
+                continue
+            raise _parse_error(ins, _MOUNT_FROM_VARIABLE)
+        if not source or source == 'scratch':
             continue
+        # from= is a stage name or an image: no index lookup for mounts
+        if _stage_reference(scope, source, onbuild=onbuild, by_index=False):
+            continue
+        verbatim = written == value and not quoted
+        if verbatim:
+            start, end = value_start + offset, value_start + offset + len(source)
+        else:
+            # quotes moved it: the finding points at the whole flag value,
+            # and nothing is edited
+            start, end = value_start, value_end
+        exp = Expansion(
+            source, (), ins.span(start, end) if verbatim else None, '', False,
+        )
         yield _ref_from_expansion(
-            doc, ins, SOURCE_MOUNT, exp, value, start, start + len(value),
+            doc, ins, SOURCE_ONBUILD_MOUNT if onbuild else SOURCE_MOUNT, exp,
+            source, start, end,
         )

@@ -25,7 +25,6 @@ class Var(NamedTuple):
     value: str
     span: Span | None  # file span of the value when it is literal text there
     line: int  # line that set it (0: not from the file)
-    known: bool = True  # False: set at build time (TARGETARCH), value unknown
 
 
 class Expansion(NamedTuple):
@@ -66,14 +65,24 @@ class Budget:
 
 _NAME = r'[A-Za-z_][A-Za-z0-9_]*'
 _WHOLE_VAR_RE = re.compile(
-    rf'\$(?:(?P<bare>{_NAME})|\{{(?P<name>{_NAME})'
+    rf'\$(?:(?P<bare>{_NAME})(?![A-Za-z0-9_])|\{{(?P<name>{_NAME})'
     r'(?:(?P<op>:?-)(?P<default>[^$\'"\\`{}]*))?\})\Z',
 )
 _SPECIAL_RE = re.compile(r'[$\'"]')
-_NAME_RE = re.compile(_NAME)
+_IDENTIFIER_RE = re.compile(_NAME + r'\Z')
+# POSIX special parameters: BuildKit reads each as a name that is never set
+_SPECIAL_PARAMETERS = frozenset('@*#?-$!0')
+_EOF = '\ufffd'  # how Go prints the rune read at the end of the input
+
+
+class ShellError(ExpansionError):
+    """BuildKit's lexer refuses the word (its message, as BuildKit says it)."""
 
 
 class _Lexer:
+    """BuildKit's shell lexer (frontend/dockerfile/shell/lex.go) for one
+    word, bounded in depth and in the text it may produce."""
+
     def __init__(
             self, word: str, env: Mapping[str, Var], escape: str, budget: Budget,
     ) -> None:
@@ -98,136 +107,208 @@ class _Lexer:
             )
         out.append(piece)
 
-    def lookup(self, name: str) -> str | None:
-        """The value of ``name``, None when unset; notes unknown values."""
+    def peek(self) -> str:
+        return self.s[self.i] if self.i < len(self.s) else ''
+
+    def get(self, name: str) -> str | None:
+        """The value of ``name``; None when unset (noted for DP003 when it
+        is a name a --build-arg could set)."""
         var = self.env.get(name)
         if var is None:
+            if _IDENTIFIER_RE.match(name):
+                self.unresolved.append(name)
             return None
-        if not var.known:
-            self.unresolved.append(name)
         return var.value
 
-    def word(self, stop: str = '') -> str:
+    def word(self, stop: str = '', raw_escapes: bool = False) -> str:
+        """processStopOn: up to ``stop`` (consumed) or the end."""
         out: list[str] = []
         s = self.s
         while self.i < len(s):
             ch = s[self.i]
             if stop and ch == stop:
+                self.i += 1
                 return ''.join(out)
-            self.i += 1
-            if ch == self.escape:
-                if self.i < len(s):
-                    out.append(s[self.i])
-                    self.i += 1
+            if ch == '$':
+                self.grown(out, self.dollar())
             elif ch == "'":
-                end = s.find("'", self.i)
-                end = len(s) if end < 0 else end
-                out.append(s[self.i:end])
-                self.i = end + 1
+                out.append(self.single_quoted())
             elif ch == '"':
                 self.grown(out, self.double_quoted())
-            elif ch == '$':
-                self.grown(out, self.dollar())
             else:
+                self.i += 1
+                if ch == self.escape:
+                    if raw_escapes:
+                        out.append(ch)
+                    if self.i >= len(s):
+                        break
+                    ch = s[self.i]
+                    self.i += 1
                 out.append(ch)
+        if stop:
+            raise ShellError(
+                f'unexpected end of statement while looking for matching {stop}',
+            )
         return ''.join(out)
+
+    def single_quoted(self) -> str:
+        self.i += 1
+        end = self.s.find("'", self.i)
+        if end < 0:
+            raise ShellError(
+                'unexpected end of statement while looking for matching single-quote',
+            )
+        text = self.s[self.i:end]
+        self.i = end + 1
+        return text
 
     def double_quoted(self) -> str:
         out: list[str] = []
         s = self.s
-        while self.i < len(s):
+        self.i += 1
+        while True:
+            if self.i >= len(s):
+                raise ShellError(
+                    'unexpected end of statement while looking for matching '
+                    'double-quote',
+                )
             ch = s[self.i]
-            self.i += 1
             if ch == '"':
-                break
+                self.i += 1
+                return ''.join(out)
             if ch == '$':
                 self.grown(out, self.dollar())
-            elif ch == self.escape and self.i < len(s) and s[self.i] in (
-                '"', '$', self.escape,
-            ):
-                out.append(s[self.i])
+                continue
+            self.i += 1
+            if ch == self.escape and self.peek() in ('"', '$', self.escape):
+                ch = s[self.i]
                 self.i += 1
-            else:
-                out.append(ch)
-        return ''.join(out)
+            out.append(ch)
+
+    def name(self) -> str:
+        """processName: digits, one special parameter, or a name."""
+        s = self.s
+        start = self.i
+        if self.i < len(s) and s[self.i].isdecimal():
+            while self.i < len(s) and s[self.i].isdecimal():
+                self.i += 1
+            return s[start:self.i]
+        if self.i < len(s) and s[self.i] in _SPECIAL_PARAMETERS:
+            self.i += 1
+            return s[start:self.i]
+        while self.i < len(s) and (
+            s[self.i].isalpha() or s[self.i].isdecimal() or s[self.i] == '_'
+        ):
+            self.i += 1
+        return s[start:self.i]
 
     def dollar(self) -> str:
-        s = self.s
-        if self.i >= len(s):
-            return '$'
-        if s[self.i] != '{':
-            m = _NAME_RE.match(s, self.i)
-            if m is None:
-                return '$'
-            self.i = m.end()
-            return self.value_of(m.group())
-        m = _NAME_RE.match(s, self.i + 1)
-        if m is None:
-            # ${} or ${1}: BuildKit rejects it; keep the text, it is no name
-            self.unresolved.append(s[self.i - 1:])
-            self.i = len(s)
-            return ''
-        name = m.group()
-        self.i = m.end()
-        if self.i >= len(s):
-            self.unresolved.append(name)
-            return ''
-        ch = s[self.i]
-        if ch == '}':
-            self.i += 1
-            return self.value_of(name)
-        colon = ch == ':'
-        if colon:
-            self.i += 1
-        op = s[self.i] if self.i < len(s) else ''
         self.i += 1
+        if self.peek() != '{':
+            name = self.name()
+            if not name:
+                return '$'
+            return self.get(name) or ''
+        self.i += 1
+        ch = self.peek()
+        if not ch:
+            raise ShellError("syntax error: missing '}'")
+        if ch in '{}:':
+            raise ShellError('syntax error: bad substitution')
+        name = self.name()
+        op = self.peek() or _EOF
+        self.i += 1
+        if op == '}':
+            return self.get(name) or ''
+        if op == '/':
+            return self.replace(name)
+        null_is_unset = op == ':'
+        if null_is_unset:
+            op = self.peek() or _EOF
+            self.i += 1
+            if op not in '-+?':
+                raise ShellError(f'unsupported modifier (:{op}) in substitution')
+        elif op not in '-+?#%':
+            raise ShellError(f'unsupported modifier ({op}) in substitution')
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise ExpansionError(
-                f'variables nested more than {MAX_NESTING} deep',
-            )
-        arg = self.word(stop='}')
+            raise ExpansionError(f'variables nested more than {MAX_NESTING} deep')
+        try:
+            argument = self.word('}', raw_escapes=op in '#%')
+        except ShellError:
+            if self.i >= len(self.s):
+                raise ShellError("syntax error: missing '}'") from None
+            raise
         self.depth -= 1
-        self.i += 1  # the closing brace
+        if op in '#%':
+            # an unset variable is empty here: no --build-arg is implied
+            var = self.env.get(name)
+            return _trim(var.value if var is not None else '', op, argument)
         var = self.env.get(name)
-        present = var is not None and (
-            not var.known or var.value != '' or not colon
-        )
-        value = self.lookup(name) if present and op != '+' else None
+        value: str | None = None if var is None else var.value
+        present = value is not None and (not null_is_unset or value != '')
         if op == '-':
-            return value if present and value is not None else arg
+            return value if present and value is not None else argument
         if op == '+':
-            return arg if present else ''
-        if op == '?':
-            if present and value is not None:
-                return value
-            self.unresolved.append(name)
-            return ''
-        # ${X#pattern}, ${X%pattern}, ${X/a/b}: computed, never a literal pin
-        if var is None:
-            self.unresolved.append(name)
-            return ''
-        return _apply_pattern(self.lookup(name) or '', op, arg)
-
-    def value_of(self, name: str) -> str:
-        value = self.lookup(name)
+            return argument if present else ''
+        # '?': an unset variable is DP003 (a --build-arg would set it); a
+        # set but empty one under ':?' is BuildKit's error
         if value is None:
-            self.unresolved.append(name)
+            self.get(name)  # noted as unresolved
             return ''
+        if not present:
+            raise ShellError(f'{name}: {argument or "is not allowed to be empty"}')
         return value
 
+    def replace(self, name: str) -> str:
+        """${V/pattern/replacement} and ${V//pattern/replacement}."""
+        every = self.peek() == '/'
+        if every:
+            self.i += 1
+        try:
+            pattern = self.word('/', raw_escapes=True)
+        except ShellError:
+            if self.i >= len(self.s):
+                raise ShellError("syntax error: missing '/' in ${}") from None
+            raise
+        try:
+            replacement = self.word('}', raw_escapes=True)
+        except ShellError:
+            if self.i >= len(self.s):
+                raise ShellError("syntax error: missing '}'") from None
+            raise
+        var = self.env.get(name)
+        value = var.value if var is not None else ''
+        from digestpin_hooks._glob import replace
+        try:
+            return replace(value, pattern, replacement, every=every)
+        except ValueError as e:
+            raise ShellError(
+                f'invalid pattern ({pattern}) in substitution: {e}',
+            ) from None
 
-def _apply_pattern(value: str, op: str, arg: str) -> str:
-    if op == '#':
-        from digestpin_hooks._glob import remove_shortest_prefix
-        return remove_shortest_prefix(value, arg)
-    if op == '%':
-        from digestpin_hooks._glob import remove_shortest_suffix
-        return remove_shortest_suffix(value, arg)
-    if op == '/':
-        pattern, _, replacement = arg.partition('/')
-        return value.replace(pattern, replacement, 1)
-    return value
+
+def _trim(value: str, op: str, argument: str) -> str:
+    """${V#p} ${V##p} ${V%p} ${V%%p}: shortest or (doubled) longest match."""
+    from digestpin_hooks._glob import trim_prefix
+    from digestpin_hooks._glob import trim_suffix
+    longest = argument[:1] == op
+    if longest:
+        argument = argument[1:]
+    try:
+        if op == '#':
+            return trim_prefix(value, argument, longest=longest)
+        return trim_suffix(value, argument, longest=longest)
+    except ValueError as e:
+        raise ShellError(
+            f'invalid pattern ({argument}) in substitution: {e}',
+        ) from None
+
+
+def go_quote(text: str) -> str:
+    """Go's %q of a string, as BuildKit's messages quote a word."""
+    import json
+    return json.dumps(text, ensure_ascii=False)
 
 
 def expand(
@@ -245,7 +326,10 @@ def expand(
     if not _SPECIAL_RE.search(word) and escape not in word:
         return Expansion(word, (), locate(0, len(word)), '', False)
     lexer = _Lexer(word, env, escape, budget or Budget(MAX_WORD))
-    value = lexer.word()
+    try:
+        value = lexer.word()
+    except ShellError as e:
+        raise ShellError(f'failed to process {go_quote(word)}: {e}') from None
     unresolved = tuple(dict.fromkeys(lexer.unresolved))
     has_variables = '$' in word
     span: Span | None = None
@@ -255,9 +339,7 @@ def expand(
         name = m.group('bare') or m.group('name')
         var = env.get(name)
         op = m.group('op')
-        present = var is not None and var.known and (
-            var.value != '' or op == '-'
-        )
+        present = var is not None and (var.value != '' or op == '-')
         if present and var is not None:
             span, via = var.span, name
         elif op is not None:

@@ -6,9 +6,9 @@ import re
 
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._dockerfile_refs import image_refs
+from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._io import Identity
 from digestpin_hooks._io import MAX_FILE_BYTES
 from digestpin_hooks._io import read_regular
@@ -99,6 +99,8 @@ class LoadedFile(NamedTuple):
     refs: list[ImageRef]
     # what the file was when read: a write re-checks it (None: not from disk)
     identity: Identity | None = None
+    # instructions and flags BuildKit v0.32 does not know (DP010)
+    unknown: tuple[UnknownSyntax, ...] = ()
 
 
 class UnreadableFile(ValueError):
@@ -143,11 +145,10 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         try:
-            dockerfile = parse(data)
-            refs = image_refs(dockerfile)
+            dockerfile, refs, unknown = read_dockerfile(data)
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
-        return LoadedFile(path, data, dockerfile, refs, identity)
+        return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown))
     from digestpin_hooks._manifests import parse_yaml
     from digestpin_hooks._yaml import YamlError
     try:

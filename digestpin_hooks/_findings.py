@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._dockerfile_refs import SOURCE_ARG
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
@@ -95,6 +96,12 @@ RULES = {
         'FROM --platform names a platform the pinned image does not provide',
         'Pin an image (index) that provides the platform, or change '
         '--platform.',
+    ),
+    'DP010': Rule(
+        WARNING, 'UnknownSyntax',
+        'Instruction or flag BuildKit v0.32 does not know',
+        'It may be newer syntax (then the # syntax= frontend must know it) '
+        'or a typo, which BuildKit refuses. The rest of the file is checked.',
     ),
 }
 
@@ -303,6 +310,43 @@ def checked_refs(
             message = f'{message} [{ref.note}]'
         found.append((ref, make_finding(path, doc, ref, code, message, strict)))
     found.sort(key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
+    return found
+
+
+def unknown_syntax_findings(
+        path: str,
+        doc: Document,
+        unknown: Iterable[UnknownSyntax],
+        *,
+        strict: bool = False,
+        ignore: Collection[str] = (),
+) -> list[Finding]:
+    """DP010 for each instruction or flag BuildKit v0.32 does not know."""
+    if 'DP010' in ignore:
+        return []
+    found = []
+    for item in unknown:
+        codes = _suppressed_codes(doc, item.offset)
+        if codes is not None and (not codes or 'DP010' in codes):
+            continue
+        if item.what == 'instruction':
+            message = (
+                f'unknown instruction {item.word!r}: BuildKit v0.32 does not '
+                f'know it (newer syntax, or a typo BuildKit refuses); the rest '
+                f'of the file is checked'
+            )
+        else:
+            message = (
+                f'unknown flag {item.word} for {item.what}: BuildKit v0.32 '
+                f'does not know it (newer syntax, or a typo BuildKit refuses); '
+                f'the rest of the file is checked'
+            )
+        line, column = doc.position(item.offset)
+        end_line, end_column = doc.position(item.offset + len(item.word))
+        found.append(Finding(
+            path, line, column, end_line, end_column, 'DP010',
+            ERROR if strict else WARNING, item.what, '', item.word, message,
+        ))
     return found
 
 

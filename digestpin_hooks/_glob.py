@@ -1,132 +1,180 @@
-"""Shell patterns (``*``, ``?``, ``[...]``) matched against the ends of a value.
+"""BuildKit's shell patterns: ``${V#p}``, ``${V##p}``, ``${V%p}``, ``${V%%p}``,
+``${V/p/r}`` and ``${V//p/r}``.
 
-``${X#pattern}`` removes the shortest prefix of X that the pattern matches,
-``${X%pattern}`` the shortest suffix.  Trying every prefix with fnmatch
-costs the square of the value's length; here the pattern is an automaton
-whose set of live states is one Python integer (a bit per pattern piece), so
-one pass over the value finds every prefix length that matches.
+BuildKit (since v0.13) turns the pattern into a Go regular expression: ``*``
+is ``.*?`` (shortest) or ``.*`` (longest), ``?`` is ``.``, a backslash
+escapes ``*``, ``?`` and itself, and everything else, brackets included, is
+literal.  Such a pattern is a row of fixed-width segments with stars between
+them, so the match a backtracking engine would find first can be found
+segment by segment: each segment at its earliest occurrence, and for the
+longest match the last one at its latest.  Every search is of one
+fixed-width segment, so no input makes this backtrack: a hostile
+``${X##*a*a*a*a*c}`` costs as much as a plain one.
 """
 from __future__ import annotations
+
+import re
 
 from digestpin_hooks._records import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Callable
+    Segment = re.Pattern[str]
 
-    # None: ``*``; a _Literal: that character; else a character predicate
-    Piece = Callable[[str], bool] | str | None
-
-STAR = None
+_ANY = object()  # ``?``: one character other than a newline, like Go's ``.``
 
 
-def _bracket(pattern: str, i: int) -> tuple[Callable[[str], bool], int] | None:
-    """The ``[...]`` class starting at ``pattern[i]``, as fnmatch reads it,
-    and where it ends; None when it is not closed (then ``[`` is literal)."""
-    j = i + 1
-    negate = pattern[j:j + 1] == '!'
-    if negate:
-        j += 1
-    start = j
-    if pattern[j:j + 1] == ']':
-        j += 1
-    close = pattern.find(']', j)
-    if close < 0:
-        return None
-    body = pattern[start:close]
-    ranges: list[tuple[str, str]] = []
-    k = 0
-    while k < len(body):
-        if k + 2 < len(body) and body[k + 1] == '-':
-            ranges.append((body[k], body[k + 2]))
-            k += 3
-        else:
-            ranges.append((body[k], body[k]))
-            k += 1
+def segments(pattern: str) -> list[tuple[Segment, int]]:
+    """(search pattern, width) of each run between stars, in order.
 
-    def matches(ch: str) -> bool:
-        inside = any(low <= ch <= high for low, high in ranges)
-        return inside != negate
-    return matches, close + 1
-
-
-class _Literal(str):
-    """A piece that matches one given character."""
-
-
-def _any(ch: str) -> bool:
-    return True
-
-
-def pieces(pattern: str) -> list[Piece]:
-    """The pattern as pieces: one a character, STAR for each run of ``*``."""
-    found: list[Piece] = []
+    Raises ValueError for an escape BuildKit refuses.
+    """
+    runs: list[list[object]] = [[]]
     i = 0
     while i < len(pattern):
         ch = pattern[i]
+        i += 1
         if ch == '*':
-            if not found or found[-1] is not STAR:
-                found.append(STAR)
-            i += 1
+            runs.append([])
         elif ch == '?':
-            found.append(_any)
+            runs[-1].append(_ANY)
+        elif ch == '\\':
+            following = pattern[i:i + 1]
+            if following in ('}', '/'):
+                continue  # escaped for ${}, not part of the pattern
+            if following not in ('*', '?', '\\'):
+                raise ValueError(f"invalid escape '\\{following or chr(0xfffd)}'")
+            runs[-1].append(following)
             i += 1
-        elif ch == '[' and (bracket := _bracket(pattern, i)) is not None:
-            found.append(bracket[0])
-            i = bracket[1]
         else:
-            found.append(_Literal(ch))
-            i += 1
-    return found
+            runs[-1].append(ch)
+    return [
+        (re.compile(''.join('.' if c is _ANY else re.escape(str(c)) for c in run)), len(run))
+        for run in runs
+    ]
 
 
-def matching_prefixes(value: str, pattern_pieces: list[Piece]) -> list[int]:
-    """Every length k such that the pattern matches ``value[:k]`` whole."""
-    size = len(pattern_pieces)
-    stars = 0
-    anything = 0  # pieces that match every character
-    literal_masks: dict[str, int] = {}
-    classes: list[tuple[int, Callable[[str], bool]]] = []
-    for k, piece in enumerate(pattern_pieces):
-        if piece is STAR:
-            stars |= 1 << k
-        elif isinstance(piece, str):
-            literal_masks[piece] = literal_masks.get(piece, 0) | 1 << k
-        elif piece is _any:
-            anything |= 1 << k
-        else:
-            classes.append((k, piece))
-    accept = 1 << size
-    masks: dict[str, int] = {}
+def _earliest(segment: tuple[Segment, int], text: str, start: int) -> int:
+    """Where the segment first matches at or after ``start``; -1 if nowhere."""
+    m = segment[0].search(text, start)
+    return -1 if m is None else m.start()
 
-    def closure(states: int) -> int:
-        # a star may match nothing: its state also stands at the next piece
-        # (runs of stars are one piece, so one step is enough)
-        return states | ((states & stars) << 1)
 
-    states = closure(1)
-    lengths = [0] if states & accept else []
-    for index, ch in enumerate(value):
-        mask = masks.get(ch)
-        if mask is None:
-            mask = anything | literal_masks.get(ch, 0)
-            for k, predicate in classes:
-                if predicate(ch):
-                    mask |= 1 << k
-            masks[ch] = mask
-        states = closure(((states & mask) << 1) | (states & stars))
-        if not states:
+def _latest(
+        segment: tuple[Segment, int], text: str, start: int, backwards: str,
+) -> int:
+    """Where the segment last matches at or after ``start``; -1 if nowhere.
+
+    The reversed segment's first match in ``backwards`` (the text reversed)
+    is the last one.
+    """
+    pattern, width = segment
+    if width == 0:
+        return len(text)
+    m = _reversed(pattern).search(backwards)
+    if m is None:
+        return -1
+    found = len(text) - m.start() - width
+    return found if found >= start else -1
+
+
+_REVERSED: dict[str, re.Pattern[str]] = {}
+
+
+def _reversed(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern of a segment read backwards (escapes stay whole)."""
+    cached = _REVERSED.get(pattern.pattern)
+    if cached is None:
+        pieces = re.findall(r'\\.|.', pattern.pattern, re.S)
+        cached = _REVERSED[pattern.pattern] = re.compile(''.join(reversed(pieces)))
+    return cached
+
+
+def _match(
+        segs: list[tuple[Segment, int]], text: str, start: int, *,
+        longest: bool, backwards: str = '',
+) -> tuple[int, int] | None:
+    """The match starting at ``start`` (the first segment must be there):
+    (start, end), or None."""
+    first = segs[0]
+    if first[0].match(text, start) is None:
+        return None
+    position = start + first[1]
+    if len(segs) == 1:
+        return start, position
+    for segment in segs[1:-1]:
+        found = _earliest(segment, text, position)
+        if found < 0:
+            return None
+        position = found + segment[1]
+    last = segs[-1]
+    if longest:
+        found = _latest(last, text, position, backwards or text[::-1])
+    else:
+        found = _earliest(last, text, position)
+    if found < 0:
+        return None
+    return start, found + last[1]
+
+
+def trim_prefix(value: str, pattern: str, *, longest: bool) -> str:
+    """``${V#pattern}`` (shortest) or ``${V##pattern}`` (longest)."""
+    matched = _match(segments(pattern), value, 0, longest=longest)
+    return value if matched is None else value[matched[1]:]
+
+
+def trim_suffix(value: str, pattern: str, *, longest: bool) -> str:
+    """``${V%pattern}``: BuildKit reverses the value and the pattern."""
+    reversed_pattern = ''.join(reversed(re.findall(r'\\.|.', pattern, re.S)))
+    return trim_prefix(value[::-1], reversed_pattern, longest=longest)[::-1]
+
+
+def _find(
+        segs: list[tuple[Segment, int]], text: str, start: int, backwards: str,
+) -> tuple[int, int] | None:
+    """Go's leftmost-first match of the greedy pattern at or after
+    ``start``: the leftmost start whose rest can match, then the longest."""
+    first = _earliest(segs[0], text, start)
+    if first < 0:
+        return None
+    # a later start leaves the rest less room: this one or none
+    return _match(segs, text, first, longest=True, backwards=backwards)
+
+
+def _expand_template(replacement: str, matched: str) -> str:
+    """Go's Regexp.Expand of a ReplaceAllString template: ``$$`` is ``$``,
+    ``$0`` the match, other ``$name`` (no groups here) empty."""
+    def one(m: re.Match[str]) -> str:
+        if m.group() == '$$':
+            return '$'
+        name = m.group(1) or m.group(2)
+        if name is None:
+            return m.group()
+        return matched if name == '0' else ''
+    return re.sub(r'\$\$|\$\{(\w+)\}|\$(\w+)|\$', one, replacement)
+
+
+def replace(value: str, pattern: str, replacement: str, *, every: bool) -> str:
+    """``${V/pattern/replacement}``, or every match with ``//``."""
+    segs = segments(pattern)
+    backwards = value[::-1]
+    if not every:
+        found = _find(segs, value, 0, backwards)
+        if found is None:
+            return value
+        return value[:found[0]] + replacement + value[found[1]:]
+    # regexp.ReplaceAllString, empty matches included
+    out: list[str] = []
+    last_end = 0
+    search = 0
+    while search <= len(value):
+        found = _find(segs, value, search, backwards)
+        if found is None:
             break
-        if states & accept:
-            lengths.append(index + 1)
-    return lengths
-
-
-def remove_shortest_prefix(value: str, pattern: str) -> str:
-    lengths = matching_prefixes(value, pieces(pattern))
-    return value[lengths[0]:] if lengths else value
-
-
-def remove_shortest_suffix(value: str, pattern: str) -> str:
-    reversed_pieces = list(reversed(pieces(pattern)))
-    lengths = matching_prefixes(value[::-1], reversed_pieces)
-    return value[:len(value) - lengths[0]] if lengths else value
+        start, end = found
+        out.append(value[last_end:start])
+        if end > last_end or start == 0:
+            out.append(_expand_template(replacement, value[start:end]))
+        last_end = end
+        search = search + 1 if end <= search else end
+    out.append(value[last_end:])
+    return ''.join(out)

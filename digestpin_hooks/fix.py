@@ -17,6 +17,7 @@ from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
+from digestpin_hooks._findings import unknown_syntax_findings
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._reference import parse_reference
@@ -154,7 +155,12 @@ def fix_files(
         e.file_errors = errors
         raise
     pins: list[Pin] = []
-    left: list[Finding] = []
+    left: list[Finding] = [
+        finding for plan in plans for finding in unknown_syntax_findings(
+            plan.loaded.path, plan.loaded.doc, plan.loaded.unknown,
+            strict=strict, ignore=ignore,
+        )
+    ]
     changed = False
     for plan in plans:
         text, file_pins, file_left, settled = fix_file(

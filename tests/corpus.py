@@ -14,6 +14,8 @@ SHARED = os.environ.get(
 )
 CORPUS = os.path.join(SHARED, 'corpus')
 ORACLE = os.path.join(CORPUS, 'ORACLE.jsonl')
+ORACLE_032 = os.path.join(CORPUS, 'ORACLE-buildkit-0.32.jsonl')
+CASES = os.path.join(SHARED, 'buildkit-cases')
 
 
 def require_corpus() -> None:
@@ -45,3 +47,28 @@ def yaml_corpus_files() -> list[tuple[str, str]]:
     with open(os.path.join(CORPUS_YAML, 'MANIFEST.tsv'), encoding='utf-8') as f:
         rows = [line.rstrip('\n').split('\t') for line in f][1:]
     return [(os.path.join(CORPUS_YAML, row[0]), row[1]) for row in rows]
+
+
+def require_buildkit_032() -> None:
+    for path in (ORACLE_032, os.path.join(CASES, 'ORACLE.jsonl')):
+        if not os.path.isfile(path):
+            pytest.skip(f'the BuildKit v0.32 oracle is not at {path}')
+
+
+def buildkit_032_rows(oracle: str) -> dict[str, list[dict[str, Any]]]:
+    """ORACLE-buildkit-0.32 rows (one per reference, then one per file) by
+    file."""
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    with open(oracle, encoding='utf-8') as f:
+        for line in f:
+            row = json.loads(line)
+            by_file.setdefault(row['path'], []).append(row)
+    return by_file
+
+
+def refused_by_buildkit_032() -> set[str]:
+    """Corpus files BuildKit v0.32 refuses (their reason is in the row)."""
+    return {
+        path for path, rows in buildkit_032_rows(ORACLE_032).items()
+        if any(r['kind'] == 'file' and (r['file_error'] or r['error']) for r in rows)
+    }

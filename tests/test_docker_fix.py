@@ -209,8 +209,9 @@ def test_mode_and_other_bytes_are_kept(
 ) -> None:
     plain = f'{stack.registry}/x/plain:1'
     data = (
-        b'\xef\xbb\xbf# \xff\xfe not UTF-8\r\nLABEL x="\xe9"\r\n'
-        + f'FROM  {plain}   AS a\t\r\nRUN echo \\\n  done'.encode()
+        b'\xef\xbb\xbf# \xff\xfe not UTF-8\r\n'
+        + f'FROM  {plain}   AS a\t\r\n'.encode() + b'LABEL x="\xe9"\r\n'
+        + b'RUN echo \\\n  done'
     )
     path = write(tmp_path, data)
     os.chmod(path, 0o751)

@@ -47,9 +47,9 @@ CASES = {
     'lower-case keyword': (b'from node:20 as b\n', [(1, 6, 'DP001', 'node:20')]),
     'quoted image': (b'FROM "node:20"\n', [(1, 7, 'DP001', 'node:20')]),
     'scratch': (b'FROM scratch\n', []),
-    'earlier stage, case-insensitive': (
+    'FROM finds a stage exactly as AS lower-cased it': (
         b'FROM node:20 AS Build\nFROM BUILD\nFROM build AS x\n',
-        [(1, 6, 'DP001', 'node:20')],
+        [(1, 6, 'DP001', 'node:20'), (2, 6, 'DP005', 'BUILD')],
     ),
     'stage defined later is an image': (
         b'FROM build\nFROM node:20 AS build\n',
@@ -90,31 +90,34 @@ CASES = {
         [(1, 6, 'DP001', 'a:1'), (3, 6, 'DP001', 'b:2')],
     ),
     'COPY --from image': (
-        b'FROM a:1 AS s\nCOPY --from=s /a /b\nCOPY --from=busybox:1.36 /a /b\n',
-        [(1, 6, 'DP001', 'a:1'), (3, 13, 'DP001', 'busybox:1.36')],
+        b'FROM a:1 AS s\nFROM scratch\nCOPY --from=S /a /b\n'
+        b'COPY --from=busybox:1.36 /a /b\nCOPY --from=scratch /a /b\n',
+        [(1, 6, 'DP001', 'a:1'), (4, 13, 'DP001', 'busybox:1.36')],
     ),
     'COPY --from stage index': (
-        b'FROM a:1\nCOPY --from=0 /x /y\n', [(1, 6, 'DP001', 'a:1')],
-    ),
-    'COPY --from a stage defined later is an image': (
-        b'FROM a:1\nCOPY --from=later /x /y\nFROM b:2 AS later\n',
-        [
-            (1, 6, 'DP001', 'a:1'), (2, 13, 'DP002', 'later'),
-            (3, 6, 'DP001', 'b:2'),
-        ],
+        b'FROM a:1\nFROM scratch\nCOPY --from=0 /x /y\n', [(1, 6, 'DP001', 'a:1')],
     ),
     'ONBUILD COPY --from': (
         b'FROM a:1\nONBUILD COPY --from=c:3 /x /y\n',
         [(1, 6, 'DP001', 'a:1'), (2, 21, 'DP001', 'c:3')],
     ),
     'RUN --mount from': (
-        b'FROM a:1 AS s\nRUN --mount=type=cache,from=b:2,target=/x '
-        b'--mount=from=s,target=/y --mount=type=secret,id=x true\n',
-        [(1, 6, 'DP001', 'a:1'), (2, 29, 'DP001', 'b:2')],
+        b'FROM a:1 AS s\nFROM scratch\nRUN --mount=type=cache,from=b:2,target=/x '
+        b'--mount=from=S,target=/y --mount=type=secret,id=x true\n',
+        [(1, 6, 'DP001', 'a:1'), (3, 29, 'DP001', 'b:2')],
     ),
-    'RUN --mount from a stage ARG': (
-        b'FROM a:1\nARG IMG=b:2\nRUN --mount=from=$IMG,target=/x true\n',
-        [(1, 6, 'DP001', 'a:1'), (2, 9, 'DP001', 'b:2')],
+    'RUN --mount from=0 is an image named 0': (
+        b'FROM scratch\nRUN --mount=from=0,target=/y true\n',
+        [(2, 18, 'DP002', '0')],
+    ),
+    'RUN --mount types tmpfs and ssh still pull': (
+        b'FROM scratch\nRUN --mount=type=TMPFS,from=b:2 --mount=type=ssh,from=c:3 true\n',
+        [(2, 29, 'DP001', 'b:2'), (2, 55, 'DP001', 'c:3')],
+    ),
+    'quoted --mount values are read, not edited': (
+        b'FROM scratch\nRUN --mount="type=bind,from=b:2,target=/x" '
+        b'--mount=type=bind,"from=c:3",target=/y true\n',
+        [(2, 13, 'DP001', 'b:2'), (2, 52, 'DP001', 'c:3')],
     ),
     'syntax directive': (
         f'# syntax=docker/dockerfile:1\nFROM a{PIN}\n'.encode(),
@@ -167,9 +170,9 @@ CASES = {
             (2, 6, 'DP003', 'alpine:${TARGETARCH}'),
         ],
     ),
-    'COPY --from with a variable': (
-        b'FROM a:1\nARG X=b:2\nCOPY --from=$X /a /b\n',
-        [(1, 6, 'DP001', 'a:1'), (3, 13, 'DP003', '$X')],
+    'ONBUILD COPY --from with a variable': (
+        b'FROM a:1\nONBUILD COPY --from=$X /a /b\n',
+        [(1, 6, 'DP001', 'a:1'), (2, 21, 'DP003', '$X')],
     ),
     'pragma, all codes': (
         b'# digestpin: ignore\nFROM node:20\nFROM ubuntu\n',

@@ -152,7 +152,8 @@ def test_corpus_round_trip() -> None:
         assert still == not_editable, entry['file']
         files += 1
         pins += len(file_pins)
-    assert files > 2900 and pins > 2900
+    # the files BuildKit v0.32 reads (it refuses 65 of the 2,927)
+    assert files > 2800 and pins > 2850
 
 
 def _editable_at(doc: Dockerfile, finding: Finding) -> bool:

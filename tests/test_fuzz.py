@@ -11,6 +11,7 @@ from digestpin_hooks._dockerfile import _ARG_SEP_RE
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile_refs import image_refs
+from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._findings import findings_for
 
@@ -69,11 +70,13 @@ def _their_lines(data: bytes) -> list[tuple[str, int, int]]:
 
 
 def _lint(data: bytes) -> None:
+    """Read as the linter reads: BuildKit's refusals are DockerfileError,
+    anything else escaping is a bug."""
     try:
-        doc = parse(data)
+        doc, refs, _ = read_dockerfile(data)
     except DockerfileError:
         return
-    findings_for('Dockerfile', doc, image_refs(doc))
+    findings_for('Dockerfile', doc, refs)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))

@@ -308,6 +308,16 @@ GROWTH = {
         '.github/workflows/ci.yml',
         lambda n: b'jobs:\n  a:\n    container: "' + b'${{' * (n // 30) + b'"\n',
     ),
+    'unknown instructions': ('Dockerfile', lambda n: b'FROM a:1\n' + b'FROOM b:2\n' * (n // 10)),
+    'ENV and LABEL lines': (
+        'Dockerfile', lambda n: b'FROM a:1\n' + b'ENV A=1 B=2\nLABEL c=d\n' * (n // 22),
+    ),
+    'flags on every instruction': (
+        'Dockerfile', lambda n: b'FROM a:1\n' + b'COPY --chmod=644 --link a b\n' * (n // 28),
+    ),
+    '${X##*a*a*a*c} on a long value': (
+        'Dockerfile', lambda n: b'ARG X=' + b'a' * (n // 17) + b'\nFROM a:${X##*a*a*a*c}\n',
+    ),
     '${X#*b} on a long value': (
         'Dockerfile', lambda n: b'ARG X=' + b'a' * (n // 17) + b'\nFROM a:${X#*b}\n',  # under BuildKit's 64 KiB line
     ),

@@ -74,7 +74,7 @@ def test_json_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     (
         (b'FROM a\0b\n', 'binary file (it contains NUL bytes)'),
         (b'FROM a:1\nRUN ' + b'x' * 70000 + b'\n',
-         "line 2 is longer than BuildKit's limit of 65535 bytes"),
+         'line 2: dockerfile line greater than max allowed size of 65535'),
         (b'# escape=x\nFROM a:1\n', "line 1: invalid escape token 'x' does not match ` or \\"),
         (b'FROM a:1\nRUN <<EOF\necho\n', 'line 2: unterminated heredoc <<EOF'),
     ),
