@@ -25,7 +25,6 @@ from digestpin_hooks._text import line_above
 from digestpin_hooks._text import LineIndex
 
 if TYPE_CHECKING:
-    from typing import Callable
     from typing import Iterator
     from digestpin_hooks._expand import Span
 
@@ -177,13 +176,15 @@ class Dockerfile(NamedTuple):
     instructions: tuple[Instruction, ...]
     escape: str
     lines: LineIndex  # offsets -> line and column, built on first use
-    # (line, offset, word) of instructions BuildKit v0.32 does not know
-    unknown: tuple[tuple[int, int, str], ...] = ()
+    # (line, offset, word) of instructions BuildKit v0.32 does not know;
+    # None: not looked for yet (the fast scan leaves it to the checks)
+    unknown: tuple[tuple[int, int, str], ...] | None = ()
     stageless: int = 0  # line of an instruction before any FROM (not ARG)
     # where every instruction starts, when heredocs made the parser walk
     # every line (else a line is an instruction when the one before it that
     # counts does not continue)
     starts: frozenset[int] | None = None
+    lowered: str | None = None  # the text lower-cased, when the scan made it
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""
@@ -379,6 +380,7 @@ class _Scanner:
         # (line, offset, word) of instructions BuildKit does not know
         self.unknown: list[tuple[int, int, str]] = []
         self.starts: list[int] = []  # of every instruction read
+        self.lowered: str | None = None
 
     def is_skipped(self, line: str) -> bool:
         head = line.lstrip(GO_SPACE)
@@ -468,6 +470,20 @@ class _Scanner:
             if ins is not None:
                 yield ins
 
+    def continues_before(self, offset: int) -> bool:
+        """Whether the line at ``offset`` continues an instruction: the line
+        before it that is neither blank nor a comment ends with the escape.
+        Only the blank and comment lines in between are walked."""
+        text = self.text
+        line_start = offset
+        while line_start > 0:
+            previous = text.rfind('\n', 0, line_start - 1) + 1
+            line = text[previous:line_start - 1]
+            line_start = previous
+            if not self.is_skipped(line):
+                return _continues(line.lstrip(GO_SPACE), self.escape)
+        return False
+
     def instruction_start(self, offset: int) -> int:
         """Where the instruction holding the line at ``offset`` starts: go
         back while the previous line that counts is a continued one."""
@@ -495,6 +511,7 @@ class _Scanner:
         text = self.text
         pattern = _candidate_re(self.escape, self.has_mounts)
         lowered = text.lower()
+        self.lowered = lowered if len(lowered) == len(text) else None
         if len(lowered) != len(text):
             # a character whose lower case is longer would shift offsets
             yield from self.every_line()
@@ -516,44 +533,14 @@ class _Scanner:
                 yield ins
 
 
-@functools.lru_cache(maxsize=None)
-def _unknown_command_re(escape: str) -> re.Pattern[str]:
-    """Lines whose first word is no instruction BuildKit knows.
-
-    Lines right after an escape at the end of a line are continuations and
-    skipped by the lookbehinds; the caller checks the rest.
-    """
-    e = re.escape(escape)
-    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
-    known = '|'.join(sorted(KNOWN_INSTRUCTIONS))
-    return re.compile(
-        rf'(?<!{e}\n)(?<!{e}\r\n)^{blank}*'
-        rf'(?!(?:{known})(?:[\t\v\f\r ]|{e}|$))([^\s#]\S*)',
-        re.M | re.I,
-    )
-
-
-def _unknown_commands(scanner: _Scanner) -> list[tuple[int, int, str]]:
-    """(line, offset, word) of every instruction BuildKit does not know, in
-    a file without heredocs: one regular expression, then a look at the
-    line before each match (linear: a run of comments is walked once)."""
-    text = scanner.text
-    found = []
-    index = LineIndex(text)
-    for m in _unknown_command_re(scanner.escape).finditer(text):
-        if scanner.instruction_start(m.start()) != _line_start(text, m.start()):
-            continue  # a continuation line, not an instruction
-        found.append((index.position(m.start())[0], m.start(1), m.group(1)))
-    return found
-
-
-def _line_start(text: str, offset: int) -> int:
-    return text.rfind('\n', 0, offset) + 1
+_COMMENTS_ONLY_RE = re.compile(r'(?:[ \t\r\f\v]*(?:#[^\n]*)?(?:\n|\Z))*\Z')
 
 
 def _before_first_stage(text: str, escape: str, first_from: int) -> tuple[int, bool]:
     """(line of the first instruction other than ARG before the first FROM,
     or 0; whether there is any instruction there)."""
+    if _COMMENTS_ONLY_RE.match(text, 0, first_from):
+        return 0, False  # the common case: comments and blank lines only
     scanner = _Scanner(text[:first_from], escape, True)
     any_instruction = False
     for ins in scanner.every_line():
@@ -584,39 +571,49 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
         raise DockerfileError('the Dockerfile cannot be empty')
     scanner = _Scanner(text, escape, join_all)
     starts: frozenset[int] | None = None
+    unknown: list[tuple[int, int, str]] | None = None
     if join_all or '<<' in text:
         instructions = tuple(scanner.every_line())
         unknown = scanner.unknown
         starts = frozenset(scanner.starts)
     else:
+        # unknown instructions are found with the other checks, in one pass
         instructions = tuple(scanner.candidates())
-        unknown = _unknown_commands(scanner)
     first_from = next((ins.start for ins in instructions if ins.cmd == 'from'), len(text))
     stageless, any_before = _before_first_stage(text, escape, first_from)
-    if first_from == len(text) and not any_before and not unknown:
+    if first_from == len(text) and not any_before:
         raise DockerfileError('file with no instructions')
     return Dockerfile(
         text, bom, tuple(directives), instructions, escape, LineIndex(text),
-        tuple(unknown), stageless, starts,
+        None if unknown is None else tuple(unknown), stageless, starts,
+        scanner.lowered,
     )
 
 
-def instructions_at(doc: Dockerfile) -> Callable[[int], Instruction | None]:
-    """A function: offset -> the instruction whose first line starts there,
-    every line joined; None when that line continues another instruction
-    or lies in a heredoc body.  One scanner serves every call."""
-    scanner = _Scanner(doc.text, doc.escape, True)
+class InstructionFinder:
+    """Instructions at given offsets of a parsed file, for the checks that
+    find lines by regular expression.  One scanner serves every call."""
 
-    def at(offset: int) -> Instruction | None:
-        return _instruction_at(doc, scanner, offset)
-    return at
+    def __init__(self, doc: Dockerfile) -> None:
+        self.doc = doc
+        self.scanner = _Scanner(doc.text, doc.escape, True)
+
+    def continues_before(self, offset: int) -> bool:
+        """Whether the line at ``offset`` continues an instruction."""
+        return self.scanner.continues_before(offset)
+
+    def at(self, offset: int) -> Instruction | None:
+        """The instruction whose first line starts at ``offset``, every line
+        joined; None when that line continues another instruction or lies
+        in a heredoc body."""
+        return _instruction_at(self.doc, self.scanner, offset)
 
 
 def _instruction_at(doc: Dockerfile, scanner: _Scanner, offset: int) -> Instruction | None:
     if doc.starts is not None:
         if offset not in doc.starts:
             return None
-    elif scanner.instruction_start(offset) != offset:
+    elif scanner.continues_before(offset):
         return None
     line = doc.lines.position(offset)[0]
     return scanner.instruction_at(offset, line)[0]

@@ -9,6 +9,7 @@ reason, as its own message says it.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from digestpin_hooks._dockerfile import arg_words
@@ -110,8 +111,10 @@ BUILTIN_PLATFORM_ARGS = (
 # the platforms a FROM is read for: a value the same on all of them is what
 # the build uses; one that differs varies with the target (DP003)
 PLATFORMS = (('linux', 'amd64', ''), ('linux', 'arm64', ''))
+_AUTOMATIC_ARG_RE = re.compile(r'(?:BUILD|TARGET)(?:PLATFORM|OS|ARCH|VARIANT)')
 
 
+@functools.lru_cache(maxsize=64)
 def _automatic_args(platform: tuple[str, str, str], target_stage: str) -> dict[str, Var]:
     os_, arch, variant = platform
     name = f'{os_}/{arch}' + (f'/{variant}' if variant else '')
@@ -127,10 +130,13 @@ def _automatic_args(platform: tuple[str, str, str], target_stage: str) -> dict[s
 class _Scope:
     """What is known at one point of the Dockerfile."""
 
-    def __init__(self, budget: Budget, target_stage: str) -> None:
+    def __init__(
+            self, budget: Budget, target_stage: str,
+            platforms: tuple[tuple[str, str, str], ...] = PLATFORMS,
+    ) -> None:
         # the global ARGs, once for each platform a build may target
         self.metas: list[dict[str, Var]] = [
-            _automatic_args(platform, target_stage) for platform in PLATFORMS
+            dict(_automatic_args(platform, target_stage)) for platform in platforms
         ]
         self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
         self.stage_names: list[str] = []  # lower-cased, '' for unnamed, in order
@@ -208,11 +214,10 @@ def _stage_names(doc: Dockerfile) -> tuple[dict[str, int], int]:
     for ins in doc.instructions:
         if ins.cmd != 'from':
             continue
-        args_start = split_command(ins.line)[1]
-        flags_end, _ = extract_flags(ins.line, args_start, doc.escape)
-        words = _WORD_RE.findall(ins.line, flags_end)
-        if len(words) == 3 and words[1].lower() == 'as':
-            names.setdefault(words[2].lower(), index)
+        words = _WORD_RE.findall(ins.line)
+        # FROM [--flags] image AS name: _from_refs checks the word count
+        if len(words) >= 4 and words[-2].lower() == 'as':
+            names.setdefault(words[-1].lower(), index)
         index += 1
     return names, index
 
@@ -250,7 +255,12 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
                 directive.span, True, directive.line, (), '', '', (),
             ))
     # expansion may produce four times the file's text, and a little more
-    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), _target_stage(doc))
+    # a file that names no automatic ARG reads the same on every platform
+    platforms = PLATFORMS if (
+        ('BUILD' in doc.text or 'TARGET' in doc.text)
+        and _AUTOMATIC_ARG_RE.search(doc.text)
+    ) else PLATFORMS[:1]
+    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), _target_stage(doc), platforms)
     scope.all_stage_names, scope.stage_count = _stage_names(doc)
     if doc.stageless:
         raise DockerfileError(

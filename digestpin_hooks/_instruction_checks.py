@@ -17,11 +17,12 @@ import functools
 import re
 
 from digestpin_hooks._dockerfile import arg_words
+from digestpin_hooks._dockerfile import KNOWN_INSTRUCTIONS
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import GO_SPACE
 from digestpin_hooks._dockerfile import Instruction
-from digestpin_hooks._dockerfile import instructions_at
+from digestpin_hooks._dockerfile import InstructionFinder
 from digestpin_hooks._dockerfile import split_command
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
@@ -99,84 +100,88 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
     the first refusal, else what BuildKit does not know, in line order."""
     unknown = [
         UnknownSyntax(line, offset, word, 'instruction')
-        for line, offset, word in doc.unknown
+        for line, offset, word in doc.unknown or ()
     ]
     for ins in doc.instructions:
         if ins.cmd in FLAGS:
             unknown.extend(check_flags(ins, ins.cmd, 0, doc.escape))
-    unknown.extend(_flags_of_other_instructions(doc))
-    _check_name_values(doc)
-    _check_healthchecks(doc)
+    text = doc.lowered or doc.text
+    pattern = _lines_to_check(doc.escape, doc.lowered is None, doc.unknown is None)
+    finder = InstructionFinder(doc)
+    for m in pattern.finditer(text):
+        if m.group('unknown'):
+            if not finder.continues_before(m.start()):
+                start = m.start('unknown')
+                unknown.append(UnknownSyntax(
+                    doc.position(start)[0], start,
+                    doc.text[start:m.end('unknown')], 'instruction',
+                ))
+            continue
+        found = finder.at(m.start())
+        if found is None:
+            continue
+        if m.group('name_value'):
+            _check_name_value(doc, found, m.group('name_value').upper())
+        elif m.group('healthcheck'):
+            args_end, _ = extract_flags(found.line, split_command(found.line)[1], doc.escape)
+            if not found.line[args_end:].strip(GO_SPACE):
+                raise _parse_error(found, 'HEALTHCHECK requires at least one argument')
+        else:
+            unknown.extend(check_flags(found, m.group('no_flags'), 0, doc.escape))
     unknown.sort()
     return unknown
 
 
 @functools.lru_cache(maxsize=None)
-def _other_flags_re() -> re.Pattern[str]:
-    """Instructions that take no flags (HEALTHCHECK's are not checked),
-    written with one: BuildKit knows none of them."""
+def _lines_to_check(escape: str, ignore_case: bool, with_unknown: bool) -> re.Pattern[str]:
+    """One pass over the (lower-cased) text for the lines BuildKit may
+    refuse that the fast scan does not read:
+
+    - ``no_flags``: an instruction that takes no flags, given one;
+    - ``name_value``: ENV or LABEL with one word only, or with a word
+      without ``=`` after a first one with it ([^\\s=]* before each ``=``
+      leaves one way to split a word: no backtracking on hostile lines);
+    - ``healthcheck``: HEALTHCHECK with nothing but flags;
+    - ``unknown``: a first word that is no instruction (lines right after
+      an escape at the end of a line are continuations, skipped here).
+    """
     blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
-    commands = 'arg|cmd|entrypoint|env|expose|label|maintainer|shell|stopsignal|user|volume|workdir'
-    return re.compile(rf'^{blank}*({commands}){blank}+--', re.M | re.I)
-
-
-def _flags_of_other_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
-    found: list[UnknownSyntax] = []
-    instruction_at = instructions_at(doc)
-    for m in _other_flags_re().finditer(doc.text):
-        ins = instruction_at(m.start())
-        if ins is not None:
-            found.extend(check_flags(ins, m.group(1).lower(), 0, doc.escape))
-    return found
-
-
-@functools.lru_cache(maxsize=None)
-def _name_value_re(escape: str) -> re.Pattern[str]:
-    """ENV and LABEL lines that may be malformed: one word only, or a first
-    word with ``=`` followed by more (each must then hold ``=``)."""
-    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
+    e = re.escape(escape)
+    no_flags = (
+        'arg|cmd|entrypoint|env|expose|label|maintainer|shell|stopsignal|'
+        'user|volume|workdir'
+    )
+    known = '|'.join(sorted(KNOWN_INSTRUCTIONS))
+    unknown = (
+        rf'|(?!(?:{known})(?:[\t\v\f\r ]|{e}|$))(?P<unknown>[^\s#]\S*)'
+    ) if with_unknown else '(?P<unknown>(?!))'
+    # ``^`` first, so that other positions fail at once; the lookbehinds
+    # skip the lines right after an escaped newline (continuations)
     return re.compile(
-        rf'^{blank}*(env|label){blank}+(?:[^\s=]+{blank}*\r?$|\S*=.*\s\S)',
-        re.M | re.I,
+        rf'^(?<!{e}\n)(?<!{e}\r\n){blank}*(?:'
+        rf'(?P<no_flags>{no_flags}){blank}+--|'
+        rf'(?P<name_value>env|label){blank}+(?:[^\s=]+{blank}*\r?$|'
+        rf'[^\s=]*=\S*(?:{blank}+[^\s=]*=\S*)*{blank}+[^\s=]+(?=\s|$))|'
+        rf'(?P<healthcheck>healthcheck)(?:{blank}+--\S*)*{blank}*\r?$'
+        rf'{unknown})',
+        re.M | (re.I if ignore_case else 0),
     )
 
 
-def _check_name_values(doc: Dockerfile) -> None:
+def _check_name_value(doc: Dockerfile, ins: Instruction, key: str) -> None:
     """parseNameVal: ``ENV name value`` needs the value; with ``=`` in the
     first word, every word needs one."""
-    instruction_at = instructions_at(doc)
-    for m in _name_value_re(doc.escape).finditer(doc.text):
-        ins = instruction_at(m.start())
-        if ins is None:
-            continue
-        key = m.group(1).upper()
-        rest = ins.line[split_command(ins.line)[1]:]
-        words = [w for w, _, _ in arg_words(rest, 0, doc.escape)]
-        if not words:
-            continue
-        if '=' not in words[0]:
-            if len(re.split('[\t\v\f\r ]+', rest.strip(GO_SPACE), maxsplit=1)) < 2:
-                raise _parse_error(ins, f'{key} must have two arguments')
-            continue
-        for word in words:
-            if '=' not in word:
-                raise _parse_error(ins, (
-                    f"Syntax error - can't find = in \"{word}\". Must be of "
-                    f'the form: name=value'
-                ))
-
-
-@functools.lru_cache(maxsize=None)
-def _healthcheck_re() -> re.Pattern[str]:
-    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
-    return re.compile(
-        rf'^{blank}*healthcheck(?:{blank}+--\S*)*{blank}*\r?$', re.M | re.I,
-    )
-
-
-def _check_healthchecks(doc: Dockerfile) -> None:
-    instruction_at = instructions_at(doc)
-    for m in _healthcheck_re().finditer(doc.text):
-        ins = instruction_at(m.start())
-        if ins is not None and ins.line.strip(GO_SPACE).lower() == m.group().strip(GO_SPACE).lower():
-            raise _parse_error(ins, 'HEALTHCHECK requires at least one argument')
+    rest = ins.line[split_command(ins.line)[1]:]
+    words = [w for w, _, _ in arg_words(rest, 0, doc.escape)]
+    if not words:
+        return
+    if '=' not in words[0]:
+        if len(re.split('[\t\v\f\r ]+', rest.strip(GO_SPACE), maxsplit=1)) < 2:
+            raise _parse_error(ins, f'{key} must have two arguments')
+        return
+    for word in words:
+        if '=' not in word:
+            raise _parse_error(ins, (
+                f"Syntax error - can't find = in \"{word}\". Must be of "
+                f'the form: name=value'
+            ))
