@@ -1,0 +1,184 @@
+"""BuildKit v0.32's rules, one table row each: what is pulled, what is no
+image, and what BuildKit refuses (with its own words).
+
+The oracles (test_buildkit_032) check the same against BuildKit itself on
+real and generated files; these rows say each rule where a reader can see it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from digestpin_hooks._dockerfile import DockerfileError
+from digestpin_hooks._dockerfile_refs import read_dockerfile
+from digestpin_hooks._findings import findings_for
+from digestpin_hooks._findings import unknown_syntax_findings
+
+H = 'a' * 64
+
+
+def lint(data: bytes) -> list[tuple[int, str, str]]:
+    """(line, code, image or written text) of each finding."""
+    doc, refs, unknown = read_dockerfile(data)
+    found = findings_for('Dockerfile', doc, refs) + unknown_syntax_findings(
+        'Dockerfile', doc, unknown,
+    )
+    return sorted((f.line, f.code, f.image or f.written) for f in found)
+
+
+PULLED = {
+    # quoted --mount values: the flag is unquoted, its value read as CSV
+    'mount value in quotes': (
+        b'FROM scratch\nRUN --mount="type=bind,from=busybox:1,target=/x" true\n',
+        [(2, 'DP001', 'busybox:1')],
+    ),
+    'mount field in quotes': (
+        b'FROM scratch\nRUN --mount=type=bind,"from=busybox:1",target=/y true\n',
+        [(2, 'DP001', 'busybox:1')],
+    ),
+    'mount field in CSV quotes': (
+        b'FROM scratch\nRUN --mount=type=bind,\\"from=busybox:1\\",target=/y true\n',
+        [(2, 'DP001', 'busybox:1')],
+    ),
+    'mount keys and types in any case': (
+        b'FROM scratch\nRUN --mount=TYPE=CACHE,FROM=busybox:1,target=/y true\n',
+        [(2, 'DP001', 'busybox:1')],
+    ),
+    # the shell lexer's forms since BuildKit 0.13
+    'longest prefix ##': (b'ARG V=a/b/c:1\nFROM ${V##*/}\n', [(2, 'DP001', 'c:1')]),
+    'longest suffix %%': (b'ARG V=x:1-a-b\nFROM ${V%%-*}\n', [(2, 'DP001', 'x:1')]),
+    'replace every match //': (b'ARG V=a-b:1\nFROM ${V//-/_}\n', [(2, 'DP001', 'a_b:1')]),
+    'brackets are literal in patterns': (b'ARG V=[x]a:1\nFROM ${V#[x]}\n', [(2, 'DP001', 'a:1')]),
+    '? matches one character': (b'ARG V=a:3.19\nFROM ${V%.?9}\n', [(2, 'DP001', 'a:3')]),
+    # special parameters expand to nothing
+    '$$ is empty': (b'FROM alp$$ine:3\n', [(1, 'DP001', 'alpine:3')]),
+    '$1 is empty': (b'FROM alpine$1:3\n', [(1, 'DP001', 'alpine:3')]),
+    '$@ is empty': (b'FROM alpine$@:3\n', [(1, 'DP001', 'alpine:3')]),
+    'a pattern on an unset variable is empty, no DP003': (
+        b'FROM alpine:3${V#x}\n', [(1, 'DP001', 'alpine:3')],
+    ),
+    # automatic platform ARGs
+    'a stage reached through TARGETOS (moby/moby)': (
+        b'FROM busybox:1 AS tini-linux\nFROM tini-${TARGETOS}\n',
+        [(1, 'DP001', 'busybox:1')],
+    ),
+    'an image that varies by platform stays DP003': (
+        b'FROM ${TARGETARCH}/alpine:3\n', [(1, 'DP003', '${TARGETARCH}/alpine:3')],
+    ),
+    'BUILDOS in a global ARG': (b'ARG I=debian:${BUILDOS}\nFROM $I\n', [(2, 'DP001', 'debian:linux')]),
+    'TARGETSTAGE is the stage built': (
+        b'FROM img:${TARGETSTAGE} AS final\n', [(1, 'DP001', 'img:final')],
+    ),
+    'a global ARG TARGETARCH without a value keeps the automatic one': (
+        b'ARG TARGETARCH\nFROM tini-${TARGETARCH} AS x\nFROM busybox:1 AS tini-amd64\n',
+        [(2, 'DP003', 'tini-${TARGETARCH}'), (3, 'DP001', 'busybox:1')],
+    ),
+    'a global ARG with a value overrides the automatic one': (
+        b'ARG TARGETARCH=arm64\nFROM busybox:${TARGETARCH}\n', [(2, 'DP001', 'busybox:arm64')],
+    ),
+    'a global ARG without a value is unset, not empty': (
+        b'ARG X\nFROM ${X-alpine:3}\n', [(2, 'DP001', 'alpine:3')],
+    ),
+    # stage lookup
+    'FROM finds a stage only as AS lower-cased it': (
+        b'FROM golang:1 AS Build\nFROM BUILD\n', [(1, 'DP001', 'golang:1'), (2, 'DP005', 'BUILD')],
+    ),
+    'FROM Scratch is no scratch': (b'FROM Scratch\n', [(1, 'DP005', 'Scratch')]),
+    '--from is case-insensitive': (
+        b'FROM golang:1 AS Build\nFROM scratch\nCOPY --from=BUILD /a /b\n', [(1, 'DP001', 'golang:1')],
+    ),
+    '--from=scratch is no image': (b'FROM scratch\nCOPY --from=scratch /a /b\n', []),
+    'RUN --mount from=0 is an image named 0': (
+        b'FROM scratch\nRUN --mount=from=0,target=/x true\n', [(2, 'DP002', '0')],
+    ),
+    'ONBUILD RUN --mount from= counts': (
+        b'FROM scratch\nONBUILD RUN --mount=from=busybox:1,target=/x true\n',
+        [(2, 'DP001', 'busybox:1')],
+    ),
+    'ONBUILD COPY --from a stage defined later is that stage': (
+        b'FROM alpine:3 AS base\nONBUILD COPY --from=tools /a /b\nFROM busybox:1 AS tools\n',
+        [(1, 'DP001', 'alpine:3'), (3, 'DP001', 'busybox:1')],
+    ),
+    # heredocs
+    'a heredoc written << EOF': (
+        b'FROM alpine:3\nRUN << EOF\nFROM evil:1\nEOF\n', [(1, 'DP001', 'alpine:3')],
+    ),
+    # the syntax directive, as DetectSyntax finds it
+    'an indented # syntax is not seen': (b'  # syntax=docker/dockerfile:1\nFROM scratch\n', []),
+    'a #! first line is skipped': (
+        b'#!/usr/bin/env buildctl\n# syntax=docker/dockerfile:1\nFROM scratch\n',
+        [(2, 'DP001', 'docker/dockerfile:1')],
+    ),
+    'only the first word of the value': (
+        b'# syntax=docker/dockerfile:1 --foo\nFROM scratch\n', [(1, 'DP001', 'docker/dockerfile:1')],
+    ),
+    'after a BOM': (
+        b'\xef\xbb\xbf# syntax=docker/dockerfile:1\nFROM scratch\n', [(1, 'DP001', 'docker/dockerfile:1')],
+    ),
+    'after # check=': (
+        b'# check=skip=all\n# syntax=docker/dockerfile:1\nFROM scratch\n',
+        [(2, 'DP001', 'docker/dockerfile:1')],
+    ),
+    'a second # syntax does not make the file unreadable': (
+        b'# syntax=docker/dockerfile:1\n# syntax=other:2\nFROM scratch\n',
+        [(1, 'DP001', 'docker/dockerfile:1')],
+    ),
+    # what BuildKit does not know: DP010, and the rest is read
+    'an unknown instruction': (
+        b'FROM alpine:3\nFROOM debian:12\nFROM busybox:1\n',
+        [(1, 'DP001', 'alpine:3'), (2, 'DP010', 'FROOM'), (3, 'DP001', 'busybox:1')],
+    ),
+    'an unknown flag': (
+        b'FROM alpine:3\nADD --from=nginx:1 /a /b\n', [(1, 'DP001', 'alpine:3'), (2, 'DP010', '--from')],
+    ),
+    'COPY --parents and --exclude are known': (
+        b'FROM alpine:3\nCOPY --parents --exclude=*.md ./ /x\n', [(1, 'DP001', 'alpine:3')],
+    ),
+    'flag words use the escape character of the file': (
+        b'# escape=`\nFROM scratch\nCOPY --from=a`:1 /a /b\n', [(3, 'DP001', 'a:1')],
+    ),
+    # DP003 where a --build-arg is needed
+    'a blank base name from an unset variable': (b'FROM $BASE\n', [(1, 'DP003', '$BASE')]),
+}
+
+
+@pytest.mark.parametrize(('data', 'expected'), list(PULLED.values()), ids=list(PULLED))
+def test_what_buildkit_pulls(data: bytes, expected: list[tuple[int, str, str]]) -> None:
+    assert lint(data) == expected
+
+
+REFUSED = {
+    'a comment after FROM': (b'FROM a:1 # the base\n', 'dockerfile parse error on line 1: FROM requires either one or three arguments'),
+    'CR-only line endings': (b'FROM a:1\rRUN true\rFROM b:2\r', 'dockerfile parse error on line 1: FROM requires either one or three arguments'),
+    'an invalid stage name': (b'FROM a:1 AS 1stage\n', 'dockerfile parse error on line 1: invalid name for build stage: "1stage", name can\'t start with a number or contain symbols'),
+    'a stage name from a variable': (b'FROM a:1 AS ${X}\n', 'dockerfile parse error on line 1: invalid name for build stage: "${X}", name can\'t start with a number or contain symbols'),
+    'a duplicated flag': (b'FROM a:1\nCOPY --from=a --from=b /a /b\n', 'dockerfile parse error on line 2: duplicate flag specified: --from'),
+    'a flag without its value': (b'FROM a:1\nCOPY --chmod /a /b\n', 'dockerfile parse error on line 2: missing a value on flag: --chmod'),
+    'an unknown network mode': (b'FROM a:1\nRUN --network=fake true\n', 'dockerfile parse error on line 2: invalid network mode "fake"'),
+    'ENV without a value': (b'FROM a:1\nENV x\n', 'dockerfile parse error on line 2: ENV must have two arguments'),
+    'ENV with a word without =': (b'FROM a:1\nENV K=V # comment\n', 'dockerfile parse error on line 2: Syntax error - can\'t find = in "#". Must be of the form: name=value'),
+    'HEALTHCHECK without arguments': (b'FROM a:1\nHEALTHCHECK --interval=5s\n', 'dockerfile parse error on line 2: HEALTHCHECK requires at least one argument'),
+    'a blank base name from a set variable': (b'ARG V=\nFROM ${V:+busybox:1}\n', 'line 2: base name (${V:+busybox:1}) should not be blank'),
+    'an unsupported modifier': (b'ARG V=a:1\nFROM ${V:#x}\n', 'line 2: failed to process "${V:#x}": unsupported modifier (:#) in substitution'),
+    'a substring': (b'ARG V=a:1\nFROM ${V:0:3}\n', 'line 2: failed to process "${V:0:3}": unsupported modifier (:0) in substitution'),
+    'a missing brace': (b'FROM ${V\n', 'line 1: failed to process "${V": unsupported modifier (\ufffd) in substitution'),
+    'an error in a global ARG default': (b'ARG V=${X:#y}\nFROM a:1\n', 'line 1: failed to process "${X:#y}": unsupported modifier (:#) in substitution'),
+    'RUN --mount from a variable': (b'FROM a:1\nARG I=b:2\nRUN --mount=from=$I,target=/x true\n', "dockerfile parse error on line 3: 'from' doesn't support variable expansion, define alias stage instead"),
+    'COPY --from a variable': (b'FROM a:1\nCOPY --from=$X /a /b\n', 'line 2: variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround'),
+    '--from a stage defined later': (b'FROM a:1\nCOPY --from=later /a /b\nFROM b:2 AS later\n', 'line 2: stage "later" needs to be defined before current stage'),
+    '--from the stage itself': (b'FROM a:1 AS self\nCOPY --from=self /a /b\n', 'line 2: stage "self" needs to be defined before current stage'),
+    'a negative stage index': (b'FROM a:1\nCOPY --from=-1 /a /b\n', 'line 2: invalid stage index -1'),
+    'a secret mount with from': (b'FROM a:1\nRUN --mount=type=secret,id=s,from=b:2 true\n', 'line 2: secret mount should not have a from'),
+    'ONBUILD FROM': (b'FROM a:1\nONBUILD FROM b:2\n', "dockerfile parse error on line 2: FROM isn't allowed as an ONBUILD trigger"),
+    'ONBUILD ONBUILD': (b'FROM a:1\nONBUILD ONBUILD RUN true\n', "dockerfile parse error on line 2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"),
+    'an instruction before any FROM': (b'LABEL a=b\nFROM a:1\n', 'line 1: no build stage in current context'),
+    'an empty platform': (b'ARG P\nFROM --platform=$P a:1\n', 'line 2: empty platform value from expression $P'),
+    'an empty file': (b'', 'the Dockerfile cannot be empty'),
+    'comments only': (b'# nothing\n', 'file with no instructions'),
+}
+
+
+@pytest.mark.parametrize(('data', 'message'), list(REFUSED.values()), ids=list(REFUSED))
+def test_what_buildkit_refuses(data: bytes, message: str) -> None:
+    with pytest.raises(DockerfileError) as refused:
+        read_dockerfile(data)
+    assert str(refused.value) == message
