@@ -103,7 +103,7 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
         for line, offset, word in doc.unknown or ()
     ]
     for ins in doc.instructions:
-        if ins.cmd in FLAGS:
+        if ins.cmd in FLAGS and '--' in ins.line:
             unknown.extend(check_flags(ins, ins.cmd, 0, doc.escape))
     text = doc.lowered or doc.text
     pattern = _lines_to_check(doc.escape, doc.lowered is None, doc.unknown is None)
