@@ -151,6 +151,8 @@ def _syntax_in_comments(text: str, prefix: str) -> Directive | None:
 def detect_syntax(text: str) -> Directive | None:
     """The frontend image BuildKit's DetectSyntax finds: ``# syntax=``,
     else ``// syntax=``, else a JSON document's ``syntax`` key."""
+    if text[:1] not in ('#', '/', '{') and not text.lstrip()[:1] == '{':
+        return None  # the common case: the file starts with an instruction
     found = _syntax_in_comments(text, '#') or _syntax_in_comments(text, '//')
     if found is not None or not text.lstrip().startswith('{'):
         return found

@@ -205,32 +205,25 @@ def _ref_from_expansion(
     )
 
 
-def _stage_names(doc: Dockerfile) -> tuple[dict[str, int], int]:
-    """Every stage name of the file (lower-cased) -> its index, and how
-    many stages there are: --from may name a stage defined later (which
-    fails the build, but is no image)."""
+def _stages(doc: Dockerfile) -> tuple[dict[str, int], int, str]:
+    """Every stage name of the file (lower-cased) -> its index, how many
+    stages there are, and TARGETSTAGE (the last one's name: what a plain
+    build builds).  --from may name a stage defined later, which fails the
+    build but is no image."""
     names: dict[str, int] = {}
     index = 0
+    last = ''
     for ins in doc.instructions:
         if ins.cmd != 'from':
             continue
-        words = _WORD_RE.findall(ins.line)
+        words: list[str] = _WORD_RE.findall(ins.line)
         # FROM [--flags] image AS name: _from_refs checks the word count
+        last = ''
         if len(words) >= 4 and words[-2].lower() == 'as':
-            names.setdefault(words[-1].lower(), index)
+            last = words[-1].lower()
+            names.setdefault(last, index)
         index += 1
-    return names, index
-
-
-def _target_stage(doc: Dockerfile) -> str:
-    """TARGETSTAGE: the last stage's name, what a plain build builds."""
-    for ins in reversed(doc.instructions):
-        if ins.cmd == 'from':
-            words: list[str] = _WORD_RE.findall(ins.line)
-            if len(words) >= 4 and words[-2].lower() == 'as':
-                return words[-1].lower()
-            return ''
-    return ''
+    return names, index, last
 
 
 def read_dockerfile(data: bytes) -> tuple[Dockerfile, list[ImageRef], list[UnknownSyntax]]:
@@ -260,8 +253,9 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
         ('BUILD' in doc.text or 'TARGET' in doc.text)
         and _AUTOMATIC_ARG_RE.search(doc.text)
     ) else PLATFORMS[:1]
-    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), _target_stage(doc), platforms)
-    scope.all_stage_names, scope.stage_count = _stage_names(doc)
+    all_stage_names, stage_count, target_stage = _stages(doc)
+    scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), target_stage, platforms)
+    scope.all_stage_names, scope.stage_count = all_stage_names, stage_count
     if doc.stageless:
         raise DockerfileError(
             f'line {doc.stageless}: no build stage in current context',

@@ -107,8 +107,10 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
             unknown.extend(check_flags(ins, ins.cmd, 0, doc.escape))
     text = doc.lowered or doc.text
     pattern = _lines_to_check(doc.escape, doc.lowered is None, doc.unknown is None)
-    finder = InstructionFinder(doc)
+    finder: InstructionFinder | None = None
     for m in pattern.finditer(text):
+        if finder is None:
+            finder = InstructionFinder(doc)
         if m.group('unknown'):
             if not finder.continues_before(m.start()):
                 start = m.start('unknown')

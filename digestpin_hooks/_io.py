@@ -84,14 +84,15 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
         chunks = []
         remaining = limit + 1  # one byte more tells a file that grew
         while remaining > 0:
+            wanted = min(remaining, MiB)
             try:
-                chunk = os.read(fd, min(remaining, MiB))
+                chunk = os.read(fd, wanted)
             except OSError as e:
                 raise ReadError(f'cannot read: {e.strerror or e}') from None
-            if not chunk:
-                break
             chunks.append(chunk)
             remaining -= len(chunk)
+            if len(chunk) < wanted:
+                break  # a regular file reads short only at its end
         data = b''.join(chunks)
         if len(data) > limit:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')

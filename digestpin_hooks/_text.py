@@ -95,6 +95,8 @@ def printable(text: str) -> str:
     UTF-8 become backslash escapes: a file name or a daemon's message can
     neither start a line of its own nor drive the terminal.
     """
+    if _UNPRINTABLE_RE.search(text) is None:
+        return text
     return _UNPRINTABLE_RE.sub(_escape, text)
 
 
