@@ -1,5 +1,8 @@
+"""Session fixtures, the ``docker`` marker, and no skip under CI."""
 from __future__ import annotations
 
+import os
+from typing import Any
 from typing import Iterator
 
 import pytest
@@ -21,3 +24,23 @@ def fake(request: pytest.FixtureRequest) -> Iterator[FakeDaemon]:
     daemon = FakeDaemon(request.param)
     yield daemon
     daemon.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use the real daemon and registry are marked ``docker``:
+    ``pytest -m 'not docker'`` runs the rest in a minute."""
+    for item in items:
+        if 'stack' in getattr(item, 'fixturenames', ()):
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    """Under CI (``CI`` set) a skipped test is a failed one: a missing tool,
+    corpus or module must not pass unnoticed."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get('CI') and report.skipped and not hasattr(report, 'wasxfail'):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = 'failed'
+        report.longrepr = f'skipped under CI, which must run every test: {reason}'
