@@ -29,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     args = parser.parse_args(argv)
-    return _cli.run(f'digestpin {args.command}', args.run, args)
+    # one prefix per hook, however it is started: the console script's name
+    return _cli.run(f'digestpin-{args.command}', args.run, args)
 
 
 if __name__ == '__main__':

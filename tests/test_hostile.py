@@ -385,7 +385,7 @@ def test_fifo_as_configuration(tmp_path: Path) -> None:
     write(tmp_path / 'Dockerfile', b'FROM a:1\n')
     line = one_error_line(run('lint', 'Dockerfile', cwd=tmp_path))
     assert line == (
-        f'digestpin lint: error: {tmp_path}/pyproject.toml: not a regular file '
+        f'digestpin-lint: error: {tmp_path}/pyproject.toml: not a regular file '
         f'(a FIFO, socket or device)'
     )
 
@@ -411,7 +411,7 @@ def test_deeply_nested_pyproject(tmp_path: Path) -> None:
     write(tmp_path / 'pyproject.toml', b'[tool.digestpin]\nallow = ' + b'[' * 5000 + b']' * 5000 + b'\n')
     write(tmp_path / 'Dockerfile', b'FROM a:1\n')
     line = one_error_line(run('lint', 'Dockerfile', cwd=tmp_path))
-    assert line.startswith(f'digestpin lint: error: {tmp_path}/pyproject.toml: invalid TOML')
+    assert line.startswith(f'digestpin-lint: error: {tmp_path}/pyproject.toml: invalid TOML')
 
 
 def test_configuration_search_stops_at_home(tmp_path: Path) -> None:
