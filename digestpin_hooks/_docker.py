@@ -26,11 +26,14 @@ from digestpin_hooks._resolve import checked_image_list
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import from_distribution
+from digestpin_hooks._resolve import image_key
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import LocalImages
 from digestpin_hooks._resolve import Resolution
 
 if TYPE_CHECKING:
+    from digestpin_hooks._pins import Manifest
+    from digestpin_hooks._pins import Pinned
     from typing import Any
     from typing import Callable
     from typing import Sequence
@@ -336,5 +339,62 @@ def resolve_digests(
             if len(pulled) < len(keys) and wanted:
                 local = LocalImages(daemon.images())
         return {key: pulled.get(key) or local.resolve(key) for key in keys}
+    finally:
+        daemon.close()
+
+
+def ask_registry(
+        pins: Sequence[Pinned], docker_host: str | None, timeout: float,
+) -> dict[str, Manifest | str]:
+    """One distribution inspect per distinct name@digest and name:tag."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from digestpin_hooks._pins import manifest_from
+
+    wanted = sorted({
+        text for p in pins for text in (
+            f'{p.reference.name}@{p.reference.digest}',
+            f'{p.reference.name}:{p.reference.tag}' if p.reference.tag else '',
+        ) if text
+    })
+    daemon = Daemon(find_endpoint(docker_host), timeout)
+    try:
+        def ask(text: str) -> Manifest | str:
+            answer = daemon.distribution(text)
+            return answer if isinstance(answer, str) else manifest_from(answer)
+        with ThreadPoolExecutor(max(1, min(8, len(wanted)))) as pool:
+            return dict(zip(wanted, pool.map(ask, wanted)))
+    finally:
+        daemon.close()
+
+
+def ask_local(
+        pins: Sequence[Pinned], docker_host: str | None, timeout: float,
+) -> dict[str, Any]:
+    """What local images say: the tag's digest, the pinned image's platform."""
+    from digestpin_hooks._pins import Manifest
+    from digestpin_hooks._pins import platform_name
+
+    daemon = Daemon(find_endpoint(docker_host), timeout)
+    try:
+        local = LocalImages(daemon.images())
+        answers: dict[str, Any] = {}
+        for p in pins:
+            by_digest = f'{p.reference.name}@{p.reference.digest}'
+            image = daemon.image(by_digest)
+            platforms: tuple[str, ...] = ()
+            if image is not None:
+                platforms = (platform_name({
+                    'os': image.get('Os'), 'architecture': image.get('Architecture'),
+                    'variant': image.get('Variant'),
+                }),)
+            answers[by_digest] = Manifest(p.reference.digest, False, platforms)
+            if p.reference.tag:
+                resolution = local.resolve(image_key(p.reference))
+                answers[f'{p.reference.name}:{p.reference.tag}'] = (
+                    Manifest(resolution.digest, False, ())
+                    if resolution.digest else None
+                )
+        return answers
     finally:
         daemon.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from digestpin_hooks._findings import Finding
+from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._records import NamedTuple
 from digestpin_hooks._records import TYPE_CHECKING
 from digestpin_hooks._text import printable
@@ -181,7 +182,7 @@ def report_failure(
     """A run-level failure (the daemon, the registry): on stderr after the
     files that could not be read before it, and in the json and sarif
     formats also as the one document stdout always carries."""
-    file_errors = list(getattr(error, 'file_errors', ()))
+    file_errors = list(error.file_errors) if isinstance(error, DaemonError) else []
     message = f'{prog}: {kind}: {error}'
     if output_format in ('json', 'sarif'):
         report([], [*file_errors, FileError('', message)], output_format)

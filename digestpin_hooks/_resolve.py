@@ -17,7 +17,19 @@ from digestpin_hooks._reference import Reference
 
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Callable
     from typing import Iterable
+    from typing import Mapping
+    from typing import Sequence
+
+    from digestpin_hooks._pins import Manifest
+    from digestpin_hooks._pins import Pinned
+
+    # keys -> each one's digest or why not (fix and update)
+    Resolver = Callable[[Sequence['ImageKey']], dict['ImageKey', 'Resolution']]
+    # pins -> what the registry (or the local images) say of each
+    # ``name@digest`` and ``name:tag`` (verify)
+    Asker = Callable[[Sequence[Pinned]], Mapping[str, Manifest | str | None]]
 
 # (normalised repository, tag): what a reference asks the daemon for
 ImageKey = tuple[str, str]
@@ -26,14 +38,24 @@ ImageKey = tuple[str, str]
 class DaemonError(Exception):
     """The daemon (or registry behind it) could not be used; one line.
 
-    ``unreachable``: no daemon answered at all (what --offline-ok forgives).
+    ``unreachable``: no daemon answered at all (what --offline-ok forgives);
+    ``file_errors``: the files that could not be read before it failed,
+    still to be shown (see ``after``).
     """
 
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+    def __init__(
+            self, message: str, *, unreachable: bool = False,
+            file_errors: Sequence[Any] = (),
+    ) -> None:
         super().__init__(message)
         self.unreachable = unreachable
-        # files that could not be read before the daemon failed: still shown
-        self.file_errors: list[Any] = []
+        self.file_errors = tuple(file_errors)
+
+    def after(self, file_errors: Sequence[Any]) -> DaemonError:
+        """The same failure, coming after these unreadable files."""
+        return DaemonError(
+            str(self), unreachable=self.unreachable, file_errors=file_errors,
+        )
 
 
 class Resolution(NamedTuple):
@@ -174,3 +196,24 @@ def from_distribution(key: ImageKey, answer: dict[str, Any]) -> Resolution:
             'check the image name, or try --source pull',
         )
     return Resolution(digest, '', '')
+
+
+def daemon_resolver(
+        source: str, docker_host: str | None, timeout: float, *, refresh: bool = False,
+) -> Resolver:
+    """Resolve through the daemon's ``source``; the SDK is imported only
+    when the resolver is called (lint never imports it)."""
+    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+        from digestpin_hooks._docker import resolve_digests
+        return resolve_digests(keys, source, docker_host, timeout, refresh=refresh)
+    return resolve
+
+
+def daemon_asker(source: str, docker_host: str | None, timeout: float) -> Asker:
+    """Ask the daemon about pins: its local images, or the registry."""
+    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
+        from digestpin_hooks import _docker
+        if source == 'local':
+            return _docker.ask_local(pins, docker_host, timeout)
+        return _docker.ask_registry(pins, docker_host, timeout)
+    return ask

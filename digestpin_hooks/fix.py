@@ -25,6 +25,7 @@ from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
+from digestpin_hooks._resolve import daemon_resolver
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._resolve import ImageKey
@@ -36,7 +37,7 @@ from digestpin_hooks._rewrite import write_error
 from digestpin_hooks._text import encode
 
 if TYPE_CHECKING:
-    from typing import Callable
+    from digestpin_hooks._resolve import Resolver
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
@@ -49,8 +50,6 @@ PARTLY_VARIABLE = (
     'later --build-arg'
 )
 
-if TYPE_CHECKING:
-    Resolver = Callable[[Sequence[ImageKey]], dict[ImageKey, Resolution]]
 
 
 class Pin(NamedTuple):
@@ -152,8 +151,7 @@ def fix_files(
     try:
         resolutions = resolver(keys) if keys else {}
     except DaemonError as e:
-        e.file_errors = errors
-        raise
+        raise e.after(errors) from None
     pins: list[Pin] = []
     left: list[Finding] = [
         finding for plan in plans for finding in unknown_syntax_findings(
@@ -181,16 +179,6 @@ def fix_files(
         pins.extend(file_pins)
     left.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     return pins, left, errors, changed
-
-
-def daemon_resolver(
-        source: str, docker_host: str | None, timeout: float, *, refresh: bool = False,
-) -> Resolver:
-    """Resolve through the daemon; the SDK is imported only when called."""
-    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        from digestpin_hooks._docker import resolve_digests
-        return resolve_digests(keys, source, docker_host, timeout, refresh=refresh)
-    return resolve
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

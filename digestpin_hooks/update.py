@@ -29,12 +29,12 @@ from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
 from digestpin_hooks._rewrite import write_error
 from digestpin_hooks._text import encode
-from digestpin_hooks.fix import daemon_resolver
-from digestpin_hooks.verify import Pinned
-from digestpin_hooks.verify import pinned_refs
+from digestpin_hooks._pins import Pinned
+from digestpin_hooks._pins import pinned_refs
+from digestpin_hooks._resolve import daemon_resolver
 
 if TYPE_CHECKING:
-    from digestpin_hooks.fix import Resolver
+    from digestpin_hooks._resolve import Resolver
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
@@ -103,8 +103,7 @@ def update_files(
     try:
         resolutions = resolver(keys) if keys else {}
     except DaemonError as e:
-        e.file_errors = errors
-        raise
+        raise e.after(errors) from None
     updates: list[Update] = []
     changed = False
     for loaded, pins in files:

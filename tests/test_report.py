@@ -14,9 +14,9 @@ from digestpin_hooks._report import Note
 from digestpin_hooks._report import report
 from digestpin_hooks._sarif import sarif_log
 from digestpin_hooks.lint import main as lint_main
-from digestpin_hooks.verify import check_pin
-from digestpin_hooks.verify import Manifest
-from digestpin_hooks.verify import Pinned
+from digestpin_hooks._pins import check_pin
+from digestpin_hooks._pins import Manifest
+from digestpin_hooks._pins import Pinned
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._findings import make_finding

@@ -1,0 +1,75 @@
+"""update over a resolver of our own: no Docker, exact bytes.
+
+The daemon and registry runs are in test_docker_update_verify.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+from digestpin_hooks._resolve import ImageKey
+from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.update import update_files
+
+OLD = 'sha256:' + '1' * 64
+NEW = 'sha256:' + '2' * 64
+
+
+def moved(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+    """Every tag now at NEW, but ``gone``'s, which the registry lost."""
+    return {
+        key: Resolution('', 'manifest unknown', 'check the name')
+        if key[0].endswith('/gone') else Resolution(NEW, '', '')
+        for key in keys
+    }
+
+
+def test_pins_follow_their_tags_and_nothing_else_changes(tmp_path: Path) -> None:
+    path = tmp_path / 'Dockerfile'
+    data = (
+        f'ARG V=2\r\nFROM a:1@{OLD} AS x\r\nFROM b@{OLD}\r\n'
+        f'FROM c:${{V}}@{OLD}\r\nFROM d:1@{NEW}'
+    ).encode()
+    path.write_bytes(data)
+    updates, notes, errors, changed = update_files([str(path)], moved)
+    assert changed and errors == []
+    assert path.read_bytes() == data.replace(f'a:1@{OLD}'.encode(), f'a:1@{NEW}'.encode())
+    assert [(u.line, u.image, u.old, u.new) for u in updates] == [(2, 'a:1', OLD, NEW)]
+    assert [n.line for n in notes] == [3, 4]  # digest alone; partly variable
+    assert 'no tag to follow' in notes[0].message
+    assert 'partly made of variables' in notes[1].message
+
+
+def test_a_tag_the_registry_lost_is_an_error_and_stays(tmp_path: Path) -> None:
+    path = tmp_path / 'Dockerfile'
+    data = f'FROM r.io/gone:1@{OLD}\nFROM a:1@{OLD}\n'.encode()
+    path.write_bytes(data)
+    updates, _, errors, changed = update_files([str(path)], moved)
+    assert [e.message for e in errors] == [
+        f"line 1: cannot update 'r.io/gone:1@{OLD}': manifest unknown (check the name)",
+    ]
+    assert [u.image for u in updates] == ['a:1']
+    assert path.read_bytes() == data.replace(f'a:1@{OLD}'.encode(), f'a:1@{NEW}'.encode())
+
+
+def test_dry_run_writes_nothing_and_shows_the_diff(tmp_path: Path) -> None:
+    path = tmp_path / 'Dockerfile'
+    data = f'FROM a:1@{OLD}\n'.encode()
+    path.write_bytes(data)
+    out = io.StringIO()
+    updates, _, _, changed = update_files([str(path)], moved, dry_run=True, stdout=out)
+    assert changed and len(updates) == 1
+    assert path.read_bytes() == data
+    assert f'-FROM a:1@{OLD}\n+FROM a:1@{NEW}\n' in out.getvalue()
+
+
+def test_ignored_or_waived_dp006_moves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / 'Dockerfile'
+    data = f'FROM a:1@{OLD}\n# digestpin: ignore=DP006\nFROM b:1@{OLD}\n'.encode()
+    path.write_bytes(data)
+    updates, notes, _, changed = update_files([str(path)], moved, ignore=['DP006'])
+    assert (updates, notes, changed) == ([], [], False)
+    updates, notes, _, _ = update_files([str(path)], moved)
+    assert [u.line for u in updates] == [1]
+    assert [n.line for n in notes] == [3] and 'waives DP006' in notes[0].message

@@ -1,0 +1,91 @@
+"""verify over answers of our own: no Docker, every code and path.
+
+The daemon and registry runs are in test_docker_update_verify; these give
+verify_files an asker that answers as a registry would.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+from typing import Sequence
+
+import pytest
+
+from digestpin_hooks._pins import Manifest
+from digestpin_hooks._pins import Pinned
+from digestpin_hooks._resolve import DaemonError
+from digestpin_hooks.verify import verify_files
+
+OLD = 'sha256:' + '1' * 64
+NEW = 'sha256:' + '2' * 64
+CHILD = 'sha256:' + '3' * 64
+INDEX = 'application/vnd.oci.image.index.v1+json'
+
+
+def asker(answers: Mapping[str, Manifest | str | None]):  # type: ignore[no-untyped-def]
+    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
+        return answers
+    return ask
+
+
+def verify(tmp_path: Path, text: str, answers: Mapping[str, Manifest | str | None], **kwargs: object) -> list[tuple[int, str, str]]:
+    path = tmp_path / 'Dockerfile'
+    path.write_text(text)
+    findings, errors = verify_files([str(path)], asker(answers), **kwargs)  # type: ignore[arg-type]
+    assert errors == []
+    return [(f.line, f.code, f.severity) for f in findings]
+
+
+def test_current_pin_is_clean(tmp_path: Path) -> None:
+    answers = {f'a@{OLD}': Manifest(OLD, True, ()), 'a:1': Manifest(OLD, True, ())}
+    assert verify(tmp_path, f'FROM a:1@{OLD}\n', answers) == []
+
+
+def test_stale_pin_is_dp006_a_warning(tmp_path: Path) -> None:
+    answers = {f'a@{OLD}': Manifest(OLD, True, ()), 'a:1': Manifest(NEW, True, ())}
+    assert verify(tmp_path, f'FROM a:1@{OLD}\n', answers) == [(1, 'DP006', 'warning')]
+    assert verify(tmp_path, f'FROM a:1@{OLD}\n', answers, strict=True) == [(1, 'DP006', 'error')]
+    assert verify(tmp_path, f'FROM a:1@{OLD}\n', answers, ignore=['DP006']) == []
+
+
+def test_unknown_digest_is_dp007(tmp_path: Path) -> None:
+    answers = {f'a@{OLD}': 'manifest unknown', 'a:1': Manifest(NEW, True, ())}
+    assert verify(tmp_path, f'FROM a:1@{OLD}\n', answers) == [(1, 'DP007', 'error')]
+
+
+def test_one_platform_of_an_index_is_dp008(tmp_path: Path) -> None:
+    answers = {f'a@{CHILD}': Manifest(CHILD, False, ('linux/amd64',)), 'a:1': Manifest(NEW, True, ())}
+    assert verify(tmp_path, f'FROM a:1@{CHILD}\n', answers) == [(1, 'DP008', 'error')]
+
+
+def test_a_platform_the_image_lacks_is_dp009(tmp_path: Path) -> None:
+    answers = {
+        f'a@{OLD}': Manifest(OLD, True, ('linux/amd64', 'linux/arm64')),
+        'a:1': Manifest(OLD, True, ()),
+    }
+    text = f'FROM --platform=linux/s390x a:1@{OLD}\nFROM --platform=linux/arm64 a:1@{OLD}\n'
+    assert verify(tmp_path, text, answers) == [(1, 'DP009', 'error')]
+
+
+def test_a_pragma_waives_it(tmp_path: Path) -> None:
+    answers = {f'a@{OLD}': Manifest(OLD, True, ()), 'a:1': Manifest(NEW, True, ())}
+    assert verify(tmp_path, f'# digestpin: ignore=DP006\nFROM a:1@{OLD}\n', answers) == []
+
+
+def test_a_daemon_failure_keeps_the_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / 'Dockerfile').write_text(f'FROM a:1@{OLD}\n')
+    (tmp_path / 'bad.Dockerfile').write_bytes(b'FROM a:1\0\n')
+
+    def fails(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
+        raise DaemonError('no daemon', unreachable=True)
+    with pytest.raises(DaemonError) as failed:
+        verify_files([str(tmp_path / 'Dockerfile'), str(tmp_path / 'bad.Dockerfile')], fails)
+    assert failed.value.unreachable
+    assert [e.path for e in failed.value.file_errors] == [str(tmp_path / 'bad.Dockerfile')]
+
+
+def test_no_pin_asks_nothing(tmp_path: Path) -> None:
+    def never(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
+        raise AssertionError('asked')
+    (tmp_path / 'Dockerfile').write_text('FROM a:1\n')
+    assert verify_files([str(tmp_path / 'Dockerfile')], never) == ([], [])
