@@ -87,7 +87,10 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str], default: str) -> None:
+def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
+    """--source (``sources``, the first the default), --docker-host and
+    --timeout."""
+    default = sources[0]
     parser.add_argument(
         '--source', choices=sources,
         help=f'where digests come from (default: {default})',
@@ -104,16 +107,20 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str], default:
     )
 
 
+def add_dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--dry-run', action='store_true',
+        help='print a unified diff and write nothing',
+    )
+
+
 def add_rewrite(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--keep-tag', action=argparse.BooleanOptionalAction, default=None,
         help='write name:tag@digest (default) or, with --no-keep-tag, '
         'name@digest',
     )
-    parser.add_argument(
-        '--dry-run', action='store_true',
-        help='print a unified diff and write nothing',
-    )
+    add_dry_run(parser)
 
 
 def apply_config(args: argparse.Namespace) -> None:

@@ -18,7 +18,11 @@ from digestpin_hooks._records import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
+# where digests come from; each hook takes those it can use, default first
 SOURCES = ('local', 'pull', 'registry')
+FIX_SOURCES = ('local', 'pull', 'registry')
+UPDATE_SOURCES = ('pull', 'registry', 'local')
+VERIFY_SOURCES = ('registry', 'local')
 MAX_TIMEOUT = 3600.0  # an hour: past it a "timeout" is no bound at all
 
 

@@ -141,13 +141,15 @@ def report(
         *,
         notes: Sequence[Note] = (),
         extra: dict[str, Any] | None = None,
+        lines: Sequence[str] = (),
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
 ) -> None:
     """Write one command's report.
 
     ``notes`` are what a command reports besides findings (pins, updates) in
-    the line formats; ``extra`` is their form in the JSON document.
+    the line formats; ``extra`` is their form in the JSON document;
+    ``lines`` are more text lines, for the text format only.
     """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -172,6 +174,8 @@ def report(
             print(printable(note_line(note)), file=stdout)
         for finding in findings:
             print(printable(finding_line(finding)), file=stdout)
+        for line in lines:  # a command's own text lines (update's table)
+            print(printable(line), file=stdout)
     for error in errors:
         print(printable(error_line(error)), file=stderr)
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from digestpin_hooks import _cli
+from digestpin_hooks._config import FIX_SOURCES
 from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 PINNABLE = frozenset(('DP001', 'DP002'))
-SOURCES = ('local', 'pull', 'registry')
 PARTLY_VARIABLE = (
     'it is partly made of variables: pinning it would silently override a '
     'later --build-arg'
@@ -183,7 +183,7 @@ def fix_files(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _cli.add_common(parser)
-    _cli.add_daemon(parser, SOURCES, 'local')
+    _cli.add_daemon(parser, FIX_SOURCES)
     _cli.add_rewrite(parser)
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from digestpin_hooks import _cli
+from digestpin_hooks._config import UPDATE_SOURCES
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
@@ -22,7 +23,6 @@ from digestpin_hooks._report import Note
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._text import printable
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from typing import Sequence
     from typing import TextIO
 
-SOURCES = ('pull', 'registry', 'local')
 
 
 class Update(NamedTuple):
@@ -157,11 +156,8 @@ def table(updates: Sequence[Update]) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _cli.add_common(parser)
-    _cli.add_daemon(parser, SOURCES, 'pull')
-    parser.add_argument(
-        '--dry-run', action='store_true',
-        help='print a unified diff and write nothing',
-    )
+    _cli.add_daemon(parser, UPDATE_SOURCES)
+    _cli.add_dry_run(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,16 +173,15 @@ def run(args: argparse.Namespace) -> int:
         report_failure('digestpin-update', e, args.output_format)
         return 2
     if args.output_format == 'text':
-        for note in notes:
-            print(printable(f'{note.path}:{note.line}:{note.column}: {note.message}'))
         if updates:
-            for line in table(updates):
-                print(printable(line))
+            lines = table(updates)
         elif 'DP006' in args.ignore:
-            print('no pin was checked: DP006 (stale pin) is ignored')
+            lines = ['no pin was checked: DP006 (stale pin) is ignored']
         elif not errors:
-            print('every pin that follows a tag is current')
-        report([], errors, 'text')
+            lines = ['every pin that follows a tag is current']
+        else:
+            lines = []
+        report([], errors, 'text', notes=notes, lines=lines)
     else:
         report(
             [], errors, args.output_format,
@@ -201,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if errors:
         return 2
-    return int(changed)
+    # --strict: a pin left as it is (no tag, partly variable) fails too
+    return int(changed or (args.strict and bool(notes)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

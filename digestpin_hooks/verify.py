@@ -17,6 +17,7 @@ import argparse
 import sys
 
 from digestpin_hooks import _cli
+from digestpin_hooks._config import VERIFY_SOURCES
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import ERROR
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
 
-SOURCES = ('registry', 'local')
 
 
 def verify_files(
@@ -84,7 +84,7 @@ def verify_files(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _cli.add_common(parser)
-    _cli.add_daemon(parser, SOURCES, 'registry')
+    _cli.add_daemon(parser, VERIFY_SOURCES)
     parser.add_argument(
         '--offline-ok', action='store_true',
         help='when no daemon answers, warn and exit 0 instead of failing',

@@ -73,3 +73,13 @@ def test_ignored_or_waived_dp006_moves_nothing(tmp_path: Path) -> None:
     updates, notes, _, _ = update_files([str(path)], moved)
     assert [u.line for u in updates] == [1]
     assert [n.line for n in notes] == [3] and 'waives DP006' in notes[0].message
+
+
+def test_strict_fails_on_pins_left_as_they_are(tmp_path: Path, monkeypatch: object) -> None:
+    """update --strict: a pin it cannot follow (no tag) is a failure."""
+    from digestpin_hooks import update
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM b@{OLD}\n')
+    monkeypatch.setattr(update, 'daemon_resolver', lambda *a, **k: moved)  # type: ignore[attr-defined]
+    assert update.main([str(path)]) == 0
+    assert update.main(['--strict', str(path)]) == 1
