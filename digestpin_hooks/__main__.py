@@ -7,7 +7,7 @@ from digestpin_hooks import fix
 from digestpin_hooks import lint
 from digestpin_hooks import update
 from digestpin_hooks import verify
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Sequence

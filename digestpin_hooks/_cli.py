@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from digestpin_hooks._files import KINDS
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import TYPE_CHECKING
 from digestpin_hooks._report import FORMATS
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ import docker.tls
 
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._resolve import checked_distribution
 from digestpin_hooks._resolve import checked_image_list

@@ -28,8 +28,8 @@ from digestpin_hooks._expand import MAX_WORD
 from digestpin_hooks._expand import Expansion
 from digestpin_hooks._expand import ShellError
 from digestpin_hooks._expand import Var
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Iterator

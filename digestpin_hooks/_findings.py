@@ -5,8 +5,8 @@ from __future__ import annotations
 from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._dockerfile_refs import SOURCE_ARG
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference

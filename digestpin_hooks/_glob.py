@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     Segment = re.Pattern[str]

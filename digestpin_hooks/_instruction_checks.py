@@ -24,8 +24,8 @@ from digestpin_hooks._dockerfile import GO_SPACE
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile import InstructionFinder
 from digestpin_hooks._dockerfile import split_command
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from digestpin_hooks._dockerfile import Dockerfile

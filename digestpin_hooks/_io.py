@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 
-from digestpin_hooks._records import NamedTuple
+from typing import NamedTuple
 
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 16 * MiB  # a Dockerfile, a YAML file

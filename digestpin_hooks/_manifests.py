@@ -19,8 +19,8 @@ from digestpin_hooks._interpolate import InterpolationError
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._interpolate import read_dotenv
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import LineIndex

@@ -10,8 +10,8 @@ from digestpin_hooks._dockerfile_refs import SOURCE_FROM
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import allowed
 from digestpin_hooks._findings import pinned_reference
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import Reference
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from digestpin_hooks._records import NamedTuple
+from typing import NamedTuple
 
 DEFAULT_DOMAIN = 'docker.io'
 LEGACY_DOMAIN = 'index.docker.io'

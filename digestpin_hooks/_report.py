@@ -9,8 +9,8 @@ import sys
 
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._text import printable
 from digestpin_hooks._text import valid_unicode
 

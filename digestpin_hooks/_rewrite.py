@@ -8,8 +8,8 @@ import tempfile
 from digestpin_hooks._io import Identity
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._io import ReadError
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Iterable

@@ -6,7 +6,7 @@ from urllib.parse import quote
 from digestpin_hooks import __version__
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import RULES
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any

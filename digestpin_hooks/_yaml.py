@@ -9,8 +9,8 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any

@@ -19,8 +19,8 @@ from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import unknown_syntax_findings
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note

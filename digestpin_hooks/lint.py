@@ -13,7 +13,7 @@ from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
 from digestpin_hooks._findings import unknown_syntax_findings
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import TYPE_CHECKING
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import report
 

@@ -16,8 +16,8 @@ from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import waived
-from digestpin_hooks._records import NamedTuple
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import Note
 from digestpin_hooks._report import report

@@ -27,7 +27,7 @@ from digestpin_hooks._findings import make_finding
 from digestpin_hooks._findings import waived
 from digestpin_hooks._pins import check_pin
 from digestpin_hooks._pins import pinned_refs
-from digestpin_hooks._records import TYPE_CHECKING
+from typing import TYPE_CHECKING
 from digestpin_hooks._report import FileError
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
