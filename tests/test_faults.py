@@ -8,6 +8,7 @@ on a unix socket plays each fault.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -208,6 +209,8 @@ def test_registry_faults_behind_a_real_daemon(
     finally:
         registry.close()
     err = capsys.readouterr().err
+    # the fake registry's address may itself hold the digits of a status
+    said = err.replace(registry.address, 'REGISTRY')
     assert code == 2, err
     assert (tmp_path / 'Dockerfile').read_bytes() == data
     assert sorted(p.name for p in tmp_path.iterdir()) == ['Dockerfile']
@@ -216,7 +219,7 @@ def test_registry_faults_behind_a_real_daemon(
     if mode == 'hang':
         assert 'timed out' in err
     else:
-        assert f'fake {mode}' in err or f'{mode}' in err
+        assert re.search(rf'\b{mode}\b|too ?many ?requests', said, re.I), err
 
 
 @pytest.mark.parametrize(
