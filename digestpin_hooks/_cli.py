@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from digestpin_hooks._files import KINDS
+from digestpin_hooks._kinds import KINDS
 from typing import TYPE_CHECKING
 from digestpin_hooks._report import FORMATS
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 
 from digestpin_hooks._dockerfile import DockerfileError
@@ -13,6 +12,9 @@ from digestpin_hooks._io import Identity
 from digestpin_hooks._io import MAX_FILE_BYTES
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._io import ReadError
+from digestpin_hooks._kinds import is_dockerfile_name
+from digestpin_hooks._kinds import kind_of
+from digestpin_hooks._kinds import yaml_kind
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
@@ -20,29 +22,7 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
     from digestpin_hooks._findings import Document
-    from digestpin_hooks._report import FileError
-
-COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
-YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
-KINDS = ('auto', 'dockerfile', *YAML_KINDS)
-_COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
-
-# the names a directory search takes for Dockerfiles
-DOCKERFILE_PATTERNS = (
-    'Dockerfile', 'Containerfile', 'Dockerfile.*', 'Containerfile.*',
-    '*.Dockerfile', '*.dockerfile',
-)
-
-
-_DOCKERFILE_NAME_RE = re.compile(
-    r'(?:Dockerfile|Containerfile)(?:\..*)?\Z|.*\.[Dd]ockerfile\Z', re.DOTALL,
-)
-
-
-def is_dockerfile_name(name: str) -> bool:
-    """Whether a file name is one of DOCKERFILE_PATTERNS."""
-    return _DOCKERFILE_NAME_RE.match(name) is not None
-
+    from digestpin_hooks._model import FileError
 
 # folders a search never enters: version control metadata
 _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
@@ -111,29 +91,6 @@ class IsAFolder(UnreadableFile):
     """A folder where a file was expected: load_all searches it instead."""
 
 
-def yaml_kind(path: str) -> str:
-    """The YAML kind a file's name says, '' when it says none."""
-    if not path.endswith(('.yml', '.yaml')):
-        return ''
-    name = os.path.basename(path)
-    if _COMPOSE_NAME_RE.match(name):
-        return COMPOSE
-    if name in ('action.yml', 'action.yaml'):
-        return ACTIONS
-    parts = path.replace('\\', '/').split('/')
-    if parts[-3:-1] == ['.github', 'workflows']:
-        return ACTIONS
-    return KUBERNETES
-
-
-def kind_of(path: str, kind: str = 'auto') -> str:
-    if kind != 'auto':
-        return kind
-    if is_dockerfile_name(os.path.basename(path)):
-        return 'dockerfile'
-    return yaml_kind(path) or 'dockerfile'
-
-
 def load(path: str, kind: str = 'auto') -> LoadedFile:
     """Read and parse one file as ``kind`` (by its name when 'auto')."""
     try:
@@ -162,7 +119,7 @@ def load_all(
         paths: Iterable[str], kind: str = 'auto',
 ) -> tuple[list[LoadedFile], list[FileError]]:
     """Every file that can be read, and a one-line error for each other."""
-    from digestpin_hooks._report import FileError
+    from digestpin_hooks._model import FileError
     loaded: list[LoadedFile] = []
     errors: list[FileError] = []
     for path in paths:

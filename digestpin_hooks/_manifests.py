@@ -12,8 +12,8 @@ import re
 
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile_refs import ImageRef
-from digestpin_hooks._files import COMPOSE
-from digestpin_hooks._files import KUBERNETES
+from digestpin_hooks._kinds import COMPOSE
+from digestpin_hooks._kinds import KUBERNETES
 from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import InterpolationError
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES

@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 
 from digestpin_hooks._findings import Finding
-from digestpin_hooks._resolve import DaemonError
-from typing import NamedTuple
+from digestpin_hooks._model import FileError
+from digestpin_hooks._model import Note
 from typing import TYPE_CHECKING
 from digestpin_hooks._text import printable
 from digestpin_hooks._text import valid_unicode
@@ -21,20 +21,6 @@ if TYPE_CHECKING:
 
 JSON_VERSION = 1
 FORMATS = ('text', 'json', 'sarif', 'github')
-
-
-class FileError(NamedTuple):
-    path: str
-    message: str
-
-
-class Note(NamedTuple):
-    """Something a command did or noticed that is not a finding (a pin)."""
-
-    path: str
-    line: int
-    column: int
-    message: str
 
 
 def error_line(error: FileError) -> str:
@@ -182,11 +168,11 @@ def report(
 
 def report_failure(
         prog: str, error: Exception, output_format: str = 'text', kind: str = 'error',
+        file_errors: Sequence[FileError] = (),
 ) -> None:
     """A run-level failure (the daemon, the registry): on stderr after the
     files that could not be read before it, and in the json and sarif
     formats also as the one document stdout always carries."""
-    file_errors = list(error.file_errors) if isinstance(error, DaemonError) else []
     message = f'{prog}: {kind}: {error}'
     if output_format in ('json', 'sarif'):
         report([], [*file_errors, FileError('', message)], output_format)

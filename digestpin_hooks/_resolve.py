@@ -197,23 +197,3 @@ def from_distribution(key: ImageKey, answer: dict[str, Any]) -> Resolution:
         )
     return Resolution(digest, '', '')
 
-
-def daemon_resolver(
-        source: str, docker_host: str | None, timeout: float, *, refresh: bool = False,
-) -> Resolver:
-    """Resolve through the daemon's ``source``; the SDK is imported only
-    when the resolver is called (lint never imports it)."""
-    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        from digestpin_hooks._docker import resolve_digests
-        return resolve_digests(keys, source, docker_host, timeout, refresh=refresh)
-    return resolve
-
-
-def daemon_asker(source: str, docker_host: str | None, timeout: float) -> Asker:
-    """Ask the daemon about pins: its local images, or the registry."""
-    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
-        from digestpin_hooks import _docker
-        if source == 'local':
-            return _docker.ask_local(pins, docker_host, timeout)
-        return _docker.ask_registry(pins, docker_host, timeout)
-    return ask

@@ -22,11 +22,11 @@ from digestpin_hooks._findings import unknown_syntax_findings
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 from digestpin_hooks._reference import parse_reference
-from digestpin_hooks._report import FileError
-from digestpin_hooks._report import Note
+from digestpin_hooks._model import FileError
+from digestpin_hooks._model import Note
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
-from digestpin_hooks._resolve import daemon_resolver
+from digestpin_hooks._sources import daemon_resolver
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._resolve import ImageKey
@@ -197,7 +197,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were
-        report_failure('digestpin-fix', e, args.output_format)
+        report_failure(
+            'digestpin-fix', e, args.output_format, file_errors=e.file_errors,
+        )
         return 2
     report(
         left, errors, args.output_format,

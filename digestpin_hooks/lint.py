@@ -14,7 +14,7 @@ from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
 from digestpin_hooks._findings import unknown_syntax_findings
 from typing import TYPE_CHECKING
-from digestpin_hooks._report import FileError
+from digestpin_hooks._model import FileError
 from digestpin_hooks._report import report
 
 if TYPE_CHECKING:

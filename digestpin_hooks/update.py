@@ -18,8 +18,8 @@ from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import waived
 from typing import NamedTuple
 from typing import TYPE_CHECKING
-from digestpin_hooks._report import FileError
-from digestpin_hooks._report import Note
+from digestpin_hooks._model import FileError
+from digestpin_hooks._model import Note
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
@@ -31,7 +31,7 @@ from digestpin_hooks._rewrite import write_error
 from digestpin_hooks._text import encode
 from digestpin_hooks._pins import Pinned
 from digestpin_hooks._pins import pinned_refs
-from digestpin_hooks._resolve import daemon_resolver
+from digestpin_hooks._sources import daemon_resolver
 
 if TYPE_CHECKING:
     from digestpin_hooks._resolve import Resolver
@@ -170,7 +170,9 @@ def run(args: argparse.Namespace) -> int:
             allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:
-        report_failure('digestpin-update', e, args.output_format)
+        report_failure(
+            'digestpin-update', e, args.output_format, file_errors=e.file_errors,
+        )
         return 2
     if args.output_format == 'text':
         if updates:

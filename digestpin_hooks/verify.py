@@ -28,11 +28,11 @@ from digestpin_hooks._findings import waived
 from digestpin_hooks._pins import check_pin
 from digestpin_hooks._pins import pinned_refs
 from typing import TYPE_CHECKING
-from digestpin_hooks._report import FileError
+from digestpin_hooks._model import FileError
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._resolve import daemon_asker
+from digestpin_hooks._sources import daemon_asker
 from digestpin_hooks._text import printable
 
 if TYPE_CHECKING:
@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
             ), file=sys.stderr)
             report([], e.file_errors, args.output_format)
             return 2 if e.file_errors else 0
-        report_failure('digestpin-verify', e, args.output_format)
+        report_failure(
+            'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
+        )
         return 2
     report(findings, errors, args.output_format)
     if errors:

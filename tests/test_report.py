@@ -9,8 +9,8 @@ import pytest
 
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._findings import Finding
-from digestpin_hooks._report import FileError
-from digestpin_hooks._report import Note
+from digestpin_hooks._model import FileError
+from digestpin_hooks._model import Note
 from digestpin_hooks._report import report
 from digestpin_hooks._sarif import sarif_log
 from digestpin_hooks.lint import main as lint_main
