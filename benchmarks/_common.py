@@ -6,8 +6,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Callable
-from typing import Sequence
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get(

@@ -21,7 +21,7 @@ import socket
 import sys
 import tempfile
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

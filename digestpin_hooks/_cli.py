@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._kinds import KINDS
-from typing import TYPE_CHECKING
 from digestpin_hooks._report import FORMATS
 
 if TYPE_CHECKING:
     from typing import Callable
     from typing import Sequence
+
+    from digestpin_hooks._findings import Finding
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -189,3 +191,25 @@ def run(
             f'DIGESTPIN_DEBUG=1 for details, and please report it)',
         ), file=sys.stderr)
         return 2
+
+
+def exit_status(findings: Sequence[Finding], errors: Sequence[object]) -> int:
+    """2 when a file could not be handled, 1 for an error-severity
+    finding, else 0: one policy for every hook."""
+    if errors:
+        return 2
+    return int(any(f.severity == 'error' for f in findings))
+
+
+def main_for(
+        prog: str,
+        description: str,
+        add_arguments: Callable[[argparse.ArgumentParser], None],
+        command: Callable[[argparse.Namespace], int],
+        argv: Sequence[str] | None,
+) -> int:
+    """A hook's ``main``: its parser, then ``run`` with the shared
+    configuration, signal and error handling."""
+    parser = parser_for(prog, description)
+    add_arguments(parser)
+    return run(prog, command, parser.parse_args(argv))

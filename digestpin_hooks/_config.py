@@ -8,12 +8,12 @@ flags override what the file says.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._io import ReadError
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any

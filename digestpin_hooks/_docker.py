@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
-import docker
 import docker.auth
 import docker.errors
 import docker.tls
 
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._resolve import checked_distribution
 from digestpin_hooks._resolve import checked_image_list

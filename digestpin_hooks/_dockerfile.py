@@ -17,9 +17,9 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-
 from typing import NamedTuple
 from typing import TYPE_CHECKING
+
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import LineIndex

@@ -11,25 +11,25 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import arg_words
 from digestpin_hooks._dockerfile import Dockerfile
+from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import Instruction
-from digestpin_hooks._dockerfile import split_command
-from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._instruction_checks import check_instructions
-from digestpin_hooks._instruction_checks import UnknownSyntax
+from digestpin_hooks._dockerfile import split_command
 from digestpin_hooks._expand import Budget
 from digestpin_hooks._expand import expand
+from digestpin_hooks._expand import Expansion
 from digestpin_hooks._expand import ExpansionError
 from digestpin_hooks._expand import MAX_WORD
-from digestpin_hooks._expand import Expansion
 from digestpin_hooks._expand import ShellError
 from digestpin_hooks._expand import Var
-from typing import NamedTuple
-from typing import TYPE_CHECKING
+from digestpin_hooks._instruction_checks import check_instructions
+from digestpin_hooks._instruction_checks import UnknownSyntax
 
 if TYPE_CHECKING:
     from typing import Iterator

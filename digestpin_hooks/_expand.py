@@ -8,7 +8,6 @@ what a fix may rewrite without changing what the Dockerfile means.
 from __future__ import annotations
 
 import re
-
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._io import Identity
 from digestpin_hooks._io import MAX_FILE_BYTES
@@ -15,8 +16,6 @@ from digestpin_hooks._io import ReadError
 from digestpin_hooks._kinds import is_dockerfile_name
 from digestpin_hooks._kinds import kind_of
 from digestpin_hooks._kinds import yaml_kind
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Iterable

@@ -1,12 +1,12 @@
 """Image references -> findings: codes, severities, messages, suppressions."""
 from __future__ import annotations
 
-
-from digestpin_hooks._dockerfile_refs import ImageRef
-from digestpin_hooks._instruction_checks import UnknownSyntax
-from digestpin_hooks._dockerfile_refs import SOURCE_ARG
 from typing import NamedTuple
 from typing import TYPE_CHECKING
+
+from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._dockerfile_refs import SOURCE_ARG
+from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference

@@ -14,7 +14,6 @@ fixed-width segment, so no input makes this backtrack: a hostile
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import arg_words
-from digestpin_hooks._dockerfile import KNOWN_INSTRUCTIONS
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import GO_SPACE
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile import InstructionFinder
+from digestpin_hooks._dockerfile import KNOWN_INSTRUCTIONS
 from digestpin_hooks._dockerfile import split_command
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from digestpin_hooks._dockerfile import Dockerfile

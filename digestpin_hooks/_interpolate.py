@@ -9,7 +9,6 @@ shell that happens to run the hook: a lint result must not depend on it.
 from __future__ import annotations
 
 import re
-
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 

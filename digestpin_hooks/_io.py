@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-
 from typing import NamedTuple
 
 MiB = 1024 * 1024

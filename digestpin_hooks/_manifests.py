@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile_refs import ImageRef
-from digestpin_hooks._kinds import COMPOSE
-from digestpin_hooks._kinds import KUBERNETES
 from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import InterpolationError
+from digestpin_hooks._interpolate import read_dotenv
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
-from digestpin_hooks._interpolate import read_dotenv
-from typing import NamedTuple
-from typing import TYPE_CHECKING
+from digestpin_hooks._kinds import COMPOSE
+from digestpin_hooks._kinds import KUBERNETES
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import LineIndex

@@ -5,13 +5,14 @@ DP007, DP008 and DP009 from the answers, and update follows the same pins.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+from typing import TYPE_CHECKING
+
 from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile_refs import SOURCE_FROM
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import allowed
 from digestpin_hooks._findings import pinned_reference
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import Reference
 
@@ -141,5 +142,3 @@ def pinned_refs(
         if reference is not None and not allowed(ref.image, allow):
             found.append(Pinned(loaded, ref, reference))
     return found
-
-

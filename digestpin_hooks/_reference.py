@@ -7,7 +7,6 @@ normalise a familiar name (``node``) to its full form
 from __future__ import annotations
 
 import re
-
 from typing import NamedTuple
 
 DEFAULT_DOMAIN = 'docker.io'

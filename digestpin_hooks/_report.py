@@ -6,11 +6,11 @@ One shape per kind of line; stdout carries the report, stderr the errors
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
-from typing import TYPE_CHECKING
 from digestpin_hooks._text import printable
 from digestpin_hooks._text import valid_unicode
 

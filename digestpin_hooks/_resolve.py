@@ -7,9 +7,9 @@ the reference names; anything else is a reason to leave the reference alone.
 """
 from __future__ import annotations
 
-
 from typing import NamedTuple
 from typing import TYPE_CHECKING
+
 from digestpin_hooks._reference import digest_problem
 from digestpin_hooks._reference import InvalidReference
 from digestpin_hooks._reference import parse_reference
@@ -196,4 +196,3 @@ def from_distribution(key: ImageKey, answer: dict[str, Any]) -> Resolution:
             'check the image name, or try --source pull',
         )
     return Resolution(digest, '', '')
-

@@ -4,12 +4,12 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks._io import Identity
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._io import ReadError
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Iterable

@@ -1,12 +1,12 @@
 """Findings -> a SARIF 2.1.0 log, for code scanning (GitHub and others)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from digestpin_hooks import __version__
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import RULES
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import FIX_SOURCES
@@ -19,14 +21,11 @@ from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import unknown_syntax_findings
-from typing import NamedTuple
-from typing import TYPE_CHECKING
-from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
+from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
-from digestpin_hooks._sources import daemon_resolver
 from digestpin_hooks._resolve import DaemonError
 from digestpin_hooks._resolve import image_key
 from digestpin_hooks._resolve import ImageKey
@@ -35,6 +34,7 @@ from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
 from digestpin_hooks._rewrite import write_error
+from digestpin_hooks._sources import daemon_resolver
 from digestpin_hooks._text import encode
 
 if TYPE_CHECKING:
@@ -215,11 +215,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _cli.parser_for(
+    return _cli.main_for(
         'digestpin-fix', 'Pin the images Dockerfiles use to content digests.',
+        add_arguments, run, argv,
     )
-    add_arguments(parser)
-    return _cli.run('digestpin-fix', run, parser.parse_args(argv))
 
 
 if __name__ == '__main__':

@@ -5,15 +5,14 @@ This path never imports the docker SDK and never touches the network.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
-from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
 from digestpin_hooks._findings import unknown_syntax_findings
-from typing import TYPE_CHECKING
 from digestpin_hooks._model import FileError
 from digestpin_hooks._report import report
 
@@ -57,17 +56,14 @@ def run(args: argparse.Namespace) -> int:
         ignore=args.ignore, kind=args.kind,
     )
     report(findings, errors, args.output_format)
-    if errors:
-        return 2
-    return int(any(f.severity == ERROR for f in findings))
+    return _cli.exit_status(findings, errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _cli.parser_for(
+    return _cli.main_for(
         'digestpin-lint', 'Report images not pinned to a digest in Dockerfiles.',
+        add_arguments, run, argv,
     )
-    add_arguments(parser)
-    return _cli.run('digestpin-lint', run, parser.parse_args(argv))
 
 
 if __name__ == '__main__':

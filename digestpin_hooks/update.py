@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import UPDATE_SOURCES
@@ -16,10 +18,10 @@ from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import waived
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
+from digestpin_hooks._pins import Pinned
+from digestpin_hooks._pins import pinned_refs
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
@@ -28,10 +30,8 @@ from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
 from digestpin_hooks._rewrite import write_error
-from digestpin_hooks._text import encode
-from digestpin_hooks._pins import Pinned
-from digestpin_hooks._pins import pinned_refs
 from digestpin_hooks._sources import daemon_resolver
+from digestpin_hooks._text import encode
 
 if TYPE_CHECKING:
     from digestpin_hooks._resolve import Resolver
@@ -203,12 +203,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _cli.parser_for(
+    return _cli.main_for(
         'digestpin-update',
         "Move every name:tag@digest pin to the tag's current digest.",
+        add_arguments, run, argv,
     )
-    add_arguments(parser)
-    return _cli.run('digestpin-update', run, parser.parse_args(argv))
 
 
 if __name__ == '__main__':

@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import VERIFY_SOURCES
 from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
-from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import instruction_starts
 from digestpin_hooks._findings import make_finding
 from digestpin_hooks._findings import waived
+from digestpin_hooks._model import FileError
 from digestpin_hooks._pins import check_pin
 from digestpin_hooks._pins import pinned_refs
-from typing import TYPE_CHECKING
-from digestpin_hooks._model import FileError
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
@@ -111,18 +110,15 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     report(findings, errors, args.output_format)
-    if errors:
-        return 2
-    return int(any(f.severity == ERROR for f in findings))
+    return _cli.exit_status(findings, errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _cli.parser_for(
+    return _cli.main_for(
         'digestpin-verify',
         'Check that pinned digests exist, are current and fit the platform.',
+        add_arguments, run, argv,
     )
-    add_arguments(parser)
-    return _cli.run('digestpin-verify', run, parser.parse_args(argv))
 
 
 if __name__ == '__main__':

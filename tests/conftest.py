@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
-from typing import Iterator
 
 import pytest
 

@@ -18,8 +18,8 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from typing import Callable
-from typing import Iterator
 
 CLIENTS = ('/usr/bin/docker', '/usr/local/bin/docker', 'docker')
 

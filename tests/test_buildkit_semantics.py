@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._reference import parse_reference
 from tests.stack import Stack
 

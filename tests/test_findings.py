@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._findings import findings_for
 
 H = 'a' * 64

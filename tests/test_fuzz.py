@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from digestpin_hooks._dockerfile import _ARG_SEP_RE
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import extract_flags
+from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile_refs import read_dockerfile
-from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._findings import findings_for
 
 dockerfile = pytest.importorskip('dockerfile')

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._dockerfile_refs import read_dockerfile
-from digestpin_hooks._dockerfile_refs import ImageRef
 from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._dockerfile_refs import image_refs
+from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._dockerfile_refs import read_dockerfile
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import refused_by_buildkit_032

@@ -14,9 +14,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 from typing import Callable
-from typing import Sequence
 
 from hypothesis import given
 from hypothesis import HealthCheck

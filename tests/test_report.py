@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 
 from digestpin_hooks._dockerfile import parse
+from digestpin_hooks._dockerfile_refs import image_refs
+from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import Finding
+from digestpin_hooks._findings import make_finding
+from digestpin_hooks._findings import pinned_reference
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
-from digestpin_hooks._report import report
-from digestpin_hooks._sarif import sarif_log
-from digestpin_hooks.lint import main as lint_main
 from digestpin_hooks._pins import check_pin
 from digestpin_hooks._pins import Manifest
 from digestpin_hooks._pins import Pinned
-from digestpin_hooks._files import LoadedFile
-from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._findings import make_finding
-from digestpin_hooks._findings import pinned_reference
+from digestpin_hooks._report import report
+from digestpin_hooks._sarif import sarif_log
+from digestpin_hooks.lint import main as lint_main
 
 SCHEMA = os.path.join(os.path.dirname(__file__), 'data', 'sarif-2.1.0.json')
 A = 'sha256:' + 'a' * 64

@@ -5,8 +5,8 @@ The daemon and registry runs are in test_docker_update_verify.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import Resolution

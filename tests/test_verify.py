@@ -5,9 +5,9 @@ verify_files an asker that answers as a registry would.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Mapping
-from typing import Sequence
 
 import pytest
 
