@@ -151,6 +151,14 @@ class _Scope:
         return len(self.stage_names) - 1
 
 
+class _Place(NamedTuple):
+    """Where a flag is read: the file, its instruction, the scope there."""
+
+    doc: Dockerfile
+    ins: Instruction
+    scope: _Scope
+
+
 def _locator(ins: Instruction, word_start: int) -> Locate:
     def locate(start: int, end: int) -> Span | None:
         return ins.span(word_start + start, word_start + end)
@@ -321,9 +329,9 @@ def _instruction_refs(
     if cmd == 'from':
         yield from _from_refs(doc, ins, flags_end, flags, scope)
     elif cmd == 'copy':
-        yield from _copy_refs(doc, ins, flags, scope, onbuild=start > 0)
+        yield from _copy_refs(_Place(doc, ins, scope), flags, onbuild=start > 0)
     elif cmd == 'run':
-        yield from _mount_refs(doc, ins, flags, scope, onbuild=start > 0)
+        yield from _mount_refs(_Place(doc, ins, scope), flags, onbuild=start > 0)
     elif cmd == 'onbuild' and start == 0:
         sub_cmd, _ = split_command(line[args_start:])
         if sub_cmd == 'onbuild':
@@ -505,13 +513,9 @@ def _stage_reference(
 
 
 def _copy_refs(
-        doc: Dockerfile,
-        ins: Instruction,
-        flags: list[tuple[str, int, int]],
-        scope: _Scope,
-        *,
-        onbuild: bool,
+        place: _Place, flags: list[tuple[str, int, int]], *, onbuild: bool,
 ) -> Iterator[ImageRef]:
+    doc, ins, scope = place
     source = SOURCE_ONBUILD_COPY if onbuild else SOURCE_COPY
     for value, written, value_start, value_end in _flag_values(ins, flags, '--from='):
         if not value:
@@ -532,19 +536,14 @@ def _copy_refs(
             continue
         exp = Expansion(value, (), ins.span(value_start, value_end) if written == value else None, '', False)
         yield _ref_from_expansion(
-            doc, ins, source if onbuild else SOURCE_COPY, exp, value,
-            value_start, value_end,
+            doc, ins, source, exp, value, value_start, value_end,
         )
 
 
 def _mount_refs(
-        doc: Dockerfile,
-        ins: Instruction,
-        flags: list[tuple[str, int, int]],
-        scope: _Scope,
-        *,
-        onbuild: bool,
+        place: _Place, flags: list[tuple[str, int, int]], *, onbuild: bool,
 ) -> Iterator[ImageRef]:
+    doc, ins, scope = place
     for value, written, value_start, value_end in _flag_values(ins, flags, '--mount='):
         options: dict[str, tuple[str, int, bool]] = {}
         for field, offset, quoted in _csv_fields(value):

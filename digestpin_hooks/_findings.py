@@ -277,16 +277,19 @@ def make_finding(
     )
 
 
+class Policy(NamedTuple):
+    """What the options say about findings: --strict, --allow, --ignore."""
+
+    strict: bool = False
+    allow: Sequence[str] = ()
+    ignore: Collection[str] = ()
+
+
 def checked_refs(
-        path: str,
-        doc: Document,
-        refs: Iterable[ImageRef],
-        *,
-        strict: bool = False,
-        allow: Sequence[str] = (),
-        ignore: Collection[str] = (),
+        path: str, doc: Document, refs: Iterable[ImageRef], policy: Policy,
 ) -> list[tuple[ImageRef, Finding]]:
     """Each reference that is not pinned, allowed or waived, with its finding."""
+    strict, allow, ignore = policy
     found = []
     starts: dict[int, int] = {}
     for ref in refs:
@@ -313,18 +316,14 @@ def checked_refs(
     return found
 
 
-def unknown_syntax_findings(
-        path: str,
-        doc: Document,
-        unknown: Iterable[UnknownSyntax],
-        *,
-        strict: bool = False,
-        ignore: Collection[str] = (),
+def _unknown_syntax_findings(
+        path: str, doc: Document, unknown: Iterable[UnknownSyntax],
+        strict: bool, ignore: Collection[str],
 ) -> list[Finding]:
     """DP010 for each instruction or flag BuildKit v0.32 does not know."""
+    found: list[Finding] = []
     if 'DP010' in ignore:
-        return []
-    found = []
+        return found
     for item in unknown:
         codes = _suppressed_codes(doc, item.offset)
         if codes is not None and (not codes or 'DP010' in codes):
@@ -358,9 +357,24 @@ def findings_for(
         strict: bool = False,
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
+        unknown: Iterable[UnknownSyntax] = (),
 ) -> list[Finding]:
-    return [
+    """Every finding of one file, in line order: its references', and DP010
+    for the ``unknown`` instructions and flags."""
+    found = [
         finding for _, finding in checked_refs(
-            path, doc, refs, strict=strict, allow=allow, ignore=ignore,
+            path, doc, refs, Policy(strict, allow, ignore),
         )
     ]
+    if unknown:
+        found.extend(_unknown_syntax_findings(path, doc, unknown, strict, ignore))
+        found.sort(key=lambda f: (f.line, f.column, f.code))
+    return found
+
+
+def unknown_syntax_findings(
+        path: str, doc: Document, unknown: Iterable[UnknownSyntax], *,
+        strict: bool = False, ignore: Collection[str] = (),
+) -> list[Finding]:
+    """DP010 only, for a command that reports the rest its own way (fix)."""
+    return _unknown_syntax_findings(path, doc, unknown, strict, ignore)

@@ -20,6 +20,7 @@ from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
 from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
+from digestpin_hooks._findings import Policy
 from digestpin_hooks._findings import unknown_syntax_findings
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
@@ -77,8 +78,7 @@ def plan_file(
 ) -> Plan:
     wanted = []
     for ref, finding in checked_refs(
-        loaded.path, loaded.doc, loaded.refs, strict=strict, allow=allow,
-        ignore=ignore,
+        loaded.path, loaded.doc, loaded.refs, Policy(strict, allow, ignore),
     ):
         key = None
         if finding.code in PINNABLE and ref.editable:

@@ -12,7 +12,6 @@ from digestpin_hooks._files import expand_paths
 from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
-from digestpin_hooks._findings import unknown_syntax_findings
 from digestpin_hooks._model import FileError
 from digestpin_hooks._report import report
 
@@ -32,17 +31,10 @@ def lint_files(
     files, errors = load_all(expand_paths(paths), kind)
     findings: list[Finding] = []
     for loaded in files:
-        file_findings = findings_for(
+        findings.extend(findings_for(
             loaded.path, loaded.doc, loaded.refs, strict=strict, allow=allow,
-            ignore=ignore,
-        )
-        if loaded.unknown:
-            file_findings.extend(unknown_syntax_findings(
-                loaded.path, loaded.doc, loaded.unknown, strict=strict,
-                ignore=ignore,
-            ))
-            file_findings.sort(key=lambda f: (f.line, f.column, f.code))
-        findings.extend(file_findings)
+            ignore=ignore, unknown=loaded.unknown,
+        ))
     return findings, errors
 
 

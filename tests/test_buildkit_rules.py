@@ -11,7 +11,6 @@ import pytest
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._findings import findings_for
-from digestpin_hooks._findings import unknown_syntax_findings
 
 H = 'a' * 64
 
@@ -19,9 +18,7 @@ H = 'a' * 64
 def lint(data: bytes) -> list[tuple[int, str, str]]:
     """(line, code, image or written text) of each finding."""
     doc, refs, unknown = read_dockerfile(data)
-    found = findings_for('Dockerfile', doc, refs) + unknown_syntax_findings(
-        'Dockerfile', doc, unknown,
-    )
+    found = findings_for('Dockerfile', doc, refs, unknown=unknown)
     return sorted((f.line, f.code, f.image or f.written) for f in found)
 
 
