@@ -1,4 +1,5 @@
-"""Command-line arguments -> the Dockerfiles to read, read and parsed."""
+"""Command-line arguments -> the files to check (Dockerfiles, Compose files,
+Kubernetes manifests, GitHub Actions files), each read by its kind's reader."""
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ def _walk(directory: str) -> list[str]:
     return found
 
 
-def dockerfiles_in(directory: str) -> list[str]:
+def files_in_folder(directory: str) -> list[str]:
     """Dockerfiles, Compose files, workflows and action metadata files.
 
     Kubernetes manifests have no names of their own: they are read when
@@ -62,7 +63,7 @@ def dockerfiles_in(directory: str) -> list[str]:
     ]
 
 
-def expand_paths(arguments: Sequence[str]) -> list[str]:
+def paths_or_here(arguments: Sequence[str]) -> list[str]:
     """The arguments, or the current folder when there are none.
 
     Folders are searched by load_all when it finds one: a stat() of every
@@ -105,7 +106,7 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown))
-    from digestpin_hooks._manifests import parse_yaml
+    from digestpin_hooks._yaml_refs import parse_yaml
     from digestpin_hooks._yaml import YamlError
     try:
         yaml_file, refs = parse_yaml(data, path, kind)
@@ -125,7 +126,7 @@ def load_all(
         try:
             loaded.append(load(path, kind))
         except IsAFolder:
-            found, found_errors = load_all(dockerfiles_in(path), kind)
+            found, found_errors = load_all(files_in_folder(path), kind)
             loaded.extend(found)
             errors.extend(found_errors)
         except UnreadableFile as e:

@@ -36,20 +36,20 @@ class Scalar(NamedTuple):
     line: int  # 1-based
 
 
-class Mapping(NamedTuple):
+class YamlMapping(NamedTuple):
     pairs: list[tuple['Node', 'Node']]
     start: int
     line: int
 
 
-class Sequence(NamedTuple):
+class YamlSequence(NamedTuple):
     items: list['Node']
     start: int
     line: int
 
 
 if TYPE_CHECKING:
-    Node = Union[Scalar, Mapping, Sequence]
+    Node = Union[Scalar, YamlMapping, YamlSequence]
 
 
 def _loader() -> Any:
@@ -67,7 +67,7 @@ def compose_documents(text: str) -> list[Node | None]:
     anchors: dict[str, Node] = {}
     # open collections with their anchors; ``pending`` holds, for each open
     # mapping, the key waiting for its value (``no_key`` when none)
-    stack: list[tuple[Mapping | Sequence, str | None]] = []
+    stack: list[tuple[YamlMapping | YamlSequence, str | None]] = []
     root: Node | None = None
     count = 0
     no_key = object()
@@ -79,7 +79,7 @@ def compose_documents(text: str) -> list[Node | None]:
             root = node
             return
         parent = stack[-1][0]
-        if isinstance(parent, Sequence):
+        if isinstance(parent, YamlSequence):
             parent.items.append(node)
         elif pending[-1] is no_key:
             pending[-1] = node
@@ -125,17 +125,17 @@ def compose_documents(text: str) -> list[Node | None]:
                         f'line {mark.line + 1}: nested more than {MAX_DEPTH} '
                         f'levels deep',
                     )
-                collection: Mapping | Sequence
+                collection: YamlMapping | YamlSequence
                 if isinstance(event, ev.MappingStartEvent):
-                    collection = Mapping([], mark.index, mark.line + 1)
+                    collection = YamlMapping([], mark.index, mark.line + 1)
                 else:
-                    collection = Sequence([], mark.index, mark.line + 1)
+                    collection = YamlSequence([], mark.index, mark.line + 1)
                 stack.append((collection, event.anchor))
                 pending.append(no_key)
             elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
                 collection, anchor = stack.pop()
                 pending.pop()
-                if isinstance(collection, Mapping):
+                if isinstance(collection, YamlMapping):
                     _check_duplicates(collection)
                 if anchor:
                     anchors[anchor] = collection
@@ -155,7 +155,7 @@ def _one_line(e: Exception) -> str:
     return f'invalid YAML: {where}{" ".join(str(problem).split())}'
 
 
-def _check_duplicates(mapping: Mapping) -> None:
+def _check_duplicates(mapping: YamlMapping) -> None:
     seen: dict[str, int] = {}
     for key, _ in mapping.pairs:
         if isinstance(key, Scalar) and key.value != '<<':
@@ -204,15 +204,15 @@ def _check_expansion(documents: list[Node | None]) -> None:
 
 
 def _children(node: Node) -> Iterator[Node]:
-    if isinstance(node, Mapping):
+    if isinstance(node, YamlMapping):
         for key, value in node.pairs:
             yield key
             yield value
-    elif isinstance(node, Sequence):
+    elif isinstance(node, YamlSequence):
         yield from node.items
 
 
-def items(mapping: Mapping) -> list[tuple[str, Node, Scalar]]:
+def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
     """(key, value, key node) of a mapping, ``<<`` merge keys applied as
     Compose and Kubernetes apply them: own keys win over merged ones, and
     earlier merged mappings over later ones.
@@ -228,7 +228,7 @@ def items(mapping: Mapping) -> list[tuple[str, Node, Scalar]]:
     todo: list[Node] = [mapping]
     while todo:
         node = todo.pop()
-        if not isinstance(node, Mapping) or id(node) in visited:
+        if not isinstance(node, YamlMapping) or id(node) in visited:
             continue
         visited.add(id(node))
         sources: list[Node] = []
@@ -236,7 +236,7 @@ def items(mapping: Mapping) -> list[tuple[str, Node, Scalar]]:
             if not isinstance(key, Scalar):
                 continue
             if key.value == '<<' and key.style == '':
-                sources.extend(value.items if isinstance(value, Sequence) else [value])
+                sources.extend(value.items if isinstance(value, YamlSequence) else [value])
             elif key.value not in seen_keys:
                 seen_keys.add(key.value)
                 result.append((key.value, value, key))
@@ -245,7 +245,7 @@ def items(mapping: Mapping) -> list[tuple[str, Node, Scalar]]:
 
 
 def get(mapping: Node | None, name: str) -> tuple[Node, Scalar] | None:
-    if not isinstance(mapping, Mapping):
+    if not isinstance(mapping, YamlMapping):
         return None
     for key, value, key_node in items(mapping):
         if key == name:

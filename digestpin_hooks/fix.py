@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from digestpin_hooks import _cli
 from digestpin_hooks._config import FIX_SOURCES
 from digestpin_hooks._dockerfile_refs import ImageRef
-from digestpin_hooks._files import expand_paths
+from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     resolver = daemon_resolver(args.source, args.docker_host, args.timeout)
     try:
         pins, left, errors, changed = fix_files(
-            expand_paths(args.filenames), resolver, keep_tag=args.keep_tag,
+            paths_or_here(args.filenames), resolver, keep_tag=args.keep_tag,
             dry_run=args.dry_run, strict=args.strict, allow=args.allow,
             ignore=args.ignore, kind=args.kind,
         )
@@ -216,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return _cli.main_for(
-        'digestpin-fix', 'Pin the images Dockerfiles use to content digests.',
+        'digestpin-fix', 'Pin the images that Dockerfiles, Compose files, Kubernetes manifests '
+        'and GitHub Actions files use to content digests.',
         add_arguments, run, argv,
     )
 

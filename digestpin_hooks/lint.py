@@ -1,4 +1,4 @@
-"""digestpin-lint: block Dockerfiles that use an image by a mutable tag.
+"""digestpin-lint: block files that use an image by a mutable tag.
 
 This path never imports the docker SDK and never touches the network.
 """
@@ -8,7 +8,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
-from digestpin_hooks._files import expand_paths
+from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
@@ -28,7 +28,7 @@ def lint_files(
         ignore: Collection[str] = (),
         kind: str = 'auto',
 ) -> tuple[list[Finding], list[FileError]]:
-    files, errors = load_all(expand_paths(paths), kind)
+    files, errors = load_all(paths_or_here(paths), kind)
     findings: list[Finding] = []
     for loaded in files:
         findings.extend(findings_for(
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return _cli.main_for(
-        'digestpin-lint', 'Report images not pinned to a digest in Dockerfiles.',
+        'digestpin-lint', 'Report images not pinned to a digest in Dockerfiles, Compose files, '
+        'Kubernetes manifests and GitHub Actions files.',
         add_arguments, run, argv,
     )
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import UPDATE_SOURCES
-from digestpin_hooks._files import expand_paths
+from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import instruction_starts
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         updates, notes, errors, changed = update_files(
-            expand_paths(args.filenames), resolver, dry_run=args.dry_run,
+            paths_or_here(args.filenames), resolver, dry_run=args.dry_run,
             allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:

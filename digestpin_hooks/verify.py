@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import VERIFY_SOURCES
-from digestpin_hooks._files import expand_paths
+from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import instruction_starts
@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         findings, errors = verify_files(
-            expand_paths(args.filenames),
+            paths_or_here(args.filenames),
             daemon_asker(args.source, args.docker_host, args.timeout),
             strict=args.strict, allow=args.allow, ignore=args.ignore,
             kind=args.kind,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from digestpin_hooks._files import load
-from digestpin_hooks._manifests import parse_yaml
+from digestpin_hooks._yaml_refs import parse_yaml
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import Resolution

@@ -27,10 +27,10 @@ from digestpin_hooks._text import LineIndex
 from digestpin_hooks._yaml import compose_documents
 from digestpin_hooks._yaml import get
 from digestpin_hooks._yaml import items
-from digestpin_hooks._yaml import Mapping
+from digestpin_hooks._yaml import YamlMapping
 from digestpin_hooks._yaml import MAX_BYTES
 from digestpin_hooks._yaml import Scalar
-from digestpin_hooks._yaml import Sequence
+from digestpin_hooks._yaml import YamlSequence
 from digestpin_hooks._yaml import YamlError
 
 if TYPE_CHECKING:
@@ -169,12 +169,12 @@ def _compose(documents: list[Node | None]) -> Iterator[_Found]:
     if first is None:
         return
     services = get(first, 'services')
-    if not isinstance(first, Mapping) or services is None or not isinstance(
-        services[0], Mapping,
+    if not isinstance(first, YamlMapping) or services is None or not isinstance(
+        services[0], YamlMapping,
     ):
         raise YamlError('not a Compose file: no services mapping at the top')
     for name, service, _ in items(services[0]):
-        if not isinstance(service, Mapping) or get(service, 'build') is not None:
+        if not isinstance(service, YamlMapping) or get(service, 'build') is not None:
             continue  # a service with build: names the image it builds
         image = get(service, 'image')
         if image is None or not isinstance(image[0], Scalar):
@@ -202,16 +202,16 @@ def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
             if id(node) in seen:
                 continue  # an alias: found once, at its anchor
             seen.add(id(node))
-            if isinstance(node, Sequence):
+            if isinstance(node, YamlSequence):
                 todo.extend(
                     (item, f'{path}[{i}]') for i, item in reversed(list(enumerate(node.items)))
                 )
-            if not isinstance(node, Mapping):
+            if not isinstance(node, YamlMapping):
                 continue
             children = []
             for key, value, _ in items(node):
                 here = f'{path}.{key}' if path else key
-                if key in CONTAINER_LISTS and isinstance(value, Sequence):
+                if key in CONTAINER_LISTS and isinstance(value, YamlSequence):
                     for i, container in enumerate(value.items):
                         image = get(container, 'image')
                         if image is not None and isinstance(image[0], Scalar) and (
@@ -229,27 +229,27 @@ def _actions(documents: list[Node | None]) -> Iterator[_Found]:
         return
     jobs = get(top, 'jobs')
     runs = get(top, 'runs')
-    if jobs is not None and isinstance(jobs[0], Mapping):
+    if jobs is not None and isinstance(jobs[0], YamlMapping):
         for job_id, job, _ in items(jobs[0]):
-            if not isinstance(job, Mapping):
+            if not isinstance(job, YamlMapping):
                 continue
             container = get(job, 'container')
             if container is not None:
                 node, key = container
-                if isinstance(node, Mapping):
+                if isinstance(node, YamlMapping):
                     image = _scalar(get(node, 'image'))
                     if image is not None:
                         yield _Found(f'jobs.{job_id}.container.image', *image)
                 elif isinstance(node, Scalar):
                     yield _Found(f'jobs.{job_id}.container', node, key)
             services = get(job, 'services')
-            if services is not None and isinstance(services[0], Mapping):
+            if services is not None and isinstance(services[0], YamlMapping):
                 for name, service, _ in items(services[0]):
                     image = _scalar(get(service, 'image'))
                     if image is not None:
                         yield _Found(f'jobs.{job_id}.services.{name}.image', *image)
             steps = get(job, 'steps')
-            if steps is not None and isinstance(steps[0], Sequence):
+            if steps is not None and isinstance(steps[0], YamlSequence):
                 for i, step in enumerate(steps[0].items):
                     uses = _scalar(get(step, 'uses'))
                     if uses is not None and uses[0].value.startswith(DOCKER_PREFIX):
@@ -257,7 +257,7 @@ def _actions(documents: list[Node | None]) -> Iterator[_Found]:
                             f'jobs.{job_id}.steps[{i}].uses', *uses,
                             prefix=DOCKER_PREFIX,
                         )
-    elif runs is not None and isinstance(runs[0], Mapping):
+    elif runs is not None and isinstance(runs[0], YamlMapping):
         using = _scalar(get(runs[0], 'using'))
         image = _scalar(get(runs[0], 'image'))
         if (
