@@ -114,7 +114,7 @@ def _from_pyproject(path: str, text: str) -> dict[str, Any] | None:
     try:
         import tomllib
     except ImportError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
     try:
         document = tomllib.loads(text)
     except ValueError as e:

@@ -8,6 +8,7 @@ daemon can fail into one DaemonError line.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from typing import NamedTuple
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import docker.auth
 import docker.errors
 import docker.tls
+import docker.utils
 
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
@@ -172,9 +174,10 @@ class Daemon:
         self.endpoint = endpoint
         self.timeout = timeout
         try:
+            # whole seconds for each socket read; _within bounds the call
             self.api = docker.APIClient(
-                base_url=endpoint.host, tls=endpoint.tls, timeout=timeout,
-                version='auto',
+                base_url=endpoint.host, tls=endpoint.tls,
+                timeout=max(1, math.ceil(timeout)), version='auto',
             )
         except Exception as e:
             raise self.error(e, unreachable=True) from None
@@ -258,7 +261,8 @@ class Daemon:
         """The registry's descriptor of ``reference``, or why there is none."""
         try:
             answer = self._call(
-                lambda: self.api.inspect_distribution(reference),
+                # public API, untyped in types-docker
+                lambda: self.api.inspect_distribution(reference),  # type: ignore[no-untyped-call]
                 via_registry=True,
             )
         except docker.errors.APIError as e:
@@ -271,7 +275,9 @@ class Daemon:
     def image(self, reference: str) -> dict[str, Any] | None:
         """``docker image inspect``; None when there is no such local image."""
         try:
-            answer = self._call(lambda: self.api.inspect_image(reference))
+            answer = self._call(
+                lambda: self.api.inspect_image(reference),  # type: ignore[no-untyped-call]
+            )
         except docker.errors.APIError:
             return None
         if not isinstance(answer, dict):

@@ -324,7 +324,7 @@ def expand(
     """
     if not _SPECIAL_RE.search(word) and escape not in word:
         return Expansion(word, (), locate(0, len(word)), '', False)
-    lexer = _Lexer(word, env, escape, budget or Budget(MAX_WORD))
+    lexer = _Lexer(word, env, escape, budget or Budget(4 * MAX_WORD))
     try:
         value = lexer.word()
     except ShellError as e:

@@ -63,6 +63,29 @@ def _without_comment(value: str) -> str:
     return value
 
 
+_ESCAPES = {'n': '\n', '"': '"', '\\': '\\'}
+
+
+def _double_quoted(value: str) -> str:
+    """A double-quoted value up to its closing quote: ``\\"`` does not
+    close it, and ``\\n``, ``\\"`` and ``\\\\`` stand for what they
+    escape."""
+    out = []
+    i = 1
+    while i < len(value):
+        ch = value[i]
+        if ch == '"':
+            break
+        if ch == '\\' and i + 1 < len(value):
+            following = value[i + 1]
+            out.append(_ESCAPES.get(following, ch + following))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return ''.join(out)
+
+
 def read_dotenv(text: str) -> dict[str, str]:
     """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments."""
     values: dict[str, str] = {}
@@ -71,12 +94,11 @@ def read_dotenv(text: str) -> dict[str, str]:
         if entry is None:
             continue
         key, value = entry
-        if value[:1] in ('"', "'"):
-            quote = value[0]
-            end = value.find(quote, 1)
+        if value[:1] == "'":
+            end = value.find("'", 1)
             value = value[1:end] if end > 0 else value[1:]
-            if quote == '"':
-                value = value.replace('\\n', '\n').replace('\\"', '"')
+        elif value[:1] == '"':
+            value = _double_quoted(value)
         else:
             value = _without_comment(value)
         values[key] = value
