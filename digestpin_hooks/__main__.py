@@ -26,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.required = True
     for name, (module, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, formatter_class=_cli.formatter)
+        _cli.add_version(sub, f'digestpin {name}')
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     args = parser.parse_args(argv)

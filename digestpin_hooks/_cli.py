@@ -9,6 +9,7 @@ from digestpin_hooks._kinds import KINDS
 from digestpin_hooks._report import FORMATS
 
 if TYPE_CHECKING:
+    from typing import TextIO
     from typing import Callable
     from typing import Sequence
 
@@ -48,14 +49,18 @@ def formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
-    from digestpin_hooks import __version__
     parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=formatter,
     )
-    parser.add_argument(
-        '--version', action='version', version=f'%(prog)s {__version__}',
-    )
+    add_version(parser, prog)
     return parser
+
+
+def add_version(parser: argparse.ArgumentParser, prog: str) -> None:
+    from digestpin_hooks import __version__
+    parser.add_argument(
+        '--version', action='version', version=f'{prog} {__version__}',
+    )
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -213,3 +218,9 @@ def main_for(
     parser = parser_for(prog, description)
     add_arguments(parser)
     return run(prog, command, parser.parse_args(argv))
+
+
+def diff_stream(output_format: str) -> TextIO:
+    """Where --dry-run's diff goes: stdout in text, stderr in the other
+    formats, whose stdout is exactly one document (or workflow commands)."""
+    return sys.stdout if output_format == 'text' else sys.stderr

@@ -14,14 +14,18 @@ YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
 KINDS = ('auto', 'dockerfile', *YAML_KINDS)
 _COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
 
+# the names the README's ``files:`` override matches, so that a folder
+# search and pre-commit take the same files
 _DOCKERFILE_NAME_RE = re.compile(
-    r'(?:Dockerfile|Containerfile)(?:\..*)?\Z|.*\.[Dd]ockerfile\Z', re.DOTALL,
+    r'(?:Dockerfile|Containerfile)(?:[.-].*)?\Z|.*\.(?:[Dd]ocker|[Cc]ontainer)file\Z',
+    re.DOTALL,
 )
 
 
 def is_dockerfile_name(name: str) -> bool:
-    """Whether a file name is a Dockerfile's: Dockerfile, Containerfile,
-    either with an extension, or *.Dockerfile / *.dockerfile."""
+    """Whether a file name is a Dockerfile's: Dockerfile or Containerfile,
+    alone or followed by ``.`` or ``-`` and more, or *.Dockerfile,
+    *.dockerfile, *.Containerfile, *.containerfile."""
     return _DOCKERFILE_NAME_RE.match(name) is not None
 
 

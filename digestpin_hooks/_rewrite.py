@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from typing import NamedTuple
@@ -144,12 +145,24 @@ def write_error(error: OSError) -> str:
     return f'cannot write: {error.strerror or error}'
 
 
+def _lines(text: str) -> list[str]:
+    """Lines split at ``\\n`` only (not at ``\\f``, ``\\v`` or U+2028, as
+    str.splitlines would), each with its ending."""
+    return re.findall(r'[^\n]*\n|[^\n]+', text)
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
+    """``diff -u`` of two texts, with git's marker for a last line that has
+    no newline."""
     import difflib
-    return ''.join(difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True),
-        fromfile=f'a/{path}', tofile=f'b/{path}',
-    ))
+    out = []
+    for line in difflib.unified_diff(
+        _lines(before), _lines(after), fromfile=f'a/{path}', tofile=f'b/{path}',
+    ):
+        out.append(line)
+        if not line.endswith('\n'):
+            out.append('\n\\ No newline at end of file\n')
+    return ''.join(out)
 
 
 def rewrite_file(

@@ -194,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
             paths_or_here(args.filenames), resolver, keep_tag=args.keep_tag,
             dry_run=args.dry_run, strict=args.strict, allow=args.allow,
             ignore=args.ignore, kind=args.kind,
+            stdout=_cli.diff_stream(args.output_format),
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were
@@ -204,7 +205,9 @@ def run(args: argparse.Namespace) -> int:
     report(
         left, errors, args.output_format,
         notes=[
-            Note(p.path, p.line, p.column, f'pinned {p.before} -> {p.after}')
+            Note(p.path, p.line, p.column, (
+                f'{"would pin" if args.dry_run else "pinned"} {p.before} -> {p.after}'
+            ))
             for p in pins
         ],
         extra={'pins': [pin._asdict() for pin in pins]},

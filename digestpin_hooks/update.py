@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         updates, notes, errors, changed = update_files(
             paths_or_here(args.filenames), resolver, dry_run=args.dry_run,
+            stdout=_cli.diff_stream(args.output_format),
             allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:

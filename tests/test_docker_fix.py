@@ -200,7 +200,7 @@ def test_dry_run_prints_a_diff_and_writes_nothing(
     assert capsys.readouterr().out == (
         f'--- a/{path}\n+++ b/{path}\n@@ -1,2 +1,2 @@\n'
         f'-FROM {plain}\n+FROM {plain}@{images[plain]}\n RUN true\n'
-        f'{path}:1:6: pinned {plain} -> {plain}@{images[plain]}\n'
+        f'{path}:1:6: would pin {plain} -> {plain}@{images[plain]}\n'
     )
 
 

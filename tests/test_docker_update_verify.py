@@ -66,14 +66,14 @@ def test_update_local_dry_run_and_json(
     path.write_bytes(data)
     assert run_update(stack, '--source', 'local', '--dry-run', '--format', 'json', str(path)) == 1
     assert path.read_bytes() == data
-    out = capsys.readouterr().out
-    diff, _, document = out.partition('{\n')
+    out, diff = capsys.readouterr()
+    # stdout is exactly one JSON document; the diff goes to stderr
     assert diff == (
         f'--- a/{path}\n+++ b/{path}\n@@ -1,2 +1,2 @@\n'
         f'-# syntax={name}@{old}\n+# syntax={name}@{new}\n'
         f' FROM {stack.registry}/moving/local@{old}\n'
     )
-    assert json.loads('{\n' + document) == {
+    assert json.loads(out) == {
         'version': 1, 'findings': [], 'errors': [],
         'updates': [{'path': str(path), 'line': 1, 'image': name, 'old': old, 'new': new}],
         'notes': [{

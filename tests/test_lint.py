@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,24 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(['--version'])
     assert e.value.code == 0
     assert capsys.readouterr().out == f'digestpin-lint {__version__}\n'
+
+
+NAMES = (
+    'Dockerfile', 'Dockerfile.dev', 'Dockerfile-dev', 'Containerfile',
+    'Containerfile.ubi', 'api.Dockerfile', 'web.dockerfile', 'x.containerfile',
+    'y.Containerfile', 'Dockerfile_x', 'Dockerfiles', 'dockerfile', 'notes.txt',
+)
+
+
+def test_folder_search_and_the_readme_files_override_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a folder search takes is what the README's ``files:`` matches."""
+    import re
+    with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), 'README.md')) as f:
+        files_line = next(line for line in f if line.strip().startswith('files: (^|/)(Dockerfile'))
+    pattern = re.compile(files_line.split('files: ', 1)[1].strip())
+    for name in NAMES:
+        write(tmp_path / name, b'FROM a:1\n')
+    assert main([str(tmp_path)]) == 1
+    found = sorted(os.path.basename(line.split(':')[0]) for line in capsys.readouterr().out.splitlines())
+    assert found == sorted(name for name in NAMES if pattern.search(name))
+    assert 'Dockerfile-dev' in found and 'x.containerfile' in found

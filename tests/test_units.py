@@ -199,7 +199,11 @@ def test_splicing_spans() -> None:
 
 def test_a_diff_without_a_final_newline_and_on_a_dry_run(tmp_path: Path) -> None:
     assert unified_diff('D', 'FROM a:1', 'FROM a:2') == (
-        '--- a/D\n+++ b/D\n@@ -1 +1 @@\n-FROM a:1+FROM a:2'
+        '--- a/D\n+++ b/D\n@@ -1 +1 @@\n-FROM a:1\n\\ No newline at end of file\n'
+        '+FROM a:2\n\\ No newline at end of file\n'
+    )
+    assert unified_diff('D', 'a\fb\n', 'a\fc\n') == (
+        '--- a/D\n+++ b/D\n@@ -1 +1 @@\n-a\fb\n+a\fc\n'
     )
     path = tmp_path / 'Dockerfile'
     path.write_bytes(b'FROM a:1\n')
