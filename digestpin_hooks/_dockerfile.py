@@ -192,6 +192,10 @@ class Dockerfile(NamedTuple):
         """1-based (line, column in characters) of a file offset."""
         return self.lines.position(offset)
 
+    def statement_starts(self) -> dict[int, int]:
+        """Line -> offset of each instruction read (pragmas stand above)."""
+        return {ins.start_line: ins.start for ins in self.instructions}
+
     def line_above(self, offset: int) -> str:
         """The physical line before the one holding ``offset``."""
         return line_above(self.text, offset)

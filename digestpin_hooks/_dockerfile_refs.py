@@ -28,6 +28,7 @@ from digestpin_hooks._expand import ExpansionError
 from digestpin_hooks._expand import MAX_WORD
 from digestpin_hooks._expand import ShellError
 from digestpin_hooks._expand import Var
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._instruction_checks import check_instructions
 from digestpin_hooks._instruction_checks import UnknownSyntax
 
@@ -55,22 +56,6 @@ _COPY_FROM_VARIABLE = (
 _MOUNT_FROM_VARIABLE = (
     "'from' doesn't support variable expansion, define alias stage instead"
 )
-
-
-class ImageRef(NamedTuple):
-    """One place where BuildKit would fetch an image."""
-
-    source: str  # SOURCE_*
-    image: str  # as written, variables substituted (not normalised)
-    written: str  # the text at ``span``
-    span: Span  # where the finding points; exactly ``image`` if ``editable``
-    editable: bool
-    instruction_line: int  # where the instruction starts (pragma lookup)
-    unresolved: tuple[str, ...]  # variables with no value: DP003
-    note: str  # how the reference came about, for messages
-    platform: str  # FROM --platform, raw
-    feeds: tuple[int, ...]  # for ARG defaults: the FROM lines they feed
-    has_variables: bool = False  # the instruction writes it with variables
 
 
 def _csv_fields(value: str) -> list[tuple[str, int, bool]]:
@@ -194,8 +179,8 @@ def _ref_from_expansion(
         return ImageRef(
             SOURCE_ARG, exp.value, doc.text[exp.span[0]:exp.span[1]],
             exp.span, True, line, (),
-            f'default of ARG {exp.via} on line {line}, used by {source} on '
-            f'line {ins.start_line}', platform, (ins.start_line,), True,
+            f'default of ARG {exp.via} on line {line}, used by {source}',
+            platform, (ins.start_line,), True,
         )
     if exp.span is not None:
         note = 'the default in a variable expression' if exp.has_variables else ''
@@ -299,11 +284,7 @@ def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
             seen[1].extend(ref.feeds)
     for index, feeds in by_span.values():
         if len(feeds) > 1:
-            old = merged[index]
-            note = old.note.rsplit(' on line', 1)[0] + ' on lines ' + ', '.join(
-                str(f) for f in feeds
-            )
-            merged[index] = old._replace(feeds=tuple(feeds), note=note)
+            merged[index] = merged[index]._replace(feeds=tuple(feeds))
     return merged
 
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._io import Identity

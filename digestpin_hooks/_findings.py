@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._dockerfile_refs import SOURCE_ARG
 from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._reference import digest_problem
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from typing import Sequence
     from typing import Protocol
 
-    from digestpin_hooks._dockerfile import Instruction
 
     class Document(Protocol):
         """What findings need of a parsed file (Dockerfile or YAML)."""
@@ -29,8 +28,9 @@ if TYPE_CHECKING:
         @property
         def bom(self) -> bool: ...
 
-        @property
-        def instructions(self) -> tuple[Instruction, ...]: ...
+        def statement_starts(self) -> dict[int, int]:
+            """Line -> offset where a statement (an instruction, a YAML
+            key) holding a reference starts: the pragma is above it."""
 
         def position(self, offset: int) -> tuple[int, int]: ...
 
@@ -246,7 +246,7 @@ def waived(
 ) -> bool:
     """Whether a pragma above the reference's instruction (or a FROM it
     feeds) waives ``code``."""
-    for line in (ref.instruction_line, *ref.feeds):
+    for line in (ref.line, *ref.feeds):
         # the syntax directive is no instruction: its own offset stands in
         codes = _suppressed_codes(doc, starts.get(line, ref.span[0]))
         if codes is not None and (not codes or code in codes):
@@ -254,9 +254,9 @@ def waived(
     return False
 
 
-def instruction_starts(doc: Document) -> dict[int, int]:
+def statement_starts(doc: Document) -> dict[int, int]:
     """Line -> offset of each instruction, for waived()."""
-    return {ins.start_line: ins.start for ins in doc.instructions}
+    return doc.statement_starts()
 
 
 def make_finding(
@@ -285,6 +285,15 @@ class Policy(NamedTuple):
     ignore: Collection[str] = ()
 
 
+def _note(ref: ImageRef) -> str:
+    """How the reference came about; for an ARG default, the lines of the
+    FROMs it feeds."""
+    if ref.source != SOURCE_ARG:
+        return ref.note
+    lines = ', '.join(str(line) for line in ref.feeds)
+    return f'{ref.note} on line{"s" if len(ref.feeds) > 1 else ""} {lines}'
+
+
 def checked_refs(
         path: str, doc: Document, refs: Iterable[ImageRef], policy: Policy,
 ) -> list[tuple[ImageRef, Finding]]:
@@ -306,11 +315,11 @@ def checked_refs(
         elif allowed(ref.image, allow):
             continue
         if not starts:
-            starts = instruction_starts(doc)
+            starts = statement_starts(doc)
         if waived(doc, ref, code, starts):
             continue
         if ref.source == SOURCE_ARG or ref.note and not ref.unresolved:
-            message = f'{message} [{ref.note}]'
+            message = f'{message} [{_note(ref)}]'
         found.append((ref, make_finding(path, doc, ref, code, message, strict)))
     found.sort(key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
     return found

@@ -31,7 +31,7 @@ class InterpolationError(ValueError):
 class Interpolated(NamedTuple):
     value: str
     unresolved: tuple[str, ...]
-    literal: tuple[int, int] | None  # where ``value`` stands verbatim in the raw text
+    span: tuple[int, int] | None  # where ``value`` stands verbatim in the raw text
     has_variables: bool
 
 

@@ -1,5 +1,6 @@
-"""Neutral records the steps share: what could not be read, and what a
-command reports besides findings."""
+"""Neutral records the steps share: an image reference (whatever kind of
+file it is in), what could not be read, and what a command reports besides
+findings."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -17,3 +18,22 @@ class Note(NamedTuple):
     line: int
     column: int
     message: str
+
+
+class ImageRef(NamedTuple):
+    """One place where an image is pulled, in any kind of file: what every
+    reader produces and every later step reads."""
+
+    # where it stands: FROM, COPY --from... in a Dockerfile, the key path
+    # (services.web.image) in a YAML file
+    source: str
+    image: str  # as written, variables substituted (not normalised)
+    written: str  # the text at ``span``
+    span: tuple[int, int]  # where the finding points; exactly ``image`` if ``editable``
+    editable: bool
+    line: int  # where its statement starts: the line a pragma stands above
+    unresolved: tuple[str, ...]  # variables with no value: DP003
+    note: str  # how the reference came about, for messages
+    platform: str  # FROM --platform, raw
+    feeds: tuple[int, ...]  # for ARG defaults: the FROM lines they feed
+    has_variables: bool = False  # the instruction writes it with variables

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._dockerfile_refs import SOURCE_FROM
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import allowed

@@ -12,8 +12,7 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile import Instruction
-from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import InterpolationError
 from digestpin_hooks._interpolate import read_dotenv
@@ -50,8 +49,12 @@ class YamlFile(NamedTuple):
     text: str
     bom: bool
     # where each reference's key stands, for ``# digestpin: ignore`` above it
-    instructions: tuple[Instruction, ...]
+    # line -> offset of the key of each reference: its pragma stands above
+    starts: dict[int, int]
     lines: LineIndex  # offsets -> line and column, built on first use
+
+    def statement_starts(self) -> dict[int, int]:
+        return self.starts
 
     def position(self, offset: int) -> tuple[int, int]:
         return self.lines.position(offset)
@@ -102,9 +105,9 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
                     f'${name}' for name in result.unresolved
                 ) + ' a value', found.platform, (), True,
             )
-        if result.literal is not None and span is not None:
-            start = span[0] + result.literal[0]
-            literal = (start, span[0] + result.literal[1])
+        if result.span is not None and span is not None:
+            start = span[0] + result.span[0]
+            literal = (start, span[0] + result.span[1])
             return ImageRef(
                 found.path, result.value, text[literal[0]:literal[1]], literal,
                 True, key_line, (), 'the default in a variable expression',
@@ -304,11 +307,8 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         refs = [_ref(text, f, env) for f in found]
     except InterpolationError as e:
         raise YamlError(str(e)) from None
-    anchors = tuple(
-        Instruction('yaml', f.key.line, f.key.line, f.key.start, f.key.end, '', ())
-        for f in found
-    )
-    return YamlFile(text, bom, anchors, LineIndex(text)), refs
+    starts = {f.key.line: f.key.start for f in reversed(found)}
+    return YamlFile(text, bom, starts, LineIndex(text)), refs
 
 
 def _dotenv(path: str) -> dict[str, str]:

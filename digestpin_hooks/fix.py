@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import FIX_SOURCES
-from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile

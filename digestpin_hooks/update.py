@@ -16,7 +16,7 @@ from digestpin_hooks._config import UPDATE_SOURCES
 from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
-from digestpin_hooks._findings import instruction_starts
+from digestpin_hooks._findings import statement_starts
 from digestpin_hooks._findings import waived
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
@@ -72,7 +72,7 @@ def update_files(
     for loaded in loaded_files:
         path = loaded.path
         followed = []
-        starts = instruction_starts(loaded.doc)
+        starts = statement_starts(loaded.doc)
         for pinned in pinned_refs(loaded, allow):
             line, column = loaded.doc.position(pinned.ref.span[0])
             if 'DP006' in ignore:

@@ -22,7 +22,7 @@ from digestpin_hooks._config import VERIFY_SOURCES
 from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import instruction_starts
+from digestpin_hooks._findings import statement_starts
 from digestpin_hooks._findings import make_finding
 from digestpin_hooks._findings import waived
 from digestpin_hooks._model import FileError
@@ -71,7 +71,7 @@ def verify_files(
             doc = p.loaded.doc
             if code in ignore or waived(
                 doc, p.ref, code,
-                starts.setdefault(p.loaded.path, instruction_starts(doc)),
+                starts.setdefault(p.loaded.path, statement_starts(doc)),
             ):
                 continue
             findings.append(make_finding(

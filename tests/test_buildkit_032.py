@@ -87,7 +87,7 @@ def ours(data: bytes) -> tuple[str, set[tuple[str, int, str]], dict[Key, str]]:
         if result is None:
             continue
         kind = 'FROM' if ref.source == SOURCE_ARG else ref.source.replace('ONBUILD ', '')
-        for line in ref.feeds if ref.source == SOURCE_ARG else (ref.instruction_line,):
+        for line in ref.feeds if ref.source == SOURCE_ARG else (ref.line,):
             codes[(kind, line)] = result[0]
             if result[0] != 'DP003':
                 reported.add((kind, line, ref.image))

@@ -9,7 +9,7 @@ import pytest
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._dockerfile_refs import ImageRef
+from digestpin_hooks._model import ImageRef
 from digestpin_hooks._dockerfile_refs import read_dockerfile
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
@@ -46,12 +46,12 @@ def _expected(entry: dict[str, Any]) -> tuple[set[Key], int]:
 
 def _ours(refs: list[ImageRef], onbuild_lines: set[int]) -> set[Key]:
     return {
-        (r.source, r.instruction_line, r.written if r.editable else r.image)
+        (r.source, r.line, r.written if r.editable else r.image)
         for r in refs
         if r.source in ('FROM', 'COPY --from', 'RUN --mount')
         and not r.has_variables
         # the binding drops the flags of ONBUILD sub-instructions
-        and r.instruction_line not in onbuild_lines
+        and r.line not in onbuild_lines
     }
 
 

@@ -81,8 +81,8 @@ def test_interpolation_nesting_is_bounded() -> None:
 
 
 def test_a_whole_default_is_where_the_value_stands() -> None:
-    assert interpolate('${IMG:-nginx:1}', {}).literal == (7, 14)
-    assert interpolate('${IMG:-nginx:1}', {'IMG': 'x'}).literal is None
+    assert interpolate('${IMG:-nginx:1}', {}).span == (7, 14)
+    assert interpolate('${IMG:-nginx:1}', {'IMG': 'x'}).span is None
 
 
 @pytest.mark.parametrize(('value', 'pattern', 'shortest', 'longest'), (
