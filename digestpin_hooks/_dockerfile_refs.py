@@ -166,10 +166,18 @@ def _ref_from_expansion(
         word_span = (first, first)
     if exp.unresolved:
         return ImageRef(
-            source, word, word, word_span, False, ins.start_line,
-            exp.unresolved, 'no default gives ' + ', '.join(
+            source=source,
+            image=word,
+            written=word,
+            span=word_span,
+            editable=False,
+            line=ins.start_line,
+            unresolved=exp.unresolved,
+            note='no default gives ' + ', '.join(
                 f'${name}' for name in exp.unresolved
-            ) + ' a value', platform, (), True,
+            ) + ' a value',
+            platform=platform,
+            has_variables=True,
         )
     if exp.span is not None and exp.span != word_span and not (
         ins.start <= exp.span[0] < ins.end
@@ -177,24 +185,44 @@ def _ref_from_expansion(
         # the whole image is an ARG default defined elsewhere
         line, _ = doc.position(exp.span[0])
         return ImageRef(
-            SOURCE_ARG, exp.value, doc.text[exp.span[0]:exp.span[1]],
-            exp.span, True, line, (),
-            f'default of ARG {exp.via} on line {line}, used by {source}',
-            platform, (ins.start_line,), True,
+            source=SOURCE_ARG,
+            image=exp.value,
+            written=doc.text[exp.span[0]:exp.span[1]],
+            span=exp.span,
+            editable=True,
+            line=line,
+            note=f'default of ARG {exp.via} on line {line}, used by {source}',
+            platform=platform,
+            feeds=(ins.start_line,),
+            has_variables=True,
         )
     if exp.span is not None:
         note = 'the default in a variable expression' if exp.has_variables else ''
         return ImageRef(
-            source, exp.value, doc.text[exp.span[0]:exp.span[1]], exp.span,
-            True, ins.start_line, (), note, platform, (), exp.has_variables,
+            source=source,
+            image=exp.value,
+            written=doc.text[exp.span[0]:exp.span[1]],
+            span=exp.span,
+            editable=True,
+            line=ins.start_line,
+            note=note,
+            platform=platform,
+            has_variables=exp.has_variables,
         )
     if exp.has_variables:
         note = 'built from variables'
     else:
         note = 'written with quotes, escapes or across lines'
     return ImageRef(
-        source, exp.value, doc.text[word_span[0]:word_span[1]], word_span,
-        False, ins.start_line, (), note, platform, (), exp.has_variables,
+        source=source,
+        image=exp.value,
+        written=doc.text[word_span[0]:word_span[1]],
+        span=word_span,
+        editable=False,
+        line=ins.start_line,
+        note=note,
+        platform=platform,
+        has_variables=exp.has_variables,
     )
 
 
@@ -237,8 +265,12 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
     for directive in doc.directives:
         if directive.name == 'syntax':
             refs.append(ImageRef(
-                SOURCE_SYNTAX, directive.value, directive.value,
-                directive.span, True, directive.line, (), '', '', (),
+                source=SOURCE_SYNTAX,
+                image=directive.value,
+                written=directive.value,
+                span=directive.span,
+                editable=True,
+                line=directive.line,
             ))
     # expansion may produce four times the file's text, and a little more
     # a file that names no automatic ARG reads the same on every platform
@@ -440,11 +472,18 @@ def _from_refs(
     scope.defined.add(stage_name)
     if not same:
         yield ImageRef(
-            SOURCE_FROM, word, word, ins.span(word_start, word_end) or (ins.offset(word_start),) * 2,
-            False, ins.start_line, tuple(
+            source=SOURCE_FROM,
+            image=word,
+            written=word,
+            span=ins.span(word_start, word_end) or (ins.offset(word_start),) * 2,
+            editable=False,
+            line=ins.start_line,
+            unresolved=tuple(
                 name for name in BUILTIN_PLATFORM_ARGS if name in word
             ) or ('TARGETPLATFORM',),
-            'the image varies with the platform the build targets', platform, (), True,
+            note='the image varies with the platform the build targets',
+            platform=platform,
+            has_variables=True,
         )
         return
     if is_stage or (not exp.unresolved and image == 'scratch'):
@@ -506,9 +545,18 @@ def _copy_refs(
                 raise DockerfileError(_COPY_FROM_VARIABLE)
             span = ins.span(value_start, value_end) or (ins.offset(value_start),) * 2
             yield ImageRef(
-                SOURCE_COPY, written, written, span, False, ins.start_line,
-                (value,), 'BuildKit does not expand variables in --from; name a '
-                'stage (FROM $IMAGE AS src) and copy from it', '', (), True,
+                source=SOURCE_COPY,
+                image=written,
+                written=written,
+                span=span,
+                editable=False,
+                line=ins.start_line,
+                unresolved=(value,),
+                note=(
+                    'BuildKit does not expand variables in --from; name a '
+                    'stage (FROM $IMAGE AS src) and copy from it'
+                ),
+                has_variables=True,
             )
             continue
         if _stage_reference(scope, value, onbuild=onbuild, by_index=True):

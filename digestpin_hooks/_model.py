@@ -32,8 +32,8 @@ class ImageRef(NamedTuple):
     span: tuple[int, int]  # where the finding points; exactly ``image`` if ``editable``
     editable: bool
     line: int  # where its statement starts: the line a pragma stands above
-    unresolved: tuple[str, ...]  # variables with no value: DP003
-    note: str  # how the reference came about, for messages
-    platform: str  # FROM --platform, raw
-    feeds: tuple[int, ...]  # for ARG defaults: the FROM lines they feed
+    unresolved: tuple[str, ...] = ()  # variables with no value: DP003
+    note: str = ''  # how the reference came about, for messages
+    platform: str = ''  # FROM --platform (or Compose platform:), raw
+    feeds: tuple[int, ...] = ()  # for ARG defaults: the FROM lines they feed
     has_variables: bool = False  # the instruction writes it with variables

@@ -100,37 +100,77 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
         result = interpolate(value, env)
         if result.unresolved:
             return ImageRef(
-                found.path, value, written, whole, False, key_line,
-                result.unresolved, 'no default or .env value gives ' + ', '.join(
+                source=found.path,
+                image=value,
+                written=written,
+                span=whole,
+                editable=False,
+                line=key_line,
+                unresolved=result.unresolved,
+                note='no default or .env value gives ' + ', '.join(
                     f'${name}' for name in result.unresolved
-                ) + ' a value', found.platform, (), True,
+                ) + ' a value',
+                platform=found.platform,
+                has_variables=True,
             )
         if result.span is not None and span is not None:
             start = span[0] + result.span[0]
             literal = (start, span[0] + result.span[1])
             return ImageRef(
-                found.path, result.value, text[literal[0]:literal[1]], literal,
-                True, key_line, (), 'the default in a variable expression',
-                found.platform, (), True,
+                source=found.path,
+                image=result.value,
+                written=text[literal[0]:literal[1]],
+                span=literal,
+                editable=True,
+                line=key_line,
+                note='the default in a variable expression',
+                platform=found.platform,
+                has_variables=True,
             )
         return ImageRef(
-            found.path, result.value, written, whole, False, key_line, (),
-            'built from variables', found.platform, (), True,
+            source=found.path,
+            image=result.value,
+            written=written,
+            span=whole,
+            editable=False,
+            line=key_line,
+            note='built from variables',
+            platform=found.platform,
+            has_variables=True,
         )
     if '$' in value:
         names = _variables(value) or ('$',)
         return ImageRef(
-            found.path, value, written, whole, False, key_line, names,
-            'its value is only known when it runs', found.platform, (), True,
+            source=found.path,
+            image=value,
+            written=written,
+            span=whole,
+            editable=False,
+            line=key_line,
+            unresolved=names,
+            note='its value is only known when it runs',
+            platform=found.platform,
+            has_variables=True,
         )
     if span is None:
         return ImageRef(
-            found.path, value, written, whole, False, key_line, (),
-            'written with escapes or across lines', found.platform, (), False,
+            source=found.path,
+            image=value,
+            written=written,
+            span=whole,
+            editable=False,
+            line=key_line,
+            note='written with escapes or across lines',
+            platform=found.platform,
         )
     return ImageRef(
-        found.path, value, text[span[0]:span[1]], span, True, key_line, (), '',
-        found.platform, (), False,
+        source=found.path,
+        image=value,
+        written=text[span[0]:span[1]],
+        span=span,
+        editable=True,
+        line=key_line,
+        platform=found.platform,
     )
 
 
