@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from typing import Sequence
 
     from digestpin_hooks._findings import Finding
+    from digestpin_hooks._model import FileError
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -196,6 +197,13 @@ def run(
             f'DIGESTPIN_DEBUG=1 for details, and please report it)',
         ), file=sys.stderr)
         return 2
+
+
+def reported(findings: Sequence[Finding], errors: Sequence[FileError], output_format: str) -> int:
+    """Report findings and errors, and return the exit status they make."""
+    from digestpin_hooks._report import report
+    report(findings, errors, output_format)
+    return exit_status(findings, errors)
 
 
 def exit_status(findings: Sequence[Finding], errors: Sequence[object]) -> int:

@@ -164,66 +164,39 @@ def _ref_from_expansion(
     if word_span is None:
         first = ins.offset(word_start)
         word_span = (first, first)
-    if exp.unresolved:
-        return ImageRef(
-            source=source,
-            image=word,
-            written=word,
-            span=word_span,
-            editable=False,
-            line=ins.start_line,
-            unresolved=exp.unresolved,
-            note='no default gives ' + ', '.join(
-                f'${name}' for name in exp.unresolved
-            ) + ' a value',
-            platform=platform,
-            has_variables=True,
-        )
-    if exp.span is not None and exp.span != word_span and not (
-        ins.start <= exp.span[0] < ins.end
-    ):
-        # the whole image is an ARG default defined elsewhere
-        line, _ = doc.position(exp.span[0])
-        return ImageRef(
-            source=SOURCE_ARG,
-            image=exp.value,
-            written=doc.text[exp.span[0]:exp.span[1]],
-            span=exp.span,
-            editable=True,
-            line=line,
-            note=f'default of ARG {exp.via} on line {line}, used by {source}',
-            platform=platform,
-            feeds=(ins.start_line,),
-            has_variables=True,
-        )
-    if exp.span is not None:
-        note = 'the default in a variable expression' if exp.has_variables else ''
-        return ImageRef(
-            source=source,
-            image=exp.value,
-            written=doc.text[exp.span[0]:exp.span[1]],
-            span=exp.span,
-            editable=True,
-            line=ins.start_line,
-            note=note,
-            platform=platform,
-            has_variables=exp.has_variables,
-        )
-    if exp.has_variables:
-        note = 'built from variables'
-    else:
-        note = 'written with quotes, escapes or across lines'
-    return ImageRef(
-        source=source,
-        image=exp.value,
-        written=doc.text[word_span[0]:word_span[1]],
-        span=word_span,
-        editable=False,
-        line=ins.start_line,
-        note=note,
-        platform=platform,
+    # the word as written, where it stands: what the cases below change
+    at = ImageRef(
+        source=source, image=exp.value, written=doc.text[word_span[0]:word_span[1]],
+        span=word_span, editable=False, line=ins.start_line, platform=platform,
         has_variables=exp.has_variables,
     )
+    if exp.unresolved:
+        return at._replace(
+            image=word, written=word, unresolved=exp.unresolved,
+            has_variables=True, note=(
+                'no default gives '
+                + ', '.join(f'${name}' for name in exp.unresolved) + ' a value'
+            ),
+        )
+    if exp.span is None:
+        return at._replace(note=(
+            'built from variables' if exp.has_variables
+            else 'written with quotes, escapes or across lines'
+        ))
+    at = at._replace(
+        written=doc.text[exp.span[0]:exp.span[1]], span=exp.span, editable=True,
+    )
+    if exp.span != word_span and not ins.start <= exp.span[0] < ins.end:
+        # the whole image is an ARG default defined elsewhere
+        line, _ = doc.position(exp.span[0])
+        return at._replace(
+            source=SOURCE_ARG, line=line, feeds=(ins.start_line,),
+            has_variables=True,
+            note=f'default of ARG {exp.via} on line {line}, used by {source}',
+        )
+    if exp.has_variables:
+        return at._replace(note='the default in a variable expression')
+    return at
 
 
 def _stages(doc: Dockerfile) -> tuple[dict[str, int], int, str]:

@@ -93,85 +93,35 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
     span = _scalar_span(text, node)
     if span is not None:
         span = (span[0] + len(found.prefix), span[1])
-    key_line = found.key.line
     whole = span or (node.start, node.end)
-    written = text[whole[0]:whole[1]]
+    # what every reference of this key shares: where it is, its platform
+    at = ImageRef(
+        source=found.path, image=value, written=text[whole[0]:whole[1]],
+        span=whole, editable=False, line=found.key.line,
+        platform=found.platform, has_variables='$' in value,
+    )
     if env is not None and '$' in value:  # Compose interpolation
         result = interpolate(value, env)
         if result.unresolved:
-            return ImageRef(
-                source=found.path,
-                image=value,
-                written=written,
-                span=whole,
-                editable=False,
-                line=key_line,
-                unresolved=result.unresolved,
-                note='no default or .env value gives ' + ', '.join(
-                    f'${name}' for name in result.unresolved
-                ) + ' a value',
-                platform=found.platform,
-                has_variables=True,
-            )
+            return at._replace(unresolved=result.unresolved, note=(
+                'no default or .env value gives '
+                + ', '.join(f'${name}' for name in result.unresolved) + ' a value'
+            ))
         if result.span is not None and span is not None:
-            start = span[0] + result.span[0]
-            literal = (start, span[0] + result.span[1])
-            return ImageRef(
-                source=found.path,
-                image=result.value,
-                written=text[literal[0]:literal[1]],
-                span=literal,
-                editable=True,
-                line=key_line,
-                note='the default in a variable expression',
-                platform=found.platform,
-                has_variables=True,
+            start, end = span[0] + result.span[0], span[0] + result.span[1]
+            return at._replace(
+                image=result.value, written=text[start:end], span=(start, end),
+                editable=True, note='the default in a variable expression',
             )
-        return ImageRef(
-            source=found.path,
-            image=result.value,
-            written=written,
-            span=whole,
-            editable=False,
-            line=key_line,
-            note='built from variables',
-            platform=found.platform,
-            has_variables=True,
-        )
+        return at._replace(image=result.value, note='built from variables')
     if '$' in value:
-        names = _variables(value) or ('$',)
-        return ImageRef(
-            source=found.path,
-            image=value,
-            written=written,
-            span=whole,
-            editable=False,
-            line=key_line,
-            unresolved=names,
+        return at._replace(
+            unresolved=_variables(value) or ('$',),
             note='its value is only known when it runs',
-            platform=found.platform,
-            has_variables=True,
         )
     if span is None:
-        return ImageRef(
-            source=found.path,
-            image=value,
-            written=written,
-            span=whole,
-            editable=False,
-            line=key_line,
-            note='written with escapes or across lines',
-            platform=found.platform,
-        )
-    return ImageRef(
-        source=found.path,
-        image=value,
-        written=text[span[0]:span[1]],
-        span=span,
-        editable=True,
-        line=key_line,
-        platform=found.platform,
-    )
+        return at._replace(note='written with escapes or across lines')
+    return at._replace(editable=True)
 
 
 def _variables(value: str) -> tuple[str, ...]:

@@ -18,7 +18,6 @@ from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._findings import checked_refs
-from digestpin_hooks._findings import ERROR
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import Policy
 from digestpin_hooks._findings import unknown_syntax_findings
@@ -51,6 +50,13 @@ PARTLY_VARIABLE = (
     'later --build-arg'
 )
 
+
+
+PROG = 'digestpin-fix'
+DESCRIPTION = (
+    'Pin the images that Dockerfiles, Compose files, Kubernetes manifests '
+        'and GitHub Actions files use to content digests.'
+)
 
 
 class Pin(NamedTuple):
@@ -212,17 +218,11 @@ def run(args: argparse.Namespace) -> int:
         ],
         extra={'pins': [pin._asdict() for pin in pins]},
     )
-    if errors:
-        return 2
-    return int(changed or any(f.severity == ERROR for f in left))
+    return _cli.exit_status(left, errors) or int(changed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(
-        'digestpin-fix', 'Pin the images that Dockerfiles, Compose files, Kubernetes manifests '
-        'and GitHub Actions files use to content digests.',
-        add_arguments, run, argv,
-    )
+    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

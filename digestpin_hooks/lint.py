@@ -13,11 +13,17 @@ from digestpin_hooks._files import load_all
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import findings_for
 from digestpin_hooks._model import FileError
-from digestpin_hooks._report import report
 
 if TYPE_CHECKING:
     from typing import Collection
     from typing import Sequence
+
+
+PROG = 'digestpin-lint'
+DESCRIPTION = (
+    'Report images not pinned to a digest in Dockerfiles, Compose files, '
+        'Kubernetes manifests and GitHub Actions files.'
+)
 
 
 def lint_files(
@@ -47,16 +53,11 @@ def run(args: argparse.Namespace) -> int:
         args.filenames, strict=args.strict, allow=args.allow,
         ignore=args.ignore, kind=args.kind,
     )
-    report(findings, errors, args.output_format)
-    return _cli.exit_status(findings, errors)
+    return _cli.reported(findings, errors, args.output_format)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(
-        'digestpin-lint', 'Report images not pinned to a digest in Dockerfiles, Compose files, '
-        'Kubernetes manifests and GitHub Actions files.',
-        add_arguments, run, argv,
-    )
+    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

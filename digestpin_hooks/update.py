@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 
 
 
+PROG = 'digestpin-update'
+DESCRIPTION = (
+    "Move every name:tag@digest pin to the tag's current digest."
+)
+
+
 class Update(NamedTuple):
     path: str
     line: int
@@ -204,11 +210,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(
-        'digestpin-update',
-        "Move every name:tag@digest pin to the tag's current digest.",
-        add_arguments, run, argv,
-    )
+    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

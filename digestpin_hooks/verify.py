@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 
 
 
+PROG = 'digestpin-verify'
+DESCRIPTION = (
+    'Check that pinned digests exist, are current and fit the platform.'
+)
+
+
 def verify_files(
         paths: Iterable[str],
         ask: Asker,
@@ -109,16 +115,11 @@ def run(args: argparse.Namespace) -> int:
             'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
         )
         return 2
-    report(findings, errors, args.output_format)
-    return _cli.exit_status(findings, errors)
+    return _cli.reported(findings, errors, args.output_format)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(
-        'digestpin-verify',
-        'Check that pinned digests exist, are current and fit the platform.',
-        add_arguments, run, argv,
-    )
+    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':
