@@ -7,9 +7,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from digestpin_hooks._dockerfile import _ARG_SEP_RE
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import extract_flags
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._dockerfile_refs import image_refs
 from digestpin_hooks._dockerfile_refs import read_dockerfile
@@ -33,18 +31,18 @@ mutated = st.tuples(
 ).map(lambda t: (lambda b: b[:t[2]] + t[1] + b[t[2]:])(t[0].encode()))
 
 
-def _our_froms(data: bytes) -> list[tuple[int, str | None]]:
-    doc = parse(data, join_all=True)
-    froms = []
-    for ins in doc.instructions:
-        if ins.cmd != 'from':
-            continue
-        m = _ARG_SEP_RE.search(ins.line)
-        start = m.end() if m else len(ins.line)
-        end, _ = extract_flags(ins.line, start)
-        words = _ARG_SEP_RE.split(ins.line[end:].strip(' \t\r\v\f'))
-        froms.append((ins.start_line, words[0] if words[0] else None))
-    return froms
+def _our_from_images(data: bytes) -> set[tuple[int, str]] | None:
+    """(line, image as written) of each FROM reference the product reports
+    that is written plainly (no variable, quote or escape); None when it
+    refuses the file."""
+    try:
+        _, refs, _ = read_dockerfile(data)
+    except DockerfileError:
+        return None
+    return {
+        (ref.line, ref.written) for ref in refs
+        if ref.source == 'FROM' and ref.editable and not ref.has_variables
+    }
 
 
 def _their_froms(data: bytes) -> list[tuple[int, str | None]] | None:
@@ -79,22 +77,26 @@ def _lint(data: bytes) -> None:
     findings_for('Dockerfile', doc, refs)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
 def test_random_dockerfiles(text: str) -> None:
+    """Every plainly written FROM image the product reports is a FROM's
+    first argument in BuildKit's own parse, on the same line; and every
+    instruction is where BuildKit's parser puts it."""
     data = text.encode('utf-8')
     _lint(data)
     theirs = _their_froms(data)
-    if theirs is not None:
-        assert _our_froms(data) == theirs
-        ours = [
+    ours = _our_from_images(data)
+    if theirs is not None and ours is not None:
+        assert ours <= {(line, image) for line, image in theirs if image}
+        instructions = [
             (i.cmd, i.start_line, i.end_line)
             for i in parse(data, join_all=True).instructions
         ]
-        assert ours == _their_lines(data)
+        assert instructions == _their_lines(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated)
 def test_mutated_dockerfiles_never_raise(data: bytes) -> None:
     _lint(data)
@@ -106,7 +108,7 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     _lint(data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
 def test_fast_scan_finds_what_the_full_walk_finds(text: str) -> None:
     """The regex-led scan of files without heredocs equals the line walk."""
