@@ -82,8 +82,10 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')
         chunks = []
         remaining = limit + 1  # one byte more tells a file that grew
+        # the size fstat gave, and one byte more to see the end: a buffer
+        # of that size, not of MiB for every small file
+        wanted = min(remaining, st.st_size + 1)
         while remaining > 0:
-            wanted = min(remaining, MiB)
             try:
                 chunk = os.read(fd, wanted)
             except OSError as e:
@@ -92,6 +94,7 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
             remaining -= len(chunk)
             if len(chunk) < wanted:
                 break  # a regular file reads short only at its end
+            wanted = min(remaining, MiB)
         data = b''.join(chunks)
         if len(data) > limit:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')
