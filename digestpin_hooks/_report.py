@@ -127,7 +127,7 @@ def report(
         *,
         notes: Sequence[Note] = (),
         extra: dict[str, Any] | None = None,
-        lines: Sequence[str] = (),
+        more_lines: Sequence[str] = (),
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
 ) -> None:
@@ -135,7 +135,7 @@ def report(
 
     ``notes`` are what a command reports besides findings (pins, updates) in
     the line formats; ``extra`` is their form in the JSON document;
-    ``lines`` are more text lines, for the text format only.
+    ``more_lines`` are more text lines, for the text format only.
     """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -156,12 +156,20 @@ def report(
             print(printable(line), file=stdout)
         return  # the workflow commands already carry the errors
     else:
-        for note in notes:
-            print(printable(note_line(note)), file=stdout)
-        for finding in findings:
-            print(printable(finding_line(finding)), file=stdout)
-        for line in lines:  # a command's own text lines (update's table)
+        # notes (pins) and findings together, in line order within each
+        # file, the files in the order they were given
+        order: dict[str, int] = {}
+        for path in [*(f.path for f in findings), *(n.path for n in notes)]:
+            order.setdefault(path, len(order))
+        lines = sorted(
+            [((order[n.path], n.line, n.column), note_line(n)) for n in notes]
+            + [((order[f.path], f.line, f.column), finding_line(f)) for f in findings],
+            key=lambda pair: pair[0],
+        )
+        for _, line in lines:
             print(printable(line), file=stdout)
+        for text in more_lines:  # a command's own text lines (update's table)
+            print(printable(text), file=stdout)
     for error in errors:
         print(printable(error_line(error)), file=stderr)
 

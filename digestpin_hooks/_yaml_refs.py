@@ -216,6 +216,10 @@ def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
             todo.extend(reversed(children))
 
 
+def _docker_prefix(node: Scalar) -> str:
+    return DOCKER_PREFIX if node.value.startswith(DOCKER_PREFIX) else ''
+
+
 def _actions(documents: list[Node | None]) -> Iterator[_Found]:
     top = next((d for d in documents if d is not None), None)
     if top is None:
@@ -226,21 +230,32 @@ def _actions(documents: list[Node | None]) -> Iterator[_Found]:
         for job_id, job, _ in items(jobs[0]):
             if not isinstance(job, YamlMapping):
                 continue
+            # the runner strips docker:// from job and service containers
+            # (actions/runner PipelineTemplateConverter): the rest is the image
             container = get(job, 'container')
             if container is not None:
                 node, key = container
                 if isinstance(node, YamlMapping):
                     image = _scalar(get(node, 'image'))
                     if image is not None:
-                        yield _Found(f'jobs.{job_id}.container.image', *image)
+                        yield _Found(
+                            f'jobs.{job_id}.container.image', *image,
+                            prefix=_docker_prefix(image[0]),
+                        )
                 elif isinstance(node, Scalar):
-                    yield _Found(f'jobs.{job_id}.container', node, key)
+                    yield _Found(
+                        f'jobs.{job_id}.container', node, key,
+                        prefix=_docker_prefix(node),
+                    )
             services = get(job, 'services')
             if services is not None and isinstance(services[0], YamlMapping):
                 for name, service, _ in items(services[0]):
                     image = _scalar(get(service, 'image'))
                     if image is not None:
-                        yield _Found(f'jobs.{job_id}.services.{name}.image', *image)
+                        yield _Found(
+                            f'jobs.{job_id}.services.{name}.image', *image,
+                            prefix=_docker_prefix(image[0]),
+                        )
             steps = get(job, 'steps')
             if steps is not None and isinstance(steps[0], YamlSequence):
                 for i, step in enumerate(steps[0].items):

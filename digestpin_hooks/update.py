@@ -85,18 +85,18 @@ def update_files(
                 continue  # run() says once that nothing was checked
             if waived(loaded.doc, pinned.ref, 'DP006', starts):
                 notes.append(Note(path, line, column, (
-                    f'info: {pinned.ref.image!r} not checked: a digestpin: '
+                    f'{pinned.ref.image!r} not checked: a digestpin: '
                     f'ignore comment waives DP006 here'
                 )))
                 continue
             if not pinned.reference.tag:
                 notes.append(Note(path, line, column, (
-                    f'info: {pinned.ref.image!r} is pinned by digest alone: '
+                    f'{pinned.ref.image!r} is pinned by digest alone: '
                     f'there is no tag to follow, left as it is'
                 )))
             elif not pinned.ref.editable:
                 notes.append(Note(path, line, column, (
-                    f'info: {pinned.ref.image!r} is partly made of variables: '
+                    f'{pinned.ref.image!r} is partly made of variables: '
                     f'update it where the value is set'
                 )))
             else:
@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
             lines = ['every pin that follows a tag is current']
         else:
             lines = []
-        report([], errors, 'text', notes=notes, lines=lines)
+        report([], errors, 'text', notes=notes, more_lines=lines)
     else:
         report(
             [], errors, args.output_format,

@@ -109,13 +109,17 @@ def run(args: argparse.Namespace) -> int:
             print(printable(
                 f'digestpin-verify: warning: pins not verified, offline: {e}',
             ), file=sys.stderr)
-            report([], e.file_errors, args.output_format)
+            report(
+                [], e.file_errors, args.output_format,
+                extra={'verified': False, 'not_verified_because': str(e)},
+            )
             return 2 if e.file_errors else 0
         report_failure(
             'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
         )
         return 2
-    return _cli.reported(findings, errors, args.output_format)
+    report(findings, errors, args.output_format, extra={'verified': True})
+    return _cli.exit_status(findings, errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

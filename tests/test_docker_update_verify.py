@@ -79,7 +79,7 @@ def test_update_local_dry_run_and_json(
         'notes': [{
             'path': str(path), 'line': 2, 'column': 6,
             'message': (
-                f"info: '{stack.registry}/moving/local@{old}' is pinned by "
+                f"'{stack.registry}/moving/local@{old}' is pinned by "
                 'digest alone: there is no tag to follow, left as it is'
             ),
         }],

@@ -553,7 +553,7 @@ def test_a_pragma_waiving_dp006_is_said_by_update(tmp_path: Path) -> None:
     result = run('update', '--docker-host', 'unix:///nonexistent', str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        f"{path}:2:6: info: 'example.com/a:1@sha256:{'5' * 64}' not checked: "
+        f"{path}:2:6: 'example.com/a:1@sha256:{'5' * 64}' not checked: "
         f'a digestpin: ignore comment waives DP006 here\n'
         'every pin that follows a tag is current\n'
     )

@@ -132,3 +132,12 @@ def test_undecodable_bytes_never_crash_the_output(tmp_path: Path, capsys: pytest
     (tmp_path / 'Dockerfile').write_bytes(b'FROM no\xffde:1\n')
     assert lint_main([str(tmp_path / 'Dockerfile')]) == 1
     assert "DP005 'no\\udcffde:1' is not a valid image reference" in capsys.readouterr().out
+
+
+def test_text_puts_pins_and_findings_in_line_order(capsys: pytest.CaptureFixture[str]) -> None:
+    from digestpin_hooks._findings import Finding
+    later = Finding('D', 5, 6, 5, 9, 'DP001', 'error', 'FROM', 'b:2', 'b:2', "'b:2' is not pinned")
+    report([later], [], 'text', notes=[Note('D', 2, 6, 'pinned a:1 -> a:1@x')])
+    assert capsys.readouterr().out == (
+        "D:2:6: pinned a:1 -> a:1@x\nD:5:6: DP001 'b:2' is not pinned\n"
+    )

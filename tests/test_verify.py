@@ -89,3 +89,17 @@ def test_no_pin_asks_nothing(tmp_path: Path) -> None:
         raise AssertionError('asked')
     (tmp_path / 'Dockerfile').write_text('FROM a:1\n')
     assert verify_files([str(tmp_path / 'Dockerfile')], never) == ([], [])
+
+
+def test_offline_json_says_nothing_was_verified(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from digestpin_hooks.verify import main
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM a:1@{OLD}\n')
+    code = main(['--offline-ok', '--format', 'json', '--docker-host', f'unix://{tmp_path}/none.sock', str(path)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    document = json.loads(out)
+    assert document['verified'] is False
+    assert 'cannot use the Docker daemon' in document['not_verified_because']
+    assert err.startswith('digestpin-verify: warning: pins not verified, offline: ')

@@ -330,3 +330,30 @@ def test_bad_yaml_on_the_command_line(
     assert f"{bad}: error: line 4: duplicate key 'image' (first on line 3)" in err.splitlines()
     assert 'Traceback' not in err
     assert bad.read_bytes() == data
+
+
+def test_actions_job_container_with_docker_prefix(tmp_path: Path) -> None:
+    """The runner strips docker:// from job and service containers: the
+    rest is the image, and a fix keeps the prefix."""
+    from digestpin_hooks.fix import fix_files
+    from digestpin_hooks._resolve import Resolution
+    digest = 'sha256:' + 'c' * 64
+    path = tmp_path / '.github' / 'workflows' / 'ci.yml'
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        'jobs:\n  a:\n    container: docker://rust:1.90.0\n'
+        '    services:\n      db:\n        image: "docker://postgres:16"\n'
+        '  b:\n    container:\n      image: docker://alpine:3\n',
+    )
+    loaded = load(str(path))
+    assert [(r.source, r.image) for r in loaded.refs] == [
+        ('jobs.a.container', 'rust:1.90.0'),
+        ('jobs.a.services.db.image', 'postgres:16'),
+        ('jobs.b.container.image', 'alpine:3'),
+    ]
+    fix_files([str(path)], lambda keys: {k: Resolution(digest, '', '') for k in keys})
+    assert path.read_text() == (
+        f'jobs:\n  a:\n    container: docker://rust:1.90.0@{digest}\n'
+        f'    services:\n      db:\n        image: "docker://postgres:16@{digest}"\n'
+        f'  b:\n    container:\n      image: docker://alpine:3@{digest}\n'
+    )
