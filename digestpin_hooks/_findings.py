@@ -165,12 +165,52 @@ def pinned_reference(ref: ImageRef) -> Reference | None:
     return parsed
 
 
+# the places of a Dockerfile; a YAML reference's source is its key path
+_DOCKERFILE_SOURCES = frozenset((
+    'FROM', 'COPY --from', 'RUN --mount', 'syntax', 'ARG',
+    'ONBUILD COPY --from', 'ONBUILD RUN --mount',
+))
+
+
+def _dp003_advice(ref: ImageRef) -> str:
+    """What to do about a variable no default resolves, in the words of the
+    file's own kind."""
+    if ref.note.startswith('the image varies with the platform'):
+        return 'name each platform\'s image, or pin the index the tag names'
+    if ref.source not in _DOCKERFILE_SOURCES:
+        if ref.note.startswith('no default or .env value'):
+            return (
+                'give the variable a pinned default (${VAR:-image@sha256:...}) '
+                'or a value in .env'
+            )
+        return 'pin the image where the value is set'
+    if ref.source in ('COPY --from', 'ONBUILD COPY --from'):
+        return 'name a stage (FROM $IMAGE AS src) and copy from it'
+    return 'give the ARG a default (pinned), or pin the image where the value is set'
+
+
+def _pin_advice(ref: ImageRef, pinned: str) -> str:
+    """How to pin it: with digestpin-fix where fix can edit the text, else
+    where its value is set."""
+    if ref.editable:
+        return f'pin it with digestpin-fix ({pinned})'
+    if ref.has_variables:
+        return (
+            f'it is partly made of variables, which digestpin-fix leaves '
+            f'(pinning it would silently override a later --build-arg): pin '
+            f'it where the value is set ({pinned})'
+        )
+    return (
+        f'it is written with quotes, escapes or across lines, which '
+        f'digestpin-fix leaves: write it plainly, or pin it by hand ({pinned})'
+    )
+
+
 def classify(ref: ImageRef) -> tuple[str, str] | None:
     """(code, message) for a reference, None when it is pinned."""
     if ref.unresolved:
         return 'DP003', (
-            f'{ref.written!r} cannot be checked: {ref.note}; give the ARG a '
-            f'default (pinned), or pin the image where the value is set'
+            f'{ref.written!r} cannot be checked: {ref.note}; {_dp003_advice(ref)}'
         )
     image = ref.image
     try:
@@ -182,16 +222,13 @@ def classify(ref: ImageRef) -> tuple[str, str] | None:
         if problem is None:
             return None
         return 'DP004', f'{image!r} has a malformed digest: {problem}'
+    advice = _pin_advice(ref, parsed.with_digest('sha256:<digest>'))
     if parsed.tag:
         return 'DP001', (
             f'{image!r} is not pinned to a digest: tag {parsed.tag!r} can '
-            f'move; pin it with digestpin-fix '
-            f'({parsed.with_digest("sha256:<digest>")})'
+            f'move; {advice}'
         )
-    return 'DP002', (
-        f'{image!r} has no tag or digest (implicit latest); pin it with '
-        f'digestpin-fix ({parsed.with_digest("sha256:<digest>")})'
-    )
+    return 'DP002', f'{image!r} has no tag or digest (implicit latest); {advice}'
 
 
 def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:

@@ -45,10 +45,6 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 PINNABLE = frozenset(('DP001', 'DP002'))
-PARTLY_VARIABLE = (
-    'it is partly made of variables: pinning it would silently override a '
-    'later --build-arg'
-)
 
 
 
@@ -107,11 +103,7 @@ def fix_file(
     settled = []
     for ref, finding, key in plan.wanted:
         if key is None:
-            if finding.code in PINNABLE and ref.has_variables:
-                finding = finding._replace(
-                    message=f'{finding.message}; left unpinned: {PARTLY_VARIABLE}',
-                )
-            left.append(finding)
+            left.append(finding)  # its message says why fix leaves it
             continue
         resolution = resolutions[key]
         if not resolution.digest:

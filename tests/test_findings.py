@@ -229,3 +229,25 @@ def test_source_written_and_end() -> None:
         ('FROM', 'python:${V:-3}-slim', 3, 25),
     ]
     assert 'FROM on line 2' in found[0].message
+
+
+@pytest.mark.parametrize(('data', 'advice'), (
+    (b'FROM node:20\n', 'pin it with digestpin-fix (node:20@sha256:<digest>)'),
+    (b'ARG V=20\nFROM node:${V}\n', 'it is partly made of variables, which digestpin-fix leaves'),
+    (b'FROM "node":20\n', 'it is written with quotes, escapes or across lines, which digestpin-fix leaves'),
+    (b'FROM $IMG\n', 'give the ARG a default (pinned), or pin the image where the value is set'),
+    (b'FROM ${TARGETARCH}/alpine:3\n', "name each platform's image, or pin the index the tag names"),
+    (b'FROM a:1@sha256:' + H.encode() + b'\nONBUILD COPY --from=$X /a /b\n', 'name a stage (FROM $IMAGE AS src) and copy from it'),
+))
+def test_advice_matches_what_fix_will_do(data: bytes, advice: str) -> None:
+    doc = parse(data)
+    (finding,) = findings_for('Dockerfile', doc, image_refs(doc))
+    assert advice in finding.message
+
+
+def test_compose_advice_is_in_compose_words(tmp_path: object) -> None:
+    from digestpin_hooks._yaml_refs import parse_yaml
+    doc, refs = parse_yaml(b'services:\n  a:\n    image: ${REG}/team/web:1.0\n', 'compose.yaml', 'compose')
+    (finding,) = findings_for('compose.yaml', doc, refs)
+    assert 'give the variable a pinned default (${VAR:-image@sha256:...}) or a value in .env' in finding.message
+    assert 'ARG' not in finding.message
