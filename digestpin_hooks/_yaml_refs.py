@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from typing import Iterator
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
+# the Compose specification's top-level keys besides services
+_COMPOSE_TOP_LEVEL = frozenset((
+    'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
+))
 CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
 DOCKER_PREFIX = 'docker://'
 _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
@@ -162,6 +166,11 @@ def _compose(documents: list[Node | None]) -> Iterator[_Found]:
     if first is None:
         return
     services = get(first, 'services')
+    if isinstance(first, YamlMapping) and services is None and any(
+        key in _COMPOSE_TOP_LEVEL or key.startswith('x-')
+        for key, _, _ in items(first)
+    ):
+        return  # a Compose file with only include:, volumes:...: no image
     if not isinstance(first, YamlMapping) or services is None or not isinstance(
         services[0], YamlMapping,
     ):

@@ -357,3 +357,21 @@ def test_actions_job_container_with_docker_prefix(tmp_path: Path) -> None:
         f'    services:\n      db:\n        image: "docker://postgres:16@{digest}"\n'
         f'  b:\n    container:\n      image: docker://alpine:3@{digest}\n'
     )
+
+
+@pytest.mark.parametrize('data', (
+    b'include:\n  - other/compose.yaml\n',
+    b'volumes:\n  data: {}\n',
+    b'name: x\nnetworks:\n  n: {}\nx-common: &c {}\n',
+))
+def test_a_compose_file_without_services_has_nothing_to_check(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / 'compose.yaml'
+    path.write_bytes(data)
+    assert load(str(path)).refs == []
+
+
+def test_a_yaml_file_that_is_no_compose_file_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / 'compose.yaml'
+    path.write_bytes(b'hello: world\n')
+    with pytest.raises(UnreadableFile, match='not a Compose file'):
+        load(str(path))
