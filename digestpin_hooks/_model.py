@@ -9,6 +9,7 @@ from typing import NamedTuple
 class FileError(NamedTuple):
     path: str
     message: str
+    line: int = 0  # where in the file, when the error is about one place
 
 
 class Note(NamedTuple):

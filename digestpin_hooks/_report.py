@@ -66,7 +66,10 @@ def json_document(
     document: dict[str, Any] = {
         'version': JSON_VERSION,
         'findings': [finding_dict(f) for f in findings],
-        'errors': [e._asdict() for e in errors],
+        'errors': [
+            e._asdict() if e.line else {'path': e.path, 'message': e.message}
+            for e in errors
+        ],
     }
     document.update(extra or {})
     return document
@@ -116,7 +119,7 @@ def github_lines(
             end_line=f.end_line, end_column=f.end_column, title=f.code,
         ) for f in findings
     )
-    lines.extend(github_line('error', e.path, e.message) for e in errors)
+    lines.extend(github_line('error', e.path, e.message, line=e.line) for e in errors)
     return lines
 
 

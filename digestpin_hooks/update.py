@@ -121,7 +121,7 @@ def update_files(
                 errors.append(FileError(p.loaded.path, (
                     f'line {line}: cannot update {p.ref.image!r}: '
                     f'{resolution.reason} ({resolution.hint})'
-                )))
+                ), line))
                 continue
             if resolution.digest == p.reference.digest:
                 continue
