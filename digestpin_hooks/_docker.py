@@ -310,9 +310,14 @@ def resolve_digests(
 
     daemon = Daemon(find_endpoint(docker_host), timeout)
     try:
+        # a failure past this point belongs to one reference (its registry
+        # refuses, fails or hangs): it is reported there, the rest resolved
         if source == 'registry':
             def ask(key: ImageKey) -> Resolution:
-                answer = daemon.distribution(familiar(key))
+                try:
+                    answer = daemon.distribution(familiar(key))
+                except DaemonError as e:
+                    return Resolution('', str(e), 'the other references were resolved')
                 if isinstance(answer, str):
                     return Resolution(
                         '', f'the registry did not resolve it: {answer}',
@@ -326,21 +331,27 @@ def resolve_digests(
         if source == 'pull':
             wanted = [k for k in keys if refresh or k not in local]
 
-            def pull(key: ImageKey) -> tuple[str, str]:
+            def pull(key: ImageKey) -> Resolution | None:
                 repository, _, tag = familiar(key).rpartition(':')
-                return daemon.pull(repository, tag)
+                try:
+                    digest, why = daemon.pull(repository, tag)
+                except DaemonError as e:
+                    return Resolution('', str(e), 'the other references were resolved')
+                if why:
+                    return Resolution(
+                        '', f'docker pull failed: {why}',
+                        'check the name and your docker login',
+                    )
+                if digest_problem(digest) is None:
+                    # what the registry said the tag is, as docker pull
+                    # prints it: unambiguous even when the image has other
+                    # digests of the repository
+                    return Resolution(digest, '', '')
+                return None  # read from the image list below
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
-                for key, (digest, why) in zip(wanted, pool.map(pull, wanted)):
-                    if why:
-                        pulled[key] = Resolution(
-                            '', f'docker pull failed: {why}',
-                            'check the name and your docker login',
-                        )
-                    elif digest_problem(digest) is None:
-                        # what the registry said the tag is, as docker pull
-                        # prints it: unambiguous even when the image has
-                        # other digests of the repository
-                        pulled[key] = Resolution(digest, '', '')
+                for key, resolution in zip(wanted, pool.map(pull, wanted)):
+                    if resolution is not None:
+                        pulled[key] = resolution
             if len(pulled) < len(keys) and wanted:
                 local = LocalImages(daemon.images())
         return {key: pulled.get(key) or local.resolve(key) for key in keys}
