@@ -41,7 +41,6 @@ _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 _COMPOSE_TOP_LEVEL = frozenset((
     'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
 ))
-CONTAINER_LISTS = ('containers', 'initContainers', 'ephemeralContainers')
 DOCKER_PREFIX = 'docker://'
 _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
 _VARIABLE_RE = re.compile(r'\$(?:\{\{|\{?([A-Za-z_][A-Za-z0-9_]*))')
@@ -211,16 +210,16 @@ def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
             if not isinstance(node, YamlMapping):
                 continue
             children = []
-            for key, value, _ in items(node):
+            for key, value, key_node in items(node):
                 here = f'{path}.{key}' if path else key
-                if key in CONTAINER_LISTS and isinstance(value, YamlSequence):
-                    for i, container in enumerate(value.items):
-                        image = get(container, 'image')
-                        if image is not None and isinstance(image[0], Scalar) and (
-                            id(image[0]) not in seen
-                        ):
-                            seen.add(id(image[0]))
-                            yield _Found(f'{here}[{i}].image', image[0], image[1])
+                # every image: key whose value is a string, at any depth: the
+                # pod spec's containers, and Argo templates, Tekton steps and
+                # sidecars, operators' spec.image... (as Renovate reads them)
+                if key == 'image' and isinstance(value, Scalar):
+                    if id(value) not in seen:
+                        seen.add(id(value))
+                        yield _Found(here, value, key_node)
+                    continue
                 children.append((value, here))
             todo.extend(reversed(children))
 

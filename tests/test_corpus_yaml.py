@@ -65,11 +65,10 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
         def visit(node: Any) -> None:
             if isinstance(node, dict):
                 for key, value in node.items():
-                    if key in ('containers', 'initContainers', 'ephemeralContainers') and isinstance(value, list):
-                        for container in value:
-                            if isinstance(container, dict):
-                                add(container.get('image'), id(container))
-                    visit(value)
+                    if key == 'image' and not isinstance(value, (dict, list)):
+                        add(value if isinstance(value, str) else None, ('image', id(node)))
+                    else:
+                        visit(value)
             elif isinstance(node, list):
                 for item in node:
                     visit(item)
@@ -80,14 +79,18 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
         for job in mapping(top.get('jobs')).values():
             if not isinstance(job, dict):
                 continue
+            def runner(image: Any) -> Any:  # the runner strips docker://
+                if isinstance(image, str) and image.startswith('docker://'):
+                    return image[len('docker://'):]
+                return image
             container = job.get('container')
             if isinstance(container, dict):
-                add(container.get('image'), id(container))
+                add(runner(container.get('image')), id(container))
             else:
-                add(container, ('container', id(job)))
+                add(runner(container), ('container', id(job)))
             for service in mapping(job.get('services')).values():
                 if isinstance(service, dict):
-                    add(service.get('image'), id(service))
+                    add(runner(service.get('image')), id(service))
             steps = job.get('steps')
             for step in steps if isinstance(steps, list) else ():
                 uses = step.get('uses') if isinstance(step, dict) else None

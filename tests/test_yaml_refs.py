@@ -375,3 +375,31 @@ def test_a_yaml_file_that_is_no_compose_file_is_still_refused(tmp_path: Path) ->
     path.write_bytes(b'hello: world\n')
     with pytest.raises(UnreadableFile, match='not a Compose file'):
         load(str(path))
+
+
+def test_kubernetes_custom_resources_name_images_at_any_depth(tmp_path: Path) -> None:
+    """Argo Workflows, Tekton and operators: every image: key with a string
+    value is a reference, a Tekton parameter is DP003, not an untagged name."""
+    from digestpin_hooks._findings import findings_for
+    path = tmp_path / 'k8s' / 'pipeline.yaml'
+    path.parent.mkdir()
+    path.write_text(
+        'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n'
+        '  - name: a\n    container:\n      image: alpine:3\n'
+        '  - name: b\n    script:\n      image: python:3.12\n    sidecars:\n    - image: redis:7\n'
+        '---\napiVersion: tekton.dev/v1\nkind: Task\nspec:\n  stepTemplate:\n    image: busybox:1\n'
+        '  steps:\n  - image: golang:$(params.version)\n'
+        '---\napiVersion: example.com/v1\nkind: Operated\nspec:\n  image: app:2\n'
+        '  replicas: 1\n  images: [not, these]\n',
+    )
+    loaded = load(str(path))
+    assert [(r.source, r.image) for r in loaded.refs] == [
+        ('spec.templates[0].container.image', 'alpine:3'),
+        ('spec.templates[1].script.image', 'python:3.12'),
+        ('spec.templates[1].sidecars[0].image', 'redis:7'),
+        ('spec.stepTemplate.image', 'busybox:1'),
+        ('spec.steps[0].image', 'golang:$(params.version)'),
+        ('spec.image', 'app:2'),
+    ]
+    codes = [(f.line, f.code) for f in findings_for(str(path), loaded.doc, loaded.refs)]
+    assert codes == [(7, 'DP001'), (10, 'DP001'), (12, 'DP001'), (18, 'DP001'), (20, 'DP003'), (25, 'DP001')]
