@@ -206,10 +206,11 @@ def reported(findings: Sequence[Finding], errors: Sequence[FileError], output_fo
     return exit_status(findings, errors)
 
 
-def exit_status(findings: Sequence[Finding], errors: Sequence[object]) -> int:
-    """2 when a file could not be handled, 1 for an error-severity
-    finding, else 0: one policy for every hook."""
-    if errors:
+def exit_status(findings: Sequence[Finding], errors: Sequence[FileError]) -> int:
+    """2 when a file could not be handled (a file skipped on purpose aside),
+    1 for an error-severity finding, else 0: one policy for every hook."""
+    from digestpin_hooks._model import failures
+    if failures(errors):
         return 2
     return int(any(f.severity == 'error' for f in findings))
 

@@ -7,7 +7,6 @@ from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._model import ImageRef
 from digestpin_hooks._dockerfile_refs import read_dockerfile
 from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._io import Identity
@@ -16,7 +15,9 @@ from digestpin_hooks._io import read_regular
 from digestpin_hooks._io import ReadError
 from digestpin_hooks._kinds import is_dockerfile_name
 from digestpin_hooks._kinds import kind_of
+from digestpin_hooks._kinds import KUBERNETES
 from digestpin_hooks._kinds import yaml_kind
+from digestpin_hooks._model import ImageRef
 
 if TYPE_CHECKING:
     from typing import Iterable
@@ -87,6 +88,12 @@ class UnreadableFile(ValueError):
     """The file cannot be read as what it is; the message is one line."""
 
 
+class SkippedFile(UnreadableFile):
+    """A file the hooks' patterns match but that is not for them (a Helm
+    template, a YAML file that is no Kubernetes manifest): a note, not an
+    error."""
+
+
 class IsAFolder(UnreadableFile):
     """A folder where a file was expected: load_all searches it instead."""
 
@@ -108,9 +115,14 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown))
     from digestpin_hooks._yaml_refs import parse_yaml
     from digestpin_hooks._yaml import YamlError
+    if kind == KUBERNETES and b'{{' in data:
+        # a Helm (Go) template is no manifest until it is rendered
+        raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
         yaml_file, refs = parse_yaml(data, path, kind)
     except YamlError as e:
+        if kind == KUBERNETES and str(e).startswith('not a Kubernetes manifest'):
+            raise SkippedFile(f'skipped: {e}') from None
         raise UnreadableFile(str(e)) from None
     return LoadedFile(path, data, yaml_file, refs, identity)
 
@@ -129,6 +141,8 @@ def load_all(
             found, found_errors = load_all(files_in_folder(path), kind)
             loaded.extend(found)
             errors.extend(found_errors)
+        except SkippedFile as e:
+            errors.append(FileError(path, str(e), skipped=True))
         except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
     return loaded, errors

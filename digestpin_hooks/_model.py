@@ -4,12 +4,24 @@ findings."""
 from __future__ import annotations
 
 from typing import NamedTuple
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class FileError(NamedTuple):
     path: str
     message: str
     line: int = 0  # where in the file, when the error is about one place
+    # a file skipped on purpose (a Helm template, a YAML file that is no
+    # manifest): said once as a note, and no failure of the run
+    skipped: bool = False
+
+
+def failures(errors: Sequence[FileError]) -> list[FileError]:
+    """The errors that fail a run: all but the files skipped on purpose."""
+    return [e for e in errors if not e.skipped]
 
 
 class Note(NamedTuple):

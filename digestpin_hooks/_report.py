@@ -26,6 +26,8 @@ FORMATS = ('text', 'json', 'sarif', 'github')
 def error_line(error: FileError) -> str:
     if not error.path:  # the run's, not a file's: its message says whose
         return error.message
+    if error.skipped:
+        return f'{error.path}: note: {error.message}'
     return f'{error.path}: error: {error.message}'
 
 
@@ -67,9 +69,12 @@ def json_document(
         'version': JSON_VERSION,
         'findings': [finding_dict(f) for f in findings],
         'errors': [
-            e._asdict() if e.line else {'path': e.path, 'message': e.message}
-            for e in errors
+            {'path': e.path, 'message': e.message, **({'line': e.line} if e.line else {})}
+            for e in errors if not e.skipped
         ],
+        **({'skipped': [
+            {'path': e.path, 'message': e.message} for e in errors if e.skipped
+        ]} if any(e.skipped for e in errors) else {}),
     }
     document.update(extra or {})
     return document
@@ -119,7 +124,10 @@ def github_lines(
             end_line=f.end_line, end_column=f.end_column, title=f.code,
         ) for f in findings
     )
-    lines.extend(github_line('error', e.path, e.message, line=e.line) for e in errors)
+    lines.extend(
+        github_line('notice' if e.skipped else 'error', e.path, e.message, line=e.line)
+        for e in errors
+    )
     return lines
 
 

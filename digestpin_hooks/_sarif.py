@@ -7,6 +7,8 @@ from urllib.parse import quote
 from digestpin_hooks import __version__
 from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import RULES
+from digestpin_hooks._model import failures
+from digestpin_hooks._model import FileError
 
 if TYPE_CHECKING:
     from typing import Any
@@ -82,9 +84,10 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def _notification(error: Any) -> dict[str, Any]:
+def _notification(error: FileError) -> dict[str, Any]:
     notification: dict[str, Any] = {
-        'level': 'error', 'message': {'text': error.message},
+        'level': 'note' if error.skipped else 'error',
+        'message': {'text': error.message},
     }
     if error.path:  # '' for a failure of the run (the daemon, a registry)
         notification['locations'] = [{'physicalLocation': {
@@ -93,7 +96,7 @@ def _notification(error: Any) -> dict[str, Any]:
     return notification
 
 
-def sarif_log(findings: Sequence[Finding], errors: Sequence[Any]) -> dict[str, Any]:
+def sarif_log(findings: Sequence[Finding], errors: Sequence[FileError]) -> dict[str, Any]:
     rules = _rules()
     rule_index = {rule['id']: i for i, rule in enumerate(rules)}
     return {
@@ -109,7 +112,7 @@ def sarif_log(findings: Sequence[Finding], errors: Sequence[Any]) -> dict[str, A
             'columnKind': 'unicodeCodePoints',
             'results': [_result(f, rule_index) for f in findings],
             'invocations': [{
-                'executionSuccessful': not errors,
+                'executionSuccessful': not failures(errors),
                 'toolExecutionNotifications': [
                     _notification(error) for error in errors
                 ],

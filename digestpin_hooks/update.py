@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import UPDATE_SOURCES
-from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
 from digestpin_hooks._files import LoadedFile
+from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._findings import statement_starts
 from digestpin_hooks._findings import waived
+from digestpin_hooks._model import failures
 from digestpin_hooks._model import FileError
 from digestpin_hooks._model import Note
 from digestpin_hooks._pins import Pinned
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
             lines = table(updates)
         elif 'DP006' in args.ignore:
             lines = ['no pin was checked: DP006 (stale pin) is ignored']
-        elif not errors:
+        elif not failures(errors):
             lines = ['every pin that follows a tag is current']
         else:
             lines = []
@@ -203,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
                 'notes': [n._asdict() for n in notes],
             },
         )
-    if errors:
+    if failures(errors):
         return 2
     # --strict: a pin left as it is (no tag, partly variable) fails too
     return int(changed or (args.strict and bool(notes)))

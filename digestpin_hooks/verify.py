@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 
 from digestpin_hooks import _cli
 from digestpin_hooks._config import VERIFY_SOURCES
-from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._files import load_all
+from digestpin_hooks._files import paths_or_here
 from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import statement_starts
 from digestpin_hooks._findings import make_finding
+from digestpin_hooks._findings import statement_starts
 from digestpin_hooks._findings import waived
+from digestpin_hooks._model import failures
 from digestpin_hooks._model import FileError
 from digestpin_hooks._pins import check_pin
 from digestpin_hooks._pins import pinned_refs
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 [], e.file_errors, args.output_format,
                 extra={'verified': False, 'not_verified_because': str(e)},
             )
-            return 2 if e.file_errors else 0
+            return 2 if failures(e.file_errors) else 0
         report_failure(
             'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
         )

@@ -216,8 +216,12 @@ def test_kind_option_reads_any_name(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = write(tmp_path / 'stack.yml', b'services:\n  a:\n    image: a:1\n')
     assert main(['--kind', 'compose', path]) == 1
     assert capsys.readouterr().out.startswith(f"{path}:3:12: DP001 'a:1'")
-    assert main([path]) == 2  # by its name a Kubernetes manifest, which it is not
-    assert 'not a Kubernetes manifest' in capsys.readouterr().err
+    # by its name a Kubernetes manifest, which it is not: a note, no failure
+    assert main([path]) == 0
+    assert capsys.readouterr().err == (
+        f'{path}: note: skipped: not a Kubernetes manifest: no document has '
+        f'apiVersion and kind\n'
+    )
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -247,3 +251,26 @@ def test_folder_search_and_the_readme_files_override_agree(tmp_path: Path, capsy
     found = sorted(os.path.basename(line.split(':')[0]) for line in capsys.readouterr().out.splitlines())
     assert found == sorted(name for name in NAMES if pattern.search(name))
     assert 'Dockerfile-dev' in found and 'x.containerfile' in found
+
+
+def test_helm_charts_under_the_kubernetes_hooks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """values.yaml and templates/*.yaml match the kubernetes hooks' files:
+    each is said to be skipped once, and the run exits on the rest."""
+    chart = tmp_path / 'deploy' / 'chart'
+    values = write(chart / 'values.yaml', b'image:\n  repository: nginx\n  tag: "1.27"\n')
+    template = write(chart / 'templates' / 'deployment.yaml', (
+        b'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n'
+        b'      containers:\n      - image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'
+    ))
+    manifest = write(tmp_path / 'deploy' / 'pod.yaml', (
+        b'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: busybox:1\n'
+    ))
+    assert main(['--kind', 'kubernetes', values, template, manifest]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{manifest}:5:12: DP001 'busybox:1'")
+    assert err.splitlines() == [
+        f'{values}: note: skipped: not a Kubernetes manifest: no document has apiVersion and kind',
+        f'{template}: note: skipped: a template ({{{{ }}}}), not a manifest yet',
+    ]
+    assert main(['--kind', 'kubernetes', '--format', 'github', values]) == 0
+    assert capsys.readouterr().out.startswith(f'::notice file={values}::skipped: ')
