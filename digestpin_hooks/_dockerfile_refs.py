@@ -124,16 +124,13 @@ class _Scope:
             dict(_automatic_args(platform, target_stage)) for platform in platforms
         ]
         self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
-        self.stage_names: list[str] = []  # lower-cased, '' for unnamed, in order
-        self.defined: set[str] = set()  # the same names, to look them up
+        # the stages defined so far: their names lower-cased ('' unnamed)
+        self.defined: set[str] = set()
+        self.current = -1  # the index of the stage being read
         self.all_stage_names: dict[str, int] = {}  # every stage of the file
         self.stage_count = 0
         self.in_stage = False
         self.budget = budget  # what expansion may still produce in the file
-
-    @property
-    def current(self) -> int:
-        return len(self.stage_names) - 1
 
 
 class _Place(NamedTuple):
@@ -441,7 +438,7 @@ def _from_refs(
     image = exp.value
     # FROM names a stage defined before it, exactly as AS lower-cased it
     is_stage = same and not exp.unresolved and image in scope.defined
-    scope.stage_names.append(stage_name)
+    scope.current += 1
     scope.defined.add(stage_name)
     if not same:
         yield ImageRef(

@@ -232,12 +232,7 @@ class _Lexer:
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise ExpansionError(f'variables nested more than {MAX_NESTING} deep')
-        try:
-            argument = self.word('}', raw_escapes=op in '#%')
-        except ShellError:
-            if self.i >= len(self.s):
-                raise ShellError("syntax error: missing '}'") from None
-            raise
+        argument = self.until('}', op in '#%', "missing '}'")
         self.depth -= 1
         if op in '#%':
             # an unset variable is empty here: no --build-arg is implied
@@ -259,23 +254,23 @@ class _Lexer:
             raise ShellError(f'{name}: {argument or "is not allowed to be empty"}')
         return value
 
+    def until(self, stop: str, raw_escapes: bool, missing: str) -> str:
+        """The word up to ``stop``; at the end of the input BuildKit says
+        what is missing."""
+        try:
+            return self.word(stop, raw_escapes=raw_escapes)
+        except ShellError:
+            if self.i >= len(self.s):
+                raise ShellError(f'syntax error: {missing}') from None
+            raise
+
     def replace(self, name: str) -> str:
         """${V/pattern/replacement} and ${V//pattern/replacement}."""
         every = self.peek() == '/'
         if every:
             self.i += 1
-        try:
-            pattern = self.word('/', raw_escapes=True)
-        except ShellError:
-            if self.i >= len(self.s):
-                raise ShellError("syntax error: missing '/' in ${}") from None
-            raise
-        try:
-            replacement = self.word('}', raw_escapes=True)
-        except ShellError:
-            if self.i >= len(self.s):
-                raise ShellError("syntax error: missing '}'") from None
-            raise
+        pattern = self.until('/', True, "missing '/' in ${}")
+        replacement = self.until('}', True, "missing '}'")
         var = self.env.get(name)
         value = var.value if var is not None else ''
         from digestpin_hooks._glob import replace

@@ -62,12 +62,11 @@ def _parse_error(ins: Instruction, message: str) -> DockerfileError:
     )
 
 
-def check_flags(ins: Instruction, cmd: str, start: int, escape: str) -> list[UnknownSyntax]:
+def check_flags(ins: Instruction, cmd: str, escape: str) -> list[UnknownSyntax]:
     """BuildKit's BFlags.Parse over one instruction's flags: DockerfileError
     for what it refuses, UnknownSyntax for flags it does not know."""
     known = FLAGS.get(cmd)
-    args_start = split_command(ins.line[start:])[1] + start
-    _, flags = extract_flags(ins.line, args_start, escape)
+    _, flags = extract_flags(ins.line, split_command(ins.line)[1], escape)
     unknown: list[UnknownSyntax] = []
     used: set[str] = set()
     for flag, raw_start, _ in flags:
@@ -104,7 +103,7 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
     ]
     for ins in doc.instructions:
         if ins.cmd in FLAGS and '--' in ins.line:
-            unknown.extend(check_flags(ins, ins.cmd, 0, doc.escape))
+            unknown.extend(check_flags(ins, ins.cmd, doc.escape))
     text = doc.lowered or doc.text
     pattern = _lines_to_check(doc.escape, doc.lowered is None, doc.unknown is None)
     finder: InstructionFinder | None = None
@@ -129,7 +128,7 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
             if not found.line[args_end:].strip(GO_SPACE):
                 raise _parse_error(found, 'HEALTHCHECK requires at least one argument')
         else:
-            unknown.extend(check_flags(found, m.group('no_flags'), 0, doc.escape))
+            unknown.extend(check_flags(found, m.group('no_flags'), doc.escape))
     unknown.sort()
     return unknown
 
