@@ -330,7 +330,7 @@ def _define_args(
         doc: Dockerfile, ins: Instruction, args_start: int, scope: _Scope,
 ) -> None:
     """ARG in the global scope (once for each platform) or in a stage."""
-    for word, word_start, _ in arg_words(ins.line, args_start, doc.escape):
+    for word, word_start, word_end in arg_words(ins.line, args_start, doc.escape):
         name, eq, raw = word.partition('=')
         locate = _locator(ins, word_start + len(name) + 1)
         if scope.in_stage:
@@ -360,7 +360,10 @@ def _define_args(
             if exp.unresolved:
                 meta.pop(name, None)
             else:
-                meta[name] = Var(exp.value, exp.span, ins.start_line)
+                meta[name] = Var(
+                    exp.value, exp.span, ins.start_line,
+                    ins.span(word_start + len(name) + 1, word_end),
+                )
 
 
 def _expand_everywhere(
@@ -460,8 +463,40 @@ def _from_refs(
         return
     if not image and not exp.unresolved:
         raise DockerfileError(f'base name ({word}) should not be blank')
-    yield _ref_from_expansion(
+    ref = _ref_from_expansion(
         doc, ins, SOURCE_FROM, exp, word, word_start, word_end, platform,
+    )
+    yield _at_arg_default(doc, ref, word, scope) or ref
+
+
+_ONE_VARIABLE_RE = re.compile(
+    r'\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))\Z',
+)
+
+
+def _at_arg_default(
+        doc: Dockerfile, ref: ImageRef, word: str, scope: _Scope,
+) -> ImageRef | None:
+    """A FROM that is one global ARG whose default is built from variables
+    (``ARG IMG=nginx:${TAG}``), reported at that default: one place, one
+    finding, however many FROMs use it.  None for any other FROM."""
+    if ref.editable or ref.unresolved or not ref.has_variables:
+        return None
+    match = _ONE_VARIABLE_RE.match(word)
+    if match is None:
+        return None
+    name = match.group(1) or match.group(2)
+    var = scope.metas[0].get(name)
+    if var is None or var.written is None:
+        return None
+    line, _ = doc.position(var.written[0])
+    return ref._replace(
+        source=SOURCE_ARG, span=var.written, line=line,
+        written=doc.text[var.written[0]:var.written[1]], feeds=(ref.line,),
+        note=(
+            f'default of ARG {name} on line {line}, built from variables, '
+            f'used by FROM'
+        ),
     )
 
 

@@ -24,6 +24,9 @@ class Var(NamedTuple):
     value: str
     span: Span | None  # file span of the value when it is literal text there
     line: int  # line that set it (0: not from the file)
+    # where the value is written in the file, variables and all (None: not
+    # from the file): the one place a value built from variables is reported
+    written: Span | None = None
 
 
 class Expansion(NamedTuple):

@@ -61,7 +61,7 @@ PULLED = {
     'an image that varies by platform stays DP003': (
         b'FROM ${TARGETARCH}/alpine:3\n', [(1, 'DP003', '${TARGETARCH}/alpine:3')],
     ),
-    'BUILDOS in a global ARG': (b'ARG I=debian:${BUILDOS}\nFROM $I\n', [(2, 'DP001', 'debian:linux')]),
+    'BUILDOS in a global ARG': (b'ARG I=debian:${BUILDOS}\nFROM $I\n', [(1, 'DP001', 'debian:linux')]),
     'TARGETSTAGE is the stage built': (
         b'FROM img:${TARGETSTAGE} AS final\n', [(1, 'DP001', 'img:final')],
     ),

@@ -155,9 +155,9 @@ CASES = {
     'quoted ARG default': (
         b'ARG B="node:20"\nFROM $B\n', [(1, 8, 'DP001', 'node:20')],
     ),
-    'ARG built from another ARG': (
+    'ARG built from another ARG: at its default': (
         b'ARG REG=ghcr.io\nARG IMG=$REG/o/r:1\nFROM $IMG\n',
-        [(3, 6, 'DP001', 'ghcr.io/o/r:1')],
+        [(2, 9, 'DP001', 'ghcr.io/o/r:1')],
     ),
     'ARG that names a stage': (
         b'ARG S=build\nFROM a:1 AS build\nFROM $S\n', [(2, 6, 'DP001', 'a:1')],

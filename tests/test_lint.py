@@ -274,3 +274,28 @@ def test_helm_charts_under_the_kubernetes_hooks(tmp_path: Path, capsys: pytest.C
     ]
     assert main(['--kind', 'kubernetes', '--format', 'github', values]) == 0
     assert capsys.readouterr().out.startswith(f'::notice file={values}::skipped: ')
+
+
+def test_an_arg_partly_made_of_variables_is_one_finding_at_its_default(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``ARG IMG=name:${TAG}`` used by three FROMs is one finding, where the
+    value is written, as a wholly literal default is (issue 11)."""
+    body = (
+        'ARG TAG=1.2\n'
+        'ARG IMG=nginx/nginx-ingress:${TAG}\n'
+        'FROM ${IMG} AS a\n'
+        'FROM ${IMG} AS b\n'
+        '# digestpin: ignore=DP002\n'
+        'FROM $IMG\n'
+    )
+    (tmp_path / 'Dockerfile').write_text(body)
+    assert main([str(tmp_path / 'Dockerfile'), '--format', 'json']) == 1
+    findings = json.loads(capsys.readouterr().out)['findings']
+    assert [(f['code'], f['line'], f['column'], f['written']) for f in findings] == [
+        ('DP001', 2, 9, 'nginx/nginx-ingress:${TAG}'),
+    ]
+    assert 'used by FROM on lines 3, 4, 6' in findings[0]['message']
+    # a pragma above any one FROM it feeds waives the one finding
+    (tmp_path / 'Dockerfile').write_text(body.replace('ignore=DP002', 'ignore=DP001'))
+    assert main([str(tmp_path / 'Dockerfile')]) == 0
