@@ -42,6 +42,38 @@ def note_line(note: Note) -> str:
     return f'{note.path}:{note.line}:{note.column}: {note.message}'
 
 
+def summary_line(
+        findings: Sequence[Finding], errors: Sequence[FileError], done: str = '',
+) -> str:
+    """One line that closes a text report: the findings counted by code and
+    file, what the command did (``done``: "3 pinned"), the files it could not
+    handle.  '' when there is nothing to say."""
+    parts = []
+    if findings:
+        by_code: dict[str, int] = {}
+        for finding in findings:
+            by_code[finding.code] = by_code.get(finding.code, 0) + 1
+        files = len({finding.path for finding in findings})
+        codes = ', '.join(f'{code} {count}' for code, count in sorted(by_code.items()))
+        parts.append(
+            f'{_counted(len(findings), "finding")} ({codes}) in '
+            f'{_counted(files, "file")}',
+        )
+    if done:
+        parts.append(done)
+    failed = sum(1 for error in errors if not error.skipped)
+    skipped = len(errors) - failed
+    if failed:
+        parts.append(_counted(failed, 'error'))
+    if skipped:
+        parts.append(f'{_counted(skipped, "file")} skipped')
+    return f'summary: {"; ".join(parts)}' if parts else ''
+
+
+def _counted(count: int, noun: str) -> str:
+    return f'{count} {noun}{"" if count == 1 else "s"}'
+
+
 def valid_strings(value: Any) -> Any:
     """A JSON-able value whose every string is valid Unicode (no lone
     surrogates from bytes that were not UTF-8)."""
@@ -139,6 +171,7 @@ def report(
         notes: Sequence[Note] = (),
         extra: dict[str, Any] | None = None,
         more_lines: Sequence[str] = (),
+        done: str = '',
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
 ) -> None:
@@ -146,7 +179,8 @@ def report(
 
     ``notes`` are what a command reports besides findings (pins, updates) in
     the line formats; ``extra`` is their form in the JSON document;
-    ``more_lines`` are more text lines, for the text format only.
+    ``more_lines`` are more text lines, for the text format only; ``done``
+    says what the command did, for the text summary on stderr.
     """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -183,6 +217,11 @@ def report(
             print(printable(text), file=stdout)
     for error in errors:
         print(printable(error_line(error)), file=stderr)
+    if output_format == 'text' and (findings or done):
+        # after a report on stdout; errors alone are their own lines already
+        summary = summary_line(findings, errors, done)
+        if summary:
+            print(printable(summary), file=stderr)
 
 
 def report_failure(

@@ -209,6 +209,10 @@ def run(args: argparse.Namespace) -> int:
             for p in pins
         ],
         extra={'pins': [pin._asdict() for pin in pins]},
+        done=(
+            f'{len(pins)} {"would be pinned" if args.dry_run else "pinned"}'
+            if pins else ''
+        ),
     )
     return _cli.exit_status(left, errors) or int(changed)
 

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from digestpin_hooks._files import load
-from digestpin_hooks._yaml_refs import parse_yaml
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import Resolution
 from digestpin_hooks._text import encode
+from digestpin_hooks._yaml_refs import parse_yaml
 from digestpin_hooks.fix import fix_file
 from digestpin_hooks.fix import plan_file
 from tests.corpus import require_yaml_corpus

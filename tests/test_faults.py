@@ -95,7 +95,7 @@ def test_registry_500_through_the_daemon(
     code = main(['--docker-host', host, '--source', 'registry', str(tmp_path / 'Dockerfile')])
     out, err = capsys.readouterr()
     assert code == 1
-    assert err == ''
+    assert err == "summary: 1 finding (DP001 1) in 1 file\n"
     assert (tmp_path / 'Dockerfile').read_bytes() == DOCKERFILE
     assert out == (
         f"{tmp_path / 'Dockerfile'}:1:6: DP001 'example.com/team/app:1' left "

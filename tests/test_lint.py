@@ -11,6 +11,7 @@ import pytest
 
 from digestpin_hooks.__main__ import main as digestpin_main
 from digestpin_hooks.lint import main
+from tests.output import without_summary
 
 H = 'a' * 64
 
@@ -31,7 +32,7 @@ def test_text_output_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[st
         f"{f}:2:6: DP001 'node:20' is not pinned to a digest: tag '20' can "
         f'move; pin it with digestpin-fix (node:20@sha256:<digest>)\n'
     )
-    assert err == ''
+    assert err == 'summary: 2 findings (DP001 1, DP002 1) in 1 file\n'
 
 
 def test_clean_file_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,7 +88,7 @@ def test_unreadable_files_are_named_and_others_still_linted(
     good = write(tmp_path / 'good' / 'Dockerfile', b'FROM node:20\n')
     assert main([bad, good]) == 2
     out, err = capsys.readouterr()
-    assert err == f'{bad}: error: {message}\n'
+    assert without_summary(err) == f'{bad}: error: {message}\n'
     assert out.startswith(f'{good}:1:6: DP001')
 
 
@@ -271,6 +272,7 @@ def test_helm_charts_under_the_kubernetes_hooks(tmp_path: Path, capsys: pytest.C
     assert err.splitlines() == [
         f'{values}: note: skipped: not a Kubernetes manifest: no document has apiVersion and kind',
         f'{template}: note: skipped: a template ({{{{ }}}}), not a manifest yet',
+        'summary: 1 finding (DP001 1) in 1 file; 2 files skipped',
     ]
     assert main(['--kind', 'kubernetes', '--format', 'github', values]) == 0
     assert capsys.readouterr().out.startswith(f'::notice file={values}::skipped: ')

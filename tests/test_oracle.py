@@ -9,8 +9,8 @@ import pytest
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import parse
 from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._model import ImageRef
 from digestpin_hooks._dockerfile_refs import read_dockerfile
+from digestpin_hooks._model import ImageRef
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import refused_by_buildkit_032

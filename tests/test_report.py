@@ -141,3 +141,29 @@ def test_text_puts_pins_and_findings_in_line_order(capsys: pytest.CaptureFixture
     assert capsys.readouterr().out == (
         "D:2:6: pinned a:1 -> a:1@x\nD:5:6: DP001 'b:2' is not pinned\n"
     )
+
+
+def test_a_text_report_ends_with_one_summary_line(
+        findings: list[Finding], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Counts by code, files, what was done, errors and skipped files, on
+    stderr after the error lines; never in the document formats."""
+    errors = [
+        FileError('bad', 'cannot read: No such file or directory'),
+        FileError('chart/values.yaml', 'skipped: not a Kubernetes manifest', skipped=True),
+    ]
+    report(findings, errors, 'text', done='2 pinned')
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        'bad: error: cannot read: No such file or directory',
+        'chart/values.yaml: note: skipped: not a Kubernetes manifest',
+        f'summary: {len(findings)} findings (DP001 1, DP006 1, DP008 1, DP009 1) '
+        'in 2 files; 2 pinned; 1 error; 1 file skipped',
+    ]
+    for output_format in ('json', 'sarif', 'github'):
+        report(findings, errors, output_format, done='2 pinned')
+        assert 'summary' not in capsys.readouterr().err
+    # a clean run and a run with errors alone print no summary
+    report([], [], 'text')
+    report([], errors[:1], 'text')
+    assert capsys.readouterr().err == 'bad: error: cannot read: No such file or directory\n'
