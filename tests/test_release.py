@@ -1,0 +1,174 @@
+"""The project as users install it: version, changelog and install lines
+agree; the sdist and wheel build; the wheel's console scripts and every hook
+id of ``.pre-commit-hooks.yaml`` run from the built tree."""
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+import digestpin_hooks
+from tests.stack import Stack
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSION = digestpin_hooks.__version__
+
+
+def test_version_changelog_and_install_lines_agree() -> None:
+    changelog = (ROOT / 'CHANGELOG.md').read_text()
+    headings = re.findall(r'^## (\S+)', changelog, re.MULTILINE)
+    assert headings[0] == VERSION
+    readme = (ROOT / 'README.md').read_text()
+    assert set(re.findall(r'rev: (\S+)', readme)) == {f'v{VERSION}'}
+    installs = [
+        line for path in (ROOT / 'examples').glob('*.yml')
+        for line in path.read_text().splitlines() if 'pip install' in line
+    ]
+    assert installs
+    for line in installs:
+        assert f'git+https://github.com/digestpin/digestpin-hooks@v{VERSION}' in line
+    assert 'pip install digestpin-hooks' not in readme
+
+
+def console_scripts() -> list[str]:
+    config = configparser.ConfigParser()
+    config.read(ROOT / 'setup.cfg')
+    entries = config['options.entry_points']['console_scripts']
+    return [line.split('=')[0].strip() for line in entries.strip().splitlines()]
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(sdist, wheel), built by ``python -m build`` from a copy of the tree
+    (the wheel is built from the sdist, so the sdist must be complete)."""
+    base = tmp_path_factory.mktemp('release')
+    tree = base / 'tree'
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        '.git', '.venv', '__pycache__', '*.egg-info', '.hypothesis',
+        '.pytest_cache', 'build', 'dist',
+    ))
+    subprocess.run(
+        (sys.executable, '-m', 'build', '--outdir', str(base / 'dist'), str(tree)),
+        check=True, capture_output=True,
+    )
+    (sdist,) = (base / 'dist').glob('*.tar.gz')
+    (wheel,) = (base / 'dist').glob('*.whl')
+    assert sdist.name == f'digestpin_hooks-{VERSION}.tar.gz'
+    assert wheel.name == f'digestpin_hooks-{VERSION}-py3-none-any.whl'
+    return sdist, wheel
+
+
+def test_the_wheel_installs_and_every_console_script_runs(
+        built: tuple[Path, Path], tmp_path: Path,
+) -> None:
+    _, wheel = built
+    venv = tmp_path / 'venv'
+    subprocess.run((sys.executable, '-m', 'venv', str(venv)), check=True)
+    subprocess.run(
+        (str(venv / 'bin' / 'pip'), 'install', '-q', str(wheel)),
+        check=True, capture_output=True,
+    )
+    scripts = console_scripts()
+    assert len(scripts) == 5
+    for script in scripts:
+        result = subprocess.run(
+            (str(venv / 'bin' / script), '--version'),
+            capture_output=True, text=True, cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [script, VERSION]
+    (tmp_path / 'Dockerfile').write_text('FROM node:20\n')
+    lint = subprocess.run(
+        (str(venv / 'bin' / 'digestpin'), 'lint', 'Dockerfile'),
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert lint.returncode == 1
+    assert lint.stdout.startswith("Dockerfile:1:6: DP001 'node:20'")
+    # the test-only parser is not installed with the wheel
+    probe = subprocess.run(
+        (str(venv / 'bin' / 'python'), '-c', 'import dockerfile_parse'),
+        capture_output=True,
+    )
+    assert probe.returncode != 0
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ('git', '-c', 'user.name=t', '-c', 'user.email=t@example.com', *args),
+        cwd=cwd, check=True, capture_output=True,
+    )
+
+
+def test_every_hook_id_runs_from_the_sdist_through_try_repo(
+        built: tuple[Path, Path], tmp_path: Path, stack: Stack,
+) -> None:
+    """Each hook id against files of its kind whose images are pinned to a
+    real registry: all pass (update and verify through the real daemon);
+    then a tag is blocked by lint and pinned by fix."""
+    sdist, _ = built
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / 'unpacked', filter='data')
+    hooks_repo = tmp_path / 'unpacked' / sdist.name[:-len('.tar.gz')]
+    git(hooks_repo, 'init', '-q')
+    git(hooks_repo, 'add', '-A')
+    git(hooks_repo, 'commit', '-qm', 'sdist')
+
+    name = f'{stack.registry}/release/app:1'
+    pinned = f'{name}@{stack.push(name, "release")}'
+    project = tmp_path / 'project'
+    files = {
+        'Dockerfile': f'FROM {pinned}\n',
+        'compose.yaml': f'services:\n  web:\n    image: {pinned}\n',
+        'k8s/pod.yaml': (
+            f'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n'
+            f'  containers:\n  - name: c\n    image: {pinned}\n'
+        ),
+        '.github/workflows/ci.yml': (
+            f'on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n'
+            f'    container: {pinned}\n    steps:\n    - run: true\n'
+        ),
+    }
+    for relative, text in files.items():
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(text)
+    git(project, 'init', '-q')
+    git(project, 'add', '-A')
+    env = {
+        **stack.env, 'PRE_COMMIT_HOME': str(tmp_path / 'home'),
+        'PRE_COMMIT_COLOR': 'never',
+    }
+
+    def try_repo(*hook_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            (sys.executable, '-m', 'pre_commit', 'try-repo', str(hooks_repo),
+             *hook_id, '--all-files', '--hook-stage', 'manual'),
+            cwd=project, env=env, capture_output=True, text=True,
+        )
+
+    # no id: every hook of the repository, in one environment
+    every = try_repo()
+    assert every.returncode == 0, (every.stdout, every.stderr)
+    hooks = yaml.safe_load((hooks_repo / '.pre-commit-hooks.yaml').read_text())
+    assert len(hooks) == 16
+    for hook in hooks:
+        # each found its file ("Skipped" would mean no file matched)
+        assert re.search(
+            rf'^{re.escape(hook["name"])}\.+Passed$', every.stdout, re.MULTILINE,
+        ), (hook['id'], every.stdout)
+
+    (project / 'Dockerfile').write_text(f'FROM {name}\n')
+    git(project, 'add', 'Dockerfile')
+    blocked = try_repo('digestpin-lint')
+    assert blocked.returncode == 1
+    assert f"Dockerfile:1:6: DP001 '{name}'" in blocked.stdout
+    fixed = try_repo('digestpin-fix')
+    assert fixed.returncode == 1  # pre-commit fails a hook that changed files
+    assert (project / 'Dockerfile').read_text() == f'FROM {pinned}\n'
