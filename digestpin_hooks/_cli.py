@@ -110,8 +110,14 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
     )
     parser.add_argument(
         '--timeout', type=seconds, metavar='SECONDS',
-        help=f'deadline for every daemon call, whole answer included '
-        f'(default: {DEFAULT_TIMEOUT:g})',
+        help=f'deadline for the whole run\'s daemon and registry calls, '
+        f'whole answers included (default: {DEFAULT_TIMEOUT:g})',
+    )
+    parser.add_argument(
+        '--insecure-registry', action='append', metavar='HOST[:PORT]',
+        dest='insecure_registries',
+        help='a registry that may be asked over plain HTTP with --source '
+        'registry (repeatable; loopback registries always may)',
     )
 
 
@@ -153,6 +159,9 @@ def apply_config(args: argparse.Namespace) -> None:
             args.source = source
         if args.docker_host is None:
             args.docker_host = config.get('docker_host')
+        args.insecure_registries = [
+            *config.get('insecure_registries', ()), *(args.insecure_registries or ()),
+        ]
         if args.timeout is None:
             args.timeout = config.get('timeout', DEFAULT_TIMEOUT)
         if args.timeout <= 0:

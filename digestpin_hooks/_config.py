@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 # where digests come from; each hook takes those it can use, default first
-SOURCES = ('local', 'pull', 'registry')
-FIX_SOURCES = ('local', 'pull', 'registry')
-UPDATE_SOURCES = ('pull', 'registry', 'local')
-VERIFY_SOURCES = ('registry', 'local')
+SOURCES = ('local', 'pull', 'registry', 'daemon-registry')
+FIX_SOURCES = ('local', 'pull', 'registry', 'daemon-registry')
+UPDATE_SOURCES = ('pull', 'registry', 'local', 'daemon-registry')
+VERIFY_SOURCES = ('registry', 'local', 'daemon-registry')
 MAX_TIMEOUT = 3600.0  # an hour: past it a "timeout" is no bound at all
 
 
@@ -91,6 +91,7 @@ KEYS = {
     'source': _source,
     'docker-host': _host,
     'timeout': _timeout,
+    'insecure-registries': _string_list,
 }
 
 

@@ -35,6 +35,13 @@ class Manifest(NamedTuple):
     platforms: tuple[str, ...]  # 'os/arch[/variant]'
 
 
+class Unanswered(NamedTuple):
+    """The registry could not be asked about a pin (refused, 5xx, a hang):
+    an error at the pin, not a finding about it."""
+
+    reason: str
+
+
 class Pinned(NamedTuple):
     loaded: LoadedFile
     ref: ImageRef

@@ -24,12 +24,17 @@ if TYPE_CHECKING:
 
     from digestpin_hooks._pins import Manifest
     from digestpin_hooks._pins import Pinned
+    from digestpin_hooks._pins import Unanswered
 
     # keys -> each one's digest or why not (fix and update)
     Resolver = Callable[[Sequence['ImageKey']], dict['ImageKey', 'Resolution']]
     # pins -> what the registry (or the local images) say of each
     # ``name@digest`` and ``name:tag`` (verify)
-    Asker = Callable[[Sequence[Pinned]], Mapping[str, Manifest | str | None]]
+    # (a str: the registry says there is no such thing; Unanswered: the
+    # registry could not be asked)
+    Asker = Callable[
+        [Sequence[Pinned]], Mapping[str, Manifest | str | Unanswered | None],
+    ]
 
 # (normalised repository, tag): what a reference asks the daemon for
 ImageKey = tuple[str, str]

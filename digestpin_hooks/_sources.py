@@ -1,9 +1,17 @@
 """The sources digests and manifests come from, picked by ``--source``.
 
-Every hook asks through one of these functions: ``daemon_resolver`` (fix
-and update: a digest per name:tag) and ``daemon_asker`` (verify: what the
-registry or the local images say of each pin).  The docker SDK is imported
-only when one of them is called, so lint never imports it.
+Every hook asks through one of these: ``resolver`` (fix and update: a
+digest per name:tag) and ``asker`` (verify: what the registry or the local
+images say of each pin), over four sources:
+
+- ``local``: the daemon's image list (RepoDigests);
+- ``pull``: the same after the daemon pulls;
+- ``registry``: the registries themselves (``_registry``, no daemon);
+- ``daemon-registry``: the registry through the daemon's distribution
+  endpoint (Docker only: Podman does not serve it).
+
+The docker SDK and requests are imported only when a source is asked, so
+lint imports neither.
 """
 from __future__ import annotations
 
@@ -15,26 +23,40 @@ if TYPE_CHECKING:
 
     from digestpin_hooks._pins import Manifest
     from digestpin_hooks._pins import Pinned
+    from digestpin_hooks._pins import Unanswered
     from digestpin_hooks._resolve import Asker
     from digestpin_hooks._resolve import ImageKey
     from digestpin_hooks._resolve import Resolution
     from digestpin_hooks._resolve import Resolver
 
 
-def daemon_resolver(
-        source: str, docker_host: str | None, timeout: float, *, refresh: bool = False,
+def resolver(
+        source: str, docker_host: str | None, timeout: float, *,
+        refresh: bool = False, insecure: Sequence[str] = (),
 ) -> Resolver:
-    """Resolve through the daemon's ``source``; the SDK is imported only
-    when the resolver is called (lint never imports it)."""
+    """Resolve name:tag keys from ``source``."""
     def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        from digestpin_hooks._docker import resolve_digests
-        return resolve_digests(keys, source, docker_host, timeout, refresh=refresh)
+        if source == 'registry':
+            from digestpin_hooks._registry_source import resolve_digests
+            return resolve_digests(keys, timeout, insecure)
+        from digestpin_hooks._docker import resolve_digests as from_daemon
+        return from_daemon(
+            keys, 'registry' if source == 'daemon-registry' else source,
+            docker_host, timeout, refresh=refresh,
+        )
     return resolve
 
 
-def daemon_asker(source: str, docker_host: str | None, timeout: float) -> Asker:
-    """Ask the daemon about pins: its local images, or the registry."""
-    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
+def asker(
+        source: str, docker_host: str | None, timeout: float, *,
+        insecure: Sequence[str] = (),
+) -> Asker:
+    """Ask about pins: the registries, the daemon's local images, or the
+    registry through the daemon."""
+    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | Unanswered | None]:
+        if source == 'registry':
+            from digestpin_hooks._registry_source import ask_registry
+            return ask_registry(pins, timeout, insecure)
         from digestpin_hooks import _docker
         if source == 'local':
             return _docker.ask_local(pins, docker_host, timeout)

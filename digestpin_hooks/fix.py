@@ -34,7 +34,7 @@ from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
 from digestpin_hooks._rewrite import write_error
-from digestpin_hooks._sources import daemon_resolver
+from digestpin_hooks._sources import resolver as source_resolver
 from digestpin_hooks._text import encode
 
 if TYPE_CHECKING:
@@ -186,7 +186,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    resolver = daemon_resolver(args.source, args.docker_host, args.timeout)
+    resolver = source_resolver(
+        args.source, args.docker_host, args.timeout,
+        insecure=args.insecure_registries,
+    )
     try:
         pins, left, errors, changed = fix_files(
             paths_or_here(args.filenames), resolver, keep_tag=args.keep_tag,

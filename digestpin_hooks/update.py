@@ -31,7 +31,7 @@ from digestpin_hooks._rewrite import apply_edits
 from digestpin_hooks._rewrite import Edit
 from digestpin_hooks._rewrite import rewrite_file
 from digestpin_hooks._rewrite import write_error
-from digestpin_hooks._sources import daemon_resolver
+from digestpin_hooks._sources import resolver as source_resolver
 from digestpin_hooks._text import encode
 
 if TYPE_CHECKING:
@@ -168,8 +168,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    resolver = daemon_resolver(
+    resolver = source_resolver(
         args.source, args.docker_host, args.timeout, refresh=True,
+        insecure=args.insecure_registries,
     )
     try:
         updates, notes, errors, changed = update_files(

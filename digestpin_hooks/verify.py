@@ -29,10 +29,11 @@ from digestpin_hooks._model import failures
 from digestpin_hooks._model import FileError
 from digestpin_hooks._pins import check_pin
 from digestpin_hooks._pins import pinned_refs
+from digestpin_hooks._pins import Unanswered
 from digestpin_hooks._report import report
 from digestpin_hooks._report import report_failure
 from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._sources import daemon_asker
+from digestpin_hooks._sources import asker
 from digestpin_hooks._text import printable
 
 if TYPE_CHECKING:
@@ -74,6 +75,16 @@ def verify_files(
         name, digest, tag = p.reference.name, p.reference.digest, p.reference.tag
         at_tag = answers.get(f'{name}:{tag}') if tag else None
         at_digest = answers.get(f'{name}@{digest}') or 'no answer for the digest'
+        if isinstance(at_digest, Unanswered) or isinstance(at_tag, Unanswered):
+            # the registry could not be asked: an error at the pin, not a finding
+            failure = at_digest if isinstance(at_digest, Unanswered) else at_tag
+            reason = failure.reason if isinstance(failure, Unanswered) else ''
+            line, _ = p.loaded.doc.position(p.ref.span[0])
+            errors.append(FileError(
+                p.loaded.path, f'line {line}: cannot verify {p.ref.image!r}: {reason}',
+                line,
+            ))
+            continue
         for code, message, replacement in check_pin(p, at_digest, at_tag):
             doc = p.loaded.doc
             if code in ignore or waived(
@@ -101,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         findings, errors = verify_files(
             paths_or_here(args.filenames),
-            daemon_asker(args.source, args.docker_host, args.timeout),
+            asker(
+                args.source, args.docker_host, args.timeout,
+                insecure=args.insecure_registries,
+            ),
             strict=args.strict, allow=args.allow, ignore=args.ignore,
             kind=args.kind,
         )

@@ -129,11 +129,11 @@ def test_files_without_our_section_are_skipped(repo: Path) -> None:
     ('name', 'text', 'message'),
     (
         ('pyproject.toml', '[tool.digestpin]\nstrikt = true\n',
-         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout)"),
+         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, insecure-registries)"),
         ('pyproject.toml', '[tool.digestpin]\nstrict = "yes"\n', '[tool.digestpin]: strict must be true or false'),
         ('pyproject.toml', '[tool.digestpin]\nallow = "x/*"\n', '[tool.digestpin]: allow must be a list of strings'),
         ('pyproject.toml', '[tool.digestpin]\nignore = ["DP999"]\n', "[tool.digestpin]: ignore: unknown code 'DP999'"),
-        ('pyproject.toml', '[tool.digestpin]\nsource = "cache"\n', "[tool.digestpin]: source must be one of local, pull, registry, not 'cache'"),
+        ('pyproject.toml', '[tool.digestpin]\nsource = "cache"\n', "[tool.digestpin]: source must be one of local, pull, registry, daemon-registry, not 'cache'"),
         ('pyproject.toml', '[tool.digestpin]\ntimeout = -1\n', '[tool.digestpin]: timeout must be a number of seconds above 0'),
         ('pyproject.toml', '[tool.digestpin]\ndocker-host = 5\n', '[tool.digestpin]: docker-host must be a URL string'),
         ('pyproject.toml', '[tool.digestpin]\nkeep-tag = 1\n', '[tool.digestpin]: keep-tag must be true or false'),

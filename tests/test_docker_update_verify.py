@@ -178,10 +178,10 @@ def test_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / 'Dockerfile'
     path.write_text('FROM a:1@sha256:' + 'f' * 64 + '\n')
     host = f'unix://{tmp_path}/none.sock'
-    assert verify.main(['--docker-host', host, str(path)]) == 2
+    assert verify.main(['--source', 'daemon-registry', '--docker-host', host, str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f'digestpin-verify: error: cannot use the Docker daemon at {host}')
-    assert verify.main(['--docker-host', host, '--offline-ok', str(path)]) == 0
+    assert verify.main(['--source', 'daemon-registry', '--docker-host', host, '--offline-ok', str(path)]) == 0
     assert capsys.readouterr().err.startswith(
         'digestpin-verify: warning: pins not verified, offline: cannot use the Docker daemon',
     )

@@ -187,10 +187,10 @@ def assert_nothing_forged(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.parametrize(('command', 'args'), (
     ('fix', ['--source', 'local']),
     ('fix', ['--source', 'pull']),
-    ('fix', ['--source', 'registry']),
+    ('fix', ['--source', 'daemon-registry']),
     ('update', ['--source', 'pull']),
-    ('update', ['--source', 'registry']),
-    ('verify', ['--source', 'registry']),
+    ('update', ['--source', 'daemon-registry']),
+    ('verify', ['--source', 'daemon-registry']),
     ('verify', ['--source', 'local']),
 ))
 @pytest.mark.parametrize('output_format', ('text', 'github', 'sarif', 'json'))
@@ -464,7 +464,8 @@ def test_malformed_daemon_answers_are_one_daemon_line(
 ) -> None:
     image = 'example.com/a:1' + ('@sha256:' + '5' * 64 if command == 'verify' else '')
     path = write(tmp_path / 'Dockerfile', f'FROM {image}\n'.encode())
-    line = one_error_line(run(command, '--docker-host', f'unix://{fake.path}', str(path)))
+    source = ['--source', 'daemon-registry'] if command == 'verify' else []
+    line = one_error_line(run(command, *source, '--docker-host', f'unix://{fake.path}', str(path)))
     assert line.startswith(f'digestpin-{command}: error: cannot use the Docker daemon at unix://{fake.path}')
     assert complaint in line
 
@@ -475,9 +476,9 @@ def test_tls_without_certificates_is_a_setup_error(tmp_path: Path) -> None:
         'DOCKER_HOST': 'tcp://127.0.0.1:1', 'DOCKER_TLS_VERIFY': '1',
         'DOCKER_CERT_PATH': str(tmp_path / 'no-certs'),
     }
-    line = one_error_line(run('verify', str(path), env=env))
+    line = one_error_line(run('verify', '--source', 'daemon-registry', str(path), env=env))
     assert line.startswith('digestpin-verify: error: cannot find the Docker daemon: ')
-    offline = run('verify', '--offline-ok', str(path), env=env)
+    offline = run('verify', '--source', 'daemon-registry', '--offline-ok', str(path), env=env)
     assert offline.returncode == 0, offline.stderr
     assert offline.stderr.startswith('digestpin-verify: warning: pins not verified, offline: ')
 

@@ -99,10 +99,10 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], list[str]]] = {
     'lint': (lint_main, []),
     'fix local': (fix_main, ['--source', 'local']),
     'fix pull': (fix_main, ['--source', 'pull']),
-    'fix registry': (fix_main, ['--source', 'registry']),
+    'fix registry': (fix_main, ['--source', 'daemon-registry']),
     'update pull': (update_main, ['--source', 'pull']),
-    'update registry': (update_main, ['--source', 'registry']),
-    'verify registry': (verify_main, ['--source', 'registry']),
+    'update registry': (update_main, ['--source', 'daemon-registry']),
+    'verify registry': (verify_main, ['--source', 'daemon-registry']),
     'verify local': (verify_main, ['--source', 'local']),
 }
 DIGEST_RE = re.compile(rb'@sha256:[0-9a-f]{64}')

@@ -80,7 +80,7 @@ def test_strict_fails_on_pins_left_as_they_are(tmp_path: Path, monkeypatch: obje
     from digestpin_hooks import update
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM b@{OLD}\n')
-    monkeypatch.setattr(update, 'daemon_resolver', lambda *a, **k: moved)  # type: ignore[attr-defined]
+    monkeypatch.setattr(update, "source_resolver", lambda *a, **k: moved)  # type: ignore[attr-defined]
     assert update.main([str(path)]) == 0
     assert update.main(['--strict', str(path)]) == 1
 
@@ -89,7 +89,7 @@ def test_github_update_errors_carry_their_line(tmp_path: Path, monkeypatch: obje
     from digestpin_hooks import update
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM a:1@{OLD}\nFROM r.io/gone:1@{OLD}\n')
-    monkeypatch.setattr(update, 'daemon_resolver', lambda *a, **k: moved)  # type: ignore[attr-defined]
+    monkeypatch.setattr(update, "source_resolver", lambda *a, **k: moved)  # type: ignore[attr-defined]
     assert update.main(['--dry-run', '--format', 'github', str(path)]) == 2
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert f'::error file={path},line=2::line 2: cannot update' in out

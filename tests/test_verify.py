@@ -96,7 +96,7 @@ def test_offline_json_says_nothing_was_verified(tmp_path: Path, capsys: pytest.C
     from digestpin_hooks.verify import main
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM a:1@{OLD}\n')
-    code = main(['--offline-ok', '--format', 'json', '--docker-host', f'unix://{tmp_path}/none.sock', str(path)])
+    code = main(['--offline-ok', '--source', 'daemon-registry', '--format', 'json', '--docker-host', f'unix://{tmp_path}/none.sock', str(path)])
     out, err = capsys.readouterr()
     assert code == 0
     document = json.loads(out)

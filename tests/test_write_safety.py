@@ -208,7 +208,7 @@ def fsync_then_terminated(fd):
     real_fsync(fd)
     os.kill(os.getpid(), signal.SIGTERM)
 _rewrite.os.fsync = fsync_then_terminated
-fix.daemon_resolver = lambda *a, **k: (lambda keys: {{k: Resolution({DIGEST!r}, '', '') for k in keys}})
+fix.source_resolver = lambda *a, **k: (lambda keys: {{k: Resolution({DIGEST!r}, '', '') for k in keys}})
 raise SystemExit(fix.main([{str(path)!r}]))
 '''
     result = subprocess.run(

@@ -1,0 +1,204 @@
+"""Registry credentials as Docker and Podman users already have them.
+
+Looked up in the order Podman documents (containers-auth.json(5)), which
+ends with Docker's own file, so one order serves both:
+
+1. ``$REGISTRY_AUTH_FILE``;
+2. ``$XDG_RUNTIME_DIR/containers/auth.json`` (what ``podman login`` writes);
+3. ``~/.config/containers/auth.json``;
+4. ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``.
+
+Within a file, as the Docker CLI does: ``credHelpers[host]`` names a
+``docker-credential-NAME`` program, else ``credsStore`` names one for every
+host, else ``auths[host]`` holds ``auth`` (base64 ``user:password``) or
+``username``/``password``.  The first file that knows the host wins.
+
+A secret never leaves this module except as the ``Credential`` the registry
+client sends to the host it belongs to; no message names one.  Helper
+programs are the user's own (found on PATH, named by the user's files, never
+by a scanned repository), run with a timeout, without a shell, their output
+bounded and their stderr discarded.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import shutil
+import subprocess
+from typing import NamedTuple
+
+from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
+from digestpin_hooks._io import read_regular
+
+DOCKER_HUB_KEY = 'https://index.docker.io/v1/'
+# the names Docker Hub goes by in credential files
+DOCKER_HUB_HOSTS = frozenset(('docker.io', 'index.docker.io', 'registry-1.docker.io'))
+_HELPER_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z')
+MAX_HELPER_OUTPUT = 64 * 1024
+
+
+class Credential(NamedTuple):
+    username: str
+    secret: str = ''  # the password or token; never printed
+    origin: str = ''  # where it came from, for messages (a file, a helper)
+
+    def __repr__(self) -> str:  # a stray repr() must not show the secret
+        return f'Credential(username={self.username!r}, origin={self.origin!r})'
+
+
+class CredentialError(Exception):
+    """A credential source is broken; the message names the source only."""
+
+
+def auth_files() -> list[str]:
+    """The files to look in, in order (missing ones are skipped)."""
+    home = os.path.expanduser('~')
+    files = []
+    if os.environ.get('REGISTRY_AUTH_FILE'):
+        files.append(os.environ['REGISTRY_AUTH_FILE'])
+    if os.environ.get('XDG_RUNTIME_DIR'):
+        files.append(os.path.join(os.environ['XDG_RUNTIME_DIR'], 'containers', 'auth.json'))
+    files.append(os.path.join(home, '.config', 'containers', 'auth.json'))
+    docker_config = os.environ.get('DOCKER_CONFIG') or os.path.join(home, '.docker')
+    files.append(os.path.join(docker_config, 'config.json'))
+    return files
+
+
+def _host_of(key: str) -> str:
+    """``https://index.docker.io/v1/`` -> ``index.docker.io``; a key's host."""
+    key = key.strip()
+    for prefix in ('https://', 'http://'):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    return key.split('/', 1)[0].lower()
+
+
+def _same_registry(key: str, host: str) -> bool:
+    key_host = _host_of(key)
+    if host in DOCKER_HUB_HOSTS:
+        return key_host in DOCKER_HUB_HOSTS
+    return key_host == host
+
+
+def _read_config(path: str) -> dict[str, object] | None:
+    try:
+        data = read_regular(path, MAX_SMALL_FILE_BYTES).data
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise CredentialError(f'cannot read {path}: {e.strerror or e}') from None
+    try:
+        config = json.loads(data)
+    except (ValueError, RecursionError):
+        raise CredentialError(f'{path} is not valid JSON') from None
+    if not isinstance(config, dict):
+        raise CredentialError(f'{path} is not a JSON object')
+    return config
+
+
+def _from_auths(entry: object, path: str) -> Credential | None:
+    if not isinstance(entry, dict):
+        raise CredentialError(f'{path}: an auths entry is not an object')
+    encoded = entry.get('auth')
+    if isinstance(encoded, str) and encoded:
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise CredentialError(f'{path}: an auth value is not base64 of user:password') from None
+        username, colon, secret = decoded.partition(':')
+        if not colon:
+            raise CredentialError(f'{path}: an auth value is not base64 of user:password')
+        return Credential(username, secret, path)
+    name, password = entry.get('username'), entry.get('password')
+    if isinstance(name, str) and isinstance(password, str) and name:
+        return Credential(name, password, path)
+    return None  # e.g. only an identitytoken, or a marker left by a credsStore
+
+
+def _helper(name: object, path: str) -> str:
+    if not isinstance(name, str) or not _HELPER_NAME_RE.match(name):
+        raise CredentialError(f'{path}: a credential helper name is malformed')
+    return name
+
+
+def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
+    """``docker-credential-HELPER get``: the credential it holds for the host,
+    None when it has none."""
+    program = shutil.which(f'docker-credential-{helper}')
+    if program is None:
+        raise CredentialError(
+            f'the credential helper docker-credential-{helper} is not on PATH',
+        )
+    server = DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
+    try:
+        result = subprocess.run(
+            (program, 'get'), input=server.encode(), stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, timeout=max(0.1, timeout), check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise CredentialError(
+            f'docker-credential-{helper} did not answer within {timeout:g} s',
+        ) from None
+    except OSError as e:
+        raise CredentialError(
+            f'cannot run docker-credential-{helper}: {e.strerror or e}',
+        ) from None
+    output = result.stdout[:MAX_HELPER_OUTPUT + 1]
+    if result.returncode != 0:
+        # "credentials not found in native keychain": no credential, no error
+        return None
+    if len(output) > MAX_HELPER_OUTPUT:
+        raise CredentialError(f'docker-credential-{helper} answered too much')
+    try:
+        answer = json.loads(output)
+    except (ValueError, RecursionError):
+        raise CredentialError(f'docker-credential-{helper} did not answer JSON') from None
+    if not isinstance(answer, dict):
+        raise CredentialError(f'docker-credential-{helper} did not answer a JSON object')
+    username, secret = answer.get('Username'), answer.get('Secret')
+    if not isinstance(username, str) or not isinstance(secret, str):
+        raise CredentialError(
+            f'docker-credential-{helper} answered without Username and Secret strings',
+        )
+    if not username and not secret:
+        return None
+    if username == '<token>':
+        raise CredentialError(
+            f'docker-credential-{helper} holds an identity token for {host}, '
+            f'which digestpin does not use: log in with a password or access token',
+        )
+    return Credential(username, secret, f'docker-credential-{helper}')
+
+
+def credential_for(host: str, timeout: float) -> Credential | None:
+    """What the user's files give for the registry ``host`` (``docker.io``
+    for Docker Hub); None for anonymous access."""
+    host = host.lower()
+    for path in auth_files():
+        config = _read_config(path)
+        if config is None:
+            continue
+        helpers = config.get('credHelpers') or {}
+        if not isinstance(helpers, dict):
+            raise CredentialError(f'{path}: credHelpers is not an object')
+        for key, helper in helpers.items():
+            if isinstance(key, str) and _same_registry(key, host):
+                return from_helper(_helper(helper, path), host, timeout)
+        store = config.get('credsStore')
+        if store:
+            credential = from_helper(_helper(store, path), host, timeout)
+            if credential is not None:
+                return credential
+            continue
+        auths = config.get('auths') or {}
+        if not isinstance(auths, dict):
+            raise CredentialError(f'{path}: auths is not an object')
+        for key, entry in auths.items():
+            if isinstance(key, str) and _same_registry(key, host):
+                credential = _from_auths(entry, path)
+                if credential is not None:
+                    return credential
+    return None

@@ -1,0 +1,548 @@
+"""Registries asked directly, without a daemon: the OCI distribution API.
+
+What it asks is small: the digest a tag names (``HEAD`` of the manifest,
+``Docker-Content-Digest``), and for verify the manifest itself (``GET``;
+its bytes must hash to the digest asked for, and to the header when one is
+sent), an index's platforms, and a single image's platform from its config
+blob.  Authentication is the challenge flow every public registry uses
+(``WWW-Authenticate: Bearer realm=…``, or Basic), with the user's own
+credentials (``_credentials``).
+
+``requests`` carries the HTTP (a well-kept library the docker SDK already
+brings); the rest is here because no registry client on PyPI does what the
+hooks promise (see the README: bounded answers, one deadline, no credential
+to another host, Docker's and Podman's credential files).
+
+Rules kept for hostile registries:
+
+- every answer is bounded (manifests 4 MiB, tokens and configs 1 MiB) and
+  every digest checked before it is used or printed;
+- credentials go only to the registry's own host, and to the token realm
+  its challenge names (as Docker does) only over HTTPS or to loopback; a
+  redirect to another host is followed without them;
+- plain HTTP only to loopback and to hosts the user lists as insecure;
+- one deadline (``--timeout``) for the whole run: the main thread stops
+  waiting then, whatever a registry drips;
+- one thread and one kept-alive connection per registry, a bounded number of
+  registries at a time; each reference asked once.
+"""
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import ipaddress
+import json
+import re
+import threading
+import time
+from typing import NamedTuple
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
+
+import requests
+
+from digestpin_hooks._credentials import Credential
+from digestpin_hooks._credentials import credential_for
+from digestpin_hooks._credentials import CredentialError
+from digestpin_hooks._pins import INDEX_MEDIA_TYPES
+from digestpin_hooks._pins import Manifest
+from digestpin_hooks._pins import platform_name
+from digestpin_hooks._reference import digest_problem
+
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Callable
+    from typing import Iterable
+    from typing import Sequence
+
+MANIFEST_MEDIA_TYPES = (
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+)
+ACCEPT = ', '.join(MANIFEST_MEDIA_TYPES)
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the distribution spec's own limit
+MAX_SMALL_BYTES = 1024 * 1024  # a token answer, an image config
+MAX_REDIRECTS = 3
+MAX_RETRIES = 3  # 429 answers honoured in a row
+MAX_REGISTRIES_AT_ONCE = 8
+DOCKER_HUB = 'docker.io'
+DOCKER_HUB_API = 'registry-1.docker.io'
+_PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)=(?:"([^"]*)"|([^,\s"]*))')
+_TOKEN_RE = re.compile(r'[\x21-\x7e]{1,16384}\Z')  # printable, no blanks
+
+
+class Missing(NamedTuple):
+    """The registry says there is no such manifest (404): why, one line."""
+
+    reason: str
+
+
+class Failed(NamedTuple):
+    """The registry could not be asked (refused, 401, 429, 5xx, a hang, a
+    wrong answer): why, one line, no credential in it.  ``unreachable``: no
+    connection could be made at all (what verify --offline-ok forgives)."""
+
+    reason: str
+    unreachable: bool = False
+
+
+class Query(NamedTuple):
+    """One question: what ``domain/repository`` says of ``reference`` (a tag
+    or a digest); ``full``: the platforms too (a GET), not just the digest."""
+
+    domain: str  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
+    repository: str  # 'library/node'
+    reference: str  # '20' or 'sha256:…'
+    full: bool = False
+
+
+class _Stop(Exception):
+    """Ends one question with a Failed or Missing answer."""
+
+    def __init__(self, answer: Missing | Failed) -> None:
+        super().__init__(answer.reason)
+        self.answer = answer
+
+
+def _fail(reason: str) -> _Stop:
+    return _Stop(Failed(reason))
+
+
+def hostname(host: str) -> str:
+    """``127.0.0.1:5000`` -> ``127.0.0.1``; ``[::1]:5000`` -> ``::1``."""
+    if host.startswith('['):
+        return host[1:host.find(']')] if ']' in host else host
+    return host.rsplit(':', 1)[0] if host.count(':') == 1 else host
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
+    name = hostname(host).lower()
+    if name == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def api_host(domain: str) -> str:
+    """Where a registry's API is: Docker Hub's is not docker.io itself."""
+    return DOCKER_HUB_API if domain in (DOCKER_HUB, 'index.docker.io') else domain
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """``Bearer realm="…",service="…"`` -> ('bearer', {realm: …, service: …})."""
+    scheme, _, rest = header.strip().partition(' ')
+    params = {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _PARAM_RE.finditer(rest[:8192])
+    }
+    return scheme.lower(), params
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value[:6])
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise _fail(f'no complete answer within {self.seconds:g} s (--timeout)')
+        return left
+
+
+class Registry:
+    """One registry host, asked from one thread over one kept-alive
+    connection; it holds the tokens it was given, per repository."""
+
+    def __init__(
+            self, domain: str, deadline: Deadline, insecure: Iterable[str],
+            credentials: Callable[[str, float], Credential | None] = credential_for,
+    ) -> None:
+        self.domain = domain
+        self.host = api_host(domain)
+        self.deadline = deadline
+        self.insecure = frozenset(h.lower() for h in insecure)
+        self.credentials = credentials
+        self.scheme = ''  # https, or http once https failed where allowed
+        self.session = requests.Session()
+        self.session.trust_env = False  # no .netrc: credentials come from ours
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=1, max_retries=0)
+        self.session.mount('https://', adapter)
+        self.session.mount('http://', adapter)
+        self.authorization: dict[str, str] = {}  # scope -> Authorization header
+        self._credential: Credential | None = None
+        self._credential_read = False
+
+    def close(self) -> None:
+        self.session.close()
+
+    def plain_http_allowed(self, host: str) -> bool:
+        return is_loopback(host) or host.lower() in self.insecure
+
+    # -- the questions -------------------------------------------------
+
+    def ask(self, query: Query) -> Manifest | Missing | Failed:
+        try:
+            if query.full:
+                return self._manifest(query)
+            return self._digest(query)
+        except _Stop as stop:
+            return stop.answer
+
+    def _digest(self, query: Query) -> Manifest:
+        """The digest the registry serves for a tag (HEAD); the bytes are
+        fetched and hashed only when no digest header comes with it."""
+        response = self._request('HEAD', query, f'manifests/{query.reference}')
+        response.close()
+        digest = response.headers.get('Docker-Content-Digest', '')
+        if not digest:
+            return self._manifest(query)
+        self._check_digest(digest, query)
+        media_type = response.headers.get('Content-Type', '').split(';')[0].strip()
+        return Manifest(digest, media_type in INDEX_MEDIA_TYPES, ())
+
+    def _manifest(self, query: Query) -> Manifest:
+        response = self._request('GET', query, f'manifests/{query.reference}')
+        body = self._body(response, MAX_MANIFEST_BYTES, 'manifest')
+        digest = 'sha256:' + hashlib.sha256(body).hexdigest()
+        header = response.headers.get('Docker-Content-Digest', '')
+        if header and header != digest:
+            if digest_problem(header) is not None:
+                raise _fail('the registry sent a malformed Docker-Content-Digest header')
+            if not header.startswith('sha256:'):
+                digest = header  # checked below by its own algorithm
+            else:
+                raise _fail(
+                    f'the manifest bytes do not match the Docker-Content-Digest '
+                    f'header ({header}); not used',
+                )
+        if query.reference.startswith(('sha256:', 'sha512:')):
+            algorithm = query.reference.split(':', 1)[0]
+            actual = f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
+            if actual != query.reference:
+                raise _fail('the manifest bytes do not match the digest asked for; not used')
+            digest = actual
+        try:
+            manifest = json.loads(body)
+        except (ValueError, RecursionError):
+            raise _fail('the manifest is not JSON') from None
+        if not isinstance(manifest, dict):
+            raise _fail('the manifest is not a JSON object')
+        media_type = manifest.get('mediaType') or response.headers.get(
+            'Content-Type', '',
+        ).split(';')[0].strip()
+        if not isinstance(media_type, str):
+            raise _fail('the manifest\'s mediaType is not a string')
+        if media_type in INDEX_MEDIA_TYPES or isinstance(manifest.get('manifests'), list):
+            return Manifest(digest, True, self._index_platforms(manifest))
+        return Manifest(digest, False, self._image_platform(query, manifest))
+
+    @staticmethod
+    def _index_platforms(manifest: dict[str, Any]) -> tuple[str, ...]:
+        platforms = []
+        for entry in manifest.get('manifests') or ():
+            platform = entry.get('platform') if isinstance(entry, dict) else None
+            if isinstance(platform, dict) and all(
+                isinstance(platform.get(k, ''), str) for k in ('os', 'architecture', 'variant')
+            ) and platform.get('os') != 'unknown':  # attestations
+                platforms.append(platform_name(platform))
+        return tuple(platforms)
+
+    def _image_platform(self, query: Query, manifest: dict[str, Any]) -> tuple[str, ...]:
+        config = manifest.get('config')
+        digest = config.get('digest') if isinstance(config, dict) else None
+        if not isinstance(digest, str) or digest_problem(digest) is not None:
+            return ()
+        response = self._request('GET', query, f'blobs/{digest}')
+        body = self._body(response, MAX_SMALL_BYTES, 'image config')
+        algorithm = digest.split(':', 1)[0]
+        if f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest() != digest:
+            raise _fail('the image config does not match its digest; not used')
+        try:
+            image = json.loads(body)
+        except (ValueError, RecursionError):
+            raise _fail('the image config is not JSON') from None
+        if not isinstance(image, dict) or not all(
+            isinstance(image.get(k, ''), str) for k in ('os', 'architecture', 'variant')
+        ):
+            raise _fail('the image config is malformed')
+        if not image.get('os') or not image.get('architecture'):
+            return ()
+        return (platform_name(image),)
+
+    @staticmethod
+    def _check_digest(digest: str, query: Query) -> None:
+        if digest_problem(digest) is not None:
+            raise _fail('the registry sent a malformed Docker-Content-Digest header')
+        if query.reference.startswith('sha') and digest != query.reference:
+            raise _fail('the registry answered for another digest; not used')
+
+    # -- HTTP ----------------------------------------------------------
+
+    def _url(self, query: Query, path: str) -> str:
+        return f'{self.scheme or "https"}://{self.host}/v2/{query.repository}/{path}'
+
+    def _request(self, method: str, query: Query, path: str) -> requests.Response:
+        """One API request with authentication, 429 waits and redirects;
+        a 2xx response (its body not read yet) or _Stop."""
+        scope = f'repository:{query.repository}:pull'
+        tried_auth = False
+        retries = 0
+        while True:
+            headers = {'Accept': ACCEPT}
+            if scope in self.authorization:
+                headers['Authorization'] = self.authorization[scope]
+            response = self._send_following(method, self._url(query, path), headers)
+            status = response.status_code
+            if status == 401 and not tried_auth:
+                challenge = response.headers.get('WWW-Authenticate', '')
+                response.close()
+                self.authorization[scope] = self._authorize(challenge, scope)
+                tried_auth = True
+                continue
+            if status == 429 and retries < MAX_RETRIES:
+                response.close()
+                wait = _retry_after(response.headers.get('Retry-After'))
+                wait = 1.0 if wait is None else wait
+                if wait >= self.deadline.remaining():
+                    raise _fail(
+                        f'429 Too Many Requests from {self.host}: asked to wait '
+                        f'{wait:g} s, past the deadline (--timeout)',
+                    )
+                time.sleep(wait)
+                retries += 1
+                continue
+            if 200 <= status < 300:
+                return response
+            response.close()
+            what = f'{self.domain}/{query.repository}'
+            if status == 404:
+                raise _Stop(Missing(f'{what} has no manifest {query.reference} (404)'))
+            if status == 401:
+                raise _fail(
+                    f'{self.host} refused the credentials'
+                    f'{" from " + self._credential.origin if self._credential else ""}'
+                    f' for {what} (401): log in again (docker login / podman login)',
+                )
+            if status == 403:
+                raise _fail(f'{self.host} denied access to {what} (403)')
+            raise _fail(f'{self.host} answered {status} for {what}')
+
+    def _send_following(
+            self, method: str, url: str, headers: dict[str, str],
+    ) -> requests.Response:
+        """Send, following redirects by hand: the Authorization header only
+        ever goes to the registry's own host (or the token realm)."""
+        own = urlsplit(url).netloc
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(method, url, headers)
+            if response.status_code not in (301, 302, 303, 307, 308):
+                return response
+            location = response.headers.get('Location', '')
+            response.close()
+            target = urlsplit(requests.compat.urljoin(url, location))
+            if target.scheme not in ('https', 'http') or not target.netloc:
+                raise _fail(f'{self.host} redirected to an unusable address')
+            if target.scheme == 'http' and not self.plain_http_allowed(target.netloc):
+                raise _fail(
+                    f'{self.host} redirected to plain HTTP at another host; not followed',
+                )
+            url = target.geturl()
+            if target.netloc != own:
+                headers = {k: v for k, v in headers.items() if k != 'Authorization'}
+            if response.status_code == 303:
+                method = 'GET'
+        raise _fail(f'{self.host} redirected more than {MAX_REDIRECTS} times')
+
+    def _send(self, method: str, url: str, headers: dict[str, str]) -> requests.Response:
+        timeout = self.deadline.remaining()
+        parts = urlsplit(url)
+        first = not self.scheme and parts.netloc == self.host
+        if first and self.plain_http_allowed(self.host):
+            # as Docker does for insecure registries: HTTPS first, then HTTP
+            try:
+                response = self._raw(method, url, headers, timeout)
+            except _Stop:
+                url = 'http' + url[len('https'):]
+                self.scheme = 'http'
+                return self._raw(method, url, headers, self.deadline.remaining())
+            self.scheme = 'https'
+            return response
+        if first:
+            self.scheme = 'https'
+        return self._raw(method, url, headers, timeout)
+
+    def _raw(
+            self, method: str, url: str, headers: dict[str, str], timeout: float,
+    ) -> requests.Response:
+        host = urlsplit(url).netloc
+        try:
+            return self.session.request(
+                method, url, headers=headers, timeout=(timeout, timeout),
+                allow_redirects=False, stream=True,
+            )
+        except requests.exceptions.Timeout:
+            raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
+        except requests.exceptions.SSLError:
+            raise _fail(f'TLS with {host} failed (a plain HTTP registry must be listed as insecure)') from None
+        except requests.exceptions.ConnectionError:
+            raise _Stop(Failed(f'cannot connect to {host}', unreachable=True)) from None
+        except requests.exceptions.RequestException as e:
+            raise _fail(f'{host}: {type(e).__name__}') from None
+
+    def _body(self, response: requests.Response, limit: int, what: str) -> bytes:
+        host = urlsplit(response.url).netloc
+        length = response.headers.get('Content-Length', '')
+        if length.isdigit() and int(length) > limit:
+            response.close()
+            raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read')
+        chunks = []
+        size = 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read')
+                chunks.append(chunk)
+                self.deadline.remaining()
+        except requests.exceptions.RequestException:
+            raise _fail(f'{host} broke off the {what}') from None
+        finally:
+            response.close()
+        return b''.join(chunks)
+
+    # -- authentication --------------------------------------------------
+
+    def _user_credential(self) -> Credential | None:
+        if not self._credential_read:
+            self._credential_read = True
+            try:
+                self._credential = self.credentials(self.domain, self.deadline.remaining())
+            except CredentialError as e:
+                raise _fail(f'credentials for {self.domain}: {e}') from None
+        return self._credential
+
+    def _authorize(self, challenge: str, scope: str) -> str:
+        """The Authorization header a 401's challenge asks for."""
+        scheme, params = parse_challenge(challenge)
+        credential = self._user_credential()
+        if scheme == 'basic':
+            if credential is None:
+                raise _fail(
+                    f'{self.host} asks for a login and no credential for it was '
+                    f'found (docker login / podman login)',
+                )
+            return _basic(credential)
+        if scheme != 'bearer' or not params.get('realm'):
+            raise _fail(f'{self.host} asks for authentication digestpin does not know')
+        realm = urlsplit(params['realm'])
+        if realm.scheme not in ('https', 'http') or not realm.netloc:
+            raise _fail(f'{self.host} names an unusable token realm')
+        if realm.scheme == 'http' and not self.plain_http_allowed(realm.netloc):
+            raise _fail(f'{self.host} names a plain HTTP token realm; not used')
+        query = {'scope': scope}
+        if params.get('service'):
+            query['service'] = params['service']
+        headers = {}
+        if credential is not None:
+            headers['Authorization'] = _basic(credential)
+        url = params['realm'] + ('&' if realm.query else '?') + urlencode(query)
+        response = self._raw('GET', url, headers, self.deadline.remaining())
+        if response.status_code != 200:
+            response.close()
+            if response.status_code == 401:
+                raise _fail(
+                    f'the token server of {self.host} refused the credentials'
+                    f'{" from " + credential.origin if credential else ""} (401): '
+                    f'log in again (docker login / podman login)',
+                )
+            raise _fail(
+                f'the token server of {self.host} answered {response.status_code}',
+            )
+        body = self._body(response, MAX_SMALL_BYTES, 'token answer')
+        try:
+            answer = json.loads(body)
+        except (ValueError, RecursionError):
+            raise _fail(f'the token server of {self.host} did not answer JSON') from None
+        token = answer.get('token') or answer.get('access_token') if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not _TOKEN_RE.match(token):
+            raise _fail(f'the token server of {self.host} answered no usable token')
+        return f'Bearer {token}'
+
+
+def _basic(credential: Credential) -> str:
+    pair = f'{credential.username}:{credential.secret}'.encode()
+    return 'Basic ' + base64.b64encode(pair).decode()
+
+
+def ask_all(
+        queries: Sequence[Query],
+        timeout: float,
+        insecure: Iterable[str] = (),
+        credentials: Callable[[str, float], Credential | None] = credential_for,
+) -> dict[Query, Manifest | Missing | Failed]:
+    """Every distinct query answered: registries in parallel (at most
+    MAX_REGISTRIES_AT_ONCE), one thread and connection each, their queries
+    in turn.  The whole run has ``timeout`` seconds; what is not answered by
+    then is Failed."""
+    deadline = Deadline(timeout)
+    by_domain: dict[str, list[Query]] = {}
+    for query in dict.fromkeys(queries):
+        by_domain.setdefault(query.domain, []).append(query)
+    answers: dict[Query, Manifest | Missing | Failed] = {}
+    lock = threading.Lock()
+    pending = list(by_domain.items())
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                domain, domain_queries = pending.pop()
+            registry = Registry(domain, deadline, insecure, credentials)
+            try:
+                for query in domain_queries:
+                    answer = registry.ask(query)
+                    with lock:
+                        answers[query] = answer
+            finally:
+                registry.close()
+
+    # daemon threads: one stuck on a dripping registry is abandoned at the
+    # deadline, and does not keep the process alive after it
+    workers = [
+        threading.Thread(target=work, daemon=True)
+        for _ in range(min(MAX_REGISTRIES_AT_ONCE, len(by_domain)))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(max(0.0, deadline.end - time.monotonic()) + 0.05)
+    with lock:
+        return {
+            query: answers.get(query) or Failed(
+                f'{api_host(query.domain)} gave no complete answer within '
+                f'{timeout:g} s (--timeout)',
+            )
+            for query in dict.fromkeys(queries)
+        }
