@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import os
 import re
@@ -86,10 +87,10 @@ def _same_registry(key: str, host: str) -> bool:
 def _read_config(path: str) -> dict[str, object] | None:
     try:
         data = read_regular(path, MAX_SMALL_FILE_BYTES).data
-    except FileNotFoundError:
-        return None
     except OSError as e:
-        raise CredentialError(f'cannot read {path}: {e.strerror or e}') from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None  # no such file: the next one is looked at
+        raise CredentialError(f'{path}: {e}') from None
     try:
         config = json.loads(data)
     except (ValueError, RecursionError):

@@ -71,7 +71,9 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
     except OSError as e:
         if not follow and os.path.islink(path):
             raise ReadError('is a symbolic link') from None
-        raise ReadError(f'cannot read: {e.strerror or e}') from None
+        error = ReadError(f'cannot read: {e.strerror or e}')
+        error.errno = e.errno  # so that a caller can tell a missing file
+        raise error from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):

@@ -213,7 +213,7 @@ class Registry:
         """The digest the registry serves for a tag (HEAD); the bytes are
         fetched and hashed only when no digest header comes with it."""
         response = self._request('HEAD', query, f'manifests/{query.reference}')
-        response.close()
+        _release(response)
         digest = response.headers.get('Docker-Content-Digest', '')
         if not digest:
             return self._manifest(query)
@@ -316,12 +316,12 @@ class Registry:
             status = response.status_code
             if status == 401 and not tried_auth:
                 challenge = response.headers.get('WWW-Authenticate', '')
-                response.close()
+                _release(response)
                 self.authorization[scope] = self._authorize(challenge, scope)
                 tried_auth = True
                 continue
             if status == 429 and retries < MAX_RETRIES:
-                response.close()
+                _release(response)
                 wait = _retry_after(response.headers.get('Retry-After'))
                 wait = 1.0 if wait is None else wait
                 if wait >= self.deadline.remaining():
@@ -334,7 +334,7 @@ class Registry:
                 continue
             if 200 <= status < 300:
                 return response
-            response.close()
+            _release(response)
             what = f'{self.domain}/{query.repository}'
             if status == 404:
                 raise _Stop(Missing(f'{what} has no manifest {query.reference} (404)'))
@@ -359,7 +359,7 @@ class Registry:
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get('Location', '')
-            response.close()
+            _release(response)
             target = urlsplit(requests.compat.urljoin(url, location))
             if target.scheme not in ('https', 'http') or not target.netloc:
                 raise _fail(f'{self.host} redirected to an unusable address')
@@ -488,6 +488,22 @@ class Registry:
         if not isinstance(token, str) or not _TOKEN_RE.match(token):
             raise _fail(f'the token server of {self.host} answered no usable token')
         return f'Bearer {token}'
+
+
+def _release(response: requests.Response) -> None:
+    """Done with an answer whose body does not matter: a small body is read
+    so that the connection is kept for the next request; a large one (or a
+    broken one) closes it."""
+    length = response.headers.get('Content-Length', '')
+    if response.request.method == 'HEAD' or (length.isdigit() and int(length) <= 64 * 1024):
+        try:
+            response.raw.drain_conn()
+        except Exception:  # a connection that breaks is not kept: that is all
+            response.close()
+            return
+        response.raw.release_conn()
+        return
+    response.close()
 
 
 def _basic(credential: Credential) -> str:

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Callable
@@ -81,6 +82,31 @@ class Stack:
         ])
         _wait(self._registry_up, 'the registry', 30, f'{self.root}/registry.log')
         _wait(self._daemon_up, 'dockerd', 60, f'{self.root}/dockerd.log')
+
+    def start_registry(self, name: str, auth: str) -> str:
+        """Another real registry over the same storage (so it serves every
+        image pushed to the open one), with ``auth`` (YAML under ``auth:``);
+        its address."""
+        address = f'127.0.0.1:{free_port()}'
+        config = os.path.join(self.root, f'{name}.yml')
+        with open(config, 'w') as f:
+            f.write(
+                'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n'
+                f'    rootdirectory: {self.root}/registry\n'
+                f'http:\n  addr: {address}\nauth:\n{auth}',
+            )
+        self._spawn(name, ['docker-registry', 'serve', config])
+
+        def up() -> bool:
+            try:
+                urllib.request.urlopen(f'http://{address}/v2/', timeout=1)
+            except urllib.error.HTTPError as e:
+                return e.code == 401  # it answers, and asks for a login
+            except OSError:
+                return False
+            return True
+        _wait(up, name, 30, os.path.join(self.root, f'{name}.log'))
+        return address
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = open(os.path.join(self.root, f'{name}.log'), 'wb')

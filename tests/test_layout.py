@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import os
 
+import pytest
+
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'digestpin_hooks')
 HOOKS = {'lint', 'fix', 'update', 'verify'}
 
@@ -60,14 +62,19 @@ def test_no_hook_imports_another() -> None:
         assert not edges[hook] & HOOKS, (hook, edges[hook] & HOOKS)
 
 
-def test_only_the_resolve_side_imports_the_docker_sdk() -> None:
+# the network libraries and the one module each may be imported by
+NETWORK_LIBRARIES = {'docker': '_docker.py', 'requests': '_registry.py', 'urllib3': ''}
+
+
+@pytest.mark.parametrize(('library', 'owner'), NETWORK_LIBRARIES.items())
+def test_only_the_resolve_side_imports_network_libraries(library: str, owner: str) -> None:
     for name in os.listdir(PACKAGE):
-        if not name.endswith('.py') or name == '_docker.py':
+        if not name.endswith('.py') or name == owner:
             continue
         with open(os.path.join(PACKAGE, name), encoding='utf-8') as f:
             tree = ast.parse(f.read())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                assert not any(a.name.split('.')[0] == 'docker' for a in node.names), name
+                assert not any(a.name.split('.')[0] == library for a in node.names), name
             if isinstance(node, ast.ImportFrom):
-                assert (node.module or '').split('.')[0] != 'docker', name
+                assert (node.module or '').split('.')[0] != library, name

@@ -156,6 +156,8 @@ def test_lint_never_imports_docker(tmp_path: Path) -> None:
         "assert not any(m == 'docker' or m.startswith('docker.') for m in sys.modules), "
         "sorted(m for m in sys.modules if m.startswith('docker'))\n"
         "assert 'dockerfile_parse' not in sys.modules\n"
+        "assert not {'requests', 'urllib3', 'http.client', 'ssl'} & set(sys.modules), "
+        "'a network library'\n"
         '# nor the modules that cost most at every commit\n'
         "new = set(sys.modules) - before\n"
         "assert not new & {'yaml', 'json', 'subprocess', 'shutil', 'inspect'}, new\n"

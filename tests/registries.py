@@ -1,0 +1,234 @@
+"""Registries that ask for credentials, the token server one of them trusts,
+credential files and a credential helper program, and a scripted fake
+registry for the faults a real one does not produce on demand."""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import os
+import socketserver
+import stat
+import subprocess
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Callable
+
+USER = 'alice'
+PASSWORD = 'pa55-w0rd-never-printed'
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
+
+
+def htpasswd_auth(root: Path) -> str:
+    """The ``auth:`` YAML of a registry with basic auth for USER."""
+    import bcrypt
+    path = root / 'htpasswd'
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    path.write_text(f'{USER}:{hashed}\n')
+    return f'  htpasswd:\n    realm: digestpin-basic\n    path: {path}\n'
+
+
+class TokenServer:
+    """A token endpoint (``auth: token:`` of distribution): checks basic
+    auth and signs a JWT (RS256 with openssl) whose x5c certificate the
+    registry trusts; the registry verifies every token for real.
+
+    ``untrusted``: sign with another key, which the registry must refuse.
+    """
+
+    def __init__(self, root: Path, untrusted: bool = False) -> None:
+        self.root = root
+        self.requests: list[dict[str, str]] = []
+        root.mkdir(parents=True, exist_ok=True)
+        self.key, self.cert = self._keypair('trusted')
+        self.signing_key, self.signing_cert = (
+            self._keypair('untrusted') if untrusted else (self.key, self.cert)
+        )
+        self.x5c = base64.b64encode(subprocess.run(
+            ('openssl', 'x509', '-in', str(self.signing_cert), '-outform', 'der'),
+            check=True, capture_output=True,
+        ).stdout).decode()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                server.requests.append({
+                    'authorization': self.headers.get('Authorization', ''), **query,
+                })
+                expected = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+                if self.headers.get('Authorization') != expected:
+                    self.send_response(401)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                body = json.dumps({'token': server.token(query.get('scope', ''))}).encode()
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f'127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _keypair(self, name: str) -> tuple[Path, Path]:
+        key, cert = self.root / f'{name}.key', self.root / f'{name}.pem'
+        subprocess.run((
+            'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout',
+            str(key), '-out', str(cert), '-days', '1', '-subj', f'/CN={name}',
+        ), check=True, capture_output=True)
+        return key, cert
+
+    def auth(self) -> str:
+        """The ``auth:`` YAML of a registry that trusts this server."""
+        return (
+            f'  token:\n    realm: http://{self.address}/token\n'
+            f'    service: digestpin-test\n    issuer: digestpin-token-server\n'
+            f'    rootcertbundle: {self.cert}\n'
+        )
+
+    def token(self, scope: str) -> str:
+        access = []
+        if scope.startswith('repository:'):
+            _, name, actions = scope.split(':')
+            access.append({'type': 'repository', 'name': name, 'actions': actions.split(',')})
+        now = int(time.time())
+        header = {'alg': 'RS256', 'typ': 'JWT', 'x5c': [self.x5c]}
+        claims = {
+            'iss': 'digestpin-token-server', 'sub': USER, 'aud': 'digestpin-test',
+            'exp': now + 300, 'nbf': now - 10, 'iat': now, 'jti': str(now),
+            'access': access,
+        }
+        signed = f'{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}'
+        signature = subprocess.run(
+            ('openssl', 'dgst', '-sha256', '-sign', str(self.signing_key)),
+            input=signed.encode(), check=True, capture_output=True,
+        ).stdout
+        return f'{signed}.{b64url(signature)}'
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_helper(folder: Path, name: str, hosts: dict[str, tuple[str, str]]) -> Path:
+    """A real ``docker-credential-NAME`` program: ``get`` reads a server URL
+    on stdin and answers its credential, or fails as Docker's helpers do."""
+    program = folder / f'docker-credential-{name}'
+    program.write_text(
+        '#!/usr/bin/env python3\n'
+        'import json, sys\n'
+        f'HOSTS = {hosts!r}\n'
+        'if sys.argv[1:] != ["get"]:\n'
+        '    sys.exit(2)\n'
+        'server = sys.stdin.read().strip()\n'
+        'if server not in HOSTS:\n'
+        '    print("credentials not found in native keychain")\n'
+        '    sys.exit(1)\n'
+        'user, secret = HOSTS[server]\n'
+        'print(json.dumps({"ServerURL": server, "Username": user, "Secret": secret}))\n',
+    )
+    program.chmod(program.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return program
+
+
+def auths_entry(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
+    return {'auth': base64.b64encode(f'{user}:{password}'.encode()).decode()}
+
+
+Handler = Callable[['Request'], tuple[int, dict[str, str], bytes]]
+
+
+class Request:
+    def __init__(self, method: str, path: str, headers: dict[str, str], connection: int) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.connection = connection
+
+
+class ScriptedRegistry:
+    """A loopback HTTP/1.1 server whose answers a test writes: for faults a
+    real registry does not produce on demand (a wrong digest header, a
+    redirect elsewhere, a huge answer, 429 with Retry-After).  It records
+    every request and the connection it came on."""
+
+    def __init__(self, handler: Handler, *, drip: bool = False, host: str = '127.0.0.1') -> None:
+        self.requests: list[Request] = []
+        self.connections = 0
+        self.stop = threading.Event()
+        outer = self
+
+        class Served(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def setup(self) -> None:
+                super().setup()
+                with lock:
+                    outer.connections += 1
+                    self.number = outer.connections
+
+            def _serve(self) -> None:
+                request = Request(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                    self.number,
+                )
+                with lock:
+                    outer.requests.append(request)
+                status, headers, body = handler(request)
+                if status == 0:  # hang
+                    outer.stop.wait(30)
+                    return
+                self.send_response(status)
+                headers = {'Content-Length': str(len(body)), **headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command == 'HEAD':
+                    return
+                if drip:
+                    for byte in body:
+                        if outer.stop.wait(0.2):
+                            return
+                        self.wfile.write(bytes((byte,)))
+                        self.wfile.flush()
+                else:
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = _serve  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        lock = threading.Lock()
+        self.server = socketserver.ThreadingTCPServer((host, 0), Served)
+        self.server.daemon_threads = True
+        # a client that stops reading (too large, past the deadline) is expected
+        self.server.handle_error = lambda *args: None  # type: ignore[method-assign]
+        self.address = f'127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def isolated_credentials(monkeypatch: object, home: Path) -> None:
+    """No credential file of the machine's user is read: HOME and every
+    variable that names one point into ``home``."""
+    for name in ('REGISTRY_AUTH_FILE', 'XDG_RUNTIME_DIR', 'DOCKER_CONFIG'):
+        monkeypatch.delenv(name, raising=False)  # type: ignore[attr-defined]
+    monkeypatch.setenv('HOME', str(home))  # type: ignore[attr-defined]
+    os.makedirs(home, exist_ok=True)

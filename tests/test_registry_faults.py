@@ -1,0 +1,332 @@
+"""--source registry against registries that misbehave, from a scripted fake
+(a real registry does not send a wrong digest header or a 5 MB manifest on
+demand): each fault is one line at the reference, the file untouched, and
+credentials never reach another host."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks import _registry
+from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.update import main as update_main
+from digestpin_hooks.verify import main as verify_main
+from tests.registries import auths_entry
+from tests.registries import isolated_credentials
+from tests.registries import PASSWORD
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
+from tests.registries import USER
+
+INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+MANIFEST = json.dumps({
+    'schemaVersion': 2, 'mediaType': INDEX_TYPE,
+    'manifests': [{
+        'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+        'digest': 'sha256:' + '1' * 64, 'size': 10,
+        'platform': {'os': 'linux', 'architecture': 'amd64'},
+    }],
+}).encode()
+DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+
+
+@pytest.fixture(autouse=True)
+def no_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolated_credentials(monkeypatch, tmp_path / 'home')
+    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')
+
+
+def serve_manifest(request: Request, body: bytes = MANIFEST, digest: str = DIGEST) -> tuple[int, dict[str, str], bytes]:
+    if request.path == '/v2/':
+        return 200, {}, b'{}'
+    if '/manifests/' in request.path:
+        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': digest}, body
+    return 404, {}, b''
+
+
+def pinned_file(tmp_path: Path, address: str, repository: str = 'team/app') -> tuple[Path, str]:
+    text = f'FROM {address}/{repository}:1@{DIGEST}\n'
+    path = tmp_path / 'Dockerfile'
+    path.write_text(text)
+    return path, text
+
+
+def one_error(capsys: pytest.CaptureFixture[str], path: Path) -> str:
+    out, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert line.startswith(f'{path}: error: line 1: cannot ')
+    return line
+
+
+def test_a_sound_registry_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = ScriptedRegistry(serve_manifest)
+    try:
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 0, capsys.readouterr()
+    finally:
+        registry.close()
+
+
+def test_a_digest_header_that_does_not_match_the_bytes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry = ScriptedRegistry(lambda r: serve_manifest(r, digest='sha256:' + '9' * 64))
+    try:
+        path, text = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        assert 'do not match the Docker-Content-Digest header' in one_error(capsys, path)
+        assert path.read_text() == text
+    finally:
+        registry.close()
+
+
+def test_bytes_that_do_not_hash_to_the_pinned_digest(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = MANIFEST.replace(b'amd64', b'arm64')
+    registry = ScriptedRegistry(lambda r: serve_manifest(
+        r, body=other, digest='sha256:' + hashlib.sha256(other).hexdigest(),
+    ))
+    try:
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        assert 'do not match the digest asked for' in one_error(capsys, path)
+    finally:
+        registry.close()
+
+
+def test_an_answer_too_large(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    huge = b' ' * (5 * 1024 * 1024)
+    registry = ScriptedRegistry(lambda r: serve_manifest(r, body=huge))
+    try:
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        assert 'over 4096 KiB; not read' in one_error(capsys, path)
+    finally:
+        registry.close()
+
+
+def test_a_drip_fed_manifest_meets_the_deadline(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry = ScriptedRegistry(serve_manifest, drip=True)
+    try:
+        path, _ = pinned_file(tmp_path, registry.address)
+        start = time.monotonic()
+        assert verify_main(['--timeout', '1', str(path)]) == 2
+        assert time.monotonic() - start < 4
+        assert '1 s (--timeout)' in one_error(capsys, path)
+    finally:
+        registry.close()
+
+
+def test_a_hang_past_the_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = ScriptedRegistry(lambda r: (0, {}, b''))
+    try:
+        path, text = pinned_file(tmp_path, registry.address)
+        start = time.monotonic()
+        assert update_main(['--source', 'registry', '--timeout', '1', str(path)]) == 2
+        assert time.monotonic() - start < 4
+        assert '(--timeout)' in one_error(capsys, path)
+        assert path.read_text() == text
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize('status', (500, 503, 403))
+def test_a_failing_status(tmp_path: Path, capsys: pytest.CaptureFixture[str], status: int) -> None:
+    registry = ScriptedRegistry(lambda r: (status, {}, b'{"errors": []}'))
+    try:
+        path, text = pinned_file(tmp_path, registry.address)
+        assert update_main(['--source', 'registry', str(path)]) == 2
+        line = one_error(capsys, path)
+        assert f'answered {status} ' in line or f'({status})' in line, line
+        assert path.read_text() == text
+    finally:
+        registry.close()
+
+
+def test_retry_after_is_honoured_within_the_timeout(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    answered: list[float] = []
+
+    def slow_down_once(request: Request) -> tuple[int, dict[str, str], bytes]:
+        answered.append(time.monotonic())
+        if len(answered) == 1:
+            return 429, {'Retry-After': '1'}, b''
+        return serve_manifest(request)
+    registry = ScriptedRegistry(slow_down_once)
+    try:
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main(['--timeout', '5', str(path)]) == 0, capsys.readouterr()
+        assert answered[1] - answered[0] >= 1
+    finally:
+        registry.close()
+
+
+def test_retry_after_past_the_timeout_is_not_waited_for(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry = ScriptedRegistry(lambda r: (429, {'Retry-After': '120'}, b''))
+    try:
+        path, _ = pinned_file(tmp_path, registry.address)
+        start = time.monotonic()
+        assert verify_main(['--timeout', '3', str(path)]) == 2
+        assert time.monotonic() - start < 2
+        assert '429 Too Many Requests' in one_error(capsys, path)
+    finally:
+        registry.close()
+
+
+def test_a_registry_that_refuses_connections(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        address = f'127.0.0.1:{s.getsockname()[1]}'  # closed once the block ends
+    path, text = pinned_file(tmp_path, address)
+    assert update_main(['--source', 'registry', str(path)]) == 2
+    assert f'cannot connect to {address}' in one_error(capsys, path)
+    # no registry reachable at all is being offline, which --offline-ok forgives
+    assert verify_main([str(path)]) == 2
+    capsys.readouterr()
+    assert verify_main(['--offline-ok', str(path)]) == 0
+    assert 'pins not verified, offline' in capsys.readouterr().err
+    assert path.read_text() == text
+
+
+def test_credentials_never_follow_a_redirect_to_another_host(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The registry wants basic auth and sends the manifest from another
+    host (as registries send blobs to storage): the manifest is fetched,
+    checked, and the other host never sees the Authorization header."""
+    storage = ScriptedRegistry(serve_manifest)
+
+    def redirecting(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.headers.get('authorization') != BASIC:
+            return 401, {'WWW-Authenticate': 'Basic realm="test"'}, b''
+        return 307, {'Location': f'http://{storage.address}{request.path}'}, b''
+    registry = ScriptedRegistry(redirecting)
+    try:
+        config = tmp_path / 'home' / '.docker' / 'config.json'
+        config.parent.mkdir(parents=True)
+        config.write_text(json.dumps({'auths': {registry.address: auths_entry()}}))
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 0, capsys.readouterr()
+        assert storage.requests
+        assert all('authorization' not in r.headers for r in storage.requests)
+        assert any(r.headers.get('authorization') == BASIC for r in registry.requests)
+        assert PASSWORD not in ''.join(capsys.readouterr())
+    finally:
+        registry.close()
+        storage.close()
+
+
+def test_a_token_realm_on_plain_http_elsewhere_gets_no_credentials(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Only HTTPS (or loopback) token realms receive the user's login."""
+    registry = ScriptedRegistry(lambda r: (
+        401, {'WWW-Authenticate': 'Bearer realm="http://192.0.2.1/token",service="x"'}, b'',
+    ))
+    try:
+        config = tmp_path / 'home' / '.docker' / 'config.json'
+        config.parent.mkdir(parents=True)
+        config.write_text(json.dumps({'auths': {registry.address: auths_entry()}}))
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        assert 'plain HTTP token realm; not used' in one_error(capsys, path)
+    finally:
+        registry.close()
+
+
+def test_each_reference_is_asked_once_over_one_connection(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry = ScriptedRegistry(serve_manifest)
+    try:
+        lines = ''.join(
+            f'FROM {registry.address}/team/app{n}:1@{DIGEST}\n' for n in range(3)
+        )
+        for name in ('a', 'b'):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / 'Dockerfile').write_text(lines * 2)
+        assert verify_main([str(tmp_path / 'a' / 'Dockerfile'), str(tmp_path / 'b' / 'Dockerfile')]) == 0
+        asked = [(r.method, r.path) for r in registry.requests]
+        assert len(asked) == len(set(asked)) == 6  # the digest and the tag of each
+        # one kept-alive connection carried every request (an HTTPS attempt
+        # before it, as Docker makes for a loopback registry, carried none)
+        assert len({r.connection for r in registry.requests}) == 1
+    finally:
+        registry.close()
+
+
+def non_loopback_address() -> str:
+    """An address of this machine that is not loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(('192.0.2.1', 9))  # no packet is sent: only a route is chosen
+        return str(s.getsockname()[0])
+
+
+def test_plain_http_only_for_loopback_and_listed_registries(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = ScriptedRegistry(serve_manifest, host='0.0.0.0')
+    try:
+        address = f'{non_loopback_address()}:{registry.address.rsplit(":", 1)[1]}'
+        assert not _registry.is_loopback(address)
+        path, _ = pinned_file(tmp_path, address)
+        assert verify_main([str(path)]) == 2
+        assert f'TLS with {address} failed' in one_error(capsys, path)
+        assert verify_main(['--insecure-registry', address, str(path)]) == 0
+        # the same from the configuration file
+        (tmp_path / 'pyproject.toml').write_text(
+            f'[tool.digestpin]\ninsecure-registries = ["{address}"]\n',
+        )
+        monkeypatch.chdir(tmp_path)
+        assert verify_main(['Dockerfile']) == 0, capsys.readouterr()
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize(('host', 'loopback'), (
+    ('localhost:5000', True), ('127.0.0.1', True), ('127.9.9.9:80', True),
+    ('[::1]:5000', True), ('::1', True), ('ghcr.io', False), ('10.0.0.1:5000', False),
+    ('localhost.example.com', False),
+))
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert _registry.is_loopback(host) is loopback
+
+
+def test_docker_hub_names() -> None:
+    from digestpin_hooks._registry_source import _query
+    from digestpin_hooks._reference import parse_reference
+    query = _query(parse_reference('node:20').normalized_name, '20')
+    assert (query.domain, query.repository) == ('docker.io', 'library/node')
+    assert _registry.api_host(query.domain) == 'registry-1.docker.io'
+    query = _query(parse_reference('ghcr.io/o/r:1').normalized_name, '1')
+    assert (query.domain, query.repository) == ('ghcr.io', 'o/r')
+    assert _registry.api_host('ghcr.io') == 'ghcr.io'
+
+
+def test_fix_pins_from_the_head_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = ScriptedRegistry(serve_manifest)
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {registry.address}/team/app:1\n')
+        assert fix_main(['--source', 'registry', str(path)]) == 1
+        assert path.read_text() == f'FROM {registry.address}/team/app:1@{DIGEST}\n'
+        assert [r.method for r in registry.requests if '/manifests/' in r.path] == ['HEAD']
+    finally:
+        registry.close()
