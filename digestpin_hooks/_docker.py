@@ -3,7 +3,8 @@
 Finds the daemon as the Docker CLI does (``--docker-host``, then
 ``DOCKER_HOST`` with ``DOCKER_TLS_VERIFY``/``DOCKER_CERT_PATH``, then the
 current context from ``DOCKER_CONTEXT`` or ``~/.docker/config.json``, then
-the default socket), bounds every call by a timeout, and turns every way a
+the default socket), and where Docker's default socket is missing, Podman's
+(its Docker-compatible API serves the image list and pulls), bounds every call by a timeout, and turns every way a
 daemon can fail into one DaemonError line.
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ DEFAULT_HOST = 'unix:///var/run/docker.sock'
 # a pull that fails because the registry does: not about this one image
 _REGISTRY_FAILURE_RE = re.compile(r'\b(?:429|5\d\d)\b|toomanyrequests', re.I)
 HINT = (
-    'start Docker, or point digestpin at a running daemon with DOCKER_HOST, '
+    'start Docker (or podman system service), or point digestpin at a running daemon with DOCKER_HOST, '
     '`docker context use`, or --docker-host'
 )
 
@@ -132,7 +133,21 @@ def _find_endpoint(docker_host: str | None) -> Endpoint:
     name = _current_context()
     if name != 'default':
         return _context_endpoint(name)
+    if not os.path.exists(DEFAULT_HOST[len('unix://'):]):
+        for socket_path in podman_sockets():
+            if os.path.exists(socket_path):
+                return Endpoint(f'unix://{socket_path}', None, 'the Podman socket')
     return Endpoint(DEFAULT_HOST, None, 'the default socket')
+
+
+def podman_sockets() -> list[str]:
+    """Where ``podman system service`` listens by default: the user's
+    (rootless) socket, then the system's."""
+    sockets = []
+    if os.environ.get('XDG_RUNTIME_DIR'):
+        sockets.append(os.path.join(os.environ['XDG_RUNTIME_DIR'], 'podman', 'podman.sock'))
+    sockets.append('/run/podman/podman.sock')
+    return sockets
 
 
 def _short(error: BaseException) -> str:

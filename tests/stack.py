@@ -261,3 +261,64 @@ def manifest_digest(stack: Stack, repository: str, tag: str) -> str:
     )
     with urllib.request.urlopen(request) as answer:
         return str(answer.headers['Docker-Content-Digest'])
+
+
+class Podman:
+    """``podman system service`` on a private socket (root, vfs storage),
+    trusting the stack's plain-HTTP registry."""
+
+    def __init__(self, stack: Stack, socket_path: str) -> None:
+        self.root = tempfile.mkdtemp(prefix='pm', dir='/tmp')
+        self.socket = socket_path
+        self.host = f'unix://{socket_path}'
+        registries = os.path.join(self.root, 'registries.conf')
+        with open(registries, 'w') as f:
+            f.write(
+                'unqualified-search-registries = []\n[[registry]]\n'
+                f'location = "{stack.registry}"\ninsecure = true\n',
+            )
+        os.makedirs(os.path.dirname(socket_path), exist_ok=True)
+        log = open(os.path.join(self.root, 'podman.log'), 'wb')
+        self.process = subprocess.Popen(
+            [
+                'podman', '--root', f'{self.root}/root', '--runroot', f'{self.root}/run',
+                '--storage-driver=vfs', '--events-backend=file',
+                '--cgroup-manager=cgroupfs', 'system', 'service', '--time=0', self.host,
+            ],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, 'CONTAINERS_REGISTRIES_CONF': registries},
+        )
+        _wait(self._up, 'podman system service', 30, os.path.join(self.root, 'podman.log'))
+
+    def _up(self) -> bool:
+        if not os.path.exists(self.socket):
+            return False
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(self.socket)
+                s.sendall(b'GET /_ping HTTP/1.0\r\n\r\n')
+                return b'OK' in s.recv(4096)
+            except OSError:
+                return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_podman(
+        stack: Stack, socket_path: str, unavailable: Callable[[str], None] = unavailable,
+) -> Iterator[Podman]:
+    if shutil.which('podman') is None:
+        unavailable('podman is not installed (apt-get install podman)')
+    podman = Podman(stack, socket_path)
+    try:
+        yield podman
+    finally:
+        podman.stop()

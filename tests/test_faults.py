@@ -38,7 +38,7 @@ def check_untouched(tmp_path: Path, code: int, err: str, host: str) -> None:
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith(f'digestpin-fix: error: cannot use the Docker daemon at {host} (from --docker-host): ')
-    assert lines[0].endswith('start Docker, or point digestpin at a running daemon with DOCKER_HOST, `docker context use`, or --docker-host')
+    assert lines[0].endswith('start Docker (or podman system service), or point digestpin at a running daemon with DOCKER_HOST, `docker context use`, or --docker-host')
 
 
 def test_missing_socket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
