@@ -182,7 +182,7 @@ def credential_for(host: str, timeout: float) -> Credential | None:
         config = _read_config(path)
         if config is None:
             continue
-        helpers = config.get('credHelpers') or {}
+        helpers = config.get('credHelpers', {})
         if not isinstance(helpers, dict):
             raise CredentialError(f'{path}: credHelpers is not an object')
         for key, helper in helpers.items():
@@ -194,7 +194,7 @@ def credential_for(host: str, timeout: float) -> Credential | None:
             if credential is not None:
                 return credential
             continue
-        auths = config.get('auths') or {}
+        auths = config.get('auths', {})
         if not isinstance(auths, dict):
             raise CredentialError(f'{path}: auths is not an object')
         for key, entry in auths.items():

@@ -46,6 +46,8 @@ def no_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def serve_manifest(request: Request, body: bytes = MANIFEST, digest: str = DIGEST) -> tuple[int, dict[str, str], bytes]:
     if request.path == '/v2/':
         return 200, {}, b'{}'
+    if '/manifests/sha256:' in request.path and not request.path.endswith(DIGEST):
+        return 404, {}, b'{"errors": [{"code": "MANIFEST_UNKNOWN"}]}'
     if '/manifests/' in request.path:
         return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': digest}, body
     return 404, {}, b''
@@ -330,3 +332,55 @@ def test_fix_pins_from_the_head_digest(tmp_path: Path, capsys: pytest.CaptureFix
         assert [r.method for r in registry.requests if '/manifests/' in r.path] == ['HEAD']
     finally:
         registry.close()
+
+
+def test_one_failing_registry_is_reported_at_its_own_pins(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = ScriptedRegistry(serve_manifest)
+    bad = ScriptedRegistry(lambda r: (500, {}, b''))
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(
+            f'FROM {bad.address}/team/app:1@{DIGEST}\n'
+            f'FROM {good.address}/team/app:1@{"sha256:" + "e" * 64}\n',
+        )
+        assert verify_main(['--format', 'json', str(path)]) == 2
+        document = json.loads(capsys.readouterr().out)
+        assert [(e['line'], 'answered 500' in e['message']) for e in document['errors']] == [(1, True)]
+        # the good registry was still asked: its pin's digest is unknown there
+        assert [(f['line'], f['code']) for f in document['findings']] == [(2, 'DP007')]
+    finally:
+        good.close()
+        bad.close()
+
+
+@pytest.mark.parametrize(('config', 'complaint'), (
+    ('{"auths": []}', 'auths is not an object'),
+    ('{"auths": {"HOST": {"auth": "not base64!"}}}', 'not base64 of user:password'),
+    ('{"credHelpers": {"HOST": "../../bin/sh"}}', 'credential helper name is malformed'),
+    ('{"credsStore": "nosuchhelper"}', 'docker-credential-nosuchhelper is not on PATH'),
+    ('[1, 2]', 'is not a JSON object'),
+    ('{', 'is not valid JSON'),
+))
+def test_a_broken_credential_file_is_one_line_without_secrets(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], config: str, complaint: str,
+) -> None:
+    registry = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''))
+    try:
+        docker_config = tmp_path / 'home' / '.docker' / 'config.json'
+        docker_config.parent.mkdir(parents=True)
+        docker_config.write_text(config.replace('HOST', registry.address))
+        path, text = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        line = one_error(capsys, path)
+        assert complaint in line, line
+        assert path.read_text() == text
+    finally:
+        registry.close()
+
+
+def test_a_credential_never_shows_its_secret() -> None:
+    from digestpin_hooks._credentials import Credential
+    credential = Credential(USER, PASSWORD, 'config.json')
+    assert PASSWORD not in repr(credential) and PASSWORD not in str(credential)
