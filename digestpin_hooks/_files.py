@@ -16,6 +16,7 @@ from digestpin_hooks._io import ReadError
 from digestpin_hooks._kinds import is_dockerfile_name
 from digestpin_hooks._kinds import kind_of
 from digestpin_hooks._kinds import KUBERNETES
+from digestpin_hooks._kinds import NAMED_YAML_KINDS
 from digestpin_hooks._kinds import yaml_kind
 from digestpin_hooks._model import ImageRef
 
@@ -52,7 +53,8 @@ def _walk(directory: str) -> list[str]:
 
 
 def files_in_folder(directory: str) -> list[str]:
-    """Dockerfiles, Compose files, workflows and action metadata files.
+    """Dockerfiles and the YAML kinds with names of their own (Compose,
+    Actions, the CI files).
 
     Kubernetes manifests have no names of their own: they are read when
     given as files (or through the kubernetes hooks).
@@ -60,7 +62,7 @@ def files_in_folder(directory: str) -> list[str]:
     return [
         os.path.normpath(path) for path in _walk(directory)
         if is_dockerfile_name(os.path.basename(path))
-        or yaml_kind(path) in ('compose', 'actions')
+        or yaml_kind(path) in NAMED_YAML_KINDS
     ]
 
 
@@ -121,7 +123,8 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
     try:
         yaml_file, refs = parse_yaml(data, path, kind)
     except YamlError as e:
-        if kind == KUBERNETES and str(e).startswith('not a Kubernetes manifest'):
+        if str(e).startswith('not a '):
+            # a file the kind's name patterns take that is not of the kind
             raise SkippedFile(f'skipped: {e}') from None
         raise UnreadableFile(str(e)) from None
     return LoadedFile(path, data, yaml_file, refs, identity)

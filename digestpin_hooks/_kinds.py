@@ -10,8 +10,15 @@ import os
 import re
 
 COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
-YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS)
+GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE = (
+    'gitlab-ci', 'bitbucket', 'circleci', 'cloudbuild', 'drone',
+)
+CI_KINDS = (GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE)
+YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS, *CI_KINDS)
 KINDS = ('auto', 'dockerfile', *YAML_KINDS)
+# what a folder search takes besides Dockerfiles: the kinds with names of
+# their own (a Kubernetes manifest has none)
+NAMED_YAML_KINDS = (COMPOSE, ACTIONS, *CI_KINDS)
 _COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
 
 # the names the README's ``files:`` override matches, so that a folder
@@ -30,10 +37,19 @@ def is_dockerfile_name(name: str) -> bool:
 
 
 def yaml_kind(path: str) -> str:
-    """The YAML kind a file's name says, '' when it says none."""
+    """The YAML kind a file's name says, '' when it says none.
+
+    The names each kind's own tool reads: ``.gitlab-ci.yml`` (and files
+    under ``.gitlab/ci/``, where projects keep what it includes),
+    ``bitbucket-pipelines.yml``, ``.circleci/*.yml``, ``*cloudbuild*.yaml``
+    (or ``.json``), ``.drone.yml``, ``.woodpecker.yml`` and
+    ``.woodpecker/*.yml``.
+    """
+    name = os.path.basename(path)
+    if 'cloudbuild' in name and name.endswith(('.yml', '.yaml', '.json')):
+        return CLOUDBUILD
     if not path.endswith(('.yml', '.yaml')):
         return ''
-    name = os.path.basename(path)
     if _COMPOSE_NAME_RE.match(name):
         return COMPOSE
     if name in ('action.yml', 'action.yaml'):
@@ -41,6 +57,16 @@ def yaml_kind(path: str) -> str:
     parts = path.replace('\\', '/').split('/')
     if parts[-3:-1] == ['.github', 'workflows']:
         return ACTIONS
+    if name in ('.gitlab-ci.yml', '.gitlab-ci.yaml') or parts[-3:-1] == ['.gitlab', 'ci']:
+        return GITLAB
+    if name in ('bitbucket-pipelines.yml', 'bitbucket-pipelines.yaml'):
+        return BITBUCKET
+    if parts[-2:-1] == ['.circleci']:
+        return CIRCLECI
+    if name in ('.drone.yml', '.drone.yaml', '.woodpecker.yml', '.woodpecker.yaml') or (
+        parts[-2:-1] == ['.woodpecker']
+    ):
+        return DRONE
     return KUBERNETES
 
 

@@ -58,8 +58,12 @@ def _loader() -> Any:
     return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
-def compose_documents(text: str) -> list[Node | None]:
-    """The documents of a YAML stream, as nodes (None for an empty one)."""
+def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | None]:
+    """The documents of a YAML stream, as nodes (None for an empty one).
+
+    A key repeated in one mapping is an error unless ``duplicates`` (GitLab's
+    parser takes such files; Compose and Kubernetes refuse them).
+    """
     import yaml
     from yaml import events as ev
 
@@ -135,7 +139,7 @@ def compose_documents(text: str) -> list[Node | None]:
             elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
                 collection, anchor = stack.pop()
                 pending.pop()
-                if isinstance(collection, YamlMapping):
+                if isinstance(collection, YamlMapping) and not duplicates:
                     _check_duplicates(collection)
                 if anchor:
                     anchors[anchor] = collection
@@ -242,6 +246,30 @@ def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
                 result.append((key.value, value, key))
         todo.extend(reversed(sources))
     return result
+
+
+def written_paths(documents: list[Node | None]) -> dict[int, str]:
+    """Each node (by id) -> the key path where it is written: an anchored
+    node's path is its anchor's, however many aliases and merge keys use it
+    later.  One walk in document order, each node once."""
+    paths: dict[int, str] = {}
+    for document in documents:
+        todo: list[tuple[Node, str]] = [(document, '')] if document is not None else []
+        while todo:
+            node, path = todo.pop()
+            if id(node) in paths:
+                continue  # an alias: written earlier
+            paths[id(node)] = path
+            if isinstance(node, YamlSequence):
+                todo.extend(
+                    (item, f'{path}[{i}]') for i, item in reversed(list(enumerate(node.items)))
+                )
+            elif isinstance(node, YamlMapping):
+                todo.extend(
+                    (value, f'{path}.{key.value}' if path else key.value)
+                    for key, value in reversed(node.pairs) if isinstance(key, Scalar)
+                )
+    return paths
 
 
 def get(mapping: Node | None, name: str) -> tuple[Node, Scalar] | None:

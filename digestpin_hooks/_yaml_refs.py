@@ -12,13 +12,20 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from digestpin_hooks._ci_refs import cloudbuild_substitutions
+from digestpin_hooks._ci_refs import Found as _Found
+from digestpin_hooks._ci_refs import gitlab_variables
+from digestpin_hooks._ci_refs import WALKERS
 from digestpin_hooks._model import ImageRef
 from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import InterpolationError
 from digestpin_hooks._interpolate import read_dotenv
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
 from digestpin_hooks._io import read_regular
+from digestpin_hooks._kinds import ACTIONS
+from digestpin_hooks._kinds import CLOUDBUILD
 from digestpin_hooks._kinds import COMPOSE
+from digestpin_hooks._kinds import GITLAB
 from digestpin_hooks._kinds import KUBERNETES
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
@@ -30,6 +37,7 @@ from digestpin_hooks._yaml import YamlMapping
 from digestpin_hooks._yaml import MAX_BYTES
 from digestpin_hooks._yaml import Scalar
 from digestpin_hooks._yaml import YamlSequence
+from digestpin_hooks._yaml import written_paths
 from digestpin_hooks._yaml import YamlError
 
 if TYPE_CHECKING:
@@ -66,14 +74,6 @@ class YamlFile(NamedTuple):
         return line_above(self.text, offset)
 
 
-class _Found(NamedTuple):
-    path: str  # the key path, e.g. services.web.image
-    node: Scalar
-    key: Scalar
-    platform: str = ''
-    prefix: str = ''  # 'docker://' before the image in the value
-
-
 def _scalar_span(text: str, node: Scalar) -> tuple[int, int] | None:
     """Where the scalar's value stands verbatim, None if it is transformed."""
     start = node.start
@@ -90,7 +90,9 @@ def _scalar_span(text: str, node: Scalar) -> tuple[int, int] | None:
     return None
 
 
-def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
+def _ref(
+        text: str, found: _Found, env: dict[str, str] | None, where: str = '.env',
+) -> ImageRef:
     node = found.node
     value = node.value[len(found.prefix):]
     span = _scalar_span(text, node)
@@ -103,11 +105,11 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
         span=whole, editable=False, line=found.key.line,
         platform=found.platform, has_variables='$' in value,
     )
-    if env is not None and '$' in value:  # Compose interpolation
+    if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
             return at._replace(unresolved=result.unresolved, note=(
-                'no default or .env value gives '
+                f'no default or {where} value gives '
                 + ', '.join(f'${name}' for name in result.unresolved) + ' a value'
             ))
         if result.span is not None and span is not None:
@@ -122,6 +124,15 @@ def _ref(text: str, found: _Found, env: dict[str, str] | None) -> ImageRef:
             unresolved=_variables(value) or ('$',),
             note='its value is only known when it runs',
         )
+    for opening, closing in (('<<', '>>'), ('{{', '}}')):
+        start = value.find(opening)
+        if start >= 0 and value.find(closing, start) >= 0:
+            # a CircleCI << parameters.x >> or a {{ template }}
+            return at._replace(
+                unresolved=(value[start:value.find(closing, start) + 2],),
+                has_variables=True,
+                note='a template parameter, only known when the file is rendered',
+            )
     if span is None:
         return at._replace(note='written with escapes or across lines')
     return at._replace(editable=True)
@@ -298,15 +309,27 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         text, bom = decode(data, 'strict')
     except UnicodeDecodeError as e:
         raise YamlError(f'not UTF-8 (byte {e.start}), which YAML must be') from None
-    documents = compose_documents(text)
+    documents = compose_documents(text, duplicates=kind == GITLAB)
     env = None
+    where = '.env'
     if kind == COMPOSE:
         env = _dotenv(path)
         found = list(_compose(documents))
     elif kind == KUBERNETES:
         found = list(_kubernetes(documents))
-    else:
+    elif kind == ACTIONS:
         found = list(_actions(documents))
+    else:
+        # a value used through an alias or a merge key is reported once,
+        # where it is written (its anchor), with that path
+        paths = written_paths(documents)
+        found = [
+            f._replace(path=paths.get(id(f.node), f.path)) for f in WALKERS[kind](documents)
+        ]
+        if kind == GITLAB:
+            env, where = gitlab_variables(documents), 'variables:'
+        elif kind == CLOUDBUILD:
+            env, where = cloudbuild_substitutions(documents), 'substitutions:'
     # a scalar used through aliases is one reference, at its anchor; an
     # empty or null value names no image
     unique = {
@@ -317,7 +340,7 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
     }
     found = sorted(unique.values(), key=lambda f: f.node.start)
     try:
-        refs = [_ref(text, f, env) for f in found]
+        refs = [_ref(text, f, env, where) for f in found]
     except InterpolationError as e:
         raise YamlError(str(e)) from None
     starts = {f.key.line: f.key.start for f in reversed(found)}

@@ -72,3 +72,27 @@ def refused_by_buildkit_032() -> set[str]:
         path for path, rows in buildkit_032_rows(ORACLE_032).items()
         if any(r['kind'] == 'file' and (r['file_error'] or r['error']) for r in rows)
     }
+
+CORPUS_KINDS = os.path.join(SHARED, 'corpus-kinds')
+# the corpus's kind names -> ours (--kind)
+KIND_NAMES = {
+    'gitlab-ci': 'gitlab-ci', 'bitbucket': 'bitbucket', 'circleci': 'circleci',
+    'cloudbuild': 'cloudbuild', 'drone-woodpecker': 'drone',
+}
+
+
+def require_kinds_corpus() -> None:
+    if not os.path.isfile(os.path.join(CORPUS_KINDS, 'EXPECTED.jsonl')):
+        pytest.skip(f'the CI and deployment file corpus is not at {CORPUS_KINDS}')
+
+
+def kinds_corpus_files() -> list[tuple[str, str]]:
+    """(path relative to the corpus, corpus kind) of every file."""
+    with open(os.path.join(CORPUS_KINDS, 'MANIFEST.tsv'), encoding='utf-8') as f:
+        rows = [line.rstrip('\n').split('\t') for line in f][1:]
+    return [(row[0], row[1]) for row in rows]
+
+
+def kinds_expected() -> list[dict[str, Any]]:
+    with open(os.path.join(CORPUS_KINDS, 'EXPECTED.jsonl'), encoding='utf-8') as f:
+        return [json.loads(line) for line in f]

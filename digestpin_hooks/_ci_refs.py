@@ -1,0 +1,227 @@
+"""CI files -> the YAML scalars that name images: GitLab CI, Bitbucket
+Pipelines, CircleCI, Google Cloud Build, Drone and Woodpecker.
+
+Each walker reads where the kind's own tool takes an image from, and yields
+the scalar with its key path; ``_yaml_refs`` turns them into references
+(exact spans, interpolation, aliases found once at their anchor).  The
+variables each kind fills in itself (GitLab ``variables:``, Cloud Build
+``substitutions:``) are returned for interpolation; any other ``$NAME`` is
+only known when the pipeline runs (DP003).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+from typing import TYPE_CHECKING
+
+from digestpin_hooks._kinds import BITBUCKET
+from digestpin_hooks._kinds import CIRCLECI
+from digestpin_hooks._kinds import CLOUDBUILD
+from digestpin_hooks._kinds import DRONE
+from digestpin_hooks._kinds import GITLAB
+from digestpin_hooks._yaml import get
+from digestpin_hooks._yaml import items
+from digestpin_hooks._yaml import Scalar
+from digestpin_hooks._yaml import YamlError
+from digestpin_hooks._yaml import YamlMapping
+from digestpin_hooks._yaml import YamlSequence
+
+if TYPE_CHECKING:
+    from typing import Iterator
+
+    from digestpin_hooks._yaml import Node
+
+
+
+class Found(NamedTuple):
+    path: str  # the key path, e.g. services.web.image
+    node: Scalar
+    key: Scalar
+    platform: str = ''
+    prefix: str = ''  # 'docker://' before the image in the value
+
+
+def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:
+    """``image: name`` or ``image: {name: name, …}`` (GitLab, Bitbucket)."""
+    if isinstance(node, Scalar):
+        yield Found(path, node, key)
+    elif isinstance(node, YamlMapping):
+        name = get(node, 'name')
+        if name is not None and isinstance(name[0], Scalar):
+            yield Found(f'{path}.name', name[0], name[1])
+
+
+def _mappings(documents: list[Node | None]) -> list[YamlMapping]:
+    return [d for d in documents if isinstance(d, YamlMapping)]
+
+
+def _require(documents: list[Node | None], what: str) -> list[YamlMapping]:
+    mappings = _mappings(documents)
+    if any(d is not None for d in documents) and not mappings:
+        raise YamlError(f'not a {what} file: no mapping at the top')
+    return mappings
+
+
+# GitLab's global keywords: everything else at the top is a job (or a
+# hidden job, ``.name:``, the usual home of templates and anchors)
+_GITLAB_GLOBAL = frozenset((
+    'include', 'stages', 'variables', 'workflow', 'cache', 'before_script',
+    'after_script', 'types', 'spec',
+))
+
+
+def _gitlab_job(job: YamlMapping, path: str) -> Iterator[Found]:
+    image = get(job, 'image')
+    if image is not None:
+        yield from _image(image[0], image[1], f'{path}image')
+    services = get(job, 'services')
+    if services is not None and isinstance(services[0], YamlSequence):
+        for i, service in enumerate(services[0].items):
+            yield from _image(service, services[1], f'{path}services[{i}]')
+
+
+def gitlab(documents: list[Node | None]) -> Iterator[Found]:
+    for top in _require(documents, 'GitLab CI'):
+        yield from _gitlab_job(top, '')
+        for key, value, _ in items(top):
+            if key in _GITLAB_GLOBAL or key in ('image', 'services'):
+                continue
+            if isinstance(value, YamlMapping):
+                yield from _gitlab_job(value, f'{key}.')
+
+
+def gitlab_variables(documents: list[Node | None]) -> dict[str, str]:
+    """Top-level ``variables:``: ``NAME: value`` or ``NAME: {value: …}``."""
+    values: dict[str, str] = {}
+    for top in _mappings(documents):
+        variables = get(top, 'variables')
+        if variables is None or not isinstance(variables[0], YamlMapping):
+            continue
+        for name, value, _ in items(variables[0]):
+            if isinstance(value, YamlMapping):
+                inner = get(value, 'value')
+                value = inner[0] if inner is not None else value
+            if isinstance(value, Scalar):
+                values[name] = value.value
+    return values
+
+
+def _bitbucket_steps(node: Node, path: str) -> Iterator[Found]:
+    """Every ``step:`` at any depth under the pipelines (in ``parallel``,
+    ``stage`` and named pipelines alike), and its image."""
+    todo: list[tuple[Node, str]] = [(node, path)]
+    while todo:
+        here, here_path = todo.pop()
+        if isinstance(here, YamlSequence):
+            todo.extend(
+                (item, f'{here_path}[{i}]') for i, item in reversed(list(enumerate(here.items)))
+            )
+        elif isinstance(here, YamlMapping):
+            children = []
+            for key, value, _ in items(here):
+                child_path = f'{here_path}.{key}' if here_path else key
+                if key == 'step' and isinstance(value, YamlMapping):
+                    image = get(value, 'image')
+                    if image is not None:
+                        yield from _image(image[0], image[1], f'{child_path}.image')
+                    continue
+                children.append((value, child_path))
+            todo.extend(reversed(children))
+
+
+def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
+    for top in _require(documents, 'Bitbucket Pipelines'):
+        image = get(top, 'image')
+        if image is not None:
+            yield from _image(image[0], image[1], 'image')
+        definitions = get(top, 'definitions')
+        if definitions is not None:
+            services = get(definitions[0], 'services')
+            if services is not None and isinstance(services[0], YamlMapping):
+                for name, service, _ in items(services[0]):
+                    image = get(service, 'image')
+                    if image is not None:
+                        yield from _image(
+                            image[0], image[1], f'definitions.services.{name}.image',
+                        )
+            steps = get(definitions[0], 'steps')
+            if steps is not None:
+                yield from _bitbucket_steps(steps[0], 'definitions.steps')
+        pipelines = get(top, 'pipelines')
+        if pipelines is not None:
+            yield from _bitbucket_steps(pipelines[0], 'pipelines')
+
+
+def _circleci_config(top: YamlMapping, prefix: str) -> Iterator[Found]:
+    for section in ('jobs', 'executors'):
+        entries = get(top, section)
+        if entries is None or not isinstance(entries[0], YamlMapping):
+            continue
+        for name, entry, _ in items(entries[0]):
+            docker = get(entry, 'docker')
+            if docker is None or not isinstance(docker[0], YamlSequence):
+                continue
+            for i, container in enumerate(docker[0].items):
+                image = get(container, 'image')
+                if image is not None and isinstance(image[0], Scalar):
+                    yield Found(
+                        f'{prefix}{section}.{name}.docker[{i}].image', image[0], image[1],
+                    )
+
+
+def circleci(documents: list[Node | None]) -> Iterator[Found]:
+    for top in _require(documents, 'CircleCI'):
+        yield from _circleci_config(top, '')
+        orbs = get(top, 'orbs')
+        if orbs is not None and isinstance(orbs[0], YamlMapping):
+            for name, orb, _ in items(orbs[0]):
+                if isinstance(orb, YamlMapping):  # an inline orb, not name@version
+                    yield from _circleci_config(orb, f'orbs.{name}.')
+
+
+def cloudbuild(documents: list[Node | None]) -> Iterator[Found]:
+    for top in _require(documents, 'Cloud Build'):
+        steps = get(top, 'steps')
+        if steps is None or not isinstance(steps[0], YamlSequence):
+            continue
+        for i, step in enumerate(steps[0].items):
+            name = get(step, 'name')
+            if name is not None and isinstance(name[0], Scalar):
+                yield Found(f'steps[{i}].name', name[0], name[1])
+
+
+def cloudbuild_substitutions(documents: list[Node | None]) -> dict[str, str]:
+    """``substitutions:`` defaults (user substitutions begin with ``_``)."""
+    values: dict[str, str] = {}
+    for top in _mappings(documents):
+        substitutions = get(top, 'substitutions')
+        if substitutions is None or not isinstance(substitutions[0], YamlMapping):
+            continue
+        for name, value, _ in items(substitutions[0]):
+            if isinstance(value, Scalar):
+                values[name] = value.value
+    return values
+
+
+def drone(documents: list[Node | None]) -> Iterator[Found]:
+    for top in _require(documents, 'Drone or Woodpecker'):
+        for section in ('steps', 'services', 'pipeline', 'clone'):
+            entries = get(top, section)
+            if entries is None:
+                continue
+            node = entries[0]
+            if isinstance(node, YamlSequence):
+                named = [(str(i), f'[{i}]', step) for i, step in enumerate(node.items)]
+            elif isinstance(node, YamlMapping):
+                named = [(name, f'.{name}', step) for name, step, _ in items(node)]
+            else:
+                continue
+            for _, suffix, step in named:
+                image = get(step, 'image')
+                if image is not None and isinstance(image[0], Scalar):
+                    yield Found(f'{section}{suffix}.image', image[0], image[1])
+
+
+WALKERS = {
+    GITLAB: gitlab, BITBUCKET: bitbucket, CIRCLECI: circleci,
+    CLOUDBUILD: cloudbuild, DRONE: drone,
+}
