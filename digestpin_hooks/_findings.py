@@ -194,11 +194,17 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
     where its value is set."""
     if ref.editable:
         return f'pin it with digestpin-fix ({pinned})'
-    if ref.has_variables:
+    if ref.has_variables and ref.source in _DOCKERFILE_SOURCES:
         return (
             f'it is partly made of variables, which digestpin-fix leaves '
             f'(pinning it would silently override a later --build-arg): pin '
             f'it where the value is set ({pinned})'
+        )
+    if ref.has_variables:
+        return (
+            f'it is made of variables, which digestpin-fix leaves (the value '
+            f'may be set elsewhere when it runs): pin it where the value is '
+            f'set ({pinned})'
         )
     return (
         f'it is written with quotes, escapes or across lines, which '

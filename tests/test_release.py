@@ -135,6 +135,13 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
             f'on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n'
             f'    container: {pinned}\n    steps:\n    - run: true\n'
         ),
+        '.gitlab-ci.yml': f'test:\n  image: {pinned}\n  script: [true]\n',
+        'bitbucket-pipelines.yml': (
+            f'image: {pinned}\npipelines:\n  default:\n    - step:\n        script: [true]\n'
+        ),
+        '.circleci/config.yml': f'version: 2.1\njobs:\n  b:\n    docker:\n      - image: {pinned}\n',
+        'cloudbuild.json': f'{{"steps": [{{"name": "{pinned}"}}]}}\n',
+        '.drone.yml': f'kind: pipeline\nsteps:\n- name: a\n  image: {pinned}\n',
     }
     for relative, text in files.items():
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +164,7 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
     every = try_repo()
     assert every.returncode == 0, (every.stdout, every.stderr)
     hooks = yaml.safe_load((hooks_repo / '.pre-commit-hooks.yaml').read_text())
-    assert len(hooks) == 16
+    assert len(hooks) == 36
     for hook in hooks:
         # each found its file ("Skipped" would mean no file matched)
         assert re.search(

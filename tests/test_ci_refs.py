@@ -1,0 +1,197 @@
+"""CI files -> exact references, and exact bytes after a fix, per kind:
+GitLab CI, Bitbucket Pipelines, CircleCI, Cloud Build, Drone/Woodpecker."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks._files import files_in_folder
+from digestpin_hooks._files import load
+from digestpin_hooks._files import SkippedFile
+from digestpin_hooks._findings import findings_for
+from digestpin_hooks._kinds import yaml_kind
+from digestpin_hooks.fix import fix_files
+from tests.test_yaml_refs import digest_of
+from tests.test_yaml_refs import knows_everything
+from tests.test_yaml_refs import refs_of
+
+CASES = {
+    'gitlab: top level, default, jobs, services as strings and name: mappings': (
+        '.gitlab-ci.yml',
+        'image: ruby:3.3\n'
+        'services: [postgres:16]\n'
+        'default:\n  image: {name: "alpine:3", entrypoint: [""]}\n'
+        'variables:\n  GO_IMAGE: golang:1.22\n'
+        'stages: [test]\n'
+        'test:\n  image: $GO_IMAGE\n  services:\n    - name: redis:7\n      alias: cache\n    - docker:dind\n'
+        'deploy:\n  image: $CI_REGISTRY_IMAGE/deployer:1\n',
+        [
+            ('image', 1, 8, 'ruby:3.3', 'ruby:3.3', True),
+            ('services[0]', 2, 12, 'postgres:16', 'postgres:16', True),
+            ('default.image.name', 4, 18, 'alpine:3', 'alpine:3', True),
+            ('test.image', 9, 10, 'golang:1.22', '$GO_IMAGE', False),
+            ('test.services[0].name', 11, 13, 'redis:7', 'redis:7', True),
+            ('test.services[1]', 13, 7, 'docker:dind', 'docker:dind', True),
+            ('deploy.image', 15, 10, '$CI_REGISTRY_IMAGE/deployer:1', '$CI_REGISTRY_IMAGE/deployer:1', False),
+        ],
+    ),
+    'gitlab: a hidden job anchor merged into two jobs is one reference, at the anchor': (
+        '.gitlab-ci.yml',
+        '.base: &base\n  image: node:20\n'
+        'a:\n  <<: *base\n  script: [true]\n'
+        'b:\n  <<: *base\n',
+        [('.base.image', 2, 10, 'node:20', 'node:20', True)],
+    ),
+    'bitbucket: top, definitions, steps in parallel and stages, custom pipelines': (
+        'bitbucket-pipelines.yml',
+        'image: {name: "python:3.12", username: $U}\n'
+        'definitions:\n  services:\n    db:\n      image: mysql:8\n'
+        '  steps:\n    - step: &build\n        image: node:20\n'
+        'pipelines:\n  default:\n    - step: *build\n'
+        '    - parallel:\n        - step:\n            image: golang:1.22\n'
+        '  custom:\n    deploy:\n      - stage:\n          steps:\n            - step:\n                image: "alpine:3"\n',
+        [
+            ('image.name', 1, 16, 'python:3.12', 'python:3.12', True),
+            ('definitions.services.db.image', 5, 14, 'mysql:8', 'mysql:8', True),
+            ('definitions.steps[0].step.image', 8, 16, 'node:20', 'node:20', True),
+            ('pipelines.default[1].parallel[0].step.image', 14, 20, 'golang:1.22', 'golang:1.22', True),
+            ('pipelines.custom.deploy[0].stage.steps[0].step.image', 20, 25, 'alpine:3', 'alpine:3', True),
+        ],
+    ),
+    'circleci: jobs and executors, orb parameters are DP003, machine images are not containers': (
+        '.circleci/config.yml',
+        'version: 2.1\n'
+        'executors:\n  py:\n    docker:\n      - image: cimg/python:3.12\n'
+        'jobs:\n  test:\n    docker:\n      - image: cimg/node:20.1\n      - image: "<< parameters.db >>"\n'
+        '  vm:\n    machine:\n      image: ubuntu-2204:current\n',
+        [
+            ('executors.py.docker[0].image', 5, 16, 'cimg/python:3.12', 'cimg/python:3.12', True),
+            ('jobs.test.docker[0].image', 9, 16, 'cimg/node:20.1', 'cimg/node:20.1', True),
+            ('jobs.test.docker[1].image', 10, 17, '<< parameters.db >>', '<< parameters.db >>', False),
+        ],
+    ),
+    'cloudbuild: steps[].name, substitutions with defaults, built-ins are DP003': (
+        'cloudbuild.yaml',
+        'substitutions:\n  _GO: "1.22"\n'
+        'steps:\n- name: gcr.io/cloud-builders/docker\n'
+        "- name: 'golang:${_GO}'\n"
+        '- name: gcr.io/$PROJECT_ID/tool:1\n'
+        'images: [gcr.io/x/pushed:1]\n',
+        [
+            ('steps[0].name', 4, 9, 'gcr.io/cloud-builders/docker', 'gcr.io/cloud-builders/docker', True),
+            ('steps[1].name', 5, 10, 'golang:1.22', 'golang:${_GO}', False),
+            ('steps[2].name', 6, 9, 'gcr.io/$PROJECT_ID/tool:1', 'gcr.io/$PROJECT_ID/tool:1', False),
+        ],
+    ),
+    'cloudbuild as JSON': (
+        'cloudbuild.json',
+        '{"steps": [{"name": "ubuntu:24.04", "args": ["true"]}]}',
+        [('steps[0].name', 1, 22, 'ubuntu:24.04', 'ubuntu:24.04', True)],
+    ),
+    'drone: every document, steps and services as lists, old pipeline: maps': (
+        '.drone.yml',
+        'kind: pipeline\nsteps:\n- name: test\n  image: golang:1.22\n'
+        'services:\n- name: db\n  image: postgres:16\n'
+        '---\npipeline:\n  build:\n    image: "node:20"\n',
+        [
+            ('steps[0].image', 4, 10, 'golang:1.22', 'golang:1.22', True),
+            ('services[0].image', 7, 10, 'postgres:16', 'postgres:16', True),
+            ('pipeline.build.image', 11, 13, 'node:20', 'node:20', True),
+        ],
+    ),
+    'woodpecker: steps as a map, images through a variables anchor': (
+        '.woodpecker/test.yaml',
+        "variables:\n  - &go 'golang:1.22'\nsteps:\n  vendor:\n    image: *go\n  lint:\n    image: *go\n",
+        [('variables[0]', 2, 10, 'golang:1.22', 'golang:1.22', True)],
+    ),
+}
+
+
+@pytest.mark.parametrize(('name', 'text', 'expected'), CASES.values(), ids=list(CASES))
+def test_references(tmp_path: Path, name: str, text: str, expected: list[tuple[object, ...]]) -> None:
+    assert refs_of(tmp_path, name, text) == expected
+
+
+def test_crlf_and_no_final_newline_keep_their_bytes(tmp_path: Path) -> None:
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_bytes(b'# keep\r\ntest:\r\n  image: "ruby:3.3"   # pinned soon\r\n  services: [redis]')
+    fix_files([str(path)], knows_everything)
+    assert path.read_bytes() == (
+        b'# keep\r\ntest:\r\n  image: "ruby:3.3@' + digest_of('ruby:3.3').encode()
+        + b'"   # pinned soon\r\n  services: [redis@' + digest_of('redis:latest').encode() + b']'
+    )
+
+
+FIXED = [
+    ('bitbucket-pipelines.yml', 'image: node:20\n', 'image: node:20@{node:20}\n'),
+    ('.circleci/config.yml', 'jobs:\n  a:\n    docker:\n      - image: cimg/go:1.22\n',
+     'jobs:\n  a:\n    docker:\n      - image: cimg/go:1.22@{cimg/go:1.22}\n'),
+    ('cloudbuild.yaml', "steps:\n- name: 'gcr.io/cloud-builders/gcloud'\n",
+     "steps:\n- name: 'gcr.io/cloud-builders/gcloud@{gcr.io/cloud-builders/gcloud:latest}'\n"),
+    ('.woodpecker.yml', 'steps:\n  - image: &a alpine:3\n  - image: *a\n',
+     'steps:\n  - image: &a alpine:3@{alpine:3}\n  - image: *a\n'),
+]
+
+
+@pytest.mark.parametrize(('name', 'before', 'after'), FIXED, ids=[f[0] for f in FIXED])
+def test_fix_exact_bytes(tmp_path: Path, name: str, before: str, after: str) -> None:
+    import re
+    expected = re.sub(r'\{([^}]+)\}', lambda m: digest_of(m.group(1)), after)
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(before)
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == expected
+    fix_files([str(path)], knows_everything)  # nothing left to pin
+    assert path.read_text() == expected
+
+
+def test_codes_and_messages(tmp_path: Path) -> None:
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(
+        'variables:\n  IMG: alpine:3\n'
+        'a:\n  image: $IMG\n'
+        'b:\n  image: $CI_REGISTRY_IMAGE:1\n'
+        'c:\n  # digestpin: ignore=DP002\n  image: busybox\n',
+    )
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code) for f in findings] == [(4, 'DP001'), (6, 'DP003')]
+    assert 'pin it where the value is set' in findings[0].message
+    assert 'no default or variables: value gives $CI_REGISTRY_IMAGE a value' in findings[1].message
+
+
+@pytest.mark.parametrize(('path', 'kind'), (
+    ('.gitlab-ci.yml', 'gitlab-ci'), ('ci/.gitlab-ci.yaml', 'gitlab-ci'),
+    ('.gitlab/ci/build.yml', 'gitlab-ci'), ('bitbucket-pipelines.yml', 'bitbucket'),
+    ('.circleci/config.yml', 'circleci'), ('cloudbuild.yaml', 'cloudbuild'),
+    ('deploy/cloudbuild-release.yml', 'cloudbuild'), ('cloudbuild.json', 'cloudbuild'),
+    ('.drone.yml', 'drone'), ('.woodpecker.yml', 'drone'), ('.woodpecker/test.yaml', 'drone'),
+    ('ci.yml', 'kubernetes'), ('package.json', ''),
+))
+def test_names(path: str, kind: str) -> None:
+    assert yaml_kind(path) == kind
+
+
+def test_a_folder_search_finds_every_ci_kind(tmp_path: Path) -> None:
+    names = [
+        '.gitlab-ci.yml', 'bitbucket-pipelines.yml', '.circleci/config.yml',
+        'cloudbuild.yaml', '.drone.yml', '.woodpecker/a.yml', 'other.yml',
+    ]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('{}\n')
+    found = sorted(Path(p).relative_to(tmp_path).as_posix() for p in files_in_folder(str(tmp_path)))
+    assert found == sorted(names[:-1])
+
+
+@pytest.mark.parametrize(('name', 'data'), (
+    ('.gitlab-ci.yml', b'- a list\n'),
+    ('.drone.yml', b'just text\n'),
+))
+def test_a_file_that_is_not_its_kind_is_skipped(tmp_path: Path, name: str, data: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(SkippedFile, match='skipped: not a'):
+        load(str(path))
