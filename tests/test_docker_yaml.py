@@ -1,4 +1,4 @@
-"""Compose, Kubernetes and Actions files: fix then update against the real stack."""
+"""Compose, Kubernetes, Actions and CI files: fix then update against the real stack."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,6 +23,20 @@ TEMPLATES = {
         'on: push\njobs:\n  test:\n    container: {a}\n    services:\n      db:\n'
         '        image: \'{b}\'\n    steps:\n      - uses: docker://{b}\n'
     ),
+    '.gitlab-ci.yml': (
+        'variables:\n  GIT_DEPTH: "1"\n.base: &base\n  image: {{name: "{a}"}}\n'
+        'test:\n  <<: *base\n  services: [\'{b}\']\r\n'
+    ),
+    'bitbucket-pipelines.yml': (
+        'image: {a}\npipelines:\n  default:\n    - step:\n        image: "{b}"\n'
+        '        script: [true]'
+    ),
+    '.circleci/config.yml': (
+        'version: 2.1\njobs:\n  t:\n    docker:\n      - image: {a}   # primary\n'
+        '      - image: \'{b}\'\n'
+    ),
+    'cloudbuild.yaml': "steps:\n- name: {a}\n- name: '{b}'\n  args: [x]\n",
+    '.woodpecker/ci.yaml': 'steps:\n  a:\n    image: {a}\n---\nservices:\n  - image: "{b}"\n',
 }
 
 
