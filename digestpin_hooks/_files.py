@@ -1,5 +1,6 @@
 """Command-line arguments -> the files to check (Dockerfiles, Compose files,
-Kubernetes manifests, GitHub Actions files), each read by its kind's reader."""
+Kubernetes manifests, GitHub Actions and CI files), each read by its
+kind's reader."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
-"""Compose files, Kubernetes manifests and GitHub Actions files -> image references.
+"""YAML files -> image references: Compose files, Kubernetes manifests,
+GitHub Actions files, and the CI kinds ``_ci_refs`` walks.
 
 Each reference is a YAML scalar whose exact span comes from the parser's
 positions, so a fix edits the reference text and nothing else: quoting,

@@ -50,8 +50,8 @@ PINNABLE = frozenset(('DP001', 'DP002'))
 
 PROG = 'digestpin-fix'
 DESCRIPTION = (
-    'Pin the images that Dockerfiles, Compose files, Kubernetes manifests '
-        'and GitHub Actions files use to content digests.'
+    'Pin the images that Dockerfiles, Compose files, Kubernetes manifests, '
+        'GitHub Actions and CI files use to content digests.'
 )
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 PROG = 'digestpin-lint'
 DESCRIPTION = (
     'Report images not pinned to a digest in Dockerfiles, Compose files, '
-        'Kubernetes manifests and GitHub Actions files.'
+        'Kubernetes manifests, GitHub Actions and CI files.'
 )
 
 
