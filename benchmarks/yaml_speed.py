@@ -1,15 +1,19 @@
 """Linting YAML costs what, per reference, next to linting Dockerfiles?
 
-Builds two trees with the same number of image references: a mixed one (the
+Builds trees with the same number of image references: a mixed one (the
 whole YAML corpus, under the names Compose, Kubernetes and Actions files
-have, plus Dockerfiles) and one of Dockerfiles only, then times
-``digestpin-lint`` over each (medians, same run) and prints the ratio.
+have, plus Dockerfiles) and one of Dockerfiles only; then the CI files of
+``corpus-kinds`` (GitLab CI, Bitbucket, CircleCI, Cloud Build, Drone and
+Woodpecker, under their kinds' names) and Dockerfiles with as many
+references.  Times ``digestpin-lint`` over each (medians, in turns) and
+prints the ratios.
 
 Run: python benchmarks/yaml_speed.py [--runs N]
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import sys
@@ -24,6 +28,30 @@ from _common import ratio_line  # noqa: E402
 from _common import SHARED  # noqa: E402
 
 CORPUS_YAML = os.path.join(SHARED, 'corpus-yaml')
+CORPUS_KINDS = os.path.join(SHARED, 'corpus-kinds')
+# corpus-kinds kind -> the name its tool reads (in a folder of its own)
+CI_NAMES = {
+    'gitlab-ci': '.gitlab-ci.yml', 'bitbucket': 'bitbucket-pipelines.yml',
+    'circleci': '.circleci/config.yml', 'cloudbuild': 'cloudbuild.yaml',
+    'drone-woodpecker': '.drone.yml',
+}
+
+
+def ci_files() -> list[tuple[str, str]]:
+    """(path, conventional name) of the CI files of corpus-kinds."""
+    manifest = os.path.join(CORPUS_KINDS, 'MANIFEST.tsv')
+    if not os.path.isfile(manifest):
+        sys.exit(f'skipped: the CI file corpus is not at {CORPUS_KINDS}')
+    with open(manifest, encoding='utf-8') as f:
+        rows = [line.rstrip('\n').split('\t') for line in f][1:]
+    found = []
+    for row in rows:
+        if row[1] in CI_NAMES:
+            name = CI_NAMES[row[1]]
+            if row[0].endswith('.json'):
+                name = 'cloudbuild.json'
+            found.append((os.path.join(CORPUS_KINDS, row[0]), name))
+    return found
 
 
 def yaml_files() -> list[tuple[str, str, str]]:
@@ -74,7 +102,8 @@ def main() -> int:
             shutil.copyfile(path, dest)
             mixed.append(dest)
         yaml_refs = count_refs(mixed)
-        dockerfiles = iter(corpus_files())
+        # copies of the same Dockerfiles serve when one pass is not enough
+        dockerfiles = itertools.cycle(corpus_files())
 
         def take(target: int, folder: str) -> list[str]:
             taken: list[str] = []
@@ -106,6 +135,23 @@ def main() -> int:
         per_ref = (ours / total) / (base / only_refs)
         print(ratio_line('lint, mixed tree vs Dockerfiles only', ours, base, 'reported'))
         print(f'per reference: {per_ref:.2f}x')
+
+        ci: list[str] = []
+        for number, (path, name) in enumerate(ci_files()):
+            dest = os.path.join(work, 'ci', f'{number:04d}', name)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copyfile(path, dest)
+            ci.append(dest)
+        ci_refs = count_refs(ci)
+        ci_dockerfiles = take(ci_refs, 'ci-dockerfiles')
+        ci_dockerfile_refs = count_refs(ci_dockerfiles)
+        ours, base = paired_medians([[lint, *ci], [lint, *ci_dockerfiles]], args.runs)
+        print(
+            f'CI files: {len(ci)} files, {ci_refs} references; Dockerfiles: '
+            f'{len(ci_dockerfiles)} files, {ci_dockerfile_refs} references',
+        )
+        print(ratio_line('lint, CI files vs Dockerfiles', ours, base, 'reported'))
+        print(f'per reference: {(ours / ci_refs) / (base / ci_dockerfile_refs):.2f}x')
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
