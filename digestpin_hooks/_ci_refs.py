@@ -1,5 +1,6 @@
 """CI files -> the YAML scalars that name images: GitLab CI, Bitbucket
-Pipelines, CircleCI, Google Cloud Build, Drone and Woodpecker.
+Pipelines, CircleCI, Google Cloud Build, Drone and Woodpecker; and dev
+containers' ``devcontainer.json`` (JSON with comments, read by ``_jsonc``).
 
 Each walker reads where the kind's own tool takes an image from, and yields
 the scalar with its key path; ``_yaml_refs`` turns them into references
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from digestpin_hooks._kinds import BITBUCKET
 from digestpin_hooks._kinds import CIRCLECI
 from digestpin_hooks._kinds import CLOUDBUILD
+from digestpin_hooks._kinds import DEVCONTAINER
 from digestpin_hooks._kinds import DRONE
 from digestpin_hooks._kinds import GITLAB
 from digestpin_hooks._yaml import get
@@ -221,7 +223,15 @@ def drone(documents: list[Node | None]) -> Iterator[Found]:
                     yield Found(f'{section}{suffix}.image', image[0], image[1])
 
 
+def devcontainer(documents: list[Node | None]) -> Iterator[Found]:
+    """The top-level ``image`` (a Dockerfile or Compose build has none)."""
+    for top in _require(documents, 'dev container'):
+        image = get(top, 'image')
+        if image is not None and isinstance(image[0], Scalar) and image[0].style == '"':
+            yield Found('image', image[0], image[1])
+
+
 WALKERS = {
     GITLAB: gitlab, BITBUCKET: bitbucket, CIRCLECI: circleci,
-    CLOUDBUILD: cloudbuild, DRONE: drone,
+    CLOUDBUILD: cloudbuild, DRONE: drone, DEVCONTAINER: devcontainer,
 }

@@ -68,8 +68,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         'filenames', nargs='*', metavar='PATH',
         help='files (Dockerfiles, Compose files, Kubernetes manifests, '
-        'GitHub Actions, GitLab CI, Bitbucket, CircleCI, Cloud Build, Drone '
-        'and Woodpecker files), or folders to search (default: the current '
+        'GitHub Actions, GitLab CI, Bitbucket, CircleCI, Cloud Build, Drone, '
+        'Woodpecker and dev container files), or folders to search (default: the current '
         'one)',
     )
     parser.add_argument(

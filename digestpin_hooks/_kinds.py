@@ -13,7 +13,8 @@ COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
 GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE = (
     'gitlab-ci', 'bitbucket', 'circleci', 'cloudbuild', 'drone',
 )
-CI_KINDS = (GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE)
+DEVCONTAINER = 'devcontainer'
+CI_KINDS = (GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE, DEVCONTAINER)
 YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS, *CI_KINDS)
 KINDS = ('auto', 'dockerfile', *YAML_KINDS)
 # what a folder search takes besides Dockerfiles: the kinds with names of
@@ -43,11 +44,17 @@ def yaml_kind(path: str) -> str:
     under ``.gitlab/ci/``, where projects keep what it includes),
     ``bitbucket-pipelines.yml``, ``.circleci/*.yml``, ``*cloudbuild*.yaml``
     (or ``.json``), ``.drone.yml``, ``.woodpecker.yml`` and
-    ``.woodpecker/*.yml``.
+    ``.woodpecker/*.yml``; ``.devcontainer.json`` and
+    ``.devcontainer/devcontainer.json`` (or one folder further down).
     """
     name = os.path.basename(path)
     if 'cloudbuild' in name and name.endswith(('.yml', '.yaml', '.json')):
         return CLOUDBUILD
+    parts = path.replace('\\', '/').split('/')
+    if name == '.devcontainer.json' or (
+        name == 'devcontainer.json' and '.devcontainer' in parts[-3:-1]
+    ):
+        return DEVCONTAINER
     if not path.endswith(('.yml', '.yaml')):
         return ''
     if _COMPOSE_NAME_RE.match(name):

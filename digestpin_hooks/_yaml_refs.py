@@ -22,10 +22,12 @@ from digestpin_hooks._interpolate import interpolate
 from digestpin_hooks._interpolate import InterpolationError
 from digestpin_hooks._interpolate import read_dotenv
 from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
+from digestpin_hooks._jsonc import parse_jsonc
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._kinds import ACTIONS
 from digestpin_hooks._kinds import CLOUDBUILD
 from digestpin_hooks._kinds import COMPOSE
+from digestpin_hooks._kinds import DEVCONTAINER
 from digestpin_hooks._kinds import GITLAB
 from digestpin_hooks._kinds import KUBERNETES
 from digestpin_hooks._text import decode
@@ -310,7 +312,10 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         text, bom = decode(data, 'strict')
     except UnicodeDecodeError as e:
         raise YamlError(f'not UTF-8 (byte {e.start}), which YAML must be') from None
-    documents = compose_documents(text, duplicates=kind == GITLAB)
+    if kind == DEVCONTAINER:
+        documents = parse_jsonc(text)
+    else:
+        documents = compose_documents(text, duplicates=kind == GITLAB)
     env = None
     where = '.env'
     if kind == COMPOSE:

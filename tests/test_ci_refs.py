@@ -100,6 +100,18 @@ CASES = {
             ('pipeline.build.image', 11, 13, 'node:20', 'node:20', True),
         ],
     ),
+    'devcontainer: JSON with comments and a trailing comma; features are not images': (
+        '.devcontainer/devcontainer.json',
+        '{\n  // the base image\n  "name": "x",\n  /* pinned below */ "image": "mcr.microsoft.com/devcontainers/base:bookworm",\n'
+        '  "features": {"ghcr.io/devcontainers/features/node:1": {}},\n}\n',
+        [('image', 4, 32, 'mcr.microsoft.com/devcontainers/base:bookworm',
+          'mcr.microsoft.com/devcontainers/base:bookworm', True)],
+    ),
+    'devcontainer: an escaped string is read, not rewritten': (
+        '.devcontainer.json',
+        '{"image": "node\\u003a20"}',
+        [('image', 1, 11, 'node:20', '"node\\u003a20"', False)],
+    ),
     'woodpecker: steps as a map, images through a variables anchor': (
         '.woodpecker/test.yaml',
         "variables:\n  - &go 'golang:1.22'\nsteps:\n  vendor:\n    image: *go\n  lint:\n    image: *go\n",
@@ -132,6 +144,17 @@ FIXED = [
     ('.woodpecker.yml', 'steps:\n  - image: &a alpine:3\n  - image: *a\n',
      'steps:\n  - image: &a alpine:3@{alpine:3}\n  - image: *a\n'),
 ]
+
+
+def test_a_devcontainer_keeps_its_comments_commas_and_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / '.devcontainer' / 'go' / 'devcontainer.json'
+    path.parent.mkdir(parents=True)
+    before = b'// Go\r\n{\r\n\t"image": "golang:1.22", // the toolchain\r\n\t"runArgs": [],\r\n}'
+    path.write_bytes(before)
+    fix_files([str(path)], knows_everything)
+    assert path.read_bytes() == before.replace(
+        b'golang:1.22', b'golang:1.22@' + digest_of('golang:1.22').encode(),
+    )
 
 
 @pytest.mark.parametrize(('name', 'before', 'after'), FIXED, ids=[f[0] for f in FIXED])
@@ -168,6 +191,8 @@ def test_codes_and_messages(tmp_path: Path) -> None:
     ('.circleci/config.yml', 'circleci'), ('cloudbuild.yaml', 'cloudbuild'),
     ('deploy/cloudbuild-release.yml', 'cloudbuild'), ('cloudbuild.json', 'cloudbuild'),
     ('.drone.yml', 'drone'), ('.woodpecker.yml', 'drone'), ('.woodpecker/test.yaml', 'drone'),
+    ('.devcontainer.json', 'devcontainer'), ('.devcontainer/devcontainer.json', 'devcontainer'),
+    ('.devcontainer/py/devcontainer.json', 'devcontainer'), ('devcontainer.json', ''),
     ('ci.yml', 'kubernetes'), ('package.json', ''),
 ))
 def test_names(path: str, kind: str) -> None:
@@ -177,7 +202,8 @@ def test_names(path: str, kind: str) -> None:
 def test_a_folder_search_finds_every_ci_kind(tmp_path: Path) -> None:
     names = [
         '.gitlab-ci.yml', 'bitbucket-pipelines.yml', '.circleci/config.yml',
-        'cloudbuild.yaml', '.drone.yml', '.woodpecker/a.yml', 'other.yml',
+        'cloudbuild.yaml', '.drone.yml', '.woodpecker/a.yml', '.devcontainer/devcontainer.json',
+        'other.yml',
     ]
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +215,7 @@ def test_a_folder_search_finds_every_ci_kind(tmp_path: Path) -> None:
 @pytest.mark.parametrize(('name', 'data'), (
     ('.gitlab-ci.yml', b'- a list\n'),
     ('.drone.yml', b'just text\n'),
+    ('.devcontainer.json', b'[1, 2]'),
 ))
 def test_a_file_that_is_not_its_kind_is_skipped(tmp_path: Path, name: str, data: bytes) -> None:
     path = tmp_path / name

@@ -142,6 +142,7 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
         '.circleci/config.yml': f'version: 2.1\njobs:\n  b:\n    docker:\n      - image: {pinned}\n',
         'cloudbuild.json': f'{{"steps": [{{"name": "{pinned}"}}]}}\n',
         '.drone.yml': f'kind: pipeline\nsteps:\n- name: a\n  image: {pinned}\n',
+        '.devcontainer/devcontainer.json': f'{{\n  // the image\n  "image": "{pinned}",\n}}',
     }
     for relative, text in files.items():
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +165,7 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
     every = try_repo()
     assert every.returncode == 0, (every.stdout, every.stderr)
     hooks = yaml.safe_load((hooks_repo / '.pre-commit-hooks.yaml').read_text())
-    assert len(hooks) == 36
+    assert len(hooks) == 40
     for hook in hooks:
         # each found its file ("Skipped" would mean no file matched)
         assert re.search(
