@@ -319,10 +319,34 @@ GROWTH = {
     '${X##*a*a*a*c} on a long value': (
         'Dockerfile', lambda n: b'ARG X=' + b'a' * (n // 17) + b'\nFROM a:${X##*a*a*a*c}\n',
     ),
+    'a dev container of comments and strings': (
+        '.devcontainer.json',
+        lambda n: b'{"image": "a:1", "x": [' + b'/* c */ "s", // d\n' * (n // 20) + b'"e"]}',
+    ),
+    'a dev container string of backslashes': (
+        '.devcontainer.json', lambda n: b'{"image": "' + b'\\\\' * (n // 2) + b'"}',
+    ),
+    'GitLab jobs through one anchor': (
+        '.gitlab-ci.yml',
+        lambda n: b'.b: &b\n  image: a:1\n' + b''.join(
+            b'j%d:\n  <<: *b\n' % i for i in range(n // 16)
+        ),
+    ),
     '${X#*b} on a long value': (
         'Dockerfile', lambda n: b'ARG X=' + b'a' * (n // 17) + b'\nFROM a:${X#*b}\n',  # under BuildKit's 64 KiB line
     ),
 }
+
+
+def test_deep_or_open_json_is_one_line(tmp_path: Path) -> None:
+    for data, message in (
+        (b'{"image": "a:1", "x": ' + b'[' * 100_000, 'nested more than 256 levels deep'),
+        (b'{"image": "a:1"} /* ' + b'x' * 1_000_000, 'unterminated /* comment'),
+    ):
+        path = write(tmp_path / '.devcontainer.json', data)
+        result = run('lint', str(path))
+        assert result.returncode == 2
+        assert one_error_line(result) == f'{path}: error: invalid JSON: line 1: {message}'
 
 
 @pytest.mark.parametrize('case', list(GROWTH))
