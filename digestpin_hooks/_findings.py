@@ -175,6 +175,8 @@ _DOCKERFILE_SOURCES = frozenset((
 def _dp003_advice(ref: ImageRef) -> str:
     """What to do about a variable no default resolves, in the words of the
     file's own kind."""
+    if ref.unresolved == ('<no tag>',):  # Helm values, Kustomize images
+        return 'give it a tag (tag:, newTag:), then pin it with digestpin-fix'
     if ref.note.startswith('the image varies with the platform'):
         return 'name each platform\'s image, or pin the index the tag names'
     if ref.source not in _DOCKERFILE_SOURCES:

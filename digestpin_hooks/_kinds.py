@@ -14,13 +14,17 @@ GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE = (
     'gitlab-ci', 'bitbucket', 'circleci', 'cloudbuild', 'drone',
 )
 DEVCONTAINER = 'devcontainer'
-CI_KINDS = (GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE, DEVCONTAINER)
+HELM, KUSTOMIZE = 'helm', 'kustomize'
+CI_KINDS = (
+    GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE, DEVCONTAINER, HELM, KUSTOMIZE,
+)
 YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS, *CI_KINDS)
 KINDS = ('auto', 'dockerfile', *YAML_KINDS)
 # what a folder search takes besides Dockerfiles: the kinds with names of
 # their own (a Kubernetes manifest has none)
 NAMED_YAML_KINDS = (COMPOSE, ACTIONS, *CI_KINDS)
 _COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
+_VALUES_NAME_RE = re.compile(r'values(-[^/]*)?\.ya?ml\Z')
 
 # the names the README's ``files:`` override matches, so that a folder
 # search and pre-commit take the same files
@@ -45,11 +49,15 @@ def yaml_kind(path: str) -> str:
     ``bitbucket-pipelines.yml``, ``.circleci/*.yml``, ``*cloudbuild*.yaml``
     (or ``.json``), ``.drone.yml``, ``.woodpecker.yml`` and
     ``.woodpecker/*.yml``; ``.devcontainer.json`` and
-    ``.devcontainer/devcontainer.json`` (or one folder further down).
+    ``.devcontainer/devcontainer.json`` (or one folder further down);
+    ``kustomization.yaml``; ``values.yaml`` and ``values-*.yaml`` beside a
+    ``Chart.yaml`` (the one look at the file system here).
     """
     name = os.path.basename(path)
     if 'cloudbuild' in name and name.endswith(('.yml', '.yaml', '.json')):
         return CLOUDBUILD
+    if name in ('kustomization.yaml', 'kustomization.yml', 'Kustomization'):
+        return KUSTOMIZE
     parts = path.replace('\\', '/').split('/')
     if name == '.devcontainer.json' or (
         name == 'devcontainer.json' and '.devcontainer' in parts[-3:-1]
@@ -59,6 +67,10 @@ def yaml_kind(path: str) -> str:
         return ''
     if _COMPOSE_NAME_RE.match(name):
         return COMPOSE
+    if _VALUES_NAME_RE.match(name) and os.path.isfile(
+        os.path.join(os.path.dirname(path), 'Chart.yaml'),
+    ):
+        return HELM  # a chart's values (a Chart.yaml beside it)
     if name in ('action.yml', 'action.yaml'):
         return ACTIONS
     parts = path.replace('\\', '/').split('/')

@@ -50,3 +50,18 @@ class ImageRef(NamedTuple):
     platform: str = ''  # FROM --platform (or Compose platform:), raw
     feeds: tuple[int, ...] = ()  # for ARG defaults: the FROM lines they feed
     has_variables: bool = False  # the instruction writes it with variables
+    # a reference assembled from fields (Helm values, Kustomize): where a pin
+    # is written, when not at ``span``, and what, ``{digest}`` standing for
+    # the digest ('' : the whole reference with its digest, at ``span``)
+    edit_at: tuple[int, int] | None = None
+    digest_edit: str = ''
+
+
+def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:
+    """(start, end, text) that pins ``ref`` to ``digest``; ``pinned`` is
+    the reference with its digest, what is written where the reference is
+    one scalar."""
+    start, end = ref.edit_at or ref.span
+    if ref.digest_edit:
+        return start, end, ref.digest_edit.replace('{digest}', digest)
+    return start, end, pinned

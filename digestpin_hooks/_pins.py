@@ -92,6 +92,14 @@ def manifest_from(answer: dict[str, Any]) -> Manifest | str:
     )
 
 
+def _replacement(pinned: Pinned, digest: str) -> str:
+    """The text for the finding's span that pins ``digest``; '' for a
+    reference assembled from fields, whose pin is written elsewhere."""
+    if pinned.ref.digest_edit:
+        return ''
+    return pinned.reference.with_digest(digest)
+
+
 def check_pin(
         pinned: Pinned,
         at_digest: Manifest | str,
@@ -117,12 +125,12 @@ def check_pin(
                 f'{name}:{reference.tag} is a multi-platform index: builds on '
                 f'other platforms get the wrong architecture; pin the index '
                 f'{at_tag.digest} instead'
-            ), reference.with_digest(at_tag.digest)))
+            ), _replacement(pinned, at_tag.digest)))
         else:
             problems.append(('DP006', (
                 f'{ref.image!r} is stale: {name}:{reference.tag} now resolves '
                 f'to {at_tag.digest}; check it and run digestpin-update'
-            ), reference.with_digest(at_tag.digest)))
+            ), _replacement(pinned, at_tag.digest)))
     elif isinstance(at_tag, str):
         problems.append(('DP006', (
             f'{ref.image!r}: the tag {reference.tag!r} no longer resolves '

@@ -13,6 +13,9 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from digestpin_hooks._assembled_refs import Assembled
+from digestpin_hooks._assembled_refs import helm
+from digestpin_hooks._assembled_refs import kustomize
 from digestpin_hooks._ci_refs import cloudbuild_substitutions
 from digestpin_hooks._ci_refs import Found as _Found
 from digestpin_hooks._ci_refs import gitlab_variables
@@ -29,7 +32,9 @@ from digestpin_hooks._kinds import CLOUDBUILD
 from digestpin_hooks._kinds import COMPOSE
 from digestpin_hooks._kinds import DEVCONTAINER
 from digestpin_hooks._kinds import GITLAB
+from digestpin_hooks._kinds import HELM
 from digestpin_hooks._kinds import KUBERNETES
+from digestpin_hooks._kinds import KUSTOMIZE
 from digestpin_hooks._text import decode
 from digestpin_hooks._text import line_above
 from digestpin_hooks._text import LineIndex
@@ -318,7 +323,20 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         documents = compose_documents(text, duplicates=kind == GITLAB)
     env = None
     where = '.env'
-    if kind == COMPOSE:
+    assembled: list[Assembled] = []
+    if kind in (HELM, KUSTOMIZE):
+        found = []
+        walked = (helm if kind == HELM else kustomize)(
+            text, documents, lambda node: _scalar_span(text, node),
+        )
+        paths = written_paths(documents)
+        for item in walked:
+            if isinstance(item, Assembled):
+                assembled.append(item)
+            else:
+                here, node, key = item
+                found.append(_Found(paths.get(id(node), here), node, key))
+    elif kind == COMPOSE:
         env = _dotenv(path)
         found = list(_compose(documents))
     elif kind == KUBERNETES:
@@ -350,6 +368,10 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
     except InterpolationError as e:
         raise YamlError(str(e)) from None
     starts = {f.key.line: f.key.start for f in reversed(found)}
+    for item in reversed(assembled):
+        starts[item.key.line] = item.key.start
+    refs.extend(item.ref for item in assembled)
+    refs.sort(key=lambda ref: ref.span[0])
     return YamlFile(text, bom, starts, LineIndex(text)), refs
 
 

@@ -22,6 +22,7 @@ from digestpin_hooks._findings import Finding
 from digestpin_hooks._findings import Policy
 from digestpin_hooks._findings import unknown_syntax_findings
 from digestpin_hooks._model import FileError
+from digestpin_hooks._model import pin_edit
 from digestpin_hooks._model import Note
 from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._report import report
@@ -115,7 +116,7 @@ def fix_file(
         after = parse_reference(ref.image).with_digest(
             resolution.digest, keep_tag=keep_tag,
         )
-        edits.append(Edit(ref.span[0], ref.span[1], after))
+        edits.append(Edit(*pin_edit(ref, resolution.digest, after)))
         pins.append(Pin(
             plan.loaded.path, finding.line, finding.column, ref.image, after,
             resolution.digest,

@@ -20,6 +20,7 @@ from digestpin_hooks._findings import statement_starts
 from digestpin_hooks._findings import waived
 from digestpin_hooks._model import failures
 from digestpin_hooks._model import FileError
+from digestpin_hooks._model import pin_edit
 from digestpin_hooks._model import Note
 from digestpin_hooks._pins import Pinned
 from digestpin_hooks._pins import pinned_refs
@@ -126,10 +127,9 @@ def update_files(
                 continue
             if resolution.digest == p.reference.digest:
                 continue
-            edits.append(Edit(
-                p.ref.span[0], p.ref.span[1],
-                p.reference.with_digest(resolution.digest),
-            ))
+            edits.append(Edit(*pin_edit(
+                p.ref, resolution.digest, p.reference.with_digest(resolution.digest),
+            )))
             file_updates.append(Update(
                 p.loaded.path, line,
                 f'{p.reference.name}:{p.reference.tag}',

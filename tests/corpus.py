@@ -78,7 +78,7 @@ CORPUS_KINDS = os.path.join(SHARED, 'corpus-kinds')
 KIND_NAMES = {
     'gitlab-ci': 'gitlab-ci', 'bitbucket': 'bitbucket', 'circleci': 'circleci',
     'cloudbuild': 'cloudbuild', 'drone-woodpecker': 'drone',
-    'devcontainer': 'devcontainer',
+    'devcontainer': 'devcontainer', 'helm-values': 'helm', 'kustomize': 'kustomize',
 }
 
 

@@ -222,3 +222,97 @@ def test_a_file_that_is_not_its_kind_is_skipped(tmp_path: Path, name: str, data:
     path.write_bytes(data)
     with pytest.raises(SkippedFile, match='skipped: not a'):
         load(str(path))
+
+
+ASSEMBLED = {
+    'kustomize: block, flow, a digest already there, no newTag': (
+        'kustomization.yaml',
+        'images:\n'
+        '- name: nginx\n  newTag: "1.25"  # soon pinned\n'
+        '- {name: redis, newName: my/redis, newTag: "7"}\n'
+        '- name: app\n  newName: me/app\n  newTag: v2\n  digest: sha256:' + 'a' * 64 + '\n'
+        '- name: base\n  newName: me/base\n',
+        [
+            ('images[0]', 2, 3, 'nginx:1.25', True),
+            ('images[1]', 4, 4, 'my/redis:7', True),
+            ('images[2]', 5, 3, 'me/app:v2@sha256:' + 'a' * 64, True),
+            ('images[3]', 9, 3, 'me/base', False),
+        ],
+    ),
+    'helm: registry, repository, tag and digest; image strings; booleans are no images': (
+        'chart/values.yaml',
+        'image:\n  registry: docker.io\n  repository: bitnami/nginx\n  tag: "1.25.3"\n  digest: ""\n'
+        'sidecar:\n  image:\n    repository: busybox\n    tag: 1.36\n'
+        'initImage: alpine:3\n'
+        'useStandaloneImage: true\n'
+        'metrics:\n  image:\n    repository: prom/x\n    sha: ' + 'b' * 64 + '\n'
+        'noTag:\n  image:\n    repository: x/y\n',
+        [
+            ('image', 2, 3, 'docker.io/bitnami/nginx:1.25.3', True),
+            ('sidecar.image', 8, 5, 'busybox:1.36', True),
+            ('initImage', 10, 12, 'alpine:3', True),
+            ('metrics.image', 14, 5, 'prom/x@sha256:' + 'b' * 64, False),
+            ('noTag.image', 18, 5, 'x/y', False),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(('name', 'text', 'expected'), ASSEMBLED.values(), ids=list(ASSEMBLED))
+def test_assembled_references(tmp_path: Path, name: str, text: str, expected: list[tuple[object, ...]]) -> None:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / 'Chart.yaml').write_text('apiVersion: v2\nname: c\nversion: 1.0.0\n')
+    path.write_text(text)
+    loaded = load(str(path))
+    assert [
+        (ref.source, *loaded.doc.position(ref.span[0]), ref.image, ref.editable)
+        for ref in loaded.refs
+    ] == expected
+
+
+def test_kustomize_and_helm_fixes_write_the_field_the_tool_reads(tmp_path: Path) -> None:
+    """Kustomize: a digest: key added in the entry's own indentation and
+    line endings (a trailing comment stays on its line), or inside a flow
+    mapping.  Helm: the chart's digest: field when there is one, else the
+    tag as "1.2@sha256:…"."""
+    kustomization = tmp_path / 'kustomization.yaml'
+    kustomization.write_bytes(
+        b'images:\r\n  - name: nginx\r\n    newTag: "1.25"  # soon pinned\r\n'
+        b'  - {name: redis, newTag: "7"}',
+    )
+    chart = tmp_path / 'chart'
+    chart.mkdir()
+    (chart / 'Chart.yaml').write_text('apiVersion: v2\nname: c\nversion: 1.0.0\n')
+    values = chart / 'values.yaml'
+    values.write_text(
+        'image:\n  repository: bitnami/nginx\n  tag: "1.25.3"   # the app\n  digest:\n'
+        'sidecar:\n  image: {repository: busybox, tag: \'1.36\'}\n',
+    )
+    fix_files([str(kustomization), str(values)], knows_everything)
+    assert kustomization.read_bytes() == (
+        b'images:\r\n  - name: nginx\r\n    newTag: "1.25"  # soon pinned\r\n'
+        b'    digest: ' + digest_of('nginx:1.25').encode() + b'\r\n'
+        b'  - {name: redis, newTag: "7", digest: ' + digest_of('redis:7').encode() + b'}'
+    )
+    assert values.read_text() == (
+        'image:\n  repository: bitnami/nginx\n  tag: "1.25.3"   # the app\n'
+        f'  digest: {digest_of("bitnami/nginx:1.25.3")}\n'
+        f"sidecar:\n  image: {{repository: busybox, tag: '1.36@{digest_of('busybox:1.36')}'}}\n"
+    )
+    before = kustomization.read_bytes(), values.read_bytes()
+    fix_files([str(kustomization), str(values)], knows_everything)  # nothing left
+    assert (kustomization.read_bytes(), values.read_bytes()) == before
+
+
+@pytest.mark.parametrize(('name', 'chart', 'kind'), (
+    ('kustomization.yaml', False, 'kustomize'), ('base/kustomization.yml', False, 'kustomize'),
+    ('Kustomization', False, 'kustomize'), ('chart/values.yaml', True, 'helm'),
+    ('chart/values-prod.yaml', True, 'helm'), ('values.yaml', False, 'kubernetes'),
+))
+def test_helm_and_kustomize_names(tmp_path: Path, name: str, chart: bool, kind: str) -> None:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if chart:
+        (path.parent / 'Chart.yaml').write_text('name: c\n')
+    assert yaml_kind(str(path)) == kind

@@ -21,6 +21,8 @@ import yaml
 from digestpin_hooks._files import load
 from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._jsonc import parse_jsonc
+from digestpin_hooks._model import pin_edit
+from digestpin_hooks._reference import parse_reference
 from digestpin_hooks._resolve import Resolution
 from digestpin_hooks._text import encode
 from digestpin_hooks._yaml import YamlMapping
@@ -90,6 +92,27 @@ def test_every_reference_the_independent_extractor_finds(
         print('\n[corpus-kinds] references agree: ' + '; '.join(report))
 
 
+INSERTION_RE = re.compile(r'(?:\r?\n *digest: |, digest: | |@)?sha256:[0-9a-f]{64}')
+
+
+def _unpinned(after: Any, before: Any, inserted: set[str]) -> Any:
+    """``after`` with the pins a fix wrote taken out again: digests after a
+    reference, and digest fields filled or added (set back to what they
+    were, or removed)."""
+    if isinstance(after, dict) and isinstance(before, dict):
+        result = {}
+        for key, value in after.items():
+            if key == 'digest' and isinstance(value, str) and f'@{value}' in inserted:
+                if key in before:
+                    result[key] = before[key]
+                continue
+            result[key] = _unpinned(value, before.get(key), inserted)
+        return result
+    if isinstance(after, list) and isinstance(before, list) and len(after) == len(before):
+        return [_unpinned(a, b, inserted) for a, b in zip(after, before)]
+    return _strip_pins(after, inserted)
+
+
 def plain(data: bytes) -> Any:
     """A JSON-with-comments file as Python data, through our reader."""
     def value(node: Any) -> Any:
@@ -138,11 +161,17 @@ def test_fixing_every_file_inserts_only_digests() -> None:
         )
         data = encode(text, loaded.doc.bom)
         inserted = {f'@{fake_digest(k)}' for k in keys}
-        restored = re.sub(
-            rb'@sha256:[0-9a-f]{64}',
-            lambda m: b'' if m.group().decode() in inserted else m.group(), data,
-        )
-        assert restored == loaded.data, relative
+        # every edit keeps the text it replaces and adds only a digest:
+        # '@digest' after a reference or a Helm tag, the digest in an empty
+        # field, or a digest: key added to a Kustomize entry
+        for ref, _, key in plan.wanted:
+            if key is None:
+                continue
+            digest = fake_digest(key)
+            start, end, new = pin_edit(ref, digest, parse_reference(ref.image).with_digest(digest))
+            original = loaded.doc.text[start:end]
+            assert new.startswith(original), (relative, ref.source)
+            assert INSERTION_RE.fullmatch(new[len(original):]), (relative, ref.source, new)
         if kind == 'devcontainer':
             # JSON with comments: PyYAML cannot read it, our reader (checked
             # against json below) can
@@ -158,7 +187,7 @@ def test_fixing_every_file_inserts_only_digests() -> None:
             unconstructed += 1
             continue
         after = list(yaml.load_all(data, Loader=Tolerant))
-        assert _strip_pins(after, inserted) == before, relative
+        assert _unpinned(after, before, inserted) == before, relative
         pins += len(file_pins)
         if file_pins:
             _, again = parse_yaml(data, path, KIND_NAMES[kind])
@@ -167,4 +196,4 @@ def test_fixing_every_file_inserts_only_digests() -> None:
             ))
             assert not [key for _, _, key in replan.wanted if key is not None], relative
     assert pins > 500
-    assert unconstructed <= 4  # of 423 files
+    assert unconstructed <= 5  # of 570 files

@@ -71,3 +71,45 @@ def test_fix_then_update_exact_bytes(
     assert main(['update', *host, str(path)]) == 1
     assert path.read_bytes() == expected.replace(a1, a2).replace(b1, b2).encode()
     assert main(['verify', '--strict', *host, str(path)]) == 0
+
+
+def test_helm_values_and_kustomize_fix_verify_update(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Assembled references on the real stack: fix writes the digest field
+    (Helm's digest:, else its tag; Kustomize's added digest:), verify reads
+    it, update moves it."""
+    a, b = f'{stack.registry}/assembled/a', f'{stack.registry}/assembled/b'
+    a1, b1 = stack.push(f'{a}:1', 'assembled a one'), stack.push(f'{b}:2', 'assembled b one')
+    chart = tmp_path / 'chart'
+    chart.mkdir()
+    (chart / 'Chart.yaml').write_text('apiVersion: v2\nname: c\nversion: 1.0.0\n')
+    values = chart / 'values.yaml'
+    values.write_text(
+        f'image:\n  repository: {a}\n  tag: "1"\n  digest: ""\n'
+        f'worker:\n  image:\n    repository: {b}\n    tag: "2"   # kept\n',
+    )
+    kustomization = tmp_path / 'kustomization.yaml'
+    kustomization.write_text(f'images:\n- name: app\n  newName: {a}\n  newTag: "1"\n')
+    files = [str(values), str(kustomization)]
+    host = ['--docker-host', stack.host]
+    assert main(['fix', *host, *files]) == 1
+    assert values.read_text() == (
+        f'image:\n  repository: {a}\n  tag: "1"\n  digest: "{a1}"\n'
+        f'worker:\n  image:\n    repository: {b}\n    tag: "2@{b1}"   # kept\n'
+    )
+    assert kustomization.read_text() == (
+        f'images:\n- name: app\n  newName: {a}\n  newTag: "1"\n  digest: {a1}\n'
+    )
+    assert main(['verify', '--strict', *host, *files]) == 0
+    capsys.readouterr()
+    a2, b2 = stack.push(f'{a}:1', 'assembled a two'), stack.push(f'{b}:2', 'assembled b two')
+    assert main(['verify', *host, *files]) == 0
+    assert capsys.readouterr().out.count(' DP006 ') == 3
+    assert main(['update', '--source', 'registry', *files]) == 1
+    assert values.read_text() == (
+        f'image:\n  repository: {a}\n  tag: "1"\n  digest: "{a2}"\n'
+        f'worker:\n  image:\n    repository: {b}\n    tag: "2@{b2}"   # kept\n'
+    )
+    assert kustomization.read_text().endswith(f'  digest: {a2}\n')
+    assert main(['verify', '--strict', *host, *files]) == 0

@@ -143,6 +143,12 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
         'cloudbuild.json': f'{{"steps": [{{"name": "{pinned}"}}]}}\n',
         '.drone.yml': f'kind: pipeline\nsteps:\n- name: a\n  image: {pinned}\n',
         '.devcontainer/devcontainer.json': f'{{\n  // the image\n  "image": "{pinned}",\n}}',
+        'chart/Chart.yaml': 'apiVersion: v2\nname: c\nversion: 1.0.0\n',
+        'chart/values.yaml': f'image:\n  repository: {name.rsplit(":", 1)[0]}\n  tag: "1"\n  digest: {pinned.partition("@")[2]}\n',
+        'overlay/kustomization.yaml': (
+            f'images:\n- name: app\n  newName: {name.rsplit(":", 1)[0]}\n  newTag: "1"\n'
+            f'  digest: {pinned.partition("@")[2]}\n'
+        ),
     }
     for relative, text in files.items():
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +171,7 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
     every = try_repo()
     assert every.returncode == 0, (every.stdout, every.stderr)
     hooks = yaml.safe_load((hooks_repo / '.pre-commit-hooks.yaml').read_text())
-    assert len(hooks) == 40
+    assert len(hooks) == 48
     for hook in hooks:
         # each found its file ("Skipped" would mean no file matched)
         assert re.search(

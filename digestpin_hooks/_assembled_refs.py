@@ -1,0 +1,235 @@
+"""References assembled from several fields: Helm values (``image:`` with
+``registry``, ``repository``, ``tag``, ``digest``) and Kustomize ``images:``
+entries (``name``, ``newName``, ``newTag``, ``digest``).
+
+Such a reference is reported where its mapping starts, and pinned by writing
+the digest into the field the tool itself reads: Kustomize's ``digest:``
+(added as a key of the entry when it has none), the chart's ``digest:``
+when its values have one, else the tag as ``tag: "1.2@sha256:…"`` (which
+the chart's ``{{ .Values.image.repository }}:{{ .Values.image.tag }}``
+template then renders as a pinned reference).  An added key takes the
+entry's own indentation and line ending, after its last line (a comment
+there stays on its line); every other edit replaces one scalar's text.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+from typing import TYPE_CHECKING
+
+from digestpin_hooks._model import ImageRef
+from digestpin_hooks._yaml import get
+from digestpin_hooks._yaml import items
+from digestpin_hooks._yaml import Scalar
+from digestpin_hooks._yaml import YamlError
+from digestpin_hooks._yaml import YamlMapping
+from digestpin_hooks._yaml import YamlSequence
+
+if TYPE_CHECKING:
+    from typing import Callable
+    from typing import Iterator
+
+    from digestpin_hooks._yaml import Node
+
+    # a scalar -> where its value stands verbatim (None: transformed)
+    SpanOf = Callable[[Scalar], 'tuple[int, int] | None']
+
+_NULLS = frozenset(('', '~', 'null', 'Null', 'NULL'))
+UNTAGGED = '<no tag>'  # what an assembled reference without a tag lacks
+# plain scalars YAML reads as booleans or numbers: no image name
+_NOT_A_STRING_RE = re.compile(
+    r'(?:true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF'
+    r'|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z',
+)
+
+
+class Assembled(NamedTuple):
+    ref: ImageRef
+    key: Scalar  # the mapping's first key: a pragma stands above it
+
+
+def _value(mapping: YamlMapping, name: str) -> Scalar | None:
+    """A field's scalar, None when missing or not a scalar; a null is ''."""
+    entry = get(mapping, name)
+    if entry is None or not isinstance(entry[0], Scalar):
+        return None
+    return entry[0]
+
+
+def _text(node: Scalar | None) -> str:
+    if node is None or (node.style == '' and node.value in _NULLS):
+        return ''
+    return node.value
+
+
+def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, int], str] | None:
+    """Where and what to write to add ``name: {digest}`` to a mapping, in
+    its style; None when its last value is not a scalar we can follow."""
+    key, last = mapping.pairs[0][0], mapping.pairs[-1][1]
+    if not isinstance(last, Scalar) or not isinstance(key, Scalar):
+        return None
+    if text[mapping.start] == '{':  # flow: before the closing brace
+        after = last.end
+        while after < len(text) and text[after] in ' \t':
+            after += 1
+        if text[after:after + 1] != '}':
+            return None
+        return (last.end, last.end), f', {name}: {{digest}}'
+    if '\n' in text[mapping.start:last.end] and text.find('\n', last.start, last.end) >= 0:
+        return None  # a value over several lines: left to the user
+    line_end = text.find('\n', last.end)
+    if line_end < 0:
+        line_end = len(text)
+    newline = '\r\n' if text[line_end - 1:line_end] == '\r' else '\n'
+    at = line_end - 1 if newline == '\r\n' else line_end
+    indent = key.start - (text.rfind('\n', 0, key.start) + 1)
+    return (at, at), f'{newline}{" " * indent}{name}: {{digest}}'
+
+
+def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[int, int], str] | None:
+    """Where to write into an existing field: its text replaced by
+    ``prefix`` + the digest; an empty field filled."""
+    if node.style == '' and node.value in _NULLS:
+        if node.value:  # ~ or null: replaced
+            return (node.start, node.end), f'{prefix}{{digest}}'
+        return (node.start, node.end), f' {prefix}{{digest}}'
+    span = span_of(node)
+    if span is None:
+        return None
+    return span, f'{prefix}{{digest}}'
+
+
+def _assembled(
+        text: str, path: str, mapping: YamlMapping, image: str, *,
+        has_tag: bool, digest_field: Scalar | None, edit: tuple[tuple[int, int], str] | None,
+        untagged_note: str,
+) -> Assembled:
+    first_key = mapping.pairs[0][0]
+    assert isinstance(first_key, Scalar)
+    at = ImageRef(
+        source=path, image=image, written=image,
+        span=(first_key.start, first_key.start), editable=False,
+        line=first_key.line, has_variables='$' in image or '{{' in image,
+    )
+    if '{{' in image or '$' in image:
+        return Assembled(at._replace(
+            unresolved=(image,), note='a template value, only known when it is rendered',
+        ), first_key)
+    if not has_tag and digest_field is None:
+        return Assembled(at._replace(unresolved=(UNTAGGED,), note=untagged_note), first_key)
+    if edit is None:
+        return Assembled(at._replace(note='written in a form digestpin-fix does not edit'), first_key)
+    return Assembled(at._replace(editable=True, edit_at=edit[0], digest_edit=edit[1]), first_key)
+
+
+def _kustomize_entry(
+        text: str, span_of: SpanOf, entry: YamlMapping, path: str,
+) -> Assembled | None:
+    name = _text(_value(entry, 'newName')) or _text(_value(entry, 'name'))
+    if not name or not entry.pairs:
+        return None
+    tag = _text(_value(entry, 'newTag'))
+    digest_node = _value(entry, 'digest')
+    digest = _text(digest_node)
+    image = name + (f':{tag}' if tag else '') + (f'@{digest}' if digest else '')
+    if digest_node is not None:
+        edit = _at_field(span_of, digest_node)
+    else:
+        edit = _added_key(text, entry, 'digest')
+    return _assembled(
+        text, path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
+        edit=edit, untagged_note='no newTag: the tag is the one the base manifests name',
+    )
+
+
+def kustomize(text: str, documents: list[Node | None], span_of: SpanOf) -> Iterator[Assembled]:
+    top = next((d for d in documents if d is not None), None)
+    if not isinstance(top, YamlMapping):
+        raise YamlError('not a Kustomization: no mapping at the top')
+    images = get(top, 'images')
+    if images is None or not isinstance(images[0], YamlSequence):
+        return
+    for i, entry in enumerate(images[0].items):
+        if isinstance(entry, YamlMapping):
+            found = _kustomize_entry(text, span_of, entry, f'images[{i}]')
+            if found is not None:
+                yield found
+
+
+def _helm_image(
+        text: str, span_of: SpanOf, mapping: YamlMapping, path: str,
+) -> Assembled | None:
+    repository = _text(_value(mapping, 'repository'))
+    if not repository:
+        return None
+    registry = _text(_value(mapping, 'registry'))
+    tag_node = _value(mapping, 'tag')
+    tag = _text(tag_node)
+    digest_node = _value(mapping, 'digest')
+    sha_node = _value(mapping, 'sha')
+    digest = _text(digest_node)
+    if not digest and _text(sha_node):
+        sha = _text(sha_node)
+        digest = sha if ':' in sha else f'sha256:{sha}'
+    name = f'{registry}/{repository}' if registry else repository
+    tag_digest = ''
+    if '@' in tag:  # tag: "1.2@sha256:…", as fix writes it where there is no digest field
+        tag, _, tag_digest = tag.partition('@')
+    image = name + (f':{tag}' if tag else '') + (
+        f'@{digest or tag_digest}' if digest or tag_digest else ''
+    )
+    if digest_node is not None:
+        edit = _at_field(span_of, digest_node)
+    elif tag_node is not None and tag:
+        edit = _at_field(span_of, tag_node, prefix=f'{tag}@')
+    else:
+        edit = None
+    if sha_node is not None and _text(sha_node) and digest_node is None:
+        edit = None  # the chart's own sha: field: left to the user
+    return _assembled(
+        text, path, mapping, image, has_tag=bool(tag),
+        digest_field=digest_node if digest else None, edit=edit,
+        untagged_note="no tag: the chart renders its appVersion from Chart.yaml",
+    )
+
+
+def _is_image_key(key: str) -> bool:
+    return key == 'image' or key.endswith('Image')
+
+
+def helm(
+        text: str, documents: list[Node | None], span_of: SpanOf,
+) -> Iterator[Assembled | tuple[str, Scalar, Scalar]]:
+    """Each image mapping (assembled) and each image string (a scalar with
+    its path and key, read like any YAML reference)."""
+    seen: set[int] = set()
+    for document in documents:
+        todo: list[tuple[Node, str, bool]] = [(document, '', False)] if document else []
+        while todo:
+            node, path, under_image = todo.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, YamlSequence):
+                todo.extend(
+                    (item, f'{path}[{i}]', False) for i, item in reversed(list(enumerate(node.items)))
+                )
+                continue
+            if not isinstance(node, YamlMapping):
+                continue
+            if under_image and node.pairs:
+                found = _helm_image(text, span_of, node, path)
+                if found is not None:
+                    yield found
+                    continue
+            children = []
+            for key, value, key_node in items(node):
+                here = f'{path}.{key}' if path else key
+                if _is_image_key(key) and isinstance(value, Scalar):
+                    is_string = value.style != '' or not _NOT_A_STRING_RE.match(value.value)
+                    if _text(value) and is_string and id(value) not in seen:
+                        seen.add(id(value))
+                        yield here, value, key_node
+                    continue
+                children.append((value, here, _is_image_key(key)))
+            todo.extend(reversed(children))
