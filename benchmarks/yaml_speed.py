@@ -4,7 +4,7 @@ Builds trees with the same number of image references: a mixed one (the
 whole YAML corpus, under the names Compose, Kubernetes and Actions files
 have, plus Dockerfiles) and one of Dockerfiles only; then the CI files of
 ``corpus-kinds`` (GitLab CI, Bitbucket, CircleCI, Cloud Build, Drone and
-Woodpecker, under their kinds' names) and Dockerfiles with as many
+Woodpecker, dev containers, Helm values, Kustomize, under their kinds' names) and Dockerfiles with as many
 references.  Times ``digestpin-lint`` over each (medians, in turns) and
 prints the ratios.
 
@@ -33,12 +33,13 @@ CORPUS_KINDS = os.path.join(SHARED, 'corpus-kinds')
 CI_NAMES = {
     'gitlab-ci': '.gitlab-ci.yml', 'bitbucket': 'bitbucket-pipelines.yml',
     'circleci': '.circleci/config.yml', 'cloudbuild': 'cloudbuild.yaml',
-    'drone-woodpecker': '.drone.yml',
+    'drone-woodpecker': '.drone.yml', 'devcontainer': '.devcontainer/devcontainer.json',
+    'helm-values': 'chart/values.yaml', 'kustomize': 'kustomization.yaml',
 }
 
 
 def ci_files() -> list[tuple[str, str]]:
-    """(path, conventional name) of the CI files of corpus-kinds."""
+    """(path, conventional name) of every file of corpus-kinds."""
     manifest = os.path.join(CORPUS_KINDS, 'MANIFEST.tsv')
     if not os.path.isfile(manifest):
         sys.exit(f'skipped: the CI file corpus is not at {CORPUS_KINDS}')
@@ -141,6 +142,9 @@ def main() -> int:
             dest = os.path.join(work, 'ci', f'{number:04d}', name)
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             shutil.copyfile(path, dest)
+            if name == 'chart/values.yaml':  # a chart's values: Chart.yaml beside
+                with open(os.path.join(os.path.dirname(dest), 'Chart.yaml'), 'w') as f:
+                    f.write('apiVersion: v2\nname: c\nversion: 1.0.0\n')
             ci.append(dest)
         ci_refs = count_refs(ci)
         ci_dockerfiles = take(ci_refs, 'ci-dockerfiles')

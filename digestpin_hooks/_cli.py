@@ -69,7 +69,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         'filenames', nargs='*', metavar='PATH',
         help='files (Dockerfiles, Compose files, Kubernetes manifests, '
         'GitHub Actions, GitLab CI, Bitbucket, CircleCI, Cloud Build, Drone, '
-        'Woodpecker and dev container files), or folders to search (default: the current '
+        'Woodpecker, dev container files, Helm values and Kustomizations), or folders to search (default: the current '
         'one)',
     )
     parser.add_argument(
