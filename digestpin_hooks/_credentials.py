@@ -91,13 +91,17 @@ def _read_config(path: str) -> dict[str, object] | None:
         if e.errno in (errno.ENOENT, errno.ENOTDIR):
             return None  # no such file: the next one is looked at
         raise CredentialError(f'{path}: {e}') from None
+    return _json_object(data, path, 'is not valid JSON', 'is not a JSON object')
+
+
+def _json_object(data: bytes, who: str, not_json: str, not_object: str) -> dict[str, object]:
     try:
-        config = json.loads(data)
+        value = json.loads(data)
     except (ValueError, RecursionError):
-        raise CredentialError(f'{path} is not valid JSON') from None
-    if not isinstance(config, dict):
-        raise CredentialError(f'{path} is not a JSON object')
-    return config
+        raise CredentialError(f'{who} {not_json}') from None
+    if not isinstance(value, dict):
+        raise CredentialError(f'{who} {not_object}')
+    return value
 
 
 def _from_auths(entry: object, path: str) -> Credential | None:
@@ -134,31 +138,16 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
             f'the credential helper docker-credential-{helper} is not on PATH',
         )
     server = DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
-    try:
-        result = subprocess.run(
-            (program, 'get'), input=server.encode(), stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, timeout=max(0.1, timeout), check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise CredentialError(
-            f'docker-credential-{helper} did not answer within {timeout:g} s',
-        ) from None
-    except OSError as e:
-        raise CredentialError(
-            f'cannot run docker-credential-{helper}: {e.strerror or e}',
-        ) from None
-    output = result.stdout[:MAX_HELPER_OUTPUT + 1]
-    if result.returncode != 0:
-        # "credentials not found in native keychain": no credential, no error
-        return None
+    returncode, output = _run_bounded(program, server.encode(), timeout, helper)
     if len(output) > MAX_HELPER_OUTPUT:
         raise CredentialError(f'docker-credential-{helper} answered too much')
-    try:
-        answer = json.loads(output)
-    except (ValueError, RecursionError):
-        raise CredentialError(f'docker-credential-{helper} did not answer JSON') from None
-    if not isinstance(answer, dict):
-        raise CredentialError(f'docker-credential-{helper} did not answer a JSON object')
+    if returncode != 0:
+        # "credentials not found in native keychain": no credential, no error
+        return None
+    answer = _json_object(
+        output, f'docker-credential-{helper}', 'did not answer JSON',
+        'did not answer a JSON object',
+    )
     username, secret = answer.get('Username'), answer.get('Secret')
     if not isinstance(username, str) or not isinstance(secret, str):
         raise CredentialError(
@@ -172,6 +161,50 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
             f'which digestpin does not use: log in with a password or access token',
         )
     return Credential(username, secret, f'docker-credential-{helper}')
+
+
+def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tuple[int, bytes]:
+    """(exit status, at most MAX_HELPER_OUTPUT + 1 bytes of stdout) of
+    ``program get``, killed at the deadline or once it says too much."""
+    import threading
+    try:
+        process = subprocess.Popen(
+            (program, 'get'), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError as e:
+        raise CredentialError(
+            f'cannot run docker-credential-{helper}: {e.strerror or e}',
+        ) from None
+    assert process.stdin is not None and process.stdout is not None
+    output: list[bytes] = []
+
+    def talk() -> None:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(given)
+            process.stdin.close()
+        except OSError:
+            pass  # a helper that does not read: its answer says the rest
+        output.append(process.stdout.read(MAX_HELPER_OUTPUT + 1))
+    worker = threading.Thread(target=talk, daemon=True)
+    worker.start()
+    worker.join(max(0.1, timeout))
+    if worker.is_alive() or not output:
+        process.kill()
+        process.wait()
+        raise CredentialError(
+            f'docker-credential-{helper} did not answer within {timeout:g} s',
+        )
+    if len(output[0]) > MAX_HELPER_OUTPUT:
+        process.kill()
+    try:
+        returncode = process.wait(max(0.1, timeout))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        returncode = process.wait()
+    process.stdout.close()
+    return returncode, output[0]
 
 
 def credential_for(host: str, timeout: float) -> Credential | None:

@@ -384,3 +384,36 @@ def test_a_credential_never_shows_its_secret() -> None:
     from digestpin_hooks._credentials import Credential
     credential = Credential(USER, PASSWORD, 'config.json')
     assert PASSWORD not in repr(credential) and PASSWORD not in str(credential)
+
+
+@pytest.mark.parametrize(('script', 'complaint'), (
+    ('import time\ntime.sleep(30)\n', 'did not answer within'),
+    ('import sys\nsys.stdout.write("x" * 10_000_000)\n', 'answered too much'),
+    ('print("not json")\n', 'did not answer JSON'),
+    ('print(\'{"Username": "<token>", "Secret": "refresh"}\')\n', 'identity token'),
+))
+def test_a_misbehaving_credential_helper_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], script: str, complaint: str,
+) -> None:
+    import os
+    import stat
+    registry = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''))
+    try:
+        bin_dir = tmp_path / 'bin'
+        bin_dir.mkdir()
+        helper = bin_dir / 'docker-credential-bad'
+        helper.write_text('#!/usr/bin/env python3\nimport sys\nsys.stdin.read()\n' + script)
+        helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+        monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+        config = tmp_path / 'home' / '.docker' / 'config.json'
+        config.parent.mkdir(parents=True)
+        config.write_text(json.dumps({'credsStore': 'bad'}))
+        path, text = pinned_file(tmp_path, registry.address)
+        start = time.monotonic()
+        assert verify_main(['--timeout', '2', str(path)]) == 2
+        assert time.monotonic() - start < 6
+        assert complaint in one_error(capsys, path)
+        assert path.read_text() == text
+    finally:
+        registry.close()
