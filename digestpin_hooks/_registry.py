@@ -224,24 +224,21 @@ class Registry:
     def _manifest(self, query: Query) -> Manifest:
         response = self._request('GET', query, f'manifests/{query.reference}')
         body = self._body(response, MAX_MANIFEST_BYTES, 'manifest')
-        digest = 'sha256:' + hashlib.sha256(body).hexdigest()
         header = response.headers.get('Docker-Content-Digest', '')
+        if header and digest_problem(header) is not None:
+            raise _fail('the registry sent a malformed Docker-Content-Digest header')
+        # the digest of the bytes, by the algorithm of the header (or of the
+        # digest asked for), sha256 by default: it must match both
+        said = header or (query.reference if ':' in query.reference else '')
+        algorithm = said.split(':', 1)[0] if said else 'sha256'
+        digest = f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
         if header and header != digest:
-            if digest_problem(header) is not None:
-                raise _fail('the registry sent a malformed Docker-Content-Digest header')
-            if not header.startswith('sha256:'):
-                digest = header  # checked below by its own algorithm
-            else:
-                raise _fail(
-                    f'the manifest bytes do not match the Docker-Content-Digest '
-                    f'header ({header}); not used',
-                )
-        if query.reference.startswith(('sha256:', 'sha512:')):
-            algorithm = query.reference.split(':', 1)[0]
-            actual = f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
-            if actual != query.reference:
-                raise _fail('the manifest bytes do not match the digest asked for; not used')
-            digest = actual
+            raise _fail(
+                f'the manifest bytes do not match the Docker-Content-Digest '
+                f'header ({header}); not used',
+            )
+        if ':' in query.reference and digest != query.reference:
+            raise _fail('the manifest bytes do not match the digest asked for; not used')
         try:
             manifest = json.loads(body)
         except (ValueError, RecursionError):
@@ -294,7 +291,7 @@ class Registry:
     def _check_digest(digest: str, query: Query) -> None:
         if digest_problem(digest) is not None:
             raise _fail('the registry sent a malformed Docker-Content-Digest header')
-        if query.reference.startswith('sha') and digest != query.reference:
+        if ':' in query.reference and digest != query.reference:
             raise _fail('the registry answered for another digest; not used')
 
     # -- HTTP ----------------------------------------------------------
@@ -346,6 +343,11 @@ class Registry:
                 )
             if status == 403:
                 raise _fail(f'{self.host} denied access to {what} (403)')
+            if status == 429:
+                raise _fail(
+                    f'429 Too Many Requests from {self.host}, still after '
+                    f'{MAX_RETRIES} waits',
+                )
             raise _fail(f'{self.host} answered {status} for {what}')
 
     def _send_following(
@@ -360,7 +362,8 @@ class Registry:
                 return response
             location = response.headers.get('Location', '')
             _release(response)
-            target = urlsplit(requests.compat.urljoin(url, location))
+            # relative to where the answer came from (HTTP after an HTTPS try)
+            target = urlsplit(requests.compat.urljoin(response.url or url, location))
             if target.scheme not in ('https', 'http') or not target.netloc:
                 raise _fail(f'{self.host} redirected to an unusable address')
             if target.scheme == 'http' and not self.plain_http_allowed(target.netloc):
