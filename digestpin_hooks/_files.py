@@ -127,6 +127,12 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         if str(e).startswith('not a '):
             # a file the kind's name patterns take that is not of the kind
             raise SkippedFile(f'skipped: {e}') from None
+        if b'{{' in data:
+            # a Go, Helm or Jinja template: no YAML until it is rendered
+            raise SkippedFile(
+                f'skipped: a template ({{{{ }}}}) that is no valid YAML before '
+                f'it is rendered ({e})',
+            ) from None
         raise UnreadableFile(str(e)) from None
     return LoadedFile(path, data, yaml_file, refs, identity)
 

@@ -316,3 +316,13 @@ def test_helm_and_kustomize_names(tmp_path: Path, name: str, chart: bool, kind: 
     if chart:
         (path.parent / 'Chart.yaml').write_text('name: c\n')
     assert yaml_kind(str(path)) == kind
+
+
+@pytest.mark.parametrize('name', ('.gitlab-ci.yml', 'chart/values.yaml', 'kustomization.yaml'))
+def test_a_template_that_is_no_yaml_yet_is_skipped(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / 'Chart.yaml').write_text('name: c\n')
+    path.write_text('{{- if .Values.x }}\nimage: {{ .Values.image }}\n{{- end }}\n')
+    with pytest.raises(SkippedFile, match='skipped: a template'):
+        load(str(path))

@@ -21,6 +21,12 @@ def run_verify(stack: Stack, *args: str) -> int:
     return verify.main(['--docker-host', stack.host, *args])
 
 
+@pytest.fixture(params=('registry', 'daemon-registry'))
+def source(request: pytest.FixtureRequest) -> str:
+    """verify's two ways to the registry: itself, and through the daemon."""
+    return str(request.param)
+
+
 @pytest.mark.parametrize('source', ('pull', 'registry'))
 def test_a_moved_tag_is_stale_then_updated(
         stack: Stack, tmp_path: Path, source: str,
@@ -103,24 +109,24 @@ def multi(stack: Stack) -> dict[str, str]:
 
 def test_pin_to_the_index_passes(
         stack: Stack, multi: dict[str, str], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str],
+        capsys: pytest.CaptureFixture[str], source: str,
 ) -> None:
     path = tmp_path / 'Dockerfile'
     path.write_text(
         f'FROM --platform=linux/arm64 {stack.registry}/x/multi:1@{multi["index"]}\n',
     )
-    assert run_verify(stack, str(path)) == 0
+    assert run_verify(stack, '--source', source, str(path)) == 0
     assert capsys.readouterr().out == ''
 
 
 def test_pin_to_one_platform_is_dp008(
         stack: Stack, multi: dict[str, str], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str],
+        capsys: pytest.CaptureFixture[str], source: str,
 ) -> None:
     image = f'{stack.registry}/x/multi:1@{multi["linux/arm64"]}'
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM {image}\n')
-    assert run_verify(stack, '--format', 'json', str(path)) == 1
+    assert run_verify(stack, '--source', source, '--format', 'json', str(path)) == 1
     (finding,) = json.loads(capsys.readouterr().out)['findings']
     assert finding['code'] == 'DP008'
     assert finding['message'] == (
@@ -133,12 +139,12 @@ def test_pin_to_one_platform_is_dp008(
 
 def test_platform_the_index_lacks_is_dp009(
         stack: Stack, multi: dict[str, str], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str],
+        capsys: pytest.CaptureFixture[str], source: str,
 ) -> None:
     image = f'{stack.registry}/x/multi:1@{multi["index"]}'
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM --platform=linux/s390x {image} AS s\nFROM --platform=$BUILDPLATFORM {image}\n')
-    assert run_verify(stack, str(path)) == 1
+    assert run_verify(stack, '--source', source, str(path)) == 1
     assert capsys.readouterr().out == (
         f"{path}:1:29: DP009 '{image}' provides linux/amd64, linux/arm64, "
         f'not --platform=linux/s390x\n'
@@ -147,13 +153,13 @@ def test_platform_the_index_lacks_is_dp009(
 
 def test_unknown_digest_is_dp007(
         stack: Stack, multi: dict[str, str], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str],
+        capsys: pytest.CaptureFixture[str], source: str,
 ) -> None:
     missing = 'sha256:' + 'e' * 64
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM {stack.registry}/x/multi@{missing}\n')
     mtime = path.stat().st_mtime_ns
-    assert run_verify(stack, str(path)) == 1
+    assert run_verify(stack, '--source', source, str(path)) == 1
     out = capsys.readouterr().out
     assert out.startswith(
         f"{path}:1:6: DP007 '{stack.registry}/x/multi@{missing}': the digest "

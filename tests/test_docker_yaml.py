@@ -37,6 +37,7 @@ TEMPLATES = {
     ),
     'cloudbuild.yaml': "steps:\n- name: {a}\n- name: '{b}'\n  args: [x]\n",
     '.woodpecker/ci.yaml': 'steps:\n  a:\n    image: {a}\n---\nservices:\n  - image: "{b}"\n',
+    '.devcontainer/devcontainer.json': '{{\r\n  // the image\r\n  "image": "{a}", /* b */\r\n}}',
 }
 
 

@@ -1,0 +1,89 @@
+"""Where credentials come from (``_credentials``), file by file, without a
+registry: Docker's and Podman's files, in Podman's documented order."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks._credentials import auth_files
+from digestpin_hooks._credentials import credential_for
+from digestpin_hooks._credentials import CredentialError
+from tests.registries import auths_entry
+from tests.registries import isolated_credentials
+from tests.registries import write_helper
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    isolated_credentials(monkeypatch, tmp_path / 'home')
+    return tmp_path / 'home'
+
+
+def docker_config(home: Path, config: object) -> None:
+    path = home / '.docker' / 'config.json'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+
+
+def test_the_order_of_the_files(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'a.json'))
+    monkeypatch.setenv('XDG_RUNTIME_DIR', str(tmp_path / 'run'))
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path / 'docker'))
+    assert auth_files() == [
+        str(tmp_path / 'a.json'), str(tmp_path / 'run' / 'containers' / 'auth.json'),
+        str(home / '.config' / 'containers' / 'auth.json'), str(tmp_path / 'docker' / 'config.json'),
+    ]
+
+
+def test_the_first_file_that_knows_the_host_wins(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    podman = tmp_path / 'podman.json'
+    podman.write_text(json.dumps({'auths': {'ghcr.io': auths_entry('podman', 'p1')}}))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(podman))
+    docker_config(home, {'auths': {'ghcr.io': auths_entry('docker', 'd1'), 'quay.io': auths_entry('docker', 'd2')}})
+    assert credential_for('ghcr.io', 5)[:2] == ('podman', 'p1')  # type: ignore[index]
+    assert credential_for('quay.io', 5)[:2] == ('docker', 'd2')  # type: ignore[index]
+    assert credential_for('gcr.io', 5) is None
+
+
+@pytest.mark.parametrize('key', ('https://index.docker.io/v1/', 'docker.io', 'index.docker.io', 'registry-1.docker.io'))
+def test_docker_hub_goes_by_several_names(home: Path, key: str) -> None:
+    docker_config(home, {'auths': {key: auths_entry('hub', 'h')}})
+    assert credential_for('docker.io', 5)[:2] == ('hub', 'h')  # type: ignore[index]
+
+
+def test_an_entry_without_a_password_and_a_helper_without_one_fall_through(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """A credsStore helper that has nothing for the host, and an auths entry
+    with only an identity token, give no credential: the next file is read."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    write_helper(bin_dir, 'empty', {})
+    monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+    podman = tmp_path / 'podman.json'
+    podman.write_text(json.dumps({'credsStore': 'empty', 'auths': {'ghcr.io': {}}}))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(podman))
+    docker_config(home, {'auths': {'ghcr.io': {'identitytoken': 't'}}})
+    assert credential_for('ghcr.io', 5) is None
+
+
+def test_a_credential_file_that_is_a_folder(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / 'auth.json').mkdir()
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'auth.json'))
+    with pytest.raises(CredentialError):
+        credential_for('ghcr.io', 5)
+
+
+@pytest.mark.parametrize(('config', 'message'), (
+    ({'credHelpers': []}, 'credHelpers is not an object'),
+    ({'auths': {'ghcr.io': 'x'}}, 'an auths entry is not an object'),
+    ({'auths': {'ghcr.io': {'auth': 'bm9jb2xvbg=='}}}, 'not base64 of user:password'),
+    ({'credHelpers': {'ghcr.io': 'missing'}}, 'docker-credential-missing is not on PATH'),
+))
+def test_malformed_files(home: Path, config: object, message: str) -> None:
+    docker_config(home, config)
+    with pytest.raises(CredentialError, match=message):
+        credential_for('ghcr.io', 5)
