@@ -185,7 +185,10 @@ class Registry:
         self.credentials = credentials
         self.scheme = ''  # https, or http once https failed where allowed
         self.session = requests.Session()
-        self.session.trust_env = False  # no .netrc: credentials come from ours
+        # HTTPS_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE apply as for any
+        # requests user; a no-op auth keeps requests from reading ~/.netrc:
+        # credentials come from the user's registry files only
+        self.session.auth = _no_auth
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=1, max_retries=0)
         self.session.mount('https://', adapter)
         self.session.mount('http://', adapter)
@@ -336,10 +339,16 @@ class Registry:
             if status == 404:
                 raise _Stop(Missing(f'{what} has no manifest {query.reference} (404)'))
             if status == 401:
+                credential = self._credential
+                if credential is None:
+                    raise _fail(
+                        f'{self.host} refused anonymous access to {what} (401): '
+                        f'log in (docker login / podman login)',
+                    )
                 raise _fail(
-                    f'{self.host} refused the credentials'
-                    f'{" from " + self._credential.origin if self._credential else ""}'
-                    f' for {what} (401): log in again (docker login / podman login)',
+                    f'{self.host} refused the credentials from '
+                    f'{credential.origin} for {what} (401): log in again '
+                    f'(docker login / podman login)',
                 )
             if status == 403:
                 raise _fail(f'{self.host} denied access to {what} (403)')
@@ -491,6 +500,10 @@ class Registry:
         if not isinstance(token, str) or not _TOKEN_RE.match(token):
             raise _fail(f'the token server of {self.host} answered no usable token')
         return f'Bearer {token}'
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 def _release(response: requests.Response) -> None:

@@ -417,3 +417,23 @@ def test_a_misbehaving_credential_helper_is_one_line(
         assert path.read_text() == text
     finally:
         registry.close()
+
+
+def test_proxies_from_the_environment_apply_and_netrc_is_never_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """HTTPS_PROXY/NO_PROXY are honoured as for any HTTP client; a ~/.netrc
+    with a login for the registry is not sent (credentials come from the
+    registry files only)."""
+    registry = ScriptedRegistry(serve_manifest)
+    try:
+        (tmp_path / 'home' / '.netrc').write_text(
+            'machine 127.0.0.1 login netrcuser password netrcsecret\n',
+        )
+        monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+        monkeypatch.setenv('HTTP_PROXY', 'http://192.0.2.1:9')
+        path, _ = pinned_file(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 0, capsys.readouterr()
+        assert all('authorization' not in r.headers for r in registry.requests)
+    finally:
+        registry.close()
