@@ -91,6 +91,28 @@ def gitlab(documents: list[Node | None]) -> Iterator[Found]:
                 yield from _gitlab_job(value, f'{key}.')
 
 
+MAX_INCLUDES = 150  # GitLab's own limit of included files per pipeline
+
+
+def gitlab_local_includes(documents: list[Node | None]) -> list[str]:
+    """The ``include:`` entries that name files of the same project:
+    ``include: path``, ``- local: path`` (or ``- path``); remote, project,
+    template and component includes point elsewhere and are left."""
+    names: list[str] = []
+    for top in _mappings(documents):
+        include = get(top, 'include')
+        if include is None:
+            continue
+        entries = include[0].items if isinstance(include[0], YamlSequence) else [include[0]]
+        for entry in entries:
+            if isinstance(entry, YamlMapping):
+                local = get(entry, 'local')
+                entry = local[0] if local is not None else entry
+            if isinstance(entry, Scalar) and entry.value and '://' not in entry.value:
+                names.append(entry.value)
+    return names[:MAX_INCLUDES]
+
+
 def gitlab_variables(documents: list[Node | None]) -> dict[str, str]:
     """Top-level ``variables:``: ``NAME: value`` or ``NAME: {value: …}``."""
     values: dict[str, str] = {}

@@ -14,6 +14,7 @@ from digestpin_hooks._io import Identity
 from digestpin_hooks._io import MAX_FILE_BYTES
 from digestpin_hooks._io import read_regular
 from digestpin_hooks._io import ReadError
+from digestpin_hooks._kinds import GITLAB
 from digestpin_hooks._kinds import is_dockerfile_name
 from digestpin_hooks._kinds import kind_of
 from digestpin_hooks._kinds import KUBERNETES
@@ -53,18 +54,72 @@ def _walk(directory: str) -> list[str]:
     return found
 
 
-def files_in_folder(directory: str) -> list[str]:
-    """Dockerfiles and the YAML kinds with names of their own (Compose,
-    Actions, the CI files).
+def files_in_folder(directory: str) -> list[tuple[str, str]]:
+    """(path, kind) of the Dockerfiles and the YAML kinds with names of
+    their own (Compose, Actions, the CI files), and of the files a
+    ``.gitlab-ci.yml`` there includes from the same project (kind
+    ``gitlab-ci``, whatever their names).
 
     Kubernetes manifests have no names of their own: they are read when
     given as files (or through the kubernetes hooks).
     """
-    return [
-        os.path.normpath(path) for path in _walk(directory)
+    walked = _walk(directory)
+    found = [
+        (os.path.normpath(path), 'auto') for path in walked
         if is_dockerfile_name(os.path.basename(path))
         or yaml_kind(path) in NAMED_YAML_KINDS
     ]
+    named = {path for path, _ in found}
+    for path, _ in list(found):
+        if os.path.basename(path) in ('.gitlab-ci.yml', '.gitlab-ci.yaml'):
+            for included in _gitlab_included(path, walked):
+                if included not in named:
+                    named.add(included)
+                    found.append((included, GITLAB))
+    return found
+
+
+def _gitlab_included(root_file: str, walked: list[str]) -> list[str]:
+    """The files a root ``.gitlab-ci.yml`` includes locally, and those they
+    include, followed to GitLab's limit: only files the folder search
+    itself found (regular files, no symlink, inside the folder), matched
+    by path or by glob (``ci/*.yml``) from the project root, the folder
+    of the root file."""
+    import fnmatch
+
+    from digestpin_hooks._ci_refs import gitlab_local_includes
+    from digestpin_hooks._ci_refs import MAX_INCLUDES
+    from digestpin_hooks._yaml import compose_documents
+    from digestpin_hooks._yaml import YamlError
+    root = os.path.dirname(root_file)
+    # project-relative path -> the file the search found
+    project = {
+        os.path.relpath(path, root).replace(os.sep, '/'): os.path.normpath(path)
+        for path in walked if not os.path.relpath(path, root).startswith('..')
+    }
+    included: list[str] = []
+    todo = [root_file]
+    seen = {os.path.normpath(root_file)}
+    while todo and len(included) < MAX_INCLUDES:
+        current = todo.pop(0)
+        try:
+            data = read_regular(current, MAX_FILE_BYTES).data
+            documents = compose_documents(data.decode('utf-8'), duplicates=True)
+        except (OSError, UnicodeDecodeError, YamlError):
+            continue  # reading the file itself reports what is wrong with it
+        for name in gitlab_local_includes(documents):
+            pattern = name.lstrip('/')
+            matches = (
+                [project[key] for key in sorted(project) if fnmatch.fnmatchcase(key, pattern)]
+                if any(c in pattern for c in '*?[') else
+                [project[pattern]] if pattern in project else []
+            )
+            for path in matches:
+                if path not in seen:
+                    seen.add(path)
+                    included.append(path)
+                    todo.append(path)
+    return included[:MAX_INCLUDES]
 
 
 def paths_or_here(arguments: Sequence[str]) -> list[str]:
@@ -148,9 +203,12 @@ def load_all(
         try:
             loaded.append(load(path, kind))
         except IsAFolder:
-            found, found_errors = load_all(files_in_folder(path), kind)
-            loaded.extend(found)
-            errors.extend(found_errors)
+            for found_path, found_kind in files_in_folder(path):
+                found, found_errors = load_all(
+                    [found_path], found_kind if kind == 'auto' else kind,
+                )
+                loaded.extend(found)
+                errors.extend(found_errors)
         except SkippedFile as e:
             errors.append(FileError(path, str(e), skipped=True))
         except UnreadableFile as e:

@@ -208,8 +208,43 @@ def test_a_folder_search_finds_every_ci_kind(tmp_path: Path) -> None:
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text('{}\n')
-    found = sorted(Path(p).relative_to(tmp_path).as_posix() for p in files_in_folder(str(tmp_path)))
+    found = sorted(Path(p).relative_to(tmp_path).as_posix() for p, _ in files_in_folder(str(tmp_path)))
     assert found == sorted(names[:-1])
+
+
+def test_a_folder_search_follows_gitlab_local_includes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Files a .gitlab-ci.yml includes from its own project are read as
+    GitLab CI whatever their names, nested includes and globs too; remote
+    and template includes, and files outside the folder, are not."""
+    from digestpin_hooks.lint import main
+    files = {
+        '.gitlab-ci.yml': (
+            'include:\n  - local: /ci/build.yml\n  - ci/jobs/*.yml\n'
+            '  - remote: https://example.com/x.yml\n  - template: Auto-DevOps.gitlab-ci.yml\n'
+            '  - local: ../outside.yml\n'
+        ),
+        'ci/build.yml': 'include: ci/nested.yaml\nbuild:\n  image: golang:1.22\n',
+        'ci/nested.yaml': 'n:\n  image: node:20\n',
+        'ci/jobs/a.yml': 'a:\n  services: [redis:7]\n',
+        'ci/unrelated.yml': 'apiVersion: v1\nkind: Pod\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path.parent / 'outside.yml').write_text('o:\n  image: evil:1\n')
+    kinds = {
+        Path(p).relative_to(tmp_path).as_posix(): kind for p, kind in files_in_folder(str(tmp_path))
+    }
+    assert kinds == {
+        '.gitlab-ci.yml': 'auto', 'ci/build.yml': 'gitlab-ci', 'ci/jobs/a.yml': 'gitlab-ci',
+        'ci/nested.yaml': 'gitlab-ci',
+    }
+    assert main([str(tmp_path), '--format', 'json']) == 1
+    import json
+    found = {(Path(f['path']).name, f['image']) for f in json.loads(capsys.readouterr().out)['findings']}
+    assert found == {('build.yml', 'golang:1.22'), ('nested.yaml', 'node:20'), ('a.yml', 'redis:7')}
 
 
 @pytest.mark.parametrize(('name', 'data'), (
