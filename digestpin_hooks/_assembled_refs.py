@@ -100,7 +100,7 @@ def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[in
 
 
 def _assembled(
-        text: str, path: str, mapping: YamlMapping, image: str, *,
+        path: str, mapping: YamlMapping, image: str, *,
         has_tag: bool, digest_field: Scalar | None, edit: tuple[tuple[int, int], str] | None,
         untagged_note: str,
 ) -> Assembled:
@@ -137,7 +137,7 @@ def _kustomize_entry(
     else:
         edit = _added_key(text, entry, 'digest')
     return _assembled(
-        text, path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
+        path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
         edit=edit, untagged_note='no newTag: the tag is the one the base manifests name',
     )
 
@@ -156,9 +156,7 @@ def kustomize(text: str, documents: list[Node | None], span_of: SpanOf) -> Itera
                 yield found
 
 
-def _helm_image(
-        text: str, span_of: SpanOf, mapping: YamlMapping, path: str,
-) -> Assembled | None:
+def _helm_image(span_of: SpanOf, mapping: YamlMapping, path: str) -> Assembled | None:
     repository = _text(_value(mapping, 'repository'))
     if not repository:
         return None
@@ -187,7 +185,7 @@ def _helm_image(
     if sha_node is not None and _text(sha_node) and digest_node is None:
         edit = None  # the chart's own sha: field: left to the user
     return _assembled(
-        text, path, mapping, image, has_tag=bool(tag),
+        path, mapping, image, has_tag=bool(tag),
         digest_field=digest_node if digest else None, edit=edit,
         untagged_note="no tag: the chart renders its appVersion from Chart.yaml",
     )
@@ -218,7 +216,7 @@ def helm(
             if not isinstance(node, YamlMapping):
                 continue
             if under_image and node.pairs:
-                found = _helm_image(text, span_of, node, path)
+                found = _helm_image(span_of, node, path)
                 if found is not None:
                     yield found
                     continue

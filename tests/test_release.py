@@ -4,7 +4,6 @@ id of ``.pre-commit-hooks.yaml`` run from the built tree."""
 from __future__ import annotations
 
 import configparser
-import os
 import re
 import shutil
 import subprocess
