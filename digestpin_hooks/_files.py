@@ -3,6 +3,7 @@ Kubernetes manifests, GitHub Actions and CI files), each read by its
 kind's reader."""
 from __future__ import annotations
 
+import itertools
 import os
 from typing import NamedTuple
 from typing import TYPE_CHECKING
@@ -63,63 +64,80 @@ def files_in_folder(directory: str) -> list[tuple[str, str]]:
     Kubernetes manifests have no names of their own: they are read when
     given as files (or through the kubernetes hooks).
     """
-    walked = _walk(directory)
+    walked = [os.path.normpath(path) for path in _walk(directory)]
     found = [
-        (os.path.normpath(path), 'auto') for path in walked
+        (path, 'auto') for path in walked
         if is_dockerfile_name(os.path.basename(path))
         or yaml_kind(path) in NAMED_YAML_KINDS
     ]
     named = {path for path, _ in found}
+    includes = _GitlabIncludes(walked)
     for path, _ in list(found):
         if os.path.basename(path) in ('.gitlab-ci.yml', '.gitlab-ci.yaml'):
-            for included in _gitlab_included(path, walked):
+            for included in includes.of(path):
                 if included not in named:
                     named.add(included)
                     found.append((included, GITLAB))
     return found
 
 
-def _gitlab_included(root_file: str, walked: list[str]) -> list[str]:
-    """The files a root ``.gitlab-ci.yml`` includes locally, and those they
-    include, followed to GitLab's limit: only files the folder search
-    itself found (regular files, no symlink, inside the folder), matched
-    by path or by glob (``ci/*.yml``) from the project root, the folder
-    of the root file."""
-    import fnmatch
+class _GitlabIncludes:
+    """The files root ``.gitlab-ci.yml`` files include locally, among the
+    files one folder search found (regular files, no symlink, inside the
+    folder): by path or by glob (``ci/*.yml``) from the project root, the
+    folder of the root file, nested includes followed to GitLab's limit.
 
-    from digestpin_hooks._ci_refs import gitlab_local_includes
-    from digestpin_hooks._ci_refs import MAX_INCLUDES
-    from digestpin_hooks._yaml import compose_documents
-    from digestpin_hooks._yaml import YamlError
-    root = os.path.dirname(root_file)
-    # project-relative path -> the file the search found
-    project = {
-        os.path.relpath(path, root).replace(os.sep, '/'): os.path.normpath(path)
-        for path in walked if not os.path.relpath(path, root).startswith('..')
-    }
-    included: list[str] = []
-    todo = [root_file]
-    seen = {os.path.normpath(root_file)}
-    while todo and len(included) < MAX_INCLUDES:
-        current = todo.pop(0)
-        try:
-            data = read_regular(current, MAX_FILE_BYTES).data
-            documents = compose_documents(data.decode('utf-8'), duplicates=True)
-        except (OSError, UnicodeDecodeError, YamlError):
-            continue  # reading the file itself reports what is wrong with it
-        for name in gitlab_local_includes(documents):
-            pattern = name.lstrip('/')
-            matches = (
-                [project[key] for key in sorted(project) if fnmatch.fnmatchcase(key, pattern)]
-                if any(c in pattern for c in '*?[') else
-                [project[pattern]] if pattern in project else []
-            )
-            for path in matches:
-                if path not in seen:
-                    seen.add(path)
-                    included.append(path)
-                    todo.append(path)
-    return included[:MAX_INCLUDES]
+    A glob is matched against the files below its root only (a range of the
+    sorted paths), and all globs of a search share one budget of 150
+    comparisons per file found: GitLab's 150 includes of one root over the
+    whole tree fit, and no tree of nested roots makes the search quadratic.
+    """
+
+    def __init__(self, walked: list[str]) -> None:
+        self.sorted = sorted(walked)
+        self.files = set(walked)
+        self.budget = 150 * len(walked) + 1024  # glob comparisons left
+
+    def _matches(self, root: str, name: str) -> list[str]:
+        import bisect
+        import fnmatch
+        pattern = name.lstrip('/')
+        if not any(c in pattern for c in '*?['):
+            path = os.path.normpath(os.path.join(root, pattern))
+            return [path] if path in self.files else []
+        prefix = root + os.sep if root else ''
+        matches = []
+        for path in itertools.islice(self.sorted, bisect.bisect_left(self.sorted, prefix), None):
+            self.budget -= 1
+            if self.budget < 0 or not path.startswith(prefix):
+                break
+            if fnmatch.fnmatchcase(path[len(prefix):].replace(os.sep, '/'), pattern):
+                matches.append(path)
+        return matches
+
+    def of(self, root_file: str) -> list[str]:
+        from digestpin_hooks._ci_refs import gitlab_local_includes
+        from digestpin_hooks._ci_refs import MAX_INCLUDES
+        from digestpin_hooks._yaml import compose_documents
+        from digestpin_hooks._yaml import YamlError
+        root = os.path.dirname(root_file)
+        included: list[str] = []
+        todo = [root_file]
+        seen = {root_file}
+        while todo and len(included) < MAX_INCLUDES:
+            current = todo.pop()
+            try:
+                data = read_regular(current, MAX_FILE_BYTES).data
+                documents = compose_documents(data.decode('utf-8'), duplicates=True)
+            except (OSError, UnicodeDecodeError, YamlError):
+                continue  # reading the file itself reports what is wrong with it
+            for name in gitlab_local_includes(documents):
+                for path in self._matches(root, name):
+                    if path not in seen:
+                        seen.add(path)
+                        included.append(path)
+                        todo.append(path)
+        return included[:MAX_INCLUDES]
 
 
 def paths_or_here(arguments: Sequence[str]) -> list[str]:

@@ -23,13 +23,8 @@ from digestpin_hooks._files import UnreadableFile
 from digestpin_hooks._jsonc import parse_jsonc
 from digestpin_hooks._model import pin_edit
 from digestpin_hooks._reference import parse_reference
-from digestpin_hooks._resolve import Resolution
-from digestpin_hooks._text import encode
 from digestpin_hooks._yaml import YamlMapping
 from digestpin_hooks._yaml import YamlSequence
-from digestpin_hooks._yaml_refs import parse_yaml
-from digestpin_hooks.fix import fix_file
-from digestpin_hooks.fix import plan_file
 from tests.corpus import CORPUS_KINDS
 from tests.corpus import KIND_NAMES
 from tests.corpus import kinds_corpus_files
@@ -37,6 +32,8 @@ from tests.corpus import kinds_expected
 from tests.corpus import require_kinds_corpus
 from tests.test_corpus_yaml import _strip_pins
 from tests.test_corpus_yaml import fake_digest
+from tests.test_corpus_yaml import fixed_with_fake_digests
+from tests.test_corpus_yaml import refixed
 from tests.test_corpus_yaml import Tolerant
 
 # the two files the corpus keeps as realistic YAML errors
@@ -154,13 +151,7 @@ def test_fixing_every_file_inserts_only_digests() -> None:
             continue
         path = os.path.join(CORPUS_KINDS, relative)
         loaded = load(path, KIND_NAMES[kind])
-        plan = plan_file(loaded)
-        keys = [key for _, _, key in plan.wanted if key is not None]
-        text, file_pins, _, _ = fix_file(
-            plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
-        )
-        data = encode(text, loaded.doc.bom)
-        inserted = {f'@{fake_digest(k)}' for k in keys}
+        plan, data, file_pins, inserted = fixed_with_fake_digests(loaded)
         # every edit keeps the text it replaces and adds only a digest:
         # '@digest' after a reference or a Helm tag, the digest in an empty
         # field, or a digest: key added to a Kustomize entry
@@ -190,10 +181,7 @@ def test_fixing_every_file_inserts_only_digests() -> None:
         assert _unpinned(after, before, inserted) == before, relative
         pins += len(file_pins)
         if file_pins:
-            _, again = parse_yaml(data, path, KIND_NAMES[kind])
-            replan = plan_file(loaded._replace(
-                data=data, doc=parse_yaml(data, path, KIND_NAMES[kind])[0], refs=again,
-            ))
+            replan = refixed(loaded, data, KIND_NAMES[kind])
             assert not [key for _, _, key in replan.wanted if key is not None], relative
     assert pins > 500
     assert unconstructed <= 5  # of 570 files

@@ -11,12 +11,15 @@ import pytest
 import yaml
 
 from digestpin_hooks._files import load
+from digestpin_hooks._files import LoadedFile
 from digestpin_hooks._resolve import familiar
 from digestpin_hooks._resolve import ImageKey
 from digestpin_hooks._resolve import Resolution
 from digestpin_hooks._text import encode
 from digestpin_hooks._yaml_refs import parse_yaml
 from digestpin_hooks.fix import fix_file
+from digestpin_hooks.fix import Pin
+from digestpin_hooks.fix import Plan
 from digestpin_hooks.fix import plan_file
 from tests.corpus import require_yaml_corpus
 from tests.corpus import yaml_corpus_files
@@ -140,6 +143,23 @@ def fake_digest(key: ImageKey) -> str:
     return 'sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest()
 
 
+def fixed_with_fake_digests(loaded: LoadedFile) -> tuple[Plan, bytes, list[Pin], set[str]]:
+    """A file fixed with a made-up digest for each reference: (its plan,
+    the fixed bytes, the pins, the '@digest' texts inserted)."""
+    plan = plan_file(loaded)
+    keys = [key for _, _, key in plan.wanted if key is not None]
+    text, file_pins, _, _ = fix_file(
+        plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
+    )
+    return plan, encode(text, loaded.doc.bom), file_pins, {f'@{fake_digest(k)}' for k in keys}
+
+
+def refixed(loaded: LoadedFile, data: bytes, kind: str) -> Plan:
+    """The fix plan of a fixed file, read again."""
+    doc, refs = parse_yaml(data, loaded.path, kind)
+    return plan_file(loaded._replace(data=data, doc=doc, refs=refs))
+
+
 def _strip_pins(value: Any, inserted: set[str]) -> Any:
     if isinstance(value, str):
         return re.sub(r'@sha256:[0-9a-f]{64}', lambda m: '' if m.group() in inserted else m.group(), value)
@@ -155,13 +175,7 @@ def test_fixing_every_file_changes_only_image_references() -> None:
     pinned_files = pins = 0
     for path, kind in yaml_corpus_files():
         loaded = load(path, kind)
-        plan = plan_file(loaded)
-        keys = [key for _, _, key in plan.wanted if key is not None]
-        text, file_pins, _, _ = fix_file(
-            plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
-        )
-        data = encode(text, loaded.doc.bom)
-        inserted = {f'@{fake_digest(k)}' for k in keys}
+        plan, data, file_pins, inserted = fixed_with_fake_digests(loaded)
         restored = re.sub(
             rb'@sha256:[0-9a-f]{64}',
             lambda m: b'' if m.group().decode() in inserted else m.group(), data,
@@ -175,8 +189,7 @@ def test_fixing_every_file_changes_only_image_references() -> None:
             pins += len(file_pins)
             # the fixed file itself, read again: one digest each, and a
             # second fix has nothing left to pin
-            _, again = parse_yaml(data, path, kind)
-            assert all(ref.image.count('@sha256:') <= 1 for ref in again), path
-            replan = plan_file(loaded._replace(data=data, doc=parse_yaml(data, path, kind)[0], refs=again))
-            assert not [key for _, _, key in replan.wanted if key is not None], path
+            again = refixed(loaded, data, kind)
+            assert all(ref.image.count('@sha256:') <= 1 for ref in again.loaded.refs), path
+            assert not [key for _, _, key in again.wanted if key is not None], path
     assert pinned_files > 400 and pins > 800

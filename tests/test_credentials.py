@@ -87,3 +87,55 @@ def test_malformed_files(home: Path, config: object, message: str) -> None:
     docker_config(home, config)
     with pytest.raises(CredentialError, match=message):
         credential_for('ghcr.io', 5)
+
+
+def test_a_fifo_or_a_huge_credential_file_is_an_error_not_a_hang(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    fifo = tmp_path / 'auth.fifo'
+    os.mkfifo(fifo)
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(fifo))
+    with pytest.raises(CredentialError, match='not a regular file'):
+        credential_for('ghcr.io', 5)
+    huge = tmp_path / 'huge.json'
+    with open(huge, 'wb') as f:
+        f.truncate(200 * 1024 * 1024)  # sparse: no disk used
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(huge))
+    with pytest.raises(CredentialError, match='larger than the limit'):
+        credential_for('ghcr.io', 5)
+
+
+def test_a_symlinked_credential_file_is_read_as_docker_reads_it(
+        home: Path, tmp_path: Path,
+) -> None:
+    """The user's own config may be a link (dotfile managers): it is
+    followed, as Docker follows it; it is never a file of a scanned tree."""
+    target = tmp_path / 'dotfiles' / 'config.json'
+    target.parent.mkdir()
+    target.write_text(json.dumps({'auths': {'ghcr.io': auths_entry('u', 'p')}}))
+    (home / '.docker').mkdir(parents=True)
+    (home / '.docker' / 'config.json').symlink_to(target)
+    assert credential_for('ghcr.io', 5)[:2] == ('u', 'p')  # type: ignore[index]
+
+
+@pytest.mark.parametrize('answer', (
+    '{"Username": 7, "Secret": "s"}', '{"Username": "u"}', '["u", "s"]',
+    '{"Username": "u\\u0007\\u001b[2J", "Secret": "s"}',
+))
+def test_a_helper_answer_of_the_wrong_shape(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, answer: str,
+) -> None:
+    import stat
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    helper = bin_dir / 'docker-credential-odd'
+    helper.write_text(f"#!/bin/sh\ncat >/dev/null\nprintf '%s' '{answer}'\n")
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+    docker_config(home, {'credsStore': 'odd'})
+    if 'u0007' in answer:
+        # control characters in a username are sent, never printed
+        assert credential_for('ghcr.io', 5)[0] == 'u\x07\x1b[2J'  # type: ignore[index]
+        return
+    with pytest.raises(CredentialError, match='docker-credential-odd'):
+        credential_for('ghcr.io', 5)

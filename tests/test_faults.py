@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from tests.fakes import FakeDaemon
 from tests.fakes import http
 from tests.fakes import VERSION
 from tests.output import without_summary
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
 from tests.stack import Stack
 
 DOCKERFILE = b'FROM example.com/team/app:1\r\nRUN true\n'
@@ -137,51 +138,21 @@ fix.fix_files([{str(tmp_path / 'Dockerfile')!r}], resolver)
     assert temporary.read_bytes() == original.replace(b'a:1', f'a:1@{digest}'.encode())
 
 
-class FakeRegistry:
+def failing_registry(mode: str) -> ScriptedRegistry:
     """A registry on loopback that fails every manifest request one way."""
-
-    def __init__(self, mode: str) -> None:
-        import http.server
-
-        stop = self.stop = threading.Event()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path == '/v2/':
-                    self._answer(200, b'{}')
-                elif mode == 'hang':
-                    stop.wait(30)
-                elif mode == 'garbage':
-                    self._answer(200, b'\x00not a manifest', 'application/vnd.docker.distribution.manifest.v2+json')
-                else:
-                    code = int(mode)
-                    error = 'TOOMANYREQUESTS' if code == 429 else 'UNKNOWN'
-                    self._answer(code, json.dumps(
-                        {'errors': [{'code': error, 'message': f'fake {code}'}]},
-                    ).encode())
-
-            do_HEAD = do_GET
-
-            def _answer(self, code: int, body: bytes, kind: str = 'application/json') -> None:
-                self.send_response(code)
-                self.send_header('Content-Type', kind)
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                if self.command != 'HEAD':
-                    self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.address = f'127.0.0.1:{self.server.server_address[1]}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path == '/v2/':
+            return 200, {'Content-Type': 'application/json'}, b'{}'
+        if mode == 'hang':
+            return 0, {}, b''
+        if mode == 'garbage':
+            return 200, {'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json'}, b'\x00not a manifest'
+        code = int(mode)
+        error = 'TOOMANYREQUESTS' if code == 429 else 'UNKNOWN'
+        return code, {'Content-Type': 'application/json'}, json.dumps(
+            {'errors': [{'code': error, 'message': f'fake {code}'}]},
+        ).encode()
+    return ScriptedRegistry(answer)
 
 
 NETWORK_COMMANDS = {
@@ -203,7 +174,7 @@ def test_registry_faults_behind_a_real_daemon(
         stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         command: str, mode: str,
 ) -> None:
-    registry = FakeRegistry(mode)
+    registry = failing_registry(mode)
     try:
         main_, args, pinned = NETWORK_COMMANDS[command]
         image = f'{registry.address}/team/app:1'
@@ -294,7 +265,7 @@ def test_one_failing_registry_leaves_the_others_pinned(
     good = f'{stack.registry}/faults/good:{source}'
     digest = stack.push(good, f'good for {source}')
     stack.remove(good)  # so that --source pull must pull it
-    registry = FakeRegistry('500')
+    registry = failing_registry('500')
     try:
         bad = f'{registry.address}/team/app:1'
         path = tmp_path / 'Dockerfile'

@@ -326,6 +326,16 @@ GROWTH = {
     'a dev container string of backslashes': (
         '.devcontainer.json', lambda n: b'{"image": "' + b'\\\\' * (n // 2) + b'"}',
     ),
+    'Helm values with an image mapping per key': (
+        'chart/values.yaml',
+        lambda n: b''.join(
+            b'c%d:\n  image:\n    repository: r/a\n    tag: "1"\n' % i for i in range(n // 44)
+        ),
+    ),
+    'Kustomize images': (
+        'kustomization.yaml',
+        lambda n: b'images:\n' + b'- name: a\n  newTag: "1"\n' * (n // 24),
+    ),
     'GitLab jobs through one anchor': (
         '.gitlab-ci.yml',
         lambda n: b'.b: &b\n  image: a:1\n' + b''.join(
@@ -355,8 +365,24 @@ def test_linear_growth(tmp_path: Path, case: str) -> None:
     name, make = GROWTH[case]
     small = write(tmp_path / 'small' / name, make(100_000))
     large = write(tmp_path / 'large' / name, make(1_000_000))
+    for size in ('small', 'large'):  # a chart's values: a Chart.yaml beside them
+        write(tmp_path / size / os.path.dirname(name) / 'Chart.yaml', b'name: c\n')
     ratio = lint_seconds(large) / lint_seconds(small)
     print(f'[growth] {case}: 1 MB / 100 KB = {ratio:.1f}')
+    assert ratio <= 15
+
+
+def test_gitlab_includes_across_many_roots_grow_linearly(tmp_path: Path) -> None:
+    """A tree of many .gitlab-ci.yml files, each including every file by
+    glob, costs a folder search linear time (a glob scans its own root's
+    files, within one budget), not roots x files."""
+    def tree(folder: Path, roots: int) -> Path:
+        for k in range(roots):
+            write(folder / f'p{k}' / '.gitlab-ci.yml', b"include: ['*.yml', '/*', 'x/**']\n")
+            write(folder / f'p{k}' / 'a.yml', b'a:\n  image: a:1\n')
+        return folder
+    ratio = lint_seconds(tree(tmp_path / 'large', 1000)) / lint_seconds(tree(tmp_path / 'small', 100))
+    print(f'[growth] GitLab include globs: 1000 roots / 100 roots = {ratio:.1f}')
     assert ratio <= 15
 
 

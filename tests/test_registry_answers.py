@@ -149,3 +149,58 @@ def test_jsonc_empty_and_escapes() -> None:
     assert parse_jsonc('') == [None]
     (root,) = parse_jsonc('// only\n["\\u0041\\n\\"", {}, []]')
     assert root is not None
+
+
+def _by_tag(body: bytes, config: bytes = CONFIG) -> object:
+    def handler(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if '/manifests/' in request.path:
+            return 200, {}, body
+        if request.path.endswith(f'/blobs/{CONFIG_DIGEST}'):
+            return 200, {}, config
+        return 404, {}, b''
+    return ask(handler, reference='1', full=True)
+
+
+@pytest.mark.parametrize(('body', 'reason'), (
+    (b'[]', 'the manifest is not a JSON object'),
+    (b'{"mediaType": 7}', "the manifest's mediaType is not a string"),
+    (b'[' * 100_000, 'the manifest is not JSON'),
+))
+def test_manifests_of_the_wrong_shape(body: bytes, reason: str) -> None:
+    answer = _by_tag(body)
+    assert isinstance(answer, Failed) and reason in answer.reason, answer
+
+
+def test_an_image_config_of_the_wrong_shape() -> None:
+    config = json.dumps({'os': 'linux', 'architecture': 7}).encode()
+    image = IMAGE.replace(CONFIG_DIGEST.encode(), ('sha256:' + hashlib.sha256(config).hexdigest()).encode())
+
+    def handler(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if '/manifests/' in request.path:
+            return 200, {}, image
+        return 200, {}, config
+    answer = ask(handler, reference='1', full=True)
+    assert isinstance(answer, Failed) and 'the image config is malformed' in answer.reason
+
+
+def test_index_platforms_of_the_wrong_shape_are_left_out() -> None:
+    index = json.dumps({
+        'mediaType': 'application/vnd.oci.image.index.v1+json',
+        'manifests': [
+            {'platform': {'os': 'linux', 'architecture': 7}}, 'not an entry',
+            {'platform': {'os': 'unknown', 'architecture': 'unknown'}},
+            {'platform': {'os': 'linux', 'architecture': 'amd64'}},
+        ],
+    }).encode()
+    answer = _by_tag(index)
+    assert answer == Manifest('sha256:' + hashlib.sha256(index).hexdigest(), True, ('linux/amd64',))
+
+
+def test_a_token_of_the_wrong_type() -> None:
+    def handler(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path.startswith('/token'):
+            return 200, {}, b'{"token": 7, "access_token": ["x"]}'
+        realm = f'http://{request.headers["host"]}/token'
+        return 401, {'WWW-Authenticate': f'Bearer realm="{realm}"'}, b''
+    answer = ask(handler)
+    assert isinstance(answer, Failed) and 'no usable token' in answer.reason
