@@ -18,6 +18,7 @@ from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from digestpin_hooks._model import ImageRef
+from digestpin_hooks._model import UNTAGGED
 from digestpin_hooks._yaml import get
 from digestpin_hooks._yaml import items
 from digestpin_hooks._yaml import Scalar
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     SpanOf = Callable[[Scalar], 'tuple[int, int] | None']
 
 _NULLS = frozenset(('', '~', 'null', 'Null', 'NULL'))
-UNTAGGED = '<no tag>'  # what an assembled reference without a tag lacks
 # plain scalars YAML reads as booleans or numbers: no image name
 _NOT_A_STRING_RE = re.compile(
     r'(?:true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF'

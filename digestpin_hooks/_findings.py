@@ -5,6 +5,7 @@ from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from digestpin_hooks._model import ImageRef
+from digestpin_hooks._model import UNTAGGED
 from digestpin_hooks._dockerfile_refs import SOURCE_ARG
 from digestpin_hooks._instruction_checks import UnknownSyntax
 from digestpin_hooks._reference import digest_problem
@@ -175,7 +176,7 @@ _DOCKERFILE_SOURCES = frozenset((
 def _dp003_advice(ref: ImageRef) -> str:
     """What to do about a variable no default resolves, in the words of the
     file's own kind."""
-    if ref.unresolved == ('<no tag>',):  # Helm values, Kustomize images
+    if ref.unresolved == (UNTAGGED,):  # Helm values, Kustomize images
         return 'give it a tag (tag:, newTag:), then pin it with digestpin-fix'
     if ref.note.startswith('the image varies with the platform'):
         return 'name each platform\'s image, or pin the index the tag names'

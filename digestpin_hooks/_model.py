@@ -33,6 +33,11 @@ class Note(NamedTuple):
     message: str
 
 
+# what an assembled reference (Helm values, Kustomize) without a tag lacks:
+# its ``unresolved``, so that check can say what to do
+UNTAGGED = '<no tag>'
+
+
 class ImageRef(NamedTuple):
     """One place where an image is pulled, in any kind of file: what every
     reader produces and every later step reads."""
