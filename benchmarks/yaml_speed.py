@@ -87,6 +87,17 @@ def count_refs(paths: list[str]) -> int:
     return total
 
 
+def compare(
+        label: str, lint: str, ours: tuple[list[str], int],
+        base: tuple[list[str], int], runs: int,
+) -> None:
+    """Lint both trees in turns; print the ratio and its cost per reference."""
+    (our_files, our_refs), (base_files, base_refs) = ours, base
+    our_time, base_time = paired_medians([[lint, *our_files], [lint, *base_files]], runs)
+    print(ratio_line(label, our_time, base_time, 'reported'))
+    print(f'per reference: {(our_time / our_refs) / (base_time / base_refs):.2f}x')
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument('--runs', type=int, default=5)
@@ -127,15 +138,12 @@ def main() -> int:
         total = count_refs(mixed)
         only = take(total, 'dockerfiles-only')
         only_refs = count_refs(only)
-        ours, base = paired_medians([[lint, *mixed], [lint, *only]], args.runs)
         print(
             f'mixed tree: {len(mixed)} files, {total} references '
             f'({yaml_refs} in {len(mixed) - len(mixed_dockerfiles)} YAML files); '
             f'Dockerfiles only: {len(only)} files, {only_refs} references',
         )
-        per_ref = (ours / total) / (base / only_refs)
-        print(ratio_line('lint, mixed tree vs Dockerfiles only', ours, base, 'reported'))
-        print(f'per reference: {per_ref:.2f}x')
+        compare('lint, mixed tree vs Dockerfiles only', lint, (mixed, total), (only, only_refs), args.runs)
 
         ci: list[str] = []
         for number, (path, name) in enumerate(ci_files()):
@@ -149,13 +157,14 @@ def main() -> int:
         ci_refs = count_refs(ci)
         ci_dockerfiles = take(ci_refs, 'ci-dockerfiles')
         ci_dockerfile_refs = count_refs(ci_dockerfiles)
-        ours, base = paired_medians([[lint, *ci], [lint, *ci_dockerfiles]], args.runs)
         print(
             f'CI files: {len(ci)} files, {ci_refs} references; Dockerfiles: '
             f'{len(ci_dockerfiles)} files, {ci_dockerfile_refs} references',
         )
-        print(ratio_line('lint, CI files vs Dockerfiles', ours, base, 'reported'))
-        print(f'per reference: {(ours / ci_refs) / (base / ci_dockerfile_refs):.2f}x')
+        compare(
+            'lint, CI files vs Dockerfiles', lint, (ci, ci_refs),
+            (ci_dockerfiles, ci_dockerfile_refs), args.runs,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
