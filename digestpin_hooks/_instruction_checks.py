@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from digestpin_hooks._dockerfile import arg_words
 from digestpin_hooks._dockerfile import DockerfileError
 from digestpin_hooks._dockerfile import extract_flags
+from digestpin_hooks._dockerfile import GO_BLANK
 from digestpin_hooks._dockerfile import GO_SPACE
 from digestpin_hooks._dockerfile import Instruction
 from digestpin_hooks._dockerfile import InstructionFinder
@@ -146,7 +147,7 @@ def _lines_to_check(escape: str, ignore_case: bool, with_unknown: bool) -> re.Pa
     - ``unknown``: a first word that is no instruction (lines right after
       an escape at the end of a line are continuations, skipped here).
     """
-    blank = '[' + re.escape(GO_SPACE.replace('\n', '')) + ']'
+    blank = GO_BLANK
     e = re.escape(escape)
     no_flags = (
         'arg|cmd|entrypoint|env|expose|label|maintainer|shell|stopsignal|'

@@ -76,7 +76,8 @@ def line_above(text: str, offset: int) -> str:
 
 # C0 and C1 controls, DEL, and the characters terminals or CI logs take for
 # a line break; lone surrogates are the bytes that were not UTF-8
-_UNPRINTABLE_RE = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+# (compiled on first use, through re's cache: most text is printable)
+_UNPRINTABLE = '[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]'
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -95,9 +96,9 @@ def printable(text: str) -> str:
     UTF-8 become backslash escapes: a file name or a daemon's message can
     neither start a line of its own nor drive the terminal.
     """
-    if _UNPRINTABLE_RE.search(text) is None:
+    if text.isprintable():  # no control, line break or surrogate at all
         return text
-    return _UNPRINTABLE_RE.sub(_escape, text)
+    return re.sub(_UNPRINTABLE, _escape, text)
 
 
 def printable_lines(text: str) -> str:
@@ -105,11 +106,8 @@ def printable_lines(text: str) -> str:
     return '\n'.join(printable(line) for line in text.split('\n'))
 
 
-_SURROGATE_RE = re.compile('[\ud800-\udfff]')
-
-
 def valid_unicode(text: str) -> str:
     """Text with no lone surrogates (bytes that were not UTF-8 become
     ``\\xNN``), so that a JSON or SARIF string is valid Unicode; JSON
     escapes control characters itself."""
-    return _SURROGATE_RE.sub(_escape, text)
+    return re.sub('[\ud800-\udfff]', _escape, text)

@@ -4,10 +4,13 @@ span splicing and refused writes."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from digestpin_hooks._dockerfile import GO_BLANK
+from digestpin_hooks._dockerfile import GO_SPACE
 from digestpin_hooks._expand import expand
 from digestpin_hooks._expand import ExpansionError
 from digestpin_hooks._expand import ShellError
@@ -169,6 +172,22 @@ def test_printable_text() -> None:
     assert printable('caf\udce9') == 'caf\\xe9'
     assert printable_lines('a\x1b\nb\n') == 'a\\x1b\nb\n'
     assert valid_unicode('caf\udce9\x1b') == 'caf\\xe9\x1b'
+
+
+def test_only_controls_line_breaks_and_surrogates_are_escaped() -> None:
+    # printable's fast path (str.isprintable) must keep every other character
+    escaped = {
+        chr(c) for c in range(0x110000)
+        if printable(chr(c)) != chr(c)
+    }
+    expected = {chr(c) for c in (*range(0x20), *range(0x7f, 0xa0), 0x2028, 0x2029)}
+    assert escaped == expected | {chr(c) for c in range(0xd800, 0xe000)}
+
+
+def test_go_blank_is_go_space_but_the_newline() -> None:
+    blank = re.compile(GO_BLANK)
+    matched = {chr(c) for c in range(0x110000) if blank.match(chr(c))}
+    assert matched == set(GO_SPACE) - {'\n'}
 
 
 def test_bounded_reads(tmp_path: Path) -> None:
