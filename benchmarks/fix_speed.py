@@ -194,8 +194,8 @@ def pin_everything(paths: list[str]) -> None:
     """Give every reference a digest, as a resolver that knows all would."""
     import hashlib
 
-    from digestpin_hooks._resolve import familiar
-    from digestpin_hooks._resolve import Resolution
+    from digestpin_hooks.resolve.matching import familiar
+    from digestpin_hooks.resolve.matching import Resolution
     from digestpin_hooks.fix import fix_files
 
     def resolver(keys):  # type: ignore[no-untyped-def]

@@ -76,8 +76,8 @@ def conventional_name(number: int, kind: str, original: str) -> str:
 
 
 def count_refs(paths: list[str]) -> int:
-    from digestpin_hooks._files import load
-    from digestpin_hooks._files import UnreadableFile
+    from digestpin_hooks.read.files import load
+    from digestpin_hooks.read.files import UnreadableFile
     total = 0
     for path in paths:
         try:

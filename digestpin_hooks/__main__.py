@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from digestpin_hooks import _cli
+from digestpin_hooks import cli
 from digestpin_hooks import fix
 from digestpin_hooks import lint
 from digestpin_hooks import update
@@ -21,17 +21,17 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _cli.parser_for('digestpin', 'Pin container images to content digests.')
+    parser = cli.parser_for('digestpin', 'Pin container images to content digests.')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     commands.required = True
     for name, (module, summary) in COMMANDS.items():
-        sub = commands.add_parser(name, help=summary, formatter_class=_cli.formatter)
-        _cli.add_version(sub, f'digestpin {name}')
+        sub = commands.add_parser(name, help=summary, formatter_class=cli.formatter)
+        cli.add_version(sub, f'digestpin {name}')
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     args = parser.parse_args(argv)
     # one prefix per hook, however it is started: the console script's name
-    return _cli.run(f'digestpin-{args.command}', args.run, args)
+    return cli.run(f'digestpin-{args.command}', args.run, args)
 
 
 if __name__ == '__main__':

@@ -11,35 +11,35 @@ import sys
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks import _cli
-from digestpin_hooks._config import FIX_SOURCES
-from digestpin_hooks._model import ImageRef
-from digestpin_hooks._files import paths_or_here
-from digestpin_hooks._files import load_all
-from digestpin_hooks._files import LoadedFile
-from digestpin_hooks._findings import checked_refs
-from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import Policy
-from digestpin_hooks._findings import unknown_syntax_findings
-from digestpin_hooks._model import FileError
-from digestpin_hooks._model import pin_edit
-from digestpin_hooks._model import Note
-from digestpin_hooks._reference import parse_reference
-from digestpin_hooks._report import report
-from digestpin_hooks._report import report_failure
-from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._resolve import image_key
-from digestpin_hooks._resolve import ImageKey
-from digestpin_hooks._resolve import Resolution
-from digestpin_hooks._rewrite import apply_edits
-from digestpin_hooks._rewrite import Edit
-from digestpin_hooks._rewrite import rewrite_file
-from digestpin_hooks._rewrite import write_error
-from digestpin_hooks._sources import resolver as source_resolver
-from digestpin_hooks._text import encode
+from digestpin_hooks import cli
+from digestpin_hooks.config import FIX_SOURCES
+from digestpin_hooks.model import ImageRef
+from digestpin_hooks.read.files import paths_or_here
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.check.findings import checked_refs
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import Policy
+from digestpin_hooks.check.findings import unknown_syntax_findings
+from digestpin_hooks.model import FileError
+from digestpin_hooks.model import pin_edit
+from digestpin_hooks.model import Note
+from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.report.formats import report
+from digestpin_hooks.report.formats import report_failure
+from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.matching import image_key
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.edit import apply_edits
+from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import rewrite_file
+from digestpin_hooks.edit import write_error
+from digestpin_hooks.resolve.sources import resolver as source_resolver
+from digestpin_hooks.text import encode
 
 if TYPE_CHECKING:
-    from digestpin_hooks._resolve import Resolver
+    from digestpin_hooks.resolve.matching import Resolver
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
@@ -181,9 +181,9 @@ def fix_files(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _cli.add_common(parser)
-    _cli.add_daemon(parser, FIX_SOURCES)
-    _cli.add_rewrite(parser)
+    cli.add_common(parser)
+    cli.add_daemon(parser, FIX_SOURCES)
+    cli.add_rewrite(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             paths_or_here(args.filenames), resolver, keep_tag=args.keep_tag,
             dry_run=args.dry_run, strict=args.strict, allow=args.allow,
             ignore=args.ignore, kind=args.kind,
-            stdout=_cli.diff_stream(args.output_format),
+            stdout=cli.diff_stream(args.output_format),
         )
     except DaemonError as e:
         # raised before any file is written: all of them stay as they were
@@ -218,11 +218,11 @@ def run(args: argparse.Namespace) -> int:
             if pins else ''
         ),
     )
-    return _cli.exit_status(left, errors) or int(changed)
+    return cli.exit_status(left, errors) or int(changed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from digestpin_hooks import _cli
-from digestpin_hooks._files import paths_or_here
-from digestpin_hooks._files import load_all
-from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import findings_for
-from digestpin_hooks._model import FileError
+from digestpin_hooks import cli
+from digestpin_hooks.read.files import paths_or_here
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.model import FileError
 
 if TYPE_CHECKING:
     from typing import Collection
@@ -45,7 +45,7 @@ def lint_files(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _cli.add_common(parser)
+    cli.add_common(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
         args.filenames, strict=args.strict, allow=args.allow,
         ignore=args.ignore, kind=args.kind,
     )
-    return _cli.reported(findings, errors, args.output_format)
+    return cli.reported(findings, errors, args.output_format)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

@@ -11,32 +11,32 @@ import sys
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks import _cli
-from digestpin_hooks._config import UPDATE_SOURCES
-from digestpin_hooks._files import load_all
-from digestpin_hooks._files import LoadedFile
-from digestpin_hooks._files import paths_or_here
-from digestpin_hooks._findings import statement_starts
-from digestpin_hooks._findings import waived
-from digestpin_hooks._model import failures
-from digestpin_hooks._model import FileError
-from digestpin_hooks._model import pin_edit
-from digestpin_hooks._model import Note
-from digestpin_hooks._pins import Pinned
-from digestpin_hooks._pins import pinned_refs
-from digestpin_hooks._report import report
-from digestpin_hooks._report import report_failure
-from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._resolve import image_key
-from digestpin_hooks._rewrite import apply_edits
-from digestpin_hooks._rewrite import Edit
-from digestpin_hooks._rewrite import rewrite_file
-from digestpin_hooks._rewrite import write_error
-from digestpin_hooks._sources import resolver as source_resolver
-from digestpin_hooks._text import encode
+from digestpin_hooks import cli
+from digestpin_hooks.config import UPDATE_SOURCES
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.read.files import paths_or_here
+from digestpin_hooks.check.findings import statement_starts
+from digestpin_hooks.check.findings import waived
+from digestpin_hooks.model import failures
+from digestpin_hooks.model import FileError
+from digestpin_hooks.model import pin_edit
+from digestpin_hooks.model import Note
+from digestpin_hooks.check.pins import Pinned
+from digestpin_hooks.check.pins import pinned_refs
+from digestpin_hooks.report.formats import report
+from digestpin_hooks.report.formats import report_failure
+from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.matching import image_key
+from digestpin_hooks.edit import apply_edits
+from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import rewrite_file
+from digestpin_hooks.edit import write_error
+from digestpin_hooks.resolve.sources import resolver as source_resolver
+from digestpin_hooks.text import encode
 
 if TYPE_CHECKING:
-    from digestpin_hooks._resolve import Resolver
+    from digestpin_hooks.resolve.matching import Resolver
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
@@ -162,9 +162,9 @@ def table(updates: Sequence[Update]) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _cli.add_common(parser)
-    _cli.add_daemon(parser, UPDATE_SOURCES)
-    _cli.add_dry_run(parser)
+    cli.add_common(parser)
+    cli.add_daemon(parser, UPDATE_SOURCES)
+    cli.add_dry_run(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         updates, notes, errors, changed = update_files(
             paths_or_here(args.filenames), resolver, dry_run=args.dry_run,
-            stdout=_cli.diff_stream(args.output_format),
+            stdout=cli.diff_stream(args.output_format),
             allow=args.allow, ignore=args.ignore, kind=args.kind,
         )
     except DaemonError as e:
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

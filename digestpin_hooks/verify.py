@@ -17,27 +17,27 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from digestpin_hooks import _cli
-from digestpin_hooks._config import VERIFY_SOURCES
-from digestpin_hooks._files import load_all
-from digestpin_hooks._files import paths_or_here
-from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import make_finding
-from digestpin_hooks._findings import statement_starts
-from digestpin_hooks._findings import waived
-from digestpin_hooks._model import failures
-from digestpin_hooks._model import FileError
-from digestpin_hooks._pins import check_pin
-from digestpin_hooks._pins import pinned_refs
-from digestpin_hooks._pins import Unanswered
-from digestpin_hooks._report import report
-from digestpin_hooks._report import report_failure
-from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._sources import asker
-from digestpin_hooks._text import printable
+from digestpin_hooks import cli
+from digestpin_hooks.config import VERIFY_SOURCES
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import paths_or_here
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import make_finding
+from digestpin_hooks.check.findings import statement_starts
+from digestpin_hooks.check.findings import waived
+from digestpin_hooks.model import failures
+from digestpin_hooks.model import FileError
+from digestpin_hooks.check.pins import check_pin
+from digestpin_hooks.check.pins import pinned_refs
+from digestpin_hooks.check.pins import Unanswered
+from digestpin_hooks.report.formats import report
+from digestpin_hooks.report.formats import report_failure
+from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.sources import asker
+from digestpin_hooks.text import printable
 
 if TYPE_CHECKING:
-    from digestpin_hooks._resolve import Asker
+    from digestpin_hooks.resolve.matching import Asker
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
@@ -100,8 +100,8 @@ def verify_files(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    _cli.add_common(parser)
-    _cli.add_daemon(parser, VERIFY_SOURCES)
+    cli.add_common(parser)
+    cli.add_daemon(parser, VERIFY_SOURCES)
     parser.add_argument(
         '--offline-ok', action='store_true',
         help='when no daemon answers, warn and exit 0 instead of failing',
@@ -134,11 +134,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     report(findings, errors, args.output_format, extra={'verified': True})
-    return _cli.exit_status(findings, errors)
+    return cli.exit_status(findings, errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return _cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
 
 
 if __name__ == '__main__':

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._reference import parse_reference
+from digestpin_hooks.read.dockerfile.parser import parse
+from digestpin_hooks.read.dockerfile.references import image_refs
+from digestpin_hooks.reference import parse_reference
 from tests.stack import Stack
 
 CASES = {

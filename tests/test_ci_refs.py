@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._files import files_in_folder
-from digestpin_hooks._files import load
-from digestpin_hooks._files import SkippedFile
-from digestpin_hooks._findings import findings_for
-from digestpin_hooks._kinds import yaml_kind
+from digestpin_hooks.read.files import files_in_folder
+from digestpin_hooks.read.files import load
+from digestpin_hooks.read.files import SkippedFile
+from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.read.kinds import yaml_kind
 from digestpin_hooks.fix import fix_files
 from tests.test_yaml_refs import digest_of
 from tests.test_yaml_refs import knows_everything

@@ -9,9 +9,9 @@ import pytest
 from digestpin_hooks import fix
 from digestpin_hooks import update
 from digestpin_hooks import verify
-from digestpin_hooks._cli import apply_config
-from digestpin_hooks._config import ConfigError
-from digestpin_hooks._config import load_config
+from digestpin_hooks.cli import apply_config
+from digestpin_hooks.config import ConfigError
+from digestpin_hooks.config import load_config
 from digestpin_hooks.lint import main as lint_main
 
 

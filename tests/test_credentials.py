@@ -1,4 +1,4 @@
-"""Where credentials come from (``_credentials``), file by file, without a
+"""Where credentials come from (``resolve/credentials.py``), file by file, without a
 registry: Docker's and Podman's files, in Podman's documented order."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._credentials import auth_files
-from digestpin_hooks._credentials import credential_for
-from digestpin_hooks._credentials import CredentialError
+from digestpin_hooks.resolve.credentials import auth_files
+from digestpin_hooks.resolve.credentials import credential_for
+from digestpin_hooks.resolve.credentials import CredentialError
 from tests.registries import auths_entry
 from tests.registries import isolated_credentials
 from tests.registries import write_helper

@@ -257,15 +257,15 @@ def test_one_image_list_for_many_references(
         stack: Stack, images: dict[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from digestpin_hooks import _docker
+    from digestpin_hooks.resolve import daemon
     calls: list[str] = []
-    real = _docker.Daemon._call
+    real = daemon.Daemon._call
 
-    def counting(self: _docker.Daemon, what: Callable[[], object], **k: bool) -> object:
+    def counting(self: daemon.Daemon, what: Callable[[], object], **k: bool) -> object:
         calls.append(what.__name__)
         return real(self, what, **k)
 
-    monkeypatch.setattr(_docker.Daemon, '_call', counting)
+    monkeypatch.setattr(daemon.Daemon, '_call', counting)
     lines = ''.join(f'FROM {name}\n' for name in images)
     write(tmp_path, lines.encode(), 'Dockerfile')
     write(tmp_path, lines.encode(), 'Dockerfile.two')
@@ -318,13 +318,13 @@ def test_default_socket_when_nothing_is_set(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from digestpin_hooks._docker import find_endpoint
+    from digestpin_hooks.resolve.daemon import find_endpoint
     monkeypatch.delenv('DOCKER_HOST', raising=False)
     monkeypatch.delenv('DOCKER_CONTEXT', raising=False)
     monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
     assert find_endpoint() == ('unix:///var/run/docker.sock', None, 'the default socket')
     monkeypatch.setenv('DOCKER_CONTEXT', 'no-such-context')
-    from digestpin_hooks._resolve import DaemonError
+    from digestpin_hooks.resolve.matching import DaemonError
     with pytest.raises(DaemonError, match="Docker context 'no-such-context' not found"):
         find_endpoint()
 
@@ -332,7 +332,7 @@ def test_default_socket_when_nothing_is_set(
 def test_tls_settings_come_from_the_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from digestpin_hooks._docker import find_endpoint
+    from digestpin_hooks.resolve.daemon import find_endpoint
     for name in ('ca.pem', 'cert.pem', 'key.pem'):
         (tmp_path / name).write_text('')
     monkeypatch.setenv('DOCKER_HOST', 'tcp://127.0.0.1:2376')

@@ -122,11 +122,11 @@ def test_killed_between_temporary_file_and_rename(tmp_path: Path) -> None:
     digest = 'sha256:' + 'd' * 64
     code = f'''
 import os, signal
-from digestpin_hooks import fix, _rewrite
-from digestpin_hooks._resolve import Resolution
+from digestpin_hooks import edit, fix
+from digestpin_hooks.resolve.matching import Resolution
 def die(*args):
     os.kill(os.getpid(), signal.SIGKILL)
-_rewrite.os.replace = die
+edit.os.replace = die
 resolver = lambda keys: {{k: Resolution({digest!r}, '', '') for k in keys}}
 fix.fix_files([{str(tmp_path / 'Dockerfile')!r}], resolver)
 '''

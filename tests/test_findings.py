@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._findings import findings_for
+from digestpin_hooks.read.dockerfile.parser import parse
+from digestpin_hooks.read.dockerfile.references import image_refs
+from digestpin_hooks.check.findings import findings_for
 
 H = 'a' * 64
 PIN = f'@sha256:{H}'
@@ -246,7 +246,7 @@ def test_advice_matches_what_fix_will_do(data: bytes, advice: str) -> None:
 
 
 def test_compose_advice_is_in_compose_words(tmp_path: object) -> None:
-    from digestpin_hooks._yaml_refs import parse_yaml
+    from digestpin_hooks.read.yaml_refs import parse_yaml
     doc, refs = parse_yaml(b'services:\n  a:\n    image: ${REG}/team/web:1.0\n', 'compose.yaml', 'compose')
     (finding,) = findings_for('compose.yaml', doc, refs)
     assert 'give the variable a pinned default (${VAR:-image@sha256:...}) or a value in .env' in finding.message

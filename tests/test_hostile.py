@@ -621,7 +621,7 @@ def test_configuration_search_stops_at_a_file_system_boundary(tmp_path: Path) ->
     folder = Path(tempfile.mkdtemp(dir='/dev/shm'))
     try:
         write(folder / 'Dockerfile', b'FROM a:1\n')
-        from digestpin_hooks._config import _search_ends
+        from digestpin_hooks.config import _search_ends
         assert _search_ends('/dev/shm', '/dev')
         assert not _search_ends(str(folder), '/dev/shm')
     finally:

@@ -1,5 +1,7 @@
-"""The package's shape: imports flow one way, no hook imports another, and
-only the resolve side touches the network libraries."""
+"""The package's shape: the folders are the pipeline (read -> check ->
+resolve -> edit -> report), imports flow one way along it with no cycle, no
+hook imports another, and only the resolve step touches the network
+libraries."""
 from __future__ import annotations
 
 import ast
@@ -9,33 +11,81 @@ import pytest
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'digestpin_hooks')
 HOOKS = {'lint', 'fix', 'update', 'verify'}
+# each module's step, by its first name; a module may import its own step's
+# modules and those of earlier steps, never a later one
+STEPS = (
+    {'model', 'reference', 'text'},  # the records and grammar every step shares
+    {'read'},
+    {'check'},
+    {'resolve'},
+    {'edit'},
+    {'report'},
+    {'config', 'cli'},  # the options and configuration the hooks share
+    {*HOOKS, '__main__'},
+)
 
 
-def _runtime_imports(path: str) -> set[str]:
-    """Our modules a module imports when it runs (type-only ones aside)."""
+def modules() -> dict[str, str]:
+    """Dotted names inside the package (``read.dockerfile.parser``) -> paths."""
+    found = {}
+    for folder, _, names in os.walk(PACKAGE):
+        relative = os.path.relpath(folder, PACKAGE)
+        prefix = '' if relative == '.' else relative.replace(os.sep, '.') + '.'
+        for name in names:
+            if name.endswith('.py'):
+                module = prefix + name[:-3]
+                if module.endswith('__init__'):
+                    module = module[:-len('.__init__')] if '.' in module else ''
+                found[module] = os.path.join(folder, name)
+    return found
+
+
+def _imports(path: str, known: set[str], *, type_only_too: bool = False) -> set[str]:
+    """Our modules a module imports when it runs (and, asked, those it
+    imports for type checking only)."""
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read())
     type_only: set[int] = set()
     for node in ast.walk(tree):
+        if type_only_too:
+            break
         if isinstance(node, ast.If) and getattr(node.test, 'id', '') == 'TYPE_CHECKING':
             type_only.update(id(child) for child in ast.walk(node))
     found = set()
     for node in ast.walk(tree):
-        if id(node) in type_only:
+        if id(node) in type_only or not isinstance(node, ast.ImportFrom):
             continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith('digestpin_hooks'):
-            if node.module == 'digestpin_hooks':
-                found.update(alias.name for alias in node.names if alias.name != '__version__')
-            else:
-                found.add(node.module.split('.')[1])
-    return found
+        if node.module is None or not node.module.startswith('digestpin_hooks'):
+            continue
+        base = node.module[len('digestpin_hooks.'):]
+        for alias in node.names:
+            submodule = f'{base}.{alias.name}' if base else alias.name
+            found.add(submodule if submodule in known else base)
+    return found - {'', '__version__'}
 
 
-def graph() -> dict[str, set[str]]:
+def graph(*, type_only_too: bool = False) -> dict[str, set[str]]:
+    paths = modules()
+    known = set(paths)
     return {
-        name[:-3]: _runtime_imports(os.path.join(PACKAGE, name)) - {name[:-3]}
-        for name in os.listdir(PACKAGE) if name.endswith('.py')
+        module: _imports(path, known, type_only_too=type_only_too) - {module}
+        for module, path in paths.items() if module
     }
+
+
+def step_of(module: str) -> int:
+    first = module.split('.')[0]
+    for index, names in enumerate(STEPS):
+        if first in names:
+            return index
+    raise AssertionError(f'{module} belongs to no step: give it a folder of the pipeline')
+
+
+def test_the_graph_sees_the_subpackages() -> None:
+    edges = graph()
+    assert 'read.dockerfile.references' in edges['read.files']
+    assert 'resolve.daemon' in edges['resolve.sources']
+    assert 'cli' in edges['lint']
 
 
 def test_no_import_cycle() -> None:
@@ -56,6 +106,16 @@ def test_no_import_cycle() -> None:
         visit(module)
 
 
+def test_imports_flow_one_way_along_the_pipeline() -> None:
+    backwards = [
+        f'{module} -> {imported}'
+        for module, imports in graph(type_only_too=True).items()
+        for imported in imports
+        if step_of(imported) > step_of(module)
+    ]
+    assert backwards == []
+
+
 def test_no_hook_imports_another() -> None:
     edges = graph()
     for hook in HOOKS:
@@ -63,18 +123,28 @@ def test_no_hook_imports_another() -> None:
 
 
 # the network libraries and the one module each may be imported by
-NETWORK_LIBRARIES = {'docker': '_docker.py', 'requests': '_registry.py', 'urllib3': ''}
+NETWORK_LIBRARIES = {'docker': 'resolve.daemon', 'requests': 'resolve.registry', 'urllib3': ''}
 
 
 @pytest.mark.parametrize(('library', 'owner'), NETWORK_LIBRARIES.items())
-def test_only_the_resolve_side_imports_network_libraries(library: str, owner: str) -> None:
-    for name in os.listdir(PACKAGE):
-        if not name.endswith('.py') or name == owner:
+def test_only_the_resolve_step_imports_network_libraries(library: str, owner: str) -> None:
+    for module, path in modules().items():
+        if module == owner:
             continue
-        with open(os.path.join(PACKAGE, name), encoding='utf-8') as f:
+        with open(path, encoding='utf-8') as f:
             tree = ast.parse(f.read())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                assert not any(a.name.split('.')[0] == library for a in node.names), name
+                assert not any(a.name.split('.')[0] == library for a in node.names), module
             if isinstance(node, ast.ImportFrom):
-                assert (node.module or '').split('.')[0] != library, name
+                assert (node.module or '').split('.')[0] != library, module
+
+
+def test_subpackages_are_light() -> None:
+    # importing read.files must not pull in a whole step: __init__ modules
+    # hold their docstring only
+    for module, path in modules().items():
+        if path.endswith('__init__.py') and module:
+            with open(path, encoding='utf-8') as f:
+                tree = ast.parse(f.read())
+            assert len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr), module

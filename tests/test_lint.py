@@ -158,6 +158,9 @@ def test_lint_never_imports_docker(tmp_path: Path) -> None:
         "assert 'dockerfile_parse' not in sys.modules\n"
         "assert not {'requests', 'urllib3', 'http.client', 'ssl'} & set(sys.modules), "
         "'a network library'\n"
+        "assert not [m for m in sys.modules if m.startswith('digestpin_hooks.resolve')], "
+        "'the resolve step'\n"
+        "assert 'digestpin_hooks.edit' not in sys.modules\n"
         '# nor the modules that cost most at every commit\n'
         "new = set(sys.modules) - before\n"
         "assert not new & {'yaml', 'json', 'subprocess', 'shutil', 'inspect'}, new\n"

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._dockerfile_refs import read_dockerfile
-from digestpin_hooks._model import ImageRef
+from digestpin_hooks.read.dockerfile.parser import DockerfileError
+from digestpin_hooks.read.dockerfile.parser import parse
+from digestpin_hooks.read.dockerfile.references import image_refs
+from digestpin_hooks.read.dockerfile.references import read_dockerfile
+from digestpin_hooks.model import ImageRef
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import refused_by_buildkit_032
@@ -144,7 +144,7 @@ DOCKERFILE_PARSE_PITFALLS = {
     'data', list(DOCKERFILE_PARSE_PITFALLS.values()), ids=list(DOCKERFILE_PARSE_PITFALLS),
 )
 def test_where_dockerfile_parse_differs_we_follow_buildkit(data: bytes) -> None:
-    """Why the reader does not rely on dockerfile-parse (see _dockerfile.py)."""
+    """Why the reader does not rely on dockerfile-parse (see read/dockerfile/parser.py)."""
     dockerfile = pytest.importorskip('dockerfile')
     dockerfile_parse = pytest.importorskip('dockerfile_parse')
     buildkit = [

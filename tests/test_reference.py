@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from digestpin_hooks._reference import digest_problem
-from digestpin_hooks._reference import InvalidReference
-from digestpin_hooks._reference import parse_reference
+from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.reference import InvalidReference
+from digestpin_hooks.reference import parse_reference
 
 D64 = 'sha256:' + 'a' * 64
 

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks import _registry
-from digestpin_hooks._jsonc import parse_jsonc
-from digestpin_hooks._pins import Manifest
-from digestpin_hooks._registry import ask_all
-from digestpin_hooks._registry import Failed
-from digestpin_hooks._registry import Missing
-from digestpin_hooks._registry import Query
-from digestpin_hooks._yaml import YamlError
+from digestpin_hooks.resolve.registry import _retry_after
+from digestpin_hooks.resolve.registry import parse_challenge
+from digestpin_hooks.read.jsonc import parse_jsonc
+from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Missing
+from digestpin_hooks.resolve.registry import Query
+from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import isolated_credentials
 from tests.registries import Request
@@ -119,14 +120,14 @@ def test_a_token_server_that_answers_garbage() -> None:
     ('', ('', {})),
 ))
 def test_parse_challenge(header: str, expected: tuple[str, dict[str, str]]) -> None:
-    assert _registry.parse_challenge(header) == expected
+    assert parse_challenge(header) == expected
 
 
 def test_retry_after_forms() -> None:
-    assert _registry._retry_after('7') == 7.0
-    assert _registry._retry_after('Wed, 21 Oct 2015 07:28:00 GMT') == 0.0  # in the past
-    assert _registry._retry_after('soon') is None
-    assert _registry._retry_after(None) is None
+    assert _retry_after('7') == 7.0
+    assert _retry_after('Wed, 21 Oct 2015 07:28:00 GMT') == 0.0  # in the past
+    assert _retry_after('soon') is None
+    assert _retry_after(None) is None
 
 
 @pytest.mark.parametrize(('text', 'message'), (

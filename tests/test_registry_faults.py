@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks import _registry
+from digestpin_hooks.resolve.registry import api_host
+from digestpin_hooks.resolve.registry import is_loopback
 from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
@@ -287,7 +288,7 @@ def test_plain_http_only_for_loopback_and_listed_registries(
     registry = ScriptedRegistry(serve_manifest, host='0.0.0.0')
     try:
         address = f'{non_loopback_address()}:{registry.address.rsplit(":", 1)[1]}'
-        assert not _registry.is_loopback(address)
+        assert not is_loopback(address)
         path, _ = pinned_file(tmp_path, address)
         assert verify_main([str(path)]) == 2
         assert f'TLS with {address} failed' in one_error(capsys, path)
@@ -308,18 +309,18 @@ def test_plain_http_only_for_loopback_and_listed_registries(
     ('localhost.example.com', False),
 ))
 def test_is_loopback(host: str, loopback: bool) -> None:
-    assert _registry.is_loopback(host) is loopback
+    assert is_loopback(host) is loopback
 
 
 def test_docker_hub_names() -> None:
-    from digestpin_hooks._registry_source import _query
-    from digestpin_hooks._reference import parse_reference
+    from digestpin_hooks.resolve.registry_source import _query
+    from digestpin_hooks.reference import parse_reference
     query = _query(parse_reference('node:20').normalized_name, '20')
     assert (query.domain, query.repository) == ('docker.io', 'library/node')
-    assert _registry.api_host(query.domain) == 'registry-1.docker.io'
+    assert api_host(query.domain) == 'registry-1.docker.io'
     query = _query(parse_reference('ghcr.io/o/r:1').normalized_name, '1')
     assert (query.domain, query.repository) == ('ghcr.io', 'o/r')
-    assert _registry.api_host('ghcr.io') == 'ghcr.io'
+    assert api_host('ghcr.io') == 'ghcr.io'
 
 
 def test_fix_pins_from_the_head_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -381,7 +382,7 @@ def test_a_broken_credential_file_is_one_line_without_secrets(
 
 
 def test_a_credential_never_shows_its_secret() -> None:
-    from digestpin_hooks._credentials import Credential
+    from digestpin_hooks.resolve.credentials import Credential
     credential = Credential(USER, PASSWORD, 'config.json')
     assert PASSWORD not in repr(credential) and PASSWORD not in str(credential)
 

@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._dockerfile_refs import image_refs
-from digestpin_hooks._files import LoadedFile
-from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import make_finding
-from digestpin_hooks._findings import pinned_reference
-from digestpin_hooks._model import FileError
-from digestpin_hooks._model import Note
-from digestpin_hooks._pins import check_pin
-from digestpin_hooks._pins import Manifest
-from digestpin_hooks._pins import Pinned
-from digestpin_hooks._report import report
-from digestpin_hooks._sarif import sarif_log
+from digestpin_hooks.read.dockerfile.parser import parse
+from digestpin_hooks.read.dockerfile.references import image_refs
+from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import make_finding
+from digestpin_hooks.check.findings import pinned_reference
+from digestpin_hooks.model import FileError
+from digestpin_hooks.model import Note
+from digestpin_hooks.check.pins import check_pin
+from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.check.pins import Pinned
+from digestpin_hooks.report.formats import report
+from digestpin_hooks.report.sarif import sarif_log
 from digestpin_hooks.lint import main as lint_main
 
 SCHEMA = os.path.join(os.path.dirname(__file__), 'data', 'sarif-2.1.0.json')
@@ -135,7 +135,7 @@ def test_undecodable_bytes_never_crash_the_output(tmp_path: Path, capsys: pytest
 
 
 def test_text_puts_pins_and_findings_in_line_order(capsys: pytest.CaptureFixture[str]) -> None:
-    from digestpin_hooks._findings import Finding
+    from digestpin_hooks.check.findings import Finding
     later = Finding('D', 5, 6, 5, 9, 'DP001', 'error', 'FROM', 'b:2', 'b:2', "'b:2' is not pinned")
     report([later], [], 'text', notes=[Note('D', 2, 6, 'pinned a:1 -> a:1@x')])
     assert capsys.readouterr().out == (

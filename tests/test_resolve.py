@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from digestpin_hooks._resolve import familiar
-from digestpin_hooks._resolve import from_distribution
-from digestpin_hooks._resolve import LocalImages
+from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import from_distribution
+from digestpin_hooks.resolve.matching import LocalImages
 
 A = 'sha256:' + 'a' * 64
 B = 'sha256:' + 'b' * 64

@@ -9,29 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._dockerfile import GO_BLANK
-from digestpin_hooks._dockerfile import GO_SPACE
-from digestpin_hooks._expand import expand
-from digestpin_hooks._expand import ExpansionError
-from digestpin_hooks._expand import ShellError
-from digestpin_hooks._expand import Var
-from digestpin_hooks._glob import replace
-from digestpin_hooks._glob import segments
-from digestpin_hooks._glob import trim_prefix
-from digestpin_hooks._glob import trim_suffix
-from digestpin_hooks._interpolate import interpolate
-from digestpin_hooks._interpolate import InterpolationError
-from digestpin_hooks._interpolate import read_dotenv
-from digestpin_hooks._io import read_regular
-from digestpin_hooks._io import ReadError
-from digestpin_hooks._rewrite import apply_edits
-from digestpin_hooks._rewrite import Edit
-from digestpin_hooks._rewrite import rewrite_file
-from digestpin_hooks._rewrite import unified_diff
-from digestpin_hooks._rewrite import WriteRefused
-from digestpin_hooks._text import printable
-from digestpin_hooks._text import printable_lines
-from digestpin_hooks._text import valid_unicode
+from digestpin_hooks.read.dockerfile.parser import GO_BLANK
+from digestpin_hooks.read.dockerfile.parser import GO_SPACE
+from digestpin_hooks.read.dockerfile.shell import expand
+from digestpin_hooks.read.dockerfile.shell import ExpansionError
+from digestpin_hooks.read.dockerfile.shell import ShellError
+from digestpin_hooks.read.dockerfile.shell import Var
+from digestpin_hooks.read.dockerfile.patterns import replace
+from digestpin_hooks.read.dockerfile.patterns import segments
+from digestpin_hooks.read.dockerfile.patterns import trim_prefix
+from digestpin_hooks.read.dockerfile.patterns import trim_suffix
+from digestpin_hooks.read.variables import interpolate
+from digestpin_hooks.read.variables import InterpolationError
+from digestpin_hooks.read.variables import read_dotenv
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.read.bounded import ReadError
+from digestpin_hooks.edit import apply_edits
+from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import rewrite_file
+from digestpin_hooks.edit import unified_diff
+from digestpin_hooks.edit import WriteRefused
+from digestpin_hooks.text import printable
+from digestpin_hooks.text import printable_lines
+from digestpin_hooks.text import valid_unicode
 
 
 @pytest.mark.parametrize(('text', 'expected'), (

@@ -8,8 +8,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from digestpin_hooks._resolve import ImageKey
-from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.update import update_files
 
 OLD = 'sha256:' + '1' * 64

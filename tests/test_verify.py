@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._pins import Manifest
-from digestpin_hooks._pins import Pinned
-from digestpin_hooks._resolve import DaemonError
+from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.check.pins import Pinned
+from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.verify import verify_files
 
 OLD = 'sha256:' + '1' * 64

@@ -201,13 +201,13 @@ def test_sigterm_during_the_write_removes_the_temporary_file(tmp_path: Path) -> 
     path.write_bytes(ORIGINAL)
     code = f'''
 import os, signal
-from digestpin_hooks import fix, _rewrite
-from digestpin_hooks._resolve import Resolution
+from digestpin_hooks import edit, fix
+from digestpin_hooks.resolve.matching import Resolution
 real_fsync = os.fsync
 def fsync_then_terminated(fd):
     real_fsync(fd)
     os.kill(os.getpid(), signal.SIGTERM)
-_rewrite.os.fsync = fsync_then_terminated
+edit.os.fsync = fsync_then_terminated
 fix.source_resolver = lambda *a, **k: (lambda keys: {{k: Resolution({DIGEST!r}, '', '') for k in keys}})
 raise SystemExit(fix.main([{str(path)!r}]))
 '''

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks._files import load
-from digestpin_hooks._files import UnreadableFile
-from digestpin_hooks._findings import findings_for
-from digestpin_hooks._resolve import familiar
-from digestpin_hooks._resolve import ImageKey
-from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.read.files import load
+from digestpin_hooks.read.files import UnreadableFile
+from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.fix import fix_files
 
 
@@ -302,8 +302,8 @@ def test_yaml_bomb_is_rejected_fast_and_small(tmp_path: Path) -> None:
 def test_too_many_nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The node limit, lowered so that the test builds a thousand nodes,
     not a million."""
-    from digestpin_hooks import _yaml
-    monkeypatch.setattr(_yaml, 'MAX_NODES', 1000)
+    from digestpin_hooks.read import yaml_nodes
+    monkeypatch.setattr(yaml_nodes, 'MAX_NODES', 1000)
     path = tmp_path / 'compose.yaml'
     path.write_bytes(b'services: {}\nx: [' + b'0,' * 1000 + b'0]\n')
     with pytest.raises(UnreadableFile, match='more than 1000 nodes'):
@@ -336,7 +336,7 @@ def test_actions_job_container_with_docker_prefix(tmp_path: Path) -> None:
     """The runner strips docker:// from job and service containers: the
     rest is the image, and a fix keeps the prefix."""
     from digestpin_hooks.fix import fix_files
-    from digestpin_hooks._resolve import Resolution
+    from digestpin_hooks.resolve.matching import Resolution
     digest = 'sha256:' + 'c' * 64
     path = tmp_path / '.github' / 'workflows' / 'ci.yml'
     path.parent.mkdir(parents=True)
@@ -380,7 +380,7 @@ def test_a_yaml_file_that_is_no_compose_file_is_still_refused(tmp_path: Path) ->
 def test_kubernetes_custom_resources_name_images_at_any_depth(tmp_path: Path) -> None:
     """Argo Workflows, Tekton and operators: every image: key with a string
     value is a reference, a Tekton parameter is DP003, not an untagged name."""
-    from digestpin_hooks._findings import findings_for
+    from digestpin_hooks.check.findings import findings_for
     path = tmp_path / 'k8s' / 'pipeline.yaml'
     path.parent.mkdir()
     path.write_text(

@@ -11,9 +11,9 @@ import os
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
-from digestpin_hooks._io import read_regular
-from digestpin_hooks._io import ReadError
+from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.read.bounded import ReadError
 
 if TYPE_CHECKING:
     from typing import Any
@@ -36,7 +36,7 @@ class Config(NamedTuple):
 
 
 def _codes(value: list[str], where: str) -> list[str]:
-    from digestpin_hooks._findings import RULES
+    from digestpin_hooks.check.findings import RULES
     for code in value:
         if code not in RULES:
             raise ConfigError(

@@ -6,7 +6,7 @@ its bytes must hash to the digest asked for, and to the header when one is
 sent), an index's platforms, and a single image's platform from its config
 blob.  Authentication is the challenge flow every public registry uses
 (``WWW-Authenticate: Bearer realm=…``, or Basic), with the user's own
-credentials (``_credentials``).
+credentials (``credentials``).
 
 ``requests`` carries the HTTP (a well-kept library the docker SDK already
 brings); the rest is here because no registry client on PyPI does what the
@@ -43,13 +43,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from digestpin_hooks._credentials import Credential
-from digestpin_hooks._credentials import credential_for
-from digestpin_hooks._credentials import CredentialError
-from digestpin_hooks._pins import INDEX_MEDIA_TYPES
-from digestpin_hooks._pins import Manifest
-from digestpin_hooks._pins import platform_name
-from digestpin_hooks._reference import digest_problem
+from digestpin_hooks.resolve.credentials import Credential
+from digestpin_hooks.resolve.credentials import credential_for
+from digestpin_hooks.resolve.credentials import CredentialError
+from digestpin_hooks.check.pins import INDEX_MEDIA_TYPES
+from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.check.pins import platform_name
+from digestpin_hooks.reference import digest_problem
 
 if TYPE_CHECKING:
     from typing import Any

@@ -20,22 +20,22 @@ import docker.errors
 import docker.tls
 import docker.utils
 
-from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
-from digestpin_hooks._io import read_regular
-from digestpin_hooks._reference import digest_problem
-from digestpin_hooks._resolve import checked_distribution
-from digestpin_hooks._resolve import checked_image_list
-from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._resolve import familiar
-from digestpin_hooks._resolve import from_distribution
-from digestpin_hooks._resolve import image_key
-from digestpin_hooks._resolve import ImageKey
-from digestpin_hooks._resolve import LocalImages
-from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.resolve.matching import checked_distribution
+from digestpin_hooks.resolve.matching import checked_image_list
+from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import from_distribution
+from digestpin_hooks.resolve.matching import image_key
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import LocalImages
+from digestpin_hooks.resolve.matching import Resolution
 
 if TYPE_CHECKING:
-    from digestpin_hooks._pins import Manifest
-    from digestpin_hooks._pins import Pinned
+    from digestpin_hooks.check.pins import Manifest
+    from digestpin_hooks.check.pins import Pinned
     from typing import Any
     from typing import Callable
     from typing import Sequence
@@ -380,7 +380,7 @@ def ask_registry(
     """One distribution inspect per distinct name@digest and name:tag."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from digestpin_hooks._pins import manifest_from
+    from digestpin_hooks.check.pins import manifest_from
 
     wanted = sorted({
         text for p in pins for text in (
@@ -403,8 +403,8 @@ def ask_local(
         pins: Sequence[Pinned], docker_host: str | None, timeout: float,
 ) -> dict[str, Any]:
     """What local images say: the tag's digest, the pinned image's platform."""
-    from digestpin_hooks._pins import Manifest
-    from digestpin_hooks._pins import platform_name
+    from digestpin_hooks.check.pins import Manifest
+    from digestpin_hooks.check.pins import platform_name
 
     daemon = Daemon(find_endpoint(docker_host), timeout)
     try:

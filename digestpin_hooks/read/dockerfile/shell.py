@@ -276,7 +276,7 @@ class _Lexer:
         replacement = self.until('}', True, "missing '}'")
         var = self.env.get(name)
         value = var.value if var is not None else ''
-        from digestpin_hooks._glob import replace
+        from digestpin_hooks.read.dockerfile.patterns import replace
         try:
             return replace(value, pattern, replacement, every=every)
         except ValueError as e:
@@ -287,8 +287,8 @@ class _Lexer:
 
 def _trim(value: str, op: str, argument: str) -> str:
     """${V#p} ${V##p} ${V%p} ${V%%p}: shortest or (doubled) longest match."""
-    from digestpin_hooks._glob import trim_prefix
-    from digestpin_hooks._glob import trim_suffix
+    from digestpin_hooks.read.dockerfile.patterns import trim_prefix
+    from digestpin_hooks.read.dockerfile.patterns import trim_suffix
     longest = argument[:1] == op
     if longest:
         argument = argument[1:]

@@ -1,26 +1,26 @@
 """The ``registry`` source: references and pins as questions to the
-registries themselves (``_registry``), their answers as the resolver and
+registries themselves (``registry``), their answers as the resolver and
 asker types every hook reads."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._pins import Manifest
-from digestpin_hooks._pins import Unanswered
-from digestpin_hooks._registry import ask_all
-from digestpin_hooks._registry import Failed
-from digestpin_hooks._registry import Missing
-from digestpin_hooks._registry import Query
-from digestpin_hooks._resolve import DaemonError
-from digestpin_hooks._resolve import familiar
-from digestpin_hooks._resolve import ImageKey
-from digestpin_hooks._resolve import Resolution
+from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.check.pins import Unanswered
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Missing
+from digestpin_hooks.resolve.registry import Query
+from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import Resolution
 
 if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence
 
-    from digestpin_hooks._pins import Pinned
+    from digestpin_hooks.check.pins import Pinned
 
 
 def _query(normalized_name: str, reference: str, full: bool = False) -> Query:

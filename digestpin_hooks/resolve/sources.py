@@ -6,7 +6,7 @@ images say of each pin), over four sources:
 
 - ``local``: the daemon's image list (RepoDigests);
 - ``pull``: the same after the daemon pulls;
-- ``registry``: the registries themselves (``_registry``, no daemon);
+- ``registry``: the registries themselves (``registry``, no daemon);
 - ``daemon-registry``: the registry through the daemon's distribution
   endpoint (Docker only: Podman does not serve it).
 
@@ -21,13 +21,13 @@ if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence
 
-    from digestpin_hooks._pins import Manifest
-    from digestpin_hooks._pins import Pinned
-    from digestpin_hooks._pins import Unanswered
-    from digestpin_hooks._resolve import Asker
-    from digestpin_hooks._resolve import ImageKey
-    from digestpin_hooks._resolve import Resolution
-    from digestpin_hooks._resolve import Resolver
+    from digestpin_hooks.check.pins import Manifest
+    from digestpin_hooks.check.pins import Pinned
+    from digestpin_hooks.check.pins import Unanswered
+    from digestpin_hooks.resolve.matching import Asker
+    from digestpin_hooks.resolve.matching import ImageKey
+    from digestpin_hooks.resolve.matching import Resolution
+    from digestpin_hooks.resolve.matching import Resolver
 
 
 def resolver(
@@ -37,9 +37,9 @@ def resolver(
     """Resolve name:tag keys from ``source``."""
     def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
         if source == 'registry':
-            from digestpin_hooks._registry_source import resolve_digests
+            from digestpin_hooks.resolve.registry_source import resolve_digests
             return resolve_digests(keys, timeout, insecure)
-        from digestpin_hooks._docker import resolve_digests as from_daemon
+        from digestpin_hooks.resolve.daemon import resolve_digests as from_daemon
         return from_daemon(
             keys, 'registry' if source == 'daemon-registry' else source,
             docker_host, timeout, refresh=refresh,
@@ -55,10 +55,10 @@ def asker(
     registry through the daemon."""
     def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | Unanswered | None]:
         if source == 'registry':
-            from digestpin_hooks._registry_source import ask_registry
+            from digestpin_hooks.resolve.registry_source import ask_registry
             return ask_registry(pins, timeout, insecure)
-        from digestpin_hooks import _docker
+        from digestpin_hooks.resolve import daemon
         if source == 'local':
-            return _docker.ask_local(pins, docker_host, timeout)
-        return _docker.ask_registry(pins, docker_host, timeout)
+            return daemon.ask_local(pins, docker_host, timeout)
+        return daemon.ask_registry(pins, docker_host, timeout)
     return ask

@@ -17,20 +17,20 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._model import ImageRef
-from digestpin_hooks._model import UNTAGGED
-from digestpin_hooks._yaml import get
-from digestpin_hooks._yaml import items
-from digestpin_hooks._yaml import Scalar
-from digestpin_hooks._yaml import YamlError
-from digestpin_hooks._yaml import YamlMapping
-from digestpin_hooks._yaml import YamlSequence
+from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import UNTAGGED
+from digestpin_hooks.read.yaml_nodes import get
+from digestpin_hooks.read.yaml_nodes import items
+from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlError
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import YamlSequence
 
 if TYPE_CHECKING:
     from typing import Callable
     from typing import Iterator
 
-    from digestpin_hooks._yaml import Node
+    from digestpin_hooks.read.yaml_nodes import Node
 
     # a scalar -> where its value stands verbatim (None: transformed)
     SpanOf = Callable[[Scalar], 'tuple[int, int] | None']

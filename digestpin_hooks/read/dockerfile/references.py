@@ -14,28 +14,28 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile import arg_words
-from digestpin_hooks._dockerfile import Dockerfile
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import extract_flags
-from digestpin_hooks._dockerfile import Instruction
-from digestpin_hooks._dockerfile import parse
-from digestpin_hooks._dockerfile import split_command
-from digestpin_hooks._expand import Budget
-from digestpin_hooks._expand import expand
-from digestpin_hooks._expand import Expansion
-from digestpin_hooks._expand import ExpansionError
-from digestpin_hooks._expand import MAX_WORD
-from digestpin_hooks._expand import ShellError
-from digestpin_hooks._expand import Var
-from digestpin_hooks._model import ImageRef
-from digestpin_hooks._instruction_checks import check_instructions
-from digestpin_hooks._instruction_checks import UnknownSyntax
+from digestpin_hooks.read.dockerfile.parser import arg_words
+from digestpin_hooks.read.dockerfile.parser import Dockerfile
+from digestpin_hooks.read.dockerfile.parser import DockerfileError
+from digestpin_hooks.read.dockerfile.parser import extract_flags
+from digestpin_hooks.read.dockerfile.parser import Instruction
+from digestpin_hooks.read.dockerfile.parser import parse
+from digestpin_hooks.read.dockerfile.parser import split_command
+from digestpin_hooks.read.dockerfile.shell import Budget
+from digestpin_hooks.read.dockerfile.shell import expand
+from digestpin_hooks.read.dockerfile.shell import Expansion
+from digestpin_hooks.read.dockerfile.shell import ExpansionError
+from digestpin_hooks.read.dockerfile.shell import MAX_WORD
+from digestpin_hooks.read.dockerfile.shell import ShellError
+from digestpin_hooks.read.dockerfile.shell import Var
+from digestpin_hooks.model import ImageRef
+from digestpin_hooks.read.dockerfile.refusals import check_instructions
+from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 
 if TYPE_CHECKING:
     from typing import Iterator
-    from digestpin_hooks._expand import Locate
-    from digestpin_hooks._expand import Span
+    from digestpin_hooks.read.dockerfile.shell import Locate
+    from digestpin_hooks.read.dockerfile.shell import Span
 
 SOURCE_FROM = 'FROM'
 SOURCE_COPY = 'COPY --from'

@@ -1,5 +1,5 @@
 """YAML files -> image references: Compose files, Kubernetes manifests,
-GitHub Actions files, and the CI kinds ``_ci_refs`` walks.
+GitHub Actions files, and the CI kinds ``ci`` walks.
 
 Each reference is a YAML scalar whose exact span comes from the parser's
 positions, so a fix edits the reference text and nothing else: quoting,
@@ -13,43 +13,43 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._assembled_refs import Assembled
-from digestpin_hooks._assembled_refs import helm
-from digestpin_hooks._assembled_refs import kustomize
-from digestpin_hooks._ci_refs import cloudbuild_substitutions
-from digestpin_hooks._ci_refs import Found as _Found
-from digestpin_hooks._ci_refs import gitlab_variables
-from digestpin_hooks._ci_refs import WALKERS
-from digestpin_hooks._model import ImageRef
-from digestpin_hooks._interpolate import interpolate
-from digestpin_hooks._interpolate import InterpolationError
-from digestpin_hooks._interpolate import read_dotenv
-from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
-from digestpin_hooks._jsonc import parse_jsonc
-from digestpin_hooks._io import read_regular
-from digestpin_hooks._kinds import ACTIONS
-from digestpin_hooks._kinds import CLOUDBUILD
-from digestpin_hooks._kinds import COMPOSE
-from digestpin_hooks._kinds import DEVCONTAINER
-from digestpin_hooks._kinds import GITLAB
-from digestpin_hooks._kinds import HELM
-from digestpin_hooks._kinds import KUBERNETES
-from digestpin_hooks._kinds import KUSTOMIZE
-from digestpin_hooks._text import decode
-from digestpin_hooks._text import line_above
-from digestpin_hooks._text import LineIndex
-from digestpin_hooks._yaml import compose_documents
-from digestpin_hooks._yaml import get
-from digestpin_hooks._yaml import items
-from digestpin_hooks._yaml import YamlMapping
-from digestpin_hooks._yaml import MAX_BYTES
-from digestpin_hooks._yaml import Scalar
-from digestpin_hooks._yaml import YamlSequence
-from digestpin_hooks._yaml import written_paths
-from digestpin_hooks._yaml import YamlError
+from digestpin_hooks.read.assembled import Assembled
+from digestpin_hooks.read.assembled import helm
+from digestpin_hooks.read.assembled import kustomize
+from digestpin_hooks.read.ci import cloudbuild_substitutions
+from digestpin_hooks.read.ci import Found as _Found
+from digestpin_hooks.read.ci import gitlab_variables
+from digestpin_hooks.read.ci import WALKERS
+from digestpin_hooks.model import ImageRef
+from digestpin_hooks.read.variables import interpolate
+from digestpin_hooks.read.variables import InterpolationError
+from digestpin_hooks.read.variables import read_dotenv
+from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+from digestpin_hooks.read.jsonc import parse_jsonc
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.read.kinds import ACTIONS
+from digestpin_hooks.read.kinds import CLOUDBUILD
+from digestpin_hooks.read.kinds import COMPOSE
+from digestpin_hooks.read.kinds import DEVCONTAINER
+from digestpin_hooks.read.kinds import GITLAB
+from digestpin_hooks.read.kinds import HELM
+from digestpin_hooks.read.kinds import KUBERNETES
+from digestpin_hooks.read.kinds import KUSTOMIZE
+from digestpin_hooks.text import decode
+from digestpin_hooks.text import line_above
+from digestpin_hooks.text import LineIndex
+from digestpin_hooks.read.yaml_nodes import compose_documents
+from digestpin_hooks.read.yaml_nodes import get
+from digestpin_hooks.read.yaml_nodes import items
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import MAX_BYTES
+from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlSequence
+from digestpin_hooks.read.yaml_nodes import written_paths
+from digestpin_hooks.read.yaml_nodes import YamlError
 
 if TYPE_CHECKING:
-    from digestpin_hooks._yaml import Node
+    from digestpin_hooks.read.yaml_nodes import Node
     from typing import Iterator
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))

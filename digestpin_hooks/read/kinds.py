@@ -1,7 +1,7 @@
 """File kinds, and the kind a file's name says it is.
 
-The one table of kinds: a reader per kind (``_dockerfile_refs`` for
-Dockerfiles, ``_yaml_refs`` for the YAML kinds), ``--kind`` choices, and
+The one table of kinds: a reader per kind (``dockerfile.references`` for
+Dockerfiles, ``yaml_refs`` for the YAML kinds), ``--kind`` choices, and
 what a folder search takes.
 """
 from __future__ import annotations

@@ -5,16 +5,16 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._kinds import KINDS
-from digestpin_hooks._report import FORMATS
+from digestpin_hooks.read.kinds import KINDS
+from digestpin_hooks.report.formats import FORMATS
 
 if TYPE_CHECKING:
     from typing import TextIO
     from typing import Callable
     from typing import Sequence
 
-    from digestpin_hooks._findings import Finding
-    from digestpin_hooks._model import FileError
+    from digestpin_hooks.check.findings import Finding
+    from digestpin_hooks.model import FileError
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -30,7 +30,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def seconds(text: str) -> float:
     """A --timeout value: a finite number of seconds above 0."""
-    from digestpin_hooks._config import MAX_TIMEOUT
+    from digestpin_hooks.config import MAX_TIMEOUT
     try:
         value = float(text)
     except ValueError:
@@ -140,15 +140,15 @@ def add_rewrite(parser: argparse.ArgumentParser) -> None:
 
 def apply_config(args: argparse.Namespace) -> None:
     """Fill what the command line left open from the configuration file."""
-    from digestpin_hooks._config import load_config
-    from digestpin_hooks._findings import RULES
+    from digestpin_hooks.config import load_config
+    from digestpin_hooks.check.findings import RULES
     config = load_config().values
     args.strict = args.strict if args.strict is not None else config.get('strict', False)
     args.allow = [*config.get('allow', ()), *(args.allow or ())]
     args.ignore = [*config.get('ignore', ()), *(args.ignore or ())]
     unknown = [code for code in args.ignore if code not in RULES]
     if unknown:
-        from digestpin_hooks._config import ConfigError
+        from digestpin_hooks.config import ConfigError
         raise ConfigError(f'--ignore: unknown code {unknown[0]!r}')
     if hasattr(args, 'keep_tag') and args.keep_tag is None:
         args.keep_tag = config.get('keep_tag', True)
@@ -166,7 +166,7 @@ def apply_config(args: argparse.Namespace) -> None:
         if args.timeout is None:
             args.timeout = config.get('timeout', DEFAULT_TIMEOUT)
         if args.timeout <= 0:
-            from digestpin_hooks._config import ConfigError
+            from digestpin_hooks.config import ConfigError
             raise ConfigError('--timeout must be above 0')
 
 
@@ -177,8 +177,8 @@ def run(
 ) -> int:
     import signal
 
-    from digestpin_hooks._config import ConfigError
-    from digestpin_hooks._text import printable
+    from digestpin_hooks.config import ConfigError
+    from digestpin_hooks.text import printable
     try:
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:
@@ -211,7 +211,7 @@ def run(
 
 def reported(findings: Sequence[Finding], errors: Sequence[FileError], output_format: str) -> int:
     """Report findings and errors, and return the exit status they make."""
-    from digestpin_hooks._report import report
+    from digestpin_hooks.report.formats import report
     report(findings, errors, output_format)
     return exit_status(findings, errors)
 
@@ -219,7 +219,7 @@ def reported(findings: Sequence[Finding], errors: Sequence[FileError], output_fo
 def exit_status(findings: Sequence[Finding], errors: Sequence[FileError]) -> int:
     """2 when a file could not be handled (a file skipped on purpose aside),
     1 for an error-severity finding, else 0: one policy for every hook."""
-    from digestpin_hooks._model import failures
+    from digestpin_hooks.model import failures
     if failures(errors):
         return 2
     return int(any(f.severity == 'error' for f in findings))

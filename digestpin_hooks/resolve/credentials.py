@@ -31,8 +31,8 @@ import shutil
 import subprocess
 from typing import NamedTuple
 
-from digestpin_hooks._io import MAX_SMALL_FILE_BYTES
-from digestpin_hooks._io import read_regular
+from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+from digestpin_hooks.read.bounded import read_regular
 
 DOCKER_HUB_KEY = 'https://index.docker.io/v1/'
 # the names Docker Hub goes by in credential files

@@ -5,7 +5,7 @@ directives only at the top, joins continuation lines (dropping comment and
 blank lines inside them), and skips heredoc bodies.  The reader below follows
 it step by step, but unlike the Go parser it remembers where every piece of a
 logical line came from, so that each word has an exact span in the file.
-What the instructions mean (stages, ARG scope, flags) is ``_dockerfile_refs``.
+What the instructions mean (stages, ARG scope, flags) is ``references``.
 
 dockerfile-parse is not used on this path: it reads ``FROM`` inside a heredoc
 body as an instruction, takes unknown flags for the image, does not honour
@@ -20,13 +20,13 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._text import decode
-from digestpin_hooks._text import line_above
-from digestpin_hooks._text import LineIndex
+from digestpin_hooks.text import decode
+from digestpin_hooks.text import line_above
+from digestpin_hooks.text import LineIndex
 
 if TYPE_CHECKING:
     from typing import Iterator
-    from digestpin_hooks._expand import Span
+    from digestpin_hooks.read.dockerfile.shell import Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
 # unicode.IsSpace, which BuildKit uses to trim lines

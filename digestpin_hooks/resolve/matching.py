@@ -1,7 +1,7 @@
 """Which digest pins a reference: matching daemon answers, never guessing.
 
 Pure functions over what the daemon said (its image list, a distribution
-inspect): ``_docker.py`` asks, this module decides.  A digest is taken only
+inspect): ``daemon`` asks, this module decides.  A digest is taken only
 from a ``RepoDigests`` entry (or a registry answer) for the very repository
 the reference names; anything else is a reason to leave the reference alone.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._reference import digest_problem
-from digestpin_hooks._reference import InvalidReference
-from digestpin_hooks._reference import parse_reference
-from digestpin_hooks._reference import Reference
+from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.reference import InvalidReference
+from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.reference import Reference
 
 if TYPE_CHECKING:
     from typing import Any
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence
 
-    from digestpin_hooks._pins import Manifest
-    from digestpin_hooks._pins import Pinned
-    from digestpin_hooks._pins import Unanswered
+    from digestpin_hooks.check.pins import Manifest
+    from digestpin_hooks.check.pins import Pinned
+    from digestpin_hooks.check.pins import Unanswered
 
     # keys -> each one's digest or why not (fix and update)
     Resolver = Callable[[Sequence['ImageKey']], dict['ImageKey', 'Resolution']]

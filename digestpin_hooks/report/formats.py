@@ -8,11 +8,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._findings import Finding
-from digestpin_hooks._model import FileError
-from digestpin_hooks._model import Note
-from digestpin_hooks._text import printable
-from digestpin_hooks._text import valid_unicode
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.model import FileError
+from digestpin_hooks.model import Note
+from digestpin_hooks.text import printable
+from digestpin_hooks.text import valid_unicode
 
 if TYPE_CHECKING:
     from typing import Any
@@ -193,7 +193,7 @@ def report(
     elif output_format == 'sarif':
         import json
 
-        from digestpin_hooks._sarif import sarif_log
+        from digestpin_hooks.report.sarif import sarif_log
         json.dump(valid_strings(sarif_log(findings, errors)), stdout, indent=2)
         stdout.write('\n')
     elif output_format == 'github':

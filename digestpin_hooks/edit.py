@@ -8,9 +8,9 @@ import tempfile
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._io import Identity
-from digestpin_hooks._io import read_regular
-from digestpin_hooks._io import ReadError
+from digestpin_hooks.read.bounded import Identity
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.read.bounded import ReadError
 
 if TYPE_CHECKING:
     from typing import Iterable
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Edit(NamedTuple):
-    start: int  # offsets in the decoded text (see _dockerfile.decode)
+    start: int  # offsets in the decoded text (see text.decode)
     end: int
     text: str
 
@@ -184,7 +184,7 @@ def rewrite_file(
     if new == original:
         return False
     if dry_run:
-        from digestpin_hooks._text import printable_lines
+        from digestpin_hooks.text import printable_lines
         stdout.write(printable_lines(unified_diff(path, old_text, new_text)))
     else:
         write_atomically(path, new, original=original, identity=identity)

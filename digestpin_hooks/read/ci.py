@@ -1,9 +1,9 @@
 """CI files -> the YAML scalars that name images: GitLab CI, Bitbucket
 Pipelines, CircleCI, Google Cloud Build, Drone and Woodpecker; and dev
-containers' ``devcontainer.json`` (JSON with comments, read by ``_jsonc``).
+containers' ``devcontainer.json`` (JSON with comments, read by ``jsonc``).
 
 Each walker reads where the kind's own tool takes an image from, and yields
-the scalar with its key path; ``_yaml_refs`` turns them into references
+the scalar with its key path; ``yaml_refs`` turns them into references
 (exact spans, interpolation, aliases found once at their anchor).  The
 variables each kind fills in itself (GitLab ``variables:``, Cloud Build
 ``substitutions:``) are returned for interpolation; any other ``$NAME`` is
@@ -14,23 +14,23 @@ from __future__ import annotations
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._kinds import BITBUCKET
-from digestpin_hooks._kinds import CIRCLECI
-from digestpin_hooks._kinds import CLOUDBUILD
-from digestpin_hooks._kinds import DEVCONTAINER
-from digestpin_hooks._kinds import DRONE
-from digestpin_hooks._kinds import GITLAB
-from digestpin_hooks._yaml import get
-from digestpin_hooks._yaml import items
-from digestpin_hooks._yaml import Scalar
-from digestpin_hooks._yaml import YamlError
-from digestpin_hooks._yaml import YamlMapping
-from digestpin_hooks._yaml import YamlSequence
+from digestpin_hooks.read.kinds import BITBUCKET
+from digestpin_hooks.read.kinds import CIRCLECI
+from digestpin_hooks.read.kinds import CLOUDBUILD
+from digestpin_hooks.read.kinds import DEVCONTAINER
+from digestpin_hooks.read.kinds import DRONE
+from digestpin_hooks.read.kinds import GITLAB
+from digestpin_hooks.read.yaml_nodes import get
+from digestpin_hooks.read.yaml_nodes import items
+from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlError
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import YamlSequence
 
 if TYPE_CHECKING:
     from typing import Iterator
 
-    from digestpin_hooks._yaml import Node
+    from digestpin_hooks.read.yaml_nodes import Node
 
 
 

@@ -8,26 +8,26 @@ import os
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile_refs import read_dockerfile
-from digestpin_hooks._instruction_checks import UnknownSyntax
-from digestpin_hooks._io import Identity
-from digestpin_hooks._io import MAX_FILE_BYTES
-from digestpin_hooks._io import read_regular
-from digestpin_hooks._io import ReadError
-from digestpin_hooks._kinds import GITLAB
-from digestpin_hooks._kinds import is_dockerfile_name
-from digestpin_hooks._kinds import kind_of
-from digestpin_hooks._kinds import KUBERNETES
-from digestpin_hooks._kinds import NAMED_YAML_KINDS
-from digestpin_hooks._kinds import yaml_kind
-from digestpin_hooks._model import ImageRef
+from digestpin_hooks.read.dockerfile.parser import DockerfileError
+from digestpin_hooks.read.dockerfile.references import read_dockerfile
+from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+from digestpin_hooks.read.bounded import Identity
+from digestpin_hooks.read.bounded import MAX_FILE_BYTES
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.read.bounded import ReadError
+from digestpin_hooks.read.kinds import GITLAB
+from digestpin_hooks.read.kinds import is_dockerfile_name
+from digestpin_hooks.read.kinds import kind_of
+from digestpin_hooks.read.kinds import KUBERNETES
+from digestpin_hooks.read.kinds import NAMED_YAML_KINDS
+from digestpin_hooks.read.kinds import yaml_kind
+from digestpin_hooks.model import ImageRef
 
 if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
-    from digestpin_hooks._findings import Document
-    from digestpin_hooks._model import FileError
+    from digestpin_hooks.model import Document
+    from digestpin_hooks.model import FileError
 
 # folders a search never enters: version control metadata
 _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
@@ -116,10 +116,10 @@ class _GitlabIncludes:
         return matches
 
     def of(self, root_file: str) -> list[str]:
-        from digestpin_hooks._ci_refs import gitlab_local_includes
-        from digestpin_hooks._ci_refs import MAX_INCLUDES
-        from digestpin_hooks._yaml import compose_documents
-        from digestpin_hooks._yaml import YamlError
+        from digestpin_hooks.read.ci import gitlab_local_includes
+        from digestpin_hooks.read.ci import MAX_INCLUDES
+        from digestpin_hooks.read.yaml_nodes import compose_documents
+        from digestpin_hooks.read.yaml_nodes import YamlError
         root = os.path.dirname(root_file)
         included: list[str] = []
         todo = [root_file]
@@ -189,8 +189,8 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown))
-    from digestpin_hooks._yaml_refs import parse_yaml
-    from digestpin_hooks._yaml import YamlError
+    from digestpin_hooks.read.yaml_refs import parse_yaml
+    from digestpin_hooks.read.yaml_nodes import YamlError
     if kind == KUBERNETES and b'{{' in data:
         # a Helm (Go) template is no manifest until it is rendered
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
@@ -214,7 +214,7 @@ def load_all(
         paths: Iterable[str], kind: str = 'auto',
 ) -> tuple[list[LoadedFile], list[FileError]]:
     """Every file that can be read, and a one-line error for each other."""
-    from digestpin_hooks._model import FileError
+    from digestpin_hooks.model import FileError
     loaded: list[LoadedFile] = []
     errors: list[FileError] = []
     for path in paths:

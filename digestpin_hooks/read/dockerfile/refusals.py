@@ -18,18 +18,18 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._dockerfile import arg_words
-from digestpin_hooks._dockerfile import DockerfileError
-from digestpin_hooks._dockerfile import extract_flags
-from digestpin_hooks._dockerfile import GO_BLANK
-from digestpin_hooks._dockerfile import GO_SPACE
-from digestpin_hooks._dockerfile import Instruction
-from digestpin_hooks._dockerfile import InstructionFinder
-from digestpin_hooks._dockerfile import KNOWN_INSTRUCTIONS
-from digestpin_hooks._dockerfile import split_command
+from digestpin_hooks.read.dockerfile.parser import arg_words
+from digestpin_hooks.read.dockerfile.parser import DockerfileError
+from digestpin_hooks.read.dockerfile.parser import extract_flags
+from digestpin_hooks.read.dockerfile.parser import GO_BLANK
+from digestpin_hooks.read.dockerfile.parser import GO_SPACE
+from digestpin_hooks.read.dockerfile.parser import Instruction
+from digestpin_hooks.read.dockerfile.parser import InstructionFinder
+from digestpin_hooks.read.dockerfile.parser import KNOWN_INSTRUCTIONS
+from digestpin_hooks.read.dockerfile.parser import split_command
 
 if TYPE_CHECKING:
-    from digestpin_hooks._dockerfile import Dockerfile
+    from digestpin_hooks.read.dockerfile.parser import Dockerfile
 
 BOOL, STRING, STRINGS = 'bool', 'string', 'strings'
 # the flags each instruction takes in BuildKit v0.32, and their kinds

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._yaml import MAX_DEPTH
-from digestpin_hooks._yaml import MAX_NODES
-from digestpin_hooks._yaml import Scalar
-from digestpin_hooks._yaml import YamlError
-from digestpin_hooks._yaml import YamlMapping
-from digestpin_hooks._yaml import YamlSequence
+from digestpin_hooks.read.yaml_nodes import MAX_DEPTH
+from digestpin_hooks.read.yaml_nodes import MAX_NODES
+from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlError
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import YamlSequence
 
 if TYPE_CHECKING:
-    from digestpin_hooks._yaml import Node
+    from digestpin_hooks.read.yaml_nodes import Node
 
 _ESCAPES = {'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 _LITERAL_CHARACTERS = frozenset(

@@ -8,6 +8,24 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Protocol
+
+    class Document(Protocol):
+        """What findings need of a parsed file (Dockerfile or YAML)."""
+
+        @property
+        def text(self) -> str: ...
+
+        @property
+        def bom(self) -> bool: ...
+
+        def statement_starts(self) -> dict[int, int]:
+            """Line -> offset where a statement (an instruction, a YAML
+            key) holding a reference starts: the pragma is above it."""
+
+        def position(self, offset: int) -> tuple[int, int]: ...
+
+        def line_above(self, offset: int) -> str: ...
 
 
 class FileError(NamedTuple):

@@ -5,10 +5,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from digestpin_hooks import __version__
-from digestpin_hooks._findings import Finding
-from digestpin_hooks._findings import RULES
-from digestpin_hooks._model import failures
-from digestpin_hooks._model import FileError
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import RULES
+from digestpin_hooks.model import failures
+from digestpin_hooks.model import FileError
 
 if TYPE_CHECKING:
     from typing import Any

@@ -4,38 +4,22 @@ from __future__ import annotations
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks._model import ImageRef
-from digestpin_hooks._model import UNTAGGED
-from digestpin_hooks._dockerfile_refs import SOURCE_ARG
-from digestpin_hooks._instruction_checks import UnknownSyntax
-from digestpin_hooks._reference import digest_problem
-from digestpin_hooks._reference import InvalidReference
-from digestpin_hooks._reference import parse_reference
-from digestpin_hooks._reference import Reference
+from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import UNTAGGED
+from digestpin_hooks.read.dockerfile.references import SOURCE_ARG
+from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.reference import InvalidReference
+from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.reference import Reference
 
 if TYPE_CHECKING:
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
-    from typing import Protocol
 
+    from digestpin_hooks.model import Document
 
-    class Document(Protocol):
-        """What findings need of a parsed file (Dockerfile or YAML)."""
-
-        @property
-        def text(self) -> str: ...
-
-        @property
-        def bom(self) -> bool: ...
-
-        def statement_starts(self) -> dict[int, int]:
-            """Line -> offset where a statement (an instruction, a YAML
-            key) holding a reference starts: the pragma is above it."""
-
-        def position(self, offset: int) -> tuple[int, int]: ...
-
-        def line_above(self, offset: int) -> str: ...
 
 ERROR = 'error'
 WARNING = 'warning'

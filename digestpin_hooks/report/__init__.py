@@ -1,0 +1,3 @@
+"""Report: findings, notes and errors -> one document on stdout (text,
+JSON, SARIF or GitHub workflow commands) and errors on stderr, every string
+escaped for its format."""
