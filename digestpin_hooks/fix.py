@@ -12,18 +12,22 @@ from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
-from digestpin_hooks.config import FIX_SOURCES
-from digestpin_hooks.model import ImageRef
-from digestpin_hooks.read.files import paths_or_here
-from digestpin_hooks.read.files import load_all
-from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.check.findings import checked_refs
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.check.findings import unknown_syntax_findings
+from digestpin_hooks.config import FIX_SOURCES
+from digestpin_hooks.edit import apply_edits
+from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import rewrite_file
+from digestpin_hooks.edit import write_error
 from digestpin_hooks.model import FileError
-from digestpin_hooks.model import pin_edit
+from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import Note
+from digestpin_hooks.model import pin_edit
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
@@ -31,10 +35,6 @@ from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
-from digestpin_hooks.edit import apply_edits
-from digestpin_hooks.edit import Edit
-from digestpin_hooks.edit import rewrite_file
-from digestpin_hooks.edit import write_error
 from digestpin_hooks.resolve.sources import resolver as source_resolver
 from digestpin_hooks.text import encode
 

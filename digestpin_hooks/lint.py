@@ -8,11 +8,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
-from digestpin_hooks.read.files import paths_or_here
-from digestpin_hooks.read.files import load_all
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.model import FileError
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import paths_or_here
 
 if TYPE_CHECKING:
     from typing import Collection

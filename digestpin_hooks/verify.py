@@ -18,18 +18,18 @@ import sys
 from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
-from digestpin_hooks.config import VERIFY_SOURCES
-from digestpin_hooks.read.files import load_all
-from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import make_finding
 from digestpin_hooks.check.findings import statement_starts
 from digestpin_hooks.check.findings import waived
-from digestpin_hooks.model import failures
-from digestpin_hooks.model import FileError
 from digestpin_hooks.check.pins import check_pin
 from digestpin_hooks.check.pins import pinned_refs
 from digestpin_hooks.check.pins import Unanswered
+from digestpin_hooks.config import VERIFY_SOURCES
+from digestpin_hooks.model import failures
+from digestpin_hooks.model import FileError
+from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.resolve.matching import DaemonError

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
+from digestpin_hooks.check.findings import classify
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
 from digestpin_hooks.read.dockerfile.references import SOURCE_ARG
-from digestpin_hooks.check.findings import classify
 from tests.corpus import buildkit_032_rows
 from tests.corpus import CASES
 from tests.corpus import CORPUS

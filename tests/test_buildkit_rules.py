@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
-from digestpin_hooks.check.findings import findings_for
 
 H = 'a' * 64
 

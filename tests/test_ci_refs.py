@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.fix import fix_files
 from digestpin_hooks.read.files import files_in_folder
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import SkippedFile
-from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.read.kinds import yaml_kind
-from digestpin_hooks.fix import fix_files
 from tests.test_yaml_refs import digest_of
 from tests.test_yaml_refs import knows_everything
 from tests.test_yaml_refs import refs_of

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
+from digestpin_hooks.model import pin_edit
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import UnreadableFile
 from digestpin_hooks.read.jsonc import parse_jsonc
-from digestpin_hooks.model import pin_edit
-from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
+from digestpin_hooks.reference import parse_reference
 from tests.corpus import CORPUS_KINDS
 from tests.corpus import KIND_NAMES
 from tests.corpus import kinds_corpus_files

@@ -10,17 +10,17 @@ from typing import Any
 import pytest
 import yaml
 
-from digestpin_hooks.read.files import load
-from digestpin_hooks.read.files import LoadedFile
-from digestpin_hooks.resolve.matching import familiar
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
-from digestpin_hooks.text import encode
-from digestpin_hooks.read.yaml_refs import parse_yaml
 from digestpin_hooks.fix import fix_file
 from digestpin_hooks.fix import Pin
 from digestpin_hooks.fix import Plan
 from digestpin_hooks.fix import plan_file
+from digestpin_hooks.read.files import load
+from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.read.yaml_refs import parse_yaml
+from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.text import encode
 from tests.corpus import require_yaml_corpus
 from tests.corpus import yaml_corpus_files
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
-from digestpin_hooks.check.findings import findings_for
 
 H = 'a' * 64
 PIN = f'@sha256:{H}'

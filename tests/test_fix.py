@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.fix import fix_file
+from digestpin_hooks.fix import fix_files
+from digestpin_hooks.fix import plan_file
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import UnreadableFile
-from digestpin_hooks.check.findings import Finding
-from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.resolve.matching import familiar
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.text import encode
-from digestpin_hooks.fix import fix_file
-from digestpin_hooks.fix import fix_files
-from digestpin_hooks.fix import plan_file
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import require_corpus

@@ -7,11 +7,11 @@ from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
-from digestpin_hooks.check.findings import findings_for
 
 dockerfile = pytest.importorskip('dockerfile')
 

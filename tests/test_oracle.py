@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from digestpin_hooks.model import ImageRef
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
-from digestpin_hooks.model import ImageRef
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import refused_by_buildkit_032

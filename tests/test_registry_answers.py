@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks.resolve.registry import _retry_after
-from digestpin_hooks.resolve.registry import parse_challenge
-from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.read.jsonc import parse_jsonc
+from digestpin_hooks.read.yaml_nodes import YamlError
+from digestpin_hooks.resolve.registry import _retry_after
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Missing
+from digestpin_hooks.resolve.registry import parse_challenge
 from digestpin_hooks.resolve.registry import Query
-from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import isolated_credentials
 from tests.registries import Request

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.resolve.registry import api_host
 from digestpin_hooks.resolve.registry import is_loopback
-from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import auths_entry

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks.read.dockerfile.parser import parse
-from digestpin_hooks.read.dockerfile.references import image_refs
-from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import make_finding
 from digestpin_hooks.check.findings import pinned_reference
-from digestpin_hooks.model import FileError
-from digestpin_hooks.model import Note
 from digestpin_hooks.check.pins import check_pin
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.check.pins import Pinned
+from digestpin_hooks.lint import main as lint_main
+from digestpin_hooks.model import FileError
+from digestpin_hooks.model import Note
+from digestpin_hooks.read.dockerfile.parser import parse
+from digestpin_hooks.read.dockerfile.references import image_refs
+from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.sarif import sarif_log
-from digestpin_hooks.lint import main as lint_main
 
 SCHEMA = os.path.join(os.path.dirname(__file__), 'data', 'sarif-2.1.0.json')
 A = 'sha256:' + 'a' * 64

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.fix import fix_files
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import UnreadableFile
-from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.resolve.matching import familiar
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
-from digestpin_hooks.fix import fix_files
 
 
 def digest_of(name: str) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from digestpin_hooks.check.findings import allowed
+from digestpin_hooks.check.findings import pinned_reference
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.read.dockerfile.references import SOURCE_FROM
 from digestpin_hooks.read.files import LoadedFile
-from digestpin_hooks.check.findings import allowed
-from digestpin_hooks.check.findings import pinned_reference
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import Reference
 

@@ -8,20 +8,20 @@ import os
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from digestpin_hooks.read.dockerfile.parser import DockerfileError
-from digestpin_hooks.read.dockerfile.references import read_dockerfile
-from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+from digestpin_hooks.model import ImageRef
 from digestpin_hooks.read.bounded import Identity
 from digestpin_hooks.read.bounded import MAX_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
+from digestpin_hooks.read.dockerfile.parser import DockerfileError
+from digestpin_hooks.read.dockerfile.references import read_dockerfile
+from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import is_dockerfile_name
 from digestpin_hooks.read.kinds import kind_of
 from digestpin_hooks.read.kinds import KUBERNETES
 from digestpin_hooks.read.kinds import NAMED_YAML_KINDS
 from digestpin_hooks.read.kinds import yaml_kind
-from digestpin_hooks.model import ImageRef
 
 if TYPE_CHECKING:
     from typing import Iterable

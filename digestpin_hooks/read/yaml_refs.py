@@ -13,20 +13,17 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import ImageRef
 from digestpin_hooks.read.assembled import Assembled
 from digestpin_hooks.read.assembled import helm
 from digestpin_hooks.read.assembled import kustomize
+from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.ci import cloudbuild_substitutions
 from digestpin_hooks.read.ci import Found as _Found
 from digestpin_hooks.read.ci import gitlab_variables
 from digestpin_hooks.read.ci import WALKERS
-from digestpin_hooks.model import ImageRef
-from digestpin_hooks.read.variables import interpolate
-from digestpin_hooks.read.variables import InterpolationError
-from digestpin_hooks.read.variables import read_dotenv
-from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.jsonc import parse_jsonc
-from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.kinds import ACTIONS
 from digestpin_hooks.read.kinds import CLOUDBUILD
 from digestpin_hooks.read.kinds import COMPOSE
@@ -35,18 +32,21 @@ from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import HELM
 from digestpin_hooks.read.kinds import KUBERNETES
 from digestpin_hooks.read.kinds import KUSTOMIZE
-from digestpin_hooks.text import decode
-from digestpin_hooks.text import line_above
-from digestpin_hooks.text import LineIndex
+from digestpin_hooks.read.variables import interpolate
+from digestpin_hooks.read.variables import InterpolationError
+from digestpin_hooks.read.variables import read_dotenv
 from digestpin_hooks.read.yaml_nodes import compose_documents
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
-from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import MAX_BYTES
 from digestpin_hooks.read.yaml_nodes import Scalar
-from digestpin_hooks.read.yaml_nodes import YamlSequence
 from digestpin_hooks.read.yaml_nodes import written_paths
 from digestpin_hooks.read.yaml_nodes import YamlError
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import YamlSequence
+from digestpin_hooks.text import decode
+from digestpin_hooks.text import line_above
+from digestpin_hooks.text import LineIndex
 
 if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_nodes import Node

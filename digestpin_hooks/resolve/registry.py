@@ -43,13 +43,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from digestpin_hooks.resolve.credentials import Credential
-from digestpin_hooks.resolve.credentials import credential_for
-from digestpin_hooks.resolve.credentials import CredentialError
 from digestpin_hooks.check.pins import INDEX_MEDIA_TYPES
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.check.pins import platform_name
 from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.resolve.credentials import Credential
+from digestpin_hooks.resolve.credentials import credential_for
+from digestpin_hooks.resolve.credentials import CredentialError
 
 if TYPE_CHECKING:
     from typing import Any

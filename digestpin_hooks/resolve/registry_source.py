@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.check.pins import Unanswered
-from digestpin_hooks.resolve.registry import ask_all
-from digestpin_hooks.resolve.registry import Failed
-from digestpin_hooks.resolve.registry import Missing
-from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import familiar
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Missing
+from digestpin_hooks.resolve.registry import Query
 
 if TYPE_CHECKING:
     from typing import Mapping

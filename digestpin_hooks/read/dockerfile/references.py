@@ -14,6 +14,7 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import ImageRef
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
@@ -21,6 +22,8 @@ from digestpin_hooks.read.dockerfile.parser import extract_flags
 from digestpin_hooks.read.dockerfile.parser import Instruction
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.parser import split_command
+from digestpin_hooks.read.dockerfile.refusals import check_instructions
+from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 from digestpin_hooks.read.dockerfile.shell import Budget
 from digestpin_hooks.read.dockerfile.shell import expand
 from digestpin_hooks.read.dockerfile.shell import Expansion
@@ -28,9 +31,6 @@ from digestpin_hooks.read.dockerfile.shell import ExpansionError
 from digestpin_hooks.read.dockerfile.shell import MAX_WORD
 from digestpin_hooks.read.dockerfile.shell import ShellError
 from digestpin_hooks.read.dockerfile.shell import Var
-from digestpin_hooks.model import ImageRef
-from digestpin_hooks.read.dockerfile.refusals import check_instructions
-from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 
 if TYPE_CHECKING:
     from typing import Iterator

@@ -1,0 +1,102 @@
+"""BuildKit's shell lexer and its patterns (``#``, ``%``, ``/``): values,
+refusals in its words, bounds; and its blanks."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from digestpin_hooks.read.dockerfile.parser import GO_BLANK
+from digestpin_hooks.read.dockerfile.parser import GO_SPACE
+from digestpin_hooks.read.dockerfile.patterns import replace
+from digestpin_hooks.read.dockerfile.patterns import segments
+from digestpin_hooks.read.dockerfile.patterns import trim_prefix
+from digestpin_hooks.read.dockerfile.patterns import trim_suffix
+from digestpin_hooks.read.dockerfile.shell import expand
+from digestpin_hooks.read.dockerfile.shell import ExpansionError
+from digestpin_hooks.read.dockerfile.shell import ShellError
+from digestpin_hooks.read.dockerfile.shell import Var
+
+
+@pytest.mark.parametrize(('value', 'pattern', 'shortest', 'longest'), (
+    ('a/b/c', '*/', 'b/c', 'c'),
+    ('a/b/c', 'x', 'a/b/c', 'a/b/c'),
+    ('a*b', 'a\\*', 'b', 'b'),
+    ('a?b', 'a\\?', 'b', 'b'),
+    ('a\\b', 'a\\\\', 'b', 'b'),
+    ('}x', '\\}', 'x', 'x'),
+    ('abc', '?', 'bc', 'bc'),
+    ('', '*', '', ''),
+))
+def test_prefix_patterns(value: str, pattern: str, shortest: str, longest: str) -> None:
+    assert trim_prefix(value, pattern, longest=False) == shortest
+    assert trim_prefix(value, pattern, longest=True) == longest
+
+
+def test_suffix_patterns() -> None:
+    assert trim_suffix('x:1-a-b', '-*', longest=False) == 'x:1-a'
+    assert trim_suffix('x:1-a-b', '-*', longest=True) == 'x:1'
+    assert trim_suffix('a*', '\\*', longest=False) == 'a'
+
+
+def test_replacements() -> None:
+    assert replace('a-b-c', '-', '_', every=False) == 'a_b-c'
+    assert replace('a-b-c', '-', '_', every=True) == 'a_b_c'
+    assert replace('abc', '', '-', every=True) == '-a-b-c-'
+    assert replace('abab', 'b*', '[$0]', every=True) == 'a[bab]'
+    assert replace('aXa', 'X', '$$', every=True) == 'a$a'
+    assert replace('abc', 'z', 'y', every=False) == 'abc'
+
+
+def test_an_escape_buildkit_refuses() -> None:
+    with pytest.raises(ValueError, match="invalid escape '\\\\x'"):
+        segments('a\\x')
+
+
+def word(text: str, env: dict[str, str] | None = None) -> str:
+    variables = {name: Var(value, None, 0) for name, value in (env or {}).items()}
+    return expand(text, variables, lambda start, end: None).value
+
+
+@pytest.mark.parametrize(('text', 'message'), (
+    ('${', "syntax error: missing '}'"),
+    ('${}', 'syntax error: bad substitution'),
+    ('${:x}', 'syntax error: bad substitution'),
+    ('${V:-x', "syntax error: missing '}'"),
+    ('${V/x', "syntax error: missing '/' in ${}"),
+    ('${V/x/y', "syntax error: missing '}'"),
+    ('${V#a\\x}', "invalid pattern (a\\x) in substitution: invalid escape '\\x'"),
+    ('${V!x}', 'unsupported modifier (!) in substitution'),
+    ("'open", 'unexpected end of statement while looking for matching single-quote'),
+    ('"open', 'unexpected end of statement while looking for matching double-quote'),
+))
+def test_what_the_lexer_refuses(text: str, message: str) -> None:
+    with pytest.raises(ShellError) as refused:
+        word(text, {'V': 'a'})
+    assert str(refused.value).endswith(message)
+
+
+@pytest.mark.parametrize(('text', 'value'), (
+    ('"a\\"b\\$c\\\\d\\e"', 'a"b$c\\d\\e'),
+    ("'$V'", '$V'),
+    ('a\\ b', 'a b'),
+    ('${V:?}', 'a'),
+    ('${V##a}', ''),
+    ('${V%%a}', ''),
+    ('${V//a/b}', 'b'),
+    ('$V$1$@x', 'ax'),
+))
+def test_the_lexer(text: str, value: str) -> None:
+    assert word(text, {'V': 'a'}) == value
+
+
+def test_a_word_is_bounded() -> None:
+    big = {'B': 'x' * 200_000}
+    with pytest.raises(ExpansionError, match='more than 262144 characters'):
+        word('$B$B', big)
+
+
+def test_go_blank_is_go_space_but_the_newline() -> None:
+    blank = re.compile(GO_BLANK)
+    matched = {chr(c) for c in range(0x110000) if blank.match(chr(c))}
+    assert matched == set(GO_SPACE) - {'\n'}

@@ -1,0 +1,62 @@
+"""Compose and CI interpolation, and the .env file beside a Compose file."""
+from __future__ import annotations
+
+import pytest
+
+from digestpin_hooks.read.variables import interpolate
+from digestpin_hooks.read.variables import InterpolationError
+from digestpin_hooks.read.variables import read_dotenv
+
+
+@pytest.mark.parametrize(('text', 'expected'), (
+    ('A=1', {'A': '1'}),
+    ('export A=1', {'A': '1'}),
+    ('  A = spaced  ', {'A': 'spaced'}),
+    ('A="quoted # not a comment"', {'A': 'quoted # not a comment'}),
+    ('A="line\\nbreak \\"q\\""', {'A': 'line\nbreak "q"'}),
+    ("A='single $X'", {'A': 'single $X'}),
+    ('A="unclosed', {'A': 'unclosed'}),
+    ('A=value # comment', {'A': 'value'}),
+    ('A=va#lue', {'A': 'va#lue'}),
+    ('# comment\n\nnot a line\n1A=x\nB=2', {'B': '2'}),
+    ('exportA=1', {'exportA': '1'}),
+))
+def test_dotenv(text: str, expected: dict[str, str]) -> None:
+    assert read_dotenv(text) == expected
+
+
+ENV = {'SET': 'v', 'EMPTY': ''}
+
+
+@pytest.mark.parametrize(('text', 'value', 'unresolved'), (
+    ('$$SET', '$SET', ()),
+    ('${SET}', 'v', ()),
+    ('$SET-$UNSET', 'v-', ('UNSET',)),
+    ('${UNSET:-d}', 'd', ()),
+    ('${EMPTY:-d}', 'd', ()),
+    ('${EMPTY-d}', '', ()),
+    ('${SET:+alt}', 'alt', ()),
+    ('${EMPTY:+alt}', '', ()),
+    ('${EMPTY+alt}', 'alt', ()),
+    ('${UNSET+alt}', '', ()),
+    ('${SET:?must}', 'v', ()),
+    ('${UNSET?must}', '', ('UNSET',)),
+    ('${EMPTY:?must}', '', ('EMPTY',)),
+    ('${UNSET:-${SET}}', 'v', ()),
+    ('${1bad}', '', ('${1bad}',)),
+    ('${SET!x}', '', ('SET',)),
+    ('a$', 'a$', ()),
+))
+def test_interpolation(text: str, value: str, unresolved: tuple[str, ...]) -> None:
+    result = interpolate(text, ENV)
+    assert (result.value, result.unresolved) == (value, unresolved)
+
+
+def test_interpolation_nesting_is_bounded() -> None:
+    with pytest.raises(InterpolationError, match='nested more than 64 deep'):
+        interpolate('${A:-' * 65 + 'x' + '}' * 65, {})
+
+
+def test_a_whole_default_is_where_the_value_stands() -> None:
+    assert interpolate('${IMG:-nginx:1}', {}).span == (7, 14)
+    assert interpolate('${IMG:-nginx:1}', {'IMG': 'x'}).span is None
