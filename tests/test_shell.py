@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import GO_BLANK
 from digestpin_hooks.read.dockerfile.parser import GO_SPACE
 from digestpin_hooks.read.dockerfile.patterns import replace
@@ -100,3 +101,12 @@ def test_go_blank_is_go_space_but_the_newline() -> None:
     blank = re.compile(GO_BLANK)
     matched = {chr(c) for c in range(0x110000) if blank.match(chr(c))}
     assert matched == set(GO_SPACE) - {'\n'}
+
+
+@pytest.mark.parametrize(('line', 'words'), (
+    ('a\x1cb c', ['a\x1cb', 'c']),  # \x1c is \s to Python, no blank to Go
+    ('ab\u3000c\xa0d\x85e', ['ab', 'c', 'd', 'e']),
+    ('a"b c"d e', ['a"b c"d', 'e']),
+))
+def test_words_split_at_gos_blanks_only(line: str, words: list[str]) -> None:
+    assert [word for word, _, _ in arg_words(line, 0, '\\')] == words

@@ -43,9 +43,9 @@ _CMD_RE = re.compile(r'[^\t\v\f\r ]+')
 # a word without quotes or escapes, up to a blank or the end of the line
 # no quotes and neither escape character: the word stands as written
 _PLAIN_FLAG_RE = re.compile('[^\'"\\\\` \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
-_PLAIN_WORD_RE = re.compile(
-    '[^\'"\\\\' + GO_SPACE + ']+(?=[' + GO_SPACE + ']|\\Z)',
-)
+# (a word holding one of \x1c-\x1f, which \s has and Go's blanks have not,
+# is no match here: the careful path reads it)
+_PLAIN_WORD_RE = re.compile(r'[^\'"\\\s]+(?=[^\S\x1c-\x1f]|\Z)')
 # BuildKit's ``^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`` up to the
 # value; the value is cut with str methods (see _directive_value), since
 # ``(.+?)\s*$`` backtracks quadratically over a long run of blanks
