@@ -99,6 +99,34 @@ PULLED = {
     'a heredoc written << EOF': (
         b'FROM alpine:3\nRUN << EOF\nFROM evil:1\nEOF\n', [(1, 'DP001', 'alpine:3')],
     ),
+    # heredocs are found by BuildKit's own lexer over the line
+    # (heredocsFromLine): where it refuses the line, there is no heredoc
+    'no heredoc on a line with an unmatched quote': (
+        b'FROM alpine:3\nRUN <<EOF echo "x\nFROM busybox:1\n',
+        [(1, 'DP001', 'alpine:3'), (3, 'DP001', 'busybox:1')],
+    ),
+    'no heredoc on a line with a bad ${}': (
+        b'FROM alpine:3\nRUN <<EOF echo ${}\nFROM busybox:1\n',
+        [(1, 'DP001', 'alpine:3'), (3, 'DP001', 'busybox:1')],
+    ),
+    "words end at Go's blanks (a no-break space here)": (
+        b'FROM alpine:3\nRUN <<EOF\xc2\xa0cat\nFROM evil:1\nEOF\n', [(1, 'DP001', 'alpine:3')],
+    ),
+    'only blanks right after << join the name': (
+        b'FROM alpine:3\nRUN cat <<-  EOF\nFROM busybox:1\n',
+        [(1, 'DP001', 'alpine:3'), (3, 'DP001', 'busybox:1')],
+    ),
+    'an escaped quote inside double quotes does not end them': (
+        b'FROM alpine:3\nRUN echo "a\\"b" <<EOF\nFROM evil:1\nEOF\n', [(1, 'DP001', 'alpine:3')],
+    ),
+    'a name in quotes is unquoted, an unset $NAME kept': (
+        b'FROM alpine:3\nRUN <<"E"O\\F cat\nFROM evil:1\nEOF\nRUN <<$X\nFROM evil:2\n$X\n',
+        [(1, 'DP001', 'alpine:3')],
+    ),
+    '<<"" names no heredoc': (
+        b'FROM alpine:3\nRUN echo <<"" x\nFROM busybox:1\n',
+        [(1, 'DP001', 'alpine:3'), (3, 'DP001', 'busybox:1')],
+    ),
     # the syntax directive, as DetectSyntax finds it
     'an indented # syntax is not seen': (b'  # syntax=docker/dockerfile:1\nFROM scratch\n', []),
     'a #! first line is skipped': (

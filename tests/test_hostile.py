@@ -298,6 +298,10 @@ GROWTH = {
     'blanks in a pragma': (
         'Dockerfile', lambda n: b'# digestpin: ignore=' + b' ' * (n // 20) + b'!\nFROM a:1\n',
     ),
+    'a heredoc line continued, of quotes, blanks and variables': (
+        'Dockerfile',
+        lambda n: b'FROM a:1\nRUN <<EOF \\\n' + b'\'\' "" ${A:-x} \\\n' * (n // 17) + b'x\nEOF\n',
+    ),
     'blanks in a YAML pragma': (
         'compose.yaml',
         lambda n: b'services:\n  a:\n    # digestpin: ignore=' + b' ' * (n // 20) + b'!\n    image: a:1\n',

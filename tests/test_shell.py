@@ -7,14 +7,15 @@ import re
 import pytest
 
 from digestpin_hooks.read.dockerfile.parser import arg_words
-from digestpin_hooks.read.dockerfile.parser import GO_BLANK
-from digestpin_hooks.read.dockerfile.parser import GO_SPACE
 from digestpin_hooks.read.dockerfile.patterns import replace
 from digestpin_hooks.read.dockerfile.patterns import segments
 from digestpin_hooks.read.dockerfile.patterns import trim_prefix
 from digestpin_hooks.read.dockerfile.patterns import trim_suffix
 from digestpin_hooks.read.dockerfile.shell import expand
 from digestpin_hooks.read.dockerfile.shell import ExpansionError
+from digestpin_hooks.read.dockerfile.shell import GO_BLANK
+from digestpin_hooks.read.dockerfile.shell import GO_SPACE
+from digestpin_hooks.read.dockerfile.shell import shell_words
 from digestpin_hooks.read.dockerfile.shell import ShellError
 from digestpin_hooks.read.dockerfile.shell import Var
 
@@ -110,3 +111,31 @@ def test_go_blank_is_go_space_but_the_newline() -> None:
 ))
 def test_words_split_at_gos_blanks_only(line: str, words: list[str]) -> None:
     assert [word for word, _, _ in arg_words(line, 0, '\\')] == words
+
+
+def test_escapes_stay_raw_in_double_quotes_of_a_pattern() -> None:
+    # processDoubleQuote keeps the escape when its processStopOn has
+    # RawEscapes (the word of # % and /), as BuildKit's does
+    assert word('${V#"\\x"}', {'V': '\\x'}) == ''
+    assert word('"\\x"', {}) == '\\x'
+
+
+@pytest.mark.parametrize(('text', 'raw', 'words'), (
+    ('RUN <<EOF cat', True, ['RUN', '<<EOF', 'cat']),
+    ('RUN << \tEOF', True, ['RUN', '<< \tEOF']),
+    ('RUN <<\vEOF', True, ['RUN', '<<', 'EOF']),
+    ('a"b c"d \'e f\' g\\ h', True, ['a"b c"d', "'e f'", 'g\\ h']),
+    ('a"b c"d \'e f\' g\\ h', False, ['ab cd', 'e f', 'g h']),
+    ('$X ${Y:-a b} ${Z/p/r}', True, ['$X', '${Y:-a', 'b}', '${Z/p/r}']),
+    ("'' x", False, ['x']),
+))
+def test_words_as_buildkit_lexes_a_line_for_heredocs(
+        text: str, raw: bool, words: list[str],
+) -> None:
+    assert shell_words(text, raw=raw) == words
+
+
+@pytest.mark.parametrize('text', ('a "b', "a 'b", 'a ${', 'a ${}', 'a ${X:Z}'))
+def test_the_lexer_refuses_these_lines(text: str) -> None:
+    with pytest.raises(ShellError):
+        shell_words(text, raw=True)

@@ -20,6 +20,11 @@ import re
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from digestpin_hooks.read.dockerfile.shell import ExpansionError
+from digestpin_hooks.read.dockerfile.shell import GO_BLANK
+from digestpin_hooks.read.dockerfile.shell import go_quote
+from digestpin_hooks.read.dockerfile.shell import GO_SPACE
+from digestpin_hooks.read.dockerfile.shell import shell_words
 from digestpin_hooks.text import decode
 from digestpin_hooks.text import line_above
 from digestpin_hooks.text import LineIndex
@@ -29,15 +34,6 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.dockerfile.shell import Span
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
-# unicode.IsSpace, which BuildKit uses to trim lines
-GO_SPACE = (
-    '\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006'
-    '\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
-)
-# GO_SPACE but the newline, as a character class: Python's \s is Go's
-# unicode.IsSpace plus the four separators \x1c-\x1f, and a class by
-# category compiles many times faster than one listing the characters
-GO_BLANK = r'[^\S\n\x1c-\x1f]'
 _ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
 _CMD_RE = re.compile(r'[^\t\v\f\r ]+')
 # a word without quotes or escapes, up to a blank or the end of the line
@@ -53,7 +49,8 @@ _DIRECTIVE_RE = re.compile(r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
 _DIRECTIVE_BLANKS = '\t\n\f\r '
 _AFTER_ANY = float('inf')  # sorts after every file offset in a piece
 _KNOWN_DIRECTIVES = frozenset(('escape', 'syntax', 'check'))
-_HEREDOC_RE = re.compile(r'(\d*)<<(-?)([^<]*)\Z')
+# BuildKit's reHeredoc, ``^(\d*)<<(-?)\s*([^<]*)$`` (Go's \s is ASCII)
+_HEREDOC_RE = re.compile(r'(\d*)<<(-?)[\t\n\f\r ]*([^<]*)\Z')
 _HEREDOC_COMMANDS = frozenset(('add', 'copy', 'run'))
 _HEREDOC_OPENERS = _HEREDOC_COMMANDS | {'onbuild'}
 # every instruction BuildKit v0.32 knows; another is newer syntax, or a typo
@@ -661,67 +658,23 @@ def _heredocs(cmd: str, line: str) -> list[tuple[str, bool]]:
     flags_end, _ = extract_flags(line, start)
     if _is_json_array(line[flags_end:]):
         return []
+    try:
+        words = shell_words(line, raw=True)
+    except ExpansionError:
+        return []  # BuildKit ignores its lexer's error here: no heredoc
     found = []
-    words = [word for word, _, _ in _shell_words(line)]
-    for k, word in enumerate(words):
+    for word in words:
         m = _HEREDOC_RE.match(word)
-        if m is None:
+        if m is None or not m.group(3):
             continue
-        name_word = m.group(3)
-        if not name_word:
-            # ``<< EOF``: the name is the next word (BuildKit >= v0.22)
-            if k + 1 >= len(words) or words[k + 1].startswith('<'):
-                continue
-            name_word = words[k + 1]
-        names = [w for w, _, _ in _shell_words(name_word)]
-        if len(names) != 1:
-            continue
-        found.append((_unquote(names[0]), m.group(2) == '-'))
+        rest = m.group(3)
+        try:
+            names = shell_words(rest, raw=False)
+        except ExpansionError as e:
+            raise DockerfileError(f'failed to process {go_quote(rest)}: {e}') from None
+        if len(names) == 1:  # a heredoc's name is one word
+            found.append((names[0], m.group(2) == '-'))
     return found
-
-
-def _shell_words(s: str) -> list[tuple[str, int, int]]:
-    """Words split on blanks with quotes and backslash escapes kept raw."""
-    words = []
-    i = 0
-    n = len(s)
-    while i < n:
-        while i < n and s[i] in ' \t\r\n\v\f':
-            i += 1
-        if i >= n:
-            break
-        start = i
-        while i < n and s[i] not in ' \t\r\n\v\f':
-            ch = s[i]
-            if ch == '\\':
-                i += 2
-                continue
-            if ch in '\'"':
-                end = s.find(ch, i + 1)
-                i = n if end < 0 else end + 1
-                continue
-            i += 1
-        words.append((s[start:min(i, n)], start, min(i, n)))
-    return words
-
-
-def _unquote(word: str) -> str:
-    out = []
-    i = 0
-    while i < len(word):
-        ch = word[i]
-        if ch == '\\' and i + 1 < len(word):
-            out.append(word[i + 1])
-            i += 2
-        elif ch in '\'"':
-            end = word.find(ch, i + 1)
-            end = len(word) if end < 0 else end
-            out.append(word[i + 1:end])
-            i = end + 1
-        else:
-            out.append(ch)
-            i += 1
-    return ''.join(out)
 
 
 def extract_flags(

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import extract_flags
-from digestpin_hooks.read.dockerfile.parser import GO_BLANK
-from digestpin_hooks.read.dockerfile.parser import GO_SPACE
 from digestpin_hooks.read.dockerfile.parser import Instruction
 from digestpin_hooks.read.dockerfile.parser import InstructionFinder
 from digestpin_hooks.read.dockerfile.parser import KNOWN_INSTRUCTIONS
 from digestpin_hooks.read.dockerfile.parser import split_command
+from digestpin_hooks.read.dockerfile.shell import GO_BLANK
+from digestpin_hooks.read.dockerfile.shell import GO_SPACE
 
 if TYPE_CHECKING:
     from digestpin_hooks.read.dockerfile.parser import Dockerfile

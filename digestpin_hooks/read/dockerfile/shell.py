@@ -37,6 +37,15 @@ class Expansion(NamedTuple):
     has_variables: bool
 
 
+# Go's unicode.IsSpace: BuildKit trims lines and splits words at these
+GO_SPACE = (
+    '\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006'
+    '\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'
+)
+# GO_SPACE but the newline, as a character class: Python's \s is Go's
+# unicode.IsSpace plus the four separators \x1c-\x1f, and a class by
+# category compiles many times faster than one listing the characters
+GO_BLANK = r'[^\S\n\x1c-\x1f]'
 MAX_WORD = 256 * 1024  # characters one expanded word may reach
 MAX_NESTING = 64  # ${A:-${B:-...}} levels
 
@@ -87,8 +96,12 @@ class _Lexer:
 
     def __init__(
             self, word: str, env: Mapping[str, Var], escape: str, budget: Budget,
+            *, raw_quotes: bool = False, keep_unset: bool = False,
     ) -> None:
         self.s = word
+        self.raw_quotes = raw_quotes  # RawQuotes: quotes stay in the text
+        self.keep_unset = keep_unset  # SkipUnsetEnv: an unset $X stays as written
+        self.raw_escapes = False  # RawEscapes of the processStopOn running
         self.i = 0
         self.env = env
         self.escape = escape
@@ -124,6 +137,13 @@ class _Lexer:
 
     def word(self, stop: str = '', raw_escapes: bool = False) -> str:
         """processStopOn: up to ``stop`` (consumed) or the end."""
+        outer_raw_escapes, self.raw_escapes = self.raw_escapes, raw_escapes
+        try:
+            return self._word(stop, raw_escapes)
+        finally:
+            self.raw_escapes = outer_raw_escapes
+
+    def _word(self, stop: str, raw_escapes: bool) -> str:
         out: list[str] = []
         s = self.s
         while self.i < len(s):
@@ -162,7 +182,7 @@ class _Lexer:
             )
         text = self.s[self.i:end]
         self.i = end + 1
-        return text
+        return f"'{text}'" if self.raw_quotes else text
 
     def double_quoted(self) -> str:
         out: list[str] = []
@@ -177,14 +197,18 @@ class _Lexer:
             ch = s[self.i]
             if ch == '"':
                 self.i += 1
-                return ''.join(out)
+                text = ''.join(out)
+                return f'"{text}"' if self.raw_quotes else text
             if ch == '$':
                 self.grown(out, self.dollar())
                 continue
             self.i += 1
-            if ch == self.escape and self.peek() in ('"', '$', self.escape):
-                ch = s[self.i]
-                self.i += 1
+            if ch == self.escape:
+                if self.raw_escapes:
+                    out.append(ch)
+                if self.peek() in ('"', '$', self.escape):
+                    ch = s[self.i]
+                    self.i += 1
             out.append(ch)
 
     def name(self) -> str:
@@ -210,6 +234,8 @@ class _Lexer:
             name = self.name()
             if not name:
                 return '$'
+            if self.keep_unset and name not in self.env:
+                return '$' + name
             return self.get(name) or ''
         self.i += 1
         ch = self.peek()
@@ -221,6 +247,8 @@ class _Lexer:
         op = self.peek() or _EOF
         self.i += 1
         if op == '}':
+            if self.keep_unset and name not in self.env:
+                return '${' + name + '}'
             return self.get(name) or ''
         if op == '/':
             return self.replace(name)
@@ -237,6 +265,8 @@ class _Lexer:
             raise ExpansionError(f'variables nested more than {MAX_NESTING} deep')
         argument = self.until('}', op in '#%', "missing '}'")
         self.depth -= 1
+        if self.keep_unset and name not in self.env:
+            return '${' + name + (':' if null_is_unset else '') + op + argument + '}'
         if op in '#%':
             # an unset variable is empty here: no --build-arg is implied
             var = self.env.get(name)
@@ -267,6 +297,67 @@ class _Lexer:
                 raise ShellError(f'syntax error: {missing}') from None
             raise
 
+    def possible_heredoc(self) -> str:
+        """processPossibleHeredoc: ``<<`` takes the spaces, tabs and CRs
+        after it into its word (``<< EOF`` is one word)."""
+        start = self.i
+        self.i += 1
+        if self.peek() == '<':
+            self.i += 1
+            while self.peek() in (' ', '\t', '\r'):
+                self.i += 1
+        return self.s[start:self.i]
+
+    def words(self) -> list[str]:
+        """processStopOn over the whole text with its word splitting
+        (wordsStruct): Go's blanks end a word; quoted text, escaped
+        characters and ``<<`` with its blanks stay in it; the text a ``$``
+        gives is split like plain text."""
+        self.raw_escapes = self.raw_quotes
+        found: list[str] = []
+        word: list[str] = []  # its pieces
+        length = 0  # its characters: a word of none (``''``) is no word
+
+        def add(text: str, raw: bool) -> None:
+            nonlocal length
+            if raw:
+                word.append(text)
+                length += len(text)
+                return
+            for ch in text:
+                if ch not in GO_SPACE:
+                    word.append(ch)
+                    length += 1
+                elif length:
+                    found.append(''.join(word))
+                    word.clear()
+                    length = 0
+        s = self.s
+        while self.i < len(s):
+            ch = s[self.i]
+            if ch == '$':
+                add(self.dollar(), raw=False)
+            elif ch == '<':
+                add(self.possible_heredoc(), raw=True)
+            elif ch == "'":
+                add(self.single_quoted(), raw=True)
+            elif ch == '"':
+                add(self.double_quoted(), raw=True)
+            else:
+                self.i += 1
+                if ch != self.escape:
+                    add(ch, raw=False)
+                    continue
+                if self.raw_escapes:
+                    add(ch, raw=True)
+                if self.i >= len(s):
+                    break
+                add(s[self.i], raw=True)
+                self.i += 1
+        if length:
+            found.append(''.join(word))
+        return found
+
     def replace(self, name: str) -> str:
         """${V/pattern/replacement} and ${V//pattern/replacement}."""
         every = self.peek() == '/'
@@ -274,6 +365,8 @@ class _Lexer:
             self.i += 1
         pattern = self.until('/', True, "missing '/' in ${}")
         replacement = self.until('}', True, "missing '}'")
+        if self.keep_unset and name not in self.env:
+            return '${' + name + '/' + pattern + '/' + replacement + '}'
         var = self.env.get(name)
         value = var.value if var is not None else ''
         from digestpin_hooks.read.dockerfile.patterns import replace
@@ -300,6 +393,20 @@ def _trim(value: str, op: str, argument: str) -> str:
         raise ShellError(
             f'invalid pattern ({argument}) in substitution: {e}',
         ) from None
+
+
+def shell_words(text: str, *, raw: bool) -> list[str]:
+    """``text`` split into words as BuildKit's parser lexes a line to find
+    heredocs (``raw``: RawQuotes and RawEscapes, quotes and escapes kept)
+    and a heredoc's name (not ``raw``), unset variables kept as written.
+
+    Raises ShellError where BuildKit's lexer does (an unmatched quote, a bad
+    ``${…}``), ExpansionError past the bounds.
+    """
+    lexer = _Lexer(
+        text, {}, '\\', Budget(4 * MAX_WORD), raw_quotes=raw, keep_unset=True,
+    )
+    return lexer.words()
 
 
 def go_quote(text: str) -> str:
