@@ -1,8 +1,9 @@
-"""digestpin-fix: pin image references to the digests the Docker daemon knows.
+"""digestpin-fix: pin image references to content digests.
 
-Reads every file first, asks the daemon once for everything that needs a
-digest, then rewrites only the reference spans.  The docker SDK is imported
-only when some reference needs resolving.
+Reads every file first, asks its source (the Docker daemon's images by
+default) once for everything that needs a digest, then rewrites only the
+reference spans.  Nothing under ``resolve/`` talks to a daemon or registry
+unless some reference needs resolving.
 """
 from __future__ import annotations
 
@@ -46,13 +47,10 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 PINNABLE = frozenset(('DP001', 'DP002'))
-
-
-
 PROG = 'digestpin-fix'
 DESCRIPTION = (
     'Pin the images that Dockerfiles, Compose files, Kubernetes manifests, '
-        'GitHub Actions and CI files use to content digests.'
+    'GitHub Actions and CI files use to content digests.'
 )
 
 

@@ -1,7 +1,8 @@
 """digestpin-verify: check that every pin is real, current and multi-platform.
 
-For each pinned reference it asks the registry, through the daemon, about
-the pinned digest and about the tag:
+For each pinned reference it asks the registry (directly by default;
+through the daemon with ``--source daemon-registry``) about the pinned
+digest and about the tag:
 
 - DP006 the tag now resolves to another digest (stale pin);
 - DP007 the pinned digest does not exist in that repository;
