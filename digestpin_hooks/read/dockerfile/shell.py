@@ -1,9 +1,13 @@
-"""Variable expansion of one Dockerfile word, as BuildKit's shell lexer does it.
+"""BuildKit's shell lexer: variable expansion of one Dockerfile word, and
+the words of a line as its parser lexes them to find heredocs.
 
 Besides the expanded value this tracks *where the value stands in the file*
 when it is one literal run of text (the word itself, the default inside
 ``${X:-default}``, or an ARG default reached through ``$X``): that span is
 what a fix may rewrite without changing what the Dockerfile means.
+
+One lexer serves both, with BuildKit's switches (RawQuotes, RawEscapes,
+SkipUnsetEnv), so that quotes, escapes and ``${…}`` are read one way.
 """
 from __future__ import annotations
 
