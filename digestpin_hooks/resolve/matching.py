@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.check.pins import Manifest
     from digestpin_hooks.check.pins import Pinned
     from digestpin_hooks.check.pins import Unanswered
+    from digestpin_hooks.model import FileError
 
     # keys -> each one's digest or why not (fix and update)
     Resolver = Callable[[Sequence['ImageKey']], dict['ImageKey', 'Resolution']]
@@ -50,13 +51,13 @@ class DaemonError(Exception):
 
     def __init__(
             self, message: str, *, unreachable: bool = False,
-            file_errors: Sequence[Any] = (),
+            file_errors: Sequence[FileError] = (),
     ) -> None:
         super().__init__(message)
         self.unreachable = unreachable
         self.file_errors = tuple(file_errors)
 
-    def after(self, file_errors: Sequence[Any]) -> DaemonError:
+    def after(self, file_errors: Sequence[FileError]) -> DaemonError:
         """The same failure, coming after these unreadable files."""
         return DaemonError(
             str(self), unreachable=self.unreachable, file_errors=file_errors,
