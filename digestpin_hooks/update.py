@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 
-
 PROG = 'digestpin-update'
 DESCRIPTION = (
     "Move every name:tag@digest pin to the tag's current digest."

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from typing import Sequence
 
 
-
 PROG = 'digestpin-verify'
 DESCRIPTION = (
     'Check that pinned digests exist, are current and fit the platform.'

@@ -25,7 +25,6 @@ from tests.corpus import require_yaml_corpus
 from tests.corpus import yaml_corpus_files
 
 
-
 class Tolerant(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader (libyaml's, when PyYAML has it) that takes
     custom tags (!Ref …) as plain data."""

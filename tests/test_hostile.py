@@ -595,8 +595,6 @@ def test_pull_that_never_ends_meets_the_deadline(tmp_path: Path) -> None:
     assert elapsed < 12
 
 
-
-
 # --- smaller -------------------------------------------------------------------
 
 def test_update_with_dp006_ignored_does_not_claim_pins_are_current(tmp_path: Path) -> None:

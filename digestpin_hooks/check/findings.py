@@ -25,7 +25,6 @@ ERROR = 'error'
 WARNING = 'warning'
 
 
-
 class Rule(NamedTuple):
     severity: str
     name: str

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_nodes import Node
 
 
-
 class Found(NamedTuple):
     path: str  # the key path, e.g. services.web.image
     node: Scalar

@@ -61,7 +61,6 @@ KNOWN_INSTRUCTIONS = frozenset((
 ))
 
 
-
 class DockerfileError(ValueError):
     """BuildKit would refuse to read the file; the message says why."""
 
@@ -347,8 +346,6 @@ def _continuation_re(escape: str) -> re.Pattern[str]:
     skip = rf'{blank}*(?:#[^\n]*)?\n'
     continued = rf'(?:[^\n]*[^{e}\n])?{e}[ \t]*\r*\n'
     return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
-
-
 
 
 @functools.lru_cache(maxsize=None)
