@@ -16,6 +16,16 @@ CORPUS = os.path.join(SHARED, 'corpus')
 ORACLE = os.path.join(CORPUS, 'ORACLE.jsonl')
 ORACLE_032 = os.path.join(CORPUS, 'ORACLE-buildkit-0.32.jsonl')
 CASES = os.path.join(SHARED, 'buildkit-cases')
+SARIF_SCHEMA = os.path.join(SHARED, 'schemas', 'sarif-2.1.0.json')
+
+
+def sarif_schema() -> dict[str, Any]:
+    """The official SARIF 2.1.0 schema, from the shared folder."""
+    if not os.path.isfile(SARIF_SCHEMA):
+        pytest.skip(f'the SARIF schema is not at {SARIF_SCHEMA}')
+    with open(SARIF_SCHEMA, encoding='utf-8') as f:
+        schema: dict[str, Any] = json.load(f)
+    return schema
 
 
 def require_corpus() -> None:

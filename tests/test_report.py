@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,8 @@ from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.sarif import sarif_log
+from tests.corpus import sarif_schema
 
-SCHEMA = os.path.join(os.path.dirname(__file__), 'data', 'sarif-2.1.0.json')
 A = 'sha256:' + 'a' * 64
 B = 'sha256:' + 'b' * 64
 
@@ -65,8 +64,7 @@ def test_verify_findings_and_replacements(findings: list[Finding]) -> None:
 
 def test_sarif_is_valid_against_the_official_schema(findings: list[Finding]) -> None:
     jsonschema = pytest.importorskip('jsonschema')
-    with open(SCHEMA) as f:
-        schema = json.load(f)
+    schema = sarif_schema()
     log = sarif_log(findings, [FileError('bad/Dockerfile', 'binary file (it contains NUL bytes)')])
     jsonschema.validate(log, schema)
     run = log['runs'][0]
@@ -88,8 +86,7 @@ def test_sarif_from_the_command_line_is_valid(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / 'Dockerfile').write_bytes(b'FROM ubuntu\nFROM Bad:1\n')
     assert lint_main(['--format', 'sarif', str(tmp_path / 'Dockerfile')]) == 1
     log = json.loads(capsys.readouterr().out)
-    with open(SCHEMA) as f:
-        jsonschema.validate(log, json.load(f))
+    jsonschema.validate(log, sarif_schema())
     assert [r['ruleId'] for r in log['runs'][0]['results']] == ['DP002', 'DP005']
 
 
