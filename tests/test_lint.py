@@ -11,6 +11,7 @@ import pytest
 
 from digestpin_hooks.__main__ import main as digestpin_main
 from digestpin_hooks.lint import main
+from digestpin_hooks.read.kinds import is_dockerfile_name
 from tests.output import without_summary
 
 H = 'a' * 64
@@ -306,3 +307,17 @@ def test_an_arg_partly_made_of_variables_is_one_finding_at_its_default(
     # a pragma above any one FROM it feeds waives the one finding
     (tmp_path / 'Dockerfile').write_text(body.replace('ignore=DP002', 'ignore=DP001'))
     assert main([str(tmp_path / 'Dockerfile')]) == 0
+
+
+@pytest.mark.parametrize(('name', 'is_dockerfile'), (
+    ('Dockerfile', True), ('Containerfile', True), ('Dockerfile.dev', True),
+    ('Dockerfile-alpine', True), ('Dockerfile.', True), ('app.Dockerfile', True),
+    ('app.dockerfile', True), ('x.Containerfile', True), ('x.containerfile', True),
+    ('Dockerfiles', False), ('dockerfile', False), ('Dockerfile_x', False),
+    ('.dockerignore', False), ('app.DOCKERFILE', False), ('Dockerfile\n.x', False),
+    ('a\n.Dockerfile', True),
+))
+def test_which_names_are_dockerfiles(name: str, is_dockerfile: bool) -> None:
+    # the names the README's files: override matches, so that a folder
+    # search takes what pre-commit gives
+    assert is_dockerfile_name(name) is is_dockerfile

@@ -23,22 +23,24 @@ KINDS = ('auto', 'dockerfile', *YAML_KINDS)
 # what a folder search takes besides Dockerfiles: the kinds with names of
 # their own (a Kubernetes manifest has none)
 NAMED_YAML_KINDS = (COMPOSE, ACTIONS, *CI_KINDS)
-_COMPOSE_NAME_RE = re.compile(r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z')
-_VALUES_NAME_RE = re.compile(r'values(-[^/]*)?\.ya?ml\Z')
-
+# patterns kept as strings: re compiles them on first use (and caches
+# them), so that a run over Dockerfiles alone never compiles them
+_COMPOSE_NAME = r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z'
+_VALUES_NAME = r'values(-[^/]*)?\.ya?ml\Z'
 # the names the README's ``files:`` override matches, so that a folder
 # search and pre-commit take the same files
-_DOCKERFILE_NAME_RE = re.compile(
-    r'(?:Dockerfile|Containerfile)(?:[.-].*)?\Z|.*\.(?:[Dd]ocker|[Cc]ontainer)file\Z',
-    re.DOTALL,
-)
+_DOCKERFILE_STEMS = ('Dockerfile', 'Containerfile')
+_DOCKERFILE_SUFFIXES = ('.Dockerfile', '.dockerfile', '.Containerfile', '.containerfile')
 
 
 def is_dockerfile_name(name: str) -> bool:
     """Whether a file name is a Dockerfile's: Dockerfile or Containerfile,
     alone or followed by ``.`` or ``-`` and more, or *.Dockerfile,
     *.dockerfile, *.Containerfile, *.containerfile."""
-    return _DOCKERFILE_NAME_RE.match(name) is not None
+    for stem in _DOCKERFILE_STEMS:
+        if name.startswith(stem) and name[len(stem):len(stem) + 1] in ('', '.', '-'):
+            return True
+    return name.endswith(_DOCKERFILE_SUFFIXES)
 
 
 def yaml_kind(path: str) -> str:
@@ -65,9 +67,9 @@ def yaml_kind(path: str) -> str:
         return DEVCONTAINER
     if not path.endswith(('.yml', '.yaml')):
         return ''
-    if _COMPOSE_NAME_RE.match(name):
+    if re.match(_COMPOSE_NAME, name):
         return COMPOSE
-    if _VALUES_NAME_RE.match(name) and os.path.isfile(
+    if re.match(_VALUES_NAME, name) and os.path.isfile(
         os.path.join(os.path.dirname(path), 'Chart.yaml'),
     ):
         return HELM  # a chart's values (a Chart.yaml beside it)
