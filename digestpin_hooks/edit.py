@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import TextIO
 
+    from digestpin_hooks.read.files import LoadedFile
+
 
 class Edit(NamedTuple):
     start: int  # offsets in the decoded text (see text.decode)
@@ -189,3 +191,16 @@ def rewrite_file(
     else:
         write_atomically(path, new, original=original, identity=identity)
     return True
+
+
+def rewrite_loaded(
+        loaded: LoadedFile, text: str, *, dry_run: bool, stdout: TextIO,
+) -> bool:
+    """rewrite_file for a file as the read step gave it (its bytes, text,
+    BOM and identity), now holding ``text``."""
+    from digestpin_hooks.text import encode
+    return rewrite_file(
+        loaded.path, loaded.data, encode(text, loaded.doc.bom),
+        dry_run=dry_run, old_text=loaded.doc.text, new_text=text,
+        stdout=stdout, identity=loaded.identity,
+    )

@@ -20,7 +20,7 @@ from digestpin_hooks.check.findings import unknown_syntax_findings
 from digestpin_hooks.config import FIX_SOURCES
 from digestpin_hooks.edit import apply_edits
 from digestpin_hooks.edit import Edit
-from digestpin_hooks.edit import rewrite_file
+from digestpin_hooks.edit import rewrite_loaded
 from digestpin_hooks.edit import write_error
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import ImageRef
@@ -37,7 +37,6 @@ from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.resolve.sources import resolver as source_resolver
-from digestpin_hooks.text import encode
 
 if TYPE_CHECKING:
     from digestpin_hooks.resolve.matching import Resolver
@@ -163,10 +162,8 @@ def fix_files(
         )
         left.extend(file_left)
         try:
-            changed |= rewrite_file(
-                plan.loaded.path, plan.loaded.data, encode(text, plan.loaded.doc.bom),
-                dry_run=dry_run, old_text=plan.loaded.doc.text, new_text=text,
-                stdout=stdout or sys.stdout, identity=plan.loaded.identity,
+            changed |= rewrite_loaded(
+                plan.loaded, text, dry_run=dry_run, stdout=stdout or sys.stdout,
             )
         except OSError as e:
             # a pin counts once it is on disk: these stay findings

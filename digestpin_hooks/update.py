@@ -19,7 +19,7 @@ from digestpin_hooks.check.pins import pinned_refs
 from digestpin_hooks.config import UPDATE_SOURCES
 from digestpin_hooks.edit import apply_edits
 from digestpin_hooks.edit import Edit
-from digestpin_hooks.edit import rewrite_file
+from digestpin_hooks.edit import rewrite_loaded
 from digestpin_hooks.edit import write_error
 from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
@@ -33,7 +33,6 @@ from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.sources import resolver as source_resolver
-from digestpin_hooks.text import encode
 
 if TYPE_CHECKING:
     from digestpin_hooks.resolve.matching import Resolver
@@ -136,10 +135,8 @@ def update_files(
             ))
         text = apply_edits(loaded.doc.text, edits)
         try:
-            changed |= rewrite_file(
-                loaded.path, loaded.data, encode(text, loaded.doc.bom),
-                dry_run=dry_run, old_text=loaded.doc.text, new_text=text,
-                stdout=stdout or sys.stdout, identity=loaded.identity,
+            changed |= rewrite_loaded(
+                loaded, text, dry_run=dry_run, stdout=stdout or sys.stdout,
             )
         except OSError as e:
             errors.append(FileError(loaded.path, write_error(e)))
