@@ -19,6 +19,7 @@ from digestpin_hooks.resolve.registry import Missing
 from digestpin_hooks.resolve.registry import parse_challenge
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
+from tests.registries import Handler
 from tests.registries import isolated_credentials
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
@@ -102,13 +103,20 @@ def test_a_head_without_digest_header_falls_back_to_the_bytes() -> None:
     assert answer == Manifest(IMAGE_DIGEST, False, ('linux/arm64/v8',))
 
 
-def test_a_token_server_that_answers_garbage() -> None:
+def token_server_answering(token_body: bytes, challenge: str = '') -> Handler:
+    """A registry whose token endpoint (its own /token) answers ``token_body``."""
     def handler(request: Request) -> tuple[int, dict[str, str], bytes]:
         if request.path.startswith('/token'):
-            return 200, {}, b'{"token": "has spaces and\\nnewlines"}'
+            return 200, {}, token_body
         realm = f'http://{request.headers["host"]}/token'
-        return 401, {'WWW-Authenticate': f'Bearer realm="{realm}",service="s"'}, b''
-    answer = ask(handler)
+        return 401, {'WWW-Authenticate': f'Bearer realm="{realm}"{challenge}'}, b''
+    return handler
+
+
+def test_a_token_server_that_answers_garbage() -> None:
+    answer = ask(token_server_answering(
+        b'{"token": "has spaces and\\nnewlines"}', ',service="s"',
+    ))
     assert isinstance(answer, Failed) and 'no usable token' in answer.reason
 
 
@@ -198,10 +206,5 @@ def test_index_platforms_of_the_wrong_shape_are_left_out() -> None:
 
 
 def test_a_token_of_the_wrong_type() -> None:
-    def handler(request: Request) -> tuple[int, dict[str, str], bytes]:
-        if request.path.startswith('/token'):
-            return 200, {}, b'{"token": 7, "access_token": ["x"]}'
-        realm = f'http://{request.headers["host"]}/token'
-        return 401, {'WWW-Authenticate': f'Bearer realm="{realm}"'}, b''
-    answer = ask(handler)
+    answer = ask(token_server_answering(b'{"token": 7, "access_token": ["x"]}'))
     assert isinstance(answer, Failed) and 'no usable token' in answer.reason
