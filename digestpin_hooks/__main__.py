@@ -1,14 +1,13 @@
 """digestpin: the hooks as subcommands (``digestpin lint …``)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from digestpin_hooks import cli
 from digestpin_hooks import fix
 from digestpin_hooks import lint
 from digestpin_hooks import update
 from digestpin_hooks import verify
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Sequence
 

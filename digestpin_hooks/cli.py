@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from digestpin_hooks.read.kinds import KINDS
 from digestpin_hooks.report.formats import FORMATS
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TextIO
     from typing import Callable
     from typing import Sequence
+    from typing import TextIO
 
     from digestpin_hooks.check.findings import Finding
     from digestpin_hooks.model import FileError

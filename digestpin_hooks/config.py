@@ -8,15 +8,16 @@ flags override what the file says.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Final
 
 # where digests come from; each hook takes those it can use, default first
 SOURCES = ('local', 'pull', 'registry', 'daemon-registry')
@@ -30,9 +31,16 @@ class ConfigError(Exception):
     """The configuration file is wrong; the message is one line."""
 
 
-class Config(NamedTuple):
-    path: str  # '' when no file configures digestpin
-    values: dict[str, Any]  # python names: keep_tag, docker_host, ...
+class Config(Record):
+    __slots__ = ('path', 'values')
+
+    def __init__(
+            self,
+            path: str,  # '' when no file configures digestpin
+            values: dict[str, Any],  # python names: keep_tag, docker_host, ...
+    ) -> None:
+        self.path: Final = path
+        self.values: Final = values
 
 
 def _codes(value: list[str], where: str) -> list[str]:

@@ -5,31 +5,40 @@ import os
 import re
 import stat
 import tempfile
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import Identity
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from typing import Iterable
     from typing import TextIO
 
     from digestpin_hooks.read.files import LoadedFile
 
 
-class Edit(NamedTuple):
-    start: int  # offsets in the decoded text (see text.decode)
-    end: int
-    text: str
+class Edit(Record):
+    __slots__ = ('start', 'end', 'text')
+
+    def __init__(
+            self,
+            start: int,  # offsets in the decoded text (see text.decode)
+            end: int,
+            text: str,
+    ) -> None:
+        self.start: Final = start
+        self.end: Final = end
+        self.text: Final = text
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Replace each span, last first, so that no offset moves under another."""
     result = text
     previous_start = len(text) + 1
-    for edit in sorted(set(edits), reverse=True):
+    for edit in sorted(set(edits), key=lambda e: (e.start, e.end, e.text), reverse=True):
         if edit.end > previous_start:
             raise ValueError(f'overlapping edits at {edit.start}')
         result = result[:edit.start] + edit.text + result[edit.end:]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import checked_refs
@@ -26,6 +24,7 @@ from digestpin_hooks.model import FileError
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import Note
 from digestpin_hooks.model import pin_edit
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import paths_or_here
@@ -38,12 +37,14 @@ from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.resolve.sources import resolver as source_resolver
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from digestpin_hooks.resolve.matching import Resolver
     from typing import Collection
+    from typing import Final
     from typing import Iterable
     from typing import Sequence
     from typing import TextIO
+    from digestpin_hooks.resolve.matching import Resolver
 
 PINNABLE = frozenset(('DP001', 'DP002'))
 PROG = 'digestpin-fix'
@@ -53,20 +54,38 @@ DESCRIPTION = (
 )
 
 
-class Pin(NamedTuple):
-    path: str
-    line: int
-    column: int
-    before: str
-    after: str
-    digest: str
+class Pin(Record):
+    __slots__ = ('path', 'line', 'column', 'before', 'after', 'digest')
+
+    def __init__(
+            self,
+            path: str,
+            line: int,
+            column: int,
+            before: str,
+            after: str,
+            digest: str,
+    ) -> None:
+        self.path: Final = path
+        self.line: Final = line
+        self.column: Final = column
+        self.before: Final = before
+        self.after: Final = after
+        self.digest: Final = digest
 
 
-class Plan(NamedTuple):
+class Plan(Record):
     """A file, and its unpinned references with what to ask the daemon."""
 
-    loaded: LoadedFile
-    wanted: list[tuple[ImageRef, Finding, ImageKey | None]]
+    __slots__ = ('loaded', 'wanted')
+
+    def __init__(
+            self,
+            loaded: LoadedFile,
+            wanted: list[tuple[ImageRef, Finding, ImageKey | None]],
+    ) -> None:
+        self.loaded: Final = loaded
+        self.wanted: Final = wanted
 
 
 def plan_file(
@@ -105,7 +124,7 @@ def fix_file(
             continue
         resolution = resolutions[key]
         if not resolution.digest:
-            left.append(finding._replace(message=(
+            left.append(finding.replace(message=(
                 f'{ref.image!r} left unpinned: {resolution.reason} '
                 f'({resolution.hint})'
             )))
@@ -207,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
             ))
             for p in pins
         ],
-        extra={'pins': [pin._asdict() for pin in pins]},
+        extra={'pins': [pin.as_dict() for pin in pins]},
         done=(
             f'{len(pins)} {"would be pinned" if args.dry_run else "pinned"}'
             if pins else ''

@@ -5,7 +5,6 @@ This path never imports the docker SDK and never touches the network.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import Finding
@@ -14,6 +13,7 @@ from digestpin_hooks.model import FileError
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import paths_or_here
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Collection
     from typing import Sequence

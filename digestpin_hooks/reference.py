@@ -7,7 +7,12 @@ normalise a familiar name (``node``) to its full form
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from digestpin_hooks.model import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 DEFAULT_DOMAIN = 'docker.io'
 LEGACY_DOMAIN = 'index.docker.io'
@@ -36,13 +41,22 @@ _DIGEST_RE = re.compile(rf'{_DIGEST}\Z', re.ASCII)
 _IDENTIFIER_RE = re.compile(r'[a-f0-9]{64}\Z')
 
 
-class Reference(NamedTuple):
+class Reference(Record):
     """A syntactically valid reference, split as written (not normalised)."""
 
-    domain: str  # '' when the reference names none
-    path: str
-    tag: str  # '' when absent
-    digest: str  # '' when absent; may be malformed, see digest_problem()
+    __slots__ = ('domain', 'path', 'tag', 'digest')
+
+    def __init__(
+            self,
+            domain: str,  # '' when the reference names none
+            path: str,
+            tag: str,  # '' when absent
+            digest: str,  # '' when absent; may be malformed, see digest_problem()
+    ) -> None:
+        self.domain: Final = domain
+        self.path: Final = path
+        self.tag: Final = tag
+        self.digest: Final = digest
 
     @property
     def name(self) -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import statement_starts
@@ -25,6 +23,7 @@ from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import Note
 from digestpin_hooks.model import pin_edit
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import paths_or_here
@@ -34,12 +33,14 @@ from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.sources import resolver as source_resolver
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from digestpin_hooks.resolve.matching import Resolver
     from typing import Collection
+    from typing import Final
     from typing import Iterable
     from typing import Sequence
     from typing import TextIO
+    from digestpin_hooks.resolve.matching import Resolver
 
 
 PROG = 'digestpin-update'
@@ -48,12 +49,22 @@ DESCRIPTION = (
 )
 
 
-class Update(NamedTuple):
-    path: str
-    line: int
-    image: str
-    old: str
-    new: str
+class Update(Record):
+    __slots__ = ('path', 'line', 'image', 'old', 'new')
+
+    def __init__(
+            self,
+            path: str,
+            line: int,
+            image: str,
+            old: str,
+            new: str,
+    ) -> None:
+        self.path: Final = path
+        self.line: Final = line
+        self.image: Final = image
+        self.old: Final = old
+        self.new: Final = new
 
 
 def short(digest: str) -> str:
@@ -197,8 +208,8 @@ def run(args: argparse.Namespace) -> int:
                 for u in updates
             )],
             extra={
-                'updates': [u._asdict() for u in updates],
-                'notes': [n._asdict() for n in notes],
+                'updates': [u.as_dict() for u in updates],
+                'notes': [n.as_dict() for n in notes],
             },
         )
     if failures(errors):

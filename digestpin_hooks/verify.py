@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import Finding
@@ -37,11 +36,12 @@ from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.sources import asker
 from digestpin_hooks.text import printable
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from digestpin_hooks.resolve.matching import Asker
     from typing import Collection
     from typing import Iterable
     from typing import Sequence
+    from digestpin_hooks.resolve.matching import Asker
 
 
 PROG = 'digestpin-verify'

@@ -10,6 +10,7 @@ from digestpin_hooks import fix
 from digestpin_hooks import update
 from digestpin_hooks import verify
 from digestpin_hooks.cli import apply_config
+from digestpin_hooks.config import Config
 from digestpin_hooks.config import ConfigError
 from digestpin_hooks.config import load_config
 from digestpin_hooks.lint import main as lint_main
@@ -116,7 +117,7 @@ def test_nearest_file_wins_and_search_stops_at_the_root(repo: Path, tmp_path: Pa
     assert load_config().values == {'strict': True}
     (repo / 'pyproject.toml').unlink()
     (tmp_path / 'setup.cfg').write_text('[digestpin]\nstrict = true\n')  # above the root
-    assert load_config() == ('', {})
+    assert load_config() == Config('', {})
 
 
 def test_files_without_our_section_are_skipped(repo: Path) -> None:

@@ -156,7 +156,7 @@ def fixed_with_fake_digests(loaded: LoadedFile) -> tuple[Plan, bytes, list[Pin],
 def refixed(loaded: LoadedFile, data: bytes, kind: str) -> Plan:
     """The fix plan of a fixed file, read again."""
     doc, refs = parse_yaml(data, loaded.path, kind)
-    return plan_file(loaded._replace(data=data, doc=doc, refs=refs))
+    return plan_file(loaded.replace(data=data, doc=doc, refs=refs))
 
 
 def _strip_pins(value: Any, inserted: set[str]) -> Any:

@@ -22,6 +22,11 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / 'home'
 
 
+def _user_and_secret(host: str) -> tuple[str, str]:
+    found = credential_for(host, 5)
+    assert found is not None
+    return found.username, found.secret
+
 def docker_config(home: Path, config: object) -> None:
     path = home / '.docker' / 'config.json'
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,15 +48,15 @@ def test_the_first_file_that_knows_the_host_wins(home: Path, monkeypatch: pytest
     podman.write_text(json.dumps({'auths': {'ghcr.io': auths_entry('podman', 'p1')}}))
     monkeypatch.setenv('REGISTRY_AUTH_FILE', str(podman))
     docker_config(home, {'auths': {'ghcr.io': auths_entry('docker', 'd1'), 'quay.io': auths_entry('docker', 'd2')}})
-    assert credential_for('ghcr.io', 5)[:2] == ('podman', 'p1')  # type: ignore[index]
-    assert credential_for('quay.io', 5)[:2] == ('docker', 'd2')  # type: ignore[index]
+    assert _user_and_secret('ghcr.io') == ('podman', 'p1')
+    assert _user_and_secret('quay.io') == ('docker', 'd2')
     assert credential_for('gcr.io', 5) is None
 
 
 @pytest.mark.parametrize('key', ('https://index.docker.io/v1/', 'docker.io', 'index.docker.io', 'registry-1.docker.io'))
 def test_docker_hub_goes_by_several_names(home: Path, key: str) -> None:
     docker_config(home, {'auths': {key: auths_entry('hub', 'h')}})
-    assert credential_for('docker.io', 5)[:2] == ('hub', 'h')  # type: ignore[index]
+    assert _user_and_secret('docker.io') == ('hub', 'h')
 
 
 def test_an_entry_without_a_password_and_a_helper_without_one_fall_through(
@@ -115,7 +120,7 @@ def test_a_symlinked_credential_file_is_read_as_docker_reads_it(
     target.write_text(json.dumps({'auths': {'ghcr.io': auths_entry('u', 'p')}}))
     (home / '.docker').mkdir(parents=True)
     (home / '.docker' / 'config.json').symlink_to(target)
-    assert credential_for('ghcr.io', 5)[:2] == ('u', 'p')  # type: ignore[index]
+    assert _user_and_secret('ghcr.io') == ('u', 'p')
 
 
 @pytest.mark.parametrize('answer', (
@@ -135,7 +140,7 @@ def test_a_helper_answer_of_the_wrong_shape(
     docker_config(home, {'credsStore': 'odd'})
     if 'u0007' in answer:
         # control characters in a username are sent, never printed
-        assert credential_for('ghcr.io', 5)[0] == 'u\x07\x1b[2J'  # type: ignore[index]
+        assert _user_and_secret('ghcr.io')[0] == 'u\x07\x1b[2J'
         return
     with pytest.raises(CredentialError, match='docker-credential-odd'):
         credential_for('ghcr.io', 5)

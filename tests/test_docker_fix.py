@@ -318,11 +318,12 @@ def test_default_socket_when_nothing_is_set(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from digestpin_hooks.resolve.daemon import Endpoint
     from digestpin_hooks.resolve.daemon import find_endpoint
     monkeypatch.delenv('DOCKER_HOST', raising=False)
     monkeypatch.delenv('DOCKER_CONTEXT', raising=False)
     monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
-    assert find_endpoint() == ('unix:///var/run/docker.sock', None, 'the default socket')
+    assert find_endpoint() == Endpoint('unix:///var/run/docker.sock', None, 'the default socket')
     monkeypatch.setenv('DOCKER_CONTEXT', 'no-such-context')
     from digestpin_hooks.resolve.matching import DaemonError
     with pytest.raises(DaemonError, match="Docker context 'no-such-context' not found"):

@@ -5,6 +5,7 @@ import pytest
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.reference import Reference
 
 D64 = 'sha256:' + 'a' * 64
 
@@ -27,7 +28,7 @@ D64 = 'sha256:' + 'a' * 64
     ),
 )
 def test_parse_valid(text: str, domain: str, path: str, tag: str, digest: str) -> None:
-    assert parse_reference(text) == (domain, path, tag, digest)
+    assert parse_reference(text) == Reference(domain, path, tag, digest)
 
 
 @pytest.mark.parametrize(

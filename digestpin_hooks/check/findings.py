@@ -1,10 +1,8 @@
 """Image references -> findings: codes, severities, messages, suppressions."""
 from __future__ import annotations
 
-from typing import NamedTuple
-from typing import TYPE_CHECKING
-
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import Record
 from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.read.dockerfile.references import SOURCE_ARG
 from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
@@ -13,8 +11,10 @@ from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import Reference
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Collection
+    from typing import Final
     from typing import Iterable
     from typing import Sequence
 
@@ -25,11 +25,20 @@ ERROR = 'error'
 WARNING = 'warning'
 
 
-class Rule(NamedTuple):
-    severity: str
-    name: str
-    short: str
-    help: str  # how to fix it
+class Rule(Record):
+    __slots__ = ('severity', 'name', 'short', 'help')
+
+    def __init__(
+            self,
+            severity: str,
+            name: str,
+            short: str,
+            help: str,  # how to fix it
+    ) -> None:
+        self.severity: Final = severity
+        self.name: Final = name
+        self.short: Final = short
+        self.help: Final = help
 
 
 RULES = {
@@ -121,19 +130,39 @@ def pragma_codes(line: str) -> frozenset[str] | None:
     return frozenset(c.strip().upper() for c in codes.split(',') if c.strip())
 
 
-class Finding(NamedTuple):
-    path: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    code: str
-    severity: str
-    source: str
-    image: str
-    written: str
-    message: str
-    replacement: str = ''  # text for the span that fixes it, when known
+class Finding(Record):
+    __slots__ = (
+        'path', 'line', 'column', 'end_line', 'end_column', 'code', 'severity',
+        'source', 'image', 'written', 'message', 'replacement',
+    )
+
+    def __init__(
+            self,
+            path: str,
+            line: int,
+            column: int,
+            end_line: int,
+            end_column: int,
+            code: str,
+            severity: str,
+            source: str,
+            image: str,
+            written: str,
+            message: str,
+            replacement: str = '',  # text for the span that fixes it, when known
+    ) -> None:
+        self.path: Final = path
+        self.line: Final = line
+        self.column: Final = column
+        self.end_line: Final = end_line
+        self.end_column: Final = end_column
+        self.code: Final = code
+        self.severity: Final = severity
+        self.source: Final = source
+        self.image: Final = image
+        self.written: Final = written
+        self.message: Final = message
+        self.replacement: Final = replacement
 
 
 def pinned_reference(ref: ImageRef) -> Reference | None:
@@ -306,12 +335,20 @@ def make_finding(
     )
 
 
-class Policy(NamedTuple):
+class Policy(Record):
     """What the options say about findings: --strict, --allow, --ignore."""
 
-    strict: bool = False
-    allow: Sequence[str] = ()
-    ignore: Collection[str] = ()
+    __slots__ = ('strict', 'allow', 'ignore')
+
+    def __init__(
+            self,
+            strict: bool = False,
+            allow: Sequence[str] = (),
+            ignore: Collection[str] = (),
+    ) -> None:
+        self.strict: Final = strict
+        self.allow: Final = allow
+        self.ignore: Final = ignore
 
 
 def _note(ref: ImageRef) -> str:
@@ -327,7 +364,7 @@ def checked_refs(
         path: str, doc: Document, refs: Iterable[ImageRef], policy: Policy,
 ) -> list[tuple[ImageRef, Finding]]:
     """Each reference that is not pinned, allowed or waived, with its finding."""
-    strict, allow, ignore = policy
+    strict, allow, ignore = policy.strict, policy.allow, policy.ignore
     found = []
     starts: dict[int, int] = {}
     for ref in refs:

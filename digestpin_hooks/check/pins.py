@@ -5,19 +5,19 @@ DP007, DP008 and DP009 from the answers, and update follows the same pins.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-from typing import TYPE_CHECKING
-
 from digestpin_hooks.check.findings import allowed
 from digestpin_hooks.check.findings import pinned_reference
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.references import SOURCE_FROM
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import Reference
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Final
     from typing import Iterable
     from typing import Sequence
 
@@ -27,25 +27,47 @@ INDEX_MEDIA_TYPES = frozenset((
 ))
 
 
-class Manifest(NamedTuple):
+class Manifest(Record):
     """What the registry says a digest or a tag is."""
 
-    digest: str
-    is_index: bool
-    platforms: tuple[str, ...]  # 'os/arch[/variant]'
+    __slots__ = ('digest', 'is_index', 'platforms')
+
+    def __init__(
+            self,
+            digest: str,
+            is_index: bool,
+            platforms: tuple[str, ...],  # 'os/arch[/variant]'
+    ) -> None:
+        self.digest: Final = digest
+        self.is_index: Final = is_index
+        self.platforms: Final = platforms
 
 
-class Unanswered(NamedTuple):
+class Unanswered(Record):
     """The registry could not be asked about a pin (refused, 5xx, a hang):
     an error at the pin, not a finding about it."""
 
-    reason: str
+    __slots__ = ('reason',)
+
+    def __init__(
+            self,
+            reason: str,
+    ) -> None:
+        self.reason: Final = reason
 
 
-class Pinned(NamedTuple):
-    loaded: LoadedFile
-    ref: ImageRef
-    reference: Reference
+class Pinned(Record):
+    __slots__ = ('loaded', 'ref', 'reference')
+
+    def __init__(
+            self,
+            loaded: LoadedFile,
+            ref: ImageRef,
+            reference: Reference,
+    ) -> None:
+        self.loaded: Final = loaded
+        self.ref: Final = ref
+        self.reference: Final = reference
 
 
 def platform_name(platform: dict[str, Any]) -> str:

@@ -14,10 +14,9 @@ there stays on its line); every other edit replaces one scalar's text.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import Record
 from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
@@ -26,8 +25,10 @@ from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
+    from typing import Final
     from typing import Iterator
 
     from digestpin_hooks.read.yaml_nodes import Node
@@ -43,9 +44,16 @@ _NOT_A_STRING_RE = re.compile(
 )
 
 
-class Assembled(NamedTuple):
-    ref: ImageRef
-    key: Scalar  # the mapping's first key: a pragma stands above it
+class Assembled(Record):
+    __slots__ = ('ref', 'key')
+
+    def __init__(
+            self,
+            ref: ImageRef,
+            key: Scalar,  # the mapping's first key: a pragma stands above it
+    ) -> None:
+        self.ref: Final = ref
+        self.key: Final = key
 
 
 def _value(mapping: YamlMapping, name: str) -> Scalar | None:
@@ -112,14 +120,14 @@ def _assembled(
         line=first_key.line, has_variables='$' in image or '{{' in image,
     )
     if '{{' in image or '$' in image:
-        return Assembled(at._replace(
+        return Assembled(at.replace(
             unresolved=(image,), note='a template value, only known when it is rendered',
         ), first_key)
     if not has_tag and digest_field is None:
-        return Assembled(at._replace(unresolved=(UNTAGGED,), note=untagged_note), first_key)
+        return Assembled(at.replace(unresolved=(UNTAGGED,), note=untagged_note), first_key)
     if edit is None:
-        return Assembled(at._replace(note='written in a form digestpin-fix does not edit'), first_key)
-    return Assembled(at._replace(editable=True, edit_at=edit[0], digest_edit=edit[1]), first_key)
+        return Assembled(at.replace(note='written in a form digestpin-fix does not edit'), first_key)
+    return Assembled(at.replace(editable=True, edit_at=edit[0], digest_edit=edit[1]), first_key)
 
 
 def _kustomize_entry(

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import NamedTuple
+
+from digestpin_hooks.model import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 16 * MiB  # a Dockerfile, a YAML file
@@ -21,17 +26,30 @@ class ReadError(OSError):
     """The file cannot be read safely; the message is one line."""
 
 
-class Identity(NamedTuple):
+class Identity(Record):
     """What a file was when it was read: a write re-checks all of it."""
 
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-    mode: int
-    uid: int
-    gid: int
-    links: int
+    __slots__ = ('device', 'inode', 'size', 'mtime_ns', 'mode', 'uid', 'gid', 'links')
+
+    def __init__(
+            self,
+            device: int,
+            inode: int,
+            size: int,
+            mtime_ns: int,
+            mode: int,
+            uid: int,
+            gid: int,
+            links: int,
+    ) -> None:
+        self.device: Final = device
+        self.inode: Final = inode
+        self.size: Final = size
+        self.mtime_ns: Final = mtime_ns
+        self.mode: Final = mode
+        self.uid: Final = uid
+        self.gid: Final = gid
+        self.links: Final = links
 
     @classmethod
     def of(cls, st: os.stat_result) -> Identity:
@@ -44,9 +62,16 @@ class Identity(NamedTuple):
         return (self.device, self.inode) == (other.device, other.inode)
 
 
-class ReadFile(NamedTuple):
-    data: bytes
-    identity: Identity
+class ReadFile(Record):
+    __slots__ = ('data', 'identity')
+
+    def __init__(
+            self,
+            data: bytes,
+            identity: Identity,
+    ) -> None:
+        self.data: Final = data
+        self.identity: Final = identity
 
 
 def _size_words(limit: int) -> str:

@@ -11,9 +11,7 @@ only known when the pipeline runs (DP003).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-from typing import TYPE_CHECKING
-
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.kinds import BITBUCKET
 from digestpin_hooks.read.kinds import CIRCLECI
 from digestpin_hooks.read.kinds import CLOUDBUILD
@@ -27,18 +25,30 @@ from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from typing import Iterator
 
     from digestpin_hooks.read.yaml_nodes import Node
 
 
-class Found(NamedTuple):
-    path: str  # the key path, e.g. services.web.image
-    node: Scalar
-    key: Scalar
-    platform: str = ''
-    prefix: str = ''  # 'docker://' before the image in the value
+class Found(Record):
+    __slots__ = ('path', 'node', 'key', 'platform', 'prefix')
+
+    def __init__(
+            self,
+            path: str,  # the key path, e.g. services.web.image
+            node: Scalar,
+            key: Scalar,
+            platform: str = '',
+            prefix: str = '',  # 'docker://' before the image in the value
+    ) -> None:
+        self.path: Final = path
+        self.node: Final = node
+        self.key: Final = key
+        self.platform: Final = platform
+        self.prefix: Final = prefix
 
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import Identity
 from digestpin_hooks.read.bounded import MAX_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
@@ -23,7 +22,9 @@ from digestpin_hooks.read.kinds import KUBERNETES
 from digestpin_hooks.read.kinds import NAMED_YAML_KINDS
 from digestpin_hooks.read.kinds import yaml_kind
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from typing import Iterable
     from typing import Sequence
     from digestpin_hooks.model import Document
@@ -149,15 +150,26 @@ def paths_or_here(arguments: Sequence[str]) -> list[str]:
     return list(arguments) or ['.']
 
 
-class LoadedFile(NamedTuple):
-    path: str
-    data: bytes
-    doc: Document
-    refs: list[ImageRef]
-    # what the file was when read: a write re-checks it (None: not from disk)
-    identity: Identity | None = None
-    # instructions and flags BuildKit v0.32 does not know (DP010)
-    unknown: tuple[UnknownSyntax, ...] = ()
+class LoadedFile(Record):
+    __slots__ = ('path', 'data', 'doc', 'refs', 'identity', 'unknown')
+
+    def __init__(
+            self,
+            path: str,
+            data: bytes,
+            doc: Document,
+            refs: list[ImageRef],
+            # what the file was when read: a write re-checks it (None: not from disk)
+            identity: Identity | None = None,
+            # instructions and flags BuildKit v0.32 does not know (DP010)
+            unknown: tuple[UnknownSyntax, ...] = (),
+    ) -> None:
+        self.path: Final = path
+        self.data: Final = data
+        self.doc: Final = doc
+        self.refs: Final = refs
+        self.identity: Final = identity
+        self.unknown: Final = unknown
 
 
 class UnreadableFile(ValueError):
@@ -177,11 +189,12 @@ class IsAFolder(UnreadableFile):
 def load(path: str, kind: str = 'auto') -> LoadedFile:
     """Read and parse one file as ``kind`` (by its name when 'auto')."""
     try:
-        data, identity = read_regular(path, MAX_FILE_BYTES)
+        read = read_regular(path, MAX_FILE_BYTES)
     except IsADirectoryError:
         raise IsAFolder('is a directory') from None
     except ReadError as e:
         raise UnreadableFile(str(e)) from None
+    data, identity = read.data, read.identity
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         try:

@@ -9,8 +9,6 @@ and comma around it stays.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from digestpin_hooks.read.yaml_nodes import MAX_DEPTH
 from digestpin_hooks.read.yaml_nodes import MAX_NODES
 from digestpin_hooks.read.yaml_nodes import Scalar
@@ -18,6 +16,7 @@ from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_nodes import Node
 

@@ -9,10 +9,12 @@ shell that happens to run the hook: a lint result must not depend on it.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import Record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from typing import Mapping
 
 _NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
@@ -28,11 +30,20 @@ class InterpolationError(ValueError):
     """The value cannot be interpolated safely; the message is one line."""
 
 
-class Interpolated(NamedTuple):
-    value: str
-    unresolved: tuple[str, ...]
-    span: tuple[int, int] | None  # where ``value`` stands verbatim in the raw text
-    has_variables: bool
+class Interpolated(Record):
+    __slots__ = ('value', 'unresolved', 'span', 'has_variables')
+
+    def __init__(
+            self,
+            value: str,
+            unresolved: tuple[str, ...],
+            span: tuple[int, int] | None,  # where ``value`` stands verbatim in the raw text
+            has_variables: bool,
+    ) -> None:
+        self.value: Final = value
+        self.unresolved: Final = unresolved
+        self.span: Final = span
+        self.has_variables: Final = has_variables
 
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:

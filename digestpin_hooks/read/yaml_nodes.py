@@ -9,11 +9,12 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-from typing import TYPE_CHECKING
+from digestpin_hooks.model import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Final
     from typing import Iterator
     from typing import Union
 
@@ -28,24 +29,50 @@ class YamlError(ValueError):
     """The text is not YAML we can read safely; the message is one line."""
 
 
-class Scalar(NamedTuple):
-    value: str
-    style: str  # '' plain, "'", '"', '|', '>'
-    start: int  # character offsets in the text
-    end: int
-    line: int  # 1-based
+class Scalar(Record):
+    __slots__ = ('value', 'style', 'start', 'end', 'line')
+
+    def __init__(
+            self,
+            value: str,
+            style: str,  # '' plain, "'", '"', '|', '>'
+            start: int,  # character offsets in the text
+            end: int,
+            line: int,  # 1-based
+    ) -> None:
+        self.value: Final = value
+        self.style: Final = style
+        self.start: Final = start
+        self.end: Final = end
+        self.line: Final = line
 
 
-class YamlMapping(NamedTuple):
-    pairs: list[tuple['Node', 'Node']]
-    start: int
-    line: int
+class YamlMapping(Record):
+    __slots__ = ('pairs', 'start', 'line')
+
+    def __init__(
+            self,
+            pairs: list[tuple[Node, Node]],
+            start: int,
+            line: int,
+    ) -> None:
+        self.pairs: Final = pairs
+        self.start: Final = start
+        self.line: Final = line
 
 
-class YamlSequence(NamedTuple):
-    items: list['Node']
-    start: int
-    line: int
+class YamlSequence(Record):
+    __slots__ = ('items', 'start', 'line')
+
+    def __init__(
+            self,
+            items: list[Node],
+            start: int,
+            line: int,
+    ) -> None:
+        self.items: Final = items
+        self.start: Final = start
+        self.line: Final = line
 
 
 if TYPE_CHECKING:

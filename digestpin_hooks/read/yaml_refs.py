@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.assembled import Assembled
 from digestpin_hooks.read.assembled import helm
 from digestpin_hooks.read.assembled import kustomize
@@ -48,9 +47,11 @@ from digestpin_hooks.text import decode
 from digestpin_hooks.text import line_above
 from digestpin_hooks.text import LineIndex
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from digestpin_hooks.read.yaml_nodes import Node
+    from typing import Final
     from typing import Iterator
+    from digestpin_hooks.read.yaml_nodes import Node
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 # the Compose specification's top-level keys besides services
@@ -62,15 +63,24 @@ _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
 _VARIABLE_RE = re.compile(r'\$(?:\{\{|\{?([A-Za-z_][A-Za-z0-9_]*))')
 
 
-class YamlFile(NamedTuple):
+class YamlFile(Record):
     """A YAML file's text with the same interface as a Dockerfile's."""
 
-    text: str
-    bom: bool
-    # where each reference's key stands, for ``# digestpin: ignore`` above it
-    # line -> offset of the key of each reference: its pragma stands above
-    starts: dict[int, int]
-    lines: LineIndex  # offsets -> line and column, built on first use
+    __slots__ = ('text', 'bom', 'starts', 'lines')
+
+    def __init__(
+            self,
+            text: str,
+            bom: bool,
+            # where each reference's key stands, for ``# digestpin: ignore`` above it
+            # line -> offset of the key of each reference: its pragma stands above
+            starts: dict[int, int],
+            lines: LineIndex,  # offsets -> line and column, built on first use
+    ) -> None:
+        self.text: Final = text
+        self.bom: Final = bom
+        self.starts: Final = starts
+        self.lines: Final = lines
 
     def statement_starts(self) -> dict[int, int]:
         return self.starts
@@ -116,19 +126,19 @@ def _ref(
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
-            return at._replace(unresolved=result.unresolved, note=(
+            return at.replace(unresolved=result.unresolved, note=(
                 f'no default or {where} value gives '
                 + ', '.join(f'${name}' for name in result.unresolved) + ' a value'
             ))
         if result.span is not None and span is not None:
             start, end = span[0] + result.span[0], span[0] + result.span[1]
-            return at._replace(
+            return at.replace(
                 image=result.value, written=text[start:end], span=(start, end),
                 editable=True, note='the default in a variable expression',
             )
-        return at._replace(image=result.value, note='built from variables')
+        return at.replace(image=result.value, note='built from variables')
     if '$' in value:
-        return at._replace(
+        return at.replace(
             unresolved=_variables(value) or ('$',),
             note='its value is only known when it runs',
         )
@@ -136,14 +146,14 @@ def _ref(
         start = value.find(opening)
         if start >= 0 and value.find(closing, start) >= 0:
             # a CircleCI << parameters.x >> or a {{ template }}
-            return at._replace(
+            return at.replace(
                 unresolved=(value[start:value.find(closing, start) + 2],),
                 has_variables=True,
                 note='a template parameter, only known when the file is rendered',
             )
     if span is None:
-        return at._replace(note='written with escapes or across lines')
-    return at._replace(editable=True)
+        return at.replace(note='written with escapes or across lines')
+    return at.replace(editable=True)
 
 
 def _variables(value: str) -> tuple[str, ...]:
@@ -348,7 +358,7 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         # where it is written (its anchor), with that path
         paths = written_paths(documents)
         found = [
-            f._replace(path=paths.get(id(f.node), f.path)) for f in WALKERS[kind](documents)
+            f.replace(path=paths.get(id(f.node), f.path)) for f in WALKERS[kind](documents)
         ]
         if kind == GITLAB:
             env, where = gitlab_variables(documents), 'variables:'

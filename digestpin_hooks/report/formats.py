@@ -6,7 +6,6 @@ One shape per kind of line; stdout carries the report, stderr the errors
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.model import FileError
@@ -14,6 +13,7 @@ from digestpin_hooks.model import Note
 from digestpin_hooks.text import printable
 from digestpin_hooks.text import valid_unicode
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from typing import Sequence
@@ -87,7 +87,7 @@ def valid_strings(value: Any) -> Any:
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
-    document = finding._asdict()
+    document = finding.as_dict()
     del document['replacement']  # SARIF carries it as a fix
     return document
 

@@ -1,7 +1,6 @@
 """Findings -> a SARIF 2.1.0 log, for code scanning (GitHub and others)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from digestpin_hooks import __version__
@@ -10,6 +9,7 @@ from digestpin_hooks.check.findings import RULES
 from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from typing import Sequence

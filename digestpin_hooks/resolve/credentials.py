@@ -29,10 +29,14 @@ import os
 import re
 import shutil
 import subprocess
-from typing import NamedTuple
 
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 DOCKER_HUB_KEY = 'https://index.docker.io/v1/'
 # the names Docker Hub goes by in credential files
@@ -41,10 +45,18 @@ _HELPER_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z')
 MAX_HELPER_OUTPUT = 64 * 1024
 
 
-class Credential(NamedTuple):
-    username: str
-    secret: str = ''  # the password or token; never printed
-    origin: str = ''  # where it came from, for messages (a file, a helper)
+class Credential(Record):
+    __slots__ = ('username', 'secret', 'origin')
+
+    def __init__(
+            self,
+            username: str,
+            secret: str = '',  # the password or token; never printed
+            origin: str = '',  # where it came from, for messages (a file, a helper)
+    ) -> None:
+        self.username: Final = username
+        self.secret: Final = secret
+        self.origin: Final = origin
 
     def __repr__(self) -> str:  # a stray repr() must not show the secret
         return f'Credential(username={self.username!r}, origin={self.origin!r})'

@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 import docker.auth
 import docker.errors
 import docker.tls
 import docker.utils
 
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.reference import digest_problem
@@ -33,12 +32,14 @@ from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import LocalImages
 from digestpin_hooks.resolve.matching import Resolution
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from digestpin_hooks.check.pins import Manifest
-    from digestpin_hooks.check.pins import Pinned
     from typing import Any
     from typing import Callable
+    from typing import Final
     from typing import Sequence
+    from digestpin_hooks.check.pins import Manifest
+    from digestpin_hooks.check.pins import Pinned
 
 DEFAULT_HOST = 'unix:///var/run/docker.sock'
 # a pull that fails because the registry does: not about this one image
@@ -49,10 +50,18 @@ HINT = (
 )
 
 
-class Endpoint(NamedTuple):
-    host: str
-    tls: Any  # docker.tls.TLSConfig, or None
-    origin: str  # where the host came from, for messages
+class Endpoint(Record):
+    __slots__ = ('host', 'tls', 'origin')
+
+    def __init__(
+            self,
+            host: str,
+            tls: Any,  # docker.tls.TLSConfig, or None
+            origin: str,  # where the host came from, for messages
+    ) -> None:
+        self.host: Final = host
+        self.tls: Final = tls
+        self.origin: Final = origin
 
 
 def _config_dir() -> str:

@@ -7,17 +7,17 @@ the reference names; anything else is a reason to leave the reference alone.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-from typing import TYPE_CHECKING
-
+from digestpin_hooks.model import Record
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import Reference
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from typing import Callable
+    from typing import Final
     from typing import Iterable
     from typing import Mapping
     from typing import Sequence
@@ -64,10 +64,18 @@ class DaemonError(Exception):
         )
 
 
-class Resolution(NamedTuple):
-    digest: str  # '' when the reference stays unpinned
-    reason: str  # why it stays unpinned
-    hint: str  # what the user can do about it
+class Resolution(Record):
+    __slots__ = ('digest', 'reason', 'hint')
+
+    def __init__(
+            self,
+            digest: str,  # '' when the reference stays unpinned
+            reason: str,  # why it stays unpinned
+            hint: str,  # what the user can do about it
+    ) -> None:
+        self.digest: Final = digest
+        self.reason: Final = reason
+        self.hint: Final = hint
 
 
 def _strings(value: Any, what: str) -> list[str]:

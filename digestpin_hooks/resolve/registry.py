@@ -36,8 +36,6 @@ import json
 import re
 import threading
 import time
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
@@ -46,14 +44,17 @@ import requests
 from digestpin_hooks.check.pins import INDEX_MEDIA_TYPES
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.check.pins import platform_name
+from digestpin_hooks.model import Record
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.credentials import credential_for
 from digestpin_hooks.resolve.credentials import CredentialError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from typing import Callable
+    from typing import Final
     from typing import Iterable
     from typing import Sequence
 
@@ -75,29 +76,51 @@ _PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)=(?:"([^"]*)"|([^,\s"]*))')
 _TOKEN_RE = re.compile(r'[\x21-\x7e]{1,16384}\Z')  # printable, no blanks
 
 
-class Missing(NamedTuple):
+class Missing(Record):
     """The registry says there is no such manifest (404): why, one line."""
 
-    reason: str
+    __slots__ = ('reason',)
+
+    def __init__(
+            self,
+            reason: str,
+    ) -> None:
+        self.reason: Final = reason
 
 
-class Failed(NamedTuple):
+class Failed(Record):
     """The registry could not be asked (refused, 401, 429, 5xx, a hang, a
     wrong answer): why, one line, no credential in it.  ``unreachable``: no
     connection could be made at all (what verify --offline-ok forgives)."""
 
-    reason: str
-    unreachable: bool = False
+    __slots__ = ('reason', 'unreachable')
+
+    def __init__(
+            self,
+            reason: str,
+            unreachable: bool = False,
+    ) -> None:
+        self.reason: Final = reason
+        self.unreachable: Final = unreachable
 
 
-class Query(NamedTuple):
+class Query(Record):
     """One question: what ``domain/repository`` says of ``reference`` (a tag
     or a digest); ``full``: the platforms too (a GET), not just the digest."""
 
-    domain: str  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
-    repository: str  # 'library/node'
-    reference: str  # '20' or 'sha256:…'
-    full: bool = False
+    __slots__ = ('domain', 'repository', 'reference', 'full')
+
+    def __init__(
+            self,
+            domain: str,  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
+            repository: str,  # 'library/node'
+            reference: str,  # '20' or 'sha256:…'
+            full: bool = False,
+    ) -> None:
+        self.domain: Final = domain
+        self.repository: Final = repository
+        self.reference: Final = reference
+        self.full: Final = full
 
 
 class _Stop(Exception):

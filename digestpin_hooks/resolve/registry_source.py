@@ -3,8 +3,6 @@ registries themselves (``registry``), their answers as the resolver and
 asker types every hook reads."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.check.pins import Unanswered
 from digestpin_hooks.resolve.matching import DaemonError
@@ -16,6 +14,7 @@ from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Missing
 from digestpin_hooks.resolve.registry import Query
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence

@@ -15,8 +15,8 @@ lint imports neither.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence

@@ -17,9 +17,8 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.shell import ExpansionError
 from digestpin_hooks.read.dockerfile.shell import GO_BLANK
 from digestpin_hooks.read.dockerfile.shell import go_quote
@@ -29,7 +28,9 @@ from digestpin_hooks.text import decode
 from digestpin_hooks.text import line_above
 from digestpin_hooks.text import LineIndex
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from typing import Iterator
     from digestpin_hooks.read.dockerfile.shell import Span
 
@@ -65,15 +66,27 @@ class DockerfileError(ValueError):
     """BuildKit would refuse to read the file; the message says why."""
 
 
-class Instruction(NamedTuple):
-    cmd: str  # lower-cased, as BuildKit dispatches it
-    start_line: int  # 1-based physical lines
-    end_line: int  # the last line, heredoc bodies included
-    start: int  # file offset where its first line starts
-    end: int  # file offset after its last line
-    line: str  # the logical line: continuations joined, comments dropped
-    # (index in ``line``, file offset) where each joined piece starts
-    pieces: tuple[tuple[int, int], ...]
+class Instruction(Record):
+    __slots__ = ('cmd', 'start_line', 'end_line', 'start', 'end', 'line', 'pieces')
+
+    def __init__(
+            self,
+            cmd: str,  # lower-cased, as BuildKit dispatches it
+            start_line: int,  # 1-based physical lines
+            end_line: int,  # the last line, heredoc bodies included
+            start: int,  # file offset where its first line starts
+            end: int,  # file offset after its last line
+            line: str,  # the logical line: continuations joined, comments dropped
+            # (index in ``line``, file offset) where each joined piece starts
+            pieces: tuple[tuple[int, int], ...],
+    ) -> None:
+        self.cmd: Final = cmd
+        self.start_line: Final = start_line
+        self.end_line: Final = end_line
+        self.start: Final = start
+        self.end: Final = end
+        self.line: Final = line
+        self.pieces: Final = pieces
 
     def offset(self, index: int) -> int:
         """File offset of ``line[index]`` (a binary search over the pieces:
@@ -93,11 +106,20 @@ class Instruction(NamedTuple):
         return first, last + 1
 
 
-class Directive(NamedTuple):
-    name: str
-    value: str
-    span: Span
-    line: int
+class Directive(Record):
+    __slots__ = ('name', 'value', 'span', 'line')
+
+    def __init__(
+            self,
+            name: str,
+            value: str,
+            span: Span,
+            line: int,
+    ) -> None:
+        self.name: Final = name
+        self.value: Final = value
+        self.span: Final = span
+        self.line: Final = line
 
 
 _SYNTAX_RE = re.compile(r'([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
@@ -171,22 +193,40 @@ def detect_syntax(text: str) -> Directive | None:
     return Directive('syntax', value, span, text.count('\n', 0, start) + 1)
 
 
-class Dockerfile(NamedTuple):
-    text: str  # decoded with surrogateescape, BOM removed
-    bom: bool
-    directives: tuple[Directive, ...]
-    instructions: tuple[Instruction, ...]
-    escape: str
-    lines: LineIndex  # offsets -> line and column, built on first use
-    # (line, offset, word) of instructions BuildKit v0.32 does not know;
-    # None: not looked for yet (the fast scan leaves it to the checks)
-    unknown: tuple[tuple[int, int, str], ...] | None = ()
-    stageless: int = 0  # line of an instruction before any FROM (not ARG)
-    # where every instruction starts, when heredocs made the parser walk
-    # every line (else a line is an instruction when the one before it that
-    # counts does not continue)
-    starts: frozenset[int] | None = None
-    lowered: str | None = None  # the text lower-cased, when the scan made it
+class Dockerfile(Record):
+    __slots__ = (
+        'text', 'bom', 'directives', 'instructions', 'escape', 'lines',
+        'unknown', 'stageless', 'starts', 'lowered',
+    )
+
+    def __init__(
+            self,
+            text: str,  # decoded with surrogateescape, BOM removed
+            bom: bool,
+            directives: tuple[Directive, ...],
+            instructions: tuple[Instruction, ...],
+            escape: str,
+            lines: LineIndex,  # offsets -> line and column, built on first use
+            # (line, offset, word) of instructions BuildKit v0.32 does not know;
+            # None: not looked for yet (the fast scan leaves it to the checks)
+            unknown: tuple[tuple[int, int, str], ...] | None = (),
+            stageless: int = 0,  # line of an instruction before any FROM (not ARG)
+            # where every instruction starts, when heredocs made the parser walk
+            # every line (else a line is an instruction when the one before it that
+            # counts does not continue)
+            starts: frozenset[int] | None = None,
+            lowered: str | None = None,  # the text lower-cased, when the scan made it
+    ) -> None:
+        self.text: Final = text
+        self.bom: Final = bom
+        self.directives: Final = directives
+        self.instructions: Final = instructions
+        self.escape: Final = escape
+        self.lines: Final = lines
+        self.unknown: Final = unknown
+        self.stageless: Final = stageless
+        self.starts: Final = starts
+        self.lowered: Final = lowered
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""

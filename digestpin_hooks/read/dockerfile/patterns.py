@@ -14,8 +14,8 @@ fixed-width segment, so no input makes this backtrack: a hostile
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     Segment = re.Pattern[str]
 

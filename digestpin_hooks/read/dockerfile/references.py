@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
@@ -32,7 +31,9 @@ from digestpin_hooks.read.dockerfile.shell import MAX_WORD
 from digestpin_hooks.read.dockerfile.shell import ShellError
 from digestpin_hooks.read.dockerfile.shell import Var
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from typing import Iterator
     from digestpin_hooks.read.dockerfile.shell import Locate
     from digestpin_hooks.read.dockerfile.shell import Span
@@ -133,12 +134,20 @@ class _Scope:
         self.budget = budget  # what expansion may still produce in the file
 
 
-class _Place(NamedTuple):
+class _Place(Record):
     """Where a flag is read: the file, its instruction, the scope there."""
 
-    doc: Dockerfile
-    ins: Instruction
-    scope: _Scope
+    __slots__ = ('doc', 'ins', 'scope')
+
+    def __init__(
+            self,
+            doc: Dockerfile,
+            ins: Instruction,
+            scope: _Scope,
+    ) -> None:
+        self.doc: Final = doc
+        self.ins: Final = ins
+        self.scope: Final = scope
 
 
 def _locator(ins: Instruction, word_start: int) -> Locate:
@@ -168,7 +177,7 @@ def _ref_from_expansion(
         has_variables=exp.has_variables,
     )
     if exp.unresolved:
-        return at._replace(
+        return at.replace(
             image=word, written=word, unresolved=exp.unresolved,
             has_variables=True, note=(
                 'no default gives '
@@ -176,23 +185,23 @@ def _ref_from_expansion(
             ),
         )
     if exp.span is None:
-        return at._replace(note=(
+        return at.replace(note=(
             'built from variables' if exp.has_variables
             else 'written with quotes, escapes or across lines'
         ))
-    at = at._replace(
+    at = at.replace(
         written=doc.text[exp.span[0]:exp.span[1]], span=exp.span, editable=True,
     )
     if exp.span != word_span and not ins.start <= exp.span[0] < ins.end:
         # the whole image is an ARG default defined elsewhere
         line, _ = doc.position(exp.span[0])
-        return at._replace(
+        return at.replace(
             source=SOURCE_ARG, line=line, feeds=(ins.start_line,),
             has_variables=True,
             note=f'default of ARG {exp.via} on line {line}, used by {source}',
         )
     if exp.has_variables:
-        return at._replace(note='the default in a variable expression')
+        return at.replace(note='the default in a variable expression')
     return at
 
 
@@ -286,7 +295,7 @@ def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
             seen[1].extend(ref.feeds)
     for index, feeds in by_span.values():
         if len(feeds) > 1:
-            merged[index] = merged[index]._replace(feeds=tuple(feeds))
+            merged[index] = merged[index].replace(feeds=tuple(feeds))
     return merged
 
 
@@ -490,7 +499,7 @@ def _at_arg_default(
     if var is None or var.written is None:
         return None
     line, _ = doc.position(var.written[0])
-    return ref._replace(
+    return ref.replace(
         source=SOURCE_ARG, span=var.written, line=line,
         written=doc.text[var.written[0]:var.written[1]], feeds=(ref.line,),
         note=(
@@ -540,7 +549,7 @@ def _stage_reference(
 def _copy_refs(
         place: _Place, flags: list[tuple[str, int, int]], *, onbuild: bool,
 ) -> Iterator[ImageRef]:
-    doc, ins, scope = place
+    doc, ins, scope = place.doc, place.ins, place.scope
     source = SOURCE_ONBUILD_COPY if onbuild else SOURCE_COPY
     for value, written, value_start, value_end in _flag_values(ins, flags, '--from='):
         if not value:
@@ -577,7 +586,7 @@ def _copy_refs(
 def _mount_refs(
         place: _Place, flags: list[tuple[str, int, int]], *, onbuild: bool,
 ) -> Iterator[ImageRef]:
-    doc, ins, scope = place
+    doc, ins, scope = place.doc, place.ins, place.scope
     for value, written, value_start, value_end in _flag_values(ins, flags, '--mount='):
         options: dict[str, tuple[str, int, bool]] = {}
         for field, offset, quoted in _csv_fields(value):

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import extract_flags
@@ -28,7 +27,9 @@ from digestpin_hooks.read.dockerfile.parser import split_command
 from digestpin_hooks.read.dockerfile.shell import GO_BLANK
 from digestpin_hooks.read.dockerfile.shell import GO_SPACE
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Final
     from digestpin_hooks.read.dockerfile.parser import Dockerfile
 
 BOOL, STRING, STRINGS = 'bool', 'string', 'strings'
@@ -48,13 +49,22 @@ FLAGS = {
 NETWORK_MODES = frozenset(('default', 'none', 'host'))
 
 
-class UnknownSyntax(NamedTuple):
+class UnknownSyntax(Record):
     """An instruction or flag BuildKit v0.32 does not know (DP010)."""
 
-    line: int
-    offset: int  # where the word stands in the file
-    word: str
-    what: str  # 'instruction', or the instruction a flag was given to
+    __slots__ = ('line', 'offset', 'word', 'what')
+
+    def __init__(
+            self,
+            line: int,
+            offset: int,  # where the word stands in the file
+            word: str,
+            what: str,  # 'instruction', or the instruction a flag was given to
+    ) -> None:
+        self.line: Final = line
+        self.offset: Final = offset
+        self.word: Final = word
+        self.what: Final = what
 
 
 def _parse_error(ins: Instruction, message: str) -> DockerfileError:
@@ -130,7 +140,7 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
                 raise _parse_error(found, 'HEALTHCHECK requires at least one argument')
         else:
             unknown.extend(check_flags(found, m.group('no_flags'), doc.escape))
-    unknown.sort()
+    unknown.sort(key=lambda u: (u.line, u.offset))
     return unknown
 
 

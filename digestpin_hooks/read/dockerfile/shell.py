@@ -12,11 +12,13 @@ SkipUnsetEnv), so that quotes, escapes and ``${…}`` are read one way.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-from typing import TYPE_CHECKING
 
+from digestpin_hooks.model import Record
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
+    from typing import Final
     from typing import Mapping
 
     Span = tuple[int, int]
@@ -24,21 +26,40 @@ if TYPE_CHECKING:
     Locate = Callable[[int, int], Span | None]
 
 
-class Var(NamedTuple):
-    value: str
-    span: Span | None  # file span of the value when it is literal text there
-    line: int  # line that set it (0: not from the file)
-    # where the value is written in the file, variables and all (None: not
-    # from the file): the one place a value built from variables is reported
-    written: Span | None = None
+class Var(Record):
+    __slots__ = ('value', 'span', 'line', 'written')
+
+    def __init__(
+            self,
+            value: str,
+            span: Span | None,  # file span of the value when it is literal text there
+            line: int,  # line that set it (0: not from the file)
+            # where the value is written in the file, variables and all (None: not
+            # from the file): the one place a value built from variables is reported
+            written: Span | None = None,
+    ) -> None:
+        self.value: Final = value
+        self.span: Final = span
+        self.line: Final = line
+        self.written: Final = written
 
 
-class Expansion(NamedTuple):
-    value: str
-    unresolved: tuple[str, ...]  # variables used without any value
-    span: Span | None  # where ``value`` stands in the file verbatim
-    via: str  # the variable whose definition holds ``span``; '' otherwise
-    has_variables: bool
+class Expansion(Record):
+    __slots__ = ('value', 'unresolved', 'span', 'via', 'has_variables')
+
+    def __init__(
+            self,
+            value: str,
+            unresolved: tuple[str, ...],  # variables used without any value
+            span: Span | None,  # where ``value`` stands in the file verbatim
+            via: str,  # the variable whose definition holds ``span``; '' otherwise
+            has_variables: bool,
+    ) -> None:
+        self.value: Final = value
+        self.unresolved: Final = unresolved
+        self.span: Final = span
+        self.via: Final = via
+        self.has_variables: Final = has_variables
 
 
 # Go's unicode.IsSpace: BuildKit trims lines and splits words at these
