@@ -32,15 +32,14 @@ class ConfigError(Exception):
 
 
 class Config(Record):
-    __slots__ = ('path', 'values')
+    """The configuration file that applies, and what it sets."""
 
-    def __init__(
-            self,
-            path: str,  # '' when no file configures digestpin
-            values: dict[str, Any],  # python names: keep_tag, docker_host, ...
-    ) -> None:
-        self.path: Final = path
-        self.values: Final = values
+    path: Final[str]  # '' when no file configures digestpin
+    values: Final[dict[str, Any]]  # python names: keep_tag, docker_host, ...
+
+    def __init__(self, path: str, values: dict[str, Any]) -> None:
+        self.path = path
+        self.values = values
 
 
 def _codes(value: list[str], where: str) -> list[str]:

@@ -21,17 +21,16 @@ if TYPE_CHECKING:
 
 
 class Edit(Record):
-    __slots__ = ('start', 'end', 'text')
+    """Replace ``text[start:end]`` with ``text``: one change to a file."""
 
-    def __init__(
-            self,
-            start: int,  # offsets in the decoded text (see text.decode)
-            end: int,
-            text: str,
-    ) -> None:
-        self.start: Final = start
-        self.end: Final = end
-        self.text: Final = text
+    start: Final[int]  # offsets in the decoded text (see text.decode)
+    end: Final[int]
+    text: Final[str]
+
+    def __init__(self, start: int, end: int, text: str) -> None:
+        self.start = start
+        self.end = end
+        self.text = text
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:

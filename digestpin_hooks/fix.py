@@ -55,7 +55,14 @@ DESCRIPTION = (
 
 
 class Pin(Record):
-    __slots__ = ('path', 'line', 'column', 'before', 'after', 'digest')
+    """A reference fix pinned: where it was, as written, and as written now."""
+
+    path: Final[str]
+    line: Final[int]
+    column: Final[int]
+    before: Final[str]
+    after: Final[str]
+    digest: Final[str]
 
     def __init__(
             self,
@@ -66,26 +73,27 @@ class Pin(Record):
             after: str,
             digest: str,
     ) -> None:
-        self.path: Final = path
-        self.line: Final = line
-        self.column: Final = column
-        self.before: Final = before
-        self.after: Final = after
-        self.digest: Final = digest
+        self.path = path
+        self.line = line
+        self.column = column
+        self.before = before
+        self.after = after
+        self.digest = digest
 
 
 class Plan(Record):
     """A file, and its unpinned references with what to ask the daemon."""
 
-    __slots__ = ('loaded', 'wanted')
+    loaded: Final[LoadedFile]
+    wanted: Final[list[tuple[ImageRef, Finding, ImageKey | None]]]
 
     def __init__(
             self,
             loaded: LoadedFile,
             wanted: list[tuple[ImageRef, Finding, ImageKey | None]],
     ) -> None:
-        self.loaded: Final = loaded
-        self.wanted: Final = wanted
+        self.loaded = loaded
+        self.wanted = wanted
 
 
 def plan_file(

@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 
 
 class Record:
-    """A small immutable record: its fields are its ``__slots__``, set once
-    by its own ``__init__`` (as ``Final``, so type checkers refuse any later
-    assignment); two records are equal when they are of one class and their
-    fields are equal.
+    """A small immutable record: its fields are the ``Final`` names its class
+    declares, in order, which its own ``__init__`` sets (type checkers
+    refuse any later assignment); two records are equal when they are of
+    one class and their fields are equal.
 
     Why not ``typing.NamedTuple`` or a dataclass: lint runs on every commit,
     and importing ``typing`` and building the records with it made a lint of
@@ -43,7 +43,12 @@ class Record:
     checkers check every call.  Records do not inherit from one another.
     """
 
-    __slots__: tuple[str, ...] = ()
+    _fields: tuple[str, ...] = ()
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        # the class's own annotations: strings, never evaluated at run time
+        cls._fields = tuple(cls.__dict__.get('__annotations__', {}))
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (an unknown name: TypeError)."""
@@ -52,10 +57,10 @@ class Record:
         return type(self)(**fields)
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self._fields}
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self._fields)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Record) or type(other) is not type(self):
@@ -66,28 +71,31 @@ class Record:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        fields = ', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)
+        fields = ', '.join(f'{name}={getattr(self, name)!r}' for name in self._fields)
         return f'{type(self).__name__}({fields})'
 
 
 class FileError(Record):
     """A file that could not be read or handled: one line of its own."""
 
-    __slots__ = ('path', 'message', 'line', 'skipped')
+    path: Final[str]
+    message: Final[str]
+    line: Final[int]  # where in the file, when the error is about one place
+    # a file skipped on purpose (a Helm template, a YAML file that is no
+    # manifest): said once as a note, and no failure of the run
+    skipped: Final[bool]
 
     def __init__(
             self,
             path: str,
             message: str,
-            line: int = 0,  # where in the file, when the error is about one place
-            # a file skipped on purpose (a Helm template, a YAML file that is no
-            # manifest): said once as a note, and no failure of the run
+            line: int = 0,
             skipped: bool = False,
     ) -> None:
-        self.path: Final = path
-        self.message: Final = message
-        self.line: Final = line
-        self.skipped: Final = skipped
+        self.path = path
+        self.message = message
+        self.line = line
+        self.skipped = skipped
 
 
 def failures(errors: Sequence[FileError]) -> list[FileError]:
@@ -98,19 +106,16 @@ def failures(errors: Sequence[FileError]) -> list[FileError]:
 class Note(Record):
     """Something a command did or noticed that is not a finding (a pin)."""
 
-    __slots__ = ('path', 'line', 'column', 'message')
+    path: Final[str]
+    line: Final[int]
+    column: Final[int]
+    message: Final[str]
 
-    def __init__(
-            self,
-            path: str,
-            line: int,
-            column: int,
-            message: str,
-    ) -> None:
-        self.path: Final = path
-        self.line: Final = line
-        self.column: Final = column
-        self.message: Final = message
+    def __init__(self, path: str, line: int, column: int, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
 
 
 # what an assembled reference (Helm values, Kustomize) without a tag lacks:
@@ -122,45 +127,54 @@ class ImageRef(Record):
     """One place where an image is pulled, in any kind of file: what every
     reader produces and every later step reads."""
 
-    __slots__ = (
-        'source', 'image', 'written', 'span', 'editable', 'line', 'unresolved',
-        'note', 'platform', 'feeds', 'has_variables', 'edit_at', 'digest_edit',
-    )
+    # where it stands: FROM, COPY --from... in a Dockerfile, the key path
+    # (services.web.image) in a YAML file
+    source: Final[str]
+    image: Final[str]  # as written, variables substituted (not normalised)
+    written: Final[str]  # the text at ``span``
+    span: Final[tuple[int, int]]  # where the finding points; exactly ``image`` if ``editable``
+    editable: Final[bool]
+    line: Final[int]  # where its statement starts: the line a pragma stands above
+    unresolved: Final[tuple[str, ...]]  # variables with no value: DP003
+    note: Final[str]  # how the reference came about, for messages
+    platform: Final[str]  # FROM --platform (or Compose platform:), raw
+    feeds: Final[tuple[int, ...]]  # for ARG defaults: the FROM lines they feed
+    has_variables: Final[bool]  # the instruction writes it with variables
+    # a reference assembled from fields (Helm values, Kustomize): where a pin
+    # is written, when not at ``span``, and what, ``{digest}`` standing for
+    # the digest ('' : the whole reference with its digest, at ``span``)
+    edit_at: Final[tuple[int, int] | None]
+    digest_edit: Final[str]
 
     def __init__(
             self,
-            # where it stands: FROM, COPY --from... in a Dockerfile, the key path
-            # (services.web.image) in a YAML file
             source: str,
-            image: str,  # as written, variables substituted (not normalised)
-            written: str,  # the text at ``span``
-            span: tuple[int, int],  # where the finding points; exactly ``image`` if ``editable``
+            image: str,
+            written: str,
+            span: tuple[int, int],
             editable: bool,
-            line: int,  # where its statement starts: the line a pragma stands above
-            unresolved: tuple[str, ...] = (),  # variables with no value: DP003
-            note: str = '',  # how the reference came about, for messages
-            platform: str = '',  # FROM --platform (or Compose platform:), raw
-            feeds: tuple[int, ...] = (),  # for ARG defaults: the FROM lines they feed
-            has_variables: bool = False,  # the instruction writes it with variables
-            # a reference assembled from fields (Helm values, Kustomize): where a pin
-            # is written, when not at ``span``, and what, ``{digest}`` standing for
-            # the digest ('' : the whole reference with its digest, at ``span``)
+            line: int,
+            unresolved: tuple[str, ...] = (),
+            note: str = '',
+            platform: str = '',
+            feeds: tuple[int, ...] = (),
+            has_variables: bool = False,
             edit_at: tuple[int, int] | None = None,
             digest_edit: str = '',
     ) -> None:
-        self.source: Final = source
-        self.image: Final = image
-        self.written: Final = written
-        self.span: Final = span
-        self.editable: Final = editable
-        self.line: Final = line
-        self.unresolved: Final = unresolved
-        self.note: Final = note
-        self.platform: Final = platform
-        self.feeds: Final = feeds
-        self.has_variables: Final = has_variables
-        self.edit_at: Final = edit_at
-        self.digest_edit: Final = digest_edit
+        self.source = source
+        self.image = image
+        self.written = written
+        self.span = span
+        self.editable = editable
+        self.line = line
+        self.unresolved = unresolved
+        self.note = note
+        self.platform = platform
+        self.feeds = feeds
+        self.has_variables = has_variables
+        self.edit_at = edit_at
+        self.digest_edit = digest_edit
 
 
 def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:

@@ -44,19 +44,16 @@ _IDENTIFIER_RE = re.compile(r'[a-f0-9]{64}\Z')
 class Reference(Record):
     """A syntactically valid reference, split as written (not normalised)."""
 
-    __slots__ = ('domain', 'path', 'tag', 'digest')
+    domain: Final[str]  # '' when the reference names none
+    path: Final[str]
+    tag: Final[str]  # '' when absent
+    digest: Final[str]  # '' when absent; may be malformed, see digest_problem()
 
-    def __init__(
-            self,
-            domain: str,  # '' when the reference names none
-            path: str,
-            tag: str,  # '' when absent
-            digest: str,  # '' when absent; may be malformed, see digest_problem()
-    ) -> None:
-        self.domain: Final = domain
-        self.path: Final = path
-        self.tag: Final = tag
-        self.digest: Final = digest
+    def __init__(self, domain: str, path: str, tag: str, digest: str) -> None:
+        self.domain = domain
+        self.path = path
+        self.tag = tag
+        self.digest = digest
 
     @property
     def name(self) -> str:

@@ -50,21 +50,20 @@ DESCRIPTION = (
 
 
 class Update(Record):
-    __slots__ = ('path', 'line', 'image', 'old', 'new')
+    """A pin update moved: where, the image, the old and the new digest."""
 
-    def __init__(
-            self,
-            path: str,
-            line: int,
-            image: str,
-            old: str,
-            new: str,
-    ) -> None:
-        self.path: Final = path
-        self.line: Final = line
-        self.image: Final = image
-        self.old: Final = old
-        self.new: Final = new
+    path: Final[str]
+    line: Final[int]
+    image: Final[str]
+    old: Final[str]
+    new: Final[str]
+
+    def __init__(self, path: str, line: int, image: str, old: str, new: str) -> None:
+        self.path = path
+        self.line = line
+        self.image = image
+        self.old = old
+        self.new = new
 
 
 def short(digest: str) -> str:

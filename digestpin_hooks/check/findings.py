@@ -26,19 +26,18 @@ WARNING = 'warning'
 
 
 class Rule(Record):
-    __slots__ = ('severity', 'name', 'short', 'help')
+    """One finding code: its severity, name, one-line summary and how to fix it."""
 
-    def __init__(
-            self,
-            severity: str,
-            name: str,
-            short: str,
-            help: str,  # how to fix it
-    ) -> None:
-        self.severity: Final = severity
-        self.name: Final = name
-        self.short: Final = short
-        self.help: Final = help
+    severity: Final[str]
+    name: Final[str]
+    short: Final[str]
+    help: Final[str]  # how to fix it
+
+    def __init__(self, severity: str, name: str, short: str, help: str) -> None:
+        self.severity = severity
+        self.name = name
+        self.short = short
+        self.help = help
 
 
 RULES = {
@@ -131,10 +130,21 @@ def pragma_codes(line: str) -> frozenset[str] | None:
 
 
 class Finding(Record):
-    __slots__ = (
-        'path', 'line', 'column', 'end_line', 'end_column', 'code', 'severity',
-        'source', 'image', 'written', 'message', 'replacement',
-    )
+    """What check reports about one reference: where it starts and ends
+    (1-based lines and columns), which rule, and the words of the message."""
+
+    path: Final[str]
+    line: Final[int]
+    column: Final[int]
+    end_line: Final[int]
+    end_column: Final[int]
+    code: Final[str]
+    severity: Final[str]
+    source: Final[str]
+    image: Final[str]
+    written: Final[str]
+    message: Final[str]
+    replacement: Final[str]  # text for the span that fixes it, when known
 
     def __init__(
             self,
@@ -149,20 +159,20 @@ class Finding(Record):
             image: str,
             written: str,
             message: str,
-            replacement: str = '',  # text for the span that fixes it, when known
+            replacement: str = '',
     ) -> None:
-        self.path: Final = path
-        self.line: Final = line
-        self.column: Final = column
-        self.end_line: Final = end_line
-        self.end_column: Final = end_column
-        self.code: Final = code
-        self.severity: Final = severity
-        self.source: Final = source
-        self.image: Final = image
-        self.written: Final = written
-        self.message: Final = message
-        self.replacement: Final = replacement
+        self.path = path
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+        self.code = code
+        self.severity = severity
+        self.source = source
+        self.image = image
+        self.written = written
+        self.message = message
+        self.replacement = replacement
 
 
 def pinned_reference(ref: ImageRef) -> Reference | None:
@@ -338,7 +348,9 @@ def make_finding(
 class Policy(Record):
     """What the options say about findings: --strict, --allow, --ignore."""
 
-    __slots__ = ('strict', 'allow', 'ignore')
+    strict: Final[bool]
+    allow: Final[Sequence[str]]
+    ignore: Final[Collection[str]]
 
     def __init__(
             self,
@@ -346,9 +358,9 @@ class Policy(Record):
             allow: Sequence[str] = (),
             ignore: Collection[str] = (),
     ) -> None:
-        self.strict: Final = strict
-        self.allow: Final = allow
-        self.ignore: Final = ignore
+        self.strict = strict
+        self.allow = allow
+        self.ignore = ignore
 
 
 def _note(ref: ImageRef) -> str:

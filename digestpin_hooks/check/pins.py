@@ -30,44 +30,38 @@ INDEX_MEDIA_TYPES = frozenset((
 class Manifest(Record):
     """What the registry says a digest or a tag is."""
 
-    __slots__ = ('digest', 'is_index', 'platforms')
+    digest: Final[str]
+    is_index: Final[bool]
+    platforms: Final[tuple[str, ...]]  # 'os/arch[/variant]'
 
-    def __init__(
-            self,
-            digest: str,
-            is_index: bool,
-            platforms: tuple[str, ...],  # 'os/arch[/variant]'
-    ) -> None:
-        self.digest: Final = digest
-        self.is_index: Final = is_index
-        self.platforms: Final = platforms
+    def __init__(self, digest: str, is_index: bool, platforms: tuple[str, ...]) -> None:
+        self.digest = digest
+        self.is_index = is_index
+        self.platforms = platforms
 
 
 class Unanswered(Record):
     """The registry could not be asked about a pin (refused, 5xx, a hang):
     an error at the pin, not a finding about it."""
 
-    __slots__ = ('reason',)
+    reason: Final[str]
 
-    def __init__(
-            self,
-            reason: str,
-    ) -> None:
-        self.reason: Final = reason
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class Pinned(Record):
-    __slots__ = ('loaded', 'ref', 'reference')
+    """A reference that carries a digest, in its file, with its parsed form:
+    what update and verify ask a registry about."""
 
-    def __init__(
-            self,
-            loaded: LoadedFile,
-            ref: ImageRef,
-            reference: Reference,
-    ) -> None:
-        self.loaded: Final = loaded
-        self.ref: Final = ref
-        self.reference: Final = reference
+    loaded: Final[LoadedFile]
+    ref: Final[ImageRef]
+    reference: Final[Reference]
+
+    def __init__(self, loaded: LoadedFile, ref: ImageRef, reference: Reference) -> None:
+        self.loaded = loaded
+        self.ref = ref
+        self.reference = reference
 
 
 def platform_name(platform: dict[str, Any]) -> str:

@@ -45,15 +45,14 @@ _NOT_A_STRING_RE = re.compile(
 
 
 class Assembled(Record):
-    __slots__ = ('ref', 'key')
+    """A reference made of several YAML fields (Helm values, Kustomize)."""
 
-    def __init__(
-            self,
-            ref: ImageRef,
-            key: Scalar,  # the mapping's first key: a pragma stands above it
-    ) -> None:
-        self.ref: Final = ref
-        self.key: Final = key
+    ref: Final[ImageRef]
+    key: Final[Scalar]  # the mapping's first key: a pragma stands above it
+
+    def __init__(self, ref: ImageRef, key: Scalar) -> None:
+        self.ref = ref
+        self.key = key
 
 
 def _value(mapping: YamlMapping, name: str) -> Scalar | None:

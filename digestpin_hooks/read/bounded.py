@@ -29,7 +29,14 @@ class ReadError(OSError):
 class Identity(Record):
     """What a file was when it was read: a write re-checks all of it."""
 
-    __slots__ = ('device', 'inode', 'size', 'mtime_ns', 'mode', 'uid', 'gid', 'links')
+    device: Final[int]
+    inode: Final[int]
+    size: Final[int]
+    mtime_ns: Final[int]
+    mode: Final[int]
+    uid: Final[int]
+    gid: Final[int]
+    links: Final[int]
 
     def __init__(
             self,
@@ -42,14 +49,14 @@ class Identity(Record):
             gid: int,
             links: int,
     ) -> None:
-        self.device: Final = device
-        self.inode: Final = inode
-        self.size: Final = size
-        self.mtime_ns: Final = mtime_ns
-        self.mode: Final = mode
-        self.uid: Final = uid
-        self.gid: Final = gid
-        self.links: Final = links
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.links = links
 
     @classmethod
     def of(cls, st: os.stat_result) -> Identity:
@@ -63,15 +70,14 @@ class Identity(Record):
 
 
 class ReadFile(Record):
-    __slots__ = ('data', 'identity')
+    """A regular file's bytes and the identity a later write re-checks."""
 
-    def __init__(
-            self,
-            data: bytes,
-            identity: Identity,
-    ) -> None:
-        self.data: Final = data
-        self.identity: Final = identity
+    data: Final[bytes]
+    identity: Final[Identity]
+
+    def __init__(self, data: bytes, identity: Identity) -> None:
+        self.data = data
+        self.identity = identity
 
 
 def _size_words(limit: int) -> str:

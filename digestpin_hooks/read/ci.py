@@ -34,21 +34,27 @@ if TYPE_CHECKING:
 
 
 class Found(Record):
-    __slots__ = ('path', 'node', 'key', 'platform', 'prefix')
+    """A YAML scalar where a CI kind names an image, with its key path."""
+
+    path: Final[str]  # the key path, e.g. services.web.image
+    node: Final[Scalar]
+    key: Final[Scalar]
+    platform: Final[str]
+    prefix: Final[str]  # 'docker://' before the image in the value
 
     def __init__(
             self,
-            path: str,  # the key path, e.g. services.web.image
+            path: str,
             node: Scalar,
             key: Scalar,
             platform: str = '',
-            prefix: str = '',  # 'docker://' before the image in the value
+            prefix: str = '',
     ) -> None:
-        self.path: Final = path
-        self.node: Final = node
-        self.key: Final = key
-        self.platform: Final = platform
-        self.prefix: Final = prefix
+        self.path = path
+        self.node = node
+        self.key = key
+        self.platform = platform
+        self.prefix = prefix
 
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:

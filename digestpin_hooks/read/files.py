@@ -151,7 +151,16 @@ def paths_or_here(arguments: Sequence[str]) -> list[str]:
 
 
 class LoadedFile(Record):
-    __slots__ = ('path', 'data', 'doc', 'refs', 'identity', 'unknown')
+    """A file read and parsed: its bytes, its document, its references."""
+
+    path: Final[str]
+    data: Final[bytes]
+    doc: Final[Document]
+    refs: Final[list[ImageRef]]
+    # what the file was when read: a write re-checks it (None: not from disk)
+    identity: Final[Identity | None]
+    # instructions and flags BuildKit v0.32 does not know (DP010)
+    unknown: Final[tuple[UnknownSyntax, ...]]
 
     def __init__(
             self,
@@ -159,17 +168,15 @@ class LoadedFile(Record):
             data: bytes,
             doc: Document,
             refs: list[ImageRef],
-            # what the file was when read: a write re-checks it (None: not from disk)
             identity: Identity | None = None,
-            # instructions and flags BuildKit v0.32 does not know (DP010)
             unknown: tuple[UnknownSyntax, ...] = (),
     ) -> None:
-        self.path: Final = path
-        self.data: Final = data
-        self.doc: Final = doc
-        self.refs: Final = refs
-        self.identity: Final = identity
-        self.unknown: Final = unknown
+        self.path = path
+        self.data = data
+        self.doc = doc
+        self.refs = refs
+        self.identity = identity
+        self.unknown = unknown
 
 
 class UnreadableFile(ValueError):

@@ -31,19 +31,24 @@ class InterpolationError(ValueError):
 
 
 class Interpolated(Record):
-    __slots__ = ('value', 'unresolved', 'span', 'has_variables')
+    """A value after Compose (or CI) interpolation."""
+
+    value: Final[str]
+    unresolved: Final[tuple[str, ...]]
+    span: Final[tuple[int, int] | None]  # where ``value`` stands verbatim in the raw text
+    has_variables: Final[bool]
 
     def __init__(
             self,
             value: str,
             unresolved: tuple[str, ...],
-            span: tuple[int, int] | None,  # where ``value`` stands verbatim in the raw text
+            span: tuple[int, int] | None,
             has_variables: bool,
     ) -> None:
-        self.value: Final = value
-        self.unresolved: Final = unresolved
-        self.span: Final = span
-        self.has_variables: Final = has_variables
+        self.value = value
+        self.unresolved = unresolved
+        self.span = span
+        self.has_variables = has_variables
 
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:

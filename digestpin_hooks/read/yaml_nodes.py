@@ -30,49 +30,46 @@ class YamlError(ValueError):
 
 
 class Scalar(Record):
-    __slots__ = ('value', 'style', 'start', 'end', 'line')
+    """A YAML scalar as written: its text, style and position."""
 
-    def __init__(
-            self,
-            value: str,
-            style: str,  # '' plain, "'", '"', '|', '>'
-            start: int,  # character offsets in the text
-            end: int,
-            line: int,  # 1-based
-    ) -> None:
-        self.value: Final = value
-        self.style: Final = style
-        self.start: Final = start
-        self.end: Final = end
-        self.line: Final = line
+    value: Final[str]
+    style: Final[str]  # '' plain, "'", '"', '|', '>'
+    start: Final[int]  # character offsets in the text
+    end: Final[int]
+    line: Final[int]  # 1-based
+
+    def __init__(self, value: str, style: str, start: int, end: int, line: int) -> None:
+        self.value = value
+        self.style = style
+        self.start = start
+        self.end = end
+        self.line = line
 
 
 class YamlMapping(Record):
-    __slots__ = ('pairs', 'start', 'line')
+    """A YAML mapping, its pairs in order, duplicate keys kept."""
 
-    def __init__(
-            self,
-            pairs: list[tuple[Node, Node]],
-            start: int,
-            line: int,
-    ) -> None:
-        self.pairs: Final = pairs
-        self.start: Final = start
-        self.line: Final = line
+    pairs: Final[list[tuple[Node, Node]]]
+    start: Final[int]
+    line: Final[int]
+
+    def __init__(self, pairs: list[tuple[Node, Node]], start: int, line: int) -> None:
+        self.pairs = pairs
+        self.start = start
+        self.line = line
 
 
 class YamlSequence(Record):
-    __slots__ = ('items', 'start', 'line')
+    """A YAML sequence, its items in order."""
 
-    def __init__(
-            self,
-            items: list[Node],
-            start: int,
-            line: int,
-    ) -> None:
-        self.items: Final = items
-        self.start: Final = start
-        self.line: Final = line
+    items: Final[list[Node]]
+    start: Final[int]
+    line: Final[int]
+
+    def __init__(self, items: list[Node], start: int, line: int) -> None:
+        self.items = items
+        self.start = start
+        self.line = line
 
 
 if TYPE_CHECKING:

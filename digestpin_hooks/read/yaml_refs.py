@@ -66,21 +66,24 @@ _VARIABLE_RE = re.compile(r'\$(?:\{\{|\{?([A-Za-z_][A-Za-z0-9_]*))')
 class YamlFile(Record):
     """A YAML file's text with the same interface as a Dockerfile's."""
 
-    __slots__ = ('text', 'bom', 'starts', 'lines')
+    text: Final[str]
+    bom: Final[bool]
+    # where each reference's key stands, for ``# digestpin: ignore`` above it
+    # line -> offset of the key of each reference: its pragma stands above
+    starts: Final[dict[int, int]]
+    lines: Final[LineIndex]  # offsets -> line and column, built on first use
 
     def __init__(
             self,
             text: str,
             bom: bool,
-            # where each reference's key stands, for ``# digestpin: ignore`` above it
-            # line -> offset of the key of each reference: its pragma stands above
             starts: dict[int, int],
-            lines: LineIndex,  # offsets -> line and column, built on first use
+            lines: LineIndex,
     ) -> None:
-        self.text: Final = text
-        self.bom: Final = bom
-        self.starts: Final = starts
-        self.lines: Final = lines
+        self.text = text
+        self.bom = bom
+        self.starts = starts
+        self.lines = lines
 
     def statement_starts(self) -> dict[int, int]:
         return self.starts

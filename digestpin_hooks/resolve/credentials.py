@@ -46,17 +46,16 @@ MAX_HELPER_OUTPUT = 64 * 1024
 
 
 class Credential(Record):
-    __slots__ = ('username', 'secret', 'origin')
+    """A user name and secret for one registry, and where it came from."""
 
-    def __init__(
-            self,
-            username: str,
-            secret: str = '',  # the password or token; never printed
-            origin: str = '',  # where it came from, for messages (a file, a helper)
-    ) -> None:
-        self.username: Final = username
-        self.secret: Final = secret
-        self.origin: Final = origin
+    username: Final[str]
+    secret: Final[str]  # the password or token; never printed
+    origin: Final[str]  # where it came from, for messages (a file, a helper)
+
+    def __init__(self, username: str, secret: str = '', origin: str = '') -> None:
+        self.username = username
+        self.secret = secret
+        self.origin = origin
 
     def __repr__(self) -> str:  # a stray repr() must not show the secret
         return f'Credential(username={self.username!r}, origin={self.origin!r})'

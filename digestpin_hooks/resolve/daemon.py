@@ -51,17 +51,16 @@ HINT = (
 
 
 class Endpoint(Record):
-    __slots__ = ('host', 'tls', 'origin')
+    """The daemon to ask: its address, TLS settings and where they came from."""
 
-    def __init__(
-            self,
-            host: str,
-            tls: Any,  # docker.tls.TLSConfig, or None
-            origin: str,  # where the host came from, for messages
-    ) -> None:
-        self.host: Final = host
-        self.tls: Final = tls
-        self.origin: Final = origin
+    host: Final[str]
+    tls: Final[Any]  # docker.tls.TLSConfig, or None
+    origin: Final[str]  # where the host came from, for messages
+
+    def __init__(self, host: str, tls: Any, origin: str) -> None:
+        self.host = host
+        self.tls = tls
+        self.origin = origin
 
 
 def _config_dir() -> str:

@@ -65,17 +65,16 @@ class DaemonError(Exception):
 
 
 class Resolution(Record):
-    __slots__ = ('digest', 'reason', 'hint')
+    """What a source says about one reference: its digest, or why not."""
 
-    def __init__(
-            self,
-            digest: str,  # '' when the reference stays unpinned
-            reason: str,  # why it stays unpinned
-            hint: str,  # what the user can do about it
-    ) -> None:
-        self.digest: Final = digest
-        self.reason: Final = reason
-        self.hint: Final = hint
+    digest: Final[str]  # '' when the reference stays unpinned
+    reason: Final[str]  # why it stays unpinned
+    hint: Final[str]  # what the user can do about it
+
+    def __init__(self, digest: str, reason: str, hint: str) -> None:
+        self.digest = digest
+        self.reason = reason
+        self.hint = hint
 
 
 def _strings(value: Any, what: str) -> list[str]:

@@ -79,13 +79,10 @@ _TOKEN_RE = re.compile(r'[\x21-\x7e]{1,16384}\Z')  # printable, no blanks
 class Missing(Record):
     """The registry says there is no such manifest (404): why, one line."""
 
-    __slots__ = ('reason',)
+    reason: Final[str]
 
-    def __init__(
-            self,
-            reason: str,
-    ) -> None:
-        self.reason: Final = reason
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class Failed(Record):
@@ -93,34 +90,34 @@ class Failed(Record):
     wrong answer): why, one line, no credential in it.  ``unreachable``: no
     connection could be made at all (what verify --offline-ok forgives)."""
 
-    __slots__ = ('reason', 'unreachable')
+    reason: Final[str]
+    unreachable: Final[bool]
 
-    def __init__(
-            self,
-            reason: str,
-            unreachable: bool = False,
-    ) -> None:
-        self.reason: Final = reason
-        self.unreachable: Final = unreachable
+    def __init__(self, reason: str, unreachable: bool = False) -> None:
+        self.reason = reason
+        self.unreachable = unreachable
 
 
 class Query(Record):
     """One question: what ``domain/repository`` says of ``reference`` (a tag
     or a digest); ``full``: the platforms too (a GET), not just the digest."""
 
-    __slots__ = ('domain', 'repository', 'reference', 'full')
+    domain: Final[str]  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
+    repository: Final[str]  # 'library/node'
+    reference: Final[str]  # '20' or 'sha256:…'
+    full: Final[bool]
 
     def __init__(
             self,
-            domain: str,  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
-            repository: str,  # 'library/node'
-            reference: str,  # '20' or 'sha256:…'
+            domain: str,
+            repository: str,
+            reference: str,
             full: bool = False,
     ) -> None:
-        self.domain: Final = domain
-        self.repository: Final = repository
-        self.reference: Final = reference
-        self.full: Final = full
+        self.domain = domain
+        self.repository = repository
+        self.reference = reference
+        self.full = full
 
 
 class _Stop(Exception):

@@ -67,26 +67,35 @@ class DockerfileError(ValueError):
 
 
 class Instruction(Record):
-    __slots__ = ('cmd', 'start_line', 'end_line', 'start', 'end', 'line', 'pieces')
+    """One instruction as BuildKit reads it: its logical line and where
+    each piece of it stands in the file."""
+
+    cmd: Final[str]  # lower-cased, as BuildKit dispatches it
+    start_line: Final[int]  # 1-based physical lines
+    end_line: Final[int]  # the last line, heredoc bodies included
+    start: Final[int]  # file offset where its first line starts
+    end: Final[int]  # file offset after its last line
+    line: Final[str]  # the logical line: continuations joined, comments dropped
+    # (index in ``line``, file offset) where each joined piece starts
+    pieces: Final[tuple[tuple[int, int], ...]]
 
     def __init__(
             self,
-            cmd: str,  # lower-cased, as BuildKit dispatches it
-            start_line: int,  # 1-based physical lines
-            end_line: int,  # the last line, heredoc bodies included
-            start: int,  # file offset where its first line starts
-            end: int,  # file offset after its last line
-            line: str,  # the logical line: continuations joined, comments dropped
-            # (index in ``line``, file offset) where each joined piece starts
+            cmd: str,
+            start_line: int,
+            end_line: int,
+            start: int,
+            end: int,
+            line: str,
             pieces: tuple[tuple[int, int], ...],
     ) -> None:
-        self.cmd: Final = cmd
-        self.start_line: Final = start_line
-        self.end_line: Final = end_line
-        self.start: Final = start
-        self.end: Final = end
-        self.line: Final = line
-        self.pieces: Final = pieces
+        self.cmd = cmd
+        self.start_line = start_line
+        self.end_line = end_line
+        self.start = start
+        self.end = end
+        self.line = line
+        self.pieces = pieces
 
     def offset(self, index: int) -> int:
         """File offset of ``line[index]`` (a binary search over the pieces:
@@ -107,19 +116,18 @@ class Instruction(Record):
 
 
 class Directive(Record):
-    __slots__ = ('name', 'value', 'span', 'line')
+    """A parser directive (``# syntax=``, ``# escape=``, ``# check=``)."""
 
-    def __init__(
-            self,
-            name: str,
-            value: str,
-            span: Span,
-            line: int,
-    ) -> None:
-        self.name: Final = name
-        self.value: Final = value
-        self.span: Final = span
-        self.line: Final = line
+    name: Final[str]
+    value: Final[str]
+    span: Final[Span]
+    line: Final[int]
+
+    def __init__(self, name: str, value: str, span: Span, line: int) -> None:
+        self.name = name
+        self.value = value
+        self.span = span
+        self.line = line
 
 
 _SYNTAX_RE = re.compile(r'([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
@@ -194,39 +202,48 @@ def detect_syntax(text: str) -> Directive | None:
 
 
 class Dockerfile(Record):
-    __slots__ = (
-        'text', 'bom', 'directives', 'instructions', 'escape', 'lines',
-        'unknown', 'stageless', 'starts', 'lowered',
-    )
+    """A Dockerfile as BuildKit v0.32 parses it, with what the checks need
+    to point into its text."""
+
+    text: Final[str]  # decoded with surrogateescape, BOM removed
+    bom: Final[bool]
+    directives: Final[tuple[Directive, ...]]
+    instructions: Final[tuple[Instruction, ...]]
+    escape: Final[str]
+    lines: Final[LineIndex]  # offsets -> line and column, built on first use
+    # (line, offset, word) of instructions BuildKit v0.32 does not know;
+    # None: not looked for yet (the fast scan leaves it to the checks)
+    unknown: Final[tuple[tuple[int, int, str], ...] | None]
+    stageless: Final[int]  # line of an instruction before any FROM (not ARG)
+    # where every instruction starts, when heredocs made the parser walk
+    # every line (else a line is an instruction when the one before it that
+    # counts does not continue)
+    starts: Final[frozenset[int] | None]
+    lowered: Final[str | None]  # the text lower-cased, when the scan made it
 
     def __init__(
             self,
-            text: str,  # decoded with surrogateescape, BOM removed
+            text: str,
             bom: bool,
             directives: tuple[Directive, ...],
             instructions: tuple[Instruction, ...],
             escape: str,
-            lines: LineIndex,  # offsets -> line and column, built on first use
-            # (line, offset, word) of instructions BuildKit v0.32 does not know;
-            # None: not looked for yet (the fast scan leaves it to the checks)
+            lines: LineIndex,
             unknown: tuple[tuple[int, int, str], ...] | None = (),
-            stageless: int = 0,  # line of an instruction before any FROM (not ARG)
-            # where every instruction starts, when heredocs made the parser walk
-            # every line (else a line is an instruction when the one before it that
-            # counts does not continue)
+            stageless: int = 0,
             starts: frozenset[int] | None = None,
-            lowered: str | None = None,  # the text lower-cased, when the scan made it
+            lowered: str | None = None,
     ) -> None:
-        self.text: Final = text
-        self.bom: Final = bom
-        self.directives: Final = directives
-        self.instructions: Final = instructions
-        self.escape: Final = escape
-        self.lines: Final = lines
-        self.unknown: Final = unknown
-        self.stageless: Final = stageless
-        self.starts: Final = starts
-        self.lowered: Final = lowered
+        self.text = text
+        self.bom = bom
+        self.directives = directives
+        self.instructions = instructions
+        self.escape = escape
+        self.lines = lines
+        self.unknown = unknown
+        self.stageless = stageless
+        self.starts = starts
+        self.lowered = lowered
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""

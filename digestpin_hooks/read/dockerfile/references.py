@@ -13,7 +13,6 @@ import functools
 import re
 
 from digestpin_hooks.model import ImageRef
-from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
@@ -33,7 +32,6 @@ from digestpin_hooks.read.dockerfile.shell import Var
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Final
     from typing import Iterator
     from digestpin_hooks.read.dockerfile.shell import Locate
     from digestpin_hooks.read.dockerfile.shell import Span
@@ -132,22 +130,6 @@ class _Scope:
         self.stage_count = 0
         self.in_stage = False
         self.budget = budget  # what expansion may still produce in the file
-
-
-class _Place(Record):
-    """Where a flag is read: the file, its instruction, the scope there."""
-
-    __slots__ = ('doc', 'ins', 'scope')
-
-    def __init__(
-            self,
-            doc: Dockerfile,
-            ins: Instruction,
-            scope: _Scope,
-    ) -> None:
-        self.doc: Final = doc
-        self.ins: Final = ins
-        self.scope: Final = scope
 
 
 def _locator(ins: Instruction, word_start: int) -> Locate:
@@ -321,9 +303,9 @@ def _instruction_refs(
     if cmd == 'from':
         yield from _from_refs(doc, ins, flags_end, flags, scope)
     elif cmd == 'copy':
-        yield from _copy_refs(_Place(doc, ins, scope), flags, onbuild=start > 0)
+        yield from _copy_refs(doc, ins, scope, flags, onbuild=start > 0)
     elif cmd == 'run':
-        yield from _mount_refs(_Place(doc, ins, scope), flags, onbuild=start > 0)
+        yield from _mount_refs(doc, ins, scope, flags, onbuild=start > 0)
     elif cmd == 'onbuild' and start == 0:
         sub_cmd, _ = split_command(line[args_start:])
         if sub_cmd == 'onbuild':
@@ -547,9 +529,9 @@ def _stage_reference(
 
 
 def _copy_refs(
-        place: _Place, flags: list[tuple[str, int, int]], *, onbuild: bool,
+        doc: Dockerfile, ins: Instruction, scope: _Scope,
+        flags: list[tuple[str, int, int]], *, onbuild: bool,
 ) -> Iterator[ImageRef]:
-    doc, ins, scope = place.doc, place.ins, place.scope
     source = SOURCE_ONBUILD_COPY if onbuild else SOURCE_COPY
     for value, written, value_start, value_end in _flag_values(ins, flags, '--from='):
         if not value:
@@ -584,9 +566,9 @@ def _copy_refs(
 
 
 def _mount_refs(
-        place: _Place, flags: list[tuple[str, int, int]], *, onbuild: bool,
+        doc: Dockerfile, ins: Instruction, scope: _Scope,
+        flags: list[tuple[str, int, int]], *, onbuild: bool,
 ) -> Iterator[ImageRef]:
-    doc, ins, scope = place.doc, place.ins, place.scope
     for value, written, value_start, value_end in _flag_values(ins, flags, '--mount='):
         options: dict[str, tuple[str, int, bool]] = {}
         for field, offset, quoted in _csv_fields(value):

@@ -52,19 +52,16 @@ NETWORK_MODES = frozenset(('default', 'none', 'host'))
 class UnknownSyntax(Record):
     """An instruction or flag BuildKit v0.32 does not know (DP010)."""
 
-    __slots__ = ('line', 'offset', 'word', 'what')
+    line: Final[int]
+    offset: Final[int]  # where the word stands in the file
+    word: Final[str]
+    what: Final[str]  # 'instruction', or the instruction a flag was given to
 
-    def __init__(
-            self,
-            line: int,
-            offset: int,  # where the word stands in the file
-            word: str,
-            what: str,  # 'instruction', or the instruction a flag was given to
-    ) -> None:
-        self.line: Final = line
-        self.offset: Final = offset
-        self.word: Final = word
-        self.what: Final = what
+    def __init__(self, line: int, offset: int, word: str, what: str) -> None:
+        self.line = line
+        self.offset = offset
+        self.word = word
+        self.what = what
 
 
 def _parse_error(ins: Instruction, message: str) -> DockerfileError:

@@ -27,39 +27,52 @@ if TYPE_CHECKING:
 
 
 class Var(Record):
-    __slots__ = ('value', 'span', 'line', 'written')
+    """A build argument's or environment variable's value, and where it is
+    written."""
+
+    value: Final[str]
+    span: Final[Span | None]  # file span of the value when it is literal text there
+    line: Final[int]  # line that set it (0: not from the file)
+    # where the value is written in the file, variables and all (None: not
+    # from the file): the one place a value built from variables is reported
+    written: Final[Span | None]
 
     def __init__(
             self,
             value: str,
-            span: Span | None,  # file span of the value when it is literal text there
-            line: int,  # line that set it (0: not from the file)
-            # where the value is written in the file, variables and all (None: not
-            # from the file): the one place a value built from variables is reported
+            span: Span | None,
+            line: int,
             written: Span | None = None,
     ) -> None:
-        self.value: Final = value
-        self.span: Final = span
-        self.line: Final = line
-        self.written: Final = written
+        self.value = value
+        self.span = span
+        self.line = line
+        self.written = written
 
 
 class Expansion(Record):
-    __slots__ = ('value', 'unresolved', 'span', 'via', 'has_variables')
+    """A word after BuildKit's shell expansion, and whether it can be
+    edited in place."""
+
+    value: Final[str]
+    unresolved: Final[tuple[str, ...]]  # variables used without any value
+    span: Final[Span | None]  # where ``value`` stands in the file verbatim
+    via: Final[str]  # the variable whose definition holds ``span``; '' otherwise
+    has_variables: Final[bool]
 
     def __init__(
             self,
             value: str,
-            unresolved: tuple[str, ...],  # variables used without any value
-            span: Span | None,  # where ``value`` stands in the file verbatim
-            via: str,  # the variable whose definition holds ``span``; '' otherwise
+            unresolved: tuple[str, ...],
+            span: Span | None,
+            via: str,
             has_variables: bool,
     ) -> None:
-        self.value: Final = value
-        self.unresolved: Final = unresolved
-        self.span: Final = span
-        self.via: Final = via
-        self.has_variables: Final = has_variables
+        self.value = value
+        self.unresolved = unresolved
+        self.span = span
+        self.via = via
+        self.has_variables = has_variables
 
 
 # Go's unicode.IsSpace: BuildKit trims lines and splits words at these
