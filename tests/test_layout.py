@@ -194,13 +194,17 @@ def _records() -> list[tuple[str, ast.ClassDef]]:
     return found
 
 
+# every record class of the package, read once for the tests below
+RECORDS = _records()
+
+
 def test_records_are_found() -> None:
-    names = {name for name, _ in _records()}
+    names = {name for name, _ in RECORDS}
     assert {'model.ImageRef', 'check.findings.Finding', 'edit.Edit'} <= names
     assert len(names) >= 30
 
 
-@pytest.mark.parametrize(('name', 'record'), _records(), ids=[name for name, _ in _records()])
+@pytest.mark.parametrize(('name', 'record'), RECORDS, ids=[name for name, _ in RECORDS])
 def test_a_record_declares_its_fields_then_stores_them(name: str, record: ast.ClassDef) -> None:
     """A record declares its fields (``name: Final[type]``, what Record
     reads), then its constructor takes them in that order and stores each
