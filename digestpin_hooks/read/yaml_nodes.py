@@ -98,6 +98,7 @@ def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | Non
     stack: list[tuple[YamlMapping | YamlSequence, str | None]] = []
     root: Node | None = None
     count = 0
+    aliased = False
     no_key = object()
     pending: list[object] = []
 
@@ -140,6 +141,7 @@ def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | Non
                     anchors[event.anchor] = node
                 add(node)
             elif isinstance(event, ev.AliasEvent):
+                aliased = True
                 target = anchors.get(event.anchor or '')
                 if target is None:
                     raise YamlError(
@@ -172,7 +174,8 @@ def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | Non
         raise YamlError(_one_line(e)) from None
     except RecursionError:
         raise YamlError(f'nested more than {MAX_DEPTH} levels deep') from None
-    _check_expansion(documents)
+    if aliased:  # else every node is counted once, and count <= MAX_NODES
+        _check_expansion(documents)
     return documents
 
 
