@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from digestpin_hooks.read.kinds import KINDS
+from digestpin_hooks.read.kinds import TABLE
 from digestpin_hooks.report.formats import FORMATS
 
 TYPE_CHECKING = False
@@ -64,13 +65,17 @@ def add_version(parser: argparse.ArgumentParser, prog: str) -> None:
     )
 
 
+def _kinds_in_words() -> str:
+    """The table's kinds, as the help lists them: 'A, B and C'."""
+    titles = [kind.title for kind in TABLE]
+    return ', '.join(titles[:-1]) + ' and ' + titles[-1]
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         'filenames', nargs='*', metavar='PATH',
-        help='files (Dockerfiles, Compose files, Kubernetes manifests, '
-        'GitHub Actions, GitLab CI, Bitbucket, CircleCI, Cloud Build, Drone, '
-        'Woodpecker, dev container files, Helm values and Kustomizations), or folders to search (default: the current '
-        'one)',
+        help=f'files ({_kinds_in_words()}), or folders to search (default: '
+        'the current one)',
     )
     parser.add_argument(
         '--format', choices=FORMATS, default='text', dest='output_format',

@@ -12,11 +12,6 @@ only known when the pipeline runs (DP003).
 from __future__ import annotations
 
 from digestpin_hooks.model import Record
-from digestpin_hooks.read.kinds import BITBUCKET
-from digestpin_hooks.read.kinds import CIRCLECI
-from digestpin_hooks.read.kinds import CLOUDBUILD
-from digestpin_hooks.read.kinds import DEVCONTAINER
-from digestpin_hooks.read.kinds import DRONE
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
@@ -128,8 +123,9 @@ def gitlab_local_includes(documents: list[Node | None]) -> list[str]:
     return names[:MAX_INCLUDES]
 
 
-def gitlab_variables(documents: list[Node | None]) -> dict[str, str]:
-    """Top-level ``variables:``: ``NAME: value`` or ``NAME: {value: …}``."""
+def gitlab_variables(path: str, documents: list[Node | None]) -> dict[str, str]:
+    """Top-level ``variables:``: ``NAME: value`` or ``NAME: {value: …}``
+    (``path``, unused, as the table of kinds passes it to every kind)."""
     values: dict[str, str] = {}
     for top in _mappings(documents):
         variables = get(top, 'variables')
@@ -228,8 +224,9 @@ def cloudbuild(documents: list[Node | None]) -> Iterator[Found]:
                 yield Found(f'steps[{i}].name', name[0], name[1])
 
 
-def cloudbuild_substitutions(documents: list[Node | None]) -> dict[str, str]:
-    """``substitutions:`` defaults (user substitutions begin with ``_``)."""
+def cloudbuild_substitutions(path: str, documents: list[Node | None]) -> dict[str, str]:
+    """``substitutions:`` defaults (user substitutions begin with ``_``;
+    ``path``, unused, as the table of kinds passes it to every kind)."""
     values: dict[str, str] = {}
     for top in _mappings(documents):
         substitutions = get(top, 'substitutions')
@@ -267,8 +264,3 @@ def devcontainer(documents: list[Node | None]) -> Iterator[Found]:
         if image is not None and isinstance(image[0], Scalar) and image[0].style == '"':
             yield Found('image', image[0], image[1])
 
-
-WALKERS = {
-    GITLAB: gitlab, BITBUCKET: bitbucket, CIRCLECI: circleci,
-    CLOUDBUILD: cloudbuild, DRONE: drone, DEVCONTAINER: devcontainer,
-}

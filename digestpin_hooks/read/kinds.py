@@ -1,28 +1,39 @@
-"""File kinds, and the kind a file's name says it is.
+"""File kinds: the one table of them, and the kind a file's name says.
 
-The one table of kinds: a reader per kind (``dockerfile.references`` for
-Dockerfiles, ``yaml_refs`` for the YAML kinds), ``--kind`` choices, and
-what a folder search takes.
+Each kind is one ``Kind`` in ``TABLE``: its name (``--kind``, the hook ids'
+suffix), the words that name its files (help, hook names), the hooks'
+``files:`` pattern, how a folder search recognises it by name, the walker
+that reads it and the values its tool fills in.  ``--kind`` choices, the
+help text, the folder search, the reader's dispatch and
+``.pre-commit-hooks.yaml`` (written by ``scripts/hooks_file.py``) all come
+from the table.
+
+Readers are named as ``module:function`` strings and imported when a file
+of the kind is read: a lint of Dockerfiles never imports the YAML readers.
 """
 from __future__ import annotations
 
 import os
 import re
 
+from digestpin_hooks.model import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Callable
+    from typing import Final
+
+    # (path, its base name, its '/'-separated parts) -> whether it is the kind's
+    Claims = Callable[[str, str, list[str]], bool]
+
+DOCKERFILE = 'dockerfile'
 COMPOSE, KUBERNETES, ACTIONS = 'compose', 'kubernetes', 'actions'
 GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE = (
     'gitlab-ci', 'bitbucket', 'circleci', 'cloudbuild', 'drone',
 )
 DEVCONTAINER = 'devcontainer'
 HELM, KUSTOMIZE = 'helm', 'kustomize'
-CI_KINDS = (
-    GITLAB, BITBUCKET, CIRCLECI, CLOUDBUILD, DRONE, DEVCONTAINER, HELM, KUSTOMIZE,
-)
-YAML_KINDS = (COMPOSE, KUBERNETES, ACTIONS, *CI_KINDS)
-KINDS = ('auto', 'dockerfile', *YAML_KINDS)
-# what a folder search takes besides Dockerfiles: the kinds with names of
-# their own (a Kubernetes manifest has none)
-NAMED_YAML_KINDS = (COMPOSE, ACTIONS, *CI_KINDS)
 # patterns kept as strings: re compiles them on first use (and caches
 # them), so that a run over Dockerfiles alone never compiles them
 _COMPOSE_NAME = r'(docker-)?compose(\.[^/]+)?\.ya?ml\Z'
@@ -31,6 +42,62 @@ _VALUES_NAME = r'values(-[^/]*)?\.ya?ml\Z'
 # search and pre-commit take the same files
 _DOCKERFILE_STEMS = ('Dockerfile', 'Containerfile')
 _DOCKERFILE_SUFFIXES = ('.Dockerfile', '.dockerfile', '.Containerfile', '.containerfile')
+_YAML = ('.yml', '.yaml')
+
+
+class Kind(Record):
+    """One kind of file, and everything the program knows of it."""
+
+    name: Final[str]  # --kind NAME, and the suffix of its hook ids
+    title: Final[str]  # its files in words: help, hook names and descriptions
+    files: Final[str]  # the hooks' ``files:`` pattern ('' for types alone)
+    types: Final[tuple[str, ...]]  # the hooks' identify types (any of them)
+    # whether its name says a file is of this kind, in a folder search and
+    # with --kind auto (None: its name never does; Kubernetes manifests are
+    # found by their content in a folder search)
+    claims: Final[Claims | None]
+    # 'module:function' that yields where its images are, from its YAML
+    # documents ('' for Dockerfiles, which read/dockerfile reads)
+    walker: Final[str]
+    # the walker assembles references from several fields (Helm, Kustomize):
+    # it takes the text and a span function too, and yields Assembled items
+    assembles: Final[bool]
+    # a value used through an alias is reported at its anchor's key path
+    paths_at_anchor: Final[bool]
+    # 'module:function' (path, documents) -> the values its tool fills in
+    # ($NAME), '' for none; and where a user sets them, for messages
+    variables: Final[str]
+    variables_from: Final[str]
+
+    def __init__(
+            self,
+            name: str,
+            title: str,
+            files: str,
+            types: tuple[str, ...],
+            claims: Claims | None,
+            walker: str,
+            assembles: bool = False,
+            paths_at_anchor: bool = True,
+            variables: str = '',
+            variables_from: str = '',
+    ) -> None:
+        self.name = name
+        self.title = title
+        self.files = files
+        self.types = types
+        self.claims = claims
+        self.walker = walker
+        self.assembles = assembles
+        self.paths_at_anchor = paths_at_anchor
+        self.variables = variables
+        self.variables_from = variables_from
+
+
+def imported(target: str) -> Any:
+    """The function a table entry names as ``module:function``."""
+    module, _, name = target.partition(':')
+    return getattr(__import__(module, fromlist=[name]), name)
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -43,57 +110,149 @@ def is_dockerfile_name(name: str) -> bool:
     return name.endswith(_DOCKERFILE_SUFFIXES)
 
 
-def yaml_kind(path: str) -> str:
-    """The YAML kind a file's name says, '' when it says none.
+# how each kind's name says it: the names each kind's own tool reads, as the
+# table's ``files:`` patterns say (tests/test_kinds.py checks they agree)
 
-    The names each kind's own tool reads: ``.gitlab-ci.yml`` (and files
-    under ``.gitlab/ci/``, where projects keep what it includes),
-    ``bitbucket-pipelines.yml``, ``.circleci/*.yml``, ``*cloudbuild*.yaml``
-    (or ``.json``), ``.drone.yml``, ``.woodpecker.yml`` and
-    ``.woodpecker/*.yml``; ``.devcontainer.json`` and
-    ``.devcontainer/devcontainer.json`` (or one folder further down);
-    ``kustomization.yaml``; ``values.yaml`` and ``values-*.yaml`` beside a
-    ``Chart.yaml`` (the one look at the file system here).
-    """
-    name = os.path.basename(path)
-    if 'cloudbuild' in name and name.endswith(('.yml', '.yaml', '.json')):
-        return CLOUDBUILD
-    if name in ('kustomization.yaml', 'kustomization.yml', 'Kustomization'):
-        return KUSTOMIZE
-    parts = path.replace('\\', '/').split('/')
-    if name == '.devcontainer.json' or (
+def _dockerfile(path: str, name: str, parts: list[str]) -> bool:
+    return is_dockerfile_name(name)
+
+
+def _cloudbuild(path: str, name: str, parts: list[str]) -> bool:
+    return 'cloudbuild' in name and name.endswith((*_YAML, '.json'))
+
+
+def _kustomize(path: str, name: str, parts: list[str]) -> bool:
+    return name in ('kustomization.yaml', 'kustomization.yml', 'Kustomization')
+
+
+def _devcontainer(path: str, name: str, parts: list[str]) -> bool:
+    return name == '.devcontainer.json' or (
         name == 'devcontainer.json' and '.devcontainer' in parts[-3:-1]
-    ):
-        return DEVCONTAINER
-    if not path.endswith(('.yml', '.yaml')):
-        return ''
-    if re.match(_COMPOSE_NAME, name):
-        return COMPOSE
-    if re.match(_VALUES_NAME, name) and os.path.isfile(
+    )
+
+
+def _compose(path: str, name: str, parts: list[str]) -> bool:
+    return name.endswith(_YAML) and re.match(_COMPOSE_NAME, name) is not None
+
+
+def _helm(path: str, name: str, parts: list[str]) -> bool:
+    # a chart's values: a Chart.yaml beside it (the one look at the disk)
+    return re.match(_VALUES_NAME, name) is not None and os.path.isfile(
         os.path.join(os.path.dirname(path), 'Chart.yaml'),
-    ):
-        return HELM  # a chart's values (a Chart.yaml beside it)
-    if name in ('action.yml', 'action.yaml'):
-        return ACTIONS
+    )
+
+
+def _actions(path: str, name: str, parts: list[str]) -> bool:
+    return name in ('action.yml', 'action.yaml') or (
+        name.endswith(_YAML) and parts[-3:-1] == ['.github', 'workflows']
+    )
+
+
+def _gitlab(path: str, name: str, parts: list[str]) -> bool:
+    return name in ('.gitlab-ci.yml', '.gitlab-ci.yaml') or (
+        name.endswith(_YAML) and parts[-3:-1] == ['.gitlab', 'ci']
+    )
+
+
+def _bitbucket(path: str, name: str, parts: list[str]) -> bool:
+    return name in ('bitbucket-pipelines.yml', 'bitbucket-pipelines.yaml')
+
+
+def _circleci(path: str, name: str, parts: list[str]) -> bool:
+    return name.endswith(_YAML) and parts[-2:-1] == ['.circleci']
+
+
+def _drone(path: str, name: str, parts: list[str]) -> bool:
+    return name in ('.drone.yml', '.drone.yaml', '.woodpecker.yml', '.woodpecker.yaml') or (
+        name.endswith(_YAML) and parts[-2:-1] == ['.woodpecker']
+    )
+
+
+_CI = 'digestpin_hooks.read.ci:'
+_YAML_REFS = 'digestpin_hooks.read.yaml_refs:'
+_ASSEMBLED = 'digestpin_hooks.read.assembled:'
+
+# The table.  A name is matched against the kinds in this order, the first
+# that claims it wins (``ci.cloudbuild.yaml`` is Cloud Build, a Compose
+# file under .github/workflows is Compose).
+TABLE = (
+    Kind(
+        DOCKERFILE, 'Dockerfiles',
+        r'(^|/)(Dockerfile|Containerfile)([.-][^/]*)?$|\.([Dd]ocker|[Cc]ontainer)file$',
+        ('dockerfile',), _dockerfile, '',
+    ),
+    Kind(
+        CLOUDBUILD, 'Cloud Build configs', r'(^|/)[^/]*cloudbuild[^/]*\.(ya?ml|json)$',
+        ('yaml', 'json'), _cloudbuild, _CI + 'cloudbuild',
+        variables=_CI + 'cloudbuild_substitutions', variables_from='substitutions:',
+    ),
+    Kind(
+        KUSTOMIZE, 'Kustomizations', r'(^|/)(kustomization\.ya?ml|Kustomization)$',
+        ('file',), _kustomize, _ASSEMBLED + 'kustomize', assembles=True,
+    ),
+    Kind(
+        DEVCONTAINER, 'dev containers',
+        r'(^|/)\.devcontainer\.json$|(^|/)\.devcontainer/([^/]+/)?devcontainer\.json$',
+        ('json',), _devcontainer, _CI + 'devcontainer',
+    ),
+    Kind(
+        COMPOSE, 'Compose files', r'(^|/)(docker-)?compose(\.[^/]*)?\.ya?ml$',
+        ('yaml',), _compose, _YAML_REFS + 'compose', paths_at_anchor=False,
+        variables=_YAML_REFS + 'dotenv', variables_from='.env',
+    ),
+    Kind(
+        HELM, 'Helm chart values', r'(^|/)values(-[^/]*)?\.ya?ml$',
+        ('yaml',), _helm, _ASSEMBLED + 'helm', assembles=True,
+    ),
+    Kind(
+        ACTIONS, 'GitHub Actions workflows and actions',
+        r'(^|/)\.github/workflows/[^/]+\.ya?ml$|(^|/)action\.ya?ml$',
+        ('yaml',), _actions, _YAML_REFS + 'actions', paths_at_anchor=False,
+    ),
+    Kind(
+        GITLAB, 'GitLab CI files', r'(^|/)\.gitlab-ci\.ya?ml$|(^|/)\.gitlab/ci/[^/]+\.ya?ml$',
+        ('yaml',), _gitlab, _CI + 'gitlab',
+        variables=_CI + 'gitlab_variables', variables_from='variables:',
+    ),
+    Kind(
+        BITBUCKET, 'Bitbucket Pipelines files', r'(^|/)bitbucket-pipelines\.ya?ml$',
+        ('yaml',), _bitbucket, _CI + 'bitbucket',
+    ),
+    Kind(
+        CIRCLECI, 'CircleCI configs', r'(^|/)\.circleci/[^/]+\.ya?ml$',
+        ('yaml',), _circleci, _CI + 'circleci',
+    ),
+    Kind(
+        DRONE, 'Drone and Woodpecker pipelines',
+        r'(^|/)\.(drone|woodpecker)\.ya?ml$|(^|/)\.woodpecker/[^/]+\.ya?ml$',
+        ('yaml',), _drone, _CI + 'drone',
+    ),
+    # last: other *.yaml/*.yml files given as arguments are read as manifests
+    Kind(
+        KUBERNETES, 'Kubernetes manifests',
+        r'(^|/)(k8s|kube|kubernetes|manifests|deploy|deployments?)/.*\.ya?ml$',
+        ('yaml',), None, _YAML_REFS + 'kubernetes', paths_at_anchor=False,
+    ),
+)
+BY_NAME = {kind.name: kind for kind in TABLE}
+KINDS = ('auto', *BY_NAME)
+
+
+def yaml_kind(path: str) -> str:
+    """The kind a file's name says other than Dockerfile: the first kind of
+    the table that claims it; else ``kubernetes`` for other
+    ``*.yaml``/``*.yml`` files, '' for the rest."""
+    name = os.path.basename(path)
     parts = path.replace('\\', '/').split('/')
-    if parts[-3:-1] == ['.github', 'workflows']:
-        return ACTIONS
-    if name in ('.gitlab-ci.yml', '.gitlab-ci.yaml') or parts[-3:-1] == ['.gitlab', 'ci']:
-        return GITLAB
-    if name in ('bitbucket-pipelines.yml', 'bitbucket-pipelines.yaml'):
-        return BITBUCKET
-    if parts[-2:-1] == ['.circleci']:
-        return CIRCLECI
-    if name in ('.drone.yml', '.drone.yaml', '.woodpecker.yml', '.woodpecker.yaml') or (
-        parts[-2:-1] == ['.woodpecker']
-    ):
-        return DRONE
-    return KUBERNETES
+    for kind in TABLE[1:]:
+        if kind.claims is not None and kind.claims(path, name, parts):
+            return kind.name
+    return KUBERNETES if name.endswith(_YAML) else ''
 
 
 def kind_of(path: str, kind: str = 'auto') -> str:
     if kind != 'auto':
         return kind
     if is_dockerfile_name(os.path.basename(path)):
-        return 'dockerfile'
-    return yaml_kind(path) or 'dockerfile'
+        return DOCKERFILE
+    return yaml_kind(path) or DOCKERFILE

@@ -14,23 +14,14 @@ import re
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.assembled import Assembled
-from digestpin_hooks.read.assembled import helm
-from digestpin_hooks.read.assembled import kustomize
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
-from digestpin_hooks.read.ci import cloudbuild_substitutions
 from digestpin_hooks.read.ci import Found as _Found
-from digestpin_hooks.read.ci import gitlab_variables
-from digestpin_hooks.read.ci import WALKERS
 from digestpin_hooks.read.jsonc import parse_jsonc
-from digestpin_hooks.read.kinds import ACTIONS
-from digestpin_hooks.read.kinds import CLOUDBUILD
-from digestpin_hooks.read.kinds import COMPOSE
+from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import GITLAB
-from digestpin_hooks.read.kinds import HELM
-from digestpin_hooks.read.kinds import KUBERNETES
-from digestpin_hooks.read.kinds import KUSTOMIZE
+from digestpin_hooks.read.kinds import imported
 from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import read_dotenv
@@ -192,7 +183,7 @@ def _scalar(entry: tuple[Node, Scalar] | None) -> tuple[Scalar, Scalar] | None:
     return entry[0], entry[1]
 
 
-def _compose(documents: list[Node | None]) -> Iterator[_Found]:
+def compose(documents: list[Node | None]) -> Iterator[_Found]:
     first = next((d for d in documents if d is not None), None)
     if first is None:
         return
@@ -219,7 +210,7 @@ def _compose(documents: list[Node | None]) -> Iterator[_Found]:
         )
 
 
-def _kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
+def kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
     if any(d is not None for d in documents) and not any(
         get(d, 'apiVersion') is not None and get(d, 'kind') is not None
         for d in documents
@@ -260,7 +251,7 @@ def _docker_prefix(node: Scalar) -> str:
     return DOCKER_PREFIX if node.value.startswith(DOCKER_PREFIX) else ''
 
 
-def _actions(documents: list[Node | None]) -> Iterator[_Found]:
+def actions(documents: list[Node | None]) -> Iterator[_Found]:
     top = next((d for d in documents if d is not None), None)
     if top is None:
         return
@@ -334,39 +325,26 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
         documents = parse_jsonc(text)
     else:
         documents = compose_documents(text, duplicates=kind == GITLAB)
-    env = None
-    where = '.env'
+    of_kind = BY_NAME[kind]
+    walk = imported(of_kind.walker)
     assembled: list[Assembled] = []
-    if kind in (HELM, KUSTOMIZE):
-        found = []
-        walked = (helm if kind == HELM else kustomize)(
-            text, documents, lambda node: _scalar_span(text, node),
-        )
-        paths = written_paths(documents)
-        for item in walked:
+    found: list[_Found] = []
+    if of_kind.assembles:
+        for item in walk(text, documents, lambda node: _scalar_span(text, node)):
             if isinstance(item, Assembled):
                 assembled.append(item)
             else:
                 here, node, key = item
-                found.append(_Found(paths.get(id(node), here), node, key))
-    elif kind == COMPOSE:
-        env = _dotenv(path)
-        found = list(_compose(documents))
-    elif kind == KUBERNETES:
-        found = list(_kubernetes(documents))
-    elif kind == ACTIONS:
-        found = list(_actions(documents))
+                found.append(_Found(here, node, key))
     else:
+        found = list(walk(documents))
+    if of_kind.paths_at_anchor:
         # a value used through an alias or a merge key is reported once,
         # where it is written (its anchor), with that path
         paths = written_paths(documents)
-        found = [
-            f.replace(path=paths.get(id(f.node), f.path)) for f in WALKERS[kind](documents)
-        ]
-        if kind == GITLAB:
-            env, where = gitlab_variables(documents), 'variables:'
-        elif kind == CLOUDBUILD:
-            env, where = cloudbuild_substitutions(documents), 'substitutions:'
+        found = [f.replace(path=paths.get(id(f.node), f.path)) for f in found]
+    env = imported(of_kind.variables)(path, documents) if of_kind.variables else None
+    where = of_kind.variables_from
     # a scalar used through aliases is one reference, at its anchor; an
     # empty or null value names no image
     unique = {
@@ -388,8 +366,9 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
     return YamlFile(text, bom, starts, LineIndex(text)), refs
 
 
-def _dotenv(path: str) -> dict[str, str]:
-    """The ``.env`` beside a Compose file, when it is safe to read.
+def dotenv(path: str, documents: list[Node | None]) -> dict[str, str]:
+    """The ``.env`` beside a Compose file, when it is safe to read (the
+    variables of the table of kinds take the documents too).
 
     Only a regular file in that very folder, or a symlink to one there, and
     at most 1 MiB: a link to ``/proc/self/environ``, ``.git/config`` or a
