@@ -239,7 +239,7 @@ def test_a_folder_search_follows_gitlab_local_includes(
     }
     assert kinds == {
         '.gitlab-ci.yml': 'auto', 'ci/build.yml': 'gitlab-ci', 'ci/jobs/a.yml': 'gitlab-ci',
-        'ci/nested.yaml': 'gitlab-ci',
+        'ci/nested.yaml': 'gitlab-ci', 'ci/unrelated.yml': 'kubernetes',  # by its content
     }
     assert main([str(tmp_path), '--format', 'json']) == 1
     import json

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -206,17 +207,66 @@ def test_an_internal_error_is_one_line(
         main([str(tmp_path)])
 
 
-def test_folder_search_finds_compose_and_actions_not_manifests(
+def test_folder_search_finds_compose_actions_and_manifests(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Kinds by name, and Kubernetes manifests by their content; a YAML file
+    that is neither (even invalid) is left out without a word."""
     write(tmp_path / 'compose.yaml', b'services:\n  a:\n    image: a:1\n')
     write(tmp_path / '.github' / 'workflows' / 'ci.yml', b'on: push\njobs:\n  j:\n    container: b:1\n')
     write(tmp_path / 'tools' / 'action.yml', b'runs:\n  using: docker\n  image: docker://c:1\n')
     write(tmp_path / 'k8s' / 'pod.yaml', b'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: d:1\n')
     write(tmp_path / 'other.yaml', b'not: [valid\n')
     assert main([str(tmp_path)]) == 1
-    images = sorted(line.split("'")[1] for line in capsys.readouterr().out.splitlines())
-    assert images == ['a:1', 'b:1', 'c:1']
+    out, err = capsys.readouterr()
+    images = sorted(line.split("'")[1] for line in out.splitlines())
+    assert images == ['a:1', 'b:1', 'c:1', 'd:1']
+    assert err == 'summary: 4 findings (DP001 4) in 4 files\n'
+
+
+def test_folder_search_finds_manifests_by_content(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`digestpin-lint k8s/` with an unpinned Deployment inside reports it
+    (it printed nothing and exited 0); any *.yaml/*.yml no kind claims by
+    name is a manifest when a document has top-level apiVersion and kind;
+    kinds by name keep their kinds, and a chart's templates/ stay skipped."""
+    deployment = write(tmp_path / 'k8s' / 'app' / 'deployment.yml', (
+        b'---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n'
+        b'      containers:\n      - image: nginx:1.25\n'
+    ))
+    write(tmp_path / 'k8s' / 'notes.yaml', b'image: a:1\nkind: not-a-manifest\n')
+    write(tmp_path / 'k8s' / 'list.yaml', b'items: []\n---\n{apiVersion: v1, kind: Pod, spec: {containers: [{image: "b:1"}]}}\n')
+    write(tmp_path / 'k8s' / 'kustomization.yaml', (
+        b'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n'
+        b'images:\n- name: c\n  newTag: "1"\n'
+    ))
+    write(tmp_path / 'k8s' / 'chart' / 'Chart.yaml', b'apiVersion: v2\nname: c\nversion: 1.0.0\n')
+    write(tmp_path / 'k8s' / 'chart' / 'templates' / 'pod.yaml', (
+        b'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: e:1\n'
+    ))
+    write(tmp_path / 'k8s' / 'broken.yaml', b'apiVersion: v1\nkind: [\n')
+    assert main([str(tmp_path / 'k8s')]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split(': ', 1)[0] for line in out.splitlines()] == [
+        f'{tmp_path / "k8s" / "kustomization.yaml"}:4:3',
+        f'{tmp_path / "k8s" / "list.yaml"}:3:58', f'{deployment}:8:16',
+    ]
+    assert err == 'summary: 3 findings (DP001 3) in 3 files\n'
+
+
+@pytest.mark.parametrize('command', (main, lambda argv: digestpin_main(['verify', *argv])))
+def test_a_folder_search_that_finds_nothing_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: Callable[[list[str]], int],
+) -> None:
+    write(tmp_path / 'README.md', b'FROM a:1\n')
+    write(tmp_path / 'config.yaml', b'image: a:1\n')
+    assert command([str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == ('', (
+        f'{tmp_path}: note: no file to check in this folder (no Dockerfile, no '
+        f'file of a kind by its name, no Kubernetes manifest)\n'
+    ))
 
 
 def test_kind_option_reads_any_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

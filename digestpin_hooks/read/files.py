@@ -19,7 +19,6 @@ from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import is_dockerfile_name
 from digestpin_hooks.read.kinds import kind_of
 from digestpin_hooks.read.kinds import KUBERNETES
-from digestpin_hooks.read.kinds import NAMED_YAML_KINDS
 from digestpin_hooks.read.kinds import yaml_kind
 
 TYPE_CHECKING = False
@@ -57,20 +56,22 @@ def _walk(directory: str) -> list[str]:
 
 
 def files_in_folder(directory: str) -> list[tuple[str, str]]:
-    """(path, kind) of the Dockerfiles and the YAML kinds with names of
-    their own (Compose, Actions, the CI files), and of the files a
+    """(path, kind) of the files a folder holds for us: those a kind claims
+    by name (Dockerfiles, Compose, Actions, the CI files...), the files a
     ``.gitlab-ci.yml`` there includes from the same project (kind
-    ``gitlab-ci``, whatever their names).
-
-    Kubernetes manifests have no names of their own: they are read when
-    given as files (or through the kubernetes hooks).
+    ``gitlab-ci``, whatever their names), and the Kubernetes manifests among
+    the other ``*.yaml``/``*.yml`` files (found by their content; a
+    chart's ``templates/`` are no manifests until rendered).
     """
     walked = [os.path.normpath(path) for path in _walk(directory)]
-    found = [
-        (path, 'auto') for path in walked
-        if is_dockerfile_name(os.path.basename(path))
-        or yaml_kind(path) in NAMED_YAML_KINDS
-    ]
+    found: list[tuple[str, str]] = []
+    other_yaml = []
+    for path in walked:
+        kind = 'dockerfile' if is_dockerfile_name(os.path.basename(path)) else yaml_kind(path)
+        if kind == KUBERNETES:
+            other_yaml.append(path)
+        elif kind:
+            found.append((path, 'auto'))
     named = {path for path, _ in found}
     includes = _GitlabIncludes(walked)
     for path, _ in list(found):
@@ -79,7 +80,62 @@ def files_in_folder(directory: str) -> list[tuple[str, str]]:
                 if included not in named:
                     named.add(included)
                     found.append((included, GITLAB))
+    charts = _Charts()
+    found.extend(
+        (path, KUBERNETES) for path in other_yaml
+        if path not in named and not charts.template(path) and _is_manifest(path)
+    )
     return found
+
+
+class _Charts:
+    """Which folders are Helm charts (a Chart.yaml in them), asked once."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, bool] = {}
+
+    def template(self, path: str) -> bool:
+        """Whether ``path`` is below a chart's ``templates/``."""
+        folder = os.path.dirname(path)
+        while folder:
+            if os.path.basename(folder) == 'templates' and self._chart(
+                os.path.dirname(folder),
+            ):
+                return True
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+        return False
+
+    def _chart(self, folder: str) -> bool:
+        if folder not in self.known:
+            self.known[folder] = os.path.isfile(os.path.join(folder, 'Chart.yaml'))
+        return self.known[folder]
+
+
+def _is_manifest(path: str) -> bool:
+    """Whether a YAML file has a document with top-level ``apiVersion`` and
+    ``kind``, read as the file itself would be (regular, bounded); a file
+    that cannot be read or parsed is no manifest here, and is left out."""
+    from digestpin_hooks.read.yaml_nodes import compose_documents
+    from digestpin_hooks.read.yaml_nodes import get
+    from digestpin_hooks.read.yaml_nodes import MAX_BYTES
+    from digestpin_hooks.read.yaml_nodes import YamlError
+    try:
+        data = read_regular(path, MAX_FILE_BYTES).data
+    except OSError:
+        return False
+    if len(data) > MAX_BYTES or b'apiVersion' not in data or b'kind' not in data:
+        return False
+    try:
+        documents = compose_documents(data.decode('utf-8'))
+    except (UnicodeDecodeError, YamlError):
+        return False
+    return any(
+        get(d, 'apiVersion') is not None and get(d, 'kind') is not None
+        for d in documents
+    )
 
 
 class _GitlabIncludes:
@@ -241,7 +297,13 @@ def load_all(
         try:
             loaded.append(load(path, kind))
         except IsAFolder:
-            for found_path, found_kind in files_in_folder(path):
+            in_folder = files_in_folder(path)
+            if not in_folder:
+                errors.append(FileError(path, (
+                    'no file to check in this folder (no Dockerfile, no file '
+                    'of a kind by its name, no Kubernetes manifest)'
+                ), skipped=True))
+            for found_path, found_kind in in_folder:
                 found, found_errors = load_all(
                     [found_path], found_kind if kind == 'auto' else kind,
                 )
