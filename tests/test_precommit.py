@@ -156,3 +156,28 @@ def test_yaml_hooks_read_only_their_own_files(
     assert "compose.yaml:3:12: DP001 'nginx:1.25'" in output
     assert "k8s/pod.yaml:5:12: DP002 'busybox'" in output
     assert 'config.yaml' not in output
+
+
+def test_lint_all_reads_every_kind_by_its_name_in_one_run(
+        tmp_path: Path, hooks_repo: tuple[Path, str, Path],
+) -> None:
+    """One hook id for every kind: Dockerfiles (Dockerfile-dev too, which
+    identify gives no tag), Compose files and Kustomizations (``Kustomization``
+    neither), each read as its own kind; other YAML is not read."""
+    env = make_project(tmp_path, hooks_repo, ['digestpin-lint-all'])
+    (tmp_path / 'Dockerfile-dev').write_text('FROM node:20\n')
+    (tmp_path / 'compose.yaml').write_text('services:\n  web:\n    image: nginx:1.25\n')
+    (tmp_path / 'base').mkdir()
+    (tmp_path / 'base' / 'Kustomization').write_text(
+        'images:\n- name: redis\n  newTag: "7"\n',
+    )
+    (tmp_path / 'config.yaml').write_text('a: [\n')
+    git(tmp_path, 'add', '.')
+    blocked = commit(tmp_path, env)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, output
+    assert "Dockerfile-dev:1:6: DP001 'node:20' is not pinned to a digest" in output
+    assert "compose.yaml:3:12: DP001 'nginx:1.25' is not pinned to a digest" in output
+    assert "base/Kustomization:2:3: DP001 'redis:7' is not pinned to a digest" in output
+    assert 'summary: 3 findings (DP001 3) in 3 files' in output
+    assert 'config.yaml' not in output
