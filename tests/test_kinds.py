@@ -131,3 +131,13 @@ def test_the_hooks_file_has_four_hooks_per_kind_and_four_for_all() -> None:
         )
     assert BY_NAME['cloudbuild'].types == ('yaml', 'json')
     assert by_id['digestpin-lint-cloudbuild']['types_or'] == ['yaml', 'json']
+
+
+def test_the_readmes_hooks_table_shows_each_kinds_pattern() -> None:
+    """README's per-kind hooks table says exactly what each hook takes."""
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    rows = dict(re.findall(
+        r'^\| `digestpin-\{lint,fix,update,verify\}-([a-z-]+)` \| `(.+?)`', readme, re.MULTILINE,
+    ))
+    assert rows == {kind.name: kind.files for kind in TABLE[1:]}
+    assert re.search(r'^    -   id: digestpin-lint-all$', readme, re.MULTILINE)
