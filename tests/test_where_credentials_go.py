@@ -126,6 +126,7 @@ def test_parse_url_reads_hosts_as_parts() -> None:
 
 
 @pytest.mark.parametrize(('realm', 'problem'), (
+    ('http://127.0.0.1:1@192.0.2.1/token', 'carries user information'),  # 9aa18fa: sent there
     ('http://127.0.0.1:1@{other}/token', 'carries user information'),
     ('http://[::1/token', 'has an unbalanced [ or a malformed IPv6 address'),
     ('http:///token', 'has no host'),
