@@ -7,7 +7,9 @@ import base64
 import http.server
 import json
 import os
+import socket
 import socketserver
+import ssl
 import stat
 import subprocess
 import threading
@@ -164,7 +166,10 @@ class ScriptedRegistry:
     redirect elsewhere, a huge answer, 429 with Retry-After).  It records
     every request and the connection it came on."""
 
-    def __init__(self, handler: Handler, *, drip: bool = False, host: str = '127.0.0.1') -> None:
+    def __init__(
+            self, handler: Handler, *, drip: bool = False, host: str = '127.0.0.1',
+            tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.requests: list[Request] = []
         self.connections = 0
         self.stop = threading.Event()
@@ -216,6 +221,10 @@ class ScriptedRegistry:
         self.server.daemon_threads = True
         # a client that stops reading (too large, past the deadline) is expected
         self.server.handle_error = lambda *args: None  # type: ignore[method-assign]
+        if tls is not None:  # HTTPS with the certificate of tls_certificate()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.address = f'127.0.0.1:{self.server.server_address[1]}'
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -232,3 +241,91 @@ def isolated_credentials(monkeypatch: object, home: Path) -> None:
         monkeypatch.delenv(name, raising=False)  # type: ignore[attr-defined]
     monkeypatch.setenv('HOME', str(home))  # type: ignore[attr-defined]
     os.makedirs(home, exist_ok=True)
+
+
+def tls_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for 127.0.0.1: a client
+    trusts it when REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / 'loopback.pem', folder / 'loopback.key'
+    subprocess.run((
+        'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', str(key),
+        '-out', str(cert), '-days', '1', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1',
+    ), check=True, capture_output=True)
+    return cert, key
+
+
+class RecordingProxy:
+    """A loopback HTTP forward proxy that records every request line it is
+    sent (``GET http://host/path``, ``CONNECT host:443``) and forwards plain
+    HTTP; it refuses CONNECT (502), so HTTPS through it fails."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        outer = self
+
+        class Proxied(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def _forward(self) -> None:
+                outer.requests.append(f'{self.command} {self.path}')
+                if self.command == 'CONNECT':
+                    self.send_response(502)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                import http.client
+                target = urllib.parse.urlsplit(self.path)
+                upstream = http.client.HTTPConnection(target.netloc, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != 'proxy-connection'}
+                upstream.request(self.command, target.path + (f'?{target.query}' if target.query else ''),
+                                 headers=headers)
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ('connection', 'transfer-encoding', 'keep-alive'):
+                        self.send_header(key, value)
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(body)
+                upstream.close()
+
+            do_GET = do_HEAD = do_CONNECT = _forward  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Proxied)
+        self.server.daemon_threads = True
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def non_loopback_address() -> str:
+    """An address of this machine that is not loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(('192.0.2.1', 9))  # no packet is sent: only a route is chosen
+        return str(s.getsockname()[0])
+
+
+def process_gone(pid: int, within: float = 3.0) -> bool:
+    """Whether the process ``pid`` has ended (a zombie counts as ended: its
+    parent may be a PID 1 that does not reap), waiting up to ``within``."""
+    end = time.monotonic() + within
+    while True:
+        try:
+            os.kill(pid, 0)
+            with open(f'/proc/{pid}/stat') as f:
+                if f.read().rpartition(')')[2].split()[0] == 'Z':
+                    return True
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.05)

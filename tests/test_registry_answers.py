@@ -79,11 +79,14 @@ def test_dp009_from_a_single_image_config(tmp_path: Path, capsys: pytest.Capture
     (lambda r: (404, {}, b''), 'has no manifest'),
     (lambda r: (403, {}, b''), 'denied access'),
     (lambda r: (401, {'WWW-Authenticate': 'Negotiate'}, b''), 'authentication digestpin does not know'),
-    (lambda r: (401, {'WWW-Authenticate': 'Bearer realm="ftp://x/token"'}, b''), 'unusable token realm'),
+    (lambda r: (401, {'WWW-Authenticate': 'Bearer realm="ftp://x/token"'}, b''),
+     'named a token realm that is not an http or https URL; not used'),
     (lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''), 'no credential for it was found'),
     (lambda r: (302, {'Location': r.path}, b''), 'redirected more than 3 times'),
-    (lambda r: (302, {'Location': 'http://192.0.2.1/x'}, b''), 'redirected to plain HTTP at another host'),
-    (lambda r: (302, {'Location': 'gopher://x/y'}, b''), 'redirected to an unusable address'),
+    (lambda r: (302, {'Location': 'http://192.0.2.1/x'}, b''),
+     'redirected to plain HTTP at 192.0.2.1, neither loopback nor listed as insecure; not followed'),
+    (lambda r: (302, {'Location': 'gopher://x/y'}, b''),
+     'redirected to an address that is not an http or https URL; not followed'),
     (lambda r: (429, {'Retry-After': 'soon'}, b''), '429 Too Many Requests'),
 ))
 def test_answers_that_are_not_used(handler, reason: str) -> None:  # type: ignore[no-untyped-def]

@@ -15,20 +15,28 @@ host, else ``auths[host]`` holds ``auth`` (base64 ``user:password``) or
 
 A secret never leaves this module except as the ``Credential`` the registry
 client sends to the host it belongs to; no message names one.  Helper
-programs are the user's own (found on PATH, named by the user's files, never
-by a scanned repository), run with a timeout, without a shell, their output
-bounded and their stderr discarded.
+programs are the user's own (named by the user's files, never by a scanned
+repository), found only in absolute ``PATH`` entries (an empty or relative
+entry, which would find a repository's own ``./docker-credential-x``, is
+passed over and the search goes on), run without a shell in a process group
+of their own, which is killed on every way out (answer, timeout, error, ^C,
+SIGTERM, the end of the run), their output bounded and their stderr
+discarded.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import errno
 import json
 import os
 import re
-import shutil
+import signal
+import stat
 import subprocess
+import threading
+import time
 
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
@@ -43,6 +51,10 @@ DOCKER_HUB_KEY = 'https://index.docker.io/v1/'
 DOCKER_HUB_HOSTS = frozenset(('docker.io', 'index.docker.io', 'registry-1.docker.io'))
 _HELPER_NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z')
 MAX_HELPER_OUTPUT = 64 * 1024
+# helpers running now, each the leader of its own process group
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+_ending = False  # set at exit: no helper starts after that
 
 
 class Credential(Record):
@@ -143,7 +155,7 @@ def _helper(name: object, path: str) -> str:
 def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
     """``docker-credential-HELPER get``: the credential it holds for the host,
     None when it has none."""
-    program = shutil.which(f'docker-credential-{helper}')
+    program = find_program(f'docker-credential-{helper}')
     if program is None:
         raise CredentialError(
             f'the credential helper docker-credential-{helper} is not on PATH',
@@ -174,20 +186,91 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
     return Credential(username, secret, f'docker-credential-{helper}')
 
 
+def find_program(name: str) -> str | None:
+    """``name`` in the absolute ``PATH`` entries only.  An empty or relative
+    entry (``PATH=/usr/bin:`` or ``.``) would find the program in the
+    folder being scanned; it is passed over and the search goes on (Go's
+    ``exec.LookPath``, which Docker uses, refuses such a hit instead)."""
+    for folder in os.environ.get('PATH', os.defpath).split(os.pathsep):
+        if not os.path.isabs(folder):
+            continue
+        candidate = os.path.join(folder, name)
+        try:
+            mode = os.stat(candidate).st_mode
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISREG(mode) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the helper's process group (what it started too), then reap it;
+    once only, whichever thread comes first.  The helper is not reaped
+    before the kill, so its group id cannot belong to another process."""
+    with _RUNNING_LOCK:
+        if process not in _RUNNING:
+            return
+        _RUNNING.discard(process)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group is gone already
+        process.wait()
+
+
+def stop_helpers() -> None:
+    """Kill every helper still running (the end of a run, ^C, SIGTERM)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
+
+
+def _at_exit() -> None:
+    global _ending
+    with _RUNNING_LOCK:
+        _ending = True
+    stop_helpers()
+
+
+atexit.register(_at_exit)
+
+
+def _exited(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Whether the helper exits within ``timeout``, left unreaped (where
+    ``waitid`` can do that) so that its group can still be killed."""
+    if not hasattr(os, 'waitid'):  # macOS: reaped here, its group killed after
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    end = time.monotonic() + timeout
+    while not os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tuple[int, bytes]:
     """(exit status, at most MAX_HELPER_OUTPUT + 1 bytes of stdout) of
-    ``program get``, killed at the deadline or once it says too much."""
-    import threading
-    try:
-        process = subprocess.Popen(
-            (program, 'get'), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError as e:
-        raise CredentialError(
-            f'cannot run docker-credential-{helper}: {e.strerror or e}',
-        ) from None
-    assert process.stdin is not None and process.stdout is not None
+    ``program get``; its process group is killed on every way out: once it
+    has answered, at the deadline, once it says too much, on an error."""
+    with _RUNNING_LOCK:
+        if _ending:
+            raise CredentialError(f'docker-credential-{helper} not run: the run is ending')
+        try:
+            process = subprocess.Popen(
+                (program, 'get'), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, start_new_session=True,
+            )
+        except OSError as e:
+            raise CredentialError(
+                f'cannot run docker-credential-{helper}: {e.strerror or e}',
+            ) from None
+        _RUNNING.add(process)
     output: list[bytes] = []
 
     def talk() -> None:
@@ -197,25 +280,30 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
             process.stdin.close()
         except OSError:
             pass  # a helper that does not read: its answer says the rest
-        output.append(process.stdout.read(MAX_HELPER_OUTPUT + 1))
-    worker = threading.Thread(target=talk, daemon=True)
-    worker.start()
-    worker.join(max(0.1, timeout))
-    if worker.is_alive() or not output:
-        process.kill()
-        process.wait()
-        raise CredentialError(
-            f'docker-credential-{helper} did not answer within {timeout:g} s',
-        )
-    if len(output[0]) > MAX_HELPER_OUTPUT:
-        process.kill()
+        try:
+            output.append(process.stdout.read(MAX_HELPER_OUTPUT + 1))
+        except (OSError, ValueError):
+            pass  # its group was killed meanwhile (^C, the end of the run)
+    end = time.monotonic() + max(0.1, timeout)
+    answered = exited = False
     try:
-        returncode = process.wait(max(0.1, timeout))
-    except subprocess.TimeoutExpired:
-        process.kill()
-        returncode = process.wait()
-    process.stdout.close()
-    return returncode, output[0]
+        worker = threading.Thread(target=talk, daemon=True)
+        worker.start()
+        worker.join(max(0.1, timeout))
+        answered = not worker.is_alive() and bool(output)
+        if answered and len(output[0]) <= MAX_HELPER_OUTPUT:
+            exited = _exited(process, max(0.0, end - time.monotonic()))
+    finally:
+        _kill_group(process)
+        if process.stdout is not None:
+            process.stdout.close()
+    if answered and len(output[0]) > MAX_HELPER_OUTPUT:
+        return -1, output[0]
+    if not exited:
+        raise CredentialError(
+            f'docker-credential-{helper} did not answer before the deadline (--timeout)',
+        )
+    return process.returncode, output[0]
 
 
 def credential_for(host: str, timeout: float) -> Credential | None:

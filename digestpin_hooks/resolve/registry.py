@@ -17,10 +17,19 @@ Rules kept for hostile registries:
 
 - every answer is bounded (manifests 4 MiB, tokens and configs 1 MiB) and
   every digest checked before it is used or printed;
+- every URL a registry names (token realm, ``Location``) is parsed once by
+  ``parse_url``; hosts are compared as parsed hosts, never as text, and
+  what is sent is rebuilt from the parsed parts;
 - credentials go only to the registry's own host, and to the token realm
-  its challenge names (as Docker does) only over HTTPS or to loopback; a
-  redirect to another host is followed without them;
-- plain HTTP only to loopback and to hosts the user lists as insecure;
+  its own challenge names (as Docker does) only over HTTPS or to loopback;
+  a redirect to another host is followed without them, and that host's own
+  challenge is answered anonymously;
+- plain HTTP only to loopback and to hosts the user lists as insecure, and
+  a redirect never goes from HTTPS to HTTP;
+- loopback never goes through a proxy (Go's rule, which Docker follows);
+  ``NO_PROXY`` applies to the other hosts;
+- a malformed answer (a header of the wrong shape) is a Failed answer for
+  its reference or is ignored, never an exception in a worker thread;
 - one deadline (``--timeout``) for the whole run: the main thread stops
   waiting then, whatever a registry drips;
 - one thread and one kept-alive connection per registry, a bounded number of
@@ -33,10 +42,12 @@ import email.utils
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import threading
 import time
 from urllib.parse import urlencode
+from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 import requests
@@ -49,6 +60,7 @@ from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.credentials import credential_for
 from digestpin_hooks.resolve.credentials import CredentialError
+from digestpin_hooks.resolve.credentials import stop_helpers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,6 +86,11 @@ DOCKER_HUB = 'docker.io'
 DOCKER_HUB_API = 'registry-1.docker.io'
 _PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)=(?:"([^"]*)"|([^,\s"]*))')
 _TOKEN_RE = re.compile(r'[\x21-\x7e]{1,16384}\Z')  # printable, no blanks
+_URL_RE = re.compile(r'[\x21-\x7e]{1,8192}\Z')  # printable ASCII, no blanks
+_HOST_NAME_RE = re.compile(r'[a-z0-9_]([a-z0-9_.-]{0,252}[a-z0-9_])?\Z')
+_ASCII_NUMBER_RE = re.compile(r'[0-9]{1,18}\Z')
+DEFAULT_PORTS = {'https': 443, 'http': 80}
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class Missing(Record):
@@ -132,22 +149,117 @@ def _fail(reason: str) -> _Stop:
     return _Stop(Failed(reason))
 
 
-def hostname(host: str) -> str:
-    """``127.0.0.1:5000`` -> ``127.0.0.1``; ``[::1]:5000`` -> ``::1``."""
-    if host.startswith('['):
-        return host[1:host.find(']')] if ']' in host else host
-    return host.rsplit(':', 1)[0] if host.count(':') == 1 else host
+class Url(Record):
+    """A URL a registry named (a token realm, a ``Location``), as
+    ``parse_url`` read it.  Hosts are compared as these parts, and what is
+    sent is ``text``, rebuilt from them: the host compared is the host
+    contacted, whatever another parser would make of the original text."""
+
+    scheme: Final[str]  # 'https' or 'http'
+    host: Final[str]  # lower case; an IPv6 address without its brackets
+    port: Final[int]  # as written, else the scheme's default
+    target: Final[str]  # path and query: '/v2/team/app/manifests/1'
+
+    def __init__(self, scheme: str, host: str, port: int, target: str) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.target = target
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        """What credentials and tokens are kept for."""
+        return self.scheme, self.host, self.port
+
+    @property
+    def netloc(self) -> str:
+        host = f'[{self.host}]' if ':' in self.host else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f'{host}:{self.port}'
+
+    @property
+    def text(self) -> str:
+        return f'{self.scheme}://{self.netloc}{self.target}'
+
+
+class UrlError(ValueError):
+    """Why a URL is refused, as the end of a sentence: 'carries user
+    information'."""
+
+
+def parse_url(text: str, base: Url | None = None) -> Url:
+    """The one reading of every URL a registry names, relative to ``base``
+    (where the answer came from) when given.  Refused (UrlError): anything
+    but http(s); user information (``http://127.0.0.1:1@192.0.2.1/`` names
+    the host 192.0.2.1); an unbalanced ``[``; an empty or malformed host; a
+    port that is not 1-65535; blanks, control or non-ASCII characters."""
+    if not _URL_RE.match(text):
+        raise UrlError('is empty, too long, or has blanks, control or non-ASCII characters')
+    try:
+        parts = urlsplit(urljoin(base.text, text) if base is not None else text)
+    except ValueError:  # 'Invalid IPv6 URL'
+        raise UrlError('has an unbalanced [ or a malformed IPv6 address') from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise UrlError('is not an http or https URL')
+    netloc = parts.netloc
+    if '@' in netloc:
+        raise UrlError('carries user information')
+    if netloc.startswith('['):
+        host, bracket, port_part = netloc[1:].partition(']')
+        if not bracket:
+            raise UrlError('has an unbalanced [ or a malformed IPv6 address')
+        try:
+            host = str(ipaddress.IPv6Address(host)) if '%' not in host else ''
+        except ValueError:
+            host = ''
+        if not host:
+            raise UrlError('has an unbalanced [ or a malformed IPv6 address')
+    elif '[' in netloc or ']' in netloc:
+        raise UrlError('has an unbalanced [ or a malformed IPv6 address')
+    else:
+        host, colon, port_text = netloc.partition(':')
+        port_part = colon + port_text
+        host = host.lower()
+        if not host:
+            raise UrlError('has no host')
+        if not _HOST_NAME_RE.match(host):
+            raise UrlError('has a malformed host')
+    port = DEFAULT_PORTS[scheme]
+    if port_part not in ('', ':'):
+        digits = port_part[1:]
+        if not port_part.startswith(':') or not _ASCII_NUMBER_RE.match(digits):
+            raise UrlError('has a malformed port')
+        port = int(digits)
+        if not 0 < port < 65536:
+            raise UrlError('has a port out of range')
+    target = (parts.path or '/') + (f'?{parts.query}' if parts.query else '')
+    return Url(scheme, host, port, target)
+
+
+def loopback_host(host: str) -> bool:
+    """A parsed host (no port, no brackets): ``localhost``, 127.0.0.0/8, ::1."""
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
-    name = hostname(host).lower()
-    if name == 'localhost':
-        return True
+    """A registry domain (``localhost:5000``, ``[::1]:5000``, ``::1``),
+    parsed: ``127.0.0.1:1@192.0.2.1`` is not loopback."""
     try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+        return loopback_host(parse_url(f'http://{host}/').host)
+    except UrlError:
+        return ':' in host and loopback_host(host)  # a bare IPv6 address
+
+
+def _ascii_number(value: str | None) -> int | None:
+    """A header that must be a number (Content-Length, Retry-After): ASCII
+    digits only (``'²'.isdigit()`` is true, ``int('²')`` raises)."""
+    value = (value or '').strip()
+    return int(value) if _ASCII_NUMBER_RE.match(value) else None
 
 
 def api_host(domain: str) -> str:
@@ -166,16 +278,18 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait, or None when Retry-After is absent or malformed
+    (which is ignored: the default wait applies)."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value[:6])
+    seconds = _ascii_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value.strip())
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, OSError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class Deadline:
@@ -192,7 +306,7 @@ class Deadline:
 
 class Registry:
     """One registry host, asked from one thread over one kept-alive
-    connection; it holds the tokens it was given, per repository."""
+    connection; it holds the tokens it was given, per host and repository."""
 
     def __init__(
             self, domain: str, deadline: Deadline, insecure: Iterable[str],
@@ -201,26 +315,54 @@ class Registry:
         self.domain = domain
         self.host = api_host(domain)
         self.deadline = deadline
-        self.insecure = frozenset(h.lower() for h in insecure)
+        self.insecure = _insecure_set(insecure)
         self.credentials = credentials
         self.scheme = ''  # https, or http once https failed where allowed
         self.session = requests.Session()
-        # HTTPS_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE apply as for any
-        # requests user; a no-op auth keeps requests from reading ~/.netrc:
-        # credentials come from the user's registry files only
-        self.session.auth = _no_auth
+        # no setting from the environment is merged in by requests (its
+        # proxies would send loopback through a proxy, its ~/.netrc would
+        # send a login the user gave for something else): proxies are
+        # chosen per request (_proxies), the CA bundle variables kept
+        self.session.trust_env = False
+        self.verify: str | bool = (
+            os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
+        )
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=1, max_retries=0)
         self.session.mount('https://', adapter)
         self.session.mount('http://', adapter)
-        self.authorization: dict[str, str] = {}  # scope -> Authorization header
+        # (scheme, host, port) and scope -> the Authorization header for it
+        self.authorization: dict[tuple[tuple[str, str, int], str], str] = {}
         self._credential: Credential | None = None
         self._credential_read = False
+        self._own: Url | None = None
 
     def close(self) -> None:
         self.session.close()
 
-    def plain_http_allowed(self, host: str) -> bool:
-        return is_loopback(host) or host.lower() in self.insecure
+    def own_url(self, target: str, scheme: str = '') -> Url:
+        """The registry's own URL for ``target``, by ``scheme``, else by the
+        scheme found to work, else HTTPS."""
+        if self._own is None:
+            try:
+                self._own = parse_url(f'https://{self.host}/')
+            except UrlError as e:
+                raise _fail(f'the registry name {self.host} {e}') from None
+        scheme = scheme or self.scheme or 'https'
+        explicit = self.host.rpartition(']')[2].count(':') == 1
+        port = self._own.port if explicit else DEFAULT_PORTS[scheme]
+        return Url(scheme, self._own.host, port, target)
+
+    def is_own(self, url: Url) -> bool:
+        """The registry itself (its credentials may go there), by parsed
+        host and port, over either scheme."""
+        return url.origin == self.own_url(url.target, url.scheme).origin
+
+    def plain_http_allowed(self, url: Url) -> bool:
+        """Loopback or listed as insecure, by parsed host (and port when the
+        list gives one)."""
+        return loopback_host(url.host) or (url.host, url.port) in self.insecure or (
+            (url.host, 0) in self.insecure and url.port == DEFAULT_PORTS[url.scheme]
+        )
 
     # -- the questions -------------------------------------------------
 
@@ -231,6 +373,8 @@ class Registry:
             return self._digest(query)
         except _Stop as stop:
             return stop.answer
+        except Exception as e:
+            return _internal_error(e)
 
     def _digest(self, query: Query) -> Manifest:
         """The digest the registry serves for a tag (HEAD); the bytes are
@@ -319,26 +463,23 @@ class Registry:
 
     # -- HTTP ----------------------------------------------------------
 
-    def _url(self, query: Query, path: str) -> str:
-        return f'{self.scheme or "https"}://{self.host}/v2/{query.repository}/{path}'
+    def _url(self, query: Query, path: str) -> Url:
+        return self.own_url(f'/v2/{query.repository}/{path}')
 
     def _request(self, method: str, query: Query, path: str) -> requests.Response:
         """One API request with authentication, 429 waits and redirects;
         a 2xx response (its body not read yet) or _Stop."""
         scope = f'repository:{query.repository}:pull'
-        tried_auth = False
+        answered: set[tuple[str, str, int]] = set()  # hosts whose challenge was answered
         retries = 0
         while True:
-            headers = {'Accept': ACCEPT}
-            if scope in self.authorization:
-                headers['Authorization'] = self.authorization[scope]
-            response = self._send_following(method, self._url(query, path), headers)
+            response, url = self._send_following(method, self._url(query, path), scope)
             status = response.status_code
-            if status == 401 and not tried_auth:
+            if status == 401 and url.origin not in answered:
                 challenge = response.headers.get('WWW-Authenticate', '')
                 _release(response)
-                self.authorization[scope] = self._authorize(challenge, scope)
-                tried_auth = True
+                self.authorization[url.origin, scope] = self._authorize(challenge, scope, url)
+                answered.add(url.origin)
                 continue
             if status == 429 and retries < MAX_RETRIES:
                 _release(response)
@@ -358,6 +499,11 @@ class Registry:
             what = f'{self.domain}/{query.repository}'
             if status == 404:
                 raise _Stop(Missing(f'{what} has no manifest {query.reference} (404)'))
+            if status == 401 and not self.is_own(url):
+                raise _fail(
+                    f'{url.netloc}, where {self.host} redirected, refused anonymous '
+                    f'access to {what} (401)',
+                )
             if status == 401:
                 credential = self._credential
                 if credential is None:
@@ -380,58 +526,78 @@ class Registry:
             raise _fail(f'{self.host} answered {status} for {what}')
 
     def _send_following(
-            self, method: str, url: str, headers: dict[str, str],
-    ) -> requests.Response:
-        """Send, following redirects by hand: the Authorization header only
-        ever goes to the registry's own host (or the token realm)."""
-        own = urlsplit(url).netloc
+            self, method: str, url: Url, scope: str,
+    ) -> tuple[requests.Response, Url]:
+        """Send, following redirects by hand; each host gets only the
+        Authorization header its own challenge earned, so the registry's
+        credentials never reach a host it redirects to.  The response and
+        the URL it came from."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._send(method, url, headers)
-            if response.status_code not in (301, 302, 303, 307, 308):
-                return response
+            headers = {'Accept': ACCEPT}
+            if (url.origin, scope) in self.authorization:
+                headers['Authorization'] = self.authorization[url.origin, scope]
+            response, url = self._send(method, url, headers)
+            if response.status_code not in REDIRECTS:
+                return response, url
             location = response.headers.get('Location', '')
             _release(response)
-            # relative to where the answer came from (HTTP after an HTTPS try)
-            target = urlsplit(requests.compat.urljoin(response.url or url, location))
-            if target.scheme not in ('https', 'http') or not target.netloc:
-                raise _fail(f'{self.host} redirected to an unusable address')
-            if target.scheme == 'http' and not self.plain_http_allowed(target.netloc):
+            try:
+                target = parse_url(location, base=url)
+            except UrlError as e:
+                raise _fail(f'{self.host} redirected to an address that {e}; not followed') from None
+            if target.scheme == 'http' and url.scheme == 'https':
+                raise _fail(f'{self.host} redirected from HTTPS to plain HTTP; not followed')
+            if target.scheme == 'http' and not self.plain_http_allowed(target):
                 raise _fail(
-                    f'{self.host} redirected to plain HTTP at another host; not followed',
+                    f'{self.host} redirected to plain HTTP at {target.netloc}, '
+                    f'neither loopback nor listed as insecure; not followed',
                 )
-            url = target.geturl()
-            if target.netloc != own:
-                headers = {k: v for k, v in headers.items() if k != 'Authorization'}
             if response.status_code == 303:
                 method = 'GET'
+            url = target
         raise _fail(f'{self.host} redirected more than {MAX_REDIRECTS} times')
 
-    def _send(self, method: str, url: str, headers: dict[str, str]) -> requests.Response:
+    def _send(
+            self, method: str, url: Url, headers: dict[str, str],
+    ) -> tuple[requests.Response, Url]:
+        """The response, and the URL it came from: the registry's own
+        host is tried over HTTPS first, then over HTTP where allowed."""
         timeout = self.deadline.remaining()
-        parts = urlsplit(url)
-        first = not self.scheme and parts.netloc == self.host
-        if first and self.plain_http_allowed(self.host):
-            # as Docker does for insecure registries: HTTPS first, then HTTP
-            try:
-                response = self._raw(method, url, headers, timeout)
-            except _Stop:
-                url = 'http' + url[len('https'):]
-                self.scheme = 'http'
-                return self._raw(method, url, headers, self.deadline.remaining())
+        if not self.scheme and self.is_own(url):
+            plain = self.own_url(url.target, 'http')
+            if self.plain_http_allowed(plain):
+                # as Docker does for insecure registries: HTTPS first, then HTTP
+                try:
+                    response = self._raw(method, url, headers, timeout)
+                except _Stop:
+                    self.scheme = 'http'
+                    return self._raw(method, plain, headers, self.deadline.remaining()), plain
+                self.scheme = 'https'
+                return response, url
             self.scheme = 'https'
-            return response
-        if first:
-            self.scheme = 'https'
-        return self._raw(method, url, headers, timeout)
+        return self._raw(method, url, headers, timeout), url
+
+    def _proxies(self, url: Url) -> dict[str, str]:
+        """The proxy for a request, chosen here: never one for loopback
+        (Go's rule), else HTTP(S)_PROXY as NO_PROXY allows."""
+        if loopback_host(url.host):
+            return {}
+        proxy = requests.utils.select_proxy(url.text, requests.utils.get_environ_proxies(url.text))
+        return {url.scheme: proxy} if proxy else {}
 
     def _raw(
-            self, method: str, url: str, headers: dict[str, str], timeout: float,
+            self, method: str, url: Url, headers: dict[str, str], timeout: float,
     ) -> requests.Response:
-        host = urlsplit(url).netloc
+        host = url.netloc
+        # the adapter, not Session.send: that one reads Location itself (and
+        # raises on a malformed one) and keeps cookies across hosts
+        prepared = self.session.prepare_request(
+            requests.Request(method, url.text, headers=headers),
+        )
         try:
-            return self.session.request(
-                method, url, headers=headers, timeout=(timeout, timeout),
-                allow_redirects=False, stream=True,
+            return self.session.get_adapter(url.text).send(
+                prepared, stream=True, timeout=(timeout, timeout),
+                verify=self.verify, proxies=self._proxies(url),
             )
         except requests.exceptions.Timeout:
             raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
@@ -440,12 +606,12 @@ class Registry:
         except requests.exceptions.ConnectionError:
             raise _Stop(Failed(f'cannot connect to {host}', unreachable=True)) from None
         except requests.exceptions.RequestException as e:
-            raise _fail(f'{host}: {type(e).__name__}') from None
+            raise _fail(f'{host} sent an answer that could not be read ({type(e).__name__})') from None
 
     def _body(self, response: requests.Response, limit: int, what: str) -> bytes:
         host = urlsplit(response.url).netloc
-        length = response.headers.get('Content-Length', '')
-        if length.isdigit() and int(length) > limit:
+        length = _ascii_number(response.headers.get('Content-Length'))
+        if length is not None and length > limit:
             response.close()
             raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read')
         chunks = []
@@ -474,32 +640,38 @@ class Registry:
                 raise _fail(f'credentials for {self.domain}: {e}') from None
         return self._credential
 
-    def _authorize(self, challenge: str, scope: str) -> str:
-        """The Authorization header a 401's challenge asks for."""
+    def _authorize(self, challenge: str, scope: str, url: Url) -> str:
+        """The Authorization header the challenge of the host at ``url``
+        asks for: with the user's credentials only when that host is the
+        registry itself; a host it redirected to is answered anonymously."""
+        own = self.is_own(url)
+        who = self.host if own else f'{url.netloc}, where {self.host} redirected,'
         scheme, params = parse_challenge(challenge)
-        credential = self._user_credential()
+        credential = self._user_credential() if own else None
         if scheme == 'basic':
             if credential is None:
                 raise _fail(
                     f'{self.host} asks for a login and no credential for it was '
-                    f'found (docker login / podman login)',
+                    f'found (docker login / podman login)' if own else
+                    f'{who} asks for a login; the credentials of {self.host} are not sent there',
                 )
             return _basic(credential)
         if scheme != 'bearer' or not params.get('realm'):
-            raise _fail(f'{self.host} asks for authentication digestpin does not know')
-        realm = urlsplit(params['realm'])
-        if realm.scheme not in ('https', 'http') or not realm.netloc:
-            raise _fail(f'{self.host} names an unusable token realm')
-        if realm.scheme == 'http' and not self.plain_http_allowed(realm.netloc):
-            raise _fail(f'{self.host} names a plain HTTP token realm; not used')
+            raise _fail(f'{who} asks for authentication digestpin does not know')
+        try:
+            realm = parse_url(params['realm'])
+        except UrlError as e:
+            raise _fail(f'{who} named a token realm that {e}; not used') from None
+        if realm.scheme == 'http' and not self.plain_http_allowed(realm):
+            raise _fail(f'{who} names a plain HTTP token realm; not used')
         query = {'scope': scope}
         if params.get('service'):
             query['service'] = params['service']
         headers = {}
         if credential is not None:
             headers['Authorization'] = _basic(credential)
-        url = params['realm'] + ('&' if realm.query else '?') + urlencode(query)
-        response = self._raw('GET', url, headers, self.deadline.remaining())
+        target = realm.target + ('&' if '?' in realm.target else '?') + urlencode(query)
+        response = self._raw('GET', realm.replace(target=target), headers, self.deadline.remaining())
         if response.status_code != 200:
             response.close()
             if response.status_code == 401:
@@ -522,16 +694,33 @@ class Registry:
         return f'Bearer {token}'
 
 
-def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    return request
+def _insecure_set(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
+    """``--insecure-registry`` entries as parsed (host, port); port 0 for an
+    entry without one (it stands for the scheme's default port)."""
+    parsed = set()
+    for entry in entries:
+        try:
+            url = parse_url(f'http://{entry.strip()}/')
+        except UrlError:
+            continue  # names no host: it cannot match one
+        explicit = entry.strip().rpartition(']')[2].count(':') == 1
+        parsed.add((url.host, url.port if explicit else 0))
+    return frozenset(parsed)
+
+
+def _internal_error(e: Exception) -> Failed:
+    """A bug of ours (or a library's) met on some answer: a failure of that
+    one reference, in one line; the other references are still asked."""
+    message = ' '.join(str(e).split())[:200]
+    return Failed(f'internal error: {type(e).__name__}: {message} (please report it)')
 
 
 def _release(response: requests.Response) -> None:
     """Done with an answer whose body does not matter: a small body is read
     so that the connection is kept for the next request; a large one (or a
     broken one) closes it."""
-    length = response.headers.get('Content-Length', '')
-    if response.request.method == 'HEAD' or (length.isdigit() and int(length) <= 64 * 1024):
+    length = _ascii_number(response.headers.get('Content-Length'))
+    if response.request.method == 'HEAD' or (length is not None and length <= 64 * 1024):
         try:
             response.raw.drain_conn()
         except Exception:  # a connection that breaks is not kept: that is all
@@ -577,6 +766,10 @@ def ask_all(
                     answer = registry.ask(query)
                     with lock:
                         answers[query] = answer
+            except Exception as e:  # ask() returns every error: a last guard
+                with lock:
+                    for query in domain_queries:
+                        answers.setdefault(query, _internal_error(e))
             finally:
                 registry.close()
 
@@ -586,10 +779,15 @@ def ask_all(
         threading.Thread(target=work, daemon=True)
         for _ in range(min(MAX_REGISTRIES_AT_ONCE, len(by_domain)))
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(max(0.0, deadline.end - time.monotonic()) + 0.05)
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline.end - time.monotonic()) + 0.05)
+    finally:
+        # answered, timed out, ^C or SIGTERM: no credential helper outlives
+        # the questions
+        stop_helpers()
     with lock:
         return {
             query: answers.get(query) or Failed(

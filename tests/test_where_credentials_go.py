@@ -1,0 +1,519 @@
+"""Where credentials go (README, Safety): the registry client and the
+credential helpers against hosts that try to get a login they are not owed.
+
+A real registry does not name a hostile token realm, redirect to storage
+that challenges on its own, answer over TLS and redirect to plain HTTP, or
+send a Retry-After of ``²`` on demand: these are fake servers of the test's
+own, on loopback (``tests/registries.py``), with a recording proxy and
+credential helper programs the tests write.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import parse_url
+from digestpin_hooks.resolve.registry import Query
+from digestpin_hooks.resolve.registry import UrlError
+from digestpin_hooks.verify import main as verify_main
+from tests.registries import auths_entry
+from tests.registries import isolated_credentials
+from tests.registries import non_loopback_address
+from tests.registries import PASSWORD
+from tests.registries import process_gone
+from tests.registries import RecordingProxy
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
+from tests.registries import tls_certificate
+from tests.registries import USER
+from tests.registries import write_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+MANIFEST = json.dumps({
+    'schemaVersion': 2, 'mediaType': INDEX_TYPE,
+    'manifests': [{
+        'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+        'digest': 'sha256:' + '1' * 64, 'size': 10,
+        'platform': {'os': 'linux', 'architecture': 'amd64'},
+    }],
+}).encode()
+DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+Answer = tuple[int, dict[str, str], bytes]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolated_credentials(monkeypatch, tmp_path / 'home')
+    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')
+    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'REQUESTS_CA_BUNDLE',
+                 'CURL_CA_BUNDLE'):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def manifest(request: Request) -> Answer:
+    if '/manifests/' in request.path:
+        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
+    return 404, {}, b''
+
+
+def basic_then(answer: Answer) -> ScriptedRegistry:
+    """A registry that wants the user's basic login, then answers."""
+    return ScriptedRegistry(lambda r: answer if r.headers.get('authorization') == BASIC else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+
+
+def log_in(home: Path, address: str) -> None:
+    config = home / '.docker' / 'config.json'
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({'auths': {address: auths_entry()}}))
+
+
+def pinned(tmp_path: Path, *addresses: str) -> Path:
+    path = tmp_path / 'Dockerfile'
+    path.write_text(''.join(f'FROM {a}/team/app:1@{DIGEST}\n' for a in addresses))
+    return path
+
+
+def error_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    out, err = capsys.readouterr()
+    assert 'Traceback' not in err
+    return [line for line in err.splitlines() if not line.startswith('summary: ')]
+
+
+# --- one parser for every URL a registry names -------------------------------
+
+@pytest.mark.parametrize(('url', 'problem'), (
+    ('http://127.0.0.1:1@192.0.2.1/token', 'carries user information'),
+    ('http://[::1/token', 'has an unbalanced [ or a malformed IPv6 address'),
+    ('http://127.0.0.1]/token', 'has an unbalanced [ or a malformed IPv6 address'),
+    ('http:///token', 'has no host'),
+    ('http://127.0.0.1:65536/token', 'has a port out of range'),
+    ('http://127.0.0.1:0/token', 'has a port out of range'),
+    ('http://127.0.0.1:+1/token', 'has a malformed port'),
+    ('http://evil\\.example/token', 'has a malformed host'),
+    ('file:///etc/passwd', 'is not an http or https URL'),
+    ('http://exa mple/token', 'is empty, too long, or has blanks, control or non-ASCII characters'),
+))
+def test_parse_url_refuses(url: str, problem: str) -> None:
+    with pytest.raises(UrlError) as refused:
+        parse_url(url)
+    assert str(refused.value) == problem
+
+
+def test_parse_url_reads_hosts_as_parts() -> None:
+    url = parse_url('HTTPS://Auth.Example:443/token?x=1#frag')
+    assert (url.scheme, url.host, url.port, url.target) == ('https', 'auth.example', 443, '/token?x=1')
+    assert url.text == 'https://auth.example/token?x=1'
+    assert parse_url('http://[::1]:5000/t').text == 'http://[::1]:5000/t'
+    assert parse_url('/v2/x', base=parse_url('https://r.example:5000/v2/y')).text == (
+        'https://r.example:5000/v2/x')
+
+
+@pytest.mark.parametrize(('realm', 'problem'), (
+    ('http://127.0.0.1:1@192.0.2.1/token', 'carries user information'),  # 9aa18fa: sent there
+    ('http://127.0.0.1:1@{other}/token', 'carries user information'),
+    ('http://[::1/token', 'has an unbalanced [ or a malformed IPv6 address'),
+    ('http:///token', 'has no host'),
+    ('http://127.0.0.1:99999/token', 'has a port out of range'),
+))
+def test_a_malformed_token_realm_is_one_line_and_gets_no_login(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], realm: str, problem: str,
+) -> None:
+    """``http://127.0.0.1:1@HOST/`` names HOST, which is not loopback: the
+    login must not go there in clear text (9aa18fa sent it)."""
+    elsewhere = ScriptedRegistry(lambda r: (200, {}, b'{"token": "t"}'), host='0.0.0.0')
+    other = f'{non_loopback_address()}:{elsewhere.address.rpartition(":")[2]}'
+    registry = ScriptedRegistry(lambda r: (
+        401, {'WWW-Authenticate': f'Bearer realm="{realm.format(other=other)}",service="x"'}, b''))
+    try:
+        log_in(tmp_path / 'home', registry.address)
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '3', str(path)]) == 2
+        assert error_lines(capsys) == [
+            f'{path}: error: line 1: cannot verify \'{registry.address}/team/app:1@{DIGEST}\': '
+            f'{registry.address} named a token realm that {problem}; not used',
+        ]
+        assert elsewhere.requests == []
+    finally:
+        registry.close()
+        elsewhere.close()
+
+
+@pytest.mark.parametrize(('location', 'problem'), (
+    ('http://127.0.0.1:1@192.0.2.1/v2/', 'carries user information'),
+    ('http://[::1/v2/', 'has an unbalanced [ or a malformed IPv6 address'),
+    ('http://:5000/v2/', 'has no host'),
+    ('http://127.0.0.1:70000/v2/', 'has a port out of range'),
+))
+def test_a_malformed_redirect_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], location: str, problem: str,
+) -> None:
+    registry = ScriptedRegistry(lambda r: (307, {'Location': location}, b''))
+    try:
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '3', str(path)]) == 2
+        assert error_lines(capsys) == [
+            f'{path}: error: line 1: cannot verify \'{registry.address}/team/app:1@{DIGEST}\': '
+            f'{registry.address} redirected to an address that {problem}; not followed',
+        ]
+    finally:
+        registry.close()
+
+
+# --- a login answers only its own registry -----------------------------------
+
+def test_a_redirect_targets_own_challenge_is_answered_anonymously(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The registry (basic login) sends the manifest from storage, which
+    challenges on its own with a token realm: the realm is asked without
+    the user's login, storage gets only its own token."""
+    realm = ScriptedRegistry(lambda r: (200, {}, b'{"token": "storage-token"}'))
+    storage = ScriptedRegistry(lambda r: manifest(r) if r.headers.get(
+        'authorization') == 'Bearer storage-token' else (
+        401, {'WWW-Authenticate': f'Bearer realm="http://{realm.address}/token",service="s"'}, b''))
+    registry = ScriptedRegistry(lambda r: (
+        307, {'Location': f'http://{storage.address}{r.path}'}, b'',
+    ) if r.headers.get('authorization') == BASIC else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+    try:
+        log_in(tmp_path / 'home', registry.address)
+        path = pinned(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 0, capsys.readouterr()
+        assert realm.requests and all('authorization' not in r.headers for r in realm.requests)
+        assert {r.headers.get('authorization', '') for r in storage.requests} == {
+            '', 'Bearer storage-token'}
+        assert any(r.headers.get('authorization') == BASIC for r in registry.requests)
+    finally:
+        for server in (registry, storage, realm):
+            server.close()
+
+
+def test_a_redirect_targets_basic_challenge_gets_no_login(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    storage = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="s"'}, b''))
+    registry = basic_then((307, {'Location': f'http://{storage.address}/v2/blob'}, b''))
+    try:
+        log_in(tmp_path / 'home', registry.address)
+        path = pinned(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        assert error_lines(capsys) == [
+            f'{path}: error: line 1: cannot verify \'{registry.address}/team/app:1@{DIGEST}\': '
+            f'{storage.address}, where {registry.address} redirected, asks for a login; '
+            f'the credentials of {registry.address} are not sent there',
+        ]
+        assert all('authorization' not in r.headers for r in storage.requests)
+    finally:
+        registry.close()
+        storage.close()
+
+
+@pytest.mark.parametrize('variable', ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'))
+def test_https_never_redirects_to_plain_http(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], variable: str,
+) -> None:
+    """A registry over HTTPS (trusted through the CA bundle variable) may
+    not send the client to plain HTTP, even on loopback."""
+    cert = tls_certificate(tmp_path / 'tls')
+    monkeypatch.setenv(variable, str(cert[0]))
+    plain = ScriptedRegistry(manifest)
+    registry = ScriptedRegistry(lambda r: (
+        307, {'Location': f'http://{plain.address}{r.path}'}, b'') if r.path.endswith('/1') else
+        manifest(r), tls=cert)
+    try:
+        path = pinned(tmp_path, registry.address)
+        path.write_text(f'FROM {registry.address}/team/app:2@{DIGEST}\n')
+        assert verify_main([str(path)]) == 0, capsys.readouterr()  # HTTPS works
+        path = pinned(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 2
+        assert error_lines(capsys) == [
+            f'{path}: error: line 1: cannot verify \'{registry.address}/team/app:1@{DIGEST}\': '
+            f'{registry.address} redirected from HTTPS to plain HTTP; not followed',
+        ]
+        assert plain.requests == []
+    finally:
+        registry.close()
+        plain.close()
+
+
+# --- proxies -------------------------------------------------------------------
+
+@pytest.mark.parametrize('name', ('127.0.0.1', 'localhost'))
+def test_loopback_never_goes_through_a_proxy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], name: str,
+) -> None:
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(manifest)
+    try:
+        for variable in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy'):
+            monkeypatch.setenv(variable, proxy.url)
+        path = pinned(tmp_path, registry.address.replace('127.0.0.1', name))
+        assert verify_main([str(path)]) == 0, capsys.readouterr()
+        assert proxy.requests == []
+        assert registry.requests
+    finally:
+        registry.close()
+        proxy.close()
+
+
+def test_other_hosts_go_through_the_proxy_unless_no_proxy_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(manifest, host='0.0.0.0')
+    try:
+        host = non_loopback_address()
+        address = f'{host}:{registry.address.rpartition(":")[2]}'
+        monkeypatch.setenv('HTTP_PROXY', proxy.url)
+        monkeypatch.setenv('HTTPS_PROXY', proxy.url)
+        path = pinned(tmp_path, address)
+        assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
+        assert f'CONNECT {address}' in proxy.requests  # HTTPS first, as Docker does
+        assert f'GET http://{address}/v2/team/app/manifests/{DIGEST}' in proxy.requests
+        proxy.requests.clear()
+        monkeypatch.setenv('NO_PROXY', host)
+        assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
+        assert proxy.requests == []
+    finally:
+        registry.close()
+        proxy.close()
+
+
+# --- credential helpers --------------------------------------------------------
+
+def helper_config(home: Path, name: str) -> None:
+    config = home / '.docker' / 'config.json'
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({'credsStore': name}))
+
+
+@pytest.mark.parametrize('relative', ('', '.', 'bin'))
+def test_a_helper_is_found_only_in_absolute_path_entries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], relative: str,
+) -> None:
+    """The scanned repository's own docker-credential-x (found through an
+    empty or relative PATH entry) never runs; the search goes on to the
+    user's helper in an absolute entry."""
+    repository = tmp_path / 'repository'
+    (repository / 'bin').mkdir(parents=True)
+    marker = tmp_path / 'ran'
+    for folder in (repository, repository / 'bin'):
+        planted = folder / 'docker-credential-x'
+        planted.write_text(f'#!/bin/sh\ntouch {marker}\n')
+        planted.chmod(0o755)
+    user_bin = tmp_path / 'user-bin'
+    user_bin.mkdir()
+    registry = basic_then(manifest(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+    try:
+        write_helper(user_bin, 'x', {registry.address: (USER, PASSWORD)})
+        helper_config(tmp_path / 'home', 'x')
+        monkeypatch.chdir(repository)
+        monkeypatch.setenv('PATH', f'{relative}:{user_bin}:{os.environ["PATH"]}')
+        path = pinned(tmp_path, registry.address)
+        assert verify_main([str(path)]) == 0, capsys.readouterr()
+        assert not marker.exists()
+        # with the user's helper gone, the planted one is still not run
+        (user_bin / 'docker-credential-x').unlink()
+        assert verify_main([str(path)]) == 2
+        assert error_lines(capsys) == [
+            f'{path}: error: line 1: cannot verify \'{registry.address}/team/app:1@{DIGEST}\': '
+            f'credentials for {registry.address}: the credential helper '
+            f'docker-credential-x is not on PATH',
+        ]
+        assert not marker.exists()
+    finally:
+        registry.close()
+
+
+def slow_helper(folder: Path, pids: Path, then: str) -> None:
+    """A helper that starts a child of its own (in its process group), notes
+    both process ids, then does ``then``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    program = folder / 'docker-credential-slow'
+    program.write_text(
+        f'#!{sys.executable}\n'
+        'import subprocess, sys, time\n'
+        'sys.stdin.read()\n'
+        'child = subprocess.Popen(["sleep", "300"], stdin=subprocess.DEVNULL,\n'
+        '                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n'
+        f'open({str(pids)!r}, "w").write(f"{{child.pid}} {{__import__(\'os\').getpid()}}")\n'
+        + then,
+    )
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+
+
+def both_pids(pids: Path) -> list[int]:
+    end = time.monotonic() + 10
+    while not (pids.exists() and ' ' in pids.read_text()):
+        assert time.monotonic() < end, 'the helper never started'
+        time.sleep(0.05)
+    return [int(p) for p in pids.read_text().split()]
+
+
+@pytest.mark.parametrize(('then', 'status', 'problem'), (
+    ('import json\nprint(json.dumps({"Username": "alice", "Secret": "pa55-w0rd-never-printed"}))\n',
+     0, ''),
+    ('time.sleep(300)\n', 2, 'docker-credential-slow did not answer before the deadline (--timeout)'),
+    ('print("not json")\n', 2, 'docker-credential-slow did not answer JSON'),
+))
+def test_no_helper_outlives_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], then: str, status: int, problem: str,
+) -> None:
+    """Answer, timeout, error: the helper's whole process group is killed,
+    what it started too."""
+    pids = tmp_path / 'pids'
+    slow_helper(tmp_path / 'bin', pids, then)
+    monkeypatch.setenv('PATH', f'{tmp_path / "bin"}:{os.environ["PATH"]}')
+    helper_config(tmp_path / 'home', 'slow')
+    registry = basic_then(manifest(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+    try:
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '2', str(path)]) == status
+        assert error_lines(capsys) == ([
+            f'{path}: error: line 1: cannot verify \'{registry.address}/team/app:1@{DIGEST}\': '
+            f'credentials for {registry.address}: {problem}',
+        ] if problem else [])
+        assert all(process_gone(pid) for pid in both_pids(pids))
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize(('sent', 'status', 'said'), (
+    (signal.SIGTERM, 143, 'digestpin-verify: terminated'),
+    (signal.SIGINT, 130, 'digestpin-verify: interrupted'),
+))
+def test_a_signal_ends_the_helper_too(
+        tmp_path: Path, sent: signal.Signals, status: int, said: str,
+) -> None:
+    pids = tmp_path / 'pids'
+    slow_helper(tmp_path / 'bin', pids, 'time.sleep(300)\n')
+    helper_config(tmp_path / 'home', 'slow')
+    registry = basic_then(manifest(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+    try:
+        path = pinned(tmp_path, registry.address)
+        env = {**os.environ, 'PYTHONPATH': ROOT, 'HOME': str(tmp_path / 'home'),
+               'PATH': f'{tmp_path / "bin"}:{os.environ["PATH"]}'}
+        child = subprocess.Popen(
+            (sys.executable, '-m', 'digestpin_hooks', 'verify', '--timeout', '60', str(path)),
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        helper_pids = both_pids(pids)
+        child.send_signal(sent)
+        _, err = child.communicate(timeout=20)
+        assert (child.returncode, err.splitlines()) == (status, [said])
+        assert all(process_gone(pid) for pid in helper_pids)
+    finally:
+        registry.close()
+
+
+# --- malformed answers never raise ---------------------------------------------
+
+def test_retry_after_of_non_ascii_digits_is_ignored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``'²'.isdigit()`` is true and ``float('²')`` raises: the header is
+    ignored (the default wait), and every reference is answered."""
+    asked: list[str] = []
+
+    def once(request: Request) -> Answer:
+        asked.append(request.path)
+        if 'app1' in request.path and asked.count(request.path) == 1:
+            return 429, {'Retry-After': '²'}, b''
+        return manifest(request)
+    registry = ScriptedRegistry(once)
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(''.join(
+            f'FROM {registry.address}/team/app{n}@{DIGEST}\n' for n in (1, 2)))
+        assert verify_main(['--timeout', '5', str(path)]) == 0, capsys.readouterr()
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize('length', ('²', '-5', 'x' * 40))
+def test_a_content_length_of_the_wrong_shape(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], length: str,
+) -> None:
+    """Answered with a Content-Length that is no number: ignored (the body
+    is read to the end of the connection, within its bound)."""
+    def wrong_length(request: Request) -> Answer:
+        status, headers, body = manifest(request)
+        return status, {**headers, 'Content-Length': length, 'Connection': 'close'}, body
+    registry = ScriptedRegistry(wrong_length)
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {registry.address}/team/app:1\n')
+        assert fix_main(['--source', 'registry', '--timeout', '5', str(path)]) == 1
+        assert path.read_text() == f'FROM {registry.address}/team/app:1@{DIGEST}\n'
+        assert verify_main(['--timeout', '5', str(path)]) == 0, capsys.readouterr()
+    finally:
+        registry.close()
+
+
+def test_content_lengths_that_disagree_are_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``Content-Length: 1,2`` (which the HTTP library refuses) fails that
+    reference in one line; the other reference is still pinned."""
+    def wrong_length(request: Request) -> Answer:
+        status, headers, body = manifest(request)
+        if 'app1' in request.path:
+            headers = {**headers, 'Content-Length': '1,2', 'Connection': 'close'}
+        return status, headers, body
+    registry = ScriptedRegistry(wrong_length)
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {registry.address}/team/app1:1\nFROM {registry.address}/team/app2:1\n')
+        assert fix_main(['--source', 'registry', '--timeout', '5', str(path)]) == 1
+        assert path.read_text() == (
+            f'FROM {registry.address}/team/app1:1\nFROM {registry.address}/team/app2:1@{DIGEST}\n')
+        out, _ = capsys.readouterr()
+        assert out.splitlines()[0] == (
+            f'{path}:1:6: DP001 \'{registry.address}/team/app1:1\' left unpinned: the '
+            f'registry could not be asked: {registry.address} sent an answer that could not '
+            f'be read (InvalidHeader) (the other references were resolved)')
+    finally:
+        registry.close()
+
+
+def test_an_exception_in_a_worker_fails_only_its_own_references() -> None:
+    """Whatever goes wrong while one registry is asked is that reference's
+    failure, at once, not a false 'no complete answer within 5 s' for it."""
+    broken = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''))
+    sound = ScriptedRegistry(manifest)
+
+    def credentials(host: str, timeout: float) -> None:
+        raise RuntimeError(f'boom at {host}')
+    try:
+        queries = [Query(broken.address, 'team/app', DIGEST, True),
+                   Query(sound.address, 'team/app', DIGEST, True)]
+        start = time.monotonic()
+        answers = ask_all(queries, 5, credentials=credentials)
+        assert time.monotonic() - start < 3
+        assert answers[queries[0]] == Failed(
+            f'internal error: RuntimeError: boom at {broken.address} (please report it)')
+        assert not isinstance(answers[queries[1]], Failed)
+    finally:
+        broken.close()
+        sound.close()
