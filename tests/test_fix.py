@@ -176,6 +176,10 @@ HELM_SHARED_TAG_ONE_DIGEST_FIELD = (
     b'a:\n  image:\n    repository: example.com/a\n    tag: &t "1.0"\n    digest: ""\n'
     b'b:\n  image:\n    repository: example.com/b\n    tag: *t\n'
 )
+HELM_ONE_IMAGE_EMPTY_ANCHOR = (
+    b'a:\n  image:\n    repository: example.com/a\n    tag: "1.0"\n    digest: &d\n'
+    b'b:\n  image:\n    repository: example.com/a\n    tag: "1.0"\n    digest: *d\n'
+)
 KUSTOMIZE_ALIAS_TAG = (
     b'images:\n- name: example.com/a\n  newTag: &t "1.0"\n'
     b'- name: example.com/b\n  newTag: *t\n'
@@ -232,7 +236,10 @@ def _shared(image: str, value: str, lines: str) -> str:
             (1, _shared('example.com/a:1.0', '', 'line 2')),
             (2, "'example.com/a:1.0-slim' is not pinned to a digest"),
         ]),
-        # one scalar, one image: every reader gets the same digest
+        # one scalar, one image: every reader gets the same digest; an empty
+        # anchored value is written after its anchor
+        ('values.yaml', HELM_ONE_IMAGE_EMPTY_ANCHOR, HELM_ONE_IMAGE_EMPTY_ANCHOR.replace(
+            b'&d\n', f'&d {A}\n'.encode()), []),
         ('compose.yaml', COMPOSE_X_ANCHOR, COMPOSE_X_ANCHOR.replace(
             b'a:1.0\n', f'a:1.0@{A}\n'.encode(), 1), []),
         ('.gitlab-ci.yml', GITLAB_MERGE_KEY, GITLAB_MERGE_KEY.replace(
@@ -253,9 +260,10 @@ def test_shared_values(
     assert len(found) == len(left)
     assert [(f.line, f.message[:len(m)]) for f, (_, m) in zip(found, left)] == left
     # what fix says it pinned is exactly what the file now holds
-    assert sorted(p.digest for p in pins) == sorted(
+    # (two references that share one value are two pins of one digest)
+    assert {p.digest for p in pins} == {
         m.decode() for m in re.findall(rb'sha256:[0-9a-f]{64}', after)
-    )
+    }
 
 
 def test_a_shared_value_leaves_only_its_file_alone(tmp_path: Path) -> None:

@@ -111,9 +111,10 @@ def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[in
     """Where to write into an existing field: its text replaced by
     ``prefix`` + the digest; an empty field filled."""
     if node.style == '' and node.value in _NULLS:
+        # after an anchor or a tag (``digest: &d ~``), which stay
         if node.value:  # ~ or null: replaced
-            return (node.start, node.end), f'{prefix}{{digest}}'
-        return (node.start, node.end), f' {prefix}{{digest}}'
+            return (node.end - len(node.value), node.end), f'{prefix}{{digest}}'
+        return (node.end, node.end), f' {prefix}{{digest}}'
     span = span_of(node)
     if span is None:
         return None
