@@ -134,7 +134,35 @@ def dockerfile(draw: st.DrawFn) -> tuple[str, str]:
     return 'Dockerfile', '\n'.join(lines) + '\n'
 
 
-FILES = st.one_of(helm(), kustomize(), compose(), gitlab(), kubernetes(), dockerfile())
+# (file name, its first lines, one entry's lines with {v} for an image value)
+CI_FILES = (
+    ('.github/workflows/ci.yml', ['jobs:'], ['  j{k}:', '    runs-on: x', '    container: {v}']),
+    ('.github/workflows/ci.yml', ['jobs:'], ['  j{k}:', '    runs-on: x', '    services:',
+                                             '      s:', '        image: {v}']),
+    ('bitbucket-pipelines.yml', ['definitions:', '  services:'], ['    s{k}:', '      image: {v}']),
+    ('.circleci/config.yml', ['version: 2.1', 'jobs:'], ['  j{k}:', '    docker:', '    - image: {v}']),
+    ('cloudbuild.yaml', ['steps:'], ['- name: {v}']),
+    ('.drone.yml', ['kind: pipeline', 'steps:'], ['- name: s{k}', '  image: {v}']),
+)
+
+
+@st.composite
+def ci(draw: st.DrawFn) -> tuple[str, str]:
+    name, lines, entry = draw(st.sampled_from(CI_FILES))
+    lines = list(lines)
+    anchors: list[str] = []
+    for k in range(draw(st.integers(1, 4))):
+        value = _value(draw, anchors, 'a', draw(st.sampled_from(IMAGES)))
+        lines += [line.format(k=k, v=value) for line in entry]
+    return name, '\n'.join(lines) + '\n'
+
+
+devcontainer = st.sampled_from(IMAGES).map(
+    lambda image: ('.devcontainer.json', f'// x\n{{"image": "{image}",}}\n'),
+)
+FILES = st.one_of(
+    helm(), kustomize(), compose(), gitlab(), kubernetes(), dockerfile(), ci(), devcontainer,
+)
 
 
 def _key(image: str) -> ImageKey | None:
@@ -144,7 +172,7 @@ def _key(image: str) -> ImageKey | None:
         return None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(file=FILES, known=st.sets(st.sampled_from(IMAGES)), command=st.sampled_from(('fix', 'update')))
 def test_a_digest_lands_only_in_a_reference_that_resolved_to_it(
         file: tuple[str, str], known: set[str], command: str,
@@ -160,11 +188,13 @@ def test_a_digest_lands_only_in_a_reference_that_resolved_to_it(
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(os.path.join(folder, 'Chart.yaml'), 'w') as f:
             f.write('name: c\n')
         with open(path, 'w') as f:
             f.write(text)
         before = load(path)
+        assert before.refs, text  # a file of its kind, with references
         if command == 'fix':
             _, _, errors, _ = fix_files([path], resolver, stdout=io.StringIO())
         else:
