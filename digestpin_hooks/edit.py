@@ -15,8 +15,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
     from typing import Iterable
+    from typing import Sequence
     from typing import TextIO
 
+    from digestpin_hooks.check.findings import Shared
+    from digestpin_hooks.model import ImageRef
     from digestpin_hooks.read.files import LoadedFile
 
 
@@ -34,15 +37,154 @@ class Edit(Record):
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Replace each span, last first, so that no offset moves under another."""
-    result = text
-    previous_start = len(text) + 1
-    for edit in sorted(set(edits), key=lambda e: (e.start, e.end, e.text), reverse=True):
-        if edit.end > previous_start:
-            raise ValueError(f'overlapping edits at {edit.start}')
-        result = result[:edit.start] + edit.text + result[edit.end:]
-        previous_start = edit.start
-    return result
+    """Replace each span in one pass over the text: the pieces between the
+    edits and the edits' texts, joined once (splicing edit by edit copied
+    the whole text for each, quadratic in a file of many references)."""
+    pieces = []
+    position = previous_start = 0
+    for edit in sorted(set(edits), key=lambda e: (e.start, e.end, e.text)):
+        if edit.start < position:
+            raise ValueError(f'overlapping edits at {previous_start}')
+        pieces.append(text[position:edit.start])
+        pieces.append(edit.text)
+        position, previous_start = edit.end, edit.start
+    pieces.append(text[position:])
+    return ''.join(pieces)
+
+
+def _overlap(edit: tuple[int, int], read: tuple[int, int]) -> bool:
+    """Whether writing ``edit`` changes text at ``read``: spans that share a
+    character, an insertion point strictly inside, or the same point."""
+    (a, b), (x, y) = edit, read
+    if a == b or x == y:
+        return (a, b) == (x, y) or x < a < y or a < x < b
+    return a < y and x < b
+
+
+def _occupies(ref: ImageRef) -> list[tuple[int, int]]:
+    """The text a reference reads, and where its own pin is written."""
+    spans = list(ref.reads)
+    if ref.edit_at is None:
+        spans.append(ref.span)
+    else:
+        spans.append(ref.edit_at)
+    return spans
+
+
+def shared_edits(
+        refs: Sequence[ImageRef], planned: dict[int, Edit],
+) -> dict[int, list[int]]:
+    """The planned edits (by the index of their reference in ``refs``) that
+    would change what another reference reads without giving it the very
+    same edit, each with those other references' indices.
+
+    One sweep over spans sorted by start: linear in the references and
+    edits, plus the pairs that really overlap.
+    """
+    import heapq
+    reads = sorted(
+        (span, index) for index, ref in enumerate(refs) for span in _occupies(ref)
+    )
+    found: dict[int, list[int]] = {}
+    active: list[tuple[int, int, int]] = []  # (end, start, reader), by end
+    position = 0
+    for index, edit in sorted(planned.items(), key=lambda pair: (pair[1].start, pair[1].end)):
+        while position < len(reads) and reads[position][0][0] <= edit.end:
+            (start, end), reader = reads[position]
+            heapq.heappush(active, (end, start, reader))
+            position += 1
+        while active and active[0][0] < edit.start:
+            heapq.heappop(active)
+        others = {
+            reader for end, start, reader in active
+            if reader != index and _overlap((edit.start, edit.end), (start, end))
+            and planned.get(reader) != edit
+        }
+        if others:
+            found[index] = sorted(others)
+    return found
+
+
+def read_back(loaded: LoadedFile, text: str, pins: dict[int, str]) -> str:
+    """'' when ``text`` reads, with the reader that read ``loaded``, as
+    ``loaded`` with exactly ``pins`` (reference index -> digest) applied:
+    each pinned reference is its name and tag at that digest, every other
+    reference reads as before.  Else what differs, in one line.
+
+    This is the check that a digest never lands where it was not meant,
+    made on every write rather than trusted to the edits."""
+    from digestpin_hooks.read.files import parse_data
+    from digestpin_hooks.read.files import UnreadableFile
+    from digestpin_hooks.reference import InvalidReference
+    from digestpin_hooks.reference import parse_reference
+    from digestpin_hooks.text import encode
+    try:
+        again = parse_data(
+            loaded.path, encode(text, loaded.doc.bom), loaded.kind,
+        )
+    except UnreadableFile as e:
+        return f'the pinned text no longer reads ({e})'
+    if len(again.refs) != len(loaded.refs):
+        return (
+            f'the pinned text has {len(again.refs)} image references, not '
+            f'{len(loaded.refs)}'
+        )
+    for index, (before, after) in enumerate(zip(loaded.refs, again.refs)):
+        digest = pins.get(index)
+        line, _ = again.doc.position(after.span[0])
+        if digest is None:
+            if (after.source, after.image, after.written, after.unresolved) != (
+                before.source, before.image, before.written, before.unresolved,
+            ):
+                return f'line {line}: {before.image!r} would read {after.image!r}'
+            continue
+        try:
+            old, new = parse_reference(before.image), parse_reference(after.image)
+        except InvalidReference:
+            return f'line {line}: {before.image!r} would read {after.image!r}'
+        if (
+            after.source != before.source or new.name != old.name
+            or new.digest != digest or new.tag not in (old.tag, '')
+        ):
+            return (
+                f'line {line}: {before.image!r} would read {after.image!r}, '
+                f'not pinned to {digest}'
+            )
+    return ''
+
+
+class ReadBackError(ValueError):
+    """The edited text does not read back as intended: nothing is written;
+    the message is one line."""
+
+
+def pinned_text(
+        loaded: LoadedFile, planned: dict[int, tuple[Edit, str]],
+) -> tuple[str, dict[int, Shared]]:
+    """``loaded``'s text with the planned pins (reference index -> its edit
+    and digest) made, but for those whose text other references read too:
+    (the text, why each of those is left).
+
+    Raises ReadBackError when the text does not read back as exactly those
+    pins: a file is then not written at all.
+    """
+    from digestpin_hooks.check.findings import Shared
+    doc = loaded.doc
+    shared = shared_edits(loaded.refs, {i: edit for i, (edit, _) in planned.items()})
+    kept = {i: pin for i, pin in planned.items() if i not in shared}
+    text = apply_edits(doc.text, [edit for edit, _ in kept.values()])
+    if kept:
+        problem = read_back(loaded, text, {i: digest for i, (_, digest) in kept.items()})
+        if problem:
+            raise ReadBackError(problem)
+    reasons = {
+        index: Shared(
+            doc.position(planned[index][0].start)[0],
+            tuple(sorted({doc.position(loaded.refs[j].span[0])[0] for j in others})),
+        )
+        for index, others in shared.items()
+    }
+    return text, reasons
 
 
 class WriteRefused(OSError):

@@ -16,8 +16,9 @@ from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.check.findings import unknown_syntax_findings
 from digestpin_hooks.config import FIX_SOURCES
-from digestpin_hooks.edit import apply_edits
 from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import pinned_text
+from digestpin_hooks.edit import ReadBackError
 from digestpin_hooks.edit import rewrite_loaded
 from digestpin_hooks.edit import write_error
 from digestpin_hooks.model import FileError
@@ -31,6 +32,7 @@ from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
+from digestpin_hooks.report.formats import shared_message
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import ImageKey
@@ -121,11 +123,17 @@ def fix_file(
         keep_tag: bool,
 ) -> tuple[str, list[Pin], list[Finding], list[Finding]]:
     """The file's new text, its pins, the findings left unpinned, and the
-    findings the pins settle (still findings if the write fails)."""
-    edits = []
-    pins = []
+    findings the pins settle (still findings if the write fails).
+
+    A pin whose text other references read too (an anchor, an ARG default)
+    is made only when they all get that very edit; else each is left, with
+    the lines it shares.  Raises ReadBackError when the new text does not
+    read back as exactly these pins.
+    """
+    index_of = {id(ref): i for i, ref in enumerate(plan.loaded.refs)}
+    planned: dict[int, tuple[Edit, str]] = {}
+    pins: dict[int, tuple[Pin, Finding]] = {}
     left = []
-    settled = []
     for ref, finding, key in plan.wanted:
         if key is None:
             left.append(finding)  # its message says why fix leaves it
@@ -140,13 +148,23 @@ def fix_file(
         after = parse_reference(ref.image).with_digest(
             resolution.digest, keep_tag=keep_tag,
         )
-        edits.append(Edit(*pin_edit(ref, resolution.digest, after)))
-        pins.append(Pin(
+        index = index_of[id(ref)]
+        planned[index] = (Edit(*pin_edit(ref, resolution.digest, after)), resolution.digest)
+        pins[index] = (Pin(
             plan.loaded.path, finding.line, finding.column, ref.image, after,
             resolution.digest,
+        ), finding)
+    text, shared = pinned_text(plan.loaded, planned)
+    for index, reason in shared.items():
+        pin, finding = pins.pop(index)
+        left.append(finding.replace(
+            message=shared_message(pin.before, finding.line, reason, 'left unpinned'),
         ))
-        settled.append(finding)
-    return apply_edits(plan.loaded.doc.text, edits), pins, left, settled
+    left.sort(key=lambda f: (f.line, f.column, f.code))
+    return (
+        text, [pin for pin, _ in pins.values()],
+        left, [finding for _, finding in pins.values()],
+    )
 
 
 def fix_files(
@@ -184,9 +202,17 @@ def fix_files(
     ]
     changed = False
     for plan in plans:
-        text, file_pins, file_left, settled = fix_file(
-            plan, resolutions, keep_tag=keep_tag,
-        )
+        try:
+            text, file_pins, file_left, settled = fix_file(
+                plan, resolutions, keep_tag=keep_tag,
+            )
+        except ReadBackError as e:
+            # this file only: it stays as it was, and the run fails
+            errors.append(FileError(
+                plan.loaded.path, f'internal error: {e}: not written',
+            ))
+            left.extend(finding for _, finding, _ in plan.wanted)
+            continue
         left.extend(file_left)
         try:
             changed |= rewrite_loaded(

@@ -145,6 +145,10 @@ class ImageRef(Record):
     # the digest ('' : the whole reference with its digest, at ``span``)
     edit_at: Final[tuple[int, int] | None]
     digest_edit: Final[str]
+    # the other places in the file its value is made of (an ARG default a
+    # FROM uses in part, the fields of an assembled reference): a pin
+    # written there changes this reference too
+    reads: Final[tuple[tuple[int, int], ...]]
 
     def __init__(
             self,
@@ -161,6 +165,7 @@ class ImageRef(Record):
             has_variables: bool = False,
             edit_at: tuple[int, int] | None = None,
             digest_edit: str = '',
+            reads: tuple[tuple[int, int], ...] = (),
     ) -> None:
         self.source = source
         self.image = image
@@ -175,6 +180,7 @@ class ImageRef(Record):
         self.has_variables = has_variables
         self.edit_at = edit_at
         self.digest_edit = digest_edit
+        self.reads = reads
 
 
 def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:

@@ -15,8 +15,9 @@ from digestpin_hooks.check.findings import waived
 from digestpin_hooks.check.pins import Pinned
 from digestpin_hooks.check.pins import pinned_refs
 from digestpin_hooks.config import UPDATE_SOURCES
-from digestpin_hooks.edit import apply_edits
 from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import pinned_text
+from digestpin_hooks.edit import ReadBackError
 from digestpin_hooks.edit import rewrite_loaded
 from digestpin_hooks.edit import write_error
 from digestpin_hooks.model import failures
@@ -29,6 +30,7 @@ from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
+from digestpin_hooks.report.formats import shared_message
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.sources import resolver as source_resolver
@@ -122,8 +124,9 @@ def update_files(
     updates: list[Update] = []
     changed = False
     for loaded, pins in files:
-        edits = []
-        file_updates = []
+        index_of = {id(ref): i for i, ref in enumerate(loaded.refs)}
+        planned: dict[int, tuple[Edit, str]] = {}
+        file_updates: dict[int, Update] = {}
         for p in pins:
             resolution = resolutions[image_key(p.reference)]
             line, _ = p.loaded.doc.position(p.ref.span[0])
@@ -135,15 +138,26 @@ def update_files(
                 continue
             if resolution.digest == p.reference.digest:
                 continue
-            edits.append(Edit(*pin_edit(
+            index = index_of[id(p.ref)]
+            planned[index] = (Edit(*pin_edit(
                 p.ref, resolution.digest, p.reference.with_digest(resolution.digest),
-            )))
-            file_updates.append(Update(
+            )), resolution.digest)
+            file_updates[index] = Update(
                 p.loaded.path, line,
                 f'{p.reference.name}:{p.reference.tag}',
                 p.reference.digest, resolution.digest,
-            ))
-        text = apply_edits(loaded.doc.text, edits)
+            )
+        try:
+            text, shared = pinned_text(loaded, planned)
+        except ReadBackError as e:
+            errors.append(FileError(loaded.path, f'internal error: {e}: not written'))
+            continue  # this file only: it stays as it was
+        for index, reason in shared.items():
+            update = file_updates.pop(index)
+            column = loaded.doc.position(loaded.refs[index].span[0])[1]
+            notes.append(Note(loaded.path, update.line, column, shared_message(
+                loaded.refs[index].image, update.line, reason, 'left at its digest',
+            )))
         try:
             changed |= rewrite_loaded(
                 loaded, text, dry_run=dry_run, stdout=stdout or sys.stdout,
@@ -151,7 +165,7 @@ def update_files(
         except OSError as e:
             errors.append(FileError(loaded.path, write_error(e)))
             continue  # an update counts once it is on disk
-        updates.extend(file_updates)
+        updates.extend(file_updates.values())
     return updates, notes, errors, changed
 
 

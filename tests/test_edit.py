@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.edit import _overlap
 from digestpin_hooks.edit import apply_edits
 from digestpin_hooks.edit import Edit
+from digestpin_hooks.edit import pinned_text
+from digestpin_hooks.edit import ReadBackError
 from digestpin_hooks.edit import rewrite_file
 from digestpin_hooks.edit import unified_diff
 from digestpin_hooks.edit import WriteRefused
+from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.resolve.matching import Resolution
 
 
 def test_splicing_spans() -> None:
@@ -57,3 +62,71 @@ def test_a_file_gone_since_it_was_read_is_not_written(tmp_path: Path) -> None:
             str(path), b'FROM a:1\n', b'FROM a:2\n', dry_run=False,
             old_text='', new_text='', stdout=None,  # type: ignore[arg-type]
         )
+
+
+def _dockerfile(text: str) -> LoadedFile:
+    from digestpin_hooks.read.dockerfile.references import read_dockerfile
+    doc, refs, _ = read_dockerfile(text.encode())
+    return LoadedFile('Dockerfile', text.encode(), doc, refs)
+
+
+DIGEST = 'sha256:' + 'd' * 64
+OTHER = 'sha256:' + 'e' * 64
+
+
+@pytest.mark.parametrize(
+    ('text', 'planned', 'problem'),
+    (
+        # the pin written into part of the reference (a reader's wrong span)
+        ('FROM a:1\nFROM b:2\n', {0: (Edit(6, 8, f'a:1@{DIGEST}'), DIGEST)},
+         f"line 1: 'a:1' would read 'aa:1@{DIGEST}', not pinned to {DIGEST}"),
+        # another digest than the one resolved
+        ('FROM a:1\nFROM b:2\n', {0: (Edit(5, 8, f'a:1@{OTHER}'), DIGEST)},
+         f"line 1: 'a:1' would read 'a:1@{OTHER}', not pinned to {DIGEST}"),
+        # the right pin, and a reference nobody meant to change changed
+        ('FROM a:1\nFROM b:2\n', {0: (Edit(5, 9, f'a:1@{DIGEST}\nFROM c:2\n# '), DIGEST)},
+         "line 2: 'b:2' would read 'c:2'"),
+        ('FROM a:1\nFROM b:2\n', {0: (Edit(5, 8, f'a:1@{DIGEST}\nFROM c:3'), DIGEST)},
+         'the pinned text has 3 image references, not 2'),
+        ('FROM a:1\n', {0: (Edit(5, 8, 'a:1 b c'), DIGEST)},
+         'the pinned text no longer reads (dockerfile parse error on line 1: '
+         'FROM requires either one or three arguments)'),
+    ),
+)
+def test_a_text_that_does_not_read_back_as_its_pins_is_refused(
+        text: str, planned: dict[int, tuple[Edit, str]], problem: str,
+) -> None:
+    with pytest.raises(ReadBackError) as caught:
+        pinned_text(_dockerfile(text), planned)
+    assert str(caught.value) == problem
+
+
+def test_a_text_that_reads_back_as_its_pins_is_made() -> None:
+    loaded = _dockerfile('FROM a:1\nFROM b:2\n')
+    assert pinned_text(loaded, {1: (Edit(14, 17, f'b:2@{DIGEST}'), DIGEST)}) == (
+        f'FROM a:1\nFROM b:2@{DIGEST}\n', {},
+    )
+
+
+def test_a_fix_that_does_not_read_back_writes_nothing_of_that_file() -> None:
+    """A reader whose span is wrong (here made by hand) cannot make fix
+    write a digest elsewhere: the read-back refuses the file."""
+    from digestpin_hooks.fix import fix_file
+    from digestpin_hooks.fix import plan_file
+    loaded = _dockerfile('FROM a:1\nFROM b:2\n')
+    wrong = loaded.refs[0].replace(span=(6, 8))
+    plan = plan_file(loaded.replace(refs=[wrong, loaded.refs[1]]))
+    keys = [key for _, _, key in plan.wanted if key is not None]
+    with pytest.raises(ReadBackError, match="line 1: 'a:1' would read"):
+        fix_file(plan, {key: Resolution(DIGEST, '', '') for key in keys}, keep_tag=True)
+
+
+@pytest.mark.parametrize(
+    ('edit', 'read', 'overlap'),
+    (
+        ((0, 3), (2, 5), True), ((0, 3), (3, 5), False), ((3, 3), (0, 5), True),
+        ((5, 5), (0, 5), False), ((3, 3), (3, 3), True), ((0, 5), (3, 3), True),
+    ),
+)
+def test_what_an_edit_changes(edit: tuple[int, int], read: tuple[int, int], overlap: bool) -> None:
+    assert _overlap(edit, read) is overlap

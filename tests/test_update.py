@@ -93,3 +93,37 @@ def test_github_update_errors_carry_their_line(tmp_path: Path, monkeypatch: obje
     assert update.main(['--dry-run', '--format', 'github', str(path)]) == 2
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert f'::error file={path},line=2::line 2: cannot update' in out
+
+
+def test_a_pin_other_references_read_moves_only_with_them(tmp_path: Path) -> None:
+    """One tag (with its pin) read by two Helm images through an alias: the
+    images' tags now point to different digests, so neither is moved (it
+    was a ValueError that stopped the run), and each says why."""
+    (tmp_path / 'Chart.yaml').write_bytes(b'name: c\n')
+    path = tmp_path / 'values.yaml'
+    data = (
+        f'a:\n  image:\n    repository: example.com/a\n    tag: &t "1.0@{OLD}"\n'
+        f'b:\n  image:\n    repository: example.com/b\n    tag: *t\n'
+        f'c:\n  image:\n    repository: example.com/c\n    tag: "1.0@{OLD}"\n'
+    ).encode()
+    path.write_bytes(data)
+    newer = 'sha256:' + '3' * 64
+
+    def apart(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+        return {
+            key: Resolution(newer if key[0].endswith('/b') else NEW, '', '')
+            for key in keys
+        }
+
+    updates, notes, errors, changed = update_files([str(path)], apart)
+    assert errors == []
+    assert changed
+    assert [(u.line, u.image, u.new) for u in updates] == [(11, 'example.com/c:1.0', NEW)]
+    # only c's own tag, the last line, moved
+    assert path.read_bytes() == data[:data.rindex(b'@')] + f'@{NEW}"\n'.encode()
+    assert [(n.line, n.message) for n in notes] == [
+        (3, f"'example.com/a:1.0@{OLD}' left at its digest: its value on line 4 "
+            f'is shared with line 7: pin by hand'),
+        (7, f"'example.com/b:1.0@{OLD}' left at its digest: its value on line 4 "
+            f'is shared with line 3: pin by hand'),
+    ]

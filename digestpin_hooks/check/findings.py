@@ -175,6 +175,20 @@ class Finding(Record):
         self.replacement = replacement
 
 
+class Shared(Record):
+    """Why fix (or update) leaves a reference as it is: the text its pin
+    would change is read by other references too (a YAML anchor used
+    through aliases, an ARG default used by several FROMs), and they would
+    not all get the same digest.  report/ says it in words."""
+
+    value_line: Final[int]  # where the shared value is written
+    lines: Final[tuple[int, ...]]  # the other references that read it
+
+    def __init__(self, value_line: int, lines: tuple[int, ...]) -> None:
+        self.value_line = value_line
+        self.lines = lines
+
+
 def pinned_reference(ref: ImageRef) -> Reference | None:
     """The parsed reference when ``ref`` is pinned to a valid digest."""
     if ref.unresolved:

@@ -44,6 +44,10 @@ _NOT_A_STRING_RE = re.compile(
 )
 
 
+# ``: *name`` after a key: an alias, as the YAML scanner reads one
+_ALIAS_RE = re.compile(r'[ \t]*:[ \t]*\*[^\s,\[\]{}]+')
+
+
 class Assembled(Record):
     """A reference made of several YAML fields (Helm values, Kustomize)."""
 
@@ -72,19 +76,29 @@ def _text(node: Scalar | None) -> str:
 def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, int], str] | None:
     """Where and what to write to add ``name: {digest}`` to a mapping, in
     its style; None when its last value is not a scalar we can follow."""
-    key, last = mapping.pairs[0][0], mapping.pairs[-1][1]
+    key, (last_key, last) = mapping.pairs[0][0], mapping.pairs[-1]
     if not isinstance(last, Scalar) or not isinstance(key, Scalar):
         return None
+    if not isinstance(last_key, Scalar):
+        return None
+    end = last.end
+    if last.start < last_key.end:
+        # an alias (``newTag: *t``): its node stands at the anchor, maybe in
+        # another entry; the key goes after the alias, where this entry ends
+        alias = _ALIAS_RE.match(text, last_key.end)
+        if alias is None:
+            return None
+        end = alias.end()
     if text[mapping.start] == '{':  # flow: before the closing brace
-        after = last.end
+        after = end
         while after < len(text) and text[after] in ' \t':
             after += 1
         if text[after:after + 1] != '}':
             return None
-        return (last.end, last.end), f', {name}: {{digest}}'
-    if '\n' in text[mapping.start:last.end] and text.find('\n', last.start, last.end) >= 0:
+        return (end, end), f', {name}: {{digest}}'
+    if text.find('\n', last.start, last.end) >= 0:
         return None  # a value over several lines: left to the user
-    line_end = text.find('\n', last.end)
+    line_end = text.find('\n', end)
     if line_end < 0:
         line_end = len(text)
     newline = '\r\n' if text[line_end - 1:line_end] == '\r' else '\n'
@@ -97,9 +111,10 @@ def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[in
     """Where to write into an existing field: its text replaced by
     ``prefix`` + the digest; an empty field filled."""
     if node.style == '' and node.value in _NULLS:
+        # after an anchor or a tag (``digest: &d ~``), which stay
         if node.value:  # ~ or null: replaced
-            return (node.start, node.end), f'{prefix}{{digest}}'
-        return (node.start, node.end), f' {prefix}{{digest}}'
+            return (node.end - len(node.value), node.end), f'{prefix}{{digest}}'
+        return (node.end, node.end), f' {prefix}{{digest}}'
     span = span_of(node)
     if span is None:
         return None
@@ -109,7 +124,7 @@ def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[in
 def _assembled(
         path: str, mapping: YamlMapping, image: str, *,
         has_tag: bool, digest_field: Scalar | None, edit: tuple[tuple[int, int], str] | None,
-        untagged_note: str,
+        untagged_note: str, fields: tuple[Scalar | None, ...],
 ) -> Assembled:
     first_key = mapping.pairs[0][0]
     assert isinstance(first_key, Scalar)
@@ -117,6 +132,9 @@ def _assembled(
         source=path, image=image, written=image,
         span=(first_key.start, first_key.start), editable=False,
         line=first_key.line, has_variables='$' in image or '{{' in image,
+        # its fields, wherever they are written (an alias's value stands at
+        # its anchor, which other references may read too)
+        reads=tuple((f.start, f.end) for f in fields if f is not None),
     )
     if '{{' in image or '$' in image:
         return Assembled(at.replace(
@@ -132,10 +150,12 @@ def _assembled(
 def _kustomize_entry(
         text: str, span_of: SpanOf, entry: YamlMapping, path: str,
 ) -> Assembled | None:
-    name = _text(_value(entry, 'newName')) or _text(_value(entry, 'name'))
+    name_node, new_name_node = _value(entry, 'name'), _value(entry, 'newName')
+    name = _text(new_name_node) or _text(name_node)
     if not name or not entry.pairs:
         return None
-    tag = _text(_value(entry, 'newTag'))
+    tag_node = _value(entry, 'newTag')
+    tag = _text(tag_node)
     digest_node = _value(entry, 'digest')
     digest = _text(digest_node)
     image = name + (f':{tag}' if tag else '') + (f'@{digest}' if digest else '')
@@ -146,6 +166,7 @@ def _kustomize_entry(
     return _assembled(
         path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
         edit=edit, untagged_note='no newTag: the tag is the one the base manifests name',
+        fields=(name_node, new_name_node, tag_node, digest_node),
     )
 
 
@@ -164,10 +185,11 @@ def kustomize(text: str, documents: list[Node | None], span_of: SpanOf) -> Itera
 
 
 def _helm_image(span_of: SpanOf, mapping: YamlMapping, path: str) -> Assembled | None:
-    repository = _text(_value(mapping, 'repository'))
+    repository_node, registry_node = _value(mapping, 'repository'), _value(mapping, 'registry')
+    repository = _text(repository_node)
     if not repository:
         return None
-    registry = _text(_value(mapping, 'registry'))
+    registry = _text(registry_node)
     tag_node = _value(mapping, 'tag')
     tag = _text(tag_node)
     digest_node = _value(mapping, 'digest')
@@ -195,6 +217,7 @@ def _helm_image(span_of: SpanOf, mapping: YamlMapping, path: str) -> Assembled |
         path, mapping, image, has_tag=bool(tag),
         digest_field=digest_node if digest else None, edit=edit,
         untagged_note="no tag: the chart renders its appVersion from Chart.yaml",
+        fields=(repository_node, registry_node, tag_node, digest_node, sha_node),
     )
 
 

@@ -217,6 +217,7 @@ class LoadedFile(Record):
     identity: Final[Identity | None]
     # instructions and flags BuildKit v0.32 does not know (DP010)
     unknown: Final[tuple[UnknownSyntax, ...]]
+    kind: Final[str]  # what it was read as ('auto': by its name)
 
     def __init__(
             self,
@@ -226,6 +227,7 @@ class LoadedFile(Record):
             refs: list[ImageRef],
             identity: Identity | None = None,
             unknown: tuple[UnknownSyntax, ...] = (),
+            kind: str = 'auto',
     ) -> None:
         self.path = path
         self.data = data
@@ -233,6 +235,7 @@ class LoadedFile(Record):
         self.refs = refs
         self.identity = identity
         self.unknown = unknown
+        self.kind = kind
 
 
 class UnreadableFile(ValueError):
@@ -257,14 +260,21 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         raise IsAFolder('is a directory') from None
     except ReadError as e:
         raise UnreadableFile(str(e)) from None
-    data, identity = read.data, read.identity
+    return parse_data(path, read.data, kind, read.identity)
+
+
+def parse_data(
+        path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
+) -> LoadedFile:
+    """Parse ``data`` as the file ``path`` of ``kind``: what load() does
+    after reading, and what a write reads back before it is made."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         try:
             dockerfile, refs, unknown = read_dockerfile(data)
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
-        return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown))
+        return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
     from digestpin_hooks.read.yaml_refs import parse_yaml
     from digestpin_hooks.read.yaml_nodes import YamlError
     if kind == KUBERNETES and b'{{' in data:
@@ -283,7 +293,7 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
                 f'it is rendered ({e})',
             ) from None
         raise UnreadableFile(str(e)) from None
-    return LoadedFile(path, data, yaml_file, refs, identity)
+    return LoadedFile(path, data, yaml_file, refs, identity, kind=kind)
 
 
 def load_all(

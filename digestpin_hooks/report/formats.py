@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from digestpin_hooks.check.findings import Finding
+from digestpin_hooks.check.findings import Shared
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import Note
 from digestpin_hooks.text import printable
@@ -35,6 +36,16 @@ def finding_line(finding: Finding) -> str:
     return (
         f'{finding.path}:{finding.line}:{finding.column}: {finding.code} '
         f'{finding.message}'
+    )
+
+
+def shared_message(image: str, line: int, shared: Shared, left: str) -> str:
+    """Why a reference on ``line`` is ``left`` as it is: its value is shared."""
+    others = ', '.join(str(n) for n in shared.lines)
+    where = '' if shared.value_line == line else f' on line {shared.value_line}'
+    return (
+        f'{image!r} {left}: its value{where} is shared with '
+        f'line{"s" if len(shared.lines) > 1 else ""} {others}: pin by hand'
     )
 
 

@@ -156,7 +156,7 @@ def _ref_from_expansion(
     at = ImageRef(
         source=source, image=exp.value, written=doc.text[word_span[0]:word_span[1]],
         span=word_span, editable=False, line=ins.start_line, platform=platform,
-        has_variables=exp.has_variables,
+        has_variables=exp.has_variables, reads=exp.reads,
     )
     if exp.unresolved:
         return at.replace(
@@ -338,7 +338,9 @@ def _define_args(
                 # used, and no image reference can use it
                 scope.stage.pop(name, None)
                 continue
-            scope.stage[name] = Var(exp.value, exp.span, ins.start_line)
+            scope.stage[name] = Var(
+                exp.value, exp.span, ins.start_line, reads=exp.reads,
+            )
             continue
         for meta in scope.metas:
             if not eq:
@@ -354,6 +356,7 @@ def _define_args(
                 meta[name] = Var(
                     exp.value, exp.span, ins.start_line,
                     ins.span(word_start + len(name) + 1, word_end),
+                    exp.reads,
                 )
 
 

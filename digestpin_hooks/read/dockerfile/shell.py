@@ -36,6 +36,8 @@ class Var(Record):
     # where the value is written in the file, variables and all (None: not
     # from the file): the one place a value built from variables is reported
     written: Final[Span | None]
+    # every place in the file the value was made from: an edit there changes it
+    reads: Final[tuple[Span, ...]]
 
     def __init__(
             self,
@@ -43,11 +45,13 @@ class Var(Record):
             span: Span | None,
             line: int,
             written: Span | None = None,
+            reads: tuple[Span, ...] = (),
     ) -> None:
         self.value = value
         self.span = span
         self.line = line
         self.written = written
+        self.reads = reads
 
 
 class Expansion(Record):
@@ -59,6 +63,9 @@ class Expansion(Record):
     span: Final[Span | None]  # where ``value`` stands in the file verbatim
     via: Final[str]  # the variable whose definition holds ``span``; '' otherwise
     has_variables: Final[bool]
+    # where the values of the variables it looked up are written: a pin
+    # written there changes this word too
+    reads: Final[tuple[Span, ...]]
 
     def __init__(
             self,
@@ -67,12 +74,14 @@ class Expansion(Record):
             span: Span | None,
             via: str,
             has_variables: bool,
+            reads: tuple[Span, ...] = (),
     ) -> None:
         self.value = value
         self.unresolved = unresolved
         self.span = span
         self.via = via
         self.has_variables = has_variables
+        self.reads = reads
 
 
 # Go's unicode.IsSpace: BuildKit trims lines and splits words at these
@@ -86,6 +95,9 @@ GO_SPACE = (
 GO_BLANK = r'[^\S\n\x1c-\x1f]'
 MAX_WORD = 256 * 1024  # characters one expanded word may reach
 MAX_NESTING = 64  # ${A:-${B:-...}} levels
+# places one word's variables are remembered to come from: past it they
+# are one span over them all (more is then "shared", never less)
+MAX_READS = 32
 
 
 class ExpansionError(ValueError):
@@ -147,6 +159,16 @@ class _Lexer:
         self.budget = budget
         self.depth = 0
         self.produced = 0  # characters variables added to this word
+        self.reads: dict[Span, None] = {}  # where the values looked up stand
+
+    def lookup(self, name: str) -> Var | None:
+        """The variable ``name``; where its value is written is noted."""
+        var = self.env.get(name)
+        if var is not None:
+            for span in (var.written, var.span, *var.reads):
+                if span is not None:
+                    self.reads[span] = None
+        return var
 
     def grown(self, out: list[str], piece: str) -> None:
         """Append an expanded ``piece`` to ``out``, within the word and
@@ -166,7 +188,7 @@ class _Lexer:
     def get(self, name: str) -> str | None:
         """The value of ``name``; None when unset (noted for DP003 when it
         is a name a --build-arg could set)."""
-        var = self.env.get(name)
+        var = self.lookup(name)
         if var is None:
             if _IDENTIFIER_RE.match(name):
                 self.unresolved.append(name)
@@ -307,9 +329,9 @@ class _Lexer:
             return '${' + name + (':' if null_is_unset else '') + op + argument + '}'
         if op in '#%':
             # an unset variable is empty here: no --build-arg is implied
-            var = self.env.get(name)
+            var = self.lookup(name)
             return _trim(var.value if var is not None else '', op, argument)
-        var = self.env.get(name)
+        var = self.lookup(name)
         value: str | None = None if var is None else var.value
         present = value is not None and (not null_is_unset or value != '')
         if op == '-':
@@ -405,7 +427,7 @@ class _Lexer:
         replacement = self.until('}', True, "missing '}'")
         if self.keep_unset and name not in self.env:
             return '${' + name + '/' + pattern + '/' + replacement + '}'
-        var = self.env.get(name)
+        var = self.lookup(name)
         value = var.value if var is not None else ''
         from digestpin_hooks.read.dockerfile.patterns import replace
         try:
@@ -490,4 +512,7 @@ def expand(
         inner = word[1:-1]
         if not _SPECIAL_RE.search(inner) and escape not in inner:
             span = locate(1, len(word) - 1)
-    return Expansion(value, unresolved, span, via, has_variables)
+    reads = tuple(lexer.reads)
+    if len(reads) > MAX_READS:  # a long ARG chain: one span over them all
+        reads = ((min(r[0] for r in reads), max(r[1] for r in reads)),)
+    return Expansion(value, unresolved, span, via, has_variables, reads)
