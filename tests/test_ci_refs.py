@@ -361,3 +361,107 @@ def test_a_template_that_is_no_yaml_yet_is_skipped(tmp_path: Path, name: str) ->
     path.write_text('{{- if .Values.x }}\nimage: {{ .Values.image }}\n{{- end }}\n')
     with pytest.raises(SkippedFile, match='skipped: a template'):
         load(str(path))
+
+
+PINNED = 'alpine@sha256:' + 'a' * 64
+# every kind, a pinned image then the same key again unpinned (an image
+# as each kind's tool names it): what each tool does is what we read
+DUPLICATES = {
+    'compose': ('compose.yaml', f'services:\n  a:\n    image: {PINNED}\n    image: alpine:latest\n'),
+    'kubernetes': ('pod.yaml', f'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: {PINNED}\n      image: alpine:latest\n'),
+    'actions': ('.github/workflows/ci.yml', f'jobs:\n  a:\n    container: {PINNED}\n    container: alpine:latest\n'),
+    'gitlab-ci': ('.gitlab-ci.yml', f'job:\n  image: {PINNED}\n  image: alpine:latest\n'),
+    'bitbucket': ('bitbucket-pipelines.yml', f'image: {PINNED}\nimage: alpine:latest\n'),
+    'circleci': ('.circleci/config.yml', f'jobs:\n  a:\n    docker:\n      - image: {PINNED}\n        image: alpine:latest\n'),
+    'cloudbuild': ('cloudbuild.yaml', f'steps:\n  - name: {PINNED}\n    name: alpine:latest\n'),
+    'drone': ('.drone.yml', f'steps:\n  - image: {PINNED}\n    image: alpine:latest\n'),
+    'devcontainer': ('.devcontainer.json', f'{{"image": "{PINNED}",\n "image": "alpine:latest"}}'),
+    'helm': ('values.yaml', f'image: {PINNED}\nimage: alpine:latest\n'),
+    'kustomize': ('kustomization.yaml', 'images:\n  - name: alpine\n    newTag: "3"\n    newTag: latest\n'),
+}
+# the outcome: the later key read (a finding on its line, exit 1), or the
+# file refused (one error line, exit 2)
+DUPLICATE_OUTCOMES = {
+    'compose': (2, "compose.yaml: error: line 4: duplicate key 'image' (first on line 3)"),
+    'kubernetes': (2, "pod.yaml: error: line 6: duplicate key 'image' (first on line 5)"),
+    'actions': (2, ".github/workflows/ci.yml: error: line 4: duplicate key 'container' (first on line 3)"),
+    'gitlab-ci': (1, ".gitlab-ci.yml:3:10: DP001 'alpine:latest' is not pinned"),
+    'bitbucket': (2, "bitbucket-pipelines.yml: error: line 2: duplicate key 'image' (first on line 1)"),
+    'circleci': (2, ".circleci/config.yml: error: line 5: duplicate key 'image' (first on line 4)"),
+    'cloudbuild': (2, "cloudbuild.yaml: error: line 3: duplicate key 'name' (first on line 2)"),
+    'drone': (2, ".drone.yml: error: line 3: duplicate key 'image' (first on line 2)"),
+    'devcontainer': (1, ".devcontainer.json:2:12: DP001 'alpine:latest' is not pinned"),
+    'helm': (1, "values.yaml:2:8: DP001 'alpine:latest' is not pinned"),
+    'kustomize': (2, "kustomization.yaml: error: line 4: duplicate key 'newTag' (first on line 3)"),
+}
+
+
+def test_every_yaml_kind_says_how_its_tool_reads_duplicate_keys() -> None:
+    from digestpin_hooks.read.kinds import LATER_WINS
+    from digestpin_hooks.read.kinds import REFUSE
+    from digestpin_hooks.read.kinds import TABLE
+    assert {
+        kind.name: kind.duplicates for kind in TABLE if kind.name != 'dockerfile'
+    } == {
+        kind: (LATER_WINS if status == 1 else REFUSE)
+        for kind, (status, _) in DUPLICATE_OUTCOMES.items()
+    }
+    assert sorted(DUPLICATES) == sorted(DUPLICATE_OUTCOMES)
+
+
+@pytest.mark.parametrize('kind', list(DUPLICATES))
+def test_duplicate_keys_are_read_as_each_tool_reads_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        kind: str,
+) -> None:
+    from digestpin_hooks.lint import main
+    name, text = DUPLICATES[kind]
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(text)
+    (tmp_path / 'Chart.yaml').write_text('name: c\n')
+    monkeypatch.chdir(tmp_path)
+    status, line = DUPLICATE_OUTCOMES[kind]
+    assert main([name, '--kind', kind]) == status
+    out, err = capsys.readouterr()
+    lines = (out if status == 1 else err).splitlines()
+    assert len([x for x in lines if not x.startswith('summary:')]) == 1, out + err
+    assert lines[0].startswith(line), lines[0]
+
+
+@pytest.mark.parametrize(('text', 'images'), (
+    # Ruby's Psych assigns in order: a later << replaces an own key before
+    # it (the job's own image is then no reference: GitLab never runs it)
+    ('.a: &a {image: a:1}\njob:\n  image: own:1\n  <<: *a\n', [('.a.image', 'a:1')]),
+    ('.a: &a {image: a:1}\njob:\n  <<: *a\n  image: own:1\n', [('.a.image', 'a:1'), ('job.image', 'own:1')]),
+    ('.a: &a {image: a:1}\njob:\n  image: own:1\n  <<: *a\n  image: last:1\n', [('.a.image', 'a:1'), ('job.image', 'last:1')]),
+))
+def test_gitlab_merge_keys_are_assigned_in_order(
+        tmp_path: Path, text: str, images: list[tuple[str, str]],
+) -> None:
+    assert [(r[0], r[3]) for r in refs_of(tmp_path, '.gitlab-ci.yml', text)] == images
+
+
+def test_a_later_merge_wins_and_in_a_list_the_earlier_mapping() -> None:
+    from digestpin_hooks.read.yaml_nodes import compose_documents
+    from digestpin_hooks.read.yaml_nodes import get
+    from digestpin_hooks.read.yaml_nodes import Scalar
+    text = 'a: &a {image: a:1}\nb: &b {image: b:1}\nj1:\n  <<: *a\n  <<: *b\nj2:\n  <<: [*a, *b]\n'
+    top = compose_documents(text, later_wins=True)[0]
+    for job, image in (('j1', 'b:1'), ('j2', 'a:1')):
+        entry = get(get(top, job)[0], 'image')  # type: ignore[index]
+        assert entry is not None and isinstance(entry[0], Scalar)
+        assert entry[0].value == image
+
+
+def test_gitlab_job_variables_override_top_level_ones(tmp_path: Path) -> None:
+    text = (
+        f'variables:\n  IMG: {PINNED}\n  SVC: {PINNED}\n'
+        'job:\n  variables:\n    IMG: alpine:latest\n    SVC: {value: "redis:7"}\n'
+        '  image: $IMG\n  services: [$SVC]\n'
+        'other:\n  image: $IMG\n'
+    )
+    assert refs_of(tmp_path, '.gitlab-ci.yml', text) == [
+        ('job.image', 8, 10, 'alpine:latest', '$IMG', False),
+        ('job.services[0]', 9, 14, 'redis:7', '$SVC', False),
+        ('other.image', 11, 10, PINNED, '$IMG', False),
+    ]

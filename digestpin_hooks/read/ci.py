@@ -36,6 +36,8 @@ class Found(Record):
     key: Final[Scalar]
     platform: Final[str]
     prefix: Final[str]  # 'docker://' before the image in the value
+    # variables of the job that override the file's (GitLab job variables:)
+    variables: Final[tuple[tuple[str, str], ...]]
 
     def __init__(
             self,
@@ -44,12 +46,14 @@ class Found(Record):
             key: Scalar,
             platform: str = '',
             prefix: str = '',
+            variables: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.path = path
         self.node = node
         self.key = key
         self.platform = platform
         self.prefix = prefix
+        self.variables = variables
 
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:
@@ -82,13 +86,19 @@ _GITLAB_GLOBAL = frozenset((
 
 
 def _gitlab_job(job: YamlMapping, path: str) -> Iterator[Found]:
+    """A job's images, with its own ``variables:``, which GitLab lets
+    override the top-level ones in its ``image:`` and ``services:``."""
+    found: list[Found] = []
     image = get(job, 'image')
     if image is not None:
-        yield from _image(image[0], image[1], f'{path}image')
+        found.extend(_image(image[0], image[1], f'{path}image'))
     services = get(job, 'services')
     if services is not None and isinstance(services[0], YamlSequence):
         for i, service in enumerate(services[0].items):
-            yield from _image(service, services[1], f'{path}services[{i}]')
+            found.extend(_image(service, services[1], f'{path}services[{i}]'))
+    variables = tuple(_variables(job).items()) if path else ()
+    for f in found:
+        yield f.replace(variables=variables) if variables else f
 
 
 def gitlab(documents: list[Node | None]) -> Iterator[Found]:
@@ -123,20 +133,27 @@ def gitlab_local_includes(documents: list[Node | None]) -> list[str]:
     return names[:MAX_INCLUDES]
 
 
+def _variables(mapping: YamlMapping) -> dict[str, str]:
+    """A mapping's ``variables:``: ``NAME: value`` or ``NAME: {value: …}``."""
+    values: dict[str, str] = {}
+    variables = get(mapping, 'variables')
+    if variables is None or not isinstance(variables[0], YamlMapping):
+        return values
+    for name, value, _ in items(variables[0]):
+        if isinstance(value, YamlMapping):
+            inner = get(value, 'value')
+            value = inner[0] if inner is not None else value
+        if isinstance(value, Scalar):
+            values[name] = value.value
+    return values
+
+
 def gitlab_variables(path: str, documents: list[Node | None]) -> dict[str, str]:
-    """Top-level ``variables:``: ``NAME: value`` or ``NAME: {value: …}``
-    (``path``, unused, as the table of kinds passes it to every kind)."""
+    """Top-level ``variables:``, a job's own override them (``Found``);
+    ``path``, unused, as the table of kinds passes it to every kind."""
     values: dict[str, str] = {}
     for top in _mappings(documents):
-        variables = get(top, 'variables')
-        if variables is None or not isinstance(variables[0], YamlMapping):
-            continue
-        for name, value, _ in items(variables[0]):
-            if isinstance(value, YamlMapping):
-                inner = get(value, 'value')
-                value = inner[0] if inner is not None else value
-            if isinstance(value, Scalar):
-                values[name] = value.value
+        values.update(_variables(top))
     return values
 
 

@@ -15,10 +15,12 @@ from digestpin_hooks.read.bounded import ReadError
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
 from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import is_dockerfile_name
 from digestpin_hooks.read.kinds import kind_of
 from digestpin_hooks.read.kinds import KUBERNETES
+from digestpin_hooks.read.kinds import LATER_WINS
 from digestpin_hooks.read.kinds import yaml_kind
 
 TYPE_CHECKING = False
@@ -185,7 +187,10 @@ class _GitlabIncludes:
             current = todo.pop()
             try:
                 data = read_regular(current, MAX_FILE_BYTES).data
-                documents = compose_documents(data.decode('utf-8'), duplicates=True)
+                documents = compose_documents(
+                    data.decode('utf-8'),
+                    later_wins=BY_NAME[GITLAB].duplicates == LATER_WINS,
+                )
             except (OSError, UnicodeDecodeError, YamlError):
                 continue  # reading the file itself reports what is wrong with it
             for name in gitlab_local_includes(documents):

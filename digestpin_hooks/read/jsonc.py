@@ -146,7 +146,9 @@ def parse_jsonc(text: str) -> list[Node | None]:
             if len(stack) >= MAX_DEPTH:
                 raise reader.error(f'nested more than {MAX_DEPTH} levels deep')
             opened: YamlMapping | YamlSequence = (
-                YamlMapping([], reader.at, reader.line) if c == '{'
+                # the dev containers CLI's jsonc-parser keeps a repeated
+                # key's later value, as JavaScript objects do
+                YamlMapping([], reader.at, reader.line, later_wins=True) if c == '{'
                 else YamlSequence([], reader.at, reader.line)
             )
             reader.at += 1

@@ -43,6 +43,13 @@ _VALUES_NAME = r'values(-[^/]*)?\.ya?ml\Z'
 _DOCKERFILE_STEMS = ('Dockerfile', 'Containerfile')
 _DOCKERFILE_SUFFIXES = ('.Dockerfile', '.dockerfile', '.Containerfile', '.containerfile')
 _YAML = ('.yml', '.yaml')
+# What a kind's tool does with a key written twice in one mapping: REFUSE
+# the file (a one-line error, as for invalid YAML) or LATER_WINS (a later
+# key, or a later ``<<`` merge, replaces the earlier one, as Ruby's Psych,
+# Go's yaml.v2 and JSON parsers build a map).  Where a tool does not
+# document it the file is refused: reading the wrong one of two values
+# could let an unpinned image through.
+REFUSE, LATER_WINS = 'refuse', 'later wins'
 
 
 class Kind(Record):
@@ -68,6 +75,7 @@ class Kind(Record):
     # ($NAME), '' for none; and where a user sets them, for messages
     variables: Final[str]
     variables_from: Final[str]
+    duplicates: Final[str]  # REFUSE or LATER_WINS, as its tool reads them
 
     def __init__(
             self,
@@ -81,6 +89,7 @@ class Kind(Record):
             paths_at_anchor: bool = True,
             variables: str = '',
             variables_from: str = '',
+            duplicates: str = REFUSE,
     ) -> None:
         self.name = name
         self.title = title
@@ -92,6 +101,7 @@ class Kind(Record):
         self.paths_at_anchor = paths_at_anchor
         self.variables = variables
         self.variables_from = variables_from
+        self.duplicates = duplicates
 
 
 def imported(target: str) -> Any:
@@ -185,53 +195,64 @@ TABLE = (
         CLOUDBUILD, 'Cloud Build configs', r'(^|/)[^/]*cloudbuild[^/]*\.(ya?ml|json)$',
         ('yaml', 'json'), _cloudbuild, _CI + 'cloudbuild',
         variables=_CI + 'cloudbuild_substitutions', variables_from='substitutions:',
+        duplicates=REFUSE,  # gcloud's ruamel.yaml: DuplicateKeyError
     ),
     Kind(
         KUSTOMIZE, 'Kustomizations', r'(^|/)(kustomization\.ya?ml|Kustomization)$',
         ('file',), _kustomize, _ASSEMBLED + 'kustomize', assembles=True,
+        duplicates=REFUSE,  # kustomize reads a kustomization strictly
     ),
     Kind(
         DEVCONTAINER, 'dev containers',
         r'(^|/)\.devcontainer\.json$|(^|/)\.devcontainer/([^/]+/)?devcontainer\.json$',
         ('json',), _devcontainer, _CI + 'devcontainer',
+        duplicates=LATER_WINS,  # the dev containers CLI's jsonc-parser
     ),
     Kind(
         COMPOSE, 'Compose files', r'(^|/)(docker-)?compose(\.[^/]*)?\.ya?ml$',
         ('yaml',), _compose, _YAML_REFS + 'compose', paths_at_anchor=False,
         variables=_YAML_REFS + 'dotenv', variables_from='.env',
+        duplicates=REFUSE,  # compose-go (yaml.v3): "mapping key already defined"
     ),
     Kind(
         HELM, 'Helm chart values', r'(^|/)values(-[^/]*)?\.ya?ml$',
         ('yaml',), _helm, _ASSEMBLED + 'helm', assembles=True,
+        duplicates=LATER_WINS,  # sigs.k8s.io/yaml over yaml.v2 (helm/helm#4107)
     ),
     Kind(
         ACTIONS, 'GitHub Actions workflows and actions',
         r'(^|/)\.github/workflows/[^/]+\.ya?ml$|(^|/)action\.ya?ml$',
         ('yaml',), _actions, _YAML_REFS + 'actions', paths_at_anchor=False,
+        duplicates=REFUSE,  # GitHub's parser: "'x' is already defined"
     ),
     Kind(
         GITLAB, 'GitLab CI files', r'(^|/)\.gitlab-ci\.ya?ml$|(^|/)\.gitlab/ci/[^/]+\.ya?ml$',
         ('yaml',), _gitlab, _CI + 'gitlab',
         variables=_CI + 'gitlab_variables', variables_from='variables:',
+        duplicates=LATER_WINS,  # Ruby's Psych
     ),
     Kind(
         BITBUCKET, 'Bitbucket Pipelines files', r'(^|/)bitbucket-pipelines\.ya?ml$',
         ('yaml',), _bitbucket, _CI + 'bitbucket',
+        duplicates=REFUSE,  # not documented
     ),
     Kind(
         CIRCLECI, 'CircleCI configs', r'(^|/)\.circleci/[^/]+\.ya?ml$',
         ('yaml',), _circleci, _CI + 'circleci',
+        duplicates=REFUSE,  # not documented
     ),
     Kind(
         DRONE, 'Drone and Woodpecker pipelines',
         r'(^|/)\.(drone|woodpecker)\.ya?ml$|(^|/)\.woodpecker/[^/]+\.ya?ml$',
         ('yaml',), _drone, _CI + 'drone',
+        duplicates=REFUSE,  # Woodpecker's yaml.v3 refuses (Drone's yaml.v2 takes the later)
     ),
     # last: other *.yaml/*.yml files given as arguments are read as manifests
     Kind(
         KUBERNETES, 'Kubernetes manifests',
         r'(^|/)(k8s|kube|kubernetes|manifests|deploy|deployments?)/.*\.ya?ml$',
         ('yaml',), None, _YAML_REFS + 'kubernetes', paths_at_anchor=False,
+        duplicates=REFUSE,  # kubectl --validate=strict, the default since 1.27
     ),
 )
 BY_NAME = {kind.name: kind for kind in TABLE}

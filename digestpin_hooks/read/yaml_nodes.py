@@ -4,7 +4,8 @@ PyYAML's event parser (libyaml when present) does the lexing; the composer
 here is our own and iterative, so that no input can exhaust the stack, and it
 enforces limits before anything is expanded: nesting depth, node count, the
 size aliases would expand to (a "billion laughs" document is rejected, never
-built), and duplicate keys (which Compose and Kubernetes reject too).  Values
+built), and duplicate keys as the kind's tool reads them (refused, or the
+later one taken: ``kinds.DUPLICATE_KEYS``).  Values
 are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
@@ -47,16 +48,27 @@ class Scalar(Record):
 
 
 class YamlMapping(Record):
-    """A YAML mapping, its pairs in order, duplicate keys kept."""
+    """A YAML mapping, its pairs in order, duplicate keys kept.
+
+    ``later_wins`` says how the kind's tool reads it: a key written again,
+    or merged again by a later ``<<``, replaces the earlier one (Ruby's
+    Psych, Go's yaml.v2, JSON); else own keys win over merged ones and a
+    duplicate was refused when the mapping was read.
+    """
 
     pairs: Final[list[tuple[Node, Node]]]
     start: Final[int]
     line: Final[int]
+    later_wins: Final[bool]
 
-    def __init__(self, pairs: list[tuple[Node, Node]], start: int, line: int) -> None:
+    def __init__(
+            self, pairs: list[tuple[Node, Node]], start: int, line: int,
+            later_wins: bool = False,
+    ) -> None:
         self.pairs = pairs
         self.start = start
         self.line = line
+        self.later_wins = later_wins
 
 
 class YamlSequence(Record):
@@ -82,11 +94,12 @@ def _loader() -> Any:
     return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
-def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | None]:
+def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | None]:
     """The documents of a YAML stream, as nodes (None for an empty one).
 
-    A key repeated in one mapping is an error unless ``duplicates`` (GitLab's
-    parser takes such files; Compose and Kubernetes refuse them).
+    A key repeated in one mapping is an error unless ``later_wins`` (the
+    kind's tool takes the later one, as GitLab's Ruby and Helm's yaml.v2 do):
+    then every mapping is read that way by ``items``.
     """
     import yaml
     from yaml import events as ev
@@ -157,7 +170,7 @@ def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | Non
                     )
                 collection: YamlMapping | YamlSequence
                 if isinstance(event, ev.MappingStartEvent):
-                    collection = YamlMapping([], mark.index, mark.line + 1)
+                    collection = YamlMapping([], mark.index, mark.line + 1, later_wins)
                 else:
                     collection = YamlSequence([], mark.index, mark.line + 1)
                 stack.append((collection, event.anchor))
@@ -165,7 +178,7 @@ def compose_documents(text: str, *, duplicates: bool = False) -> list[Node | Non
             elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
                 collection, anchor = stack.pop()
                 pending.pop()
-                if isinstance(collection, YamlMapping) and not duplicates:
+                if isinstance(collection, YamlMapping) and not later_wins:
                     _check_duplicates(collection)
                 if anchor:
                     anchors[anchor] = collection
@@ -246,13 +259,16 @@ def _children(node: Node) -> Iterator[Node]:
 def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
     """(key, value, key node) of a mapping, ``<<`` merge keys applied as
     Compose and Kubernetes apply them: own keys win over merged ones, and
-    earlier merged mappings over later ones.
+    earlier merged mappings over later ones.  A ``later_wins`` mapping is
+    read as its tool reads it instead (``_items_in_order``).
 
     That is the first occurrence of each key in a depth-first walk (own
     keys, then each merged mapping in turn); the walk keeps its own stack
     and visits each mapping once, so no merge chain can exhaust Python's
     stack or take exponential time.
     """
+    if mapping.later_wins:
+        return _items_in_order(mapping)
     result: list[tuple[str, Node, Scalar]] = []
     seen_keys: set[str] = set()
     visited: set[int] = set()
@@ -273,6 +289,40 @@ def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
                 result.append((key.value, value, key))
         todo.extend(reversed(sources))
     return result
+
+
+def _items_in_order(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
+    """(key, value, key node) as Ruby's Psych and Go's yaml.v2 build a map:
+    the pairs assigned in order, a ``<<`` merging its mapping (or, for a
+    list, its mappings, earlier ones winning) over what came before it, so
+    the last assignment of a key wins.
+
+    That is the first occurrence of each key in a walk of the pairs from
+    last to first that enters each merged mapping where its ``<<`` stands:
+    its own stack, each mapping once, linear as ``items``.
+    """
+    found: dict[str, tuple[str, Node, Scalar]] = {}
+    visited = {id(mapping)}
+    # each iterator yields pairs (of a mapping, last first) or the sources
+    # of one ``<<``, in order, to enter
+    stack: list[Iterator[tuple[Node, Node] | Node]] = [reversed(mapping.pairs)]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+        elif not isinstance(entry, tuple):
+            if isinstance(entry, YamlMapping) and id(entry) not in visited:
+                visited.add(id(entry))
+                stack.append(reversed(entry.pairs))
+        else:
+            key, value = entry
+            if not isinstance(key, Scalar):
+                continue
+            if key.value == '<<' and key.style == '':
+                stack.append(iter(value.items if isinstance(value, YamlSequence) else [value]))
+            elif key.value not in found:
+                found[key.value] = (key.value, value, key)
+    return sorted(found.values(), key=lambda item: item[2].start)
 
 
 def written_paths(documents: list[Node | None]) -> dict[int, str]:

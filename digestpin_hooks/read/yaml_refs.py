@@ -20,8 +20,8 @@ from digestpin_hooks.read.ci import Found as _Found
 from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import DEVCONTAINER
-from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
+from digestpin_hooks.read.kinds import LATER_WINS
 from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import read_dotenv
@@ -107,6 +107,8 @@ def _ref(
 ) -> ImageRef:
     node = found.node
     value = node.value[len(found.prefix):]
+    if env is not None and found.variables:  # a GitLab job's own variables
+        env = {**env, **dict(found.variables)}
     span = _scalar_span(text, node)
     if span is not None:
         span = (span[0] + len(found.prefix), span[1])
@@ -324,7 +326,9 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
     if kind == DEVCONTAINER:
         documents = parse_jsonc(text)
     else:
-        documents = compose_documents(text, duplicates=kind == GITLAB)
+        documents = compose_documents(
+            text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
+        )
     of_kind = BY_NAME[kind]
     walk = imported(of_kind.walker)
     assembled: list[Assembled] = []
