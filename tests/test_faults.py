@@ -280,3 +280,26 @@ def test_one_failing_registry_leaves_the_others_pinned(
     assert lines[0] == f'{path}:1:6: pinned {good} -> {good}@{digest}'
     assert lines[1].startswith(f"{path}:2:6: DP001 '{bad}' left unpinned: ")
     assert re.search(r'\b500\b', lines[1].replace(registry.address, 'REGISTRY'))
+
+
+@pytest.mark.parametrize(('fake', 'body'), (
+    ({'/version': http('200 OK', VERSION), '/distribution/': http('404 Not Found', b'{}')}, '{}'),
+    ({'/version': http('200 OK', VERSION), '/distribution/': http('404 Not Found', b'[]')}, '[]'),
+), indirect=['fake'])
+def test_a_daemon_error_without_a_message_is_still_that_error(
+        fake: FakeDaemon, body: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The docker SDK reads an error's JSON ``message`` and raises KeyError
+    (or TypeError) when there is none: the answer is still a 404 about this
+    image, not a daemon failure named ``'message'``."""
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    host = f'unix://{fake.path}'
+    code = main(['--docker-host', host, '--source', 'daemon-registry', str(tmp_path / 'Dockerfile')])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert err == 'summary: 1 finding (DP001 1) in 1 file\n'
+    assert out == (
+        f"{tmp_path / 'Dockerfile'}:1:6: DP001 'example.com/team/app:1' left "
+        f'unpinned: the registry did not resolve it: {body} (check the name '
+        f'and your docker login)\n'
+    )

@@ -98,9 +98,30 @@ def test_env_linked_to_git_config_is_not_read(tmp_path: Path) -> None:
         f'\textraheader = AUTHORIZATION: basic {SECRET}\n'
     ).encode())
     (project / '.env').symlink_to('.git/config')
+    message = (
+        "DP003 '${extraheader}' cannot be checked: no default or .env value gives "
+        '$extraheader a value; give the variable a pinned default '
+        '(${VAR:-image@sha256:...}) or a value in .env'
+    )
+    expected = {
+        'text': f'compose.yaml:3:12: {message}',
+        'github': (
+            '::warning file=compose.yaml,line=3,col=12,endLine=3,endColumn=26,'
+            f'title=DP003::{message}'
+        ),
+    }
     for output_format in ('text', 'github', 'sarif'):
         result = run('lint', '--format', output_format, 'compose.yaml', cwd=project)
         assert SECRET not in result.stdout + result.stderr
+        # the run went to its end: the variable is unknown (DP003, a warning)
+        assert result.returncode == 0, result.stderr
+        if output_format == 'sarif':
+            [found] = json.loads(result.stdout)['runs'][0]['results']
+            assert (found['ruleId'], found['level'], found['message']['text']) == (
+                'DP003', 'warning', message[len('DP003 '):],
+            )
+        else:
+            assert result.stdout.splitlines()[0] == expected[output_format]
 
 
 def test_env_linked_within_its_folder_is_read(tmp_path: Path) -> None:
@@ -183,31 +204,108 @@ def assert_nothing_forged(result: subprocess.CompletedProcess[str]) -> None:
     assert not any(line.startswith('::error file=x') for line in out.splitlines())
 
 
+_PINNED = 'example.com/team/app:1@sha256:' + '5' * 64
+_NO_DIGEST = (
+    "'example.com/team/app:1' left unpinned: the local image has no registry "
+    'digest (built locally or loaded, never pushed or pulled) (push it (docker '
+    'push example.com/team/app:1) or pull it from its registry)'
+)
+_NO_VALID_DIGEST = (
+    'the registry gave no valid digest for example.com/team/app:1 (check the '
+    'image name, or try --source pull)'
+)
+# what each command and source makes of the evil answers: (exit status,
+# code or 'error', message); {socket} is the fake daemon's
+EVIL_OUTCOMES: dict[tuple[str, str], tuple[int, str, str]] = {
+    ('fix', 'local'): (1, 'DP001', _NO_DIGEST),
+    ('fix', 'pull'): (1, 'DP001', _NO_DIGEST),
+    ('fix', 'daemon-registry'): (
+        1, 'DP001', f"'example.com/team/app:1' left unpinned: {_NO_VALID_DIGEST}",
+    ),
+    ('update', 'pull'): (
+        2, 'error',
+        f"line 1: cannot update '{_PINNED}': cannot use the Docker daemon at "
+        'unix://{socket} (from --docker-host): the pull reported a malformed '
+        'digest; start Docker (or podman system service), or point digestpin '
+        'at a running daemon with DOCKER_HOST, `docker context use`, or '
+        '--docker-host (the other references were resolved)',
+    ),
+    ('update', 'daemon-registry'): (
+        2, 'error', f"line 1: cannot update '{_PINNED}': {_NO_VALID_DIGEST}",
+    ),
+    ('verify', 'daemon-registry'): (
+        1, 'DP007',
+        f"'{_PINNED}': the digest sha256:{'5' * 64} does not exist in "
+        'example.com/team/app (the registry answered with a malformed digest); '
+        'pin it again with digestpin-fix or digestpin-update',
+    ),
+    # the pinned digest is no local image (a 404 without a message) and the
+    # tag's local digest is malformed, so ignored: nothing local disagrees
+    ('verify', 'local'): (0, '', ''),
+}
+
+
+def outcome_line(result: subprocess.CompletedProcess[str], output_format: str) -> str:
+    """The one line (or JSON/SARIF message) a run's outcome is, '' for none."""
+    if output_format == 'text':
+        lines = [
+            line for line in (result.stdout + result.stderr).splitlines()
+            if not line.startswith('summary: ')
+        ]
+    elif output_format == 'github':
+        lines = result.stdout.splitlines()
+    elif output_format == 'json':
+        document = json.loads(result.stdout)
+        lines = [
+            f"{f['code']} {f['message']}" for f in document['findings']
+        ] + [e['message'] for e in document['errors']]
+    else:
+        run_ = json.loads(result.stdout)['runs'][0]
+        lines = [
+            f"{r['ruleId']} {r['message']['text']}" for r in run_['results']
+        ] + [
+            n['message']['text']
+            for i in run_.get('invocations', ())
+            for n in i['toolExecutionNotifications']
+        ]
+    assert len(lines) <= 1, lines
+    return lines[0] if lines else ''
+
+
 @pytest.mark.parametrize('fake', (evil_daemon_rules(),), indirect=True)
-@pytest.mark.parametrize(('command', 'args'), (
-    ('fix', ['--source', 'local']),
-    ('fix', ['--source', 'pull']),
-    ('fix', ['--source', 'daemon-registry']),
-    ('update', ['--source', 'pull']),
-    ('update', ['--source', 'daemon-registry']),
-    ('verify', ['--source', 'daemon-registry']),
-    ('verify', ['--source', 'local']),
-))
+@pytest.mark.parametrize(('command', 'source'), list(EVIL_OUTCOMES))
 @pytest.mark.parametrize('output_format', ('text', 'github', 'sarif', 'json'))
 def test_digests_from_the_daemon_are_validated(
-        fake: FakeDaemon, tmp_path: Path, command: str, args: list[str], output_format: str,
+        fake: FakeDaemon, tmp_path: Path, command: str, source: str, output_format: str,
 ) -> None:
     image = 'example.com/team/app:1'
     if command != 'fix':
-        image += '@sha256:' + '5' * 64
+        image = _PINNED
     data = f'FROM --platform=linux/amd64 {image}\n'.encode()
     path = write(tmp_path / 'Dockerfile', data)
     result = run(
-        command, *args, '--docker-host', f'unix://{fake.path}', '--timeout', '5',
-        '--format', output_format, str(path),
+        command, '--source', source, '--docker-host', f'unix://{fake.path}',
+        '--timeout', '5', '--format', output_format, str(path),
     )
-    assert result.returncode in (1, 2), result.stderr
-    assert 'Traceback' not in result.stderr and 'internal error' not in result.stderr
+    status, code, message = EVIL_OUTCOMES[command, source]
+    message = message.replace('{socket}', fake.path)
+    assert result.returncode == status, result.stdout + result.stderr
+    if not code:
+        expected = ''
+    elif code == 'error':
+        expected = {
+            'text': f'{path}: error: {message}',
+            'github': f'::error file={path},line=1::{message}',
+        }.get(output_format, message)
+    else:
+        expected = {
+            'text': f'{path}:1:29: {code} {message}',
+            'github': (
+                f'::error file={path},line=1,col=29,endLine=1,'
+                f'endColumn={29 + len(image)},title={code}::{code} {message}'
+            ),
+        }.get(output_format, f'{code} {message}')
+    assert outcome_line(result, output_format) == expected
     assert_nothing_forged(result)
     assert path.read_bytes() == data
 

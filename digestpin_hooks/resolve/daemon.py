@@ -163,6 +163,22 @@ def _short(error: BaseException) -> str:
     return text[:300] or type(error).__name__
 
 
+def _api_error(error: KeyError | TypeError) -> Exception:
+    """The APIError the SDK meant to raise for an error answer whose JSON
+    has no ``message`` (``{}``, a list): the SDK reads
+    ``response.json()['message']`` and raises KeyError or TypeError instead,
+    while handling the HTTP error, which is its context.  Any other error is
+    returned as it is."""
+    http_error = error.__context__
+    response = getattr(http_error, 'response', None)
+    if not isinstance(getattr(response, 'status_code', None), int):
+        return error
+    return docker.errors.APIError(
+        str(http_error), response=response,
+        explanation=(getattr(response, 'text', '') or '').strip(),
+    )
+
+
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
     """``function()``, or TimeoutError once ``seconds`` have passed.
 
@@ -227,7 +243,10 @@ class Daemon:
         (unknown, unauthorised) is raised as it is; every other failure is
         the daemon's (or, with ``via_registry``, a 429/5xx the registry's)."""
         try:
-            return _within(self.timeout, function)
+            try:
+                return _within(self.timeout, function)
+            except (KeyError, TypeError) as e:
+                raise _api_error(e) from None
         except docker.errors.APIError as e:
             status = e.status_code or 500
             if status == 429 or status >= 500:
