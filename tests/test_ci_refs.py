@@ -465,3 +465,28 @@ def test_gitlab_job_variables_override_top_level_ones(tmp_path: Path) -> None:
         ('job.services[0]', 9, 14, 'redis:7', '$SVC', False),
         ('other.image', 11, 10, PINNED, '$IMG', False),
     ]
+
+
+@pytest.mark.parametrize(('pattern', 'name'), (
+    ('ci/*.yml', 'ci/a.yml'), ('ci/*.yml', 'ci/x/a.yml'), ('*', ''), ('**', 'a/b'),
+    ('a*b*c', 'abc'), ('a*b*c', 'acb'), ('a?c', 'abc'), ('a?c', 'ac'),
+    ('[ab]*', 'b.yml'), ('[!ab]*', 'b.yml'), ('[!ab]*', 'c.yml'), ('[a-c]', 'b'),
+    ('[z-a]', 'a'), ('[!]', '!'), ('[]]', ']'), ('[!]]', 'a'), ('[', '['), ('a[', 'a['),
+    ('[*]', '*'), ('[*]', 'a'), ('*[?]', 'x?'), ('*a*a*a*c', 'a' * 50), ('*.y?l', 'x.yml'),
+    ('ci/**/*.yml', 'ci/a/b.yml'), ('ci/**/*.yml', 'ci/b.yml'), ('[\\]', '\\'),
+))
+def test_include_globs_match_as_fnmatch_does(pattern: str, name: str) -> None:
+    import fnmatch
+    from digestpin_hooks.read.files import Glob
+    assert Glob(pattern).matches(name) == fnmatch.fnmatchcase(name, pattern)
+
+
+def test_include_globs_match_as_fnmatch_does_on_generated_pairs() -> None:
+    import fnmatch
+    import random
+    from digestpin_hooks.read.files import Glob
+    generator = random.Random(19)
+    for _ in range(20_000):
+        pattern = ''.join(generator.choice('ab/[]!-*?') for _ in range(generator.randint(0, 9)))
+        name = ''.join(generator.choice('ab/]-![*?') for _ in range(generator.randint(0, 9)))
+        assert Glob(pattern).matches(name) == fnmatch.fnmatchcase(name, pattern), (pattern, name)

@@ -490,6 +490,83 @@ def test_gitlab_includes_across_many_roots_grow_linearly(tmp_path: Path) -> None
     assert ratio <= 15
 
 
+def test_each_gitlab_include_is_parsed_once_however_many_roots_include_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Roots nested in one another, each including the same large file: a
+    folder search parses each file once (3 roots: 4 parses; 30: 31), not
+    the include once per root."""
+    from digestpin_hooks.read import yaml_nodes
+    from digestpin_hooks.read.files import files_in_folder
+    compose = yaml_nodes.compose_documents
+    parsed: list[int] = []
+
+    def counting(text: str, **options: bool) -> list[yaml_nodes.Node | None]:
+        parsed.append(len(text))
+        return compose(text, **options)
+    monkeypatch.setattr(yaml_nodes, 'compose_documents', counting)
+    include = b''.join(b'job%d:\n  image: a:1\n' % i for i in range(2_000))
+
+    def parses(roots: int) -> tuple[int, int]:
+        folder = tmp_path / str(roots)
+        deepest = Path(*[f'r{k}' for k in range(roots)])
+        write(folder / deepest / 'common.yml', include)
+        for k in range(roots):
+            below = Path(*[f'r{j}' for j in range(k + 1, roots)]) if k + 1 < roots else Path()
+            write(
+                folder / Path(*[f'r{j}' for j in range(k + 1)]) / '.gitlab-ci.yml',
+                f'include: /{(below / "common.yml").as_posix()}\n'.encode(),
+            )
+        parsed.clear()
+        found = files_in_folder(str(folder))
+        assert (str(folder / deepest / 'common.yml'), 'gitlab-ci') in found
+        return len(parsed), parsed.count(len(include))
+    assert parses(3) == (4, 1)
+    assert parses(30) == (31, 1)
+
+
+GLOBS = 20
+
+
+def include_globs(folder: Path, size: int, star: str, run: int) -> Path:
+    """A .gitlab-ci.yml of GLOBS globs of ``size`` characters, ``*a*a…``,
+    beside files whose names those globs scan to their end; each ``run``'s
+    globs are new, so nothing made of them before can be reused."""
+    pattern = (f'{star}a' * size)[:size]
+    write(folder / '.gitlab-ci.yml', b'include:\n' + b''.join(
+        f"  - '{pattern}{run}-{i}'\n".encode() for i in range(GLOBS)
+    ))
+    for k in range(GLOBS):
+        write(folder / f'{"a" * 200}{k}.yml', b'x: 1\n')
+    return folder
+
+
+def search_cpu_seconds(folder: Path, size: int, star: str = '*') -> float:
+    """Best of three folder searches in CPU time, each with globs of its own."""
+    from digestpin_hooks.read.files import files_in_folder
+    best = float('inf')
+    for run in range(3):
+        include_globs(folder, size, star, run)
+        start = time.process_time()
+        files_in_folder(str(folder))
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def test_gitlab_include_globs_are_matched_in_linear_time(tmp_path: Path) -> None:
+    """20 globs of 50 KB (a 1 MB file) cost at most 15 times 20 of 5 KB, and
+    at most 15 times the same bytes without a star (a regular expression
+    made of each glob cost 100 times that)."""
+    search_cpu_seconds(tmp_path / 'warm', 100)
+    small = search_cpu_seconds(tmp_path / 'small', 5_000)
+    large = search_cpu_seconds(tmp_path / 'large', 50_000)
+    plain = search_cpu_seconds(tmp_path / 'plain', 50_000, star='x')
+    print(f'[growth] GitLab include globs: 50 KB / 5 KB = {large / small:.1f}, '
+          f'with stars / without = {large / plain:.1f}')
+    assert large / small <= 15
+    assert large / plain <= 15
+
+
 def lint_cpu_seconds(path: Path) -> float:
     """Best of three in-process lint runs in CPU time, the garbage
     collector as the command line sets it: its share is measured too."""

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from typing import Sequence
     from digestpin_hooks.model import Document
     from digestpin_hooks.model import FileError
+    from re import Pattern
+    from typing import Union
+
+    Token = Union[str, None, Pattern[str]]
+    Part = Union[str, list[Token]]
 
 # folders a search never enters: version control metadata
 _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
@@ -150,56 +155,183 @@ class _GitlabIncludes:
     sorted paths), and all globs of a search share one budget of 150
     comparisons per file found: GitLab's 150 includes of one root over the
     whole tree fit, and no tree of nested roots makes the search quadratic.
+    Each file is parsed once per search, however many roots include it.
     """
 
     def __init__(self, walked: list[str]) -> None:
         self.sorted = sorted(walked)
         self.files = set(walked)
         self.budget = 150 * len(walked) + 1024  # glob comparisons left
+        self.names: dict[str, list[str]] = {}  # path -> its local includes
 
     def _matches(self, root: str, name: str) -> list[str]:
         import bisect
-        import fnmatch
         pattern = name.lstrip('/')
         if not any(c in pattern for c in '*?['):
             path = os.path.normpath(os.path.join(root, pattern))
             return [path] if path in self.files else []
+        glob = Glob(pattern)
         prefix = root + os.sep if root else ''
         matches = []
         for path in itertools.islice(self.sorted, bisect.bisect_left(self.sorted, prefix), None):
             self.budget -= 1
             if self.budget < 0 or not path.startswith(prefix):
                 break
-            if fnmatch.fnmatchcase(path[len(prefix):].replace(os.sep, '/'), pattern):
+            if glob.matches(path[len(prefix):].replace(os.sep, '/')):
                 matches.append(path)
         return matches
 
-    def of(self, root_file: str) -> list[str]:
+    def _includes(self, path: str) -> list[str]:
+        """The local includes a file names, parsed on first use."""
         from digestpin_hooks.read.ci import gitlab_local_includes
-        from digestpin_hooks.read.ci import MAX_INCLUDES
         from digestpin_hooks.read.yaml_nodes import compose_documents
         from digestpin_hooks.read.yaml_nodes import YamlError
+        if path not in self.names:
+            try:
+                data = read_regular(path, MAX_FILE_BYTES).data
+                documents = compose_documents(
+                    data.decode('utf-8'),
+                    later_wins=BY_NAME[GITLAB].duplicates == LATER_WINS,
+                )
+                self.names[path] = gitlab_local_includes(documents)
+            except (OSError, UnicodeDecodeError, YamlError):
+                # reading the file itself reports what is wrong with it
+                self.names[path] = []
+        return self.names[path]
+
+    def of(self, root_file: str) -> list[str]:
+        from digestpin_hooks.read.ci import MAX_INCLUDES
         root = os.path.dirname(root_file)
         included: list[str] = []
         todo = [root_file]
         seen = {root_file}
         while todo and len(included) < MAX_INCLUDES:
             current = todo.pop()
-            try:
-                data = read_regular(current, MAX_FILE_BYTES).data
-                documents = compose_documents(
-                    data.decode('utf-8'),
-                    later_wins=BY_NAME[GITLAB].duplicates == LATER_WINS,
-                )
-            except (OSError, UnicodeDecodeError, YamlError):
-                continue  # reading the file itself reports what is wrong with it
-            for name in gitlab_local_includes(documents):
+            for name in self._includes(current):
                 for path in self._matches(root, name):
                     if path not in seen:
                         seen.add(path)
                         included.append(path)
                         todo.append(path)
         return included[:MAX_INCLUDES]
+
+
+class Glob:
+    """A shell pattern matched as ``fnmatch.fnmatchcase`` matches it (``*``
+    any text, ``/`` included; ``?`` one character; ``[…]`` and ``[!…]``
+    sets, a ``[`` without its ``]`` itself), in time linear in the pattern
+    and the name: no regular expression is made of the whole pattern, whose
+    backtracking over many ``*`` grows with their number.
+
+    The pattern is cut at its stars into parts of single characters; the
+    first part must start the name, the last end it, and each part between
+    is taken at its leftmost place after the one before (a later place
+    could only leave less room to the rest).
+    """
+
+    def __init__(self, pattern: str) -> None:
+        # each part: a str of plain characters, or its characters: a str
+        # (itself), None (``?``, any) or a compiled one-character set
+        plain: list[Part]
+        if '[' not in pattern:  # the usual glob: cut by str.split
+            plain = [
+                piece if '?' not in piece else [None if c == '?' else c for c in piece]
+                for piece in pattern.split('*')
+            ]
+        else:
+            parts: list[list[Token]] = [[]]
+            i, n = 0, len(pattern)
+            while i < n:
+                c = pattern[i]
+                i += 1
+                if c == '*':
+                    parts.append([])
+                elif c == '?':
+                    parts[-1].append(None)
+                elif c == '[':
+                    end = _set_end(pattern, i)
+                    if end < 0:
+                        parts[-1].append('[')
+                    else:
+                        parts[-1].append(_one_character_set(pattern[i - 1:end + 1]))
+                        i = end + 1
+                else:
+                    parts[-1].append(c)
+            plain = [_plain(p) for p in parts]
+        self.starred = len(plain) > 1
+        # the parts between stars that are not empty
+        self.parts = (
+            plain[:1] + [p for p in plain[1:-1] if p] + plain[-1:] if self.starred else plain
+        )
+
+    def matches(self, name: str) -> bool:
+        parts = self.parts
+        if not self.starred:
+            return len(name) == len(parts[0]) and _part_at(parts[0], name, 0)
+        first, last = parts[0], parts[-1]
+        if len(first) + len(last) > len(name):
+            return False
+        end = len(name) - len(last)
+        if not (_part_at(first, name, 0) and _part_at(last, name, end)):
+            return False
+        at = len(first)
+        for part in parts[1:-1]:
+            found = _find_part(part, name, at, end)
+            if found < 0:
+                return False
+            at = found + len(part)
+        return True
+
+
+def _plain(part: list[Token]) -> Part:
+    """A part of plain characters as one str (found with str.find)."""
+    text = [token for token in part if isinstance(token, str)]
+    return ''.join(text) if len(text) == len(part) else part
+
+
+def _set_end(pattern: str, i: int) -> int:
+    """Where the ``]`` closing a set opened before ``i`` stands (-1: none),
+    found as fnmatch.translate finds it."""
+    j = i
+    if j < len(pattern) and pattern[j] == '!':
+        j += 1
+    if j < len(pattern) and pattern[j] == ']':
+        j += 1
+    end = pattern.find(']', j)
+    return end
+
+
+def _one_character_set(text: str) -> Pattern[str]:
+    """``[…]`` as fnmatch reads it: its own translation, one character long
+    (ranges, ``!``, an empty range that matches nothing)."""
+    import fnmatch
+    import re
+    return re.compile(fnmatch.translate(text))
+
+
+def _part_at(part: Part, name: str, at: int) -> bool:
+    if isinstance(part, str):
+        return name.startswith(part, at)
+    for k, token in enumerate(part):
+        c = name[at + k]
+        if token is None:
+            continue
+        if isinstance(token, str):
+            if c != token:
+                return False
+        elif token.match(c) is None:
+            return False
+    return True
+
+
+def _find_part(part: Part, name: str, start: int, end: int) -> int:
+    """The leftmost place from ``start`` where ``part`` fits before ``end``."""
+    if isinstance(part, str):
+        return name.find(part, start, end)
+    for at in range(start, end - len(part) + 1):
+        if _part_at(part, name, at):
+            return at
+    return -1
 
 
 def paths_or_here(arguments: Sequence[str]) -> list[str]:
