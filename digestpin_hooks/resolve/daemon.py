@@ -259,7 +259,10 @@ class Daemon:
 
     def images(self) -> list[dict[str, Any]]:
         """``GET /images/json``: every local image, in one call."""
-        answer = self._call(self.api.images)
+        try:
+            answer = self._call(self.api.images)
+        except docker.errors.APIError as e:  # no image list: no daemon to use
+            raise self.error(e) from None
         try:
             return checked_image_list(answer)
         except ValueError as e:
