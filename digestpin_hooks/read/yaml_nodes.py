@@ -5,7 +5,7 @@ here is our own and iterative, so that no input can exhaust the stack, and it
 enforces limits before anything is expanded: nesting depth, node count, the
 size aliases would expand to (a "billion laughs" document is rejected, never
 built), and duplicate keys as the kind's tool reads them (refused, or the
-later one taken: ``kinds.DUPLICATE_KEYS``).  Values
+later one taken: each ``Kind``'s ``duplicates``).  Values
 are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
