@@ -64,9 +64,11 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
             if isinstance(service, dict) and 'build' not in service:
                 add(service.get('image'), id(service))
     elif kind == 'kubernetes':
-        def visit(node: Any) -> None:
+        def visit(node: Any, root: bool = False) -> None:
             if isinstance(node, dict):
                 for key, value in node.items():
+                    if key == 'status' and (root or 'apiVersion' in node and 'kind' in node):
+                        continue  # what the cluster reports, not what it pulls
                     if key == 'image' and not isinstance(value, (dict, list)):
                         add(value if isinstance(value, str) else None, ('image', id(node)))
                     else:
@@ -75,7 +77,7 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
                 for item in node:
                     visit(item)
         for document in documents:
-            visit(document)
+            visit(document, root=True)
     else:
         top = mapping(documents[0])
         for job in mapping(top.get('jobs')).values():

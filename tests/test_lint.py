@@ -314,6 +314,7 @@ def test_helm_charts_under_the_kubernetes_hooks(tmp_path: Path, capsys: pytest.C
     """values.yaml and templates/*.yaml match the kubernetes hooks' files:
     each is said to be skipped once, and the run exits on the rest."""
     chart = tmp_path / 'deploy' / 'chart'
+    write(chart / 'Chart.yaml', b'apiVersion: v2\nname: chart\nversion: 0.1.0\n')
     values = write(chart / 'values.yaml', b'image:\n  repository: nginx\n  tag: "1.27"\n')
     template = write(chart / 'templates' / 'deployment.yaml', (
         b'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n'

@@ -277,8 +277,10 @@ def parse_data(
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
     from digestpin_hooks.read.yaml_refs import parse_yaml
     from digestpin_hooks.read.yaml_nodes import YamlError
-    if kind == KUBERNETES and b'{{' in data:
-        # a Helm (Go) template is no manifest until it is rendered
+    if kind == KUBERNETES and b'{{' in data and _Charts().template(path):
+        # a Helm (Go) template is no manifest until it is rendered, even
+        # when it parses; elsewhere a file that parses is a manifest, its
+        # {{ }} those of Argo's, Tekton's... own parameters
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
         yaml_file, refs = parse_yaml(data, path, kind)
