@@ -60,9 +60,20 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
 
     if kind == 'compose':
         services = mapping(mapping(documents[0]).get('services'))
+        built = {
+            s.get('image') for s in services.values() if isinstance(s, dict) and 'build' in s
+        }
         for service in services.values():
             if isinstance(service, dict) and 'build' not in service:
                 add(service.get('image'), id(service))
+            # volumes of type image, which Compose pulls (the oracle's
+            # ``svc:volume N`` rows), unless a service builds that image
+            volumes = service.get('volumes') if isinstance(service, dict) else None
+            for volume in volumes if isinstance(volumes, list) else ():
+                if isinstance(volume, dict) and volume.get('type') == 'image' and (
+                    volume.get('source') not in built
+                ):
+                    add(volume.get('source'), id(volume))
     elif kind == 'kubernetes':
         def visit(node: Any, root: bool = False) -> None:
             if isinstance(node, dict):

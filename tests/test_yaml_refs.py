@@ -541,3 +541,30 @@ def test_manifests_held_in_strings_are_read_three_deep(tmp_path: Path) -> None:
         ('data.next.data.next.data.next.image', 'level3:1', True),
     ]
     assert 'level4:1' in text
+
+
+IMAGE_VOLUMES = (
+    'services:\n  app:\n    image: alpine:3\n    volumes:\n'
+    '      - type: image\n        source: nginx:alpine\n        target: /srv\n'
+    '      - type: bind\n        source: ./data\n        target: /data\n'
+    '      - ./cache:/cache\n'
+    '  made:\n    build: .\n    image: me/made:1\n'
+    '  uses:\n    image: busybox:1\n    volumes: [{type: image, source: me/made:1, target: /m}]\n'
+)
+
+
+def test_compose_volumes_of_type_image(tmp_path: Path) -> None:
+    """Compose pulls a volume's image (as Docker Compose v2.40.3 does in the
+    corpus oracle's ``app:volume 0`` row); not an image a service builds."""
+    assert refs_of(tmp_path, 'compose.yaml', IMAGE_VOLUMES) == [
+        ('services.app.image', 3, 12, 'alpine:3', 'alpine:3', True),
+        ('services.app.volumes[0].source', 6, 17, 'nginx:alpine', 'nginx:alpine', True),
+        ('services.uses.image', 16, 12, 'busybox:1', 'busybox:1', True),
+    ]
+    path = tmp_path / 'compose.yaml'
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == IMAGE_VOLUMES.replace(
+        'alpine:3', f'alpine:3@{digest_of("alpine:3")}',
+    ).replace('nginx:alpine', f'nginx:alpine@{digest_of("nginx:alpine")}').replace(
+        'busybox:1\n', f'busybox:1@{digest_of("busybox:1")}\n',
+    )

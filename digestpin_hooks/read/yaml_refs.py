@@ -204,17 +204,39 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
         services[0], YamlMapping,
     ):
         raise YamlError('not a Compose file: no services mapping at the top')
-    for name, service, _ in items(services[0]):
-        if not isinstance(service, YamlMapping) or get(service, 'build') is not None:
-            continue  # a service with build: names the image it builds
-        image = get(service, 'image')
-        if image is None or not isinstance(image[0], Scalar):
-            continue
+    named = [
+        (name, service) for name, service, _ in items(services[0])
+        if isinstance(service, YamlMapping)
+    ]
+    # a service with build: names the image it builds, which is not pulled,
+    # neither for the service nor for a volume made of it
+    built = set()
+    for _, service in named:
+        image = _scalar(get(service, 'image'))
+        if image is not None and get(service, 'build') is not None:
+            built.add(image[0].value)
+    for name, service in named:
         platform = get(service, 'platform')
-        yield _Found(
-            f'services.{name}.image', image[0], image[1],
-            platform[0].value if platform and isinstance(platform[0], Scalar) else '',
+        platform_value = (
+            platform[0].value if platform and isinstance(platform[0], Scalar) else ''
         )
+        image = _scalar(get(service, 'image'))
+        if image is not None and get(service, 'build') is None:
+            yield _Found(f'services.{name}.image', *image, platform_value)
+        # a volume of type image: Compose pulls its source too
+        volumes = get(service, 'volumes')
+        if volumes is None or not isinstance(volumes[0], YamlSequence):
+            continue
+        for i, volume in enumerate(volumes[0].items):
+            kind = _scalar(get(volume, 'type'))
+            source = _scalar(get(volume, 'source'))
+            if (
+                kind is not None and kind[0].value == 'image' and source is not None
+                and source[0].value not in built
+            ):
+                yield _Found(
+                    f'services.{name}.volumes[{i}].source', *source, platform_value,
+                )
 
 
 def _is_manifest(document: Node | None) -> bool:
