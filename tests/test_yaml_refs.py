@@ -568,3 +568,18 @@ def test_compose_volumes_of_type_image(tmp_path: Path) -> None:
     ).replace('nginx:alpine', f'nginx:alpine@{digest_of("nginx:alpine")}').replace(
         'busybox:1\n', f'busybox:1@{digest_of("busybox:1")}\n',
     )
+
+
+KRM_FUNCTION = (
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fn\n  annotations:\n'
+    '    config.kubernetes.io/function: |\n      container:\n        image: gcr.io/kpt-fn/set-namespace:v0.1\n'
+    '    other/annotation: |\n      container:\n        image: not/read:1\n'
+)
+
+
+def test_a_krm_function_annotation_is_read(tmp_path: Path) -> None:
+    """kpt and kustomize run the container a KRM function's annotation names."""
+    assert refs_of(tmp_path, 'fn.yaml', KRM_FUNCTION) == [
+        ('metadata.annotations.config.kubernetes.io/function.container.image', 8, 16,
+         'gcr.io/kpt-fn/set-namespace:v0.1', 'gcr.io/kpt-fn/set-namespace:v0.1', True),
+    ]

@@ -57,6 +57,9 @@ MAX_HELD_DEPTH = 3
 # kubectl's copy of the object itself, kept for its three-way merge: a
 # record, like status:, that nothing pulls from
 _LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+# a KRM function's annotation: ``container: {image: …}``, which kpt and
+# kustomize run
+_KRM_FUNCTION = 'config.kubernetes.io/function'
 _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
 _VARIABLE_RE = re.compile(r'\$(?:\{\{|\{?([A-Za-z_][A-Za-z0-9_]*))')
 
@@ -297,23 +300,23 @@ def _held_manifests(
         text: str, node: Scalar, key: Scalar, path: str, depth: int,
 ) -> Iterator[Assembled]:
     """The references of the manifests a string holds (a YAML document with
-    ``apiVersion`` and ``kind``), placed where they stand in ``text``: each
+    ``apiVersion`` and ``kind``, or a KRM function's annotation), placed where they stand in ``text``: each
     at its own place, and pinnable, when the string is a literal block with
     plain indentation; else at the string, left to be pinned by hand.
 
     Strings within strings are read MAX_HELD_DEPTH deep: each level reads
     parts of the one above, so a file costs at most that many readings."""
     value = node.value
-    if (
-        depth >= MAX_HELD_DEPTH or '\n' not in value
-        or 'apiVersion' not in value or 'kind' not in value
+    function = key.value == _KRM_FUNCTION
+    if depth >= MAX_HELD_DEPTH or '\n' not in value or not function and (
+        'apiVersion' not in value or 'kind' not in value
     ):
         return
     try:
         documents = compose_documents(value)
     except YamlError:
         return  # a string that is no YAML is only a string
-    if not any(_is_manifest(d) for d in documents):
+    if not function and not any(_is_manifest(d) for d in documents):
         return
     rows = _literal_rows(text, node)
     inner: list[tuple[ImageRef, Scalar]] = []
