@@ -332,7 +332,7 @@ def _held_manifests(
             start, end = _placed(rows, ref.span[0]), _placed(rows, ref.span[1])
             at = _placed(rows, inner_key.start)
             if text[start:end] == ref.written:
-                line = node.line + 1 + value.count('\n', 0, inner_key.start)
+                line = node.line + 1 + _row(rows, inner_key.start)
                 placed = Assembled(
                     ref.replace(source=source, span=(start, end), line=line),
                     inner_key.replace(start=at, end=at, line=line),
@@ -375,12 +375,16 @@ def _literal_rows(text: str, node: Scalar) -> tuple[list[int], list[int]] | None
     return inner_starts, outer_starts
 
 
+def _row(rows: tuple[list[int], list[int]], offset: int) -> int:
+    """The line (0-based) of an offset in a literal block's value."""
+    import bisect
+    return max(bisect.bisect_right(rows[0], offset) - 1, 0)
+
+
 def _placed(rows: tuple[list[int], list[int]], offset: int) -> int:
     """An offset in a literal block's value -> its offset in the file."""
-    import bisect
-    inner, outer = rows
-    index = max(bisect.bisect_right(inner, offset) - 1, 0)
-    return outer[index] + offset - inner[index]
+    index = _row(rows, offset)
+    return rows[1][index] + offset - rows[0][index]
 
 
 def _docker_prefix(node: Scalar) -> str:
