@@ -583,3 +583,21 @@ def test_a_krm_function_annotation_is_read(tmp_path: Path) -> None:
         ('metadata.annotations.config.kubernetes.io/function.container.image', 8, 16,
          'gcr.io/kpt-fn/set-namespace:v0.1', 'gcr.io/kpt-fn/set-namespace:v0.1', True),
     ]
+
+
+def test_compose_extends_file_is_pinned_where_written(tmp_path: Path) -> None:
+    """fix pins the image an extending file takes from another where it is
+    written, and nothing else of that file."""
+    (tmp_path / '.git').mkdir()
+    common = tmp_path / 'common.yml'
+    common.write_text('services:\n  base:\n    image: nginx:1.25\n  other:\n    image: redis:7\n')
+    app = tmp_path / 'app' / 'compose.yaml'
+    app.parent.mkdir()
+    before = 'services:\n  web:\n    extends: {file: ../common.yml, service: base}\n'
+    app.write_text(before)
+    fix_files([str(app)], knows_everything)
+    assert app.read_text() == before
+    assert common.read_text() == (
+        f'services:\n  base:\n    image: nginx:1.25@{digest_of("nginx:1.25")}\n'
+        '  other:\n    image: redis:7\n'
+    )

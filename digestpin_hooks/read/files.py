@@ -15,6 +15,7 @@ from digestpin_hooks.read.bounded import ReadError
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
 from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import is_dockerfile_name
 from digestpin_hooks.read.kinds import kind_of
@@ -301,7 +302,17 @@ def parse_data(
 def load_all(
         paths: Iterable[str], kind: str = 'auto',
 ) -> tuple[list[LoadedFile], list[FileError]]:
-    """Every file that can be read, and a one-line error for each other."""
+    """Every file that can be read, and a one-line error for each other;
+    with the parts of other Compose files that services of those extend."""
+    loaded, errors = _load_all(paths, kind)
+    if kind in ('auto', COMPOSE) and any(b'extends' in f.data for f in loaded):
+        _extended(loaded, errors, kind)
+    return loaded, errors
+
+
+def _load_all(
+        paths: Iterable[str], kind: str = 'auto',
+) -> tuple[list[LoadedFile], list[FileError]]:
     from digestpin_hooks.model import FileError
     loaded: list[LoadedFile] = []
     errors: list[FileError] = []
@@ -316,7 +327,7 @@ def load_all(
                     'of a kind by its name, no Kubernetes manifest)'
                 ), skipped=True))
             for found_path, found_kind in in_folder:
-                found, found_errors = load_all(
+                found, found_errors = _load_all(
                     [found_path], found_kind if kind == 'auto' else kind,
                 )
                 loaded.extend(found)
@@ -326,3 +337,94 @@ def load_all(
         except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
     return loaded, errors
+
+
+# how many services deep Compose's ``extends:`` is followed from a file
+MAX_EXTENDS = 16
+
+
+def _repository(path: str) -> str:
+    """The repository a file is in: the nearest folder above it with a
+    ``.git``, else the file's own folder."""
+    folder = start = os.path.dirname(os.path.realpath(path))
+    while True:
+        if os.path.exists(os.path.join(folder, '.git')):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return start
+        folder = parent
+
+
+def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> None:
+    """Add the services other Compose files hold that services of the files
+    read extend (``extends: {file: …, service: …}``) and take their image
+    from: each such file read once, its references those of the extended
+    services only, so that the image is reported, and pinned, where it is
+    written.  Followed inside the repository only, MAX_EXTENDS deep; a
+    cycle is an error, as it is to Compose."""
+    from digestpin_hooks.model import FileError
+    from digestpin_hooks.read.yaml_refs import compose_extends
+    from digestpin_hooks.text import decode
+    given = {os.path.realpath(f.path) for f in loaded}
+    wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
+    texts: dict[str, str] = {}
+
+    def text_of(path: str) -> str | None:
+        real = os.path.realpath(path)
+        if real not in texts:
+            try:
+                texts[real] = decode(read_regular(path, MAX_FILE_BYTES).data, 'strict')[0]
+            except (ReadError, OSError, UnicodeDecodeError):
+                return None  # reading the file itself says what is wrong
+        return texts[real]
+
+    for file in list(loaded):
+        if kind_of(file.path, kind) != COMPOSE or b'extends' not in file.data:
+            continue
+        top = _repository(file.path)
+        text = text_of(file.path)
+        for service, line, other, base in compose_extends(text or ''):
+            path = file.path
+            chain = [(os.path.realpath(path), service)]
+            problem = ''
+            while not problem:
+                target = path
+                if other:
+                    target = os.path.normpath(os.path.join(os.path.dirname(path), other))
+                real = os.path.realpath(target)
+                if (real, base) in chain:
+                    problem = (
+                        f'services.{service} extends a cycle of services (back to '
+                        f'{base!r} in {target})'
+                    )
+                elif len(chain) > MAX_EXTENDS:
+                    problem = f'services.{service} extends more than {MAX_EXTENDS} services deep'
+                elif os.path.commonpath((top, real)) != top:
+                    problem = (
+                        f'services.{service} extends {target}, outside the '
+                        f'repository ({top}): not read'
+                    )
+                else:
+                    chain.append((real, base))
+                    if real not in given:
+                        wanted.setdefault(real, (target, set()))[1].add(base)
+                    further = [
+                        (o, b) for s, _, o, b in compose_extends(text_of(target) or '')
+                        if s == base
+                    ]
+                    if not further:
+                        break
+                    path, (other, base) = target, further[0]
+            if problem:
+                errors.append(FileError(file.path, problem, line))
+    for real, (path, services) in wanted.items():
+        try:
+            found = load(path, COMPOSE)
+        except UnreadableFile as e:
+            errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))
+            continue
+        prefixes = tuple(f'services.{name}.' for name in services)
+        loaded.append(found.replace(
+            refs=[ref for ref in found.refs if ref.source.startswith(prefixes)],
+        ))

@@ -242,6 +242,33 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
                 )
 
 
+def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
+    """(service, line, file, base service) of each service of a Compose file
+    whose image comes from the service it extends: it names no ``image:``
+    and builds none.  ``file`` is '' for a service of the same file."""
+    try:
+        documents = compose_documents(text)
+    except YamlError:
+        return []  # reading the file itself says what is wrong with it
+    first = next((d for d in documents if d is not None), None)
+    services = get(first, 'services')
+    if services is None or not isinstance(services[0], YamlMapping):
+        return []
+    found = []
+    for name, service, key in items(services[0]):
+        extends = get(service, 'extends')
+        if extends is None or get(service, 'image') or get(service, 'build'):
+            continue
+        if isinstance(extends[0], Scalar):  # extends: base
+            found.append((name, key.line, '', extends[0].value))
+            continue
+        base = _scalar(get(extends[0], 'service'))
+        other = _scalar(get(extends[0], 'file'))
+        if base is not None:
+            found.append((name, key.line, other[0].value if other else '', base[0].value))
+    return found
+
+
 def _is_manifest(document: Node | None) -> bool:
     return get(document, 'apiVersion') is not None and get(document, 'kind') is not None
 
@@ -300,9 +327,10 @@ def _held_manifests(
         text: str, node: Scalar, key: Scalar, path: str, depth: int,
 ) -> Iterator[Assembled]:
     """The references of the manifests a string holds (a YAML document with
-    ``apiVersion`` and ``kind``, or a KRM function's annotation), placed where they stand in ``text``: each
-    at its own place, and pinnable, when the string is a literal block with
-    plain indentation; else at the string, left to be pinned by hand.
+    ``apiVersion`` and ``kind``, or a KRM function's annotation), placed in
+    ``text``: each at its own place, and pinnable, when the string is a
+    literal block with plain indentation; else at the string, left to be
+    pinned by hand.
 
     Strings within strings are read MAX_HELD_DEPTH deep: each level reads
     parts of the one above, so a file costs at most that many readings."""
