@@ -428,3 +428,23 @@ def test_compose_extends_refused(
     out, err = capsys.readouterr()
     assert out == ''
     assert err.splitlines()[0] == 'app/compose.yaml: error: ' + message.format(top=repository)
+
+
+def test_compose_extends_is_followed_a_bounded_depth(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A chain of extends across files is followed MAX_EXTENDS deep (lowered
+    here to 2), then one error line."""
+    from digestpin_hooks.read import files
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / '.git').mkdir()
+    for n in range(1, 4):
+        write(tmp_path / f's{n}.yml', f'services:\n  s{n}:\n    extends: {{file: s{n + 1}.yml, service: s{n + 1}}}\n'.encode())
+    write(tmp_path / 's4.yml', b'services:\n  s4:\n    image: nginx:1.25\n')
+    write(tmp_path / 'compose.yaml', b'services:\n  web:\n    extends: {file: s1.yml, service: s1}\n')
+    assert main(['compose.yaml']) == 1
+    assert capsys.readouterr().out.startswith("s4.yml:3:12: DP001 'nginx:1.25'")
+    monkeypatch.setattr(files, 'MAX_EXTENDS', 2)
+    assert main(['compose.yaml']) == 2
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()[0]) == ('', 'compose.yaml: error: services.web extends more than 2 services deep')
