@@ -219,6 +219,9 @@ class LoadedFile(Record):
     # instructions and flags BuildKit v0.32 does not know (DP010)
     unknown: Final[tuple[UnknownSyntax, ...]]
     kind: Final[str]  # what it was read as ('auto': by its name)
+    # the Compose services it was read for, when other files extend them
+    # (its references are theirs only); () for the whole file
+    services: Final[tuple[str, ...]]
 
     def __init__(
             self,
@@ -229,6 +232,7 @@ class LoadedFile(Record):
             identity: Identity | None = None,
             unknown: tuple[UnknownSyntax, ...] = (),
             kind: str = 'auto',
+            services: tuple[str, ...] = (),
     ) -> None:
         self.path = path
         self.data = data
@@ -237,6 +241,7 @@ class LoadedFile(Record):
         self.identity = identity
         self.unknown = unknown
         self.kind = kind
+        self.services = services
 
 
 class UnreadableFile(ValueError):
@@ -266,9 +271,11 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
 
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
+        services: tuple[str, ...] = (),
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
-    after reading, and what a write reads back before it is made."""
+    after reading, and what a write reads back before it is made; the
+    references of ``services`` only, when it names some."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         try:
@@ -296,7 +303,10 @@ def parse_data(
                 f'it is rendered ({e})',
             ) from None
         raise UnreadableFile(str(e)) from None
-    return LoadedFile(path, data, yaml_file, refs, identity, kind=kind)
+    if services:
+        prefixes = tuple(f'services.{name}.' for name in services)
+        refs = [ref for ref in refs if ref.source.startswith(prefixes)]
+    return LoadedFile(path, data, yaml_file, refs, identity, kind=kind, services=services)
 
 
 def load_all(
@@ -420,11 +430,11 @@ def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> N
                 errors.append(FileError(file.path, problem, line))
     for real, (path, services) in wanted.items():
         try:
-            found = load(path, COMPOSE)
+            read = read_regular(path, MAX_FILE_BYTES)
+            loaded.append(parse_data(
+                path, read.data, COMPOSE, read.identity, tuple(sorted(services)),
+            ))
+        except ReadError as e:
+            errors.append(FileError(path, str(e)))
         except UnreadableFile as e:
             errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))
-            continue
-        prefixes = tuple(f'services.{name}.' for name in services)
-        loaded.append(found.replace(
-            refs=[ref for ref in found.refs if ref.source.startswith(prefixes)],
-        ))
