@@ -121,6 +121,10 @@ class Note(Record):
 # what an assembled reference (Helm values, Kustomize) without a tag lacks:
 # its ``unresolved``, so that check can say what to do
 UNTAGGED = '<no tag>'
+# why fix leaves a reference it could otherwise pin (ImageRef.left): it
+# stands in a manifest held in a string that is not a literal block (``|``
+# with plain indentation), so no pin can be written byte for byte
+IN_A_STRING = 'in a string'
 
 
 class ImageRef(Record):
@@ -149,6 +153,7 @@ class ImageRef(Record):
     # FROM uses in part, the fields of an assembled reference): a pin
     # written there changes this reference too
     reads: Final[tuple[tuple[int, int], ...]]
+    left: Final[str]  # why fix leaves it when nothing else says so (IN_A_STRING)
 
     def __init__(
             self,
@@ -166,6 +171,7 @@ class ImageRef(Record):
             edit_at: tuple[int, int] | None = None,
             digest_edit: str = '',
             reads: tuple[tuple[int, int], ...] = (),
+            left: str = '',
     ) -> None:
         self.source = source
         self.image = image
@@ -181,6 +187,7 @@ class ImageRef(Record):
         self.edit_at = edit_at
         self.digest_edit = digest_edit
         self.reads = reads
+        self.left = left
 
 
 def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:

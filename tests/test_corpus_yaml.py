@@ -60,13 +60,26 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
 
     if kind == 'compose':
         services = mapping(mapping(documents[0]).get('services'))
+        built = {
+            s.get('image') for s in services.values() if isinstance(s, dict) and 'build' in s
+        }
         for service in services.values():
             if isinstance(service, dict) and 'build' not in service:
                 add(service.get('image'), id(service))
+            # volumes of type image, which Compose pulls (the oracle's
+            # ``svc:volume N`` rows), unless a service builds that image
+            volumes = service.get('volumes') if isinstance(service, dict) else None
+            for volume in volumes if isinstance(volumes, list) else ():
+                if isinstance(volume, dict) and volume.get('type') == 'image' and (
+                    volume.get('source') not in built
+                ):
+                    add(volume.get('source'), id(volume))
     elif kind == 'kubernetes':
-        def visit(node: Any) -> None:
+        def visit(node: Any, root: bool = False) -> None:
             if isinstance(node, dict):
                 for key, value in node.items():
+                    if key == 'status' and (root or 'apiVersion' in node and 'kind' in node):
+                        continue  # what the cluster reports, not what it pulls
                     if key == 'image' and not isinstance(value, (dict, list)):
                         add(value if isinstance(value, str) else None, ('image', id(node)))
                     else:
@@ -75,7 +88,7 @@ def walk(kind: str, documents: list[Any]) -> list[str]:
                 for item in node:
                     visit(item)
         for document in documents:
-            visit(document)
+            visit(document, root=True)
     else:
         top = mapping(documents[0])
         for job in mapping(top.get('jobs')).values():

@@ -395,6 +395,15 @@ GROWTH = {
         'pods.yaml',
         lambda n: b'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: a:1\n---\n' * (n // 64),
     ),
+    'pods held in a string, three deep': (
+        'held.yaml',
+        lambda n: b'apiVersion: v1\nkind: A\ndata:\n  a: |\n    apiVersion: v1\n    kind: B\n'
+        b'    data:\n      b: |\n        apiVersion: v1\n        kind: C\n        data:\n'
+        b'          c: |\n            apiVersion: v1\n            kind: Pod\n'
+        b'            containers:\n'
+        + b'            - image: a:1\n              x: |\n                apiVersion: v1\n'
+        b'                kind: D\n' * (n // 110),
+    ),
     'blanks in a pragma': (
         'Dockerfile', lambda n: b'# digestpin: ignore=' + b' ' * (n // 20) + b'!\nFROM a:1\n',
     ),

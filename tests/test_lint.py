@@ -314,6 +314,7 @@ def test_helm_charts_under_the_kubernetes_hooks(tmp_path: Path, capsys: pytest.C
     """values.yaml and templates/*.yaml match the kubernetes hooks' files:
     each is said to be skipped once, and the run exits on the rest."""
     chart = tmp_path / 'deploy' / 'chart'
+    write(chart / 'Chart.yaml', b'apiVersion: v2\nname: chart\nversion: 0.1.0\n')
     values = write(chart / 'values.yaml', b'image:\n  repository: nginx\n  tag: "1.27"\n')
     template = write(chart / 'templates' / 'deployment.yaml', (
         b'apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n'
@@ -371,3 +372,79 @@ def test_which_names_are_dockerfiles(name: str, is_dockerfile: bool) -> None:
     # the names the README's files: override matches, so that a folder
     # search takes what pre-commit gives
     assert is_dockerfile_name(name) is is_dockerfile
+
+
+EXTENDED = b'services:\n  webapp:\n    image: nginx:1.25\n  other:\n    image: not/this:1\n'
+
+
+def test_compose_extends_file_brings_its_image(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given only the extending file, the image of the service it extends in
+    another file is reported where it is written; its other services are
+    not, and a service with its own image: takes none (issue 21)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'common' / 'services.yml', EXTENDED)
+    write(tmp_path / 'app' / 'compose.yaml', (
+        b'services:\n  web:\n    extends:\n      file: ../common/services.yml\n      service: webapp\n'
+        b'  own:\n    extends: {file: ../common/services.yml, service: other}\n    image: redis:7\n'
+        b'  local:\n    extends: web\n'
+    ))
+    assert main(['app/compose.yaml']) == 1
+    out, err = capsys.readouterr()
+    assert [line.split(' is not')[0] for line in out.splitlines()] == [
+        "app/compose.yaml:8:12: DP001 'redis:7'",
+        "common/services.yml:3:12: DP001 'nginx:1.25'",
+    ]
+    assert err == 'summary: 2 findings (DP001 2) in 2 files\n'
+
+
+@pytest.mark.parametrize(('extended', 'message'), (
+    (b'services:\n  webapp:\n    extends: {file: ../app/compose.yaml, service: web}\n',
+     "services.web extends a cycle of services (back to 'web' in app/compose.yaml)"),
+    (None, 'services.web extends ../outside.yml, outside the repository ({top}): not read'),
+))
+def test_compose_extends_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        extended: bytes | None, message: str,
+) -> None:
+    """A cycle (Compose refuses it) and a file outside the repository (not
+    read) are one error line each, exit 2."""
+    repository = tmp_path / 'repo'
+    monkeypatch.chdir(repository.parent)
+    (repository / '.git').mkdir(parents=True)
+    write(tmp_path / 'outside.yml', EXTENDED)
+    if extended is not None:
+        write(repository / 'common' / 'services.yml', extended)
+        target = '../common/services.yml'
+    else:
+        target = '../../outside.yml'
+    write(repository / 'app' / 'compose.yaml', (
+        f'services:\n  web:\n    extends: {{file: {target}, service: webapp}}\n'.encode()
+    ))
+    monkeypatch.chdir(repository)
+    assert main(['app/compose.yaml']) == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert err.splitlines()[0] == 'app/compose.yaml: error: ' + message.format(top=repository)
+
+
+def test_compose_extends_is_followed_a_bounded_depth(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A chain of extends across files is followed MAX_EXTENDS deep (lowered
+    here to 2), then one error line."""
+    from digestpin_hooks.read import files
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / '.git').mkdir()
+    for n in range(1, 4):
+        write(tmp_path / f's{n}.yml', f'services:\n  s{n}:\n    extends: {{file: s{n + 1}.yml, service: s{n + 1}}}\n'.encode())
+    write(tmp_path / 's4.yml', b'services:\n  s4:\n    image: nginx:1.25\n')
+    write(tmp_path / 'compose.yaml', b'services:\n  web:\n    extends: {file: s1.yml, service: s1}\n')
+    assert main(['compose.yaml']) == 1
+    assert capsys.readouterr().out.startswith("s4.yml:3:12: DP001 'nginx:1.25'")
+    monkeypatch.setattr(files, 'MAX_EXTENDS', 2)
+    assert main(['compose.yaml']) == 2
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()[0]) == ('', 'compose.yaml: error: services.web extends more than 2 services deep')

@@ -68,5 +68,5 @@ def test_as_dict_in_field_order() -> None:
 
 def test_fields_are_the_declared_ones_in_order() -> None:
     assert Note._fields == ('path', 'line', 'column', 'message')
-    assert ImageRef._fields[-3:] == ('edit_at', 'digest_edit', 'reads')
+    assert ImageRef._fields[-4:] == ('edit_at', 'digest_edit', 'reads', 'left')
     assert Credential._fields == ('username', 'secret', 'origin')

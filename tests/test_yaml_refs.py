@@ -403,3 +403,201 @@ def test_kubernetes_custom_resources_name_images_at_any_depth(tmp_path: Path) ->
     ]
     codes = [(f.line, f.code) for f in findings_for(str(path), loaded.doc, loaded.refs)]
     assert codes == [(7, 'DP001'), (10, 'DP001'), (12, 'DP001'), (18, 'DP001'), (20, 'DP003'), (25, 'DP001')]
+
+
+ARGO_WORKFLOW = (
+    'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: hello-\n'
+    'spec:\n  entrypoint: main\n  templates:\n  - name: main\n'
+    '    inputs:\n      parameters:\n      - name: msg\n'
+    '    container:\n      image: busybox:1.36\n'
+    '      command: [echo, "{{inputs.parameters.msg}}"]\n'
+)
+
+
+def test_braces_in_a_valid_manifest_make_no_template(tmp_path: Path) -> None:
+    """Argo's ``{{inputs.parameters.x}}`` in a string of a file that parses
+    leaves the file a manifest; in an image it is DP003 (issue 21)."""
+    assert refs_of(tmp_path, 'argo/hello.yaml', ARGO_WORKFLOW) == [
+        ('spec.templates[0].container.image', 13, 14, 'busybox:1.36', 'busybox:1.36', True),
+    ]
+    path = tmp_path / 'argo' / 'param.yaml'
+    path.write_text(ARGO_WORKFLOW.replace('busybox:1.36', '"busybox:{{inputs.parameters.v}}"'))
+    loaded = load(str(path))
+    assert [(f.line, f.column, f.code, f.message) for f in findings_for(str(path), loaded.doc, loaded.refs)] == [
+        (13, 15, 'DP003', "'busybox:{{inputs.parameters.v}}' cannot be checked: a template "
+         'parameter, only known when the file is rendered; pin the image where the value is set'),
+    ]
+
+
+@pytest.mark.parametrize(('name', 'chart', 'text', 'message'), (
+    ('chart/templates/deploy.yaml', True, ARGO_WORKFLOW, 'skipped: a template ({{ }}), not a manifest yet'),
+    ('chart/templates/sub/deploy.yaml', True, ARGO_WORKFLOW, 'skipped: a template ({{ }}), not a manifest yet'),
+    ('k8s/deploy.yaml', False, ARGO_WORKFLOW + '{{- if .Values.x }}\n  extra: [\n{{- end }}\n',
+     'skipped: a template ({{ }}) that is no valid YAML before it is rendered'),
+))
+def test_what_stays_a_template(tmp_path: Path, name: str, chart: bool, text: str, message: str) -> None:
+    """A chart's templates/ are templates even when they parse; elsewhere
+    only a file with {{ }} that does not parse is."""
+    from digestpin_hooks.read.files import SkippedFile
+    if chart:
+        (tmp_path / 'chart').mkdir()
+        (tmp_path / 'chart' / 'Chart.yaml').write_text('apiVersion: v2\nname: c\nversion: 1.0.0\n')
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    with pytest.raises(SkippedFile) as e:
+        load(str(path), 'kubernetes')
+    assert str(e.value).startswith(message)
+
+
+def test_a_templates_folder_outside_a_chart_holds_manifests(tmp_path: Path) -> None:
+    assert refs_of(tmp_path, 'templates/hello.yaml', ARGO_WORKFLOW, 'kubernetes') == [
+        ('spec.templates[0].container.image', 13, 14, 'busybox:1.36', 'busybox:1.36', True),
+    ]
+
+
+STATUS = (
+    'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - image: nginx:1.25\n'
+    'status:\n  containerStatuses:\n  - image: nginx:1.24\n    imageID: x\n'
+    '---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n'
+    '  spec:\n    containers:\n    - image: redis:7\n'
+    '  status:\n    initContainerStatuses:\n    - image: redis:6\n'
+)
+
+
+def test_status_is_never_read_nor_rewritten(tmp_path: Path) -> None:
+    """status: is what the cluster reports, nothing pulls from it."""
+    assert refs_of(tmp_path, 'captured.yaml', STATUS) == [
+        ('spec.containers[0].image', 5, 12, 'nginx:1.25', 'nginx:1.25', True),
+        ('items[0].spec.containers[0].image', 18, 14, 'redis:7', 'redis:7', True),
+    ]
+    path = tmp_path / 'captured.yaml'
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == STATUS.replace(
+        'nginx:1.25', f'nginx:1.25@{digest_of("nginx:1.25")}',
+    ).replace('redis:7', f'redis:7@{digest_of("redis:7")}')
+
+
+HELD = (
+    'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n'
+    '  - name: make\n    resource:\n      action: create\n      manifest: |\n'
+    '        apiVersion: v1\n        kind: Pod\n        spec:\n          containers:\n'
+    '          # digestpin: ignore\n          - image: nginx:1.25\n'
+    '          - image: "redis:{{inputs.parameters.v}}"\n'
+    '          - {name: a, image: \'alpine:3\'}\n'
+    '  - name: folded\n    resource:\n      manifest: >\n'
+    '        apiVersion: v1\n\n        kind: Pod\n\n        spec: {containers: [{image: busybox:1}]}\n'
+    '---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plugin\n  labels:\n'
+    '    workflows.argoproj.io/configmap-type: ExecutorPlugin\n'
+    'data:\n  sidecar.container: "apiVersion: v1\\nkind: Container\\nimage: python:3.12\\n"\n'
+    '  not-a-manifest: |\n    image: nope:1\n    kind: x\n'
+    '  last: |-\n    apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n      - image: node:20\n'
+)
+
+
+def test_manifests_held_in_strings(tmp_path: Path) -> None:
+    """Argo's resource.manifest, an executor plugin's ConfigMap: read as
+    manifests, each reference at its place in the file; pinnable in a
+    literal block, reported at the string otherwise."""
+    assert refs_of(tmp_path, 'wf.yaml', HELD) == [
+        ('spec.templates[0].resource.manifest.spec.containers[0].image', 14, 20, 'nginx:1.25', 'nginx:1.25', True),
+        ('spec.templates[0].resource.manifest.spec.containers[1].image', 15, 21,
+         'redis:{{inputs.parameters.v}}', 'redis:{{inputs.parameters.v}}', False),
+        ('spec.templates[0].resource.manifest.spec.containers[2].image', 16, 31, 'alpine:3', 'alpine:3', True),
+        ('spec.templates[1].resource.manifest.spec.containers[0].image', 19, 17, 'busybox:1', 'busybox:1', False),
+        ('data.sidecar.container.image', 33, 22, 'python:3.12', 'python:3.12', False),
+        ('data.last.spec.containers[0].image', 42, 16, 'node:20', 'node:20', True),
+    ]
+    path = tmp_path / 'wf.yaml'
+    loaded = load(str(path))
+    assert [(f.line, f.code, f.message.split('; ')[-1]) for f in findings_for(str(path), loaded.doc, loaded.refs)] == [
+        (15, 'DP003', 'pin the image where the value is set'),
+        (16, 'DP001', 'pin it with digestpin-fix (alpine:3@sha256:<digest>)'),
+        (19, 'DP001', 'it stands in a manifest held in a string that is not a literal block (|), '
+         'where digestpin-fix cannot write a pin byte for byte: pin it by hand (busybox:1@sha256:<digest>)'),
+        (33, 'DP001', 'it stands in a manifest held in a string that is not a literal block (|), '
+         'where digestpin-fix cannot write a pin byte for byte: pin it by hand (python:3.12@sha256:<digest>)'),
+        (42, 'DP001', 'pin it with digestpin-fix (node:20@sha256:<digest>)'),
+    ]
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == HELD.replace(
+        "'alpine:3'", f"'alpine:3@{digest_of('alpine:3')}'",
+    ).replace('node:20', f'node:20@{digest_of("node:20")}')
+
+
+def test_manifests_held_in_strings_are_read_three_deep(tmp_path: Path) -> None:
+    """Strings within strings: each level is read again, so the depth is
+    bounded; the fourth level is only a string."""
+    def held(level: int) -> str:
+        inner = f'image: level{level}:1\n'
+        if level < 4:
+            inner += 'data:\n  next: |\n' + ''.join(f'    {line}\n' for line in held(level + 1).splitlines())
+        return f'apiVersion: v1\nkind: Pod{level}\n{inner}'
+    text = held(0)
+    assert [(source, image, editable) for source, _, _, image, _, editable in refs_of(tmp_path, 'deep.yaml', text)] == [
+        ('image', 'level0:1', True),
+        ('data.next.image', 'level1:1', True),
+        ('data.next.data.next.image', 'level2:1', True),
+        ('data.next.data.next.data.next.image', 'level3:1', True),
+    ]
+    assert 'level4:1' in text
+
+
+IMAGE_VOLUMES = (
+    'services:\n  app:\n    image: alpine:3\n    volumes:\n'
+    '      - type: image\n        source: nginx:alpine\n        target: /srv\n'
+    '      - type: bind\n        source: ./data\n        target: /data\n'
+    '      - ./cache:/cache\n'
+    '  made:\n    build: .\n    image: me/made:1\n'
+    '  uses:\n    image: busybox:1\n    volumes: [{type: image, source: me/made:1, target: /m}]\n'
+)
+
+
+def test_compose_volumes_of_type_image(tmp_path: Path) -> None:
+    """Compose pulls a volume's image (as Docker Compose v2.40.3 does in the
+    corpus oracle's ``app:volume 0`` row); not an image a service builds."""
+    assert refs_of(tmp_path, 'compose.yaml', IMAGE_VOLUMES) == [
+        ('services.app.image', 3, 12, 'alpine:3', 'alpine:3', True),
+        ('services.app.volumes[0].source', 6, 17, 'nginx:alpine', 'nginx:alpine', True),
+        ('services.uses.image', 16, 12, 'busybox:1', 'busybox:1', True),
+    ]
+    path = tmp_path / 'compose.yaml'
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == IMAGE_VOLUMES.replace(
+        'alpine:3', f'alpine:3@{digest_of("alpine:3")}',
+    ).replace('nginx:alpine', f'nginx:alpine@{digest_of("nginx:alpine")}').replace(
+        'busybox:1\n', f'busybox:1@{digest_of("busybox:1")}\n',
+    )
+
+
+KRM_FUNCTION = (
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fn\n  annotations:\n'
+    '    config.kubernetes.io/function: |\n      container:\n        image: gcr.io/kpt-fn/set-namespace:v0.1\n'
+    '    other/annotation: |\n      container:\n        image: not/read:1\n'
+)
+
+
+def test_a_krm_function_annotation_is_read(tmp_path: Path) -> None:
+    """kpt and kustomize run the container a KRM function's annotation names."""
+    assert refs_of(tmp_path, 'fn.yaml', KRM_FUNCTION) == [
+        ('metadata.annotations.config.kubernetes.io/function.container.image', 8, 16,
+         'gcr.io/kpt-fn/set-namespace:v0.1', 'gcr.io/kpt-fn/set-namespace:v0.1', True),
+    ]
+
+
+def test_compose_extends_file_is_pinned_where_written(tmp_path: Path) -> None:
+    """fix pins the image an extending file takes from another where it is
+    written, and nothing else of that file."""
+    (tmp_path / '.git').mkdir()
+    common = tmp_path / 'common.yml'
+    common.write_text('services:\n  base:\n    image: nginx:1.25\n  other:\n    image: redis:7\n')
+    app = tmp_path / 'app' / 'compose.yaml'
+    app.parent.mkdir()
+    before = 'services:\n  web:\n    extends: {file: ../common.yml, service: base}\n'
+    app.write_text(before)
+    fix_files([str(app)], knows_everything)
+    assert app.read_text() == before
+    assert common.read_text() == (
+        f'services:\n  base:\n    image: nginx:1.25@{digest_of("nginx:1.25")}\n'
+        '  other:\n    image: redis:7\n'
+    )

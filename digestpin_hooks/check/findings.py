@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.read.dockerfile.references import SOURCE_ARG
@@ -233,6 +234,12 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
     where its value is set."""
     if ref.editable:
         return f'pin it with digestpin-fix ({pinned})'
+    if ref.left == IN_A_STRING:
+        return (
+            f'it stands in a manifest held in a string that is not a literal '
+            f'block (|), where digestpin-fix cannot write a pin byte for byte: '
+            f'pin it by hand ({pinned})'
+        )
     if ref.has_variables and ref.source in _DOCKERFILE_SOURCES:
         return (
             f'it is partly made of variables, which digestpin-fix leaves '

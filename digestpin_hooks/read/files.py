@@ -16,6 +16,7 @@ from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
 from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 from digestpin_hooks.read.kinds import BY_NAME
+from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import is_dockerfile_name
 from digestpin_hooks.read.kinds import kind_of
@@ -355,6 +356,9 @@ class LoadedFile(Record):
     # instructions and flags BuildKit v0.32 does not know (DP010)
     unknown: Final[tuple[UnknownSyntax, ...]]
     kind: Final[str]  # what it was read as ('auto': by its name)
+    # the Compose services it was read for, when other files extend them
+    # (its references are theirs only); () for the whole file
+    services: Final[tuple[str, ...]]
 
     def __init__(
             self,
@@ -365,6 +369,7 @@ class LoadedFile(Record):
             identity: Identity | None = None,
             unknown: tuple[UnknownSyntax, ...] = (),
             kind: str = 'auto',
+            services: tuple[str, ...] = (),
     ) -> None:
         self.path = path
         self.data = data
@@ -373,6 +378,7 @@ class LoadedFile(Record):
         self.identity = identity
         self.unknown = unknown
         self.kind = kind
+        self.services = services
 
 
 class UnreadableFile(ValueError):
@@ -402,9 +408,11 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
 
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
+        services: tuple[str, ...] = (),
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
-    after reading, and what a write reads back before it is made."""
+    after reading, and what a write reads back before it is made; the
+    references of ``services`` only, when it names some."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         try:
@@ -414,8 +422,10 @@ def parse_data(
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
     from digestpin_hooks.read.yaml_refs import parse_yaml
     from digestpin_hooks.read.yaml_nodes import YamlError
-    if kind == KUBERNETES and b'{{' in data:
-        # a Helm (Go) template is no manifest until it is rendered
+    if kind == KUBERNETES and b'{{' in data and _Charts().template(path):
+        # a Helm (Go) template is no manifest until it is rendered, even
+        # when it parses; elsewhere a file that parses is a manifest, its
+        # {{ }} those of Argo's, Tekton's... own parameters
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
         yaml_file, refs = parse_yaml(data, path, kind)
@@ -430,13 +440,26 @@ def parse_data(
                 f'it is rendered ({e})',
             ) from None
         raise UnreadableFile(str(e)) from None
-    return LoadedFile(path, data, yaml_file, refs, identity, kind=kind)
+    if services:
+        prefixes = tuple(f'services.{name}.' for name in services)
+        refs = [ref for ref in refs if ref.source.startswith(prefixes)]
+    return LoadedFile(path, data, yaml_file, refs, identity, kind=kind, services=services)
 
 
 def load_all(
         paths: Iterable[str], kind: str = 'auto',
 ) -> tuple[list[LoadedFile], list[FileError]]:
-    """Every file that can be read, and a one-line error for each other."""
+    """Every file that can be read, and a one-line error for each other;
+    with the parts of other Compose files that services of those extend."""
+    loaded, errors = _load_all(paths, kind)
+    if kind in ('auto', COMPOSE) and any(b'extends' in f.data for f in loaded):
+        _extended(loaded, errors, kind)
+    return loaded, errors
+
+
+def _load_all(
+        paths: Iterable[str], kind: str = 'auto',
+) -> tuple[list[LoadedFile], list[FileError]]:
     from digestpin_hooks.model import FileError
     loaded: list[LoadedFile] = []
     errors: list[FileError] = []
@@ -451,7 +474,7 @@ def load_all(
                     'of a kind by its name, no Kubernetes manifest)'
                 ), skipped=True))
             for found_path, found_kind in in_folder:
-                found, found_errors = load_all(
+                found, found_errors = _load_all(
                     [found_path], found_kind if kind == 'auto' else kind,
                 )
                 loaded.extend(found)
@@ -461,3 +484,94 @@ def load_all(
         except UnreadableFile as e:
             errors.append(FileError(path, str(e)))
     return loaded, errors
+
+
+# how many services deep Compose's ``extends:`` is followed from a file
+MAX_EXTENDS = 16
+
+
+def _repository(path: str) -> str:
+    """The repository a file is in: the nearest folder above it with a
+    ``.git``, else the file's own folder."""
+    folder = start = os.path.dirname(os.path.realpath(path))
+    while True:
+        if os.path.exists(os.path.join(folder, '.git')):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return start
+        folder = parent
+
+
+def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> None:
+    """Add the services other Compose files hold that services of the files
+    read extend (``extends: {file: …, service: …}``) and take their image
+    from: each such file read once, its references those of the extended
+    services only, so that the image is reported, and pinned, where it is
+    written.  Followed inside the repository only, MAX_EXTENDS deep; a
+    cycle is an error, as it is to Compose."""
+    from digestpin_hooks.model import FileError
+    from digestpin_hooks.read.yaml_refs import compose_extends
+    from digestpin_hooks.text import decode
+    given = {os.path.realpath(f.path) for f in loaded}
+    wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
+    texts: dict[str, str] = {}
+
+    def text_of(path: str) -> str | None:
+        real = os.path.realpath(path)
+        if real not in texts:
+            try:
+                texts[real] = decode(read_regular(path, MAX_FILE_BYTES).data, 'strict')[0]
+            except (ReadError, OSError, UnicodeDecodeError):
+                return None  # reading the file itself says what is wrong
+        return texts[real]
+
+    for file in list(loaded):
+        if kind_of(file.path, kind) != COMPOSE or b'extends' not in file.data:
+            continue
+        top = _repository(file.path)
+        text = text_of(file.path)
+        for service, line, other, base in compose_extends(text or ''):
+            path = file.path
+            chain = [(os.path.realpath(path), service)]
+            problem = ''
+            while not problem:
+                target = path
+                if other:
+                    target = os.path.normpath(os.path.join(os.path.dirname(path), other))
+                real = os.path.realpath(target)
+                if (real, base) in chain:
+                    problem = (
+                        f'services.{service} extends a cycle of services (back to '
+                        f'{base!r} in {target})'
+                    )
+                elif len(chain) > MAX_EXTENDS:
+                    problem = f'services.{service} extends more than {MAX_EXTENDS} services deep'
+                elif os.path.commonpath((top, real)) != top:
+                    problem = (
+                        f'services.{service} extends {target}, outside the '
+                        f'repository ({top}): not read'
+                    )
+                else:
+                    chain.append((real, base))
+                    if real not in given:
+                        wanted.setdefault(real, (target, set()))[1].add(base)
+                    further = [
+                        (o, b) for s, _, o, b in compose_extends(text_of(target) or '')
+                        if s == base
+                    ]
+                    if not further:
+                        break
+                    path, (other, base) = target, further[0]
+            if problem:
+                errors.append(FileError(file.path, problem, line))
+    for real, (path, services) in wanted.items():
+        try:
+            read = read_regular(path, MAX_FILE_BYTES)
+            loaded.append(parse_data(
+                path, read.data, COMPOSE, read.identity, tuple(sorted(services)),
+            ))
+        except ReadError as e:
+            errors.append(FileError(path, str(e)))
+        except UnreadableFile as e:
+            errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))

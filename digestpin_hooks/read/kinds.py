@@ -66,8 +66,9 @@ class Kind(Record):
     # 'module:function' that yields where its images are, from its YAML
     # documents ('' for Dockerfiles, which read/dockerfile reads)
     walker: Final[str]
-    # the walker assembles references from several fields (Helm, Kustomize):
-    # it takes the text and a span function too, and yields Assembled items
+    # the walker assembles references from several fields (Helm, Kustomize)
+    # or places those it reads in strings (Kubernetes): it takes the text and
+    # a span function too, and yields Assembled items
     assembles: Final[bool]
     # a value used through an alias is reported at its anchor's key path
     paths_at_anchor: Final[bool]
@@ -251,7 +252,8 @@ TABLE = (
     Kind(
         KUBERNETES, 'Kubernetes manifests',
         r'(^|/)(k8s|kube|kubernetes|manifests|deploy|deployments?)/.*\.ya?ml$',
-        ('yaml',), None, _YAML_REFS + 'kubernetes', paths_at_anchor=False,
+        ('yaml',), None, _YAML_REFS + 'kubernetes', assembles=True,
+        paths_at_anchor=False,
         duplicates=REFUSE,  # kubectl --validate=strict, the default since 1.27
     ),
 )

@@ -12,6 +12,7 @@ import os
 import re
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.assembled import Assembled
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
@@ -42,6 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
     from typing import Iterator
+    from digestpin_hooks.read.assembled import SpanOf
     from digestpin_hooks.read.yaml_nodes import Node
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
@@ -50,6 +52,14 @@ _COMPOSE_TOP_LEVEL = frozenset((
     'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
 ))
 DOCKER_PREFIX = 'docker://'
+# how deep manifests held in strings are read within such strings
+MAX_HELD_DEPTH = 3
+# kubectl's copy of the object itself, kept for its three-way merge: a
+# record, like status:, that nothing pulls from
+_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+# a KRM function's annotation: ``container: {image: …}``, which kpt and
+# kustomize run
+_KRM_FUNCTION = 'config.kubernetes.io/function'
 _PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)+')
 _VARIABLE_RE = re.compile(r'\$(?:\{\{|\{?([A-Za-z_][A-Za-z0-9_]*))')
 
@@ -199,54 +209,212 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
         services[0], YamlMapping,
     ):
         raise YamlError('not a Compose file: no services mapping at the top')
-    for name, service, _ in items(services[0]):
-        if not isinstance(service, YamlMapping) or get(service, 'build') is not None:
-            continue  # a service with build: names the image it builds
-        image = get(service, 'image')
-        if image is None or not isinstance(image[0], Scalar):
-            continue
+    named = [
+        (name, service) for name, service, _ in items(services[0])
+        if isinstance(service, YamlMapping)
+    ]
+    # a service with build: names the image it builds, which is not pulled,
+    # neither for the service nor for a volume made of it
+    built = set()
+    for _, service in named:
+        image = _scalar(get(service, 'image'))
+        if image is not None and get(service, 'build') is not None:
+            built.add(image[0].value)
+    for name, service in named:
         platform = get(service, 'platform')
-        yield _Found(
-            f'services.{name}.image', image[0], image[1],
-            platform[0].value if platform and isinstance(platform[0], Scalar) else '',
+        platform_value = (
+            platform[0].value if platform and isinstance(platform[0], Scalar) else ''
         )
+        image = _scalar(get(service, 'image'))
+        if image is not None and get(service, 'build') is None:
+            yield _Found(f'services.{name}.image', *image, platform_value)
+        # a volume of type image: Compose pulls its source too
+        volumes = get(service, 'volumes')
+        if volumes is None or not isinstance(volumes[0], YamlSequence):
+            continue
+        for i, volume in enumerate(volumes[0].items):
+            kind = _scalar(get(volume, 'type'))
+            source = _scalar(get(volume, 'source'))
+            if (
+                kind is not None and kind[0].value == 'image' and source is not None
+                and source[0].value not in built
+            ):
+                yield _Found(
+                    f'services.{name}.volumes[{i}].source', *source, platform_value,
+                )
 
 
-def kubernetes(documents: list[Node | None]) -> Iterator[_Found]:
-    if any(d is not None for d in documents) and not any(
-        get(d, 'apiVersion') is not None and get(d, 'kind') is not None
-        for d in documents
+def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
+    """(service, line, file, base service) of each service of a Compose file
+    whose image comes from the service it extends: it names no ``image:``
+    and builds none.  ``file`` is '' for a service of the same file."""
+    try:
+        documents = compose_documents(text)
+    except YamlError:
+        return []  # reading the file itself says what is wrong with it
+    first = next((d for d in documents if d is not None), None)
+    services = get(first, 'services')
+    if services is None or not isinstance(services[0], YamlMapping):
+        return []
+    found = []
+    for name, service, key in items(services[0]):
+        extends = get(service, 'extends')
+        if extends is None or get(service, 'image') or get(service, 'build'):
+            continue
+        if isinstance(extends[0], Scalar):  # extends: base
+            found.append((name, key.line, '', extends[0].value))
+            continue
+        base = _scalar(get(extends[0], 'service'))
+        other = _scalar(get(extends[0], 'file'))
+        if base is not None:
+            found.append((name, key.line, other[0].value if other else '', base[0].value))
+    return found
+
+
+def _is_manifest(document: Node | None) -> bool:
+    return get(document, 'apiVersion') is not None and get(document, 'kind') is not None
+
+
+def kubernetes(
+        text: str, documents: list[Node | None], span_of: SpanOf | None = None,
+        depth: int = 0,
+) -> Iterator[tuple[str, Scalar, Scalar] | Assembled]:
+    """Every ``image:`` key whose value is a string, at any depth: the pod
+    spec's containers, and Argo templates, Tekton steps and sidecars,
+    operators' spec.image... (as Renovate reads them); and the references
+    of the manifests held in strings (Argo's ``resource.manifest``), placed
+    in ``text``.  An object's ``status:`` is what the cluster reports, never
+    what it pulls: it is not read."""
+    if depth == 0 and any(d is not None for d in documents) and not any(
+        _is_manifest(d) for d in documents
     ):
         raise YamlError(
             'not a Kubernetes manifest: no document has apiVersion and kind',
         )
     seen: set[int] = set()
-    for number, document in enumerate(documents):
-        todo: list[tuple[Node, str]] = [(document, '')] if document else []
+    for document in documents:
+        todo: list[tuple[Node, str, Scalar | None]] = (
+            [(document, '', None)] if document else []
+        )
         while todo:
-            node, path = todo.pop()
+            node, path, key_node = todo.pop()
             if id(node) in seen:
                 continue  # an alias: found once, at its anchor
             seen.add(id(node))
+            if isinstance(node, Scalar):
+                yield from _held_manifests(text, node, key_node or node, path, depth)
+                continue
             if isinstance(node, YamlSequence):
                 todo.extend(
-                    (item, f'{path}[{i}]') for i, item in reversed(list(enumerate(node.items)))
+                    (item, f'{path}[{i}]', None)
+                    for i, item in reversed(list(enumerate(node.items)))
                 )
-            if not isinstance(node, YamlMapping):
                 continue
+            is_object = path == '' or _is_manifest(node)
             children = []
             for key, value, key_node in items(node):
                 here = f'{path}.{key}' if path else key
-                # every image: key whose value is a string, at any depth: the
-                # pod spec's containers, and Argo templates, Tekton steps and
-                # sidecars, operators' spec.image... (as Renovate reads them)
+                if (key == 'status' and is_object) or key == _LAST_APPLIED:
+                    continue  # what the cluster reports; kubectl's copy
                 if key == 'image' and isinstance(value, Scalar):
                     if id(value) not in seen:
                         seen.add(id(value))
-                        yield _Found(here, value, key_node)
+                        yield here, value, key_node
                     continue
-                children.append((value, here))
+                children.append((value, here, key_node))
             todo.extend(reversed(children))
+
+
+def _held_manifests(
+        text: str, node: Scalar, key: Scalar, path: str, depth: int,
+) -> Iterator[Assembled]:
+    """The references of the manifests a string holds (a YAML document with
+    ``apiVersion`` and ``kind``, or a KRM function's annotation), placed in
+    ``text``: each at its own place, and pinnable, when the string is a
+    literal block with plain indentation; else at the string, left to be
+    pinned by hand.
+
+    Strings within strings are read MAX_HELD_DEPTH deep: each level reads
+    parts of the one above, so a file costs at most that many readings."""
+    value = node.value
+    function = key.value == _KRM_FUNCTION
+    if depth >= MAX_HELD_DEPTH or '\n' not in value or not function and (
+        'apiVersion' not in value or 'kind' not in value
+    ):
+        return
+    try:
+        documents = compose_documents(value)
+    except YamlError:
+        return  # a string that is no YAML is only a string
+    if not function and not any(_is_manifest(d) for d in documents):
+        return
+    rows = _literal_rows(text, node)
+    inner: list[tuple[ImageRef, Scalar]] = []
+    for item in kubernetes(value, documents, None, depth + 1):
+        if isinstance(item, Assembled):
+            inner.append((item.ref, item.key))
+        elif item[1].value and not (item[1].style == '' and item[1].value in _NULLS):
+            inner.append((_ref(value, _Found(*item), None), item[2]))
+    for ref, inner_key in inner:
+        source = f'{path}.{ref.source}' if path else ref.source
+        placed = None
+        if rows is not None:
+            start, end = _placed(rows, ref.span[0]), _placed(rows, ref.span[1])
+            at = _placed(rows, inner_key.start)
+            if text[start:end] == ref.written:
+                line = node.line + 1 + _row(rows, inner_key.start)
+                placed = Assembled(
+                    ref.replace(source=source, span=(start, end), line=line),
+                    inner_key.replace(start=at, end=at, line=line),
+                )
+        yield placed or Assembled(
+            ref.replace(
+                source=source, span=(node.start, node.end), line=key.line,
+                editable=False, left=IN_A_STRING if ref.editable else ref.left,
+            ),
+            key,
+        )
+
+
+def _literal_rows(text: str, node: Scalar) -> tuple[list[int], list[int]] | None:
+    """Where each line of a literal block scalar starts, in the value and in
+    ``text``; None when the value is not its lines verbatim after plain
+    indentation (a folded or quoted string, tabs, escapes)."""
+    if node.style != '|':
+        return None
+    position = text.find('\n', node.start, node.end)
+    if position < 0:
+        return None
+    position += 1  # the lines start after the header (| and its indicators)
+    inner_starts: list[int] = []
+    outer_starts: list[int] = []
+    inner = 0
+    for line in node.value.split('\n'):
+        newline = text.find('\n', position)
+        row_end = len(text) if newline < 0 else newline
+        row = text[position:row_end].removesuffix('\r')
+        indent = len(row) - len(line)
+        if line and (indent < 0 or row[indent:] != line or row[:indent].strip(' ')):
+            return None
+        inner_starts.append(inner)
+        outer_starts.append(position + max(indent, 0))
+        inner += len(line) + 1
+        if newline < 0:
+            break
+        position = newline + 1
+    return inner_starts, outer_starts
+
+
+def _row(rows: tuple[list[int], list[int]], offset: int) -> int:
+    """The line (0-based) of an offset in a literal block's value."""
+    import bisect
+    return max(bisect.bisect_right(rows[0], offset) - 1, 0)
+
+
+def _placed(rows: tuple[list[int], list[int]], offset: int) -> int:
+    """An offset in a literal block's value -> its offset in the file."""
+    index = _row(rows, offset)
+    return rows[1][index] + offset - rows[0][index]
 
 
 def _docker_prefix(node: Scalar) -> str:
