@@ -85,8 +85,8 @@ def test_faulty_daemon(
 
 
 @pytest.mark.parametrize(('fake', 'sentence'), (
-    ({'/version': None}, 'no complete answer within 1 s'),
-    ({'/version': http('200 OK', VERSION), '/images/json': None}, 'no complete answer within 1 s'),
+    ({'/version': None}, 'timed out: no complete answer within 1 s (--timeout)'),
+    ({'/version': http('200 OK', VERSION), '/images/json': None}, 'timed out: no complete answer within 1 s (--timeout)'),
     ({'/version': http('200 OK', b'<html>not json')}, 'its answer is not JSON'),
     ({'/version': http('500 Internal Server Error', b'{"message":"boom"}')}, 'it answered 500: boom'),
     ({'/': b'garbage\r\n\r\n'}, 'its answer is not HTTP'),

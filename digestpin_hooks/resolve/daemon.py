@@ -199,7 +199,7 @@ def _sentence(error: BaseException, seconds: float) -> str:
         if isinstance(e, docker.errors.APIError):
             return f'it answered {e.status_code or 500}: {_short(Exception(e.explanation or e))}'
         if isinstance(e, TimeoutError) or 'Timeout' in type(e).__name__:
-            return f'no complete answer within {seconds:g} s'
+            return f'timed out: no complete answer within {seconds:g} s (--timeout)'
         if isinstance(e, http.client.RemoteDisconnected):
             return 'it closed the connection without answering'
         if isinstance(e, http.client.HTTPException):
