@@ -420,3 +420,19 @@ def test_which_names_are_dockerfiles(name: str, is_dockerfile: bool) -> None:
     # the names the README's files: override matches, so that a folder
     # search takes what pre-commit gives
     assert is_dockerfile_name(name) is is_dockerfile
+
+
+@pytest.mark.parametrize(('name', 'text', 'note'), (
+    ('compose.yaml', b'foo: 1\n', 'not a Compose file: no services mapping at the top'),
+    ('.github/workflows/ci.yml', b'on: push\n', 'not a GitHub Actions workflow (no jobs mapping) or action (no runs mapping)'),
+))
+def test_a_file_not_of_its_kind_is_skipped_with_a_note_and_exit_0(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        name: str, text: bytes, note: str,
+) -> None:
+    """As the README says once: skipped, a note, exit 0 (not an error)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_bytes(text)
+    assert main([name]) == 0
+    assert capsys.readouterr() == ('', f'{name}: note: skipped: {note}\n')
