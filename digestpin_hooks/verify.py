@@ -155,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
             'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
         )
         return 2
-    # errors alone are their own lines; else say what was checked, also
-    # when that is nothing (a silent success would not say)
-    counted = checked or not failures(errors)
+    # say what was checked, also when that is nothing (a silent success
+    # would not say); errors and notes alone are their own lines
+    counted = checked or not errors
     report(
         findings, errors, args.output_format, extra={'verified': True},
         done=verified_line(len(checked), len(set(checked))) if counted else '',
