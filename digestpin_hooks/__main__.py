@@ -1,6 +1,8 @@
 """digestpin: the hooks as subcommands (``digestpin lint …``)."""
 from __future__ import annotations
 
+import sys
+
 from digestpin_hooks import cli
 from digestpin_hooks import fix
 from digestpin_hooks import lint
@@ -23,12 +25,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = cli.parser_for('digestpin', 'Pin container images to content digests.')
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     commands.required = True
+    subparsers = {}
     for name, (module, summary) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, formatter_class=cli.formatter)
         cli.add_version(sub, f'digestpin {name}')
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
-    args = parser.parse_args(argv)
+        subparsers[name] = sub
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:
+        # argparse hands a subcommand's unknown options back up to the top
+        # level, whose usage does not show the options the user meant
+        after_command = words.index(unknown[0]) > words.index(args.command)
+        (subparsers[args.command] if after_command else parser).error(
+            f'unrecognized arguments: {" ".join(unknown)}',
+        )
     # one prefix per hook, however it is started: the console script's name
     return cli.run(f'digestpin-{args.command}', args.run, args)
 

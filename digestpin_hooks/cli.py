@@ -97,7 +97,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         '--ignore', action='append', metavar='CODE',
-        help='do not report CODE (repeatable; adds to the configuration)',
+        help='do not report CODE, in any case (repeatable; adds to the '
+        'configuration)',
     )
 
 
@@ -116,8 +117,9 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
     )
     parser.add_argument(
         '--timeout', type=seconds, metavar='SECONDS',
-        help=f'deadline for the whole run\'s daemon and registry calls, '
-        f'whole answers included (default: {DEFAULT_TIMEOUT:g})',
+        help=f'seconds allowed, whole answers included: with --source '
+        f'registry, for all of the run\'s registry requests together; with a '
+        f'daemon source, for each daemon call (default: {DEFAULT_TIMEOUT:g})',
     )
     parser.add_argument(
         '--insecure-registry', action='append', metavar='HOST[:PORT]',
@@ -150,8 +152,10 @@ def apply_config(args: argparse.Namespace) -> None:
     config = load_config().values
     args.strict = args.strict if args.strict is not None else config.get('strict', False)
     args.allow = [*config.get('allow', ()), *(args.allow or ())]
-    args.ignore = [*config.get('ignore', ()), *(args.ignore or ())]
-    unknown = [code for code in args.ignore if code not in RULES]
+    # codes in any case, as in pragmas: dp001 is DP001
+    given = [*config.get('ignore', ()), *(args.ignore or ())]
+    args.ignore = [code.upper() for code in given]
+    unknown = [code for code in given if code.upper() not in RULES]
     if unknown:
         from digestpin_hooks.config import ConfigError
         raise ConfigError(f'--ignore: unknown code {unknown[0]!r}')

@@ -43,14 +43,15 @@ class Config(Record):
 
 
 def _codes(value: list[str], where: str) -> list[str]:
+    """The codes upper-cased: ``dp001`` is DP001, in flags and pragmas too."""
     from digestpin_hooks.check.findings import RULES
     for code in value:
-        if code not in RULES:
+        if code.upper() not in RULES:
             raise ConfigError(
                 f'{where}: ignore: unknown code {code!r} (known: '
                 f'{", ".join(RULES)})',
             )
-    return value
+    return [code.upper() for code in value]
 
 
 def _string_list(value: Any, key: str, where: str) -> list[str]:

@@ -32,6 +32,7 @@ from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
+from digestpin_hooks.report.formats import verified_line
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.sources import asker
 from digestpin_hooks.text import printable
@@ -61,10 +62,29 @@ def verify_files(
 ) -> tuple[list[Finding], list[FileError]]:
     """Findings DP006-DP009 for every pin, from what ``ask`` says of them
     (the daemon's sources, or a test's own answers)."""
+    findings, errors, _ = verified_files(
+        paths, ask, strict=strict, allow=allow, ignore=ignore, kind=kind,
+    )
+    return findings, errors
+
+
+def verified_files(
+        paths: Iterable[str],
+        ask: Asker,
+        *,
+        strict: bool = False,
+        allow: Sequence[str] = (),
+        ignore: Collection[str] = (),
+        kind: str = 'auto',
+) -> tuple[list[Finding], list[FileError], list[str]]:
+    """As ``verify_files``, and the path of every pin the answers checked
+    (one entry a pin), for the summary line: a silent success would not
+    say whether anything was asked at all."""
     files, errors = load_all(paths, kind)
     pins = [pin for loaded in files for pin in pinned_refs(loaded, allow)]
+    checked: list[str] = []
     if not pins:
-        return [], errors
+        return [], errors, checked
     try:
         answers = ask(pins)
     except DaemonError as e:
@@ -85,6 +105,7 @@ def verify_files(
                 line,
             ))
             continue
+        checked.append(p.loaded.path)
         for code, message, replacement in check_pin(p, at_digest, at_tag):
             doc = p.loaded.doc
             if code in ignore or waived(
@@ -96,7 +117,7 @@ def verify_files(
                 p.loaded.path, doc, p.ref, code, message, strict, replacement,
             ))
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
-    return findings, errors
+    return findings, errors, checked
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,13 +125,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_daemon(parser, VERIFY_SOURCES)
     parser.add_argument(
         '--offline-ok', action='store_true',
-        help='when no daemon answers, warn and exit 0 instead of failing',
+        help='when no registry can be reached (with a daemon source: no '
+        'daemon answers), warn and exit 0 instead of failing',
     )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        findings, errors = verify_files(
+        findings, errors, checked = verified_files(
             paths_or_here(args.filenames),
             asker(
                 args.source, args.docker_host, args.timeout,
@@ -133,7 +155,13 @@ def run(args: argparse.Namespace) -> int:
             'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
         )
         return 2
-    report(findings, errors, args.output_format, extra={'verified': True})
+    # say what was checked, also when that is nothing (a silent success
+    # would not say); errors and notes alone are their own lines
+    counted = checked or not errors
+    report(
+        findings, errors, args.output_format, extra={'verified': True},
+        done=verified_line(len(checked), len(set(checked))) if counted else '',
+    )
     return cli.exit_status(findings, errors)
 
 

@@ -169,3 +169,17 @@ def test_config_changes_what_lint_reports(repo: Path, capsys: pytest.CaptureFixt
     assert lint_main([str(repo / 'Dockerfile')]) == 1  # DP003 made an error
     assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ['DP003']
     assert lint_main(['--no-strict', str(repo / 'Dockerfile')]) == 0
+
+
+@pytest.mark.parametrize(('name', 'text'), (
+    ('pyproject.toml', '[tool.digestpin]\nignore = ["dp001"]\n'),
+    ('setup.cfg', '[digestpin]\nignore = dp001, Dp003\n'),
+))
+def test_ignored_codes_in_any_case(
+        repo: Path, capsys: pytest.CaptureFixture[str], name: str, text: str,
+) -> None:
+    (repo / name).write_text(text)
+    (repo / 'Dockerfile').write_text('FROM a:1\n')
+    assert lint_main([str(repo / 'Dockerfile')]) == 0
+    assert capsys.readouterr() == ('', '')
+    assert parsed(verify).ignore[0] == 'DP001'

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks import fix
 from digestpin_hooks import update
 from digestpin_hooks import verify
 from tests.stack import manifest_digest
@@ -214,3 +215,37 @@ def test_image_with_two_digests_of_its_repository_is_not_guessed(
         f'FROM {stack.registry}/x/multi:amd64@{multi["linux/amd64"]}',
         f'FROM {stack.registry}/x/multi:1@{multi["index"]}',
     ]
+
+
+def test_dp007_is_repaired_by_update_not_fix_and_verify_counts_its_pins(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DP007's advice is what works: fix leaves a pinned reference alone,
+    update pins it again from its tag; verify says how many pins it
+    checked, also when all is well."""
+    name = f'{stack.registry}/repair/dp007:1'
+    digest = stack.push(name, 'dp007')
+    missing = 'sha256:' + 'd' * 64
+    broken = tmp_path / 'Dockerfile'
+    broken.write_text(f'FROM {name}@{missing}\n')
+    good = tmp_path / 'compose.yaml'
+    good.write_text(f'services:\n  web:\n    image: {name}@{digest}\n')
+    assert run_verify(stack, str(broken), str(good)) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{broken}:1:6: DP007 '{name}@{missing}': the digest {missing} does not exist in ")
+    assert out.endswith('; pin it again with digestpin-update (from its tag) or by hand\n')
+    assert err == 'summary: 1 finding (DP007 1) in 1 file; 2 pins verified in 2 files\n'
+
+    assert fix.main(['--docker-host', stack.host, '--source', 'registry', str(broken)]) == 0
+    assert broken.read_text() == f'FROM {name}@{missing}\n'
+    capsys.readouterr()
+    assert run_update(stack, '--source', 'registry', str(broken)) == 1
+    assert broken.read_text() == f'FROM {name}@{digest}\n'
+    capsys.readouterr()
+
+    assert run_verify(stack, str(broken), str(good)) == 0
+    assert capsys.readouterr() == ('', 'summary: 2 pins verified in 2 files\n')
+    assert run_verify(stack, '--format', 'json', str(good)) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)['verified'] is True
+    assert err == ''

@@ -84,6 +84,56 @@ def test_faulty_daemon(
     check_untouched(tmp_path, code, capsys.readouterr().err, host)
 
 
+@pytest.mark.parametrize(('fake', 'sentence'), (
+    ({'/version': None}, 'timed out: no complete answer within 1 s (--timeout)'),
+    ({'/version': http('200 OK', VERSION), '/images/json': None}, 'timed out: no complete answer within 1 s (--timeout)'),
+    ({'/version': http('200 OK', b'<html>not json')}, 'its answer is not JSON'),
+    ({'/version': http('500 Internal Server Error', b'{"message":"boom"}')}, 'it answered 500: boom'),
+    ({'/': b'garbage\r\n\r\n'}, 'its answer is not HTTP'),
+    ({'/version': http('200 OK', VERSION), '/images/json': http('200 OK', b'{"not": "a list"}')},
+     'the image list is not a list'),
+), indirect=['fake'])
+def test_a_daemon_failure_is_one_sentence(
+        fake: FakeDaemon, sentence: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Not the SDK's nested exceptions (``('Connection aborted.',
+    BadStatusLine('garbage'))``): what went wrong, in words."""
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    host = f'unix://{fake.path}'
+    assert main(['--docker-host', host, '--timeout', '1', str(tmp_path / 'Dockerfile')]) == 2
+    assert capsys.readouterr().err == (
+        f'digestpin-fix: error: cannot use the Docker daemon at {host} (from '
+        f'--docker-host): {sentence}; start Docker (or podman system service), '
+        f'or point digestpin at a running daemon with DOCKER_HOST, `docker '
+        f'context use`, or --docker-host\n'
+    )
+
+
+@pytest.mark.parametrize('how', ('missing socket', 'refused', 'not a socket'))
+def test_an_unreachable_daemon_is_one_sentence(
+        how: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+    if how == 'refused':
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            host = f'tcp://127.0.0.1:{s.getsockname()[1]}'
+        sentence = 'it refused the connection'
+    elif how == 'missing socket':
+        host = f'unix://{tmp_path}/no.sock'
+        sentence = 'there is no socket at that path'
+    else:
+        (tmp_path / 'plain').write_text('')
+        host = f'unix://{tmp_path}/plain'
+        sentence = 'it refused the connection'
+    assert main(['--docker-host', host, str(tmp_path / 'Dockerfile')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f'digestpin-fix: error: cannot use the Docker daemon at {host} (from '
+        f'--docker-host): {sentence}; start Docker',
+    ), err
+
+
 @pytest.mark.parametrize(
     'fake',
     ({'/version': http('200 OK', VERSION), '/distribution/': http('500 Internal Server Error', b'{"message":"registry down"}')},),

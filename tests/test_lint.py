@@ -149,6 +149,55 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert e.value.code == 2
 
 
+@pytest.mark.parametrize('argv', (
+    ['lint', '--fromat', 'json'],
+    ['lint', 'Dockerfile', '--fromat'],
+))
+def test_a_mistyped_option_shows_the_subcommand_usage(
+        argv: list[str], capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        digestpin_main(argv)
+    assert e.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert err.startswith('usage: digestpin lint [-h] [--version] [--format')
+    assert err.endswith('\ndigestpin lint: error: unrecognized arguments: --fromat\n')
+
+
+def test_a_mistyped_option_before_the_command_is_the_top_level_s(
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        digestpin_main(['--fromat', 'lint'])
+    assert e.value.code == 2
+    assert capsys.readouterr().err == (
+        'usage: digestpin [-h] [--version] COMMAND ...\n'
+        'digestpin: error: unrecognized arguments: --fromat\n'
+    )
+
+
+@pytest.mark.parametrize(('text', 'argv'), (
+    (b'FROM a:1\n', ['--ignore', 'dp001']),
+    (b'FROM a:1\n', ['--ignore', 'Dp001']),
+    (b'# digestpin: ignore=dp001\nFROM a:1\n', []),
+))
+def test_codes_are_read_in_any_case(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: bytes, argv: list[str],
+) -> None:
+    f = write(tmp_path / 'Dockerfile', text)
+    assert main([*argv, f]) == 0
+    assert capsys.readouterr() == ('', '')
+
+
+def test_an_unknown_code_is_named_as_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    f = write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    assert main(['--ignore', 'dp099', f]) == 2
+    assert capsys.readouterr() == ('', "digestpin-lint: error: --ignore: unknown code 'dp099'\n")
+
+
 def test_lint_never_imports_docker(tmp_path: Path) -> None:
     f = write(tmp_path / 'Dockerfile', b'FROM a:1\n')
     code = (
@@ -448,3 +497,19 @@ def test_compose_extends_is_followed_a_bounded_depth(
     assert main(['compose.yaml']) == 2
     out, err = capsys.readouterr()
     assert (out, err.splitlines()[0]) == ('', 'compose.yaml: error: services.web extends more than 2 services deep')
+
+
+@pytest.mark.parametrize(('name', 'text', 'note'), (
+    ('compose.yaml', b'foo: 1\n', 'not a Compose file: no services mapping at the top'),
+    ('.github/workflows/ci.yml', b'on: push\n', 'not a GitHub Actions workflow (no jobs mapping) or action (no runs mapping)'),
+))
+def test_a_file_not_of_its_kind_is_skipped_with_a_note_and_exit_0(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        name: str, text: bytes, note: str,
+) -> None:
+    """As the README says once: skipped, a note, exit 0 (not an error)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_bytes(text)
+    assert main([name]) == 0
+    assert capsys.readouterr() == ('', f'{name}: note: skipped: {note}\n')

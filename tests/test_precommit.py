@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.stack import Stack
 
@@ -181,3 +182,68 @@ def test_lint_all_reads_every_kind_by_its_name_in_one_run(
     assert "base/Kustomization:2:3: DP001 'redis:7' is not pinned to a digest" in output
     assert 'summary: 3 findings (DP001 3) in 3 files' in output
     assert 'config.yaml' not in output
+
+
+def readme_block_after(heading: str) -> str:
+    """The first YAML block of the README after ``heading``."""
+    readme = (ROOT / 'README.md').read_text()
+    rest = readme[readme.index(heading):]
+    return rest[rest.index('```yaml\n') + len('```yaml\n'):rest.index('\n```', rest.index('```yaml'))]
+
+
+def test_on_pre_commit_ci_lint_needs_no_network_nor_daemon(
+        tmp_path: Path, hooks_repo: tuple[Path, str, Path],
+) -> None:
+    """The README's pre-commit.ci configuration, run as pre-commit.ci runs
+    it: hook environments installed first, then the hooks in a network
+    namespace of their own (no network at all) with no Docker daemon and the
+    ``ci: skip`` ids in SKIP. lint runs and finds the tag; the skipped ids
+    are exactly the ones that fail there."""
+    repo, rev, home = hooks_repo
+    config = yaml.safe_load(readme_block_after('### On pre-commit.ci'))
+    skip = config['ci']['skip']
+    assert config['repos'][0]['rev'] == 'main'
+    config['repos'][0].update(repo=str(repo), rev=rev)
+    hooks = {h['id']: h for h in yaml.safe_load((ROOT / '.pre-commit-hooks.yaml').read_text())}
+    assert {h['id'] for h in config['repos'][0]['hooks']} == {'digestpin-lint-all', *skip}
+    assert all(hooks[h]['entry'].split()[0] != 'digestpin-lint' for h in skip)
+
+    git(tmp_path, 'init', '-q')
+    (tmp_path / '.pre-commit-config.yaml').write_text(yaml.safe_dump(config))
+    (tmp_path / 'Dockerfile').write_text('FROM node:20\nFROM example.com/a:1@sha256:' + 'c' * 64 + '\n')
+    git(tmp_path, 'add', '-A')
+    env = {
+        **os.environ, 'PRE_COMMIT_HOME': str(home), 'PRE_COMMIT_COLOR': 'never',
+        'DOCKER_HOST': f'unix://{tmp_path}/no-daemon.sock',
+    }
+    subprocess.run(
+        (sys.executable, '-m', 'pre_commit', 'install-hooks'),
+        cwd=tmp_path, env=env, check=True, capture_output=True,
+    )
+
+    def offline(hook_id: str, **more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ('unshare', '--net', '--', sys.executable, '-m', 'pre_commit', 'run',
+             '--all-files', '--hook-stage', 'manual', hook_id),
+            cwd=tmp_path, env={**env, **more}, capture_output=True, text=True,
+        )
+    daemon = (
+        f'cannot use the Docker daemon at unix://{tmp_path}/no-daemon.sock '
+        f'(from DOCKER_HOST): there is no socket at that path'
+    )
+    why = {
+        'digestpin-fix-all': f'digestpin-fix: error: {daemon}',
+        'digestpin-update-all': f'digestpin-update: error: {daemon}',
+        'digestpin-verify-all': 'digestpin-verify: error: cannot connect to example.com: no registry could be reached',
+    }
+    lint = offline('digestpin-lint-all')
+    assert lint.returncode == 1, lint.stdout + lint.stderr
+    assert "Dockerfile:1:6: DP001 'node:20' is not pinned to a digest" in lint.stdout
+    for hook_id in skip:
+        skipped = offline(hook_id, SKIP=','.join(skip))
+        assert skipped.returncode == 0, skipped.stdout
+        assert skipped.stdout.startswith(f'{hooks[hook_id]["name"]}')
+        assert skipped.stdout.splitlines()[0].endswith('Skipped'), skipped.stdout
+        ran = offline(hook_id)
+        assert ran.returncode == 1, ran.stdout  # pre-commit's 1 for any failure
+        assert why[hook_id] in ran.stdout, ran.stdout

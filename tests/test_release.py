@@ -4,6 +4,7 @@ id of ``.pre-commit-hooks.yaml`` run from the built tree."""
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import shutil
 import subprocess
@@ -21,6 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 VERSION = digestpin_hooks.__version__
 
 
+HOOKS_URL = 'https://github.com/digestpin/digestpin-hooks'
+# what an install line may name until a release is tagged: a branch, a
+# commit hash, or the hash the README's own ls-remote line finds
+WORKING_REF = re.compile(r'main|[0-9a-f]{40}|\$commit')
+LS_REMOTE = f'commit=$(git ls-remote {HOOKS_URL} refs/heads/main | cut -f1)'
+
+
+def install_lines() -> list[tuple[str, str]]:
+    """(file, line) for every line of the README and examples/ that installs
+    the hooks from the repository (not the local ``pip install .``)."""
+    texts = [('README.md', (ROOT / 'README.md').read_text())] + [
+        (path.name, path.read_text()) for path in sorted((ROOT / 'examples').glob('*.yml'))
+    ]
+    return [
+        (name, line) for name, text in texts for line in text.splitlines()
+        if 'pip install' in line and HOOKS_URL in line
+    ]
+
+
 def test_version_changelog_and_install_lines_agree() -> None:
     changelog = (ROOT / 'CHANGELOG.md').read_text()
     headings = re.findall(r'^## (\S+)', changelog, re.MULTILINE)
@@ -28,15 +48,52 @@ def test_version_changelog_and_install_lines_agree() -> None:
     assert headings.index(released[0]) <= 1  # at most Unreleased above it
     assert released[0] == VERSION
     readme = (ROOT / 'README.md').read_text()
-    assert set(re.findall(r'rev: (\S+)', readme)) == {f'v{VERSION}'}
-    installs = [
-        line for path in (ROOT / 'examples').glob('*.yml')
-        for line in path.read_text().splitlines() if 'pip install' in line
-    ]
-    assert installs
-    for line in installs:
-        assert f'git+https://github.com/digestpin/digestpin-hooks@v{VERSION}' in line
+    # no tag exists yet: every rev is a branch pre-commit autoupdate --freeze
+    # turns into a hash, never a tag that is not there
+    assert set(re.findall(r'^\s*rev: (\S+)', readme, re.MULTILINE)) == {'main'}
+    installs = install_lines()
+    assert {name for name, _ in installs} == {
+        'README.md', 'digestpin-update.yml', 'digestpin-verify.yml',
+    }
+    for name, line in installs:
+        (ref,) = re.findall(rf'{re.escape(HOOKS_URL)}@([^"\s]+)', line)
+        assert WORKING_REF.fullmatch(ref), (name, line)
+        if ref == '$commit':
+            assert name == 'README.md' and LS_REMOTE in readme
     assert 'pip install digestpin-hooks' not in readme
+    assert not re.search(r'@v\d|rev: v\d', readme + ''.join(line for _, line in installs))
+
+
+def test_autoupdate_freeze_turns_rev_main_into_a_hash(tmp_path: Path) -> None:
+    """The README's configuration as given, against a copy of this
+    repository's hook list on a branch ``main`` without tags: ``pre-commit
+    autoupdate --freeze`` writes the commit hash."""
+    hooks = tmp_path / 'hooks'
+    hooks.mkdir()
+    shutil.copy(ROOT / '.pre-commit-hooks.yaml', hooks)
+    git(hooks, 'init', '-q', '-b', 'main')
+    git(hooks, 'add', '-A')
+    git(hooks, 'commit', '-qm', 'hooks')
+    head = subprocess.run(
+        ('git', 'rev-parse', 'HEAD'), cwd=hooks, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    readme = (ROOT / 'README.md').read_text()
+    block = readme[readme.index('```yaml\nrepos:\n') + len('```yaml\n'):]
+    block = block[:block.index('```')]
+    assert f'repo: {HOOKS_URL}\n    rev: main' in block
+    project = tmp_path / 'project'
+    project.mkdir()
+    git(project, 'init', '-q')
+    config = project / '.pre-commit-config.yaml'
+    config.write_text(block.replace(HOOKS_URL, str(hooks)))
+    frozen = subprocess.run(
+        (sys.executable, '-m', 'pre_commit', 'autoupdate', '--freeze'),
+        cwd=project, capture_output=True, text=True,
+        env={**os.environ, 'PRE_COMMIT_HOME': str(tmp_path / 'home')},
+    )
+    assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+    (rev,) = re.findall(r'^    rev: (\S+)', config.read_text(), re.MULTILINE)
+    assert rev == head
 
 
 def console_scripts() -> list[str]:

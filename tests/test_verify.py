@@ -14,6 +14,7 @@ import pytest
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.check.pins import Pinned
 from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.verify import main as verify_main
 from digestpin_hooks.verify import verify_files
 
 OLD = 'sha256:' + '1' * 64
@@ -103,3 +104,21 @@ def test_offline_json_says_nothing_was_verified(tmp_path: Path, capsys: pytest.C
     assert document['verified'] is False
     assert 'cannot use the Docker daemon' in document['not_verified_because']
     assert err.startswith('digestpin-verify: warning: pins not verified, offline: ')
+
+
+def test_verify_with_no_pin_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / 'Dockerfile'
+    path.write_text('FROM a:1\n')
+    assert verify_main([str(path)]) == 0
+    assert capsys.readouterr() == ('', 'summary: 0 pins verified in 0 files\n')
+
+
+def test_help_says_what_timeout_and_offline_ok_mean(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv('COLUMNS', '500')  # one line per option
+    with pytest.raises(SystemExit):
+        verify_main(['--help'])
+    lines = capsys.readouterr().out.splitlines()
+    assert '  --timeout SECONDS     seconds allowed, whole answers included: with --source registry, for all of the run\'s registry requests together; with a daemon source, for each daemon call (default: 10)' in lines
+    assert '  --offline-ok          when no registry can be reached (with a daemon source: no daemon answers), warn and exit 0 instead of failing' in lines

@@ -76,7 +76,9 @@ RULES = {
     'DP007': Rule(
         ERROR, 'UnknownDigest', 'Pinned digest does not exist in the repository',
         'The digest is mistyped, deleted, or copied from another image. '
-        'Pin the reference again with digestpin-fix or digestpin-update.',
+        'digestpin-update pins a name:tag@digest reference again to its '
+        "tag's digest (digestpin-fix leaves pinned references alone); "
+        'without a tag, pin it by hand.',
     ),
     'DP008': Rule(
         ERROR, 'PlatformSpecificPin',

@@ -130,7 +130,8 @@ def check_pin(
     if isinstance(at_digest, str):
         return [('DP007', (
             f'{ref.image!r}: the digest {digest} does not exist in {name} '
-            f'({at_digest}); pin it again with digestpin-fix or digestpin-update'
+            f'({at_digest}); pin it again with digestpin-update (from its '
+            f'tag) or by hand'
         ), '')]
     problems: list[tuple[str, str, str]] = []
     if isinstance(at_tag, Manifest) and at_tag.digest != digest:

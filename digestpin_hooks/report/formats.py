@@ -81,6 +81,11 @@ def summary_line(
     return f'summary: {"; ".join(parts)}' if parts else ''
 
 
+def verified_line(pins: int, files: int) -> str:
+    """verify's part of the summary: how many pins the answers checked."""
+    return f'{_counted(pins, "pin")} verified in {_counted(files, "file")}'
+
+
 def _counted(count: int, noun: str) -> str:
     return f'{count} {noun}{"" if count == 1 else "s"}'
 

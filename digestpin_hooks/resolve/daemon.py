@@ -179,6 +179,53 @@ def _api_error(error: KeyError | TypeError) -> Exception:
     )
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception inside it, outermost first: the docker
+    SDK wraps requests, which wraps urllib3, which wraps the OSError (in
+    ``__cause__``, ``__context__``, ``args`` and urllib3's ``reason``)."""
+    found: list[BaseException] = []
+    todo = [error]
+    while todo:
+        e = todo.pop(0)
+        if any(e is seen for seen in found) or len(found) > 20:
+            continue
+        found.append(e)
+        inner = [e.__cause__, e.__context__, getattr(e, 'reason', None), *e.args]
+        todo.extend(i for i in inner if isinstance(i, BaseException))
+    return found
+
+
+def _sentence(error: BaseException, seconds: float) -> str:
+    """Why the daemon could not be used, in words: never the repr of the
+    SDK's nested exceptions (``('Connection aborted.', FileNotFoundError(2,
+    …))``), which says the same thing to no one."""
+    import http.client
+    import json
+    chain = _chain(error)
+    for e in chain:
+        if isinstance(e, OSError) and e.errno is not None:
+            if isinstance(e, FileNotFoundError):
+                return 'there is no socket at that path'
+            if isinstance(e, ConnectionRefusedError):
+                return 'it refused the connection'
+            if isinstance(e, PermissionError):
+                return 'permission denied'
+            return f'{(e.strerror or str(e)).rstrip(".")}'
+    for e in chain:
+        if isinstance(e, docker.errors.APIError):
+            return f'it answered {e.status_code or 500}: {_short(Exception(e.explanation or e))}'
+        if isinstance(e, TimeoutError) or 'Timeout' in type(e).__name__:
+            return f'timed out: no complete answer within {seconds:g} s (--timeout)'
+        if isinstance(e, http.client.RemoteDisconnected):
+            return 'it closed the connection without answering'
+        if isinstance(e, http.client.HTTPException):
+            return 'its answer is not HTTP'
+        if isinstance(e, json.JSONDecodeError):
+            return 'its answer is not JSON'
+    innermost = _short(chain[-1])
+    return _short(error) if innermost.startswith('(') else innermost
+
+
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
     """``function()``, or TimeoutError once ``seconds`` have passed.
 
@@ -224,7 +271,7 @@ class Daemon:
     def error(self, e: BaseException, *, unreachable: bool = False) -> DaemonError:
         return DaemonError(
             f'cannot use the Docker daemon at {self.endpoint.host} (from '
-            f'{self.endpoint.origin}): {_short(e)}; {HINT}',
+            f'{self.endpoint.origin}): {_sentence(e, self.timeout)}; {HINT}',
             unreachable=unreachable,
         )
 
