@@ -416,10 +416,12 @@ class _Reader:
             index = _json(body) if body else None
         entries = index.get('manifests') if isinstance(index, dict) else None
         found: list[Signed] = []
-        for entry in (entries if isinstance(entries, list) else [])[:MAX_REFERRERS]:
-            if not isinstance(entry, dict):
-                continue
-            body = self.by_digest('manifests', entry.get('digest'), MAX_MANIFEST_BYTES, 'referrer manifest')
+        listed = dict.fromkeys(
+            entry['digest'] for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get('digest'), str)
+        )
+        for listed_digest in list(listed)[:MAX_REFERRERS]:
+            body = self.by_digest('manifests', listed_digest, MAX_MANIFEST_BYTES, 'referrer manifest')
             manifest = _json(body) if body else None
             subject = manifest.get('subject') if isinstance(manifest, dict) else None
             if not isinstance(subject, dict) or subject.get('digest') != digest:
