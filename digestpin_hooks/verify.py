@@ -93,13 +93,20 @@ def verify_files(
     findings: list[Finding] = []
     starts: dict[str, dict[int, int]] = {}
     if check_signatures is not None:
+        # a digest the registry does not have (DP007) or could not be asked
+        # about (an error already) has no signatures worth asking for
+        signed = [
+            p for p in pins if not isinstance(
+                answers.get(f'{p.reference.name}@{p.reference.digest}'), (str, Unanswered),
+            )
+        ]
         try:
             verdicts = check_signatures([
-                (p.reference.normalized_name, p.reference.digest) for p in pins
+                (p.reference.normalized_name, p.reference.digest) for p in signed
             ])
         except DaemonError as e:
             raise e.after(errors) from None
-        for p in pins:
+        for p in signed:
             _signature_findings(
                 p, verdicts, findings, errors, starts, strict=strict,
                 ignore=ignore, offline_ok=offline_ok, checked=checked,

@@ -236,6 +236,18 @@ def test_a_signature_of_a_child_manifest_does_not_sign_the_index(
     assert run_verify(repo, capsys) == (0, '', '')
 
 
+def test_a_digest_the_registry_lacks_is_dp007_only(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    fresh(registry, 'signed/absent')
+    digest = 'sha256:' + '0' * 64
+    pinned(repo, registry, 'signed/absent', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert status == 1
+    assert [line.split()[1] for line in out.splitlines()] == ['DP007']
+
+
 def test_an_image_no_rule_matches_is_not_checked(
         registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
