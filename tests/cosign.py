@@ -317,7 +317,7 @@ def referrer_index_add(registry: Registry, repository: str, digest: str, entry: 
 
 
 def attach_bundle(
-        registry: Registry, repository: str, digest: str, bundle: dict[str, Any], *,
+        registry: Registry, repository: str, digest: str, bundle: dict[str, Any] | bytes, *,
         predicate_type: str = COSIGN_SIGN, index_artifact_type: str = BUNDLE,
 ) -> str:
     """A bundle as cosign v3 attaches it: a referrer manifest of the
@@ -330,7 +330,9 @@ def attach_bundle(
         subject_size = int(answer.headers['Content-Length'])
         subject_type = answer.headers['Content-Type']
     empty = registry.blob(repository, b'{}')
-    layer = registry.blob(repository, json.dumps(bundle).encode())
+    layer = registry.blob(
+        repository, bundle if isinstance(bundle, bytes) else json.dumps(bundle).encode(),
+    )
     manifest = {
         'schemaVersion': 2, 'mediaType': OCI_MANIFEST, 'artifactType': BUNDLE,
         'config': {'mediaType': EMPTY, **empty},

@@ -485,3 +485,21 @@ def test_control_characters_from_the_registry_are_escaped(
         f'{digest} is signed, but not with the key of {rule2(repo)}: signed by '
         f'key evil\\x1b[31m\\x0aDP000 fake',
     ))
+
+
+def test_a_deeply_nested_bundle_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.cosign import attach_bundle
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/nested')
+    # JSON nested far past the parser's recursion limit
+    nested = b'{"mediaType": "%s", "dsseEnvelope": %s%s}' % (
+        BUNDLE.encode(), b'[' * 100000, b']' * 100000,
+    )
+    attach_bundle(registry, 'signed/nested', digest, nested)
+    pinned(repo, registry, 'signed/nested', '1', digest)
+    status, out, err = run_verify(repo, capsys)
+    assert (status, out, err) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ), 'summary: 1 finding (DP011 1) in 1 file\n')  # no traceback
