@@ -54,6 +54,7 @@ from digestpin_hooks.text import printable
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Callable
     from typing import Final
     from typing import Iterable
     from typing import Sequence
@@ -443,13 +444,23 @@ def check_one(registry: Registry, subject: Subject, key: PublicKey) -> Verdict:
     reader = _Reader(registry, subject)
     found: list[Signed] = []
     failure: Failed | None = None
-    for look in (reader.referrers, lambda: reader.legacy('.sig'), lambda: reader.legacy('.att')):
+    looks: list[Callable[[], list[Signed]]] = [reader.referrers, lambda: reader.legacy('.sig')]
+    if subject.rule.attestations:
+        looks.append(lambda: reader.legacy('.att'))  # attestations only
+    signed = False
+    for look in looks:
         try:
             found += look()
         except _Broken as broken:
             failure = failure or broken.answer
+        signed = any(
+            verifies(key, s.signature, s.data) for s in found
+            if s.predicate_type in ('', COSIGN_SIGN)
+        )
+        if signed and not subject.rule.attestations:
+            break  # enough: the rest would be asked for nothing
     signatures = [s for s in found if s.predicate_type in ('', COSIGN_SIGN)]
-    if not any(verifies(key, s.signature, s.data) for s in signatures):
+    if not signed:
         if failure is not None:
             return Verdict(FAILED, failure.reason, failure.unreachable)
         if signatures:
