@@ -35,6 +35,7 @@ from digestpin_hooks.check.pins import Unanswered
 from digestpin_hooks.config import VERIFY_SOURCES
 from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
+from digestpin_hooks.model import Note
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
@@ -189,6 +190,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '--offline-ok', action='store_true',
         help='when no daemon answers, warn and exit 0 instead of failing',
     )
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help='also say, for each pin, what the trust policy concluded (signed '
+        'with which key, or not checked: no rule matches the image)',
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -224,7 +230,14 @@ def run(args: argparse.Namespace) -> int:
     extra: dict[str, Any] = {'verified': True}
     if args.trust:
         extra['signatures'] = checked
-    report(findings, errors, args.output_format, extra=extra)
+    notes = [
+        Note(c['path'], c['line'], 0, (
+            f'{c["image"]!r} signed with key {c["detail"]}' if c['result'] == 'trusted'
+            else f'{c["image"]!r} not checked for signatures: no trust rule matches it'
+        ))
+        for c in checked if c['result'] == 'trusted' or not c['checked']
+    ] if args.verbose else []
+    report(findings, errors, args.output_format, extra=extra, notes=notes)
     return cli.exit_status(findings, errors)
 
 

@@ -134,7 +134,12 @@ def test_signed_with_the_key_passes(
         'image': f'{registry.address}/signed/app:1@{digest}', 'checked': True,
         'result': 'trusted', 'detail': json.loads(out)['signatures'][0]['detail'],
     }]
-    assert json.loads(out)['signatures'][0]['detail'].startswith('SHA256:')
+    fingerprint = json.loads(out)['signatures'][0]['detail']
+    assert fingerprint.startswith('SHA256:') and len(fingerprint) == 51
+    assert run_verify(repo, capsys, '--verbose') == (0, (
+        f'{repo / "Dockerfile"}:1:0: {registry.address + "/signed/app:1@" + digest!r} '
+        f'signed with key {fingerprint}\n'
+    ), '')
 
 
 @pytest.mark.parametrize(('kind', 'rsa_padding'), (
@@ -255,6 +260,10 @@ def test_an_image_no_rule_matches_is_not_checked(
     digest = fresh(registry, 'free/app')
     pinned(repo, registry, 'free/app', '1', digest)
     assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys, '--verbose') == (0, (
+        f'{repo / "Dockerfile"}:1:0: {registry.address + "/free/app:1@" + digest!r} '
+        f'not checked for signatures: no trust rule matches it\n'
+    ), '')
     status, out, _ = run_verify(repo, capsys, '--format', 'json')
     assert status == 0
     assert json.loads(out)['signatures'] == [{
