@@ -172,6 +172,7 @@ def apply_config(args: argparse.Namespace) -> None:
         args.insecure_registries = [
             *config.get('insecure_registries', ()), *(args.insecure_registries or ()),
         ]
+        args.trust = config.get('trust', ())
         if args.timeout is None:
             args.timeout = config.get('timeout', DEFAULT_TIMEOUT)
         if args.timeout <= 0:

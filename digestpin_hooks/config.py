@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from digestpin_hooks.model import Record
+from digestpin_hooks.model import TrustRule
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
@@ -91,6 +92,69 @@ def _timeout(value: Any, key: str, where: str) -> float:
     return float(value)
 
 
+TRUST_KEYS = (
+    'images', 'key', 'issuer', 'identity', 'identity-regexp', 'attestations', 'tlog',
+)
+
+
+def _trust_rule(table: Any, where: str, number: int) -> TrustRule:
+    """One ``[[tool.digestpin.trust]]`` table, checked as strictly as the
+    rest: its images, and either a key or a keyless signer."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'{where} must be a table')
+    for name in table:
+        if name not in TRUST_KEYS:
+            raise ConfigError(
+                f'{where}: unknown key {name!r} (known: {", ".join(TRUST_KEYS)})',
+            )
+    images = _string_list(table.get('images'), 'images', where)
+    if not images or not all(images):
+        raise ConfigError(f'{where}: images must name at least one pattern')
+    strings = {}
+    for name in ('key', 'issuer', 'identity', 'identity-regexp'):
+        value = table.get(name, '')
+        if not isinstance(value, str):
+            raise ConfigError(f'{where}: {name} must be a string')
+        strings[name] = value
+    attestations = _string_list(table.get('attestations', []), 'attestations', where)
+    tlog = _boolean(table.get('tlog', False), 'tlog', where)
+    key, issuer = strings['key'], strings['issuer']
+    identity, identity_regexp = strings['identity'], strings['identity-regexp']
+    if bool(key) == bool(issuer or identity or identity_regexp):
+        raise ConfigError(
+            f'{where}: give either key, or issuer with identity or identity-regexp',
+        )
+    if not key:
+        if not issuer or bool(identity) == bool(identity_regexp):
+            raise ConfigError(
+                f'{where}: a keyless rule needs issuer and one of identity, '
+                f'identity-regexp',
+            )
+        # keyless checks need the sigstore verifier, which this version does
+        # not have yet: refused rather than a rule that never holds
+        raise ConfigError(
+            f'{where}: keyless rules (issuer =) are not supported yet; use key =',
+        )
+    if tlog:
+        raise ConfigError(
+            f'{where}: tlog = true is not supported yet (it needs a Sigstore '
+            f'trust root)',
+        )
+    return TrustRule(
+        tuple(images), key, issuer, identity, identity_regexp,
+        tuple(attestations), tlog, number,
+    )
+
+
+def _trust(value: Any, key: str, where: str) -> tuple[TrustRule, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f'{where}: {key} must be an array of tables ([[tool.digestpin.trust]])')
+    return tuple(
+        _trust_rule(table, f'{where}: trust rule {number}', number)
+        for number, table in enumerate(value, 1)
+    )
+
+
 KEYS = {
     'allow': _string_list,
     'ignore': lambda v, k, w: _codes(_string_list(v, k, w), w),
@@ -100,6 +164,7 @@ KEYS = {
     'docker-host': _host,
     'timeout': _timeout,
     'insecure-registries': _string_list,
+    'trust': _trust,
 }
 
 
@@ -133,7 +198,15 @@ def _from_pyproject(path: str, text: str) -> dict[str, Any] | None:
     tool = document.get('tool')
     if not isinstance(tool, dict) or 'digestpin' not in tool:
         return None
-    return validate(tool['digestpin'], f'{path} [tool.digestpin]')
+    values = validate(tool['digestpin'], f'{path} [tool.digestpin]')
+    if 'trust' in values:
+        # a key's path is the file's, as a user reads it: from its folder
+        folder = os.path.dirname(os.path.abspath(path))
+        values['trust'] = tuple(
+            rule.replace(key=os.path.join(folder, rule.key)) if rule.key else rule
+            for rule in values['trust']
+        )
+    return values
 
 
 def _cfg_value(key: str, raw: str, where: str) -> Any:
@@ -173,6 +246,11 @@ def _from_setup_cfg(path: str, text: str) -> dict[str, Any] | None:
     if not parser.has_section('digestpin'):
         return None
     where = f'{path} [digestpin]'
+    if parser.has_option('digestpin', 'trust'):
+        raise ConfigError(
+            f'{where}: trust rules can be written in pyproject.toml only '
+            f'([[tool.digestpin.trust]])',
+        )
     table = {
         key: _cfg_value(key, raw, where) if key in KEYS else raw
         for key, raw in parser.items('digestpin')

@@ -38,6 +38,7 @@ from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.resolve.sources import resolver as source_resolver
+from digestpin_hooks.resolve.sources import trusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -235,9 +236,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    resolver = source_resolver(
-        args.source, args.docker_host, args.timeout,
-        insecure=args.insecure_registries,
+    # a digest that fails its trust rule is not written: not resolved
+    resolver = trusted(
+        source_resolver(
+            args.source, args.docker_host, args.timeout,
+            insecure=args.insecure_registries,
+        ),
+        args.trust, args.timeout, args.insecure_registries,
     )
     try:
         pins, left, errors, changed = fix_files(

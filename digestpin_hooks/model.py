@@ -198,3 +198,48 @@ def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:
     if ref.digest_edit:
         return start, end, ref.digest_edit.replace('{digest}', digest)
     return start, end, pinned
+
+
+class TrustRule(Record):
+    """One ``[[tool.digestpin.trust]]`` rule: which images (fnmatch on the
+    normalized name), and who must have signed them.  Read by config, applied
+    by resolve; it lives here because both steps hold it."""
+
+    images: Final[tuple[str, ...]]
+    key: Final[str]  # a cosign public key (PEM), its path made absolute; '' when keyless
+    issuer: Final[str]  # keyless: the OIDC issuer in the certificate
+    identity: Final[str]
+    identity_regexp: Final[str]
+    attestations: Final[tuple[str, ...]]  # predicate types also required
+    tlog: Final[bool]  # key rules: a transparency-log entry is required
+    number: Final[int]  # 1-based, in the order of the file: for messages
+
+    def __init__(
+            self,
+            images: tuple[str, ...],
+            key: str,
+            issuer: str,
+            identity: str,
+            identity_regexp: str,
+            attestations: tuple[str, ...],
+            tlog: bool,
+            number: int,
+    ) -> None:
+        self.images = images
+        self.key = key
+        self.issuer = issuer
+        self.identity = identity
+        self.identity_regexp = identity_regexp
+        self.attestations = attestations
+        self.tlog = tlog
+        self.number = number
+
+
+def trust_rule_for(rules: Sequence[TrustRule], normalized_name: str) -> TrustRule | None:
+    """The first rule whose ``images`` match the name (fnmatch, case
+    sensitive: names are lower-case), or None: the image is not checked."""
+    from fnmatch import fnmatchcase
+    for rule in rules:
+        if any(fnmatchcase(normalized_name, pattern) for pattern in rule.images):
+            return rule
+    return None

@@ -34,6 +34,7 @@ from digestpin_hooks.report.formats import shared_message
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.sources import resolver as source_resolver
+from digestpin_hooks.resolve.sources import trusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,8 +83,11 @@ def update_files(
         ignore: Collection[str] = (),
         kind: str = 'auto',
         stdout: TextIO | None = None,
+        refused: list[Note] | None = None,
 ) -> tuple[list[Update], list[Note], list[FileError], bool]:
-    """(updates, notes on pins left as they are, errors, changed)."""
+    """(updates, notes on pins left as they are, errors, changed);
+    ``refused`` receives the pins whose tag now names a digest the trust
+    policy refuses (left as they are, and a failure of the run)."""
     loaded_files, errors = load_all(paths, kind)
     files: list[tuple[LoadedFile, list[Pinned]]] = []
     notes: list[Note] = []
@@ -122,6 +126,7 @@ def update_files(
     except DaemonError as e:
         raise e.after(errors) from None
     updates: list[Update] = []
+    refused = [] if refused is None else refused
     changed = False
     for loaded, pins in files:
         index_of = {id(ref): i for i, ref in enumerate(loaded.refs)}
@@ -130,6 +135,12 @@ def update_files(
         for p in pins:
             resolution = resolutions[image_key(p.reference)]
             line, _ = p.loaded.doc.position(p.ref.span[0])
+            if resolution.untrusted:
+                # the tag's digest fails the trust policy: the pin stays
+                refused.append(Note(p.loaded.path, line, 0, (
+                    f'{p.ref.image!r} not updated: {resolution.reason}'
+                )))
+                continue
             if not resolution.digest:
                 errors.append(FileError(p.loaded.path, (
                     f'line {line}: cannot update {p.ref.image!r}: '
@@ -188,15 +199,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    resolver = source_resolver(
-        args.source, args.docker_host, args.timeout, refresh=True,
-        insecure=args.insecure_registries,
+    # a digest that fails its trust rule is not written: not resolved
+    resolver = trusted(
+        source_resolver(
+            args.source, args.docker_host, args.timeout, refresh=True,
+            insecure=args.insecure_registries,
+        ),
+        args.trust, args.timeout, args.insecure_registries,
     )
     try:
+        refused: list[Note] = []
         updates, notes, errors, changed = update_files(
             paths_or_here(args.filenames), resolver, dry_run=args.dry_run,
             stdout=cli.diff_stream(args.output_format),
             allow=args.allow, ignore=args.ignore, kind=args.kind,
+            refused=refused,
         )
     except DaemonError as e:
         report_failure(
@@ -208,27 +225,29 @@ def run(args: argparse.Namespace) -> int:
             lines = table(updates)
         elif 'DP006' in args.ignore:
             lines = ['no pin was checked: DP006 (stale pin) is ignored']
-        elif not failures(errors):
+        elif not failures(errors) and not refused:
             lines = ['every pin that follows a tag is current']
         else:
             lines = []
-        report([], errors, 'text', notes=notes, more_lines=lines)
+        report([], errors, 'text', notes=[*notes, *refused], more_lines=lines)
     else:
         report(
             [], errors, args.output_format,
-            notes=[*notes, *(
+            notes=[*notes, *refused, *(
                 Note(u.path, u.line, 0, f'updated {u.image} {short(u.old)} -> {short(u.new)}')
                 for u in updates
             )],
             extra={
                 'updates': [u.as_dict() for u in updates],
                 'notes': [n.as_dict() for n in notes],
+                'refused': [n.as_dict() for n in refused],
             },
         )
     if failures(errors):
         return 2
-    # --strict: a pin left as it is (no tag, partly variable) fails too
-    return int(changed or (args.strict and bool(notes)))
+    # --strict: a pin left as it is (no tag, partly variable) fails too; a
+    # digest the trust policy refuses always does
+    return int(changed or bool(refused) or (args.strict and bool(notes)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

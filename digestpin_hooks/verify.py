@@ -9,6 +9,13 @@ digest and about the tag:
 - DP008 the pin is one platform's manifest of the tag's multi-platform index;
 - DP009 ``FROM --platform=`` names a platform the pinned image lacks.
 
+With a trust policy (``[[tool.digestpin.trust]]``), the registry is also
+asked who signed each pinned digest a rule covers, whatever the source:
+
+- DP011 no signature the rule accepts;
+- DP012 signed, but not with the rule's key (the message names the signer);
+- DP013 an attestation the rule requires is missing.
+
 It never edits files.  ``--source local`` checks against local images only:
 DP006 from the local tag, DP009 from a local image with the pinned digest.
 """
@@ -28,6 +35,7 @@ from digestpin_hooks.check.pins import Unanswered
 from digestpin_hooks.config import VERIFY_SOURCES
 from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
+from digestpin_hooks.model import Note
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
@@ -35,14 +43,21 @@ from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.report.formats import verified_line
 from digestpin_hooks.resolve.matching import DaemonError
 from digestpin_hooks.resolve.sources import asker
+from digestpin_hooks.resolve.sources import signatures
 from digestpin_hooks.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
     from typing import Collection
     from typing import Iterable
+    from typing import Mapping
     from typing import Sequence
+    from digestpin_hooks.check.pins import Pinned
+    from digestpin_hooks.model import TrustRule
+    from digestpin_hooks.resolve.trust import Verdict
     from digestpin_hooks.resolve.matching import Asker
+    from digestpin_hooks.resolve.sources import SignatureChecker
 
 
 PROG = 'digestpin-verify'
@@ -59,11 +74,20 @@ def verify_files(
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
         kind: str = 'auto',
+        check_signatures: SignatureChecker | None = None,
+        offline_ok: bool = False,
+        signatures: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Finding], list[FileError]]:
     """Findings DP006-DP009 for every pin, from what ``ask`` says of them
-    (the daemon's sources, or a test's own answers)."""
+    (the daemon's sources, or a test's own answers), and DP011-DP013 from
+    ``check_signatures`` (the trust policy).  ``signatures`` receives, per
+    pin, which rule applied and what its check concluded (the JSON report's
+    ``signatures``); ``offline_ok``: a registry that cannot be reached for
+    signatures is a note, not an error."""
     findings, errors, _ = verified_files(
         paths, ask, strict=strict, allow=allow, ignore=ignore, kind=kind,
+        check_signatures=check_signatures, offline_ok=offline_ok,
+        signatures=signatures,
     )
     return findings, errors
 
@@ -76,6 +100,9 @@ def verified_files(
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
         kind: str = 'auto',
+        check_signatures: SignatureChecker | None = None,
+        offline_ok: bool = False,
+        signatures: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Finding], list[FileError], list[str]]:
     """As ``verify_files``, and the path of every pin the answers checked
     (one entry a pin), for the summary line: a silent success would not
@@ -89,8 +116,27 @@ def verified_files(
         answers = ask(pins)
     except DaemonError as e:
         raise e.after(errors) from None
-    findings = []
+    findings: list[Finding] = []
     starts: dict[str, dict[int, int]] = {}
+    if check_signatures is not None:
+        # a digest the registry does not have (DP007) or could not be asked
+        # about (an error already) has no signatures worth asking for
+        signed = [
+            p for p in pins if not isinstance(
+                answers.get(f'{p.reference.name}@{p.reference.digest}'), (str, Unanswered),
+            )
+        ]
+        try:
+            verdicts = check_signatures([
+                (p.reference.normalized_name, p.reference.digest) for p in signed
+            ])
+        except DaemonError as e:
+            raise e.after(errors) from None
+        for p in signed:
+            _signature_findings(
+                p, verdicts, findings, errors, starts, strict=strict,
+                ignore=ignore, offline_ok=offline_ok, checked=signatures,
+            )
     for p in pins:
         name, digest, tag = p.reference.name, p.reference.digest, p.reference.tag
         at_tag = answers.get(f'{name}:{tag}') if tag else None
@@ -120,6 +166,49 @@ def verified_files(
     return findings, errors, checked
 
 
+def _signature_findings(
+        p: Pinned,
+        verdicts: Mapping[tuple[str, str], tuple[TrustRule, Verdict]],
+        findings: list[Finding],
+        errors: list[FileError],
+        starts: dict[str, dict[int, int]],
+        *,
+        strict: bool,
+        ignore: Collection[str],
+        offline_ok: bool,
+        checked: list[dict[str, Any]] | None,
+) -> None:
+    """DP011-DP013 (or an error) for one pin, from its verdict."""
+    from digestpin_hooks.resolve.trust import explain
+    from digestpin_hooks.resolve.trust import TRUSTED
+    digest = p.reference.digest
+    ruled = verdicts.get((p.reference.normalized_name, digest))
+    rule, verdict = ruled if ruled else (None, None)
+    doc = p.loaded.doc
+    line, _ = doc.position(p.ref.span[0])
+    if checked is not None:
+        checked.append({
+            'path': p.loaded.path, 'line': line, 'image': p.ref.image,
+            'checked': verdict is not None,
+            'result': verdict.outcome if verdict else 'no trust rule matches the image',
+            'detail': verdict.detail if verdict else '',
+        })
+    if rule is None or verdict is None or verdict.outcome == TRUSTED:
+        return
+    code, message = explain(verdict, rule, digest)
+    if not code:
+        errors.append(FileError(
+            p.loaded.path, f'line {line}: {message}', line,
+            skipped=offline_ok and verdict.unreachable,
+        ))
+        return
+    if code in ignore or waived(
+        doc, p.ref, code, starts.setdefault(p.loaded.path, statement_starts(doc)),
+    ):
+        return
+    findings.append(make_finding(p.loaded.path, doc, p.ref, code, message, strict, ''))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_common(parser)
     cli.add_daemon(parser, VERIFY_SOURCES)
@@ -128,9 +217,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help='when no registry can be reached (with a daemon source: no '
         'daemon answers), warn and exit 0 instead of failing',
     )
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help='also say, for each pin, what the trust policy concluded (signed '
+        'with which key, or not checked: no rule matches the image)',
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    signed: list[dict[str, Any]] = []
     try:
         findings, errors, checked = verified_files(
             paths_or_here(args.filenames),
@@ -140,6 +235,10 @@ def run(args: argparse.Namespace) -> int:
             ),
             strict=args.strict, allow=args.allow, ignore=args.ignore,
             kind=args.kind,
+            check_signatures=signatures(
+                args.trust, args.timeout, args.insecure_registries,
+            ) if args.trust else None,
+            offline_ok=args.offline_ok, signatures=signed,
         )
     except DaemonError as e:
         if args.offline_ok and e.unreachable:
@@ -155,11 +254,21 @@ def run(args: argparse.Namespace) -> int:
             'digestpin-verify', e, args.output_format, file_errors=e.file_errors,
         )
         return 2
+    extra: dict[str, Any] = {'verified': True}
+    if args.trust:
+        extra['signatures'] = signed
+    notes = [
+        Note(c['path'], c['line'], 0, (
+            f'{c["image"]!r} signed with key {c["detail"]}' if c['result'] == 'trusted'
+            else f'{c["image"]!r} not checked for signatures: no trust rule matches it'
+        ))
+        for c in signed if c['result'] == 'trusted' or not c['checked']
+    ] if args.verbose else []
     # say what was checked, also when that is nothing (a silent success
     # would not say); errors and notes alone are their own lines
     counted = checked or not errors
     report(
-        findings, errors, args.output_format, extra={'verified': True},
+        findings, errors, args.output_format, extra=extra, notes=notes,
         done=verified_line(len(checked), len(set(checked))) if counted else '',
     )
     return cli.exit_status(findings, errors)

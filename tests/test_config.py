@@ -130,7 +130,7 @@ def test_files_without_our_section_are_skipped(repo: Path) -> None:
     ('name', 'text', 'message'),
     (
         ('pyproject.toml', '[tool.digestpin]\nstrikt = true\n',
-         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, insecure-registries)"),
+         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, insecure-registries, trust)"),
         ('pyproject.toml', '[tool.digestpin]\nstrict = "yes"\n', '[tool.digestpin]: strict must be true or false'),
         ('pyproject.toml', '[tool.digestpin]\nallow = "x/*"\n', '[tool.digestpin]: allow must be a list of strings'),
         ('pyproject.toml', '[tool.digestpin]\nignore = ["DP999"]\n', "[tool.digestpin]: ignore: unknown code 'DP999'"),
@@ -183,3 +183,84 @@ def test_ignored_codes_in_any_case(
     assert lint_main([str(repo / 'Dockerfile')]) == 0
     assert capsys.readouterr() == ('', '')
     assert parsed(verify).ignore[0] == 'DP001'
+
+
+TRUST = '''
+[tool.digestpin]
+timeout = 3
+
+[[tool.digestpin.trust]]
+images = ["ghcr.io/acme/*", "registry.example.com/base/*"]
+key = "keys/cosign.pub"
+attestations = ["https://slsa.dev/provenance/v1"]
+
+[[tool.digestpin.trust]]
+images = ["docker.io/library/*"]
+key = "/etc/other.pub"
+'''
+
+
+def test_trust_rules_in_order_with_key_paths_from_the_files_folder(repo: Path) -> None:
+    from digestpin_hooks.model import TrustRule
+    from digestpin_hooks.model import trust_rule_for
+    (repo / 'pyproject.toml').write_text(TRUST)
+    rules = load_config().values['trust']
+    assert rules == (
+        TrustRule(
+            ('ghcr.io/acme/*', 'registry.example.com/base/*'),
+            str(repo / 'keys' / 'cosign.pub'), '', '', '',
+            ('https://slsa.dev/provenance/v1',), False, 1,
+        ),
+        TrustRule(('docker.io/library/*',), '/etc/other.pub', '', '', '', (), False, 2),
+    )
+    assert parsed(verify).trust == rules
+    assert trust_rule_for(rules, 'ghcr.io/acme/app') == rules[0]
+    assert trust_rule_for(rules, 'docker.io/library/node') == rules[1]
+    assert trust_rule_for(rules, 'ghcr.io/other/app') is None
+
+
+@pytest.mark.parametrize(
+    ('text', 'message'),
+    (
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkye = "k.pub"\n',
+         "trust rule 1: unknown key 'kye' (known: images, key, issuer, identity, identity-regexp, attestations, tlog)"),
+        ('[[tool.digestpin.trust]]\nkey = "k.pub"\n', 'trust rule 1: images must be a list of strings'),
+        ('[[tool.digestpin.trust]]\nimages = []\nkey = "k.pub"\n', 'trust rule 1: images must name at least one pattern'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = 1\n', 'trust rule 1: key must be a string'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\n',
+         'trust rule 1: give either key, or issuer with identity or identity-regexp'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\nissuer = "https://x"\n',
+         'trust rule 1: give either key, or issuer with identity or identity-regexp'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\nattestations = "x"\n',
+         'trust rule 1: attestations must be a list of strings'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = "yes"\n', 'trust rule 1: tlog must be true or false'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = true\n', 'trust rule 1: tlog = true is not supported yet'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\n',
+         'trust rule 1: a keyless rule needs issuer and one of identity, identity-regexp'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\nidentity = "me"\n',
+         'trust rule 1: keyless rules (issuer =) are not supported yet; use key ='),
+        ('[tool.digestpin]\ntrust = {images = ["a/*"]}\n', 'trust must be an array of tables'),
+        ('[tool.digestpin]\ntrust = ["a/*"]\n', 'trust rule 1 must be a table'),
+    ),
+)
+def test_bad_trust_rules_are_one_line_and_exit_2(
+        repo: Path, capsys: pytest.CaptureFixture[str], text: str, message: str,
+) -> None:
+    (repo / 'pyproject.toml').write_text(text)
+    (repo / 'Dockerfile').write_text('FROM a:1\n')
+    assert lint_main([str(repo / 'Dockerfile')]) == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    prefix = f'digestpin-lint: error: {repo / "pyproject.toml"} [tool.digestpin]: '
+    assert err.startswith(prefix + message)
+    assert err.count('\n') == 1
+
+
+def test_trust_rules_only_in_pyproject(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / 'setup.cfg').write_text('[digestpin]\ntrust = images=a/*\n')
+    (repo / 'Dockerfile').write_text('FROM a:1\n')
+    assert lint_main([str(repo / 'Dockerfile')]) == 2
+    assert capsys.readouterr().err == (
+        f'digestpin-lint: error: {repo / "setup.cfg"} [digestpin]: trust rules can be '
+        f'written in pyproject.toml only ([[tool.digestpin.trust]])\n'
+    )

@@ -68,7 +68,7 @@ def test_sarif_is_valid_against_the_official_schema(findings: list[Finding]) -> 
     log = sarif_log(findings, [FileError('bad/Dockerfile', 'binary file (it contains NUL bytes)')])
     jsonschema.validate(log, schema)
     run = log['runs'][0]
-    assert [r['id'] for r in run['tool']['driver']['rules']] == [f'DP{i:03}' for i in range(1, 11)]
+    assert [r['id'] for r in run['tool']['driver']['rules']] == [f'DP{i:03}' for i in range(1, 14)]
     assert all(r['help']['text'] and r['shortDescription']['text'] for r in run['tool']['driver']['rules'])
     stale = run['results'][1]
     assert stale['ruleId'] == 'DP006' and stale['level'] == 'warning'

@@ -98,6 +98,26 @@ RULES = {
         'It may be newer syntax (then the # syntax= frontend must know it) '
         'or a typo, which BuildKit refuses. The rest of the file is checked.',
     ),
+    'DP011': Rule(
+        ERROR, 'UnsignedPin',
+        'Pinned digest has no signature the trust policy accepts',
+        'A trust rule ([[tool.digestpin.trust]]) covers the image, and no '
+        'signature for this exact digest is attached in the registry. Sign '
+        'it (cosign sign --key ...) or pin a digest that is signed.',
+    ),
+    'DP012': Rule(
+        ERROR, 'UntrustedSigner',
+        'Pinned digest is signed, but not by the signer the trust policy names',
+        'A signature for this digest is attached, but it does not verify '
+        "with the rule's key (another signer, or a tampered payload). Check "
+        'who publishes the image before trusting it.',
+    ),
+    'DP013': Rule(
+        ERROR, 'AttestationMissing',
+        'Pinned digest lacks an attestation the trust policy requires',
+        "The rule's attestations list predicate types (e.g. SLSA provenance) "
+        "that must be attached for this digest, signed with the rule's key.",
+    ),
 }
 
 

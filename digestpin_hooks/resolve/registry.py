@@ -376,6 +376,17 @@ class Registry:
         except Exception as e:
             return _internal_error(e)
 
+    def fetch(self, repository: str, path: str, limit: int, what: str) -> bytes | Missing | Failed:
+        """The body of ``GET /v2/<repository>/<path>`` (a manifest, a blob,
+        the referrers list), at most ``limit`` bytes, asked as every other
+        question is (credentials, deadline, redirects): what the signature
+        checks of ``trust`` read.  The caller checks digests."""
+        try:
+            response = self._request('GET', Query(self.domain, repository, path), path)
+            return self._body(response, limit, what)
+        except _Stop as stop:
+            return stop.answer
+
     def _digest(self, query: Query) -> Manifest:
         """The digest the registry serves for a tag (HEAD); the bytes are
         fetched and hashed only when no digest header comes with it."""

@@ -1,0 +1,556 @@
+"""Who signed a pin: cosign signatures and attestations, found in the
+registry that holds the image and checked against a trust rule's key.
+
+A digest proves that bytes never change, not whose they are.  For a pin an
+image rule (``[[tool.digestpin.trust]]``) covers, the registry is asked for
+what cosign attaches to the pinned digest, in both layouts it writes:
+
+- Sigstore bundles as OCI referrers: ``GET /v2/<name>/referrers/<digest>``,
+  else the referrers tag schema (tag ``sha256-<hex>`` holding an index).
+  Each listed manifest is opened and its ``subject`` and layers read, never
+  the index entry's ``artifactType`` (some cosign versions wrote the empty
+  config type there);
+- the legacy tags ``sha256-<hex>.sig`` (simple-signing payloads, the
+  signature in the layer annotation) and ``sha256-<hex>.att`` (DSSE
+  envelopes of in-toto statements).
+
+As cosign does, the digest decides: a simple-signing payload counts when its
+``critical.image.docker-manifest-digest`` is exactly the pinned digest, a
+DSSE statement when the pinned digest is one of its subjects (cosign v3 signs
+statements of predicate type ``https://sigstore.dev/cosign/sign/v1``).  A
+signature copied with the image to a mirror stays valid; one for another
+digest (a child manifest's) is no signature.  Key-based signatures are
+checked with ``cryptography`` (ECDSA P-256/P-384, Ed25519, RSA PKCS#1 v1.5
+and PSS), without a transparency-log entry, so that the check works offline.
+
+Every answer is bounded and every digest checked, as in ``registry``: at
+most MAX_REFERRERS manifests opened, MAX_LAYERS layers read of each, no
+payload or bundle over MAX_SIGNATURE_BYTES.  ``cryptography`` is imported
+here only, and only verify, fix and update import this module.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import threading
+import time
+
+from digestpin_hooks.model import Record
+from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+from digestpin_hooks.read.bounded import read_regular
+from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.registry import api_host
+from digestpin_hooks.resolve.registry import Deadline
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import MAX_MANIFEST_BYTES
+from digestpin_hooks.resolve.registry import MAX_REGISTRIES_AT_ONCE
+from digestpin_hooks.resolve.registry import Missing
+from digestpin_hooks.resolve.registry import Registry
+from digestpin_hooks.text import printable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+    from typing import Callable
+    from typing import Final
+    from typing import Iterable
+    from typing import Sequence
+    from typing import Union
+
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    from digestpin_hooks.model import TrustRule
+
+    PublicKey = Union[EllipticCurvePublicKey, Ed25519PublicKey, RSAPublicKey]
+
+SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
+DSSE_LAYER = 'application/vnd.dsse.envelope.v1+json'
+BUNDLE_PREFIX = 'application/vnd.dev.sigstore.bundle'  # v0.1 … v0.3, +json
+SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
+CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate'
+IN_TOTO_PAYLOAD = 'application/vnd.in-toto+json'
+IN_TOTO_STATEMENTS = (
+    'https://in-toto.io/Statement/v0.1', 'https://in-toto.io/Statement/v1',
+)
+COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1'  # what cosign v3 signs
+MAX_SIGNATURE_BYTES = 1024 * 1024  # a payload, an envelope, a bundle
+MAX_REFERRERS = 64  # manifests opened from one referrers list
+MAX_LAYERS = 16  # layers read of one signature manifest
+MAX_SIGNATURES = 8  # signatures read of one envelope
+MAX_SIGNER_CHARACTERS = 200
+
+# what a check concludes; the hooks turn these into codes and words
+TRUSTED = 'trusted'
+UNSIGNED = 'unsigned'  # DP011
+OTHER_SIGNER = 'other-signer'  # DP012
+ATTESTATION_MISSING = 'attestation-missing'  # DP013
+FAILED = 'failed'  # the registry could not be asked: an error at the pin
+
+
+class Subject(Record):
+    """One pinned digest to check, in its repository, under its rule."""
+
+    domain: Final[str]
+    repository: Final[str]
+    digest: Final[str]
+    rule: Final[TrustRule]
+
+    def __init__(self, domain: str, repository: str, digest: str, rule: TrustRule) -> None:
+        self.domain = domain
+        self.repository = repository
+        self.digest = digest
+        self.rule = rule
+
+
+class Verdict(Record):
+    """What the check of one Subject concludes (TRUSTED … FAILED), with its
+    detail: who signed instead (OTHER_SIGNER), the predicate types missing
+    (ATTESTATION_MISSING), why the registry could not be asked (FAILED)."""
+
+    outcome: Final[str]
+    detail: Final[str]
+    unreachable: Final[bool]  # FAILED for want of any connection
+
+    def __init__(self, outcome: str, detail: str, unreachable: bool) -> None:
+        self.outcome = outcome
+        self.detail = detail
+        self.unreachable = unreachable
+
+
+class Signed(Record):
+    """A signature found for the pinned digest, not yet checked: the bytes
+    it signs (a simple-signing payload, or a DSSE envelope's PAE)."""
+
+    data: Final[bytes]
+    signature: Final[bytes]
+    predicate_type: Final[str]  # '' for a simple-signing payload
+    signer: Final[str]  # whom its certificate or key hint names, else ''
+
+    def __init__(self, data: bytes, signature: bytes, predicate_type: str, signer: str) -> None:
+        self.data = data
+        self.signature = signature
+        self.predicate_type = predicate_type
+        self.signer = signer
+
+
+class _Broken(Exception):
+    """The registry could not be asked about signatures: a Failed answer."""
+
+    def __init__(self, answer: Failed) -> None:
+        super().__init__(answer.reason)
+        self.answer = answer
+
+
+# -- keys ------------------------------------------------------------------
+
+def load_key(path: str, number: int) -> PublicKey:
+    """A trust rule's public key (PEM, as ``cosign generate-key-pair``
+    writes it), or DaemonError: a rule that cannot hold fails the run."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    where = f'trust rule {number}: key {path}'
+    try:
+        data = read_regular(path, MAX_SMALL_FILE_BYTES).data
+    except OSError as e:
+        raise DaemonError(f'{where}: cannot read: {e.strerror or e}') from None
+    try:
+        key = load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise DaemonError(f'{where}: not a PEM public key') from None
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in ('secp256r1', 'secp384r1'):
+        return key
+    if isinstance(key, (ed25519.Ed25519PublicKey, rsa.RSAPublicKey)):
+        return key
+    raise DaemonError(
+        f'{where}: not an ECDSA P-256/P-384, Ed25519 or RSA key (what cosign signs with)',
+    )
+
+
+def fingerprint(key: PublicKey) -> str:
+    """``SHA256:<base64>`` of the key's DER SubjectPublicKeyInfo: what
+    cosign puts in a bundle's key hint, so the two can be compared."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return 'SHA256:' + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def verifies(key: PublicKey, signature: bytes, data: bytes) -> bool:
+    """Whether ``signature`` over ``data`` verifies with ``key``, as cosign
+    signs: ECDSA with SHA-256 (P-384 also SHA-384, what newer cosign
+    uses), Ed25519 over the data itself, RSA PKCS#1 v1.5 or PSS with SHA-256."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            choices: list[hashes.HashAlgorithm] = [hashes.SHA256()]
+            if key.curve.name == 'secp384r1':
+                choices.insert(0, hashes.SHA384())
+            for algorithm in choices:
+                try:
+                    key.verify(signature, data, ec.ECDSA(algorithm))
+                    return True
+                except InvalidSignature:
+                    continue
+            return False
+        if isinstance(key, rsa.RSAPublicKey):
+            for scheme in (
+                padding.PKCS1v15(),
+                padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO),
+            ):
+                try:
+                    key.verify(signature, data, scheme, hashes.SHA256())
+                    return True
+                except InvalidSignature:
+                    continue
+            return False
+        key.verify(signature, data)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE's pre-authentication encoding: what an envelope signs."""
+    kind = payload_type.encode()
+    return b'DSSEv1 %d %s %d %s' % (len(kind), kind, len(payload), payload)
+
+
+# -- reading what the registry holds -----------------------------------------
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _b64(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _clean(text: str) -> str:
+    """A name a registry answer gave, fit for one line of a message."""
+    text = printable(text)
+    if len(text) > MAX_SIGNER_CHARACTERS:
+        return text[:MAX_SIGNER_CHARACTERS] + '…'
+    return text
+
+
+def _certificate_signer(der_or_pem: bytes) -> str:
+    """Whom a signing certificate names (its SAN), for a DP012 message."""
+    from cryptography import x509
+    try:
+        if der_or_pem.lstrip().startswith(b'-----BEGIN'):
+            certificate = x509.load_pem_x509_certificate(der_or_pem)
+        else:
+            certificate = x509.load_der_x509_certificate(der_or_pem)
+        names = certificate.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName,
+        ).value
+        values = [str(v) for v in names.get_values_for_type(x509.UniformResourceIdentifier)]
+        values += names.get_values_for_type(x509.RFC822Name)
+    except (ValueError, TypeError, x509.ExtensionNotFound):
+        return 'a certificate digestpin cannot read'
+    return 'certificate for ' + _clean(', '.join(values) or certificate.subject.rfc4514_string())
+
+
+def _bundle_signer(bundle: dict[str, Any]) -> str:
+    material = bundle.get('verificationMaterial')
+    if not isinstance(material, dict):
+        return ''
+    hint = material.get('publicKey', {}).get('hint') if isinstance(material.get('publicKey'), dict) else None
+    if isinstance(hint, str) and hint:
+        return f'key {_clean(hint)}'
+    raw = None
+    if isinstance(material.get('certificate'), dict):
+        raw = material['certificate'].get('rawBytes')
+    elif isinstance(material.get('x509CertificateChain'), dict):
+        chain = material['x509CertificateChain'].get('certificates')
+        if isinstance(chain, list) and chain and isinstance(chain[0], dict):
+            raw = chain[0].get('rawBytes')
+    der = _b64(raw)
+    return _certificate_signer(der) if der else ''
+
+
+def _statement_for(statement: Any, digest: str) -> str | None:
+    """The predicate type of an in-toto statement that has ``digest`` as a
+    subject, else None."""
+    if not isinstance(statement, dict) or statement.get('_type') not in IN_TOTO_STATEMENTS:
+        return None
+    algorithm, _, hex_part = digest.partition(':')
+    subjects = statement.get('subject')
+    predicate_type = statement.get('predicateType')
+    if not isinstance(subjects, list) or not isinstance(predicate_type, str):
+        return None
+    for subject in subjects:
+        digests = subject.get('digest') if isinstance(subject, dict) else None
+        if isinstance(digests, dict) and digests.get(algorithm) == hex_part:
+            return predicate_type
+    return None
+
+
+def _from_envelope(envelope: Any, digest: str, signer: str) -> list[Signed]:
+    """The signatures of a DSSE envelope whose statement is about ``digest``."""
+    if not isinstance(envelope, dict) or envelope.get('payloadType') != IN_TOTO_PAYLOAD:
+        return []
+    payload = _b64(envelope.get('payload'))
+    signatures = envelope.get('signatures')
+    if payload is None or not isinstance(signatures, list):
+        return []
+    predicate_type = _statement_for(_json(payload), digest)
+    if predicate_type is None:
+        return []
+    data = pae(IN_TOTO_PAYLOAD, payload)
+    found = []
+    for entry in signatures[:MAX_SIGNATURES]:
+        signature = _b64(entry.get('sig')) if isinstance(entry, dict) else None
+        if signature:
+            found.append(Signed(data, signature, predicate_type, signer))
+    return found
+
+
+class _Reader:
+    """The questions about one subject, through one registry connection."""
+
+    def __init__(self, registry: Registry, subject: Subject) -> None:
+        self.registry = registry
+        self.subject = subject
+
+    def get(self, path: str, limit: int, what: str) -> bytes | None:
+        """The body, None when the registry has nothing there (404)."""
+        answer = self.registry.fetch(self.subject.repository, path, limit, what)
+        if isinstance(answer, Missing):
+            return None
+        if isinstance(answer, Failed):
+            raise _Broken(answer)
+        return answer
+
+    def by_digest(self, kind: str, digest: Any, limit: int, what: str) -> bytes | None:
+        """A manifest or blob by its digest, its bytes checked against it
+        (None: absent, malformed or not matching: not used)."""
+        if not isinstance(digest, str) or digest_problem(digest) is not None:
+            return None
+        body = self.get(f'{kind}/{digest}', limit, what)
+        if body is None:
+            return None
+        algorithm = digest.partition(':')[0]
+        if f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest() != digest:
+            return None
+        return body
+
+    def layers(self, manifest: Any) -> list[dict[str, Any]]:
+        if not isinstance(manifest, dict) or not isinstance(manifest.get('layers'), list):
+            return []
+        return [layer for layer in manifest['layers'][:MAX_LAYERS] if isinstance(layer, dict)]
+
+    def blob(self, layer: dict[str, Any]) -> bytes | None:
+        size = layer.get('size')
+        if isinstance(size, int) and not 0 <= size <= MAX_SIGNATURE_BYTES:
+            return None  # not asked for at all: 50 MB of "signature" is not one
+        return self.by_digest('blobs', layer.get('digest'), MAX_SIGNATURE_BYTES, 'signature layer')
+
+    def legacy(self, suffix: str) -> list[Signed]:
+        """What the ``sha256-<hex>.sig`` or ``.att`` tag holds."""
+        tag = self.subject.digest.replace(':', '-') + suffix
+        body = self.get(f'manifests/{tag}', MAX_MANIFEST_BYTES, 'signature manifest')
+        found: list[Signed] = []
+        for layer in self.layers(_json(body) if body else None):
+            annotations = layer.get('annotations')
+            annotations = annotations if isinstance(annotations, dict) else {}
+            certificate = annotations.get(CERTIFICATE_ANNOTATION)
+            signer = (
+                _certificate_signer(certificate.encode())
+                if isinstance(certificate, str) and certificate else ''
+            )
+            if layer.get('mediaType') == SIMPLE_SIGNING:
+                signature = _b64(annotations.get(SIGNATURE_ANNOTATION))
+                if not signature:
+                    continue
+                payload = self.blob(layer)
+                if payload is not None and self._simple_signing_for(payload):
+                    found.append(Signed(payload, signature, '', signer))
+            elif layer.get('mediaType') == DSSE_LAYER:
+                envelope = self.blob(layer)
+                if envelope is not None:
+                    found += _from_envelope(_json(envelope), self.subject.digest, signer)
+        return found
+
+    def _simple_signing_for(self, payload: bytes) -> bool:
+        document = _json(payload)
+        critical = document.get('critical') if isinstance(document, dict) else None
+        image = critical.get('image') if isinstance(critical, dict) else None
+        return isinstance(image, dict) and image.get(
+            'docker-manifest-digest',
+        ) == self.subject.digest
+
+    def referrers(self) -> list[Signed]:
+        """The Sigstore bundles attached to the digest as referrers: the
+        API where the registry has it, else the tag schema's index."""
+        digest = self.subject.digest
+        try:
+            body = self.get(f'referrers/{digest}', MAX_MANIFEST_BYTES, 'referrers list')
+        except _Broken as broken:
+            if broken.answer.unreachable:
+                raise
+            body = None  # no referrers API here (400, 405 …): the tag schema
+        index = _json(body) if body else None
+        if not isinstance(index, dict) or not isinstance(index.get('manifests'), list):
+            body = self.get(
+                f'manifests/{digest.replace(":", "-")}', MAX_MANIFEST_BYTES, 'referrers index',
+            )
+            index = _json(body) if body else None
+        entries = index.get('manifests') if isinstance(index, dict) else None
+        found: list[Signed] = []
+        listed = dict.fromkeys(
+            entry['digest'] for entry in (entries if isinstance(entries, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get('digest'), str)
+        )
+        for listed_digest in list(listed)[:MAX_REFERRERS]:
+            body = self.by_digest('manifests', listed_digest, MAX_MANIFEST_BYTES, 'referrer manifest')
+            manifest = _json(body) if body else None
+            subject = manifest.get('subject') if isinstance(manifest, dict) else None
+            if not isinstance(subject, dict) or subject.get('digest') != digest:
+                continue
+            for layer in self.layers(manifest):
+                media_type = layer.get('mediaType')
+                if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_PREFIX):
+                    continue
+                bundle = _json(self.blob(layer) or b'null')
+                if isinstance(bundle, dict):
+                    found += _from_envelope(
+                        bundle.get('dsseEnvelope'), digest, _bundle_signer(bundle),
+                    )
+        return found
+
+
+def check_one(registry: Registry, subject: Subject, key: PublicKey) -> Verdict:
+    """The verdict on one pinned digest under its key rule."""
+    reader = _Reader(registry, subject)
+    found: list[Signed] = []
+    failure: Failed | None = None
+    looks: list[Callable[[], list[Signed]]] = [reader.referrers, lambda: reader.legacy('.sig')]
+    if subject.rule.attestations:
+        looks.append(lambda: reader.legacy('.att'))  # attestations only
+    signed = False
+    for look in looks:
+        try:
+            found += look()
+        except _Broken as broken:
+            failure = failure or broken.answer
+        signed = any(
+            verifies(key, s.signature, s.data) for s in found
+            if s.predicate_type in ('', COSIGN_SIGN)
+        )
+        if signed and not subject.rule.attestations:
+            break  # enough: the rest would be asked for nothing
+    signatures = [s for s in found if s.predicate_type in ('', COSIGN_SIGN)]
+    if not signed:
+        if failure is not None:
+            return Verdict(FAILED, failure.reason, failure.unreachable)
+        if signatures:
+            signers = sorted({s.signer for s in signatures if s.signer})
+            return Verdict(OTHER_SIGNER, '; '.join(signers[:3]) or 'an unknown key', False)
+        return Verdict(UNSIGNED, '', False)
+    missing = [
+        wanted for wanted in subject.rule.attestations
+        if not any(
+            s.predicate_type == wanted and verifies(key, s.signature, s.data) for s in found
+        )
+    ]
+    if missing:
+        if failure is not None:
+            return Verdict(FAILED, failure.reason, failure.unreachable)
+        return Verdict(ATTESTATION_MISSING, ', '.join(_clean(m) for m in missing), False)
+    return Verdict(TRUSTED, fingerprint(key), False)
+
+
+def check_signatures(
+        subjects: Iterable[Subject], timeout: float, insecure: Sequence[str] = (),
+) -> dict[Subject, Verdict]:
+    """Every subject's verdict: registries in parallel (at most
+    MAX_REGISTRIES_AT_ONCE), one connection each, within ``timeout``.
+    The keys are read first: a rule whose key cannot be read fails the
+    run (DaemonError) before any registry is asked."""
+    subjects = list(dict.fromkeys(subjects))
+    keys: dict[str, PublicKey] = {}
+    for subject in subjects:
+        rule = subject.rule
+        if rule.key not in keys:
+            keys[rule.key] = load_key(rule.key, rule.number)
+    deadline = Deadline(timeout)
+    by_domain: dict[str, list[Subject]] = {}
+    for subject in subjects:
+        by_domain.setdefault(subject.domain, []).append(subject)
+    verdicts: dict[Subject, Verdict] = {}
+    lock = threading.Lock()
+    pending = list(by_domain.items())
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                domain, domain_subjects = pending.pop()
+            registry = Registry(domain, deadline, insecure)
+            try:
+                for subject in domain_subjects:
+                    try:
+                        verdict = check_one(registry, subject, keys[subject.rule.key])
+                    except Exception as e:  # a bug of ours: one line, no traceback
+                        verdict = Verdict(FAILED, f'internal error: {type(e).__name__}', False)
+                    with lock:
+                        verdicts[subject] = verdict
+            finally:
+                registry.close()
+
+    workers = [
+        threading.Thread(target=work, daemon=True)
+        for _ in range(min(MAX_REGISTRIES_AT_ONCE, len(by_domain)))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(max(0.0, deadline.end - time.monotonic()) + 0.05)
+    with lock:
+        return {
+            subject: verdicts.get(subject) or Verdict(
+                FAILED, f'{api_host(subject.domain)} gave no complete answer within '
+                f'{timeout:g} s (--timeout)', False,
+            )
+            for subject in subjects
+        }
+
+
+
+def explain(verdict: Verdict, rule: TrustRule, digest: str) -> tuple[str, str]:
+    """(code, message) of a verdict that is not TRUSTED; the code is ''
+    for FAILED (the registry could not be asked: an error, not a finding)."""
+    which = f'trust rule {rule.number} (key {rule.key})'
+    if verdict.outcome == UNSIGNED:
+        return 'DP011', f'{digest} has no signature that {which} accepts'
+    if verdict.outcome == OTHER_SIGNER:
+        return 'DP012', (
+            f'{digest} is signed, but not with the key of {which}: signed by '
+            f'{verdict.detail}'
+        )
+    if verdict.outcome == ATTESTATION_MISSING:
+        return 'DP013', (
+            f'{digest} lacks the attestation {which} requires: {verdict.detail}'
+        )
+    return '', f'cannot check the signatures of {digest}: {verdict.detail}'

@@ -1,0 +1,376 @@
+"""A registry of the test's own (``docker-registry``, no daemon), images
+pushed through its HTTP API, and signatures written as cosign writes them:
+
+- the legacy layout (cosign's signature spec): tag ``sha256-<hex>.sig``, an
+  OCI manifest whose layers are simple-signing payloads
+  (``application/vnd.dev.cosign.simplesigning.v1+json``) with the base64
+  signature in the annotation ``dev.cosignproject.cosign/signature``; tag
+  ``sha256-<hex>.att``, layers of DSSE envelopes
+  (``application/vnd.dsse.envelope.v1+json``) with a ``predicateType``
+  annotation;
+- Sigstore bundles (``application/vnd.dev.sigstore.bundle.v0.3+json``) as
+  OCI 1.1 referrers: a manifest with ``artifactType``, the empty config,
+  the bundle as its layer and ``subject`` the signed manifest, listed in the
+  referrers tag schema's index (tag ``sha256-<hex>``), as cosign v3 writes
+  them on a registry without the referrers API.
+
+Keys are made by the tests with ``cryptography`` and sign as cosign does
+(ECDSA with SHA-256 or SHA-384 for P-384, Ed25519, RSA PKCS#1 v1.5 or PSS).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from typing import Union
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.stack import _wait
+from tests.stack import free_port
+from tests.stack import unavailable
+
+PrivateKey = Union[ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, rsa.RSAPrivateKey]
+
+OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+EMPTY = 'application/vnd.oci.empty.v1+json'
+SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
+DSSE = 'application/vnd.dsse.envelope.v1+json'
+BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
+IN_TOTO = 'application/vnd.in-toto+json'
+COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1'
+SLSA = 'https://slsa.dev/provenance/v1'
+
+
+def sha256(data: bytes) -> str:
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def registry_only() -> Iterator[str]:
+    """A real distribution registry on a free loopback port: its address."""
+    import shutil
+    if shutil.which('docker-registry') is None:
+        unavailable('docker-registry is not installed (apt-get install docker-registry)')
+    root = tempfile.mkdtemp(prefix='dpt', dir='/tmp')
+    address = f'127.0.0.1:{free_port()}'
+    config = os.path.join(root, 'registry.yml')
+    with open(config, 'w') as f:
+        f.write(
+            'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n'
+            f'    rootdirectory: {root}/data\nhttp:\n  addr: {address}\n',
+        )
+    log = open(os.path.join(root, 'registry.log'), 'wb')
+    process = subprocess.Popen(
+        ['docker-registry', 'serve', config], stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f'http://{address}/v2/', timeout=1):
+                return True
+        except OSError:
+            return False
+    try:
+        _wait(up, 'the registry', 30, os.path.join(root, 'registry.log'))
+        yield address
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Registry:
+    """Pushes to one registry over its HTTP API."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def blob(self, repository: str, data: bytes) -> dict[str, Any]:
+        """Upload ``data`` (monolithic); its descriptor (digest, size)."""
+        digest = sha256(data)
+        request = urllib.request.Request(
+            f'http://{self.address}/v2/{repository}/blobs/uploads/', data=b'', method='POST',
+        )
+        with urllib.request.urlopen(request) as answer:
+            location = answer.headers['Location']
+        if location.startswith('/'):
+            location = f'http://{self.address}{location}'
+        separator = '&' if '?' in location else '?'
+        request = urllib.request.Request(
+            f'{location}{separator}digest={digest}', data=data, method='PUT',
+            headers={'Content-Type': 'application/octet-stream'},
+        )
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 201
+        return {'digest': digest, 'size': len(data)}
+
+    def manifest(self, repository: str, reference: str, manifest: dict[str, Any]) -> str:
+        """PUT a manifest or index (at a tag, or at its own digest when
+        ``reference`` is ''); its digest."""
+        body = json.dumps(manifest).encode()
+        digest = sha256(body)
+        request = urllib.request.Request(
+            f'http://{self.address}/v2/{repository}/manifests/{reference or digest}',
+            data=body, method='PUT', headers={'Content-Type': manifest['mediaType']},
+        )
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 201
+        return digest
+
+    def image(self, repository: str, tag: str, content: str) -> str:
+        """A small single-platform OCI image at ``tag``; its digest."""
+        layer = self.blob(repository, content.encode())
+        config = self.blob(repository, json.dumps({
+            'architecture': 'amd64', 'os': 'linux',
+            'rootfs': {'type': 'layers', 'diff_ids': [layer['digest']]},
+        }).encode())
+        return self.manifest(repository, tag, {
+            'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+            'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', **config},
+            'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar', **layer}],
+        })
+
+    def index(self, repository: str, tag: str, children: list[str]) -> str:
+        """An OCI index of ``children`` (digests of manifests there)."""
+        entries = []
+        for number, child in enumerate(children):
+            request = urllib.request.Request(
+                f'http://{self.address}/v2/{repository}/manifests/{child}',
+                headers={'Accept': OCI_MANIFEST},
+            )
+            with urllib.request.urlopen(request) as answer:
+                size = len(answer.read())
+            entries.append({
+                'mediaType': OCI_MANIFEST, 'digest': child, 'size': size,
+                'platform': {'architecture': ('amd64', 'arm64')[number % 2], 'os': 'linux'},
+            })
+        return self.manifest(repository, tag, {
+            'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries,
+        })
+
+    def get_manifest(self, repository: str, reference: str) -> dict[str, Any] | None:
+        request = urllib.request.Request(
+            f'http://{self.address}/v2/{repository}/manifests/{reference}',
+            headers={'Accept': f'{OCI_MANIFEST}, {OCI_INDEX}'},
+        )
+        try:
+            with urllib.request.urlopen(request) as answer:
+                return dict(json.loads(answer.read()))
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+
+# -- keys and signing, as cosign signs ----------------------------------------
+
+def new_key(kind: str = 'p256') -> PrivateKey:
+    if kind == 'p256':
+        return ec.generate_private_key(ec.SECP256R1())
+    if kind == 'p384':
+        return ec.generate_private_key(ec.SECP384R1())
+    if kind == 'ed25519':
+        return ed25519.Ed25519PrivateKey.generate()
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_pem(key: PrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo,
+    )
+
+
+def sign(key: PrivateKey, data: bytes, rsa_padding: str = 'pkcs1') -> bytes:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        algorithm = hashes.SHA384() if key.curve.name == 'secp384r1' else hashes.SHA256()
+        return key.sign(data, ec.ECDSA(algorithm))
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(data)
+    scheme = padding.PKCS1v15() if rsa_padding == 'pkcs1' else padding.PSS(
+        padding.MGF1(hashes.SHA256()), padding.PSS.MAX_LENGTH,
+    )
+    return key.sign(data, scheme, hashes.SHA256())
+
+
+def simple_signing(image: str, digest: str) -> bytes:
+    return json.dumps({
+        'critical': {
+            'identity': {'docker-reference': image},
+            'image': {'docker-manifest-digest': digest},
+            'type': 'cosign container image signature',
+        },
+        'optional': None,
+    }, separators=(',', ':')).encode()
+
+
+def statement(digest: str, predicate_type: str, predicate: dict[str, Any] | None = None) -> bytes:
+    return json.dumps({
+        '_type': 'https://in-toto.io/Statement/v1',
+        'subject': [{'name': 'image', 'digest': {'sha256': digest.partition(':')[2]}}],
+        'predicateType': predicate_type,
+        'predicate': predicate or {},
+    }).encode()
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    kind = payload_type.encode()
+    return b'DSSEv1 %d %s %d %s' % (len(kind), kind, len(payload), payload)
+
+
+def envelope(key: PrivateKey, payload: bytes) -> dict[str, Any]:
+    return {
+        'payloadType': IN_TOTO, 'payload': b64(payload),
+        'signatures': [{'keyid': '', 'sig': b64(sign(key, pae(IN_TOTO, payload)))}],
+    }
+
+
+def _config(registry: Registry, repository: str) -> dict[str, Any]:
+    # what cosign writes as the config of a signature image
+    return {
+        'mediaType': 'application/vnd.oci.image.config.v1+json',
+        **registry.blob(repository, json.dumps({
+            'architecture': '', 'os': '', 'config': {},
+            'rootfs': {'type': 'layers', 'diff_ids': []},
+        }).encode()),
+    }
+
+
+def legacy_tag(digest: str, suffix: str) -> str:
+    return digest.replace(':', '-') + suffix
+
+
+def sign_legacy(
+        registry: Registry, repository: str, digest: str, key: PrivateKey, *,
+        payload_digest: str = '', tamper: bool = False, rsa_padding: str = 'pkcs1',
+        extra_layers: list[dict[str, Any]] | None = None,
+) -> None:
+    """``cosign sign --key``, legacy layout: one more simple-signing layer
+    in the ``.sig`` manifest.  ``payload_digest``: the digest the payload
+    names (another one: a signature copied to the wrong place);
+    ``tamper``: the payload changed after signing."""
+    payload = simple_signing(f'{registry.address}/{repository}', payload_digest or digest)
+    signature = sign(key, payload, rsa_padding)
+    if tamper:
+        payload = payload.replace(b'cosign container image signature', b'cosign container image signaturE')
+    layer = {
+        'mediaType': SIMPLE_SIGNING, **registry.blob(repository, payload),
+        'annotations': {'dev.cosignproject.cosign/signature': b64(signature)},
+    }
+    tag = legacy_tag(digest, '.sig')
+    existing = registry.get_manifest(repository, tag)
+    layers = (existing['layers'] if existing else []) + (extra_layers or []) + [layer]
+    registry.manifest(repository, tag, {
+        'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+        'config': _config(registry, repository), 'layers': layers,
+    })
+
+
+def attest_legacy(
+        registry: Registry, repository: str, digest: str, key: PrivateKey,
+        predicate_type: str, *, subject_digest: str = '',
+) -> None:
+    """``cosign attest --key``, legacy layout: a DSSE layer in ``.att``."""
+    payload = statement(subject_digest or digest, predicate_type, {'builder': {'id': 'test'}})
+    layer = {
+        'mediaType': DSSE,
+        **registry.blob(repository, json.dumps(envelope(key, payload)).encode()),
+        'annotations': {
+            'dev.cosignproject.cosign/signature': '', 'predicateType': predicate_type,
+        },
+    }
+    tag = legacy_tag(digest, '.att')
+    existing = registry.get_manifest(repository, tag)
+    registry.manifest(repository, tag, {
+        'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+        'config': _config(registry, repository),
+        'layers': (existing['layers'] if existing else []) + [layer],
+    })
+
+
+def referrer_index_add(registry: Registry, repository: str, digest: str, entry: dict[str, Any]) -> None:
+    """Add ``entry`` to the referrers tag schema's index (tag ``sha256-<hex>``)."""
+    tag = digest.replace(':', '-')
+    existing = registry.get_manifest(repository, tag)
+    registry.manifest(repository, tag, {
+        'schemaVersion': 2, 'mediaType': OCI_INDEX,
+        'manifests': (existing['manifests'] if existing else []) + [entry],
+    })
+
+
+def attach_bundle(
+        registry: Registry, repository: str, digest: str, bundle: dict[str, Any] | bytes, *,
+        predicate_type: str = COSIGN_SIGN, index_artifact_type: str = BUNDLE,
+) -> str:
+    """A bundle as cosign v3 attaches it: a referrer manifest of the
+    subject ``digest``, listed in the tag schema's index; its digest."""
+    request = urllib.request.Request(
+        f'http://{registry.address}/v2/{repository}/manifests/{digest}', method='HEAD',
+        headers={'Accept': f'{OCI_MANIFEST}, {OCI_INDEX}'},
+    )
+    with urllib.request.urlopen(request) as answer:
+        subject_size = int(answer.headers['Content-Length'])
+        subject_type = answer.headers['Content-Type']
+    empty = registry.blob(repository, b'{}')
+    layer = registry.blob(
+        repository, bundle if isinstance(bundle, bytes) else json.dumps(bundle).encode(),
+    )
+    manifest = {
+        'schemaVersion': 2, 'mediaType': OCI_MANIFEST, 'artifactType': BUNDLE,
+        'config': {'mediaType': EMPTY, **empty},
+        'layers': [{'mediaType': BUNDLE, **layer}],
+        'subject': {'mediaType': subject_type, 'digest': digest, 'size': subject_size},
+        'annotations': {
+            'dev.sigstore.bundle.content': 'dsse-envelope',
+            'dev.sigstore.bundle.predicateType': predicate_type,
+        },
+    }
+    referrer = registry.manifest(repository, '', manifest)
+    referrer_index_add(registry, repository, digest, {
+        'mediaType': OCI_MANIFEST, 'digest': referrer,
+        'size': len(json.dumps(manifest).encode()), 'artifactType': index_artifact_type,
+    })
+    return referrer
+
+
+def bundle_for(
+        key: PrivateKey, subject_digest: str, predicate_type: str = COSIGN_SIGN,
+        hint: str = '',
+) -> dict[str, Any]:
+    """A Sigstore bundle v0.3 with a DSSE envelope, key-based (no log entry)."""
+    return {
+        'mediaType': BUNDLE,
+        'verificationMaterial': {'publicKey': {'hint': hint}, 'tlogEntries': []},
+        'dsseEnvelope': envelope(key, statement(subject_digest, predicate_type)),
+    }
+
+
+def sign_bundle(
+        registry: Registry, repository: str, digest: str, key: PrivateKey, *,
+        subject_digest: str = '', predicate_type: str = COSIGN_SIGN, hint: str = '',
+        index_artifact_type: str = BUNDLE,
+) -> str:
+    """``cosign sign --key`` (v3, bundle format) or ``cosign attest``."""
+    return attach_bundle(
+        registry, repository, digest,
+        bundle_for(key, subject_digest or digest, predicate_type, hint),
+        predicate_type=predicate_type, index_artifact_type=index_artifact_type,
+    )

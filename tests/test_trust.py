@@ -1,0 +1,514 @@
+"""Who signed a pin: the trust policy against a real registry, with
+signatures and attestations written as cosign writes them (tests/cosign.py)
+by keys made here; nothing of the verifier is mocked."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.update import main as update_main
+from digestpin_hooks.verify import main as verify_main
+from tests.cosign import attest_legacy
+from tests.cosign import b64
+from tests.cosign import BUNDLE
+from tests.cosign import EMPTY
+from tests.cosign import new_key
+from tests.cosign import OCI_INDEX
+from tests.cosign import OCI_MANIFEST
+from tests.cosign import PrivateKey
+from tests.cosign import public_pem
+from tests.cosign import referrer_index_add
+from tests.cosign import Registry
+from tests.cosign import registry_only
+from tests.cosign import sign_bundle
+from tests.cosign import sign_legacy
+from tests.cosign import SIMPLE_SIGNING
+from tests.cosign import SLSA
+from tests.output import without_summary
+from tests.registries import isolated_credentials
+
+pytestmark = pytest.mark.docker  # a real registry (docker-registry)
+NO_DAEMON = ['--docker-host', 'unix:///nonexistent/docker.sock']
+
+
+@pytest.fixture(scope='module')
+def registry() -> Iterator[Registry]:
+    for address in registry_only():
+        yield Registry(address)
+
+
+@pytest.fixture(scope='module')
+def key() -> PrivateKey:
+    return new_key('p256')
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: PrivateKey) -> Path:
+    """A repository whose pyproject.toml trusts ``key`` for the test
+    registry's ``signed/*`` images, and requires SLSA provenance of
+    ``attested/*`` ones."""
+    isolated_credentials(monkeypatch, tmp_path / 'home')
+    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')
+    root = tmp_path / 'repo'
+    (root / '.git').mkdir(parents=True)
+    (root / 'keys').mkdir()
+    (root / 'keys' / 'cosign.pub').write_bytes(public_pem(key))
+    monkeypatch.chdir(root)
+    return root
+
+
+def policy(root: Path, registry: Registry, extra: str = '') -> None:
+    (root / 'pyproject.toml').write_text(
+        '[tool.digestpin]\nsource = "registry"\n\n'
+        '[[tool.digestpin.trust]]\n'
+        f'images = ["{registry.address}/attested/*"]\n'
+        'key = "keys/cosign.pub"\n'
+        f'attestations = ["{SLSA}"]\n\n'
+        '[[tool.digestpin.trust]]\n'
+        f'images = ["{registry.address}/signed/*", "{registry.address}/other/*"]\n'
+        'key = "keys/cosign.pub"\n' + extra,
+    )
+
+
+def pinned(root: Path, registry: Registry, repository: str, tag: str, digest: str) -> Path:
+    path = root / 'Dockerfile'
+    path.write_text(f'FROM {registry.address}/{repository}:{tag}@{digest}\n')
+    return path
+
+
+def run_verify(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    status = verify_main([*NO_DAEMON, *extra, str(root / 'Dockerfile')])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def finding(root: Path, registry: Registry, code: str, message: str) -> str:
+    return f'{root / "Dockerfile"}:1:6: {code} {message}\n'
+
+
+RULE2 = 'trust rule 2 (key {key})'
+
+
+def rule2(root: Path) -> str:
+    return RULE2.format(key=root / 'keys' / 'cosign.pub')
+
+
+_counter = iter(range(10**6))
+
+
+def fresh(registry: Registry, repository: str, tag: str = '1') -> str:
+    """A new image (a digest no other test signed) at ``tag``."""
+    return registry.image(repository, tag, f'content {next(_counter)} {time.time()}')
+
+
+# -- verify: what counts as a signature ---------------------------------------
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle', 'bundle-empty-type'))
+def test_signed_with_the_key_passes(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/app')
+    if layout == 'legacy':
+        sign_legacy(registry, 'signed/app', digest, key)
+    else:
+        # the index entry's artifactType is not trusted: the manifest is read
+        sign_bundle(
+            registry, 'signed/app', digest, key,
+            index_artifact_type=BUNDLE if layout == 'bundle' else EMPTY,
+        )
+    pinned(repo, registry, 'signed/app', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', '')
+    status, out, _ = run_verify(repo, capsys, '--format', 'json')
+    assert status == 0
+    assert json.loads(out)['signatures'] == [{
+        'path': str(repo / 'Dockerfile'), 'line': 1,
+        'image': f'{registry.address}/signed/app:1@{digest}', 'checked': True,
+        'result': 'trusted', 'detail': json.loads(out)['signatures'][0]['detail'],
+    }]
+    fingerprint = json.loads(out)['signatures'][0]['detail']
+    assert fingerprint.startswith('SHA256:') and len(fingerprint) == 51
+    assert run_verify(repo, capsys, '--verbose') == (0, (
+        f'{repo / "Dockerfile"}:1:0: {registry.address + "/signed/app:1@" + digest!r} '
+        f'signed with key {fingerprint}\n'
+    ), '')
+
+
+@pytest.mark.parametrize(('kind', 'rsa_padding'), (
+    ('p384', 'pkcs1'), ('ed25519', 'pkcs1'), ('rsa', 'pkcs1'), ('rsa', 'pss'),
+))
+def test_every_key_type_cosign_signs_with(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+        kind: str, rsa_padding: str,
+) -> None:
+    other = new_key(kind)
+    (repo / 'keys' / 'cosign.pub').write_bytes(public_pem(other))
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/keys')
+    sign_legacy(registry, 'signed/keys', digest, other, rsa_padding=rsa_padding)
+    pinned(repo, registry, 'signed/keys', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', '')
+
+
+def test_unsigned_is_dp011(registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/unsigned')
+    pinned(repo, registry, 'signed/unsigned', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ))
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+def test_signed_by_another_key_is_dp012_naming_the_signer(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str], layout: str,
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/other-key')
+    stranger = new_key()
+    if layout == 'legacy':
+        sign_legacy(registry, 'signed/other-key', digest, stranger)
+        who = 'an unknown key'
+    else:
+        sign_bundle(registry, 'signed/other-key', digest, stranger, hint='stranger-key-hint')
+        who = 'key stranger-key-hint'
+    pinned(repo, registry, 'signed/other-key', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP012',
+        f'{digest} is signed, but not with the key of {rule2(repo)}: signed by {who}',
+    ))
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+def test_a_signature_for_another_digest_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/copied')
+    elsewhere = fresh(registry, 'signed/copied', 'elsewhere')
+    # a valid signature by the right key, but of another digest, stored
+    # where this digest's signatures are looked for
+    if layout == 'legacy':
+        sign_legacy(registry, 'signed/copied', digest, key, payload_digest=elsewhere)
+    else:
+        sign_bundle(registry, 'signed/copied', digest, key, subject_digest=elsewhere)
+    pinned(repo, registry, 'signed/copied', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ))
+
+
+def test_a_tampered_payload_does_not_verify(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/tampered')
+    sign_legacy(registry, 'signed/tampered', digest, key, tamper=True)
+    pinned(repo, registry, 'signed/tampered', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP012',
+        f'{digest} is signed, but not with the key of {rule2(repo)}: signed by an unknown key',
+    ))
+
+
+def test_a_signature_of_a_child_manifest_does_not_sign_the_index(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    children = [fresh(registry, 'signed/multi', 'a'), fresh(registry, 'signed/multi', 'b')]
+    index = registry.index('signed/multi', '2', children)
+    sign_legacy(registry, 'signed/multi', children[0], key)
+    sign_bundle(registry, 'signed/multi', children[1], key)
+    pinned(repo, registry, 'signed/multi', '2', index)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011', f'{index} has no signature that {rule2(repo)} accepts',
+    ))
+    sign_legacy(registry, 'signed/multi', index, key)
+    assert run_verify(repo, capsys) == (0, '', '')
+
+
+def test_a_digest_the_registry_lacks_is_dp007_only(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    fresh(registry, 'signed/absent')
+    digest = 'sha256:' + '0' * 64
+    pinned(repo, registry, 'signed/absent', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert status == 1
+    assert [line.split()[1] for line in out.splitlines()] == ['DP007']
+
+
+def test_an_image_no_rule_matches_is_not_checked(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'free/app')
+    pinned(repo, registry, 'free/app', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys, '--verbose') == (0, (
+        f'{repo / "Dockerfile"}:1:0: {registry.address + "/free/app:1@" + digest!r} '
+        f'not checked for signatures: no trust rule matches it\n'
+    ), '')
+    status, out, _ = run_verify(repo, capsys, '--format', 'json')
+    assert status == 0
+    assert json.loads(out)['signatures'] == [{
+        'path': str(repo / 'Dockerfile'), 'line': 1,
+        'image': f'{registry.address}/free/app:1@{digest}', 'checked': False,
+        'result': 'no trust rule matches the image', 'detail': '',
+    }]
+
+
+def test_codes_in_sarif_and_github_output(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/formats')
+    pinned(repo, registry, 'signed/formats', '1', digest)
+    status, out, _ = run_verify(repo, capsys, '--format', 'sarif')
+    assert status == 1
+    run = json.loads(out)['runs'][0]
+    assert [r['ruleId'] for r in run['results']] == ['DP011']
+    assert run['tool']['driver']['rules'][10]['name'] == 'UnsignedPin'
+    status, out, _ = run_verify(repo, capsys, '--format', 'github')
+    assert status == 1
+    assert out.startswith(f'::error file={repo / "Dockerfile"},line=1,')
+    assert 'DP011' in out
+
+
+# -- attestations --------------------------------------------------------------
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+def test_required_attestation(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    policy(repo, registry)
+    rule1 = f'trust rule 1 (key {repo / "keys" / "cosign.pub"})'
+    digest = fresh(registry, 'attested/app')
+    sign_legacy(registry, 'attested/app', digest, key)
+    pinned(repo, registry, 'attested/app', '1', digest)
+    missing = finding(
+        repo, registry, 'DP013', f'{digest} lacks the attestation {rule1} requires: {SLSA}',
+    )
+    assert run_verify(repo, capsys)[:2] == (1, missing)
+    # an attestation of another digest, and one by another key: still missing
+    other = fresh(registry, 'attested/app', 'other')
+    if layout == 'legacy':
+        attest_legacy(registry, 'attested/app', digest, key, SLSA, subject_digest=other)
+        attest_legacy(registry, 'attested/app', digest, new_key(), SLSA)
+    else:
+        sign_bundle(registry, 'attested/app', digest, key, predicate_type=SLSA, subject_digest=other)
+        sign_bundle(registry, 'attested/app', digest, new_key(), predicate_type=SLSA)
+    assert run_verify(repo, capsys)[:2] == (1, missing)
+    if layout == 'legacy':
+        attest_legacy(registry, 'attested/app', digest, key, SLSA)
+    else:
+        sign_bundle(registry, 'attested/app', digest, key, predicate_type=SLSA)
+    assert run_verify(repo, capsys) == (0, '', '')
+
+
+# -- fix and update ------------------------------------------------------------
+
+def test_fix_writes_only_digests_that_pass(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    good = fresh(registry, 'signed/fix-good')
+    sign_legacy(registry, 'signed/fix-good', good, key)
+    bad = fresh(registry, 'signed/fix-bad')
+    free = fresh(registry, 'free/fix')
+    path = repo / 'Dockerfile'
+    a = registry.address
+    path.write_text(f'FROM {a}/signed/fix-good:1\nFROM {a}/signed/fix-bad:1\nFROM {a}/free/fix:1\n')
+    assert fix_main([*NO_DAEMON, str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert path.read_text() == (
+        f'FROM {a}/signed/fix-good:1@{good}\nFROM {a}/signed/fix-bad:1\nFROM {a}/free/fix:1@{free}\n'
+    )
+    assert without_summary(out).splitlines()[1] == (
+        f'{path}:2:6: DP001 {a + "/signed/fix-bad:1"!r} left unpinned: DP011: {bad} has no '
+        f'signature that {rule2(repo)} accepts (not pinned: the trust policy does not accept it)'
+    )
+
+
+def test_update_moves_a_pin_only_to_a_digest_that_passes(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    old = fresh(registry, 'signed/moving')
+    sign_legacy(registry, 'signed/moving', old, key)
+    path = pinned(repo, registry, 'signed/moving', '1', old)
+    new = fresh(registry, 'signed/moving')  # the tag moved to an unsigned image
+    assert update_main([*NO_DAEMON, str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert path.read_text() == f'FROM {registry.address}/signed/moving:1@{old}\n'
+    assert out == (
+        f'{path}:1:0: {registry.address + "/signed/moving:1@" + old!r} not updated: DP011: '
+        f'{new} has no signature that {rule2(repo)} accepts\n'
+    )
+    sign_bundle(registry, 'signed/moving', new, key)
+    assert update_main([*NO_DAEMON, str(path)]) == 1  # changed
+    capsys.readouterr()
+    assert path.read_text() == f'FROM {registry.address}/signed/moving:1@{new}\n'
+
+
+# -- errors, offline, lint -------------------------------------------------------
+
+def test_an_unreadable_key_is_one_line_and_exit_2(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    (repo / 'keys' / 'cosign.pub').write_text('not a key\n')
+    digest = fresh(registry, 'signed/badkey')
+    pinned(repo, registry, 'signed/badkey', '1', digest)
+    assert run_verify(repo, capsys) == (2, '', (
+        f'digestpin-verify: error: trust rule 2: key {repo / "keys" / "cosign.pub"}: '
+        f'not a PEM public key\n'
+    ))
+
+
+def test_an_unreachable_registry_is_an_error_forgiven_by_offline_ok(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from digestpin_hooks.check.pins import Manifest
+    from digestpin_hooks.model import TrustRule
+    from digestpin_hooks.resolve.sources import signatures
+    from digestpin_hooks.verify import verify_files
+    from tests.stack import free_port
+    dead = f'127.0.0.1:{free_port()}'
+    digest = 'sha256:' + 'a' * 64
+    path = repo / 'Dockerfile'
+    path.write_text(f'FROM {dead}/signed/app@{digest}\n')
+    rules = (TrustRule((f'{dead}/*',), str(repo / 'keys' / 'cosign.pub'), '', '', '', (), False, 1),)
+    for offline_ok in (False, True):
+        findings, errors = verify_files(
+            [str(path)], lambda pins: {f'{dead}/signed/app@{digest}': Manifest(digest, False, ())},
+            check_signatures=signatures(rules, 5.0), offline_ok=offline_ok,
+        )
+        assert findings == []
+        assert [(e.message, e.skipped) for e in errors] == [(
+            f'line 1: cannot check the signatures of {digest}: cannot connect to {dead}',
+            offline_ok,
+        )]
+
+
+def test_lint_never_loads_the_trust_code(registry: Registry, repo: Path) -> None:
+    policy(repo, registry)
+    (repo / 'Dockerfile').write_text(f'FROM {registry.address}/signed/app:1\n')
+    result = subprocess.run(
+        (sys.executable, '-c', (
+            'import sys\n'
+            'from digestpin_hooks.lint import main\n'
+            'status = main(["Dockerfile"])\n'
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'cryptography'], 'cryptography'\n"
+            "assert 'digestpin_hooks.resolve.trust' not in sys.modules\n"
+            'sys.exit(status)\n'
+        )),
+        capture_output=True, text=True, cwd=repo,
+    )
+    assert (result.returncode, result.stderr.splitlines()[-1:]) == (1, ['summary: 1 finding (DP001 1) in 1 file'])
+
+
+# -- hostile answers -------------------------------------------------------------
+
+def test_a_50_mb_signature_layer_is_not_read(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/huge')
+    huge = registry.blob('signed/huge', b'x' * (50 * 1024 * 1024))
+    declared = {
+        'mediaType': SIMPLE_SIGNING, **huge,
+        'annotations': {'dev.cosignproject.cosign/signature': b64(b'sig')},
+    }
+    # declared as 50 MB: never asked for; the real signature beside it counts
+    sign_legacy(registry, 'signed/huge', digest, key, extra_layers=[declared])
+    pinned(repo, registry, 'signed/huge', '1', digest)
+    started = time.monotonic()
+    assert run_verify(repo, capsys) == (0, '', '')
+    # declared small, sent huge: the read stops at the bound, an error
+    other = fresh(registry, 'signed/huge')
+    sign_legacy(registry, 'signed/huge', other, key, extra_layers=[{**declared, 'size': 100}])
+    pinned(repo, registry, 'signed/huge', '1', other)
+    status, out, err = run_verify(repo, capsys)
+    assert (status, out) == (2, '')
+    assert err == (
+        f'{repo / "Dockerfile"}: error: line 1: cannot check the signatures of {other}: '
+        f'{registry.address} sent a signature layer over 1024 KiB; not read\n'
+    )
+    assert time.monotonic() - started < 20
+
+
+def test_a_huge_referrers_index_is_read_within_bounds(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/crowded')
+    # 100 real manifests that are no signature, listed over and over in an
+    # index of almost 4 MiB (about 19,000 entries)
+    decoys = [fresh(registry, 'signed/crowded', 'decoy') for _ in range(100)]
+    entries = [
+        {'mediaType': OCI_MANIFEST, 'digest': decoys[i % 100], 'size': 500, 'artifactType': BUNDLE}
+        for i in range(18500)
+    ]
+    body = json.dumps({'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries})
+    assert 3.5 * 1024 * 1024 < len(body) < 4 * 1024 * 1024
+    registry.manifest('signed/crowded', digest.replace(':', '-'), {
+        'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries,
+    })
+    pinned(repo, registry, 'signed/crowded', '1', digest)
+    started = time.monotonic()
+    status, out, _ = run_verify(repo, capsys)
+    assert time.monotonic() - started < 20
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ))
+
+
+def test_control_characters_from_the_registry_are_escaped(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/escape')
+    # the hint is the signer a DP012 message names
+    sign_bundle(registry, 'signed/escape', digest, new_key(), hint='evil\x1b[31m\nDP000 fake')
+    pinned(repo, registry, 'signed/escape', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP012',
+        f'{digest} is signed, but not with the key of {rule2(repo)}: signed by '
+        f'key evil\\x1b[31m\\x0aDP000 fake',
+    ))
+
+
+def test_a_deeply_nested_bundle_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.cosign import attach_bundle
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/nested')
+    # JSON nested far past the parser's recursion limit
+    nested = b'{"mediaType": "%s", "dsseEnvelope": %s%s}' % (
+        BUNDLE.encode(), b'[' * 100000, b']' * 100000,
+    )
+    attach_bundle(registry, 'signed/nested', digest, nested)
+    pinned(repo, registry, 'signed/nested', '1', digest)
+    status, out, err = run_verify(repo, capsys)
+    assert (status, out, err) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ), 'summary: 1 finding (DP011 1) in 1 file\n')  # no traceback
