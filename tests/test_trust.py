@@ -83,6 +83,9 @@ def pinned(root: Path, registry: Registry, repository: str, tag: str, digest: st
     return path
 
 
+VERIFIED_ONE = 'summary: 1 pin verified in 1 file\n'
+
+
 def run_verify(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
     status = verify_main([*NO_DAEMON, *extra, str(root / 'Dockerfile')])
     out, err = capsys.readouterr()
@@ -126,7 +129,7 @@ def test_signed_with_the_key_passes(
             index_artifact_type=BUNDLE if layout == 'bundle' else EMPTY,
         )
     pinned(repo, registry, 'signed/app', '1', digest)
-    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
     status, out, _ = run_verify(repo, capsys, '--format', 'json')
     assert status == 0
     assert json.loads(out)['signatures'] == [{
@@ -139,7 +142,7 @@ def test_signed_with_the_key_passes(
     assert run_verify(repo, capsys, '--verbose') == (0, (
         f'{repo / "Dockerfile"}:1:0: {registry.address + "/signed/app:1@" + digest!r} '
         f'signed with key {fingerprint}\n'
-    ), '')
+    ), VERIFIED_ONE)
 
 
 @pytest.mark.parametrize(('kind', 'rsa_padding'), (
@@ -155,7 +158,7 @@ def test_every_key_type_cosign_signs_with(
     digest = fresh(registry, 'signed/keys')
     sign_legacy(registry, 'signed/keys', digest, other, rsa_padding=rsa_padding)
     pinned(repo, registry, 'signed/keys', '1', digest)
-    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
 
 
 def test_unsigned_is_dp011(registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,7 +241,7 @@ def test_a_signature_of_a_child_manifest_does_not_sign_the_index(
         repo, registry, 'DP011', f'{index} has no signature that {rule2(repo)} accepts',
     ))
     sign_legacy(registry, 'signed/multi', index, key)
-    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
 
 
 def test_a_digest_the_registry_lacks_is_dp007_only(
@@ -259,11 +262,11 @@ def test_an_image_no_rule_matches_is_not_checked(
     policy(repo, registry)
     digest = fresh(registry, 'free/app')
     pinned(repo, registry, 'free/app', '1', digest)
-    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
     assert run_verify(repo, capsys, '--verbose') == (0, (
         f'{repo / "Dockerfile"}:1:0: {registry.address + "/free/app:1@" + digest!r} '
         f'not checked for signatures: no trust rule matches it\n'
-    ), '')
+    ), VERIFIED_ONE)
     status, out, _ = run_verify(repo, capsys, '--format', 'json')
     assert status == 0
     assert json.loads(out)['signatures'] == [{
@@ -319,7 +322,7 @@ def test_required_attestation(
         attest_legacy(registry, 'attested/app', digest, key, SLSA)
     else:
         sign_bundle(registry, 'attested/app', digest, key, predicate_type=SLSA)
-    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
 
 
 # -- fix and update ------------------------------------------------------------
@@ -440,7 +443,7 @@ def test_a_50_mb_signature_layer_is_not_read(
     sign_legacy(registry, 'signed/huge', digest, key, extra_layers=[declared])
     pinned(repo, registry, 'signed/huge', '1', digest)
     started = time.monotonic()
-    assert run_verify(repo, capsys) == (0, '', '')
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
     # declared small, sent huge: the read stops at the bound, an error
     other = fresh(registry, 'signed/huge')
     sign_legacy(registry, 'signed/huge', other, key, extra_layers=[{**declared, 'size': 100}])
@@ -450,6 +453,7 @@ def test_a_50_mb_signature_layer_is_not_read(
     assert err == (
         f'{repo / "Dockerfile"}: error: line 1: cannot check the signatures of {other}: '
         f'{registry.address} sent a signature layer over 1024 KiB; not read\n'
+        'summary: 1 pin verified in 1 file; 1 error\n'
     )
     assert time.monotonic() - started < 20
 
@@ -511,4 +515,4 @@ def test_a_deeply_nested_bundle_is_no_signature(
     status, out, err = run_verify(repo, capsys)
     assert (status, out, err) == (1, finding(
         repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
-    ), 'summary: 1 finding (DP011 1) in 1 file\n')  # no traceback
+    ), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')  # no traceback
