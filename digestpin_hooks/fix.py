@@ -66,36 +66,12 @@ class Pin(Record):
     after: Final[str]
     digest: Final[str]
 
-    def __init__(
-            self,
-            path: str,
-            line: int,
-            column: int,
-            before: str,
-            after: str,
-            digest: str,
-    ) -> None:
-        self.path = path
-        self.line = line
-        self.column = column
-        self.before = before
-        self.after = after
-        self.digest = digest
-
 
 class Plan(Record):
     """A file, and its unpinned references with what to ask the daemon."""
 
     loaded: Final[LoadedFile]
     wanted: Final[list[tuple[ImageRef, Finding, ImageKey | None]]]
-
-    def __init__(
-            self,
-            loaded: LoadedFile,
-            wanted: list[tuple[ImageRef, Finding, ImageKey | None]],
-    ) -> None:
-        self.loaded = loaded
-        self.wanted = wanted
 
 
 def plan_file(

@@ -33,12 +33,6 @@ class Rule(Record):
     short: Final[str]
     help: Final[str]  # how to fix it
 
-    def __init__(self, severity: str, name: str, short: str, help: str) -> None:
-        self.severity = severity
-        self.name = name
-        self.short = short
-        self.help = help
-
 
 RULES = {
     'DP001': Rule(
@@ -144,35 +138,7 @@ class Finding(Record):
     image: Final[str]
     written: Final[str]
     message: Final[str]
-    replacement: Final[str]  # text for the span that fixes it, when known
-
-    def __init__(
-            self,
-            path: str,
-            line: int,
-            column: int,
-            end_line: int,
-            end_column: int,
-            code: str,
-            severity: str,
-            source: str,
-            image: str,
-            written: str,
-            message: str,
-            replacement: str = '',
-    ) -> None:
-        self.path = path
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
-        self.code = code
-        self.severity = severity
-        self.source = source
-        self.image = image
-        self.written = written
-        self.message = message
-        self.replacement = replacement
+    replacement: Final[str] = ''  # text for the span that fixes it, when known
 
 
 class Shared(Record):
@@ -183,10 +149,6 @@ class Shared(Record):
 
     value_line: Final[int]  # where the shared value is written
     lines: Final[tuple[int, ...]]  # the other references that read it
-
-    def __init__(self, value_line: int, lines: tuple[int, ...]) -> None:
-        self.value_line = value_line
-        self.lines = lines
 
 
 def pinned_reference(ref: ImageRef) -> Reference | None:
@@ -362,19 +324,9 @@ def make_finding(
 class Policy(Record):
     """What the options say about findings: --strict, --allow, --ignore."""
 
-    strict: Final[bool]
-    allow: Final[Sequence[str]]
-    ignore: Final[Collection[str]]
-
-    def __init__(
-            self,
-            strict: bool = False,
-            allow: Sequence[str] = (),
-            ignore: Collection[str] = (),
-    ) -> None:
-        self.strict = strict
-        self.allow = allow
-        self.ignore = ignore
+    strict: Final[bool] = False
+    allow: Final[Sequence[str]] = ()
+    ignore: Final[Collection[str]] = ()
 
 
 def _note(ref: ImageRef) -> str:

@@ -34,22 +34,8 @@ class Found(Record):
     path: Final[str]  # the key path, e.g. services.web.image
     node: Final[Scalar]
     key: Final[Scalar]
-    platform: Final[str]
-    prefix: Final[str]  # 'docker://' before the image in the value
-
-    def __init__(
-            self,
-            path: str,
-            node: Scalar,
-            key: Scalar,
-            platform: str = '',
-            prefix: str = '',
-    ) -> None:
-        self.path = path
-        self.node = node
-        self.key = key
-        self.platform = platform
-        self.prefix = prefix
+    platform: Final[str] = ''
+    prefix: Final[str] = ''  # 'docker://' before the image in the value
 
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:

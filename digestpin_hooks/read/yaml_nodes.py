@@ -38,13 +38,6 @@ class Scalar(Record):
     end: Final[int]
     line: Final[int]  # 1-based
 
-    def __init__(self, value: str, style: str, start: int, end: int, line: int) -> None:
-        self.value = value
-        self.style = style
-        self.start = start
-        self.end = end
-        self.line = line
-
 
 class YamlMapping(Record):
     """A YAML mapping, its pairs in order, duplicate keys kept."""
@@ -53,11 +46,6 @@ class YamlMapping(Record):
     start: Final[int]
     line: Final[int]
 
-    def __init__(self, pairs: list[tuple[Node, Node]], start: int, line: int) -> None:
-        self.pairs = pairs
-        self.start = start
-        self.line = line
-
 
 class YamlSequence(Record):
     """A YAML sequence, its items in order."""
@@ -65,11 +53,6 @@ class YamlSequence(Record):
     items: Final[list[Node]]
     start: Final[int]
     line: Final[int]
-
-    def __init__(self, items: list[Node], start: int, line: int) -> None:
-        self.items = items
-        self.start = start
-        self.line = line
 
 
 if TYPE_CHECKING:

@@ -71,11 +71,6 @@ class Resolution(Record):
     reason: Final[str]  # why it stays unpinned
     hint: Final[str]  # what the user can do about it
 
-    def __init__(self, digest: str, reason: str, hint: str) -> None:
-        self.digest = digest
-        self.reason = reason
-        self.hint = hint
-
 
 def _strings(value: Any, what: str) -> list[str]:
     if value is None:
