@@ -56,19 +56,19 @@ class _RecordType(type):
         return super().__new__(mcls, name, bases, namespace)
 
 
-# How a record is built.  Its class refuses ``__setattr__``, so the fields
-# are stored into an object of a twin class that allows it (the same slots,
-# so the same layout), which then becomes an object of the record's class:
-# one C call, where storing each field past the refusal takes one a field.
+# How a record is built.  Its class refuses ``__setattr__``, so a field is
+# stored past the refusal (its slot's own ``__set__``), one C call a field.
 #
-# A class's first calls have Python bind their arguments (defaults, errors
-# and all) with ``_arguments`` renamed to the class's fields: nothing is
-# compiled.  Its ``_COMPILE_AFTER``-th call compiles a constructor that
-# stores each field by name, which answers every later call.  Compiling one
-# costs about as much as that many calls that bind, so a lint of one file
-# compiles none, and a lint of the corpus (50,000 records) the dozen
-# classes it builds most.
-_COMPILE_AFTER = 64
+# A class's first calls do that in a loop, with Python binding keywords and
+# defaults through ``_arguments`` renamed to the class's fields: nothing is
+# compiled.  Its ``_COMPILE_AFTER``-th call compiles a constructor (70-150
+# us, some 40 such calls) that stores each field by name into an object of
+# a twin class that allows it (the same slots, so the same layout), which
+# then becomes an object of the record's class: one C call, not one a
+# field.  A lint of one file compiles none (it makes at most ten of a
+# kind); a lint of the corpus (50,000 records) compiles the dozen classes
+# it builds.
+_COMPILE_AFTER = 16
 _CONSTRUCTOR = """\
 def __new__(_class, {parameters}):
     _self = _new(_filler)
@@ -108,31 +108,39 @@ def _binder(cls: type[Record]) -> Callable[..., dict[str, object]]:
 def _construct(cls: type[Record], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A call of a record class that has no compiled constructor yet."""
     calls = _calls[cls] = _calls.get(cls, 0) + 1
-    if calls == 1:
-        cls._filler = type.__new__(
-            type(cls), cls.__name__, (cls,),
-            {'__slots__': (), '__setattr__': object.__setattr__, '__delattr__': object.__delattr__},
-        )
-        cls._bind = staticmethod(_binder(cls))
-    elif calls >= _COMPILE_AFTER:
-        namespace: dict[str, Any] = {
-            '_new': object.__new__, '_filler': cls._filler, '_become': object.__setattr__,
-        }
-        exec(_CONSTRUCTOR.format(
-            parameters=', '.join(cls._fields),
-            stores='\n'.join(f'    _self.{field} = {field}' for field in cls._fields),
-        ), namespace)
-        constructor: FunctionType = namespace['__new__']
-        constructor.__defaults__ = cls._defaults or None
-        constructor.__qualname__ = cls.__qualname__
+    if calls >= _COMPILE_AFTER:
+        constructor = _compile(cls)
         cls.__new__ = staticmethod(constructor)  # type: ignore[method-assign]
         return constructor(cls, *args, **kwargs)
-    values = cls._bind(cls, *args, **kwargs)
-    record = object.__new__(cls._filler)
-    for field in cls._fields:
-        setattr(record, field, values[field])
-    object.__setattr__(record, '__class__', cls)
+    fields = cls._fields
+    if kwargs or len(args) != len(fields):
+        if '_bind' not in cls.__dict__:
+            cls._bind = staticmethod(_binder(cls))
+        bound = cls._bind(cls, *args, **kwargs)
+        args = tuple(bound[field] for field in fields)
+    record = object.__new__(cls)
+    slots = cls.__dict__
+    for field, value in zip(fields, args):
+        slots[field].__set__(record, value)
     return record
+
+
+def _compile(cls: type[Record]) -> FunctionType:
+    filler = type.__new__(
+        type(cls), cls.__name__, (cls,),
+        {'__slots__': (), '__setattr__': object.__setattr__, '__delattr__': object.__delattr__},
+    )
+    namespace: dict[str, Any] = {
+        '_new': object.__new__, '_filler': filler, '_become': object.__setattr__,
+    }
+    exec(_CONSTRUCTOR.format(
+        parameters=', '.join(cls._fields),
+        stores='\n'.join(f'    _self.{field} = {field}' for field in cls._fields),
+    ), namespace)
+    constructor: FunctionType = namespace['__new__']
+    constructor.__defaults__ = cls._defaults or None
+    constructor.__qualname__ = cls.__qualname__
+    return constructor
 
 
 def _refuse(record: Record, name: str, value: object = None) -> None:
