@@ -215,27 +215,35 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
 
 def classify(ref: ImageRef) -> tuple[str, str] | None:
     """(code, message) for a reference, None when it is pinned."""
+    result = _classified(ref)
+    return None if result is None else result[:2]
+
+
+def _classified(ref: ImageRef) -> tuple[str, str, Reference | None] | None:
+    """(code, message, the reference parsed: None when it has unresolved
+    variables or does not parse), None when it is pinned.  The one parse
+    of the reference that check and fix make."""
     if ref.unresolved:
         return 'DP003', (
             f'{ref.written!r} cannot be checked: {ref.note}; {_dp003_advice(ref)}'
-        )
+        ), None
     image = ref.image
     try:
         parsed = parse_reference(image)
     except InvalidReference as e:
-        return 'DP005', f'{image!r} is not a valid image reference: {e}'
+        return 'DP005', f'{image!r} is not a valid image reference: {e}', None
     if parsed.digest:
         problem = digest_problem(parsed.digest)
         if problem is None:
             return None
-        return 'DP004', f'{image!r} has a malformed digest: {problem}'
+        return 'DP004', f'{image!r} has a malformed digest: {problem}', parsed
     advice = _pin_advice(ref, parsed.with_digest('sha256:<digest>'))
     if parsed.tag:
         return 'DP001', (
             f'{image!r} is not pinned to a digest: tag {parsed.tag!r} can '
             f'move; {advice}'
-        )
-    return 'DP002', f'{image!r} has no tag or digest (implicit latest); {advice}'
+        ), parsed
+    return 'DP002', f'{image!r} has no tag or digest (implicit latest); {advice}', parsed
 
 
 def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:
@@ -254,7 +262,7 @@ class _AllowList:
     def __init__(self, patterns: Sequence[str]) -> None:
         import fnmatch
         import re
-        self.source = patterns  # kept alive, so that its id stays its own
+        self.source = patterns
         self.exact = {p for p in patterns if not any(c in p for c in '*?[')}
         globs = [p for p in dict.fromkeys(patterns) if p not in self.exact]
         self.globs = re.compile(
@@ -267,21 +275,30 @@ class _AllowList:
         )
 
 
-_allow_lists: dict[int, _AllowList] = {}
+# the allow list of the run (one, from the options), compiled once; a
+# one-entry cache, so that a long-lived caller's lists are not kept alive
+_compiled_allow: list[_AllowList] = []
 
 
 def allowed(image: str, allow: Sequence[str]) -> bool:
     if not allow:
         return False
-    allow_list = _allow_lists.get(id(allow))
-    if allow_list is None or allow_list.source is not allow:
-        allow_list = _allow_lists[id(allow)] = _AllowList(allow)
     try:
-        parsed = parse_reference(image)
+        parsed: Reference | None = parse_reference(image)
     except InvalidReference:
-        names = {image}
-    else:
-        names = {image, parsed.name, parsed.normalized_name}
+        parsed = None
+    return _allowed_as(image, parsed, allow)
+
+
+def _allowed_as(image: str, parsed: Reference | None, allow: Sequence[str]) -> bool:
+    """Whether ``--allow`` exempts ``image``, already parsed (None: it does
+    not parse)."""
+    if not allow:
+        return False
+    if not _compiled_allow or _compiled_allow[0].source is not allow:
+        _compiled_allow[:] = [_AllowList(allow)]
+    allow_list = _compiled_allow[0]
+    names = {image} if parsed is None else {image, parsed.name, parsed.normalized_name}
     return any(allow_list.matches(name) for name in names)
 
 
@@ -340,23 +357,25 @@ def _note(ref: ImageRef) -> str:
 
 def checked_refs(
         path: str, doc: Document, refs: Iterable[ImageRef], policy: Policy,
-) -> list[tuple[ImageRef, Finding]]:
-    """Each reference that is not pinned, allowed or waived, with its finding."""
+) -> list[tuple[ImageRef, Finding, Reference | None]]:
+    """Each reference that is not pinned, allowed or waived, with its
+    finding, and the reference parsed (None: it has unresolved variables or
+    does not parse), which fix uses rather than parse it again."""
     strict, allow, ignore = policy.strict, policy.allow, policy.ignore
     found = []
     starts: dict[int, int] = {}
     for ref in refs:
-        result = classify(ref)
+        result = _classified(ref)
         if result is None:
             continue
-        code, message = result
+        code, message, parsed = result
         if code in ignore:
             continue
         if ref.unresolved:
             # the written text is all there is to match an --allow against
             if allowed(ref.written, allow):
                 continue
-        elif allowed(ref.image, allow):
+        elif _allowed_as(ref.image, parsed, allow):
             continue
         if not starts:
             starts = statement_starts(doc)
@@ -364,8 +383,8 @@ def checked_refs(
             continue
         if ref.source == SOURCE_ARG or ref.note and not ref.unresolved:
             message = f'{message} [{_note(ref)}]'
-        found.append((ref, make_finding(path, doc, ref, code, message, strict)))
-    found.sort(key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
+        found.append((ref, make_finding(path, doc, ref, code, message, strict), parsed))
+    found.sort(key=lambda each: (each[1].line, each[1].column, each[1].code))
     return found
 
 
@@ -415,7 +434,7 @@ def findings_for(
     """Every finding of one file, in line order: its references', and DP010
     for the ``unknown`` instructions and flags."""
     found = [
-        finding for _, finding in checked_refs(
+        finding for _, finding, _ in checked_refs(
             path, doc, refs, Policy(strict, allow, ignore),
         )
     ]
