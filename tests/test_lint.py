@@ -371,3 +371,12 @@ def test_which_names_are_dockerfiles(name: str, is_dockerfile: bool) -> None:
     # the names the README's files: override matches, so that a folder
     # search takes what pre-commit gives
     assert is_dockerfile_name(name) is is_dockerfile
+
+
+def test_strict_help_names_every_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """--strict turns every warning into an error: its help names the
+    codes from the table of rules, DP010 among them."""
+    with pytest.raises(SystemExit) as exit_status:
+        main(['--help'])
+    assert exit_status.value.code == 0
+    assert 'report warnings (DP003, DP006, DP010) as errors' in ' '.join(capsys.readouterr().out.split())
