@@ -105,26 +105,6 @@ def _binder(cls: type[Record]) -> Callable[..., dict[str, object]]:
     return FunctionType(code, {}, cls.__name__, cls._defaults or None)
 
 
-def _construct(cls: type[Record], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """A call of a record class that has no compiled constructor yet."""
-    calls = _calls[cls] = _calls.get(cls, 0) + 1
-    if calls >= _COMPILE_AFTER:
-        constructor = _compile(cls)
-        cls.__new__ = staticmethod(constructor)  # type: ignore[method-assign]
-        return constructor(cls, *args, **kwargs)
-    fields = cls._fields
-    if kwargs or len(args) != len(fields):
-        if '_bind' not in cls.__dict__:
-            cls._bind = staticmethod(_binder(cls))
-        bound = cls._bind(cls, *args, **kwargs)
-        args = tuple(bound[field] for field in fields)
-    record = object.__new__(cls)
-    slots = cls.__dict__
-    for field, value in zip(fields, args):
-        slots[field].__set__(record, value)
-    return record
-
-
 def _compile(cls: type[Record]) -> FunctionType:
     filler = type.__new__(
         type(cls), cls.__name__, (cls,),
@@ -167,21 +147,38 @@ class Record(metaclass=_RecordType):
     Why not ``typing.NamedTuple`` or a dataclass: lint runs on every commit,
     and importing ``typing`` and building the records with it made a lint of
     one file 4 ms (15%) slower; ``dataclasses`` imports ``inspect`` (11 ms).
-    A constructor is compiled the first time its class is called, so a
-    lint of one file compiles only those it uses.  Records do not inherit
-    from one another.
+    A class's first calls store each field through its slot; its 16th
+    compiles its constructor (see above).  Records do not inherit from one
+    another.
     """
 
     __slots__ = ()
-    _fields: tuple[str, ...] = ()
-    _defaults: tuple[object, ...] = ()
-
-    _filler: type[Self]  # see _construct
-    _bind: Callable[..., dict[str, object]]
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[tuple[object, ...]] = ()
+    # made on a class's first call: its slots' setters, in field order, and
+    # its arguments' binder (when first called with keywords or defaults)
+    _setters: ClassVar[tuple[Callable[[Record, object], None], ...]]
+    _bind: ClassVar[Callable[..., dict[str, object]]]
 
     if not TYPE_CHECKING:  # type checkers see the constructor dataclass_transform makes
         def __new__(cls, *args, **kwargs):
-            return _construct(cls, args, kwargs)
+            """A call of a record class that has no compiled constructor yet."""
+            calls = _calls[cls] = _calls.get(cls, 0) + 1
+            if calls >= _COMPILE_AFTER:
+                constructor = _compile(cls)
+                cls.__new__ = staticmethod(constructor)
+                return constructor(cls, *args, **kwargs)
+            if calls == 1:
+                cls._setters = tuple(cls.__dict__[field].__set__ for field in cls._fields)
+            if kwargs or len(args) != len(cls._fields):
+                if '_bind' not in cls.__dict__:
+                    cls._bind = staticmethod(_binder(cls))
+                bound = cls._bind(cls, *args, **kwargs)
+                args = [bound[field] for field in cls._fields]
+            record = object.__new__(cls)
+            for store, value in zip(cls._setters, args):
+                store(record, value)
+            return record
 
     __setattr__ = _refuse
     __delattr__ = _refuse
