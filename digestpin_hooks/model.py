@@ -3,6 +3,7 @@ file it is in), what could not be read, and what a command reports besides
 findings; and ``Record``, what every record of the package is."""
 from __future__ import annotations
 
+from types import CodeType
 from types import FunctionType
 
 # ``typing`` is for type checkers only: type checkers take this for True
@@ -46,6 +47,8 @@ class _RecordType(type):
             return super().__new__(mcls, name, bases, namespace)
         # the class's own annotations: strings, never evaluated at run time
         fields = tuple(namespace.get('__annotations__', {}))
+        if any(field.startswith('_') for field in fields):
+            raise TypeError(f'{name}: a field name does not start with _')
         with_defaults = [field for field in fields if field in namespace]
         if with_defaults != list(fields[len(fields) - len(with_defaults):]):
             raise TypeError(f'{name}: a field without a default follows one with a default')
@@ -69,13 +72,9 @@ class _RecordType(type):
 # kind); a lint of the corpus (50,000 records) compiles the dozen classes
 # it builds.
 _COMPILE_AFTER = 16
-_CONSTRUCTOR = """\
-def __new__(_class, {parameters}):
-    _self = _new(_filler)
-{stores}
-    _become(_self, '__class__', _class)
-    return _self
-"""
+# a constructor's code by its number of fields, its names ``_0``, ``_1`` ...
+# (a class's constructor is this code with its fields' names)
+_constructors: dict[int, CodeType] = {}
 _calls: dict[type, int] = {}
 
 
@@ -106,21 +105,35 @@ def _binder(cls: type[Record]) -> Callable[..., dict[str, object]]:
 
 
 def _compile(cls: type[Record]) -> FunctionType:
+    fields = cls._fields
+    code = _constructors.get(len(fields))
+    if code is None:
+        names = [f'_{k}' for k in range(len(fields))]
+        namespace: dict[str, Any] = {}
+        exec(
+            f'def __new__(_class, {", ".join(names)}):\n'
+            f'    _self = _new(_filler); '
+            + ''.join(f'_self.{name} = {name}; ' for name in names)
+            + '_become(_self, _class); return _self\n',
+            namespace,
+        )
+        code = _constructors[len(fields)] = namespace['__new__'].__code__
+    named = {f'_{k}': field for k, field in enumerate(fields)}
     filler = type.__new__(
         type(cls), cls.__name__, (cls,),
         {'__slots__': (), '__setattr__': object.__setattr__, '__delattr__': object.__delattr__},
     )
-    namespace: dict[str, Any] = {
-        '_new': object.__new__, '_filler': filler, '_become': object.__setattr__,
-    }
-    exec(_CONSTRUCTOR.format(
-        parameters=', '.join(cls._fields),
-        stores='\n'.join(f'    _self.{field} = {field}' for field in cls._fields),
-    ), namespace)
-    constructor: FunctionType = namespace['__new__']
-    constructor.__defaults__ = cls._defaults or None
-    constructor.__qualname__ = cls.__qualname__
-    return constructor
+    return FunctionType(
+        code.replace(
+            co_varnames=tuple(named.get(name, name) for name in code.co_varnames),
+            co_names=tuple(named.get(name, name) for name in code.co_names),
+            co_name=cls.__name__,
+            co_qualname=cls.__qualname__,
+        ),
+        {'_new': object.__new__, '_filler': filler, '_become': object.__dict__['__class__'].__set__},
+        cls.__name__,
+        cls._defaults or None,
+    )
 
 
 def _refuse(record: Record, name: str, value: object = None) -> None:
@@ -185,9 +198,13 @@ class Record(metaclass=_RecordType):
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (an unknown name: TypeError)."""
-        fields = self.as_dict()
-        fields.update(changes)
-        return type(self)(**fields)
+        values = [
+            changes.pop(name) if name in changes else getattr(self, name)
+            for name in self._fields
+        ]
+        if changes:
+            raise TypeError(f'{type(self).__name__} has no field {next(iter(changes))!r}')
+        return type(self)(*values)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields}

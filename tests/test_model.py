@@ -154,3 +154,21 @@ def test_a_field_without_a_default_after_one_with_a_default_is_refused() -> None
         class Bad(Record):
             a: Final[int] = 0
             b: Final[int]
+
+
+class Triple(Record):
+    """Three fields, as Point: the two share their compiled code, each with
+    its own names."""
+
+    first: Final[str]
+    second: Final[str]
+    third: Final[int] = 3
+
+
+def test_records_of_one_size_each_store_their_own_fields() -> None:
+    for _ in range(_COMPILE_AFTER + 1):
+        point, triple = Point(1, 2, 'p'), Triple('a', 'b')
+    assert '__new__' in Point.__dict__ and '__new__' in Triple.__dict__
+    assert (point.x, point.y, point.label) == (1, 2, 'p')
+    assert (triple.first, triple.second, triple.third) == ('a', 'b', 3)
+    assert repr(Triple(second='b', first='a')) == "Triple(first='a', second='b', third=3)"
