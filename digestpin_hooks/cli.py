@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from digestpin_hooks.check.findings import RULES
+from digestpin_hooks.check.findings import WARNING
 from digestpin_hooks.read.kinds import KINDS
 from digestpin_hooks.read.kinds import TABLE
 from digestpin_hooks.report.formats import FORMATS
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from digestpin_hooks.model import FileError
 
 DEFAULT_TIMEOUT = 10.0
+# the codes --strict turns into errors
+WARNING_CODES = tuple(code for code, rule in RULES.items() if rule.severity == WARNING)
 
 
 class Terminated(KeyboardInterrupt):
@@ -88,7 +92,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         '--strict', action=argparse.BooleanOptionalAction, default=None,
-        help='report warnings (DP003, DP006) as errors',
+        help=f'report warnings ({", ".join(WARNING_CODES)}) as errors',
     )
     parser.add_argument(
         '--allow', action='append', metavar='GLOB',

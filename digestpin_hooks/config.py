@@ -38,10 +38,6 @@ class Config(Record):
     path: Final[str]  # '' when no file configures digestpin
     values: Final[dict[str, Any]]  # python names: keep_tag, docker_host, ...
 
-    def __init__(self, path: str, values: dict[str, Any]) -> None:
-        self.path = path
-        self.values = values
-
 
 def _codes(value: list[str], where: str) -> list[str]:
     """The codes upper-cased: ``dp001`` is DP001, in flags and pragmas too."""

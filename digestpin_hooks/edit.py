@@ -30,11 +30,6 @@ class Edit(Record):
     end: Final[int]
     text: Final[str]
 
-    def __init__(self, start: int, end: int, text: str) -> None:
-        self.start = start
-        self.end = end
-        self.text = text
-
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Replace each span in one pass over the text: the pieces between the

@@ -29,7 +29,6 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import paths_or_here
-from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.report.formats import shared_message
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
     from typing import TextIO
+    from digestpin_hooks.reference import Reference
     from digestpin_hooks.resolve.matching import Resolver
 
 PINNABLE = frozenset(('DP001', 'DP002'))
@@ -67,36 +67,14 @@ class Pin(Record):
     after: Final[str]
     digest: Final[str]
 
-    def __init__(
-            self,
-            path: str,
-            line: int,
-            column: int,
-            before: str,
-            after: str,
-            digest: str,
-    ) -> None:
-        self.path = path
-        self.line = line
-        self.column = column
-        self.before = before
-        self.after = after
-        self.digest = digest
-
 
 class Plan(Record):
     """A file, and its unpinned references with what to ask the daemon."""
 
     loaded: Final[LoadedFile]
-    wanted: Final[list[tuple[ImageRef, Finding, ImageKey | None]]]
-
-    def __init__(
-            self,
-            loaded: LoadedFile,
-            wanted: list[tuple[ImageRef, Finding, ImageKey | None]],
-    ) -> None:
-        self.loaded = loaded
-        self.wanted = wanted
+    # each finding, its reference, and that reference parsed when fix may
+    # pin it (None: fix leaves it, the finding says why)
+    wanted: Final[list[tuple[ImageRef, Finding, Reference | None]]]
 
 
 def plan_file(
@@ -107,13 +85,11 @@ def plan_file(
         ignore: Collection[str] = (),
 ) -> Plan:
     wanted = []
-    for ref, finding in checked_refs(
+    for ref, finding, parsed in checked_refs(
         loaded.path, loaded.doc, loaded.refs, Policy(strict, allow, ignore),
     ):
-        key = None
-        if finding.code in PINNABLE and ref.editable:
-            key = image_key(parse_reference(ref.image))
-        wanted.append((ref, finding, key))
+        pinnable = finding.code in PINNABLE and ref.editable
+        wanted.append((ref, finding, parsed if pinnable else None))
     return Plan(loaded, wanted)
 
 
@@ -135,20 +111,18 @@ def fix_file(
     planned: dict[int, tuple[Edit, str]] = {}
     pins: dict[int, tuple[Pin, Finding]] = {}
     left = []
-    for ref, finding, key in plan.wanted:
-        if key is None:
+    for ref, finding, parsed in plan.wanted:
+        if parsed is None:
             left.append(finding)  # its message says why fix leaves it
             continue
-        resolution = resolutions[key]
+        resolution = resolutions[image_key(parsed)]
         if not resolution.digest:
             left.append(finding.replace(message=(
                 f'{ref.image!r} left unpinned: {resolution.reason} '
                 f'({resolution.hint})'
             )))
             continue
-        after = parse_reference(ref.image).with_digest(
-            resolution.digest, keep_tag=keep_tag,
-        )
+        after = parsed.with_digest(resolution.digest, keep_tag=keep_tag)
         index = index_of[id(ref)]
         planned[index] = (Edit(*pin_edit(ref, resolution.digest, after)), resolution.digest)
         pins[index] = (Pin(
@@ -187,7 +161,8 @@ def fix_files(
         for loaded in files
     ]
     keys = sorted({
-        key for plan in plans for _, _, key in plan.wanted if key is not None
+        image_key(parsed) for plan in plans for _, _, parsed in plan.wanted
+        if parsed is not None
     })
     # the only daemon call of the run, and before any file is written
     try:

@@ -49,12 +49,6 @@ class Reference(Record):
     tag: Final[str]  # '' when absent
     digest: Final[str]  # '' when absent; may be malformed, see digest_problem()
 
-    def __init__(self, domain: str, path: str, tag: str, digest: str) -> None:
-        self.domain = domain
-        self.path = path
-        self.tag = tag
-        self.digest = digest
-
     @property
     def name(self) -> str:
         return f'{self.domain}/{self.path}' if self.domain else self.path

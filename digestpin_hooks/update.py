@@ -61,13 +61,6 @@ class Update(Record):
     old: Final[str]
     new: Final[str]
 
-    def __init__(self, path: str, line: int, image: str, old: str, new: str) -> None:
-        self.path = path
-        self.line = line
-        self.image = image
-        self.old = old
-        self.new = new
-
 
 def short(digest: str) -> str:
     algorithm, _, hex_part = digest.partition(':')

@@ -24,7 +24,7 @@ from digestpin_hooks.read.files import UnreadableFile
 from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
-from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.resolve.matching import image_key
 from tests.corpus import CORPUS_KINDS
 from tests.corpus import KIND_NAMES
 from tests.corpus import kinds_corpus_files
@@ -155,11 +155,11 @@ def test_fixing_every_file_inserts_only_digests() -> None:
         # every edit keeps the text it replaces and adds only a digest:
         # '@digest' after a reference or a Helm tag, the digest in an empty
         # field, or a digest: key added to a Kustomize entry
-        for ref, _, key in plan.wanted:
-            if key is None:
+        for ref, _, parsed in plan.wanted:
+            if parsed is None:
                 continue
-            digest = fake_digest(key)
-            start, end, new = pin_edit(ref, digest, parse_reference(ref.image).with_digest(digest))
+            digest = fake_digest(image_key(parsed))
+            start, end, new = pin_edit(ref, digest, parsed.with_digest(digest))
             original = loaded.doc.text[start:end]
             assert new.startswith(original), (relative, ref.source)
             assert INSERTION_RE.fullmatch(new[len(original):]), (relative, ref.source, new)
@@ -182,6 +182,6 @@ def test_fixing_every_file_inserts_only_digests() -> None:
         pins += len(file_pins)
         if file_pins:
             replan = refixed(loaded, data, KIND_NAMES[kind])
-            assert not [key for _, _, key in replan.wanted if key is not None], relative
+            assert not [parsed for _, _, parsed in replan.wanted if parsed is not None], relative
     assert pins > 500
     assert unconstructed <= 5  # of 570 files

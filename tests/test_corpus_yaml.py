@@ -18,6 +18,7 @@ from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.yaml_refs import parse_yaml
 from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.text import encode
@@ -159,7 +160,7 @@ def fixed_with_fake_digests(loaded: LoadedFile) -> tuple[Plan, bytes, list[Pin],
     """A file fixed with a made-up digest for each reference: (its plan,
     the fixed bytes, the pins, the '@digest' texts inserted)."""
     plan = plan_file(loaded)
-    keys = [key for _, _, key in plan.wanted if key is not None]
+    keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
     text, file_pins, _, _ = fix_file(
         plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
     )

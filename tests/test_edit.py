@@ -16,6 +16,7 @@ from digestpin_hooks.edit import rewrite_file
 from digestpin_hooks.edit import unified_diff
 from digestpin_hooks.edit import WriteRefused
 from digestpin_hooks.read.files import LoadedFile
+from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import Resolution
 
 
@@ -116,7 +117,7 @@ def test_a_fix_that_does_not_read_back_writes_nothing_of_that_file() -> None:
     loaded = _dockerfile('FROM a:1\nFROM b:2\n')
     wrong = loaded.refs[0].replace(span=(6, 8))
     plan = plan_file(loaded.replace(refs=[wrong, loaded.refs[1]]))
-    keys = [key for _, _, key in plan.wanted if key is not None]
+    keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
     with pytest.raises(ReadBackError, match="line 1: 'a:1' would read"):
         fix_file(plan, {key: Resolution(DIGEST, '', '') for key in keys}, keep_tag=True)
 

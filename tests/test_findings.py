@@ -1,8 +1,12 @@
 """Dockerfile bytes -> exact findings (line, column, code, image)."""
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
+from digestpin_hooks.check.findings import allowed
 from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
@@ -219,6 +223,19 @@ def test_dp003_is_a_warning_unless_strict() -> None:
 def test_allow(allow: tuple[str, ...], expected: list[tuple[int, int, str, str]]) -> None:
     data = b'FROM localhost:5000/team/app\nFROM node:20\n'
     assert lint(data, allow=allow) == expected
+
+
+def test_allow_lists_are_not_kept_alive() -> None:
+    """--allow is compiled once for the run; the lists a long-lived caller
+    passes before it are not kept (the cache was unbounded, keyed by id())."""
+    class Patterns(list[str]):
+        pass
+    lists = [Patterns([f'img{k}:*', 'node']) for k in range(3)]
+    kept = [weakref.ref(patterns) for patterns in lists]
+    assert [allowed('img1:2', patterns) for patterns in lists] == [False, True, False]
+    del lists
+    gc.collect()
+    assert [ref() is None for ref in kept] == [True, True, False]
 
 
 def test_source_written_and_end() -> None:

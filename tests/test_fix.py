@@ -19,7 +19,10 @@ from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import UnreadableFile
+from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.reference import Reference
 from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.matching import image_key
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.text import encode
@@ -39,7 +42,7 @@ def knows_everything(keys: list[ImageKey]) -> dict[ImageKey, Resolution]:
 def fixed(data: bytes, *, keep_tag: bool = True) -> bytes:
     doc = parse(data)
     plan = plan_file(LoadedFile('Dockerfile', data, doc, image_refs(doc)))
-    keys = [key for _, _, key in plan.wanted if key is not None]
+    keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
     text, _, _, _ = fix_file(plan, knows_everything(keys), keep_tag=keep_tag)
     return encode(text, doc.bom)
 
@@ -64,6 +67,25 @@ D = fake_digest
 def test_fix_text(before: bytes, after: bytes) -> None:
     assert fixed(before) == after
     assert fixed(after) == after  # fixing twice changes nothing
+
+
+def test_fix_parses_each_reference_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """check parses a reference to find it, and fix pins that parse: it
+    does not parse the reference again to plan or to write the pin."""
+    import digestpin_hooks.check.findings
+    import digestpin_hooks.fix
+    parsed: list[str] = []
+
+    def counting(text: str) -> Reference:
+        parsed.append(text)
+        return parse_reference(text)
+    for module in (digestpin_hooks.check.findings, digestpin_hooks.fix):
+        monkeypatch.setattr(module, 'parse_reference', counting, raising=False)
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(b'FROM node:20\nFROM ubuntu\n')
+    pins, left, errors, changed = fix_files([str(path)], knows_everything, allow=['other/*'])
+    assert (len(pins), left, errors, changed) == (2, [], [], True)
+    assert parsed == ['node:20', 'ubuntu']
 
 
 def test_no_keep_tag() -> None:
@@ -128,7 +150,7 @@ def test_corpus_round_trip() -> None:
         except UnreadableFile:
             continue
         plan = plan_file(loaded)
-        keys = [key for _, _, key in plan.wanted if key is not None]
+        keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
         text, file_pins, left, _ = fix_file(plan, knows_everything(keys), keep_tag=True)
         data = encode(text, loaded.doc.bom)
         inserted = {f'@{D(k)}'.encode() for k in keys}

@@ -513,3 +513,12 @@ def test_a_file_not_of_its_kind_is_skipped_with_a_note_and_exit_0(
     (tmp_path / name).write_bytes(text)
     assert main([name]) == 0
     assert capsys.readouterr() == ('', f'{name}: note: skipped: {note}\n')
+
+
+def test_strict_help_names_every_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """--strict turns every warning into an error: its help names the
+    codes from the table of rules, DP010 among them."""
+    with pytest.raises(SystemExit) as exit_status:
+        main(['--help'])
+    assert exit_status.value.code == 0
+    assert 'report warnings (DP003, DP006, DP010) as errors' in ' '.join(capsys.readouterr().out.split())

@@ -2,13 +2,25 @@
 the NamedTuples they replace, without importing typing at run time."""
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import _COMPILE_AFTER
 from digestpin_hooks.model import Note
+from digestpin_hooks.model import Record
+from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import YamlSequence
 from digestpin_hooks.resolve.credentials import Credential
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 
 def ref(**changes: object) -> ImageRef:
@@ -70,3 +82,93 @@ def test_fields_are_the_declared_ones_in_order() -> None:
     assert Note._fields == ('path', 'line', 'column', 'message')
     assert ImageRef._fields[-4:] == ('edit_at', 'digest_edit', 'reads', 'left')
     assert Credential._fields == ('username', 'secret', 'origin')
+
+
+def test_a_field_cannot_be_set_or_deleted() -> None:
+    note = Note('D', 3, 6, 'pinned')
+    with pytest.raises(AttributeError, match="Note is immutable: cannot set 'line'"):
+        note.line = 4  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="Note is immutable: cannot set 'line'"):
+        del note.line  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="Note is immutable: cannot set 'other'"):
+        note.other = 1  # type: ignore[attr-defined]
+    assert note == Note('D', 3, 6, 'pinned')
+    assert type(note) is Note
+
+
+def test_hash_of_a_record_with_list_fields() -> None:
+    """A YAML node's children are a list the reader fills after making the
+    node: the hash leaves such a field out, so it never raises and does not
+    change as the list grows."""
+    child = Scalar('a', '', 3, 4, 1)
+    mapping = YamlMapping([], 0, 1)
+    before = hash(mapping)
+    mapping.pairs.append((child, child))
+    assert hash(mapping) == before
+    assert hash(YamlSequence([child], 0, 1)) == hash(YamlSequence([child], 0, 1))
+    assert {YamlSequence([child], 0, 1), YamlSequence([child], 0, 1)} == {YamlSequence([child], 0, 1)}
+    assert YamlSequence([child], 0, 1) != YamlSequence([], 0, 1)
+
+
+def test_copy_and_pickle_rebuild_through_the_constructor() -> None:
+    original = ref(note='n')
+    assert copy.copy(original) == original
+    assert copy.deepcopy(original) == original
+    assert pickle.loads(pickle.dumps(original)) == original
+    assert type(copy.copy(original)) is ImageRef
+
+
+class Point(Record):
+    """A record of the test's own, whose calls the tests below count."""
+
+    x: Final[int]
+    y: Final[int]
+    label: Final[str] = ''
+
+
+def test_the_constructor_is_the_same_before_and_after_it_is_compiled() -> None:
+    """A class's first calls bind their arguments without compiling; later
+    calls use a compiled constructor: both take the same arguments, fill
+    the same record and refuse the same mistakes."""
+    seen = []
+    for _ in range(_COMPILE_AFTER + 2):
+        compiled = '__new__' in Point.__dict__
+        point = Point(1, y=2)
+        seen.append(compiled)
+        assert (point.x, point.y, point.label, type(point)) == (1, 2, '', Point), compiled
+        assert Point(1, 2, 'a').label == 'a'
+        assert Point(y=1, x=2, label='b') == Point(2, 1, 'b')
+        with pytest.raises(TypeError, match=r"Point\(\) missing 1 required positional argument: 'y'"):
+            Point(1)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match=r'Point\(\) takes from 3 to 4 positional arguments but 5'):
+            Point(1, 2, 'a', 4)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match=r"Point\(\) got an unexpected keyword argument 'z'"):
+            Point(1, 2, z=3)  # type: ignore[call-arg]
+        with pytest.raises(AttributeError, match='immutable'):
+            point.x = 3  # type: ignore[misc]
+    assert seen[0] is False and seen[-1] is True
+
+
+def test_a_field_without_a_default_after_one_with_a_default_is_refused() -> None:
+    with pytest.raises(TypeError, match='Bad: a field without a default follows one with a default'):
+        class Bad(Record):
+            a: Final[int] = 0
+            b: Final[int]
+
+
+class Triple(Record):
+    """Three fields, as Point: the two share their compiled code, each with
+    its own names."""
+
+    first: Final[str]
+    second: Final[str]
+    third: Final[int] = 3
+
+
+def test_records_of_one_size_each_store_their_own_fields() -> None:
+    for _ in range(_COMPILE_AFTER + 1):
+        point, triple = Point(1, 2, 'p'), Triple('a', 'b')
+    assert '__new__' in Point.__dict__ and '__new__' in Triple.__dict__
+    assert (point.x, point.y, point.label) == (1, 2, 'p')
+    assert (triple.first, triple.second, triple.third) == ('a', 'b', 3)
+    assert repr(Triple(second='b', first='a')) == "Triple(first='a', second='b', third=3)"

@@ -34,12 +34,6 @@ class Rule(Record):
     short: Final[str]
     help: Final[str]  # how to fix it
 
-    def __init__(self, severity: str, name: str, short: str, help: str) -> None:
-        self.severity = severity
-        self.name = name
-        self.short = short
-        self.help = help
-
 
 RULES = {
     'DP001': Rule(
@@ -167,35 +161,7 @@ class Finding(Record):
     image: Final[str]
     written: Final[str]
     message: Final[str]
-    replacement: Final[str]  # text for the span that fixes it, when known
-
-    def __init__(
-            self,
-            path: str,
-            line: int,
-            column: int,
-            end_line: int,
-            end_column: int,
-            code: str,
-            severity: str,
-            source: str,
-            image: str,
-            written: str,
-            message: str,
-            replacement: str = '',
-    ) -> None:
-        self.path = path
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
-        self.code = code
-        self.severity = severity
-        self.source = source
-        self.image = image
-        self.written = written
-        self.message = message
-        self.replacement = replacement
+    replacement: Final[str] = ''  # text for the span that fixes it, when known
 
 
 class Shared(Record):
@@ -206,10 +172,6 @@ class Shared(Record):
 
     value_line: Final[int]  # where the shared value is written
     lines: Final[tuple[int, ...]]  # the other references that read it
-
-    def __init__(self, value_line: int, lines: tuple[int, ...]) -> None:
-        self.value_line = value_line
-        self.lines = lines
 
 
 def pinned_reference(ref: ImageRef) -> Reference | None:
@@ -282,27 +244,35 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
 
 def classify(ref: ImageRef) -> tuple[str, str] | None:
     """(code, message) for a reference, None when it is pinned."""
+    result = _classified(ref)
+    return None if result is None else result[:2]
+
+
+def _classified(ref: ImageRef) -> tuple[str, str, Reference | None] | None:
+    """(code, message, the reference parsed: None when it has unresolved
+    variables or does not parse), None when it is pinned.  The one parse
+    of the reference that check and fix make."""
     if ref.unresolved:
         return 'DP003', (
             f'{ref.written!r} cannot be checked: {ref.note}; {_dp003_advice(ref)}'
-        )
+        ), None
     image = ref.image
     try:
         parsed = parse_reference(image)
     except InvalidReference as e:
-        return 'DP005', f'{image!r} is not a valid image reference: {e}'
+        return 'DP005', f'{image!r} is not a valid image reference: {e}', None
     if parsed.digest:
         problem = digest_problem(parsed.digest)
         if problem is None:
             return None
-        return 'DP004', f'{image!r} has a malformed digest: {problem}'
+        return 'DP004', f'{image!r} has a malformed digest: {problem}', parsed
     advice = _pin_advice(ref, parsed.with_digest('sha256:<digest>'))
     if parsed.tag:
         return 'DP001', (
             f'{image!r} is not pinned to a digest: tag {parsed.tag!r} can '
             f'move; {advice}'
-        )
-    return 'DP002', f'{image!r} has no tag or digest (implicit latest); {advice}'
+        ), parsed
+    return 'DP002', f'{image!r} has no tag or digest (implicit latest); {advice}', parsed
 
 
 def _suppressed_codes(doc: Document, line_offset: int) -> frozenset[str] | None:
@@ -321,7 +291,7 @@ class _AllowList:
     def __init__(self, patterns: Sequence[str]) -> None:
         import fnmatch
         import re
-        self.source = patterns  # kept alive, so that its id stays its own
+        self.source = patterns
         self.exact = {p for p in patterns if not any(c in p for c in '*?[')}
         globs = [p for p in dict.fromkeys(patterns) if p not in self.exact]
         self.globs = re.compile(
@@ -334,21 +304,30 @@ class _AllowList:
         )
 
 
-_allow_lists: dict[int, _AllowList] = {}
+# the allow list of the run (one, from the options), compiled once; a
+# one-entry cache, so that a long-lived caller's lists are not kept alive
+_compiled_allow: list[_AllowList] = []
 
 
 def allowed(image: str, allow: Sequence[str]) -> bool:
     if not allow:
         return False
-    allow_list = _allow_lists.get(id(allow))
-    if allow_list is None or allow_list.source is not allow:
-        allow_list = _allow_lists[id(allow)] = _AllowList(allow)
     try:
-        parsed = parse_reference(image)
+        parsed: Reference | None = parse_reference(image)
     except InvalidReference:
-        names = {image}
-    else:
-        names = {image, parsed.name, parsed.normalized_name}
+        parsed = None
+    return _allowed_as(image, parsed, allow)
+
+
+def _allowed_as(image: str, parsed: Reference | None, allow: Sequence[str]) -> bool:
+    """Whether ``--allow`` exempts ``image``, already parsed (None: it does
+    not parse)."""
+    if not allow:
+        return False
+    if not _compiled_allow or _compiled_allow[0].source is not allow:
+        _compiled_allow[:] = [_AllowList(allow)]
+    allow_list = _compiled_allow[0]
+    names = {image} if parsed is None else {image, parsed.name, parsed.normalized_name}
     return any(allow_list.matches(name) for name in names)
 
 
@@ -391,19 +370,9 @@ def make_finding(
 class Policy(Record):
     """What the options say about findings: --strict, --allow, --ignore."""
 
-    strict: Final[bool]
-    allow: Final[Sequence[str]]
-    ignore: Final[Collection[str]]
-
-    def __init__(
-            self,
-            strict: bool = False,
-            allow: Sequence[str] = (),
-            ignore: Collection[str] = (),
-    ) -> None:
-        self.strict = strict
-        self.allow = allow
-        self.ignore = ignore
+    strict: Final[bool] = False
+    allow: Final[Sequence[str]] = ()
+    ignore: Final[Collection[str]] = ()
 
 
 def _note(ref: ImageRef) -> str:
@@ -417,23 +386,25 @@ def _note(ref: ImageRef) -> str:
 
 def checked_refs(
         path: str, doc: Document, refs: Iterable[ImageRef], policy: Policy,
-) -> list[tuple[ImageRef, Finding]]:
-    """Each reference that is not pinned, allowed or waived, with its finding."""
+) -> list[tuple[ImageRef, Finding, Reference | None]]:
+    """Each reference that is not pinned, allowed or waived, with its
+    finding, and the reference parsed (None: it has unresolved variables or
+    does not parse), which fix uses rather than parse it again."""
     strict, allow, ignore = policy.strict, policy.allow, policy.ignore
     found = []
     starts: dict[int, int] = {}
     for ref in refs:
-        result = classify(ref)
+        result = _classified(ref)
         if result is None:
             continue
-        code, message = result
+        code, message, parsed = result
         if code in ignore:
             continue
         if ref.unresolved:
             # the written text is all there is to match an --allow against
             if allowed(ref.written, allow):
                 continue
-        elif allowed(ref.image, allow):
+        elif _allowed_as(ref.image, parsed, allow):
             continue
         if not starts:
             starts = statement_starts(doc)
@@ -441,8 +412,8 @@ def checked_refs(
             continue
         if ref.source == SOURCE_ARG or ref.note and not ref.unresolved:
             message = f'{message} [{_note(ref)}]'
-        found.append((ref, make_finding(path, doc, ref, code, message, strict)))
-    found.sort(key=lambda pair: (pair[1].line, pair[1].column, pair[1].code))
+        found.append((ref, make_finding(path, doc, ref, code, message, strict), parsed))
+    found.sort(key=lambda each: (each[1].line, each[1].column, each[1].code))
     return found
 
 
@@ -492,7 +463,7 @@ def findings_for(
     """Every finding of one file, in line order: its references', and DP010
     for the ``unknown`` instructions and flags."""
     found = [
-        finding for _, finding in checked_refs(
+        finding for _, finding, _ in checked_refs(
             path, doc, refs, Policy(strict, allow, ignore),
         )
     ]

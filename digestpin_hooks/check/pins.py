@@ -34,20 +34,12 @@ class Manifest(Record):
     is_index: Final[bool]
     platforms: Final[tuple[str, ...]]  # 'os/arch[/variant]'
 
-    def __init__(self, digest: str, is_index: bool, platforms: tuple[str, ...]) -> None:
-        self.digest = digest
-        self.is_index = is_index
-        self.platforms = platforms
-
 
 class Unanswered(Record):
     """The registry could not be asked about a pin (refused, 5xx, a hang):
     an error at the pin, not a finding about it."""
 
     reason: Final[str]
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
 
 
 class Pinned(Record):
@@ -57,11 +49,6 @@ class Pinned(Record):
     loaded: Final[LoadedFile]
     ref: Final[ImageRef]
     reference: Final[Reference]
-
-    def __init__(self, loaded: LoadedFile, ref: ImageRef, reference: Reference) -> None:
-        self.loaded = loaded
-        self.ref = ref
-        self.reference = reference
 
 
 def platform_name(platform: dict[str, Any]) -> str:

@@ -54,10 +54,6 @@ class Assembled(Record):
     ref: Final[ImageRef]
     key: Final[Scalar]  # the mapping's first key: a pragma stands above it
 
-    def __init__(self, ref: ImageRef, key: Scalar) -> None:
-        self.ref = ref
-        self.key = key
-
 
 def _value(mapping: YamlMapping, name: str) -> Scalar | None:
     """A field's scalar, None when missing or not a scalar; a null is ''."""

@@ -38,26 +38,6 @@ class Identity(Record):
     gid: Final[int]
     links: Final[int]
 
-    def __init__(
-            self,
-            device: int,
-            inode: int,
-            size: int,
-            mtime_ns: int,
-            mode: int,
-            uid: int,
-            gid: int,
-            links: int,
-    ) -> None:
-        self.device = device
-        self.inode = inode
-        self.size = size
-        self.mtime_ns = mtime_ns
-        self.mode = mode
-        self.uid = uid
-        self.gid = gid
-        self.links = links
-
     @classmethod
     def of(cls, st: os.stat_result) -> Identity:
         return cls(
@@ -74,10 +54,6 @@ class ReadFile(Record):
 
     data: Final[bytes]
     identity: Final[Identity]
-
-    def __init__(self, data: bytes, identity: Identity) -> None:
-        self.data = data
-        self.identity = identity
 
 
 def _size_words(limit: int) -> str:

@@ -34,26 +34,10 @@ class Found(Record):
     path: Final[str]  # the key path, e.g. services.web.image
     node: Final[Scalar]
     key: Final[Scalar]
-    platform: Final[str]
-    prefix: Final[str]  # 'docker://' before the image in the value
+    platform: Final[str] = ''
+    prefix: Final[str] = ''  # 'docker://' before the image in the value
     # variables of the job that override the file's (GitLab job variables:)
-    variables: Final[tuple[tuple[str, str], ...]]
-
-    def __init__(
-            self,
-            path: str,
-            node: Scalar,
-            key: Scalar,
-            platform: str = '',
-            prefix: str = '',
-            variables: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        self.path = path
-        self.node = node
-        self.key = key
-        self.platform = platform
-        self.prefix = prefix
-        self.variables = variables
+    variables: Final[tuple[tuple[str, str], ...]] = ()
 
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:

@@ -352,33 +352,13 @@ class LoadedFile(Record):
     doc: Final[Document]
     refs: Final[list[ImageRef]]
     # what the file was when read: a write re-checks it (None: not from disk)
-    identity: Final[Identity | None]
+    identity: Final[Identity | None] = None
     # instructions and flags BuildKit v0.32 does not know (DP010)
-    unknown: Final[tuple[UnknownSyntax, ...]]
-    kind: Final[str]  # what it was read as ('auto': by its name)
+    unknown: Final[tuple[UnknownSyntax, ...]] = ()
+    kind: Final[str] = 'auto'  # what it was read as ('auto': by its name)
     # the Compose services it was read for, when other files extend them
     # (its references are theirs only); () for the whole file
-    services: Final[tuple[str, ...]]
-
-    def __init__(
-            self,
-            path: str,
-            data: bytes,
-            doc: Document,
-            refs: list[ImageRef],
-            identity: Identity | None = None,
-            unknown: tuple[UnknownSyntax, ...] = (),
-            kind: str = 'auto',
-            services: tuple[str, ...] = (),
-    ) -> None:
-        self.path = path
-        self.data = data
-        self.doc = doc
-        self.refs = refs
-        self.identity = identity
-        self.unknown = unknown
-        self.kind = kind
-        self.services = services
+    services: Final[tuple[str, ...]] = ()
 
 
 class UnreadableFile(ValueError):

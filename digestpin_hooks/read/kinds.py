@@ -69,40 +69,14 @@ class Kind(Record):
     # the walker assembles references from several fields (Helm, Kustomize)
     # or places those it reads in strings (Kubernetes): it takes the text and
     # a span function too, and yields Assembled items
-    assembles: Final[bool]
+    assembles: Final[bool] = False
     # a value used through an alias is reported at its anchor's key path
-    paths_at_anchor: Final[bool]
+    paths_at_anchor: Final[bool] = True
     # 'module:function' (path, documents) -> the values its tool fills in
     # ($NAME), '' for none; and where a user sets them, for messages
-    variables: Final[str]
-    variables_from: Final[str]
-    duplicates: Final[str]  # REFUSE or LATER_WINS, as its tool reads them
-
-    def __init__(
-            self,
-            name: str,
-            title: str,
-            files: str,
-            types: tuple[str, ...],
-            claims: Claims | None,
-            walker: str,
-            assembles: bool = False,
-            paths_at_anchor: bool = True,
-            variables: str = '',
-            variables_from: str = '',
-            duplicates: str = REFUSE,
-    ) -> None:
-        self.name = name
-        self.title = title
-        self.files = files
-        self.types = types
-        self.claims = claims
-        self.walker = walker
-        self.assembles = assembles
-        self.paths_at_anchor = paths_at_anchor
-        self.variables = variables
-        self.variables_from = variables_from
-        self.duplicates = duplicates
+    variables: Final[str] = ''
+    variables_from: Final[str] = ''
+    duplicates: Final[str] = REFUSE  # REFUSE or LATER_WINS, as its tool reads them
 
 
 def imported(target: str) -> Any:

@@ -38,18 +38,6 @@ class Interpolated(Record):
     span: Final[tuple[int, int] | None]  # where ``value`` stands verbatim in the raw text
     has_variables: Final[bool]
 
-    def __init__(
-            self,
-            value: str,
-            unresolved: tuple[str, ...],
-            span: tuple[int, int] | None,
-            has_variables: bool,
-    ) -> None:
-        self.value = value
-        self.unresolved = unresolved
-        self.span = span
-        self.has_variables = has_variables
-
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:
     """(key, raw value) of a ``KEY=VALUE`` line; None for any other line.

@@ -39,13 +39,6 @@ class Scalar(Record):
     end: Final[int]
     line: Final[int]  # 1-based
 
-    def __init__(self, value: str, style: str, start: int, end: int, line: int) -> None:
-        self.value = value
-        self.style = style
-        self.start = start
-        self.end = end
-        self.line = line
-
 
 class YamlMapping(Record):
     """A YAML mapping, its pairs in order, duplicate keys kept.
@@ -59,16 +52,7 @@ class YamlMapping(Record):
     pairs: Final[list[tuple[Node, Node]]]
     start: Final[int]
     line: Final[int]
-    later_wins: Final[bool]
-
-    def __init__(
-            self, pairs: list[tuple[Node, Node]], start: int, line: int,
-            later_wins: bool = False,
-    ) -> None:
-        self.pairs = pairs
-        self.start = start
-        self.line = line
-        self.later_wins = later_wins
+    later_wins: Final[bool] = False
 
 
 class YamlSequence(Record):
@@ -77,11 +61,6 @@ class YamlSequence(Record):
     items: Final[list[Node]]
     start: Final[int]
     line: Final[int]
-
-    def __init__(self, items: list[Node], start: int, line: int) -> None:
-        self.items = items
-        self.start = start
-        self.line = line
 
 
 if TYPE_CHECKING:

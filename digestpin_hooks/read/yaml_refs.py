@@ -74,18 +74,6 @@ class YamlFile(Record):
     starts: Final[dict[int, int]]
     lines: Final[LineIndex]  # offsets -> line and column, built on first use
 
-    def __init__(
-            self,
-            text: str,
-            bom: bool,
-            starts: dict[int, int],
-            lines: LineIndex,
-    ) -> None:
-        self.text = text
-        self.bom = bom
-        self.starts = starts
-        self.lines = lines
-
     def statement_starts(self) -> dict[int, int]:
         return self.starts
 

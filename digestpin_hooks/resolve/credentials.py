@@ -61,13 +61,8 @@ class Credential(Record):
     """A user name and secret for one registry, and where it came from."""
 
     username: Final[str]
-    secret: Final[str]  # the password or token; never printed
-    origin: Final[str]  # where it came from, for messages (a file, a helper)
-
-    def __init__(self, username: str, secret: str = '', origin: str = '') -> None:
-        self.username = username
-        self.secret = secret
-        self.origin = origin
+    secret: Final[str] = ''  # the password or token; never printed
+    origin: Final[str] = ''  # where it came from, for messages (a file, a helper)
 
     def __repr__(self) -> str:  # a stray repr() must not show the secret
         return f'Credential(username={self.username!r}, origin={self.origin!r})'

@@ -57,11 +57,6 @@ class Endpoint(Record):
     tls: Final[Any]  # docker.tls.TLSConfig, or None
     origin: Final[str]  # where the host came from, for messages
 
-    def __init__(self, host: str, tls: Any, origin: str) -> None:
-        self.host = host
-        self.tls = tls
-        self.origin = origin
-
 
 def _config_dir() -> str:
     return os.environ.get('DOCKER_CONFIG') or os.path.join(

@@ -72,13 +72,7 @@ class Resolution(Record):
     hint: Final[str]  # what the user can do about it
     # the digest was found, and its signatures fail the trust policy: a
     # finding of the reference (exit 1), not a failure to resolve (exit 2)
-    untrusted: Final[bool]
-
-    def __init__(self, digest: str, reason: str, hint: str, untrusted: bool = False) -> None:
-        self.digest = digest
-        self.reason = reason
-        self.hint = hint
-        self.untrusted = untrusted
+    untrusted: Final[bool] = False
 
 
 def _strings(value: Any, what: str) -> list[str]:

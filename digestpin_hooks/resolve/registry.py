@@ -98,9 +98,6 @@ class Missing(Record):
 
     reason: Final[str]
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
 
 class Failed(Record):
     """The registry could not be asked (refused, 401, 429, 5xx, a hang, a
@@ -108,11 +105,7 @@ class Failed(Record):
     connection could be made at all (what verify --offline-ok forgives)."""
 
     reason: Final[str]
-    unreachable: Final[bool]
-
-    def __init__(self, reason: str, unreachable: bool = False) -> None:
-        self.reason = reason
-        self.unreachable = unreachable
+    unreachable: Final[bool] = False
 
 
 class Query(Record):
@@ -122,19 +115,7 @@ class Query(Record):
     domain: Final[str]  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
     repository: Final[str]  # 'library/node'
     reference: Final[str]  # '20' or 'sha256:…'
-    full: Final[bool]
-
-    def __init__(
-            self,
-            domain: str,
-            repository: str,
-            reference: str,
-            full: bool = False,
-    ) -> None:
-        self.domain = domain
-        self.repository = repository
-        self.reference = reference
-        self.full = full
+    full: Final[bool] = False
 
 
 class _Stop(Exception):
@@ -159,12 +140,6 @@ class Url(Record):
     host: Final[str]  # lower case; an IPv6 address without its brackets
     port: Final[int]  # as written, else the scheme's default
     target: Final[str]  # path and query: '/v2/team/app/manifests/1'
-
-    def __init__(self, scheme: str, host: str, port: int, target: str) -> None:
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.target = target
 
     @property
     def origin(self) -> tuple[str, str, int]:

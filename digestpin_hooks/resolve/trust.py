@@ -100,12 +100,6 @@ class Subject(Record):
     digest: Final[str]
     rule: Final[TrustRule]
 
-    def __init__(self, domain: str, repository: str, digest: str, rule: TrustRule) -> None:
-        self.domain = domain
-        self.repository = repository
-        self.digest = digest
-        self.rule = rule
-
 
 class Verdict(Record):
     """What the check of one Subject concludes (TRUSTED … FAILED), with its
@@ -116,11 +110,6 @@ class Verdict(Record):
     detail: Final[str]
     unreachable: Final[bool]  # FAILED for want of any connection
 
-    def __init__(self, outcome: str, detail: str, unreachable: bool) -> None:
-        self.outcome = outcome
-        self.detail = detail
-        self.unreachable = unreachable
-
 
 class Signed(Record):
     """A signature found for the pinned digest, not yet checked: the bytes
@@ -130,12 +119,6 @@ class Signed(Record):
     signature: Final[bytes]
     predicate_type: Final[str]  # '' for a simple-signing payload
     signer: Final[str]  # whom its certificate or key hint names, else ''
-
-    def __init__(self, data: bytes, signature: bytes, predicate_type: str, signer: str) -> None:
-        self.data = data
-        self.signature = signature
-        self.predicate_type = predicate_type
-        self.signer = signer
 
 
 class _Broken(Exception):

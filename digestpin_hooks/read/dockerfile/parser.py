@@ -79,24 +79,6 @@ class Instruction(Record):
     # (index in ``line``, file offset) where each joined piece starts
     pieces: Final[tuple[tuple[int, int], ...]]
 
-    def __init__(
-            self,
-            cmd: str,
-            start_line: int,
-            end_line: int,
-            start: int,
-            end: int,
-            line: str,
-            pieces: tuple[tuple[int, int], ...],
-    ) -> None:
-        self.cmd = cmd
-        self.start_line = start_line
-        self.end_line = end_line
-        self.start = start
-        self.end = end
-        self.line = line
-        self.pieces = pieces
-
     def offset(self, index: int) -> int:
         """File offset of ``line[index]`` (a binary search over the pieces:
         an instruction continued over thousands of lines stays linear)."""
@@ -122,12 +104,6 @@ class Directive(Record):
     value: Final[str]
     span: Final[Span]
     line: Final[int]
-
-    def __init__(self, name: str, value: str, span: Span, line: int) -> None:
-        self.name = name
-        self.value = value
-        self.span = span
-        self.line = line
 
 
 _SYNTAX_RE = re.compile(r'([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
@@ -213,37 +189,13 @@ class Dockerfile(Record):
     lines: Final[LineIndex]  # offsets -> line and column, built on first use
     # (line, offset, word) of instructions BuildKit v0.32 does not know;
     # None: not looked for yet (the fast scan leaves it to the checks)
-    unknown: Final[tuple[tuple[int, int, str], ...] | None]
-    stageless: Final[int]  # line of an instruction before any FROM (not ARG)
+    unknown: Final[tuple[tuple[int, int, str], ...] | None] = ()
+    stageless: Final[int] = 0  # line of an instruction before any FROM (not ARG)
     # where every instruction starts, when heredocs made the parser walk
     # every line (else a line is an instruction when the one before it that
     # counts does not continue)
-    starts: Final[frozenset[int] | None]
-    lowered: Final[str | None]  # the text lower-cased, when the scan made it
-
-    def __init__(
-            self,
-            text: str,
-            bom: bool,
-            directives: tuple[Directive, ...],
-            instructions: tuple[Instruction, ...],
-            escape: str,
-            lines: LineIndex,
-            unknown: tuple[tuple[int, int, str], ...] | None = (),
-            stageless: int = 0,
-            starts: frozenset[int] | None = None,
-            lowered: str | None = None,
-    ) -> None:
-        self.text = text
-        self.bom = bom
-        self.directives = directives
-        self.instructions = instructions
-        self.escape = escape
-        self.lines = lines
-        self.unknown = unknown
-        self.stageless = stageless
-        self.starts = starts
-        self.lowered = lowered
+    starts: Final[frozenset[int] | None] = None
+    lowered: Final[str | None] = None  # the text lower-cased, when the scan made it
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column in characters) of a file offset."""

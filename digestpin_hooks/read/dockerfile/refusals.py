@@ -58,12 +58,6 @@ class UnknownSyntax(Record):
     word: Final[str]
     what: Final[str]  # 'instruction', or the instruction a flag was given to
 
-    def __init__(self, line: int, offset: int, word: str, what: str) -> None:
-        self.line = line
-        self.offset = offset
-        self.word = word
-        self.what = what
-
 
 def _parse_error(ins: Instruction, message: str) -> DockerfileError:
     return DockerfileError(

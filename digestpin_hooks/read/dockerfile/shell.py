@@ -35,23 +35,9 @@ class Var(Record):
     line: Final[int]  # line that set it (0: not from the file)
     # where the value is written in the file, variables and all (None: not
     # from the file): the one place a value built from variables is reported
-    written: Final[Span | None]
+    written: Final[Span | None] = None
     # every place in the file the value was made from: an edit there changes it
-    reads: Final[tuple[Span, ...]]
-
-    def __init__(
-            self,
-            value: str,
-            span: Span | None,
-            line: int,
-            written: Span | None = None,
-            reads: tuple[Span, ...] = (),
-    ) -> None:
-        self.value = value
-        self.span = span
-        self.line = line
-        self.written = written
-        self.reads = reads
+    reads: Final[tuple[Span, ...]] = ()
 
 
 class Expansion(Record):
@@ -65,23 +51,7 @@ class Expansion(Record):
     has_variables: Final[bool]
     # where the values of the variables it looked up are written: a pin
     # written there changes this word too
-    reads: Final[tuple[Span, ...]]
-
-    def __init__(
-            self,
-            value: str,
-            unresolved: tuple[str, ...],
-            span: Span | None,
-            via: str,
-            has_variables: bool,
-            reads: tuple[Span, ...] = (),
-    ) -> None:
-        self.value = value
-        self.unresolved = unresolved
-        self.span = span
-        self.via = via
-        self.has_variables = has_variables
-        self.reads = reads
+    reads: Final[tuple[Span, ...]] = ()
 
 
 # Go's unicode.IsSpace: BuildKit trims lines and splits words at these
