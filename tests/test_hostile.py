@@ -237,7 +237,7 @@ EVIL_OUTCOMES: dict[tuple[str, str], tuple[int, str, str]] = {
         1, 'DP007',
         f"'{_PINNED}': the digest sha256:{'5' * 64} does not exist in "
         'example.com/team/app (the registry answered with a malformed digest); '
-        'pin it again with digestpin-fix or digestpin-update',
+        'pin it again with digestpin-update (from its tag) or by hand',
     ),
     # the pinned digest is no local image (a 404 without a message) and the
     # tag's local digest is malformed, so ignored: nothing local disagrees
