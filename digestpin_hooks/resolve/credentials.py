@@ -142,8 +142,21 @@ def _from_auths(entry: object, path: str) -> Credential | None:
         return Credential(username, secret, path)
     name, password = entry.get('username'), entry.get('password')
     if isinstance(name, str) and isinstance(password, str) and name:
+        if not _sendable(name, password):
+            raise CredentialError(f'{path}: a username or password is not valid UTF-8 text')
         return Credential(name, password, path)
     return None  # e.g. only an identitytoken, or a marker left by a credsStore
+
+
+def _sendable(*texts: str) -> bool:
+    """Whether the texts can be sent (as UTF-8): JSON's ``\\ud800`` escape
+    gives a lone surrogate, which cannot be encoded."""
+    try:
+        for text in texts:
+            text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _helper(name: object, path: str) -> str:
@@ -178,6 +191,10 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
         )
     if not username and not secret:
         return None
+    if not _sendable(username, secret):
+        raise CredentialError(
+            f'docker-credential-{helper} answered a Username or Secret that is not valid UTF-8 text',
+        )
     if username == '<token>':
         raise CredentialError(
             f'docker-credential-{helper} holds an identity token for {host}, '

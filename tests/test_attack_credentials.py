@@ -1,0 +1,144 @@
+"""Where credentials go, tried again as an attacker would: hostile answers
+of registries, token servers, credential helpers and credential files that
+``tests/test_where_credentials_go.py`` does not try.  Each test states the
+exact outcome; the servers are the test's own, on loopback
+(``tests/registries.py``), for what a real registry does not do on demand.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.resolve.credentials import Credential
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Query
+from digestpin_hooks.verify import main as verify_main
+from tests.registries import isolated_credentials
+from tests.registries import PASSWORD
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
+from tests.registries import USER
+
+INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
+DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+Answer = tuple[int, dict[str, str], bytes]
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolated_credentials(monkeypatch, tmp_path / 'home')
+    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')
+    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'REQUESTS_CA_BUNDLE',
+                 'CURL_CA_BUNDLE'):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def served(request: Request) -> Answer:
+    if '/manifests/' in request.path:
+        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
+    return 404, {}, b''
+
+
+def basic_then_served() -> ScriptedRegistry:
+    """A registry that wants the user's basic login, then answers."""
+    return ScriptedRegistry(lambda r: served(r) if r.headers.get('authorization') == BASIC else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+
+
+def the_login(host: str, timeout: float) -> Credential:
+    return Credential(USER, PASSWORD, 'test')
+
+
+def ask(registry: ScriptedRegistry, reference: str = DIGEST, timeout: float = 5) -> object:
+    query = Query(registry.address, 'team/app', reference, full=':' in reference)
+    return ask_all([query], timeout, credentials=the_login)[query]
+
+
+def pinned(tmp_path: Path, address: str) -> Path:
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {address}/team/app:1@{DIGEST}\n')
+    return path
+
+
+def config(home: Path, text: str) -> None:
+    path = home / '.docker' / 'config.json'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def helper(folder: Path, name: str, body: str) -> None:
+    """A ``docker-credential-NAME`` program running ``body`` (Python)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    program = folder / f'docker-credential-{name}'
+    program.write_text(f'#!{sys.executable}\nimport json, os, subprocess, sys\nsys.stdin.read()\n{body}')
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+
+
+def one_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one error line of a run, checked free of the secret and of
+    control characters."""
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert PASSWORD not in text and base64.b64encode(PASSWORD.encode()).decode() not in text
+        assert not any(ord(c) < 32 and c != '\n' or ord(c) == 127 for c in text)
+    lines = [line for line in err.splitlines() if not line.startswith('summary: ')]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def cannot_verify(path: Path, address: str, reason: str) -> str:
+    return f'{path}: error: line 1: cannot verify \'{address}/team/app:1@{DIGEST}\': {reason}'
+
+
+# --- credentials that cannot be sent -------------------------------------------
+
+def test_a_lone_surrogate_in_a_credential_file_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """JSON's ``\\ud800`` escape gives a password that cannot be encoded
+    (on main: 'internal error: UnicodeEncodeError … please report it')."""
+    registry = basic_then_served()
+    try:
+        config(tmp_path / 'home', '{"auths": {"%s": {"username": "al\\ud800ice", "password": "%s"}}}'
+               % (registry.address, PASSWORD))
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '5', str(path)]) == 2
+        assert one_error(capsys) == cannot_verify(
+            path, registry.address,
+            f'credentials for {registry.address}: {tmp_path / "home" / ".docker" / "config.json"}: '
+            f'a username or password is not valid UTF-8 text',
+        )
+        assert registry.requests[-1].headers.get('authorization') is None
+    finally:
+        registry.close()
+
+
+def test_a_lone_surrogate_from_a_helper_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    helper(tmp_path / 'bin', 'odd', f'print(\'{{"Username": "alice", "Secret": "\\\\ud800{PASSWORD}"}}\')\n')
+    monkeypatch.setenv('PATH', f'{tmp_path / "bin"}:{os.environ["PATH"]}')
+    config(tmp_path / 'home', json.dumps({'credsStore': 'odd'}))
+    registry = basic_then_served()
+    try:
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '5', str(path)]) == 2
+        assert one_error(capsys) == cannot_verify(
+            path, registry.address,
+            f'credentials for {registry.address}: docker-credential-odd answered a Username '
+            f'or Secret that is not valid UTF-8 text',
+        )
+    finally:
+        registry.close()
