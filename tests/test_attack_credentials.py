@@ -14,9 +14,11 @@ import stat
 import sys
 import zlib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
+from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
@@ -141,4 +143,43 @@ def test_a_lone_surrogate_from_a_helper_is_one_line(
             f'or Secret that is not valid UTF-8 text',
         )
     finally:
+        registry.close()
+
+
+# --- WWW-Authenticate as registries write it ---------------------------------
+
+def token_for_login(request: Request) -> Answer:
+    """A token server: a token for the user's login, 401 otherwise."""
+    if request.headers.get('authorization') != BASIC:
+        return 401, {}, b''
+    return 200, {'Content-Type': 'application/json'}, b'{"token": "t0ken"}'
+
+
+@pytest.mark.parametrize('challenge', (
+    # the parameters of the second challenge are not the first's (on main:
+    # realm="registry" replaced the token realm: 'not an http or https URL')
+    'Bearer realm="http://{token}/token",service="svc", Basic realm="registry"',
+    # Docker's client takes Bearer first, wherever it stands
+    'Basic realm="registry", Bearer realm="http://{token}/token",service="svc"',
+    # a quoted value with an escaped quote ends at the closing quote
+    'Bearer service="a \\"quoted\\" svc",realm="http://{token}/token"',
+))
+def test_several_challenges_are_read_apart(challenge: str) -> None:
+    token = ScriptedRegistry(token_for_login)
+    registry = ScriptedRegistry(
+        lambda r: served(r) if r.headers.get('authorization') == 'Bearer t0ken' else (
+            401, {'WWW-Authenticate': challenge.format(token=token.address)}, b''),
+    )
+    try:
+        answer = ask(registry, '1')
+        assert answer == Manifest(DIGEST, True, ()), answer
+        assert [r.headers.get('authorization') for r in token.requests] == [BASIC]
+        service = 'a "quoted" svc' if 'quoted' in challenge else 'svc'
+        assert token.requests[0].path == '/token?' + urlencode(
+            {'scope': 'repository:team/app:pull', 'service': service},
+        )
+        # the registry itself never saw the password: the token went there
+        assert {r.headers.get('authorization') for r in registry.requests} == {None, 'Bearer t0ken'}
+    finally:
+        token.close()
         registry.close()

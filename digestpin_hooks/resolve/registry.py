@@ -84,7 +84,13 @@ MAX_RETRIES = 3  # 429 answers honoured in a row
 MAX_REGISTRIES_AT_ONCE = 8
 DOCKER_HUB = 'docker.io'
 DOCKER_HUB_API = 'registry-1.docker.io'
-_PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)=(?:"([^"]*)"|([^,\s"]*))')
+# one piece of WWW-Authenticate: a parameter (name=token or name="quoted",
+# with backslash escapes), or an auth scheme, which starts a new challenge
+_CHALLENGE_PART_RE = re.compile(
+    r'(?P<name>[A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*'
+    r'(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^,\s"]*))'
+    r'|(?P<scheme>[A-Za-z][A-Za-z0-9_.-]*)',
+)
 _TOKEN_RE = re.compile(r'[\x21-\x7e]{1,16384}\Z')  # printable, no blanks
 _URL_RE = re.compile(r'[\x21-\x7e]{1,8192}\Z')  # printable ASCII, no blanks
 _HOST_NAME_RE = re.compile(r'[a-z0-9_]([a-z0-9_.-]{0,252}[a-z0-9_])?\Z')
@@ -268,13 +274,26 @@ def api_host(domain: str) -> str:
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    """``Bearer realm="…",service="…"`` -> ('bearer', {realm: …, service: …})."""
-    scheme, _, rest = header.strip().partition(' ')
-    params = {
-        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-        for m in _PARAM_RE.finditer(rest[:8192])
-    }
-    return scheme.lower(), params
+    """``Bearer realm="…",service="…"`` -> ('bearer', {realm: …, service: …}).
+
+    A header may hold several challenges (``Basic realm="x", Bearer
+    realm="…"``, or two header lines joined with a comma): they are read
+    apart, each with its own parameters, and one is chosen as Docker's
+    client does, Bearer before Basic, else the first."""
+    challenges: list[tuple[str, dict[str, str]]] = []
+    for m in _CHALLENGE_PART_RE.finditer(header[:8192]):
+        if m.group('scheme'):
+            challenges.append((m.group('scheme').lower(), {}))
+        elif m.group('name') and challenges:
+            quoted = m.group('quoted')
+            challenges[-1][1][m.group('name').lower()] = (
+                re.sub(r'\\(.)', r'\1', quoted) if quoted is not None else m.group('token')
+            )
+    for wanted in ('bearer', 'basic'):
+        for challenge in challenges:
+            if challenge[0] == wanted:
+                return challenge
+    return challenges[0] if challenges else ('', {})
 
 
 def _retry_after(value: str | None) -> float | None:
