@@ -183,3 +183,37 @@ def test_several_challenges_are_read_apart(challenge: str) -> None:
     finally:
         token.close()
         registry.close()
+
+
+# --- digests ---------------------------------------------------------------------
+
+SHA512 = 'sha512:' + hashlib.sha512(MANIFEST).hexdigest()
+
+
+@pytest.mark.parametrize(('header', 'expected'), (
+    # each digest checked by its own algorithm (on main: the bytes were
+    # hashed by the header's sha512 and compared with the sha256 asked for)
+    (SHA512, Manifest(DIGEST, True, ())),
+    ('sha512:' + '0' * 128, Failed(
+        f'the manifest bytes do not match the Docker-Content-Digest header (sha512:{"0" * 128}); not used',
+    )),
+    ('sha256:' + '0' * 64, Failed(
+        f'the manifest bytes do not match the Docker-Content-Digest header (sha256:{"0" * 64}); not used',
+    )),
+))
+def test_a_digest_header_of_another_algorithm(header: str, expected: object) -> None:
+    registry = ScriptedRegistry(lambda r: (
+        200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': header}, MANIFEST))
+    try:
+        assert ask(registry) == expected
+    finally:
+        registry.close()
+
+
+def test_a_manifest_that_is_not_the_digest_asked_for() -> None:
+    other = MANIFEST + b' '
+    registry = ScriptedRegistry(lambda r: (200, {'Content-Type': INDEX_TYPE}, other))
+    try:
+        assert ask(registry) == Failed('the manifest bytes do not match the digest asked for; not used')
+    finally:
+        registry.close()

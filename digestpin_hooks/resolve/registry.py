@@ -413,18 +413,19 @@ class Registry:
         header = response.headers.get('Docker-Content-Digest', '')
         if header and digest_problem(header) is not None:
             raise _fail('the registry sent a malformed Docker-Content-Digest header')
-        # the digest of the bytes, by the algorithm of the header (or of the
-        # digest asked for), sha256 by default: it must match both
-        said = header or (query.reference if ':' in query.reference else '')
-        algorithm = said.split(':', 1)[0] if said else 'sha256'
-        digest = f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
-        if header and header != digest:
+        # the bytes must match the header and the digest asked for, each by
+        # its own algorithm (a registry may name sha512 when asked by sha256)
+        if header and _hashed(body, header) != header:
             raise _fail(
                 f'the manifest bytes do not match the Docker-Content-Digest '
                 f'header ({header}); not used',
             )
-        if ':' in query.reference and digest != query.reference:
+        if ':' in query.reference and _hashed(body, query.reference) != query.reference:
             raise _fail('the manifest bytes do not match the digest asked for; not used')
+        digest = (
+            query.reference if ':' in query.reference
+            else header or _hashed(body, 'sha256:')
+        )
         try:
             manifest = json.loads(body)
         except (ValueError, RecursionError):
@@ -725,6 +726,13 @@ def _insecure_set(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
         explicit = entry.strip().rpartition(']')[2].count(':') == 1
         parsed.add((url.host, url.port if explicit else 0))
     return frozenset(parsed)
+
+
+def _hashed(body: bytes, digest: str) -> str:
+    """The digest of ``body`` by the algorithm of ``digest`` (checked well
+    formed before): ``sha256:…``."""
+    algorithm = digest.split(':', 1)[0]
+    return f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
 
 
 def _internal_error(e: Exception) -> Failed:
