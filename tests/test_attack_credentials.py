@@ -26,6 +26,7 @@ from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import isolated_credentials
 from tests.registries import PASSWORD
+from tests.registries import process_gone
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
 from tests.registries import USER
@@ -215,5 +216,62 @@ def test_a_manifest_that_is_not_the_digest_asked_for() -> None:
     registry = ScriptedRegistry(lambda r: (200, {'Content-Type': INDEX_TYPE}, other))
     try:
         assert ask(registry) == Failed('the manifest bytes do not match the digest asked for; not used')
+    finally:
+        registry.close()
+
+
+# --- credential helpers ------------------------------------------------------------
+
+def test_a_helper_whose_child_holds_its_output_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The helper answers and exits; a process it started keeps stdout open.
+    Its answer is used (on main: 'did not answer before the deadline', exit
+    2), and the child, in the helper's process group, is killed."""
+    pid_file = tmp_path / 'child'
+    helper(tmp_path / 'bin', 'forks', (
+        'child = subprocess.Popen(["sleep", "300"])\n'
+        f'open({str(pid_file)!r}, "w").write(str(child.pid))\n'
+        f'print(json.dumps({{"Username": "{USER}", "Secret": "{PASSWORD}"}}), flush=True)\n'
+    ))
+    monkeypatch.setenv('PATH', f'{tmp_path / "bin"}:{os.environ["PATH"]}')
+    config(tmp_path / 'home', json.dumps({'credsStore': 'forks'}))
+    registry = basic_then_served()
+    try:
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '5', str(path)]) == 0
+        out, err = capsys.readouterr()
+        assert PASSWORD not in out + err and 'error' not in err
+        assert process_gone(int(pid_file.read_text()))
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize(('body', 'problem'), (
+    # more than 64 KiB, never a newline
+    ('os.write(1, b"{" + b"x" * 10_000_000)\n', 'docker-credential-h answered too much'),
+    # binary and terminal escapes around the secret: not JSON, none of it printed
+    (f'os.write(1, b"\\x1b[31m\\xff\\xfe{PASSWORD}\\n")\n', 'docker-credential-h did not answer JSON'),
+    # JSON cut off after the secret
+    (f'print(\'{{"Username": "a", "Secret": "{PASSWORD}"\')\n', 'docker-credential-h did not answer JSON'),
+    (f'print(json.dumps(["{PASSWORD}"]))\n', 'docker-credential-h did not answer a JSON object'),
+    ('print(\'{"Username": "a", "Secret": NaN}\')\n',
+     'docker-credential-h answered without Username and Secret strings'),
+))
+def test_a_hostile_helper_answer_is_one_line_without_the_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        body: str, problem: str,
+) -> None:
+    helper(tmp_path / 'bin', 'h', body)
+    monkeypatch.setenv('PATH', f'{tmp_path / "bin"}:{os.environ["PATH"]}')
+    config(tmp_path / 'home', json.dumps({'credsStore': 'h'}))
+    registry = basic_then_served()
+    try:
+        path = pinned(tmp_path, registry.address)
+        assert verify_main(['--timeout', '5', str(path)]) == 2
+        assert one_error(capsys) == cannot_verify(
+            path, registry.address, f'credentials for {registry.address}: {problem}',
+        )
+        assert all(r.headers.get('authorization') is None for r in registry.requests)
     finally:
         registry.close()
