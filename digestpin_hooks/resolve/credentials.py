@@ -111,6 +111,8 @@ def _same_registry(key: str, host: str) -> bool:
 def _read_config(path: str) -> dict[str, object] | None:
     try:
         data = read_regular(path, MAX_SMALL_FILE_BYTES).data
+    except IsADirectoryError:  # its message is the bare path
+        raise CredentialError(f'{path}: is a folder, not a file') from None
     except OSError as e:
         if e.errno in (errno.ENOENT, errno.ENOTDIR):
             return None  # no such file: the next one is looked at
