@@ -26,7 +26,9 @@ from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import isolated_credentials
 from tests.registries import PASSWORD
+from tests.registries import non_loopback_address
 from tests.registries import process_gone
+from tests.registries import RecordingProxy
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
 from tests.registries import USER
@@ -274,4 +276,45 @@ def test_a_hostile_helper_answer_is_one_line_without_the_secret(
         )
         assert all(r.headers.get('authorization') is None for r in registry.requests)
     finally:
+        registry.close()
+
+
+# --- proxies --------------------------------------------------------------------
+
+@pytest.mark.parametrize('proxy', (
+    'http://puser:s3cret-proxy@proxy.invalid:99999',
+    'http://puser:s3cret-proxy@[proxy',
+    'puser:s3cret-proxy@proxy.invalid:3128',
+    'ftp://puser:s3cret-proxy@proxy.invalid:21',
+))
+def test_a_malformed_proxy_setting_is_named_not_printed(
+        monkeypatch: pytest.MonkeyPatch, proxy: str,
+) -> None:
+    """The user's proxy setting is at fault, not the registry (on main:
+    '… sent an answer that could not be read (InvalidURL)'); the proxy URL,
+    which may hold a password, is not printed.  Nothing is sent: the
+    setting fails before any connection."""
+    monkeypatch.setenv('HTTPS_PROXY', proxy)
+    host = f'{non_loopback_address()}:9'
+    answer = ask_all([Query(host, 'team/app', '1')], 5, credentials=the_login)
+    assert list(answer.values()) == [Failed(
+        f'the proxy set for {host} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not '
+        f'a usable http or https proxy URL',
+    )]
+
+
+def test_a_proxy_login_never_reaches_a_loopback_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(served)
+    try:
+        login = proxy.url.replace('http://', 'http://puser:s3cret-proxy@')
+        for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
+            monkeypatch.setenv(name, login)
+        assert ask(registry, '1') == Manifest(DIGEST, True, ())
+        assert proxy.requests == []
+        assert [sorted(r.headers) for r in registry.requests] == [
+            ['accept', 'accept-encoding', 'connection', 'host', 'user-agent'],
+        ]
+    finally:
+        proxy.close()
         registry.close()

@@ -614,11 +614,23 @@ class Registry:
         prepared = self.session.prepare_request(
             requests.Request(method, url.text, headers=headers),
         )
+        proxies = self._proxies(url)
         try:
             return self.session.get_adapter(url.text).send(
                 prepared, stream=True, timeout=(timeout, timeout),
-                verify=self.verify, proxies=self._proxies(url),
+                verify=self.verify, proxies=proxies,
             )
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as e:
+            if not proxies:
+                raise _fail(
+                    f'{host} sent an answer that could not be read ({type(e).__name__})',
+                ) from None
+            # the user's proxy setting, not the registry: named by its
+            # variable, never printed (it may hold a password)
+            raise _fail(
+                f'the proxy set for {host} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+                f'is not a usable http or https proxy URL',
+            ) from None
         except requests.exceptions.Timeout:
             raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
         except requests.exceptions.SSLError:
