@@ -12,8 +12,10 @@ import json
 import os
 import stat
 import sys
+import time
 import zlib
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import urlencode
 
 import pytest
@@ -317,4 +319,155 @@ def test_a_proxy_login_never_reaches_a_loopback_registry(monkeypatch: pytest.Mon
         ]
     finally:
         proxy.close()
+        registry.close()
+
+
+# --- redirects and realms (these hold: kept as regression tests) ---------------
+
+def test_a_redirect_chain_back_to_the_registry() -> None:
+    """A -> B -> A: the token A's challenge earned goes to A both times, B
+    (another port of the same host) gets nothing, the login goes to the
+    token server once."""
+    token = ScriptedRegistry(token_for_login)
+    other = ScriptedRegistry(lambda r: (307, {'Location': f'http://{registry.address}/v2/back'}, b''))
+
+    def own(request: Request) -> Answer:
+        if request.headers.get('authorization') != 'Bearer t0ken':
+            return 401, {'WWW-Authenticate': f'Bearer realm="http://{token.address}/token"'}, b''
+        if request.path == '/v2/back':
+            return 200, {'Content-Type': INDEX_TYPE}, MANIFEST
+        return 307, {'Location': f'http://{other.address}/v2/there'}, b''
+    registry = ScriptedRegistry(own)
+    try:
+        assert ask(registry) == Manifest(DIGEST, True, ())
+        assert [r.headers.get('authorization') for r in token.requests] == [BASIC]
+        assert [(r.path, r.headers.get('authorization')) for r in other.requests] == [
+            ('/v2/there', None),
+        ]
+        assert [(r.path, r.headers.get('authorization')) for r in registry.requests] == [
+            (f'/v2/team/app/manifests/{DIGEST}', None),
+            (f'/v2/team/app/manifests/{DIGEST}', 'Bearer t0ken'),
+            ('/v2/back', 'Bearer t0ken'),
+        ]
+    finally:
+        for server in (token, other, registry):
+            server.close()
+
+
+def test_a_token_realm_that_redirects_is_not_followed() -> None:
+    """The realm got the login; its redirect is not followed, so the login
+    reaches no third host."""
+    third = ScriptedRegistry(token_for_login)
+    token = ScriptedRegistry(lambda r: (307, {'Location': f'http://{third.address}/token'}, b''))
+    registry = ScriptedRegistry(lambda r: (
+        401, {'WWW-Authenticate': f'Bearer realm="http://{token.address}/token"'}, b''))
+    try:
+        assert ask(registry) == Failed(f'the token server of {registry.address} answered 307')
+        assert third.requests == []
+    finally:
+        for server in (third, token, registry):
+            server.close()
+
+
+@pytest.mark.parametrize(('location', 'reason'), (
+    # spellings of loopback that are not read as loopback: refused for plain HTTP
+    ('http://0x7f.1:{port}/v2/x', 'redirected to plain HTTP at 0x7f.1:{port}, neither loopback nor '
+                                  'listed as insecure; not followed'),
+    ('http://127.1:{port}/v2/x', 'redirected to plain HTTP at 127.1:{port}, neither loopback nor '
+                                 'listed as insecure; not followed'),
+    ('http://2130706433:{port}/v2/x', 'redirected to plain HTTP at 2130706433:{port}, neither '
+                                      'loopback nor listed as insecure; not followed'),
+    ('http://[fe80::1%25eth0]:{port}/v2/x', 'redirected to an address that has an unbalanced [ or '
+                                            'a malformed IPv6 address; not followed'),
+    ('http://localhost.:{port}/v2/x', 'redirected to an address that has a malformed host; not followed'),
+    ('http://127.0.0.1%40127.0.0.1:{port}/v2/x', 'redirected to an address that has a malformed '
+                                                 'host; not followed'),
+    ('http://127.0.0.1:{port}%2f@127.0.0.2/v2/x', 'redirected to an address that carries user '
+                                                  'information; not followed'),
+    ('http://127.0.0.1:{port}\t/v2/x', 'redirected to an address that is empty, too long, or has '
+                                       'blanks, control or non-ASCII characters; not followed'),
+))
+def test_odd_spellings_of_a_redirect_target(location: str, reason: str) -> None:
+    """The registry, once it has the login, redirects to a spelling of
+    another host: one line, and nothing is sent there."""
+    target = ScriptedRegistry(served)
+    port = target.address.split(':')[1]
+    registry = ScriptedRegistry(lambda r: (
+        307, {'Location': location.format(port=port)}, b'',
+    ) if r.headers.get('authorization') == BASIC else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b'',
+    ))
+    try:
+        assert ask(registry) == Failed(f'{registry.address} {reason.format(port=port)}')
+        assert target.requests == []
+    finally:
+        target.close()
+        registry.close()
+
+
+# --- bounded answers (these hold) ----------------------------------------------
+
+def gzip_of(chunks: Iterable[bytes]) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return b''.join(compressor.compress(c) for c in chunks) + compressor.flush()
+
+
+def test_a_gzip_bomb_manifest_is_refused_at_the_limit() -> None:
+    """256 MiB of zeros in two layers of gzip (a few KB on the wire),
+    sent as ``Content-Encoding: gzip, gzip``: refused at the 4 MiB limit of
+    decoded bytes, not decoded whole."""
+    bomb = gzip_of([gzip_of(b'\0' * (1 << 20) for _ in range(256))])
+    assert len(bomb) < 8 * 1024
+    registry = ScriptedRegistry(lambda r: (
+        200, {'Content-Encoding': 'gzip, gzip', 'Content-Type': INDEX_TYPE}, bomb))
+    try:
+        assert ask(registry, timeout=20) == Failed(
+            f'{registry.address} sent a manifest over 4096 KiB; not read',
+        )
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize(('retry_after', 'said'), (
+    ('99999999999999999', '1e+17'),
+    ('Fri, 31 Dec 9999 23:59:59 GMT', None),
+))
+def test_a_huge_retry_after_is_not_slept(retry_after: str, said: str | None) -> None:
+    registry = ScriptedRegistry(lambda r: (429, {'Retry-After': retry_after}, b''))
+    try:
+        start = time.monotonic()
+        answer = ask(registry, timeout=5)
+        assert time.monotonic() - start < 4  # the deadline is 5 s
+        assert isinstance(answer, Failed)
+        prefix = f'429 Too Many Requests from {registry.address}: asked to wait '
+        assert answer.reason.startswith(prefix)
+        assert answer.reason.endswith(' s, past the deadline (--timeout)')
+        if said is not None:
+            assert answer.reason == f'{prefix}{said} s, past the deadline (--timeout)'
+    finally:
+        registry.close()
+
+
+def test_hostile_platform_names_are_printed_escaped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A registry's platform strings (control characters, a line
+    separator, a lone surrogate) reach the DP009 message escaped."""
+    index = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': [{
+        'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': 'sha256:' + '1' * 64,
+        'size': 1, 'platform': {'os': 'li\x1b[31mnux\n\ud800', 'architecture': 'amd64\u2028x'},
+    }]}).encode()
+    digest = 'sha256:' + hashlib.sha256(index).hexdigest()
+    registry = ScriptedRegistry(lambda r: (
+        200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': digest}, index))
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM --platform=linux/arm64 {registry.address}/team/app:1@{digest}\n')
+        assert verify_main(['--source', 'registry', '--timeout', '5', str(path)]) == 1
+        out, err = capsys.readouterr()
+        assert out.splitlines()[0] == (
+            f"{path}:1:29: DP009 '{registry.address}/team/app:1@{digest}' provides "
+            f'li\\x1b[31mnux\\x0a\\ud800/amd64\\u2028x, not --platform=linux/arm64'
+        )
+    finally:
         registry.close()
