@@ -322,6 +322,28 @@ def test_a_proxy_login_never_reaches_a_loopback_registry(monkeypatch: pytest.Mon
         registry.close()
 
 
+@pytest.mark.parametrize('spelling', ('[::ffff:127.0.0.1]', '[0:0:0:0:0:ffff:7f00:1]'))
+def test_loopback_mapped_into_ipv6_never_goes_through_a_proxy(
+        monkeypatch: pytest.MonkeyPatch, spelling: str,
+) -> None:
+    """``::ffff:127.0.0.1`` is loopback, as Go's ``IP.IsLoopback`` (which
+    Docker's proxy rule uses) reads it (on main: sent to the proxy as
+    ``CONNECT [::ffff:7f00:1]:PORT``, and Python 3.13 reads it otherwise than
+    3.11)."""
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(served)
+    try:
+        for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
+            monkeypatch.setenv(name, proxy.url)
+        query = Query(f'{spelling}:{registry.address.split(":")[1]}', 'team/app', '1')
+        assert ask_all([query], 5, credentials=the_login) == {query: Manifest(DIGEST, True, ())}
+        assert proxy.requests == []
+        assert [r.path for r in registry.requests] == ['/v2/team/app/manifests/1']
+    finally:
+        proxy.close()
+        registry.close()
+
+
 # --- redirects and realms (these hold: kept as regression tests) ---------------
 
 def test_a_redirect_chain_back_to_the_registry() -> None:

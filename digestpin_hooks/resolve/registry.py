@@ -243,13 +243,19 @@ def parse_url(text: str, base: Url | None = None) -> Url:
 
 
 def loopback_host(host: str) -> bool:
-    """A parsed host (no port, no brackets): ``localhost``, 127.0.0.0/8, ::1."""
+    """A parsed host (no port, no brackets): ``localhost``, 127.0.0.0/8, ::1,
+    and 127.0.0.0/8 mapped into IPv6 (``::ffff:127.0.0.1``), as Go's
+    ``IP.IsLoopback`` reads it (Python's own answer for a mapped address
+    changed in 3.13)."""
     if host == 'localhost':
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def is_loopback(host: str) -> bool:
