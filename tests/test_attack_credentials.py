@@ -24,6 +24,8 @@ from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import no_proxy_for
+from digestpin_hooks.resolve.registry import parse_url
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import isolated_credentials
@@ -342,6 +344,54 @@ def test_loopback_mapped_into_ipv6_never_goes_through_a_proxy(
     finally:
         proxy.close()
         registry.close()
+
+
+def test_no_proxy_with_an_address_and_its_port_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``NO_PROXY=192.0.2.2:5000`` exempts that registry, as in Go (on main,
+    read by ``requests``, it never matched an address host: the login of a
+    plain-HTTP insecure registry went through the proxy in clear text)."""
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(lambda r: served(r) if r.headers.get('authorization') == BASIC else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''), host='0.0.0.0')
+    try:
+        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
+        monkeypatch.setenv('HTTP_PROXY', proxy.url)
+        monkeypatch.setenv('HTTPS_PROXY', proxy.url)
+        monkeypatch.setenv('NO_PROXY', f'example.com,{address}')
+        query = Query(address, 'team/app', '1')
+        answer = ask_all([query], 5, insecure=[address], credentials=the_login)
+        assert answer == {query: Manifest(DIGEST, True, ())}
+        assert proxy.requests == []
+        assert [r.headers.get('authorization') for r in registry.requests] == [None, BASIC]
+    finally:
+        proxy.close()
+        registry.close()
+
+
+@pytest.mark.parametrize(('url', 'no_proxy', 'exempt'), (
+    ('http://192.0.2.2:5000/', '192.0.2.2:5000', True),
+    ('http://192.0.2.2:5000/', '192.0.2.2:5001', False),
+    ('http://192.0.2.2:5000/', '192.0.2.2', True),
+    ('http://192.0.2.2:5000/', '192.0.2.0/24', True),
+    ('http://192.0.2.2:5000/', '192.0.3.0/24', False),
+    ('http://192.0.2.2:5000/', '.192.0.2.2', False),
+    ('http://192.0.2.2:5000/', '[192.0.2.2]', False),
+    ('http://192.0.2.2:5000/', '*', True),
+    ('http://[2001:db8::1]:5000/', '[2001:db8::1]:5000', True),
+    ('http://[2001:db8::1]:5000/', '2001:db8::1', True),
+    ('http://[2001:db8::1]:5000/', '2001:db8::/32', True),
+    ('https://registry.example/', 'registry.example', True),
+    ('https://registry.example/', 'REGISTRY.example:443', True),
+    ('https://registry.example/', 'registry.example:5000', False),
+    ('https://mirror.registry.example/', 'registry.example', True),
+    ('https://mirror.registry.example/', '*.registry.example', True),
+    ('https://registry.example/', '.registry.example', False),
+    ('https://badregistry.example/', 'registry.example', False),
+    ('https://registry.example/', ' , ,registry.example ', True),
+    ('https://registry.example/', '', False),
+))
+def test_no_proxy_is_read_as_go_reads_it(url: str, no_proxy: str, exempt: bool) -> None:
+    assert no_proxy_for(parse_url(url), no_proxy) is exempt
 
 
 # --- redirects and realms (these hold: kept as regression tests) ---------------

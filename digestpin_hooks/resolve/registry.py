@@ -49,6 +49,7 @@ import time
 from urllib.parse import urlencode
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
 
 import requests
 
@@ -265,6 +266,69 @@ def is_loopback(host: str) -> bool:
         return loopback_host(parse_url(f'http://{host}/').host)
     except UrlError:
         return ':' in host and loopback_host(host)  # a bare IPv6 address
+
+
+def no_proxy_for(url: Url, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``url`` from the proxy, read as Go's
+    ``httpproxy`` (which Docker uses) reads it: ``*``; a CIDR block or an
+    IP address (``[v6]``), with ``:port`` or not, for an address host; a
+    domain (``example.com`` covers itself and its subdomains, ``.example.com``
+    and ``*.example.com`` its subdomains only), with ``:port`` or not, for
+    a named host.  (``requests`` reads it otherwise: ``IP:port`` never
+    matched, so such a host went through the proxy, and ``example.com``
+    matched ``badexample.com``.)"""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(url.host)
+    except ValueError:
+        address = None
+    port = str(url.port)
+    for entry in no_proxy.lower().split(','):
+        entry = entry.strip()
+        if not entry:
+            continue
+        if entry == '*':
+            return True
+        if '/' in entry:
+            try:
+                block = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                block = None
+            if block is not None:
+                if address is not None and address.version == block.version and address in block:
+                    return True
+                continue
+        host, entry_port = _split_host_port(entry)
+        if not host:
+            continue
+        try:
+            entry_address = ipaddress.ip_address(host)
+        except ValueError:
+            entry_address = None
+        if entry_address is not None:
+            if address == entry_address and entry_port in ('', port):
+                return True
+            continue
+        if address is not None or entry_port not in ('', port):
+            continue
+        if host.startswith('*.'):
+            host = host[1:]
+        if url.host.endswith(host if host.startswith('.') else '.' + host) or url.host == host:
+            return True
+    return False
+
+
+def _split_host_port(entry: str) -> tuple[str, str]:
+    """``host:port``, ``[v6]:port`` -> (host, port); anything else (a bare
+    IPv6 address, no port) -> (entry, '') as Go's ``SplitHostPort`` fails."""
+    if entry.startswith('['):
+        host, bracket, rest = entry[1:].partition(']')
+        if bracket and rest.startswith(':') and _ASCII_NUMBER_RE.match(rest[1:]):
+            return host, rest[1:]
+        return entry, ''
+    host, colon, port = entry.partition(':')
+    if colon and ':' not in port:
+        return host, port
+    return entry, ''
 
 
 def _ascii_number(value: str | None) -> int | None:
@@ -606,9 +670,12 @@ class Registry:
     def _proxies(self, url: Url) -> dict[str, str]:
         """The proxy for a request, chosen here: never one for loopback
         (Go's rule), else HTTP(S)_PROXY as NO_PROXY allows."""
-        if loopback_host(url.host):
+        if loopback_host(url.host) or no_proxy_for(
+                url, os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or '',
+        ):
             return {}
-        proxy = requests.utils.select_proxy(url.text, requests.utils.get_environ_proxies(url.text))
+        settings = {k: v for k, v in getproxies_environment().items() if k != 'no'}
+        proxy = requests.utils.select_proxy(url.text, settings)
         return {url.scheme: proxy} if proxy else {}
 
     def _raw(
