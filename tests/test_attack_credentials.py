@@ -22,6 +22,8 @@ import pytest
 
 from digestpin_hooks.check.pins import Manifest
 from digestpin_hooks.resolve.credentials import Credential
+from digestpin_hooks.resolve.credentials import credential_for
+from digestpin_hooks.resolve.credentials import CredentialError
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import no_proxy_for
@@ -543,3 +545,16 @@ def test_hostile_platform_names_are_printed_escaped(
         )
     finally:
         registry.close()
+
+
+@pytest.mark.parametrize('name', ('../../bin/sh', '/bin/sh', 'x/y', '..', '', 'x y', 5))
+def test_a_helper_name_that_could_name_another_program(tmp_path: Path, name: object) -> None:
+    """``credHelpers`` names a ``docker-credential-NAME`` on PATH, never a
+    path: a name with ``/``, ``..`` first, blanks or of another type is
+    refused before anything runs."""
+    config(tmp_path / 'home', json.dumps({'credHelpers': {'127.0.0.1:5000': name}}))
+    with pytest.raises(CredentialError) as refused:
+        credential_for('127.0.0.1:5000', 5)
+    assert str(refused.value) == (
+        f'{tmp_path / "home" / ".docker" / "config.json"}: a credential helper name is malformed'
+    )
