@@ -78,8 +78,10 @@ def test_an_entry_without_a_password_and_a_helper_without_one_fall_through(
 def test_a_credential_file_that_is_a_folder(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / 'auth.json').mkdir()
     monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'auth.json'))
-    with pytest.raises(CredentialError):
+    with pytest.raises(CredentialError) as refused:
         credential_for('ghcr.io', 5)
+    # on main: '<path>: <path>'
+    assert str(refused.value) == f'{tmp_path / "auth.json"}: is a folder, not a file'
 
 
 @pytest.mark.parametrize(('config', 'message'), (

@@ -32,6 +32,7 @@ import errno
 import json
 import os
 import re
+import select
 import signal
 import stat
 import subprocess
@@ -105,6 +106,8 @@ def _same_registry(key: str, host: str) -> bool:
 def _read_config(path: str) -> dict[str, object] | None:
     try:
         data = read_regular(path, MAX_SMALL_FILE_BYTES).data
+    except IsADirectoryError:  # its message is the bare path
+        raise CredentialError(f'{path}: is a folder, not a file') from None
     except OSError as e:
         if e.errno in (errno.ENOENT, errno.ENOTDIR):
             return None  # no such file: the next one is looked at
@@ -137,8 +140,21 @@ def _from_auths(entry: object, path: str) -> Credential | None:
         return Credential(username, secret, path)
     name, password = entry.get('username'), entry.get('password')
     if isinstance(name, str) and isinstance(password, str) and name:
+        if not _sendable(name, password):
+            raise CredentialError(f'{path}: a username or password is not valid UTF-8 text')
         return Credential(name, password, path)
     return None  # e.g. only an identitytoken, or a marker left by a credsStore
+
+
+def _sendable(*texts: str) -> bool:
+    """Whether the texts can be sent (as UTF-8): JSON's ``\\ud800`` escape
+    gives a lone surrogate, which cannot be encoded."""
+    try:
+        for text in texts:
+            text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _helper(name: object, path: str) -> str:
@@ -173,6 +189,10 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
         )
     if not username and not secret:
         return None
+    if not _sendable(username, secret):
+        raise CredentialError(
+            f'docker-credential-{helper} answered a Username or Secret that is not valid UTF-8 text',
+        )
     if username == '<token>':
         raise CredentialError(
             f'docker-credential-{helper} holds an identity token for {host}, '
@@ -232,27 +252,22 @@ def _at_exit() -> None:
 atexit.register(_at_exit)
 
 
-def _exited(process: subprocess.Popen[bytes], timeout: float) -> bool:
-    """Whether the helper exits within ``timeout``, left unreaped (where
-    ``waitid`` can do that) so that its group can still be killed."""
+def _exited(process: subprocess.Popen[bytes]) -> bool:
+    """Whether the helper has exited, left unreaped (where ``waitid`` can do
+    that) so that its group can still be killed."""
     if not hasattr(os, 'waitid'):  # macOS: reaped here, its group killed after
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-    end = time.monotonic() + timeout
-    while not os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
-        if time.monotonic() >= end:
-            return False
-        time.sleep(0.01)
-    return True
+        return process.poll() is not None
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tuple[int, bytes]:
     """(exit status, at most MAX_HELPER_OUTPUT + 1 bytes of stdout) of
     ``program get``; its process group is killed on every way out: once it
-    has answered, at the deadline, once it says too much, on an error."""
+    has answered, at the deadline, once it says too much, on an error.
+
+    The answer is what the helper wrote before it exited: a process it
+    started may keep the pipe open after that (Go's ``cmd.Output``, which
+    Docker uses, then waits for ever); it is not waited for."""
     with _RUNNING_LOCK:
         if _ending:
             raise CredentialError(f'docker-credential-{helper} not run: the run is ending')
@@ -266,39 +281,53 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
                 f'cannot run docker-credential-{helper}: {e.strerror or e}',
             ) from None
         _RUNNING.add(process)
-    output: list[bytes] = []
-
-    def talk() -> None:
-        assert process.stdin is not None and process.stdout is not None
-        try:
+    assert process.stdin is not None and process.stdout is not None
+    end = time.monotonic() + max(0.1, timeout)
+    chunks: list[bytes] = []
+    size = 0
+    answered = False
+    try:
+        try:  # a few bytes: the pipe holds them, whether the helper reads or not
             process.stdin.write(given)
             process.stdin.close()
         except OSError:
             pass  # a helper that does not read: its answer says the rest
-        try:
-            output.append(process.stdout.read(MAX_HELPER_OUTPUT + 1))
-        except (OSError, ValueError):
-            pass  # its group was killed meanwhile (^C, the end of the run)
-    end = time.monotonic() + max(0.1, timeout)
-    answered = exited = False
-    try:
-        worker = threading.Thread(target=talk, daemon=True)
-        worker.start()
-        worker.join(max(0.1, timeout))
-        answered = not worker.is_alive() and bool(output)
-        if answered and len(output[0]) <= MAX_HELPER_OUTPUT:
-            exited = _exited(process, max(0.0, end - time.monotonic()))
+        out = process.stdout.fileno()
+        while size <= MAX_HELPER_OUTPUT:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            if select.select((out,), (), (), min(left, 0.05))[0]:
+                chunk = os.read(out, 64 * 1024)
+                if not chunk:  # the end of its output: it has exited or will
+                    answered = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            elif _exited(process):  # and all it wrote is read
+                answered = True
+                break
+        exited = answered and (_exited(process) or _exits_by(process, end))
     finally:
         _kill_group(process)
-        if process.stdout is not None:
-            process.stdout.close()
-    if answered and len(output[0]) > MAX_HELPER_OUTPUT:
-        return -1, output[0]
+        process.stdout.close()
+    output = b''.join(chunks)
+    if size > MAX_HELPER_OUTPUT:
+        return -1, output
     if not exited:
         raise CredentialError(
             f'docker-credential-{helper} did not answer before the deadline (--timeout)',
         )
-    return process.returncode, output[0]
+    return process.returncode, output
+
+
+def _exits_by(process: subprocess.Popen[bytes], end: float) -> bool:
+    """Whether the helper, which closed its output, exits by ``end``."""
+    while time.monotonic() < end:
+        time.sleep(0.01)
+        if _exited(process):
+            return True
+    return False
 
 
 def credential_for(host: str, timeout: float) -> Credential | None:

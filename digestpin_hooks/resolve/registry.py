@@ -49,6 +49,7 @@ import time
 from urllib.parse import urlencode
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
+from urllib.request import getproxies_environment
 
 import requests
 
@@ -84,7 +85,13 @@ MAX_RETRIES = 3  # 429 answers honoured in a row
 MAX_REGISTRIES_AT_ONCE = 8
 DOCKER_HUB = 'docker.io'
 DOCKER_HUB_API = 'registry-1.docker.io'
-_PARAM_RE = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)=(?:"([^"]*)"|([^,\s"]*))')
+# one piece of WWW-Authenticate: a parameter (name=token or name="quoted",
+# with backslash escapes), or an auth scheme, which starts a new challenge
+_CHALLENGE_PART_RE = re.compile(
+    r'(?P<name>[A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*'
+    r'(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^,\s"]*))'
+    r'|(?P<scheme>[A-Za-z][A-Za-z0-9_.-]*)',
+)
 _TOKEN_RE = re.compile(r'[\x21-\x7e]{1,16384}\Z')  # printable, no blanks
 _URL_RE = re.compile(r'[\x21-\x7e]{1,8192}\Z')  # printable ASCII, no blanks
 _HOST_NAME_RE = re.compile(r'[a-z0-9_]([a-z0-9_.-]{0,252}[a-z0-9_])?\Z')
@@ -212,13 +219,19 @@ def parse_url(text: str, base: Url | None = None) -> Url:
 
 
 def loopback_host(host: str) -> bool:
-    """A parsed host (no port, no brackets): ``localhost``, 127.0.0.0/8, ::1."""
+    """A parsed host (no port, no brackets): ``localhost``, 127.0.0.0/8, ::1,
+    and 127.0.0.0/8 mapped into IPv6 (``::ffff:127.0.0.1``), as Go's
+    ``IP.IsLoopback`` reads it (Python's own answer for a mapped address
+    changed in 3.13)."""
     if host == 'localhost':
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def is_loopback(host: str) -> bool:
@@ -228,6 +241,69 @@ def is_loopback(host: str) -> bool:
         return loopback_host(parse_url(f'http://{host}/').host)
     except UrlError:
         return ':' in host and loopback_host(host)  # a bare IPv6 address
+
+
+def no_proxy_for(url: Url, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``url`` from the proxy, read as Go's
+    ``httpproxy`` (which Docker uses) reads it: ``*``; a CIDR block or an
+    IP address (``[v6]``), with ``:port`` or not, for an address host; a
+    domain (``example.com`` covers itself and its subdomains, ``.example.com``
+    and ``*.example.com`` its subdomains only), with ``:port`` or not, for
+    a named host.  (``requests`` reads it otherwise: ``IP:port`` never
+    matched, so such a host went through the proxy, and ``example.com``
+    matched ``badexample.com``.)"""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(url.host)
+    except ValueError:
+        address = None
+    port = str(url.port)
+    for entry in no_proxy.lower().split(','):
+        entry = entry.strip()
+        if not entry:
+            continue
+        if entry == '*':
+            return True
+        if '/' in entry:
+            try:
+                block = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                block = None
+            if block is not None:
+                if address is not None and address.version == block.version and address in block:
+                    return True
+                continue
+        host, entry_port = _split_host_port(entry)
+        if not host:
+            continue
+        try:
+            entry_address = ipaddress.ip_address(host)
+        except ValueError:
+            entry_address = None
+        if entry_address is not None:
+            if address == entry_address and entry_port in ('', port):
+                return True
+            continue
+        if address is not None or entry_port not in ('', port):
+            continue
+        if host.startswith('*.'):
+            host = host[1:]
+        if url.host.endswith(host if host.startswith('.') else '.' + host) or url.host == host:
+            return True
+    return False
+
+
+def _split_host_port(entry: str) -> tuple[str, str]:
+    """``host:port``, ``[v6]:port`` -> (host, port); anything else (a bare
+    IPv6 address, no port) -> (entry, '') as Go's ``SplitHostPort`` fails."""
+    if entry.startswith('['):
+        host, bracket, rest = entry[1:].partition(']')
+        if bracket and rest.startswith(':') and _ASCII_NUMBER_RE.match(rest[1:]):
+            return host, rest[1:]
+        return entry, ''
+    host, colon, port = entry.partition(':')
+    if colon and ':' not in port:
+        return host, port
+    return entry, ''
 
 
 def _ascii_number(value: str | None) -> int | None:
@@ -243,13 +319,26 @@ def api_host(domain: str) -> str:
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    """``Bearer realm="…",service="…"`` -> ('bearer', {realm: …, service: …})."""
-    scheme, _, rest = header.strip().partition(' ')
-    params = {
-        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-        for m in _PARAM_RE.finditer(rest[:8192])
-    }
-    return scheme.lower(), params
+    """``Bearer realm="…",service="…"`` -> ('bearer', {realm: …, service: …}).
+
+    A header may hold several challenges (``Basic realm="x", Bearer
+    realm="…"``, or two header lines joined with a comma): they are read
+    apart, each with its own parameters, and one is chosen as Docker's
+    client does, Bearer before Basic, else the first."""
+    challenges: list[tuple[str, dict[str, str]]] = []
+    for m in _CHALLENGE_PART_RE.finditer(header[:8192]):
+        if m.group('scheme'):
+            challenges.append((m.group('scheme').lower(), {}))
+        elif m.group('name') and challenges:
+            quoted = m.group('quoted')
+            challenges[-1][1][m.group('name').lower()] = (
+                re.sub(r'\\(.)', r'\1', quoted) if quoted is not None else m.group('token')
+            )
+    for wanted in ('bearer', 'basic'):
+        for challenge in challenges:
+            if challenge[0] == wanted:
+                return challenge
+    return challenges[0] if challenges else ('', {})
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -380,18 +469,19 @@ class Registry:
         header = response.headers.get('Docker-Content-Digest', '')
         if header and digest_problem(header) is not None:
             raise _fail('the registry sent a malformed Docker-Content-Digest header')
-        # the digest of the bytes, by the algorithm of the header (or of the
-        # digest asked for), sha256 by default: it must match both
-        said = header or (query.reference if ':' in query.reference else '')
-        algorithm = said.split(':', 1)[0] if said else 'sha256'
-        digest = f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
-        if header and header != digest:
+        # the bytes must match the header and the digest asked for, each by
+        # its own algorithm (a registry may name sha512 when asked by sha256)
+        if header and _hashed(body, header) != header:
             raise _fail(
                 f'the manifest bytes do not match the Docker-Content-Digest '
                 f'header ({header}); not used',
             )
-        if ':' in query.reference and digest != query.reference:
+        if ':' in query.reference and _hashed(body, query.reference) != query.reference:
             raise _fail('the manifest bytes do not match the digest asked for; not used')
+        digest = (
+            query.reference if ':' in query.reference
+            else header or _hashed(body, 'sha256:')
+        )
         try:
             manifest = json.loads(body)
         except (ValueError, RecursionError):
@@ -566,9 +656,12 @@ class Registry:
     def _proxies(self, url: Url) -> dict[str, str]:
         """The proxy for a request, chosen here: never one for loopback
         (Go's rule), else HTTP(S)_PROXY as NO_PROXY allows."""
-        if loopback_host(url.host):
+        if loopback_host(url.host) or no_proxy_for(
+                url, os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or '',
+        ):
             return {}
-        proxy = requests.utils.select_proxy(url.text, requests.utils.get_environ_proxies(url.text))
+        settings = {k: v for k, v in getproxies_environment().items() if k != 'no'}
+        proxy = requests.utils.select_proxy(url.text, settings)
         return {url.scheme: proxy} if proxy else {}
 
     def _raw(
@@ -580,11 +673,23 @@ class Registry:
         prepared = self.session.prepare_request(
             requests.Request(method, url.text, headers=headers),
         )
+        proxies = self._proxies(url)
         try:
             return self.session.get_adapter(url.text).send(
                 prepared, stream=True, timeout=(timeout, timeout),
-                verify=self.verify, proxies=self._proxies(url),
+                verify=self.verify, proxies=proxies,
             )
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as e:
+            if not proxies:
+                raise _fail(
+                    f'{host} sent an answer that could not be read ({type(e).__name__})',
+                ) from None
+            # the user's proxy setting, not the registry: named by its
+            # variable, never printed (it may hold a password)
+            raise _fail(
+                f'the proxy set for {host} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+                f'is not a usable http or https proxy URL',
+            ) from None
         except requests.exceptions.Timeout:
             raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
         except requests.exceptions.SSLError:
@@ -692,6 +797,13 @@ def _insecure_set(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
         explicit = entry.strip().rpartition(']')[2].count(':') == 1
         parsed.add((url.host, url.port if explicit else 0))
     return frozenset(parsed)
+
+
+def _hashed(body: bytes, digest: str) -> str:
+    """The digest of ``body`` by the algorithm of ``digest`` (checked well
+    formed before): ``sha256:…``."""
+    algorithm = digest.split(':', 1)[0]
+    return f'{algorithm}:' + hashlib.new(algorithm, body).hexdigest()
 
 
 def _internal_error(e: Exception) -> Failed:
