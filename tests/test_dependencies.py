@@ -85,6 +85,7 @@ def test_the_lowest_declared_versions_run_lint_and_fix(tmp_path: Path) -> None:
     Path(purelib, 'outer.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
     env = {**os.environ, 'PYTHONPATH': str(ROOT)}
     env.pop('PYTHONHOME', None)
+    env.pop('PYTEST_ADDOPTS', None)  # the outer run's options are not this run's
 
     probe = subprocess.run(
         (str(python), '-c',

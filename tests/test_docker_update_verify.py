@@ -90,6 +90,7 @@ def test_update_local_dry_run_and_json(
                 'digest alone: there is no tag to follow, left as it is'
             ),
         }],
+        'refused': [],
     }
 
 
