@@ -59,6 +59,21 @@ def yaml_corpus_files() -> list[tuple[str, str]]:
     return [(os.path.join(CORPUS_YAML, row[0]), row[1]) for row in rows]
 
 
+def kind_oracle(corpus: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    """The rows of ``oracles/NAME.jsonl`` of a shared corpus (what a
+    consuming tool answered, see the oracles' README) by file; skips when
+    the corpus has none."""
+    path = os.path.join(corpus, 'oracles', f'{name}.jsonl')
+    if not os.path.isfile(path):
+        pytest.skip(f'the oracle {name} is not at {path}')
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            row = json.loads(line)
+            by_file.setdefault(row['path'], []).append(row)
+    return by_file
+
+
 def require_buildkit_032() -> None:
     for path in (ORACLE_032, os.path.join(CASES, 'ORACLE.jsonl')):
         if not os.path.isfile(path):

