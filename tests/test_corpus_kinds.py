@@ -73,7 +73,12 @@ def test_every_reference_the_independent_extractor_finds(
             unreadable.add(relative)
             continue
         for ref in loaded.refs:
-            key = (relative, ref.source, loaded.doc.position(ref.span[0])[0])
+            line = loaded.doc.position(ref.span[0])[0]
+            if kind == 'drone-woodpecker' and ref.has_variables and b'matrix:' in loaded.data:
+                # a named difference: a matrix row's reference is reported
+                # at the row's value, the extractor's at its image: key
+                line = ref.line
+            key = (relative, ref.source, line)
             ours[kind].add(key)
             if key in images and not ref.has_variables and ref.image != images[key]:
                 wrong_images.append((key, ref.image, images[key]))

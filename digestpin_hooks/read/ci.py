@@ -46,6 +46,9 @@ class Found(Record):
     # the scalar that holds the whole image when the value is one variable
     # (``image: $BASE``): a pin is written there
     value_of: Final[Scalar | None] = None
+    # the scalars of this file its value is made of (variables' values): a
+    # pin written in one of them changes this use too
+    reads: Final[tuple[Scalar, ...]] = ()
 
 
 class Pipeline(Record):
@@ -332,8 +335,8 @@ def gitlab(
         for scalar in scalars:
             if id(scalar) not in keys:
                 continue  # written in another file of the pipeline
-            names = set(_names(scalar.value))
-            here = tuple(sorted((k, v) for k, v in env.items() if k in _closure(names, values)))
+            names = _closure(set(_names(scalar.value)), values)
+            here = tuple(sorted((k, v) for k, v in env.items() if k in names))
             if (id(scalar), here) in seen:
                 continue
             seen.add((id(scalar), here))
@@ -342,6 +345,10 @@ def gitlab(
             yield Found(
                 paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here,
                 value_of=holder if holder is not None and id(holder) in paths else None,
+                reads=tuple(
+                    values[n][0] for n in sorted(names)
+                    if n in values and id(values[n][0]) in paths
+                ),
             )
 
     for name in pipeline.jobs():
@@ -525,8 +532,61 @@ def cloudbuild_substitutions(path: str, documents: list[Node | None]) -> dict[st
     return values
 
 
+# Woodpecker's bound on the rows of a matrix (pipeline/frontend/yaml/matrix)
+MAX_MATRIX_ROWS = 25
+
+
+def _matrix(top: YamlMapping) -> list[tuple[tuple[str, str, Scalar], ...]]:
+    """The rows of a Woodpecker (or Drone 0.8) ``matrix:``: each axis's
+    values crossed, or the ``include:`` rows as written; each row's values
+    with the scalars they are written in."""
+    matrix = get(top, 'matrix')
+    if matrix is None or not isinstance(matrix[0], YamlMapping):
+        return []
+    include = get(matrix[0], 'include')
+    rows: list[tuple[tuple[str, str, Scalar], ...]] = []
+    if include is not None and isinstance(include[0], YamlSequence):
+        for row in include[0].items[:MAX_MATRIX_ROWS]:
+            if isinstance(row, YamlMapping):
+                rows.append(tuple(
+                    (name, value.value, value) for name, value, _ in items(row)
+                    if isinstance(value, Scalar)
+                ))
+        return rows
+    rows = [()]
+    for name, axis, _ in items(matrix[0]):
+        if not isinstance(axis, YamlSequence):
+            continue
+        values = [v for v in axis.items if isinstance(v, Scalar)]
+        rows = [(*row, (name, v.value, v)) for row in rows for v in values]
+        if len(rows) > MAX_MATRIX_ROWS:
+            return rows[:MAX_MATRIX_ROWS]
+    return rows if rows != [()] else []
+
+
+def _rows(found: Found, rows: list[tuple[tuple[str, str, Scalar], ...]]) -> Iterator[Found]:
+    """One use of an image per matrix row it names a variable of, reported
+    at the row's value (the first the image names); a pin is written there
+    when the image is that value whole."""
+    names = set(_names(found.node.value))
+    used = False
+    for row in rows:
+        named = [(name, value, scalar) for name, value, scalar in row if name in names]
+        if not named:
+            continue
+        used = True
+        whole = _whole_variable(found.node.value)
+        yield found.replace(
+            env=tuple((name, value) for name, value, _ in row), at=named[0][2],
+            value_of=named[0][2] if whole == named[0][0] else None,
+        )
+    if not used:
+        yield found
+
+
 def drone(documents: list[Node | None]) -> Iterator[Found]:
     for top in _require(documents, 'Drone or Woodpecker'):
+        rows = _matrix(top)
         for section in ('steps', 'services', 'pipeline', 'clone'):
             entries = get(top, section)
             if entries is None:
@@ -541,7 +601,11 @@ def drone(documents: list[Node | None]) -> Iterator[Found]:
             for _, suffix, step in named:
                 image = get(step, 'image')
                 if image is not None and isinstance(image[0], Scalar):
-                    yield Found(f'{section}{suffix}.image', image[0], image[1])
+                    found = Found(f'{section}{suffix}.image', image[0], image[1])
+                    if rows and '$' in image[0].value:
+                        yield from _rows(found, rows)
+                    else:
+                        yield found
 
 
 def devcontainer(documents: list[Node | None]) -> Iterator[Found]:

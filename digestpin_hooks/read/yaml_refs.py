@@ -120,6 +120,10 @@ def _ref(
         span=whole, editable=False, line=found.key.line,
         platform=found.platform, has_variables='$' in value,
     )
+    if found.reads:  # a pin written in those values changes this one
+        at = at.replace(reads=tuple(
+            _scalar_span(text, held) or (held.start, held.end) for held in found.reads
+        ))
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
@@ -143,7 +147,8 @@ def _ref(
                 return at.replace(image=result.value, editable=True)
             return at.replace(
                 image=result.value, editable=True, edit_at=held_span,
-                reads=(held_span,), note=f'the value of ${_whole(value)}',
+                reads=tuple(dict.fromkeys((*at.reads, held_span))),
+                note=f'the value of ${_whole(value)}',
             )
         return at.replace(image=result.value, note='built from variables')
     if '$' in value:
