@@ -527,9 +527,11 @@ GITLAB_PIPELINES = {
         '.svc:\n  services: [redis:7]\n'
         'a:\n  script: [x]\n'
         'b:\n  inherit: {default: false}\n  services: [!reference [.svc, services]]\n'
-        'c:\n  inherit: {default: [services]}\n  image: !reference [.svc, services, 0]\n',
+        'c:\n  inherit: {default: [services]}\n  image: !reference [.svc, services, 0]\n'
+        '.tpl:\n  image: "node:$N"\n'
+        'd:\n  image: !reference [.tpl, image]\n  variables: {N: "20"}\n',
         [('default.image', 2, 'ruby:3.3', True), ('default.services[0]', 3, 'postgres:16', True),
-         ('.svc.services[0]', 5, 'redis:7', True)],
+         ('.svc.services[0]', 5, 'redis:7', True), ('.tpl.image', 15, 'node:20', False)],
     ),
     'inherit: variables: false or a list; $$ escapes; expand: false': (
         'variables:\n  TAG: "1"\n  OTHER: "2"\n  RAW: {value: "busybox:$$1", expand: false}\n'
