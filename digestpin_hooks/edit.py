@@ -116,7 +116,7 @@ def read_back(loaded: LoadedFile, text: str, pins: dict[int, str]) -> str:
     try:
         again = parse_data(
             loaded.path, encode(text, loaded.doc.bom), loaded.kind,
-            services=loaded.services,
+            services=loaded.services, pipeline=loaded.pipeline,
         )
     except UnreadableFile as e:
         return f'the pinned text no longer reads ({e})'

@@ -30,7 +30,7 @@ CASES = {
             ('image', 1, 8, 'ruby:3.3', 'ruby:3.3', True),
             ('services[0]', 2, 12, 'postgres:16', 'postgres:16', True),
             ('default.image.name', 4, 18, 'alpine:3', 'alpine:3', True),
-            ('test.image', 9, 10, 'golang:1.22', '$GO_IMAGE', False),
+            ('test.image', 9, 10, 'golang:1.22', '$GO_IMAGE', True),
             ('test.services[0].name', 11, 13, 'redis:7', 'redis:7', True),
             ('test.services[1]', 13, 7, 'docker:dind', 'docker:dind', True),
             ('deploy.image', 15, 10, '$CI_REGISTRY_IMAGE/deployer:1', '$CI_REGISTRY_IMAGE/deployer:1', False),
@@ -181,7 +181,10 @@ def test_codes_and_messages(tmp_path: Path) -> None:
     loaded = load(str(path))
     findings = findings_for(loaded.path, loaded.doc, loaded.refs)
     assert [(f.line, f.code) for f in findings] == [(4, 'DP001'), (6, 'DP003')]
-    assert 'pin it where the value is set' in findings[0].message
+    # pinned where the value is written (issue 24)
+    assert findings[0].message.endswith(
+        'pin it with digestpin-fix (alpine:3@sha256:<digest>) [the value of $IMG]',
+    )
     assert 'no default or variables: value gives $CI_REGISTRY_IMAGE a value' in findings[1].message
 
 
@@ -461,9 +464,9 @@ def test_gitlab_job_variables_override_top_level_ones(tmp_path: Path) -> None:
         'other:\n  image: $IMG\n'
     )
     assert refs_of(tmp_path, '.gitlab-ci.yml', text) == [
-        ('job.image', 8, 10, 'alpine:latest', '$IMG', False),
-        ('job.services[0]', 9, 14, 'redis:7', '$SVC', False),
-        ('other.image', 11, 10, PINNED, '$IMG', False),
+        ('job.image', 8, 10, 'alpine:latest', '$IMG', True),
+        ('job.services[0]', 9, 14, 'redis:7', '$SVC', True),
+        ('other.image', 11, 10, PINNED, '$IMG', True),
     ]
 
 
@@ -490,3 +493,194 @@ def test_include_globs_match_as_fnmatch_does_on_generated_pairs() -> None:
         pattern = ''.join(generator.choice('ab/[]!-*?') for _ in range(generator.randint(0, 9)))
         name = ''.join(generator.choice('ab/]-![*?') for _ in range(generator.randint(0, 9)))
         assert Glob(pattern).matches(name) == fnmatch.fnmatchcase(name, pattern), (pattern, name)
+
+
+# GitLab's own merging: what each job pulls, where it is written
+# (source, line, image, editable)
+GITLAB_PIPELINES = {
+    'nested variables are expanded recursively': (
+        'variables:\n  A: "1.0"\n  IMG: "alpine:${A}"\njob:\n  image: $IMG\n',
+        [('job.image', 5, 'alpine:1.0', False)],
+    ),
+    'a variable set in the job that extends a template': (
+        '.t:\n  image: "python:$V"\njob:\n  extends: .t\n  variables:\n    V: "3.12"\n',
+        [('.t.image', 2, 'python:3.12', False)],
+    ),
+    'extends: multi-level, a list (later wins), hashes merged deep': (
+        '.a:\n  image: {name: "node:18", entrypoint: [""]}\n'
+        '.b:\n  extends: .a\n  variables: {N: "20"}\n'
+        '.c:\n  image: {entrypoint: ["/bin/sh"]}\n  services: [redis:6]\n'
+        '.d:\n  services: [redis:7]\n'
+        'job:\n  extends: [.b, .c, .d]\n',
+        [('.a.image.name', 2, 'node:18', True), ('.d.services[0]', 10, 'redis:7', True),
+         ('.c.services[0]', 8, 'redis:6', True)],  # no job uses it: as written
+    ),
+    'a template used with two values is one reference per image': (
+        '.t:\n  image: "python:$V"\n'
+        'a:\n  extends: .t\n  variables: {V: "3.11"}\n'
+        'b:\n  extends: .t\n  variables: {V: "3.12"}\n'
+        'c:\n  extends: .t\n  variables: {V: "3.12"}\n',
+        [('.t.image', 2, 'python:3.11', False), ('.t.image', 2, 'python:3.12', False)],
+    ),
+    '!reference, default: and inherit:': (
+        'default:\n  image: ruby:3.3\n  services: [postgres:16]\n'
+        '.svc:\n  services: [redis:7]\n'
+        'a:\n  script: [x]\n'
+        'b:\n  inherit: {default: false}\n  services: [!reference [.svc, services]]\n'
+        'c:\n  inherit: {default: [services]}\n  image: !reference [.svc, services, 0]\n'
+        '.tpl:\n  image: "node:$N"\n'
+        'd:\n  image: !reference [.tpl, image]\n  variables: {N: "20"}\n',
+        [('default.image', 2, 'ruby:3.3', True), ('default.services[0]', 3, 'postgres:16', True),
+         ('.svc.services[0]', 5, 'redis:7', True), ('.tpl.image', 15, 'node:20', False)],
+    ),
+    'inherit: variables: false or a list; $$ escapes; expand: false': (
+        'variables:\n  TAG: "1"\n  OTHER: "2"\n  RAW: {value: "busybox:$$1", expand: false}\n'
+        '  ESC: "x$$TAG"\n'
+        'a:\n  inherit: {variables: false}\n  image: "alpine:$TAG"\n'
+        'b:\n  inherit: {variables: [OTHER]}\n  image: "debian:$OTHER"\n'
+        'c:\n  image: "nginx:$TAG"\n'
+        'd:\n  image: $ESC\n',
+        [('a.image', 8, 'alpine:$TAG', False), ('b.image', 11, 'debian:2', False),
+         ('c.image', 13, 'nginx:1', False), ('d.image', 15, 'x$TAG', False)],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ('text', 'expected'), GITLAB_PIPELINES.values(), ids=list(GITLAB_PIPELINES),
+)
+def test_gitlab_jobs_are_read_as_gitlab_merges_them(
+        tmp_path: Path, text: str, expected: list[tuple[object, ...]],
+) -> None:
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(text)
+    loaded = load(str(path))
+    got = [
+        (ref.source, loaded.doc.position(ref.span[0])[0], ref.image, ref.editable)
+        for ref in loaded.refs
+    ]
+    assert sorted(got) == sorted(expected)
+
+
+def test_a_job_without_the_variable_it_uses_is_dp003(tmp_path: Path) -> None:
+    """An unset variable stays DP003, in a job as in a template no job uses."""
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(
+        'variables:\n  A: "alpine:$CI_COMMIT_TAG"\n'
+        '.unused:\n  image: "python:$V"\njob:\n  image: $A\n',
+    )
+    loaded = load(str(path))
+    assert [(ref.source, ref.unresolved) for ref in loaded.refs] == [
+        ('.unused.image', ('V',)), ('job.image', ('A',)),
+    ]
+
+
+@pytest.mark.parametrize('given', ('folder', 'files'))
+def test_the_root_files_variables_and_templates_reach_its_includes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str,
+) -> None:
+    """GitLab merges the root file and its local includes into one
+    pipeline: the root's variables and default: reach the jobs of the
+    included files, and a job extends a template of another file."""
+    from digestpin_hooks.lint import main
+    (tmp_path / 'ci').mkdir()
+    (tmp_path / '.gitlab-ci.yml').write_text(
+        'include:\n  - local: ci/jobs.yml\n'
+        'variables:\n  PY: "3.12"\n  BASE: alpine:3.19\n'
+        '.root-template:\n  image: "node:$NODE"\n',
+    )
+    (tmp_path / 'ci' / 'jobs.yml').write_text(
+        '.t:\n  image: "python:$PY"\na:\n  extends: .t\nb:\n  image: $BASE\n'
+        'c:\n  extends: .root-template\n  variables: {NODE: "20"}\n',
+    )
+    import json
+    arguments = (
+        [str(tmp_path)] if given == 'folder'
+        else ['--kind', 'gitlab-ci', str(tmp_path / '.gitlab-ci.yml'), str(tmp_path / 'ci' / 'jobs.yml')]
+    )
+    assert main([*arguments, '--format', 'json']) == 1
+    found = sorted(
+        (Path(f['path']).name, f['line'], f['code'], f['image'])
+        for f in json.loads(capsys.readouterr().out)['findings']
+    )
+    assert found == [
+        ('.gitlab-ci.yml', 7, 'DP001', 'node:20'),
+        ('jobs.yml', 2, 'DP001', 'python:3.12'),
+        ('jobs.yml', 6, 'DP001', 'alpine:3.19'),
+    ]
+
+
+def test_fix_pins_a_gitlab_variable_where_it_is_defined(tmp_path: Path) -> None:
+    """Issue 24: ``image: $BASE_IMAGE`` is pinned in ``variables:``, once,
+    however many jobs use it whole."""
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(
+        'variables:\n  BASE_IMAGE: alpine:3.19\n'
+        'a:\n  image: $BASE_IMAGE\nb:\n  services: ["${BASE_IMAGE}"]\n',
+    )
+    pins, left, errors, changed = fix_files([str(path)], knows_everything)
+    assert (len(pins), left, errors, changed) == (2, [], [], True)
+    assert path.read_text() == (
+        f'variables:\n  BASE_IMAGE: alpine:3.19@{digest_of("alpine:3.19")}\n'
+        'a:\n  image: $BASE_IMAGE\nb:\n  services: ["${BASE_IMAGE}"]\n'
+    )
+
+
+def test_fix_leaves_a_gitlab_variable_other_images_are_made_of(tmp_path: Path) -> None:
+    """When another image is made of the same value, a pin there would
+    change it too: fix leaves it and says why."""
+    text = (
+        'variables:\n  BASE: alpine:3.19\n'
+        'a:\n  image: $BASE\nb:\n  image: ${BASE}-slim\n'
+    )
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(text)
+    pins, left, errors, changed = fix_files([str(path)], knows_everything)
+    assert (pins, errors, changed) == ([], [], False)
+    assert [(f.line, f.message) for f in left if f.line == 4] == [(4, (
+        "'alpine:3.19' left unpinned: its value on line 2 is shared with line 6: pin by hand"
+    ))]
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize(('text', 'expected'), (
+    (  # axes: one reference per row, at the row's value
+        'matrix:\n  GO_VERSION:\n    - "1.21"\n    - "1.22"\n'
+        'steps:\n  build:\n    image: golang:${GO_VERSION}\n',
+        [('steps.build.image', 3, 'golang:1.21', '1.21', False),
+         ('steps.build.image', 4, 'golang:1.22', '1.22', False)],
+    ),
+    (  # include rows (Drone 0.8's pipeline: too)
+        'matrix:\n  include:\n    - {IMAGE: "golang:1.21", DB: x}\n    - {IMAGE: "golang:1.22"}\n'
+        'pipeline:\n  build:\n    image: $IMAGE\n  other:\n    image: busybox:1\n',
+        [('pipeline.build.image', 3, 'golang:1.21', 'golang:1.21', True),
+         ('pipeline.build.image', 4, 'golang:1.22', 'golang:1.22', True),
+         ('pipeline.other.image', 9, 'busybox:1', 'busybox:1', True)],
+    ),
+))
+def test_woodpecker_matrix_rows_are_one_reference_each(
+        tmp_path: Path, text: str, expected: list[tuple[object, ...]],
+) -> None:
+    path = tmp_path / '.woodpecker.yml'
+    path.write_text(text)
+    loaded = load(str(path))
+    assert [
+        (ref.source, loaded.doc.position(ref.span[0])[0], ref.image, ref.written, ref.editable)
+        for ref in loaded.refs
+    ] == expected
+
+
+def test_fix_pins_a_matrix_row_that_is_the_whole_image(tmp_path: Path) -> None:
+    path = tmp_path / '.woodpecker.yml'
+    path.write_text(
+        'matrix:\n  IMAGE: [golang:1.21, golang:1.22]\n  GO: ["1.21"]\n'
+        'steps:\n  a:\n    image: ${IMAGE}\n  b:\n    image: golang:$GO\n',
+    )
+    pins, left, errors, changed = fix_files([str(path)], knows_everything)
+    assert (len(pins), errors, changed) == (2, [], True)
+    assert [f.image for f in left] == ['golang:1.21']  # made of a part: by hand
+    assert path.read_text() == (
+        f'matrix:\n  IMAGE: [golang:1.21@{digest_of("golang:1.21")}, '
+        f'golang:1.22@{digest_of("golang:1.22")}]\n  GO: ["1.21"]\n'
+        'steps:\n  a:\n    image: ${IMAGE}\n  b:\n    image: golang:$GO\n'
+    )

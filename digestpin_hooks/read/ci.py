@@ -22,6 +22,7 @@ from digestpin_hooks.read.yaml_nodes import YamlSequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
     from typing import Final
     from typing import Iterator
 
@@ -36,8 +37,26 @@ class Found(Record):
     key: Final[Scalar]
     platform: Final[str] = ''
     prefix: Final[str] = ''  # 'docker://' before the image in the value
-    # variables of the job that override the file's (GitLab job variables:)
-    variables: Final[tuple[tuple[str, str], ...]] = ()
+    # every value the kind's tool fills in for this use of the scalar, when
+    # the walker knows them (a GitLab job's variables, a matrix row); None:
+    # the file's own (the table of kinds' ``variables``)
+    env: Final[tuple[tuple[str, str], ...] | None] = None
+    # where the use is reported, when not at ``node`` (a matrix row's value)
+    at: Final[Scalar | None] = None
+    # the scalar that holds the whole image when the value is one variable
+    # (``image: $BASE``): a pin is written there
+    value_of: Final[Scalar | None] = None
+    # the scalars of this file its value is made of (variables' values): a
+    # pin written in one of them changes this use too
+    reads: Final[tuple[Scalar, ...]] = ()
+
+
+class Pipeline(Record):
+    """The files GitLab merges into one pipeline: the root file's local
+    includes in order, then the root file (whose keys win), each as its
+    parsed documents; a file of it is read with the others."""
+
+    files: Final[list[tuple[str, list[Node | None]]]]
 
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:
@@ -65,34 +84,325 @@ def _require(documents: list[Node | None], what: str) -> list[YamlMapping]:
 # hidden job, ``.name:``, the usual home of templates and anchors)
 _GITLAB_GLOBAL = frozenset((
     'include', 'stages', 'variables', 'workflow', 'cache', 'before_script',
-    'after_script', 'types', 'spec',
+    'after_script', 'types', 'spec', 'default', 'image', 'services',
 ))
+# GitLab's own limits: extends 11 levels deep, !reference 10
+_MAX_EXTENDS = 11
+_MAX_REFERENCE = 10
+# the keys of a job that say which images it pulls, and with what values
+_GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends')
+
+
+class _Reference(Record):
+    """A ``!reference [job, key, …]`` tag, resolved when the job is merged."""
+
+    path: Final[tuple[str, ...]]
+
+
+if TYPE_CHECKING:
+    # a job as plain values: dicts, lists, _Reference and Scalars as written
+    Plain = Any
+
+
+def _plain(node: Node, depth: int = 0) -> Plain:
+    """A node as dicts and lists (``<<`` merges applied), its scalars kept
+    as the nodes they are, so that an image is found where it is written."""
+    if depth > 64:
+        return None
+    if isinstance(node, Scalar):
+        return node
+    if isinstance(node, YamlSequence):
+        if node.tag == '!reference':
+            return _Reference(tuple(
+                item.value for item in node.items if isinstance(item, Scalar)
+            ))
+        return [_plain(item, depth + 1) for item in node.items]
+    return {key: _plain(value, depth + 1) for key, value, _ in items(node)}
+
+
+def _merged(base: Plain, over: Plain) -> Plain:
+    """GitLab's deep merge (``extends``, includes): hashes merged key by
+    key, anything else (lists included) replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        result = dict(base)
+        for key, value in over.items():
+            result[key] = _merged(result[key], value) if key in result else value
+        return result
+    return over
+
+
+def _false(value: Plain) -> bool:
+    return isinstance(value, Scalar) and value.value in ('false', 'False', 'FALSE')
+
+
+def _inherits(inherit: Plain, what: str, name: str) -> bool:
+    """Whether ``inherit: {what: …}`` lets a job take ``name`` (a default
+    keyword or a global variable): ``false`` none, a list those named."""
+    if not isinstance(inherit, dict) or what not in inherit:
+        return True
+    value = inherit[what]
+    if isinstance(value, list):
+        return any(isinstance(v, Scalar) and v.value == name for v in value)
+    return not _false(value)
+
+
+class _GitlabPipeline:
+    """Jobs as GitLab merges them: the files of a pipeline deep-merged in
+    order, ``extends`` (lists, levels), ``!reference``, ``default:`` and
+    ``inherit:``, job variables over global ones."""
+
+    def __init__(self, layers: list[list[Node | None]]) -> None:
+        self.top: dict[str, Plain] = {}
+        for documents in layers:
+            for top in _mappings(documents):
+                layer = {}
+                for key, value, _ in items(top):
+                    if key in ('variables', 'default', 'image', 'services', 'inherit'):
+                        layer[key] = _plain(value)
+                    elif key not in _GITLAB_GLOBAL and isinstance(value, YamlMapping):
+                        layer[key] = {
+                            k: _plain(v) for k, v, _ in items(value)
+                            if k in _GITLAB_JOB_KEYS
+                        }
+                    else:
+                        layer[key] = None
+                self.top = _merged(self.top, layer)
+        self.extended: dict[str, Plain] = {}
+
+    def jobs(self) -> list[str]:
+        return [
+            key for key, value in self.top.items()
+            if key not in _GITLAB_GLOBAL and isinstance(value, dict)
+        ]
+
+    def job(self, name: str, depth: int = 0) -> Plain:
+        """A job with what it extends merged in (own keys winning)."""
+        if name in self.extended:
+            return self.extended[name]
+        own = self.top.get(name)
+        if not isinstance(own, dict) or name in _GITLAB_GLOBAL:
+            return {}
+        if depth > _MAX_EXTENDS:
+            return own
+        self.extended[name] = own  # a cycle reads the job as it is written
+        parents = own.get('extends')
+        parents = parents if isinstance(parents, list) else [parents]
+        result: Plain = {}
+        for parent in parents:
+            if isinstance(parent, Scalar):
+                result = _merged(result, self.job(parent.value, depth + 1))
+        result = _merged(result, {k: v for k, v in own.items() if k != 'extends'})
+        self.extended[name] = result
+        return result
+
+    def resolved(self, value: Plain, depth: int = 0) -> Plain:
+        """``value`` with its ``!reference`` tags replaced by what they name."""
+        if isinstance(value, _Reference):
+            if depth >= _MAX_REFERENCE or not value.path:
+                return None
+            first, *rest = value.path
+            target = self.job(first) if first not in _GITLAB_GLOBAL else self.top.get(first)
+            for key in rest:
+                target = target.get(key) if isinstance(target, dict) else None
+            return self.resolved(target, depth + 1)
+        if isinstance(value, list):
+            out: list[Plain] = []
+            for item in value:
+                item_resolved = self.resolved(item, depth + 1)
+                if isinstance(item, _Reference) and isinstance(item_resolved, list):
+                    out.extend(item_resolved)  # GitLab flattens it in a list
+                else:
+                    out.append(item_resolved)
+            return out
+        if isinstance(value, dict):
+            return {k: self.resolved(v, depth + 1) for k, v in value.items()}
+        return value
+
+    def default(self, key: str) -> Plain:
+        default = self.top.get('default')
+        if isinstance(default, dict) and key in default:
+            return self.resolved(default[key])
+        return self.resolved(self.top.get(key))  # the old global image:
+
+    def images(self, job: Plain, defaults: bool) -> list[Scalar]:
+        """The scalars a merged job takes its images from."""
+        inherit = self.resolved(job.get('inherit'))
+        found: list[Scalar] = []
+        for key in ('image', 'services'):
+            value = self.resolved(job.get(key))
+            if value is None and defaults and _inherits(inherit, 'default', key):
+                value = self.default(key)
+            for entry in (value if key == 'services' and isinstance(value, list) else [value]):
+                if isinstance(entry, dict):
+                    entry = entry.get('name')
+                if isinstance(entry, Scalar):
+                    found.append(entry)
+        return found
+
+    def variables(self, job: Plain | None) -> dict[str, tuple[Scalar, bool]]:
+        """name -> (its value as written, whether it is expanded)."""
+        values: dict[str, tuple[Scalar, bool]] = {}
+        inherit = self.resolved(job.get('inherit')) if job is not None else None
+        layers = [self.resolved(self.top.get('variables'))]
+        if job is not None:
+            layers.append(self.resolved(job.get('variables')))
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, dict):
+                continue
+            for name, value in layer.items():
+                if i == 0 and job is not None and not _inherits(inherit, 'variables', name):
+                    continue
+                expand = True
+                if isinstance(value, dict):
+                    expand = not _false(value.get('expand'))
+                    value = value.get('value')
+                if isinstance(value, Scalar):
+                    values[name] = (value, expand)
+        return values
+
+
+def _expanded(values: dict[str, tuple[Scalar, bool]]) -> dict[str, str]:
+    """The variables' values as the runner expands them: recursively,
+    ``$$`` a literal ``$``, a value with ``expand: false`` as written; a
+    value that names a variable nobody sets (or a cycle) is left out, so
+    an image made of it is DP003."""
+    from digestpin_hooks.read.variables import interpolate
+    from digestpin_hooks.read.variables import InterpolationError
+    done: dict[str, str | None] = {}
+
+    def value_of(name: str, trail: tuple[str, ...]) -> str | None:
+        if name in done:
+            return done[name]
+        if name in trail or len(trail) > 64:
+            return None
+        scalar, expand = values[name]
+        result: str | None = scalar.value
+        if expand and '$' in scalar.value:
+            names = _names(scalar.value)
+            env = {}
+            for other in names:
+                if other in values:
+                    inner = value_of(other, (*trail, name))
+                    if inner is not None:
+                        env[other] = inner
+            try:
+                interpolated = interpolate(scalar.value, env)
+                result = None if interpolated.unresolved else interpolated.value
+            except InterpolationError:
+                result = None
+        done[name] = result
+        return result
+
+    out = {}
+    for name in values:
+        value = value_of(name, ())
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _names(value: str) -> list[str]:
+    import re
+    return re.findall(r'\$\{?([A-Za-z_][A-Za-z0-9_]*)', value)
+
+
+def _whole_variable(value: str) -> str:
+    """The variable's name when a value is exactly ``$NAME`` or ``${NAME}``."""
+    import re
+    m = re.fullmatch(r'\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})', value)
+    return (m.group(1) or m.group(2)) if m else ''
+
+
+def gitlab(
+        documents: list[Node | None], layers: list[list[Node | None]] | None = None,
+) -> Iterator[Found]:
+    """Each image scalar of this file, once per set of values it is used
+    with: in every job GitLab runs (extends, ``!reference``, ``default:``
+    and ``inherit:`` applied, over ``layers``: the pipeline's files, this
+    one among them), and where no job uses it (a template, a hidden job)
+    with the values of the file's own globals and its job, as written."""
+    from digestpin_hooks.read.yaml_nodes import written_paths
+    mappings = _require(documents, 'GitLab CI')
+    paths = written_paths(documents)
+    keys = {id(f.node): f.key for _, f in _gitlab_written(mappings)}
+    pipeline = _GitlabPipeline(layers if layers is not None else [documents])
+    used: set[int] = set()
+    seen: set[tuple[int, tuple[tuple[str, str], ...]]] = set()
+
+    def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
+        values = pipeline.variables(job)
+        env = _expanded(values)
+        for scalar in scalars:
+            if id(scalar) not in keys:
+                continue  # written in another file of the pipeline
+            names = _closure(set(_names(scalar.value)), values)
+            here = tuple(sorted((k, v) for k, v in env.items() if k in names))
+            if (id(scalar), here) in seen:
+                continue
+            seen.add((id(scalar), here))
+            whole = _whole_variable(scalar.value)
+            holder = values.get(whole, (None, True))[0] if whole else None
+            yield Found(
+                paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here,
+                value_of=holder if holder is not None and id(holder) in paths else None,
+                reads=tuple(
+                    values[n][0] for n in sorted(names)
+                    if n in values and id(values[n][0]) in paths
+                ),
+            )
+
+    for name in pipeline.jobs():
+        if name.startswith('.'):
+            continue  # a hidden job is never run: only what uses it is
+        job = pipeline.job(name)
+        scalars = pipeline.images(job, True)
+        used.update(id(s) for s in scalars)
+        yield from uses(job, scalars)
+    # what no job uses, with the values where it is written
+    for job_name, found in _gitlab_written(mappings):
+        if id(found.node) not in used:
+            own = pipeline.job(job_name) if job_name else None
+            yield from uses(own if own else None, [found.node])
+
+
+def _closure(names: set[str], values: dict[str, tuple[Scalar, bool]]) -> set[str]:
+    """The variables a value names, and those their values name, …"""
+    todo = list(names)
+    out: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in out:
+            continue
+        out.add(name)
+        if name in values:
+            todo.extend(_names(values[name][0].value))
+    return out
+
+
+def _gitlab_written(mappings: list[YamlMapping]) -> Iterator[tuple[str, Found]]:
+    """Where images are written, with the job ('' for none): ``image`` and
+    ``services`` at the top, in ``default:`` and in every job, hidden jobs
+    included."""
+    for top in mappings:
+        yield from (('', f) for f in _gitlab_job(top, ''))
+        default = get(top, 'default')
+        if default is not None and isinstance(default[0], YamlMapping):
+            yield from (('', f) for f in _gitlab_job(default[0], 'default.'))
+        for key, value, _ in items(top):
+            if key in _GITLAB_GLOBAL:
+                continue
+            if isinstance(value, YamlMapping):
+                yield from ((key, f) for f in _gitlab_job(value, f'{key}.'))
 
 
 def _gitlab_job(job: YamlMapping, path: str) -> Iterator[Found]:
-    """A job's images, with its own ``variables:``, which GitLab lets
-    override the top-level ones in its ``image:`` and ``services:``."""
-    found: list[Found] = []
     image = get(job, 'image')
     if image is not None:
-        found.extend(_image(image[0], image[1], f'{path}image'))
+        yield from _image(image[0], image[1], f'{path}image')
     services = get(job, 'services')
     if services is not None and isinstance(services[0], YamlSequence):
         for i, service in enumerate(services[0].items):
-            found.extend(_image(service, services[1], f'{path}services[{i}]'))
-    variables = tuple(_variables(job).items()) if path else ()
-    for f in found:
-        yield f.replace(variables=variables) if variables else f
-
-
-def gitlab(documents: list[Node | None]) -> Iterator[Found]:
-    for top in _require(documents, 'GitLab CI'):
-        yield from _gitlab_job(top, '')
-        for key, value, _ in items(top):
-            if key in _GITLAB_GLOBAL or key in ('image', 'services'):
-                continue
-            if isinstance(value, YamlMapping):
-                yield from _gitlab_job(value, f'{key}.')
+            yield from _image(service, services[1], f'{path}services[{i}]')
 
 
 MAX_INCLUDES = 150  # GitLab's own limit of included files per pipeline
@@ -117,28 +427,11 @@ def gitlab_local_includes(documents: list[Node | None]) -> list[str]:
     return names[:MAX_INCLUDES]
 
 
-def _variables(mapping: YamlMapping) -> dict[str, str]:
-    """A mapping's ``variables:``: ``NAME: value`` or ``NAME: {value: …}``."""
-    values: dict[str, str] = {}
-    variables = get(mapping, 'variables')
-    if variables is None or not isinstance(variables[0], YamlMapping):
-        return values
-    for name, value, _ in items(variables[0]):
-        if isinstance(value, YamlMapping):
-            inner = get(value, 'value')
-            value = inner[0] if inner is not None else value
-        if isinstance(value, Scalar):
-            values[name] = value.value
-    return values
-
-
 def gitlab_variables(path: str, documents: list[Node | None]) -> dict[str, str]:
-    """Top-level ``variables:``, a job's own override them (``Found``);
-    ``path``, unused, as the table of kinds passes it to every kind."""
-    values: dict[str, str] = {}
-    for top in _mappings(documents):
-        values.update(_variables(top))
-    return values
+    """Top-level ``variables:`` as GitLab expands them (each reference of
+    the walker carries its job's own); ``path``, unused, as the table of
+    kinds passes it to every kind."""
+    return _expanded(_GitlabPipeline([documents]).variables(None))
 
 
 def _bitbucket_steps(node: Node, path: str) -> Iterator[Found]:
@@ -239,8 +532,61 @@ def cloudbuild_substitutions(path: str, documents: list[Node | None]) -> dict[st
     return values
 
 
+# Woodpecker's bound on the rows of a matrix (pipeline/frontend/yaml/matrix)
+MAX_MATRIX_ROWS = 25
+
+
+def _matrix(top: YamlMapping) -> list[tuple[tuple[str, str, Scalar], ...]]:
+    """The rows of a Woodpecker (or Drone 0.8) ``matrix:``: each axis's
+    values crossed, or the ``include:`` rows as written; each row's values
+    with the scalars they are written in."""
+    matrix = get(top, 'matrix')
+    if matrix is None or not isinstance(matrix[0], YamlMapping):
+        return []
+    include = get(matrix[0], 'include')
+    rows: list[tuple[tuple[str, str, Scalar], ...]] = []
+    if include is not None and isinstance(include[0], YamlSequence):
+        for row in include[0].items[:MAX_MATRIX_ROWS]:
+            if isinstance(row, YamlMapping):
+                rows.append(tuple(
+                    (name, value.value, value) for name, value, _ in items(row)
+                    if isinstance(value, Scalar)
+                ))
+        return rows
+    rows = [()]
+    for name, axis, _ in items(matrix[0]):
+        if not isinstance(axis, YamlSequence):
+            continue
+        values = [v for v in axis.items if isinstance(v, Scalar)]
+        rows = [(*row, (name, v.value, v)) for row in rows for v in values]
+        if len(rows) > MAX_MATRIX_ROWS:
+            return rows[:MAX_MATRIX_ROWS]
+    return rows if rows != [()] else []
+
+
+def _rows(found: Found, rows: list[tuple[tuple[str, str, Scalar], ...]]) -> Iterator[Found]:
+    """One use of an image per matrix row it names a variable of, reported
+    at the row's value (the first the image names); a pin is written there
+    when the image is that value whole."""
+    names = set(_names(found.node.value))
+    used = False
+    for row in rows:
+        named = [(name, value, scalar) for name, value, scalar in row if name in names]
+        if not named:
+            continue
+        used = True
+        whole = _whole_variable(found.node.value)
+        yield found.replace(
+            env=tuple((name, value) for name, value, _ in row), at=named[0][2],
+            value_of=named[0][2] if whole == named[0][0] else None,
+        )
+    if not used:
+        yield found
+
+
 def drone(documents: list[Node | None]) -> Iterator[Found]:
     for top in _require(documents, 'Drone or Woodpecker'):
+        rows = _matrix(top)
         for section in ('steps', 'services', 'pipeline', 'clone'):
             entries = get(top, section)
             if entries is None:
@@ -255,7 +601,11 @@ def drone(documents: list[Node | None]) -> Iterator[Found]:
             for _, suffix, step in named:
                 image = get(step, 'image')
                 if image is not None and isinstance(image[0], Scalar):
-                    yield Found(f'{section}{suffix}.image', image[0], image[1])
+                    found = Found(f'{section}{suffix}.image', image[0], image[1])
+                    if rows and '$' in image[0].value:
+                        yield from _rows(found, rows)
+                    else:
+                        yield found
 
 
 def devcontainer(documents: list[Node | None]) -> Iterator[Found]:

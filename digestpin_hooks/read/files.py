@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Sequence
     from digestpin_hooks.model import Document
     from digestpin_hooks.model import FileError
+    from digestpin_hooks.read.ci import Pipeline
     from re import Pattern
     from typing import Union
 
@@ -359,6 +360,8 @@ class LoadedFile(Record):
     # the Compose services it was read for, when other files extend them
     # (its references are theirs only); () for the whole file
     services: Final[tuple[str, ...]] = ()
+    # the GitLab pipeline it was read in (its root file and local includes)
+    pipeline: Final[Pipeline | None] = None
 
 
 class UnreadableFile(ValueError):
@@ -388,7 +391,7 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
 
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
-        services: tuple[str, ...] = (),
+        services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
     after reading, and what a write reads back before it is made; the
@@ -408,7 +411,7 @@ def parse_data(
         # {{ }} those of Argo's, Tekton's... own parameters
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
-        yaml_file, refs = parse_yaml(data, path, kind)
+        yaml_file, refs = parse_yaml(data, path, kind, pipeline)
     except YamlError as e:
         if str(e).startswith('not a '):
             # a file the kind's name patterns take that is not of the kind
@@ -423,7 +426,10 @@ def parse_data(
     if services:
         prefixes = tuple(f'services.{name}.' for name in services)
         refs = [ref for ref in refs if ref.source.startswith(prefixes)]
-    return LoadedFile(path, data, yaml_file, refs, identity, kind=kind, services=services)
+    return LoadedFile(
+        path, data, yaml_file, refs, identity, kind=kind, services=services,
+        pipeline=pipeline,
+    )
 
 
 def load_all(
@@ -434,7 +440,66 @@ def load_all(
     loaded, errors = _load_all(paths, kind)
     if kind in ('auto', COMPOSE) and any(b'extends' in f.data for f in loaded):
         _extended(loaded, errors, kind)
+    if kind in ('auto', GITLAB):
+        _pipelines(loaded)
     return loaded, errors
+
+
+def _pipelines(loaded: list[LoadedFile]) -> None:
+    """Read again, as one pipeline, each root ``.gitlab-ci.yml`` read that
+    includes other files of its project, and those of them read too: jobs
+    extend templates of other files, and the root's variables and
+    ``default:`` reach every job (GitLab merges the files into one).  A
+    file of two pipelines is read in the first."""
+    from digestpin_hooks.read.ci import Pipeline
+    from digestpin_hooks.read.yaml_nodes import compose_documents
+    from digestpin_hooks.read.yaml_nodes import YamlError
+    from digestpin_hooks.text import decode
+    roots = [
+        (i, f) for i, f in enumerate(loaded)
+        if f.kind == GITLAB and b'include' in f.data
+        and os.path.basename(f.path) in ('.gitlab-ci.yml', '.gitlab-ci.yaml')
+    ]
+    if not roots:
+        return
+    by_real = {
+        os.path.realpath(f.path): i for i, f in enumerate(loaded) if f.kind == GITLAB
+    }
+    done: set[int] = set()
+    for index, root in roots:
+        if index in done:
+            continue
+        folder = os.path.dirname(root.path) or '.'
+        included = _GitlabIncludes(
+            [os.path.normpath(p) for p in _walk(folder)],
+        ).of(os.path.normpath(root.path))
+        files = []
+        for path in [*included, root.path]:
+            real = os.path.realpath(path)
+            at = by_real.get(real)
+            try:
+                data = loaded[at].data if at is not None else read_regular(
+                    path, MAX_FILE_BYTES,
+                ).data
+                documents = compose_documents(decode(data, 'strict')[0], later_wins=True)
+            except (ReadError, OSError, UnicodeDecodeError, YamlError):
+                continue  # reading the file itself says what is wrong
+            files.append((loaded[at].path if at is not None else path, documents))
+        if len(files) < 2:
+            continue
+        pipeline = Pipeline(files)
+        for path, _ in files:
+            at = by_real.get(os.path.realpath(path))
+            if at is None or at in done:
+                continue
+            done.add(at)
+            file = loaded[at]
+            try:
+                loaded[at] = parse_data(
+                    file.path, file.data, file.kind, file.identity, pipeline=pipeline,
+                )
+            except UnreadableFile:
+                continue  # read alone, it was read: keep that reading
 
 
 def _load_all(

@@ -61,6 +61,7 @@ class YamlSequence(Record):
     items: Final[list[Node]]
     start: Final[int]
     line: Final[int]
+    tag: Final[str] = ''  # an explicit tag (GitLab's ``!reference``), else ''
 
 
 if TYPE_CHECKING:
@@ -151,7 +152,9 @@ def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | Non
                 if isinstance(event, ev.MappingStartEvent):
                     collection = YamlMapping([], mark.index, mark.line + 1, later_wins)
                 else:
-                    collection = YamlSequence([], mark.index, mark.line + 1)
+                    collection = YamlSequence(
+                        [], mark.index, mark.line + 1, event.tag or '',
+                    )
                 stack.append((collection, event.anchor))
                 pending.append(no_key)
             elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):

@@ -18,6 +18,7 @@ from digestpin_hooks.read.assembled import Assembled
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.ci import Found as _Found
+from digestpin_hooks.read.ci import Pipeline
 from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import DEVCONTAINER
@@ -105,8 +106,10 @@ def _ref(
 ) -> ImageRef:
     node = found.node
     value = node.value[len(found.prefix):]
-    if env is not None and found.variables:  # a GitLab job's own variables
-        env = {**env, **dict(found.variables)}
+    if found.env is not None:  # a GitLab job's values, a matrix row
+        env = dict(found.env)
+    if found.at is not None:  # reported at a matrix row's value
+        node = found.at
     span = _scalar_span(text, node)
     if span is not None:
         span = (span[0] + len(found.prefix), span[1])
@@ -117,6 +120,10 @@ def _ref(
         span=whole, editable=False, line=found.key.line,
         platform=found.platform, has_variables='$' in value,
     )
+    if found.reads:  # a pin written in those values changes this one
+        at = at.replace(reads=tuple(
+            _scalar_span(text, held) or (held.start, held.end) for held in found.reads
+        ))
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
@@ -129,6 +136,19 @@ def _ref(
             return at.replace(
                 image=result.value, written=text[start:end], span=(start, end),
                 editable=True, note='the default in a variable expression',
+            )
+        held = found.value_of
+        held_span = _scalar_span(text, held) if held is not None else None
+        if held_span is not None and text[held_span[0]:held_span[1]] == result.value:
+            # the image is one variable's value, written verbatim: a pin
+            # is written there (fix leaves it when other uses would not
+            # get the same pin: edit.shared_edits)
+            if found.at is held:
+                return at.replace(image=result.value, editable=True)
+            return at.replace(
+                image=result.value, editable=True, edit_at=held_span,
+                reads=tuple(dict.fromkeys((*at.reads, held_span))),
+                note=f'the value of ${_whole(value)}',
             )
         return at.replace(image=result.value, note='built from variables')
     if '$' in value:
@@ -148,6 +168,11 @@ def _ref(
     if span is None:
         return at.replace(note='written with escapes or across lines')
     return at.replace(editable=True)
+
+
+def _whole(value: str) -> str:
+    """``NAME`` of a value that is ``$NAME`` or ``${NAME}``."""
+    return value.strip('${}')
 
 
 def _variables(value: str) -> tuple[str, ...]:
@@ -469,8 +494,11 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
         )
 
 
-def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageRef]]:
-    """Read a YAML file of ``kind`` into its image references."""
+def parse_yaml(
+        data: bytes, path: str, kind: str, pipeline: Pipeline | None = None,
+) -> tuple[YamlFile, list[ImageRef]]:
+    """Read a YAML file of ``kind`` into its image references; a GitLab
+    file of a ``pipeline`` is read with the pipeline's other files."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
     if b'\0' in data:
@@ -496,6 +524,9 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
             else:
                 here, node, key = item
                 found.append(_Found(here, node, key))
+    elif pipeline is not None:
+        layers = [documents if p == path else d for p, d in pipeline.files]
+        found = list(walk(documents, layers))
     else:
         found = list(walk(documents))
     if of_kind.paths_at_anchor:
@@ -508,21 +539,27 @@ def parse_yaml(data: bytes, path: str, kind: str) -> tuple[YamlFile, list[ImageR
     # a scalar used through aliases is one reference, at its anchor; an
     # empty or null value names no image
     unique = {
-        id(f.node): f for f in reversed(found)
+        (id(f.node), f.env, id(f.at)): f for f in reversed(found)
         if f.node.value not in ('', f.prefix) and not (
             f.node.style == '' and f.node.value in _NULLS
         )
     }
     found = sorted(unique.values(), key=lambda f: f.node.start)
     try:
-        refs = [_ref(text, f, env, where) for f in found]
+        # one reference per place and image: a scalar used with several
+        # sets of values (a template's jobs, matrix rows) is one reference
+        # for each image it makes
+        refs = list({
+            (ref.span, ref.image, ref.unresolved): ref
+            for ref in reversed([_ref(text, f, env, where) for f in found])
+        }.values())
     except InterpolationError as e:
         raise YamlError(str(e)) from None
     starts = {f.key.line: f.key.start for f in reversed(found)}
     for item in reversed(assembled):
         starts[item.key.line] = item.key.start
     refs.extend(item.ref for item in assembled)
-    refs.sort(key=lambda ref: ref.span[0])
+    refs.sort(key=lambda ref: (ref.span[0], ref.image))
     return YamlFile(text, bom, starts, LineIndex(text)), refs
 
 
