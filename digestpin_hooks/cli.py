@@ -131,6 +131,11 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
         help='a registry that may be asked over plain HTTP with --source '
         'registry (repeatable; loopback registries always may)',
     )
+    parser.add_argument(
+        '--trust-root', metavar='FILE',
+        help='a Sigstore trusted_root.json for keyless trust rules (default: '
+        'the public-good root the sigstore package ships; never fetched)',
+    )
 
 
 def add_dry_run(parser: argparse.ArgumentParser) -> None:
@@ -177,6 +182,8 @@ def apply_config(args: argparse.Namespace) -> None:
             *config.get('insecure_registries', ()), *(args.insecure_registries or ()),
         ]
         args.trust = config.get('trust', ())
+        if args.trust_root is None:
+            args.trust_root = config.get('trust_root', '')
         if args.timeout is None:
             args.timeout = config.get('timeout', DEFAULT_TIMEOUT)
         if args.timeout <= 0:

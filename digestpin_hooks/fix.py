@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
             args.source, args.docker_host, args.timeout,
             insecure=args.insecure_registries,
         ),
-        args.trust, args.timeout, args.insecure_registries,
+        args.trust, args.timeout, args.insecure_registries, args.trust_root,
     )
     try:
         pins, left, errors, changed = fix_files(

@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
             args.source, args.docker_host, args.timeout, refresh=True,
             insecure=args.insecure_registries,
         ),
-        args.trust, args.timeout, args.insecure_registries,
+        args.trust, args.timeout, args.insecure_registries, args.trust_root,
     )
     try:
         refused: list[Note] = []

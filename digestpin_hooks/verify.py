@@ -224,6 +224,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _by(signer: str) -> str:
+    """A trusted verdict's signer: a key's fingerprint, else a certificate."""
+    return f'with key {signer}' if signer.startswith('SHA256:') else f'by {signer}'
+
+
 def run(args: argparse.Namespace) -> int:
     signed: list[dict[str, Any]] = []
     try:
@@ -236,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
             strict=args.strict, allow=args.allow, ignore=args.ignore,
             kind=args.kind,
             check_signatures=signatures(
-                args.trust, args.timeout, args.insecure_registries,
+                args.trust, args.timeout, args.insecure_registries, args.trust_root,
             ) if args.trust else None,
             offline_ok=args.offline_ok, signatures=signed,
         )
@@ -259,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
         extra['signatures'] = signed
     notes = [
         Note(c['path'], c['line'], 0, (
-            f'{c["image"]!r} signed with key {c["detail"]}' if c['result'] == 'trusted'
+            f'{c["image"]!r} signed {_by(c["detail"])}' if c['result'] == 'trusted'
             else f'{c["image"]!r} not checked for signatures: no trust rule matches it'
         ))
         for c in signed if c['result'] == 'trusted' or not c['checked']

@@ -130,7 +130,7 @@ def test_files_without_our_section_are_skipped(repo: Path) -> None:
     ('name', 'text', 'message'),
     (
         ('pyproject.toml', '[tool.digestpin]\nstrikt = true\n',
-         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, insecure-registries, trust)"),
+         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, insecure-registries, trust, trust-root)"),
         ('pyproject.toml', '[tool.digestpin]\nstrict = "yes"\n', '[tool.digestpin]: strict must be true or false'),
         ('pyproject.toml', '[tool.digestpin]\nallow = "x/*"\n', '[tool.digestpin]: allow must be a list of strings'),
         ('pyproject.toml', '[tool.digestpin]\nignore = ["DP999"]\n', "[tool.digestpin]: ignore: unknown code 'DP999'"),
@@ -219,6 +219,34 @@ def test_trust_rules_in_order_with_key_paths_from_the_files_folder(repo: Path) -
     assert trust_rule_for(rules, 'ghcr.io/other/app') is None
 
 
+def test_keyless_rules_and_the_trust_root_from_the_files_folder(repo: Path) -> None:
+    from digestpin_hooks.model import TrustRule
+    (repo / 'pyproject.toml').write_text(
+        '[tool.digestpin]\ntrust-root = "sigstore/trusted_root.json"\n\n'
+        '[[tool.digestpin.trust]]\nimages = ["ghcr.io/acme/*"]\n'
+        'issuer = "https://token.actions.githubusercontent.com"\n'
+        'identity = "https://github.com/acme/base/.github/workflows/release.yml@refs/heads/main"\n\n'
+        '[[tool.digestpin.trust]]\nimages = ["ghcr.io/*"]\n'
+        'issuer = "https://token.actions.githubusercontent.com"\n'
+        'identity-regexp = "https://github.com/acme/.*"\n',
+    )
+    values = load_config().values
+    assert values['trust_root'] == str(repo / 'sigstore' / 'trusted_root.json')
+    assert values['trust'] == (
+        TrustRule(
+            ('ghcr.io/acme/*',), '', 'https://token.actions.githubusercontent.com',
+            'https://github.com/acme/base/.github/workflows/release.yml@refs/heads/main', '',
+            (), False, 1,
+        ),
+        TrustRule(
+            ('ghcr.io/*',), '', 'https://token.actions.githubusercontent.com', '',
+            'https://github.com/acme/.*', (), False, 2,
+        ),
+    )
+    assert parsed(verify).trust_root == str(repo / 'sigstore' / 'trusted_root.json')
+    assert parsed(verify, '--trust-root', 'x.json').trust_root == 'x.json'
+
+
 @pytest.mark.parametrize(
     ('text', 'message'),
     (
@@ -234,11 +262,18 @@ def test_trust_rules_in_order_with_key_paths_from_the_files_folder(repo: Path) -
         ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\nattestations = "x"\n',
          'trust rule 1: attestations must be a list of strings'),
         ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = "yes"\n', 'trust rule 1: tlog must be true or false'),
-        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = true\n', 'trust rule 1: tlog = true is not supported yet'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = true\n',
+         'trust rule 1: tlog = true is not supported (keyless rules always require a '
+         'transparency-log entry)'),
         ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\n',
          'trust rule 1: a keyless rule needs issuer and one of identity, identity-regexp'),
-        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\nidentity = "me"\n',
-         'trust rule 1: keyless rules (issuer =) are not supported yet; use key ='),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\nidentity = "me"\n'
+         'identity-regexp = "m.*"\n',
+         'trust rule 1: a keyless rule needs issuer and one of identity, identity-regexp'),
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\nidentity-regexp = "("\n',
+         'trust rule 1: identity-regexp: missing ), unterminated subpattern at position 0'),
+        ('[tool.digestpin]\ntrust-root = 1\n', 'trust-root must be a file name'),
+        ('[tool.digestpin]\ntrust-root = ""\n', 'trust-root must be a file name'),
         ('[tool.digestpin]\ntrust = {images = ["a/*"]}\n', 'trust must be an array of tables'),
         ('[tool.digestpin]\ntrust = ["a/*"]\n', 'trust rule 1 must be a table'),
     ),

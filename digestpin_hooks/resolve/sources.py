@@ -78,6 +78,7 @@ def asker(
 
 def signatures(
         rules: Sequence[TrustRule], timeout: float, insecure: Sequence[str] = (),
+        trust_root: str = '',
 ) -> SignatureChecker:
     """Check pinned digests against the first trust rule that matches each
     name; names no rule matches are not checked (absent from the answer).
@@ -101,7 +102,7 @@ def signatures(
             return {}
         from digestpin_hooks.resolve.trust import check_signatures
         left = max(0.5, timeout - (time.monotonic() - started))
-        verdicts = check_signatures(subjects.values(), left, insecure)
+        verdicts = check_signatures(subjects.values(), left, insecure, trust_root)
         return {
             pin: (subject.rule, verdicts[subject]) for pin, subject in subjects.items()
         }
@@ -110,13 +111,13 @@ def signatures(
 
 def trusted(
         resolve: Resolver, rules: Sequence[TrustRule], timeout: float,
-        insecure: Sequence[str] = (),
+        insecure: Sequence[str] = (), trust_root: str = '',
 ) -> Resolver:
     """``resolve``, whose digests that fail their trust rule are not given:
     the reference stays unpinned, with the reason (fix, update)."""
     if not rules:
         return resolve
-    check = signatures(rules, timeout, insecure)
+    check = signatures(rules, timeout, insecure, trust_root)
 
     def resolve_trusted(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
         resolutions = resolve(keys)

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
     from digestpin_hooks.model import TrustRule
+    from digestpin_hooks.resolve.keyless import Verifier
 
     PublicKey = Union[EllipticCurvePublicKey, Ed25519PublicKey, RSAPublicKey]
 
@@ -119,6 +120,7 @@ class Signed(Record):
     signature: Final[bytes]
     predicate_type: Final[str]  # '' for a simple-signing payload
     signer: Final[str]  # whom its certificate or key hint names, else ''
+    bundle: Final[bytes] = b''  # the Sigstore bundle it came in (keyless checks)
 
 
 class _Broken(Exception):
@@ -288,7 +290,9 @@ def _statement_for(statement: Any, digest: str) -> str | None:
     return None
 
 
-def _from_envelope(envelope: Any, digest: str, signer: str) -> list[Signed]:
+def _from_envelope(
+        envelope: Any, digest: str, signer: str, bundle: bytes = b'',
+) -> list[Signed]:
     """The signatures of a DSSE envelope whose statement is about ``digest``."""
     if not isinstance(envelope, dict) or envelope.get('payloadType') != IN_TOTO_PAYLOAD:
         return []
@@ -304,7 +308,7 @@ def _from_envelope(envelope: Any, digest: str, signer: str) -> list[Signed]:
     for entry in signatures[:MAX_SIGNATURES]:
         signature = _b64(entry.get('sig')) if isinstance(entry, dict) else None
         if signature:
-            found.append(Signed(data, signature, predicate_type, signer))
+            found.append(Signed(data, signature, predicate_type, signer, bundle))
     return found
 
 
@@ -414,10 +418,11 @@ class _Reader:
                 media_type = layer.get('mediaType')
                 if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_PREFIX):
                     continue
-                bundle = _json(self.blob(layer) or b'null')
+                raw = self.blob(layer) or b'null'
+                bundle = _json(raw)
                 if isinstance(bundle, dict):
                     found += _from_envelope(
-                        bundle.get('dsseEnvelope'), digest, _bundle_signer(bundle),
+                        bundle.get('dsseEnvelope'), digest, _bundle_signer(bundle), raw,
                     )
         return found
 
@@ -463,18 +468,84 @@ def check_one(registry: Registry, subject: Subject, key: PublicKey) -> Verdict:
     return Verdict(TRUSTED, fingerprint(key), False)
 
 
+def check_one_keyless(registry: Registry, subject: Subject, verifier: Verifier) -> Verdict:
+    """The verdict on one pinned digest under its keyless rule: the
+    Sigstore bundles attached to it, each checked by the ``sigstore``
+    verifier (resolve.keyless).  A bundle that verifies but names another
+    signer is OTHER_SIGNER; one that does not verify at all (chain, SCT,
+    log inclusion, validity) is no signature, and the first reason is
+    kept.  The legacy ``.sig`` layout carries no inclusion proof the
+    verifier accepts: it is looked at only to say so."""
+    from digestpin_hooks.resolve import keyless
+    rule = subject.rule
+    reader = _Reader(registry, subject)
+    try:
+        found = reader.referrers()
+    except _Broken as broken:
+        return Verdict(FAILED, broken.answer.reason, broken.answer.unreachable)
+    kinds: dict[bytes, str] = {}
+    for signed in found:
+        if signed.bundle:
+            kinds.setdefault(signed.bundle, signed.predicate_type)
+    accepted: dict[str, str] = {}  # predicate type: who signed it
+    others: list[str] = []
+    problems: list[str] = []
+    wanted = {COSIGN_SIGN, *rule.attestations}
+    # signatures first: without one, the attestations are not looked at
+    for bundle in sorted(kinds, key=lambda b: kinds[b] != COSIGN_SIGN):
+        if wanted <= set(accepted) or (kinds[bundle] != COSIGN_SIGN and COSIGN_SIGN not in accepted):
+            break
+        if kinds[bundle] not in wanted or kinds[bundle] in accepted:
+            continue
+        checked = keyless.check(verifier, rule, bundle)
+        # what the verifier vouched for must itself be about this digest
+        predicate_type = _statement_for(_json(checked.payload), subject.digest)
+        if checked.accepted and predicate_type is not None:
+            accepted.setdefault(predicate_type, checked.signer)
+        elif kinds[bundle] == COSIGN_SIGN and checked.signer:
+            others.append(_clean(checked.signer))
+        elif kinds[bundle] == COSIGN_SIGN:
+            problems.append(_clean(checked.problem))
+    if COSIGN_SIGN not in accepted:
+        if others:
+            return Verdict(OTHER_SIGNER, '; '.join(sorted(set(others))[:3]), False)
+        if problems:
+            return Verdict(UNSIGNED, f'a Sigstore bundle does not verify: {problems[0]}', False)
+        try:
+            legacy = reader.legacy('.sig')
+        except _Broken:
+            legacy = []
+        if legacy:
+            return Verdict(UNSIGNED, (
+                "cosign's legacy .sig signatures cannot be checked keyless (no "
+                'inclusion proof): sign with the bundle format (cosign v3)'
+            ), False)
+        return Verdict(UNSIGNED, '', False)
+    missing = [wanted_type for wanted_type in rule.attestations if wanted_type not in accepted]
+    if missing:
+        return Verdict(ATTESTATION_MISSING, ', '.join(_clean(m) for m in missing), False)
+    return Verdict(TRUSTED, _clean(accepted[COSIGN_SIGN]), False)
+
+
 def check_signatures(
         subjects: Iterable[Subject], timeout: float, insecure: Sequence[str] = (),
+        trust_root: str = '',
 ) -> dict[Subject, Verdict]:
     """Every subject's verdict: registries in parallel (at most
     MAX_REGISTRIES_AT_ONCE), one connection each, within ``timeout``.
-    The keys are read first: a rule whose key cannot be read fails the
-    run (DaemonError) before any registry is asked."""
+    The keys and the trusted root are read first: a rule whose key cannot
+    be read, or a keyless rule without a usable root or ``sigstore``
+    package, fails the run (DaemonError) before any registry is asked."""
     subjects = list(dict.fromkeys(subjects))
     keys: dict[str, PublicKey] = {}
+    verifier: Verifier | None = None
     for subject in subjects:
         rule = subject.rule
-        if rule.key not in keys:
+        if not rule.key:
+            if verifier is None:
+                from digestpin_hooks.resolve.keyless import load_verifier
+                verifier = load_verifier(trust_root)
+        elif rule.key not in keys:
             keys[rule.key] = load_key(rule.key, rule.number)
     deadline = Deadline(timeout)
     by_domain: dict[str, list[Subject]] = {}
@@ -494,7 +565,11 @@ def check_signatures(
             try:
                 for subject in domain_subjects:
                     try:
-                        verdict = check_one(registry, subject, keys[subject.rule.key])
+                        if subject.rule.key:
+                            verdict = check_one(registry, subject, keys[subject.rule.key])
+                        else:
+                            assert verifier is not None
+                            verdict = check_one_keyless(registry, subject, verifier)
                     except Exception as e:  # a bug of ours: one line, no traceback
                         verdict = Verdict(FAILED, f'internal error: {type(e).__name__}', False)
                     with lock:
@@ -521,16 +596,27 @@ def check_signatures(
 
 
 
+def signer_of(rule: TrustRule) -> str:
+    """Whom a rule trusts, as its messages name it."""
+    if rule.key:
+        return f'key {rule.key}'
+    if rule.identity:
+        return f'issuer {rule.issuer}, identity {rule.identity}'
+    return f'issuer {rule.issuer}, identity-regexp {rule.identity_regexp}'
+
+
 def explain(verdict: Verdict, rule: TrustRule, digest: str) -> tuple[str, str]:
     """(code, message) of a verdict that is not TRUSTED; the code is ''
     for FAILED (the registry could not be asked: an error, not a finding)."""
-    which = f'trust rule {rule.number} (key {rule.key})'
+    which = f'trust rule {rule.number} ({signer_of(rule)})'
     if verdict.outcome == UNSIGNED:
-        return 'DP011', f'{digest} has no signature that {which} accepts'
+        because = f': {verdict.detail}' if verdict.detail else ''
+        return 'DP011', f'{digest} has no signature that {which} accepts{because}'
     if verdict.outcome == OTHER_SIGNER:
         return 'DP012', (
-            f'{digest} is signed, but not with the key of {which}: signed by '
-            f'{verdict.detail}'
+            f'{digest} is signed, but not '
+            f'{"with the key of" if rule.key else "by the signer of"} {which}: '
+            f'signed by {verdict.detail}'
         )
     if verdict.outcome == ATTESTATION_MISSING:
         return 'DP013', (
