@@ -70,10 +70,14 @@ def load_verifier(trust_root: str) -> Verifier:
     hold fails the run, before any registry is asked."""
     _sigstore()
     from sigstore.verify import Verifier
+
+    from digestpin_hooks.read.bounded import ReadError
     where = f'--trust-root {trust_root}' if trust_root else PUBLIC_GOOD
     try:
         root = _trusted_root(trust_root)
         return Verifier(trusted_root=root)
+    except ReadError as e:  # its message says what it is
+        raise DaemonError(f'{where}: {e}') from None
     except OSError as e:
         raise DaemonError(f'{where}: cannot read: {e.strerror or e}') from None
     except Exception as e:  # pydantic, protobuf, the package's own errors
