@@ -35,3 +35,18 @@ def test_example_workflow(name: str) -> None:
         parser = argparse.ArgumentParser(exit_on_error=False)
         module.add_arguments(parser)  # type: ignore[attr-defined]
         parser.parse_args(argv[1:])  # raises on an option we do not have
+
+
+def test_the_keyless_signing_example_signs_with_the_jobs_identity() -> None:
+    """What the README's keyless rule trusts: the workflow asks GitHub for
+    an OIDC token and signs the pushed digest with it."""
+    yaml = pytest.importorskip('yaml')
+    with open(os.path.join(EXAMPLES, 'cosign-sign-keyless.yml')) as f:
+        workflow = yaml.safe_load(f)
+    assert workflow['permissions']['id-token'] == 'write'
+    steps = workflow['jobs']['release']['steps']
+    assert steps[-1]['run'] == 'cosign sign --yes "ghcr.io/acme/base@${{ steps.push.outputs.digest }}"'
+    with open(os.path.join(EXAMPLES, '..', 'README.md')) as f:
+        readme = f.read()
+    identity = 'https://github.com/acme/base/.github/workflows/release.yml@refs/heads/main'
+    assert f'identity = "{identity}"' in readme
