@@ -111,7 +111,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tree = base / 'tree'
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
         '.git', '.venv', '__pycache__', '*.egg-info', '.hypothesis',
-        '.pytest_cache', 'build', 'dist',
+        '.pytest_cache', 'build', 'dist', '.node',
     ))
     subprocess.run(
         (sys.executable, '-m', 'build', '--outdir', str(base / 'dist'), str(tree)),
