@@ -22,8 +22,10 @@ import pytest
 from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.verify import main as verify_main
 from tests.cosign import attach_bundle
+from tests.cosign import new_key
 from tests.cosign import Registry
 from tests.cosign import registry_only
+from tests.cosign import sign_legacy
 from tests.cosign import SLSA
 from tests.output import without_summary
 from tests.registries import isolated_credentials
@@ -246,6 +248,21 @@ def test_a_bundle_for_another_digest_is_no_signature(
     (repo / 'Dockerfile').write_text(f'FROM {registry.address}/keyless/app:1@{digest}\n')
     assert run_verify(repo, capsys)[:2] == (1, (
         f'{repo / "Dockerfile"}:1:6: DP011 {digest} has no signature that {rule()} accepts\n'
+    ))
+
+
+def test_a_legacy_sig_signature_is_no_keyless_signature_and_says_why(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """cosign's ``.sig`` layout has a log entry without an inclusion
+    proof, which the verifier does not take: DP011, saying what to do."""
+    policy(repo, registry, exactly())
+    digest = signed_image(repo, registry)  # no bundle at all
+    sign_legacy(registry, 'keyless/app', digest, new_key('p256'))
+    assert run_verify(repo, capsys)[:2] == (1, (
+        f'{repo / "Dockerfile"}:1:6: DP011 {digest} has no signature that {rule()} '
+        "accepts: cosign's legacy .sig signatures cannot be checked keyless (no inclusion "
+        'proof): sign with the bundle format (cosign v3)\n'
     ))
 
 

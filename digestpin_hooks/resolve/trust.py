@@ -493,18 +493,20 @@ def check_one_keyless(registry: Registry, subject: Subject, verifier: Verifier) 
     wanted = {COSIGN_SIGN, *rule.attestations}
     # signatures first: without one, the attestations are not looked at
     for bundle in sorted(kinds, key=lambda b: kinds[b] != COSIGN_SIGN):
-        if wanted <= set(accepted) or (kinds[bundle] != COSIGN_SIGN and COSIGN_SIGN not in accepted):
+        kind = kinds[bundle]
+        if wanted <= set(accepted) or (kind != COSIGN_SIGN and COSIGN_SIGN not in accepted):
             break
-        if kinds[bundle] not in wanted or kinds[bundle] in accepted:
+        if kind not in wanted or kind in accepted:
             continue
         checked = keyless.check(verifier, rule, bundle)
-        # what the verifier vouched for must itself be about this digest
-        predicate_type = _statement_for(_json(checked.payload), subject.digest)
-        if checked.accepted and predicate_type is not None:
-            accepted.setdefault(predicate_type, checked.signer)
-        elif kinds[bundle] == COSIGN_SIGN and checked.signer:
+        if checked.accepted:
+            # what the verifier vouched for must itself be about this digest
+            vouched = _statement_for(_json(checked.payload), subject.digest)
+            if vouched is not None:
+                accepted.setdefault(vouched, checked.signer)
+        elif kind == COSIGN_SIGN and checked.signer:
             others.append(_clean(checked.signer))
-        elif kinds[bundle] == COSIGN_SIGN:
+        elif kind == COSIGN_SIGN:
             problems.append(_clean(checked.problem))
     if COSIGN_SIGN not in accepted:
         if others:
