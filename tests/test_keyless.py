@@ -231,6 +231,34 @@ def test_a_bundle_that_does_not_verify_is_no_signature(
     assert out.count('\n') == 1
 
 
+def test_a_hostile_bundle_is_no_signature(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A sound bundle's envelope with its verification material nested
+    900 deep and a control character in it: whatever sigstore's parser
+    raises is the reason, on one escaped line."""
+    policy(repo, registry, exactly())
+    digest = registry.image('keyless/app', '1', f'content {next(_counter)} {time.time()}')
+    trusted_root, bundles = private_sigstore(
+        {'digest': digest, 'identity': RELEASE, 'issuer': GITHUB},
+    )
+    (repo / 'sigstore').mkdir()
+    (repo / 'sigstore' / 'trusted_root.json').write_text(json.dumps(trusted_root))
+    hostile = dict(bundles[0])
+    hostile['verificationMaterial'] = json.loads(
+        '{"\\u001b[2J": ' + '[' * 900 + ']' * 900 + '}',
+    )
+    attach_bundle(registry, 'keyless/app', digest, hostile)
+    (repo / 'Dockerfile').write_text(f'FROM {registry.address}/keyless/app:1@{digest}\n')
+    status, out, _ = run_verify(repo, capsys)
+    assert status == 1
+    assert out.startswith(
+        f'{repo / "Dockerfile"}:1:6: DP011 {digest} has no signature that {rule()} '
+        f'accepts: a Sigstore bundle does not verify: not a bundle sigstore reads: ',
+    ), out
+    assert out.count('\n') == 1 and '\x1b' not in out
+
+
 def test_a_bundle_for_another_digest_is_no_signature(
         registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
