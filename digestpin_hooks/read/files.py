@@ -436,8 +436,24 @@ def load_all(
         paths: Iterable[str], kind: str = 'auto',
 ) -> tuple[list[LoadedFile], list[FileError]]:
     """Every file that can be read, and a one-line error for each other;
-    with the parts of other Compose files that services of those extend."""
+    with the parts of other Compose files that services of those extend.
+
+    A file named twice (``. Dockerfile``, ``./a`` and ``a``, a symlink and
+    its target) is read once, as the first name gives it: read twice, it
+    would be written twice, and the second write, refused because the
+    first changed the file, made a pinned reference a finding and an
+    error as well."""
     loaded, errors = _load_all(paths, kind)
+    seen: set[tuple[int, int, str]] = set()
+    once = []
+    for file in loaded:
+        if file.identity is not None:
+            key = (file.identity.device, file.identity.inode, file.kind)
+            if key in seen:
+                continue
+            seen.add(key)
+        once.append(file)
+    loaded = once
     if kind in ('auto', COMPOSE) and any(b'extends' in f.data for f in loaded):
         _extended(loaded, errors, kind)
     if kind in ('auto', GITLAB):
