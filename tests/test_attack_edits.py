@@ -4,12 +4,17 @@ crashes, and says "pinned" only for what is on disk.  Each case states the
 exact outcome."""
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.fix import fix_files
 from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.resolve.matching import ImageKey
+from digestpin_hooks.resolve.matching import Resolution
 from tests.fakes import FakeDaemon
 from tests.fakes import knows
 
@@ -42,3 +47,47 @@ def test_a_file_named_twice_is_pinned_once(
     ]
     assert err.splitlines() == ['summary: 1 pinned']
     assert (tmp_path / 'Dockerfile').read_bytes() == f'FROM example.com/a:1@{A}\n'.encode()
+
+
+def resolves(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+    """The resolver every --source becomes, knowing example.com/a:1 and b:1."""
+    return {
+        key: Resolution(IMAGES[f'{key[0]}:{key[1]}'], '', '')
+        if f'{key[0]}:{key[1]}' in IMAGES else Resolution('', 'not found', 'pull it')
+        for key in keys
+    }
+
+
+@pytest.mark.parametrize(
+    ('before', 'after'),
+    (
+        # two entries: each digest key went to the end of the file, one
+        # place for both, and they were reported as sharing a value
+        (b'images:\r- name: example.com/a\r  newTag: "1"\r- name: example.com/b\r  newTag: "1"\r',
+         f'images:\r- name: example.com/a\r  newTag: "1"\r  digest: {A}\r'
+         f'- name: example.com/b\r  newTag: "1"\r  digest: {B}\r'.encode()),
+        # one entry: the key was indented by the whole text before it, and
+        # the read-back refused the file (internal error, exit 2)
+        (b'images:\r- name: example.com/a\r  newTag: "1"\r',
+         f'images:\r- name: example.com/a\r  newTag: "1"\r  digest: {A}\r'.encode()),
+        # no final line break: the new line ends as the one above
+        (b'images:\r- name: example.com/a\r  newTag: "1"',
+         f'images:\r- name: example.com/a\r  newTag: "1"\r  digest: {A}'.encode()),
+        (b'images:\r\n- name: example.com/a\r\n  newTag: "1"',
+         f'images:\r\n- name: example.com/a\r\n  newTag: "1"\r\n  digest: {A}'.encode()),
+    ),
+)
+def test_kustomize_digest_key_in_a_file_of_lone_cr_line_breaks(
+        tmp_path: Path, before: bytes, after: bytes,
+) -> None:
+    """YAML ends a line at a lone \\r too (old Mac files; Go's yaml and
+    PyYAML agree): the digest key is added at the end of its own entry."""
+    path = tmp_path / 'kustomization.yaml'
+    path.write_bytes(before)
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert (errors, left, changed) == ([], [], True)
+    assert path.read_bytes() == after
+    assert [p.after for p in pins] == [
+        f'example.com/a:1@{A}', f'example.com/b:1@{B}',
+    ][:len(pins)]
+    assert len(pins) == after.count(b'digest: ')

@@ -46,6 +46,8 @@ _NOT_A_STRING_RE = re.compile(
 
 # ``: *name`` after a key: an alias, as the YAML scanner reads one
 _ALIAS_RE = re.compile(r'[ \t]*:[ \t]*\*[^\s,\[\]{}]+')
+# a YAML line break
+_BREAK_RE = re.compile(r'\r\n?|\n')
 
 
 class Assembled(Record):
@@ -92,15 +94,22 @@ def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, i
         if text[after:after + 1] != '}':
             return None
         return (end, end), f', {name}: {{digest}}'
-    if text.find('\n', last.start, last.end) >= 0:
+    if _BREAK_RE.search(text, last.start, last.end):
         return None  # a value over several lines: left to the user
-    line_end = text.find('\n', end)
-    if line_end < 0:
-        line_end = len(text)
-    newline = '\r\n' if text[line_end - 1:line_end] == '\r' else '\n'
-    at = line_end - 1 if newline == '\r\n' else line_end
-    indent = key.start - (text.rfind('\n', 0, key.start) + 1)
-    return (at, at), f'{newline}{" " * indent}{name}: {{digest}}'
+    # YAML ends a line at \r\n, \n or a lone \r (old Mac files): looking
+    # for \n only put a lone-\r file's key at the end of the file, in
+    # the last entry, at the indentation of the whole text before it
+    found = _BREAK_RE.search(text, end)
+    at = len(text) if found is None else found.start()
+    line_start = max(text.rfind('\n', 0, key.start), text.rfind('\r', 0, key.start)) + 1
+    if found is not None:
+        newline = found.group()
+    else:  # the last line: ended as the line above is
+        newline = (
+            '\r\n' if text[line_start - 2:line_start] == '\r\n'
+            else text[line_start - 1:line_start] or '\n'
+        )
+    return (at, at), f'{newline}{" " * (key.start - line_start)}{name}: {{digest}}'
 
 
 def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[int, int], str] | None:
