@@ -91,3 +91,41 @@ def test_kustomize_digest_key_in_a_file_of_lone_cr_line_breaks(
         f'example.com/a:1@{A}', f'example.com/b:1@{B}',
     ][:len(pins)]
     assert len(pins) == after.count(b'digest: ')
+
+
+DEPLOYMENT_LABELLED = b'''apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {image: nginx}
+  annotations:
+    image: example.com/a:1
+spec:
+  selector:
+    matchLabels:
+      image: nginx
+  template:
+    metadata:
+      labels:
+        image: nginx
+    spec:
+      nodeSelector: {image: nginx}
+      containers:
+      - name: a
+        image: example.com/a:1
+'''
+
+
+def test_labels_and_annotations_named_image_are_not_pinned(tmp_path: Path) -> None:
+    """A label's value cannot hold a digest (63 characters of
+    [A-Za-z0-9_.-]): fix wrote one into each ``image:`` label, selector
+    and node selector, so kubectl refused the manifest (and a Deployment's
+    selector cannot change).  Only the container's image is pinned."""
+    path = tmp_path / 'deploy.yaml'
+    path.write_bytes(DEPLOYMENT_LABELLED)
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert (errors, left, changed) == ([], [], True)
+    assert [(p.line, p.after) for p in pins] == [(20, f'example.com/a:1@{A}')]
+    assert path.read_bytes() == DEPLOYMENT_LABELLED.replace(
+        b'        image: example.com/a:1\n', f'        image: example.com/a:1@{A}\n'.encode(),
+    )

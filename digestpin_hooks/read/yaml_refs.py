@@ -58,6 +58,10 @@ MAX_HELD_DEPTH = 3
 # kubectl's copy of the object itself, kept for its three-way merge: a
 # record, like status:, that nothing pulls from
 _LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+# string maps Kubernetes never pulls from: label values cannot even hold
+# a digest (63 characters of [A-Za-z0-9_.-]), so a pin there made the
+# manifest invalid (and changed a Deployment's immutable selector)
+_LABEL_MAPS = frozenset(('labels', 'matchLabels', 'nodeSelector'))
 # a KRM function's annotation: ``container: {image: …}``, which kpt and
 # kustomize run
 _KRM_FUNCTION = 'config.kubernetes.io/function'
@@ -324,12 +328,17 @@ def kubernetes(
                 )
                 continue
             is_object = path == '' or _is_manifest(node)
+            # an annotation is a string a tool may read (a KRM function's
+            # manifest, below), never an image the cluster pulls
+            annotations = path == 'annotations' or path.endswith('.annotations')
             children = []
             for key, value, key_node in items(node):
                 here = f'{path}.{key}' if path else key
                 if (key == 'status' and is_object) or key == _LAST_APPLIED:
                     continue  # what the cluster reports; kubectl's copy
-                if key == 'image' and isinstance(value, Scalar):
+                if key in _LABEL_MAPS and isinstance(value, YamlMapping):
+                    continue
+                if key == 'image' and isinstance(value, Scalar) and not annotations:
                     if id(value) not in seen:
                         seen.add(id(value))
                         yield here, value, key_node
