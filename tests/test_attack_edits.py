@@ -129,3 +129,26 @@ def test_labels_and_annotations_named_image_are_not_pinned(tmp_path: Path) -> No
     assert path.read_bytes() == DEPLOYMENT_LABELLED.replace(
         b'        image: example.com/a:1\n', f'        image: example.com/a:1@{A}\n'.encode(),
     )
+
+
+HELM_LABELLED = b'''podLabels:
+  image: nginx
+commonAnnotations:
+  image: example.com/b:1
+nodeSelector: {image: nginx}
+image:
+  repository: example.com/a
+  tag: "1"
+'''
+
+
+def test_helm_values_for_labels_and_annotations_are_not_pinned(tmp_path: Path) -> None:
+    """A chart renders ``podLabels`` and the like into labels, which cannot
+    hold a digest: fix pinned ``podLabels.image`` and the release failed."""
+    (tmp_path / 'Chart.yaml').write_bytes(b'name: c\n')
+    path = tmp_path / 'values.yaml'
+    path.write_bytes(HELM_LABELLED)
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert (errors, left, changed) == ([], [], True)
+    assert [(p.line, p.after) for p in pins] == [(7, f'example.com/a:1@{A}')]
+    assert path.read_bytes() == HELM_LABELLED.replace(b'"1"', f'"1@{A}"'.encode())

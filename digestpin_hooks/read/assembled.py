@@ -230,6 +230,15 @@ def _is_image_key(key: str) -> bool:
     return key == 'image' or key.endswith('Image')
 
 
+def _is_label_map(key: str) -> bool:
+    """Values a chart renders into labels, selectors or annotations
+    (``podLabels``, ``commonAnnotations``, ``nodeSelector``): never pulled,
+    and a label cannot hold a digest, so a pin there broke the release."""
+    return key in ('labels', 'annotations', 'nodeSelector') or key.endswith(
+        ('Labels', 'Annotations', 'NodeSelector'),
+    )
+
+
 def helm(
         text: str, documents: list[Node | None], span_of: SpanOf,
 ) -> Iterator[Assembled | tuple[str, Scalar, Scalar]]:
@@ -258,6 +267,8 @@ def helm(
             children = []
             for key, value, key_node in items(node):
                 here = f'{path}.{key}' if path else key
+                if _is_label_map(key) and isinstance(value, YamlMapping):
+                    continue
                 if _is_image_key(key) and isinstance(value, Scalar):
                     is_string = value.style != '' or not _NOT_A_STRING_RE.match(value.value)
                     if _text(value) and is_string and id(value) not in seen:
