@@ -152,3 +152,24 @@ def test_helm_values_for_labels_and_annotations_are_not_pinned(tmp_path: Path) -
     assert (errors, left, changed) == ([], [], True)
     assert [(p.line, p.after) for p in pins] == [(7, f'example.com/a:1@{A}')]
     assert path.read_bytes() == HELM_LABELLED.replace(b'"1"', f'"1@{A}"'.encode())
+
+
+def test_a_file_named_by_a_link_out_of_the_repository_and_by_itself(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Read once, the file is written under its own name: the link, which
+    points out of its repository, is never written through."""
+    (tmp_path / 'repo' / '.git').mkdir(parents=True)
+    (tmp_path / 'outside').mkdir()
+    target = tmp_path / 'outside' / 'Dockerfile'
+    target.write_bytes(b'FROM example.com/a:1\n')
+    link = tmp_path / 'repo' / 'Dockerfile'
+    os.symlink(target, link)
+    assert fix(str(link), str(target)) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f'{target}:1:6: pinned example.com/a:1 -> example.com/a:1@{A}',
+    ]
+    assert err.splitlines() == ['summary: 1 pinned']
+    assert target.read_bytes() == f'FROM example.com/a:1@{A}\n'.encode()
+    assert os.readlink(link) == str(target)

@@ -442,17 +442,21 @@ def load_all(
     its target) is read once, as the first name gives it: read twice, it
     would be written twice, and the second write, refused because the
     first changed the file, made a pinned reference a finding and an
-    error as well."""
+    error as well.  A name that is no symlink is preferred: a link out of
+    the repository is not written through, its target's own name is."""
     loaded, errors = _load_all(paths, kind)
-    seen: set[tuple[int, int, str]] = set()
-    once = []
+    at: dict[tuple[int, int, str], int] = {}
+    once: list[LoadedFile] = []
     for file in loaded:
-        if file.identity is not None:
-            key = (file.identity.device, file.identity.inode, file.kind)
-            if key in seen:
-                continue
-            seen.add(key)
-        once.append(file)
+        if file.identity is None:
+            once.append(file)
+            continue
+        key = (file.identity.device, file.identity.inode, file.kind)
+        if key not in at:
+            at[key] = len(once)
+            once.append(file)
+        elif os.path.islink(once[at[key]].path) and not os.path.islink(file.path):
+            once[at[key]] = file
     loaded = once
     if kind in ('auto', COMPOSE) and any(b'extends' in f.data for f in loaded):
         _extended(loaded, errors, kind)
