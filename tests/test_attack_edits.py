@@ -173,3 +173,34 @@ def test_a_file_named_by_a_link_out_of_the_repository_and_by_itself(
     assert err.splitlines() == ['summary: 1 pinned']
     assert target.read_bytes() == f'FROM example.com/a:1@{A}\n'.encode()
     assert os.readlink(link) == str(target)
+
+
+@pytest.mark.parametrize(
+    ('name', 'before', 'after'),
+    (
+        # filled, the field read as null (PyYAML) or was refused (Go's yaml)
+        ('kustomization.yaml', b'images:\n- name: example.com/a\n  newTag: "1"\n  digest: !!null\n', None),
+        ('kustomization.yaml', b'images:\n- name: example.com/a\n  newTag: "1"\n  digest: &d !!null ~\n', None),
+        # "1@sha256:..." is no integer: the values no longer parsed
+        ('values.yaml', b'image:\n  repository: example.com/a\n  tag: !!int 1\n', None),
+        # a string's own tag stays, and the pin is made
+        ('kustomization.yaml', b'images:\n- name: example.com/a\n  newTag: "1"\n  digest: !!str\n',
+         f'images:\n- name: example.com/a\n  newTag: "1"\n  digest: !!str {A}\n'.encode()),
+        ('values.yaml', b'image:\n  repository: example.com/a\n  tag: !!str 1\n',
+         f'image:\n  repository: example.com/a\n  tag: !!str 1@{A}\n'.encode()),
+    ),
+)
+def test_a_field_tagged_other_than_a_string_is_not_edited(
+        tmp_path: Path, name: str, before: bytes, after: bytes | None,
+) -> None:
+    (tmp_path / 'Chart.yaml').write_bytes(b'name: c\n')
+    path = tmp_path / name
+    path.write_bytes(before)
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert errors == []
+    assert path.read_bytes() == (after or before)
+    assert changed == (after is not None)
+    assert [p.after for p in pins] == ([f'example.com/a:1@{A}'] if after else [])
+    assert [f.message.endswith('[written in a form digestpin-fix does not edit]') for f in left] == (
+        [] if after else [True]
+    )

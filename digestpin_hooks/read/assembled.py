@@ -112,17 +112,29 @@ def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, i
     return (at, at), f'{newline}{" " * (key.start - line_start)}{name}: {{digest}}'
 
 
-def _at_field(span_of: SpanOf, node: Scalar, prefix: str = '') -> tuple[tuple[int, int], str] | None:
+# the tags that leave a scalar a string (the YAML core schema's own)
+_STRING_TAGS = frozenset(('!', '!!str', '!<tag:yaml.org,2002:str>'))
+
+
+def _at_field(
+        text: str, span_of: SpanOf, node: Scalar, prefix: str = '',
+) -> tuple[tuple[int, int], str] | None:
     """Where to write into an existing field: its text replaced by
-    ``prefix`` + the digest; an empty field filled."""
+    ``prefix`` + the digest; an empty field filled.  None when a tag makes
+    the field other than a string: ``digest: !!null`` filled read as null
+    (PyYAML) or was refused (Go's yaml), ``tag: !!int 1`` no longer parsed."""
     if node.style == '' and node.value in _NULLS:
         # after an anchor or a tag (``digest: &d ~``), which stay
-        if node.value:  # ~ or null: replaced
-            return (node.end - len(node.value), node.end), f'{prefix}{{digest}}'
-        return (node.end, node.end), f' {prefix}{{digest}}'
-    span = span_of(node)
+        span: tuple[int, int] | None = (node.end - len(node.value), node.end)
+    else:
+        span = span_of(node)
     if span is None:
         return None
+    properties = text[node.start:span[0]].split()
+    if any(p.startswith('!') and p not in _STRING_TAGS for p in properties):
+        return None
+    if span[0] == span[1] and node.style == '':  # nothing written: filled
+        return span, f' {prefix}{{digest}}'
     return span, f'{prefix}{{digest}}'
 
 
@@ -165,7 +177,7 @@ def _kustomize_entry(
     digest = _text(digest_node)
     image = name + (f':{tag}' if tag else '') + (f'@{digest}' if digest else '')
     if digest_node is not None:
-        edit = _at_field(span_of, digest_node)
+        edit = _at_field(text, span_of, digest_node)
     else:
         edit = _added_key(text, entry, 'digest')
     return _assembled(
@@ -189,7 +201,9 @@ def kustomize(text: str, documents: list[Node | None], span_of: SpanOf) -> Itera
                 yield found
 
 
-def _helm_image(span_of: SpanOf, mapping: YamlMapping, path: str) -> Assembled | None:
+def _helm_image(
+        text: str, span_of: SpanOf, mapping: YamlMapping, path: str,
+) -> Assembled | None:
     repository_node, registry_node = _value(mapping, 'repository'), _value(mapping, 'registry')
     repository = _text(repository_node)
     if not repository:
@@ -211,9 +225,9 @@ def _helm_image(span_of: SpanOf, mapping: YamlMapping, path: str) -> Assembled |
         f'@{digest or tag_digest}' if digest or tag_digest else ''
     )
     if digest_node is not None:
-        edit = _at_field(span_of, digest_node)
+        edit = _at_field(text, span_of, digest_node)
     elif tag_node is not None and tag:
-        edit = _at_field(span_of, tag_node, prefix=f'{tag}@')
+        edit = _at_field(text, span_of, tag_node, prefix=f'{tag}@')
     else:
         edit = None
     if sha_node is not None and _text(sha_node) and digest_node is None:
@@ -260,7 +274,7 @@ def helm(
             if not isinstance(node, YamlMapping):
                 continue
             if under_image and node.pairs:
-                found = _helm_image(span_of, node, path)
+                found = _helm_image(text, span_of, node, path)
                 if found is not None:
                     yield found
                     continue
