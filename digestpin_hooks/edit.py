@@ -78,7 +78,8 @@ def shared_edits(
     """
     import heapq
     reads = sorted(
-        (span, index) for index, ref in enumerate(refs) for span in _occupies(ref)
+        (span, index) for index, ref in enumerate(refs)
+        for span in _occupies(ref) + (list(ref.reads_unpinned) if index not in planned else [])
     )
     found: dict[int, list[int]] = {}
     active: list[tuple[int, int, int]] = []  # (end, start, reader), by end

@@ -305,6 +305,9 @@ class ImageRef(Record):
     # written there changes this reference too
     reads: Final[tuple[tuple[int, int], ...]] = ()
     left: Final[str] = ''  # why fix leaves it when nothing else says so (IN_A_STRING)
+    # where a key added to a mapping it merges would go (``<<: *x``): read
+    # only while it is not pinned itself, since then its own key wins
+    reads_unpinned: Final[tuple[tuple[int, int], ...]] = ()
 
 
 def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:

@@ -204,3 +204,43 @@ def test_a_field_tagged_other_than_a_string_is_not_edited(
     assert [f.message.endswith('[written in a form digestpin-fix does not edit]') for f in left] == (
         [] if after else [True]
     )
+
+
+KUSTOMIZE_MERGED_ENTRY = b'''images:
+- &x
+  name: example.com/a
+  newTag: "1"
+- <<: *x
+  name: example.com/b
+'''
+
+
+def knows_a_only(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+    return {
+        key: Resolution(A, '', '') if key == ('example.com/a', '1')
+        else Resolution('', 'not found', 'pull it') for key in keys
+    }
+
+
+def test_a_digest_key_added_to_an_entry_another_merges(tmp_path: Path) -> None:
+    """b merges a's entry: a digest key added to a's entry is b's too,
+    unless b gets its own.  With b unresolved, a's key would have pinned b
+    to a's digest: the read-back refused the file as an internal error
+    (exit 2); now a is left as shared, and nothing fails."""
+    path = tmp_path / 'kustomization.yaml'
+    path.write_bytes(KUSTOMIZE_MERGED_ENTRY)
+    pins, left, errors, changed = fix_files([str(path)], knows_a_only, stdout=io.StringIO())
+    assert (pins, errors, changed) == ([], [], False)
+    assert [(f.line, f.message) for f in left] == [
+        (3, "'example.com/a:1' left unpinned: its value on line 4 is shared with "
+            "line 5: pin by hand"),
+        (5, "'example.com/b:1' left unpinned: not found (pull it)"),
+    ]
+    assert path.read_bytes() == KUSTOMIZE_MERGED_ENTRY
+    # both resolved: each entry gets its own key, b's winning over a's
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert (left, errors, changed) == ([], [], True)
+    assert [p.after for p in pins] == [f'example.com/a:1@{A}', f'example.com/b:1@{B}']
+    assert path.read_bytes() == KUSTOMIZE_MERGED_ENTRY.replace(
+        b'"1"\n', f'"1"\n  digest: {A}\n'.encode(),
+    ) + f'  digest: {B}\n'.encode()

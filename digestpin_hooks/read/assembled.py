@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Callable
     from typing import Final
     from typing import Iterator
+    from typing import Sequence
 
     from digestpin_hooks.read.yaml_nodes import Node
 
@@ -138,10 +139,36 @@ def _at_field(
     return span, f'{prefix}{{digest}}'
 
 
+def _merged_ends(text: str, mapping: YamlMapping) -> list[tuple[int, int]]:
+    """Where a key added to each mapping ``mapping`` merges (``<<: *x``,
+    through merges of merges) would go, as spans that hold that point: a
+    ``digest:`` added to a Kustomize entry that another entry merges is
+    read by that entry too, unless it has its own."""
+    spans = []
+    visited = {id(mapping)}
+    todo: list[Node] = [mapping]
+    while todo:
+        node = todo.pop()
+        if not isinstance(node, YamlMapping):
+            continue
+        for key, value in node.pairs:
+            if not (isinstance(key, Scalar) and key.value == '<<' and key.style == ''):
+                continue
+            for merged in value.items if isinstance(value, YamlSequence) else [value]:
+                if isinstance(merged, YamlMapping) and id(merged) not in visited:
+                    visited.add(id(merged))
+                    todo.append(merged)
+                    added = _added_key(text, merged, 'digest') if merged.pairs else None
+                    if added is not None:
+                        spans.append((merged.start, added[0][0] + 1))
+    return spans
+
+
 def _assembled(
         path: str, mapping: YamlMapping, image: str, *,
         has_tag: bool, digest_field: Scalar | None, edit: tuple[tuple[int, int], str] | None,
         untagged_note: str, fields: tuple[Scalar | None, ...],
+        merged: Sequence[tuple[int, int]] = (),
 ) -> Assembled:
     first_key = mapping.pairs[0][0]
     assert isinstance(first_key, Scalar)
@@ -152,6 +179,7 @@ def _assembled(
         # its fields, wherever they are written (an alias's value stands at
         # its anchor, which other references may read too)
         reads=tuple((f.start, f.end) for f in fields if f is not None),
+        reads_unpinned=tuple(merged),
     )
     if '{{' in image or '$' in image:
         return Assembled(at.replace(
@@ -183,6 +211,7 @@ def _kustomize_entry(
     return _assembled(
         path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
         edit=edit, untagged_note='no newTag: the tag is the one the base manifests name',
+        merged=() if digest_node is not None else _merged_ends(text, entry),
         fields=(name_node, new_name_node, tag_node, digest_node),
     )
 
