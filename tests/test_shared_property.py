@@ -77,6 +77,32 @@ def kustomize(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @st.composite
+def kustomize_merged(draw: st.DrawFn) -> tuple[str, str]:
+    """Entries that merge anchored entries (``- <<: *e0``), so that a
+    digest key added to one entry is read by others."""
+    anchors: list[str] = []
+    lines = ['images:']
+    for k in range(draw(st.integers(1, 5))):
+        name, _, tag = draw(st.sampled_from(IMAGES)).rpartition(':')
+        body = []
+        if anchors and draw(st.booleans()):
+            merged = draw(st.lists(st.sampled_from(anchors), min_size=1, max_size=2, unique=True))
+            body.append(f'<<: [{", ".join("*" + m for m in merged)}]')
+        if draw(st.booleans()) or not body:
+            body.append(f'name: {name}')
+        if draw(st.booleans()) or len(body) == 1:
+            body.append(f'newTag: "{tag}"')
+        if draw(st.booleans()):
+            body.append(f'digest: {draw(st.sampled_from(("", OLD, "~")))}')
+        if draw(st.booleans()):
+            anchors.append(f'e{k}')
+            lines += [f'- &e{k}'] + [f'  {line}' for line in body]
+        else:
+            lines += [f'- {body[0]}'] + [f'  {line}' for line in body[1:]]
+    return 'kustomization.yaml', '\n'.join(lines) + '\n'
+
+
+@st.composite
 def compose(draw: st.DrawFn) -> tuple[str, str]:
     anchors: list[str] = []
     lines = []
@@ -161,7 +187,7 @@ devcontainer = st.sampled_from(IMAGES).map(
     lambda image: ('.devcontainer.json', f'// x\n{{"image": "{image}",}}\n'),
 )
 FILES = st.one_of(
-    helm(), kustomize(), compose(), gitlab(), kubernetes(), dockerfile(), ci(), devcontainer,
+    helm(), kustomize(), kustomize_merged(), compose(), gitlab(), kubernetes(), dockerfile(), ci(), devcontainer,
 )
 
 
