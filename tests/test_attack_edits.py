@@ -244,3 +244,19 @@ def test_a_digest_key_added_to_an_entry_another_merges(tmp_path: Path) -> None:
     assert path.read_bytes() == KUSTOMIZE_MERGED_ENTRY.replace(
         b'"1"\n', f'"1"\n  digest: {A}\n'.encode(),
     ) + f'  digest: {B}\n'.encode()
+
+
+@pytest.mark.parametrize('properties', ('&x ', '!!map ', '&x !!map ', '&x\n  '))
+def test_a_digest_key_in_a_flow_entry_after_its_anchor_or_tag(
+        tmp_path: Path, properties: str,
+) -> None:
+    """``- &x {name: …}``: the entry is a flow mapping although its text
+    starts at the anchor.  Taken for a block, it got a line after its
+    brace, and the read-back failed the whole file (internal error)."""
+    before = f'images:\n- {properties}{{name: example.com/a, newTag: "1"}}\n'
+    path = tmp_path / 'kustomization.yaml'
+    path.write_text(before)
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert (left, errors, changed) == ([], [], True)
+    assert [p.after for p in pins] == [f'example.com/a:1@{A}']
+    assert path.read_text() == before.replace('"1"}', f'"1", digest: {A}}}')

@@ -49,6 +49,8 @@ _NOT_A_STRING_RE = re.compile(
 _ALIAS_RE = re.compile(r'[ \t]*:[ \t]*\*[^\s,\[\]{}]+')
 # a YAML line break
 _BREAK_RE = re.compile(r'\r\n?|\n')
+# a node's anchor and tag (``&x !!map``), then its first character
+_PROPERTIES_RE = re.compile(r'(?:[&!][^\s]*\s+)*(.?)')
 
 
 class Assembled(Record):
@@ -88,7 +90,8 @@ def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, i
         if alias is None:
             return None
         end = alias.end()
-    if text[mapping.start] == '{':  # flow: before the closing brace
+    if _PROPERTIES_RE.match(text, mapping.start).group(1) == '{':
+        # flow (after its anchor or tag, ``- &x {…}``): before the brace
         after = end
         while after < len(text) and text[after] in ' \t':
             after += 1
