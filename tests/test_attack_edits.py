@@ -260,3 +260,50 @@ def test_a_digest_key_in_a_flow_entry_after_its_anchor_or_tag(
     assert (left, errors, changed) == ([], [], True)
     assert [p.after for p in pins] == [f'example.com/a:1@{A}']
     assert path.read_text() == before.replace('"1"}', f'"1", digest: {A}}}')
+
+
+KUSTOMIZE_MERGED_LIST = b'''images:
+- &e0
+  name: example.com/a
+  newTag: "1"
+  digest:
+- &e1
+  name: example.com/a
+  newTag: "1"
+- <<: [*e1, *e0]
+  newTag: "2"
+'''
+
+
+@pytest.mark.parametrize('known', (
+    {('example.com/a', '1')}, {('example.com/a', '1'), ('example.com/a', '2')},
+))
+def test_a_merged_digest_loses_to_a_key_added_to_a_mapping_merged_before(
+        tmp_path: Path, known: set[ImageKey],
+) -> None:
+    """The third entry reads e0's empty digest through ``<<: [*e1, *e0]``;
+    a key added to e1, merged first, would win over it.  Found by the
+    shared-value property: the read-back failed the file."""
+    path = tmp_path / 'kustomization.yaml'
+    path.write_bytes(KUSTOMIZE_MERGED_LIST)
+
+    def resolver(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+        return {
+            key: Resolution(IMAGES['example.com/a:1'] if key[1] == '1' else B, '', '')
+            if key in known else Resolution('', 'not found', 'pull it') for key in keys
+        }
+
+    pins, left, errors, changed = fix_files([str(path)], resolver, stdout=io.StringIO())
+    assert (pins, errors, changed) == ([], [], False)
+    assert path.read_bytes() == KUSTOMIZE_MERGED_LIST
+    third = (
+        "its value on line 5 is shared with line 3: pin by hand"
+        if ('example.com/a', '2') in known else 'not found (pull it)'
+    )
+    assert [(f.line, f.message) for f in left] == [
+        (3, "'example.com/a:1' left unpinned: its value on line 5 is shared with "
+            "line 9: pin by hand"),
+        (7, "'example.com/a:1' left unpinned: its value on line 8 is shared with "
+            "line 9: pin by hand"),
+        (9, f"'example.com/a:2' left unpinned: {third}"),
+    ]

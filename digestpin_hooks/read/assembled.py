@@ -142,6 +142,11 @@ def _at_field(
     return span, f'{prefix}{{digest}}'
 
 
+def _own(mapping: YamlMapping, name: str) -> bool:
+    """Whether the mapping writes the key itself (not through a merge)."""
+    return any(isinstance(key, Scalar) and key.value == name for key, _ in mapping.pairs)
+
+
 def _merged_ends(text: str, mapping: YamlMapping) -> list[tuple[int, int]]:
     """Where a key added to each mapping ``mapping`` merges (``<<: *x``,
     through merges of merges) would go, as spans that hold that point: a
@@ -171,7 +176,7 @@ def _assembled(
         path: str, mapping: YamlMapping, image: str, *,
         has_tag: bool, digest_field: Scalar | None, edit: tuple[tuple[int, int], str] | None,
         untagged_note: str, fields: tuple[Scalar | None, ...],
-        merged: Sequence[tuple[int, int]] = (),
+        merged: Sequence[tuple[int, int]] = (), merged_always: bool = False,
 ) -> Assembled:
     first_key = mapping.pairs[0][0]
     assert isinstance(first_key, Scalar)
@@ -181,8 +186,10 @@ def _assembled(
         line=first_key.line, has_variables='$' in image or '{{' in image,
         # its fields, wherever they are written (an alias's value stands at
         # its anchor, which other references may read too)
-        reads=tuple((f.start, f.end) for f in fields if f is not None),
-        reads_unpinned=tuple(merged),
+        reads=tuple((f.start, f.end) for f in fields if f is not None) + (
+            tuple(merged) if merged_always else ()
+        ),
+        reads_unpinned=() if merged_always else tuple(merged),
     )
     if '{{' in image or '$' in image:
         return Assembled(at.replace(
@@ -214,7 +221,10 @@ def _kustomize_entry(
     return _assembled(
         path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
         edit=edit, untagged_note='no newTag: the tag is the one the base manifests name',
-        merged=() if digest_node is not None else _merged_ends(text, entry),
+        merged=() if _own(entry, 'digest') else _merged_ends(text, entry),
+        # with no digest, its pin adds its own key, which wins; a digest it
+        # merges loses to one added to a mapping merged before it
+        merged_always=digest_node is not None,
         fields=(name_node, new_name_node, tag_node, digest_node),
     )
 
