@@ -90,7 +90,8 @@ def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, i
         if alias is None:
             return None
         end = alias.end()
-    if _PROPERTIES_RE.match(text, mapping.start).group(1) == '{':
+    properties = _PROPERTIES_RE.match(text, mapping.start)
+    if properties is not None and properties.group(1) == '{':
         # flow (after its anchor or tag, ``- &x {…}``): before the brace
         after = end
         while after < len(text) and text[after] in ' \t':
