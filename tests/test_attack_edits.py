@@ -307,3 +307,50 @@ def test_a_merged_digest_loses_to_a_key_added_to_a_mapping_merged_before(
             "line 9: pin by hand"),
         (9, f"'example.com/a:2' left unpinned: {third}"),
     ]
+
+
+WORKFLOW = (
+    'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n'
+    '  - name: t\n    resource:\n      manifest: |4-\n'
+    '          apiVersion: argoproj.io/v1alpha1\n          kind: Workflow\n'
+    '          spec:\n            templates:\n            - resource:\n'
+    '                manifest: |\n                  apiVersion: v1\n'
+    '                  kind: Pod\n                  metadata: {{name: "{{{{x}}}}"}}\n'
+    '                  spec:\n                    containers:\n'
+    '                    - {{name: a, image: example.com/a:1{a}}}\n'
+    '                    - {{name: b, image: "{{{{inputs.image}}}}"}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ('name', 'before', 'after'),
+    (
+        # a manifest held in a literal block held in another, with an
+        # indentation indicator and {{ }}: pinned in place, byte for byte
+        ('wf.yaml', WORKFLOW.format(a=''), WORKFLOW.format(a=f'@{A}')),
+        # one flow line, the same image twice: two pins, nothing else moves
+        ('compose.yaml', 'services: {{a: {{image: example.com/a:1{a}}}, '
+                         'b: {{image: example.com/a:1{a}}}}}\r\n', None),
+        # a here-document's FROM is text, not an instruction
+        ('Dockerfile', 'FROM example.com/a:1{a}\nRUN <<EOF\nFROM example.com/b:1\nEOF\n', None),
+        # BOM, CRLF, a comment between key and value, no final line break
+        ('compose.yaml', '\ufeffservices:\r\n  a:\r\n    image:   # c\r\n'
+                         '      example.com/a:1{a}', None),
+        # GitLab reads the earlier of <<: [*t, *u]: j's image is t's
+        ('.gitlab-ci.yml', '.t: &t\n  image: example.com/a:1{a}\n.u: &u\n  image: example.com/b:1{b}\n'
+                           'j:\n  <<: [*t, *u]\n  script: [x]\n', None),
+    ),
+)
+def test_hostile_files_that_hold(tmp_path: Path, name: str, before: str, after: str | None) -> None:
+    if after is None:
+        before, after = before.format(a='', b=''), before.format(a=f'@{A}', b=f'@{B}')
+    path = tmp_path / name
+    path.write_bytes(before.encode())
+    pins, left, errors, changed = fix_files([str(path)], resolves, stdout=io.StringIO())
+    assert (errors, changed) == ([], True)
+    assert path.read_bytes() == after.encode()
+    assert sorted(p.after for p in pins) == sorted(
+        f'{image}@{digest}' for image, digest in IMAGES.items()
+        for _ in range(after.count(digest))
+    )
+    assert [f.line for f in left] == ([20] if name == 'wf.yaml' else [])
