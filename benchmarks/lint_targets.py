@@ -1,0 +1,194 @@
+"""Issue 22's lint rows, each as a ratio against a baseline run alongside.
+
+Every lint command runs from a fresh non-editable install (``pip install
+.`` into a new venv, as pre-commit installs a hook), so that an editable
+install's finder is not part of the figures; the baselines run with that
+venv's Python.  Medians of alternating runs (``_common.paired_medians``).
+
+1. the Dockerfile corpus in one process vs a bare read + one regex (<= 4x);
+2. one Dockerfile vs ``python -c pass`` (<= 2.5x);
+3. one Compose file vs ``python -c pass`` (<= 3x);
+4. corpus-yaml and corpus-kinds, under their kinds' names, vs a process
+   that runs ``yaml.load_all`` with ``CSafeLoader`` over each file (<= 1.25x);
+5. peak memory (maximum resident set) of lint over the Dockerfile corpus
+   (<= 20 MiB), next to that of ``python -c pass``.
+
+Run: python benchmarks/lint_targets.py [--runs N] [--venv DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from _common import corpus_files  # noqa: E402
+from _common import environment  # noqa: E402
+from _common import paired_medians  # noqa: E402
+from _common import ratio_line  # noqa: E402
+from lint_speed import BARE  # noqa: E402
+from yaml_speed import ci_files  # noqa: E402
+from yaml_speed import conventional_name  # noqa: E402
+from yaml_speed import yaml_files  # noqa: E402
+
+YAML_BASELINE = (
+    'import sys, yaml\n'
+    'for path in sys.argv[1:]:\n'
+    "    with open(path, 'rb') as f:\n"
+    '        data = f.read()\n'
+    '    try:\n'
+    '        list(yaml.load_all(data, Loader=yaml.CSafeLoader))\n'
+    '    except yaml.YAMLError:\n'
+    '        pass\n'
+)
+COMPOSE = '''\
+services:
+  web:
+    image: nginx:1.27
+    ports: ["8080:80"]
+    depends_on: [db, cache]
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: example
+  cache:
+    image: redis:7-alpine
+'''
+
+
+def fresh_install(venv: str) -> str:
+    """A venv with this tree installed as pre-commit installs a hook (not
+    editable); its Python."""
+    python = os.path.join(venv, 'bin', 'python')
+    again: list[str] = []
+    if os.path.exists(python):  # this tree as it is now, over the last one
+        again = ['--force-reinstall', '--no-deps']
+    else:
+        subprocess.run([sys.executable, '-m', 'venv', venv], check=True)
+    subprocess.run(
+        [python, '-m', 'pip', 'install', '-q', *again, ROOT], check=True,
+        cwd=tempfile.gettempdir(),
+    )
+    return python
+
+
+# runs a script as its own process would, then writes the process's peak
+# resident set (VmHWM: of this program only, unlike the rusage of a child,
+# which keeps the forking parent's pages from before exec)
+PEAK = (
+    'import atexit, runpy, sys\n'
+    'def peak():\n'
+    "    with open('/proc/self/status') as f:\n"
+    "        line = next(l for l in f if l.startswith('VmHWM:'))\n"
+    "    with open(sys.argv_out, 'w') as f:\n"
+    '        f.write(line.split()[1])\n'
+    'sys.argv_out = sys.argv[1]\n'
+    'sys.argv = sys.argv[2:]\n'
+    'atexit.register(peak)\n'
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+
+
+def peak_rss(python: str, command: list[str], cwd: str) -> float:
+    """The peak resident set of one run of the script ``command[0]``, MiB."""
+    out = os.path.join(cwd, 'peak')
+    subprocess.run(
+        [python, '-c', PEAK, out, *command], cwd=cwd, env=environment(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    with open(out) as f:
+        return int(f.read()) / 1024
+
+
+def copied_yaml(work: str) -> tuple[list[str], list[str]]:
+    """corpus-yaml and corpus-kinds copied under their kinds' names."""
+    ours = []
+    for number, (path, kind, original) in enumerate(yaml_files()):
+        dest = os.path.join(work, 'yaml', conventional_name(number, kind, original))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copyfile(path, dest)
+        ours.append(dest)
+    kinds = []
+    for number, (path, name) in enumerate(ci_files()):
+        dest = os.path.join(work, 'kinds', f'{number:04d}', name)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copyfile(path, dest)
+        if name == 'chart/values.yaml':
+            with open(os.path.join(os.path.dirname(dest), 'Chart.yaml'), 'w') as f:
+                f.write('apiVersion: v2\nname: c\nversion: 1.0.0\n')
+        kinds.append(dest)
+    return ours, kinds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--runs', type=int, default=7)
+    parser.add_argument(
+        '--venv', help='reuse this venv (made with pip install . when missing)',
+    )
+    parser.add_argument(
+        '--only', choices=('corpus', 'one', 'yaml', 'memory'), action='append',
+    )
+    args = parser.parse_args()
+    only = set(args.only or ('corpus', 'one', 'yaml', 'memory'))
+    work = tempfile.mkdtemp(prefix='dplint')
+    try:
+        python = fresh_install(args.venv or os.path.join(work, 'venv'))
+        lint = [os.path.join(os.path.dirname(python), 'digestpin-lint')]
+        files = corpus_files()
+        if 'corpus' in only:
+            ours, bare = paired_medians(
+                [[*lint, *files], [python, '-c', BARE, *files]], args.runs,
+            )
+            print(ratio_line(
+                f'lint, Dockerfile corpus ({len(files)} files) vs bare read + '
+                'one regex', ours, bare, '<= 4x',
+            ))
+        if 'one' in only:
+            one = next(f for f in files if 'docker-node' in f)
+            compose = os.path.join(work, 'compose.yaml')
+            with open(compose, 'w') as f:
+                f.write(COMPOSE)
+            ours, nothing, compose_time = paired_medians(
+                [[*lint, one], [python, '-c', 'pass'], [*lint, compose]],
+                args.runs * 3,
+            )
+            print(ratio_line(
+                'lint, one Dockerfile vs python -c pass', ours, nothing, '<= 2.5x',
+            ))
+            print(ratio_line(
+                'lint, one Compose file vs python -c pass', compose_time, nothing,
+                '<= 3x',
+            ))
+        if 'yaml' in only:
+            yaml_tree, kinds_tree = copied_yaml(work)
+            for label, tree in (('corpus-yaml', yaml_tree), ('corpus-kinds', kinds_tree)):
+                ours, base = paired_medians(
+                    [[*lint, *tree], [python, '-c', YAML_BASELINE, *tree]], args.runs,
+                )
+                print(ratio_line(
+                    f'lint, {label} ({len(tree)} files) vs yaml.load_all with '
+                    'CSafeLoader per file', ours, base, '<= 1.25x',
+                ))
+        if 'memory' in only:
+            ours = max(peak_rss(python, [*lint, *files], work) for _ in range(3))
+            empty = os.path.join(work, 'empty.py')
+            with open(empty, 'w') as f:
+                f.write('pass\n')
+            nothing = max(peak_rss(python, [empty], work) for _ in range(3))
+            print(
+                f'peak memory, lint of the Dockerfile corpus: {ours:.1f} MiB '
+                f'(python -c pass: {nothing:.1f} MiB) (target <= 20 MiB)',
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
