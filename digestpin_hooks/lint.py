@@ -10,11 +10,12 @@ from digestpin_hooks import cli
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.model import FileError
-from digestpin_hooks.read.files import load_all
+from digestpin_hooks.read.files import load_each
 from digestpin_hooks.read.files import paths_or_here
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
     from typing import Collection
     from typing import Sequence
 
@@ -33,14 +34,28 @@ def lint_files(
         allow: Sequence[str] = (),
         ignore: Collection[str] = (),
         kind: str = 'auto',
+        each: Callable[[list[Finding], FileError | None], None] | None = None,
 ) -> tuple[list[Finding], list[FileError]]:
-    files, errors = load_all(paths_or_here(paths), kind)
+    """The findings and errors of every file; or, with ``each``, each
+    file's findings (or its error) handed to ``each`` as soon as it is read,
+    and nothing kept: a file read is let go before the next is read."""
     findings: list[Finding] = []
-    for loaded in files:
-        findings.extend(findings_for(
+    errors: list[FileError] = []
+    for loaded in load_each(paths_or_here(paths), kind):
+        if isinstance(loaded, FileError):
+            if each is None:
+                errors.append(loaded)
+            else:
+                each([], loaded)
+            continue
+        found = findings_for(
             loaded.path, loaded.doc, loaded.refs, strict=strict, allow=allow,
             ignore=ignore, unknown=loaded.unknown,
-        ))
+        )
+        if each is None:
+            findings.extend(found)
+        else:
+            each(found, None)
     return findings, errors
 
 
@@ -49,11 +64,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    findings, errors = lint_files(
+    if args.output_format != 'text':  # one document, or errors after findings
+        findings, errors = lint_files(
+            args.filenames, strict=args.strict, allow=args.allow,
+            ignore=args.ignore, kind=args.kind,
+        )
+        return cli.reported(findings, errors, args.output_format)
+    # the text report is written as each file is done, so that a run over
+    # thousands of files holds one file's reading at a time (and a user
+    # sees findings as they come)
+    from digestpin_hooks.report.formats import TextReport
+    text = TextReport()
+    lint_files(
         args.filenames, strict=args.strict, allow=args.allow,
-        ignore=args.ignore, kind=args.kind,
+        ignore=args.ignore, kind=args.kind, each=text.add,
     )
-    return cli.reported(findings, errors, args.output_format)
+    text.close()
+    return text.exit_status()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

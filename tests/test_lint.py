@@ -522,3 +522,58 @@ def test_strict_help_names_every_warning(capsys: pytest.CaptureFixture[str]) -> 
         main(['--help'])
     assert exit_status.value.code == 0
     assert 'report warnings (DP003, DP006, DP010) as errors' in ' '.join(capsys.readouterr().out.split())
+
+
+def _peak_of_lint(paths: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Peak Python memory (tracemalloc) of one text lint of ``paths``, its
+    report going nowhere (so that the report is not what grows)."""
+    import tracemalloc
+    with open(os.devnull, 'w') as nowhere:
+        monkeypatch.setattr(sys, 'stdout', nowhere)
+        monkeypatch.setattr(sys, 'stderr', nowhere)
+        tracemalloc.start()
+        try:
+            assert main(paths) == 1
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            monkeypatch.undo()
+
+
+def test_text_lint_holds_one_file_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each file's reading (bytes, instructions, references, about 10 kB
+    # here) is let go once its findings are written: what stays per file is
+    # its path, a few hundred bytes
+    body = b'FROM node:20\n' + b''.join(
+        b'RUN echo step %d && apt-get install -y package-%d\n' % (k, k) for k in range(60)
+    )
+    paths = [write(tmp_path / f'{k:04d}' / 'Dockerfile', body) for k in range(600)]
+    small = _peak_of_lint(paths[:60], monkeypatch)
+    large = _peak_of_lint(paths, monkeypatch)
+    assert (large - small) / (600 - 60) < 2048, (small, large)
+
+
+def test_text_lint_writes_each_file_in_turn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the files in the order given, each file's findings in line order;
+    # errors on stderr as they come; the summary last
+    a = write(tmp_path / 'a' / 'Dockerfile', b'FROM b:1\nFROM a:1\n')
+    b = write(tmp_path / 'compose.yaml', b'services:\n  x:\n    image: c:1\n')
+    missing = str(tmp_path / 'missing')
+    assert main([b, missing, a]) == 2
+    out, err = capsys.readouterr()
+    assert without_summary(out).splitlines() == [
+        f"{b}:3:12: DP001 'c:1' is not pinned to a digest: tag '1' can move; "
+        'pin it with digestpin-fix (c:1@sha256:<digest>)',
+        f"{a}:1:6: DP001 'b:1' is not pinned to a digest: tag '1' can move; "
+        'pin it with digestpin-fix (b:1@sha256:<digest>)',
+        f"{a}:2:6: DP001 'a:1' is not pinned to a digest: tag '1' can move; "
+        'pin it with digestpin-fix (a:1@sha256:<digest>)',
+    ]
+    assert err == (
+        f'{missing}: error: cannot read: No such file or directory\n'
+        'summary: 3 findings (DP001 3) in 2 files; 1 error\n'
+    )

@@ -28,6 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
     from typing import Iterable
+    from typing import Iterator
     from typing import Sequence
     from digestpin_hooks.model import Document
     from digestpin_hooks.model import FileError
@@ -444,25 +445,77 @@ def load_all(
     first changed the file, made a pinned reference a finding and an
     error as well.  A name that is no symlink is preferred: a link out of
     the repository is not written through, its target's own name is."""
-    loaded, errors = _load_all(paths, kind)
-    at: dict[tuple[int, int, str], int] = {}
-    once: list[LoadedFile] = []
-    for file in loaded:
-        if file.identity is None:
-            once.append(file)
-            continue
-        key = (file.identity.device, file.identity.inode, file.kind)
-        if key not in at:
-            at[key] = len(once)
-            once.append(file)
-        elif os.path.islink(once[at[key]].path) and not os.path.islink(file.path):
-            once[at[key]] = file
-    loaded = once
-    if kind in ('auto', COMPOSE) and any(b'extends' in f.data for f in loaded):
-        _extended(loaded, errors, kind)
-    if kind in ('auto', GITLAB):
-        _pipelines(loaded)
+    from digestpin_hooks.model import FileError
+    loaded: list[LoadedFile] = []
+    errors: list[FileError] = []
+    for each in load_each(paths, kind):
+        if isinstance(each, FileError):
+            errors.append(each)
+        else:
+            loaded.append(each)
     return loaded, errors
+
+
+def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile | FileError]:
+    """What load_all returns, one file at a time and in the same order, so
+    that a caller done with a file lets it go (lint of thousands of files
+    then holds one): the files given (folders searched), then the parts of
+    other Compose files that services of those extend.
+
+    A file is handed on as soon as it is read while nothing read later can
+    change it: until the first GitLab file (a pipeline is read again with
+    the files it includes) or the first name that is a symlink (a later
+    name of the same file would be preferred to it); from there on the
+    files are held, and handed on at the end as load_all always did."""
+    from digestpin_hooks.model import FileError
+    paths_read: list[str] = []  # the files handed on or held
+    seen: set[tuple[int, int, str]] = set()  # the files handed on
+    held: list[LoadedFile] | None = None
+    extending: list[LoadedFile] = []  # Compose files that may extend others
+    for each in _load_each(paths, kind):
+        if isinstance(each, FileError):
+            yield each
+            continue
+        if held is None and (each.kind == GITLAB or os.path.islink(each.path)):
+            held = []
+        if held is not None:
+            held.append(each)
+            continue
+        if each.identity is not None:
+            key = (each.identity.device, each.identity.inode, each.kind)
+            if key in seen:
+                continue  # named before, by a name that is no link: read once
+            seen.add(key)
+        paths_read.append(each.path)
+        if b'extends' in each.data and kind in ('auto', COMPOSE):
+            extending.append(each)
+        yield each
+    if held:
+        at: dict[tuple[int, int, str], int] = {}
+        once: list[LoadedFile] = []
+        for file in held:
+            if file.identity is None:
+                once.append(file)
+                continue
+            key = (file.identity.device, file.identity.inode, file.kind)
+            if key in seen:
+                continue  # handed on already, under a name that is no link
+            if key not in at:
+                at[key] = len(once)
+                once.append(file)
+            elif os.path.islink(once[at[key]].path) and not os.path.islink(file.path):
+                once[at[key]] = file
+        if kind in ('auto', GITLAB):
+            _pipelines(once)
+        for file in once:
+            paths_read.append(file.path)
+            if b'extends' in file.data and kind in ('auto', COMPOSE):
+                extending.append(file)
+            yield file
+    extending = [f for f in extending if kind_of(f.path, kind) == COMPOSE]
+    if extending:  # only then is each path resolved (a stat of each part)
+        given = {os.path.realpath(path) for path in paths_read}
+        yield from _extended(extending, given, kind)
 
 
 def _pipelines(loaded: list[LoadedFile]) -> None:
@@ -522,33 +575,24 @@ def _pipelines(loaded: list[LoadedFile]) -> None:
                 continue  # read alone, it was read: keep that reading
 
 
-def _load_all(
-        paths: Iterable[str], kind: str = 'auto',
-) -> tuple[list[LoadedFile], list[FileError]]:
+def _load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile | FileError]:
     from digestpin_hooks.model import FileError
-    loaded: list[LoadedFile] = []
-    errors: list[FileError] = []
     for path in paths:
         try:
-            loaded.append(load(path, kind))
+            yield load(path, kind)
         except IsAFolder:
             in_folder = files_in_folder(path)
             if not in_folder:
-                errors.append(FileError(path, (
+                yield FileError(path, (
                     'no file to check in this folder (no Dockerfile, no file '
                     'of a kind by its name, no Kubernetes manifest)'
-                ), skipped=True))
+                ), skipped=True)
             for found_path, found_kind in in_folder:
-                found, found_errors = _load_all(
-                    [found_path], found_kind if kind == 'auto' else kind,
-                )
-                loaded.extend(found)
-                errors.extend(found_errors)
+                yield from _load_each([found_path], found_kind if kind == 'auto' else kind)
         except SkippedFile as e:
-            errors.append(FileError(path, str(e), skipped=True))
+            yield FileError(path, str(e), skipped=True)
         except UnreadableFile as e:
-            errors.append(FileError(path, str(e)))
-    return loaded, errors
+            yield FileError(path, str(e))
 
 
 # how many services deep Compose's ``extends:`` is followed from a file
@@ -568,7 +612,9 @@ def _repository(path: str) -> str:
         folder = parent
 
 
-def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> None:
+def _extended(
+        extending: list[LoadedFile], given: set[str], kind: str,
+) -> Iterator[LoadedFile | FileError]:
     """Add the services other Compose files hold that services of the files
     read extend (``extends: {file: …, service: …}``) and take their image
     from: each such file read once, its references those of the extended
@@ -578,7 +624,7 @@ def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> N
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.yaml_refs import compose_extends
     from digestpin_hooks.text import decode
-    given = {os.path.realpath(f.path) for f in loaded}
+    errors: list[FileError] = []
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
     texts: dict[str, str] = {}
 
@@ -591,9 +637,7 @@ def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> N
                 return None  # reading the file itself says what is wrong
         return texts[real]
 
-    for file in list(loaded):
-        if kind_of(file.path, kind) != COMPOSE or b'extends' not in file.data:
-            continue
+    for file in extending:
         top = _repository(file.path)
         text = text_of(file.path)
         for service, line, other, base in compose_extends(text or ''):
@@ -633,10 +677,11 @@ def _extended(loaded: list[LoadedFile], errors: list[FileError], kind: str) -> N
     for real, (path, services) in wanted.items():
         try:
             read = read_regular(path, MAX_FILE_BYTES)
-            loaded.append(parse_data(
+            yield parse_data(
                 path, read.data, COMPOSE, read.identity, tuple(sorted(services)),
-            ))
+            )
         except ReadError as e:
             errors.append(FileError(path, str(e)))
         except UnreadableFile as e:
             errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))
+    yield from errors

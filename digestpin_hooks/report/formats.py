@@ -59,21 +59,27 @@ def summary_line(
     """One line that closes a text report: the findings counted by code and
     file, what the command did (``done``: "3 pinned"), the files it could not
     handle.  '' when there is nothing to say."""
+    by_code: dict[str, int] = {}
+    for finding in findings:
+        by_code[finding.code] = by_code.get(finding.code, 0) + 1
+    files = len({finding.path for finding in findings})
+    failed = sum(1 for error in errors if not error.skipped)
+    return _summary(by_code, files, failed, len(errors) - failed, done)
+
+
+def _summary(by_code: dict[str, int], files: int, failed: int, skipped: int, done: str) -> str:
+    """summary_line from counts: findings by code, the files they are in,
+    the files that failed and those skipped."""
     parts = []
+    findings = sum(by_code.values())
     if findings:
-        by_code: dict[str, int] = {}
-        for finding in findings:
-            by_code[finding.code] = by_code.get(finding.code, 0) + 1
-        files = len({finding.path for finding in findings})
         codes = ', '.join(f'{code} {count}' for code, count in sorted(by_code.items()))
         parts.append(
-            f'{_counted(len(findings), "finding")} ({codes}) in '
+            f'{_counted(findings, "finding")} ({codes}) in '
             f'{_counted(files, "file")}',
         )
     if done:
         parts.append(done)
-    failed = sum(1 for error in errors if not error.skipped)
-    skipped = len(errors) - failed
     if failed:
         parts.append(_counted(failed, 'error'))
     if skipped:
@@ -238,6 +244,46 @@ def report(
         summary = summary_line(findings, errors, done)
         if summary:
             print(printable(summary), file=stderr)
+
+
+class TextReport:
+    """lint's text report, written as each file is done: what ``report``
+    writes in the text format, byte for byte (the findings of a file in
+    line order, the files in the order they are done, each error as it
+    comes, the summary last), with counts kept instead of the findings."""
+
+    def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.by_code: dict[str, int] = {}
+        self.paths: set[str] = set()  # the files with findings
+        self.failed = 0
+        self.skipped = 0
+        self.error_found = False  # a finding of error severity
+
+    def add(self, findings: Sequence[Finding], error: FileError | None = None) -> None:
+        """One file's findings (any order), or its error."""
+        for finding in sorted(findings, key=lambda f: (f.line, f.column)):
+            print(printable(finding_line(finding)), file=self.stdout)
+            self.by_code[finding.code] = self.by_code.get(finding.code, 0) + 1
+            self.paths.add(finding.path)
+            self.error_found = self.error_found or finding.severity == 'error'
+        if error is not None:
+            print(printable(error_line(error)), file=self.stderr)
+            if error.skipped:
+                self.skipped += 1
+            else:
+                self.failed += 1
+
+    def close(self) -> None:
+        """The summary line, when there were findings."""
+        if self.by_code:
+            summary = _summary(self.by_code, len(self.paths), self.failed, self.skipped, '')
+            print(printable(summary), file=self.stderr)
+
+    def exit_status(self) -> int:
+        """As cli.exit_status: 2 for a file not handled, 1 for an error."""
+        return 2 if self.failed else int(self.error_found)
 
 
 def report_failure(
