@@ -276,6 +276,10 @@ UNTAGGED = '<no tag>'
 # stands in a manifest held in a string that is not a literal block (``|``
 # with plain indentation), so no pin can be written byte for byte
 IN_A_STRING = 'in a string'
+# the source of a reference an ARG's default names and a FROM uses: here,
+# so that checking one needs no Dockerfile reader (a Compose file's lint
+# imports none)
+SOURCE_ARG = 'ARG'
 
 
 class ImageRef(Record):

@@ -222,6 +222,24 @@ def test_lint_never_imports_docker(tmp_path: Path) -> None:
     assert result.stdout.startswith(f'{f}:1:6: DP001')
 
 
+def test_lint_of_a_compose_file_loads_no_dockerfile_reader(tmp_path: Path) -> None:
+    # the Dockerfile reader is a third of lint's own imports: a commit
+    # that touches YAML files only does not pay for it
+    f = write(tmp_path / 'compose.yaml', b'services:\n  web:\n    image: a:1\n')
+    code = (
+        'import sys\n'
+        'from digestpin_hooks.lint import main\n'
+        f'rc = main([{f!r}])\n'
+        "print(sorted(m for m in sys.modules if m.startswith('digestpin_hooks.read.dockerfile.')))\n"
+        'raise SystemExit(rc)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    first, loaded = result.stdout.splitlines()
+    assert first.startswith(f"{f}:3:12: DP001 'a:1' is not pinned")
+    assert loaded == '[]'
+
+
 def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     f = write(tmp_path / 'Dockerfile', b'\xff\xfe\x00garbage')
     result = subprocess.run(

@@ -4,9 +4,8 @@ from __future__ import annotations
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import Record
+from digestpin_hooks.model import SOURCE_ARG
 from digestpin_hooks.model import UNTAGGED
-from digestpin_hooks.read.dockerfile.references import SOURCE_ARG
-from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Sequence
 
     from digestpin_hooks.model import Document
+    from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 
 
 ERROR = 'error'

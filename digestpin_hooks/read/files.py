@@ -12,9 +12,6 @@ from digestpin_hooks.read.bounded import Identity
 from digestpin_hooks.read.bounded import MAX_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
-from digestpin_hooks.read.dockerfile.parser import DockerfileError
-from digestpin_hooks.read.dockerfile.references import read_dockerfile
-from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import GITLAB
@@ -33,6 +30,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.model import Document
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.ci import Pipeline
+    from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
     from re import Pattern
     from typing import Union
 
@@ -399,6 +397,9 @@ def parse_data(
     references of ``services`` only, when it names some."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
+        # imported here: a run over YAML files only loads no Dockerfile reader
+        from digestpin_hooks.read.dockerfile.parser import DockerfileError
+        from digestpin_hooks.read.dockerfile.references import read_dockerfile
         try:
             dockerfile, refs, unknown = read_dockerfile(data)
         except DockerfileError as e:

@@ -13,6 +13,7 @@ import functools
 import re
 
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import SOURCE_ARG
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
@@ -40,7 +41,6 @@ SOURCE_FROM = 'FROM'
 SOURCE_COPY = 'COPY --from'
 SOURCE_MOUNT = 'RUN --mount'
 SOURCE_SYNTAX = 'syntax'
-SOURCE_ARG = 'ARG'
 SOURCE_ONBUILD_COPY = 'ONBUILD COPY --from'
 SOURCE_ONBUILD_MOUNT = 'ONBUILD RUN --mount'
 _WORD_RE = re.compile(r'[^\t\v\f\r ]+')
