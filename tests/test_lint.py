@@ -222,15 +222,18 @@ def test_lint_never_imports_docker(tmp_path: Path) -> None:
     assert result.stdout.startswith(f'{f}:1:6: DP001')
 
 
-def test_lint_of_a_compose_file_loads_no_dockerfile_reader(tmp_path: Path) -> None:
+def test_lint_of_a_compose_file_loads_no_other_kinds_reader(tmp_path: Path) -> None:
     # the Dockerfile reader is a third of lint's own imports: a commit
-    # that touches YAML files only does not pay for it
+    # that touches a Compose file only does not pay for it, nor for the
+    # readers of Helm values, Kustomize and dev containers
     f = write(tmp_path / 'compose.yaml', b'services:\n  web:\n    image: a:1\n')
     code = (
         'import sys\n'
         'from digestpin_hooks.lint import main\n'
         f'rc = main([{f!r}])\n'
-        "print(sorted(m for m in sys.modules if m.startswith('digestpin_hooks.read.dockerfile.')))\n"
+        "readers = ('digestpin_hooks.read.dockerfile.', 'digestpin_hooks.read.assembled', "
+        "'digestpin_hooks.read.jsonc')\n"
+        'print(sorted(m for m in sys.modules if m.startswith(readers)))\n'
         'raise SystemExit(rc)\n'
     )
     result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)

@@ -14,12 +14,10 @@ import re
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import Record
-from digestpin_hooks.read.assembled import Assembled
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.ci import Found as _Found
 from digestpin_hooks.read.ci import Pipeline
-from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import imported
@@ -44,6 +42,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Final
     from typing import Iterator
+    from digestpin_hooks.read.assembled import Assembled
     from digestpin_hooks.read.assembled import SpanOf
     from digestpin_hooks.read.yaml_nodes import Node
 
@@ -358,6 +357,8 @@ def _held_manifests(
 
     Strings within strings are read MAX_HELD_DEPTH deep: each level reads
     parts of the one above, so a file costs at most that many readings."""
+    # imported here, as for parse_yaml: Compose and Actions files need none
+    from digestpin_hooks.read.assembled import Assembled
     value = node.value
     function = key.value == _KRM_FUNCTION
     if depth >= MAX_HELD_DEPTH or '\n' not in value or not function and (
@@ -517,6 +518,7 @@ def parse_yaml(
     except UnicodeDecodeError as e:
         raise YamlError(f'not UTF-8 (byte {e.start}), which YAML must be') from None
     if kind == DEVCONTAINER:
+        from digestpin_hooks.read.jsonc import parse_jsonc
         documents = parse_jsonc(text)
     else:
         documents = compose_documents(
@@ -527,6 +529,9 @@ def parse_yaml(
     assembled: list[Assembled] = []
     found: list[_Found] = []
     if of_kind.assembles:
+        # the kinds that place references in strings (Helm values,
+        # Kustomize, manifests); a Compose file's lint does not load them
+        from digestpin_hooks.read.assembled import Assembled
         for item in walk(text, documents, lambda node: _scalar_span(text, node)):
             if isinstance(item, Assembled):
                 assembled.append(item)
