@@ -598,3 +598,19 @@ def test_text_lint_writes_each_file_in_turn(
         f'{missing}: error: cannot read: No such file or directory\n'
         'summary: 3 findings (DP001 3) in 2 files; 1 error\n'
     )
+
+
+def test_text_lint_reads_a_file_named_twice_once_under_its_own_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the streamed report keeps load_all's choice: a link's target named
+    # after it is reported under its own name, once; a second plain name
+    # of a file already reported is not read again
+    target = write(tmp_path / 'Dockerfile', b'FROM a:1\n')
+    os.symlink('Dockerfile', tmp_path / 'link.Dockerfile')
+    other = write(tmp_path / 'b' / 'Dockerfile', b'FROM b:1\n')
+    assert main([other, str(tmp_path / 'link.Dockerfile'), target, other]) == 1
+    out, _ = capsys.readouterr()
+    assert [line.split(': ')[0] for line in out.splitlines()] == [
+        f'{other}:1:6', f'{target}:1:6',
+    ]
