@@ -1,8 +1,12 @@
-"""The sources digests and manifests come from, picked by ``--source``.
+"""The sources digests and manifests come from: the table of ``--source``.
 
-Every hook asks through one of these: ``resolver`` (fix and update: a
-digest per name:tag) and ``asker`` (verify: what the registry or the local
-images say of each pin), over four sources:
+A source is one class, constructed from ``SourceOptions``, that answers
+``digests(keys)`` (fix and update: what digest each name:tag names now)
+and ``manifests(pins)`` (verify: what each pin's digest and tag are), with
+the answer types of ``answers``.  ``SOURCES`` names each class as
+``'module:Class'``, imported only when that source is asked, so that the
+docker SDK, requests and cryptography are loaded only by the source that
+needs them (and lint imports none of them):
 
 - ``local``: the daemon's image list (RepoDigests);
 - ``pull``: the same after the daemon pulls;
@@ -12,12 +16,12 @@ images say of each pin), over four sources:
 
 ``signatures`` and ``trusted`` add the trust policy's signature checks
 (``trust``), asked of the registry whatever the source.
-
-The docker SDK, requests and cryptography are imported only when a source
-is asked, so lint imports none of them.
 """
 from __future__ import annotations
 
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import SourceOptions
+from digestpin_hooks.resolve.answers import Untrusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,14 +29,11 @@ if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence
 
-    from digestpin_hooks.check.pins import Manifest
-    from digestpin_hooks.check.pins import Pinned
-    from digestpin_hooks.check.pins import Unanswered
     from digestpin_hooks.model import TrustRule
-    from digestpin_hooks.resolve.matching import Asker
-    from digestpin_hooks.resolve.matching import ImageKey
-    from digestpin_hooks.resolve.matching import Resolution
-    from digestpin_hooks.resolve.matching import Resolver
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Digests
+    from digestpin_hooks.resolve.answers import Source
+    from digestpin_hooks.resolve.answers import TagKey
     from digestpin_hooks.resolve.trust import Verdict
 
     # (normalized name, digest) -> the rule that applies and its verdict;
@@ -41,39 +42,26 @@ if TYPE_CHECKING:
         [Sequence[tuple[str, str]]], Mapping[tuple[str, str], tuple[TrustRule, Verdict]],
     ]
 
+# --source -> the class that answers for it
+SOURCES = {
+    'local': 'digestpin_hooks.resolve.daemon:LocalSource',
+    'pull': 'digestpin_hooks.resolve.daemon:PullSource',
+    'daemon-registry': 'digestpin_hooks.resolve.daemon:DaemonRegistrySource',
+    'registry': 'digestpin_hooks.resolve.registry_source:RegistrySource',
+}
 
-def resolver(
-        source: str, docker_host: str | None, timeout: float, *,
+
+def open_source(
+        name: str, docker_host: str | None, timeout: float, *,
         refresh: bool = False, insecure: Sequence[str] = (),
-) -> Resolver:
-    """Resolve name:tag keys from ``source``."""
-    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        if source == 'registry':
-            from digestpin_hooks.resolve.registry_source import resolve_digests
-            return resolve_digests(keys, timeout, insecure)
-        from digestpin_hooks.resolve.daemon import resolve_digests as from_daemon
-        return from_daemon(
-            keys, 'registry' if source == 'daemon-registry' else source,
-            docker_host, timeout, refresh=refresh,
-        )
-    return resolve
-
-
-def asker(
-        source: str, docker_host: str | None, timeout: float, *,
-        insecure: Sequence[str] = (),
-) -> Asker:
-    """Ask about pins: the registries, the daemon's local images, or the
-    registry through the daemon."""
-    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | Unanswered | None]:
-        if source == 'registry':
-            from digestpin_hooks.resolve.registry_source import ask_registry
-            return ask_registry(pins, timeout, insecure)
-        from digestpin_hooks.resolve import daemon
-        if source == 'local':
-            return daemon.ask_local(pins, docker_host, timeout)
-        return daemon.ask_registry(pins, docker_host, timeout)
-    return ask
+) -> Source:
+    """The source ``--source name`` names, ready to be asked."""
+    import importlib
+    module, _, cls = SOURCES[name].partition(':')
+    source: Source = getattr(importlib.import_module(module), cls)(SourceOptions(
+        docker_host, timeout, refresh, tuple(insecure),
+    ))
+    return source
 
 
 def signatures(
@@ -110,20 +98,23 @@ def signatures(
 
 
 def trusted(
-        resolve: Resolver, rules: Sequence[TrustRule], timeout: float,
+        digests: Digests, rules: Sequence[TrustRule], timeout: float,
         insecure: Sequence[str] = (), trust_root: str = '',
-) -> Resolver:
-    """``resolve``, whose digests that fail their trust rule are not given:
+) -> Digests:
+    """``digests``, whose digests that fail their trust rule are not given:
     the reference stays unpinned, with the reason (fix, update)."""
     if not rules:
-        return resolve
+        return digests
     check = signatures(rules, timeout, insecure, trust_root)
 
-    def resolve_trusted(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        resolutions = resolve(keys)
-        found = {key: (key[0], r.digest) for key, r in resolutions.items() if r.digest}
+    def digests_trusted(keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
+        answers = dict(digests(keys))
+        found = {
+            key: (key.repository, a.digest) for key, a in answers.items()
+            if isinstance(a, Found)
+        }
         verdicts = check(list(found.values()))
-        from digestpin_hooks.resolve.matching import Resolution
+        from digestpin_hooks.resolve.answers import Failed
         from digestpin_hooks.resolve.trust import explain
         from digestpin_hooks.resolve.trust import TRUSTED
         for key, pin in found.items():
@@ -133,11 +124,12 @@ def trusted(
             if verdict.outcome == TRUSTED:
                 continue
             code, message = explain(verdict, rule, pin[1])
-            resolutions[key] = Resolution(
-                '', f'{code}: {message}' if code else message,
-                'not pinned: the trust policy does not accept it' if code
-                else 'the signatures must be checked before it is pinned',
-                untrusted=bool(code),
+            answers[key] = Untrusted(
+                pin[1], f'{code}: {message}',
+                'not pinned: the trust policy does not accept it',
+            ) if code else Failed(
+                message, verdict.unreachable,
+                'the signatures must be checked before it is pinned',
             )
-        return resolutions
-    return resolve_trusted
+        return answers
+    return digests_trusted
