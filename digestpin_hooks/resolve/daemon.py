@@ -226,8 +226,9 @@ def _sentence(error: BaseException, seconds: float) -> str:
             return 'its answer is not HTTP'
         if isinstance(e, json.JSONDecodeError):
             return 'its answer is not JSON'
-    innermost = _short(chain[-1])
-    return _short(error) if innermost.startswith('(') else innermost
+    # an exception of several arguments prints as their tuple's repr
+    # (``('Connection aborted.', …)``): the outer one says it better
+    return _short(error) if len(chain[-1].args) > 1 else _short(chain[-1])
 
 
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
