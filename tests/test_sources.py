@@ -29,16 +29,18 @@ def test_each_source_is_one_class_that_answers_both_questions(name: str) -> None
 
 
 def test_the_registry_source_loads_no_docker_sdk() -> None:
-    """A source is imported only when it is asked for: --source registry
-    never loads the docker SDK."""
+    """A source is imported only when it is asked: --source registry never
+    loads the docker SDK, and a source not yet asked loads neither."""
     code = (
         'import sys\n'
         'from digestpin_hooks.resolve.sources import open_source\n'
         "s = open_source('registry', None, 5.0)\n"
-        "print(type(s).__name__, 'docker' in sys.modules)\n"
+        "print('requests' in sys.modules, end=' ')\n"
+        's.digests([])\n'
+        "print('requests' in sys.modules, 'docker' in sys.modules)\n"
     )
     out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True).stdout
-    assert out == 'RegistrySource False\n'
+    assert out == 'False True False\n'
 
 
 def test_trusted_passes_answers_through_without_rules() -> None:

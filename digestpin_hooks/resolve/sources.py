@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from typing import Sequence
 
     from digestpin_hooks.model import TrustRule
+    from digestpin_hooks.reference import Reference
     from digestpin_hooks.resolve.answers import Answer
     from digestpin_hooks.resolve.answers import Digests
+    from digestpin_hooks.resolve.answers import Key
     from digestpin_hooks.resolve.answers import Source
     from digestpin_hooks.resolve.answers import TagKey
     from digestpin_hooks.resolve.trust import Verdict
@@ -55,13 +57,32 @@ def open_source(
         name: str, docker_host: str | None, timeout: float, *,
         refresh: bool = False, insecure: Sequence[str] = (),
 ) -> Source:
-    """The source ``--source name`` names, ready to be asked."""
-    import importlib
-    module, _, cls = SOURCES[name].partition(':')
-    source: Source = getattr(importlib.import_module(module), cls)(SourceOptions(
-        docker_host, timeout, refresh, tuple(insecure),
-    ))
-    return source
+    """The source ``--source name`` names.  Its module is imported when it
+    is first asked, not before: a run with nothing to resolve loads neither
+    the docker SDK nor requests."""
+    return _Deferred(name, SourceOptions(docker_host, timeout, refresh, tuple(insecure)))
+
+
+class _Deferred:
+    """A source of the table, imported and built on its first question."""
+
+    def __init__(self, name: str, options: SourceOptions) -> None:
+        self.name = name
+        self.options = options
+        self.source: Source | None = None
+
+    def _asked(self) -> Source:
+        if self.source is None:
+            import importlib
+            module, _, cls = SOURCES[self.name].partition(':')
+            self.source = getattr(importlib.import_module(module), cls)(self.options)
+        return self.source
+
+    def digests(self, keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
+        return self._asked().digests(keys)
+
+    def manifests(self, pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+        return self._asked().manifests(pins)
 
 
 def signatures(
