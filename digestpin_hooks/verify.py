@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.check.pins import Pinned
     from digestpin_hooks.model import TrustRule
     from digestpin_hooks.resolve.trust import Verdict
+    from digestpin_hooks.resolve.answers import DigestKey
     from digestpin_hooks.resolve.answers import Manifests
     from digestpin_hooks.resolve.sources import SignatureChecker
 
@@ -129,9 +130,7 @@ def verified_files(
             if not isinstance(answers.get(digest_key(p.reference)), (Missing, Failed))
         ]
         try:
-            verdicts = check_signatures([
-                (p.reference.normalized_name, p.reference.digest) for p in signed
-            ])
+            verdicts = check_signatures([digest_key(p.reference) for p in signed])
         except SourceError as e:
             raise e.after(errors) from None
         for p in signed:
@@ -173,7 +172,7 @@ def verified_files(
 
 def _signature_findings(
         p: Pinned,
-        verdicts: Mapping[tuple[str, str], tuple[TrustRule, Verdict]],
+        verdicts: Mapping[DigestKey, tuple[TrustRule, Verdict]],
         findings: list[Finding],
         errors: list[FileError],
         starts: dict[str, dict[int, int]],
@@ -187,7 +186,7 @@ def _signature_findings(
     from digestpin_hooks.resolve.trust import explain
     from digestpin_hooks.resolve.trust import TRUSTED
     digest = p.reference.digest
-    ruled = verdicts.get((p.reference.normalized_name, digest))
+    ruled = verdicts.get(digest_key(p.reference))
     rule, verdict = ruled if ruled else (None, None)
     doc = p.loaded.doc
     line, _ = doc.position(p.ref.span[0])

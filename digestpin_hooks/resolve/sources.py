@@ -19,6 +19,7 @@ needs them (and lint imports none of them):
 """
 from __future__ import annotations
 
+from digestpin_hooks.resolve.answers import DigestKey
 from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.resolve.answers import SourceOptions
 from digestpin_hooks.resolve.answers import Untrusted
@@ -38,10 +39,10 @@ if TYPE_CHECKING:
     from digestpin_hooks.resolve.answers import TagKey
     from digestpin_hooks.resolve.trust import Verdict
 
-    # (normalized name, digest) -> the rule that applies and its verdict;
+    # pinned digests -> the rule that applies to each and its verdict;
     # absent: no rule matches the name, it is not checked
     SignatureChecker = Callable[
-        [Sequence[tuple[str, str]]], Mapping[tuple[str, str], tuple[TrustRule, Verdict]],
+        [Sequence[DigestKey]], Mapping[DigestKey, tuple[TrustRule, Verdict]],
     ]
 
 # --source -> the class that answers for it
@@ -97,16 +98,16 @@ def signatures(
     started = time.monotonic()
 
     def check(
-            pins: Sequence[tuple[str, str]],
-    ) -> Mapping[tuple[str, str], tuple[TrustRule, Verdict]]:
+            pins: Sequence[DigestKey],
+    ) -> Mapping[DigestKey, tuple[TrustRule, Verdict]]:
         from digestpin_hooks.model import trust_rule_for
         subjects = {}
-        for name, digest in pins:
-            rule = trust_rule_for(rules, name)
+        for pin in pins:
+            rule = trust_rule_for(rules, pin.repository)
             if rule is not None:
                 from digestpin_hooks.resolve.trust import Subject
-                domain, _, repository = name.partition('/')
-                subjects[name, digest] = Subject(domain, repository, digest, rule)
+                domain, _, repository = pin.repository.partition('/')
+                subjects[pin] = Subject(domain, repository, pin.digest, rule)
         if not subjects:
             return {}
         from digestpin_hooks.resolve.trust import check_signatures
@@ -131,7 +132,7 @@ def trusted(
     def digests_trusted(keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
         answers = dict(digests(keys))
         found = {
-            key: (key.repository, a.digest) for key, a in answers.items()
+            key: DigestKey(key.repository, a.digest) for key, a in answers.items()
             if isinstance(a, Found)
         }
         verdicts = check(list(found.values()))
@@ -144,9 +145,9 @@ def trusted(
             rule, verdict = verdicts[pin]
             if verdict.outcome == TRUSTED:
                 continue
-            code, message = explain(verdict, rule, pin[1])
+            code, message = explain(verdict, rule, pin.digest)
             answers[key] = Untrusted(
-                pin[1], f'{code}: {message}',
+                pin.digest, f'{code}: {message}',
                 'not pinned: the trust policy does not accept it',
             ) if code else Failed(
                 message, verdict.unreachable,
