@@ -157,34 +157,6 @@ def test_registry_500_through_the_daemon(
     )
 
 
-@pytest.mark.parametrize(
-    'fake',
-    ({'/version': http('200 OK', VERSION), '/distribution/': http('503 Service Unavailable', b'{"message":"registry down"}')},),
-    indirect=True,
-)
-def test_verify_a_registry_5xx_through_the_daemon_fails_at_the_pin(
-        fake: FakeDaemon, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-) -> None:
-    """A 5xx is Failed at that reference: an error at the pin's line (exit
-    2), not the whole run's, and not offline (--offline-ok does not forgive
-    it)."""
-    pinned = 'example.com/team/app:1@sha256:' + 'c' * 64
-    (tmp_path / 'Dockerfile').write_text(f'FROM {pinned}\n')
-    host = f'unix://{fake.path}'
-    for options in ([], ['--offline-ok']):
-        code = verify_main([
-            '--docker-host', host, '--source', 'daemon-registry', *options,
-            str(tmp_path / 'Dockerfile'),
-        ])
-        out, err = capsys.readouterr()
-        assert code == 2
-        assert err.splitlines()[0] == (
-            f"{tmp_path / 'Dockerfile'}: error: line 1: cannot verify "
-            f"'{pinned}': the registry failed through the Docker daemon at "
-            f'{host}: 503 registry down; try again later, or use --source local'
-        ), err
-
-
 def test_no_daemon_needed_when_nothing_to_resolve(tmp_path: Path) -> None:
     pinned = b'FROM a@sha256:' + b'c' * 64 + b'\nFROM $UNSET\n'
     (tmp_path / 'Dockerfile').write_bytes(pinned)

@@ -59,11 +59,6 @@ HINT = (
 )
 
 
-class RegistryFailed(SourceError):
-    """The registry behind the daemon failed (429, 5xx): at that reference,
-    not the daemon's failure."""
-
-
 class Endpoint(Record):
     """The daemon to ask: its address, TLS settings and where they came from."""
 
@@ -285,8 +280,8 @@ class Daemon:
             unreachable=unreachable,
         )
 
-    def registry_error(self, e: docker.errors.APIError) -> RegistryFailed:
-        return RegistryFailed(
+    def registry_error(self, e: docker.errors.APIError) -> SourceError:
+        return SourceError(
             f'the registry failed through the Docker daemon at '
             f'{self.endpoint.host}: {e.status_code} '
             f'{_short(Exception(e.explanation or e))}; try again later, or '
@@ -349,7 +344,7 @@ class Daemon:
             return '', _short(Exception(e.explanation or e))
         if message:
             if _REGISTRY_FAILURE_RE.search(message):
-                raise RegistryFailed(
+                raise SourceError(
                     f'the registry failed through the Docker daemon at '
                     f'{self.endpoint.host}: {_short(Exception(message))}; '
                     f'try again later',
@@ -537,10 +532,7 @@ class DaemonRegistrySource(LocalSource):
         daemon = self.daemon()
         try:
             def ask(key: Key) -> Answer:
-                try:
-                    answer = daemon.distribution(familiar(key))
-                except RegistryFailed as e:
-                    return Failed(str(e))  # a 429 or 5xx: at this reference
+                answer = daemon.distribution(familiar(key))
                 if isinstance(answer, str):
                     return Missing(answer)
                 return manifest_from(answer)
