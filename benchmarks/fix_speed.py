@@ -194,15 +194,24 @@ def pin_everything(paths: list[str]) -> None:
     """Give every reference a digest, as a resolver that knows all would."""
     import hashlib
 
-    from digestpin_hooks.resolve.matching import familiar
-    from digestpin_hooks.resolve.matching import Resolution
     from digestpin_hooks.fix import fix_files
+    try:
+        from digestpin_hooks.resolve.answers import familiar
+        from digestpin_hooks.resolve.answers import Found
+
+        def answer(digest: str) -> object:
+            return Found(digest)
+    except ImportError:  # a revision before resolve/answers.py
+        from digestpin_hooks.resolve.matching import familiar  # type: ignore[no-redef]
+        from digestpin_hooks.resolve.matching import Resolution  # type: ignore[attr-defined]
+
+        def answer(digest: str) -> object:
+            return Resolution(digest, '', '')
 
     def resolver(keys):  # type: ignore[no-untyped-def]
         return {
-            key: Resolution(
-                'sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest(), '', '',
-            ) for key in keys
+            key: answer('sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest())
+            for key in keys
         }
 
     fix_files(paths, resolver)

@@ -32,11 +32,11 @@ from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.report.formats import shared_message
-from digestpin_hooks.resolve.matching import DaemonError
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
-from digestpin_hooks.resolve.sources import resolver as source_resolver
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.sources import open_source
 from digestpin_hooks.resolve.sources import trusted
 
 TYPE_CHECKING = False
@@ -44,10 +44,13 @@ if TYPE_CHECKING:
     from typing import Collection
     from typing import Final
     from typing import Iterable
+    from typing import Mapping
     from typing import Sequence
     from typing import TextIO
     from digestpin_hooks.reference import Reference
-    from digestpin_hooks.resolve.matching import Resolver
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Digests
+    from digestpin_hooks.resolve.answers import TagKey
 
 PINNABLE = frozenset(('DP001', 'DP002'))
 PROG = 'digestpin-fix'
@@ -95,7 +98,7 @@ def plan_file(
 
 def fix_file(
         plan: Plan,
-        resolutions: dict[ImageKey, Resolution],
+        answers: Mapping[TagKey, Answer],
         *,
         keep_tag: bool,
 ) -> tuple[str, list[Pin], list[Finding], list[Finding]]:
@@ -115,19 +118,19 @@ def fix_file(
         if parsed is None:
             left.append(finding)  # its message says why fix leaves it
             continue
-        resolution = resolutions[image_key(parsed)]
-        if not resolution.digest:
+        answer = answers[tag_key(parsed)]
+        if not isinstance(answer, Found):
             left.append(finding.replace(message=(
-                f'{ref.image!r} left unpinned: {resolution.reason} '
-                f'({resolution.hint})'
+                f'{ref.image!r} left unpinned: {answer.reason} ({answer.hint})'
             )))
             continue
-        after = parsed.with_digest(resolution.digest, keep_tag=keep_tag)
+        digest = answer.digest
+        after = parsed.with_digest(digest, keep_tag=keep_tag)
         index = index_of[id(ref)]
-        planned[index] = (Edit(*pin_edit(ref, resolution.digest, after)), resolution.digest)
+        planned[index] = (Edit(*pin_edit(ref, digest, after)), digest)
         pins[index] = (Pin(
             plan.loaded.path, finding.line, finding.column, ref.image, after,
-            resolution.digest,
+            digest,
         ), finding)
     text, shared = pinned_text(plan.loaded, planned)
     for index, reason in shared.items():
@@ -144,7 +147,7 @@ def fix_file(
 
 def fix_files(
         paths: Iterable[str],
-        resolver: Resolver,
+        digests: Digests,
         *,
         keep_tag: bool = True,
         dry_run: bool = False,
@@ -161,13 +164,13 @@ def fix_files(
         for loaded in files
     ]
     keys = sorted({
-        image_key(parsed) for plan in plans for _, _, parsed in plan.wanted
+        tag_key(parsed) for plan in plans for _, _, parsed in plan.wanted
         if parsed is not None
-    })
+    }, key=familiar)
     # the only daemon call of the run, and before any file is written
     try:
-        resolutions = resolver(keys) if keys else {}
-    except DaemonError as e:
+        answers = digests(keys) if keys else {}
+    except SourceError as e:
         raise e.after(errors) from None
     pins: list[Pin] = []
     left: list[Finding] = [
@@ -180,7 +183,7 @@ def fix_files(
     for plan in plans:
         try:
             text, file_pins, file_left, settled = fix_file(
-                plan, resolutions, keep_tag=keep_tag,
+                plan, answers, keep_tag=keep_tag,
             )
         except ReadBackError as e:
             # this file only: it stays as it was, and the run fails
@@ -212,21 +215,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # a digest that fails its trust rule is not written: not resolved
-    resolver = trusted(
-        source_resolver(
+    digests = trusted(
+        open_source(
             args.source, args.docker_host, args.timeout,
             insecure=args.insecure_registries,
-        ),
+        ).digests,
         args.trust, args.timeout, args.insecure_registries, args.trust_root,
     )
     try:
         pins, left, errors, changed = fix_files(
-            paths_or_here(args.filenames), resolver, keep_tag=args.keep_tag,
+            paths_or_here(args.filenames), digests, keep_tag=args.keep_tag,
             dry_run=args.dry_run, strict=args.strict, allow=args.allow,
             ignore=args.ignore, kind=args.kind,
             stdout=cli.diff_stream(args.output_format),
         )
-    except DaemonError as e:
+    except SourceError as e:
         # raised before any file is written: all of them stay as they were
         report_failure(
             'digestpin-fix', e, args.output_format, file_errors=e.file_errors,

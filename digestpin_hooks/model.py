@@ -272,6 +272,10 @@ class Note(Record):
 # what an assembled reference (Helm values, Kustomize) without a tag lacks:
 # its ``unresolved``, so that check can say what to do
 UNTAGGED = '<no tag>'
+# why a reference with variables cannot be checked (ImageRef.why), when the
+# advice depends on it: data, so that check never reads the note's words
+VARIES_WITH_PLATFORM = 'varies with the platform'  # FROM $TARGETPLATFORM…
+NO_VALUE = 'no value'  # a variable with no default and no value in the kind's file
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it
 # stands in a manifest held in a string that is not a literal block (``|``
 # with plain indentation), so no pin can be written byte for byte
@@ -312,6 +316,10 @@ class ImageRef(Record):
     # where a key added to a mapping it merges would go (``<<: *x``): read
     # only while it is not pinned itself, since then its own key wins
     reads_unpinned: Final[tuple[tuple[int, int], ...]] = ()
+    why: Final[str] = ''  # VARIES_WITH_PLATFORM, NO_VALUE, or ''
+    # with NO_VALUE: where the kind's values are set, in its own words
+    # (its Kind's ``variables_from``: '.env', 'variables:', 'substitutions:')
+    values_from: Final[str] = ''
 
 
 def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:

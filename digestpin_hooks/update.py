@@ -31,9 +31,12 @@ from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.report.formats import shared_message
-from digestpin_hooks.resolve.matching import DaemonError
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.sources import resolver as source_resolver
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import Untrusted
+from digestpin_hooks.resolve.sources import open_source
 from digestpin_hooks.resolve.sources import trusted
 
 TYPE_CHECKING = False
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
     from typing import TextIO
-    from digestpin_hooks.resolve.matching import Resolver
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Digests
+    from digestpin_hooks.resolve.answers import TagKey
 
 
 PROG = 'digestpin-update'
@@ -69,7 +74,7 @@ def short(digest: str) -> str:
 
 def update_files(
         paths: Iterable[str],
-        resolver: Resolver,
+        digests: Digests,
         *,
         dry_run: bool = False,
         allow: Sequence[str] = (),
@@ -112,11 +117,11 @@ def update_files(
                 followed.append(pinned)
         files.append((loaded, followed))
     keys = sorted({
-        image_key(p.reference) for _, pins in files for p in pins
-    })
+        tag_key(p.reference) for _, pins in files for p in pins
+    }, key=familiar)
     try:
-        resolutions = resolver(keys) if keys else {}
-    except DaemonError as e:
+        answers = digests(keys) if keys else {}
+    except SourceError as e:
         raise e.after(errors) from None
     updates: list[Update] = []
     refused = [] if refused is None else refused
@@ -126,30 +131,31 @@ def update_files(
         planned: dict[int, tuple[Edit, str]] = {}
         file_updates: dict[int, Update] = {}
         for p in pins:
-            resolution = resolutions[image_key(p.reference)]
+            answer = answers[tag_key(p.reference)]
             line, _ = p.loaded.doc.position(p.ref.span[0])
-            if resolution.untrusted:
+            if isinstance(answer, Untrusted):
                 # the tag's digest fails the trust policy: the pin stays
                 refused.append(Note(p.loaded.path, line, 0, (
-                    f'{p.ref.image!r} not updated: {resolution.reason}'
+                    f'{p.ref.image!r} not updated: {answer.reason}'
                 )))
                 continue
-            if not resolution.digest:
+            if not isinstance(answer, Found):
                 errors.append(FileError(p.loaded.path, (
                     f'line {line}: cannot update {p.ref.image!r}: '
-                    f'{resolution.reason} ({resolution.hint})'
+                    f'{answer.reason} ({answer.hint})'
                 ), line))
                 continue
-            if resolution.digest == p.reference.digest:
+            digest = answer.digest
+            if digest == p.reference.digest:
                 continue
             index = index_of[id(p.ref)]
             planned[index] = (Edit(*pin_edit(
-                p.ref, resolution.digest, p.reference.with_digest(resolution.digest),
-            )), resolution.digest)
+                p.ref, digest, p.reference.with_digest(digest),
+            )), digest)
             file_updates[index] = Update(
                 p.loaded.path, line,
                 f'{p.reference.name}:{p.reference.tag}',
-                p.reference.digest, resolution.digest,
+                p.reference.digest, digest,
             )
         try:
             text, shared = pinned_text(loaded, planned)
@@ -193,22 +199,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # a digest that fails its trust rule is not written: not resolved
-    resolver = trusted(
-        source_resolver(
+    digests = trusted(
+        open_source(
             args.source, args.docker_host, args.timeout, refresh=True,
             insecure=args.insecure_registries,
-        ),
+        ).digests,
         args.trust, args.timeout, args.insecure_registries, args.trust_root,
     )
     try:
         refused: list[Note] = []
         updates, notes, errors, changed = update_files(
-            paths_or_here(args.filenames), resolver, dry_run=args.dry_run,
+            paths_or_here(args.filenames), digests, dry_run=args.dry_run,
             stdout=cli.diff_stream(args.output_format),
             allow=args.allow, ignore=args.ignore, kind=args.kind,
             refused=refused,
         )
-    except DaemonError as e:
+    except SourceError as e:
         report_failure(
             'digestpin-update', e, args.output_format, file_errors=e.file_errors,
         )

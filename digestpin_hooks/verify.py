@@ -31,7 +31,6 @@ from digestpin_hooks.check.findings import statement_starts
 from digestpin_hooks.check.findings import waived
 from digestpin_hooks.check.pins import check_pin
 from digestpin_hooks.check.pins import pinned_refs
-from digestpin_hooks.check.pins import Unanswered
 from digestpin_hooks.config import VERIFY_SOURCES
 from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
@@ -41,8 +40,12 @@ from digestpin_hooks.read.files import paths_or_here
 from digestpin_hooks.report.formats import report
 from digestpin_hooks.report.formats import report_failure
 from digestpin_hooks.report.formats import verified_line
-from digestpin_hooks.resolve.matching import DaemonError
-from digestpin_hooks.resolve.sources import asker
+from digestpin_hooks.resolve.answers import digest_key
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.sources import open_source
 from digestpin_hooks.resolve.sources import signatures
 from digestpin_hooks.text import printable
 
@@ -56,7 +59,8 @@ if TYPE_CHECKING:
     from digestpin_hooks.check.pins import Pinned
     from digestpin_hooks.model import TrustRule
     from digestpin_hooks.resolve.trust import Verdict
-    from digestpin_hooks.resolve.matching import Asker
+    from digestpin_hooks.resolve.answers import DigestKey
+    from digestpin_hooks.resolve.answers import Manifests
     from digestpin_hooks.resolve.sources import SignatureChecker
 
 
@@ -68,7 +72,7 @@ DESCRIPTION = (
 
 def verify_files(
         paths: Iterable[str],
-        ask: Asker,
+        ask: Manifests,
         *,
         strict: bool = False,
         allow: Sequence[str] = (),
@@ -94,7 +98,7 @@ def verify_files(
 
 def verified_files(
         paths: Iterable[str],
-        ask: Asker,
+        ask: Manifests,
         *,
         strict: bool = False,
         allow: Sequence[str] = (),
@@ -113,8 +117,8 @@ def verified_files(
     if not pins:
         return [], errors, checked
     try:
-        answers = ask(pins)
-    except DaemonError as e:
+        answers = ask([p.reference for p in pins])
+    except SourceError as e:
         raise e.after(errors) from None
     findings: list[Finding] = []
     starts: dict[str, dict[int, int]] = {}
@@ -122,15 +126,12 @@ def verified_files(
         # a digest the registry does not have (DP007) or could not be asked
         # about (an error already) has no signatures worth asking for
         signed = [
-            p for p in pins if not isinstance(
-                answers.get(f'{p.reference.name}@{p.reference.digest}'), (str, Unanswered),
-            )
+            p for p in pins
+            if not isinstance(answers.get(digest_key(p.reference)), (Missing, Failed))
         ]
         try:
-            verdicts = check_signatures([
-                (p.reference.normalized_name, p.reference.digest) for p in signed
-            ])
-        except DaemonError as e:
+            verdicts = check_signatures([digest_key(p.reference) for p in signed])
+        except SourceError as e:
             raise e.after(errors) from None
         for p in signed:
             _signature_findings(
@@ -138,13 +139,16 @@ def verified_files(
                 ignore=ignore, offline_ok=offline_ok, checked=signatures,
             )
     for p in pins:
-        name, digest, tag = p.reference.name, p.reference.digest, p.reference.tag
-        at_tag = answers.get(f'{name}:{tag}') if tag else None
-        at_digest = answers.get(f'{name}@{digest}') or 'no answer for the digest'
-        if isinstance(at_digest, Unanswered) or isinstance(at_tag, Unanswered):
-            # the registry could not be asked: an error at the pin, not a finding
-            failure = at_digest if isinstance(at_digest, Unanswered) else at_tag
-            reason = failure.reason if isinstance(failure, Unanswered) else ''
+        at_tag = answers.get(tag_key(p.reference)) if p.reference.tag else None
+        at_digest = answers.get(digest_key(p.reference)) or Missing(
+            'no answer for the digest',
+        )
+        failure = next(
+            (a for a in (at_digest, at_tag) if isinstance(a, Failed)), None,
+        )
+        if failure is not None:
+            # the source could not be asked: an error at the pin, not a finding
+            reason = failure.reason
             line, _ = p.loaded.doc.position(p.ref.span[0])
             errors.append(FileError(
                 p.loaded.path, f'line {line}: cannot verify {p.ref.image!r}: {reason}',
@@ -168,7 +172,7 @@ def verified_files(
 
 def _signature_findings(
         p: Pinned,
-        verdicts: Mapping[tuple[str, str], tuple[TrustRule, Verdict]],
+        verdicts: Mapping[DigestKey, tuple[TrustRule, Verdict]],
         findings: list[Finding],
         errors: list[FileError],
         starts: dict[str, dict[int, int]],
@@ -182,7 +186,7 @@ def _signature_findings(
     from digestpin_hooks.resolve.trust import explain
     from digestpin_hooks.resolve.trust import TRUSTED
     digest = p.reference.digest
-    ruled = verdicts.get((p.reference.normalized_name, digest))
+    ruled = verdicts.get(digest_key(p.reference))
     rule, verdict = ruled if ruled else (None, None)
     doc = p.loaded.doc
     line, _ = doc.position(p.ref.span[0])
@@ -234,10 +238,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         findings, errors, checked = verified_files(
             paths_or_here(args.filenames),
-            asker(
+            open_source(
                 args.source, args.docker_host, args.timeout,
                 insecure=args.insecure_registries,
-            ),
+            ).manifests,
             strict=args.strict, allow=args.allow, ignore=args.ignore,
             kind=args.kind,
             check_signatures=signatures(
@@ -245,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             ) if args.trust else None,
             offline_ok=args.offline_ok, signatures=signed,
         )
-    except DaemonError as e:
+    except SourceError as e:
         if args.offline_ok and e.unreachable:
             print(printable(
                 f'digestpin-verify: warning: pins not verified, offline: {e}',

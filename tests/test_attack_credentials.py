@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.credentials import credential_for
 from digestpin_hooks.resolve.credentials import CredentialError

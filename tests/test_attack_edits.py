@@ -13,8 +13,9 @@ import pytest
 
 from digestpin_hooks.fix import fix_files
 from digestpin_hooks.fix import main as fix_main
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import TagKey
 from tests.fakes import FakeDaemon
 from tests.fakes import knows
 
@@ -49,11 +50,11 @@ def test_a_file_named_twice_is_pinned_once(
     assert (tmp_path / 'Dockerfile').read_bytes() == f'FROM example.com/a:1@{A}\n'.encode()
 
 
-def resolves(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+def resolves(keys: Sequence[TagKey]) -> dict[TagKey, Found | Missing]:
     """The resolver every --source becomes, knowing example.com/a:1 and b:1."""
     return {
-        key: Resolution(IMAGES[f'{key[0]}:{key[1]}'], '', '')
-        if f'{key[0]}:{key[1]}' in IMAGES else Resolution('', 'not found', 'pull it')
+        key: Found(IMAGES[f'{key.repository}:{key.tag}'])
+        if f'{key.repository}:{key.tag}' in IMAGES else Missing('not found', 'pull it')
         for key in keys
     }
 
@@ -215,10 +216,10 @@ KUSTOMIZE_MERGED_ENTRY = b'''images:
 '''
 
 
-def knows_a_only(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+def knows_a_only(keys: Sequence[TagKey]) -> dict[TagKey, Found | Missing]:
     return {
-        key: Resolution(A, '', '') if key == ('example.com/a', '1')
-        else Resolution('', 'not found', 'pull it') for key in keys
+        key: Found(A) if key == TagKey('example.com/a', '1')
+        else Missing('not found', 'pull it') for key in keys
     }
 
 
@@ -276,10 +277,10 @@ KUSTOMIZE_MERGED_LIST = b'''images:
 
 
 @pytest.mark.parametrize('known', (
-    {('example.com/a', '1')}, {('example.com/a', '1'), ('example.com/a', '2')},
+    {TagKey('example.com/a', '1')}, {TagKey('example.com/a', '1'), TagKey('example.com/a', '2')},
 ))
 def test_a_merged_digest_loses_to_a_key_added_to_a_mapping_merged_before(
-        tmp_path: Path, known: set[ImageKey],
+        tmp_path: Path, known: set[TagKey],
 ) -> None:
     """The third entry reads e0's empty digest through ``<<: [*e1, *e0]``;
     a key added to e1, merged first, would win over it.  Found by the
@@ -287,10 +288,10 @@ def test_a_merged_digest_loses_to_a_key_added_to_a_mapping_merged_before(
     path = tmp_path / 'kustomization.yaml'
     path.write_bytes(KUSTOMIZE_MERGED_LIST)
 
-    def resolver(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+    def resolver(keys: Sequence[TagKey]) -> dict[TagKey, Found | Missing]:
         return {
-            key: Resolution(IMAGES['example.com/a:1'] if key[1] == '1' else B, '', '')
-            if key in known else Resolution('', 'not found', 'pull it') for key in keys
+            key: Found(IMAGES['example.com/a:1'] if key.tag == '1' else B)
+            if key in known else Missing('not found', 'pull it') for key in keys
         }
 
     pins, left, errors, changed = fix_files([str(path)], resolver, stdout=io.StringIO())
@@ -298,7 +299,7 @@ def test_a_merged_digest_loses_to_a_key_added_to_a_mapping_merged_before(
     assert path.read_bytes() == KUSTOMIZE_MERGED_LIST
     third = (
         "its value on line 5 is shared with line 3: pin by hand"
-        if ('example.com/a', '2') in known else 'not found (pull it)'
+        if TagKey('example.com/a', '2') in known else 'not found (pull it)'
     )
     assert [(f.line, f.message) for f in left] == [
         (3, "'example.com/a:1' left unpinned: its value on line 5 is shared with "

@@ -24,7 +24,7 @@ from digestpin_hooks.read.files import UnreadableFile
 from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
-from digestpin_hooks.resolve.matching import image_key
+from digestpin_hooks.resolve.answers import tag_key
 from tests.corpus import CORPUS_KINDS
 from tests.corpus import KIND_NAMES
 from tests.corpus import kinds_corpus_files
@@ -163,7 +163,7 @@ def test_fixing_every_file_inserts_only_digests() -> None:
         for ref, _, parsed in plan.wanted:
             if parsed is None:
                 continue
-            digest = fake_digest(image_key(parsed))
+            digest = fake_digest(tag_key(parsed))
             start, end, new = pin_edit(ref, digest, parsed.with_digest(digest))
             original = loaded.doc.text[start:end]
             assert new.startswith(original), (relative, ref.source)

@@ -17,10 +17,10 @@ from digestpin_hooks.fix import plan_file
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.yaml_refs import parse_yaml
-from digestpin_hooks.resolve.matching import familiar
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import TagKey
+from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.text import encode
 from tests.corpus import require_yaml_corpus
 from tests.corpus import yaml_corpus_files
@@ -152,7 +152,7 @@ def test_every_reference_a_yaml_walk_finds(capsys: pytest.CaptureFixture[str]) -
         ))
 
 
-def fake_digest(key: ImageKey) -> str:
+def fake_digest(key: TagKey) -> str:
     return 'sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest()
 
 
@@ -160,9 +160,9 @@ def fixed_with_fake_digests(loaded: LoadedFile) -> tuple[Plan, bytes, list[Pin],
     """A file fixed with a made-up digest for each reference: (its plan,
     the fixed bytes, the pins, the '@digest' texts inserted)."""
     plan = plan_file(loaded)
-    keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
+    keys = [tag_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
     text, file_pins, _, _ = fix_file(
-        plan, {k: Resolution(fake_digest(k), '', '') for k in keys}, keep_tag=True,
+        plan, {k: Found(fake_digest(k)) for k in keys}, keep_tag=True,
     )
     return plan, encode(text, loaded.doc.bom), file_pins, {f'@{fake_digest(k)}' for k in keys}
 

@@ -325,8 +325,8 @@ def test_default_socket_when_nothing_is_set(
     monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
     assert find_endpoint() == Endpoint('unix:///var/run/docker.sock', None, 'the default socket')
     monkeypatch.setenv('DOCKER_CONTEXT', 'no-such-context')
-    from digestpin_hooks.resolve.matching import DaemonError
-    with pytest.raises(DaemonError, match="Docker context 'no-such-context' not found"):
+    from digestpin_hooks.resolve.answers import SourceError
+    with pytest.raises(SourceError, match="Docker context 'no-such-context' not found"):
         find_endpoint()
 
 

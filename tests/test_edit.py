@@ -16,8 +16,8 @@ from digestpin_hooks.edit import rewrite_file
 from digestpin_hooks.edit import unified_diff
 from digestpin_hooks.edit import WriteRefused
 from digestpin_hooks.read.files import LoadedFile
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import tag_key
 
 
 def test_splicing_spans() -> None:
@@ -117,9 +117,9 @@ def test_a_fix_that_does_not_read_back_writes_nothing_of_that_file() -> None:
     loaded = _dockerfile('FROM a:1\nFROM b:2\n')
     wrong = loaded.refs[0].replace(span=(6, 8))
     plan = plan_file(loaded.replace(refs=[wrong, loaded.refs[1]]))
-    keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
+    keys = [tag_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
     with pytest.raises(ReadBackError, match="line 1: 'a:1' would read"):
-        fix_file(plan, {key: Resolution(DIGEST, '', '') for key in keys}, keep_tag=True)
+        fix_file(plan, {key: Found(DIGEST) for key in keys}, keep_tag=True)
 
 
 @pytest.mark.parametrize(

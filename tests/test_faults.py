@@ -173,11 +173,11 @@ def test_killed_between_temporary_file_and_rename(tmp_path: Path) -> None:
     code = f'''
 import os, signal
 from digestpin_hooks import edit, fix
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import Found
 def die(*args):
     os.kill(os.getpid(), signal.SIGKILL)
 edit.os.replace = die
-resolver = lambda keys: {{k: Resolution({digest!r}, '', '') for k in keys}}
+resolver = lambda keys: {{k: Found({digest!r}) for k in keys}}
 fix.fix_files([{str(tmp_path / 'Dockerfile')!r}], resolver)
 '''
     result = subprocess.run((sys.executable, '-c', code), capture_output=True)

@@ -268,3 +268,24 @@ def test_compose_advice_is_in_compose_words(tmp_path: object) -> None:
     (finding,) = findings_for('compose.yaml', doc, refs)
     assert 'give the variable a pinned default (${VAR:-image@sha256:...}) or a value in .env' in finding.message
     assert 'ARG' not in finding.message
+
+
+@pytest.mark.parametrize(('name', 'kind', 'data', 'advice'), (
+    ('compose.yaml', 'compose', b'services:\n  a:\n    image: ${REG}/team/web:1.0\n', '.env'),
+    ('.gitlab-ci.yml', 'gitlab-ci', b'build:\n  image: ${REG}/team/web:1.0\n  script: [make]\n', 'variables:'),
+    ('cloudbuild.yaml', 'cloudbuild', b'steps:\n- name: ${_REG}/team/web:1.0\n', 'substitutions:'),
+))
+def test_a_variable_without_a_value_gets_advice_in_its_kinds_words(
+        name: str, kind: str, data: bytes, advice: str,
+) -> None:
+    """The reason is data (ImageRef.why, and the kind's variables_from):
+    GitLab's advice names variables:, Cloud Build's substitutions:, as
+    Compose's names .env; no advice is chosen by the words of a note."""
+    from digestpin_hooks.read.yaml_refs import parse_yaml
+    doc, refs = parse_yaml(data, name, kind)
+    (finding,) = findings_for(name, doc, refs)
+    assert finding.code == 'DP003'
+    assert finding.message.endswith(
+        '; give the variable a pinned default (${VAR:-image@sha256:...}) '
+        f'or a value in {advice}',
+    ), finding.message

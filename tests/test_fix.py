@@ -21,28 +21,32 @@ from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.read.files import UnreadableFile
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import Reference
-from digestpin_hooks.resolve.matching import familiar
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.text import encode
 from tests.corpus import CORPUS
 from tests.corpus import oracle_entries
 from tests.corpus import require_corpus
 
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from digestpin_hooks.resolve.answers import Answer
 
-def fake_digest(key: ImageKey) -> str:
+
+def fake_digest(key: TagKey) -> str:
     return 'sha256:' + hashlib.sha256(familiar(key).encode()).hexdigest()
 
 
-def knows_everything(keys: list[ImageKey]) -> dict[ImageKey, Resolution]:
-    return {key: Resolution(fake_digest(key), '', '') for key in keys}
+def knows_everything(keys: list[TagKey]) -> dict[TagKey, Answer]:
+    return {key: Found(fake_digest(key)) for key in keys}
 
 
 def fixed(data: bytes, *, keep_tag: bool = True) -> bytes:
     doc = parse(data)
     plan = plan_file(LoadedFile('Dockerfile', data, doc, image_refs(doc)))
-    keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
+    keys = [tag_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
     text, _, _, _ = fix_file(plan, knows_everything(keys), keep_tag=keep_tag)
     return encode(text, doc.bom)
 
@@ -53,15 +57,15 @@ D = fake_digest
 @pytest.mark.parametrize(
     ('before', 'after'),
     (
-        (b'FROM node:20\n', f'FROM node:20@{D(("docker.io/library/node", "20"))}\n'.encode()),
-        (b'from  ubuntu  as b', f'from  ubuntu@{D(("docker.io/library/ubuntu", "latest"))}  as b'.encode()),
-        (b'ARG B="node:20"\nFROM $B\n', f'ARG B="node:20@{D(("docker.io/library/node", "20"))}"\nFROM $B\n'.encode()),
-        (b'ARG B\nFROM ${B:-a/b:1}\n', f'ARG B\nFROM ${{B:-a/b:1@{D(("docker.io/a/b", "1"))}}}\n'.encode()),
+        (b'FROM node:20\n', f'FROM node:20@{D(TagKey("docker.io/library/node", "20"))}\n'.encode()),
+        (b'from  ubuntu  as b', f'from  ubuntu@{D(TagKey("docker.io/library/ubuntu", "latest"))}  as b'.encode()),
+        (b'ARG B="node:20"\nFROM $B\n', f'ARG B="node:20@{D(TagKey("docker.io/library/node", "20"))}"\nFROM $B\n'.encode()),
+        (b'ARG B\nFROM ${B:-a/b:1}\n', f'ARG B\nFROM ${{B:-a/b:1@{D(TagKey("docker.io/a/b", "1"))}}}\n'.encode()),
         (b'ARG V=1\nFROM a:${V}\n', b'ARG V=1\nFROM a:${V}\n'),
         (b'FROM $UNSET\n', b'FROM $UNSET\n'),
         (b'FROM Bad:1\n', b'FROM Bad:1\n'),
         (b'# escape=`\nFROM mcr.microsoft.com/w:1 `\n  AS x\n',
-         f'# escape=`\nFROM mcr.microsoft.com/w:1@{D(("mcr.microsoft.com/w", "1"))} `\n  AS x\n'.encode()),
+         f'# escape=`\nFROM mcr.microsoft.com/w:1@{D(TagKey("mcr.microsoft.com/w", "1"))} `\n  AS x\n'.encode()),
     ),
 )
 def test_fix_text(before: bytes, after: bytes) -> None:
@@ -89,7 +93,7 @@ def test_fix_parses_each_reference_once(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_no_keep_tag() -> None:
-    digest = D(('ghcr.io/o/r', 'v1'))
+    digest = D(TagKey('ghcr.io/o/r', 'v1'))
     assert fixed(b'FROM ghcr.io/o/r:v1\n', keep_tag=False) == f'FROM ghcr.io/o/r@{digest}\n'.encode()
 
 
@@ -150,7 +154,7 @@ def test_corpus_round_trip() -> None:
         except UnreadableFile:
             continue
         plan = plan_file(loaded)
-        keys = [image_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
+        keys = [tag_key(parsed) for _, _, parsed in plan.wanted if parsed is not None]
         text, file_pins, left, _ = fix_file(plan, knows_everything(keys), keep_tag=True)
         data = encode(text, loaded.doc.bom)
         inserted = {f'@{D(k)}'.encode() for k in keys}
@@ -222,8 +226,8 @@ GITLAB_MERGE_KEY = (
     b'.base: &base\n  image: example.com/a:1.0\nj1:\n  <<: *base\n  script: [x]\n'
     b'j2:\n  <<: *base\n  script: [y]\n'
 )
-A = D(('example.com/a', '1.0'))
-B = D(('example.com/b', '1.0'))
+A = D(TagKey('example.com/a', '1.0'))
+B = D(TagKey('example.com/b', '1.0'))
 
 
 def _shared(image: str, value: str, lines: str) -> str:

@@ -16,6 +16,9 @@ HOOKS = {'lint', 'fix', 'update', 'verify'}
 STEPS = (
     {'model', 'reference', 'text'},  # the records and grammar every step shares
     {'read'},
+    # resolve owns its answer types; check reads them (the answers a source
+    # gave), so they come before check, and import nothing of check
+    {'resolve.answers'},
     {'check'},
     {'resolve'},
     {'edit'},
@@ -74,6 +77,9 @@ def graph(*, type_only_too: bool = False) -> dict[str, set[str]]:
 
 
 def step_of(module: str) -> int:
+    for index, names in enumerate(STEPS):
+        if module in names:
+            return index
     first = module.split('.')[0]
     for index, names in enumerate(STEPS):
         if first in names:
@@ -84,7 +90,7 @@ def step_of(module: str) -> int:
 def test_the_graph_sees_the_subpackages() -> None:
     edges = graph()
     assert 'read.dockerfile.references' in edges['read.files']
-    assert 'resolve.daemon' in edges['resolve.sources']
+    assert 'resolve.answers' in edges['resolve.sources']
     assert 'cli' in edges['lint']
 
 
@@ -114,6 +120,22 @@ def test_imports_flow_one_way_along_the_pipeline() -> None:
         if step_of(imported) > step_of(module)
     ]
     assert backwards == []
+
+
+def test_resolve_imports_nothing_of_check() -> None:
+    """check and the hooks import the answer types from resolve, never the
+    other way: resolve owns what its sources answer."""
+    backwards = [
+        f'{module} -> {imported}'
+        for module, imports in graph(type_only_too=True).items()
+        if module.startswith('resolve')
+        for imported in imports if imported.startswith('check')
+    ]
+    assert backwards == []
+
+
+def test_the_answer_types_import_only_the_shared_records() -> None:
+    assert graph(type_only_too=True)['resolve.answers'] <= {'model', 'reference'}
 
 
 def test_no_hook_imports_another() -> None:

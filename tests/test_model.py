@@ -80,7 +80,9 @@ def test_as_dict_in_field_order() -> None:
 
 def test_fields_are_the_declared_ones_in_order() -> None:
     assert Note._fields == ('path', 'line', 'column', 'message')
-    assert ImageRef._fields[-5:] == ('edit_at', 'digest_edit', 'reads', 'left', 'reads_unpinned')
+    assert ImageRef._fields[-7:] == (
+        'edit_at', 'digest_edit', 'reads', 'left', 'reads_unpinned', 'why', 'values_from',
+    )
     assert Credential._fields == ('username', 'secret', 'origin')
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.read.jsonc import parse_jsonc
 from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.resolve.registry import _retry_after

@@ -313,12 +313,13 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 
 
 def test_docker_hub_names() -> None:
-    from digestpin_hooks.resolve.registry_source import _query
     from digestpin_hooks.reference import parse_reference
-    query = _query(parse_reference('node:20').normalized_name, '20')
+    from digestpin_hooks.resolve.answers import tag_key
+    from digestpin_hooks.resolve.registry_source import _query
+    query = _query(tag_key(parse_reference('node:20')))
     assert (query.domain, query.repository) == ('docker.io', 'library/node')
     assert api_host(query.domain) == 'registry-1.docker.io'
-    query = _query(parse_reference('ghcr.io/o/r:1').normalized_name, '1')
+    query = _query(tag_key(parse_reference('ghcr.io/o/r:1')))
     assert (query.domain, query.repository) == ('ghcr.io', 'o/r')
     assert api_host('ghcr.io') == 'ghcr.io'
 

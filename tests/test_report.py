@@ -10,7 +10,8 @@ from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import make_finding
 from digestpin_hooks.check.findings import pinned_reference
 from digestpin_hooks.check.pins import check_pin
-from digestpin_hooks.check.pins import Manifest
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.check.pins import Pinned
 from digestpin_hooks.lint import main as lint_main
 from digestpin_hooks.model import FileError
@@ -26,14 +27,17 @@ A = 'sha256:' + 'a' * 64
 B = 'sha256:' + 'b' * 64
 
 
-def verify_findings(path: str, data: bytes, at_digest: Manifest | str, at_tag: Manifest | str | None) -> list[Finding]:
+def verify_findings(path: str, data: bytes, at_digest: Manifest, at_tag: Manifest) -> list[Finding]:
     doc = parse(data)
     loaded = LoadedFile(path, data, doc, image_refs(doc))
     found = []
     for ref in loaded.refs:
         reference = pinned_reference(ref)
         assert reference is not None
-        for code, message, replacement in check_pin(Pinned(loaded, ref, reference), at_digest, at_tag):
+        for code, message, replacement in check_pin(
+            Pinned(loaded, ref, reference), Found(at_digest.digest, at_digest),
+            Found(at_tag.digest, at_tag),
+        ):
             found.append(make_finding(path, doc, ref, code, message, False, replacement))
     return found
 

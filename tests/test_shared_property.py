@@ -25,17 +25,22 @@ from digestpin_hooks.fix import fix_files
 from digestpin_hooks.read.files import load
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.update import update_files
+
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from digestpin_hooks.resolve.answers import Answer
 
 IMAGES = ('example.com/a:1', 'example.com/b:1', 'example.com/a:2', 'c:3')
 OLD = 'sha256:' + '0' * 64
 
 
-def digest_of(key: ImageKey) -> str:
-    return 'sha256:' + hashlib.sha256(repr(key).encode()).hexdigest()
+def digest_of(key: TagKey) -> str:
+    return 'sha256:' + hashlib.sha256(repr((key.repository, key.tag)).encode()).hexdigest()
 
 
 def _value(draw: st.DrawFn, anchors: list[str], prefix: str, written: str) -> str:
@@ -191,9 +196,9 @@ FILES = st.one_of(
 )
 
 
-def _key(image: str) -> ImageKey | None:
+def _key(image: str) -> TagKey | None:
     try:
-        return image_key(parse_reference(image))
+        return tag_key(parse_reference(image))
     except InvalidReference:
         return None
 
@@ -206,10 +211,10 @@ def test_a_digest_lands_only_in_a_reference_that_resolved_to_it(
     name, text = file
     known_keys = {_key(image) for image in known}
 
-    def resolver(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+    def resolver(keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
         return {
-            key: Resolution(digest_of(key), '', '') if key in known_keys
-            else Resolution('', 'not found', 'pull it') for key in keys
+            key: Found(digest_of(key)) if key in known_keys
+            else Missing('not found', 'pull it') for key in keys
         }
 
     with tempfile.TemporaryDirectory() as folder:
@@ -233,7 +238,7 @@ def test_a_digest_lands_only_in_a_reference_that_resolved_to_it(
         if new.image == old.image:
             continue
         old_reference, new_reference = parse_reference(old.image), parse_reference(new.image)
-        key = image_key(old_reference)
+        key = tag_key(old_reference)
         assert key in known_keys, (text, old.image, new.image)
         assert new_reference.digest == digest_of(key), (text, old.image, new.image)
         assert (new_reference.name, new_reference.tag) == (old_reference.name, old_reference.tag)

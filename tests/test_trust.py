@@ -388,8 +388,10 @@ def test_an_unreadable_key_is_one_line_and_exit_2(
 def test_an_unreachable_registry_is_an_error_forgiven_by_offline_ok(
         registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from digestpin_hooks.check.pins import Manifest
     from digestpin_hooks.model import TrustRule
+    from digestpin_hooks.resolve.answers import DigestKey
+    from digestpin_hooks.resolve.answers import Found
+    from digestpin_hooks.resolve.answers import Manifest
     from digestpin_hooks.resolve.sources import signatures
     from digestpin_hooks.verify import verify_files
     from tests.stack import free_port
@@ -400,7 +402,9 @@ def test_an_unreachable_registry_is_an_error_forgiven_by_offline_ok(
     rules = (TrustRule((f'{dead}/*',), str(repo / 'keys' / 'cosign.pub'), '', '', '', (), False, 1),)
     for offline_ok in (False, True):
         findings, errors = verify_files(
-            [str(path)], lambda pins: {f'{dead}/signed/app@{digest}': Manifest(digest, False, ())},
+            [str(path)], lambda pins: {
+                DigestKey(f'{dead}/signed/app', digest): Found(digest, Manifest(digest, False, ())),
+            },
             check_signatures=signatures(rules, 5.0), offline_ok=offline_ok,
         )
         assert findings == []

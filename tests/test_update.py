@@ -8,21 +8,33 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.update import update_files
+
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from digestpin_hooks.resolve.answers import Answer
 
 OLD = 'sha256:' + '1' * 64
 NEW = 'sha256:' + '2' * 64
 
 
-def moved(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+def moved(keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
     """Every tag now at NEW, but ``gone``'s, which the registry lost."""
     return {
-        key: Resolution('', 'manifest unknown', 'check the name')
-        if key[0].endswith('/gone') else Resolution(NEW, '', '')
+        key: Missing('manifest unknown', 'check the name')
+        if key.repository.endswith('/gone') else Found(NEW)
         for key in keys
     }
+
+
+class Moved:
+    """A source whose tags have all moved (``moved``), for ``main``."""
+
+    def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
+        return moved(keys)
 
 
 def test_pins_follow_their_tags_and_nothing_else_changes(tmp_path: Path) -> None:
@@ -80,7 +92,7 @@ def test_strict_fails_on_pins_left_as_they_are(tmp_path: Path, monkeypatch: obje
     from digestpin_hooks import update
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM b@{OLD}\n')
-    monkeypatch.setattr(update, "source_resolver", lambda *a, **k: moved)  # type: ignore[attr-defined]
+    monkeypatch.setattr(update, "open_source", lambda *a, **k: Moved())  # type: ignore[attr-defined]
     assert update.main([str(path)]) == 0
     assert update.main(['--strict', str(path)]) == 1
 
@@ -89,7 +101,7 @@ def test_github_update_errors_carry_their_line(tmp_path: Path, monkeypatch: obje
     from digestpin_hooks import update
     path = tmp_path / 'Dockerfile'
     path.write_text(f'FROM a:1@{OLD}\nFROM r.io/gone:1@{OLD}\n')
-    monkeypatch.setattr(update, "source_resolver", lambda *a, **k: moved)  # type: ignore[attr-defined]
+    monkeypatch.setattr(update, "open_source", lambda *a, **k: Moved())  # type: ignore[attr-defined]
     assert update.main(['--dry-run', '--format', 'github', str(path)]) == 2
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert f'::error file={path},line=2::line 2: cannot update' in out
@@ -109,9 +121,9 @@ def test_a_pin_other_references_read_moves_only_with_them(tmp_path: Path) -> Non
     path.write_bytes(data)
     newer = 'sha256:' + '3' * 64
 
-    def apart(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
+    def apart(keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
         return {
-            key: Resolution(newer if key[0].endswith('/b') else NEW, '', '')
+            key: Found(newer if key.repository.endswith('/b') else NEW)
             for key in keys
         }
 

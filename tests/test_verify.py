@@ -11,11 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from digestpin_hooks.check.pins import Manifest
-from digestpin_hooks.check.pins import Pinned
-from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.reference import Reference
+from digestpin_hooks.resolve.answers import DigestKey
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.verify import main as verify_main
 from digestpin_hooks.verify import verify_files
+
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Key
 
 OLD = 'sha256:' + '1' * 64
 NEW = 'sha256:' + '2' * 64
@@ -23,9 +33,25 @@ CHILD = 'sha256:' + '3' * 64
 INDEX = 'application/vnd.oci.image.index.v1+json'
 
 
+def typed(answers: Mapping[str, Manifest | str | None]) -> dict[Key, Answer]:
+    """``a@sha256:…`` and ``a:1`` -> the typed keys a source answers at; a
+    Manifest is Found, a str is Missing (why), None says nothing."""
+    said: dict[Key, Answer] = {}
+    for text, answer in answers.items():
+        if answer is None:
+            continue
+        reference = parse_reference(text)
+        key: Key = (
+            DigestKey(reference.normalized_name, reference.digest) if reference.digest
+            else TagKey(reference.normalized_name, reference.normalized_tag)
+        )
+        said[key] = Found(answer.digest, answer) if isinstance(answer, Manifest) else Missing(answer)
+    return said
+
+
 def asker(answers: Mapping[str, Manifest | str | None]):  # type: ignore[no-untyped-def]
-    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
-        return answers
+    def ask(pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+        return typed(answers)
     return ask
 
 
@@ -77,16 +103,16 @@ def test_a_daemon_failure_keeps_the_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / 'Dockerfile').write_text(f'FROM a:1@{OLD}\n')
     (tmp_path / 'bad.Dockerfile').write_bytes(b'FROM a:1\0\n')
 
-    def fails(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
-        raise DaemonError('no daemon', unreachable=True)
-    with pytest.raises(DaemonError) as failed:
+    def fails(pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+        raise SourceError('no daemon', unreachable=True)
+    with pytest.raises(SourceError) as failed:
         verify_files([str(tmp_path / 'Dockerfile'), str(tmp_path / 'bad.Dockerfile')], fails)
     assert failed.value.unreachable
     assert [e.path for e in failed.value.file_errors] == [str(tmp_path / 'bad.Dockerfile')]
 
 
 def test_no_pin_asks_nothing(tmp_path: Path) -> None:
-    def never(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | None]:
+    def never(pins: Sequence[Reference]) -> Mapping[Key, Answer]:
         raise AssertionError('asked')
     (tmp_path / 'Dockerfile').write_text('FROM a:1\n')
     assert verify_files([str(tmp_path / 'Dockerfile')], never) == ([], [])

@@ -202,13 +202,16 @@ def test_sigterm_during_the_write_removes_the_temporary_file(tmp_path: Path) -> 
     code = f'''
 import os, signal
 from digestpin_hooks import edit, fix
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import Found
 real_fsync = os.fsync
 def fsync_then_terminated(fd):
     real_fsync(fd)
     os.kill(os.getpid(), signal.SIGTERM)
 edit.os.fsync = fsync_then_terminated
-fix.source_resolver = lambda *a, **k: (lambda keys: {{k: Resolution({DIGEST!r}, '', '') for k in keys}})
+class Knows:
+    def digests(self, keys):
+        return {{k: Found({DIGEST!r}) for k in keys}}
+fix.open_source = lambda *a, **k: Knows()
 raise SystemExit(fix.main([{str(path)!r}]))
 '''
     result = subprocess.run(

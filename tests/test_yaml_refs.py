@@ -10,17 +10,17 @@ from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.fix import fix_files
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import UnreadableFile
-from digestpin_hooks.resolve.matching import familiar
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import TagKey
+from digestpin_hooks.resolve.answers import Found
 
 
 def digest_of(name: str) -> str:
     return 'sha256:' + hashlib.sha256(name.encode()).hexdigest()
 
 
-def knows_everything(keys: list[ImageKey]) -> dict[ImageKey, Resolution]:
-    return {key: Resolution(digest_of(familiar(key)), '', '') for key in keys}
+def knows_everything(keys: list[TagKey]) -> dict[TagKey, Found]:
+    return {key: Found(digest_of(familiar(key))) for key in keys}
 
 
 def refs_of(tmp_path: Path, name: str, text: str | bytes, kind: str = 'auto', env: str | None = None) -> list[tuple[str, int, int, str, str, bool]]:
@@ -336,7 +336,7 @@ def test_actions_job_container_with_docker_prefix(tmp_path: Path) -> None:
     """The runner strips docker:// from job and service containers: the
     rest is the image, and a fix keeps the prefix."""
     from digestpin_hooks.fix import fix_files
-    from digestpin_hooks.resolve.matching import Resolution
+    from digestpin_hooks.resolve.answers import Found
     digest = 'sha256:' + 'c' * 64
     path = tmp_path / '.github' / 'workflows' / 'ci.yml'
     path.parent.mkdir(parents=True)
@@ -351,7 +351,7 @@ def test_actions_job_container_with_docker_prefix(tmp_path: Path) -> None:
         ('jobs.a.services.db.image', 'postgres:16'),
         ('jobs.b.container.image', 'alpine:3'),
     ]
-    fix_files([str(path)], lambda keys: {k: Resolution(digest, '', '') for k in keys})
+    fix_files([str(path)], lambda keys: {k: Found(digest) for k in keys})
     assert path.read_text() == (
         f'jobs:\n  a:\n    container: docker://rust:1.90.0@{digest}\n'
         f'    services:\n      db:\n        image: "docker://postgres:16@{digest}"\n'
@@ -601,3 +601,19 @@ def test_compose_extends_file_is_pinned_where_written(tmp_path: Path) -> None:
         f'services:\n  base:\n    image: nginx:1.25@{digest_of("nginx:1.25")}\n'
         '  other:\n    image: redis:7\n'
     )
+
+
+@pytest.mark.parametrize(('name', 'kind', 'data'), (
+    ('compose.yaml', 'compose', b'web: 1\n'),
+    ('k8s/a.yaml', 'kubernetes', b'a: 1\n'),
+    ('.github/workflows/a.yml', 'actions', b'name: x\n'),
+    ('.gitlab-ci.yml', 'gitlab-ci', b'- a\n'),
+    ('kustomization.yaml', 'kustomize', b'- a\n'),
+))
+def test_a_file_not_of_its_kind_is_a_typed_refusal(name: str, kind: str, data: bytes) -> None:
+    """read/files.py skips it by its type (NotOfKind), never by the words
+    of its message."""
+    from digestpin_hooks.read.yaml_nodes import NotOfKind
+    from digestpin_hooks.read.yaml_refs import parse_yaml
+    with pytest.raises(NotOfKind, match=r'^not a '):
+        parse_yaml(data, name, kind)

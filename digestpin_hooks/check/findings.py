@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
 from digestpin_hooks.model import UNTAGGED
+from digestpin_hooks.model import VARIES_WITH_PLATFORM
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
@@ -199,13 +201,13 @@ def _dp003_advice(ref: ImageRef) -> str:
     file's own kind."""
     if ref.unresolved == (UNTAGGED,):  # Helm values, Kustomize images
         return 'give it a tag (tag:, newTag:), then pin it with digestpin-fix'
-    if ref.note.startswith('the image varies with the platform'):
+    if ref.why == VARIES_WITH_PLATFORM:
         return 'name each platform\'s image, or pin the index the tag names'
     if ref.source not in _DOCKERFILE_SOURCES:
-        if ref.note.startswith('no default or .env value'):
+        if ref.why == NO_VALUE:
             return (
                 'give the variable a pinned default (${VAR:-image@sha256:...}) '
-                'or a value in .env'
+                f'or a value in {ref.values_from}'
             )
         return 'pin the image where the value is set'
     if ref.source in ('COPY --from', 'ONBUILD COPY --from'):

@@ -1,6 +1,6 @@
 """Pinned references and what a registry's answers say about them.
 
-Pure: verify asks (through a resolver source), this module decides DP006,
+Pure: verify asks (through a source's ``manifests``), this module decides DP006,
 DP007, DP008 and DP009 from the answers, and update follows the same pins.
 """
 from __future__ import annotations
@@ -11,35 +11,16 @@ from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.references import SOURCE_FROM
 from digestpin_hooks.read.files import LoadedFile
-from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import Reference
+from digestpin_hooks.resolve.answers import Found
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
     from typing import Final
     from typing import Iterable
     from typing import Sequence
 
-INDEX_MEDIA_TYPES = frozenset((
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.index.v1+json',
-))
-
-
-class Manifest(Record):
-    """What the registry says a digest or a tag is."""
-
-    digest: Final[str]
-    is_index: Final[bool]
-    platforms: Final[tuple[str, ...]]  # 'os/arch[/variant]'
-
-
-class Unanswered(Record):
-    """The registry could not be asked about a pin (refused, 5xx, a hang):
-    an error at the pin, not a finding about it."""
-
-    reason: Final[str]
+    from digestpin_hooks.resolve.answers import Answer
 
 
 class Pinned(Record):
@@ -49,13 +30,6 @@ class Pinned(Record):
     loaded: Final[LoadedFile]
     ref: Final[ImageRef]
     reference: Final[Reference]
-
-
-def platform_name(platform: dict[str, Any]) -> str:
-    parts = [str(platform.get('os', '')), str(platform.get('architecture', ''))]
-    if platform.get('variant'):
-        parts.append(str(platform['variant']))
-    return '/'.join(parts)
 
 
 def _normal_platform(name: str) -> tuple[str, str, str]:
@@ -80,21 +54,6 @@ def provides(platforms: Iterable[str], wanted: str) -> bool:
     return False
 
 
-def manifest_from(answer: dict[str, Any]) -> Manifest | str:
-    """What a checked distribution answer says; a str (why not) when its
-    digest is not a valid one, which is then neither used nor printed."""
-    descriptor = answer.get('Descriptor') or {}
-    digest = descriptor.get('digest', '')
-    if not isinstance(digest, str) or digest_problem(digest) is not None:
-        return 'the registry answered with a malformed digest'
-    platforms = tuple(
-        platform_name(p) for p in answer.get('Platforms') or () if isinstance(p, dict)
-    )
-    return Manifest(
-        digest, descriptor.get('mediaType') in INDEX_MEDIA_TYPES, platforms,
-    )
-
-
 def _replacement(pinned: Pinned, digest: str) -> str:
     """The text for the finding's span that pins ``digest``; '' for a
     reference assembled from fields, whose pin is written elsewhere."""
@@ -105,25 +64,26 @@ def _replacement(pinned: Pinned, digest: str) -> str:
 
 def check_pin(
         pinned: Pinned,
-        at_digest: Manifest | str,
-        at_tag: Manifest | str | None,
+        at_digest: Answer,
+        at_tag: Answer | None,
 ) -> list[tuple[str, str, str]]:
-    """(code, message, replacement) for one pin, from the registry's answers.
-
-    A str answer is why the registry did not answer for that reference.
-    """
+    """(code, message, replacement) for one pin, from the source's answers
+    about its digest and its tag (None: the source says nothing of the
+    tag).  The caller has set aside pins whose answers Failed."""
     ref, reference = pinned.ref, pinned.reference
     name, digest = reference.name, reference.digest
-    if isinstance(at_digest, str):
+    if not isinstance(at_digest, Found):
         return [('DP007', (
             f'{ref.image!r}: the digest {digest} does not exist in {name} '
-            f'({at_digest}); pin it again with digestpin-update (from its '
+            f'({at_digest.reason}); pin it again with digestpin-update (from its '
             f'tag) or by hand'
         ), '')]
     problems: list[tuple[str, str, str]] = []
-    if isinstance(at_tag, Manifest) and at_tag.digest != digest:
-        if at_tag.is_index and not at_digest.is_index:
-            platform = ', '.join(at_digest.platforms) or 'one platform'
+    platforms = at_digest.manifest.platforms if at_digest.manifest else ()
+    if isinstance(at_tag, Found) and at_tag.digest != digest:
+        tag_is_index = bool(at_tag.manifest and at_tag.manifest.is_index)
+        if tag_is_index and not (at_digest.manifest and at_digest.manifest.is_index):
+            platform = ', '.join(platforms) or 'one platform'
             problems.append(('DP008', (
                 f'{ref.image!r} pins the {platform} manifest only, while '
                 f'{name}:{reference.tag} is a multi-platform index: builds on '
@@ -135,18 +95,18 @@ def check_pin(
                 f'{ref.image!r} is stale: {name}:{reference.tag} now resolves '
                 f'to {at_tag.digest}; check it and run digestpin-update'
             ), _replacement(pinned, at_tag.digest)))
-    elif isinstance(at_tag, str):
+    elif at_tag is not None and not isinstance(at_tag, Found):
         problems.append(('DP006', (
             f'{ref.image!r}: the tag {reference.tag!r} no longer resolves '
-            f'({at_tag}); the pin still works, but its tag misleads readers'
+            f'({at_tag.reason}); the pin still works, but its tag misleads readers'
         ), ''))
     wanted = ref.platform
     if (
         ref.source == SOURCE_FROM and wanted and '$' not in wanted
-        and at_digest.platforms and not provides(at_digest.platforms, wanted)
+        and platforms and not provides(platforms, wanted)
     ):
         problems.append(('DP009', (
-            f'{ref.image!r} provides {", ".join(at_digest.platforms)}, not '
+            f'{ref.image!r} provides {", ".join(platforms)}, not '
             f'--platform={wanted}'
         ), ''))
     return problems

@@ -20,8 +20,8 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
+from digestpin_hooks.read.yaml_nodes import NotOfKind
 from digestpin_hooks.read.yaml_nodes import Scalar
-from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
 
@@ -233,7 +233,7 @@ def _kustomize_entry(
 def kustomize(text: str, documents: list[Node | None], span_of: SpanOf) -> Iterator[Assembled]:
     top = next((d for d in documents if d is not None), None)
     if not isinstance(top, YamlMapping):
-        raise YamlError('not a Kustomization: no mapping at the top')
+        raise NotOfKind('not a Kustomization: no mapping at the top')
     images = get(top, 'images')
     if images is None or not isinstance(images[0], YamlSequence):
         return

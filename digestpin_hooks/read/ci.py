@@ -15,8 +15,8 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
+from digestpin_hooks.read.yaml_nodes import NotOfKind
 from digestpin_hooks.read.yaml_nodes import Scalar
-from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
 
@@ -76,7 +76,7 @@ def _mappings(documents: list[Node | None]) -> list[YamlMapping]:
 def _require(documents: list[Node | None], what: str) -> list[YamlMapping]:
     mappings = _mappings(documents)
     if any(d is not None for d in documents) and not mappings:
-        raise YamlError(f'not a {what} file: no mapping at the top')
+        raise NotOfKind(f'not a {what} file: no mapping at the top')
     return mappings
 
 

@@ -405,8 +405,9 @@ def parse_data(
         except DockerfileError as e:
             raise UnreadableFile(str(e)) from None
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
-    from digestpin_hooks.read.yaml_refs import parse_yaml
+    from digestpin_hooks.read.yaml_nodes import NotOfKind
     from digestpin_hooks.read.yaml_nodes import YamlError
+    from digestpin_hooks.read.yaml_refs import parse_yaml
     if kind == KUBERNETES and b'{{' in data and _Charts().template(path):
         # a Helm (Go) template is no manifest until it is rendered, even
         # when it parses; elsewhere a file that parses is a manifest, its
@@ -414,10 +415,10 @@ def parse_data(
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
         yaml_file, refs = parse_yaml(data, path, kind, pipeline)
+    except NotOfKind as e:
+        # a file the kind's name patterns take that is not of the kind
+        raise SkippedFile(f'skipped: {e}') from None
     except YamlError as e:
-        if str(e).startswith('not a '):
-            # a file the kind's name patterns take that is not of the kind
-            raise SkippedFile(f'skipped: {e}') from None
         if b'{{' in data:
             # a Go, Helm or Jinja template: no YAML until it is rendered
             raise SkippedFile(

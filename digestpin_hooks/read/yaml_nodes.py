@@ -30,6 +30,11 @@ class YamlError(ValueError):
     """The text is not YAML we can read safely; the message is one line."""
 
 
+class NotOfKind(YamlError):
+    """Valid YAML, but not a file of the kind its name says (a
+    ``docker-compose.yml`` without ``services``): skipped, not an error."""
+
+
 class Scalar(Record):
     """A YAML scalar as written: its text, style and position."""
 

@@ -13,6 +13,7 @@ import re
 
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
@@ -28,6 +29,7 @@ from digestpin_hooks.read.variables import read_dotenv
 from digestpin_hooks.read.yaml_nodes import compose_documents
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
+from digestpin_hooks.read.yaml_nodes import NotOfKind
 from digestpin_hooks.read.yaml_nodes import MAX_BYTES
 from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import written_paths
@@ -133,7 +135,7 @@ def _ref(
             return at.replace(unresolved=result.unresolved, note=(
                 f'no default or {where} value gives '
                 + ', '.join(f'${name}' for name in result.unresolved) + ' a value'
-            ))
+            ), why=NO_VALUE, values_from=where)
         if result.span is not None and span is not None:
             start, end = span[0] + result.span[0], span[0] + result.span[1]
             return at.replace(
@@ -224,7 +226,7 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
     if not isinstance(first, YamlMapping) or services is None or not isinstance(
         services[0], YamlMapping,
     ):
-        raise YamlError('not a Compose file: no services mapping at the top')
+        raise NotOfKind('not a Compose file: no services mapping at the top')
     named = [
         (name, service) for name, service, _ in items(services[0])
         if isinstance(service, YamlMapping)
@@ -304,7 +306,7 @@ def kubernetes(
     if depth == 0 and any(d is not None for d in documents) and not any(
         _is_manifest(d) for d in documents
     ):
-        raise YamlError(
+        raise NotOfKind(
             'not a Kubernetes manifest: no document has apiVersion and kind',
         )
     seen: set[int] = set()
@@ -498,7 +500,7 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
         ):
             yield _Found('runs.image', *image, prefix=DOCKER_PREFIX)
     else:
-        raise YamlError(
+        raise NotOfKind(
             'not a GitHub Actions workflow (no jobs mapping) or action '
             '(no runs mapping)',
         )

@@ -5,7 +5,7 @@ Finds the daemon as the Docker CLI does (``--docker-host``, then
 current context from ``DOCKER_CONTEXT`` or ``~/.docker/config.json``, then
 the default socket), and where Docker's default socket is missing, Podman's
 (its Docker-compatible API serves the image list and pulls), bounds every call by a timeout, and turns every way a
-daemon can fail into one DaemonError line.
+daemon can fail into one SourceError line.
 """
 from __future__ import annotations
 
@@ -22,15 +22,21 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.resolve.answers import digest_key
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import INDEX_MEDIA_TYPES
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import platform_name
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.resolve.matching import checked_distribution
 from digestpin_hooks.resolve.matching import checked_image_list
-from digestpin_hooks.resolve.matching import DaemonError
-from digestpin_hooks.resolve.matching import familiar
 from digestpin_hooks.resolve.matching import from_distribution
-from digestpin_hooks.resolve.matching import image_key
-from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import LocalImages
-from digestpin_hooks.resolve.matching import Resolution
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,8 +44,11 @@ if TYPE_CHECKING:
     from typing import Callable
     from typing import Final
     from typing import Sequence
-    from digestpin_hooks.check.pins import Manifest
-    from digestpin_hooks.check.pins import Pinned
+
+    from digestpin_hooks.reference import Reference
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Key
+    from digestpin_hooks.resolve.answers import SourceOptions
 
 DEFAULT_HOST = 'unix:///var/run/docker.sock'
 # a pull that fails because the registry does: not about this one image
@@ -87,7 +96,7 @@ def _context_endpoint(name: str) -> Endpoint:
     contexts = os.path.join(_config_dir(), 'contexts')
     meta_path = os.path.join(contexts, 'meta', digest, 'meta.json')
     if not os.path.lexists(meta_path):
-        raise DaemonError(f'Docker context {name!r} not found; {HINT}')
+        raise SourceError(f'Docker context {name!r} not found; {HINT}')
     try:
         meta = json.loads(read_regular(meta_path, MAX_SMALL_FILE_BYTES).data)
         docker_endpoint = meta['Endpoints']['docker']
@@ -95,7 +104,7 @@ def _context_endpoint(name: str) -> Endpoint:
         if not isinstance(host, str):
             raise TypeError('the host is not a string')
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as e:
-        raise DaemonError(
+        raise SourceError(
             f'cannot read Docker context {name!r}: {_short(e)}; {HINT}',
         ) from None
     tls_dir = os.path.join(contexts, 'tls', digest, 'docker')
@@ -114,14 +123,14 @@ def _context_endpoint(name: str) -> Endpoint:
 
 
 def find_endpoint(docker_host: str | None = None) -> Endpoint:
-    """Where the daemon is; DaemonError (unreachable) when the setup is
+    """Where the daemon is; SourceError (unreachable) when the setup is
     wrong, e.g. DOCKER_TLS_VERIFY without certificates."""
     try:
         return _find_endpoint(docker_host)
-    except DaemonError:
+    except SourceError:
         raise
     except Exception as e:
-        raise DaemonError(
+        raise SourceError(
             f'cannot find the Docker daemon: {_short(e)}; {HINT}',
             unreachable=True,
         ) from None
@@ -217,8 +226,9 @@ def _sentence(error: BaseException, seconds: float) -> str:
             return 'its answer is not HTTP'
         if isinstance(e, json.JSONDecodeError):
             return 'its answer is not JSON'
-    innermost = _short(chain[-1])
-    return _short(error) if innermost.startswith('(') else innermost
+    # an exception of several arguments prints as their tuple's repr
+    # (``('Connection aborted.', …)``): the outer one says it better
+    return _short(error) if len(chain[-1].args) > 1 else _short(chain[-1])
 
 
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
@@ -263,15 +273,15 @@ class Daemon:
         except Exception as e:
             raise self.error(e, unreachable=True) from None
 
-    def error(self, e: BaseException, *, unreachable: bool = False) -> DaemonError:
-        return DaemonError(
+    def error(self, e: BaseException, *, unreachable: bool = False) -> SourceError:
+        return SourceError(
             f'cannot use the Docker daemon at {self.endpoint.host} (from '
             f'{self.endpoint.origin}): {_sentence(e, self.timeout)}; {HINT}',
             unreachable=unreachable,
         )
 
-    def registry_error(self, e: docker.errors.APIError) -> DaemonError:
-        return DaemonError(
+    def registry_error(self, e: docker.errors.APIError) -> SourceError:
+        return SourceError(
             f'the registry failed through the Docker daemon at '
             f'{self.endpoint.host}: {e.status_code} '
             f'{_short(Exception(e.explanation or e))}; try again later, or '
@@ -334,7 +344,7 @@ class Daemon:
             return '', _short(Exception(e.explanation or e))
         if message:
             if _REGISTRY_FAILURE_RE.search(message):
-                raise DaemonError(
+                raise SourceError(
                     f'the registry failed through the Docker daemon at '
                     f'{self.endpoint.host}: {_short(Exception(message))}; '
                     f'try again later',
@@ -379,125 +389,154 @@ def _threads(count: int) -> int:
     return max(1, min(8, count))
 
 
-def resolve_digests(
-        keys: Sequence[ImageKey],
-        source: str,
-        docker_host: str | None,
-        timeout: float,
-        *,
-        refresh: bool = False,
-) -> dict[ImageKey, Resolution]:
-    """The digest of each (repository, tag), from ``source``:
+def manifest_from(answer: dict[str, Any]) -> Found | Missing:
+    """What a checked distribution answer says; Missing (as verify has
+    always read it: DP007) when its digest is not a valid one, which is then
+    neither used nor printed."""
+    descriptor = answer.get('Descriptor') or {}
+    digest = descriptor.get('digest', '')
+    if not isinstance(digest, str) or digest_problem(digest) is not None:
+        return Missing('the registry answered with a malformed digest')
+    platforms = tuple(
+        platform_name(p) for p in answer.get('Platforms') or () if isinstance(p, dict)
+    )
+    return Found(digest, Manifest(
+        digest, descriptor.get('mediaType') in INDEX_MEDIA_TYPES, platforms,
+    ))
 
-    ``local``, the daemon's image list (one call for all keys); ``pull``, the
-    same after pulling the keys missing locally (every key with
-    ``refresh``); ``registry``, the daemon's distribution inspect of each.
-    """
-    from concurrent.futures import ThreadPoolExecutor
 
-    daemon = Daemon(find_endpoint(docker_host), timeout)
-    try:
-        # a failure past this point belongs to one reference (its registry
-        # refuses, fails or hangs): it is reported there, the rest resolved
-        if source == 'registry':
-            def ask(key: ImageKey) -> Resolution:
-                try:
-                    answer = daemon.distribution(familiar(key))
-                except DaemonError as e:
-                    return Resolution('', str(e), 'the other references were resolved')
-                if isinstance(answer, str):
-                    return Resolution(
-                        '', f'the registry did not resolve it: {answer}',
-                        'check the name and your docker login',
-                    )
-                return from_distribution(key, answer)
-            with ThreadPoolExecutor(_threads(len(keys))) as pool:
-                return dict(zip(keys, pool.map(ask, keys)))
-        local = LocalImages(daemon.images())
-        pulled: dict[ImageKey, Resolution] = {}
-        if source == 'pull':
-            wanted = [k for k in keys if refresh or k not in local]
+class LocalSource:
+    """``--source local``: the daemon's image list (RepoDigests), one call
+    for all keys; for verify, the local image of each pinned digest."""
 
-            def pull(key: ImageKey) -> Resolution | None:
+    def __init__(self, options: SourceOptions) -> None:
+        self.options = options
+
+    def daemon(self) -> Daemon:
+        return Daemon(find_endpoint(self.options.docker_host), self.options.timeout)
+
+    def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
+        daemon = self.daemon()
+        try:
+            local = LocalImages(daemon.images())
+            return {key: local.resolve(key) for key in keys}
+        finally:
+            daemon.close()
+
+    def manifests(self, pins: Sequence[Reference]) -> dict[Key, Answer]:
+        """The pinned image's platform, when it is local; the tag's local
+        digest, when the tag is local (else nothing is said of the tag)."""
+        daemon = self.daemon()
+        try:
+            local = LocalImages(daemon.images())
+            answers: dict[Key, Answer] = {}
+            for reference in pins:
+                at_digest = digest_key(reference)
+                image = daemon.image(familiar(at_digest))
+                platforms: tuple[str, ...] = ()
+                if image is not None:
+                    platforms = (platform_name({
+                        'os': image.get('Os'), 'architecture': image.get('Architecture'),
+                        'variant': image.get('Variant'),
+                    }),)
+                answers[at_digest] = Found(
+                    reference.digest, Manifest(reference.digest, False, platforms),
+                )
+                if reference.tag:
+                    at_tag = local.resolve(tag_key(reference))
+                    if isinstance(at_tag, Found):
+                        answers[tag_key(reference)] = at_tag
+            return answers
+        finally:
+            daemon.close()
+
+
+class PullSource(LocalSource):
+    """``--source pull``: the local image list after the daemon pulls the
+    keys missing locally (every key with ``refresh``)."""
+
+    def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        daemon = self.daemon()
+        try:
+            local = LocalImages(daemon.images())
+            wanted = [k for k in keys if self.options.refresh or k not in local]
+
+            def pull(key: TagKey) -> Answer | None:
                 repository, _, tag = familiar(key).rpartition(':')
                 try:
                     digest, why = daemon.pull(repository, tag)
-                except DaemonError as e:
-                    return Resolution('', str(e), 'the other references were resolved')
+                except SourceError as e:
+                    # this reference's registry failed: the rest are resolved
+                    return Failed(str(e), hint='the other references were resolved')
                 if why:
-                    return Resolution(
-                        '', f'docker pull failed: {why}',
+                    return Missing(
+                        f'docker pull failed: {why}',
                         'check the name and your docker login',
                     )
                 if digest_problem(digest) is None:
                     # what the registry said the tag is, as docker pull
                     # prints it: unambiguous even when the image has other
                     # digests of the repository
-                    return Resolution(digest, '', '')
+                    return Found(digest)
                 return None  # read from the image list below
+            pulled: dict[TagKey, Answer] = {}
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
-                for key, resolution in zip(wanted, pool.map(pull, wanted)):
-                    if resolution is not None:
-                        pulled[key] = resolution
+                for key, answer in zip(wanted, pool.map(pull, wanted)):
+                    if answer is not None:
+                        pulled[key] = answer
             if len(pulled) < len(keys) and wanted:
                 local = LocalImages(daemon.images())
-        return {key: pulled.get(key) or local.resolve(key) for key in keys}
-    finally:
-        daemon.close()
+            return {key: pulled.get(key) or local.resolve(key) for key in keys}
+        finally:
+            daemon.close()
 
 
-def ask_registry(
-        pins: Sequence[Pinned], docker_host: str | None, timeout: float,
-) -> dict[str, Manifest | str]:
-    """One distribution inspect per distinct name@digest and name:tag."""
-    from concurrent.futures import ThreadPoolExecutor
+class DaemonRegistrySource(LocalSource):
+    """``--source daemon-registry``: the registry through the daemon's
+    distribution endpoint (Docker only: Podman does not serve it)."""
 
-    from digestpin_hooks.check.pins import manifest_from
+    def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
+        from concurrent.futures import ThreadPoolExecutor
 
-    wanted = sorted({
-        text for p in pins for text in (
-            f'{p.reference.name}@{p.reference.digest}',
-            f'{p.reference.name}:{p.reference.tag}' if p.reference.tag else '',
-        ) if text
-    })
-    daemon = Daemon(find_endpoint(docker_host), timeout)
-    try:
-        def ask(text: str) -> Manifest | str:
-            answer = daemon.distribution(text)
-            return answer if isinstance(answer, str) else manifest_from(answer)
-        with ThreadPoolExecutor(max(1, min(8, len(wanted)))) as pool:
-            return dict(zip(wanted, pool.map(ask, wanted)))
-    finally:
-        daemon.close()
+        daemon = self.daemon()
+        try:
+            def ask(key: TagKey) -> Answer:
+                try:
+                    answer = daemon.distribution(familiar(key))
+                except SourceError as e:
+                    # this reference's registry failed: the rest are resolved
+                    return Failed(str(e), hint='the other references were resolved')
+                if isinstance(answer, str):
+                    return Missing(
+                        f'the registry did not resolve it: {answer}',
+                        'check the name and your docker login',
+                    )
+                return from_distribution(key, answer)
+            with ThreadPoolExecutor(_threads(len(keys))) as pool:
+                return dict(zip(keys, pool.map(ask, keys)))
+        finally:
+            daemon.close()
 
+    def manifests(self, pins: Sequence[Reference]) -> dict[Key, Answer]:
+        """One distribution inspect per distinct name@digest and name:tag."""
+        from concurrent.futures import ThreadPoolExecutor
 
-def ask_local(
-        pins: Sequence[Pinned], docker_host: str | None, timeout: float,
-) -> dict[str, Any]:
-    """What local images say: the tag's digest, the pinned image's platform."""
-    from digestpin_hooks.check.pins import Manifest
-    from digestpin_hooks.check.pins import platform_name
-
-    daemon = Daemon(find_endpoint(docker_host), timeout)
-    try:
-        local = LocalImages(daemon.images())
-        answers: dict[str, Any] = {}
-        for p in pins:
-            by_digest = f'{p.reference.name}@{p.reference.digest}'
-            image = daemon.image(by_digest)
-            platforms: tuple[str, ...] = ()
-            if image is not None:
-                platforms = (platform_name({
-                    'os': image.get('Os'), 'architecture': image.get('Architecture'),
-                    'variant': image.get('Variant'),
-                }),)
-            answers[by_digest] = Manifest(p.reference.digest, False, platforms)
-            if p.reference.tag:
-                resolution = local.resolve(image_key(p.reference))
-                answers[f'{p.reference.name}:{p.reference.tag}'] = (
-                    Manifest(resolution.digest, False, ())
-                    if resolution.digest else None
-                )
-        return answers
-    finally:
-        daemon.close()
+        wanted: list[Key] = sorted({
+            key for reference in pins for key in (
+                (digest_key(reference), tag_key(reference)) if reference.tag
+                else (digest_key(reference),)
+            )
+        }, key=familiar)
+        daemon = self.daemon()
+        try:
+            def ask(key: Key) -> Answer:
+                answer = daemon.distribution(familiar(key))
+                if isinstance(answer, str):
+                    return Missing(answer)
+                return manifest_from(answer)
+            with ThreadPoolExecutor(_threads(len(wanted))) as pool:
+                return dict(zip(wanted, pool.map(ask, wanted)))
+        finally:
+            daemon.close()

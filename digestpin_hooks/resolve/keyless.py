@@ -21,7 +21,7 @@ keyless rule is checked; without it such a rule is a one-line error.
 from __future__ import annotations
 
 from digestpin_hooks.model import Record
-from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.answers import SourceError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def _sigstore() -> None:
     try:
         import sigstore.verify  # noqa: F401
     except ImportError:
-        raise DaemonError(
+        raise SourceError(
             f'keyless trust rules (issuer =) need the sigstore package (Python '
             f'3.10+): {INSTALL}',
         ) from None
@@ -65,7 +65,7 @@ def _sigstore() -> None:
 
 def load_verifier(trust_root: str) -> Verifier:
     """A verifier for ``trust_root`` (a ``trusted_root.json``), or for the
-    public-good root the package ships when it is ''; DaemonError when the
+    public-good root the package ships when it is ''; SourceError when the
     package is missing or the root cannot be read: a rule that cannot
     hold fails the run, before any registry is asked."""
     _sigstore()
@@ -77,12 +77,12 @@ def load_verifier(trust_root: str) -> Verifier:
         root = _trusted_root(trust_root)
         return Verifier(trusted_root=root)
     except ReadError as e:  # its message says what it is
-        raise DaemonError(f'{where}: {e}') from None
+        raise SourceError(f'{where}: {e}') from None
     except OSError as e:
-        raise DaemonError(f'{where}: cannot read: {e.strerror or e}') from None
+        raise SourceError(f'{where}: cannot read: {e.strerror or e}') from None
     except Exception as e:  # pydantic, protobuf, the package's own errors
         detail = ' '.join(str(e).split())[:200]
-        raise DaemonError(f'{where}: not a Sigstore trusted root: {detail}') from None
+        raise SourceError(f'{where}: not a Sigstore trusted root: {detail}') from None
 
 
 def _trusted_root(path: str) -> TrustedRoot:

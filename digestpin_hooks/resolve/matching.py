@@ -7,72 +7,22 @@ the reference names; anything else is a reason to leave the reference alone.
 """
 from __future__ import annotations
 
-from digestpin_hooks.model import Record
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import Reference
 
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import TagKey
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-    from typing import Callable
-    from typing import Final
     from typing import Iterable
-    from typing import Mapping
-    from typing import Sequence
-
-    from digestpin_hooks.check.pins import Manifest
-    from digestpin_hooks.check.pins import Pinned
-    from digestpin_hooks.check.pins import Unanswered
-    from digestpin_hooks.model import FileError
-
-    # keys -> each one's digest or why not (fix and update)
-    Resolver = Callable[[Sequence['ImageKey']], dict['ImageKey', 'Resolution']]
-    # pins -> what the registry (or the local images) say of each
-    # ``name@digest`` and ``name:tag`` (verify)
-    # (a str: the registry says there is no such thing; Unanswered: the
-    # registry could not be asked)
-    Asker = Callable[
-        [Sequence[Pinned]], Mapping[str, Manifest | str | Unanswered | None],
-    ]
-
-# (normalised repository, tag): what a reference asks the daemon for
-ImageKey = tuple[str, str]
-
-
-class DaemonError(Exception):
-    """The daemon (or registry behind it) could not be used; one line.
-
-    ``unreachable``: no daemon answered at all (what --offline-ok forgives);
-    ``file_errors``: the files that could not be read before it failed,
-    still to be shown (see ``after``).
-    """
-
-    def __init__(
-            self, message: str, *, unreachable: bool = False,
-            file_errors: Sequence[FileError] = (),
-    ) -> None:
-        super().__init__(message)
-        self.unreachable = unreachable
-        self.file_errors = tuple(file_errors)
-
-    def after(self, file_errors: Sequence[FileError]) -> DaemonError:
-        """The same failure, coming after these unreadable files."""
-        return DaemonError(
-            str(self), unreachable=self.unreachable, file_errors=file_errors,
-        )
-
-
-class Resolution(Record):
-    """What a source says about one reference: its digest, or why not."""
-
-    digest: Final[str]  # '' when the reference stays unpinned
-    reason: Final[str]  # why it stays unpinned
-    hint: Final[str]  # what the user can do about it
-    # the digest was found, and its signatures fail the trust policy: a
-    # finding of the reference (exit 1), not a failure to resolve (exit 2)
-    untrusted: Final[bool] = False
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -118,20 +68,6 @@ def checked_distribution(answer: Any) -> dict[str, Any]:
     return answer
 
 
-def image_key(ref: Reference) -> ImageKey:
-    return ref.normalized_name, ref.normalized_tag
-
-
-def familiar(key: ImageKey) -> str:
-    """``docker.io/library/node``, ``20`` -> ``node:20``, as docker prints it."""
-    name, tag = key
-    if name.startswith('docker.io/library/'):
-        name = name[len('docker.io/library/'):]
-    elif name.startswith('docker.io/'):
-        name = name[len('docker.io/'):]
-    return f'{name}:{tag}'
-
-
 def _normalized(text: str) -> Reference | None:
     try:
         return parse_reference(text)
@@ -143,22 +79,22 @@ class LocalImages:
     """The daemon's image list, indexed by normalised tag."""
 
     def __init__(self, images: Iterable[dict[str, Any]]) -> None:
-        self.by_tag: dict[ImageKey, list[dict[str, Any]]] = {}
+        self.by_tag: dict[TagKey, list[dict[str, Any]]] = {}
         for image in images:
             for tag in image.get('RepoTags') or ():
                 ref = _normalized(tag)
                 if ref is not None and ref.tag:
-                    self.by_tag.setdefault(image_key(ref), []).append(image)
+                    self.by_tag.setdefault(tag_key(ref), []).append(image)
 
-    def __contains__(self, key: ImageKey) -> bool:
+    def __contains__(self, key: TagKey) -> bool:
         return key in self.by_tag
 
-    def resolve(self, key: ImageKey) -> Resolution:
+    def resolve(self, key: TagKey) -> Found | Missing:
         name = familiar(key)
         images = self.by_tag.get(key)
         if not images:
-            return Resolution(
-                '', 'the image is not present locally',
+            return Missing(
+                'the image is not present locally',
                 f'docker pull {name}, or use --source pull',
             )
         digests: set[str] = set()
@@ -169,41 +105,41 @@ class LocalImages:
                 ref = _normalized(repo)
                 if ref is None or digest_problem(digest) is not None:
                     continue
-                if ref.normalized_name == key[0]:
+                if ref.normalized_name == key.repository:
                     digests.add(digest)
                 else:
                     others.add(repo)
         if len(digests) == 1:
-            return Resolution(digests.pop(), '', '')
+            return Found(digests.pop())
         if len(digests) > 1:
-            return Resolution(
-                '', 'the local image records several digests for this '
+            return Missing(
+                'the local image records several digests for this '
                 'repository (' + ', '.join(sorted(digests)) + ')',
                 f'docker pull {name} to settle which one it is, or use '
                 f'--source registry',
             )
         if others:
-            return Resolution(
-                '', 'the local image has registry digests only for other '
+            return Missing(
+                'the local image has registry digests only for other '
                 'repositories (' + ', '.join(sorted(others)) + '): it was '
                 'only tagged locally under this name',
                 f'pin the repository it was pulled from, or push it: docker '
                 f'push {name}',
             )
-        return Resolution(
-            '', 'the local image has no registry digest (built locally or '
+        return Missing(
+            'the local image has no registry digest (built locally or '
             'loaded, never pushed or pulled)',
             f'push it (docker push {name}) or pull it from its registry',
         )
 
 
-def from_distribution(key: ImageKey, answer: dict[str, Any]) -> Resolution:
+def from_distribution(key: TagKey, answer: dict[str, Any]) -> Found | Failed:
     """A registry's answer (the daemon's distribution inspect) for ``key``."""
     descriptor = answer.get('Descriptor') if isinstance(answer, dict) else None
     digest = descriptor.get('digest') if isinstance(descriptor, dict) else None
     if not isinstance(digest, str) or digest_problem(digest) is not None:
-        return Resolution(
-            '', f'the registry gave no valid digest for {familiar(key)}',
-            'check the image name, or try --source pull',
+        return Failed(
+            f'the registry gave no valid digest for {familiar(key)}',
+            hint='check the image name, or try --source pull',
         )
-    return Resolution(digest, '', '')
+    return Found(digest)

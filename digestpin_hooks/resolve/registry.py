@@ -53,11 +53,13 @@ from urllib.request import getproxies_environment
 
 import requests
 
-from digestpin_hooks.check.pins import INDEX_MEDIA_TYPES
-from digestpin_hooks.check.pins import Manifest
-from digestpin_hooks.check.pins import platform_name
 from digestpin_hooks.model import Record
 from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import INDEX_MEDIA_TYPES
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import platform_name
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.credentials import credential_for
 from digestpin_hooks.resolve.credentials import CredentialError
@@ -98,21 +100,6 @@ _HOST_NAME_RE = re.compile(r'[a-z0-9_]([a-z0-9_.-]{0,252}[a-z0-9_])?\Z')
 _ASCII_NUMBER_RE = re.compile(r'[0-9]{1,18}\Z')
 DEFAULT_PORTS = {'https': 443, 'http': 80}
 REDIRECTS = (301, 302, 303, 307, 308)
-
-
-class Missing(Record):
-    """The registry says there is no such manifest (404): why, one line."""
-
-    reason: Final[str]
-
-
-class Failed(Record):
-    """The registry could not be asked (refused, 401, 429, 5xx, a hang, a
-    wrong answer): why, one line, no credential in it.  ``unreachable``: no
-    connection could be made at all (what verify --offline-ok forgives)."""
-
-    reason: Final[str]
-    unreachable: Final[bool] = False
 
 
 class Query(Record):

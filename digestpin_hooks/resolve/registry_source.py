@@ -1,17 +1,18 @@
-"""The ``registry`` source: references and pins as questions to the
-registries themselves (``registry``), their answers as the resolver and
-asker types every hook reads."""
+"""The ``registry`` source: tags and pins as questions to the registries
+themselves (``registry``, no daemon), each answered at its own key."""
 from __future__ import annotations
 
-from digestpin_hooks.check.pins import Manifest
-from digestpin_hooks.check.pins import Unanswered
-from digestpin_hooks.resolve.matching import DaemonError
-from digestpin_hooks.resolve.matching import familiar
-from digestpin_hooks.resolve.matching import ImageKey
-from digestpin_hooks.resolve.matching import Resolution
+from digestpin_hooks.resolve.answers import digest_key
+from digestpin_hooks.resolve.answers import DigestKey
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import familiar
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import tag_key
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.resolve.registry import ask_all
-from digestpin_hooks.resolve.registry import Failed
-from digestpin_hooks.resolve.registry import Missing
 from digestpin_hooks.resolve.registry import Query
 
 TYPE_CHECKING = False
@@ -19,77 +20,77 @@ if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence
 
-    from digestpin_hooks.check.pins import Pinned
+    from digestpin_hooks.reference import Reference
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Key
+    from digestpin_hooks.resolve.answers import SourceOptions
 
 
-def _query(normalized_name: str, reference: str, full: bool = False) -> Query:
+def _query(key: TagKey | DigestKey, full: bool = False) -> Query:
     """``docker.io/library/node`` -> the registry ``docker.io``, the
     repository ``library/node``."""
-    domain, _, repository = normalized_name.partition('/')
+    domain, _, repository = key.repository.partition('/')
+    reference = key.tag if isinstance(key, TagKey) else key.digest
     return Query(domain, repository, reference, full)
 
 
 def _unreachable(answers: Mapping[Query, object]) -> None:
-    """DaemonError (unreachable) when no registry could be connected to at
+    """SourceError (unreachable) when no registry could be connected to at
     all: the machine is offline, which verify --offline-ok forgives."""
     failed = [a for a in answers.values() if isinstance(a, Failed)]
     if answers and len(failed) == len(answers) and all(a.unreachable for a in failed):
         hosts = sorted({a.reason for a in failed})
-        raise DaemonError(
+        raise SourceError(
             '; '.join(hosts[:3]) + ('; …' if len(hosts) > 3 else '')
             + ': no registry could be reached',
             unreachable=True,
         )
 
 
-def resolve_digests(
-        keys: Sequence[ImageKey], timeout: float, insecure: Sequence[str],
-) -> dict[ImageKey, Resolution]:
-    """The digest each registry serves for each name:tag (for a
-    multi-platform image, its index)."""
-    queries = {key: _query(key[0], key[1]) for key in keys}
-    answers = ask_all(list(queries.values()), timeout, insecure)
-    resolutions = {}
-    for key, query in queries.items():
-        answer = answers[query]
-        if isinstance(answer, Manifest):
-            resolutions[key] = Resolution(answer.digest, '', '')
-        elif isinstance(answer, Missing):
-            resolutions[key] = Resolution(
-                '', f'the registry has no tag {key[1]!r}: {answer.reason}',
-                f'check the name and tag of {familiar(key)}',
-            )
-        else:
-            resolutions[key] = Resolution(
-                '', f'the registry could not be asked: {answer.reason}',
-                'the other references were resolved',
-            )
-    return resolutions
+class RegistrySource:
+    """``--source registry``: the OCI distribution API, with the user's
+    credentials; one deadline (``--timeout``) for all the questions."""
 
+    def __init__(self, options: SourceOptions) -> None:
+        self.timeout = options.timeout
+        self.insecure = options.insecure
 
-def ask_registry(
-        pins: Sequence[Pinned], timeout: float, insecure: Sequence[str],
-) -> dict[str, Manifest | str | Unanswered]:
-    """Each pin's digest (the manifest, its platforms) and its tag (the
-    digest it names now), keyed as verify reads them."""
-    questions: dict[str, Query] = {}
-    for p in pins:
-        reference = p.reference
-        name = reference.normalized_name
-        questions[f'{reference.name}@{reference.digest}'] = _query(
-            name, reference.digest, full=True,
-        )
-        if reference.tag:
-            questions[f'{reference.name}:{reference.tag}'] = _query(name, reference.tag)
-    answers = ask_all(list(questions.values()), timeout, insecure)
-    _unreachable(answers)
-    said: dict[str, Manifest | str | Unanswered] = {}
-    for text, query in questions.items():
-        answer = answers[query]
-        if isinstance(answer, Missing):
-            said[text] = answer.reason
-        elif isinstance(answer, Failed):
-            said[text] = Unanswered(answer.reason)
-        else:
-            said[text] = answer
-    return said
+    def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
+        """The digest each registry serves for each name:tag (for a
+        multi-platform image, its index)."""
+        queries = {key: _query(key) for key in keys}
+        answers = ask_all(list(queries.values()), self.timeout, self.insecure)
+        said: dict[TagKey, Answer] = {}
+        for key, query in queries.items():
+            answer = answers[query]
+            if isinstance(answer, Manifest):
+                said[key] = Found(answer.digest)
+            elif isinstance(answer, Missing):
+                said[key] = Missing(
+                    f'the registry has no tag {key.tag!r}: {answer.reason}',
+                    f'check the name and tag of {familiar(key)}',
+                )
+            else:
+                said[key] = Failed(
+                    f'the registry could not be asked: {answer.reason}',
+                    answer.unreachable, 'the other references were resolved',
+                )
+        return said
+
+    def manifests(self, pins: Sequence[Reference]) -> dict[Key, Answer]:
+        """Each pin's digest (the manifest, its platforms) and its tag (the
+        digest it names now)."""
+        questions: dict[Key, Query] = {}
+        for reference in pins:
+            at_digest = digest_key(reference)
+            questions[at_digest] = _query(at_digest, full=True)
+            if reference.tag:
+                at_tag = tag_key(reference)
+                questions[at_tag] = _query(at_tag)
+        answers = ask_all(list(questions.values()), self.timeout, self.insecure)
+        _unreachable(answers)
+        said: dict[Key, Answer] = {}
+        for key, query in questions.items():
+            answer = answers[query]
+            said[key] = Found(answer.digest, answer) if isinstance(answer, Manifest) else answer
+        return said

@@ -1,8 +1,12 @@
-"""The sources digests and manifests come from, picked by ``--source``.
+"""The sources digests and manifests come from: the table of ``--source``.
 
-Every hook asks through one of these: ``resolver`` (fix and update: a
-digest per name:tag) and ``asker`` (verify: what the registry or the local
-images say of each pin), over four sources:
+A source is one class, constructed from ``SourceOptions``, that answers
+``digests(keys)`` (fix and update: what digest each name:tag names now)
+and ``manifests(pins)`` (verify: what each pin's digest and tag are), with
+the answer types of ``answers``.  ``SOURCES`` names each class as
+``'module:Class'``, imported only when that source is asked, so that the
+docker SDK, requests and cryptography are loaded only by the source that
+needs them (and lint imports none of them):
 
 - ``local``: the daemon's image list (RepoDigests);
 - ``pull``: the same after the daemon pulls;
@@ -12,12 +16,13 @@ images say of each pin), over four sources:
 
 ``signatures`` and ``trusted`` add the trust policy's signature checks
 (``trust``), asked of the registry whatever the source.
-
-The docker SDK, requests and cryptography are imported only when a source
-is asked, so lint imports none of them.
 """
 from __future__ import annotations
 
+from digestpin_hooks.resolve.answers import DigestKey
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import SourceOptions
+from digestpin_hooks.resolve.answers import Untrusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,55 +30,60 @@ if TYPE_CHECKING:
     from typing import Mapping
     from typing import Sequence
 
-    from digestpin_hooks.check.pins import Manifest
-    from digestpin_hooks.check.pins import Pinned
-    from digestpin_hooks.check.pins import Unanswered
     from digestpin_hooks.model import TrustRule
-    from digestpin_hooks.resolve.matching import Asker
-    from digestpin_hooks.resolve.matching import ImageKey
-    from digestpin_hooks.resolve.matching import Resolution
-    from digestpin_hooks.resolve.matching import Resolver
+    from digestpin_hooks.reference import Reference
+    from digestpin_hooks.resolve.answers import Answer
+    from digestpin_hooks.resolve.answers import Digests
+    from digestpin_hooks.resolve.answers import Key
+    from digestpin_hooks.resolve.answers import Source
+    from digestpin_hooks.resolve.answers import TagKey
     from digestpin_hooks.resolve.trust import Verdict
 
-    # (normalized name, digest) -> the rule that applies and its verdict;
+    # pinned digests -> the rule that applies to each and its verdict;
     # absent: no rule matches the name, it is not checked
     SignatureChecker = Callable[
-        [Sequence[tuple[str, str]]], Mapping[tuple[str, str], tuple[TrustRule, Verdict]],
+        [Sequence[DigestKey]], Mapping[DigestKey, tuple[TrustRule, Verdict]],
     ]
 
+# --source -> the class that answers for it
+SOURCES = {
+    'local': 'digestpin_hooks.resolve.daemon:LocalSource',
+    'pull': 'digestpin_hooks.resolve.daemon:PullSource',
+    'daemon-registry': 'digestpin_hooks.resolve.daemon:DaemonRegistrySource',
+    'registry': 'digestpin_hooks.resolve.registry_source:RegistrySource',
+}
 
-def resolver(
-        source: str, docker_host: str | None, timeout: float, *,
+
+def open_source(
+        name: str, docker_host: str | None, timeout: float, *,
         refresh: bool = False, insecure: Sequence[str] = (),
-) -> Resolver:
-    """Resolve name:tag keys from ``source``."""
-    def resolve(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        if source == 'registry':
-            from digestpin_hooks.resolve.registry_source import resolve_digests
-            return resolve_digests(keys, timeout, insecure)
-        from digestpin_hooks.resolve.daemon import resolve_digests as from_daemon
-        return from_daemon(
-            keys, 'registry' if source == 'daemon-registry' else source,
-            docker_host, timeout, refresh=refresh,
-        )
-    return resolve
+) -> Source:
+    """The source ``--source name`` names.  Its module is imported when it
+    is first asked, not before: a run with nothing to resolve loads neither
+    the docker SDK nor requests."""
+    return _Deferred(name, SourceOptions(docker_host, timeout, refresh, tuple(insecure)))
 
 
-def asker(
-        source: str, docker_host: str | None, timeout: float, *,
-        insecure: Sequence[str] = (),
-) -> Asker:
-    """Ask about pins: the registries, the daemon's local images, or the
-    registry through the daemon."""
-    def ask(pins: Sequence[Pinned]) -> Mapping[str, Manifest | str | Unanswered | None]:
-        if source == 'registry':
-            from digestpin_hooks.resolve.registry_source import ask_registry
-            return ask_registry(pins, timeout, insecure)
-        from digestpin_hooks.resolve import daemon
-        if source == 'local':
-            return daemon.ask_local(pins, docker_host, timeout)
-        return daemon.ask_registry(pins, docker_host, timeout)
-    return ask
+class _Deferred:
+    """A source of the table, imported and built on its first question."""
+
+    def __init__(self, name: str, options: SourceOptions) -> None:
+        self.name = name
+        self.options = options
+        self.source: Source | None = None
+
+    def _asked(self) -> Source:
+        if self.source is None:
+            import importlib
+            module, _, cls = SOURCES[self.name].partition(':')
+            self.source = getattr(importlib.import_module(module), cls)(self.options)
+        return self.source
+
+    def digests(self, keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
+        return self._asked().digests(keys)
+
+    def manifests(self, pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+        return self._asked().manifests(pins)
 
 
 def signatures(
@@ -88,16 +98,16 @@ def signatures(
     started = time.monotonic()
 
     def check(
-            pins: Sequence[tuple[str, str]],
-    ) -> Mapping[tuple[str, str], tuple[TrustRule, Verdict]]:
+            pins: Sequence[DigestKey],
+    ) -> Mapping[DigestKey, tuple[TrustRule, Verdict]]:
         from digestpin_hooks.model import trust_rule_for
         subjects = {}
-        for name, digest in pins:
-            rule = trust_rule_for(rules, name)
+        for pin in pins:
+            rule = trust_rule_for(rules, pin.repository)
             if rule is not None:
                 from digestpin_hooks.resolve.trust import Subject
-                domain, _, repository = name.partition('/')
-                subjects[name, digest] = Subject(domain, repository, digest, rule)
+                domain, _, repository = pin.repository.partition('/')
+                subjects[pin] = Subject(domain, repository, pin.digest, rule)
         if not subjects:
             return {}
         from digestpin_hooks.resolve.trust import check_signatures
@@ -110,20 +120,23 @@ def signatures(
 
 
 def trusted(
-        resolve: Resolver, rules: Sequence[TrustRule], timeout: float,
+        digests: Digests, rules: Sequence[TrustRule], timeout: float,
         insecure: Sequence[str] = (), trust_root: str = '',
-) -> Resolver:
-    """``resolve``, whose digests that fail their trust rule are not given:
+) -> Digests:
+    """``digests``, whose digests that fail their trust rule are not given:
     the reference stays unpinned, with the reason (fix, update)."""
     if not rules:
-        return resolve
+        return digests
     check = signatures(rules, timeout, insecure, trust_root)
 
-    def resolve_trusted(keys: Sequence[ImageKey]) -> dict[ImageKey, Resolution]:
-        resolutions = resolve(keys)
-        found = {key: (key[0], r.digest) for key, r in resolutions.items() if r.digest}
+    def digests_trusted(keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
+        answers = dict(digests(keys))
+        found = {
+            key: DigestKey(key.repository, a.digest) for key, a in answers.items()
+            if isinstance(a, Found)
+        }
         verdicts = check(list(found.values()))
-        from digestpin_hooks.resolve.matching import Resolution
+        from digestpin_hooks.resolve.answers import Failed
         from digestpin_hooks.resolve.trust import explain
         from digestpin_hooks.resolve.trust import TRUSTED
         for key, pin in found.items():
@@ -132,12 +145,13 @@ def trusted(
             rule, verdict = verdicts[pin]
             if verdict.outcome == TRUSTED:
                 continue
-            code, message = explain(verdict, rule, pin[1])
-            resolutions[key] = Resolution(
-                '', f'{code}: {message}' if code else message,
-                'not pinned: the trust policy does not accept it' if code
-                else 'the signatures must be checked before it is pinned',
-                untrusted=bool(code),
+            code, message = explain(verdict, rule, pin.digest)
+            answers[key] = Untrusted(
+                pin.digest, f'{code}: {message}',
+                'not pinned: the trust policy does not accept it',
+            ) if code else Failed(
+                message, verdict.unreachable,
+                'the signatures must be checked before it is pinned',
             )
-        return resolutions
-    return resolve_trusted
+        return answers
+    return digests_trusted

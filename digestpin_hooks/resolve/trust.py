@@ -41,13 +41,13 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.reference import digest_problem
-from digestpin_hooks.resolve.matching import DaemonError
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import SourceError
 from digestpin_hooks.resolve.registry import api_host
 from digestpin_hooks.resolve.registry import Deadline
-from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import MAX_MANIFEST_BYTES
 from digestpin_hooks.resolve.registry import MAX_REGISTRIES_AT_ONCE
-from digestpin_hooks.resolve.registry import Missing
 from digestpin_hooks.resolve.registry import Registry
 from digestpin_hooks.text import printable
 
@@ -135,7 +135,7 @@ class _Broken(Exception):
 
 def load_key(path: str, number: int) -> PublicKey:
     """A trust rule's public key (PEM, as ``cosign generate-key-pair``
-    writes it), or DaemonError: a rule that cannot hold fails the run."""
+    writes it), or SourceError: a rule that cannot hold fails the run."""
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.asymmetric import ed25519
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -144,16 +144,16 @@ def load_key(path: str, number: int) -> PublicKey:
     try:
         data = read_regular(path, MAX_SMALL_FILE_BYTES).data
     except OSError as e:
-        raise DaemonError(f'{where}: cannot read: {e.strerror or e}') from None
+        raise SourceError(f'{where}: cannot read: {e.strerror or e}') from None
     try:
         key = load_pem_public_key(data)
     except (ValueError, TypeError):
-        raise DaemonError(f'{where}: not a PEM public key') from None
+        raise SourceError(f'{where}: not a PEM public key') from None
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in ('secp256r1', 'secp384r1'):
         return key
     if isinstance(key, (ed25519.Ed25519PublicKey, rsa.RSAPublicKey)):
         return key
-    raise DaemonError(
+    raise SourceError(
         f'{where}: not an ECDSA P-256/P-384, Ed25519 or RSA key (what cosign signs with)',
     )
 
@@ -537,7 +537,7 @@ def check_signatures(
     MAX_REGISTRIES_AT_ONCE), one connection each, within ``timeout``.
     The keys and the trusted root are read first: a rule whose key cannot
     be read, or a keyless rule without a usable root or ``sigstore``
-    package, fails the run (DaemonError) before any registry is asked."""
+    package, fails the run (SourceError) before any registry is asked."""
     subjects = list(dict.fromkeys(subjects))
     keys: dict[str, PublicKey] = {}
     verifier: Verifier | None = None

@@ -63,7 +63,13 @@ KNOWN_INSTRUCTIONS = frozenset((
 
 
 class DockerfileError(ValueError):
-    """BuildKit would refuse to read the file; the message says why."""
+    """BuildKit would refuse to read the file; the message says why.
+    ``located``: the message already names the line, as BuildKit's parse
+    errors do (``dockerfile parse error on line 3: …``)."""
+
+    def __init__(self, message: str, *, located: bool = False) -> None:
+        super().__init__(message)
+        self.located = located
 
 
 class Instruction(Record):

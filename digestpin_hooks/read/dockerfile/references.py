@@ -14,6 +14,7 @@ import re
 
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import SOURCE_ARG
+from digestpin_hooks.model import VARIES_WITH_PLATFORM
 from digestpin_hooks.read.dockerfile.parser import arg_words
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
@@ -253,10 +254,9 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
             if ins.line and ins.cmd in _INTERESTING:
                 refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
     except (ExpansionError, DockerfileError) as e:
-        message = str(e)
-        if not message.startswith('dockerfile parse error'):
-            message = f'line {line}: {message}'
-        raise DockerfileError(message) from None
+        located = isinstance(e, DockerfileError) and e.located
+        message = str(e) if located else f'line {line}: {e}'
+        raise DockerfileError(message, located=True) from None
     return _merge_arg_refs(refs)
 
 
@@ -284,6 +284,7 @@ def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
 def _parse_error(ins: Instruction, message: str) -> DockerfileError:
     return DockerfileError(
         f'dockerfile parse error on line {ins.start_line}: {message}',
+        located=True,
     )
 
 
@@ -449,6 +450,7 @@ def _from_refs(
                 name for name in BUILTIN_PLATFORM_ARGS if name in word
             ) or ('TARGETPLATFORM',),
             note='the image varies with the platform the build targets',
+            why=VARIES_WITH_PLATFORM,
             platform=platform,
             has_variables=True,
         )

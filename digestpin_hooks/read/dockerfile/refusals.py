@@ -62,6 +62,7 @@ class UnknownSyntax(Record):
 def _parse_error(ins: Instruction, message: str) -> DockerfileError:
     return DockerfileError(
         f'dockerfile parse error on line {ins.start_line}: {message}',
+        located=True,
     )
 
 

@@ -1,9 +1,13 @@
-"""Matching the daemon's image list: a digest only from the same repository."""
+"""resolve/matching.py: the daemon's image list and distribution answers,
+matched to a key: a digest only from the same repository."""
 from __future__ import annotations
 
 import pytest
 
-from digestpin_hooks.resolve.matching import familiar
+from digestpin_hooks.resolve.answers import Failed
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.resolve.matching import from_distribution
 from digestpin_hooks.resolve.matching import LocalImages
 
@@ -33,20 +37,20 @@ IMAGES = [
     ),
 )
 def test_local_resolution(key: tuple[str, str], digest: str, reason: str) -> None:
-    resolution = LocalImages(IMAGES).resolve(key)
-    assert resolution.digest == digest
-    assert reason in resolution.reason
-    if not digest:
-        assert resolution.hint
-
-
-def test_familiar_names() -> None:
-    assert familiar(('docker.io/library/node', '20')) == 'node:20'
-    assert familiar(('docker.io/mine/app', '1')) == 'mine/app:1'
-    assert familiar(('ghcr.io/o/app', 'v1')) == 'ghcr.io/o/app:v1'
+    answer = LocalImages(IMAGES).resolve(TagKey(*key))
+    if digest:
+        assert answer == Found(digest)
+    else:
+        assert isinstance(answer, Missing)
+        assert reason in answer.reason
+        assert answer.hint
 
 
 def test_distribution_answer() -> None:
-    assert from_distribution(('r/x', '1'), {'Descriptor': {'digest': A}}).digest == A
-    assert from_distribution(('r/x', '1'), {'Descriptor': {'digest': 'nope'}}).digest == ''
-    assert from_distribution(('r/x', '1'), {}).digest == ''
+    key = TagKey('r/x', '1')
+    assert from_distribution(key, {'Descriptor': {'digest': A}}) == Found(A)
+    assert from_distribution(key, {'Descriptor': {'digest': 'nope'}}) == Failed(
+        'the registry gave no valid digest for r/x:1',
+        hint='check the image name, or try --source pull',
+    )
+    assert isinstance(from_distribution(key, {}), Failed)

@@ -1,0 +1,59 @@
+"""resolve/daemon.py without a daemon: where it is found, how its answers
+become typed answers, and that a daemon that is not there is one SourceError
+line for every daemon source (the runs against a real daemon are in
+test_docker_fix.py and test_docker_update_verify.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.resolve.answers import Found
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import SourceError
+from digestpin_hooks.resolve.answers import SourceOptions
+from digestpin_hooks.resolve.answers import TagKey
+from digestpin_hooks.resolve.daemon import DaemonRegistrySource
+from digestpin_hooks.resolve.daemon import find_endpoint
+from digestpin_hooks.resolve.daemon import HINT
+from digestpin_hooks.resolve.daemon import LocalSource
+from digestpin_hooks.resolve.daemon import manifest_from
+from digestpin_hooks.resolve.daemon import PullSource
+
+A = 'sha256:' + 'a' * 64
+
+
+def test_docker_host_comes_first() -> None:
+    endpoint = find_endpoint('unix:///elsewhere.sock')
+    assert (endpoint.host, endpoint.tls, endpoint.origin) == ('unix:///elsewhere.sock', None, '--docker-host')
+
+
+@pytest.mark.parametrize(('answer', 'expected'), (
+    ({'Descriptor': {'digest': A, 'mediaType': 'application/vnd.oci.image.index.v1+json'},
+      'Platforms': [{'os': 'linux', 'architecture': 'arm64', 'variant': 'v8'}]},
+     Found(A, Manifest(A, True, ('linux/arm64/v8',)))),
+    ({'Descriptor': {'digest': A, 'mediaType': 'application/vnd.oci.image.manifest.v1+json'}},
+     Found(A, Manifest(A, False, ()))),
+    # a malformed digest is neither used nor printed: the pin's DP007
+    ({'Descriptor': {'digest': 'sha256:zz'}}, Missing('the registry answered with a malformed digest')),
+))
+def test_a_distribution_answer_is_a_typed_answer(answer: dict[str, object], expected: object) -> None:
+    assert manifest_from(answer) == expected
+
+
+@pytest.mark.parametrize('source', (LocalSource, PullSource, DaemonRegistrySource))
+def test_no_daemon_is_one_source_error_line(tmp_path: Path, source: type[LocalSource]) -> None:
+    host = f'unix://{tmp_path}/none.sock'
+    asked = source(SourceOptions(host, 2.0))
+    message = (
+        f'cannot use the Docker daemon at {host} (from --docker-host): there is '
+        f'no socket at that path; {HINT}'
+    )
+    with pytest.raises(SourceError) as failed:
+        if source is DaemonRegistrySource:
+            asked.manifests([parse_reference(f'a:1@{A}')])
+        else:
+            asked.digests([TagKey('docker.io/library/a', '1')])
+    assert str(failed.value) == message
