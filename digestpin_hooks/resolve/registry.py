@@ -95,6 +95,10 @@ MAX_REGISTRIES_AT_ONCE = 8
 # measured 4-8 on a 25 ms round trip: past 6 the gain is under 10 %, while
 # each connection costs a TLS handshake on a real registry.
 CONNECTIONS_PER_REGISTRY = 6
+# how long past the deadline a thread waits for another that is bounded by
+# the same deadline (a token fetch, a credential helper) to report, and the
+# main thread for the workers: their one-line reason is kept
+LOCK_GRACE = 0.2
 DOCKER_HUB = 'docker.io'
 DOCKER_HUB_API = 'registry-1.docker.io'
 # one piece of WWW-Authenticate: a parameter (name=token or name="quoted",
@@ -129,12 +133,15 @@ class Failed(Record):
 
 class Query(Record):
     """One question: what ``domain/repository`` says of ``reference`` (a tag
-    or a digest); ``full``: the platforms too (a GET), not just the digest."""
+    or a digest); ``full``: the platforms too (a GET), not just the digest;
+    ``platform``: with ``full``, a single image's platform too, read from
+    its config (one more request, asked only where an answer needs it)."""
 
     domain: Final[str]  # 'docker.io', 'ghcr.io', '127.0.0.1:5000'
     repository: Final[str]  # 'library/node'
     reference: Final[str]  # '20' or 'sha256:…'
     full: Final[bool] = False
+    platform: Final[bool] = True
 
 
 class _Stop(Exception):
@@ -414,15 +421,15 @@ class Registry:
         self.authorization: dict[tuple[tuple[str, str, int], str], str] = {}
         self._credential: Credential | None = None
         self._credential_read = False
+        self._credential_error = ''
         self._own: Url | None = None
         # the threads share what is learnt once: the user's credential, each
-        # scope's token (the first asker of a scope holds its lock until its
-        # request is answered, so the token server is asked once), and when
-        # a 429 lets the registry be asked again
+        # scope's token (fetched under the scope's lock, so the token server
+        # is asked once per scope however many connections were refused
+        # together), and when a 429 lets the registry be asked again
         self._lock = threading.Lock()
         self._credential_lock = threading.Lock()
         self._scope_locks: dict[str, threading.Lock] = {}
-        self._scopes_asked: set[str] = set()
         self._not_before = 0.0
 
     def close(self) -> None:
@@ -520,6 +527,8 @@ class Registry:
             raise _fail('the manifest\'s mediaType is not a string')
         if media_type in INDEX_MEDIA_TYPES or isinstance(manifest.get('manifests'), list):
             return Manifest(digest, True, self._index_platforms(manifest))
+        if not query.platform:
+            return Manifest(digest, False, ())
         return Manifest(digest, False, self._image_platform(query, manifest))
 
     @staticmethod
@@ -569,48 +578,22 @@ class Registry:
 
     def _request(self, method: str, query: Query, path: str) -> requests.Response:
         """One API request with authentication, 429 waits and redirects;
-        a 2xx response (its body not read yet) or _Stop.  The first request
-        of a scope is made alone: the others wait for the token it earns."""
+        a 2xx response (its body not read yet) or _Stop."""
         scope = f'repository:{query.repository}:pull'
-        if scope in self._scopes_asked:
-            return self._request_in_scope(method, query, path, scope)
-        with self._lock:
-            scope_lock = self._scope_locks.setdefault(scope, threading.Lock())
-        while not scope_lock.acquire(timeout=self.deadline.remaining()):
-            pass  # remaining() raises _Stop once the deadline is past
-        try:
-            return self._request_in_scope(method, query, path, scope)
-        finally:
-            self._scopes_asked.add(scope)
-            scope_lock.release()
-
-    def _wait_turn(self) -> None:
-        """Wait while a 429 of this registry holds every connection back;
-        _Stop when the wait would pass the deadline."""
-        wait = self._not_before - time.monotonic()
-        if wait > 0:
-            if wait >= self.deadline.remaining():
-                raise _fail(
-                    f'429 Too Many Requests from {self.host}: asked to wait '
-                    f'{wait:g} s, past the deadline (--timeout)',
-                )
-            time.sleep(wait)
-
-    def _request_in_scope(
-            self, method: str, query: Query, path: str, scope: str,
-    ) -> requests.Response:
         answered: set[tuple[str, str, int]] = set()  # hosts whose challenge was answered
         retries = 0
         while True:
             self._wait_turn()
-            response, url = self._send_following(method, self._url(query, path), scope)
+            sent: dict[tuple[str, str, int], str] = {}
+            response, url = self._send_following(method, self._url(query, path), scope, sent)
             status = response.status_code
             if status == 401 and url.origin not in answered:
                 challenge = response.headers.get('WWW-Authenticate', '')
                 _release(response)
-                self.authorization[url.origin, scope] = self._authorize(challenge, scope, url)
+                self._renew(challenge, scope, url, sent.get(url.origin, ''))
                 answered.add(url.origin)
                 continue
+
             if status == 429 and retries < MAX_RETRIES:
                 _release(response)
                 wait = _retry_after(response.headers.get('Retry-After'))
@@ -656,17 +639,58 @@ class Registry:
                 )
             raise _fail(f'{self.host} answered {status} for {what}')
 
+    def _renew(self, challenge: str, scope: str, url: Url, refused: str) -> None:
+        """Answer the challenge of the host at ``url`` for ``scope``, which
+        refused the Authorization header ``refused`` ('' for none), once for
+        all the connections: those refused meanwhile with the same header
+        wait, then take the new one."""
+        with self._lock:
+            scope_lock = self._scope_locks.setdefault(scope, threading.Lock())
+        # whoever holds the lock is bounded by the deadline too: a little
+        # past it, its outcome (a credential helper that hung) is this
+        # request's as well
+        acquired = scope_lock.acquire(
+            timeout=max(0.0, self.deadline.end - time.monotonic()) + LOCK_GRACE,
+        )
+        if self._credential_error:
+            if acquired:
+                scope_lock.release()
+            raise _fail(self._credential_error)
+        if not acquired:
+            self.deadline.remaining()  # _Stop: past the deadline
+            raise _fail(f'the token of {self.host} did not come within {self.deadline.seconds:g} s (--timeout)')
+        try:
+            if self.authorization.get((url.origin, scope), '') == refused:
+                self.authorization[url.origin, scope] = self._authorize(challenge, scope, url)
+        finally:
+            scope_lock.release()
+
+    def _wait_turn(self) -> None:
+        """Wait while a 429 of this registry holds every connection back;
+        _Stop when the wait would pass the deadline."""
+        wait = self._not_before - time.monotonic()
+        if wait > 0:
+            if wait >= self.deadline.remaining():
+                raise _fail(
+                    f'429 Too Many Requests from {self.host}: asked to wait '
+                    f'{wait:g} s, past the deadline (--timeout)',
+                )
+            time.sleep(wait)
+
     def _send_following(
             self, method: str, url: Url, scope: str,
+            sent: dict[tuple[str, str, int], str],
     ) -> tuple[requests.Response, Url]:
         """Send, following redirects by hand; each host gets only the
         Authorization header its own challenge earned, so the registry's
-        credentials never reach a host it redirects to.  The response and
-        the URL it came from."""
+        credentials never reach a host it redirects to (``sent``: which
+        header went to each host).  The response and the URL it came from."""
         for _ in range(MAX_REDIRECTS + 1):
             headers = {'Accept': ACCEPT}
-            if (url.origin, scope) in self.authorization:
-                headers['Authorization'] = self.authorization[url.origin, scope]
+            authorization = self.authorization.get((url.origin, scope), '')
+            if authorization:
+                headers['Authorization'] = authorization
+            sent[url.origin] = authorization
             response, url = self._send(method, url, headers)
             if response.status_code not in REDIRECTS:
                 return response, url
@@ -787,7 +811,9 @@ class Registry:
             try:
                 self._credential = self.credentials(self.domain, self.deadline.remaining())
             except CredentialError as e:
-                raise _fail(f'credentials for {self.domain}: {e}') from None
+                self._credential_error = f'credentials for {self.domain}: {e}'
+        if self._credential_error:  # the same line for every query
+            raise _fail(self._credential_error)
         return self._credential
 
     def _authorize(self, challenge: str, scope: str, url: Url) -> str:
@@ -899,13 +925,14 @@ def ask_all(
         insecure: Iterable[str] = (),
         credentials: Callable[[str, float], Credential | None] = credential_for,
         connections: int = CONNECTIONS_PER_REGISTRY,
+        deadline: Deadline | None = None,
 ) -> dict[Query, Manifest | Missing | Failed]:
     """Every distinct query answered, in the order asked: registries in
     parallel (at most MAX_REGISTRIES_AT_ONCE), each over at most
     ``connections`` kept-alive connections, one thread each, taking its
-    queries in turn.  The whole run has ``timeout`` seconds; what is not
-    answered by then is Failed."""
-    deadline = Deadline(timeout)
+    queries in turn.  The whole run has ``timeout`` seconds (``deadline``,
+    when a caller asks in rounds); what is not answered by then is Failed."""
+    ends: Deadline = deadline or Deadline(timeout)
     by_domain: dict[str, list[Query]] = {}
     for query in dict.fromkeys(queries):
         by_domain.setdefault(query.domain, []).append(query)
@@ -915,7 +942,7 @@ def ask_all(
 
     def ask_one_registry(domain: str, domain_queries: list[Query]) -> None:
         count = max(1, min(connections, len(domain_queries)))
-        registry = Registry(domain, deadline, insecure, credentials, count)
+        registry = Registry(domain, ends, insecure, credentials, count)
         waiting = list(reversed(domain_queries))  # popped from the end: in order
 
         def ask_in_turn() -> None:
@@ -936,7 +963,7 @@ def ask_all(
             for thread in threads:
                 thread.start()
             for thread in threads:
-                thread.join(max(0.0, deadline.end - time.monotonic()) + 0.05)
+                thread.join(max(0.0, ends.end - time.monotonic()) + 2 * LOCK_GRACE)
         finally:
             if not any(thread.is_alive() for thread in threads):
                 registry.close()
@@ -959,7 +986,7 @@ def ask_all(
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join(max(0.0, deadline.end - time.monotonic()) + 0.05)
+            worker.join(max(0.0, ends.end - time.monotonic()) + 2 * LOCK_GRACE)
     finally:
         # answered, timed out, ^C or SIGTERM: no credential helper outlives
         # the questions
@@ -968,7 +995,7 @@ def ask_all(
         return {
             query: answers.get(query) or Failed(
                 f'{api_host(query.domain)} gave no complete answer within '
-                f'{timeout:g} s (--timeout)',
+                f'{ends.seconds:g} s (--timeout)',
             )
             for query in dict.fromkeys(queries)
         }

@@ -10,6 +10,7 @@ from digestpin_hooks.resolve.matching import familiar
 from digestpin_hooks.resolve.matching import ImageKey
 from digestpin_hooks.resolve.matching import Resolution
 from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Missing
 from digestpin_hooks.resolve.registry import Query
@@ -22,11 +23,13 @@ if TYPE_CHECKING:
     from digestpin_hooks.check.pins import Pinned
 
 
-def _query(normalized_name: str, reference: str, full: bool = False) -> Query:
+def _query(
+        normalized_name: str, reference: str, full: bool = False, platform: bool = True,
+) -> Query:
     """``docker.io/library/node`` -> the registry ``docker.io``, the
     repository ``library/node``."""
     domain, _, repository = normalized_name.partition('/')
-    return Query(domain, repository, reference, full)
+    return Query(domain, repository, reference, full, platform)
 
 
 def _unreachable(answers: Mapping[Query, object]) -> None:
@@ -71,17 +74,41 @@ def ask_registry(
         pins: Sequence[Pinned], timeout: float, insecure: Sequence[str],
 ) -> dict[str, Manifest | str | Unanswered]:
     """Each pin's digest (the manifest, its platforms) and its tag (the
-    digest it names now), keyed as verify reads them."""
+    digest it names now), keyed as verify reads them.
+
+    Two requests a pin, all at once: the manifest and the tag.  A single
+    image's platform (its config, a third request) is asked only for a pin
+    that names a platform, and, in a second round, for one whose tag now
+    names an index (the finding names the platform pinned)."""
     questions: dict[str, Query] = {}
     for p in pins:
         reference = p.reference
         name = reference.normalized_name
-        questions[f'{reference.name}@{reference.digest}'] = _query(
+        text = f'{reference.name}@{reference.digest}'
+        earlier = questions.get(text)
+        questions[text] = _query(
             name, reference.digest, full=True,
+            platform=bool(p.ref.platform) or (earlier is not None and earlier.platform),
         )
         if reference.tag:
             questions[f'{reference.name}:{reference.tag}'] = _query(name, reference.tag)
-    answers = ask_all(list(questions.values()), timeout, insecure)
+    deadline = Deadline(timeout)  # one for both rounds
+    answers = ask_all(list(questions.values()), timeout, insecure, deadline=deadline)
+    again = {}
+    for p in pins:
+        reference = p.reference
+        text = f'{reference.name}@{reference.digest}'
+        at_digest = answers[questions[text]]
+        tag_query = questions.get(f'{reference.name}:{reference.tag}') if reference.tag else None
+        at_tag = answers[tag_query] if tag_query is not None else None
+        if (
+            not questions[text].platform and isinstance(at_digest, Manifest)
+            and not at_digest.is_index and isinstance(at_tag, Manifest) and at_tag.is_index
+        ):
+            again[text] = questions[text].replace(platform=True)
+    if again:
+        answers.update(ask_all(list(again.values()), timeout, insecure, deadline=deadline))
+        questions.update(again)
     _unreachable(answers)
     said: dict[str, Manifest | str | Unanswered] = {}
     for text, query in questions.items():
