@@ -123,7 +123,7 @@ def test_one_token_per_scope_however_many_connections_wait_for_it() -> None:
             for n in range(3 * CONNECTIONS_PER_REGISTRY) for repository in ('team/a', 'team/b')
         ]
         answers = ask_all(queries, 30, credentials=anonymous)
-        assert all(isinstance(a, Manifest) for a in answers.values()), answers
+        assert [a for a in answers.values() if not isinstance(a, Manifest)] == []
         assert sorted(token_requests) == [
             '/token?scope=repository%3Ateam%2Fa%3Apull&service=s',
             '/token?scope=repository%3Ateam%2Fb%3Apull&service=s',
@@ -168,7 +168,7 @@ def test_a_429_holds_back_every_connection_to_that_registry_only() -> None:
             for address in (busy.address, calm.address) for n in range(count)
         ]
         answers = ask_all(queries, 30, credentials=anonymous)
-        assert all(isinstance(a, Manifest) for a in answers.values()), answers
+        assert [a for a in answers.values() if not isinstance(a, Manifest)] == []
         (sent,) = slowed
         during = [t for t in arrived if sent < t < sent + 0.9 * retry_after]
         # only requests already on their way when the 429 came: the pool

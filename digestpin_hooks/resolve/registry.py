@@ -586,7 +586,10 @@ class Registry:
         while True:
             self._wait_turn()
             sent: dict[tuple[str, str, int], str] = {}
-            response, url = self._send_following(method, self._url(query, path), scope, sent)
+            guessed = not self.scheme  # HTTPS until a connection learns otherwise
+            response, url = self._send_following(
+                method, self._url(query, path), scope, sent, guessed,
+            )
             status = response.status_code
             if status == 401 and url.origin not in answered:
                 challenge = response.headers.get('WWW-Authenticate', '')
@@ -680,7 +683,7 @@ class Registry:
 
     def _send_following(
             self, method: str, url: Url, scope: str,
-            sent: dict[tuple[str, str, int], str],
+            sent: dict[tuple[str, str, int], str], guessed: bool = False,
     ) -> tuple[requests.Response, Url]:
         """Send, following redirects by hand; each host gets only the
         Authorization header its own challenge earned, so the registry's
@@ -692,7 +695,8 @@ class Registry:
             if authorization:
                 headers['Authorization'] = authorization
             sent[url.origin] = authorization
-            response, url = self._send(method, url, headers)
+            response, url = self._send(method, url, headers, guessed)
+            guessed = False
             if response.status_code not in REDIRECTS:
                 return response, url
             location = response.headers.get('Location', '')
@@ -714,11 +718,15 @@ class Registry:
         raise _fail(f'{self.host} redirected more than {MAX_REDIRECTS} times')
 
     def _send(
-            self, method: str, url: Url, headers: dict[str, str],
+            self, method: str, url: Url, headers: dict[str, str], guessed: bool = False,
     ) -> tuple[requests.Response, Url]:
         """The response, and the URL it came from: the registry's own
-        host is tried over HTTPS first, then over HTTP where allowed."""
+        host is tried over HTTPS first, then over HTTP where allowed.
+        ``guessed``: ``url`` was built before its scheme was known; another
+        connection may have learnt meanwhile that HTTPS fails there."""
         timeout = self.deadline.remaining()
+        if guessed and self.scheme == 'http' and url.scheme == 'https' and self.is_own(url):
+            url = self.own_url(url.target, 'http')
         if not self.scheme and self.is_own(url):
             plain = self.own_url(url.target, 'http')
             if self.plain_http_allowed(plain):
