@@ -1,13 +1,16 @@
-"""Resolving 100 distinct references from a local registry, three ways, in
-turns in one run:
+"""Resolving and verifying 100 distinct references pushed to a real local
+registry (docker-registry, started as the tests start it), in turns in one
+run, on loopback and behind a delaying proxy of the benchmark's own that
+adds 25 ms to every round trip (12.5 ms each way, per chunk: what a
+registry a few hundred km away costs):
 
-- ``digestpin-fix --source registry`` (the registry asked directly);
-- ``digestpin-fix --source daemon-registry`` (the daemon's distribution
-  endpoint, the path before the direct source);
-- 100 ``skopeo inspect`` calls (Debian's skopeo), one per reference.
+- ``digestpin-fix --dry-run --source registry`` (the registry asked directly);
+- ``pindock run`` (pip extra ``bench``), on a fresh copy of the same file;
+- 100 ``skopeo inspect`` calls (Debian's skopeo), one per reference;
+- ``digestpin-verify --source registry`` on the pinned file, no trust policy.
 
-Targets: direct <= 0.5x the daemon path; 100 skopeo calls >= 5x direct.
-Both fix runs are ``--dry-run`` (the same file is resolved every turn).
+Targets (issue 22): fix <= 0.5x pindock with 25 ms round trips, <= 1.0x on
+loopback; verify <= 1.2x fix.
 
 Needs what the test suite needs (dockerd, docker-registry, skopeo; root).
 Run: python benchmarks/registry_speed.py [--runs N]
@@ -17,8 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +35,7 @@ from _common import paired_medians  # noqa: E402
 from _common import ratio_line  # noqa: E402
 
 REFERENCES = 100
+ROUND_TRIP = 0.025
 MANIFEST_TYPE = 'application/vnd.docker.distribution.manifest.v2+json'
 
 
@@ -50,45 +58,153 @@ def tag_everywhere(registry: str, repository: str, source_tag: str, count: int) 
     return tags
 
 
+class DelayingProxy:
+    """A TCP proxy on loopback to ``target``: every chunk, either way, is
+    forwarded ``delay`` seconds after it arrived (in order), so a request
+    and its answer cost two delays more, whatever the client."""
+
+    def __init__(self, target: tuple[str, int], delay: float) -> None:
+        self.target = target
+        self.delay = delay
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(256)
+        self.address = f'127.0.0.1:{self.listener.getsockname()[1]}'
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        """Chunks are stamped as they arrive and sent when due: a delay, not
+        a bandwidth limit (a second chunk does not wait for the first's)."""
+        due: list[tuple[float, bytes]] = []
+        ready = threading.Condition()
+        done = []
+
+        def send() -> None:
+            while True:
+                with ready:
+                    ready.wait_for(lambda: due or done)
+                    if not due:
+                        break
+                    when, chunk = due.pop(0)
+                time.sleep(max(0.0, when - time.monotonic()))
+                try:
+                    sink.sendall(chunk)
+                except OSError:
+                    break
+            try:
+                sink.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        try:
+            while True:
+                chunk = source.recv(65536)
+                if not chunk:
+                    break
+                with ready:
+                    due.append((time.monotonic() + self.delay, chunk))
+                    ready.notify()
+        except OSError:
+            pass
+        with ready:
+            done.append(True)
+            ready.notify()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--runs', type=int, default=7)
     args = parser.parse_args()
-    for tool in ('skopeo', 'digestpin-fix'):
-        if shutil.which(tool) is None and not os.path.exists(
-            os.path.join(os.path.dirname(sys.executable), tool),
-        ):
-            sys.exit(f'skipped: {tool} is not installed')
+    bin_dir = os.path.dirname(sys.executable)
+    fix = os.path.join(bin_dir, 'digestpin-fix')
+    verify = os.path.join(bin_dir, 'digestpin-verify')
+    pindock = shutil.which('pindock') or os.path.join(bin_dir, 'pindock')
+    for tool in ('skopeo', fix, verify, pindock):
+        if shutil.which(tool) is None:
+            sys.exit(f'skipped: {tool} is not installed (pip install -e ".[bench]")')
     from tests.stack import start_stack
 
     def unavailable(reason: str) -> None:
         sys.exit(f'skipped: {reason}')
 
-    fix = os.path.join(os.path.dirname(sys.executable), 'digestpin-fix')
     for stack in start_stack(unavailable):
         repository = 'bench/app'
         stack.push(f'{stack.registry}/{repository}:base', 'bench')
         tags = tag_everywhere(stack.registry, repository, 'base', REFERENCES)
+        host, port = stack.registry.rsplit(':', 1)
+        proxy = DelayingProxy((host, int(port)), ROUND_TRIP / 2)
         folder = tempfile.mkdtemp()
         try:
-            path = os.path.join(folder, 'Dockerfile')
-            with open(path, 'w') as f:
-                f.writelines(f'FROM {stack.registry}/{repository}:{tag}\n' for tag in tags)
-            skopeo_loop = ' '.join(
-                f'skopeo inspect --tls-verify=false docker://{stack.registry}/{repository}:{tag} >/dev/null &&'
-                for tag in tags
-            ) + ' true'
-            direct, daemon, skopeo = paired_medians([
-                [fix, '--dry-run', '--source', 'registry', path],
-                [fix, '--dry-run', '--source', 'daemon-registry', '--docker-host', stack.host, path],
-                ['sh', '-c', skopeo_loop],
-            ], args.runs, ok=(0, 1))
+            for where, registry in (('loopback', stack.registry), (f'{ROUND_TRIP * 1000:g} ms round trips', proxy.address)):
+                measure(folder, registry, repository, tags, where, args.runs, fix, verify, pindock)
         finally:
+            proxy.close()
             shutil.rmtree(folder, ignore_errors=True)
-        print(f'{REFERENCES} distinct references from a local registry, medians of {args.runs} runs in turns:')
-        print(ratio_line('direct (--source registry) vs the daemon path (--source daemon-registry)', direct, daemon, '<= 0.5x'))
-        print(ratio_line(f'{REFERENCES} skopeo inspect calls vs direct', skopeo, direct, '>= 5x'))
     return 0
+
+
+def measure(
+        folder: str, registry: str, repository: str, tags: list[str], where: str,
+        runs: int, fix: str, verify: str, pindock: str,
+) -> None:
+    text = ''.join(f'FROM {registry}/{repository}:{tag}\n' for tag in tags)
+    path = os.path.join(folder, 'Dockerfile')
+    theirs = os.path.join(folder, 'theirs', 'Dockerfile')
+    pinned = os.path.join(folder, 'pinned', 'Dockerfile')
+    for p in (theirs, pinned):
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+    with open(pinned, 'w') as f:
+        f.write(text)
+    subprocess.run([fix, '--source', 'registry', pinned], capture_output=True)
+    with open(pinned) as f:
+        assert f.read().count('@sha256:') == REFERENCES, 'fix did not pin every reference'
+
+    def fresh() -> None:  # pindock rewrites its file: it starts unpinned every turn
+        with open(theirs, 'w') as f:
+            f.write(text)
+
+    skopeo_loop = ' '.join(
+        f'skopeo inspect --tls-verify=false docker://{registry}/{repository}:{tag} >/dev/null &&'
+        for tag in tags
+    ) + ' true'
+    ours, verified, theirs_time, skopeo = paired_medians([
+        [fix, '--dry-run', '--source', 'registry', path],
+        [verify, '--source', 'registry', pinned],
+        [pindock, 'run', theirs],
+        ['sh', '-c', skopeo_loop],
+    ], runs, ok=(0, 1), prepare=fresh)
+    fresh()
+    subprocess.run([pindock, 'run', theirs], capture_output=True)
+    with open(theirs) as f:
+        pinned_by_pindock = f.read().count('@sha256:')
+    print(f'{REFERENCES} distinct references, {where}, medians of {runs} runs in turns '
+          f'(pindock pinned {pinned_by_pindock}):')
+    target = '<= 1.0x' if where == 'loopback' else '<= 0.5x'
+    print(ratio_line('  fix --source registry vs pindock run', ours, theirs_time, target))
+    print(ratio_line('  verify (no trust policy) vs fix', verified, ours, '<= 1.2x'))
+    print(ratio_line(f'  {REFERENCES} skopeo inspect calls vs fix', skopeo, ours, 'for scale'))
 
 
 if __name__ == '__main__':

@@ -117,7 +117,10 @@ def verified_files(
     if not pins:
         return [], errors, checked
     try:
-        answers = ask([p.reference for p in pins])
+        answers = ask(
+            [p.reference for p in pins],
+            {digest_key(p.reference) for p in pins if p.ref.platform},
+        )
     except SourceError as e:
         raise e.after(errors) from None
     findings: list[Finding] = []

@@ -402,7 +402,7 @@ def test_an_unreachable_registry_is_an_error_forgiven_by_offline_ok(
     rules = (TrustRule((f'{dead}/*',), str(repo / 'keys' / 'cosign.pub'), '', '', '', (), False, 1),)
     for offline_ok in (False, True):
         findings, errors = verify_files(
-            [str(path)], lambda pins: {
+            [str(path)], lambda pins, platformed: {
                 DigestKey(f'{dead}/signed/app', digest): Found(digest, Manifest(digest, False, ())),
             },
             check_signatures=signatures(rules, 5.0), offline_ok=offline_ok,

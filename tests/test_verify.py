@@ -50,7 +50,7 @@ def typed(answers: Mapping[str, Manifest | str | None]) -> dict[Key, Answer]:
 
 
 def asker(answers: Mapping[str, Manifest | str | None]):  # type: ignore[no-untyped-def]
-    def ask(pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+    def ask(pins: Sequence[Reference], platformed: object) -> Mapping[Key, Answer]:
         return typed(answers)
     return ask
 
@@ -103,7 +103,7 @@ def test_a_daemon_failure_keeps_the_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / 'Dockerfile').write_text(f'FROM a:1@{OLD}\n')
     (tmp_path / 'bad.Dockerfile').write_bytes(b'FROM a:1\0\n')
 
-    def fails(pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+    def fails(pins: Sequence[Reference], platformed: object) -> Mapping[Key, Answer]:
         raise SourceError('no daemon', unreachable=True)
     with pytest.raises(SourceError) as failed:
         verify_files([str(tmp_path / 'Dockerfile'), str(tmp_path / 'bad.Dockerfile')], fails)
@@ -112,7 +112,7 @@ def test_a_daemon_failure_keeps_the_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_no_pin_asks_nothing(tmp_path: Path) -> None:
-    def never(pins: Sequence[Reference]) -> Mapping[Key, Answer]:
+    def never(pins: Sequence[Reference], platformed: object) -> Mapping[Key, Answer]:
         raise AssertionError('asked')
     (tmp_path / 'Dockerfile').write_text('FROM a:1\n')
     assert verify_files([str(tmp_path / 'Dockerfile')], never) == ([], [])

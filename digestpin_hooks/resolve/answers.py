@@ -28,6 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from typing import Callable
+    from typing import Collection
     from typing import Final
     from typing import Mapping
     from typing import Protocol
@@ -42,7 +43,10 @@ if TYPE_CHECKING:
     # name:tag keys -> each one's answer (fix and update)
     Digests = Callable[[Sequence['TagKey']], Mapping['TagKey', Answer]]
     # pins -> what the source says of each pin's digest and tag (verify)
-    Manifests = Callable[[Sequence[Reference]], Mapping[Key, Answer]]
+    # (the pins that name a platform: their single image's platform is read)
+    Manifests = Callable[
+        [Sequence[Reference], Collection['DigestKey']], Mapping[Key, Answer],
+    ]
 
     class Source(Protocol):
         """One ``--source``: a class in ``sources.SOURCES``."""
@@ -52,8 +56,12 @@ if TYPE_CHECKING:
         def digests(self, keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
             """The digest each name:tag names now (fix, update)."""
 
-        def manifests(self, pins: Sequence[Reference]) -> Mapping[Key, Answer]:
-            """Each pin's digest (with its manifest) and its tag (verify)."""
+        def manifests(
+                self, pins: Sequence[Reference], platformed: Collection[DigestKey] = ...,
+        ) -> Mapping[Key, Answer]:
+            """Each pin's digest (with its manifest) and its tag (verify);
+            ``platformed``: the pins that name a platform, whose single
+            image's platform the answer must carry."""
 
 INDEX_MEDIA_TYPES = frozenset((
     'application/vnd.docker.distribution.manifest.list.v2+json',

@@ -23,6 +23,7 @@ from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.resolve.answers import digest_key
+from digestpin_hooks.resolve.answers import DigestKey
 from digestpin_hooks.resolve.answers import Failed
 from digestpin_hooks.resolve.answers import familiar
 from digestpin_hooks.resolve.answers import Found
@@ -42,6 +43,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from typing import Callable
+    from typing import Collection
     from typing import Final
     from typing import Sequence
 
@@ -423,7 +425,9 @@ class LocalSource:
         finally:
             daemon.close()
 
-    def manifests(self, pins: Sequence[Reference]) -> dict[Key, Answer]:
+    def manifests(
+            self, pins: Sequence[Reference], platformed: Collection[DigestKey] = frozenset(),
+    ) -> dict[Key, Answer]:
         """The pinned image's platform, when it is local; the tag's local
         digest, when the tag is local (else nothing is said of the tag)."""
         daemon = self.daemon()
@@ -519,7 +523,9 @@ class DaemonRegistrySource(LocalSource):
         finally:
             daemon.close()
 
-    def manifests(self, pins: Sequence[Reference]) -> dict[Key, Answer]:
+    def manifests(
+            self, pins: Sequence[Reference], platformed: Collection[DigestKey] = frozenset(),
+    ) -> dict[Key, Answer]:
         """One distribution inspect per distinct name@digest and name:tag."""
         from concurrent.futures import ThreadPoolExecutor
 

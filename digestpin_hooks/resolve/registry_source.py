@@ -13,10 +13,12 @@ from digestpin_hooks.resolve.answers import SourceError
 from digestpin_hooks.resolve.answers import tag_key
 from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import Query
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Collection
     from typing import Mapping
     from typing import Sequence
 
@@ -26,12 +28,12 @@ if TYPE_CHECKING:
     from digestpin_hooks.resolve.answers import SourceOptions
 
 
-def _query(key: TagKey | DigestKey, full: bool = False) -> Query:
+def _query(key: TagKey | DigestKey, full: bool = False, platform: bool = True) -> Query:
     """``docker.io/library/node`` -> the registry ``docker.io``, the
     repository ``library/node``."""
     domain, _, repository = key.repository.partition('/')
     reference = key.tag if isinstance(key, TagKey) else key.digest
-    return Query(domain, repository, reference, full)
+    return Query(domain, repository, reference, full, platform)
 
 
 def _unreachable(answers: Mapping[Query, object]) -> None:
@@ -77,17 +79,49 @@ class RegistrySource:
                 )
         return said
 
-    def manifests(self, pins: Sequence[Reference]) -> dict[Key, Answer]:
+    def manifests(
+            self, pins: Sequence[Reference], platformed: Collection[DigestKey] = frozenset(),
+    ) -> dict[Key, Answer]:
         """Each pin's digest (the manifest, its platforms) and its tag (the
-        digest it names now)."""
+        digest it names now).
+
+        Two requests a pin, all at once: the manifest and the tag.  A single
+        image's platform (its config, a third request) is asked only for a
+        pin in ``platformed`` (it names a platform), and, in a second round
+        within the same deadline, for one whose tag now names an index (the
+        finding names the platform pinned)."""
         questions: dict[Key, Query] = {}
         for reference in pins:
             at_digest = digest_key(reference)
-            questions[at_digest] = _query(at_digest, full=True)
+            earlier = questions.get(at_digest)
+            questions[at_digest] = _query(
+                at_digest, full=True,
+                platform=at_digest in platformed or (earlier is not None and earlier.platform),
+            )
             if reference.tag:
                 at_tag = tag_key(reference)
                 questions[at_tag] = _query(at_tag)
-        answers = ask_all(list(questions.values()), self.timeout, self.insecure)
+        deadline = Deadline(self.timeout)  # one for both rounds
+        answers = ask_all(
+            list(questions.values()), self.timeout, self.insecure, deadline=deadline,
+        )
+        again: dict[Key, Query] = {}
+        for reference in pins:
+            at_digest = digest_key(reference)
+            digest_answer = answers[questions[at_digest]]
+            tag_query = questions.get(tag_key(reference)) if reference.tag else None
+            tag_answer = answers[tag_query] if tag_query is not None else None
+            if (
+                not questions[at_digest].platform and isinstance(digest_answer, Manifest)
+                and not digest_answer.is_index
+                and isinstance(tag_answer, Manifest) and tag_answer.is_index
+            ):
+                again[at_digest] = questions[at_digest].replace(platform=True)
+        if again:
+            answers.update(ask_all(
+                list(again.values()), self.timeout, self.insecure, deadline=deadline,
+            ))
+            questions.update(again)
         _unreachable(answers)
         said: dict[Key, Answer] = {}
         for key, query in questions.items():

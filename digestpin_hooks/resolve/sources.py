@@ -27,6 +27,7 @@ from digestpin_hooks.resolve.answers import Untrusted
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
+    from typing import Collection
     from typing import Mapping
     from typing import Sequence
 
@@ -82,8 +83,10 @@ class _Deferred:
     def digests(self, keys: Sequence[TagKey]) -> Mapping[TagKey, Answer]:
         return self._asked().digests(keys)
 
-    def manifests(self, pins: Sequence[Reference]) -> Mapping[Key, Answer]:
-        return self._asked().manifests(pins)
+    def manifests(
+            self, pins: Sequence[Reference], platformed: Collection[DigestKey] = frozenset(),
+    ) -> Mapping[Key, Answer]:
+        return self._asked().manifests(pins, platformed)
 
 
 def signatures(
