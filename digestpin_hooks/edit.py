@@ -165,6 +165,8 @@ def pinned_text(
     Raises ReadBackError when the text does not read back as exactly those
     pins: a file is then not written at all.
     """
+    if not planned:  # nothing to pin: the text as it is
+        return loaded.doc.text, {}
     from digestpin_hooks.check.findings import Shared
     doc = loaded.doc
     shared = shared_edits(loaded.refs, {i: edit for i, (edit, _) in planned.items()})

@@ -3,6 +3,7 @@ file it is in), what could not be read, and what a command reports besides
 findings; and ``Record``, what every record of the package is."""
 from __future__ import annotations
 
+from operator import attrgetter
 from types import CodeType
 from types import FunctionType
 
@@ -56,6 +57,8 @@ class _RecordType(type):
         namespace['__slots__'] = fields
         namespace['_fields'] = fields
         namespace['_defaults'] = defaults
+        # all the fields' values at once, in C (a tuple for two or more)
+        namespace['_getter'] = attrgetter(*fields) if fields else None
         return super().__new__(mcls, name, bases, namespace)
 
 
@@ -167,6 +170,7 @@ class Record(metaclass=_RecordType):
 
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
+    _getter: ClassVar[Any]  # operator.attrgetter of the fields
     _defaults: ClassVar[tuple[object, ...]] = ()
     # made on a class's first call: its slots' setters, in field order, and
     # its arguments' binder (when first called with keywords or defaults)
@@ -198,19 +202,20 @@ class Record(metaclass=_RecordType):
 
     def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (an unknown name: TypeError)."""
-        values = [
-            changes.pop(name) if name in changes else getattr(self, name)
-            for name in self._fields
-        ]
-        if changes:
-            raise TypeError(f'{type(self).__name__} has no field {next(iter(changes))!r}')
+        values = list(self._values())
+        for name, value in changes.items():
+            if name not in self._fields:
+                raise TypeError(f'{type(self).__name__} has no field {name!r}')
+            values[self._fields.index(name)] = value
         return type(self)(*values)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields}
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields)
+        if len(self._fields) > 1:
+            return self._getter(self)  # type: ignore[no-any-return]
+        return (self._getter(self),) if self._fields else ()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Record) or type(other) is not type(self):
