@@ -4,6 +4,7 @@ registry for the faults a real one does not produce on demand."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.server
 import json
 import os
@@ -20,6 +21,21 @@ from typing import Callable
 
 USER = 'alice'
 PASSWORD = 'pa55-w0rd-never-printed'
+BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+
+# what a scripted registry serves for a manifest: a one-platform index
+INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+MANIFEST = json.dumps({
+    'schemaVersion': 2, 'mediaType': INDEX_TYPE,
+    'manifests': [{
+        'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+        'digest': 'sha256:' + '1' * 64, 'size': 10,
+        'platform': {'os': 'linux', 'architecture': 'amd64'},
+    }],
+}).encode()
+DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+# a scripted answer: status, headers, body
+Answer = tuple[int, dict[str, str], bytes]
 
 
 def b64url(data: bytes) -> str:
@@ -241,6 +257,24 @@ def isolated_credentials(monkeypatch: object, home: Path) -> None:
         monkeypatch.delenv(name, raising=False)  # type: ignore[attr-defined]
     monkeypatch.setenv('HOME', str(home))  # type: ignore[attr-defined]
     os.makedirs(home, exist_ok=True)
+
+
+def isolated_network(monkeypatch: object, home: Path) -> None:
+    """As ``isolated_credentials``, and no daemon, proxy or CA bundle of
+    the machine's environment either."""
+    isolated_credentials(monkeypatch, home)
+    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')  # type: ignore[attr-defined]
+    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'REQUESTS_CA_BUNDLE',
+                 'CURL_CA_BUNDLE'):
+        monkeypatch.delenv(name, raising=False)  # type: ignore[attr-defined]
+        monkeypatch.delenv(name.lower(), raising=False)  # type: ignore[attr-defined]
+
+
+def serve_index(request: Request) -> Answer:
+    """A registry that has every manifest asked for: MANIFEST."""
+    if '/manifests/' in request.path:
+        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
+    return 404, {}, b''
 
 
 def tls_certificate(folder: Path) -> tuple[Path, Path]:

@@ -30,30 +30,27 @@ from digestpin_hooks.resolve.registry import no_proxy_for
 from digestpin_hooks.resolve.registry import parse_url
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
-from tests.registries import isolated_credentials
-from tests.registries import PASSWORD
+from tests.registries import Answer
+from tests.registries import BASIC
+from tests.registries import INDEX_TYPE
+from tests.registries import isolated_network
 from tests.registries import non_loopback_address
+from tests.registries import PASSWORD
 from tests.registries import process_gone
 from tests.registries import RecordingProxy
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
 from tests.registries import USER
 
-INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
+
+# an empty index: what the digest-header cases hash
 MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
 DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
-BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
-Answer = tuple[int, dict[str, str], bytes]
 
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolated_credentials(monkeypatch, tmp_path / 'home')
-    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')
-    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'REQUESTS_CA_BUNDLE',
-                 'CURL_CA_BUNDLE'):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    isolated_network(monkeypatch, tmp_path / 'home')
 
 
 def served(request: Request) -> Answer:

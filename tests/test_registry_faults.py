@@ -4,7 +4,6 @@ demand): each fault is one line at the reference, the file untouched, and
 credentials never reach another host."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import socket
@@ -20,23 +19,16 @@ from digestpin_hooks.resolve.registry import is_loopback
 from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
 from tests.registries import auths_entry
+from tests.registries import BASIC
+from tests.registries import DIGEST
+from tests.registries import INDEX_TYPE
 from tests.registries import isolated_credentials
+from tests.registries import MANIFEST
 from tests.registries import PASSWORD
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
 from tests.registries import USER
 
-INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
-MANIFEST = json.dumps({
-    'schemaVersion': 2, 'mediaType': INDEX_TYPE,
-    'manifests': [{
-        'mediaType': 'application/vnd.oci.image.manifest.v1+json',
-        'digest': 'sha256:' + '1' * 64, 'size': 10,
-        'platform': {'os': 'linux', 'architecture': 'amd64'},
-    }],
-}).encode()
-DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
-BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
 
 
 @pytest.fixture(autouse=True)

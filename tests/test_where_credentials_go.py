@@ -9,8 +9,6 @@ credential helper programs the tests write.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import signal
@@ -29,47 +27,28 @@ from digestpin_hooks.resolve.registry import parse_url
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.resolve.registry import UrlError
 from digestpin_hooks.verify import main as verify_main
+from tests.registries import Answer
 from tests.registries import auths_entry
-from tests.registries import isolated_credentials
+from tests.registries import BASIC
+from tests.registries import DIGEST
+from tests.registries import isolated_network
 from tests.registries import non_loopback_address
 from tests.registries import PASSWORD
 from tests.registries import process_gone
 from tests.registries import RecordingProxy
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
+from tests.registries import serve_index
 from tests.registries import tls_certificate
 from tests.registries import USER
 from tests.registries import write_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-INDEX_TYPE = 'application/vnd.oci.image.index.v1+json'
-MANIFEST = json.dumps({
-    'schemaVersion': 2, 'mediaType': INDEX_TYPE,
-    'manifests': [{
-        'mediaType': 'application/vnd.oci.image.manifest.v1+json',
-        'digest': 'sha256:' + '1' * 64, 'size': 10,
-        'platform': {'os': 'linux', 'architecture': 'amd64'},
-    }],
-}).encode()
-DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
-BASIC = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
-Answer = tuple[int, dict[str, str], bytes]
 
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolated_credentials(monkeypatch, tmp_path / 'home')
-    monkeypatch.setenv('DOCKER_HOST', 'unix:///nonexistent/docker.sock')
-    for name in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'REQUESTS_CA_BUNDLE',
-                 'CURL_CA_BUNDLE'):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
-def manifest(request: Request) -> Answer:
-    if '/manifests/' in request.path:
-        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
-    return 404, {}, b''
+    isolated_network(monkeypatch, tmp_path / 'home')
 
 
 def basic_then(answer: Answer) -> ScriptedRegistry:
@@ -185,7 +164,7 @@ def test_a_redirect_targets_own_challenge_is_answered_anonymously(
     challenges on its own with a token realm: the realm is asked without
     the user's login, storage gets only its own token."""
     realm = ScriptedRegistry(lambda r: (200, {}, b'{"token": "storage-token"}'))
-    storage = ScriptedRegistry(lambda r: manifest(r) if r.headers.get(
+    storage = ScriptedRegistry(lambda r: serve_index(r) if r.headers.get(
         'authorization') == 'Bearer storage-token' else (
         401, {'WWW-Authenticate': f'Bearer realm="http://{realm.address}/token",service="s"'}, b''))
     registry = ScriptedRegistry(lambda r: (
@@ -234,10 +213,10 @@ def test_https_never_redirects_to_plain_http(
     not send the client to plain HTTP, even on loopback."""
     cert = tls_certificate(tmp_path / 'tls')
     monkeypatch.setenv(variable, str(cert[0]))
-    plain = ScriptedRegistry(manifest)
+    plain = ScriptedRegistry(serve_index)
     registry = ScriptedRegistry(lambda r: (
         307, {'Location': f'http://{plain.address}{r.path}'}, b'') if r.path.endswith('/1') else
-        manifest(r), tls=cert)
+        serve_index(r), tls=cert)
     try:
         path = pinned(tmp_path, registry.address)
         path.write_text(f'FROM {registry.address}/team/app:2@{DIGEST}\n')
@@ -262,7 +241,7 @@ def test_loopback_never_goes_through_a_proxy(
         capsys: pytest.CaptureFixture[str], name: str,
 ) -> None:
     proxy = RecordingProxy()
-    registry = ScriptedRegistry(manifest)
+    registry = ScriptedRegistry(serve_index)
     try:
         for variable in ('HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy'):
             monkeypatch.setenv(variable, proxy.url)
@@ -279,7 +258,7 @@ def test_other_hosts_go_through_the_proxy_unless_no_proxy_says(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     proxy = RecordingProxy()
-    registry = ScriptedRegistry(manifest, host='0.0.0.0')
+    registry = ScriptedRegistry(serve_index, host='0.0.0.0')
     try:
         host = non_loopback_address()
         address = f'{host}:{registry.address.rpartition(":")[2]}'
@@ -323,7 +302,7 @@ def test_a_helper_is_found_only_in_absolute_path_entries(
         planted.chmod(0o755)
     user_bin = tmp_path / 'user-bin'
     user_bin.mkdir()
-    registry = basic_then(manifest(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+    registry = basic_then(serve_index(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
     try:
         write_helper(user_bin, 'x', {registry.address: (USER, PASSWORD)})
         helper_config(tmp_path / 'home', 'x')
@@ -386,7 +365,7 @@ def test_no_helper_outlives_the_command(
     slow_helper(tmp_path / 'bin', pids, then)
     monkeypatch.setenv('PATH', f'{tmp_path / "bin"}:{os.environ["PATH"]}')
     helper_config(tmp_path / 'home', 'slow')
-    registry = basic_then(manifest(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+    registry = basic_then(serve_index(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
     try:
         path = pinned(tmp_path, registry.address)
         assert verify_main(['--timeout', '2', str(path)]) == status
@@ -409,7 +388,7 @@ def test_a_signal_ends_the_helper_too(
     pids = tmp_path / 'pids'
     slow_helper(tmp_path / 'bin', pids, 'time.sleep(300)\n')
     helper_config(tmp_path / 'home', 'slow')
-    registry = basic_then(manifest(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+    registry = basic_then(serve_index(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
     try:
         path = pinned(tmp_path, registry.address)
         env = {**os.environ, 'PYTHONPATH': ROOT, 'HOME': str(tmp_path / 'home'),
@@ -440,7 +419,7 @@ def test_retry_after_of_non_ascii_digits_is_ignored(
         asked.append(request.path)
         if 'app1' in request.path and asked.count(request.path) == 1:
             return 429, {'Retry-After': '²'}, b''
-        return manifest(request)
+        return serve_index(request)
     registry = ScriptedRegistry(once)
     try:
         path = tmp_path / 'Dockerfile'
@@ -458,7 +437,7 @@ def test_a_content_length_of_the_wrong_shape(
     """Answered with a Content-Length that is no number: ignored (the body
     is read to the end of the connection, within its bound)."""
     def wrong_length(request: Request) -> Answer:
-        status, headers, body = manifest(request)
+        status, headers, body = serve_index(request)
         return status, {**headers, 'Content-Length': length, 'Connection': 'close'}, body
     registry = ScriptedRegistry(wrong_length)
     try:
@@ -477,7 +456,7 @@ def test_content_lengths_that_disagree_are_one_line(
     """``Content-Length: 1,2`` (which the HTTP library refuses) fails that
     reference in one line; the other reference is still pinned."""
     def wrong_length(request: Request) -> Answer:
-        status, headers, body = manifest(request)
+        status, headers, body = serve_index(request)
         if 'app1' in request.path:
             headers = {**headers, 'Content-Length': '1,2', 'Connection': 'close'}
         return status, headers, body
@@ -501,7 +480,7 @@ def test_an_exception_in_a_worker_fails_only_its_own_references() -> None:
     """Whatever goes wrong while one registry is asked is that reference's
     failure, at once, not a false 'no complete answer within 5 s' for it."""
     broken = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''))
-    sound = ScriptedRegistry(manifest)
+    sound = ScriptedRegistry(serve_index)
 
     def credentials(host: str, timeout: float) -> None:
         raise RuntimeError(f'boom at {host}')
