@@ -71,28 +71,11 @@ DESCRIPTION = (
 
 
 def verify_files(
-        paths: Iterable[str],
-        ask: Manifests,
-        *,
-        strict: bool = False,
-        allow: Sequence[str] = (),
-        ignore: Collection[str] = (),
-        kind: str = 'auto',
-        check_signatures: SignatureChecker | None = None,
-        offline_ok: bool = False,
-        signatures: list[dict[str, Any]] | None = None,
+        paths: Iterable[str], ask: Manifests, **options: Any,
 ) -> tuple[list[Finding], list[FileError]]:
-    """Findings DP006-DP009 for every pin, from what ``ask`` says of them
-    (the daemon's sources, or a test's own answers), and DP011-DP013 from
-    ``check_signatures`` (the trust policy).  ``signatures`` receives, per
-    pin, which rule applied and what its check concluded (the JSON report's
-    ``signatures``); ``offline_ok``: a registry that cannot be reached for
-    signatures is a note, not an error."""
-    findings, errors, _ = verified_files(
-        paths, ask, strict=strict, allow=allow, ignore=ignore, kind=kind,
-        check_signatures=check_signatures, offline_ok=offline_ok,
-        signatures=signatures,
-    )
+    """``verified_files`` without the paths of the pins it checked: the
+    findings and errors alone, as callers that print no summary want them."""
+    findings, errors, _ = verified_files(paths, ask, **options)
     return findings, errors
 
 
@@ -108,9 +91,14 @@ def verified_files(
         offline_ok: bool = False,
         signatures: list[dict[str, Any]] | None = None,
 ) -> tuple[list[Finding], list[FileError], list[str]]:
-    """As ``verify_files``, and the path of every pin the answers checked
-    (one entry a pin), for the summary line: a silent success would not
-    say whether anything was asked at all."""
+    """Findings DP006-DP009 for every pin, from what ``ask`` says of them
+    (the daemon's sources, or a test's own answers), and DP011-DP013 from
+    ``check_signatures`` (the trust policy); and the path of every pin the
+    answers checked (one entry a pin), for the summary line: a silent
+    success would not say whether anything was asked at all.
+    ``signatures`` receives, per pin, which rule applied and what its check
+    concluded (the JSON report's ``signatures``); ``offline_ok``: a registry
+    that cannot be reached for signatures is a note, not an error."""
     files, errors = load_all(paths, kind)
     pins = [pin for loaded in files for pin in pinned_refs(loaded, allow)]
     checked: list[str] = []
