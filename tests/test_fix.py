@@ -361,3 +361,23 @@ def test_fix_applies_all_edits_of_a_file_in_one_pass(tmp_path: Path) -> None:
     small, large = cost(320), cost(3200)
     print(f'[growth] fix, 3,200 / 320 references = {large / small:.1f}')
     assert large / small <= 15
+
+
+def test_a_write_that_does_not_read_back_is_not_made_and_the_others_are(tmp_path: Path) -> None:
+    """The read-back, end to end: a pin that would carry a FROM line past
+    BuildKit's 64 KiB line limit makes a file BuildKit refuses, so that file
+    is not written (an error for it alone) and the other file is pinned."""
+    long_line = b'FROM example.com/a:1.0 AS ' + b's' * (65535 - 30) + b'\n'
+    (tmp_path / 'long.Dockerfile').write_bytes(long_line)
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM example.com/a:1.0\n')
+    pins, left, errors, changed = fix_files(
+        [str(tmp_path / 'long.Dockerfile'), str(tmp_path / 'Dockerfile')], knows_everything,
+    )
+    assert (tmp_path / 'long.Dockerfile').read_bytes() == long_line
+    assert (tmp_path / 'Dockerfile').read_bytes() == f'FROM example.com/a:1.0@{A}\n'.encode()
+    assert [p.path for p in pins] == [str(tmp_path / 'Dockerfile')]
+    assert [(e.path, e.message) for e in errors] == [(
+        str(tmp_path / 'long.Dockerfile'),
+        'internal error: the pinned text no longer reads (line 1: dockerfile line '
+        'greater than max allowed size of 65535): not written',
+    )]
