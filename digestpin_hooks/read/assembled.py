@@ -106,7 +106,10 @@ def _added_key(text: str, mapping: YamlMapping, name: str) -> tuple[tuple[int, i
     # the last entry, at the indentation of the whole text before it
     found = _BREAK_RE.search(text, end)
     at = len(text) if found is None else found.start()
-    line_start = max(text.rfind('\n', 0, key.start), text.rfind('\r', 0, key.start)) + 1
+    # the line's start: after its last \n, or a lone \r after that (a \r
+    # looked for from the file's start made every entry cost the file)
+    newline_before = text.rfind('\n', 0, key.start)
+    line_start = max(newline_before, text.rfind('\r', newline_before + 1, key.start)) + 1
     if found is not None:
         newline = found.group()
     else:  # the last line: ended as the line above is
