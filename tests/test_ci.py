@@ -543,6 +543,14 @@ GITLAB_PIPELINES = {
         [('a.image', 8, 'alpine:$TAG', False), ('b.image', 11, 'debian:2', False),
          ('c.image', 13, 'nginx:1', False), ('d.image', 15, 'x$TAG', False)],
     ),
+    'a trigger job runs no container: default: gives it no image': (
+        # gitlab-shell's build-package-and-qa: without its trigger, the
+        # default image with no variables was a false DP003
+        'variables:\n  IMG: "alpine:3.19"\ndefault:\n  image: $IMG\n'
+        'a:\n  script: [x]\n'
+        'bridge:\n  trigger: {project: other/project}\n  inherit: {variables: false}\n',
+        [('default.image', 4, 'alpine:3.19', True)],
+    ),
 }
 
 

@@ -90,7 +90,8 @@ _GITLAB_GLOBAL = frozenset((
 _MAX_EXTENDS = 11
 _MAX_REFERENCE = 10
 # the keys of a job that say which images it pulls, and with what values
-_GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends')
+# (a ``trigger:`` job starts another pipeline and runs no container)
+_GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends', 'trigger')
 
 
 class _Reference(Record):
@@ -355,6 +356,8 @@ def gitlab(
         if name.startswith('.'):
             continue  # a hidden job is never run: only what uses it is
         job = pipeline.job(name)
+        if job.get('trigger') is not None:
+            continue  # a bridge to another pipeline: GitLab gives it no image
         scalars = pipeline.images(job, True)
         used.update(id(s) for s in scalars)
         yield from uses(job, scalars)
