@@ -618,6 +618,86 @@ def test_the_root_files_variables_and_templates_reach_its_includes(
     ]
 
 
+def _repository_with_a_root(tmp_path: Path) -> Path:
+    """A repository whose root pipeline includes ci/all.yml, which
+    includes ci/build.yml; ci/other.yml is included by nothing."""
+    repository = tmp_path / 'repo'
+    (repository / '.git').mkdir(parents=True)
+    (repository / 'ci').mkdir()
+    (repository / '.gitlab-ci.yml').write_text(
+        'include:\n  - local: ci/all.yml\n'
+        'variables:\n  V: "3.12"\n'
+        'default:\n  services: [postgres:16]\n'
+        'root-job:\n  image: alpine:3.19\n',
+    )
+    (repository / 'ci' / 'all.yml').write_text('include: ci/build.yml\n')
+    (repository / 'ci' / 'build.yml').write_text(
+        'build:\n  image: python:$V\n',
+    )
+    (repository / 'ci' / 'other.yml').write_text(
+        'other:\n  image: python:$V\n',
+    )
+    return repository
+
+
+def test_an_included_file_given_alone_is_read_in_its_roots_pipeline(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pre-commit passes only the changed file: ci/build.yml, which the
+    repository's .gitlab-ci.yml includes (through ci/all.yml), is read as
+    GitLab reads it, with the root's variables (python:3.12, DP001, not
+    DP003); only its own findings are reported, not the root's."""
+    from digestpin_hooks.lint import main
+    monkeypatch.chdir(_repository_with_a_root(tmp_path))
+    assert main(['--kind', 'gitlab-ci', 'ci/build.yml']) == 1
+    assert capsys.readouterr().out == (
+        "ci/build.yml:2:10: DP001 'python:3.12' is not pinned to a digest: tag "
+        "'3.12' can move; it is made of variables, which digestpin-fix leaves (the "
+        'value may be set elsewhere when it runs): pin it where the value is set '
+        '(python:3.12@sha256:<digest>) [built from variables]\n'
+    )
+    # given with its root, the root's own findings are reported too
+    assert main(['--kind', 'gitlab-ci', 'ci/build.yml', '.gitlab-ci.yml', '--format', 'json']) == 1
+    import json
+    found = sorted(
+        (f['path'], f['line'], f['code'], f['image'])
+        for f in json.loads(capsys.readouterr().out)['findings']
+    )
+    assert found == [
+        ('.gitlab-ci.yml', 6, 'DP001', 'postgres:16'),
+        ('.gitlab-ci.yml', 8, 'DP001', 'alpine:3.19'),
+        ('ci/build.yml', 2, 'DP001', 'python:3.12'),
+    ]
+
+
+def test_a_gitlab_file_no_root_includes_is_read_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ci/other.yml is included by no file of the root's pipeline: read
+    alone, as before, $V has no value; and a root outside the repository
+    (above the folder with the .git) is not read."""
+    from digestpin_hooks.lint import main
+    repository = _repository_with_a_root(tmp_path)
+    monkeypatch.chdir(repository)
+    expected = (
+        "ci/other.yml:2:10: DP003 'python:$V' cannot be checked: no default or "
+        'variables: value gives $V a value; give the variable a pinned default '
+        '(${VAR:-image@sha256:...}) or a value in variables:\n'
+    )
+    assert main(['--kind', 'gitlab-ci', 'ci/other.yml']) == 0
+    assert capsys.readouterr().out == expected
+    # the repository is ci/'s own: the .gitlab-ci.yml above it is another's
+    (repository / 'ci' / '.git').mkdir()
+    assert main(['--kind', 'gitlab-ci', 'ci/build.yml']) == 0
+    assert capsys.readouterr().out == expected.replace('other.yml', 'build.yml')
+    # a root that is a link (here to one outside the repository) is not read
+    (repository / 'ci' / '.git').rmdir()
+    (repository / '.gitlab-ci.yml').rename(tmp_path / 'outside.yml')
+    (repository / '.gitlab-ci.yml').symlink_to(tmp_path / 'outside.yml')
+    assert main(['--kind', 'gitlab-ci', 'ci/build.yml']) == 0
+    assert capsys.readouterr().out == expected.replace('other.yml', 'build.yml')
+
+
 def test_fix_pins_a_gitlab_variable_where_it_is_defined(tmp_path: Path) -> None:
     """Issue 24: ``image: $BASE_IMAGE`` is pinned in ``variables:``, once,
     however many jobs use it whole."""

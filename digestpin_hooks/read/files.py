@@ -520,61 +520,112 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
         yield from _extended(extending, given, kind)
 
 
+_GITLAB_ROOTS = ('.gitlab-ci.yml', '.gitlab-ci.yaml')
+
+
 def _pipelines(loaded: list[LoadedFile]) -> None:
     """Read again, as one pipeline, each root ``.gitlab-ci.yml`` read that
     includes other files of its project, and those of them read too: jobs
     extend templates of other files, and the root's variables and
     ``default:`` reach every job (GitLab merges the files into one).  A
-    file of two pipelines is read in the first."""
-    from digestpin_hooks.read.ci import Pipeline
-    from digestpin_hooks.read.yaml_nodes import compose_documents
-    from digestpin_hooks.read.yaml_nodes import YamlError
-    from digestpin_hooks.text import decode
+    file of two pipelines is read in the first.
+
+    A GitLab file read without the root that includes it (pre-commit
+    passes only the files that changed) is read in that root's pipeline
+    too, as GitLab reads it: the root is the repository's own
+    ``.gitlab-ci.yml`` (at the nearest folder above with a ``.git``), read
+    but not reported, and only when it includes the file, directly or
+    through other includes."""
     roots = [
-        (i, f) for i, f in enumerate(loaded)
+        f.path for f in loaded
         if f.kind == GITLAB and b'include' in f.data
-        and os.path.basename(f.path) in ('.gitlab-ci.yml', '.gitlab-ci.yaml')
+        and os.path.basename(f.path) in _GITLAB_ROOTS
     ]
-    if not roots:
+    if not any(f.kind == GITLAB for f in loaded):
         return
     by_real = {
         os.path.realpath(f.path): i for i, f in enumerate(loaded) if f.kind == GITLAB
     }
     done: set[int] = set()
-    for index, root in roots:
-        if index in done:
+    for root in roots:
+        if by_real[os.path.realpath(root)] not in done:
+            _read_in_pipeline(loaded, root, by_real, done)
+    for root in _roots_of_others(loaded, by_real, done):
+        _read_in_pipeline(loaded, root, by_real, done)
+
+
+def _roots_of_others(
+        loaded: list[LoadedFile], by_real: dict[str, int], done: set[int],
+) -> list[str]:
+    """The repository roots (``.gitlab-ci.yml`` at the top of the
+    repository, a regular file, not a link) of the GitLab files read in no
+    pipeline yet, when the root was not given and includes something; each
+    once."""
+    roots: list[str] = []
+    tops: set[str] = set()
+    for at in by_real.values():
+        if at in done:
             continue
-        folder = os.path.dirname(root.path) or '.'
-        included = _GitlabIncludes(
-            [os.path.normpath(p) for p in _walk(folder)],
-        ).of(os.path.normpath(root.path))
-        files = []
-        for path in [*included, root.path]:
-            real = os.path.realpath(path)
-            at = by_real.get(real)
+        top = _repository(loaded[at].path)
+        if top in tops:
+            continue
+        tops.add(top)
+        for name in _GITLAB_ROOTS:
+            root = os.path.join(top, name)
             try:
-                data = loaded[at].data if at is not None else read_regular(
-                    path, MAX_FILE_BYTES,
-                ).data
-                documents = compose_documents(decode(data, 'strict')[0], later_wins=True)
-            except (ReadError, OSError, UnicodeDecodeError, YamlError):
-                continue  # reading the file itself says what is wrong
-            files.append((loaded[at].path if at is not None else path, documents))
-        if len(files) < 2:
-            continue
-        pipeline = Pipeline(files)
-        for path, _ in files:
-            at = by_real.get(os.path.realpath(path))
-            if at is None or at in done:
+                data = read_regular(root, MAX_FILE_BYTES, follow=False).data
+            except (ReadError, OSError):
                 continue
-            done.add(at)
-            file = loaded[at]
-            try:
-                loaded[at] = parse_data(
-                    file.path, file.data, file.kind, file.identity, pipeline=pipeline,
-                )
-            except UnreadableFile:
-                continue  # read alone, it was read: keep that reading
+            if root not in by_real and b'include' in data:
+                roots.append(root)  # (given, it was read as a root already)
+            break
+    return roots
+
+
+def _read_in_pipeline(
+        loaded: list[LoadedFile], root_path: str, by_real: dict[str, int], done: set[int],
+) -> None:
+    """Read the files of ``loaded`` that the root includes (directly or
+    through other includes: GitLab's, found below its folder as a folder
+    search finds them) again, with the root and its includes as their
+    pipeline; the others read are left as they are."""
+    from digestpin_hooks.read.ci import Pipeline
+    from digestpin_hooks.read.yaml_nodes import compose_documents
+    from digestpin_hooks.read.yaml_nodes import YamlError
+    from digestpin_hooks.text import decode
+    folder = os.path.dirname(root_path) or '.'
+    included = _GitlabIncludes(
+        [os.path.normpath(p) for p in _walk(folder)],
+    ).of(os.path.normpath(root_path))
+    paths = [*included, root_path]
+    if not any(by_real.get(os.path.realpath(p)) not in (None, *done) for p in paths):
+        return  # none of the files read is of this pipeline
+    files = []
+    for path in paths:
+        at = by_real.get(os.path.realpath(path))
+        try:
+            data = loaded[at].data if at is not None else read_regular(
+                path, MAX_FILE_BYTES,
+            ).data
+            documents = compose_documents(decode(data, 'strict')[0], later_wins=True)
+        except (ReadError, OSError, UnicodeDecodeError, YamlError):
+            continue  # reading the file itself says what is wrong
+        files.append((loaded[at].path if at is not None else path, documents))
+    if len(files) < 2:
+        return
+    pipeline = Pipeline(files)
+    for path, _ in files:
+        at = by_real.get(os.path.realpath(path))
+        if at is None or at in done:
+            continue
+        done.add(at)
+        file = loaded[at]
+        try:
+            loaded[at] = parse_data(
+                file.path, file.data, file.kind, file.identity, pipeline=pipeline,
+            )
+        except UnreadableFile:
+            continue  # read alone, it was read: keep that reading
 
 
 def _load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile | FileError]:
