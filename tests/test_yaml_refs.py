@@ -617,3 +617,248 @@ def test_a_file_not_of_its_kind_is_a_typed_refusal(name: str, kind: str, data: b
     from digestpin_hooks.read.yaml_refs import parse_yaml
     with pytest.raises(NotOfKind, match=r'^not a '):
         parse_yaml(data, name, kind)
+
+
+def tree(root: Path, files: dict[str, str | bytes]) -> None:
+    """A repository (a .git folder) holding ``files``."""
+    (root / '.git').mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+
+
+def lint(
+        root: Path, argv: list[str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+) -> tuple[int, str, str]:
+    from digestpin_hooks.lint import main
+    monkeypatch.chdir(root)
+    status = main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def images(root: Path, given: list[str], monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int, str]]:
+    """(path, service key, line, image) of every reference read from ``given``."""
+    from digestpin_hooks.read.files import load_all
+    monkeypatch.chdir(root)
+    loaded, errors = load_all(given)
+    assert [e for e in errors if not e.skipped] == []
+    return sorted(
+        (file.path, ref.source, file.doc.position(ref.span[0])[0], ref.image)
+        for file in loaded for ref in file.refs
+    )
+
+
+INCLUDED = 'services:\n  web:\n    image: nginx:1.25\n'
+
+
+@pytest.mark.parametrize('entry', (
+    '- sub/web.yml',
+    '- path: sub/web.yml',
+    '- path: [sub/web.yml]',
+    '- {path: ./sub/../sub/web.yml, project_directory: sub}',
+))
+def test_compose_include_brings_its_images(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        entry: str,
+) -> None:
+    """Given only the root file, the images of the files it includes are
+    reported where they are written (issue 21)."""
+    tree(tmp_path, {
+        'compose.yaml': f'include:\n  {entry}\nservices:\n  db:\n    image: redis:7\n',
+        'sub/web.yml': INCLUDED,
+    })
+    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert status == 1
+    assert [line.split(' is not')[0] for line in out.splitlines()] == [
+        "compose.yaml:5:12: DP001 'redis:7'",
+        "sub/web.yml:3:12: DP001 'nginx:1.25'",
+    ]
+    assert err == 'summary: 2 findings (DP001 2) in 2 files\n'
+
+
+def test_compose_include_is_pinned_where_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fix given the root pins the included file's image in that file, and
+    changes no other byte of either file."""
+    root = 'include:\r\n  - path: sub/web.yml  # the web part\r\n'
+    included = (
+        '# web\r\nservices:\r\n  web:\r\n    image: "nginx:1.25"   # pinned by fix\r\n'
+        '  built:\r\n    build: .\r\n    image: mine:1\r\n'
+    )
+    tree(tmp_path, {'compose.yaml': root, 'sub/web.yml': included})
+    monkeypatch.chdir(tmp_path)
+    fix_files(['compose.yaml'], knows_everything)
+    assert (tmp_path / 'compose.yaml').read_bytes() == root.encode()
+    assert (tmp_path / 'sub' / 'web.yml').read_bytes() == included.replace(
+        'nginx:1.25', f'nginx:1.25@{digest_of("nginx:1.25")}',
+    ).encode()
+
+
+@pytest.mark.parametrize(('files', 'findings', 'errors'), (
+    ({'compose.yaml': 'include:\n  - a.yml\n',
+      'a.yml': 'include:\n  - b.yml\nservices:\n  a:\n    image: alpine:3\n',
+      'b.yml': 'include:\n  - a.yml\n'},
+     ["a.yml:5:12: DP001 'alpine:3'"],
+     ['b.yml: error: include cycle: compose.yaml includes a.yml includes b.yml includes a.yml']),
+    ({'compose.yaml': 'include:\n  - compose.yaml\nservices:\n  a:\n    image: alpine:3\n'},
+     ["compose.yaml:5:12: DP001 'alpine:3'"],
+     ['compose.yaml: error: include cycle: compose.yaml includes compose.yaml']),
+    ({'compose.yaml': 'include:\n  - ../../etc/passwd\nservices:\n  a:\n    image: alpine:3\n'},
+     ["compose.yaml:5:12: DP001 'alpine:3'"],
+     ['compose.yaml: error: includes ../../etc/passwd, outside the repository ({top}): not read']),
+    ({'compose.yaml': 'include:\n  - sub/a.yml\n',
+      'sub/a.yml': 'include:\n  - missing.yml\nservices:\n  a:\n    image: alpine:3\n'},
+     ["sub/a.yml:5:12: DP001 'alpine:3'"],
+     ['sub/a.yml: error: includes sub/missing.yml: cannot read: No such file or directory']),
+    ({'compose.yaml': 'include:\n  - path: a.yml\n    env_file: missing.env\n', 'a.yml': INCLUDED},
+     [],
+     ['compose.yaml: error: include: env_file missing.env: cannot read: No such file or directory']),
+    ({'compose.yaml': 'include: a.yml\n', 'a.yml': INCLUDED},
+     [],
+     ['compose.yaml: error: include: an entry names no file (Compose refuses it)']),
+))
+def test_compose_include_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        files: dict[str, str], findings: list[str], errors: list[str],
+) -> None:
+    """What Compose refuses (a cycle, a missing file or env_file, an
+    include that is no list) and what is not read (outside the repository)
+    is one error line each, exit 2; the images read are still reported."""
+    repository = tmp_path / 'repo'
+    tree(repository, files)
+    (tmp_path / 'etc').mkdir()
+    (tmp_path / 'etc' / 'passwd').write_text(INCLUDED)
+    status, out, err = lint(repository, ['compose.yaml'], capsys, monkeypatch)
+    assert status == 2
+    assert [line.split(' is not')[0] for line in out.splitlines()] == findings
+    assert [line for line in err.splitlines() if not line.startswith('summary:')] == [
+        e.format(top=repository) for e in errors
+    ]
+
+
+def test_compose_include_is_read_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file included twice, by two files, and given too, is read once."""
+    tree(tmp_path, {
+        'compose.yaml': 'include:\n  - compose.web.yml\n  - path: [compose.web.yml]\n  - compose.other.yml\n',
+        'compose.other.yml': 'include:\n  - ./compose.web.yml\n',
+        'compose.web.yml': INCLUDED,
+    })
+    for given in (['compose.yaml'], ['compose.yaml', 'compose.web.yml'], ['compose.web.yml', 'compose.yaml', 'compose.other.yml']):
+        status, out, err = lint(tmp_path, given, capsys, monkeypatch)
+        assert (status, [line.split(' is not')[0] for line in out.splitlines()], err) == (
+            1, ["compose.web.yml:3:12: DP001 'nginx:1.25'"], 'summary: 1 finding (DP001 1) in 1 file\n',
+        ), given
+
+
+def test_compose_include_remote_is_a_note(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A remote include (an OCI artifact, a git repository) is not read:
+    one note, no failure."""
+    tree(tmp_path, {'compose.yaml': (
+        'include:\n  - oci://registry.example/app:1\n  - git@github.com:o/r.git\n'
+        '  - path: https://github.com/o/r.git#main:compose.yaml\n'
+    )})
+    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert (status, out) == (0, '')
+    assert err.splitlines() == [
+        'compose.yaml: note: include: oci://registry.example/app:1 is not read (a remote include)',
+        'compose.yaml: note: include: git@github.com:o/r.git is not read (a remote include)',
+        'compose.yaml: note: include: https://github.com/o/r.git#main:compose.yaml is not read (a remote include)',
+    ]
+
+
+def test_compose_includes_are_bounded(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most MAX_INCLUDES files (lowered here to 2) from one file given,
+    then one error line."""
+    from digestpin_hooks.read import ci
+    tree(tmp_path, {
+        'compose.yaml': 'include: [a1.yml]\n',
+        **{f'a{n}.yml': f'include: [a{n + 1}.yml]\nservices:\n  s{n}:\n    image: alpine:{n}\n' for n in range(1, 4)},
+        'a4.yml': INCLUDED,
+    })
+    status, out, _ = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert (status, len(out.splitlines())) == (1, 4)
+    monkeypatch.setattr(ci, 'MAX_INCLUDES', 2)
+    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert status == 2
+    assert [line.split(' is not')[0] for line in out.splitlines()] == [
+        "a1.yml:4:12: DP001 'alpine:1'", "a2.yml:4:12: DP001 'alpine:2'",
+    ]
+    assert err.splitlines()[0] == 'a2.yml: error: includes more than 2 files: the rest are not read'
+
+
+# include cases whose images Compose v2.40.3 was asked (tests/test_real_tools.py
+# asks it again): the included file's values are the including file's,
+# then its env_file's (the later file's first), else its project's .env
+INCLUDE_VALUES: dict[str, dict[str, str]] = {
+    'nested, the root .env first': {
+        '.env': 'TAG=root\nROOTONLY=r\n',
+        'sub/.env': 'TAG=sub\nSUBONLY=s\n',
+        'compose.yaml': 'include:\n  - sub/compose.yaml\nservices:\n  web:\n    image: nginx:${TAG}\n',
+        'sub/compose.yaml': 'include:\n  - deeper/x.yaml\nservices:\n  s:\n    image: alpine:${TAG}-${SUBONLY}-${ROOTONLY}\n',
+        'sub/deeper/x.yaml': 'services:\n  d:\n    image: busybox:${TAG:-none}-${SUBONLY:-none}\n',
+    },
+    'env_file, the later first; project_directory': {
+        'envs/e.env': 'A=ef\nC=c\n',
+        'sub/.env': 'A=subenv\nB=subb\n',
+        'pd/.env': 'A=pd\n',
+        'compose.yaml': (
+            'include:\n  - path: sub/compose.yaml\n    env_file: [envs/e.env, sub/.env]\n'
+            '  - path: other/x.yaml\n    project_directory: pd\n'
+            '  - path: third/y.yaml\n    env_file: envs/e.env\n'
+        ),
+        'sub/compose.yaml': 'services:\n  s:\n    image: alpine:${A:-u}-${B:-u}-${C:-u}\n',
+        'other/x.yaml': 'include:\n  - deeper/z.yaml\nservices:\n  o:\n    image: busybox:${A:-u}\n',
+        'pd/deeper/z.yaml': 'services:\n  z:\n    image: redis:${A:-u}\n',
+        'third/.env': 'C=third\n',
+        'third/y.yaml': 'services:\n  t:\n    image: nginx:${A:-u}-${C:-u}\n',
+    },
+}
+
+
+@pytest.mark.parametrize(('case', 'expected'), (
+    ('nested, the root .env first', [
+        ('compose.yaml', 'services.web.image', 5, 'nginx:root'),
+        ('sub/compose.yaml', 'services.s.image', 5, 'alpine:root-s-r'),
+        ('sub/deeper/x.yaml', 'services.d.image', 3, 'busybox:root-s'),
+    ]),
+    ('env_file, the later first; project_directory', [
+        ('other/x.yaml', 'services.o.image', 5, 'busybox:pd'),
+        ('pd/deeper/z.yaml', 'services.z.image', 3, 'redis:pd'),
+        ('sub/compose.yaml', 'services.s.image', 3, 'alpine:subenv-subb-c'),
+        ('third/y.yaml', 'services.t.image', 3, 'nginx:ef-c'),
+    ]),
+))
+def test_compose_include_values_are_those_compose_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+        expected: list[tuple[str, str, int, str]],
+) -> None:
+    tree(tmp_path, dict(INCLUDE_VALUES[case]))
+    assert images(tmp_path, ['compose.yaml'], monkeypatch) == expected
+
+
+def test_compose_include_values_are_read_back_after_a_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An included file is read back, after a fix, with the values the
+    root gives it (its TAG=8 over the included project's TAG=9), so the pin
+    is written: read back alone, redis:${TAG} would read otherwise."""
+    tree(tmp_path, {
+        '.env': 'TAG=8\n',
+        'compose.yaml': 'include:\n  - sub/web.yml\n',
+        'sub/.env': 'TAG=9\n',
+        'sub/web.yml': 'services:\n  web:\n    image: ${IMAGE:-nginx:1.25}\n  db:\n    image: redis:${TAG}\n',
+    })
+    monkeypatch.chdir(tmp_path)
+    fix_files(['compose.yaml'], knows_everything)
+    assert (tmp_path / 'sub' / 'web.yml').read_text() == (
+        f'services:\n  web:\n    image: ${{IMAGE:-nginx:1.25@{digest_of("nginx:1.25")}}}\n'
+        '  db:\n    image: redis:${TAG}\n'
+    )

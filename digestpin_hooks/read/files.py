@@ -12,6 +12,7 @@ from digestpin_hooks.read.bounded import Identity
 from digestpin_hooks.read.bounded import MAX_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
+from digestpin_hooks.read.bounded import ReadFile
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import GITLAB
@@ -361,6 +362,8 @@ class LoadedFile(Record):
     services: Final[tuple[str, ...]] = ()
     # the GitLab pipeline it was read in (its root file and local includes)
     pipeline: Final[Pipeline | None] = None
+    # the values a Compose file that includes it gives it (None: its .env)
+    variables: Final[dict[str, str] | None] = None
 
 
 class UnreadableFile(ValueError):
@@ -391,10 +394,12 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
+        variables: dict[str, str] | None = None,
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
     after reading, and what a write reads back before it is made; the
-    references of ``services`` only, when it names some."""
+    references of ``services`` only, when it names some; a Compose file
+    with the ``variables`` a file that includes it gives it."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         # imported here: a run over YAML files only loads no Dockerfile reader
@@ -414,7 +419,7 @@ def parse_data(
         # {{ }} those of Argo's, Tekton's... own parameters
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
-        yaml_file, refs = parse_yaml(data, path, kind, pipeline)
+        yaml_file, refs = parse_yaml(data, path, kind, pipeline, variables)
     except NotOfKind as e:
         # a file the kind's name patterns take that is not of the kind
         raise SkippedFile(f'skipped: {e}') from None
@@ -431,7 +436,7 @@ def parse_data(
         refs = [ref for ref in refs if ref.source.startswith(prefixes)]
     return LoadedFile(
         path, data, yaml_file, refs, identity, kind=kind, services=services,
-        pipeline=pipeline,
+        pipeline=pipeline, variables=variables,
     )
 
 
@@ -461,8 +466,9 @@ def load_all(
 def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile | FileError]:
     """What load_all returns, one file at a time and in the same order, so
     that a caller done with a file lets it go (lint of thousands of files
-    then holds one): the files given (folders searched), then the parts of
-    other Compose files that services of those extend.
+    then holds one): the files given (folders searched), then the Compose
+    files those include, then the parts of other Compose files that
+    services of those extend.
 
     A file is handed on as soon as it is read while nothing read later can
     change it: until the first GitLab file (a pipeline is read again with
@@ -473,7 +479,7 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
     paths_read: list[str] = []  # the files handed on or held
     seen: set[tuple[int, int, str]] = set()  # the files handed on
     held: list[LoadedFile] | None = None
-    extending: list[LoadedFile] = []  # Compose files that may extend others
+    composing: list[LoadedFile] = []  # Compose files that may extend or include others
     for each in _load_each(paths, kind):
         if isinstance(each, FileError):
             yield each
@@ -489,8 +495,8 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
                 continue  # named before, by a name that is no link: read once
             seen.add(key)
         paths_read.append(each.path)
-        if b'extends' in each.data and kind in ('auto', COMPOSE):
-            extending.append(each)
+        if _composes(each, kind):
+            composing.append(each)
         yield each
     if held:
         at: dict[tuple[int, int, str], int] = {}
@@ -511,13 +517,26 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
             _pipelines(once)
         for file in once:
             paths_read.append(file.path)
-            if b'extends' in file.data and kind in ('auto', COMPOSE):
-                extending.append(file)
+            if _composes(file, kind):
+                composing.append(file)
             yield file
-    extending = [f for f in extending if kind_of(f.path, kind) == COMPOSE]
-    if extending:  # only then is each path resolved (a stat of each part)
+    composing = [f for f in composing if kind_of(f.path, kind) == COMPOSE]
+    if composing:  # only then is each path resolved (a stat of each part)
         given = {os.path.realpath(path) for path in paths_read}
-        yield from _extended(extending, given, kind)
+        including = [f for f in composing if b'include' in f.data]
+        for each in _included(including, given) if including else ():
+            if isinstance(each, LoadedFile):
+                given.add(os.path.realpath(each.path))
+                composing.append(each)
+            yield each
+        extending = [f for f in composing if b'extends' in f.data]
+        if extending:
+            yield from _extended(extending, given, kind)
+
+
+def _composes(file: LoadedFile, kind: str) -> bool:
+    """Whether a file may be a Compose file that names others."""
+    return kind in ('auto', COMPOSE) and (b'extends' in file.data or b'include' in file.data)
 
 
 _GITLAB_ROOTS = ('.gitlab-ci.yml', '.gitlab-ci.yaml')
@@ -738,3 +757,208 @@ def _extended(
         except UnreadableFile as e:
             errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))
     yield from errors
+
+
+
+def _remote(name: str) -> bool:
+    """Whether Compose takes an include from elsewhere: an ``oci://``
+    artifact or a git repository (a URL, or ``git@host:path``)."""
+    import re
+    return '://' in name or re.match(r'[A-Za-z0-9_.-]+@[^/:]+:', name) is not None
+
+
+def _inside(top: str, path: str) -> bool:
+    return os.path.commonpath((top, os.path.realpath(path))) == top
+
+
+class _Including(Record):
+    """A Compose file whose includes are followed, as Compose reads it:
+    from its project folder, with its values, reached through ``chain``."""
+
+    path: Final[str]
+    project: Final[str]  # the folder its include paths are relative to
+    env: Final[dict[str, str]]
+    chain: Final[tuple[tuple[str, str], ...]]  # (real path, path) from the root
+
+
+class _Includes:
+    """The Compose files that files read include, followed from each file
+    given with the rules of GitLab's includes (see ``_included``)."""
+
+    def __init__(self, given: set[str]) -> None:
+        self.given = given
+        self.done: set[str] = set()  # real paths whose includes were followed
+        self.read: dict[str, ReadFile] = {}  # real path -> its bytes
+        self.errors: list[FileError] = []
+        self.loaded: list[LoadedFile] = []
+        self.count = 0  # files included from the file given followed now
+
+    def _read(self, path: str, real: str) -> ReadFile:
+        if real not in self.read:
+            self.read[real] = read_regular(path, MAX_FILE_BYTES)
+        return self.read[real]
+
+    def follow(self, root: LoadedFile) -> None:
+        """Read what ``root`` includes, and what those include."""
+        from digestpin_hooks.read.yaml_refs import dotenv_in
+        real_root = os.path.realpath(root.path)
+        if real_root in self.done:
+            return
+        if root.identity is not None:
+            self.read[real_root] = ReadFile(root.data, root.identity)
+        top = _repository(root.path)
+        folder = os.path.dirname(root.path)
+        todo = [_Including(
+            root.path, folder, dotenv_in(folder or '.'), ((real_root, root.path),),
+        )]
+        self.count = 0
+        while todo:
+            here = todo.pop()
+            if here.chain[-1][0] in self.done:
+                continue
+            self.done.add(here.chain[-1][0])
+            found = self._entries(here, top)
+            for file in found:
+                self._load(file)
+            todo.extend(reversed(found))
+
+    def _entries(self, here: _Including, top: str) -> list[_Including]:
+        """The files ``here`` includes and has not included before; an
+        error (a note for a remote include) for each entry that cannot be
+        followed."""
+        from digestpin_hooks.model import FileError
+        from digestpin_hooks.read.ci import MAX_INCLUDES
+        from digestpin_hooks.read.variables import interpolate
+        from digestpin_hooks.read.yaml_refs import compose_includes
+        from digestpin_hooks.read.yaml_refs import dotenv_in
+        from digestpin_hooks.text import decode
+        try:
+            text = decode(self._read(here.path, here.chain[-1][0]).data, 'strict')[0]
+        except (OSError, UnicodeDecodeError):
+            return []  # reading the file itself says what is wrong
+        found: list[_Including] = []
+        for entry in compose_includes(text):
+
+            def at(value: str) -> str:
+                return os.path.normpath(
+                    os.path.join(here.project, interpolate(value, here.env).value),
+                )
+            names = [interpolate(name, here.env).value for name in entry.paths]
+            if not names:
+                self.errors.append(FileError(
+                    here.path, 'include: an entry names no file (Compose refuses it)',
+                    entry.line,
+                ))
+                continue
+            if any(_remote(name) for name in names):
+                self.errors.append(FileError(
+                    here.path, f'include: {names[0]} is not read (a remote include)',
+                    entry.line, skipped=True,
+                ))
+                continue
+            targets = [at(name) for name in entry.paths]
+            project = at(entry.project_directory) if entry.project_directory else (
+                os.path.dirname(targets[0])
+            )
+            try:
+                if entry.env_files is None:
+                    env_file = os.path.join(project, '.env')
+                    own = dotenv_in(project or '.') if _inside(top, env_file) else {}
+                else:
+                    own = _env_files([at(name) for name in entry.env_files], top)
+            except ReadError as e:
+                self.errors.append(FileError(here.path, f'include: {e}', entry.line))
+                continue
+            # the including file's values win over the included project's
+            env = {**own, **here.env}
+            problem = ''
+            for target in targets:
+                real = os.path.realpath(target)
+                if any(r == real for r, _ in here.chain):
+                    problem = 'include cycle: ' + ' includes '.join(
+                        [path for _, path in here.chain] + [target],
+                    )
+                elif not _inside(top, target):
+                    problem = f'includes {target}, outside the repository ({top}): not read'
+                elif real in self.done or any(f.chain[-1][0] == real for f in found):
+                    continue  # included before: read once
+                elif self.count >= MAX_INCLUDES:
+                    problem = f'includes more than {MAX_INCLUDES} files: the rest are not read'
+                else:
+                    self.count += 1
+                    try:
+                        self._read(target, real)
+                    except IsADirectoryError:
+                        problem = f'includes {target}: is a directory'
+                    except ReadError as e:
+                        problem = f'includes {target}: {e}'
+                    else:
+                        found.append(_Including(
+                            target, project, env, (*here.chain, (real, target)),
+                        ))
+                if problem:
+                    self.errors.append(FileError(here.path, problem, entry.line))
+                    break
+        return found
+
+    def _load(self, file: _Including) -> None:
+        """Read an included file whole, with the values it is given."""
+        from digestpin_hooks.model import FileError
+        real = file.chain[-1][0]
+        if real in self.given:
+            return
+        self.given.add(real)
+        read = self.read[real]
+        try:
+            self.loaded.append(parse_data(
+                file.path, read.data, COMPOSE, read.identity, variables=file.env,
+            ))
+        except UnreadableFile as e:
+            self.errors.append(FileError(
+                file.path, str(e), skipped=isinstance(e, SkippedFile),
+            ))
+
+
+def _env_files(names: list[str], top: str) -> dict[str, str]:
+    """The values an include's ``env_file`` gives (a later file's win);
+    ReadError for one that Compose could not read or that is outside the
+    repository."""
+    from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+    from digestpin_hooks.read.variables import read_dotenv
+    values: dict[str, str] = {}
+    for name in names:
+        if not _inside(top, name):
+            raise ReadError(f'env_file {name} is outside the repository ({top}): not read')
+        try:
+            text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
+        except IsADirectoryError:
+            raise ReadError(f'env_file {name}: is a directory') from None
+        except ReadError as e:
+            raise ReadError(f'env_file {name}: {e}') from None
+        except UnicodeDecodeError:
+            raise ReadError(f'env_file {name}: not UTF-8') from None
+        values.update(read_dotenv(text))
+    return values
+
+
+def _included(
+        including: list[LoadedFile], given: set[str],
+) -> Iterator[LoadedFile | FileError]:
+    """The Compose files the files read include (``include:``), each read
+    once, whole, with the values Compose gives it there: those of the
+    including file, and where it has none, those of the entry's
+    ``env_file`` or else of the ``.env`` in the included project's folder
+    (its ``project_directory``, by default the first file's folder).
+    Paths, ``project_directory`` and ``env_file`` are relative to the
+    including project's folder, and interpolated with its values.
+
+    The rules of GitLab's includes: inside the repository only, at most
+    MAX_INCLUDES files from one file given, a cycle refused (as Compose
+    refuses it), a remote include (``oci://``, git) not read but noted.  A
+    file Compose cannot read, and so refuses the project, is one error
+    line.  An included file given too is read as given, once."""
+    includes = _Includes(given)
+    for root in including:
+        includes.follow(root)
+    yield from includes.loaded
+    yield from includes.errors

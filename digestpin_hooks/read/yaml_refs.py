@@ -54,6 +54,8 @@ _COMPOSE_TOP_LEVEL = frozenset((
     'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
 ))
 DOCKER_PREFIX = 'docker://'
+# where the values of an included Compose file come from
+INCLUDED_VALUES = ".env or the include's env_file"
 # how deep manifests held in strings are read within such strings
 MAX_HELD_DEPTH = 3
 # kubectl's copy of the object itself, kept for its three-way merge: a
@@ -289,6 +291,62 @@ def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
     return found
 
 
+class ComposeInclude(Record):
+    """One entry of a Compose file's ``include:``, its values as written
+    (Compose interpolates them with the including file's values)."""
+
+    line: Final[int]
+    # the files: the first is the included project, the others its
+    # overrides; () for an entry that names none, which Compose refuses
+    paths: Final[tuple[str, ...]]
+    project_directory: Final[str] = ''  # '' for the first file's folder
+    env_files: Final[tuple[str, ...] | None] = None  # None: not given
+
+
+def compose_includes(text: str) -> list[ComposeInclude]:
+    """The entries of a Compose file's ``include:``: ``- path`` or ``- {path:
+    p | [p, ...], project_directory: d, env_file: e | [e, ...]}``.  An
+    ``include:`` that is no list is one entry naming no file: Compose
+    refuses it (`include` must be a list)."""
+    try:
+        documents = compose_documents(text)
+    except YamlError:
+        return []  # reading the file itself says what is wrong with it
+    first = next((d for d in documents if d is not None), None)
+    include = get(first, 'include')
+    if include is None or isinstance(include[0], Scalar) and (
+        include[0].style == '' and include[0].value in _NULLS
+    ):
+        return []
+    if not isinstance(include[0], YamlSequence):
+        return [ComposeInclude(include[1].line, ())]
+    found = []
+    for entry in include[0].items:
+        if isinstance(entry, Scalar):
+            found.append(ComposeInclude(entry.line, (entry.value,) if entry.value else ()))
+            continue
+        if not isinstance(entry, YamlMapping):
+            found.append(ComposeInclude(entry.line, ()))
+            continue
+        project = _scalar(get(entry, 'project_directory'))
+        env_file = get(entry, 'env_file')
+        found.append(ComposeInclude(
+            entry.line, _strings(get(entry, 'path')),
+            project[0].value if project is not None else '',
+            _strings(env_file) if env_file is not None else None,
+        ))
+    return found
+
+
+def _strings(entry: tuple[Node, Scalar] | None) -> tuple[str, ...]:
+    """A string or a list of strings, as Compose's string-or-list fields."""
+    if entry is None:
+        return ()
+    node = entry[0]
+    nodes = node.items if isinstance(node, YamlSequence) else [node]
+    return tuple(n.value for n in nodes if isinstance(n, Scalar) and n.value)
+
+
 def _is_manifest(document: Node | None) -> bool:
     return get(document, 'apiVersion') is not None and get(document, 'kind') is not None
 
@@ -508,9 +566,11 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
 
 def parse_yaml(
         data: bytes, path: str, kind: str, pipeline: Pipeline | None = None,
+        variables: dict[str, str] | None = None,
 ) -> tuple[YamlFile, list[ImageRef]]:
     """Read a YAML file of ``kind`` into its image references; a GitLab
-    file of a ``pipeline`` is read with the pipeline's other files."""
+    file of a ``pipeline`` is read with the pipeline's other files, a
+    Compose file another includes with the ``variables`` it gives it."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
     if b'\0' in data:
@@ -552,6 +612,8 @@ def parse_yaml(
         found = [f.replace(path=paths.get(id(f.node), f.path)) for f in found]
     env = imported(of_kind.variables)(path, documents) if of_kind.variables else None
     where = of_kind.variables_from
+    if variables is not None:
+        env, where = variables, INCLUDED_VALUES
     # a scalar used through aliases is one reference, at its anchor; an
     # empty or null value names no image
     unique = {
@@ -580,14 +642,18 @@ def parse_yaml(
 
 
 def dotenv(path: str, documents: list[Node | None]) -> dict[str, str]:
-    """The ``.env`` beside a Compose file, when it is safe to read (the
-    variables of the table of kinds take the documents too).
+    """The ``.env`` beside a Compose file (the variables of the table of
+    kinds take the documents too)."""
+    return dotenv_in(os.path.dirname(path) or '.')
+
+
+def dotenv_in(folder: str) -> dict[str, str]:
+    """The ``.env`` of a Compose project's folder, when it is safe to read.
 
     Only a regular file in that very folder, or a symlink to one there, and
     at most 1 MiB: a link to ``/proc/self/environ``, ``.git/config`` or a
     FIFO would put secrets in messages or hang the hook.
     """
-    folder = os.path.dirname(path) or '.'
     env_path = os.path.join(folder, '.env')
     if os.path.islink(env_path):
         env_path = os.path.realpath(env_path)
