@@ -30,6 +30,9 @@ from tests.corpus import CORPUS_KINDS
 from tests.corpus import CORPUS_YAML
 from tests.corpus import HERE
 from tests.corpus import kind_oracle
+from tests.test_yaml_refs import images
+from tests.test_yaml_refs import INCLUDE_VALUES
+from tests.test_yaml_refs import tree
 
 TOOLS = os.path.join(HERE, '..', '.ci', 'tools')
 # files a tool; DIGESTPIN_ORACLE_SAMPLE=0 asks about every one
@@ -120,6 +123,57 @@ def test_docker_compose_still_answers_as_recorded(
             image = config['volumes'][int(volume)]['source'] if volume else config.get('image')
             got.append((row['service'], image, 'build' in config, config.get('pull_policy')))
         assert got == wanted, path
+
+
+@pytest.mark.parametrize('case', sorted(INCLUDE_VALUES))
+def test_docker_compose_includes_as_we_read_include(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """Compose's own reading of ``include:`` (nested, env_file, a project
+    directory, the root's .env first) gives each service the image we read."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, INCLUDE_VALUES[case])
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    theirs = {
+        name: service['image'] for name, service in json.loads(answer.stdout)['services'].items()
+    }
+    ours = {
+        source.split('.')[1]: image
+        for _, source, _, image in images(root, ['compose.yaml'], monkeypatch)
+    }
+    assert ours == theirs
+    assert len(ours) >= 3
+
+
+@pytest.mark.parametrize(('files', 'refusal'), (
+    ({'compose.yaml': 'include: [a.yml]\n', 'a.yml': 'include: [b.yml]\n',
+      'b.yml': 'include: [a.yml]\nservices:\n  b:\n    image: b:1\n'},
+     'include cycle'),
+    ({'compose.yaml': 'include: [sub/a.yml]\n', 'sub/a.yml': 'include: [missing.yml]\n'},
+     'no such file or directory'),
+    ({'compose.yaml': 'include: a.yml\n', 'a.yml': 'services:\n  b:\n    image: b:1\n'},
+     '`include` must be a list'),
+))
+def test_docker_compose_refuses_what_we_refuse_in_include(
+        tmp_path: Any, files: dict[str, str], refusal: str,
+) -> None:
+    """An include cycle, a missing included file and an include that is no
+    list: Compose refuses the project, and we report one error line."""
+    from digestpin_hooks.read.files import load_all
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, files)
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode != 0
+    assert refusal in answer.stderr
+    _, errors = load_all([str(root / 'compose.yaml')])
+    assert [e.skipped for e in errors] == [False]
 
 
 def test_devcontainers_cli_still_answers_as_recorded(
