@@ -149,6 +149,46 @@ def test_env_that_is_no_small_regular_file(tmp_path: Path, kind: str) -> None:
     assert 'DP003' in result.stdout  # the .env is not read, IMAGE unknown
 
 
+def test_compose_include_linked_out_of_the_repository_is_not_read(tmp_path: Path) -> None:
+    """An included file or env_file that is a link out of the repository
+    (to a secret, to the process environment) is not read: one error line
+    each, and no secret in the output."""
+    write(tmp_path / 'elsewhere' / 'secret.yml', f'services:\n  x:\n    image: {SECRET}:1\n'.encode())
+    project = tmp_path / 'project'
+    (project / '.git').mkdir(parents=True)
+    (project / 'web.yml').symlink_to(tmp_path / 'elsewhere' / 'secret.yml')
+    (project / 'values.env').symlink_to('/proc/self/environ')
+    write(project / 'app.yml', b'services:\n  app:\n    image: ${AAA_SECRET:-nginx:1.25}\n')
+    write(project / 'compose.yaml', (
+        b'include:\n  - web.yml\n  - path: app.yml\n    env_file: values.env\n'
+    ))
+    result = run('lint', 'compose.yaml', cwd=project, env={'AAA_SECRET': SECRET})
+    assert SECRET not in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'compose.yaml: error: includes web.yml, outside the repository ({project}): not read',
+        f'compose.yaml: error: include: env_file values.env is outside the repository ({project}): not read',
+    ]
+
+
+def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / '.git').mkdir()
+    os.mkfifo(tmp_path / 'web.yml')
+    write(tmp_path / 'compose.yaml', b'include: [web.yml]\n')
+    line = one_error_line(run('lint', 'compose.yaml', cwd=tmp_path))
+    assert line == 'compose.yaml: error: includes web.yml: not a regular file (a FIFO, socket or device)'
+
+
+def test_compose_include_entries_are_bounded(tmp_path: Path) -> None:
+    """200,000 entries naming one file: 150 are followed, then one error
+    line (each entry costs a realpath: unbounded, this took 17 s)."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'web.yml', b'services:\n  web:\n    image: nginx:1.25@sha256:' + b'0' * 64 + b'\n')
+    write(tmp_path / 'compose.yaml', b'include:\n' + b'  - web.yml\n' * 200_000)
+    line = one_error_line(run('lint', 'compose.yaml', cwd=tmp_path))
+    assert line == 'compose.yaml: error: include: more than 150 entries: the rest are not read'
+
+
 # --- forged output -------------------------------------------------------------
 
 def test_file_name_cannot_forge_a_finding_line(tmp_path: Path) -> None:

@@ -792,6 +792,7 @@ class _Includes:
         self.errors: list[FileError] = []
         self.loaded: list[LoadedFile] = []
         self.count = 0  # files included from the file given followed now
+        self.dotenv: dict[str, dict[str, str]] = {}  # project folder -> its .env
 
     def _read(self, path: str, real: str) -> ReadFile:
         if real not in self.read:
@@ -837,7 +838,12 @@ class _Includes:
         except (OSError, UnicodeDecodeError):
             return []  # reading the file itself says what is wrong
         found: list[_Including] = []
-        for entry in compose_includes(text):
+        entries = compose_includes(text)
+        if len(entries) > MAX_INCLUDES:
+            self.errors.append(FileError(here.path, (
+                f'include: more than {MAX_INCLUDES} entries: the rest are not read'
+            ), entries[MAX_INCLUDES].line))
+        for entry in entries[:MAX_INCLUDES]:
 
             def at(value: str) -> str:
                 return os.path.normpath(
@@ -862,8 +868,12 @@ class _Includes:
             )
             try:
                 if entry.env_files is None:
-                    env_file = os.path.join(project, '.env')
-                    own = dotenv_in(project or '.') if _inside(top, env_file) else {}
+                    if project not in self.dotenv:
+                        env_file = os.path.join(project, '.env')
+                        self.dotenv[project] = (
+                            dotenv_in(project or '.') if _inside(top, env_file) else {}
+                        )
+                    own = self.dotenv[project]
                 else:
                     own = _env_files([at(name) for name in entry.env_files], top)
             except ReadError as e:
