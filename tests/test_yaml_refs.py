@@ -660,17 +660,19 @@ INCLUDED = 'services:\n  web:\n    image: nginx:1.25\n'
     '- path: [sub/web.yml]',
     '- {path: ./sub/../sub/web.yml, project_directory: sub}',
 ))
+@pytest.mark.parametrize('given', ('compose.yaml', '.'))
 def test_compose_include_brings_its_images(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        entry: str,
+        entry: str, given: str,
 ) -> None:
-    """Given only the root file, the images of the files it includes are
-    reported where they are written (issue 21)."""
+    """Given only the root file, or its folder (where the included file's
+    name is of no kind), the images of the files it includes are reported
+    where they are written (issue 21)."""
     tree(tmp_path, {
         'compose.yaml': f'include:\n  {entry}\nservices:\n  db:\n    image: redis:7\n',
         'sub/web.yml': INCLUDED,
     })
-    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    status, out, err = lint(tmp_path, [given], capsys, monkeypatch)
     assert status == 1
     assert [line.split(' is not')[0] for line in out.splitlines()] == [
         "compose.yaml:5:12: DP001 'redis:7'",
