@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,19 +19,28 @@ from digestpin_hooks.verify import main as verify_main
 from tests.cosign import attest_legacy
 from tests.cosign import b64
 from tests.cosign import BUNDLE
+from tests.cosign import bundle_tlog_entry
+from tests.cosign import cosign_bundle_annotation
+from tests.cosign import dsse_entry
 from tests.cosign import EMPTY
+from tests.cosign import hashedrekord
+from tests.cosign import IN_TOTO
 from tests.cosign import new_key
 from tests.cosign import OCI_INDEX
 from tests.cosign import OCI_MANIFEST
+from tests.cosign import pae
 from tests.cosign import PrivateKey
 from tests.cosign import public_pem
+from tests.cosign import Rekor
 from tests.cosign import referrer_index_add
 from tests.cosign import Registry
 from tests.cosign import registry_only
 from tests.cosign import sign_bundle
 from tests.cosign import sign_legacy
+from tests.cosign import sign
 from tests.cosign import SIMPLE_SIGNING
 from tests.cosign import SLSA
+from tests.cosign import trusted_root
 from tests.output import without_summary
 from tests.registries import isolated_credentials
 
@@ -520,3 +530,173 @@ def test_a_deeply_nested_bundle_is_no_signature(
     assert (status, out, err) == (1, finding(
         repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
     ), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')  # no traceback
+
+
+# -- tlog = true: a transparency-log entry required ------------------------------
+
+def tlog_policy(root: Path, registry: Registry, trust_root: bool = True) -> None:
+    """Images of ``logged/*`` must be signed with the key and logged in a
+    log of ``sigstore/trusted_root.json`` (else the public-good root)."""
+    (root / 'pyproject.toml').write_text(
+        '[tool.digestpin]\nsource = "registry"\n'
+        + ('trust-root = "sigstore/trusted_root.json"\n' if trust_root else '')
+        + '\n[[tool.digestpin.trust]]\n'
+        f'images = ["{registry.address}/logged/*"]\n'
+        'key = "keys/cosign.pub"\ntlog = true\n',
+    )
+
+
+def trusting(root: Path, *logs: Rekor) -> None:
+    (root / 'sigstore').mkdir(exist_ok=True)
+    (root / 'sigstore' / 'trusted_root.json').write_text(json.dumps(trusted_root(*logs)))
+
+
+def rule1(root: Path) -> str:
+    return f'trust rule 1 (key {root / "keys" / "cosign.pub"})'
+
+
+def logged_signature(
+        registry: Registry, repository: str, digest: str, key: PrivateKey, layout: str,
+        rekor: Rekor | None, fault: str = '', other: Rekor | None = None,
+) -> None:
+    """Sign ``digest`` in ``layout``, with the entry ``rekor`` logs of the
+    signature (none when ``rekor`` is None), spoiled as ``fault`` says:
+    ``unknown-log``: logged by ``other``, a log the root does not name;
+    ``forged``: ``other``'s SET under ``rekor``'s log ID; ``time``: the
+    integrated time moved after the SET; ``signature``, ``key``,
+    ``payload``: the entry logs another signature, key or payload."""
+    stranger = new_key()
+
+    def entry(payload: bytes, signature: bytes) -> dict[str, Any] | None:
+        if rekor is None:
+            return None
+        public = public_pem(key)
+        if fault == 'signature':
+            signature = sign(key, payload if layout == 'legacy' else pae(IN_TOTO, payload))
+        if fault == 'key':
+            public = public_pem(stranger)
+        if fault == 'payload':
+            payload += b' '
+        proposed = (
+            hashedrekord(payload, signature, public) if layout == 'legacy'
+            else dsse_entry(payload, signature, public, b'{}')
+        )
+        logged = (other if fault in ('unknown-log', 'forged') else rekor)
+        assert logged is not None
+        made = logged.log(proposed)
+        if fault == 'forged':
+            made['logID'] = rekor.log_id
+        if fault == 'time':
+            made['integratedTime'] -= 3600
+        return made
+
+    if layout == 'legacy':
+        def annotate(payload: bytes, signature: bytes) -> dict[str, str]:
+            made = entry(payload, signature)
+            return cosign_bundle_annotation(made) if made else {}
+        sign_legacy(registry, repository, digest, key, annotate=annotate)
+    else:
+        def log(payload: bytes, signature: bytes) -> list[dict[str, Any]]:
+            made = entry(payload, signature)
+            return [bundle_tlog_entry(made, 'dsse')] if made else []
+        sign_bundle(registry, repository, digest, key, log=log)
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+def test_tlog_a_signature_logged_in_the_trusted_log_passes(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    rekor = Rekor()
+    tlog_policy(repo, registry)
+    trusting(repo, rekor)
+    digest = fresh(registry, 'logged/app')
+    logged_signature(registry, 'logged/app', digest, key, layout, rekor)
+    pinned(repo, registry, 'logged/app', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+    # the same signature, its log entry not required: passes too
+    (repo / 'pyproject.toml').write_text(
+        (repo / 'pyproject.toml').read_text().replace('tlog = true', 'tlog = false'),
+    )
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+@pytest.mark.parametrize(('fault', 'why'), (
+    ('missing', 'no transparency-log entry (tlog = true)'),
+    ('unknown-log', 'its transparency-log entry is from a log the trusted root does not name'),
+    ('forged', "its transparency-log entry's signed entry timestamp does not verify"),
+    ('time', "its transparency-log entry's signed entry timestamp does not verify"),
+    ('signature', 'its transparency-log entry logs another signature'),
+    ('key', 'its transparency-log entry logs another signature'),
+    ('payload', 'its transparency-log entry logs another signature'),
+))
+def test_tlog_a_signature_without_a_good_entry_is_dp011(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str, fault: str, why: str,
+) -> None:
+    rekor = Rekor()
+    tlog_policy(repo, registry)
+    trusting(repo, rekor)
+    digest = fresh(registry, 'logged/bad')
+    logged_signature(
+        registry, 'logged/bad', digest, key, layout, None if fault == 'missing' else rekor,
+        fault, Rekor(),
+    )
+    pinned(repo, registry, 'logged/bad', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but {why}',
+    ))
+
+
+def test_tlog_the_log_must_be_in_the_trust_root(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    rekor, other = Rekor(), Rekor()
+    tlog_policy(repo, registry)
+    trusting(repo, other, rekor)  # of two logs, the second
+    digest = fresh(registry, 'logged/second')
+    logged_signature(registry, 'logged/second', digest, key, 'legacy', rekor)
+    pinned(repo, registry, 'logged/second', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+    trusting(repo, other)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
+        'its transparency-log entry is from a log the trusted root does not name',
+    ))
+    # a trust root that cannot be read: one line, exit 2
+    (repo / 'sigstore' / 'trusted_root.json').write_text('{"tlogs": [{"publicKey": 1}]}')
+    assert run_verify(repo, capsys) == (2, '', (
+        f'digestpin-verify: error: --trust-root {repo / "sigstore" / "trusted_root.json"}: '
+        'not a Sigstore trusted root: tlogs entry 1 has no usable publicKey and logId\n'
+    ))
+
+
+def test_tlog_without_a_trust_root_uses_the_public_good_root_without_importing_sigstore(
+        registry: Registry, repo: Path, key: PrivateKey,
+) -> None:
+    pytest.importorskip('sigstore')  # the root it ships (the keyless extra)
+    rekor = Rekor()
+    tlog_policy(repo, registry, trust_root=False)
+    digest = fresh(registry, 'logged/public')
+    logged_signature(registry, 'logged/public', digest, key, 'legacy', rekor)
+    pinned(repo, registry, 'logged/public', '1', digest)
+    result = subprocess.run(
+        (sys.executable, '-c', (
+            'import sys\n'
+            'from digestpin_hooks.verify import main\n'
+            f'status = main({NO_DAEMON!r} + ["Dockerfile"])\n'
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'sigstore'], 'sigstore'\n"
+            'sys.exit(status)\n'
+        )),
+        capture_output=True, text=True, cwd=repo,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
+        'its transparency-log entry is from a log the trusted root does not name',
+    ).replace(str(repo / 'Dockerfile'), 'Dockerfile'), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')
