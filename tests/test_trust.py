@@ -668,6 +668,16 @@ def test_tlog_the_log_must_be_in_the_trust_root(
         f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
         'its transparency-log entry is from a log the trusted root does not name',
     ))
+    # the log's key retired before the entry's time
+    root = trusted_root(rekor)
+    root['tlogs'][0]['publicKey']['validFor']['end'] = '2021-01-01T00:00:00.000Z'
+    (repo / 'sigstore' / 'trusted_root.json').write_text(json.dumps(root))
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
+        "its transparency-log entry's time is outside the log key's validity",
+    ))
     # a trust root that cannot be read: one line, exit 2
     (repo / 'sigstore' / 'trusted_root.json').write_text('{"tlogs": [{"publicKey": 1}]}')
     assert run_verify(repo, capsys) == (2, '', (
