@@ -168,6 +168,14 @@ class Registry:
             'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries,
         })
 
+    def get_manifest_bytes(self, repository: str, reference: str) -> bytes:
+        request = urllib.request.Request(
+            f'http://{self.address}/v2/{repository}/manifests/{reference}',
+            headers={'Accept': f'{OCI_MANIFEST}, {OCI_INDEX}'},
+        )
+        with urllib.request.urlopen(request) as answer:
+            return bytes(answer.read())
+
     def get_manifest(self, repository: str, reference: str) -> dict[str, Any] | None:
         request = urllib.request.Request(
             f'http://{self.address}/v2/{repository}/manifests/{reference}',
@@ -323,9 +331,11 @@ def referrer_index_add(registry: Registry, repository: str, digest: str, entry: 
 def attach_bundle(
         registry: Registry, repository: str, digest: str, bundle: dict[str, Any] | bytes, *,
         predicate_type: str = COSIGN_SIGN, index_artifact_type: str = BUNDLE,
+        tag_schema: bool = True,
 ) -> str:
     """A bundle as cosign v3 attaches it: a referrer manifest of the
-    subject ``digest``, listed in the tag schema's index; its digest."""
+    subject ``digest``, listed in the tag schema's index (unless not
+    ``tag_schema``: a registry with the referrers API lists it); its digest."""
     request = urllib.request.Request(
         f'http://{registry.address}/v2/{repository}/manifests/{digest}', method='HEAD',
         headers={'Accept': f'{OCI_MANIFEST}, {OCI_INDEX}'},
@@ -348,6 +358,8 @@ def attach_bundle(
         },
     }
     referrer = registry.manifest(repository, '', manifest)
+    if not tag_schema:
+        return referrer
     referrer_index_add(registry, repository, digest, {
         'mediaType': OCI_MANIFEST, 'digest': referrer,
         'size': len(json.dumps(manifest).encode()), 'artifactType': index_artifact_type,
@@ -376,12 +388,14 @@ def sign_bundle(
         subject_digest: str = '', predicate_type: str = COSIGN_SIGN, hint: str = '',
         index_artifact_type: str = BUNDLE,
         log: Callable[[bytes, bytes], list[dict[str, Any]]] | None = None,
+        tag_schema: bool = True,
 ) -> str:
     """``cosign sign --key`` (v3, bundle format) or ``cosign attest``."""
     return attach_bundle(
         registry, repository, digest,
         bundle_for(key, subject_digest or digest, predicate_type, hint, log),
         predicate_type=predicate_type, index_artifact_type=index_artifact_type,
+        tag_schema=tag_schema,
     )
 
 

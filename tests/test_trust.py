@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from typing import Callable
 
 import pytest
 
@@ -42,7 +43,10 @@ from tests.cosign import SIMPLE_SIGNING
 from tests.cosign import SLSA
 from tests.cosign import trusted_root
 from tests.output import without_summary
+from tests.registries import Answer
 from tests.registries import isolated_credentials
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
 
 pytestmark = pytest.mark.docker  # a real registry (docker-registry)
 NO_DAEMON = ['--docker-host', 'unix:///nonexistent/docker.sock']
@@ -710,3 +714,167 @@ def test_tlog_without_a_trust_root_uses_the_public_good_root_without_importing_s
         f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
         'its transparency-log entry is from a log the trusted root does not name',
     ).replace(str(repo / 'Dockerfile'), 'Dockerfile'), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')
+
+
+# -- the referrers API (registry 2.8 lacks it: a fake in front of the real one) --
+
+REFERRERS = '/referrers/'
+
+
+def referrers_api(
+        real: Registry, answer: Callable[[Request], Answer],
+) -> ScriptedRegistry:
+    """A registry with the referrers API: ``answer`` serves
+    ``GET /v2/<name>/referrers/<digest>``; every other request is passed to
+    the real registry and its answer given back as it came."""
+    import urllib.error
+    import urllib.request
+
+    def handle(request: Request) -> Answer:
+        if REFERRERS in request.path:
+            return answer(request)
+        asked = urllib.request.Request(
+            f'http://{real.address}{request.path}', method=request.method,
+            headers={'Accept': request.headers.get('accept', '*/*')},
+        )
+        try:
+            with urllib.request.urlopen(asked) as got:
+                status, headers, body = got.status, got.headers, got.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, e.headers, e.read()
+        return status, {
+            name: headers[name] for name in ('Content-Type', 'Docker-Content-Digest')
+            if headers.get(name)
+        }, body
+
+    return ScriptedRegistry(handle)
+
+
+def referrers_index(*entries: dict[str, Any]) -> Answer:
+    return 200, {'Content-Type': OCI_INDEX}, json.dumps({
+        'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': list(entries),
+    }).encode()
+
+
+def api_policy(root: Path, fake: ScriptedRegistry) -> None:
+    (root / 'pyproject.toml').write_text(
+        '[tool.digestpin]\nsource = "registry"\n\n[[tool.digestpin.trust]]\n'
+        f'images = ["{fake.address}/*"]\nkey = "keys/cosign.pub"\n',
+    )
+
+
+def api_pin(root: Path, fake: ScriptedRegistry, repository: str, digest: str) -> None:
+    (root / 'Dockerfile').write_text(f'FROM {fake.address}/{repository}:1@{digest}\n')
+
+
+def asked(fake: ScriptedRegistry) -> list[str]:
+    return [f'{r.method} {r.path}' for r in fake.requests]
+
+
+@pytest.mark.parametrize('listed_type', (BUNDLE, EMPTY, 'application/vnd.example.lie'))
+def test_referrers_api_a_bundle_it_lists_is_found_and_verified(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        listed_type: str,
+) -> None:
+    digest = fresh(registry, 'api/app')
+    # in no tag schema index: only the referrers API tells of it
+    referrer = sign_bundle(registry, 'api/app', digest, key, tag_schema=False)
+    stranger = sign_bundle(registry, 'api/app', digest, new_key(), tag_schema=False)
+    size = len(registry.get_manifest_bytes('api/app', referrer))
+
+    def answer(request: Request) -> Answer:
+        if request.path != f'/v2/api/app/referrers/{digest}':
+            return referrers_index()
+        # the index entry's artifactType is not trusted: the manifest is opened
+        return referrers_index(
+            {'mediaType': OCI_MANIFEST, 'digest': stranger, 'size': size, 'artifactType': BUNDLE},
+            {'mediaType': OCI_MANIFEST, 'digest': referrer, 'size': size, 'artifactType': listed_type},
+        )
+    fake = referrers_api(registry, answer)
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/app', digest)
+        assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+        paths = asked(fake)
+        assert f'GET /v2/api/app/referrers/{digest}' in paths
+        assert f'GET /v2/api/app/manifests/{referrer}' in paths
+        # the API answered: the tag schema and the legacy tag were not asked
+        assert not [p for p in paths if '/manifests/sha256-' in p]
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize('status', (404, 400, 405))
+def test_referrers_api_absent_falls_back_to_the_tag_schema(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        status: int,
+) -> None:
+    digest = fresh(registry, 'api/old')
+    sign_bundle(registry, 'api/old', digest, key)  # listed in the tag schema's index
+    fake = referrers_api(registry, lambda request: (status, {}, b'{"errors": []}'))
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/old', digest)
+        assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+        paths = [p for p in asked(fake) if p.startswith('GET')]
+        tag = digest.replace(':', '-')
+        assert paths.index(f'GET /v2/api/old/referrers/{digest}') < paths.index(
+            f'GET /v2/api/old/manifests/{tag}',
+        )
+    finally:
+        fake.close()
+
+
+def test_referrers_api_a_huge_list_is_read_within_bounds(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    digest = fresh(registry, 'api/crowded')
+    # almost 4 MiB: 18,500 entries naming manifests the registry lacks
+    entries = [
+        {'mediaType': OCI_MANIFEST, 'digest': 'sha256:%064x' % i, 'size': 500, 'artifactType': BUNDLE}
+        for i in range(18500)
+    ]
+    listing = referrers_index(*entries)
+    assert 3.5 * 1024 * 1024 < len(listing[2]) < 4 * 1024 * 1024
+    fake = referrers_api(registry, lambda request: listing)
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/crowded', digest)
+        started = time.monotonic()
+        status, out, _ = run_verify(repo, capsys)
+        assert time.monotonic() - started < 20
+        assert (status, out) == (1, (
+            f'{repo / "Dockerfile"}:1:6: DP011 {digest} has no signature that trust rule 1 '
+            f'(key {repo / "keys" / "cosign.pub"}) accepts\n'
+        ))
+        opened = [p for p in asked(fake) if '/manifests/sha256:' in p and digest not in p]
+        assert len(opened) == 64  # MAX_REFERRERS, not 18,500
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize(('body', 'why'), (
+    (b'[' * 5 * 1024 * 1024, 'sent a referrers list over 4096 KiB; not read'),
+    (b'<html>not json</html>', 'sent a referrers list that is not an OCI index; not used'),
+    (b'{"manifests": {"a": 1}}', 'sent a referrers list that is not an OCI index; not used'),
+))
+def test_referrers_api_an_oversized_or_garbage_list_is_reported(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        body: bytes, why: str,
+) -> None:
+    digest = fresh(registry, 'api/garbage')
+    fake = referrers_api(registry, lambda request: (200, {'Content-Type': OCI_INDEX}, body))
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/garbage', digest)
+        status, out, err = run_verify(repo, capsys)
+        assert (status, out, err) == (2, '', (
+            f'{repo / "Dockerfile"}: error: line 1: cannot check the signatures of {digest}: '
+            f'{fake.address} {why}\n'
+            'summary: 1 pin verified in 1 file; 1 error\n'
+        ))
+        # a signature that verifies elsewhere (the legacy tag) still counts
+        sign_legacy(registry, 'api/garbage', digest, key)
+        assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+    finally:
+        fake.close()

@@ -86,6 +86,9 @@ MAX_REFERRERS = 64  # manifests opened from one referrers list
 MAX_LAYERS = 16  # layers read of one signature manifest
 MAX_SIGNATURES = 8  # signatures read of one envelope
 MAX_SIGNER_CHARACTERS = 200
+# what a registry without the referrers API answers for it: 404 (the OCI
+# spec), 400, 405 or 406 (routes it does not know), 501
+NO_REFERRERS_API = (400, 404, 405, 406, 501)
 
 # what a check concludes; the hooks turn these into codes and words
 TRUSTED = 'trusted'
@@ -328,9 +331,12 @@ class _Reader:
         self.registry = registry
         self.subject = subject
 
-    def get(self, path: str, limit: int, what: str) -> bytes | None:
-        """The body, None when the registry has nothing there (404)."""
-        answer = self.registry.fetch(self.subject.repository, path, limit, what)
+    def get(
+            self, path: str, limit: int, what: str, absent: tuple[int, ...] = (404,),
+    ) -> bytes | None:
+        """The body, None when the registry has nothing there (404, or
+        another of ``absent``)."""
+        answer = self.registry.fetch(self.subject.repository, path, limit, what, absent)
         if isinstance(answer, Missing):
             return None
         if isinstance(answer, Failed):
@@ -401,16 +407,23 @@ class _Reader:
 
     def referrers(self) -> list[Signed]:
         """The Sigstore bundles attached to the digest as referrers: the
-        API where the registry has it, else the tag schema's index."""
+        API where the registry has it, else the tag schema's index.  A
+        registry without the API answers one of NO_REFERRERS_API; one that
+        answers 200 with a list too large or no index at all is broken or
+        hostile: _Broken, reported unless another signature verifies."""
         digest = self.subject.digest
-        try:
-            body = self.get(f'referrers/{digest}', MAX_MANIFEST_BYTES, 'referrers list')
-        except _Broken as broken:
-            if broken.answer.unreachable:
-                raise
-            body = None  # no referrers API here (400, 405 …): the tag schema
-        index = _json(body) if body else None
-        if not isinstance(index, dict) or not isinstance(index.get('manifests'), list):
+        body = self.get(
+            f'referrers/{digest}', MAX_MANIFEST_BYTES, 'referrers list', NO_REFERRERS_API,
+        )
+        index = _json(body) if body is not None else None
+        if body is not None and not (
+            isinstance(index, dict) and isinstance(index.get('manifests'), list)
+        ):
+            raise _Broken(Failed(
+                f'{api_host(self.subject.domain)} sent a referrers list that is not an '
+                f'OCI index; not used',
+            ))
+        if body is None:
             body = self.get(
                 f'manifests/{digest.replace(":", "-")}', MAX_MANIFEST_BYTES, 'referrers index',
             )
