@@ -133,8 +133,9 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
     )
     parser.add_argument(
         '--trust-root', metavar='FILE',
-        help='a Sigstore trusted_root.json for keyless trust rules (default: '
-        'the public-good root the sigstore package ships; never fetched)',
+        help='a Sigstore trusted_root.json for keyless trust rules and the '
+        'log keys of tlog = true (default: the public-good root the sigstore '
+        'package ships; never fetched)',
     )
 
 

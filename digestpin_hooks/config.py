@@ -132,13 +132,11 @@ def _trust_rule(table: Any, where: str, number: int) -> TrustRule:
                 re.compile(identity_regexp)
             except re.error as e:
                 raise ConfigError(f'{where}: identity-regexp: {e}') from None
-    if tlog:
-        # the sigstore verifier checks log entries of bundles that carry a
-        # certificate only, and a hand-written log verification is what
-        # this project does not write: refused rather than a rule that
-        # never holds
+    if tlog and not key:
+        # a keyless rule cannot do without the log: saying so would only
+        # suggest that false turns it off
         raise ConfigError(
-            f'{where}: tlog = true is not supported (keyless rules always '
+            f'{where}: tlog = true is for key rules (keyless rules always '
             f'require a transparency-log entry)',
         )
     return TrustRule(

@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 from typing import Union
@@ -167,6 +168,14 @@ class Registry:
             'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries,
         })
 
+    def get_manifest_bytes(self, repository: str, reference: str) -> bytes:
+        request = urllib.request.Request(
+            f'http://{self.address}/v2/{repository}/manifests/{reference}',
+            headers={'Accept': f'{OCI_MANIFEST}, {OCI_INDEX}'},
+        )
+        with urllib.request.urlopen(request) as answer:
+            return bytes(answer.read())
+
     def get_manifest(self, repository: str, reference: str) -> dict[str, Any] | None:
         request = urllib.request.Request(
             f'http://{self.address}/v2/{repository}/manifests/{reference}',
@@ -262,18 +271,21 @@ def sign_legacy(
         registry: Registry, repository: str, digest: str, key: PrivateKey, *,
         payload_digest: str = '', tamper: bool = False, rsa_padding: str = 'pkcs1',
         extra_layers: list[dict[str, Any]] | None = None,
+        annotate: Callable[[bytes, bytes], dict[str, str]] | None = None,
 ) -> None:
     """``cosign sign --key``, legacy layout: one more simple-signing layer
     in the ``.sig`` manifest.  ``payload_digest``: the digest the payload
     names (another one: a signature copied to the wrong place);
-    ``tamper``: the payload changed after signing."""
+    ``tamper``: the payload changed after signing; ``annotate``: more
+    annotations of (payload, signature), e.g. the Rekor bundle."""
     payload = simple_signing(f'{registry.address}/{repository}', payload_digest or digest)
     signature = sign(key, payload, rsa_padding)
+    more = annotate(payload, signature) if annotate else {}
     if tamper:
         payload = payload.replace(b'cosign container image signature', b'cosign container image signaturE')
     layer = {
         'mediaType': SIMPLE_SIGNING, **registry.blob(repository, payload),
-        'annotations': {'dev.cosignproject.cosign/signature': b64(signature)},
+        'annotations': {'dev.cosignproject.cosign/signature': b64(signature), **more},
     }
     tag = legacy_tag(digest, '.sig')
     existing = registry.get_manifest(repository, tag)
@@ -319,9 +331,11 @@ def referrer_index_add(registry: Registry, repository: str, digest: str, entry: 
 def attach_bundle(
         registry: Registry, repository: str, digest: str, bundle: dict[str, Any] | bytes, *,
         predicate_type: str = COSIGN_SIGN, index_artifact_type: str = BUNDLE,
+        tag_schema: bool = True,
 ) -> str:
     """A bundle as cosign v3 attaches it: a referrer manifest of the
-    subject ``digest``, listed in the tag schema's index; its digest."""
+    subject ``digest``, listed in the tag schema's index (unless not
+    ``tag_schema``: a registry with the referrers API lists it); its digest."""
     request = urllib.request.Request(
         f'http://{registry.address}/v2/{repository}/manifests/{digest}', method='HEAD',
         headers={'Accept': f'{OCI_MANIFEST}, {OCI_INDEX}'},
@@ -344,6 +358,8 @@ def attach_bundle(
         },
     }
     referrer = registry.manifest(repository, '', manifest)
+    if not tag_schema:
+        return referrer
     referrer_index_add(registry, repository, digest, {
         'mediaType': OCI_MANIFEST, 'digest': referrer,
         'size': len(json.dumps(manifest).encode()), 'artifactType': index_artifact_type,
@@ -353,13 +369,17 @@ def attach_bundle(
 
 def bundle_for(
         key: PrivateKey, subject_digest: str, predicate_type: str = COSIGN_SIGN,
-        hint: str = '',
+        hint: str = '', log: Callable[[bytes, bytes], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """A Sigstore bundle v0.3 with a DSSE envelope, key-based (no log entry)."""
+    """A Sigstore bundle v0.3 with a DSSE envelope, key-based: no log
+    entry, or those ``log`` gives for (payload, signature)."""
+    payload = statement(subject_digest, predicate_type)
+    dsse = envelope(key, payload)
+    entries = log(payload, base64.b64decode(dsse['signatures'][0]['sig'])) if log else []
     return {
         'mediaType': BUNDLE,
-        'verificationMaterial': {'publicKey': {'hint': hint}, 'tlogEntries': []},
-        'dsseEnvelope': envelope(key, statement(subject_digest, predicate_type)),
+        'verificationMaterial': {'publicKey': {'hint': hint}, 'tlogEntries': entries},
+        'dsseEnvelope': dsse,
     }
 
 
@@ -367,10 +387,118 @@ def sign_bundle(
         registry: Registry, repository: str, digest: str, key: PrivateKey, *,
         subject_digest: str = '', predicate_type: str = COSIGN_SIGN, hint: str = '',
         index_artifact_type: str = BUNDLE,
+        log: Callable[[bytes, bytes], list[dict[str, Any]]] | None = None,
+        tag_schema: bool = True,
 ) -> str:
     """``cosign sign --key`` (v3, bundle format) or ``cosign attest``."""
     return attach_bundle(
         registry, repository, digest,
-        bundle_for(key, subject_digest or digest, predicate_type, hint),
+        bundle_for(key, subject_digest or digest, predicate_type, hint, log),
         predicate_type=predicate_type, index_artifact_type=index_artifact_type,
+        tag_schema=tag_schema,
     )
+
+
+# -- a transparency log of the test's own (tlog = true) -----------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODULES = os.path.join(HERE, '.node', 'node_modules')  # .ci/run installs @sigstore/mock
+
+
+class Rekor:
+    """A private Rekor: a log key made here; entries recorded, canonicalized
+    and their SETs signed by @sigstore/mock's log (tests/rekor_mock.js)."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        der = self.key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        self.der = der
+        self.log_id = hashlib.sha256(der).hexdigest()
+
+    def tlog(self) -> dict[str, Any]:
+        """This log as a trusted_root.json ``tlogs`` entry names it."""
+        return {
+            'baseUrl': 'https://rekor.digestpin.test', 'hashAlgorithm': 'SHA2_256',
+            'publicKey': {
+                'rawBytes': b64(self.der), 'keyDetails': 'PKIX_ECDSA_P256_SHA_256',
+                'validFor': {'start': '2020-01-01T00:00:00Z'},
+            },
+            'logId': {'keyId': b64(bytes.fromhex(self.log_id))},
+        }
+
+    def log(self, proposed: dict[str, Any]) -> dict[str, Any]:
+        """Record ``proposed``: {body, integratedTime, logID, logIndex,
+        signedEntryTimestamp} as Rekor v1 answers."""
+        import shutil
+        node = shutil.which('node')
+        if node is None or not os.path.isdir(os.path.join(MODULES, '@sigstore', 'mock')):
+            unavailable('needs node and @sigstore/mock in tests/.node (.ci/run installs them)')
+        pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        result = subprocess.run(
+            (node, os.path.join(HERE, 'rekor_mock.js'),
+             json.dumps({'entries': [{'key': pem, 'proposed': proposed}]})),
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, 'SIGSTORE_MOCK_MODULES': MODULES},
+        )
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout)['entries'][0])
+
+
+def trusted_root(*logs: Rekor) -> dict[str, Any]:
+    """A trusted_root.json that names ``logs`` (and no CA: key rules only)."""
+    return {
+        'mediaType': 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+        'tlogs': [log.tlog() for log in logs],
+        'certificateAuthorities': [], 'ctlogs': [], 'timestampAuthorities': [],
+    }
+
+
+def hashedrekord(payload: bytes, signature: bytes, public: bytes) -> dict[str, Any]:
+    """The hashedrekord 0.0.1 entry ``cosign sign --key`` proposes."""
+    return {
+        'apiVersion': '0.0.1', 'kind': 'hashedrekord',
+        'spec': {
+            'data': {'hash': {'algorithm': 'sha256', 'value': hashlib.sha256(payload).hexdigest()}},
+            'signature': {'content': b64(signature), 'publicKey': {'content': b64(public)}},
+        },
+    }
+
+
+def dsse_entry(payload: bytes, signature: bytes, public: bytes, envelope_json: bytes) -> dict[str, Any]:
+    """The dsse 0.0.1 entry Rekor records of a DSSE envelope."""
+    return {
+        'apiVersion': '0.0.1', 'kind': 'dsse',
+        'spec': {
+            'envelopeHash': {'algorithm': 'sha256', 'value': hashlib.sha256(envelope_json).hexdigest()},
+            'payloadHash': {'algorithm': 'sha256', 'value': hashlib.sha256(payload).hexdigest()},
+            'signatures': [{'signature': b64(signature), 'verifier': b64(public)}],
+        },
+    }
+
+
+def cosign_bundle_annotation(entry: dict[str, Any]) -> dict[str, str]:
+    """The ``dev.sigstore.cosign/bundle`` annotation cosign writes of an entry."""
+    return {'dev.sigstore.cosign/bundle': json.dumps({
+        'SignedEntryTimestamp': entry['signedEntryTimestamp'],
+        'Payload': {
+            'body': entry['body'], 'integratedTime': entry['integratedTime'],
+            'logIndex': entry['logIndex'], 'logID': entry['logID'],
+        },
+    })}
+
+
+def bundle_tlog_entry(entry: dict[str, Any], kind: str) -> dict[str, Any]:
+    """An entry as a Sigstore bundle's ``tlogEntries`` holds it (protobuf JSON)."""
+    return {
+        'logIndex': str(entry['logIndex']),
+        'logId': {'keyId': b64(bytes.fromhex(entry['logID']))},
+        'kindVersion': {'kind': kind, 'version': '0.0.1'},
+        'integratedTime': str(entry['integratedTime']),
+        'inclusionPromise': {'signedEntryTimestamp': entry['signedEntryTimestamp']},
+        'canonicalizedBody': entry['body'],
+    }

@@ -197,6 +197,7 @@ attestations = ["https://slsa.dev/provenance/v1"]
 [[tool.digestpin.trust]]
 images = ["docker.io/library/*"]
 key = "/etc/other.pub"
+tlog = true
 '''
 
 
@@ -211,7 +212,7 @@ def test_trust_rules_in_order_with_key_paths_from_the_files_folder(repo: Path) -
             str(repo / 'keys' / 'cosign.pub'), '', '', '',
             ('https://slsa.dev/provenance/v1',), False, 1,
         ),
-        TrustRule(('docker.io/library/*',), '/etc/other.pub', '', '', '', (), False, 2),
+        TrustRule(('docker.io/library/*',), '/etc/other.pub', '', '', '', (), True, 2),
     )
     assert parsed(verify).trust == rules
     assert trust_rule_for(rules, 'ghcr.io/acme/app') == rules[0]
@@ -262,8 +263,9 @@ def test_keyless_rules_and_the_trust_root_from_the_files_folder(repo: Path) -> N
         ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\nattestations = "x"\n',
          'trust rule 1: attestations must be a list of strings'),
         ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = "yes"\n', 'trust rule 1: tlog must be true or false'),
-        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nkey = "k"\ntlog = true\n',
-         'trust rule 1: tlog = true is not supported (keyless rules always require a '
+        ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\nidentity = "me"\n'
+         'tlog = true\n',
+         'trust rule 1: tlog = true is for key rules (keyless rules always require a '
          'transparency-log entry)'),
         ('[[tool.digestpin.trust]]\nimages = ["a/*"]\nissuer = "https://x"\n',
          'trust rule 1: a keyless rule needs issuer and one of identity, identity-regexp'),

@@ -9,6 +9,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from typing import Callable
 
 import pytest
 
@@ -18,21 +20,33 @@ from digestpin_hooks.verify import main as verify_main
 from tests.cosign import attest_legacy
 from tests.cosign import b64
 from tests.cosign import BUNDLE
+from tests.cosign import bundle_tlog_entry
+from tests.cosign import cosign_bundle_annotation
+from tests.cosign import dsse_entry
 from tests.cosign import EMPTY
+from tests.cosign import hashedrekord
+from tests.cosign import IN_TOTO
 from tests.cosign import new_key
 from tests.cosign import OCI_INDEX
 from tests.cosign import OCI_MANIFEST
+from tests.cosign import pae
 from tests.cosign import PrivateKey
 from tests.cosign import public_pem
+from tests.cosign import Rekor
 from tests.cosign import referrer_index_add
 from tests.cosign import Registry
 from tests.cosign import registry_only
 from tests.cosign import sign_bundle
 from tests.cosign import sign_legacy
+from tests.cosign import sign
 from tests.cosign import SIMPLE_SIGNING
 from tests.cosign import SLSA
+from tests.cosign import trusted_root
 from tests.output import without_summary
+from tests.registries import Answer
 from tests.registries import isolated_credentials
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
 
 pytestmark = pytest.mark.docker  # a real registry (docker-registry)
 NO_DAEMON = ['--docker-host', 'unix:///nonexistent/docker.sock']
@@ -520,3 +534,347 @@ def test_a_deeply_nested_bundle_is_no_signature(
     assert (status, out, err) == (1, finding(
         repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
     ), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')  # no traceback
+
+
+# -- tlog = true: a transparency-log entry required ------------------------------
+
+def tlog_policy(root: Path, registry: Registry, trust_root: bool = True) -> None:
+    """Images of ``logged/*`` must be signed with the key and logged in a
+    log of ``sigstore/trusted_root.json`` (else the public-good root)."""
+    (root / 'pyproject.toml').write_text(
+        '[tool.digestpin]\nsource = "registry"\n'
+        + ('trust-root = "sigstore/trusted_root.json"\n' if trust_root else '')
+        + '\n[[tool.digestpin.trust]]\n'
+        f'images = ["{registry.address}/logged/*"]\n'
+        'key = "keys/cosign.pub"\ntlog = true\n',
+    )
+
+
+def trusting(root: Path, *logs: Rekor) -> None:
+    (root / 'sigstore').mkdir(exist_ok=True)
+    (root / 'sigstore' / 'trusted_root.json').write_text(json.dumps(trusted_root(*logs)))
+
+
+def rule1(root: Path) -> str:
+    return f'trust rule 1 (key {root / "keys" / "cosign.pub"})'
+
+
+def logged_signature(
+        registry: Registry, repository: str, digest: str, key: PrivateKey, layout: str,
+        rekor: Rekor | None, fault: str = '', other: Rekor | None = None,
+) -> None:
+    """Sign ``digest`` in ``layout``, with the entry ``rekor`` logs of the
+    signature (none when ``rekor`` is None), spoiled as ``fault`` says:
+    ``unknown-log``: logged by ``other``, a log the root does not name;
+    ``forged``: ``other``'s SET under ``rekor``'s log ID; ``time``: the
+    integrated time moved after the SET; ``signature``, ``key``,
+    ``payload``: the entry logs another signature, key or payload."""
+    stranger = new_key()
+
+    def entry(payload: bytes, signature: bytes) -> dict[str, Any] | None:
+        if rekor is None:
+            return None
+        public = public_pem(key)
+        if fault == 'signature':
+            signature = sign(key, payload if layout == 'legacy' else pae(IN_TOTO, payload))
+        if fault == 'key':
+            public = public_pem(stranger)
+        if fault == 'payload':
+            payload += b' '
+        proposed = (
+            hashedrekord(payload, signature, public) if layout == 'legacy'
+            else dsse_entry(payload, signature, public, b'{}')
+        )
+        logged = (other if fault in ('unknown-log', 'forged') else rekor)
+        assert logged is not None
+        made = logged.log(proposed)
+        if fault == 'forged':
+            made['logID'] = rekor.log_id
+        if fault == 'time':
+            made['integratedTime'] -= 3600
+        return made
+
+    if layout == 'legacy':
+        def annotate(payload: bytes, signature: bytes) -> dict[str, str]:
+            made = entry(payload, signature)
+            return cosign_bundle_annotation(made) if made else {}
+        sign_legacy(registry, repository, digest, key, annotate=annotate)
+    else:
+        def log(payload: bytes, signature: bytes) -> list[dict[str, Any]]:
+            made = entry(payload, signature)
+            return [bundle_tlog_entry(made, 'dsse')] if made else []
+        sign_bundle(registry, repository, digest, key, log=log)
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+def test_tlog_a_signature_logged_in_the_trusted_log_passes(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    rekor = Rekor()
+    tlog_policy(repo, registry)
+    trusting(repo, rekor)
+    digest = fresh(registry, 'logged/app')
+    logged_signature(registry, 'logged/app', digest, key, layout, rekor)
+    pinned(repo, registry, 'logged/app', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+    # the same signature, its log entry not required: passes too
+    (repo / 'pyproject.toml').write_text(
+        (repo / 'pyproject.toml').read_text().replace('tlog = true', 'tlog = false'),
+    )
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+@pytest.mark.parametrize(('fault', 'why'), (
+    ('missing', 'no transparency-log entry (tlog = true)'),
+    ('unknown-log', 'its transparency-log entry is from a log the trusted root does not name'),
+    ('forged', "its transparency-log entry's signed entry timestamp does not verify"),
+    ('time', "its transparency-log entry's signed entry timestamp does not verify"),
+    ('signature', 'its transparency-log entry logs another signature'),
+    ('key', 'its transparency-log entry logs another signature'),
+    ('payload', 'its transparency-log entry logs another signature'),
+))
+def test_tlog_a_signature_without_a_good_entry_is_dp011(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str, fault: str, why: str,
+) -> None:
+    rekor = Rekor()
+    tlog_policy(repo, registry)
+    trusting(repo, rekor)
+    digest = fresh(registry, 'logged/bad')
+    logged_signature(
+        registry, 'logged/bad', digest, key, layout, None if fault == 'missing' else rekor,
+        fault, Rekor(),
+    )
+    pinned(repo, registry, 'logged/bad', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but {why}',
+    ))
+
+
+def test_tlog_the_log_must_be_in_the_trust_root(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    rekor, other = Rekor(), Rekor()
+    tlog_policy(repo, registry)
+    trusting(repo, other, rekor)  # of two logs, the second
+    digest = fresh(registry, 'logged/second')
+    logged_signature(registry, 'logged/second', digest, key, 'legacy', rekor)
+    pinned(repo, registry, 'logged/second', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+    trusting(repo, other)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
+        'its transparency-log entry is from a log the trusted root does not name',
+    ))
+    # the log's key retired before the entry's time
+    root = trusted_root(rekor)
+    root['tlogs'][0]['publicKey']['validFor']['end'] = '2021-01-01T00:00:00.000Z'
+    (repo / 'sigstore' / 'trusted_root.json').write_text(json.dumps(root))
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
+        "its transparency-log entry's time is outside the log key's validity",
+    ))
+    # a trust root that cannot be read: one line, exit 2
+    (repo / 'sigstore' / 'trusted_root.json').write_text('{"tlogs": [{"publicKey": 1}]}')
+    assert run_verify(repo, capsys) == (2, '', (
+        f'digestpin-verify: error: --trust-root {repo / "sigstore" / "trusted_root.json"}: '
+        'not a Sigstore trusted root: tlogs entry 1 has no usable publicKey and logId\n'
+    ))
+
+
+def test_tlog_without_a_trust_root_uses_the_public_good_root_without_importing_sigstore(
+        registry: Registry, repo: Path, key: PrivateKey,
+) -> None:
+    pytest.importorskip('sigstore')  # the root it ships (the keyless extra)
+    rekor = Rekor()
+    tlog_policy(repo, registry, trust_root=False)
+    digest = fresh(registry, 'logged/public')
+    logged_signature(registry, 'logged/public', digest, key, 'legacy', rekor)
+    pinned(repo, registry, 'logged/public', '1', digest)
+    result = subprocess.run(
+        (sys.executable, '-c', (
+            'import sys\n'
+            'from digestpin_hooks.verify import main\n'
+            f'status = main({NO_DAEMON!r} + ["Dockerfile"])\n'
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'sigstore'], 'sigstore'\n"
+            'sys.exit(status)\n'
+        )),
+        capture_output=True, text=True, cwd=repo,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (1, finding(
+        repo, registry, 'DP011',
+        f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
+        'its transparency-log entry is from a log the trusted root does not name',
+    ).replace(str(repo / 'Dockerfile'), 'Dockerfile'), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')
+
+
+# -- the referrers API (registry 2.8 lacks it: a fake in front of the real one) --
+
+REFERRERS = '/referrers/'
+
+
+def referrers_api(
+        real: Registry, answer: Callable[[Request], Answer],
+) -> ScriptedRegistry:
+    """A registry with the referrers API: ``answer`` serves
+    ``GET /v2/<name>/referrers/<digest>``; every other request is passed to
+    the real registry and its answer given back as it came."""
+    import urllib.error
+    import urllib.request
+
+    def handle(request: Request) -> Answer:
+        if REFERRERS in request.path:
+            return answer(request)
+        asked = urllib.request.Request(
+            f'http://{real.address}{request.path}', method=request.method,
+            headers={'Accept': request.headers.get('accept', '*/*')},
+        )
+        try:
+            with urllib.request.urlopen(asked) as got:
+                status, headers, body = got.status, got.headers, got.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, e.headers, e.read()
+        return status, {
+            name: headers[name] for name in ('Content-Type', 'Docker-Content-Digest')
+            if headers.get(name)
+        }, body
+
+    return ScriptedRegistry(handle)
+
+
+def referrers_index(*entries: dict[str, Any]) -> Answer:
+    return 200, {'Content-Type': OCI_INDEX}, json.dumps({
+        'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': list(entries),
+    }).encode()
+
+
+def api_policy(root: Path, fake: ScriptedRegistry) -> None:
+    (root / 'pyproject.toml').write_text(
+        '[tool.digestpin]\nsource = "registry"\n\n[[tool.digestpin.trust]]\n'
+        f'images = ["{fake.address}/*"]\nkey = "keys/cosign.pub"\n',
+    )
+
+
+def api_pin(root: Path, fake: ScriptedRegistry, repository: str, digest: str) -> None:
+    (root / 'Dockerfile').write_text(f'FROM {fake.address}/{repository}:1@{digest}\n')
+
+
+def asked(fake: ScriptedRegistry) -> list[str]:
+    return [f'{r.method} {r.path}' for r in fake.requests]
+
+
+@pytest.mark.parametrize('listed_type', (BUNDLE, EMPTY, 'application/vnd.example.lie'))
+def test_referrers_api_a_bundle_it_lists_is_found_and_verified(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        listed_type: str,
+) -> None:
+    digest = fresh(registry, 'api/app')
+    # in no tag schema index: only the referrers API tells of it
+    referrer = sign_bundle(registry, 'api/app', digest, key, tag_schema=False)
+    stranger = sign_bundle(registry, 'api/app', digest, new_key(), tag_schema=False)
+    size = len(registry.get_manifest_bytes('api/app', referrer))
+
+    def answer(request: Request) -> Answer:
+        if request.path != f'/v2/api/app/referrers/{digest}':
+            return referrers_index()
+        # the index entry's artifactType is not trusted: the manifest is opened
+        return referrers_index(
+            {'mediaType': OCI_MANIFEST, 'digest': stranger, 'size': size, 'artifactType': BUNDLE},
+            {'mediaType': OCI_MANIFEST, 'digest': referrer, 'size': size, 'artifactType': listed_type},
+        )
+    fake = referrers_api(registry, answer)
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/app', digest)
+        assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+        paths = asked(fake)
+        assert f'GET /v2/api/app/referrers/{digest}' in paths
+        assert f'GET /v2/api/app/manifests/{referrer}' in paths
+        # the API answered: the tag schema and the legacy tag were not asked
+        assert not [p for p in paths if '/manifests/sha256-' in p]
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize('status', (404, 400, 405))
+def test_referrers_api_absent_falls_back_to_the_tag_schema(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        status: int,
+) -> None:
+    digest = fresh(registry, 'api/old')
+    sign_bundle(registry, 'api/old', digest, key)  # listed in the tag schema's index
+    fake = referrers_api(registry, lambda request: (status, {}, b'{"errors": []}'))
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/old', digest)
+        assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+        paths = [p for p in asked(fake) if p.startswith('GET')]
+        tag = digest.replace(':', '-')
+        assert paths.index(f'GET /v2/api/old/referrers/{digest}') < paths.index(
+            f'GET /v2/api/old/manifests/{tag}',
+        )
+    finally:
+        fake.close()
+
+
+def test_referrers_api_a_huge_list_is_read_within_bounds(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    digest = fresh(registry, 'api/crowded')
+    # almost 4 MiB: 18,500 entries naming manifests the registry lacks
+    entries = [
+        {'mediaType': OCI_MANIFEST, 'digest': 'sha256:%064x' % i, 'size': 500, 'artifactType': BUNDLE}
+        for i in range(18500)
+    ]
+    listing = referrers_index(*entries)
+    assert 3.5 * 1024 * 1024 < len(listing[2]) < 4 * 1024 * 1024
+    fake = referrers_api(registry, lambda request: listing)
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/crowded', digest)
+        started = time.monotonic()
+        status, out, _ = run_verify(repo, capsys)
+        assert time.monotonic() - started < 20
+        assert (status, out) == (1, (
+            f'{repo / "Dockerfile"}:1:6: DP011 {digest} has no signature that trust rule 1 '
+            f'(key {repo / "keys" / "cosign.pub"}) accepts\n'
+        ))
+        opened = [p for p in asked(fake) if '/manifests/sha256:' in p and digest not in p]
+        assert len(opened) == 64  # MAX_REFERRERS, not 18,500
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize(('body', 'why'), (
+    (b'[' * 5 * 1024 * 1024, 'sent a referrers list over 4096 KiB; not read'),
+    (b'<html>not json</html>', 'sent a referrers list that is not an OCI index; not used'),
+    (b'{"manifests": {"a": 1}}', 'sent a referrers list that is not an OCI index; not used'),
+))
+def test_referrers_api_an_oversized_or_garbage_list_is_reported(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        body: bytes, why: str,
+) -> None:
+    digest = fresh(registry, 'api/garbage')
+    fake = referrers_api(registry, lambda request: (200, {'Content-Type': OCI_INDEX}, body))
+    try:
+        api_policy(repo, fake)
+        api_pin(repo, fake, 'api/garbage', digest)
+        status, out, err = run_verify(repo, capsys)
+        assert (status, out, err) == (2, '', (
+            f'{repo / "Dockerfile"}: error: line 1: cannot check the signatures of {digest}: '
+            f'{fake.address} {why}\n'
+            'summary: 1 pin verified in 1 file; 1 error\n'
+        ))
+        # a signature that verifies elsewhere (the legacy tag) still counts
+        sign_legacy(registry, 'api/garbage', digest, key)
+        assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+    finally:
+        fake.close()

@@ -460,13 +460,19 @@ class Registry:
         except Exception as e:
             return _internal_error(e)
 
-    def fetch(self, repository: str, path: str, limit: int, what: str) -> bytes | Missing | Failed:
+    def fetch(
+            self, repository: str, path: str, limit: int, what: str,
+            absent: tuple[int, ...] = (404,),
+    ) -> bytes | Missing | Failed:
         """The body of ``GET /v2/<repository>/<path>`` (a manifest, a blob,
         the referrers list), at most ``limit`` bytes, asked as every other
         question is (credentials, deadline, redirects): what the signature
-        checks of ``trust`` read.  The caller checks digests."""
+        checks of ``trust`` read.  The caller checks digests.  ``absent``:
+        the statuses that mean nothing is there (Missing), not a failure."""
         try:
-            response = self._request('GET', Query(self.domain, repository, path), path)
+            response = self._request(
+                'GET', Query(self.domain, repository, path), path, absent,
+            )
             return self._body(response, limit, what)
         except _Stop as stop:
             return stop.answer
@@ -564,9 +570,12 @@ class Registry:
     def _url(self, query: Query, path: str) -> Url:
         return self.own_url(f'/v2/{query.repository}/{path}')
 
-    def _request(self, method: str, query: Query, path: str) -> requests.Response:
+    def _request(
+            self, method: str, query: Query, path: str, absent: tuple[int, ...] = (404,),
+    ) -> requests.Response:
         """One API request with authentication, 429 waits and redirects;
-        a 2xx response (its body not read yet) or _Stop."""
+        a 2xx response (its body not read yet) or _Stop (Missing for the
+        ``absent`` statuses)."""
         scope = f'repository:{query.repository}:pull'
         answered: set[tuple[str, str, int]] = set()  # hosts whose challenge was answered
         retries = 0
@@ -602,8 +611,8 @@ class Registry:
                 return response
             _release(response)
             what = f'{self.domain}/{query.repository}'
-            if status == 404:
-                raise _Stop(Missing(f'{what} has no manifest {query.reference} (404)'))
+            if status in absent:
+                raise _Stop(Missing(f'{what} has no manifest {query.reference} ({status})'))
             if status == 401 and not self.is_own(url):
                 raise _fail(
                     f'{url.netloc}, where {self.host} redirected, refused anonymous '

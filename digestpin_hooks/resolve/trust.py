@@ -21,7 +21,8 @@ statements of predicate type ``https://sigstore.dev/cosign/sign/v1``).  A
 signature copied with the image to a mirror stays valid; one for another
 digest (a child manifest's) is no signature.  Key-based signatures are
 checked with ``cryptography`` (ECDSA P-256/P-384, Ed25519, RSA PKCS#1 v1.5
-and PSS), without a transparency-log entry, so that the check works offline.
+and PSS), without a transparency-log entry, so that the check works offline,
+unless the rule says ``tlog = true`` (then resolve.tlog checks the entry).
 
 Every answer is bounded and every digest checked, as in ``registry``: at
 most MAX_REFERRERS manifests opened, MAX_LAYERS layers read of each, no
@@ -49,6 +50,7 @@ from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import MAX_MANIFEST_BYTES
 from digestpin_hooks.resolve.registry import MAX_REGISTRIES_AT_ONCE
 from digestpin_hooks.resolve.registry import Registry
+from digestpin_hooks.resolve import tlog
 from digestpin_hooks.text import printable
 
 TYPE_CHECKING = False
@@ -84,6 +86,9 @@ MAX_REFERRERS = 64  # manifests opened from one referrers list
 MAX_LAYERS = 16  # layers read of one signature manifest
 MAX_SIGNATURES = 8  # signatures read of one envelope
 MAX_SIGNER_CHARACTERS = 200
+# what a registry without the referrers API answers for it: 404 (the OCI
+# spec), 400, 405 or 406 (routes it does not know), 501
+NO_REFERRERS_API = (400, 404, 405, 406, 501)
 
 # what a check concludes; the hooks turn these into codes and words
 TRUSTED = 'trusted'
@@ -121,6 +126,8 @@ class Signed(Record):
     predicate_type: Final[str]  # '' for a simple-signing payload
     signer: Final[str]  # whom its certificate or key hint names, else ''
     bundle: Final[bytes] = b''  # the Sigstore bundle it came in (keyless checks)
+    payload: Final[bytes] = b''  # a DSSE envelope's payload ('': ``data`` is)
+    entries: Final[tuple[tlog.LogEntry, ...]] = ()  # log entries it came with
 
 
 class _Broken(Exception):
@@ -158,13 +165,17 @@ def load_key(path: str, number: int) -> PublicKey:
     )
 
 
+def _der(key: PublicKey) -> bytes:
+    """The key's DER SubjectPublicKeyInfo, as a log entry's key is compared."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.hazmat.primitives.serialization import PublicFormat
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
 def fingerprint(key: PublicKey) -> str:
     """``SHA256:<base64>`` of the key's DER SubjectPublicKeyInfo: what
     cosign puts in a bundle's key hint, so the two can be compared."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-    from cryptography.hazmat.primitives.serialization import PublicFormat
-    der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return 'SHA256:' + base64.b64encode(hashlib.sha256(der).digest()).decode()
+    return 'SHA256:' + base64.b64encode(hashlib.sha256(_der(key)).digest()).decode()
 
 
 def verifies(key: PublicKey, signature: bytes, data: bytes) -> bool:
@@ -292,6 +303,7 @@ def _statement_for(statement: Any, digest: str) -> str | None:
 
 def _from_envelope(
         envelope: Any, digest: str, signer: str, bundle: bytes = b'',
+        entries: tuple[tlog.LogEntry, ...] = (),
 ) -> list[Signed]:
     """The signatures of a DSSE envelope whose statement is about ``digest``."""
     if not isinstance(envelope, dict) or envelope.get('payloadType') != IN_TOTO_PAYLOAD:
@@ -308,7 +320,7 @@ def _from_envelope(
     for entry in signatures[:MAX_SIGNATURES]:
         signature = _b64(entry.get('sig')) if isinstance(entry, dict) else None
         if signature:
-            found.append(Signed(data, signature, predicate_type, signer, bundle))
+            found.append(Signed(data, signature, predicate_type, signer, bundle, payload, entries))
     return found
 
 
@@ -319,9 +331,12 @@ class _Reader:
         self.registry = registry
         self.subject = subject
 
-    def get(self, path: str, limit: int, what: str) -> bytes | None:
-        """The body, None when the registry has nothing there (404)."""
-        answer = self.registry.fetch(self.subject.repository, path, limit, what)
+    def get(
+            self, path: str, limit: int, what: str, absent: tuple[int, ...] = (404,),
+    ) -> bytes | None:
+        """The body, None when the registry has nothing there (404, or
+        another of ``absent``)."""
+        answer = self.registry.fetch(self.subject.repository, path, limit, what, absent)
         if isinstance(answer, Missing):
             return None
         if isinstance(answer, Failed):
@@ -365,17 +380,21 @@ class _Reader:
                 _certificate_signer(certificate.encode())
                 if isinstance(certificate, str) and certificate else ''
             )
+            entry = tlog.legacy_entry(annotations.get(tlog.BUNDLE_ANNOTATION))
+            entries = (entry,) if entry else ()
             if layer.get('mediaType') == SIMPLE_SIGNING:
                 signature = _b64(annotations.get(SIGNATURE_ANNOTATION))
                 if not signature:
                     continue
                 payload = self.blob(layer)
                 if payload is not None and self._simple_signing_for(payload):
-                    found.append(Signed(payload, signature, '', signer))
+                    found.append(Signed(payload, signature, '', signer, entries=entries))
             elif layer.get('mediaType') == DSSE_LAYER:
                 envelope = self.blob(layer)
                 if envelope is not None:
-                    found += _from_envelope(_json(envelope), self.subject.digest, signer)
+                    found += _from_envelope(
+                        _json(envelope), self.subject.digest, signer, entries=entries,
+                    )
         return found
 
     def _simple_signing_for(self, payload: bytes) -> bool:
@@ -388,16 +407,23 @@ class _Reader:
 
     def referrers(self) -> list[Signed]:
         """The Sigstore bundles attached to the digest as referrers: the
-        API where the registry has it, else the tag schema's index."""
+        API where the registry has it, else the tag schema's index.  A
+        registry without the API answers one of NO_REFERRERS_API; one that
+        answers 200 with a list too large or no index at all is broken or
+        hostile: _Broken, reported unless another signature verifies."""
         digest = self.subject.digest
-        try:
-            body = self.get(f'referrers/{digest}', MAX_MANIFEST_BYTES, 'referrers list')
-        except _Broken as broken:
-            if broken.answer.unreachable:
-                raise
-            body = None  # no referrers API here (400, 405 …): the tag schema
-        index = _json(body) if body else None
-        if not isinstance(index, dict) or not isinstance(index.get('manifests'), list):
+        body = self.get(
+            f'referrers/{digest}', MAX_MANIFEST_BYTES, 'referrers list', NO_REFERRERS_API,
+        )
+        index = _json(body) if body is not None else None
+        if body is not None and not (
+            isinstance(index, dict) and isinstance(index.get('manifests'), list)
+        ):
+            raise _Broken(Failed(
+                f'{api_host(self.subject.domain)} sent a referrers list that is not an '
+                f'OCI index; not used',
+            ))
+        if body is None:
             body = self.get(
                 f'manifests/{digest.replace(":", "-")}', MAX_MANIFEST_BYTES, 'referrers index',
             )
@@ -423,12 +449,18 @@ class _Reader:
                 if isinstance(bundle, dict):
                     found += _from_envelope(
                         bundle.get('dsseEnvelope'), digest, _bundle_signer(bundle), raw,
+                        tlog.bundle_entries(bundle),
                     )
         return found
 
 
-def check_one(registry: Registry, subject: Subject, key: PublicKey) -> Verdict:
-    """The verdict on one pinned digest under its key rule."""
+def check_one(
+        registry: Registry, subject: Subject, key: PublicKey,
+        log_keys: dict[str, tlog.LogKey] | None = None,
+) -> Verdict:
+    """The verdict on one pinned digest under its key rule; with
+    ``log_keys`` (``tlog = true``) a signature counts only with a log entry
+    that resolve.tlog accepts for it under those keys."""
     reader = _Reader(registry, subject)
     found: list[Signed] = []
     failure: Failed | None = None
@@ -436,21 +468,35 @@ def check_one(registry: Registry, subject: Subject, key: PublicKey) -> Verdict:
     if subject.rule.attestations:
         looks.append(lambda: reader.legacy('.att'))  # attestations only
     signed = False
+    unlogged: dict[Signed, str] = {}  # signed with the key, not logged: why
+    der = _der(key) if log_keys is not None else b''
+
+    def accepted(s: Signed) -> bool:
+        if not verifies(key, s.signature, s.data):
+            return False
+        if log_keys is None:
+            return True
+        if s not in unlogged:
+            unlogged[s] = tlog.check(s.entries, s.payload or s.data, s.signature, der, log_keys)
+        return not unlogged[s]
+
     for look in looks:
         try:
             found += look()
         except _Broken as broken:
             failure = failure or broken.answer
-        signed = any(
-            verifies(key, s.signature, s.data) for s in found
-            if s.predicate_type in ('', COSIGN_SIGN)
-        )
+        signed = any(accepted(s) for s in found if s.predicate_type in ('', COSIGN_SIGN))
         if signed and not subject.rule.attestations:
             break  # enough: the rest would be asked for nothing
     signatures = [s for s in found if s.predicate_type in ('', COSIGN_SIGN)]
     if not signed:
         if failure is not None:
             return Verdict(FAILED, failure.reason, failure.unreachable)
+        reasons = [why for why in unlogged.values() if why]
+        if reasons:
+            # a specific fault of an entry says more than a missing one
+            why = next((r for r in reasons if r != tlog.MISSING), reasons[0])
+            return Verdict(UNSIGNED, f'signed with the key, but {why}', False)
         if signatures:
             signers = sorted({s.signer for s in signatures if s.signer})
             return Verdict(OTHER_SIGNER, '; '.join(signers[:3]) or 'an unknown key', False)
@@ -541,14 +587,18 @@ def check_signatures(
     subjects = list(dict.fromkeys(subjects))
     keys: dict[str, PublicKey] = {}
     verifier: Verifier | None = None
+    log_keys: dict[str, tlog.LogKey] | None = None
     for subject in subjects:
         rule = subject.rule
         if not rule.key:
             if verifier is None:
                 from digestpin_hooks.resolve.keyless import load_verifier
                 verifier = load_verifier(trust_root)
-        elif rule.key not in keys:
+            continue
+        if rule.key not in keys:
             keys[rule.key] = load_key(rule.key, rule.number)
+        if rule.tlog and log_keys is None:
+            log_keys = tlog.load_log_keys(trust_root)
     deadline = Deadline(timeout)
     by_domain: dict[str, list[Subject]] = {}
     for subject in subjects:
@@ -568,7 +618,10 @@ def check_signatures(
                 for subject in domain_subjects:
                     try:
                         if subject.rule.key:
-                            verdict = check_one(registry, subject, keys[subject.rule.key])
+                            verdict = check_one(
+                                registry, subject, keys[subject.rule.key],
+                                log_keys if subject.rule.tlog else None,
+                            )
                         else:
                             assert verifier is not None
                             verdict = check_one_keyless(registry, subject, verifier)
