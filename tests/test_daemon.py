@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from digestpin_hooks.reference import parse_reference
+from digestpin_hooks.resolve.answers import Failed
 from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.answers import Missing
@@ -18,9 +19,13 @@ from digestpin_hooks.resolve.answers import TagKey
 from digestpin_hooks.resolve.daemon import DaemonRegistrySource
 from digestpin_hooks.resolve.daemon import find_endpoint
 from digestpin_hooks.resolve.daemon import HINT
+from digestpin_hooks.resolve.daemon import LOGIN_HINT
 from digestpin_hooks.resolve.daemon import LocalSource
 from digestpin_hooks.resolve.daemon import manifest_from
+from digestpin_hooks.resolve.daemon import OTHERS_RESOLVED
 from digestpin_hooks.resolve.daemon import PullSource
+from tests.fakes import FakeDaemon
+from tests.fakes import knows
 
 A = 'sha256:' + 'a' * 64
 
@@ -57,3 +62,43 @@ def test_no_daemon_is_one_source_error_line(tmp_path: Path, source: type[LocalSo
         else:
             asked.digests([TagKey('docker.io/library/a', '1')])
     assert str(failed.value) == message
+
+
+@pytest.mark.parametrize(('error', 'expected'), (
+    # the daemon's words once the stream has begun: the registry failed
+    ('toomanyrequests: You have reached your pull rate limit', lambda host: Failed(
+        f'the registry failed through the Docker daemon at {host}: toomanyrequests: '
+        f'You have reached your pull rate limit; try again later', hint=OTHERS_RESOLVED,
+    )),
+    ('received unexpected HTTP status: 503 Service Unavailable', lambda host: Failed(
+        f'the registry failed through the Docker daemon at {host}: received '
+        f'unexpected HTTP status: 503 Service Unavailable; try again later',
+        hint=OTHERS_RESOLVED,
+    )),
+    # ... or there is no such image
+    ('manifest for example.com/team/app:1 not found: manifest unknown', lambda host: Missing(
+        'docker pull failed: manifest for example.com/team/app:1 not found: manifest unknown',
+        LOGIN_HINT,
+    )),
+))
+def test_a_pull_stream_error_is_a_typed_answer(error: str, expected: object) -> None:
+    """A pull whose registry fails after its stream began says so in words
+    only: they become a Failed (or a Missing) at that key, not the run's end."""
+    import json
+    stream = b'{"status":"Pulling from team/app","id":"1"}\r\n' + json.dumps(
+        {'errorDetail': {'message': error}, 'error': error},
+    ).encode() + b'\r\n'
+    # as the daemon streams it: chunked, one JSON object a line
+    chunked = (
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+        b'Transfer-Encoding: chunked\r\n\r\n'
+        + f'{len(stream):x}\r\n'.encode() + stream + b'\r\n0\r\n\r\n'
+    )
+    fake = FakeDaemon({**knows({}), '/images/create': chunked})
+    try:
+        host = f'unix://{fake.path}'
+        key = TagKey('example.com/team/app', '1')
+        answers = PullSource(SourceOptions(host, 2.0)).digests([key])
+    finally:
+        fake.close()
+    assert answers == {key: expected(host)}  # type: ignore[operator]

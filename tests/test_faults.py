@@ -270,9 +270,11 @@ def test_registry_faults_behind_a_real_daemon(
 
 
 @pytest.mark.parametrize(
-    ('fake', 'command'),
+    ('fake', 'command', 'at_pin'),
     [
-        (rules, command)
+        # verify asks about each pin once the daemon answered: its failure
+        # there (the registry's 429 or 5xx, a hang, garbage) is the pin's
+        (rules, command, command == 'verify' and '/distribution/' in rules)
         for command in ('update', 'verify')
         for rules in (
             {'/version': None},
@@ -287,7 +289,8 @@ def test_registry_faults_behind_a_real_daemon(
     indirect=['fake'],
 )
 def test_update_and_verify_with_a_faulty_daemon(
-        fake: FakeDaemon, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        fake: FakeDaemon, command: str, at_pin: bool, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
 ) -> None:
     data = b'FROM example.com/team/app:1@sha256:' + b'5' * 64 + b'\n'
     (tmp_path / 'Dockerfile').write_bytes(data)
@@ -302,7 +305,13 @@ def test_update_and_verify_with_a_faulty_daemon(
     err = capsys.readouterr().err
     assert code == 2, err
     assert len(err.splitlines()) == 1, err
-    assert err.startswith(f'digestpin-{command}: error: ')
+    if at_pin:
+        assert err.startswith(
+            f"{tmp_path / 'Dockerfile'}: error: line 1: cannot verify "
+            f"'example.com/team/app:1@sha256:{'5' * 64}': ",
+        ), err
+    else:
+        assert err.startswith(f'digestpin-{command}: error: ')
     assert (tmp_path / 'Dockerfile').read_bytes() == data
 
 
@@ -352,4 +361,91 @@ def test_a_daemon_error_without_a_message_is_still_that_error(
         f"{tmp_path / 'Dockerfile'}:1:6: DP001 'example.com/team/app:1' left "
         f'unpinned: the registry did not resolve it: {body} (check the name '
         f'and your docker login)\n'
+    )
+
+
+def throttling_registry(code: int) -> ScriptedRegistry:
+    """A registry on loopback that answers every manifest request 429 with
+    a Retry-After (rate limited), or 503 (down for now)."""
+    def answer(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path == '/v2/':
+            return 200, {'Content-Type': 'application/json'}, b'{}'
+        headers = {'Content-Type': 'application/json'}
+        if code == 429:
+            headers['Retry-After'] = '1'
+        error = 'TOOMANYREQUESTS' if code == 429 else 'UNAVAILABLE'
+        return code, headers, json.dumps(
+            {'errors': [{'code': error, 'message': f'fake {code}'}]},
+        ).encode()
+    return ScriptedRegistry(answer)
+
+
+@pytest.mark.parametrize('code', (429, 503))
+@pytest.mark.parametrize('source', ('pull', 'daemon-registry'))
+def test_a_throttled_registry_fails_its_own_reference_in_fix(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, code: int,
+) -> None:
+    """Behind the real daemon, a registry that answers 429 (Retry-After) or
+    503 fails the reference it holds, not the run: the good one is pinned."""
+    good = f'{stack.registry}/faults/throttled-{code}:{source}'
+    digest = stack.push(good, f'good beside a {code} for {source}')
+    stack.remove(good)  # so that --source pull must pull it
+    registry = throttling_registry(code)
+    try:
+        bad = f'{registry.address}/team/app:1'
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {good}\nFROM {bad}\n')
+        code_ = fix_main(['--docker-host', stack.host, '--timeout', '10', '--source', source, str(path)])
+    finally:
+        registry.close()
+    out, err = capsys.readouterr()
+    assert code_ == 1, out + err
+    assert path.read_text() == f'FROM {good}@{digest}\nFROM {bad}\n'
+    # the daemon's status: a pull's 429 is its 500, with the registry's words
+    status = {429: f'{429 if source == "daemon-registry" else 500} toomanyrequests: fake 429', 503: (
+        '500 received unexpected HTTP status: 503 Service Unavailable'
+    )}[code]
+    assert out == (
+        f'{path}:1:6: pinned {good} -> {good}@{digest}\n'
+        f"{path}:2:6: DP001 '{bad}' left unpinned: the registry failed through "
+        f'the Docker daemon at {stack.host}: {status}; try again later, or use '
+        f'--source local (the other references were resolved)\n'
+    )
+    assert err == 'summary: 1 finding (DP001 1) in 1 file; 1 pinned\n'
+
+
+@pytest.mark.parametrize('offline_ok', ((), ('--offline-ok',)))
+@pytest.mark.parametrize('code', (429, 503))
+def test_a_throttled_registry_fails_its_own_pin_in_verify(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        code: int, offline_ok: tuple[str, ...],
+) -> None:
+    """verify --source daemon-registry: a registry behind the real daemon
+    that answers 429 (Retry-After) or 503 fails its own pin, not the run."""
+    good = f'{stack.registry}/faults/verify-throttled-{code}:1'
+    digest = stack.push(good, f'good beside a {code} in verify')
+    registry = throttling_registry(code)
+    try:
+        bad = f'{registry.address}/team/app:1@sha256:' + '4' * 64
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {good}@{digest}\nFROM {bad}\n')
+        code_ = verify_main([
+            '--docker-host', stack.host, '--timeout', '10', '--source', 'daemon-registry',
+            *offline_ok, str(path),
+        ])
+    finally:
+        registry.close()
+    out, err = capsys.readouterr()
+    # the good pin is verified; the other is an error at its line (exit 2),
+    # which --offline-ok does not forgive: the registry answered
+    assert code_ == 2, out + err
+    assert out == ''
+    status = {429: '429 toomanyrequests: fake 429', 503: (
+        '500 received unexpected HTTP status: 503 Service Unavailable'
+    )}[code]
+    assert err == (
+        f"{path}: error: line 2: cannot verify '{bad}': the registry failed "
+        f'through the Docker daemon at {stack.host}: {status}; try again later, '
+        f'or use --source local\n'
+        f'summary: 1 pin verified in 1 file; 1 error\n'
     )

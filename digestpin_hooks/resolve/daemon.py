@@ -53,8 +53,19 @@ if TYPE_CHECKING:
     from digestpin_hooks.resolve.answers import SourceOptions
 
 DEFAULT_HOST = 'unix:///var/run/docker.sock'
-# a pull that fails because the registry does: not about this one image
+# The daemon's wire format for a registry that failed.  The Engine API
+# passes a registry's failure on in words only: a pull whose registry
+# answers 429 or 5xx once its progress stream has begun ends the stream with
+# ``{"error": "toomanyrequests: ..."}`` or ``{"error": "received unexpected
+# HTTP status: 503 Service Unavailable"}``, with no status of its own.  This
+# pattern, in _registry_failed() only, is the one place those words are
+# read: everything else gets a Failed (the registry could not answer at that
+# reference) or a Missing (the daemon says there is no such image for you).
 _REGISTRY_FAILURE_RE = re.compile(r'\b(?:429|5\d\d)\b|toomanyrequests', re.I)
+# what a daemon source's Missing advises
+LOGIN_HINT = 'check the name and your docker login'
+# what a Failed of fix and update adds: one reference failed, not the run
+OTHERS_RESOLVED = 'the other references were resolved'
 HINT = (
     'start Docker (or podman system service), or point digestpin at a running daemon with DOCKER_HOST, '
     '`docker context use`, or --docker-host'
@@ -233,6 +244,16 @@ def _sentence(error: BaseException, seconds: float) -> str:
     return _short(error) if len(chain[-1].args) > 1 else _short(chain[-1])
 
 
+def _registry_failed(status: int | None, message: str) -> bool:
+    """Whether the daemon says that the registry failed (429, 5xx), not
+    that there is no such image: from the status of its answer, or, for a
+    pull whose stream has begun (``status`` None), from the words of the
+    stream's error (the daemon's wire format: _REGISTRY_FAILURE_RE)."""
+    if status is not None:
+        return status == 429 or status >= 500
+    return _REGISTRY_FAILURE_RE.search(message) is not None
+
+
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
     """``function()``, or TimeoutError once ``seconds`` have passed.
 
@@ -282,34 +303,53 @@ class Daemon:
             unreachable=unreachable,
         )
 
-    def registry_error(self, e: docker.errors.APIError) -> SourceError:
-        return SourceError(
+    def _registry_failure(self, words: str, advice: str) -> Failed:
+        return Failed(
             f'the registry failed through the Docker daemon at '
-            f'{self.endpoint.host}: {e.status_code} '
-            f'{_short(Exception(e.explanation or e))}; try again later, or '
-            f'use --source local',
+            f'{self.endpoint.host}: {words}; {advice}',
         )
 
-    def _call(
-            self, function: Callable[[], Any], *, via_registry: bool = False,
-    ) -> Any:
-        """Run one SDK call within the deadline.  APIError about one image
-        (unknown, unauthorised) is raised as it is; every other failure is
-        the daemon's (or, with ``via_registry``, a 429/5xx the registry's)."""
+    def _within_deadline(self, function: Callable[[], Any]) -> Any:
+        """Run one SDK call within the deadline.  APIError is raised as it
+        is; every other failure is the daemon's."""
         try:
             try:
                 return _within(self.timeout, function)
             except (KeyError, TypeError) as e:
                 raise _api_error(e) from None
-        except docker.errors.APIError as e:
-            status = e.status_code or 500
-            if status == 429 or status >= 500:
-                if via_registry:
-                    raise self.registry_error(e) from None
-                raise self.error(e) from None
+        except docker.errors.APIError:
             raise
         except Exception as e:  # refused, hung, garbage: all the daemon's
             raise self.error(e) from None
+
+    def _call(self, function: Callable[[], Any]) -> Any:
+        """One SDK call of the daemon's own: APIError about one image
+        (unknown) is raised as it is; a 429 or 5xx is the daemon's."""
+        try:
+            return self._within_deadline(function)
+        except docker.errors.APIError as e:
+            if _registry_failed(e.status_code or 500, ''):
+                raise self.error(e) from None
+            raise
+
+    def _via_registry(self, function: Callable[[], Any]) -> Any:
+        """Run one SDK call that the daemon answers from a registry: its
+        answer, or what it says of that one reference.  Missing: the daemon
+        says there is no such image (for you); Failed: the registry answered
+        429 or 5xx, or this call hung or was garbled.  The daemon answered
+        ``/version`` before, so neither is the whole source's failure."""
+        try:
+            return self._within_deadline(function)
+        except docker.errors.APIError as e:
+            status = e.status_code or 500
+            words = _short(Exception(e.explanation or e))
+            if _registry_failed(status, ''):
+                return self._registry_failure(
+                    f'{status} {words}', 'try again later, or use --source local',
+                )
+            return Missing(words)
+        except SourceError as e:
+            return Failed(str(e))
 
     def images(self) -> list[dict[str, Any]]:
         """``GET /images/json``: every local image, in one call."""
@@ -322,9 +362,10 @@ class Daemon:
         except ValueError as e:
             raise self.error(e) from None
 
-    def pull(self, repository: str, tag: str) -> tuple[str, str]:
-        """Pull one image: (the digest the registry gave for the tag, '') or
-        ('', why not), as ``docker pull`` prints them.
+    def pull(self, repository: str, tag: str) -> Found | Missing | Failed | None:
+        """Pull one image: Found (the digest the registry gave for the tag,
+        as ``docker pull`` prints it), Missing or Failed (why not), None
+        when the pull said no digest (the image list has it).
 
         Only the digest and the first error of the progress stream are kept,
         and the whole pull has ``timeout`` seconds.
@@ -340,36 +381,34 @@ class Daemon:
                 if isinstance(status, str) and status.startswith('Digest: '):
                     digest = status[len('Digest: '):].strip()
             return digest, ''
-        try:
-            digest, message = self._call(pull_events, via_registry=True)
-        except docker.errors.APIError as e:
-            return '', _short(Exception(e.explanation or e))
+        answer = self._via_registry(pull_events)
+        if isinstance(answer, Missing):
+            return Missing(f'docker pull failed: {answer.reason}', LOGIN_HINT)
+        if isinstance(answer, Failed):
+            return answer
+        digest, message = answer
         if message:
-            if _REGISTRY_FAILURE_RE.search(message):
-                raise SourceError(
-                    f'the registry failed through the Docker daemon at '
-                    f'{self.endpoint.host}: {_short(Exception(message))}; '
-                    f'try again later',
-                )
-            return '', _short(Exception(message))
+            words = _short(Exception(message))
+            if _registry_failed(None, message):
+                return self._registry_failure(words, 'try again later')
+            return Missing(f'docker pull failed: {words}', LOGIN_HINT)
         if digest and digest_problem(digest) is not None:
-            raise self.error(ValueError('the pull reported a malformed digest'))
-        return digest, ''
+            return Failed(str(self.error(ValueError('the pull reported a malformed digest'))))
+        return Found(digest) if digest else None
 
-    def distribution(self, reference: str) -> dict[str, Any] | str:
-        """The registry's descriptor of ``reference``, or why there is none."""
-        try:
-            answer = self._call(
-                # public API, untyped in types-docker
-                lambda: self.api.inspect_distribution(reference),  # type: ignore[no-untyped-call]
-                via_registry=True,
-            )
-        except docker.errors.APIError as e:
-            return _short(Exception(e.explanation or e))
+    def distribution(self, reference: str) -> dict[str, Any] | Missing | Failed:
+        """The registry's descriptor of ``reference``, or why there is none
+        (Missing: the reason is the daemon's words)."""
+        answer = self._via_registry(
+            # public API, untyped in types-docker
+            lambda: self.api.inspect_distribution(reference),  # type: ignore[no-untyped-call]
+        )
+        if isinstance(answer, (Missing, Failed)):
+            return answer
         try:
             return checked_distribution(answer)
         except ValueError as e:
-            raise self.error(e) from None
+            return Failed(str(self.error(e)))
 
     def image(self, reference: str) -> dict[str, Any] | None:
         """``docker image inspect``; None when there is no such local image."""
@@ -469,22 +508,11 @@ class PullSource(LocalSource):
 
             def pull(key: TagKey) -> Answer | None:
                 repository, _, tag = familiar(key).rpartition(':')
-                try:
-                    digest, why = daemon.pull(repository, tag)
-                except SourceError as e:
+                answer = daemon.pull(repository, tag)
+                if isinstance(answer, Failed):
                     # this reference's registry failed: the rest are resolved
-                    return Failed(str(e), hint='the other references were resolved')
-                if why:
-                    return Missing(
-                        f'docker pull failed: {why}',
-                        'check the name and your docker login',
-                    )
-                if digest_problem(digest) is None:
-                    # what the registry said the tag is, as docker pull
-                    # prints it: unambiguous even when the image has other
-                    # digests of the repository
-                    return Found(digest)
-                return None  # read from the image list below
+                    return answer.replace(hint=OTHERS_RESOLVED)
+                return answer
             pulled: dict[TagKey, Answer] = {}
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
                 for key, answer in zip(wanted, pool.map(pull, wanted)):
@@ -507,15 +535,13 @@ class DaemonRegistrySource(LocalSource):
         daemon = self.daemon()
         try:
             def ask(key: TagKey) -> Answer:
-                try:
-                    answer = daemon.distribution(familiar(key))
-                except SourceError as e:
+                answer = daemon.distribution(familiar(key))
+                if isinstance(answer, Failed):
                     # this reference's registry failed: the rest are resolved
-                    return Failed(str(e), hint='the other references were resolved')
-                if isinstance(answer, str):
+                    return answer.replace(hint=OTHERS_RESOLVED)
+                if isinstance(answer, Missing):
                     return Missing(
-                        f'the registry did not resolve it: {answer}',
-                        'check the name and your docker login',
+                        f'the registry did not resolve it: {answer.reason}', LOGIN_HINT,
                     )
                 return from_distribution(key, answer)
             with ThreadPoolExecutor(_threads(len(keys))) as pool:
@@ -539,8 +565,8 @@ class DaemonRegistrySource(LocalSource):
         try:
             def ask(key: Key) -> Answer:
                 answer = daemon.distribution(familiar(key))
-                if isinstance(answer, str):
-                    return Missing(answer)
+                if isinstance(answer, (Missing, Failed)):
+                    return answer  # a 429 or 5xx: an error at this pin only
                 return manifest_from(answer)
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
                 return dict(zip(wanted, pool.map(ask, wanted)))
