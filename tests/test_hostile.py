@@ -782,7 +782,12 @@ def test_malformed_daemon_answers_are_one_daemon_line(
     path = write(tmp_path / 'Dockerfile', f'FROM {image}\n'.encode())
     source = ['--source', 'daemon-registry'] if command == 'verify' else []
     line = one_error_line(run(command, *source, '--docker-host', f'unix://{fake.path}', str(path)))
-    assert line.startswith(f'digestpin-{command}: error: cannot use the Docker daemon at unix://{fake.path}')
+    # the image list is the run's; a registry answer is the pin's (Failed
+    # at it: a wrong answer for that reference, the daemon answered)
+    at = f"{path}: error: line 1: cannot verify '{image}': " if command == 'verify' else (
+        f'digestpin-{command}: error: '
+    )
+    assert line.startswith(f'{at}cannot use the Docker daemon at unix://{fake.path}')
     assert complaint in line
 
 
