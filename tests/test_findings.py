@@ -278,7 +278,7 @@ def test_compose_advice_is_in_compose_words(tmp_path: object) -> None:
 def test_a_variable_without_a_value_gets_advice_in_its_kinds_words(
         name: str, kind: str, data: bytes, advice: str,
 ) -> None:
-    """The reason is data (ImageRef.why, and the kind's variables_from):
+    """The reason is data (ImageRef.how, and the kind's variables_from):
     GitLab's advice names variables:, Cloud Build's substitutions:, as
     Compose's names .env; no advice is chosen by the words of a note."""
     from digestpin_hooks.read.yaml_refs import parse_yaml

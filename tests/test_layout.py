@@ -251,3 +251,76 @@ def test_a_record_declares_its_fields_only(name: str, record: ast.ClassDef) -> N
         for target in node.targets if isinstance(target, ast.Name)
     )
     assert written == [], f'{name} writes {written}: a record declares its fields only'
+
+
+def _reasons() -> dict[str, str]:
+    """model's reasons of how a reference came about: the name of each
+    constant -> its value, the values being those of the ``How`` type."""
+    with open(os.path.join(PACKAGE, 'model.py')) as f:
+        tree = ast.parse(f.read())
+    (alias,) = [
+        node for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ['How']
+    ]
+    assert isinstance(alias.value, ast.Subscript)
+    values = set(ast.literal_eval(alias.value.slice))
+    constants = {
+        node.target.id: node.value.value for node in tree.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        and isinstance(node.value, ast.Constant) and node.value.value in values
+    }
+    assert set(constants.values()) == values, 'each reason is one constant'
+    return constants
+
+
+def test_readers_give_reasons_as_data_not_words() -> None:
+    """How a reference came about (ImageRef.how) is one of model's reasons,
+    given by name, with its parameters in fields of their own (via, used_by,
+    values_from): no module writes a note in words for another to read
+    back, and none but check/findings.py holds the words."""
+    reasons = _reasons()
+    from digestpin_hooks.check.findings import _HOW_WORDS
+    words = {text for text in _HOW_WORDS.values() if text}
+    given = 0
+    for module, path in modules().items():
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        # the names a function takes as a reason (``untagged: How``)
+        parameters = {
+            arg.arg for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for arg in (*node.args.args, *node.args.kwonlyargs)
+            if arg.annotation is not None and ast.unparse(arg.annotation) == 'How'
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword):
+                assert node.arg not in ('note', 'why'), f'{module}: {node.arg}= is gone: how='
+                if node.arg == 'how' or node.arg in parameters:
+                    given += 1
+                    choices, todo = [], [node.value]  # a name, or a choice of names
+                    while todo:
+                        choice = todo.pop()
+                        if isinstance(choice, ast.IfExp):
+                            todo += [choice.body, choice.orelse]
+                        else:
+                            choices.append(choice)
+                    assert all(
+                        isinstance(c, ast.Name) and (c.id in reasons or c.id in parameters)
+                        for c in choices
+                    ), f'{module}: {ast.unparse(node)} is not one of the reasons of model.py'
+            if module != 'check.findings' and isinstance(node, ast.Constant):
+                assert node.value not in words, f'{module} writes a reason in words: {node.value!r}'
+    assert given >= len(reasons) - 1  # each reason but AS_WRITTEN is given somewhere
+
+
+def test_every_reason_has_words() -> None:
+    import digestpin_hooks.model as model
+    from digestpin_hooks.check.findings import how_words
+    ref = model.ImageRef(
+        source='FROM', image='$A', written='$A', span=(5, 7), editable=False, line=3,
+        unresolved=('A',), via='A', used_by='FROM', values_from='.env',
+    )
+    said = {name: how_words(ref.replace(how=getattr(model, name))) for name in _reasons()}
+    assert said.pop('AS_WRITTEN') == ''
+    assert all(said.values()), said
+    assert len(set(said.values())) == len(said), 'each reason its own words'

@@ -8,10 +8,14 @@ import pickle
 import pytest
 
 from digestpin_hooks.check.findings import Policy
+from digestpin_hooks.model import ARG_DEFAULT
+from digestpin_hooks.model import AS_WRITTEN
+from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import _COMPILE_AFTER
 from digestpin_hooks.model import Note
+from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import YamlMapping
@@ -36,7 +40,7 @@ def test_defaults_and_keywords() -> None:
 
 def test_equal_when_of_one_class_with_equal_fields() -> None:
     assert ref() == ref()
-    assert ref() != ref(note='x')
+    assert ref() != ref(how=QUOTED)
     assert ref(span=(5, 12)) == ref()
     # another record with the same values, or a tuple of them, is not equal
     assert Note('a', 1, 2, 'm') != FileError('a', 'm', 1)
@@ -45,7 +49,7 @@ def test_equal_when_of_one_class_with_equal_fields() -> None:
 
 def test_hash_follows_equality() -> None:
     assert hash(ref()) == hash(ref())
-    assert len({ref(), ref(), ref(note='x')}) == 2
+    assert len({ref(), ref(), ref(how=QUOTED)}) == 2
     assert {Policy(): 1}[Policy()] == 1
 
 
@@ -62,9 +66,9 @@ def test_a_record_may_print_less() -> None:
 
 def test_replace_copies_and_leaves_the_original() -> None:
     original = ref()
-    changed = original.replace(note='from a variable', feeds=(3,))
-    assert (changed.note, changed.feeds, changed.image) == ('from a variable', (3,), 'node:20')
-    assert (original.note, original.feeds) == ('', ())
+    changed = original.replace(how=BUILT_FROM_VARIABLES, feeds=(3,))
+    assert (changed.how, changed.feeds, changed.image) == (BUILT_FROM_VARIABLES, (3,), 'node:20')
+    assert (original.how, original.feeds) == (AS_WRITTEN, ())
     assert type(changed) is ImageRef
 
 
@@ -80,8 +84,8 @@ def test_as_dict_in_field_order() -> None:
 
 def test_fields_are_the_declared_ones_in_order() -> None:
     assert Note._fields == ('path', 'line', 'column', 'message')
-    assert ImageRef._fields[-7:] == (
-        'edit_at', 'digest_edit', 'reads', 'left', 'reads_unpinned', 'why', 'values_from',
+    assert ImageRef._fields[-8:] == (
+        'edit_at', 'digest_edit', 'reads', 'left', 'reads_unpinned', 'values_from', 'via', 'used_by',
     )
     assert Credential._fields == ('username', 'secret', 'origin')
 
@@ -113,7 +117,7 @@ def test_hash_of_a_record_with_list_fields() -> None:
 
 
 def test_copy_and_pickle_rebuild_through_the_constructor() -> None:
-    original = ref(note='n')
+    original = ref(how=ARG_DEFAULT, via='IMG', used_by='FROM')
     assert copy.copy(original) == original
     assert copy.deepcopy(original) == original
     assert pickle.loads(pickle.dumps(original)) == original

@@ -1,12 +1,28 @@
 """Image references -> findings: codes, severities, messages, suppressions."""
 from __future__ import annotations
 
+from digestpin_hooks.model import ARG_DEFAULT
+from digestpin_hooks.model import ARG_DEFAULT_BUILT
+from digestpin_hooks.model import AS_WRITTEN
+from digestpin_hooks.model import AT_RUN_TIME
+from digestpin_hooks.model import BUILT_FROM_VARIABLES
+from digestpin_hooks.model import COPY_FROM_VARIABLE
+from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
+from digestpin_hooks.model import ESCAPED
+from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import NO_DEFAULT
+from digestpin_hooks.model import NO_NEW_TAG
+from digestpin_hooks.model import NO_TAG_APP_VERSION
 from digestpin_hooks.model import NO_VALUE
+from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
+from digestpin_hooks.model import TEMPLATE_PARAMETER
+from digestpin_hooks.model import TEMPLATE_VALUE
 from digestpin_hooks.model import UNTAGGED
+from digestpin_hooks.model import VALUE_OF
 from digestpin_hooks.model import VARIES_WITH_PLATFORM
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
@@ -201,10 +217,10 @@ def _dp003_advice(ref: ImageRef) -> str:
     file's own kind."""
     if ref.unresolved == (UNTAGGED,):  # Helm values, Kustomize images
         return 'give it a tag (tag:, newTag:), then pin it with digestpin-fix'
-    if ref.why == VARIES_WITH_PLATFORM:
+    if ref.how == VARIES_WITH_PLATFORM:
         return 'name each platform\'s image, or pin the index the tag names'
     if ref.source not in _DOCKERFILE_SOURCES:
-        if ref.why == NO_VALUE:
+        if ref.how == NO_VALUE:
             return (
                 'give the variable a pinned default (${VAR:-image@sha256:...}) '
                 f'or a value in {ref.values_from}'
@@ -256,7 +272,7 @@ def _classified(ref: ImageRef) -> tuple[str, str, Reference | None] | None:
     of the reference that check and fix make."""
     if ref.unresolved:
         return 'DP003', (
-            f'{ref.written!r} cannot be checked: {ref.note}; {_dp003_advice(ref)}'
+            f'{ref.written!r} cannot be checked: {how_words(ref)}; {_dp003_advice(ref)}'
         ), None
     image = ref.image
     try:
@@ -377,13 +393,56 @@ class Policy(Record):
     ignore: Final[Collection[str]] = ()
 
 
+# how a reference came about (ImageRef.how), in words; the reasons whose
+# words take fields of the reference are in how_words()
+_HOW_WORDS: Final = {
+    AS_WRITTEN: '',
+    VARIES_WITH_PLATFORM: 'the image varies with the platform the build targets',
+    COPY_FROM_VARIABLE: (
+        'BuildKit does not expand variables in --from; name a stage (FROM '
+        '$IMAGE AS src) and copy from it'
+    ),
+    AT_RUN_TIME: 'its value is only known when it runs',
+    TEMPLATE_PARAMETER: 'a template parameter, only known when the file is rendered',
+    TEMPLATE_VALUE: 'a template value, only known when it is rendered',
+    NO_NEW_TAG: 'no newTag: the tag is the one the base manifests name',
+    NO_TAG_APP_VERSION: 'no tag: the chart renders its appVersion from Chart.yaml',
+    BUILT_FROM_VARIABLES: 'built from variables',
+    DEFAULT_IN_EXPRESSION: 'the default in a variable expression',
+    QUOTED: 'written with quotes, escapes or across lines',
+    ESCAPED: 'written with escapes or across lines',
+    FORM_NOT_EDITED: 'written in a form digestpin-fix does not edit',
+}
+
+
+def how_words(ref: ImageRef) -> str:
+    """How the reference came about (its ``how``), in words: the one place
+    a reader's reason becomes text."""
+    how = ref.how
+    if how == NO_DEFAULT or how == NO_VALUE:
+        names = ', '.join(f'${name}' for name in ref.unresolved)
+        where = f' or {ref.values_from} value' if how == NO_VALUE else ''
+        return f'no default{where} gives {names} a value'
+    if how == VALUE_OF:
+        return f'the value of ${ref.via}'
+    if how == ARG_DEFAULT:
+        return f'default of ARG {ref.via} on line {ref.line}, used by {ref.used_by}'
+    if how == ARG_DEFAULT_BUILT:
+        return (
+            f'default of ARG {ref.via} on line {ref.line}, built from variables, '
+            f'used by FROM'
+        )
+    return _HOW_WORDS[how]
+
+
 def _note(ref: ImageRef) -> str:
     """How the reference came about; for an ARG default, the lines of the
     FROMs it feeds."""
+    words = how_words(ref)
     if ref.source != SOURCE_ARG:
-        return ref.note
+        return words
     lines = ', '.join(str(line) for line in ref.feeds)
-    return f'{ref.note} on line{"s" if len(ref.feeds) > 1 else ""} {lines}'
+    return f'{words} on line{"s" if len(ref.feeds) > 1 else ""} {lines}'
 
 
 def checked_refs(
@@ -412,7 +471,7 @@ def checked_refs(
             starts = statement_starts(doc)
         if waived(doc, ref, code, starts):
             continue
-        if ref.source == SOURCE_ARG or ref.note and not ref.unresolved:
+        if ref.source == SOURCE_ARG or ref.how != AS_WRITTEN and not ref.unresolved:
             message = f'{message} [{_note(ref)}]'
         found.append((ref, make_finding(path, doc, ref, code, message, strict), parsed))
     found.sort(key=lambda each: (each[1].line, each[1].column, each[1].code))

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import re
 
+from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import NO_NEW_TAG
+from digestpin_hooks.model import NO_TAG_APP_VERSION
 from digestpin_hooks.model import Record
+from digestpin_hooks.model import TEMPLATE_VALUE
 from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Iterator
     from typing import Sequence
 
+    from digestpin_hooks.model import How
     from digestpin_hooks.read.yaml_nodes import Node
 
     # a scalar -> where its value stands verbatim (None: transformed)
@@ -179,7 +184,7 @@ def _merged_ends(text: str, mapping: YamlMapping) -> list[tuple[int, int]]:
 def _assembled(
         path: str, mapping: YamlMapping, image: str, *,
         has_tag: bool, digest_field: Scalar | None, edit: tuple[tuple[int, int], str] | None,
-        untagged_note: str, fields: tuple[Scalar | None, ...],
+        untagged: How, fields: tuple[Scalar | None, ...],
         merged: Sequence[tuple[int, int]] = (), merged_always: bool = False,
 ) -> Assembled:
     first_key = mapping.pairs[0][0]
@@ -197,12 +202,12 @@ def _assembled(
     )
     if '{{' in image or '$' in image:
         return Assembled(at.replace(
-            unresolved=(image,), note='a template value, only known when it is rendered',
+            unresolved=(image,), how=TEMPLATE_VALUE,
         ), first_key)
     if not has_tag and digest_field is None:
-        return Assembled(at.replace(unresolved=(UNTAGGED,), note=untagged_note), first_key)
+        return Assembled(at.replace(unresolved=(UNTAGGED,), how=untagged), first_key)
     if edit is None:
-        return Assembled(at.replace(note='written in a form digestpin-fix does not edit'), first_key)
+        return Assembled(at.replace(how=FORM_NOT_EDITED), first_key)
     return Assembled(at.replace(editable=True, edit_at=edit[0], digest_edit=edit[1]), first_key)
 
 
@@ -224,7 +229,7 @@ def _kustomize_entry(
         edit = _added_key(text, entry, 'digest')
     return _assembled(
         path, entry, image, has_tag=bool(tag), digest_field=digest_node if digest else None,
-        edit=edit, untagged_note='no newTag: the tag is the one the base manifests name',
+        edit=edit, untagged=NO_NEW_TAG,
         merged=() if _own(entry, 'digest') else _merged_ends(text, entry),
         # with no digest, its pin adds its own key, which wins; a digest it
         # merges loses to one added to a mapping merged before it
@@ -281,7 +286,7 @@ def _helm_image(
     return _assembled(
         path, mapping, image, has_tag=bool(tag),
         digest_field=digest_node if digest else None, edit=edit,
-        untagged_note="no tag: the chart renders its appVersion from Chart.yaml",
+        untagged=NO_TAG_APP_VERSION,
         fields=(repository_node, registry_node, tag_node, digest_node, sha_node),
     )
 

@@ -11,10 +11,16 @@ from __future__ import annotations
 import os
 import re
 
+from digestpin_hooks.model import AT_RUN_TIME
+from digestpin_hooks.model import BUILT_FROM_VARIABLES
+from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
+from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import Record
+from digestpin_hooks.model import TEMPLATE_PARAMETER
+from digestpin_hooks.model import VALUE_OF
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.ci import Found as _Found
@@ -134,15 +140,14 @@ def _ref(
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
-            return at.replace(unresolved=result.unresolved, note=(
-                f'no default or {where} value gives '
-                + ', '.join(f'${name}' for name in result.unresolved) + ' a value'
-            ), why=NO_VALUE, values_from=where)
+            return at.replace(
+                unresolved=result.unresolved, how=NO_VALUE, values_from=where,
+            )
         if result.span is not None and span is not None:
             start, end = span[0] + result.span[0], span[0] + result.span[1]
             return at.replace(
                 image=result.value, written=text[start:end], span=(start, end),
-                editable=True, note='the default in a variable expression',
+                editable=True, how=DEFAULT_IN_EXPRESSION,
             )
         held = found.value_of
         held_span = _scalar_span(text, held) if held is not None else None
@@ -155,13 +160,13 @@ def _ref(
             return at.replace(
                 image=result.value, editable=True, edit_at=held_span,
                 reads=tuple(dict.fromkeys((*at.reads, held_span))),
-                note=f'the value of ${_whole(value)}',
+                how=VALUE_OF, via=_whole(value),
             )
-        return at.replace(image=result.value, note='built from variables')
+        return at.replace(image=result.value, how=BUILT_FROM_VARIABLES)
     if '$' in value:
         return at.replace(
             unresolved=_variables(value) or ('$',),
-            note='its value is only known when it runs',
+            how=AT_RUN_TIME,
         )
     for opening, closing in (('<<', '>>'), ('{{', '}}')):
         start = value.find(opening)
@@ -170,10 +175,10 @@ def _ref(
             return at.replace(
                 unresolved=(value[start:value.find(closing, start) + 2],),
                 has_variables=True,
-                note='a template parameter, only known when the file is rendered',
+                how=TEMPLATE_PARAMETER,
             )
     if span is None:
-        return at.replace(note='written with escapes or across lines')
+        return at.replace(how=ESCAPED)
     return at.replace(editable=True)
 
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 import functools
 import re
 
+from digestpin_hooks.model import ARG_DEFAULT
+from digestpin_hooks.model import ARG_DEFAULT_BUILT
+from digestpin_hooks.model import BUILT_FROM_VARIABLES
+from digestpin_hooks.model import COPY_FROM_VARIABLE
+from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import ImageRef
+from digestpin_hooks.model import NO_DEFAULT
+from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import SOURCE_ARG
 from digestpin_hooks.model import VARIES_WITH_PLATFORM
 from digestpin_hooks.read.dockerfile.parser import arg_words
@@ -162,16 +169,12 @@ def _ref_from_expansion(
     if exp.unresolved:
         return at.replace(
             image=word, written=word, unresolved=exp.unresolved,
-            has_variables=True, note=(
-                'no default gives '
-                + ', '.join(f'${name}' for name in exp.unresolved) + ' a value'
-            ),
+            has_variables=True, how=NO_DEFAULT,
         )
     if exp.span is None:
-        return at.replace(note=(
-            'built from variables' if exp.has_variables
-            else 'written with quotes, escapes or across lines'
-        ))
+        return at.replace(
+            how=BUILT_FROM_VARIABLES if exp.has_variables else QUOTED,
+        )
     at = at.replace(
         written=doc.text[exp.span[0]:exp.span[1]], span=exp.span, editable=True,
     )
@@ -180,11 +183,10 @@ def _ref_from_expansion(
         line, _ = doc.position(exp.span[0])
         return at.replace(
             source=SOURCE_ARG, line=line, feeds=(ins.start_line,),
-            has_variables=True,
-            note=f'default of ARG {exp.via} on line {line}, used by {source}',
+            has_variables=True, how=ARG_DEFAULT, via=exp.via, used_by=source,
         )
     if exp.has_variables:
-        return at.replace(note='the default in a variable expression')
+        return at.replace(how=DEFAULT_IN_EXPRESSION)
     return at
 
 
@@ -449,8 +451,7 @@ def _from_refs(
             unresolved=tuple(
                 name for name in BUILTIN_PLATFORM_ARGS if name in word
             ) or ('TARGETPLATFORM',),
-            note='the image varies with the platform the build targets',
-            why=VARIES_WITH_PLATFORM,
+            how=VARIES_WITH_PLATFORM,
             platform=platform,
             has_variables=True,
         )
@@ -489,10 +490,7 @@ def _at_arg_default(
     return ref.replace(
         source=SOURCE_ARG, span=var.written, line=line,
         written=doc.text[var.written[0]:var.written[1]], feeds=(ref.line,),
-        note=(
-            f'default of ARG {name} on line {line}, built from variables, '
-            f'used by FROM'
-        ),
+        how=ARG_DEFAULT_BUILT, via=name,
     )
 
 
@@ -553,10 +551,7 @@ def _copy_refs(
                 editable=False,
                 line=ins.start_line,
                 unresolved=(value,),
-                note=(
-                    'BuildKit does not expand variables in --from; name a '
-                    'stage (FROM $IMAGE AS src) and copy from it'
-                ),
+                how=COPY_FROM_VARIABLE,
                 has_variables=True,
             )
             continue
