@@ -1,7 +1,6 @@
 """The command-line options the hooks share, and the configuration under them."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from digestpin_hooks.check.findings import RULES
@@ -12,12 +11,18 @@ from digestpin_hooks.report.formats import FORMATS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from argparse import Namespace as Arguments
     from typing import Callable
     from typing import Sequence
     from typing import TextIO
 
     from digestpin_hooks.check.findings import Finding
     from digestpin_hooks.model import FileError
+else:
+    # what common_arguments returns: argparse's Namespace to type checkers
+    # (a bag of attributes alike), without importing argparse
+    from types import SimpleNamespace as Arguments
 
 DEFAULT_TIMEOUT = 10.0
 # the codes --strict turns into errors
@@ -35,6 +40,8 @@ def _terminate(signum: int, frame: object) -> None:
 
 def seconds(text: str) -> float:
     """A --timeout value: a finite number of seconds above 0."""
+    import argparse
+
     from digestpin_hooks.config import MAX_TIMEOUT
     try:
         value = float(text)
@@ -49,12 +56,14 @@ def seconds(text: str) -> float:
 
 def formatter(prog: str) -> argparse.HelpFormatter:
     """argparse's formatter without its import of shutil (5 ms a commit)."""
+    import argparse
     import os
     width = int(os.environ.get('COLUMNS', '80') or 80) - 2
     return argparse.HelpFormatter(prog, width=max(width, 40))
 
 
 def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
+    import argparse
     parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=formatter,
     )
@@ -76,6 +85,7 @@ def _kinds_in_words() -> str:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
+    import argparse
     parser.add_argument(
         'filenames', nargs='*', metavar='PATH',
         help=f'files ({_kinds_in_words()}), or folders to search (default: '
@@ -104,6 +114,56 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help='do not report CODE, in any case (repeatable; adds to the '
         'configuration)',
     )
+
+
+# add_common's options as common_arguments reads them: a flag's value, a
+# choice's allowed values, a repeatable option's list
+_FLAGS = {'--strict': ('strict', True), '--no-strict': ('strict', False)}
+_CHOICES = {'--format': ('output_format', FORMATS), '--kind': ('kind', KINDS)}
+_LISTS = {'--allow': 'allow', '--ignore': 'ignore'}
+
+
+def common_arguments(argv: Sequence[str]) -> Arguments | None:
+    """What add_common's parser makes of ``argv`` when it is a line as
+    pre-commit writes one: options spelled out in full (``--kind k`` or
+    ``--kind=k``) with valid values, then the file names.  None for every
+    other line (help, --version, an abbreviation, an error, an option after
+    a file name, a word that starts with '-'), which argparse then parses.
+
+    Importing argparse and building its parser (with gettext and locale)
+    is about a fifth of a one-file lint's instructions; what it would make
+    of these lines is exactly this (tests/test_cli.py compares the two)."""
+    values: dict[str, object] = {
+        'output_format': 'text', 'kind': 'auto', 'strict': None,
+        'allow': None, 'ignore': None,
+    }
+    lists: dict[str, list[str]] = {}
+    at = 0
+    while at < len(argv) and argv[at].startswith('-'):
+        option, equals, value = argv[at].partition('=')
+        at += 1
+        if option in _FLAGS and not equals:
+            dest, flag = _FLAGS[option]
+            values[dest] = flag
+            continue
+        if not equals:
+            if at == len(argv):
+                return None
+            value = argv[at]
+            at += 1
+        if value[:1] in ('', '-'):
+            return None  # no value, or one argparse may read otherwise
+        if option in _CHOICES and value in _CHOICES[option][1]:
+            values[_CHOICES[option][0]] = value
+        elif option in _LISTS:
+            lists.setdefault(_LISTS[option], []).append(value)
+        else:
+            return None  # not add_common's option, or not a valid choice
+    names = list(argv[at:])
+    if any(name[:1] in ('', '-') for name in names):
+        return None
+    values.update(lists)
+    return Arguments(filenames=names, **values)
 
 
 def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
@@ -147,6 +207,7 @@ def add_dry_run(parser: argparse.ArgumentParser) -> None:
 
 
 def add_rewrite(parser: argparse.ArgumentParser) -> None:
+    import argparse
     parser.add_argument(
         '--keep-tag', action=argparse.BooleanOptionalAction, default=None,
         help='write name:tag@digest (default) or, with --no-keep-tag, '
@@ -265,9 +326,17 @@ def main_for(
         add_arguments: Callable[[argparse.ArgumentParser], None],
         command: Callable[[argparse.Namespace], int],
         argv: Sequence[str] | None,
+        *,
+        common_only: bool = False,
 ) -> int:
     """A hook's ``main``: its parser, then ``run`` with the shared
-    configuration, signal and error handling."""
+    configuration, signal and error handling.  A hook whose options are
+    add_common's alone (``common_only``) reads a plain command line
+    without argparse (common_arguments)."""
+    if common_only:
+        args = common_arguments(sys.argv[1:] if argv is None else argv)
+        if args is not None:
+            return run(prog, command, args)
     parser = parser_for(prog, description)
     add_arguments(parser)
     return run(prog, command, parser.parse_args(argv))

@@ -4,8 +4,6 @@ This path never imports the docker SDK and never touches the network.
 """
 from __future__ import annotations
 
-import argparse
-
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
@@ -15,6 +13,7 @@ from digestpin_hooks.read.files import paths_or_here
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Callable
     from typing import Collection
     from typing import Sequence
@@ -84,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(
+        PROG, DESCRIPTION, add_arguments, run, argv, common_only=True,
+    )
 
 
 if __name__ == '__main__':
