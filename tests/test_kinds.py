@@ -78,6 +78,16 @@ def test_a_kinds_name_test_and_its_hooks_files_pattern_agree(
     assert (re.search(all_files(), path) is not None) == bool(kind)
     if kind and kind != 'dockerfile':
         assert yaml_kind(str(full)) == kind
+    if kind not in ('', 'dockerfile', 'kubernetes'):
+        # the endings a name must have for a kind to be asked at all
+        assert full.name.endswith(BY_NAME[kind].endings)
+
+
+def test_only_a_name_with_a_kinds_ending_is_asked() -> None:
+    # a kind with no ending rule would be asked about every name
+    assert all(kind.endings for kind in TABLE[1:] if kind.claims is not None)
+    assert yaml_kind('a/22__alpine3.23__Dockerfile') == ''
+    assert yaml_kind('a/x.Dockerfile.yaml') == 'kubernetes'
 
 
 def test_the_help_lists_every_kind() -> None:

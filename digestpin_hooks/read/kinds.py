@@ -77,6 +77,9 @@ class Kind(Record):
     variables: Final[str] = ''
     variables_from: Final[str] = ''
     duplicates: Final[str] = REFUSE  # REFUSE or LATER_WINS, as its tool reads them
+    # how every name it claims ends ((): no such rule), so that a name
+    # no kind can claim is told without asking each kind
+    endings: Final[tuple[str, ...]] = ()
 
 
 def imported(target: str) -> Any:
@@ -171,56 +174,66 @@ TABLE = (
         ('yaml', 'json'), _cloudbuild, _CI + 'cloudbuild',
         variables=_CI + 'cloudbuild_substitutions', variables_from='substitutions:',
         duplicates=REFUSE,  # gcloud's ruamel.yaml: DuplicateKeyError
+        endings=(*_YAML, '.json'),
     ),
     Kind(
         KUSTOMIZE, 'Kustomizations', r'(^|/)(kustomization\.ya?ml|Kustomization)$',
         ('file',), _kustomize, _ASSEMBLED + 'kustomize', assembles=True,
         duplicates=REFUSE,  # kustomize reads a kustomization strictly
+        endings=('kustomization.yaml', 'kustomization.yml', 'Kustomization'),
     ),
     Kind(
         DEVCONTAINER, 'dev containers',
         r'(^|/)\.devcontainer\.json$|(^|/)\.devcontainer/([^/]+/)?devcontainer\.json$',
         ('json',), _devcontainer, _CI + 'devcontainer',
         duplicates=LATER_WINS,  # the dev containers CLI's jsonc-parser
+        endings=('devcontainer.json',),
     ),
     Kind(
         COMPOSE, 'Compose files', r'(^|/)(docker-)?compose(\.[^/]*)?\.ya?ml$',
         ('yaml',), _compose, _YAML_REFS + 'compose', paths_at_anchor=False,
         variables=_YAML_REFS + 'dotenv', variables_from='.env',
         duplicates=REFUSE,  # compose-go (yaml.v3): "mapping key already defined"
+        endings=_YAML,
     ),
     Kind(
         HELM, 'Helm chart values', r'(^|/)values(-[^/]*)?\.ya?ml$',
         ('yaml',), _helm, _ASSEMBLED + 'helm', assembles=True,
         duplicates=LATER_WINS,  # sigs.k8s.io/yaml over yaml.v2 (helm/helm#4107)
+        endings=_YAML,
     ),
     Kind(
         ACTIONS, 'GitHub Actions workflows and actions',
         r'(^|/)\.github/workflows/[^/]+\.ya?ml$|(^|/)action\.ya?ml$',
         ('yaml',), _actions, _YAML_REFS + 'actions', paths_at_anchor=False,
         duplicates=REFUSE,  # GitHub's parser: "'x' is already defined"
+        endings=_YAML,
     ),
     Kind(
         GITLAB, 'GitLab CI files', r'(^|/)\.gitlab-ci\.ya?ml$|(^|/)\.gitlab/ci/[^/]+\.ya?ml$',
         ('yaml',), _gitlab, _CI + 'gitlab',
         variables=_CI + 'gitlab_variables', variables_from='variables:',
         duplicates=LATER_WINS,  # Ruby's Psych
+        endings=_YAML,
     ),
     Kind(
         BITBUCKET, 'Bitbucket Pipelines files', r'(^|/)bitbucket-pipelines\.ya?ml$',
         ('yaml',), _bitbucket, _CI + 'bitbucket',
         duplicates=REFUSE,  # not documented
+        endings=_YAML,
     ),
     Kind(
         CIRCLECI, 'CircleCI configs', r'(^|/)\.circleci/[^/]+\.ya?ml$',
         ('yaml',), _circleci, _CI + 'circleci',
         duplicates=REFUSE,  # not documented
+        endings=_YAML,
     ),
     Kind(
         DRONE, 'Drone and Woodpecker pipelines',
         r'(^|/)\.(drone|woodpecker)\.ya?ml$|(^|/)\.woodpecker/[^/]+\.ya?ml$',
         ('yaml',), _drone, _CI + 'drone',
         duplicates=REFUSE,  # Woodpecker's yaml.v3 refuses (Drone's yaml.v2 takes the later)
+        endings=_YAML,
     ),
     # last: other *.yaml/*.yml files given as arguments are read as manifests
     Kind(
@@ -233,6 +246,14 @@ TABLE = (
 )
 BY_NAME = {kind.name: kind for kind in TABLE}
 KINDS = ('auto', *BY_NAME)
+# how a name that any kind after Dockerfile may claim ends (*.yaml and
+# *.yml are manifests when no kind claims them); None when a kind has no
+# such rule, and each kind is asked
+_CLAIMED_ENDINGS = None if any(
+    kind.claims is not None and not kind.endings for kind in TABLE[1:]
+) else tuple(dict.fromkeys(
+    (*_YAML, *(e for kind in TABLE[1:] for e in kind.endings)),
+))
 
 
 def yaml_kind(path: str) -> str:
@@ -240,6 +261,8 @@ def yaml_kind(path: str) -> str:
     the table that claims it; else ``kubernetes`` for other
     ``*.yaml``/``*.yml`` files, '' for the rest."""
     name = os.path.basename(path)
+    if _CLAIMED_ENDINGS is not None and not name.endswith(_CLAIMED_ENDINGS):
+        return ''  # most Dockerfiles not named as such: no kind to ask
     parts = path.replace('\\', '/').split('/')
     for kind in TABLE[1:]:
         if kind.claims is not None and kind.claims(path, name, parts):
