@@ -11,7 +11,11 @@ venv's Python.  Medians of alternating runs (``_common.paired_medians``).
 4. corpus-yaml and corpus-kinds, under their kinds' names, vs a process
    that runs ``yaml.load_all`` with ``CSafeLoader`` over each file (<= 1.25x);
 5. peak memory (maximum resident set) of lint over the Dockerfile corpus
-   (<= 20 MiB), next to that of ``python -c pass``.
+   (<= 20 MiB), next to that of an empty script given the same arguments:
+   in one process given every file's absolute name, and as pre-commit runs
+   the hook (names relative to the repository, split into command lines
+   as its ``xargs.partition`` splits them: at most 128 KiB and
+   files / CPUs a line).
 
 Run: python benchmarks/lint_targets.py [--runs N] [--venv DIR]
 """
@@ -27,6 +31,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from _common import CORPUS  # noqa: E402
 from _common import corpus_files  # noqa: E402
 from _common import environment  # noqa: E402
 from _common import paired_medians  # noqa: E402
@@ -94,15 +99,38 @@ PEAK = (
 )
 
 
-def peak_rss(python: str, command: list[str], cwd: str) -> float:
-    """The peak resident set of one run of the script ``command[0]``, MiB."""
-    out = os.path.join(cwd, 'peak')
+def peak_rss(python: str, command: list[str], cwd: str, work: str = '') -> float:
+    """The peak resident set of one run of the script ``command[0]`` in
+    ``cwd``, MiB (written to a file in ``work``, by default ``cwd``)."""
+    out = os.path.join(work or cwd, 'peak')
     subprocess.run(
         [python, '-c', PEAK, out, *command], cwd=cwd, env=environment(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     with open(out) as f:
         return int(f.read()) / 1024
+
+
+def precommit_chunks(command: list[str], names: list[str]) -> list[list[str]]:
+    """``names`` split into command lines as pre-commit runs a hook that is
+    not ``require_serial`` (its ``xargs.partition``): at most 2**17 bytes
+    of command line (less where ARG_MAX, less the environment and 2,048,
+    is smaller), at most ceil(names / CPUs) names a line."""
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+    environ = sum(len(k) + len(v) + 2 + 8 for k, v in os.environb.items())
+    limit = max(min(os.sysconf('SC_ARG_MAX') - 2048 - environ, 2 ** 17), 2 ** 12)
+    most = max(4, -(-len(names) // jobs))
+    base = len(' '.join(command).encode()) + 1
+    chunks: list[list[str]] = [[]]
+    size = base
+    for name in names:
+        length = len(name.encode()) + 1
+        if chunks[-1] and (size + length > limit or len(chunks[-1]) >= most):
+            chunks.append([])
+            size = base
+        chunks[-1].append(name)
+        size += length
+    return chunks
 
 
 def copied_yaml(work: str) -> tuple[list[str], list[str]]:
@@ -185,9 +213,28 @@ def main() -> int:
             # megabytes before any code runs: the same arguments to nothing
             given = max(peak_rss(python, [empty, *files], work) for _ in range(3))
             print(
-                f'peak memory, lint of the Dockerfile corpus: {ours:.1f} MiB '
+                f'peak memory, lint of the Dockerfile corpus in one process '
+                f'({len(files)} absolute names): {ours:.1f} MiB '
                 f'(target <= 20 MiB); an empty script: {nothing:.1f} MiB, with '
                 f'the same {len(files)} arguments: {given:.1f} MiB',
+            )
+            # as pre-commit runs the hook: names relative to the repository
+            # (here the corpus folder), split into its command lines
+            names = [os.path.relpath(f, CORPUS) for f in files]
+            chunks = precommit_chunks(lint, names)
+            peaks = [
+                max(peak_rss(python, [*lint, *chunk], CORPUS, work) for _ in range(3))
+                for chunk in chunks
+            ]
+            given = max(
+                max(peak_rss(python, [empty, *chunk], CORPUS, work) for _ in range(3))
+                for chunk in chunks
+            )
+            print(
+                f'peak memory, lint of the Dockerfile corpus as pre-commit runs '
+                f'it ({len(chunks)} processes of up to {max(map(len, chunks))} '
+                f'relative names): {max(peaks):.1f} MiB (target <= 20 MiB); an '
+                f'empty script given the largest of those lines: {given:.1f} MiB',
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
