@@ -133,6 +133,21 @@ def test_an_https_proxy_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) 
         proxy.close()
 
 
+def test_a_plain_loopback_registry_needs_no_ca_bundle(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """HTTPS is tried first (it is not spoken there), and the CA bundle,
+    whose loading costs more than a hundred requests, is not read for it:
+    one that cannot be read does not matter (on main: an internal error)."""
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(tmp_path / 'no-such-bundle.pem'))
+    registry = ScriptedRegistry(served)
+    try:
+        query = Query(registry.address, 'team/app', '1')
+        assert ask_all([query], 5, credentials=the_login) == {query: Manifest(DIGEST, True, ())}
+    finally:
+        registry.close()
+
+
 def test_a_loopback_tls_registry_is_verified_against_the_bundle(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
@@ -178,6 +193,6 @@ def test_a_kept_connection_the_registry_closed_is_replaced() -> None:
         answers = ask_all(queries, 5, credentials=the_login, connections=1)
         assert list(answers.values()) == [Manifest(DIGEST, True, ())] * 5
         assert [r.path for r in registry.requests] == [f'/v2/team/app/manifests/{n}' for n in range(5)]
-        assert registry.connections == 6  # and the HTTPS attempt that found no TLS
+        assert registry.connections == 6  # and the handshake that found no TLS
     finally:
         registry.close()

@@ -488,6 +488,20 @@ def tls_context(bundle: str) -> ssl.SSLContext:
         return context
 
 
+def _untrusting_context() -> ssl.SSLContext:
+    """A client context that trusts no certificate at all (no CA loaded,
+    verification required): its handshakes only tell whether a host speaks
+    TLS.  One for the process."""
+    with _TLS_LOCK:
+        context = _TLS_CONTEXTS.get(('', 0, 0))
+        if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.set_alpn_protocols(['http/1.1'])
+            _TLS_CONTEXTS['', 0, 0] = context
+        return context
+
+
 def default_bundle() -> str:
     """The CA bundle ``requests`` used when no variable names one."""
     import certifi  # requests' own dependency, and so the docker SDK's
@@ -1020,6 +1034,8 @@ class Registry:
             if self.plain_http_allowed(plain):
                 # as Docker does for insecure registries: HTTPS first, then HTTP
                 try:
+                    if not self._speaks_tls(url, timeout):
+                        raise _fail('no TLS')
                     response = self._raw(method, url, headers, timeout)
                 except _Stop:
                     self.scheme = 'http'
@@ -1028,6 +1044,30 @@ class Registry:
                 return response, url
             self.scheme = 'https'
         return self._raw(method, url, headers, timeout), url
+
+    def _speaks_tls(self, url: Url, timeout: float) -> bool:
+        """Whether the registry's own host (loopback or listed as insecure,
+        where HTTP may follow) begins a TLS handshake, learnt without the
+        CA bundle, whose loading costs more CPU than a hundred requests on
+        loopback: a handshake against no trust anchor at all fails at the
+        certificate when the host speaks TLS (which the request then asks
+        over a connection verified against the bundle), and before it
+        when it does not.  This connection carries no request, whatever
+        its outcome; through a proxy, the request itself finds out."""
+        if self._proxy(url) is not None:
+            return True
+        connection = http.client.HTTPSConnection(
+            url.host, url.port, timeout=timeout, context=_untrusting_context(),
+        )
+        try:
+            connection.connect()
+        except ssl.SSLCertVerificationError:
+            return True
+        except (OSError, http.client.HTTPException, ValueError):
+            return False
+        finally:
+            connection.close()
+        return True  # no anchor verified it: the request's own handshake decides
 
     def _proxy(self, url: Url) -> Proxy | None:
         """The proxy for a request, chosen here: never one for loopback
