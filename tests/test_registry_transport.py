@@ -11,6 +11,7 @@ import http.server
 import json
 import socketserver
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,5 +195,30 @@ def test_a_kept_connection_the_registry_closed_is_replaced() -> None:
         assert list(answers.values()) == [Manifest(DIGEST, True, ())] * 5
         assert [r.path for r in registry.requests] == [f'/v2/team/app/manifests/{n}' for n in range(5)]
         assert registry.connections == 6  # and the handshake that found no TLS
+    finally:
+        registry.close()
+
+
+def test_whether_a_registry_speaks_tls_is_asked_once() -> None:
+    """Eight connections start together on a plain-HTTP loopback registry:
+    one handshake finds that it speaks no TLS, and the eight requests go
+    straight to plain HTTP, each connection kept for its next request."""
+    registry = ScriptedRegistry(served)
+    original = registry.server.RequestHandlerClass
+
+    class Slow(original):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:  # every thread has started before any handshake ends
+            time.sleep(0.3)
+            super().setup()
+
+    registry.server.RequestHandlerClass = Slow
+    try:
+        queries = [Query(registry.address, 'team/app', str(n)) for n in range(40)]
+        answers = ask_all(queries, 5, credentials=the_login, connections=8)
+        assert list(answers.values()) == [Manifest(DIGEST, True, ())] * 40
+        assert len(registry.requests) == 40
+        # one handshake, and at most one connection per thread (fewer when
+        # a thread finds another's kept connection idle)
+        assert registry.connections <= 1 + 8
     finally:
         registry.close()

@@ -102,14 +102,15 @@ MAX_SMALL_BYTES = 1024 * 1024  # a token answer, an image config
 MAX_REDIRECTS = 3
 MAX_RETRIES = 3  # 429 answers honoured in a row
 MAX_REGISTRIES_AT_ONCE = 8
-# connections (and threads) per registry.  Six is what browsers open per
-# host; registries' rate limits (Docker Hub's, GHCR's) count requests, not
-# connections.  Measured with 100 references behind 25 ms round trips
-# (benchmarks/registry_speed.py's proxy): 1 connection 3.03 s, 4 1.05 s,
-# 6 0.88 s, 8 0.81 s, 16 1.15 s (threads fighting for the GIL on 2 cores);
-# past 6 the gain is under 10 %, while each connection costs a TLS
-# handshake on a real registry.
-CONNECTIONS_PER_REGISTRY = 6
+# connections (and threads) per registry; registries' rate limits (Docker
+# Hub's, GHCR's) count requests, not connections.  Measured with 100
+# references behind 25 ms round trips (benchmarks/registry_speed.py's
+# proxy), fix in wall time, medians of 5 in turns: 4 connections 940 ms,
+# 6 741 ms, 8 600 ms, 12 460 ms, 16 451 ms (over requests, before: 1 3.03 s,
+# 6 0.88 s, 8 0.81 s, 16 1.15 s, its CPU per request made the threads
+# fight for the GIL).  Eight is the top of the range issue 22 asks for;
+# each connection costs a TLS handshake on a real registry.
+CONNECTIONS_PER_REGISTRY = 8
 # how long past the deadline a thread waits for another that is bounded by
 # the same deadline (a token fetch, a credential helper) to report, and the
 # main thread for the workers: their one-line reason is kept
@@ -720,6 +721,8 @@ class Registry:
         self._lock = threading.Lock()
         self._credential_lock = threading.Lock()
         self._scope_locks: dict[str, threading.Lock] = {}
+        self._tls_lock = threading.Lock()
+        self._tls: bool | None = None  # whether the own host speaks TLS, once asked
         self._not_before = 0.0
 
     def close(self) -> None:
@@ -1034,7 +1037,7 @@ class Registry:
             if self.plain_http_allowed(plain):
                 # as Docker does for insecure registries: HTTPS first, then HTTP
                 try:
-                    if not self._speaks_tls(url, timeout):
+                    if not self._tls_spoken(url):
                         raise _fail('no TLS')
                     response = self._raw(method, url, headers, timeout)
                 except _Stop:
@@ -1044,6 +1047,23 @@ class Registry:
                 return response, url
             self.scheme = 'https'
         return self._raw(method, url, headers, timeout), url
+
+    def _tls_spoken(self, url: Url) -> bool:
+        """``_speaks_tls``, learnt once per registry: the connections that
+        start together wait for the first one's handshake (bounded by the
+        deadline) instead of each making its own."""
+        acquired = self._tls_lock.acquire(
+            timeout=max(0.0, self.deadline.end - time.monotonic()) + LOCK_GRACE,
+        )
+        if not acquired:
+            self.deadline.remaining()  # _Stop: past the deadline
+            raise _fail(f'{self.host} did not answer within {self.deadline.seconds:g} s (--timeout)')
+        try:
+            if self._tls is None:
+                self._tls = self._speaks_tls(url, self.deadline.remaining())
+            return self._tls
+        finally:
+            self._tls_lock.release()
 
     def _speaks_tls(self, url: Url, timeout: float) -> bool:
         """Whether the registry's own host (loopback or listed as insecure,
