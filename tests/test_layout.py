@@ -146,7 +146,8 @@ def test_no_hook_imports_another() -> None:
 
 # the network libraries and the one module each may be imported by
 NETWORK_LIBRARIES = {
-    'docker': 'resolve.daemon', 'requests': 'resolve.registry', 'urllib3': '',
+    'docker': 'resolve.daemon', 'requests': '', 'urllib3': '',
+    'ssl': 'resolve.registry', 'socket': 'resolve.registry',
     'sigstore': 'resolve.keyless',  # heavy, and it brings requests and tuf along
 }
 

@@ -35,12 +35,12 @@ def test_the_registry_source_loads_no_docker_sdk() -> None:
         'import sys\n'
         'from digestpin_hooks.resolve.sources import open_source\n'
         "s = open_source('registry', None, 5.0)\n"
-        "print('requests' in sys.modules, end=' ')\n"
+        "print('http.client' in sys.modules, end=' ')\n"
         's.digests([])\n'
-        "print('requests' in sys.modules, 'docker' in sys.modules)\n"
+        "print('http.client' in sys.modules, 'docker' in sys.modules, 'requests' in sys.modules)\n"
     )
     out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True).stdout
-    assert out == 'False True False\n'
+    assert out == 'False True False False\n'
 
 
 def test_trusted_passes_answers_through_without_rules() -> None:

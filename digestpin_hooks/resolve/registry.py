@@ -8,10 +8,13 @@ blob.  Authentication is the challenge flow every public registry uses
 (``WWW-Authenticate: Bearer realm=…``, or Basic), with the user's own
 credentials (``credentials``).
 
-``requests`` carries the HTTP (a well-kept library the docker SDK already
-brings); the rest is here because no registry client on PyPI does what the
-hooks promise (see the README: bounded answers, one deadline, no credential
-to another host, Docker's and Podman's credential files).
+The standard library's ``http.client`` carries the HTTP, over a pool of
+our own: importing ``requests`` cost more CPU than a hundred requests on
+loopback, and its session and adapter more per request than the request
+itself (README, "Why http.client carries the HTTP").  The rest is here
+because no registry client on PyPI does what the hooks promise (see the
+README: bounded answers, one deadline, no credential to another host,
+Docker's and Podman's credential files).
 
 Rules kept for hostile registries:
 
@@ -27,7 +30,12 @@ Rules kept for hostile registries:
 - plain HTTP only to loopback and to hosts the user lists as insecure, and
   a redirect never goes from HTTPS to HTTP;
 - loopback never goes through a proxy (Go's rule, which Docker follows);
-  ``NO_PROXY`` applies to the other hosts;
+  ``NO_PROXY`` applies to the other hosts; a proxy is an ``http://`` one
+  (HTTPS goes through it in a CONNECT tunnel, verified end to end), its
+  login sent to it alone;
+- TLS verifies every certificate and host name, against
+  ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` when set, else certifi's
+  bundle, as ``requests`` did; ``~/.netrc`` is never read;
 - a malformed answer (a header of the wrong shape) is a Failed answer for
   its reference or is ignored, never an exception in a worker thread;
 - one deadline (``--timeout``) for the whole run: the main thread stops
@@ -45,19 +53,23 @@ from __future__ import annotations
 import base64
 import email.utils
 import hashlib
+import http.client
 import ipaddress
 import json
 import os
 import re
+import select
+import socket
+import ssl
 import threading
 import time
+import zlib
+from urllib.parse import unquote
 from urllib.parse import urlencode
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
-from urllib.request import getproxies_environment
 
-import requests
-
+from digestpin_hooks import __version__
 from digestpin_hooks.model import Record
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.resolve.answers import Failed
@@ -90,14 +102,15 @@ MAX_SMALL_BYTES = 1024 * 1024  # a token answer, an image config
 MAX_REDIRECTS = 3
 MAX_RETRIES = 3  # 429 answers honoured in a row
 MAX_REGISTRIES_AT_ONCE = 8
-# connections (and threads) per registry.  Six is what browsers open per
-# host; registries' rate limits (Docker Hub's, GHCR's) count requests, not
-# connections.  Measured with 100 references behind 25 ms round trips
-# (benchmarks/registry_speed.py's proxy): 1 connection 3.03 s, 4 1.05 s,
-# 6 0.88 s, 8 0.81 s, 16 1.15 s (threads fighting for the GIL on 2 cores);
-# past 6 the gain is under 10 %, while each connection costs a TLS
-# handshake on a real registry.
-CONNECTIONS_PER_REGISTRY = 6
+# connections (and threads) per registry; registries' rate limits (Docker
+# Hub's, GHCR's) count requests, not connections.  Measured with 100
+# references behind 25 ms round trips (benchmarks/registry_speed.py's
+# proxy), fix in wall time, medians of 5 in turns: 4 connections 940 ms,
+# 6 741 ms, 8 600 ms, 12 460 ms, 16 451 ms (over requests, before: 1 3.03 s,
+# 6 0.88 s, 8 0.81 s, 16 1.15 s, its CPU per request made the threads
+# fight for the GIL).  Eight is the top of the range issue 22 asks for;
+# each connection costs a TLS handshake on a real registry.
+CONNECTIONS_PER_REGISTRY = 8
 # how long past the deadline a thread waits for another that is bounded by
 # the same deadline (a token fetch, a credential helper) to report, and the
 # main thread for the workers: their one-line reason is kept
@@ -117,6 +130,11 @@ _HOST_NAME_RE = re.compile(r'[a-z0-9_]([a-z0-9_.-]{0,252}[a-z0-9_])?\Z')
 _ASCII_NUMBER_RE = re.compile(r'[0-9]{1,18}\Z')
 DEFAULT_PORTS = {'https': 443, 'http': 80}
 REDIRECTS = (301, 302, 303, 307, 308)
+USER_AGENT = f'digestpin/{__version__}'
+MAX_DRAINED = 64 * 1024  # a body read only to keep its connection
+# a proxy URL's scheme, as urllib3 read it for requests: 'host.example:3128'
+# has none (http:// is meant), 'user:secret@host' has one ('user')
+_PROXY_SCHEME_RE = re.compile(r'[a-zA-Z][a-zA-Z0-9+-]*:')
 
 
 class Query(Record):
@@ -313,6 +331,23 @@ def _split_host_port(entry: str) -> tuple[str, str]:
     return entry, ''
 
 
+def _disagreeing_lengths(header: str) -> bool:
+    """Content-Length lines (joined) that name two sizes: ``1,2``, or two
+    lines ``1`` and ``2``.  Refused as urllib3 refuses them (which body
+    ends where is then anybody's guess); one size named twice is that size,
+    and a value that is no number is ignored (read to the connection's
+    end, within the bound)."""
+    if ',' not in header:
+        return False
+    sizes = set()
+    for value in header.split(','):
+        try:
+            sizes.add(int(value))
+        except ValueError:
+            return False
+    return len(sizes) > 1
+
+
 def _ascii_number(value: str | None) -> int | None:
     """A header that must be a number (Content-Length, Retry-After): ASCII
     digits only (``'²'.isdigit()`` is true, ``int('²')`` raises)."""
@@ -363,6 +398,277 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+class _Oversize(Exception):
+    """A body past its limit (the caller says which limit, in its words)."""
+
+
+class Proxy(Record):
+    """An ``http://`` proxy as the user's setting names it: where it is,
+    and the Proxy-Authorization its user information makes ('' for none),
+    sent to the proxy alone (in the CONNECT of a tunnel, or with a plain
+    HTTP request it forwards), never to a registry."""
+
+    url: Final[Url]
+    authorization: Final[str]
+
+
+def environment_proxies() -> dict[str, str]:
+    """``*_proxy`` variables by scheme (``https``, ``http``, ``all``, ``no``),
+    as ``urllib.request.getproxies_environment`` reads them (which requests
+    used): any case, a lower-case name over an upper-case one, an empty
+    lower-case one unsetting it, ``HTTP_PROXY`` ignored under CGI
+    (``REQUEST_METHOD`` set: httpoxy).  Here so that importing
+    ``urllib.request`` is not paid for it."""
+    proxies = {}
+    for name, value in os.environ.items():
+        name = name.lower()
+        if value and name[-6:] == '_proxy':
+            proxies[name[:-6]] = value
+    if 'REQUEST_METHOD' in os.environ:
+        proxies.pop('http', None)
+    for name, value in os.environ.items():
+        if name[-6:] == '_proxy':
+            name = name.lower()
+            if value:
+                proxies[name[:-6]] = value
+            else:
+                proxies.pop(name[:-6], None)
+    return proxies
+
+
+def parse_proxy(text: str) -> Proxy:
+    """A proxy setting: ``http://[user[:password]@]host[:port]``, or without
+    its scheme (``proxy.example:3128``); UrlError for anything else,
+    ``https://`` proxies included (TLS to the proxy itself, inside which
+    the registry's own TLS would run, is not spoken here)."""
+    if not _PROXY_SCHEME_RE.match(text):
+        text = 'http://' + text
+    scheme, separator, rest = text.partition('://')
+    if not separator or scheme.lower() != 'http':
+        raise UrlError('is not an http:// proxy URL')
+    netloc = rest.split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]
+    userinfo, at, hostport = netloc.rpartition('@')
+    url = parse_url(f'http://{hostport}/')
+    authorization = ''
+    if at:
+        username, _, password = userinfo.partition(':')
+        if username:
+            try:
+                pair = f'{unquote(username)}:{unquote(password)}'.encode('latin-1')
+            except UnicodeEncodeError:
+                raise UrlError('has a login that is not Latin-1') from None
+            authorization = 'Basic ' + base64.b64encode(pair).decode()
+    return Proxy(url, authorization)
+
+
+# one TLS context per CA bundle (path, size and change time) for the whole
+# process: loading a bundle of some 140 certificates costs more CPU than a
+# dozen requests, and every connection of every thread can share one
+_TLS_LOCK = threading.Lock()
+_TLS_CONTEXTS: dict[tuple[str, int, int], ssl.SSLContext] = {}
+
+
+def tls_context(bundle: str) -> ssl.SSLContext:
+    """A client context that verifies the certificate chain against
+    ``bundle`` (a file or a folder, as ``requests`` took
+    ``REQUESTS_CA_BUNDLE``) and the host name, TLS 1.2 at least (urllib3's
+    floor); OSError or ssl.SSLError when the bundle cannot be used."""
+    status = os.stat(bundle)
+    key = (bundle, status.st_size, status.st_mtime_ns)
+    with _TLS_LOCK:
+        context = _TLS_CONTEXTS.get(key)
+        if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.set_alpn_protocols(['http/1.1'])
+            if os.path.isdir(bundle):
+                context.load_verify_locations(capath=bundle)
+            else:
+                context.load_verify_locations(cafile=bundle)
+            _TLS_CONTEXTS[key] = context
+        return context
+
+
+def _untrusting_context() -> ssl.SSLContext:
+    """A client context that trusts no certificate at all (no CA loaded,
+    verification required): its handshakes only tell whether a host speaks
+    TLS.  One for the process."""
+    with _TLS_LOCK:
+        context = _TLS_CONTEXTS.get(('', 0, 0))
+        if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.set_alpn_protocols(['http/1.1'])
+            _TLS_CONTEXTS['', 0, 0] = context
+        return context
+
+
+def default_bundle() -> str:
+    """The CA bundle ``requests`` used when no variable names one."""
+    import certifi  # requests' own dependency, and so the docker SDK's
+    return str(certifi.where())
+
+
+def dropped(connection: http.client.HTTPConnection) -> bool:
+    """A kept connection that cannot carry another request: closed, or
+    readable while idle (the server closed it, or sent what was not asked
+    for), as urllib3 checks before reusing one."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        if hasattr(select, 'poll'):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class _Layer:
+    """One content coding undone, as urllib3 undid it for requests (gzip
+    with several members, trailing garbage after the first ignored;
+    deflate as zlib, else raw), never making more than its bound:
+    _Oversize first.  A gzip bomb costs its bound, not its size."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.gzip = coding in ('gzip', 'x-gzip')
+        self.object = zlib.decompressobj(16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS)
+        self.limit = limit
+        self.size = 0
+        self.first = True  # no output yet: deflate may still turn out raw
+        self.seen = b''
+        self.later_member = False
+        self.done = False  # after a broken later gzip member: the rest ignored
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data and not self.done:
+            if self.first and not self.gzip:
+                self.seen += data
+            try:
+                piece = self.object.decompress(data, self.limit - self.size + 1)
+            except zlib.error:
+                if self.first and not self.gzip:
+                    self.first = False
+                    self.object = zlib.decompressobj(-zlib.MAX_WBITS)
+                    data, self.seen = self.seen, b''
+                    continue
+                if self.later_member:
+                    self.done = True
+                    break
+                raise
+            self.size += len(piece)
+            if self.size > self.limit:
+                raise _Oversize()
+            if piece:
+                out.append(piece)
+                if self.first:
+                    self.first, self.seen = False, b''
+            data = b''
+            if self.object.eof and self.gzip and self.object.unused_data:
+                data = self.object.unused_data
+                self.object = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self.later_member = True
+        return b''.join(out)
+
+
+def decoders(content_encoding: str, limit: int) -> list[_Layer]:
+    """The codings to undo, last applied first, as urllib3 chose them: one
+    it knows (gzip, x-gzip, deflate), or a list naming one it knows (the
+    others then read as deflate); anything else is read as it is."""
+    codings = [c.strip() for c in content_encoding.lower().split(',')]
+    known = ('gzip', 'x-gzip', 'deflate')
+    if content_encoding.lower() in known or (len(codings) > 1 and any(c in known for c in codings)):
+        return [_Layer(coding, limit) for coding in reversed(codings)]
+    return []
+
+
+class Answer:
+    """An HTTP answer whose body is not read yet, on the connection that
+    carried it; the connection goes back to its registry's pool once the
+    body is read whole, and is closed otherwise."""
+
+    __slots__ = ('response', 'connection', 'give_back', 'method', 'host')
+
+    def __init__(
+            self, response: http.client.HTTPResponse,
+            connection: http.client.HTTPConnection,
+            give_back: Callable[[http.client.HTTPConnection], None],
+            method: str, host: str,
+    ) -> None:
+        self.response = response
+        self.connection = connection
+        self.give_back = give_back
+        self.method = method
+        self.host = host  # as messages name it: 'host:port'
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status
+
+    def header(self, name: str) -> str:
+        """A header's lines joined with ', ' (as urllib3 joined them for
+        requests: two digest headers are one malformed value, two
+        challenges are read apart), '' when absent."""
+        values = self.response.headers.get_all(name)
+        return ', '.join(values) if values else ''
+
+    def read(self, limit: int, deadline: Deadline | None = None) -> bytes:
+        """The whole body; _Oversize past ``limit`` bytes, IncompleteRead
+        when it ends before its Content-Length.  One read of the socket at
+        a time, the deadline checked after each.  The connection is kept
+        when the body was read whole and the server keeps it open."""
+        chunks = []
+        size = 0
+        whole = False
+        try:
+            layers = decoders(self.header('Content-Encoding'), limit)
+            while True:
+                chunk = self.response.read1(64 * 1024)
+                if not chunk:
+                    break
+                for layer in layers:
+                    chunk = layer.feed(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise _Oversize()
+                chunks.append(chunk)
+                if deadline is not None:
+                    deadline.remaining()
+            if self.response.length:  # read1 does not raise it itself
+                raise http.client.IncompleteRead(b''.join(chunks), self.response.length)
+            whole = True
+        finally:
+            keep = whole and not self.response.will_close and self.connection.sock is not None
+            self.response.close()  # its file only: the socket stays with the connection
+            if keep:
+                self.give_back(self.connection)
+            else:
+                self.connection.close()
+        return b''.join(chunks)
+
+    def release(self) -> None:
+        """Done with an answer whose body does not matter: a small body is
+        read so that the connection is kept for the next request; a large
+        one (or a broken one) closes it."""
+        length = _ascii_number(self.header('Content-Length'))
+        if self.method == 'HEAD' or (length is not None and length <= MAX_DRAINED):
+            try:
+                self.read(MAX_DRAINED)
+            except Exception:  # a connection that breaks is not kept: that is all
+                return
+            return
+        self.close()
+
+    def close(self) -> None:
+        self.response.close()
+        self.connection.close()
+
+
 class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -391,20 +697,17 @@ class Registry:
         self.insecure = _insecure_set(insecure)
         self.credentials = credentials
         self.scheme = ''  # https, or http once https failed where allowed
-        self.session = requests.Session()
-        # no setting from the environment is merged in by requests (its
-        # proxies would send loopback through a proxy, its ~/.netrc would
-        # send a login the user gave for something else): proxies are
-        # chosen per request (_proxies), the CA bundle variables kept
-        self.session.trust_env = False
-        self.verify: str | bool = (
-            os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
-        )
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=4, pool_maxsize=max(1, connections), max_retries=0,
-        )
-        self.session.mount('https://', adapter)
-        self.session.mount('http://', adapter)
+        # read from the environment once: the proxy variables (never
+        # ~/.netrc, whose login the user gave for something else), and the
+        # CA bundle ('' for certifi's)
+        self.proxies = environment_proxies()
+        self.no_proxy = os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or ''
+        self.bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or ''
+        # idle kept-alive connections by (scheme, host, port) and proxy; at
+        # most ``connections`` idle per key (each thread holds one at a time)
+        self.connections = max(1, connections)
+        self._idle: dict[tuple[tuple[str, str, int], Proxy | None], list[http.client.HTTPConnection]] = {}
+        self._idle_lock = threading.Lock()
         # (scheme, host, port) and scope -> the Authorization header for it
         self.authorization: dict[tuple[tuple[str, str, int], str], str] = {}
         self._credential: Credential | None = None
@@ -418,10 +721,16 @@ class Registry:
         self._lock = threading.Lock()
         self._credential_lock = threading.Lock()
         self._scope_locks: dict[str, threading.Lock] = {}
+        self._tls_lock = threading.Lock()
+        self._tls: bool | None = None  # whether the own host speaks TLS, once asked
         self._not_before = 0.0
 
     def close(self) -> None:
-        self.session.close()
+        with self._idle_lock:
+            idle = [c for connections in self._idle.values() for c in connections]
+            self._idle.clear()
+        for connection in idle:
+            connection.close()
 
     def own_url(self, target: str, scheme: str = '') -> Url:
         """The registry's own URL for ``target``, by ``scheme``, else by the
@@ -481,18 +790,18 @@ class Registry:
         """The digest the registry serves for a tag (HEAD); the bytes are
         fetched and hashed only when no digest header comes with it."""
         response = self._request('HEAD', query, f'manifests/{query.reference}')
-        _release(response)
-        digest = response.headers.get('Docker-Content-Digest', '')
+        response.release()
+        digest = response.header('Docker-Content-Digest')
         if not digest:
             return self._manifest(query)
         self._check_digest(digest, query)
-        media_type = response.headers.get('Content-Type', '').split(';')[0].strip()
+        media_type = response.header('Content-Type').split(';')[0].strip()
         return Manifest(digest, media_type in INDEX_MEDIA_TYPES, ())
 
     def _manifest(self, query: Query) -> Manifest:
         response = self._request('GET', query, f'manifests/{query.reference}')
         body = self._body(response, MAX_MANIFEST_BYTES, 'manifest')
-        header = response.headers.get('Docker-Content-Digest', '')
+        header = response.header('Docker-Content-Digest')
         if header and digest_problem(header) is not None:
             raise _fail('the registry sent a malformed Docker-Content-Digest header')
         # the bytes must match the header and the digest asked for, each by
@@ -514,8 +823,8 @@ class Registry:
             raise _fail('the manifest is not JSON') from None
         if not isinstance(manifest, dict):
             raise _fail('the manifest is not a JSON object')
-        media_type = manifest.get('mediaType') or response.headers.get(
-            'Content-Type', '',
+        media_type = manifest.get('mediaType') or response.header(
+            'Content-Type',
         ).split(';')[0].strip()
         if not isinstance(media_type, str):
             raise _fail('the manifest\'s mediaType is not a string')
@@ -572,7 +881,7 @@ class Registry:
 
     def _request(
             self, method: str, query: Query, path: str, absent: tuple[int, ...] = (404,),
-    ) -> requests.Response:
+    ) -> Answer:
         """One API request with authentication, 429 waits and redirects;
         a 2xx response (its body not read yet) or _Stop (Missing for the
         ``absent`` statuses)."""
@@ -588,15 +897,15 @@ class Registry:
             )
             status = response.status_code
             if status == 401 and url.origin not in answered:
-                challenge = response.headers.get('WWW-Authenticate', '')
-                _release(response)
+                challenge = response.header('WWW-Authenticate')
+                response.release()
                 self._renew(challenge, scope, url, sent.get(url.origin, ''))
                 answered.add(url.origin)
                 continue
 
             if status == 429 and retries < MAX_RETRIES:
-                _release(response)
-                wait = _retry_after(response.headers.get('Retry-After'))
+                response.release()
+                wait = _retry_after(response.header('Retry-After') or None)
                 wait = 1.0 if wait is None else wait
                 if wait >= self.deadline.remaining():
                     raise _fail(
@@ -609,7 +918,7 @@ class Registry:
                 continue
             if 200 <= status < 300:
                 return response
-            _release(response)
+            response.release()
             what = f'{self.domain}/{query.repository}'
             if status in absent:
                 raise _Stop(Missing(f'{what} has no manifest {query.reference} ({status})'))
@@ -680,7 +989,7 @@ class Registry:
     def _send_following(
             self, method: str, url: Url, scope: str,
             sent: dict[tuple[str, str, int], str], guessed: bool = False,
-    ) -> tuple[requests.Response, Url]:
+    ) -> tuple[Answer, Url]:
         """Send, following redirects by hand; each host gets only the
         Authorization header its own challenge earned, so the registry's
         credentials never reach a host it redirects to (``sent``: which
@@ -695,8 +1004,8 @@ class Registry:
             guessed = False
             if response.status_code not in REDIRECTS:
                 return response, url
-            location = response.headers.get('Location', '')
-            _release(response)
+            location = response.header('Location')
+            response.release()
             try:
                 target = parse_url(location, base=url)
             except UrlError as e:
@@ -715,7 +1024,7 @@ class Registry:
 
     def _send(
             self, method: str, url: Url, headers: dict[str, str], guessed: bool = False,
-    ) -> tuple[requests.Response, Url]:
+    ) -> tuple[Answer, Url]:
         """The response, and the URL it came from: the registry's own
         host is tried over HTTPS first, then over HTTP where allowed.
         ``guessed``: ``url`` was built before its scheme was known; another
@@ -728,6 +1037,8 @@ class Registry:
             if self.plain_http_allowed(plain):
                 # as Docker does for insecure registries: HTTPS first, then HTTP
                 try:
+                    if not self._tls_spoken(url):
+                        raise _fail('no TLS')
                     response = self._raw(method, url, headers, timeout)
                 except _Stop:
                     self.scheme = 'http'
@@ -737,72 +1048,182 @@ class Registry:
             self.scheme = 'https'
         return self._raw(method, url, headers, timeout), url
 
-    def _proxies(self, url: Url) -> dict[str, str]:
-        """The proxy for a request, chosen here: never one for loopback
-        (Go's rule), else HTTP(S)_PROXY as NO_PROXY allows."""
-        if loopback_host(url.host) or no_proxy_for(
-                url, os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or '',
-        ):
-            return {}
-        settings = {k: v for k, v in getproxies_environment().items() if k != 'no'}
-        proxy = requests.utils.select_proxy(url.text, settings)
-        return {url.scheme: proxy} if proxy else {}
-
-    def _raw(
-            self, method: str, url: Url, headers: dict[str, str], timeout: float,
-    ) -> requests.Response:
-        host = url.netloc
-        # the adapter, not Session.send: that one reads Location itself (and
-        # raises on a malformed one) and keeps cookies across hosts
-        prepared = self.session.prepare_request(
-            requests.Request(method, url.text, headers=headers),
+    def _tls_spoken(self, url: Url) -> bool:
+        """``_speaks_tls``, learnt once per registry: the connections that
+        start together wait for the first one's handshake (bounded by the
+        deadline) instead of each making its own."""
+        acquired = self._tls_lock.acquire(
+            timeout=max(0.0, self.deadline.end - time.monotonic()) + LOCK_GRACE,
         )
-        proxies = self._proxies(url)
+        if not acquired:
+            self.deadline.remaining()  # _Stop: past the deadline
+            raise _fail(f'{self.host} did not answer within {self.deadline.seconds:g} s (--timeout)')
         try:
-            return self.session.get_adapter(url.text).send(
-                prepared, stream=True, timeout=(timeout, timeout),
-                verify=self.verify, proxies=proxies,
+            if self._tls is None:
+                self._tls = self._speaks_tls(url, self.deadline.remaining())
+            return self._tls
+        finally:
+            self._tls_lock.release()
+
+    def _speaks_tls(self, url: Url, timeout: float) -> bool:
+        """Whether the registry's own host (loopback or listed as insecure,
+        where HTTP may follow) begins a TLS handshake, learnt without the
+        CA bundle, whose loading costs more CPU than a hundred requests on
+        loopback: a handshake against no trust anchor at all fails at the
+        certificate when the host speaks TLS (which the request then asks
+        over a connection verified against the bundle), and before it
+        when it does not.  This connection carries no request, whatever
+        its outcome; through a proxy, the request itself finds out."""
+        if self._proxy(url) is not None:
+            return True
+        connection = http.client.HTTPSConnection(
+            url.host, url.port, timeout=timeout, context=_untrusting_context(),
+        )
+        try:
+            connection.connect()
+        except ssl.SSLCertVerificationError:
+            return True
+        except (OSError, http.client.HTTPException, ValueError):
+            return False
+        finally:
+            connection.close()
+        return True  # no anchor verified it: the request's own handshake decides
+
+    def _proxy(self, url: Url) -> Proxy | None:
+        """The proxy for a request, chosen here: never one for loopback
+        (Go's rule), else HTTPS_PROXY / HTTP_PROXY / ALL_PROXY by the URL's
+        scheme as NO_PROXY allows (requests' ``select_proxy`` order)."""
+        if loopback_host(url.host) or no_proxy_for(url, self.no_proxy):
+            return None
+        setting = self.proxies.get(url.scheme) or self.proxies.get('all')
+        if not setting:
+            return None
+        if setting[:8].lower() == 'https://':
+            raise _fail(
+                f'the proxy set for {url.netloc} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+                f'is an https:// proxy URL, which digestpin does not use: name the proxy '
+                f'with http:// (the registry\'s TLS runs end to end through it)',
             )
-        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as e:
-            if not proxies:
-                raise _fail(
-                    f'{host} sent an answer that could not be read ({type(e).__name__})',
-                ) from None
+        try:
+            return parse_proxy(setting)
+        except UrlError:
             # the user's proxy setting, not the registry: named by its
             # variable, never printed (it may hold a password)
             raise _fail(
-                f'the proxy set for {host} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+                f'the proxy set for {url.netloc} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
                 f'is not a usable http or https proxy URL',
             ) from None
-        except requests.exceptions.Timeout:
-            raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
-        except requests.exceptions.SSLError:
-            raise _fail(f'TLS with {host} failed (a plain HTTP registry must be listed as insecure)') from None
-        except requests.exceptions.ConnectionError:
-            raise _Stop(Failed(f'cannot connect to {host}', unreachable=True)) from None
-        except requests.exceptions.RequestException as e:
-            raise _fail(f'{host} sent an answer that could not be read ({type(e).__name__})') from None
 
-    def _body(self, response: requests.Response, limit: int, what: str) -> bytes:
-        host = urlsplit(response.url).netloc
-        length = _ascii_number(response.headers.get('Content-Length'))
+    def _connect(self, url: Url, proxy: Proxy | None, timeout: float) -> http.client.HTTPConnection:
+        """A new connection (not opened yet: http.client opens it with the
+        first request): HTTPS verified against the CA bundle, through the
+        proxy in a CONNECT tunnel whose TLS is the registry's, end to end;
+        plain HTTP to the proxy, which is sent the absolute URL."""
+        if url.scheme == 'http':
+            where = proxy.url if proxy is not None else url
+            return http.client.HTTPConnection(where.host, where.port, timeout=timeout)
+        try:
+            context = tls_context(self.bundle or default_bundle())
+        except (OSError, ssl.SSLError, ImportError):
+            raise _fail(
+                'the CA bundle (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot be read '
+                'as certificates',
+            ) from None
+        if proxy is None:
+            return http.client.HTTPSConnection(url.host, url.port, timeout=timeout, context=context)
+        connection = http.client.HTTPSConnection(
+            proxy.url.host, proxy.url.port, timeout=timeout, context=context,
+        )
+        connection.set_tunnel(
+            url.host, url.port,
+            headers={'Proxy-Authorization': proxy.authorization} if proxy.authorization else None,
+        )
+        return connection
+
+    def _take(self, key: tuple[tuple[str, str, int], Proxy | None]) -> http.client.HTTPConnection | None:
+        """An idle connection for ``key`` that can still carry a request."""
+        while True:
+            with self._idle_lock:
+                idle = self._idle.get(key)
+                if not idle:
+                    return None
+                connection = idle.pop()
+            if not dropped(connection):
+                return connection
+            connection.close()
+
+    def _give_back(
+            self, key: tuple[tuple[str, str, int], Proxy | None], connection: http.client.HTTPConnection,
+    ) -> None:
+        with self._idle_lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self.connections:
+                idle.append(connection)
+                return
+        connection.close()
+
+    def _raw(self, method: str, url: Url, headers: dict[str, str], timeout: float) -> Answer:
+        """One request, its answer's body not read yet.  A kept connection
+        the server closed meanwhile is replaced once (GET and HEAD only are
+        sent, so asking again is safe)."""
+        host = url.netloc
+        proxy = self._proxy(url)
+        key = (url.origin, proxy)
+        sent = {
+            'User-Agent': USER_AGENT, 'Accept-Encoding': 'gzip, deflate',
+            'Connection': 'keep-alive', **headers,
+        }
+        target = url.target
+        if proxy is not None and url.scheme == 'http':
+            target = url.text  # the proxy forwards it; its login is for it alone
+            if proxy.authorization:
+                sent['Proxy-Authorization'] = proxy.authorization
+        for attempt in range(2):
+            connection = self._take(key)
+            kept = connection is not None
+            if connection is None:
+                connection = self._connect(url, proxy, timeout)
+            else:
+                connection.timeout = timeout
+                if connection.sock is not None:
+                    connection.sock.settimeout(timeout)
+            try:
+                connection.request(method, target, headers=sent)
+                response = connection.getresponse()
+            except BaseException as e:
+                connection.close()
+                if kept and attempt == 0 and isinstance(e, (ConnectionError, http.client.BadStatusLine)):
+                    continue  # closed while idle: a new connection asks again
+                if isinstance(e, socket.timeout):
+                    raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
+                if isinstance(e, ssl.SSLError):  # a certificate error too
+                    raise _fail(f'TLS with {host} failed (a plain HTTP registry must be listed as insecure)') from None
+                if isinstance(e, (OSError, http.client.HTTPException)):
+                    # refused, reset, unreachable, a failed tunnel, or what
+                    # is not HTTP: as requests reported it, no connection
+                    raise _Stop(Failed(f'cannot connect to {host}', unreachable=True)) from None
+                if isinstance(e, ValueError):
+                    raise _fail(f'{host} sent an answer that could not be read ({type(e).__name__})') from None
+                raise
+            answer = Answer(response, connection, lambda c: self._give_back(key, c), method, host)
+            if not response.chunked and _disagreeing_lengths(answer.header('Content-Length')):
+                answer.close()
+                raise _fail(f'{host} sent an answer that could not be read (InvalidHeader)')
+            return answer
+        raise AssertionError('unreachable')  # pragma: no cover
+
+    def _body(self, response: Answer, limit: int, what: str) -> bytes:
+        host = response.host
+        length = _ascii_number(response.header('Content-Length'))
         if length is not None and length > limit:
             response.close()
             raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read')
-        chunks = []
-        size = 0
         try:
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read')
-                chunks.append(chunk)
-                self.deadline.remaining()
-        except requests.exceptions.RequestException:
+            return response.read(limit, self.deadline)
+        except _Oversize:
+            raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read') from None
+        except (OSError, http.client.HTTPException, ValueError, zlib.error):
             raise _fail(f'{host} broke off the {what}') from None
-        finally:
-            response.close()
-        return b''.join(chunks)
 
     # -- authentication --------------------------------------------------
 
@@ -854,7 +1275,7 @@ class Registry:
         target = realm.target + ('&' if '?' in realm.target else '?') + urlencode(query)
         response = self._raw('GET', realm.replace(target=target), headers, self.deadline.remaining())
         if response.status_code != 200:
-            response.close()
+            response.release()
             if response.status_code == 401:
                 raise _fail(
                     f'the token server of {self.host} refused the credentials'
@@ -901,22 +1322,6 @@ def _internal_error(e: Exception) -> Failed:
     one reference, in one line; the other references are still asked."""
     message = ' '.join(str(e).split())[:200]
     return Failed(f'internal error: {type(e).__name__}: {message} (please report it)')
-
-
-def _release(response: requests.Response) -> None:
-    """Done with an answer whose body does not matter: a small body is read
-    so that the connection is kept for the next request; a large one (or a
-    broken one) closes it."""
-    length = _ascii_number(response.headers.get('Content-Length'))
-    if response.request.method == 'HEAD' or (length is not None and length <= 64 * 1024):
-        try:
-            response.raw.drain_conn()
-        except Exception:  # a connection that breaks is not kept: that is all
-            response.close()
-            return
-        response.raw.release_conn()
-        return
-    response.close()
 
 
 def _basic(credential: Credential) -> str:

@@ -5,8 +5,8 @@ A source is one class, constructed from ``SourceOptions``, that answers
 and ``manifests(pins)`` (verify: what each pin's digest and tag are), with
 the answer types of ``answers``.  ``SOURCES`` names each class as
 ``'module:Class'``, imported only when that source is asked, so that the
-docker SDK, requests and cryptography are loaded only by the source that
-needs them (and lint imports none of them):
+docker SDK, http.client and cryptography are loaded only by the source
+that needs them (and lint imports none of them):
 
 - ``local``: the daemon's image list (RepoDigests);
 - ``pull``: the same after the daemon pulls;
@@ -61,7 +61,7 @@ def open_source(
 ) -> Source:
     """The source ``--source name`` names.  Its module is imported when it
     is first asked, not before: a run with nothing to resolve loads neither
-    the docker SDK nor requests."""
+    the docker SDK nor http.client."""
     return _Deferred(name, SourceOptions(docker_host, timeout, refresh, tuple(insecure)))
 
 

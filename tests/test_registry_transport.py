@@ -1,0 +1,224 @@
+"""The registry source's own HTTP transport (``http.client`` under a pool of
+ours): what it sends to a proxy, which proxies it refuses, when it loads
+the CA bundle, and that a kept connection the server closed is replaced.
+The safety rules themselves are shown in test_where_credentials_go.py,
+test_attack_credentials.py and test_registry_*.py."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import json
+import socketserver
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.credentials import Credential
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Query
+from tests.registries import Answer
+from tests.registries import INDEX_TYPE
+from tests.registries import isolated_network
+from tests.registries import PASSWORD
+from tests.registries import Request
+from tests.registries import ScriptedRegistry
+from tests.registries import tls_certificate
+from tests.registries import USER
+
+MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
+DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+PROXY_LOGIN = 'Basic ' + base64.b64encode(b'puser:s3cret-proxy').decode()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolated_network(monkeypatch, tmp_path / 'home')
+
+
+def served(request: Request) -> Answer:
+    if '/manifests/' in request.path:
+        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
+    return 404, {}, b''
+
+
+def the_login(host: str, timeout: float) -> Credential:
+    return Credential(USER, PASSWORD, 'test')
+
+
+class AnsweringProxy:
+    """A loopback forward proxy that answers itself, as the registry would
+    (so the registry's name need not resolve): it records each request line
+    with its headers; CONNECT is refused (502)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        outer = self
+
+        class Proxied(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def _answer(self) -> None:
+                outer.requests.append((
+                    f'{self.command} {self.path}', {k.lower(): v for k, v in self.headers.items()},
+                ))
+                if self.command == 'CONNECT':
+                    status, headers, body = 502, {}, b''
+                else:
+                    status, headers, body = served(Request(self.command, self.path, {}, 0))
+                self.send_response(status)
+                for key, value in {'Content-Length': str(len(body)), **headers}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = do_CONNECT = _answer  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Proxied)
+        self.server.daemon_threads = True
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_proxy_gets_its_login_in_the_connect_and_the_forwarded_request(
+        monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An insecure registry behind an http:// proxy: HTTPS first, in a
+    CONNECT tunnel, then plain HTTP as an absolute URL; the proxy's login
+    (its URL's user information) goes to the proxy with both, and the
+    registry's name is never looked up here (the proxy is asked for it)."""
+    proxy = AnsweringProxy()
+    try:
+        login = proxy.url.replace('http://', 'http://puser:s3cret-proxy@')
+        monkeypatch.setenv('HTTP_PROXY', login)
+        monkeypatch.setenv('HTTPS_PROXY', login)
+        query = Query('registry.invalid:5000', 'team/app', '1')
+        answer = ask_all([query], 5, insecure=['registry.invalid:5000'], credentials=the_login)
+        assert answer == {query: Manifest(DIGEST, True, ())}
+        assert [(line, headers.get('proxy-authorization')) for line, headers in proxy.requests] == [
+            ('CONNECT registry.invalid:5000', PROXY_LOGIN),
+            ('HEAD http://registry.invalid:5000/v2/team/app/manifests/1', PROXY_LOGIN),
+        ]
+        assert proxy.requests[1][1]['host'] == 'registry.invalid:5000'
+    finally:
+        proxy.close()
+
+
+def test_an_https_proxy_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS to the proxy itself (inside which the registry's TLS would run)
+    is not spoken: one line naming the variables, never the URL, and
+    nothing is sent."""
+    proxy = AnsweringProxy()
+    try:
+        monkeypatch.setenv('HTTPS_PROXY', proxy.url.replace('http://', 'https://puser:s3cret-proxy@'))
+        query = Query('registry.example:5000', 'team/app', '1')
+        assert ask_all([query], 5, credentials=the_login) == {query: Failed(
+            'the proxy set for registry.example:5000 (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+            'is an https:// proxy URL, which digestpin does not use: name the proxy with '
+            'http:// (the registry\'s TLS runs end to end through it)',
+        )}
+        assert proxy.requests == []
+    finally:
+        proxy.close()
+
+
+def test_a_plain_loopback_registry_needs_no_ca_bundle(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """HTTPS is tried first (it is not spoken there), and the CA bundle,
+    whose loading costs more than a hundred requests, is not read for it:
+    one that cannot be read does not matter (on main: an internal error)."""
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(tmp_path / 'no-such-bundle.pem'))
+    registry = ScriptedRegistry(served)
+    try:
+        query = Query(registry.address, 'team/app', '1')
+        assert ask_all([query], 5, credentials=the_login) == {query: Manifest(DIGEST, True, ())}
+    finally:
+        registry.close()
+
+
+def test_a_loopback_tls_registry_is_verified_against_the_bundle(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """The handshake that tells whether a loopback registry speaks TLS
+    trusts nothing and carries no request; the request goes over a
+    connection verified against the bundle: trusted when the bundle names
+    the registry's certificate, a TLS failure (not plain HTTP) otherwise."""
+    cert = tls_certificate(tmp_path / 'tls')
+    other = tls_certificate(tmp_path / 'other')
+    registry = ScriptedRegistry(served, tls=cert)
+    try:
+        query = Query(registry.address, 'team/app', '1')
+        monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert[0]))
+        assert ask_all([query], 5, credentials=the_login) == {query: Manifest(DIGEST, True, ())}
+        assert [r.method for r in registry.requests] == ['HEAD']
+        monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(other[0]))
+        answer = ask_all([query], 5, credentials=the_login)[query]
+        assert isinstance(answer, Failed) and answer.reason.startswith(
+            f'cannot connect to {registry.address}',
+        ), answer
+        assert [r.method for r in registry.requests] == ['HEAD']
+    finally:
+        registry.close()
+
+
+def test_a_kept_connection_the_registry_closed_is_replaced() -> None:
+    """The registry closes every connection after one answer without saying
+    so (no ``Connection: close``): each later request finds its kept
+    connection closed and asks again on a new one, once."""
+    def closing(request: Request) -> Answer:
+        return served(request)
+    registry = ScriptedRegistry(closing)
+    original = registry.server.RequestHandlerClass
+    original.close_connection = True  # type: ignore[attr-defined]
+
+    class OneAnswer(original):  # type: ignore[misc, valid-type]
+        def handle(self) -> None:
+            self.handle_one_request()
+
+    registry.server.RequestHandlerClass = OneAnswer
+    try:
+        queries = [Query(registry.address, 'team/app', str(n)) for n in range(5)]
+        answers = ask_all(queries, 5, credentials=the_login, connections=1)
+        assert list(answers.values()) == [Manifest(DIGEST, True, ())] * 5
+        assert [r.path for r in registry.requests] == [f'/v2/team/app/manifests/{n}' for n in range(5)]
+        assert registry.connections == 6  # and the handshake that found no TLS
+    finally:
+        registry.close()
+
+
+def test_whether_a_registry_speaks_tls_is_asked_once() -> None:
+    """Eight connections start together on a plain-HTTP loopback registry:
+    one handshake finds that it speaks no TLS, and the eight requests go
+    straight to plain HTTP, each connection kept for its next request."""
+    registry = ScriptedRegistry(served)
+    original = registry.server.RequestHandlerClass
+
+    class Slow(original):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:  # every thread has started before any handshake ends
+            time.sleep(0.3)
+            super().setup()
+
+    registry.server.RequestHandlerClass = Slow
+    try:
+        queries = [Query(registry.address, 'team/app', str(n)) for n in range(40)]
+        answers = ask_all(queries, 5, credentials=the_login, connections=8)
+        assert list(answers.values()) == [Manifest(DIGEST, True, ())] * 40
+        assert len(registry.requests) == 40
+        # one handshake, and at most one connection per thread (fewer when
+        # a thread finds another's kept connection idle)
+        assert registry.connections <= 1 + 8
+    finally:
+        registry.close()
