@@ -171,6 +171,31 @@ def test_compose_include_linked_out_of_the_repository_is_not_read(tmp_path: Path
     ]
 
 
+def test_compose_include_never_reads_the_repositorys_git_folder(tmp_path: Path) -> None:
+    """actions/checkout leaves the job's token in ``.git/config``
+    (``extraheader = AUTHORIZATION: basic ...``): an include's env_file
+    naming it made the token a variable's value, printed in the finding of
+    the image built from it.  Nothing under ``.git`` is read, as env_file
+    or as an included file."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / '.git' / 'config', (
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {SECRET}\n'
+    ).encode())
+    write(tmp_path / '.git' / 'web.yml', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / 'web.yml', b'services:\n  web:\n    image: nginx:${extraheader}\n')
+    write(tmp_path / 'compose.yaml', (
+        b'include:\n  - path: web.yml\n    env_file: .git/config\n  - x/../.git/web.yml\n'
+    ))
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert SECRET not in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        'compose.yaml: error: include: env_file .git/config is in the repository\'s '
+        '.git folder: not read',
+        "compose.yaml: error: includes .git/web.yml, in the repository's .git folder: not read",
+    ]
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

@@ -767,8 +767,18 @@ def _remote(name: str) -> bool:
     return '://' in name or re.match(r'[A-Za-z0-9_.-]+@[^/:]+:', name) is not None
 
 
-def _inside(top: str, path: str) -> bool:
-    return os.path.commonpath((top, os.path.realpath(path))) == top
+def _outside(top: str, path: str) -> str:
+    """Why an include or an env_file is not read ('' when it is): its real
+    path out of the repository, or in its version control folder, where
+    actions/checkout keeps the job's token (``.git/config``)."""
+    real = os.path.realpath(path)
+    if os.path.commonpath((top, real)) != top:
+        return f'outside the repository ({top})'
+    below = os.path.relpath(real, top).split(os.sep)
+    metadata = next((part for part in below if part in _SKIPPED_FOLDERS), None)
+    if metadata is not None:
+        return f"in the repository's {metadata} folder"
+    return ''
 
 
 class _Including(Record):
@@ -871,7 +881,7 @@ class _Includes:
                     if project not in self.dotenv:
                         env_file = os.path.join(project, '.env')
                         self.dotenv[project] = (
-                            dotenv_in(project or '.') if _inside(top, env_file) else {}
+                            {} if _outside(top, env_file) else dotenv_in(project or '.')
                         )
                     own = self.dotenv[project]
                 else:
@@ -884,12 +894,13 @@ class _Includes:
             problem = ''
             for target in targets:
                 real = os.path.realpath(target)
+                why = _outside(top, target)
                 if any(r == real for r, _ in here.chain):
                     problem = 'include cycle: ' + ' includes '.join(
                         [path for _, path in here.chain] + [target],
                     )
-                elif not _inside(top, target):
-                    problem = f'includes {target}, outside the repository ({top}): not read'
+                elif why:
+                    problem = f'includes {target}, {why}: not read'
                 elif real in self.done or any(f.chain[-1][0] == real for f in found):
                     continue  # included before: read once
                 elif self.count >= MAX_INCLUDES:
@@ -932,13 +943,14 @@ class _Includes:
 def _env_files(names: list[str], top: str) -> dict[str, str]:
     """The values an include's ``env_file`` gives (a later file's win);
     ReadError for one that Compose could not read or that is outside the
-    repository."""
+    repository or in its ``.git``."""
     from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
     from digestpin_hooks.read.variables import read_dotenv
     values: dict[str, str] = {}
     for name in names:
-        if not _inside(top, name):
-            raise ReadError(f'env_file {name} is outside the repository ({top}): not read')
+        why = _outside(top, name)
+        if why:
+            raise ReadError(f'env_file {name} is {why}: not read')
         try:
             text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
         except IsADirectoryError:
