@@ -196,6 +196,31 @@ def test_compose_include_never_reads_the_repositorys_git_folder(tmp_path: Path) 
     ]
 
 
+@pytest.mark.parametrize(('compose', 'dotenv', 'error'), (
+    (b'include: ["a\\0b.yml"]\n', b'',
+     "compose.yaml: error: include: a\\x00b.yml names a file with a NUL byte: not read"),
+    (b'include: [{path: web.yml, env_file: "a\\0b"}]\n', b'',
+     "compose.yaml: error: include: a\\x00b names a file with a NUL byte: not read"),
+    (b'include: [{path: web.yml, project_directory: "a\\0b"}]\n', b'',
+     "compose.yaml: error: include: a\\x00b names a file with a NUL byte: not read"),
+    (b'include: ["${A}.yml"]\n', b'A=web\0\n',
+     "compose.yaml: error: include: web\\x00.yml names a file with a NUL byte: not read"),
+    (b'services:\n  app:\n    extends:\n      file: "a\\0b"\n      service: web\n', b'',
+     "compose.yaml: error: services.app extends a\\x00b, a file with a NUL byte: not read"),
+))
+def test_compose_file_named_with_a_nul_byte_is_one_error_line(
+        tmp_path: Path, compose: bytes, dotenv: bytes, error: str,
+) -> None:
+    """No system call takes a path with a NUL byte (Python raises
+    ValueError): an include, env_file, project_directory or extends file
+    naming one, written or from a .env value, was an internal error."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'web.yml', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / '.env', dotenv)
+    write(tmp_path / 'compose.yaml', compose)
+    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == error
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

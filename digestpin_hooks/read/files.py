@@ -720,6 +720,11 @@ def _extended(
                 target = path
                 if other:
                     target = os.path.normpath(os.path.join(os.path.dirname(path), other))
+                if '\0' in target:  # no system call takes it (Python: ValueError)
+                    problem = (
+                        f'services.{service} extends {target}, a file with a NUL byte: not read'
+                    )
+                    break
                 real = os.path.realpath(target)
                 if (real, base) in chain:
                     problem = (
@@ -870,6 +875,17 @@ class _Includes:
                 self.errors.append(FileError(
                     here.path, f'include: {names[0]} is not read (a remote include)',
                     entry.line, skipped=True,
+                ))
+                continue
+            written = (*entry.paths, entry.project_directory, *(entry.env_files or ()))
+            nul = next((
+                value for value in (interpolate(w, here.env).value for w in written)
+                if '\0' in value
+            ), None)
+            if nul is not None:  # no system call takes it (Python: ValueError)
+                self.errors.append(FileError(
+                    here.path, f'include: {nul} names a file with a NUL byte: not read',
+                    entry.line,
                 ))
                 continue
             targets = [at(name) for name in entry.paths]
