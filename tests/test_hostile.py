@@ -221,6 +221,26 @@ def test_compose_file_named_with_a_nul_byte_is_one_error_line(
     assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == error
 
 
+def test_compose_include_of_files_already_queued_is_not_counted_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """compose.yaml includes 150 files, the first of which includes the 149
+    others too: 150 files in all, within the bound.  A file found but not
+    yet followed was counted again when another file included it: 149
+    false "more than 150 files" errors, exit status 2."""
+    (tmp_path / '.git').mkdir()
+    pinned = b'nginx:1.27@sha256:' + b'0' * 64
+    names = [b'c%d.yml' % i for i in range(150)]
+    write(tmp_path / 'compose.yaml', b'include:\n' + b''.join(b'  - %s\n' % n for n in names))
+    for i, name in enumerate(names):
+        write(tmp_path / name.decode(), b'services:\n  s%d:\n    image: %s\n' % (i, pinned) + (
+            b'include:\n' + b''.join(b'  - %s\n' % n for n in names[1:]) if i == 0 else b''
+        ))
+    monkeypatch.chdir(tmp_path)
+    assert lint_main(['compose.yaml']) == 0
+    assert capsys.readouterr() == ('', '')
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

@@ -802,7 +802,8 @@ class _Includes:
 
     def __init__(self, given: set[str]) -> None:
         self.given = given
-        self.done: set[str] = set()  # real paths whose includes were followed
+        # real paths whose includes were followed, or are to be: each once
+        self.done: set[str] = set()
         self.read: dict[str, ReadFile] = {}  # real path -> its bytes
         self.errors: list[FileError] = []
         self.loaded: list[LoadedFile] = []
@@ -820,6 +821,7 @@ class _Includes:
         real_root = os.path.realpath(root.path)
         if real_root in self.done:
             return
+        self.done.add(real_root)
         if root.identity is not None:
             self.read[real_root] = ReadFile(root.data, root.identity)
         top = _repository(root.path)
@@ -830,9 +832,6 @@ class _Includes:
         self.count = 0
         while todo:
             here = todo.pop()
-            if here.chain[-1][0] in self.done:
-                continue
-            self.done.add(here.chain[-1][0])
             found = self._entries(here, top)
             for file in found:
                 self._load(file)
@@ -917,8 +916,8 @@ class _Includes:
                     )
                 elif why:
                     problem = f'includes {target}, {why}: not read'
-                elif real in self.done or any(f.chain[-1][0] == real for f in found):
-                    continue  # included before: read once
+                elif real in self.done:
+                    continue  # included before (its includes followed, or to be): read once
                 elif self.count >= MAX_INCLUDES:
                     problem = f'includes more than {MAX_INCLUDES} files: the rest are not read'
                 else:
@@ -930,6 +929,7 @@ class _Includes:
                     except ReadError as e:
                         problem = f'includes {target}: {e}'
                     else:
+                        self.done.add(real)
                         found.append(_Including(
                             target, project, env, (*here.chain, (real, target)),
                         ))
