@@ -24,6 +24,7 @@ from digestpin_hooks.read.kinds import yaml_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
     from typing import Final
     from typing import Iterable
     from typing import Iterator
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.ci import Pipeline
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+    from digestpin_hooks.read.yaml_refs import ComposeInclude
     from re import Pattern
     from typing import Union
 
@@ -809,6 +811,8 @@ class _Includes:
         self.loaded: list[LoadedFile] = []
         self.count = 0  # files included from the file given followed now
         self.dotenv: dict[str, dict[str, str]] = {}  # project folder -> its .env
+        # real path -> an env_file's values, or why it cannot be read
+        self.env_files: dict[str, dict[str, str] | str] = {}
 
     def _read(self, path: str, real: str) -> ReadFile:
         if real not in self.read:
@@ -891,21 +895,7 @@ class _Includes:
             project = at(entry.project_directory) if entry.project_directory else (
                 os.path.dirname(targets[0])
             )
-            try:
-                if entry.env_files is None:
-                    if project not in self.dotenv:
-                        env_file = os.path.join(project, '.env')
-                        self.dotenv[project] = (
-                            {} if _outside(top, env_file) else dotenv_in(project or '.')
-                        )
-                    own = self.dotenv[project]
-                else:
-                    own = _env_files([at(name) for name in entry.env_files], top)
-            except ReadError as e:
-                self.errors.append(FileError(here.path, f'include: {e}', entry.line))
-                continue
-            # the including file's values win over the included project's
-            env = {**own, **here.env}
+            env: dict[str, str] | None = None  # its values, once a file is read
             problem = ''
             for target in targets:
                 real = os.path.realpath(target)
@@ -921,6 +911,14 @@ class _Includes:
                 elif self.count >= MAX_INCLUDES:
                     problem = f'includes more than {MAX_INCLUDES} files: the rest are not read'
                 else:
+                    try:
+                        if env is None:
+                            # the including file's values win over the project's
+                            env = {**self._values(entry, project, at, top), **here.env}
+                    except ReadError as e:
+                        problem = f'include: {e}'
+                        self.errors.append(FileError(here.path, problem, entry.line))
+                        break
                     self.count += 1
                     try:
                         self._read(target, real)
@@ -937,6 +935,49 @@ class _Includes:
                     self.errors.append(FileError(here.path, problem, entry.line))
                     break
         return found
+
+    def _values(
+            self, entry: ComposeInclude, project: str, at: Callable[[str], str], top: str,
+    ) -> dict[str, str]:
+        """The values an entry gives the files it includes: those of its
+        ``env_file`` (a later file's win), else of the ``.env`` in its
+        project folder; ReadError for an env_file Compose could not read or
+        that is outside the repository or in its ``.git``.
+
+        Asked only for an entry that includes a file not read before, and
+        each file read once a run: files that include the same files with
+        the same large env_file (150 files of 150 entries) cost one read of
+        it, not one an entry."""
+        from digestpin_hooks.read.yaml_refs import dotenv_in
+        # which files are outside depends on the file given: asked each time
+        if entry.env_files is None:
+            if _outside(top, os.path.join(project, '.env')):
+                return {}
+            if project not in self.dotenv:
+                self.dotenv[project] = dotenv_in(project or '.')
+            return self.dotenv[project]
+        values: dict[str, str] = {}
+        # a file named twice (or by a link to it) gives its values where it
+        # is named last: merged there only
+        last: dict[str, str] = {}  # real path -> its name, by where named last
+        for name in map(at, entry.env_files):
+            real = os.path.realpath(name)
+            last.pop(real, None)
+            last[real] = name
+        for real, name in last.items():
+            why = _outside(top, name)
+            if why:
+                raise ReadError(f'env_file {name} is {why}: not read')
+            if real not in self.env_files:
+                try:
+                    self.env_files[real] = _env_file(name)
+                except ReadError as e:
+                    self.env_files[real] = str(e)
+            read = self.env_files[real]
+            if isinstance(read, str):
+                raise ReadError(read)
+            values.update(read)
+        return values
 
     def _load(self, file: _Including) -> None:
         """Read an included file whole, with the values it is given."""
@@ -956,27 +997,20 @@ class _Includes:
             ))
 
 
-def _env_files(names: list[str], top: str) -> dict[str, str]:
-    """The values an include's ``env_file`` gives (a later file's win);
-    ReadError for one that Compose could not read or that is outside the
-    repository or in its ``.git``."""
+def _env_file(name: str) -> dict[str, str]:
+    """The values an include's ``env_file`` gives; ReadError for one that
+    Compose could not read."""
     from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
     from digestpin_hooks.read.variables import read_dotenv
-    values: dict[str, str] = {}
-    for name in names:
-        why = _outside(top, name)
-        if why:
-            raise ReadError(f'env_file {name} is {why}: not read')
-        try:
-            text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
-        except IsADirectoryError:
-            raise ReadError(f'env_file {name}: is a directory') from None
-        except ReadError as e:
-            raise ReadError(f'env_file {name}: {e}') from None
-        except UnicodeDecodeError:
-            raise ReadError(f'env_file {name}: not UTF-8') from None
-        values.update(read_dotenv(text))
-    return values
+    try:
+        text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
+    except IsADirectoryError:
+        raise ReadError(f'env_file {name}: is a directory') from None
+    except ReadError as e:
+        raise ReadError(f'env_file {name}: {e}') from None
+    except UnicodeDecodeError:
+        raise ReadError(f'env_file {name}: not UTF-8') from None
+    return read_dotenv(text)
 
 
 def _included(
