@@ -277,6 +277,62 @@ def test_compose_include_of_files_already_queued_is_not_counted_again(
     assert capsys.readouterr() == ('', '')
 
 
+def run_at_the_top(
+        root: Path, *args: str, env: dict[str, str],
+) -> subprocess.CompletedProcess[str]:
+    """``python -m digestpin_hooks ARGS`` in ``/`` of a file system whose
+    ``/`` is ``root`` (a chroot in a mount namespace of its own, the
+    interpreter, this checkout and /proc bound into it): a build container
+    that copied the repository to ``/``."""
+    folders = sorted({
+        '/usr', '/lib', '/lib64', '/bin', '/proc', ROOT,
+        os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
+    })
+    binds = ''.join(
+        f'mkdir -p {root}{d} && mount --bind {d} {root}{d} && '
+        for d in folders if os.path.isdir(d)
+    )
+    environment = ' '.join(f'{k}={v}' for k, v in {**env, 'PYTHONPATH': ROOT}.items())
+    command = ' '.join(args)
+    return subprocess.run(
+        ('unshare', '--mount', '--propagation', 'private', 'sh', '-c', (
+            f'{binds}chroot {root} /usr/bin/env -i {environment} '
+            f'{sys.executable} -m digestpin_hooks {command}'
+        )), capture_output=True, text=True, timeout=HANG,
+    )
+
+
+def test_nothing_is_included_when_the_repository_would_be_the_whole_file_system(
+        tmp_path: Path,
+) -> None:
+    """A Compose file at ``/`` (or under a ``/.git``) has ``/`` for its
+    repository: every file was inside it, and an include's env_file
+    ``/proc/self/environ`` (or a build secret in /run/secrets) gave its
+    values to an image printed in a finding.  Nothing is followed from a
+    repository that would be ``/``, as nothing outside one is; a GitLab
+    file there is read without the root that includes it (which walked
+    the whole file system, /proc and /usr included, to find its
+    includes)."""
+    root = tmp_path / 'root'
+    write(root / 'compose.yaml', (
+        b'include:\n  - path: srv/web.yml\n    env_file: /proc/self/environ\n'
+    ))
+    write(root / 'srv' / 'web.yml', b'services:\n  web:\n    image: ${AAA}\n')
+    (root / '.git').mkdir()
+    write(root / '.gitlab-ci.yml', b'include: ci/build.yml\nvariables:\n  IMAGE: nginx:1\n')
+    write(root / 'ci' / 'build.yml', b'build:\n  image: $IMAGE\n')
+    env = {'AAA': 'nginx:1', 'TOKEN': SECRET}
+    result = run_at_the_top(root, 'lint', 'compose.yaml', env=env)
+    assert SECRET not in result.stdout + result.stderr
+    assert (result.returncode, result.stdout, result.stderr) == (2, '', (
+        'compose.yaml: error: includes srv/web.yml, in no repository (its top '
+        'would be /, the whole file system): not read\n'
+    ))
+    result = run_at_the_top(root, 'lint', '--kind', 'gitlab-ci', 'ci/build.yml', env=env)
+    assert (result.returncode, result.stderr) == (0, 'summary: 1 finding (DP003 1) in 1 file\n')
+    assert result.stdout.startswith("ci/build.yml:2:10: DP003 '$IMAGE' cannot be checked")
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

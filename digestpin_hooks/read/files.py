@@ -588,8 +588,8 @@ def _roots_of_others(
         if at in done:
             continue
         top = _repository(loaded[at].path)
-        if top in tops:
-            continue
+        if top in tops or _whole_file_system(top):
+            continue  # (from /, the search for its includes walked it all)
         tops.add(top)
         for name in _GITLAB_ROOTS:
             root = os.path.join(top, name)
@@ -728,6 +728,7 @@ def _extended(
                     )
                     break
                 real = os.path.realpath(target)
+                why = _outside(top, target)
                 if (real, base) in chain:
                     problem = (
                         f'services.{service} extends a cycle of services (back to '
@@ -735,11 +736,8 @@ def _extended(
                     )
                 elif len(chain) > MAX_EXTENDS:
                     problem = f'services.{service} extends more than {MAX_EXTENDS} services deep'
-                elif os.path.commonpath((top, real)) != top:
-                    problem = (
-                        f'services.{service} extends {target}, outside the '
-                        f'repository ({top}): not read'
-                    )
+                elif why:
+                    problem = f'services.{service} extends {target}, {why}: not read'
                 else:
                     chain.append((real, base))
                     if real not in given:
@@ -774,10 +772,20 @@ def _remote(name: str) -> bool:
     return '://' in name or re.match(r'[A-Za-z0-9_.-]+@[^/:]+:', name) is not None
 
 
+def _whole_file_system(top: str) -> bool:
+    """Whether a repository's top is ``/`` (a ``/.git``, or a file given in
+    ``/``, as in a build container that copied the repository there): then
+    /proc, /run/secrets... would all be inside it."""
+    return os.path.dirname(top) == top
+
+
 def _outside(top: str, path: str) -> str:
-    """Why an include or an env_file is not read ('' when it is): its real
-    path out of the repository, or in its version control folder, where
-    actions/checkout keeps the job's token (``.git/config``)."""
+    """Why an included, extended or env_file is not read ('' when it is):
+    its real path out of the repository, or in its version control folder,
+    where actions/checkout keeps the job's token (``.git/config``); every
+    path when the repository would be the whole file system."""
+    if _whole_file_system(top):
+        return f'in no repository (its top would be {top}, the whole file system)'
     real = os.path.realpath(path)
     if os.path.commonpath((top, real)) != top:
         return f'outside the repository ({top})'
