@@ -529,7 +529,8 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
         for each in _included(including, given) if including else ():
             if isinstance(each, LoadedFile):
                 given.add(os.path.realpath(each.path))
-                composing.append(each)
+                if b'extends' in each.data:  # else let go once handed on
+                    composing.append(each)
             yield each
         extending = [f for f in composing if b'extends' in f.data]
         if extending:
@@ -814,28 +815,25 @@ class _Includes:
         self.given = given
         # real paths whose includes were followed, or are to be: each once
         self.done: set[str] = set()
-        self.read: dict[str, ReadFile] = {}  # real path -> its bytes
+        # real path -> the entries of its include:, until they are followed
+        # (its bytes are let go as soon as it is read: 150 files of 16 MiB
+        # are not held at once)
+        self.includes: dict[str, list[ComposeInclude]] = {}
         self.errors: list[FileError] = []
-        self.loaded: list[LoadedFile] = []
         self.count = 0  # files included from the file given followed now
         self.dotenv: dict[str, dict[str, str]] = {}  # project folder -> its .env
         # real path -> an env_file's values, or why it cannot be read
         self.env_files: dict[str, dict[str, str] | str] = {}
 
-    def _read(self, path: str, real: str) -> ReadFile:
-        if real not in self.read:
-            self.read[real] = read_regular(path, MAX_FILE_BYTES)
-        return self.read[real]
-
-    def follow(self, root: LoadedFile) -> None:
-        """Read what ``root`` includes, and what those include."""
+    def follow(self, root: LoadedFile) -> Iterator[LoadedFile]:
+        """Read what ``root`` includes, and what those include, each file
+        handed on as soon as it is read."""
         from digestpin_hooks.read.yaml_refs import dotenv_in
         real_root = os.path.realpath(root.path)
         if real_root in self.done:
             return
         self.done.add(real_root)
-        if root.identity is not None:
-            self.read[real_root] = ReadFile(root.data, root.identity)
+        self.includes[real_root] = _includes_in(root.data)
         top = _repository(root.path)
         folder = os.path.dirname(root.path)
         todo = [_Including(
@@ -844,27 +842,23 @@ class _Includes:
         self.count = 0
         while todo:
             here = todo.pop()
-            found = self._entries(here, top)
-            for file in found:
-                self._load(file)
+            found = []
+            for file, read in self._entries(here, top):
+                found.append(file)
+                self.includes[file.chain[-1][0]] = _includes_in(read.data)
+                loaded = self._load(file, read)
+                if loaded is not None:
+                    yield loaded
             todo.extend(reversed(found))
 
-    def _entries(self, here: _Including, top: str) -> list[_Including]:
-        """The files ``here`` includes and has not included before; an
-        error (a note for a remote include) for each entry that cannot be
-        followed."""
+    def _entries(self, here: _Including, top: str) -> Iterator[tuple[_Including, ReadFile]]:
+        """The files ``here`` includes and has not included before, each
+        as soon as it is read; an error (a note for a remote include) for
+        each entry that cannot be followed."""
         from digestpin_hooks.model import FileError
         from digestpin_hooks.read.ci import MAX_INCLUDES
         from digestpin_hooks.read.variables import interpolate
-        from digestpin_hooks.read.yaml_refs import compose_includes
-        from digestpin_hooks.read.yaml_refs import dotenv_in
-        from digestpin_hooks.text import decode
-        try:
-            text = decode(self._read(here.path, here.chain[-1][0]).data, 'strict')[0]
-        except (OSError, UnicodeDecodeError):
-            return []  # reading the file itself says what is wrong
-        found: list[_Including] = []
-        entries = compose_includes(text)
+        entries = self.includes.pop(here.chain[-1][0])
         if len(entries) > MAX_INCLUDES:
             self.errors.append(FileError(here.path, (
                 f'include: more than {MAX_INCLUDES} entries: the rest are not read'
@@ -929,20 +923,19 @@ class _Includes:
                         break
                     self.count += 1
                     try:
-                        self._read(target, real)
+                        read = read_regular(target, MAX_FILE_BYTES)
                     except IsADirectoryError:
                         problem = f'includes {target}: is a directory'
                     except ReadError as e:
                         problem = f'includes {target}: {e}'
                     else:
                         self.done.add(real)
-                        found.append(_Including(
+                        yield _Including(
                             target, project, env, (*here.chain, (real, target)),
-                        ))
+                        ), read
                 if problem:
                     self.errors.append(FileError(here.path, problem, entry.line))
                     break
-        return found
 
     def _values(
             self, entry: ComposeInclude, project: str, at: Callable[[str], str], top: str,
@@ -987,22 +980,34 @@ class _Includes:
             values.update(read)
         return values
 
-    def _load(self, file: _Including) -> None:
-        """Read an included file whole, with the values it is given."""
+    def _load(self, file: _Including, read: ReadFile) -> LoadedFile | None:
+        """An included file read whole, with the values it is given (None:
+        it is given too, or cannot be read)."""
         from digestpin_hooks.model import FileError
         real = file.chain[-1][0]
         if real in self.given:
-            return
+            return None
         self.given.add(real)
-        read = self.read[real]
         try:
-            self.loaded.append(parse_data(
+            return parse_data(
                 file.path, read.data, COMPOSE, read.identity, variables=file.env,
-            ))
+            )
         except UnreadableFile as e:
             self.errors.append(FileError(
                 file.path, str(e), skipped=isinstance(e, SkippedFile),
             ))
+            return None
+
+
+def _includes_in(data: bytes) -> list[ComposeInclude]:
+    """The entries of a Compose file's ``include:`` (none when it cannot be
+    read: reading the file itself says what is wrong)."""
+    from digestpin_hooks.read.yaml_refs import compose_includes
+    from digestpin_hooks.text import decode
+    try:
+        return compose_includes(decode(data, 'strict')[0])
+    except UnicodeDecodeError:
+        return []
 
 
 def _env_file(name: str) -> dict[str, str]:
@@ -1039,6 +1044,5 @@ def _included(
     line.  An included file given too is read as given, once."""
     includes = _Includes(given)
     for root in including:
-        includes.follow(root)
-    yield from includes.loaded
+        yield from includes.follow(root)
     yield from includes.errors
