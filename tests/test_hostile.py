@@ -354,6 +354,18 @@ def test_compose_included_files_are_handed_on_one_at_a_time(tmp_path: Path) -> N
     assert read == [[], ['a:1'], ['b:2']]
 
 
+def test_compose_include_path_nested_too_deep_is_one_error_line(tmp_path: Path) -> None:
+    """Variables nested deeper than 64 in an include's path: Compose
+    refuses the value, and so do we; it was an internal error."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'compose.yaml', (
+        b'include:\n  - "' + b'${A:-' * 70 + b'x' + b'}' * 70 + b'"\n'
+    ))
+    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == (
+        'compose.yaml: error: include: variables nested more than 64 deep'
+    )
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

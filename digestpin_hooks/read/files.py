@@ -858,18 +858,23 @@ class _Includes:
         from digestpin_hooks.model import FileError
         from digestpin_hooks.read.ci import MAX_INCLUDES
         from digestpin_hooks.read.variables import interpolate
+        from digestpin_hooks.read.variables import InterpolationError
         entries = self.includes.pop(here.chain[-1][0])
         if len(entries) > MAX_INCLUDES:
             self.errors.append(FileError(here.path, (
                 f'include: more than {MAX_INCLUDES} entries: the rest are not read'
             ), entries[MAX_INCLUDES].line))
         for entry in entries[:MAX_INCLUDES]:
+            written = (*entry.paths, entry.project_directory, *(entry.env_files or ()))
+            try:
+                value = {w: interpolate(w, here.env).value for w in written}
+            except InterpolationError as e:  # Compose refuses it too
+                self.errors.append(FileError(here.path, f'include: {e}', entry.line))
+                continue
 
-            def at(value: str) -> str:
-                return os.path.normpath(
-                    os.path.join(here.project, interpolate(value, here.env).value),
-                )
-            names = [interpolate(name, here.env).value for name in entry.paths]
+            def at(written: str) -> str:
+                return os.path.normpath(os.path.join(here.project, value[written]))
+            names = [value[name] for name in entry.paths]
             if not names:
                 self.errors.append(FileError(
                     here.path, 'include: an entry names no file (Compose refuses it)',
@@ -882,11 +887,7 @@ class _Includes:
                     entry.line, skipped=True,
                 ))
                 continue
-            written = (*entry.paths, entry.project_directory, *(entry.env_files or ()))
-            nul = next((
-                value for value in (interpolate(w, here.env).value for w in written)
-                if '\0' in value
-            ), None)
+            nul = next((v for v in value.values() if '\0' in v), None)
             if nul is not None:  # no system call takes it (Python: ValueError)
                 self.errors.append(FileError(
                     here.path, f'include: {nul} names a file with a NUL byte: not read',
