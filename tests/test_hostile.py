@@ -366,6 +366,42 @@ def test_compose_include_path_nested_too_deep_is_one_error_line(tmp_path: Path) 
     )
 
 
+EXPANDED = (
+    "error: a value would be longer than 262,144 characters once its variables are expanded"
+)
+
+
+@pytest.mark.parametrize(('compose', 'error'), (
+    (b'include:\n  - "' + b'${A}' * 2000 + b'"\n', f'compose.yaml: error: include: {EXPANDED[7:]}'),
+    (b'services:\n  web:\n    image: "' + b'${A}' * 2000 + b'"\n', f'compose.yaml: {EXPANDED}'),
+))
+def test_compose_variable_expansion_bomb_is_one_error_line(
+        tmp_path: Path, compose: bytes, error: str,
+) -> None:
+    """``${A}`` 2,000 times, A 200,000 characters long in the .env: a value
+    of 400 MB (printed whole in a finding; as an include's path, 4 GB of
+    memory and over a minute).  A value longer than 262,144 characters is
+    refused, as BuildKit refuses one expanded variable longer."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / '.env', b'A=' + b'x' * 200_000 + b'\n')
+    write(tmp_path / 'compose.yaml', compose)
+    result = run('lint', 'compose.yaml', cwd=tmp_path, memory=400 * MiB)
+    assert one_error_line(result) == error
+    assert result.stdout == ''
+
+
+def test_gitlab_variables_expansion_bomb_is_left_unresolved(tmp_path: Path) -> None:
+    """GitLab variables each made of ten of the next, 12 deep: 10**12
+    characters (a MemoryError after 10 GB).  The value is refused, and the
+    image made of it cannot be checked (DP003)."""
+    write(tmp_path / '.gitlab-ci.yml', b'variables:\n' + b''.join(
+        b'  V%d: "%s"\n' % (i, b'$V%d' % (i + 1) * 10) for i in range(12)
+    ) + b'  V12: x\njob:\n  image: $V0\n')
+    result = run('lint', '.gitlab-ci.yml', cwd=tmp_path, memory=400 * MiB)
+    assert (result.returncode, result.stderr) == (0, 'summary: 1 finding (DP003 1) in 1 file\n')
+    assert result.stdout.startswith(".gitlab-ci.yml:16:10: DP003 '$V0' cannot be checked")
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')
