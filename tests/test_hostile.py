@@ -402,6 +402,38 @@ def test_gitlab_variables_expansion_bomb_is_left_unresolved(tmp_path: Path) -> N
     assert result.stdout.startswith(".gitlab-ci.yml:16:10: DP003 '$V0' cannot be checked")
 
 
+def test_a_tree_1200_folders_deep_is_searched(tmp_path: Path) -> None:
+    """os.walk recurses before Python 3.12: a repository with a tree 1,200
+    folders deep was a RecursionError (an internal error) for a folder
+    search, and for lint of one GitLab file, whose root's includes are
+    found by a search of the repository."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / '.gitlab-ci.yml', b'include: ci/build.yml\nvariables:\n  IMAGE: b:1\n')
+    write(tmp_path / 'ci' / 'build.yml', b'build:\n  image: $IMAGE\n')
+    folders = [tmp_path / Path(*['d'] * depth) for depth in range(1, 1201)]
+    try:
+        for folder in folders:
+            folder.mkdir()
+        write(folders[-1] / 'Dockerfile', b'FROM a:1\n')
+        result = run('lint', '--kind', 'gitlab-ci', 'ci/build.yml', cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (
+            1, 'summary: 1 finding (DP001 1) in 1 file\n',
+        )
+        assert result.stdout.startswith("ci/build.yml:2:10: DP001 'b:1' is not pinned")
+        result = run('lint', '.', cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (
+            1, 'summary: 2 findings (DP001 2) in 2 files\n',
+        )
+        assert [line.split(':')[0][-12:] for line in result.stdout.splitlines()] == [
+            'd/Dockerfile', 'ci/build.yml',
+        ]
+    finally:  # shutil.rmtree (pytest's clean-up of /tmp/pytest-of-*) recurses too
+        (folders[-1] / 'Dockerfile').unlink(missing_ok=True)
+        for folder in reversed(folders):
+            if folder.exists():
+                folder.rmdir()
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')
