@@ -434,6 +434,21 @@ def test_a_tree_1200_folders_deep_is_searched(tmp_path: Path) -> None:
                 folder.rmdir()
 
 
+def test_compose_include_of_a_file_given_as_another_kind_is_read_as_compose(
+        tmp_path: Path,
+) -> None:
+    """A Compose file including a file named ``Dockerfile``, both given (the
+    -all hooks pass both): the include was taken for read already, as
+    given, though it was read as a Dockerfile (DP010 warnings, exit 0), and
+    the unpinned image Compose pulls from it was never reported."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'Dockerfile', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / 'compose.yaml', b'include: [Dockerfile]\n')
+    result = run('lint', '--ignore', 'DP010', 'Dockerfile', 'compose.yaml', cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, 'summary: 1 finding (DP001 1) in 1 file\n')
+    assert result.stdout.startswith("Dockerfile:3:12: DP001 'nginx:1' is not pinned")
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

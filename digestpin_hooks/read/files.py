@@ -489,7 +489,10 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
     name of the same file would be preferred to it); from there on the
     files are held, and handed on at the end as load_all always did."""
     from digestpin_hooks.model import FileError
-    paths_read: list[str] = []  # the files handed on or held
+    # the files handed on or held as Compose files: an include or an
+    # extended file among them is read as given (one read as another kind,
+    # a Dockerfile, is read as Compose too, which Compose includes it as)
+    compose_read: list[str] = []
     seen: set[tuple[int, int, str]] = set()  # the files handed on
     held: list[LoadedFile] | None = None
     composing: list[LoadedFile] = []  # Compose files that may extend or include others
@@ -507,7 +510,8 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
             if key in seen:
                 continue  # named before, by a name that is no link: read once
             seen.add(key)
-        paths_read.append(each.path)
+        if each.kind == COMPOSE:
+            compose_read.append(each.path)
         if _composes(each, kind):
             composing.append(each)
         yield each
@@ -529,13 +533,14 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
         if kind in ('auto', GITLAB):
             _pipelines(once)
         for file in once:
-            paths_read.append(file.path)
+            if file.kind == COMPOSE:
+                compose_read.append(file.path)
             if _composes(file, kind):
                 composing.append(file)
             yield file
     composing = [f for f in composing if kind_of(f.path, kind) == COMPOSE]
     if composing:  # only then is each path resolved (a stat of each part)
-        given = {os.path.realpath(path) for path in paths_read}
+        given = {os.path.realpath(path) for path in compose_read}
         including = [f for f in composing if b'include' in f.data]
         for each in _included(including, given) if including else ():
             if isinstance(each, LoadedFile):
