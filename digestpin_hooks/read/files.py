@@ -934,17 +934,12 @@ class _Includes:
                         if env is None:
                             # the including file's values win over the project's
                             env = {**self._values(entry, project, at, top), **here.env}
-                    except ReadError as e:
-                        problem = f'include: {e}'
-                        self.errors.append(FileError(here.path, problem, entry.line))
-                        break
-                    self.count += 1
-                    try:
+                        self.count += 1
                         read = read_regular(target, MAX_FILE_BYTES)
                     except IsADirectoryError:
                         problem = f'includes {target}: is a directory'
-                    except ReadError as e:
-                        problem = f'includes {target}: {e}'
+                    except ReadError as e:  # (no values yet: its env_file's)
+                        problem = f'include: {e}' if env is None else f'includes {target}: {e}'
                     else:
                         self.done.add(real)
                         yield _Including(
