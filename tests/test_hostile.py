@@ -171,6 +171,284 @@ def test_compose_include_linked_out_of_the_repository_is_not_read(tmp_path: Path
     ]
 
 
+def test_compose_include_never_reads_the_repositorys_git_folder(tmp_path: Path) -> None:
+    """actions/checkout leaves the job's token in ``.git/config``
+    (``extraheader = AUTHORIZATION: basic ...``): an include's env_file
+    naming it made the token a variable's value, printed in the finding of
+    the image built from it.  Nothing under ``.git`` is read, as env_file
+    or as an included file."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / '.git' / 'config', (
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {SECRET}\n'
+    ).encode())
+    write(tmp_path / '.git' / 'web.yml', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / 'web.yml', b'services:\n  web:\n    image: nginx:${extraheader}\n')
+    write(tmp_path / 'compose.yaml', (
+        b'include:\n  - path: web.yml\n    env_file: .git/config\n  - x/../.git/web.yml\n'
+    ))
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert SECRET not in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        'compose.yaml: error: include: env_file .git/config is in the repository\'s '
+        '.git folder: not read',
+        "compose.yaml: error: includes .git/web.yml, in the repository's .git folder: not read",
+    ]
+
+
+@pytest.mark.parametrize(('compose', 'dotenv', 'error'), (
+    (b'include: ["a\\0b.yml"]\n', b'',
+     "compose.yaml: error: include: a\\x00b.yml names a file with a NUL byte: not read"),
+    (b'include: [{path: web.yml, env_file: "a\\0b"}]\n', b'',
+     "compose.yaml: error: include: a\\x00b names a file with a NUL byte: not read"),
+    (b'include: [{path: web.yml, project_directory: "a\\0b"}]\n', b'',
+     "compose.yaml: error: include: a\\x00b names a file with a NUL byte: not read"),
+    (b'include: ["${A}.yml"]\n', b'A=web\0\n',
+     "compose.yaml: error: include: web\\x00.yml names a file with a NUL byte: not read"),
+    (b'services:\n  app:\n    extends:\n      file: "a\\0b"\n      service: web\n', b'',
+     "compose.yaml: error: services.app extends a\\x00b, a file with a NUL byte: not read"),
+))
+def test_compose_file_named_with_a_nul_byte_is_one_error_line(
+        tmp_path: Path, compose: bytes, dotenv: bytes, error: str,
+) -> None:
+    """No system call takes a path with a NUL byte (Python raises
+    ValueError): an include, env_file, project_directory or extends file
+    naming one, written or from a .env value, was an internal error."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'web.yml', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / '.env', dotenv)
+    write(tmp_path / 'compose.yaml', compose)
+    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == error
+
+
+def test_compose_include_fan_out_reads_each_env_file_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """150 files, each including all those after it, every entry with the
+    same env_file (and a link to it, and itself again): the env_file was
+    read again for each name of each entry, files included before too
+    (34,000 reads; of a 1 MiB env_file, hours).  It is read once, and its
+    values still reach every file."""
+    from digestpin_hooks.read import variables
+    parse = variables.read_dotenv
+    parsed: list[str] = []
+
+    def counting(text: str) -> dict[str, str]:
+        parsed.append(text)
+        return parse(text)
+    monkeypatch.setattr(variables, 'read_dotenv', counting)
+    (tmp_path / '.git').mkdir()
+    pinned = 'nginx:1.27@sha256:' + '0' * 64
+    write(tmp_path / 'values.env', f'IMAGE={pinned}\n'.encode())
+    (tmp_path / 'link.env').symlink_to('values.env')
+    def including(first: int) -> bytes:
+        return b'' if first == 150 else b'include:\n' + b''.join(
+            b'  - path: c%d.yml\n    env_file: [values.env, link.env, ./values.env]\n' % i
+            for i in range(first, 150)
+        )
+    write(tmp_path / 'compose.yaml', including(0))
+    for i in range(150):
+        write(tmp_path / f'c{i}.yml', (
+            b'services:\n  s%d:\n    image: ${IMAGE}\n' % i + including(i + 1)
+        ))
+    monkeypatch.chdir(tmp_path)
+    assert lint_main(['compose.yaml']) == 0
+    assert capsys.readouterr().out == ''
+    assert parsed == [f'IMAGE={pinned}\n']
+
+
+def test_compose_include_of_files_already_queued_is_not_counted_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """compose.yaml includes 150 files, the first of which includes the 149
+    others too: 150 files in all, within the bound.  A file found but not
+    yet followed was counted again when another file included it: 149
+    false "more than 150 files" errors, exit status 2."""
+    (tmp_path / '.git').mkdir()
+    pinned = b'nginx:1.27@sha256:' + b'0' * 64
+    names = [b'c%d.yml' % i for i in range(150)]
+    write(tmp_path / 'compose.yaml', b'include:\n' + b''.join(b'  - %s\n' % n for n in names))
+    for i, name in enumerate(names):
+        write(tmp_path / name.decode(), b'services:\n  s%d:\n    image: %s\n' % (i, pinned) + (
+            b'include:\n' + b''.join(b'  - %s\n' % n for n in names[1:]) if i == 0 else b''
+        ))
+    monkeypatch.chdir(tmp_path)
+    assert lint_main(['compose.yaml']) == 0
+    assert capsys.readouterr() == ('', '')
+
+
+def run_at_the_top(
+        root: Path, *args: str, env: dict[str, str],
+) -> subprocess.CompletedProcess[str]:
+    """``python -m digestpin_hooks ARGS`` in ``/`` of a file system whose
+    ``/`` is ``root`` (a chroot in a mount namespace of its own, the
+    interpreter, this checkout and /proc bound into it): a build container
+    that copied the repository to ``/``."""
+    folders = sorted({
+        '/usr', '/lib', '/lib64', '/bin', '/proc', ROOT,
+        os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
+    })
+    binds = ''.join(
+        f'mkdir -p {root}{d} && mount --bind {d} {root}{d} && '
+        for d in folders if os.path.isdir(d)
+    )
+    environment = ' '.join(f'{k}={v}' for k, v in {**env, 'PYTHONPATH': ROOT}.items())
+    command = ' '.join(args)
+    return subprocess.run(
+        ('unshare', '--mount', '--propagation', 'private', 'sh', '-c', (
+            f'{binds}chroot {root} /usr/bin/env -i {environment} '
+            f'{sys.executable} -m digestpin_hooks {command}'
+        )), capture_output=True, text=True, timeout=HANG,
+    )
+
+
+def test_nothing_is_included_when_the_repository_would_be_the_whole_file_system(
+        tmp_path: Path,
+) -> None:
+    """A Compose file at ``/`` (or under a ``/.git``) has ``/`` for its
+    repository: every file was inside it, and an include's env_file
+    ``/proc/self/environ`` (or a build secret in /run/secrets) gave its
+    values to an image printed in a finding.  Nothing is followed from a
+    repository that would be ``/``, as nothing outside one is; a GitLab
+    file there is read without the root that includes it (which walked
+    the whole file system, /proc and /usr included, to find its
+    includes)."""
+    root = tmp_path / 'root'
+    write(root / 'compose.yaml', (
+        b'include:\n  - path: srv/web.yml\n    env_file: /proc/self/environ\n'
+    ))
+    write(root / 'srv' / 'web.yml', b'services:\n  web:\n    image: ${AAA}\n')
+    (root / '.git').mkdir()
+    write(root / '.gitlab-ci.yml', b'include: ci/build.yml\nvariables:\n  IMAGE: nginx:1\n')
+    write(root / 'ci' / 'build.yml', b'build:\n  image: $IMAGE\n')
+    env = {'AAA': 'nginx:1', 'TOKEN': SECRET}
+    result = run_at_the_top(root, 'lint', 'compose.yaml', env=env)
+    assert SECRET not in result.stdout + result.stderr
+    assert (result.returncode, result.stdout, result.stderr) == (2, '', (
+        'compose.yaml: error: includes srv/web.yml, in no repository (its top '
+        'would be /, the whole file system): not read\n'
+    ))
+    result = run_at_the_top(root, 'lint', '--kind', 'gitlab-ci', 'ci/build.yml', env=env)
+    assert (result.returncode, result.stderr) == (0, 'summary: 1 finding (DP003 1) in 1 file\n')
+    assert result.stdout.startswith("ci/build.yml:2:10: DP003 '$IMAGE' cannot be checked")
+
+
+def test_compose_included_files_are_handed_on_one_at_a_time(tmp_path: Path) -> None:
+    """Each included file is handed on as soon as it is read, and let go by
+    a caller done with it, as the files given are: all were read and held
+    until the last (150 included files of 16 MiB: all in memory at once;
+    20 of 6.8 MB took 376 MB, now 133 MB, as given: 136 MB).  Seen here
+    as the second file read only after the first was handed on."""
+    from digestpin_hooks.read.files import load_each
+    from digestpin_hooks.read.files import LoadedFile
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'compose.yaml', b'include: [one.yml, two.yml]\n')
+    write(tmp_path / 'one.yml', b'services:\n  one:\n    image: a:1\n')
+    write(tmp_path / 'two.yml', b'services:\n  two:\n    image: b:1\n')
+    read = []
+    for each in load_each([str(tmp_path / 'compose.yaml')]):
+        assert isinstance(each, LoadedFile)
+        read.append([ref.image for ref in each.refs])
+        if each.path.endswith('one.yml'):
+            write(tmp_path / 'two.yml', b'services:\n  two:\n    image: b:2\n')
+    assert read == [[], ['a:1'], ['b:2']]
+
+
+def test_compose_include_path_nested_too_deep_is_one_error_line(tmp_path: Path) -> None:
+    """Variables nested deeper than 64 in an include's path: Compose
+    refuses the value, and so do we; it was an internal error."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'compose.yaml', (
+        b'include:\n  - "' + b'${A:-' * 70 + b'x' + b'}' * 70 + b'"\n'
+    ))
+    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == (
+        'compose.yaml: error: include: variables nested more than 64 deep'
+    )
+
+
+EXPANDED = (
+    "error: a value would be longer than 262,144 characters once its variables are expanded"
+)
+
+
+@pytest.mark.parametrize(('compose', 'error'), (
+    (b'include:\n  - "' + b'${A}' * 2000 + b'"\n', f'compose.yaml: error: include: {EXPANDED[7:]}'),
+    (b'services:\n  web:\n    image: "' + b'${A}' * 2000 + b'"\n', f'compose.yaml: {EXPANDED}'),
+))
+def test_compose_variable_expansion_bomb_is_one_error_line(
+        tmp_path: Path, compose: bytes, error: str,
+) -> None:
+    """``${A}`` 2,000 times, A 200,000 characters long in the .env: a value
+    of 400 MB (printed whole in a finding; as an include's path, 4 GB of
+    memory and over a minute).  A value longer than 262,144 characters is
+    refused, as BuildKit refuses one expanded variable longer."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / '.env', b'A=' + b'x' * 200_000 + b'\n')
+    write(tmp_path / 'compose.yaml', compose)
+    result = run('lint', 'compose.yaml', cwd=tmp_path, memory=400 * MiB)
+    assert one_error_line(result) == error
+    assert result.stdout == ''
+
+
+def test_gitlab_variables_expansion_bomb_is_left_unresolved(tmp_path: Path) -> None:
+    """GitLab variables each made of ten of the next, 12 deep: 10**12
+    characters (a MemoryError after 10 GB).  The value is refused, and the
+    image made of it cannot be checked (DP003)."""
+    write(tmp_path / '.gitlab-ci.yml', b'variables:\n' + b''.join(
+        b'  V%d: "%s"\n' % (i, b'$V%d' % (i + 1) * 10) for i in range(12)
+    ) + b'  V12: x\njob:\n  image: $V0\n')
+    result = run('lint', '.gitlab-ci.yml', cwd=tmp_path, memory=400 * MiB)
+    assert (result.returncode, result.stderr) == (0, 'summary: 1 finding (DP003 1) in 1 file\n')
+    assert result.stdout.startswith(".gitlab-ci.yml:16:10: DP003 '$V0' cannot be checked")
+
+
+def test_a_tree_1200_folders_deep_is_searched(tmp_path: Path) -> None:
+    """os.walk recurses before Python 3.12: a repository with a tree 1,200
+    folders deep was a RecursionError (an internal error) for a folder
+    search, and for lint of one GitLab file, whose root's includes are
+    found by a search of the repository."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / '.gitlab-ci.yml', b'include: ci/build.yml\nvariables:\n  IMAGE: b:1\n')
+    write(tmp_path / 'ci' / 'build.yml', b'build:\n  image: $IMAGE\n')
+    folders = [tmp_path / Path(*['d'] * depth) for depth in range(1, 1201)]
+    try:
+        for folder in folders:
+            folder.mkdir()
+        write(folders[-1] / 'Dockerfile', b'FROM a:1\n')
+        result = run('lint', '--kind', 'gitlab-ci', 'ci/build.yml', cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (
+            1, 'summary: 1 finding (DP001 1) in 1 file\n',
+        )
+        assert result.stdout.startswith("ci/build.yml:2:10: DP001 'b:1' is not pinned")
+        result = run('lint', '.', cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (
+            1, 'summary: 2 findings (DP001 2) in 2 files\n',
+        )
+        assert [line.split(':')[0][-12:] for line in result.stdout.splitlines()] == [
+            'd/Dockerfile', 'ci/build.yml',
+        ]
+    finally:  # shutil.rmtree (pytest's clean-up of /tmp/pytest-of-*) recurses too
+        (folders[-1] / 'Dockerfile').unlink(missing_ok=True)
+        for folder in reversed(folders):
+            if folder.exists():
+                folder.rmdir()
+
+
+def test_compose_include_of_a_file_given_as_another_kind_is_read_as_compose(
+        tmp_path: Path,
+) -> None:
+    """A Compose file including a file named ``Dockerfile``, both given (the
+    -all hooks pass both): the include was taken for read already, as
+    given, though it was read as a Dockerfile (DP010 warnings, exit 0), and
+    the unpinned image Compose pulls from it was never reported."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'Dockerfile', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / 'compose.yaml', b'include: [Dockerfile]\n')
+    result = run('lint', '--ignore', 'DP010', 'Dockerfile', 'compose.yaml', cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, 'summary: 1 finding (DP001 1) in 1 file\n')
+    assert result.stdout.startswith("Dockerfile:3:12: DP001 'nginx:1' is not pinned")
+
+
 def test_compose_include_of_a_fifo_is_one_error_line(tmp_path: Path) -> None:
     (tmp_path / '.git').mkdir()
     os.mkfifo(tmp_path / 'web.yml')

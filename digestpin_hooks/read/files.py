@@ -24,6 +24,7 @@ from digestpin_hooks.read.kinds import yaml_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
     from typing import Final
     from typing import Iterable
     from typing import Iterator
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.ci import Pipeline
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+    from digestpin_hooks.read.yaml_refs import ComposeInclude
     from re import Pattern
     from typing import Union
 
@@ -43,24 +45,35 @@ _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
 
 
 def _walk(directory: str) -> list[str]:
-    """Regular files below ``directory``, never through a symlink.
+    """Regular files below ``directory``, never through a symlink: each
+    folder's files (sorted), then its folders' (sorted), depth first.
 
     git is not asked which files it tracks: running it in a tree under
     review would execute that tree's own ``.git/config`` (``core.fsmonitor``
-    and friends).  Files git ignores are therefore searched too.
+    and friends).  Files git ignores are therefore searched too.  A stack,
+    not os.walk: before Python 3.12 os.walk recurses, and a tree 1,000
+    folders deep was a RecursionError.
     """
-    import stat
     found: list[str] = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS)
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            if stat.S_ISREG(mode):
-                found.append(path)
+    folders = [directory]
+    while folders:
+        root = folders.pop()
+        try:
+            with os.scandir(root) as entries:
+                files, dirs = [], []
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if entry.name not in _SKIPPED_FOLDERS:
+                                dirs.append(entry.name)
+                        elif entry.is_file(follow_symlinks=False):
+                            files.append(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+        found.extend(os.path.join(root, name) for name in sorted(files))
+        folders.extend(os.path.join(root, name) for name in sorted(dirs, reverse=True))
     return found
 
 
@@ -476,7 +489,10 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
     name of the same file would be preferred to it); from there on the
     files are held, and handed on at the end as load_all always did."""
     from digestpin_hooks.model import FileError
-    paths_read: list[str] = []  # the files handed on or held
+    # the files handed on or held as Compose files: an include or an
+    # extended file among them is read as given (one read as another kind,
+    # a Dockerfile, is read as Compose too, which Compose includes it as)
+    compose_read: list[str] = []
     seen: set[tuple[int, int, str]] = set()  # the files handed on
     held: list[LoadedFile] | None = None
     composing: list[LoadedFile] = []  # Compose files that may extend or include others
@@ -494,7 +510,8 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
             if key in seen:
                 continue  # named before, by a name that is no link: read once
             seen.add(key)
-        paths_read.append(each.path)
+        if each.kind == COMPOSE:
+            compose_read.append(each.path)
         if _composes(each, kind):
             composing.append(each)
         yield each
@@ -516,18 +533,20 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
         if kind in ('auto', GITLAB):
             _pipelines(once)
         for file in once:
-            paths_read.append(file.path)
+            if file.kind == COMPOSE:
+                compose_read.append(file.path)
             if _composes(file, kind):
                 composing.append(file)
             yield file
     composing = [f for f in composing if kind_of(f.path, kind) == COMPOSE]
     if composing:  # only then is each path resolved (a stat of each part)
-        given = {os.path.realpath(path) for path in paths_read}
+        given = {os.path.realpath(path) for path in compose_read}
         including = [f for f in composing if b'include' in f.data]
         for each in _included(including, given) if including else ():
             if isinstance(each, LoadedFile):
                 given.add(os.path.realpath(each.path))
-                composing.append(each)
+                if b'extends' in each.data:  # else let go once handed on
+                    composing.append(each)
             yield each
         extending = [f for f in composing if b'extends' in f.data]
         if extending:
@@ -586,8 +605,8 @@ def _roots_of_others(
         if at in done:
             continue
         top = _repository(loaded[at].path)
-        if top in tops:
-            continue
+        if top in tops or _whole_file_system(top):
+            continue  # (from /, the search for its includes walked it all)
         tops.add(top)
         for name in _GITLAB_ROOTS:
             root = os.path.join(top, name)
@@ -720,7 +739,13 @@ def _extended(
                 target = path
                 if other:
                     target = os.path.normpath(os.path.join(os.path.dirname(path), other))
+                if '\0' in target:  # no system call takes it (Python: ValueError)
+                    problem = (
+                        f'services.{service} extends {target}, a file with a NUL byte: not read'
+                    )
+                    break
                 real = os.path.realpath(target)
+                why = _outside(top, target)
                 if (real, base) in chain:
                     problem = (
                         f'services.{service} extends a cycle of services (back to '
@@ -728,11 +753,8 @@ def _extended(
                     )
                 elif len(chain) > MAX_EXTENDS:
                     problem = f'services.{service} extends more than {MAX_EXTENDS} services deep'
-                elif os.path.commonpath((top, real)) != top:
-                    problem = (
-                        f'services.{service} extends {target}, outside the '
-                        f'repository ({top}): not read'
-                    )
+                elif why:
+                    problem = f'services.{service} extends {target}, {why}: not read'
                 else:
                     chain.append((real, base))
                     if real not in given:
@@ -767,8 +789,28 @@ def _remote(name: str) -> bool:
     return '://' in name or re.match(r'[A-Za-z0-9_.-]+@[^/:]+:', name) is not None
 
 
-def _inside(top: str, path: str) -> bool:
-    return os.path.commonpath((top, os.path.realpath(path))) == top
+def _whole_file_system(top: str) -> bool:
+    """Whether a repository's top is ``/`` (a ``/.git``, or a file given in
+    ``/``, as in a build container that copied the repository there): then
+    /proc, /run/secrets... would all be inside it."""
+    return os.path.dirname(top) == top
+
+
+def _outside(top: str, path: str) -> str:
+    """Why an included, extended or env_file is not read ('' when it is):
+    its real path out of the repository, or in its version control folder,
+    where actions/checkout keeps the job's token (``.git/config``); every
+    path when the repository would be the whole file system."""
+    if _whole_file_system(top):
+        return f'in no repository (its top would be {top}, the whole file system)'
+    real = os.path.realpath(path)
+    if os.path.commonpath((top, real)) != top:
+        return f'outside the repository ({top})'
+    below = os.path.relpath(real, top).split(os.sep)
+    metadata = next((part for part in below if part in _SKIPPED_FOLDERS), None)
+    if metadata is not None:
+        return f"in the repository's {metadata} folder"
+    return ''
 
 
 class _Including(Record):
@@ -787,26 +829,27 @@ class _Includes:
 
     def __init__(self, given: set[str]) -> None:
         self.given = given
-        self.done: set[str] = set()  # real paths whose includes were followed
-        self.read: dict[str, ReadFile] = {}  # real path -> its bytes
+        # real paths whose includes were followed, or are to be: each once
+        self.done: set[str] = set()
+        # real path -> the entries of its include:, until they are followed
+        # (its bytes are let go as soon as it is read: 150 files of 16 MiB
+        # are not held at once)
+        self.includes: dict[str, list[ComposeInclude]] = {}
         self.errors: list[FileError] = []
-        self.loaded: list[LoadedFile] = []
         self.count = 0  # files included from the file given followed now
         self.dotenv: dict[str, dict[str, str]] = {}  # project folder -> its .env
+        # real path -> an env_file's values, or why it cannot be read
+        self.env_files: dict[str, dict[str, str] | str] = {}
 
-    def _read(self, path: str, real: str) -> ReadFile:
-        if real not in self.read:
-            self.read[real] = read_regular(path, MAX_FILE_BYTES)
-        return self.read[real]
-
-    def follow(self, root: LoadedFile) -> None:
-        """Read what ``root`` includes, and what those include."""
+    def follow(self, root: LoadedFile) -> Iterator[LoadedFile]:
+        """Read what ``root`` includes, and what those include, each file
+        handed on as soon as it is read."""
         from digestpin_hooks.read.yaml_refs import dotenv_in
         real_root = os.path.realpath(root.path)
         if real_root in self.done:
             return
-        if root.identity is not None:
-            self.read[real_root] = ReadFile(root.data, root.identity)
+        self.done.add(real_root)
+        self.includes[real_root] = _includes_in(root.data)
         top = _repository(root.path)
         folder = os.path.dirname(root.path)
         todo = [_Including(
@@ -815,41 +858,39 @@ class _Includes:
         self.count = 0
         while todo:
             here = todo.pop()
-            if here.chain[-1][0] in self.done:
-                continue
-            self.done.add(here.chain[-1][0])
-            found = self._entries(here, top)
-            for file in found:
-                self._load(file)
+            found = []
+            for file, read in self._entries(here, top):
+                found.append(file)
+                self.includes[file.chain[-1][0]] = _includes_in(read.data)
+                loaded = self._load(file, read)
+                if loaded is not None:
+                    yield loaded
             todo.extend(reversed(found))
 
-    def _entries(self, here: _Including, top: str) -> list[_Including]:
-        """The files ``here`` includes and has not included before; an
-        error (a note for a remote include) for each entry that cannot be
-        followed."""
+    def _entries(self, here: _Including, top: str) -> Iterator[tuple[_Including, ReadFile]]:
+        """The files ``here`` includes and has not included before, each
+        as soon as it is read; an error (a note for a remote include) for
+        each entry that cannot be followed."""
         from digestpin_hooks.model import FileError
         from digestpin_hooks.read.ci import MAX_INCLUDES
         from digestpin_hooks.read.variables import interpolate
-        from digestpin_hooks.read.yaml_refs import compose_includes
-        from digestpin_hooks.read.yaml_refs import dotenv_in
-        from digestpin_hooks.text import decode
-        try:
-            text = decode(self._read(here.path, here.chain[-1][0]).data, 'strict')[0]
-        except (OSError, UnicodeDecodeError):
-            return []  # reading the file itself says what is wrong
-        found: list[_Including] = []
-        entries = compose_includes(text)
+        from digestpin_hooks.read.variables import InterpolationError
+        entries = self.includes.pop(here.chain[-1][0])
         if len(entries) > MAX_INCLUDES:
             self.errors.append(FileError(here.path, (
                 f'include: more than {MAX_INCLUDES} entries: the rest are not read'
             ), entries[MAX_INCLUDES].line))
         for entry in entries[:MAX_INCLUDES]:
+            written = (*entry.paths, entry.project_directory, *(entry.env_files or ()))
+            try:
+                value = {w: interpolate(w, here.env).value for w in written}
+            except InterpolationError as e:  # Compose refuses it too
+                self.errors.append(FileError(here.path, f'include: {e}', entry.line))
+                continue
 
-            def at(value: str) -> str:
-                return os.path.normpath(
-                    os.path.join(here.project, interpolate(value, here.env).value),
-                )
-            names = [interpolate(name, here.env).value for name in entry.paths]
+            def at(written: str) -> str:
+                return os.path.normpath(os.path.join(here.project, value[written]))
+            names = [value[name] for name in entry.paths]
             if not names:
                 self.errors.append(FileError(
                     here.path, 'include: an entry names no file (Compose refuses it)',
@@ -862,93 +903,139 @@ class _Includes:
                     entry.line, skipped=True,
                 ))
                 continue
+            nul = next((v for v in value.values() if '\0' in v), None)
+            if nul is not None:  # no system call takes it (Python: ValueError)
+                self.errors.append(FileError(
+                    here.path, f'include: {nul} names a file with a NUL byte: not read',
+                    entry.line,
+                ))
+                continue
             targets = [at(name) for name in entry.paths]
             project = at(entry.project_directory) if entry.project_directory else (
                 os.path.dirname(targets[0])
             )
-            try:
-                if entry.env_files is None:
-                    if project not in self.dotenv:
-                        env_file = os.path.join(project, '.env')
-                        self.dotenv[project] = (
-                            dotenv_in(project or '.') if _inside(top, env_file) else {}
-                        )
-                    own = self.dotenv[project]
-                else:
-                    own = _env_files([at(name) for name in entry.env_files], top)
-            except ReadError as e:
-                self.errors.append(FileError(here.path, f'include: {e}', entry.line))
-                continue
-            # the including file's values win over the included project's
-            env = {**own, **here.env}
+            env: dict[str, str] | None = None  # its values, once a file is read
             problem = ''
             for target in targets:
                 real = os.path.realpath(target)
+                why = _outside(top, target)
                 if any(r == real for r, _ in here.chain):
                     problem = 'include cycle: ' + ' includes '.join(
                         [path for _, path in here.chain] + [target],
                     )
-                elif not _inside(top, target):
-                    problem = f'includes {target}, outside the repository ({top}): not read'
-                elif real in self.done or any(f.chain[-1][0] == real for f in found):
-                    continue  # included before: read once
+                elif why:
+                    problem = f'includes {target}, {why}: not read'
+                elif real in self.done:
+                    continue  # included before (its includes followed, or to be): read once
                 elif self.count >= MAX_INCLUDES:
                     problem = f'includes more than {MAX_INCLUDES} files: the rest are not read'
                 else:
-                    self.count += 1
                     try:
-                        self._read(target, real)
+                        if env is None:
+                            # the including file's values win over the project's
+                            env = {**self._values(entry, project, at, top), **here.env}
+                        self.count += 1
+                        read = read_regular(target, MAX_FILE_BYTES)
                     except IsADirectoryError:
                         problem = f'includes {target}: is a directory'
-                    except ReadError as e:
-                        problem = f'includes {target}: {e}'
+                    except ReadError as e:  # (no values yet: its env_file's)
+                        problem = f'include: {e}' if env is None else f'includes {target}: {e}'
                     else:
-                        found.append(_Including(
+                        self.done.add(real)
+                        yield _Including(
                             target, project, env, (*here.chain, (real, target)),
-                        ))
+                        ), read
                 if problem:
                     self.errors.append(FileError(here.path, problem, entry.line))
                     break
-        return found
 
-    def _load(self, file: _Including) -> None:
-        """Read an included file whole, with the values it is given."""
+    def _values(
+            self, entry: ComposeInclude, project: str, at: Callable[[str], str], top: str,
+    ) -> dict[str, str]:
+        """The values an entry gives the files it includes: those of its
+        ``env_file`` (a later file's win), else of the ``.env`` in its
+        project folder; ReadError for an env_file Compose could not read or
+        that is outside the repository or in its ``.git``.
+
+        Asked only for an entry that includes a file not read before, and
+        each file read once a run: files that include the same files with
+        the same large env_file (150 files of 150 entries) cost one read of
+        it, not one an entry."""
+        from digestpin_hooks.read.yaml_refs import dotenv_in
+        # which files are outside depends on the file given: asked each time
+        if entry.env_files is None:
+            if _outside(top, os.path.join(project, '.env')):
+                return {}
+            if project not in self.dotenv:
+                self.dotenv[project] = dotenv_in(project or '.')
+            return self.dotenv[project]
+        values: dict[str, str] = {}
+        # a file named twice (or by a link to it) gives its values where it
+        # is named last: merged there only
+        last: dict[str, str] = {}  # real path -> its name, by where named last
+        for name in map(at, entry.env_files):
+            real = os.path.realpath(name)
+            last.pop(real, None)
+            last[real] = name
+        for real, name in last.items():
+            why = _outside(top, name)
+            if why:
+                raise ReadError(f'env_file {name} is {why}: not read')
+            if real not in self.env_files:
+                try:
+                    self.env_files[real] = _env_file(name)
+                except ReadError as e:
+                    self.env_files[real] = str(e)
+            read = self.env_files[real]
+            if isinstance(read, str):
+                raise ReadError(read)
+            values.update(read)
+        return values
+
+    def _load(self, file: _Including, read: ReadFile) -> LoadedFile | None:
+        """An included file read whole, with the values it is given (None:
+        it is given too, or cannot be read)."""
         from digestpin_hooks.model import FileError
         real = file.chain[-1][0]
         if real in self.given:
-            return
+            return None
         self.given.add(real)
-        read = self.read[real]
         try:
-            self.loaded.append(parse_data(
+            return parse_data(
                 file.path, read.data, COMPOSE, read.identity, variables=file.env,
-            ))
+            )
         except UnreadableFile as e:
             self.errors.append(FileError(
                 file.path, str(e), skipped=isinstance(e, SkippedFile),
             ))
+            return None
 
 
-def _env_files(names: list[str], top: str) -> dict[str, str]:
-    """The values an include's ``env_file`` gives (a later file's win);
-    ReadError for one that Compose could not read or that is outside the
-    repository."""
+def _includes_in(data: bytes) -> list[ComposeInclude]:
+    """The entries of a Compose file's ``include:`` (none when it cannot be
+    read: reading the file itself says what is wrong)."""
+    from digestpin_hooks.read.yaml_refs import compose_includes
+    from digestpin_hooks.text import decode
+    try:
+        return compose_includes(decode(data, 'strict')[0])
+    except UnicodeDecodeError:
+        return []
+
+
+def _env_file(name: str) -> dict[str, str]:
+    """The values an include's ``env_file`` gives; ReadError for one that
+    Compose could not read."""
     from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
     from digestpin_hooks.read.variables import read_dotenv
-    values: dict[str, str] = {}
-    for name in names:
-        if not _inside(top, name):
-            raise ReadError(f'env_file {name} is outside the repository ({top}): not read')
-        try:
-            text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
-        except IsADirectoryError:
-            raise ReadError(f'env_file {name}: is a directory') from None
-        except ReadError as e:
-            raise ReadError(f'env_file {name}: {e}') from None
-        except UnicodeDecodeError:
-            raise ReadError(f'env_file {name}: not UTF-8') from None
-        values.update(read_dotenv(text))
-    return values
+    try:
+        text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
+    except IsADirectoryError:
+        raise ReadError(f'env_file {name}: is a directory') from None
+    except ReadError as e:
+        raise ReadError(f'env_file {name}: {e}') from None
+    except UnicodeDecodeError:
+        raise ReadError(f'env_file {name}: not UTF-8') from None
+    return read_dotenv(text)
 
 
 def _included(
@@ -969,6 +1056,5 @@ def _included(
     line.  An included file given too is read as given, once."""
     includes = _Includes(given)
     for root in including:
-        includes.follow(root)
-    yield from includes.loaded
+        yield from includes.follow(root)
     yield from includes.errors

@@ -24,6 +24,10 @@ _WHOLE_DEFAULT_RE = re.compile(
 _KEY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*')
 # how deep ${A:-${B:-...}} may nest: deeper is refused, never a RecursionError
 MAX_NESTING = 64
+# how long one interpolated value may grow (BuildKit's limit of one expanded
+# variable): ``${A}`` written 2,000 times, A 200,000 characters long, made a
+# value of 400 MB, and GitLab variables of ten others each, 12 deep, 10**12
+MAX_VALUE = 262_144
 
 
 class InterpolationError(ValueError):
@@ -119,6 +123,7 @@ class _Parser:
 
     def run(self, stop: str = '') -> str:
         out: list[str] = []
+        size = 0  # of out: a value is refused once it is longer than MAX_VALUE
         s = self.s
         while self.i < len(s):
             ch = s[self.i]
@@ -143,6 +148,12 @@ class _Parser:
                 else:
                     self.i = m.end()
                     out.append(self.value(m.group()))
+            size += len(out[-1])
+            if size > MAX_VALUE:
+                raise InterpolationError(
+                    f'a value would be longer than {MAX_VALUE:,} characters once '
+                    f'its variables are expanded',
+                )
         return ''.join(out)
 
     def value(self, name: str) -> str:
