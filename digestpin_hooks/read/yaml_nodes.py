@@ -73,10 +73,15 @@ if TYPE_CHECKING:
     Node = Union[Scalar, YamlMapping, YamlSequence]
 
 
-def _loader() -> Any:
-    """libyaml's parser when PyYAML was built with it, else the pure one."""
+def _parser(text: str) -> Any:
+    """libyaml's event parser when PyYAML was built with it, else the pure
+    one: both give the same events, with marks in characters."""
     import yaml
-    return getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return yaml.SafeLoader(text)
+    return CParser(text)
 
 
 def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | None]:
@@ -85,97 +90,140 @@ def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | Non
     A key repeated in one mapping is an error unless ``later_wins`` (the
     kind's tool takes the later one, as GitLab's Ruby and Helm's yaml.v2 do):
     then every mapping is read that way by ``items``.
+
+    One pass over the parser's events, each dispatched on its class, with
+    the open collection in locals: this loop is most of a YAML file's lint.
+    The size each node would have with its aliases expanded is added up as
+    it is read (an alias adds its anchor's size), so a "billion laughs"
+    document is refused at the node that passes the limit, without a second
+    walk and before anything is expanded.
     """
     import yaml
-    from yaml import events as ev
+    from yaml.events import AliasEvent
+    from yaml.events import DocumentEndEvent
+    from yaml.events import DocumentStartEvent
+    from yaml.events import MappingEndEvent
+    from yaml.events import MappingStartEvent
+    from yaml.events import ScalarEvent
+    from yaml.events import SequenceEndEvent
+    from yaml.events import SequenceStartEvent
+    from yaml.events import StreamEndEvent
 
+    next_event = _parser(text).get_event
     documents: list[Node | None] = []
-    anchors: dict[str, Node] = {}
-    # open collections with their anchors; ``pending`` holds, for each open
-    # mapping, the key waiting for its value (``no_key`` when none)
-    stack: list[tuple[YamlMapping | YamlSequence, str | None]] = []
+    anchors: dict[str, tuple[Node, int]] = {}  # name -> node, expanded size
+    # the open collections' parents, each as the locals below
+    stack: list[tuple[Any, str | None, int, Any, Any, bool]] = []
+    no_key: Any = object()
+    # the open collection (None at a document's top), its anchor, its
+    # expanded size so far, the list its children go to (pairs of a
+    # mapping, items of a sequence), and a mapping's key waiting for its
+    # value (``no_key`` when none; always ``no_key`` in a sequence)
+    current: Any = None
+    in_mapping = False
+    anchor: str | None = None
+    size = 0
+    children: Any = None
+    key: Any = no_key
     root: Node | None = None
-    count = 0
-    aliased = False
-    no_key = object()
-    pending: list[object] = []
-
-    def add(node: Node) -> None:
-        nonlocal root
-        if not stack:
-            root = node
-            return
-        parent = stack[-1][0]
-        if isinstance(parent, YamlSequence):
-            parent.items.append(node)
-        elif pending[-1] is no_key:
-            pending[-1] = node
-        else:
-            parent.pairs.append((pending[-1], node))  # type: ignore[arg-type]
-            pending[-1] = no_key
-
+    count = 0  # nodes as written, aliases included
+    total = 0  # nodes of the stream with aliases expanded
+    check = not later_wins
     try:
-        for event in yaml.parse(text, Loader=_loader()):
-            if isinstance(event, (ev.ScalarEvent, ev.MappingStartEvent,
-                                  ev.SequenceStartEvent, ev.AliasEvent)):
+        while True:
+            event = next_event()
+            kind = event.__class__
+            if kind is ScalarEvent:
                 count += 1
                 if count > MAX_NODES:
                     raise YamlError(f'more than {MAX_NODES} nodes')
-            mark = event.start_mark
-            assert mark is not None  # the parser marks every event
-            if isinstance(event, ev.DocumentStartEvent):
-                root = None
-                anchors.clear()
-            elif isinstance(event, ev.DocumentEndEvent):
-                documents.append(root)
-            elif isinstance(event, ev.ScalarEvent):
-                end = event.end_mark
-                assert end is not None
-                node: Node = Scalar(
-                    event.value, event.style or '', mark.index, end.index,
+                mark = event.start_mark
+                node: Any = Scalar(
+                    event.value, event.style or '', mark.index, event.end_mark.index,
                     mark.line + 1,
                 )
+                node_size = 1
                 if event.anchor:
-                    anchors[event.anchor] = node
-                add(node)
-            elif isinstance(event, ev.AliasEvent):
-                aliased = True
-                target = anchors.get(event.anchor or '')
-                if target is None:
-                    raise YamlError(
-                        f'line {mark.line + 1}: alias *{event.anchor} names no '
-                        f'finished anchor',
-                    )
-                add(target)
-            elif isinstance(event, (ev.MappingStartEvent, ev.SequenceStartEvent)):
+                    anchors[event.anchor] = (node, 1)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                count += 1
+                mark = event.start_mark
+                if count > MAX_NODES:
+                    raise YamlError(f'more than {MAX_NODES} nodes')
                 if len(stack) >= MAX_DEPTH:
                     raise YamlError(
                         f'line {mark.line + 1}: nested more than {MAX_DEPTH} '
                         f'levels deep',
                     )
-                collection: YamlMapping | YamlSequence
-                if isinstance(event, ev.MappingStartEvent):
-                    collection = YamlMapping([], mark.index, mark.line + 1, later_wins)
+                stack.append((current, anchor, size, children, key, in_mapping))
+                in_mapping = kind is MappingStartEvent
+                if in_mapping:
+                    current = YamlMapping([], mark.index, mark.line + 1, later_wins)
+                    children = current.pairs
                 else:
-                    collection = YamlSequence(
-                        [], mark.index, mark.line + 1, event.tag or '',
-                    )
-                stack.append((collection, event.anchor))
-                pending.append(no_key)
-            elif isinstance(event, (ev.MappingEndEvent, ev.SequenceEndEvent)):
-                collection, anchor = stack.pop()
-                pending.pop()
-                if isinstance(collection, YamlMapping) and not later_wins:
-                    _check_duplicates(collection)
+                    current = YamlSequence([], mark.index, mark.line + 1, event.tag or '')
+                    children = current.items
+                anchor = event.anchor
+                size = 1
+                key = no_key
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                node = current
+                node_size = size
+                if check and kind is MappingEndEvent and len(children) > 1:
+                    _check_duplicates(children)
                 if anchor:
-                    anchors[anchor] = collection
-                add(collection)
+                    anchors[anchor] = (node, size)
+                current, anchor, size, children, key, in_mapping = stack.pop()
+            elif kind is AliasEvent:
+                count += 1
+                if count > MAX_NODES:
+                    raise YamlError(f'more than {MAX_NODES} nodes')
+                target = anchors.get(event.anchor or '')
+                if target is None:
+                    line = event.start_mark.line + 1
+                    raise YamlError(
+                        f'line {line}: alias *{event.anchor} names no '
+                        f'finished anchor',
+                    )
+                node, node_size = target
+            elif kind is DocumentStartEvent:
+                root = None
+                anchors.clear()
+                continue
+            elif kind is DocumentEndEvent:
+                documents.append(root)
+                continue
+            elif kind is StreamEndEvent:
+                break
+            else:  # the stream's start
+                continue
+            if current is None:
+                root = node
+                total += node_size
+                if total > MAX_EXPANDED:
+                    raise YamlError(
+                        f'aliases would expand to more than {MAX_EXPANDED} '
+                        f'nodes (a YAML bomb?)',
+                    )
+                continue
+            size += node_size
+            if size > MAX_EXPANDED:
+                raise YamlError(
+                    f'line {current.line}: aliases would expand to more than '
+                    f'{MAX_EXPANDED} nodes (a YAML bomb?)',
+                )
+            if key is not no_key:
+                children.append((key, node))
+                key = no_key
+            elif in_mapping:
+                key = node
+            else:
+                children.append(node)
     except yaml.YAMLError as e:
         raise YamlError(_one_line(e)) from None
     except RecursionError:
         raise YamlError(f'nested more than {MAX_DEPTH} levels deep') from None
-    if aliased:  # else every node is counted once, and count <= MAX_NODES
-        _check_expansion(documents)
     return documents
 
 
@@ -186,9 +234,15 @@ def _one_line(e: Exception) -> str:
     return f'invalid YAML: {where}{" ".join(str(problem).split())}'
 
 
-def _check_duplicates(mapping: YamlMapping) -> None:
+def _check_duplicates(pairs: list[tuple[Node, Node]]) -> None:
+    """Refuse a key written twice in one mapping (``<<`` may be repeated).
+    Most mappings have none: one set of the keys tells, and only then are
+    they looked at one by one for the first repeated."""
+    keys = [key.value for key, _ in pairs if isinstance(key, Scalar)]
+    if len(set(keys)) == len(keys):
+        return
     seen: dict[str, int] = {}
-    for key, _ in mapping.pairs:
+    for key, _ in pairs:
         if isinstance(key, Scalar) and key.value != '<<':
             if key.value in seen:
                 raise YamlError(
@@ -196,51 +250,6 @@ def _check_duplicates(mapping: YamlMapping) -> None:
                     f'line {seen[key.value]})',
                 )
             seen[key.value] = key.line
-
-
-def _check_expansion(documents: list[Node | None]) -> None:
-    """Reject documents whose aliases would expand past MAX_EXPANDED nodes."""
-    sizes: dict[int, int] = {}
-    total = 0
-    for document in documents:
-        if document is None:
-            continue
-        # children are always finished before their parents (anchors are
-        # registered when a collection ends), so a post-order walk with memo
-        # is linear in the number of distinct nodes
-        todo: list[tuple[Node, bool]] = [(document, False)]
-        while todo:
-            node, done = todo.pop()
-            if id(node) in sizes:
-                continue
-            if done or isinstance(node, Scalar):
-                size = 1
-                for child in _children(node):
-                    size += sizes[id(child)]
-                    if size > MAX_EXPANDED:
-                        raise YamlError(
-                            f'line {node.line}: aliases would expand to more '
-                            f'than {MAX_EXPANDED} nodes (a YAML bomb?)',
-                        )
-                sizes[id(node)] = size
-                continue
-            todo.append((node, True))
-            todo.extend((child, False) for child in _children(node))
-        total += sizes[id(document)]
-        if total > MAX_EXPANDED:
-            raise YamlError(
-                f'aliases would expand to more than {MAX_EXPANDED} nodes '
-                f'(a YAML bomb?)',
-            )
-
-
-def _children(node: Node) -> Iterator[Node]:
-    if isinstance(node, YamlMapping):
-        for key, value in node.pairs:
-            yield key
-            yield value
-    elif isinstance(node, YamlSequence):
-        yield from node.items
 
 
 def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:

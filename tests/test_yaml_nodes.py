@@ -1,0 +1,111 @@
+"""read/yaml_nodes.py: nodes with exact positions, limits, keys as each kind's
+tool reads them, and the key path where each node is written."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from digestpin_hooks.read import yaml_nodes
+from digestpin_hooks.read.yaml_nodes import compose_documents
+from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlError
+from digestpin_hooks.read.yaml_nodes import YamlMapping
+from digestpin_hooks.read.yaml_nodes import YamlSequence
+
+if TYPE_CHECKING:
+    from digestpin_hooks.read.yaml_nodes import Node
+
+SHARED = Path(__file__).resolve().parents[2] / 'shared'
+
+
+def shape(documents: list[Node | None]) -> list[object]:
+    """Documents as plain data: every field, and an alias as the number of
+    the node it repeats (so that sharing is compared too)."""
+    numbers: dict[int, int] = {}
+
+    def of(node: Node | None) -> object:
+        if node is None:
+            return None
+        if id(node) in numbers:
+            return ('alias', numbers[id(node)])
+        numbers[id(node)] = len(numbers)
+        if isinstance(node, Scalar):
+            return node.as_dict()
+        if isinstance(node, YamlMapping):
+            return (node.start, node.line, node.later_wins, [(of(k), of(v)) for k, v in node.pairs])
+        return (node.start, node.line, node.tag, [of(item) for item in node.items])
+    return [of(document) for document in documents]
+
+
+def read(text: str, later_wins: bool = False) -> object:
+    try:
+        return shape(compose_documents(text, later_wins=later_wins))
+    except YamlError as e:
+        return str(e)
+
+
+EDGES = [
+    'a: &x [1, {b: "é€😀"}]\nc: *x\nd:\n  <<: *x\n',
+    '--- !tag\n- |\n  x\n- >-\n  y\n...\n---\n',
+    'a: 1\na: 2\n',
+    'k: *nope\n',
+    '[' * 300 + ']' * 300,
+    'a: [\n',
+    '',
+    '# only a comment\n',
+    '--- &a\nx: 1\n--- *a\n',
+]
+
+
+def test_the_pure_python_parser_reads_as_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without libyaml (PyYAML built without it) the same nodes, positions
+    and errors: the corpora's YAML files, and edge cases."""
+    texts = list(EDGES)
+    for folder in ('corpus-yaml', 'corpus-kinds'):
+        for path in sorted((SHARED / folder).rglob('*.y*ml'))[::7]:
+            texts.append(path.read_bytes().decode('utf-8-sig', 'replace'))  # as read: no BOM
+    assert len(texts) > 100
+    with_libyaml = [(read(t), read(t, True)) for t in texts]
+    monkeypatch.setitem(sys.modules, 'yaml._yaml', None)  # import fails
+    without = [(read(t), read(t, True)) for t in texts]
+    # the parsers word a few syntax errors differently; all else is equal
+    for ours, pure in zip(with_libyaml, without):
+        for a, b in zip(ours, pure):
+            if isinstance(a, str) and a.startswith('invalid YAML'):
+                assert isinstance(b, str) and b.startswith('invalid YAML')
+            else:
+                assert a == b
+
+
+BOMB = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + ''.join(
+        f'{n}: &{n} [{",".join([f"*{p}"] * 9)}]\n'
+        for p, n in zip('abcdefgh', 'bcdefghi')
+    )
+)
+
+
+def test_a_yaml_bomb_is_refused_where_it_stands() -> None:
+    """At the node whose expansion passes the limit, while the file is
+    read: what follows is never parsed, not even an error further on."""
+    with pytest.raises(YamlError) as e:
+        compose_documents(BOMB + 'services: [\n')
+    assert str(e.value) == (
+        'line 7: aliases would expand to more than 1000000 nodes (a YAML bomb?)'
+    )
+
+
+def test_expansion_counts_every_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yaml_nodes, 'MAX_EXPANDED', 100)
+    document = 'a: &a [' + ', '.join(['x'] * 20) + ']\nb: *a\n'  # 45 nodes expanded
+    assert len(compose_documents('---\n'.join([document] * 2))) == 2
+    with pytest.raises(YamlError) as e:
+        compose_documents('---\n'.join([document] * 3))
+    assert str(e.value) == 'aliases would expand to more than 100 nodes (a YAML bomb?)'
+    with pytest.raises(YamlError) as e:
+        compose_documents('a: &a [' + ', '.join(['x'] * 60) + ']\nb: [*a, *a]\n')
+    assert str(e.value) == 'line 2: aliases would expand to more than 100 nodes (a YAML bomb?)'
