@@ -11,6 +11,7 @@ import pytest
 from digestpin_hooks.read import yaml_nodes
 from digestpin_hooks.read.yaml_nodes import compose_documents
 from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import written_paths
 from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
@@ -109,3 +110,48 @@ def test_expansion_counts_every_document(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(YamlError) as e:
         compose_documents('a: &a [' + ', '.join(['x'] * 60) + ']\nb: [*a, *a]\n')
     assert str(e.value) == 'line 2: aliases would expand to more than 100 nodes (a YAML bomb?)'
+
+
+PATHS = (
+    '.t: &t\n  image: a:1\n  list: [b:1, {image: c:1}]\n'
+    'job:\n  <<: *t\n  more: *t\n'
+    '"": {x: d:1}\n'
+    '? [complex]\n: {image: e:1}\n'
+    '---\n- [f:1, g:1]\n- h:1\n'
+)
+
+
+def test_written_paths_of_the_nodes_asked_for() -> None:
+    """Only those asked for, each where it is written (its anchor's path),
+    as the walk of every node gives them."""
+    documents = compose_documents(PATHS)
+    every = written_paths(documents)
+    # aliases (job.<<, job.more) are written at the anchor; a value
+    # under a complex key has no path
+    assert sorted(every.values()) == sorted([
+        '', '.t', '.t.image', '.t.list', '.t.list[0]', '.t.list[1]', '.t.list[1].image',
+        'job', '', 'x', '', '[0]', '[0][0]', '[0][1]', '[1]',
+    ])
+    scalars = {
+        node.value: id(node) for node in _all(documents) if isinstance(node, Scalar)
+    }
+    for names in (['a:1'], ['c:1', 'd:1'], ['e:1', 'h:1', 'g:1'], list(scalars)):
+        wanted = {scalars[name] for name in names}
+        assert written_paths(documents, wanted) == {
+            ident: path for ident, path in every.items() if ident in wanted
+        }
+    assert written_paths(documents, {scalars['a:1']}) == {scalars['a:1']: '.t.image'}
+    assert written_paths(documents, {scalars['e:1']}) == {}  # under a complex key
+
+
+def _all(documents: list[Node | None]) -> list[Node]:
+    found: list[Node] = []
+    todo = [d for d in documents if d is not None]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if isinstance(node, YamlMapping):
+            todo.extend(n for pair in node.pairs for n in pair)
+        elif isinstance(node, YamlSequence):
+            todo.extend(node.items)
+    return found

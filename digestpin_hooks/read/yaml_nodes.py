@@ -10,6 +10,8 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
+from itertools import repeat
+
 from digestpin_hooks.model import Record
 
 TYPE_CHECKING = False
@@ -321,10 +323,69 @@ def _items_in_order(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
     return sorted(found.values(), key=lambda item: item[2].start)
 
 
-def written_paths(documents: list[Node | None]) -> dict[int, str]:
+def written_paths(
+        documents: list[Node | None], wanted: set[int] | None = None,
+) -> dict[int, str]:
     """Each node (by id) -> the key path where it is written: an anchored
     node's path is its anchor's, however many aliases and merge keys use it
-    later.  One walk in document order, each node once."""
+    later.  One walk in document order, each node once.
+
+    With ``wanted``, only those nodes' paths: the walk keeps each node's
+    parent and step, stops once it has met them all, and only their paths
+    are put into words (most of a file's nodes are no reference).
+    """
+    if wanted is None:
+        return _all_written_paths(documents)
+    # id -> (its parent's id, its key or index); a document's top: (0, None)
+    links: dict[int, tuple[int, str | int | None]] = {}
+    remaining = len(wanted)
+    for document in documents:
+        if document is None or not remaining:
+            continue
+        todo: list[tuple[Node, int, str | int | None]] = [(document, 0, None)]
+        while todo:
+            node, parent, step = todo.pop()
+            ident = id(node)
+            if ident in links:
+                continue  # an alias: written earlier
+            links[ident] = (parent, step)
+            if ident in wanted:
+                remaining -= 1
+                if not remaining:
+                    break
+            if node.__class__ is YamlSequence:
+                items = node.items
+                todo.extend(zip(
+                    reversed(items), repeat(ident), range(len(items) - 1, -1, -1),
+                ))
+            elif node.__class__ is YamlMapping:
+                todo.extend(
+                    (value, ident, key.value)
+                    for key, value in reversed(node.pairs)
+                    if isinstance(key, Scalar)
+                )
+    paths = {}
+    for target in wanted:
+        if target not in links:
+            continue
+        steps = []
+        ident = target
+        while ident:
+            ident, step = links[ident]
+            steps.append(step)
+        path = ''
+        for step in reversed(steps):
+            if step is None:
+                continue
+            if isinstance(step, int):
+                path = f'{path}[{step}]'
+            else:
+                path = f'{path}.{step}' if path else step
+        paths[target] = path
+    return paths
+
+
+def _all_written_paths(documents: list[Node | None]) -> dict[int, str]:
     paths: dict[int, str] = {}
     for document in documents:
         todo: list[tuple[Node, str]] = [(document, '')] if document is not None else []

@@ -613,7 +613,7 @@ def parse_yaml(
     if of_kind.paths_at_anchor:
         # a value used through an alias or a merge key is reported once,
         # where it is written (its anchor), with that path
-        paths = written_paths(documents)
+        paths = written_paths(documents, {id(f.node) for f in found})
         found = [f.replace(path=paths.get(id(f.node), f.path)) for f in found]
     env = imported(of_kind.variables)(path, documents) if of_kind.variables else None
     where = of_kind.variables_from
