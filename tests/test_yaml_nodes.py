@@ -10,6 +10,8 @@ import pytest
 
 from digestpin_hooks.read import yaml_nodes
 from digestpin_hooks.read.yaml_nodes import compose_documents
+from digestpin_hooks.read.yaml_nodes import get
+from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import written_paths
 from digestpin_hooks.read.yaml_nodes import YamlError
@@ -155,3 +157,46 @@ def _all(documents: list[Node | None]) -> list[Node]:
         elif isinstance(node, YamlSequence):
             todo.extend(node.items)
     return found
+
+
+ITEMS = {
+    'plain': ('y: {a: 1, b: 2}\n', False, [('a', '1'), ('b', '2')]),
+    'own keys win': ('x: &x {a: 1, b: 2}\ny:\n  <<: *x\n  b: 3\n', False, [('b', '3'), ('a', '1')]),
+    'a quoted << is a key': ('x: &x {a: 1}\ny:\n  "<<": 5\n  <<: *x\n', False, [('<<', '5'), ('a', '1')]),
+    'later wins': ('y:\n  a: 1\n  a: 2\n  b: 3\n', True, [('a', '2'), ('b', '3')]),
+    'a later merge wins': ('y:\n  c: 2\n  <<: [{a: 1}, {a: 2, c: 1}]\n', True, [('a', '1'), ('c', '1')]),
+}
+
+
+@pytest.mark.parametrize(('text', 'later_wins', 'expected'), list(ITEMS.values()), ids=list(ITEMS))
+def test_get_reads_as_items_do(text: str, later_wins: bool, expected: list[tuple[str, str]]) -> None:
+    top = compose_documents(text, later_wins=later_wins)[0]
+    assert isinstance(top, YamlMapping)
+    mapping = top.pairs[-1][1]
+    assert isinstance(mapping, YamlMapping)
+    assert [(key, getattr(value, 'value', None)) for key, value, _ in items(mapping)] == expected
+    for key, value in expected:
+        found = get(mapping, key)
+        assert found is not None and isinstance(found[0], Scalar) and found[0].value == value
+    assert get(mapping, 'missing') is None
+
+
+def test_get_builds_no_items_of_a_mapping_that_merges_nothing(
+        monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lookup most walkers do, key by key, is a look along the pairs;
+    only a mapping with ``<<`` is read through ``items``."""
+    calls: list[YamlMapping] = []
+
+    def counting(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
+        calls.append(mapping)
+        return items(mapping)
+    monkeypatch.setattr(yaml_nodes, 'items', counting)
+    top = compose_documents('x: &x {image: a:1}\ny: {image: b:1, tag: t}\nz: {<<: *x}\n')[0]
+    assert isinstance(top, YamlMapping)
+    for key, image in (('x', 'a:1'), ('y', 'b:1'), ('z', 'a:1')):
+        entry = get(top, key)
+        assert entry is not None
+        found = get(entry[0], 'image')
+        assert found is not None and isinstance(found[0], Scalar) and found[0].value == image
+    assert len(calls) == 1  # z's, with its merge key

@@ -265,6 +265,9 @@ def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
     and visits each mapping once, so no merge chain can exhaust Python's
     stack or take exponential time.
     """
+    own = _own_items(mapping)
+    if own is not None:
+        return own
     if mapping.later_wins:
         return _items_in_order(mapping)
     result: list[tuple[str, Node, Scalar]] = []
@@ -286,6 +289,17 @@ def items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]]:
                 seen_keys.add(key.value)
                 result.append((key.value, value, key))
         todo.extend(reversed(sources))
+    return result
+
+
+def _own_items(mapping: YamlMapping) -> list[tuple[str, Node, Scalar]] | None:
+    """(key, value, key node) of a mapping that merges nothing and repeats
+    no key, as written (what both readings of ``items`` come to then), or
+    None for the others: most mappings, read without a walk."""
+    result = [(key.value, value, key) for key, value in mapping.pairs if isinstance(key, Scalar)]
+    keys = {key for key, _, _ in result}
+    if len(keys) < len(result) or '<<' in keys:
+        return None
     return result
 
 
@@ -407,8 +421,21 @@ def _all_written_paths(documents: list[Node | None]) -> dict[int, str]:
 
 
 def get(mapping: Node | None, name: str) -> tuple[Node, Scalar] | None:
+    """The value and key node of ``name`` in a mapping, as ``items`` reads
+    it.  A mapping that merges nothing is looked through as written (its
+    first ``name``, or its last when later keys win), without building its
+    items."""
     if not isinstance(mapping, YamlMapping):
         return None
+    found = None
+    for written, value in mapping.pairs:
+        if isinstance(written, Scalar):
+            if written.value == '<<' or name == '<<':
+                break  # merge keys: read by items, below
+            if written.value == name and (found is None or mapping.later_wins):
+                found = (value, written)
+    else:
+        return found
     for key, value, key_node in items(mapping):
         if key == name:
             return value, key_node
