@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.ci import Pipeline
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+    from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
     from re import Pattern
     from typing import Union
@@ -178,6 +179,9 @@ class _GitlabIncludes:
         self.files = set(walked)
         self.budget = 150 * len(walked) + 1024  # glob comparisons left
         self.names: dict[str, list[str]] = {}  # path -> its local includes
+        # path -> the bytes read and their documents, which the pipeline
+        # takes again when it reads the same bytes
+        self.parsed: dict[str, tuple[bytes, list[Node | None]]] = {}
 
     def _matches(self, root: str, name: str) -> list[str]:
         import bisect
@@ -201,13 +205,15 @@ class _GitlabIncludes:
         from digestpin_hooks.read.ci import gitlab_local_includes
         from digestpin_hooks.read.yaml_nodes import compose_documents
         from digestpin_hooks.read.yaml_nodes import YamlError
+        from digestpin_hooks.text import decode
         if path not in self.names:
             try:
                 data = read_regular(path, MAX_FILE_BYTES).data
                 documents = compose_documents(
-                    data.decode('utf-8'),
+                    decode(data, 'strict')[0],
                     later_wins=BY_NAME[GITLAB].duplicates == LATER_WINS,
                 )
+                self.parsed[path] = (data, documents)
                 self.names[path] = gitlab_local_includes(documents)
             except (OSError, UnicodeDecodeError, YamlError):
                 # reading the file itself reports what is wrong with it
@@ -632,9 +638,8 @@ def _read_in_pipeline(
     from digestpin_hooks.read.yaml_nodes import YamlError
     from digestpin_hooks.text import decode
     folder = os.path.dirname(root_path) or '.'
-    included = _GitlabIncludes(
-        [os.path.normpath(p) for p in _walk(folder)],
-    ).of(os.path.normpath(root_path))
+    includes = _GitlabIncludes([os.path.normpath(p) for p in _walk(folder)])
+    included = includes.of(os.path.normpath(root_path))
     paths = [*included, root_path]
     if not any(by_real.get(os.path.realpath(p)) not in (None, *done) for p in paths):
         return  # none of the files read is of this pipeline
@@ -645,7 +650,11 @@ def _read_in_pipeline(
             data = loaded[at].data if at is not None else read_regular(
                 path, MAX_FILE_BYTES,
             ).data
-            documents = compose_documents(decode(data, 'strict')[0], later_wins=True)
+            parsed = includes.parsed.get(os.path.normpath(path))
+            if parsed is not None and parsed[0] == data:
+                documents = parsed[1]  # the same bytes, read once
+            else:
+                documents = compose_documents(decode(data, 'strict')[0], later_wins=True)
         except (ReadError, OSError, UnicodeDecodeError, YamlError):
             continue  # reading the file itself says what is wrong
         files.append((loaded[at].path if at is not None else path, documents))

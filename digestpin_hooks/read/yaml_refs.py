@@ -584,7 +584,11 @@ def parse_yaml(
         text, bom = decode(data, 'strict')
     except UnicodeDecodeError as e:
         raise YamlError(f'not UTF-8 (byte {e.start}), which YAML must be') from None
-    if kind == DEVCONTAINER:
+    # a pipeline holds its files' documents, read from this very text
+    read = dict(pipeline.files).get(path) if pipeline is not None else None
+    if read is not None:
+        documents = read
+    elif kind == DEVCONTAINER:
         from digestpin_hooks.read.jsonc import parse_jsonc
         documents = parse_jsonc(text)
     else:
