@@ -200,3 +200,37 @@ def test_get_builds_no_items_of_a_mapping_that_merges_nothing(
         found = get(entry[0], 'image')
         assert found is not None and isinstance(found[0], Scalar) and found[0].value == image
     assert len(calls) == 1  # z's, with its merge key
+
+
+def test_pyyaml_is_imported_without_compiling_its_patterns() -> None:
+    """libyaml's parser uses none of the patterns PyYAML compiles when it
+    is imported (the pure reader's class of printable characters alone is
+    a third of a one-file lint's instructions): each is compiled when
+    first used, so PyYAML still reads as it did for any other caller."""
+    import subprocess
+    code = (
+        'import re, sys\n'
+        'callers = []\n'
+        'compile = re.compile\n'
+        'def counting(*arguments):\n'
+        "    callers.append(sys._getframe(1).f_globals.get('__name__', ''))\n"
+        '    return compile(*arguments)\n'
+        're.compile = counting\n'
+        'from digestpin_hooks.read.yaml_nodes import compose_documents\n'
+        "compose_documents('a: b\\n')\n"
+        "print(sorted({c for c in callers if c == 'yaml' or c.startswith('yaml.')}))\n"
+        're.compile = compile\n'
+        'import yaml\n'
+        "print(yaml.safe_load('a: 2001-12-14\\nb: yes\\nc: 0x1F\\nd: ~\\n<<: {e: 1}\\n'))\n"
+        'try:\n'
+        "    yaml.load('a: \\x07', Loader=yaml.SafeLoader)\n"
+        'except yaml.YAMLError as e:\n'
+        '    print(type(e).__name__)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        '[]\n'
+        "{'e': 1, 'a': datetime.date(2001, 12, 14), 'b': True, 'c': 31, 'd': None}\n"
+        'ReaderError\n'
+    )

@@ -75,10 +75,57 @@ if TYPE_CHECKING:
     Node = Union[Scalar, YamlMapping, YamlSequence]
 
 
+class _Deferred:
+    """A pattern PyYAML compiles when it is imported, compiled when it is
+    first used instead.  Importing PyYAML compiles a dozen patterns for its
+    pure-Python reader, resolver and constructor, which libyaml's event
+    parser never uses: the reader's class of printable characters alone
+    costs a one-file lint about 5 ms (a third of its instructions)."""
+
+    __slots__ = ('_arguments', '_compiled')
+
+    def __init__(self, *arguments: Any) -> None:
+        self._arguments = arguments
+        self._compiled: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._compiled is None:
+            self._compiled = _compile_now(*self._arguments)
+        return getattr(self._compiled, name)
+
+
+_compile_now: Any = None
+
+
+def _yaml() -> Any:
+    """PyYAML, imported (once) with the patterns its own modules compile at
+    import deferred to their first use (``_Deferred``); every other caller
+    of ``re.compile`` meanwhile gets a compiled pattern as always."""
+    import sys
+    yaml = sys.modules.get('yaml')
+    if yaml is not None:
+        return yaml
+    import re
+    global _compile_now
+    _compile_now = compile_now = re.compile
+
+    def deferred(*arguments: Any) -> Any:
+        caller = sys._getframe(1).f_globals.get('__name__', '')
+        if caller == 'yaml' or caller.startswith('yaml.'):
+            return _Deferred(*arguments)
+        return compile_now(*arguments)
+    setattr(re, 'compile', deferred)
+    try:
+        import yaml
+    finally:
+        setattr(re, 'compile', compile_now)
+    return yaml
+
+
 def _parser(text: str) -> Any:
     """libyaml's event parser when PyYAML was built with it, else the pure
     one: both give the same events, with marks in characters."""
-    import yaml
+    yaml = _yaml()
     try:
         from yaml._yaml import CParser
     except ImportError:
@@ -100,7 +147,7 @@ def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | Non
     document is refused at the node that passes the limit, without a second
     walk and before anything is expanded.
     """
-    import yaml
+    yaml = _yaml()
     from yaml.events import AliasEvent
     from yaml.events import DocumentEndEvent
     from yaml.events import DocumentStartEvent
