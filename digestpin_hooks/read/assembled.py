@@ -329,16 +329,18 @@ def helm(
                 if found is not None:
                     yield found
                     continue
-            children = []
+            children: list[tuple[Node, str, bool]] = []
             for key, value, key_node in items(node):
-                here = f'{path}.{key}' if path else key
-                if _is_label_map(key) and isinstance(value, YamlMapping):
+                if isinstance(value, Scalar):
+                    if _is_image_key(key):
+                        is_string = value.style != '' or not _NOT_A_STRING_RE.match(value.value)
+                        if _text(value) and is_string and id(value) not in seen:
+                            seen.add(id(value))
+                            yield (f'{path}.{key}' if path else key), value, key_node
+                    else:  # only marked seen when its turn comes: no path
+                        children.append((value, '', False))
                     continue
-                if _is_image_key(key) and isinstance(value, Scalar):
-                    is_string = value.style != '' or not _NOT_A_STRING_RE.match(value.value)
-                    if _text(value) and is_string and id(value) not in seen:
-                        seen.add(id(value))
-                        yield here, value, key_node
+                if isinstance(value, YamlMapping) and _is_label_map(key):
                     continue
-                children.append((value, here, _is_image_key(key)))
+                children.append((value, f'{path}.{key}' if path else key, _is_image_key(key)))
             todo.extend(reversed(children))
