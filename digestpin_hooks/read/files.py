@@ -174,14 +174,18 @@ class _GitlabIncludes:
     Each file is parsed once per search, however many roots include it.
     """
 
-    def __init__(self, walked: list[str]) -> None:
+    def __init__(
+            self, walked: list[str],
+            known: dict[str, tuple[bytes, list[Node | None]]] | None = None,
+    ) -> None:
         self.sorted = sorted(walked)
         self.files = set(walked)
         self.budget = 150 * len(walked) + 1024  # glob comparisons left
         self.names: dict[str, list[str]] = {}  # path -> its local includes
         # path -> the bytes read and their documents, which the pipeline
         # takes again when it reads the same bytes
-        self.parsed: dict[str, tuple[bytes, list[Node | None]]] = {}
+        # (the GitLab files already read: ``known``)
+        self.parsed = dict(known or {})
 
     def _matches(self, root: str, name: str) -> list[str]:
         import bisect
@@ -206,6 +210,8 @@ class _GitlabIncludes:
         from digestpin_hooks.read.yaml_nodes import compose_documents
         from digestpin_hooks.read.yaml_nodes import YamlError
         from digestpin_hooks.text import decode
+        if path not in self.names and path in self.parsed:
+            self.names[path] = gitlab_local_includes(self.parsed[path][1])
         if path not in self.names:
             try:
                 data = read_regular(path, MAX_FILE_BYTES).data
@@ -590,12 +596,17 @@ def _pipelines(loaded: list[LoadedFile]) -> None:
     by_real = {
         os.path.realpath(f.path): i for i, f in enumerate(loaded) if f.kind == GITLAB
     }
+    # the documents of the GitLab files read alone (parse_yaml keeps them)
+    known = {
+        os.path.normpath(f.path): (f.data, documents) for f in loaded
+        if f.kind == GITLAB and (documents := getattr(f.doc, 'documents', None)) is not None
+    }
     done: set[int] = set()
     for root in roots:
         if by_real[os.path.realpath(root)] not in done:
-            _read_in_pipeline(loaded, root, by_real, done)
+            _read_in_pipeline(loaded, root, by_real, done, known)
     for root in _roots_of_others(loaded, by_real, done):
-        _read_in_pipeline(loaded, root, by_real, done)
+        _read_in_pipeline(loaded, root, by_real, done, known)
 
 
 def _roots_of_others(
@@ -628,17 +639,19 @@ def _roots_of_others(
 
 def _read_in_pipeline(
         loaded: list[LoadedFile], root_path: str, by_real: dict[str, int], done: set[int],
+        known: dict[str, tuple[bytes, list[Node | None]]],
 ) -> None:
     """Read the files of ``loaded`` that the root includes (directly or
     through other includes: GitLab's, found below its folder as a folder
     search finds them) again, with the root and its includes as their
-    pipeline; the others read are left as they are."""
+    pipeline; the others read are left as they are.  ``known``: the
+    documents of files already parsed, which are not parsed again."""
     from digestpin_hooks.read.ci import Pipeline
     from digestpin_hooks.read.yaml_nodes import compose_documents
     from digestpin_hooks.read.yaml_nodes import YamlError
     from digestpin_hooks.text import decode
     folder = os.path.dirname(root_path) or '.'
-    includes = _GitlabIncludes([os.path.normpath(p) for p in _walk(folder)])
+    includes = _GitlabIncludes([os.path.normpath(p) for p in _walk(folder)], known)
     included = includes.of(os.path.normpath(root_path))
     paths = [*included, root_path]
     if not any(by_real.get(os.path.realpath(p)) not in (None, *done) for p in paths):

@@ -27,6 +27,7 @@ from digestpin_hooks.read.ci import Found as _Found
 from digestpin_hooks.read.ci import Pipeline
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import DEVCONTAINER
+from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
 from digestpin_hooks.read.kinds import LATER_WINS
 from digestpin_hooks.read.variables import interpolate
@@ -87,6 +88,9 @@ class YamlFile(Record):
     # line -> offset of the key of each reference: its pragma stands above
     starts: Final[dict[int, int]]
     lines: Final[LineIndex]  # offsets -> line and column, built on first use
+    # a GitLab file's documents, read alone: its pipeline, if it has one,
+    # takes them instead of parsing the file again (None for other kinds)
+    documents: Final[list[Node | None] | None] = None
 
     def statement_starts(self) -> dict[int, int]:
         return self.starts
@@ -647,7 +651,8 @@ def parse_yaml(
         starts[item.key.line] = item.key.start
     refs.extend(item.ref for item in assembled)
     refs.sort(key=lambda ref: (ref.span[0], ref.image))
-    return YamlFile(text, bom, starts, LineIndex(text)), refs
+    kept = documents if kind == GITLAB and pipeline is None else None
+    return YamlFile(text, bom, starts, LineIndex(text), kept), refs
 
 
 def dotenv(path: str, documents: list[Node | None]) -> dict[str, str]:
