@@ -88,8 +88,8 @@ class YamlFile(Record):
     # line -> offset of the key of each reference: its pragma stands above
     starts: Final[dict[int, int]]
     lines: Final[LineIndex]  # offsets -> line and column, built on first use
-    # a GitLab file's documents, read alone: its pipeline, if it has one,
-    # takes them instead of parsing the file again (None for other kinds)
+    # the documents of a GitLab file that includes others, read alone: its
+    # pipeline takes them instead of parsing it again (else None)
     documents: Final[list[Node | None] | None] = None
 
     def statement_starts(self) -> dict[int, int]:
@@ -651,7 +651,8 @@ def parse_yaml(
         starts[item.key.line] = item.key.start
     refs.extend(item.ref for item in assembled)
     refs.sort(key=lambda ref: (ref.span[0], ref.image))
-    kept = documents if kind == GITLAB and pipeline is None else None
+    # (a root of a pipeline names its includes: only such files keep them)
+    kept = documents if kind == GITLAB and pipeline is None and 'include' in text else None
     return YamlFile(text, bom, starts, LineIndex(text), kept), refs
 
 
