@@ -387,7 +387,8 @@ def kubernetes(
                 continue  # an alias: found once, at its anchor
             seen.add(id(node))
             if isinstance(node, Scalar):
-                yield from _held_manifests(text, node, key_node or node, path, depth)
+                if '\n' in node.value:  # else it holds no manifest: no generator made
+                    yield from _held_manifests(text, node, key_node or node, path, depth)
                 continue
             if isinstance(node, YamlSequence):
                 todo.extend(
