@@ -212,6 +212,8 @@ TABLE = (
     Kind(
         GITLAB, 'GitLab CI files', r'(^|/)\.gitlab-ci\.ya?ml$|(^|/)\.gitlab/ci/[^/]+\.ya?ml$',
         ('yaml',), _gitlab, _CI + 'gitlab',
+        # its walker reports each image at the path where it is written
+        paths_at_anchor=False,
         variables=_CI + 'gitlab_variables', variables_from='variables:',
         duplicates=LATER_WINS,  # Ruby's Psych
         endings=_YAML,
