@@ -25,6 +25,9 @@ else:
     from types import SimpleNamespace as Arguments
 
 DEFAULT_TIMEOUT = 10.0
+# --connections: resolve/registry.py's CONNECTIONS_PER_REGISTRY, where the
+# measurement behind it is (the lint path does not import resolve/)
+DEFAULT_CONNECTIONS = 8
 # the codes --strict turns into errors
 WARNING_CODES = tuple(code for code, rule in RULES.items() if rule.severity == WARNING)
 
@@ -52,6 +55,20 @@ def seconds(text: str) -> float:
             f'must be above 0 and at most {MAX_TIMEOUT:g} seconds, not {text!r}',
         )
     return value
+
+
+def connection_count(text: str) -> int:
+    """A --connections value: a whole number from 1 to MAX_CONNECTIONS."""
+    import argparse
+
+    from digestpin_hooks.config import MAX_CONNECTIONS
+    if not (text.isascii() and text.isdigit() and len(text) <= 4) or not (
+        1 <= int(text) <= MAX_CONNECTIONS
+    ):
+        raise argparse.ArgumentTypeError(
+            f'must be a whole number from 1 to {MAX_CONNECTIONS}, not {text!r}',
+        )
+    return int(text)
 
 
 def formatter(prog: str) -> argparse.HelpFormatter:
@@ -167,8 +184,9 @@ def common_arguments(argv: Sequence[str]) -> Arguments | None:
 
 
 def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
-    """--source (``sources``, the first the default), --docker-host and
-    --timeout."""
+    """--source (``sources``, the first the default), --docker-host,
+    --timeout, --connections, --insecure-registry and --trust-root."""
+    from digestpin_hooks.config import MAX_CONNECTIONS
     default = sources[0]
     parser.add_argument(
         '--source', choices=sources,
@@ -184,6 +202,11 @@ def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
         help=f'seconds allowed, whole answers included: with --source '
         f'registry, for all of the run\'s registry requests together; with a '
         f'daemon source, for each daemon call (default: {DEFAULT_TIMEOUT:g})',
+    )
+    parser.add_argument(
+        '--connections', type=connection_count, metavar='N',
+        help=f'with --source registry, at most N connections to each registry '
+        f'at once (1 to {MAX_CONNECTIONS}; default: {DEFAULT_CONNECTIONS})',
     )
     parser.add_argument(
         '--insecure-registry', action='append', metavar='HOST[:PORT]',
@@ -251,6 +274,8 @@ def apply_config(args: argparse.Namespace) -> None:
         if args.timeout <= 0:
             from digestpin_hooks.config import ConfigError
             raise ConfigError('--timeout must be above 0')
+        if args.connections is None:
+            args.connections = config.get('connections', DEFAULT_CONNECTIONS)
 
 
 def run(

@@ -26,6 +26,13 @@ FIX_SOURCES = ('local', 'pull', 'registry', 'daemon-registry')
 UPDATE_SOURCES = ('pull', 'registry', 'local', 'daemon-registry')
 VERIFY_SOURCES = ('registry', 'local', 'daemon-registry')
 MAX_TIMEOUT = 3600.0  # an hour: past it a "timeout" is no bound at all
+# --connections: kept-alive connections (one thread each) to one registry.
+# Past 12 the registry source gained nothing measurable (100 references
+# behind 25 ms round trips: 12 connections 460 ms, 16 451 ms); each is a
+# thread and, on a real registry, a TLS handshake, and up to 8 registries
+# are asked at once, so 16 keeps a run at 128 threads at most and well
+# short of what a public registry may take for a crawler.
+MAX_CONNECTIONS = 16
 
 
 class ConfigError(Exception):
@@ -86,6 +93,16 @@ def _timeout(value: Any, key: str, where: str) -> float:
             f'{MAX_TIMEOUT:g}',
         )
     return float(value)
+
+
+def _connections(value: Any, key: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+        1 <= value <= MAX_CONNECTIONS
+    ):
+        raise ConfigError(
+            f'{where}: {key} must be a whole number from 1 to {MAX_CONNECTIONS}',
+        )
+    return value
 
 
 TRUST_KEYS = (
@@ -168,6 +185,7 @@ KEYS = {
     'source': _source,
     'docker-host': _host,
     'timeout': _timeout,
+    'connections': _connections,
     'insecure-registries': _string_list,
     'trust': _trust,
     'trust-root': _path,
@@ -246,6 +264,13 @@ def _cfg_value(key: str, raw: str, where: str) -> Any:
             raise ConfigError(
                 f'{where}: timeout must be a number of seconds, not {text!r}',
             ) from None
+    if key == 'connections':
+        if text.isascii() and text.isdigit() and len(text) <= 4:
+            return int(text)
+        raise ConfigError(
+            f'{where}: connections must be a whole number from 1 to '
+            f'{MAX_CONNECTIONS}, not {text!r}',
+        )
     return text
 
 

@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     digests = trusted(
         open_source(
             args.source, args.docker_host, args.timeout,
-            insecure=args.insecure_registries,
+            insecure=args.insecure_registries, connections=args.connections,
         ).digests,
         args.trust, args.timeout, args.insecure_registries, args.trust_root,
     )

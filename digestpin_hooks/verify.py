@@ -231,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
             paths_or_here(args.filenames),
             open_source(
                 args.source, args.docker_host, args.timeout,
-                insecure=args.insecure_registries,
+                insecure=args.insecure_registries, connections=args.connections,
             ).manifests,
             strict=args.strict, allow=args.allow, ignore=args.ignore,
             kind=args.kind,

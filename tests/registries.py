@@ -363,3 +363,140 @@ def process_gone(pid: int, within: float = 3.0) -> bool:
         if time.monotonic() >= end:
             return False
         time.sleep(0.05)
+
+
+class CountingProxy:
+    """A loopback TCP proxy in front of a real registry that counts the
+    connections a client holds open to it at once (``most``) and in all
+    (``accepted``).
+
+    One thread handles every socket, and in each round it reads what has
+    arrived (data and closes) before it accepts new connections: a client
+    that closes one connection and then opens another (the hooks' TLS probe
+    before plain HTTP) is never counted twice at once, since on loopback
+    the close arrives first.
+
+    ``hold``: a request is forwarded once ``hold`` connections are open (or
+    two seconds after it came), so that a client allowed ``hold``
+    connections opens them all however busy the machine is: none can take
+    over another's connection meanwhile.  A TLS handshake is never held
+    (the probe waits for no one)."""
+
+    def __init__(self, upstream: str, hold: int = 1) -> None:
+        import selectors
+        self.upstream = upstream
+        self.hold = hold
+        self.most = 0
+        self.accepted = 0
+        self.open = 0
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.listener.setblocking(False)
+        self.address = f'127.0.0.1:{self.listener.getsockname()[1]}'
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        self.peers: dict[socket.socket, socket.socket] = {}
+        self.clients: set[socket.socket] = set()
+        self.tls: set[socket.socket] = set()
+        # a client's held request bytes, and when they came
+        self.held: dict[socket.socket, tuple[float, bytes]] = {}
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.most = self.open
+            self.accepted = 0
+
+    def _close(self, sock: socket.socket) -> None:
+        peer = self.peers.pop(sock, None)
+        for one in (sock, peer):
+            if one is None:
+                continue
+            self.peers.pop(one, None)
+            self.held.pop(one, None)
+            self.tls.discard(one)
+            if one in self.clients:
+                self.clients.discard(one)
+                with self.lock:
+                    self.open -= 1
+            try:
+                self.selector.unregister(one)
+            except (KeyError, ValueError):
+                pass
+            one.close()
+
+    def _forward(self, sock: socket.socket, data: bytes) -> None:
+        peer = self.peers[sock]
+        if sock in self.clients and sock not in self.tls:
+            if sock in self.held or (not data.startswith(b'\x16') and self.open < self.hold):
+                when, before = self.held.get(sock, (time.monotonic(), b''))
+                self.held[sock] = (when, before + data)
+                return
+            if data.startswith(b'\x16'):
+                self.tls.add(sock)
+        try:
+            peer.sendall(data)
+        except OSError:
+            self._close(sock)
+
+    def _release(self) -> None:
+        now = time.monotonic()
+        for sock, (when, data) in list(self.held.items()):
+            if self.open >= self.hold or now - when >= 2.0:
+                del self.held[sock]
+                try:
+                    self.peers[sock].sendall(data)
+                except OSError:
+                    self._close(sock)
+
+    def _serve(self) -> None:
+        import selectors
+        while not self.stop.is_set():
+            ready = self.selector.select(0.05)
+            accepting = False
+            for key, _ in ready:
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                if sock is self.listener:
+                    accepting = True
+                    continue
+                while sock in self.peers:
+                    try:
+                        data = sock.recv(65536, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        data = b''
+                    if not data:
+                        self._close(sock)
+                        break
+                    self._forward(sock, data)
+            if accepting:
+                while True:
+                    try:
+                        client, _ = self.listener.accept()
+                    except BlockingIOError:
+                        break
+                    host, _, port = self.upstream.rpartition(':')
+                    upstream = socket.create_connection((host, int(port)), timeout=5)
+                    upstream.setblocking(True)
+                    client.setblocking(True)
+                    self.peers[client] = upstream
+                    self.peers[upstream] = client
+                    self.clients.add(client)
+                    with self.lock:
+                        self.open += 1
+                        self.accepted += 1
+                        self.most = max(self.most, self.open)
+                    self.selector.register(client, selectors.EVENT_READ)
+                    self.selector.register(upstream, selectors.EVENT_READ)
+            self._release()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        for sock in list(self.peers):
+            sock.close()
+        self.listener.close()

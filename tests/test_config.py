@@ -45,6 +45,7 @@ keep-tag = false
 source = "registry"
 docker-host = "unix:///tmp/other.sock"
 timeout = 3
+connections = 3
 '''
 
 SETUP_CFG = '''
@@ -60,6 +61,7 @@ keep-tag = false
 source = registry
 docker-host = unix:///tmp/other.sock
 timeout = 3
+connections = 3
 '''
 
 
@@ -71,14 +73,15 @@ def test_every_key_from_the_repository_root(repo: Path, name: str, text: str) ->
     assert config.values == {
         'allow': ['localhost:5000/*'], 'ignore': ['DP003'], 'strict': True,
         'keep_tag': False, 'source': 'registry',
-        'docker_host': 'unix:///tmp/other.sock', 'timeout': 3.0,
+        'docker_host': 'unix:///tmp/other.sock', 'timeout': 3.0, 'connections': 3,
     }
     args = parsed(fix)
     assert (args.allow, args.ignore, args.strict, args.keep_tag, args.source,
-            args.docker_host, args.timeout) == (
+            args.docker_host, args.timeout, args.connections) == (
         ['localhost:5000/*'], ['DP003'], True, False, 'registry',
-        'unix:///tmp/other.sock', 3.0,
+        'unix:///tmp/other.sock', 3.0, 3,
     )
+    assert parsed(update).connections == parsed(verify).connections == 3
 
 
 def test_command_line_overrides_the_file(repo: Path) -> None:
@@ -86,11 +89,10 @@ def test_command_line_overrides_the_file(repo: Path) -> None:
     args = parsed(
         fix, '--no-strict', '--keep-tag', '--source', 'pull', '--docker-host',
         'unix:///tmp/mine.sock', '--timeout', '7', '--allow', 'ghcr.io/*',
-        '--ignore', 'DP002',
+        '--ignore', 'DP002', '--connections', '16',
     )
-    assert (args.strict, args.keep_tag, args.source, args.docker_host, args.timeout) == (
-        False, True, 'pull', 'unix:///tmp/mine.sock', 7.0,
-    )
+    assert (args.strict, args.keep_tag, args.source, args.docker_host, args.timeout,
+            args.connections) == (False, True, 'pull', 'unix:///tmp/mine.sock', 7.0, 16)
     assert args.allow == ['localhost:5000/*', 'ghcr.io/*']
     assert args.ignore == ['DP003', 'DP002']
 
@@ -98,7 +100,9 @@ def test_command_line_overrides_the_file(repo: Path) -> None:
 def test_defaults_without_a_file(repo: Path) -> None:
     args = parsed(fix)
     assert (args.allow, args.ignore, args.strict, args.keep_tag, args.source,
-            args.docker_host, args.timeout) == ([], [], False, True, 'local', None, 10.0)
+            args.docker_host, args.timeout, args.connections) == (
+        [], [], False, True, 'local', None, 10.0, 8,
+    )
     assert parsed(update).source == 'pull'
     assert parsed(verify).source == 'registry'
 
@@ -130,7 +134,7 @@ def test_files_without_our_section_are_skipped(repo: Path) -> None:
     ('name', 'text', 'message'),
     (
         ('pyproject.toml', '[tool.digestpin]\nstrikt = true\n',
-         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, insecure-registries, trust, trust-root)"),
+         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, connections, insecure-registries, trust, trust-root)"),
         ('pyproject.toml', '[tool.digestpin]\nstrict = "yes"\n', '[tool.digestpin]: strict must be true or false'),
         ('pyproject.toml', '[tool.digestpin]\nallow = "x/*"\n', '[tool.digestpin]: allow must be a list of strings'),
         ('pyproject.toml', '[tool.digestpin]\nignore = ["DP999"]\n', "[tool.digestpin]: ignore: unknown code 'DP999'"),
@@ -301,3 +305,62 @@ def test_trust_rules_only_in_pyproject(repo: Path, capsys: pytest.CaptureFixture
         f'digestpin-lint: error: {repo / "setup.cfg"} [digestpin]: trust rules can be '
         f'written in pyproject.toml only ([[tool.digestpin.trust]])\n'
     )
+
+
+WHOLE = 'must be a whole number from 1 to 16'
+CONNECTIONS_RANGE = f'connections {WHOLE}'
+
+
+@pytest.mark.parametrize(('name', 'text', 'message'), (
+    ('pyproject.toml', 'connections = 0', f'[tool.digestpin]: {CONNECTIONS_RANGE}'),
+    ('pyproject.toml', 'connections = 17', f'[tool.digestpin]: {CONNECTIONS_RANGE}'),
+    ('pyproject.toml', 'connections = -3', f'[tool.digestpin]: {CONNECTIONS_RANGE}'),
+    ('pyproject.toml', 'connections = 4.0', f'[tool.digestpin]: {CONNECTIONS_RANGE}'),
+    ('pyproject.toml', 'connections = true', f'[tool.digestpin]: {CONNECTIONS_RANGE}'),
+    ('pyproject.toml', 'connections = "4"', f'[tool.digestpin]: {CONNECTIONS_RANGE}'),
+    ('setup.cfg', 'connections = 0', f'[digestpin]: {CONNECTIONS_RANGE}'),
+    ('setup.cfg', 'connections = 99999', f"[digestpin]: {CONNECTIONS_RANGE}, not '99999'"),
+    ('setup.cfg', 'connections = many', f"[digestpin]: {CONNECTIONS_RANGE}, not 'many'"),
+    ('setup.cfg', 'connections = 4.0', f"[digestpin]: {CONNECTIONS_RANGE}, not '4.0'"),
+    ('setup.cfg', 'connections = \u0663', f"[digestpin]: {CONNECTIONS_RANGE}, not '\u0663'"),
+))
+@pytest.mark.parametrize('module', (fix, update, verify))
+def test_connections_out_of_range_in_the_file_is_one_line_and_exit_2(
+        repo: Path, capsys: pytest.CaptureFixture[str], name: str, text: str,
+        message: str, module: object,
+) -> None:
+    section = '[tool.digestpin]' if name == 'pyproject.toml' else '[digestpin]'
+    (repo / name).write_text(f'{section}\n{text}\n')
+    (repo / 'Dockerfile').write_text('FROM a:1\n')
+    prog = f'digestpin-{module.__name__.rpartition(".")[2]}'  # type: ignore[attr-defined]
+    assert module.main([str(repo / 'Dockerfile')]) == 2  # type: ignore[attr-defined]
+    assert capsys.readouterr() == ('', f'{prog}: error: {repo / name} {message}\n')
+
+
+@pytest.mark.parametrize('value', ('0', '17', '-1', '2.5', 'eight', '', '\u0663', '9' * 5000))
+@pytest.mark.parametrize('module', (fix, update, verify))
+def test_connections_out_of_range_on_the_command_line(
+        repo: Path, capsys: pytest.CaptureFixture[str], value: str, module: object,
+) -> None:
+    prog = f'digestpin-{module.__name__.rpartition(".")[2]}'  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit) as exit:
+        module.main([f'--connections={value}', 'Dockerfile'])  # type: ignore[attr-defined]
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert err.startswith(f'usage: {prog} ')
+    assert err.splitlines()[-1] == (
+        f'{prog}: error: argument --connections: {WHOLE}, not {value!r}'
+    )
+
+
+def test_connections_default_is_the_registry_pools() -> None:
+    from digestpin_hooks.cli import DEFAULT_CONNECTIONS
+    from digestpin_hooks.config import MAX_CONNECTIONS
+    from digestpin_hooks.resolve.answers import SourceOptions
+    from digestpin_hooks.resolve.registry import CONNECTIONS_PER_REGISTRY
+    from digestpin_hooks.resolve.sources import open_source
+    assert DEFAULT_CONNECTIONS == CONNECTIONS_PER_REGISTRY == 8
+    assert SourceOptions(None, 1.0).connections == CONNECTIONS_PER_REGISTRY
+    assert open_source('registry', None, 1.0).options.connections == CONNECTIONS_PER_REGISTRY  # type: ignore[attr-defined]
+    assert MAX_CONNECTIONS == 16

@@ -16,6 +16,7 @@ from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
 from tests.output import without_summary
 from tests.registries import auths_entry
+from tests.registries import CountingProxy
 from tests.registries import htpasswd_auth
 from tests.registries import isolated_credentials
 from tests.registries import PASSWORD
@@ -259,3 +260,58 @@ def test_a_name_the_registry_does_not_have(
     assert verify_main([str(path)]) == 1
     assert 'DP007' in capsys.readouterr().out
     assert path.read_text() == pinned
+
+
+TAGS = 12  # more references than connections: the pool is what bounds them
+
+
+@pytest.fixture(scope='module')
+def many_tags(stack: Stack) -> tuple[str, str]:
+    """(repository, digest): one image pushed, its manifest put under TAGS
+    tags through the registry's API."""
+    import urllib.request
+    digest = stack.push(f'{stack.registry}/pool/app:0', 'pool one')
+    manifest_type = 'application/vnd.docker.distribution.manifest.v2+json'
+    base = f'http://{stack.registry}/v2/pool/app/manifests'
+    request = urllib.request.Request(f'{base}/0', headers={'Accept': manifest_type})
+    with urllib.request.urlopen(request) as answer:
+        manifest = answer.read()
+    for tag in range(1, TAGS):
+        request = urllib.request.Request(
+            f'{base}/{tag}', data=manifest, method='PUT',
+            headers={'Content-Type': manifest_type},
+        )
+        with urllib.request.urlopen(request) as answer:
+            assert answer.status == 201
+    return 'pool/app', digest
+
+
+@pytest.mark.parametrize(('connections', 'given_by'), ((1, 'flag'), (3, 'flag'), (3, 'config'), (1, 'config')))
+def test_no_more_connections_to_a_registry_than_allowed(
+        stack: Stack, many_tags: tuple[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        connections: int, given_by: str,
+) -> None:
+    """--connections N (or connections = N): fix and verify hold N
+    connections to the registry at once, never more, counted by a TCP proxy
+    in front of the real registry (which holds each request until N are
+    open, so that all N are seen however busy the machine is)."""
+    repository, digest = many_tags
+    proxy = CountingProxy(stack.registry, hold=connections)
+    try:
+        (tmp_path / '.git').mkdir()
+        monkeypatch.chdir(tmp_path)
+        flags = ['--connections', str(connections)] if given_by == 'flag' else []
+        if given_by == 'config':
+            (tmp_path / 'pyproject.toml').write_text(f'[tool.digestpin]\nconnections = {connections}\n')
+        names = [f'{proxy.address}/{repository}:{tag}' for tag in range(TAGS)]
+        path = dockerfile(tmp_path, ''.join(f'FROM {name}\n' for name in names))
+        assert fix_main(['--source', 'registry', *flags, str(path)]) == 1
+        assert path.read_text() == ''.join(f'FROM {name}@{digest}\n' for name in names)
+        assert (proxy.most, proxy.accepted >= connections) == (connections, True)
+        proxy.reset()
+        capsys.readouterr()
+        assert verify_main([*flags, str(path)]) == 0
+        assert proxy.most == connections
+    finally:
+        proxy.close()

@@ -134,6 +134,9 @@ class SourceOptions(Record):
     timeout: Final[float]
     refresh: Final[bool] = False  # pull: pull every key, not just the missing
     insecure: Final[tuple[str, ...]] = ()
+    # registry: kept-alive connections to each registry at once
+    # (--connections; registry.CONNECTIONS_PER_REGISTRY by default)
+    connections: Final[int] = 8
 
 
 class SourceError(Exception):

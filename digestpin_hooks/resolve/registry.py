@@ -40,8 +40,8 @@ Rules kept for hostile registries:
   its reference or is ignored, never an exception in a worker thread;
 - one deadline (``--timeout``) for the whole run: the main thread stops
   waiting then, whatever a registry drips;
-- a bounded pool of kept-alive connections per registry
-  (CONNECTIONS_PER_REGISTRY, each with its own thread), a bounded number of
+- a bounded pool of kept-alive connections per registry (``--connections``,
+  CONNECTIONS_PER_REGISTRY by default, each with its own thread), a bounded number of
   registries at a time; each reference asked once, the answers in the
   order asked;
 - one token per registry host and scope, fetched once however many
@@ -109,7 +109,8 @@ MAX_REGISTRIES_AT_ONCE = 8
 # 6 741 ms, 8 600 ms, 12 460 ms, 16 451 ms (over requests, before: 1 3.03 s,
 # 6 0.88 s, 8 0.81 s, 16 1.15 s, its CPU per request made the threads
 # fight for the GIL).  Eight is the top of the range issue 22 asks for;
-# each connection costs a TLS handshake on a real registry.
+# each connection costs a TLS handshake on a real registry.  The default of
+# --connections (cli.DEFAULT_CONNECTIONS; 1 to config.MAX_CONNECTIONS).
 CONNECTIONS_PER_REGISTRY = 8
 # how long past the deadline a thread waits for another that is bounded by
 # the same deadline (a token fetch, a credential helper) to report, and the

@@ -56,12 +56,16 @@ class RegistrySource:
     def __init__(self, options: SourceOptions) -> None:
         self.timeout = options.timeout
         self.insecure = options.insecure
+        self.connections = options.connections
 
     def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
         """The digest each registry serves for each name:tag (for a
         multi-platform image, its index)."""
         queries = {key: _query(key) for key in keys}
-        answers = ask_all(list(queries.values()), self.timeout, self.insecure)
+        answers = ask_all(
+            list(queries.values()), self.timeout, self.insecure,
+            connections=self.connections,
+        )
         said: dict[TagKey, Answer] = {}
         for key, query in queries.items():
             answer = answers[query]
@@ -103,7 +107,8 @@ class RegistrySource:
                 questions[at_tag] = _query(at_tag)
         deadline = Deadline(self.timeout)  # one for both rounds
         answers = ask_all(
-            list(questions.values()), self.timeout, self.insecure, deadline=deadline,
+            list(questions.values()), self.timeout, self.insecure,
+            connections=self.connections, deadline=deadline,
         )
         again: dict[Key, Query] = {}
         for reference in pins:
@@ -119,7 +124,8 @@ class RegistrySource:
                 again[at_digest] = questions[at_digest].replace(platform=True)
         if again:
             answers.update(ask_all(
-                list(again.values()), self.timeout, self.insecure, deadline=deadline,
+                list(again.values()), self.timeout, self.insecure,
+            connections=self.connections, deadline=deadline,
             ))
             questions.update(again)
         _unreachable(answers)

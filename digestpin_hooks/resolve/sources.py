@@ -57,12 +57,14 @@ SOURCES = {
 
 def open_source(
         name: str, docker_host: str | None, timeout: float, *,
-        refresh: bool = False, insecure: Sequence[str] = (),
+        refresh: bool = False, insecure: Sequence[str] = (), connections: int = 8,
 ) -> Source:
     """The source ``--source name`` names.  Its module is imported when it
     is first asked, not before: a run with nothing to resolve loads neither
     the docker SDK nor http.client."""
-    return _Deferred(name, SourceOptions(docker_host, timeout, refresh, tuple(insecure)))
+    return _Deferred(
+        name, SourceOptions(docker_host, timeout, refresh, tuple(insecure), connections),
+    )
 
 
 class _Deferred:
