@@ -132,6 +132,10 @@ DEFAULT_PORTS = {'https': 443, 'http': 80}
 REDIRECTS = (301, 302, 303, 307, 308)
 USER_AGENT = f'digestpin/{__version__}'
 MAX_DRAINED = 64 * 1024  # a body read only to keep its connection
+# content codings undone at most (urllib3 2.6's bound): each is a decoder
+# of some 7 KB made before the body is read, and a header line of 64 KiB
+# names 13,000 of them
+MAX_CODINGS = 5
 # a proxy URL's scheme, as urllib3 read it for requests: 'host.example:3128'
 # has none (http:// is meant), 'user:secret@host' has one ('user')
 _PROXY_SCHEME_RE = re.compile(r'[a-zA-Z][a-zA-Z0-9+-]*:')
@@ -402,6 +406,10 @@ class _Oversize(Exception):
     """A body past its limit (the caller says which limit, in its words)."""
 
 
+class _TooManyCodings(Exception):
+    """A body in more than MAX_CODINGS content codings: not read."""
+
+
 class Proxy(Record):
     """An ``http://`` proxy as the user's setting names it: where it is,
     and the Proxy-Authorization its user information makes ('' for none),
@@ -579,10 +587,13 @@ class _Layer:
 def decoders(content_encoding: str, limit: int) -> list[_Layer]:
     """The codings to undo, last applied first, as urllib3 chose them: one
     it knows (gzip, x-gzip, deflate), or a list naming one it knows (the
-    others then read as deflate); anything else is read as it is."""
+    others then read as deflate); anything else is read as it is.
+    _TooManyCodings past MAX_CODINGS, before any decoder is made."""
     codings = [c.strip() for c in content_encoding.lower().split(',')]
     known = ('gzip', 'x-gzip', 'deflate')
     if content_encoding.lower() in known or (len(codings) > 1 and any(c in known for c in codings)):
+        if len(codings) > MAX_CODINGS:
+            raise _TooManyCodings()
         return [_Layer(coding, limit) for coding in reversed(codings)]
     return []
 
@@ -1222,6 +1233,8 @@ class Registry:
             return response.read(limit, self.deadline)
         except _Oversize:
             raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read') from None
+        except _TooManyCodings:
+            raise _fail(f'{host} sent a {what} in more than {MAX_CODINGS} content codings; not read') from None
         except (OSError, http.client.HTTPException, ValueError, zlib.error):
             raise _fail(f'{host} broke off the {what}') from None
 
