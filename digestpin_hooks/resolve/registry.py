@@ -629,12 +629,16 @@ class Answer:
         return ', '.join(values) if values else ''
 
     def read(self, limit: int, deadline: Deadline | None = None) -> bytes:
-        """The whole body; _Oversize past ``limit`` bytes, IncompleteRead
-        when it ends before its Content-Length.  One read of the socket at
-        a time, the deadline checked after each.  The connection is kept
-        when the body was read whole and the server keeps it open."""
+        """The whole body; _Oversize past ``limit`` bytes, decoded or as
+        sent (as Content-Length is checked: a coded body that decodes to
+        nothing, empty deflate blocks without end, is not read whole),
+        IncompleteRead when it ends before its Content-Length.  One read
+        of the socket at a time, the deadline checked after each.  The
+        connection is kept when the body was read whole and the server
+        keeps it open."""
         chunks = []
         size = 0
+        sent = 0
         whole = False
         try:
             layers = decoders(self.header('Content-Encoding'), limit)
@@ -642,6 +646,9 @@ class Answer:
                 chunk = self.response.read1(64 * 1024)
                 if not chunk:
                     break
+                sent += len(chunk)
+                if sent > limit:
+                    raise _Oversize()
                 for layer in layers:
                     chunk = layer.feed(chunk)
                 size += len(chunk)
