@@ -598,6 +598,37 @@ def decoders(content_encoding: str, limit: int) -> list[_Layer]:
     return []
 
 
+class _Tunnel(http.client.HTTPSConnection):
+    """HTTPS to ``registry`` in a CONNECT tunnel through ``proxy``, the
+    proxy's login in the CONNECT alone.  The CONNECT is ours: http.client
+    before Python 3.11.9 named an IPv6 registry without its brackets
+    (``CONNECT 2001:db8::1:5000``, which a proxy refuses or reads as the
+    address 2001:db8::1:5000), where urllib3 sent RFC 9110's
+    ``[2001:db8::1]:5000``."""
+
+    def __init__(self, proxy: Proxy, registry: Url, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(proxy.url.host, proxy.url.port, timeout=timeout, context=context)
+        # http.client then calls _tunnel, and verifies the registry's name
+        self.set_tunnel(registry.host, registry.port)
+        host = f'[{registry.host}]' if ':' in registry.host else registry.host
+        authority = f'{host}:{registry.port}'
+        lines = [f'CONNECT {authority} HTTP/1.1', f'Host: {authority}']
+        if proxy.authorization:
+            lines.append(f'Proxy-Authorization: {proxy.authorization}')
+        self.connect_request = ('\r\n'.join(lines) + '\r\n\r\n').encode('ascii')
+
+    def _tunnel(self) -> None:
+        self.send(self.connect_request)
+        response = http.client.HTTPResponse(self.sock, method='CONNECT')
+        try:
+            response.begin()  # its status line and headers, bounded as any answer's
+        finally:
+            response.close()  # its file only: the socket carries the TLS next
+        if response.status != 200:
+            self.close()
+            raise OSError(f'the proxy answered {response.status} to CONNECT')
+
+
 class Answer:
     """An HTTP answer whose body is not read yet, on the connection that
     carried it; the connection goes back to its registry's pool once the
@@ -1149,14 +1180,7 @@ class Registry:
             ) from None
         if proxy is None:
             return http.client.HTTPSConnection(url.host, url.port, timeout=timeout, context=context)
-        connection = http.client.HTTPSConnection(
-            proxy.url.host, proxy.url.port, timeout=timeout, context=context,
-        )
-        connection.set_tunnel(
-            url.host, url.port,
-            headers={'Proxy-Authorization': proxy.authorization} if proxy.authorization else None,
-        )
-        return connection
+        return _Tunnel(proxy, url, timeout, context)
 
     def _take(self, key: tuple[tuple[str, str, int], Proxy | None]) -> http.client.HTTPConnection | None:
         """An idle connection for ``key`` that can still carry a request."""
