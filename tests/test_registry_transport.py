@@ -12,6 +12,7 @@ import json
 import select
 import socket
 import socketserver
+import sys
 import threading
 import time
 from pathlib import Path
@@ -313,3 +314,21 @@ def test_https_through_a_tunnel_is_verified_end_to_end(
     finally:
         proxy.close()
         registry.close()
+
+
+@pytest.mark.parametrize(('variable', 'said'), (
+    ('', 'certifi\'s CA bundle cannot be read (pip install certifi, or name a bundle '
+         'in REQUESTS_CA_BUNDLE)'),
+    ('REQUESTS_CA_BUNDLE', 'the CA bundle (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot be '
+                           'read as certificates'),
+))
+def test_a_ca_bundle_that_cannot_be_read_is_named(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, said: str,
+) -> None:
+    """No certifi and no variable: the line names certifi, not two
+    variables the user never set; a variable that names no bundle is named."""
+    monkeypatch.setitem(sys.modules, 'certifi', None)  # its import fails
+    if variable:
+        monkeypatch.setenv(variable, str(tmp_path / 'no-such-bundle.pem'))
+    query = Query('registry.invalid', 'team/app', '1')
+    assert ask_all([query], 5, credentials=the_login) == {query: Failed(said)}

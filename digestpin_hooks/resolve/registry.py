@@ -1176,7 +1176,9 @@ class Registry:
         except (OSError, ssl.SSLError, ImportError):
             raise _fail(
                 'the CA bundle (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot be read '
-                'as certificates',
+                'as certificates' if self.bundle else
+                'certifi\'s CA bundle cannot be read (pip install certifi, or name a '
+                'bundle in REQUESTS_CA_BUNDLE)',
             ) from None
         if proxy is None:
             return http.client.HTTPSConnection(url.host, url.port, timeout=timeout, context=context)
