@@ -201,7 +201,8 @@ def parse_url(text: str, base: Url | None = None) -> Url:
     """The one reading of every URL a registry names, relative to ``base``
     (where the answer came from) when given.  Refused (UrlError): anything
     but http(s); user information (``http://127.0.0.1:1@192.0.2.1/`` names
-    the host 192.0.2.1); an unbalanced ``[``; an empty or malformed host; a
+    the host 192.0.2.1); an unbalanced ``[``; an empty or malformed host
+    (an empty label, one over 63 characters); a
     port that is not 1-65535; blanks, control or non-ASCII characters."""
     if not _URL_RE.match(text):
         raise UrlError('is empty, too long, or has blanks, control or non-ASCII characters')
@@ -233,7 +234,9 @@ def parse_url(text: str, base: Url | None = None) -> Url:
         host = host.lower()
         if not host:
             raise UrlError('has no host')
-        if not _HOST_NAME_RE.match(host):
+        # labels of 1-63 characters, as DNS (and the IDNA codec http.client
+        # and ssl encode a name with) takes them: 'a..b' is no name
+        if not _HOST_NAME_RE.match(host) or any(not 0 < len(label) < 64 for label in host.split('.')):
             raise UrlError('has a malformed host')
     port = DEFAULT_PORTS[scheme]
     if port_part not in ('', ':'):
