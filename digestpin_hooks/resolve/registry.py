@@ -281,13 +281,11 @@ def no_proxy_for(url: Url, no_proxy: str) -> bool:
     IP address (``[v6]``), with ``:port`` or not, for an address host; a
     domain (``example.com`` covers itself and its subdomains, ``.example.com``
     and ``*.example.com`` its subdomains only), with ``:port`` or not, for
-    a named host.  (``requests`` reads it otherwise: ``IP:port`` never
+    a named host; an IPv4 address mapped into IPv6 is the IPv4 address.
+    (``requests`` reads it otherwise: ``IP:port`` never
     matched, so such a host went through the proxy, and ``example.com``
     matched ``badexample.com``.)"""
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(url.host)
-    except ValueError:
-        address = None
+    address = _ip_address(url.host)
     port = str(url.port)
     for entry in no_proxy.lower().split(','):
         entry = entry.strip()
@@ -307,10 +305,7 @@ def no_proxy_for(url: Url, no_proxy: str) -> bool:
         host, entry_port = _split_host_port(entry)
         if not host:
             continue
-        try:
-            entry_address = ipaddress.ip_address(host)
-        except ValueError:
-            entry_address = None
+        entry_address = _ip_address(host)
         if entry_address is not None:
             if address == entry_address and entry_port in ('', port):
                 return True
@@ -322,6 +317,19 @@ def no_proxy_for(url: Url, no_proxy: str) -> bool:
         if url.host.endswith(host if host.startswith('.') else '.' + host) or url.host == host:
             return True
     return False
+
+
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address host as NO_PROXY compares it; an IPv4 address mapped into
+    IPv6 (``::ffff:192.0.2.2``) is that IPv4 address, as Go's ``IP.Equal``
+    and ``IPNet.Contains`` take it.  None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _split_host_port(entry: str) -> tuple[str, str]:
