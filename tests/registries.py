@@ -277,15 +277,15 @@ def serve_index(request: Request) -> Answer:
     return 404, {}, b''
 
 
-def tls_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate (and its key) for 127.0.0.1: a client
+def tls_certificate(folder: Path, address: str = '127.0.0.1') -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for ``address``: a client
     trusts it when REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names it."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / 'loopback.pem', folder / 'loopback.key'
     subprocess.run((
         'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', str(key),
-        '-out', str(cert), '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-out', str(cert), '-days', '1', '-subj', f'/CN={address}',
+        '-addext', f'subjectAltName=IP:{address}',
     ), check=True, capture_output=True)
     return cert, key
 

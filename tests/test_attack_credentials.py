@@ -379,6 +379,14 @@ def test_no_proxy_with_an_address_and_its_port_is_honoured(monkeypatch: pytest.M
     ('http://[2001:db8::1]:5000/', '[2001:db8::1]:5000', True),
     ('http://[2001:db8::1]:5000/', '2001:db8::1', True),
     ('http://[2001:db8::1]:5000/', '2001:db8::/32', True),
+    # an IPv4 address mapped into IPv6 is that address (Go's IP.Equal and
+    # IPNet.Contains): on main such a registry went through the proxy
+    ('http://[::ffff:192.0.2.2]:5000/', '192.0.2.2', True),
+    ('http://[::ffff:192.0.2.2]:5000/', '192.0.2.2:5000', True),
+    ('http://[::ffff:192.0.2.2]:5000/', '192.0.2.0/24', True),
+    ('http://[::ffff:192.0.2.2]:5000/', '192.0.3.0/24', False),
+    ('http://192.0.2.2:5000/', '::ffff:192.0.2.2', True),
+    ('http://192.0.2.2:5000/', '[::ffff:192.0.2.2]:5000', True),
     ('https://registry.example/', 'registry.example', True),
     ('https://registry.example/', 'REGISTRY.example:443', True),
     ('https://registry.example/', 'registry.example:5000', False),

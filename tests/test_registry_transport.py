@@ -9,7 +9,10 @@ import base64
 import hashlib
 import http.server
 import json
+import select
+import socket
 import socketserver
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +27,7 @@ from digestpin_hooks.resolve.registry import Query
 from tests.registries import Answer
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
+from tests.registries import non_loopback_address
 from tests.registries import PASSWORD
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
@@ -222,3 +226,109 @@ def test_whether_a_registry_speaks_tls_is_asked_once() -> None:
         assert registry.connections <= 1 + 8
     finally:
         registry.close()
+
+
+def test_an_ipv6_registry_is_named_in_brackets_in_the_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An IPv6 registry through a proxy: the CONNECT names it in the
+    authority form RFC 9110 gives an IPv6 address, ``[2001:db8::1]:5000``,
+    as requests (urllib3) sent it, with a Host header; http.client before
+    Python 3.11.9 sent ``CONNECT 2001:db8::1:5000``, which a proxy refuses
+    or reads as the address 2001:db8::1:5000 (another host)."""
+    proxy = AnsweringProxy()
+    try:
+        login = proxy.url.replace('http://', 'http://puser:s3cret-proxy@')
+        monkeypatch.setenv('HTTP_PROXY', login)
+        monkeypatch.setenv('HTTPS_PROXY', login)
+        query = Query('[2001:db8::1]:5000', 'team/app', '1')
+        answer = ask_all([query], 5, insecure=['[2001:db8::1]:5000'], credentials=the_login)
+        assert answer == {query: Manifest(DIGEST, True, ())}
+        assert [(line, headers.get('proxy-authorization')) for line, headers in proxy.requests] == [
+            ('CONNECT [2001:db8::1]:5000', PROXY_LOGIN),
+            ('HEAD http://[2001:db8::1]:5000/v2/team/app/manifests/1', PROXY_LOGIN),
+        ]
+        assert [headers['host'] for _, headers in proxy.requests] == ['[2001:db8::1]:5000'] * 2
+    finally:
+        proxy.close()
+
+
+class TunnellingProxy:
+    """A forward proxy that opens CONNECT tunnels (to this machine only)
+    and relays their bytes: it records each CONNECT line and its headers."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        outer = self
+
+        class Tunnel(http.server.BaseHTTPRequestHandler):
+            def do_CONNECT(self) -> None:  # noqa: N802
+                outer.requests.append((
+                    f'CONNECT {self.path}', {k.lower(): v for k, v in self.headers.items()},
+                ))
+                host, _, port = self.path.rpartition(':')
+                with socket.create_connection((host.strip('[]'), int(port)), timeout=5) as upstream:
+                    self.send_response(200)
+                    self.end_headers()
+                    sides = {self.connection: upstream, upstream: self.connection}
+                    while True:
+                        for readable in select.select(list(sides), [], [], 5)[0]:
+                            data = readable.recv(65536)
+                            if not data:
+                                return
+                            sides[readable].sendall(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Tunnel)
+        self.server.daemon_threads = True
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_https_through_a_tunnel_is_verified_end_to_end(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """A TLS registry (not loopback, so the proxy is used) through a proxy
+    that relays the tunnel: the proxy gets its login in the CONNECT, with
+    a Host header; the registry gets the request and no proxy login, over
+    TLS verified against the bundle."""
+    address = non_loopback_address()
+    cert = tls_certificate(tmp_path / 'tls', address)
+    registry = ScriptedRegistry(served, host=address, tls=cert)
+    proxy = TunnellingProxy()
+    try:
+        monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert[0]))
+        monkeypatch.setenv('HTTPS_PROXY', proxy.url.replace('http://', 'http://puser:s3cret-proxy@'))
+        domain = f'{address}:{registry.server.server_address[1]}'
+        query = Query(domain, 'team/app', '1')
+        assert ask_all([query], 5, credentials=the_login) == {query: Manifest(DIGEST, True, ())}
+        assert [(line, headers.get('proxy-authorization'), headers.get('host'))
+                for line, headers in proxy.requests] == [(f'CONNECT {domain}', PROXY_LOGIN, domain)]
+        assert [(r.method, r.path, 'proxy-authorization' in r.headers) for r in registry.requests] == [
+            ('HEAD', '/v2/team/app/manifests/1', False),
+        ]
+    finally:
+        proxy.close()
+        registry.close()
+
+
+@pytest.mark.parametrize(('variable', 'said'), (
+    ('', 'certifi\'s CA bundle cannot be read (pip install certifi, or name a bundle '
+         'in REQUESTS_CA_BUNDLE)'),
+    ('REQUESTS_CA_BUNDLE', 'the CA bundle (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot be '
+                           'read as certificates'),
+))
+def test_a_ca_bundle_that_cannot_be_read_is_named(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, said: str,
+) -> None:
+    """No certifi and no variable: the line names certifi, not two
+    variables the user never set; a variable that names no bundle is named."""
+    monkeypatch.setitem(sys.modules, 'certifi', None)  # its import fails
+    if variable:
+        monkeypatch.setenv(variable, str(tmp_path / 'no-such-bundle.pem'))
+    query = Query('registry.invalid', 'team/app', '1')
+    assert ask_all([query], 5, credentials=the_login) == {query: Failed(said)}

@@ -86,6 +86,10 @@ def error_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
     ('http://127.0.0.1:0/token', 'has a port out of range'),
     ('http://127.0.0.1:+1/token', 'has a malformed port'),
     ('http://evil\\.example/token', 'has a malformed host'),
+    # an empty label, a label over 63 characters: no name (on main: 'a..b
+    # sent an answer that could not be read (UnicodeError)', never asked)
+    ('https://a..b/token', 'has a malformed host'),
+    ('https://' + 'a' * 64 + '.example/token', 'has a malformed host'),
     ('file:///etc/passwd', 'is not an http or https URL'),
     ('http://exa mple/token', 'is empty, too long, or has blanks, control or non-ASCII characters'),
 ))

@@ -133,6 +133,10 @@ DEFAULT_PORTS = {'https': 443, 'http': 80}
 REDIRECTS = (301, 302, 303, 307, 308)
 USER_AGENT = f'digestpin/{__version__}'
 MAX_DRAINED = 64 * 1024  # a body read only to keep its connection
+# content codings undone at most (urllib3 2.6's bound): each is a decoder
+# of some 7 KB made before the body is read, and a header line of 64 KiB
+# names 13,000 of them
+MAX_CODINGS = 5
 # a proxy URL's scheme, as urllib3 read it for requests: 'host.example:3128'
 # has none (http:// is meant), 'user:secret@host' has one ('user')
 _PROXY_SCHEME_RE = re.compile(r'[a-zA-Z][a-zA-Z0-9+-]*:')
@@ -198,7 +202,8 @@ def parse_url(text: str, base: Url | None = None) -> Url:
     """The one reading of every URL a registry names, relative to ``base``
     (where the answer came from) when given.  Refused (UrlError): anything
     but http(s); user information (``http://127.0.0.1:1@192.0.2.1/`` names
-    the host 192.0.2.1); an unbalanced ``[``; an empty or malformed host; a
+    the host 192.0.2.1); an unbalanced ``[``; an empty or malformed host
+    (an empty label, one over 63 characters); a
     port that is not 1-65535; blanks, control or non-ASCII characters."""
     if not _URL_RE.match(text):
         raise UrlError('is empty, too long, or has blanks, control or non-ASCII characters')
@@ -230,7 +235,9 @@ def parse_url(text: str, base: Url | None = None) -> Url:
         host = host.lower()
         if not host:
             raise UrlError('has no host')
-        if not _HOST_NAME_RE.match(host):
+        # labels of 1-63 characters, as DNS (and the IDNA codec http.client
+        # and ssl encode a name with) takes them: 'a..b' is no name
+        if not _HOST_NAME_RE.match(host) or any(not 0 < len(label) < 64 for label in host.split('.')):
             raise UrlError('has a malformed host')
     port = DEFAULT_PORTS[scheme]
     if port_part not in ('', ':'):
@@ -275,13 +282,11 @@ def no_proxy_for(url: Url, no_proxy: str) -> bool:
     IP address (``[v6]``), with ``:port`` or not, for an address host; a
     domain (``example.com`` covers itself and its subdomains, ``.example.com``
     and ``*.example.com`` its subdomains only), with ``:port`` or not, for
-    a named host.  (``requests`` reads it otherwise: ``IP:port`` never
+    a named host; an IPv4 address mapped into IPv6 is the IPv4 address.
+    (``requests`` reads it otherwise: ``IP:port`` never
     matched, so such a host went through the proxy, and ``example.com``
     matched ``badexample.com``.)"""
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(url.host)
-    except ValueError:
-        address = None
+    address = _ip_address(url.host)
     port = str(url.port)
     for entry in no_proxy.lower().split(','):
         entry = entry.strip()
@@ -301,10 +306,7 @@ def no_proxy_for(url: Url, no_proxy: str) -> bool:
         host, entry_port = _split_host_port(entry)
         if not host:
             continue
-        try:
-            entry_address = ipaddress.ip_address(host)
-        except ValueError:
-            entry_address = None
+        entry_address = _ip_address(host)
         if entry_address is not None:
             if address == entry_address and entry_port in ('', port):
                 return True
@@ -316,6 +318,19 @@ def no_proxy_for(url: Url, no_proxy: str) -> bool:
         if url.host.endswith(host if host.startswith('.') else '.' + host) or url.host == host:
             return True
     return False
+
+
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address host as NO_PROXY compares it; an IPv4 address mapped into
+    IPv6 (``::ffff:192.0.2.2``) is that IPv4 address, as Go's ``IP.Equal``
+    and ``IPNet.Contains`` take it.  None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _split_host_port(entry: str) -> tuple[str, str]:
@@ -401,6 +416,10 @@ def _retry_after(value: str | None) -> float | None:
 
 class _Oversize(Exception):
     """A body past its limit (the caller says which limit, in its words)."""
+
+
+class _TooManyCodings(Exception):
+    """A body in more than MAX_CODINGS content codings: not read."""
 
 
 class Proxy(Record):
@@ -580,12 +599,46 @@ class _Layer:
 def decoders(content_encoding: str, limit: int) -> list[_Layer]:
     """The codings to undo, last applied first, as urllib3 chose them: one
     it knows (gzip, x-gzip, deflate), or a list naming one it knows (the
-    others then read as deflate); anything else is read as it is."""
+    others then read as deflate); anything else is read as it is.
+    _TooManyCodings past MAX_CODINGS, before any decoder is made."""
     codings = [c.strip() for c in content_encoding.lower().split(',')]
     known = ('gzip', 'x-gzip', 'deflate')
     if content_encoding.lower() in known or (len(codings) > 1 and any(c in known for c in codings)):
+        if len(codings) > MAX_CODINGS:
+            raise _TooManyCodings()
         return [_Layer(coding, limit) for coding in reversed(codings)]
     return []
+
+
+class _Tunnel(http.client.HTTPSConnection):
+    """HTTPS to ``registry`` in a CONNECT tunnel through ``proxy``, the
+    proxy's login in the CONNECT alone.  The CONNECT is ours: http.client
+    before Python 3.11.9 named an IPv6 registry without its brackets
+    (``CONNECT 2001:db8::1:5000``, which a proxy refuses or reads as the
+    address 2001:db8::1:5000), where urllib3 sent RFC 9110's
+    ``[2001:db8::1]:5000``."""
+
+    def __init__(self, proxy: Proxy, registry: Url, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(proxy.url.host, proxy.url.port, timeout=timeout, context=context)
+        # http.client then calls _tunnel, and verifies the registry's name
+        self.set_tunnel(registry.host, registry.port)
+        host = f'[{registry.host}]' if ':' in registry.host else registry.host
+        authority = f'{host}:{registry.port}'
+        lines = [f'CONNECT {authority} HTTP/1.1', f'Host: {authority}']
+        if proxy.authorization:
+            lines.append(f'Proxy-Authorization: {proxy.authorization}')
+        self.connect_request = ('\r\n'.join(lines) + '\r\n\r\n').encode('ascii')
+
+    def _tunnel(self) -> None:
+        self.send(self.connect_request)
+        response = http.client.HTTPResponse(self.sock, method='CONNECT')
+        try:
+            response.begin()  # its status line and headers, bounded as any answer's
+        finally:
+            response.close()  # its file only: the socket carries the TLS next
+        if response.status != 200:
+            self.close()
+            raise OSError(f'the proxy answered {response.status} to CONNECT')
 
 
 class Answer:
@@ -619,12 +672,16 @@ class Answer:
         return ', '.join(values) if values else ''
 
     def read(self, limit: int, deadline: Deadline | None = None) -> bytes:
-        """The whole body; _Oversize past ``limit`` bytes, IncompleteRead
-        when it ends before its Content-Length.  One read of the socket at
-        a time, the deadline checked after each.  The connection is kept
-        when the body was read whole and the server keeps it open."""
+        """The whole body; _Oversize past ``limit`` bytes, decoded or as
+        sent (as Content-Length is checked: a coded body that decodes to
+        nothing, empty deflate blocks without end, is not read whole),
+        IncompleteRead when it ends before its Content-Length.  One read
+        of the socket at a time, the deadline checked after each.  The
+        connection is kept when the body was read whole and the server
+        keeps it open."""
         chunks = []
         size = 0
+        sent = 0
         whole = False
         try:
             layers = decoders(self.header('Content-Encoding'), limit)
@@ -632,6 +689,9 @@ class Answer:
                 chunk = self.response.read1(64 * 1024)
                 if not chunk:
                     break
+                sent += len(chunk)
+                if sent > limit:
+                    raise _Oversize()
                 for layer in layers:
                     chunk = layer.feed(chunk)
                 size += len(chunk)
@@ -1128,18 +1188,13 @@ class Registry:
         except (OSError, ssl.SSLError, ImportError):
             raise _fail(
                 'the CA bundle (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE) cannot be read '
-                'as certificates',
+                'as certificates' if self.bundle else
+                'certifi\'s CA bundle cannot be read (pip install certifi, or name a '
+                'bundle in REQUESTS_CA_BUNDLE)',
             ) from None
         if proxy is None:
             return http.client.HTTPSConnection(url.host, url.port, timeout=timeout, context=context)
-        connection = http.client.HTTPSConnection(
-            proxy.url.host, proxy.url.port, timeout=timeout, context=context,
-        )
-        connection.set_tunnel(
-            url.host, url.port,
-            headers={'Proxy-Authorization': proxy.authorization} if proxy.authorization else None,
-        )
-        return connection
+        return _Tunnel(proxy, url, timeout, context)
 
     def _take(self, key: tuple[tuple[str, str, int], Proxy | None]) -> http.client.HTTPConnection | None:
         """An idle connection for ``key`` that can still carry a request."""
@@ -1223,6 +1278,8 @@ class Registry:
             return response.read(limit, self.deadline)
         except _Oversize:
             raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read') from None
+        except _TooManyCodings:
+            raise _fail(f'{host} sent a {what} in more than {MAX_CODINGS} content codings; not read') from None
         except (OSError, http.client.HTTPException, ValueError, zlib.error):
             raise _fail(f'{host} broke off the {what}') from None
 

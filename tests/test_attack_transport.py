@@ -1,0 +1,127 @@
+"""Hostile answers to the registry transport (``http.client`` under a pool
+of ours): what a registry sends in the headers and the body of its answers
+costs its bounds, not what the registry likes.  Fake servers, because a
+real registry sends none of this."""
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+import zlib
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Query
+from tests.registries import INDEX_TYPE
+from tests.registries import isolated_network
+from tests.registries import ScriptedRegistry
+
+MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
+DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolated_network(monkeypatch, tmp_path / 'home')
+
+
+class RawServer:
+    """A loopback server that answers every HTTP request with ``answer``
+    (status line, headers and body as bytes, written as they are) and then
+    closes: for answers ``http.server`` will not write (no Content-Length
+    and no chunks, the body ending where the connection does).  A TLS
+    handshake is closed unanswered: no TLS is spoken here."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.requests: list[bytes] = []
+        self.socket = socket.create_server(('127.0.0.1', 0))
+        self.address = f'127.0.0.1:{self.socket.getsockname()[1]}'
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                request = b''
+                while b'\r\n\r\n' not in request:
+                    data = connection.recv(65536)
+                    if not data or data[:1] == b'\x16':  # closed, or a TLS handshake
+                        return
+                    request += data
+                self.requests.append(request)
+                connection.sendall(self.answer)
+            except OSError:  # the client stopped reading
+                pass
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def gzipped(data: bytes, times: int) -> bytes:
+    for _ in range(times):
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+        data = compressor.compress(data) + compressor.flush()
+    return data
+
+
+def ask_manifest(registry: ScriptedRegistry | RawServer, timeout: float = 20) -> object:
+    query = Query(registry.address, 'team/app', DIGEST, full=True)
+    return ask_all([query], timeout)[query]
+
+
+@pytest.mark.parametrize(('codings', 'expected'), (
+    (5, Manifest(DIGEST, True, ())),
+    (6, None),
+    # one header line of 64 KiB: 13,000 decoders of 7 KB each (some 90 MB),
+    # and http.client reads 100 such lines (over 9 GB) before the body
+    (13_000, None),
+))
+def test_content_codings_are_undone_five_deep_at_most(codings: int, expected: object) -> None:
+    """``Content-Encoding: gzip,gzip,…``: every coding named was a
+    decoder made before the first byte of the body was read, whatever
+    their number.  Five are undone (urllib3 2.6's bound); a sixth refuses
+    the answer, before any decoder is made."""
+    body = gzipped(MANIFEST, min(codings, 6))
+    registry = ScriptedRegistry(lambda r: (
+        200, {'Content-Encoding': ','.join(['gzip'] * codings), 'Content-Type': INDEX_TYPE},
+        body,
+    ))
+    try:
+        assert ask_manifest(registry) == (expected or Failed(
+            f'{registry.address} sent a manifest in more than 5 content codings; not read',
+        ))
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize('coding', ('gzip', 'deflate'))
+def test_a_coded_body_that_decodes_to_nothing_is_bounded_as_sent(coding: str) -> None:
+    """12 MiB of empty stored deflate blocks (5 bytes each, no output) after
+    a gzip or zlib header: the 4 MiB bound counted decoded bytes only, so
+    all of it was read (gzip: an empty manifest; deflate: every byte kept
+    and copied again for each read while no output came, some 1.2 GB of
+    copying).  What is read off the connection is bounded too."""
+    header = b'\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff' if coding == 'gzip' else b'\x78\x9c'
+    registry = RawServer(
+        b'HTTP/1.1 200 OK\r\nContent-Encoding: ' + coding.encode() + b'\r\n'
+        b'Connection: close\r\n\r\n' + header + b'\x00\x00\x00\xff\xff' * (12 * 1024 * 1024 // 5),
+    )
+    try:
+        assert ask_manifest(registry) == Failed(
+            f'{registry.address} sent a manifest over 4096 KiB; not read',
+        )
+    finally:
+        registry.close()
