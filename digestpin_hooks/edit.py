@@ -118,7 +118,7 @@ def read_back(loaded: LoadedFile, text: str, pins: dict[int, str]) -> str:
         again = parse_data(
             loaded.path, encode(text, loaded.doc.bom), loaded.kind,
             services=loaded.services, pipeline=loaded.pipeline,
-            variables=loaded.variables,
+            variables=loaded.variables, replaced=loaded.replaced,
         )
     except UnreadableFile as e:
         return f'the pinned text no longer reads ({e})'

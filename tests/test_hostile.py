@@ -196,6 +196,27 @@ def test_compose_include_never_reads_the_repositorys_git_folder(tmp_path: Path) 
     ]
 
 
+def test_compose_include_merge_is_bounded(tmp_path: Path) -> None:
+    """An include entry that merges a file of 3,000 services over itself
+    150 times reads it once and reports each image once; one of 151 files
+    is one error line (each file of an entry is merged over the others)."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / 'big.yml', b'services:\n' + b''.join(
+        b'  s%d:\n    image: alpine:%d\n    volumes: [{type: image, source: busybox:%d, target: /t}]\n'
+        % (n, n, n) for n in range(3000)
+    ))
+    write(tmp_path / 'compose.yaml', (
+        b'include:\n  - path: [' + b', '.join([b'big.yml'] * 150) + b']\n'
+        b'  - path: [' + b', '.join([b'other.yml'] * 151) + b']\n'
+    ))
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stdout.splitlines()) == 6000
+    assert result.stderr.splitlines()[0] == (
+        'compose.yaml: error: include: an entry of more than 150 files: not read'
+    )
+
+
 @pytest.mark.parametrize(('compose', 'dotenv', 'error'), (
     (b'include: ["a\\0b.yml"]\n', b'',
      "compose.yaml: error: include: a\\x00b.yml names a file with a NUL byte: not read"),

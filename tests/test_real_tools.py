@@ -31,6 +31,7 @@ from tests.corpus import CORPUS_YAML
 from tests.corpus import HERE
 from tests.corpus import kind_oracle
 from tests.test_yaml_refs import images
+from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_VALUES
 from tests.test_yaml_refs import tree
 
@@ -147,6 +148,56 @@ def test_docker_compose_includes_as_we_read_include(
     }
     assert ours == theirs
     assert len(ours) >= 3
+
+
+@pytest.mark.parametrize('case', sorted(INCLUDE_MERGES))
+def test_docker_compose_merges_include_overrides_as_we_read_them(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """An include entry of several files (``path: [main.yml,
+    override.yml]``): the images we report are those Compose's merged
+    project pulls (each service's image unless it builds, each volume of
+    type image), no more, no fewer."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, INCLUDE_MERGES[case])
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    theirs = []
+    for name, service in json.loads(answer.stdout)['services'].items():
+        if 'image' in service and 'build' not in service:
+            theirs.append((name, service['image']))
+        theirs.extend(
+            (name, volume['source']) for volume in service.get('volumes', ())
+            if volume['type'] == 'image'
+        )
+    ours = [
+        (source.split('.')[1], image)
+        for _, source, _, image in images(root, ['compose.yaml'], monkeypatch)
+    ]
+    assert sorted(ours) == sorted(theirs)
+    assert len(ours) >= 4
+
+
+def test_docker_compose_refuses_a_service_defined_by_root_and_include(tmp_path: Any) -> None:
+    """The named exception of test_compose_include_conflict_is_checked_on_
+    both_sides: Compose refuses a service the root and an included file
+    define differently (the same definition twice it accepts)."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    for included, refused in (('nginx:2', True), ('nginx:1', False)):
+        tree(root, {
+            'compose.yaml': 'include:\n  - inc.yml\nservices:\n  web:\n    image: nginx:1\n',
+            'inc.yml': f'services:\n  web:\n    image: {included}\n',
+        })
+        answer = run(
+            [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+        )
+        assert (answer.returncode != 0, answer.stderr.strip()) == (
+            refused, 'services.web conflicts with imported resource' if refused else '',
+        )
 
 
 @pytest.mark.parametrize(('files', 'refusal'), (

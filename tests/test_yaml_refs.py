@@ -864,3 +864,126 @@ def test_compose_include_values_are_read_back_after_a_fix(
         f'services:\n  web:\n    image: ${{IMAGE:-nginx:1.25@{digest_of("nginx:1.25")}}}\n'
         '  db:\n    image: redis:${TAG}\n'
     )
+
+
+# an include entry that merges an override file over its main file (as
+# ``-f main.yml -f override.yml``): what Compose v2.40.3 pulls of it is asked
+# in tests/test_real_tools.py
+INCLUDE_MERGES = {
+    'image replaced, build added': {
+        'compose.yaml': (
+            'include:\n  - path: [main.yml, override.yml]\n'
+            'services:\n  root:\n    image: busybox:1.36\n'
+        ),
+        'main.yml': (
+            'services:\n  web:\n    image: nginx:1.25\n  db:\n    image: postgres:16\n'
+            '  side:\n    image: redis:7\n  built:\n    build: .\n'
+        ),
+        'override.yml': (
+            'services:\n  web:\n    image: nginx:1.27\n  extra:\n    build: .\n'
+            '  side:\n    build: .\n  built:\n    image: mine:2\n  new:\n    image: memcached:1\n'
+        ),
+    },
+    'volumes by target, three files': {
+        'compose.yaml': 'include:\n  - path: [main.yml, mid.yml, override.yml]\n',
+        'main.yml': (
+            'services:\n  b:\n    image: b:1\n    volumes:\n'
+            '      - {type: image, source: v:1, target: /srv}\n'
+            '      - {type: image, source: w:1, target: /other}\n'
+            '      - {type: image, source: x:1, target: /short}\n'
+        ),
+        'mid.yml': 'services:\n  b:\n    image: b:2\n    volumes:\n      - {type: image, source: v:2, target: /srv}\n',
+        'override.yml': 'services:\n  b:\n    volumes:\n      - ./here:/short\n  c:\n    image: c:3\n',
+    },
+}
+
+
+@pytest.mark.parametrize(('case', 'findings'), (
+    ('image replaced, build added', [
+        "compose.yaml:5:12: DP001 'busybox:1.36'",
+        "main.yml:5:12: DP001 'postgres:16'",
+        "override.yml:3:12: DP001 'nginx:1.27'",
+        "override.yml:11:12: DP001 'memcached:1'",
+    ]),
+    ('volumes by target, three files', [
+        "main.yml:6:31: DP001 'w:1'",
+        "mid.yml:3:12: DP001 'b:2'",
+        "mid.yml:5:31: DP001 'v:2'",
+        "override.yml:6:12: DP001 'c:3'",
+    ]),
+))
+def test_compose_include_merges_its_override_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        case: str, findings: list[str],
+) -> None:
+    """``include: [{path: [main.yml, override.yml]}]`` merges the later
+    files over the first as Compose does: an image a later file replaces,
+    or that a build in any of them makes a built one, and a volume a later
+    file mounts at the same target are not pulled, so not reported; what
+    wins is reported where it is written."""
+    tree(tmp_path, INCLUDE_MERGES[case])
+    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert status == 1
+    assert [line.split(' is not')[0] for line in out.splitlines()] == findings
+    assert err == 'summary: 4 findings (DP001 4) in 3 files\n'
+
+
+def test_compose_include_merge_keeps_what_another_include_pulls(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A main file one project merges an override over and another
+    includes alone: that other project pulls its image, so it is reported,
+    whichever project is read first."""
+    tree(tmp_path, {
+        'a/compose.yaml': 'include:\n  - path: [../main.yml, ../override.yml]\n',
+        'b/compose.yaml': 'include:\n  - ../main.yml\n',
+        'main.yml': 'services:\n  web:\n    image: nginx:1.25\n',
+        'override.yml': 'services:\n  web:\n    image: nginx:1.27\n',
+    })
+    for given in (['a/compose.yaml', 'b/compose.yaml'], ['b/compose.yaml', 'a/compose.yaml']):
+        status, out, err = lint(tmp_path, given, capsys, monkeypatch)
+        assert status == 1
+        assert sorted(line.split(' is not')[0] for line in out.splitlines()) == [
+            "main.yml:3:12: DP001 'nginx:1.25'", "override.yml:3:12: DP001 'nginx:1.27'",
+        ], given
+    status, out, err = lint(tmp_path, ['a/compose.yaml'], capsys, monkeypatch)
+    assert [line.split(' is not')[0] for line in out.splitlines()] == [
+        "override.yml:3:12: DP001 'nginx:1.27'",
+    ]
+
+
+def test_compose_include_merge_pins_the_winner_where_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fix given the root pins the image that wins the merge, in the
+    override file, byte-exactly, and leaves the replaced one alone."""
+    root = 'include:\n  - path: [main.yml, override.yml]\n'
+    main = 'services:\n  web:\n    image: nginx:1.25   # replaced\n'
+    override = '# ours\r\nservices:\r\n  web:\r\n    image: "nginx:1.27"  # wins\r\n'
+    tree(tmp_path, {'compose.yaml': root, 'main.yml': main, 'override.yml': override})
+    monkeypatch.chdir(tmp_path)
+    fix_files(['compose.yaml'], knows_everything)
+    assert (tmp_path / 'compose.yaml').read_bytes() == root.encode()
+    assert (tmp_path / 'main.yml').read_bytes() == main.encode()
+    assert (tmp_path / 'override.yml').read_bytes() == override.replace(
+        'nginx:1.27', f'nginx:1.27@{digest_of("nginx:1.27")}',
+    ).encode()
+
+
+def test_compose_include_conflict_is_checked_on_both_sides(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Named exception: a service the root and an included file both
+    define, differently, makes Compose refuse the project ("services.web
+    conflicts with imported resource", asked in tests/test_real_tools.py);
+    both images are still reported, as either definition may be the one
+    kept, like the other refusals for reasons outside an image."""
+    tree(tmp_path, {
+        'compose.yaml': 'include:\n  - inc.yml\nservices:\n  web:\n    image: nginx:1\n',
+        'inc.yml': 'services:\n  web:\n    image: nginx:2\n',
+    })
+    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert (status, [line.split(' is not')[0] for line in out.splitlines()], err) == (
+        1, ["compose.yaml:5:12: DP001 'nginx:1'", "inc.yml:3:12: DP001 'nginx:2'"],
+        'summary: 2 findings (DP001 2) in 2 files\n',
+    )

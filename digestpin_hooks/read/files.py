@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
+    from digestpin_hooks.read.yaml_refs import ComposeLayer
     from re import Pattern
     from typing import Union
 
@@ -389,6 +390,9 @@ class LoadedFile(Record):
     pipeline: Final[Pipeline | None] = None
     # the values a Compose file that includes it gives it (None: its .env)
     variables: Final[dict[str, str] | None] = None
+    # the references (by source) of a Compose file that a later file of the
+    # include entry that names it replaces: Compose does not pull them
+    replaced: Final[frozenset[str]] = frozenset()
 
 
 class UnreadableFile(ValueError):
@@ -419,12 +423,13 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
-        variables: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None, replaced: frozenset[str] = frozenset(),
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
     after reading, and what a write reads back before it is made; the
     references of ``services`` only, when it names some; a Compose file
-    with the ``variables`` a file that includes it gives it."""
+    with the ``variables`` a file that includes it gives it, without the
+    references the other files of its include entry replace."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         # imported here: a run over YAML files only loads no Dockerfile reader
@@ -459,9 +464,11 @@ def parse_data(
     if services:
         prefixes = tuple(f'services.{name}.' for name in services)
         refs = [ref for ref in refs if ref.source.startswith(prefixes)]
+    if replaced:
+        refs = [ref for ref in refs if ref.source not in replaced]
     return LoadedFile(
         path, data, yaml_file, refs, identity, kind=kind, services=services,
-        pipeline=pipeline, variables=variables,
+        pipeline=pipeline, variables=variables, replaced=replaced,
     )
 
 
@@ -862,6 +869,15 @@ class _Includes:
         self.dotenv: dict[str, dict[str, str]] = {}  # project folder -> its .env
         # real path -> an env_file's values, or why it cannot be read
         self.env_files: dict[str, dict[str, str] | str] = {}
+        # real path -> a file of an include entry that merges several, with
+        # the references the others replace: read again at the end (its
+        # bytes are not held meanwhile), without the references replaced
+        # wherever it is included (one entry that includes it alone, or
+        # from which nothing replaces them, and they are pulled)
+        self.merged: dict[str, tuple[_Including, frozenset[str]]] = {}
+        # real path -> what a file of such an entry sets of each service:
+        # each file parsed for it once, however often it is named
+        self.layers: dict[str, dict[str, ComposeLayer]] = {}
 
     def follow(self, root: LoadedFile) -> Iterator[LoadedFile]:
         """Read what ``root`` includes, and what those include, each file
@@ -881,18 +897,47 @@ class _Includes:
         while todo:
             here = todo.pop()
             found = []
-            for file, read in self._entries(here, top):
+            for file, read, replaced in self._entries(here, top):
                 found.append(file)
                 self.includes[file.chain[-1][0]] = _includes_in(read.data)
+                if replaced is not None:  # read at the end, in the entry's order
+                    self.merged[file.chain[-1][0]] = file, replaced
+                    continue
                 loaded = self._load(file, read)
                 if loaded is not None:
                     yield loaded
             todo.extend(reversed(found))
 
-    def _entries(self, here: _Including, top: str) -> Iterator[tuple[_Including, ReadFile]]:
+    def merged_files(self) -> Iterator[LoadedFile]:
+        """The files include entries merge others over, each without the
+        references replaced wherever it is included."""
+        from digestpin_hooks.model import FileError
+        for file, replaced in self.merged.values():
+            try:
+                read = read_regular(file.path, MAX_FILE_BYTES)
+            except ReadError as e:  # changed since it was read first
+                self.errors.append(FileError(file.path, str(e)))
+                continue
+            loaded = self._load(file, read, replaced)
+            if loaded is not None:
+                yield loaded
+
+    def _again(self, real: str, replaced: frozenset[str]) -> None:
+        """A file included before is included again, with ``replaced``:
+        only what no entry that includes it pulls is left out."""
+        if real in self.merged:
+            file, before = self.merged[real]
+            self.merged[real] = file, before & replaced
+
+    def _entries(
+            self, here: _Including, top: str,
+    ) -> Iterator[tuple[_Including, ReadFile, frozenset[str] | None]]:
         """The files ``here`` includes and has not included before, each
-        as soon as it is read; an error (a note for a remote include) for
-        each entry that cannot be followed."""
+        as soon as it is read (an entry's files once all are read, when it
+        merges several) with the references the entry's other files
+        replace (None: an entry of one file); an error (a note for a remote include) for each entry that
+        cannot be followed."""
+        from digestpin_hooks.read.yaml_refs import replaced_in
         from digestpin_hooks.model import FileError
         from digestpin_hooks.read.ci import MAX_INCLUDES
         from digestpin_hooks.read.variables import interpolate
@@ -932,12 +977,20 @@ class _Includes:
                     entry.line,
                 ))
                 continue
+            if len(names) > MAX_INCLUDES:  # each merged over the others: bounded
+                self.errors.append(FileError(here.path, (
+                    f'include: an entry of more than {MAX_INCLUDES} files: not read'
+                ), entry.line))
+                continue
             targets = [at(name) for name in entry.paths]
             project = at(entry.project_directory) if entry.project_directory else (
                 os.path.dirname(targets[0])
             )
             env: dict[str, str] | None = None  # its values, once a file is read
             problem = ''
+            # the entry's files, when it merges several: (real path, the
+            # file and its bytes when read now), in order
+            merging: list[tuple[str, tuple[_Including, ReadFile] | None]] = []
             for target in targets:
                 real = os.path.realpath(target)
                 why = _outside(top, target)
@@ -948,7 +1001,12 @@ class _Includes:
                 elif why:
                     problem = f'includes {target}, {why}: not read'
                 elif real in self.done:
-                    continue  # included before (its includes followed, or to be): read once
+                    # included before (its includes followed, or to be): read once
+                    if len(targets) == 1:
+                        self._again(real, frozenset())
+                    else:
+                        merging.append((real, None))
+                    continue
                 elif self.count >= MAX_INCLUDES:
                     problem = f'includes more than {MAX_INCLUDES} files: the rest are not read'
                 else:
@@ -964,12 +1022,35 @@ class _Includes:
                         problem = f'include: {e}' if env is None else f'includes {target}: {e}'
                     else:
                         self.done.add(real)
-                        yield _Including(
+                        file = _Including(
                             target, project, env, (*here.chain, (real, target)),
-                        ), read
+                        )
+                        if len(targets) == 1:
+                            yield file, read, None
+                        else:
+                            self.layers[real] = _layers_of(read.data)
+                            merging.append((real, (file, read)))
                 if problem:
                     self.errors.append(FileError(here.path, problem, entry.line))
                     break
+            if len(targets) == 1:
+                continue
+            if len(merging) < len(targets):  # not all read: nothing merged
+                for real, new in merging:
+                    if new is None:
+                        self._again(real, frozenset())
+                    else:
+                        yield (*new, None)
+                continue
+            for real, _ in merging:
+                if real not in self.layers:  # included before, by an entry of one file
+                    self.layers[real] = _layers_of(_bytes_of(real))
+            replacing = replaced_in([self.layers[real] for real, _ in merging])
+            for (real, new), replaced in zip(merging, replacing):
+                if new is None:
+                    self._again(real, replaced)
+                else:
+                    yield (*new, replaced)
 
     def _values(
             self, entry: ComposeInclude, project: str, at: Callable[[str], str], top: str,
@@ -1014,9 +1095,12 @@ class _Includes:
             values.update(read)
         return values
 
-    def _load(self, file: _Including, read: ReadFile) -> LoadedFile | None:
-        """An included file read whole, with the values it is given (None:
-        it is given too, or cannot be read)."""
+    def _load(
+            self, file: _Including, read: ReadFile, replaced: frozenset[str] = frozenset(),
+    ) -> LoadedFile | None:
+        """An included file read whole, with the values it is given, but
+        the references the other files of its entry replace (None: it is
+        given too, or cannot be read)."""
         from digestpin_hooks.model import FileError
         real = file.chain[-1][0]
         if real in self.given:
@@ -1025,6 +1109,7 @@ class _Includes:
         try:
             return parse_data(
                 file.path, read.data, COMPOSE, read.identity, variables=file.env,
+                replaced=replaced,
             )
         except UnreadableFile as e:
             self.errors.append(FileError(
@@ -1042,6 +1127,28 @@ def _includes_in(data: bytes) -> list[ComposeInclude]:
         return compose_includes(decode(data, 'strict')[0])
     except UnicodeDecodeError:
         return []
+
+
+def _layers_of(data: bytes | None) -> dict[str, ComposeLayer]:
+    """What a Compose file sets of each service, as a layer of an include
+    entry's merge (none when it cannot be read)."""
+    from digestpin_hooks.read.yaml_refs import compose_layers
+    from digestpin_hooks.text import decode
+    if data is None:
+        return {}
+    try:
+        return compose_layers(decode(data, 'strict')[0])
+    except UnicodeDecodeError:
+        return {}
+
+
+def _bytes_of(real: str) -> bytes | None:
+    """A file included before, read again for what it sets in a merge
+    (None: it can no longer be read; its own reading says why)."""
+    try:
+        return read_regular(real, MAX_FILE_BYTES).data
+    except (ReadError, OSError):
+        return None
 
 
 def _env_file(name: str) -> dict[str, str]:
@@ -1079,4 +1186,5 @@ def _included(
     includes = _Includes(given)
     for root in including:
         yield from includes.follow(root)
+    yield from includes.merged_files()
     yield from includes.errors

@@ -312,6 +312,80 @@ class ComposeInclude(Record):
     env_files: Final[tuple[str, ...] | None] = None  # None: not given
 
 
+class ComposeLayer(Record):
+    """What a Compose file sets of each service, as far as merging it with
+    the other files of an include entry (``path: [main, override]``)
+    changes the images pulled: Compose merges a later file over an earlier
+    one, its ``image`` replacing theirs, a ``build`` anywhere making the
+    image one that is built, a volume replacing theirs of the same
+    ``target``."""
+
+    image: Final[bool]  # it writes image:
+    build: Final[bool]  # it writes build:
+    targets: Final[tuple[str, ...]]  # each volume's target ('' : none), by index
+
+
+def compose_layers(text: str) -> dict[str, ComposeLayer]:
+    """Each service of a Compose file, by name, as a layer of a merge
+    (none when the file cannot be read: reading it says what is wrong)."""
+    try:
+        documents = compose_documents(text)
+    except YamlError:
+        return {}
+    first = next((d for d in documents if d is not None), None)
+    services = get(first, 'services')
+    if services is None or not isinstance(services[0], YamlMapping):
+        return {}
+    layers = {}
+    for name, service, _ in items(services[0]):
+        if not isinstance(service, YamlMapping):
+            continue
+        volumes = get(service, 'volumes')
+        layers[name] = ComposeLayer(
+            get(service, 'image') is not None, get(service, 'build') is not None,
+            tuple(map(_volume_target, volumes[0].items)) if volumes is not None and (
+                isinstance(volumes[0], YamlSequence)
+            ) else (),
+        )
+    return layers
+
+
+def _volume_target(volume: Node) -> str:
+    """Where a volume is mounted, which Compose merges volumes by: the
+    ``target`` of the long syntax, the second field of ``source:target``."""
+    if isinstance(volume, Scalar):
+        fields = volume.value.split(':')
+        return fields[1] if len(fields) > 1 else fields[0]
+    target = _scalar(get(volume, 'target'))
+    return target[0].value if target is not None else ''
+
+
+def replaced_in(layers: list[dict[str, ComposeLayer]]) -> list[frozenset[str]]:
+    """The references of each file of an include entry's files (``layers``,
+    in order) that Compose's merge of them does not pull: an image a later
+    file replaces, or that a build in any of them makes one that is built;
+    a volume a later file mounts at the same target.  One pass each way,
+    whatever the number of files and services."""
+    built = {name for layer in layers for name, s in layer.items() if s.build}
+    last_image = {name: i for i, layer in enumerate(layers) for name, s in layer.items() if s.image}
+    mounted: dict[str, set[str]] = {}  # service -> the targets of later files
+    replaced: list[frozenset[str]] = []
+    for index in range(len(layers) - 1, -1, -1):
+        here = set()
+        for name, layer in layers[index].items():
+            if layer.image and (name in built or last_image[name] > index):
+                here.add(f'services.{name}.image')
+            later = mounted.get(name, set())
+            here.update(
+                f'services.{name}.volumes[{i}].source'
+                for i, target in enumerate(layer.targets) if target and target in later
+            )
+        for name, layer in layers[index].items():
+            mounted.setdefault(name, set()).update(t for t in layer.targets if t)
+        replaced.append(frozenset(here))
+    return replaced[::-1]
+
+
 def compose_includes(text: str) -> list[ComposeInclude]:
     """The entries of a Compose file's ``include:``: ``- path`` or ``- {path:
     p | [p, ...], project_directory: d, env_file: e | [e, ...]}``.  An
