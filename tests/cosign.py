@@ -299,14 +299,23 @@ def sign_legacy(
 def attest_legacy(
         registry: Registry, repository: str, digest: str, key: PrivateKey,
         predicate_type: str, *, subject_digest: str = '',
+        annotate: Callable[[bytes, bytes, bytes], dict[str, str]] | None = None,
 ) -> None:
-    """``cosign attest --key``, legacy layout: a DSSE layer in ``.att``."""
+    """``cosign attest --key``, legacy layout: a DSSE layer in ``.att``;
+    ``annotate``: more annotations of (envelope, payload, signature), e.g.
+    the Rekor bundle of its ``intoto`` entry."""
     payload = statement(subject_digest or digest, predicate_type, {'builder': {'id': 'test'}})
+    dsse = envelope(key, payload)
+    envelope_json = json.dumps(dsse).encode()
+    more = annotate(
+        envelope_json, payload, base64.b64decode(dsse['signatures'][0]['sig']),
+    ) if annotate else {}
     layer = {
         'mediaType': DSSE,
-        **registry.blob(repository, json.dumps(envelope(key, payload)).encode()),
+        **registry.blob(repository, envelope_json),
         'annotations': {
             'dev.cosignproject.cosign/signature': '', 'predicateType': predicate_type,
+            **more,
         },
     }
     tag = legacy_tag(digest, '.att')
@@ -479,6 +488,32 @@ def dsse_entry(payload: bytes, signature: bytes, public: bytes, envelope_json: b
             'signatures': [{'signature': b64(signature), 'verifier': b64(public)}],
         },
     }
+
+
+def intoto_entry(
+        envelope_json: bytes, payload: bytes, signature: bytes, public: bytes,
+        version: str = '0.0.2',
+) -> dict[str, Any]:
+    """The ``intoto`` entry Rekor records of ``cosign attest --key`` (legacy
+    layout) as it canonicalizes it (rekor pkg/types/intoto): the envelope
+    without its payload, each signature base64-encoded once more beside
+    the signer's PEM key (0.0.2, cosign today), or only the key (0.0.1,
+    cosign before 2.0); the SHA-256 of the envelope as uploaded and of the
+    payload."""
+    content: dict[str, Any] = {
+        'hash': {'algorithm': 'sha256', 'value': hashlib.sha256(envelope_json).hexdigest()},
+        'payloadHash': {'algorithm': 'sha256', 'value': hashlib.sha256(payload).hexdigest()},
+    }
+    if version == '0.0.1':
+        return {
+            'apiVersion': '0.0.1', 'kind': 'intoto',
+            'spec': {'content': content, 'publicKey': b64(public)},
+        }
+    content['envelope'] = {
+        'payloadType': IN_TOTO,
+        'signatures': [{'publicKey': b64(public), 'sig': b64(b64(signature).encode())}],
+    }
+    return {'apiVersion': '0.0.2', 'kind': 'intoto', 'spec': {'content': content}}
 
 
 def cosign_bundle_annotation(entry: dict[str, Any]) -> dict[str, str]:

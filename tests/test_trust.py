@@ -26,6 +26,7 @@ from tests.cosign import dsse_entry
 from tests.cosign import EMPTY
 from tests.cosign import hashedrekord
 from tests.cosign import IN_TOTO
+from tests.cosign import intoto_entry
 from tests.cosign import new_key
 from tests.cosign import OCI_INDEX
 from tests.cosign import OCI_MANIFEST
@@ -538,15 +539,19 @@ def test_a_deeply_nested_bundle_is_no_signature(
 
 # -- tlog = true: a transparency-log entry required ------------------------------
 
-def tlog_policy(root: Path, registry: Registry, trust_root: bool = True) -> None:
+def tlog_policy(
+        root: Path, registry: Registry, trust_root: bool = True, attested: bool = False,
+) -> None:
     """Images of ``logged/*`` must be signed with the key and logged in a
-    log of ``sigstore/trusted_root.json`` (else the public-good root)."""
+    log of ``sigstore/trusted_root.json`` (else the public-good root);
+    ``attested``: with SLSA provenance, also signed and logged."""
     (root / 'pyproject.toml').write_text(
         '[tool.digestpin]\nsource = "registry"\n'
         + ('trust-root = "sigstore/trusted_root.json"\n' if trust_root else '')
         + '\n[[tool.digestpin.trust]]\n'
         f'images = ["{registry.address}/logged/*"]\n'
-        'key = "keys/cosign.pub"\ntlog = true\n',
+        'key = "keys/cosign.pub"\ntlog = true\n'
+        + (f'attestations = ["{SLSA}"]\n' if attested else ''),
     )
 
 
@@ -714,6 +719,103 @@ def test_tlog_without_a_trust_root_uses_the_public_good_root_without_importing_s
         f'{digest} has no signature that {rule1(repo)} accepts: signed with the key, but '
         'its transparency-log entry is from a log the trusted root does not name',
     ).replace(str(repo / 'Dockerfile'), 'Dockerfile'), 'summary: 1 finding (DP011 1) in 1 file; 1 pin verified in 1 file\n')
+
+
+def logged_attestation(
+        registry: Registry, repository: str, digest: str, key: PrivateKey, layout: str,
+        rekor: Rekor | None, fault: str = '', other: Rekor | None = None,
+) -> None:
+    """Attest SLSA provenance of ``digest`` with ``key`` in ``layout``
+    (legacy ``.att``: an ``intoto`` 0.0.2 entry, ``intoto-0.0.1`` the
+    older one; ``bundle``: a ``dsse`` entry), logged by ``rekor`` (not at
+    all when None), spoiled as ``fault`` says: ``key``: the entry names
+    another key; ``forged``: ``other``'s SET under ``rekor``'s log ID;
+    ``envelope``: the entry hashes another envelope."""
+    public = public_pem(new_key() if fault == 'key' else key)
+
+    def made(proposed: dict[str, Any]) -> dict[str, Any]:
+        logged = other if fault == 'forged' else rekor
+        assert logged is not None and rekor is not None
+        entry = logged.log(proposed)
+        if fault == 'forged':
+            entry['logID'] = rekor.log_id
+        return entry
+
+    if layout.startswith('legacy'):
+        def annotate(envelope_json: bytes, payload: bytes, signature: bytes) -> dict[str, str]:
+            if rekor is None:
+                return {}
+            if fault == 'envelope':
+                envelope_json += b' '
+            version = '0.0.1' if layout == 'legacy-intoto-0.0.1' else '0.0.2'
+            return cosign_bundle_annotation(made(
+                intoto_entry(envelope_json, payload, signature, public, version),
+            ))
+        attest_legacy(registry, repository, digest, key, SLSA, annotate=annotate)
+    else:
+        def log(payload: bytes, signature: bytes) -> list[dict[str, Any]]:
+            if rekor is None:
+                return []
+            return [bundle_tlog_entry(made(dsse_entry(payload, signature, public, b'{}')), 'dsse')]
+        sign_bundle(registry, repository, digest, key, predicate_type=SLSA, log=log)
+
+
+@pytest.mark.parametrize('layout', ('legacy', 'legacy-intoto-0.0.1', 'bundle'))
+def test_tlog_a_logged_attestation_passes(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    rekor = Rekor()
+    tlog_policy(repo, registry, attested=True)
+    trusting(repo, rekor)
+    digest = fresh(registry, 'logged/attested')
+    signature_layout = 'bundle' if layout == 'bundle' else 'legacy'
+    logged_signature(registry, 'logged/attested', digest, key, signature_layout, rekor)
+    pinned(repo, registry, 'logged/attested', '1', digest)
+    assert run_verify(repo, capsys)[:2] == (1, finding(
+        repo, registry, 'DP013', f'{digest} lacks the attestation {rule1(repo)} requires: {SLSA}',
+    ))
+    logged_attestation(registry, 'logged/attested', digest, key, layout, rekor)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+
+
+ATTESTATION_FAULTS = (
+    ('missing', 'no transparency-log entry (tlog = true)'),
+    ('key', 'its transparency-log entry logs another signature'),
+    ('forged', "its transparency-log entry's signed entry timestamp does not verify"),
+)
+
+
+@pytest.mark.parametrize(('layout', 'fault', 'why'), (
+    *(('legacy', fault, why) for fault, why in ATTESTATION_FAULTS),
+    *(('bundle', fault, why) for fault, why in ATTESTATION_FAULTS),
+    # a bundle's envelope is re-serialized: only the .att layer's is hashed
+    ('legacy', 'envelope', 'its transparency-log entry logs another signature'),
+))
+def test_tlog_an_attestation_without_a_good_entry_is_dp013(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str, fault: str, why: str,
+) -> None:
+    rekor = Rekor()
+    tlog_policy(repo, registry, attested=True)
+    trusting(repo, rekor)
+    digest = fresh(registry, 'logged/unlogged')
+    logged_signature(registry, 'logged/unlogged', digest, key, layout, rekor)
+    logged_attestation(
+        registry, 'logged/unlogged', digest, key, layout,
+        None if fault == 'missing' else rekor, fault, Rekor(),
+    )
+    pinned(repo, registry, 'logged/unlogged', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP013', f'{digest} lacks the attestation {rule1(repo)} requires: '
+        f'{SLSA} (signed with the key, but {why})',
+    ))
+    # the same attestation, its log entry not required: passes
+    (repo / 'pyproject.toml').write_text(
+        (repo / 'pyproject.toml').read_text().replace('tlog = true', 'tlog = false'),
+    )
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
 
 
 # -- the referrers API (registry 2.8 lacks it: a fake in front of the real one) --

@@ -128,7 +128,8 @@ RULES = {
         ERROR, 'AttestationMissing',
         'Pinned digest lacks an attestation the trust policy requires',
         "The rule's attestations list predicate types (e.g. SLSA provenance) "
-        "that must be attached for this digest, signed with the rule's key.",
+        "that must be attached for this digest, signed with the rule's key "
+        '(and, with tlog = true, recorded in a transparency log).',
     ),
 }
 

@@ -22,7 +22,12 @@ with ``cryptography``, and as narrow as the SET itself:
   ``sign --key`` of a simple-signing payload) with the payload's SHA-256,
   the signature, and the rule's key; ``dsse`` 0.0.1 (a DSSE envelope in a
   bundle) with the payload's SHA-256 and a signature entry that is this
-  signature with the rule's key as verifier.
+  signature with the rule's key as verifier; ``intoto`` 0.0.2 (cosign
+  ``attest --key``, legacy ``.att``: the Rekor bundle in the same
+  annotation) with the SHA-256 of the envelope as stored and of its
+  payload, and a signature entry that is this signature with the rule's
+  key (0.0.1, older cosign: the two hashes and the key).  Attestations a
+  rule requires are checked as signatures are.
 
 An inclusion proof (Merkle path and signed checkpoint) is not asked for:
 the SET is the log's promise, what cosign accepts offline.  The trusted
@@ -293,19 +298,71 @@ def _hash_is(value: Any, data: bytes) -> bool:
     )
 
 
-def logs(body: bytes, payload: bytes, signature: bytes, key_der: bytes) -> str:
+def _same_signature(value: Any, signature: bytes) -> bool:
+    """Whether an ``intoto`` entry's ``sig`` is ``signature``: Rekor stores
+    the envelope's base64 signature text base64-encoded once more."""
+    text = _b64(value)
+    return text is not None and _b64(text.decode('ascii', 'replace')) == signature
+
+
+def _intoto(
+        version: Any, spec: dict[str, Any], payload: bytes, signature: bytes, key_der: bytes,
+        envelope: bytes,
+) -> str:
+    """'' when an ``intoto`` entry (cosign ``attest --key``, legacy
+    ``.att``) logs this envelope: its ``content.hash`` is the SHA-256 of
+    the envelope as uploaded (the ``.att`` layer; unknown for an envelope
+    re-serialized in a bundle, where the payload hash, signature and key
+    bind it), ``content.payloadHash`` the payload's.  0.0.2 (cosign
+    today) holds the envelope's signatures with their keys; 0.0.1 (cosign
+    before 2.0) the key beside the hash of the envelope, which holds the
+    signature."""
+    content = spec.get('content')
+    if not isinstance(content, dict):
+        return UNSUPPORTED
+    if not _hash_is(content.get('payloadHash'), payload) or (
+        envelope and not _hash_is(content.get('hash'), envelope)
+    ):
+        return OTHER_SIGNATURE
+    if version == '0.0.1':
+        if envelope and _same_key(spec.get('publicKey'), key_der):
+            return ''
+        return OTHER_SIGNATURE
+    logged = content.get('envelope')
+    signatures = logged.get('signatures') if isinstance(logged, dict) else None
+    if not isinstance(signatures, list):
+        return UNSUPPORTED
+    if any(
+        isinstance(s, dict) and _same_signature(s.get('sig'), signature)
+        and _same_key(s.get('publicKey'), key_der)
+        for s in signatures[:MAX_ENTRIES]
+    ):
+        return ''
+    return OTHER_SIGNATURE
+
+
+def logs(
+        body: bytes, payload: bytes, signature: bytes, key_der: bytes, envelope: bytes = b'',
+) -> str:
     """'' when the entry body logs ``signature`` of ``payload`` by the key
-    whose DER is ``key_der``; else why not (OTHER_SIGNATURE, UNSUPPORTED)."""
+    whose DER is ``key_der`` (for a DSSE signature, ``envelope``: the
+    envelope's bytes as stored, b'' when re-serialized); else why not
+    (OTHER_SIGNATURE, UNSUPPORTED)."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return UNSUPPORTED
-    if not isinstance(document, dict) or document.get('apiVersion') != '0.0.1':
+    if not isinstance(document, dict):
         return UNSUPPORTED
     spec = document.get('spec')
+    kind, version = document.get('kind'), document.get('apiVersion')
     if not isinstance(spec, dict):
         return UNSUPPORTED
-    if document.get('kind') == 'hashedrekord':
+    if kind == 'intoto' and version in ('0.0.1', '0.0.2'):
+        return _intoto(version, spec, payload, signature, key_der, envelope)
+    if version != '0.0.1':
+        return UNSUPPORTED
+    if kind == 'hashedrekord':
         data = spec.get('data')
         logged = spec.get('signature')
         if not isinstance(data, dict) or not isinstance(logged, dict):
@@ -318,7 +375,7 @@ def logs(body: bytes, payload: bytes, signature: bytes, key_der: bytes) -> str:
         ):
             return ''
         return OTHER_SIGNATURE
-    if document.get('kind') == 'dsse':
+    if kind == 'dsse':
         signatures = spec.get('signatures')
         if not isinstance(signatures, list):
             return UNSUPPORTED
@@ -334,7 +391,7 @@ def logs(body: bytes, payload: bytes, signature: bytes, key_der: bytes) -> str:
 
 def check(
         entries: tuple[LogEntry, ...], payload: bytes, signature: bytes, key_der: bytes,
-        log_keys: dict[str, LogKey],
+        log_keys: dict[str, LogKey], envelope: bytes = b'',
 ) -> str:
     """'' when one of ``entries`` is a log's promise, under the trusted
     root, that ``signature`` of ``payload`` by the key was logged; else
@@ -351,7 +408,7 @@ def check(
         if entry.integrated_time < log.start or (log.end and entry.integrated_time > log.end):
             why = OUT_OF_TIME
             continue
-        why = logs(entry.body, payload, signature, key_der)
+        why = logs(entry.body, payload, signature, key_der, envelope)
         if not why:
             return ''
     return why

@@ -22,7 +22,8 @@ signature copied with the image to a mirror stays valid; one for another
 digest (a child manifest's) is no signature.  Key-based signatures are
 checked with ``cryptography`` (ECDSA P-256/P-384, Ed25519, RSA PKCS#1 v1.5
 and PSS), without a transparency-log entry, so that the check works offline,
-unless the rule says ``tlog = true`` (then resolve.tlog checks the entry).
+unless the rule says ``tlog = true`` (then resolve.tlog checks the entry of
+the signature and of each required attestation).
 
 Every answer is bounded and every digest checked, as in ``registry``: at
 most MAX_REFERRERS manifests opened, MAX_LAYERS layers read of each, no
@@ -128,6 +129,7 @@ class Signed(Record):
     bundle: Final[bytes] = b''  # the Sigstore bundle it came in (keyless checks)
     payload: Final[bytes] = b''  # a DSSE envelope's payload ('': ``data`` is)
     entries: Final[tuple[tlog.LogEntry, ...]] = ()  # log entries it came with
+    envelope: Final[bytes] = b''  # a legacy .att layer: the envelope as logged
 
 
 class _Broken(Exception):
@@ -303,9 +305,10 @@ def _statement_for(statement: Any, digest: str) -> str | None:
 
 def _from_envelope(
         envelope: Any, digest: str, signer: str, bundle: bytes = b'',
-        entries: tuple[tlog.LogEntry, ...] = (),
+        entries: tuple[tlog.LogEntry, ...] = (), raw: bytes = b'',
 ) -> list[Signed]:
-    """The signatures of a DSSE envelope whose statement is about ``digest``."""
+    """The signatures of a DSSE envelope whose statement is about ``digest``
+    (``raw``: its bytes as stored, which an ``intoto`` log entry hashes)."""
     if not isinstance(envelope, dict) or envelope.get('payloadType') != IN_TOTO_PAYLOAD:
         return []
     payload = _b64(envelope.get('payload'))
@@ -320,7 +323,9 @@ def _from_envelope(
     for entry in signatures[:MAX_SIGNATURES]:
         signature = _b64(entry.get('sig')) if isinstance(entry, dict) else None
         if signature:
-            found.append(Signed(data, signature, predicate_type, signer, bundle, payload, entries))
+            found.append(Signed(
+                data, signature, predicate_type, signer, bundle, payload, entries, raw,
+            ))
     return found
 
 
@@ -394,6 +399,7 @@ class _Reader:
                 if envelope is not None:
                     found += _from_envelope(
                         _json(envelope), self.subject.digest, signer, entries=entries,
+                        raw=envelope,
                     )
         return found
 
@@ -477,7 +483,9 @@ def check_one(
         if log_keys is None:
             return True
         if s not in unlogged:
-            unlogged[s] = tlog.check(s.entries, s.payload or s.data, s.signature, der, log_keys)
+            unlogged[s] = tlog.check(
+                s.entries, s.payload or s.data, s.signature, der, log_keys, s.envelope,
+            )
         return not unlogged[s]
 
     for look in looks:
@@ -501,16 +509,21 @@ def check_one(
             signers = sorted({s.signer for s in signatures if s.signer})
             return Verdict(OTHER_SIGNER, '; '.join(signers[:3]) or 'an unknown key', False)
         return Verdict(UNSIGNED, '', False)
-    missing = [
-        wanted for wanted in subject.rule.attestations
-        if not any(
-            s.predicate_type == wanted and verifies(key, s.signature, s.data) for s in found
+    missing = []
+    for wanted in subject.rule.attestations:
+        candidates = [s for s in found if s.predicate_type == wanted]
+        if any(accepted(s) for s in candidates):
+            continue
+        # signed with the key but not logged (tlog = true): say why
+        faults = [unlogged[s] for s in candidates if unlogged.get(s)]
+        fault = next((r for r in faults if r != tlog.MISSING), faults[0]) if faults else ''
+        missing.append(
+            _clean(wanted) + (f' (signed with the key, but {fault})' if fault else ''),
         )
-    ]
     if missing:
         if failure is not None:
             return Verdict(FAILED, failure.reason, failure.unreachable)
-        return Verdict(ATTESTATION_MISSING, ', '.join(_clean(m) for m in missing), False)
+        return Verdict(ATTESTATION_MISSING, ', '.join(missing), False)
     return Verdict(TRUSTED, fingerprint(key), False)
 
 
