@@ -90,7 +90,10 @@ class LogKey(Record):
     end: Final[float]  # POSIX seconds; 0: no end
 
 
-def _b64(value: Any) -> bytes | None:
+def base64_value(value: Any) -> bytes | None:
+    """The bytes a JSON string holds in standard base64, or None when it
+    is no string or not strict base64 (registry and log answers are
+    hostile: no padding errors raised, no characters skipped)."""
     if not isinstance(value, str):
         return None
     try:
@@ -121,8 +124,8 @@ def legacy_entry(annotation: Any) -> LogEntry | None:
     payload = document.get('Payload') if isinstance(document, dict) else None
     if not isinstance(payload, dict):
         return None
-    body = _b64(payload.get('body'))
-    timestamp = _b64(document.get('SignedEntryTimestamp'))
+    body = base64_value(payload.get('body'))
+    timestamp = base64_value(document.get('SignedEntryTimestamp'))
     integrated_time = _integer(payload.get('integratedTime'))
     log_index = _integer(payload.get('logIndex'))
     log_id = payload.get('logID')
@@ -144,9 +147,9 @@ def bundle_entries(bundle: dict[str, Any]) -> tuple[LogEntry, ...]:
             continue
         promise = entry.get('inclusionPromise')
         log_id = entry.get('logId')
-        body = _b64(entry.get('canonicalizedBody'))
-        timestamp = _b64(promise.get('signedEntryTimestamp')) if isinstance(promise, dict) else None
-        key_id = _b64(log_id.get('keyId')) if isinstance(log_id, dict) else None
+        body = base64_value(entry.get('canonicalizedBody'))
+        timestamp = base64_value(promise.get('signedEntryTimestamp')) if isinstance(promise, dict) else None
+        key_id = base64_value(log_id.get('keyId')) if isinstance(log_id, dict) else None
         integrated_time = _integer(entry.get('integratedTime'))
         log_index = _integer(entry.get('logIndex'))
         if (
@@ -223,8 +226,8 @@ def load_log_keys(trust_root: str) -> dict[str, LogKey]:
     for number, log in enumerate(logs if isinstance(logs, list) else [], 1):
         try:
             public = log['publicKey']
-            key_id = _b64(log['logId']['keyId'])
-            der = _b64(public['rawBytes'])
+            key_id = base64_value(log['logId']['keyId'])
+            der = base64_value(public['rawBytes'])
             if not key_id or der is None:
                 raise ValueError('no key')
             valid = public.get('validFor') or {}
@@ -281,7 +284,7 @@ def _same_key(pem_b64: Any, key_der: bytes) -> bool:
     from cryptography.hazmat.primitives.serialization import Encoding
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
     from cryptography.hazmat.primitives.serialization import PublicFormat
-    pem = _b64(pem_b64)
+    pem = base64_value(pem_b64)
     if pem is None:
         return False
     try:
@@ -301,8 +304,8 @@ def _hash_is(value: Any, data: bytes) -> bool:
 def _same_signature(value: Any, signature: bytes) -> bool:
     """Whether an ``intoto`` entry's ``sig`` is ``signature``: Rekor stores
     the envelope's base64 signature text base64-encoded once more."""
-    text = _b64(value)
-    return text is not None and _b64(text.decode('ascii', 'replace')) == signature
+    text = base64_value(value)
+    return text is not None and base64_value(text.decode('ascii', 'replace')) == signature
 
 
 def _intoto(
@@ -370,7 +373,7 @@ def logs(
         public = logged.get('publicKey')
         if (
             _hash_is(data.get('hash'), payload)
-            and _b64(logged.get('content')) == signature
+            and base64_value(logged.get('content')) == signature
             and isinstance(public, dict) and _same_key(public.get('content'), key_der)
         ):
             return ''
@@ -380,7 +383,7 @@ def logs(
         if not isinstance(signatures, list):
             return UNSUPPORTED
         if _hash_is(spec.get('payloadHash'), payload) and any(
-            isinstance(s, dict) and _b64(s.get('signature')) == signature
+            isinstance(s, dict) and base64_value(s.get('signature')) == signature
             and _same_key(s.get('verifier'), key_der)
             for s in signatures[:MAX_ENTRIES]
         ):

@@ -33,7 +33,6 @@ here only, and only verify, fix and update import this module.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import threading
@@ -233,15 +232,6 @@ def _json(data: bytes) -> Any:
         return None
 
 
-def _b64(value: Any) -> bytes | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def _clean(text: str) -> str:
     """A name a registry answer gave, fit for one line of a message."""
     text = printable(text)
@@ -282,7 +272,7 @@ def _bundle_signer(bundle: dict[str, Any]) -> str:
         chain = material['x509CertificateChain'].get('certificates')
         if isinstance(chain, list) and chain and isinstance(chain[0], dict):
             raw = chain[0].get('rawBytes')
-    der = _b64(raw)
+    der = tlog.base64_value(raw)
     return _certificate_signer(der) if der else ''
 
 
@@ -311,7 +301,7 @@ def _from_envelope(
     (``raw``: its bytes as stored, which an ``intoto`` log entry hashes)."""
     if not isinstance(envelope, dict) or envelope.get('payloadType') != IN_TOTO_PAYLOAD:
         return []
-    payload = _b64(envelope.get('payload'))
+    payload = tlog.base64_value(envelope.get('payload'))
     signatures = envelope.get('signatures')
     if payload is None or not isinstance(signatures, list):
         return []
@@ -321,7 +311,7 @@ def _from_envelope(
     data = pae(IN_TOTO_PAYLOAD, payload)
     found = []
     for entry in signatures[:MAX_SIGNATURES]:
-        signature = _b64(entry.get('sig')) if isinstance(entry, dict) else None
+        signature = tlog.base64_value(entry.get('sig')) if isinstance(entry, dict) else None
         if signature:
             found.append(Signed(
                 data, signature, predicate_type, signer, bundle, payload, entries, raw,
@@ -388,7 +378,7 @@ class _Reader:
             entry = tlog.legacy_entry(annotations.get(tlog.BUNDLE_ANNOTATION))
             entries = (entry,) if entry else ()
             if layer.get('mediaType') == SIMPLE_SIGNING:
-                signature = _b64(annotations.get(SIGNATURE_ANNOTATION))
+                signature = tlog.base64_value(annotations.get(SIGNATURE_ANNOTATION))
                 if not signature:
                     continue
                 payload = self.blob(layer)
