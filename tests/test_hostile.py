@@ -1217,3 +1217,20 @@ def test_a_long_allow_list_costs_linear_time(tmp_path: Path) -> None:
         os.chdir(cwd)
     print(f'[growth] 40,000 allow globs, 1,000 / 100 references = {ratio:.1f}')
     assert ratio <= 15
+
+
+def test_compose_reset_tags_are_read_in_one_pass(tmp_path: Path) -> None:
+    """``!reset`` on 20,000 services, each value shared through one alias,
+    and a mapping nested 250 deep: each node is looked at once (aliases
+    too), no recursion limit is reached, and only what no ``!reset``
+    removes is reported (Compose refuses services left with no image,
+    pulling nothing)."""
+    deep = b'x-deep: ' + b'{a: ' * 250 + b'!reset b' + b'}' * 250 + b'\n'
+    write(tmp_path / 'compose.yaml', deep + b'x-v: &v !reset alpine:1\nservices:\n' + b''.join(
+        b'  s%d:\n    image: *v\n' % n for n in range(20000)
+    ) + b'  kept:\n    image: !override nginx:1.25\n')
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert (result.returncode, result.stdout.split(' is not')[0], result.stderr) == (
+        1, "compose.yaml:40005:22: DP001 'nginx:1.25'",
+        'summary: 1 finding (DP001 1) in 1 file\n',
+    )

@@ -30,9 +30,12 @@ from tests.corpus import CORPUS_KINDS
 from tests.corpus import CORPUS_YAML
 from tests.corpus import HERE
 from tests.corpus import kind_oracle
+from tests.stack import Stack
 from tests.test_yaml_refs import images
 from tests.test_yaml_refs import INCLUDE_MERGES
+from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
+from tests.test_yaml_refs import SINGLE_TAGS
 from tests.test_yaml_refs import tree
 
 TOOLS = os.path.join(HERE, '..', '.ci', 'tools')
@@ -179,6 +182,110 @@ def test_docker_compose_merges_include_overrides_as_we_read_them(
     ]
     assert sorted(ours) == sorted(theirs)
     assert len(ours) >= 4
+
+
+def _pulled(answer: str) -> list[str]:
+    """The images of Compose's merged project (``config --format json``)
+    that it pulls: each service's image unless it builds, each volume of
+    type image that has a source."""
+    theirs = []
+    for service in json.loads(answer)['services'].values():
+        if 'image' in service and 'build' not in service:
+            theirs.append(service['image'])
+        theirs.extend(
+            volume['source'] for volume in service.get('volumes', ())
+            if volume['type'] == 'image' and 'source' in volume
+        )
+    return theirs
+
+
+@pytest.mark.parametrize('case', sorted(INCLUDE_TAGS))
+def test_docker_compose_merges_tags_and_extends_as_we_read_them(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """An include entry whose later files use ``!reset``, ``!override`` or
+    ``extends:``: the images we report are those Compose's merged project
+    pulls (compared by image: an extended service's image is written
+    under the name of the service it extends)."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    (root / '.git').mkdir(parents=True)
+    tree(root, INCLUDE_TAGS[case])
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
+    assert sorted(ours) == sorted(set(_pulled(answer.stdout)))
+    assert len(ours) >= 2
+
+
+def test_docker_compose_reads_merge_tags_of_a_file_alone_as_we_do(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``!reset`` in a file given alone removes the value (not inside an
+    ``!override`` one); an image reset with no build is a project Compose
+    refuses, pulling nothing, where we report nothing."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': SINGLE_TAGS})
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
+    assert sorted(ours) == sorted(_pulled(answer.stdout)) == ['api:1', 'c:1', 'd:1', 'redis:7']
+    tree(root, {'compose.yaml': 'services:\n  web:\n    image: !reset nginx:1.25\n'})
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert (answer.returncode, answer.stderr.strip()) == (1, (
+        'service "web" has neither an image nor a build context specified: '
+        'invalid compose project'
+    ))
+    assert images(root, ['compose.yaml'], monkeypatch) == []
+
+
+@pytest.mark.parametrize('files', (
+    {'compose.yaml': (
+        'services:\n  app:\n    image: 127.0.0.1:1/app:1\n    build: .\n'
+        '  web:\n    image: 127.0.0.1:1/web:1\n    pull_policy: build\n    build: .\n'
+        '    volumes: [{type: image, source: 127.0.0.1:1/app:1, target: /x}]\n'
+    )},
+    {'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+     'main.yml': (
+         'services:\n  app:\n    image: 127.0.0.1:1/app:1\n'
+         '  web:\n    image: 127.0.0.1:1/web:1\n    pull_policy: build\n    build: .\n'
+         '    volumes: [{type: image, source: 127.0.0.1:1/app:1, target: /x}]\n'
+     ),
+     'override.yml': 'services:\n  app:\n    build: .\n'},
+), ids=('one file', 'include entry'))
+def test_docker_compose_pulls_a_volume_of_an_image_it_builds(
+        stack: Stack, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, files: dict[str, str],
+) -> None:
+    """A volume of type image whose source a service builds: ``compose
+    up`` pulls it before anything is built, and fails without it (asked of
+    a real daemon with ``--dry-run``; the registry named refuses
+    connections).  Written in another file of the include entry, we
+    report it (each file's images are read on their own, then merged).
+    Written in the same file it is a named exception (test_compose_
+    volumes_of_type_image): not reported, as a service's built image is
+    not, since what is mounted once built is what is built."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {**files, 'Dockerfile': 'FROM scratch\n'})
+    answer = subprocess.run(
+        [compose, '--dry-run', '-f', 'compose.yaml', 'up', '-d'], cwd=root,
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path),
+             'DOCKER_HOST': stack.host},
+    )
+    assert answer.returncode == 1
+    assert 'web:volume 0 Pulling' in answer.stdout + answer.stderr
+    assert 'web:volume 0 Error' in answer.stdout + answer.stderr
+    assert [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)] == (
+        ['127.0.0.1:1/app:1'] if 'main.yml' in files else []
+    )
 
 
 def test_docker_compose_refuses_a_service_defined_by_root_and_include(tmp_path: Any) -> None:

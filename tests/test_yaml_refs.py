@@ -896,6 +896,81 @@ INCLUDE_MERGES = {
         'override.yml': 'services:\n  b:\n    volumes:\n      - ./here:/short\n  c:\n    image: c:3\n',
     },
 }
+# the same, with Compose's merge tags and extends: (what Compose pulls is
+# compared by image, as an extended service's image is written under
+# another service's name)
+INCLUDE_TAGS = {
+    'reset and override tags': {
+        'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+        'main.yml': (
+            'services:\n  web:\n    image: nginx:1.25\n    volumes:\n'
+            '      - {type: image, source: v:1, target: /a}\n'
+            '      - {type: image, source: w:1, target: /b}\n'
+            '  db:\n    image: postgres:16\n    build: .\n'
+            '  cache:\n    image: redis:7\n    volumes: [{type: image, source: x:1, target: /x}]\n'
+            '  gone:\n    image: gone:1\n'
+            '  kept:\n    image: memcached:1\n'
+        ),
+        'override.yml': (
+            'services:\n  web:\n    image: !reset null\n    build: .\n    volumes: !override\n'
+            '      - {type: image, source: alpine:3.20, target: /c}\n'
+            '  db:\n    build: !reset\n    image: postgres:17\n'
+            '  cache: !override\n    image: redis:8\n    volumes: [{type: image, source: !reset x:2, target: /y}]\n'
+            '  gone: !reset\n'
+            '  kept:\n    volumes:\n      - !reset {type: image, source: y:1, target: /y}\n'
+            '      - {type: image, source: busybox:1.36, target: /z}\n'
+        ),
+    },
+    'services reset, three files': {
+        'compose.yaml': 'include:\n  - path: [main.yml, mid.yml, override.yml]\n',
+        'main.yml': 'services:\n  a:\n    image: a:1\n  b:\n    image: b:1\n',
+        'mid.yml': 'services: !reset\n',
+        'override.yml': (
+            'services:\n  b:\n    image: b:2\n    volumes: !reset []\n  c:\n    image: c:3\n'
+            '    volumes: [{type: image, source: d:4, target: /d}, {type: image, source: e:5, target: /e}]\n'
+        ),
+    },
+    'extends in the override file': {
+        'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+        'main.yml': (
+            'services:\n  web:\n    image: nginx:1.25\n    volumes:\n'
+            '      - {type: image, source: mv:1, target: /a}\n'
+            '      - {type: image, source: mw:1, target: /b}\n'
+            '  api:\n    image: api:1\n  own:\n    image: own:1\n'
+        ),
+        'override.yml': (
+            'services:\n  web:\n    extends: {file: base.yml, service: base}\n'
+            '  api:\n    extends: builder\n  builder:\n    build: .\n    image: mine:1\n'
+            '  own:\n    extends: local\n  local:\n    image: local:2\n'
+        ),
+        'base.yml': (
+            'services:\n  base:\n    image: base:1\n    volumes:\n'
+            '      - {type: image, source: bv:1, target: /a}\n'
+        ),
+    },
+    'extends in the main file, replaced': {
+        'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+        'main.yml': (
+            'services:\n  web:\n    extends: {file: base.yml, service: base}\n'
+            '  api:\n    extends: {file: base.yml, service: other}\n'
+            '  kept:\n    extends: {file: base.yml, service: kept}\n'
+        ),
+        'override.yml': 'services:\n  web:\n    image: nginx:1.27\n  api:\n    build: .\n',
+        'base.yml': (
+            'services:\n  base:\n    image: base:1\n    volumes:\n'
+            '      - {type: image, source: bv:1, target: /a}\n'
+            '  other:\n    image: other:1\n  kept:\n    image: kept:1\n'
+        ),
+    },
+    'volume of an image another file builds': {
+        'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+        'main.yml': (
+            'services:\n  app:\n    image: me/app:1\n  web:\n    image: nginx:1.25\n'
+            '    volumes: [{type: image, source: me/app:1, target: /x}]\n'
+        ),
+        'override.yml': 'services:\n  app:\n    build: .\n',
+    },
+}
 
 
 @pytest.mark.parametrize(('case', 'findings'), (
@@ -987,3 +1062,126 @@ def test_compose_include_conflict_is_checked_on_both_sides(
         1, ["compose.yaml:5:12: DP001 'nginx:1'", "inc.yml:3:12: DP001 'nginx:2'"],
         'summary: 2 findings (DP001 2) in 2 files\n',
     )
+
+
+@pytest.mark.parametrize(('case', 'findings'), (
+    ('reset and override tags', [
+        "main.yml:16:12: DP001 'memcached:1'",
+        "override.yml:6:31: DP001 'alpine:3.20'",
+        "override.yml:9:12: DP001 'postgres:17'",
+        "override.yml:11:12: DP001 'redis:8'",
+        "override.yml:12:44: DP001 'x:2'",
+        "override.yml:17:31: DP001 'busybox:1.36'",
+    ]),
+    ('services reset, three files', [
+        "override.yml:3:12: DP001 'b:2'",
+        "override.yml:6:12: DP001 'c:3'",
+        "override.yml:7:37: DP001 'd:4'",
+        "override.yml:7:77: DP001 'e:5'",
+    ]),
+    ('extends in the override file', [
+        "main.yml:6:31: DP001 'mw:1'",
+        "override.yml:12:12: DP001 'local:2'",
+        "base.yml:3:12: DP001 'base:1'",
+        "base.yml:5:31: DP001 'bv:1'",
+    ]),
+    ('extends in the main file, replaced', [
+        "override.yml:3:12: DP001 'nginx:1.27'",
+        "base.yml:5:31: DP001 'bv:1'",
+        "base.yml:9:12: DP001 'kept:1'",
+    ]),
+    ('volume of an image another file builds', [
+        "main.yml:5:12: DP001 'nginx:1.25'",
+        "main.yml:6:37: DP001 'me/app:1'",
+    ]),
+))
+def test_compose_include_merge_follows_merge_tags_and_extends(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        case: str, findings: list[str],
+) -> None:
+    """A later file of an include entry: its ``!reset`` removes what the
+    earlier files set (an image, a build, volumes, a service, all
+    services), its ``!override`` replaces it whole (a ``!reset`` inside is
+    not applied, as in Compose); its ``extends:`` is resolved before it is
+    merged, so the extended service's image and volumes replace the
+    earlier ones; a volume of an image another file builds is still
+    pulled.  What Compose v2.40.3 pulls is asked in tests/test_real_tools.py."""
+    (tmp_path / '.git').mkdir()
+    tree(tmp_path, INCLUDE_TAGS[case])
+    status, out, err = lint(tmp_path, ['compose.yaml'], capsys, monkeypatch)
+    assert status == 1
+    assert [line.split(' is not')[0] for line in out.splitlines()] == findings
+    files = len({line.split(':')[0] for line in findings})
+    assert err == (
+        f'summary: {len(findings)} findings (DP001 {len(findings)}) in {files} '
+        f'file{"s" if files > 1 else ""}\n'
+    )
+
+
+# merge tags in a file given alone: Compose applies !reset to the file
+# itself (not inside an !override value); asked in tests/test_real_tools.py
+SINGLE_TAGS = (
+    'services:\n'
+    '  web:\n    image: !reset nginx:1.25\n    build: .\n'
+    '  api:\n    image: !override api:1\n    volumes:\n'
+    '      - !reset {type: image, source: a:1, target: /a}\n'
+    '      - {type: image, source: !reset b:1, target: /b}\n'
+    '      - {type: image, source: c:1, target: /c}\n'
+    '  db:\n    image: &db redis:7\n    volumes: !override\n'
+    '      - {type: image, source: !reset d:1, target: /d}\n'
+    '  gone: !reset\n    image: gone:1\n'
+)
+
+
+def test_compose_merge_tags_in_a_file_given_alone(tmp_path: Path) -> None:
+    """A file given alone is read as Compose reads it: a ``!reset`` value
+    is removed, so its image is not reported; inside an ``!override``
+    value it is kept, as Compose keeps it; a tagged image is pinned after
+    its tag, byte-exactly."""
+    assert refs_of(tmp_path, 'compose.yaml', SINGLE_TAGS) == [
+        ('services.api.image', 6, 22, 'api:1', 'api:1', True),
+        ('services.api.volumes[1].source', 10, 31, 'c:1', 'c:1', True),
+        ('services.db.image', 12, 16, 'redis:7', 'redis:7', True),
+        ('services.db.volumes[0].source', 14, 38, 'd:1', 'd:1', True),
+    ]
+    path = tmp_path / 'compose.yaml'
+    fix_files([str(path)], knows_everything)
+    pinned = SINGLE_TAGS
+    for image in ('api:1', 'c:1', 'redis:7', 'd:1'):
+        pinned = pinned.replace(f' {image}', f' {image}@{digest_of(image)}')
+    assert path.read_text() == pinned
+
+
+def test_compose_reset_image_alone_is_no_reference(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``image: !reset nginx`` and no build: Compose refuses the project,
+    pulling nothing; the reader does not crash and reports nothing."""
+    tree(tmp_path, {'compose.yaml': 'services:\n  web:\n    image: !reset nginx:1.25\n'})
+    assert lint(tmp_path, ['compose.yaml'], capsys, monkeypatch) == (0, '', '')
+
+
+def test_compose_include_merge_pins_a_tagged_winner_where_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fix pins the image that wins with ``!override``, after its tag,
+    byte-exactly, and leaves what ``!reset`` removed and what is replaced
+    alone."""
+    root = 'include:\n  - path: [main.yml, override.yml]\n'
+    main = (
+        'services:\n  web:\n    image: nginx:1.25\n  db:\n    image: redis:7\n'
+        '    volumes: [{type: image, source: v:1, target: /v}]\n'
+    )
+    override = (
+        '# ours\r\nservices:\r\n  web:\r\n    image: !override "nginx:1.27"  # wins\r\n'
+        '  db:\r\n    image: !reset\r\n    build: .\r\n    volumes: !override\r\n'
+        "      - {type: image, source: !!str 'w:2', target: /w}\r\n"
+    )
+    tree(tmp_path, {'compose.yaml': root, 'main.yml': main, 'override.yml': override})
+    monkeypatch.chdir(tmp_path)
+    fix_files(['compose.yaml'], knows_everything)
+    assert (tmp_path / 'compose.yaml').read_bytes() == root.encode()
+    assert (tmp_path / 'main.yml').read_bytes() == main.encode()
+    assert (tmp_path / 'override.yml').read_bytes() == override.replace(
+        'nginx:1.27', f'nginx:1.27@{digest_of("nginx:1.27")}',
+    ).replace("'w:2'", f"'w:2@{digest_of('w:2')}'").encode()

@@ -757,10 +757,14 @@ def _extended(
                 return None  # reading the file itself says what is wrong
         return texts[real]
 
+    # (real path, service) -> whether a service that extends it pulls its
+    # image: not when a later file of its include entry replaces it
+    pulls: dict[tuple[str, str], bool] = {}
     for file in extending:
         top = _repository(file.path)
         text = text_of(file.path)
         for service, line, other, base in compose_extends(text or ''):
+            pulled = f'services.{service}.image' not in file.replaced
             path = file.path
             chain = [(os.path.realpath(path), service)]
             problem = ''
@@ -786,6 +790,7 @@ def _extended(
                     problem = f'services.{service} extends {target}, {why}: not read'
                 else:
                     chain.append((real, base))
+                    pulls[real, base] = pulls.get((real, base), False) or pulled
                     if real not in given:
                         wanted.setdefault(real, (target, set()))[1].add(base)
                     further = [
@@ -802,6 +807,9 @@ def _extended(
             read = read_regular(path, MAX_FILE_BYTES)
             yield parse_data(
                 path, read.data, COMPOSE, read.identity, tuple(sorted(services)),
+                replaced=frozenset(
+                    f'services.{base}.image' for base in services if not pulls[real, base]
+                ),
             )
         except ReadError as e:
             errors.append(FileError(path, str(e)))
@@ -1028,7 +1036,7 @@ class _Includes:
                         if len(targets) == 1:
                             yield file, read, None
                         else:
-                            self.layers[real] = _layers_of(read.data)
+                            self.layers[real] = _layers_of(read.data, target)
                             merging.append((real, (file, read)))
                 if problem:
                     self.errors.append(FileError(here.path, problem, entry.line))
@@ -1044,7 +1052,7 @@ class _Includes:
                 continue
             for real, _ in merging:
                 if real not in self.layers:  # included before, by an entry of one file
-                    self.layers[real] = _layers_of(_bytes_of(real))
+                    self.layers[real] = _layers_of(_bytes_of(real), real)
             replacing = replaced_in([self.layers[real] for real, _ in merging])
             for (real, new), replaced in zip(merging, replacing):
                 if new is None:
@@ -1129,17 +1137,52 @@ def _includes_in(data: bytes) -> list[ComposeInclude]:
         return []
 
 
-def _layers_of(data: bytes | None) -> dict[str, ComposeLayer]:
-    """What a Compose file sets of each service, as a layer of an include
-    entry's merge (none when it cannot be read)."""
+def _layers_of(data: bytes | None, path: str) -> dict[str, ComposeLayer]:
+    """What a Compose file (``path``) sets of each service, as a layer of
+    an include entry's merge (none when it cannot be read).  Compose
+    resolves a file's ``extends:`` before it merges the file over the
+    others, so a service that takes its image from the service it extends
+    sets that image (or build), and that service's volumes, in its layer:
+    followed as ``_extended`` follows it (inside the repository,
+    MAX_EXTENDS deep; a file that cannot be read sets nothing)."""
+    from digestpin_hooks.read.yaml_refs import compose_extends
     from digestpin_hooks.read.yaml_refs import compose_layers
     from digestpin_hooks.text import decode
     if data is None:
         return {}
-    try:
-        return compose_layers(decode(data, 'strict')[0])
-    except UnicodeDecodeError:
-        return {}
+
+    def text_of(data: bytes | None) -> str:
+        try:
+            return decode(data, 'strict')[0] if data is not None else ''
+        except UnicodeDecodeError:
+            return ''
+    text = text_of(data)
+    layers = compose_layers(text)
+    top = _repository(path)
+    for service, _, other, base in compose_extends(text):
+        if service not in layers:  # !reset, or no mapping
+            continue
+        at, here, targets = path, text, list(layers[service].targets)
+        for _ in range(MAX_EXTENDS):
+            if other:
+                at = os.path.normpath(os.path.join(os.path.dirname(at), other))
+                if '\0' in at or _outside(top, at):
+                    break
+                here = text_of(_bytes_of(at))
+            found = compose_layers(here).get(base)
+            if found is None:
+                break
+            targets.extend(found.targets)
+            if found.image or found.build:
+                layers[service] = layers[service].replace(
+                    image=found.image, build=found.build, inherited=tuple(targets),
+                )
+                break
+            further = [(o, b) for s, _, o, b in compose_extends(here) if s == base]
+            if not further:
+                break
+            other, base = further[0]
+    return layers
 
 
 def _bytes_of(real: str) -> bytes | None:

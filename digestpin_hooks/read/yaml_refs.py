@@ -26,6 +26,7 @@ from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.ci import Found as _Found
 from digestpin_hooks.read.ci import Pipeline
 from digestpin_hooks.read.kinds import BY_NAME
+from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
@@ -224,6 +225,65 @@ def _scalar(entry: tuple[Node, Scalar] | None) -> tuple[Scalar, Scalar] | None:
     return entry[0], entry[1]
 
 
+_TAG_RE = re.compile(r'([&!])([^\s,\[\]{}]*)\s*')
+
+
+def compose_tag(text: str, node: Node) -> str:
+    """The tag written on a node (``!reset``, ``!override``), else '': the
+    parser's node starts at its properties, anchor and tag in either
+    order."""
+    position = node.start
+    for _ in range(2):
+        m = _TAG_RE.match(text, position)
+        if m is None:
+            break
+        if m.group(1) == '!':
+            return m.group(0).rstrip()
+        position = m.end()
+    return ''
+
+
+def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]:
+    """The documents as Compose reads a file: a value tagged ``!reset`` is
+    removed (the mapping's entry, the sequence's item), except inside a
+    value tagged ``!override``, which Compose takes as written.  Each node
+    is looked at once (aliases share theirs), so a file costs one pass."""
+    if '!reset' not in text:
+        return documents
+    done: dict[int, Node] = {}
+
+    def kept(node: Node, top: bool = False) -> Node:
+        if id(node) in done and not top:
+            return done[id(node)]
+        result = node
+        if compose_tag(text, node) == '!override' or isinstance(node, Scalar):
+            pass
+        elif isinstance(node, YamlMapping):
+            pairs = [
+                (key, kept(value)) if compose_tag(text, value) != '!reset' else (
+                    # no service left: still a Compose file
+                    key, YamlMapping([], value.start, value.line)
+                )
+                for key, value in node.pairs
+                if compose_tag(text, value) != '!reset' or (
+                    top and isinstance(key, Scalar) and key.value == 'services'
+                )
+            ]
+            if len(pairs) != len(node.pairs) or any(
+                a[1] is not b[1] for a, b in zip(pairs, node.pairs)
+            ):
+                result = node.replace(pairs=pairs)
+        else:
+            values = [kept(item) for item in node.items if compose_tag(text, item) != '!reset']
+            if len(values) != len(node.items) or any(
+                a is not b for a, b in zip(values, node.items)
+            ):
+                result = node.replace(items=values)
+        done[id(node)] = result
+        return result
+    return [None if d is None else kept(d, top=True) for d in documents]
+
+
 def compose(documents: list[Node | None]) -> Iterator[_Found]:
     first = next((d for d in documents if d is not None), None)
     if first is None:
@@ -243,7 +303,9 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
         if isinstance(service, YamlMapping)
     ]
     # a service with build: names the image it builds, which is not pulled,
-    # neither for the service nor for a volume made of it
+    # neither for the service nor for a volume made of it in this file (a
+    # named exception: ``compose up`` pulls such a volume's image before it
+    # builds; what is mounted once built is what is built)
     built = set()
     for _, service in named:
         image = _scalar(get(service, 'image'))
@@ -318,27 +380,51 @@ class ComposeLayer(Record):
     changes the images pulled: Compose merges a later file over an earlier
     one, its ``image`` replacing theirs, a ``build`` anywhere making the
     image one that is built, a volume replacing theirs of the same
-    ``target``."""
+    ``target``; its ``!reset`` removing what they set, its ``!override``
+    replacing it whole."""
 
     image: Final[bool]  # it writes image:
     build: Final[bool]  # it writes build:
     targets: Final[tuple[str, ...]]  # each volume's target ('' : none), by index
+    # what it removes of the earlier files' service: all of it (the
+    # service !reset or !override), its image, its build, its volumes
+    drops: Final[frozenset[str]] = frozenset()
+    # the volumes' targets it takes from the service it extends (whose
+    # file is not of the entry): they replace the earlier files' volumes
+    # of those targets
+    inherited: Final[tuple[str, ...]] = ()
 
 
 def compose_layers(text: str) -> dict[str, ComposeLayer]:
     """Each service of a Compose file, by name, as a layer of a merge
-    (none when the file cannot be read: reading it says what is wrong)."""
+    (none when the file cannot be read: reading it says what is wrong);
+    a file whose ``services`` is ``!reset`` removes all before it (the
+    name '' stands for every service)."""
     try:
-        documents = compose_documents(text)
+        written = compose_documents(text)
     except YamlError:
         return {}
-    first = next((d for d in documents if d is not None), None)
+    first = next((d for d in written if d is not None), None)
     services = get(first, 'services')
+    if services is not None and compose_tag(text, services[0]) == '!reset':
+        return {'': ComposeLayer(False, False, (), frozenset(('',)))}
     if services is None or not isinstance(services[0], YamlMapping):
         return {}
     layers = {}
-    for name, service, _ in items(services[0]):
-        if not isinstance(service, YamlMapping):
+    for name, tagged, _ in items(services[0]):
+        drops = set()
+        if compose_tag(text, tagged) in ('!reset', '!override'):
+            drops.add('')
+        for key in ('image', 'build', 'volumes'):
+            value = get(tagged, key)
+            if value is not None and compose_tag(text, value[0]) in ('!reset', '!override') and (
+                key == 'volumes' or compose_tag(text, value[0]) == '!reset'
+            ):
+                drops.add(key)
+        service = without_resets(text, [tagged])[0]
+        if compose_tag(text, tagged) == '!reset' or not isinstance(service, YamlMapping):
+            if drops:
+                layers[name] = ComposeLayer(False, False, (), frozenset(drops))
             continue
         volumes = get(service, 'volumes')
         layers[name] = ComposeLayer(
@@ -346,6 +432,7 @@ def compose_layers(text: str) -> dict[str, ComposeLayer]:
             tuple(map(_volume_target, volumes[0].items)) if volumes is not None and (
                 isinstance(volumes[0], YamlSequence)
             ) else (),
+            frozenset(drops),
         )
     return layers
 
@@ -363,27 +450,58 @@ def _volume_target(volume: Node) -> str:
 def replaced_in(layers: list[dict[str, ComposeLayer]]) -> list[frozenset[str]]:
     """The references of each file of an include entry's files (``layers``,
     in order) that Compose's merge of them does not pull: an image a later
-    file replaces, or that a build in any of them makes one that is built;
-    a volume a later file mounts at the same target.  One pass each way,
-    whatever the number of files and services."""
-    built = {name for layer in layers for name, s in layer.items() if s.build}
-    last_image = {name: i for i, layer in enumerate(layers) for name, s in layer.items() if s.image}
-    mounted: dict[str, set[str]] = {}  # service -> the targets of later files
+    file replaces or removes (``!reset``, a service ``!override``), or that
+    a build left after the merge makes one that is built; a volume a later
+    file mounts at the same target or removes.  The merge is followed file
+    by file, each service's state kept: one pass, whatever the number of
+    files and services."""
+    # service -> (the file of its image or -1, built, volume target ->
+    # (file, index), untargeted volumes)
+    state: dict[str, tuple[int, bool, dict[str, tuple[int, int]], list[tuple[int, int]]]] = {}
+    for index, layer in enumerate(layers):
+        if '' in layer:
+            state.clear()  # services: !reset
+            continue
+        for name, service in layer.items():
+            image, built, targeted, loose = state.get(name, (-1, False, {}, []))
+            if '' in service.drops:
+                image, built, targeted, loose = -1, False, {}, []
+            if 'image' in service.drops:
+                image = -1
+            if 'build' in service.drops:
+                built = False
+            if 'volumes' in service.drops:
+                targeted, loose = {}, []
+            if service.image:
+                image = index
+            built = built or service.build
+            for target in service.inherited:
+                targeted.pop(target, None)
+            for i, target in enumerate(service.targets):
+                if target:
+                    targeted[target] = (index, i)
+                else:
+                    loose.append((index, i))
+            state[name] = image, built, targeted, loose
+    pulled: set[tuple[int, str]] = set()
+    for name, (image, built, targeted, loose) in state.items():
+        if image >= 0 and not built:
+            pulled.add((image, f'services.{name}.image'))
+        pulled.update(
+            (at, f'services.{name}.volumes[{i}].source') for at, i in (*targeted.values(), *loose)
+        )
     replaced: list[frozenset[str]] = []
-    for index in range(len(layers) - 1, -1, -1):
-        here = set()
-        for name, layer in layers[index].items():
-            if layer.image and (name in built or last_image[name] > index):
+    for index, layer in enumerate(layers):
+        here: set[str] = set()
+        for name, service in layer.items():
+            if service.image and (index, f'services.{name}.image') not in pulled:
                 here.add(f'services.{name}.image')
-            later = mounted.get(name, set())
             here.update(
-                f'services.{name}.volumes[{i}].source'
-                for i, target in enumerate(layer.targets) if target and target in later
+                f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
+                if (index, f'services.{name}.volumes[{i}].source') not in pulled
             )
-        for name, layer in layers[index].items():
-            mounted.setdefault(name, set()).update(t for t in layer.targets if t)
         replaced.append(frozenset(here))
-    return replaced[::-1]
+    return replaced
 
 
 def compose_includes(text: str) -> list[ComposeInclude]:
@@ -674,6 +792,8 @@ def parse_yaml(
         documents = compose_documents(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
         )
+    if kind == COMPOSE:  # what Compose's !reset removes is not pulled
+        documents = without_resets(text, documents)
     of_kind = BY_NAME[kind]
     walk = imported(of_kind.walker)
     assembled: list[Assembled] = []
