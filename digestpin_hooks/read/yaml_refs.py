@@ -335,15 +335,22 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
                 )
 
 
+def _first_document(text: str) -> Node | None:
+    """The document Compose reads of a file's text (its first that is not
+    empty), or None, also for text that does not parse: reading the file
+    itself says what is wrong with it."""
+    try:
+        documents = compose_documents(text)
+    except YamlError:
+        return None
+    return next((d for d in documents if d is not None), None)
+
+
 def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
     """(service, line, file, base service) of each service of a Compose file
     whose image comes from the service it extends: it names no ``image:``
     and builds none.  ``file`` is '' for a service of the same file."""
-    try:
-        documents = compose_documents(text)
-    except YamlError:
-        return []  # reading the file itself says what is wrong with it
-    first = next((d for d in documents if d is not None), None)
+    first = _first_document(text)
     services = get(first, 'services')
     if services is None or not isinstance(services[0], YamlMapping):
         return []
@@ -509,11 +516,7 @@ def compose_includes(text: str) -> list[ComposeInclude]:
     p | [p, ...], project_directory: d, env_file: e | [e, ...]}``.  An
     ``include:`` that is no list is one entry naming no file: Compose
     refuses it (`include` must be a list)."""
-    try:
-        documents = compose_documents(text)
-    except YamlError:
-        return []  # reading the file itself says what is wrong with it
-    first = next((d for d in documents if d is not None), None)
+    first = _first_document(text)
     include = get(first, 'include')
     if include is None or isinstance(include[0], Scalar) and (
         include[0].style == '' and include[0].value in _NULLS
