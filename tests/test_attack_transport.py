@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import struct
 import threading
 import zlib
 from pathlib import Path
@@ -17,6 +18,7 @@ from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
+from digestpin_hooks.verify import main as verify_main
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
 from tests.registries import ScriptedRegistry
@@ -37,8 +39,9 @@ class RawServer:
     and no chunks, the body ending where the connection does).  A TLS
     handshake is closed unanswered: no TLS is spoken here."""
 
-    def __init__(self, answer: bytes) -> None:
+    def __init__(self, answer: bytes, reset: bool = False) -> None:
         self.answer = answer
+        self.reset = reset  # the connection ends in a reset (RST), not a close
         self.requests: list[bytes] = []
         self.socket = socket.create_server(('127.0.0.1', 0))
         self.address = f'127.0.0.1:{self.socket.getsockname()[1]}'
@@ -63,6 +66,8 @@ class RawServer:
                     request += data
                 self.requests.append(request)
                 connection.sendall(self.answer)
+                if self.reset:
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
             except OSError:  # the client stopped reading
                 pass
 
@@ -123,5 +128,37 @@ def test_a_coded_body_that_decodes_to_nothing_is_bounded_as_sent(coding: str) ->
         assert ask_manifest(registry) == Failed(
             f'{registry.address} sent a manifest over 4096 KiB; not read',
         )
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize(('answer', 'reset', 'why'), (
+    (b'SSH-2.0-OpenSSH_9.6\r\n', False, 'not an HTTP status line'),
+    # HTTP/0.9: the body alone, no status line
+    (MANIFEST, False, 'not an HTTP status line'),
+    (b'HTTP/1.1 200 OK\r\nX-Pad: ' + b'a' * 70_000 + b'\r\n\r\n', False, 'a line over 64 KiB'),
+    (b'HTTP/1.1 200 OK\r\n' + b'X-Pad: a\r\n' * 101 + b'\r\n', False, 'more than 100 header lines'),
+    (b'', False, 'closed without an answer'),
+    (b'', True, 'the connection was reset'),
+    (b'HTTP/1.1 200 OK\r\n', True, 'the connection was reset'),
+))
+def test_a_registry_that_answers_garbage_was_reached(
+        answer: bytes, reset: bool, why: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A registry that accepts the connection, reads the request and then
+    sends what is not HTTP (or resets) was reached: it fails at that
+    reference, and verify --offline-ok does not forgive it as being
+    offline (on main: 'cannot connect', unreachable, forgiven)."""
+    registry = RawServer(answer, reset)
+    try:
+        reason = f'{registry.address} accepted the connection but its answer could not be read ({why})'
+        assert ask_manifest(registry) == Failed(reason)
+        assert registry.requests
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {registry.address}/team/app@{DIGEST}\n')
+        assert verify_main(['--offline-ok', str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert err.splitlines()[0] == f"{path}: error: line 1: cannot verify '{registry.address}/team/app@{DIGEST}': {reason}", err
     finally:
         registry.close()

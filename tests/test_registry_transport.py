@@ -170,9 +170,10 @@ def test_a_loopback_tls_registry_is_verified_against_the_bundle(
         assert [r.method for r in registry.requests] == ['HEAD']
         monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(other[0]))
         answer = ask_all([query], 5, credentials=the_login)[query]
-        assert isinstance(answer, Failed) and answer.reason.startswith(
-            f'cannot connect to {registry.address}',
-        ), answer
+        assert answer == Failed(
+            f'TLS with {registry.address} failed: its certificate is not trusted '
+            f'(self-signed certificate)',
+        )
         assert [r.method for r in registry.requests] == ['HEAD']
     finally:
         registry.close()
@@ -332,3 +333,63 @@ def test_a_ca_bundle_that_cannot_be_read_is_named(
         monkeypatch.setenv(variable, str(tmp_path / 'no-such-bundle.pem'))
     query = Query('registry.invalid', 'team/app', '1')
     assert ask_all([query], 5, credentials=the_login) == {query: Failed(said)}
+
+
+def expired_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 that expired yesterday."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=30))
+        .not_valid_after(now - datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert, key_path = folder / 'expired.pem', folder / 'expired.key'
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))
+    return cert, key_path
+
+
+def test_an_expired_certificate_is_a_failure_not_being_offline(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A registry whose certificate expired was reached: the TLS handshake
+    failed on what it presented.  That is a failure at the reference, which
+    verify --offline-ok does not forgive (on main: the handshake failed, the
+    plain HTTP tried next on loopback broke, 'cannot connect', forgiven)."""
+    from digestpin_hooks.verify import main as verify_main
+
+    cert = expired_certificate(tmp_path / 'tls')
+    registry = ScriptedRegistry(served, tls=cert)
+    try:
+        monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert[0]))
+        reason = f'TLS with {registry.address} failed: its certificate is not trusted (certificate has expired)'
+        query = Query(registry.address, 'team/app', '1')
+        assert ask_all([query], 5, credentials=the_login) == {query: Failed(reason)}
+        path = tmp_path / 'Dockerfile'
+        digest = 'sha256:' + 'a' * 64
+        path.write_text(f'FROM {registry.address}/team/app@{digest}\n')
+        assert verify_main(['--offline-ok', str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == f"{path}: error: line 1: cannot verify '{registry.address}/team/app@{digest}': {reason}", err
+        assert registry.requests == []
+    finally:
+        registry.close()

@@ -610,6 +610,35 @@ def decoders(content_encoding: str, limit: int) -> list[_Layer]:
     return []
 
 
+class _ProxyRefused(OSError):
+    """The proxy answered the CONNECT with another status than 200."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f'the proxy answered {status} to CONNECT')
+        self.status = status
+
+
+def _unreadable(host: str, e: BaseException) -> str:
+    """The reason for a host that accepted the connection and then sent what
+    cannot be read as an HTTP answer, by the kind of error (never by its
+    message, which may carry what the host sent)."""
+    if isinstance(e, http.client.RemoteDisconnected):
+        why = 'closed without an answer'
+    elif isinstance(e, ConnectionError):
+        why = 'the connection was reset'
+    elif isinstance(e, http.client.LineTooLong):
+        why = 'a line over 64 KiB'
+    elif isinstance(e, http.client.BadStatusLine):
+        why = 'not an HTTP status line'
+    elif type(e) is http.client.HTTPException:  # http.client's only plain one
+        why = 'more than 100 header lines'
+    elif isinstance(e, ssl.SSLError):
+        why = 'the TLS session broke off'
+    else:
+        why = type(e).__name__
+    return f'{host} accepted the connection but its answer could not be read ({why})'
+
+
 class _Tunnel(http.client.HTTPSConnection):
     """HTTPS to ``registry`` in a CONNECT tunnel through ``proxy``, the
     proxy's login in the CONNECT alone.  The CONNECT is ours: http.client
@@ -638,7 +667,7 @@ class _Tunnel(http.client.HTTPSConnection):
             response.close()  # its file only: the socket carries the TLS next
         if response.status != 200:
             self.close()
-            raise OSError(f'the proxy answered {response.status} to CONNECT')
+            raise _ProxyRefused(response.status)
 
 
 class Answer:
@@ -1101,9 +1130,15 @@ class Registry:
                     if not self._tls_spoken(url):
                         raise _fail('no TLS')
                     response = self._raw(method, url, headers, timeout)
-                except _Stop:
+                except _Stop as tls_failure:
                     self.scheme = 'http'
-                    return self._raw(method, plain, headers, self.deadline.remaining()), plain
+                    try:
+                        return self._raw(method, plain, headers, self.deadline.remaining()), plain
+                    except _Stop:
+                        if self._tls:
+                            # it speaks TLS: why HTTPS failed is the answer
+                            raise tls_failure from None
+                        raise
                 self.scheme = 'https'
                 return response, url
             self.scheme = 'https'
@@ -1239,6 +1274,12 @@ class Registry:
             kept = connection is not None
             if connection is None:
                 connection = self._connect(url, proxy, timeout)
+                try:
+                    connection.connect()
+                except BaseException as e:
+                    error = self._not_connected(e, connection, host)
+                    connection.close()
+                    raise error from None
             else:
                 connection.timeout = timeout
                 if connection.sock is not None:
@@ -1252,14 +1293,9 @@ class Registry:
                     continue  # closed while idle: a new connection asks again
                 if isinstance(e, socket.timeout):
                     raise _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)') from None
-                if isinstance(e, ssl.SSLError):  # a certificate error too
-                    raise _fail(f'TLS with {host} failed (a plain HTTP registry must be listed as insecure)') from None
-                if isinstance(e, (OSError, http.client.HTTPException)):
-                    # refused, reset, unreachable, a failed tunnel, or what
-                    # is not HTTP: as requests reported it, no connection
-                    raise _Stop(Failed(f'cannot connect to {host}', unreachable=True)) from None
-                if isinstance(e, ValueError):
-                    raise _fail(f'{host} sent an answer that could not be read ({type(e).__name__})') from None
+                if isinstance(e, (OSError, http.client.HTTPException, ValueError)):
+                    # it was reached: what came back is not HTTP, or broke off
+                    raise _fail(_unreadable(host, e)) from None
                 raise
             answer = Answer(response, connection, lambda c: self._give_back(key, c), method, host)
             if not response.chunked and _disagreeing_lengths(answer.header('Content-Length')):
@@ -1267,6 +1303,34 @@ class Registry:
                 raise _fail(f'{host} sent an answer that could not be read (InvalidHeader)')
             return answer
         raise AssertionError('unreachable')  # pragma: no cover
+
+    def _not_connected(
+            self, e: BaseException, connection: http.client.HTTPConnection, host: str,
+    ) -> BaseException:
+        """Why a new connection could not carry a request.  Only a
+        connection never accepted (no such name, refused, no route, no
+        answer to the connect within the deadline) is unreachable, which
+        is what verify --offline-ok forgives as being offline.  A host
+        that accepted it and then failed the TLS handshake (an expired or
+        untrusted certificate, no TLS spoken), or a proxy that refused
+        the tunnel, was reached: that is a failure at the reference, never
+        forgiven, as a careful user expects of a certificate that
+        expired or of someone in the middle."""
+        if isinstance(e, _ProxyRefused):
+            return _fail(f'the proxy refused the tunnel to {host} ({e.status})')
+        if not isinstance(e, (OSError, http.client.HTTPException, ValueError)):
+            return e  # ^C, SIGTERM, a bug: not ours to turn into an answer
+        if connection.sock is None and isinstance(e, OSError):
+            # the TCP connection itself (to the registry, or to the proxy)
+            return _Stop(Failed(f'cannot connect to {host}', unreachable=True))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            why = ' '.join(str(e.verify_message).split())[:200]
+            return _fail(f'TLS with {host} failed: its certificate is not trusted ({why})')
+        if isinstance(e, ssl.SSLError):
+            return _fail(f'TLS with {host} failed (a plain HTTP registry must be listed as insecure)')
+        if isinstance(e, socket.timeout):
+            return _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)')
+        return _fail(_unreadable(host, e))
 
     def _body(self, response: Answer, limit: int, what: str) -> bytes:
         host = response.host
