@@ -16,14 +16,17 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
+from digestpin_hooks.resolve.registry import Registry
 from tests.registries import Answer
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
@@ -393,3 +396,85 @@ def test_an_expired_certificate_is_a_failure_not_being_offline(
         assert registry.requests == []
     finally:
         registry.close()
+
+
+class ScriptedConnections:
+    """A loopback server that plays one script per HTTP connection, in the
+    order they come (a TLS handshake is closed unanswered): each script is
+    given the connection and the first request read on it."""
+
+    def __init__(self, *scripts: Callable[[socket.socket], None]) -> None:
+        self.scripts = list(scripts)
+        self.socket = socket.create_server(('127.0.0.1', 0))
+        self.address = f'127.0.0.1:{self.socket.getsockname()[1]}'
+        self.threads: list[threading.Thread] = []
+        thread = threading.Thread(target=self._accept, daemon=True, name='fake-server')
+        thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True, name='fake-server')
+            thread.start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            try:
+                first = connection.recv(1, socket.MSG_PEEK)
+                if not first or first == b'\x16' or not self.scripts:
+                    return
+                self.scripts.pop(0)(connection)
+            except OSError:  # the client went away
+                pass
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def read_request(connection: socket.socket) -> bytes:
+    request = b''
+    while b'\r\n\r\n' not in request:
+        data = connection.recv(65536)
+        if not data:
+            raise ConnectionError('closed')
+        request += data
+    return request
+
+
+HEAD_ANSWER = (
+    f'HTTP/1.1 200 OK\r\nDocker-Content-Digest: {DIGEST}\r\nContent-Type: {INDEX_TYPE}\r\n'
+    f'Content-Length: 10\r\n\r\n'
+).encode()
+
+
+def test_the_retry_on_a_new_connection_has_what_is_left_of_the_deadline() -> None:
+    """The kept connection is closed without an answer 1.5 s into a 3 s
+    deadline; the request is asked again on a new connection, which never
+    answers: that one has what is left of the deadline, not the timeout
+    computed before the first attempt (on main: the run took 4.5 s)."""
+    def keeps_then_closes(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(HEAD_ANSWER)
+        read_request(connection)
+        time.sleep(1.5)  # then closed unanswered
+
+    def never_answers(connection: socket.socket) -> None:
+        read_request(connection)
+        while connection.recv(65536):
+            pass
+
+    server = ScriptedConnections(keeps_then_closes, never_answers)
+    try:
+        deadline = Deadline(3)
+        registry = Registry(server.address, deadline, (), the_login, 1)
+        assert registry.ask(Query(server.address, 'team/app', '1')) == Manifest(DIGEST, True, ())
+        assert registry.ask(Query(server.address, 'team/app', '2')) == Failed(
+            f'{server.address} did not answer within 3 s (--timeout)',
+        )
+        assert time.monotonic() - deadline.end < 0.5
+        registry.close()
+    finally:
+        server.close()

@@ -1270,6 +1270,8 @@ class Registry:
             if proxy.authorization:
                 sent['Proxy-Authorization'] = proxy.authorization
         for attempt in range(2):
+            if attempt:
+                timeout = self.deadline.remaining()  # what is left, not what was
             connection = self._take(key)
             kept = connection is not None
             if connection is None:
