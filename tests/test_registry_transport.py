@@ -478,3 +478,31 @@ def test_the_retry_on_a_new_connection_has_what_is_left_of_the_deadline() -> Non
         registry.close()
     finally:
         server.close()
+
+
+def test_no_worker_outlives_the_deadline_on_endless_interim_answers() -> None:
+    """A registry that answers every request with ``100 Continue`` lines,
+    one every 20 ms, forever: http.client reads them in a loop of its own,
+    each read well within any socket timeout.  The run returns at the
+    deadline, and its threads end with it: the socket times out at what is
+    left of the deadline (on main: the worker read on, unseen)."""
+    def endless_continue(connection: socket.socket) -> None:
+        read_request(connection)
+        while True:
+            connection.sendall(b'HTTP/1.1 100 Continue\r\n\r\n')
+            time.sleep(0.02)
+
+    server = ScriptedConnections(endless_continue)
+    before = set(threading.enumerate())
+    try:
+        query = Query(server.address, 'team/app', '1')
+        start = time.monotonic()
+        answer = ask_all([query], 2, credentials=the_login)[query]
+        assert time.monotonic() - start < 3
+        assert answer == Failed(f'{server.address} did not answer within 2 s (--timeout)')
+        time.sleep(0.5)
+        assert [
+            t for t in threading.enumerate() if t not in before and t.name != 'fake-server'
+        ] == []
+    finally:
+        server.close()

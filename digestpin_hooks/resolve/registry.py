@@ -39,7 +39,8 @@ Rules kept for hostile registries:
 - a malformed answer (a header of the wrong shape) is a Failed answer for
   its reference or is ignored, never an exception in a worker thread;
 - one deadline (``--timeout``) for the whole run: the main thread stops
-  waiting then, whatever a registry drips;
+  waiting then, whatever a registry drips, and every read of a socket
+  times out then, so that no thread reads on;
 - a bounded pool of kept-alive connections per registry (``--connections``,
   CONNECTIONS_PER_REGISTRY by default, each with its own thread), a bounded number of
   registries at a time; each reference asked once, the answers in the
@@ -54,6 +55,7 @@ import base64
 import email.utils
 import hashlib
 import http.client
+import io
 import ipaddress
 import json
 import os
@@ -610,6 +612,51 @@ def decoders(content_encoding: str, limit: int) -> list[_Layer]:
     return []
 
 
+class _DeadlineIO(io.RawIOBase):
+    """The socket's reader under an answer, whose timeout is set to what is
+    left of the deadline before each read: http.client reads status lines
+    (1xx answers, without end), headers and chunk trailers in loops of its
+    own, and a registry that drips them within any fixed timeout would keep
+    the thread reading long after the run returned."""
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, end: float) -> None:
+        super().__init__()
+        self.raw = raw
+        self.sock = sock
+        self.end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise socket.timeout('past the deadline')
+        self.sock.settimeout(left)
+        return self.raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.raw.close()
+        super().close()
+
+
+def _response_class(deadline: Deadline) -> type[http.client.HTTPResponse]:
+    """http.client's answer, read through _DeadlineIO: one class for a
+    registry's deadline, set on each of its connections."""
+
+    class DeadlineResponse(http.client.HTTPResponse):
+        def __init__(
+                self, sock: socket.socket, debuglevel: int = 0,
+                method: str | None = None, url: str | None = None,
+        ) -> None:
+            super().__init__(sock, debuglevel, method, url)
+            raw = self.fp.detach()  # the socket's own reader, its reference kept
+            self.fp = io.BufferedReader(_DeadlineIO(raw, sock, deadline.end))
+
+    return DeadlineResponse
+
+
 class _ProxyRefused(OSError):
     """The proxy answered the CONNECT with another status than 200."""
 
@@ -660,7 +707,7 @@ class _Tunnel(http.client.HTTPSConnection):
 
     def _tunnel(self) -> None:
         self.send(self.connect_request)
-        response = http.client.HTTPResponse(self.sock, method='CONNECT')
+        response = self.response_class(self.sock, method='CONNECT')
         try:
             response.begin()  # its status line and headers, bounded as any answer's
         finally:
@@ -813,6 +860,8 @@ class Registry:
         self._scope_locks: dict[str, threading.Lock] = {}
         self._tls_lock = threading.Lock()
         self._tls: bool | None = None  # whether the own host speaks TLS, once asked
+        # every answer is read with the socket timing out at the deadline
+        self._response_class = _response_class(deadline)
         self._not_before = 0.0
 
     def close(self) -> None:
@@ -1276,6 +1325,7 @@ class Registry:
             kept = connection is not None
             if connection is None:
                 connection = self._connect(url, proxy, timeout)
+                connection.response_class = self._response_class
                 try:
                     connection.connect()
                 except BaseException as e:
@@ -1346,6 +1396,8 @@ class Registry:
             raise _fail(f'{host} sent a {what} over {limit // 1024} KiB; not read') from None
         except _TooManyCodings:
             raise _fail(f'{host} sent a {what} in more than {MAX_CODINGS} content codings; not read') from None
+        except socket.timeout:  # the socket's own timeout is the deadline
+            raise _fail(f'no complete answer within {self.deadline.seconds:g} s (--timeout)') from None
         except (OSError, http.client.HTTPException, ValueError, zlib.error):
             raise _fail(f'{host} broke off the {what}') from None
 
