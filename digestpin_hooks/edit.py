@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from digestpin_hooks.check.findings import Shared
+    from digestpin_hooks.check.findings import TooLong
+    from digestpin_hooks.model import Document
     from digestpin_hooks.model import ImageRef
     from digestpin_hooks.read.files import LoadedFile
 
@@ -158,10 +160,11 @@ class ReadBackError(ValueError):
 
 def pinned_text(
         loaded: LoadedFile, planned: dict[int, tuple[Edit, str]],
-) -> tuple[str, dict[int, Shared]]:
+) -> tuple[str, dict[int, Shared | TooLong]]:
     """``loaded``'s text with the planned pins (reference index -> its edit
-    and digest) made, but for those whose text other references read too:
-    (the text, why each of those is left).
+    and digest) made, but for those whose text other references read too,
+    and those that would make a Dockerfile line longer than BuildKit
+    reads: (the text, why each of those is left).
 
     Raises ReadBackError when the text does not read back as exactly those
     pins: a file is then not written at all.
@@ -172,19 +175,46 @@ def pinned_text(
     doc = loaded.doc
     shared = shared_edits(loaded.refs, {i: edit for i, (edit, _) in planned.items()})
     kept = {i: pin for i, pin in planned.items() if i not in shared}
-    text = apply_edits(doc.text, [edit for edit, _ in kept.values()])
-    if kept:
-        problem = read_back(loaded, text, {i: digest for i, (_, digest) in kept.items()})
-        if problem:
-            raise ReadBackError(problem)
-    reasons = {
+    reasons: dict[int, Shared | TooLong] = {
         index: Shared(
             doc.position(planned[index][0].start)[0],
             tuple(sorted({doc.position(loaded.refs[j].span[0])[0] for j in others})),
         )
         for index, others in shared.items()
     }
+    if loaded.kind == 'dockerfile':
+        too_long = _past_line_limit(doc, kept)
+        reasons.update(too_long)
+        kept = {i: pin for i, pin in kept.items() if i not in too_long}
+    text = apply_edits(doc.text, [edit for edit, _ in kept.values()])
+    if kept:
+        problem = read_back(loaded, text, {i: digest for i, (_, digest) in kept.items()})
+        if problem:
+            raise ReadBackError(problem)
     return text, reasons
+
+
+def _past_line_limit(doc: Document, pins: dict[int, tuple[Edit, str]]) -> dict[int, TooLong]:
+    """The pins that would make their Dockerfile line longer than the bytes
+    BuildKit reads of one line (it refuses the file): every pin of such a
+    line.  A pin's text has no line break, so the line is its own."""
+    from digestpin_hooks.check.findings import TooLong
+    from digestpin_hooks.read.dockerfile.parser import MAX_LINE_BYTES
+    text = doc.text
+    by_line: dict[int, list[int]] = {}
+    for index, (edit, _) in pins.items():
+        by_line.setdefault(doc.position(edit.start)[0], []).append(index)
+    too_long: dict[int, TooLong] = {}
+    for line, indices in by_line.items():
+        edits = sorted((pins[i][0] for i in indices), key=lambda e: e.start)
+        start = text.rfind('\n', 0, edits[0].start) + 1
+        end = text.find('\n', edits[-1].end)
+        end = len(text) if end < 0 else end
+        shifted = [Edit(e.start - start, e.end - start, e.text) for e in edits]
+        pinned = apply_edits(text[start:end], shifted)
+        if len(pinned.encode('utf-8', 'surrogateescape')) > MAX_LINE_BYTES:
+            too_long.update((i, TooLong(line, MAX_LINE_BYTES)) for i in indices)
+    return too_long
 
 
 class WriteRefused(OSError):

@@ -363,21 +363,27 @@ def test_fix_applies_all_edits_of_a_file_in_one_pass(tmp_path: Path) -> None:
     assert large / small <= 15
 
 
-def test_a_write_that_does_not_read_back_is_not_made_and_the_others_are(tmp_path: Path) -> None:
-    """The read-back, end to end: a pin that would carry a FROM line past
-    BuildKit's 64 KiB line limit makes a file BuildKit refuses, so that file
-    is not written (an error for it alone) and the other file is pinned."""
+def test_a_pin_past_buildkits_line_limit_is_left_and_the_others_are_made(tmp_path: Path) -> None:
+    """A pin that would carry a FROM line past BuildKit's 65,535-byte line
+    limit would make a file BuildKit refuses: that reference is left
+    unpinned, with why (a finding, not an internal error), and the other
+    references, of that file and the others, are pinned (on main: 'internal
+    error: the pinned text no longer reads …', nothing of that file pinned)."""
     long_line = b'FROM example.com/a:1.0 AS ' + b's' * (65535 - 30) + b'\n'
-    (tmp_path / 'long.Dockerfile').write_bytes(long_line)
+    (tmp_path / 'long.Dockerfile').write_bytes(long_line + b'FROM example.com/a:1.0\n')
     (tmp_path / 'Dockerfile').write_bytes(b'FROM example.com/a:1.0\n')
     pins, left, errors, changed = fix_files(
         [str(tmp_path / 'long.Dockerfile'), str(tmp_path / 'Dockerfile')], knows_everything,
     )
-    assert (tmp_path / 'long.Dockerfile').read_bytes() == long_line
+    assert (tmp_path / 'long.Dockerfile').read_bytes() == long_line + f'FROM example.com/a:1.0@{A}\n'.encode()
     assert (tmp_path / 'Dockerfile').read_bytes() == f'FROM example.com/a:1.0@{A}\n'.encode()
-    assert [p.path for p in pins] == [str(tmp_path / 'Dockerfile')]
-    assert [(e.path, e.message) for e in errors] == [(
-        str(tmp_path / 'long.Dockerfile'),
-        'internal error: the pinned text no longer reads (line 1: dockerfile line '
-        'greater than max allowed size of 65535): not written',
+    assert [(p.path, p.line) for p in pins] == [
+        (str(tmp_path / 'long.Dockerfile'), 2), (str(tmp_path / 'Dockerfile'), 1),
+    ]
+    assert errors == []
+    assert changed
+    assert [(f.path, f.line, f.code, f.message) for f in left] == [(
+        str(tmp_path / 'long.Dockerfile'), 1, 'DP001',
+        "'example.com/a:1.0' left unpinned: pinned, line 1 would be longer than "
+        "the 65,535 bytes BuildKit reads; shorten the line",
     )]

@@ -193,6 +193,16 @@ class Shared(Record):
     lines: Final[tuple[int, ...]]  # the other references that read it
 
 
+class TooLong(Record):
+    """Why fix (or update) leaves a reference as it is: its pin would make
+    line ``line`` longer than the ``limit`` bytes its reader takes
+    (BuildKit's 65,535 for a Dockerfile line), a file the tool then
+    refuses.  report/ says it in words."""
+
+    line: Final[int]
+    limit: Final[int]
+
+
 def pinned_reference(ref: ImageRef) -> Reference | None:
     """The parsed reference when ``ref`` is pinned to a valid digest."""
     if ref.unresolved:

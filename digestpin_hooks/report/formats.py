@@ -9,6 +9,7 @@ import sys
 
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import Shared
+from digestpin_hooks.check.findings import TooLong
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import Note
 from digestpin_hooks.text import printable
@@ -39,8 +40,14 @@ def finding_line(finding: Finding) -> str:
     )
 
 
-def shared_message(image: str, line: int, shared: Shared, left: str) -> str:
-    """Why a reference on ``line`` is ``left`` as it is: its value is shared."""
+def shared_message(image: str, line: int, shared: Shared | TooLong, left: str) -> str:
+    """Why a reference on ``line`` is ``left`` as it is: its value is shared,
+    or its pin would make its line too long for its tool."""
+    if isinstance(shared, TooLong):
+        return (
+            f'{image!r} {left}: pinned, line {shared.line} would be longer than '
+            f'the {shared.limit:,} bytes BuildKit reads; shorten the line'
+        )
     others = ', '.join(str(n) for n in shared.lines)
     where = '' if shared.value_line == line else f' on line {shared.value_line}'
     return (
