@@ -88,12 +88,18 @@ class Instruction(Record):
     def offset(self, index: int) -> int:
         """File offset of ``line[index]`` (a binary search over the pieces:
         an instruction continued over thousands of lines stays linear)."""
+        pieces = self.pieces
+        if len(pieces) == 1:  # the common case: one physical line
+            return pieces[0][1] + index - pieces[0][0]
         k = max(bisect.bisect_right(self.pieces, (index, _AFTER_ANY)) - 1, 0)
         start, offset = self.pieces[k]
         return offset + index - start
 
     def span(self, start: int, end: int) -> Span | None:
         """File span of ``line[start:end]``, None when it crosses a join."""
+        if len(self.pieces) == 1:  # no join to cross
+            shift = self.pieces[0][1] - self.pieces[0][0]
+            return start + shift, end + shift
         first = self.offset(start)
         if end == start:
             return first, first
