@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from digestpin_hooks.model import Document
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.ci import Pipeline
+    from digestpin_hooks.read.dockerfile.parser import Dockerfile
+    from digestpin_hooks.read.dockerfile.parser import DockerfileError
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
@@ -40,6 +42,10 @@ if TYPE_CHECKING:
     from typing import Union
 
     Token = Union[str, None, Pattern[str]]
+    DockerfileReader = tuple[
+        type[DockerfileError],
+        Callable[[bytes], tuple[Dockerfile, list[ImageRef], list[UnknownSyntax]]],
+    ]
     Part = Union[str, list[Token]]
 
 # folders a search never enters: version control metadata
@@ -420,6 +426,22 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
     return parse_data(path, read.data, kind, read.identity)
 
 
+# (DockerfileError, read_dockerfile) once imported: an import statement
+# run for every file looks the module up each time, and a ``from`` import
+# of a module (no package) raises and drops two AttributeErrors for its
+# missing ``__path__``
+_DOCKERFILE_READER: DockerfileReader | None = None
+
+
+def _dockerfile_reader() -> DockerfileReader:
+    # imported here: a run over YAML files only loads no Dockerfile reader
+    from digestpin_hooks.read.dockerfile.parser import DockerfileError
+    from digestpin_hooks.read.dockerfile.references import read_dockerfile
+    global _DOCKERFILE_READER
+    _DOCKERFILE_READER = DockerfileError, read_dockerfile
+    return _DOCKERFILE_READER
+
+
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
@@ -432,12 +454,10 @@ def parse_data(
     references the other files of its include entry replace."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
-        # imported here: a run over YAML files only loads no Dockerfile reader
-        from digestpin_hooks.read.dockerfile.parser import DockerfileError
-        from digestpin_hooks.read.dockerfile.references import read_dockerfile
+        error, read_dockerfile = _DOCKERFILE_READER or _dockerfile_reader()
         try:
             dockerfile, refs, unknown = read_dockerfile(data)
-        except DockerfileError as e:
+        except error as e:
             raise UnreadableFile(str(e)) from None
         return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
     from digestpin_hooks.read.yaml_nodes import NotOfKind
@@ -574,7 +594,11 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
 
 def _composes(file: LoadedFile, kind: str) -> bool:
     """Whether a file may be a Compose file that names others."""
-    return kind in ('auto', COMPOSE) and (b'extends' in file.data or b'include' in file.data)
+    # find, not ``in``: bytes' ``in`` first tries the operand as an integer
+    # and raises (and drops) a TypeError for every bytes operand
+    return kind in ('auto', COMPOSE) and (
+        file.data.find(b'extends') >= 0 or file.data.find(b'include') >= 0
+    )
 
 
 _GITLAB_ROOTS = ('.gitlab-ci.yml', '.gitlab-ci.yaml')

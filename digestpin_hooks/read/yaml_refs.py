@@ -778,7 +778,7 @@ def parse_yaml(
     Compose file another includes with the ``variables`` it gives it."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
-    if b'\0' in data:
+    if data.find(b'\0') >= 0:  # bytes' ``in`` raises a TypeError inside
         raise YamlError('binary file (it contains NUL bytes)')
     try:
         text, bom = decode(data, 'strict')

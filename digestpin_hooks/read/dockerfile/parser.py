@@ -581,7 +581,9 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     Only instructions that can name or feed an image are kept, with their
     logical line joined; ``join_all`` keeps and joins every instruction.
     """
-    if b'\0' in data:
+    # find, not ``in``: bytes' ``in`` first tries the operand as an integer
+    # and raises (and drops) a TypeError for every bytes operand
+    if data.find(b'\0') >= 0:
         raise DockerfileError('binary file (it contains NUL bytes)')
     text, bom = decode(data)
     _check_line_lengths(text)
