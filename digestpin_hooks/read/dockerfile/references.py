@@ -160,6 +160,18 @@ def _ref_from_expansion(
     if word_span is None:
         first = ins.offset(word_start)
         word_span = (first, first)
+    span = exp.span
+    if (
+            span is not None and not exp.unresolved and not exp.has_variables
+            and (span == word_span or ins.start <= span[0] < ins.end)
+    ):
+        # the common case, an image written plainly: the record the cases
+        # below end with, made at once
+        return ImageRef(
+            source=source, image=exp.value, written=doc.text[span[0]:span[1]],
+            span=span, editable=True, line=ins.start_line, platform=platform,
+            has_variables=False, reads=exp.reads,
+        )
     # the word as written, where it stands: what the cases below change
     at = ImageRef(
         source=source, image=exp.value, written=doc.text[word_span[0]:word_span[1]],
