@@ -236,7 +236,10 @@ _LONG_LINE_RE = re.compile(r'^[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1), re.M)
 
 
 def _check_line_lengths(text: str) -> None:
-    # a character takes at most 4 bytes: only long lines need encoding
+    # a character takes at most 4 bytes: only long lines need encoding, and
+    # only a text of that many characters can hold one
+    if len(text) <= MAX_LINE_BYTES // 4:
+        return
     for m in _LONG_LINE_RE.finditer(text):
         if len(m.group().encode('utf-8', 'surrogateescape')) > MAX_LINE_BYTES:
             number = text.count('\n', 0, m.start()) + 1
