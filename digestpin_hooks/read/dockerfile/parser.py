@@ -390,9 +390,10 @@ def _candidate_re(escape: str, with_env: bool) -> re.Pattern[str]:
     if with_env:
         commands.append(rf'env{end}')
     # searched in the lower-cased text behind a newline: the literal first
-    # character lets the regex engine jump from line to line
+    # character lets the regex engine jump from line to line; the blanks are
+    # taken possessively (none is a letter: giving one back cannot match)
     return re.compile(
-        rf'\n{blank}*(?=[facore])(?:{"|".join(commands)})', re.MULTILINE,
+        rf'\n{blank}*+(?=[facore])(?:{"|".join(commands)})', re.MULTILINE,
     )
 
 
