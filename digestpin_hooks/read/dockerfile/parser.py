@@ -367,8 +367,9 @@ def _continuation_re(escape: str) -> re.Pattern[str]:
     """
     e = re.escape(escape)
     blank = GO_BLANK
-    skip = rf'{blank}*(?:#[^\n]*)?\n'
-    continued = rf'(?:[^\n]*[^{e}\n])?{e}[ \t]*\r*\n'
+    # possessive where what follows cannot start with what was taken
+    skip = rf'{blank}*+(?:#[^\n]*+)?\n'
+    continued = rf'(?:[^\n]*[^{e}\n])?{e}[ \t]*+\r*+\n'
     return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
 
 
