@@ -29,7 +29,6 @@ from digestpin_hooks.read.dockerfile.shell import GO_SPACE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
     from collections.abc import Iterator
     from typing import Final
     from digestpin_hooks.read.dockerfile.parser import Dockerfile
@@ -168,10 +167,10 @@ def _lines_to_check(
     """
     blank = GO_BLANK
     e = re.escape(escape)
-    no_flags = _by_first_letter(_NO_FLAGS)
+    no_flags = '|'.join(_NO_FLAGS)
     # the first letters of the instructions the named branches look for
     named_first = ''.join(sorted({word[0] for word in (*_NO_FLAGS, 'healthcheck')}))
-    known = _by_first_letter(KNOWN_INSTRUCTIONS)
+    known = '|'.join(sorted(KNOWN_INSTRUCTIONS))
     # without the unknown branch, the healthcheck branch ends with a group
     # that never matches, as it always has
     unknown = (
@@ -180,7 +179,9 @@ def _lines_to_check(
     # the lookbehinds skip the lines right after an escaped newline
     # (continuations); the blanks are taken possessively (no branch starts
     # with one), and a line whose first letter starts none of the named
-    # branches (RUN, FROM, COPY...) goes straight to the unknown one
+    # branches (RUN, FROM, COPY...) goes straight to the unknown one.  The
+    # alternations stay flat: grouped by first letter they took 4 million
+    # instructions off the corpus but 100 µs more to compile, in every run
     line = (
         rf'{blank}*+(?:(?=[{named_first}])(?:'
         rf'(?P<no_flags>{no_flags}){blank}+--|'
@@ -191,18 +192,6 @@ def _lines_to_check(
     )
     flags = re.M | (re.I if ignore_case else 0)
     return re.compile(line, flags), re.compile(rf'\n(?<!{e}\n)(?<!{e}\r\n){line}', flags)
-
-
-def _by_first_letter(words: Iterable[str]) -> str:
-    """An alternation of ``words`` grouped by first letter (``a(?:dd|rg)|…``):
-    the regex engine tries one branch a letter, not one a word."""
-    by_letter: dict[str, list[str]] = {}
-    for word in sorted(words):
-        by_letter.setdefault(word[0], []).append(word[1:])
-    return '|'.join(
-        letter + (rests[0] if len(rests) == 1 else f'(?:{"|".join(rests)})')
-        for letter, rests in by_letter.items()
-    )
 
 
 def _line_matches(
