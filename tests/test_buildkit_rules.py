@@ -182,6 +182,7 @@ REFUSED = {
     'ENV without a value': (b'FROM a:1\nENV x\n', 'dockerfile parse error on line 2: ENV must have two arguments'),
     'ENV with a word without =': (b'FROM a:1\nENV K=V # comment\n', 'dockerfile parse error on line 2: Syntax error - can\'t find = in "#". Must be of the form: name=value'),
     'HEALTHCHECK without arguments': (b'FROM a:1\nHEALTHCHECK --interval=5s\n', 'dockerfile parse error on line 2: HEALTHCHECK requires at least one argument'),
+    'HEALTHCHECK without arguments in a file with a heredoc': (b'FROM a:1\nRUN <<EOF\ntrue\nEOF\nHEALTHCHECK\n', 'dockerfile parse error on line 5: HEALTHCHECK requires at least one argument'),
     'a blank base name from a set variable': (b'ARG V=\nFROM ${V:+busybox:1}\n', 'line 2: base name (${V:+busybox:1}) should not be blank'),
     'an unsupported modifier': (b'ARG V=a:1\nFROM ${V:#x}\n', 'line 2: failed to process "${V:#x}": unsupported modifier (:#) in substitution'),
     'a substring': (b'ARG V=a:1\nFROM ${V:0:3}\n', 'line 2: failed to process "${V:0:3}": unsupported modifier (:0) in substitution'),

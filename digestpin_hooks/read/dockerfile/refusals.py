@@ -171,11 +171,11 @@ def _lines_to_check(
     # the first letters of the instructions the named branches look for
     named_first = ''.join(sorted({word[0] for word in (*_NO_FLAGS, 'healthcheck')}))
     known = '|'.join(sorted(KNOWN_INSTRUCTIONS))
-    # without the unknown branch, the healthcheck branch ends with a group
-    # that never matches, as it always has
+    # without the unknown branch, the group is still there (the callers ask
+    # for it) as an alternative that never matches
     unknown = (
         rf')|(?!(?:{known})(?:[\t\v\f\r ]|{e}|$))(?P<unknown>[^\s#]\S*)'
-    ) if with_unknown else '(?P<unknown>(?!)))'
+    ) if with_unknown else ')|(?P<unknown>(?!))'
     # the lookbehinds skip the lines right after an escaped newline
     # (continuations); the blanks are taken possessively (no branch starts
     # with one), and a line whose first letter starts none of the named
