@@ -168,3 +168,34 @@ def test_a_text_report_ends_with_one_summary_line(
     report([], [], 'text')
     report([], errors[:1], 'text')
     assert capsys.readouterr().err == 'bad: error: cannot read: No such file or directory\n'
+
+
+class _CountingStream:
+    """A text stream that keeps each write: the calls a report makes."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+
+def test_the_text_report_writes_each_files_lines_in_one_call() -> None:
+    """Where output is unbuffered (PYTHONUNBUFFERED, common in CI), every
+    write is a system call: one a file, not two a line."""
+    from digestpin_hooks.report.formats import TextReport
+    stdout, stderr = _CountingStream(), _CountingStream()
+    text = TextReport(stdout, stderr)  # type: ignore[arg-type]
+
+    def finding(line: int) -> Finding:
+        return Finding(
+            'Dockerfile', line, 6, line, 14, 'DP001', 'error', 'FROM', 'a:1', 'a:1',
+            "'a:1' is not pinned to a digest",
+        )
+    text.add([finding(2), finding(1)])
+    text.add([])
+    assert stdout.writes == [
+        "Dockerfile:1:6: DP001 'a:1' is not pinned to a digest\n"
+        "Dockerfile:2:6: DP001 'a:1' is not pinned to a digest\n",
+    ]
