@@ -860,6 +860,9 @@ class Registry:
         self._scope_locks: dict[str, threading.Lock] = {}
         self._tls_lock = threading.Lock()
         self._tls: bool | None = None  # whether the own host speaks TLS, once asked
+        # a TCP connection was accepted (the registry, its TLS probe, a
+        # proxy): from then on a refused connection is no longer offline
+        self._reached = False
         # every answer is read with the socket timing out at the deadline
         self._response_class = _response_class(deadline)
         self._not_before = 0.0
@@ -1227,11 +1230,15 @@ class Registry:
         try:
             connection.connect()
         except ssl.SSLCertVerificationError:
+            self._reached = True
             return True
         except (OSError, http.client.HTTPException, ValueError):
+            # accepted, then no handshake: reached all the same
+            self._reached = self._reached or connection.sock is not None
             return False
         finally:
             connection.close()
+        self._reached = True
         return True  # no anchor verified it: the request's own handshake decides
 
     def _proxy(self, url: Url) -> Proxy | None:
@@ -1329,9 +1336,10 @@ class Registry:
                 try:
                     connection.connect()
                 except BaseException as e:
-                    error = self._not_connected(e, connection, host)
+                    error = self._not_connected(e, connection, url)
                     connection.close()
                     raise error from None
+                self._reached = True
             else:
                 connection.timeout = timeout
                 if connection.sock is not None:
@@ -1357,24 +1365,33 @@ class Registry:
         raise AssertionError('unreachable')  # pragma: no cover
 
     def _not_connected(
-            self, e: BaseException, connection: http.client.HTTPConnection, host: str,
+            self, e: BaseException, connection: http.client.HTTPConnection, url: Url,
     ) -> BaseException:
         """Why a new connection could not carry a request.  Only a
         connection never accepted (no such name, refused, no route, no
         answer to the connect within the deadline) is unreachable, which
-        is what verify --offline-ok forgives as being offline.  A host
+        is what verify --offline-ok forgives as being offline, and only
+        while no connection of this registry was accepted: a token realm
+        or a redirect's host that refuses was named by a registry that
+        answered, and a registry that refuses a connection after
+        accepting one chose which question goes unanswered.  A host
         that accepted it and then failed the TLS handshake (an expired or
         untrusted certificate, no TLS spoken), or a proxy that refused
         the tunnel, was reached: that is a failure at the reference, never
         forgiven, as a careful user expects of a certificate that
         expired or of someone in the middle."""
+        host = url.netloc
         if isinstance(e, _ProxyRefused):
             return _fail(f'the proxy refused the tunnel to {host} ({e.status})')
         if not isinstance(e, (OSError, http.client.HTTPException, ValueError)):
             return e  # ^C, SIGTERM, a bug: not ours to turn into an answer
         if connection.sock is None and isinstance(e, OSError):
             # the TCP connection itself (to the registry, or to the proxy)
-            return _Stop(Failed(f'cannot connect to {host}', unreachable=True))
+            if not self._reached:
+                return _Stop(Failed(f'cannot connect to {host}', unreachable=True))
+            if self.is_own(url):
+                return _fail(f'cannot connect to {host} again, after it accepted a connection (not offline)')
+            return _fail(f'cannot connect to {host}, named by {self.host}, which answered (not offline)')
         if isinstance(e, ssl.SSLCertVerificationError):
             why = ' '.join(str(e.verify_message).split())[:200]
             return _fail(f'TLS with {host} failed: its certificate is not trusted ({why})')
