@@ -199,6 +199,7 @@ def _past_line_limit(doc: Document, pins: dict[int, tuple[Edit, str]]) -> dict[i
     BuildKit reads of one line (it refuses the file): every pin of such a
     line.  A pin's text has no line break, so the line is its own."""
     from digestpin_hooks.check.findings import TooLong
+    from digestpin_hooks.read.dockerfile.parser import line_bytes
     from digestpin_hooks.read.dockerfile.parser import MAX_LINE_BYTES
     text = doc.text
     by_line: dict[int, list[int]] = {}
@@ -212,7 +213,7 @@ def _past_line_limit(doc: Document, pins: dict[int, tuple[Edit, str]]) -> dict[i
         end = len(text) if end < 0 else end
         shifted = [Edit(e.start - start, e.end - start, e.text) for e in edits]
         pinned = apply_edits(text[start:end], shifted)
-        if len(pinned.encode('utf-8', 'surrogateescape')) > MAX_LINE_BYTES:
+        if line_bytes(pinned, start == 0, doc.bom) > MAX_LINE_BYTES:
             too_long.update((i, TooLong(line, MAX_LINE_BYTES)) for i in indices)
     return too_long
 

@@ -387,3 +387,39 @@ def test_a_pin_past_buildkits_line_limit_is_left_and_the_others_are_made(tmp_pat
         "'example.com/a:1.0' left unpinned: pinned, line 1 would be longer than "
         "the 65,535 bytes BuildKit reads; shorten the line",
     )]
+
+
+@pytest.mark.parametrize(('bom', 'newline', 'pinned_bytes', 'pinned'), (
+    # BuildKit's scanner holds the whole physical line, its \r and a
+    # leading BOM too: asked of Docker 20.10's BuildKit, a first line of
+    # 65,533 bytes after a BOM is refused, 65,532 read; a CRLF line of
+    # 65,534 bytes and its \r read, of 65,535 and its \r refused
+    (False, b'\n', 65535, True),
+    (False, b'\n', 65536, False),
+    (True, b'\n', 65532, True),
+    (True, b'\n', 65533, False),
+    (False, b'\r\n', 65535, True),  # with its \r
+    (False, b'\r\n', 65536, False),
+))
+def test_the_line_limit_counts_what_buildkits_scanner_holds(
+        tmp_path: Path, bom: bool, newline: bytes, pinned_bytes: int, pinned: bool,
+) -> None:
+    """A pin that would make the first line, after a BOM, 65,533 to 65,535
+    bytes long was made (on main): a file BuildKit refuses, which our own
+    reader read back (it counted the line without the BOM)."""
+    head = b'FROM example.com/a:1.0 AS '
+    pin = f'@{A}'.encode()
+    # the stage name's length makes the pinned line (its \r included) that long
+    name = b's' * (pinned_bytes - len(newline) + 1 - len(head) - len(pin))
+    line = head + name + newline
+    data = (b'\xef\xbb\xbf' if bom else b'') + line + b'FROM example.com/a:1.0' + newline
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(data)
+    pins, left, errors, _ = fix_files([str(path)], knows_everything)
+    assert len(line.replace(b' AS ', pin + b' AS ', 1).rstrip(b'\n')) == pinned_bytes
+    assert errors == []
+    assert [p.line for p in pins] == ([1, 2] if pinned else [2])
+    assert [(f.line, f.message) for f in left] == ([] if pinned else [(
+        1, "'example.com/a:1.0' left unpinned: pinned, line 1 would be longer than "
+        "the 65,535 bytes BuildKit reads; shorten the line",
+    )])

@@ -24,6 +24,7 @@ from digestpin_hooks.read.dockerfile.shell import GO_BLANK
 from digestpin_hooks.read.dockerfile.shell import go_quote
 from digestpin_hooks.read.dockerfile.shell import GO_SPACE
 from digestpin_hooks.read.dockerfile.shell import shell_words
+from digestpin_hooks.text import BOM
 from digestpin_hooks.text import decode
 from digestpin_hooks.text import line_above
 from digestpin_hooks.text import LineIndex
@@ -235,13 +236,21 @@ def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:
 _LONG_LINE_RE = re.compile(r'^[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1), re.M)
 
 
-def _check_line_lengths(text: str) -> None:
+def line_bytes(line: str, first: bool, bom: bool) -> int:
+    """The bytes of a physical line (its \\r included) that BuildKit's
+    scanner holds: a leading BOM is in its buffer too, stripped only after
+    the first line is read."""
+    return len(line.encode('utf-8', 'surrogateescape')) + (len(BOM) if first and bom else 0)
+
+
+def _check_line_lengths(text: str, bom: bool) -> None:
     # a character takes at most 4 bytes: only long lines need encoding, and
-    # only a text of that many characters can hold one
+    # only a text of that many characters can hold one (even after a BOM:
+    # 16,383 characters are at most 65,532 bytes)
     if len(text) <= MAX_LINE_BYTES // 4:
         return
     for m in _LONG_LINE_RE.finditer(text):
-        if len(m.group().encode('utf-8', 'surrogateescape')) > MAX_LINE_BYTES:
+        if line_bytes(m.group(), m.start() == 0, bom) > MAX_LINE_BYTES:
             number = text.count('\n', 0, m.start()) + 1
             raise DockerfileError(
                 f'line {number}: dockerfile line greater than max allowed '
@@ -591,7 +600,7 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     if data.find(b'\0') >= 0:
         raise DockerfileError('binary file (it contains NUL bytes)')
     text, bom = decode(data)
-    _check_line_lengths(text)
+    _check_line_lengths(text, bom)
     directives, escape = _read_directives(text)
     # the parser reads a syntax directive as a comment; the frontend image
     # is what DetectSyntax finds, by its own rules
