@@ -160,3 +160,34 @@ def test_a_registry_that_drops_a_kept_connection_and_refuses_the_next_is_not_off
         assert server.accepted == 2  # the TLS probe, then the one that answered
     finally:
         server.close()
+
+
+def test_a_connection_not_accepted_within_the_deadline_after_one_was_says_so() -> None:
+    """The registry accepts the TLS probe, then takes no more connections
+    (its queue full: the plain connection's SYN is dropped) until the
+    deadline: it was reached, and the reason is the deadline, not a
+    refusal (should the request's connection be queued first, it is not
+    answered either: the same reason)."""
+    filler: list[socket.socket] = []
+    server = socket.socket()
+    server.bind(('127.0.0.1', 0))
+    server.listen(0)
+    address = f'127.0.0.1:{server.getsockname()[1]}'
+
+    def accept_one() -> None:
+        connection, _ = server.accept()
+        connection.close()  # the TLS probe: no TLS here
+        # the accept queue full from now on: new connections are not accepted
+        try:
+            filler.append(socket.create_connection(server.getsockname(), timeout=3))
+        except OSError:  # the request's connection came first and was queued
+            pass
+
+    threading.Thread(target=accept_one, daemon=True).start()
+    try:
+        query = Query(address, 'team/app', 'one')
+        assert ask_all([query], 1.5)[query] == Failed(f'{address} did not answer within 1.5 s (--timeout)')
+    finally:
+        for connection in filler:
+            connection.close()
+        server.close()

@@ -1389,6 +1389,8 @@ class Registry:
             # the TCP connection itself (to the registry, or to the proxy)
             if not self._reached:
                 return _Stop(Failed(f'cannot connect to {host}', unreachable=True))
+            if isinstance(e, socket.timeout):
+                return _fail(f'{host} did not answer within {self.deadline.seconds:g} s (--timeout)')
             if self.is_own(url):
                 return _fail(f'cannot connect to {host} again, after it accepted a connection (not offline)')
             return _fail(f'cannot connect to {host}, named by {self.host}, which answered (not offline)')
