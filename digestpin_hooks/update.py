@@ -46,9 +46,7 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
     from typing import TextIO
-    from digestpin_hooks.resolve.answers import Answer
     from digestpin_hooks.resolve.answers import Digests
-    from digestpin_hooks.resolve.answers import TagKey
 
 
 PROG = 'digestpin-update'

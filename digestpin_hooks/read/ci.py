@@ -12,7 +12,6 @@ only known when the pipeline runs (DP003).
 from __future__ import annotations
 
 from digestpin_hooks.model import Record
-from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import NotOfKind
