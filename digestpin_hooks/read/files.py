@@ -105,7 +105,7 @@ def files_in_folder(directory: str) -> list[tuple[str, str]]:
     named = {path for path, _ in found}
     includes = _GitlabIncludes(walked)
     for path, _ in list(found):
-        if os.path.basename(path) in ('.gitlab-ci.yml', '.gitlab-ci.yaml'):
+        if os.path.basename(path) in _GITLAB_ROOTS:
             for included in includes.of(path):
                 if included not in named:
                     named.add(included)
