@@ -28,7 +28,8 @@ the signature and of each required attestation).
 Every answer is bounded and every digest checked, as in ``registry``: at
 most MAX_REFERRERS manifests opened, MAX_LAYERS layers read of each, no
 payload or bundle over MAX_SIGNATURE_BYTES.  ``cryptography`` is imported
-here only, and only verify, fix and update import this module.
+here, in resolve.tlog and in resolve.keyless only, and only verify, fix and
+update import these modules.
 """
 from __future__ import annotations
 
