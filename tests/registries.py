@@ -176,7 +176,53 @@ class Request:
         self.connection = connection
 
 
-class ScriptedRegistry:
+class LoopbackServer:
+    """A test's server on a thread of its own, its handler threads daemons
+    (a hung client never holds the test up); ``close()`` stops it."""
+
+    server: socketserver.ThreadingTCPServer
+    url: str
+
+    def serve(self, server: socketserver.ThreadingTCPServer) -> None:
+        server.daemon_threads = True
+        self.server = server
+        self.url = f'http://127.0.0.1:{server.server_address[1]}'
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class AcceptingServer:
+    """A loopback socket server below HTTP, for answers no HTTP server
+    writes: each connection is handed to ``serve`` on a daemon thread named
+    ``fake-server`` (so that a test counting the client's threads can tell
+    them apart); ``close()`` stops accepting."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(('127.0.0.1', 0))
+        self.address = f'127.0.0.1:{self.socket.getsockname()[1]}'
+        threading.Thread(target=self._accept, daemon=True, name='fake-server').start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(
+                target=self.serve, args=(connection,), daemon=True, name='fake-server',
+            ).start()
+
+    def serve(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+class ScriptedRegistry(LoopbackServer):
     """A loopback HTTP/1.1 server whose answers a test writes: for faults a
     real registry does not produce on demand (a wrong digest header, a
     redirect elsewhere, a huge answer, 429 with Retry-After).  It records
@@ -233,21 +279,19 @@ class ScriptedRegistry:
                 pass
 
         lock = threading.Lock()
-        self.server = socketserver.ThreadingTCPServer((host, 0), Served)
-        self.server.daemon_threads = True
+        server = socketserver.ThreadingTCPServer((host, 0), Served)
         # a client that stops reading (too large, past the deadline) is expected
-        self.server.handle_error = lambda *args: None  # type: ignore[method-assign]
+        server.handle_error = lambda *args: None  # type: ignore[method-assign]
         if tls is not None:  # HTTPS with the certificate of tls_certificate()
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(tls[0]), str(tls[1]))
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        self.serve(server)
         self.address = f'127.0.0.1:{self.server.server_address[1]}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 def isolated_credentials(monkeypatch: object, home: Path) -> None:
@@ -290,7 +334,7 @@ def tls_certificate(folder: Path, address: str = '127.0.0.1') -> tuple[Path, Pat
     return cert, key
 
 
-class RecordingProxy:
+class RecordingProxy(LoopbackServer):
     """A loopback HTTP forward proxy that records every request line it is
     sent (``GET http://host/path``, ``CONNECT host:443``) and forwards plain
     HTTP; it refuses CONNECT (502), so HTTPS through it fails."""
@@ -331,14 +375,7 @@ class RecordingProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Proxied)
-        self.server.daemon_threads = True
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(http.server.ThreadingHTTPServer(('127.0.0.1', 0), Proxied))
 
 
 def non_loopback_address() -> str:

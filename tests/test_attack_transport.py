@@ -8,7 +8,6 @@ import hashlib
 import json
 import socket
 import struct
-import threading
 import zlib
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
+from tests.registries import AcceptingServer
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
 from tests.registries import ScriptedRegistry
@@ -32,7 +32,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolated_network(monkeypatch, tmp_path / 'home')
 
 
-class RawServer:
+class RawServer(AcceptingServer):
     """A loopback server that answers every HTTP request with ``answer``
     (status line, headers and body as bytes, written as they are) and then
     closes: for answers ``http.server`` will not write (no Content-Length
@@ -43,19 +43,9 @@ class RawServer:
         self.answer = answer
         self.reset = reset  # the connection ends in a reset (RST), not a close
         self.requests: list[bytes] = []
-        self.socket = socket.create_server(('127.0.0.1', 0))
-        self.address = f'127.0.0.1:{self.socket.getsockname()[1]}'
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:  # closed
-                return
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
         with connection:
             try:
                 request = b''
@@ -70,9 +60,6 @@ class RawServer:
                     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
             except OSError:  # the client stopped reading
                 pass
-
-    def close(self) -> None:
-        self.socket.close()
 
 
 def gzipped(data: bytes, times: int) -> bytes:

@@ -27,9 +27,11 @@ from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.resolve.registry import Registry
+from tests.registries import AcceptingServer
 from tests.registries import Answer
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
+from tests.registries import LoopbackServer
 from tests.registries import non_loopback_address
 from tests.registries import PASSWORD
 from tests.registries import Request
@@ -57,7 +59,7 @@ def the_login(host: str, timeout: float) -> Credential:
     return Credential(USER, PASSWORD, 'test')
 
 
-class AnsweringProxy:
+class AnsweringProxy(LoopbackServer):
     """A loopback forward proxy that answers itself, as the registry would
     (so the registry's name need not resolve): it records each request line
     with its headers; CONNECT is refused (502)."""
@@ -89,14 +91,7 @@ class AnsweringProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Proxied)
-        self.server.daemon_threads = True
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(socketserver.ThreadingTCPServer(('127.0.0.1', 0), Proxied))
 
 
 def test_a_proxy_gets_its_login_in_the_connect_and_the_forwarded_request(
@@ -255,7 +250,7 @@ def test_an_ipv6_registry_is_named_in_brackets_in_the_connect(monkeypatch: pytes
         proxy.close()
 
 
-class TunnellingProxy:
+class TunnellingProxy(LoopbackServer):
     """A forward proxy that opens CONNECT tunnels (to this machine only)
     and relays their bytes: it records each CONNECT line and its headers."""
 
@@ -283,14 +278,7 @@ class TunnellingProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Tunnel)
-        self.server.daemon_threads = True
-        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(socketserver.ThreadingTCPServer(('127.0.0.1', 0), Tunnel))
 
 
 def test_https_through_a_tunnel_is_verified_end_to_end(
@@ -398,29 +386,16 @@ def test_an_expired_certificate_is_a_failure_not_being_offline(
         registry.close()
 
 
-class ScriptedConnections:
+class ScriptedConnections(AcceptingServer):
     """A loopback server that plays one script per HTTP connection, in the
     order they come (a TLS handshake is closed unanswered): each script is
     given the connection and the first request read on it."""
 
     def __init__(self, *scripts: Callable[[socket.socket], None]) -> None:
         self.scripts = list(scripts)
-        self.socket = socket.create_server(('127.0.0.1', 0))
-        self.address = f'127.0.0.1:{self.socket.getsockname()[1]}'
-        self.threads: list[threading.Thread] = []
-        thread = threading.Thread(target=self._accept, daemon=True, name='fake-server')
-        thread.start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:  # closed
-                return
-            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True, name='fake-server')
-            thread.start()
-
-    def _serve(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
         with connection:
             try:
                 first = connection.recv(1, socket.MSG_PEEK)
@@ -429,9 +404,6 @@ class ScriptedConnections:
                 self.scripts.pop(0)(connection)
             except OSError:  # the client went away
                 pass
-
-    def close(self) -> None:
-        self.socket.close()
 
 
 def read_request(connection: socket.socket) -> bytes:
