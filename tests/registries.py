@@ -36,6 +36,9 @@ MANIFEST = json.dumps({
 DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
 # a scripted answer: status, headers, body
 Answer = tuple[int, dict[str, str], bytes]
+# an empty index: what the transport tests serve and hash
+EMPTY_INDEX = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
+EMPTY_INDEX_DIGEST = 'sha256:' + hashlib.sha256(EMPTY_INDEX).hexdigest()
 
 
 def b64url(data: bytes) -> str:
@@ -312,6 +315,13 @@ def isolated_network(monkeypatch: object, home: Path) -> None:
                  'CURL_CA_BUNDLE'):
         monkeypatch.delenv(name, raising=False)  # type: ignore[attr-defined]
         monkeypatch.delenv(name.lower(), raising=False)  # type: ignore[attr-defined]
+
+
+def serve_empty_index(request: Request) -> Answer:
+    """The empty index for every manifest asked for; 404 for anything else."""
+    if '/manifests/' in request.path:
+        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': EMPTY_INDEX_DIGEST}, EMPTY_INDEX
+    return 404, {}, b''
 
 
 def serve_index(request: Request) -> Answer:

@@ -30,6 +30,9 @@ from digestpin_hooks.resolve.registry import no_proxy_for
 from digestpin_hooks.resolve.registry import parse_url
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
+from tests.registries import EMPTY_INDEX
+from tests.registries import EMPTY_INDEX_DIGEST
+from tests.registries import serve_empty_index
 from tests.registries import Answer
 from tests.registries import BASIC
 from tests.registries import INDEX_TYPE
@@ -44,8 +47,8 @@ from tests.registries import USER
 
 
 # an empty index: what the digest-header cases hash
-MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
-DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+MANIFEST = EMPTY_INDEX
+DIGEST = EMPTY_INDEX_DIGEST
 
 
 @pytest.fixture(autouse=True)
@@ -53,10 +56,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolated_network(monkeypatch, tmp_path / 'home')
 
 
-def served(request: Request) -> Answer:
-    if '/manifests/' in request.path:
-        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
-    return 404, {}, b''
+served = serve_empty_index
 
 
 def basic_then_served() -> ScriptedRegistry:

@@ -4,8 +4,6 @@ costs its bounds, not what the registry likes.  Fake servers, because a
 real registry sends none of this."""
 from __future__ import annotations
 
-import hashlib
-import json
 import socket
 import struct
 import zlib
@@ -18,13 +16,15 @@ from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.verify import main as verify_main
+from tests.registries import EMPTY_INDEX
+from tests.registries import EMPTY_INDEX_DIGEST
 from tests.registries import AcceptingServer
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
 from tests.registries import ScriptedRegistry
 
-MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
-DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+MANIFEST = EMPTY_INDEX
+DIGEST = EMPTY_INDEX_DIGEST
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,7 @@ test_attack_credentials.py and test_registry_*.py."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import http.server
-import json
 import select
 import socket
 import socketserver
@@ -27,6 +25,9 @@ from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.resolve.registry import Registry
+from tests.registries import EMPTY_INDEX
+from tests.registries import EMPTY_INDEX_DIGEST
+from tests.registries import serve_empty_index
 from tests.registries import AcceptingServer
 from tests.registries import Answer
 from tests.registries import INDEX_TYPE
@@ -39,8 +40,8 @@ from tests.registries import ScriptedRegistry
 from tests.registries import tls_certificate
 from tests.registries import USER
 
-MANIFEST = json.dumps({'schemaVersion': 2, 'mediaType': INDEX_TYPE, 'manifests': []}).encode()
-DIGEST = 'sha256:' + hashlib.sha256(MANIFEST).hexdigest()
+MANIFEST = EMPTY_INDEX
+DIGEST = EMPTY_INDEX_DIGEST
 PROXY_LOGIN = 'Basic ' + base64.b64encode(b'puser:s3cret-proxy').decode()
 
 
@@ -49,10 +50,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolated_network(monkeypatch, tmp_path / 'home')
 
 
-def served(request: Request) -> Answer:
-    if '/manifests/' in request.path:
-        return 200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': DIGEST}, MANIFEST
-    return 404, {}, b''
+served = serve_empty_index
 
 
 def the_login(host: str, timeout: float) -> Credential:
