@@ -103,13 +103,15 @@ def base64_value(value: Any) -> bytes | None:
 
 
 def _integer(value: Any) -> int | None:
-    """An int64 of the log: JSON number (legacy) or string (protobuf JSON)."""
+    """A log index or time as the log writes it (a non-negative int64): a
+    JSON number (legacy) or a string of digits (protobuf JSON); None for
+    anything else, so that one entry is read one way only."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, int) and 0 <= value < 2 ** 63:
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
-        return int(value)
     return None
 
 
