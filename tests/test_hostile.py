@@ -1234,3 +1234,41 @@ def test_compose_reset_tags_are_read_in_one_pass(tmp_path: Path) -> None:
         1, "compose.yaml:40005:22: DP001 'nginx:1.25'",
         'summary: 1 finding (DP001 1) in 1 file\n',
     )
+
+
+def test_compose_include_merge_grows_linearly_with_services(tmp_path: Path) -> None:
+    """An include entry merging an override over a main file, both of N
+    services (each image replaced, each volume target merged): 10x the
+    services cost about 10x, not the pairs of services and files."""
+    def project(folder: Path, services: int) -> Path:
+        (folder / '.git').mkdir(parents=True)
+        for name, tag in (('main.yml', b'1'), ('override.yml', b'2')):
+            write(folder / name, b'services:\n' + b''.join(
+                b'  s%d:\n    image: alpine:%s\n'
+                b'    volumes: [{type: image, source: busybox:%s, target: /t%d}]\n'
+                % (n, tag, tag, n) for n in range(services)
+            ))
+        write(folder / 'compose.yaml', b'include:\n  - path: [main.yml, override.yml]\n')
+        return folder / 'compose.yaml'
+    ratio = (
+        lint_seconds(project(tmp_path / 'large', 4000))
+        / lint_seconds(project(tmp_path / 'small', 400))
+    )
+    print(f'[growth] Compose include merge: 4,000 / 400 services = {ratio:.1f}')
+    assert ratio <= 15
+
+
+def test_compose_includes_grow_linearly_with_the_files_included(tmp_path: Path) -> None:
+    """A root including N files (each of a service, each including the
+    first): each file is read once however many include it, so 10x the
+    files cost about 10x."""
+    def project(folder: Path, files: int) -> Path:
+        (folder / '.git').mkdir(parents=True)
+        names = [f'f{k}.yml' for k in range(files)]
+        for k, name in enumerate(names):
+            write(folder / name, b'include: [f0.yml]\nservices:\n  s%d:\n    image: alpine:%d\n' % (k, k))
+        write(folder / 'compose.yaml', ('include: [' + ', '.join(names) + ']\n').encode())
+        return folder / 'compose.yaml'
+    ratio = lint_seconds(project(tmp_path / 'large', 150)) / lint_seconds(project(tmp_path / 'small', 15))
+    print(f'[growth] Compose includes: 150 / 15 files = {ratio:.1f}')
+    assert ratio <= 15

@@ -250,6 +250,12 @@ def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]
     is looked at once (aliases share theirs), so a file costs one pass."""
     if '!reset' not in text:
         return documents
+    return _resets_removed(text, documents)
+
+
+def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None]:
+    """without_resets for a text known to hold a ``!reset`` (a caller that
+    asks for each of a file's services tests that once, not once each)."""
     done: dict[int, Node] = {}
 
     def kept(node: Node, top: bool = False) -> Node:
@@ -418,6 +424,7 @@ def compose_layers(text: str) -> dict[str, ComposeLayer]:
     if services is None or not isinstance(services[0], YamlMapping):
         return {}
     layers = {}
+    resets = '!reset' in text
     for name, tagged, _ in items(services[0]):
         drops = set()
         if compose_tag(text, tagged) in ('!reset', '!override'):
@@ -428,7 +435,7 @@ def compose_layers(text: str) -> dict[str, ComposeLayer]:
                 key == 'volumes' or compose_tag(text, value[0]) == '!reset'
             ):
                 drops.add(key)
-        service = without_resets(text, [tagged])[0]
+        service = _resets_removed(text, [tagged])[0] if resets else tagged
         if compose_tag(text, tagged) == '!reset' or not isinstance(service, YamlMapping):
             if drops:
                 layers[name] = ComposeLayer(False, False, (), frozenset(drops))
