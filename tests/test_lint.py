@@ -565,15 +565,23 @@ def _peak_of_lint(paths: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
             monkeypatch.undo()
 
 
+@pytest.mark.parametrize('last', (
+    b'',
+    # words a Compose file names others by: a Dockerfile that has them
+    # (a path, a flag) is let go as well, not kept for the Compose files'
+    # includes and extends at the end
+    b'RUN cp -r include /usr/include && rsync --include="*.h" a b\n',
+    b'LABEL extends=base\n',
+))
 def test_text_lint_holds_one_file_at_a_time(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, last: bytes,
 ) -> None:
     # each file's reading (bytes, instructions, references, about 10 kB
     # here) is let go once its findings are written: what stays per file is
     # its path, a few hundred bytes
     body = b'FROM node:20\n' + b''.join(
         b'RUN echo step %d && apt-get install -y package-%d\n' % (k, k) for k in range(60)
-    )
+    ) + last
     paths = [write(tmp_path / f'{k:04d}' / 'Dockerfile', body) for k in range(600)]
     small = _peak_of_lint(paths[:60], monkeypatch)
     large = _peak_of_lint(paths, monkeypatch)

@@ -619,7 +619,7 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
             seen.add(key)
         if each.kind == COMPOSE:
             compose_read.append(each.path)
-        if _composes(each, kind):
+        if _composes(each):
             composing.append(each)
         yield each
     if held:
@@ -642,10 +642,9 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
         for file in once:
             if file.kind == COMPOSE:
                 compose_read.append(file.path)
-            if _composes(file, kind):
+            if _composes(file):
                 composing.append(file)
             yield file
-    composing = [f for f in composing if kind_of(f.path, kind) == COMPOSE]
     if composing:  # only then is each path resolved (a stat of each part)
         given = {os.path.realpath(path) for path in compose_read}
         including = [f for f in composing if b'include' in f.data]
@@ -660,11 +659,14 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
             yield from _extended(extending, given, kind)
 
 
-def _composes(file: LoadedFile, kind: str) -> bool:
-    """Whether a file may be a Compose file that names others."""
+def _composes(file: LoadedFile) -> bool:
+    """Whether a file may be a Compose file that names others.  Only a
+    Compose file: every file this takes is held to the end of the run, and
+    a Dockerfile that says ``include`` (``/usr/include``, ``--include``)
+    held so kept 173 files of the Dockerfile corpus, 4 MiB, alive."""
     # find, not ``in``: bytes' ``in`` first tries the operand as an integer
     # and raises (and drops) a TypeError for every bytes operand
-    return kind in ('auto', COMPOSE) and (
+    return file.kind == COMPOSE and (
         file.data.find(b'extends') >= 0 or file.data.find(b'include') >= 0
     )
 
