@@ -147,6 +147,17 @@ PULLED = {
         b'# syntax=docker/dockerfile:1\n# syntax=other:2\nFROM scratch\n',
         [(1, 'DP001', 'docker/dockerfile:1')],
     ),
+    'a JSON document\'s syntax key': (
+        b'{"syntax": "docker/dockerfile:1"}\n',
+        [(1, 'DP001', 'docker/dockerfile:1'), (1, 'DP010', '{"syntax":')],
+    ),
+    'a JSON syntax key spelled with an escape': (
+        b'{"\\u0073yntax": "docker/dockerfile:1"}\n',
+        [(1, 'DP001', 'docker/dockerfile:1'), (1, 'DP010', '{"\\u0073yntax":')],
+    ),
+    'a JSON document without one': (
+        b'{"a": "docker/dockerfile:1"}\n', [(1, 'DP010', '{"a":')],
+    ),
     # what BuildKit does not know: DP010, and the rest is read
     'an unknown instruction': (
         b'FROM alpine:3\nFROOM debian:12\nFROM busybox:1\n',

@@ -226,6 +226,41 @@ def test_lint_never_imports_docker(tmp_path: Path) -> None:
     assert result.stdout.startswith(f'{f}:1:6: DP001')
 
 
+@pytest.mark.parametrize(('data', 'rc', 'out', 'err'), (
+    # text that starts as a JSON document, no syntax key in it
+    (
+        b'{"from": "a:1"}\n', 0,
+        "FILE:1:1: DP010 unknown instruction '{\"from\":': BuildKit v0.32 does not "
+        'know it (newer syntax, or a typo BuildKit refuses); the rest of the file '
+        'is checked\n',
+        'summary: 1 finding (DP010 1) in 1 file\n',
+    ),
+    # a word BuildKit refuses to expand, quoted in the message
+    (
+        b'FROM a:${v:i}\n', 2, '',
+        'FILE: error: line 1: failed to process "a:${v:i}": unsupported modifier '
+        '(:i) in substitution\n',
+    ),
+))
+def test_lint_imports_no_json_for_a_message_or_a_document_without_syntax(
+        tmp_path: Path, data: bytes, rc: int, out: str, err: str,
+) -> None:
+    # json is 200 kB of a lint's memory: imported only to read a JSON
+    # document's syntax key, never to quote a word
+    f = write(tmp_path / 'Dockerfile', data)
+    code = (
+        'import sys\n'
+        'from digestpin_hooks.lint import main\n'
+        f'rc = main([{f!r}])\n'
+        "print('imported json:', 'json' in sys.modules, file=sys.stderr)\n"
+        'raise SystemExit(rc)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        rc, out.replace('FILE', f), err.replace('FILE', f) + 'imported json: False\n',
+    )
+
+
 def test_lint_of_a_compose_file_loads_no_other_kinds_reader(tmp_path: Path) -> None:
     # the Dockerfile reader is a third of lint's own imports: a commit
     # that touches a Compose file only does not pay for it, nor for the

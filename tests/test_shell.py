@@ -2,6 +2,7 @@
 refusals in its words, bounds; and its blanks."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from digestpin_hooks.read.dockerfile.patterns import trim_prefix
 from digestpin_hooks.read.dockerfile.patterns import trim_suffix
 from digestpin_hooks.read.dockerfile.shell import expand
 from digestpin_hooks.read.dockerfile.shell import ExpansionError
+from digestpin_hooks.read.dockerfile.shell import go_quote
 from digestpin_hooks.read.dockerfile.shell import GO_BLANK
 from digestpin_hooks.read.dockerfile.shell import GO_SPACE
 from digestpin_hooks.read.dockerfile.shell import shell_words
@@ -139,3 +141,13 @@ def test_words_as_buildkit_lexes_a_line_for_heredocs(
 def test_the_lexer_refuses_these_lines(text: str) -> None:
     with pytest.raises(ShellError):
         shell_words(text, raw=True)
+
+
+@pytest.mark.parametrize('text', (
+    '', 'a:${v:i}', 'say "hi"', 'C:\\path', ''.join(map(chr, range(0x20))) + '\x7f',
+    'é ü 漢 \u2028 \U0001f600', '\ud800 lone', '\\u0041 stays written',
+))
+def test_go_quote_writes_what_json_dumps_writes(text: str) -> None:
+    # BuildKit's messages quote a word; the quoting lint's messages have
+    # always had is json.dumps's, kept without importing json for it
+    assert go_quote(text) == json.dumps(text, ensure_ascii=False)

@@ -175,6 +175,10 @@ def detect_syntax(text: str) -> Directive | None:
     found = _syntax_in_comments(text, '#') or _syntax_in_comments(text, '//')
     if found is not None or not text.lstrip().startswith('{'):
         return found
+    if 'syntax' not in text and '\\u' not in text:
+        # no key of a JSON document spells syntax, even escaped (\u0073...):
+        # not imported for nothing, json is 200 kB of a corpus lint's memory
+        return None
     import json
     try:
         document = json.loads(text)
