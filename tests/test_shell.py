@@ -43,6 +43,27 @@ def test_suffix_patterns() -> None:
     assert trim_suffix('a*', '\\*', longest=False) == 'a'
 
 
+def _kept_after_trimming(count: int) -> int:
+    """Python memory still held once ``count`` distinct longest suffixes
+    (the patterns read backwards) are trimmed and every result dropped."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        for k in range(count):
+            assert trim_suffix(f'x{k}-a', f'x{k}*', longest=True) == ''
+        return tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_kept_by_patterns_does_not_grow_with_their_number() -> None:
+    # the patterns are a file's own: a cache of each one a run met kept
+    # about 400 bytes of each to the run's end, however many a file has;
+    # re's own cache and ours are bounded, past them nothing more is kept
+    few, many = _kept_after_trimming(1000), _kept_after_trimming(4000)
+    assert many < few * 1.25, (few, many)
+
+
 def test_replacements() -> None:
     assert replace('a-b-c', '-', '_', every=False) == 'a_b-c'
     assert replace('a-b-c', '-', '_', every=True) == 'a_b_c'

@@ -13,6 +13,7 @@ fixed-width segment, so no input makes this backtrack: a hostile
 """
 from __future__ import annotations
 
+import functools
 import re
 
 TYPE_CHECKING = False
@@ -76,16 +77,17 @@ def _latest(
     return found if found >= start else -1
 
 
-_REVERSED: dict[str, re.Pattern[str]] = {}
-
-
 def _reversed(pattern: re.Pattern[str]) -> re.Pattern[str]:
     """The pattern of a segment read backwards (escapes stay whole)."""
-    cached = _REVERSED.get(pattern.pattern)
-    if cached is None:
-        pieces = re.findall(r'\\.|.', pattern.pattern, re.S)
-        cached = _REVERSED[pattern.pattern] = re.compile(''.join(reversed(pieces)))
-    return cached
+    return _reversed_text(pattern.pattern)
+
+
+# bounded: the patterns are a file's own, and a cache of every one a run
+# met kept about 400 bytes of each to the run's end (a 16 MiB Dockerfile
+# has room for 800,000 of them)
+@functools.lru_cache(maxsize=256)
+def _reversed_text(text: str) -> re.Pattern[str]:
+    return re.compile(''.join(reversed(re.findall(r'\\.|.', text, re.S))))
 
 
 def _match(
