@@ -840,6 +840,24 @@ def test_gitlab_includes_across_many_roots_grow_linearly(tmp_path: Path) -> None
     assert ratio <= 15
 
 
+def test_long_gitlab_include_wildcards_and_names_grow_linearly(tmp_path: Path) -> None:
+    """A wildcard of 3,000 stars and letters matched against 400 names of
+    about 3,000 characters (folders of 99 a's) costs at most 15 times 300 against names of 300
+    cost (each comparison reads the name holding the pattern's places: a
+    quadratic 100 times, but the budget charges such a comparison more)."""
+    def tree(folder: Path, size: int) -> Path:
+        deep = folder.joinpath(*['a' * 99] * (size // 100 - 1))
+        for k in range(400):
+            write(deep / f'{k:03}.yml', b'x:\n  image: a:1\n')
+        write(folder / '.gitlab-ci.yml', b"include: '" + b'**/a' * (size // 4) + b"b.yml'\n")
+        return folder
+    small, large = tree(tmp_path / 'small', 300), tree(tmp_path / 'large', 3000)
+    lint_seconds(small)  # warm: the lazily imported modules
+    ratio = lint_seconds(large) / lint_seconds(small)
+    print(f'[growth] GitLab include wildcard x name: 3,000 / 300 = {ratio:.1f}')
+    assert ratio <= 15
+
+
 def test_each_gitlab_include_is_parsed_once_however_many_roots_include_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

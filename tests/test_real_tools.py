@@ -435,3 +435,59 @@ def test_gitlab_ci_local_still_merges_as_recorded(
             pipeline = yaml.safe_load(f) or {}
         wanted = {(r['job'], r['field'], r['raw']) for r in rows.get(path, ())}
         assert merged_images(pipeline) == wanted, path
+
+
+# files of a repository, and the include wildcards asked of gitlab-ci-local
+WILDCARD_FILES = (
+    'ci/a.yml', 'ci/b.yml', 'ci/[ab].yml', 'ci/?.yml', 'ci/{a,b}.yml', 'ci/x/w.yml',
+    'ci/x/y/z.yml', 'z.yml',
+)
+WILDCARDS = (
+    'ci/[ab].yml', 'ci/?.yml', 'ci/{a,b}.yml', 'ci/*.yml', '/ci/*/*.yml', 'ci/**.yml',
+    'ci/x**/z.yml', 'ci/***/w.yml', 'ci/*.y', 'ci/**/*.yml', '**/z.yml',
+)
+# The named exception: GitLab reads ``**/`` as any run of folders or none
+# (Repository#search_files_by_wildcard_path: ``(.*?/)?``), gitlab-ci-local
+# as ``**`` then ``/`` (at least one folder): the files GitLab includes that
+# gitlab-ci-local leaves out, which we read (README, GitLab CI).
+GITLAB_ALSO_INCLUDES = {
+    'ci/**/*.yml': {'ci/a.yml', 'ci/b.yml', 'ci/[ab].yml', 'ci/?.yml', 'ci/{a,b}.yml'},
+    '**/z.yml': {'z.yml'},
+}
+
+
+def test_gitlab_ci_local_includes_the_wildcard_paths_we_include(tmp_path: Any) -> None:
+    """``include: local:`` wildcards: ``*`` stops at ``/``, ``**`` does
+    not, and ``?``, ``[…]`` and ``{…}`` are the characters themselves
+    (gitlab-ci-local and GitLab agree); the files a root includes are those
+    gitlab-ci-local merges, but for the named exception of ``**/``."""
+    from digestpin_hooks.read.files import files_in_folder
+    cli = [node(), tool(
+        'DIGESTPIN_GITLAB_CI_LOCAL', 'node_modules', 'gitlab-ci-local', 'dist', 'index.js',
+    )]
+    root = tmp_path / 'repo'
+    job_of = {}
+    for k, name in enumerate(WILDCARD_FILES):
+        job_of[f'job{k}'] = name
+        tree(root, {name: f'job{k}:\n  image: alpine:3\n  script: [x]\n'})
+    tree(root, {'.gitignore': '.gitlab-ci-local\n'})
+    git = ['git', '-c', 'user.name=oracle', '-c', 'user.email=oracle@localhost']
+    subprocess.run([*git, 'init', '-q', '-b', 'main'], cwd=root, check=True)
+    for pattern in WILDCARDS:
+        tree(root, {'.gitlab-ci.yml': f'include:\n  - local: {json.dumps(pattern)}\n'})
+        for argv in (['add', '-A'], ['commit', '-q', '--allow-empty', '-m', pattern]):
+            subprocess.run([*git, *argv], cwd=root, check=True, capture_output=True)
+        preview = tmp_path / 'preview.yml'
+        with open(preview, 'w', encoding='utf-8') as out:
+            answer = run([*cli, '--preview'], str(root), str(tmp_path), stdout=out)
+        with open(preview, encoding='utf-8') as f:
+            pipeline = yaml.safe_load(f) if answer.returncode == 0 else {}
+        theirs = {job_of[job] for job in pipeline or {} if job in job_of}
+        if not theirs:  # gitlab-ci-local refuses a local include it cannot find
+            assert 'Local include file cannot be found' in answer.stderr, (pattern, answer.stderr)
+        ours = {
+            os.path.relpath(path, root) for path, kind in files_in_folder(str(root))
+            if kind == 'gitlab-ci'
+        }
+        assert ours == theirs | GITLAB_ALSO_INCLUDES.get(pattern, set()), pattern
+        assert not theirs & GITLAB_ALSO_INCLUDES.get(pattern, set()), pattern

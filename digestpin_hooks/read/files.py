@@ -38,15 +38,10 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
     from digestpin_hooks.read.yaml_refs import ComposeLayer
-    from re import Pattern
-    from typing import Union
-
-    Token = Union[str, None, Pattern[str]]
     DockerfileReader = tuple[
         type[DockerfileError],
         Callable[[bytes], tuple[Dockerfile, list[ImageRef], list[UnknownSyntax]]],
     ]
-    Part = Union[str, list[Token]]
 
 # folders a search never enters: version control metadata
 _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
@@ -185,10 +180,13 @@ class _GitlabIncludes:
     folder): by path or by glob (``ci/*.yml``) from the project root, the
     folder of the root file, nested includes followed to GitLab's limit.
 
-    A glob is matched against the files below its root only (a range of the
-    sorted paths), and all globs of a search share one budget of 150
-    comparisons per file found: GitLab's 150 includes of one root over the
-    whole tree fit, and no tree of nested roots makes the search quadratic.
+    A glob is matched against the files below its root that start with its
+    text before the first ``*`` only (a range of the sorted paths), and all
+    globs of a search share one budget of 150 comparisons per file found
+    (a comparison of a long name with a long pattern counts as more, see
+    ``_matches``): GitLab's 150 includes of one root over the whole tree
+    fit, and neither a tree of nested roots nor long patterns and names
+    make the search quadratic.
     Each file is parsed once per search, however many roots include it.
     Given no search (``walked`` None), the folder is listed only for the
     first glob: a path named is looked up alone, as the listing would have
@@ -223,7 +221,8 @@ class _GitlabIncludes:
     def _matches(self, root: str, name: str) -> list[str]:
         import bisect
         pattern = name.lstrip('/')
-        if not any(c in pattern for c in '*?['):
+        # GitLab: a wildcard path has a '*'; '?' and '[' are characters
+        if '*' not in pattern:
             path = os.path.normpath(os.path.join(root, pattern))
             if not self.walked:
                 return [path] if self._walk_finds(path) else []
@@ -233,10 +232,15 @@ class _GitlabIncludes:
             self._found([os.path.normpath(p) for p in _walk(self.folder)])
         glob = Glob(pattern)
         prefix = root + os.sep if root else ''
+        # the names below root that start with the pattern's text before
+        # its first '*': a range of the sorted paths
+        start = prefix + pattern[:pattern.index('*')].replace('/', os.sep)
         matches = []
-        for path in itertools.islice(self.sorted, bisect.bisect_left(self.sorted, prefix), None):
-            self.budget -= 1
-            if self.budget < 0 or not path.startswith(prefix):
+        for path in itertools.islice(self.sorted, bisect.bisect_left(self.sorted, start), None):
+            if not path.startswith(start):
+                break
+            self.budget -= glob.cost(path)
+            if self.budget < 0:
                 break
             if glob.matches(path[len(prefix):].replace(os.sep, '/')):
                 matches.append(path)
@@ -319,121 +323,161 @@ class _GitlabIncludes:
 
 
 class Glob:
-    """A shell pattern matched as ``fnmatch.fnmatchcase`` matches it (``*``
-    any text, ``/`` included; ``?`` one character; ``[…]`` and ``[!…]``
-    sets, a ``[`` without its ``]`` itself), in time linear in the pattern
-    and the name: no regular expression is made of the whole pattern, whose
-    backtracking over many ``*`` grows with their number.
+    """An ``include: local:`` wildcard path matched as GitLab matches it
+    (``Repository#search_files_by_wildcard_path``): the path is taken
+    literally but for ``**/`` (any run of folders, or none), then ``**``
+    (any text, ``/`` included) and then ``*`` (any text without ``/``),
+    read in that order from the left; ``?``, ``[``, ``]``, ``{`` and ``}``
+    are the characters themselves, and the whole name must match.  One
+    difference, on the side of reading more: ``**`` crosses a line feed in
+    a name, where the ``.`` of GitLab's RE2 expression does not.
 
-    The pattern is cut at its stars into parts of single characters; the
-    first part must start the name, the last end it, and each part between
-    is taken at its leftmost place after the one before (a later place
-    could only leave less room to the rest).
+    No regular expression is made: a backtracking one grows with the
+    number of stars.  The wildcards of a run are reduced to one of
+    ``*``, ``**/``, ``**`` or ``*`` then ``**/`` (the same names), and the
+    name is read once, the places of the pattern it can be at held as the
+    bits of an int (RE2's own bound: the name's length times the
+    pattern's, over a machine word); a pattern of more characters to match
+    than the name has is no match, so that factor is at most the name's,
+    and a search charges each comparison to its budget by it (``cost``).
     """
 
     def __init__(self, pattern: str) -> None:
-        # each part: a str of plain characters, or its characters: a str
-        # (itself), None (``?``, any) or a compiled one-character set
-        plain: list[Part]
-        if '[' not in pattern:  # the usual glob: cut by str.split
-            plain = [
-                piece if '?' not in piece else [None if c == '?' else c for c in piece]
-                for piece in pattern.split('*')
-            ]
-        else:
-            parts: list[list[Token]] = [[]]
-            i, n = 0, len(pattern)
-            while i < n:
-                c = pattern[i]
-                i += 1
-                if c == '*':
-                    parts.append([])
-                elif c == '?':
-                    parts[-1].append(None)
-                elif c == '[':
-                    end = _set_end(pattern, i)
-                    if end < 0:
-                        parts[-1].append('[')
-                    else:
-                        parts[-1].append(_one_character_set(pattern[i - 1:end + 1]))
-                        i = end + 1
-                else:
-                    parts[-1].append(c)
-            plain = [_plain(p) for p in parts]
-        self.starred = len(plain) > 1
-        # the parts between stars that are not empty
-        self.parts = (
-            plain[:1] + [p for p in plain[1:-1] if p] + plain[-1:] if self.starred else plain
-        )
+        self.pattern = pattern
+        self.wild = '*' in pattern
+        # the characters a name must have: all but the stars and the '/'
+        # of each ``**/`` (counted without reading the pattern in Python)
+        self.literals = len(pattern) - pattern.count('*') - (len(pattern.split('**/')) - 1)
+        self.built = False  # the bits, made for the first name long enough
+        self.size = 0  # places
+
+    def cost(self, name: str) -> int:
+        """What a comparison with ``name`` costs a search's budget: one,
+        and one more for each 4,096 bits of places it may hold while it
+        reads the name."""
+        if not self.wild or self.literals > len(name):
+            return 1
+        if not self.built:
+            self._build()
+        return 1 + (len(name) * self.size >> 12)
+
+    def _build(self) -> None:
+        # the places (bits) of: each character read, loops on any character,
+        # on any but '/', and places reached without reading from the one
+        # before (skip1) or from two before (skip2); each list made into an
+        # int at once (an int grown a bit at a time is quadratic)
+        by_char: dict[str, list[int]] = {}
+        loop_any: list[int] = []
+        loop_no_slash: list[int] = []
+        skip1: list[int] = []
+        skip2: list[int] = []
+        place = 0
+        for token in _wildcard_tokens(self.pattern):
+            place += 1
+            if len(token) == 1:
+                by_char.setdefault(token, []).append(place)
+                continue
+            skip1.append(place - 1)
+            if token == _STAR:
+                loop_no_slash.append(place)
+            elif token == _ANY:
+                loop_any.append(place)
+            else:  # _FOLDERS: any text then '/' (two places), or nothing
+                skip2.append(place - 1)
+                loop_any.append(place)
+                place += 1
+                by_char.setdefault('/', []).append(place)
+        self.by_char = {c: _bits(places) for c, places in by_char.items()}
+        self.loop_any = _bits(loop_any)
+        self.loop_no_slash = _bits(loop_no_slash)
+        self.skip1 = _bits(skip1)
+        self.skip2 = _bits(skip2)
+        self.accept = 1 << place
+        self.size = place + 1
+        self.start = self._closed(1)
+        self.built = True
+
+    def _closed(self, places: int) -> int:
+        skip1, skip2 = self.skip1, self.skip2
+        while True:
+            more = places | (places & skip1) << 1 | (places & skip2) << 2
+            if more == places:
+                return places
+            places = more
 
     def matches(self, name: str) -> bool:
-        parts = self.parts
-        if not self.starred:
-            return len(name) == len(parts[0]) and _part_at(parts[0], name, 0)
-        first, last = parts[0], parts[-1]
-        if len(first) + len(last) > len(name):
+        if not self.wild:
+            return name == self.pattern
+        if self.literals > len(name):
             return False
-        end = len(name) - len(last)
-        if not (_part_at(first, name, 0) and _part_at(last, name, end)):
-            return False
-        at = len(first)
-        for part in parts[1:-1]:
-            found = _find_part(part, name, at, end)
-            if found < 0:
+        if not self.built:
+            self._build()
+        places = self.start
+        by_char = self.by_char
+        loop_any, loop_no_slash = self.loop_any, self.loop_no_slash
+        loop_both = loop_any | loop_no_slash
+        for c in name:
+            places = self._closed(
+                (places << 1) & by_char.get(c, 0)
+                | places & (loop_any if c == '/' else loop_both),
+            )
+            if not places:
                 return False
-            at = found + len(part)
-        return True
+        return bool(places & self.accept)
 
 
-def _plain(part: list[Token]) -> Part:
-    """A part of plain characters as one str (found with str.find)."""
-    text = [token for token in part if isinstance(token, str)]
-    return ''.join(text) if len(text) == len(part) else part
+def _bits(places: list[int]) -> int:
+    """An int with the bits of ``places`` set."""
+    if not places:
+        return 0
+    bitmap = bytearray(places[-1] // 8 + 1)
+    for place in places:
+        bitmap[place >> 3] |= 1 << (place & 7)
+    return int.from_bytes(bitmap, 'little')
 
 
-def _set_end(pattern: str, i: int) -> int:
-    """Where the ``]`` closing a set opened before ``i`` stands (-1: none),
-    found as fnmatch.translate finds it."""
-    j = i
-    if j < len(pattern) and pattern[j] == '!':
-        j += 1
-    if j < len(pattern) and pattern[j] == ']':
-        j += 1
-    end = pattern.find(']', j)
-    return end
+_STAR = '[^/]*'  # GitLab's ``*``
+_ANY = '.*'  # ``**``
+_FOLDERS = '(.*/)?'  # ``**/``
 
 
-def _one_character_set(text: str) -> Pattern[str]:
-    """``[…]`` as fnmatch reads it: its own translation, one character long
-    (ranges, ``!``, an empty range that matches nothing)."""
-    import fnmatch
-    import re
-    return re.compile(fnmatch.translate(text))
+def _wildcard_tokens(pattern: str) -> list[str]:
+    """The pattern as GitLab rewrites it, a character or a wildcard each,
+    each run of wildcards reduced to one that matches the same names."""
+    tokens: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            tokens.extend(_reduced(run))
+            run.clear()
+
+    for i, piece in enumerate(pattern.split('**/')):
+        if i:
+            run.append(_FOLDERS)
+        for j, part in enumerate(piece.split('**')):
+            if j:
+                run.append(_ANY)
+            for k, text in enumerate(part.split('*')):
+                if k:
+                    run.append(_STAR)
+                if text:
+                    flush()
+                    tokens.extend(text)
+    flush()
+    return tokens
 
 
-def _part_at(part: Part, name: str, at: int) -> bool:
-    if isinstance(part, str):
-        return name.startswith(part, at)
-    for k, token in enumerate(part):
-        c = name[at + k]
-        if token is None:
-            continue
-        if isinstance(token, str):
-            if c != token:
-                return False
-        elif token.match(c) is None:
-            return False
-    return True
-
-
-def _find_part(part: Part, name: str, start: int, end: int) -> int:
-    """The leftmost place from ``start`` where ``part`` fits before ``end``."""
-    if isinstance(part, str):
-        return name.find(part, start, end)
-    for at in range(start, end - len(part) + 1):
-        if _part_at(part, name, at):
-            return at
-    return -1
+def _reduced(run: list[str]) -> list[str]:
+    """A run of wildcards as one of ``*``, ``**/``, ``**``, ``*`` ``**/``:
+    ``**`` next to any other is ``**``; ``**/`` then ``*`` is ``**`` too
+    (the folders up to the last '/', the rest); two alike are one."""
+    if _ANY in run:
+        return [_ANY]
+    alternating = [w for k, w in enumerate(run) if k == 0 or run[k - 1] != w]
+    if any(a == _FOLDERS and b == _STAR for a, b in zip(alternating, alternating[1:])):
+        return [_ANY]
+    return alternating
 
 
 def paths_or_here(arguments: Sequence[str]) -> list[str]:
