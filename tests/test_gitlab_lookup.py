@@ -105,7 +105,7 @@ NAMES = [
     'ci/build.yml', '/ci/build.yml', 'ci/./build.yml', 'ci//build.yml',
     'ci/../ci/build.yml', 'ci/build.yml/', './ci/build.yml', 'ci/missing.yml',
     'ci', 'ci/sub', 'ci/sub/deep.yml', 'ci/link.yml', 'linked-ci/build.yml',
-    'ci/fifo.yml', '.git/config.yml', '.hg/x.yml', 'ci/sub/.svn/y.yml', 'ci/.git',
+    'ci/fifo.yml', '.git/config.yml', '.GIT/x.yml', '.hg/x.yml', 'ci/sub/.svn/y.yml', 'ci/.git',
     '../outside.yml', '../repo/ci/build.yml', '/../outside.yml', 'ci/../../outside.yml',
     'ci/a\x00b.yml', '', '.', '/', '.gitlab-ci.yml', 'ci/build.yml/../build.yml',
     'ci/\u00e9t\u00e9.yml', 'ci/spaced name.yml',
@@ -118,6 +118,8 @@ def _tricky(tmp_path: Path) -> Path:
     (repository / '.git').mkdir()
     (repository / '.hg').mkdir()
     (repository / '.git' / 'config.yml').write_text('x: 1\n')
+    (repository / '.GIT').mkdir()
+    (repository / '.GIT' / 'x.yml').write_text('x: 1\n')
     (repository / '.hg' / 'x.yml').write_text('x: 1\n')
     (repository / 'ci' / 'sub' / '.svn' / 'y.yml').write_text('x: 1\n')
     (repository / 'ci' / '.git').write_text('a file named .git\n')

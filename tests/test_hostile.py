@@ -196,6 +196,44 @@ def test_compose_include_never_reads_the_repositorys_git_folder(tmp_path: Path) 
     ]
 
 
+@pytest.mark.parametrize('folder', ('.GIT', '.Git', '.hG', '.SVN', '.g\u0131t'))
+def test_no_reader_follows_a_path_into_version_control_in_another_case(
+        tmp_path: Path, folder: str,
+) -> None:
+    """On a case-insensitive file system (macOS, Windows) ``.GIT/config`` is
+    git's config: a version control folder is refused in any case (and as
+    NTFS compares: a dotless i), as an include's env_file, an included
+    file, a file extended, and a GitLab include, by name or wildcard."""
+    (tmp_path / '.git').mkdir()
+    write(tmp_path / folder / 'config', f'extraheader={SECRET}\n'.encode())
+    write(tmp_path / folder / 'web.yml', b'services:\n  web:\n    image: nginx:1\n')
+    write(tmp_path / folder / 'ci.yml', b'job:\n  image: secret:${CI_JOB_TOKEN}\n')
+    write(tmp_path / 'web.yml', b'services:\n  web:\n    image: nginx:${extraheader}\n')
+    write(tmp_path / 'compose.yaml', (
+        f'include:\n  - path: web.yml\n    env_file: {folder}/config\n  - {folder}/web.yml\n'
+        f'services:\n  app:\n    extends:\n      file: {folder}/web.yml\n      service: web\n'
+    ).encode())
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert SECRET not in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"compose.yaml: error: include: env_file {folder}/config is in the repository's "
+        f'{folder} folder: not read',
+        f"compose.yaml: error: includes {folder}/web.yml, in the repository's {folder} "
+        'folder: not read',
+        f'compose.yaml: error: services.app extends {folder}/web.yml, in the '
+        f"repository's {folder} folder: not read",
+    ]
+    from digestpin_hooks.read.files import files_in_folder
+    for include in (f'{folder}/ci.yml', f'/{folder}/*.yml', '**.yml'):
+        write(tmp_path / '.gitlab-ci.yml', f'include: {include!r}\n'.encode())
+        found = {os.path.relpath(p, tmp_path) for p, _ in files_in_folder(str(tmp_path))}
+        # web.yml, beside them, is included by '**.yml'
+        assert found == {'.gitlab-ci.yml', 'compose.yaml', 'web.yml'} - (
+            set() if include == '**.yml' else {'web.yml'}
+        ), include
+
+
 def test_compose_include_merge_is_bounded(tmp_path: Path) -> None:
     """An include entry that merges a file of 3,000 services over itself
     150 times reads it once and reports each image once; one of 151 files

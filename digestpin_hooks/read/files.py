@@ -45,6 +45,15 @@ if TYPE_CHECKING:
 
 # folders a search never enters: version control metadata
 _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
+_SKIPPED_UPPER = frozenset(name.upper() for name in _SKIPPED_FOLDERS)
+
+
+def _version_control(name: str) -> bool:
+    """Whether a path component names a version control folder, in any
+    case: on a case-insensitive file system (macOS, Windows) ``.GIT/config``
+    is git's own config.  Case-folded, and upper-cased as NTFS compares
+    names (``.gıt`` with a dotless i is ``.GIT``)."""
+    return name.casefold() in _SKIPPED_FOLDERS or name.upper() in _SKIPPED_UPPER
 
 
 def _walk(directory: str) -> list[str]:
@@ -67,7 +76,7 @@ def _walk(directory: str) -> list[str]:
                 for entry in entries:
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            if entry.name not in _SKIPPED_FOLDERS:
+                            if not _version_control(entry.name):
                                 dirs.append(entry.name)
                         elif entry.is_file(follow_symlinks=False):
                             files.append(entry.name)
@@ -276,7 +285,7 @@ class _GitlabIncludes:
                 here = os.path.join(here, part)
                 mode = os.lstat(here).st_mode
                 if at < len(parts) - 1 and (
-                        not stat.S_ISDIR(mode) or part in _SKIPPED_FOLDERS
+                        not stat.S_ISDIR(mode) or _version_control(part)
                 ):
                     return False
             return stat.S_ISREG(mode)
@@ -995,7 +1004,7 @@ def _outside(top: str, path: str) -> str:
     if os.path.commonpath((top, real)) != top:
         return f'outside the repository ({top})'
     below = os.path.relpath(real, top).split(os.sep)
-    metadata = next((part for part in below if part in _SKIPPED_FOLDERS), None)
+    metadata = next((part for part in below if _version_control(part)), None)
     if metadata is not None:
         return f"in the repository's {metadata} folder"
     return ''
