@@ -7,6 +7,7 @@ on a unix socket plays each fault.
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -449,3 +450,114 @@ def test_a_throttled_registry_fails_its_own_pin_in_verify(
         f'or use --source local\n'
         f'summary: 1 pin verified in 1 file; 1 error\n'
     )
+
+
+def denying_registry() -> ScriptedRegistry:
+    """A registry that answers 403 to every manifest request (the real
+    registry answers 401 without a login, never 403)."""
+    def answer(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path == '/v2/':
+            return 200, {'Content-Type': 'application/json'}, b'{}'
+        return 403, {'Content-Type': 'application/json'}, json.dumps(
+            {'errors': [{'code': 'DENIED', 'message': 'requested access to the resource is denied'}]},
+        ).encode()
+    return ScriptedRegistry(answer)
+
+
+@pytest.mark.parametrize('login', ('none', 'wrong', 'denied'))
+@pytest.mark.parametrize('source', ('pull', 'daemon-registry'))
+def test_a_registry_that_refuses_the_login_fails_its_reference_with_advice_to_log_in(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, source: str, login: str,
+) -> None:
+    """Behind the real daemon, a registry with htpasswd auth asked with no
+    login (the daemon: 500 "no basic auth credentials") or a wrong one (401
+    "unauthorized: authentication required"; a pull: 500), or one that
+    answers 403 (the daemon: "denied"), fails the reference: an
+    authentication error to mend by logging in, not "no such tag", and
+    without the credential in any word."""
+    from tests.registries import htpasswd_auth
+    from tests.registries import USER
+    if login == 'denied':
+        registry = denying_registry()
+        address = registry.address
+    else:
+        address = stack.start_registry(f'refusing-{source}-{login}', htpasswd_auth(Path(stack.root)))
+    config = tmp_path / 'config'
+    config.mkdir()
+    wrong = 'not-the-password-Zm9vYmFy'
+    auths = {} if login == 'none' else {address: {'auth': base64.b64encode(f'{USER}:{wrong}'.encode()).decode()}}
+    (config / 'config.json').write_text(json.dumps({'auths': auths}))
+    monkeypatch.setenv('DOCKER_CONFIG', str(config))
+    good = f'{stack.registry}/faults/refused-{source}-{login}:1'
+    digest = stack.push(good, f'good beside a refusal {source} {login}')
+    stack.remove(good)  # so that --source pull must pull it
+    bad = f'{address}/direct/app:1'
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {good}\nFROM {bad}\n')
+    try:
+        code = fix_main(['--docker-host', stack.host, '--timeout', '10', '--source', source, str(path)])
+    finally:
+        if login == 'denied':
+            registry.close()
+    out, err = capsys.readouterr()
+    words = {
+        'none': f'Head "http://{address}/v2/direct/app/manifests/1": no basic auth credentials',
+        'wrong': 'unauthorized: authentication required',
+        'denied': 'denied',
+    }[login]
+    assert code == 1, out + err
+    assert path.read_text() == f'FROM {good}@{digest}\nFROM {bad}\n'
+    assert out == (
+        f'{path}:1:6: pinned {good} -> {good}@{digest}\n'
+        f"{path}:2:6: DP001 '{bad}' left unpinned: the registry refused access "
+        f'through the Docker daemon at {stack.host}: {words}; log in (docker login '
+        f'{address}) as a user that may pull it, and check the name (the other '
+        f'references were resolved)\n'
+    )
+    assert err == 'summary: 1 finding (DP001 1) in 1 file; 1 pinned\n'
+    assert wrong not in out + err
+
+
+@pytest.mark.parametrize('login', ('wrong', 'denied'))
+def test_a_registry_that_refuses_the_login_fails_its_pin_in_verify(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, login: str,
+) -> None:
+    """verify --source daemon-registry: a pin whose registry refuses the
+    login (401) or the access (403) is an error at its line that says to
+    log in, not a pin whose tag is gone."""
+    from tests.registries import htpasswd_auth
+    from tests.registries import USER
+    if login == 'denied':
+        registry = denying_registry()
+        address = registry.address
+    else:
+        address = stack.start_registry('refusing-verify', htpasswd_auth(Path(stack.root)))
+    config = tmp_path / 'config'
+    config.mkdir()
+    wrong = 'not-the-password-Zm9vYmFy'
+    (config / 'config.json').write_text(json.dumps({'auths': {
+        address: {'auth': base64.b64encode(f'{USER}:{wrong}'.encode()).decode()},
+    }}))
+    monkeypatch.setenv('DOCKER_CONFIG', str(config))
+    bad = f'{address}/direct/app:1@sha256:' + '4' * 64
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {bad}\n')
+    try:
+        code = verify_main([
+            '--docker-host', stack.host, '--timeout', '10', '--source', 'daemon-registry', str(path),
+        ])
+    finally:
+        if login == 'denied':
+            registry.close()
+    out, err = capsys.readouterr()
+    words = 'unauthorized: authentication required' if login == 'wrong' else 'denied'
+    assert code == 2, out + err
+    assert out == ''
+    assert err == (
+        f"{path}: error: line 1: cannot verify '{bad}': the registry refused access "
+        f'through the Docker daemon at {stack.host}: {words}; log in (docker login '
+        f'{address}) as a user that may pull it, and check the name\n'
+    )
+    assert wrong not in out + err

@@ -22,6 +22,7 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.reference import split_domain
 from digestpin_hooks.resolve.answers import digest_key
 from digestpin_hooks.resolve.answers import DigestKey
 from digestpin_hooks.resolve.answers import Failed
@@ -62,6 +63,17 @@ DEFAULT_HOST = 'unix:///var/run/docker.sock'
 # read: everything else gets a Failed (the registry could not answer at that
 # reference) or a Missing (the daemon says there is no such image for you).
 _REGISTRY_FAILURE_RE = re.compile(r'\b(?:429|5\d\d)\b|toomanyrequests', re.I)
+# The daemon's words for a registry that refused the login (none, or a
+# wrong one) or the access, read in _registry_refused() only.  Asked of
+# dockerd with a real htpasswd registry and a 403 one (tests/test_faults.py):
+# a distribution inspect says 401 "unauthorized: authentication required",
+# 403 "denied", and 500 "Head ...: no basic auth credentials" with no login
+# at all; a pull says each of those words with 500.  Its own "pull access
+# denied for ..., repository does not exist or may require 'docker login'"
+# (Docker Hub's answer to a name that does not exist) stays a Missing.
+_REGISTRY_REFUSAL_RE = re.compile(
+    r'\bunauthorized\b|\bdenied\b|authentication required|no basic auth credentials', re.I,
+)
 # what a daemon source's Missing advises
 LOGIN_HINT = 'check the name and your docker login'
 # what a Failed of fix and update adds: one reference failed, not the run
@@ -254,6 +266,22 @@ def _registry_failed(status: int | None, message: str) -> bool:
     return _REGISTRY_FAILURE_RE.search(message) is not None
 
 
+def _registry_refused(status: int | None, message: str) -> bool:
+    """Whether the daemon says that the registry refused the login or the
+    access (401, 403), which a login (or another one) may mend: from the
+    status of its answer, or, where the daemon answers 500 or the pull's
+    stream ends in an error (``status`` None), from its words
+    (_REGISTRY_REFUSAL_RE)."""
+    if status in (401, 403):
+        return True
+    if status is not None and status < 500:
+        return False
+    return (
+        _REGISTRY_REFUSAL_RE.search(message) is not None
+        and 'repository does not exist' not in message
+    )
+
+
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
     """``function()``, or TimeoutError once ``seconds`` have passed.
 
@@ -309,6 +337,15 @@ class Daemon:
             f'{self.endpoint.host}: {words}; {advice}',
         )
 
+    def _registry_refusal(self, words: str, name: str) -> Failed:
+        registry = split_domain(name)[0]
+        return Failed(
+            f'the registry refused access through the Docker daemon at '
+            f'{self.endpoint.host}: {words}; log in '
+            f'({"docker login " + registry if registry else "docker login"}) '
+            f'as a user that may pull it, and check the name',
+        )
+
     def _within_deadline(self, function: Callable[[], Any]) -> Any:
         """Run one SDK call within the deadline.  APIError is raised as it
         is; every other failure is the daemon's."""
@@ -332,17 +369,21 @@ class Daemon:
                 raise self.error(e) from None
             raise
 
-    def _via_registry(self, function: Callable[[], Any]) -> Any:
-        """Run one SDK call that the daemon answers from a registry: its
-        answer, or what it says of that one reference.  Missing: the daemon
-        says there is no such image (for you); Failed: the registry answered
-        429 or 5xx, or this call hung or was garbled.  The daemon answered
-        ``/version`` before, so neither is the whole source's failure."""
+    def _via_registry(self, function: Callable[[], Any], name: str) -> Any:
+        """Run one SDK call that the daemon answers from a registry about
+        the image ``name``: its answer, or what it says of that one
+        reference.  Missing: the daemon says there is no such image (for
+        you); Failed: the registry refused the login or the access (401,
+        403), or answered 429 or 5xx, or this call hung or was garbled.
+        The daemon answered ``/version`` before, so neither is the whole
+        source's failure."""
         try:
             return self._within_deadline(function)
         except docker.errors.APIError as e:
             status = e.status_code or 500
             words = _short(Exception(e.explanation or e))
+            if _registry_refused(status, words):
+                return self._registry_refusal(words, name)
             if _registry_failed(status, ''):
                 return self._registry_failure(
                     f'{status} {words}', 'try again later, or use --source local',
@@ -381,7 +422,7 @@ class Daemon:
                 if isinstance(status, str) and status.startswith('Digest: '):
                     digest = status[len('Digest: '):].strip()
             return digest, ''
-        answer = self._via_registry(pull_events)
+        answer = self._via_registry(pull_events, repository)
         if isinstance(answer, Missing):
             return Missing(f'docker pull failed: {answer.reason}', LOGIN_HINT)
         if isinstance(answer, Failed):
@@ -389,6 +430,8 @@ class Daemon:
         digest, message = answer
         if message:
             words = _short(Exception(message))
+            if _registry_refused(None, message):
+                return self._registry_refusal(words, repository)
             if _registry_failed(None, message):
                 return self._registry_failure(words, 'try again later')
             return Missing(f'docker pull failed: {words}', LOGIN_HINT)
@@ -402,6 +445,7 @@ class Daemon:
         answer = self._via_registry(
             # public API, untyped in types-docker
             lambda: self.api.inspect_distribution(reference),  # type: ignore[no-untyped-call]
+            reference,
         )
         if isinstance(answer, (Missing, Failed)):
             return answer
