@@ -1185,3 +1185,65 @@ def test_compose_include_merge_pins_a_tagged_winner_where_written(
     assert (tmp_path / 'override.yml').read_bytes() == override.replace(
         'nginx:1.27', f'nginx:1.27@{digest_of("nginx:1.27")}',
     ).replace("'w:2'", f"'w:2@{digest_of('w:2')}'").encode()
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Parses of each text (by its first line) from now on: the parse
+    function patched where every reader finds it."""
+    from digestpin_hooks.read import yaml_nodes
+    from digestpin_hooks.read import yaml_refs
+    parse = yaml_nodes.compose_documents
+    counts: dict[str, int] = {}
+
+    def counting(text: str, **options: bool) -> list[yaml_nodes.Node | None]:
+        first = text.split('\n', 1)[0]
+        counts[first] = counts.get(first, 0) + 1
+        return parse(text, **options)
+    monkeypatch.setattr(yaml_nodes, 'compose_documents', counting)
+    monkeypatch.setattr(yaml_refs, 'compose_documents', counting)
+    return counts
+
+
+def test_each_compose_file_of_an_include_is_parsed_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A root that includes an entry of two files (layers), the first of
+    which extends a service of a third: each file's text is parsed once,
+    for its include:, its extends, its layer and its own reading (the
+    included file was parsed 5 times, its override 4, the extended 3)."""
+    tree(tmp_path, {
+        'compose.yaml': '# root\ninclude:\n  - path: [inc.yml, over.yml]\nservices:\n  r:\n    image: r:1\n',
+        'inc.yml': (
+            '# inc\nservices:\n  web:\n    extends:\n      file: base.yml\n      service: base\n'
+            '  db:\n    image: postgres:16\n'
+        ),
+        'over.yml': '# over\nservices:\n  db:\n    image: postgres:17\n',
+        'base.yml': '# base\nservices:\n  base:\n    image: nginx:1\n',
+    })
+    counts = _counting_parses(monkeypatch)
+    assert [(source, image) for _, source, _, image in images(tmp_path, ['compose.yaml'], monkeypatch)] == [
+        ('services.base.image', 'nginx:1'), ('services.r.image', 'r:1'),
+        ('services.db.image', 'postgres:17'),
+    ]
+    assert counts == {'# root': 1, '# inc': 1, '# over': 1, '# base': 1}
+
+
+def test_the_parses_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root including 150 files (151 texts) keeps at most 150 parses at
+    any time, and none once the run is over."""
+    from digestpin_hooks.read import yaml_nodes
+    tree(tmp_path, {
+        'compose.yaml': 'include:\n' + ''.join(f'  - f{k}.yml\n' for k in range(150)),
+        **{f'f{k}.yml': f'services:\n  s{k}:\n    image: i{k}:1\n' for k in range(150)},
+    })
+    parse = yaml_nodes.compose_documents
+    held: list[int] = []
+
+    def watching(text: str, **options: bool) -> list[yaml_nodes.Node | None]:
+        held.append(len(yaml_nodes._kept or ()))
+        return parse(text, **options)
+    monkeypatch.setattr(yaml_nodes, 'compose_documents', watching)
+    found = images(tmp_path, ['compose.yaml'], monkeypatch)
+    assert len(found) == 150
+    assert max(held) == yaml_nodes.KEPT_PARSES == 150
+    assert yaml_nodes._kept is None

@@ -647,7 +647,14 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
     change it: until the first GitLab file (a pipeline is read again with
     the files it includes) or the first name that is a symlink (a later
     name of the same file would be preferred to it); from there on the
-    files are held, and handed on at the end as load_all always did."""
+    files are held, and handed on at the end as load_all always did.
+    Within it each Compose text is parsed once (parses_kept)."""
+    from digestpin_hooks.read.yaml_nodes import parses_kept
+    with parses_kept():
+        yield from _load_each_once(paths, kind)
+
+
+def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | FileError]:
     from digestpin_hooks.model import FileError
     # the files handed on or held as Compose files: an include or an
     # extended file among them is read as given (one read as another kind,

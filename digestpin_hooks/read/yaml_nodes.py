@@ -10,6 +10,7 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
+import contextlib
 from itertools import repeat
 
 from digestpin_hooks.model import Record
@@ -131,6 +132,55 @@ def _parser(text: str) -> Any:
     except ImportError:
         return yaml.SafeLoader(text)
     return CParser(text)
+
+
+# Compose's readers of one file (its include: entries, the services it
+# extends, its layers in a merge, the file read itself) each take its text:
+# within a run (parses_kept) a text is parsed once, the last KEPT_PARSES
+# texts kept, as many as the files Compose's includes may reach.
+KEPT_PARSES = 150
+_kept: dict[tuple[str, bool], list[Node | None] | YamlError] | None = None
+_keeping = 0  # the runs (parses_kept) open
+
+
+@contextlib.contextmanager
+def parses_kept() -> Iterator[None]:
+    """A run: while open (nested, until the outermost closes) parse_once
+    keeps what it parsed."""
+    global _kept, _keeping
+    _keeping += 1
+    if _kept is None:
+        _kept = {}
+    try:
+        yield
+    finally:
+        _keeping -= 1
+        if not _keeping:
+            _kept = None
+
+
+def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
+    """compose_documents(text), parsed once a run: the documents (or the
+    error) a text gave before, while its run keeps them.  Keyed by the text
+    itself, which is what is parsed: the same text is the same documents,
+    never a stale parse of a file since changed (and nodes are never
+    changed: a reader that drops some makes new ones)."""
+    kept = _kept
+    if kept is None:
+        return compose_documents(text, later_wins=later_wins)
+    key = (text, later_wins)
+    found = kept.pop(key, None)
+    if found is None:
+        try:
+            found = compose_documents(text, later_wins=later_wins)
+        except YamlError as e:
+            found = e
+        if len(kept) >= KEPT_PARSES:
+            del kept[next(iter(kept))]  # the least recently used
+    kept[key] = found  # the most recent, last
+    if isinstance(found, YamlError):
+        raise type(found)(*found.args)
+    return found
 
 
 def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | None]:

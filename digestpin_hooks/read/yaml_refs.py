@@ -38,6 +38,7 @@ from digestpin_hooks.read.yaml_nodes import compose_documents
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import NotOfKind
+from digestpin_hooks.read.yaml_nodes import parse_once
 from digestpin_hooks.read.yaml_nodes import MAX_BYTES
 from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import written_paths
@@ -346,7 +347,7 @@ def _first_document(text: str) -> Node | None:
     empty), or None, also for text that does not parse: reading the file
     itself says what is wrong with it."""
     try:
-        documents = compose_documents(text)
+        documents = parse_once(text)
     except YamlError:
         return None
     return next((d for d in documents if d is not None), None)
@@ -414,7 +415,7 @@ def compose_layers(text: str) -> dict[str, ComposeLayer]:
     a file whose ``services`` is ``!reset`` removes all before it (the
     name '' stands for every service)."""
     try:
-        written = compose_documents(text)
+        written = parse_once(text)
     except YamlError:
         return {}
     first = next((d for d in written if d is not None), None)
@@ -798,6 +799,8 @@ def parse_yaml(
     elif kind == DEVCONTAINER:
         from digestpin_hooks.read.jsonc import parse_jsonc
         documents = parse_jsonc(text)
+    elif kind == COMPOSE:  # its includes, extends and layers parse it once
+        documents = parse_once(text, later_wins=BY_NAME[kind].duplicates == LATER_WINS)
     else:
         documents = compose_documents(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
