@@ -769,6 +769,13 @@ def extract_flags(
         flags.append((word, word_start, i))
 
 
+@functools.lru_cache(maxsize=None)
+def _word_run_re(escape: str) -> re.Pattern[str]:
+    """A run of a word's characters that are neither quotes nor ``escape``
+    (nor Go's blanks, which end the word): arg_words takes it at once."""
+    return re.compile(f'[^{re.escape(GO_SPACE + escape)}\'"]+')
+
+
 def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
     """BuildKit's parseWords: blank-separated, quotes and escapes kept."""
     words = []
@@ -785,6 +792,7 @@ def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
             i = plain.end()
             words.append((plain.group(), word_start, i))
             continue
+        plain_run = _word_run_re(escape)
         while i < n and line[i] not in GO_SPACE:
             ch = line[i]
             if ch == escape:
@@ -796,7 +804,9 @@ def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
                     j += 2 if line[j] == escape and ch != "'" else 1
                 i = j + 1
                 continue
-            i += 1
+            run = plain_run.match(line, i)
+            assert run is not None  # ch itself is one
+            i = run.end()
         i = min(i, n)
         words.append((line[word_start:i], word_start, i))
     return words

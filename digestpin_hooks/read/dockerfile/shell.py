@@ -11,6 +11,7 @@ SkipUnsetEnv), so that quotes, escapes and ``${…}`` are read one way.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from digestpin_hooks.model import Record
@@ -106,6 +107,29 @@ _SPECIAL_PARAMETERS = frozenset('@*#?-$!0')
 _EOF = '\ufffd'  # how Go prints the rune read at the end of the input
 
 
+# The patterns below are compiled on first use: a lint of one file that
+# needs none of them does not pay for them.
+
+@functools.lru_cache(maxsize=None)
+def _plain_run_re(specials: str) -> re.Pattern[str]:
+    """A run of characters none of which is in ``specials``: text the
+    lexer copies as it stands, taken at once rather than a character at a
+    time (a long word or line is mostly such runs)."""
+    return re.compile(f'[^{re.escape(specials)}]+')
+
+
+@functools.lru_cache(maxsize=None)
+def _go_spaces_re() -> re.Pattern[str]:
+    """A run of Go's blanks (GO_SPACE), where the words of a line part."""
+    return re.compile(f'[{re.escape(GO_SPACE)}]+')
+
+
+@functools.lru_cache(maxsize=None)
+def _ascii_name_re() -> re.Pattern[str]:
+    """The ASCII characters processName takes into a name."""
+    return re.compile('[A-Za-z0-9_]+')
+
+
 class ShellError(ExpansionError):
     """BuildKit's lexer refuses the word (its message, as BuildKit says it)."""
 
@@ -176,6 +200,7 @@ class _Lexer:
     def _word(self, stop: str, raw_escapes: bool) -> str:
         out: list[str] = []
         s = self.s
+        plain = _plain_run_re('$\'"' + self.escape + stop)
         while self.i < len(s):
             ch = s[self.i]
             if stop and ch == stop:
@@ -187,16 +212,19 @@ class _Lexer:
                 out.append(self.single_quoted())
             elif ch == '"':
                 self.grown(out, self.double_quoted())
-            else:
+            elif ch == self.escape:
                 self.i += 1
-                if ch == self.escape:
-                    if raw_escapes:
-                        out.append(ch)
-                    if self.i >= len(s):
-                        break
-                    ch = s[self.i]
-                    self.i += 1
-                out.append(ch)
+                if raw_escapes:
+                    out.append(ch)
+                if self.i >= len(s):
+                    break
+                out.append(s[self.i])
+                self.i += 1
+            else:
+                run = plain.match(s, self.i)
+                assert run is not None  # ch itself is one
+                out.append(run.group())
+                self.i = run.end()
         if stop:
             raise ShellError(
                 f'unexpected end of statement while looking for matching {stop}',
@@ -252,6 +280,9 @@ class _Lexer:
         if self.i < len(s) and s[self.i] in _SPECIAL_PARAMETERS:
             self.i += 1
             return s[start:self.i]
+        ascii_head = _ascii_name_re().match(s, self.i)
+        if ascii_head is not None:
+            self.i = ascii_head.end()
         while self.i < len(s) and (
             s[self.i].isalpha() or s[self.i].isdecimal() or s[self.i] == '_'
         ):
@@ -348,21 +379,29 @@ class _Lexer:
         word: list[str] = []  # its pieces
         length = 0  # its characters: a word of none (``''``) is no word
 
+        spaces = _go_spaces_re()
+
         def add(text: str, raw: bool) -> None:
             nonlocal length
             if raw:
                 word.append(text)
                 length += len(text)
                 return
-            for ch in text:
-                if ch not in GO_SPACE:
-                    word.append(ch)
-                    length += 1
-                elif length:
+            at = 0
+            for blanks in spaces.finditer(text):
+                if blanks.start() > at:
+                    word.append(text[at:blanks.start()])
+                    length += blanks.start() - at
+                if length:
                     found.append(''.join(word))
                     word.clear()
                     length = 0
+                at = blanks.end()
+            if at < len(text):
+                word.append(text[at:])
+                length += len(text) - at
         s = self.s
+        plain = _plain_run_re('$<\'"' + self.escape)
         while self.i < len(s):
             ch = s[self.i]
             if ch == '$':
@@ -373,17 +412,19 @@ class _Lexer:
                 add(self.single_quoted(), raw=True)
             elif ch == '"':
                 add(self.double_quoted(), raw=True)
-            else:
+            elif ch == self.escape:
                 self.i += 1
-                if ch != self.escape:
-                    add(ch, raw=False)
-                    continue
                 if self.raw_escapes:
                     add(ch, raw=True)
                 if self.i >= len(s):
                     break
                 add(s[self.i], raw=True)
                 self.i += 1
+            else:
+                run = plain.match(s, self.i)
+                assert run is not None  # ch itself is one
+                add(run.group(), raw=False)
+                self.i = run.end()
         if length:
             found.append(''.join(word))
         return found
