@@ -521,10 +521,10 @@ class _Scanner:
         line_start = offset
         while line_start > 0:
             previous = text.rfind('\n', 0, line_start - 1) + 1
-            line = text[previous:line_start - 1]
+            head = text[previous:line_start - 1].lstrip(GO_SPACE)
             line_start = previous
-            if not self.is_skipped(line):
-                return _continues(line.lstrip(GO_SPACE), self.escape)
+            if head and head[0] != '#':  # neither blank nor a comment
+                return _continues(head, self.escape)
         return False
 
     def instruction_start(self, offset: int) -> int:
@@ -535,11 +535,11 @@ class _Scanner:
         line_start = offset
         while line_start > 0:
             previous = text.rfind('\n', 0, line_start - 1) + 1
-            line = text[previous:line_start - 1]
+            head = text[previous:line_start - 1].lstrip(GO_SPACE)
             line_start = previous
-            if self.is_skipped(line):
-                continue
-            if not _continues(line.lstrip(GO_SPACE), self.escape):
+            if not head or head[0] == '#':
+                continue  # a blank or comment line
+            if not _continues(head, self.escape):
                 break
             start = previous
         return start
@@ -776,6 +776,14 @@ def _word_run_re(escape: str) -> re.Pattern[str]:
     return re.compile(f'[^{re.escape(GO_SPACE + escape)}\'"]+')
 
 
+@functools.lru_cache(maxsize=None)
+def _double_quoted_re(escape: str) -> re.Pattern[str]:
+    """The inside of a double-quoted run: ``escape`` takes the character
+    after it, whatever it is."""
+    e = re.escape(escape)
+    return re.compile(f'(?:[^"{e}]++|{e}[\\s\\S])*+')
+
+
 def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
     """BuildKit's parseWords: blank-separated, quotes and escapes kept."""
     words = []
@@ -798,11 +806,15 @@ def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
             if ch == escape:
                 i += 2
                 continue
-            if ch in '\'"':
-                j = i + 1
-                while j < n and line[j] != ch:
-                    j += 2 if line[j] == escape and ch != "'" else 1
-                i = j + 1
+            if ch == "'":  # no escapes inside
+                j = line.find("'", i + 1)
+                i = n if j < 0 else j + 1
+                continue
+            if ch == '"':
+                inside = _double_quoted_re(escape).match(line, i + 1)
+                assert inside is not None  # it matches the empty string
+                j = inside.end()
+                i = j + 1 if j < n and line[j] == '"' else n
                 continue
             run = plain_run.match(line, i)
             assert run is not None  # ch itself is one
