@@ -185,8 +185,8 @@ def _lines_to_check(
     line = (
         rf'{blank}*+(?:(?=[{named_first}])(?:'
         rf'(?P<no_flags>{no_flags}){blank}+--|'
-        rf'(?P<name_value>env|label){blank}+(?:[^\s=]+{blank}*\r?$|'
-        rf'[^\s=]*=\S*(?:{blank}+[^\s=]*=\S*)*{blank}+[^\s=]+(?=\s|$))|'
+        rf'(?P<name_value>env|label){blank}++(?:[^\s=]++{blank}*+\r?$|'
+        rf'[^\s=]*+=\S*+(?:{blank}++[^\s=]*+=\S*+)*+{blank}++[^\s=]++(?=\s|$))|'
         rf'(?P<healthcheck>healthcheck)(?:{blank}+--\S*)*{blank}*\r?$'
         rf'{unknown})'
     )
