@@ -62,15 +62,23 @@ def _size_words(limit: int) -> str:
     return f'{limit} bytes'
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+
+
+def _read(fd: int, size: int) -> bytes:
+    try:
+        return os.read(fd, size)
+    except OSError as e:
+        raise ReadError(f'cannot read: {e.strerror or e}') from None
+
+
 def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     Raises ReadError (a FIFO, a device, a folder, a symlink when ``follow``
     is false, a file over the limit) or IsADirectoryError for a folder.
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
-    if not follow:
-        flags |= getattr(os, 'O_NOFOLLOW', 0)
+    flags = _OPEN_FLAGS if follow else _OPEN_FLAGS | getattr(os, 'O_NOFOLLOW', 0)
     try:
         fd = os.open(path, flags)
     except IsADirectoryError:
@@ -89,22 +97,22 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
             raise ReadError('not a regular file (a FIFO, socket or device)')
         if st.st_size > limit:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')
-        chunks = []
         remaining = limit + 1  # one byte more tells a file that grew
         # the size fstat gave, and one byte more to see the end: a buffer
         # of that size, not of MiB for every small file
         wanted = min(remaining, st.st_size + 1)
-        while remaining > 0:
-            try:
-                chunk = os.read(fd, wanted)
-            except OSError as e:
-                raise ReadError(f'cannot read: {e.strerror or e}') from None
-            chunks.append(chunk)
-            remaining -= len(chunk)
-            if len(chunk) < wanted:
-                break  # a regular file reads short only at its end
-            wanted = min(remaining, MiB)
-        data = b''.join(chunks)
+        data = _read(fd, wanted)
+        if len(data) == wanted:  # it grew since fstat: read on to the end
+            chunks = [data]
+            remaining -= len(data)
+            while remaining > 0:
+                wanted = min(remaining, MiB)
+                chunk = _read(fd, wanted)
+                chunks.append(chunk)
+                remaining -= len(chunk)
+                if len(chunk) < wanted:
+                    break  # a regular file reads short only at its end
+            data = b''.join(chunks)
         if len(data) > limit:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')
         return ReadFile(data, Identity.of(st))

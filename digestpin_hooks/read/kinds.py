@@ -92,9 +92,10 @@ def is_dockerfile_name(name: str) -> bool:
     """Whether a file name is a Dockerfile's: Dockerfile or Containerfile,
     alone or followed by ``.`` or ``-`` and more, or *.Dockerfile,
     *.dockerfile, *.Containerfile, *.containerfile."""
-    for stem in _DOCKERFILE_STEMS:
-        if name.startswith(stem) and name[len(stem):len(stem) + 1] in ('', '.', '-'):
-            return True
+    if name.startswith(_DOCKERFILE_STEMS):  # one C call for most names
+        for stem in _DOCKERFILE_STEMS:
+            if name.startswith(stem) and name[len(stem):len(stem) + 1] in ('', '.', '-'):
+                return True
     return name.endswith(_DOCKERFILE_SUFFIXES)
 
 
@@ -258,11 +259,12 @@ _CLAIMED_ENDINGS = None if any(
 ))
 
 
-def yaml_kind(path: str) -> str:
+def yaml_kind(path: str, name: str = '') -> str:
     """The kind a file's name says other than Dockerfile: the first kind of
     the table that claims it; else ``kubernetes`` for other
-    ``*.yaml``/``*.yml`` files, '' for the rest."""
-    name = os.path.basename(path)
+    ``*.yaml``/``*.yml`` files, '' for the rest.  ``name``: the path's
+    base name, when the caller has it."""
+    name = name or os.path.basename(path)
     if _CLAIMED_ENDINGS is not None and not name.endswith(_CLAIMED_ENDINGS):
         return ''  # most Dockerfiles not named as such: no kind to ask
     parts = path.replace('\\', '/').split('/')
@@ -275,6 +277,7 @@ def yaml_kind(path: str) -> str:
 def kind_of(path: str, kind: str = 'auto') -> str:
     if kind != 'auto':
         return kind
-    if is_dockerfile_name(os.path.basename(path)):
+    name = os.path.basename(path)
+    if is_dockerfile_name(name):
         return DOCKERFILE
-    return yaml_kind(path) or DOCKERFILE
+    return yaml_kind(path, name) or DOCKERFILE
