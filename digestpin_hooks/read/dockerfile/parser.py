@@ -418,7 +418,9 @@ class _Scanner:
         self.text = text
         self.escape = escape
         self.join_all = join_all
-        self.has_mounts = '--mount' in text
+        # whether ENV can feed an image (RUN --mount from=): asked only
+        # when not every instruction is joined
+        self.has_mounts = not join_all and '--mount' in text
         self.rest_of_instruction = _continuation_re(escape)
         # (line, offset, word) of instructions BuildKit does not know
         self.unknown: list[tuple[int, int, str]] = []
