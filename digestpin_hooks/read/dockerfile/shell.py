@@ -245,6 +245,7 @@ class _Lexer:
     def double_quoted(self) -> str:
         out: list[str] = []
         s = self.s
+        plain = _plain_run_re('"$' + self.escape)
         self.i += 1
         while True:
             if self.i >= len(s):
@@ -260,13 +261,18 @@ class _Lexer:
             if ch == '$':
                 self.grown(out, self.dollar())
                 continue
+            if ch != self.escape:
+                run = plain.match(s, self.i)
+                assert run is not None  # ch itself is one
+                out.append(run.group())
+                self.i = run.end()
+                continue
             self.i += 1
-            if ch == self.escape:
-                if self.raw_escapes:
-                    out.append(ch)
-                if self.peek() in ('"', '$', self.escape):
-                    ch = s[self.i]
-                    self.i += 1
+            if self.raw_escapes:
+                out.append(ch)
+            if self.peek() in ('"', '$', self.escape):
+                ch = s[self.i]
+                self.i += 1
             out.append(ch)
 
     def name(self) -> str:
