@@ -282,6 +282,8 @@ def _read_directives(text: str) -> tuple[list[Directive], str]:
     """Parser directives: comment lines of ``# key=value`` at the very top."""
     directives: list[Directive] = []
     escape = '\\'
+    if text[:1] != '#' and text[:1] not in GO_SPACE:
+        return directives, escape  # the common case: an instruction first
     offset = 0
     number = 1
     while offset <= len(text):
