@@ -181,12 +181,13 @@ def _lines_to_check(
     ) if with_unknown else ')|(?P<unknown>(?!))'
     # the lookbehinds skip the lines right after an escaped newline
     # (continuations); the blanks are taken possessively (no branch starts
-    # with one), and a line whose first letter starts none of the named
+    # with one), a blank or comment line fails at once (every branch starts
+    # with neither), and a line whose first letter starts none of the named
     # branches (RUN, FROM, COPY...) goes straight to the unknown one.  The
     # alternations stay flat: grouped by first letter they took 4 million
     # instructions off the corpus but 100 µs more to compile, in every run
     line = (
-        rf'{blank}*+(?:(?=[{named_first}])(?:'
+        rf'{blank}*+(?=[^\s#])(?:(?=[{named_first}])(?:'
         rf'(?P<no_flags>{no_flags}){blank}+--|'
         rf'(?P<name_value>env|label){blank}++(?:[^\s=]++{blank}*+\r?$|'
         rf'[^\s=]*+=\S*+(?:{blank}++[^\s=]*+=\S*+)*+{blank}++[^\s=]++(?=\s|$))|'
