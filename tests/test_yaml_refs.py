@@ -1247,3 +1247,31 @@ def test_the_parses_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(found) == 150
     assert max(held) == yaml_nodes.KEPT_PARSES == 150
     assert yaml_nodes._kept is None
+
+
+def test_the_parses_kept_are_bounded_in_characters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twelve Compose files of 200 KB read in one run keep at most 1 MiB of
+    texts parsed at any time (all twelve, 2.4 MB, were kept: 40 files of
+    500 KB held 1.4 GB of nodes), and a file of more than 1 MiB none."""
+    from digestpin_hooks.read import yaml_nodes
+
+    def services(count: int) -> str:
+        return ''.join(f'  s{i}:\n    image: i{i}:1\n    x: {"y" * 380}\n' for i in range(count))
+    tree(tmp_path, {
+        **{f'c{k}/compose.yaml': f'# {k:02}\nservices:\n{services(500)}' for k in range(12)},
+        'big/compose.yaml': 'services:\n' + services(2_800),
+    })
+    parse = yaml_nodes.compose_documents
+    held: list[int] = []
+
+    def watching(text: str, **options: bool) -> list[yaml_nodes.Node | None]:
+        held.append(sum(len(text) for text, _ in yaml_nodes._kept or ()))
+        return parse(text, **options)
+    monkeypatch.setattr(yaml_nodes, 'compose_documents', watching)
+    paths = [f'c{k}/compose.yaml' for k in range(12)] + ['big/compose.yaml']
+    assert len(images(tmp_path, paths, monkeypatch)) == 12 * 500 + 2_800
+    assert len(held) == 13
+    assert max(held) == 5 * len(f'# 00\nservices:\n{services(500)}')
+    assert yaml_nodes._kept is None

@@ -137,9 +137,15 @@ def _parser(text: str) -> Any:
 # Compose's readers of one file (its include: entries, the services it
 # extends, its layers in a merge, the file read itself) each take its text:
 # within a run (parses_kept) a text is parsed once, the last KEPT_PARSES
-# texts kept, as many as the files Compose's includes may reach.
+# texts kept, as many as the files Compose's includes may reach, and no more
+# than KEPT_CHARS characters of them: every Compose file a run reads passes
+# here, and 40 of 500 KB kept held 1.4 GB of nodes (one file's parse, up to
+# MAX_BYTES, is held while it is read anyway; the parses kept are at most an
+# eighth of that).  A longer text is parsed each time it is asked for.
 KEPT_PARSES = 150
+KEPT_CHARS = 1024 * 1024
 _kept: dict[tuple[str, bool], list[Node | None] | YamlError] | None = None
+_kept_chars = 0  # the characters of the texts kept
 _keeping = 0  # the runs (parses_kept) open
 
 
@@ -147,16 +153,16 @@ _keeping = 0  # the runs (parses_kept) open
 def parses_kept() -> Iterator[None]:
     """A run: while open (nested, until the outermost closes) parse_once
     keeps what it parsed."""
-    global _kept, _keeping
+    global _kept, _kept_chars, _keeping
     _keeping += 1
     if _kept is None:
-        _kept = {}
+        _kept, _kept_chars = {}, 0
     try:
         yield
     finally:
         _keeping -= 1
         if not _keeping:
-            _kept = None
+            _kept, _kept_chars = None, 0
 
 
 def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
@@ -165,8 +171,9 @@ def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
     itself, which is what is parsed: the same text is the same documents,
     never a stale parse of a file since changed (and nodes are never
     changed: a reader that drops some makes new ones)."""
+    global _kept_chars
     kept = _kept
-    if kept is None:
+    if kept is None or len(text) > KEPT_CHARS:
         return compose_documents(text, later_wins=later_wins)
     key = (text, later_wins)
     found = kept.pop(key, None)
@@ -175,8 +182,11 @@ def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
             found = compose_documents(text, later_wins=later_wins)
         except YamlError as e:
             found = e
-        if len(kept) >= KEPT_PARSES:
-            del kept[next(iter(kept))]  # the least recently used
+        _kept_chars += len(text)
+        while kept and (len(kept) >= KEPT_PARSES or _kept_chars > KEPT_CHARS):
+            oldest = next(iter(kept))  # the least recently used
+            del kept[oldest]
+            _kept_chars -= len(oldest[0])
     kept[key] = found  # the most recent, last
     if isinstance(found, YamlError):
         raise type(found)(*found.args)
