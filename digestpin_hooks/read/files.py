@@ -359,16 +359,31 @@ class Glob:
         self.literals = len(pattern) - pattern.count('*') - (len(pattern.split('**/')) - 1)
         self.built = False  # the bits, made for the first name long enough
         self.size = 0  # places
+        # what every name it matches has, checked at C speed before the
+        # name is read in Python: the text after its last star at its end
+        # (without the '/' of a last ``**/``, which may match nothing), and
+        # without ``**`` as many '/' as it has (``*`` crosses none)
+        tail = pattern[pattern.rfind('*') + 1:]
+        self.tail = tail[1:] if tail.startswith('/') else tail
+        self.slashes = -1 if '**' in pattern else pattern.count('/')
 
     def cost(self, name: str) -> int:
         """What a comparison with ``name`` costs a search's budget: one,
-        and one more for each 4,096 bits of places it may hold while it
-        reads the name."""
-        if not self.wild or self.literals > len(name):
+        one more for each 32 characters it reads in Python, and one more
+        for each 4,096 bits of places it may hold while it reads the name.
+        (Charged one a comparison whatever the name's length, 1,000 names
+        of 4,200 characters and 300 globs ``**z…`` read all in 48 s.)"""
+        if not self._possible(name):
             return 1
         if not self.built:
             self._build()
-        return 1 + (len(name) * self.size >> 12)
+        return 1 + (len(name) >> 5) + (len(name) * self.size >> 12)
+
+    def _possible(self, name: str) -> bool:
+        """Whether ``name`` passes what matches checks before reading it."""
+        return self.wild and self.literals <= len(name) and name.endswith(self.tail) and (
+            self.slashes < 0 or name.count('/') == self.slashes
+        )
 
     def _build(self) -> None:
         # the places (bits) of: each character read, loops on any character,
@@ -417,20 +432,23 @@ class Glob:
     def matches(self, name: str) -> bool:
         if not self.wild:
             return name == self.pattern
-        if self.literals > len(name):
+        if not self._possible(name):
             return False
         if not self.built:
             self._build()
         places = self.start
-        by_char = self.by_char
+        character = self.by_char.get
         loop_any, loop_no_slash = self.loop_any, self.loop_no_slash
         loop_both = loop_any | loop_no_slash
+        skips = self.skip1 | self.skip2
         for c in name:
-            places = self._closed(
-                (places << 1) & by_char.get(c, 0)
-                | places & (loop_any if c == '/' else loop_both),
+            places = (
+                (places << 1) & character(c, 0)
+                | places & (loop_any if c == '/' else loop_both)
             )
-            if not places:
+            if places & skips:
+                places = self._closed(places)
+            elif not places:
                 return False
         return bool(places & self.accept)
 
