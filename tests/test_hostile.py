@@ -196,7 +196,14 @@ def test_compose_include_never_reads_the_repositorys_git_folder(tmp_path: Path) 
     ]
 
 
-@pytest.mark.parametrize('folder', ('.GIT', '.Git', '.hG', '.SVN', '.g\u0131t'))
+@pytest.mark.parametrize('folder', (
+    '.GIT', '.Git', '.hG', '.SVN', '.g\u0131t',
+    # git's own refusals (is_ntfs_dotgit, is_hfs_dotgit): NTFS drops trailing
+    # dots and spaces and reads ':' as a stream, GIT~1 is its short name;
+    # HFS+ ignores zero-width characters
+    '.git.', '.git .', '.Git:stream', 'GIT~1', 'gi7eba~2', 'HG~1',
+    '.g\u200cit', '\ufeff.Svn',
+))
 def test_no_reader_follows_a_path_into_version_control_in_another_case(
         tmp_path: Path, folder: str,
 ) -> None:

@@ -46,14 +46,29 @@ if TYPE_CHECKING:
 # folders a search never enters: version control metadata
 _SKIPPED_FOLDERS = frozenset(('.git', '.hg', '.svn'))
 _SKIPPED_UPPER = frozenset(name.upper() for name in _SKIPPED_FOLDERS)
+# the code points HFS+ ignores in a name (git's is_hfs_dotgit): removed
+_HFS_IGNORED = dict.fromkeys(
+    (*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF),
+)
+# NTFS short (8.3) names of the folders: GIT~1, and git's hashed GI7EBA~1
+_SHORT_BASES = frozenset(('git', 'hg', 'svn', 'gi7eba'))
 
 
 def _version_control(name: str) -> bool:
     """Whether a path component names a version control folder, in any
-    case: on a case-insensitive file system (macOS, Windows) ``.GIT/config``
-    is git's own config.  Case-folded, and upper-cased as NTFS compares
-    names (``.gıt`` with a dotless i is ``.GIT``)."""
-    return name.casefold() in _SKIPPED_FOLDERS or name.upper() in _SKIPPED_UPPER
+    spelling a file system git supports reads as one (those git itself
+    refuses in a tree: is_ntfs_dotgit, is_hfs_dotgit): in any case, on a
+    case-insensitive file system (macOS, Windows) ``.GIT/config`` is git's
+    own config, case-folded and upper-cased as NTFS compares names (``.gıt``
+    with a dotless i is ``.GIT``); on NTFS with trailing dots and spaces
+    (``.git.``), an alternate stream (``.git::$INDEX_ALLOCATION``) or as a
+    short name (``GIT~1``); on HFS+ with characters it ignores
+    (``.g\u200cit``)."""
+    name = name.translate(_HFS_IGNORED).split(':', 1)[0].rstrip(' .')
+    if name.casefold() in _SKIPPED_FOLDERS or name.upper() in _SKIPPED_UPPER:
+        return True
+    base, tilde, number = name.lower().partition('~')
+    return bool(tilde) and base in _SHORT_BASES and number.isdigit()
 
 
 def _walk(directory: str) -> list[str]:
