@@ -561,3 +561,30 @@ def test_a_registry_that_refuses_the_login_fails_its_pin_in_verify(
         f'{address}) as a user that may pull it, and check the name\n'
     )
     assert wrong not in out + err
+
+
+@pytest.mark.parametrize('source', ('pull', 'daemon-registry'))
+def test_a_registry_named_denied_that_cannot_be_reached_is_no_refusal(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str,
+) -> None:
+    """Behind the real daemon, a registry host that does not resolve,
+    named ``unauthorized.denied.invalid``, is a registry that could not
+    answer (try again later), not one that refused the login: the words of
+    the daemon's message that name the host are not read for a refusal
+    (they were: 'log in (docker login denied.invalid)')."""
+    bad = 'unauthorized.denied.invalid/app:denied'
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {bad}\n')
+    code = fix_main(['--docker-host', stack.host, '--timeout', '10', '--source', source, str(path)])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert path.read_text() == f'FROM {bad}\n'
+    assert 'log in' not in out, out
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}:1:6: DP001 '{re.escape(bad)}' left unpinned: the registry "
+        rf'failed through the Docker daemon at {re.escape(stack.host)}: 500 '
+        r'Get "https://unauthorized\.denied\.invalid/v2/": dial tcp: lookup '
+        r'unauthorized\.denied\.invalid on \S+: no such host; try again later, or use '
+        r'--source local \(the other references were resolved\)\n',
+        out,
+    ), out

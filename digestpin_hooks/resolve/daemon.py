@@ -266,20 +266,44 @@ def _registry_failed(status: int | None, message: str) -> bool:
     return _REGISTRY_FAILURE_RE.search(message) is not None
 
 
-def _registry_refused(status: int | None, message: str) -> bool:
+def _registry_refused(status: int | None, message: str, name: str) -> bool:
     """Whether the daemon says that the registry refused the login or the
     access (401, 403), which a login (or another one) may mend: from the
     status of its answer, or, where the daemon answers 500 or the pull's
     stream ends in an error (``status`` None), from its words
-    (_REGISTRY_REFUSAL_RE)."""
+    (_REGISTRY_REFUSAL_RE), those that name something left out: the
+    reference ``name`` is the user's (``denied.example/app``, ``app:denied``),
+    and the host that could not be looked up is no refusal."""
     if status in (401, 403):
         return True
     if status is not None and status < 500:
         return False
+    words = _words_naming_nothing(message, name)
     return (
-        _REGISTRY_REFUSAL_RE.search(message) is not None
+        _REGISTRY_REFUSAL_RE.search(words) is not None
         and 'repository does not exist' not in message
     )
+
+
+def _words_naming_nothing(message: str, name: str) -> str:
+    """``message`` without its words that name a host, URL, path or
+    reference (a '/', '.', ':' or '@' within them) and without the host,
+    the last name and the tag of ``name`` standing alone."""
+    host, rest = split_domain(name)
+    path, _, tag = rest.partition('@')[0].rpartition(':')
+    if '/' in tag:  # no tag: the colon was the host's port
+        path, tag = rest.partition('@')[0], ''
+    own = {
+        piece.lower()
+        for piece in (host.rpartition(':')[0] or host, path.rpartition('/')[2], tag)
+        if piece
+    }
+    kept = []
+    for word in message.split():
+        bare = word.strip('"\'()[]{},;.:')
+        if not any(c in bare for c in '/.:@') and bare.lower() not in own:
+            kept.append(word)
+    return ' '.join(kept)
 
 
 def _within(seconds: float, function: Callable[[], Any]) -> Any:
@@ -382,7 +406,7 @@ class Daemon:
         except docker.errors.APIError as e:
             status = e.status_code or 500
             words = _short(Exception(e.explanation or e))
-            if _registry_refused(status, words):
+            if _registry_refused(status, words, name):
                 return self._registry_refusal(words, name)
             if _registry_failed(status, ''):
                 return self._registry_failure(
@@ -422,7 +446,7 @@ class Daemon:
                 if isinstance(status, str) and status.startswith('Digest: '):
                     digest = status[len('Digest: '):].strip()
             return digest, ''
-        answer = self._via_registry(pull_events, repository)
+        answer = self._via_registry(pull_events, f'{repository}:{tag}')
         if isinstance(answer, Missing):
             return Missing(f'docker pull failed: {answer.reason}', LOGIN_HINT)
         if isinstance(answer, Failed):
@@ -430,7 +454,7 @@ class Daemon:
         digest, message = answer
         if message:
             words = _short(Exception(message))
-            if _registry_refused(None, message):
+            if _registry_refused(None, message, f'{repository}:{tag}'):
                 return self._registry_refusal(words, repository)
             if _registry_failed(None, message):
                 return self._registry_failure(words, 'try again later')
