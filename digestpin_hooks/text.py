@@ -75,9 +75,14 @@ def line_above(text: str, offset: int) -> str:
 
 
 # C0 and C1 controls, DEL, and the characters terminals or CI logs take for
-# a line break; lone surrogates are the bytes that were not UTF-8
+# a line break; the bidirectional controls, with which a name or a
+# registry's message shows its text in another order than it is (Trojan
+# Source, CVE-2021-42574: 'app\u202e1:lmth' shows as 'apphtml:1'); lone
+# surrogates are the bytes that were not UTF-8
 # (compiled on first use, through re's cache: most text is printable)
-_UNPRINTABLE = '[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]'
+_UNPRINTABLE = (
+    '[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]'
+)
 
 
 def _escape(m: re.Match[str]) -> str:

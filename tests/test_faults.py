@@ -588,3 +588,32 @@ def test_a_registry_named_denied_that_cannot_be_reached_is_no_refusal(
         r'--source local \(the other references were resolved\)\n',
         out,
     ), out
+
+
+@pytest.mark.parametrize('source', ('pull', 'daemon-registry'))
+def test_a_registrys_message_reaches_the_terminal_escaped(
+        stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str,
+) -> None:
+    """Behind the real daemon, a registry whose error message holds a
+    terminal escape, a line break and bidirectional controls (which showed
+    the line in another order) has them printed escaped."""
+    hostile = 'gone\u202e1:lmth\u2066 \x1b[2J\u2069'
+
+    def answer(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.path == '/v2/':
+            return 200, {'Content-Type': 'application/json'}, b'{}'
+        return 404, {'Content-Type': 'application/json'}, json.dumps(
+            {'errors': [{'code': 'MANIFEST_UNKNOWN', 'message': hostile}]},
+        ).encode()
+    registry = ScriptedRegistry(answer)
+    bad = f'{registry.address}/app:1'
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {bad}\n')
+    try:
+        code = fix_main(['--docker-host', stack.host, '--timeout', '10', '--source', source, str(path)])
+    finally:
+        registry.close()
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert 'gone\\u202e1:lmth\\u2066 \\x1b[2J\\u2069' in out, out
+    assert all(c.isprintable() for c in out.replace('\n', '')), repr(out)
