@@ -207,10 +207,14 @@ class _GitlabIncludes:
     A glob is matched against the files below its root that start with its
     text before the first ``*`` only (a range of the sorted paths), and all
     globs of a search share one budget of 150 comparisons per file found
-    (a comparison of a long name with a long pattern counts as more, see
-    ``_matches``): GitLab's 150 includes of one root over the whole tree
-    fit, and neither a tree of nested roots nor long patterns and names
-    make the search quadratic.
+    (a name the glob reads counts one more for each 32 characters, and
+    more with a long pattern, see ``Glob.cost``; one that cannot end as the
+    glob does counts one): GitLab's 150 includes of one root over the whole
+    tree fit where their ends rule most names out (``ci/*.yml`` beside the
+    other files), about 75 that read every name of 32 to 63 characters
+    (``**.yml`` over a tree of YAML files); neither a tree of nested roots
+    nor long patterns and names make the search quadratic, nor the names
+    read in Python more than about 32 times 150 characters a file found.
     Each file is parsed once per search, however many roots include it.
     Given no search (``walked`` None), the folder is listed only for the
     first glob: a path named is looked up alone, as the listing would have
