@@ -64,6 +64,8 @@ def _version_control(name: str) -> bool:
     (``.git.``), an alternate stream (``.git::$INDEX_ALLOCATION``) or as a
     short name (``GIT~1``); on HFS+ with characters it ignores
     (``.g\u200cit``)."""
+    if name.isascii() and name[-1:] not in (' ', '.') and ':' not in name and '~' not in name:
+        return name.lower() in _SKIPPED_FOLDERS  # most names, at once
     name = name.translate(_HFS_IGNORED).split(':', 1)[0].rstrip(' .')
     if name.casefold() in _SKIPPED_FOLDERS or name.upper() in _SKIPPED_UPPER:
         return True
