@@ -547,3 +547,51 @@ class CountingProxy:
         for sock in list(self.peers):
             sock.close()
         self.listener.close()
+
+
+class ProbeHoldingProxy(AcceptingServer):
+    """A loopback TCP proxy in front of a real registry that holds every TLS
+    handshake (the hooks' probe of a loopback host) ``hold`` seconds before
+    forwarding it.  It records each connection's first bytes (``b'TLS'``
+    for a handshake), and whether no handshake had been let through yet
+    when they came: what a client sent before it could know whether the
+    host speaks TLS."""
+
+    def __init__(self, upstream: str, hold: float) -> None:
+        host, port = upstream.rsplit(':', 1)
+        self.upstream = (host, int(port))
+        self.hold = hold
+        self.passed = 0  # handshakes let through
+        self.first: list[tuple[bytes, bool]] = []
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def serve(self, connection: socket.socket) -> None:
+        import select
+        upstream = None
+        try:
+            data = connection.recv(65536)
+            tls = data.startswith(b'\x16')
+            with self.lock:
+                self.first.append((b'TLS' if tls else data, self.passed == 0))
+            if tls:
+                time.sleep(self.hold)
+                with self.lock:
+                    self.passed += 1
+            upstream = socket.create_connection(self.upstream)
+            upstream.sendall(data)
+            while data:
+                readable, _, _ = select.select([connection, upstream], [], [], 10)
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    (upstream if sock is connection else connection).sendall(data)
+                if not readable:
+                    break
+        except OSError:
+            pass
+        finally:
+            connection.close()
+            if upstream is not None:
+                upstream.close()

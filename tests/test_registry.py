@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
 from tests.output import without_summary
@@ -20,6 +23,7 @@ from tests.registries import CountingProxy
 from tests.registries import htpasswd_auth
 from tests.registries import isolated_credentials
 from tests.registries import PASSWORD
+from tests.registries import ProbeHoldingProxy
 from tests.registries import TokenServer
 from tests.registries import USER
 from tests.registries import write_helper
@@ -313,5 +317,30 @@ def test_no_more_connections_to_a_registry_than_allowed(
         capsys.readouterr()
         assert verify_main([*flags, str(path)]) == 0
         assert proxy.most == connections
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize(('full', 'method'), ((False, 'HEAD'), (True, 'GET')))
+def test_requests_to_a_plain_loopback_registry_do_not_wait_for_the_tls_probe(
+        stack: Stack, many_tags: tuple[str, str], full: bool, method: str,
+) -> None:
+    """On loopback the TLS probe's round trip is not waited for: while a
+    proxy in front of the real registry (plain HTTP) holds the probe's
+    handshake, each of the other seven connections (of eight) has sent
+    its first question, over plain HTTP and without credentials (fix's
+    HEAD, verify's GET); their answers are used once the probe found no
+    TLS, and every later question goes straight to plain HTTP."""
+    repository, digest = many_tags
+    proxy = ProbeHoldingProxy(stack.registry, hold=0.5)
+    try:
+        queries = [Query(proxy.address, repository, str(tag), full=full, platform=False) for tag in range(TAGS)]
+        answers = ask_all(queries, 30, credentials=lambda host, timeout: None, connections=8)
+        assert list(answers.values()) == [Manifest(digest, False, ())] * TAGS
+        assert [data for data in proxy.first if data[0] == b'TLS'] == [(b'TLS', True)]  # one probe
+        early = [data for data, before in proxy.first if before and data != b'TLS']
+        assert len(early) == 7
+        assert {data.split(b' ', 1)[0] for data in early} == {method.encode()}
+        assert [b'authorization' in data.lower() for data in early] == [False] * 7
     finally:
         proxy.close()

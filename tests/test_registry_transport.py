@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import http.server
 import select
+import ssl
 import socket
 import socketserver
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from typing import Callable
 
 import pytest
@@ -476,3 +478,101 @@ def test_no_worker_outlives_the_deadline_on_endless_interim_answers() -> None:
         ] == []
     finally:
         server.close()
+
+
+class BothProtocols(LoopbackServer):
+    """A registry that speaks TLS and plain HTTP on one port (by the first
+    byte a connection sends), as a host may: over TLS it serves MANIFEST
+    to the user's login (401 Basic otherwise); over plain HTTP it answers
+    with ``lure`` (a wrong digest, a challenge for the login).  The first
+    TLS handshake, the hooks' probe, is held ``hold`` seconds.  Every
+    request is recorded with the protocol it came by."""
+
+    def __init__(self, address: str, cert: tuple[Path, Path], lure: Answer, hold: float) -> None:
+        self.requests: list[tuple[str, Request]] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert[0]), str(cert[1]))
+        login = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+        outer = self
+        handshakes = []
+        lock = threading.Lock()
+
+        class Served(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def _serve(self) -> None:
+                tls = isinstance(self.connection, ssl.SSLSocket)
+                request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, 0)
+                with lock:
+                    outer.requests.append(('https' if tls else 'http', request))
+                if not tls:
+                    status, headers, body = lure
+                elif request.headers.get('authorization') != login:
+                    status, headers, body = 401, {'WWW-Authenticate': 'Basic realm="r"'}, b''
+                else:
+                    status, headers, body = serve_empty_index(request)
+                self.send_response(status)
+                self.send_header('Content-Length', str(len(body)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = _serve  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        class Server(socketserver.ThreadingTCPServer):
+            def finish_request(self, request: Any, client_address: Any) -> None:
+                if request.recv(1, socket.MSG_PEEK) == b'\x16':
+                    with lock:
+                        handshakes.append(1)
+                        first = len(handshakes) == 1
+                    if first:
+                        time.sleep(hold)
+                    try:
+                        request = context.wrap_socket(request, server_side=True)
+                    except (OSError, ssl.SSLError):  # the probe trusts no certificate
+                        return
+                super().finish_request(request, client_address)
+
+        server = Server((address, 0), Served)
+        server.handle_error = lambda *args: None  # type: ignore[method-assign]
+        self.serve(server)
+        host = f'[{address}]' if ':' in address else address
+        self.address = f'{host}:{server.server_address[1]}'
+
+
+@pytest.mark.parametrize('lure', (
+    (200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': 'sha256:' + 'e' * 64}, b''),
+    (401, {'WWW-Authenticate': 'Basic realm="r"'}, b''),
+    (307, {'Location': '/v2/team/app/manifests/elsewhere'}, b''),
+))
+@pytest.mark.parametrize('where', ('loopback', 'insecure'))
+def test_no_plain_http_answer_is_used_when_the_registry_speaks_tls(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lure: Answer, where: str,
+) -> None:
+    """A registry that speaks TLS, and plain HTTP on the same port with
+    other answers.  On loopback, while its TLS probe is held, the other
+    seven connections ask over plain HTTP, anonymously; those answers are
+    never read: every answer comes over TLS, the login goes over TLS
+    alone, and nothing a plain answer says (a digest, a challenge, a
+    redirect) is followed.  A host merely listed as insecure is probed
+    before anything is sent to it in clear text."""
+    address = '127.0.0.1' if where == 'loopback' else non_loopback_address()
+    cert = tls_certificate(tmp_path / 'tls', address)
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert[0]))
+    registry = BothProtocols(address, cert, lure, hold=0.5)
+    try:
+        queries = [Query(registry.address, 'team/app', str(n)) for n in range(16)]
+        insecure = [registry.address] if where == 'insecure' else []
+        answers = ask_all(queries, 10, insecure=insecure, credentials=the_login, connections=8)
+        assert list(answers.values()) == [Manifest(DIGEST, True, ())] * 16
+        plain = [request for scheme, request in registry.requests if scheme == 'http']
+        assert len(plain) == (7 if where == 'loopback' else 0)
+        assert [(r.method, r.headers.get('authorization')) for r in plain] == [('HEAD', None)] * len(plain)
+        assert {r.path for scheme, r in registry.requests} == {f'/v2/team/app/manifests/{n}' for n in range(16)}
+    finally:
+        registry.close()

@@ -416,6 +416,11 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+class _Discarded(Exception):
+    """A request whose answer was not to be read (``_raw``'s ``hold``):
+    its connection is closed unread."""
+
+
 class _Oversize(Exception):
     """A body past its limit (the caller says which limit, in its words)."""
 
@@ -860,6 +865,11 @@ class Registry:
         self._scope_locks: dict[str, threading.Lock] = {}
         self._tls_lock = threading.Lock()
         self._tls: bool | None = None  # whether the own host speaks TLS, once asked
+        # a connection has taken on the TLS probe of a loopback host (the
+        # others ask over plain HTTP meanwhile: _ask_while_probing), and
+        # the probe has ended, whatever it found
+        self._probing = False
+        self._probed = threading.Event()
         # a TCP connection was accepted (the registry, its TLS probe, a
         # proxy): from then on a refused connection is no longer offline
         self._reached = False
@@ -1177,6 +1187,9 @@ class Registry:
         if not self.scheme and self.is_own(url):
             plain = self.own_url(url.target, 'http')
             if self.plain_http_allowed(plain):
+                early = self._ask_while_probing(method, plain, headers, timeout)
+                if early is not None:
+                    return early, plain
                 # as Docker does for insecure registries: HTTPS first, then HTTP
                 try:
                     if not self._tls_spoken(url):
@@ -1208,10 +1221,68 @@ class Registry:
             raise _fail(f'{self.host} did not answer within {self.deadline.seconds:g} s (--timeout)')
         try:
             if self._tls is None:
-                self._tls = self._speaks_tls(url, self.deadline.remaining())
+                try:
+                    self._tls = self._speaks_tls(url, self.deadline.remaining())
+                finally:
+                    self._probed.set()
             return self._tls
         finally:
             self._tls_lock.release()
+
+    def _ask_while_probing(
+            self, method: str, plain: Url, headers: dict[str, str], timeout: float,
+    ) -> Answer | None:
+        """The answer over plain HTTP to a loopback registry's own host,
+        asked while another connection's TLS probe is in flight, so that
+        the probe's round trip is not waited for before every request:
+        None when this connection is the one to probe, or when the answer
+        may not be used (the caller then asks as before: HTTPS first).
+
+        Why this is safe:
+
+        - the request goes out only while no scheme is known, to loopback
+          (nothing crosses a network: a host merely listed as insecure is
+          probed first, so that no repository name goes in clear text to
+          a host that speaks TLS), and only without an Authorization
+          header (none exists before a challenge was answered, and no
+          challenge is answered before the probe ends);
+        - its answer is not even read before the probe has ended (the
+          request is held in ``_raw``): it is used only when the host was
+          found to speak no TLS, where the request would have gone over
+          plain HTTP anyway, the same request on the same connection.  A
+          host that speaks TLS gets its plain-HTTP connection closed
+          unread, and the question is asked over HTTPS as if this had
+          not happened: no status, header, redirect or challenge of that
+          answer is ever seen, so no credential follows it;
+        - a plain-HTTP request that fails (refused, broken off) is
+          forgotten too: the request is asked again as before, so that
+          its failure reads as it did (offline or not);
+        - the probe holds this connection's place: each thread holds one
+          connection at a time, the prober its probe, so --connections
+          still bounds the connections open at once;
+        - the wait for the probe is bounded by the deadline, as the probe
+          is."""
+        if not loopback_host(plain.host) or 'Authorization' in headers:
+            return None
+        with self._lock:
+            if self._probed.is_set():
+                return None  # the scheme is known: asked as before
+            if not self._probing:
+                self._probing = True  # this connection probes, as before
+                return None
+
+        def verdict() -> bool:
+            """True when the host was found to speak no TLS: then, and only
+            then, the plain answer may be read."""
+            self._probed.wait(max(0.0, self.deadline.end - time.monotonic()) + LOCK_GRACE)
+            return self._tls is False
+
+        try:
+            answer = self._raw(method, plain, headers, timeout, hold=verdict)
+        except (_Stop, _Discarded):
+            return None
+        self.scheme = 'http'
+        return answer
 
     def _speaks_tls(self, url: Url, timeout: float) -> bool:
         """Whether the registry's own host (loopback or listed as insecure,
@@ -1309,10 +1380,15 @@ class Registry:
                 return
         connection.close()
 
-    def _raw(self, method: str, url: Url, headers: dict[str, str], timeout: float) -> Answer:
+    def _raw(
+            self, method: str, url: Url, headers: dict[str, str], timeout: float,
+            hold: Callable[[], bool] | None = None,
+    ) -> Answer:
         """One request, its answer's body not read yet.  A kept connection
         the server closed meanwhile is replaced once (GET and HEAD only are
-        sent, so asking again is safe)."""
+        sent, so asking again is safe).  ``hold``: asked once the request
+        is sent, before anything of the answer is read; when it says no,
+        the connection is closed unread (_Discarded)."""
         host = url.netloc
         proxy = self._proxy(url)
         key = (url.origin, proxy)
@@ -1346,9 +1422,13 @@ class Registry:
                     connection.sock.settimeout(timeout)
             try:
                 connection.request(method, target, headers=sent)
+                if hold is not None and not hold():
+                    raise _Discarded()
                 response = connection.getresponse()
             except BaseException as e:
                 connection.close()
+                if isinstance(e, _Discarded):
+                    raise
                 if kept and attempt == 0 and isinstance(e, (ConnectionError, http.client.BadStatusLine)):
                     continue  # closed while idle: a new connection asks again
                 if isinstance(e, socket.timeout):
