@@ -35,7 +35,6 @@ import re
 import select
 import signal
 import stat
-import subprocess
 import threading
 import time
 
@@ -45,6 +44,7 @@ from digestpin_hooks.read.bounded import read_regular
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     from typing import Final
 
 DOCKER_HUB_KEY = 'https://index.docker.io/v1/'
@@ -268,6 +268,7 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
     The answer is what the helper wrote before it exited: a process it
     started may keep the pipe open after that (Go's ``cmd.Output``, which
     Docker uses, then waits for ever); it is not waited for."""
+    import subprocess  # here: most runs read a credential file, or none
     with _RUNNING_LOCK:
         if _ending:
             raise CredentialError(f'docker-credential-{helper} not run: the run is ending')
