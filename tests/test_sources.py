@@ -56,9 +56,11 @@ def test_trusted_passes_answers_through_without_rules() -> None:
     assert trusted(digests, (), 5.0)([TagKey('r/x', '1')]) == {TagKey('r/x', '1'): Found('sha256:' + 'a' * 64)}
 
 
-def test_a_registry_run_without_a_credential_helper_loads_no_subprocess(tmp_path: Path) -> None:
+def test_the_registry_source_loads_no_subprocess_nor_hashlib_before_it_needs_them(tmp_path: Path) -> None:
     """``subprocess`` (some 2 ms to import) is loaded to run a credential
-    helper, not for a run that reads a credential file or none."""
+    helper, not for a run that reads a credential file or none; hashlib
+    (11 million instructions: OpenSSL's digests listed) to hash a body,
+    which fix's HEAD answers do not carry."""
     home = tmp_path / 'home'
     (home / '.docker').mkdir(parents=True)
     (home / '.docker' / 'config.json').write_text('{"auths": {}}')
@@ -67,8 +69,8 @@ def test_a_registry_run_without_a_credential_helper_loads_no_subprocess(tmp_path
         'from digestpin_hooks.resolve.sources import open_source\n'
         "open_source('registry', None, 5.0).digests([])\n"
         'from digestpin_hooks.resolve.credentials import credential_for\n'
-        "print(credential_for('127.0.0.1:1', 5.0), 'subprocess' in sys.modules)\n"
+        "print(credential_for('127.0.0.1:1', 5.0), 'subprocess' in sys.modules, 'hashlib' in sys.modules)\n"
     )
     environment = {'PATH': os.environ['PATH'], 'HOME': str(home)}
     out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True, env=environment)
-    assert out.stdout == 'None False\n'
+    assert out.stdout == 'None False False\n'
