@@ -112,3 +112,24 @@ def test_help_and_errors_still_come_from_argparse(
         "digestpin-lint: error: argument --format: invalid choice: 'xml' "
         "(choose from 'text', 'json', 'sarif', 'github')"
     )
+
+
+def test_everything_is_frozen_out_of_the_collector_at_the_process_end(tmp_path: Path) -> None:
+    """The interpreter's last collections walk no object (a twentieth of
+    fix --source registry's instructions): at exit, after the commands
+    a process ran (one exit function however many), every object is
+    frozen; in between, nothing stays frozen."""
+    f = tmp_path / 'Dockerfile'
+    f.write_bytes(b'FROM a:1\n')
+    code = (
+        'import atexit, gc\n'
+        'from digestpin_hooks.lint import main\n'
+        'before = atexit._ncallbacks()\n'
+        f'main([{str(f)!r}]); main([{str(f)!r}])\n'
+        'print(atexit._ncallbacks() - before, gc.get_freeze_count())\n'
+        'atexit._run_exitfuncs()\n'
+        'print(gc.get_freeze_count() > 1_000, len(gc.get_objects()) < 100)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ['1 0', 'True True']
