@@ -56,8 +56,9 @@ def test_trusted_passes_answers_through_without_rules() -> None:
     assert trusted(digests, (), 5.0)([TagKey('r/x', '1')]) == {TagKey('r/x', '1'): Found('sha256:' + 'a' * 64)}
 
 
-def test_the_registry_source_loads_no_subprocess_nor_hashlib_before_it_needs_them(tmp_path: Path) -> None:
-    """``subprocess`` (some 2 ms to import) is loaded to run a credential
+def test_the_registry_source_loads_no_subprocess_signal_or_hashlib_before_it_needs_them(tmp_path: Path) -> None:
+    """``subprocess`` (some 2 ms to import) and ``signal`` (its enums of
+    every signal: 3 million instructions) are loaded to run a credential
     helper, not for a run that reads a credential file or none; hashlib
     (11 million instructions: OpenSSL's digests listed) to hash a body,
     which fix's HEAD answers do not carry."""
@@ -69,8 +70,8 @@ def test_the_registry_source_loads_no_subprocess_nor_hashlib_before_it_needs_the
         'from digestpin_hooks.resolve.sources import open_source\n'
         "open_source('registry', None, 5.0).digests([])\n"
         'from digestpin_hooks.resolve.credentials import credential_for\n'
-        "print(credential_for('127.0.0.1:1', 5.0), 'subprocess' in sys.modules, 'hashlib' in sys.modules)\n"
+        "print(credential_for('127.0.0.1:1', 5.0), 'subprocess' in sys.modules, 'signal' in sys.modules, 'hashlib' in sys.modules)\n"
     )
     environment = {'PATH': os.environ['PATH'], 'HOME': str(home)}
     out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True, env=environment)
-    assert out.stdout == 'None False False\n'
+    assert out.stdout == 'None False False False\n'

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import select
-import signal
 import stat
 import threading
 import time
@@ -223,6 +222,9 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill the helper's process group (what it started too), then reap it;
     once only, whichever thread comes first.  The helper is not reaped
     before the kill, so its group id cannot belong to another process."""
+    # imported here, with subprocess (which imports it): its enums of every
+    # signal are three million instructions of each registry run
+    import signal
     with _RUNNING_LOCK:
         if process not in _RUNNING:
             return
