@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import Identity
@@ -287,6 +286,9 @@ def write_atomically(
     if not mode & 0o222:
         raise WriteRefused('is read-only (no write permission bit): not written')
     folder = os.path.dirname(target) or '.'
+    # imported here, to write: with shutil, 10 million instructions that a
+    # run writing nothing (--dry-run, files already pinned) does without
+    import tempfile
     # a short name of our own: target names near 255 bytes must still work
     fd, temporary = tempfile.mkstemp(dir=folder, prefix='.digestpin-', suffix='.tmp')
     try:

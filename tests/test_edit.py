@@ -3,6 +3,8 @@ no longer the one read."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,16 @@ def test_a_fix_that_does_not_read_back_writes_nothing_of_that_file() -> None:
 )
 def test_what_an_edit_changes(edit: tuple[int, int], read: tuple[int, int], overlap: bool) -> None:
     assert _overlap(edit, read) is overlap
+
+
+def test_tempfile_is_imported_to_write_not_before() -> None:
+    """tempfile (with shutil: 10 million instructions) is for the write;
+    fix and update import it only when they write a file, so a dry run
+    or a tree already pinned does without it."""
+    code = (
+        'import sys\n'
+        'import digestpin_hooks.fix, digestpin_hooks.update, digestpin_hooks.edit\n'
+        "print('tempfile' in sys.modules, 'shutil' in sys.modules)\n"
+    )
+    out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True).stdout
+    assert out == 'False False\n'
