@@ -290,7 +290,7 @@ def many_tags(stack: Stack) -> tuple[str, str]:
     return 'pool/app', digest
 
 
-@pytest.mark.parametrize(('connections', 'given_by'), ((1, 'flag'), (3, 'flag'), (3, 'config'), (1, 'config')))
+@pytest.mark.parametrize(('connections', 'given_by'), ((1, 'flag'), (3, 'flag'), (8, 'flag'), (3, 'config'), (1, 'config')))
 def test_no_more_connections_to_a_registry_than_allowed(
         stack: Stack, many_tags: tuple[str, str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -332,7 +332,7 @@ def test_requests_to_a_plain_loopback_registry_do_not_wait_for_the_tls_probe(
     HEAD, verify's GET); their answers are used once the probe found no
     TLS, and every later question goes straight to plain HTTP."""
     repository, digest = many_tags
-    proxy = ProbeHoldingProxy(stack.registry, hold=0.5)
+    proxy = ProbeHoldingProxy(stack.registry, hold=1.0)
     try:
         queries = [Query(proxy.address, repository, str(tag), full=full, platform=False) for tag in range(TAGS)]
         answers = ask_all(queries, 30, credentials=lambda host, timeout: None, connections=8)
