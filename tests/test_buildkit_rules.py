@@ -6,6 +6,8 @@ real and generated files; these rows say each rule where a reader can see it.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from digestpin_hooks.check.findings import findings_for
@@ -219,3 +221,140 @@ def test_what_buildkit_refuses(data: bytes, message: str) -> None:
     with pytest.raises(DockerfileError) as refused:
         read_dockerfile(data)
     assert str(refused.value) == message
+
+
+# Where an instruction ends, with the escape character (backslash, and a
+# backtick under ``# escape=```) written {e}: each row's outcome is what the
+# BuildKit of the test stack's dockerd said when it built the file (one
+# build per row and escape, test_buildkit_semantics), and BuildKit v0.32's
+# parser.go reads it alike: a comment line is dropped before a continuation
+# is looked for; inside one, comment and blank lines are skipped; the
+# escape continues a line when nothing but blanks follows it (a \r before
+# the newline too) and no escape comes before it.  None: BuildKit reads
+# the file; else (line, message) of its refusal, or of the unknown
+# instruction it names (the line where the instruction starts).
+CONTINUATION = {
+    'a comment ending in the escape does not continue': (
+        'FROM scratch\n# c {e}\nENV x\n', (3, 'ENV must have two arguments'),
+    ),
+    'nor with blanks after the escape': (
+        'FROM scratch\n# c {e} \t\nENV x\n', (3, 'ENV must have two arguments'),
+    ),
+    'nor with CRLF line ends': (
+        'FROM scratch\r\n# c {e}\r\nENV x\r\n', (3, 'ENV must have two arguments'),
+    ),
+    'nor an indented one': (
+        'FROM scratch\n   # c {e}\nENV x\n', (3, 'ENV must have two arguments'),
+    ),
+    'nor two of them': (
+        'FROM scratch\n# a {e}\n# b {e}\nENV x\n', (4, 'ENV must have two arguments'),
+    ),
+    'nor before HEALTHCHECK': (
+        'FROM scratch\n# c {e}\nHEALTHCHECK\n', (3, 'HEALTHCHECK requires at least one argument'),
+    ),
+    'nor before an unknown instruction': (
+        'FROM scratch\n# c {e}\nFOO bar\n', (3, 'unknown instruction: FOO'),
+    ),
+    'a comment line inside a continuation is skipped': (
+        'FROM scratch\nENV a=b {e}\n# c\nc=d\n', None,
+    ),
+    'even one ending in the escape': (
+        'FROM scratch\nENV a=b {e}\n# c {e}\nc=d\n', None,
+    ),
+    'an empty line inside a continuation is skipped': (
+        'FROM scratch\nENV a=b {e}\n\nc=d\n', None,
+    ),
+    'a line of blanks inside a continuation is skipped': (
+        'FROM scratch\nENV a=b {e}\n \t \nc=d\n', None,
+    ),
+    'a line of blanks, then a word without =': (
+        'FROM scratch\nENV a=b {e}\n   \nFOO\n',
+        (2, 'Syntax error - can\'t find = in "FOO". Must be of the form: name=value'),
+    ),
+    'an escaped escape does not continue': (
+        'FROM scratch\nENV a=b{e}{e}\nc=d\n', (3, 'unknown instruction: C=D'),
+    ),
+    'nor with blanks after it': (
+        'FROM scratch\nENV a=b{e}{e} \t\nc=d\n', (3, 'unknown instruction: C=D'),
+    ),
+    'nor with CRLF line ends ': (
+        'FROM scratch\r\nENV a=b{e}{e}\r\nc=d\r\n', (3, 'unknown instruction: C=D'),
+    ),
+    'nor three escapes': (
+        'FROM scratch\nENV a=b{e}{e}{e}\nc=d\n', (3, 'unknown instruction: C=D'),
+    ),
+    'the next line is an instruction of its own': (
+        'FROM scratch\nENV a=b{e}{e}\nENV x\n', (3, 'ENV must have two arguments'),
+    ),
+    'the escape with blanks after it continues': (
+        'FROM scratch\nENV a=b {e} \t\nc=d\n', None,
+    ),
+    'the escape before CRLF continues': (
+        'FROM scratch\r\nENV a=b {e}\r\nc=d\r\n', None,
+    ),
+    'the escape, CR and a blank does not continue': (
+        'FROM scratch\nENV a=b {e}\r \nc=d\n', (3, 'unknown instruction: C=D'),
+    ),
+    'a line of the escape alone starts an instruction': (
+        'FROM scratch\n{e}\nENV x\n', (2, 'ENV must have two arguments'),
+    ),
+    'with blanks after the escape': (
+        'FROM scratch\n{e} \t\nENV x\n', (2, 'ENV must have two arguments'),
+    ),
+    'with a comment after it': (
+        'FROM scratch\n{e}\n# c\nENV x\n', (2, 'ENV must have two arguments'),
+    ),
+    'an unknown instruction after it': (
+        'FROM scratch\n{e}\nFOO x\n', (2, 'unknown instruction: FOO'),
+    ),
+    'a command running into the next line': (
+        'FROM scratch\nENV{e}\n x\n', (2, 'ENV must have two arguments'),
+    ),
+    'a command split over two lines': ('FROM scratch\nEN{e}\nV a=b\n', None),
+}
+# BuildKit v0.32 trims every \r before the newline (trimNewline); the
+# dockerd of the test stack is older (Go's ScanLines trims one, and this
+# line does not continue there): this row's value is v0.32's parser.go's
+CONTINUATION_V032_ONLY = {
+    'the escape before two CRs continues': ('FROM scratch\nENV a=b {e}\r\r\nc=d\n', None),
+}
+
+
+def continuation_cases() -> dict[str, tuple[bytes, tuple[int, str] | None]]:
+    """Each row of CONTINUATION twice: with the backslash, then with a
+    backtick after ``# escape=``` (one line further down)."""
+    cases = {}
+    for name, (text, outcome) in {**CONTINUATION, **CONTINUATION_V032_ONLY}.items():
+        cases[name] = (text.format(e='\\').encode(), outcome)
+        # the other escape is a plain character now (backslashes included)
+        shifted = None if outcome is None else (outcome[0] + 1, outcome[1])
+        newline = '\r\n' if text.startswith('FROM scratch\r\n') else '\n'
+        backtick = f'# escape=`{newline}' + text.format(e='`')
+        cases[f'{name} (escape=`)'] = (backtick.encode(), shifted)
+    return cases
+
+
+CONTINUATION_CASES = continuation_cases()
+
+
+def parse_outcome(data: bytes) -> tuple[int, str] | None:
+    """What our reader says of a file, as BuildKit says it: None when it
+    reads the file, else (line, message) of the first refusal or unknown
+    instruction."""
+    try:
+        _, _, unknown = read_dockerfile(data)
+    except DockerfileError as refused:
+        m = re.fullmatch(r'dockerfile parse error on line (\d+): (.*)', str(refused), re.S)
+        assert m is not None, str(refused)
+        return int(m.group(1)), m.group(2)
+    for u in unknown:
+        if u.what == 'instruction':
+            return u.line, f'unknown instruction: {u.word.upper()}'
+    return None
+
+
+@pytest.mark.parametrize(
+    ('data', 'outcome'), list(CONTINUATION_CASES.values()), ids=list(CONTINUATION_CASES),
+)
+def test_where_an_instruction_ends(data: bytes, outcome: tuple[int, str] | None) -> None:
+    assert parse_outcome(data) == outcome

@@ -18,6 +18,9 @@ from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.reference import parse_reference
 from tests.stack import Stack
+from tests.test_buildkit_rules import CONTINUATION_CASES
+from tests.test_buildkit_rules import CONTINUATION_V032_ONLY
+from tests.test_buildkit_rules import parse_outcome
 
 CASES = {
     'global ARG feeds FROM, stage ARG does not': (
@@ -82,3 +85,47 @@ def test_our_images_are_the_ones_buildkit_pulls(
         for ref in image_refs(parse(text.encode()))
     }
     assert ours == theirs
+
+
+def buildkit_outcome(stack: Stack, folder: Path) -> tuple[int | None, str] | None:
+    """None when the daemon's BuildKit builds the file, else (line, message)
+    of its refusal (line None where its message names none)."""
+    client = '/usr/bin/docker' if os.path.exists('/usr/bin/docker') else stack.client
+    result = subprocess.run(
+        [client, 'build', '--progress=plain', str(folder)],
+        env={**stack.env, 'DOCKER_BUILDKIT': '1'}, capture_output=True, text=True,
+        timeout=300,
+    )
+    if result.returncode == 0:
+        return None
+    m = re.search(
+        r'failed to create LLB definition: (?:dockerfile parse error line (\d+): )?(.*)',
+        result.stderr,
+    )
+    assert m is not None, result.stderr[-2000:]
+    return (int(m.group(1)) if m.group(1) else None), m.group(2).strip()
+
+
+LIVE_CONTINUATION = {
+    name: case for name, case in CONTINUATION_CASES.items()
+    if name.removesuffix(' (escape=`)') not in CONTINUATION_V032_ONLY
+}
+
+
+@pytest.mark.parametrize('case', list(LIVE_CONTINUATION))
+def test_instructions_end_where_buildkit_ends_them(
+        stack: Stack, tmp_path: Path, case: str,
+) -> None:
+    """FROM scratch files only, nothing pulled: one build per row of the
+    table, BuildKit's outcome against the table and against our reader."""
+    data, outcome = LIVE_CONTINUATION[case]
+    (tmp_path / 'Dockerfile').write_bytes(data)
+    theirs = buildkit_outcome(stack, tmp_path)
+    ours = parse_outcome(data)
+    assert ours == outcome
+    if theirs is None:
+        assert outcome is None
+    else:
+        assert outcome is not None
+        line, message = theirs
+        assert (line or outcome[0], message) == outcome

@@ -809,6 +809,14 @@ GROWTH = {
         lambda n: b'jobs:\n  a:\n    container: "' + b'${{' * (n // 30) + b'"\n',
     ),
     'unknown instructions': ('Dockerfile', lambda n: b'FROM a:1\n' + b'FROOM b:2\n' * (n // 10)),
+    # a comment ending in an escape: every line is asked of the finder
+    'continued lines after a comment ending in an escape': (
+        'Dockerfile',
+        lambda n: b'FROM a:1\n# c \\\nRUN a \\\n' + b'  && b \\\n# d \\\n' * (n // 16) + b'  c\n',
+    ),
+    'lines of the escape alone': (
+        'Dockerfile', lambda n: b'FROM a:1\n# c \\\n' + b'\\\n' * (n // 2) + b'ENV a=b\n',
+    ),
     'ENV and LABEL lines': (
         'Dockerfile', lambda n: b'FROM a:1\n' + b'ENV A=1 B=2\nLABEL c=d\n' * (n // 22),
     ),

@@ -465,14 +465,17 @@ class _Scanner:
             raw = first
         m = _CMD_RE.match(head)
         cmd = m.group().lower() if m else ''
+        word = m.group() if m else ''
         if continued and (m is None or m.end() >= len(
             head.rstrip(' \t\r'),
         )):
-            # the command itself runs into the continuation
-            cmd = split_command(_join(raw, start, escape)[0])[0]
+            # the command itself runs into the continuation (or the first
+            # line is the escape alone): BuildKit names the joined one
+            word = command_word(_join(raw, start, escape)[0])
+            cmd = word.lower()
         self.starts.append(start)
         if cmd not in KNOWN_INSTRUCTIONS and m is not None:
-            self.unknown.append((start_line, start + len(first) - len(head), m.group()))
+            self.unknown.append((start_line, start + len(first) - len(head), word))
         if not self.join_all and not _needs_join(cmd, raw, self.has_mounts):
             return None, offset, line_number
         line, pieces = _join(raw, start, escape)
@@ -666,6 +669,13 @@ def _instruction_at(doc: Dockerfile, scanner: _Scanner, offset: int) -> Instruct
         return None
     line = doc.lines.position(offset)[0]
     return scanner.instruction_at(offset, line)[0]
+
+
+def command_word(line: str) -> str:
+    """The command of a logical line as written (splitCommand's first
+    word), empty for a blank line."""
+    m = _CMD_RE.search(line)
+    return m.group() if m else ''
 
 
 def split_command(line: str) -> tuple[str, int]:

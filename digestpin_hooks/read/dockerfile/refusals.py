@@ -18,6 +18,7 @@ import re
 
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.parser import arg_words
+from digestpin_hooks.read.dockerfile.parser import command_word
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import extract_flags
 from digestpin_hooks.read.dockerfile.parser import Instruction
@@ -25,6 +26,7 @@ from digestpin_hooks.read.dockerfile.parser import InstructionFinder
 from digestpin_hooks.read.dockerfile.parser import KNOWN_INSTRUCTIONS
 from digestpin_hooks.read.dockerfile.parser import split_command
 from digestpin_hooks.read.dockerfile.shell import GO_BLANK
+from digestpin_hooks.read.dockerfile.shell import go_quote
 from digestpin_hooks.read.dockerfile.shell import GO_SPACE
 
 TYPE_CHECKING = False
@@ -109,34 +111,86 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
         if ins.cmd in FLAGS and '--' in ins.line:
             unknown.extend(check_flags(ins, ins.cmd, doc.escape))
     text = doc.lowered or doc.text
-    pattern = _lines_to_check(doc.escape, doc.lowered is None, doc.unknown is None)
-    finder: InstructionFinder | None = None
-    for line_start, m in _line_matches(pattern, text):
-        if finder is None:
-            finder = InstructionFinder(doc)
-        word = m.group('unknown')
-        if word:
-            if not finder.continues_before(line_start):
-                # the match starts at the newline before the line
-                start = line_start + m.start('unknown') - m.start() - 1
-                unknown.append(UnknownSyntax(
-                    doc.position(start)[0], start,
-                    doc.text[start:start + len(word)], 'instruction',
-                ))
-            continue
-        found = finder.at(line_start)
-        if found is None:
-            continue
-        if m.group('name_value'):
-            _check_name_value(doc, found, m.group('name_value').upper())
-        elif m.group('healthcheck'):
-            args_end, _ = extract_flags(found.line, split_command(found.line)[1], doc.escape)
-            if not found.line[args_end:].strip(GO_SPACE):
-                raise _parse_error(found, 'HEALTHCHECK requires at least one argument')
-        else:
-            unknown.extend(check_flags(found, m.group('no_flags'), doc.escape))
+    with_unknown = doc.unknown is None
+    fast = _lines_to_check(doc.escape, doc.lowered is None, with_unknown, True)
+    finder = _Finder(doc)
+    for line_start, m in _line_matches(fast, text):
+        found: re.Match[str] | None = m
+        while found is not None and found.group('comment') is not None:
+            # the fast pattern skips the line after this one, but BuildKit
+            # drops a comment before it looks for a continuation: that
+            # line is tried alone (the finder tells if it continues)
+            eol = text.index('\n', line_start)
+            alone = _lines_to_check(doc.escape, doc.lowered is None, with_unknown, False)
+            found = alone.match(text, eol)
+            line_start = eol + 1
+        if found is not None:
+            _check_line(doc, line_start, found, finder, unknown)
     unknown.sort(key=lambda u: (u.line, u.offset))
     return unknown
+
+
+class _Finder:
+    """The file's InstructionFinder, made on first use: most files have no
+    line the checks must look at."""
+
+    def __init__(self, doc: Dockerfile) -> None:
+        self.doc = doc
+        self.finder: InstructionFinder | None = None
+
+    def get(self) -> InstructionFinder:
+        if self.finder is None:
+            self.finder = InstructionFinder(self.doc)
+        return self.finder
+
+
+def _check_line(
+        doc: Dockerfile, line_start: int, m: re.Match[str], lazy: _Finder,
+        unknown: list[UnknownSyntax],
+) -> None:
+    """The checks of the line at ``line_start``, which ``m`` matched."""
+    finder = lazy.get()
+    word = m.group('unknown')
+    if word:
+        if not finder.continues_before(line_start):
+            # the match starts at the newline before the line
+            start = line_start + m.start('unknown') - m.start() - 1
+            unknown.append(UnknownSyntax(
+                doc.position(start)[0], start,
+                doc.text[start:start + len(word)], 'instruction',
+            ))
+        return
+    found = finder.at(line_start)
+    if found is None:
+        return
+    if m.group('joined') is not None:
+        # the first word runs into the next line: the command is the
+        # joined line's (a line of the escape alone starts one too)
+        if found.cmd not in KNOWN_INSTRUCTIONS:
+            if doc.unknown is None:
+                start = line_start + m.start('joined') - m.start() - 1
+                unknown.append(UnknownSyntax(
+                    found.start_line, start, command_word(found.line),
+                    'instruction',
+                ))
+        elif found.cmd in ('env', 'label'):
+            _check_name_value(doc, found, found.cmd.upper())
+        elif found.cmd == 'healthcheck':
+            _check_healthcheck(doc, found)
+        elif found.cmd in _NO_FLAGS:
+            unknown.extend(check_flags(found, found.cmd, doc.escape))
+    elif m.group('name_value'):
+        _check_name_value(doc, found, m.group('name_value').upper())
+    elif m.group('healthcheck'):
+        _check_healthcheck(doc, found)
+    else:
+        unknown.extend(check_flags(found, m.group('no_flags'), doc.escape))
+
+
+def _check_healthcheck(doc: Dockerfile, ins: Instruction) -> None:
+    args_end, _ = extract_flags(ins.line, split_command(ins.line)[1], doc.escape)
+    if not ins.line[args_end:].strip(GO_SPACE):
+        raise _parse_error(ins, 'HEALTHCHECK requires at least one argument')
 
 
 # the instructions that take no flags
@@ -148,7 +202,7 @@ _NO_FLAGS = (
 
 @functools.lru_cache(maxsize=None)
 def _lines_to_check(
-    escape: str, ignore_case: bool, with_unknown: bool,
+    escape: str, ignore_case: bool, with_unknown: bool, skip_continued: bool,
 ) -> re.Pattern[str]:
     """One pass over the (lower-cased) text for the lines BuildKit may
     refuse that the fast scan does not read:
@@ -158,8 +212,16 @@ def _lines_to_check(
       without ``=`` after a first one with it ([^\\s=]* before each ``=``
       leaves one way to split a word: no backtracking on hostile lines);
     - ``healthcheck``: HEALTHCHECK with nothing but flags;
-    - ``unknown``: a first word that is no instruction (lines right after
-      an escape at the end of a line are continuations, skipped here).
+    - ``joined``: a first word that runs into the next line (an escape
+      at its end, BuildKit's ``[^e]e[ \\t]*$``, or the escape alone): the
+      command is the joined line's;
+    - ``unknown``: a first word that is no instruction.
+
+    ``skip_continued``: the lines right after one ending in an unescaped
+    escape are not tried (continuations, but for a comment line: BuildKit
+    drops a comment before it looks for an escape); a comment line ending
+    so is matched (``comment``), for the caller to try the next line
+    alone, with the pattern that skips nothing.
 
     The pattern starts with the newline before a line: one that starts
     with ``^`` under ``re.M`` is tried at every character, and a literal
@@ -177,8 +239,13 @@ def _lines_to_check(
     # without the unknown branch, the group is still there (the callers ask
     # for it) as an alternative that never matches
     unknown = (
-        rf')|(?!(?:{known})(?:[\t\v\f\r ]|{e}|$))(?P<unknown>[^\s#]\S*)'
-    ) if with_unknown else ')|(?P<unknown>(?!))'
+        rf'|(?!(?:{known})(?:[\t\v\f\r ]|{e}|$))(?P<unknown>[^\s#]\S*)'
+    ) if with_unknown else '|(?P<unknown>(?!))'
+    # an escape ending the first word, not escaped itself: the word goes on
+    # on the next line that is neither blank nor a comment
+    joined = rf'(?P<joined>\S*+(?<={e})(?<!{e}{e})[ \t]*+\r*+$)'
+    # a comment line ending as the lookbehinds below skip the line after
+    comment = rf'|(?P<comment>#[^\n]*+(?:(?<=[^{e}]{e})|(?<=[^{e}]{e}\r))(?=\n))'
     # the lookbehinds skip the lines right after an escaped newline
     # (continuations); the blanks are taken possessively (no branch starts
     # with one), a blank or comment line fails at once (every branch starts
@@ -187,15 +254,16 @@ def _lines_to_check(
     # alternations stay flat: grouped by first letter they took 4 million
     # instructions off the corpus but 100 µs more to compile, in every run
     line = (
-        rf'{blank}*+(?=[^\s#])(?:(?=[{named_first}])(?:'
+        rf'{blank}*+(?:(?=[^\s#])(?:(?=[{named_first}])(?:'
         rf'(?P<no_flags>{no_flags}){blank}+--|'
         rf'(?P<name_value>env|label){blank}++(?:[^\s=]++{blank}*+\r?$|'
         rf'[^\s=]*+=\S*+(?:{blank}++[^\s=]*+=\S*+)*+{blank}++[^\s=]++(?=\s|$))|'
         rf'(?P<healthcheck>healthcheck)(?:{blank}+--\S*)*{blank}*\r?$'
-        rf'{unknown})'
+        rf')|{joined}{unknown}){comment})'
     )
     flags = re.M | (re.I if ignore_case else 0)
-    return re.compile(rf'\n(?<!{e}\n)(?<!{e}\r\n){line}', flags)
+    skip = rf'(?<![^{e}]{e}\n)(?<![^{e}]{e}\r\n)' if skip_continued else ''
+    return re.compile(rf'\n{skip}{line}', flags)
 
 
 def _line_matches(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, re.Match[str]]]:
@@ -214,8 +282,11 @@ def _line_matches(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, re
 def _check_name_value(doc: Dockerfile, ins: Instruction, key: str) -> None:
     """parseNameVal: ``ENV name value`` needs the value; with ``=`` in the
     first word, every word needs one."""
-    rest = ins.line[split_command(ins.line)[1]:]
+    # BuildKit's splitCommand trims the line's blanks, a \r too
+    rest = ins.line[split_command(ins.line)[1]:].strip(GO_SPACE)
     words = [w for w, _, _ in arg_words(rest, 0, doc.escape)]
+    if words and words[-1] == doc.escape:
+        words.pop()  # parseWords skips an escape ending the line
     if not words:
         return
     if '=' not in words[0]:
@@ -225,6 +296,6 @@ def _check_name_value(doc: Dockerfile, ins: Instruction, key: str) -> None:
     for word in words:
         if '=' not in word:
             raise _parse_error(ins, (
-                f"Syntax error - can't find = in \"{word}\". Must be of "
+                f"Syntax error - can't find = in {go_quote(word)}. Must be of "
                 f'the form: name=value'
             ))
