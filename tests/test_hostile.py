@@ -1027,6 +1027,80 @@ def test_gitlab_include_wildcards_over_long_names_cost_what_plain_paths_cost(
     assert wild / plain <= 15
 
 
+def budget_repository(folder: Path, spend: int) -> Path:
+    """A repository of 100 files x*.yml whose .gitlab-ci.yml includes
+    first.yml (150 wildcards ``x*.none``, 100 comparisons each, which fit
+    the search's 150 a file) then second.yml, whose ``spend`` more such
+    wildcards come before ``ci/*.yml``, the wildcard that includes
+    ci/hidden.yml and its unpinned image.  The search allows 150 x 104
+    files + 1,024 = 16,624 comparisons: 16 spend 16,601 (and one for
+    ci/hidden.yml), 17 run out before ci/*.yml is searched."""
+    write(folder / '.git' / 'HEAD', b'ref: refs/heads/main\n')
+    for k in range(100):
+        write(folder / f'x{k:03}.yml', b'x: 1\n')
+    write(folder / '.gitlab-ci.yml', b'include:\n  - local: second.yml\n  - local: first.yml\n')
+    write(folder / 'first.yml', b'include:\n' + b"  - '/x*.none'\n" * 150)
+    write(folder / 'second.yml', b'include:\n' + b"  - '/x*.none'\n" * spend + b"  - 'ci/*.yml'\n")
+    write(folder / 'ci' / 'hidden.yml', b'hidden:\n  image: evil:1\n')
+    return folder
+
+
+HIDDEN_FINDING = (
+    "ci/hidden.yml:2:10: DP001 'evil:1' is not pinned to a digest: tag '1' "
+    'can move; pin it with digestpin-fix (evil:1@sha256:<digest>)\n'
+)
+BUDGET_ERROR = (
+    '.gitlab-ci.yml: error: include: the wildcards need more name comparisons '
+    'than the search allows (16,624: 150 a file searched, and 1,024): the '
+    'pipeline is not read; name the included files or narrow the wildcards'
+)
+
+
+@pytest.mark.parametrize('given', (['.'], ['--kind', 'gitlab-ci', 'ci/hidden.yml']))
+def test_gitlab_include_wildcards_just_within_the_budget_are_read(
+        tmp_path: Path, given: list[str],
+) -> None:
+    """16 wildcards more: the search's comparisons suffice (23 to spare),
+    and ci/*.yml finds ci/hidden.yml, read in the pipeline."""
+    result = run('lint', *given, cwd=budget_repository(tmp_path, 16))
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, HIDDEN_FINDING, 'summary: 1 finding (DP001 1) in 1 file\n',
+    )
+
+
+@pytest.mark.parametrize('given', (
+    ['.'], ['.gitlab-ci.yml'], ['--kind', 'gitlab-ci', 'ci/hidden.yml'],
+    ['--kind', 'gitlab-ci', '.gitlab-ci.yml', 'ci/hidden.yml'],
+))
+def test_gitlab_include_wildcards_beyond_the_budget_are_an_error(
+        tmp_path: Path, given: list[str],
+) -> None:
+    """17: the search runs out of comparisons before ci/*.yml.  That was
+    silence (ci/*.yml matched nothing, evil:1 was never read: a hostile
+    change could hide an include so); now the root is one error line, exit
+    2, whether the folder or the root is given or only the included file
+    (then the root is found above it), and no file of the pipeline is
+    read as if it were the whole of it."""
+    result = run('lint', *given, cwd=budget_repository(tmp_path, 17))
+    assert result.stdout == ''
+    assert one_error_line(result) == BUDGET_ERROR
+
+
+def test_a_gitlab_file_by_its_name_below_a_root_beyond_the_budget_is_not_read_alone(
+        tmp_path: Path,
+) -> None:
+    """No .git (the root is no repository's), and .gitlab/ci/named.yml, a
+    GitLab file by its name that the root's wildcards may include: the
+    folder search does not read it alone as if no include named it (105
+    files: 16,774 comparisons; 18 wildcards more run out)."""
+    folder = budget_repository(tmp_path, 18)
+    shutil.rmtree(folder / '.git')
+    write(folder / '.gitlab' / 'ci' / 'named.yml', b'named:\n  image: evil:2\n')
+    result = run('lint', '.', cwd=folder)
+    assert result.stdout == ''
+    assert one_error_line(result) == BUDGET_ERROR.replace('16,624', '16,774')
+
+
 def lint_cpu_seconds(*paths: Path, runs: int = 3) -> list[float]:
     """For each path, the best of ``runs`` in-process lint runs in CPU time,
     the paths taken in turns (so that a neighbour's load, another test

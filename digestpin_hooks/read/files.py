@@ -114,6 +114,15 @@ def files_in_folder(directory: str) -> list[tuple[str, str]]:
     the other ``*.yaml``/``*.yml`` files (found by their content; a
     chart's ``templates/`` are no manifests until rendered).
     """
+    return _search_folder(directory)[0]
+
+
+def _search_folder(directory: str) -> tuple[list[tuple[str, str]], list[FileError]]:
+    """What files_in_folder finds, and an error for each root
+    ``.gitlab-ci.yml`` whose include wildcards the search ran out of
+    comparisons for: that root is not to be read, and the files its
+    includes found until then are left out of what is found (read alone,
+    they would say the pipeline was read)."""
     walked = [os.path.normpath(path) for path in _walk(directory)]
     found: list[tuple[str, str]] = []
     other_yaml = []
@@ -125,9 +134,14 @@ def files_in_folder(directory: str) -> list[tuple[str, str]]:
             found.append((path, 'auto'))
     named = {path for path, _ in found}
     includes = _GitlabIncludes(walked)
+    errors: list[FileError] = []
     for path, _ in list(found):
         if os.path.basename(path) in _GITLAB_ROOTS:
-            for included in includes.of(path):
+            of_root = includes.of(path)
+            if includes.cut:
+                errors.append(includes.cut_error(path))
+                continue
+            for included in of_root:
                 if included not in named:
                     named.add(included)
                     found.append((included, GITLAB))
@@ -136,7 +150,7 @@ def files_in_folder(directory: str) -> list[tuple[str, str]]:
         (path, KUBERNETES) for path in other_yaml
         if path not in named and not charts.template(path) and _is_manifest(path)
     )
-    return found
+    return found, errors
 
 
 class _Charts:
@@ -217,7 +231,11 @@ class _GitlabIncludes:
     (``**.yml`` over a tree of YAML files); neither a tree of nested roots
     nor long patterns and names make the search quadratic, nor the names
     read in Python more than about 32 times 150 characters a file found.
-    Each file is parsed once per search, however many roots include it.
+    A root whose globs need more than the budget left is ``cut``: the
+    globs it had yet to search may match, so what ``of`` found is no
+    answer, and its caller says so (``cut_error``), never a glob that
+    matched nothing.  Each file is parsed once per search, however many
+    roots include it.
     Given no search (``walked`` None), the folder is listed only for the
     first glob: a path named is looked up alone, as the listing would have
     found it, so that a pipeline of named includes costs the same in a
@@ -233,6 +251,10 @@ class _GitlabIncludes:
         self.sorted: list[str] = []
         self.files: set[str] = set()
         self.budget = 0  # glob comparisons left
+        self.limit = 0  # the comparisons the search allows
+        # whether the budget ran out in the last ``of``: what it found is
+        # not all the root includes
+        self.cut = False
         self.walked = walked is not None
         self.openable: dict[str, bool] = {}  # folder -> whether scandir could open it
         if walked is not None:
@@ -246,7 +268,7 @@ class _GitlabIncludes:
     def _found(self, walked: list[str]) -> None:
         self.sorted = sorted(walked)
         self.files = set(walked)
-        self.budget = 150 * len(walked) + 1024
+        self.budget = self.limit = 150 * len(walked) + 1024
 
     def _matches(self, root: str, name: str) -> list[str]:
         import bisect
@@ -271,7 +293,8 @@ class _GitlabIncludes:
                 break
             self.budget -= glob.cost(path)
             if self.budget < 0:
-                break
+                self.cut = True  # what is left unread may match
+                return []
             if glob.matches(path[len(prefix):].replace(os.sep, '/')):
                 matches.append(path)
         return matches
@@ -341,7 +364,8 @@ class _GitlabIncludes:
         included: list[str] = []
         todo = [root_file]
         seen = {root_file}
-        while todo and len(included) < MAX_INCLUDES:
+        self.cut = False
+        while todo and len(included) < MAX_INCLUDES and not self.cut:
             current = todo.pop()
             for name in self._includes(current):
                 for path in self._matches(root, name):
@@ -350,6 +374,15 @@ class _GitlabIncludes:
                         included.append(path)
                         todo.append(path)
         return included[:MAX_INCLUDES]
+
+    def cut_error(self, root_file: str) -> FileError:
+        """The error of a root whose search ``of`` cut short."""
+        from digestpin_hooks.model import FileError
+        return FileError(root_file, (
+            f'include: the wildcards need more name comparisons than the search '
+            f'allows ({self.limit:,}: 150 a file searched, and 1,024): the pipeline '
+            f'is not read; name the included files or narrow the wildcards'
+        ))
 
 
 class Glob:
@@ -705,8 +738,10 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
     seen: dict[str, set[int]] = {}
     held: list[LoadedFile] | None = None
     composing: list[LoadedFile] = []  # Compose files that may extend or include others
+    said: set[str] = set()  # the real paths of the files with an error said
     for each in _load_each(paths, kind):
         if isinstance(each, FileError):
+            said.add(os.path.realpath(each.path))
             yield each
             continue
         if held is None and (each.kind == GITLAB or os.path.islink(each.path)):
@@ -744,7 +779,12 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
             elif os.path.islink(once[at[held_key]].path) and not os.path.islink(file.path):
                 once[at[held_key]] = file
         if kind in ('auto', GITLAB):
-            _pipelines(once)
+            cut, unread = _pipelines(once)
+            for error in cut:  # one line a file (a folder search may have said it)
+                if os.path.realpath(error.path) not in said:
+                    said.add(os.path.realpath(error.path))
+                    yield error
+            once = [file for at, file in enumerate(once) if at not in unread]
         for file in once:
             if file.kind == COMPOSE:
                 compose_read.append(file.path)
@@ -786,7 +826,7 @@ def _composes(file: LoadedFile) -> bool:
 _GITLAB_ROOTS = ('.gitlab-ci.yml', '.gitlab-ci.yaml')
 
 
-def _pipelines(loaded: list[LoadedFile]) -> None:
+def _pipelines(loaded: list[LoadedFile]) -> tuple[list[FileError], set[int]]:
     """Read again, as one pipeline, each root ``.gitlab-ci.yml`` read that
     includes other files of its project, and those of them read too: jobs
     extend templates of other files, and the root's variables and
@@ -798,14 +838,21 @@ def _pipelines(loaded: list[LoadedFile]) -> None:
     too, as GitLab reads it: the root is the repository's own
     ``.gitlab-ci.yml`` (at the nearest folder above with a ``.git``), read
     but not reported, and only when it includes the file, directly or
-    through other includes."""
+    through other includes.
+
+    A root whose include wildcards need more comparisons than the search
+    allows is an error, and is not read: nor is any GitLab file below its
+    folder that no other pipeline read, which it may include (read alone,
+    such a file would say the pipeline was read, and a hidden include
+    would be no finding).  Returned: those errors, and where in ``loaded``
+    the files not read are."""
     roots = [
         f.path for f in loaded
         if f.kind == GITLAB and b'include' in f.data
         and os.path.basename(f.path) in _GITLAB_ROOTS
     ]
     if not any(f.kind == GITLAB for f in loaded):
-        return
+        return [], set()
     by_real = {
         os.path.realpath(f.path): i for i, f in enumerate(loaded) if f.kind == GITLAB
     }
@@ -815,11 +862,31 @@ def _pipelines(loaded: list[LoadedFile]) -> None:
         if f.kind == GITLAB and (documents := getattr(f.doc, 'documents', None)) is not None
     }
     done: set[int] = set()
+    errors: list[FileError] = []
     for root in roots:
         if by_real[os.path.realpath(root)] not in done:
-            _read_in_pipeline(loaded, root, by_real, done, known)
+            errors.extend(_read_in_pipeline(loaded, root, by_real, done, known))
     for root in _roots_of_others(loaded, by_real, done):
-        _read_in_pipeline(loaded, root, by_real, done, known)
+        errors.extend(_read_in_pipeline(loaded, root, by_real, done, known, _shown(root)))
+    if not errors:
+        return [], set()
+    cut = {os.path.dirname(os.path.realpath(e.path)) for e in errors}
+    return errors, {
+        at for real, at in by_real.items() if at not in done and _below(real, cut)
+    }
+
+
+def _below(path: str, folders: set[str]) -> bool:
+    """Whether a path is below one of ``folders`` (paths of its form,
+    normalised): its own folders looked up, not each of ``folders``
+    compared with it."""
+    folder = os.path.dirname(path)
+    while folder not in folders:
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+    return True
 
 
 def _roots_of_others(
@@ -852,13 +919,16 @@ def _roots_of_others(
 
 def _read_in_pipeline(
         loaded: list[LoadedFile], root_path: str, by_real: dict[str, int], done: set[int],
-        known: dict[str, tuple[bytes, list[Node | None]]],
-) -> None:
+        known: dict[str, tuple[bytes, list[Node | None]]], shown: str = '',
+) -> list[FileError]:
     """Read the files of ``loaded`` that the root includes (directly or
     through other includes: GitLab's, found below its folder as a folder
     search finds them) again, with the root and its includes as their
     pipeline; the others read are left as they are.  ``known``: the
-    documents of files already parsed, which are not parsed again."""
+    documents of files already parsed, which are not parsed again.  The
+    root's error (naming it ``shown``, else as given), when its include
+    wildcards need more comparisons than the search allows (nothing is
+    read again then)."""
     from digestpin_hooks.read.ci import Pipeline
     from digestpin_hooks.read.yaml_nodes import compose_documents
     from digestpin_hooks.read.yaml_nodes import YamlError
@@ -866,9 +936,11 @@ def _read_in_pipeline(
     folder = os.path.dirname(root_path) or '.'
     includes = _GitlabIncludes(None, known, folder)
     included = includes.of(os.path.normpath(root_path))
+    if includes.cut:
+        return [includes.cut_error(shown or root_path)]
     paths = [*included, root_path]
     if not any(by_real.get(os.path.realpath(p)) not in (None, *done) for p in paths):
-        return  # none of the files read is of this pipeline
+        return []  # none of the files read is of this pipeline
     files = []
     for path in paths:
         at = by_real.get(os.path.realpath(path))
@@ -885,7 +957,7 @@ def _read_in_pipeline(
             continue  # reading the file itself says what is wrong
         files.append((loaded[at].path if at is not None else path, documents))
     if len(files) < 2:
-        return
+        return []
     pipeline = Pipeline(files)
     for path, _ in files:
         at = by_real.get(os.path.realpath(path))
@@ -899,6 +971,18 @@ def _read_in_pipeline(
             )
         except UnreadableFile:
             continue  # read alone, it was read: keep that reading
+    return []
+
+
+def _shown(path: str) -> str:
+    """``path`` as an error names it: from the working folder when it is
+    below it (a root found from a file given is found by its real path)."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # (on another drive)
+        return path
+    above = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    return path if above else relative
 
 
 def _load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile | FileError]:
@@ -907,8 +991,19 @@ def _load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile 
         try:
             yield load(path, kind)
         except IsAFolder:
-            in_folder = files_in_folder(path)
-            if not in_folder:
+            in_folder, cut = _search_folder(path)
+            yield from cut
+            if cut:  # nor a GitLab file by its name below such a root
+                roots = {error.path for error in cut}
+                folders = {os.path.dirname(root) for root in roots}
+                in_folder = [
+                    (found, found_kind) for found, found_kind in in_folder
+                    if found not in roots and not (
+                        (found_kind == GITLAB or yaml_kind(found) == GITLAB)
+                        and _below(found, folders)
+                    )
+                ]
+            if not in_folder and not cut:
                 yield FileError(path, (
                     'no file to check in this folder (no Dockerfile, no file '
                     'of a kind by its name, no Kubernetes manifest)'
