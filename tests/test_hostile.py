@@ -767,6 +767,19 @@ def lint_seconds(path: Path) -> float:
     return best
 
 
+def growth_ratio(large: Path, small: Path, limit: float = 15) -> float:
+    """``lint_seconds(large) / lint_seconds(small)``, measured again (three
+    times at most) while it reads over ``limit``, and the smallest taken:
+    another xdist worker and coverage share the two cores, and the cache
+    misses they cause move one measure by half (15.3 once in CI where the
+    case alone reads 7-10), while a cost that grows faster than the input
+    reads far over the limit every time (a quadratic one about 100)."""
+    ratios: list[float] = []
+    while len(ratios) < 3 and (not ratios or ratios[-1] > limit):
+        ratios.append(lint_seconds(large) / lint_seconds(small))
+    return min(ratios)
+
+
 GROWTH = {
     # name: (file name, size -> bytes)
     'FROM lines': ('Dockerfile', lambda n: b'FROM a:1\n' * (n // 9)),
@@ -874,7 +887,7 @@ def test_linear_growth(tmp_path: Path, case: str) -> None:
     large = write(tmp_path / 'large' / name, make(1_000_000))
     for size in ('small', 'large'):  # a chart's values: a Chart.yaml beside them
         write(tmp_path / size / os.path.dirname(name) / 'Chart.yaml', b'name: c\n')
-    ratio = lint_seconds(large) / lint_seconds(small)
+    ratio = growth_ratio(large, small)
     print(f'[growth] {case}: 1 MB / 100 KB = {ratio:.1f}')
     assert ratio <= 15
 
@@ -888,7 +901,7 @@ def test_gitlab_includes_across_many_roots_grow_linearly(tmp_path: Path) -> None
             write(folder / f'p{k}' / '.gitlab-ci.yml', b"include: ['*.yml', '/*', 'x/**']\n")
             write(folder / f'p{k}' / 'a.yml', b'a:\n  image: a:1\n')
         return folder
-    ratio = lint_seconds(tree(tmp_path / 'large', 1000)) / lint_seconds(tree(tmp_path / 'small', 100))
+    ratio = growth_ratio(tree(tmp_path / 'large', 1000), tree(tmp_path / 'small', 100))
     print(f'[growth] GitLab include globs: 1000 roots / 100 roots = {ratio:.1f}')
     assert ratio <= 15
 
@@ -906,7 +919,7 @@ def test_long_gitlab_include_wildcards_and_names_grow_linearly(tmp_path: Path) -
         return folder
     small, large = tree(tmp_path / 'small', 300), tree(tmp_path / 'large', 3000)
     lint_seconds(small)  # warm: the lazily imported modules
-    ratio = lint_seconds(large) / lint_seconds(small)
+    ratio = growth_ratio(large, small)
     print(f'[growth] GitLab include wildcard x name: 3,000 / 300 = {ratio:.1f}')
     assert ratio <= 15
 
@@ -1140,7 +1153,7 @@ def test_env_line_of_blanks_grows_linearly(tmp_path: Path) -> None:
         write(folder / 'compose.yaml', b'services:\n  a:\n    image: ${A}\n')
         write(folder / '.env', b'A=x' + b' ' * size + b'y\n')
         return folder / 'compose.yaml'
-    ratio = lint_seconds(project(640_000)) / lint_seconds(project(64_000))
+    ratio = growth_ratio(project(640_000), project(64_000))
     print(f'[growth] .env line of blanks: 10x / 1x = {ratio:.1f}')
     assert ratio <= 15
 
@@ -1395,7 +1408,7 @@ def test_a_long_allow_list_costs_linear_time(tmp_path: Path) -> None:
         with contextlib.redirect_stdout(io.StringIO()) as out:
             assert lint_main([str(small)]) == 1
         assert out.getvalue().count('DP001') == 100
-        ratio = lint_seconds(large) / lint_seconds(small)
+        ratio = growth_ratio(large, small)
     finally:
         os.chdir(cwd)
     print(f'[growth] 40,000 allow globs, 1,000 / 100 references = {ratio:.1f}')
@@ -1433,10 +1446,7 @@ def test_compose_include_merge_grows_linearly_with_services(tmp_path: Path) -> N
             ))
         write(folder / 'compose.yaml', b'include:\n  - path: [main.yml, override.yml]\n')
         return folder / 'compose.yaml'
-    ratio = (
-        lint_seconds(project(tmp_path / 'large', 4000))
-        / lint_seconds(project(tmp_path / 'small', 400))
-    )
+    ratio = growth_ratio(project(tmp_path / 'large', 4000), project(tmp_path / 'small', 400))
     print(f'[growth] Compose include merge: 4,000 / 400 services = {ratio:.1f}')
     assert ratio <= 15
 
@@ -1452,6 +1462,6 @@ def test_compose_includes_grow_linearly_with_the_files_included(tmp_path: Path) 
             write(folder / name, b'include: [f0.yml]\nservices:\n  s%d:\n    image: alpine:%d\n' % (k, k))
         write(folder / 'compose.yaml', ('include: [' + ', '.join(names) + ']\n').encode())
         return folder / 'compose.yaml'
-    ratio = lint_seconds(project(tmp_path / 'large', 150)) / lint_seconds(project(tmp_path / 'small', 15))
+    ratio = growth_ratio(project(tmp_path / 'large', 150), project(tmp_path / 'small', 15))
     print(f'[growth] Compose includes: 150 / 15 files = {ratio:.1f}')
     assert ratio <= 15
