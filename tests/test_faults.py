@@ -154,7 +154,7 @@ def test_registry_500_through_the_daemon(
         f"{tmp_path / 'Dockerfile'}:1:6: DP001 'example.com/team/app:1' left "
         f'unpinned: the registry failed through the Docker daemon at {host}: '
         f'500 registry down; try again later, or use --source local (the '
-        f'other references were resolved)\n'
+        f'other references were asked all the same)\n'
     )
 
 
@@ -410,7 +410,7 @@ def test_a_throttled_registry_fails_its_own_reference_in_fix(
         f'{path}:1:6: pinned {good} -> {good}@{digest}\n'
         f"{path}:2:6: DP001 '{bad}' left unpinned: the registry failed through "
         f'the Docker daemon at {stack.host}: {status}; try again later, or use '
-        f'--source local (the other references were resolved)\n'
+        f'--source local (the other references were asked all the same)\n'
     )
     assert err == 'summary: 1 finding (DP001 1) in 1 file; 1 pinned\n'
 
@@ -513,7 +513,7 @@ def test_a_registry_that_refuses_the_login_fails_its_reference_with_advice_to_lo
         f"{path}:2:6: DP001 '{bad}' left unpinned: the registry refused access "
         f'through the Docker daemon at {stack.host}: {words}; log in (docker login '
         f'{address}) as a user that may pull it, and check the name (the other '
-        f'references were resolved)\n'
+        f'references were asked all the same)\n'
     )
     assert err == 'summary: 1 finding (DP001 1) in 1 file; 1 pinned\n'
     assert wrong not in out + err
@@ -585,7 +585,7 @@ def test_a_registry_named_denied_that_cannot_be_reached_is_no_refusal(
         rf'failed through the Docker daemon at {re.escape(stack.host)}: 500 '
         r'Get "https://unauthorized\.denied\.invalid/v2/": dial tcp: lookup '
         r'unauthorized\.denied\.invalid on \S+: no such host; try again later, or use '
-        r'--source local \(the other references were resolved\)\n',
+        r'--source local \(the other references were asked all the same\)\n',
         out,
     ), out
 

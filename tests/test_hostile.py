@@ -613,7 +613,7 @@ EVIL_OUTCOMES: dict[tuple[str, str], tuple[int, str, str]] = {
         'unix://{socket} (from --docker-host): the pull reported a malformed '
         'digest; start Docker (or podman system service), or point digestpin '
         'at a running daemon with DOCKER_HOST, `docker context use`, or '
-        '--docker-host (the other references were resolved)',
+        '--docker-host (the other references were asked all the same)',
     ),
     ('update', 'daemon-registry'): (
         2, 'error', f"line 1: cannot update '{_PINNED}': {_NO_VALID_DIGEST}",

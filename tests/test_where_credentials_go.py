@@ -475,7 +475,7 @@ def test_content_lengths_that_disagree_are_one_line(
         assert out.splitlines()[0] == (
             f'{path}:1:6: DP001 \'{registry.address}/team/app1:1\' left unpinned: the '
             f'registry could not be asked: {registry.address} sent an answer that could not '
-            f'be read (InvalidHeader) (the other references were resolved)')
+            f'be read (InvalidHeader) (the other references were asked all the same)')
     finally:
         registry.close()
 

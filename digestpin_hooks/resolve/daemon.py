@@ -77,7 +77,7 @@ _REGISTRY_REFUSAL_RE = re.compile(
 # what a daemon source's Missing advises
 LOGIN_HINT = 'check the name and your docker login'
 # what a Failed of fix and update adds: one reference failed, not the run
-OTHERS_RESOLVED = 'the other references were resolved'
+OTHERS_RESOLVED = 'the other references were asked all the same'
 HINT = (
     'start Docker (or podman system service), or point digestpin at a running daemon with DOCKER_HOST, '
     '`docker context use`, or --docker-host'

@@ -79,7 +79,7 @@ class RegistrySource:
             else:
                 said[key] = Failed(
                     f'the registry could not be asked: {answer.reason}',
-                    answer.unreachable, 'the other references were resolved',
+                    answer.unreachable, 'the other references were asked all the same',
                 )
         return said
 
