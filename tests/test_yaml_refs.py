@@ -1231,6 +1231,7 @@ def test_each_compose_file_of_an_include_is_parsed_once(
 def test_the_parses_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A root including 150 files (151 texts) keeps at most 150 parses at
     any time, and none once the run is over."""
+    from digestpin_hooks.read import parse_cache
     from digestpin_hooks.read import yaml_nodes
     tree(tmp_path, {
         'compose.yaml': 'include:\n' + ''.join(f'  - f{k}.yml\n' for k in range(150)),
@@ -1240,13 +1241,13 @@ def test_the_parses_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     held: list[int] = []
 
     def watching(text: str, **options: bool) -> list[yaml_nodes.Node | None]:
-        held.append(len(yaml_nodes._kept or ()))
+        held.append(len(parse_cache.kept or ()))
         return parse(text, **options)
     monkeypatch.setattr(yaml_nodes, 'compose_documents', watching)
     found = images(tmp_path, ['compose.yaml'], monkeypatch)
     assert len(found) == 150
-    assert max(held) == yaml_nodes.KEPT_PARSES == 150
-    assert yaml_nodes._kept is None
+    assert max(held) == parse_cache.KEPT_PARSES == 150
+    assert parse_cache.kept is None
 
 
 def test_the_parses_kept_are_bounded_in_characters(
@@ -1255,6 +1256,7 @@ def test_the_parses_kept_are_bounded_in_characters(
     """Twelve Compose files of 200 KB read in one run keep at most 1 MiB of
     texts parsed at any time (all twelve, 2.4 MB, were kept: 40 files of
     500 KB held 1.4 GB of nodes), and a file of more than 1 MiB none."""
+    from digestpin_hooks.read import parse_cache
     from digestpin_hooks.read import yaml_nodes
 
     def services(count: int) -> str:
@@ -1267,11 +1269,11 @@ def test_the_parses_kept_are_bounded_in_characters(
     held: list[int] = []
 
     def watching(text: str, **options: bool) -> list[yaml_nodes.Node | None]:
-        held.append(sum(len(text) for text, _ in yaml_nodes._kept or ()))
+        held.append(sum(len(text) for text, _ in parse_cache.kept or ()))
         return parse(text, **options)
     monkeypatch.setattr(yaml_nodes, 'compose_documents', watching)
     paths = [f'c{k}/compose.yaml' for k in range(12)] + ['big/compose.yaml']
     assert len(images(tmp_path, paths, monkeypatch)) == 12 * 500 + 2_800
     assert len(held) == 13
     assert max(held) == 5 * len(f'# 00\nservices:\n{services(500)}')
-    assert yaml_nodes._kept is None
+    assert parse_cache.kept is None

@@ -720,10 +720,13 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
     the files it includes) or the first name that is a symlink (a later
     name of the same file would be preferred to it); from there on the
     files are held, and handed on at the end as load_all always did.
-    Within it each Compose text is parsed once (parses_kept)."""
-    from digestpin_hooks.read.yaml_nodes import parses_kept
-    with parses_kept():
+    Within it each Compose text is parsed once (parse_cache)."""
+    from digestpin_hooks.read import parse_cache
+    parse_cache.open_run()
+    try:
         yield from _load_each_once(paths, kind)
+    finally:
+        parse_cache.close_run()
 
 
 def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | FileError]:

@@ -10,7 +10,6 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
-import contextlib
 from itertools import repeat
 
 from digestpin_hooks.model import Record
@@ -134,60 +133,23 @@ def _parser(text: str) -> Any:
     return CParser(text)
 
 
-# Compose's readers of one file (its include: entries, the services it
-# extends, its layers in a merge, the file read itself) each take its text:
-# within a run (parses_kept) a text is parsed once, the last KEPT_PARSES
-# texts kept, as many as the files Compose's includes may reach, and no more
-# than KEPT_CHARS characters of them: every Compose file a run reads passes
-# here, and 40 of 500 KB kept held 1.4 GB of nodes (one file's parse, up to
-# MAX_BYTES, is held while it is read anyway; the parses kept are at most an
-# eighth of that).  A longer text is parsed each time it is asked for.
-KEPT_PARSES = 150
-KEPT_CHARS = 1024 * 1024
-_kept: dict[tuple[str, bool], list[Node | None] | YamlError] | None = None
-_kept_chars = 0  # the characters of the texts kept
-_keeping = 0  # the runs (parses_kept) open
-
-
-@contextlib.contextmanager
-def parses_kept() -> Iterator[None]:
-    """A run: while open (nested, until the outermost closes) parse_once
-    keeps what it parsed."""
-    global _kept, _kept_chars, _keeping
-    _keeping += 1
-    if _kept is None:
-        _kept, _kept_chars = {}, 0
-    try:
-        yield
-    finally:
-        _keeping -= 1
-        if not _keeping:
-            _kept, _kept_chars = None, 0
-
-
 def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
-    """compose_documents(text), parsed once a run: the documents (or the
-    error) a text gave before, while its run keeps them.  Keyed by the text
-    itself, which is what is parsed: the same text is the same documents,
-    never a stale parse of a file since changed (and nodes are never
-    changed: a reader that drops some makes new ones)."""
-    global _kept_chars
-    kept = _kept
-    if kept is None or len(text) > KEPT_CHARS:
-        return compose_documents(text, later_wins=later_wins)
-    key = (text, later_wins)
-    found = kept.pop(key, None)
-    if found is None:
+    """compose_documents(text), parsed once a run (parse_cache): the
+    documents (or the error) a text gave before, while its run keeps them.
+    Keyed by the text itself, which is what is parsed: the same text is the
+    same documents, never a stale parse of a file since changed (and nodes
+    are never changed: a reader that drops some makes new ones).  Compose's
+    readers of one file (its include: entries, the services it extends,
+    its layers in a merge, the file read itself) each take its text."""
+    from digestpin_hooks.read import parse_cache
+
+    def parse() -> list[Node | None] | YamlError:
         try:
-            found = compose_documents(text, later_wins=later_wins)
+            return compose_documents(text, later_wins=later_wins)
         except YamlError as e:
-            found = e
-        _kept_chars += len(text)
-        while kept and (len(kept) >= KEPT_PARSES or _kept_chars > KEPT_CHARS):
-            oldest = next(iter(kept))  # the least recently used
-            del kept[oldest]
-            _kept_chars -= len(oldest[0])
-    kept[key] = found  # the most recent, last
+            return e
+
+    found = parse_cache.kept_parse((text, later_wins), parse)
     if isinstance(found, YamlError):
         raise type(found)(*found.args)
     return found
