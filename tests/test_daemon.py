@@ -13,6 +13,7 @@ from digestpin_hooks.resolve.answers import Failed
 from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import OTHERS_ASKED
 from digestpin_hooks.resolve.answers import SourceError
 from digestpin_hooks.resolve.answers import SourceOptions
 from digestpin_hooks.resolve.answers import TagKey
@@ -22,7 +23,6 @@ from digestpin_hooks.resolve.daemon import HINT
 from digestpin_hooks.resolve.daemon import LOGIN_HINT
 from digestpin_hooks.resolve.daemon import LocalSource
 from digestpin_hooks.resolve.daemon import manifest_from
-from digestpin_hooks.resolve.daemon import OTHERS_RESOLVED
 from digestpin_hooks.resolve.daemon import PullSource
 from tests.fakes import FakeDaemon
 from tests.fakes import knows
@@ -68,12 +68,12 @@ def test_no_daemon_is_one_source_error_line(tmp_path: Path, source: type[LocalSo
     # the daemon's words once the stream has begun: the registry failed
     ('toomanyrequests: You have reached your pull rate limit', lambda host: Failed(
         f'the registry failed through the Docker daemon at {host}: toomanyrequests: '
-        f'You have reached your pull rate limit; try again later', hint=OTHERS_RESOLVED,
+        f'You have reached your pull rate limit; try again later', hint=OTHERS_ASKED,
     )),
     ('received unexpected HTTP status: 503 Service Unavailable', lambda host: Failed(
         f'the registry failed through the Docker daemon at {host}: received '
         f'unexpected HTTP status: 503 Service Unavailable; try again later',
-        hint=OTHERS_RESOLVED,
+        hint=OTHERS_ASKED,
     )),
     # ... or there is no such image
     ('manifest for example.com/team/app:1 not found: manifest unknown', lambda host: Missing(

@@ -108,6 +108,11 @@ class Missing(Record):
     hint: Final[str] = ''
 
 
+# what a Failed of one reference adds, in fix and update: that reference
+# failed, not the run
+OTHERS_ASKED = 'the other references were asked all the same'
+
+
 class Failed(Record):
     """The source could not answer at this reference (refused, 401, 429,
     5xx, a hang, a wrong answer): why, one line, no credential in it.

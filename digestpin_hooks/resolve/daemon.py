@@ -31,6 +31,7 @@ from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.resolve.answers import INDEX_MEDIA_TYPES
 from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import OTHERS_ASKED
 from digestpin_hooks.resolve.answers import platform_name
 from digestpin_hooks.resolve.answers import SourceError
 from digestpin_hooks.resolve.answers import tag_key
@@ -76,8 +77,6 @@ _REGISTRY_REFUSAL_RE = re.compile(
 )
 # what a daemon source's Missing advises
 LOGIN_HINT = 'check the name and your docker login'
-# what a Failed of fix and update adds: one reference failed, not the run
-OTHERS_RESOLVED = 'the other references were asked all the same'
 HINT = (
     'start Docker (or podman system service), or point digestpin at a running daemon with DOCKER_HOST, '
     '`docker context use`, or --docker-host'
@@ -578,8 +577,8 @@ class PullSource(LocalSource):
                 repository, _, tag = familiar(key).rpartition(':')
                 answer = daemon.pull(repository, tag)
                 if isinstance(answer, Failed):
-                    # this reference's registry failed: the rest are resolved
-                    return answer.replace(hint=OTHERS_RESOLVED)
+                    # this reference's registry failed: the rest are asked all the same
+                    return answer.replace(hint=OTHERS_ASKED)
                 return answer
             pulled: dict[TagKey, Answer] = {}
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
@@ -605,8 +604,8 @@ class DaemonRegistrySource(LocalSource):
             def ask(key: TagKey) -> Answer:
                 answer = daemon.distribution(familiar(key))
                 if isinstance(answer, Failed):
-                    # this reference's registry failed: the rest are resolved
-                    return answer.replace(hint=OTHERS_RESOLVED)
+                    # this reference's registry failed: the rest are asked all the same
+                    return answer.replace(hint=OTHERS_ASKED)
                 if isinstance(answer, Missing):
                     return Missing(
                         f'the registry did not resolve it: {answer.reason}', LOGIN_HINT,

@@ -9,6 +9,7 @@ from digestpin_hooks.resolve.answers import familiar
 from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.answers import Missing
+from digestpin_hooks.resolve.answers import OTHERS_ASKED
 from digestpin_hooks.resolve.answers import SourceError
 from digestpin_hooks.resolve.answers import tag_key
 from digestpin_hooks.resolve.answers import TagKey
@@ -79,7 +80,7 @@ class RegistrySource:
             else:
                 said[key] = Failed(
                     f'the registry could not be asked: {answer.reason}',
-                    answer.unreachable, 'the other references were asked all the same',
+                    answer.unreachable, OTHERS_ASKED,
                 )
         return said
 
