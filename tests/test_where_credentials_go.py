@@ -500,3 +500,38 @@ def test_an_exception_in_a_worker_fails_only_its_own_references() -> None:
     finally:
         broken.close()
         sound.close()
+
+
+def test_a_realm_met_while_the_tls_probe_is_in_flight_gets_no_login(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On loopback the first questions go out over plain HTTP while one
+    connection probes for TLS (``_ask_while_probing``): a realm that names
+    another host through user information, met by 8 references on their
+    several connections at once, gets no login from any of them."""
+    elsewhere = ScriptedRegistry(lambda r: (200, {}, b'{"token": "t"}'), host='0.0.0.0')
+    other = f'{non_loopback_address()}:{elsewhere.address.rpartition(":")[2]}'
+    realm = f'http://127.0.0.1:1@{other}/token'
+    registry = ScriptedRegistry(lambda r: (
+        401, {'WWW-Authenticate': f'Bearer realm="{realm}",service="x"'}, b''))
+    try:
+        log_in(tmp_path / 'home', registry.address)
+        path = tmp_path / 'Dockerfile'
+        path.write_text(''.join(f'FROM {registry.address}/team/app{k}:1\n' for k in range(8)))
+        code = fix_main(['--dry-run', '--source', 'registry', '--timeout', '5', str(path)])
+        out, err = capsys.readouterr()
+        assert 'Traceback' not in err
+        assert code == 1
+        assert out.splitlines() == [
+            f"{path}:{k + 1}:6: DP001 '{registry.address}/team/app{k}:1' left unpinned: "
+            f'the registry could not be asked: {registry.address} named a token realm '
+            f'that carries user information; not used (the other references were '
+            f'asked all the same)'
+            for k in range(8)
+        ]
+        assert registry.connections > 2  # the probe's, and several asking meanwhile
+        assert all('authorization' not in r.headers for r in registry.requests)
+        assert elsewhere.requests == []
+    finally:
+        registry.close()
+        elsewhere.close()
