@@ -11,6 +11,7 @@ import re
 import pytest
 
 from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.read.dockerfile.parser import detect_syntax
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
 
@@ -160,6 +161,39 @@ PULLED = {
     'a JSON document without one': (
         b'{"a": "docker/dockerfile:1"}\n', [(1, 'DP010', '{"a":')],
     ),
+    # BuildKit reads the JSON with Go's json.Unmarshal into a map
+    'a JSON document after a #! line': (
+        b'#!/usr/bin/env buildctl\n{"syntax": "docker/dockerfile:1"}\n',
+        [(2, 'DP001', 'docker/dockerfile:1'), (2, 'DP010', '{"syntax":')],
+    ),
+    'a JSON syntax key nested as deep as Go reads (10,000)': (
+        b'{"syntax": "docker/dockerfile:1", "a": ' + b'[' * 9999 + b']' * 9999 + b'}\n',
+        [(1, 'DP001', 'docker/dockerfile:1'), (1, 'DP010', '{"syntax":')],
+    ),
+    'no syntax from JSON nested deeper than Go reads': (
+        b'{"syntax": "docker/dockerfile:1", "a": ' + b'[' * 10000 + b']' * 10000 + b'}\n',
+        [(1, 'DP010', '{"syntax":')],
+    ),
+    'no syntax from JSON that Go refuses (NaN)': (
+        b'{"syntax": "docker/dockerfile:1", "a": NaN}\n', [(1, 'DP010', '{"syntax":')],
+    ),
+    'no syntax from JSON that Go refuses (a trailing comma)': (
+        b'{"syntax": "docker/dockerfile:1",}\n', [(1, 'DP010', '{"syntax":')],
+    ),
+    'a map key is matched exactly: SYNTAX is another key': (
+        b'{"SYNTAX": "docker/dockerfile:1"}\n', [(1, 'DP010', '{"SYNTAX":')],
+    ),
+    'of a repeated JSON key the last counts': (
+        b'{"syntax": "a/b:1", "syntax": "docker/dockerfile:1"}\n',
+        [(1, 'DP001', 'docker/dockerfile:1'), (1, 'DP010', '{"syntax":')],
+    ),
+    'a repeated JSON key whose last value is no string': (
+        b'{"syntax": "docker/dockerfile:1", "syntax": 1}\n', [(1, 'DP010', '{"syntax":')],
+    ),
+    'only the top-level syntax key': (
+        b'{"a": {"syntax": "docker/dockerfile:1"}}\n', [(1, 'DP010', '{"a":')],
+    ),
+    'only a JSON object': (b'[{"syntax": "docker/dockerfile:1"}]\n', [(1, 'DP010', '[{"syntax":')]),
     # what BuildKit does not know: DP010, and the rest is read
     'an unknown instruction': (
         b'FROM alpine:3\nFROOM debian:12\nFROM busybox:1\n',
@@ -177,6 +211,21 @@ PULLED = {
     # DP003 where a --build-arg is needed
     'a blank base name from an unset variable': (b'FROM $BASE\n', [(1, 'DP003', '$BASE')]),
 }
+
+
+def test_a_json_syntax_value_is_pinned_where_the_key_stands() -> None:
+    """The span is the syntax key's own value, not the first equal string:
+    a pin written there would leave the frontend image as it was."""
+    text = '{"a": "docker/dockerfile:1",\n "syntax": "docker/dockerfile:1"}\n'
+    found = detect_syntax(text)
+    assert found is not None
+    assert (found.value, found.span, found.line) == ('docker/dockerfile:1', (41, 60), 2)
+    assert text[41:60] == 'docker/dockerfile:1'
+
+
+def test_a_json_syntax_value_written_with_escapes_is_left_to_the_user() -> None:
+    _, refs, _ = read_dockerfile(b'{"syntax": "docker\\/dockerfile:1"}\n')
+    assert [(r.image, r.span, r.editable) for r in refs] == [('docker/dockerfile:1', (12, 32), False)]
 
 
 @pytest.mark.parametrize(('data', 'expected'), list(PULLED.values()), ids=list(PULLED))

@@ -862,6 +862,10 @@ GROWTH = {
             b'j%d:\n  <<: *b\n' % i for i in range(n // 16)
         ),
     ),
+    'a JSON document naming the frontend image': (
+        'Dockerfile',
+        lambda n: b'{"syntax": "a:1", "x": [\n' + b'"s\\n", 1.5e3, {"k": [true]},\n' * (n // 32) + b'"e"]}\n',
+    ),
     '${X#*b} on a long value': (
         'Dockerfile', lambda n: b'ARG X=' + b'a' * (n // 17) + b'\nFROM a:${X#*b}\n',  # under BuildKit's 64 KiB line
     ),

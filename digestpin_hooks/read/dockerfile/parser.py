@@ -167,31 +167,110 @@ def _syntax_in_comments(text: str, prefix: str) -> Directive | None:
     return None
 
 
+# Go's encoding/json refuses a document nested deeper than this
+# (maxNestingDepth in its scanner); Python's json gives up at 1,000
+_GO_JSON_MAX_DEPTH = 10000
+# one token of strict JSON after its blanks: punctuation, a string, or a
+# number or literal; each character of a string is read one way only, so a
+# string that does not end costs one pass
+_GO_JSON_TOKEN = (
+    r'[ \t\n\r]*(?:([{}\[\],:])'
+    r'|("(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
+    r'|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))'
+)
+# what the reader of a JSON document expects next
+_VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _NEXT = range(6)
+
+
 def detect_syntax(text: str) -> Directive | None:
     """The frontend image BuildKit's DetectSyntax finds: ``# syntax=``,
-    else ``// syntax=``, else a JSON document's ``syntax`` key."""
+    else ``// syntax=``, else a JSON document's ``syntax`` key (after a
+    ``#!`` first line, as for the comments)."""
     if text[:1] not in ('#', '/', '{') and not text.lstrip()[:1] == '{':
         return None  # the common case: the file starts with an instruction
     found = _syntax_in_comments(text, '#') or _syntax_in_comments(text, '//')
-    if found is not None or not text.lstrip().startswith('{'):
+    if found is not None:
         return found
-    if 'syntax' not in text and '\\u' not in text:
-        # no key of a JSON document spells syntax, even escaped (\u0073...):
-        # not imported for nothing, json is 200 kB of a corpus lint's memory
+    begin = text.find('\n') + 1 if text.startswith('#!') else 0
+    if begin == 0 and text.startswith('#!'):
+        return None  # a #! line alone: nothing after it
+    if not text[begin:].lstrip(' \t\n\r').startswith('{'):
         return None
+    return _json_syntax(text, begin)
+
+
+def _json_syntax(text: str, begin: int) -> Directive | None:
+    """The ``syntax`` key of the JSON document at ``text[begin:]``, read as
+    BuildKit reads it, with Go's json.Unmarshal into a map: the document
+    must be strict JSON (no NaN, no trailing comma, nothing after it)
+    nested at most 10,000 deep; the key is matched exactly once unescaped
+    (``SYNTAX`` is another key); of a repeated key the last counts.
+
+    One pass with a stack of its own, not ``json.loads``, which gives up
+    on nesting Go reads (a frontend image hidden behind 1,000 brackets),
+    takes NaN where Go refuses the document, and tells no span.  The span
+    is the value's text between its quotes, so that a pin lands on this
+    key and not on an equal string elsewhere.
+    """
+    token = re.compile(_GO_JSON_TOKEN)  # re's cache: compiled once a run
+    stack: list[str] = []
+    key = ''  # the last key read of the top-level object
+    found: tuple[str, int, int] | None = None  # value, start, end of quotes
+    expect = _VALUE
+    at = begin
+    while True:
+        m = token.match(text, at)
+        if m is None:
+            return None
+        at = m.end()
+        punct, string = m.group(1, 2)
+        opens = punct in ('{', '[')
+        if expect in (_VALUE, _VALUE_OR_CLOSE) and (opens or punct is None):
+            if not stack and punct != '{':
+                return None  # Go reads no other document into a map
+            if stack == ['{'] and key == 'syntax':  # of repeated keys, the last
+                found = None if string is None else (
+                    _json_string(string), m.start(2), m.end(2),
+                )
+            if opens:
+                stack.append(punct)
+                if len(stack) > _GO_JSON_MAX_DEPTH:
+                    return None
+                expect = _KEY_OR_CLOSE if punct == '{' else _VALUE_OR_CLOSE
+            else:
+                expect = _NEXT
+        elif expect in (_KEY, _KEY_OR_CLOSE) and string is not None:
+            if stack == ['{']:
+                key = _json_string(string)
+            expect = _COLON
+        elif punct == ':' and expect == _COLON:
+            expect = _VALUE
+        elif punct == ',' and expect == _NEXT:
+            expect = _KEY if stack[-1] == '{' else _VALUE
+        elif punct == '}' and expect in (_NEXT, _KEY_OR_CLOSE) and stack[-1] == '{':
+            stack.pop()
+            expect = _NEXT
+        elif punct == ']' and expect in (_NEXT, _VALUE_OR_CLOSE) and stack[-1] == '[':
+            stack.pop()
+            expect = _NEXT
+        else:
+            return None
+        if not stack:
+            break
+    if text[at:].strip(' \t\n\r') or found is None or not found[0]:
+        return None
+    value, start, end = found
+    return Directive('syntax', value, (start + 1, end - 1), text.count('\n', 0, start) + 1)
+
+
+def _json_string(token: str) -> str:
+    """A JSON string token's value (json only for one with escapes: it is
+    not imported for nothing)."""
+    if '\\' not in token:
+        return token[1:-1]
     import json
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    value = document.get('syntax') if isinstance(document, dict) else None
-    if not isinstance(value, str) or not value:
-        return None
-    quoted = json.dumps(value)
-    at = text.find(quoted)
-    start = at + 1 if at >= 0 else 0
-    span = (start, start + len(value)) if at >= 0 else (0, 0)
-    return Directive('syntax', value, span, text.count('\n', 0, start) + 1)
+    value: str = json.loads(token)
+    return value
 
 
 class Dockerfile(Record):

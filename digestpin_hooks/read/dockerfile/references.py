@@ -245,7 +245,8 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
                 image=directive.value,
                 written=directive.value,
                 span=directive.span,
-                editable=True,
+                # not a JSON value written with escapes: left to the user
+                editable=doc.text[directive.span[0]:directive.span[1]] == directive.value,
                 line=directive.line,
             ))
     # expansion may produce four times the file's text, and a little more
