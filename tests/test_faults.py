@@ -617,3 +617,58 @@ def test_a_registrys_message_reaches_the_terminal_escaped(
     assert code == 1, out + err
     assert 'gone\\u202e1:lmth\\u2066 \\x1b[2J\\u2069' in out, out
     assert all(c.isprintable() for c in out.replace('\n', '')), repr(out)
+
+
+FAST_DIGEST = 'sha256:' + '6' * 64
+
+
+@pytest.mark.parametrize('fake', [{
+    '/version': http('200 OK', VERSION),
+    '/images/json': http('200 OK', b'[]'),
+    '/distribution/slow.example': None,  # hangs
+    'fromImage=slow.example': None,
+    '/distribution/fast.example': http('200 OK', json.dumps({
+        'Descriptor': {
+            'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+            'digest': FAST_DIGEST, 'size': 1,
+        },
+        'Platforms': [{'os': 'linux', 'architecture': 'amd64'}],
+    }).encode()),
+    'fromImage=fast.example': http('200 OK', json.dumps(
+        {'status': f'Digest: {FAST_DIGEST}'},
+    ).encode()),
+}], indirect=True)
+@pytest.mark.parametrize('source', ('daemon-registry', 'pull'))
+def test_a_registry_that_hangs_behind_the_daemon_costs_one_timeout(
+        fake: FakeDaemon, source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """20 references of a registry that hangs: the first eight calls run
+    past --timeout together, the other twelve are not asked (they would
+    cost two more timeouts); another registry's reference is still pinned."""
+    data = b''.join(b'FROM slow.example/team/app%d:1\n' % i for i in range(20))
+    data += b'FROM fast.example/team/app:1\n'
+    (tmp_path / 'Dockerfile').write_bytes(data)
+    code = fix_main(['--docker-host', f'unix://{fake.path}', '--source', source,
+                     '--timeout', '1', str(tmp_path / 'Dockerfile')])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    asked = [p for p in fake.requests if 'slow.example' in p]
+    assert len(asked) == 8, asked
+    assert (tmp_path / 'Dockerfile').read_bytes() == data.replace(
+        b'fast.example/team/app:1', f'fast.example/team/app:1@{FAST_DIGEST}'.encode(),
+    )
+    *said, pinned = out.splitlines()
+    assert pinned.endswith(f'pinned fast.example/team/app:1 -> fast.example/team/app:1@{FAST_DIGEST}')
+    assert len(said) == 20, out
+    timed_out = [line for line in said if 'within 1 s (--timeout)' in line]
+    assert len(timed_out) == 8
+    assert all(
+        line.endswith("(slow.example's references after it are not asked in this run)")
+        for line in timed_out
+    )
+    not_asked = [line for line in said if 'not asked: a call about slow.example' in line]
+    assert len(not_asked) == 12
+    assert all(line.endswith(
+        f'through the Docker daemon at unix://{fake.path} ran past --timeout (1 s) '
+        'before it (raise --timeout, or try again later)',
+    ) for line in not_asked)

@@ -223,6 +223,16 @@ def _chain(error: BaseException) -> list[BaseException]:
     return found
 
 
+def _is_timeout(error: BaseException) -> bool:
+    """Ours (``_within``), a socket's, or requests' and urllib3's
+    (``ReadTimeout``, ``ReadTimeoutError``), which are no TimeoutError."""
+    return isinstance(error, TimeoutError) or 'Timeout' in type(error).__name__
+
+
+class _TimedOut(SourceError):
+    """A daemon call that ran past ``--timeout``."""
+
+
 def _sentence(error: BaseException, seconds: float) -> str:
     """Why the daemon could not be used, in words: never the repr of the
     SDK's nested exceptions (``('Connection aborted.', FileNotFoundError(2,
@@ -242,7 +252,7 @@ def _sentence(error: BaseException, seconds: float) -> str:
     for e in chain:
         if isinstance(e, docker.errors.APIError):
             return f'it answered {e.status_code or 500}: {_short(Exception(e.explanation or e))}'
-        if isinstance(e, TimeoutError) or 'Timeout' in type(e).__name__:
+        if _is_timeout(e):
             return f'timed out: no complete answer within {seconds:g} s (--timeout)'
         if isinstance(e, http.client.RemoteDisconnected):
             return 'it closed the connection without answering'
@@ -338,6 +348,9 @@ class Daemon:
     def __init__(self, endpoint: Endpoint, timeout: float) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
+        # registries a call through the daemon ran past the timeout for
+        # (_via_registry); the threads only add to it
+        self.hung: set[str] = set()
         try:
             # whole seconds for each socket read; _within bounds the call
             self.api = docker.APIClient(
@@ -380,6 +393,8 @@ class Daemon:
         except docker.errors.APIError:
             raise
         except Exception as e:  # refused, hung, garbage: all the daemon's
+            if any(_is_timeout(inner) for inner in _chain(e)):
+                raise _TimedOut(str(self.error(e))) from None
             raise self.error(e) from None
 
     def _call(self, function: Callable[[], Any]) -> Any:
@@ -399,7 +414,20 @@ class Daemon:
         you); Failed: the registry refused the login or the access (401,
         403), or answered 429 or 5xx, or this call hung or was garbled.
         The daemon answered ``/version`` before, so neither is the whole
-        source's failure."""
+        source's failure.
+
+        Once a call about one registry runs past ``--timeout``, that
+        registry's references not yet asked are Failed without a call: a
+        daemon or registry that hangs on every reference costs one
+        ``--timeout``, not one for each batch of eight calls."""
+        registry = split_domain(name)[0] or 'docker.io'
+        if registry in self.hung:
+            return Failed(
+                f'not asked: a call about {registry} through the Docker daemon '
+                f'at {self.endpoint.host} ran past --timeout '
+                f'({self.timeout:g} s) before it',
+                hint='raise --timeout, or try again later',
+            )
         try:
             return self._within_deadline(function)
         except docker.errors.APIError as e:
@@ -412,6 +440,11 @@ class Daemon:
                     f'{status} {words}', 'try again later, or use --source local',
                 )
             return Missing(words)
+        except _TimedOut as e:
+            self.hung.add(registry)
+            return Failed(
+                str(e), hint=f'{registry}\'s references after it are not asked in this run',
+            )
         except SourceError as e:
             return Failed(str(e))
 
@@ -577,8 +610,9 @@ class PullSource(LocalSource):
                 repository, _, tag = familiar(key).rpartition(':')
                 answer = daemon.pull(repository, tag)
                 if isinstance(answer, Failed):
-                    # this reference's registry failed: the rest are asked all the same
-                    return answer.replace(hint=OTHERS_ASKED)
+                    # this reference's registry failed: the rest are asked
+                    # all the same, unless it hung (its hint says so)
+                    return answer if answer.hint else answer.replace(hint=OTHERS_ASKED)
                 return answer
             pulled: dict[TagKey, Answer] = {}
             with ThreadPoolExecutor(_threads(len(wanted))) as pool:
@@ -604,8 +638,9 @@ class DaemonRegistrySource(LocalSource):
             def ask(key: TagKey) -> Answer:
                 answer = daemon.distribution(familiar(key))
                 if isinstance(answer, Failed):
-                    # this reference's registry failed: the rest are asked all the same
-                    return answer.replace(hint=OTHERS_ASKED)
+                    # this reference's registry failed: the rest are asked
+                    # all the same, unless it hung (its hint says so)
+                    return answer if answer.hint else answer.replace(hint=OTHERS_ASKED)
                 if isinstance(answer, Missing):
                     return Missing(
                         f'the registry did not resolve it: {answer.reason}', LOGIN_HINT,
