@@ -347,9 +347,10 @@ def tls_certificate(folder: Path, address: str = '127.0.0.1') -> tuple[Path, Pat
 class RecordingProxy(LoopbackServer):
     """A loopback HTTP forward proxy that records every request line it is
     sent (``GET http://host/path``, ``CONNECT host:443``) and forwards plain
-    HTTP; it refuses CONNECT (502), so HTTPS through it fails."""
+    HTTP; it refuses CONNECT (502, or ``connect_status``), so HTTPS through
+    it fails."""
 
-    def __init__(self) -> None:
+    def __init__(self, connect_status: int = 502) -> None:
         self.requests: list[str] = []
         outer = self
 
@@ -359,7 +360,7 @@ class RecordingProxy(LoopbackServer):
             def _forward(self) -> None:
                 outer.requests.append(f'{self.command} {self.path}')
                 if self.command == 'CONNECT':
-                    self.send_response(502)
+                    self.send_response(connect_status)
                     self.send_header('Content-Length', '0')
                     self.end_headers()
                     return

@@ -22,6 +22,8 @@ from tests.registries import DIGEST
 from tests.registries import INDEX_TYPE
 from tests.registries import isolated_network
 from tests.registries import MANIFEST
+from tests.registries import non_loopback_address
+from tests.registries import RecordingProxy
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
 
@@ -191,3 +193,32 @@ def test_a_connection_not_accepted_within_the_deadline_after_one_was_says_so() -
         for connection in filler:
             connection.close()
         server.close()
+
+
+@pytest.mark.parametrize(('status', 'forgiven'), (
+    (502, True), (503, True), (504, True), (403, False), (407, False),
+))
+def test_a_proxy_that_cannot_reach_the_registry_is_offline(
+        status: int, forgiven: bool, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Behind a proxy, being offline is the proxy answering the CONNECT
+    that it cannot reach the host (502, 503, 504), which --offline-ok
+    forgives as it forgives a refused connection without a proxy; the
+    proxy's own refusal (403, 407) is a failure, not being offline.  On
+    main every status was a failure."""
+    proxy = RecordingProxy(connect_status=status)
+    try:
+        monkeypatch.setenv('HTTPS_PROXY', proxy.url)
+        address = f'{non_loopback_address()}:9'
+        code, err = verify_offline_ok(address, tmp_path, capsys)
+        assert proxy.requests == [f'CONNECT {address}']
+    finally:
+        proxy.close()
+    if forgiven:
+        assert (code, err) == (0, (
+            f'digestpin-verify: warning: pins not verified, offline: cannot connect to '
+            f'{address} (the proxy answered {status} to CONNECT): no registry could be reached\n'
+        ))
+    else:
+        assert (code, err) == (2, f'the proxy refused the tunnel to {address} ({status})\n')

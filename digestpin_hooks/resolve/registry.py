@@ -661,6 +661,11 @@ def _response_class(deadline: Deadline) -> type[http.client.HTTPResponse]:
     return DeadlineResponse
 
 
+# what a proxy answers to CONNECT when it cannot reach the host itself (Bad
+# Gateway, Service Unavailable, Gateway Timeout); a 403 or 407 is its refusal
+_PROXY_CANNOT_REACH = frozenset((502, 503, 504))
+
+
 class _ProxyRefused(OSError):
     """The proxy answered the CONNECT with another status than 200."""
 
@@ -1460,6 +1465,13 @@ class Registry:
         expired or of someone in the middle."""
         host = url.netloc
         if isinstance(e, _ProxyRefused):
+            if e.status in _PROXY_CANNOT_REACH and not self._reached:
+                # the proxy could not reach the host either: offline behind
+                # a proxy, as a refused connection is without one
+                return _Stop(Failed(
+                    f'cannot connect to {host} (the proxy answered {e.status} to CONNECT)',
+                    unreachable=True,
+                ))
             return _fail(f'the proxy refused the tunnel to {host} ({e.status})')
         if not isinstance(e, (OSError, http.client.HTTPException, ValueError)):
             return e  # ^C, SIGTERM, a bug: not ours to turn into an answer
