@@ -36,6 +36,7 @@ from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
 from tests.test_yaml_refs import SINGLE_TAGS
+from tests.test_yaml_refs import TAG_SPELLINGS
 from tests.test_yaml_refs import tree
 
 TOOLS = os.path.join(HERE, '..', '.ci', 'tools')
@@ -244,6 +245,26 @@ def test_docker_compose_reads_merge_tags_of_a_file_alone_as_we_do(
         'invalid compose project'
     ))
     assert images(root, ['compose.yaml'], monkeypatch) == []
+
+
+@pytest.mark.parametrize('case', sorted(TAG_SPELLINGS))
+def test_docker_compose_resolves_tags_as_we_read_them(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A tag spelled otherwise (``%TAG`` directives, ``!<…>``, %-escapes)
+    is Compose's ``!reset`` when yaml.v3 resolves it to that: the images
+    Compose pulls are those we report."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    text, pulled = TAG_SPELLINGS[case]
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': text})
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert sorted(_pulled(answer.stdout)) == pulled
+    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
+    assert sorted(ours) == pulled
 
 
 @pytest.mark.parametrize('files', (

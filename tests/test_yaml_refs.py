@@ -1133,6 +1133,51 @@ SINGLE_TAGS = (
 )
 
 
+DB = '  db:\n    image: redis:7\n'
+# (text, the images Compose pulls): a tag is Compose's !reset when yaml.v3
+# resolves it to "!reset", whatever its spelling; the checks in
+# tests/test_real_tools.py ask Compose itself
+TAG_SPELLINGS = {
+    'under %TAG ! redefined, !reset is another tag': (
+        '%TAG ! tag:example.com,2000:\n---\nservices:\n  web: !reset\n    image: nginx:1\n' + DB,
+        ['nginx:1', 'redis:7'],
+    ),
+    'a verbatim !<!reset>': (
+        'services:\n  web: !<!reset>\n    image: nginx:1\n' + DB, ['redis:7'],
+    ),
+    '!e!reset under %TAG !e! !': (
+        '%TAG !e! !\n---\nservices:\n  web: !e!reset\n    image: nginx:1\n' + DB, ['redis:7'],
+    ),
+    'a %-escape in the tag': (
+        'services:\n  web: !re%73et\n    image: nginx:1\n' + DB, ['redis:7'],
+    ),
+    '!!reset is another tag': (
+        'services:\n  web: !!reset\n    image: nginx:1\n' + DB, ['nginx:1', 'redis:7'],
+    ),
+    'a volume source tagged !<!reset>': (
+        'services:\n  web:\n    image: nginx:1\n    volumes:\n'
+        '      - {type: image, source: !<!reset> v:1, target: /v}\n' + DB,
+        ['nginx:1', 'redis:7'],
+    ),
+    'a volume source tagged !reset under %TAG ! redefined': (
+        '%TAG ! tag:example.com,2000:\n---\nservices:\n  web:\n    image: nginx:1\n    volumes:\n'
+        '      - {type: image, source: !reset v:1, target: /v}\n' + DB,
+        ['nginx:1', 'redis:7', 'v:1'],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(TAG_SPELLINGS))
+def test_compose_tags_are_read_as_the_parser_resolves_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """On main the tag was read from the text: ``!reset`` under a ``%TAG``
+    that makes it another tag hid an image Compose pulls."""
+    text, pulled = TAG_SPELLINGS[case]
+    tree(tmp_path, {'compose.yaml': text})
+    assert sorted(image for _, _, _, image in images(tmp_path, ['compose.yaml'], monkeypatch)) == pulled
+
+
 def test_compose_merge_tags_in_a_file_given_alone(tmp_path: Path) -> None:
     """A file given alone is read as Compose reads it: a ``!reset`` value
     is removed, so its image is not reported; inside an ``!override``

@@ -45,6 +45,7 @@ class Scalar(Record):
     start: Final[int]  # character offsets in the text
     end: Final[int]
     line: Final[int]  # 1-based
+    tag: Final[str | None] = None  # an explicit tag as the parser resolved it
 
 
 class YamlMapping(Record):
@@ -60,6 +61,7 @@ class YamlMapping(Record):
     start: Final[int]
     line: Final[int]
     later_wins: Final[bool] = False
+    tag: Final[str | None] = None  # an explicit tag as the parser resolved it
 
 
 class YamlSequence(Record):
@@ -68,7 +70,10 @@ class YamlSequence(Record):
     items: Final[list[Node]]
     start: Final[int]
     line: Final[int]
-    tag: Final[str] = ''  # an explicit tag (GitLab's ``!reference``), else ''
+    # an explicit tag as the parser resolved it (GitLab's ``!reference``;
+    # with its %TAG directives and verbatim ``!<…>``, as Go's yaml.v3 and
+    # Ruby's Psych resolve it), else ''
+    tag: Final[str] = ''
 
 
 if TYPE_CHECKING:
@@ -211,7 +216,7 @@ def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | Non
                 mark = event.start_mark
                 node: Any = Scalar(
                     event.value, event.style or '', mark.index, event.end_mark.index,
-                    mark.line + 1,
+                    mark.line + 1, event.tag,
                 )
                 node_size = 1
                 if event.anchor:
@@ -229,7 +234,9 @@ def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | Non
                 stack.append((current, anchor, size, children, key, in_mapping))
                 in_mapping = kind is MappingStartEvent
                 if in_mapping:
-                    current = YamlMapping([], mark.index, mark.line + 1, later_wins)
+                    current = YamlMapping(
+                        [], mark.index, mark.line + 1, later_wins, event.tag,
+                    )
                     children = current.pairs
                 else:
                     current = YamlSequence([], mark.index, mark.line + 1, event.tag or '')

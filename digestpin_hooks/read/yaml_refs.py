@@ -226,22 +226,12 @@ def _scalar(entry: tuple[Node, Scalar] | None) -> tuple[Scalar, Scalar] | None:
     return entry[0], entry[1]
 
 
-_TAG_RE = re.compile(r'([&!])([^\s,\[\]{}]*)\s*')
-
-
-def compose_tag(text: str, node: Node) -> str:
-    """The tag written on a node (``!reset``, ``!override``), else '': the
-    parser's node starts at its properties, anchor and tag in either
-    order."""
-    position = node.start
-    for _ in range(2):
-        m = _TAG_RE.match(text, position)
-        if m is None:
-            break
-        if m.group(1) == '!':
-            return m.group(0).rstrip()
-        position = m.end()
-    return ''
+def compose_tag(node: Node) -> str:
+    """The tag of a node (``!reset``, ``!override``), else '', as the
+    parser resolved it and as Compose's yaml.v3 does: ``!<!reset>`` and
+    ``!e!reset`` under ``%TAG !e! !`` are ``!reset``; ``!reset`` under
+    ``%TAG ! tag:example.com:`` is not, and Compose pulls its image."""
+    return node.tag or ''
 
 
 def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]:
@@ -249,7 +239,7 @@ def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]
     removed (the mapping's entry, the sequence's item), except inside a
     value tagged ``!override``, which Compose takes as written.  Each node
     is looked at once (aliases share theirs), so a file costs one pass."""
-    if '!reset' not in text:
+    if '!' not in text:  # no tag of any spelling
         return documents
     return _resets_removed(text, documents)
 
@@ -263,16 +253,16 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
         if id(node) in done and not top:
             return done[id(node)]
         result = node
-        if compose_tag(text, node) == '!override' or isinstance(node, Scalar):
+        if compose_tag(node) == '!override' or isinstance(node, Scalar):
             pass
         elif isinstance(node, YamlMapping):
             pairs = [
-                (key, kept(value)) if compose_tag(text, value) != '!reset' else (
+                (key, kept(value)) if compose_tag(value) != '!reset' else (
                     # no service left: still a Compose file
                     key, YamlMapping([], value.start, value.line)
                 )
                 for key, value in node.pairs
-                if compose_tag(text, value) != '!reset' or (
+                if compose_tag(value) != '!reset' or (
                     top and isinstance(key, Scalar) and key.value == 'services'
                 )
             ]
@@ -281,7 +271,7 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
             ):
                 result = node.replace(pairs=pairs)
         else:
-            values = [kept(item) for item in node.items if compose_tag(text, item) != '!reset']
+            values = [kept(item) for item in node.items if compose_tag(item) != '!reset']
             if len(values) != len(node.items) or any(
                 a is not b for a, b in zip(values, node.items)
             ):
@@ -420,24 +410,24 @@ def compose_layers(text: str) -> dict[str, ComposeLayer]:
         return {}
     first = next((d for d in written if d is not None), None)
     services = get(first, 'services')
-    if services is not None and compose_tag(text, services[0]) == '!reset':
+    if services is not None and compose_tag(services[0]) == '!reset':
         return {'': ComposeLayer(False, False, (), frozenset(('',)))}
     if services is None or not isinstance(services[0], YamlMapping):
         return {}
     layers = {}
-    resets = '!reset' in text
+    resets = '!' in text  # a tag of any spelling
     for name, tagged, _ in items(services[0]):
         drops = set()
-        if compose_tag(text, tagged) in ('!reset', '!override'):
+        if compose_tag(tagged) in ('!reset', '!override'):
             drops.add('')
         for key in ('image', 'build', 'volumes'):
             value = get(tagged, key)
-            if value is not None and compose_tag(text, value[0]) in ('!reset', '!override') and (
-                key == 'volumes' or compose_tag(text, value[0]) == '!reset'
+            if value is not None and compose_tag(value[0]) in ('!reset', '!override') and (
+                key == 'volumes' or compose_tag(value[0]) == '!reset'
             ):
                 drops.add(key)
         service = _resets_removed(text, [tagged])[0] if resets else tagged
-        if compose_tag(text, tagged) == '!reset' or not isinstance(service, YamlMapping):
+        if compose_tag(tagged) == '!reset' or not isinstance(service, YamlMapping):
             if drops:
                 layers[name] = ComposeLayer(False, False, (), frozenset(drops))
             continue
