@@ -180,6 +180,18 @@ PULLED = {
     'no syntax from JSON that Go refuses (a trailing comma)': (
         b'{"syntax": "docker/dockerfile:1",}\n', [(1, 'DP010', '{"syntax":')],
     ),
+    # a number Go's strconv.ParseFloat refuses fails json.Unmarshal into any
+    'no syntax from JSON that Go refuses (a number past float64)': (
+        b'{"syntax": "docker/dockerfile:1", "a": [1, -1e309]}\n', [(1, 'DP010', '{"syntax":')],
+    ),
+    'no syntax from JSON whose long exponent Go reads as an overflow': (
+        b'{"syntax": "docker/dockerfile:1", "a": 1' + b'0' * 20000 + b'e-123456}\n',
+        [(1, 'DP010', '{"syntax":')],
+    ),
+    'a JSON number whose long exponent Go reads as 0': (
+        b'{"syntax": "docker/dockerfile:1", "a": 0.' + b'0' * 20000 + b'1e123456}\n',
+        [(1, 'DP001', 'docker/dockerfile:1'), (1, 'DP010', '{"syntax":')],
+    ),
     'a map key is matched exactly: SYNTAX is another key': (
         b'{"SYNTAX": "docker/dockerfile:1"}\n', [(1, 'DP010', '{"SYNTAX":')],
     ),

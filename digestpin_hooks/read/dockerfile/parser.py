@@ -178,6 +178,10 @@ _GO_JSON_TOKEN = (
     r'|("(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
     r'|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))'
 )
+# a number's exponent as Go's strconv reads it: its digits count only until
+# the value passes 10,000, so at most the first five after leading zeros
+_GO_EXPONENT = re.compile(r'[eE]([+-]?)0*([0-9]{0,5})[0-9]*$')
+_INFINITY = float('inf')
 # what the reader of a JSON document expects next
 _VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _NEXT = range(6)
 
@@ -238,6 +242,8 @@ def _json_syntax(text: str, begin: int) -> Directive | None:
                     return None
                 expect = _KEY_OR_CLOSE if punct == '{' else _VALUE_OR_CLOSE
             else:
+                if _go_number_overflows(m.group(3)):
+                    return None  # Go's Unmarshal errs, the document is dropped
                 expect = _NEXT
         elif expect in (_KEY, _KEY_OR_CLOSE) and string is not None:
             if stack == ['{']:
@@ -261,6 +267,24 @@ def _json_syntax(text: str, begin: int) -> Directive | None:
         return None
     value, start, end = found
     return Directive('syntax', value, (start + 1, end - 1), text.count('\n', 0, start) + 1)
+
+
+def _go_number_overflows(literal: str | None) -> bool:
+    """Whether Go's ``strconv.ParseFloat`` refuses this JSON number (out
+    of float64's range: json.Unmarshal into ``any`` then fails the whole
+    document), ``None`` and the literals true, false, null being no number.
+
+    Both sides round correctly; only the exponent is read Go's way, which
+    stops adding its digits past 10,000 (``0.<20,000 zeros>1e123456`` is 0
+    to Go, ``1<20,000 zeros>e-123456`` overflows).
+    """
+    if literal is None or literal[-1] in 'el':  # true, false, null
+        return False
+    exponent = _GO_EXPONENT.search(literal)
+    if exponent is not None:
+        sign, digits = exponent.group(1, 2)
+        literal = literal[:exponent.start()] + 'e' + sign + (digits or '0')
+    return abs(float(literal)) == _INFINITY
 
 
 def _json_string(token: str) -> str:
