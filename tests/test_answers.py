@@ -23,6 +23,11 @@ A = 'sha256:' + 'a' * 64
     (TagKey('ghcr.io/o/app', 'v1'), 'ghcr.io/o/app:v1'),
     (DigestKey('docker.io/library/node', A), f'node@{A}'),
     (DigestKey('127.0.0.1:5000/team/app', A), f'127.0.0.1:5000/team/app@{A}'),
+    # a short name that would read back as another image keeps its domain
+    (TagKey('docker.io/localhost/app', '1'), 'docker.io/localhost/app:1'),
+    (TagKey('docker.io/my.org/app', '1'), 'docker.io/my.org/app:1'),
+    (TagKey('docker.io/library/team/app', '1'), 'library/team/app:1'),
+    (TagKey('localhost/app', '1'), 'localhost/app:1'),
 ))
 def test_familiar_names(key: TagKey | DigestKey, text: str) -> None:
     assert familiar(key) == text

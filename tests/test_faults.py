@@ -672,3 +672,47 @@ def test_a_registry_that_hangs_behind_the_daemon_costs_one_timeout(
         f'through the Docker daemon at unix://{fake.path} ran past --timeout (1 s) '
         'before it (raise --timeout, or try again later)',
     ) for line in not_asked)
+
+
+@pytest.mark.parametrize('fake', [{
+    '/version': http('200 OK', VERSION),
+    '/images/json': http('200 OK', b'[]'),
+    '/distribution/docker.io/localhost/': http('200 OK', json.dumps({
+        'Descriptor': {
+            'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+            'digest': FAST_DIGEST, 'size': 1,
+        },
+        'Platforms': [{'os': 'linux', 'architecture': 'amd64'}],
+    }).encode()),
+    'fromImage=docker.io%2Flocalhost%2Fhub': http('200 OK', json.dumps(
+        {'status': f'Digest: {FAST_DIGEST}'},
+    ).encode()),
+    '/distribution/localhost/': None,  # the registry localhost hangs
+    'fromImage=localhost': None,
+}], indirect=True)
+@pytest.mark.parametrize('source', ('daemon-registry', 'pull'))
+def test_a_docker_hub_repository_named_like_a_registry_is_asked_as_itself(
+        fake: FakeDaemon, source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docker.io/localhost/hub is Docker Hub's: the daemon is asked about
+    it by its whole name (``localhost/hub`` names the registry localhost),
+    and the registry localhost hanging leaves it asked."""
+    data = b'FROM localhost/app:1\nFROM docker.io/localhost/hub:1\n'
+    (tmp_path / 'Dockerfile').write_bytes(data)
+    code = fix_main(['--docker-host', f'unix://{fake.path}', '--source', source,
+                     '--timeout', '1', str(tmp_path / 'Dockerfile')])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert (tmp_path / 'Dockerfile').read_bytes() == data.replace(
+        b'hub:1', f'hub:1@{FAST_DIGEST}'.encode(),
+    )
+    asked = sorted(
+        p.split('?')[-1] if source == 'pull' else p
+        for p in fake.requests if 'fromImage' in p or '/distribution/' in p
+    )
+    assert asked == ([
+        'tag=1&fromImage=docker.io%2Flocalhost%2Fhub', 'tag=1&fromImage=localhost%2Fapp',
+    ] if source == 'pull' else [
+        '/v1.41/distribution/docker.io/localhost/hub:1/json',
+        '/v1.41/distribution/localhost/app:1/json',
+    ])

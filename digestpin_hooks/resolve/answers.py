@@ -23,6 +23,7 @@ nothing that touches the network.
 from __future__ import annotations
 
 from digestpin_hooks.model import Record
+from digestpin_hooks.reference import split_domain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -177,12 +178,19 @@ def digest_key(reference: Reference) -> DigestKey:
 
 
 def familiar(key: TagKey | DigestKey) -> str:
-    """``docker.io/library/node``, ``20`` -> ``node:20``, as docker prints it."""
+    """``docker.io/library/node``, ``20`` -> ``node:20``, as docker prints
+    it, unless the short name reads back as another image: Docker Hub's
+    ``localhost/app`` or ``my.org/app`` would name a registry, and
+    ``library/a/b`` without ``library/`` would be ``docker.io/a/b``, so
+    these keep their whole name (the daemon is asked about this image)."""
     name = key.repository
-    if name.startswith('docker.io/library/'):
-        name = name[len('docker.io/library/'):]
-    elif name.startswith('docker.io/'):
-        name = name[len('docker.io/'):]
+    if name.startswith('docker.io/'):
+        path = name[len('docker.io/'):]
+        official = path[len('library/'):] if path.startswith('library/') else ''
+        if official and '/' not in official:
+            name = official
+        elif not split_domain(path)[0]:
+            name = path
     if isinstance(key, TagKey):
         return f'{name}:{key.tag}'
     return f'{name}@{key.digest}'
