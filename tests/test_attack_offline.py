@@ -222,3 +222,36 @@ def test_a_proxy_that_cannot_reach_the_registry_is_offline(
         ))
     else:
         assert (code, err) == (2, f'the proxy refused the tunnel to {address} ({status})\n')
+
+
+def test_a_plain_http_registry_reached_through_the_proxy_is_not_offline(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An insecure registry behind a proxy that answers 502 to the CONNECT
+    of the HTTPS attempt: the plain HTTP request through the proxy reaches
+    it, and it does not answer in time.  That is a failure, not being
+    offline; on main the CONNECT's 502 was the answer, forgiven."""
+    proxy = RecordingProxy(connect_status=502)
+    registry = ScriptedRegistry(lambda request: (0, {}, b''), host='0.0.0.0')  # hangs
+    try:
+        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
+        monkeypatch.setenv('HTTP_PROXY', proxy.url)
+        monkeypatch.setenv('HTTPS_PROXY', proxy.url)
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {address}/team/app@{DIGEST}\n')
+        code = verify_main([
+            '--offline-ok', '--timeout', '1', '--insecure-registry', address, str(path),
+        ])
+        _, err = capsys.readouterr()
+        assert proxy.requests == [
+            f'CONNECT {address}', f'GET http://{address}/v2/team/app/manifests/{DIGEST}',
+        ]
+        assert [r.path for r in registry.requests] == [f'/v2/team/app/manifests/{DIGEST}']
+    finally:
+        registry.stop.set()
+        registry.close()
+        proxy.close()
+    assert (code, err) == (2, (
+        f'{path}: error: line 1: cannot verify \'{address}/team/app@{DIGEST}\': '
+        f'{address} did not answer within 1 s (--timeout)\n'
+    ))

@@ -168,6 +168,10 @@ def _fail(reason: str) -> _Stop:
     return _Stop(Failed(reason))
 
 
+def _unreachable(stop: _Stop) -> bool:
+    return isinstance(stop.answer, Failed) and stop.answer.unreachable
+
+
 class Url(Record):
     """A URL a registry named (a token realm, a ``Location``), as
     ``parse_url`` read it.  Hosts are compared as these parts, and what is
@@ -1203,9 +1207,12 @@ class Registry:
                     try:
                         return self._raw(method, plain, headers, self.deadline.remaining()), plain
                     except _Stop:
-                        if self._tls:
+                        if self._tls and not _unreachable(tls_failure):
                             # it speaks TLS: why HTTPS failed is the answer
                             raise tls_failure from None
+                        # HTTPS connected to nothing (a proxy that could not
+                        # reach it, which says nothing of TLS): the plain
+                        # request's failure is the answer, not being offline
                         raise
                 self.scheme = 'https'
                 return response, url
