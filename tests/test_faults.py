@@ -662,10 +662,10 @@ def test_a_registry_that_hangs_behind_the_daemon_costs_one_timeout(
     assert len(said) == 20, out
     timed_out = [line for line in said if 'within 1 s (--timeout)' in line]
     assert len(timed_out) == 8
-    assert all(
-        line.endswith("(slow.example's references after it are not asked in this run)")
-        for line in timed_out
-    )
+    assert all(line.endswith(
+        f'left unpinned: no complete answer from the Docker daemon at unix://{fake.path} '
+        "within 1 s (--timeout) (slow.example's references after it are not asked in this run)",
+    ) for line in timed_out), out
     not_asked = [line for line in said if 'not asked: a call about slow.example' in line]
     assert len(not_asked) == 12
     assert all(line.endswith(
@@ -716,3 +716,39 @@ def test_a_docker_hub_repository_named_like_a_registry_is_asked_as_itself(
         '/v1.41/distribution/docker.io/localhost/hub:1/json',
         '/v1.41/distribution/localhost/app:1/json',
     ])
+
+
+def pull_progress_forever(conn: socket.socket) -> None:
+    """A pull that keeps sending progress: a large image, not a hang."""
+    conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n')
+    for _ in range(50):
+        event = b'{"status":"Downloading","progressDetail":{}}\r\n'
+        conn.sendall(b'%x\r\n%s\r\n' % (len(event), event))
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize('fake', [{
+    '/version': http('200 OK', VERSION),
+    '/images/json': http('200 OK', b'[]'),
+    'fromImage=large.example': pull_progress_forever,
+}], indirect=True)
+def test_a_pull_that_sends_progress_past_the_timeout_is_no_hang(
+        fake: FakeDaemon, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A pull past --timeout that sent progress is of a large image: the
+    other references of its registry are still pulled, and the advice is
+    to raise --timeout."""
+    data = b''.join(b'FROM large.example/team/app%d:1\n' % i for i in range(10))
+    (tmp_path / 'Dockerfile').write_bytes(data)
+    code = fix_main(['--docker-host', f'unix://{fake.path}', '--source', 'pull',
+                     '--timeout', '1', str(tmp_path / 'Dockerfile')])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert len([p for p in fake.requests if 'large.example' in p]) == 10
+    said = out.splitlines()
+    assert len(said) == 10, out
+    assert all(line.endswith(
+        f'left unpinned: no complete answer from the Docker daemon at unix://{fake.path} '
+        'within 1 s (--timeout) (raise --timeout for images this large)',
+    ) for line in said), out
+    assert (tmp_path / 'Dockerfile').read_bytes() == data

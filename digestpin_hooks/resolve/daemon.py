@@ -407,7 +407,10 @@ class Daemon:
                 raise self.error(e) from None
             raise
 
-    def _via_registry(self, function: Callable[[], Any], name: str) -> Any:
+    def _via_registry(
+            self, function: Callable[[], Any], name: str,
+            progressed: Callable[[], bool] = lambda: False,
+    ) -> Any:
         """Run one SDK call that the daemon answers from a registry about
         the image ``name``: its answer, or what it says of that one
         reference.  Missing: the daemon says there is no such image (for
@@ -416,10 +419,11 @@ class Daemon:
         The daemon answered ``/version`` before, so neither is the whole
         source's failure.
 
-        Once a call about one registry runs past ``--timeout``, that
-        registry's references not yet asked are Failed without a call: a
-        daemon or registry that hangs on every reference costs one
-        ``--timeout``, not one for each batch of eight calls."""
+        Once a call about one registry runs past ``--timeout`` without
+        ``progressed()`` (a pull that sent progress is a large image, not
+        a hang), that registry's references not yet asked are Failed
+        without a call: a daemon or registry that hangs on every reference
+        costs one ``--timeout``, not one for each batch of eight calls."""
         registry = split_domain(name)[0] or 'docker.io'
         if registry in self.hung:
             return Failed(
@@ -440,10 +444,17 @@ class Daemon:
                     f'{status} {words}', 'try again later, or use --source local',
                 )
             return Missing(words)
-        except _TimedOut as e:
+        except _TimedOut:
+            # the daemon answered /version: no advice to start it
+            late = (
+                f'no complete answer from the Docker daemon at '
+                f'{self.endpoint.host} within {self.timeout:g} s (--timeout)'
+            )
+            if progressed():
+                return Failed(late, hint='raise --timeout for images this large')
             self.hung.add(registry)
             return Failed(
-                str(e), hint=f'{registry}\'s references after it are not asked in this run',
+                late, hint=f'{registry}\'s references after it are not asked in this run',
             )
         except SourceError as e:
             return Failed(str(e))
@@ -467,9 +478,13 @@ class Daemon:
         Only the digest and the first error of the progress stream are kept,
         and the whole pull has ``timeout`` seconds.
         """
+        events: list[bool] = []  # one item once the pull sent progress
+
         def pull_events() -> tuple[str, str]:
             digest = ''
             for event in self.api.pull(repository, tag, stream=True, decode=True):
+                if not events:
+                    events.append(True)
                 if not isinstance(event, dict):
                     raise ValueError('garbled pull progress')
                 if event.get('error'):
@@ -478,7 +493,7 @@ class Daemon:
                 if isinstance(status, str) and status.startswith('Digest: '):
                     digest = status[len('Digest: '):].strip()
             return digest, ''
-        answer = self._via_registry(pull_events, f'{repository}:{tag}')
+        answer = self._via_registry(pull_events, f'{repository}:{tag}', lambda: bool(events))
         if isinstance(answer, Missing):
             return Missing(f'docker pull failed: {answer.reason}', LOGIN_HINT)
         if isinstance(answer, Failed):
