@@ -6,6 +6,7 @@ normalise a familiar name (``node``) to its full form
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from digestpin_hooks.model import Record
@@ -23,22 +24,39 @@ NAME_TOTAL_LENGTH_MAX = 255
 # Hex lengths of the algorithms go-digest registers; anything else is unknown.
 DIGEST_HEX_LENGTHS = {'sha256': 64, 'sha384': 96, 'sha512': 128}
 
-_ALNUM = r'[a-z0-9]+'
-_SEPARATOR = r'(?:[._]|__|[-]+)'
-_PATH_COMPONENT = rf'{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*'
-_DOMAIN_COMPONENT = r'(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
-_DOMAIN_NAME = rf'{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*'
-_IPV6 = r'\[(?:[a-fA-F0-9:]+)\]'
-_HOST = rf'(?:{_DOMAIN_NAME}|{_IPV6})'
-_DOMAIN = rf'{_HOST}(?::[0-9]+)?'
-_TAG = r'[\w][\w.-]{0,127}'
-_DIGEST = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]+'
+# The grammar of distribution/reference (regexp.go), written so that each
+# piece is compiled once: a path is alphanumeric runs parted by separators,
+# ``/`` among them (components parted by ``/``, each runs parted by ``.``,
+# ``_``, ``__`` or dashes, is the same language), and a domain component
+# is one alphanumeric, then optionally more ending in one (the same as
+# reference's ``[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]``).
+# tests/test_reference_grammar.py checks both against the compositions of
+# regexp.go.  Compiling is a cost of every run, as long as the pattern, so
+# only the path and tag, which every reference needs, are compiled at
+# import; a domain and a digest of an algorithm not registered on first use.
+_PATH_RE = re.compile(r'[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*\Z', re.ASCII)
+_TAG_RE = re.compile(r'[\w][\w.-]{0,127}\Z', re.ASCII)
+_DOMAIN_COMPONENT = r'[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?'
+_DOMAIN_PATTERN = (
+    rf'(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])'
+    r'(?::[0-9]+)?\Z'
+)
+_DIGEST_PATTERN = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]+\Z'
+_HEX = '0123456789abcdef'
+_ANY_CASE_HEX = _HEX + 'ABCDEF'
 
-_PATH_RE = re.compile(rf'{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z', re.ASCII)
-_DOMAIN_RE = re.compile(rf'{_DOMAIN}\Z', re.ASCII)
-_TAG_RE = re.compile(rf'{_TAG}\Z', re.ASCII)
-_DIGEST_RE = re.compile(rf'{_DIGEST}\Z', re.ASCII)
-_IDENTIFIER_RE = re.compile(r'[a-f0-9]{64}\Z')
+
+@functools.cache
+def _domain_re() -> re.Pattern[str]:
+    """Compiled on first use: most references name no registry."""
+    return re.compile(_DOMAIN_PATTERN, re.ASCII)
+
+
+@functools.cache
+def _digest_re() -> re.Pattern[str]:
+    """Compiled on first use: a registered algorithm is checked by
+    digest_problem without it."""
+    return re.compile(_DIGEST_PATTERN, re.ASCII)
 
 
 class Reference(Record):
@@ -119,13 +137,14 @@ def parse_reference(text: str) -> Reference:
             f'repository name longer than {NAME_TOTAL_LENGTH_MAX} characters',
         )
     domain, path = split_domain(name)
-    if domain and not _DOMAIN_RE.match(domain):
+    if domain and not _domain_re().match(domain):
         raise InvalidReference(f'invalid registry {domain!r}')
     if not _PATH_RE.match(path):
         if path.lower() != path and _PATH_RE.match(path.lower()):
             raise InvalidReference('repository name must be lowercase')
         raise InvalidReference(f'invalid repository name {path!r}')
-    if not domain and _IDENTIFIER_RE.match(path):
+    # reference's anchoredIdentifierRegexp, [a-f0-9]{64}: an image ID
+    if not domain and len(path) == 64 and not path.strip(_HEX):
         raise InvalidReference(
             'a 64-character hexadecimal string is an image ID, not a name',
         )
@@ -135,7 +154,14 @@ def parse_reference(text: str) -> Reference:
 def digest_problem(digest: str) -> str | None:
     """Why ``digest`` is not a valid content digest, or None when it is."""
     algorithm, colon, hex_part = digest.partition(':')
-    if not colon or not _DIGEST_RE.match(digest):
+    # a registered algorithm's name matches the grammar's algorithm part:
+    # then hex digits are all the digest needs, and the digests most files
+    # hold need no pattern compiled
+    if algorithm in DIGEST_HEX_LENGTHS:
+        valid = bool(hex_part) and not hex_part.strip(_ANY_CASE_HEX)
+    else:
+        valid = _digest_re().match(digest) is not None
+    if not colon or not valid:
         return 'expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>'
     expected = DIGEST_HEX_LENGTHS.get(algorithm)
     if expected is None:
