@@ -32,10 +32,10 @@ DIGEST_HEX_LENGTHS = {'sha256': 64, 'sha384': 96, 'sha512': 128}
 # reference's ``[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]``).
 # tests/test_reference_grammar.py checks both against the compositions of
 # regexp.go.  Compiling is a cost of every run, as long as the pattern, so
-# only the path and tag, which every reference needs, are compiled at
-# import; a domain and a digest of an algorithm not registered on first use.
-_PATH_RE = re.compile(r'[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*\Z', re.ASCII)
-_TAG_RE = re.compile(r'[\w][\w.-]{0,127}\Z', re.ASCII)
+# each is compiled on first use, and the most common forms are told by str
+# methods: a tag, a path of one component (``node``), an image ID, a digest
+# of a registered algorithm.
+_PATH_ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789'
 _DOMAIN_COMPONENT = r'[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?'
 _DOMAIN_PATTERN = (
     rf'(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])'
@@ -43,7 +43,17 @@ _DOMAIN_PATTERN = (
 )
 _DIGEST_PATTERN = r'[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]+\Z'
 _HEX = '0123456789abcdef'
+# a tag, ``[\w][\w.-]{0,127}`` (ASCII): a word character, then up to 127
+# of them, dots and dashes
+_WORD_CHARACTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'
+_TAG_CHARACTERS = _WORD_CHARACTERS + '.-'
 _ANY_CASE_HEX = _HEX + 'ABCDEF'
+
+
+@functools.cache
+def _path_re() -> re.Pattern[str]:
+    """Compiled on first use: a path of one alphanumeric run needs none."""
+    return re.compile(r'[a-z0-9]+(?:(?:[._/]|__|-+)[a-z0-9]+)*\Z', re.ASCII)
 
 
 @functools.cache
@@ -96,6 +106,20 @@ class InvalidReference(ValueError):
     """The text is not a valid image reference (DP005)."""
 
 
+def valid_tag(tag: str) -> bool:
+    """Whether ``tag`` is one the grammar takes."""
+    return 0 < len(tag) <= 128 and tag[0] in _WORD_CHARACTERS and not tag.strip(
+        _TAG_CHARACTERS,
+    )
+
+
+def valid_path(path: str) -> bool:
+    """Whether ``path`` is a repository path the grammar takes."""
+    if path and not path.strip(_PATH_ALPHANUMERIC):
+        return True  # one alphanumeric run (``node``): no pattern compiled
+    return _path_re().match(path) is not None
+
+
 def split_domain(name: str) -> tuple[str, str]:
     """Split off the registry the way Docker decides that one is named."""
     first, sep, rest = name.partition('/')
@@ -126,7 +150,7 @@ def parse_reference(text: str) -> Reference:
     colon = remainder.rfind(':')
     if colon > slash:
         name, tag = remainder[:colon], remainder[colon + 1:]
-        if not _TAG_RE.match(tag):
+        if not valid_tag(tag):
             raise InvalidReference(f'invalid tag {tag!r}')
     else:
         name, tag = remainder, ''
@@ -139,8 +163,8 @@ def parse_reference(text: str) -> Reference:
     domain, path = split_domain(name)
     if domain and not _domain_re().match(domain):
         raise InvalidReference(f'invalid registry {domain!r}')
-    if not _PATH_RE.match(path):
-        if path.lower() != path and _PATH_RE.match(path.lower()):
+    if not valid_path(path):
+        if path.lower() != path and valid_path(path.lower()):
             raise InvalidReference('repository name must be lowercase')
         raise InvalidReference(f'invalid repository name {path!r}')
     # reference's anchoredIdentifierRegexp, [a-f0-9]{64}: an image ID

@@ -1,6 +1,6 @@
 """The reference grammar as reference.py writes it (each piece once, the
-rarely needed patterns compiled on first use, an image ID and a registered
-digest told by str methods) accepts exactly what the compositions of
+patterns compiled on first use, a tag, a path of one component, an image
+ID and a registered algorithm's digest told by str methods) accepts exactly what the compositions of
 distribution/reference's regexp.go accept, kept below as they were first
 written here.  A pin must never land in the wrong image: the corpus's
 references and generated strings are tried in both."""
@@ -20,6 +20,8 @@ from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import split_domain
+from digestpin_hooks.reference import valid_path
+from digestpin_hooks.reference import valid_tag
 from tests.corpus import oracle_entries
 from tests.corpus import require_corpus
 
@@ -37,6 +39,7 @@ GO_PATH = re.compile(rf'{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z', re.ASCII)
 GO_DOMAIN = re.compile(rf'{_DOMAIN}\Z', re.ASCII)
 GO_DIGEST = re.compile(rf'{_DIGEST}\Z', re.ASCII)
 GO_IDENTIFIER = re.compile(r'[a-f0-9]{64}\Z')
+GO_TAG = re.compile(r'[\w][\w.-]{0,127}\Z', re.ASCII)
 BAD_DIGEST = 'expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>'
 
 # the characters the grammar tells apart, and some it refuses
@@ -46,7 +49,7 @@ st_hex = st.text('0123456789abcdefABCDEFg:', max_size=70)
 
 
 def path_accepted(path: str) -> bool:
-    return reference._PATH_RE.match(path) is not None
+    return valid_path(path)
 
 
 def domain_accepted(domain: str) -> bool:
@@ -73,6 +76,7 @@ def agree(text: str) -> None:
     for candidate in {text, remainder, name, domain, path, path.lower(), digest}:
         assert path_accepted(candidate) is (GO_PATH.match(candidate) is not None), candidate
         assert domain_accepted(candidate) is (GO_DOMAIN.match(candidate) is not None), candidate
+        assert valid_tag(candidate) is (GO_TAG.match(candidate) is not None), candidate
         assert (digest_problem(candidate) == BAD_DIGEST) is (
             GO_DIGEST.match(candidate) is None
         ), candidate
@@ -103,6 +107,8 @@ def test_the_corpus_references_read_alike() -> None:
 
 @given(st_name)
 @example('a__b/c-d.e---f')
+@example('')
+@example('localhost/')
 @example('a___b')
 @example('a/-b')
 @example('localhost:5000')
@@ -136,3 +142,13 @@ def test_digests_read_alike(algorithm: str, hex_part: str) -> None:
 @settings(max_examples=1000)
 def test_image_ids_read_alike(text: str) -> None:
     agree(text)
+
+
+@given(st.text('aZ09_.-:\u0131\u212a\xe9 ', min_size=120, max_size=140))
+@example('a' * 128)
+@example('a' * 129)
+@example('_' + '-' * 127)
+@settings(max_examples=500)
+def test_long_tags_read_alike(text: str) -> None:
+    agree(text)
+    agree('a:' + text)
