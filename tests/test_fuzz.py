@@ -1,6 +1,8 @@
 """Random and mutated Dockerfiles: never raise, and FROM reads as BuildKit's."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import HealthCheck
@@ -8,10 +10,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.read.dockerfile.parser import comments_only
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
 from digestpin_hooks.read.dockerfile.references import read_dockerfile
+from digestpin_hooks.read.dockerfile.references import valid_stage_name
 
 dockerfile = pytest.importorskip('dockerfile')
 
@@ -118,3 +122,26 @@ def test_fast_scan_finds_what_the_full_walk_finds(text: str) -> None:
     except DockerfileError:
         return
     assert fast == image_refs(parse(data, join_all=True))
+
+
+# what comments_only tells without compiling a pattern
+COMMENTS_ONLY = re.compile(r'(?:[ \t\r\f\v]*(?:#[^\n]*)?(?:\n|\Z))*\Z')
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(st.sampled_from(('#', ' ', '\t', '\r', '\f', '\v', '\n', 'a', '\x1c', '\x85', '\xa0')), max_size=30).map(''.join),
+    st.integers(min_value=0, max_value=32),
+)
+def test_comments_only_is_the_pattern(text: str, end: int) -> None:
+    assert comments_only(text, end) is (COMMENTS_ONLY.match(text, 0, end) is not None)
+
+
+# BuildKit's stage names, which valid_stage_name tells without a pattern
+STAGE_NAME = re.compile(r'[a-z][a-z0-9-_.]*\Z')
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text('az09-_./:A \n\u0131\u212a', max_size=12))
+def test_valid_stage_name_is_the_pattern(name: str) -> None:
+    assert valid_stage_name(name) is (STAGE_NAME.match(name) is not None)

@@ -14,7 +14,6 @@ reader with BuildKit's own parser instead.
 """
 from __future__ import annotations
 
-import bisect
 import functools
 import re
 
@@ -38,21 +37,9 @@ if TYPE_CHECKING:
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
 _ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
 _CMD_RE = re.compile(r'[^\t\v\f\r ]+')
-# a word without quotes or escapes, up to a blank or the end of the line
-# no quotes and neither escape character: the word stands as written
-_PLAIN_FLAG_RE = re.compile('[^\'"\\\\` \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
-# (a word holding one of \x1c-\x1f, which \s has and Go's blanks have not,
-# is no match here: the careful path reads it)
-_PLAIN_WORD_RE = re.compile(r'[^\'"\\\s]+(?=[^\S\x1c-\x1f]|\Z)')
-# BuildKit's ``^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`` up to the
-# value; the value is cut with str methods (see _directive_value), since
-# ``(.+?)\s*$`` backtracks quadratically over a long run of blanks
-_DIRECTIVE_RE = re.compile(r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
 _DIRECTIVE_BLANKS = '\t\n\f\r '
 _AFTER_ANY = float('inf')  # sorts after every file offset in a piece
 _KNOWN_DIRECTIVES = frozenset(('escape', 'syntax', 'check'))
-# BuildKit's reHeredoc, ``^(\d*)<<(-?)\s*([^<]*)$`` (Go's \s is ASCII)
-_HEREDOC_RE = re.compile(r'(\d*)<<(-?)[\t\n\f\r ]*([^<]*)\Z')
 _HEREDOC_COMMANDS = frozenset(('add', 'copy', 'run'))
 _HEREDOC_OPENERS = _HEREDOC_COMMANDS | {'onbuild'}
 # every instruction BuildKit v0.32 knows; another is newer syntax, or a typo
@@ -61,6 +48,39 @@ KNOWN_INSTRUCTIONS = frozenset((
     'healthcheck', 'label', 'maintainer', 'onbuild', 'run', 'shell',
     'stopsignal', 'user', 'volume', 'workdir',
 ))
+
+
+# The patterns below are compiled on first use: a lint of one file that
+# needs none of them does not pay for them (compiling is a cost of every
+# run, as long as the pattern).
+
+@functools.cache
+def _plain_flag_re() -> re.Pattern[str]:
+    """A flag without quotes or either escape character, up to a blank or
+    the end of the line: the word stands as written."""
+    return re.compile('[^\'"\\\\` \t\n\v\f\r\x85\xa0]+(?=[ \t\n\v\f\r\x85\xa0]|\\Z)')
+
+
+@functools.cache
+def _plain_word_re() -> re.Pattern[str]:
+    """A word without quotes or escapes, up to a blank or the end of the
+    line (a word holding one of \\x1c-\\x1f, which \\s has and Go's blanks
+    have not, is no match here: the careful path reads it)."""
+    return re.compile(r'[^\'"\\\s]+(?=[^\S\x1c-\x1f]|\Z)')
+
+
+@functools.cache
+def _directive_re() -> re.Pattern[str]:
+    r"""BuildKit's ``^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`` up to
+    the value; the value is cut with str methods (see _directive_value),
+    since ``(.+?)\s*$`` backtracks quadratically over a long run of blanks."""
+    return re.compile(r'#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
+
+
+@functools.cache
+def _heredoc_re() -> re.Pattern[str]:
+    r"""BuildKit's reHeredoc, ``^(\d*)<<(-?)\s*([^<]*)$`` (Go's \s is ASCII)."""
+    return re.compile(r'(\d*)<<(-?)[\t\n\f\r ]*([^<]*)\Z')
 
 
 class DockerfileError(ValueError):
@@ -92,7 +112,8 @@ class Instruction(Record):
         pieces = self.pieces
         if len(pieces) == 1:  # the common case: one physical line
             return pieces[0][1] + index - pieces[0][0]
-        k = max(bisect.bisect_right(self.pieces, (index, _AFTER_ANY)) - 1, 0)
+        from bisect import bisect_right  # here: only a joined line needs it
+        k = max(bisect_right(self.pieces, (index, _AFTER_ANY)) - 1, 0)
         start, offset = self.pieces[k]
         return offset + index - start
 
@@ -119,7 +140,11 @@ class Directive(Record):
     line: Final[int]
 
 
-_SYNTAX_RE = re.compile(r'([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
+@functools.cache
+def _syntax_re() -> re.Pattern[str]:
+    """DetectSyntax's name and ``=``, compiled on first use (most files
+    start with an instruction)."""
+    return re.compile(r'([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=')
 
 
 def _syntax_in_comments(text: str, prefix: str) -> Directive | None:
@@ -150,7 +175,7 @@ def _syntax_in_comments(text: str, prefix: str) -> Directive | None:
         body = line[len(prefix):]
         lead = len(body) - len(body.lstrip(GO_SPACE))
         body = body[lead:]
-        m = _SYNTAX_RE.match(body)
+        m = _syntax_re().match(body)
         value_at = _directive_value(body, m.end()) if m else None
         if m is None or value_at is None:
             return None
@@ -338,9 +363,13 @@ def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:
     return line, False
 
 
-# anchored at line starts: unanchored, a line one character short of the
-# count is tried again from each of its characters (quadratic)
-_LONG_LINE_RE = re.compile(r'^[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1), re.M)
+@functools.cache
+def _long_line_re() -> re.Pattern[str]:
+    """Lines that may be too long, compiled on first use (only a text of
+    16,384 characters can hold one).  Anchored at line starts: unanchored,
+    a line one character short of the count is tried again from each of
+    its characters (quadratic)."""
+    return re.compile(r'^[^\n]{%d,}' % (MAX_LINE_BYTES // 4 + 1), re.M)
 
 
 def line_bytes(line: str, first: bool, bom: bool) -> int:
@@ -356,7 +385,7 @@ def _check_line_lengths(text: str, bom: bool) -> None:
     # 16,383 characters are at most 65,532 bytes)
     if len(text) <= MAX_LINE_BYTES // 4:
         return
-    for m in _LONG_LINE_RE.finditer(text):
+    for m in _long_line_re().finditer(text):
         if line_bytes(m.group(), m.start() == 0, bom) > MAX_LINE_BYTES:
             number = text.count('\n', 0, m.start()) + 1
             raise DockerfileError(
@@ -394,7 +423,7 @@ def _read_directives(text: str) -> tuple[list[Directive], str]:
         end = len(text) if end < 0 else end
         content = text[offset:end].rstrip('\r\n')
         stripped = content.lstrip(GO_SPACE)
-        m = _DIRECTIVE_RE.match(stripped)
+        m = _directive_re().match(stripped)
         name = m.group(1).lower() if m else ''
         value_at = _directive_value(stripped, m.end()) if m else None
         if m is None or value_at is None or name not in _KNOWN_DIRECTIVES:
@@ -526,7 +555,6 @@ class _Scanner:
         # whether ENV can feed an image (RUN --mount from=): asked only
         # when not every instruction is joined
         self.has_mounts = not join_all and '--mount' in text
-        self.rest_of_instruction = _continuation_re(escape)
         # (line, offset, word) of instructions BuildKit does not know
         self.unknown: list[tuple[int, int, str]] = []
         self.starts: list[int] = []  # of every instruction read
@@ -556,7 +584,9 @@ class _Scanner:
             head, escape,
         )
         if continued and offset < size:
-            block = self.rest_of_instruction.match(text, offset)
+            # compiled on first use: a file may continue no instruction the
+            # fast scan reads
+            block = _continuation_re(escape).match(text, offset)
             assert block is not None  # it matches the empty string
             end = block.end()
             line_number += text.count('\n', offset, end)
@@ -686,13 +716,21 @@ class _Scanner:
                 yield ins
 
 
-_COMMENTS_ONLY_RE = re.compile(r'(?:[ \t\r\f\v]*(?:#[^\n]*)?(?:\n|\Z))*\Z')
+def comments_only(text: str, end: int) -> bool:
+    r"""Whether ``text[:end]`` is blank and comment lines only: what
+    ``(?:[ \t\r\f\v]*(?:#[^\n]*)?(?:\n|\Z))*\Z`` matches, told without
+    compiling it (tests/test_fuzz.py holds them alike)."""
+    for line in text[:end].split('\n'):
+        head = line.lstrip(' \t\r\f\v')
+        if head and head[0] != '#':
+            return False
+    return True
 
 
 def _before_first_stage(text: str, escape: str, first_from: int) -> tuple[int, bool]:
     """(line of the first instruction other than ARG before the first FROM,
     or 0; whether there is any instruction there)."""
-    if _COMMENTS_ONLY_RE.match(text, 0, first_from):
+    if comments_only(text, first_from):
         return 0, False  # the common case: comments and blank lines only
     scanner = _Scanner(text[:first_from], escape, True)
     any_instruction = False
@@ -819,7 +857,7 @@ def _heredocs(cmd: str, line: str) -> list[tuple[str, bool]]:
         return []  # BuildKit ignores its lexer's error here: no heredoc
     found = []
     for word in words:
-        m = _HEREDOC_RE.match(word)
+        m = _heredoc_re().match(word)
         if m is None or not m.group(3):
             continue
         rest = m.group(3)
@@ -851,7 +889,7 @@ def extract_flags(
         if i >= n - 1 or line[i] != '-' or line[i + 1] != '-':
             return i, flags
         word_start = i
-        plain = _PLAIN_FLAG_RE.match(line, i)
+        plain = _plain_flag_re().match(line, i)
         if plain is not None:  # no quotes or escapes: the word as written
             i = plain.end()
             if plain.group() == '--':
@@ -912,7 +950,7 @@ def arg_words(line: str, start: int, escape: str) -> list[tuple[str, int, int]]:
         if i >= n:
             break
         word_start = i
-        plain = _PLAIN_WORD_RE.match(line, i)
+        plain = _plain_word_re().match(line, i)
         if plain is not None and escape != '`':
             i = plain.end()
             words.append((plain.group(), word_start, i))

@@ -54,8 +54,9 @@ SOURCE_ONBUILD_MOUNT = 'ONBUILD RUN --mount'
 _WORD_RE = re.compile(r'[^\t\v\f\r ]+')
 # instructions whose arguments can name an image or feed one
 _INTERESTING = frozenset(('from', 'copy', 'run', 'arg', 'onbuild'))
-_STAGE_NAME_RE = re.compile(r'[a-z][a-z0-9-_.]*\Z')
-_PLATFORM_PART_RE = re.compile(r'[A-Za-z0-9_.-]+\Z')
+# BuildKit's stage names, ``^[a-z][a-z0-9-_.]*$``, told by str methods
+_STAGE_NAME_FIRST = 'abcdefghijklmnopqrstuvwxyz'
+_STAGE_NAME_REST = _STAGE_NAME_FIRST + '0123456789-_.'
 _COPY_FROM_VARIABLE = (
     'variable expansion is not supported for --from, define a new stage with '
     'FROM using ARG from global scope as a workaround'
@@ -103,7 +104,22 @@ BUILTIN_PLATFORM_ARGS = (
 # the platforms a FROM is read for: a value the same on all of them is what
 # the build uses; one that differs varies with the target (DP003)
 PLATFORMS = (('linux', 'amd64', ''), ('linux', 'arm64', ''))
-_AUTOMATIC_ARG_RE = re.compile(r'(?:BUILD|TARGET)(?:PLATFORM|OS|ARCH|VARIANT)')
+
+
+def valid_stage_name(name: str) -> bool:
+    """Whether ``name`` (lower-cased) is one BuildKit takes for a stage:
+    what ``[a-z][a-z0-9-_.]*\\Z`` matches, without compiling it
+    (tests/test_fuzz.py holds them alike)."""
+    return name[:1] != '' and name[0] in _STAGE_NAME_FIRST and not name.strip(
+        _STAGE_NAME_REST,
+    )
+
+
+@functools.cache
+def _platform_part_re() -> re.Pattern[str]:
+    """A part of a platform, compiled on first use (a FROM --platform that
+    is no variable)."""
+    return re.compile(r'[A-Za-z0-9_.-]+\Z')
 
 
 @functools.lru_cache(maxsize=64)
@@ -253,7 +269,7 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
     # a file that names no automatic ARG reads the same on every platform
     platforms = PLATFORMS if (
         ('BUILD' in doc.text or 'TARGET' in doc.text)
-        and _AUTOMATIC_ARG_RE.search(doc.text)
+        and any(name in doc.text for name in BUILTIN_PLATFORM_ARGS)
     ) else PLATFORMS[:1]
     all_stage_names, stage_count, target_stage = _stages(doc)
     scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), target_stage, platforms)
@@ -404,7 +420,7 @@ def _checked_platform(
         raise DockerfileError(f'empty platform value from expression {raw}')
     parts = value.split('/')
     for part in parts:
-        if not _PLATFORM_PART_RE.match(part):
+        if not _platform_part_re().match(part):
             raise DockerfileError(
                 f'failed to parse platform {raw}: "{part}" is an invalid '
                 f'component of "{value}": platform specifier component must '
@@ -432,7 +448,7 @@ def _from_refs(
     stage_name = ''
     if len(words) == 3 and words[1][0].lower() == 'as':
         stage_name = words[2][0].lower()
-        if not _STAGE_NAME_RE.match(stage_name):
+        if not valid_stage_name(stage_name):
             raise _parse_error(ins, (
                 f'invalid name for build stage: "{words[2][0]}", name can\'t '
                 f'start with a number or contain symbols'
@@ -479,9 +495,13 @@ def _from_refs(
     yield _at_arg_default(doc, ref, word, scope) or ref
 
 
-_ONE_VARIABLE_RE = re.compile(
-    r'\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))\Z',
-)
+@functools.cache
+def _one_variable_re() -> re.Pattern[str]:
+    """A word that is one variable, compiled on first use (a FROM with
+    variables in it)."""
+    return re.compile(
+        r'\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))\Z',
+    )
 
 
 def _at_arg_default(
@@ -492,7 +512,7 @@ def _at_arg_default(
     finding, however many FROMs use it.  None for any other FROM."""
     if ref.editable or ref.unresolved or not ref.has_variables:
         return None
-    match = _ONE_VARIABLE_RE.match(word)
+    match = _one_variable_re().match(word)
     if match is None:
         return None
     name = match.group(1) or match.group(2)

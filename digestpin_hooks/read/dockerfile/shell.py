@@ -96,12 +96,6 @@ class Budget:
 
 
 _NAME = r'[A-Za-z_][A-Za-z0-9_]*'
-_WHOLE_VAR_RE = re.compile(
-    rf'\$(?:(?P<bare>{_NAME})(?![A-Za-z0-9_])|\{{(?P<name>{_NAME})'
-    r'(?:(?P<op>:?-)(?P<default>[^$\'"\\`{}]*))?\})\Z',
-)
-_SPECIAL_RE = re.compile(r'[$\'"]')
-_IDENTIFIER_RE = re.compile(_NAME + r'\Z')
 # POSIX special parameters: BuildKit reads each as a name that is never set
 _SPECIAL_PARAMETERS = frozenset('@*#?-$!0')
 _EOF = '\ufffd'  # how Go prints the rune read at the end of the input
@@ -109,6 +103,22 @@ _EOF = '\ufffd'  # how Go prints the rune read at the end of the input
 
 # The patterns below are compiled on first use: a lint of one file that
 # needs none of them does not pay for them.
+
+@functools.cache
+def _whole_var_re() -> re.Pattern[str]:
+    """A word that is one variable, ``$x`` or ``${x}``, maybe with a
+    default (``${x:-d}``, ``${x-d}``)."""
+    return re.compile(
+        rf'\$(?:(?P<bare>{_NAME})(?![A-Za-z0-9_])|\{{(?P<name>{_NAME})'
+        r'(?:(?P<op>:?-)(?P<default>[^$\'"\\`{}]*))?\})\Z',
+    )
+
+
+@functools.cache
+def _identifier_re() -> re.Pattern[str]:
+    """A name a --build-arg could set."""
+    return re.compile(_NAME + r'\Z')
+
 
 @functools.lru_cache(maxsize=None)
 def _plain_run_re(specials: str) -> re.Pattern[str]:
@@ -184,7 +194,7 @@ class _Lexer:
         is a name a --build-arg could set)."""
         var = self.lookup(name)
         if var is None:
-            if _IDENTIFIER_RE.match(name):
+            if _identifier_re().match(name):
                 self.unresolved.append(name)
             return None
         return var.value
@@ -499,6 +509,12 @@ def go_quote(text: str) -> str:
     return '"' + text.translate(escapes) + '"'
 
 
+def _lexed(text: str, escape: str) -> bool:
+    """Whether the lexer changes anything in ``text``: a ``$``, a quote or
+    the escape is in it."""
+    return '$' in text or "'" in text or '"' in text or escape in text
+
+
 def expand(
         word: str,
         env: Mapping[str, Var],
@@ -511,7 +527,7 @@ def expand(
     Raises ExpansionError when the value would pass MAX_WORD characters,
     nest deeper than MAX_NESTING, or overspend ``budget``.
     """
-    if not _SPECIAL_RE.search(word) and escape not in word:
+    if not _lexed(word, escape):
         return Expansion(word, (), locate(0, len(word)), '', False)
     lexer = _Lexer(word, env, escape, budget or Budget(4 * MAX_WORD))
     try:
@@ -522,7 +538,8 @@ def expand(
     has_variables = '$' in word
     span: Span | None = None
     via = ''
-    m = _WHOLE_VAR_RE.match(word)
+    # the pattern starts with ``$``: other words need it not compiled
+    m = _whole_var_re().match(word) if word[:1] == '$' else None
     if m is not None:
         name = m.group('bare') or m.group('name')
         var = env.get(name)
@@ -534,7 +551,7 @@ def expand(
             span = locate(m.start('default'), m.end('default'))
     elif len(word) >= 2 and word[0] == word[-1] and word[0] in '"\'':
         inner = word[1:-1]
-        if not _SPECIAL_RE.search(inner) and escape not in inner:
+        if not _lexed(inner, escape):
             span = locate(1, len(word) - 1)
     reads = tuple(lexer.reads)
     if len(reads) > MAX_READS:  # a long ARG chain: one span over them all
