@@ -230,6 +230,80 @@ def test_lint_never_imports_docker(tmp_path: Path) -> None:
     assert result.stdout.startswith(f'{f}:1:6: DP001')
 
 
+# where lint compiles a pattern (the module and function that asks), in
+# the order it does, for a Dockerfile of the common lines: FROM an official
+# image by tag, ENV, RUN with flags, COPY
+COMMON_PATTERNS = [
+    'digestpin_hooks.read.dockerfile.parser <module>',  # BuildKit's reWhitespace
+    'digestpin_hooks.read.dockerfile.parser <module>',  # a command's word
+    'digestpin_hooks.read.dockerfile.parser _candidate_re',  # the fast scan
+    'digestpin_hooks.read.dockerfile.refusals _lines_to_check',
+]
+
+
+@pytest.mark.parametrize(('data', 'compiled', 'rc', 'err'), (
+    (
+        b'FROM alpine:3.23\nENV A=1\nRUN apk add --no-cache curl \\\n  && true\nCOPY a /b\n',
+        COMMON_PATTERNS, 1, 'summary: 1 finding (DP001 1) in 1 file\n',
+    ),
+    # a HEALTHCHECK line: its branch of the refusals' pattern
+    (
+        b'FROM alpine:3.23\nHEALTHCHECK --interval=5s\n',
+        [
+            *COMMON_PATTERNS, 'healthcheck',
+            'digestpin_hooks.read.dockerfile.parser _plain_flag_re',
+        ], 2,
+        'FILE: error: dockerfile parse error on line 2: HEALTHCHECK requires '
+        'at least one argument\n',
+    ),
+    # a registry, a path of two components, a digest of an algorithm not
+    # registered, an ARG default, a stage name: each part's pattern
+    (
+        b'ARG B=ghcr.io/o/r:1\nFROM $B AS build\nFROM a@md5:ab\n',
+        [
+            *COMMON_PATTERNS,
+            'digestpin_hooks.read.dockerfile.parser _plain_word_re',
+            'digestpin_hooks.read.dockerfile.shell _plain_run_re',
+            'digestpin_hooks.read.dockerfile.shell _ascii_name_re',
+            'digestpin_hooks.read.dockerfile.shell _whole_var_re',
+            'digestpin_hooks.reference _domain_re',
+            'digestpin_hooks.reference _path_re',
+            'digestpin_hooks.reference _digest_re',
+        ],
+        1, 'summary: 2 findings (DP001 1, DP004 1) in 1 file\n',
+    ),
+))
+def test_lint_compiles_only_the_patterns_a_file_needs(
+        tmp_path: Path, data: bytes, compiled: list[str], rc: int, err: str,
+) -> None:
+    # compiling a pattern is a cost of every run, about as long as the
+    # pattern: what a file does not need is compiled on first use or told
+    # by str methods (a tag, a path of one component, a sha256 digest)
+    f = write(tmp_path / 'Dockerfile', data)
+    code = (
+        'import re._compiler, sys\n'
+        'compile = re._compiler.compile\n'
+        'made = []\n'
+        'def recorded(pattern, flags=0):\n'
+        '    frame = sys._getframe(1)\n'
+        "    while not frame.f_globals['__name__'].startswith('digestpin_hooks'):\n"
+        '        frame = frame.f_back\n'
+        "    made.append(f\"{frame.f_globals['__name__']} {frame.f_code.co_name}\")\n"
+        "    if '(?P<healthcheck>healthcheck)' in str(pattern):\n"
+        "        made.append('healthcheck')\n"
+        '    return compile(pattern, flags)\n'
+        're._compiler.compile = recorded\n'
+        'from digestpin_hooks.lint import main\n'
+        f'rc = main([{f!r}])\n'
+        'print(made, file=sys.stderr)\n'
+        'raise SystemExit(rc)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    errors, made = result.stderr.rsplit('\n', 2)[0], result.stderr.rsplit('\n', 2)[1]
+    assert (result.returncode, errors + '\n' if errors else '') == (rc, err.replace('FILE', f))
+    assert made == repr(compiled)
+
+
 @pytest.mark.parametrize(('data', 'rc', 'out', 'err'), (
     # text that starts as a JSON document, no syntax key in it
     (
