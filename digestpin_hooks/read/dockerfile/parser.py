@@ -203,12 +203,17 @@ _GO_JSON_TOKEN = (
     r'|("(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")'
     r'|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))'
 )
-# a number's exponent as Go's strconv reads it: its digits count only until
-# the value passes 10,000, so at most the first five after leading zeros
-_GO_EXPONENT = re.compile(r'[eE]([+-]?)0*([0-9]{0,5})[0-9]*$')
 _INFINITY = float('inf')
 # what the reader of a JSON document expects next
 _VALUE, _VALUE_OR_CLOSE, _KEY, _KEY_OR_CLOSE, _COLON, _NEXT = range(6)
+
+
+@functools.cache
+def _go_exponent_re() -> re.Pattern[str]:
+    """A number's exponent as Go's strconv reads it: its digits count only
+    until the value passes 10,000, so at most the first five after leading
+    zeros.  Compiled on first use (a JSON document's number)."""
+    return re.compile(r'[eE]([+-]?)0*([0-9]{0,5})[0-9]*$')
 
 
 def detect_syntax(text: str) -> Directive | None:
@@ -305,7 +310,7 @@ def _go_number_overflows(literal: str | None) -> bool:
     """
     if literal is None or literal[-1] in 'el':  # true, false, null
         return False
-    exponent = _GO_EXPONENT.search(literal)
+    exponent = _go_exponent_re().search(literal)
     if exponent is not None:
         sign, digits = exponent.group(1, 2)
         literal = literal[:exponent.start()] + 'e' + sign + (digits or '0')
