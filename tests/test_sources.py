@@ -75,3 +75,19 @@ def test_the_registry_source_loads_no_subprocess_signal_or_hashlib_before_it_nee
     environment = {'PATH': os.environ['PATH'], 'HOME': str(home)}
     out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True, env=environment)
     assert out.stdout == 'None False False False\n'
+
+
+def test_the_registry_source_loads_no_json_before_a_body_is_read() -> None:
+    """json (some 1.3 ms to import, before the first request) is for a
+    manifest, a config, a token or a credential file: a tag's HEAD answer
+    carries its digest, so fix --source registry of a registry that asks
+    for no login reads no JSON at all."""
+    code = (
+        'import sys\n'
+        'from digestpin_hooks.resolve.sources import open_source\n'
+        "open_source('registry', None, 5.0).digests([])\n"
+        'import digestpin_hooks.resolve.credentials\n'
+        "print('json' in sys.modules)\n"
+    )
+    out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True).stdout
+    assert out == 'False\n'

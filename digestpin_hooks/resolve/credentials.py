@@ -29,7 +29,6 @@ import atexit
 import base64
 import binascii
 import errno
-import json
 import os
 import re
 import select
@@ -115,6 +114,9 @@ def _read_config(path: str) -> dict[str, object] | None:
 
 
 def _json_object(data: bytes, who: str, not_json: str, not_object: str) -> dict[str, object]:
+    # json is imported where a file or a helper's answer is read, not with
+    # this module: a registry that asks for no login needs none of it
+    import json
     try:
         value = json.loads(data)
     except (ValueError, RecursionError):

@@ -56,7 +56,6 @@ import email.utils
 import http.client
 import io
 import ipaddress
-import json
 import os
 import re
 import select
@@ -977,6 +976,9 @@ class Registry:
             query.reference if ':' in query.reference
             else header or _hashed(body, 'sha256:')
         )
+        # json imported here, not with the module: a HEAD answer carries its
+        # digest, so fix --source registry never needs it
+        import json
         try:
             manifest = json.loads(body)
         except (ValueError, RecursionError):
@@ -1014,6 +1016,7 @@ class Registry:
         body = self._body(response, MAX_SMALL_BYTES, 'image config')
         if _hashed(body, digest) != digest:
             raise _fail('the image config does not match its digest; not used')
+        import json
         try:
             image = json.loads(body)
         except (ValueError, RecursionError):
@@ -1578,6 +1581,7 @@ class Registry:
                 f'the token server of {self.host} answered {response.status_code}',
             )
         body = self._body(response, MAX_SMALL_BYTES, 'token answer')
+        import json
         try:
             answer = json.loads(body)
         except (ValueError, RecursionError):
