@@ -43,31 +43,41 @@ def _terminate(signum: int, frame: object) -> None:
 
 def seconds(text: str) -> float:
     """A --timeout value: a finite number of seconds above 0."""
-    import argparse
+    try:
+        return _seconds(text)
+    except ValueError as e:
+        import argparse
+        raise argparse.ArgumentTypeError(str(e)) from None
 
+
+def _seconds(text: str) -> float:
+    """seconds' check without argparse: ValueError says why not."""
     from digestpin_hooks.config import MAX_TIMEOUT
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
+        raise ValueError(f'not a number: {text!r}') from None
     if not 0 < value <= MAX_TIMEOUT:  # also false for nan
-        raise argparse.ArgumentTypeError(
-            f'must be above 0 and at most {MAX_TIMEOUT:g} seconds, not {text!r}',
-        )
+        raise ValueError(f'must be above 0 and at most {MAX_TIMEOUT:g} seconds, not {text!r}')
     return value
 
 
 def connection_count(text: str) -> int:
     """A --connections value: a whole number from 1 to MAX_CONNECTIONS."""
-    import argparse
+    try:
+        return _connection_count(text)
+    except ValueError as e:
+        import argparse
+        raise argparse.ArgumentTypeError(str(e)) from None
 
+
+def _connection_count(text: str) -> int:
+    """connection_count's check without argparse: ValueError says why not."""
     from digestpin_hooks.config import MAX_CONNECTIONS
     if not (text.isascii() and text.isdigit() and len(text) <= 4) or not (
         1 <= int(text) <= MAX_CONNECTIONS
     ):
-        raise argparse.ArgumentTypeError(
-            f'must be a whole number from 1 to {MAX_CONNECTIONS}, not {text!r}',
-        )
+        raise ValueError(f'must be a whole number from 1 to {MAX_CONNECTIONS}, not {text!r}')
     return int(text)
 
 
@@ -133,35 +143,57 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# add_common's options as common_arguments reads them: a flag's value, a
-# choice's allowed values, a repeatable option's list
-_FLAGS = {'--strict': ('strict', True), '--no-strict': ('strict', False)}
-_CHOICES = {'--format': ('output_format', FORMATS), '--kind': ('kind', KINDS)}
-_LISTS = {'--allow': 'allow', '--ignore': 'ignore'}
+# options as common_arguments reads them: option -> (dest, what, detail),
+# with what FLAG (detail: the value it sets), CHOICE (detail: the values
+# allowed), LIST (repeatable: each value appended) or VALUE (detail: the
+# argparse type, without argparse: the value, or ValueError);
+# each table alike its add_* function (tests/test_cli.py compares them)
+FLAG, CHOICE, LIST, VALUE = 'flag', 'choice', 'list', 'value'
+if TYPE_CHECKING:
+    PlainOptions = dict[str, tuple[str, str, object]]
+    # a table and the defaults of its dests
+    PlainTable = tuple[PlainOptions, dict[str, object]]
+COMMON_OPTIONS: PlainOptions = {
+    '--strict': ('strict', FLAG, True), '--no-strict': ('strict', FLAG, False),
+    '--format': ('output_format', CHOICE, FORMATS), '--kind': ('kind', CHOICE, KINDS),
+    '--allow': ('allow', LIST, None), '--ignore': ('ignore', LIST, None),
+}
+_COMMON_DEFAULTS = {
+    'output_format': 'text', 'kind': 'auto', 'strict': None, 'allow': None,
+    'ignore': None,
+}
 
 
-def common_arguments(argv: Sequence[str]) -> Arguments | None:
-    """What add_common's parser makes of ``argv`` when it is a line as
-    pre-commit writes one: options spelled out in full (``--kind k`` or
-    ``--kind=k``) with valid values, then the file names.  None for every
-    other line (help, --version, an abbreviation, an error, an option after
-    a file name, a word that starts with '-'), which argparse then parses.
+def common_arguments(
+        argv: Sequence[str], options: PlainOptions | None = None,
+        defaults: dict[str, object] | None = None,
+) -> Arguments | None:
+    """What add_common's parser (with the parser's other ``options`` and
+    their ``defaults``: plain_arguments) makes of ``argv`` when it is
+    a line as pre-commit writes one: options spelled out in full (``--kind
+    k`` or ``--kind=k``) with valid values, then the file names.  None for
+    every other line (help, --version, an abbreviation, an error, an option
+    after a file name, a word that starts with '-'), which argparse then
+    parses.
 
     Importing argparse and building its parser (with gettext and locale)
-    is about a fifth of a one-file lint's instructions; what it would make
-    of these lines is exactly this (tests/test_cli.py compares the two)."""
-    values: dict[str, object] = {
-        'output_format': 'text', 'kind': 'auto', 'strict': None,
-        'allow': None, 'ignore': None,
-    }
+    is about a fifth of a one-file lint's instructions, 2% of fix
+    --source registry's; what it would make of these lines is exactly
+    this (tests/test_cli.py compares the two)."""
+    table = COMMON_OPTIONS if options is None else {**COMMON_OPTIONS, **options}
+    values: dict[str, object] = {**_COMMON_DEFAULTS, **(defaults or {})}
     lists: dict[str, list[str]] = {}
     at = 0
     while at < len(argv) and argv[at].startswith('-'):
         option, equals, value = argv[at].partition('=')
         at += 1
-        if option in _FLAGS and not equals:
-            dest, flag = _FLAGS[option]
-            values[dest] = flag
+        if option not in table:
+            return None  # not an option of the parser's, or abbreviated
+        dest, what, detail = table[option]
+        if what == FLAG:
+            if equals:
+                return None
+            values[dest] = detail
             continue
         if not equals:
             if at == len(argv):
@@ -170,17 +202,64 @@ def common_arguments(argv: Sequence[str]) -> Arguments | None:
             at += 1
         if value[:1] in ('', '-'):
             return None  # no value, or one argparse may read otherwise
-        if option in _CHOICES and value in _CHOICES[option][1]:
-            values[_CHOICES[option][0]] = value
-        elif option in _LISTS:
-            lists.setdefault(_LISTS[option], []).append(value)
+        if what == LIST:
+            lists.setdefault(dest, []).append(value)
+        elif what == CHOICE and value in detail:  # type: ignore[operator]
+            values[dest] = value
+        elif what == VALUE:
+            try:
+                values[dest] = detail(value)  # type: ignore[operator]
+            except ValueError:
+                return None  # argparse says why
         else:
-            return None  # not add_common's option, or not a valid choice
+            return None  # not a valid choice: argparse says why
     names = list(argv[at:])
     if any(name[:1] in ('', '-') for name in names):
         return None
     values.update(lists)
     return Arguments(filenames=names, **values)
+
+
+def daemon_options(sources: Sequence[str]) -> PlainTable:
+    """add_daemon's options and defaults, as common_arguments reads them."""
+    return {
+        '--source': ('source', CHOICE, tuple(sources)),
+        '--docker-host': ('docker_host', VALUE, str),
+        '--timeout': ('timeout', VALUE, _seconds),
+        '--connections': ('connections', VALUE, _connection_count),
+        '--insecure-registry': ('insecure_registries', LIST, None),
+        '--trust-root': ('trust_root', VALUE, str),
+    }, {
+        'source': None, 'docker_host': None, 'timeout': None, 'connections': None,
+        'insecure_registries': None, 'trust_root': None,
+        'default_source': sources[0], 'sources': tuple(sources),
+    }
+
+
+def plain_arguments(
+        argv: Sequence[str], plain: Sequence[PlainTable] = (),
+) -> Arguments | None:
+    """common_arguments with add_common's options and those of ``plain``."""
+    options: PlainOptions = {}
+    defaults: dict[str, object] = {}
+    for more, their_defaults in plain:
+        options.update(more)
+        defaults.update(their_defaults)
+    return common_arguments(argv, options, defaults)
+
+
+def dry_run_options() -> PlainTable:
+    """add_dry_run's option and default."""
+    return {'--dry-run': ('dry_run', FLAG, True)}, {'dry_run': False}
+
+
+def rewrite_options() -> PlainTable:
+    """add_rewrite's options and defaults (add_dry_run's with them)."""
+    options, defaults = dry_run_options()
+    return {
+        '--keep-tag': ('keep_tag', FLAG, True), '--no-keep-tag': ('keep_tag', FLAG, False),
+        **options,
+    }, {'keep_tag': None, **defaults}
 
 
 def add_daemon(parser: argparse.ArgumentParser, sources: Sequence[str]) -> None:
@@ -371,13 +450,16 @@ def main_for(
         argv: Sequence[str] | None,
         *,
         common_only: bool = False,
+        plain: Sequence[PlainTable] = (),
 ) -> int:
     """A hook's ``main``: its parser, then ``run`` with the shared
     configuration, signal and error handling.  A hook whose options are
-    add_common's alone (``common_only``) reads a plain command line
-    without argparse (common_arguments)."""
-    if common_only:
-        args = common_arguments(sys.argv[1:] if argv is None else argv)
+    add_common's alone (``common_only``), or add_common's and the tables
+    of ``plain`` (the hook's other add_* functions, as daemon_options and
+    rewrite_options give them), reads a plain command line without
+    argparse (common_arguments)."""
+    if common_only or plain:
+        args = plain_arguments(sys.argv[1:] if argv is None else argv, plain)
         if args is not None:
             return run(prog, command, args)
     parser = parser_for(prog, description)

@@ -7,7 +7,6 @@ unless some reference needs resolving.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from digestpin_hooks import cli
@@ -41,6 +40,7 @@ from digestpin_hooks.resolve.sources import trusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Collection
     from typing import Final
     from typing import Iterable
@@ -207,6 +207,10 @@ def fix_files(
     return pins, left, errors, changed
 
 
+# add_arguments' options as a plain command line is read without argparse
+PLAIN: tuple[cli.PlainTable, ...] = (cli.daemon_options(FIX_SOURCES), cli.rewrite_options())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_common(parser)
     cli.add_daemon(parser, FIX_SOURCES)
@@ -253,7 +257,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(
+        PROG, DESCRIPTION, add_arguments, run, argv,
+        plain=PLAIN,
+    )
 
 
 if __name__ == '__main__':

@@ -6,7 +6,6 @@ references whose digest changed, byte-faithfully and atomically.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from digestpin_hooks import cli
@@ -41,6 +40,7 @@ from digestpin_hooks.resolve.sources import trusted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Collection
     from typing import Final
     from typing import Iterable
@@ -189,6 +189,10 @@ def table(updates: Sequence[Update]) -> list[str]:
     ]
 
 
+# add_arguments' options as a plain command line is read without argparse
+PLAIN: tuple[cli.PlainTable, ...] = (cli.daemon_options(UPDATE_SOURCES), cli.dry_run_options())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_common(parser)
     cli.add_daemon(parser, UPDATE_SOURCES)
@@ -248,7 +252,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(
+        PROG, DESCRIPTION, add_arguments, run, argv,
+        plain=PLAIN,
+    )
 
 
 if __name__ == '__main__':

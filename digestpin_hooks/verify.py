@@ -21,7 +21,6 @@ DP006 from the local tag, DP009 from a local image with the pinned digest.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from digestpin_hooks import cli
@@ -51,6 +50,7 @@ from digestpin_hooks.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
     from typing import Collection
     from typing import Iterable
@@ -204,6 +204,13 @@ def _signature_findings(
     findings.append(make_finding(p.loaded.path, doc, p.ref, code, message, strict, ''))
 
 
+# add_arguments' options as a plain command line is read without argparse
+PLAIN: tuple[cli.PlainTable, ...] = (cli.daemon_options(VERIFY_SOURCES), ({
+    '--offline-ok': ('offline_ok', cli.FLAG, True),
+    '--verbose': ('verbose', cli.FLAG, True),
+}, {'offline_ok': False, 'verbose': False}))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_common(parser)
     cli.add_daemon(parser, VERIFY_SOURCES)
@@ -275,7 +282,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main_for(PROG, DESCRIPTION, add_arguments, run, argv)
+    return cli.main_for(
+        PROG, DESCRIPTION, add_arguments, run, argv,
+        plain=PLAIN,
+    )
 
 
 if __name__ == '__main__':

@@ -133,3 +133,105 @@ def test_everything_is_frozen_out_of_the_collector_at_the_process_end(tmp_path: 
     result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-2:] == ['1 0', 'True True']
+
+
+# fix, update and verify: their add_* options read by the same rule
+from digestpin_hooks import fix  # noqa: E402
+from digestpin_hooks import update  # noqa: E402
+from digestpin_hooks import verify  # noqa: E402
+
+HOOKS = {'fix': fix, 'update': update, 'verify': verify}
+
+
+def parsed_by_hook(hook: str, argv: list[str]) -> dict[str, object]:
+    module = HOOKS[hook]
+    parser = cli.parser_for(module.PROG, module.DESCRIPTION)
+    module.add_arguments(parser)
+    return vars(parser.parse_args(argv))
+
+
+DAEMON_PLAIN = [
+    [],
+    ['Dockerfile'],
+    ['--source', 'registry', 'f'],
+    ['--source=local', '--source', 'registry'],
+    ['--timeout', '2.5', '--connections', '4', 'f'],
+    ['--timeout=1e1', '--connections=16', '--timeout', ' 3', 'f'],
+    ['--timeout', '3600', '--connections', '08'],
+    ['--docker-host', 'unix:///run/d.sock', '--docker-host=tcp://a:2375', 'f'],
+    ['--insecure-registry', 'a:5000', '--insecure-registry=b', 'f'],
+    ['--trust-root', 'root.json', '--strict', '--format', 'json', 'f'],
+    ['--allow', 'x', '--ignore', 'dp003', '--kind', 'compose', '--source', 'registry', 'f'],
+]
+HOOK_PLAIN = {
+    'fix': [['--dry-run', 'f'], ['--keep-tag', '--no-keep-tag', '--dry-run'], ['--no-keep-tag', 'f']],
+    'update': [['--dry-run', 'f'], ['--dry-run', '--source', 'pull', 'f']],
+    'verify': [['--offline-ok', 'f'], ['--verbose', '--offline-ok', '--source', 'local', 'f']],
+}
+DAEMON_OTHER = [
+    ['--timeout', '0', 'f'], ['--timeout', 'nan'], ['--timeout=inf'], ['--timeout', '3601'],
+    ['--timeout', 'x'], ['--timeout', '-1', 'f'], ['--timeout='], ['--timeout'],
+    ['--connections', '0'], ['--connections', '17'], ['--connections', '1.0'],
+    ['--connections', '²'], ['--connections=00004'], ['--connections', ' 4'],
+    ['--source', 'nope', 'f'], ['--source'], ['--sour', 'registry'], ['--docker-host', '-H'],
+    ['--insecure-registry'], ['--dry', 'f'], ['--dry-run=yes', 'f'], ['--keep-tag=no'],
+    ['f', '--dry-run'], ['--offline'], ['--verbose=1'], ['-h'], ['--version'],
+]
+
+
+@pytest.mark.parametrize('hook', sorted(HOOKS))
+def test_a_plain_line_of_each_hook_is_read_as_its_parser_reads_it(hook: str) -> None:
+    module = HOOKS[hook]
+    for argv in PLAIN + DAEMON_PLAIN + HOOK_PLAIN[hook]:
+        args = cli.plain_arguments(argv, module.PLAIN)
+        assert args is not None, argv
+        assert vars(args) == parsed_by_hook(hook, argv), argv
+
+
+@pytest.mark.parametrize('hook', sorted(HOOKS))
+def test_any_other_line_of_each_hook_is_left_to_argparse(hook: str) -> None:
+    module = HOOKS[hook]
+    for argv in OTHER + DAEMON_OTHER:
+        if argv in HOOK_PLAIN[hook]:
+            continue
+        plain = cli.plain_arguments(argv, module.PLAIN)
+        assert plain is None, argv
+
+
+@pytest.mark.parametrize('hook', sorted(HOOKS))
+def test_every_short_line_of_each_hook_read_without_argparse_reads_as_argparse_reads_it(
+        hook: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    module = HOOKS[hook]
+    words = [
+        'f', '-', '', '--dry-run', '--keep-tag', '--offline-ok', '--source',
+        'registry', '--timeout', '0', '2', '--connections', '17', '--connections=3',
+        '--insecure-registry', '--strict', '--dry',
+    ]
+    plain = 0
+    for size in range(4):
+        for argv in itertools.product(words, repeat=size):
+            args = cli.plain_arguments(list(argv), module.PLAIN)
+            if args is None:
+                continue
+            plain += 1
+            assert vars(args) == parsed_by_hook(hook, list(argv)), argv
+    assert plain == {'fix': 566, 'update': 438, 'verify': 438}[hook]
+    assert capsys.readouterr() == ('', '')
+
+
+def test_fix_of_a_plain_line_imports_no_argparse(tmp_path: Path) -> None:
+    # argparse, its parser and gettext: 2% of fix --source registry's
+    # instructions, before its first request
+    f = tmp_path / 'Dockerfile'
+    f.write_bytes(b'FROM a:1@sha256:' + b'a' * 64 + b'\n')
+    code = (
+        'import sys\n'
+        'from digestpin_hooks.fix import main\n'
+        f'rc = main(["--source", "registry", "--timeout", "5", "--dry-run", {str(f)!r}])\n'
+        "print(sorted({'argparse', 'gettext'} & set(sys.modules)))\n"
+        'raise SystemExit(rc)\n'
+    )
+    result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == '[]'
