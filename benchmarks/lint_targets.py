@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 from _common import CORPUS  # noqa: E402
 from _common import corpus_files  # noqa: E402
 from _common import environment  # noqa: E402
+from _common import fresh_install  # noqa: E402
 from _common import paired_medians  # noqa: E402
 from _common import ratio_line  # noqa: E402
 from lint_speed import BARE  # noqa: E402
@@ -64,22 +65,6 @@ services:
   cache:
     image: redis:7-alpine
 '''
-
-
-def fresh_install(venv: str) -> str:
-    """A venv with this tree installed as pre-commit installs a hook (not
-    editable); its Python."""
-    python = os.path.join(venv, 'bin', 'python')
-    again: list[str] = []
-    if os.path.exists(python):  # this tree as it is now, over the last one
-        again = ['--force-reinstall', '--no-deps']
-    else:
-        subprocess.run([sys.executable, '-m', 'venv', venv], check=True)
-    subprocess.run(
-        [python, '-m', 'pip', 'install', '-q', *again, ROOT], check=True,
-        cwd=tempfile.gettempdir(),
-    )
-    return python
 
 
 # runs a command as its own process (forked from this small one, which

@@ -12,8 +12,13 @@ registry a few hundred km away costs):
 Targets (issue 22): fix <= 0.5x pindock with 25 ms round trips, <= 1.0x on
 loopback; verify <= 1.2x fix.
 
+digestpin and pindock run from a fresh venv where both are installed as a
+user installs them (``pip install .``, not editable: an editable install's
+finder runs at every start of its venv's Python, which no user pays), the
+pindock of the running Python's version; ``--venv DIR`` reuses one.
+
 Needs what the test suite needs (dockerd, docker-registry, skopeo; root).
-Run: python benchmarks/registry_speed.py [--runs N]
+Run: python benchmarks/registry_speed.py [--runs N] [--venv DIR]
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
+from _common import fresh_install  # noqa: E402
 from _common import paired_medians  # noqa: E402
 from _common import ratio_line  # noqa: E402
 
@@ -134,14 +140,32 @@ class DelayingProxy:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument('--runs', type=int, default=7)
+    parser.add_argument('--venv', help='reuse this venv (made with pip install . pindock when missing)')
     args = parser.parse_args()
-    bin_dir = os.path.dirname(sys.executable)
-    fix = os.path.join(bin_dir, 'digestpin-fix')
-    verify = os.path.join(bin_dir, 'digestpin-verify')
-    pindock = shutil.which('pindock') or os.path.join(bin_dir, 'pindock')
-    for tool in ('skopeo', fix, verify, pindock):
-        if shutil.which(tool) is None:
-            sys.exit(f'skipped: {tool} is not installed (pip install -e ".[bench]")')
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version
+    try:
+        pindock_spec = f'pindock=={version("pindock")}'
+    except PackageNotFoundError:
+        sys.exit('skipped: pindock is not installed (pip install -e ".[bench]")')
+    work = tempfile.mkdtemp(prefix='dp-registry-speed-')
+    try:
+        python = fresh_install(args.venv or os.path.join(work, 'venv'), pindock_spec)
+        bin_dir = os.path.dirname(python)
+        fix = os.path.join(bin_dir, 'digestpin-fix')
+        verify = os.path.join(bin_dir, 'digestpin-verify')
+        pindock = os.path.join(bin_dir, 'pindock')
+        for tool in ('skopeo', fix, verify, pindock):
+            if shutil.which(tool) is None:
+                sys.exit(f'skipped: {tool} is not installed')
+        return run_all(args.runs, fix, verify, pindock)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_all(runs: int, fix: str, verify: str, pindock: str) -> int:
+    """Push the image and its tags, then measure on loopback and behind
+    the delaying proxy."""
     from tests.stack import start_stack
 
     def unavailable(reason: str) -> None:
@@ -156,7 +180,7 @@ def main() -> int:
         folder = tempfile.mkdtemp()
         try:
             for where, registry in (('loopback', stack.registry), (f'{ROUND_TRIP * 1000:g} ms round trips', proxy.address)):
-                measure(folder, registry, repository, tags, where, args.runs, fix, verify, pindock)
+                measure(folder, registry, repository, tags, where, runs, fix, verify, pindock)
         finally:
             proxy.close()
             shutil.rmtree(folder, ignore_errors=True)
