@@ -334,10 +334,12 @@ def test_shared_value_cli_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_fix_applies_all_edits_of_a_file_in_one_pass(tmp_path: Path) -> None:
-    """3,200 references in 11 MB cost at most 15 times what 320 in 1.1 MB
+    """3,200 references in 11 MB cost at most 20 times what 320 in 1.1 MB
     cost (10 is linear; splicing edit by edit, which copied the whole text
     for each, made it 60-100).  CPU time, the least of a few runs, so that
-    a busy machine cannot decide it."""
+    a busy machine cannot decide it; 20, not 15: 11 MB does not stay in the
+    caches that 1.1 MB does, and with the other xdist worker busy the
+    linear code measured 15.0 once (9.6-10.4 alone)."""
     import time
 
     from tests.timing import untraced
@@ -360,7 +362,7 @@ def test_fix_applies_all_edits_of_a_file_in_one_pass(tmp_path: Path) -> None:
 
     small, large = cost(320), cost(3200)
     print(f'[growth] fix, 3,200 / 320 references = {large / small:.1f}')
-    assert large / small <= 15
+    assert large / small <= 20
 
 
 def test_a_pin_past_buildkits_line_limit_is_left_and_the_others_are_made(tmp_path: Path) -> None:
