@@ -388,8 +388,12 @@ def make_finding(
         replacement: str = '',
 ) -> Finding:
     severity = ERROR if strict else RULES[code].severity
-    line, column = doc.position(ref.span[0])
-    end_line, end_column = doc.position(ref.span[1])
+    start, end = ref.span
+    line, column = doc.position(start)
+    if start <= end and doc.text.find('\n', start, end) < 0:  # one line: one lookup
+        end_line, end_column = line, column + end - start
+    else:
+        end_line, end_column = doc.position(end)
     return Finding(
         path, line, column, end_line, end_column, code, severity,
         ref.source, ref.image, ref.written, message, replacement,

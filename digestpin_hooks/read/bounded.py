@@ -54,6 +54,9 @@ class ReadFile(Record):
 
     data: Final[bytes]
     identity: Final[Identity]
+    # whether the name read is a symbolic link (followed): the open that
+    # refuses to follow one tells it, not a stat of every name
+    link: Final[bool] = False
 
 
 def _size_words(limit: int) -> str:
@@ -63,6 +66,7 @@ def _size_words(limit: int) -> str:
 
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
 
 
 def _read(fd: int, size: int) -> bytes:
@@ -72,23 +76,44 @@ def _read(fd: int, size: int) -> bytes:
         raise ReadError(f'cannot read: {e.strerror or e}') from None
 
 
+def _cannot_read(e: OSError) -> ReadError:
+    error = ReadError(f'cannot read: {e.strerror or e}')
+    error.errno = e.errno  # so that a caller can tell a missing file
+    return error
+
+
 def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     Raises ReadError (a FIFO, a device, a folder, a symlink when ``follow``
     is false, a file over the limit) or IsADirectoryError for a folder.
+    ``link`` of what it returns: whether ``path`` is a symlink (followed).
     """
-    flags = _OPEN_FLAGS if follow else _OPEN_FLAGS | getattr(os, 'O_NOFOLLOW', 0)
+    # first without following a symlink: a name that is none (the common
+    # case) opens at once, and one that is refuses (ELOOP), so that no
+    # lstat of every name is needed to tell a link
+    link = False
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _OPEN_FLAGS | _NOFOLLOW)
     except IsADirectoryError:
         raise
     except OSError as e:
-        if not follow and os.path.islink(path):
-            raise ReadError('is a symbolic link') from None
-        error = ReadError(f'cannot read: {e.strerror or e}')
-        error.errno = e.errno  # so that a caller can tell a missing file
-        raise error from None
+        if not follow:
+            if os.path.islink(path):
+                raise ReadError('is a symbolic link') from None
+            raise _cannot_read(e) from None
+        # a symlink, or a name that cannot be opened: opened as before,
+        # following it, and its error if it has one
+        link = os.path.islink(path)
+        try:
+            fd = os.open(path, _OPEN_FLAGS)
+        except IsADirectoryError:
+            raise
+        except OSError as again:
+            raise _cannot_read(again) from None
+    else:
+        if not _NOFOLLOW:  # (no O_NOFOLLOW: a stat tells a link)
+            link = os.path.islink(path)
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -115,6 +140,6 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
             data = b''.join(chunks)
         if len(data) > limit:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')
-        return ReadFile(data, Identity.of(st))
+        return ReadFile(data, Identity.of(st), link)
     finally:
         os.close(fd)

@@ -592,6 +592,8 @@ class LoadedFile(Record):
     # the references (by source) of a Compose file that a later file of the
     # include entry that names it replaces: Compose does not pull them
     replaced: Final[frozenset[str]] = frozenset()
+    # whether the name it was read by is a symbolic link (told by the read)
+    link: Final[bool] = False
 
 
 class UnreadableFile(ValueError):
@@ -616,7 +618,7 @@ def load(path: str, kind: str = 'auto') -> LoadedFile:
         raise IsAFolder('is a directory') from None
     except ReadError as e:
         raise UnreadableFile(str(e)) from None
-    return parse_data(path, read.data, kind, read.identity)
+    return parse_data(path, read.data, kind, read.identity, link=read.link)
 
 
 # (DockerfileError, read_dockerfile) once imported: an import statement
@@ -639,6 +641,7 @@ def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
         variables: dict[str, str] | None = None, replaced: frozenset[str] = frozenset(),
+        *, link: bool = False,
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
     after reading, and what a write reads back before it is made; the
@@ -652,7 +655,9 @@ def parse_data(
             dockerfile, refs, unknown = read_dockerfile(data)
         except error as e:
             raise UnreadableFile(str(e)) from None
-        return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
+        return LoadedFile(
+            path, data, dockerfile, refs, identity, tuple(unknown), kind, link=link,
+        )
     from digestpin_hooks.read.yaml_nodes import NotOfKind
     from digestpin_hooks.read.yaml_nodes import YamlError
     from digestpin_hooks.read.yaml_refs import parse_yaml
@@ -681,7 +686,7 @@ def parse_data(
         refs = [ref for ref in refs if ref.source not in replaced]
     return LoadedFile(
         path, data, yaml_file, refs, identity, kind=kind, services=services,
-        pipeline=pipeline, variables=variables, replaced=replaced,
+        pipeline=pipeline, variables=variables, replaced=replaced, link=link,
     )
 
 
@@ -747,7 +752,7 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
             said.add(os.path.realpath(each.path))
             yield each
             continue
-        if held is None and (each.kind == GITLAB or os.path.islink(each.path)):
+        if held is None and (each.kind == GITLAB or each.link):
             held = []
         if held is not None:
             held.append(each)
