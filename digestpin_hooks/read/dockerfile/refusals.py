@@ -119,6 +119,8 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
         doc.escape, doc.lowered is None, doc.unknown is None, with_healthcheck,
     )
     finder: InstructionFinder | None = None
+    # the unknown branch's group closes last in it: lastindex tells it
+    unknown_group = pattern.groupindex['unknown']
     for line_start, m in _line_matches(pattern, text):
         found: re.Match[str] | None = m
         while found is not None and found.lastindex is None:
@@ -132,11 +134,19 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
             found = pattern.match(
                 '\n' + (text[line_start:] if end < 0 else text[line_start:end + 1]),
             )
-        if found is not None:
-            if finder is None:
-                # made on first use: most files have no line to look at
-                finder = InstructionFinder(doc)
-            _check_line(doc, line_start, found, finder, unknown)
+        if found is None:
+            continue
+        if finder is None:
+            # made on first use: most files have no line to look at
+            finder = InstructionFinder(doc)
+        if found.lastindex == unknown_group:
+            # the most common match (a line after a comment inside a
+            # continued instruction: the pattern cannot look two lines
+            # back), decided here rather than in _check_line
+            if not finder.scanner.continues_before(line_start):
+                _add_unknown(doc, line_start, found, unknown)
+            continue
+        _check_line(doc, line_start, found, finder, unknown)
     unknown.sort(key=lambda u: (u.line, u.offset))
     return unknown
 
@@ -146,15 +156,9 @@ def _check_line(
         finder: InstructionFinder, unknown: list[UnknownSyntax],
 ) -> None:
     """The checks of the line at ``line_start``, which ``m`` matched."""
-    word = m.group('unknown')
-    if word:
+    if m.group('unknown'):
         if not finder.continues_before(line_start):
-            # the match starts at the newline before the line
-            start = line_start + m.start('unknown') - m.start() - 1
-            unknown.append(UnknownSyntax(
-                doc.position(start)[0], start,
-                doc.text[start:start + len(word)], 'instruction',
-            ))
+            _add_unknown(doc, line_start, m, unknown)
         return
     found = finder.at(line_start)
     if found is None:
@@ -181,6 +185,19 @@ def _check_line(
         _check_healthcheck(doc, found)
     else:
         unknown.extend(check_flags(found, m.group('no_flags'), doc.escape))
+
+
+def _add_unknown(
+        doc: Dockerfile, line_start: int, m: re.Match[str], unknown: list[UnknownSyntax],
+) -> None:
+    """The first word of the line, which ``m`` matched, as an unknown
+    instruction."""
+    word = m.group('unknown')
+    # the match starts at the newline before the line
+    start = line_start + m.start('unknown') - m.start() - 1
+    unknown.append(UnknownSyntax(
+        doc.position(start)[0], start, doc.text[start:start + len(word)], 'instruction',
+    ))
 
 
 def _check_healthcheck(doc: Dockerfile, ins: Instruction) -> None:
