@@ -489,7 +489,8 @@ def checked_refs(
         if ref.source == SOURCE_ARG or ref.how != AS_WRITTEN and not ref.unresolved:
             message = f'{message} [{_note(ref)}]'
         found.append((ref, make_finding(path, doc, ref, code, message, strict), parsed))
-    found.sort(key=lambda each: (each[1].line, each[1].column, each[1].code))
+    if len(found) > 1:
+        found.sort(key=lambda each: (each[1].line, each[1].column, each[1].code))
     return found
 
 
@@ -526,6 +527,17 @@ def _unknown_syntax_findings(
     return found
 
 
+# the options of the last file's findings: a run gives every file the same
+# (not one record a file)
+_policy = Policy()
+
+
+def _remembered(policy: Policy) -> Policy:
+    global _policy
+    _policy = policy
+    return policy
+
+
 def findings_for(
         path: str,
         doc: Document,
@@ -538,10 +550,11 @@ def findings_for(
 ) -> list[Finding]:
     """Every finding of one file, in line order: its references', and DP010
     for the ``unknown`` instructions and flags."""
+    policy = _policy
+    if policy.strict is not strict or policy.allow is not allow or policy.ignore is not ignore:
+        policy = _remembered(Policy(strict, allow, ignore))
     found = [
-        finding for _, finding, _ in checked_refs(
-            path, doc, refs, Policy(strict, allow, ignore),
-        )
+        finding for _, finding, _ in checked_refs(path, doc, refs, policy)
     ]
     if unknown:
         found.extend(_unknown_syntax_findings(path, doc, unknown, strict, ignore))

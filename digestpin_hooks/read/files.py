@@ -765,10 +765,10 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
             elif key in of_kind:
                 continue  # named before, by a name that is no link: read once
             of_kind.add(key)
-        if each.kind == COMPOSE:
+        if each.kind == COMPOSE:  # (only then may it name others)
             compose_read.append(each.path)
-        if _composes(each):
-            composing.append(each)
+            if _composes(each):
+                composing.append(each)
         yield each
     if held:
         at: dict[tuple[int, str], int] = {}

@@ -275,7 +275,9 @@ class TextReport:
         is two system calls, which cost the corpus lint more time than its
         reading saved."""
         lines = []
-        for finding in sorted(findings, key=lambda f: (f.line, f.column)):
+        if len(findings) > 1:
+            findings = sorted(findings, key=lambda f: (f.line, f.column))
+        for finding in findings:
             lines.append(printable(finding_line(finding)) + '\n')
             self.by_code[finding.code] = self.by_code.get(finding.code, 0) + 1
             self.paths.add(finding.path)

@@ -147,7 +147,8 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
                 _add_unknown(doc, line_start, found, unknown)
             continue
         _check_line(doc, line_start, found, finder, unknown)
-    unknown.sort(key=lambda u: (u.line, u.offset))
+    if len(unknown) > 1:
+        unknown.sort(key=lambda u: (u.line, u.offset))
     return unknown
 
 
