@@ -602,8 +602,8 @@ class _Scanner:
         else:
             raw = first
         m = _CMD_RE.match(head)
-        cmd = m.group().lower() if m else ''
         word = m.group() if m else ''
+        cmd = word.lower()
         if continued and (m is None or m.end() >= len(
             head.rstrip(' \t\r'),
         )):
@@ -614,9 +614,16 @@ class _Scanner:
         self.starts.append(start)
         if cmd not in KNOWN_INSTRUCTIONS and m is not None:
             self.unknown.append((start_line, start + len(first) - len(head), word))
-        if not self.join_all and not _needs_join(cmd, raw, self.has_mounts):
+        if cmd != 'from' and not self.join_all and not _needs_join(
+            cmd, raw, self.has_mounts,
+        ):
             return None, offset, line_number
-        line, pieces = _join(raw, start, escape)
+        if continued:
+            line, pieces = _join(raw, start, escape)
+        else:
+            # one line, not ending in the escape: what _join makes of it
+            line = head.rstrip('\r')
+            pieces = ((0, start + len(first) - len(head)),)
         end_line = line_number
         if '<<' in line:
             for name, chomp in _heredocs(cmd, line):
@@ -663,19 +670,23 @@ class _Scanner:
         before it that is neither blank nor a comment ends with the escape.
         Only the blank and comment lines in between are walked."""
         text = self.text
+        escape = self.escape
         line_start = offset
         while line_start > 0:
             previous = text.rfind('\n', 0, line_start - 1) + 1
             head = text[previous:line_start - 1].lstrip(GO_SPACE)
             line_start = previous
             if head and head[0] != '#':  # neither blank nor a comment
-                return _continues(head, self.escape)
+                # (_continues' own first test, without a call for most lines)
+                last = head[-1]
+                return (last == escape or last in ' \t\r') and _continues(head, escape)
         return False
 
     def instruction_start(self, offset: int) -> int:
         """Where the instruction holding the line at ``offset`` starts: go
         back while the previous line that counts is a continued one."""
         text = self.text
+        escape = self.escape
         start = offset
         line_start = offset
         while line_start > 0:
@@ -684,7 +695,9 @@ class _Scanner:
             line_start = previous
             if not head or head[0] == '#':
                 continue  # a blank or comment line
-            if not _continues(head, self.escape):
+            # (_continues' own first test, without a call for most lines)
+            last = head[-1]
+            if last != escape and last not in ' \t\r' or not _continues(head, escape):
                 break
             start = previous
         return start
@@ -709,9 +722,10 @@ class _Scanner:
         counted = 0
         # behind the added newline, a match at i is the line starting at i
         for m in pattern.finditer('\n' + lowered):
-            if m.start() < done:
+            at = m.start()
+            if at < done:
                 continue  # inside the instruction just read
-            start = self.instruction_start(m.start())
+            start = self.instruction_start(at) if at else 0
             if start < done:
                 continue
             line_number += text.count('\n', counted, start)

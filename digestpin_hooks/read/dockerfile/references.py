@@ -463,6 +463,21 @@ def _from_refs(
     scope.in_stage = True
     scope.stage = {}
     word, word_start, word_end = words[0]
+    escape = doc.escape
+    if '$' not in word and "'" not in word and '"' not in word and escape not in word:
+        span = ins.span(word_start, word_end)
+        if span is not None:
+            # the common case, an image written plainly on one line: what
+            # expand() and _ref_from_expansion make of it, without them
+            is_stage = word in scope.defined
+            scope.current += 1
+            scope.defined.add(stage_name)
+            if not is_stage and word != 'scratch':
+                yield ImageRef(
+                    SOURCE_FROM, word, doc.text[span[0]:span[1]], span, True,
+                    ins.start_line, platform=platform,
+                )
+            return
     exp, same = _expand_everywhere(doc, scope, word, _locator(ins, word_start))
     image = exp.value
     # FROM names a stage defined before it, exactly as AS lower-cased it
