@@ -847,6 +847,13 @@ def split_command(line: str) -> tuple[str, int]:
     return line[lead:m.start()].lower(), m.end()
 
 
+def args_start(line: str) -> int:
+    """split_command's index where the arguments start, without the
+    command lower-cased."""
+    m = _ARG_SEP_RE.search(line, len(line) - len(line.lstrip(GO_SPACE)))
+    return len(line) if m is None else m.end()
+
+
 def _is_json_array(args: str) -> bool:
     rest = args.lstrip(GO_SPACE)
     if not rest.startswith('['):

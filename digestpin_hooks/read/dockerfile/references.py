@@ -23,6 +23,7 @@ from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import SOURCE_ARG
 from digestpin_hooks.model import VARIES_WITH_PLATFORM
 from digestpin_hooks.read.dockerfile.parser import arg_words
+from digestpin_hooks.read.dockerfile.parser import args_start as args_at
 from digestpin_hooks.read.dockerfile.parser import Dockerfile
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import extract_flags
@@ -283,7 +284,10 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
         for ins in doc.instructions:
             line = ins.start_line
             if ins.line and ins.cmd in _INTERESTING:
-                refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
+                if ins.cmd == 'arg':  # defines, names no image
+                    _define_args(doc, ins, args_at(ins.line), scope)
+                else:
+                    refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
     except (ExpansionError, DockerfileError) as e:
         located = isinstance(e, DockerfileError) and e.located
         message = str(e) if located else f'line {line}: {e}'
@@ -327,10 +331,7 @@ def _instruction_refs(
         scope: _Scope,
 ) -> Iterator[ImageRef]:
     line = ins.line
-    args_start = split_command(line[start:])[1] + start
-    if cmd == 'arg':
-        _define_args(doc, ins, args_start, scope)
-        return
+    args_start = args_at(line[start:] if start else line) + start
     flags_end, flags = extract_flags(line, args_start, doc.escape)
     if cmd == 'from':
         yield from _from_refs(doc, ins, flags_end, flags, scope)
