@@ -757,8 +757,9 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
         if held is not None:
             held.append(each)
             continue
-        if each.identity is not None:
-            key = _same_file(each.identity)
+        identity = each.identity
+        if identity is not None:
+            key = identity.device << 128 | identity.inode  # _same_file's
             of_kind = seen.get(each.kind)
             if of_kind is None:
                 of_kind = seen[each.kind] = set()

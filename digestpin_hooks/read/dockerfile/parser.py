@@ -771,11 +771,13 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     if data.find(b'\0') >= 0:
         raise DockerfileError('binary file (it contains NUL bytes)')
     text, bom = decode(data)
-    _check_line_lengths(text, bom)
+    if len(text) > MAX_LINE_BYTES // 4:  # (only then can a line be too long)
+        _check_line_lengths(text, bom)
     directives, escape = _read_directives(text)
-    # the parser reads a syntax directive as a comment; the frontend image
-    # is what DetectSyntax finds, by its own rules
-    directives = [d for d in directives if d.name != 'syntax']
+    if directives:
+        # the parser reads a syntax directive as a comment; the frontend
+        # image is what DetectSyntax finds, by its own rules
+        directives = [d for d in directives if d.name != 'syntax']
     syntax = detect_syntax(text)
     if syntax is not None:
         directives.append(syntax)
@@ -791,7 +793,11 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     else:
         # unknown instructions are found with the other checks, in one pass
         instructions = tuple(scanner.candidates())
-    first_from = next((ins.start for ins in instructions if ins.cmd == 'from'), len(text))
+    first_from = len(text)
+    for ins in instructions:
+        if ins.cmd == 'from':
+            first_from = ins.start
+            break
     stageless, any_before = _before_first_stage(text, escape, first_from)
     if first_from == len(text) and not any_before:
         raise DockerfileError('file with no instructions')

@@ -145,6 +145,8 @@ class _Scope:
     ) -> None:
         # the global ARGs, once for each platform a build may target
         self.metas: list[dict[str, Var]] = [
+            dict(_automatic_args(platforms[0], target_stage)),
+        ] if len(platforms) == 1 else [
             dict(_automatic_args(platform, target_stage)) for platform in platforms
         ]
         self.stage: dict[str, Var] = {}  # ARG and ENV of the current stage
@@ -266,12 +268,20 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
                 editable=doc.text[directive.span[0]:directive.span[1]] == directive.value,
                 line=directive.line,
             ))
+    # a file that names no automatic ARG reads the same on every platform;
+    # so does one whose FROM and ARG lines expand no variable (only a word
+    # with ``$`` reads the platforms' values, and only such a word can
+    # spend more of the budget for two platforms than for one)
+    platforms: tuple[tuple[str, str, str], ...] = PLATFORMS[:1]
+    for ins in doc.instructions:
+        if (ins.cmd == 'from' or ins.cmd == 'arg') and '$' in ins.line:
+            if (
+                ('BUILD' in doc.text or 'TARGET' in doc.text)
+                and any(name in doc.text for name in BUILTIN_PLATFORM_ARGS)
+            ):
+                platforms = PLATFORMS
+            break
     # expansion may produce four times the file's text, and a little more
-    # a file that names no automatic ARG reads the same on every platform
-    platforms = PLATFORMS if (
-        ('BUILD' in doc.text or 'TARGET' in doc.text)
-        and any(name in doc.text for name in BUILTIN_PLATFORM_ARGS)
-    ) else PLATFORMS[:1]
     all_stage_names, stage_count, target_stage = _stages(doc)
     scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), target_stage, platforms)
     scope.all_stage_names, scope.stage_count = all_stage_names, stage_count

@@ -106,8 +106,8 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
     the first refusal, else what BuildKit does not know, in line order."""
     unknown = [
         UnknownSyntax(line, offset, word, 'instruction')
-        for line, offset, word in doc.unknown or ()
-    ]
+        for line, offset, word in doc.unknown
+    ] if doc.unknown else []
     for ins in doc.instructions:
         if ins.cmd in FLAGS and '--' in ins.line:
             unknown.extend(check_flags(ins, ins.cmd, doc.escape))
