@@ -307,6 +307,8 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
 
 def _merge_arg_refs(refs: list[ImageRef]) -> list[ImageRef]:
     """One ARG default feeding several FROMs is one reference."""
+    if len(refs) < 2:
+        return refs  # (nothing to merge)
     merged: list[ImageRef] = []
     # span -> (index in merged, every FROM line it feeds)
     by_span: dict[Span, tuple[int, list[int]]] = {}
