@@ -367,7 +367,7 @@ def waived(
     feeds) waives ``code``."""
     for line in (ref.line, *ref.feeds):
         # the syntax directive is no instruction: its own offset stands in
-        codes = _suppressed_codes(doc, starts.get(line, ref.span[0]))
+        codes = pragma_codes(doc.line_above(starts.get(line, ref.span[0])))
         if codes is not None and (not codes or code in codes):
             return True
     return False
@@ -480,7 +480,7 @@ def checked_refs(
             # the written text is all there is to match an --allow against
             if allowed(ref.written, allow):
                 continue
-        elif _allowed_as(ref.image, parsed, allow):
+        elif allow and _allowed_as(ref.image, parsed, allow):
             continue
         if not starts:
             starts = statement_starts(doc)

@@ -655,9 +655,11 @@ def parse_data(
             dockerfile, refs, unknown = read_dockerfile(data)
         except error as e:
             raise UnreadableFile(str(e)) from None
-        return LoadedFile(
-            path, data, dockerfile, refs, identity, tuple(unknown), kind, link=link,
-        )
+        if link:  # (a keyword costs every other file's record a little)
+            return LoadedFile(
+                path, data, dockerfile, refs, identity, tuple(unknown), kind, link=True,
+            )
+        return LoadedFile(path, data, dockerfile, refs, identity, tuple(unknown), kind)
     from digestpin_hooks.read.yaml_nodes import NotOfKind
     from digestpin_hooks.read.yaml_nodes import YamlError
     from digestpin_hooks.read.yaml_refs import parse_yaml

@@ -274,10 +274,14 @@ def yaml_kind(path: str, name: str = '') -> str:
     return KUBERNETES if name.endswith(_YAML) else ''
 
 
+_SLASH_ONLY = os.sep == '/' and os.altsep is None
+
+
 def kind_of(path: str, kind: str = 'auto') -> str:
     if kind != 'auto':
         return kind
-    name = os.path.basename(path)
+    # (os.path.basename's own cut, where the separator is only /)
+    name = path[path.rfind('/') + 1:] if _SLASH_ONLY else os.path.basename(path)
     if is_dockerfile_name(name):
         return DOCKERFILE
     return yaml_kind(path, name) or DOCKERFILE

@@ -273,16 +273,24 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
     # with ``$`` reads the platforms' values, and only such a word can
     # spend more of the budget for two platforms than for one)
     platforms: tuple[tuple[str, str, str], ...] = PLATFORMS[:1]
+    plain = True  # no FROM or ARG line expands a variable
+    named = False  # an instruction that may look a stage up (COPY --from...)
     for ins in doc.instructions:
-        if (ins.cmd == 'from' or ins.cmd == 'arg') and '$' in ins.line:
+        if ins.cmd != 'from' and ins.cmd != 'arg':
+            named = True
+        elif plain and '$' in ins.line:
+            plain = False
             if (
                 ('BUILD' in doc.text or 'TARGET' in doc.text)
                 and any(name in doc.text for name in BUILTIN_PLATFORM_ARGS)
             ):
                 platforms = PLATFORMS
-            break
+    # the stages' names are looked up by COPY --from and RUN --mount, and
+    # the last one's is TARGETSTAGE, which only a variable reads
+    all_stage_names, stage_count, target_stage = (
+        ({}, 0, '') if plain and not named else _stages(doc)
+    )
     # expansion may produce four times the file's text, and a little more
-    all_stage_names, stage_count, target_stage = _stages(doc)
     scope = _Scope(Budget(4 * len(doc.text) + MAX_WORD), target_stage, platforms)
     scope.all_stage_names, scope.stage_count = all_stage_names, stage_count
     if doc.stageless:
