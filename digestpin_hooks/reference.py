@@ -156,9 +156,11 @@ def parse_reference(text: str) -> Reference:
         name, tag = remainder, ''
     if not name:
         raise InvalidReference('the repository name is empty')
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
+    # reference's anchoredIdentifierRegexp, [a-f0-9]{64}, over the whole
+    # text (ParseNormalizedNamed): an image ID; with a tag it is a name
+    if len(text) == 64 and not text.strip(_HEX):
         raise InvalidReference(
-            f'repository name longer than {NAME_TOTAL_LENGTH_MAX} characters',
+            'a 64-character hexadecimal string is an image ID, not a name',
         )
     domain, path = split_domain(name)
     if domain and not _domain_re().match(domain):
@@ -167,12 +169,16 @@ def parse_reference(text: str) -> Reference:
         if path.lower() != path and valid_path(path.lower()):
             raise InvalidReference('repository name must be lowercase')
         raise InvalidReference(f'invalid repository name {path!r}')
-    # reference's anchoredIdentifierRegexp, [a-f0-9]{64}: an image ID
-    if not domain and len(path) == 64 and not path.strip(_HEX):
+    reference = Reference(domain, path, tag, digest)
+    # reference.Parse bounds the path once normalised, without its domain
+    # (docker.io's library/ counted, a registry's own name not)
+    if len(path) > NAME_TOTAL_LENGTH_MAX - len('library/') and len(
+        reference.normalized_name.partition('/')[2],
+    ) > NAME_TOTAL_LENGTH_MAX:
         raise InvalidReference(
-            'a 64-character hexadecimal string is an image ID, not a name',
+            f'repository name longer than {NAME_TOTAL_LENGTH_MAX} characters',
         )
-    return Reference(domain, path, tag, digest)
+    return reference
 
 
 def digest_problem(digest: str) -> str | None:

@@ -31,6 +31,24 @@ def test_parse_valid(text: str, domain: str, path: str, tag: str, digest: str) -
     assert parse_reference(text) == Reference(domain, path, tag, digest)
 
 
+@pytest.mark.parametrize(('text', 'domain', 'path', 'tag', 'digest'), (
+    # ParseNormalizedNamed refuses 64 hex digits only as the whole text
+    ('a' * 64 + ':latest', '', 'a' * 64, 'latest', ''),
+    ('a' * 64 + '@' + D64, '', 'a' * 64, '', D64),
+    # reference.Parse bounds the path without its registry (255)
+    ('registry.example.com/' + 'a' * 255, 'registry.example.com', 'a' * 255, '', ''),
+    ('a' * 247, '', 'a' * 247, '', ''),
+    ('team/' + 'a' * 250, '', 'team/' + 'a' * 250, '', ''),
+))
+def test_parse_valid_as_distribution_reference_reads_it(
+        text: str, domain: str, path: str, tag: str, digest: str,
+) -> None:
+    """On main, each of these was refused: the image ID test took a
+    tagged name, and the length bound counted the registry's name but not
+    docker.io's library/."""
+    assert parse_reference(text) == Reference(domain, path, tag, digest)
+
+
 @pytest.mark.parametrize(
     ('text', 'reason'),
     (
@@ -44,6 +62,10 @@ def test_parse_valid(text: str, domain: str, path: str, tag: str, digest: str) -
         ('-node', 'invalid repository name'),
         ('node@', 'nothing follows'),
         ('a' * 64, 'image ID'),
+        # the path once normalised, as reference.Parse bounds it
+        ('a' * 248, 'longer than 255'),
+        ('docker.io/' + 'a' * 248 + ':1', 'longer than 255'),
+        ('example.com/' + 'a' * 256, 'longer than 255'),
         ('bad_host.io:x/y', 'invalid registry'),
         ('x' * 256, 'longer than 255'),
     ),
