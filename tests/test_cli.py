@@ -235,3 +235,50 @@ def test_fix_of_a_plain_line_imports_no_argparse(tmp_path: Path) -> None:
     result = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == '[]'
+
+
+def table_of(parser: object) -> dict[str, tuple[str, str, object]]:
+    """Each long option of an argparse parser as common_arguments' tables
+    spell it: (dest, FLAG and the value it stores, CHOICE and the choices,
+    LIST, or VALUE and the type)."""
+    import argparse
+    table: dict[str, tuple[str, str, object]] = {}
+    for action in parser._actions:  # type: ignore[attr-defined]
+        for option in action.option_strings:
+            if not option.startswith('--') or option == '--help' or option == '--version':
+                continue
+            if isinstance(action, argparse.BooleanOptionalAction):
+                table[option] = (action.dest, cli.FLAG, not option.startswith('--no-'))
+            elif isinstance(action, (argparse._StoreConstAction, argparse._StoreTrueAction,
+                                     argparse._StoreFalseAction)):
+                table[option] = (action.dest, cli.FLAG, action.const)
+            elif isinstance(action, argparse._AppendAction):
+                table[option] = (action.dest, cli.LIST, None)
+            elif action.choices is not None:
+                table[option] = (action.dest, cli.CHOICE, tuple(action.choices))
+            else:  # its check, which the table calls without argparse's wrapper
+                table[option] = (action.dest, cli.VALUE, _check_name(action.type or str))
+    return table
+
+
+def _check_name(check: object) -> str:
+    """``seconds`` for argparse's ``seconds`` and the tables' ``_seconds``
+    (the same check, raising ValueError instead of argparse's error)."""
+    return str(getattr(check, '__name__', check)).lstrip('_')
+
+
+@pytest.mark.parametrize('hook', ['lint', *sorted(HOOKS)])
+def test_each_hooks_table_names_its_parsers_options_alike(hook: str) -> None:
+    """The tables read a plain line without argparse: an option the parser
+    lacks would be taken without argparse's refusal, one the table lacks
+    (or reads otherwise) would be read otherwise; every option, its dest,
+    its kind and its choices or type agree."""
+    module = lint if hook == 'lint' else HOOKS[hook]
+    parser = cli.parser_for(module.PROG, module.DESCRIPTION)
+    module.add_arguments(parser)
+    tables = (cli.COMMON_OPTIONS, *(options for options, _ in getattr(module, 'PLAIN', ())))
+    ours = {
+        option: (dest, what, _check_name(detail) if what == cli.VALUE else detail)
+        for table in tables for option, (dest, what, detail) in table.items()
+    }
+    assert ours == table_of(parser)
