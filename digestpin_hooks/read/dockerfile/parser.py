@@ -105,6 +105,10 @@ class Instruction(Record):
     line: Final[str]  # the logical line: continuations joined, comments dropped
     # (index in ``line``, file offset) where each joined piece starts
     pieces: Final[tuple[tuple[int, int], ...]]
+    # index in ``line`` where the arguments start (args_start's), found
+    # where the command is: the checks and readers of the instruction
+    # would each search for it again
+    args: Final[int]
 
     def offset(self, index: int) -> int:
         """File offset of ``line[index]`` (a binary search over the pieces:
@@ -604,9 +608,10 @@ class _Scanner:
         m = _CMD_RE.match(head)
         word = m.group() if m else ''
         cmd = word.lower()
-        if continued and (m is None or m.end() >= len(
+        command_joined = continued and (m is None or m.end() >= len(
             head.rstrip(' \t\r'),
-        )):
+        ))
+        if command_joined:
             # the command itself runs into the continuation (or the first
             # line is the escape alone): BuildKit names the joined one
             word = command_word(_join(raw, start, escape)[0])
@@ -624,6 +629,14 @@ class _Scanner:
             # one line, not ending in the escape: what _join makes of it
             line = head.rstrip('\r')
             pieces = ((0, start + len(first) - len(head)),)
+        if command_joined or m is None:
+            args = args_start(line)
+        else:
+            # the line starts with the command (``head`` has no leading
+            # blank; a join comes after the separator that ends it): the
+            # arguments start after the separators that follow it
+            rest = line[m.end():]
+            args = len(line) - len(rest.lstrip('\t\v\f\r '))
         end_line = line_number
         if '<<' in line:
             for name, chomp in _heredocs(cmd, line):
@@ -644,7 +657,7 @@ class _Scanner:
                     )
             end_line = line_number
         return Instruction(
-            cmd, start_line, end_line, start, min(offset, size), line, pieces,
+            cmd, start_line, end_line, start, min(offset, size), line, pieces, args,
         ), offset, line_number
 
     def every_line(self) -> Iterator[Instruction]:

@@ -303,7 +303,7 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
             line = ins.start_line
             if ins.line and ins.cmd in _INTERESTING:
                 if ins.cmd == 'arg':  # defines, names no image
-                    _define_args(doc, ins, args_at(ins.line), scope)
+                    _define_args(doc, ins, ins.args, scope)
                 else:
                     refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
     except (ExpansionError, DockerfileError) as e:
@@ -351,7 +351,8 @@ def _instruction_refs(
         scope: _Scope,
 ) -> Iterator[ImageRef]:
     line = ins.line
-    args_start = args_at(line[start:] if start else line) + start
+    # (an ONBUILD trigger's arguments start after its own command)
+    args_start = args_at(line[start:]) + start if start else ins.args
     flags_end, flags = extract_flags(line, args_start, doc.escape)
     if cmd == 'from':
         yield from _from_refs(doc, ins, flags_end, flags, scope)

@@ -18,7 +18,6 @@ import re
 
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.dockerfile.parser import arg_words
-from digestpin_hooks.read.dockerfile.parser import args_start
 from digestpin_hooks.read.dockerfile.parser import command_word
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import extract_flags
@@ -73,7 +72,7 @@ def check_flags(ins: Instruction, cmd: str, escape: str) -> list[UnknownSyntax]:
     """BuildKit's BFlags.Parse over one instruction's flags: DockerfileError
     for what it refuses, UnknownSyntax for flags it does not know."""
     known = FLAGS.get(cmd)
-    _, flags = extract_flags(ins.line, args_start(ins.line), escape)
+    _, flags = extract_flags(ins.line, ins.args, escape)
     unknown: list[UnknownSyntax] = []
     used: set[str] = set()
     for flag, raw_start, _ in flags:
