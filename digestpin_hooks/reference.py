@@ -106,6 +106,13 @@ class InvalidReference(ValueError):
     """The text is not a valid image reference (DP005)."""
 
 
+def _shown(part: str) -> str:
+    """A part of a reference in a reason, quoted and cut at 80 characters:
+    the finding names the whole reference already, and a part of a 60 KiB
+    line repeated in its reason would double what is printed."""
+    return repr(part) if len(part) <= 80 else repr(part[:80]) + f'… ({len(part):,} characters)'
+
+
 def valid_tag(tag: str) -> bool:
     """Whether ``tag`` is one the grammar takes."""
     return 0 < len(tag) <= 128 and tag[0] in _WORD_CHARACTERS and not tag.strip(
@@ -151,7 +158,7 @@ def parse_reference(text: str) -> Reference:
     if colon > slash:
         name, tag = remainder[:colon], remainder[colon + 1:]
         if not valid_tag(tag):
-            raise InvalidReference(f'invalid tag {tag!r}')
+            raise InvalidReference(f'invalid tag {_shown(tag)}')
     else:
         name, tag = remainder, ''
     if not name:
@@ -163,12 +170,17 @@ def parse_reference(text: str) -> Reference:
             'a 64-character hexadecimal string is an image ID, not a name',
         )
     domain, path = split_domain(name)
+    if len(path) > NAME_TOTAL_LENGTH_MAX:  # before its pattern: a bound
+        # normalising only lengthens, so this is reference.Parse's refusal
+        raise InvalidReference(
+            f'repository name longer than {NAME_TOTAL_LENGTH_MAX} characters',
+        )
     if domain and not _domain_re().match(domain):
-        raise InvalidReference(f'invalid registry {domain!r}')
+        raise InvalidReference(f'invalid registry {_shown(domain)}')
     if not valid_path(path):
         if path.lower() != path and valid_path(path.lower()):
             raise InvalidReference('repository name must be lowercase')
-        raise InvalidReference(f'invalid repository name {path!r}')
+        raise InvalidReference(f'invalid repository name {_shown(path)}')
     reference = Reference(domain, path, tag, digest)
     # reference.Parse bounds the path once normalised, without its domain
     # (docker.io's library/ counted, a registry's own name not)
@@ -195,7 +207,7 @@ def digest_problem(digest: str) -> str | None:
         return 'expected <algorithm>:<hex>, e.g. sha256:<64 hex digits>'
     expected = DIGEST_HEX_LENGTHS.get(algorithm)
     if expected is None:
-        return f'unknown digest algorithm {algorithm!r}'
+        return f'unknown digest algorithm {_shown(algorithm)}'
     if len(hex_part) != expected:
         return (
             f'{algorithm} needs {expected} hex digits, '

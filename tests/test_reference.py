@@ -66,6 +66,8 @@ def test_parse_valid_as_distribution_reference_reads_it(
         ('a' * 248, 'longer than 255'),
         ('docker.io/' + 'a' * 248 + ':1', 'longer than 255'),
         ('example.com/' + 'a' * 256, 'longer than 255'),
+        # a long part is cut in the reason: the finding names it whole
+        ('x' * 100 + '-.io/a', r"invalid registry 'x{80}'… \(104 characters\)$"),
         ('bad_host.io:x/y', 'invalid registry'),
         ('x' * 256, 'longer than 255'),
     ),
