@@ -1164,6 +1164,19 @@ TAG_SPELLINGS = {
         '      - {type: image, source: !reset v:1, target: /v}\n' + DB,
         ['nginx:1', 'redis:7', 'v:1'],
     ),
+    # Compose (compose-go) reads every document of a file, merging each
+    # over the ones before as a later file; a %TAG holds for its document
+    'a second document, its !reset under the first one\'s %TAG': (
+        '%TAG ! tag:example.com,2000:\n---\nservices:\n  web:\n    image: nginx:1\n'
+        '---\nservices:\n  api: !reset\n    image: httpd:2\n' + DB,
+        ['nginx:1', 'redis:7'],
+    ),
+    'a second document after ... with its own %TAG': (
+        'services:\n  web:\n    image: nginx:1\n...\n%TAG ! tag:example.com,2000:\n---\n'
+        'services:\n  api: !reset\n    image: httpd:2\n'
+        '    volumes: [{type: image, source: v:1, target: /v}]\n' + DB,
+        ['httpd:2', 'nginx:1', 'redis:7', 'v:1'],
+    ),
 }
 
 

@@ -295,8 +295,16 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
         services[0], YamlMapping,
     ):
         raise NotOfKind('not a Compose file: no services mapping at the top')
+    # Compose reads every document of a file, each merged over the ones
+    # before it as a later file is: the services of all are read (what a
+    # later document replaces or resets of an earlier one is still
+    # reported: more than Compose pulls, never less)
     named = [
-        (name, service) for name, service, _ in items(services[0])
+        (name, service)
+        for document in documents if document is not None
+        for entry in (get(document, 'services'),)
+        if entry is not None and isinstance(entry[0], YamlMapping)
+        for name, service, _ in items(entry[0])
         if isinstance(service, YamlMapping)
     ]
     # a service with build: names the image it builds, which is not pulled,
