@@ -32,6 +32,7 @@ from tests.corpus import HERE
 from tests.corpus import kind_oracle
 from tests.stack import Stack
 from tests.test_yaml_refs import images
+from tests.test_yaml_refs import COMPOSE_DOCUMENTS
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
@@ -258,6 +259,25 @@ def test_docker_compose_resolves_tags_as_we_read_them(
     text, pulled = TAG_SPELLINGS[case]
     root = tmp_path / 'repo'
     tree(root, {'compose.yaml': text})
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert sorted(_pulled(answer.stdout)) == pulled
+    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
+    assert sorted(ours) == pulled
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_DOCUMENTS))
+def test_docker_compose_reads_every_document_as_we_do(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A file of several documents: Compose follows the include: and
+    extends: of each; the images it pulls are those we report."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    files, pulled = COMPOSE_DOCUMENTS[case]
+    root = tmp_path / 'repo'
+    tree(root, dict(files))
     answer = run(
         [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
     )

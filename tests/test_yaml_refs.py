@@ -1191,6 +1191,40 @@ def test_compose_tags_are_read_as_the_parser_resolves_them(
     assert sorted(image for _, _, _, image in images(tmp_path, ['compose.yaml'], monkeypatch)) == pulled
 
 
+# (files, the images Compose pulls): Compose reads each document of a
+# file, following the include: and extends: of each, and a first document
+# with no services (only name:, x-...) is a Compose file's too
+COMPOSE_DOCUMENTS = {
+    'include: in a second document': (
+        {'compose.yaml': 'services:\n  web:\n    image: nginx:1\n---\ninclude:\n  - inc.yml\n',
+         'inc.yml': 'services:\n  api:\n    image: httpd:2\n'},
+        ['httpd:2', 'nginx:1'],
+    ),
+    'extends: in a second document': (
+        {'compose.yaml': (
+            'services:\n  web:\n    image: nginx:1\n---\nservices:\n'
+            '  api:\n    extends: {file: base.yml, service: b}\n'
+        ), 'base.yml': 'services:\n  b:\n    image: httpd:2\n'},
+        ['httpd:2', 'nginx:1'],
+    ),
+    'a first document with no services': (
+        {'compose.yaml': 'name: p\nx-a: 1\n---\nservices:\n  web:\n    image: nginx:1\n'},
+        ['nginx:1'],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_DOCUMENTS))
+def test_compose_documents_after_the_first_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """On main only a file's first document was read: an image of a later
+    one that Compose pulls was not reported."""
+    files, pulled = COMPOSE_DOCUMENTS[case]
+    tree(tmp_path, dict(files))
+    assert sorted(image for _, _, _, image in images(tmp_path, ['compose.yaml'], monkeypatch)) == pulled
+
+
 def test_compose_merge_tags_in_a_file_given_alone(tmp_path: Path) -> None:
     """A file given alone is read as Compose reads it: a ``!reset`` value
     is removed, so its image is not reported; inside an ``!override``

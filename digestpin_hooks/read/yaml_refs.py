@@ -286,13 +286,17 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
     if first is None:
         return
     services = get(first, 'services')
-    if isinstance(first, YamlMapping) and services is None and any(
+    # a first document with only include:, volumes:... is a Compose file
+    # too: its later documents may hold the services
+    other_keys = isinstance(first, YamlMapping) and services is None and any(
         key in _COMPOSE_TOP_LEVEL or key.startswith('x-')
         for key, _, _ in items(first)
-    ):
+    )
+    if other_keys and all(get(d, 'services') is None for d in documents):
         return  # a Compose file with only include:, volumes:...: no image
-    if not isinstance(first, YamlMapping) or services is None or not isinstance(
-        services[0], YamlMapping,
+    if not other_keys and (
+        not isinstance(first, YamlMapping) or services is None
+        or not isinstance(services[0], YamlMapping)
     ):
         raise NotOfKind('not a Compose file: no services mapping at the top')
     # Compose reads every document of a file, each merged over the ones
@@ -340,27 +344,28 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
                 )
 
 
-def _first_document(text: str) -> Node | None:
-    """The document Compose reads of a file's text (its first that is not
-    empty), or None, also for text that does not parse: reading the file
-    itself says what is wrong with it."""
+def _documents(text: str) -> list[Node]:
+    """The documents Compose reads of a file's text (each that is not
+    empty: Compose merges them in order), none for text that does not
+    parse: reading the file itself says what is wrong with it."""
     try:
         documents = parse_once(text)
     except YamlError:
-        return None
-    return next((d for d in documents if d is not None), None)
+        return []
+    return [d for d in documents if d is not None]
 
 
 def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
     """(service, line, file, base service) of each service of a Compose file
     whose image comes from the service it extends: it names no ``image:``
     and builds none.  ``file`` is '' for a service of the same file."""
-    first = _first_document(text)
-    services = get(first, 'services')
-    if services is None or not isinstance(services[0], YamlMapping):
-        return []
     found = []
-    for name, service, key in items(services[0]):
+    for name, service, key in (
+        entry for document in _documents(text)
+        for services in (get(document, 'services'),)
+        if services is not None and isinstance(services[0], YamlMapping)
+        for entry in items(services[0])
+    ):
         extends = get(service, 'extends')
         if extends is None or get(service, 'image') or get(service, 'build'):
             continue
@@ -522,8 +527,14 @@ def compose_includes(text: str) -> list[ComposeInclude]:
     p | [p, ...], project_directory: d, env_file: e | [e, ...]}``.  An
     ``include:`` that is no list is one entry naming no file: Compose
     refuses it (`include` must be a list)."""
-    first = _first_document(text)
-    include = get(first, 'include')
+    found = []
+    for document in _documents(text):  # Compose follows each document's
+        found.extend(_includes_of(document))
+    return found
+
+
+def _includes_of(document: Node) -> list[ComposeInclude]:
+    include = get(document, 'include')
     if include is None or isinstance(include[0], Scalar) and (
         include[0].style == '' and include[0].value in _NULLS
     ):
