@@ -921,6 +921,11 @@ INCLUDE_TAGS = {
             '      - {type: image, source: busybox:1.36, target: /z}\n'
         ),
     },
+    'build reset, image kept': {
+        'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+        'main.yml': 'services:\n  web:\n    image: a:1\n    build: .\n',
+        'override.yml': 'services:\n  web:\n    build: !reset\n  db:\n    image: redis:7\n',
+    },
     'services reset, three files': {
         'compose.yaml': 'include:\n  - path: [main.yml, mid.yml, override.yml]\n',
         'main.yml': 'services:\n  a:\n    image: a:1\n  b:\n    image: b:1\n',
@@ -1045,6 +1050,27 @@ def test_compose_include_merge_pins_the_winner_where_written(
     ).encode()
 
 
+def test_compose_build_reset_pins_the_built_image_where_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An image written beside a build that a later file of the include
+    entry, or a later document, removes is pulled: fix pins it (the pinned
+    text is read back with the merge's view of it)."""
+    main = 'services:\n  web:\n    image: a:1\n    build: .\n'
+    tree(tmp_path, {
+        'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+        'main.yml': main, 'override.yml': 'services:\n  web:\n    build: !reset\n',
+        'compose.two.yaml': main + '---\nservices:\n  web:\n    build: !reset\n',
+    })
+    monkeypatch.chdir(tmp_path)
+    fix_files(['compose.yaml', 'compose.two.yaml'], knows_everything)
+    pinned = main.replace('a:1', f'a:1@{digest_of("a:1")}')
+    assert (tmp_path / 'main.yml').read_text() == pinned
+    assert (tmp_path / 'compose.two.yaml').read_text() == (
+        pinned + '---\nservices:\n  web:\n    build: !reset\n'
+    )
+
+
 def test_compose_include_conflict_is_checked_on_both_sides(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -1089,6 +1115,10 @@ def test_compose_include_conflict_is_checked_on_both_sides(
         "override.yml:3:12: DP001 'nginx:1.27'",
         "base.yml:5:31: DP001 'bv:1'",
         "base.yml:9:12: DP001 'kept:1'",
+    ]),
+    ('build reset, image kept', [
+        "main.yml:3:12: DP001 'a:1'",
+        "override.yml:5:12: DP001 'redis:7'",
     ]),
     ('volume of an image another file builds', [
         "main.yml:5:12: DP001 'nginx:1.25'",
@@ -1206,6 +1236,22 @@ COMPOSE_DOCUMENTS = {
             '  api:\n    extends: {file: base.yml, service: b}\n'
         ), 'base.yml': 'services:\n  b:\n    image: httpd:2\n'},
         ['httpd:2', 'nginx:1'],
+    ),
+    'build reset in a second document': (
+        {'compose.yaml': (
+            'services:\n  web:\n    image: a:1\n    build: .\n  db:\n    image: b:1\n'
+            '    build: .\n---\nservices:\n  web:\n    build: !reset\n'
+        )},
+        ['a:1'],
+    ),
+    'build reset, overridden, set again': (
+        {'compose.yaml': (
+            'services:\n  web: {image: a:1, build: .}\n  api: {image: c:1, build: .}\n'
+            '  db: {image: d:1, build: .}\n---\nservices:\n  web: {build: !reset null}\n'
+            '  api: {build: !reset null}\n  db: !override {image: e:1}\n---\n'
+            'services:\n  api: {build: ./again}\n'
+        )},
+        ['a:1', 'e:1'],
     ),
     'a first document with no services': (
         {'compose.yaml': 'name: p\nx-a: 1\n---\nservices:\n  web:\n    image: nginx:1\n'},

@@ -592,6 +592,9 @@ class LoadedFile(Record):
     # the references (by source) of a Compose file that a later file of the
     # include entry that names it replaces: Compose does not pull them
     replaced: Final[frozenset[str]] = frozenset()
+    # the images (by source) it writes beside a build that a later file of
+    # that entry removes (or a later document of its own): Compose pulls them
+    unbuilt: Final[frozenset[str]] = frozenset()
     # whether the name it was read by is a symbolic link (told by the read)
     link: Final[bool] = False
 
@@ -641,13 +644,14 @@ def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
         variables: dict[str, str] | None = None, replaced: frozenset[str] = frozenset(),
-        *, link: bool = False,
+        unbuilt: frozenset[str] = frozenset(), *, link: bool = False,
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
     after reading, and what a write reads back before it is made; the
     references of ``services`` only, when it names some; a Compose file
     with the ``variables`` a file that includes it gives it, without the
-    references the other files of its include entry replace."""
+    references the other files of its include entry replace, with the
+    images it builds whose build they remove (``unbuilt``)."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         error, read_dockerfile = _DOCKERFILE_READER or _dockerfile_reader()
@@ -669,7 +673,7 @@ def parse_data(
         # {{ }} those of Argo's, Tekton's... own parameters
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
-        yaml_file, refs = parse_yaml(data, path, kind, pipeline, variables)
+        yaml_file, refs = parse_yaml(data, path, kind, pipeline, variables, unbuilt)
     except NotOfKind as e:
         # a file the kind's name patterns take that is not of the kind
         raise SkippedFile(f'skipped: {e}') from None
@@ -688,7 +692,8 @@ def parse_data(
         refs = [ref for ref in refs if ref.source not in replaced]
     return LoadedFile(
         path, data, yaml_file, refs, identity, kind=kind, services=services,
-        pipeline=pipeline, variables=variables, replaced=replaced, link=link,
+        pipeline=pipeline, variables=variables, replaced=replaced, unbuilt=unbuilt,
+        link=link,
     )
 
 
@@ -1162,6 +1167,11 @@ def _outside(top: str, path: str) -> str:
     return ''
 
 
+# what an include entry's merge does to one of its files: the references
+# the others replace, the images it builds that they unbuild
+_Merged = tuple[frozenset[str], frozenset[str]]
+
+
 class _Including(Record):
     """A Compose file whose includes are followed, as Compose reads it:
     from its project folder, with its values, reached through ``chain``."""
@@ -1194,7 +1204,8 @@ class _Includes:
         # bytes are not held meanwhile), without the references replaced
         # wherever it is included (one entry that includes it alone, or
         # from which nothing replaces them, and they are pulled)
-        self.merged: dict[str, tuple[_Including, frozenset[str]]] = {}
+        # (and the images it builds that the merge pulls, wherever included)
+        self.merged: dict[str, tuple[_Including, _Merged]] = {}
         # real path -> what a file of such an entry sets of each service:
         # each file parsed for it once, however often it is named
         self.layers: dict[str, dict[str, ComposeLayer]] = {}
@@ -1232,26 +1243,27 @@ class _Includes:
         """The files include entries merge others over, each without the
         references replaced wherever it is included."""
         from digestpin_hooks.model import FileError
-        for file, replaced in self.merged.values():
+        for file, (replaced, unbuilt) in self.merged.values():
             try:
                 read = read_regular(file.path, MAX_FILE_BYTES)
             except ReadError as e:  # changed since it was read first
                 self.errors.append(FileError(file.path, str(e)))
                 continue
-            loaded = self._load(file, read, replaced)
+            loaded = self._load(file, read, replaced, unbuilt)
             if loaded is not None:
                 yield loaded
 
-    def _again(self, real: str, replaced: frozenset[str]) -> None:
-        """A file included before is included again, with ``replaced``:
-        only what no entry that includes it pulls is left out."""
+    def _again(self, real: str, merged: _Merged = (frozenset(), frozenset())) -> None:
+        """A file included before is included again, with ``merged``
+        (what is replaced, what unbuilt): only what no entry that includes
+        it pulls is left out."""
         if real in self.merged:
-            file, before = self.merged[real]
-            self.merged[real] = file, before & replaced
+            file, (before, unbuilt) = self.merged[real]
+            self.merged[real] = file, (before & merged[0], unbuilt | merged[1])
 
     def _entries(
             self, here: _Including, top: str,
-    ) -> Iterator[tuple[_Including, ReadFile, frozenset[str] | None]]:
+    ) -> Iterator[tuple[_Including, ReadFile, _Merged | None]]:
         """The files ``here`` includes and has not included before, each
         as soon as it is read (an entry's files once all are read, when it
         merges several) with the references the entry's other files
@@ -1323,7 +1335,7 @@ class _Includes:
                 elif real in self.done:
                     # included before (its includes followed, or to be): read once
                     if len(targets) == 1:
-                        self._again(real, frozenset())
+                        self._again(real)
                     else:
                         merging.append((real, None))
                     continue
@@ -1358,7 +1370,7 @@ class _Includes:
             if len(merging) < len(targets):  # not all read: nothing merged
                 for real, new in merging:
                     if new is None:
-                        self._again(real, frozenset())
+                        self._again(real)
                     else:
                         yield (*new, None)
                 continue
@@ -1417,10 +1429,12 @@ class _Includes:
 
     def _load(
             self, file: _Including, read: ReadFile, replaced: frozenset[str] = frozenset(),
+            unbuilt: frozenset[str] = frozenset(),
     ) -> LoadedFile | None:
         """An included file read whole, with the values it is given, but
-        the references the other files of its entry replace (None: it is
-        given too, or cannot be read)."""
+        the references the other files of its entry replace, and with the
+        images it builds whose build they remove (None: it is given too, or
+        cannot be read)."""
         from digestpin_hooks.model import FileError
         real = file.chain[-1][0]
         if real in self.given:
@@ -1429,7 +1443,7 @@ class _Includes:
         try:
             return parse_data(
                 file.path, read.data, COMPOSE, read.identity, variables=file.env,
-                replaced=replaced,
+                replaced=replaced, unbuilt=unbuilt,
             )
         except UnreadableFile as e:
             self.errors.append(FileError(

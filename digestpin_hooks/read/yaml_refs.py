@@ -281,7 +281,12 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
     return [None if d is None else kept(d, top=True) for d in documents]
 
 
-def compose(documents: list[Node | None]) -> Iterator[_Found]:
+def compose(
+        documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
+) -> Iterator[_Found]:
+    """The images a Compose file's services pull; an image its service
+    builds is not, but for those of ``unbuilt`` (by source), whose build
+    a later document or a later file of an include entry removes."""
     first = next((d for d in documents if d is not None), None)
     if first is None:
         return
@@ -316,9 +321,11 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
     # named exception: ``compose up`` pulls such a volume's image before it
     # builds; what is mounted once built is what is built)
     built = set()
-    for _, service in named:
+    for name, service in named:
         image = _scalar(get(service, 'image'))
-        if image is not None and get(service, 'build') is not None:
+        if image is not None and get(service, 'build') is not None and (
+            f'services.{name}.image' not in unbuilt
+        ):
             built.add(image[0].value)
     for name, service in named:
         platform = get(service, 'platform')
@@ -326,7 +333,9 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
             platform[0].value if platform and isinstance(platform[0], Scalar) else ''
         )
         image = _scalar(get(service, 'image'))
-        if image is not None and get(service, 'build') is None:
+        if image is not None and (
+            get(service, 'build') is None or f'services.{name}.image' in unbuilt
+        ):
             yield _Found(f'services.{name}.image', *image, platform_value)
         # a volume of type image: Compose pulls its source too
         volumes = get(service, 'volumes')
@@ -342,6 +351,42 @@ def compose(documents: list[Node | None]) -> Iterator[_Found]:
                 yield _Found(
                     f'services.{name}.volumes[{i}].source', *source, platform_value,
                 )
+
+
+def builds_reset(documents: list[Node | None]) -> frozenset[str]:
+    """The images (by source) of the services of a Compose file's
+    documents, each written with a build beside it, whose build a later
+    document removes (``build: !reset``, the service ``!override`` with
+    none): Compose merges the documents in order, so it pulls them."""
+    # service -> (built after the documents so far, an image written with a build)
+    state: dict[str, tuple[bool, bool]] = {}
+    for document in documents:
+        services = get(document, 'services')
+        if services is None:
+            continue
+        if compose_tag(services[0]) == '!reset':
+            state.clear()
+            continue
+        if not isinstance(services[0], YamlMapping):
+            continue
+        for name, service, _ in items(services[0]):
+            tag = compose_tag(service)
+            if tag == '!reset' or not isinstance(service, YamlMapping):
+                state.pop(name, None)
+                continue
+            built, written = state.get(name, (False, False))
+            build = get(service, 'build')
+            if tag == '!override':
+                built, written = build is not None, False
+            elif build is not None:
+                built = compose_tag(build[0]) != '!reset'
+            if built and build is not None and get(service, 'image') is not None:
+                written = True
+            state[name] = built, written
+    return frozenset(
+        f'services.{name}.image' for name, (built, written) in state.items()
+        if written and not built
+    )
 
 
 def _documents(text: str) -> list[Node]:
@@ -465,12 +510,16 @@ def _volume_target(volume: Node) -> str:
     return target[0].value if target is not None else ''
 
 
-def replaced_in(layers: list[dict[str, ComposeLayer]]) -> list[frozenset[str]]:
+def replaced_in(
+        layers: list[dict[str, ComposeLayer]],
+) -> list[tuple[frozenset[str], frozenset[str]]]:
     """The references of each file of an include entry's files (``layers``,
     in order) that Compose's merge of them does not pull: an image a later
     file replaces or removes (``!reset``, a service ``!override``), or that
     a build left after the merge makes one that is built; a volume a later
-    file mounts at the same target or removes.  The merge is followed file
+    file mounts at the same target or removes.  With them, the images the
+    file writes beside a build that the merge pulls: a later file removes
+    the build (``build: !reset``) and not the image.  The merge is followed file
     by file, each service's state kept: one pass, whatever the number of
     files and services."""
     # service -> (the file of its image or -1, built, volume target ->
@@ -508,17 +557,20 @@ def replaced_in(layers: list[dict[str, ComposeLayer]]) -> list[frozenset[str]]:
         pulled.update(
             (at, f'services.{name}.volumes[{i}].source') for at, i in (*targeted.values(), *loose)
         )
-    replaced: list[frozenset[str]] = []
+    replaced: list[tuple[frozenset[str], frozenset[str]]] = []
     for index, layer in enumerate(layers):
         here: set[str] = set()
+        unbuilt: set[str] = set()
         for name, service in layer.items():
             if service.image and (index, f'services.{name}.image') not in pulled:
                 here.add(f'services.{name}.image')
+            elif service.image and service.build:
+                unbuilt.add(f'services.{name}.image')
             here.update(
                 f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
                 if (index, f'services.{name}.volumes[{i}].source') not in pulled
             )
-        replaced.append(frozenset(here))
+        replaced.append((frozenset(here), frozenset(unbuilt)))
     return replaced
 
 
@@ -788,11 +840,13 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
 
 def parse_yaml(
         data: bytes, path: str, kind: str, pipeline: Pipeline | None = None,
-        variables: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None, unbuilt: frozenset[str] = frozenset(),
 ) -> tuple[YamlFile, list[ImageRef]]:
     """Read a YAML file of ``kind`` into its image references; a GitLab
     file of a ``pipeline`` is read with the pipeline's other files, a
-    Compose file another includes with the ``variables`` it gives it."""
+    Compose file another includes with the ``variables`` it gives it, and
+    the images of ``unbuilt`` it builds, whose build a later file of its
+    include entry removes."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
     if data.find(b'\0') >= 0:  # bytes' ``in`` raises a TypeError inside
@@ -814,6 +868,8 @@ def parse_yaml(
         documents = compose_documents(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
         )
+    if kind == COMPOSE and '!' in text and sum(d is not None for d in documents) > 1:
+        unbuilt |= builds_reset(documents)  # (read before the tags are applied)
     if kind == COMPOSE:  # what Compose's !reset removes is not pulled
         documents = without_resets(text, documents)
     of_kind = BY_NAME[kind]
@@ -833,6 +889,8 @@ def parse_yaml(
     elif pipeline is not None:
         layers = [documents if p == path else d for p, d in pipeline.files]
         found = list(walk(documents, layers))
+    elif unbuilt:  # (a Compose file)
+        found = list(compose(documents, unbuilt))
     else:
         found = list(walk(documents))
     if of_kind.paths_at_anchor:
