@@ -248,6 +248,22 @@ def test_docker_compose_reads_merge_tags_of_a_file_alone_as_we_do(
     assert images(root, ['compose.yaml'], monkeypatch) == []
 
 
+def pulled_by_compose_and_us(
+        files: dict[str, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[str], list[str]]:
+    """The images Compose's merged project of ``files`` (a tree whose
+    ``compose.yaml`` is the project) pulls, and those we report, sorted."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, files)
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
+    return sorted(_pulled(answer.stdout)), sorted(ours)
+
+
 @pytest.mark.parametrize('case', sorted(TAG_SPELLINGS))
 def test_docker_compose_resolves_tags_as_we_read_them(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
@@ -255,17 +271,10 @@ def test_docker_compose_resolves_tags_as_we_read_them(
     """A tag spelled otherwise (``%TAG`` directives, ``!<…>``, %-escapes)
     is Compose's ``!reset`` when yaml.v3 resolves it to that: the images
     Compose pulls are those we report."""
-    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     text, pulled = TAG_SPELLINGS[case]
-    root = tmp_path / 'repo'
-    tree(root, {'compose.yaml': text})
-    answer = run(
-        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
-    )
-    assert answer.returncode == 0, answer.stderr
-    assert sorted(_pulled(answer.stdout)) == pulled
-    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
-    assert sorted(ours) == pulled
+    assert pulled_by_compose_and_us(
+        {'compose.yaml': text}, tmp_path, monkeypatch,
+    ) == (pulled, pulled)
 
 
 @pytest.mark.parametrize('case', sorted(COMPOSE_DOCUMENTS))
@@ -274,17 +283,8 @@ def test_docker_compose_reads_every_document_as_we_do(
 ) -> None:
     """A file of several documents: Compose follows the include: and
     extends: of each; the images it pulls are those we report."""
-    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     files, pulled = COMPOSE_DOCUMENTS[case]
-    root = tmp_path / 'repo'
-    tree(root, dict(files))
-    answer = run(
-        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
-    )
-    assert answer.returncode == 0, answer.stderr
-    assert sorted(_pulled(answer.stdout)) == pulled
-    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
-    assert sorted(ours) == pulled
+    assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
 
 
 @pytest.mark.parametrize('files', (
