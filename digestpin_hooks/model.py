@@ -314,6 +314,9 @@ if TYPE_CHECKING:
 # stands in a manifest held in a string that is not a literal block (``|``
 # with plain indentation), so no pin can be written byte for byte
 IN_A_STRING = 'in a string'
+# ... or its value, written once behind an anchor, is also the name of the
+# image another Compose service builds: a pin would rename that build
+NAMES_A_BUILD = 'names a build'
 # the source of a reference an ARG's default names and a FROM uses: here,
 # so that checking one needs no Dockerfile reader (a Compose file's lint
 # imports none)

@@ -1415,3 +1415,33 @@ def test_the_parses_kept_are_bounded_in_characters(
     assert len(held) == 13
     assert max(held) == 5 * len(f'# 00\nservices:\n{services(500)}')
     assert parse_cache.kept is None
+
+
+@pytest.mark.parametrize('files', (
+    {'compose.yaml': 'x-img: &img a:1\nservices:\n  web:\n    image: *img\n  api:\n    image: *img\n    build: .\n'},
+    {'compose.yaml': 'include:\n  - path: [main.yml, override.yml]\n',
+     'main.yml': (
+         'x-img: &img a:1\nservices:\n  web:\n    image: *img\n    build: .\n'
+         '  api:\n    image: *img\n    build: .\n'
+     ),
+     'override.yml': 'services:\n  web:\n    build: !reset\n'},
+), ids=('one file', 'include entry whose later file resets a build'))
+def test_an_image_whose_anchor_also_names_a_build_is_reported_not_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str],
+) -> None:
+    """``web`` pulls ``a:1``, ``api`` builds and tags ``a:1``, both from
+    one anchor: a pin written there would rename api's build (Docker
+    refuses to tag a build with a digest).  On main fix wrote it."""
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    pins, left, errors, _ = fix_files(['compose.yaml'], knows_everything)
+    assert (pins, errors) == ([], [])
+    assert [(f.path, f.line, f.image, f.message) for f in left] == [(
+        'compose.yaml' if len(files) == 1 else 'main.yml', 1, 'a:1',
+        "'a:1' is not pinned to a digest: tag '1' can move; its value, written once "
+        'behind an anchor, also names the image another service builds, which a pin '
+        'would rename: write it apart for this service and pin it there '
+        '(a:1@sha256:<digest>)',
+    )]
+    for name, text in files.items():
+        assert (tmp_path / name).read_text() == text

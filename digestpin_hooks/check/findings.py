@@ -12,6 +12,7 @@ from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NO_DEFAULT
 from digestpin_hooks.model import NO_NEW_TAG
 from digestpin_hooks.model import NO_TAG_APP_VERSION
@@ -247,6 +248,12 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
     where its value is set."""
     if ref.editable:
         return f'pin it with digestpin-fix ({pinned})'
+    if ref.left == NAMES_A_BUILD:
+        return (
+            f'its value, written once behind an anchor, also names the image '
+            f'another service builds, which a pin would rename: write it '
+            f'apart for this service and pin it there ({pinned})'
+        )
     if ref.left == IN_A_STRING:
         return (
             f'it stands in a manifest held in a string that is not a literal '

@@ -48,6 +48,8 @@ class Found(Record):
     # the scalars of this file its value is made of (variables' values): a
     # pin written in one of them changes this use too
     reads: Final[tuple[Scalar, ...]] = ()
+    # why fix leaves it, when the walker knows (ImageRef.left: NAMES_A_BUILD)
+    left: Final[str] = ''
 
 
 class Pipeline(Record):

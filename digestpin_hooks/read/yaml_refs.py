@@ -17,6 +17,7 @@ from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import TEMPLATE_PARAMETER
@@ -188,6 +189,14 @@ def _ref(
     return at.replace(editable=True)
 
 
+def _left(ref: ImageRef, found: _Found) -> ImageRef:
+    """``ref``, left to the user when the walker says why fix must not
+    write its text (``found.left``)."""
+    if found.left and ref.editable:
+        return ref.replace(editable=False, left=found.left)
+    return ref
+
+
 def _whole(value: str) -> str:
     """``NAME`` of a value that is ``$NAME`` or ``${NAME}``."""
     return value.strip('${}')
@@ -321,12 +330,14 @@ def compose(
     # named exception: ``compose up`` pulls such a volume's image before it
     # builds; what is mounted once built is what is built)
     built = set()
+    built_nodes = set()  # the scalars naming them (an anchor's is shared)
     for name, service in named:
         image = _scalar(get(service, 'image'))
         if image is not None and get(service, 'build') is not None and (
             f'services.{name}.image' not in unbuilt
         ):
             built.add(image[0].value)
+            built_nodes.add(id(image[0]))
     for name, service in named:
         platform = get(service, 'platform')
         platform_value = (
@@ -336,7 +347,10 @@ def compose(
         if image is not None and (
             get(service, 'build') is None or f'services.{name}.image' in unbuilt
         ):
-            yield _Found(f'services.{name}.image', *image, platform_value)
+            yield _Found(
+                f'services.{name}.image', *image, platform_value,
+                left=NAMES_A_BUILD if id(image[0]) in built_nodes else '',
+            )
         # a volume of type image: Compose pulls its source too
         volumes = get(service, 'volumes')
         if volumes is None or not isinstance(volumes[0], YamlSequence):
@@ -917,7 +931,7 @@ def parse_yaml(
         # for each image it makes
         refs = list({
             (ref.span, ref.image, ref.unresolved): ref
-            for ref in reversed([_ref(text, f, env, where) for f in found])
+            for ref in reversed([_left(_ref(text, f, env, where), f) for f in found])
         }.values())
     except InterpolationError as e:
         raise YamlError(str(e)) from None
