@@ -865,6 +865,14 @@ GROWTH = {
             b'j%d:\n  <<: *b\n' % i for i in range(n // 16)
         ),
     ),
+    # every document is read and a build reset across them looked for
+    'Compose documents, each resetting the build of the one before': (
+        'compose.yaml',
+        lambda n: b'services:\n  web:\n    image: a:1\n    build: .\n' + b''.join(
+            b'---\nservices:\n  web:\n    build: !reset\n  s%d:\n    image: b:1\n    build: .\n' % i
+            for i in range(n // 64)
+        ),
+    ),
     'a JSON document naming the frontend image': (
         'Dockerfile',
         lambda n: b'{"syntax": "a:1", "x": [\n' + b'"s\\n", 1.5e3, {"k": [true]},\n' * (n // 32) + b'"e"]}\n',
