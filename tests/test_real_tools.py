@@ -32,6 +32,7 @@ from tests.corpus import HERE
 from tests.corpus import kind_oracle
 from tests.stack import Stack
 from tests.test_yaml_refs import images
+from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
@@ -285,6 +286,37 @@ def test_docker_compose_reads_every_document_as_we_do(
     extends: of each; the images it pulls are those we report."""
     files, pulled = COMPOSE_DOCUMENTS[case]
     assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
+
+
+def test_docker_compose_pulls_an_image_whose_build_an_entry_resets_as_we_read_it(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file one project (x) includes alone, where Compose builds its
+    image, and another (y) by an entry whose later file resets the build,
+    where Compose pulls it: read together, in either order, we report it.
+    Both entries in one project (z): Compose refuses the service defined
+    twice, and we report it (test_compose_file_included_alone_and_by_an_
+    entry_resetting_its_build)."""
+    from digestpin_hooks.read.files import load_all
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, BUILT_THEN_RESET)
+    theirs = {}
+    for project in ('x', 'y', 'z'):
+        answer = run(
+            [compose, '-f', f'{project}/compose.yaml', 'config', '--format', 'json'],
+            str(root), str(tmp_path),
+        )
+        theirs[project] = (
+            _pulled(answer.stdout) if answer.returncode == 0 else answer.stderr.strip()
+        )
+    assert theirs == {
+        'x': [], 'y': ['a:1'], 'z': 'services.web conflicts with imported resource',
+    }
+    for given in (['x/compose.yaml', 'y/compose.yaml'], ['y/compose.yaml', 'x/compose.yaml']):
+        monkeypatch.chdir(root)
+        loaded, errors = load_all(given)
+        assert (errors, [ref.image for file in loaded for ref in file.refs]) == ([], ['a:1'])
 
 
 @pytest.mark.parametrize('files', (

@@ -1032,6 +1032,43 @@ def test_compose_include_merge_keeps_what_another_include_pulls(
     ]
 
 
+# a file one project includes alone, another by an entry whose later file
+# resets its build (that project pulls its image); both entries in one
+# project make Compose refuse the service defined twice (asked in
+# tests/test_real_tools.py)
+BUILT_THEN_RESET = {
+    'x/compose.yaml': 'include:\n  - ../a.yml\n',
+    'y/compose.yaml': 'include:\n  - path: [../a.yml, ../b.yml]\n',
+    'z/compose.yaml': 'include:\n  - ../a.yml\n  - path: [../a.yml, ../b.yml]\n',
+    'a.yml': 'services:\n  web: {image: a:1, build: .}\n',
+    'b.yml': 'services:\n  web:\n    build: !reset\n',
+}
+
+
+@pytest.mark.parametrize('given', (
+    ['x/compose.yaml', 'y/compose.yaml'], ['y/compose.yaml', 'x/compose.yaml'],
+    ['z/compose.yaml'], ['y/compose.yaml'],
+))
+def test_compose_file_included_alone_and_by_an_entry_resetting_its_build(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        given: list[str],
+) -> None:
+    """The image of a file included alone, then by an entry whose later
+    file resets its build, is reported, whichever is read first: on main,
+    read alone first, it was not (the entry's reset came too late).  In
+    one project (z) Compose refuses the service defined twice; it is
+    reported there too, as either definition may be the one kept."""
+    tree(tmp_path, BUILT_THEN_RESET)
+    status, out, err = lint(tmp_path, given, capsys, monkeypatch)
+    assert (status, [line.split(' is not')[0] for line in out.splitlines()], err) == (
+        1, ["a.yml:2:16: DP001 'a:1'"], 'summary: 1 finding (DP001 1) in 1 file\n',
+    )
+    fix_files(given, knows_everything)
+    assert (tmp_path / 'a.yml').read_text() == BUILT_THEN_RESET['a.yml'].replace(
+        'a:1', f'a:1@{digest_of("a:1")}',
+    )
+
+
 def test_compose_include_merge_pins_the_winner_where_written(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

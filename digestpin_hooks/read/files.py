@@ -1234,6 +1234,12 @@ class _Includes:
                 if replaced is not None:  # read at the end, in the entry's order
                     self.merged[file.chain[-1][0]] = file, replaced
                     continue
+                if read.data.find(b'build') >= 0:
+                    # an entry of one file, whose builds a later entry that
+                    # merges it may remove (then Compose pulls their
+                    # images): read at the end too, nothing replaced
+                    self.merged[file.chain[-1][0]] = file, (frozenset(), frozenset())
+                    continue
                 loaded = self._load(file, read)
                 if loaded is not None:
                     yield loaded
