@@ -1294,6 +1294,71 @@ COMPOSE_DOCUMENTS = {
         {'compose.yaml': 'name: p\nx-a: 1\n---\nservices:\n  web:\n    image: nginx:1\n'},
         ['nginx:1'],
     ),
+    # a later document merged over the earlier ones, as a later file is:
+    # on main what it replaced, reset or made built was still reported
+    'a build added in a later document': (
+        {'compose.yaml': (
+            'services:\n  web:\n    image: a:1\n  db:\n    image: r:1\n'
+            '---\nservices:\n  web:\n    build: .\n'
+        )},
+        ['r:1'],
+    ),
+    'an image replaced in a later document, built by the first': (
+        {'compose.yaml': (
+            'services:\n  web:\n    image: a:1\n    build: .\n  db:\n    image: r:1\n'
+            '---\nservices:\n  web:\n    image: a:2\n'
+        )},
+        ['r:1'],
+    ),
+    'images and volumes replaced, a service reset, in later documents': (
+        {'compose.yaml': (
+            'services:\n  web:\n    image: a:1\n'
+            '    volumes: [{type: image, source: v:1, target: /v}, {type: image, source: w:1, target: /w}]\n'
+            '  gone:\n    image: g:1\n  db:\n    image: r:1\n'
+            '---\nservices:\n  web:\n    image: a:2\n'
+            '    volumes: [{type: image, source: v:2, target: /v}]\n  gone: !reset\n'
+        )},
+        ['a:2', 'r:1', 'v:2', 'w:1'],
+    ),
+    'services reset, a service overridden, in later documents': (
+        {'compose.yaml': (
+            'services:\n  web:\n    image: a:1\n  db:\n    image: r:1\n---\nservices: !reset\n'
+            '---\nservices:\n  c:\n    image: c:1\n    build: .\n'
+            '    volumes: [{type: image, source: v:1, target: /v}]\n'
+            '---\nservices:\n  c: !override\n    image: c:2\n'
+        )},
+        ['c:2'],
+    ),
+    'an anchor\'s image one service pulls, another builds from a later document': (
+        {'compose.yaml': (
+            'x-i: &i b:1\nservices:\n  web:\n    image: *i\n  api:\n    image: *i\n'
+            '---\nservices:\n  api:\n    build: .\n'
+        )},
+        ['b:1'],
+    ),
+    # an include entry's files of several documents: each document merged
+    # in order (on main only a file's first was a layer of the merge)
+    'an include entry\'s override of documents': (
+        {'compose.yaml': 'include:\n  - path: [main.yml, over.yml]\n',
+         'main.yml': (
+             'services:\n  web:\n    image: a:1\n  api:\n    image: b:1\n    build: .\n'
+             '  db:\n    image: r:1\n  gone:\n    image: g:1\n'
+         ),
+         'over.yml': (
+             'x-a: 1\n---\nservices:\n  web:\n    image: a:2\n  api:\n    build: !reset\n'
+             '---\nservices:\n  db:\n    build: .\n  gone: !reset\n'
+         )},
+        ['a:2', 'b:1'],
+    ),
+    'an include entry\'s main file of documents': (
+        {'compose.yaml': 'include:\n  - path: [main.yml, over.yml]\n',
+         'main.yml': (
+             'services:\n  db:\n    image: r:1\n---\nservices:\n  web:\n    image: a:1\n'
+             '    build: .\n  api:\n    image: b:1\n---\nservices:\n  web:\n    image: a:2\n'
+         ),
+         'over.yml': 'services:\n  web:\n    build: !reset\n  api:\n    image: b:2\n'},
+        ['a:2', 'b:2', 'r:1'],
+    ),
 }
 
 
@@ -1479,6 +1544,38 @@ def test_an_image_whose_anchor_also_names_a_build_is_reported_not_written(
         'behind an anchor, also names the image another service builds, which a pin '
         'would rename: write it apart for this service and pin it there '
         '(a:1@sha256:<digest>)',
+    )]
+    for name, text in files.items():
+        assert (tmp_path / name).read_text() == text
+
+
+def test_compose_image_a_later_document_builds_is_never_pinned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An image a later document replaces in a service that builds, and
+    an anchor's image a later document's build makes another service's
+    built one: Compose builds them (asked in tests/test_real_tools.py), so
+    fix pins neither; the anchored one, also pulled by ``web``, is
+    reported with advice.  On main fix pinned both."""
+    files = {
+        'compose.yaml': (
+            'services:\n  web:\n    image: a:1\n    build: .\n---\nservices:\n  web:\n    image: a:2\n'
+        ),
+        'compose.anchor.yaml': (
+            'x-i: &i b:1\nservices:\n  web:\n    image: *i\n  api:\n    image: *i\n'
+            '---\nservices:\n  api:\n    build: .\n'
+        ),
+    }
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    pins, left, errors, _ = fix_files(sorted(files), knows_everything)
+    assert (pins, errors) == ([], [])
+    assert [(f.path, f.line, f.image, f.message) for f in left] == [(
+        'compose.anchor.yaml', 1, 'b:1',
+        "'b:1' is not pinned to a digest: tag '1' can move; its value, written once "
+        'behind an anchor, also names the image another service builds, which a pin '
+        'would rename: write it apart for this service and pin it there '
+        '(b:1@sha256:<digest>)',
     )]
     for name, text in files.items():
         assert (tmp_path / name).read_text() == text

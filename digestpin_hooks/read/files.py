@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
-    from digestpin_hooks.read.yaml_refs import ComposeLayer
+    from digestpin_hooks.read.yaml_refs import Layers
     DockerfileReader = tuple[
         type[DockerfileError],
         Callable[[bytes], tuple[Dockerfile, list[ImageRef], list[UnknownSyntax]]],
@@ -1208,7 +1208,7 @@ class _Includes:
         self.merged: dict[str, tuple[_Including, _Merged]] = {}
         # real path -> what a file of such an entry sets of each service:
         # each file parsed for it once, however often it is named
-        self.layers: dict[str, dict[str, ComposeLayer]] = {}
+        self.layers: dict[str, Layers] = {}
 
     def follow(self, root: LoadedFile) -> Iterator[LoadedFile]:
         """Read what ``root`` includes, and what those include, each file
@@ -1469,19 +1469,21 @@ def _includes_in(data: bytes) -> list[ComposeInclude]:
         return []
 
 
-def _layers_of(data: bytes | None, path: str) -> dict[str, ComposeLayer]:
-    """What a Compose file (``path``) sets of each service, as a layer of
-    an include entry's merge (none when it cannot be read).  Compose
-    resolves a file's ``extends:`` before it merges the file over the
-    others, so a service that takes its image from the service it extends
-    sets that image (or build), and that service's volumes, in its layer:
-    followed as ``_extended`` follows it (inside the repository,
-    MAX_EXTENDS deep; a file that cannot be read sets nothing)."""
+def _layers_of(data: bytes | None, path: str) -> Layers:
+    """What a Compose file (``path``) sets of each service, as layers of an
+    include entry's merge, one a document (none when it cannot be read).
+    Compose resolves a file's ``extends:`` before it merges the file over
+    the others, so a service that takes its image from the service it
+    extends sets that image (or build), and that service's volumes, in its
+    layer: followed as ``_extended`` follows it (inside the repository,
+    MAX_EXTENDS deep; a file that cannot be read sets nothing; of a file
+    of several documents, the last that sets the service)."""
     from digestpin_hooks.read.yaml_refs import compose_extends
     from digestpin_hooks.read.yaml_refs import compose_layers
+    from digestpin_hooks.read.yaml_refs import extends_by_document
     from digestpin_hooks.text import decode
     if data is None:
-        return {}
+        return []
 
     def text_of(data: bytes | None) -> str:
         try:
@@ -1491,22 +1493,25 @@ def _layers_of(data: bytes | None, path: str) -> dict[str, ComposeLayer]:
     text = text_of(data)
     layers = compose_layers(text)
     top = _repository(path)
-    for service, _, other, base in compose_extends(text):
-        if service not in layers:  # !reset, or no mapping
+    for document, (service, _, other, base) in extends_by_document(text):
+        if document >= len(layers) or service not in layers[document]:  # !reset, or no mapping
             continue
-        at, here, targets = path, text, list(layers[service].targets)
+        layer = layers[document]
+        at, here, targets = path, text, list(layer[service].targets)
         for _ in range(MAX_EXTENDS):
             if other:
                 at = os.path.normpath(os.path.join(os.path.dirname(at), other))
                 if '\0' in at or _outside(top, at):
                     break
                 here = text_of(_bytes_of(at))
-            found = compose_layers(here).get(base)
+            found = next(
+                (each[base] for each in reversed(compose_layers(here)) if base in each), None,
+            )
             if found is None:
                 break
             targets.extend(found.targets)
             if found.image or found.build:
-                layers[service] = layers[service].replace(
+                layer[service] = layer[service].replace(
                     image=found.image, build=found.build, inherited=tuple(targets),
                 )
                 break

@@ -292,10 +292,13 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
 
 def compose(
         documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
+        merged: Merged | None = None,
 ) -> Iterator[_Found]:
     """The images a Compose file's services pull; an image its service
     builds is not, but for those of ``unbuilt`` (by source), whose build
-    a later document or a later file of an include entry removes."""
+    a later file of an include entry removes.  A file of several documents
+    is read as Compose merges them (``merged``, by document_merge): only
+    what the merge pulls, each where the document that wins writes it."""
     first = next((d for d in documents if d is not None), None)
     if first is None:
         return
@@ -314,12 +317,10 @@ def compose(
     ):
         raise NotOfKind('not a Compose file: no services mapping at the top')
     # Compose reads every document of a file, each merged over the ones
-    # before it as a later file is: the services of all are read (what a
-    # later document replaces or resets of an earlier one is still
-    # reported: more than Compose pulls, never less)
+    # before it as a later file is (``merged``: what the merge pulls)
     named = [
-        (name, service)
-        for document in documents if document is not None
+        (at, name, service)
+        for at, document in enumerate(documents) if document is not None
         for entry in (get(document, 'services'),)
         if entry is not None and isinstance(entry[0], YamlMapping)
         for name, service, _ in items(entry[0])
@@ -329,23 +330,32 @@ def compose(
     # neither for the service nor for a volume made of it in this file (a
     # named exception: ``compose up`` pulls such a volume's image before it
     # builds; what is mounted once built is what is built)
+    # (of a file of documents: an image its merge builds is never pinned,
+    # and the exception holds only for an image written beside the build)
     built = set()
     built_nodes = set()  # the scalars naming them (an anchor's is shared)
-    for name, service in named:
+    for at, name, service in named:
         image = _scalar(get(service, 'image'))
-        if image is not None and get(service, 'build') is not None and (
+        if image is None:
+            continue
+        if merged is not None and (at, name) in merged.built:
+            built_nodes.add(id(image[0]))
+            if get(service, 'build') is not None:
+                built.add(image[0].value)
+        elif merged is None and get(service, 'build') is not None and (
             f'services.{name}.image' not in unbuilt
         ):
             built.add(image[0].value)
             built_nodes.add(id(image[0]))
-    for name, service in named:
+    for at, name, service in named:
         platform = get(service, 'platform')
         platform_value = (
             platform[0].value if platform and isinstance(platform[0], Scalar) else ''
         )
         image = _scalar(get(service, 'image'))
         if image is not None and (
-            get(service, 'build') is None or f'services.{name}.image' in unbuilt
+            (at, f'services.{name}.image') in merged.pulled if merged is not None
+            else get(service, 'build') is None or f'services.{name}.image' in unbuilt
         ):
             yield _Found(
                 f'services.{name}.image', *image, platform_value,
@@ -360,47 +370,42 @@ def compose(
             source = _scalar(get(volume, 'source'))
             if (
                 kind is not None and kind[0].value == 'image' and source is not None
-                and source[0].value not in built
+                and source[0].value not in built and (
+                    merged is None
+                    or (at, f'services.{name}.volumes[{i}].source') in merged.pulled
+                )
             ):
                 yield _Found(
                     f'services.{name}.volumes[{i}].source', *source, platform_value,
                 )
 
 
-def builds_reset(documents: list[Node | None]) -> frozenset[str]:
-    """The images (by source) of the services of a Compose file's
-    documents, each written with a build beside it, whose build a later
-    document removes (``build: !reset``, the service ``!override`` with
-    none): Compose merges the documents in order, so it pulls them."""
-    # service -> (built after the documents so far, an image written with a build)
-    state: dict[str, tuple[bool, bool]] = {}
-    for document in documents:
-        services = get(document, 'services')
-        if services is None:
-            continue
-        if compose_tag(services[0]) == '!reset':
-            state.clear()
-            continue
-        if not isinstance(services[0], YamlMapping):
-            continue
-        for name, service, _ in items(services[0]):
-            tag = compose_tag(service)
-            if tag == '!reset' or not isinstance(service, YamlMapping):
-                state.pop(name, None)
-                continue
-            built, written = state.get(name, (False, False))
-            build = get(service, 'build')
-            if tag == '!override':
-                built, written = build is not None, False
-            elif build is not None:
-                built = compose_tag(build[0]) != '!reset'
-            if built and build is not None and get(service, 'image') is not None:
-                written = True
-            state[name] = built, written
-    return frozenset(
-        f'services.{name}.image' for name, (built, written) in state.items()
-        if written and not built
+class Merged(Record):
+    """What Compose's merge of a file's documents pulls: (document index,
+    source) of each image and volume, and (document index, service) of
+    each image a service builds once merged."""
+
+    pulled: Final[frozenset[tuple[int, str]]]
+    built: Final[frozenset[tuple[int, str]]]
+
+
+def document_merge(
+        text: str, documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
+) -> Merged:
+    """A Compose file's documents (as written: their tags not applied yet)
+    merged in order, as Compose merges them, each over the ones before as
+    a later file is merged (``services: !reset``, a service ``!reset`` or
+    ``!override``, ``build: !reset``, a build added, an image or a volume
+    of the same target replaced); an image of ``unbuilt`` is pulled though
+    it is built (a later file of an include entry removes its build).  One
+    pass over the services of all documents."""
+    layers = document_layers(text, documents)
+    state = _merge(list(enumerate(layers)))
+    built = frozenset(
+        (image, name) for name, (image, is_built, _, _) in state.items()
+        if image >= 0 and is_built and f'services.{name}.image' not in unbuilt
     )
+    return Merged(frozenset(_pulled(state, unbuilt)), built)
 
 
 def _documents(text: str) -> list[Node]:
@@ -418,23 +423,30 @@ def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
     """(service, line, file, base service) of each service of a Compose file
     whose image comes from the service it extends: it names no ``image:``
     and builds none.  ``file`` is '' for a service of the same file."""
+    return [found for _, found in extends_by_document(text)]
+
+
+def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]]:
+    """compose_extends, each with the index of its document among those
+    that are not empty (compose_layers' layers)."""
     found = []
-    for name, service, key in (
-        entry for document in _documents(text)
-        for services in (get(document, 'services'),)
-        if services is not None and isinstance(services[0], YamlMapping)
-        for entry in items(services[0])
-    ):
-        extends = get(service, 'extends')
-        if extends is None or get(service, 'image') or get(service, 'build'):
+    for at, document in enumerate(_documents(text)):
+        services = get(document, 'services')
+        if services is None or not isinstance(services[0], YamlMapping):
             continue
-        if isinstance(extends[0], Scalar):  # extends: base
-            found.append((name, key.line, '', extends[0].value))
-            continue
-        base = _scalar(get(extends[0], 'service'))
-        other = _scalar(get(extends[0], 'file'))
-        if base is not None:
-            found.append((name, key.line, other[0].value if other else '', base[0].value))
+        for name, service, key in items(services[0]):
+            extends = get(service, 'extends')
+            if extends is None or get(service, 'image') or get(service, 'build'):
+                continue
+            if isinstance(extends[0], Scalar):  # extends: base
+                found.append((at, (name, key.line, '', extends[0].value)))
+                continue
+            base = _scalar(get(extends[0], 'service'))
+            other = _scalar(get(extends[0], 'file'))
+            if base is not None:
+                found.append((at, (
+                    name, key.line, other[0].value if other else '', base[0].value,
+                )))
     return found
 
 
@@ -471,23 +483,44 @@ class ComposeLayer(Record):
     inherited: Final[tuple[str, ...]] = ()
 
 
-def compose_layers(text: str) -> dict[str, ComposeLayer]:
-    """Each service of a Compose file, by name, as a layer of a merge
-    (none when the file cannot be read: reading it says what is wrong);
-    a file whose ``services`` is ``!reset`` removes all before it (the
-    name '' stands for every service)."""
+Layers = list[dict[str, 'ComposeLayer']]  # a file's: one a document
+
+
+def compose_layers(text: str) -> Layers:
+    """Each document of a Compose file (each that is not empty), as layers
+    of a merge: Compose merges a file's documents in order, each over the
+    ones before (none when the file cannot be read: reading it says what
+    is wrong)."""
     try:
         written = parse_once(text)
     except YamlError:
-        return {}
-    first = next((d for d in written if d is not None), None)
-    services = get(first, 'services')
+        return []
+    return document_layers(text, [d for d in written if d is not None])
+
+
+def document_layers(text: str, documents: list[Node | None]) -> Layers:
+    """Each service of each document, by name, as a layer of a merge (an
+    empty document, or one without services, sets none); a document whose
+    ``services`` is ``!reset`` removes all before it (the name '' stands
+    for every service)."""
+    resets = '!' in text  # a tag of any spelling
+    return [_layer(text, document, resets) for document in documents]
+
+
+def _layer(text: str, document: Node | None, resets: bool) -> dict[str, ComposeLayer]:
+    services = get(document, 'services')
     if services is not None and compose_tag(services[0]) == '!reset':
         return {'': ComposeLayer(False, False, (), frozenset(('',)))}
     if services is None or not isinstance(services[0], YamlMapping):
         return {}
+    # the services as Compose reads them: the document's resets removed in
+    # one pass (an anchor many services merge in is looked at once)
+    kept: dict[str, Node] = {}
+    if resets:
+        cleaned = get(_resets_removed(text, [document])[0], 'services')
+        if cleaned is not None and isinstance(cleaned[0], YamlMapping):
+            kept = {name: service for name, service, _ in items(cleaned[0])}
     layers = {}
-    resets = '!' in text  # a tag of any spelling
     for name, tagged, _ in items(services[0]):
         drops = set()
         if compose_tag(tagged) in ('!reset', '!override'):
@@ -498,7 +531,7 @@ def compose_layers(text: str) -> dict[str, ComposeLayer]:
                 key == 'volumes' or compose_tag(value[0]) == '!reset'
             ):
                 drops.add(key)
-        service = _resets_removed(text, [tagged])[0] if resets else tagged
+        service = kept.get(name) if resets else tagged
         if compose_tag(tagged) == '!reset' or not isinstance(service, YamlMapping):
             if drops:
                 layers[name] = ComposeLayer(False, False, (), frozenset(drops))
@@ -524,22 +557,18 @@ def _volume_target(volume: Node) -> str:
     return target[0].value if target is not None else ''
 
 
-def replaced_in(
-        layers: list[dict[str, ComposeLayer]],
-) -> list[tuple[frozenset[str], frozenset[str]]]:
-    """The references of each file of an include entry's files (``layers``,
-    in order) that Compose's merge of them does not pull: an image a later
-    file replaces or removes (``!reset``, a service ``!override``), or that
-    a build left after the merge makes one that is built; a volume a later
-    file mounts at the same target or removes.  With them, the images the
-    file writes beside a build that the merge pulls: a later file removes
-    the build (``build: !reset``) and not the image.  The merge is followed file
-    by file, each service's state kept: one pass, whatever the number of
-    files and services."""
-    # service -> (the file of its image or -1, built, volume target ->
-    # (file, index), untargeted volumes)
-    state: dict[str, tuple[int, bool, dict[str, tuple[int, int]], list[tuple[int, int]]]] = {}
-    for index, layer in enumerate(layers):
+# a service in a merge: (the owner of its image or -1, built, volume
+# target -> (owner, index), untargeted volumes); the owner is the file (of
+# an include entry) or the document (of a file) that wrote it
+_Service = tuple[int, bool, dict[str, tuple[int, int]], list[tuple[int, int]]]
+
+
+def _merge(layers: list[tuple[int, dict[str, ComposeLayer]]]) -> dict[str, _Service]:
+    """Each service once ``layers`` (owner, layer) are merged in order:
+    followed layer by layer, each service's state kept: one pass, whatever
+    the number of layers and services."""
+    state: dict[str, _Service] = {}
+    for index, layer in layers:
         if '' in layer:
             state.clear()  # services: !reset
             continue
@@ -564,26 +593,50 @@ def replaced_in(
                 else:
                     loose.append((index, i))
             state[name] = image, built, targeted, loose
+    return state
+
+
+def _pulled(
+        state: dict[str, _Service], unbuilt: frozenset[str] = frozenset(),
+) -> set[tuple[int, str]]:
+    """(owner, source) of what a merge pulls: each image not built (or
+    built, but of ``unbuilt``), each volume left."""
     pulled: set[tuple[int, str]] = set()
     for name, (image, built, targeted, loose) in state.items():
-        if image >= 0 and not built:
+        if image >= 0 and (not built or f'services.{name}.image' in unbuilt):
             pulled.add((image, f'services.{name}.image'))
         pulled.update(
             (at, f'services.{name}.volumes[{i}].source') for at, i in (*targeted.values(), *loose)
         )
+    return pulled
+
+
+def replaced_in(files: list[Layers]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """The references of each file of an include entry's files (``files``,
+    in order, each its documents' layers) that Compose's merge of them does
+    not pull: an image a later file replaces or removes (``!reset``, a
+    service ``!override``), or that a build left after the merge makes one
+    that is built; a volume a later file mounts at the same target or
+    removes.  With them, the images the file writes beside a build that
+    the merge pulls: a later file removes the build (``build: !reset``)
+    and not the image.  A file's documents are merged in order, as Compose
+    merges them; what one of them replaces of another of the same file is
+    left to the file's own reading (document_merge)."""
+    pulled = _pulled(_merge([(index, layer) for index, file in enumerate(files) for layer in file]))
     replaced: list[tuple[frozenset[str], frozenset[str]]] = []
-    for index, layer in enumerate(layers):
+    for index, file in enumerate(files):
         here: set[str] = set()
         unbuilt: set[str] = set()
-        for name, service in layer.items():
-            if service.image and (index, f'services.{name}.image') not in pulled:
-                here.add(f'services.{name}.image')
-            elif service.image and service.build:
-                unbuilt.add(f'services.{name}.image')
-            here.update(
-                f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
-                if (index, f'services.{name}.volumes[{i}].source') not in pulled
-            )
+        for layer in file:
+            for name, service in layer.items():
+                if service.image and (index, f'services.{name}.image') not in pulled:
+                    here.add(f'services.{name}.image')
+                elif service.image and service.build:
+                    unbuilt.add(f'services.{name}.image')
+                here.update(
+                    f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
+                    if (index, f'services.{name}.volumes[{i}].source') not in pulled
+                )
         replaced.append((frozenset(here), frozenset(unbuilt)))
     return replaced
 
@@ -882,8 +935,10 @@ def parse_yaml(
         documents = compose_documents(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
         )
-    if kind == COMPOSE and '!' in text and sum(d is not None for d in documents) > 1:
-        unbuilt |= builds_reset(documents)  # (read before the tags are applied)
+    merged = None
+    if kind == COMPOSE and sum(d is not None for d in documents) > 1:
+        # (read before the tags are applied)
+        merged = document_merge(text, documents, unbuilt)
     if kind == COMPOSE:  # what Compose's !reset removes is not pulled
         documents = without_resets(text, documents)
     of_kind = BY_NAME[kind]
@@ -903,8 +958,8 @@ def parse_yaml(
     elif pipeline is not None:
         layers = [documents if p == path else d for p, d in pipeline.files]
         found = list(walk(documents, layers))
-    elif unbuilt:  # (a Compose file)
-        found = list(compose(documents, unbuilt))
+    elif unbuilt or merged is not None:  # (a Compose file)
+        found = list(compose(documents, unbuilt, merged))
     else:
         found = list(walk(documents))
     if of_kind.paths_at_anchor:
