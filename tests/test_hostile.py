@@ -873,6 +873,17 @@ GROWTH = {
             for i in range(n // 64)
         ),
     ),
+    # every document merged over the ones before (images, volumes by
+    # target, builds added, services overridden and reset)
+    'Compose documents, each replacing and overriding services of the one before': (
+        'compose.yaml',
+        lambda n: b''.join(
+            b'---\nservices:\n  web:\n    image: a:%d\n'
+            b'    volumes: [{type: image, source: v:1, target: /v}]\n'
+            b'  s%d: !override\n    image: b:1\n    build: .\n  t:\n    build: .\n'
+            % (i, i % 50) for i in range(n // 128)
+        ),
+    ),
     'a JSON document naming the frontend image': (
         'Dockerfile',
         lambda n: b'{"syntax": "a:1", "x": [\n' + b'"s\\n", 1.5e3, {"k": [true]},\n' * (n // 32) + b'"e"]}\n',
@@ -905,6 +916,26 @@ def test_linear_growth(tmp_path: Path, case: str) -> None:
         write(tmp_path / size / os.path.dirname(name) / 'Chart.yaml', b'name: c\n')
     ratio = growth_ratio(large, small)
     print(f'[growth] {case}: 500 KB / 50 KB = {ratio:.1f}')
+    assert ratio <= 15
+
+
+def test_compose_include_entry_of_many_documents_grows_linearly(tmp_path: Path) -> None:
+    """An include entry whose files hold thousands of documents, each a
+    layer of the merge (each file's documents merged in order): 500 KB of
+    them cost at most 15 times what 50 KB cost."""
+    def tree(folder: Path, size: int) -> Path:
+        documents = b''.join(
+            b'---\nservices:\n  web:\n    image: a:%d\n    build: !reset\n'
+            b'  s%d:\n    image: b:1\n    build: .\n' % (i, i % 50) for i in range(size // 128)
+        )
+        write(folder / 'compose.yaml', b'include:\n  - path: [main.yml, over.yml]\n')
+        write(folder / 'main.yml', documents)
+        write(folder / 'over.yml', documents)
+        return folder
+    small, large = tree(tmp_path / 'small', 50_000), tree(tmp_path / 'large', 500_000)
+    lint_seconds(small)  # warm: the lazily imported modules
+    ratio = growth_ratio(large, small)
+    print(f'[growth] Compose include entry of documents: 500 KB / 50 KB = {ratio:.1f}')
     assert ratio <= 15
 
 
