@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
+import ssl
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,10 +19,14 @@ import pytest
 
 from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.resolve.registry import api_host
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import CONNECTIONS_PER_REGISTRY
 from digestpin_hooks.resolve.registry import is_loopback
+from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.update import main as update_main
 from digestpin_hooks.verify import main as verify_main
+from tests.registries import AcceptingServer
 from tests.registries import auths_entry
 from tests.registries import BASIC
 from tests.registries import DIGEST
@@ -27,7 +36,10 @@ from tests.registries import MANIFEST
 from tests.registries import PASSWORD
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
+from tests.registries import tls_certificate
 from tests.registries import USER
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 
@@ -134,6 +146,94 @@ def test_a_hang_past_the_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert path.read_text() == text
     finally:
         registry.close()
+
+
+
+class SlowHandshakes(AcceptingServer):
+    """A loopback registry that speaks TLS slowly: the first handshake (the
+    hooks' TLS probe) is answered after ``hold`` seconds, with a certificate
+    the probe does not trust (so it finds TLS spoken); every later one is
+    never answered.  ``closed`` holds the time.monotonic() at which the
+    client closed each connection."""
+
+    def __init__(self, cert: tuple[Path, Path], hold: float) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(str(cert[0]), str(cert[1]))
+        self.hold = hold
+        self.accepted = 0
+        self.closed: list[float] = []
+        self.lock = threading.Lock()
+        super().__init__()
+
+    def serve(self, connection: socket.socket) -> None:
+        with self.lock:
+            self.accepted += 1
+            first = self.accepted == 1
+        with connection:
+            if first:
+                time.sleep(self.hold)
+                try:
+                    self.context.wrap_socket(connection, server_side=True).close()
+                except (OSError, ssl.SSLError):  # the probe trusts no certificate
+                    pass
+                return
+            try:
+                while connection.recv(65536):  # the ClientHello, never answered
+                    pass
+            except OSError:
+                pass
+            with self.lock:
+                self.closed.append(time.monotonic())
+
+
+def test_no_connection_outlives_the_deadline_after_a_slow_tls_probe(tmp_path: Path) -> None:
+    """The TLS probe took most of the run; the request's own connection then
+    had the whole timeout again (what was left when the request began), so
+    its thread held a connection open past the deadline, for up to the
+    probe's length.  Every connect and handshake now ends at the deadline:
+    the connection is closed by then and the answer is the thread's own
+    timeout, not the run's fallback."""
+    timeout = 2.0
+    server = SlowHandshakes(tls_certificate(tmp_path / 'tls'), hold=0.6 * timeout)
+    try:
+        query = Query(server.address, 'team/app', '1')
+        start = time.monotonic()
+        answer = ask_all([query], timeout)[query]
+        deadline = time.monotonic() + 2 * timeout
+        while not server.closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.accepted == 2  # the probe, and the request's own connection
+        assert (server.closed[0] - start) / timeout <= 1.15
+        assert answer == Failed(f'{server.address} did not answer within 2 s (--timeout)')
+    finally:
+        server.close()
+
+
+def test_a_slow_tls_registry_ends_the_command_within_its_timeout(tmp_path: Path) -> None:
+    """The command itself returns within --timeout and a small grace (its
+    main thread never waited for a connecting thread past the deadline),
+    with the one timeout message."""
+    timeout = 2.0
+    server = SlowHandshakes(tls_certificate(tmp_path / 'tls'), hold=0.6 * timeout)
+    try:
+        path = tmp_path / 'Dockerfile'
+        path.write_text(f'FROM {server.address}/team/app:1\n')
+        start = time.monotonic()
+        result = subprocess.run(
+            (sys.executable, '-m', 'digestpin_hooks', 'fix', '--source', 'registry',
+             '--timeout', f'{timeout:g}', str(path)),
+            env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True, text=True, timeout=30,
+        )
+        took = time.monotonic() - start
+        assert result.returncode == 1, result.stderr
+        assert (result.stdout.splitlines(), result.stderr.splitlines()) == ([
+            f"{path}:1:6: DP001 '{server.address}/team/app:1' left unpinned: the registry "
+            f'could not be asked: {server.address} did not answer within 2 s (--timeout) '
+            f'(the other references were asked all the same)',
+        ], ['summary: 1 finding (DP001 1) in 1 file'])
+        assert took / timeout <= 1.5
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize('status', (500, 503, 403))

@@ -619,6 +619,50 @@ def decoders(content_encoding: str, limit: int) -> list[_Layer]:
     return []
 
 
+def _left(end: float) -> float:
+    """Seconds left until ``end``; socket.timeout, as a socket's own
+    timeout would say, once it has passed."""
+    left = end - time.monotonic()
+    if left <= 0:
+        raise socket.timeout('past the deadline')
+    return left
+
+
+def _connect_by(connection: http.client.HTTPConnection, end: float) -> None:
+    """Make ``connection`` connect by the deadline ``end``: each address of
+    its host is given what is left of it, and the socket then times out at
+    it.  http.client gives the connect and then the TLS handshake (after
+    a proxy's CONNECT) the whole timeout each, taken when the connection
+    was made: a thread that started connecting late (after a TLS probe
+    that took most of the run) or to a host slow to accept and then to
+    answer the handshake went on past the deadline, for up to the time
+    left when it began.  (A host name is still resolved by the system,
+    whose own timeouts bound that.)"""
+    def create_connection(
+            address: tuple[str, int], timeout: object = None, source_address: object = None,
+    ) -> socket.socket:
+        host, port = address
+        error: OSError | None = None
+        for family, kind, protocol, _, where in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, protocol)
+            try:
+                sock.settimeout(_left(end))
+                sock.connect(where)
+            except OSError as e:
+                sock.close()
+                error = e
+                continue
+            # the handshake and the request: a connect that ended right at
+            # the deadline times out at the next step, a host reached
+            sock.settimeout(max(end - time.monotonic(), 0.001))
+            return sock
+        raise error if error is not None else OSError(f'no address for {host}')
+
+    # http.client's own hook for making the socket (an attribute it sets
+    # to socket.create_connection, which its stubs do not declare)
+    connection._create_connection = create_connection  # type: ignore[attr-defined]
+
+
 class _DeadlineIO(io.RawIOBase):
     """The socket's reader under an answer, whose timeout is set to what is
     left of the deadline before each read: http.client reads status lines
@@ -636,10 +680,7 @@ class _DeadlineIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int | None:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise socket.timeout('past the deadline')
-        self.sock.settimeout(left)
+        self.sock.settimeout(_left(self.end))
         return self.raw.readinto(buffer)
 
     def close(self) -> None:
@@ -1191,24 +1232,24 @@ class Registry:
         host is tried over HTTPS first, then over HTTP where allowed.
         ``guessed``: ``url`` was built before its scheme was known; another
         connection may have learnt meanwhile that HTTPS fails there."""
-        timeout = self.deadline.remaining()
+        self.deadline.remaining()  # _Stop: past the deadline
         if guessed and self.scheme == 'http' and url.scheme == 'https' and self.is_own(url):
             url = self.own_url(url.target, 'http')
         if not self.scheme and self.is_own(url):
             plain = self.own_url(url.target, 'http')
             if self.plain_http_allowed(plain):
-                early = self._ask_while_probing(method, plain, headers, timeout)
+                early = self._ask_while_probing(method, plain, headers)
                 if early is not None:
                     return early, plain
                 # as Docker does for insecure registries: HTTPS first, then HTTP
                 try:
                     if not self._tls_spoken(url):
                         raise _fail('no TLS')
-                    response = self._raw(method, url, headers, timeout)
+                    response = self._raw(method, url, headers)
                 except _Stop as tls_failure:
                     self.scheme = 'http'
                     try:
-                        return self._raw(method, plain, headers, self.deadline.remaining()), plain
+                        return self._raw(method, plain, headers), plain
                     except _Stop:
                         if self._tls and not _unreachable(tls_failure):
                             # it speaks TLS: why HTTPS failed is the answer
@@ -1220,7 +1261,7 @@ class Registry:
                 self.scheme = 'https'
                 return response, url
             self.scheme = 'https'
-        return self._raw(method, url, headers, timeout), url
+        return self._raw(method, url, headers), url
 
     def _tls_spoken(self, url: Url) -> bool:
         """``_speaks_tls``, learnt once per registry: the connections that
@@ -1243,7 +1284,7 @@ class Registry:
             self._tls_lock.release()
 
     def _ask_while_probing(
-            self, method: str, plain: Url, headers: dict[str, str], timeout: float,
+            self, method: str, plain: Url, headers: dict[str, str],
     ) -> Answer | None:
         """The answer over plain HTTP to a loopback registry's own host,
         asked while another connection's TLS probe is in flight, so that
@@ -1291,7 +1332,7 @@ class Registry:
             return self._tls is False
 
         try:
-            answer = self._raw(method, plain, headers, timeout, hold=verdict)
+            answer = self._raw(method, plain, headers, hold=verdict)
         except (_Stop, _Discarded):
             return None
         self.scheme = 'http'
@@ -1311,6 +1352,7 @@ class Registry:
         connection = http.client.HTTPSConnection(
             url.host, url.port, timeout=timeout, context=_untrusting_context(),
         )
+        _connect_by(connection, self.deadline.end)
         try:
             connection.connect()
         except ssl.SSLCertVerificationError:
@@ -1352,9 +1394,15 @@ class Registry:
 
     def _connect(self, url: Url, proxy: Proxy | None, timeout: float) -> http.client.HTTPConnection:
         """A new connection (not opened yet: http.client opens it with the
-        first request): HTTPS verified against the CA bundle, through the
-        proxy in a CONNECT tunnel whose TLS is the registry's, end to end;
-        plain HTTP to the proxy, which is sent the absolute URL."""
+        first request), which connects by the deadline: HTTPS verified
+        against the CA bundle, through the proxy in a CONNECT tunnel whose
+        TLS is the registry's, end to end; plain HTTP to the proxy, which
+        is sent the absolute URL."""
+        connection = self._new_connection(url, proxy, timeout)
+        _connect_by(connection, self.deadline.end)
+        return connection
+
+    def _new_connection(self, url: Url, proxy: Proxy | None, timeout: float) -> http.client.HTTPConnection:
         if url.scheme == 'http':
             where = proxy.url if proxy is not None else url
             return http.client.HTTPConnection(where.host, where.port, timeout=timeout)
@@ -1394,7 +1442,7 @@ class Registry:
         connection.close()
 
     def _raw(
-            self, method: str, url: Url, headers: dict[str, str], timeout: float,
+            self, method: str, url: Url, headers: dict[str, str],
             hold: Callable[[], bool] | None = None,
     ) -> Answer:
         """One request, its answer's body not read yet.  A kept connection
@@ -1415,8 +1463,9 @@ class Registry:
             if proxy.authorization:
                 sent['Proxy-Authorization'] = proxy.authorization
         for attempt in range(2):
-            if attempt:
-                timeout = self.deadline.remaining()  # what is left, not what was
+            # what is left now, not what was when the request began (a TLS
+            # probe may have taken most of it meanwhile)
+            timeout = self.deadline.remaining()
             connection = self._take(key)
             kept = connection is not None
             if connection is None:
@@ -1568,7 +1617,7 @@ class Registry:
         if credential is not None:
             headers['Authorization'] = _basic(credential)
         target = realm.target + ('&' if '?' in realm.target else '?') + urlencode(query)
-        response = self._raw('GET', realm.replace(target=target), headers, self.deadline.remaining())
+        response = self._raw('GET', realm.replace(target=target), headers)
         if response.status_code != 200:
             response.release()
             if response.status_code == 401:
