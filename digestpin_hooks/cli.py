@@ -38,6 +38,15 @@ class Terminated(KeyboardInterrupt):
 
 
 def _terminate(signum: int, frame: object) -> None:
+    # the first SIGTERM unwinds the run; another one while it unwinds (the
+    # credential helpers being killed, a temporary file removed, the
+    # message, the exit) is ignored: raised there, it cut that short (a
+    # helper off the list of running ones and not killed yet was left
+    # running) or escaped the run as a traceback.  A helper started after
+    # this (a worker thread's, until the exit) ignores SIGTERM too: every
+    # helper is killed with SIGKILL
+    import _signal  # type: ignore[import-not-found,unused-ignore]
+    _signal.signal(_signal.SIGTERM, _signal.SIG_IGN)
     raise Terminated
 
 

@@ -410,6 +410,62 @@ def test_a_signal_ends_the_helper_too(
         registry.close()
 
 
+
+def test_a_second_sigterm_leaves_no_helper_running(tmp_path: Path) -> None:
+    """SIGTERM twice, the second at any moment of the first's unwinding
+    (the helpers of four registries being killed, the message, the exit):
+    every helper is killed, and the run ends once, as terminated.  The
+    second signal used to cut that short: a helper taken off the list of
+    running ones and not killed yet was left running, and a Terminated
+    raised after the run's own handler escaped as a traceback (exit
+    status 1).  The gap between the signals sweeps 0 to 11 ms, twice (the
+    unwinding takes some 20 ms)."""
+    tries = 24
+    registries = [
+        basic_then(serve_index(Request('GET', '/v2/team/app/manifests/x', {}, 0)))
+        for _ in range(4)
+    ]
+    outcomes = []
+    try:
+        for attempt in range(tries):
+            folder = tmp_path / str(attempt)
+            pids = folder / 'pids'
+            pids.mkdir(parents=True)
+            program = folder / 'bin' / 'docker-credential-slow'
+            program.parent.mkdir()
+            program.write_text(  # its pid, as a file's name once it runs; then it waits
+                f'#!{sys.executable}\n'
+                'import os, sys, time\n'
+                'sys.stdin.read()\n'
+                f'open(os.path.join({str(pids)!r}, str(os.getpid())), "x").close()\n'
+                'time.sleep(300)\n',
+            )
+            program.chmod(program.stat().st_mode | stat.S_IXUSR)
+            helper_config(folder / 'home', 'slow')
+            path = pinned(folder, *(registry.address for registry in registries))
+            env = {**os.environ, 'PYTHONPATH': ROOT, 'HOME': str(folder / 'home'),
+                   'PATH': f'{program.parent}:{os.environ["PATH"]}'}
+            child = subprocess.Popen(
+                (sys.executable, '-m', 'digestpin_hooks', 'verify', '--timeout', '60', str(path)),
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            end = time.monotonic() + 10
+            while len(list(pids.iterdir())) < len(registries):
+                assert time.monotonic() < end, 'the helpers never started'
+                time.sleep(0.002)
+            child.send_signal(signal.SIGTERM)
+            time.sleep(attempt % 12 * 0.001)
+            child.send_signal(signal.SIGTERM)
+            _, err = child.communicate(timeout=20)
+            running = [int(p.name) for p in pids.iterdir() if not process_gone(int(p.name))]
+            for pid in running:  # not left behind by the test either
+                os.killpg(pid, signal.SIGKILL)
+            outcomes.append((child.returncode, err.splitlines(), running))
+        assert outcomes == [(143, ['digestpin-verify: terminated'], [])] * tries
+    finally:
+        for registry in registries:
+            registry.close()
+
 # --- malformed answers never raise ---------------------------------------------
 
 def test_retry_after_of_non_ascii_digits_is_ignored(
