@@ -221,35 +221,55 @@ def find_program(name: str) -> str | None:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill the helper's process group (what it started too), then reap it;
-    once only, whichever thread comes first.  The helper is not reaped
-    before the kill, so its group id cannot belong to another process."""
+    """Kill the helper's process group (what it started too), once,
+    whichever thread comes first, then reap it."""
+    _kill(process)
+    # only once killed (here or by another thread): its group id cannot
+    # belong to another process while it is killed
+    process.wait()
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the helper's process group, unless another thread did; off the
+    list of running helpers only once killed, so that an exception between
+    the two (^C) leaves it killed, or listed for the exit to kill."""
     # imported here, with subprocess (which imports it): its enums of every
     # signal are three million instructions of each registry run
     import signal
     with _RUNNING_LOCK:
         if process not in _RUNNING:
             return
-        _RUNNING.discard(process)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass  # the group is gone already
-        process.wait()
+        _RUNNING.discard(process)
 
 
 def stop_helpers() -> None:
-    """Kill every helper still running (the end of a run, ^C, SIGTERM)."""
+    """Kill every helper still running (the end of a run, ^C, SIGTERM):
+    all of them before any is reaped, so that a signal while one is
+    reaped leaves none running."""
     with _RUNNING_LOCK:
         running = list(_RUNNING)
     for process in running:
-        _kill_group(process)
+        _kill(process)
+    for process in running:
+        process.wait()
 
 
 def _at_exit() -> None:
     global _ending
     with _RUNNING_LOCK:
         _ending = True
+    # the process is ending: a signal now (a first SIGTERM, a ^C) could
+    # only cut the killing of the last helpers short, with a traceback
+    import _signal  # type: ignore[import-not-found,unused-ignore]
+    try:
+        _signal.signal(_signal.SIGTERM, _signal.SIG_IGN)
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    except ValueError:
+        pass  # not the main thread: its signals raise nothing here
     stop_helpers()
 
 
