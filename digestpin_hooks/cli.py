@@ -37,17 +37,20 @@ class Terminated(KeyboardInterrupt):
     that a temporary file being written is removed."""
 
 
-def _terminate(signum: int, frame: object) -> None:
-    # the first SIGTERM unwinds the run; another one while it unwinds (the
-    # credential helpers being killed, a temporary file removed, the
-    # message, the exit) is ignored: raised there, it cut that short (a
-    # helper off the list of running ones and not killed yet was left
-    # running) or escaped the run as a traceback.  A helper started after
-    # this (a worker thread's, until the exit) ignores SIGTERM too: every
-    # helper is killed with SIGKILL
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM or ^C (SIGINT): the first unwinds the run; another one of
+    either while it unwinds (the credential helpers being killed, a
+    temporary file removed, the message, the exit) is ignored: raised
+    there, it cut that short (a helper off the list of running ones and
+    not killed yet was left running) or escaped the run as a traceback.
+    A helper started after this (a worker thread's, until the exit)
+    ignores both too: every helper is killed with SIGKILL."""
     import _signal  # type: ignore[import-not-found,unused-ignore]
     _signal.signal(_signal.SIGTERM, _signal.SIG_IGN)
-    raise Terminated
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    if signum == _signal.SIGTERM:
+        raise Terminated
+    raise KeyboardInterrupt
 
 
 def seconds(text: str) -> float:
@@ -384,9 +387,13 @@ def run(
     from digestpin_hooks.config import ConfigError
     from digestpin_hooks.text import printable
     try:
-        signal.signal(signal.SIGTERM, _terminate)
+        for number in (signal.SIGTERM, signal.SIGINT):
+            # one ignored by whoever started us (nohup, a background job
+            # of a shell) stays ignored, as Python itself leaves SIGINT
+            if signal.getsignal(number) != signal.SIG_IGN:
+                signal.signal(number, _stop)
     except ValueError:
-        pass  # not the main thread (a test): SIGTERM keeps its default
+        pass  # not the main thread (a test): signals keep their handlers
     try:
         apply_config(args)
     except ConfigError as e:

@@ -411,8 +411,14 @@ def test_a_signal_ends_the_helper_too(
 
 
 
-def test_a_second_sigterm_leaves_no_helper_running(tmp_path: Path) -> None:
-    """SIGTERM twice, the second at any moment of the first's unwinding
+@pytest.mark.parametrize(('number', 'status', 'said'), [
+    (signal.SIGTERM, 143, 'terminated'),
+    (signal.SIGINT, 130, 'interrupted'),
+])
+def test_a_second_signal_leaves_no_helper_running(
+        tmp_path: Path, number: int, status: int, said: str,
+) -> None:
+    """SIGTERM twice (or ^C twice), the second at any moment of the first's unwinding
     (the helpers of four registries being killed, the message, the exit):
     every helper is killed, and the run ends once, as terminated.  The
     second signal used to cut that short: a helper taken off the list of
@@ -453,15 +459,15 @@ def test_a_second_sigterm_leaves_no_helper_running(tmp_path: Path) -> None:
             while len(list(pids.iterdir())) < len(registries):
                 assert time.monotonic() < end, 'the helpers never started'
                 time.sleep(0.002)
-            child.send_signal(signal.SIGTERM)
+            child.send_signal(number)
             time.sleep(attempt % 12 * 0.001)
-            child.send_signal(signal.SIGTERM)
+            child.send_signal(number)
             _, err = child.communicate(timeout=20)
             running = [int(p.name) for p in pids.iterdir() if not process_gone(int(p.name))]
             for pid in running:  # not left behind by the test either
                 os.killpg(pid, signal.SIGKILL)
             outcomes.append((child.returncode, err.splitlines(), running))
-        assert outcomes == [(143, ['digestpin-verify: terminated'], [])] * tries
+        assert outcomes == [(status, [f'digestpin-verify: {said}'], [])] * tries
     finally:
         for registry in registries:
             registry.close()
