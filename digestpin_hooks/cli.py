@@ -384,16 +384,34 @@ def run(
     except ImportError:  # an interpreter without it
         import signal  # type: ignore[no-redef,unused-ignore]
 
+    # a signal is the run's to report from the moment its handler is set:
+    # one while the configuration was read (a pyproject.toml of a megabyte
+    # parses for a second) escaped as a traceback
+    try:
+        try:
+            for number in (signal.SIGTERM, signal.SIGINT):
+                # one ignored by whoever started us (nohup, a background job
+                # of a shell) stays ignored, as Python itself leaves SIGINT
+                if signal.getsignal(number) != signal.SIG_IGN:
+                    signal.signal(number, _stop)
+        except ValueError:
+            pass  # not the main thread (a test): signals keep their handlers
+        return _configured_run(prog, command, args)
+    except Terminated:
+        print(f'{prog}: terminated', file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print(f'{prog}: interrupted', file=sys.stderr)
+        return 130
+
+
+def _configured_run(
+        prog: str,
+        command: Callable[[argparse.Namespace], int],
+        args: argparse.Namespace,
+) -> int:
     from digestpin_hooks.config import ConfigError
     from digestpin_hooks.text import printable
-    try:
-        for number in (signal.SIGTERM, signal.SIGINT):
-            # one ignored by whoever started us (nohup, a background job
-            # of a shell) stays ignored, as Python itself leaves SIGINT
-            if signal.getsignal(number) != signal.SIG_IGN:
-                signal.signal(number, _stop)
-    except ValueError:
-        pass  # not the main thread (a test): signals keep their handlers
     try:
         apply_config(args)
     except ConfigError as e:
@@ -420,12 +438,6 @@ def run(
         _freezes_at_exit = True
     try:
         return command(args)
-    except Terminated:
-        print(f'{prog}: terminated', file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print(f'{prog}: interrupted', file=sys.stderr)
-        return 130
     except Exception as e:
         # a bug of ours: one line, not a traceback (DIGESTPIN_DEBUG=1 shows it)
         import os

@@ -4,6 +4,7 @@ argparse."""
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 from digestpin_hooks import cli
 from digestpin_hooks import lint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def parsed_by_argparse(argv: list[str]) -> dict[str, object]:
@@ -282,3 +285,34 @@ def test_each_hooks_table_names_its_parsers_options_alike(hook: str) -> None:
         for table in tables for option, (dest, what, detail) in table.items()
     }
     assert ours == table_of(parser)
+
+
+@pytest.mark.parametrize(('number', 'status', 'said'), [
+    ('SIGTERM', 143, 'digestpin-lint: terminated'),
+    ('SIGINT', 130, 'digestpin-lint: interrupted'),
+])
+def test_a_signal_while_the_configuration_is_read_ends_in_one_line(
+        tmp_path: Path, number: str, status: int, said: str,
+) -> None:
+    """SIGTERM or ^C while the configuration file is read (a pyproject.toml
+    of a megabyte takes a second to parse): the run's handler was set, and
+    what it raised came before the run's own handling of it, so it
+    escaped as a traceback, exit status 1."""
+    (tmp_path / '.git').mkdir()
+    (tmp_path / 'pyproject.toml').write_text('[tool.digestpin]\nstrict = true\n')
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    code = (
+        'import os, signal\n'
+        'from digestpin_hooks import config, lint\n'
+        'read = config._read\n'
+        'def read_then_signal(path):\n'
+        f'    os.kill(os.getpid(), signal.{number})\n'
+        '    return read(path)\n'
+        'config._read = read_then_signal\n'
+        "raise SystemExit(lint.main(['Dockerfile']))\n"
+    )
+    result = subprocess.run(
+        (sys.executable, '-c', code), capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stderr.splitlines()) == (status, [said])
