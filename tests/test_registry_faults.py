@@ -535,3 +535,41 @@ def test_proxies_from_the_environment_apply_and_netrc_is_never_read(
         assert all('authorization' not in r.headers for r in registry.requests)
     finally:
         registry.close()
+
+
+def test_a_host_whose_first_address_has_no_socket_family_here(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """localhost named ::1 first (as /etc/hosts does) on a machine whose
+    kernel runs without IPv6 (ipv6.disable=1: no AF_INET6 socket can be
+    made, EAFNOSUPPORT): the next address, 127.0.0.1, is tried, as
+    socket.create_connection does.  The deadline's own connect made the
+    socket outside its try, so the host was 'cannot connect', unreachable
+    (what verify --offline-ok forgives), with the registry up.  The kernel
+    without IPv6 is what a test cannot have on demand: its one effect,
+    socket() refusing the family, is what stands in for it."""
+    import errno
+    registry = ScriptedRegistry(serve_manifest)
+    real_getaddrinfo, real_socket = socket.getaddrinfo, socket.socket
+
+    def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> list[object]:
+        found = list(real_getaddrinfo(host, port, *args, **kwargs))  # type: ignore[arg-type]
+        if host == 'localhost':
+            found.insert(0, (socket.AF_INET6, socket.SOCK_STREAM, 6, '', ('::1', port, 0, 0)))
+        return found
+
+    def no_ipv6(family: int = -1, *args: object, **kwargs: object) -> socket.socket:
+        if family == socket.AF_INET6:
+            raise OSError(errno.EAFNOSUPPORT, 'Address family not supported by protocol')
+        return real_socket(family, *args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        port = registry.address.rsplit(':', 1)[1]
+        path, _ = pinned_file(tmp_path, f'localhost:{port}')
+        monkeypatch.setattr(socket, 'getaddrinfo', getaddrinfo)
+        monkeypatch.setattr(socket, 'socket', no_ipv6)
+        assert verify_main(['--timeout', '10', str(path)]) == 0, capsys.readouterr()
+        assert len(registry.requests) >= 1
+    finally:
+        monkeypatch.undo()
+        registry.close()

@@ -644,12 +644,17 @@ def _connect_by(connection: http.client.HTTPConnection, end: float) -> None:
         host, port = address
         error: OSError | None = None
         for family, kind, protocol, _, where in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-            sock = socket.socket(family, kind, protocol)
+            sock = None
             try:
+                # made in the try, as socket.create_connection makes it: a
+                # family the kernel lacks (::1 first, IPv6 disabled) is one
+                # address that failed, not the host
+                sock = socket.socket(family, kind, protocol)
                 sock.settimeout(_left(end))
                 sock.connect(where)
             except OSError as e:
-                sock.close()
+                if sock is not None:
+                    sock.close()
                 error = e
                 continue
             # the handshake and the request: a connect that ended right at
