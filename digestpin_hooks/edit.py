@@ -1,6 +1,7 @@
 """Edits -> bytes -> files: splice exact spans, write atomically, show diffs."""
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -287,12 +288,22 @@ def write_atomically(
     if not mode & 0o222:
         raise WriteRefused('is read-only (no write permission bit): not written')
     folder = os.path.dirname(target) or '.'
-    # imported here, to write: with shutil, 10 million instructions that a
-    # run writing nothing (--dry-run, files already pinned) does without
-    import tempfile
-    # a short name of our own: target names near 255 bytes must still work
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix='.digestpin-', suffix='.tmp')
+    # a short name of our own (target names near 255 bytes must still
+    # work), named before the file is made, inside the try that removes
+    # it: a SIGTERM or ^C right after tempfile.mkstemp made the file, before
+    # its name came back, left it behind
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOFOLLOW', 0)
+    temporary = ''
     try:
+        for _ in range(100):
+            temporary = os.path.join(folder, f'.digestpin-{os.urandom(6).hex()}.tmp')
+            try:
+                fd = os.open(temporary, flags, 0o600)
+                break
+            except FileExistsError:
+                temporary = ''  # another's file: never removed
+        else:
+            raise FileExistsError(errno.EEXIST, 'no unused temporary file name', folder)
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
@@ -308,7 +319,8 @@ def write_atomically(
         os.replace(temporary, target)
     except BaseException:
         try:
-            os.unlink(temporary)
+            if temporary:
+                os.unlink(temporary)
         except OSError:
             pass
         raise

@@ -224,6 +224,45 @@ raise SystemExit(fix.main([{str(path)!r}]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['Dockerfile']
 
 
+@pytest.mark.parametrize(('number', 'status', 'said'), [
+    ('SIGTERM', 143, 'digestpin-fix: terminated'),
+    ('SIGINT', 130, 'digestpin-fix: interrupted'),
+])
+def test_a_signal_as_the_temporary_file_is_made_leaves_none(
+        tmp_path: Path, number: str, status: int, said: str,
+) -> None:
+    """SIGTERM or ^C the moment the temporary file exists, before its name
+    is known to the write (it arrived inside tempfile.mkstemp, whose name
+    came back only after the file was made): the temporary file was left
+    behind beside the original."""
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(ORIGINAL)
+    code = f'''
+import os, signal
+from digestpin_hooks import edit, fix
+from digestpin_hooks.resolve.answers import Found
+real_open = os.open
+def open_then_signal(name, *args, **kwargs):
+    fd = real_open(name, *args, **kwargs)
+    if os.path.basename(name).startswith('.digestpin-'):
+        os.kill(os.getpid(), signal.{number})
+    return fd
+os.open = open_then_signal
+class Knows:
+    def digests(self, keys):
+        return {{k: Found({DIGEST!r}) for k in keys}}
+fix.open_source = lambda *a, **k: Knows()
+raise SystemExit(fix.main([{str(path)!r}]))
+'''
+    result = subprocess.run(
+        (sys.executable, '-c', code), capture_output=True, text=True,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stderr) == (status, f'{said}\n')
+    assert path.read_bytes() == ORIGINAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['Dockerfile']
+
+
 def test_chattr_and_mount_are_here() -> None:
     """The tests above need these tools; under CI their absence fails."""
     for tool in ('chattr', 'mount', 'umount'):
