@@ -33,24 +33,40 @@ WARNING_CODES = tuple(code for code, rule in RULES.items() if rule.severity == W
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (what pre-commit and CI send to cancel): unwinds like ^C, so
-    that a temporary file being written is removed."""
+    """SIGTERM (what pre-commit and CI send to cancel) or SIGHUP (the
+    terminal closed): unwinds like ^C, so that a temporary file being
+    written is removed and no credential helper is left running."""
+
+    def __init__(self, signum: int, said: str) -> None:
+        super().__init__(said)
+        self.status = 128 + signum  # as a shell reports a process it ended
+        self.said = said
+
+
+# the signals that end a run, and what its last line says of each (SIGINT
+# is ^C: KeyboardInterrupt); SIGHUP is not on every system
+_STOPPING = {'SIGTERM': 'terminated', 'SIGINT': 'interrupted', 'SIGHUP': 'hung up'}
 
 
 def _stop(signum: int, frame: object) -> None:
-    """SIGTERM or ^C (SIGINT): the first unwinds the run; another one of
-    either while it unwinds (the credential helpers being killed, a
+    """SIGTERM, ^C (SIGINT) or SIGHUP: the first unwinds the run; another
+    one of any while it unwinds (the credential helpers being killed, a
     temporary file removed, the message, the exit) is ignored: raised
     there, it cut that short (a helper off the list of running ones and
     not killed yet was left running) or escaped the run as a traceback.
     A helper started after this (a worker thread's, until the exit)
-    ignores both too: every helper is killed with SIGKILL."""
+    ignores them too: every helper is killed with SIGKILL."""
     import _signal  # type: ignore[import-not-found,unused-ignore]
-    _signal.signal(_signal.SIGTERM, _signal.SIG_IGN)
-    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    if signum == _signal.SIGTERM:
-        raise Terminated
-    raise KeyboardInterrupt
+    said = 'terminated'
+    for name, words in _STOPPING.items():
+        number = getattr(_signal, name, None)
+        if number is not None:
+            _signal.signal(number, _signal.SIG_IGN)
+            if number == signum:
+                said = words
+    if signum == _signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum, said)
 
 
 def seconds(text: str) -> float:
@@ -389,20 +405,30 @@ def run(
     # parses for a second) escaped as a traceback
     try:
         try:
-            for number in (signal.SIGTERM, signal.SIGINT):
+            for name in _STOPPING:
+                number = getattr(signal, name, None)
                 # one ignored by whoever started us (nohup, a background job
                 # of a shell) stays ignored, as Python itself leaves SIGINT
-                if signal.getsignal(number) != signal.SIG_IGN:
+                if number is not None and signal.getsignal(number) != signal.SIG_IGN:
                     signal.signal(number, _stop)
         except ValueError:
             pass  # not the main thread (a test): signals keep their handlers
         return _configured_run(prog, command, args)
-    except Terminated:
-        print(f'{prog}: terminated', file=sys.stderr)
-        return 143
+    except Terminated as e:
+        _last_word(f'{prog}: {e.said}')
+        return e.status
     except KeyboardInterrupt:
-        print(f'{prog}: interrupted', file=sys.stderr)
+        _last_word(f'{prog}: interrupted')
         return 130
+
+
+def _last_word(line: str) -> None:
+    """Say why the run ended, where stderr may be gone (a closed terminal
+    whose SIGHUP ended it: EIO), without a traceback either way."""
+    try:
+        print(line, file=sys.stderr)
+    except OSError:
+        pass
 
 
 def _configured_run(

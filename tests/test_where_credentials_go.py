@@ -414,13 +414,15 @@ def test_a_signal_ends_the_helper_too(
 @pytest.mark.parametrize(('number', 'status', 'said'), [
     (signal.SIGTERM, 143, 'terminated'),
     (signal.SIGINT, 130, 'interrupted'),
+    (signal.SIGHUP, 129, 'hung up'),
 ])
 def test_a_second_signal_leaves_no_helper_running(
         tmp_path: Path, number: int, status: int, said: str,
 ) -> None:
-    """SIGTERM twice (or ^C twice), the second at any moment of the first's unwinding
-    (the helpers of four registries being killed, the message, the exit):
-    every helper is killed, and the run ends once, as terminated.  The
+    """SIGTERM twice (or ^C, or SIGHUP: a closed terminal), the second at
+    any moment of the first's unwinding (the helpers of four registries
+    being killed, the message, the exit): every helper is killed, and the
+    run ends once, with the signal's status and one line.  The
     second signal used to cut that short: a helper taken off the list of
     running ones and not killed yet was left running, and a Terminated
     raised after the run's own handler escaped as a traceback (exit
