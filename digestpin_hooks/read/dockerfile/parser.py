@@ -568,6 +568,8 @@ class _Scanner:
         self.unknown: list[tuple[int, int, str]] = []
         self.starts: list[int] = []  # of every instruction read
         self.lowered: str | None = None
+        # an offset above which the text is blank and comment lines only
+        self.comments_until = 0
 
     def is_skipped(self, line: str) -> bool:
         head = line.lstrip(GO_SPACE)
@@ -695,14 +697,19 @@ class _Scanner:
                 return (last == escape or last in ' \t\r') and _continues(head, escape)
         return False
 
-    def instruction_start(self, offset: int) -> int:
+    def instruction_start(self, offset: int, floor: int = 0) -> int:
         """Where the instruction holding the line at ``offset`` starts: go
-        back while the previous line that counts is a continued one."""
+        back while the previous line that counts is a continued one.
+
+        ``floor``: where an instruction read before ends (the line there
+        starts one): the walk stops at it, rather than crossing the blank
+        and comment lines above to that instruction's last line, which
+        does not continue."""
         text = self.text
         escape = self.escape
         start = offset
         line_start = offset
-        while line_start > 0:
+        while line_start > floor:
             previous = text.rfind('\n', 0, line_start - 1) + 1
             head = text[previous:line_start - 1].lstrip(GO_SPACE)
             line_start = previous
@@ -713,6 +720,11 @@ class _Scanner:
             if last != escape and last not in ' \t\r' or not _continues(head, escape):
                 break
             start = previous
+        else:
+            if start == offset and line_start == 0:
+                # every line above is blank or a comment: what parse asks
+                # comments_only next, told by this walk over the same lines
+                self.comments_until = offset
         return start
 
     def candidates(self) -> Iterator[Instruction]:
@@ -738,7 +750,7 @@ class _Scanner:
             at = m.start()
             if at < done:
                 continue  # inside the instruction just read
-            start = self.instruction_start(at) if at else 0
+            start = self.instruction_start(at, done) if at else 0
             if start < done:
                 continue
             line_number += text.count('\n', counted, start)
@@ -759,10 +771,13 @@ def comments_only(text: str, end: int) -> bool:
     return True
 
 
-def _before_first_stage(text: str, escape: str, first_from: int) -> tuple[int, bool]:
+def _before_first_stage(
+        text: str, escape: str, first_from: int, comments_until: int = 0,
+) -> tuple[int, bool]:
     """(line of the first instruction other than ARG before the first FROM,
-    or 0; whether there is any instruction there)."""
-    if comments_only(text, first_from):
+    or 0; whether there is any instruction there).  ``comments_until``: an
+    offset above which the text is known to hold no instruction."""
+    if first_from <= comments_until or comments_only(text, first_from):
         return 0, False  # the common case: comments and blank lines only
     scanner = _Scanner(text[:first_from], escape, True)
     any_instruction = False
@@ -822,7 +837,9 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
         if ins.cmd == 'from':
             first_from = ins.start
             break
-    stageless, any_before = _before_first_stage(text, escape, first_from)
+    stageless, any_before = _before_first_stage(
+        text, escape, first_from, scanner.comments_until,
+    )
     if first_from == len(text) and not any_before:
         raise DockerfileError('file with no instructions')
     return Dockerfile(
