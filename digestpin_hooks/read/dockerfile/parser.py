@@ -224,9 +224,14 @@ def detect_syntax(text: str) -> Directive | None:
     """The frontend image BuildKit's DetectSyntax finds: ``# syntax=``,
     else ``// syntax=``, else a JSON document's ``syntax`` key (after a
     ``#!`` first line, as for the comments)."""
-    if text[:1] not in ('#', '/', '{') and not text.lstrip()[:1] == '{':
+    first = text[:1]
+    if first not in ('#', '/', '{') and not text.lstrip()[:1] == '{':
         return None  # the common case: the file starts with an instruction
-    found = _syntax_in_comments(text, '#') or _syntax_in_comments(text, '//')
+    found = _syntax_in_comments(text, '#')
+    if found is None and (first == '/' or text.startswith('#!')):
+        # (a first line starting with # but not #! is no // comment: the
+        # search for them is not started, in half the files)
+        found = _syntax_in_comments(text, '//')
     if found is not None:
         return found
     begin = text.find('\n') + 1 if text.startswith('#!') else 0
