@@ -119,3 +119,13 @@ def test_with_digest() -> None:
     ref = parse_reference('node:20')
     assert ref.with_digest(D64) == f'node:20@{D64}'
     assert ref.with_digest(D64, keep_tag=False) == f'node@{D64}'
+
+
+def test_a_short_reference_is_parsed_once_a_long_one_is_not_kept() -> None:
+    # the files of a repository name the same images: a text parsed lately
+    # is answered by the same (immutable) record; a long one, which a
+    # hostile file can make megabytes long, is parsed again, not kept
+    assert parse_reference('node:20') is parse_reference('node:20')
+    long = 'r' * 600 + '.io/app:1'
+    assert parse_reference(long) == parse_reference(long) == Reference('r' * 600 + '.io', 'app', '1', '')
+    assert parse_reference(long) is not parse_reference(long)
