@@ -199,3 +199,19 @@ def test_the_text_report_writes_each_files_lines_in_one_call() -> None:
         "Dockerfile:1:6: DP001 'a:1' is not pinned to a digest\n"
         "Dockerfile:2:6: DP001 'a:1' is not pinned to a digest\n",
     ]
+
+
+@pytest.mark.parametrize('output_format', ('text', 'github'))
+def test_a_report_writes_its_lines_in_one_call(output_format: str) -> None:
+    """fix's report of its pins (and any line format's): one write for all
+    the lines, not two a line, each a system call where output is
+    unbuffered and a wake-up of whatever reads the pipe."""
+    stdout, stderr = _CountingStream(), _CountingStream()
+    notes = [Note('Dockerfile', line, 6, f'would pin a:{line} -> a:{line}@sha256:1') for line in (1, 2, 3)]
+    report([], [], output_format, notes=notes, done='3 would be pinned', stdout=stdout, stderr=stderr)  # type: ignore[arg-type]
+    assert stdout.writes == [{
+        'text': ''.join(f'Dockerfile:{n}:6: would pin a:{n} -> a:{n}@sha256:1\n' for n in (1, 2, 3)),
+        'github': ''.join(
+            f'::notice file=Dockerfile,line={n},col=6::would pin a:{n} -> a:{n}@sha256:1\n' for n in (1, 2, 3)
+        ),
+    }[output_format]]

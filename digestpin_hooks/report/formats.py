@@ -18,6 +18,7 @@ from digestpin_hooks.text import valid_unicode
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Iterable
     from typing import Sequence
     from typing import TextIO
 
@@ -226,8 +227,7 @@ def report(
         json.dump(valid_strings(sarif_log(findings, errors)), stdout, indent=2)
         stdout.write('\n')
     elif output_format == 'github':
-        for line in github_lines(findings, errors, notes):
-            print(printable(line), file=stdout)
+        _write_lines(stdout, github_lines(findings, errors, notes))
         return  # the workflow commands already carry the errors
     else:
         # notes (pins) and findings together, in line order within each
@@ -240,10 +240,8 @@ def report(
             + [((order[f.path], f.line, f.column), finding_line(f)) for f in findings],
             key=lambda pair: pair[0],
         )
-        for _, line in lines:
-            print(printable(line), file=stdout)
-        for text in more_lines:  # a command's own text lines (update's table)
-            print(printable(text), file=stdout)
+        # with a command's own text lines (update's table)
+        _write_lines(stdout, [*(line for _, line in lines), *more_lines])
     for error in errors:
         print(printable(error_line(error)), file=stderr)
     if output_format == 'text' and (findings or done):
@@ -251,6 +249,16 @@ def report(
         summary = summary_line(findings, errors, done)
         if summary:
             print(printable(summary), file=stderr)
+
+
+def _write_lines(stream: TextIO, lines: Iterable[str]) -> None:
+    """Lines as ``print`` writes each, in one call: where output is
+    unbuffered (PYTHONUNBUFFERED, common in CI), each ``print`` is two
+    system calls, 200 for fix's report of 100 pins, each waking whatever
+    reads the pipe."""
+    text = ''.join(printable(line) + '\n' for line in lines)
+    if text:
+        stream.write(text)
 
 
 class TextReport:
