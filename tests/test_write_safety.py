@@ -194,30 +194,39 @@ def test_a_link_out_of_the_repository_is_not_written_through(
     assert outside.read_bytes() == ORIGINAL
 
 
-def test_sigterm_during_the_write_removes_the_temporary_file(tmp_path: Path) -> None:
-    """SIGTERM (pre-commit's and CI's cancel) unwinds like ^C: exit 143,
-    the original whole, no ``.digestpin-*.tmp`` left behind."""
-    path = tmp_path / 'Dockerfile'
-    path.write_bytes(ORIGINAL)
+def fix_signalled_while_writing(path: Path, patch: str) -> subprocess.CompletedProcess[str]:
+    """fix of ``path`` in a new process, with a daemon that knows every
+    digest (DIGEST) and ``patch`` run first (it sends the signal from
+    inside the write)."""
     code = f'''
 import os, signal
 from digestpin_hooks import edit, fix
 from digestpin_hooks.resolve.answers import Found
-real_fsync = os.fsync
-def fsync_then_terminated(fd):
-    real_fsync(fd)
-    os.kill(os.getpid(), signal.SIGTERM)
-edit.os.fsync = fsync_then_terminated
+{patch}
 class Knows:
     def digests(self, keys):
         return {{k: Found({DIGEST!r}) for k in keys}}
 fix.open_source = lambda *a, **k: Knows()
 raise SystemExit(fix.main([{str(path)!r}]))
 '''
-    result = subprocess.run(
+    return subprocess.run(
         (sys.executable, '-c', code), capture_output=True, text=True,
         env={**os.environ, 'PYTHONPATH': ROOT},
     )
+
+
+def test_sigterm_during_the_write_removes_the_temporary_file(tmp_path: Path) -> None:
+    """SIGTERM (pre-commit's and CI's cancel) unwinds like ^C: exit 143,
+    the original whole, no ``.digestpin-*.tmp`` left behind."""
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(ORIGINAL)
+    result = fix_signalled_while_writing(path, """
+real_fsync = os.fsync
+def fsync_then_terminated(fd):
+    real_fsync(fd)
+    os.kill(os.getpid(), signal.SIGTERM)
+edit.os.fsync = fsync_then_terminated
+""")
     assert result.returncode == 143, result.stderr
     assert result.stderr == 'digestpin-fix: terminated\n'
     assert path.read_bytes() == ORIGINAL
@@ -237,10 +246,7 @@ def test_a_signal_as_the_temporary_file_is_made_leaves_none(
     behind beside the original."""
     path = tmp_path / 'Dockerfile'
     path.write_bytes(ORIGINAL)
-    code = f'''
-import os, signal
-from digestpin_hooks import edit, fix
-from digestpin_hooks.resolve.answers import Found
+    result = fix_signalled_while_writing(path, f"""
 real_open = os.open
 def open_then_signal(name, *args, **kwargs):
     fd = real_open(name, *args, **kwargs)
@@ -248,16 +254,7 @@ def open_then_signal(name, *args, **kwargs):
         os.kill(os.getpid(), signal.{number})
     return fd
 os.open = open_then_signal
-class Knows:
-    def digests(self, keys):
-        return {{k: Found({DIGEST!r}) for k in keys}}
-fix.open_source = lambda *a, **k: Knows()
-raise SystemExit(fix.main([{str(path)!r}]))
-'''
-    result = subprocess.run(
-        (sys.executable, '-c', code), capture_output=True, text=True,
-        env={**os.environ, 'PYTHONPATH': ROOT},
-    )
+""")
     assert (result.returncode, result.stderr) == (status, f'{said}\n')
     assert path.read_bytes() == ORIGINAL
     assert sorted(p.name for p in tmp_path.iterdir()) == ['Dockerfile']
