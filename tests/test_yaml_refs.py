@@ -1359,6 +1359,44 @@ COMPOSE_DOCUMENTS = {
          'over.yml': 'services:\n  web:\n    build: !reset\n  api:\n    image: b:2\n'},
         ['a:2', 'b:2', 'r:1'],
     ),
+    # a service that extends one of its own document takes that one's image
+    # before the documents (or the entry's files) are merged: what a later
+    # one does to the extended service does not change it (on main its
+    # image, pulled by the extending service, was not reported)
+    'a service extended in its document, made built by a later one': (
+        {'compose.yaml': (
+            'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n'
+            '---\nservices:\n  base:\n    build: .\n'
+        )},
+        ['a:1'],
+    ),
+    'a service extended in its document, replaced and reset by later ones': (
+        {'compose.yaml': (
+            'services:\n  x:\n    image: x:1\n---\nservices:\n  base:\n    image: a:1\n'
+            '  web:\n    extends: {service: base}\n  b2:\n    image: b:1\n'
+            '  w2:\n    extends: b2\n---\nservices:\n  base:\n    image: a:2\n  b2: !reset\n'
+        )},
+        ['a:1', 'a:2', 'b:1', 'x:1'],
+    ),
+    'a built service extended in its document, the build reset on the other': (
+        {'compose.yaml': (
+            'services:\n  base:\n    image: a:1\n    build: .\n  web:\n    extends: base\n'
+            '---\nservices:\n  web:\n    build: !reset\n'
+        )},
+        ['a:1'],
+    ),
+    'an include entry whose later file builds a service the first extends': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n',
+         'b.yml': 'services:\n  base:\n    build: .\n'},
+        ['a:1'],
+    ),
+    'an include entry whose later file replaces a service the first extends': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n',
+         'b.yml': 'services:\n  base:\n    image: a:2\n'},
+        ['a:1', 'a:2'],
+    ),
 }
 
 

@@ -1496,6 +1496,8 @@ def _layers_of(data: bytes | None, path: str) -> Layers:
     for document, (service, _, other, base) in extends_by_document(text):
         if document >= len(layers) or service not in layers[document]:  # !reset, or no mapping
             continue
+        if layers[document][service].writer:  # of the same document: taken already
+            continue
         layer = layers[document]
         at, here, targets = path, text, list(layer[service].targets)
         for _ in range(MAX_EXTENDS):

@@ -402,8 +402,8 @@ def document_merge(
     layers = document_layers(text, documents)
     state = _merge(list(enumerate(layers)))
     built = frozenset(
-        (image, name) for name, (image, is_built, _, _) in state.items()
-        if image >= 0 and is_built and f'services.{name}.image' not in unbuilt
+        (image, writer) for image, is_built, _, _, writer in state.values()
+        if image >= 0 and is_built and f'services.{writer}.image' not in unbuilt
     )
     return Merged(frozenset(_pulled(state, unbuilt)), built)
 
@@ -481,6 +481,11 @@ class ComposeLayer(Record):
     # file is not of the entry): they replace the earlier files' volumes
     # of those targets
     inherited: Final[tuple[str, ...]] = ()
+    # the service of the same document whose image (or build) it takes
+    # (``extends:`` it, writing neither): Compose resolves a document's
+    # extends before it merges the documents, so what a later one does to
+    # that service does not change this one; '' : its own
+    writer: Final[str] = ''
 
 
 Layers = list[dict[str, 'ComposeLayer']]  # a file's: one a document
@@ -544,7 +549,43 @@ def _layer(text: str, document: Node | None, resets: bool) -> dict[str, ComposeL
             ) else (),
             frozenset(drops),
         )
+    _extended_here(services[0], layers)
     return layers
+
+
+def _extended_here(services: YamlMapping, layers: dict[str, ComposeLayer]) -> None:
+    """Give each service of a document that ``extends:`` one of the same
+    document, writing no image nor build, the image (or build) that one
+    takes (followed MAX_EXTENDS deep inside the document), with the name
+    of the service that writes it."""
+    bases: dict[str, str] = {}
+    for name, service, _ in items(services):
+        extends = get(service, 'extends')
+        if extends is None or name not in layers or layers[name].image or layers[name].build:
+            continue
+        if isinstance(extends[0], Scalar):
+            bases[name] = extends[0].value
+        elif get(extends[0], 'file') is None:
+            named = _scalar(get(extends[0], 'service'))
+            if named is not None:
+                bases[name] = named[0].value
+    for name, base in bases.items():
+        for _ in range(_MAX_EXTENDS_HERE):
+            found = layers.get(base)
+            if found is None or '' in found.drops:
+                break
+            if found.image or found.build:
+                layers[name] = layers[name].replace(
+                    image=found.image, build=found.build, writer=found.writer or base,
+                    inherited=layers[name].inherited + found.targets,
+                )
+                break
+            if base not in bases:
+                break
+            base = bases[base]
+
+
+_MAX_EXTENDS_HERE = 16  # as files.MAX_EXTENDS
 
 
 def _volume_target(volume: Node) -> str:
@@ -558,9 +599,10 @@ def _volume_target(volume: Node) -> str:
 
 
 # a service in a merge: (the owner of its image or -1, built, volume
-# target -> (owner, index), untargeted volumes); the owner is the file (of
-# an include entry) or the document (of a file) that wrote it
-_Service = tuple[int, bool, dict[str, tuple[int, int]], list[tuple[int, int]]]
+# target -> (owner, index), untargeted volumes, the service that writes
+# its image); the owner is the file (of an include entry) or the document
+# (of a file) that wrote it
+_Service = tuple[int, bool, dict[str, tuple[int, int]], list[tuple[int, int]], str]
 
 
 def _merge(layers: list[tuple[int, dict[str, ComposeLayer]]]) -> dict[str, _Service]:
@@ -573,7 +615,7 @@ def _merge(layers: list[tuple[int, dict[str, ComposeLayer]]]) -> dict[str, _Serv
             state.clear()  # services: !reset
             continue
         for name, service in layer.items():
-            image, built, targeted, loose = state.get(name, (-1, False, {}, []))
+            image, built, targeted, loose, writer = state.get(name, (-1, False, {}, [], name))
             if '' in service.drops:
                 image, built, targeted, loose = -1, False, {}, []
             if 'image' in service.drops:
@@ -583,7 +625,7 @@ def _merge(layers: list[tuple[int, dict[str, ComposeLayer]]]) -> dict[str, _Serv
             if 'volumes' in service.drops:
                 targeted, loose = {}, []
             if service.image:
-                image = index
+                image, writer = index, service.writer or name
             built = built or service.build
             for target in service.inherited:
                 targeted.pop(target, None)
@@ -592,7 +634,7 @@ def _merge(layers: list[tuple[int, dict[str, ComposeLayer]]]) -> dict[str, _Serv
                     targeted[target] = (index, i)
                 else:
                     loose.append((index, i))
-            state[name] = image, built, targeted, loose
+            state[name] = image, built, targeted, loose, writer
     return state
 
 
@@ -602,9 +644,9 @@ def _pulled(
     """(owner, source) of what a merge pulls: each image not built (or
     built, but of ``unbuilt``), each volume left."""
     pulled: set[tuple[int, str]] = set()
-    for name, (image, built, targeted, loose) in state.items():
-        if image >= 0 and (not built or f'services.{name}.image' in unbuilt):
-            pulled.add((image, f'services.{name}.image'))
+    for name, (image, built, targeted, loose, writer) in state.items():
+        if image >= 0 and (not built or f'services.{writer}.image' in unbuilt):
+            pulled.add((image, f'services.{writer}.image'))
         pulled.update(
             (at, f'services.{name}.volumes[{i}].source') for at, i in (*targeted.values(), *loose)
         )
@@ -629,10 +671,12 @@ def replaced_in(files: list[Layers]) -> list[tuple[frozenset[str], frozenset[str
         unbuilt: set[str] = set()
         for layer in file:
             for name, service in layer.items():
-                if service.image and (index, f'services.{name}.image') not in pulled:
-                    here.add(f'services.{name}.image')
+                source = f'services.{service.writer or name}.image'
+                if service.image and (index, source) not in pulled:
+                    if not service.writer:  # (another's: its own layer says)
+                        here.add(source)
                 elif service.image and service.build:
-                    unbuilt.add(f'services.{name}.image')
+                    unbuilt.add(source)
                 here.update(
                     f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
                     if (index, f'services.{name}.volumes[{i}].source') not in pulled
