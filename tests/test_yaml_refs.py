@@ -1391,6 +1391,12 @@ COMPOSE_DOCUMENTS = {
          'b.yml': 'services:\n  base:\n    build: .\n'},
         ['a:1'],
     ),
+    'one document: a service extending another builds the image it takes': (
+        {'compose.yaml': (
+            'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n    build: .\n'
+        )},
+        ['a:1'],
+    ),
     'an include entry whose later file replaces a service the first extends': (
         {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
          'a.yml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n',
@@ -1617,3 +1623,25 @@ def test_compose_image_a_later_document_builds_is_never_pinned(
     )]
     for name, text in files.items():
         assert (tmp_path / name).read_text() == text
+
+
+@pytest.mark.parametrize('text', (
+    # one document: web builds the image it takes from base
+    'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n    build: .\n',
+    # two: a later document gives web a build
+    'services:\n  base:\n    image: a:1\n  web:\n    extends: {service: base}\n'
+    '---\nservices:\n  web:\n    build: .\n',
+))
+def test_compose_image_a_service_extending_its_writer_builds_is_not_pinned(
+        tmp_path: Path, text: str,
+) -> None:
+    """``base`` pulls ``a:1``; ``web`` extends it and builds, its image
+    named by base's ``image:`` (Compose v2.40.3: base pulls a:1, web
+    builds a:1).  It is reported, and left: a digest written there would
+    rename web's build (on main it was pinned)."""
+    assert refs_of(tmp_path, 'compose.yaml', text) == [
+        ('services.base.image', 3, 12, 'a:1', 'a:1', False),
+    ]
+    path = tmp_path / 'compose.yaml'
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == text

@@ -555,13 +555,13 @@ def _layer(text: str, document: Node | None, resets: bool) -> dict[str, ComposeL
 
 def _extended_here(services: YamlMapping, layers: dict[str, ComposeLayer]) -> None:
     """Give each service of a document that ``extends:`` one of the same
-    document, writing no image nor build, the image (or build) that one
-    takes (followed MAX_EXTENDS deep inside the document), with the name
-    of the service that writes it."""
+    document, writing no image, the image that one takes (followed
+    MAX_EXTENDS deep inside the document), with the name of the service
+    that writes it, and the build of any on the way (its own kept)."""
     bases: dict[str, str] = {}
     for name, service, _ in items(services):
         extends = get(service, 'extends')
-        if extends is None or name not in layers or layers[name].image or layers[name].build:
+        if extends is None or name not in layers or layers[name].image:
             continue
         if isinstance(extends[0], Scalar):
             bases[name] = extends[0].value
@@ -570,19 +570,22 @@ def _extended_here(services: YamlMapping, layers: dict[str, ComposeLayer]) -> No
             if named is not None:
                 bases[name] = named[0].value
     for name, base in bases.items():
+        build, targets = layers[name].build, layers[name].inherited
         for _ in range(_MAX_EXTENDS_HERE):
             found = layers.get(base)
             if found is None or '' in found.drops:
                 break
-            if found.image or found.build:
+            build, targets = build or found.build, targets + found.targets
+            if found.image:
                 layers[name] = layers[name].replace(
-                    image=found.image, build=found.build, writer=found.writer or base,
-                    inherited=layers[name].inherited + found.targets,
+                    image=True, build=build, writer=found.writer or base, inherited=targets,
                 )
                 break
             if base not in bases:
                 break
             base = bases[base]
+        if build and not layers[name].image:  # a build taken, no image
+            layers[name] = layers[name].replace(build=True, inherited=targets)
 
 
 _MAX_EXTENDS_HERE = 16  # as files.MAX_EXTENDS
@@ -980,8 +983,9 @@ def parse_yaml(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
         )
     merged = None
-    if kind == COMPOSE and sum(d is not None for d in documents) > 1:
-        # (read before the tags are applied)
+    if kind == COMPOSE and (sum(d is not None for d in documents) > 1 or 'extends' in text):
+        # (read before the tags are applied; a service extending one of
+        # its document takes that one's image, which its build builds)
         merged = document_merge(text, documents, unbuilt)
     if kind == COMPOSE:  # what Compose's !reset removes is not pulled
         documents = without_resets(text, documents)
