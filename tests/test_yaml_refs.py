@@ -1391,6 +1391,15 @@ COMPOSE_DOCUMENTS = {
          'b.yml': 'services:\n  base:\n    build: .\n'},
         ['a:1'],
     ),
+    # the entry's later file removes the build the first file's service
+    # takes from another file's: Compose pulls the image written there
+    'an include entry resetting the build a service takes from another file': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': 'services:\n  web:\n    extends: {file: base.yml, service: x}\n',
+         'base.yml': 'services:\n  x:\n    image: a:1\n    build: .\n',
+         'b.yml': 'services:\n  web:\n    build: !reset\n'},
+        ['a:1'],
+    ),
     'one document: a service extending another builds the image it takes': (
         {'compose.yaml': (
             'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n    build: .\n'
@@ -1645,3 +1654,23 @@ def test_compose_image_a_service_extending_its_writer_builds_is_not_pinned(
     path = tmp_path / 'compose.yaml'
     fix_files([str(path)], knows_everything)
     assert path.read_text() == text
+
+
+@pytest.mark.parametrize('given', (
+    ['p1.yml', 'compose.yaml'], ['compose.yaml', 'p1.yml'], ['base.yml', 'compose.yaml'],
+    ['compose.yaml', 'base.yml'],
+))
+def test_compose_build_reset_of_an_extended_file_in_any_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str],
+) -> None:
+    """a.yml extends base.yml's built service; an entry [a.yml, b.yml]
+    removes the build (Compose v2.40.3 pulls a:1, asked in
+    tests/test_real_tools.py): reported, whichever file is given first, and
+    with a.yml included alone too (on main never reported)."""
+    tree(tmp_path, {
+        'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n', 'p1.yml': 'include:\n  - a.yml\n',
+        'a.yml': 'services:\n  web:\n    extends: {file: base.yml, service: x}\n',
+        'base.yml': 'services:\n  x:\n    image: a:1\n    build: .\n',
+        'b.yml': 'services:\n  web:\n    build: !reset\n',
+    })
+    assert images(tmp_path, given, monkeypatch) == [('base.yml', 'services.x.image', 3, 'a:1')]

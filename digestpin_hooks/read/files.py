@@ -1077,11 +1077,16 @@ def _extended(
     # (real path, service) -> whether a service that extends it pulls its
     # image: not when a later file of its include entry replaces it
     pulls: dict[tuple[str, str], bool] = {}
+    # (real path, service) -> whether a service that extends it, its build
+    # removed by a later file of its include entry, pulls its image though
+    # it is written beside a build
+    unbuilt: set[tuple[str, str]] = set()
     for file in extending:
         top = _repository(file.path)
         text = text_of(file.path)
         for service, line, other, base in compose_extends(text or ''):
             pulled = f'services.{service}.image' not in file.replaced
+            builds_removed = f'services.{service}.image' in file.unbuilt
             path = file.path
             chain = [(os.path.realpath(path), service)]
             problem = ''
@@ -1108,6 +1113,8 @@ def _extended(
                 else:
                     chain.append((real, base))
                     pulls[real, base] = pulls.get((real, base), False) or pulled
+                    if builds_removed and pulled:
+                        unbuilt.add((real, base))
                     if real not in given:
                         wanted.setdefault(real, (target, set()))[1].add(base)
                     further = [
@@ -1126,6 +1133,9 @@ def _extended(
                 path, read.data, COMPOSE, read.identity, tuple(sorted(services)),
                 replaced=frozenset(
                     f'services.{base}.image' for base in services if not pulls[real, base]
+                ),
+                unbuilt=frozenset(
+                    f'services.{base}.image' for base in services if (real, base) in unbuilt
                 ),
             )
         except ReadError as e:
