@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
+    from digestpin_hooks.read.yaml_refs import ComposeLayer
     from digestpin_hooks.read.yaml_refs import Layers
     DockerfileReader = tuple[
         type[DockerfileError],
@@ -1077,6 +1078,19 @@ def _extended(
     # (real path, service) -> whether a service that extends it pulls its
     # image: not when a later file of its include entry replaces it
     pulls: dict[tuple[str, str], bool] = {}
+    # real path -> service -> (file, base) of its first extends: each file's
+    # read once, however many services follow through it (was once a service)
+    extends_in: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def first_extends(target: str) -> dict[str, tuple[str, str]]:
+        real = os.path.realpath(target)
+        if real not in extends_in:
+            found: dict[str, tuple[str, str]] = {}
+            for s, _, o, b in compose_extends(text_of(target) or ''):
+                found.setdefault(s, (o, b))
+            extends_in[real] = found
+        return extends_in[real]
+
     # (real path, service) -> whether a service that extends it, its build
     # removed by a later file of its include entry, pulls its image though
     # it is written beside a build
@@ -1117,13 +1131,10 @@ def _extended(
                         unbuilt.add((real, base))
                     if real not in given:
                         wanted.setdefault(real, (target, set()))[1].add(base)
-                    further = [
-                        (o, b) for s, _, o, b in compose_extends(text_of(target) or '')
-                        if s == base
-                    ]
-                    if not further:
+                    further = first_extends(target).get(base)
+                    if further is None:
                         break
-                    path, (other, base) = target, further[0]
+                    path, (other, base) = target, further
             if problem:
                 errors.append(FileError(file.path, problem, line))
     for real, (path, services) in wanted.items():
@@ -1503,22 +1514,41 @@ def _layers_of(data: bytes | None, path: str) -> Layers:
     text = text_of(data)
     layers = compose_layers(text)
     top = _repository(path)
+    # path -> (each service's layer of the last document that sets it, the
+    # file and base of each service's first extends): each file read once,
+    # however many services follow through it
+    files: dict[str, tuple[dict[str, ComposeLayer], dict[str, tuple[str, str]]]] = {}
+
+    def file_at(at: str, here: str | None) -> tuple[
+            dict[str, ComposeLayer], dict[str, tuple[str, str]]]:
+        if at not in files:
+            if here is None:
+                here = text_of(_bytes_of(at))
+            last: dict[str, ComposeLayer] = {}
+            for each in compose_layers(here):
+                last.update(each)
+            extending: dict[str, tuple[str, str]] = {}
+            for s, _, o, b in compose_extends(here):
+                extending.setdefault(s, (o, b))
+            files[at] = last, extending
+        return files[at]
+
     for document, (service, _, other, base) in extends_by_document(text):
         if document >= len(layers) or service not in layers[document]:  # !reset, or no mapping
             continue
         if layers[document][service].writer:  # of the same document: taken already
             continue
         layer = layers[document]
-        at, here, targets = path, text, list(layer[service].targets)
+        at, targets = path, list(layer[service].targets)
+        here: str | None = text
         for _ in range(MAX_EXTENDS):
             if other:
                 at = os.path.normpath(os.path.join(os.path.dirname(at), other))
                 if '\0' in at or _outside(top, at):
                     break
-                here = text_of(_bytes_of(at))
-            found = next(
-                (each[base] for each in reversed(compose_layers(here)) if base in each), None,
-            )
+                here = None
+            last, extending = file_at(at, here)
+            found = last.get(base)
             if found is None:
                 break
             targets.extend(found.targets)
@@ -1527,10 +1557,10 @@ def _layers_of(data: bytes | None, path: str) -> Layers:
                     image=found.image, build=found.build, inherited=tuple(targets),
                 )
                 break
-            further = [(o, b) for s, _, o, b in compose_extends(here) if s == base]
-            if not further:
+            further = extending.get(base)
+            if further is None:
                 break
-            other, base = further[0]
+            other, base = further
     return layers
 
 
