@@ -121,7 +121,7 @@ def read_back(loaded: LoadedFile, text: str, pins: dict[int, str]) -> str:
             loaded.path, encode(text, loaded.doc.bom), loaded.kind,
             services=loaded.services, pipeline=loaded.pipeline,
             variables=loaded.variables, replaced=loaded.replaced,
-            unbuilt=loaded.unbuilt,
+            unbuilt=loaded.unbuilt, renamed=loaded.renamed,
         )
     except UnreadableFile as e:
         return f'the pinned text no longer reads ({e})'

@@ -34,6 +34,7 @@ from tests.stack import Stack
 from tests.test_yaml_refs import images
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
+from tests.test_yaml_refs import ENTRY_BUILDS_A_PULLED_IMAGE
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
@@ -286,6 +287,40 @@ def test_docker_compose_reads_every_document_as_we_do(
     extends: of each; the images it pulls are those we report."""
     files, pulled = COMPOSE_DOCUMENTS[case]
     assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
+
+
+@pytest.mark.parametrize('case', sorted(ENTRY_BUILDS_A_PULLED_IMAGE))
+def test_docker_compose_builds_under_the_name_of_an_image_it_pulls(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """An include entry whose merge builds, for one service, an image that
+    another pulls: Compose's merged project says which (the image we
+    report, and leave unwritten, is the one pulled and built)."""
+    from digestpin_hooks.model import NAMES_A_BUILD
+    from digestpin_hooks.read.files import load_all
+    files, services, reported = ENTRY_BUILDS_A_PULLED_IMAGE[case]
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, files)
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert {
+        name: (service.get('image'), 'build' in service)
+        for name, service in json.loads(answer.stdout)['services'].items()
+    } == services
+    # each image Compose both pulls and builds is reported, never written
+    theirs = {
+        image for image, built in services.values()
+        if built and (image, False) in services.values()
+    }
+    monkeypatch.chdir(root)
+    loaded, errors = load_all(['compose.yaml'])
+    assert (errors, sorted(
+        (ref.image, ref.editable, ref.left) for file in loaded for ref in file.refs
+    )) == ([], sorted((image, False, NAMES_A_BUILD) for image in theirs))
+    assert [image for _, _, _, image in reported] == sorted(theirs)
 
 
 def test_docker_compose_pulls_an_image_whose_build_an_entry_resets_as_we_read_it(

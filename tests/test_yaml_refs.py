@@ -1674,3 +1674,105 @@ def test_compose_build_reset_of_an_extended_file_in_any_order(
         'b.yml': 'services:\n  web:\n    build: !reset\n',
     })
     assert images(tmp_path, given, monkeypatch) == [('base.yml', 'services.x.image', 3, 'a:1')]
+
+
+# an include entry whose merge builds, for one service, the image another
+# pulls: (files, the services of Compose v2.40.3's merged project as
+# (image, whether built), asked in tests/test_real_tools.py, and what we
+# report: (path, source, line, image)); each reported, never written
+ENTRY_BUILDS_A_PULLED_IMAGE = {
+    # web takes base's image (extends), the entry's later file builds it
+    'a later file builds a service extending another': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n',
+         'b.yml': 'services:\n  web:\n    build: .\n'},
+        {'base': ('a:1', False), 'web': ('a:1', True)},
+        [('a.yml', 'services.base.image', 3, 'a:1')],
+    ),
+    # (the build given by a later document of a.yml: left on main already,
+    # by the file's own reading of its documents, 06354bb)
+    # api and web both extend another file's x: the later file builds web
+    'a later file builds a service extending another file': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': (
+             'services:\n  api:\n    extends: {file: base.yml, service: x}\n'
+             '  web:\n    extends: {file: base.yml, service: x}\n'
+         ),
+         'base.yml': 'services:\n  x:\n    image: a:1\n',
+         'b.yml': 'services:\n  web:\n    build: .\n'},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    # web extends base, which extends another file's x
+    'a later file builds a service extending a chain to another file': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': (
+             'services:\n  base:\n    extends: {file: base.yml, service: x}\n'
+             '  web:\n    extends: base\n'
+         ),
+         'base.yml': 'services:\n  x:\n    image: a:1\n',
+         'b.yml': 'services:\n  web:\n    build: .\n'},
+        {'base': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    # base's image is an anchor api uses too; web extends base
+    'a later file builds a service extending one of an anchor': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': (
+             'x-i: &i a:1\nservices:\n  base:\n    image: *i\n  api:\n    image: *i\n'
+             '  web:\n    extends: base\n'
+         ),
+         'b.yml': 'services:\n  web:\n    build: .\n'},
+        {'api': ('a:1', False), 'base': ('a:1', False), 'web': ('a:1', True)},
+        [('a.yml', 'services.base.image', 1, 'a:1')],
+    ),
+    # web's own image is the anchor api uses: the later file builds web
+    'a later file builds a service whose image is an anchor': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': 'x-i: &i a:1\nservices:\n  api:\n    image: *i\n  web:\n    image: *i\n',
+         'b.yml': 'services:\n  web:\n    build: .\n'},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('a.yml', 'services.api.image', 1, 'a:1')],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(ENTRY_BUILDS_A_PULLED_IMAGE))
+def test_compose_image_an_include_entry_builds_is_reported_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """The image is pulled by one service and built, under its name, for
+    another by the entry's merge: reported, left (NAMES_A_BUILD).  On
+    main it was editable: fix pinned it."""
+    from digestpin_hooks.model import NAMES_A_BUILD
+    from digestpin_hooks.read.files import load_all
+    files, _, reported = ENTRY_BUILDS_A_PULLED_IMAGE[case]
+    tree(tmp_path, files)
+    assert images(tmp_path, ['compose.yaml'], monkeypatch) == reported
+    loaded, _ = load_all(['compose.yaml'])
+    assert sorted(
+        (file.path, ref.editable, ref.left) for file in loaded for ref in file.refs
+    ) == [(path, False, NAMES_A_BUILD) for path, _, _, _ in reported]
+
+
+@pytest.mark.parametrize('case', sorted(ENTRY_BUILDS_A_PULLED_IMAGE))
+def test_compose_image_an_include_entry_builds_is_never_pinned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """fix leaves every file byte-identical and says why (a digest at
+    a:1 would rename the build, which Docker refuses).  On main it pinned
+    a:1."""
+    files, _, reported = ENTRY_BUILDS_A_PULLED_IMAGE[case]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    pins, left, errors, _ = fix_files(['compose.yaml'], knows_everything)
+    assert (pins, errors) == ([], [])
+    assert [(f.path, f.line, f.image, f.message) for f in left] == [(
+        path, line, 'a:1',
+        "'a:1' is not pinned to a digest: tag '1' can move; its value, written once "
+        'behind an anchor, also names the image another service builds, which a pin '
+        'would rename: write it apart for this service and pin it there '
+        '(a:1@sha256:<digest>)',
+    ) for path, _, line, _ in reported]
+    for name, text in files.items():
+        assert (tmp_path / name).read_text() == text

@@ -596,6 +596,9 @@ class LoadedFile(Record):
     # the images (by source) it writes beside a build that a later file of
     # that entry removes (or a later document of its own): Compose pulls them
     unbuilt: Final[frozenset[str]] = frozenset()
+    # the images (by source) it writes that the merge of that entry builds
+    # for a service (its own, or one extending it): reported, never written
+    renamed: Final[frozenset[str]] = frozenset()
     # whether the name it was read by is a symbolic link (told by the read)
     link: Final[bool] = False
 
@@ -645,14 +648,16 @@ def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
         variables: dict[str, str] | None = None, replaced: frozenset[str] = frozenset(),
-        unbuilt: frozenset[str] = frozenset(), *, link: bool = False,
+        unbuilt: frozenset[str] = frozenset(), renamed: frozenset[str] = frozenset(), *,
+        link: bool = False,
 ) -> LoadedFile:
     """Parse ``data`` as the file ``path`` of ``kind``: what load() does
     after reading, and what a write reads back before it is made; the
     references of ``services`` only, when it names some; a Compose file
     with the ``variables`` a file that includes it gives it, without the
     references the other files of its include entry replace, with the
-    images it builds whose build they remove (``unbuilt``)."""
+    images it builds whose build they remove (``unbuilt``), and those the
+    entry's merge builds (``renamed``: left unwritten)."""
     kind = kind_of(path, kind)
     if kind == 'dockerfile':
         error, read_dockerfile = _DOCKERFILE_READER or _dockerfile_reader()
@@ -674,7 +679,9 @@ def parse_data(
         # {{ }} those of Argo's, Tekton's... own parameters
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
-        yaml_file, refs = parse_yaml(data, path, kind, pipeline, variables, unbuilt)
+        yaml_file, refs = parse_yaml(
+            data, path, kind, pipeline, variables, unbuilt, renamed,
+        )
     except NotOfKind as e:
         # a file the kind's name patterns take that is not of the kind
         raise SkippedFile(f'skipped: {e}') from None
@@ -694,7 +701,7 @@ def parse_data(
     return LoadedFile(
         path, data, yaml_file, refs, identity, kind=kind, services=services,
         pipeline=pipeline, variables=variables, replaced=replaced, unbuilt=unbuilt,
-        link=link,
+        renamed=renamed, link=link,
     )
 
 
@@ -1095,12 +1102,16 @@ def _extended(
     # removed by a later file of its include entry, pulls its image though
     # it is written beside a build
     unbuilt: set[tuple[str, str]] = set()
+    # (real path, service) whose image a service that extends it builds,
+    # the merge of its include entry adding the build: never written
+    renamed: set[tuple[str, str]] = set()
     for file in extending:
         top = _repository(file.path)
         text = text_of(file.path)
         for service, line, other, base in compose_extends(text or ''):
             pulled = f'services.{service}.image' not in file.replaced
             builds_removed = f'services.{service}.image' in file.unbuilt
+            builds = f'services.{service}.image' in file.renamed
             path = file.path
             chain = [(os.path.realpath(path), service)]
             problem = ''
@@ -1129,6 +1140,8 @@ def _extended(
                     pulls[real, base] = pulls.get((real, base), False) or pulled
                     if builds_removed and pulled:
                         unbuilt.add((real, base))
+                    if builds:
+                        renamed.add((real, base))
                     if real not in given:
                         wanted.setdefault(real, (target, set()))[1].add(base)
                     further = first_extends(target).get(base)
@@ -1147,6 +1160,9 @@ def _extended(
                 ),
                 unbuilt=frozenset(
                     f'services.{base}.image' for base in services if (real, base) in unbuilt
+                ),
+                renamed=frozenset(
+                    f'services.{base}.image' for base in services if (real, base) in renamed
                 ),
             )
         except ReadError as e:
@@ -1189,8 +1205,10 @@ def _outside(top: str, path: str) -> str:
 
 
 # what an include entry's merge does to one of its files: the references
-# the others replace, the images it builds that they unbuild
-_Merged = tuple[frozenset[str], frozenset[str]]
+# the others replace, the images it builds that they unbuild, the images
+# it writes that the merge builds
+_Merged = tuple[frozenset[str], frozenset[str], frozenset[str]]
+_NOTHING_MERGED: _Merged = (frozenset(), frozenset(), frozenset())
 
 
 class _Including(Record):
@@ -1259,7 +1277,7 @@ class _Includes:
                     # an entry of one file, whose builds a later entry that
                     # merges it may remove (then Compose pulls their
                     # images): read at the end too, nothing replaced
-                    self.merged[file.chain[-1][0]] = file, (frozenset(), frozenset())
+                    self.merged[file.chain[-1][0]] = file, _NOTHING_MERGED
                     continue
                 loaded = self._load(file, read)
                 if loaded is not None:
@@ -1270,23 +1288,25 @@ class _Includes:
         """The files include entries merge others over, each without the
         references replaced wherever it is included."""
         from digestpin_hooks.model import FileError
-        for file, (replaced, unbuilt) in self.merged.values():
+        for file, (replaced, unbuilt, renamed) in self.merged.values():
             try:
                 read = read_regular(file.path, MAX_FILE_BYTES)
             except ReadError as e:  # changed since it was read first
                 self.errors.append(FileError(file.path, str(e)))
                 continue
-            loaded = self._load(file, read, replaced, unbuilt)
+            loaded = self._load(file, read, replaced, unbuilt, renamed)
             if loaded is not None:
                 yield loaded
 
-    def _again(self, real: str, merged: _Merged = (frozenset(), frozenset())) -> None:
+    def _again(self, real: str, merged: _Merged = _NOTHING_MERGED) -> None:
         """A file included before is included again, with ``merged``
-        (what is replaced, what unbuilt): only what no entry that includes
-        it pulls is left out."""
+        (what is replaced, what unbuilt, what built): only what no entry
+        that includes it pulls is left out; what any builds is not written."""
         if real in self.merged:
-            file, (before, unbuilt) = self.merged[real]
-            self.merged[real] = file, (before & merged[0], unbuilt | merged[1])
+            file, (before, unbuilt, renamed) = self.merged[real]
+            self.merged[real] = file, (
+                before & merged[0], unbuilt | merged[1], renamed | merged[2],
+            )
 
     def _entries(
             self, here: _Including, top: str,
@@ -1456,7 +1476,7 @@ class _Includes:
 
     def _load(
             self, file: _Including, read: ReadFile, replaced: frozenset[str] = frozenset(),
-            unbuilt: frozenset[str] = frozenset(),
+            unbuilt: frozenset[str] = frozenset(), renamed: frozenset[str] = frozenset(),
     ) -> LoadedFile | None:
         """An included file read whole, with the values it is given, but
         the references the other files of its entry replace, and with the
@@ -1470,7 +1490,7 @@ class _Includes:
         try:
             return parse_data(
                 file.path, read.data, COMPOSE, read.identity, variables=file.env,
-                replaced=replaced, unbuilt=unbuilt,
+                replaced=replaced, unbuilt=unbuilt, renamed=renamed,
             )
         except UnreadableFile as e:
             self.errors.append(FileError(

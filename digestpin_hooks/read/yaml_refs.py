@@ -292,13 +292,16 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
 
 def compose(
         documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
-        merged: Merged | None = None,
+        merged: Merged | None = None, renamed: frozenset[str] = frozenset(),
 ) -> Iterator[_Found]:
     """The images a Compose file's services pull; an image its service
     builds is not, but for those of ``unbuilt`` (by source), whose build
     a later file of an include entry removes.  A file of several documents
     is read as Compose merges them (``merged``, by document_merge): only
-    what the merge pulls, each where the document that wins writes it."""
+    what the merge pulls, each where the document that wins writes it.
+    An image of ``renamed`` (by source; with it, any use of the same
+    anchor) names what the merge of an include entry builds for another
+    service: pulled, it is reported, never written (NAMES_A_BUILD)."""
     first = next((d for d in documents if d is not None), None)
     if first is None:
         return
@@ -346,6 +349,8 @@ def compose(
             f'services.{name}.image' not in unbuilt
         ):
             built.add(image[0].value)
+            built_nodes.add(id(image[0]))
+        if renamed and f'services.{name}.image' in renamed:
             built_nodes.add(id(image[0]))
     for at, name, service in named:
         platform = get(service, 'platform')
@@ -656,7 +661,9 @@ def _pulled(
     return pulled
 
 
-def replaced_in(files: list[Layers]) -> list[tuple[frozenset[str], frozenset[str]]]:
+def replaced_in(
+        files: list[Layers],
+) -> list[tuple[frozenset[str], frozenset[str], frozenset[str]]]:
     """The references of each file of an include entry's files (``files``,
     in order, each its documents' layers) that Compose's merge of them does
     not pull: an image a later file replaces or removes (``!reset``, a
@@ -664,11 +671,19 @@ def replaced_in(files: list[Layers]) -> list[tuple[frozenset[str], frozenset[str
     that is built; a volume a later file mounts at the same target or
     removes.  With them, the images the file writes beside a build that
     the merge pulls: a later file removes the build (``build: !reset``)
-    and not the image.  A file's documents are merged in order, as Compose
-    merges them; what one of them replaces of another of the same file is
-    left to the file's own reading (document_merge)."""
-    pulled = _pulled(_merge([(index, layer) for index, file in enumerate(files) for layer in file]))
-    replaced: list[tuple[frozenset[str], frozenset[str]]] = []
+    and not the image.  And the images the file writes that the merge
+    builds for a service (its own, or one that takes it by ``extends:``):
+    where another pulls them, a pin would rename that build.  A file's
+    documents are merged in order, as Compose merges them; what one of
+    them replaces of another of the same file is left to the file's own
+    reading (document_merge)."""
+    state = _merge([(index, layer) for index, file in enumerate(files) for layer in file])
+    pulled = _pulled(state)
+    builds: set[tuple[int, str]] = {
+        (image, f'services.{writer}.image') for image, is_built, _, _, writer in state.values()
+        if image >= 0 and is_built
+    }
+    replaced: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
     for index, file in enumerate(files):
         here: set[str] = set()
         unbuilt: set[str] = set()
@@ -684,7 +699,10 @@ def replaced_in(files: list[Layers]) -> list[tuple[frozenset[str], frozenset[str
                     f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
                     if (index, f'services.{name}.volumes[{i}].source') not in pulled
                 )
-        replaced.append((frozenset(here), frozenset(unbuilt)))
+        replaced.append((
+            frozenset(here), frozenset(unbuilt),
+            frozenset(source for at, source in builds if at == index),
+        ))
     return replaced
 
 
@@ -955,12 +973,14 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
 def parse_yaml(
         data: bytes, path: str, kind: str, pipeline: Pipeline | None = None,
         variables: dict[str, str] | None = None, unbuilt: frozenset[str] = frozenset(),
+        renamed: frozenset[str] = frozenset(),
 ) -> tuple[YamlFile, list[ImageRef]]:
     """Read a YAML file of ``kind`` into its image references; a GitLab
     file of a ``pipeline`` is read with the pipeline's other files, a
     Compose file another includes with the ``variables`` it gives it, and
     the images of ``unbuilt`` it builds, whose build a later file of its
-    include entry removes."""
+    include entry removes, and those of ``renamed``, which that entry's
+    merge builds for a service (never written)."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
     if data.find(b'\0') >= 0:  # bytes' ``in`` raises a TypeError inside
@@ -1006,8 +1026,8 @@ def parse_yaml(
     elif pipeline is not None:
         layers = [documents if p == path else d for p, d in pipeline.files]
         found = list(walk(documents, layers))
-    elif unbuilt or merged is not None:  # (a Compose file)
-        found = list(compose(documents, unbuilt, merged))
+    elif unbuilt or renamed or merged is not None:  # (a Compose file)
+        found = list(compose(documents, unbuilt, merged, renamed))
     else:
         found = list(walk(documents))
     if of_kind.paths_at_anchor:
