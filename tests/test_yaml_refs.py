@@ -1593,9 +1593,10 @@ def test_an_image_whose_anchor_also_names_a_build_is_reported_not_written(
     assert (pins, errors) == ([], [])
     assert [(f.path, f.line, f.image, f.message) for f in left] == [(
         'compose.yaml' if len(files) == 1 else 'main.yml', 1, 'a:1',
-        "'a:1' is not pinned to a digest: tag '1' can move; its value, written once "
-        'behind an anchor, also names the image another service builds, which a pin '
-        'would rename: write it apart for this service and pin it there '
+        "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
+        'the image another service builds (shared through an anchor, extends: or an '
+        'include entry), which a pin would rename: give the building service an image '
+        'of its own, then pin this one '
         '(a:1@sha256:<digest>)',
     )]
     for name, text in files.items():
@@ -1625,9 +1626,10 @@ def test_compose_image_a_later_document_builds_is_never_pinned(
     assert (pins, errors) == ([], [])
     assert [(f.path, f.line, f.image, f.message) for f in left] == [(
         'compose.anchor.yaml', 1, 'b:1',
-        "'b:1' is not pinned to a digest: tag '1' can move; its value, written once "
-        'behind an anchor, also names the image another service builds, which a pin '
-        'would rename: write it apart for this service and pin it there '
+        "'b:1' is not pinned to a digest: tag '1' can move; its value also names "
+        'the image another service builds (shared through an anchor, extends: or an '
+        'include entry), which a pin would rename: give the building service an image '
+        'of its own, then pin this one '
         '(b:1@sha256:<digest>)',
     )]
     for name, text in files.items():
@@ -1769,9 +1771,10 @@ def test_compose_image_an_include_entry_builds_is_never_pinned(
     assert (pins, errors) == ([], [])
     assert [(f.path, f.line, f.image, f.message) for f in left] == [(
         path, line, 'a:1',
-        "'a:1' is not pinned to a digest: tag '1' can move; its value, written once "
-        'behind an anchor, also names the image another service builds, which a pin '
-        'would rename: write it apart for this service and pin it there '
+        "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
+        'the image another service builds (shared through an anchor, extends: or an '
+        'include entry), which a pin would rename: give the building service an image '
+        'of its own, then pin this one '
         '(a:1@sha256:<digest>)',
     ) for path, _, line, _ in reported]
     for name, text in files.items():

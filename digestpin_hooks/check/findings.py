@@ -250,9 +250,10 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
         return f'pin it with digestpin-fix ({pinned})'
     if ref.left == NAMES_A_BUILD:
         return (
-            f'its value, written once behind an anchor, also names the image '
-            f'another service builds, which a pin would rename: write it '
-            f'apart for this service and pin it there ({pinned})'
+            f'its value also names the image another service builds (shared '
+            f'through an anchor, extends: or an include entry), which a pin '
+            f'would rename: give the building service an image of its own, '
+            f'then pin this one ({pinned})'
         )
     if ref.left == IN_A_STRING:
         return (
