@@ -10,6 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.read.dockerfile.parser import _continuation_re
 from digestpin_hooks.read.dockerfile.parser import comments_only
 from digestpin_hooks.read.dockerfile.parser import DockerfileError
 from digestpin_hooks.read.dockerfile.parser import parse
@@ -135,6 +136,37 @@ COMMENTS_ONLY = re.compile(r'(?:[ \t\r\f\v]*(?:#[^\n]*)?(?:\n|\Z))*\Z')
 )
 def test_comments_only_is_the_pattern(text: str, end: int) -> None:
     assert comments_only(text, end) is (COMMENTS_ONLY.match(text, 0, end) is not None)
+
+
+def _continuation_backtracking(escape: str) -> re.Pattern[str]:
+    """_continuation_re as first written: the escape found by trying each
+    character of a line for ``[^e\\n]`` then the escape."""
+    e = re.escape(escape)
+    skip = r'[^\S\n\x1c-\x1f]*+(?:#[^\n]*+)?\n'
+    continued = rf'(?:[^\n]*[^{e}\n])?{e}[ \t]*+\r*+\n'
+    return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(st.sampled_from((
+        '\\', '`', ' ', '\t', '\r', '\n', '#', 'a', '\x1c', '\xa0', '\u3000',
+        '\\\n', '\\ \n', '\\\r\n', '`\n', '#\\\n', '\\\\\n',
+    )), max_size=30).map(''.join),
+    st.sampled_from(('\\', '`')),
+    st.integers(min_value=0, max_value=8),
+)
+def test_continuation_is_the_backtracking_pattern(text: str, escape: str, line: int) -> None:
+    # from the start of a line, as instruction_at matches it
+    start = 0
+    for _ in range(line):
+        start = text.find('\n', start) + 1
+        if start == 0:
+            return
+    fast = _continuation_re(escape).match(text, start)
+    slow = _continuation_backtracking(escape).match(text, start)
+    assert fast is not None and slow is not None
+    assert fast.end() == slow.end()
 
 
 # BuildKit's stage names, which valid_stage_name tells without a pattern

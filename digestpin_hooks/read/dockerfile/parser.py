@@ -528,10 +528,20 @@ def _continuation_re(escape: str) -> re.Pattern[str]:
     """
     e = re.escape(escape)
     blank = GO_BLANK
-    # possessive where what follows cannot start with what was taken
+    # possessive where what follows cannot start with what was taken (each
+    # branch takes one whole line, and what follows the loop always
+    # matches: nothing is ever given back)
     skip = rf'{blank}*+(?:#[^\n]*+)?\n'
-    continued = rf'(?:[^\n]*[^{e}\n])?{e}[ \t]*+\r*+\n'
-    return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
+    # the escape not preceded by another: the line is taken whole, then
+    # given back to the last escape on it (the engine skips to it, as a
+    # literal follows the repeat), which the lookbehind checks.  Written as
+    # ``(?:[^\n]*[^e\n])?e`` it matched the same lines (tests/test_fuzz.py)
+    # but backtracked through each line one character at a time, trying
+    # the class then the escape: the last line of every continued
+    # instruction, which has no escape, cost that at each character.  Tried
+    # before ``skip``, whose blanks a continued line would read first
+    continued = rf'[^\n]*{e}(?<!{e}{e})[ \t]*+\r*+\n'
+    return re.compile(rf'(?:{continued}|{skip})*+[^\n]*+\n?')
 
 
 @functools.lru_cache(maxsize=None)
