@@ -712,6 +712,14 @@ class _Scanner:
                 return (last == escape or last in ' \t\r') and _continues(head, escape)
         return False
 
+    def continued_end(self, offset: int) -> int:
+        """Where the instruction that the line at ``offset`` continues
+        ends: that line and the rest, read as instruction_at reads the
+        lines after an instruction's first."""
+        block = _continuation_re(self.escape).match(self.text, offset)
+        assert block is not None  # it matches the empty string
+        return block.end()
+
     def instruction_start(self, offset: int, floor: int = 0) -> int:
         """Where the instruction holding the line at ``offset`` starts: go
         back while the previous line that counts is a continued one.

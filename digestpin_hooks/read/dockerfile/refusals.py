@@ -121,7 +121,15 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
     finder: InstructionFinder | None = None
     # the unknown branch's group closes last in it: lastindex tells it
     unknown_group = pattern.groupindex['unknown']
+    # where the continued instruction last met ends: a match before it is
+    # on a line that continues it, dropped without walking back to the line
+    # it continues (a continued RUN with comments between its lines has a
+    # match after each comment: 5,050 matches in 1,300 instructions over
+    # the corpus)
+    continued_until = 0
     for line_start, m in _line_matches(pattern, text):
+        if line_start < continued_until:
+            continue
         found: re.Match[str] | None = m
         while found is not None and found.lastindex is None:
             # a comment line ending in the escape (the one branch without a
@@ -143,7 +151,9 @@ def check_instructions(doc: Dockerfile) -> list[UnknownSyntax]:
             # the most common match (a line after a comment inside a
             # continued instruction: the pattern cannot look two lines
             # back), decided here rather than in _check_line
-            if not finder.scanner.continues_before(line_start):
+            if finder.scanner.continues_before(line_start):
+                continued_until = finder.scanner.continued_end(line_start)
+            else:
                 _add_unknown(doc, line_start, found, unknown)
             continue
         _check_line(doc, line_start, found, finder, unknown)
