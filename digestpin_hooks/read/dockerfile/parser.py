@@ -704,6 +704,9 @@ class _Scanner:
         line_start = offset
         while line_start > 0:
             previous = text.rfind('\n', 0, line_start - 1) + 1
+            if text[previous] == '#':
+                line_start = previous  # a comment, as instruction_start tells it
+                continue
             head = text[previous:line_start - 1].lstrip(GO_SPACE)
             line_start = previous
             if head and head[0] != '#':  # neither blank nor a comment
@@ -734,6 +737,11 @@ class _Scanner:
         line_start = offset
         while line_start > floor:
             previous = text.rfind('\n', 0, line_start - 1) + 1
+            if text[previous] == '#':
+                # a comment from the line's start (a file's header is
+                # many), told without copying the line
+                line_start = previous
+                continue
             head = text[previous:line_start - 1].lstrip(GO_SPACE)
             line_start = previous
             if not head or head[0] == '#':
