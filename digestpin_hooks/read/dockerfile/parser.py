@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from typing import Final
     from typing import Iterator
     from digestpin_hooks.read.dockerfile.shell import Span
+    # extract_flags' reading: where the arguments start, and each flag
+    ReadFlags = tuple[int, list[tuple[str, int, int]]]
 
 MAX_LINE_BYTES = 65535  # bufio.MaxScanTokenSize - 1, BuildKit's limit
 _ARG_SEP_RE = re.compile(r'[\t\v\f\r ]+')  # BuildKit's reWhitespace
@@ -976,7 +978,7 @@ def _heredocs(cmd: str, line: str) -> list[tuple[str, bool]]:
 
 def extract_flags(
         line: str, start: int, escape: str = '\\',
-) -> tuple[int, list[tuple[str, int, int]]]:
+) -> ReadFlags:
     """BuildKit's extractBuilderFlags from ``line[start:]``, with the file's
     escape character.
 

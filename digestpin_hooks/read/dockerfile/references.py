@@ -43,6 +43,7 @@ from digestpin_hooks.read.dockerfile.shell import Var
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterator
+    from digestpin_hooks.read.dockerfile.parser import ReadFlags
     from digestpin_hooks.read.dockerfile.shell import Locate
     from digestpin_hooks.read.dockerfile.shell import Span
 
@@ -247,12 +248,17 @@ def read_dockerfile(data: bytes) -> tuple[Dockerfile, list[ImageRef], list[Unkno
     not know in it), or DockerfileError where BuildKit refuses the file:
     its parser first, its instruction parser next, its converter last."""
     doc = parse(data)
-    unknown = check_instructions(doc)
-    return doc, image_refs(doc), unknown
+    read_flags: dict[int, ReadFlags] = {}
+    unknown = check_instructions(doc, read_flags)
+    return doc, image_refs(doc, read_flags), unknown
 
 
-def image_refs(doc: Dockerfile) -> list[ImageRef]:
-    """Every place BuildKit would pull an image, with ARG scope applied.
+def image_refs(
+        doc: Dockerfile, read_flags: dict[int, ReadFlags] | None = None,
+) -> list[ImageRef]:
+    """Every place BuildKit would pull an image, with ARG scope applied;
+    ``read_flags``: the flags check_instructions read, by where their
+    instruction starts, not read again.
 
     Raises DockerfileError where BuildKit refuses the file.
     """
@@ -305,7 +311,10 @@ def image_refs(doc: Dockerfile) -> list[ImageRef]:
                 if ins.cmd == 'arg':  # defines, names no image
                     _define_args(doc, ins, ins.args, scope)
                 else:
-                    refs.extend(_instruction_refs(doc, ins, ins.cmd, 0, scope))
+                    refs.extend(_instruction_refs(
+                        doc, ins, ins.cmd, 0, scope,
+                        read_flags.get(ins.start) if read_flags else None,
+                    ))
     except (ExpansionError, DockerfileError) as e:
         located = isinstance(e, DockerfileError) and e.located
         message = str(e) if located else f'line {line}: {e}'
@@ -349,11 +358,12 @@ def _instruction_refs(
         cmd: str,
         start: int,
         scope: _Scope,
+        read: ReadFlags | None = None,
 ) -> Iterator[ImageRef]:
     line = ins.line
     # (an ONBUILD trigger's arguments start after its own command)
     args_start = args_at(line[start:]) + start if start else ins.args
-    flags_end, flags = extract_flags(line, args_start, doc.escape)
+    flags_end, flags = read or extract_flags(line, args_start, doc.escape)
     if cmd == 'from':
         yield from _from_refs(doc, ins, flags_end, flags, scope)
     elif cmd == 'copy':
