@@ -419,3 +419,60 @@ def parse_outcome(data: bytes) -> tuple[int, str] | None:
 )
 def test_where_an_instruction_ends(data: bytes, outcome: tuple[int, str] | None) -> None:
     assert parse_outcome(data) == outcome
+
+
+def test_an_instructions_flags_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the refusals' check reads the flags of FROM, COPY and RUN, and hands
+    # what it read to the reference reader, which read them again
+    from digestpin_hooks.read.dockerfile import parser
+    from digestpin_hooks.read.dockerfile import references
+    from digestpin_hooks.read.dockerfile import refusals
+    read: list[str] = []
+
+    def extract_flags(
+            line: str, start: int, escape: str = '\\',
+    ) -> tuple[int, list[tuple[str, int, int]]]:
+        read.append(line)
+        return parser.extract_flags(line, start, escape)
+    monkeypatch.setattr(refusals, 'extract_flags', extract_flags)
+    monkeypatch.setattr(references, 'extract_flags', extract_flags)
+    data = (
+        b'FROM --platform=linux/amd64 a:1 AS a\n'
+        b'FROM b:2\n'
+        b'COPY --from=a /x /y\n'
+        b'RUN --mount=type=cache,from=c:3,target=/c true\n'
+    )
+    _, refs, _ = read_dockerfile(data)
+    assert [(ref.line, ref.image) for ref in refs] == [(1, 'a:1'), (2, 'b:2'), (4, 'c:3')]
+    # the checks' three, then the one without flags, which they skip
+    assert read == [
+        'FROM --platform=linux/amd64 a:1 AS a',
+        'COPY --from=a /x /y',
+        'RUN --mount=type=cache,from=c:3,target=/c true',
+        'FROM b:2',
+    ]
+
+
+def test_lines_of_one_continued_instruction_are_walked_back_once(
+        monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the line after each comment of a continued RUN is a match of the
+    # refusals' pattern (its first word is no instruction): the first walks
+    # back to the line it continues, the others are known to continue it
+    from digestpin_hooks.read.dockerfile.parser import _Scanner
+    walked: list[int] = []
+    continues_before = _Scanner.continues_before
+
+    def counted(self: _Scanner, offset: int) -> bool:
+        walked.append(offset)
+        return continues_before(self, offset)
+    monkeypatch.setattr(_Scanner, 'continues_before', counted)
+    data = (
+        b'FROM a:1\n'
+        b'RUN a \\\n  # one\n  b \\\n  # two\n  c \\\n\n  d\n'
+        b'nosuch x\n'
+    )
+    _, refs, unknown = read_dockerfile(data)
+    assert [(ref.line, ref.image) for ref in refs] == [(1, 'a:1')]
+    assert [(u.line, u.word) for u in unknown] == [(9, 'nosuch')]
+    assert walked == [data.index(b'  b'), data.index(b'nosuch')]
