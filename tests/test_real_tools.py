@@ -34,7 +34,7 @@ from tests.stack import Stack
 from tests.test_yaml_refs import images
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
-from tests.test_yaml_refs import ENTRY_BUILDS_A_PULLED_IMAGE
+from tests.test_yaml_refs import BUILDS_A_PULLED_IMAGE
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
@@ -289,7 +289,7 @@ def test_docker_compose_reads_every_document_as_we_do(
     assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
 
 
-@pytest.mark.parametrize('case', sorted(ENTRY_BUILDS_A_PULLED_IMAGE))
+@pytest.mark.parametrize('case', sorted(BUILDS_A_PULLED_IMAGE))
 def test_docker_compose_builds_under_the_name_of_an_image_it_pulls(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
 ) -> None:
@@ -298,7 +298,7 @@ def test_docker_compose_builds_under_the_name_of_an_image_it_pulls(
     report, and leave unwritten, is the one pulled and built)."""
     from digestpin_hooks.model import NAMES_A_BUILD
     from digestpin_hooks.read.files import load_all
-    files, services, reported = ENTRY_BUILDS_A_PULLED_IMAGE[case]
+    files, services, reported = BUILDS_A_PULLED_IMAGE[case]
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     root = tmp_path / 'repo'
     tree(root, files)

@@ -1739,7 +1739,46 @@ ENTRY_BUILDS_A_PULLED_IMAGE = {
 }
 
 
-@pytest.mark.parametrize('case', sorted(ENTRY_BUILDS_A_PULLED_IMAGE))
+# a service that extends another file's service and builds (its own
+# build:, one a merge key gives, or one of a service it extends on the way)
+# while another pulls the image there: no include entry needed (on main
+# fix pinned base.yml's a:1, renaming the build)
+BASE = 'services:\n  x:\n    image: a:1\n'
+EXTENDS_X = '    extends: {file: base.yml, service: x}\n'
+EXTENDER_BUILDS_A_PULLED_IMAGE = {
+    'a service extending another file\'s builds': (
+        {'compose.yaml': f'services:\n  web:\n{EXTENDS_X}    build: .\n  api:\n{EXTENDS_X}',
+         'base.yml': BASE},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    'a merge key gives the build of a service extending another file\'s': (
+        {'compose.yaml': (
+            f'x-b: &b\n  build: .\nservices:\n  web:\n    <<: *b\n{EXTENDS_X}  api:\n{EXTENDS_X}'
+        ), 'base.yml': BASE},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    'a service extends one that builds and extends another file\'s': (
+        {'compose.yaml': (
+            'services:\n  web:\n    extends: {file: m.yml, service: m}\n'
+            f'  api:\n{EXTENDS_X}'
+        ), 'm.yml': f'services:\n  m:\n{EXTENDS_X}    build: .\n', 'base.yml': BASE},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    'an include entry\'s file extending another file\'s builds': (
+        {'compose.yaml': 'include:\n  - path: [a.yml]\n',
+         'a.yml': f'services:\n  web:\n{EXTENDS_X}    build: .\n  api:\n{EXTENDS_X}',
+         'base.yml': BASE},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+}
+BUILDS_A_PULLED_IMAGE = {**ENTRY_BUILDS_A_PULLED_IMAGE, **EXTENDER_BUILDS_A_PULLED_IMAGE}
+
+
+@pytest.mark.parametrize('case', sorted(BUILDS_A_PULLED_IMAGE))
 def test_compose_image_an_include_entry_builds_is_reported_left(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
 ) -> None:
@@ -1748,7 +1787,7 @@ def test_compose_image_an_include_entry_builds_is_reported_left(
     main it was editable: fix pinned it."""
     from digestpin_hooks.model import NAMES_A_BUILD
     from digestpin_hooks.read.files import load_all
-    files, _, reported = ENTRY_BUILDS_A_PULLED_IMAGE[case]
+    files, _, reported = BUILDS_A_PULLED_IMAGE[case]
     tree(tmp_path, files)
     assert images(tmp_path, ['compose.yaml'], monkeypatch) == reported
     loaded, _ = load_all(['compose.yaml'])
@@ -1757,14 +1796,14 @@ def test_compose_image_an_include_entry_builds_is_reported_left(
     ) == [(path, False, NAMES_A_BUILD) for path, _, _, _ in reported]
 
 
-@pytest.mark.parametrize('case', sorted(ENTRY_BUILDS_A_PULLED_IMAGE))
+@pytest.mark.parametrize('case', sorted(BUILDS_A_PULLED_IMAGE))
 def test_compose_image_an_include_entry_builds_is_never_pinned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
 ) -> None:
     """fix leaves every file byte-identical and says why (a digest at
     a:1 would rename the build, which Docker refuses).  On main it pinned
     a:1."""
-    files, _, reported = ENTRY_BUILDS_A_PULLED_IMAGE[case]
+    files, _, reported = BUILDS_A_PULLED_IMAGE[case]
     tree(tmp_path, files)
     monkeypatch.chdir(tmp_path)
     pins, left, errors, _ = fix_files(['compose.yaml'], knows_everything)

@@ -1067,7 +1067,7 @@ def _extended(
     written.  Followed inside the repository only, MAX_EXTENDS deep; a
     cycle is an error, as it is to Compose."""
     from digestpin_hooks.model import FileError
-    from digestpin_hooks.read.yaml_refs import compose_extends
+    from digestpin_hooks.read.yaml_refs import compose_extends_building
     from digestpin_hooks.text import decode
     errors: list[FileError] = []
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
@@ -1085,16 +1085,17 @@ def _extended(
     # (real path, service) -> whether a service that extends it pulls its
     # image: not when a later file of its include entry replaces it
     pulls: dict[tuple[str, str], bool] = {}
-    # real path -> service -> (file, base) of its first extends: each file's
-    # read once, however many services follow through it (was once a service)
-    extends_in: dict[str, dict[str, tuple[str, str]]] = {}
+    # real path -> service -> (file, base, whether it builds) of its first
+    # extends: each file's read once, however many services follow through
+    # it (was once a service)
+    extends_in: dict[str, dict[str, tuple[str, str, bool]]] = {}
 
-    def first_extends(target: str) -> dict[str, tuple[str, str]]:
+    def first_extends(target: str) -> dict[str, tuple[str, str, bool]]:
         real = os.path.realpath(target)
         if real not in extends_in:
-            found: dict[str, tuple[str, str]] = {}
-            for s, _, o, b in compose_extends(text_of(target) or ''):
-                found.setdefault(s, (o, b))
+            found: dict[str, tuple[str, str, bool]] = {}
+            for s, _, o, b, builds in compose_extends_building(text_of(target) or ''):
+                found.setdefault(s, (o, b, builds))
             extends_in[real] = found
         return extends_in[real]
 
@@ -1102,16 +1103,17 @@ def _extended(
     # removed by a later file of its include entry, pulls its image though
     # it is written beside a build
     unbuilt: set[tuple[str, str]] = set()
-    # (real path, service) whose image a service that extends it builds,
-    # the merge of its include entry adding the build: never written
+    # (real path, service) whose image a service that extends it builds
+    # (its own build:, one of a service on the way, or the merge of its
+    # include entry adding one): never written
     renamed: set[tuple[str, str]] = set()
     for file in extending:
         top = _repository(file.path)
         text = text_of(file.path)
-        for service, line, other, base in compose_extends(text or ''):
-            pulled = f'services.{service}.image' not in file.replaced
+        for service, line, other, base, builds in compose_extends_building(text or ''):
+            pulled = not builds and f'services.{service}.image' not in file.replaced
             builds_removed = f'services.{service}.image' in file.unbuilt
-            builds = f'services.{service}.image' in file.renamed
+            builds = builds or f'services.{service}.image' in file.renamed
             path = file.path
             chain = [(os.path.realpath(path), service)]
             problem = ''
@@ -1147,7 +1149,9 @@ def _extended(
                     further = first_extends(target).get(base)
                     if further is None:
                         break
-                    path, (other, base) = target, further
+                    path, (other, base, building) = target, further
+                    if building:  # it builds the image of the services it extends
+                        pulled, builds = False, True
             if problem:
                 errors.append(FileError(file.path, problem, line))
     for real, (path, services) in wanted.items():

@@ -428,12 +428,23 @@ def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
     """(service, line, file, base service) of each service of a Compose file
     whose image comes from the service it extends: it names no ``image:``
     and builds none.  ``file`` is '' for a service of the same file."""
-    return [found for _, found in extends_by_document(text)]
+    return [found for _, found, builds in _extends(text) if not builds]
 
 
 def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]]:
     """compose_extends, each with the index of its document among those
     that are not empty (compose_layers' layers)."""
+    return [(at, found) for at, found, builds in _extends(text) if not builds]
+
+
+def compose_extends_building(text: str) -> list[tuple[str, int, str, str, bool]]:
+    """compose_extends, and each service that extends another and builds
+    (``build:``, its own or a merge key's), with whether it builds: the
+    image it builds is named where the service it extends names one."""
+    return [(*found, builds) for _, found, builds in _extends(text)]
+
+
+def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], bool]]:
     found = []
     for at, document in enumerate(_documents(text)):
         services = get(document, 'services')
@@ -441,17 +452,21 @@ def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]
             continue
         for name, service, key in items(services[0]):
             extends = get(service, 'extends')
-            if extends is None or get(service, 'image') or get(service, 'build'):
+            if extends is None or get(service, 'image'):
                 continue
+            build = get(service, 'build')
+            if build is not None and compose_tag(build[0]) == '!reset':
+                continue  # (its build removed: not followed, as before)
+            builds = build is not None
             if isinstance(extends[0], Scalar):  # extends: base
-                found.append((at, (name, key.line, '', extends[0].value)))
+                found.append((at, (name, key.line, '', extends[0].value), builds))
                 continue
             base = _scalar(get(extends[0], 'service'))
             other = _scalar(get(extends[0], 'file'))
             if base is not None:
                 found.append((at, (
                     name, key.line, other[0].value if other else '', base[0].value,
-                )))
+                ), builds))
     return found
 
 
