@@ -1774,6 +1774,22 @@ EXTENDER_BUILDS_A_PULLED_IMAGE = {
         {'api': ('a:1', False), 'web': ('a:1', True)},
         [('base.yml', 'services.x.image', 3, 'a:1')],
     ),
+    # the build given by a later document of the extending file's (which
+    # no include entry merges with others)
+    'a later document builds a service extending another file\'s': (
+        {'compose.yaml': (
+            f'services:\n  web:\n{EXTENDS_X}  api:\n{EXTENDS_X}---\nservices:\n  web:\n    build: .\n'
+        ), 'base.yml': BASE},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    'a later document of a file included alone builds a service extending another file\'s': (
+        {'compose.yaml': 'include:\n  - a.yml\n',
+         'a.yml': f'services:\n  web:\n{EXTENDS_X}  api:\n{EXTENDS_X}---\nservices:\n  web:\n    build: .\n',
+         'base.yml': BASE},
+        {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
 }
 BUILDS_A_PULLED_IMAGE = {**ENTRY_BUILDS_A_PULLED_IMAGE, **EXTENDER_BUILDS_A_PULLED_IMAGE}
 

@@ -818,7 +818,8 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
     if composing:  # only then is each path resolved (a stat of each part)
         given = {os.path.realpath(path) for path in compose_read}
         including = [f for f in composing if b'include' in f.data]
-        for each in _included(including, given) if including else ():
+        merging: set[str] = set()  # the files an include entry merges with others
+        for each in _included(including, given, merging) if including else ():
             if isinstance(each, LoadedFile):
                 given.add(os.path.realpath(each.path))
                 if b'extends' in each.data:  # else let go once handed on
@@ -826,7 +827,7 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
             yield each
         extending = [f for f in composing if b'extends' in f.data]
         if extending:
-            yield from _extended(extending, given, kind)
+            yield from _extended(extending, given, kind, merging)
 
 
 def _same_file(identity: Identity) -> int:
@@ -1058,16 +1059,21 @@ def _repository(path: str) -> str:
 
 
 def _extended(
-        extending: list[LoadedFile], given: set[str], kind: str,
+        extending: list[LoadedFile], given: set[str], kind: str, merging: set[str],
 ) -> Iterator[LoadedFile | FileError]:
     """Add the services other Compose files hold that services of the files
     read extend (``extends: {file: …, service: …}``) and take their image
     from: each such file read once, its references those of the extended
     services only, so that the image is reported, and pinned, where it is
     written.  Followed inside the repository only, MAX_EXTENDS deep; a
-    cycle is an error, as it is to Compose."""
+    cycle is an error, as it is to Compose.  A file of several documents
+    that no include entry merges with others (``merging``: that merge says
+    it) is merged document over document, as Compose merges them: a later
+    one's build makes the image a service extending takes one it builds."""
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.yaml_refs import compose_extends_building
+    from digestpin_hooks.read.yaml_refs import compose_layers
+    from digestpin_hooks.read.yaml_refs import replaced_in
     from digestpin_hooks.text import decode
     errors: list[FileError] = []
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
@@ -1094,7 +1100,7 @@ def _extended(
         real = os.path.realpath(target)
         if real not in extends_in:
             found: dict[str, tuple[str, str, bool]] = {}
-            for s, _, o, b, builds in compose_extends_building(text_of(target) or ''):
+            for _, s, _, o, b, builds in compose_extends_building(text_of(target) or ''):
                 found.setdefault(s, (o, b, builds))
             extends_in[real] = found
         return extends_in[real]
@@ -1110,10 +1116,22 @@ def _extended(
     for file in extending:
         top = _repository(file.path)
         text = text_of(file.path)
-        for service, line, other, base, builds in compose_extends_building(text or ''):
-            pulled = not builds and f'services.{service}.image' not in file.replaced
-            builds_removed = f'services.{service}.image' in file.unbuilt
-            builds = builds or f'services.{service}.image' in file.renamed
+        # of each document: the images its merge with the others replaces,
+        # those it builds (each document a layer of its own)
+        documents: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
+        if (
+            text and os.path.realpath(file.path) not in merging
+            and len(compose_layers(text)) > 1
+        ):
+            documents = replaced_in([[layer] for layer in _layers_of(file.data, file.path)])
+        for at, service, line, other, base, builds in compose_extends_building(text or ''):
+            source = f'services.{service}.image'
+            pulled = not builds and source not in file.replaced
+            builds_removed = source in file.unbuilt
+            builds = builds or source in file.renamed
+            if at < len(documents):
+                pulled = pulled and source not in documents[at][0]
+                builds = builds or source in documents[at][2]
             path = file.path
             chain = [(os.path.realpath(path), service)]
             problem = ''
@@ -1614,7 +1632,7 @@ def _env_file(name: str) -> dict[str, str]:
 
 
 def _included(
-        including: list[LoadedFile], given: set[str],
+        including: list[LoadedFile], given: set[str], merging: set[str],
 ) -> Iterator[LoadedFile | FileError]:
     """The Compose files the files read include (``include:``), each read
     once, whole, with the values Compose gives it there: those of the
@@ -1628,9 +1646,11 @@ def _included(
     MAX_INCLUDES files from one file given, a cycle refused (as Compose
     refuses it), a remote include (``oci://``, git) not read but noted.  A
     file Compose cannot read, and so refuses the project, is one error
-    line.  An included file given too is read as given, once."""
+    line.  An included file given too is read as given, once.  The real
+    path of each file an entry merges with others is added to ``merging``."""
     includes = _Includes(given)
     for root in including:
         yield from includes.follow(root)
     yield from includes.merged_files()
+    merging.update(includes.layers)
     yield from includes.errors

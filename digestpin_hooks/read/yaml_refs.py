@@ -437,11 +437,11 @@ def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]
     return [(at, found) for at, found, builds in _extends(text) if not builds]
 
 
-def compose_extends_building(text: str) -> list[tuple[str, int, str, str, bool]]:
-    """compose_extends, and each service that extends another and builds
-    (``build:``, its own or a merge key's), with whether it builds: the
-    image it builds is named where the service it extends names one."""
-    return [(*found, builds) for _, found, builds in _extends(text)]
+def compose_extends_building(text: str) -> list[tuple[int, str, int, str, str, bool]]:
+    """extends_by_document, and each service that extends another and
+    builds (``build:``, its own or a merge key's), with whether it builds:
+    the image it builds is named where the service it extends names one."""
+    return [(at, *found, builds) for at, found, builds in _extends(text)]
 
 
 def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], bool]]:
