@@ -1406,6 +1406,14 @@ COMPOSE_DOCUMENTS = {
         )},
         ['a:1'],
     ),
+    # a service whose build: !reset removes the build of the service it
+    # extends pulls its image (it was not followed: not reported)
+    'one document: a service removing the build of another file\'s it extends': (
+        {'compose.yaml': (
+            'services:\n  web:\n    extends: {file: base.yml, service: x}\n    build: !reset null\n'
+        ), 'base.yml': 'services:\n  x:\n    image: a:1\n    build: .\n'},
+        ['a:1'],
+    ),
     'an include entry whose later file replaces a service the first extends': (
         {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
          'a.yml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n',
@@ -1788,6 +1796,16 @@ EXTENDER_BUILDS_A_PULLED_IMAGE = {
          'a.yml': f'services:\n  web:\n{EXTENDS_X}  api:\n{EXTENDS_X}---\nservices:\n  web:\n    build: .\n',
          'base.yml': BASE},
         {'api': ('a:1', False), 'web': ('a:1', True)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    # the entry's later file removes the build web takes from x; api, of
+    # the including file, takes x's build and builds a:1 there
+    'a service of another file keeping the build an entry removes': (
+        {'compose.yaml': f'include:\n  - path: [a.yml, b.yml]\nservices:\n  api:\n{EXTENDS_X}',
+         'a.yml': f'services:\n  web:\n{EXTENDS_X}',
+         'b.yml': 'services:\n  web:\n    build: !reset\n',
+         'base.yml': 'services:\n  x:\n    image: a:1\n    build: .\n'},
+        {'api': ('a:1', True), 'web': ('a:1', False)},
         [('base.yml', 'services.x.image', 3, 'a:1')],
     ),
 }

@@ -1071,6 +1071,7 @@ def _extended(
     it) is merged document over document, as Compose merges them: a later
     one's build makes the image a service extending takes one it builds."""
     from digestpin_hooks.model import FileError
+    from digestpin_hooks.read.yaml_refs import compose_builds
     from digestpin_hooks.read.yaml_refs import compose_extends_building
     from digestpin_hooks.read.yaml_refs import compose_layers
     from digestpin_hooks.read.yaml_refs import replaced_in
@@ -1091,19 +1092,21 @@ def _extended(
     # (real path, service) -> whether a service that extends it pulls its
     # image: not when a later file of its include entry replaces it
     pulls: dict[tuple[str, str], bool] = {}
-    # real path -> service -> (file, base, whether it builds) of its first
-    # extends: each file's read once, however many services follow through
-    # it (was once a service)
-    extends_in: dict[str, dict[str, tuple[str, str, bool]]] = {}
+    # real path -> service -> (file, base, its build: compose_extends_building)
+    # of its first extends: each file's read once, however many services
+    # follow through it (was once a service)
+    extends_in: dict[str, dict[str, tuple[str, str, str]]] = {}
 
-    def first_extends(target: str) -> dict[str, tuple[str, str, bool]]:
+    def first_extends(target: str) -> dict[str, tuple[str, str, str]]:
         real = os.path.realpath(target)
         if real not in extends_in:
-            found: dict[str, tuple[str, str, bool]] = {}
-            for _, s, _, o, b, builds in compose_extends_building(text_of(target) or ''):
-                found.setdefault(s, (o, b, builds))
+            found: dict[str, tuple[str, str, str]] = {}
+            for _, s, _, o, b, build in compose_extends_building(text_of(target) or ''):
+                found.setdefault(s, (o, b, build))
             extends_in[real] = found
         return extends_in[real]
+
+    builds_in: dict[str, frozenset[str]] = {}  # real path -> its services that build
 
     # (real path, service) -> whether a service that extends it, its build
     # removed by a later file of its include entry, pulls its image though
@@ -1124,11 +1127,11 @@ def _extended(
             and len(compose_layers(text)) > 1
         ):
             documents = replaced_in([[layer] for layer in _layers_of(file.data, file.path)])
-        for at, service, line, other, base, builds in compose_extends_building(text or ''):
+        for at, service, line, other, base, build in compose_extends_building(text or ''):
             source = f'services.{service}.image'
-            pulled = not builds and source not in file.replaced
-            builds_removed = source in file.unbuilt
-            builds = builds or source in file.renamed
+            pulled = build != 'build' and source not in file.replaced
+            builds_removed = build == '!reset' or source in file.unbuilt
+            builds = build == 'build' or source in file.renamed
             if at < len(documents):
                 pulled = pulled and source not in documents[at][0]
                 builds = builds or source in documents[at][2]
@@ -1166,10 +1169,19 @@ def _extended(
                         wanted.setdefault(real, (target, set()))[1].add(base)
                     further = first_extends(target).get(base)
                     if further is None:
+                        # a service that builds its image: so do those
+                        # extending it that take it and keep the build
+                        if pulled and not builds_removed:
+                            if real not in builds_in:
+                                builds_in[real] = compose_builds(text_of(target) or '')
+                            if base in builds_in[real]:
+                                renamed.add((real, base))
                         break
-                    path, (other, base, building) = target, further
-                    if building:  # it builds the image of the services it extends
+                    path, (other, base, build) = target, further
+                    if build == 'build':  # it builds the image of the services it extends
                         pulled, builds = False, True
+                    elif build == '!reset':  # it pulls that image
+                        builds_removed = True
             if problem:
                 errors.append(FileError(file.path, problem, line))
     for real, (path, services) in wanted.items():

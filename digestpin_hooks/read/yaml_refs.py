@@ -428,23 +428,34 @@ def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
     """(service, line, file, base service) of each service of a Compose file
     whose image comes from the service it extends: it names no ``image:``
     and builds none.  ``file`` is '' for a service of the same file."""
-    return [found for _, found, builds in _extends(text) if not builds]
+    return [found for _, found, build in _extends(text) if not build]
 
 
 def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]]:
     """compose_extends, each with the index of its document among those
     that are not empty (compose_layers' layers)."""
-    return [(at, found) for at, found, builds in _extends(text) if not builds]
+    return [(at, found) for at, found, build in _extends(text) if not build]
 
 
-def compose_extends_building(text: str) -> list[tuple[int, str, int, str, str, bool]]:
+def compose_extends_building(text: str) -> list[tuple[int, str, int, str, str, str]]:
     """extends_by_document, and each service that extends another and
-    builds (``build:``, its own or a merge key's), with whether it builds:
-    the image it builds is named where the service it extends names one."""
-    return [(at, *found, builds) for at, found, builds in _extends(text)]
+    writes ``build:`` (its own or a merge key's), with it: 'build' when it
+    builds (the image it builds is named where the service it extends
+    names one), '!reset' when it removes the build of the service it
+    extends (it pulls that image), '' when it writes none."""
+    return [(at, *found, build) for at, found, build in _extends(text)]
 
 
-def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], bool]]:
+def compose_builds(text: str) -> frozenset[str]:
+    """The services of a Compose file that build once its documents are
+    merged (their own ``build:``; what they take by ``extends:`` aside)."""
+    return frozenset(
+        name for name, (_, built, _, _, _) in _merge(list(enumerate(compose_layers(text)))).items()
+        if built
+    )
+
+
+def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], str]]:
     found = []
     for at, document in enumerate(_documents(text)):
         services = get(document, 'services')
@@ -454,19 +465,19 @@ def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], bool]]:
             extends = get(service, 'extends')
             if extends is None or get(service, 'image'):
                 continue
-            build = get(service, 'build')
-            if build is not None and compose_tag(build[0]) == '!reset':
-                continue  # (its build removed: not followed, as before)
-            builds = build is not None
+            written = get(service, 'build')
+            build = '' if written is None else (
+                '!reset' if compose_tag(written[0]) == '!reset' else 'build'
+            )
             if isinstance(extends[0], Scalar):  # extends: base
-                found.append((at, (name, key.line, '', extends[0].value), builds))
+                found.append((at, (name, key.line, '', extends[0].value), build))
                 continue
             base = _scalar(get(extends[0], 'service'))
             other = _scalar(get(extends[0], 'file'))
             if base is not None:
                 found.append((at, (
                     name, key.line, other[0].value if other else '', base[0].value,
-                ), builds))
+                ), build))
     return found
 
 
