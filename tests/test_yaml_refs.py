@@ -1414,6 +1414,20 @@ COMPOSE_DOCUMENTS = {
         ), 'base.yml': 'services:\n  x:\n    image: a:1\n    build: .\n'},
         ['a:1'],
     ),
+    # an anchor's image used by two services: the one extended (or not
+    # replaced) is not the first to use it (on main the use kept was the
+    # first's, then dropped with it: not reported)
+    'one document: a service extending the second use of another file\'s anchor': (
+        {'compose.yaml': 'services:\n  api:\n    extends: {file: base.yml, service: y}\n',
+         'base.yml': 'x-i: &i a:1\nservices:\n  x:\n    image: *i\n  y:\n    image: *i\n'},
+        ['a:1'],
+    ),
+    'an include entry replacing the first use of an anchor': (
+        {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
+         'a.yml': 'services:\n  x:\n    image: &i a:1\n  y:\n    image: *i\n',
+         'b.yml': 'services:\n  x:\n    image: c:1\n'},
+        ['a:1', 'c:1'],
+    ),
     'an include entry whose later file replaces a service the first extends': (
         {'compose.yaml': 'include:\n  - path: [a.yml, b.yml]\n',
          'a.yml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n',

@@ -680,7 +680,7 @@ def parse_data(
         raise SkippedFile('skipped: a template ({{ }}), not a manifest yet')
     try:
         yaml_file, refs = parse_yaml(
-            data, path, kind, pipeline, variables, unbuilt, renamed,
+            data, path, kind, pipeline, variables, unbuilt, renamed, services, replaced,
         )
     except NotOfKind as e:
         # a file the kind's name patterns take that is not of the kind

@@ -996,17 +996,22 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
         )
 
 
+_SERVICE_OF_USE = re.compile(r'\.(?:image|volumes\[\d+\]\.source)$')
+
+
 def parse_yaml(
         data: bytes, path: str, kind: str, pipeline: Pipeline | None = None,
         variables: dict[str, str] | None = None, unbuilt: frozenset[str] = frozenset(),
-        renamed: frozenset[str] = frozenset(),
+        renamed: frozenset[str] = frozenset(), services: tuple[str, ...] = (),
+        replaced: frozenset[str] = frozenset(),
 ) -> tuple[YamlFile, list[ImageRef]]:
     """Read a YAML file of ``kind`` into its image references; a GitLab
     file of a ``pipeline`` is read with the pipeline's other files, a
     Compose file another includes with the ``variables`` it gives it, and
     the images of ``unbuilt`` it builds, whose build a later file of its
     include entry removes, and those of ``renamed``, which that entry's
-    merge builds for a service (never written)."""
+    merge builds for a service (never written); of ``services`` only, when
+    it names some, and without the uses of ``replaced`` (by source)."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
     if data.find(b'\0') >= 0:  # bytes' ``in`` raises a TypeError inside
@@ -1056,6 +1061,17 @@ def parse_yaml(
         found = list(compose(documents, unbuilt, merged, renamed))
     else:
         found = list(walk(documents))
+    if services or replaced:
+        # before an alias's uses are made one: the use kept must be one of
+        # these services' (a service not extended, or replaced, may be the
+        # first to use the anchor)
+        # (a name may hold dots: its use is services.NAME.image or .volumes[i].source)
+        names = set(services)
+        found = [
+            f for f in found if f.path not in replaced and (
+                not names or _SERVICE_OF_USE.sub('', f.path[len('services.'):]) in names
+            )
+        ]
     if of_kind.paths_at_anchor:
         # a value used through an alias or a merge key is reported once,
         # where it is written (its anchor), with that path
