@@ -255,6 +255,14 @@ def pulled_by_compose_and_us(
 ) -> tuple[list[str], list[str]]:
     """The images Compose's merged project of ``files`` (a tree whose
     ``compose.yaml`` is the project) pulls, and those we report, sorted."""
+    root, merged = compose_config(files, tmp_path)
+    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
+    return sorted(_pulled(merged)), sorted(ours)
+
+
+def compose_config(files: dict[str, str], tmp_path: Any) -> tuple[Any, str]:
+    """``files`` written as a tree under ``tmp_path``, and the merged
+    project (JSON) that Compose's ``config`` makes of its ``compose.yaml``."""
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     root = tmp_path / 'repo'
     tree(root, files)
@@ -262,8 +270,7 @@ def pulled_by_compose_and_us(
         [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
     )
     assert answer.returncode == 0, answer.stderr
-    ours = [image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch)]
-    return sorted(_pulled(answer.stdout)), sorted(ours)
+    return root, answer.stdout
 
 
 @pytest.mark.parametrize('case', sorted(TAG_SPELLINGS))
@@ -299,16 +306,10 @@ def test_docker_compose_builds_under_the_name_of_an_image_it_pulls(
     from digestpin_hooks.model import NAMES_A_BUILD
     from digestpin_hooks.read.files import load_all
     files, services, reported = BUILDS_A_PULLED_IMAGE[case]
-    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
-    root = tmp_path / 'repo'
-    tree(root, files)
-    answer = run(
-        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
-    )
-    assert answer.returncode == 0, answer.stderr
+    root, merged = compose_config(files, tmp_path)
     assert {
         name: (service.get('image'), 'build' in service)
-        for name, service in json.loads(answer.stdout)['services'].items()
+        for name, service in json.loads(merged)['services'].items()
     } == services
     # each image Compose both pulls and builds is reported, never written
     theirs = {
