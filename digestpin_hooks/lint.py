@@ -7,6 +7,7 @@ from __future__ import annotations
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.model import FileError
 from digestpin_hooks.read.files import load_each
 from digestpin_hooks.read.files import paths_or_here
@@ -40,6 +41,7 @@ def lint_files(
     and nothing kept: a file read is let go before the next is read."""
     findings: list[Finding] = []
     errors: list[FileError] = []
+    policy = Policy(strict, allow, ignore)
     for loaded in load_each(paths_or_here(paths), kind):
         if isinstance(loaded, FileError):
             if each is None:
@@ -48,8 +50,7 @@ def lint_files(
                 each([], loaded)
             continue
         found = findings_for(
-            loaded.path, loaded.doc, loaded.refs, strict=strict, allow=allow,
-            ignore=ignore, unknown=loaded.unknown,
+            loaded.path, loaded.doc, loaded.refs, policy=policy, unknown=loaded.unknown,
         )
         if each is None:
             findings.extend(found)

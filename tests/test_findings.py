@@ -8,6 +8,7 @@ import pytest
 
 from digestpin_hooks.check.findings import allowed
 from digestpin_hooks.check.findings import findings_for
+from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.read.dockerfile.parser import parse
 from digestpin_hooks.read.dockerfile.references import image_refs
 
@@ -17,7 +18,7 @@ PIN = f'@sha256:{H}'
 
 def lint(data: bytes, **kwargs: object) -> list[tuple[int, int, str, str]]:
     doc = parse(data)
-    found = findings_for('Dockerfile', doc, image_refs(doc), **kwargs)  # type: ignore[arg-type]
+    found = findings_for('Dockerfile', doc, image_refs(doc), policy=Policy(**kwargs))  # type: ignore[arg-type]
     return [(f.line, f.column, f.code, f.image) for f in found]
 
 
@@ -206,7 +207,7 @@ def test_dp003_is_a_warning_unless_strict() -> None:
     doc = parse(b'ARG B\nFROM $B\n')
     (finding,) = findings_for('D', doc, image_refs(doc))
     assert finding.severity == 'warning'
-    (finding,) = findings_for('D', doc, image_refs(doc), strict=True)
+    (finding,) = findings_for('D', doc, image_refs(doc), policy=Policy(strict=True))
     assert finding.severity == 'error'
 
 

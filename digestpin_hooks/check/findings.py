@@ -535,15 +535,7 @@ def _unknown_syntax_findings(
     return found
 
 
-# the options of the last file's findings: a run gives every file the same
-# (not one record a file)
-_policy = Policy()
-
-
-def _remembered(policy: Policy) -> Policy:
-    global _policy
-    _policy = policy
-    return policy
+_NO_OPTIONS: Final = Policy()
 
 
 def findings_for(
@@ -551,21 +543,17 @@ def findings_for(
         doc: Document,
         refs: Iterable[ImageRef],
         *,
-        strict: bool = False,
-        allow: Sequence[str] = (),
-        ignore: Collection[str] = (),
+        policy: Policy = _NO_OPTIONS,
         unknown: Iterable[UnknownSyntax] = (),
 ) -> list[Finding]:
     """Every finding of one file, in line order: its references', and DP010
-    for the ``unknown`` instructions and flags."""
-    policy = _policy
-    if policy.strict is not strict or policy.allow is not allow or policy.ignore is not ignore:
-        policy = _remembered(Policy(strict, allow, ignore))
+    for the ``unknown`` instructions and flags.  ``policy``: the run's
+    options, one record for every file of a run."""
     found = [
         finding for _, finding, _ in checked_refs(path, doc, refs, policy)
     ]
     if unknown:
-        found.extend(_unknown_syntax_findings(path, doc, unknown, strict, ignore))
+        found.extend(_unknown_syntax_findings(path, doc, unknown, policy.strict, policy.ignore))
         found.sort(key=lambda f: (f.line, f.column, f.code))
     return found
 
