@@ -693,11 +693,8 @@ def parse_data(
                 f'it is rendered ({e})',
             ) from None
         raise UnreadableFile(str(e)) from None
-    if services:
-        prefixes = tuple(f'services.{name}.' for name in services)
-        refs = [ref for ref in refs if ref.source.startswith(prefixes)]
-    if replaced:
-        refs = [ref for ref in refs if ref.source not in replaced]
+    # (the references of other services, and those replaced, parse_yaml
+    # left out: before an anchor's uses are made one)
     return LoadedFile(
         path, data, yaml_file, refs, identity, kind=kind, services=services,
         pipeline=pipeline, variables=variables, replaced=replaced, unbuilt=unbuilt,
