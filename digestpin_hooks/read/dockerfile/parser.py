@@ -834,20 +834,12 @@ def parse(data: bytes, *, join_all: bool = False) -> Dockerfile:
     text, bom = decode(data)
     if len(text) > MAX_LINE_BYTES // 4:  # (only then can a line be too long)
         _check_line_lengths(text, bom)
-    first = text[:1]
-    directives: list[Directive] = []
-    escape = '\\'
-    if first == '#' or first in GO_SPACE:  # (else no directive: no call)
-        directives, escape = _read_directives(text)
+    directives, escape = _read_directives(text)
     if directives:
         # the parser reads a syntax directive as a comment; the frontend
         # image is what DetectSyntax finds, by its own rules
         directives = [d for d in directives if d.name != 'syntax']
-    # (detect_syntax's own first test: no call for a file that starts with
-    # an instruction)
-    syntax = detect_syntax(text) if (
-        first in ('#', '/', '{') or text.lstrip()[:1] == '{'
-    ) else None
+    syntax = detect_syntax(text)
     if syntax is not None:
         directives.append(syntax)
     if not text:
