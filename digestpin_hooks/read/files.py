@@ -1550,7 +1550,6 @@ def _layers_of(data: bytes | None, path: str) -> Layers:
     layer: followed as ``_extended`` follows it (inside the repository,
     MAX_EXTENDS deep; a file that cannot be read sets nothing; of a file
     of several documents, the last that sets the service)."""
-    from digestpin_hooks.read.yaml_refs import compose_extends
     from digestpin_hooks.read.yaml_refs import compose_layers
     from digestpin_hooks.read.yaml_refs import extends_by_document
     from digestpin_hooks.text import decode
@@ -1579,7 +1578,7 @@ def _layers_of(data: bytes | None, path: str) -> Layers:
             for each in compose_layers(here):
                 last.update(each)
             extending: dict[str, tuple[str, str]] = {}
-            for s, _, o, b in compose_extends(here):
+            for _, (s, _, o, b) in extends_by_document(here):
                 extending.setdefault(s, (o, b))
             files[at] = last, extending
         return files[at]

@@ -424,16 +424,12 @@ def _documents(text: str) -> list[Node]:
     return [d for d in documents if d is not None]
 
 
-def compose_extends(text: str) -> list[tuple[str, int, str, str]]:
+def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]]:
     """(service, line, file, base service) of each service of a Compose file
     whose image comes from the service it extends: it names no ``image:``
-    and builds none.  ``file`` is '' for a service of the same file."""
-    return [found for _, found, build in _extends(text) if not build]
-
-
-def extends_by_document(text: str) -> list[tuple[int, tuple[str, int, str, str]]]:
-    """compose_extends, each with the index of its document among those
-    that are not empty (compose_layers' layers)."""
+    and builds none.  ``file`` is '' for a service of the same file.  Each
+    with the index of its document among those that are not empty
+    (compose_layers' layers)."""
     return [(at, found) for at, found, build in _extends(text) if not build]
 
 
