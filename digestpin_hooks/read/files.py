@@ -797,7 +797,7 @@ def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | Fi
             if held_key not in at:
                 at[held_key] = len(once)
                 once.append(file)
-            elif os.path.islink(once[at[held_key]].path) and not os.path.islink(file.path):
+            elif once[at[held_key]].link and not file.link:  # (told by the read)
                 once[at[held_key]] = file
         if kind in ('auto', GITLAB):
             cut, unread = _pipelines(once)
