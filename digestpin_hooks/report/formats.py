@@ -286,8 +286,7 @@ class TextReport:
         if len(findings) > 1:
             findings = sorted(findings, key=lambda f: (f.line, f.column))
         for finding in findings:
-            line = finding_line(finding)
-            lines.append((line if line.isprintable() else printable(line)) + '\n')
+            lines.append(printable(finding_line(finding)) + '\n')
             self.by_code[finding.code] = self.by_code.get(finding.code, 0) + 1
             self.paths.add(finding.path)
             self.error_found = self.error_found or finding.severity == 'error'
