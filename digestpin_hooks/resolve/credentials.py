@@ -266,8 +266,10 @@ def _at_exit() -> None:
     # only cut the killing of the last helpers short, with a traceback
     import _signal  # type: ignore[import-not-found,unused-ignore]
     try:
-        _signal.signal(_signal.SIGTERM, _signal.SIG_IGN)
-        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+        # those the run ends on (cli's _stop); SIGHUP is not on every system
+        for name in ('SIGTERM', 'SIGINT', 'SIGHUP'):
+            if hasattr(_signal, name):
+                _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
     except ValueError:
         pass  # not the main thread: its signals raise nothing here
     stop_helpers()
