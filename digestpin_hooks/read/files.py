@@ -1077,11 +1077,15 @@ def _extended(
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
     texts: dict[str, str] = {}
 
-    def text_of(path: str) -> str | None:
+    def text_of(path: str, data: bytes | None = None) -> str | None:
+        """The text of the file at ``path``: ``data``, its bytes read
+        already, or read here; once a file."""
         real = os.path.realpath(path)
         if real not in texts:
             try:
-                texts[real] = decode(read_regular(path, MAX_FILE_BYTES).data, 'strict')[0]
+                if data is None:
+                    data = read_regular(path, MAX_FILE_BYTES).data
+                texts[real] = decode(data, 'strict')[0]
             except (ReadError, OSError, UnicodeDecodeError):
                 return None  # reading the file itself says what is wrong
         return texts[real]
@@ -1115,7 +1119,7 @@ def _extended(
     renamed: set[tuple[str, str]] = set()
     for file in extending:
         top = _repository(file.path)
-        text = text_of(file.path)
+        text = text_of(file.path, file.data)  # as it was read, not read again
         # of each document: the images its merge with the others replaces,
         # those it builds (each document a layer of its own)
         documents: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
