@@ -316,3 +316,41 @@ def test_a_signal_while_the_configuration_is_read_ends_in_one_line(
         env={**os.environ, 'PYTHONPATH': ROOT},
     )
     assert (result.returncode, result.stderr.splitlines()) == (status, [said])
+
+
+def _console_entries() -> dict[str, str]:
+    """setup.cfg's console scripts: name -> 'module:function'."""
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, 'setup.cfg'))
+    lines = config['options.entry_points']['console_scripts'].strip().splitlines()
+    return {name.strip(): target.strip() for name, target in (line.split('=') for line in lines)}
+
+
+@pytest.mark.parametrize('script', sorted(_console_entries()))
+def test_a_ctrl_c_while_a_console_script_imports_its_hook_ends_in_one_line(
+        tmp_path: Path, script: str,
+) -> None:
+    """^C before the run has set its handlers (the hook's modules being
+    imported, up to 45 ms into a registry run) met Python's own handler:
+    a KeyboardInterrupt traceback.  The script is run as pip writes it
+    (import the entry, call it), the ^C sent while a module every hook
+    needs is imported."""
+    module, function = _console_entries()[script].split(':')
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    code = (
+        'import os, signal, sys\n'
+        'def interrupt(event, arguments):\n'
+        "    if event == 'import' and arguments[0] == 'digestpin_hooks.check.findings':\n"
+        '        os.kill(os.getpid(), signal.SIGINT)\n'
+        'sys.addaudithook(interrupt)\n'
+        f'from {module} import {function}\n'
+        f'sys.argv = [{script!r}, *sys.argv[1:]]\n'
+        f'sys.exit({function}())\n'
+    )
+    words = ['lint', 'Dockerfile'] if script == 'digestpin' else ['Dockerfile']
+    result = subprocess.run(
+        (sys.executable, '-c', code, *words), capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stderr.splitlines()) == (130, [f'{script}: interrupted'])
