@@ -9,6 +9,7 @@ from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.model import FileError
+from digestpin_hooks.read.files import BuiltElsewhere
 from digestpin_hooks.read.files import load_each
 from digestpin_hooks.read.files import paths_or_here
 
@@ -43,6 +44,10 @@ def lint_files(
     errors: list[FileError] = []
     policy = Policy(strict, allow, ignore)
     for loaded in load_each(paths_or_here(paths), kind):
+        if isinstance(loaded, BuiltElsewhere):
+            # a file reported already: its findings are what its own
+            # project pulls (the image is; fix leaves it, load_all says why)
+            continue
         if isinstance(loaded, FileError):
             if each is None:
                 errors.append(loaded)

@@ -35,6 +35,7 @@ from tests.test_yaml_refs import images
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
 from tests.test_yaml_refs import BUILDS_A_PULLED_IMAGE
+from tests.test_yaml_refs import BUILT_BY_ANOTHER_PROJECT
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
@@ -322,6 +323,49 @@ def test_docker_compose_builds_under_the_name_of_an_image_it_pulls(
         (ref.image, ref.editable, ref.left) for file in loaded for ref in file.refs
     )) == ([], sorted((image, False, NAMES_A_BUILD) for image in theirs))
     assert [image for _, _, _, image in reported] == sorted(theirs)
+
+
+@pytest.mark.parametrize(('case', 'projects'), (
+    ('two files given', {
+        'docker-compose.yml': {'x': ('a:1', False)},
+        'other/compose.yaml': {'web': ('a:1', True)},
+    }),
+    ('a file given and included alone, its service defined again', {
+        'base.yml': {'x': ('a:1', False)},
+        'compose.yaml': 'services.x conflicts with imported resource',
+    }),
+))
+def test_docker_compose_builds_in_one_project_an_image_another_pulls(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+        projects: dict[str, Any],
+) -> None:
+    """Projects of one run: one's service extends another's and builds
+    the image it pulls (or Compose refuses the project that includes the
+    service and defines it again, building).  Each project as Compose
+    reads it; read together, in either order, the image is reported and
+    never written (NAMES_A_BUILD: the pin would rename the build)."""
+    from digestpin_hooks.model import NAMES_A_BUILD
+    from digestpin_hooks.read.files import load_all
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    files, given, left_at = BUILT_BY_ANOTHER_PROJECT[case]
+    root = tmp_path / 'repo'
+    tree(root, files)
+    theirs: dict[str, Any] = {}
+    for project in projects:
+        answer = run(
+            [compose, '-f', project, 'config', '--format', 'json'], str(root), str(tmp_path),
+        )
+        theirs[project] = answer.stderr.strip() if answer.returncode else {
+            name: (service.get('image'), 'build' in service)
+            for name, service in json.loads(answer.stdout)['services'].items()
+        }
+    assert theirs == projects
+    monkeypatch.chdir(root)
+    for order in (given, given[::-1]):
+        loaded, errors = load_all(order, 'compose')
+        assert (errors, sorted(
+            (file.path, ref.image, ref.editable, ref.left) for file in loaded for ref in file.refs
+        )) == ([], [(path, 'a:1', False, NAMES_A_BUILD) for path, _ in left_at])
 
 
 def test_docker_compose_pulls_an_image_whose_build_an_entry_resets_as_we_read_it(

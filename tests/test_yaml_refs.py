@@ -1822,6 +1822,23 @@ EXTENDER_BUILDS_A_PULLED_IMAGE = {
         {'api': ('a:1', True), 'web': ('a:1', False)},
         [('base.yml', 'services.x.image', 3, 'a:1')],
     ),
+    # the file extended is included alone (x pulls a:1 in the project, and
+    # base.yml alone pulls it too): read, and handed on, before web is
+    # read (on main pinned there)
+    'a service extending a file included alone builds': (
+        {'compose.yaml': f'include:\n  - base.yml\nservices:\n  web:\n{EXTENDS_X}    build: .\n',
+         'base.yml': BASE},
+        {'web': ('a:1', True), 'x': ('a:1', False)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
+    # an include entry's later file extends its earlier file's service and
+    # builds: the merge builds a:1 for web, under another service's name
+    'an entry\'s later file builds, extending its earlier file\'s service': (
+        {'compose.yaml': 'include:\n  - path: [base.yml, b.yml]\n',
+         'base.yml': BASE, 'b.yml': f'services:\n  web:\n{EXTENDS_X}    build: .\n'},
+        {'web': ('a:1', True), 'x': ('a:1', False)},
+        [('base.yml', 'services.x.image', 3, 'a:1')],
+    ),
 }
 BUILDS_A_PULLED_IMAGE = {**ENTRY_BUILDS_A_PULLED_IMAGE, **EXTENDER_BUILDS_A_PULLED_IMAGE}
 
@@ -1864,5 +1881,72 @@ def test_compose_image_an_include_entry_builds_is_never_pinned(
         'of its own, then pin this one '
         '(a:1@sha256:<digest>)',
     ) for path, _, line, _ in reported]
+    for name, text in files.items():
+        assert (tmp_path / name).read_text() == text
+
+
+# a service of one project read in the run extends another project's
+# service and builds its image (Compose v2.40.3 asked in tests/test_real_
+# tools.py): (files, the files given, what fix leaves: (path, line))
+BUILT_BY_ANOTHER_PROJECT = {
+    # two files given: other/compose.yaml's web builds a:1, which
+    # docker-compose.yml's x pulls
+    'two files given': (
+        {'docker-compose.yml': BASE, 'other/compose.yaml': (
+            'services:\n  web:\n    extends: {file: ../docker-compose.yml, service: x}\n'
+            '    build: .\n'
+        )},
+        ['docker-compose.yml', 'other/compose.yaml'],
+        [('docker-compose.yml', 3)],
+    ),
+    # the same, given the other way round
+    'two files given, the extending one first': (
+        {'docker-compose.yml': BASE, 'other/compose.yaml': (
+            'services:\n  web:\n    extends: {file: ../docker-compose.yml, service: x}\n'
+            '    build: .\n'
+        )},
+        ['other/compose.yaml', 'docker-compose.yml'],
+        [('docker-compose.yml', 3)],
+    ),
+    # base.yml included alone, and given too, defines the service x that
+    # the including file defines again, extending it and building (Compose
+    # refuses compose.yaml's project: x conflicts with the imported one;
+    # base.yml's own pulls a:1): left, as the build is written
+    'a file given and included alone, its service defined again': (
+        {'compose.yaml': 'include: [base.yml]\nservices:\n  x:\n' + EXTENDS_X + '    build: .\n',
+         'base.yml': BASE},
+        ['base.yml', 'compose.yaml'],
+        [('base.yml', 3)],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(BUILT_BY_ANOTHER_PROJECT))
+def test_compose_image_another_project_of_the_run_builds_is_never_pinned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], case: str,
+) -> None:
+    """The file that writes the image is read (and handed on) before, or
+    apart from, the file whose service builds it: fix leaves every file
+    byte-identical and says why, in either order (on main it pinned a:1,
+    renaming the build, which Docker refuses); lint's finding is the
+    image the writer's own project pulls, as it was."""
+    from digestpin_hooks.lint import lint_files
+    files, given, left_at = BUILT_BY_ANOTHER_PROJECT[case]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    assert [(f.path, f.line, f.code) for f in lint_files(given, kind='compose')[0]] == [
+        (path, line, 'DP001') for path, line in left_at
+    ]
+    pins, left, errors, _ = fix_files(given, knows_everything, kind='compose')
+    assert (pins, errors) == ([], [])
+    assert [(f.path, f.line, f.image, f.message) for f in left] == [(
+        path, line, 'a:1',
+        "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
+        'the image another service builds (shared through an anchor, extends: or an '
+        'include entry), which a pin would rename: give the building service an image '
+        'of its own, then pin this one '
+        '(a:1@sha256:<digest>)',
+    ) for path, line in left_at]
     for name, text in files.items():
         assert (tmp_path / name).read_text() == text

@@ -603,6 +603,18 @@ class LoadedFile(Record):
     link: Final[bool] = False
 
 
+class BuiltElsewhere(Record):
+    """A Compose file handed on before (given, or included) writes images
+    (by source) that a service of another file read later in the run
+    extends and builds: a digest written there would rename that build,
+    which Docker refuses.  load_all reads the file's bytes it holds again
+    with them ``renamed`` (reported, never written); lint, which has let
+    the file go, keeps its findings (what the file's own project pulls)."""
+
+    real: Final[str]  # the file's real path
+    renamed: Final[frozenset[str]]
+
+
 class UnreadableFile(ValueError):
     """The file cannot be read as what it is; the message is one line."""
 
@@ -717,20 +729,47 @@ def load_all(
     from digestpin_hooks.model import FileError
     loaded: list[LoadedFile] = []
     errors: list[FileError] = []
+    # real path -> where its Compose file is in ``loaded``: made at the
+    # first BuiltElsewhere (they come last), never in a run without one
+    at: dict[str, list[int]] | None = None
     for each in load_each(paths, kind):
         if isinstance(each, FileError):
             errors.append(each)
+        elif isinstance(each, BuiltElsewhere):
+            if at is None:
+                at = {}
+                for i, file in enumerate(loaded):
+                    if file.kind == COMPOSE:
+                        at.setdefault(os.path.realpath(file.path), []).append(i)
+            for i in at.get(each.real, ()):
+                file = loaded[i]
+                if each.renamed <= file.renamed:
+                    continue
+                try:  # its bytes as read, parsed again (within the run's cache)
+                    loaded[i] = parse_data(
+                        file.path, file.data, file.kind, file.identity, file.services,
+                        file.pipeline, file.variables, file.replaced, file.unbuilt,
+                        file.renamed | each.renamed, link=file.link,
+                    )
+                except UnreadableFile as e:  # (it parsed before: not expected)
+                    errors.append(FileError(file.path, str(e)))
+                    loaded[i] = file.replace(refs=[])  # nothing of it written
         else:
             loaded.append(each)
     return loaded, errors
 
 
-def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile | FileError]:
+def load_each(
+        paths: Iterable[str], kind: str = 'auto',
+) -> Iterator[LoadedFile | FileError | BuiltElsewhere]:
     """What load_all returns, one file at a time and in the same order, so
     that a caller done with a file lets it go (lint of thousands of files
     then holds one): the files given (folders searched), then the Compose
     files those include, then the parts of other Compose files that
-    services of those extend.
+    services of those extend; last, a BuiltElsewhere for each Compose file
+    handed on whose image a service of a file read after it extends and
+    builds (load_all reads it again with that image left; a file is known
+    only once read, and none handed on is held for it).
 
     A file is handed on as soon as it is read while nothing read later can
     change it: until the first GitLab file (a pipeline is read again with
@@ -746,7 +785,9 @@ def load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile |
         parse_cache.close_run()
 
 
-def _load_each_once(paths: Iterable[str], kind: str) -> Iterator[LoadedFile | FileError]:
+def _load_each_once(
+        paths: Iterable[str], kind: str,
+) -> Iterator[LoadedFile | FileError | BuiltElsewhere]:
     from digestpin_hooks.model import FileError
     # the files handed on or held as Compose files: an include or an
     # extended file among them is read as given (one read as another kind,
@@ -1057,7 +1098,7 @@ def _repository(path: str) -> str:
 
 def _extended(
         extending: list[LoadedFile], given: set[str], kind: str, merging: set[str],
-) -> Iterator[LoadedFile | FileError]:
+) -> Iterator[LoadedFile | FileError | BuiltElsewhere]:
     """Add the services other Compose files hold that services of the files
     read extend (``extends: {file: …, service: …}``) and take their image
     from: each such file read once, its references those of the extended
@@ -1066,7 +1107,10 @@ def _extended(
     cycle is an error, as it is to Compose.  A file of several documents
     that no include entry merges with others (``merging``: that merge says
     it) is merged document over document, as Compose merges them: a later
-    one's build makes the image a service extending takes one it builds."""
+    one's build makes the image a service extending takes one it builds.
+    A file read already (``given``: handed on) whose image such a service
+    builds is not read again here: a BuiltElsewhere names it and the
+    images, after the files read for their services."""
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.yaml_refs import compose_builds
     from digestpin_hooks.read.yaml_refs import compose_extends_building
@@ -1185,6 +1229,12 @@ def _extended(
                         builds_removed = True
             if problem:
                 errors.append(FileError(file.path, problem, line))
+    # the files handed on already (given, or included) whose image a
+    # service extending it builds: read again by load_all (BuiltElsewhere)
+    elsewhere: dict[str, set[str]] = {}
+    for real, base in renamed:
+        if real in given:
+            elsewhere.setdefault(real, set()).add(f'services.{base}.image')
     for real, (path, services) in wanted.items():
         try:
             read = read_regular(path, MAX_FILE_BYTES)
@@ -1204,6 +1254,8 @@ def _extended(
             errors.append(FileError(path, str(e)))
         except UnreadableFile as e:
             errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))
+    for real in sorted(elsewhere):
+        yield BuiltElsewhere(real, frozenset(elsewhere[real]))
     yield from errors
 
 
