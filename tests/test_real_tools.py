@@ -36,6 +36,7 @@ from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
 from tests.test_yaml_refs import BUILDS_A_PULLED_IMAGE
 from tests.test_yaml_refs import BUILT_BY_ANOTHER_PROJECT
+from tests.test_yaml_refs import PULLED_BY_ANOTHER_PROJECT
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
@@ -334,6 +335,21 @@ def test_docker_compose_builds_under_the_name_of_an_image_it_pulls(
         'base.yml': {'x': ('a:1', False)},
         'compose.yaml': 'services.x conflicts with imported resource',
     }),
+    ('a file given, an include entry merging it builds its image', {
+        'base.yml': {'x': ('a:1', False)},
+        'inc.yaml': {'x': ('a:1', True)},
+    }),
+    ('a service of another file given extends it, its build reset', {
+        'base.yml': {'x': ('a:1', True)},
+        'compose.yaml': {'web': ('a:1', False)},
+    }),
+    ('a service of the including file extends it, its build reset', {
+        'compose.yaml': {'web': ('a:1', False), 'x': ('a:1', True)},
+    }),
+    ('a file given, an include entry merging it resets its build', {
+        'base.yml': {'x': ('a:1', True)},
+        'inc.yaml': {'x': ('a:1', False)},
+    }),
 ))
 def test_docker_compose_builds_in_one_project_an_image_another_pulls(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
@@ -347,7 +363,7 @@ def test_docker_compose_builds_in_one_project_an_image_another_pulls(
     from digestpin_hooks.model import NAMES_A_BUILD
     from digestpin_hooks.read.files import load_all
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
-    files, given, left_at = BUILT_BY_ANOTHER_PROJECT[case]
+    files, given, left_at = {**BUILT_BY_ANOTHER_PROJECT, **PULLED_BY_ANOTHER_PROJECT}[case]
     root = tmp_path / 'repo'
     tree(root, files)
     theirs: dict[str, Any] = {}

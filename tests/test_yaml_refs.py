@@ -1918,7 +1918,70 @@ BUILT_BY_ANOTHER_PROJECT = {
         ['base.yml', 'compose.yaml'],
         [('base.yml', 3)],
     ),
+    # base.yml given (pulling a:1) is merged by inc.yaml's include entry
+    # with o.yml, which adds a build to x: inc.yaml's project builds a:1
+    # (on main the given file's reading won and pinned it)
+    'a file given, an include entry merging it builds its image': (
+        {'base.yml': BASE, 'o.yml': 'services:\n  x:\n    build: .\n',
+         'inc.yaml': 'include:\n  - path: [base.yml, o.yml]\n'},
+        ['base.yml', 'inc.yaml'],
+        [('base.yml', 3)],
+    ),
 }
+
+# the other way round: base.yml builds a:1, which another project of the
+# run pulls, its build removed (Compose v2.40.3 asked in tests/test_real_
+# tools.py): reported, never written (on main, when base.yml was read
+# first, given or included, the image was no finding at all)
+BUILDS_AND_PULLED = 'services:\n  x:\n    image: a:1\n    build: .\n'
+RESETS_X = (
+    'services:\n  web:\n    extends: {file: base.yml, service: x}\n'
+    '    build: !reset null\n'
+)
+PULLED_BY_ANOTHER_PROJECT = {
+    'a service of another file given extends it, its build reset': (
+        {'base.yml': BUILDS_AND_PULLED, 'compose.yaml': RESETS_X},
+        ['base.yml', 'compose.yaml'],
+        [('base.yml', 3)],
+    ),
+    'a service of the including file extends it, its build reset': (
+        {'base.yml': BUILDS_AND_PULLED, 'compose.yaml': 'include: [base.yml]\n' + RESETS_X},
+        ['compose.yaml'],
+        [('base.yml', 3)],
+    ),
+    'a file given, an include entry merging it resets its build': (
+        {'base.yml': BUILDS_AND_PULLED, 'o.yml': 'services:\n  x:\n    build: !reset null\n',
+         'inc.yaml': 'include:\n  - path: [base.yml, o.yml]\n'},
+        ['base.yml', 'inc.yaml'],
+        [('base.yml', 3)],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(PULLED_BY_ANOTHER_PROJECT))
+def test_compose_image_another_project_of_the_run_pulls_is_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A file read (given or included) before the project whose service
+    or include entry removes its build and pulls the image: fix reports
+    the image, never writes it (the file's own project builds it), in
+    either order of the files given."""
+    files, given, left_at = PULLED_BY_ANOTHER_PROJECT[case]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    for order in (given, given[::-1]):
+        pins, left, errors, _ = fix_files(order, knows_everything, kind='compose')
+        assert (pins, errors) == ([], [])
+        assert [(f.path, f.line, f.image, f.message) for f in left] == [(
+            path, line, 'a:1',
+            "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
+            'the image another service builds (shared through an anchor, extends: or an '
+            'include entry), which a pin would rename: give the building service an image '
+            'of its own, then pin this one '
+            '(a:1@sha256:<digest>)',
+        ) for path, line in left_at]
+        for name, text in files.items():
+            assert (tmp_path / name).read_text() == text
 
 
 @pytest.mark.parametrize('case', sorted(BUILT_BY_ANOTHER_PROJECT))

@@ -606,13 +606,19 @@ class LoadedFile(Record):
 class BuiltElsewhere(Record):
     """A Compose file handed on before (given, or included) writes images
     (by source) that a service of another file read later in the run
-    extends and builds: a digest written there would rename that build,
-    which Docker refuses.  load_all reads the file's bytes it holds again
-    with them ``renamed`` (reported, never written); lint, which has let
-    the file go, keeps its findings (what the file's own project pulls)."""
+    extends and builds, or that an include entry merging it builds: a
+    digest written there would rename that build, which Docker refuses.
+    load_all reads the file's bytes it holds again with them ``renamed``
+    (reported, never written), and those it builds that such a service or
+    entry pulls, the build removed, ``unbuilt`` (reported too); lint,
+    which has let the file go, keeps its findings (what the file's own
+    project pulls)."""
 
     real: Final[str]  # the file's real path
     renamed: Final[frozenset[str]]
+    # the images it builds that a project of the run pulls (an include
+    # entry, or a service extending it, removes the build): reported
+    unbuilt: Final[frozenset[str]] = frozenset()
 
 
 class UnreadableFile(ValueError):
@@ -743,13 +749,14 @@ def load_all(
                         at.setdefault(os.path.realpath(file.path), []).append(i)
             for i in at.get(each.real, ()):
                 file = loaded[i]
-                if each.renamed <= file.renamed:
+                if each.renamed <= file.renamed and each.unbuilt <= file.unbuilt:
                     continue
                 try:  # its bytes as read, parsed again (within the run's cache)
                     loaded[i] = parse_data(
                         file.path, file.data, file.kind, file.identity, file.services,
-                        file.pipeline, file.variables, file.replaced, file.unbuilt,
-                        file.renamed | each.renamed, link=file.link,
+                        file.pipeline, file.variables, file.replaced,
+                        file.unbuilt | each.unbuilt, file.renamed | each.renamed,
+                        link=file.link,
                     )
                 except UnreadableFile as e:  # (it parsed before: not expected)
                     errors.append(FileError(file.path, str(e)))
@@ -857,12 +864,12 @@ def _load_each_once(
         given = {os.path.realpath(path) for path in compose_read}
         including = [f for f in composing if b'include' in f.data]
         merging: set[str] = set()  # the files an include entry merges with others
-        for each in _included(including, given, merging) if including else ():
-            if isinstance(each, LoadedFile):
-                given.add(os.path.realpath(each.path))
-                if b'extends' in each.data:  # else let go once handed on
-                    composing.append(each)
-            yield each
+        for read in _included(including, given, merging) if including else ():
+            if isinstance(read, LoadedFile):
+                given.add(os.path.realpath(read.path))
+                if b'extends' in read.data:  # else let go once handed on
+                    composing.append(read)
+            yield read
         extending = [f for f in composing if b'extends' in f.data]
         if extending:
             yield from _extended(extending, given, kind, merging)
@@ -1235,6 +1242,16 @@ def _extended(
     for real, base in renamed:
         if real in given:
             elsewhere.setdefault(real, set()).add(f'services.{base}.image')
+    # and those whose image a service extending it pulls, its build
+    # removed: that project pulls the image its own project builds there
+    removed: dict[str, set[str]] = {}
+    for real, base in unbuilt:
+        if real in given:
+            if real not in builds_in:
+                builds_in[real] = compose_builds(text_of(real) or '')
+            if base in builds_in[real]:
+                removed.setdefault(real, set()).add(f'services.{base}.image')
+                elsewhere.setdefault(real, set()).add(f'services.{base}.image')
     for real, (path, services) in wanted.items():
         try:
             read = read_regular(path, MAX_FILE_BYTES)
@@ -1255,7 +1272,9 @@ def _extended(
         except UnreadableFile as e:
             errors.append(FileError(path, str(e), skipped=isinstance(e, SkippedFile)))
     for real in sorted(elsewhere):
-        yield BuiltElsewhere(real, frozenset(elsewhere[real]))
+        yield BuiltElsewhere(
+            real, frozenset(elsewhere[real]), frozenset(removed.get(real, ())),
+        )
     yield from errors
 
 
@@ -1335,6 +1354,9 @@ class _Includes:
         # real path -> what a file of such an entry sets of each service:
         # each file parsed for it once, however often it is named
         self.layers: dict[str, Layers] = {}
+        # real path -> what an entry's merge does to a file handed on
+        # already (given): the images it unbuilds and builds (BuiltElsewhere)
+        self.elsewhere: dict[str, _Merged] = {}
 
     def follow(self, root: LoadedFile) -> Iterator[LoadedFile]:
         """Read what ``root`` includes, and what those include, each file
@@ -1572,6 +1594,13 @@ class _Includes:
         from digestpin_hooks.model import FileError
         real = file.chain[-1][0]
         if real in self.given:
+            if renamed or unbuilt:  # handed on already: read again by load_all
+                before = self.elsewhere.get(real, _NOTHING_MERGED)
+                # (an image it builds that the entry pulls is its own
+                # project's build: never written either)
+                self.elsewhere[real] = (
+                    before[0], before[1] | unbuilt, before[2] | renamed | unbuilt,
+                )
             return None
         self.given.add(real)
         try:
@@ -1697,7 +1726,7 @@ def _env_file(name: str) -> dict[str, str]:
 
 def _included(
         including: list[LoadedFile], given: set[str], merging: set[str],
-) -> Iterator[LoadedFile | FileError]:
+) -> Iterator[LoadedFile | FileError | BuiltElsewhere]:
     """The Compose files the files read include (``include:``), each read
     once, whole, with the values Compose gives it there: those of the
     including file, and where it has none, those of the entry's
@@ -1717,4 +1746,6 @@ def _included(
         yield from includes.follow(root)
     yield from includes.merged_files()
     merging.update(includes.layers)
+    for real, (_, unbuilt, renamed) in sorted(includes.elsewhere.items()):
+        yield BuiltElsewhere(real, renamed, unbuilt)
     yield from includes.errors
