@@ -424,9 +424,13 @@ def run(
 
 def _last_word(line: str) -> None:
     """Say why the run ended, where stderr may be gone (a closed terminal
-    whose SIGHUP ended it: EIO), without a traceback either way."""
+    whose SIGHUP ended it: EIO), without a traceback either way; never on
+    stdout (``sys.stderr`` is None when fd 2 was closed at the start, and
+    print(file=None) prints to stdout, which carries a json report)."""
+    stderr = sys.stderr
     try:
-        print(line, file=sys.stderr)
+        if stderr is not None:
+            print(line, file=stderr)
     except OSError:
         pass
 

@@ -32,8 +32,10 @@ def _entry(hook: str, prog: str) -> Callable[[], int]:
         except KeyboardInterrupt:
             import _signal  # type: ignore[import-not-found,unused-ignore]
             _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # a second ^C: the line still comes
-            try:
-                print(f'{prog}: interrupted', file=sys.stderr)
+            stderr = sys.stderr  # None when started with fd 2 closed:
+            try:  # print(file=None) would say it on stdout, a report's
+                if stderr is not None:
+                    print(f'{prog}: interrupted', file=stderr)
             except OSError:
                 pass  # stderr gone with the terminal
             return 130

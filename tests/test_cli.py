@@ -354,3 +354,39 @@ def test_a_ctrl_c_while_a_console_script_imports_its_hook_ends_in_one_line(
         env={**os.environ, 'PYTHONPATH': ROOT},
     )
     assert (result.returncode, result.stderr.splitlines()) == (130, [f'{script}: interrupted'])
+
+
+@pytest.mark.parametrize('moment', ('import', 'run'))
+def test_a_ctrl_c_with_stderr_closed_says_nothing_on_stdout(
+        tmp_path: Path, moment: str,
+) -> None:
+    """Started with fd 2 closed (``2>&-``), Python's sys.stderr is None,
+    and print(file=None) prints to stdout: a ^C while the hook is imported
+    (console.py) or while it runs (cli.run) put 'digestpin-lint:
+    interrupted' into stdout, where --format json promises one document.
+    Now nothing is said, and the status is 130."""
+    (tmp_path / '.git').mkdir()
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    code = (
+        'import os, signal, sys\n'
+        'def interrupt(event, arguments):\n'
+        f"    if event == 'import' and arguments[0] == 'digestpin_hooks.check.findings' and {moment == 'import'}:\n"
+        '        os.kill(os.getpid(), signal.SIGINT)\n'
+        'sys.addaudithook(interrupt)\n'
+        'from digestpin_hooks.console import lint\n'
+        f"if {moment == 'run'}:\n"
+        '    from digestpin_hooks import config\n'
+        '    read = config._read\n'
+        '    def read_then_signal(path):\n'
+        '        os.kill(os.getpid(), signal.SIGINT)\n'
+        '        return read(path)\n'
+        '    config._read = read_then_signal\n'
+        "    (open('pyproject.toml', 'w').write('[tool.digestpin]\\nstrict = true\\n'))\n"
+        "sys.argv = ['digestpin-lint', '--format', 'json', 'Dockerfile']\n"
+        'sys.exit(lint())\n'
+    )
+    result = subprocess.run(  # (the shell closes fd 2, then is Python)
+        ('sh', '-c', 'exec "$0" -c "$1" 2>&-', sys.executable, code),
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stdout) == (130, '')
