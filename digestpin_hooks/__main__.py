@@ -1,6 +1,12 @@
 """digestpin: the hooks as subcommands (``digestpin lint …``)."""
 from __future__ import annotations
 
+if __name__ == '__main__':  # python -m digestpin_hooks: as the console script
+    # starts, this module imported again by name inside its guard, so that
+    # a ^C while the hooks' modules are imported ends in one line, 130
+    from digestpin_hooks.console import digestpin
+    raise SystemExit(digestpin())
+
 import sys
 
 from digestpin_hooks import cli
@@ -43,7 +49,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     # one prefix per hook, however it is started: the console script's name
     return cli.run(f'digestpin-{args.command}', args.run, args)
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

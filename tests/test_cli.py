@@ -390,3 +390,29 @@ def test_a_ctrl_c_with_stderr_closed_says_nothing_on_stdout(
         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, 'PYTHONPATH': ROOT},
     )
     assert (result.returncode, result.stdout) == (130, '')
+
+
+def test_a_ctrl_c_while_python_m_imports_the_hooks_ends_in_one_line(tmp_path: Path) -> None:
+    """``python -m digestpin_hooks`` (promised, as the console scripts are)
+    imported every hook at the top of __main__, outside console.py's
+    guard: a ^C then was a KeyboardInterrupt traceback, status 1.  The ^C
+    is sent by a sitecustomize's audit hook while a module every hook
+    needs is imported, the interpreter started as ``-m`` starts it."""
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    site = tmp_path / 'site'
+    site.mkdir()
+    (site / 'sitecustomize.py').write_text(
+        'import os, signal, sys\n'
+        'def interrupt(event, arguments):\n'
+        "    if event == 'import' and arguments[0] == 'digestpin_hooks.check.findings':\n"
+        '        os.kill(os.getpid(), signal.SIGINT)\n'
+        'sys.addaudithook(interrupt)\n',
+    )
+    result = subprocess.run(
+        (sys.executable, '-m', 'digestpin_hooks', 'lint', 'Dockerfile'),
+        capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': os.pathsep.join((str(site), ROOT))},
+    )
+    assert (result.returncode, result.stdout, result.stderr.splitlines()) == (
+        130, '', ['digestpin: interrupted'],
+    )

@@ -24,7 +24,7 @@ STEPS = (
     {'edit'},
     {'report'},
     {'config', 'cli'},  # the options and configuration the hooks share
-    {*HOOKS, '__main__'},
+    {*HOOKS, '__main__', 'console'},  # (console: the entry points, run as -m too)
 )
 
 
