@@ -29,16 +29,20 @@ def _entry(hook: str, prog: str) -> Callable[[], int]:
             module = __import__(f'digestpin_hooks.{hook}', fromlist=['main'])
             main: Callable[[], int] = module.main
             return main()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
+            # or cli.Terminated, one: a SIGTERM or SIGHUP the run's handler
+            # raised outside the run's own handling (after it returned)
+            said: str = getattr(e, 'said', 'interrupted')
+            status: int = getattr(e, 'status', 130)
             import _signal  # type: ignore[import-not-found,unused-ignore]
             _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # a second ^C: the line still comes
             stderr = sys.stderr  # None when started with fd 2 closed:
             try:  # print(file=None) would say it on stdout, a report's
                 if stderr is not None:
-                    print(f'{prog}: interrupted', file=stderr)
+                    print(f'{prog}: {said}', file=stderr)
             except OSError:
                 pass  # stderr gone with the terminal
-            return 130
+            return status
     start.__name__ = hook
     start.__qualname__ = hook
     return start

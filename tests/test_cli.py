@@ -416,3 +416,38 @@ def test_a_ctrl_c_while_python_m_imports_the_hooks_ends_in_one_line(tmp_path: Pa
     assert (result.returncode, result.stdout, result.stderr.splitlines()) == (
         130, '', ['digestpin: interrupted'],
     )
+
+
+@pytest.mark.parametrize(('number', 'status', 'said'), [
+    ('SIGTERM', 143, 'digestpin-lint: terminated'),
+    ('SIGHUP', 129, 'digestpin-lint: hung up'),
+    ('SIGINT', 130, 'digestpin-lint: interrupted'),
+])
+def test_a_signal_after_the_run_returned_says_what_it_was(
+        tmp_path: Path, number: str, status: int, said: str,
+) -> None:
+    """The run's handlers stay set once it returns: a SIGTERM then (what
+    pre-commit and CI send to cancel) raised the run's Terminated outside
+    its handling, and console.py, catching it as the KeyboardInterrupt it
+    is, said 'interrupted', status 130."""
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    code = (
+        'import os, signal, sys\n'
+        'from digestpin_hooks.console import lint\n'
+        'from digestpin_hooks import cli\n'
+        'run = cli.run\n'
+        'def run_then_signal(*arguments):\n'
+        '    status = run(*arguments)\n'
+        f'    os.kill(os.getpid(), signal.{number})\n'
+        '    return status\n'
+        'cli.run = run_then_signal\n'
+        "sys.argv = ['digestpin-lint', 'Dockerfile']\n"
+        'sys.exit(lint())\n'
+    )
+    result = subprocess.run(
+        (sys.executable, '-c', code), capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stderr.splitlines()) == (
+        status, ['summary: 1 finding (DP001 1) in 1 file', said],
+    )
