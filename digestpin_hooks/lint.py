@@ -43,10 +43,32 @@ def lint_files(
     findings: list[Finding] = []
     errors: list[FileError] = []
     policy = Policy(strict, allow, ignore)
+    # real path -> the images of BuiltElsewhere records reported (made at
+    # the first record with some: never in a run without one)
+    said: dict[str, set[str]] | None = None
     for loaded in load_each(paths_or_here(paths), kind):
         if isinstance(loaded, BuiltElsewhere):
-            # a file reported already: its findings are what its own
-            # project pulls (the image is; fix leaves it, load_all says why)
+            # a file reported already, as its own project pulls it; the
+            # images it builds that another project pulls (``unbuilt``)
+            # are reported here, read again (fix leaves them, as renamed)
+            if not loaded.unbuilt or loaded.handed is None:
+                continue
+            if said is None:
+                said = {}
+            done = said.setdefault(loaded.real, set())
+            sources = loaded.unbuilt - loaded.handed[4] - done
+            if not sources:
+                continue
+            done |= sources
+            # (imported here: a run without such a record loads none of it)
+            from digestpin_hooks.check.elsewhere import pulled_elsewhere
+            found, error = pulled_elsewhere(loaded, sources, policy)
+            if each is not None:
+                each(found, error)
+            elif error is not None:
+                errors.append(error)
+            else:
+                findings.extend(found)
             continue
         if isinstance(loaded, FileError):
             if each is None:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.fix import fix_files
+from digestpin_hooks.model import FileError
 from digestpin_hooks.read.files import load
 from digestpin_hooks.read.files import UnreadableFile
 from digestpin_hooks.resolve.answers import familiar
@@ -1982,6 +1984,106 @@ def test_compose_image_another_project_of_the_run_pulls_is_reported(
         ) for path, line in left_at]
         for name, text in files.items():
             assert (tmp_path / name).read_text() == text
+
+
+NAMES_A_BUILD_MESSAGE = (
+    "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
+    'the image another service builds (shared through an anchor, extends: or an '
+    'include entry), which a pin would rename: give the building service an image '
+    'of its own, then pin this one (a:1@sha256:<digest>)'
+)
+
+
+@pytest.mark.parametrize('output_format', ('text', 'json', 'sarif', 'github'))
+@pytest.mark.parametrize('case', sorted(PULLED_BY_ANOTHER_PROJECT))
+def test_lint_reports_an_image_another_project_of_the_run_pulls(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], case: str, output_format: str,
+) -> None:
+    """lint reports what each project of the run pulls, whatever the
+    order of the files given: the image base.yml builds and another project
+    pulls (its build removed) once, in every format, under the name given,
+    with fix's reason (on main, base.yml read first as its own project,
+    where a:1 is built, let go: nothing for a:1 at all)."""
+    import json
+    files, given, left_at = PULLED_BY_ANOTHER_PROJECT[case]
+    tree(tmp_path, files)
+    given = [f'./{name}' for name in given]  # reported as given
+    for order in (given, given[::-1]):
+        status, out, err = lint(
+            tmp_path, ['--kind', 'compose', '--format', output_format, *order],
+            capsys, monkeypatch,
+        )
+        assert status == 1
+        place = [
+            ('./' + path if './' + path in given else path, line) for path, line in left_at
+        ]
+        if output_format == 'text':
+            assert (out, err) == (''.join(
+                f'{path}:{line}:12: DP001 {NAMES_A_BUILD_MESSAGE}\n' for path, line in place
+            ), 'summary: 1 finding (DP001 1) in 1 file\n')
+        elif output_format == 'json':
+            assert (json.loads(out), err) == ({'version': 1, 'findings': [{
+                'path': path, 'line': line, 'column': 12, 'end_line': line,
+                'end_column': 15, 'code': 'DP001', 'severity': 'error',
+                'source': 'services.x.image', 'image': 'a:1', 'written': 'a:1',
+                'message': NAMES_A_BUILD_MESSAGE,
+            } for path, line in place], 'errors': []}, '')
+        elif output_format == 'sarif':
+            assert (json.loads(out)['runs'][0]['results'], err) == ([{
+                'ruleId': 'DP001', 'ruleIndex': 0, 'level': 'error',
+                'message': {'text': NAMES_A_BUILD_MESSAGE},
+                'locations': [{'physicalLocation': {
+                    'artifactLocation': {'uri': path},
+                    'region': {
+                        'startLine': line, 'startColumn': 12, 'endLine': line,
+                        'endColumn': 15,
+                    },
+                }}],
+                'partialFingerprints': {'imageReference/v1': 'DP001:services.x.image:a:1'},
+            } for path, line in left_at], '')
+        else:
+            assert (out, err) == (''.join(
+                f'::error file={path},line={line},col=12,endLine={line},endColumn=15,'
+                f'title=DP001::DP001 {NAMES_A_BUILD_MESSAGE}\n' for path, line in place
+            ), '')
+
+
+@pytest.mark.parametrize('gone', (False, True))
+def test_lint_of_a_file_changed_before_another_project_pulls_its_image_is_one_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gone: bool,
+) -> None:
+    """base.yml, handed on and let go, is read again for the image another
+    project pulls: changed since it was read (another file there: its
+    identity differs), it is one line of error, not the findings of other
+    bytes (on main: nothing at all)."""
+    from digestpin_hooks.lint import lint_files
+    files, given, _ = PULLED_BY_ANOTHER_PROJECT[
+        'a service of another file given extends it, its build reset'
+    ]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    for order in (given, given[::-1]):
+        (tmp_path / 'base.yml').write_text(files['base.yml'])
+        done: list[tuple[list[str], FileError | None]] = []
+
+        def each(found: list[Finding], error: FileError | None) -> None:
+            done.append(([f.message for f in found], error))
+            if len(done) == len(given):  # both given read: base.yml let go
+                if gone:  # another file of that name, with other bytes
+                    (tmp_path / 'base.yml').unlink()
+                    (tmp_path / 'base.yml').write_text(
+                        files['base.yml'].replace('a:1', 'a:2'),
+                    )
+                else:  # the same file, written again
+                    with open(tmp_path / 'base.yml', 'a') as f:
+                        f.write('# changed\n')
+
+        assert lint_files(order, kind='compose', each=each) == ([], [])
+        assert done == [([], None), ([], None), ([], FileError('base.yml', (
+            'changed since it was read: the images another project of the run '
+            'pulls from it not checked'
+        )))]
 
 
 @pytest.mark.parametrize('case', sorted(BUILT_BY_ANOTHER_PROJECT))

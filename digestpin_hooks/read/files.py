@@ -39,6 +39,14 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_refs import ComposeInclude
     from digestpin_hooks.read.yaml_refs import ComposeLayer
     from digestpin_hooks.read.yaml_refs import Layers
+    # what a Compose file handed on (given, or included) was read as: its
+    # name as given, its identity then, and what its include entry gave it
+    # (variables, replaced, unbuilt, renamed): a tuple, as a record class
+    # more cost every run's import 0.2 M instructions (callgrind)
+    HandedOn = tuple[
+        str, Identity | None, dict[str, str] | None,
+        frozenset[str], frozenset[str], frozenset[str],
+    ]
     DockerfileReader = tuple[
         type[DockerfileError],
         Callable[[bytes], tuple[Dockerfile, list[ImageRef], list[UnknownSyntax]]],
@@ -619,6 +627,9 @@ class BuiltElsewhere(Record):
     # the images it builds that a project of the run pulls (an include
     # entry, or a service extending it, removes the build): reported
     unbuilt: Final[frozenset[str]] = frozenset()
+    # what the file was handed on as (load_each says it, for a record with
+    # ``unbuilt``): lint reads it again from disk for those images
+    handed: Final[HandedOn | None] = None
 
 
 class UnreadableFile(ValueError):
@@ -800,6 +811,8 @@ def _load_each_once(
     # extended file among them is read as given (one read as another kind,
     # a Dockerfile, is read as Compose too, which Compose includes it as)
     compose_read: list[str] = []
+    # and the identity each was read with (a BuiltElsewhere's HandedOn)
+    compose_identities: list[Identity | None] = []
     # the files handed on, each kind's by _same_file: one int a file, 44
     # bytes, where a tuple of device, inode and kind took 124 (125 kB kept
     # over the 2,960 files of the Dockerfile corpus instead of 350 kB)
@@ -828,6 +841,7 @@ def _load_each_once(
             of_kind.add(key)
         if each.kind == COMPOSE:  # (only then may it name others)
             compose_read.append(each.path)
+            compose_identities.append(identity)
             if _composes(each):
                 composing.append(each)
         yield each
@@ -857,6 +871,7 @@ def _load_each_once(
         for file in once:
             if file.kind == COMPOSE:
                 compose_read.append(file.path)
+                compose_identities.append(file.identity)
             if _composes(file):
                 composing.append(file)
             yield file
@@ -864,15 +879,44 @@ def _load_each_once(
         given = {os.path.realpath(path) for path in compose_read}
         including = [f for f in composing if b'include' in f.data]
         merging: set[str] = set()  # the files an include entry merges with others
+        # real path -> what a file handed on was read as, for lint to read
+        # it again (BuiltElsewhere): the files included, as they are read;
+        # the files given, at the first record
+        handed: dict[str, HandedOn] = {}
         for read in _included(including, given, merging) if including else ():
             if isinstance(read, LoadedFile):
-                given.add(os.path.realpath(read.path))
+                real = os.path.realpath(read.path)
+                given.add(real)
+                handed[real] = (
+                    read.path, read.identity, read.variables, read.replaced,
+                    read.unbuilt, read.renamed,
+                )
                 if b'extends' in read.data:  # else let go once handed on
                     composing.append(read)
+            elif isinstance(read, BuiltElsewhere):
+                read = _handed(read, handed, compose_read, compose_identities)
             yield read
         extending = [f for f in composing if b'extends' in f.data]
-        if extending:
-            yield from _extended(extending, given, kind, merging)
+        for read in _extended(extending, given, kind, merging) if extending else ():
+            if isinstance(read, BuiltElsewhere):
+                read = _handed(read, handed, compose_read, compose_identities)
+            yield read
+
+
+def _handed(
+        record: BuiltElsewhere, handed: dict[str, HandedOn], compose_read: list[str],
+        identities: list[Identity | None],
+) -> BuiltElsewhere:
+    """The record with what its file was handed on as (the first name
+    given for it, else as included)."""
+    if not record.unbuilt:
+        return record  # (lint reads no file again for it)
+    if '' not in handed:  # the files given, once ('': done), the first name of each
+        nothing: frozenset[str] = frozenset()
+        handed[''] = ('', None, None, nothing, nothing, nothing)
+        for path, identity in reversed(list(zip(compose_read, identities))):
+            handed[os.path.realpath(path)] = (path, identity, None, nothing, nothing, nothing)
+    return record.replace(handed=handed.get(record.real))
 
 
 def _same_file(identity: Identity) -> int:
