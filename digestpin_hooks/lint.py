@@ -61,8 +61,14 @@ def lint_files(
                 continue
             done |= sources
             # (imported here: a run without such a record loads none of it)
-            from digestpin_hooks.check.elsewhere import pulled_elsewhere
-            found, error = pulled_elsewhere(loaded, sources, policy)
+            from digestpin_hooks.read.elsewhere import read_again
+            again = read_again(loaded)
+            error: FileError | None = None
+            if isinstance(again, FileError):
+                found, error = [], again
+            else:
+                pulled = [ref for ref in again.refs if ref.source in sources]
+                found = findings_for(again.path, again.doc, pulled, policy=policy)
             if each is not None:
                 each(found, error)
             elif error is not None:
