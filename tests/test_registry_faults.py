@@ -5,6 +5,7 @@ credentials never reach another host."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import json
 import os
 import socket
@@ -14,10 +15,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.resolve.registry import _addresses
 from digestpin_hooks.resolve.registry import api_host
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
@@ -573,3 +576,133 @@ def test_a_host_whose_first_address_has_no_socket_family_here(
     finally:
         monkeypatch.undo()
         registry.close()
+
+
+# run in a network and mount namespace of its own: loopback up, a
+# resolv.conf naming a nameserver at 127.0.0.1:53, where a UDP socket of
+# the test's own takes every query and answers none (what a real resolver
+# does not do on demand: hang); a realm registry on loopback when asked for
+UNANSWERED_DNS = '''
+import json, os, socket, subprocess, sys, threading, time
+sys.path.insert(0, os.environ['ROOT'])
+from tests.registries import ScriptedRegistry
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dns.bind(('127.0.0.1', 53))
+queries = []
+def listen():
+    while True:
+        queries.append(dns.recvfrom(4096)[0])
+threading.Thread(target=listen, daemon=True).start()
+address = 'hang.test:5000'
+if os.environ['REALM']:
+    registry = ScriptedRegistry(lambda request: (401, {
+        'WWW-Authenticate': 'Bearer realm="https://hang.test/token",service="x"',
+    }, b''))
+    address = registry.address
+path = os.path.join(os.environ['WORK'], 'Dockerfile')
+with open(path, 'w') as f:
+    f.write(os.environ['FROM'].replace('ADDRESS', address) + '\\n')
+start = time.monotonic()
+result = subprocess.run(
+    (sys.executable, '-m', 'digestpin_hooks', *sys.argv[1:], path),
+    capture_output=True, text=True, timeout=60,
+)
+print(json.dumps({
+    'took': time.monotonic() - start, 'queries': len(queries), 'address': address,
+    'code': result.returncode, 'stdout': result.stdout, 'stderr': result.stderr,
+}))
+'''
+
+
+def run_resolving_nothing(
+        tmp_path: Path, line: str, *args: str, realm: bool = False,
+) -> dict[str, Any]:
+    """``python -m digestpin_hooks ARGS Dockerfile`` where no name is ever
+    resolved, the Dockerfile's one line ``line`` (``ADDRESS``: the
+    registry, hang.test:5000 or the realm registry on loopback); what it
+    printed and its exit code, how long it took, the DNS queries seen."""
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        pytest.skip('needs root and unshare for a network namespace of its own')
+    resolv = tmp_path / 'resolv.conf'
+    resolv.write_text('nameserver 127.0.0.1\n')
+    result = subprocess.run(
+        ('unshare', '--mount', '--net', '--propagation', 'private', 'sh', '-c',
+         f'ip link set lo up && mount --bind {resolv} /etc/resolv.conf && '
+         f'exec {sys.executable} -c "$0" "$@"', UNANSWERED_DNS, *args),
+        env={
+            **os.environ, 'ROOT': ROOT, 'PYTHONPATH': ROOT, 'WORK': str(tmp_path),
+            'FROM': line, 'REALM': 'yes' if realm else '',
+        },
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome: dict[str, Any] = json.loads(result.stdout)
+    assert outcome['queries'], outcome  # the names went to the resolver, for real
+    return outcome
+
+
+def test_a_registry_whose_name_is_never_resolved_is_unreachable_by_the_timeout(tmp_path: Path) -> None:
+    """The system resolver (glibc: 5 s a try, retried, for each address
+    family) kept the run past --timeout when no nameserver answered, the
+    run's own wait for its threads ending at the deadline, with the
+    fallback reason (not unreachable, so verify --offline-ok did not
+    forgive it).  The name's resolution ends at the deadline, and the host
+    is unreachable, as one whose connect was not answered by then."""
+    outcome = run_resolving_nothing(tmp_path, 'FROM ADDRESS/a:1', 'fix', '--source', 'registry', '--timeout', '2')
+    assert (outcome['code'], outcome['stdout'], outcome['stderr']) == (1, (
+        f"{tmp_path / 'Dockerfile'}:1:6: DP001 'hang.test:5000/a:1' left unpinned: the registry "
+        f'could not be asked: cannot connect to hang.test:5000 (the other references were asked '
+        f'all the same)\n'
+    ), 'summary: 1 finding (DP001 1) in 1 file\n')
+    assert outcome['took'] <= 2 + 1
+    for offline_ok, code, said in ((True, 0, 'warning: pins not verified, offline'), (False, 2, 'error')):
+        outcome = run_resolving_nothing(
+            tmp_path, f'FROM ADDRESS/a@{DIGEST}', 'verify', '--timeout', '2',
+            *(('--offline-ok',) if offline_ok else ()),
+        )
+        assert (outcome['code'], outcome['stdout'], outcome['stderr']) == (code, '', (
+            f'digestpin-verify: {said}: cannot connect to hang.test:5000: no registry could be reached\n'
+        ))
+        assert outcome['took'] <= 2 + 1
+
+
+def test_a_token_realm_whose_name_is_never_resolved_ends_at_the_timeout(tmp_path: Path) -> None:
+    """The registry answered, a 401 naming a token realm whose host no
+    nameserver resolves: the realm did not answer within --timeout, a
+    failure at the reference (the reason the connection's own, not the
+    run's fallback), never being offline."""
+    outcome = run_resolving_nothing(
+        tmp_path, 'FROM ADDRESS/a:1', 'fix', '--source', 'registry', '--timeout', '2', realm=True,
+    )
+    address = outcome['address']
+    assert (outcome['code'], outcome['stdout'], outcome['stderr']) == (1, (
+        f"{tmp_path / 'Dockerfile'}:1:6: DP001 '{address}/a:1' left unpinned: the registry could "
+        f'not be asked: hang.test did not answer within 2 s (--timeout) (the other references '
+        f'were asked all the same)\n'
+    ), 'summary: 1 finding (DP001 1) in 1 file\n')
+    assert outcome['took'] <= 2 + 1
+    outcome = run_resolving_nothing(
+        tmp_path, f'FROM ADDRESS/a@{DIGEST}', 'verify', '--offline-ok', '--timeout', '2', realm=True,
+    )
+    address = outcome['address']
+    assert (outcome['code'], outcome['stdout'], outcome['stderr']) == (2, '', (
+        f"{tmp_path / 'Dockerfile'}: error: line 1: cannot verify '{address}/a@{DIGEST}': "
+        f'hang.test did not answer within 2 s (--timeout)\n'
+    ))
+    assert outcome['took'] <= 2 + 1
+
+
+@pytest.mark.parametrize(('host', 'family', 'where'), (
+    ('127.0.0.1', socket.AF_INET, ('127.0.0.1', 5000)),
+    ('::1', socket.AF_INET6, ('::1', 5000, 0, 0)),  # [::1], as http.client and parse_url give it
+))
+def test_an_address_is_read_at_once_and_a_name_is_resolved_by_the_deadline(
+        host: str, family: socket.AddressFamily, where: tuple[object, ...],
+) -> None:
+    """A literal address is no name to resolve: read as one even past the
+    deadline (no resolver thread, no wait: loopback's hot path); a name
+    past it is not resolved at all, the connect's own timeout."""
+    passed = time.monotonic() - 1
+    assert _addresses(host, 5000, passed) == [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, '', where)]
+    with pytest.raises(socket.timeout):
+        _addresses('localhost', 5000, passed)

@@ -39,8 +39,8 @@ Rules kept for hostile registries:
 - a malformed answer (a header of the wrong shape) is a Failed answer for
   its reference or is ignored, never an exception in a worker thread;
 - one deadline (``--timeout``) for the whole run: the main thread stops
-  waiting then, whatever a registry drips, and every read of a socket
-  times out then, so that no thread reads on;
+  waiting then, whatever a registry drips, and every name's resolution,
+  connect and read of a socket ends then, so that no thread reads on;
 - a bounded pool of kept-alive connections per registry (``--connections``,
   CONNECTIONS_PER_REGISTRY by default, each with its own thread), a bounded number of
   registries at a time; each reference asked once, the answers in the
@@ -628,6 +628,45 @@ def _left(end: float) -> float:
     return left
 
 
+def _addresses(host: str, port: int, end: float) -> list[tuple[Any, Any, int, str, Any]]:
+    """The addresses of ``host`` to connect to, found by the deadline
+    ``end`` (socket.timeout once it has passed, as a connect that was not
+    answered by then).  An address (``127.0.0.1``, ``::1``) is read as
+    one, at once; a name is resolved by the system (/etc/hosts, DNS) on a
+    daemon thread that is left behind at the deadline: a resolver that
+    never answers (a token realm's host on a stranger's pull request, a
+    broken resolver in a build container) kept the worker for its own
+    timeouts, 5 s a try by default, past --timeout, and the question got
+    the run's fallback reason, not this connection's.  The host goes as
+    bytes when it is ASCII (every host parse_url and parse_proxy took
+    is): from a str, getaddrinfo imports the IDNA codec to encode it."""
+    name: str | bytes = host
+    try:
+        name = host.encode('ascii')
+    except UnicodeEncodeError:  # the system's encoding, as before, and its error
+        pass
+    try:
+        return socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pass  # a name, not an address
+    found: list[list[tuple[Any, Any, int, str, Any]] | Exception] = []
+
+    def resolve() -> None:
+        try:
+            found.append(socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM))
+        except Exception as e:  # raised where the connection is made
+            found.append(e)
+
+    resolver = threading.Thread(target=resolve, daemon=True, name='digestpin-resolve')
+    resolver.start()
+    resolver.join(_left(end))
+    if not found:
+        raise socket.timeout(f'{host} was not resolved by the deadline')
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return found[0]
+
+
 def _connect_by(connection: http.client.HTTPConnection, end: float) -> None:
     """Make ``connection`` connect by the deadline ``end``: each address of
     its host is given what is left of it, and the socket then times out at
@@ -636,14 +675,14 @@ def _connect_by(connection: http.client.HTTPConnection, end: float) -> None:
     was made: a thread that started connecting late (after a TLS probe
     that took most of the run) or to a host slow to accept and then to
     answer the handshake went on past the deadline, for up to the time
-    left when it began.  (A host name is still resolved by the system,
-    whose own timeouts bound that.)"""
+    left when it began.  A host name is resolved by the deadline too
+    (``_addresses``)."""
     def create_connection(
             address: tuple[str, int], timeout: object = None, source_address: object = None,
     ) -> socket.socket:
         host, port = address
         error: OSError | None = None
-        for family, kind, protocol, _, where in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        for family, kind, protocol, _, where in _addresses(host, port, end):
             sock = None
             try:
                 # made in the try, as socket.create_connection makes it: a
