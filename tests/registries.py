@@ -332,14 +332,15 @@ def serve_index(request: Request) -> Answer:
 
 
 def tls_certificate(folder: Path, address: str = '127.0.0.1') -> tuple[Path, Path]:
-    """A self-signed certificate (and its key) for ``address``: a client
-    trusts it when REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names it."""
+    """A self-signed certificate (and its key) for ``address`` (an IP
+    address, or a name: ``localhost``): a client trusts it when
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names it."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / 'loopback.pem', folder / 'loopback.key'
     subprocess.run((
         'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', str(key),
         '-out', str(cert), '-days', '1', '-subj', f'/CN={address}',
-        '-addext', f'subjectAltName=IP:{address}',
+        '-addext', f'subjectAltName={"DNS" if address == "localhost" else "IP"}:{address}',
     ), check=True, capture_output=True)
     return cert, key
 
