@@ -43,9 +43,10 @@ def lint_files(
     findings: list[Finding] = []
     errors: list[FileError] = []
     policy = Policy(strict, allow, ignore)
-    # real path -> the images of BuiltElsewhere records reported (made at
-    # the first record with some: never in a run without one)
-    said: dict[str, set[str]] | None = None
+    # real path -> the images of BuiltElsewhere records reported, None once
+    # its reading again failed (made at the first record with some: never
+    # in a run without one)
+    said: dict[str, set[str] | None] | None = None
     for loaded in load_each(paths_or_here(paths), kind):
         if isinstance(loaded, BuiltElsewhere):
             # a file reported already, as its own project pulls it; the
@@ -56,6 +57,8 @@ def lint_files(
             if said is None:
                 said = {}
             done = said.setdefault(loaded.real, set())
+            if done is None:  # its error said once, not a record each
+                continue
             sources = loaded.unbuilt - loaded.handed[4] - done
             if not sources:
                 continue
@@ -66,6 +69,7 @@ def lint_files(
             error: FileError | None = None
             if isinstance(again, FileError):
                 found, error = [], again
+                said[loaded.real] = None
             else:
                 pulled = [ref for ref in again.refs if ref.source in sources]
                 found = findings_for(again.path, again.doc, pulled, policy=policy)

@@ -2086,6 +2086,52 @@ def test_lint_of_a_file_changed_before_another_project_pulls_its_image_is_one_er
         )))]
 
 
+def test_lint_of_a_changed_file_two_projects_pull_from_is_one_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """base.yml builds a:1 and b:1; one project pulls a:1 (an include
+    entry resets x's build), another b:1 (a service extends y, its build
+    reset): two records of base.yml, each read again.  Changed since it
+    was read, base.yml is one line of error (on main: the same line twice,
+    one a record)."""
+    from digestpin_hooks.lint import lint_files
+    files = {
+        'base.yml': (
+            'services:\n  x:\n    image: a:1\n    build: .\n'
+            '  y:\n    image: b:1\n    build: .\n'
+        ),
+        'o.yml': 'services:\n  x:\n    build: !reset null\n',
+        'inc.yaml': 'include:\n  - path: [base.yml, o.yml]\n',
+        'c1.yaml': (
+            'services:\n  web:\n    extends: {file: base.yml, service: y}\n'
+            '    build: !reset null\n'
+        ),
+    }
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    given = ['base.yml', 'c1.yaml', 'inc.yaml']
+    for order in (given, given[::-1]):
+        (tmp_path / 'base.yml').write_text(files['base.yml'])
+        done: list[tuple[list[str], FileError | None]] = []
+
+        def each(found: list[Finding], error: FileError | None) -> None:
+            done.append(([f.message for f in found], error))
+            if len(done) == 4:  # the files given and o.yml read: base.yml let go
+                with open(tmp_path / 'base.yml', 'a') as f:
+                    f.write('# changed\n')
+
+        assert lint_files(order, kind='compose', each=each) == ([], [])
+        assert done == [([], None)] * 4 + [([], FileError('base.yml', (
+            'changed since it was read: the images another project of the run '
+            'pulls from it not checked'
+        )))]
+        (tmp_path / 'base.yml').write_text(files['base.yml'])
+        found, errors = lint_files(order, kind='compose')  # unchanged: both, once each
+        assert ([(f.path, f.line, f.image) for f in found], errors) == (
+            [('base.yml', 3, 'a:1'), ('base.yml', 6, 'b:1')], [],
+        )
+
+
 @pytest.mark.parametrize('case', sorted(BUILT_BY_ANOTHER_PROJECT))
 def test_compose_image_another_project_of_the_run_builds_is_never_pinned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
