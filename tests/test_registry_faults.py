@@ -695,6 +695,64 @@ def test_a_token_realm_whose_name_is_never_resolved_ends_at_the_timeout(tmp_path
     assert outcome['took'] <= 2 + 1
 
 
+# run in a network and mount namespace of its own: 10.9.9.9 on its
+# loopback device (an address that is not loopback, reached without a
+# network), /etc/hosts naming localhost HOSTS; a registry on 10.9.9.9 that
+# asks for a login, the user's login for localhost:PORT in DOCKER_CONFIG
+LOCALHOST_ELSEWHERE = '''
+import json, os, subprocess, sys
+sys.path.insert(0, os.environ['ROOT'])
+from tests.registries import auths_entry, ScriptedRegistry
+registry = ScriptedRegistry(
+    lambda request: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''), host='10.9.9.9',
+)
+port = registry.address.rsplit(':', 1)[1]
+work = os.environ['WORK']
+with open(os.path.join(work, 'config.json'), 'w') as f:
+    json.dump({'auths': {f'localhost:{port}': auths_entry()}}, f)
+path = os.path.join(work, 'Dockerfile')
+with open(path, 'w') as f:
+    f.write(f'FROM localhost:{port}/a:1\\n')
+result = subprocess.run(
+    (sys.executable, '-m', 'digestpin_hooks', 'fix', '--source', 'registry', '--timeout', '5', path),
+    capture_output=True, text=True, timeout=60, env={**os.environ, 'DOCKER_CONFIG': work},
+)
+print(json.dumps({
+    'port': port, 'code': result.returncode, 'stdout': result.stdout, 'stderr': result.stderr,
+    'requests': [(r.method, r.path, 'authorization' in r.headers) for r in registry.requests],
+}))
+'''
+
+
+@pytest.mark.parametrize('hosts', ('10.9.9.9 localhost\n', '10.9.9.9 localhost\n127.0.0.1 localhost\n'))
+def test_localhost_is_reached_only_at_a_loopback_address(tmp_path: Path, hosts: str) -> None:
+    """localhost is loopback by its name (plain HTTP, no proxy), but the
+    system resolves it: /etc/hosts (or, without it there, a DNS answer)
+    naming 10.9.9.9 had the login for localhost:PORT sent there in clear
+    text (on main: a HEAD, then the HEAD with Authorization).  Only its
+    loopback addresses are connected to, as Docker takes a registry as
+    insecure only when its addresses are loopback; none: cannot connect."""
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        pytest.skip('needs root and unshare for a network namespace of its own')
+    (tmp_path / 'hosts').write_text(hosts)
+    result = subprocess.run(
+        ('unshare', '--mount', '--net', '--propagation', 'private', 'sh', '-c',
+         f'ip link set lo up && ip addr add 10.9.9.9/32 dev lo && '
+         f'mount --bind {tmp_path / "hosts"} /etc/hosts && exec {sys.executable} -c "$0"',
+         LOCALHOST_ELSEWHERE),
+        env={**os.environ, 'ROOT': ROOT, 'PYTHONPATH': ROOT, 'WORK': str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    port = outcome['port']
+    assert (outcome['requests'], outcome['code'], outcome['stdout'], outcome['stderr']) == ([], 1, (
+        f"{tmp_path / 'Dockerfile'}:1:6: DP001 'localhost:{port}/a:1' left unpinned: the registry "
+        f'could not be asked: cannot connect to localhost:{port} (the other references were '
+        f'asked all the same)\n'
+    ), 'summary: 1 finding (DP001 1) in 1 file\n')
+
+
 @pytest.mark.parametrize(('host', 'family', 'where'), (
     ('127.0.0.1', socket.AF_INET, ('127.0.0.1', 5000)),
     ('::1', socket.AF_INET6, ('::1', 5000, 0, 0)),  # [::1], as http.client and parse_url give it

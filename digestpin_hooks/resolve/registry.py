@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import errno
 import http.client
 import io
 import ipaddress
@@ -685,6 +686,15 @@ def _addresses(host: str, port: int, end: float) -> list[tuple[Any, Any, int, st
         raise socket.timeout(f'{host} was not resolved by the deadline')
     if isinstance(found[0], Exception):
         raise found[0]
+    if host == 'localhost':
+        # loopback by its name (plain HTTP, no proxy: loopback_host): only
+        # a loopback address, as Docker takes a registry as insecure only
+        # when its addresses are; /etc/hosts or a DNS answer naming another
+        # had its credentials sent in clear text over the network
+        kept = [address for address in found[0] if loopback_host(address[4][0])]
+        if not kept:
+            raise OSError(errno.EADDRNOTAVAIL, f'{host} resolves to no loopback address')
+        return kept
     return found[0]
 
 
