@@ -679,9 +679,10 @@ def _addresses(host: str, port: int, end: float) -> list[tuple[Any, Any, int, st
         except Exception as e:  # raised where the connection is made
             found.append(e)
 
+    left = _left(end)  # past the deadline: no thread started, to be left behind
     resolver = threading.Thread(target=resolve, daemon=True, name='digestpin-resolve')
     resolver.start()
-    resolver.join(_left(end))
+    resolver.join(left)
     if not found:
         raise socket.timeout(f'{host} was not resolved by the deadline')
     if isinstance(found[0], Exception):
