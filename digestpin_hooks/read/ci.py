@@ -325,15 +325,27 @@ def gitlab(
     with the values of the file's own globals and its job, as written."""
     from digestpin_hooks.read.yaml_nodes import written_paths
     mappings = _require(documents, 'GitLab CI')
-    paths = written_paths(documents)
     keys = {id(f.node): f.key for _, f in _gitlab_written(mappings)}
+    # the paths of the images written here; in a pipeline of several files,
+    # of every node, which tell the variables written here from the others'
+    # (read alone, every variable is this file's)
+    paths = written_paths(documents, set(keys) if layers is None else None)
     pipeline = _GitlabPipeline(layers if layers is not None else [documents])
     used: set[int] = set()
     seen: set[tuple[int, tuple[tuple[str, str], ...]]] = set()
+    # the variables expanded, by the scalars they are (most jobs have the
+    # same: the global ones)
+    expanded: dict[tuple[tuple[str, int, bool], ...], dict[str, str]] = {}
+
+    def written_here(scalar: Scalar) -> bool:
+        return layers is None or id(scalar) in paths
 
     def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
         values = pipeline.variables(job)
-        env = _expanded(values)
+        written = tuple((name, id(value), expand) for name, (value, expand) in values.items())
+        env = expanded.get(written)
+        if env is None:
+            env = expanded[written] = _expanded(values)
         for scalar in scalars:
             if id(scalar) not in keys:
                 continue  # written in another file of the pipeline
@@ -346,10 +358,9 @@ def gitlab(
             holder = values.get(whole, (None, True))[0] if whole else None
             yield Found(
                 paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here,
-                value_of=holder if holder is not None and id(holder) in paths else None,
+                value_of=holder if holder is not None and written_here(holder) else None,
                 reads=tuple(
-                    values[n][0] for n in sorted(names)
-                    if n in values and id(values[n][0]) in paths
+                    values[n][0] for n in sorted(names) if n in values and written_here(values[n][0])
                 ),
             )
 
