@@ -170,6 +170,7 @@ class _GitlabPipeline:
                         layer[key] = None
                 self.top = _merged(self.top, layer)
         self.extended: dict[str, Plain] = {}
+        self._globals: list[Plain] = []  # the top variables, once resolved
 
     def jobs(self) -> list[str]:
         return [
@@ -245,7 +246,9 @@ class _GitlabPipeline:
         """name -> (its value as written, whether it is expanded)."""
         values: dict[str, tuple[Scalar, bool]] = {}
         inherit = self.resolved(job.get('inherit')) if job is not None else None
-        layers = [self.resolved(self.top.get('variables'))]
+        if not self._globals:  # (every job reads them)
+            self._globals.append(self.resolved(self.top.get('variables')))
+        layers = [self._globals[0]]
         if job is not None:
             layers.append(self.resolved(job.get('variables')))
         for i, layer in enumerate(layers):
@@ -325,7 +328,8 @@ def gitlab(
     with the values of the file's own globals and its job, as written."""
     from digestpin_hooks.read.yaml_nodes import written_paths
     mappings = _require(documents, 'GitLab CI')
-    keys = {id(f.node): f.key for _, f in _gitlab_written(mappings)}
+    written = list(_gitlab_written(mappings))
+    keys = {id(f.node): f.key for _, f in written}
     # the paths of the images written here; in a pipeline of several files,
     # of every node, which tell the variables written here from the others'
     # (read alone, every variable is this file's)
@@ -374,7 +378,7 @@ def gitlab(
         used.update(id(s) for s in scalars)
         yield from uses(job, scalars)
     # what no job uses, with the values where it is written
-    for job_name, found in _gitlab_written(mappings):
+    for job_name, found in written:
         if id(found.node) not in used:
             own = pipeline.job(job_name) if job_name else None
             yield from uses(own if own else None, [found.node])

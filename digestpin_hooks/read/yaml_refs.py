@@ -1073,7 +1073,10 @@ def parse_yaml(
         # where it is written (its anchor), with that path
         paths = written_paths(documents, {id(f.node) for f in found})
         found = [f.replace(path=paths.get(id(f.node), f.path)) for f in found]
-    env = imported(of_kind.variables)(path, documents) if of_kind.variables else None
+    env = None
+    if of_kind.variables and any(f.env is None for f in found):
+        # (a walker that gives each use its values, GitLab's, needs not the file's)
+        env = imported(of_kind.variables)(path, documents)
     where = of_kind.variables_from
     if variables is not None:
         env, where = variables, INCLUDED_VALUES
