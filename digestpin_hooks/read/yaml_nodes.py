@@ -10,8 +10,6 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
-from itertools import repeat
-
 from digestpin_hooks.model import Record
 
 TYPE_CHECKING = False
@@ -443,16 +441,21 @@ def written_paths(
                 remaining -= 1
                 if not remaining:
                     break
+            # a scalar not asked for is left out: it is no one's parent, so
+            # no path goes through it (most nodes are such scalars)
             if node.__class__ is YamlSequence:
                 items = node.items
-                todo.extend(zip(
-                    reversed(items), repeat(ident), range(len(items) - 1, -1, -1),
-                ))
+                todo.extend(
+                    (item, ident, i)
+                    for i, item in zip(range(len(items) - 1, -1, -1), reversed(items))
+                    if item.__class__ is not Scalar or id(item) in wanted
+                )
             elif node.__class__ is YamlMapping:
                 todo.extend(
                     (value, ident, key.value)
                     for key, value in reversed(node.pairs)
                     if isinstance(key, Scalar)
+                    and (value.__class__ is not Scalar or id(value) in wanted)
                 )
     paths = {}
     for target in wanted:
