@@ -1863,6 +1863,14 @@ def test_compose_image_an_include_entry_builds_is_reported_left(
     ) == [(path, False, NAMES_A_BUILD) for path, _, _, _ in reported]
 
 
+NAMES_A_BUILD_MESSAGE = (
+    "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
+    'the image another service builds (shared through an anchor, extends: or an '
+    'include entry), which a pin would rename: give the building service an image '
+    'of its own, then pin this one (a:1@sha256:<digest>)'
+)
+
+
 @pytest.mark.parametrize('case', sorted(BUILDS_A_PULLED_IMAGE))
 def test_compose_image_an_include_entry_builds_is_never_pinned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
@@ -1876,12 +1884,7 @@ def test_compose_image_an_include_entry_builds_is_never_pinned(
     pins, left, errors, _ = fix_files(['compose.yaml'], knows_everything)
     assert (pins, errors) == ([], [])
     assert [(f.path, f.line, f.image, f.message) for f in left] == [(
-        path, line, 'a:1',
-        "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
-        'the image another service builds (shared through an anchor, extends: or an '
-        'include entry), which a pin would rename: give the building service an image '
-        'of its own, then pin this one '
-        '(a:1@sha256:<digest>)',
+        path, line, 'a:1', NAMES_A_BUILD_MESSAGE,
     ) for path, _, line, _ in reported]
     for name, text in files.items():
         assert (tmp_path / name).read_text() == text
@@ -1975,23 +1978,11 @@ def test_compose_image_another_project_of_the_run_pulls_is_reported(
         pins, left, errors, _ = fix_files(order, knows_everything, kind='compose')
         assert (pins, errors) == ([], [])
         assert [(f.path, f.line, f.image, f.message) for f in left] == [(
-            path, line, 'a:1',
-            "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
-            'the image another service builds (shared through an anchor, extends: or an '
-            'include entry), which a pin would rename: give the building service an image '
-            'of its own, then pin this one '
-            '(a:1@sha256:<digest>)',
+            path, line, 'a:1', NAMES_A_BUILD_MESSAGE,
         ) for path, line in left_at]
         for name, text in files.items():
             assert (tmp_path / name).read_text() == text
 
-
-NAMES_A_BUILD_MESSAGE = (
-    "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
-    'the image another service builds (shared through an anchor, extends: or an '
-    'include entry), which a pin would rename: give the building service an image '
-    'of its own, then pin this one (a:1@sha256:<digest>)'
-)
 
 
 @pytest.mark.parametrize('output_format', ('text', 'json', 'sarif', 'github'))
@@ -2152,12 +2143,7 @@ def test_compose_image_another_project_of_the_run_builds_is_never_pinned(
     pins, left, errors, _ = fix_files(given, knows_everything, kind='compose')
     assert (pins, errors) == ([], [])
     assert [(f.path, f.line, f.image, f.message) for f in left] == [(
-        path, line, 'a:1',
-        "'a:1' is not pinned to a digest: tag '1' can move; its value also names "
-        'the image another service builds (shared through an anchor, extends: or an '
-        'include entry), which a pin would rename: give the building service an image '
-        'of its own, then pin this one '
-        '(a:1@sha256:<digest>)',
+        path, line, 'a:1', NAMES_A_BUILD_MESSAGE,
     ) for path, line in left_at]
     for name, text in files.items():
         assert (tmp_path / name).read_text() == text
