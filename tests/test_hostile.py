@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -747,25 +748,32 @@ def test_long_merge_key_chain(tmp_path: Path) -> None:
     assert result.stdout.startswith('compose.yaml:994:12: DP001 ')
 
 
-def lint_seconds(path: Path, runs: int = 3) -> float:
-    """Best of ``runs`` in-process lint runs in CPU seconds, with the
-    garbage collector off: its pauses grow with the live objects, and this
-    measures our code. CPU time, not wall time, so that a busy machine (the
-    Helm case read 15.7 once against the limit of 15) cannot make a ratio
-    flaky."""
+def best_cpu_seconds(call: Callable[[], object], runs: int = 3) -> float:
+    """Best of ``runs`` calls in CPU seconds, with the garbage collector
+    off: its pauses grow with the live objects, and this measures our code.
+    CPU time, not wall time, so that a busy machine (the Helm case read
+    15.7 once against the limit of 15) cannot make a ratio flaky."""
     best = float('inf')
     gc.collect()
     gc.disable()
     try:
         for _ in range(runs):
             start = time.process_time()
-            with untraced(), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                lint_main([str(path)])
+            with untraced():
+                call()
             best = min(best, time.process_time() - start)
     finally:
         gc.enable()
     return best
+
+
+def lint_seconds(path: Path, runs: int = 3) -> float:
+    """``best_cpu_seconds`` of an in-process lint of ``path``, its output
+    dropped."""
+    def lint() -> None:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            lint_main([str(path)])
+    return best_cpu_seconds(lint, runs)
 
 
 def growth_ratio(large: Path, small: Path, limit: float = 15) -> float:
@@ -1567,18 +1575,7 @@ def test_compose_images_another_file_given_builds_grow_linearly(tmp_path: Path) 
         return [str(folder / 'docker-compose.yml'), str(folder / 'other.yml')]
 
     def seconds(given: list[str], runs: int = 3) -> float:
-        best = float('inf')
-        gc.collect()
-        gc.disable()
-        try:
-            for _ in range(runs):
-                start = time.process_time()
-                with untraced():
-                    load_all(given, 'compose')
-                best = min(best, time.process_time() - start)
-        finally:
-            gc.enable()
-        return best
+        return best_cpu_seconds(lambda: load_all(given, 'compose'), runs)
     small, large = tree(tmp_path / 'small', 25_000), tree(tmp_path / 'large', 250_000)
     loaded, errors = load_all(small, 'compose')
     assert errors == []
