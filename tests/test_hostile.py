@@ -873,6 +873,21 @@ GROWTH = {
             b'j%d:\n  <<: *b\n' % i for i in range(n // 16)
         ),
     ),
+    # each job reads the top variables: expanded once for all the jobs that
+    # set none (each had them copied, keyed and filtered again)
+    'GitLab jobs under as many top variables': (
+        '.gitlab-ci.yml',
+        lambda n: b'variables:\n' + b''.join(b'  V%d: x\n' % i for i in range(n // 32)) + b''.join(
+            b'j%d:\n  image: a:$V0\n' % i for i in range(n // 32)
+        ),
+    ),
+    # a job's own variable: only the variables its image is made of are read
+    'GitLab jobs of one variable each under as many top variables': (
+        '.gitlab-ci.yml',
+        lambda n: b'variables:\n' + b''.join(b'  V%d: x\n' % i for i in range(n // 64)) + b''.join(
+            b'j%d:\n  image: a:$V0\n  variables: {W: y}\n' % i for i in range(n // 64)
+        ),
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',

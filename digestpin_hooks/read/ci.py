@@ -22,6 +22,7 @@ from digestpin_hooks.read.yaml_nodes import YamlSequence
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+    from typing import Callable
     from typing import Final
     from typing import Iterator
 
@@ -170,7 +171,7 @@ class _GitlabPipeline:
                         layer[key] = None
                 self.top = _merged(self.top, layer)
         self.extended: dict[str, Plain] = {}
-        self._globals: list[Plain] = []  # the top variables, once resolved
+        self._globals: list[dict[str, tuple[Scalar, bool]]] = []  # once resolved
 
     def jobs(self) -> list[str]:
         return [
@@ -242,28 +243,35 @@ class _GitlabPipeline:
                     found.append(entry)
         return found
 
+    def top_variables(self) -> dict[str, tuple[Scalar, bool]]:
+        """The top ``variables:``, resolved once (every job reads them)."""
+        if not self._globals:
+            self._globals.append(_values(self.resolved(self.top.get('variables'))))
+        return self._globals[0]
+
     def variables(self, job: Plain | None) -> dict[str, tuple[Scalar, bool]]:
         """name -> (its value as written, whether it is expanded)."""
-        values: dict[str, tuple[Scalar, bool]] = {}
-        inherit = self.resolved(job.get('inherit')) if job is not None else None
-        if not self._globals:  # (every job reads them)
-            self._globals.append(self.resolved(self.top.get('variables')))
-        layers = [self._globals[0]]
+        values = dict(self.top_variables())
         if job is not None:
-            layers.append(self.resolved(job.get('variables')))
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, dict):
-                continue
-            for name, value in layer.items():
-                if i == 0 and job is not None and not _inherits(inherit, 'variables', name):
-                    continue
-                expand = True
-                if isinstance(value, dict):
-                    expand = not _false(value.get('expand'))
-                    value = value.get('value')
-                if isinstance(value, Scalar):
-                    values[name] = (value, expand)
+            inherit = self.resolved(job.get('inherit'))
+            values = {n: v for n, v in values.items() if _inherits(inherit, 'variables', n)}
+            values.update(_values(self.resolved(job.get('variables'))))
         return values
+
+
+def _values(layer: Plain) -> dict[str, tuple[Scalar, bool]]:
+    """A ``variables:`` mapping: name -> (its value as written, whether it
+    is expanded); a value that is no scalar is none."""
+    values: dict[str, tuple[Scalar, bool]] = {}
+    if isinstance(layer, dict):
+        for name, value in layer.items():
+            expand = True
+            if isinstance(value, dict):
+                expand = not _false(value.get('expand'))
+                value = value.get('value')
+            if isinstance(value, Scalar):
+                values[name] = (value, expand)
+    return values
 
 
 def _expanded(values: dict[str, tuple[Scalar, bool]]) -> dict[str, str]:
@@ -340,32 +348,68 @@ def gitlab(
     # the variables expanded, by the scalars they are (most jobs have the
     # same: the global ones)
     expanded: dict[tuple[tuple[str, int, bool], ...], dict[str, str]] = {}
+    top = pipeline.top_variables()
+    position = {name: i for i, name in enumerate(top)}
+    # what a value makes of the top variables alone, by the names it holds
+    # (most jobs set none and inherit all): a job costs its own variables
+    # and images, never the top ones again
+    shared: dict[frozenset[str], tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...]]] = {}
 
     def written_here(scalar: Scalar) -> bool:
         return layers is None or id(scalar) in paths
 
     def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
-        values = pipeline.variables(job)
-        written = tuple((name, id(value), expand) for name, (value, expand) in values.items())
-        env = expanded.get(written)
-        if env is None:
-            env = expanded[written] = _expanded(values)
+        inherit = pipeline.resolved(job.get('inherit')) if job is not None else None
+        own = _values(pipeline.resolved(job.get('variables'))) if job is not None else {}
+        alone = not own and not (isinstance(inherit, dict) and 'variables' in inherit)
+        own_position = {name: i for i, name in enumerate(own)}
+
+        def value(name: str) -> tuple[Scalar, bool] | None:
+            if name in own:
+                return own[name]
+            if name in top and _inherits(inherit, 'variables', name):
+                return top[name]
+            return None
+
+        def order(name: str) -> tuple[int, int]:
+            if name in top and _inherits(inherit, 'variables', name):
+                return (0, position[name])
+            return (1, own_position.get(name, 0))
+
         for scalar in scalars:
             if id(scalar) not in keys:
                 continue  # written in another file of the pipeline
-            names = _closure(set(_names(scalar.value)), values)
-            here = tuple(sorted((k, v) for k, v in env.items() if k in names))
+            direct = frozenset(_names(scalar.value))
+            known = shared.get(direct) if alone else None
+            if known is None:
+                # only the variables the value is made of: expanding one
+                # reads no other
+                # in the order of the job's variables (the top ones, then
+                # its own), which the expansion follows
+                values = {
+                    n: v for n in sorted(_closure(direct, value), key=order)
+                    if (v := value(n)) is not None
+                }
+                written = tuple((name, id(held), expand) for name, (held, expand) in values.items())
+                env = expanded.get(written)
+                if env is None:
+                    env = expanded[written] = _expanded(values)
+                known = (
+                    tuple(sorted(env.items())),
+                    tuple(values[n][0] for n in sorted(values) if written_here(values[n][0])),
+                )
+                if alone:
+                    shared[direct] = known
+            here, reads = known
             if (id(scalar), here) in seen:
                 continue
             seen.add((id(scalar), here))
             whole = _whole_variable(scalar.value)
-            holder = values.get(whole, (None, True))[0] if whole else None
+            holder = value(whole) if whole else None
             yield Found(
                 paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here,
-                value_of=holder if holder is not None and written_here(holder) else None,
-                reads=tuple(
-                    values[n][0] for n in sorted(names) if n in values and written_here(values[n][0])
-                ),
+                value_of=holder[0] if holder is not None and written_here(holder[0]) else None,
+                reads=reads,
             )
 
     for name in pipeline.jobs():
@@ -384,7 +428,7 @@ def gitlab(
             yield from uses(own if own else None, [found.node])
 
 
-def _closure(names: set[str], values: dict[str, tuple[Scalar, bool]]) -> set[str]:
+def _closure(names: frozenset[str], value: Callable[[str], tuple[Scalar, bool] | None]) -> set[str]:
     """The variables a value names, and those their values name, …"""
     todo = list(names)
     out: set[str] = set()
@@ -393,8 +437,9 @@ def _closure(names: set[str], values: dict[str, tuple[Scalar, bool]]) -> set[str
         if name in out:
             continue
         out.add(name)
-        if name in values:
-            todo.extend(_names(values[name][0].value))
+        held = value(name)
+        if held is not None:
+            todo.extend(_names(held[0].value))
     return out
 
 
