@@ -888,6 +888,14 @@ GROWTH = {
             b'j%d:\n  image: a:$V0\n  variables: {W: y}\n' % i for i in range(n // 64)
         ),
     ),
+    # the default's services: resolved and used once for every job that
+    # takes them with the top variables (each job went through them all)
+    'GitLab jobs under as many default services': (
+        '.gitlab-ci.yml',
+        lambda n: b'default:\n  services:\n' + b''.join(
+            b'    - s%d:1\n' % i for i in range(n // 24)
+        ) + b''.join(b'j%d:\n  script: x\n' % i for i in range(n // 48)),
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',

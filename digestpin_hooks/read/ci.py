@@ -172,6 +172,7 @@ class _GitlabPipeline:
                 self.top = _merged(self.top, layer)
         self.extended: dict[str, Plain] = {}
         self._globals: list[dict[str, tuple[Scalar, bool]]] = []  # once resolved
+        self._default_images: dict[str, list[Scalar]] = {}  # once resolved
 
     def jobs(self) -> list[str]:
         return [
@@ -228,19 +229,19 @@ class _GitlabPipeline:
             return self.resolved(default[key])
         return self.resolved(self.top.get(key))  # the old global image:
 
-    def images(self, job: Plain, defaults: bool) -> list[Scalar]:
-        """The scalars a merged job takes its images from."""
+    def images(self, job: Plain) -> list[tuple[list[Scalar], str]]:
+        """The scalars a merged job takes its images from: its own, and
+        those of ``default:`` (with the key: the same list for every job)."""
         inherit = self.resolved(job.get('inherit'))
-        found: list[Scalar] = []
+        found: list[tuple[list[Scalar], str]] = []
         for key in ('image', 'services'):
             value = self.resolved(job.get(key))
-            if value is None and defaults and _inherits(inherit, 'default', key):
-                value = self.default(key)
-            for entry in (value if key == 'services' and isinstance(value, list) else [value]):
-                if isinstance(entry, dict):
-                    entry = entry.get('name')
-                if isinstance(entry, Scalar):
-                    found.append(entry)
+            if value is None and _inherits(inherit, 'default', key):
+                if key not in self._default_images:
+                    self._default_images[key] = _image_scalars(key, self.default(key))
+                found.append((self._default_images[key], key))
+            else:
+                found.append((_image_scalars(key, value), ''))
         return found
 
     def top_variables(self) -> dict[str, tuple[Scalar, bool]]:
@@ -257,6 +258,16 @@ class _GitlabPipeline:
             values = {n: v for n, v in values.items() if _inherits(inherit, 'variables', n)}
             values.update(_values(self.resolved(job.get('variables'))))
         return values
+
+
+def _image_scalars(key: str, value: Plain) -> list[Scalar]:
+    found: list[Scalar] = []
+    for entry in (value if key == 'services' and isinstance(value, list) else [value]):
+        if isinstance(entry, dict):
+            entry = entry.get('name')
+        if isinstance(entry, Scalar):
+            found.append(entry)
+    return found
 
 
 def _values(layer: Plain) -> dict[str, tuple[Scalar, bool]]:
@@ -412,15 +423,26 @@ def gitlab(
                 reads=reads,
             )
 
+    defaults_alone: set[str] = set()
     for name in pipeline.jobs():
         if name.startswith('.'):
             continue  # a hidden job is never run: only what uses it is
         job = pipeline.job(name)
         if job.get('trigger') is not None:
             continue  # a bridge to another pipeline: GitLab gives it no image
-        scalars = pipeline.images(job, True)
-        used.update(id(s) for s in scalars)
-        yield from uses(job, scalars)
+        inherit = pipeline.resolved(job.get('inherit'))
+        alone = not _values(pipeline.resolved(job.get('variables'))) and not (
+            isinstance(inherit, dict) and 'variables' in inherit
+        )
+        for scalars, default in pipeline.images(job):
+            if default and alone:
+                # the default's images with the top variables: once for
+                # every job that has them so (their uses would be the same)
+                if default in defaults_alone:
+                    continue
+                defaults_alone.add(default)
+            used.update(id(s) for s in scalars)
+            yield from uses(job, scalars)
     # what no job uses, with the values where it is written
     for job_name, found in written:
         if id(found.node) not in used:
