@@ -896,6 +896,40 @@ GROWTH = {
             b'    - s%d:1\n' % i for i in range(n // 24)
         ) + b''.join(b'j%d:\n  script: x\n' % i for i in range(n // 48)),
     ),
+    # every job reads one long chain of top variables (A0=$A1, A1=$A2, ...):
+    # the spans of the chain worked out once, not again for each job
+    'GitLab jobs reading one long chain of top variables': (
+        '.gitlab-ci.yml',
+        lambda n: b'variables:\n' + b''.join(
+            b'  A%d: $A%d\n' % (i, i + 1) for i in range(n // 1024)
+        ) + b''.join(b'j%d:\n  image: a:$A0\n' % i for i in range(n // 24)),
+    ),
+    # ... each job setting a variable the chain does not read: the chain
+    # expanded once for them all (each job followed it again)
+    'GitLab jobs of one variable each reading one long chain of top variables': (
+        '.gitlab-ci.yml',
+        lambda n: b'variables:\n' + b''.join(
+            b'  A%d: $A%d\n' % (i, i + 1) for i in range(n // 1024)
+        ) + b''.join(b'j%d:\n  image: a:$A0\n  variables: {W: y}\n' % i for i in range(n // 48)),
+    ),
+    # a template's variables: read once for every job extending it (each
+    # job's merge copied them)
+    'GitLab jobs extending a template of many variables': (
+        '.gitlab-ci.yml',
+        lambda n: b'.t:\n  variables:\n' + b''.join(
+            b'    V%d: x\n' % i for i in range(n // 512)
+        ) + b''.join(b'j%d:\n  extends: .t\n  image: a:$V0\n' % i for i in range(n // 40)),
+    ),
+    # ... or taking them by !reference: resolved once for every such tag
+    'GitLab jobs taking a template\'s many variables by !reference': (
+        '.gitlab-ci.yml',
+        lambda n: b'.t:\n  variables:\n' + b''.join(
+            b'    V%d: x\n' % i for i in range(n // 512)
+        ) + b''.join(
+            b'j%d:\n  variables: !reference [.t, variables]\n  image: a:$V0\n' % i
+            for i in range(n // 64)
+        ),
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',

@@ -105,6 +105,14 @@ class _Reference(Record):
 if TYPE_CHECKING:
     # a job as plain values: dicts, lists, _Reference and Scalars as written
     Plain = Any
+    # variables: name -> (its value as written, whether it is expanded)
+    _Variables = dict[str, tuple[Scalar, bool]]
+    # which top variables a job takes: all (True), none (False), those named
+    _Inherited = bool | frozenset[str]
+    # what a use of a value reads: the values it is made of, expanded (as
+    # Found.env), the scalars of this file they are (Found.reads), and the
+    # names the expansion read
+    _Use = tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...], frozenset[str]]
 
 
 def _plain(node: Node, depth: int = 0) -> Plain:
@@ -136,6 +144,16 @@ def _merged(base: Plain, over: Plain) -> Plain:
 
 def _false(value: Plain) -> bool:
     return isinstance(value, Scalar) and value.value in ('false', 'False', 'FALSE')
+
+
+def _inherited(inherit: Plain) -> _Inherited:
+    """Which top variables ``inherit:`` lets a job take."""
+    if not isinstance(inherit, dict) or 'variables' not in inherit:
+        return True
+    value = inherit['variables']
+    if isinstance(value, list):
+        return frozenset(v.value for v in value if isinstance(v, Scalar))
+    return not _false(value)
 
 
 def _inherits(inherit: Plain, what: str, name: str) -> bool:
@@ -171,8 +189,12 @@ class _GitlabPipeline:
                         layer[key] = None
                 self.top = _merged(self.top, layer)
         self.extended: dict[str, Plain] = {}
-        self._globals: list[dict[str, tuple[Scalar, bool]]] = []  # once resolved
+        self._globals: list[_Variables] = []  # once resolved
         self._default_images: dict[str, list[Scalar]] = {}  # once resolved
+        # a job's own variables, once per mapping (jobs that extend one
+        # template share its) or ``!reference``: (what they were read from,
+        # name -> value, name -> place)
+        self._own: dict[object, tuple[Plain, _Variables, dict[str, int]]] = {}
 
     def jobs(self) -> list[str]:
         return [
@@ -244,11 +266,24 @@ class _GitlabPipeline:
                 found.append((_image_scalars(key, value), ''))
         return found
 
-    def top_variables(self) -> dict[str, tuple[Scalar, bool]]:
+    def top_variables(self) -> _Variables:
         """The top ``variables:``, resolved once (every job reads them)."""
         if not self._globals:
             self._globals.append(_values(self.resolved(self.top.get('variables'))))
         return self._globals[0]
+
+    def own_variables(self, job: Plain) -> tuple[_Variables, dict[str, int]]:
+        """A job's own ``variables:`` (name -> value, name -> place), once
+        for every job that has the same: each copied them before."""
+        written = job.get('variables')
+        key: object = id(written)
+        if isinstance(written, _Reference):
+            key = written.path  # (each job's tag is its own node)
+        if key not in self._own:
+            values = _values(self.resolved(written))
+            self._own[key] = (written, values, {name: i for i, name in enumerate(values)})
+        _, values, places = self._own[key]
+        return values, places
 
     def variables(self, job: Plain | None) -> dict[str, tuple[Scalar, bool]]:
         """name -> (its value as written, whether it is expanded)."""
@@ -361,29 +396,50 @@ def gitlab(
     expanded: dict[tuple[tuple[str, int, bool], ...], dict[str, str]] = {}
     top = pipeline.top_variables()
     position = {name: i for i, name in enumerate(top)}
-    # what a value makes of the top variables alone, by the names it holds
-    # (most jobs set none and inherit all): a job costs its own variables
-    # and images, never the top ones again
-    shared: dict[frozenset[str], tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...]]] = {}
+    # what a value makes of the top variables a job takes, by the names it
+    # holds and those it takes (most jobs take all): the same for every job
+    # that sets none of the variables it reads, so a job costs its own
+    # variables and images, never the top ones again
+    shared: dict[tuple[frozenset[str], _Inherited], _Use] = {}
 
     def written_here(scalar: Scalar) -> bool:
         return layers is None or id(scalar) in paths
 
+    def use(
+            direct: frozenset[str], value: Callable[[str], tuple[Scalar, bool] | None],
+            order: Callable[[str], tuple[int, int]],
+    ) -> _Use:
+        """What a value of the ``direct`` names reads: only the variables
+        it is made of (expanding one reads no other), in the order of the
+        job's variables (the top ones, then its own), which the expansion
+        follows."""
+        closure = _closure(direct, value)
+        values = {n: v for n in sorted(closure, key=order) if (v := value(n)) is not None}
+        written = tuple((name, id(held), expand) for name, (held, expand) in values.items())
+        env = expanded.get(written)
+        if env is None:
+            env = expanded[written] = _expanded(values)
+        return (
+            tuple(sorted(env.items())),
+            tuple(values[n][0] for n in sorted(values) if written_here(values[n][0])),
+            frozenset(closure),
+        )
+
     def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
         inherit = pipeline.resolved(job.get('inherit')) if job is not None else None
-        own = _values(pipeline.resolved(job.get('variables'))) if job is not None else {}
-        alone = not own and not (isinstance(inherit, dict) and 'variables' in inherit)
-        own_position = {name: i for i, name in enumerate(own)}
+        own, own_position = pipeline.own_variables(job) if job is not None else ({}, {})
+        inherited = _inherited(inherit)
 
-        def value(name: str) -> tuple[Scalar, bool] | None:
-            if name in own:
-                return own[name]
-            if name in top and _inherits(inherit, 'variables', name):
+        def taken(name: str) -> tuple[Scalar, bool] | None:
+            if name in top and (inherited is True or inherited is not False and name in inherited):
                 return top[name]
             return None
 
+        def value(name: str) -> tuple[Scalar, bool] | None:
+            return own[name] if name in own else taken(name)
+
         def order(name: str) -> tuple[int, int]:
-            if name in top and _inherits(inherit, 'variables', name):
+            if taken(name) is not None:
                 return (0, position[name])
             return (1, own_position.get(name, 0))
 
@@ -391,27 +447,12 @@ def gitlab(
             if id(scalar) not in keys:
                 continue  # written in another file of the pipeline
             direct = frozenset(_names(scalar.value))
-            known = shared.get(direct) if alone else None
+            known = shared.get((direct, inherited))
             if known is None:
-                # only the variables the value is made of: expanding one
-                # reads no other
-                # in the order of the job's variables (the top ones, then
-                # its own), which the expansion follows
-                values = {
-                    n: v for n in sorted(_closure(direct, value), key=order)
-                    if (v := value(n)) is not None
-                }
-                written = tuple((name, id(held), expand) for name, (held, expand) in values.items())
-                env = expanded.get(written)
-                if env is None:
-                    env = expanded[written] = _expanded(values)
-                known = (
-                    tuple(sorted(env.items())),
-                    tuple(values[n][0] for n in sorted(values) if written_here(values[n][0])),
-                )
-                if alone:
-                    shared[direct] = known
-            here, reads = known
+                known = shared[direct, inherited] = use(direct, taken, order)
+            if not own.keys().isdisjoint(known[2]):
+                known = use(direct, value, order)  # the job sets one it reads
+            here, reads, _ = known
             if (id(scalar), here) in seen:
                 continue
             seen.add((id(scalar), here))
@@ -430,10 +471,9 @@ def gitlab(
         job = pipeline.job(name)
         if job.get('trigger') is not None:
             continue  # a bridge to another pipeline: GitLab gives it no image
-        inherit = pipeline.resolved(job.get('inherit'))
-        alone = not _values(pipeline.resolved(job.get('variables'))) and not (
-            isinstance(inherit, dict) and 'variables' in inherit
-        )
+        alone = not pipeline.own_variables(job)[0] and _inherited(
+            pipeline.resolved(job.get('inherit')),
+        ) is True
         for scalars, default in pipeline.images(job):
             if default and alone:
                 # the default's images with the top variables: once for

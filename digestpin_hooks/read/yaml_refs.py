@@ -121,8 +121,40 @@ def _scalar_span(text: str, node: Scalar) -> tuple[int, int] | None:
     return None
 
 
+class _Reads:
+    """Where the scalars a use reads stand (ImageRef.reads), worked out once
+    per tuple of them: the uses of one set of values share theirs (every
+    job reading one long chain of variables had it worked out again)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # id of a Found.reads -> (it, kept alive for its id; its spans)
+        self._spans: dict[int, tuple[tuple[Scalar, ...], tuple[tuple[int, int], ...]]] = {}
+        # (id of spans, one more) -> (those spans, kept; with the one added)
+        self._added: dict[
+            tuple[int, tuple[int, int]],
+            tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]],
+        ] = {}
+
+    def spans(self, reads: tuple[Scalar, ...]) -> tuple[tuple[int, int], ...]:
+        if id(reads) not in self._spans:
+            self._spans[id(reads)] = (reads, tuple(
+                _scalar_span(self.text, held) or (held.start, held.end) for held in reads
+            ))
+        return self._spans[id(reads)][1]
+
+    def added(
+            self, spans: tuple[tuple[int, int], ...], span: tuple[int, int],
+    ) -> tuple[tuple[int, int], ...]:
+        key = (id(spans), span)
+        if key not in self._added:
+            self._added[key] = (spans, tuple(dict.fromkeys((*spans, span))))
+        return self._added[key][1]
+
+
 def _ref(
         text: str, found: _Found, env: dict[str, str] | None, where: str = '.env',
+        reads: _Reads | None = None,
 ) -> ImageRef:
     node = found.node
     value = node.value[len(found.prefix):]
@@ -140,10 +172,10 @@ def _ref(
         span=whole, editable=False, line=found.key.line,
         platform=found.platform, has_variables='$' in value,
     )
+    if reads is None:
+        reads = _Reads(text)
     if found.reads:  # a pin written in those values changes this one
-        at = at.replace(reads=tuple(
-            _scalar_span(text, held) or (held.start, held.end) for held in found.reads
-        ))
+        at = at.replace(reads=reads.spans(found.reads))
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
@@ -166,7 +198,7 @@ def _ref(
                 return at.replace(image=result.value, editable=True)
             return at.replace(
                 image=result.value, editable=True, edit_at=held_span,
-                reads=tuple(dict.fromkeys((*at.reads, held_span))),
+                reads=reads.added(at.reads, held_span),
                 how=VALUE_OF, via=_whole(value),
             )
         return at.replace(image=result.value, how=BUILT_FROM_VARIABLES)
@@ -1089,13 +1121,14 @@ def parse_yaml(
         )
     }
     found = sorted(unique.values(), key=lambda f: f.node.start)
+    reads = _Reads(text)
     try:
         # one reference per place and image: a scalar used with several
         # sets of values (a template's jobs, matrix rows) is one reference
         # for each image it makes
         refs = list({
             (ref.span, ref.image, ref.unresolved): ref
-            for ref in reversed([_left(_ref(text, f, env, where), f) for f in found])
+            for ref in reversed([_left(_ref(text, f, env, where, reads), f) for f in found])
         }.values())
     except InterpolationError as e:
         raise YamlError(str(e)) from None
