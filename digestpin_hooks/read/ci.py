@@ -146,25 +146,27 @@ def _false(value: Plain) -> bool:
     return isinstance(value, Scalar) and value.value in ('false', 'False', 'FALSE')
 
 
-def _inherited(inherit: Plain) -> _Inherited:
-    """Which top variables ``inherit:`` lets a job take."""
-    if not isinstance(inherit, dict) or 'variables' not in inherit:
+def _inherited(inherit: Plain, what: str) -> _Inherited:
+    """What ``inherit: {what: …}`` lets a job take of the default keywords
+    or the global variables: all (True), none (``false``), those a list
+    names."""
+    if not isinstance(inherit, dict) or what not in inherit:
         return True
-    value = inherit['variables']
+    value = inherit[what]
     if isinstance(value, list):
         return frozenset(v.value for v in value if isinstance(v, Scalar))
     return not _false(value)
 
 
+def _takes(inherited: _Inherited, name: str) -> bool:
+    """Whether what ``_inherited`` says a job takes holds ``name``."""
+    return inherited if isinstance(inherited, bool) else name in inherited
+
+
 def _inherits(inherit: Plain, what: str, name: str) -> bool:
     """Whether ``inherit: {what: …}`` lets a job take ``name`` (a default
-    keyword or a global variable): ``false`` none, a list those named."""
-    if not isinstance(inherit, dict) or what not in inherit:
-        return True
-    value = inherit[what]
-    if isinstance(value, list):
-        return any(isinstance(v, Scalar) and v.value == name for v in value)
-    return not _false(value)
+    keyword or a global variable)."""
+    return _takes(_inherited(inherit, what), name)
 
 
 class _GitlabPipeline:
@@ -284,15 +286,6 @@ class _GitlabPipeline:
             self._own[key] = (written, values, {name: i for i, name in enumerate(values)})
         _, values, places = self._own[key]
         return values, places
-
-    def variables(self, job: Plain | None) -> dict[str, tuple[Scalar, bool]]:
-        """name -> (its value as written, whether it is expanded)."""
-        values = dict(self.top_variables())
-        if job is not None:
-            inherit = self.resolved(job.get('inherit'))
-            values = {n: v for n, v in values.items() if _inherits(inherit, 'variables', n)}
-            values.update(_values(self.resolved(job.get('variables'))))
-        return values
 
 
 def _image_scalars(key: str, value: Plain) -> list[Scalar]:
@@ -428,12 +421,10 @@ def gitlab(
     def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
         inherit = pipeline.resolved(job.get('inherit')) if job is not None else None
         own, own_position = pipeline.own_variables(job) if job is not None else ({}, {})
-        inherited = _inherited(inherit)
+        inherited = _inherited(inherit, 'variables')
 
         def taken(name: str) -> tuple[Scalar, bool] | None:
-            if name in top and (inherited is True or inherited is not False and name in inherited):
-                return top[name]
-            return None
+            return top[name] if name in top and _takes(inherited, name) else None
 
         def value(name: str) -> tuple[Scalar, bool] | None:
             return own[name] if name in own else taken(name)
@@ -472,7 +463,7 @@ def gitlab(
         if job.get('trigger') is not None:
             continue  # a bridge to another pipeline: GitLab gives it no image
         alone = not pipeline.own_variables(job)[0] and _inherited(
-            pipeline.resolved(job.get('inherit')),
+            pipeline.resolved(job.get('inherit')), 'variables',
         ) is True
         for scalars, default in pipeline.images(job):
             if default and alone:
@@ -557,7 +548,7 @@ def gitlab_variables(path: str, documents: list[Node | None]) -> dict[str, str]:
     """Top-level ``variables:`` as GitLab expands them (each reference of
     the walker carries its job's own); ``path``, unused, as the table of
     kinds passes it to every kind."""
-    return _expanded(_GitlabPipeline([documents]).variables(None))
+    return _expanded(_GitlabPipeline([documents]).top_variables())
 
 
 def _bitbucket_steps(node: Node, path: str) -> Iterator[Found]:
