@@ -59,7 +59,8 @@ def lint_files(
             done = said.setdefault(loaded.real, set())
             if done is None:  # its error said once, not a record each
                 continue
-            sources = loaded.unbuilt - loaded.handed[4] - done
+            _, _, _, _, unbuilt_when_read, _ = loaded.handed  # (HandedOn)
+            sources = loaded.unbuilt - unbuilt_when_read - done
             if not sources:
                 continue
             done |= sources
