@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -2075,6 +2077,58 @@ def test_lint_of_a_file_changed_before_another_project_pulls_its_image_is_one_er
             'changed since it was read: the images another project of the run '
             'pulls from it not checked'
         )))]
+
+
+@pytest.mark.parametrize('swap', ('fifo', 'link out of the tree', 'link to /dev/zero'))
+def test_lint_of_a_file_swapped_for_a_hostile_one_before_it_is_read_again_is_one_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: str,
+) -> None:
+    """base.yml, let go, swapped right before it is read again for the
+    image another project pulls: a FIFO (a read would wait for a writer),
+    a link to a file of the same bytes outside the tree, a link to an
+    endless device.  Each is one line of error at once: no hang, no
+    findings of another file's bytes, no traceback."""
+    from digestpin_hooks.lint import lint_files
+    from digestpin_hooks.read import bounded
+    files, given, _ = PULLED_BY_ANOTHER_PROJECT[
+        'a service of another file given extends it, its build reset'
+    ]
+    repository = tmp_path / 'repository'
+    repository.mkdir()
+    tree(repository, files)
+    outside = tmp_path / 'outside.yml'
+    outside.write_text(files['base.yml'])
+    monkeypatch.chdir(repository)
+    armed: list[bool] = []
+    read_regular = bounded.read_regular
+
+    def swapped_then_read(path: str, limit: int, *, follow: bool = True) -> bounded.ReadFile:
+        if armed and not armed[0]:  # the next read is lint's reading again
+            armed[0] = True
+            (repository / 'base.yml').unlink()
+            if swap == 'fifo':
+                os.mkfifo(repository / 'base.yml')
+            else:
+                target = outside if swap == 'link out of the tree' else Path('/dev/zero')
+                (repository / 'base.yml').symlink_to(target)
+        return read_regular(path, limit, follow=follow)
+
+    monkeypatch.setattr(bounded, 'read_regular', swapped_then_read)
+    done: list[tuple[list[str], FileError | None]] = []
+
+    def each(found: list[Finding], error: FileError | None) -> None:
+        done.append(([f.message for f in found], error))
+        if len(done) == len(given):  # both given read and let go
+            armed.append(False)
+
+    start = time.monotonic()
+    assert lint_files(given, kind='compose', each=each) == ([], [])
+    assert time.monotonic() - start < 10
+    assert armed == [True]
+    assert done == [([], None), ([], None), ([], FileError('base.yml', (
+        'changed since it was read: the images another project of the run '
+        'pulls from it not checked'
+    )))]
 
 
 def test_lint_of_a_changed_file_two_projects_pull_from_is_one_error(
