@@ -36,6 +36,8 @@ def _entry(hook: str, prog: str) -> Callable[[], int]:
             status: int = getattr(e, 'status', 130)
             import _signal  # type: ignore[import-not-found,unused-ignore]
             _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # a second ^C: the line still comes
+            # (cli._last_word's way of saying it, written here: cli may be
+            # the very module whose import the ^C broke off)
             stderr = sys.stderr  # None when started with fd 2 closed:
             try:  # print(file=None) would say it on stdout, a report's
                 if stderr is not None:
