@@ -7,6 +7,7 @@ import re
 import stat
 
 from digestpin_hooks.model import Record
+from digestpin_hooks.read.bounded import ChangedError
 from digestpin_hooks.read.bounded import Identity
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.bounded import ReadError
@@ -251,19 +252,29 @@ def _target(path: str) -> str:
     return target
 
 
-def _check_unchanged(target: str, original: bytes, identity: Identity | None) -> os.stat_result:
-    """Refuse when the file is no longer the one that was read."""
+def _check_unchanged(target: str, original: bytes, identity: Identity | None) -> Identity:
+    """Refuse when the file is no longer the one that was read; else what
+    it is now (its mode and owner are kept), told by the descriptor read.
+
+    Its device and inode are asked before a byte is read, so that a file
+    swapped in is never read; ``target`` is no symlink (``_target``), so
+    one swapped in is refused, not followed.  Its bytes are compared, not
+    its times: a chmod or touch meanwhile (another hook) does not stop the
+    write, which keeps the mode the file has now."""
     try:
-        current = read_regular(target, len(original))
-    except (ReadError, IsADirectoryError):
-        raise WriteRefused('changed since it was read: not written') from None
-    if identity is not None and not identity.same_file(current.identity):
+        current = read_regular(
+            target, len(original), follow=False,
+            expect=None if identity is None else identity.same_file,
+        )
+    except ChangedError:
         raise WriteRefused(
             'was replaced by another file since it was read: not written',
-        )
+        ) from None
+    except (ReadError, IsADirectoryError):
+        raise WriteRefused('changed since it was read: not written') from None
     if current.data != original:
         raise WriteRefused('changed since it was read: not written')
-    return os.stat(target)
+    return current.identity
 
 
 def write_atomically(
@@ -279,12 +290,12 @@ def write_atomically(
     """
     target = _target(path)
     st = _check_unchanged(target, original, identity)
-    if st.st_nlink > 1:
+    if st.links > 1:
         raise WriteRefused(
-            f'has {st.st_nlink} hard links: rewriting would split them; '
+            f'has {st.links} hard links: rewriting would split them; '
             f'not written',
         )
-    mode = stat.S_IMODE(st.st_mode)
+    mode = stat.S_IMODE(st.mode)
     if not mode & 0o222:
         raise WriteRefused('is read-only (no write permission bit): not written')
     folder = os.path.dirname(target) or '.'
@@ -308,13 +319,13 @@ def write_atomically(
             f.write(data)
             f.flush()
             try:
-                os.fchown(f.fileno(), st.st_uid, st.st_gid)
+                os.fchown(f.fileno(), st.uid, st.gid)
             except PermissionError:
                 pass  # not root: the file stays ours, as any editor leaves it
             os.fchmod(f.fileno(), mode)  # after chown, which clears setuid
             os.fsync(f.fileno())
         # the last look, right before the rename replaces it
-        if _check_unchanged(target, original, identity).st_ino != st.st_ino:
+        if not _check_unchanged(target, original, identity).same_file(st):
             raise WriteRefused('was replaced since it was read: not written')
         os.replace(temporary, target)
     except BaseException:

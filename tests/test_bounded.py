@@ -81,3 +81,34 @@ def test_a_symlink_to_a_folder_is_a_folder(tmp_path: Path) -> None:
     (tmp_path / 'link').symlink_to(tmp_path / 'folder')
     with pytest.raises(IsADirectoryError):
         read_regular(str(tmp_path / 'link'), 100)
+
+
+def test_a_file_opened_again_is_asked_its_identity_before_a_byte_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``expect``: what was opened is not the file read before (another
+    renamed over it, a FIFO swapped in): ChangedError, at once, and no byte
+    read."""
+    from digestpin_hooks.read.bounded import ChangedError
+    path = tmp_path / 'f'
+    path.write_bytes(b'x' * 100)
+    identity = read_regular(str(path), 100).identity
+    assert read_regular(str(path), 100, expect=identity.__eq__).data == b'x' * 100
+    counted = [0]
+    os_read = os.read
+
+    def counting_read(fd: int, size: int) -> bytes:
+        data = os_read(fd, size)
+        counted[0] += len(data)
+        return data
+
+    monkeypatch.setattr(os, 'read', counting_read)
+    (tmp_path / 'g').write_bytes(b'y' * 100)
+    os.replace(tmp_path / 'g', path)
+    with pytest.raises(ChangedError, match='^changed since it was read$'):
+        read_regular(str(path), 100, expect=identity.__eq__)
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(ChangedError, match='^changed since it was read$'):
+        read_regular(str(path), 100, expect=identity.__eq__)
+    assert counted == [0]

@@ -67,6 +67,39 @@ def test_a_file_gone_since_it_was_read_is_not_written(tmp_path: Path) -> None:
         )
 
 
+def test_a_file_replaced_since_it_was_read_is_not_read_before_it_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another file of as many bytes renamed over the one read (an editor's
+    save, or a file of the attacker's): the write's check asks the device
+    and inode of what it opened before reading a byte of it (on main: it
+    read all of it, and a byte more, then refused)."""
+    from digestpin_hooks.read.bounded import read_regular
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(b'FROM a:1\n' * 100_000)
+    read = read_regular(str(path), 1 << 20)
+    (tmp_path / 'other').write_bytes(b'FROM b:1\n' * 100_000)
+    os.replace(tmp_path / 'other', path)
+    counted = [0]
+    os_read = os.read
+
+    def counting_read(fd: int, size: int) -> bytes:
+        data = os_read(fd, size)
+        counted[0] += len(data)
+        return data
+
+    monkeypatch.setattr(os, 'read', counting_read)
+    with pytest.raises(
+        WriteRefused, match='^was replaced by another file since it was read: not written$',
+    ):
+        rewrite_file(
+            str(path), read.data, b'FROM a:2\n', dry_run=False, old_text='', new_text='',
+            stdout=None, identity=read.identity,  # type: ignore[arg-type]
+        )
+    assert counted == [0]
+    assert path.read_bytes() == b'FROM b:1\n' * 100_000
+
+
 def _dockerfile(text: str) -> LoadedFile:
     from digestpin_hooks.read.dockerfile.references import read_dockerfile
     doc, refs, _ = read_dockerfile(text.encode())

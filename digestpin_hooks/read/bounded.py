@@ -15,6 +15,7 @@ from digestpin_hooks.model import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
     from typing import Final
 
 MiB = 1024 * 1024
@@ -26,8 +27,16 @@ class ReadError(OSError):
     """The file cannot be read safely; the message is one line."""
 
 
+class ChangedError(ReadError):
+    """The file opened is not the one read before (``read_regular``'s
+    ``expect``): told by fstat of what was opened, before any byte of it is
+    read."""
+
+
 class Identity(Record):
-    """What a file was when it was read: a write re-checks all of it."""
+    """What a file was when it was read: a reading again compares all of it
+    (lint's, read/elsewhere.py); a write, which compares the bytes
+    themselves, its device and inode (``same_file``)."""
 
     device: Final[int]
     inode: Final[int]
@@ -37,12 +46,15 @@ class Identity(Record):
     uid: Final[int]
     gid: Final[int]
     links: Final[int]
+    # a same-size rewrite with its mtime put back (os.utime) changes it:
+    # only the kernel sets it
+    ctime_ns: Final[int]
 
     @classmethod
     def of(cls, st: os.stat_result) -> Identity:
         return cls(
             st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode,
-            st.st_uid, st.st_gid, st.st_nlink,
+            st.st_uid, st.st_gid, st.st_nlink, st.st_ctime_ns,
         )
 
     def same_file(self, other: Identity) -> bool:
@@ -82,12 +94,20 @@ def _cannot_read(e: OSError) -> ReadError:
     return error
 
 
-def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
+def read_regular(
+        path: str, limit: int, *, follow: bool = True,
+        expect: Callable[[Identity], bool] | None = None,
+) -> ReadFile:
     """The bytes of the regular file at ``path``, at most ``limit`` of them.
 
     Raises ReadError (a FIFO, a device, a folder, a symlink when ``follow``
     is false, a file over the limit) or IsADirectoryError for a folder.
     ``link`` of what it returns: whether ``path`` is a symlink (followed).
+
+    ``expect``, for a file read before and opened again: whether what was
+    opened is still that file, asked of its identity before anything else
+    (ChangedError when not), so that no byte of another file (swapped in
+    meanwhile, a link to outside the repository) is ever read.
     """
     # first without following a symlink: a name that is none (the common
     # case) opens at once, and one that is refuses (ELOOP), so that no
@@ -116,6 +136,9 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
             link = os.path.islink(path)
     try:
         st = os.fstat(fd)
+        identity = Identity.of(st)
+        if expect is not None and not expect(identity):
+            raise ChangedError('changed since it was read')
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(path)
         if not stat.S_ISREG(st.st_mode):
@@ -140,6 +163,6 @@ def read_regular(path: str, limit: int, *, follow: bool = True) -> ReadFile:
             data = b''.join(chunks)
         if len(data) > limit:
             raise ReadError(f'larger than the limit of {_size_words(limit)}')
-        return ReadFile(data, Identity.of(st), link)
+        return ReadFile(data, identity, link)
     finally:
         os.close(fd)
