@@ -59,7 +59,7 @@ def lint_files(
             done = said.setdefault(loaded.real, set())
             if done is None:  # its error said once, not a record each
                 continue
-            _, _, _, _, unbuilt_when_read, _ = loaded.handed  # (HandedOn)
+            _, _, _, _, unbuilt_when_read, _, _ = loaded.handed  # (HandedOn)
             sources = loaded.unbuilt - unbuilt_when_read - done
             if not sources:
                 continue

@@ -5,6 +5,8 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from typing import Any
+from typing import Callable
 
 import pytest
 
@@ -2102,7 +2104,7 @@ def test_lint_of_a_file_swapped_for_a_hostile_one_before_it_is_read_again_is_one
     armed: list[bool] = []
     read_regular = bounded.read_regular
 
-    def swapped_then_read(path: str, limit: int, *, follow: bool = True) -> bounded.ReadFile:
+    def swapped_then_read(path: str, limit: int, **options: Any) -> bounded.ReadFile:
         if armed and not armed[0]:  # the next read is lint's reading again
             armed[0] = True
             (repository / 'base.yml').unlink()
@@ -2111,7 +2113,7 @@ def test_lint_of_a_file_swapped_for_a_hostile_one_before_it_is_read_again_is_one
             else:
                 target = outside if swap == 'link out of the tree' else Path('/dev/zero')
                 (repository / 'base.yml').symlink_to(target)
-        return read_regular(path, limit, follow=follow)
+        return read_regular(path, limit, **options)
 
     monkeypatch.setattr(bounded, 'read_regular', swapped_then_read)
     done: list[tuple[list[str], FileError | None]] = []
@@ -2129,6 +2131,178 @@ def test_lint_of_a_file_swapped_for_a_hostile_one_before_it_is_read_again_is_one
         'changed since it was read: the images another project of the run '
         'pulls from it not checked'
     )))]
+
+
+NOT_CHECKED = 'the images another project of the run pulls from it not checked'
+
+
+WHEN = ('once both are read', 'right before it is read again')
+
+
+def lint_reading_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: Callable[[Path], None],
+        when: str,
+) -> tuple[list[tuple[list[str], FileError | None]], int]:
+    """lint of base.yml and compose.yaml (base.yml builds a:1, compose.yaml
+    extends it, its build reset, and pulls a:1), ``swap`` done to the
+    repository ``when``: once both are read and let go (before what
+    compose.yaml makes of base.yml is known: it follows the extends into
+    base.yml again), or right before lint reads base.yml again for a:1:
+    what lint handed on for each file, and the bytes os.read gave from the
+    swap on."""
+    from digestpin_hooks.lint import lint_files
+    from digestpin_hooks.read import bounded
+    files, given, _ = PULLED_BY_ANOTHER_PROJECT[
+        'a service of another file given extends it, its build reset'
+    ]
+    repository = tmp_path / 'repository'
+    repository.mkdir()
+    tree(repository, files)
+    monkeypatch.chdir(repository)
+    counted: list[int] = []
+    read = os.read
+
+    def counting_read(fd: int, size: int) -> bytes:
+        data = read(fd, size)
+        if counted:
+            counted[0] += len(data)
+        return data
+
+    monkeypatch.setattr(os, 'read', counting_read)
+    armed: list[bool] = []
+    read_regular = bounded.read_regular
+
+    def swapped_then_read(path: str, limit: int, **options: Any) -> bounded.ReadFile:
+        if armed and not counted:  # (only read/elsewhere.py reads it through here)
+            swap(repository)
+            counted.append(0)
+        return read_regular(path, limit, **options)
+
+    monkeypatch.setattr(bounded, 'read_regular', swapped_then_read)
+    done: list[tuple[list[str], FileError | None]] = []
+
+    def each(found: list[Finding], error: FileError | None) -> None:
+        done.append(([f.message for f in found], error))
+        if len(done) == len(given):  # both given read and let go
+            if when == WHEN[0]:
+                swap(repository)
+                counted.append(0)
+            armed.append(True)
+
+    assert lint_files(given, kind='compose', each=each) == ([], [])
+    assert counted  # swapped
+    return done, counted[0]
+
+
+@pytest.mark.parametrize('swap', ('a link to a file outside', 'another file renamed over it'))
+@pytest.mark.parametrize('when', WHEN)
+def test_lint_reads_no_byte_of_a_file_swapped_in_before_it_reads_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: str, when: str,
+) -> None:
+    """The file opened to be read again is asked its identity (fstat of
+    what was opened) before a byte is read: a link to an 8 MiB file outside
+    the repository, or such a file renamed over base.yml, is one line of
+    error and not one byte of it read (on main: 8 MiB and a byte read, then
+    thrown away as its identity differed; before lint's reading again, the
+    following of compose.yaml's extends had read it too, 8 MiB, unchecked,
+    and made no record of base.yml: no line at all for the file renamed
+    over it)."""
+    big = tmp_path / 'outside.yml'
+    with open(big, 'wb') as f:
+        f.truncate(8 * 1024 * 1024)  # sparse: no disk taken
+
+    def swapped(repository: Path) -> None:
+        if swap == 'a link to a file outside':
+            (repository / 'base.yml').unlink()
+            (repository / 'base.yml').symlink_to(big)
+        else:
+            os.replace(big, repository / 'base.yml')
+
+    done, read = lint_reading_again(tmp_path, monkeypatch, swapped, when)
+    if swap == 'a link to a file outside' and when == WHEN[0]:  # told before it is opened
+        said = FileError('compose.yaml', (
+            f'services.web extends base.yml, outside the repository '
+            f'({tmp_path / "repository"}): not read'
+        ), 2)
+    else:
+        said = FileError('base.yml', f'changed since it was read: {NOT_CHECKED}')
+    assert (done, read) == ([([], None), ([], None), ([], said)], 0)
+
+
+@pytest.mark.parametrize('when', WHEN)
+def test_lint_says_why_a_file_it_reads_again_cannot_be_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str,
+) -> None:
+    """base.yml's read permission removed before it is read again: the
+    line says so (as root, read with the effective user nobody, which a
+    mode of 000 keeps out), not that it changed (on main: 'changed since
+    it was read' right before; nothing at all before the records were
+    made, the extends followed into base.yml failing silently)."""
+    euid = os.geteuid()
+
+    def unreadable(repository: Path) -> None:
+        os.chmod(repository / 'base.yml', 0)
+        if euid == 0:
+            os.seteuid(65534)  # given back below: the real user stays root
+
+    try:
+        done, _ = lint_reading_again(tmp_path, monkeypatch, unreadable, when)
+    finally:
+        if os.geteuid() != euid:
+            os.seteuid(euid)
+    assert done == [([], None), ([], None), ([], FileError(
+        'base.yml', f'cannot be read again (permission denied): {NOT_CHECKED}',
+    ))]
+
+
+@pytest.mark.parametrize('when', WHEN)
+def test_lint_of_a_file_that_vanished_before_it_is_read_again_is_one_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str,
+) -> None:
+    """base.yml removed once read and let go, before what other files make
+    of it is known: lint cannot tell whether it builds the image
+    compose.yaml pulls, and says in one line that it is gone (on main: no
+    record was made, so nothing was said at all)."""
+    done, _ = lint_reading_again(
+        tmp_path, monkeypatch, lambda repository: (repository / 'base.yml').unlink(), when,
+    )
+    assert done == [([], None), ([], None), ([], FileError(
+        'base.yml', f'cannot be read again (no such file or directory): {NOT_CHECKED}',
+    ))]
+
+
+@pytest.mark.parametrize('when', WHEN)
+def test_lint_of_a_file_rewritten_its_mtime_put_back_before_it_is_read_again_is_one_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str,
+) -> None:
+    """base.yml rewritten in place, the same size (a:1 made b:1), its
+    modification time put back with os.utime: its change time, which only
+    the kernel sets, tells it (on main: the identity matched, and lint
+    reported nothing of it, or b:1, bytes it never checked as read)."""
+
+    def rewritten(repository: Path) -> None:
+        path = repository / 'base.yml'
+        before = path.stat()
+        # until the clock the kernel stamps files with has moved on
+        probe = repository / 'probe'
+        probe.write_bytes(b'')
+        while probe.stat().st_ctime_ns <= before.st_ctime_ns:
+            os.utime(probe)
+        probe.unlink()
+        data = path.read_bytes()
+        assert data.count(b'a:1') == 1
+        with open(path, 'r+b') as f:
+            f.write(data.replace(b'a:1', b'b:1'))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = path.stat()
+        assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+            before.st_ino, before.st_size, before.st_mtime_ns,
+        )
+
+    done, _ = lint_reading_again(tmp_path, monkeypatch, rewritten, when)
+    assert done == [([], None), ([], None), ([], FileError(
+        'base.yml', f'changed since it was read: {NOT_CHECKED}',
+    ))]
 
 
 def test_lint_of_a_changed_file_two_projects_pull_from_is_one_error(

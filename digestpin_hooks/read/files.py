@@ -40,12 +40,13 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_refs import ComposeLayer
     from digestpin_hooks.read.yaml_refs import Layers
     # what a Compose file handed on (given, or included) was read as: its
-    # name as given, its identity then, and what its include entry gave it
-    # (variables, replaced, unbuilt, renamed): a tuple, as a record class
-    # more cost every run's import 0.2 M instructions (callgrind)
+    # name as given, its identity then, what its include entry gave it
+    # (variables, replaced, unbuilt, renamed), and whether that name was a
+    # symbolic link (followed then, and only then again): a tuple, as a
+    # record class more cost every run's import 0.2 M instructions (callgrind)
     HandedOn = tuple[
         str, Identity | None, dict[str, str] | None,
-        frozenset[str], frozenset[str], frozenset[str],
+        frozenset[str], frozenset[str], frozenset[str], bool,
     ]
     DockerfileReader = tuple[
         type[DockerfileError],
@@ -811,8 +812,10 @@ def _load_each_once(
     # extended file among them is read as given (one read as another kind,
     # a Dockerfile, is read as Compose too, which Compose includes it as)
     compose_read: list[str] = []
-    # and the identity each was read with (a BuiltElsewhere's HandedOn)
+    # and the identity each was read with, whether its name was a link (a
+    # BuiltElsewhere's HandedOn)
     compose_identities: list[Identity | None] = []
+    compose_links: list[bool] = []
     # the files handed on, each kind's by _same_file: one int a file, 44
     # bytes, where a tuple of device, inode and kind took 124 (125 kB kept
     # over the 2,960 files of the Dockerfile corpus instead of 350 kB)
@@ -842,6 +845,7 @@ def _load_each_once(
         if each.kind == COMPOSE:  # (only then may it name others)
             compose_read.append(each.path)
             compose_identities.append(identity)
+            compose_links.append(each.link)
             if _composes(each):
                 composing.append(each)
         yield each
@@ -872,11 +876,18 @@ def _load_each_once(
             if file.kind == COMPOSE:
                 compose_read.append(file.path)
                 compose_identities.append(file.identity)
+                compose_links.append(file.link)
             if _composes(file):
                 composing.append(file)
             yield file
     if composing:  # only then is each path resolved (a stat of each part)
-        given = {os.path.realpath(path) for path in compose_read}
+        # real path -> the identity each was read with: a file handed on
+        # that _extended reads again must still be it
+        read_as = {
+            os.path.realpath(path): identity
+            for path, identity in zip(compose_read, compose_identities)
+        }
+        given = set(read_as)
         including = [f for f in composing if b'include' in f.data]
         merging: set[str] = set()  # the files an include entry merges with others
         # real path -> what a file handed on was read as, for lint to read
@@ -887,25 +898,26 @@ def _load_each_once(
             if isinstance(read, LoadedFile):
                 real = os.path.realpath(read.path)
                 given.add(real)
+                read_as[real] = read.identity
                 handed[real] = (
                     read.path, read.identity, read.variables, read.replaced,
-                    read.unbuilt, read.renamed,
+                    read.unbuilt, read.renamed, read.link,
                 )
                 if b'extends' in read.data:  # else let go once handed on
                     composing.append(read)
             elif isinstance(read, BuiltElsewhere):
-                read = _handed(read, handed, compose_read, compose_identities)
+                read = _handed(read, handed, compose_read, compose_identities, compose_links)
             yield read
         extending = [f for f in composing if b'extends' in f.data]
-        for read in _extended(extending, given, kind, merging) if extending else ():
+        for read in _extended(extending, given, kind, merging, read_as) if extending else ():
             if isinstance(read, BuiltElsewhere):
-                read = _handed(read, handed, compose_read, compose_identities)
+                read = _handed(read, handed, compose_read, compose_identities, compose_links)
             yield read
 
 
 def _handed(
         record: BuiltElsewhere, handed: dict[str, HandedOn], compose_read: list[str],
-        identities: list[Identity | None],
+        identities: list[Identity | None], links: list[bool],
 ) -> BuiltElsewhere:
     """The record with what its file was handed on as (the first name
     given for it, else as included)."""
@@ -913,9 +925,11 @@ def _handed(
         return record  # (lint reads no file again for it)
     if '' not in handed:  # the files given, once ('': done), the first name of each
         nothing: frozenset[str] = frozenset()
-        handed[''] = ('', None, None, nothing, nothing, nothing)
-        for path, identity in reversed(list(zip(compose_read, identities))):
-            handed[os.path.realpath(path)] = (path, identity, None, nothing, nothing, nothing)
+        handed[''] = ('', None, None, nothing, nothing, nothing, False)
+        for path, identity, link in reversed(list(zip(compose_read, identities, links))):
+            handed[os.path.realpath(path)] = (
+                path, identity, None, nothing, nothing, nothing, link,
+            )
     return record.replace(handed=handed.get(record.real))
 
 
@@ -1149,6 +1163,7 @@ def _repository(path: str) -> str:
 
 def _extended(
         extending: list[LoadedFile], given: set[str], kind: str, merging: set[str],
+        read_as: dict[str, Identity | None],
 ) -> Iterator[LoadedFile | FileError | BuiltElsewhere]:
     """Add the services other Compose files hold that services of the files
     read extend (``extends: {file: …, service: …}``) and take their image
@@ -1160,8 +1175,13 @@ def _extended(
     it) is merged document over document, as Compose merges them: a later
     one's build makes the image a service extending takes one it builds.
     A file read already (``given``: handed on) whose image such a service
-    builds is not read again here: a BuiltElsewhere names it and the
-    images, after the files read for their services."""
+    builds is not parsed again here: a BuiltElsewhere names it and the
+    images, after the files read for their services.  Such a file is read
+    again only to follow its services (what they extend, what they build),
+    and only if it is still the file read then (``read_as``: its identity,
+    asked before a byte is read): one that is not, or cannot be read, is
+    taken to build every image it is asked of (never written, and lint's
+    reading it again says what became of it)."""
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.yaml_refs import compose_builds
     from digestpin_hooks.read.yaml_refs import compose_extends_building
@@ -1171,17 +1191,23 @@ def _extended(
     errors: list[FileError] = []
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
     texts: dict[str, str] = {}
+    unread: set[str] = set()  # the real paths of those that could not be read
 
     def text_of(path: str, data: bytes | None = None) -> str | None:
         """The text of the file at ``path``: ``data``, its bytes read
-        already, or read here; once a file."""
+        already, or read here (a file handed on: if it is still the file
+        read then); once a file."""
         real = os.path.realpath(path)
         if real not in texts:
             try:
                 if data is None:
-                    data = read_regular(path, MAX_FILE_BYTES).data
+                    was = read_as.get(real)
+                    data = read_regular(
+                        path, MAX_FILE_BYTES, expect=None if was is None else was.__eq__,
+                    ).data
                 texts[real] = decode(data, 'strict')[0]
             except (ReadError, OSError, UnicodeDecodeError):
+                unread.add(real)
                 return None  # reading the file itself says what is wrong
         return texts[real]
 
@@ -1270,7 +1296,7 @@ def _extended(
                         if pulled and not builds_removed:
                             if real not in builds_in:
                                 builds_in[real] = compose_builds(text_of(target) or '')
-                            if base in builds_in[real]:
+                            if base in builds_in[real] or real in unread:
                                 renamed.add((real, base))
                         break
                     path, (other, base, build) = target, further
@@ -1296,6 +1322,14 @@ def _extended(
             if base in builds_in[real]:
                 removed.setdefault(real, set()).add(f'services.{base}.image')
                 elsewhere.setdefault(real, set()).add(f'services.{base}.image')
+            elif real in unread:
+                # handed on, and no longer readable (gone, changed, its
+                # permission removed): whether it builds the image is not
+                # known, so its record is made all the same (unbuilt only:
+                # nothing renamed), and lint's reading it again says what
+                # became of it in one line (was no record, and no word)
+                removed.setdefault(real, set()).add(f'services.{base}.image')
+                elsewhere.setdefault(real, set())
     for real, (path, services) in wanted.items():
         try:
             read = read_regular(path, MAX_FILE_BYTES)
