@@ -2305,6 +2305,79 @@ def test_lint_of_a_file_rewritten_its_mtime_put_back_before_it_is_read_again_is_
     ))]
 
 
+@pytest.mark.parametrize('swap', ('fifo', 'another file'))
+def test_compose_file_of_the_run_swapped_before_its_services_are_followed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: str,
+) -> None:
+    """base.yml, given and read, is swapped right before the services
+    extending it are followed: for a FIFO (a read would wait for a writer)
+    or another file whose x builds nothing.  Its services are those of the
+    bytes the run read it as: the image compose.yaml's project pulls is
+    reported and left, at once (on main base.yml was read again from disk:
+    the FIFO a silent skip, the other file's bytes taken, nothing reported
+    either way)."""
+    from digestpin_hooks.read import files as files_module
+    files, given, left_at = PULLED_BY_ANOTHER_PROJECT[
+        'a service of another file given extends it, its build reset'
+    ]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    extended = files_module._extended
+
+    def swapped_then_followed(*args: object) -> object:
+        (tmp_path / 'base.yml').unlink()
+        if swap == 'fifo':
+            os.mkfifo(tmp_path / 'base.yml')
+        else:
+            (tmp_path / 'base.yml').write_text('services:\n  x:\n    image: a:1\n')
+        return extended(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files_module, '_extended', swapped_then_followed)
+    for order in (given, given[::-1]):
+        (tmp_path / 'base.yml').unlink()
+        (tmp_path / 'base.yml').write_text(files['base.yml'])
+        start = time.monotonic()
+        pins, left, errors, _ = fix_files(order, knows_everything, kind='compose')
+        assert time.monotonic() - start < 10
+        assert (pins, errors) == ([], [])
+        assert [(f.path, f.line, f.image, f.message) for f in left] == [(
+            path, line, 'a:1', NAMES_A_BUILD_MESSAGE,
+        ) for path, line in left_at]
+
+
+def test_compose_file_of_the_run_extended_is_opened_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file given whose service another file given extends is opened
+    once in the run, whichever is given first (on main twice: read again
+    to follow the services extending it)."""
+    from digestpin_hooks.read.files import load_all
+    files, given, left_at = PULLED_BY_ANOTHER_PROJECT[
+        'a service of another file given extends it, its build reset'
+    ]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    real_open = os.open
+    opened: list[str] = []
+
+    def counted(path: str, flags: int, *args: int, **kwargs: int) -> int:
+        opened.append(os.path.basename(os.fsdecode(path)))
+        return real_open(path, flags, *args, **kwargs)
+
+    for order in (given, given[::-1]):
+        opened.clear()
+        monkeypatch.setattr(os, 'open', counted)
+        loaded, errors = load_all(order, 'compose')
+        monkeypatch.setattr(os, 'open', real_open)
+        assert errors == []
+        assert [(file.path, ref.image) for file in loaded for ref in file.refs] == [
+            (path, 'a:1') for path, _ in left_at
+        ]
+        assert sorted(name for name in opened if name.endswith(('.yml', '.yaml'))) == [
+            'base.yml', 'compose.yaml',
+        ]
+
+
 def test_lint_of_a_changed_file_two_projects_pull_from_is_one_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -816,6 +816,9 @@ def _load_each_once(
     # BuiltElsewhere's HandedOn)
     compose_identities: list[Identity | None] = []
     compose_links: list[bool] = []
+    # and its bytes: a service of a later file may extend one of its
+    # services (_extended reads those bytes, never the file again)
+    compose_data: list[bytes] = []
     # the files handed on, each kind's by _same_file: one int a file, 44
     # bytes, where a tuple of device, inode and kind took 124 (125 kB kept
     # over the 2,960 files of the Dockerfile corpus instead of 350 kB)
@@ -846,6 +849,7 @@ def _load_each_once(
             compose_read.append(each.path)
             compose_identities.append(identity)
             compose_links.append(each.link)
+            compose_data.append(each.data)
             if _composes(each):
                 composing.append(each)
         yield each
@@ -877,6 +881,7 @@ def _load_each_once(
                 compose_read.append(file.path)
                 compose_identities.append(file.identity)
                 compose_links.append(file.link)
+                compose_data.append(file.data)
             if _composes(file):
                 composing.append(file)
             yield file
@@ -888,6 +893,10 @@ def _load_each_once(
             for path, identity in zip(compose_read, compose_identities)
         }
         given = set(read_as)
+        # real path -> the bytes the run read it as (the first name's)
+        held_data: dict[str, bytes] = {}
+        for path, data in zip(compose_read, compose_data):
+            held_data.setdefault(os.path.realpath(path), data)
         including = [f for f in composing if b'include' in f.data]
         merging: set[str] = set()  # the files an include entry merges with others
         # real path -> what a file handed on was read as, for lint to read
@@ -899,6 +908,7 @@ def _load_each_once(
                 real = os.path.realpath(read.path)
                 given.add(real)
                 read_as[real] = read.identity
+                held_data.setdefault(real, read.data)
                 handed[real] = (
                     read.path, read.identity, read.variables, read.replaced,
                     read.unbuilt, read.renamed, read.link,
@@ -909,7 +919,9 @@ def _load_each_once(
                 read = _handed(read, handed, compose_read, compose_identities, compose_links)
             yield read
         extending = [f for f in composing if b'extends' in f.data]
-        for read in _extended(extending, given, kind, merging, read_as) if extending else ():
+        for read in _extended(
+                extending, given, kind, merging, read_as, held_data,
+        ) if extending else ():
             if isinstance(read, BuiltElsewhere):
                 read = _handed(read, handed, compose_read, compose_identities, compose_links)
             yield read
@@ -1163,7 +1175,7 @@ def _repository(path: str) -> str:
 
 def _extended(
         extending: list[LoadedFile], given: set[str], kind: str, merging: set[str],
-        read_as: dict[str, Identity | None],
+        read_as: dict[str, Identity | None], held: dict[str, bytes],
 ) -> Iterator[LoadedFile | FileError | BuiltElsewhere]:
     """Add the services other Compose files hold that services of the files
     read extend (``extends: {file: …, service: …}``) and take their image
@@ -1176,12 +1188,15 @@ def _extended(
     one's build makes the image a service extending takes one it builds.
     A file read already (``given``: handed on) whose image such a service
     builds is not parsed again here: a BuiltElsewhere names it and the
-    images, after the files read for their services.  Such a file is read
-    again only to follow its services (what they extend, what they build),
-    and only if it is still the file read then (``read_as``: its identity,
-    asked before a byte is read): one that is not, or cannot be read, is
-    taken to build every image it is asked of (never written, and lint's
-    reading it again says what became of it)."""
+    images, after the files read for their services.  Its services are
+    followed (what they extend, what they build) in the bytes the run read
+    it as (``held``, by real path), never read from disk again; were those
+    bytes not held, it would be read only if it is still the file read
+    then (``read_as``: its identity, asked before a byte is read), and one
+    that is not, or cannot be read, taken to build every image it is asked
+    of (never written, and lint's reading it again says what became of
+    it).  A file outside the run is read once, and one that cannot be read
+    is one line of error."""
     from digestpin_hooks.model import FileError
     from digestpin_hooks.read.yaml_refs import compose_builds
     from digestpin_hooks.read.yaml_refs import compose_extends_building
@@ -1190,25 +1205,39 @@ def _extended(
     from digestpin_hooks.text import decode
     errors: list[FileError] = []
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
-    texts: dict[str, str] = {}
+    texts: dict[str, str | None] = {}
     unread: set[str] = set()  # the real paths of those that could not be read
+    # real path -> a file outside the run as read here (its services are
+    # parsed from these bytes), or why it could not be (said once)
+    reads: dict[str, ReadFile | str] = {}
 
     def text_of(path: str, data: bytes | None = None) -> str | None:
         """The text of the file at ``path``: ``data``, its bytes read
-        already, or read here (a file handed on: if it is still the file
-        read then); once a file."""
+        already, those the run read it as, or read here (a file handed on
+        and not held: if it is still the file read then); once a file."""
         real = os.path.realpath(path)
         if real not in texts:
-            try:
-                if data is None:
-                    was = read_as.get(real)
-                    data = read_regular(
+            texts[real] = None
+            if data is None:
+                data = held.get(real)
+            if data is None:
+                was = read_as.get(real)
+                try:
+                    read = read_regular(
                         path, MAX_FILE_BYTES, expect=None if was is None else was.__eq__,
-                    ).data
+                    )
+                except (ReadError, OSError) as e:
+                    unread.add(real)
+                    if real not in given:  # (lint's reading again says it)
+                        reads[real] = str(e)
+                        errors.append(FileError(path, str(e)))
+                    return None
+                reads[real] = read
+                data = read.data
+            try:
                 texts[real] = decode(data, 'strict')[0]
-            except (ReadError, OSError, UnicodeDecodeError):
-                unread.add(real)
-                return None  # reading the file itself says what is wrong
+            except UnicodeDecodeError:
+                unread.add(real)  # (parsing the file says it: it is wanted)
         return texts[real]
 
     # (real path, service) -> whether a service that extends it pulls its
@@ -1332,7 +1361,9 @@ def _extended(
                 elsewhere.setdefault(real, set())
     for real, (path, services) in wanted.items():
         try:
-            read = read_regular(path, MAX_FILE_BYTES)
+            read = reads.get(real) or read_regular(path, MAX_FILE_BYTES)
+            if isinstance(read, str):
+                continue  # said when it was read
             yield parse_data(
                 path, read.data, COMPOSE, read.identity, tuple(sorted(services)),
                 replaced=frozenset(
