@@ -384,6 +384,49 @@ def test_docker_compose_builds_in_one_project_an_image_another_pulls(
         )) == ([], [(path, 'a:1', False, NAMES_A_BUILD) for path, _ in left_at])
 
 
+def test_docker_compose_builds_in_one_project_an_image_another_mounts_as_a_volume(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """x pulls a:1 and mounts a volume of type image of it; web, of
+    another project, extends x and builds: Compose's web builds a:1 and
+    takes the volume of a:1 too (what it mounts once built is what it
+    built).  Read together, in either order, the volume's source is
+    reported and never written, as x's image is (NAMES_A_BUILD: on main
+    fix pinned the source, and web would mount the registry's a:1)."""
+    from digestpin_hooks.model import NAMES_A_BUILD
+    from digestpin_hooks.read.files import load_all
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    files, given, _ = BUILT_BY_ANOTHER_PROJECT['two files given, a volume of the image built']
+    root = tmp_path / 'repo'
+    tree(root, files)
+    theirs = {}
+    for project in given:
+        answer = run(
+            [compose, '-f', project, 'config', '--format', 'json'], str(root), str(tmp_path),
+        )
+        assert answer.returncode == 0, answer.stderr
+        theirs[project] = {
+            name: (service.get('image'), 'build' in service, [
+                volume['source'] for volume in service.get('volumes', ())
+                if volume['type'] == 'image'
+            ]) for name, service in json.loads(answer.stdout)['services'].items()
+        }
+    assert theirs == {
+        'docker-compose.yml': {'x': ('a:1', False, ['a:1'])},
+        'other/compose.yaml': {'web': ('a:1', True, ['a:1'])},
+    }
+    monkeypatch.chdir(root)
+    for order in (given, given[::-1]):
+        loaded, errors = load_all(order, 'compose')
+        assert (errors, sorted(
+            (file.path, ref.source, ref.image, ref.editable, ref.left)
+            for file in loaded for ref in file.refs
+        )) == ([], [
+            ('docker-compose.yml', 'services.x.image', 'a:1', False, NAMES_A_BUILD),
+            ('docker-compose.yml', 'services.x.volumes[0].source', 'a:1', False, NAMES_A_BUILD),
+        ])
+
+
 def test_docker_compose_pulls_an_image_whose_build_an_entry_resets_as_we_read_it(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

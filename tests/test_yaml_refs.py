@@ -1897,6 +1897,10 @@ def test_compose_image_an_include_entry_builds_is_never_pinned(
 # a service of one project read in the run extends another project's
 # service and builds its image (Compose v2.40.3 asked in tests/test_real_
 # tools.py): (files, the files given, what fix leaves: (path, line))
+VOLUME_OF_A = (
+    'services:\n  x:\n    image: a:1\n    volumes:\n'
+    '      - type: image\n        source: a:1\n        target: /m\n'
+)
 BUILT_BY_ANOTHER_PROJECT = {
     # two files given: other/compose.yaml's web builds a:1, which
     # docker-compose.yml's x pulls
@@ -1916,6 +1920,17 @@ BUILT_BY_ANOTHER_PROJECT = {
         )},
         ['other/compose.yaml', 'docker-compose.yml'],
         [('docker-compose.yml', 3)],
+    ),
+    # x mounts a volume of its image (Compose >= 2.35 pulls it): web,
+    # extending x, builds a:1 and mounts it; a pin there would mount the
+    # registry's a:1 instead (on main fix pinned the volume's source)
+    'two files given, a volume of the image built': (
+        {'docker-compose.yml': VOLUME_OF_A, 'other/compose.yaml': (
+            'services:\n  web:\n    extends: {file: ../docker-compose.yml, service: x}\n'
+            '    build: .\n'
+        )},
+        ['docker-compose.yml', 'other/compose.yaml'],
+        [('docker-compose.yml', 3), ('docker-compose.yml', 6)],
     ),
     # base.yml included alone, and given too, defines the service x that
     # the including file defines again, extending it and building (Compose

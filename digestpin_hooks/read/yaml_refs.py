@@ -333,7 +333,10 @@ def compose(
     what the merge pulls, each where the document that wins writes it.
     An image of ``renamed`` (by source; with it, any use of the same
     anchor) names what the merge of an include entry builds for another
-    service: pulled, it is reported, never written (NAMES_A_BUILD)."""
+    service: pulled, it is reported, never written (NAMES_A_BUILD), as
+    is a volume of type image whose source is its value (a service that
+    extends one with such a volume, and builds, mounts what it builds:
+    pinned, it would mount the registry's image instead)."""
     first = next((d for d in documents if d is not None), None)
     if first is None:
         return
@@ -369,6 +372,7 @@ def compose(
     # and the exception holds only for an image written beside the build)
     built = set()
     built_nodes = set()  # the scalars naming them (an anchor's is shared)
+    renamed_values: set[str] = set()  # the values of the images of ``renamed``
     for at, name, service in named:
         image = _scalar(get(service, 'image'))
         if image is None:
@@ -384,6 +388,7 @@ def compose(
             built_nodes.add(id(image[0]))
         if renamed and f'services.{name}.image' in renamed:
             built_nodes.add(id(image[0]))
+            renamed_values.add(image[0].value)
     for at, name, service in named:
         platform = get(service, 'platform')
         platform_value = (
@@ -414,6 +419,7 @@ def compose(
             ):
                 yield _Found(
                     f'services.{name}.volumes[{i}].source', *source, platform_value,
+                    left=NAMES_A_BUILD if source[0].value in renamed_values else '',
                 )
 
 
