@@ -4,14 +4,21 @@ This path never imports the docker SDK and never touches the network.
 """
 from __future__ import annotations
 
+import os
+
 from digestpin_hooks import cli
 from digestpin_hooks.check.findings import Finding
 from digestpin_hooks.check.findings import findings_for
 from digestpin_hooks.check.findings import Policy
 from digestpin_hooks.model import FileError
+from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.read.files import BuiltElsewhere
 from digestpin_hooks.read.files import load_each
 from digestpin_hooks.read.files import paths_or_here
+from digestpin_hooks.read.kinds import COMPOSE
+from digestpin_hooks.read.kinds import DOCKERFILE
+from digestpin_hooks.read.kinds import is_dockerfile_name
+from digestpin_hooks.read.kinds import yaml_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,7 +46,17 @@ def lint_files(
 ) -> tuple[list[Finding], list[FileError]]:
     """The findings and errors of every file; or, with ``each``, each
     file's findings (or its error) handed to ``each`` as soon as it is read,
-    and nothing kept: a file read is let go before the next is read."""
+    and nothing kept: a file read is let go before the next is read.
+
+    But for this: an image of a Compose file that a service of a file read
+    later extends and builds is reported with the advice of an image
+    another service builds (NAMES_A_BUILD), known only once that file is
+    read.  So from a Compose file with findings on, while the run may read
+    another Compose file (two of them or a folder given, or one that
+    includes or extends others), what is handed to ``each`` is held, in its
+    order, to the end of the run: a run of one Compose file among other
+    files is handed on as it is read."""
+    paths = paths_or_here(paths)
     findings: list[Finding] = []
     errors: list[FileError] = []
     policy = Policy(strict, allow, ignore)
@@ -47,21 +64,42 @@ def lint_files(
     # its reading again failed (made at the first record with some: never
     # in a run without one)
     said: dict[str, set[str] | None] | None = None
-    for loaded in load_each(paths_or_here(paths), kind):
+    # with ``each``: what it is handed, held (None: handed at once)
+    held: list[tuple[list[Finding], FileError | None]] | None = None
+    composes = False  # whether a Compose file read includes or extends others
+
+    def hand(found: list[Finding], error: FileError | None) -> None:
+        """What ``each`` is handed, or held."""
+        assert each is not None
+        if held is not None:
+            held.append((found, error))
+        else:
+            each(found, error)
+
+    for loaded in load_each(paths, kind):
         if isinstance(loaded, BuiltElsewhere):
             # a file reported already, as its own project pulls it; the
             # images it builds that another project pulls (``unbuilt``)
-            # are reported here, read again (fix leaves them, as renamed)
-            if not loaded.unbuilt or loaded.handed is None:
+            # are reported here, read again (fix leaves them, as renamed),
+            # and those another project builds (``renamed``) reported
+            # again with NAMES_A_BUILD's advice in place of the first
+            if loaded.handed is None:
                 continue
             if said is None:
                 said = {}
             done = said.setdefault(loaded.real, set())
             if done is None:  # its error said once, not a record each
                 continue
-            _, _, _, _, unbuilt_when_read, _, _ = loaded.handed  # (HandedOn)
+            path, _, _, _, unbuilt_when_read, renamed_when_read, _ = loaded.handed  # (HandedOn)
             sources = loaded.unbuilt - unbuilt_when_read - done
-            if not sources:
+            # the findings reported with another advice (not of ``sources``)
+            reported = [findings] if each is None else [f for f, _ in held or ()]
+            advised = {
+                finding.source for found in reported for finding in found
+                if finding.path == path and finding.source in loaded.renamed
+                and finding.source not in renamed_when_read
+            } - loaded.unbuilt if loaded.renamed - renamed_when_read else set()
+            if not sources and not advised:
                 continue
             done |= sources
             # (imported here: a run without such a record loads none of it)
@@ -74,8 +112,21 @@ def lint_files(
             else:
                 pulled = [ref for ref in again.refs if ref.source in sources]
                 found = findings_for(again.path, again.doc, pulled, policy=policy)
+                if advised:
+                    left = [
+                        ref for ref in again.refs
+                        if ref.left == NAMES_A_BUILD and ref.source not in sources
+                    ]
+                    by_source = {
+                        (f.path, f.source): f
+                        for f in findings_for(again.path, again.doc, left, policy=policy)
+                    }
+                    for found_before in reported:
+                        _advise(found_before, by_source)
+            if not found and error is None:
+                continue
             if each is not None:
-                each(found, error)
+                hand(found, error)
             elif error is not None:
                 errors.append(error)
             else:
@@ -85,16 +136,64 @@ def lint_files(
             if each is None:
                 errors.append(loaded)
             else:
-                each([], loaded)
+                hand([], loaded)
             continue
         found = findings_for(
             loaded.path, loaded.doc, loaded.refs, policy=policy, unknown=loaded.unknown,
         )
+        if loaded.kind == COMPOSE:
+            composes = composes or _composes(loaded.data)
+            if held is None and each is not None and found and (
+                composes or _more_compose(paths, kind)
+            ):
+                held = []
         if each is None:
             findings.extend(found)
         else:
-            each(found, None)
+            hand(found, None)
+    if each is not None and held:
+        for found, error in held:
+            each(found, error)
     return findings, errors
+
+
+def _advise(reported: list[Finding], by_source: dict[tuple[str, str], Finding]) -> None:
+    """Put the findings ``by_source`` (path, source) in place of those
+    ``reported`` of the same path and source."""
+    for i, finding in enumerate(reported):
+        new = by_source.get((finding.path, finding.source))
+        if new is not None:
+            reported[i] = new
+
+
+def _composes(data: bytes) -> bool:
+    """Whether a Compose file may include or extend others."""
+    return data.find(b'extends') >= 0 or data.find(b'include') >= 0
+
+
+def _more_compose(paths: Sequence[str], kind: str) -> bool:
+    """Whether the run may read more than one Compose file: a folder
+    given, or more than one path that may name one (by its name, as
+    load_each reads it; a name of no kind may be a folder: stat)."""
+    count = 0
+    for path in paths:
+        if kind == 'auto':
+            name = os.path.basename(path)
+            named = DOCKERFILE if is_dockerfile_name(name) else yaml_kind(path, name)
+            if named not in ('', COMPOSE):
+                continue
+            if not named:
+                if os.path.isdir(path):
+                    return True
+                continue  # a file of no kind by its name: read as a Dockerfile
+        elif kind != COMPOSE:
+            continue
+        elif os.path.isdir(path):
+            return True
+        count += 1
+        if count > 1:
+            return True
+    return False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

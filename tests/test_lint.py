@@ -739,3 +739,67 @@ def test_text_lint_reads_a_file_named_twice_once_under_its_own_name(
     assert [line.split(': ')[0] for line in out.splitlines()] == [
         f'{other}:1:6', f'{target}:1:6',
     ]
+
+
+BASE_PULLS_A = 'services:\n  x:\n    image: a:1\n'
+WEB_BUILDS_A = (
+    'services:\n  web:\n    extends: {file: ../docker-compose.yml, service: x}\n    build: .\n'
+)
+
+
+@pytest.mark.parametrize(('files', 'given', 'events'), (
+    # one Compose file among other files: each handed on as it is read
+    ({'docker-compose.yml': BASE_PULLS_A, 'Dockerfile': 'FROM b:1\n'},
+     ['docker-compose.yml', 'Dockerfile'],
+     ['read docker-compose.yml', 'docker-compose.yml pin it with digestpin-fix',
+      'read Dockerfile', 'Dockerfile pin it with digestpin-fix']),
+    # a later Compose file may build its image (here it does): held to the
+    # end of the run, in order, the advice NAMES_A_BUILD's
+    ({'docker-compose.yml': BASE_PULLS_A, 'other/compose.yaml': WEB_BUILDS_A,
+      'Dockerfile': 'FROM b:1\n'},
+     ['docker-compose.yml', 'Dockerfile', 'other/compose.yaml'],
+     ['read docker-compose.yml', 'read Dockerfile', 'read other/compose.yaml',
+      'docker-compose.yml its value also names the image another service builds',
+      'Dockerfile pin it with digestpin-fix']),
+    # the extending file first (it has no findings): held from the file
+    # that has some on, its advice given once the run has read both
+    ({'docker-compose.yml': BASE_PULLS_A, 'other/compose.yaml': WEB_BUILDS_A,
+      'Dockerfile': 'FROM b:1\n'},
+     ['Dockerfile', 'other/compose.yaml', 'docker-compose.yml'],
+     ['read Dockerfile', 'Dockerfile pin it with digestpin-fix', 'read other/compose.yaml',
+      'read docker-compose.yml',
+      'docker-compose.yml its value also names the image another service builds']),
+), ids=('one Compose file', 'a later one builds its image', 'the extending one first'))
+def test_lint_hands_on_each_file_as_it_is_read_unless_a_later_one_may_build_its_image(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        files: dict[str, str], given: list[str], events: list[str],
+) -> None:
+    """What lint hands on (the text report writes it at once) comes as
+    each file is read, in the order read; from a Compose file with
+    findings on, while a later file may be a Compose file, it is held to
+    the end of the run, in the same order, so that an image a later file's
+    service extends and builds is advised as fix leaves it (NAMES_A_BUILD)."""
+    from digestpin_hooks.check.findings import Finding
+    from digestpin_hooks.lint import lint_files
+    from digestpin_hooks.model import FileError
+    from digestpin_hooks.read import files as files_module
+    for name, text in files.items():
+        write(tmp_path / name, text.encode())
+    (tmp_path / '.git').mkdir()
+    monkeypatch.chdir(tmp_path)
+    seen: list[str] = []
+    load = files_module.load
+
+    def read(path: str, kind: str = 'auto') -> object:
+        seen.append(f'read {path}')
+        return load(path, kind)
+
+    def each(found: list[Finding], error: FileError | None) -> None:
+        assert error is None
+        seen.extend(
+            f'{f.path} {f.message.split("; ", 1)[1].split(" (", 1)[0]}' for f in found
+        )
+
+    monkeypatch.setattr(files_module, 'load', read)
+    assert lint_files(given, each=each) == ([], [])
+    assert seen == events

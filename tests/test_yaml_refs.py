@@ -2439,6 +2439,61 @@ def test_lint_of_a_changed_file_two_projects_pull_from_is_one_error(
         )
 
 
+@pytest.mark.parametrize('output_format', ('text', 'json', 'sarif', 'github'))
+@pytest.mark.parametrize('case', sorted(BUILT_BY_ANOTHER_PROJECT))
+def test_lint_advises_as_fix_leaves_an_image_another_project_of_the_run_builds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], case: str, output_format: str,
+) -> None:
+    """The image (or a volume of it) that the writing file's own project
+    pulls and another project of the run builds is reported once, in every
+    format and either order, with the advice fix's reason gives
+    (NAMES_A_BUILD), not "pin it with digestpin-fix", which fix then does
+    not do (on main: the advice to pin it whenever the writing file was
+    read, and let go, first)."""
+    import json
+    files, given, left_at = BUILT_BY_ANOTHER_PROJECT[case]
+    tree(tmp_path, files)
+    given = [f'./{name}' for name in given]  # reported as given
+    for order in (given, given[::-1]):
+        status, out, err = lint(
+            tmp_path, ['--kind', 'compose', '--format', output_format, *order],
+            capsys, monkeypatch,
+        )
+        assert status == 1
+        place = [
+            ('./' + path if './' + path in given else path, line,
+             12 if line == 3 else 17,
+             'services.x.image' if line == 3 else 'services.x.volumes[0].source')
+            for path, line in left_at
+        ]
+        if output_format == 'text':
+            assert (out, err) == (''.join(
+                f'{path}:{line}:{column}: DP001 {NAMES_A_BUILD_MESSAGE}\n'
+                for path, line, column, _ in place
+            ), f'summary: {len(place)} finding{"s" if len(place) > 1 else ""} '
+               f'(DP001 {len(place)}) in 1 file\n')
+        elif output_format == 'json':
+            assert (json.loads(out), err) == ({'version': 1, 'findings': [{
+                'path': path, 'line': line, 'column': column, 'end_line': line,
+                'end_column': column + 3, 'code': 'DP001', 'severity': 'error',
+                'source': source, 'image': 'a:1', 'written': 'a:1',
+                'message': NAMES_A_BUILD_MESSAGE,
+            } for path, line, column, source in place], 'errors': []}, '')
+        elif output_format == 'sarif':
+            assert [
+                (r['message']['text'], r['locations'][0]['physicalLocation']['region']['startLine'])
+                for r in json.loads(out)['runs'][0]['results']
+            ] == [(NAMES_A_BUILD_MESSAGE, line) for _, line, _, _ in place]
+            assert err == ''
+        else:
+            assert (out, err) == (''.join(
+                f'::error file={path},line={line},col={column},endLine={line},'
+                f'endColumn={column + 3},title=DP001::DP001 {NAMES_A_BUILD_MESSAGE}\n'
+                for path, line, column, _ in place
+            ), '')
+
+
 @pytest.mark.parametrize('case', sorted(BUILT_BY_ANOTHER_PROJECT))
 def test_compose_image_another_project_of_the_run_builds_is_never_pinned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

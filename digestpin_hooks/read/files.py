@@ -620,16 +620,16 @@ class BuiltElsewhere(Record):
     load_all reads the file's bytes it holds again with them ``renamed``
     (reported, never written), and those it builds that such a service or
     entry pulls, the build removed, ``unbuilt`` (reported too); lint,
-    which has let the file go, keeps its findings (what the file's own
-    project pulls)."""
+    which has let the file go, reads it again for those, and for the
+    advice of the findings of ``renamed`` it holds."""
 
     real: Final[str]  # the file's real path
     renamed: Final[frozenset[str]]
     # the images it builds that a project of the run pulls (an include
     # entry, or a service extending it, removes the build): reported
     unbuilt: Final[frozenset[str]] = frozenset()
-    # what the file was handed on as (load_each says it, for a record with
-    # ``unbuilt``): lint reads it again from disk for those images
+    # what the file was handed on as (load_each says it): lint reads it
+    # again from disk for the images of ``unbuilt`` and ``renamed``
     handed: Final[HandedOn | None] = None
 
 
@@ -933,8 +933,6 @@ def _handed(
 ) -> BuiltElsewhere:
     """The record with what its file was handed on as (the first name
     given for it, else as included)."""
-    if not record.unbuilt:
-        return record  # (lint reads no file again for it)
     if '' not in handed:  # the files given, once ('': done), the first name of each
         nothing: frozenset[str] = frozenset()
         handed[''] = ('', None, None, nothing, nothing, nothing, False)
