@@ -179,3 +179,82 @@ def test_tempfile_is_imported_to_write_not_before() -> None:
     )
     out = subprocess.run((sys.executable, '-c', code), capture_output=True, text=True, check=True).stdout
     assert out == 'False False\n'
+
+
+def _between_the_temporary_file_and_the_last_look(
+        monkeypatch: pytest.MonkeyPatch, meanwhile: object,
+) -> None:
+    """Run ``meanwhile`` (another hook, another process) at the first fsync
+    of a write: the temporary file is written, its mode set, the last look
+    not yet taken."""
+    fsync = os.fsync
+    done = [False]
+
+    def racing_fsync(fd: int) -> None:
+        if not done[0]:
+            done[0] = True
+            meanwhile()  # type: ignore[operator]
+        fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', racing_fsync)
+
+
+def test_a_hard_link_made_before_the_last_look_is_not_split(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On main the last look asked only the device and inode: the rename
+    split the link made meanwhile (the other name kept the old bytes)."""
+    from digestpin_hooks.read.bounded import read_regular
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(b'FROM a:1\n')
+    read = read_regular(str(path), 1 << 20)
+    _between_the_temporary_file_and_the_last_look(
+        monkeypatch, lambda: os.link(path, tmp_path / 'other'),
+    )
+    with pytest.raises(
+        WriteRefused, match='^has 2 hard links: rewriting would split them; not written$',
+    ):
+        rewrite_file(
+            str(path), read.data, b'FROM a:2\n', dry_run=False, old_text='', new_text='',
+            stdout=None, identity=read.identity,  # type: ignore[arg-type]
+        )
+    assert path.read_bytes() == b'FROM a:1\n'
+    assert os.stat(path).st_nlink == 2
+    assert sorted(os.listdir(tmp_path)) == ['Dockerfile', 'other']
+
+
+@pytest.mark.parametrize(('mode', 'owner'), [
+    (0o755, None),  # another hook made it executable
+    (0o600, None),
+    (0o644, (1000, 1001)),  # chowned meanwhile (run as root)
+])
+def test_a_mode_or_owner_changed_before_the_last_look_is_the_one_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int,
+        owner: tuple[int, int] | None,
+) -> None:
+    """The file is written (its bytes are those read) with the mode and
+    owner it has at the last look (on main: those of the first, undoing
+    the chmod or chown made in between)."""
+    if owner is not None and os.geteuid() != 0:
+        pytest.fail('run as root (CI is): a chown to another user needs it')
+    from digestpin_hooks.read.bounded import read_regular
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(b'FROM a:1\n')
+    os.chmod(path, 0o644)
+    read = read_regular(str(path), 1 << 20)
+
+    def meanwhile() -> None:
+        os.chmod(path, mode)
+        if owner is not None:
+            os.chown(path, *owner)
+
+    _between_the_temporary_file_and_the_last_look(monkeypatch, meanwhile)
+    assert rewrite_file(
+        str(path), read.data, b'FROM a:2\n', dry_run=False, old_text='', new_text='',
+        stdout=None, identity=read.identity,  # type: ignore[arg-type]
+    )
+    st = os.stat(path)
+    assert path.read_bytes() == b'FROM a:2\n'
+    assert oct(st.st_mode & 0o7777) == oct(mode)
+    assert (st.st_uid, st.st_gid) == (owner or (os.geteuid(), os.getegid()))
+    assert os.listdir(tmp_path) == ['Dockerfile']
