@@ -277,6 +277,28 @@ def _check_unchanged(target: str, original: bytes, identity: Identity | None) ->
     return current.identity
 
 
+def _writable(st: Identity) -> Identity:
+    """``st``, unless writing over the file it tells would split its hard
+    links or force a file nobody may write (WriteRefused)."""
+    if st.links > 1:
+        raise WriteRefused(
+            f'has {st.links} hard links: rewriting would split them; '
+            f'not written',
+        )
+    if not st.mode & 0o222:
+        raise WriteRefused('is read-only (no write permission bit): not written')
+    return st
+
+
+def _keep_mode_and_owner(fd: int, st: Identity) -> None:
+    """Give the temporary file ``fd`` the owner, group and mode ``st`` tells."""
+    try:
+        os.fchown(fd, st.uid, st.gid)
+    except PermissionError:
+        pass  # not root: the file stays ours, as any editor leaves it
+    os.fchmod(fd, stat.S_IMODE(st.mode))  # after chown, which clears setuid
+
+
 def write_atomically(
         path: str, data: bytes, *, original: bytes, identity: Identity | None,
 ) -> None:
@@ -289,15 +311,7 @@ def write_atomically(
     links, or one nobody may write, is refused rather than split or forced.
     """
     target = _target(path)
-    st = _check_unchanged(target, original, identity)
-    if st.links > 1:
-        raise WriteRefused(
-            f'has {st.links} hard links: rewriting would split them; '
-            f'not written',
-        )
-    mode = stat.S_IMODE(st.mode)
-    if not mode & 0o222:
-        raise WriteRefused('is read-only (no write permission bit): not written')
+    st = _writable(_check_unchanged(target, original, identity))
     folder = os.path.dirname(target) or '.'
     # a short name of our own (target names near 255 bytes must still
     # work), named before the file is made, inside the try that removes
@@ -318,15 +332,18 @@ def write_atomically(
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
-            try:
-                os.fchown(f.fileno(), st.uid, st.gid)
-            except PermissionError:
-                pass  # not root: the file stays ours, as any editor leaves it
-            os.fchmod(f.fileno(), mode)  # after chown, which clears setuid
+            _keep_mode_and_owner(f.fileno(), st)
             os.fsync(f.fileno())
-        # the last look, right before the rename replaces it
-        if not _check_unchanged(target, original, identity).same_file(st):
-            raise WriteRefused('was replaced since it was read: not written')
+            # the last look, right before the rename replaces it: a hard
+            # link made or a chmod or chown by another hook since the first
+            # is seen here (a link is not split, the mode and owner it has
+            # now are kept), with the temporary file still open
+            now = _check_unchanged(target, original, identity)
+            if not now.same_file(st):
+                raise WriteRefused('was replaced since it was read: not written')
+            if (now.mode, now.uid, now.gid) != (st.mode, st.uid, st.gid) or now.links > 1:
+                _keep_mode_and_owner(f.fileno(), _writable(now))
+                os.fsync(f.fileno())
         os.replace(temporary, target)
     except BaseException:
         try:
