@@ -817,8 +817,19 @@ def _load_each_once(
     compose_identities: list[Identity | None] = []
     compose_links: list[bool] = []
     # and its bytes: a service of a later file may extend one of its
-    # services (_extended reads those bytes, never the file again)
-    compose_data: list[bytes] = []
+    # services (_extended reads those bytes, never the file again); while
+    # they add up to MAX_HELD_BYTES, so that a run of many large Compose
+    # files holds no more (None: past it, read again if extended, its
+    # identity asked before a byte is read)
+    compose_data: list[bytes | None] = []
+    holding = [0]  # the bytes held
+
+    def hold(data: bytes) -> bytes | None:
+        if holding[0] + len(data) > MAX_HELD_BYTES:
+            return None
+        holding[0] += len(data)
+        return data
+
     # the files handed on, each kind's by _same_file: one int a file, 44
     # bytes, where a tuple of device, inode and kind took 124 (125 kB kept
     # over the 2,960 files of the Dockerfile corpus instead of 350 kB)
@@ -849,7 +860,7 @@ def _load_each_once(
             compose_read.append(each.path)
             compose_identities.append(identity)
             compose_links.append(each.link)
-            compose_data.append(each.data)
+            compose_data.append(hold(each.data))
             if _composes(each):
                 composing.append(each)
         yield each
@@ -881,7 +892,7 @@ def _load_each_once(
                 compose_read.append(file.path)
                 compose_identities.append(file.identity)
                 compose_links.append(file.link)
-                compose_data.append(file.data)
+                compose_data.append(hold(file.data))
             if _composes(file):
                 composing.append(file)
             yield file
@@ -896,7 +907,8 @@ def _load_each_once(
         # real path -> the bytes the run read it as (the first name's)
         held_data: dict[str, bytes] = {}
         for path, data in zip(compose_read, compose_data):
-            held_data.setdefault(os.path.realpath(path), data)
+            if data is not None:
+                held_data.setdefault(os.path.realpath(path), data)
         including = [f for f in composing if b'include' in f.data]
         merging: set[str] = set()  # the files an include entry merges with others
         # real path -> what a file handed on was read as, for lint to read
@@ -908,7 +920,10 @@ def _load_each_once(
                 real = os.path.realpath(read.path)
                 given.add(real)
                 read_as[real] = read.identity
-                held_data.setdefault(real, read.data)
+                if real not in held_data:
+                    data = hold(read.data)
+                    if data is not None:
+                        held_data[real] = data
                 handed[real] = (
                     read.path, read.identity, read.variables, read.replaced,
                     read.unbuilt, read.renamed, read.link,
@@ -1153,6 +1168,10 @@ def _load_each(paths: Iterable[str], kind: str = 'auto') -> Iterator[LoadedFile 
         except UnreadableFile as e:
             yield FileError(path, str(e))
 
+
+# the bytes of the Compose files of a run held for extends: (as many as
+# one YAML file may have): past them a file is read again if extended
+MAX_HELD_BYTES = 8 * 1024 * 1024
 
 # how many services deep Compose's ``extends:`` is followed from a file
 MAX_EXTENDS = 16
