@@ -2518,3 +2518,26 @@ def test_compose_image_another_project_of_the_run_builds_is_never_pinned(
     ) for path, line in left_at]
     for name, text in files.items():
         assert (tmp_path / name).read_text() == text
+
+
+@pytest.mark.parametrize('folder', ('base', '.', 'sub/..'))
+def test_compose_extends_of_a_folder_is_one_line_saying_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str,
+) -> None:
+    """``extends: {file: <a folder>}``: one line that says it is a
+    directory (on main the line was the bare path, ``base: error: base``;
+    before it, an internal error)."""
+    from digestpin_hooks.read.files import load_all
+    tree(tmp_path, {
+        '.git/HEAD': '',
+        'base/.keep': '',
+        'sub/.keep': '',
+        'compose.yaml': (
+            'services:\n  x:\n    image: a:1\n'
+            f'  web:\n    extends: {{file: {folder}, service: x}}\n    build: .\n'
+        ),
+    })
+    monkeypatch.chdir(tmp_path)
+    loaded, errors = load_all(['compose.yaml'], 'compose')
+    assert [file.path for file in loaded] == ['compose.yaml']
+    assert [(e.path, e.message) for e in errors] == [(os.path.normpath(folder), 'is a directory')]
