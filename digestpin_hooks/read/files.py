@@ -1246,8 +1246,10 @@ def _extended(
                 except (ReadError, OSError) as e:
                     unread.add(real)
                     if real not in given:  # (lint's reading again says it)
-                        reads[real] = str(e)
-                        errors.append(FileError(path, str(e)))
+                        # (an IsADirectoryError's message is the bare path)
+                        why = 'is a directory' if isinstance(e, IsADirectoryError) else str(e)
+                        reads[real] = why
+                        errors.append(FileError(path, why))
                     return None
                 reads[real] = read
                 data = read.data
@@ -1393,6 +1395,8 @@ def _extended(
                     f'services.{base}.image' for base in services if (real, base) in renamed
                 ),
             )
+        except IsADirectoryError:
+            errors.append(FileError(path, 'is a directory'))
         except ReadError as e:
             errors.append(FileError(path, str(e)))
         except UnreadableFile as e:
