@@ -451,3 +451,39 @@ def test_a_signal_after_the_run_returned_says_what_it_was(
     assert (result.returncode, result.stderr.splitlines()) == (
         status, ['summary: 1 finding (DP001 1) in 1 file', said],
     )
+
+
+@pytest.mark.parametrize('output_format', ('text', 'json', 'sarif', 'github'))
+@pytest.mark.parametrize('held', (False, True))
+def test_a_report_to_a_closed_pipe_is_one_line_and_status_2(
+        tmp_path: Path, output_format: str, held: bool,
+) -> None:
+    """stdout a pipe whose reader is gone (``| head -1`` once head has its
+    line): one line that says so, status 2 (the report did not reach its
+    reader), nothing at exit.  ``held``: two Compose files, one extending
+    the other, so that lint holds the text report to the end of the run.
+    On main: 'internal error: BrokenPipeError ... please report it'."""
+    files = ['Dockerfile']
+    (tmp_path / '.git').mkdir()
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    if held:
+        (tmp_path / 'other').mkdir()
+        (tmp_path / 'compose.yaml').write_bytes(b'services:\n  x:\n    image: a:1\n')
+        (tmp_path / 'other' / 'compose.yaml').write_bytes(
+            b'services:\n  web:\n    extends: {file: ../compose.yaml, service: x}\n'
+            b'    build: .\n',
+        )
+        files = ['compose.yaml', 'Dockerfile', 'other/compose.yaml']
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            (sys.executable, '-m', 'digestpin_hooks', 'lint', '--format', output_format, *files),
+            stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, 'PYTHONPATH': ROOT},
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr.splitlines()) == (
+        2, ['digestpin-lint: stdout is closed (broken pipe): the report was cut short'],
+    )
