@@ -435,6 +435,21 @@ def _last_word(line: str) -> None:
         pass
 
 
+def _stdout_gone() -> None:
+    """Point stdout at /dev/null, so that the flush at exit of what is
+    left in its buffer does not fail again (Python's own word for it)."""
+    import os
+    try:
+        fd = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (AttributeError, OSError, ValueError):
+        return  # no descriptor of its own (a test's capture)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def _configured_run(
         prog: str,
         command: Callable[[argparse.Namespace], int],
@@ -468,6 +483,12 @@ def _configured_run(
         _freezes_at_exit = True
     try:
         return command(args)
+    except BrokenPipeError:
+        # its reader gone (``| head -1``): no bug of ours, but the report
+        # did not reach it
+        _stdout_gone()
+        _last_word(f'{prog}: stdout is closed (broken pipe): the report was cut short')
+        return 2
     except Exception as e:
         # a bug of ours: one line, not a traceback (DIGESTPIN_DEBUG=1 shows it)
         import os
