@@ -292,11 +292,15 @@ def _writable(st: Identity) -> Identity:
 
 def _keep_mode_and_owner(fd: int, st: Identity) -> None:
     """Give the temporary file ``fd`` the owner, group and mode ``st`` tells."""
+    mode = stat.S_IMODE(st.mode)
     try:
         os.fchown(fd, st.uid, st.gid)
     except PermissionError:
-        pass  # not root: the file stays ours, as any editor leaves it
-    os.fchmod(fd, stat.S_IMODE(st.mode))  # after chown, which clears setuid
+        # not root: the file stays ours, as any editor leaves it; a setuid
+        # or setgid bit kept would make it run as us, so it goes (as
+        # ``cp -p`` drops it when it cannot keep the owner)
+        mode &= ~(stat.S_ISUID | stat.S_ISGID)
+    os.fchmod(fd, mode)  # after chown, which clears setuid
 
 
 def write_atomically(

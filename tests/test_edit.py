@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from digestpin_hooks.edit import ReadBackError
 from digestpin_hooks.edit import rewrite_file
 from digestpin_hooks.edit import unified_diff
 from digestpin_hooks.edit import WriteRefused
+from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.read.files import LoadedFile
 from digestpin_hooks.resolve.answers import Found
 from digestpin_hooks.resolve.answers import tag_key
@@ -258,3 +260,35 @@ def test_a_mode_or_owner_changed_before_the_last_look_is_the_one_kept(
     assert oct(st.st_mode & 0o7777) == oct(mode)
     assert (st.st_uid, st.st_gid) == (owner or (os.geteuid(), os.getegid()))
     assert os.listdir(tmp_path) == ['Dockerfile']
+
+
+@pytest.mark.parametrize('mode', [0o4777, 0o2777, 0o6777])
+def test_a_setuid_file_written_by_another_user_loses_the_bit(mode: int) -> None:
+    """Not root, the rewritten file cannot keep its owner and becomes the
+    writer's: a setuid or setgid bit kept would make it run as the writer
+    (on main it was kept), so it is dropped, as ``cp -p`` drops it."""
+    if os.geteuid() != 0:
+        pytest.fail('run as root (CI is): the file must belong to another user')
+    nobody = 65534
+    # a folder the other user can reach (pytest's tmp_path is root's alone)
+    with tempfile.TemporaryDirectory(prefix='dp-setuid-') as folder:
+        os.chmod(folder, 0o777)
+        path = Path(folder) / 'Dockerfile'
+        path.write_bytes(b'FROM a:1\n')
+        os.chmod(path, mode)  # root's, and anyone may write it
+        read = read_regular(str(path), 1 << 20)
+        egid, euid = os.getegid(), os.geteuid()
+        os.setegid(nobody)
+        os.seteuid(nobody)  # given back below: the real user stays root
+        try:
+            assert rewrite_file(
+                str(path), read.data, b'FROM a:2\n', dry_run=False, old_text='', new_text='',
+                stdout=None, identity=read.identity,  # type: ignore[arg-type]
+            )
+        finally:
+            os.seteuid(euid)
+            os.setegid(egid)
+        st = os.stat(path)
+        assert path.read_bytes() == b'FROM a:2\n'
+        assert (st.st_uid, st.st_gid) == (nobody, nobody)
+        assert oct(st.st_mode & 0o7777) == oct(mode & 0o777)
