@@ -59,16 +59,6 @@ def _overlap(edit: tuple[int, int], read: tuple[int, int]) -> bool:
     return a < y and x < b
 
 
-def _occupies(ref: ImageRef) -> list[tuple[int, int]]:
-    """The text a reference reads, and where its own pin is written."""
-    spans = list(ref.reads)
-    if ref.edit_at is None:
-        spans.append(ref.span)
-    else:
-        spans.append(ref.edit_at)
-    return spans
-
-
 def shared_edits(
         refs: Sequence[ImageRef], planned: dict[int, Edit],
 ) -> dict[int, list[int]]:
@@ -77,27 +67,44 @@ def shared_edits(
     same edit, each with those other references' indices.
 
     One sweep over spans sorted by start: linear in the references and
-    edits, plus the pairs that really overlap.
+    edits, plus the pairs that really overlap.  The references that read
+    one tuple of spans (the jobs reading one chain of variables share it)
+    are one reader of each of its spans: each span is swept once, not once
+    per reference.
     """
     import heapq
-    reads = sorted(
-        (span, index) for index, ref in enumerate(refs)
-        for span in _occupies(ref) + (list(ref.reads_unpinned) if index not in planned else [])
-    )
+    # who reads each span: one reference (where its own pin is written, and
+    # what it reads while it is not pinned), or every reference that reads
+    # one tuple of spans (ImageRef.reads, by its id: the tuple kept)
+    readers: list[list[int]] = []
+    spans: list[tuple[tuple[int, int], int]] = []
+    shared: dict[int, tuple[tuple[tuple[int, int], ...], list[int]]] = {}
+    for index, ref in enumerate(refs):
+        shared.setdefault(id(ref.reads), (ref.reads, []))[1].append(index)
+        own = [ref.span if ref.edit_at is None else ref.edit_at]
+        if index not in planned:
+            own.extend(ref.reads_unpinned)
+        spans.extend((span, len(readers)) for span in own)
+        readers.append([index])
+    for read, indices in shared.values():
+        spans.extend((span, len(readers)) for span in read)
+        readers.append(indices)
+    spans.sort()
     found: dict[int, list[int]] = {}
-    active: list[tuple[int, int, int]] = []  # (end, start, reader), by end
+    active: list[tuple[int, int, int]] = []  # (end, start, who), by end
     position = 0
     for index, edit in sorted(planned.items(), key=lambda pair: (pair[1].start, pair[1].end)):
-        while position < len(reads) and reads[position][0][0] <= edit.end:
-            (start, end), reader = reads[position]
-            heapq.heappush(active, (end, start, reader))
+        while position < len(spans) and spans[position][0][0] <= edit.end:
+            (start, end), who = spans[position]
+            heapq.heappush(active, (end, start, who))
             position += 1
         while active and active[0][0] < edit.start:
             heapq.heappop(active)
         others = {
-            reader for end, start, reader in active
-            if reader != index and _overlap((edit.start, edit.end), (start, end))
-            and planned.get(reader) != edit
+            reader for end, start, who in active
+            if _overlap((edit.start, edit.end), (start, end))
+            for reader in readers[who]
+            if reader != index and planned.get(reader) != edit
         }
         if others:
             found[index] = sorted(others)

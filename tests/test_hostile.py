@@ -1610,6 +1610,54 @@ def test_compose_include_entry_of_many_extending_services_grows_linearly(tmp_pat
     assert ratio <= 15
 
 
+def test_fix_plan_of_jobs_reading_one_long_chain_grows_linearly(tmp_path: Path) -> None:
+    """Many jobs read one long chain of top variables (A0=$A1, ..., the
+    last an image) and a job pulls its last value whole: the pin written
+    there would change every job's image, so fix leaves it and names
+    them all (edit.shared_edits).  The jobs share one tuple of read spans,
+    swept once: each reference's were listed and sorted (jobs x chain).
+    load_all and the edit plan (pinned_text) of 250 KB cost at most 15
+    times 25 KB's."""
+    from digestpin_hooks.check.findings import Shared
+    from digestpin_hooks.check.findings import TooLong
+    from digestpin_hooks.edit import Edit
+    from digestpin_hooks.edit import pinned_text
+    from digestpin_hooks.read.files import load_all
+    digest = 'sha256:' + '0' * 64
+
+    def tree(folder: Path, size: int) -> str:
+        chain = size // 512
+        path = write(folder / '.gitlab-ci.yml', b'variables:\n' + b''.join(
+            b'  A%d: $A%d\n' % (i, i + 1) for i in range(chain)
+        ) + b'  A%d: a:1\n' % chain + b''.join(
+            b'j%d:\n  image: $A0\n' % i for i in range(size // 48)
+        ) + b'p:\n  image: $A%d\n' % chain)
+        return str(path)
+
+    def plan(path: str) -> tuple[str, dict[int, Shared | TooLong]]:
+        (loaded,), errors = load_all([path])
+        assert errors == []
+        planned = {
+            i: (Edit(*ref.edit_at, f'{ref.image}@{digest}'), digest)
+            for i, ref in enumerate(loaded.refs) if ref.editable and ref.edit_at
+        }
+        return pinned_text(loaded, planned)
+
+    def seconds(path: str, runs: int = 3) -> float:
+        return best_cpu_seconds(lambda: plan(path), runs)
+    small, large = tree(tmp_path / 'small', 25_000), tree(tmp_path / 'large', 250_000)
+    text, left = plan(small)
+    # the chain of 48 on lines 2-50, the 520 jobs' images on 52, 54, ...
+    assert text == Path(small).read_text()
+    assert list(left.values()) == [Shared(50, tuple(range(52, 52 + 2 * 520, 2)))]
+    seconds(small)  # warm
+    ratios: list[float] = []
+    while len(ratios) < 3 and (not ratios or ratios[-1] > 15):
+        ratios.append(seconds(large, runs=2) / seconds(small))
+    print(f'[growth] fix plan of jobs reading one long chain: 250 KB / 25 KB = {min(ratios):.1f}')
+    assert min(ratios) <= 15
+
+
 def test_compose_images_another_file_given_builds_grow_linearly(tmp_path: Path) -> None:
     """Two files given: each service of the second extends one of the
     first and builds its image, so that every image of the first, handed
