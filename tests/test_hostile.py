@@ -930,6 +930,17 @@ GROWTH = {
             for i in range(n // 64)
         ),
     ),
+    # every job reads one variable made of many others (A0="$A1$A2...",
+    # all but A1 empty): each use holds only the value its image names
+    # (each held, hashed and copied all those A0 is made of)
+    'GitLab jobs reading one top variable made of many others': (
+        '.gitlab-ci.yml',
+        lambda n: b'variables:\n  A0: "' + b''.join(
+            b'$A%d' % i for i in range(1, n // 128)
+        ) + b'"\n  A1: a:1\n' + b''.join(
+            b'  A%d: ""\n' % i for i in range(2, n // 128)
+        ) + b''.join(b'j%d:\n  image: $A0\n' % i for i in range(n // 48)),
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',

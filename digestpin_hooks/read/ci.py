@@ -41,6 +41,10 @@ class Found(Record):
     # the walker knows them (a GitLab job's variables, a matrix row); None:
     # the file's own (the table of kinds' ``variables``)
     env: Final[tuple[tuple[str, str], ...] | None] = None
+    # uses of one scalar are one when their env and this are the same: a
+    # GitLab use's env holds only the variables its value names, this
+    # numbers the values of all those their expansion read (0: none)
+    expansion: Final[int] = 0
     # where the use is reported, when not at ``node`` (a matrix row's value)
     at: Final[Scalar | None] = None
     # the scalar that holds the whole image when the value is one variable
@@ -109,10 +113,10 @@ if TYPE_CHECKING:
     _Variables = dict[str, tuple[Scalar, bool]]
     # which top variables a job takes: all (True), none (False), those named
     _Inherited = bool | frozenset[str]
-    # what a use of a value reads: the values it is made of, expanded (as
-    # Found.env), the scalars of this file they are (Found.reads), and the
-    # names the expansion read
-    _Use = tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...], frozenset[str]]
+    # what a use of a value reads: the values it names, expanded (as
+    # Found.env), the scalars of this file its expansion read (Found.reads),
+    # the names it read, and which values they had (Found.expansion)
+    _Use = tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...], frozenset[str], int]
 
 
 def _plain(node: Node, depth: int = 0) -> Plain:
@@ -383,7 +387,12 @@ def gitlab(
     paths = written_paths(documents, set(keys) if layers is None else None)
     pipeline = _GitlabPipeline(layers if layers is not None else [documents])
     used: set[int] = set()
-    seen: set[tuple[int, tuple[tuple[str, str], ...]]] = set()
+    seen: set[tuple[int, int]] = set()  # (scalar, expansion): its uses so far
+    # each distinct set of expanded values a use read, numbered: a use is
+    # told from another by its number, its env holds only the values it
+    # names (each job held, hashed and copied all a variable made of many
+    # others read)
+    expansions: dict[tuple[tuple[str, str], ...], int] = {}
     # the variables expanded, by the scalars they are (most jobs have the
     # same: the global ones)
     expanded: dict[tuple[tuple[str, int, bool], ...], dict[str, str]] = {}
@@ -412,10 +421,12 @@ def gitlab(
         env = expanded.get(written)
         if env is None:
             env = expanded[written] = _expanded(values)
+        every = tuple(sorted(env.items()))
         return (
-            tuple(sorted(env.items())),
+            tuple((name, value) for name, value in every if name in direct),
             tuple(values[n][0] for n in sorted(values) if written_here(values[n][0])),
             frozenset(closure),
+            expansions.setdefault(every, len(expansions) + 1),
         )
 
     def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
@@ -443,14 +454,14 @@ def gitlab(
                 known = shared[direct, inherited] = use(direct, taken, order)
             if not own.keys().isdisjoint(known[2]):
                 known = use(direct, value, order)  # the job sets one it reads
-            here, reads, _ = known
-            if (id(scalar), here) in seen:
+            here, reads, _, expansion = known
+            if (id(scalar), expansion) in seen:
                 continue
-            seen.add((id(scalar), here))
+            seen.add((id(scalar), expansion))
             whole = _whole_variable(scalar.value)
             holder = value(whole) if whole else None
             yield Found(
-                paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here,
+                paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here, expansion=expansion,
                 value_of=holder[0] if holder is not None and written_here(holder[0]) else None,
                 reads=reads,
             )

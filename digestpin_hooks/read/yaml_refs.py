@@ -124,10 +124,14 @@ def _scalar_span(text: str, node: Scalar) -> tuple[int, int] | None:
 class _Reads:
     """Where the scalars a use reads stand (ImageRef.reads), worked out once
     per tuple of them: the uses of one set of values share theirs (every
-    job reading one long chain of variables had it worked out again)."""
+    job reading one long chain of variables had it worked out again); and
+    where the variable that holds an image whole stands, once per scalar
+    (every job reading one long value sliced it again)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
+        # id of a Found.value_of -> (it, kept alive for its id; its span)
+        self._held: dict[int, tuple[Scalar, tuple[int, int] | None]] = {}
         # id of a Found.reads -> (it, kept alive for its id; its spans)
         self._spans: dict[int, tuple[tuple[Scalar, ...], tuple[tuple[int, int], ...]]] = {}
         # (id of spans, one more) -> (those spans, kept; with the one added)
@@ -142,6 +146,11 @@ class _Reads:
                 _scalar_span(self.text, held) or (held.start, held.end) for held in reads
             ))
         return self._spans[id(reads)][1]
+
+    def held(self, node: Scalar) -> tuple[int, int] | None:
+        if id(node) not in self._held:
+            self._held[id(node)] = (node, _scalar_span(self.text, node))
+        return self._held[id(node)][1]
 
     def added(
             self, spans: tuple[tuple[int, int], ...], span: tuple[int, int],
@@ -189,8 +198,10 @@ def _ref(
                 editable=True, how=DEFAULT_IN_EXPRESSION,
             )
         held = found.value_of
-        held_span = _scalar_span(text, held) if held is not None else None
-        if held_span is not None and text[held_span[0]:held_span[1]] == result.value:
+        held_span = reads.held(held) if held is not None else None
+        if held_span is not None and held_span[1] - held_span[0] == len(result.value) and (
+            text.startswith(result.value, held_span[0])
+        ):
             # the image is one variable's value, written verbatim: a pin
             # is written there (fix leaves it when other uses would not
             # get the same pin: edit.shared_edits)
@@ -1121,7 +1132,7 @@ def parse_yaml(
     # a scalar used through aliases is one reference, at its anchor; an
     # empty or null value names no image
     unique = {
-        (id(f.node), f.env, id(f.at)): f for f in reversed(found)
+        (id(f.node), f.expansion or f.env, id(f.at)): f for f in reversed(found)
         if f.node.value not in ('', f.prefix) and not (
             f.node.style == '' and f.node.value in _NULLS
         )
