@@ -26,9 +26,11 @@ from tests.fakes import FakeDaemon
 from tests.fakes import http
 from tests.fakes import VERSION
 from tests.output import without_summary
+from tests.registries import DIGEST
 from tests.registries import Request
 from tests.registries import ScriptedRegistry
 from tests.stack import Stack
+from tests.test_registry_faults import run_resolving_nothing
 
 DOCKERFILE = b'FROM example.com/team/app:1\r\nRUN true\n'
 
@@ -752,3 +754,72 @@ def test_a_pull_that_sends_progress_past_the_timeout_is_no_hang(
         'within 1 s (--timeout) (raise --timeout for images this large)',
     ) for line in said), out
     assert (tmp_path / 'Dockerfile').read_bytes() == data
+
+
+@pytest.mark.parametrize('tls', (False, True))
+def test_a_daemon_whose_name_is_never_resolved_is_unreachable_by_the_timeout(
+        tls: bool, tmp_path: Path,
+) -> None:
+    """``DOCKER_HOST=tcp://NAME:2375`` where no nameserver answers: the
+    SDK resolved NAME as its client was made, bounded by no socket timeout
+    (glibc: 5 s a try, retried), and the run ended 10 s in, past a 2 s
+    --timeout.  It ends at the timeout, the daemon unreachable (verify
+    --offline-ok forgives it), with or without DOCKER_TLS_VERIFY."""
+    environment = {'DOCKER_HOST': 'tcp://hang.test:2375'}
+    if tls:
+        certificates = tmp_path / 'certificates'
+        certificates.mkdir()
+        for name in ('ca', 'cert', 'key'):
+            (certificates / f'{name}.pem').write_text('')  # never read: no host to talk to
+        environment.update(DOCKER_TLS_VERIFY='1', DOCKER_CERT_PATH=str(certificates))
+    daemon_error = (
+        'cannot use the Docker daemon at tcp://hang.test:2375 (from DOCKER_HOST): timed out: '
+        'no complete answer within 2 s (--timeout); start Docker (or podman system service), '
+        'or point digestpin at a running daemon with DOCKER_HOST, `docker context use`, or '
+        '--docker-host\n'
+    )
+    outcome = run_resolving_nothing(
+        tmp_path, 'FROM example.com/a:1', 'fix', '--timeout', '2', environment=environment,
+    )
+    assert (outcome['code'], outcome['stdout'], outcome['stderr']) == (
+        2, '', f'digestpin-fix: error: {daemon_error}',
+    )
+    assert outcome['took'] <= 2 + 1
+    for offline_ok, code, said in ((True, 0, 'warning: pins not verified, offline'), (False, 2, 'error')):
+        outcome = run_resolving_nothing(
+            tmp_path, f'FROM example.com/a@{DIGEST}', 'verify', '--source', 'daemon-registry',
+            '--timeout', '2', *(('--offline-ok',) if offline_ok else ()), environment=environment,
+        )
+        assert (outcome['code'], outcome['stdout'], outcome['stderr']) == (
+            code, '', f'digestpin-verify: {said}: {daemon_error}',
+        )
+        assert outcome['took'] <= 2 + 1
+
+
+def test_a_daemon_that_drips_its_version_is_unreachable_by_the_timeout(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The SDK asks ``/version`` as its client is made, each socket read
+    bounded by --timeout but not the answer: a daemon that sends a byte
+    of it every 0.3 s kept the run for as long as it dripped."""
+    def drip(conn: socket.socket) -> None:
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n')
+        for _ in range(20):  # 6 s of it, then the close: a short answer
+            conn.sendall(b' ')
+            time.sleep(0.3)
+    fake = FakeDaemon({'/version': drip})
+    try:
+        (tmp_path / 'Dockerfile').write_bytes(DOCKERFILE)
+        host = f'unix://{fake.path}'
+        start = time.monotonic()
+        code = main(['--docker-host', host, '--timeout', '1', str(tmp_path / 'Dockerfile')])
+        took = time.monotonic() - start
+    finally:
+        fake.close()
+    assert (code, capsys.readouterr().err) == (2, (
+        f'digestpin-fix: error: cannot use the Docker daemon at {host} (from --docker-host): '
+        f'timed out: no complete answer within 1 s (--timeout); start Docker (or podman system '
+        f'service), or point digestpin at a running daemon with DOCKER_HOST, `docker context '
+        f'use`, or --docker-host\n'
+    ))
+    assert took <= 1 + 1

@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from typing import Mapping
 
 import pytest
 
@@ -619,11 +620,13 @@ print(json.dumps({
 
 def run_resolving_nothing(
         tmp_path: Path, line: str, *args: str, realm: bool = False,
+        environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """``python -m digestpin_hooks ARGS Dockerfile`` where no name is ever
     resolved, the Dockerfile's one line ``line`` (``ADDRESS``: the
-    registry, hang.test:5000 or the realm registry on loopback); what it
-    printed and its exit code, how long it took, the DNS queries seen."""
+    registry, hang.test:5000 or the realm registry on loopback), with
+    ``environment`` added to its own; what it printed and its exit code,
+    how long it took, the DNS queries seen."""
     if os.geteuid() != 0 or not shutil.which('unshare'):
         pytest.skip('needs root and unshare for a network namespace of its own')
     resolv = tmp_path / 'resolv.conf'
@@ -634,7 +637,7 @@ def run_resolving_nothing(
          f'exec {sys.executable} -c "$0" "$@"', UNANSWERED_DNS, *args),
         env={
             **os.environ, 'ROOT': ROOT, 'PYTHONPATH': ROOT, 'WORK': str(tmp_path),
-            'FROM': line, 'REALM': 'yes' if realm else '',
+            'FROM': line, 'REALM': 'yes' if realm else '', **(environment or {}),
         },
         capture_output=True, text=True, timeout=120,
     )

@@ -352,11 +352,16 @@ class Daemon:
         # (_via_registry); the threads only add to it
         self.hung: set[str] = set()
         try:
-            # whole seconds for each socket read; _within bounds the call
-            self.api = docker.APIClient(
+            # whole seconds for each socket read; _within bounds the call.
+            # The client asks /version as it is made (version='auto'): the
+            # resolution of a tcp:// host's name, which no socket timeout
+            # bounds (glibc: 5 s a try, a nameserver that never answers
+            # kept the run 10 s past a 2 s --timeout), the connect and that
+            # answer, however it drips, all within --timeout too
+            self.api: docker.APIClient = _within(timeout, lambda: docker.APIClient(
                 base_url=endpoint.host, tls=endpoint.tls,
                 timeout=max(1, math.ceil(timeout)), version='auto',
-            )
+            ))
         except Exception as e:
             raise self.error(e, unreachable=True) from None
 
