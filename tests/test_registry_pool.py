@@ -137,6 +137,38 @@ def test_one_token_per_scope_however_many_connections_wait_for_it() -> None:
         realm.close()
 
 
+def test_the_connections_that_wait_for_a_token_that_never_comes_say_so() -> None:
+    """One connection asks the token realm, which never answers; the
+    others refused for the same scope wait for that token.  The asker's
+    reason is the realm's silence, the others' the token that did not
+    come, not the deadline's own words at their next step ("no complete
+    answer"), which said nothing of what they had waited for."""
+    released = threading.Event()
+
+    def token(request: Request) -> tuple[int, dict[str, str], bytes]:
+        released.wait(30)
+        return 200, {}, b'{"token": "t"}'
+
+    realm = ScriptedRegistry(token)
+
+    def answer(request: Request) -> tuple[int, dict[str, str], bytes]:
+        return 401, {'WWW-Authenticate': f'Bearer realm="http://{realm.address}/token",service="s"'}, b''
+
+    registry = ScriptedRegistry(answer)
+    try:
+        queries = [Query(registry.address, 'team/a', f't{n}') for n in range(4)]
+        answers = ask_all(queries, 1, credentials=anonymous)
+        assert sorted(answers.values(), key=repr) == [
+            Failed(f'{realm.address} did not answer within 1 s (--timeout)'),
+            *[Failed(f'the token of {registry.address} did not come within 1 s (--timeout)')] * 3,
+        ]
+        assert [r.path for r in realm.requests] == ['/token?scope=repository%3Ateam%2Fa%3Apull&service=s']
+    finally:
+        released.set()
+        registry.close()
+        realm.close()
+
+
 def test_a_429_holds_back_every_connection_to_that_registry_only() -> None:
     retry_after = 1.0
     slowed: list[float] = []  # when the 429 was sent

@@ -1237,21 +1237,27 @@ class Registry:
         # whoever holds the lock is bounded by the deadline too: a little
         # past it, its outcome (a credential helper that hung) is this
         # request's as well
-        acquired = scope_lock.acquire(
+        waited = not scope_lock.acquire(blocking=False)
+        acquired = not waited or scope_lock.acquire(
             timeout=max(0.0, self.deadline.end - time.monotonic()) + LOCK_GRACE,
         )
-        if self._credential_error:
-            if acquired:
-                scope_lock.release()
-            raise _fail(self._credential_error)
-        if not acquired:
-            self.deadline.remaining()  # _Stop: past the deadline
-            raise _fail(f'the token of {self.host} did not come within {self.deadline.seconds:g} s (--timeout)')
         try:
-            if self.authorization.get((url.origin, scope), '') == refused:
+            if self._credential_error:
+                raise _fail(self._credential_error)
+            renewed = self.authorization.get((url.origin, scope), '') != refused
+            if waited and not renewed and (not acquired or time.monotonic() >= self.deadline.end):
+                # the wait for another connection's token (its realm slow
+                # or hung) took the run: that is this request's reason, not
+                # the deadline's own words at its next step
+                raise _fail(
+                    f'the token of {self.host} did not come within '
+                    f'{self.deadline.seconds:g} s (--timeout)',
+                )
+            if not renewed:
                 self.authorization[url.origin, scope] = self._authorize(challenge, scope, url)
         finally:
-            scope_lock.release()
+            if acquired:
+                scope_lock.release()
 
     def _wait_turn(self) -> None:
         """Wait while a 429 of this registry holds every connection back;
