@@ -48,22 +48,37 @@ class Terminated(KeyboardInterrupt):
 _STOPPING = {'SIGTERM': 'terminated', 'SIGINT': 'interrupted', 'SIGHUP': 'hung up'}
 
 
+def _ignore(signum: int, frame: object) -> None:
+    """A signal that came while the run unwinds (_stop)."""
+
+
+def _ignore_stopping(handler: object) -> None:
+    """Handle every signal that ends a run with ``handler`` from now on."""
+    import _signal  # type: ignore[import-not-found,unused-ignore]
+    for name in _STOPPING:
+        number = getattr(_signal, name, None)
+        if number is not None:
+            _signal.signal(number, handler)
+
+
 def _stop(signum: int, frame: object) -> None:
     """SIGTERM, ^C (SIGINT) or SIGHUP: the first unwinds the run; another
     one of any while it unwinds (the credential helpers being killed, a
     temporary file removed, the message, the exit) is ignored: raised
     there, it cut that short (a helper off the list of running ones and
     not killed yet was left running) or escaped the run as a traceback.
-    A helper started after this (a worker thread's, until the exit)
-    ignores them too: every helper is killed with SIGKILL."""
+    A helper started after this (a worker thread's, until the exit) is
+    killed with SIGKILL, as every helper is."""
     import _signal  # type: ignore[import-not-found,unused-ignore]
+    # a handler that does nothing, not SIG_IGN, until the run has unwound
+    # (run): two signals at once (SIGTERM and ^C) are both noted before
+    # either handler runs, and the second, found ignored, was Python's
+    # "OSError: Signal 15 ignored due to race condition" traceback
+    _ignore_stopping(_ignore)
     said = 'terminated'
     for name, words in _STOPPING.items():
-        number = getattr(_signal, name, None)
-        if number is not None:
-            _signal.signal(number, _signal.SIG_IGN)
-            if number == signum:
-                said = words
+        if getattr(_signal, name, None) == signum:
+            said = words
     if signum == _signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum, said)
@@ -415,11 +430,26 @@ def run(
             pass  # not the main thread (a test): signals keep their handlers
         return _configured_run(prog, command, args)
     except Terminated as e:
+        _ignored_from_now()
         _last_word(f'{prog}: {e.said}')
         return e.status
     except KeyboardInterrupt:
+        _ignored_from_now()
         _last_word(f'{prog}: interrupted')
         return 130
+
+
+def _ignored_from_now() -> None:
+    """Once the run has unwound, the signals that end a run are SIG_IGN:
+    the interpreter's end sets a Python handler (_ignore) back to the
+    default action, and a second SIGTERM then killed the process (status
+    -15, not 143).  A second signal noted with the first has been handled
+    by now, by _ignore, at the first instruction after _stop."""
+    import _signal  # type: ignore[import-not-found,unused-ignore]
+    try:
+        _ignore_stopping(_signal.SIG_IGN)
+    except ValueError:
+        pass  # not the main thread (a test): signals keep their handlers
 
 
 def _last_word(line: str) -> None:
