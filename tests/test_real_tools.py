@@ -34,6 +34,7 @@ from tests.stack import Stack
 from tests.test_yaml_refs import images
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
+from tests.test_yaml_refs import EXTENDS_WITH_AN_IMAGE
 from tests.test_yaml_refs import BUILDS_A_PULLED_IMAGE
 from tests.test_yaml_refs import BUILT_BY_ANOTHER_PROJECT
 from tests.test_yaml_refs import PULLED_BY_ANOTHER_PROJECT
@@ -295,6 +296,17 @@ def test_docker_compose_reads_every_document_as_we_do(
     """A file of several documents: Compose follows the include: and
     extends: of each; the images it pulls are those we report."""
     files, pulled = COMPOSE_DOCUMENTS[case]
+    assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
+
+
+@pytest.mark.parametrize('case', sorted(EXTENDS_WITH_AN_IMAGE))
+def test_docker_compose_mounts_the_volumes_a_service_with_an_image_extends(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A service writing its own image that extends one of another file:
+    Compose pulls the volumes of type image of the services on the way,
+    which we report (on main, not)."""
+    files, _, pulled = EXTENDS_WITH_AN_IMAGE[case]
     assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
 
 

@@ -1443,6 +1443,64 @@ COMPOSE_DOCUMENTS = {
 }
 
 
+# A service that writes its own image and extends one of another file:
+# Compose merges in the volumes of every service on the way (their images
+# replaced by its own); on main the extended file was not read for them.
+# (path, source, image) of each reference, and the images Compose pulls.
+_VOLUME = '    volumes:\n      - {type: image, source: v:1, target: /m}\n'
+EXTENDS_WITH_AN_IMAGE: dict[str, tuple[dict[str, str], list[tuple[str, str, str]], list[str]]] = {
+    'its own image': (
+        {'compose.yaml': 'services:\n  s:\n    image: s:1\n    extends: {file: b.yml, service: b}\n',
+         'b.yml': 'services:\n  b:\n    image: b:1\n' + _VOLUME},
+        [('b.yml', 'services.b.volumes[0].source', 'v:1'),
+         ('compose.yaml', 'services.s.image', 's:1')],
+        ['s:1', 'v:1'],
+    ),
+    'its own image, built': (
+        {'compose.yaml': (
+            'services:\n  s:\n    image: s:1\n    build: .\n'
+            '    extends: {file: b.yml, service: b}\n'
+        ), 'b.yml': 'services:\n  b:\n    image: b:1\n' + _VOLUME},
+        [('b.yml', 'services.b.volumes[0].source', 'v:1')],
+        ['v:1'],
+    ),
+    'a service on the way writes its image': (
+        {'compose.yaml': 'services:\n  s:\n    extends: {file: m.yml, service: m}\n',
+         'm.yml': (
+             'services:\n  m:\n    image: m:1\n    build: .\n'
+             '    extends: {file: sub/b.yml, service: b}\n'
+         ),
+         'sub/b.yml': 'services:\n  b:\n    image: b:1\n' + _VOLUME},
+        [('sub/b.yml', 'services.b.volumes[0].source', 'v:1')],
+        ['v:1'],
+    ),
+    'its own image, then a service with none': (
+        {'compose.yaml': 'services:\n  s:\n    image: s:1\n    extends: {file: m.yml, service: m}\n',
+         'm.yml': 'services:\n  m:\n    extends: {file: b.yml, service: b}\n  other:\n    image: o:1\n',
+         'b.yml': 'services:\n  b:\n    image: b:1\n' + _VOLUME},
+        [('b.yml', 'services.b.volumes[0].source', 'v:1'),
+         ('compose.yaml', 'services.s.image', 's:1')],
+        ['s:1', 'v:1'],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(EXTENDS_WITH_AN_IMAGE))
+def test_compose_extends_with_an_image_takes_the_volumes_of_another_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A service writing its own image that extends one of another file
+    mounts that one's volumes of type image: their images are reported
+    where they are written (on main they were not: the file was not read),
+    the extended images, replaced, are not."""
+    files, refs, _ = EXTENDS_WITH_AN_IMAGE[case]
+    tree(tmp_path, dict(files))
+    assert [
+        (path, source, image)
+        for path, source, _, image in images(tmp_path, ['compose.yaml'], monkeypatch)
+    ] == refs
+
+
 @pytest.mark.parametrize('case', sorted(COMPOSE_DOCUMENTS))
 def test_compose_documents_after_the_first_are_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,

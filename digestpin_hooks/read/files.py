@@ -1299,10 +1299,13 @@ def _extended(
             documents = replaced_in([[layer] for layer in _layers_of(file.data, file.path)])
         for at, service, line, other, base, build in compose_extends_building(text or ''):
             source = f'services.{service}.image'
-            pulled = build != 'build' and source not in file.replaced
+            # (a service writing its own image takes only the volumes of
+            # those it extends: their images are replaced)
+            own = build == 'image'
+            pulled = not own and build != 'build' and source not in file.replaced
             builds_removed = build == '!reset' or source in file.unbuilt
-            builds = build == 'build' or source in file.renamed
-            if at < len(documents):
+            builds = not own and (build == 'build' or source in file.renamed)
+            if at < len(documents) and not own:
                 pulled = pulled and source not in documents[at][0]
                 builds = builds or source in documents[at][2]
             path = file.path
@@ -1338,7 +1341,7 @@ def _extended(
                     if real not in given:
                         wanted.setdefault(real, (target, set()))[1].add(base)
                     further = first_extends(target).get(base)
-                    if further is None:
+                    if further is None or further[2] == 'image':
                         # a service that builds its image: so do those
                         # extending it that take it and keep the build
                         if pulled and not builds_removed:
@@ -1346,9 +1349,12 @@ def _extended(
                                 builds_in[real] = compose_builds(text_of(target) or '')
                             if base in builds_in[real] or real in unread:
                                 renamed.add((real, base))
-                        break
+                        if further is None:
+                            break
                     path, (other, base, build) = target, further
-                    if build == 'build':  # it builds the image of the services it extends
+                    if build == 'image':  # its image replaces theirs: their volumes only
+                        pulled, builds = False, False
+                    elif build == 'build':  # it builds the image of the services it extends
                         pulled, builds = False, True
                     elif build == '!reset':  # it pulls that image
                         builds_removed = True

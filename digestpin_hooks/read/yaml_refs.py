@@ -487,7 +487,10 @@ def compose_extends_building(text: str) -> list[tuple[int, str, int, str, str, s
     writes ``build:`` (its own or a merge key's), with it: 'build' when it
     builds (the image it builds is named where the service it extends
     names one), '!reset' when it removes the build of the service it
-    extends (it pulls that image), '' when it writes none."""
+    extends (it pulls that image), '' when it writes none; and each that
+    writes ``image:`` (its own build or none), with 'image': Compose still
+    merges in the volumes of the services it extends, whose images it
+    replaces."""
     return [(at, *found, build) for at, found, build in _extends(text)]
 
 
@@ -508,10 +511,10 @@ def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], str]]:
             continue
         for name, service, key in items(services[0]):
             extends = get(service, 'extends')
-            if extends is None or get(service, 'image'):
+            if extends is None:
                 continue
             written = get(service, 'build')
-            build = '' if written is None else (
+            build = 'image' if get(service, 'image') else '' if written is None else (
                 '!reset' if compose_tag(written[0]) == '!reset' else 'build'
             )
             if isinstance(extends[0], Scalar):  # extends: base
