@@ -34,6 +34,7 @@ from tests.stack import Stack
 from tests.test_yaml_refs import images
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
+from tests.test_yaml_refs import EXTENDS_A_BUILD_HERE
 from tests.test_yaml_refs import EXTENDS_WITH_AN_IMAGE
 from tests.test_yaml_refs import BUILDS_A_PULLED_IMAGE
 from tests.test_yaml_refs import BUILT_BY_ANOTHER_PROJECT
@@ -308,6 +309,19 @@ def test_docker_compose_mounts_the_volumes_a_service_with_an_image_extends(
     which we report (on main, not)."""
     files, _, pulled = EXTENDS_WITH_AN_IMAGE[case]
     assert pulled_by_compose_and_us(dict(files), tmp_path, monkeypatch) == (pulled, pulled)
+
+
+@pytest.mark.parametrize('case', sorted(EXTENDS_A_BUILD_HERE))
+def test_docker_compose_builds_the_image_of_a_service_extending_a_build(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A service writing its own image that extends one of its file that
+    builds: Compose builds it, pulling none, and we report none (on main,
+    we did)."""
+    text, pulled = EXTENDS_A_BUILD_HERE[case]
+    assert pulled_by_compose_and_us(
+        {'compose.yaml': text}, tmp_path, monkeypatch,
+    ) == (pulled, pulled)
 
 
 @pytest.mark.parametrize('case', sorted(BUILDS_A_PULLED_IMAGE))

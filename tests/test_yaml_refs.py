@@ -1485,6 +1485,45 @@ EXTENDS_WITH_AN_IMAGE: dict[str, tuple[dict[str, str], list[tuple[str, str, str]
 }
 
 
+# A service that writes its own image and extends one of its document
+# that builds (or one on the way does): Compose builds that image, so does
+# not pull it; on main it was reported (and pinned: a build renamed).
+# (the images we report, and Compose pulls)
+EXTENDS_A_BUILD_HERE: dict[str, tuple[str, list[str]]] = {
+    'the service extended builds': (
+        'services:\n  s:\n    extends: base\n    image: r:1\n'
+        '  base:\n    build: .\n    image: b:1\n',
+        [],
+    ),
+    'a service two on the way builds': (
+        'services:\n  s:\n    extends: m\n    image: r:1\n  m:\n    extends: {service: base}\n'
+        '    image: t:1\n  base:\n    build: .\n  u:\n    extends: s\n  p:\n    image: p:1\n',
+        ['p:1'],
+    ),
+    'its own build reset': (
+        'services:\n  s:\n    extends: base\n    image: r:1\n    build: !reset\n'
+        '  base:\n    build: .\n    image: b:1\n',
+        ['r:1'],
+    ),
+    # (not 'a build reset on the way': Compose then builds or pulls r:1 as
+    # its Go map orders the services, a draw; we report it)
+}
+
+
+@pytest.mark.parametrize('case', sorted(EXTENDS_A_BUILD_HERE))
+def test_compose_extends_a_build_with_an_image_of_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A service writing its own image takes the build of the service of
+    its document it extends: that image is built, not reported (on main
+    it was)."""
+    text, pulled = EXTENDS_A_BUILD_HERE[case]
+    tree(tmp_path, {'compose.yaml': text})
+    assert sorted(
+        image for _, _, _, image in images(tmp_path, ['compose.yaml'], monkeypatch)
+    ) == pulled
+
+
 @pytest.mark.parametrize('case', sorted(EXTENDS_WITH_AN_IMAGE))
 def test_compose_extends_with_an_image_takes_the_volumes_of_another_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,

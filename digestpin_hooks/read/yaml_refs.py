@@ -638,9 +638,10 @@ def _extended_here(services: YamlMapping, layers: dict[str, ComposeLayer]) -> No
     MAX_EXTENDS deep inside the document), with the name of the service
     that writes it, and the build of any on the way (its own kept)."""
     bases: dict[str, str] = {}
+    own: set[str] = set()  # those that write an image: they take a build only
     for name, service, _ in items(services):
         extends = get(service, 'extends')
-        if extends is None or name not in layers or layers[name].image:
+        if extends is None or name not in layers:
             continue
         if isinstance(extends[0], Scalar):
             bases[name] = extends[0].value
@@ -648,7 +649,27 @@ def _extended_here(services: YamlMapping, layers: dict[str, ComposeLayer]) -> No
             named = _scalar(get(extends[0], 'service'))
             if named is not None:
                 bases[name] = named[0].value
+        if name in bases and layers[name].image:
+            own.add(name)
+    for name in own:
+        # its image is what the build of one on the way builds (unless a
+        # ``build: !reset`` on the way, its own first, removes it)
+        base = bases[name]
+        for _ in range(_MAX_EXTENDS_HERE):
+            if layers[name].build or 'build' in layers[name].drops:
+                break
+            found = layers.get(base)
+            if found is None or '' in found.drops or 'build' in found.drops:
+                break
+            if found.build:
+                layers[name] = layers[name].replace(build=True)
+                break
+            if base not in bases:
+                break
+            base = bases[base]
     for name, base in bases.items():
+        if name in own:
+            continue
         build, targets = layers[name].build, layers[name].inherited
         for _ in range(_MAX_EXTENDS_HERE):
             found = layers.get(base)
