@@ -34,6 +34,7 @@ from tests.stack import Stack
 from tests.test_yaml_refs import images
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
+from tests.test_yaml_refs import EXTENDS_A_BUILD_ELSEWHERE
 from tests.test_yaml_refs import EXTENDS_A_BUILD_HERE
 from tests.test_yaml_refs import EXTENDS_WITH_AN_IMAGE
 from tests.test_yaml_refs import BUILDS_A_PULLED_IMAGE
@@ -322,6 +323,22 @@ def test_docker_compose_builds_the_image_of_a_service_extending_a_build(
     assert pulled_by_compose_and_us(
         {'compose.yaml': text}, tmp_path, monkeypatch,
     ) == (pulled, pulled)
+
+
+@pytest.mark.parametrize('case', sorted(EXTENDS_A_BUILD_ELSEWHERE))
+def test_docker_compose_builds_the_image_of_a_service_extending_a_build_elsewhere(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """The named exception: a service writing its own image, no build,
+    that extends one of another file that builds: Compose builds the
+    image (pulls it not); we report it, never written (NAMES_A_BUILD)."""
+    files, pulled = EXTENDS_A_BUILD_ELSEWHERE[case]
+    root, merged = compose_config(files, tmp_path)
+    assert json.loads(merged)['services']['s']['image'] == 'r:1'
+    assert 'build' in json.loads(merged)['services']['s']
+    assert sorted(_pulled(merged)) == pulled
+    ours = sorted(image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch))
+    assert ours == sorted([*pulled, 'r:1'])
 
 
 @pytest.mark.parametrize('case', sorted(BUILDS_A_PULLED_IMAGE))

@@ -1524,6 +1524,51 @@ def test_compose_extends_a_build_with_an_image_of_its_own(
     ) == pulled
 
 
+# A service that writes its own image, no build, and extends one of
+# another file that builds (or one on the way does): Compose builds its
+# image.  Read after the file was reported, it stays reported, and is
+# never written (NAMES_A_BUILD: a digest renames the build, which Docker
+# refuses); on main fix pinned it.  The named exception of README's
+# "Compose: what the reader follows".  (files, and the images Compose pulls)
+EXTENDS_A_BUILD_ELSEWHERE: dict[str, tuple[dict[str, str], list[str]]] = {
+    'the service extended builds': (
+        {'compose.yaml': (
+            'services:\n  s:\n    image: r:1\n    extends: {file: b.yml, service: b}\n'
+            '  p:\n    image: p:1\n'
+        ), 'b.yml': 'services:\n  b:\n    build: .\n'},
+        ['p:1'],
+    ),
+    'one on the way writes an image, the last builds': (
+        {'compose.yaml': 'services:\n  s:\n    image: r:1\n    extends: {file: m.yml, service: m}\n',
+         'm.yml': 'services:\n  m:\n    image: m:1\n    extends: {file: sub/b.yml, service: b}\n',
+         'sub/b.yml': 'services:\n  b:\n    image: b:1\n    build: .\n'},
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(EXTENDS_A_BUILD_ELSEWHERE))
+def test_compose_extends_a_build_elsewhere_with_an_image_of_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """Its image, built, is reported, never written (on main fix pinned
+    it); what is pulled is reported as ever."""
+    from digestpin_hooks.model import NAMES_A_BUILD
+    from digestpin_hooks.read.files import load_all
+    files, pulled = EXTENDS_A_BUILD_ELSEWHERE[case]
+    tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    loaded, errors = load_all(['compose.yaml'])
+    assert errors == []
+    assert sorted(
+        (file.path, ref.source, ref.image, ref.editable, ref.left)
+        for file in loaded for ref in file.refs
+    ) == sorted(
+        [('compose.yaml', 'services.s.image', 'r:1', False, NAMES_A_BUILD)]
+        + [('compose.yaml', 'services.p.image', image, True, '') for image in pulled]
+    )
+
+
 @pytest.mark.parametrize('case', sorted(EXTENDS_WITH_AN_IMAGE))
 def test_compose_extends_with_an_image_takes_the_volumes_of_another_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,

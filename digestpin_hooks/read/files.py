@@ -1301,7 +1301,10 @@ def _extended(
             source = f'services.{service}.image'
             # (a service writing its own image takes only the volumes of
             # those it extends: their images are replaced)
-            own = build == 'image'
+            own = build.startswith('image')
+            # (one that writes no build: a build on the way builds its
+            # image, reported, never written: a digest would rename it)
+            built_on_the_way = build == 'image'
             pulled = not own and build != 'build' and source not in file.replaced
             builds_removed = build == '!reset' or source in file.unbuilt
             builds = not own and (build == 'build' or source in file.renamed)
@@ -1341,7 +1344,15 @@ def _extended(
                     if real not in given:
                         wanted.setdefault(real, (target, set()))[1].add(base)
                     further = first_extends(target).get(base)
-                    if further is None or further[2] == 'image':
+                    if built_on_the_way:
+                        if real not in builds_in:
+                            builds_in[real] = compose_builds(text_of(target) or '')
+                        if base in builds_in[real] or real in unread:
+                            renamed.add((os.path.realpath(file.path), service))
+                            built_on_the_way = False
+                        elif further is not None and further[2] in ('!reset', 'image+build'):
+                            built_on_the_way = False  # its build (removed) is theirs
+                    if further is None or further[2].startswith('image'):
                         # a service that builds its image: so do those
                         # extending it that take it and keep the build
                         if pulled and not builds_removed:
@@ -1352,7 +1363,7 @@ def _extended(
                         if further is None:
                             break
                     path, (other, base, build) = target, further
-                    if build == 'image':  # its image replaces theirs: their volumes only
+                    if build.startswith('image'):  # its image replaces theirs: their volumes only
                         pulled, builds = False, False
                     elif build == 'build':  # it builds the image of the services it extends
                         pulled, builds = False, True

@@ -488,9 +488,10 @@ def compose_extends_building(text: str) -> list[tuple[int, str, int, str, str, s
     builds (the image it builds is named where the service it extends
     names one), '!reset' when it removes the build of the service it
     extends (it pulls that image), '' when it writes none; and each that
-    writes ``image:`` (its own build or none), with 'image': Compose still
-    merges in the volumes of the services it extends, whose images it
-    replaces."""
+    writes ``image:``, with 'image' ('image+build' when it writes
+    ``build:`` too): Compose still merges in the volumes of the services it
+    extends, whose images it replaces, and their build, which builds its
+    image."""
     return [(at, *found, build) for at, found, build in _extends(text)]
 
 
@@ -514,8 +515,10 @@ def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], str]]:
             if extends is None:
                 continue
             written = get(service, 'build')
-            build = 'image' if get(service, 'image') else '' if written is None else (
-                '!reset' if compose_tag(written[0]) == '!reset' else 'build'
+            build = (
+                ('image' if written is None else 'image+build') if get(service, 'image')
+                else '' if written is None else
+                ('!reset' if compose_tag(written[0]) == '!reset' else 'build')
             )
             if isinstance(extends[0], Scalar):  # extends: base
                 found.append((at, (name, key.line, '', extends[0].value), build))
