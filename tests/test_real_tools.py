@@ -32,6 +32,7 @@ from tests.corpus import HERE
 from tests.corpus import kind_oracle
 from tests.stack import Stack
 from tests.test_yaml_refs import images
+from tests.test_yaml_refs import BUILD_NULL
 from tests.test_yaml_refs import BUILT_THEN_RESET
 from tests.test_yaml_refs import COMPOSE_DOCUMENTS
 from tests.test_yaml_refs import EXTENDS_A_BUILD_ELSEWHERE
@@ -253,6 +254,34 @@ def test_docker_compose_reads_merge_tags_of_a_file_alone_as_we_do(
         'invalid compose project'
     ))
     assert images(root, ['compose.yaml'], monkeypatch) == []
+
+
+def test_docker_compose_refuses_a_null_build_whose_image_we_report(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``build:`` null is a file Compose refuses: its images are reported
+    (what it pulls once the build is removed), as of a file Compose refuses
+    for a reason outside its images; with the nulls removed Compose pulls
+    exactly them."""
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': BUILD_NULL})
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    # (which of them it names is a draw: Go's map order)
+    assert answer.returncode == 1
+    assert answer.stderr.strip().splitlines()[-1] in {
+        f'validating {root}/compose.yaml: services.{name}.build must be a string'
+        for name in ('web', 'db', 'b', 'x')
+    }
+    ours = sorted(image for _, _, _, image in images(root, ['compose.yaml'], monkeypatch))
+    corrected = ''.join(
+        line for line in BUILD_NULL.splitlines(keepends=True)
+        if line not in ('    build:\n', '    build: ~\n', '    build: null\n')
+    )
+    pulled, again = pulled_by_compose_and_us({'compose.yaml': corrected}, tmp_path, monkeypatch)
+    assert ours == pulled == again == ['b:1', 'nginx:1.25', 'q:1', 'redis:7', 'x:1']
 
 
 def pulled_by_compose_and_us(

@@ -1569,6 +1569,30 @@ def test_compose_extends_a_build_elsewhere_with_an_image_of_its_own(
     )
 
 
+# ``build:`` null: Compose refuses the file (``services.web.build must be
+# a string``); once corrected it pulls the image unless a build is
+# written, so the image is reported (on main it was taken as built, and
+# silently left); a ``build: !reset`` is still Compose's reset
+BUILD_NULL = (
+    'services:\n  web:\n    image: nginx:1.25\n    build:\n  db:\n    image: redis:7\n'
+    '    build: ~\n  q:\n    image: q:1\n    build: !reset\n  api:\n    image: a:1\n'
+    '    build: .\n  x:\n    image: x:1\n    extends: b\n  b:\n    image: b:1\n    build: null\n'
+)
+
+
+def test_compose_build_null_is_no_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A null ``build:`` makes no image one that is built: each is
+    reported (on main those beside a null build were not)."""
+    tree(tmp_path, {'compose.yaml': BUILD_NULL})
+    assert images(tmp_path, ['compose.yaml'], monkeypatch) == [
+        ('compose.yaml', 'services.b.image', 18, 'b:1'),
+        ('compose.yaml', 'services.db.image', 6, 'redis:7'),
+        ('compose.yaml', 'services.q.image', 9, 'q:1'),
+        ('compose.yaml', 'services.web.image', 3, 'nginx:1.25'),
+        ('compose.yaml', 'services.x.image', 15, 'x:1'),
+    ]
+
+
 @pytest.mark.parametrize('case', sorted(EXTENDS_WITH_AN_IMAGE))
 def test_compose_extends_with_an_image_takes_the_volumes_of_another_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,

@@ -286,6 +286,19 @@ def compose_tag(node: Node) -> str:
     return node.tag or ''
 
 
+def _build(service: Node) -> tuple[Node, Scalar] | None:
+    """A service's ``build:``, but none when it is null (``build:``,
+    ``build: ~``, untagged): Compose refuses that file (``invalid type
+    <nil> for build``), and what it would pull once corrected is its
+    image, so the image is reported, not taken for one that is built."""
+    build = get(service, 'build')
+    if build is not None and isinstance(build[0], Scalar) and not build[0].tag and (
+        build[0].style == '' and (build[0].value == '' or build[0].value in _NULLS)
+    ):
+        return None
+    return build
+
+
 def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]:
     """The documents as Compose reads a file: a value tagged ``!reset`` is
     removed (the mapping's entry, the sequence's item), except inside a
@@ -390,9 +403,9 @@ def compose(
             continue
         if merged is not None and (at, name) in merged.built:
             built_nodes.add(id(image[0]))
-            if get(service, 'build') is not None:
+            if _build(service) is not None:
                 built.add(image[0].value)
-        elif merged is None and get(service, 'build') is not None and (
+        elif merged is None and _build(service) is not None and (
             f'services.{name}.image' not in unbuilt
         ):
             built.add(image[0].value)
@@ -408,7 +421,7 @@ def compose(
         image = _scalar(get(service, 'image'))
         if image is not None and (
             (at, f'services.{name}.image') in merged.pulled if merged is not None
-            else get(service, 'build') is None or f'services.{name}.image' in unbuilt
+            else _build(service) is None or f'services.{name}.image' in unbuilt
         ):
             yield _Found(
                 f'services.{name}.image', *image, platform_value,
@@ -514,7 +527,7 @@ def _extends(text: str) -> list[tuple[int, tuple[str, int, str, str], str]]:
             extends = get(service, 'extends')
             if extends is None:
                 continue
-            written = get(service, 'build')
+            written = _build(service)
             build = (
                 ('image' if written is None else 'image+build') if get(service, 'image')
                 else '' if written is None else
@@ -625,7 +638,7 @@ def _layer(text: str, document: Node | None, resets: bool) -> dict[str, ComposeL
             continue
         volumes = get(service, 'volumes')
         layers[name] = ComposeLayer(
-            get(service, 'image') is not None, get(service, 'build') is not None,
+            get(service, 'image') is not None, _build(service) is not None,
             tuple(map(_volume_target, volumes[0].items)) if volumes is not None and (
                 isinstance(volumes[0], YamlSequence)
             ) else (),
