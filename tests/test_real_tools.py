@@ -284,6 +284,26 @@ def test_docker_compose_refuses_a_null_build_whose_image_we_report(
     assert ours == pulled == again == ['b:1', 'nginx:1.25', 'q:1', 'redis:7', 'x:1']
 
 
+def test_docker_compose_drops_extended_volumes_we_still_report(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What README says the reader does not follow: a service mounting a
+    volume at the target of one the service it extends (of another file)
+    mounts, or removing them (``volumes: !reset``): Compose pulls only
+    its own; we report theirs too."""
+    volume = '    volumes:\n      - {type: image, source: %s, target: /m}\n'
+    pulled, ours = pulled_by_compose_and_us({
+        'compose.yaml': (
+            'services:\n  s:\n    image: s:1\n    extends: {file: b.yml, service: b}\n'
+            + volume % 'w:1'
+            + '  t:\n    image: t:1\n    extends: {file: b.yml, service: c}\n    volumes: !reset []\n'
+        ),
+        'b.yml': 'services:\n  b:\n    image: b:1\n' + volume % 'v:1'
+        + '  c:\n    image: c:1\n' + volume % 'x:1',
+    }, tmp_path, monkeypatch)
+    assert (pulled, ours) == (['s:1', 't:1', 'w:1'], ['s:1', 't:1', 'v:1', 'w:1', 'x:1'])
+
+
 def pulled_by_compose_and_us(
         files: dict[str, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[list[str], list[str]]:
