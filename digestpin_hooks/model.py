@@ -301,6 +301,14 @@ ARG_DEFAULT_BUILT: Final = 'arg-default-built'  # ... itself built from variable
 QUOTED: Final = 'quoted'  # Dockerfile: with quotes, escapes or across lines
 ESCAPED: Final = 'escaped'  # YAML: with escapes or across lines
 FORM_NOT_EDITED: Final = 'form-not-edited'  # an assembled reference fix does not edit
+TOO_LONG: Final = 'too-long'  # GitLab: not expanded, past EXPANSION_BUDGET (DP003)
+# how many characters of variables (their text as written, and what their
+# expansion makes) a GitLab image's expansion may read and make: several
+# times the longest reference that can be pulled (reference.py's
+# MAX_REFERENCE_LENGTH), so that a use costs a constant however many
+# variables a value names or how long they grow (n jobs each setting one of
+# k variables a value reads cost n, not n times k)
+EXPANSION_BUDGET: Final = 4096
 if TYPE_CHECKING:
     from typing import Literal
     How = Literal[
@@ -308,7 +316,7 @@ if TYPE_CHECKING:
         'at-run-time', 'template-parameter', 'template-value', 'no-new-tag',
         'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
-        'form-not-edited',
+        'form-not-edited', 'too-long',
     ]
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it
 # stands in a manifest held in a string that is not a literal block (``|``

@@ -20,6 +20,11 @@ LEGACY_DOMAIN = 'index.docker.io'
 OFFICIAL_REPO_PREFIX = 'library/'
 DEFAULT_TAG = 'latest'
 NAME_TOTAL_LENGTH_MAX = 255
+# the longest reference that can be pulled: a registry host DNS can name
+# (253) and its port (``:65535``), ``/``, the path (255: the grammar's bound
+# on it), ``:`` and a tag (128), ``@`` and a sha512 digest (7 + 128); the
+# grammar itself bounds no host
+MAX_REFERENCE_LENGTH = 253 + 6 + 1 + NAME_TOTAL_LENGTH_MAX + 1 + 128 + 1 + 7 + 128
 
 # Hex lengths of the algorithms go-digest registers; anything else is unknown.
 DIGEST_HEX_LENGTHS = {'sha256': 64, 'sha384': 96, 'sha512': 128}

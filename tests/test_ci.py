@@ -598,6 +598,40 @@ def test_a_job_without_the_variable_it_uses_is_dp003(tmp_path: Path) -> None:
     ]
 
 
+def test_a_gitlab_image_past_the_expansion_budget_is_dp003_not_expanded(tmp_path: Path) -> None:
+    """An image whose variables read or make more than EXPANSION_BUDGET
+    (4,096) characters is not expanded: DP003, saying so, never pinned; a
+    job that sets the variable to an image is read as ever, and so is an
+    image whose variables stay within the budget."""
+    made = ''.join(f'$A{i}' for i in range(1, 701))  # 2,992 characters
+    values = ''.join(f'  A{i}: x\n' for i in range(1, 701))
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(
+        f'variables:\n  A0: "{made}"\n{values}  B: "{made}{made}"\n'
+        f'  C: {"c" * 1000}\n  D: "$C$C$C$C$C"\n'
+        'near:\n  image: $A0\n'  # 3,692 characters read, 700 made: expanded
+        'read:\n  image: $B\n'  # 6,684 read
+        'made:\n  image: $D\n'  # 1,010 read, 5,000 made
+        'own:\n  image: $B\n  variables: {B: "alpine:3"}\n',
+    )
+    loaded = load(str(path))
+    assert [(ref.source, ref.image[:3], ref.unresolved, ref.how) for ref in loaded.refs] == [
+        ('near.image', 'xxx', (), 'built-from-variables'),
+        ('read.image', '$B', ('B',), 'too-long'),
+        ('made.image', '$D', ('D',), 'too-long'),
+        ('own.image', 'alp', (), 'value-of'),
+    ]
+    messages = [f.message for f in findings_for(str(path), loaded.doc, loaded.refs)]
+    assert messages[1] == (
+        "'$B' cannot be checked: not expanded: its variables read or make more than "
+        '4,096 characters (no reference that can be pulled is longer than 780); pin the '
+        'image where the value is set'
+    )
+    assert [f.code for f in findings_for(str(path), loaded.doc, loaded.refs)] == [
+        'DP005', 'DP003', 'DP003', 'DP001',
+    ]
+
+
 @pytest.mark.parametrize('given', ('folder', 'files'))
 def test_the_root_files_variables_and_templates_reach_its_includes(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str,

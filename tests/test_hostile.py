@@ -791,6 +791,23 @@ def growth_ratio(large: Path, small: Path, limit: float = 15) -> float:
     return min(ratios)
 
 
+def _gitlab_fan(
+        n: int, reference: bytes, top: bytes, own: bytes, last: bytes = b'', first: bytes = b'',
+) -> bytes:
+    """A0 made of n / 64 variables (each ``reference``), set at the top
+    (``top``) and, one each, by as many jobs (``own``) that use A0."""
+    k = n // 64
+    return b'variables:\n  A0: "' + first + b''.join(
+        reference % i if b'%d' in reference else reference for i in range(1, k + 1)
+    ) + last + b'"\n' + b''.join(
+        b'  A%d: %s\n' % (i, top % i if b'%d' in top else top) for i in range(1, k + 1)
+    ) + b''.join(
+        b'j%d:\n  image: a:$A0\n  variables: {A%d: %s}\n' % (
+            i, i % k + 1, own % (i % k + 1) if b'%d' in own else own,
+        ) for i in range(k)
+    )
+
+
 GROWTH = {
     # name: (file name, size -> bytes)
     'FROM lines': ('Dockerfile', lambda n: b'FROM a:1\n' * (n // 9)),
@@ -940,6 +957,24 @@ GROWTH = {
         ) + b'"\n  A1: a:1\n' + b''.join(
             b'  A%d: ""\n' % i for i in range(2, n // 128)
         ) + b''.join(b'j%d:\n  image: $A0\n' % i for i in range(n // 48)),
+    ),
+    # ... each job setting one of them: the value each job makes differs,
+    # and its expansion stops at EXPANSION_BUDGET characters (each job read
+    # all of them and made a value as long, 49 s at 3,000 x 3,000)
+    'GitLab jobs each setting one of the many variables a top one is made of': (
+        '.gitlab-ci.yml', lambda n: _gitlab_fan(n, b'$A%d', b'x%d', b'y'),
+    ),
+    # ... written with $$ (a literal $, yet the names after it were followed)
+    'GitLab jobs each setting one of many variables a top one writes after $$': (
+        '.gitlab-ci.yml', lambda n: _gitlab_fan(n, b'$$A%d', b'x%d', b'y'),
+    ),
+    # ... nested ${A1:-${A2:-...}} past the depth an expansion takes
+    'GitLab jobs each setting one of many variables a top one nests': (
+        '.gitlab-ci.yml', lambda n: _gitlab_fan(n, b'${A%d:-', b'""', b'y', b'x' + b'}' * (n // 64)),
+    ),
+    # ... and the top one naming itself first, each job's value naming itself
+    'GitLab jobs each setting one of many variables a top one naming itself is made of': (
+        '.gitlab-ci.yml', lambda n: _gitlab_fan(n, b'$A%d', b'x%d', b'"$A%d"', first=b'$A0'),
     ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (

@@ -9,6 +9,7 @@ from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import COPY_FROM_VARIABLE
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import ESCAPED
+from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
@@ -22,11 +23,13 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
 from digestpin_hooks.model import TEMPLATE_PARAMETER
 from digestpin_hooks.model import TEMPLATE_VALUE
+from digestpin_hooks.model import TOO_LONG
 from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.model import VALUE_OF
 from digestpin_hooks.model import VARIES_WITH_PLATFORM
 from digestpin_hooks.reference import digest_problem
 from digestpin_hooks.reference import InvalidReference
+from digestpin_hooks.reference import MAX_REFERENCE_LENGTH
 from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import Reference
 
@@ -435,6 +438,11 @@ _HOW_WORDS: Final = {
     QUOTED: 'written with quotes, escapes or across lines',
     ESCAPED: 'written with escapes or across lines',
     FORM_NOT_EDITED: 'written in a form digestpin-fix does not edit',
+    TOO_LONG: (
+        f'not expanded: its variables read or make more than {EXPANSION_BUDGET:,} '
+        f'characters (no reference that can be pulled is longer than '
+        f'{MAX_REFERENCE_LENGTH})'
+    ),
 }
 
 

@@ -11,6 +11,7 @@ only known when the pipeline runs (DP003).
 """
 from __future__ import annotations
 
+from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
@@ -55,6 +56,9 @@ class Found(Record):
     reads: Final[tuple[Scalar, ...]] = ()
     # why fix leaves it, when the walker knows (ImageRef.left: NAMES_A_BUILD)
     left: Final[str] = ''
+    # its variables read or make more than EXPANSION_BUDGET characters: it
+    # is not expanded (TOO_LONG), no image reference being that long
+    too_long: Final[bool] = False
 
 
 class Pipeline(Record):
@@ -98,6 +102,8 @@ _MAX_REFERENCE = 10
 # the keys of a job that say which images it pulls, and with what values
 # (a ``trigger:`` job starts another pipeline and runs no container)
 _GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends', 'trigger')
+# Found.expansion of the uses past it: one reference for them all
+_PAST_BUDGET = -1
 
 
 class _Reference(Record):
@@ -322,9 +328,20 @@ def _expanded(values: dict[str, tuple[Scalar, bool]]) -> dict[str, str]:
     ``$$`` a literal ``$``, a value with ``expand: false`` as written; a
     value that names a variable nobody sets (or a cycle) is left out, so
     an image made of it is DP003."""
+    return _expanded_within(values, None) or {}
+
+
+def _expanded_within(
+        values: dict[str, tuple[Scalar, bool]], budget: int | None,
+) -> dict[str, str] | None:
+    """_expanded; None once the values make more than ``budget``
+    characters in all (a value past MAX_VALUE is left out without one)."""
     from digestpin_hooks.read.variables import interpolate
     from digestpin_hooks.read.variables import InterpolationError
+    from digestpin_hooks.read.variables import MAX_VALUE
+    from digestpin_hooks.read.variables import TooLong
     done: dict[str, str | None] = {}
+    left = [MAX_VALUE if budget is None else budget]  # of the budget
 
     def value_of(name: str, trail: tuple[str, ...]) -> str | None:
         if name in done:
@@ -342,18 +359,29 @@ def _expanded(values: dict[str, tuple[Scalar, bool]]) -> dict[str, str]:
                     if inner is not None:
                         env[other] = inner
             try:
-                interpolated = interpolate(scalar.value, env)
+                interpolated = interpolate(scalar.value, env, left[0])
                 result = None if interpolated.unresolved else interpolated.value
+            except TooLong:
+                if budget is not None:
+                    raise
+                result = None
             except InterpolationError:
                 result = None
+            if budget is not None and result is not None:
+                left[0] -= len(result)
+                if left[0] < 0:
+                    raise TooLong('past the budget')
         done[name] = result
         return result
 
     out = {}
-    for name in values:
-        value = value_of(name, ())
-        if value is not None:
-            out[name] = value
+    try:
+        for name in values:
+            value = value_of(name, ())
+            if value is not None:
+                out[name] = value
+    except TooLong:
+        return None
     return out
 
 
@@ -395,7 +423,8 @@ def gitlab(
     expansions: dict[tuple[tuple[str, str], ...], int] = {}
     # the variables expanded, by the scalars they are (most jobs have the
     # same: the global ones)
-    expanded: dict[tuple[tuple[str, int, bool], ...], dict[str, str]] = {}
+    # (None: past EXPANSION_BUDGET)
+    expanded: dict[tuple[tuple[str, int, bool], ...], dict[str, str] | None] = {}
     top = pipeline.top_variables()
     position = {name: i for i, name in enumerate(top)}
     # what a value makes of the top variables a job takes, by the names it
@@ -415,12 +444,17 @@ def gitlab(
         it is made of (expanding one reads no other), in the order of the
         job's variables (the top ones, then its own), which the expansion
         follows."""
-        closure = _closure(direct, value)
+        closure, within = _closure(direct, value, EXPANSION_BUDGET)
+        if not within:
+            return (), (), frozenset(closure), _PAST_BUDGET
         values = {n: v for n in sorted(closure, key=order) if (v := value(n)) is not None}
         written = tuple((name, id(held), expand) for name, (held, expand) in values.items())
-        env = expanded.get(written)
+        if written in expanded:
+            env = expanded[written]
+        else:
+            env = expanded[written] = _expanded_within(values, EXPANSION_BUDGET)
         if env is None:
-            env = expanded[written] = _expanded(values)
+            return (), (), frozenset(closure), _PAST_BUDGET
         every = tuple(sorted(env.items()))
         return (
             tuple((name, value) for name, value in every if name in direct),
@@ -460,6 +494,12 @@ def gitlab(
             seen.add((id(scalar), expansion))
             whole = _whole_variable(scalar.value)
             holder = value(whole) if whole else None
+            if expansion == _PAST_BUDGET:
+                yield Found(
+                    paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=(),
+                    expansion=expansion, too_long=True,
+                )
+                continue
             yield Found(
                 paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here, expansion=expansion,
                 value_of=holder[0] if holder is not None and written_here(holder[0]) else None,
@@ -492,8 +532,13 @@ def gitlab(
             yield from uses(own if own else None, [found.node])
 
 
-def _closure(names: frozenset[str], value: Callable[[str], tuple[Scalar, bool] | None]) -> set[str]:
-    """The variables a value names, and those their values name, …"""
+def _closure(
+        names: frozenset[str], value: Callable[[str], tuple[Scalar, bool] | None], budget: int,
+) -> tuple[set[str], bool]:
+    """The variables a value names, and those their values name, …; and
+    whether their values' text is within ``budget`` characters.  Past it,
+    the names read so far, whose values alone decided that it was passed
+    (another job's value of any other changes nothing)."""
     todo = list(names)
     out: set[str] = set()
     while todo:
@@ -503,8 +548,11 @@ def _closure(names: frozenset[str], value: Callable[[str], tuple[Scalar, bool] |
         out.add(name)
         held = value(name)
         if held is not None:
+            budget -= len(held[0].value)
+            if budget < 0:
+                return out, False  # (its text not even searched)
             todo.extend(_names(held[0].value))
-    return out
+    return out, True
 
 
 def _gitlab_written(mappings: list[YamlMapping]) -> Iterator[tuple[str, Found]]:

@@ -34,6 +34,10 @@ class InterpolationError(ValueError):
     """The value cannot be interpolated safely; the message is one line."""
 
 
+class TooLong(InterpolationError):
+    """The value would be longer than the limit it was interpolated with."""
+
+
 class Interpolated(Record):
     """A value after Compose (or CI) interpolation."""
 
@@ -114,8 +118,9 @@ def read_dotenv(text: str) -> dict[str, str]:
 
 
 class _Parser:
-    def __init__(self, text: str, env: Mapping[str, str]) -> None:
+    def __init__(self, text: str, env: Mapping[str, str], limit: int) -> None:
         self.s = text
+        self.limit = limit
         self.i = 0
         self.env = env
         self.unresolved: list[str] = []
@@ -123,7 +128,7 @@ class _Parser:
 
     def run(self, stop: str = '') -> str:
         out: list[str] = []
-        size = 0  # of out: a value is refused once it is longer than MAX_VALUE
+        size = 0  # of out: a value is refused once it is longer than the limit
         s = self.s
         while self.i < len(s):
             ch = s[self.i]
@@ -149,9 +154,9 @@ class _Parser:
                     self.i = m.end()
                     out.append(self.value(m.group()))
             size += len(out[-1])
-            if size > MAX_VALUE:
-                raise InterpolationError(
-                    f'a value would be longer than {MAX_VALUE:,} characters once '
+            if size > self.limit:
+                raise TooLong(
+                    f'a value would be longer than {self.limit:,} characters once '
                     f'its variables are expanded',
                 )
         return ''.join(out)
@@ -202,10 +207,12 @@ class _Parser:
         return self.env[name]
 
 
-def interpolate(text: str, env: Mapping[str, str]) -> Interpolated:
+def interpolate(text: str, env: Mapping[str, str], limit: int = MAX_VALUE) -> Interpolated:
+    """``text`` with the variables of ``env`` expanded; TooLong once the
+    expanded variables in it pass ``limit`` characters."""
     if '$' not in text:
         return Interpolated(text, (), (0, len(text)), False)
-    parser = _Parser(text, env)
+    parser = _Parser(text, env, limit)
     value = parser.run()
     unresolved = tuple(dict.fromkeys(parser.unresolved))
     literal = None

@@ -21,6 +21,7 @@ from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import TEMPLATE_PARAMETER
+from digestpin_hooks.model import TOO_LONG
 from digestpin_hooks.model import VALUE_OF
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
@@ -185,6 +186,8 @@ def _ref(
         reads = _Reads(text)
     if found.reads:  # a pin written in those values changes this one
         at = at.replace(reads=reads.spans(found.reads))
+    if found.too_long:  # a GitLab value of more variables than any image has
+        return at.replace(unresolved=_variables(value) or ('$',), how=TOO_LONG)
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
         result = interpolate(value, env)
         if result.unresolved:
