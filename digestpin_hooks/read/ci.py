@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import Record
+from digestpin_hooks.read.variables import interpolate
+from digestpin_hooks.read.variables import InterpolationError
+from digestpin_hooks.read.variables import MAX_VALUE
+from digestpin_hooks.read.variables import TooLong
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import NotOfKind
@@ -104,6 +108,8 @@ _MAX_REFERENCE = 10
 _GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends', 'trigger')
 # Found.expansion of the uses past it: one reference for them all
 _PAST_BUDGET = -1
+# not expanded yet (None: past the budget)
+_UNKNOWN: dict[str, str] = {}
 
 
 class _Reference(Record):
@@ -336,10 +342,6 @@ def _expanded_within(
 ) -> dict[str, str] | None:
     """_expanded; None once the values make more than ``budget``
     characters in all (a value past MAX_VALUE is left out without one)."""
-    from digestpin_hooks.read.variables import interpolate
-    from digestpin_hooks.read.variables import InterpolationError
-    from digestpin_hooks.read.variables import MAX_VALUE
-    from digestpin_hooks.read.variables import TooLong
     done: dict[str, str | None] = {}
     left = [MAX_VALUE if budget is None else budget]  # of the budget
 
@@ -449,9 +451,8 @@ def gitlab(
             return (), (), frozenset(closure), _PAST_BUDGET
         values = {n: v for n in sorted(closure, key=order) if (v := value(n)) is not None}
         written = tuple((name, id(held), expand) for name, (held, expand) in values.items())
-        if written in expanded:
-            env = expanded[written]
-        else:
+        env = expanded.get(written, _UNKNOWN)
+        if env is _UNKNOWN:
             env = expanded[written] = _expanded_within(values, EXPANSION_BUDGET)
         if env is None:
             return (), (), frozenset(closure), _PAST_BUDGET
