@@ -303,12 +303,13 @@ ESCAPED: Final = 'escaped'  # YAML: with escapes or across lines
 FORM_NOT_EDITED: Final = 'form-not-edited'  # an assembled reference fix does not edit
 TOO_LONG: Final = 'too-long'  # GitLab: not expanded, past EXPANSION_BUDGET (DP003)
 # how many characters of variables (their text as written, and what their
-# expansion makes) a GitLab image's expansion may read and make: several
-# times the longest reference that can be pulled (reference.py's
+# expansion makes) a GitLab image's expansion may read and make: a little
+# more than the longest reference that can be pulled (reference.py's
 # MAX_REFERENCE_LENGTH), so that a use costs a constant however many
 # variables a value names or how long they grow (n jobs each setting one of
-# k variables a value reads cost n, not n times k)
-EXPANSION_BUDGET: Final = 4096
+# k variables a value reads cost n, not n times k); the files of
+# corpus-kinds and corpus-yaml read and make 256 at most
+EXPANSION_BUDGET: Final = 1024
 if TYPE_CHECKING:
     from typing import Literal
     How = Literal[

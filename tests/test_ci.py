@@ -600,18 +600,18 @@ def test_a_job_without_the_variable_it_uses_is_dp003(tmp_path: Path) -> None:
 
 def test_a_gitlab_image_past_the_expansion_budget_is_dp003_not_expanded(tmp_path: Path) -> None:
     """An image whose variables read or make more than EXPANSION_BUDGET
-    (4,096) characters is not expanded: DP003, saying so, never pinned; a
+    (1,024) characters is not expanded: DP003, saying so, never pinned; a
     job that sets the variable to an image is read as ever, and so is an
     image whose variables stay within the budget."""
-    made = ''.join(f'$A{i}' for i in range(1, 701))  # 2,992 characters
-    values = ''.join(f'  A{i}: x\n' for i in range(1, 701))
+    made = ''.join(f'$A{i}' for i in range(1, 151))  # 642 characters
+    values = ''.join(f'  A{i}: x\n' for i in range(1, 151))
     path = tmp_path / '.gitlab-ci.yml'
     path.write_text(
         f'variables:\n  A0: "{made}"\n{values}  B: "{made}{made}"\n'
-        f'  C: {"c" * 1000}\n  D: "$C$C$C$C$C"\n'
-        'near:\n  image: $A0\n'  # 3,692 characters read, 700 made: expanded
-        'read:\n  image: $B\n'  # 6,684 read
-        'made:\n  image: $D\n'  # 1,010 read, 5,000 made
+        f'  C: {"c" * 300}\n  D: "$C$C$C$C"\n'
+        'near:\n  image: $A0\n'  # 792 characters read, 150 made: expanded
+        'read:\n  image: $B\n'  # 1,434 read
+        'made:\n  image: $D\n'  # 308 read, 1,200 made
         'own:\n  image: $B\n  variables: {B: "alpine:3"}\n',
     )
     loaded = load(str(path))
@@ -624,11 +624,11 @@ def test_a_gitlab_image_past_the_expansion_budget_is_dp003_not_expanded(tmp_path
     messages = [f.message for f in findings_for(str(path), loaded.doc, loaded.refs)]
     assert messages[1] == (
         "'$B' cannot be checked: not expanded: its variables read or make more than "
-        '4,096 characters (no reference that can be pulled is longer than 780); pin the '
+        '1,024 characters (no reference that can be pulled is longer than 780); pin the '
         'image where the value is set'
     )
     assert [f.code for f in findings_for(str(path), loaded.doc, loaded.refs)] == [
-        'DP005', 'DP003', 'DP003', 'DP001',
+        'DP002', 'DP003', 'DP003', 'DP001',
     ]
 
 
