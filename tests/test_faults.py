@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from tests.registries import ScriptedRegistry
 from tests.stack import Stack
 from tests.test_registry_faults import run_resolving_nothing
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKERFILE = b'FROM example.com/team/app:1\r\nRUN true\n'
 
 
@@ -823,3 +826,62 @@ def test_a_daemon_that_drips_its_version_is_unreachable_by_the_timeout(
         f'use`, or --docker-host\n'
     ))
     assert took <= 1 + 1
+
+
+@pytest.mark.parametrize('command, source, rules', (
+    ('fix', 'daemon-registry', {'/distribution': None}),
+    ('fix', 'pull', {'/images/json': http('200 OK', b'[]'), '/images/create': None}),
+    ('verify', 'daemon-registry', {'/distribution': None}),
+))
+def test_a_signal_while_daemon_calls_hang_ends_the_run_at_once(
+        command: str, source: str, rules: dict[str, bytes | None], tmp_path: Path,
+) -> None:
+    """SIGTERM, ^C, or both at once, while the daemon's calls about three
+    references hang (a registry behind it that never answers): the run
+    ends at once, in one line.  The calls ran in a ThreadPoolExecutor,
+    whose exit waits for every call, and each call waited for its
+    --timeout: the run went on until the deadline (60 s) after the
+    signal."""
+    fake = FakeDaemon({'/version': http('200 OK', VERSION), **rules})
+    digest = 'sha256:' + 'a' * 64
+    pins = ''.join(
+        f'FROM example.com/a{i}:1' + (f'@{digest}' if command == 'verify' else '') + '\n'
+        for i in range(3)
+    ).encode()
+    path = tmp_path / 'Dockerfile'
+    path.write_bytes(pins)
+    outcomes = []
+    ended = {'SIGTERM': (143, 'terminated'), 'SIGINT': (130, 'interrupted')}
+    try:
+        for sent in (('SIGTERM',), ('SIGINT',), ('SIGTERM', 'SIGINT')):
+            asked = len(fake.requests)
+            child = subprocess.Popen(
+                (sys.executable, '-m', 'digestpin_hooks', command, '--source', source,
+                 '--docker-host', f'unix://{fake.path}', '--timeout', '60', str(path)),
+                env={**os.environ, 'PYTHONPATH': ROOT}, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True,
+            )
+            end = time.monotonic() + 20
+            hung = next(iter(k for k, v in rules.items() if v is None))
+            while sum(hung in r for r in fake.requests[asked:]) < 3:
+                assert time.monotonic() < end, fake.requests
+                time.sleep(0.005)
+            for name in sent:
+                child.send_signal(getattr(signal, name))
+            try:
+                out, err = child.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                out, err = child.communicate()
+                err = 'still running 10 s after the signal\n'
+            code, said = child.returncode, err.splitlines()
+            outcomes.append((sent, code, out, said))
+    finally:
+        fake.close()
+    assert [
+        (sent, code, out, said) for sent, code, out, said in outcomes
+        if (code, said) not in [
+            (ended[name][0], [f'digestpin-{command}: {ended[name][1]}']) for name in sent
+        ] or out != ''
+    ] == []
+    assert path.read_bytes() == pins
