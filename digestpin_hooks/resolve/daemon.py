@@ -550,6 +550,44 @@ def _threads(count: int) -> int:
     return max(1, min(8, count))
 
 
+def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[function(item) for item in items]``, asked by _threads(len(items))
+    daemon threads; the first error, in the order of ``items``, is raised
+    once every item is answered.  The main thread waits for them waking
+    every SIGNAL_LATENCY (join_by) and leaves them behind when a signal
+    ends the run: a ThreadPoolExecutor's exit, and the interpreter's, waited
+    for every call, each for its --timeout, and SIGTERM or ^C while the
+    daemon's calls hung ended the run only at the deadline."""
+    import threading
+    from digestpin_hooks.resolve.registry import join_by
+    lock = threading.Lock()
+    waiting = list(reversed(range(len(items))))  # popped from the end: in order
+    values: dict[int, Any] = {}
+    errors: dict[int, BaseException] = {}
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not waiting:
+                    return
+                index = waiting.pop()
+            try:
+                value = function(items[index])
+            except BaseException as e:  # raised by the main thread below
+                with lock:
+                    errors[index] = e
+            else:
+                with lock:
+                    values[index] = value
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(_threads(len(items)))]
+    for thread in threads:
+        thread.start()
+    join_by(threads, math.inf)
+    if errors:
+        raise errors[min(errors)]
+    return [values[index] for index in range(len(items))]
+
+
 def manifest_from(answer: dict[str, Any]) -> Found | Missing:
     """What a checked distribution answer says; Missing (as verify has
     always read it: DP007) when its digest is not a valid one, which is then
@@ -619,8 +657,6 @@ class PullSource(LocalSource):
     keys missing locally (every key with ``refresh``)."""
 
     def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
-        from concurrent.futures import ThreadPoolExecutor
-
         daemon = self.daemon()
         try:
             local = LocalImages(daemon.images())
@@ -635,10 +671,9 @@ class PullSource(LocalSource):
                     return answer if answer.hint else answer.replace(hint=OTHERS_ASKED)
                 return answer
             pulled: dict[TagKey, Answer] = {}
-            with ThreadPoolExecutor(_threads(len(wanted))) as pool:
-                for key, answer in zip(wanted, pool.map(pull, wanted)):
-                    if answer is not None:
-                        pulled[key] = answer
+            for key, answer in zip(wanted, _each(pull, wanted)):
+                if answer is not None:
+                    pulled[key] = answer
             if len(pulled) < len(keys) and wanted:
                 local = LocalImages(daemon.images())
             return {key: pulled.get(key) or local.resolve(key) for key in keys}
@@ -651,8 +686,6 @@ class DaemonRegistrySource(LocalSource):
     distribution endpoint (Docker only: Podman does not serve it)."""
 
     def digests(self, keys: Sequence[TagKey]) -> dict[TagKey, Answer]:
-        from concurrent.futures import ThreadPoolExecutor
-
         daemon = self.daemon()
         try:
             def ask(key: TagKey) -> Answer:
@@ -666,8 +699,7 @@ class DaemonRegistrySource(LocalSource):
                         f'the registry did not resolve it: {answer.reason}', LOGIN_HINT,
                     )
                 return from_distribution(key, answer)
-            with ThreadPoolExecutor(_threads(len(keys))) as pool:
-                return dict(zip(keys, pool.map(ask, keys)))
+            return dict(zip(keys, _each(ask, keys)))
         finally:
             daemon.close()
 
@@ -675,8 +707,6 @@ class DaemonRegistrySource(LocalSource):
             self, pins: Sequence[Reference], platformed: Collection[DigestKey] = frozenset(),
     ) -> dict[Key, Answer]:
         """One distribution inspect per distinct name@digest and name:tag."""
-        from concurrent.futures import ThreadPoolExecutor
-
         wanted: list[Key] = sorted({
             key for reference in pins for key in (
                 (digest_key(reference), tag_key(reference)) if reference.tag
@@ -690,7 +720,6 @@ class DaemonRegistrySource(LocalSource):
                 if isinstance(answer, (Missing, Failed)):
                     return answer  # a 429 or 5xx: an error at this pin only
                 return manifest_from(answer)
-            with ThreadPoolExecutor(_threads(len(wanted))) as pool:
-                return dict(zip(wanted, pool.map(ask, wanted)))
+            return dict(zip(wanted, _each(ask, wanted)))
         finally:
             daemon.close()
