@@ -885,3 +885,93 @@ def test_a_signal_while_daemon_calls_hang_ends_the_run_at_once(
         ] or out != ''
     ] == []
     assert path.read_bytes() == pins
+
+
+@pytest.mark.parametrize('source, path', (
+    ('pull', '/images/create'), ('daemon-registry', '/distribution'),
+))
+@pytest.mark.parametrize('status', ('301 Moved Permanently', '302 Found', '307 Temporary Redirect'))
+def test_a_daemon_that_redirects_sends_no_credential_elsewhere(
+        source: str, path: str, status: str, tmp_path: Path,
+) -> None:
+    """A tcp:// daemon that answers a call carrying the registry's
+    credentials (X-Registry-Auth) with a redirect to another host: the
+    SDK followed it and sent them there, header and all (requests drops
+    only Authorization on another host).  No redirect is followed: the
+    other host is never asked, and the reference says what the daemon
+    answered."""
+    import threading
+    elsewhere: list[bytes] = []
+    other = socket.create_server(('127.0.0.1', 0))
+    daemon = socket.create_server(('127.0.0.1', 0))
+    location = f'http://localhost:{other.getsockname()[1]}/elsewhere'
+
+    def serve_other() -> None:
+        while True:
+            try:
+                conn, _ = other.accept()
+            except OSError:
+                return
+            with conn:
+                elsewhere.append(conn.recv(65536))
+                conn.sendall(http('200 OK', b'{}'))
+
+    def answer(conn: socket.socket) -> None:
+        buffer = b''
+        with conn:
+            while True:
+                while b'\r\n\r\n' not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b'\r\n\r\n')
+                asked = head.split(b' ')[1].decode()
+                if '/version' in asked:
+                    conn.sendall(http('200 OK', VERSION))
+                elif '/images/json' in asked:
+                    conn.sendall(http('200 OK', b'[]'))
+                elif path in asked:
+                    conn.sendall(
+                        f'HTTP/1.1 {status}\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n'.encode(),
+                    )
+                else:
+                    conn.sendall(http('404 Not Found', b'{}'))
+
+    def serve_daemon() -> None:
+        while True:
+            try:
+                conn, _ = daemon.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+    threading.Thread(target=serve_other, daemon=True).start()
+    threading.Thread(target=serve_daemon, daemon=True).start()
+    home = tmp_path / 'home'
+    (home / '.docker').mkdir(parents=True)
+    (home / '.docker' / 'config.json').write_text(json.dumps(
+        {'auths': {'example.com': {'auth': base64.b64encode(b'user:secret').decode()}}},
+    ))
+    dockerfile = tmp_path / 'Dockerfile'
+    dockerfile.write_bytes(b'FROM example.com/team/app:1\n')
+    host = f'tcp://127.0.0.1:{daemon.getsockname()[1]}'
+    try:
+        child = subprocess.run(
+            (sys.executable, '-m', 'digestpin_hooks', 'fix', '--source', source,
+             '--docker-host', host, '--timeout', '5', str(dockerfile)),
+            env={**os.environ, 'PYTHONPATH': ROOT, 'HOME': str(home)},
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        other.close()
+        daemon.close()
+    assert elsewhere == []
+    summary = 'summary: 1 finding (DP001 1) in 1 file\n'
+    assert (child.returncode, child.stderr, child.stdout.splitlines()[0]) == (1, summary, (
+        f"{dockerfile}:1:6: DP001 'example.com/team/app:1' left unpinned: cannot use the "
+        f'Docker daemon at {host} (from --docker-host): it answered {status[:3]}, a redirect, '
+        f'which is not followed; start Docker (or podman system service), or point digestpin '
+        f'at a running daemon with DOCKER_HOST, `docker context use`, or --docker-host (the '
+        f'other references were asked all the same)'
+    ))
+    assert dockerfile.read_bytes() == b'FROM example.com/team/app:1\n'
