@@ -341,6 +341,20 @@ def _within(seconds: float, function: Callable[[], Any]) -> Any:
     return outcome['value']
 
 
+class _Client(docker.APIClient):
+    """The SDK's client, following no redirect: a daemon never answers with
+    one, and requests followed it to any host with every header but
+    Authorization, the registry's credentials (X-Registry-Auth) too."""
+
+    def get_redirect_target(self, resp: Any) -> None:
+        if resp.is_redirect:
+            resp.close()
+            raise ConnectionError(
+                f'it answered {resp.status_code}, a redirect, which is not followed',
+            )
+        return None
+
+
 class Daemon:
     """One connection to the daemon; every call has ``timeout`` seconds to
     complete, and every answer is checked before it is used."""
@@ -358,7 +372,7 @@ class Daemon:
             # bounds (glibc: 5 s a try, a nameserver that never answers
             # kept the run 10 s past a 2 s --timeout), the connect and that
             # answer, however it drips, all within --timeout too
-            self.api: docker.APIClient = _within(timeout, lambda: docker.APIClient(
+            self.api: docker.APIClient = _within(timeout, lambda: _Client(
                 base_url=endpoint.host, tls=endpoint.tls,
                 timeout=max(1, math.ceil(timeout)), version='auto',
             ))
