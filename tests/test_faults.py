@@ -975,3 +975,48 @@ def test_a_daemon_that_redirects_sends_no_credential_elsewhere(
         f'other references were asked all the same)'
     ))
     assert dockerfile.read_bytes() == b'FROM example.com/team/app:1\n'
+
+
+@pytest.mark.parametrize('path, chunked', (
+    ('/version', False), ('/version', True), ('/images/json', False), ('/images/json', True),
+))
+def test_a_daemon_answer_of_256_mib_is_read_to_64_mib_only(
+        path: str, chunked: bool, tmp_path: Path,
+) -> None:
+    """A daemon whose /version or image list is 256 MiB (of spaces, sent
+    as fast as the socket takes them, with a Content-Length or chunked):
+    the SDK held each answer whole, whatever its size (a daemon sending
+    gigabytes used as much memory as it sent within --timeout).  The run
+    reads 64 MiB of it and says so, in one line: the daemon had sent less
+    than 64 MiB and its socket's buffers when the client went away."""
+    size = 256 * 1024 * 1024
+    piece = b' ' * (1024 * 1024)
+    sent = [0]
+
+    def huge(conn: socket.socket) -> None:
+        encoding = b'Transfer-Encoding: chunked' if chunked else f'Content-Length: {size}'.encode()
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' + encoding + b'\r\n\r\n')
+        for _ in range(size // len(piece)):
+            conn.sendall(b'100000\r\n' + piece + b'\r\n' if chunked else piece)
+            sent[0] += len(piece)
+        if chunked:
+            conn.sendall(b'0\r\n\r\n')
+    fake = FakeDaemon({'/version': http('200 OK', VERSION), path: huge})
+    dockerfile = tmp_path / 'Dockerfile'
+    dockerfile.write_bytes(DOCKERFILE)
+    host = f'unix://{fake.path}'
+    try:
+        child = subprocess.run(
+            (sys.executable, '-m', 'digestpin_hooks', 'fix', '--source', 'local',
+             '--docker-host', host, '--timeout', '60', str(dockerfile)),
+            env={**os.environ, 'PYTHONPATH': ROOT}, capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        fake.close()
+    assert (child.returncode, child.stdout, child.stderr) == (2, '', (
+        f'digestpin-fix: error: cannot use the Docker daemon at {host} (from --docker-host): '
+        f'its answer is longer than 64 MiB; start Docker (or podman system service), or point '
+        f'digestpin at a running daemon with DOCKER_HOST, `docker context use`, or --docker-host\n'
+    ))
+    assert sent[0] < 64 * 1024 * 1024 + 8 * len(piece)
+    assert dockerfile.read_bytes() == DOCKERFILE
