@@ -55,6 +55,10 @@ if TYPE_CHECKING:
     from digestpin_hooks.resolve.answers import SourceOptions
 
 DEFAULT_HOST = 'unix:///var/run/docker.sock'
+# the most of one answer read from the daemon (an image list, a
+# distribution inspect, a pull's progress stream), decoded: a hostile one
+# of gigabytes was held whole, as fast as the socket carried it
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 # The daemon's wire format for a registry that failed.  The Engine API
 # passes a registry's failure on in words only: a pull whose registry
 # answers 429 or 5xx once its progress stream has begun ends the stream with
@@ -341,10 +345,48 @@ def _within(seconds: float, function: Callable[[], Any]) -> Any:
     return outcome['value']
 
 
+def _bounded(raw: Any) -> None:
+    """Bound what is read of urllib3's answer ``raw`` to MAX_ANSWER_BYTES,
+    decoded: requests reads it through ``read_chunked`` (chunked) or
+    ``read``, the SDK's stream through ``read``, and neither calls the
+    other.  A read asks for no more than the bound's rest and one byte."""
+    left = [MAX_ANSWER_BYTES]
+    read, read_chunked = raw.read, raw.read_chunked
+
+    def taken(data: bytes) -> bytes:
+        left[0] -= len(data)
+        if left[0] < 0:
+            raise ConnectionError(
+                f'its answer is longer than {MAX_ANSWER_BYTES // (1024 * 1024)} MiB',
+            )
+        return data
+
+    def bounded_read(amt: int | None = None, *args: Any, **kwargs: Any) -> bytes:
+        most = left[0] + 1
+        return taken(read(most if amt is None else min(amt, most), *args, **kwargs))
+
+    def bounded_chunks(amt: int | None = None, *args: Any, **kwargs: Any) -> Any:
+        most = left[0] + 1
+        for data in read_chunked(most if amt is None else min(amt, most), *args, **kwargs):
+            yield taken(data)
+            most = left[0] + 1
+    raw.read, raw.read_chunked = bounded_read, bounded_chunks
+
+
 class _Client(docker.APIClient):
     """The SDK's client, following no redirect: a daemon never answers with
     one, and requests followed it to any host with every header but
     Authorization, the registry's credentials (X-Registry-Auth) too."""
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        """requests' send, each answer's body bounded (_bounded): it is
+        read here, after the bound is set, unless the caller streams it."""
+        stream = kwargs.get('stream', False)
+        response = super().send(request, **{**kwargs, 'stream': True})
+        _bounded(response.raw)
+        if not stream:
+            response.content  # noqa: B018 (read, as requests does unless streaming)
+        return response
 
     def get_redirect_target(self, resp: Any) -> None:
         if resp.is_redirect:
