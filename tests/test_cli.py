@@ -487,3 +487,63 @@ def test_a_report_to_a_closed_pipe_is_one_line_and_status_2(
     assert (result.returncode, result.stderr.splitlines()) == (
         2, ['digestpin-lint: stdout is closed (broken pipe): the report was cut short'],
     )
+
+
+@pytest.mark.parametrize(('sent', 'status', 'said'), [
+    ('SIGTERM', 143, 'terminated'),
+    ('SIGHUP', 129, 'hung up'),
+])
+@pytest.mark.parametrize('script', ('digestpin-fix', 'digestpin'))
+def test_any_signal_while_a_console_script_imports_its_hook_ends_in_one_line(
+        tmp_path: Path, script: str, sent: str, status: int, said: str,
+) -> None:
+    """SIGTERM or SIGHUP (what CI and pre-commit send to cancel, a closed
+    terminal) before the run has set its handlers, while the hook's modules
+    are imported (up to 130 ms into ``python -m digestpin_hooks fix``): only
+    ^C had a handler there, and the process was killed by the signal, with
+    no line (status -15, -1)."""
+    module, function = _console_entries()[script].split(':')
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    code = (
+        'import os, signal, sys\n'
+        'def interrupt(event, arguments):\n'
+        "    if event == 'import' and arguments[0] == 'digestpin_hooks.check.findings':\n"
+        f'        os.kill(os.getpid(), signal.{sent})\n'
+        'sys.addaudithook(interrupt)\n'
+        f'from {module} import {function}\n'
+        f'sys.argv = [{script!r}, *sys.argv[1:]]\n'
+        f'sys.exit({function}())\n'
+    )
+    words = ['fix', 'Dockerfile'] if script == 'digestpin' else ['Dockerfile']
+    result = subprocess.run(
+        (sys.executable, '-c', code, *words), capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stderr.splitlines()) == (status, [f'{script}: {said}'])
+    assert (tmp_path / 'Dockerfile').read_bytes() == b'FROM a:1\n'
+
+
+@pytest.mark.parametrize('number', ('SIGTERM', 'SIGHUP', 'SIGINT'))
+def test_a_signal_once_the_console_script_returned_changes_nothing(
+        tmp_path: Path, number: str,
+) -> None:
+    """A signal between the entry point's return and the exit (the
+    console script's ``sys.exit(lint())``) met the run's handler, whose
+    exception escaped every handling: a traceback and status 1.  The run
+    is over: its report and status stand."""
+    (tmp_path / 'Dockerfile').write_bytes(b'FROM a:1\n')
+    code = (
+        'import os, signal, sys\n'
+        'from digestpin_hooks.console import lint\n'
+        "sys.argv = ['digestpin-lint', 'Dockerfile']\n"
+        'status = lint()\n'
+        f'os.kill(os.getpid(), signal.{number})\n'
+        'sys.exit(status)\n'
+    )
+    result = subprocess.run(
+        (sys.executable, '-c', code), capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': ROOT},
+    )
+    assert (result.returncode, result.stderr.splitlines()) == (
+        1, ['summary: 1 finding (DP001 1) in 1 file'],
+    )
