@@ -181,7 +181,11 @@ def test_a_429_holds_back_every_connection_to_that_registry_only() -> None:
             if not slowed and len(arrived) == CONNECTIONS_PER_REGISTRY:
                 slowed.append(time.monotonic())
                 return 429, {'Retry-After': f'{retry_after:g}'}, b''
-        time.sleep(0.02)
+        # long enough for the client to read the 429 before the requests
+        # on their way meanwhile are answered: at 0.02 s, a busy machine
+        # (the whole suite under coverage) let their threads send again
+        # before the 429's thread had told the pool to wait
+        time.sleep(0.15)
         return head_answer(request)
 
     other_arrived: list[float] = []
