@@ -4,8 +4,10 @@ costs its bounds, not what the registry likes.  Fake servers, because a
 real registry sends none of this."""
 from __future__ import annotations
 
+import hashlib
 import socket
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -149,3 +151,87 @@ def test_a_registry_that_answers_garbage_was_reached(
         assert err.splitlines()[0] == f"{path}: error: line 1: cannot verify '{registry.address}/team/app@{DIGEST}': {reason}", err
     finally:
         registry.close()
+
+
+def tag_digest(tag: str) -> str:
+    """A digest of its own for each tag a test asks for."""
+    return 'sha256:' + hashlib.sha256(tag.encode()).hexdigest()
+
+
+class InterimFirst(AcceptingServer):
+    """A registry that answers every HEAD with its tag's own digest, over
+    kept-alive connections; the request for ``tag`` is first answered
+    ``interim`` (a 1xx line and its headers), and its final answer comes
+    ``later`` seconds after, as a CDN sends ``103 Early Hints`` before the
+    answer its origin takes time to give.  A TLS handshake is closed
+    unanswered: no TLS is spoken here."""
+
+    def __init__(self, tag: str, interim: bytes, later: float) -> None:
+        self.tag = tag
+        self.interim = interim
+        self.later = later
+        super().__init__()
+
+    def serve(self, connection: socket.socket) -> None:
+        with connection:
+            buffer = b''
+            try:
+                while True:
+                    while b'\r\n\r\n' not in buffer:
+                        data = connection.recv(65536)
+                        if not data or data[:1] == b'\x16':
+                            return
+                        buffer += data
+                    head, _, buffer = buffer.partition(b'\r\n\r\n')
+                    tag = head.split(b' ')[1].decode().rpartition('/')[2]
+                    if tag == self.tag:
+                        connection.sendall(self.interim)
+                        time.sleep(self.later)
+                    connection.sendall((
+                        f'HTTP/1.1 200 OK\r\nDocker-Content-Digest: {tag_digest(tag)}\r\n'
+                        f'Content-Type: {INDEX_TYPE}\r\nContent-Length: 0\r\n\r\n'
+                    ).encode())
+            except OSError:  # the client closed the connection
+                pass
+
+
+@pytest.mark.parametrize('interim', (
+    b'HTTP/1.1 103 Early Hints\r\nLink: </v2/>; rel=preload\r\n\r\n',
+    b'HTTP/1.1 102 Processing\r\n\r\n',
+    b'HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n',
+))
+def test_an_interim_answer_is_not_taken_for_the_answer(interim: bytes) -> None:
+    """An interim answer (``103 Early Hints``, ``102 Processing``) before
+    the answer to ``a``, which comes 0.2 s later, over one kept-alive
+    connection: each tag is pinned to its own digest.  (On main the 1xx
+    was read as the answer to ``a``, a failure, the connection kept, and
+    ``a``'s answer, arriving once ``b`` was asked, read as ``b``'s: every
+    later tag of the connection pinned to the digest of the one before.)"""
+    server = InterimFirst('a', interim, 0.2)
+    try:
+        queries = [Query(server.address, 'team/app', tag) for tag in 'abcd']
+        answers = ask_all(queries, 10, connections=1)
+        assert {query.reference: answers[query] for query in queries} == {
+            tag: Manifest(tag_digest(tag), True, ()) for tag in 'abcd'
+        }
+    finally:
+        server.close()
+
+
+def test_a_switching_protocols_answer_ends_its_connection() -> None:
+    """``101 Switching Protocols``, never asked for, to ``a``: its question
+    fails and the connection, which no longer speaks HTTP, is not kept;
+    ``a``'s answer coming after it is never read as ``b``'s."""
+    server = InterimFirst('a', b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n', 0.2)
+    try:
+        queries = [Query(server.address, 'team/app', tag) for tag in 'abcd']
+        answers = ask_all(queries, 10, connections=1)
+        assert {query.reference: answers[query] for query in queries} == {
+            'a': Failed(
+                f'{server.address} accepted the connection but its answer could not '
+                f'be read (101 Switching Protocols, never asked for)',
+            ),
+            **{tag: Manifest(tag_digest(tag), True, ()) for tag in 'bcd'},
+        }
+    finally:
+        server.close()
