@@ -781,7 +781,30 @@ def _response_class(deadline: Deadline) -> type[http.client.HTTPResponse]:
             raw = self.fp.detach()  # the socket's own reader, its reference kept
             self.fp = io.BufferedReader(_DeadlineIO(raw, sock, deadline.end))
 
+        def _read_status(self) -> tuple[str, int, str]:
+            """The status line of the final answer.  http.client skips
+            ``100 Continue`` alone and took any other interim answer
+            (``103 Early Hints``, which CDNs send, ``102 Processing``) for
+            the answer itself: a failure without a body, its connection
+            kept, and the real answer, arriving later, read as the next
+            request's on that connection, every later answer of it one
+            request behind.  They are skipped here, headers and all, as
+            Go's client skips them (the deadline bounds how many); a
+            ``101 Switching Protocols``, never asked for, leaves no HTTP
+            on the connection: _Upgraded."""
+            while True:
+                version, status, reason = super()._read_status()  # type: ignore[misc]
+                if status == 101:
+                    raise _Upgraded()
+                if not 101 < status < 200:
+                    return version, status, reason
+                http.client.parse_headers(self.fp)  # bounded as any answer's
+
     return DeadlineResponse
+
+
+class _Upgraded(http.client.HTTPException):
+    """A ``101 Switching Protocols`` answer: no request of ours asks for one."""
 
 
 # what a proxy answers to CONNECT when it cannot reach the host itself (Bad
@@ -809,6 +832,8 @@ def _unreadable(host: str, e: BaseException) -> str:
         why = 'a line over 64 KiB'
     elif isinstance(e, http.client.BadStatusLine):
         why = 'not an HTTP status line'
+    elif isinstance(e, _Upgraded):
+        why = '101 Switching Protocols, never asked for'
     elif type(e) is http.client.HTTPException:  # http.client's only plain one
         why = 'more than 100 header lines'
     elif isinstance(e, ssl.SSLError):
