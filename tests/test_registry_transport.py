@@ -488,10 +488,14 @@ class BothProtocols(LoopbackServer):
     byte a connection sends), as a host may: over TLS it serves MANIFEST
     to the user's login (401 Basic otherwise); over plain HTTP it answers
     with ``lure`` (a wrong digest, a challenge for the login).  The first
-    TLS handshake, the hooks' probe, is held ``hold`` seconds.  Every
-    request is recorded with the protocol it came by."""
+    TLS handshake, the hooks' probe, is held ``hold`` seconds.  A request
+    for the tag ``broken`` over TLS has its connection closed without an
+    answer.  Every request is recorded with the protocol it came by."""
 
-    def __init__(self, address: str, cert: tuple[Path, Path], lure: Answer, hold: float) -> None:
+    def __init__(
+            self, address: str, cert: tuple[Path, Path], lure: Answer, hold: float,
+            broken: str = '',
+    ) -> None:
         self.requests: list[tuple[str, Request]] = []
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(cert[0]), str(cert[1]))
@@ -510,6 +514,9 @@ class BothProtocols(LoopbackServer):
                     outer.requests.append(('https' if tls else 'http', request))
                 if not tls:
                     status, headers, body = lure
+                elif broken and request.path.endswith(f'/manifests/{broken}'):
+                    self.close_connection = True  # closed without an answer
+                    return
                 elif request.headers.get('authorization') != login:
                     status, headers, body = 401, {'WWW-Authenticate': 'Basic realm="r"'}, b''
                 else:
@@ -577,6 +584,46 @@ def test_no_plain_http_answer_is_used_when_the_registry_speaks_tls(
         assert len(plain) == (7 if where == 'loopback' else 0)
         assert [(r.method, r.headers.get('authorization')) for r in plain] == [('HEAD', None)] * len(plain)
         assert {r.path for scheme, r in registry.requests} == {f'/v2/team/app/manifests/{n}' for n in range(16)}
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize('lure', (
+    (200, {'Content-Type': INDEX_TYPE, 'Docker-Content-Digest': 'sha256:' + 'e' * 64}, b''),
+    (401, {'WWW-Authenticate': 'Basic realm="r"'}, b''),
+))
+@pytest.mark.parametrize('where', ('loopback', 'insecure'))
+def test_a_failed_tls_request_never_falls_back_to_plain_http(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lure: Answer, where: str,
+) -> None:
+    """The same registry, which speaks TLS, closes the TLS connection of
+    the first request for tag 5 (one of the eight that start together,
+    before any has learnt the scheme) without an answer, and again on the
+    new connection.  Tag 5 fails for that; nothing is asked over plain
+    HTTP but the anonymous requests held while the probe is in flight.
+    (On main the failed HTTPS request fell back to plain HTTP, as for a
+    host that speaks no TLS: the plain answer was used, a wrong digest
+    pinned for tag 5, or its challenge answered with the login in clear
+    text; and the registry's scheme, set to http by that one connection,
+    sent later requests of the others in clear text too.)"""
+    address = '127.0.0.1' if where == 'loopback' else non_loopback_address()
+    cert = tls_certificate(tmp_path / 'tls', address)
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert[0]))
+    registry = BothProtocols(address, cert, lure, hold=0.5, broken='5')
+    try:
+        queries = [Query(registry.address, 'team/app', str(n)) for n in range(16)]
+        insecure = [registry.address] if where == 'insecure' else []
+        answers = ask_all(queries, 10, insecure=insecure, credentials=the_login, connections=8)
+        assert {query.reference: answers[query] for query in queries} == {
+            str(n): Manifest(DIGEST, True, ()) if n != 5 else Failed(
+                f'{registry.address} accepted the connection but its answer could '
+                f'not be read (closed without an answer)',
+            )
+            for n in range(16)
+        }
+        plain = [request for scheme, request in registry.requests if scheme == 'http']
+        assert len(plain) == (7 if where == 'loopback' else 0)
+        assert [(r.method, r.headers.get('authorization')) for r in plain] == [('HEAD', None)] * len(plain)
     finally:
         registry.close()
 
