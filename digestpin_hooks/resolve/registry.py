@@ -1017,6 +1017,10 @@ class Registry:
         self._scope_locks: dict[str, threading.Lock] = {}
         self._tls_lock = threading.Lock()
         self._tls: bool | None = None  # whether the own host speaks TLS, once asked
+        # the own host was seen to speak TLS: by the probe's own handshake
+        # (not through a proxy's tunnel, where nothing is learnt before the
+        # request), or by an answer over HTTPS
+        self._tls_seen = False
         # a connection has taken on the TLS probe of a loopback host (the
         # others ask over plain HTTP meanwhile: _ask_while_probing), and
         # the probe has ended, whatever it found
@@ -1357,7 +1361,19 @@ class Registry:
                         raise _fail('no TLS')
                     response = self._raw(method, url, headers)
                 except _Stop as tls_failure:
-                    self.scheme = 'http'
+                    with self._lock:
+                        # plain HTTP only to a host not seen to speak TLS:
+                        # where its handshake was seen, or another
+                        # connection was answered over HTTPS meanwhile, a
+                        # failed HTTPS request (closed, reset, timed out)
+                        # is this question's answer.  Falling back sent
+                        # the question, and then the login its plain
+                        # answer's challenge asked for, in clear text, used
+                        # that answer's digest, and set the scheme of
+                        # every other connection to http.
+                        if self._tls_seen:
+                            raise
+                        self.scheme = 'http'
                     try:
                         return self._raw(method, plain, headers), plain
                     except _Stop:
@@ -1369,6 +1385,7 @@ class Registry:
                         # request's failure is the answer, not being offline
                         raise
                 self.scheme = 'https'
+                self._tls_seen = True
                 return response, url
             self.scheme = 'https'
         return self._raw(method, url, headers), url
@@ -1466,7 +1483,7 @@ class Registry:
         try:
             connection.connect()
         except ssl.SSLCertVerificationError:
-            self._reached = True
+            self._reached = self._tls_seen = True
             return True
         except (OSError, http.client.HTTPException, ValueError):
             # accepted, then no handshake: reached all the same
@@ -1474,7 +1491,7 @@ class Registry:
             return False
         finally:
             connection.close()
-        self._reached = True
+        self._reached = self._tls_seen = True
         return True  # no anchor verified it: the request's own handshake decides
 
     def _proxy(self, url: Url) -> Proxy | None:
