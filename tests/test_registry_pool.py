@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -309,5 +310,88 @@ def test_verify_reads_a_single_image_platform_where_a_finding_needs_it(
         configs = sorted(r.path for r in registry.requests if '/blobs/' in r.path)
         # the two pins whose finding names a platform, not the third
         assert configs == [f'/v2/team/{n}/blobs/{CONFIG_DIGEST}' for n in 'ab']
+    finally:
+        registry.close()
+
+
+class RedirectingEverywhere:
+    """A loopback registry that redirects each tag ``n`` to a host of its
+    own (``127.0.0.X``, one of ``hosts`` addresses of the loopback block,
+    each listening), whose every answer is the tag's digest, over
+    kept-alive connections.  Counts the connections open at once, of all
+    the hosts together."""
+
+    def __init__(self, hosts: int) -> None:
+        self.lock = threading.Lock()
+        self.open = 0
+        self.most = 0
+        self.sockets = [socket.create_server(('127.0.0.1', 0))] + [
+            socket.create_server((f'127.0.0.{10 + n}', 0)) for n in range(hosts)
+        ]
+        self.address = f'127.0.0.1:{self.sockets[0].getsockname()[1]}'
+        self.mirrors = [f'127.0.0.{10 + n}:{s.getsockname()[1]}' for n, s in enumerate(self.sockets[1:])]
+        for server in self.sockets:
+            threading.Thread(target=self.accept, args=(server,), daemon=True).start()
+
+    def accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self.serve, args=(connection, server is self.sockets[0]), daemon=True).start()
+
+    def serve(self, connection: socket.socket, own: bool) -> None:
+        with self.lock:
+            self.open += 1
+            self.most = max(self.most, self.open)
+        try:
+            with connection:
+                buffer = b''
+                while True:
+                    while b'\r\n\r\n' not in buffer:
+                        data = connection.recv(65536)
+                        if not data or data[:1] == b'\x16':  # closed, or a TLS handshake
+                            return
+                        buffer += data
+                    head, _, buffer = buffer.partition(b'\r\n\r\n')
+                    path = head.split(b' ')[1].decode()
+                    if own:
+                        mirror = self.mirrors[int(path.rpartition('/t')[2]) % len(self.mirrors)]
+                        answer = f'HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{mirror}{path}\r\n'
+                    else:
+                        answer = (
+                            f'HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest_of(path)}\r\n'
+                            f'Content-Type: {INDEX_TYPE}\r\n'
+                        )
+                    connection.sendall(f'{answer}Content-Length: 0\r\n\r\n'.encode())
+        except OSError:  # the client closed the connection
+            pass
+        finally:
+            with self.lock:
+                self.open -= 1
+
+    def close(self) -> None:
+        for server in self.sockets:
+            server.close()
+
+
+def test_the_connections_kept_for_hosts_a_registry_redirects_to_are_bounded() -> None:
+    """A registry that redirects each of 160 tags to one of 80 hosts (of
+    the loopback block), each of which answers keep-alive: every tag is
+    answered, and the connections open at once stay within what the pool
+    keeps for three hosts (its own, a token realm, a blob store) and the
+    eight in use.  (On main one was kept for every host redirected to, 88
+    open at once: a registry redirecting to as many hosts as the process
+    may open files made every other registry's connections of the run
+    fail, 'cannot connect'.)"""
+    registry = RedirectingEverywhere(80)
+    try:
+        queries = [Query(registry.address, 'team/app', f't{n}') for n in range(160)]
+        answers = ask_all(queries, 30, credentials=anonymous, connections=8)
+        assert [answers[query] for query in queries] == [
+            Manifest(digest_of(f'/{query.reference}'), True, ()) for query in queries
+        ]
+        assert registry.most <= 8 * 3 + 8
     finally:
         registry.close()
