@@ -113,6 +113,13 @@ MAX_REGISTRIES_AT_ONCE = 8
 # each connection costs a TLS handshake on a real registry.  The default of
 # --connections (cli.DEFAULT_CONNECTIONS; 1 to config.MAX_CONNECTIONS).
 CONNECTIONS_PER_REGISTRY = 8
+# the hosts a registry's idle connections are kept for, counted as
+# connections × this, whichever hosts they go to: its own, its token realm
+# and its blob storage (Docker Hub's three).  One kept for each host a
+# registry redirected to let a hostile one hold a file descriptor open per
+# name it made up, until the process could open no more and every other
+# registry's connections failed ('cannot connect').
+KEPT_HOSTS = 3
 # how long past the deadline a thread waits for another that is bounded by
 # the same deadline (a token fetch, a credential helper) to report, and the
 # main thread for the workers: their one-line reason is kept
@@ -1562,9 +1569,10 @@ class Registry:
             self, key: tuple[tuple[str, str, int], Proxy | None], connection: http.client.HTTPConnection,
     ) -> None:
         with self._idle_lock:
-            idle = self._idle.setdefault(key, [])
-            if len(idle) < self.connections:
-                idle.append(connection)
+            idle = self._idle.get(key, [])
+            kept = sum(len(connections) for connections in self._idle.values())
+            if len(idle) < self.connections and kept < self.connections * KEPT_HOSTS:
+                self._idle.setdefault(key, idle).append(connection)
                 return
         connection.close()
 
