@@ -319,11 +319,13 @@ class RedirectingEverywhere:
     own (``127.0.0.X``, one of ``hosts`` addresses of the loopback block,
     each listening), whose every answer is the tag's digest, over
     kept-alive connections.  Counts the connections open at once, of all
-    the hosts together."""
+    the hosts together, as each is accepted: those the client has not
+    closed by then (told by the socket, not by when a thread of this
+    server got round to seeing the close, which lags on a busy machine)."""
 
     def __init__(self, hosts: int) -> None:
         self.lock = threading.Lock()
-        self.open = 0
+        self.accepted: list[socket.socket] = []
         self.most = 0
         self.sockets = [socket.create_server(('127.0.0.1', 0))] + [
             socket.create_server((f'127.0.0.{10 + n}', 0)) for n in range(hosts)
@@ -333,43 +335,54 @@ class RedirectingEverywhere:
         for server in self.sockets:
             threading.Thread(target=self.accept, args=(server,), daemon=True).start()
 
+    @staticmethod
+    def closed_by_client(connection: socket.socket) -> bool:
+        try:
+            return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b''
+        except BlockingIOError:  # open, nothing sent
+            return False
+        except OSError:  # reset
+            return True
+
     def accept(self, server: socket.socket) -> None:
         while True:
             try:
                 connection, _ = server.accept()
             except OSError:  # closed
                 return
+            with self.lock:
+                self.accepted = [c for c in self.accepted if not self.closed_by_client(c)]
+                self.accepted.append(connection)
+                self.most = max(self.most, len(self.accepted))
             threading.Thread(target=self.serve, args=(connection, server is self.sockets[0]), daemon=True).start()
 
     def serve(self, connection: socket.socket, own: bool) -> None:
-        with self.lock:
-            self.open += 1
-            self.most = max(self.most, self.open)
         try:
-            with connection:
-                buffer = b''
-                while True:
-                    while b'\r\n\r\n' not in buffer:
-                        data = connection.recv(65536)
-                        if not data or data[:1] == b'\x16':  # closed, or a TLS handshake
-                            return
-                        buffer += data
-                    head, _, buffer = buffer.partition(b'\r\n\r\n')
-                    path = head.split(b' ')[1].decode()
-                    if own:
-                        mirror = self.mirrors[int(path.rpartition('/t')[2]) % len(self.mirrors)]
-                        answer = f'HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{mirror}{path}\r\n'
-                    else:
-                        answer = (
-                            f'HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest_of(path)}\r\n'
-                            f'Content-Type: {INDEX_TYPE}\r\n'
-                        )
-                    connection.sendall(f'{answer}Content-Length: 0\r\n\r\n'.encode())
+            buffer = b''
+            while True:
+                while b'\r\n\r\n' not in buffer:
+                    data = connection.recv(65536)
+                    if not data or data[:1] == b'\x16':  # closed, or a TLS handshake
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b'\r\n\r\n')
+                path = head.split(b' ')[1].decode()
+                if own:
+                    mirror = self.mirrors[int(path.rpartition('/t')[2]) % len(self.mirrors)]
+                    answer = f'HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{mirror}{path}\r\n'
+                else:
+                    answer = (
+                        f'HTTP/1.1 200 OK\r\nDocker-Content-Digest: {digest_of(path)}\r\n'
+                        f'Content-Type: {INDEX_TYPE}\r\n'
+                    )
+                connection.sendall(f'{answer}Content-Length: 0\r\n\r\n'.encode())
         except OSError:  # the client closed the connection
             pass
         finally:
-            with self.lock:
-                self.open -= 1
+            with self.lock:  # not closed while the accepting thread looks at it
+                if connection in self.accepted:
+                    self.accepted.remove(connection)
+                connection.close()
 
     def close(self) -> None:
         for server in self.sockets:
