@@ -609,7 +609,7 @@ def test_a_failed_tls_request_never_falls_back_to_plain_http(
     address = '127.0.0.1' if where == 'loopback' else non_loopback_address()
     cert = tls_certificate(tmp_path / 'tls', address)
     monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert[0]))
-    registry = BothProtocols(address, cert, lure, hold=0.5, broken='5')
+    registry = BothProtocols(address, cert, lure, hold=1.0, broken='5')
     try:
         queries = [Query(registry.address, 'team/app', str(n)) for n in range(16)]
         insecure = [registry.address] if where == 'insecure' else []
