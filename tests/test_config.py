@@ -43,7 +43,6 @@ ignore = ["DP003"]
 strict = true
 keep-tag = false
 source = "registry"
-docker-host = "unix:///tmp/other.sock"
 timeout = 3
 connections = 3
 '''
@@ -59,7 +58,6 @@ ignore = DP003
 strict = yes
 keep-tag = false
 source = registry
-docker-host = unix:///tmp/other.sock
 timeout = 3
 connections = 3
 '''
@@ -72,14 +70,12 @@ def test_every_key_from_the_repository_root(repo: Path, name: str, text: str) ->
     assert config.path == str(repo / name)
     assert config.values == {
         'allow': ['localhost:5000/*'], 'ignore': ['DP003'], 'strict': True,
-        'keep_tag': False, 'source': 'registry',
-        'docker_host': 'unix:///tmp/other.sock', 'timeout': 3.0, 'connections': 3,
+        'keep_tag': False, 'source': 'registry', 'timeout': 3.0, 'connections': 3,
     }
     args = parsed(fix)
     assert (args.allow, args.ignore, args.strict, args.keep_tag, args.source,
             args.docker_host, args.timeout, args.connections) == (
-        ['localhost:5000/*'], ['DP003'], True, False, 'registry',
-        'unix:///tmp/other.sock', 3.0, 3,
+        ['localhost:5000/*'], ['DP003'], True, False, 'registry', None, 3.0, 3,
     )
     assert parsed(update).connections == parsed(verify).connections == 3
 
@@ -95,6 +91,38 @@ def test_command_line_overrides_the_file(repo: Path) -> None:
             args.connections) == (False, True, 'pull', 'unix:///tmp/mine.sock', 7.0, 16)
     assert args.allow == ['localhost:5000/*', 'ghcr.io/*']
     assert args.ignore == ['DP003', 'DP002']
+
+
+@pytest.mark.parametrize(('name', 'text', 'key', 'instead'), (
+    ('pyproject.toml', '[tool.digestpin]\ndocker-host = "unix:///tmp/other.sock"\n', 'docker-host',
+     '--docker-host, DOCKER_HOST or `docker context use`'),
+    ('setup.cfg', '[digestpin]\ndocker-host = tcp://example.com:2375\n', 'docker-host',
+     '--docker-host, DOCKER_HOST or `docker context use`'),
+    ('pyproject.toml', '[tool.digestpin]\ninsecure-registries = ["ghcr.io"]\n', 'insecure-registries',
+     '--insecure-registry'),
+    ('setup.cfg', '[digestpin]\ninsecure-registries = registry.lan:5000\n', 'insecure-registries',
+     '--insecure-registry'),
+))
+def test_a_file_cannot_choose_where_credentials_go(
+        repo: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, key: str, instead: str,
+) -> None:
+    """The file comes with the code it checks (a pull request's
+    pyproject.toml, read by a CI job of the base branch): naming the daemon
+    (sent X-Registry-Auth, the registries' logins) or a registry to ask over
+    plain HTTP is the machine's to say, as Docker keeps both."""
+    (repo / name).write_text(text)
+    (repo / 'Dockerfile').write_text('FROM a:1\n')
+    for main in (lint_main, fix.main, update.main, verify.main):
+        assert main([str(repo / 'Dockerfile')]) == 2
+        out, err = capsys.readouterr()
+        assert out == ''
+        section = '[tool.digestpin]' if name == 'pyproject.toml' else '[digestpin]'
+        assert err.endswith(
+            f'error: {repo / name} {section}: {key} cannot be set in a file: it chooses where '
+            f'registry credentials are sent, and the file comes with the code it checks; '
+            f'use {instead}\n',
+        ), err
+        assert err.count('\n') == 1
 
 
 def test_defaults_without_a_file(repo: Path) -> None:
@@ -134,13 +162,12 @@ def test_files_without_our_section_are_skipped(repo: Path) -> None:
     ('name', 'text', 'message'),
     (
         ('pyproject.toml', '[tool.digestpin]\nstrikt = true\n',
-         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, docker-host, timeout, connections, insecure-registries, trust, trust-root)"),
+         "[tool.digestpin]: unknown key 'strikt' (known: allow, ignore, strict, keep-tag, source, timeout, connections, trust, trust-root)"),
         ('pyproject.toml', '[tool.digestpin]\nstrict = "yes"\n', '[tool.digestpin]: strict must be true or false'),
         ('pyproject.toml', '[tool.digestpin]\nallow = "x/*"\n', '[tool.digestpin]: allow must be a list of strings'),
         ('pyproject.toml', '[tool.digestpin]\nignore = ["DP999"]\n', "[tool.digestpin]: ignore: unknown code 'DP999'"),
         ('pyproject.toml', '[tool.digestpin]\nsource = "cache"\n', "[tool.digestpin]: source must be one of local, pull, registry, daemon-registry, not 'cache'"),
         ('pyproject.toml', '[tool.digestpin]\ntimeout = -1\n', '[tool.digestpin]: timeout must be a number of seconds above 0'),
-        ('pyproject.toml', '[tool.digestpin]\ndocker-host = 5\n', '[tool.digestpin]: docker-host must be a URL string'),
         ('pyproject.toml', '[tool.digestpin]\nkeep-tag = 1\n', '[tool.digestpin]: keep-tag must be true or false'),
         ('pyproject.toml', '[tool.digestpin\n', 'invalid TOML'),
         ('setup.cfg', '[digestpin]\nstrict = maybe\n', "[digestpin]: strict must be true or false, not 'maybe'"),

@@ -394,12 +394,17 @@ def test_plain_http_only_for_loopback_and_listed_registries(
         assert verify_main([str(path)]) == 2
         assert f'TLS with {address} failed' in one_error(capsys, path)
         assert verify_main(['--insecure-registry', address, str(path)]) == 0
-        # the same from the configuration file
+        capsys.readouterr()
+        # never from the repository's file, which comes with the code it
+        # checks: the registry is not asked at all
         (tmp_path / 'pyproject.toml').write_text(
             f'[tool.digestpin]\ninsecure-registries = ["{address}"]\n',
         )
         monkeypatch.chdir(tmp_path)
-        assert verify_main(['Dockerfile']) == 0, capsys.readouterr()
+        connections = registry.connections
+        assert verify_main(['Dockerfile']) == 2
+        assert 'insecure-registries cannot be set in a file' in capsys.readouterr().err
+        assert registry.connections == connections
     finally:
         registry.close()
 

@@ -27,6 +27,9 @@ from digestpin_hooks.resolve.registry import parse_url
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.resolve.registry import UrlError
 from digestpin_hooks.verify import main as verify_main
+from tests.fakes import FakeDaemon
+from tests.fakes import http
+from tests.fakes import VERSION
 from tests.registries import Answer
 from tests.registries import auths_entry
 from tests.registries import BASIC
@@ -663,3 +666,34 @@ def test_a_realm_met_while_the_tls_probe_is_in_flight_gets_no_login(
     finally:
         registry.close()
         elsewhere.close()
+
+
+@pytest.mark.parametrize('source', ('pull', 'daemon-registry'))
+def test_the_repositorys_file_sends_no_login_to_a_daemon_it_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        source: str,
+) -> None:
+    """A pull request's pyproject.toml naming a daemon of its author's
+    (``tcp://HOST:2375`` in real life; a socket here), read by a CI job
+    that runs fix or verify on the checkout: the daemon was asked, with
+    the CI user's login for the image's registry in X-Registry-Auth, and
+    the digest it made up was written.  Nothing is asked of it now."""
+    isolated_network(monkeypatch, tmp_path / 'home')
+    log_in(tmp_path / 'home', 'registry.example.com')
+    daemon = FakeDaemon({'/version': http('200 OK', VERSION)})
+    try:
+        (tmp_path / '.git').mkdir()
+        (tmp_path / 'pyproject.toml').write_text(
+            f'[tool.digestpin]\ndocker-host = "unix://{daemon.path}"\nsource = "{source}"\n',
+        )
+        (tmp_path / 'Dockerfile').write_text('FROM registry.example.com/team/app:1\n')
+        monkeypatch.chdir(tmp_path)
+        code = fix_main(['Dockerfile'])
+        assert daemon.requests == []
+        assert code == 2
+        assert verify_main(['Dockerfile']) == 2
+        assert daemon.requests == []
+        assert 'docker-host cannot be set in a file' in capsys.readouterr().err
+        assert (tmp_path / 'Dockerfile').read_text() == 'FROM registry.example.com/team/app:1\n'
+    finally:
+        daemon.close()
