@@ -383,11 +383,9 @@ def apply_config(args: argparse.Namespace) -> None:
             if source not in args.sources:
                 source = args.default_source
             args.source = source
-        if args.docker_host is None:
-            args.docker_host = config.get('docker_host')
-        args.insecure_registries = [
-            *config.get('insecure_registries', ()), *(args.insecure_registries or ()),
-        ]
+        # the daemon and the plain-HTTP registries are the command line's
+        # (config.MACHINE_KEYS): they choose where registry logins go
+        args.insecure_registries = list(args.insecure_registries or ())
         args.trust = config.get('trust', ())
         if args.trust_root is None:
             args.trust_root = config.get('trust_root', '')

@@ -43,7 +43,7 @@ class Config(Record):
     """The configuration file that applies, and what it sets."""
 
     path: Final[str]  # '' when no file configures digestpin
-    values: Final[dict[str, Any]]  # python names: keep_tag, docker_host, ...
+    values: Final[dict[str, Any]]  # python names: keep_tag, trust_root, ...
 
 
 def _codes(value: list[str], where: str) -> list[str]:
@@ -76,12 +76,6 @@ def _source(value: Any, key: str, where: str) -> str:
             f'{where}: {key} must be one of {", ".join(SOURCES)}, not {value!r}',
         )
     return str(value)
-
-
-def _host(value: Any, key: str, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f'{where}: {key} must be a URL string')
-    return value
 
 
 def _timeout(value: Any, key: str, where: str) -> float:
@@ -177,16 +171,27 @@ def _path(value: Any, key: str, where: str) -> str:
     return value
 
 
+# Keys a file may not set, and where to say it instead.  The file comes
+# with the code it checks (a pull request's pyproject.toml, read by a CI
+# job of the base branch), and these choose where the machine's registry
+# logins go: the daemon is sent them (X-Registry-Auth) for every pull, and
+# an insecure registry is asked, login and all, over plain HTTP.  A file
+# naming tcp://ITS-HOST:2375 was sent the CI user's login and had its
+# digest written.  Docker keeps both to the machine (DOCKER_HOST and
+# contexts; the daemon's own insecure-registries), and so do the hooks.
+MACHINE_KEYS = {
+    'docker-host': '--docker-host, DOCKER_HOST or `docker context use`',
+    'insecure-registries': '--insecure-registry',
+}
+
 KEYS = {
     'allow': _string_list,
     'ignore': lambda v, k, w: _codes(_string_list(v, k, w), w),
     'strict': _boolean,
     'keep-tag': _boolean,
     'source': _source,
-    'docker-host': _host,
     'timeout': _timeout,
     'connections': _connections,
-    'insecure-registries': _string_list,
     'trust': _trust,
     'trust-root': _path,
 }
@@ -197,6 +202,12 @@ def validate(table: Any, where: str) -> dict[str, Any]:
         raise ConfigError(f'{where} must be a table of settings')
     values = {}
     for key, value in table.items():
+        if key in MACHINE_KEYS:
+            raise ConfigError(
+                f'{where}: {key} cannot be set in a file: it chooses where registry '
+                f'credentials are sent, and the file comes with the code it checks; '
+                f'use {MACHINE_KEYS[key]}',
+            )
         check = KEYS.get(key)
         if check is None:
             raise ConfigError(
