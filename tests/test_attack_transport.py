@@ -235,3 +235,24 @@ def test_a_switching_protocols_answer_ends_its_connection() -> None:
         }
     finally:
         server.close()
+
+
+
+@pytest.mark.parametrize(('padding', 'cut'), ((0, 8), (100_000, 16)))
+def test_a_coded_body_whose_stream_ends_early_is_no_answer(padding: int, cut: int) -> None:
+    """A tag answered without a digest header is its body's hash.  A gzip
+    body whose stream stops early (its last ``cut`` bytes not sent,
+    Content-Length agreeing) was taken whole: the manifest without its
+    checksum, or, where the manifest ends in white space, a shorter JSON
+    text, a tag pinned to the digest of a manifest no registry holds.
+    Go's reader (Docker's) says unexpected EOF; so does this one."""
+    whole = gzipped(MANIFEST + b'\n' * padding, 1)
+    registry = ScriptedRegistry(lambda r: (200, {
+        'Content-Encoding': 'gzip', 'Content-Type': INDEX_TYPE,
+    }, whole[:-cut] if r.method == 'GET' else b''))
+    try:
+        for full in (False, True):
+            query = Query(registry.address, 'team/app', '1', full=full)
+            assert ask_all([query], 10)[query] == Failed(f'{registry.address} broke off the manifest')
+    finally:
+        registry.close()
