@@ -604,9 +604,11 @@ class _Layer:
         self.seen = b''
         self.later_member = False
         self.done = False  # after a broken later gzip member: the rest ignored
+        self.fed = False
 
     def feed(self, data: bytes) -> bytes:
         out = []
+        self.fed = self.fed or bool(data)
         while data and not self.done:
             if self.first and not self.gzip:
                 self.seen += data
@@ -635,6 +637,16 @@ class _Layer:
                 self.object = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 self.later_member = True
         return b''.join(out)
+
+    def finish(self) -> None:
+        """At the body's end: zlib.error when a stream was begun and not
+        ended.  What it decoded so far was taken as the whole body (as
+        urllib3 took it): a tag's answer without a digest header is its
+        body's hash, so a manifest cut short in its trailing white space
+        pinned the digest of a text no registry holds.  Go's readers,
+        Docker's, say unexpected EOF."""
+        if self.fed and not self.done and not self.object.eof:
+            raise zlib.error('the coded body ends before its stream does')
 
 
 def decoders(content_encoding: str, limit: int) -> list[_Layer]:
@@ -942,6 +954,8 @@ class Answer:
                     deadline.remaining()
             if self.response.length:  # read1 does not raise it itself
                 raise http.client.IncompleteRead(b''.join(chunks), self.response.length)
+            for layer in layers:
+                layer.finish()
             whole = True
         finally:
             keep = whole and not self.response.will_close and self.connection.sock is not None
