@@ -821,3 +821,22 @@ def test_fix_pins_a_matrix_row_that_is_the_whole_image(tmp_path: Path) -> None:
         f'golang:1.22@{digest_of("golang:1.22")}]\n  GO: ["1.21"]\n'
         'steps:\n  a:\n    image: ${IMAGE}\n  b:\n    image: golang:$GO\n'
     )
+
+
+def test_the_names_in_a_reference_tag_are_no_images(tmp_path: Path) -> None:
+    """``services: !reference [.t, services]`` takes .t's services: the
+    job name and the key in the tag are no images (they were DP005 and
+    DP001, and fix wrote a digest into the tag, breaking the pipeline)."""
+    text = (
+        '.t:\n  services: [redis:7]\n'
+        'default:\n  services: !reference [.t, services]\n'
+        'job:\n  services: !reference [.t, services]\n  script: x\n'
+        'services: !reference [.t, services]\n'
+    )
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(text)
+    loaded = load(str(path))
+    assert [(ref.source, ref.image) for ref in loaded.refs] == [('.t.services[0]', 'redis:7')]
+    pins, left, errors, changed = fix_files([str(path)], knows_everything)
+    assert (len(pins), left, errors, changed) == (1, [], [], True)
+    assert path.read_text() == text.replace('redis:7', f'redis:7@{digest_of("redis:7")}')
