@@ -577,7 +577,11 @@ def _gitlab_job(job: YamlMapping, path: str) -> Iterator[Found]:
     if image is not None:
         yield from _image(image[0], image[1], f'{path}image')
     services = get(job, 'services')
-    if services is not None and isinstance(services[0], YamlSequence):
+    # (a ``!reference`` tag names a job and keys: what it takes is found
+    # where that is written)
+    if services is not None and isinstance(services[0], YamlSequence) and (
+        services[0].tag != '!reference'
+    ):
         for i, service in enumerate(services[0].items):
             yield from _image(service, services[1], f'{path}services[{i}]')
 
