@@ -1745,3 +1745,18 @@ def test_compose_images_another_file_given_builds_grow_linearly(tmp_path: Path) 
         ratios.append(seconds(large, runs=2) / seconds(small))
     print(f'[growth] Compose images another file given builds: 250 KB / 25 KB = {min(ratios):.1f}')
     assert min(ratios) <= 15
+
+
+def test_gitlab_reference_tags_of_reference_tags_are_resolved_once(tmp_path: Path) -> None:
+    """Hidden jobs whose services are 80 ``!reference`` tags to the one
+    before, five deep: flattened as written, 80**4 services (41 million:
+    a 9 KB file hung, its memory growing).  Each tag's value is resolved
+    once, and a service reached twice is one."""
+    levels = b'.l0:\n  services: [a:1]\n' + b''.join(
+        b'.l%d:\n  services: [%s]\n' % (i, b', '.join([b'!reference [.l%d, services]' % (i - 1)] * 80))
+        for i in range(1, 5)
+    )
+    write(tmp_path / '.gitlab-ci.yml', levels + b'job:\n  services: [!reference [.l4, services]]\n')
+    result = run('lint', '.gitlab-ci.yml', cwd=tmp_path, memory=400 * MiB)
+    assert (result.returncode, result.stderr) == (1, 'summary: 1 finding (DP001 1) in 1 file\n')
+    assert result.stdout.startswith(".gitlab-ci.yml:2:14: DP001 'a:1' is not pinned")
