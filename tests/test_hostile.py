@@ -1760,3 +1760,24 @@ def test_gitlab_reference_tags_of_reference_tags_are_resolved_once(tmp_path: Pat
     result = run('lint', '.gitlab-ci.yml', cwd=tmp_path, memory=400 * MiB)
     assert (result.returncode, result.stderr) == (1, 'summary: 1 finding (DP001 1) in 1 file\n')
     assert result.stdout.startswith(".gitlab-ci.yml:2:14: DP001 'a:1' is not pinned")
+
+
+def test_gitlab_reference_tags_flattening_past_a_million_values_are_an_error(tmp_path: Path) -> None:
+    """1,500 hidden jobs whose services are a tag naming .base's 1,500
+    services and one more, and a job whose services are tags naming each
+    of them: 2.25 million values flattened (a 500 KB file of 5,000 of
+    them took 10 s, 8 MiB hours).  Past a million, the file is an error,
+    said in one line, at once."""
+    n = 1500
+    write(tmp_path / '.gitlab-ci.yml', (
+        '.base:\n  services: [' + ', '.join(f's{i}:1' for i in range(n)) + ']\n'
+        + ''.join(f'.a{i}:\n  services: [!reference [.base, services], c{i}:1]\n' for i in range(n))
+        + 'job:\n  services: [' + ', '.join(f'!reference [.a{i}, services]' for i in range(n)) + ']\n'
+    ).encode())
+    start = time.monotonic()
+    result = run('lint', '.gitlab-ci.yml', cwd=tmp_path)
+    assert one_error_line(result) == (
+        '.gitlab-ci.yml: error: !reference: the tags flatten more than 1,000,000 values '
+        'into lists'
+    )
+    assert time.monotonic() - start < 10
