@@ -21,6 +21,7 @@ from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import NotOfKind
 from digestpin_hooks.read.yaml_nodes import Scalar
+from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
 
@@ -103,6 +104,10 @@ _GITLAB_GLOBAL = frozenset((
 # GitLab's own limits: extends 11 levels deep, !reference 10
 _MAX_EXTENDS = 11
 _MAX_REFERENCE = 10
+# how many values the ``!reference`` tags of a pipeline may flatten into
+# lists: tags naming lists that each hold one large list grow as their
+# product (n lists of one of n values: n**2), far past any pipeline's
+_MAX_FLATTENED = 1_000_000
 # the keys of a job that say which images it pulls, and with what values
 # (a ``trigger:`` job starts another pipeline and runs no container)
 _GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends', 'trigger')
@@ -213,6 +218,9 @@ class _GitlabPipeline:
         # template share its) or ``!reference``: (what they were read from,
         # name -> value, name -> place)
         self._own: dict[object, tuple[Plain, _Variables, dict[str, int]]] = {}
+        # (id of a value, depth) -> (it, kept alive for its id; resolved)
+        self._resolved: dict[tuple[int, int], tuple[Plain, Plain]] = {}
+        self._flattened = 0  # values the tags flattened into lists so far
 
     def jobs(self) -> list[str]:
         return [
@@ -241,7 +249,19 @@ class _GitlabPipeline:
         return result
 
     def resolved(self, value: Plain, depth: int = 0) -> Plain:
-        """``value`` with its ``!reference`` tags replaced by what they name."""
+        """``value`` with its ``!reference`` tags replaced by what they
+        name; each value once at each depth (the same object for every
+        tag that names it), and a list without a value it holds already:
+        lists of tags naming lists of tags, 80 a level, flattened to 80**4
+        values (a 9 KB file hung), and the images are the same."""
+        if isinstance(value, Scalar) or value is None:
+            return value
+        key = (id(value), depth)
+        if key not in self._resolved:
+            self._resolved[key] = (value, self._resolve(value, depth))
+        return self._resolved[key][1]
+
+    def _resolve(self, value: Plain, depth: int) -> Plain:
         if isinstance(value, _Reference):
             if depth >= _MAX_REFERENCE or not value.path:
                 return None
@@ -252,12 +272,22 @@ class _GitlabPipeline:
             return self.resolved(target, depth + 1)
         if isinstance(value, list):
             out: list[Plain] = []
+            held: set[int] = set()
             for item in value:
                 item_resolved = self.resolved(item, depth + 1)
-                if isinstance(item, _Reference) and isinstance(item_resolved, list):
-                    out.extend(item_resolved)  # GitLab flattens it in a list
-                else:
-                    out.append(item_resolved)
+                flattened = isinstance(item, _Reference) and isinstance(item_resolved, list)
+                # (GitLab flattens a tag's list in a list)
+                if flattened:
+                    self._flattened += len(item_resolved)
+                    if self._flattened > _MAX_FLATTENED:
+                        raise YamlError(
+                            f'!reference: the tags flatten more than {_MAX_FLATTENED:,} '
+                            'values into lists',
+                        )
+                for one in (item_resolved if flattened else [item_resolved]):
+                    if id(one) not in held:
+                        held.add(id(one))
+                        out.append(one)
             return out
         if isinstance(value, dict):
             return {k: self.resolved(v, depth + 1) for k, v in value.items()}
