@@ -976,6 +976,25 @@ GROWTH = {
     'GitLab jobs each setting one of many variables a top one naming itself is made of': (
         '.gitlab-ci.yml', lambda n: _gitlab_fan(n, b'$A%d', b'x%d', b'"$A%d"', first=b'$A0'),
     ),
+    # a job extending one template of many variables again and again: it
+    # is merged in once, where it is last named (each time, its variables
+    # were merged again: 78 s for 500 KB)
+    'GitLab job extending one template of many variables again and again': (
+        '.gitlab-ci.yml',
+        lambda n: b'.t:\n  variables:\n' + b''.join(
+            b'    V%d: x\n' % i for i in range(n // 2048)
+        ) + b'job:\n  extends: [' + b', '.join([b'.t'] * (n // 8)) + b']\n  image: a:$V0\n',
+    ),
+    # ... or as many templates of a variable each: the variables merged
+    # so far are not copied for each template (n templates cost n**2)
+    'GitLab job extending many templates of a variable each': (
+        '.gitlab-ci.yml',
+        lambda n: b''.join(
+            b'.t%d:\n  variables: {V%d: x}\n' % (i, i) for i in range(n // 40)
+        ) + b'job:\n  extends: [' + b', '.join(
+            b'.t%d' % i for i in range(n // 40)
+        ) + b']\n  image: a:$V0\n',
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',
