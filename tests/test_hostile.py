@@ -1800,3 +1800,31 @@ def test_gitlab_reference_tags_flattening_past_a_million_values_are_an_error(tmp
         'into lists'
     )
     assert time.monotonic() - start < 10
+
+
+def _aliases_of_aliases(indent: str) -> bytes:
+    """Lists of 13 aliases of the list before, five deep: 400 bytes that
+    expand to 400,000 nodes, within the parser's budget of a million."""
+    return (f'{indent}l0: &l0 [x]\n' + ''.join(
+        f'{indent}l{i}: &l{i} [' + ', '.join([f'*l{i - 1}'] * 13) + ']\n' for i in range(1, 6)
+    )).encode()
+
+
+@pytest.mark.parametrize(('name', 'data'), (
+    # GitLab's variables (and jobs' keys) were copied as a tree: 2.3 s a file
+    ('.gitlab-ci.yml', b'variables:\n' + _aliases_of_aliases('  ') + b'job:\n  image: a:1\n'),
+    # Bitbucket's steps were looked for in every copy: 0.7 s a file
+    ('bitbucket-pipelines.yml', b'pipelines:\n  custom:\n' + _aliases_of_aliases('    ')
+     + b'    x:\n      - step: {image: a:1}\n'),
+))
+def test_ci_files_of_aliases_of_aliases_cost_their_nodes_not_their_expansion(
+        tmp_path: Path, name: str, data: bytes,
+) -> None:
+    """40 folders each holding one such file (16 KB in all): each node is
+    read once however many aliases use it, as a manifest's are."""
+    for i in range(40):
+        write(tmp_path / f'p{i}' / name, data)
+    start = time.monotonic()
+    result = run('lint', '.', cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, 'summary: 40 findings (DP001 40) in 40 files\n')
+    assert time.monotonic() - start < 8
