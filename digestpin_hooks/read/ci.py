@@ -136,20 +136,33 @@ if TYPE_CHECKING:
     _Use = tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...], frozenset[str], int]
 
 
-def _plain(node: Node, depth: int = 0) -> Plain:
+def _plain(node: Node, depth: int = 0, made: dict[tuple[int, int], Plain] | None = None) -> Plain:
     """A node as dicts and lists (``<<`` merges applied), its scalars kept
-    as the nodes they are, so that an image is found where it is written."""
+    as the nodes they are, so that an image is found where it is written.
+    A node is made plain once at each depth (``made``, by its id): the
+    aliases that use it share what it is made (each was a copy: lists of
+    aliases of lists of aliases, 400 bytes, made 400,000 values)."""
     if depth > 64:
         return None
     if isinstance(node, Scalar):
         return node
+    if made is None:
+        made = {}
+    at = (id(node), depth)
+    if at in made:
+        return made[at]
+    result: Plain
     if isinstance(node, YamlSequence):
         if node.tag == '!reference':
-            return _Reference(tuple(
+            result = _Reference(tuple(
                 item.value for item in node.items if isinstance(item, Scalar)
             ))
-        return [_plain(item, depth + 1) for item in node.items]
-    return {key: _plain(value, depth + 1) for key, value, _ in items(node)}
+        else:
+            result = [_plain(item, depth + 1, made) for item in node.items]
+    else:
+        result = {key: _plain(value, depth + 1, made) for key, value, _ in items(node)}
+    made[at] = result
+    return result
 
 
 def _merged(base: Plain, over: Plain) -> Plain:
@@ -220,15 +233,16 @@ class _GitlabPipeline:
 
     def __init__(self, layers: list[list[Node | None]]) -> None:
         self.top: dict[str, Plain] = {}
+        made: dict[tuple[int, int], Plain] = {}  # _plain's, for the whole pipeline
         for documents in layers:
             for top in _mappings(documents):
                 layer = {}
                 for key, value, _ in items(top):
                     if key in ('variables', 'default', 'image', 'services', 'inherit'):
-                        layer[key] = _plain(value)
+                        layer[key] = _plain(value, 0, made)
                     elif key not in _GITLAB_GLOBAL and isinstance(value, YamlMapping):
                         layer[key] = {
-                            k: _plain(v) for k, v, _ in items(value)
+                            k: _plain(v, 0, made) for k, v, _ in items(value)
                             if k in _GITLAB_JOB_KEYS
                         }
                     else:
@@ -677,8 +691,12 @@ def _bitbucket_steps(node: Node, path: str) -> Iterator[Found]:
     """Every ``step:`` at any depth under the pipelines (in ``parallel``,
     ``stage`` and named pipelines alike), and its image."""
     todo: list[tuple[Node, str]] = [(node, path)]
+    seen: set[int] = set()  # a node aliases use is looked in once
     while todo:
         here, here_path = todo.pop()
+        if id(here) in seen:
+            continue
+        seen.add(id(here))
         if isinstance(here, YamlSequence):
             todo.extend(
                 (item, f'{here_path}[{i}]') for i, item in reversed(list(enumerate(here.items)))
