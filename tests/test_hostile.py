@@ -995,6 +995,21 @@ GROWTH = {
             b'.t%d' % i for i in range(n // 40)
         ) + b']\n  image: a:$V0\n',
     ),
+    # a Woodpecker matrix of many axes of one value each: its rows made
+    # once (each axis copied every row made so far: 4 s for 500 KB)
+    'Woodpecker matrix of many axes of one value each': (
+        '.woodpecker.yml',
+        lambda n: b'matrix:\n' + b''.join(b'  A%d: [x]\n' % i for i in range(n // 12))
+        + b'steps:\n  a:\n    image: a:$A1\n',
+    ),
+    # ... and many steps reading a row of many variables: each use holds
+    # the values its image names (each held and copied the whole row: 107 s)
+    'Woodpecker steps reading a matrix row of many variables': (
+        '.woodpecker.yml',
+        lambda n: b'matrix:\n  include:\n    - {' + b', '.join(
+            b'A%d: x' % i for i in range(n // 20)
+        ) + b'}\nsteps:\n' + b''.join(b'  s%d:\n    image: a:$A1\n' % i for i in range(n // 80)),
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',
