@@ -810,31 +810,41 @@ def _matrix(top: YamlMapping) -> list[tuple[tuple[str, str, Scalar], ...]]:
                     if isinstance(value, Scalar)
                 ))
         return rows
-    rows = [()]
+    # the axes crossed until they make more than MAX_MATRIX_ROWS rows,
+    # crossed once (each axis copied every row made so far: many axes of
+    # one value cost the square of their number)
+    axes: list[list[tuple[str, str, Scalar]]] = []
+    count = 1
     for name, axis, _ in items(matrix[0]):
         if not isinstance(axis, YamlSequence):
             continue
-        values = [v for v in axis.items if isinstance(v, Scalar)]
-        rows = [(*row, (name, v.value, v)) for row in rows for v in values]
-        if len(rows) > MAX_MATRIX_ROWS:
-            return rows[:MAX_MATRIX_ROWS]
-    return rows if rows != [()] else []
+        axes.append([(name, v.value, v) for v in axis.items if isinstance(v, Scalar)])
+        count *= len(axes[-1])
+        if count > MAX_MATRIX_ROWS:
+            break
+    import itertools
+    return list(itertools.islice(itertools.product(*axes), MAX_MATRIX_ROWS)) if axes else []
 
 
-def _rows(found: Found, rows: list[tuple[tuple[str, str, Scalar], ...]]) -> Iterator[Found]:
+def _rows(
+        found: Found, rows: list[tuple[tuple[str, str, Scalar], ...]],
+        places: list[dict[str, int]],
+) -> Iterator[Found]:
     """One use of an image per matrix row it names a variable of, reported
     at the row's value (the first the image names); a pin is written there
-    when the image is that value whole."""
+    when the image is that value whole.  Its env holds the row's values
+    the image names (``places``: each row's names -> their place in it),
+    not the whole row: each use held and copied all of a long row."""
     names = set(_names(found.node.value))
+    whole = _whole_variable(found.node.value)
     used = False
-    for row in rows:
-        named = [(name, value, scalar) for name, value, scalar in row if name in names]
+    for row, place in zip(rows, places):
+        named = [row[i] for i in sorted(place[name] for name in names if name in place)]
         if not named:
             continue
         used = True
-        whole = _whole_variable(found.node.value)
         yield found.replace(
-            env=tuple((name, value) for name, value, _ in row), at=named[0][2],
+            env=tuple((name, value) for name, value, _ in named), at=named[0][2],
             value_of=named[0][2] if whole == named[0][0] else None,
         )
     if not used:
@@ -844,6 +854,7 @@ def _rows(found: Found, rows: list[tuple[tuple[str, str, Scalar], ...]]) -> Iter
 def drone(documents: list[Node | None]) -> Iterator[Found]:
     for top in _require(documents, 'Drone or Woodpecker'):
         rows = _matrix(top)
+        places = [{name: i for i, (name, _, _) in enumerate(row)} for row in rows]
         for section in ('steps', 'services', 'pipeline', 'clone'):
             entries = get(top, section)
             if entries is None:
@@ -860,7 +871,7 @@ def drone(documents: list[Node | None]) -> Iterator[Found]:
                 if image is not None and isinstance(image[0], Scalar):
                     found = Found(f'{section}{suffix}.image', image[0], image[1])
                     if rows and '$' in image[0].value:
-                        yield from _rows(found, rows)
+                        yield from _rows(found, rows, places)
                     else:
                         yield found
 
