@@ -130,6 +130,9 @@ if TYPE_CHECKING:
     _Variables = dict[str, tuple[Scalar, bool]]
     # which top variables a job takes: all (True), none (False), those named
     _Inherited = bool | frozenset[str]
+    # the scalars an image: or services: value writes images in, each with
+    # its own key when it has one (``name:``)
+    _Written = list[tuple[Scalar, Scalar | None]]
     # what a use of a value reads: the values it names, expanded (as
     # Found.env), the scalars of this file its expansion read (Found.reads),
     # the names it read, and which values they had (Found.expansion)
@@ -258,6 +261,8 @@ class _GitlabPipeline:
         # (id of a value, depth) -> (it, kept alive for its id; resolved)
         self._resolved: dict[tuple[int, int], tuple[Plain, Plain]] = {}
         self._flattened = 0  # values the tags flattened into lists so far
+        # (key, id of a resolved value) -> (it, kept alive; its image scalars)
+        self._scalars: dict[tuple[str, int], tuple[Plain, list[Scalar]]] = {}
 
     def jobs(self) -> list[str]:
         return [
@@ -353,7 +358,11 @@ class _GitlabPipeline:
                     self._default_images[key] = _image_scalars(key, self.default(key))
                 found.append((self._default_images[key], key))
             else:
-                found.append((_image_scalars(key, value), ''))
+                # (once for every job whose value is the same: an alias's)
+                at = (key, id(value))
+                if at not in self._scalars:
+                    self._scalars[at] = (value, _image_scalars(key, value))
+                found.append((self._scalars[at][1], ''))
         return found
 
     def top_variables(self) -> _Variables:
@@ -362,14 +371,20 @@ class _GitlabPipeline:
             self._globals.append(_values(self.resolved(self.top.get('variables'))))
         return self._globals[0]
 
+    def own_key(self, job: Plain) -> object:
+        """What tells a job's own ``variables:`` from another's: jobs with
+        the same key have the same."""
+        written = job.get('variables')
+        if isinstance(written, _Reference):
+            return written.path  # (each job's tag is its own node)
+        return id(written)
+
     def own_variables(self, job: Plain) -> tuple[_Variables, dict[str, int]]:
         """A job's own ``variables:`` (name -> value, name -> place), once
         for every job that has the same: each copied them before."""
-        written = job.get('variables')
-        key: object = id(written)
-        if isinstance(written, _Reference):
-            key = written.path  # (each job's tag is its own node)
+        key = self.own_key(job)
         if key not in self._own:
+            written = job.get('variables')
             values = _values(self.resolved(written))
             self._own[key] = (written, values, {name: i for i, name in enumerate(values)})
         _, values, places = self._own[key]
@@ -482,7 +497,14 @@ def gitlab(
     from digestpin_hooks.read.yaml_nodes import written_paths
     mappings = _require(documents, 'GitLab CI')
     written = list(_gitlab_written(mappings))
-    keys = {id(f.node): f.key for _, f in written}
+    # each image's key: the last that writes it (each list once, at the
+    # last entry that holds it)
+    last = {id(scalars): (at, key, scalars) for at, (_, key, scalars) in enumerate(written)}
+    keys = {
+        id(scalar): own_key or key
+        for _, key, scalars in sorted(last.values(), key=lambda entry: entry[0])
+        for scalar, own_key in scalars
+    }
     # the paths of the images written here; in a pipeline of several files,
     # of every node, which tell the variables written here from the others'
     # (read alone, every variable is this file's)
@@ -580,15 +602,18 @@ def gitlab(
             )
 
     defaults_alone: set[str] = set()
+    # (the images' list, the job's own variables, what it inherits) of the
+    # uses made: a job with the same is used the same (jobs sharing one
+    # services list by an alias each went through all of it)
+    made: set[tuple[int, object, _Inherited]] = set()
     for name in pipeline.jobs():
         if name.startswith('.'):
             continue  # a hidden job is never run: only what uses it is
         job = pipeline.job(name)
         if job.get('trigger') is not None:
             continue  # a bridge to another pipeline: GitLab gives it no image
-        alone = not pipeline.own_variables(job)[0] and _inherited(
-            pipeline.resolved(job.get('inherit')), 'variables',
-        ) is True
+        inherited = _inherited(pipeline.resolved(job.get('inherit')), 'variables')
+        alone = not pipeline.own_variables(job)[0] and inherited is True
         for scalars, default in pipeline.images(job):
             if default and alone:
                 # the default's images with the top variables: once for
@@ -596,13 +621,32 @@ def gitlab(
                 if default in defaults_alone:
                     continue
                 defaults_alone.add(default)
+            # (the lists are the pipeline's, alive while it is)
+            mark = (id(scalars), pipeline.own_key(job), inherited)
+            if mark in made:
+                continue
+            made.add(mark)
             used.update(id(s) for s in scalars)
             yield from uses(job, scalars)
-    # what no job uses, with the values where it is written
-    for job_name, found in written:
-        if id(found.node) not in used:
-            own = pipeline.job(job_name) if job_name else None
-            yield from uses(own if own else None, [found.node])
+    # what no job uses, with the values where it is written (once for
+    # every job with the same list and values)
+    unused: dict[int, list[Scalar]] = {}  # id of a written list -> what no job uses of it
+    left: set[tuple[int, object, _Inherited]] = set()
+    for job_name, _, images in written:
+        if id(images) not in unused:
+            unused[id(images)] = [s for s, _ in images if id(s) not in used]
+        if not unused[id(images)]:
+            continue
+        own = pipeline.job(job_name) if job_name else None
+        own = own if own else None
+        mark = (id(images), None, True) if own is None else (
+            id(images), pipeline.own_key(own),
+            _inherited(pipeline.resolved(own.get('inherit')), 'variables'),
+        )
+        if mark in left:
+            continue
+        left.add(mark)
+        yield from uses(own, unused[id(images)])
 
 
 def _closure(
@@ -628,34 +672,53 @@ def _closure(
     return out, True
 
 
-def _gitlab_written(mappings: list[YamlMapping]) -> Iterator[tuple[str, Found]]:
-    """Where images are written, with the job ('' for none): ``image`` and
-    ``services`` at the top, in ``default:`` and in every job, hidden jobs
-    included."""
+def _gitlab_written(mappings: list[YamlMapping]) -> Iterator[tuple[str, Scalar, _Written]]:
+    """Where images are written, with the job ('' for none) and the key:
+    ``image`` and ``services`` at the top, in ``default:`` and in every
+    job, hidden jobs included.  The scalars of one node are one list,
+    however many jobs use it by an alias (each job's were found again)."""
+    lists: dict[int, tuple[Node, _Written]] = {}  # id of a node -> (it; its scalars)
+
+    def of_job(job: YamlMapping) -> Iterator[tuple[Scalar, _Written]]:
+        for name in ('image', 'services'):
+            entry = get(job, name)
+            if entry is None:
+                continue
+            node, key = entry
+            if id(node) not in lists:
+                lists[id(node)] = (node, _written_images(name, node))
+            yield key, lists[id(node)][1]
+
     for top in mappings:
-        yield from (('', f) for f in _gitlab_job(top, ''))
+        yield from (('', *entry) for entry in of_job(top))
         default = get(top, 'default')
         if default is not None and isinstance(default[0], YamlMapping):
-            yield from (('', f) for f in _gitlab_job(default[0], 'default.'))
+            yield from (('', *entry) for entry in of_job(default[0]))
         for key, value, _ in items(top):
             if key in _GITLAB_GLOBAL:
                 continue
             if isinstance(value, YamlMapping):
-                yield from ((key, f) for f in _gitlab_job(value, f'{key}.'))
+                yield from ((key, *entry) for entry in of_job(value))
 
 
-def _gitlab_job(job: YamlMapping, path: str) -> Iterator[Found]:
-    image = get(job, 'image')
-    if image is not None:
-        yield from _image(image[0], image[1], f'{path}image')
-    services = get(job, 'services')
+def _written_images(name: str, node: Node) -> _Written:
+    """The scalars an ``image:`` or ``services:`` value writes images in."""
+    if name == 'image':
+        return [held for held in (_image_node(node),) if held is not None]
     # (a ``!reference`` tag names a job and keys: what it takes is found
     # where that is written)
-    if services is not None and isinstance(services[0], YamlSequence) and (
-        services[0].tag != '!reference'
-    ):
-        for i, service in enumerate(services[0].items):
-            yield from _image(service, services[1], f'{path}services[{i}]')
+    if not isinstance(node, YamlSequence) or node.tag == '!reference':
+        return []
+    return [held for service in node.items if (held := _image_node(service)) is not None]
+
+
+def _image_node(node: Node) -> tuple[Scalar, Scalar | None] | None:
+    """The scalar of ``image: name`` or ``image: {name: name, …}``, as
+    ``_image`` finds it, with its key when it has its own (``name:``)."""
+    if isinstance(node, YamlMapping):
+        name = get(node, 'name')
+        return (name[0], name[1]) if name is not None and isinstance(name[0], Scalar) else None
+    return (node, None) if isinstance(node, Scalar) else None
 
 
 MAX_INCLUDES = 150  # GitLab's own limit of included files per pipeline
