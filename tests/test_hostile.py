@@ -1010,6 +1010,25 @@ GROWTH = {
             b'A%d: x' % i for i in range(n // 20)
         ) + b'}\nsteps:\n' + b''.join(b'  s%d:\n    image: a:$A1\n' % i for i in range(n // 80)),
     ),
+    # jobs of a variable of their own that their images do not read, each
+    # taking a template's (or the default's) many services: used once for
+    # them all, as for jobs of no variables (each went through them all)
+    'GitLab jobs of a variable each extending a template of many services': (
+        '.gitlab-ci.yml',
+        lambda n: b'.t:\n  services: [' + b', '.join(
+            b's%d:1' % i for i in range(n // 512)
+        ) + b']\n' + b''.join(
+            b'j%d:\n  extends: .t\n  variables: {W: y}\n' % i for i in range(n // 64)
+        ),
+    ),
+    'GitLab jobs of a variable each under many default services': (
+        '.gitlab-ci.yml',
+        lambda n: b'default:\n  services: [' + b', '.join(
+            b's%d:1' % i for i in range(n // 512)
+        ) + b']\n' + b''.join(
+            b'j%d:\n  script: x\n  variables: {W: y}\n' % i for i in range(n // 64)
+        ),
+    ),
     # every document is read and a build reset across them looked for
     'Compose documents, each resetting the build of the one before': (
         'compose.yaml',
