@@ -113,6 +113,8 @@ _MAX_FLATTENED = 1_000_000
 _GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends', 'trigger')
 # Found.expansion of the uses past it: one reference for them all
 _PAST_BUDGET = -1
+# the own variables of a job whose images read none of them (Found marks)
+_NONE_READ = 'none read'
 # not expanded yet (None: past the budget)
 _UNKNOWN: dict[str, str] = {}
 
@@ -558,6 +560,35 @@ def gitlab(
             expansions.setdefault(every, len(expansions) + 1),
         )
 
+    def top_use(direct: frozenset[str], inherited: _Inherited) -> _Use:
+        """What a value of the ``direct`` names makes of the top variables
+        a job takes (``inherited``), once for every job that takes them."""
+        known = shared.get((direct, inherited))
+        if known is None:
+            def taken(name: str) -> tuple[Scalar, bool] | None:
+                return top[name] if name in top and _takes(inherited, name) else None
+
+            def order(name: str) -> tuple[int, int]:
+                # (a name not taken has no value here: its place is none)
+                return (0, position[name]) if taken(name) is not None else (1, 0)
+            known = shared[direct, inherited] = use(direct, taken, order)
+        return known
+
+    # the names the images of a list read, by the list and what the job
+    # takes: a job whose own variables are none of them uses the list as a
+    # job without any (jobs of a variable of their own each went through a
+    # template's many services)
+    read_by: dict[tuple[int, _Inherited], frozenset[str]] = {}
+
+    def reads_of(scalars: list[Scalar], inherited: _Inherited) -> frozenset[str]:
+        at = (id(scalars), inherited)
+        if at not in read_by:
+            read_by[at] = frozenset().union(*(
+                top_use(frozenset(_names(s.value)), inherited)[2]
+                for s in scalars if id(s) in keys
+            ))
+        return read_by[at]
+
     def uses(job: Plain | None, scalars: list[Scalar]) -> Iterator[Found]:
         inherit = pipeline.resolved(job.get('inherit')) if job is not None else None
         own, own_position = pipeline.own_variables(job) if job is not None else ({}, {})
@@ -578,9 +609,7 @@ def gitlab(
             if id(scalar) not in keys:
                 continue  # written in another file of the pipeline
             direct = frozenset(_names(scalar.value))
-            known = shared.get((direct, inherited))
-            if known is None:
-                known = shared[direct, inherited] = use(direct, taken, order)
+            known = top_use(direct, inherited)
             if not own.keys().isdisjoint(known[2]):
                 known = use(direct, value, order)  # the job sets one it reads
             here, reads, _, expansion = known
@@ -613,7 +642,8 @@ def gitlab(
         if job.get('trigger') is not None:
             continue  # a bridge to another pipeline: GitLab gives it no image
         inherited = _inherited(pipeline.resolved(job.get('inherit')), 'variables')
-        alone = not pipeline.own_variables(job)[0] and inherited is True
+        own_values = pipeline.own_variables(job)[0]
+        alone = not own_values and inherited is True
         for scalars, default in pipeline.images(job):
             if default and alone:
                 # the default's images with the top variables: once for
@@ -622,7 +652,10 @@ def gitlab(
                     continue
                 defaults_alone.add(default)
             # (the lists are the pipeline's, alive while it is)
-            mark = (id(scalars), pipeline.own_key(job), inherited)
+            own_key = pipeline.own_key(job)
+            if not own_values or own_values.keys().isdisjoint(reads_of(scalars, inherited)):
+                own_key = _NONE_READ
+            mark = (id(scalars), own_key, inherited)
             if mark in made:
                 continue
             made.add(mark)
