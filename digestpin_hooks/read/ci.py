@@ -834,14 +834,16 @@ def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
 
 
 def _circleci_config(top: YamlMapping, prefix: str) -> Iterator[Found]:
+    seen: set[int] = set()  # a docker: list aliases share is read once
     for section in ('jobs', 'executors'):
         entries = get(top, section)
         if entries is None or not isinstance(entries[0], YamlMapping):
             continue
         for name, entry, _ in items(entries[0]):
             docker = get(entry, 'docker')
-            if docker is None or not isinstance(docker[0], YamlSequence):
+            if docker is None or not isinstance(docker[0], YamlSequence) or id(docker[0]) in seen:
                 continue
+            seen.add(id(docker[0]))
             for i, container in enumerate(docker[0].items):
                 image = get(container, 'image')
                 if image is not None and isinstance(image[0], Scalar):
