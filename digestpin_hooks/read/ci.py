@@ -113,6 +113,11 @@ _MAX_FLATTENED = 1_000_000
 _GITLAB_JOB_KEYS = ('image', 'services', 'variables', 'inherit', 'extends', 'trigger')
 # Found.expansion of the uses past it: one reference for them all
 _PAST_BUDGET = -1
+# how many uses with different values a file's images may have besides
+# one each: a template's services each used with the value each of its
+# jobs gives make the product of their numbers (30 KB made 438,000
+# references), where the largest pipelines make a few thousand
+MAX_USES = 100_000
 # the own variables of a job whose images read none of them (Found marks)
 _NONE_READ = 'none read'
 # not expanded yet (None: past the budget)
@@ -514,6 +519,7 @@ def gitlab(
     pipeline = _GitlabPipeline(layers if layers is not None else [documents])
     used: set[int] = set()
     seen: set[tuple[int, int]] = set()  # (scalar, expansion): its uses so far
+    once: set[int] = set()  # the scalars used so far
     # each distinct set of expanded values a use read, numbered: a use is
     # told from another by its number, its env holds only the values it
     # names (each job held, hashed and copied all a variable made of many
@@ -616,6 +622,13 @@ def gitlab(
             if (id(scalar), expansion) in seen:
                 continue
             seen.add((id(scalar), expansion))
+            if id(scalar) not in once:
+                once.add(id(scalar))
+            elif len(seen) - len(once) > MAX_USES:
+                raise YamlError(
+                    f'its jobs use its images with more than {MAX_USES:,} different '
+                    'sets of values',
+                )
             whole = _whole_variable(scalar.value)
             holder = value(whole) if whole else None
             if expansion == _PAST_BUDGET:
