@@ -1921,3 +1921,56 @@ def test_gitlab_images_used_with_too_many_values_are_an_error(tmp_path: Path) ->
         'different sets of values'
     )
     assert time.monotonic() - start < 8
+
+
+def _under_one_long_key(top: bytes) -> bytes:
+    """``top``, then a list of 11,000 small mappings under one key of
+    100,000 characters (an explicit ``? `` key: 200 KB in all)."""
+    return top + b'? ' + b'k' * 100_000 + b'\n:\n' + b'- {a: 1}\n' * 11_000 + b'x:\n  image: a:1\n'
+
+
+@pytest.mark.parametrize(('name', 'data'), (
+    # each item's key path was made as it was met, each a copy of the
+    # long key: 1.1 GB for 200 KB (a MemoryError under 400 MiB)
+    ('pods.yaml', _under_one_long_key(b'apiVersion: v1\nkind: List\n')),
+    ('chart/values.yaml', _under_one_long_key(b'')),
+))
+def test_values_under_one_long_key_cost_their_nodes_not_copies_of_the_key(
+        tmp_path: Path, name: str, data: bytes,
+) -> None:
+    """A manifest's or Helm values' key paths are put into words only for
+    the images found: the other nodes under a long key cost nothing more."""
+    write(tmp_path / name, data)
+    write(tmp_path / 'chart' / 'Chart.yaml', b'name: c\n')
+    start = time.monotonic()
+    result = run('lint', name, cwd=tmp_path, memory=400 * MiB)
+    assert (result.returncode, result.stderr) == (1, 'summary: 1 finding (DP001 1) in 1 file\n')
+    last_line = data.count(b'\n')  # image: a:1
+    assert result.stdout.startswith(f'{name}:{last_line}:10: DP001 ')
+    assert time.monotonic() - start < 8
+
+
+@pytest.mark.parametrize(('name', 'data', 'found'), (
+    # 550 jobs that are one alias of a job of 550 docker:// steps (20 KB):
+    # each job's steps were read again (0.8 s a file)
+    ('.github/workflows/ci.yml', b'jobs:\n  j0: &j\n    steps:\n' + b'      - uses: docker://a:1\n' * 550
+     + b''.join(b'  j%d: *j\n' % i for i in range(1, 550)), 550),
+    # 370 services that are one alias of a service of 370 volumes of type
+    # image (21 KB): each service's volumes were read again (0.3 s a file)
+    ('compose.yaml', b'services:\n  s0: &s\n    image: a:1\n    volumes:\n'
+     + b'      - {type: image, source: b:1, target: /x}\n' * 370
+     + b''.join(b'  s%d: *s\n' % i for i in range(1, 370)), 371),
+))
+def test_actions_and_compose_files_sharing_one_node_by_an_alias_read_it_once(
+        tmp_path: Path, name: str, data: bytes, found: int,
+) -> None:
+    """A job (a service) used by many aliases is read once, as a manifest's
+    nodes are: ten such files lint in a fraction of what they cost."""
+    for i in range(10):
+        write(tmp_path / f'p{i}' / name, data)
+    start = time.monotonic()
+    result = run('lint', *(f'p{i}/{name}' for i in range(10)), cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        1, f'summary: {found * 10} findings (DP001 {found * 10}) in 10 files\n',
+    )
+    assert time.monotonic() - start < 2.5
