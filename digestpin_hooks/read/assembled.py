@@ -25,6 +25,7 @@ from digestpin_hooks.model import UNTAGGED
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import NotOfKind
+from digestpin_hooks.read.yaml_nodes import path_words
 from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from typing import Sequence
 
     from digestpin_hooks.model import How
+    from digestpin_hooks.read.yaml_nodes import KeyPath
     from digestpin_hooks.read.yaml_nodes import Node
 
     # a scalar -> where its value stands verbatim (None: transformed)
@@ -253,7 +255,7 @@ def kustomize(text: str, documents: list[Node | None], span_of: SpanOf) -> Itera
 
 
 def _helm_image(
-        text: str, span_of: SpanOf, mapping: YamlMapping, path: str,
+        text: str, span_of: SpanOf, mapping: YamlMapping, path: KeyPath,
 ) -> Assembled | None:
     repository_node, registry_node = _value(mapping, 'repository'), _value(mapping, 'registry')
     repository = _text(repository_node)
@@ -284,7 +286,7 @@ def _helm_image(
     if sha_node is not None and _text(sha_node) and digest_node is None:
         edit = None  # the chart's own sha: field: left to the user
     return _assembled(
-        path, mapping, image, has_tag=bool(tag),
+        path_words(path), mapping, image, has_tag=bool(tag),
         digest_field=digest_node if digest else None, edit=edit,
         untagged=NO_TAG_APP_VERSION,
         fields=(repository_node, registry_node, tag_node, digest_node, sha_node),
@@ -311,7 +313,10 @@ def helm(
     its path and key, read like any YAML reference)."""
     seen: set[int] = set()
     for document in documents:
-        todo: list[tuple[Node, str, bool]] = [(document, '', False)] if document else []
+        # each node with its key path, put into words only for an image
+        # found (a path made for each node copied its parent's: a list
+        # under a long key cost the key's length an item)
+        todo: list[tuple[Node, KeyPath, bool]] = [(document, None, False)] if document else []
         while todo:
             node, path, under_image = todo.pop()
             if id(node) in seen:
@@ -319,7 +324,8 @@ def helm(
             seen.add(id(node))
             if isinstance(node, YamlSequence):
                 todo.extend(
-                    (item, f'{path}[{i}]', False) for i, item in reversed(list(enumerate(node.items)))
+                    (item, (path, i), False)
+                    for i, item in zip(range(len(node.items) - 1, -1, -1), reversed(node.items))
                 )
                 continue
             if not isinstance(node, YamlMapping):
@@ -329,18 +335,18 @@ def helm(
                 if found is not None:
                     yield found
                     continue
-            children: list[tuple[Node, str, bool]] = []
+            children: list[tuple[Node, KeyPath, bool]] = []
             for key, value, key_node in items(node):
                 if isinstance(value, Scalar):
                     if _is_image_key(key):
                         is_string = value.style != '' or not _NOT_A_STRING_RE.match(value.value)
                         if _text(value) and is_string and id(value) not in seen:
                             seen.add(id(value))
-                            yield (f'{path}.{key}' if path else key), value, key_node
+                            yield path_words((path, key)), value, key_node
                     else:  # only marked seen when its turn comes: no path
-                        children.append((value, '', False))
+                        children.append((value, None, False))
                     continue
                 if isinstance(value, YamlMapping) and _is_label_map(key):
                     continue
-                children.append((value, f'{path}.{key}' if path else key, _is_image_key(key)))
+                children.append((value, (path, key), _is_image_key(key)))
             todo.extend(reversed(children))

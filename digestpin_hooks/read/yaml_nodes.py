@@ -478,6 +478,30 @@ def written_paths(
     return paths
 
 
+if TYPE_CHECKING:
+    # a key path as a chain of steps, its parent's first: (parent, key or
+    # index), None at a document's top.  A walker hands each child its
+    # parent's chain and one step, and puts a path into words only for what
+    # it reports: a path made for every node copied its parent's for each
+    # child (a list under a long key cost the key's length an item)
+    KeyPath = Union[tuple['KeyPath', Union[str, int]], None]
+
+
+def path_words(path: KeyPath) -> str:
+    """A key path in words: ``a.b[0].c``."""
+    steps: list[str | int] = []
+    while path is not None:
+        path, step = path
+        steps.append(step)
+    words = ''
+    for step in reversed(steps):
+        if isinstance(step, int):
+            words = f'{words}[{step}]'
+        else:
+            words = f'{words}.{step}' if words else step
+    return words
+
+
 def _all_written_paths(documents: list[Node | None]) -> dict[int, str]:
     paths: dict[int, str] = {}
     for document in documents:

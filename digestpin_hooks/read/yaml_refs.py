@@ -41,6 +41,7 @@ from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
 from digestpin_hooks.read.yaml_nodes import NotOfKind
 from digestpin_hooks.read.yaml_nodes import parse_once
+from digestpin_hooks.read.yaml_nodes import path_words
 from digestpin_hooks.read.yaml_nodes import MAX_BYTES
 from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import written_paths
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from typing import Iterator
     from digestpin_hooks.read.assembled import Assembled
     from digestpin_hooks.read.assembled import SpanOf
+    from digestpin_hooks.read.yaml_nodes import KeyPath
     from digestpin_hooks.read.yaml_nodes import Node
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
@@ -888,8 +890,10 @@ def kubernetes(
         )
     seen: set[int] = set()
     for document in documents:
-        todo: list[tuple[Node, str, Scalar | None]] = (
-            [(document, '', None)] if document else []
+        # each node with its key path (put into words only for what is
+        # found: a path made for each node copied its parent's)
+        todo: list[tuple[Node, KeyPath, Scalar | None]] = (
+            [(document, None, None)] if document else []
         )
         while todo:
             node, path, key_node = todo.pop()
@@ -902,17 +906,19 @@ def kubernetes(
                 continue
             if isinstance(node, YamlSequence):
                 todo.extend(
-                    (item, f'{path}[{i}]', None)
-                    for i, item in reversed(list(enumerate(node.items)))
+                    (item, (path, i), None)
+                    for i, item in zip(range(len(node.items) - 1, -1, -1), reversed(node.items))
                 )
                 continue
-            is_object = path == '' or _is_manifest(node)
+            is_object = path is None or _is_manifest(node)
             # an annotation is a string a tool may read (a KRM function's
             # manifest, below), never an image the cluster pulls
-            annotations = path == 'annotations' or path.endswith('.annotations')
-            children = []
+            last = path[1] if path is not None else None
+            annotations = isinstance(last, str) and (
+                last == 'annotations' or last.endswith('.annotations')
+            )
+            children: list[tuple[Node, KeyPath, Scalar | None]] = []
             for key, value, key_node in items(node):
-                here = f'{path}.{key}' if path else key
                 if (key == 'status' and is_object) or key == _LAST_APPLIED:
                     continue  # what the cluster reports; kubectl's copy
                 if key in _LABEL_MAPS and isinstance(value, YamlMapping):
@@ -920,14 +926,14 @@ def kubernetes(
                 if key == 'image' and isinstance(value, Scalar) and not annotations:
                     if id(value) not in seen:
                         seen.add(id(value))
-                        yield here, value, key_node
+                        yield path_words((path, key)), value, key_node
                     continue
-                children.append((value, here, key_node))
+                children.append((value, (path, key), key_node))
             todo.extend(reversed(children))
 
 
 def _held_manifests(
-        text: str, node: Scalar, key: Scalar, path: str, depth: int,
+        text: str, node: Scalar, key: Scalar, key_path: KeyPath, depth: int,
 ) -> Iterator[Assembled]:
     """The references of the manifests a string holds (a YAML document with
     ``apiVersion`` and ``kind``, or a KRM function's annotation), placed in
@@ -958,6 +964,7 @@ def _held_manifests(
             inner.append((item.ref, item.key))
         elif item[1].value and not (item[1].style == '' and item[1].value in _NULLS):
             inner.append((_ref(value, _Found(*item), None), item[2]))
+    path = path_words(key_path) if inner else ''
     for ref, inner_key in inner:
         source = f'{path}.{ref.source}' if path else ref.source
         placed = None
