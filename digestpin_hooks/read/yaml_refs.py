@@ -354,6 +354,7 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
 def compose(
         documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
         merged: Merged | None = None, renamed: frozenset[str] = frozenset(),
+        every_use: bool = False,
 ) -> Iterator[_Found]:
     """The images a Compose file's services pull; an image its service
     builds is not, but for those of ``unbuilt`` (by source), whose build
@@ -365,7 +366,13 @@ def compose(
     service: pulled, it is reported, never written (NAMES_A_BUILD), as
     is a volume of type image whose source is its value (a service that
     extends one with such a volume, and builds, mounts what it builds:
-    pinned, it would mount the registry's image instead)."""
+    pinned, it would mount the registry's image instead).
+
+    A ``volumes:`` list services share by an alias is read once, at its
+    first use (each service's reading found its images again: the square
+    of the file), unless ``every_use``: a caller that keeps some services'
+    uses only needs each's, and a merge of documents pulls each service's
+    own."""
     first = next((d for d in documents if d is not None), None)
     if first is None:
         return
@@ -418,6 +425,7 @@ def compose(
         if renamed and f'services.{name}.image' in renamed:
             built_nodes.add(id(image[0]))
             renamed_values.add(image[0].value)
+    read: set[int] = set()  # the volumes: lists read (by id)
     for at, name, service in named:
         platform = get(service, 'platform')
         platform_value = (
@@ -436,6 +444,10 @@ def compose(
         volumes = get(service, 'volumes')
         if volumes is None or not isinstance(volumes[0], YamlSequence):
             continue
+        if merged is None and not every_use:
+            if id(volumes[0]) in read:
+                continue  # its images are found at its first use
+            read.add(id(volumes[0]))
         for i, volume in enumerate(volumes[0].items):
             kind = _scalar(get(volume, 'type'))
             source = _scalar(get(volume, 'source'))
@@ -1038,13 +1050,19 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
     jobs = get(top, 'jobs')
     runs = get(top, 'runs')
     if jobs is not None and isinstance(jobs[0], YamlMapping):
+        # a job, or its container, services or steps, that aliases share is
+        # read once: its images are reported once, at its first use (each
+        # alias's reading found them again: the square of the file)
+        read: set[int] = set()
         for job_id, job, _ in items(jobs[0]):
-            if not isinstance(job, YamlMapping):
+            if not isinstance(job, YamlMapping) or id(job) in read:
                 continue
+            read.add(id(job))
             # the runner strips docker:// from job and service containers
             # (actions/runner PipelineTemplateConverter): the rest is the image
             container = get(job, 'container')
-            if container is not None:
+            if container is not None and id(container[0]) not in read:
+                read.add(id(container[0]))
                 node, key = container
                 if isinstance(node, YamlMapping):
                     image = _scalar(get(node, 'image'))
@@ -1059,7 +1077,10 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
                         prefix=_docker_prefix(node),
                     )
             services = get(job, 'services')
-            if services is not None and isinstance(services[0], YamlMapping):
+            if services is not None and isinstance(services[0], YamlMapping) and (
+                id(services[0]) not in read
+            ):
+                read.add(id(services[0]))
                 for name, service, _ in items(services[0]):
                     image = _scalar(get(service, 'image'))
                     if image is not None:
@@ -1068,7 +1089,10 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
                             prefix=_docker_prefix(image[0]),
                         )
             steps = get(job, 'steps')
-            if steps is not None and isinstance(steps[0], YamlSequence):
+            if steps is not None and isinstance(steps[0], YamlSequence) and (
+                id(steps[0]) not in read
+            ):
+                read.add(id(steps[0]))
                 for i, step in enumerate(steps[0].items):
                     uses = _scalar(get(step, 'uses'))
                     if uses is not None and uses[0].value.startswith(DOCKER_PREFIX):
@@ -1152,8 +1176,10 @@ def parse_yaml(
     elif pipeline is not None:
         layers = [documents if p == path else d for p, d in pipeline.files]
         found = list(walk(documents, layers))
-    elif unbuilt or renamed or merged is not None:  # (a Compose file)
-        found = list(compose(documents, unbuilt, merged, renamed))
+    elif unbuilt or renamed or merged is not None or services or replaced:  # (a Compose file)
+        found = list(compose(
+            documents, unbuilt, merged, renamed, every_use=bool(services or replaced),
+        ))
     else:
         found = list(walk(documents))
     if services or replaced:
