@@ -730,8 +730,8 @@ def test_a_gitlab_file_no_root_includes_is_read_alone(
     monkeypatch.chdir(repository)
     expected = (
         "ci/other.yml:2:10: DP003 'python:$V' cannot be checked: no default or "
-        'variables: value gives $V a value; give the variable a pinned default '
-        '(${VAR:-image@sha256:...}) or a value in variables:\n'
+        'variables: value gives $V a value; give the variable a pinned value in '
+        'variables: (VAR: image@sha256:...)\n'
     )
     assert main(['--kind', 'gitlab-ci', 'ci/other.yml']) == 0
     assert capsys.readouterr().out == expected
@@ -840,3 +840,54 @@ def test_the_names_in_a_reference_tag_are_no_images(tmp_path: Path) -> None:
     pins, left, errors, changed = fix_files([str(path)], knows_everything)
     assert (len(pins), left, errors, changed) == (1, [], [], True)
     assert path.read_text() == text.replace('redis:7', f'redis:7@{digest_of("redis:7")}')
+
+
+# GitLab images expand as the runner expands them: Go's os.Expand
+# (executors/docker expandImageName -> Variables.ExpandValue), which has
+# no ``${VAR:-default}``: ``${IMG:-alpine:3}`` is one variable named
+# ``IMG:-alpine:3``, which nothing sets, and the runner pulls no image
+@pytest.mark.parametrize(('variables', 'image', 'expected'), (
+    ('', '"${IMG:-alpine:3}"', ('${IMG:-alpine:3}', ('IMG:-alpine:3',), 'not-a-name')),
+    ('IMG: alpine:3', '"${IMG:-alpine:3}"', ('${IMG:-alpine:3}', ('IMG:-alpine:3',), 'not-a-name')),
+    ('V: alpine:3', '"${V-x:1}"', ('${V-x:1}', ('V-x:1',), 'not-a-name')),
+    ('V: alpine:3', '"alpine:3${V:+-slim}"', ('alpine:3${V:+-slim}', ('V:+-slim',), 'not-a-name')),
+    ('', '"$1alpine:3$$$"', ('alpine:3$$', (), 'built-from-variables')),  # a last $ is kept
+    ('', '"${}alpine:3"', ('alpine:3', (), 'built-from-variables')),
+    ('', '"${alpine:3"', ('alpine:3', (), 'built-from-variables')),
+    # variables' own values expand the same way (ExpandWith)
+    ('B: alpine:3\n  A: "${B:-x}"', '"$A"', ('', (), 'built-from-variables')),
+    ('B: x\n  A: "alpine:3${B:+-slim}"', '"$A"', ('alpine:3', (), 'built-from-variables')),
+    ('A: "$$1$2alpine:3"', '"$A"', ('$1alpine:3', (), 'built-from-variables')),
+))
+def test_gitlab_images_expand_as_the_runner_expands_them(
+        tmp_path: Path, variables: str, image: str, expected: tuple[object, ...],
+) -> None:
+    path = tmp_path / '.gitlab-ci.yml'
+    top = f'variables:\n  {variables}\n' if variables else ''
+    path.write_text(f'{top}job:\n  image: {image}\n  services: [{image}]\n  script: x\n')
+    loaded = load(str(path))
+    assert [(ref.image, ref.unresolved, ref.how) for ref in loaded.refs] == [expected] * 2
+
+
+def test_a_gitlab_default_expression_is_dp003_and_fix_leaves_it(tmp_path: Path) -> None:
+    """What lint says of ``${IMG:-alpine:3}`` in a GitLab file, and that
+    fix writes nothing into it; the advice for an unset variable is a
+    pinned value in variables:, never a ``${VAR:-...}`` the runner would
+    read as a variable nobody sets."""
+    path = tmp_path / '.gitlab-ci.yml'
+    text = 'j:\n  image: ${IMG:-alpine:3}\n  script: x\nk:\n  image: python:$W\n  script: x\n'
+    path.write_text(text)
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code, f.message) for f in findings] == [
+        (2, 'DP003',
+         "'${IMG:-alpine:3}' cannot be checked: GitLab reads ${IMG:-alpine:3} as one "
+         "variable named 'IMG:-alpine:3', which has no value (GitLab has no default "
+         'syntax); give the variable a pinned value in variables: (VAR: image@sha256:...)'),
+        (5, 'DP003',
+         "'python:$W' cannot be checked: no default or variables: value gives $W a value; "
+         'give the variable a pinned value in variables: (VAR: image@sha256:...)'),
+    ]
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == text
+

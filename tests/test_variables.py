@@ -60,3 +60,50 @@ def test_interpolation_nesting_is_bounded() -> None:
 def test_a_whole_default_is_where_the_value_stands() -> None:
     assert interpolate('${IMG:-nginx:1}', {}).span == (7, 14)
     assert interpolate('${IMG:-nginx:1}', {'IMG': 'x'}).span is None
+
+
+# Go's os.Expand over the GitLab Runner's Variables.Get (common/spec/
+# variables.go), worked by hand from Go's source: no operators, ``${`` to
+# the first ``}`` one name, the shell's parameters one character
+GO = {'SET': 'v', 'EMPTY': '', '-': 'dash'}
+
+
+@pytest.mark.parametrize(('text', 'value', 'unresolved'), (
+    ('$SET', 'v', ()),
+    ('${SET}', 'v', ()),
+    ('$SET-$UNSET', 'v-', ('UNSET',)),
+    ('${SET:-d}', '', ('SET:-d',)),
+    ('${UNSET:-alpine:3}', '', ('UNSET:-alpine:3',)),
+    ('${SET-d}', '', ('SET-d',)),
+    ('${SET:+alt}', '', ('SET:+alt',)),
+    ('${SET:?must}', '', ('SET:?must',)),
+    ('${UNSET:-${SET}}', '}', ('UNSET:-${SET',)),  # the name ends at the first }
+    ('$$SET', '$SET', ()),  # Get("$") is "$"
+    ('${$}', '$', ()),
+    ('$1a', 'a', ()),  # a digit is a name of one character, always empty
+    ('${1}a', 'a', ()),
+    ('$*$#$@$!$?x', 'x', ()),
+    ('$-', 'dash', ()),  # Get("-") reads the variables
+    ('${}a', 'a', ()),  # bad syntax: ${} eaten
+    ('${alpine:3', 'alpine:3', ()),  # bad syntax: ${ eaten, the rest is text
+    ('a$', 'a$', ()),  # a last $ is kept
+    ('a$.b', 'a$.b', ()),  # no name after it: kept
+    ('$SET_1.x', '.x', ('SET_1',)),
+    ('$é', '$é', ()),  # names are ASCII
+))
+def test_gitlab_expansion_is_go_os_expand(text: str, value: str, unresolved: tuple[str, ...]) -> None:
+    from digestpin_hooks.read.variables import expand_as_gitlab
+    result = expand_as_gitlab(text, GO)
+    assert (result.value, result.unresolved) == (value, unresolved)
+
+
+def test_gitlab_expansion_is_bounded_and_linear() -> None:
+    import time
+    from digestpin_hooks.read.variables import expand_as_gitlab
+    from digestpin_hooks.read.variables import TooLong
+    with pytest.raises(TooLong):
+        expand_as_gitlab('$A' * 2_000, {'A': 'a' * 200})
+    started = time.perf_counter()
+    for text in ('${' * 100_000, '$' * 200_000, '${x' * 60_000 + '}'):
+        expand_as_gitlab(text, {})
+    assert time.perf_counter() - started < 2
