@@ -302,6 +302,13 @@ QUOTED: Final = 'quoted'  # Dockerfile: with quotes, escapes or across lines
 ESCAPED: Final = 'escaped'  # YAML: with escapes or across lines
 FORM_NOT_EDITED: Final = 'form-not-edited'  # an assembled reference fix does not edit
 TOO_LONG: Final = 'too-long'  # GitLab: not expanded, past EXPANSION_BUDGET (DP003)
+# GitLab: ``${IMG:-alpine:3}`` is one variable named ``via`` (IMG:-alpine:3),
+# which nothing sets: the runner has no default syntax (DP003)
+NOT_A_NAME: Final = 'not-a-name'
+# where GitLab's values are set (its Kind's ``variables_from``): its
+# runner has no ``${VAR:-default}``, so the advice for a variable without
+# a value is a pinned value there
+GITLAB_VALUES: Final = 'variables:'
 # how many characters of variables (their text as written, and what their
 # expansion makes) a GitLab image's expansion may read and make: a little
 # more than the longest reference that can be pulled (reference.py's
@@ -317,7 +324,7 @@ if TYPE_CHECKING:
         'at-run-time', 'template-parameter', 'template-value', 'no-new-tag',
         'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
-        'form-not-edited', 'too-long',
+        'form-not-edited', 'too-long', 'not-a-name',
     ]
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it
 # stands in a manifest held in a string that is not a literal block (``|``

@@ -11,6 +11,7 @@ from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import FORM_NOT_EDITED
+from digestpin_hooks.model import GITLAB_VALUES
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
@@ -18,6 +19,7 @@ from digestpin_hooks.model import NO_DEFAULT
 from digestpin_hooks.model import NO_NEW_TAG
 from digestpin_hooks.model import NO_TAG_APP_VERSION
 from digestpin_hooks.model import NO_VALUE
+from digestpin_hooks.model import NOT_A_NAME
 from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
@@ -235,6 +237,9 @@ def _dp003_advice(ref: ImageRef) -> str:
     if ref.how == VARIES_WITH_PLATFORM:
         return 'name each platform\'s image, or pin the index the tag names'
     if ref.source not in _DOCKERFILE_SOURCES:
+        if ref.how == NOT_A_NAME or ref.how == NO_VALUE and ref.values_from == GITLAB_VALUES:
+            # (the runner has no ``${VAR:-default}``: it would pull nothing)
+            return f'give the variable a pinned value in {ref.values_from} (VAR: image@sha256:...)'
         if ref.how == NO_VALUE:
             return (
                 'give the variable a pinned default (${VAR:-image@sha256:...}) '
@@ -456,6 +461,11 @@ def how_words(ref: ImageRef) -> str:
         return f'no default{where} gives {names} a value'
     if how == VALUE_OF:
         return f'the value of ${ref.via}'
+    if how == NOT_A_NAME:
+        return (
+            f'GitLab reads ${{{ref.via}}} as one variable named {ref.via!r}, which has '
+            f'no value (GitLab has no default syntax)'
+        )
     if how == ARG_DEFAULT:
         return f'default of ARG {ref.via} on line {ref.line}, used by {ref.used_by}'
     if how == ARG_DEFAULT_BUILT:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import Record
-from digestpin_hooks.read.variables import interpolate
+from digestpin_hooks.read.variables import expand_as_gitlab
+from digestpin_hooks.read.variables import gitlab_fixed
+from digestpin_hooks.read.variables import go_expansions
+from digestpin_hooks.read.variables import go_name
 from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import MAX_VALUE
 from digestpin_hooks.read.variables import TooLong
@@ -424,10 +427,12 @@ def _values(layer: Plain) -> dict[str, tuple[Scalar, bool]]:
 
 
 def _expanded(values: dict[str, tuple[Scalar, bool]]) -> dict[str, str]:
-    """The variables' values as the runner expands them: recursively,
-    ``$$`` a literal ``$``, a value with ``expand: false`` as written; a
-    value that names a variable nobody sets (or a cycle) is left out, so
-    an image made of it is DP003."""
+    """The variables' values as the runner expands them (Go's os.Expand,
+    no ``${VAR:-default}``): recursively, ``$$`` a literal ``$``, a value
+    with ``expand: false`` as written; a value that names a variable
+    nobody sets (or a cycle) is left out, so an image made of it is DP003,
+    but a name no variable outside this file can have (``IMG:-x``) is
+    empty, as the runner reads it."""
     return _expanded_within(values, None) or {}
 
 
@@ -447,15 +452,20 @@ def _expanded_within(
         scalar, expand = values[name]
         result: str | None = scalar.value
         if expand and '$' in scalar.value:
-            names = _names(scalar.value)
+            names = _gitlab_names(scalar.value)
             env = {}
             for other in names:
                 if other in values:
                     inner = value_of(other, (*trail, name))
                     if inner is not None:
                         env[other] = inner
+                elif not go_name(other):
+                    # (``IMG:-x`` of ``${IMG:-x}``: no variable GitLab sets
+                    # outside this file has such a name, and the runner
+                    # reads it as empty)
+                    env[other] = ''
             try:
-                interpolated = interpolate(scalar.value, env, left[0])
+                interpolated = expand_as_gitlab(scalar.value, env, left[0])
                 result = None if interpolated.unresolved else interpolated.value
             except TooLong:
                 if budget is not None:
@@ -484,6 +494,26 @@ def _expanded_within(
 def _names(value: str) -> list[str]:
     import re
     return re.findall(r'\$\{?([A-Za-z_][A-Za-z0-9_]*)', value)
+
+
+def _gitlab_names(value: str) -> list[str]:
+    """The variables a GitLab value names, as the runner's os.Expand finds
+    them (``${IMG:-x}`` names ``IMG:-x``), but those it answers itself
+    (``$$``, ``$1``)."""
+    return [
+        name for _, _, name in go_expansions(value) if name and gitlab_fixed(name) is None
+    ]
+
+
+def _gitlab_whole_variable(value: str) -> str:
+    """The name when a GitLab value is exactly one variable, as the
+    runner's os.Expand reads it (``$NAME``, ``${NAME}``, ``${IMG:-x}``)."""
+    if not value.startswith('$'):
+        return ''
+    found = go_expansions(value)
+    if len(found) != 1 or found[0][1] != len(value) or gitlab_fixed(found[0][2]) is not None:
+        return ''
+    return found[0][2]
 
 
 def _whole_variable(value: str) -> str:
@@ -590,7 +620,7 @@ def gitlab(
         at = (id(scalars), inherited)
         if at not in read_by:
             read_by[at] = frozenset().union(*(
-                top_use(frozenset(_names(s.value)), inherited)[2]
+                top_use(frozenset(_gitlab_names(s.value)), inherited)[2]
                 for s in scalars if id(s) in keys
             ))
         return read_by[at]
@@ -614,7 +644,7 @@ def gitlab(
         for scalar in scalars:
             if id(scalar) not in keys:
                 continue  # written in another file of the pipeline
-            direct = frozenset(_names(scalar.value))
+            direct = frozenset(_gitlab_names(scalar.value))
             known = top_use(direct, inherited)
             if not own.keys().isdisjoint(known[2]):
                 known = use(direct, value, order)  # the job sets one it reads
@@ -629,7 +659,7 @@ def gitlab(
                     f'its jobs use its images with more than {MAX_USES:,} different '
                     'sets of values',
                 )
-            whole = _whole_variable(scalar.value)
+            whole = _gitlab_whole_variable(scalar.value)
             holder = value(whole) if whole else None
             if expansion == _PAST_BUDGET:
                 yield Found(
@@ -714,7 +744,7 @@ def _closure(
             budget -= len(held[0].value)
             if budget < 0:
                 return out, False  # (its text not even searched)
-            todo.extend(_names(held[0].value))
+            todo.extend(_gitlab_names(held[0].value))
     return out, True
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 
+from digestpin_hooks.model import GITLAB_VALUES
 from digestpin_hooks.model import Record
 
 TYPE_CHECKING = False
@@ -76,6 +77,9 @@ class Kind(Record):
     # ($NAME), '' for none; and where a user sets them, for messages
     variables: Final[str] = ''
     variables_from: Final[str] = ''
+    # 'module:function' (text, values) -> Interpolated: how its tool expands
+    # ``$NAME`` ('': Compose's interpolation, with ``${NAME:-default}``)
+    expansion: Final[str] = ''
     duplicates: Final[str] = REFUSE  # REFUSE or LATER_WINS, as its tool reads them
     # how every name it claims ends ((): no such rule), so that a name
     # no kind can claim is told without asking each kind
@@ -215,7 +219,9 @@ TABLE = (
         ('yaml',), _gitlab, _CI + 'gitlab',
         # its walker reports each image at the path where it is written
         paths_at_anchor=False,
-        variables=_CI + 'gitlab_variables', variables_from='variables:',
+        variables=_CI + 'gitlab_variables', variables_from=GITLAB_VALUES,
+        # the runner's Go os.Expand: ``${IMG:-alpine:3}`` is one variable
+        expansion='digestpin_hooks.read.variables:expand_as_gitlab',
         duplicates=LATER_WINS,  # Ruby's Psych
         endings=_YAML,
     ),

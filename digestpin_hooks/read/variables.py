@@ -223,3 +223,98 @@ def interpolate(text: str, env: Mapping[str, str], limit: int = MAX_VALUE) -> In
         if not present:
             literal = m.span('default')
     return Interpolated(value, unresolved, literal, True)
+
+
+# Go's os.Expand, as the GitLab Runner expands image names and variables'
+# values (common/spec/variables.go: ``os.Expand(value, b.Get)``): no
+# ``${NAME:-default}`` or any other operator; ``${`` to the first ``}`` is
+# one name, whatever it holds
+_GO_SPECIAL = frozenset('*#$@!?-0123456789')  # os.Expand's isShellSpecialVar
+_GO_NAME = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_')
+# the names the runner's Variables.Get answers before any variable: ``$$``
+# is a ``$``, the shell's parameters (but ``-``) are empty
+_GITLAB_FIXED: Final = {'$': '$', **{c: '' for c in '*#@!?0123456789'}}
+
+
+def go_expansions(text: str) -> list[tuple[int, int, str]]:
+    """Each ``$…`` Go's os.Expand replaces in ``text``: (start, end, name),
+    the name '' where it eats bad syntax (``${}``, ``${`` with no ``}``),
+    in one pass.  A ``$`` it keeps (last, or before no name) is none."""
+    found: list[tuple[int, int, str]] = []
+    length = len(text)
+    close = text.find('}')  # the next ``}``, -1 when none is left
+    at = text.find('$')
+    while 0 <= at < length - 1:
+        rest = at + 1
+        if text[rest] == '{':
+            if length - rest > 2 and text[rest + 1] in _GO_SPECIAL and text[rest + 2] == '}':
+                found.append((at, rest + 3, text[rest + 1]))
+                end = rest + 3
+            else:
+                if 0 <= close <= rest:  # (else the same: one search for many ``${``)
+                    close = text.find('}', rest + 1)
+                if close < 0:  # bad syntax: ``${`` eaten, the rest is text
+                    found.append((at, rest + 1, ''))
+                    end = rest + 1
+                else:  # (``${}``: bad syntax, eaten)
+                    found.append((at, close + 1, text[rest + 1:close]))
+                    end = close + 1
+        elif text[rest] in _GO_SPECIAL:
+            found.append((at, rest + 1, text[rest]))
+            end = rest + 1
+        else:
+            end = rest
+            while end < length and text[end] in _GO_NAME:
+                end += 1
+            if end > rest:
+                found.append((at, end, text[rest:end]))
+            # (else the ``$`` is kept, and what follows it is text)
+        at = text.find('$', end)
+    return found
+
+
+def go_name(name: str) -> bool:
+    """Whether ``name`` is all ASCII letters, digits and ``_``: what
+    os.Expand reads after a bare ``$``, and the only names GitLab's CI/CD
+    settings let a variable have (``IMG:-x`` of ``${IMG:-x}`` is none: only
+    a file's own ``variables:`` could set it)."""
+    return bool(name) and all(c in _GO_NAME for c in name)
+
+
+def gitlab_fixed(name: str) -> str | None:
+    """What the runner's Variables.Get gives ``name`` whatever the
+    variables (``$`` -> ``$``, ``1`` -> ''), else None."""
+    return _GITLAB_FIXED.get(name)
+
+
+def expand_as_gitlab(text: str, env: Mapping[str, str], limit: int = MAX_VALUE) -> Interpolated:
+    """``text`` as the GitLab Runner expands it (Go's os.Expand over
+    Variables.Get), the variables of ``env`` filled in; a name ``env``
+    lacks is unresolved (its value is only known when the pipeline runs,
+    or, like ``IMG:-alpine:3`` of ``${IMG:-alpine:3}``, never set); TooLong
+    once the expanded variables pass ``limit`` characters."""
+    if '$' not in text:
+        return Interpolated(text, (), (0, len(text)), False)
+    out: list[str] = []
+    unresolved: dict[str, None] = {}
+    size = 0  # of the variables' values: refused past the limit
+    copied = 0
+    for start, end, name in go_expansions(text):
+        out.append(text[copied:start])
+        copied = end
+        if not name:
+            continue
+        fixed = gitlab_fixed(name)
+        value = fixed if fixed is not None else env.get(name)
+        if value is None:
+            unresolved[name] = None
+            continue
+        size += len(value)
+        if size > limit:
+            raise TooLong(
+                f'a value would be longer than {limit:,} characters once '
+                f'its variables are expanded',
+            )
+        out.append(value)
+    out.append(text[copied:])
+    return Interpolated(''.join(out), tuple(unresolved), None, True)

@@ -19,6 +19,7 @@ from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NO_VALUE
+from digestpin_hooks.model import NOT_A_NAME
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import TEMPLATE_PARAMETER
 from digestpin_hooks.model import TOO_LONG
@@ -33,6 +34,7 @@ from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
 from digestpin_hooks.read.kinds import LATER_WINS
+from digestpin_hooks.read.variables import go_name
 from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import read_dotenv
@@ -54,11 +56,14 @@ from digestpin_hooks.text import LineIndex
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
     from typing import Final
     from typing import Iterator
+    from typing import Mapping
     from digestpin_hooks.read.assembled import Assembled
     from digestpin_hooks.read.assembled import SpanOf
     from digestpin_hooks.read.yaml_nodes import KeyPath
+    from digestpin_hooks.read.variables import Interpolated
     from digestpin_hooks.read.yaml_nodes import Node
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
@@ -167,7 +172,10 @@ class _Reads:
 def _ref(
         text: str, found: _Found, env: dict[str, str] | None, where: str = '.env',
         reads: _Reads | None = None,
+        expand: Callable[[str, Mapping[str, str]], Interpolated] | None = None,
 ) -> ImageRef:
+    """The reference of a use; ``expand``: its kind's expansion of
+    variables, when not Compose's (GitLab's)."""
     node = found.node
     value = node.value[len(found.prefix):]
     if found.env is not None:  # a GitLab job's values, a matrix row
@@ -191,7 +199,17 @@ def _ref(
     if found.too_long:  # a GitLab value of more variables than any image has
         return at.replace(unresolved=_variables(value) or ('$',), how=TOO_LONG)
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
-        result = interpolate(value, env)
+        result = interpolate(value, env) if expand is None else expand(value, env)
+        # (GitLab's os.Expand reads ``${IMG:-alpine:3}`` as one name that
+        # no variable has; ``$-`` is the shell's own, and said as any other)
+        not_names = [] if expand is None else [
+            name for name in result.unresolved if len(name) > 1 and not go_name(name)
+        ]
+        if not_names:
+            return at.replace(
+                unresolved=result.unresolved, how=NOT_A_NAME, via=not_names[0],
+                values_from=where,
+            )
         if result.unresolved:
             return at.replace(
                 unresolved=result.unresolved, how=NO_VALUE, values_from=where,
@@ -1203,6 +1221,7 @@ def parse_yaml(
         # (a walker that gives each use its values, GitLab's, needs not the file's)
         env = imported(of_kind.variables)(path, documents)
     where = of_kind.variables_from
+    expand = imported(of_kind.expansion) if of_kind.expansion else None
     if variables is not None:
         env, where = variables, INCLUDED_VALUES
     # a scalar used through aliases is one reference, at its anchor; an
@@ -1221,7 +1240,7 @@ def parse_yaml(
         # for each image it makes
         refs = list({
             (ref.span, ref.image, ref.unresolved): ref
-            for ref in reversed([_left(_ref(text, f, env, where, reads), f) for f in found])
+            for ref in reversed([_left(_ref(text, f, env, where, reads, expand), f) for f in found])
         }.values())
     except InterpolationError as e:
         raise YamlError(str(e)) from None
