@@ -355,3 +355,23 @@ def test_hostile_files_that_hold(tmp_path: Path, name: str, before: str, after: 
         for _ in range(after.count(digest))
     )
     assert [f.line for f in left] == ([20] if name == 'wf.yaml' else [])
+
+
+@pytest.mark.parametrize('line', (b'IMG: example.com/b:1\n', b'IMG:example.com/b:1\n'))
+def test_a_compose_default_the_env_file_overrides_in_yaml_style_is_not_pinned(
+        tmp_path: Path, line: bytes,
+) -> None:
+    """``.env`` may write ``KEY: value`` (docker compose v2.40.3 reads it):
+    the line was skipped, so the default Compose does not use was pinned,
+    and the image it pulls went unreported."""
+    compose = b'services:\n  a:\n    image: ${IMG:-example.com/a:1}\n'
+    (tmp_path / 'compose.yaml').write_bytes(compose)
+    (tmp_path / '.env').write_bytes(line)
+    pins, left, errors, changed = fix_files(
+        [str(tmp_path / 'compose.yaml')], resolves, stdout=io.StringIO(),
+    )
+    assert (pins, errors, changed) == ([], [], False)
+    assert (tmp_path / 'compose.yaml').read_bytes() == compose
+    assert [(f.line, f.code, f.message.split(' is not')[0]) for f in left] == [
+        (3, 'DP001', "'example.com/b:1'"),
+    ]

@@ -20,6 +20,12 @@ from digestpin_hooks.read.variables import read_dotenv
     ('A=va#lue', {'A': 'va#lue'}),
     ('# comment\n\nnot a line\n1A=x\nB=2', {'B': '2'}),
     ('exportA=1', {'exportA': '1'}),
+    # Compose's .env also takes YAML's way of writing a value: the key ends
+    # at the first = or : (docker compose v2.40.3 reads each of these)
+    ('IMG: example.com/b:1', {'IMG': 'example.com/b:1'}),
+    ('IMG:example.com/b:1 # c', {'IMG': 'example.com/b:1'}),
+    ('export IMG : "b:1"', {'IMG': 'b:1'}),
+    ('A:1=2\nB=x:y', {'A': '1=2', 'B': 'x:y'}),
 ))
 def test_dotenv(text: str, expected: dict[str, str]) -> None:
     assert read_dotenv(text) == expected
