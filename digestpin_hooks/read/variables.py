@@ -48,19 +48,25 @@ class Interpolated(Record):
 
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:
-    """(key, raw value) of a ``KEY=VALUE`` line; None for any other line.
+    """(key, raw value) of a ``KEY=VALUE`` or ``KEY: VALUE`` line; None for
+    any other line.
 
-    Written with str methods, not a regular expression: a line of 64k
-    blanks must cost one pass, not a backtracking search.
+    The key ends at the first ``=`` or ``:``, as in Compose's reader, which
+    takes YAML's way of writing a value too: a ``KEY: VALUE`` line skipped
+    left a default pinned that Compose does not use.  Written with str
+    methods, not a regular expression: a line of 64k blanks must cost one
+    pass, not a backtracking search.
     """
     rest = line.strip()
     if not rest or rest[0] == '#':
         return None
     if rest.startswith('export') and rest[6:7].isspace():
         rest = rest[6:].lstrip()
-    key, eq, value = rest.partition('=')
-    key = key.rstrip()
-    if not eq or _KEY_RE.fullmatch(key) is None:
+    ends = [at for at in (rest.find('='), rest.find(':')) if at >= 0]
+    if not ends:
+        return None
+    key, value = rest[:min(ends)].rstrip(), rest[min(ends) + 1:]
+    if _KEY_RE.fullmatch(key) is None:
         return None
     return key, value.strip()
 
