@@ -375,3 +375,47 @@ def test_a_compose_default_the_env_file_overrides_in_yaml_style_is_not_pinned(
     assert [(f.line, f.code, f.message.split(' is not')[0]) for f in left] == [
         (3, 'DP001', "'example.com/b:1'"),
     ]
+
+
+def knows_any(keys: Sequence[TagKey]) -> dict[TagKey, Found | Missing]:
+    """A resolver with a digest for every name: what the file lets through
+    is what is tested, not what a registry holds."""
+    return {key: Found(A) for key in keys}
+
+
+POD = b'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: %s\n'
+
+
+@pytest.mark.parametrize(
+    ('name', 'before'),
+    (
+        # Go's yaml.v3 (Compose, kubectl) refuses "1@sha256:..." as an
+        # !!int: the file no longer parsed once pinned
+        ('compose.yaml', b'services:\n  a:\n    image: !!int 1\n'),
+        ('compose.yaml', b'services:\n  a:\n    image: !!float 1.5\n'),
+        ('compose.yaml', b'services:\n  a:\n    image: &i !!bool true\n'),
+        ('compose.yaml', b'services:\n  a:\n    image: !<tag:yaml.org,2002:int> 1\n'),
+        ('compose.yaml', b'%TAG !e! tag:yaml.org,2002:\n---\nservices:\n  a:\n    image: !e!int 1\n'),
+        ('compose.yaml', b'services:\n  a:\n    volumes:\n    - {type: image, source: !!int 1, target: /x}\n'),
+        ('pod.yaml', POD % b'!!int 1'),
+    ),
+)
+def test_an_image_tagged_other_than_a_string_is_not_edited(
+        tmp_path: Path, name: str, before: bytes,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(before)
+    pins, left, errors, changed = fix_files([str(path)], knows_any, stdout=io.StringIO())
+    assert (pins, errors, changed) == ([], [], False)
+    assert path.read_bytes() == before
+    assert [f.message.endswith('[written in a form digestpin-fix does not edit]') for f in left] == [True]
+
+
+@pytest.mark.parametrize('tag', (b'!!str ', b'! ', b'!custom ', b'!override '))
+def test_an_image_tagged_a_string_is_pinned(tmp_path: Path, tag: bytes) -> None:
+    """The tags that leave it a string (or that Compose reads as one)."""
+    path = tmp_path / 'compose.yaml'
+    path.write_bytes(b'services:\n  a:\n    image: ' + tag + b'1\n')
+    pins, left, errors, changed = fix_files([str(path)], knows_any, stdout=io.StringIO())
+    assert (left, errors, changed) == ([], [], True)
+    assert path.read_bytes() == b'services:\n  a:\n    image: ' + tag + f'1@{A}\n'.encode()
