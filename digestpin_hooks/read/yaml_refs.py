@@ -15,6 +15,7 @@ from digestpin_hooks.model import AT_RUN_TIME
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import ESCAPED
+from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
@@ -67,6 +68,9 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_nodes import Node
 
 _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
+# the YAML core schema's tags: of these only str leaves a scalar a string
+_CORE_TAG = 'tag:yaml.org,2002:'
+_STRING_TAG = _CORE_TAG + 'str'
 # the Compose specification's top-level keys besides services
 _COMPOSE_TOP_LEVEL = frozenset((
     'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
@@ -196,6 +200,10 @@ def _ref(
         reads = _Reads(text)
     if found.reads:  # a pin written in those values changes this one
         at = at.replace(reads=reads.spans(found.reads))
+    if _typed(found.node) or _typed(node):
+        # ``image: !!int 1`` pinned is ``!!int 1@sha256:…``, which Go's
+        # yaml.v3 (Compose, kubectl) refuses to decode: the file broken
+        return at.replace(how=FORM_NOT_EDITED)
     if found.too_long:  # a GitLab value of more variables than any image has
         return at.replace(unresolved=_variables(value) or ('$',), how=TOO_LONG)
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
@@ -253,6 +261,15 @@ def _ref(
     if span is None:
         return at.replace(how=ESCAPED)
     return at.replace(editable=True)
+
+
+def _typed(node: Scalar) -> bool:
+    """Whether an explicit tag makes the scalar other than a string
+    (``!!int``, ``!!bool``, ``!!null``…): a pin written into it would no
+    longer be of that type.  Local tags (``!reset``, ``!override``, ``!``)
+    are the reading tool's business, not a type."""
+    tag = node.tag or ''
+    return tag.startswith(_CORE_TAG) and tag != _STRING_TAG
 
 
 def _left(ref: ImageRef, found: _Found) -> ImageRef:
