@@ -139,3 +139,29 @@ def test_a_pin_other_references_read_moves_only_with_them(tmp_path: Path) -> Non
         (7, f"'example.com/b:1.0@{OLD}' left at its digest: its value on line 4 "
             f'is shared with line 3: pin by hand'),
     ]
+
+
+def test_a_pin_update_cannot_edit_says_why(tmp_path: Path) -> None:
+    """A pin written across lines, or as a folded YAML scalar, holds no
+    variable: it was said to be "partly made of variables", sending the
+    user to look for one."""
+    dockerfile = tmp_path / 'Dockerfile'
+    dockerfile.write_bytes(f'FROM a:1\\\n@{OLD}\nFROM c:${{V:-1}}@{OLD}\n'.encode())
+    compose = tmp_path / 'compose.yaml'
+    compose.write_bytes(f'services:\n  a:\n    image: >-\n      a:1@{OLD}\n'.encode())
+    updates, notes, errors, changed = update_files(
+        [str(dockerfile), str(compose)], moved, stdout=io.StringIO(),
+    )
+    assert (updates, errors, changed) == ([], [], False)
+    assert [(n.path, n.line, n.message) for n in notes] == [
+        (str(dockerfile), 1, (
+            f"'a:1@{OLD}' is written with quotes, escapes or across lines: "
+            f'update it by hand'
+        )),
+        (str(dockerfile), 3, (
+            f"'c:1@{OLD}' is partly made of variables: update it where the value is set"
+        )),
+        (str(compose), 3, (
+            f"'a:1@{OLD}' is written with escapes or across lines: update it by hand"
+        )),
+    ]
