@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from digestpin_hooks import cli
+from digestpin_hooks.check.findings import how_words
 from digestpin_hooks.check.findings import statement_starts
 from digestpin_hooks.check.findings import waived
 from digestpin_hooks.check.pins import Pinned
@@ -19,10 +20,12 @@ from digestpin_hooks.edit import pinned_text
 from digestpin_hooks.edit import ReadBackError
 from digestpin_hooks.edit import rewrite_loaded
 from digestpin_hooks.edit import write_error
+from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import failures
 from digestpin_hooks.model import FileError
 from digestpin_hooks.model import Note
 from digestpin_hooks.model import pin_edit
+from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.files import load_all
 from digestpin_hooks.read.files import LoadedFile
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from typing import Iterable
     from typing import Sequence
     from typing import TextIO
+    from digestpin_hooks.model import ImageRef
     from digestpin_hooks.resolve.answers import Digests
 
 
@@ -68,6 +72,20 @@ class Update(Record):
 def short(digest: str) -> str:
     algorithm, _, hex_part = digest.partition(':')
     return f'{algorithm}:{hex_part[:12]}'
+
+
+def not_edited(ref: ImageRef) -> str:
+    """Why a pin that follows a tag is left as it is, in one line: one
+    made partly of variables is updated where the value is set, one
+    written in a form update does not edit (quotes, escapes, across
+    lines, a YAML type) by hand; a pin without variables was said to be
+    made of them, which sent the user looking for one."""
+    if ref.has_variables:
+        return f'{ref.image!r} is partly made of variables: update it where the value is set'
+    how = how_words(ref) if ref.how in (QUOTED, ESCAPED) else (
+        'written in a form digestpin-update does not edit'
+    )
+    return f'{ref.image!r} is {how}: update it by hand'
 
 
 def update_files(
@@ -107,10 +125,7 @@ def update_files(
                     f'there is no tag to follow, left as it is'
                 )))
             elif not pinned.ref.editable:
-                notes.append(Note(path, line, column, (
-                    f'{pinned.ref.image!r} is partly made of variables: '
-                    f'update it where the value is set'
-                )))
+                notes.append(Note(path, line, column, not_edited(pinned.ref)))
             else:
                 followed.append(pinned)
         files.append((loaded, followed))
