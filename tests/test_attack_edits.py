@@ -419,3 +419,34 @@ def test_an_image_tagged_a_string_is_pinned(tmp_path: Path, tag: bytes) -> None:
     pins, left, errors, changed = fix_files([str(path)], knows_any, stdout=io.StringIO())
     assert (left, errors, changed) == ([], [], True)
     assert path.read_bytes() == b'services:\n  a:\n    image: ' + tag + f'1@{A}\n'.encode()
+
+
+@pytest.mark.parametrize(('dotenv', 'pinned'), (
+    # IMG is empty (Compose: "a:1" is what runs), not "$UNSET"
+    (b'IMG=$UNSET\n', True),
+    # IMG is example.com/b:1 (what Compose pulls), not "example.com/b:$T"
+    (b'T=1\nIMG=example.com/b:$T\n', False),
+))
+def test_a_compose_default_and_an_env_file_value_built_of_variables(
+        tmp_path: Path, dotenv: bytes, pinned: bool,
+) -> None:
+    """Compose interpolates a ``.env`` value with the lines above it; the
+    reader took ``$UNSET`` for the image (DP005), so the default Compose
+    pulls was neither reported nor pinned."""
+    compose = b'services:\n  a:\n    image: ${IMG:-example.com/a:1}\n'
+    (tmp_path / 'compose.yaml').write_bytes(compose)
+    (tmp_path / '.env').write_bytes(dotenv)
+    pins, left, errors, changed = fix_files(
+        [str(tmp_path / 'compose.yaml')], resolves, stdout=io.StringIO(),
+    )
+    assert (errors, changed) == ([], pinned)
+    if pinned:
+        assert left == []
+        assert (tmp_path / 'compose.yaml').read_bytes() == compose.replace(
+            b'a:1}', f'a:1@{A}}}'.encode(),
+        )
+    else:
+        assert [(f.code, f.message.split(' is not')[0]) for f in left] == [
+            ('DP001', "'example.com/b:1'"),
+        ]
+        assert (tmp_path / 'compose.yaml').read_bytes() == compose

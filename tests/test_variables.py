@@ -26,6 +26,15 @@ from digestpin_hooks.read.variables import read_dotenv
     ('IMG:example.com/b:1 # c', {'IMG': 'example.com/b:1'}),
     ('export IMG : "b:1"', {'IMG': 'b:1'}),
     ('A:1=2\nB=x:y', {'A': '1=2', 'B': 'x:y'}),
+    # values unquoted or in double quotes are interpolated with the lines
+    # above them, as Compose does; a variable none sets is empty
+    ('T=2\nIMG=b:$T', {'T': '2', 'IMG': 'b:2'}),
+    ('IMG="b:${T:-2}"', {'IMG': 'b:2'}),
+    ("T=2\nIMG='b:$T'", {'T': '2', 'IMG': 'b:$T'}),
+    ('IMG=$UNSET', {'IMG': ''}),
+    ('IMG=b:$$T', {'IMG': 'b:$T'}),
+    ('IMG=${T:-b:2}\nT=c:3', {'IMG': 'b:2', 'T': 'c:3'}),
+    ('A=1\nA=$A-x', {'A': '1-x'}),
 ))
 def test_dotenv(text: str, expected: dict[str, str]) -> None:
     assert read_dotenv(text) == expected
