@@ -122,3 +122,11 @@ def test_gitlab_expansion_is_bounded_and_linear() -> None:
     for text in ('${' * 100_000, '$' * 200_000, '${x' * 60_000 + '}'):
         expand_as_gitlab(text, {})
     assert time.perf_counter() - started < 2
+def test_dotenv_expansion_is_bounded() -> None:
+    """Lines each copying a long value: their expansions stop at a budget
+    (the rest stay as written), not at gigabytes."""
+    from digestpin_hooks.read.variables import MAX_DOTENV_EXPANDED
+    text = 'A=' + 'x' * 200_000 + '\n' + 'B=$A\n' * 50
+    values = read_dotenv(text)
+    assert values['B'] == '$A'  # past the budget: as written
+    assert sum(map(len, values.values())) <= MAX_DOTENV_EXPANDED + len(text)

@@ -28,6 +28,8 @@ MAX_NESTING = 64
 # variable): ``${A}`` written 2,000 times, A 200,000 characters long, made a
 # value of 400 MB, and GitLab variables of ten others each, 12 deep, 10**12
 MAX_VALUE = 262_144
+# how many characters a .env file's expanded values may add up to
+MAX_DOTENV_EXPANDED = 4 * MAX_VALUE
 
 
 class InterpolationError(ValueError):
@@ -107,6 +109,7 @@ def _double_quoted(value: str) -> str:
 def read_dotenv(text: str) -> dict[str, str]:
     """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments."""
     values: dict[str, str] = {}
+    budget = MAX_DOTENV_EXPANDED
     for line in text.splitlines():
         entry = _dotenv_entry(line)
         if entry is None:
@@ -115,12 +118,26 @@ def read_dotenv(text: str) -> dict[str, str]:
         if value[:1] == "'":
             end = value.find("'", 1)
             value = value[1:end] if end > 0 else value[1:]
-        elif value[:1] == '"':
-            value = _double_quoted(value)
         else:
-            value = _without_comment(value)
+            value = _double_quoted(value) if value[:1] == '"' else _without_comment(value)
+            if '$' in value:
+                expanded = _expanded(value, values, budget)
+                budget -= len(expanded)
+                value = expanded
         values[key] = value
     return values
+
+
+def _expanded(value: str, values: Mapping[str, str], budget: int) -> str:
+    """A value not in single quotes with the lines above it expanded, as
+    Compose reads it (``IMG=$UNSET`` is empty, so ``${IMG:-a:1}`` is
+    ``a:1``); as written when it cannot be expanded safely, or when the
+    file's expanded values would pass ``budget`` characters (ten thousand
+    lines each copying a long value made gigabytes)."""
+    try:
+        return interpolate(value, values, max(0, min(MAX_VALUE, budget))).value
+    except InterpolationError:
+        return value
 
 
 class _Parser:
