@@ -35,6 +35,11 @@ from digestpin_hooks.read.variables import read_dotenv
     ('IMG=b:$$T', {'IMG': 'b:$T'}),
     ('IMG=${T:-b:2}\nT=c:3', {'IMG': 'b:2', 'T': 'c:3'}),
     ('A=1\nA=$A-x', {'A': '1-x'}),
+    # Compose ends a line at \n only: a comment runs on over \r, \v, \x1c
+    # or U+2028, and a value keeps them (a lone \r ending it aside)
+    ('# c\rIMG=b:2', {}),
+    ('# c\x0bIMG=b:2\n# d\u2028IMG=c:3\n# e\x1cIMG=d:4', {}),
+    ('X=1\x0bIMG=b:2\r\nY=2\r', {'X': '1\x0bIMG=b:2', 'Y': '2'}),
 ))
 def test_dotenv(text: str, expected: dict[str, str]) -> None:
     assert read_dotenv(text) == expected
