@@ -110,7 +110,9 @@ def read_dotenv(text: str) -> dict[str, str]:
     """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments."""
     values: dict[str, str] = {}
     budget = MAX_DOTENV_EXPANDED
-    for line in text.splitlines():
+    # at \n only, as Compose reads it: str.splitlines also splits at \r,
+    # \v, \x1c, U+2028..., which made '# c\rIMG=b:2' set IMG
+    for line in text.split('\n'):
         entry = _dotenv_entry(line)
         if entry is None:
             continue
