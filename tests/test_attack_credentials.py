@@ -563,3 +563,32 @@ def test_a_helper_name_that_could_name_another_program(tmp_path: Path, name: obj
     assert str(refused.value) == (
         f'{tmp_path / "home" / ".docker" / "config.json"}: a credential helper name is malformed'
     )
+
+
+@pytest.mark.parametrize('auth', ('é', '\ud800', 'YWxp\u00a0Y2U6cA=='))
+def test_an_auth_value_of_non_ascii_characters_is_one_line_for_every_reference(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], auth: str,
+) -> None:
+    """``base64`` refuses a non-ASCII str with a plain ValueError, not the
+    binascii.Error it raises for bad base64 (on main: 'asks for a login
+    and no credential for it was found' for each reference, the file's
+    fault unnamed, after 'internal error: ValueError' for the first
+    question asked)."""
+    registry = basic_then_served()
+    try:
+        config(tmp_path / 'home', json.dumps({'auths': {registry.address: {'auth': auth}}}))
+        path = tmp_path / 'Dockerfile'
+        path.write_text(''.join(f'FROM {registry.address}/team/app:{n}@{DIGEST}\n' for n in (1, 2)))
+        assert verify_main(['--timeout', '5', str(path)]) == 2
+        out, err = capsys.readouterr()
+        reason = (
+            f'credentials for {registry.address}: {tmp_path / "home" / ".docker" / "config.json"}: '
+            f'an auth value is not base64 of user:password'
+        )
+        assert [line for line in err.splitlines() if not line.startswith('summary: ')] == [
+            f'{path}: error: line {n}: cannot verify \'{registry.address}/team/app:{n}@{DIGEST}\': {reason}'
+            for n in (1, 2)
+        ]
+        assert all(r.headers.get('authorization') is None for r in registry.requests)
+    finally:
+        registry.close()
