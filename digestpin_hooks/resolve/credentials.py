@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import atexit
 import base64
-import binascii
 import errno
 import os
 import re
@@ -131,9 +130,11 @@ def _from_auths(entry: object, path: str) -> Credential | None:
         raise CredentialError(f'{path}: an auths entry is not an object')
     encoded = entry.get('auth')
     if isinstance(encoded, str) and encoded:
+        # ValueError: a non-ASCII str is refused with a plain one, bad
+        # base64 with binascii.Error, bytes not UTF-8 with UnicodeDecodeError
         try:
             decoded = base64.b64decode(encoded, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:
             raise CredentialError(f'{path}: an auth value is not base64 of user:password') from None
         username, colon, secret = decoded.partition(':')
         if not colon:
