@@ -592,3 +592,24 @@ def test_an_auth_value_of_non_ascii_characters_is_one_line_for_every_reference(
         assert all(r.headers.get('authorization') is None for r in registry.requests)
     finally:
         registry.close()
+
+
+def test_a_credential_lookup_that_breaks_fails_every_question_alike() -> None:
+    """A bug met while the user's credential is read (a library's
+    exception the lookup does not expect): every question of that registry
+    says so (on main: the first said 'internal error', the others were
+    asked anonymously and said 'no credential for it was found', as if
+    the user had none)."""
+    def broken(host: str, timeout: float) -> Credential | None:
+        raise ValueError('unexpected')
+    registry = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+    try:
+        queries = [Query(registry.address, 'team/app', tag) for tag in ('1', '2', '3')]
+        answers = ask_all(queries, 5, credentials=broken, connections=1)
+        assert list(answers.values()) == [Failed(
+            f'credentials for {registry.address}: internal error: ValueError: unexpected '
+            f'(please report it)',
+        )] * 3
+        assert all(r.headers.get('authorization') is None for r in registry.requests)
+    finally:
+        registry.close()
