@@ -626,7 +626,8 @@ def test_an_exception_in_a_worker_fails_only_its_own_references() -> None:
         answers = ask_all(queries, 5, credentials=credentials)
         assert time.monotonic() - start < 3
         assert answers[queries[0]] == Failed(
-            f'internal error: RuntimeError: boom at {broken.address} (please report it)')
+            f'credentials for {broken.address}: internal error: RuntimeError: boom at '
+            f'{broken.address} (please report it)')
         assert not isinstance(answers[queries[1]], Failed)
     finally:
         broken.close()

@@ -1731,6 +1731,12 @@ class Registry:
                 self._credential = self.credentials(self.domain, self.deadline.remaining())
             except CredentialError as e:
                 self._credential_error = f'credentials for {self.domain}: {e}'
+            except Exception as e:
+                # a bug met while reading it: every question says so, none
+                # goes on as if the user had no credential
+                self._credential_error = (
+                    f'credentials for {self.domain}: {_internal_error(e).reason}'
+                )
         if self._credential_error:  # the same line for every query
             raise _fail(self._credential_error)
         return self._credential
