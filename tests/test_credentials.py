@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -146,3 +148,36 @@ def test_a_helper_answer_of_the_wrong_shape(
         return
     with pytest.raises(CredentialError, match='docker-credential-odd'):
         credential_for('ghcr.io', 5)
+
+
+def test_a_helper_answer_written_as_a_wait_times_out_is_read(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """The helper writes its answer and exits just after a wait for its
+    output timed out, before the run looks whether it has exited (a busy
+    machine): the answer is in the pipe and is read (on main: 'did not
+    answer JSON', its answer never read).  The first wait is made to time
+    out only once the helper has answered and exited."""
+    import select as real_select
+    from types import SimpleNamespace
+
+    from digestpin_hooks.resolve import credentials
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    write_helper(bin_dir, 'store', {'ghcr.io': ('u', 'p')})
+    monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+    docker_config(home, {'credsStore': 'store'})
+    waits: list[float] = []
+
+    def select(
+            read: Sequence[int], write: Sequence[int], error: Sequence[int], timeout: float,
+    ) -> tuple[list[int], list[int], list[int]]:
+        waits.append(timeout)
+        if len(waits) == 1:
+            real_select.select(read, (), (), 5)  # its answer has come
+            time.sleep(0.5)  # and it has exited
+            return [], [], []
+        ready = real_select.select(read, write, error, timeout)
+        return list(ready[0]), list(ready[1]), list(ready[2])
+    monkeypatch.setattr(credentials, 'select', SimpleNamespace(select=select))
+    assert _user_and_secret('ghcr.io') == ('u', 'p')
