@@ -332,7 +332,10 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
                     break
                 chunks.append(chunk)
                 size += len(chunk)
-            elif _exited(process):  # and all it wrote is read
+            elif _exited(process):
+                # all it wrote is in the pipe now, though the wait may have
+                # timed out just before the last of it came
+                size += _drain(out, chunks, MAX_HELPER_OUTPUT + 1 - size)
                 answered = True
                 break
         exited = answered and (_exited(process) or _exits_by(process, end))
@@ -347,6 +350,19 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
             f'docker-credential-{helper} did not answer before the deadline (--timeout)',
         )
     return process.returncode, output
+
+
+def _drain(out: int, chunks: list[bytes], limit: int) -> int:
+    """Read what the pipe holds now, without waiting (a process the helper
+    started may hold it open), until ``limit`` bytes: how many were read."""
+    size = 0
+    while size < limit and select.select((out,), (), (), 0)[0]:
+        chunk = os.read(out, 64 * 1024)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return size
 
 
 def _exits_by(process: subprocess.Popen[bytes], end: float) -> bool:
