@@ -181,3 +181,50 @@ def test_a_helper_answer_written_as_a_wait_times_out_is_read(
         return list(ready[0]), list(ready[1]), list(ready[2])
     monkeypatch.setattr(credentials, 'select', SimpleNamespace(select=select))
     assert _user_and_secret('ghcr.io') == ('u', 'p')
+
+
+def _checkout_with_credential_files(folder: Path) -> None:
+    """A scanned checkout holding the credential files a relative name
+    would find: ``~/.docker/config.json``, ``run/containers/auth.json``."""
+    for relative in ('~/.docker/config.json', '~/.config/containers/auth.json',
+                     'run/containers/auth.json'):
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({'auths': {'ghcr.io': auths_entry('checkout', 'planted')}}))
+
+
+def test_no_home_reads_no_credential_file_of_the_checkout(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """HOME unset and a user id with no passwd entry (a container run as
+    an arbitrary user): ``os.path.expanduser('~')`` gives ``~`` back, and
+    ``~/.docker/config.json`` named a file of the current folder, the
+    checkout (on main: its planted login was used, and a ``credsStore``
+    there would run the helper it names).  No home: no home's files."""
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+    checkout = tmp_path / 'checkout'
+    _checkout_with_credential_files(checkout)
+    monkeypatch.chdir(checkout)
+    monkeypatch.delenv('HOME')
+    monkeypatch.setattr(pwd, 'getpwuid', no_entry)
+    assert auth_files() == []
+    assert credential_for('ghcr.io', 5) is None
+
+
+def test_a_relative_xdg_runtime_dir_is_not_read(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """The XDG Base Directory specification: a relative path in
+    ``XDG_RUNTIME_DIR`` is invalid and ignored (on main: read against the
+    current folder, the checkout)."""
+    checkout = tmp_path / 'checkout'
+    _checkout_with_credential_files(checkout)
+    monkeypatch.chdir(checkout)
+    monkeypatch.setenv('XDG_RUNTIME_DIR', 'run')
+    assert auth_files() == [
+        str(home / '.config' / 'containers' / 'auth.json'), str(home / '.docker' / 'config.json'),
+    ]
+    assert credential_for('ghcr.io', 5) is None
