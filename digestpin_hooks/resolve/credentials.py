@@ -6,7 +6,10 @@ ends with Docker's own file, so one order serves both:
 1. ``$REGISTRY_AUTH_FILE``;
 2. ``$XDG_RUNTIME_DIR/containers/auth.json`` (what ``podman login`` writes);
 3. ``~/.config/containers/auth.json``;
-4. ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``.
+4. ``$DOCKER_CONFIG/config.json`` or ``~/.docker/config.json``;
+
+a home or ``$XDG_RUNTIME_DIR`` that is not an absolute path is not looked
+in: it would be a folder of the checkout being scanned.
 
 Within a file, as the Docker CLI does: ``credHelpers[host]`` names a
 ``docker-credential-NAME`` program, else ``credsStore`` names one for every
@@ -71,16 +74,29 @@ class CredentialError(Exception):
 
 
 def auth_files() -> list[str]:
-    """The files to look in, in order (missing ones are skipped)."""
-    home = os.path.expanduser('~')
+    """The files to look in, in order (missing ones are skipped).
+
+    A home or runtime folder that is not an absolute path would name files
+    of the current folder, the checkout being scanned, and its planted
+    login or ``credsStore``: with HOME unset and a user id without a passwd
+    entry (a container run as an arbitrary user) ``expanduser`` gives
+    ``~`` back, and the XDG Base Directory specification says a relative
+    ``XDG_RUNTIME_DIR`` is to be ignored.  Their files are not read.  The
+    files the user names (``REGISTRY_AUTH_FILE``, ``DOCKER_CONFIG``) are
+    read wherever they are."""
     files = []
     if os.environ.get('REGISTRY_AUTH_FILE'):
         files.append(os.environ['REGISTRY_AUTH_FILE'])
-    if os.environ.get('XDG_RUNTIME_DIR'):
-        files.append(os.path.join(os.environ['XDG_RUNTIME_DIR'], 'containers', 'auth.json'))
-    files.append(os.path.join(home, '.config', 'containers', 'auth.json'))
-    docker_config = os.environ.get('DOCKER_CONFIG') or os.path.join(home, '.docker')
-    files.append(os.path.join(docker_config, 'config.json'))
+    runtime = os.environ.get('XDG_RUNTIME_DIR', '')
+    if os.path.isabs(runtime):
+        files.append(os.path.join(runtime, 'containers', 'auth.json'))
+    home = os.path.expanduser('~')
+    if os.path.isabs(home):
+        files.append(os.path.join(home, '.config', 'containers', 'auth.json'))
+    if os.environ.get('DOCKER_CONFIG'):
+        files.append(os.path.join(os.environ['DOCKER_CONFIG'], 'config.json'))
+    elif os.path.isabs(home):
+        files.append(os.path.join(home, '.docker', 'config.json'))
     return files
 
 
