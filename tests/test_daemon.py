@@ -102,3 +102,32 @@ def test_a_pull_stream_error_is_a_typed_answer(error: str, expected: object) -> 
     finally:
         fake.close()
     assert answers == {key: expected(host)}  # type: ignore[operator]
+
+
+def test_no_home_reads_no_docker_context_of_the_checkout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HOME unset and a user id with no passwd entry (a container run as
+    an arbitrary user): ``os.path.expanduser('~')`` gives ``~`` back, and
+    the CLI's ``~/.docker`` named a folder of the current folder, the
+    checkout, whose ``currentContext`` chose the daemon to ask (and trust
+    the digests of).  No home: no home's context."""
+    import hashlib
+    import json
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+    checkout = tmp_path / 'checkout'
+    config = checkout / '~' / '.docker'
+    meta = config / 'contexts' / 'meta' / hashlib.sha256(b'planted').hexdigest()
+    meta.mkdir(parents=True)
+    (config / 'config.json').write_text(json.dumps({'currentContext': 'planted'}))
+    (meta / 'meta.json').write_text(json.dumps({
+        'Name': 'planted', 'Endpoints': {'docker': {'Host': 'tcp://planted.example:2375'}},
+    }))
+    monkeypatch.chdir(checkout)
+    for name in ('HOME', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pwd, 'getpwuid', no_entry)
+    assert 'planted' not in find_endpoint().host
