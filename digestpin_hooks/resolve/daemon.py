@@ -95,10 +95,17 @@ class Endpoint(Record):
     origin: Final[str]  # where the host came from, for messages
 
 
-def _config_dir() -> str:
-    return os.environ.get('DOCKER_CONFIG') or os.path.join(
-        os.path.expanduser('~'), '.docker',
-    )
+def _config_dir() -> str | None:
+    """The Docker CLI's folder: DOCKER_CONFIG, else ~/.docker; None when
+    there is no home to find it in.  With HOME unset and no passwd entry
+    (a container run as an arbitrary user), expanduser('~') gives '~'
+    back, and ~/.docker named a folder of the current one, the checkout
+    under test: its currentContext chose the daemon whose digests were
+    written.  As credentials.auth_files does for the credential files."""
+    if os.environ.get('DOCKER_CONFIG'):
+        return os.environ['DOCKER_CONFIG']
+    home = os.path.expanduser('~')
+    return os.path.join(home, '.docker') if os.path.isabs(home) else None
 
 
 def _current_context() -> str:
@@ -106,9 +113,12 @@ def _current_context() -> str:
     if name:
         return name
     import json
+    folder = _config_dir()
+    if folder is None:
+        return 'default'
     try:
         config = json.loads(read_regular(
-            os.path.join(_config_dir(), 'config.json'), MAX_SMALL_FILE_BYTES,
+            os.path.join(folder, 'config.json'), MAX_SMALL_FILE_BYTES,
         ).data)
     except (OSError, ValueError, RecursionError):
         return 'default'
@@ -121,7 +131,10 @@ def _context_endpoint(name: str) -> Endpoint:
     import hashlib
     import json
     digest = hashlib.sha256(name.encode()).hexdigest()
-    contexts = os.path.join(_config_dir(), 'contexts')
+    folder = _config_dir()
+    if folder is None:
+        raise SourceError(f'Docker context {name!r} not found (no home folder); {HINT}')
+    contexts = os.path.join(folder, 'contexts')
     meta_path = os.path.join(contexts, 'meta', digest, 'meta.json')
     if not os.path.lexists(meta_path):
         raise SourceError(f'Docker context {name!r} not found; {HINT}')
