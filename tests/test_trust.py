@@ -228,6 +228,21 @@ def test_a_signature_for_another_digest_is_no_signature(
     ))
 
 
+def test_a_statement_of_no_predicate_type_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/untyped')
+    # signed by the key and about this digest, but of predicate type '':
+    # no cosign signature (https://sigstore.dev/cosign/sign/v1), whatever else
+    sign_bundle(registry, 'signed/untyped', digest, key, predicate_type='')
+    pinned(repo, registry, 'signed/untyped', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ))
+
+
 def test_a_tampered_payload_does_not_verify(
         registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
 ) -> None:
