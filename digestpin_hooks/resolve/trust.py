@@ -279,13 +279,14 @@ def _bundle_signer(bundle: dict[str, Any]) -> str:
 
 def _statement_for(statement: Any, digest: str) -> str | None:
     """The predicate type of an in-toto statement that has ``digest`` as a
-    subject, else None."""
+    subject, else None.  A statement without one (``''``) is none: in
+    Signed, '' marks a simple-signing payload, which counts as a signature."""
     if not isinstance(statement, dict) or statement.get('_type') not in IN_TOTO_STATEMENTS:
         return None
     algorithm, _, hex_part = digest.partition(':')
     subjects = statement.get('subject')
     predicate_type = statement.get('predicateType')
-    if not isinstance(subjects, list) or not isinstance(predicate_type, str):
+    if not isinstance(subjects, list) or not isinstance(predicate_type, str) or not predicate_type:
         return None
     for subject in subjects:
         digests = subject.get('digest') if isinstance(subject, dict) else None
