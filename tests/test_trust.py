@@ -20,6 +20,7 @@ from digestpin_hooks.verify import main as verify_main
 from tests.cosign import attest_legacy
 from tests.cosign import b64
 from tests.cosign import BUNDLE
+from tests.cosign import COSIGN_SIGN
 from tests.cosign import bundle_tlog_entry
 from tests.cosign import cosign_bundle_annotation
 from tests.cosign import dsse_entry
@@ -237,6 +238,79 @@ def test_a_statement_of_no_predicate_type_is_no_signature(
     # no cosign signature (https://sigstore.dev/cosign/sign/v1), whatever else
     sign_bundle(registry, 'signed/untyped', digest, key, predicate_type='')
     pinned(repo, registry, 'signed/untyped', '1', digest)
+    status, out, _ = run_verify(repo, capsys)
+    assert (status, out) == (1, finding(
+        repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
+    ))
+
+
+def _ambiguous_simple_signing(image: str, digest: str, other: str, case: str) -> bytes:
+    if case == 'folded':
+        # Go's encoding/json (cosign) matches a key to a field whatever its
+        # case and keeps the last: it reads ``other``
+        inner = f'"docker-manifest-digest":"{digest}","Docker-Manifest-Digest":"{other}"'
+    else:
+        inner = f'"docker-manifest-digest":"{other}","docker-manifest-digest":"{digest}"'
+    return (
+        '{"critical":{"identity":{"docker-reference":"%s"},"image":{%s},'
+        '"type":"cosign container image signature"},"optional":null}' % (image, inner)
+    ).encode()
+
+
+def _ambiguous_statement(digest: str, other: str, case: str) -> bytes:
+    subject = '[{"name":"image","digest":{"sha256":"%s"}}]'
+    mine, theirs = subject % digest.partition(':')[2], subject % other.partition(':')[2]
+    head = '{"_type":"https://in-toto.io/Statement/v1",'
+    if case == 'folded-subject':
+        body = f'"subject":{mine},"Subject":{theirs},"predicateType":"{COSIGN_SIGN}"'
+    elif case == 'folded-type':
+        body = f'"subject":{mine},"predicateType":"{COSIGN_SIGN}","PREDICATETYPE":"{SLSA}"'
+    else:
+        body = f'"subject":{theirs},"predicateType":"{COSIGN_SIGN}","subject":{mine}'
+    return (head + body + ',"predicate":{}}').encode()
+
+
+@pytest.mark.parametrize('case', (
+    'legacy-folded', 'legacy-exact', 'bundle-folded-subject', 'bundle-folded-type',
+    'bundle-exact',
+))
+def test_a_payload_with_duplicate_keys_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        case: str,
+) -> None:
+    """A signed payload that names a field twice (exactly, or in another
+    case, which Go's encoding/json reads as the same field) says two
+    things: readers disagree which one it signs, so it signs nothing."""
+    from tests.cosign import attach_bundle
+    from tests.cosign import envelope
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/ambiguous')
+    other = fresh(registry, 'signed/ambiguous', 'other')
+    layout, _, kind = case.partition('-')
+    if layout == 'legacy':
+        payload = _ambiguous_simple_signing(
+            f'{registry.address}/signed/ambiguous', digest, other, kind,
+        )
+        assert json.loads(payload)['critical']['image']['docker-manifest-digest'] == digest
+        layer = {
+            'mediaType': SIMPLE_SIGNING, **registry.blob('signed/ambiguous', payload),
+            'annotations': {'dev.cosignproject.cosign/signature': b64(sign(key, payload))},
+        }
+        sign_legacy(registry, 'signed/ambiguous', other, key)  # a .sig tag to copy
+        registry.manifest('signed/ambiguous', digest.replace(':', '-') + '.sig', {
+            **registry.get_manifest('signed/ambiguous', other.replace(':', '-') + '.sig'),
+            'layers': [layer],
+        })
+    else:
+        payload = _ambiguous_statement(digest, other, kind)
+        read = json.loads(payload)
+        assert read['predicateType'] == COSIGN_SIGN
+        assert read['subject'][0]['digest']['sha256'] == digest.partition(':')[2]
+        attach_bundle(registry, 'signed/ambiguous', digest, {
+            'mediaType': BUNDLE, 'verificationMaterial': {'publicKey': {'hint': ''}},
+            'dsseEnvelope': envelope(key, payload),
+        })
+    pinned(repo, registry, 'signed/ambiguous', '1', digest)
     status, out, _ = run_verify(repo, capsys)
     assert (status, out) == (1, finding(
         repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
