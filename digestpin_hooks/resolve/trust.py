@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from typing import Final
     from typing import Iterable
     from typing import Sequence
+    from typing import TypeGuard
     from typing import Union
 
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -233,6 +234,38 @@ def _json(data: bytes) -> Any:
         return None
 
 
+class _Ambiguous(dict):  # type: ignore[type-arg]
+    """A JSON object of a signed payload that names a key twice, exactly or
+    in another case: Python keeps the last exact name, Go's encoding/json
+    (cosign) the last name equal to the field's in any case, others the
+    first, so readers disagree about what was signed."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    count = len(pairs)
+    read = dict(pairs)
+    if (
+        len(read) < count or len({k.casefold() for k in read}) < count
+        or len({k.lower().upper() for k in read}) < count  # Go's folding
+    ):
+        return _Ambiguous(read)
+    return read
+
+
+def _signed_json(data: bytes) -> Any:
+    """A signed payload's JSON; the objects that name a key twice are
+    _Ambiguous, and those whose fields decide what is signed do not count."""
+    try:
+        return json.loads(data, object_pairs_hook=_object)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _plain(value: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether ``value`` is a JSON object that names each key once."""
+    return isinstance(value, dict) and not isinstance(value, _Ambiguous)
+
+
 def _clean(text: str) -> str:
     """A name a registry answer gave, fit for one line of a message."""
     text = printable(text)
@@ -281,7 +314,7 @@ def _statement_for(statement: Any, digest: str) -> str | None:
     """The predicate type of an in-toto statement that has ``digest`` as a
     subject, else None.  A statement without one (``''``) is none: in
     Signed, '' marks a simple-signing payload, which counts as a signature."""
-    if not isinstance(statement, dict) or statement.get('_type') not in IN_TOTO_STATEMENTS:
+    if not _plain(statement) or statement.get('_type') not in IN_TOTO_STATEMENTS:
         return None
     algorithm, _, hex_part = digest.partition(':')
     subjects = statement.get('subject')
@@ -289,8 +322,8 @@ def _statement_for(statement: Any, digest: str) -> str | None:
     if not isinstance(subjects, list) or not isinstance(predicate_type, str) or not predicate_type:
         return None
     for subject in subjects:
-        digests = subject.get('digest') if isinstance(subject, dict) else None
-        if isinstance(digests, dict) and digests.get(algorithm) == hex_part:
+        digests = subject.get('digest') if _plain(subject) else None
+        if _plain(digests) and digests.get(algorithm) == hex_part:
             return predicate_type
     return None
 
@@ -307,7 +340,7 @@ def _from_envelope(
     signatures = envelope.get('signatures')
     if payload is None or not isinstance(signatures, list):
         return []
-    predicate_type = _statement_for(_json(payload), digest)
+    predicate_type = _statement_for(_signed_json(payload), digest)
     if predicate_type is None:
         return []
     data = pae(IN_TOTO_PAYLOAD, payload)
@@ -396,12 +429,10 @@ class _Reader:
         return found
 
     def _simple_signing_for(self, payload: bytes) -> bool:
-        document = _json(payload)
-        critical = document.get('critical') if isinstance(document, dict) else None
-        image = critical.get('image') if isinstance(critical, dict) else None
-        return isinstance(image, dict) and image.get(
-            'docker-manifest-digest',
-        ) == self.subject.digest
+        document = _signed_json(payload)
+        critical = document.get('critical') if _plain(document) else None
+        image = critical.get('image') if _plain(critical) else None
+        return _plain(image) and image.get('docker-manifest-digest') == self.subject.digest
 
     def referrers(self) -> list[Signed]:
         """The Sigstore bundles attached to the digest as referrers: the
@@ -552,7 +583,7 @@ def check_one_keyless(registry: Registry, subject: Subject, verifier: Verifier) 
         checked = keyless.check(verifier, rule, bundle)
         if checked.accepted:
             # what the verifier vouched for must itself be about this digest
-            vouched = _statement_for(_json(checked.payload), subject.digest)
+            vouched = _statement_for(_signed_json(checked.payload), subject.digest)
             if vouched is not None:
                 accepted.setdefault(vouched, checked.signer)
         elif kind == COSIGN_SIGN and checked.signer:
