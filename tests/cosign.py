@@ -220,6 +220,60 @@ def sign(key: PrivateKey, data: bytes, rsa_padding: str = 'pkcs1') -> bytes:
     return key.sign(data, scheme, hashes.SHA256())
 
 
+def _der(tag: int, content: bytes) -> bytes:
+    if len(content) < 0x80:
+        return bytes([tag, len(content)]) + content
+    size = len(content).to_bytes((len(content).bit_length() + 7) // 8, 'big')
+    return bytes([tag, 0x80 | len(size)]) + size + content
+
+
+def _der_items(data: bytes) -> list[bytes]:
+    """The TLVs of a DER SEQUENCE's content, each whole."""
+    items, at = [], 0
+    while at < len(data):
+        size, start = data[at + 1], at + 2
+        if size & 0x80:
+            count = size & 0x7F
+            size, start = int.from_bytes(data[start:start + count], 'big'), start + count
+        items.append(data[at:start + size])
+        at = start + size
+    return items
+
+
+def _der_content(item: bytes) -> bytes:
+    """The content of one TLV, without its tag and length."""
+    size = item[1]
+    return item[2 + (size & 0x7F if size & 0x80 else 0):]
+
+
+def certificate_with_a_duplicate_extension() -> bytes:
+    """A self-signed certificate (DER) whose extensions name the SAN twice,
+    which ``cryptography`` parses but refuses to list (DuplicateExtension)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'duplicate')])
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(datetime.datetime(2020, 1, 1))
+        .not_valid_after(datetime.datetime(2040, 1, 1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.UniformResourceIdentifier('https://example.com/signer'),
+        ]), False)
+        .sign(key, hashes.SHA256())
+    )
+    tbs, algorithm, signature = _der_items(_der_content(
+        certificate.public_bytes(serialization.Encoding.DER),
+    ))
+    *fields, extensions = _der_items(_der_content(tbs))
+    listed = _der_items(_der_content(_der_items(_der_content(extensions))[0]))
+    doubled = _der(0xA3, _der(0x30, b''.join(listed * 2)))
+    return _der(0x30, _der(0x30, b''.join([*fields, doubled])) + algorithm + signature)
+
+
 def simple_signing(image: str, digest: str) -> bytes:
     return json.dumps({
         'critical': {

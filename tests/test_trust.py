@@ -608,6 +608,47 @@ def test_control_characters_from_the_registry_are_escaped(
     ))
 
 
+@pytest.mark.parametrize('layout', ('legacy', 'bundle'))
+def test_a_certificate_cryptography_cannot_list_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+        layout: str,
+) -> None:
+    """A signer's certificate whose SAN extension is there twice: its
+    extensions raise DuplicateExtension, not ValueError; it names nobody
+    and hides no signature beside it."""
+    from tests.cosign import attach_bundle
+    from tests.cosign import certificate_with_a_duplicate_extension
+    from tests.cosign import envelope
+    from tests.cosign import simple_signing
+    from tests.cosign import statement
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/duplicate-extension')
+    stranger = new_key()
+    der = certificate_with_a_duplicate_extension()
+    if layout == 'legacy':
+        payload = simple_signing(f'{registry.address}/signed/duplicate-extension', digest)
+        pem = b'-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n' % (
+            b64(der).encode()
+        )
+        hostile = {
+            'mediaType': SIMPLE_SIGNING, **registry.blob('signed/duplicate-extension', payload),
+            'annotations': {
+                'dev.cosignproject.cosign/signature': b64(sign(stranger, payload)),
+                'dev.sigstore.cosign/certificate': pem.decode(),
+            },
+        }
+        sign_legacy(registry, 'signed/duplicate-extension', digest, key, extra_layers=[hostile])
+    else:
+        attach_bundle(registry, 'signed/duplicate-extension', digest, {
+            'mediaType': BUNDLE,
+            'verificationMaterial': {'certificate': {'rawBytes': b64(der)}},
+            'dsseEnvelope': envelope(stranger, statement(digest, COSIGN_SIGN)),
+        })
+        sign_legacy(registry, 'signed/duplicate-extension', digest, key)
+    pinned(repo, registry, 'signed/duplicate-extension', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+
+
 def test_a_deeply_nested_bundle_is_no_signature(
         registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
 ) -> None:
