@@ -275,7 +275,10 @@ def _clean(text: str) -> str:
 
 
 def _certificate_signer(der_or_pem: bytes) -> str:
-    """Whom a signing certificate names (its SAN), for a DP012 message."""
+    """Whom a signing certificate names (its SAN), for a DP012 message.
+    The certificate is a registry's answer, not yet checked: ``cryptography``
+    raises more than ValueError for it (DuplicateExtension,
+    UnsupportedGeneralNameType), and any of it is one it cannot read."""
     from cryptography import x509
     try:
         if der_or_pem.lstrip().startswith(b'-----BEGIN'):
@@ -287,9 +290,10 @@ def _certificate_signer(der_or_pem: bytes) -> str:
         ).value
         values = [str(v) for v in names.get_values_for_type(x509.UniformResourceIdentifier)]
         values += names.get_values_for_type(x509.RFC822Name)
-    except (ValueError, TypeError, x509.ExtensionNotFound):
+        named = ', '.join(values) or certificate.subject.rfc4514_string()
+    except Exception:  # ExtensionNotFound, or what a hostile DER makes it raise
         return 'a certificate digestpin cannot read'
-    return 'certificate for ' + _clean(', '.join(values) or certificate.subject.rfc4514_string())
+    return 'certificate for ' + _clean(named)
 
 
 def _bundle_signer(bundle: dict[str, Any]) -> str:
