@@ -4,6 +4,8 @@ by keys made here; nothing of the verifier is mocked."""
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -51,6 +53,7 @@ from tests.registries import Request
 from tests.registries import ScriptedRegistry
 
 pytestmark = pytest.mark.docker  # a real registry (docker-registry)
+MiB = 1024 * 1024
 NO_DAEMON = ['--docker-host', 'unix:///nonexistent/docker.sock']
 
 
@@ -590,6 +593,54 @@ def test_a_huge_referrers_index_is_read_within_bounds(
     assert (status, out) == (1, finding(
         repo, registry, 'DP011', f'{digest} has no signature that {rule2(repo)} accepts',
     ))
+
+
+def _padded_bundle(digest: str, size: int, salt: str = '') -> bytes:
+    """A bundle of about ``size`` bytes about ``digest`` that no key signed:
+    a statement padded out in its predicate, eight signatures of junk."""
+    from tests.cosign import statement
+    payload = statement(digest, COSIGN_SIGN, {'pad': salt + 'x' * (size * 3 // 4 - 400)})
+    return json.dumps({
+        'mediaType': BUNDLE, 'verificationMaterial': {'publicKey': {'hint': 'junk'}},
+        'dsseEnvelope': {
+            'payloadType': IN_TOTO, 'payload': b64(payload),
+            'signatures': [{'keyid': '', 'sig': b64(b'junk %d' % n)} for n in range(8)],
+        },
+    }).encode()
+
+
+def test_one_bundle_listed_a_thousand_times_is_read_once(
+        registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """64 referrers of 16 layers each, all one bundle of almost 1 MiB: the
+    bounds allow each, and the bundle was read and kept 1,024 times (1 GB
+    asked for, over 2 GB kept: a MemoryError under 400 MiB)."""
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/repeated')
+    bundle = registry.blob('signed/repeated', _padded_bundle(digest, 1000 * 1024))
+    empty = registry.blob('signed/repeated', b'{}')
+    for number in range(64):
+        referrer = registry.manifest('signed/repeated', '', {
+            'schemaVersion': 2, 'mediaType': OCI_MANIFEST, 'artifactType': BUNDLE,
+            'config': {'mediaType': EMPTY, **empty},
+            'layers': [{'mediaType': BUNDLE, **bundle}] * 16,
+            'subject': {'mediaType': OCI_MANIFEST, 'digest': digest, 'size': 1},
+            'annotations': {'number': str(number)},
+        })
+        referrer_index_add(registry, 'signed/repeated', digest, {
+            'mediaType': OCI_MANIFEST, 'digest': referrer, 'size': 1, 'artifactType': BUNDLE,
+        })
+    pinned(repo, registry, 'signed/repeated', '1', digest)
+    result = subprocess.run(
+        (sys.executable, '-m', 'digestpin_hooks', 'verify', *NO_DAEMON, 'Dockerfile'),
+        cwd=repo, capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (400 * MiB, 400 * MiB)),
+        env={**os.environ, 'PYTHONPATH': str(Path(__file__).parent.parent)},
+    )
+    assert (result.returncode, result.stdout) == (1, (
+        f'Dockerfile:1:6: DP012 {digest} is signed, but not with the key of '
+        f'{rule2(repo)}: signed by key junk\n'
+    )), result.stderr
 
 
 def test_control_characters_from_the_registry_are_escaped(
