@@ -643,6 +643,30 @@ def test_one_bundle_listed_a_thousand_times_is_read_once(
     )), result.stderr
 
 
+def test_over_16_mib_of_bundles_are_not_read(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """20 different bundles of almost 1 MiB each, none signed: the reading
+    stops past 16 MiB, an error unless another signature verifies."""
+    from tests.cosign import attach_bundle
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/many-bundles')
+    for number in range(20):
+        attach_bundle(
+            registry, 'signed/many-bundles', digest,
+            _padded_bundle(digest, 1000 * 1024, salt=str(number)),
+        )
+    pinned(repo, registry, 'signed/many-bundles', '1', digest)
+    status, out, err = run_verify(repo, capsys)
+    assert (status, out, err) == (2, '', (
+        f'{repo / "Dockerfile"}: error: line 1: cannot check the signatures of {digest}: '
+        f'{registry.address} sent over 16 MiB of signature layers for {digest}; the rest '
+        'not read\nsummary: 1 pin verified in 1 file; 1 error\n'
+    ))
+    sign_legacy(registry, 'signed/many-bundles', digest, key)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+
+
 def test_control_characters_from_the_registry_are_escaped(
         registry: Registry, repo: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
