@@ -27,9 +27,12 @@ the signature and of each required attestation).
 
 Every answer is bounded and every digest checked, as in ``registry``: at
 most MAX_REFERRERS manifests opened, MAX_LAYERS layers read of each, no
-payload or bundle over MAX_SIGNATURE_BYTES.  ``cryptography`` is imported
-here, in resolve.tlog and in resolve.keyless only, and only verify, fix and
-update import these modules.
+payload or bundle over MAX_SIGNATURE_BYTES, not more than
+MAX_SIGNATURES_TOTAL_BYTES of them for one digest in one layout (the rest
+is a failure to ask), and a bundle listed again (by another referrer, or as
+another layer) read once.  ``cryptography`` is imported here, in
+resolve.tlog and in resolve.keyless only, and only verify, fix and update
+import these modules.
 """
 from __future__ import annotations
 
@@ -84,6 +87,7 @@ IN_TOTO_STATEMENTS = (
 )
 COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1'  # what cosign v3 signs
 MAX_SIGNATURE_BYTES = 1024 * 1024  # a payload, an envelope, a bundle
+MAX_SIGNATURES_TOTAL_BYTES = 16 * MAX_SIGNATURE_BYTES  # read in one layout for one digest
 MAX_REFERRERS = 64  # manifests opened from one referrers list
 MAX_LAYERS = 16  # layers read of one signature manifest
 MAX_SIGNATURES = 8  # signatures read of one envelope
@@ -364,6 +368,8 @@ class _Reader:
     def __init__(self, registry: Registry, subject: Subject) -> None:
         self.registry = registry
         self.subject = subject
+        self.signature_bytes = 0  # read by this look, against MAX_SIGNATURES_TOTAL_BYTES
+        self.overflow: Failed | None = None  # a look that stopped there
 
     def get(
             self, path: str, limit: int, what: str, absent: tuple[int, ...] = (404,),
@@ -399,11 +405,26 @@ class _Reader:
         size = layer.get('size')
         if isinstance(size, int) and not 0 <= size <= MAX_SIGNATURE_BYTES:
             return None  # not asked for at all: 50 MB of "signature" is not one
-        return self.by_digest('blobs', layer.get('digest'), MAX_SIGNATURE_BYTES, 'signature layer')
+        if self.signature_bytes > MAX_SIGNATURES_TOTAL_BYTES:
+            return None
+        body = self.by_digest('blobs', layer.get('digest'), MAX_SIGNATURE_BYTES, 'signature layer')
+        self.signature_bytes += len(body or b'')
+        if self.signature_bytes > MAX_SIGNATURES_TOTAL_BYTES:
+            # each layer within its bound, but a thousand of them are no
+            # signatures: what they would cost to keep is not spent; what
+            # was read before still counts, the rest is a failure to ask
+            self.overflow = Failed(
+                f'{api_host(self.subject.domain)} sent over '
+                f'{MAX_SIGNATURES_TOTAL_BYTES // 1024 // 1024} MiB of signature layers for '
+                f'{self.subject.digest}; the rest not read',
+            )
+            return None
+        return body
 
     def legacy(self, suffix: str) -> list[Signed]:
         """What the ``sha256-<hex>.sig`` or ``.att`` tag holds."""
         tag = self.subject.digest.replace(':', '-') + suffix
+        self.signature_bytes = 0
         body = self.get(f'manifests/{tag}', MAX_MANIFEST_BYTES, 'signature manifest')
         found: list[Signed] = []
         for layer in self.layers(_json(body) if body else None):
@@ -445,6 +466,7 @@ class _Reader:
         answers 200 with a list too large or no index at all is broken or
         hostile: _Broken, reported unless another signature verifies."""
         digest = self.subject.digest
+        self.signature_bytes = 0
         body = self.get(
             f'referrers/{digest}', MAX_MANIFEST_BYTES, 'referrers list', NO_REFERRERS_API,
         )
@@ -463,6 +485,7 @@ class _Reader:
             index = _json(body) if body else None
         entries = index.get('manifests') if isinstance(index, dict) else None
         found: list[Signed] = []
+        bundles_read: set[str] = set()  # layer digests: one bundle listed again is read once
         listed = dict.fromkeys(
             entry['digest'] for entry in (entries if isinstance(entries, list) else [])
             if isinstance(entry, dict) and isinstance(entry.get('digest'), str)
@@ -477,6 +500,9 @@ class _Reader:
                 media_type = layer.get('mediaType')
                 if not isinstance(media_type, str) or not media_type.startswith(BUNDLE_PREFIX):
                     continue
+                if not isinstance(layer.get('digest'), str) or layer['digest'] in bundles_read:
+                    continue
+                bundles_read.add(layer['digest'])
                 raw = self.blob(layer) or b'null'
                 bundle = _json(raw)
                 if isinstance(bundle, dict):
@@ -520,6 +546,7 @@ def check_one(
             found += look()
         except _Broken as broken:
             failure = failure or broken.answer
+        failure = failure or reader.overflow
         signed = any(accepted(s) for s in found if s.predicate_type in ('', COSIGN_SIGN))
         if signed and not subject.rule.attestations:
             break  # enough: the rest would be asked for nothing
@@ -569,6 +596,8 @@ def check_one_keyless(registry: Registry, subject: Subject, verifier: Verifier) 
         found = reader.referrers()
     except _Broken as broken:
         return Verdict(FAILED, broken.answer.reason, broken.answer.unreachable)
+    if reader.overflow is not None:
+        return Verdict(FAILED, reader.overflow.reason, False)
     kinds: dict[bytes, str] = {}
     for signed in found:
         if signed.bundle:
