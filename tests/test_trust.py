@@ -724,6 +724,27 @@ def test_a_certificate_cryptography_cannot_list_is_no_signature(
     assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
 
 
+def test_a_certificate_annotation_with_a_lone_surrogate_is_no_signature(
+        registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """JSON may escape half a UTF-16 pair (``"\\ud800"``): a string Python
+    cannot encode, in the annotation that holds the signer's certificate."""
+    from tests.cosign import simple_signing
+    policy(repo, registry)
+    digest = fresh(registry, 'signed/surrogate')
+    payload = simple_signing(f'{registry.address}/signed/surrogate', digest)
+    hostile = {
+        'mediaType': SIMPLE_SIGNING, **registry.blob('signed/surrogate', payload),
+        'annotations': {
+            'dev.cosignproject.cosign/signature': b64(sign(new_key(), payload)),
+            'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\ud800',
+        },
+    }
+    sign_legacy(registry, 'signed/surrogate', digest, key, extra_layers=[hostile])
+    pinned(repo, registry, 'signed/surrogate', '1', digest)
+    assert run_verify(repo, capsys) == (0, '', VERIFIED_ONE)
+
+
 def test_a_deeply_nested_bundle_is_no_signature(
         registry: Registry, repo: Path, key: PrivateKey, capsys: pytest.CaptureFixture[str],
 ) -> None:
