@@ -431,8 +431,10 @@ class _Reader:
             annotations = layer.get('annotations')
             annotations = annotations if isinstance(annotations, dict) else {}
             certificate = annotations.get(CERTIFICATE_ANNOTATION)
+            # JSON can hold half a UTF-16 pair ("\ud800"), which no codec
+            # encodes strictly; a PEM is ASCII, so such a one is unreadable
             signer = (
-                _certificate_signer(certificate.encode())
+                _certificate_signer(certificate.encode('utf-8', 'replace'))
                 if isinstance(certificate, str) and certificate else ''
             )
             entry = tlog.legacy_entry(annotations.get(tlog.BUNDLE_ANNOTATION))
