@@ -131,3 +131,15 @@ def test_no_home_reads_no_docker_context_of_the_checkout(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(pwd, 'getpwuid', no_entry)
     assert 'planted' not in find_endpoint().host
+
+
+def test_a_relative_xdg_runtime_dir_names_no_podman_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The XDG Base Directory specification: a relative ``XDG_RUNTIME_DIR``
+    is invalid and ignored.  Read, it named ``run/podman/podman.sock`` of
+    the current folder, the checkout, where a planted symlink chose the
+    socket to ask; an absolute one is the user's socket, first."""
+    from digestpin_hooks.resolve.daemon import podman_sockets
+    monkeypatch.setenv('XDG_RUNTIME_DIR', 'run')
+    assert podman_sockets() == ['/run/podman/podman.sock']
+    monkeypatch.setenv('XDG_RUNTIME_DIR', '/run/user/1000')
+    assert podman_sockets() == ['/run/user/1000/podman/podman.sock', '/run/podman/podman.sock']
