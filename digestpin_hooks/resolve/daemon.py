@@ -195,10 +195,13 @@ def _find_endpoint(docker_host: str | None) -> Endpoint:
 
 def podman_sockets() -> list[str]:
     """Where ``podman system service`` listens by default: the user's
-    (rootless) socket, then the system's."""
+    (rootless) socket, then the system's.  A relative XDG_RUNTIME_DIR is
+    ignored, as the XDG specification says: it named a socket of the
+    current folder, the checkout under test."""
     sockets = []
-    if os.environ.get('XDG_RUNTIME_DIR'):
-        sockets.append(os.path.join(os.environ['XDG_RUNTIME_DIR'], 'podman', 'podman.sock'))
+    runtime = os.environ.get('XDG_RUNTIME_DIR', '')
+    if os.path.isabs(runtime):
+        sockets.append(os.path.join(runtime, 'podman', 'podman.sock'))
     sockets.append('/run/podman/podman.sock')
     return sockets
 
