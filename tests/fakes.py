@@ -39,6 +39,7 @@ class FakeDaemon:
         self.server.listen()
         self.stop = threading.Event()
         self.requests: list[str] = []
+        self.heads: list[bytes] = []  # each request's line and headers, as sent
         threading.Thread(target=self.serve, daemon=True).start()
 
     def serve(self) -> None:
@@ -60,6 +61,7 @@ class FakeDaemon:
                     buffer += chunk
                 head, _, buffer = buffer.partition(b'\r\n\r\n')
                 path = head.split(b' ')[1].decode()
+                self.heads.append(head)
                 self.requests.append(path)
                 rule = next(
                     (v for k, v in self.rules.items() if k in path), http('404 Not Found', b'{}'),

@@ -698,3 +698,61 @@ def test_the_repositorys_file_sends_no_login_to_a_daemon_it_names(
         assert (tmp_path / 'Dockerfile').read_text() == 'FROM registry.example.com/team/app:1\n'
     finally:
         daemon.close()
+
+
+def _registry_auth(head: bytes) -> dict[str, str] | None:
+    """The X-Registry-Auth a request to the daemon carried, decoded."""
+    import base64
+    for line in head.split(b'\r\n')[1:]:
+        name, _, value = line.partition(b':')
+        if name.strip().lower() == b'x-registry-auth':
+            decoded: dict[str, str] = json.loads(base64.urlsafe_b64decode(value.strip() + b'=='))
+            return decoded
+    return None
+
+
+@pytest.mark.parametrize('source', ('pull', 'daemon-registry'))
+def test_the_daemons_logins_come_from_no_helper_of_a_relative_path_entry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        source: str,
+) -> None:
+    """The login sent to the daemon with a pull (X-Registry-Auth) is found
+    as the registry source finds it: the docker SDK's own lookup ran the
+    credsStore's ``docker-credential-NAME`` from a relative PATH entry
+    (``.``: the checkout being scanned), a program of the pull request's.
+    Now the helper is looked for in absolute entries only (not found: the
+    reference fails, the daemon is asked nothing for it), and a login of
+    the user's files is what the daemon is sent."""
+    from tests.fakes import knows
+    isolated_network(monkeypatch, tmp_path / 'home')
+    config = tmp_path / 'home' / '.docker' / 'config.json'
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({'credsStore': 'planted'}))
+    checkout = tmp_path / 'checkout'
+    checkout.mkdir()
+    ran = tmp_path / 'ran'
+    helper = checkout / 'docker-credential-planted'
+    helper.write_text(f'#!/bin/sh\ntouch {ran}\necho \'{{"Username":"x","Secret":"y"}}\'\n')
+    helper.chmod(0o755)
+    (checkout / 'Dockerfile').write_text('FROM example.com/team/app:1\n')
+    monkeypatch.chdir(checkout)
+    monkeypatch.setenv('PATH', f'.:{os.environ["PATH"]}')
+    daemon = FakeDaemon(knows({}))
+    try:
+        arguments = ['--docker-host', f'unix://{daemon.path}', '--source', source, '--timeout', '5']
+        assert fix_main([*arguments, 'Dockerfile']) == 1
+        assert not ran.exists()
+        assert 'credentials for example.com: the credential helper docker-credential-planted ' \
+            'is not on PATH' in capsys.readouterr().out
+        asked = [h for h in daemon.heads if b'/images/create' in h or b'/distribution/' in h]
+        assert asked == []
+        # the user's own login, from the file: sent to the daemon
+        config.write_text(json.dumps({'auths': {'example.com': auths_entry()}}))
+        fix_main([*arguments, 'Dockerfile'])
+        sent = [_registry_auth(h) for h in daemon.heads if b'/images/create' in h or b'/distribution/' in h]
+        assert sent and all(
+            auth is not None and (auth['username'], auth['password']) == (USER, PASSWORD)
+            for auth in sent
+        ), sent
+    finally:
+        daemon.close()
