@@ -556,10 +556,15 @@ class Daemon:
         and the whole pull has ``timeout`` seconds.
         """
         events: list[bool] = []  # one item once the pull sent progress
+        login = self.login(repository)
+        if isinstance(login, Failed):
+            return login
 
         def pull_events() -> tuple[str, str]:
             digest = ''
-            for event in self.api.pull(repository, tag, stream=True, decode=True):
+            for event in self.api.pull(
+                    repository, tag, stream=True, decode=True, auth_config=login,
+            ):
                 if not events:
                     events.append(True)
                 if not isinstance(event, dict):
@@ -587,12 +592,39 @@ class Daemon:
             return Failed(str(self.error(ValueError('the pull reported a malformed digest'))))
         return Found(digest) if digest else None
 
+    def login(self, reference: str) -> dict[str, str] | Failed:
+        """The login the daemon is sent for ``reference``'s registry
+        (X-Registry-Auth), found as the registry source finds it
+        (credentials.credential_for: helpers in absolute PATH entries
+        only, no home that is not absolute), ``{}`` for none.  Left to
+        the SDK, its own lookup ran a credsStore's helper found through a
+        relative PATH entry (``.``: the checkout being scanned)."""
+        from digestpin_hooks.resolve.credentials import credential_for
+        from digestpin_hooks.resolve.credentials import CredentialError
+        from digestpin_hooks.resolve.credentials import DOCKER_HUB_KEY
+        domain = split_domain(reference)[0] or 'docker.io'
+        try:
+            credential = credential_for(domain, self.timeout)
+        except CredentialError as e:
+            return Failed(f'credentials for {domain}: {e}')
+        if credential is None:
+            return {}  # sent as it is: the SDK looks up nothing of its own
+        return {
+            'username': credential.username, 'password': credential.secret,
+            'serveraddress': DOCKER_HUB_KEY if domain == 'docker.io' else domain,
+        }
+
     def distribution(self, reference: str) -> dict[str, Any] | Missing | Failed:
         """The registry's descriptor of ``reference``, or why there is none
         (Missing: the reason is the daemon's words)."""
+        login = self.login(reference)
+        if isinstance(login, Failed):
+            return login
         answer = self._via_registry(
             # public API, untyped in types-docker
-            lambda: self.api.inspect_distribution(reference),  # type: ignore[no-untyped-call]
+            lambda: self.api.inspect_distribution(  # type: ignore[no-untyped-call]
+                reference, auth_config=login,
+            ),
             reference,
         )
         if isinstance(answer, (Missing, Failed)):
