@@ -79,12 +79,10 @@ class Pipeline(Record):
 
 def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:
     """``image: name`` or ``image: {name: name, …}`` (GitLab, Bitbucket)."""
-    if isinstance(node, Scalar):
-        yield Found(path, node, key)
-    elif isinstance(node, YamlMapping):
-        name = get(node, 'name')
-        if name is not None and isinstance(name[0], Scalar):
-            yield Found(f'{path}.name', name[0], name[1])
+    held = _image_node(node)
+    if held is not None:
+        scalar, own_key = held
+        yield Found(path, scalar, key) if own_key is None else Found(f'{path}.name', scalar, own_key)
 
 
 def _mappings(documents: list[Node | None]) -> list[YamlMapping]:
@@ -789,8 +787,8 @@ def _written_images(name: str, node: Node) -> _Written:
 
 
 def _image_node(node: Node) -> tuple[Scalar, Scalar | None] | None:
-    """The scalar of ``image: name`` or ``image: {name: name, …}``, as
-    ``_image`` finds it, with its key when it has its own (``name:``)."""
+    """The scalar of ``image: name`` or ``image: {name: name, …}``, with
+    its key when it has its own (``name:``)."""
     if isinstance(node, YamlMapping):
         name = get(node, 'name')
         return (name[0], name[1]) if name is not None and isinstance(name[0], Scalar) else None
