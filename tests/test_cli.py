@@ -138,6 +138,33 @@ def test_everything_is_frozen_out_of_the_collector_at_the_process_end(tmp_path: 
     assert result.stdout.splitlines()[-2:] == ['1 0', 'True True']
 
 
+
+@pytest.mark.parametrize('enabled_before', (True, False))
+def test_the_collector_is_off_while_a_command_runs_and_as_it_was_after(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, enabled_before: bool,
+) -> None:
+    """The cyclic collector's passes over a large file's nodes made its lint
+    grow faster than its input (issue 22's growth row): a command runs with
+    it off, and leaves it as the caller had it, on or off, even when the
+    command fails."""
+    import gc
+    seen: list[bool] = []
+
+    def command(_args: object) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError('a bug of ours')
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(lint, 'run', command)
+    if not enabled_before:
+        gc.disable()
+    try:
+        assert lint.main(['Dockerfile']) == 2
+        assert (seen, gc.isenabled()) == ([False], enabled_before)
+    finally:
+        gc.enable()
+
+
 # fix, update and verify: their add_* options read by the same rule
 from digestpin_hooks import fix  # noqa: E402
 from digestpin_hooks import update  # noqa: E402
