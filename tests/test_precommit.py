@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.stack import Stack
+from tests.worktree import copy_as_git_would_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 H = 'b' * 64
@@ -23,22 +24,9 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     )
 
 
-def files_git_would_commit(root: Path) -> list[str]:
-    """Tracked and untracked files that .gitignore does not exclude.
-
-    Copying the whole folder took .venv, coverage data and the like along
-    (152 MB committed per run); git's own listing is what a push would hold.
-    """
-    listed = git(root, 'ls-files', '-z', '--cached', '--others', '--exclude-standard').stdout
-    return sorted(name for name in set(listed.split('\0')) if name and (root / name).is_file())
-
-
 def snapshot_of(root: Path, dest: Path) -> str:
     """A git repo holding root's working tree as it is, like try-repo makes."""
-    dest.mkdir(parents=True)
-    for name in files_git_would_commit(root):
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / name, dest / name)
+    copy_as_git_would_commit(root, dest)
     git(dest, 'init', '-q')
     git(dest, 'add', '-A')
     git(dest, 'commit', '-qm', 'snapshot')

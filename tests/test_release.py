@@ -17,6 +17,7 @@ import yaml
 
 import digestpin_hooks
 from tests.stack import Stack
+from tests.worktree import copy_as_git_would_commit
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = digestpin_hooks.__version__
@@ -109,10 +110,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (the wheel is built from the sdist, so the sdist must be complete)."""
     base = tmp_path_factory.mktemp('release')
     tree = base / 'tree'
-    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        '.git', '.venv', '__pycache__', '*.egg-info', '.hypothesis',
-        '.pytest_cache', 'build', 'dist', '.node',
-    ))
+    copy_as_git_would_commit(ROOT, tree)
     subprocess.run(
         (sys.executable, '-m', 'build', '--outdir', str(base / 'dist'), str(tree)),
         check=True, capture_output=True,
@@ -129,9 +127,12 @@ def test_the_wheel_installs_and_every_console_script_runs(
 ) -> None:
     _, wheel = built
     venv = tmp_path / 'venv'
-    subprocess.run((sys.executable, '-m', 'venv', str(venv)), check=True)
+    # no pip of its own (ensurepip was a third of this test's CPU): this
+    # environment's pip installs into it, as test_dependencies does
+    subprocess.run((sys.executable, '-m', 'venv', '--without-pip', str(venv)), check=True)
     subprocess.run(
-        (str(venv / 'bin' / 'pip'), 'install', '-q', str(wheel)),
+        (sys.executable, '-m', 'pip', '--python', str(venv / 'bin' / 'python'), 'install',
+         '-q', '--disable-pip-version-check', str(wheel)),
         check=True, capture_output=True,
     )
     scripts = console_scripts()
@@ -165,12 +166,18 @@ def git(cwd: Path, *args: str) -> None:
     )
 
 
-def test_every_hook_id_runs_from_the_sdist_through_try_repo(
+def test_every_hook_id_runs_from_the_sdist_through_pre_commit(
         built: tuple[Path, Path], tmp_path: Path, stack: Stack,
 ) -> None:
     """Each hook id against files of its kind whose images are pinned to a
     real registry: all pass (update and verify through the real daemon);
-    then a tag is blocked by lint and pinned by fix."""
+    then a tag is blocked by lint and pinned by fix.
+
+    The configuration is the one ``pre-commit try-repo`` writes (every id,
+    sorted, at the repository's commit), run with one pre-commit store:
+    try-repo makes a store of its own at each call, and the three calls
+    installed the hooks' environment three times (a third of this test's
+    CPU each)."""
     sdist, _ = built
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path / 'unpacked', filter='data')
@@ -218,17 +225,26 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
         'PRE_COMMIT_COLOR': 'never',
     }
 
-    def try_repo(*hook_id: str) -> subprocess.CompletedProcess[str]:
+    hooks = yaml.safe_load((hooks_repo / '.pre-commit-hooks.yaml').read_text())
+    head = subprocess.run(
+        ('git', 'rev-parse', 'HEAD'), cwd=hooks_repo, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    config = tmp_path / 'pre-commit-config.yaml'
+    config.write_text(yaml.safe_dump({'repos': [{
+        'repo': str(hooks_repo), 'rev': head,
+        'hooks': [{'id': hook['id']} for hook in sorted(hooks, key=lambda hook: hook['id'])],
+    }]}))
+
+    def run_hooks(*hook_id: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            (sys.executable, '-m', 'pre_commit', 'try-repo', str(hooks_repo),
+            (sys.executable, '-m', 'pre_commit', 'run', '--config', str(config),
              *hook_id, '--all-files', '--hook-stage', 'manual'),
             cwd=project, env=env, capture_output=True, text=True,
         )
 
     # no id: every hook of the repository, in one environment
-    every = try_repo()
+    every = run_hooks()
     assert every.returncode == 0, (every.stdout, every.stderr)
-    hooks = yaml.safe_load((hooks_repo / '.pre-commit-hooks.yaml').read_text())
     assert len(hooks) == 52  # 4 per kind, and 4 for every kind
     for hook in hooks:
         # each found its file ("Skipped" would mean no file matched)
@@ -238,9 +254,9 @@ def test_every_hook_id_runs_from_the_sdist_through_try_repo(
 
     (project / 'Dockerfile').write_text(f'FROM {name}\n')
     git(project, 'add', 'Dockerfile')
-    blocked = try_repo('digestpin-lint')
+    blocked = run_hooks('digestpin-lint')
     assert blocked.returncode == 1
     assert f"Dockerfile:1:6: DP001 '{name}'" in blocked.stdout
-    fixed = try_repo('digestpin-fix')
+    fixed = run_hooks('digestpin-fix')
     assert fixed.returncode == 1  # pre-commit fails a hook that changed files
     assert (project / 'Dockerfile').read_text() == f'FROM {pinned}\n'
