@@ -77,6 +77,40 @@ def test_an_entry_without_a_password_and_a_helper_without_one_fall_through(
     assert credential_for('ghcr.io', 5) is None
 
 
+@pytest.mark.parametrize('config', (
+    {'auths': None},
+    {'credHelpers': None, 'auths': None},
+    {'auths': {'ghcr.io': None}},
+    {'credsStore': None, 'auths': {'ghcr.io': None}},
+))
+def test_null_is_what_docker_reads_it_as_nothing(home: Path, config: object) -> None:
+    """Go's encoding/json reads null as the zero value, without an error:
+    ``"auths": null`` is no login, as the docker CLI reads it (it was an
+    error that failed every question to the registry)."""
+    docker_config(home, config)
+    assert credential_for('ghcr.io', 5) is None
+
+
+@pytest.mark.parametrize('helper', (None, ''))
+def test_a_credential_helper_named_empty_means_the_file_itself(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, helper: object,
+) -> None:
+    """docker/cli's GetCredentialsStore: a credHelpers entry for the host
+    that names no helper (null, or "") makes the file the store: its auths
+    entry is read, and the credsStore helper is not run (it would answer
+    'stored', and fail the test)."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    write_helper(bin_dir, 'store', {'ghcr.io': ('stored', 's'), 'quay.io': ('stored', 's')})
+    monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+    docker_config(home, {
+        'credHelpers': {'ghcr.io': helper}, 'credsStore': 'store',
+        'auths': {'ghcr.io': auths_entry('file', 'f')},
+    })
+    assert _user_and_secret('ghcr.io') == ('file', 'f')
+    assert _user_and_secret('quay.io') == ('stored', 's')  # other hosts: the store
+
+
 def test_a_credential_file_that_is_a_folder(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / 'auth.json').mkdir()
     monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'auth.json'))

@@ -398,23 +398,34 @@ def credential_for(host: str, timeout: float) -> Credential | None:
         config = _read_config(path)
         if config is None:
             continue
-        helpers = config.get('credHelpers', {})
+        # null is what Go's encoding/json reads as the zero value, without
+        # an error: no helpers, no store, no logins
+        helpers = config.get('credHelpers')
+        if helpers is None:
+            helpers = {}
         if not isinstance(helpers, dict):
             raise CredentialError(f'{path}: credHelpers is not an object')
+        store = config.get('credsStore')
         for key, helper in helpers.items():
             if isinstance(key, str) and _same_registry(key, host):
+                if helper is None or helper == '':
+                    # docker/cli's GetCredentialsStore: a helper named empty
+                    # makes the file itself the store, credsStore unasked
+                    store = None
+                    break
                 return from_helper(_helper(helper, path), host, timeout)
-        store = config.get('credsStore')
         if store:
             credential = from_helper(_helper(store, path), host, timeout)
             if credential is not None:
                 return credential
             continue
-        auths = config.get('auths', {})
+        auths = config.get('auths')
+        if auths is None:
+            auths = {}
         if not isinstance(auths, dict):
             raise CredentialError(f'{path}: auths is not an object')
         for key, entry in auths.items():
-            if isinstance(key, str) and _same_registry(key, host):
+            if isinstance(key, str) and _same_registry(key, host) and entry is not None:
                 credential = _from_auths(entry, path)
                 if credential is not None:
                     return credential
