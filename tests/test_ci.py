@@ -186,7 +186,7 @@ def test_codes_and_messages(tmp_path: Path) -> None:
     assert findings[0].message.endswith(
         'pin it with digestpin-fix (alpine:3@sha256:<digest>) [the value of $IMG]',
     )
-    assert 'no default or variables: value gives $CI_REGISTRY_IMAGE a value' in findings[1].message
+    assert 'no variables: value gives $CI_REGISTRY_IMAGE a value' in findings[1].message
 
 
 @pytest.mark.parametrize(('path', 'kind'), (
@@ -855,8 +855,8 @@ def test_the_names_in_a_reference_tag_are_no_images(tmp_path: Path) -> None:
     ('', '"${}alpine:3"', ('alpine:3', (), 'built-from-variables')),
     ('', '"${alpine:3"', ('alpine:3', (), 'built-from-variables')),
     # variables' own values expand the same way (ExpandWith)
-    ('B: alpine:3\n  A: "${B:-x}"', '"$A"', ('', (), 'built-from-variables')),
-    ('B: x\n  A: "alpine:3${B:+-slim}"', '"$A"', ('alpine:3', (), 'built-from-variables')),
+    ('B: alpine:3\n  A: "${B:-x}"', '"$A"', ('', (), 'not-a-name-in-value')),
+    ('B: x\n  A: "alpine:3${B:+-slim}"', '"$A"', ('alpine:3', (), 'not-a-name-in-value')),
     ('A: "$$1$2alpine:3"', '"$A"', ('$1alpine:3', (), 'built-from-variables')),
 ))
 def test_gitlab_images_expand_as_the_runner_expands_them(
@@ -885,9 +885,54 @@ def test_a_gitlab_default_expression_is_dp003_and_fix_leaves_it(tmp_path: Path) 
          "variable named 'IMG:-alpine:3', which has no value (GitLab has no default "
          'syntax); give the variable a pinned value in variables: (VAR: image@sha256:...)'),
         (5, 'DP003',
-         "'python:$W' cannot be checked: no default or variables: value gives $W a value; "
+         "'python:$W' cannot be checked: no variables: value gives $W a value; "
          'give the variable a pinned value in variables: (VAR: image@sha256:...)'),
     ]
     fix_files([str(path)], knows_everything)
     assert path.read_text() == text
+
+
+def test_a_gitlab_default_expression_in_a_variables_value_is_named(tmp_path: Path) -> None:
+    """``A: "${B:-x}"`` is empty to the runner (one variable named
+    ``B:-x``, which no setting outside the file can have), so ``image: $A``
+    pulls nothing: DP005, as the runner has it, and the message names the
+    variable whose value holds the expression and says why it is empty."""
+    path = tmp_path / '.gitlab-ci.yml'
+    text = (
+        'variables:\n  A: "${B:-x}"\n  C: "$D"\n  D: "alpine${E:-:3}"\n'
+        'j:\n  image: $A\n  script: x\nk:\n  image: $C\n  script: x\n'
+    )
+    path.write_text(text)
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code, f.message) for f in findings] == [
+        (6, 'DP005',
+         "'' is not a valid image reference: the reference is empty [the value of $A, "
+         "where GitLab reads ${B:-x} as one variable named 'B:-x', which has no value "
+         '(GitLab has no ${VAR:-default})]'),
+        (9, 'DP002',
+         "'alpine' has no tag or digest (implicit latest); it is made of variables, which "
+         'digestpin-fix leaves (the value may be set elsewhere when it runs): pin it where '
+         "the value is set (alpine@sha256:<digest>) [the value of $D, where GitLab reads "
+         "${E:-:3} as one variable named 'E:-:3', which has no value (GitLab has no "
+         '${VAR:-default})]'),
+    ]
+
+
+def test_cloudbuild_advice_is_what_cloud_build_reads(tmp_path: Path) -> None:
+    """Cloud Build reads ``${_VAR:-default}`` only with dynamic
+    substitutions (options.dynamicSubstitutions, always on for triggered
+    builds); a default in ``substitutions:`` is read by every build, so
+    that is the advice."""
+    path = tmp_path / 'cloudbuild.yaml'
+    path.write_text('steps:\n- name: $_IMG\n')
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code, f.message) for f in findings] == [
+        (2, 'DP003',
+         "'$_IMG' cannot be checked: no default or substitutions: value gives $_IMG a "
+         'value; give the variable a pinned default in substitutions: (_VAR: '
+         'image@sha256:...); a ${_VAR:-...} default needs dynamic substitutions '
+         '(options: dynamicSubstitutions: true, or a trigger)'),
+    ]
 

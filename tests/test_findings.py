@@ -278,7 +278,8 @@ def test_compose_advice_is_in_compose_words(tmp_path: object) -> None:
     ('.gitlab-ci.yml', 'gitlab-ci', b'build:\n  image: ${REG}/team/web:1.0\n  script: [make]\n',
      'a pinned value in variables: (VAR: image@sha256:...)'),
     ('cloudbuild.yaml', 'cloudbuild', b'steps:\n- name: ${_REG}/team/web:1.0\n',
-     'a pinned default (${VAR:-image@sha256:...}) or a value in substitutions:'),
+     'a pinned default in substitutions: (_VAR: image@sha256:...); a ${_VAR:-...} '
+     'default needs dynamic substitutions (options: dynamicSubstitutions: true, or a trigger)'),
 ))
 def test_a_variable_without_a_value_gets_advice_in_its_kinds_words(
         name: str, kind: str, data: bytes, advice: str,
