@@ -729,8 +729,8 @@ def test_a_gitlab_file_no_root_includes_is_read_alone(
     repository = _repository_with_a_root(tmp_path)
     monkeypatch.chdir(repository)
     expected = (
-        "ci/other.yml:2:10: DP003 'python:$V' cannot be checked: no default or "
-        'variables: value gives $V a value; give the variable a pinned value in '
+        "ci/other.yml:2:10: DP003 'python:$V' cannot be checked: no variables: value "
+        'gives $V a value; give the variable a pinned value in '
         'variables: (VAR: image@sha256:...)\n'
     )
     assert main(['--kind', 'gitlab-ci', 'ci/other.yml']) == 0

@@ -455,6 +455,10 @@ def how_words(ref: ImageRef) -> str:
     """How the reference came about (its ``how``), in words: the one place
     a reader's reason becomes text."""
     how = ref.how
+    if how == NO_VALUE and ref.values_from == GITLAB_VALUES:
+        # (the runner has no ``${VAR:-default}``: no words suggest one)
+        names = ', '.join(f'${name}' for name in ref.unresolved)
+        return f'no {ref.values_from} value gives {names} a value'
     if how == NO_DEFAULT or how == NO_VALUE:
         names = ', '.join(f'${name}' for name in ref.unresolved)
         where = f' or {ref.values_from} value' if how == NO_VALUE else ''
