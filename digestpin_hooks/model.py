@@ -309,6 +309,10 @@ NOT_A_NAME: Final = 'not-a-name'
 # runner has no ``${VAR:-default}``, so the advice for a variable without
 # a value is a pinned value there
 GITLAB_VALUES: Final = 'variables:'
+# where Cloud Build's values are set (its Kind's ``variables_from``): a
+# ``${_VAR:-default}`` is read only with dynamic substitutions, so the
+# advice for a variable without a value is a default there
+CLOUDBUILD_VALUES: Final = 'substitutions:'
 # how many characters of variables (their text as written, and what their
 # expansion makes) a GitLab image's expansion may read and make: a little
 # more than the longest reference that can be pulled (reference.py's

@@ -6,6 +6,7 @@ from digestpin_hooks.model import ARG_DEFAULT_BUILT
 from digestpin_hooks.model import AS_WRITTEN
 from digestpin_hooks.model import AT_RUN_TIME
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
+from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import COPY_FROM_VARIABLE
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import ESCAPED
@@ -240,6 +241,22 @@ def _dp003_advice(ref: ImageRef) -> str:
         if ref.how == NOT_A_NAME or ref.how == NO_VALUE and ref.values_from == GITLAB_VALUES:
             # (the runner has no ``${VAR:-default}``: it would pull nothing)
             return f'give the variable a pinned value in {ref.values_from} (VAR: image@sha256:...)'
+        if ref.how == NO_VALUE and ref.values_from == CLOUDBUILD_VALUES:
+            # Cloud Build reads bash-style ``${_VAR:-x}`` only with dynamic
+            # substitutions: BuildOptions.dynamicSubstitutions, "whether or
+            # not to apply bash style string operations to the
+            # substitutions", always on for triggered builds (the API's
+            # BuildOptions).  Without it ``${_X:-d}`` is no use of _X: a
+            # gcloud builds submit --substitutions _X=... was refused, "key
+            # "_X" in the substitution data is not matched in the template"
+            # (datacommonsorg/website#6392).  A default in ``substitutions:``
+            # is read by every build
+            # (cloud.google.com/build/docs/configuring-builds/substitute-variable-values)
+            return (
+                f'give the variable a pinned default in {ref.values_from} '
+                '(_VAR: image@sha256:...); a ${_VAR:-...} default needs dynamic '
+                'substitutions (options: dynamicSubstitutions: true, or a trigger)'
+            )
         if ref.how == NO_VALUE:
             return (
                 'give the variable a pinned default (${VAR:-image@sha256:...}) '

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 
+from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import GITLAB_VALUES
 from digestpin_hooks.model import Record
 
@@ -177,7 +178,7 @@ TABLE = (
     Kind(
         CLOUDBUILD, 'Cloud Build configs', r'(^|/)[^/]*cloudbuild[^/]*\.(ya?ml|json)$',
         ('yaml', 'json'), _cloudbuild, _CI + 'cloudbuild',
-        variables=_CI + 'cloudbuild_substitutions', variables_from='substitutions:',
+        variables=_CI + 'cloudbuild_substitutions', variables_from=CLOUDBUILD_VALUES,
         duplicates=REFUSE,  # gcloud's ruamel.yaml: DuplicateKeyError
         endings=(*_YAML, '.json'),
     ),
