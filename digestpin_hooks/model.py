@@ -305,6 +305,10 @@ TOO_LONG: Final = 'too-long'  # GitLab: not expanded, past EXPANSION_BUDGET (DP0
 # GitLab: ``${IMG:-alpine:3}`` is one variable named ``via`` (IMG:-alpine:3),
 # which nothing sets: the runner has no default syntax (DP003)
 NOT_A_NAME: Final = 'not-a-name'
+# GitLab: the value of the variable ``via`` holds ``${…}`` of a name no
+# variable can have (``not_a_name``, B:-x of ``A: "${B:-x}"``), which the
+# runner expands to nothing: the image is what is left
+NOT_A_NAME_IN_VALUE: Final = 'not-a-name-in-value'
 # where GitLab's values are set (its Kind's ``variables_from``): its
 # runner has no ``${VAR:-default}``, so the advice for a variable without
 # a value is a pinned value there
@@ -328,7 +332,7 @@ if TYPE_CHECKING:
         'at-run-time', 'template-parameter', 'template-value', 'no-new-tag',
         'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
-        'form-not-edited', 'too-long', 'not-a-name',
+        'form-not-edited', 'too-long', 'not-a-name', 'not-a-name-in-value',
     ]
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it
 # stands in a manifest held in a string that is not a literal block (``|``
@@ -376,8 +380,12 @@ class ImageRef(Record):
     # with NO_VALUE: where the kind's values are set, in its own words
     # (its Kind's ``variables_from``: '.env', 'variables:', 'substitutions:')
     values_from: Final[str] = ''
-    via: Final[str] = ''  # with ARG_DEFAULT(_BUILT) the ARG's name, with VALUE_OF the variable's
+    # with ARG_DEFAULT(_BUILT) the ARG's name, with VALUE_OF and
+    # NOT_A_NAME_IN_VALUE the variable's, with NOT_A_NAME the name GitLab reads
+    via: Final[str] = ''
     used_by: Final[str] = ''  # with ARG_DEFAULT: the instruction that uses it (FROM, COPY --from)
+    # with NOT_A_NAME_IN_VALUE: the name GitLab reads in ``via``'s value (B:-x)
+    not_a_name: Final[str] = ''
 
 
 def pin_edit(ref: ImageRef, digest: str, pinned: str) -> tuple[int, int, str]:

@@ -84,8 +84,9 @@ def test_as_dict_in_field_order() -> None:
 
 def test_fields_are_the_declared_ones_in_order() -> None:
     assert Note._fields == ('path', 'line', 'column', 'message')
-    assert ImageRef._fields[-8:] == (
+    assert ImageRef._fields[-9:] == (
         'edit_at', 'digest_edit', 'reads', 'left', 'reads_unpinned', 'values_from', 'via', 'used_by',
+        'not_a_name',
     )
     assert Credential._fields == ('username', 'secret', 'origin')
 

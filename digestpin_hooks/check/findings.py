@@ -21,6 +21,7 @@ from digestpin_hooks.model import NO_NEW_TAG
 from digestpin_hooks.model import NO_TAG_APP_VERSION
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import NOT_A_NAME
+from digestpin_hooks.model import NOT_A_NAME_IN_VALUE
 from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
@@ -486,6 +487,12 @@ def how_words(ref: ImageRef) -> str:
         return (
             f'GitLab reads ${{{ref.via}}} as one variable named {ref.via!r}, which has '
             f'no value (GitLab has no default syntax)'
+        )
+    if how == NOT_A_NAME_IN_VALUE:
+        return (
+            f'the value of ${ref.via}, where GitLab reads ${{{ref.not_a_name}}} as one '
+            f'variable named {ref.not_a_name!r}, which has no value (GitLab has no '
+            '${VAR:-default})'
         )
     if how == ARG_DEFAULT:
         return f'default of ARG {ref.via} on line {ref.line}, used by {ref.used_by}'

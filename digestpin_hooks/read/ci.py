@@ -67,6 +67,10 @@ class Found(Record):
     # its variables read or make more than EXPANSION_BUDGET characters: it
     # is not expanded (TOO_LONG), no image reference being that long
     too_long: Final[bool] = False
+    # GitLab: (a variable its value reads, a name in that variable's value
+    # that no variable can have, ``B:-x`` of ``A: "${B:-x}"``), which the
+    # runner expands to nothing; () when none
+    not_a_name: Final[tuple[str, str] | tuple[()]] = ()
 
 
 class Pipeline(Record):
@@ -143,8 +147,12 @@ if TYPE_CHECKING:
     _Written = list[tuple[Scalar, Scalar | None]]
     # what a use of a value reads: the values it names, expanded (as
     # Found.env), the scalars of this file its expansion read (Found.reads),
-    # the names it read, and which values they had (Found.expansion)
-    _Use = tuple[tuple[tuple[str, str], ...], tuple[Scalar, ...], frozenset[str], int]
+    # the names it read, which values they had (Found.expansion), and the
+    # first name of no variable a value read (Found.not_a_name)
+    _Use = tuple[
+        tuple[tuple[str, str], ...], tuple[Scalar, ...], frozenset[str], int,
+        tuple[str, str] | tuple[()],
+    ]
 
 
 def _plain(node: Node, depth: int = 0, made: dict[tuple[int, int], Plain] | None = None) -> Plain:
@@ -552,7 +560,7 @@ def gitlab(
     # told from another by its number, its env holds only the values it
     # names (each job held, hashed and copied all a variable made of many
     # others read)
-    expansions: dict[tuple[tuple[str, str], ...], int] = {}
+    expansions: dict[tuple[tuple[tuple[str, str], ...], tuple[str, str] | tuple[()]], int] = {}
     # the variables expanded, by the scalars they are (most jobs have the
     # same: the global ones)
     # (None: past EXPANSION_BUDGET)
@@ -578,20 +586,27 @@ def gitlab(
         follows."""
         closure, within = _closure(direct, value, EXPANSION_BUDGET)
         if not within:
-            return (), (), frozenset(closure), _PAST_BUDGET
+            return (), (), frozenset(closure), _PAST_BUDGET, ()
         values = {n: v for n in sorted(closure, key=order) if (v := value(n)) is not None}
         written = tuple((name, id(held), expand) for name, (held, expand) in values.items())
         env = expanded.get(written, _UNKNOWN)
         if env is _UNKNOWN:
             env = expanded[written] = _expanded_within(values, EXPANSION_BUDGET)
         if env is None:
-            return (), (), frozenset(closure), _PAST_BUDGET
+            return (), (), frozenset(closure), _PAST_BUDGET, ()
         every = tuple(sorted(env.items()))
+        # (the expansion made it empty: said as the cause of what is left)
+        not_a_name = next((
+            (name, other) for name, (held, expand) in values.items() if expand
+            for other in _gitlab_names(held.value)
+            if other not in values and not go_name(other)
+        ), ())
         return (
             tuple((name, value) for name, value in every if name in direct),
             tuple(values[n][0] for n in sorted(values) if written_here(values[n][0])),
             frozenset(closure),
-            expansions.setdefault(every, len(expansions) + 1),
+            expansions.setdefault((every, not_a_name), len(expansions) + 1),
+            not_a_name,
         )
 
     def top_use(direct: frozenset[str], inherited: _Inherited) -> _Use:
@@ -646,7 +661,7 @@ def gitlab(
             known = top_use(direct, inherited)
             if not own.keys().isdisjoint(known[2]):
                 known = use(direct, value, order)  # the job sets one it reads
-            here, reads, _, expansion = known
+            here, reads, _, expansion, not_a_name = known
             if (id(scalar), expansion) in seen:
                 continue
             seen.add((id(scalar), expansion))
@@ -668,7 +683,7 @@ def gitlab(
             yield Found(
                 paths.get(id(scalar), ''), scalar, keys[id(scalar)], env=here, expansion=expansion,
                 value_of=holder[0] if holder is not None and written_here(holder[0]) else None,
-                reads=reads,
+                reads=reads, not_a_name=not_a_name,
             )
 
     defaults_alone: set[str] = set()

@@ -21,6 +21,7 @@ from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import NOT_A_NAME
+from digestpin_hooks.model import NOT_A_NAME_IN_VALUE
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import TEMPLATE_PARAMETER
 from digestpin_hooks.model import TOO_LONG
@@ -242,6 +243,11 @@ def _ref(
                 image=result.value, editable=True, edit_at=held_span,
                 reads=reads.added(at.reads, held_span),
                 how=VALUE_OF, via=_whole(value),
+            )
+        if found.not_a_name:  # (GitLab: a value expanded to nothing made it)
+            holder, name = found.not_a_name
+            return at.replace(
+                image=result.value, how=NOT_A_NAME_IN_VALUE, via=holder, not_a_name=name,
             )
         return at.replace(image=result.value, how=BUILT_FROM_VARIABLES)
     if '$' in value:
