@@ -60,6 +60,37 @@ CASES = {
             ('pipelines.custom.deploy[0].stage.steps[0].step.image', 20, 25, 'alpine:3', 'alpine:3', True),
         ],
     ),
+    # Bitbucket runs a ``pipe: docker://IMAGE`` as a container of that
+    # image (its ``atlassian/name:1.2.3`` pipes name a Bitbucket repository,
+    # not an image); in ``after-script`` too, whose items are ``script``'s
+    'bitbucket: docker:// pipes in script and after-script, not atlassian/ pipes': (
+        'bitbucket-pipelines.yml',
+        'pipelines:\n  default:\n    - step:\n        script:\n'
+        '          - pipe: atlassian/aws-s3-deploy:1.1.0\n            variables: {S3_BUCKET: b}\n'
+        '          - pipe: docker://acct/repo:1.0\n'
+        '          - echo docker://not/a:pipe\n'
+        '        after-script:\n'
+        '          - pipe: "docker://ghcr.io/o/notify:2"\n'
+        '            variables: {A: b}\n',
+        [
+            ('pipelines.default[0].step.script[1].pipe', 7, 28, 'acct/repo:1.0', 'acct/repo:1.0', True),
+            ('pipelines.default[0].step.after-script[0].pipe', 10, 29,
+             'ghcr.io/o/notify:2', 'ghcr.io/o/notify:2', True),
+        ],
+    ),
+    'bitbucket: a pipe with a variable is DP003; one anchor used by two steps is one reference': (
+        'bitbucket-pipelines.yml',
+        'definitions:\n  steps:\n    - step: &s\n        script:\n'
+        '          - pipe: docker://$REGISTRY/tool:1\n'
+        'pipelines:\n  default:\n    - step: *s\n    - step:\n        script:\n'
+        '          - pipe: &p docker://alpine:3\n'
+        '    - step:\n        script:\n          - pipe: *p\n',
+        [
+            ('definitions.steps[0].step.script[0].pipe', 5, 28,
+             '$REGISTRY/tool:1', '$REGISTRY/tool:1', False),
+            ('pipelines.default[1].step.script[0].pipe', 11, 31, 'alpine:3', 'alpine:3', True),
+        ],
+    ),
     'circleci: jobs and executors, orb parameters are DP003, machine images are not containers': (
         '.circleci/config.yml',
         'version: 2.1\n'
@@ -138,6 +169,21 @@ def test_crlf_and_no_final_newline_keep_their_bytes(tmp_path: Path) -> None:
 
 FIXED = [
     ('bitbucket-pipelines.yml', 'image: node:20\n', 'image: node:20@{node:20}\n'),
+    # only the image after docker:// changes; the alias reads the anchor's
+    # pin; an atlassian/ pipe is a Bitbucket repository, left as it is
+    ('bitbucket-pipelines.yml',
+     'pipelines:\n  default:\n    - step:\n        script:\n'
+     '          - pipe: atlassian/aws-s3-deploy:1.1.0\n'
+     "          - pipe: 'docker://acct/repo:1.0'   # ours\n"
+     '          - pipe: &p docker://alpine:3\n'
+     '        after-script:\n          - pipe: docker://ghcr.io/o/notify\n'
+     '    - step:\n        script:\n          - pipe: *p\n',
+     'pipelines:\n  default:\n    - step:\n        script:\n'
+     '          - pipe: atlassian/aws-s3-deploy:1.1.0\n'
+     "          - pipe: 'docker://acct/repo:1.0@{acct/repo:1.0}'   # ours\n"
+     '          - pipe: &p docker://alpine:3@{alpine:3}\n'
+     '        after-script:\n          - pipe: docker://ghcr.io/o/notify@{ghcr.io/o/notify:latest}\n'
+     '    - step:\n        script:\n          - pipe: *p\n'),
     ('.circleci/config.yml', 'jobs:\n  a:\n    docker:\n      - image: cimg/go:1.22\n',
      'jobs:\n  a:\n    docker:\n      - image: cimg/go:1.22@{cimg/go:1.22}\n'),
     ('cloudbuild.yaml', "steps:\n- name: 'gcr.io/cloud-builders/gcloud'\n",
@@ -169,6 +215,62 @@ def test_fix_exact_bytes(tmp_path: Path, name: str, before: str, after: str) -> 
     assert path.read_text() == expected
     fix_files([str(path)], knows_everything)  # nothing left to pin
     assert path.read_text() == expected
+
+
+PIPES = (
+    'pipelines:\n  default:\n    - step:\n        script:\n'
+    '          - pipe: atlassian/slack-notify:2.0.0\n'
+    '          - pipe: docker://acct/repo:1.0\n'
+    '          - pipe: docker://$REGISTRY/tool:1\n'
+    '        after-script:\n          - pipe: "docker://busybox"\n'
+)
+
+
+def test_lint_reports_docker_pipes_at_their_image(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each ``pipe: docker://`` where its image starts (after docker://);
+    a variable in it is DP003, as in any Bitbucket image; an atlassian/
+    pipe is no finding."""
+    from digestpin_hooks.lint import main
+    (tmp_path / 'bitbucket-pipelines.yml').write_text(PIPES)
+    monkeypatch.chdir(tmp_path)
+    assert main(['bitbucket-pipelines.yml']) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(' ', 2)[:2] for line in lines if line.startswith('bitbucket-pipelines.yml:')] == [
+        ['bitbucket-pipelines.yml:6:28:', 'DP001'],
+        ['bitbucket-pipelines.yml:7:28:', 'DP003'],
+        ['bitbucket-pipelines.yml:9:29:', 'DP002'],
+    ]
+
+
+def test_update_and_verify_follow_a_pinned_docker_pipe(tmp_path: Path) -> None:
+    """update moves a pipe's pin in place (docker:// and the tag kept);
+    verify asks about it and reports it stale on its line."""
+    from digestpin_hooks.update import update_files
+    from digestpin_hooks.verify import verify_files
+    from tests.test_update import moved
+    from tests.test_update import NEW
+    from tests.test_update import OLD
+    from tests.test_verify import asker
+    from tests.test_verify import Manifest
+    path = tmp_path / 'bitbucket-pipelines.yml'
+    before = (
+        'pipelines:\n  default:\n    - step:\n        script:\n'
+        f'          - pipe: docker://acct/repo:1.0@{OLD}\n'
+        '          - pipe: atlassian/slack-notify:2.0.0\n'
+    )
+    path.write_text(before)
+    answers = {f'acct/repo@{OLD}': Manifest(OLD, True, ()), 'acct/repo:1.0': Manifest(NEW, True, ())}
+    findings, errors = verify_files([str(path)], asker(answers))
+    assert errors == []
+    assert [(f.line, f.column, f.code, f.image) for f in findings] == [
+        (5, 28, 'DP006', f'acct/repo:1.0@{OLD}'),
+    ]
+    updates, _, errors, changed = update_files([str(path)], moved)
+    assert changed and errors == []
+    assert [(u.line, u.image, u.old, u.new) for u in updates] == [(5, 'acct/repo:1.0', OLD, NEW)]
+    assert path.read_text() == before.replace(OLD, NEW)
 
 
 def test_codes_and_messages(tmp_path: Path) -> None:
