@@ -839,9 +839,40 @@ def gitlab_variables(path: str, documents: list[Node | None]) -> dict[str, str]:
     return _expanded(_GitlabPipeline([documents]).top_variables())
 
 
-def _bitbucket_steps(node: Node, path: str) -> Iterator[Found]:
+# what a Bitbucket pipe that names a Docker image begins with: Bitbucket
+# pulls the rest as written (any registry) and runs it as the pipe's
+# container; any other pipe (``atlassian/aws-s3-deploy:1.1.0``) names a
+# Bitbucket repository, not an image.  (yaml_refs.DOCKER_PREFIX, which
+# imports this module)
+_DOCKER_PIPE = 'docker://'
+# the lists of a step whose items may be pipes: ``after-script`` takes what
+# ``script`` takes (Atlassian's schema gives both one type)
+_BITBUCKET_SCRIPTS = ('script', 'after-script')
+
+
+def _bitbucket_pipes(step: YamlMapping, path: str, read: set[int]) -> Iterator[Found]:
+    """The ``- pipe: docker://IMAGE`` items of a step's scripts, each with
+    ``docker://`` as its prefix (the image, and a pin, come after it).  A
+    list that aliases share is read once (``read``, by id)."""
+    for name in _BITBUCKET_SCRIPTS:
+        script = get(step, name)
+        if script is None or not isinstance(script[0], YamlSequence) or id(script[0]) in read:
+            continue
+        read.add(id(script[0]))
+        for i, item in enumerate(script[0].items):
+            if not isinstance(item, YamlMapping):
+                continue  # a command
+            pipe = get(item, 'pipe')
+            if pipe is not None and isinstance(pipe[0], Scalar) and (
+                pipe[0].value.startswith(_DOCKER_PIPE)
+            ):
+                yield Found(f'{path}.{name}[{i}].pipe', pipe[0], pipe[1], prefix=_DOCKER_PIPE)
+
+
+def _bitbucket_steps(node: Node, path: str, read: set[int]) -> Iterator[Found]:
     """Every ``step:`` at any depth under the pipelines (in ``parallel``,
-    ``stage`` and named pipelines alike), and its image."""
+    ``stage`` and named pipelines alike), its image and its Docker pipes
+    (a step that aliases share is read once: ``read``, by id)."""
     todo: list[tuple[Node, str]] = [(node, path)]
     seen: set[int] = set()  # a node aliases use is looked in once
     while todo:
@@ -858,15 +889,20 @@ def _bitbucket_steps(node: Node, path: str) -> Iterator[Found]:
             for key, value, _ in items(here):
                 child_path = f'{here_path}.{key}' if here_path else key
                 if key == 'step' and isinstance(value, YamlMapping):
+                    if id(value) in read:
+                        continue
+                    read.add(id(value))
                     image = get(value, 'image')
                     if image is not None:
                         yield from _image(image[0], image[1], f'{child_path}.image')
+                    yield from _bitbucket_pipes(value, child_path, read)
                     continue
                 children.append((value, child_path))
             todo.extend(reversed(children))
 
 
 def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
+    read: set[int] = set()  # the steps and scripts read, by id
     for top in _require(documents, 'Bitbucket Pipelines'):
         image = get(top, 'image')
         if image is not None:
@@ -883,10 +919,10 @@ def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
                         )
             steps = get(definitions[0], 'steps')
             if steps is not None:
-                yield from _bitbucket_steps(steps[0], 'definitions.steps')
+                yield from _bitbucket_steps(steps[0], 'definitions.steps', read)
         pipelines = get(top, 'pipelines')
         if pipelines is not None:
-            yield from _bitbucket_steps(pipelines[0], 'pipelines')
+            yield from _bitbucket_steps(pipelines[0], 'pipelines', read)
 
 
 def _circleci_config(top: YamlMapping, prefix: str) -> Iterator[Found]:
