@@ -273,6 +273,28 @@ def test_update_and_verify_follow_a_pinned_docker_pipe(tmp_path: Path) -> None:
     assert path.read_text() == before.replace(OLD, NEW)
 
 
+def test_a_value_both_a_step_image_and_a_docker_pipe_is_reported_not_written(tmp_path: Path) -> None:
+    """One scalar read with docker:// as a pipe and whole as a step's image
+    is two uses whose pins differ (after docker://, and after the whole
+    text): both are reported, and fix writes neither, as for any value that
+    images share but one pin cannot serve (each was one use, the other's
+    finding lost)."""
+    path = tmp_path / 'bitbucket-pipelines.yml'
+    before = (
+        'pipelines:\n  default:\n    - step:\n        image: &x docker://alpine:3\n'
+        '        script:\n          - pipe: *x\n'
+    )
+    assert refs_of(tmp_path, 'bitbucket-pipelines.yml', before) == [
+        ('pipelines.default[0].step.image', 4, 19, 'docker://alpine:3', 'docker://alpine:3', True),
+        ('pipelines.default[0].step.image', 4, 28, 'alpine:3', 'alpine:3', True),
+    ]
+    _, findings, errors, changed = fix_files([str(path)], knows_everything)
+    assert (errors, changed) == ([], False)
+    assert path.read_text() == before
+    assert [(f.column, f.code) for f in findings] == [(19, 'DP005'), (28, 'DP001')]
+    assert 'its value is shared with line 4' in findings[1].message
+
+
 def test_codes_and_messages(tmp_path: Path) -> None:
     path = tmp_path / '.gitlab-ci.yml'
     path.write_text(
