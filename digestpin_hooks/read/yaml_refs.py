@@ -1247,10 +1247,12 @@ def parse_yaml(
     expand = imported(of_kind.expansion) if of_kind.expansion else None
     if variables is not None:
         env, where = variables, INCLUDED_VALUES
-    # a scalar used through aliases is one reference, at its anchor; an
-    # empty or null value names no image
+    # a scalar used through aliases is one reference, at its anchor (one
+    # for each prefix it is read with: a Bitbucket pipe's image follows
+    # docker://, a step image's is the whole text, and their pins differ:
+    # both reported, neither written); an empty or null value names no image
     unique = {
-        (id(f.node), f.expansion or f.env, id(f.at)): f for f in reversed(found)
+        (id(f.node), f.prefix, f.expansion or f.env, id(f.at)): f for f in reversed(found)
         if f.node.value not in ('', f.prefix) and not (
             f.node.style == '' and f.node.value in _NULLS
         )
