@@ -317,6 +317,16 @@ GITLAB_VALUES: Final = 'variables:'
 # ``${_VAR:-default}`` is read only with dynamic substitutions, so the
 # advice for a variable without a value is a default there
 CLOUDBUILD_VALUES: Final = 'substitutions:'
+# the substitutions Cloud Build sets itself, for every build or for a
+# triggered one (cloud.google.com/build/docs/configuring-builds/
+# substitute-variable-values, "Using default substitutions"): a user's own
+# begin with an underscore, so ``substitutions:`` gives these no default
+CLOUDBUILD_BUILT_INS: Final = frozenset({
+    'PROJECT_ID', 'BUILD_ID', 'PROJECT_NUMBER', 'LOCATION', 'TRIGGER_NAME',
+    'COMMIT_SHA', 'REVISION_ID', 'SHORT_SHA', 'REPO_NAME', 'REPO_FULL_NAME',
+    'BRANCH_NAME', 'TAG_NAME', 'REF_NAME', 'TRIGGER_BUILD_CONFIG_PATH',
+    'SERVICE_ACCOUNT_EMAIL', 'SERVICE_ACCOUNT',
+})
 # how many characters of variables (their text as written, and what their
 # expansion makes) a GitLab image's expansion may read and make: a little
 # more than the longest reference that can be pulled (reference.py's

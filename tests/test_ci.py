@@ -1043,6 +1043,31 @@ def test_a_gitlab_default_expression_in_a_variables_value_is_named(tmp_path: Pat
     ]
 
 
+@pytest.mark.parametrize(('name', 'said', 'them', 'advice'), (
+    ('gcr.io/$PROJECT_ID/builder:1', '$PROJECT_ID is', 'it', 'its value'),
+    ('gcr.io/$PROJECT_ID/builder:$SHORT_SHA', '$PROJECT_ID, $SHORT_SHA are', 'them', 'their values'),
+))
+def test_cloudbuild_built_in_substitutions_are_not_given_a_default(
+        tmp_path: Path, name: str, said: str, them: str, advice: str,
+) -> None:
+    """Cloud Build sets $PROJECT_ID, $SHORT_SHA and its other default
+    substitutions itself, for each build; a user's own substitutions begin
+    with an underscore, so ``substitutions:`` cannot give them a default
+    (cloud.google.com/build/docs/configuring-builds/substitute-variable-values).
+    The advice was a default in substitutions:, for 112 references of the
+    corpus."""
+    path = tmp_path / 'cloudbuild.yaml'
+    path.write_text(f'steps:\n- name: {name}\n')
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code, f.message) for f in findings] == [
+        (2, 'DP003',
+         f"'{name}' cannot be checked: {said} set by Cloud Build for each build "
+         f'(no substitutions: value can set {them}); write {advice} into the image, '
+         'then pin it with digestpin-fix'),
+    ]
+
+
 def test_cloudbuild_advice_is_what_cloud_build_reads(tmp_path: Path) -> None:
     """Cloud Build reads ``${_VAR:-default}`` only with dynamic
     substitutions (options.dynamicSubstitutions, always on for triggered

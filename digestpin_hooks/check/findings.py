@@ -6,6 +6,7 @@ from digestpin_hooks.model import ARG_DEFAULT_BUILT
 from digestpin_hooks.model import AS_WRITTEN
 from digestpin_hooks.model import AT_RUN_TIME
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
+from digestpin_hooks.model import CLOUDBUILD_BUILT_INS
 from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import COPY_FROM_VARIABLE
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
@@ -242,6 +243,9 @@ def _dp003_advice(ref: ImageRef) -> str:
         if ref.how == NOT_A_NAME or ref.how == NO_VALUE and ref.values_from == GITLAB_VALUES:
             # (the runner has no ``${VAR:-default}``: it would pull nothing)
             return f'give the variable a pinned value in {ref.values_from} (VAR: image@sha256:...)'
+        if _set_by_cloud_build(ref):
+            values = 'its value' if len(ref.unresolved) == 1 else 'their values'
+            return f'write {values} into the image, then pin it with digestpin-fix'
         if ref.how == NO_VALUE and ref.values_from == CLOUDBUILD_VALUES:
             # Cloud Build reads bash-style ``${_VAR:-x}`` only with dynamic
             # substitutions: BuildOptions.dynamicSubstitutions, "whether or
@@ -469,10 +473,26 @@ _HOW_WORDS: Final = {
 }
 
 
+def _set_by_cloud_build(ref: ImageRef) -> bool:
+    """Whether every variable left without a value is one Cloud Build sets
+    itself ($PROJECT_ID ...), which no ``substitutions:`` default can."""
+    return (
+        ref.how == NO_VALUE and ref.values_from == CLOUDBUILD_VALUES
+        and bool(ref.unresolved) and CLOUDBUILD_BUILT_INS.issuperset(ref.unresolved)
+    )
+
+
 def how_words(ref: ImageRef) -> str:
     """How the reference came about (its ``how``), in words: the one place
     a reader's reason becomes text."""
     how = ref.how
+    if _set_by_cloud_build(ref):
+        names = ', '.join(f'${name}' for name in ref.unresolved)
+        are, them = ('is', 'it') if len(ref.unresolved) == 1 else ('are', 'them')
+        return (
+            f'{names} {are} set by Cloud Build for each build (no '
+            f'{ref.values_from} value can set {them})'
+        )
     if how == NO_VALUE and ref.values_from == GITLAB_VALUES:
         # (the runner has no ``${VAR:-default}``: no words suggest one)
         names = ', '.join(f'${name}' for name in ref.unresolved)
