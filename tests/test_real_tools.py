@@ -795,3 +795,111 @@ def test_gitlab_ci_local_includes_the_wildcard_paths_we_include(tmp_path: Any) -
         }
         assert ours == theirs | GITLAB_ALSO_INCLUDES.get(pattern, set()), pattern
         assert not theirs & GITLAB_ALSO_INCLUDES.get(pattern, set()), pattern
+
+
+# Files Compose refuses for their image or their .env (``config`` fails):
+# (files, what Compose says, the one error line of ours).  ``db`` pulls a
+# string, so a finding of it would show the file read on.
+_DB = '  db:\n    image: redis:7\n'
+COMPOSE_REFUSES_THE_FILE = {
+    'image: 1': (
+        {'compose.yaml': 'services:\n  web:\n    image: 1\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a number, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: true': (
+        {'compose.yaml': 'services:\n  web:\n    image: true\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a boolean, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: 2024-01-01': (
+        {'compose.yaml': 'services:\n  web:\n    image: 2024-01-01\n' + _DB},
+        'services.web.image invalid jsonType time.Time',
+        'compose.yaml: error: line 3: services.web.image is a timestamp, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: 0x1F, in a later document': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n    image: 0x1F\n'},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 7: services.web.image is a number, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: !!int 1, beside a build': (
+        {'compose.yaml': 'services:\n  web:\n    image: !!int 1\n    build: .\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a number, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: ~': (
+        {'compose.yaml': 'services:\n  web:\n    image: ~\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is null, not a string: '
+        'Compose refuses the file',
+    ),
+    'an unclosed double quote in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'B=1\nA="x\nC=2\n'},
+        'unterminated quoted value "x',
+        'compose.yaml: error: .env: line 2: unterminated quoted value "x '
+        '(Compose refuses the project)',
+    ),
+    "an unclosed single quote in .env, its last quote escaped": (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': "IMG='b:1\\'\n"},
+        "unterminated quoted value 'b:1\\'",
+        "compose.yaml: error: .env: line 1: unterminated quoted value 'b:1\\' "
+        '(Compose refuses the project)',
+    ),
+    'a key with a space in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'IMG=b:1\nfoo bar\n'},
+        'line 2: key cannot contain a space',
+        'compose.yaml: error: .env: line 2: key cannot contain a space '
+        '(Compose refuses the project)',
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_REFUSES_THE_FILE))
+def test_docker_compose_refuses_a_file_we_refuse(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        case: str,
+) -> None:
+    """A non-string image (a YAML number, boolean, timestamp, null) and a
+    ``.env`` Compose cannot read (an unclosed quote, a key with a space):
+    Compose refuses the whole file, and so do we: one error line, exit 2,
+    nothing written (on main the image was a finding, which fix would pin
+    as ``1@sha256:…``; the .env line was dropped and its file read on)."""
+    from digestpin_hooks.fix import fix_files
+    from digestpin_hooks.lint import main
+    from tests.test_yaml_refs import knows_everything
+    files, compose_says, ours = COMPOSE_REFUSES_THE_FILE[case]
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, files)
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 1
+    assert compose_says in answer.stderr
+    monkeypatch.chdir(root)
+    assert main(['compose.yaml']) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [ours]
+    _, _, errors, changed = fix_files(['compose.yaml'], knows_everything)
+    assert ([e.message for e in errors], changed) == ([ours.split(': error: ', 1)[1]], False)
+    assert (root / 'compose.yaml').read_text() == files['compose.yaml']
+
+
+def test_docker_compose_reads_a_quoted_env_value_across_lines_as_we_do(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A quoted ``.env`` value that closes on a later line holds the lines
+    between: IMG written inside it is no variable (on main each line was
+    read on its own, and IMG set)."""
+    pulled, ours = pulled_by_compose_and_us({
+        'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n',
+        '.env': 'A="x\nIMG=b:1\n"\nB=\'y\nIMG=c:1\'\n',
+    }, tmp_path, monkeypatch)
+    assert pulled == ours == ['a:1']
