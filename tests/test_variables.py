@@ -5,6 +5,7 @@ import pytest
 
 from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
+from digestpin_hooks.read.variables import DotenvError
 from digestpin_hooks.read.variables import read_dotenv
 
 
@@ -15,10 +16,14 @@ from digestpin_hooks.read.variables import read_dotenv
     ('A="quoted # not a comment"', {'A': 'quoted # not a comment'}),
     ('A="line\\nbreak \\"q\\""', {'A': 'line\nbreak "q"'}),
     ("A='single $X'", {'A': 'single $X'}),
-    ('A="unclosed', {'A': 'unclosed'}),
+    # a quoted value runs on to its closing quote, over lines: a quote
+    # after a backslash does not close it (as compose-go reads it)
+    ('A="x\nIMG=b:1\n"\nB=2', {'A': 'x\nIMG=b:1\n', 'B': '2'}),
+    ("A='x\nIMG=b:1'\nB=2", {'A': 'x\nIMG=b:1', 'B': '2'}),
+    ('A="x\\"\n"', {'A': 'x"\n'}),
     ('A=value # comment', {'A': 'value'}),
     ('A=va#lue', {'A': 'va#lue'}),
-    ('# comment\n\nnot a line\n1A=x\nB=2', {'B': '2'}),
+    ('# comment\n\nnot_a_line\n1A=x\nB=2', {'B': '2'}),
     ('exportA=1', {'exportA': '1'}),
     # Compose's .env also takes YAML's way of writing a value: the key ends
     # at the first = or : (docker compose v2.40.3 reads each of these)
@@ -43,6 +48,23 @@ from digestpin_hooks.read.variables import read_dotenv
 ))
 def test_dotenv(text: str, expected: dict[str, str]) -> None:
     assert read_dotenv(text) == expected
+
+
+@pytest.mark.parametrize(('text', 'refusal'), (
+    ('A="unclosed', 'line 1: unterminated quoted value "unclosed'),
+    ("B=1\nA='x\nC=2\n", "line 2: unterminated quoted value 'x"),
+    ('A="x\\"\n', 'line 1: unterminated quoted value "x\\"'),
+    ('A=1\nnot a line\n', 'line 2: key cannot contain a space'),
+    ('export A B=1', 'line 1: key cannot contain a space'),
+    ('A B: 1', 'line 1: key cannot contain a space'),
+))
+def test_dotenv_compose_refuses(text: str, refusal: str) -> None:
+    """What Compose cannot read in a .env, and refuses the project for
+    (docker compose v2.40.3; tests/test_real_tools.py asks it again): on
+    main such a line was dropped and the file read on."""
+    with pytest.raises(DotenvError) as raised:
+        read_dotenv(text)
+    assert str(raised.value) == refusal
 
 
 ENV = {'SET': 'v', 'EMPTY': ''}
