@@ -72,6 +72,37 @@ _NULLS = frozenset(('~', 'null', 'Null', 'NULL'))
 # the YAML core schema's tags: of these only str leaves a scalar a string
 _CORE_TAG = 'tag:yaml.org,2002:'
 _STRING_TAG = _CORE_TAG + 'str'
+# yaml.v3's types of a scalar Compose refuses as an image ("must be a
+# string"), by the short name of its tag: Compose validates each document
+# before it merges them, so the whole file is refused
+GO_NOT_STRINGS = {
+    'null': 'null', 'bool': 'a boolean', 'int': 'a number', 'float': 'a number',
+    'timestamp': 'a timestamp',
+}
+# how yaml.v3 resolves a plain scalar that is not a string (resolve.go):
+# its map of words, then for a scalar starting with a digit, a sign or a
+# dot, a timestamp, Go's ParseInt (base 0) and its float pattern, on the
+# text with every '_' removed
+_GO_WORDS = {
+    **dict.fromkeys(('', '~', 'null', 'Null', 'NULL'), 'null'),
+    **dict.fromkeys(('true', 'True', 'TRUE', 'false', 'False', 'FALSE'), 'bool'),
+    **dict.fromkeys(
+        (sign + word for sign in ('', '+', '-') for word in ('.inf', '.Inf', '.INF')), 'float',
+    ),
+    **dict.fromkeys(('.nan', '.NaN', '.NAN'), 'float'),
+}
+# (an int too large, or 08, is a float to Go: a number all the same)
+_GO_INT_RE = re.compile(r'[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)')
+_GO_FLOAT_RE = re.compile(r'[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?')
+# time.Parse's layouts yaml.v3 tries (2006-1-2T15:4:5.999999999Z07:00, the
+# same with t, 2006-1-2 15:4:5.999999999, 2006-1-2); the values' ranges
+# are checked apart
+_GO_TIMESTAMP_RE = re.compile(
+    r'(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})(?:'
+    r'[Tt](?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:\.[0-9]+)?'
+    r'(?:Z|[-+][0-9]{2}:[0-9]{2})'
+    r'| (?P<h2>[0-9]{1,2}):(?P<mi2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:\.[0-9]+)?)?',
+)
 # the Compose specification's top-level keys besides services
 _COMPOSE_TOP_LEVEL = frozenset((
     'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
@@ -278,6 +309,45 @@ def _typed(node: Scalar) -> bool:
     return tag.startswith(_CORE_TAG) and tag != _STRING_TAG
 
 
+def go_type(node: Scalar) -> str:
+    """The short name of the tag Go's yaml.v3 gives a scalar ('str',
+    'int', 'null'...), as Compose decodes it: a plain scalar resolved
+    (``1``, ``true``, ``2024-01-01``, ``~`` and an empty value are no
+    strings), a quoted one a string, a core tag (``!!int 1``) its own; a
+    local tag (``!override``) leaves the value a string."""
+    tag = node.tag or ''
+    if tag.startswith(_CORE_TAG):
+        return tag[len(_CORE_TAG):]
+    if tag or node.style != '':
+        return 'str'
+    value = node.value
+    if value in _GO_WORDS:
+        return _GO_WORDS[value]
+    if value[:1] not in '+-.0123456789':  # ('' is a word above)
+        return 'str'
+    if _is_go_timestamp(value):
+        return 'timestamp'
+    plain = value.replace('_', '')
+    if _GO_INT_RE.fullmatch(plain):
+        return 'int'
+    return 'float' if _GO_FLOAT_RE.fullmatch(plain) else 'str'
+
+
+def _is_go_timestamp(value: str) -> bool:
+    """Whether time.Parse takes ``value`` in one of yaml.v3's layouts: the
+    pattern, a real date and a time of day."""
+    import datetime
+    m = _GO_TIMESTAMP_RE.fullmatch(value)
+    if m is None:
+        return False
+    try:
+        datetime.date(int(m['y']), int(m['m']), int(m['d']))
+    except ValueError:
+        return False
+    clock = [int(n) for n in (m['h'] or m['h2'] or 0, m['mi'] or m['mi2'] or 0, m['s'] or m['s2'] or 0)]
+    return clock[0] < 24 and clock[1] < 60 and clock[2] < 60
+
+
 def _left(ref: ImageRef, found: _Found) -> ImageRef:
     """``ref``, left to the user when the walker says why fix must not
     write its text (``found.left``)."""
@@ -454,6 +524,12 @@ def compose(
         image = _scalar(get(service, 'image'))
         if image is None:
             continue
+        refused = GO_NOT_STRINGS.get(go_type(image[0]))
+        if refused is not None:  # (pinned, ``1@sha256:…``: still no string)
+            raise YamlError(
+                f'line {image[1].line}: services.{name}.image is {refused}, not a '
+                f'string: Compose refuses the file',
+            )
         if merged is not None and (at, name) in merged.built:
             built_nodes.add(id(image[0]))
             if _build(service) is not None:
