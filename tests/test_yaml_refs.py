@@ -726,6 +726,21 @@ def test_compose_include_is_pinned_where_written(tmp_path: Path, monkeypatch: py
     ({'compose.yaml': 'include: a.yml\n', 'a.yml': INCLUDED},
      [],
      ['compose.yaml: error: include: an entry names no file (Compose refuses it)']),
+    # a .env Compose cannot read: that of a file without images of its
+    # own, that of an entry's project folder, an entry's env_file
+    ({'compose.yaml': 'include:\n  - a.yml\n', 'a.yml': INCLUDED, '.env': 'A="x\n'},
+     [],
+     ['compose.yaml: error: .env: line 1: unterminated quoted value "x (Compose refuses the project)']),
+    ({'compose.yaml': 'include:\n  - path: sub/a.yml\n    project_directory: sub\n'
+                      'services:\n  b:\n    image: alpine:3\n',
+      'sub/a.yml': INCLUDED, 'sub/.env': 'A B=1\n'},
+     ["compose.yaml:6:12: DP001 'alpine:3'"],
+     ['compose.yaml: error: include: sub/.env: line 1: key cannot contain a space '
+      '(Compose refuses the project)']),
+    ({'compose.yaml': 'include:\n  - path: a.yml\n    env_file: e.env\n', 'a.yml': INCLUDED,
+      'e.env': "IMG='b:1\n"},
+     [],
+     ["compose.yaml: error: include: env_file e.env: line 1: unterminated quoted value 'b:1"]),
 ))
 def test_compose_include_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
