@@ -1508,6 +1508,8 @@ class _Includes:
     def follow(self, root: LoadedFile) -> Iterator[LoadedFile]:
         """Read what ``root`` includes, and what those include, each file
         handed on as soon as it is read."""
+        from digestpin_hooks.model import FileError
+        from digestpin_hooks.read.yaml_nodes import YamlError
         from digestpin_hooks.read.yaml_refs import dotenv_in
         real_root = os.path.realpath(root.path)
         if real_root in self.done:
@@ -1516,9 +1518,12 @@ class _Includes:
         self.includes[real_root] = _includes_in(root.data)
         top = _repository(root.path)
         folder = os.path.dirname(root.path)
-        todo = [_Including(
-            root.path, folder, dotenv_in(folder or '.'), ((real_root, root.path),),
-        )]
+        try:
+            values = dotenv_in(folder or '.')
+        except YamlError as e:  # (a file without images did not read it)
+            self.errors.append(FileError(root.path, str(e)))
+            return
+        todo = [_Including(root.path, folder, values, ((real_root, root.path),))]
         self.count = 0
         while todo:
             here = todo.pop()
@@ -1699,13 +1704,17 @@ class _Includes:
         each file read once a run: files that include the same files with
         the same large env_file (150 files of 150 entries) cost one read of
         it, not one an entry."""
+        from digestpin_hooks.read.yaml_nodes import YamlError
         from digestpin_hooks.read.yaml_refs import dotenv_in
         # which files are outside depends on the file given: asked each time
         if entry.env_files is None:
             if _outside(top, os.path.join(project, '.env')):
                 return {}
             if project not in self.dotenv:
-                self.dotenv[project] = dotenv_in(project or '.')
+                try:
+                    self.dotenv[project] = dotenv_in(project or '.')
+                except YamlError as e:  # Compose refuses the project too
+                    raise ReadError(str(e)) from None
             return self.dotenv[project]
         values: dict[str, str] = {}
         # a file named twice (or by a link to it) gives its values where it
@@ -1859,16 +1868,19 @@ def _env_file(name: str) -> dict[str, str]:
     """The values an include's ``env_file`` gives; ReadError for one that
     Compose could not read."""
     from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+    from digestpin_hooks.read.variables import DotenvError
     from digestpin_hooks.read.variables import read_dotenv
     try:
         text = read_regular(name, MAX_SMALL_FILE_BYTES).data.decode('utf-8')
+        return read_dotenv(text)
     except IsADirectoryError:
         raise ReadError(f'env_file {name}: is a directory') from None
     except ReadError as e:
         raise ReadError(f'env_file {name}: {e}') from None
     except UnicodeDecodeError:
         raise ReadError(f'env_file {name}: not UTF-8') from None
-    return read_dotenv(text)
+    except DotenvError as e:  # Compose refuses the project too
+        raise ReadError(f'env_file {name}: {e}') from None
 
 
 def _included(

@@ -40,6 +40,11 @@ class TooLong(InterpolationError):
     """The value would be longer than the limit it was interpolated with."""
 
 
+class DotenvError(ValueError):
+    """A ``.env`` line compose-go cannot read, for which Compose refuses
+    the project: ``line N: why``, one line."""
+
+
 class Interpolated(Record):
     """A value after Compose (or CI) interpolation."""
 
@@ -51,7 +56,8 @@ class Interpolated(Record):
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:
     """(key, raw value) of a ``KEY=VALUE`` or ``KEY: VALUE`` line; None for
-    any other line.
+    any other line; DotenvError (without its line) for a key that holds a
+    space, which compose-go refuses, with ``=`` or without (``foo bar``).
 
     The key ends at the first ``=`` or ``:``, as in Compose's reader, which
     takes YAML's way of writing a value too: a ``KEY: VALUE`` line skipped
@@ -65,12 +71,22 @@ def _dotenv_entry(line: str) -> tuple[str, str] | None:
     if rest.startswith('export') and rest[6:7].isspace():
         rest = rest[6:].lstrip()
     ends = [at for at in (rest.find('='), rest.find(':')) if at >= 0]
-    if not ends:
+    key = rest[:min(ends)].rstrip() if ends else rest
+    if ' ' in key:
+        raise DotenvError('key cannot contain a space')
+    if not ends or _KEY_RE.fullmatch(key) is None:
         return None
-    key, value = rest[:min(ends)].rstrip(), rest[min(ends) + 1:]
-    if _KEY_RE.fullmatch(key) is None:
-        return None
-    return key, value.strip()
+    return key, rest[min(ends) + 1:].strip()
+
+
+def _closing_quote(value: str, quote: str, start: int) -> int:
+    """Where the quote that closes ``value`` stands, looking from
+    ``start``: the first ``quote`` not after a backslash, as compose-go
+    finds it (so ``"x\\"`` is not closed either); -1 for none."""
+    at = value.find(quote, start)
+    while at > 0 and value[at - 1] == '\\':
+        at = value.find(quote, at + 1)
+    return at
 
 
 def _without_comment(value: str) -> str:
@@ -107,21 +123,48 @@ def _double_quoted(value: str) -> str:
 
 
 def read_dotenv(text: str) -> dict[str, str]:
-    """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments."""
+    """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments;
+    a quoted value runs on to its closing quote, over lines.  DotenvError
+    for what Compose refuses the project for: a quote never closed, a key
+    with a space."""
     values: dict[str, str] = {}
     budget = MAX_DOTENV_EXPANDED
     # at \n only, as Compose reads it: str.splitlines also splits at \r,
     # \v, \x1c, U+2028..., which made '# c\rIMG=b:2' set IMG
-    for line in text.split('\n'):
-        entry = _dotenv_entry(line)
+    lines = text.split('\n')
+    number = 0
+    line_start = 0  # where line ``number`` starts in text
+    while number < len(lines):
+        line = lines[number]
+        number += 1
+        try:
+            entry = _dotenv_entry(line)
+        except DotenvError as e:
+            raise DotenvError(f'line {number}: {e}') from None
         if entry is None:
+            line_start += len(line) + 1
             continue
         key, value = entry
-        if value[:1] == "'":
-            end = value.find("'", 1)
-            value = value[1:end] if end > 0 else value[1:]
+        quote = value[:1]
+        if quote in ('"', "'"):
+            # found in the text, not line by line: a quote never closed
+            # costs one search, not one a line after it; what follows
+            # the closing quote on its line is not read
+            start = line_start + len(line.rstrip()) - len(value)
+            end = _closing_quote(text, quote, start + 1)
+            if end < 0:
+                raise DotenvError(f'line {number}: unterminated quoted value {value}')
+            value = text[start:end + 1]
+            skipped = value.count('\n')
+            if skipped:
+                number += skipped
+                line_start = text.rfind('\n', 0, end) + 1
+                line = lines[number - 1]
+        line_start += len(line) + 1
+        if quote == "'":
+            value = value[1:-1]
         else:
-            value = _double_quoted(value) if value[:1] == '"' else _without_comment(value)
+            value = _double_quoted(value) if quote == '"' else _without_comment(value)
             if '$' in value:
                 expanded = _expanded(value, values, budget)
                 budget -= len(expanded)

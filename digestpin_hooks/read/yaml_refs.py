@@ -36,6 +36,7 @@ from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
 from digestpin_hooks.read.kinds import LATER_WINS
+from digestpin_hooks.read.variables import DotenvError
 from digestpin_hooks.read.variables import go_name
 from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
@@ -1362,13 +1363,16 @@ def dotenv(path: str, documents: list[Node | None]) -> dict[str, str]:
 
 
 def dotenv_in(folder: str) -> dict[str, str]:
-    """The ``.env`` of a Compose project's folder, when it is safe to read.
+    """The ``.env`` of a Compose project's folder, when it is safe to read;
+    YamlError for one Compose cannot read, and so refuses the project for
+    (an unclosed quote, a key with a space).
 
     Only a regular file in that very folder, or a symlink to one there, and
     at most 1 MiB: a link to ``/proc/self/environ``, ``.git/config`` or a
     FIFO would put secrets in messages or hang the hook.
     """
-    env_path = os.path.join(folder, '.env')
+    named = os.path.join(folder, '.env')
+    env_path = named
     if os.path.islink(env_path):
         env_path = os.path.realpath(env_path)
         if os.path.dirname(env_path) != os.path.realpath(folder):
@@ -1378,3 +1382,7 @@ def dotenv_in(folder: str) -> dict[str, str]:
         return read_dotenv(data.decode('utf-8'))
     except (OSError, UnicodeDecodeError):
         return {}
+    except DotenvError as e:
+        raise YamlError(
+            f'{os.path.normpath(named)}: {e} (Compose refuses the project)',
+        ) from None
