@@ -852,6 +852,13 @@ COMPOSE_REFUSES_THE_FILE = {
         "compose.yaml: error: .env: line 1: unterminated quoted value 'b:1\\' "
         '(Compose refuses the project)',
     ),
+    'a key with a slash in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'IMG=b:1\nIMG/X=c:1\n'},
+        'line 2: unexpected character "/" in variable name',
+        'compose.yaml: error: .env: line 2: unexpected character "/" in variable name '
+        '(Compose refuses the project)',
+    ),
     'a key with a space in .env': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'IMG=b:1\nfoo bar\n'},
@@ -868,7 +875,8 @@ def test_docker_compose_refuses_a_file_we_refuse(
         case: str,
 ) -> None:
     """A non-string image (a YAML number, boolean, timestamp, null) and a
-    ``.env`` Compose cannot read (an unclosed quote, a key with a space):
+    ``.env`` Compose cannot read (an unclosed quote, a key with a space or
+    a character no name holds):
     Compose refuses the whole file, and so do we: one error line, exit 2,
     nothing written (on main the image was a finding, which fix would pin
     as ``1@sha256:…``; the .env line was dropped and its file read on)."""

@@ -31,6 +31,7 @@ from digestpin_hooks.read.variables import read_dotenv
     ('IMG:example.com/b:1 # c', {'IMG': 'example.com/b:1'}),
     ('export IMG : "b:1"', {'IMG': 'b:1'}),
     ('A:1=2\nB=x:y', {'A': '1=2', 'B': 'x:y'}),
+    ('A-B=1\n[section]\nA.B=2\nA[0]=3', {'A-B': '1', 'A.B': '2'}),
     # values unquoted or in double quotes are interpolated with the lines
     # above them, as Compose does; a variable none sets is empty
     ('T=2\nIMG=b:$T', {'T': '2', 'IMG': 'b:2'}),
@@ -57,6 +58,12 @@ def test_dotenv(text: str, expected: dict[str, str]) -> None:
     ('A=1\nnot a line\n', 'line 2: key cannot contain a space'),
     ('export A B=1', 'line 1: key cannot contain a space'),
     ('A B: 1', 'line 1: key cannot contain a space'),
+    # a key holds letters, digits and _ . - [ ] only: compose-go names the
+    # first other character, before any space
+    ('A/B=x', 'line 1: unexpected character "/" in variable name'),
+    ('A=1\n"A"=x', 'line 2: unexpected character "\\"" in variable name'),
+    ('A$B', 'line 1: unexpected character "$" in variable name'),
+    ('export A B\\C: 1', 'line 1: unexpected character "\\\\" in variable name'),
 ))
 def test_dotenv_compose_refuses(text: str, refusal: str) -> None:
     """What Compose cannot read in a .env, and refuses the project for
