@@ -911,3 +911,15 @@ def test_docker_compose_reads_a_quoted_env_value_across_lines_as_we_do(
         '.env': 'A="x\nIMG=b:1\n"\nB=\'y\nIMG=c:1\'\n',
     }, tmp_path, monkeypatch)
     assert pulled == ours == ['a:1']
+
+
+def test_docker_compose_reads_a_dotenv_after_its_byte_order_mark_as_we_do(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A .env that starts with a byte order mark sets its first key (on
+    main that line was dropped: a default Compose does not use pinned)."""
+    pulled, ours = pulled_by_compose_and_us({
+        'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n',
+        '.env': '\ufeffIMG=b:1\n',
+    }, tmp_path, monkeypatch)
+    assert pulled == ours == ['b:1']

@@ -32,6 +32,8 @@ from digestpin_hooks.read.variables import read_dotenv
     ('export IMG : "b:1"', {'IMG': 'b:1'}),
     ('A:1=2\nB=x:y', {'A': '1=2', 'B': 'x:y'}),
     ('A-B=1\n[section]\nA.B=2\nA[0]=3', {'A-B': '1', 'A.B': '2'}),
+    # a byte order mark that starts the file is no part of the first key
+    ('\ufeffIMG=b:1', {'IMG': 'b:1'}),
     # values unquoted or in double quotes are interpolated with the lines
     # above them, as Compose does; a variable none sets is empty
     ('T=2\nIMG=b:$T', {'T': '2', 'IMG': 'b:2'}),
@@ -63,6 +65,7 @@ def test_dotenv(text: str, expected: dict[str, str]) -> None:
     ('A/B=x', 'line 1: unexpected character "/" in variable name'),
     ('A=1\n"A"=x', 'line 2: unexpected character "\\"" in variable name'),
     ('A$B', 'line 1: unexpected character "$" in variable name'),
+    ('A=1\n\ufeffIMG=b:1', 'line 2: unexpected character "\\ufeff" in variable name'),
     ('export A B\\C: 1', 'line 1: unexpected character "\\\\" in variable name'),
 ))
 def test_dotenv_compose_refuses(text: str, refusal: str) -> None:
