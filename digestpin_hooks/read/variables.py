@@ -22,6 +22,10 @@ _WHOLE_DEFAULT_RE = re.compile(
     r'\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)(?P<default>[^${}]*)\}\Z',
 )
 _KEY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*')
+# what compose-go's .env reader takes in a key besides letters and digits
+# (docker compose v2.40.3 refuses any other: ``unexpected character``); its
+# blanks (a space, then, is refused on its own)
+_DOTENV_KEY_OTHERS = frozenset('_.-[] \t\v\f\r\x85\xa0')
 # how deep ${A:-${B:-...}} may nest: deeper is refused, never a RecursionError
 MAX_NESTING = 64
 # how long one interpolated value may grow (BuildKit's limit of one expanded
@@ -56,8 +60,9 @@ class Interpolated(Record):
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:
     """(key, raw value) of a ``KEY=VALUE`` or ``KEY: VALUE`` line; None for
-    any other line; DotenvError (without its line) for a key that holds a
-    space, which compose-go refuses, with ``=`` or without (``foo bar``).
+    any other line; DotenvError (without its line) for a key compose-go
+    refuses, with ``=`` or without: one that holds a space (``foo bar``) or
+    a character no name holds (``A/B``, a BOM not at the start).
 
     The key ends at the first ``=`` or ``:``, as in Compose's reader, which
     takes YAML's way of writing a value too: a ``KEY: VALUE`` line skipped
@@ -72,11 +77,27 @@ def _dotenv_entry(line: str) -> tuple[str, str] | None:
         rest = rest[6:].lstrip()
     ends = [at for at in (rest.find('='), rest.find(':')) if at >= 0]
     key = rest[:min(ends)].rstrip() if ends else rest
+    odd = next((c for c in key if not _in_dotenv_key(c)), None)
+    if odd is not None:
+        raise DotenvError(f'unexpected character {_go_char(odd)} in variable name')
     if ' ' in key:
         raise DotenvError('key cannot contain a space')
     if not ends or _KEY_RE.fullmatch(key) is None:
         return None
     return key, rest[min(ends) + 1:].strip()
+
+
+def _in_dotenv_key(char: str) -> bool:
+    """Whether compose-go takes ``char`` in a key: a letter or a digit of
+    any script, ``_ . - [ ]``, or a blank (a space is refused after)."""
+    return char.isalpha() or char.isnumeric() or char in _DOTENV_KEY_OTHERS
+
+
+def _go_char(char: str) -> str:
+    """``char`` quoted as Go's %q quotes it, for the printable ones."""
+    if char in '"\\':
+        return f'"\\{char}"'
+    return f'"{char}"' if char.isprintable() else f'"\\u{ord(char):04x}"'
 
 
 def _closing_quote(value: str, quote: str, start: int) -> int:
@@ -129,6 +150,9 @@ def read_dotenv(text: str) -> dict[str, str]:
     with a space."""
     values: dict[str, str] = {}
     budget = MAX_DOTENV_EXPANDED
+    # Compose drops a byte order mark that starts the file (elsewhere it
+    # is a character no key holds)
+    text = text[1:] if text[:1] == '\ufeff' else text
     # at \n only, as Compose reads it: str.splitlines also splits at \r,
     # \v, \x1c, U+2028..., which made '# c\rIMG=b:2' set IMG
     lines = text.split('\n')
