@@ -390,12 +390,8 @@ POD = b'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  
     ('name', 'before'),
     (
         # Go's yaml.v3 (Compose, kubectl) refuses "1@sha256:..." as an
-        # !!int: the file no longer parsed once pinned
-        ('compose.yaml', b'services:\n  a:\n    image: !!int 1\n'),
-        ('compose.yaml', b'services:\n  a:\n    image: !!float 1.5\n'),
-        ('compose.yaml', b'services:\n  a:\n    image: &i !!bool true\n'),
-        ('compose.yaml', b'services:\n  a:\n    image: !<tag:yaml.org,2002:int> 1\n'),
-        ('compose.yaml', b'%TAG !e! tag:yaml.org,2002:\n---\nservices:\n  a:\n    image: !e!int 1\n'),
+        # !!int: the file no longer parsed once pinned (a Compose image so
+        # tagged refuses the whole file: the test below)
         ('compose.yaml', b'services:\n  a:\n    volumes:\n    - {type: image, source: !!int 1, target: /x}\n'),
         ('pod.yaml', POD % b'!!int 1'),
     ),
@@ -409,6 +405,26 @@ def test_an_image_tagged_other_than_a_string_is_not_edited(
     assert (pins, errors, changed) == ([], [], False)
     assert path.read_bytes() == before
     assert [f.message.endswith('[written in a form digestpin-fix does not edit]') for f in left] == [True]
+
+
+@pytest.mark.parametrize('before', (
+    b'services:\n  a:\n    image: !!int 1\n',
+    b'services:\n  a:\n    image: !!float 1.5\n',
+    b'services:\n  a:\n    image: &i !!bool true\n',
+    b'services:\n  a:\n    image: !<tag:yaml.org,2002:int> 1\n',
+    b'%TAG !e! tag:yaml.org,2002:\n---\nservices:\n  a:\n    image: !e!int 1\n',
+))
+def test_a_compose_image_tagged_other_than_a_string_is_a_file_compose_refuses(
+        tmp_path: Path, before: bytes,
+) -> None:
+    """Compose refuses the whole file (``services.a.image must be a
+    string``): one error, nothing written (it was a finding left unedited)."""
+    path = tmp_path / 'compose.yaml'
+    path.write_bytes(before)
+    pins, left, errors, changed = fix_files([str(path)], knows_any, stdout=io.StringIO())
+    assert (pins, left, changed) == ([], [], False)
+    assert [e.message.endswith('not a string: Compose refuses the file') for e in errors] == [True]
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize('tag', (b'!!str ', b'! ', b'!custom ', b'!override '))
