@@ -838,6 +838,18 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 3: services.web.image is null, not a string: '
         'Compose refuses the file',
     ),
+    'image: [a:1], a sequence': (
+        {'compose.yaml': 'services:\n  web:\n    image: [a:1]\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a sequence, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: {name: a:1}, a mapping': (
+        {'compose.yaml': 'services:\n  web:\n    image:\n      name: a:1\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a mapping, not a string: '
+        'Compose refuses the file',
+    ),
     'an unclosed double quote in .env': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'B=1\nA="x\nC=2\n'},
