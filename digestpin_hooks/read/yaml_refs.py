@@ -522,15 +522,21 @@ def compose(
     built_nodes = set()  # the scalars naming them (an anchor's is shared)
     renamed_values: set[str] = set()  # the values of the images of ``renamed``
     for at, name, service in named:
-        image = _scalar(get(service, 'image'))
-        if image is None:
+        written = get(service, 'image')
+        if written is None:
             continue
-        refused = GO_NOT_STRINGS.get(go_type(image[0]))
+        refused = (
+            GO_NOT_STRINGS.get(go_type(written[0])) if isinstance(written[0], Scalar)
+            else 'a mapping' if isinstance(written[0], YamlMapping) else 'a sequence'
+        )
         if refused is not None:  # (pinned, ``1@sha256:…``: still no string)
             raise YamlError(
-                f'line {image[1].line}: services.{name}.image is {refused}, not a '
+                f'line {written[1].line}: services.{name}.image is {refused}, not a '
                 f'string: Compose refuses the file',
             )
+        image = _scalar(written)
+        if image is None:
+            continue
         if merged is not None and (at, name) in merged.built:
             built_nodes.add(id(image[0]))
             if _build(service) is not None:
