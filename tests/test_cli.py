@@ -165,6 +165,40 @@ def test_the_collector_is_off_while_a_command_runs_and_as_it_was_after(
         gc.enable()
 
 
+def test_a_gitlab_file_leaves_no_cyclic_garbage_with_the_collector_off(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With the collector off while a command runs, a cycle a file's reading
+    made is never freed: a GitLab file's jobs (extends merged, variables
+    expanded) each left one, which held the file's scalars and merged jobs
+    for the rest of the run (300 such files: 311 MB peak against 113 MB
+    with the collector on).  Nothing of ours is left to the collector."""
+    import gc
+    (tmp_path / '.gitlab-ci.yml').write_text(
+        'variables:\n  A: "${B:-x}"\n  C: "$A/img:1"\n'
+        '.base: {image: "$C", variables: {D: "1"}}\n'
+        + ''.join(f'job{i}:\n  extends: .base\n  variables: {{A: "r{i}"}}\n' for i in range(20)),
+    )
+    monkeypatch.chdir(tmp_path)
+    lint.main(['.gitlab-ci.yml'])  # the modules it imports, imported
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        lint.main(['.gitlab-ci.yml'])
+        gc.collect()
+        ours = sorted({
+            getattr(o, '__qualname__', '') if callable(o) else type(o).__qualname__
+            for o in gc.garbage
+            if (getattr(getattr(o, '__code__', None), 'co_filename', '') or
+                getattr(type(o), '__module__', '')).replace(os.sep, '.').find('digestpin_hooks') >= 0
+        })
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    capsys.readouterr()
+    assert ours == []
+
+
 # fix, update and verify: their add_* options read by the same rule
 from digestpin_hooks import fix  # noqa: E402
 from digestpin_hooks import update  # noqa: E402
