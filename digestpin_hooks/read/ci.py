@@ -213,8 +213,14 @@ def _merged_all(layers: list[Plain]) -> Plain:
         return base
 
     result: Plain = {}
-    for layer in layers:
-        result = into(result, layer)
+    try:
+        for layer in layers:
+            result = into(result, layer)
+    finally:
+        # ``into`` holds itself (its cell), and with it ``built``: a cycle
+        # that only the collector frees, off while a command runs (every
+        # job's merge was kept to the end of the run)
+        del into
     return result
 
 
@@ -494,6 +500,11 @@ def _expanded_within(
                 out[name] = value
     except TooLong:
         return None
+    finally:
+        # ``value_of`` holds itself (its cell), and with it ``values`` and
+        # ``done``: a cycle the collector, off while a command runs, would
+        # have to free (as in _merged_all)
+        del value_of
     return out
 
 
