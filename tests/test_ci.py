@@ -91,6 +91,25 @@ CASES = {
             ('pipelines.default[1].step.script[0].pipe', 11, 31, 'alpine:3', 'alpine:3', True),
         ],
     ),
+    # a pipeline under definitions.pipelines is shared: the main file (or
+    # another repository's) runs it by ``import:``, its steps' images and
+    # docker:// pipes pulled as any step's
+    'bitbucket: the steps of definitions.pipelines, their images and docker:// pipes': (
+        'bitbucket-pipelines.yml',
+        'export: true\ndefinitions:\n  pipelines:\n    shared:\n'
+        '      - step:\n          image: node:20\n          script:\n'
+        '            - pipe: docker://acct/tool:1\n'
+        '      - parallel:\n          - step:\n              script:\n'
+        '                - pipe: docker://acct/other:2\n'
+        'pipelines:\n  custom:\n    run-shared:\n      import: shared-pipelines:main:shared\n',
+        [
+            ('definitions.pipelines.shared[0].step.image', 6, 18, 'node:20', 'node:20', True),
+            ('definitions.pipelines.shared[0].step.script[0].pipe', 8, 30,
+             'acct/tool:1', 'acct/tool:1', True),
+            ('definitions.pipelines.shared[1].parallel[0].step.script[0].pipe', 12, 34,
+             'acct/other:2', 'acct/other:2', True),
+        ],
+    ),
     'circleci: jobs and executors, orb parameters are DP003, machine images are not containers': (
         '.circleci/config.yml',
         'version: 2.1\n'
