@@ -931,6 +931,11 @@ def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
             steps = get(definitions[0], 'steps')
             if steps is not None:
                 yield from _bitbucket_steps(steps[0], 'definitions.steps', read)
+            # shared pipelines: run where a pipeline ``import:``s them (this
+            # file's, or another repository's when ``export: true``)
+            shared = get(definitions[0], 'pipelines')
+            if shared is not None:
+                yield from _bitbucket_steps(shared[0], 'definitions.pipelines', read)
         pipelines = get(top, 'pipelines')
         if pipelines is not None:
             yield from _bitbucket_steps(pipelines[0], 'pipelines', read)
