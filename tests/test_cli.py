@@ -199,6 +199,53 @@ def test_a_gitlab_file_leaves_no_cyclic_garbage_with_the_collector_off(
     assert ours == []
 
 
+def test_failed_connections_leave_no_cyclic_garbage_with_the_collector_off(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A connection refused left its error, whose traceback held the frames
+    that held it, a cycle for the collector, off while a command runs: every
+    failed reference's frames (and the connection) stayed to the end of
+    the run (3,000 of them: 47 MB peak against 31 MB with it on).  What is
+    left to the collector does not grow with the references asked."""
+    import gc
+    import socket
+    closed = socket.socket()  # bound, never listening: connections refused
+    closed.bind(('127.0.0.1', 0))
+    host = f'127.0.0.1:{closed.getsockname()[1]}'
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))  # no login to look up
+    monkeypatch.setenv('HOME', str(tmp_path))
+
+    def left_after(references: int) -> int:
+        (tmp_path / 'Dockerfile').write_text(''.join(
+            f'FROM {host}/img{i}:1 AS s{i}\n' for i in range(references)
+        ))
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            fix.main([
+                '--source', 'registry', '--insecure-registry', host, '--dry-run', 'Dockerfile',
+            ])
+            gc.collect()
+            return sum(
+                1 for o in gc.garbage
+                if 'digestpin_hooks' in getattr(getattr(o, '__code__', None), 'co_filename', '')
+                or 'digestpin_hooks' in getattr(getattr(o, 'f_code', None), 'co_filename', '')
+                or getattr(type(o), '__module__', '').startswith('digestpin_hooks')
+            )
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+
+    try:
+        left_after(1)  # the modules it imports, imported
+        few, many = left_after(2), left_after(20)
+    finally:
+        closed.close()
+    capsys.readouterr()
+    assert many == few
+
+
 # fix, update and verify: their add_* options read by the same rule
 from digestpin_hooks import fix  # noqa: E402
 from digestpin_hooks import update  # noqa: E402
