@@ -754,7 +754,12 @@ def _connect_by(connection: http.client.HTTPConnection, end: float) -> None:
             # the deadline times out at the next step, a host reached
             sock.settimeout(max(end - time.monotonic(), 0.001))
             return sock
-        raise error if error is not None else OSError(f'no address for {host}')
+        try:
+            raise error if error is not None else OSError(f'no address for {host}')
+        finally:
+            # (as socket.create_connection does: the error's traceback holds
+            # this frame, which held the error)
+            error = None
 
     # http.client's own hook for making the socket (an attribute it sets
     # to socket.create_connection, which its stubs do not declare)
@@ -1625,7 +1630,14 @@ class Registry:
                 except BaseException as e:
                     error = self._not_connected(e, connection, url)
                     connection.close()
-                    raise error from None
+                    try:
+                        raise error from None
+                    finally:
+                        # its traceback holds this frame, which held it: a
+                        # cycle only the collector frees, off while a
+                        # command runs (each failed connection's frames
+                        # were kept to the end of the run)
+                        del error
                 self._reached = True
             else:
                 connection.timeout = timeout
