@@ -1050,13 +1050,13 @@ def test_a_gitlab_default_expression_in_a_variables_value_is_named(tmp_path: Pat
     findings = findings_for(loaded.path, loaded.doc, loaded.refs)
     assert [(f.line, f.code, f.message) for f in findings] == [
         (6, 'DP005',
-         "'' is not a valid image reference: the reference is empty [the value of $A, "
-         "where GitLab reads ${B:-x} as one variable named 'B:-x', which has no value "
+         "'' is not a valid image reference: the reference is empty [in the value of $A, "
+         "GitLab reads ${B:-x} as one variable named 'B:-x', which has no value "
          '(GitLab has no ${VAR:-default})]'),
         (9, 'DP002',
          "'alpine' has no tag or digest (implicit latest); it is made of variables, which "
          'digestpin-fix leaves (the value may be set elsewhere when it runs): pin it where '
-         "the value is set (alpine@sha256:<digest>) [the value of $D, where GitLab reads "
+         "the value is set (alpine@sha256:<digest>) [in the value of $D, GitLab reads "
          "${E:-:3} as one variable named 'E:-:3', which has no value (GitLab has no "
          '${VAR:-default})]'),
     ]
@@ -1084,6 +1084,26 @@ def test_cloudbuild_built_in_substitutions_are_not_given_a_default(
          f"'{name}' cannot be checked: {said} set by Cloud Build for each build "
          f'(no substitutions: value can set {them}); write {advice} into the image, '
          'then pin it with digestpin-fix'),
+    ]
+
+
+def test_a_gitlab_default_expression_in_a_part_of_the_image_is_not_called_the_image(
+        tmp_path: Path,
+) -> None:
+    """``D: "$A$E"`` with ``A: "${B:-x}"`` makes ``busybox``, the value of
+    $E: the finding said it was ``the value of $A`` (empty); it names $A as
+    the value that holds the expression, not as the image."""
+    path = tmp_path / '.gitlab-ci.yml'
+    path.write_text(
+        'variables:\n  A: "${B:-x}"\n  D: "$A$E"\n  E: "busybox"\n'
+        'j:\n  image: $D\n  script: x\n',
+    )
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code, f.message.rsplit(' [', 1)[1]) for f in findings] == [
+        (6, 'DP002',
+         "in the value of $A, GitLab reads ${B:-x} as one variable named 'B:-x', which "
+         'has no value (GitLab has no ${VAR:-default})]'),
     ]
 
 
