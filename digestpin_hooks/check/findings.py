@@ -510,7 +510,9 @@ def how_words(ref: ImageRef) -> str:
         )
     if how == NOT_A_NAME_IN_VALUE:
         return (
-            f'the value of ${ref.via}, where GitLab reads ${{{ref.not_a_name}}} as one '
+            # (``via`` holds the expression; the image may be made of more
+            # than its value: ``$A$E``)
+            f'in the value of ${ref.via}, GitLab reads ${{{ref.not_a_name}}} as one '
             f'variable named {ref.not_a_name!r}, which has no value (GitLab has no '
             '${VAR:-default})'
         )
