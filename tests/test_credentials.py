@@ -111,6 +111,36 @@ def test_a_credential_helper_named_empty_means_the_file_itself(
     assert _user_and_secret('quay.io') == ('stored', 's')  # other hosts: the store
 
 
+
+@pytest.mark.parametrize(('host', 'helpers', 'expected'), (
+    # the exact key names no helper: the file, though a key of another
+    # spelling of the host, written first, names one
+    ('ghcr.io', {'https://ghcr.io': 'store', 'ghcr.io': ''}, ('file', 'f')),
+    ('ghcr.io', {'https://ghcr.io/v1/': 'store', 'ghcr.io': None}, ('file', 'f')),
+    # the exact key names one: it is run, though another spelling said none
+    ('ghcr.io', {'https://ghcr.io': '', 'ghcr.io': 'store'}, ('stored', 's')),
+    # Docker Hub's key is https://index.docker.io/v1/
+    ('docker.io', {'docker.io': 'store', 'https://index.docker.io/v1/': ''}, ('file', 'f')),
+))
+def test_the_credential_helper_of_the_exact_key_decides(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host: str,
+        helpers: dict[str, object], expected: tuple[str, str],
+) -> None:
+    """docker/cli looks the host up in credHelpers by its exact key (the
+    host; Docker Hub's https://index.docker.io/v1/): that entry decides
+    whether a helper is run, whichever other spellings of the host come
+    first (the first spelling of any kind decided, and ran a helper the
+    docker CLI does not run for that host)."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    write_helper(bin_dir, 'store', {'ghcr.io': ('stored', 's'), 'https://index.docker.io/v1/': ('stored', 's')})
+    monkeypatch.setenv('PATH', f'{bin_dir}:{os.environ["PATH"]}')
+    docker_config(home, {
+        'credHelpers': helpers,
+        'auths': {'ghcr.io': auths_entry('file', 'f'), 'https://index.docker.io/v1/': auths_entry('file', 'f')},
+    })
+    assert _user_and_secret(host) == expected
+
 def test_a_credential_file_that_is_a_folder(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / 'auth.json').mkdir()
     monkeypatch.setenv('REGISTRY_AUTH_FILE', str(tmp_path / 'auth.json'))
