@@ -406,13 +406,20 @@ def credential_for(host: str, timeout: float) -> Credential | None:
         if not isinstance(helpers, dict):
             raise CredentialError(f'{path}: credHelpers is not an object')
         store = config.get('credsStore')
-        for key, helper in helpers.items():
-            if isinstance(key, str) and _same_registry(key, host):
-                if helper is None or helper == '':
-                    # docker/cli's GetCredentialsStore: a helper named empty
-                    # makes the file itself the store, credsStore unasked
-                    store = None
-                    break
+        # docker/cli looks the host up by its exact key, whose entry decides
+        # (one naming no helper too); another spelling of the host is read
+        # when that key is not there, the first of them
+        exact = DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
+        keys = [exact] if exact in helpers else [
+            key for key in helpers if isinstance(key, str) and _same_registry(key, host)
+        ][:1]
+        for key in keys:
+            helper = helpers[key]
+            if helper is None or helper == '':
+                # docker/cli's GetCredentialsStore: a helper named empty
+                # makes the file itself the store, credsStore unasked
+                store = None
+            else:
                 return from_helper(_helper(helper, path), host, timeout)
         if store:
             credential = from_helper(_helper(store, path), host, timeout)
