@@ -152,6 +152,12 @@ def test_a_credential_file_that_is_a_folder(home: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize(('config', 'message'), (
     ({'credHelpers': []}, 'credHelpers is not an object'),
+    # Go's encoding/json refuses these (the docker CLI then reads the file
+    # as empty, with a warning): they were read as no store, no login
+    ({'credsStore': 0}, 'credsStore is not a string'),
+    ({'credsStore': []}, 'credsStore is not a string'),
+    ({'auths': {'ghcr.io': {'auth': 5}}}, 'an auth value is not a string'),
+    ({'auths': {'ghcr.io': {'username': 'u', 'password': 5}}}, 'a username or password is not a string'),
     ({'auths': {'ghcr.io': 'x'}}, 'an auths entry is not an object'),
     ({'auths': {'ghcr.io': {'auth': 'bm9jb2xvbg=='}}}, 'not base64 of user:password'),
     ({'credHelpers': {'ghcr.io': 'missing'}}, 'docker-credential-missing is not on PATH'),

@@ -145,7 +145,14 @@ def _from_auths(entry: object, path: str) -> Credential | None:
     if not isinstance(entry, dict):
         raise CredentialError(f'{path}: an auths entry is not an object')
     encoded = entry.get('auth')
-    if isinstance(encoded, str) and encoded:
+    # what Go's encoding/json refuses (a number for a string field) fails
+    # the file, as null does not
+    if encoded is not None and not isinstance(encoded, str):
+        raise CredentialError(f'{path}: an auth value is not a string')
+    name, password = entry.get('username'), entry.get('password')
+    if any(value is not None and not isinstance(value, str) for value in (name, password)):
+        raise CredentialError(f'{path}: a username or password is not a string')
+    if encoded:
         # ValueError: a non-ASCII str is refused with a plain one, bad
         # base64 with binascii.Error, bytes not UTF-8 with UnicodeDecodeError
         try:
@@ -156,7 +163,6 @@ def _from_auths(entry: object, path: str) -> Credential | None:
         if not colon:
             raise CredentialError(f'{path}: an auth value is not base64 of user:password')
         return Credential(username, secret, path)
-    name, password = entry.get('username'), entry.get('password')
     if isinstance(name, str) and isinstance(password, str) and name:
         if not _sendable(name, password):
             raise CredentialError(f'{path}: a username or password is not valid UTF-8 text')
@@ -406,6 +412,8 @@ def credential_for(host: str, timeout: float) -> Credential | None:
         if not isinstance(helpers, dict):
             raise CredentialError(f'{path}: credHelpers is not an object')
         store = config.get('credsStore')
+        if store is not None and not isinstance(store, str):  # Go refuses the file
+            raise CredentialError(f'{path}: credsStore is not a string')
         # docker/cli looks the host up by its exact key, whose entry decides
         # (one naming no helper too); another spelling of the host is read
         # when that key is not there, the first of them
