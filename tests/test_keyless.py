@@ -396,3 +396,17 @@ def test_lint_never_loads_sigstore(registry: Registry, repo: Path) -> None:
     assert (result.returncode, result.stderr.splitlines()[-1:]) == (
         1, ['summary: 1 finding (DP001 1) in 1 file'],
     )
+
+
+def test_whom_a_certificate_names_is_said_even_when_it_cannot_be_listed() -> None:
+    """A certificate the trusted CA issued and the verifier accepted whose
+    extensions ``cryptography`` refuses to list (its SAN twice: it raises
+    DuplicateExtension) raised out of ``keyless.check`` as it named the
+    signer, after the signature had verified: an internal error for the
+    whole run.  Whom it names is then said to be unreadable."""
+    from cryptography import x509
+
+    from digestpin_hooks.resolve.keyless import signer
+    from tests.cosign import certificate_with_a_duplicate_extension
+    cert = x509.load_der_x509_certificate(certificate_with_a_duplicate_extension())
+    assert signer(cert) == 'a certificate whose names cannot be read (DuplicateExtension)'

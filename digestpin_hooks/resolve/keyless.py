@@ -165,9 +165,15 @@ def _issuer(cert: Certificate) -> str:
 
 
 def signer(cert: Certificate) -> str:
-    """Whom a certificate names: its identities and issuer."""
-    names = ', '.join(sorted(_identities(cert))) or cert.subject.rfc4514_string()
-    issuer = _issuer(cert)
+    """Whom a certificate names: its identities and issuer; never an error
+    (a certificate the verifier accepted may still hold extensions
+    ``cryptography`` refuses to list, DuplicateExtension, or a subject it
+    cannot put in words)."""
+    try:
+        names = ', '.join(sorted(_identities(cert))) or cert.subject.rfc4514_string()
+        issuer = _issuer(cert)
+    except Exception as e:
+        return f'a certificate whose names cannot be read ({type(e).__name__})'
     return f'certificate for {names}' + (f' (issuer {issuer})' if issuer else '')
 
 
