@@ -850,6 +850,30 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 3: services.web.image is a mapping, not a string: '
         'Compose refuses the file',
     ),
+    'image: ! 1, the non-specific tag': (
+        {'compose.yaml': 'services:\n  web:\n    image: ! 1\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a number, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: !<!> true, the non-specific tag written verbatim': (
+        {'compose.yaml': 'services:\n  web:\n    image: !<!> true\n' + _DB},
+        'services.web.image must be a string',
+        'compose.yaml: error: line 3: services.web.image is a boolean, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: 2024-01-01  01:02:03, two spaces before the time': (
+        {'compose.yaml': 'services:\n  web:\n    image: 2024-01-01  01:02:03\n' + _DB},
+        'services.web.image invalid jsonType time.Time',
+        'compose.yaml: error: line 3: services.web.image is a timestamp, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: 2024-01-01T01:02:03,5Z, a comma before the fraction': (
+        {'compose.yaml': 'services:\n  web:\n    image: 2024-01-01T01:02:03,5Z\n' + _DB},
+        'services.web.image invalid jsonType time.Time',
+        'compose.yaml: error: line 3: services.web.image is a timestamp, not a string: '
+        'Compose refuses the file',
+    ),
     'an unclosed double quote in .env': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'B=1\nA="x\nC=2\n'},
@@ -910,6 +934,29 @@ def test_docker_compose_refuses_a_file_we_refuse(
     _, _, errors, changed = fix_files(['compose.yaml'], knows_everything)
     assert ([e.message for e in errors], changed) == ([ours.split(': error: ', 1)[1]], False)
     assert (root / 'compose.yaml').read_text() == files['compose.yaml']
+
+
+# Plain image: scalars that look like numbers but that yaml.v3 leaves
+# strings, so Compose pulls them: ParseFloat's range error (1e400), a '_'
+# Go's ParseFloat refuses after a leading '.' (._5), ints past 64 bits
+# with a base prefix (0x1 and 16 zeros)
+COMPOSE_STRINGS_LIKE_NUMBERS = (
+    '1e400', '-1e400', '.5e400', '._5', '.5_', '0x10000000000000000',
+    '-0x8000000000000001', '0b' + '1' * 65, '0o' + '7' * 30,
+)
+
+
+@pytest.mark.parametrize('value', COMPOSE_STRINGS_LIKE_NUMBERS)
+def test_docker_compose_pulls_a_string_that_looks_like_a_number_as_we_read_it(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, value: str,
+) -> None:
+    """yaml.v3 resolves these to strings (a float out of range, a number
+    too large for 64 bits): Compose pulls them, and we read them as the
+    image they are (on main the file was refused as holding a number)."""
+    pulled, ours = pulled_by_compose_and_us({
+        'compose.yaml': f'services:\n  web:\n    image: {value}\n',
+    }, tmp_path, monkeypatch)
+    assert pulled == ours == [value]
 
 
 def test_docker_compose_reads_a_quoted_env_value_across_lines_as_we_do(
