@@ -92,17 +92,28 @@ _GO_WORDS = {
     ),
     **dict.fromkeys(('.nan', '.NaN', '.NAN'), 'float'),
 }
-# (an int too large, or 08, is a float to Go: a number all the same)
-_GO_INT_RE = re.compile(r'[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)')
+# strconv.ParseInt/ParseUint(s, 0, 64) of the text without '_': a sign,
+# then a base prefix, or a 0 for octal (08 is no int: ParseFloat reads it)
+_GO_INT_RE = re.compile(r'(?P<sign>[-+]?)(?:0[xX](?P<x>[0-9a-fA-F]+)|0[oO](?P<o>[0-7]+)|0[bB](?P<b>[01]+)|0(?P<z>[0-7]*)|(?P<d>[1-9][0-9]*))')
+# yaml.v3's yamlStyleFloat, tried (and ParseFloat'd) on the text without '_'
 _GO_FLOAT_RE = re.compile(r'[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?')
+# ParseFloat of a scalar that starts with '.', as written: Go takes a '_'
+# only between digits
+_GO_DOT_FLOAT_RE = re.compile(r'\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?')
+# yaml.v3's last tries: ParseInt(s[2:], 2 or 8) after 0b/0o (a sign may
+# follow the prefix: 0b-1), ParseInt("-" + s[3:]) after -0b/-0o
+_GO_PREFIXED_RE = re.compile(r'(?P<minus>-?)0(?P<base>[bo])(?P<sign>[-+]?)(?P<digits>[0-9]+)')
+_INT64 = 2 ** 63
+_UINT64 = 2 ** 64
 # time.Parse's layouts yaml.v3 tries (2006-1-2T15:4:5.999999999Z07:00, the
 # same with t, 2006-1-2 15:4:5.999999999, 2006-1-2); the values' ranges
-# are checked apart
+# are checked apart.  A space of the layout takes a run of spaces, and
+# the fraction of a second may follow a comma (Go's time.Parse)
 _GO_TIMESTAMP_RE = re.compile(
     r'(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})(?:'
-    r'[Tt](?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:\.[0-9]+)?'
+    r'[Tt](?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:[.,][0-9]+)?'
     r'(?:Z|[-+][0-9]{2}:[0-9]{2})'
-    r'| (?P<h2>[0-9]{1,2}):(?P<mi2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:\.[0-9]+)?)?',
+    r'| +(?P<h2>[0-9]{1,2}):(?P<mi2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:[.,][0-9]+)?)?',
 )
 # the Compose specification's top-level keys besides services
 _COMPOSE_TOP_LEVEL = frozenset((
@@ -315,23 +326,72 @@ def go_type(node: Scalar) -> str:
     'int', 'null'...), as Compose decodes it: a plain scalar resolved
     (``1``, ``true``, ``2024-01-01``, ``~`` and an empty value are no
     strings), a quoted one a string, a core tag (``!!int 1``) its own; a
-    local tag (``!override``) leaves the value a string."""
+    local tag (``!override``) leaves the value a string, but ``!`` alone
+    (``! 1``, ``!<!> 1``) is no tag to yaml.v3: the value is resolved."""
     tag = node.tag or ''
     if tag.startswith(_CORE_TAG):
         return tag[len(_CORE_TAG):]
-    if tag or node.style != '':
+    if (tag and tag != '!') or node.style != '':
         return 'str'
     value = node.value
     if value in _GO_WORDS:
         return _GO_WORDS[value]
-    if value[:1] not in '+-.0123456789':  # ('' is a word above)
+    if value[:1] == '.':  # ParseFloat of the text as written
+        return 'float' if _GO_DOT_FLOAT_RE.fullmatch(value) and _go_finite(value) else 'str'
+    if value[:1] not in '+-0123456789':  # ('' is a word above)
         return 'str'
     if _is_go_timestamp(value):
         return 'timestamp'
     plain = value.replace('_', '')
-    if _GO_INT_RE.fullmatch(plain):
+    if _go_int(plain):
         return 'int'
-    return 'float' if _GO_FLOAT_RE.fullmatch(plain) else 'str'
+    if _GO_FLOAT_RE.fullmatch(plain) and _go_finite(plain):
+        return 'float'
+    return 'int' if _go_prefixed_int(plain) else 'str'
+
+
+def _go_finite(number: str) -> bool:
+    """Whether ParseFloat takes ``number`` (of Go's syntax) without a
+    range error: past the largest float64 it is a string to yaml.v3."""
+    import math
+    return math.isfinite(float(number.replace('_', '')))
+
+
+def _go_int(plain: str) -> bool:
+    """Whether ParseInt(plain, 0, 64) or ParseUint(plain, 0, 64) takes
+    it: a number too large for 64 bits is no int (a decimal one is a
+    float after, a 0x one a string)."""
+    m = _GO_INT_RE.fullmatch(plain)
+    if m is None:
+        return False
+    digits, base = next(
+        (m[group], base) for group, base in (('x', 16), ('o', 8), ('b', 2), ('z', 8), ('d', 10))
+        if m[group] is not None
+    )
+    digits = digits.lstrip('0')
+    if len(digits) > 64:  # past 64 bits in any base (and no int() of 1 MB)
+        return False
+    number = int(digits or '0', base)
+    if m['sign'] == '-':
+        return number <= _INT64
+    return number < _INT64 or (not m['sign'] and number < _UINT64)
+
+
+def _go_prefixed_int(plain: str) -> bool:
+    """yaml.v3's last tries for 0b/0o: ParseInt (or ParseUint) of what
+    follows the prefix in base 2 or 8, a sign allowed there (``0b-1``);
+    after -0b/-0o, ParseInt of ``-`` and what follows."""
+    m = _GO_PREFIXED_RE.fullmatch(plain)
+    if m is None or (m['minus'] and m['sign']):
+        return False
+    base = 2 if m['base'] == 'b' else 8
+    digits = m['digits'].lstrip('0')
+    if len(digits) > 64 or any(int(digit) >= base for digit in digits):
+        return False
+    number = int(digits or '0', base)
+    if m['minus'] or m['sign'] == '-':
+        return number <= _INT64
+    return number < _INT64 or (not m['sign'] and number < _UINT64)
 
 
 def _is_go_timestamp(value: str) -> bool:
