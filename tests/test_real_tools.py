@@ -895,6 +895,13 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: .env: line 2: unexpected character "/" in variable name '
         '(Compose refuses the project)',
     ),
+    'a quote after a closing quote in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'IMG="b:1"c"\n'},
+        'line 1: unexpected character "\\"" in variable name',
+        'compose.yaml: error: .env: line 1: unexpected character "\\"" in variable name '
+        '(Compose refuses the project)',
+    ),
     'a key with a space in .env': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'IMG=b:1\nfoo bar\n'},
@@ -970,6 +977,30 @@ def test_docker_compose_reads_a_quoted_env_value_across_lines_as_we_do(
         '.env': 'A="x\nIMG=b:1\n"\nB=\'y\nIMG=c:1\'\n',
     }, tmp_path, monkeypatch)
     assert pulled == ours == ['a:1']
+
+
+# .env files Compose reads, and the image ``${IMG:-a:1}`` it pulls by them
+COMPOSE_DOTENV_QUOTES = {
+    'an escaped backslash before the closing quote': ('A="x\\\\"\nIMG=b:1\n', 'b:1'),
+    'an escaped backslash in single quotes': ("A='x\\\\'\nIMG=b:1\n", 'b:1'),
+    'a variable after the closing quote, on its line': ('A="x" IMG=b:1\n', 'b:1'),
+    'a variable right after a single-quoted value': ("A='x\ny'IMG=b:1\n", 'b:1'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_DOTENV_QUOTES))
+def test_docker_compose_reads_what_follows_a_dotenv_quote_as_we_do(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A quote after an even run of backslashes closes the value (on main
+    the .env was refused, as a quote never closed), and what follows the
+    closing quote on its line is read on as a line of its own (on main it
+    was dropped: IMG set there was no variable, and the default pinned)."""
+    dotenv, image = COMPOSE_DOTENV_QUOTES[case]
+    pulled, ours = pulled_by_compose_and_us({
+        'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n', '.env': dotenv,
+    }, tmp_path, monkeypatch)
+    assert pulled == ours == [image]
 
 
 def test_docker_compose_reads_a_dotenv_after_its_byte_order_mark_as_we_do(

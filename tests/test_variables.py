@@ -21,6 +21,19 @@ from digestpin_hooks.read.variables import read_dotenv
     ('A="x\nIMG=b:1\n"\nB=2', {'A': 'x\nIMG=b:1\n', 'B': '2'}),
     ("A='x\nIMG=b:1'\nB=2", {'A': 'x\nIMG=b:1', 'B': '2'}),
     ('A="x\\"\n"', {'A': 'x"\n'}),
+    # the quote is escaped by an odd run of backslashes only: \\ is an
+    # escaped backslash, and the quote after it closes the value
+    ('A="x\\\\"\nIMG=b:1', {'A': 'x\\', 'IMG': 'b:1'}),
+    ('A="x\\\\\\\\"\nIMG=b:1', {'A': 'x\\\\', 'IMG': 'b:1'}),
+    ("A='x\\\\'\nIMG=b:1", {'A': 'x\\\\', 'IMG': 'b:1'}),
+    # in single quotes \' is the quote itself
+    ("A='x\\''", {'A': "x'"}),
+    # what follows a closing quote on its line is read as further lines
+    # are (compose-go reads on from the quote)
+    ('A="x" IMG=b:1', {'A': 'x', 'IMG': 'b:1'}),
+    ("A='x'IMG=b:1", {'A': 'x', 'IMG': 'b:1'}),
+    ('A="x"\tB="y" C=z\nD=1', {'A': 'x', 'B': 'y', 'C': 'z', 'D': '1'}),
+    ('A="x\ny" IMG=b:1\nB=2', {'A': 'x\ny', 'IMG': 'b:1', 'B': '2'}),
     ('A=value # comment', {'A': 'value'}),
     ('A=va#lue', {'A': 'va#lue'}),
     ('# comment\n\nnot_a_line\n1A=x\nB=2', {'B': '2'}),
@@ -57,6 +70,9 @@ def test_dotenv(text: str, expected: dict[str, str]) -> None:
     ('A="unclosed', 'line 1: unterminated quoted value "unclosed'),
     ("B=1\nA='x\nC=2\n", "line 2: unterminated quoted value 'x"),
     ('A="x\\"\n', 'line 1: unterminated quoted value "x\\"'),
+    ('A="a"b"', 'line 1: unexpected character "\\"" in variable name'),
+    ('A="""', 'line 1: unexpected character "\\"" in variable name'),
+    ('A="x\ny" B="z\nC=1', 'line 2: unterminated quoted value "z'),
     ('A=1\nnot a line\n', 'line 2: key cannot contain a space'),
     ('export A B=1', 'line 1: key cannot contain a space'),
     ('A B: 1', 'line 1: key cannot contain a space'),
