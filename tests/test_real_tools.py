@@ -985,6 +985,7 @@ COMPOSE_DOTENV_QUOTES = {
     'an escaped backslash in single quotes': ("A='x\\\\'\nIMG=b:1\n", 'b:1'),
     'a variable after the closing quote, on its line': ('A="x" IMG=b:1\n', 'b:1'),
     'a variable right after a single-quoted value': ("A='x\ny'IMG=b:1\n", 'b:1'),
+    'a comment after the closing quote': ('A="x" # IMG=b:1\n', 'a:1'),
 }
 
 

@@ -34,6 +34,10 @@ from digestpin_hooks.read.variables import read_dotenv
     ("A='x'IMG=b:1", {'A': 'x', 'IMG': 'b:1'}),
     ('A="x"\tB="y" C=z\nD=1', {'A': 'x', 'B': 'y', 'C': 'z', 'D': '1'}),
     ('A="x\ny" IMG=b:1\nB=2', {'A': 'x\ny', 'IMG': 'b:1', 'B': '2'}),
+    # (a comment there is none; nor a word without = or :)
+    ('A="x" # IMG=b:1\nB=2', {'A': 'x', 'B': '2'}),
+    ('A="x"#IMG=b:1', {'A': 'x'}),
+    ('A="x"junk\nB=2', {'A': 'x', 'B': '2'}),
     ('A=value # comment', {'A': 'value'}),
     ('A=va#lue', {'A': 'va#lue'}),
     ('# comment\n\nnot_a_line\n1A=x\nB=2', {'B': '2'}),

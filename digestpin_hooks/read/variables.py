@@ -100,14 +100,21 @@ def _go_char(char: str) -> str:
     return f'"{char}"' if char.isprintable() else f'"\\u{ord(char):04x}"'
 
 
-def _closing_quote(value: str, quote: str, start: int) -> int:
-    """Where the quote that closes ``value`` stands, looking from
-    ``start``: the first ``quote`` not after a backslash, as compose-go
-    finds it (so ``"x\\"`` is not closed either); -1 for none."""
-    at = value.find(quote, start)
-    while at > 0 and value[at - 1] == '\\':
-        at = value.find(quote, at + 1)
-    return at
+def _closing_quote(text: str, quote: str, start: int) -> int:
+    """Where the quote that closes a value standing from ``start`` (just
+    past its opening quote) is: the first ``quote`` after an even run of
+    backslashes, as compose-go finds it (a backslash escapes the character
+    after it: ``"x\\"`` is not closed, ``"x\\\\"`` is); -1 for none.
+    The backslashes behind each quote are counted once: linear."""
+    at = text.find(quote, start)
+    while at >= 0:
+        run = at
+        while run > start and text[run - 1] == '\\':
+            run -= 1
+        if (at - run) % 2 == 0:
+            return at
+        at = text.find(quote, at + 1)
+    return -1
 
 
 def _without_comment(value: str) -> str:
@@ -123,18 +130,15 @@ def _without_comment(value: str) -> str:
 _ESCAPES = {'n': '\n', '"': '"', '\\': '\\'}
 
 
-def _double_quoted(value: str) -> str:
-    """A double-quoted value up to its closing quote: ``\\"`` does not
-    close it, and ``\\n``, ``\\"`` and ``\\\\`` stand for what they
-    escape."""
+def _double_quoted(raw: str) -> str:
+    """What stands between double quotes: ``\\"``, ``\\n`` and
+    ``\\\\`` stand for what they escape."""
     out = []
-    i = 1
-    while i < len(value):
-        ch = value[i]
-        if ch == '"':
-            break
-        if ch == '\\' and i + 1 < len(value):
-            following = value[i + 1]
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == '\\' and i + 1 < len(raw):
+            following = raw[i + 1]
             out.append(_ESCAPES.get(following, ch + following))
             i += 2
             continue
@@ -143,9 +147,17 @@ def _double_quoted(value: str) -> str:
     return ''.join(out)
 
 
+def _single_quoted(raw: str) -> str:
+    """What stands between single quotes: ``\\'`` is the quote, any other
+    backslash is itself (compose-go)."""
+    return raw.replace("\\'", "'")
+
+
 def read_dotenv(text: str) -> dict[str, str]:
     """KEY=VALUE lines, with optional ``export``, quotes and ``#`` comments;
-    a quoted value runs on to its closing quote, over lines.  DotenvError
+    a quoted value runs on to its closing quote, over lines, and what
+    follows that quote on its line is read as a line of its own, as
+    compose-go reads on from it (``A="x" IMG=b:1`` sets IMG).  DotenvError
     for what Compose refuses the project for: a quote never closed, a key
     with a space."""
     values: dict[str, str] = {}
@@ -153,46 +165,41 @@ def read_dotenv(text: str) -> dict[str, str]:
     # Compose drops a byte order mark that starts the file (elsewhere it
     # is a character no key holds)
     text = text[1:] if text[:1] == '\ufeff' else text
-    # at \n only, as Compose reads it: str.splitlines also splits at \r,
-    # \v, \x1c, U+2028..., which made '# c\rIMG=b:2' set IMG
-    lines = text.split('\n')
-    number = 0
-    line_start = 0  # where line ``number`` starts in text
-    while number < len(lines):
-        line = lines[number]
-        number += 1
+    # lines end at \n only, as Compose reads them: str.splitlines also
+    # splits at \r, \v, \x1c, U+2028..., which made '# c\rIMG=b:2' set IMG
+    number = 1  # the line ``at`` stands on
+    at = 0  # where the next line (or what follows a closing quote) starts
+    while at <= len(text):
+        end = text.find('\n', at)
+        end = len(text) if end < 0 else end
+        line = text[at:end]
         try:
             entry = _dotenv_entry(line)
         except DotenvError as e:
             raise DotenvError(f'line {number}: {e}') from None
         if entry is None:
-            line_start += len(line) + 1
+            at, number = end + 1, number + 1
             continue
         key, value = entry
         quote = value[:1]
         if quote in ('"', "'"):
             # found in the text, not line by line: a quote never closed
-            # costs one search, not one a line after it; what follows
-            # the closing quote on its line is not read
-            start = line_start + len(line.rstrip()) - len(value)
-            end = _closing_quote(text, quote, start + 1)
-            if end < 0:
+            # costs one search, not one a line after it
+            start = at + len(line.rstrip()) - len(value) + 1
+            close = _closing_quote(text, quote, start)
+            if close < 0:
                 raise DotenvError(f'line {number}: unterminated quoted value {value}')
-            value = text[start:end + 1]
-            skipped = value.count('\n')
-            if skipped:
-                number += skipped
-                line_start = text.rfind('\n', 0, end) + 1
-                line = lines[number - 1]
-        line_start += len(line) + 1
-        if quote == "'":
-            value = value[1:-1]
+            raw = text[start:close]
+            number += raw.count('\n')
+            at = close + 1  # read on from the closing quote
+            value = _single_quoted(raw) if quote == "'" else _double_quoted(raw)
         else:
-            value = _double_quoted(value) if quote == '"' else _without_comment(value)
-            if '$' in value:
-                expanded = _expanded(value, values, budget)
-                budget -= len(expanded)
-                value = expanded
+            at, number = end + 1, number + 1
+            value = _without_comment(value)
+        if quote != "'" and '$' in value:
+            expanded = _expanded(value, values, budget)
+            budget -= len(expanded)
+            value = expanded
         values[key] = value
     return values
 
