@@ -1378,6 +1378,31 @@ def test_env_line_of_blanks_grows_linearly(tmp_path: Path) -> None:
     assert ratio <= 15
 
 
+
+# .env files of quoted values, a tenth of the size (each under 1 MiB)
+DOTENV_GROWTH = {
+    # what follows a closing quote is read on as a line: one line of many
+    'quoted values on one line': lambda n: b'A="x" ' * (n // 6) + b'\n',
+    'single-quoted values on one line, no blank between': lambda n: b"A='x'" * (n // 5) + b'\n',
+    'quoted values on one line after many blanks': lambda n: (b'A=' + b' ' * 100 + b'"x" ') * (n // 106),
+}
+
+
+@pytest.mark.parametrize('case', list(DOTENV_GROWTH))
+def test_env_quoted_values_grow_linearly(tmp_path: Path, case: str) -> None:
+    """10x the .env costs at most 15 times the CPU: each value after a
+    closing quote once cost a search to the end of its line and a copy
+    of the rest of it (a line of 100,000 values, quadratic)."""
+    def project(size: int) -> Path:
+        folder = tmp_path / str(size)
+        write(folder / 'compose.yaml', b'services:\n  a:\n    image: ${A}\n')
+        write(folder / '.env', DOTENV_GROWTH[case](size))
+        return folder / 'compose.yaml'
+    ratio = growth_ratio(project(640_000), project(64_000))
+    print(f'[growth] .env {case}: 10x / 1x = {ratio:.1f}')
+    assert ratio <= 15
+
+
 # --- reads ---------------------------------------------------------------------
 
 def test_fifo_argument(tmp_path: Path) -> None:
