@@ -1381,6 +1381,8 @@ def test_env_line_of_blanks_grows_linearly(tmp_path: Path) -> None:
 
 # .env files of quoted values, a tenth of the size (each under 1 MiB)
 DOTENV_GROWTH = {
+    'a quoted value a line': lambda n: b''.join(b'A%d="v%d"\n' % (i, i) for i in range(n // 14)),
+    'one value of \\" escapes': lambda n: b'A="' + b'\\"' * (n // 2) + b'"\n',
     # what follows a closing quote is read on as a line: one line of many
     'quoted values on one line': lambda n: b'A="x" ' * (n // 6) + b'\n',
     'single-quoted values on one line, no blank between': lambda n: b"A='x'" * (n // 5) + b'\n',

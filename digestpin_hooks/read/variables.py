@@ -22,6 +22,9 @@ _WHOLE_DEFAULT_RE = re.compile(
     r'\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)(?P<default>[^${}]*)\}\Z',
 )
 _KEY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*')
+# where a .env key ends, and the blanks before its value
+_SEPARATOR_RE = re.compile('[=:]')
+_BLANKS_RE = re.compile(r'\s*')
 # what compose-go's .env reader takes in a key besides letters and digits
 # (docker compose v2.40.3 refuses any other: ``unexpected character``); its
 # blanks (a space, then, is refused on its own)
@@ -169,32 +172,44 @@ def read_dotenv(text: str) -> dict[str, str]:
     # splits at \r, \v, \x1c, U+2028..., which made '# c\rIMG=b:2' set IMG
     number = 1  # the line ``at`` stands on
     at = 0  # where the next line (or what follows a closing quote) starts
+    line_end = -1  # where the line ``at`` stands on ends (its \n)
     while at <= len(text):
-        end = text.find('\n', at)
-        end = len(text) if end < 0 else end
+        if at > line_end:
+            line_end = text.find('\n', at)
+            line_end = len(text) if line_end < 0 else line_end
+        # a quoted value's line is read only up to its opening quote, the
+        # rest searched in the text: a line of many values, each read on
+        # after the last one's quote, cost a copy of the line each
+        end = line_end
+        separator = _SEPARATOR_RE.search(text, at, line_end)
+        if separator is not None:
+            blanks = _BLANKS_RE.match(text, separator.end(), line_end)
+            opening = blanks.end() if blanks else separator.end()
+            if text[opening:opening + 1] in ('"', "'"):
+                end = opening + 1
         line = text[at:end]
         try:
             entry = _dotenv_entry(line)
         except DotenvError as e:
             raise DotenvError(f'line {number}: {e}') from None
         if entry is None:
-            at, number = end + 1, number + 1
+            at, number = line_end + 1, number + 1
             continue
         key, value = entry
         quote = value[:1]
         if quote in ('"', "'"):
             # found in the text, not line by line: a quote never closed
             # costs one search, not one a line after it
-            start = at + len(line.rstrip()) - len(value) + 1
-            close = _closing_quote(text, quote, start)
+            close = _closing_quote(text, quote, end)
             if close < 0:
-                raise DotenvError(f'line {number}: unterminated quoted value {value}')
-            raw = text[start:close]
+                written = text[end - 1:line_end].rstrip()
+                raise DotenvError(f'line {number}: unterminated quoted value {written}')
+            raw = text[end:close]
             number += raw.count('\n')
             at = close + 1  # read on from the closing quote
             value = _single_quoted(raw) if quote == "'" else _double_quoted(raw)
         else:
-            at, number = end + 1, number + 1
+            at, number = line_end + 1, number + 1
             value = _without_comment(value)
         if quote != "'" and '$' in value:
             expanded = _expanded(value, values, budget)
