@@ -902,6 +902,13 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: .env: line 1: unexpected character "\\"" in variable name '
         '(Compose refuses the project)',
     ),
+    'an interpolation compose-go cannot parse in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'IMG=b:1\nB=${C:-x\n'},
+        'Invalid template: "${C:-x"',
+        'compose.yaml: error: .env: line 2: invalid template: ${C:-x '
+        '(Compose refuses the project)',
+    ),
     'a key with a space in .env': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'IMG=b:1\nfoo bar\n'},

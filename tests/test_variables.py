@@ -87,6 +87,16 @@ def test_dotenv(text: str, expected: dict[str, str]) -> None:
     ('A$B', 'line 1: unexpected character "$" in variable name'),
     ('A=1\n\ufeffIMG=b:1', 'line 2: unexpected character "\\ufeff" in variable name'),
     ('export A B\\C: 1', 'line 1: unexpected character "\\\\" in variable name'),
+    # an interpolation compose-go cannot parse (its template pattern: a
+    # name, then } or :- - :? ? :+ +, then the closing }) in a value not
+    # in single quotes
+    ('IMG=b:1\nA=${B:-x', 'line 2: invalid template: ${B:-x'),
+    ('A="${B"', 'line 1: invalid template: ${B'),
+    ('A=${}', 'line 1: invalid template: ${}'),
+    ('A=x${B.C}', 'line 1: invalid template: x${B.C}'),
+    ('A=${B:x}', 'line 1: invalid template: ${B:x}'),
+    ('A=${1}', 'line 1: invalid template: ${1}'),
+    ('A=${B:-${C}', 'line 1: invalid template: ${B:-${C}'),
 ))
 def test_dotenv_compose_refuses(text: str, refusal: str) -> None:
     """What Compose cannot read in a .env, and refuses the project for
