@@ -197,6 +197,7 @@ def read_dotenv(text: str) -> dict[str, str]:
             continue
         key, value = entry
         quote = value[:1]
+        first = number  # the line the value starts on
         if quote in ('"', "'"):
             # found in the text, not line by line: a quote never closed
             # costs one search, not one a line after it
@@ -212,11 +213,28 @@ def read_dotenv(text: str) -> dict[str, str]:
             at, number = line_end + 1, number + 1
             value = _without_comment(value)
         if quote != "'" and '$' in value:
+            if not _valid_template(value):
+                raise DotenvError(f'line {first}: invalid template: {value}')
             expanded = _expanded(value, values, budget)
             budget -= len(expanded)
             value = expanded
         values[key] = value
     return values
+
+
+def _valid_template(value: str) -> bool:
+    """Whether compose-go's template parser takes ``value``: each ``${``
+    a name, then ``}`` or an operator (``:-``, ``-``, ``:?``, ``?``, ``:+``,
+    ``+``) and a closing ``}``; Compose refuses the project for a .env value
+    it cannot parse (``Invalid template``).  Read with no variables, so the
+    result is no longer than the value; one too deep or too long to read
+    is not judged."""
+    parser = _Parser(value, {}, MAX_VALUE)
+    try:
+        parser.run()
+    except InterpolationError:
+        return True
+    return not parser.invalid
 
 
 def _expanded(value: str, values: Mapping[str, str], budget: int) -> str:
@@ -239,6 +257,9 @@ class _Parser:
         self.env = env
         self.unresolved: list[str] = []
         self.depth = 0
+        # a ${ compose-go's template pattern does not take: no name after
+        # it, no operator after the name, or no closing }
+        self.invalid = False
 
     def run(self, stop: str = '') -> str:
         out: list[str] = []
@@ -285,6 +306,7 @@ class _Parser:
         s = self.s
         m = _NAME_RE.match(s, self.i)
         if m is None:
+            self.invalid = True
             self.unresolved.append(s[self.i - 2:])
             self.i = len(s)
             return ''
@@ -299,6 +321,7 @@ class _Parser:
         op = s[self.i:self.i + 1]
         self.i += 1
         if op not in ('-', '+', '?'):
+            self.invalid = True
             self.unresolved.append(name)
             self.i = len(s)
             return ''
@@ -308,6 +331,7 @@ class _Parser:
                 f'variables nested more than {MAX_NESTING} deep',
             )
         argument = self.run(stop='}')
+        self.invalid = self.invalid or self.i >= len(s)
         self.depth -= 1
         self.i += 1
         present = name in self.env and (not colon or self.env[name] != '')
