@@ -38,6 +38,10 @@ from digestpin_hooks.read.variables import read_dotenv
     ('A="x" # IMG=b:1\nB=2', {'A': 'x', 'B': '2'}),
     ('A="x"#IMG=b:1', {'A': 'x'}),
     ('A="x"junk\nB=2', {'A': 'x', 'B': '2'}),
+    # in double quotes Go's escapes \a \b \f \r \t \v stand for what they
+    # escape, and \$ for a $ that starts no variable (compose-go)
+    ('A="x\\ty\\rz\\a\\b\\f\\v"', {'A': 'x\ty\rz\a\b\f\v'}),
+    ('B=1\nA="\\$B"', {'B': '1', 'A': '$B'}),
     ('A=value # comment', {'A': 'value'}),
     ('A=va#lue', {'A': 'va#lue'}),
     ('# comment\n\nnot_a_line\n1A=x\nB=2', {'B': '2'}),
