@@ -42,6 +42,7 @@ from digestpin_hooks.read.variables import read_dotenv
     # escape, and \$ for a $ that starts no variable (compose-go)
     ('A="x\\ty\\rz\\a\\b\\f\\v"', {'A': 'x\ty\rz\a\b\f\v'}),
     ('B=1\nA="\\$B"', {'B': '1', 'A': '$B'}),
+    ('A="\\\\$B"', {'A': '\\'}),  # (an escaped backslash, then $B)
     ('A=value # comment', {'A': 'value'}),
     ('A=va#lue', {'A': 'va#lue'}),
     ('# comment\n\nnot_a_line\n1A=x\nB=2', {'B': '2'}),

@@ -130,12 +130,18 @@ def _without_comment(value: str) -> str:
     return value
 
 
-_ESCAPES = {'n': '\n', '"': '"', '\\': '\\'}
+# what a backslash escape in double quotes stands for (compose-go's
+# expandEscapes: Go's escapes, and \$ a $ that starts no variable, written
+# $$ for the interpolation after); any other is kept as written
+_ESCAPES = {
+    'n': '\n', '"': '"', '\\': '\\', 'a': '\a', 'b': '\b', 'f': '\f', 'r': '\r',
+    't': '\t', 'v': '\v', '$': '$$',
+}
 
 
 def _double_quoted(raw: str) -> str:
-    """What stands between double quotes: ``\\"``, ``\\n`` and
-    ``\\\\`` stand for what they escape."""
+    """What stands between double quotes, its escapes (``\\"``, ``\\n``,
+    ``\\t``, ``\\$``...) read as ``_ESCAPES`` says."""
     out = []
     i = 0
     while i < len(raw):
