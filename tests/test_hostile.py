@@ -69,6 +69,13 @@ def write(path: Path, data: bytes) -> Path:
 
 # --- secrets -----------------------------------------------------------------
 
+# the one error line of a Compose file whose .env is there but not read
+ENV_NOT_READ = (
+    'compose.yaml: error: .env: not read (%s); Compose reads it, so the values '
+    'it gives are unknown'
+)
+
+
 def compose_with_env(tmp_path: Path, variable: str) -> Path:
     project = tmp_path / 'project'
     write(project / 'compose.yaml', f'services:\n  web:\n    image: ${{{variable}}}\n'.encode())
@@ -82,7 +89,12 @@ def test_env_linked_out_of_its_folder_is_not_read(tmp_path: Path, output_format:
     (project / '.env').symlink_to(outside)
     result = run('lint', '--format', output_format, 'compose.yaml', cwd=project)
     assert SECRET not in result.stdout + result.stderr
-    assert result.returncode == 0  # DP003, a warning: the value is unknown
+    # Compose reads it: the values it gives are unknown, a default of the
+    # file no answer (one error line, exit 2)
+    assert result.returncode == 2
+    # (text: a line on stderr; the other formats carry it in their report)
+    said = ENV_NOT_READ.split(': error: ', 1)[1] % 'a link out of its folder'
+    assert said in result.stdout + result.stderr
 
 
 def test_env_linked_to_the_process_environment_is_not_read(tmp_path: Path) -> None:
@@ -90,7 +102,8 @@ def test_env_linked_to_the_process_environment_is_not_read(tmp_path: Path) -> No
     (project / '.env').symlink_to('/proc/self/environ')
     result = run('lint', 'compose.yaml', cwd=project, env={'AAA_SECRET': SECRET})
     assert SECRET not in result.stdout + result.stderr
-    assert 'DP003' in result.stdout
+    assert (result.returncode, result.stdout) == (2, '')
+    assert ENV_NOT_READ % 'a link out of its folder' in result.stderr
 
 
 def test_env_linked_to_git_config_is_not_read(tmp_path: Path) -> None:
@@ -100,30 +113,12 @@ def test_env_linked_to_git_config_is_not_read(tmp_path: Path) -> None:
         f'\textraheader = AUTHORIZATION: basic {SECRET}\n'
     ).encode())
     (project / '.env').symlink_to('.git/config')
-    message = (
-        "DP003 '${extraheader}' cannot be checked: no default or .env value gives "
-        '$extraheader a value; give the variable a pinned default '
-        '(${VAR:-image@sha256:...}) or a value in .env'
-    )
-    expected = {
-        'text': f'compose.yaml:3:12: {message}',
-        'github': (
-            '::warning file=compose.yaml,line=3,col=12,endLine=3,endColumn=26,'
-            f'title=DP003::{message}'
-        ),
-    }
     for output_format in ('text', 'github', 'sarif'):
         result = run('lint', '--format', output_format, 'compose.yaml', cwd=project)
         assert SECRET not in result.stdout + result.stderr
-        # the run went to its end: the variable is unknown (DP003, a warning)
-        assert result.returncode == 0, result.stderr
-        if output_format == 'sarif':
-            [found] = json.loads(result.stdout)['runs'][0]['results']
-            assert (found['ruleId'], found['level'], found['message']['text']) == (
-                'DP003', 'warning', message[len('DP003 '):],
-            )
-        else:
-            assert result.stdout.splitlines()[0] == expected[output_format]
+        assert result.returncode == 2, result.stderr
+        said = ENV_NOT_READ.split(': error: ', 1)[1] % 'a link out of its folder'
+        assert said in result.stdout + result.stderr
 
 
 def test_env_linked_within_its_folder_is_read(tmp_path: Path) -> None:
@@ -146,8 +141,37 @@ def test_env_that_is_no_small_regular_file(tmp_path: Path, kind: str) -> None:
         with open(env, 'wb') as f:
             f.write(b'IMAGE=nginx:1.27\n' + b'X=' + b'y' * (25 * MiB) + b'\n')
     result = run('lint', 'compose.yaml', cwd=project, memory=400 * MiB)
-    assert result.returncode == 0, result.stderr
-    assert 'DP003' in result.stdout  # the .env is not read, IMAGE unknown
+    # not read: no hang, no memory taken, and one error line (what it would
+    # give the file's variables is unknown)
+    assert (result.returncode, result.stdout) == (2, ''), result.stderr
+    assert ENV_NOT_READ % {
+        'fifo': 'not a regular file (a FIFO, socket or device)',
+        'dev-zero': 'a link out of its folder',
+        'huge': 'larger than the limit of 1 MiB',
+    }[kind] in result.stderr
+
+
+@pytest.mark.parametrize('env', (
+    b'IMG=b:1\n' + b'# padding\n' * 120_000,  # over 1 MiB
+    b'IMG=b:1\nX=\xff\n',  # not UTF-8
+))
+def test_a_default_is_no_answer_when_the_env_that_may_override_it_is_not_read(
+        tmp_path: Path, env: bytes,
+) -> None:
+    """Compose reads a .env over 1 MiB or not UTF-8: ${IMG:-a:1} then pulls
+    b:1.  Read as empty, a:1 was reported and fix pinned it, a digest of
+    another image than Compose pulls (a stranger's padded .env hid b:1)."""
+    project = tmp_path / 'project'
+    write(project / 'compose.yaml', b'services:\n  web:\n    image: ${IMG:-a:1}\n')
+    write(project / '.env', env)
+    result = run('lint', 'compose.yaml', cwd=project)
+    assert (result.returncode, result.stdout) == (2, ''), result.stderr
+    why = 'not UTF-8' if b'\xff' in env else 'larger than the limit of 1 MiB'
+    assert ENV_NOT_READ % why in result.stderr
+    before = (project / 'compose.yaml').read_bytes()
+    fixed = run('fix', '--source', 'local', 'compose.yaml', cwd=project)
+    assert fixed.returncode == 2 and ENV_NOT_READ % why in fixed.stderr
+    assert (project / 'compose.yaml').read_bytes() == before
 
 
 def test_compose_include_linked_out_of_the_repository_is_not_read(tmp_path: Path) -> None:

@@ -1428,26 +1428,48 @@ def dotenv(path: str, documents: list[Node | None]) -> dict[str, str]:
     return dotenv_in(os.path.dirname(path) or '.')
 
 
+def _env_not_read(named: str, why: str) -> YamlError:
+    return YamlError(
+        f'{os.path.normpath(named)}: not read ({why}); Compose reads it, so the '
+        f'values it gives are unknown',
+    )
+
+
 def dotenv_in(folder: str) -> dict[str, str]:
     """The ``.env`` of a Compose project's folder, when it is safe to read;
     YamlError for one Compose cannot read, and so refuses the project for
-    (an unclosed quote, a key with a space).
+    (an unclosed quote, a key with a space), and for one that is there but
+    not read here, whose values are then unknown.
 
     Only a regular file in that very folder, or a symlink to one there, and
-    at most 1 MiB: a link to ``/proc/self/environ``, ``.git/config`` or a
-    FIFO would put secrets in messages or hang the hook.
+    at most 1 MiB of UTF-8: a link to ``/proc/self/environ``, ``.git/config``
+    or a FIFO would put secrets in messages or hang the hook.  Compose reads
+    all of these, so what they would give a variable is unknown, and a
+    ``${IMG:-a:1}`` default is no answer: read as empty, a padded ``.env``
+    that set IMG had ``a:1`` reported and pinned where Compose pulls IMG's
+    value.  A ``.env`` that is not there (or a link to nothing) gives none.
     """
     named = os.path.join(folder, '.env')
+    if not os.path.lexists(named):
+        return {}
     env_path = named
     if os.path.islink(env_path):
         env_path = os.path.realpath(env_path)
         if os.path.dirname(env_path) != os.path.realpath(folder):
-            return {}
+            raise _env_not_read(named, 'a link out of its folder')
     try:
         data = read_regular(env_path, MAX_SMALL_FILE_BYTES, follow=False).data
-        return read_dotenv(data.decode('utf-8'))
-    except (OSError, UnicodeDecodeError):
-        return {}
+        text = data.decode('utf-8')
+    except FileNotFoundError:
+        return {}  # a link to nothing, or gone since: Compose reads none either
+    except UnicodeDecodeError:
+        raise _env_not_read(named, 'not UTF-8') from None
+    except OSError as e:
+        raise _env_not_read(
+            named, 'a folder' if isinstance(e, IsADirectoryError) else str(e),
+        ) from None
+    try:
+        return read_dotenv(text)
     except DotenvError as e:
         raise YamlError(
             f'{os.path.normpath(named)}: {e} (Compose refuses the project)',
