@@ -276,7 +276,7 @@ def _reasons() -> dict[str, str]:
 
 def test_readers_give_reasons_as_data_not_words() -> None:
     """How a reference came about (ImageRef.how) is one of model's reasons,
-    given by name, with its parameters in fields of their own (via, used_by,
+    given by name, with its parameters in fields of their own (via, detail,
     values_from): no module writes a note in words for another to read
     back, and none but check/findings.py holds the words."""
     reasons = _reasons()
@@ -319,7 +319,7 @@ def test_every_reason_has_words() -> None:
     from digestpin_hooks.check.findings import how_words
     ref = model.ImageRef(
         source='FROM', image='$A', written='$A', span=(5, 7), editable=False, line=3,
-        unresolved=('A',), via='A', used_by='FROM', values_from='.env',
+        unresolved=('A',), via='A', detail='FROM', values_from='.env',
     )
     said = {name: how_words(ref.replace(how=getattr(model, name))) for name in _reasons()}
     assert said.pop('AS_WRITTEN') == ''

@@ -512,12 +512,12 @@ def how_words(ref: ImageRef) -> str:
         return (
             # (``via`` holds the expression; the image may be made of more
             # than its value: ``$A$E``)
-            f'in the value of ${ref.via}, GitLab reads ${{{ref.not_a_name}}} as one '
-            f'variable named {ref.not_a_name!r}, which has no value (GitLab has no '
+            f'in the value of ${ref.via}, GitLab reads ${{{ref.detail}}} as one '
+            f'variable named {ref.detail!r}, which has no value (GitLab has no '
             '${VAR:-default})'
         )
     if how == ARG_DEFAULT:
-        return f'default of ARG {ref.via} on line {ref.line}, used by {ref.used_by}'
+        return f'default of ARG {ref.via} on line {ref.line}, used by {ref.detail}'
     if how == ARG_DEFAULT_BUILT:
         return (
             f'default of ARG {ref.via} on line {ref.line}, built from variables, '

@@ -290,7 +290,7 @@ def _ref(
         if found.not_a_name:  # (GitLab: a value expanded to nothing made it)
             holder, name = found.not_a_name
             return at.replace(
-                image=result.value, how=NOT_A_NAME_IN_VALUE, via=holder, not_a_name=name,
+                image=result.value, how=NOT_A_NAME_IN_VALUE, via=holder, detail=name,
             )
         return at.replace(image=result.value, how=BUILT_FROM_VARIABLES)
     if '$' in value:

@@ -215,7 +215,7 @@ def _ref_from_expansion(
         line, _ = doc.position(exp.span[0])
         return at.replace(
             source=SOURCE_ARG, line=line, feeds=(ins.start_line,),
-            has_variables=True, how=ARG_DEFAULT, via=exp.via, used_by=source,
+            has_variables=True, how=ARG_DEFAULT, via=exp.via, detail=source,
         )
     if exp.has_variables:
         return at.replace(how=DEFAULT_IN_EXPRESSION)
