@@ -741,6 +741,14 @@ def test_compose_include_is_pinned_where_written(tmp_path: Path, monkeypatch: py
       'e.env': "IMG='b:1\n"},
      [],
      ["compose.yaml: error: include: env_file e.env: line 1: unterminated quoted value 'b:1"]),
+    # the .env of an entry's project folder outside the repository: not
+    # read, and Compose reads it (IMG=b:1 there), so ${IMG:-a:1} is no
+    # answer (it was read as empty: a:1 reported, and pinned by fix)
+    ({'compose.yaml': 'include:\n  - path: a.yml\n    project_directory: ../etc\n',
+      'a.yml': 'services:\n  a:\n    image: ${IMG:-a:1}\n'},
+     [],
+     ['compose.yaml: error: include: ../etc/.env: not read (outside the repository '
+      '({top})); Compose reads it, so the values it gives are unknown']),
 ))
 def test_compose_include_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
@@ -753,6 +761,7 @@ def test_compose_include_refused(
     tree(repository, files)
     (tmp_path / 'etc').mkdir()
     (tmp_path / 'etc' / 'passwd').write_text(INCLUDED)
+    (tmp_path / 'etc' / '.env').write_text('IMG=b:1\n')
     status, out, err = lint(repository, ['compose.yaml'], capsys, monkeypatch)
     assert status == 2
     assert [line.split(' is not')[0] for line in out.splitlines()] == findings

@@ -1708,8 +1708,17 @@ class _Includes:
         from digestpin_hooks.read.yaml_refs import dotenv_in
         # which files are outside depends on the file given: asked each time
         if entry.env_files is None:
-            if _outside(top, os.path.join(project, '.env')):
-                return {}
+            env = os.path.join(project, '.env')
+            why = _outside(top, env)
+            if why:
+                if not os.path.lexists(env):
+                    return {}
+                # Compose reads it: what it gives is unknown, and a default
+                # of the included file no answer (as yaml_refs.dotenv_in)
+                raise ReadError(
+                    f'{os.path.normpath(env)}: not read ({why}); Compose reads it, so '
+                    f'the values it gives are unknown',
+                )
             if project not in self.dotenv:
                 try:
                     self.dotenv[project] = dotenv_in(project or '.')
