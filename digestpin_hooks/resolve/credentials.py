@@ -93,11 +93,26 @@ def auth_files() -> list[str]:
     home = os.path.expanduser('~')
     if os.path.isabs(home):
         files.append(os.path.join(home, '.config', 'containers', 'auth.json'))
-    if os.environ.get('DOCKER_CONFIG'):
-        files.append(os.path.join(os.environ['DOCKER_CONFIG'], 'config.json'))
-    elif os.path.isabs(home):
-        files.append(os.path.join(home, '.docker', 'config.json'))
+    docker = docker_config_dir()
+    if docker is not None:
+        files.append(os.path.join(docker, 'config.json'))
     return files
+
+
+def docker_config_dir() -> str | None:
+    """The Docker CLI's folder: ``$DOCKER_CONFIG``, else ``~/.docker``; None
+    when there is no absolute home to find it in (auth_files: it would be
+    a folder of the checkout).  The daemon source reads its contexts there."""
+    if os.environ.get('DOCKER_CONFIG'):
+        return os.environ['DOCKER_CONFIG']
+    home = os.path.expanduser('~')
+    return os.path.join(home, '.docker') if os.path.isabs(home) else None
+
+
+def _server_key(host: str) -> str:
+    """The key Docker's files and helpers know the registry ``host`` by
+    (Docker Hub's ``https://index.docker.io/v1/``)."""
+    return DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
 
 
 def _host_of(key: str) -> str:
@@ -195,7 +210,7 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
         raise CredentialError(
             f'the credential helper docker-credential-{helper} is not on PATH',
         )
-    server = DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
+    server = _server_key(host)
     returncode, output = _run_bounded(program, server.encode(), timeout, helper)
     if len(output) > MAX_HELPER_OUTPUT:
         raise CredentialError(f'docker-credential-{helper} answered too much')
@@ -417,18 +432,17 @@ def credential_for(host: str, timeout: float) -> Credential | None:
         # docker/cli looks the host up by its exact key, whose entry decides
         # (one naming no helper too); another spelling of the host is read
         # when that key is not there, the first of them
-        exact = DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
-        keys = [exact] if exact in helpers else [
-            key for key in helpers if isinstance(key, str) and _same_registry(key, host)
-        ][:1]
-        for key in keys:
+        exact = _server_key(host)
+        key = exact if exact in helpers else next(
+            (key for key in helpers if isinstance(key, str) and _same_registry(key, host)), None,
+        )
+        if key is not None:
             helper = helpers[key]
-            if helper is None or helper == '':
-                # docker/cli's GetCredentialsStore: a helper named empty
-                # makes the file itself the store, credsStore unasked
-                store = None
-            else:
+            if helper is not None and helper != '':
                 return from_helper(_helper(helper, path), host, timeout)
+            # docker/cli's GetCredentialsStore: a helper named empty makes
+            # the file itself the store, credsStore unasked
+            store = None
         if store:
             credential = from_helper(_helper(store, path), host, timeout)
             if credential is not None:

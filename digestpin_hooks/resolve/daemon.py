@@ -96,16 +96,12 @@ class Endpoint(Record):
 
 
 def _config_dir() -> str | None:
-    """The Docker CLI's folder: DOCKER_CONFIG, else ~/.docker; None when
-    there is no home to find it in.  With HOME unset and no passwd entry
-    (a container run as an arbitrary user), expanduser('~') gives '~'
-    back, and ~/.docker named a folder of the current one, the checkout
-    under test: its currentContext chose the daemon whose digests were
-    written.  As credentials.auth_files does for the credential files."""
-    if os.environ.get('DOCKER_CONFIG'):
-        return os.environ['DOCKER_CONFIG']
-    home = os.path.expanduser('~')
-    return os.path.join(home, '.docker') if os.path.isabs(home) else None
+    """The Docker CLI's folder, found as the credential files are (None
+    without an absolute home: with HOME unset and no passwd entry, ~/.docker
+    named a folder of the checkout under test, whose currentContext chose
+    the daemon whose digests were written)."""
+    from digestpin_hooks.resolve.credentials import docker_config_dir
+    return docker_config_dir()
 
 
 def _current_context() -> str:
