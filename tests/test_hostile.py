@@ -1034,6 +1034,26 @@ GROWTH = {
             b'A%d: x' % i for i in range(n // 20)
         ) + b'}\nsteps:\n' + b''.join(b'  s%d:\n    image: a:$A1\n' % i for i in range(n // 80)),
     ),
+    # Bitbucket's docker:// pipes: each step's scripts read once, a script
+    # list that aliases share read once for all of them
+    'Bitbucket steps of many docker pipes': (
+        'bitbucket-pipelines.yml',
+        lambda n: b'pipelines:\n  default:\n' + b''.join(
+            b'    - step:\n        script:\n          - pipe: docker://a/p%d:1\n'
+            b'          - echo x\n' % i for i in range(n // 80)
+        ),
+    ),
+    # (its pipes grow with the file too, within the parser's million
+    # nodes: read again for each step that aliases it, 10x the file cost
+    # 42x the CPU)
+    'Bitbucket steps sharing one script of many docker pipes': (
+        'bitbucket-pipelines.yml',
+        lambda n: b'definitions:\n  s: &s\n' + b''.join(
+            b'    - pipe: docker://a/p%d:1\n' % i for i in range(n // 25000)
+        ) + b'pipelines:\n  default:\n' + b''.join(
+            b'    - step: {script: *s}\n' for _ in range(n // 64)
+        ),
+    ),
     # jobs of a variable of their own that their images do not read, each
     # taking a template's (or the default's) many services: used once for
     # them all, as for jobs of no variables (each went through them all)
