@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ NO_DAEMON = ['--docker-host', 'unix:///nonexistent/docker.sock']
 HERE = Path(__file__).resolve().parent
 MODULES = HERE / '.node' / 'node_modules'  # .ci/run installs @sigstore/mock there
 
+# A private Sigstore takes node about 0.3 s to make (1.7 s at most in 360
+# runs, six at a time on two cores).  Once, in CI, a node process gave no
+# output at all for 60 s; its Sigstore is a fresh one each run, so a stalled
+# run is killed and made again (the test fails if every attempt stalls), and
+# where it waited is printed.
+NODE_SECONDS = 30
+NODE_ATTEMPTS = 3
+
 GITHUB = 'https://token.actions.githubusercontent.com'
 RELEASE = 'https://github.com/acme/base/.github/workflows/release.yml@refs/heads/main'
 FORK = 'https://github.com/mallory/base/.github/workflows/release.yml@refs/heads/main'
@@ -51,14 +60,40 @@ def private_sigstore(*signatures: dict[str, Any]) -> tuple[dict[str, Any], list[
     if node is None or not (MODULES / '@sigstore' / 'mock').is_dir():
         pytest.skip('needs node and @sigstore/mock in tests/.node (.ci/run installs them)')
     requests = [{'predicateType': COSIGN_SIGN, **s} for s in signatures]
-    result = subprocess.run(
-        (node, str(HERE / 'sigstore_mock.js'), json.dumps({'signatures': requests})),
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, 'SIGSTORE_MOCK_MODULES': str(MODULES)},
-    )
-    assert result.returncode == 0, result.stderr
-    made = json.loads(result.stdout)
-    return made['trustedRoot'], made['bundles']
+    command = (node, str(HERE / 'sigstore_mock.js'), json.dumps({'signatures': requests}))
+    stalls = []
+    for _attempt in range(NODE_ATTEMPTS):
+        with subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env={**os.environ, 'SIGSTORE_MOCK_MODULES': str(MODULES)},
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=NODE_SECONDS)
+            except subprocess.TimeoutExpired:
+                stalls.append(where_it_waits(process.pid))
+                process.kill()
+                process.communicate()
+                continue
+        assert process.returncode == 0, stderr
+        if stalls:
+            warnings.warn(f'node gave no answer in {NODE_SECONDS} s, then did: {stalls}')
+        made = json.loads(stdout)
+        return made['trustedRoot'], made['bundles']
+    pytest.fail(f'node gave no answer in {NODE_SECONDS} s, {NODE_ATTEMPTS} times: {stalls}')
+
+
+def where_it_waits(pid: int) -> list[str]:
+    """The state and kernel wait channel of each thread of ``pid``: what a
+    stalled node was doing, for the failure message."""
+    threads = []
+    for task in sorted(Path(f'/proc/{pid}/task').glob('*')):
+        try:
+            stat = (task / 'stat').read_text()
+            wchan = (task / 'wchan').read_text()
+        except OSError:
+            continue
+        threads.append(f'{task.name} {stat.rpartition(")")[2].split()[0]} {wchan}')
+    return threads
 
 
 @pytest.fixture(scope='module')
