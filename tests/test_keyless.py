@@ -8,12 +8,9 @@ verifier through ``--trust-root``.  Nothing of the verifier is mocked."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.verify import main as verify_main
 from tests.cosign import attach_bundle
 from tests.cosign import new_key
+from tests.cosign import node_answer
 from tests.cosign import Registry
 from tests.cosign import registry_only
 from tests.cosign import sign_legacy
@@ -34,15 +32,6 @@ from tests.registries import isolated_credentials
 pytestmark = pytest.mark.docker  # a real registry (docker-registry)
 NO_DAEMON = ['--docker-host', 'unix:///nonexistent/docker.sock']
 HERE = Path(__file__).resolve().parent
-MODULES = HERE / '.node' / 'node_modules'  # .ci/run installs @sigstore/mock there
-
-# A private Sigstore takes node about 0.3 s to make (1.7 s at most in 360
-# runs, six at a time on two cores).  Once, in CI, a node process gave no
-# output at all for 60 s; its Sigstore is a fresh one each run, so a stalled
-# run is killed and made again (the test fails if every attempt stalls), and
-# where it waited is printed.
-NODE_SECONDS = 30
-NODE_ATTEMPTS = 3
 
 GITHUB = 'https://token.actions.githubusercontent.com'
 RELEASE = 'https://github.com/acme/base/.github/workflows/release.yml@refs/heads/main'
@@ -56,44 +45,9 @@ def private_sigstore(*signatures: dict[str, Any]) -> tuple[dict[str, Any], list[
     """(trusted root, bundles) of a fresh private Sigstore that signed
     ``signatures`` (digest, identity, issuer, and optionally predicateType,
     certificateAgeSeconds, inclusion)."""
-    node = shutil.which('node')
-    if node is None or not (MODULES / '@sigstore' / 'mock').is_dir():
-        pytest.skip('needs node and @sigstore/mock in tests/.node (.ci/run installs them)')
     requests = [{'predicateType': COSIGN_SIGN, **s} for s in signatures]
-    command = (node, str(HERE / 'sigstore_mock.js'), json.dumps({'signatures': requests}))
-    stalls = []
-    for _attempt in range(NODE_ATTEMPTS):
-        with subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, 'SIGSTORE_MOCK_MODULES': str(MODULES)},
-        ) as process:
-            try:
-                stdout, stderr = process.communicate(timeout=NODE_SECONDS)
-            except subprocess.TimeoutExpired:
-                stalls.append(where_it_waits(process.pid))
-                process.kill()
-                process.communicate()
-                continue
-        assert process.returncode == 0, stderr
-        if stalls:
-            warnings.warn(f'node gave no answer in {NODE_SECONDS} s, then did: {stalls}')
-        made = json.loads(stdout)
-        return made['trustedRoot'], made['bundles']
-    pytest.fail(f'node gave no answer in {NODE_SECONDS} s, {NODE_ATTEMPTS} times: {stalls}')
-
-
-def where_it_waits(pid: int) -> list[str]:
-    """The state and kernel wait channel of each thread of ``pid``: what a
-    stalled node was doing, for the failure message."""
-    threads = []
-    for task in sorted(Path(f'/proc/{pid}/task').glob('*')):
-        try:
-            stat = (task / 'stat').read_text()
-            wchan = (task / 'wchan').read_text()
-        except OSError:
-            continue
-        threads.append(f'{task.name} {stat.rpartition(")")[2].split()[0]} {wchan}')
-    return threads
+    made = node_answer('sigstore_mock.js', {'signatures': requests})
+    return made['trustedRoot'], made['bundles']
 
 
 @pytest.fixture(scope='module')
