@@ -862,6 +862,14 @@ GROWTH = {
         'Dockerfile',
         lambda n: b'FROM a:1\nRUN <<EOF \\\n' + b'\'\' "" ${A:-x} \\\n' * (n // 17) + b'x\nEOF\n',
     ),
+    # each value's interpolation checked once (compose-go refuses a file
+    # for any value it cannot parse), an anchor's once however often used
+    'interpolation in every value of a Compose file': (
+        'compose.yaml',
+        lambda n: b'x-e: &e\n  - X=${A:-${B:-x}}$$1\nservices:\n  a:\n    image: a:1\n'
+        b'    environment:\n' + b'      - Y=${C:+y}${D-}${E:-e}\n' * (n // 34)
+        + b''.join(b'  b%d:\n    image: b:1\n    environment: *e\n' % i for i in range(n // 600)),
+    ),
     'blanks in a YAML pragma': (
         'compose.yaml',
         lambda n: b'services:\n  a:\n    # digestpin: ignore=' + b' ' * (n // 20) + b'!\n    image: a:1\n',

@@ -916,6 +916,65 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: .env: line 2: key cannot contain a space '
         '(Compose refuses the project)',
     ),
+    'an image whose ${ is never closed': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:-x\n' + _DB},
+        'invalid interpolation format for services.web.image',
+        'compose.yaml: error: line 3: invalid interpolation format for services.web.image '
+        '(a $ that starts no variable is written $$): Compose refuses the file',
+    ),
+    'image: ${}, no name': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${}\n' + _DB},
+        'invalid interpolation format for services.web.image',
+        'compose.yaml: error: line 3: invalid interpolation format for services.web.image '
+        '(a $ that starts no variable is written $$): Compose refuses the file',
+    ),
+    'a name that starts with a digit, in a later document': (
+        {'compose.yaml': _DB.join(('services:\n', '---\nservices:\n  web:\n    image: ${1A:-x}\n'))},
+        'invalid interpolation format for services.web.image',
+        'compose.yaml: error: line 7: invalid interpolation format for services.web.image '
+        '(a $ that starts no variable is written $$): Compose refuses the file',
+    ),
+    'an unclosed ${ in an environment value, not an image': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n    environment:\n'
+                         '      - X=${A:-x\n' + _DB},
+        'invalid interpolation format for services.web.environment',
+        'compose.yaml: error: line 5: invalid interpolation format for '
+        'services.web.environment[0] (a $ that starts no variable is written $$): '
+        'Compose refuses the file',
+    ),
+    'an operator compose-go does not know, in an extension field': (
+        {'compose.yaml': 'x-tag: ${TAG:=1}\nservices:\n' + _DB},
+        'invalid interpolation format for x-tag',
+        'compose.yaml: error: line 1: invalid interpolation format for x-tag '
+        '(a $ that starts no variable is written $$): Compose refuses the file',
+    ),
+    'a required variable with no value in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'IMG=b:1\nB=${C:?need C}\n'},
+        'required variable C is missing a value: need C',
+        'compose.yaml: error: .env: line 2: required variable C is missing a value: need C '
+        '(Compose refuses the project)',
+    ),
+    'a required variable in .env, in a default not taken, no message': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'IMG=b:1\nB=${IMG:-${C:?}}\n'},
+        'required variable C is missing a value',
+        'compose.yaml: error: .env: line 2: required variable C is missing a value '
+        '(Compose refuses the project)',
+    ),
+    'a required variable set empty in .env, its message of values': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'C=\nD=d\nB="${C:?need $D}"\n'},
+        'required variable C is missing a value: need d',
+        'compose.yaml: error: .env: line 3: required variable C is missing a value: need d '
+        '(Compose refuses the project)',
+    ),
+    'image: "", no build': (
+        {'compose.yaml': 'services:\n  web:\n    image: ""\n' + _DB},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 3: services.web.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
 }
 
 
@@ -924,12 +983,16 @@ def test_docker_compose_refuses_a_file_we_refuse(
         tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         case: str,
 ) -> None:
-    """A non-string image (a YAML number, boolean, timestamp, null) and a
-    ``.env`` Compose cannot read (an unclosed quote, a key with a space or
-    a character no name holds):
+    """A non-string image (a YAML number, boolean, timestamp, null), an
+    empty image with no build, a value whose interpolation compose-go
+    cannot parse (``${A:-x``, ``${}``, ``${1A}``, ``${A:=x}``, in any
+    value of the file, not only an image) and a ``.env`` Compose cannot
+    read (an unclosed quote, a key with a space or a character no name
+    holds, a ``${C:?}`` with no value for C):
     Compose refuses the whole file, and so do we: one error line, exit 2,
     nothing written (on main the image was a finding, which fix would pin
-    as ``1@sha256:…``; the .env line was dropped and its file read on)."""
+    as ``1@sha256:…``; the .env line was dropped and its file read on;
+    ``${A:-x`` was read as ``x``, ``${}`` and ``image: ""`` were no error)."""
     from digestpin_hooks.fix import fix_files
     from digestpin_hooks.lint import main
     from tests.test_yaml_refs import knows_everything
@@ -948,6 +1011,87 @@ def test_docker_compose_refuses_a_file_we_refuse(
     _, _, errors, changed = fix_files(['compose.yaml'], knows_everything)
     assert ([e.message for e in errors], changed) == ([ours.split(': error: ', 1)[1]], False)
     assert (root / 'compose.yaml').read_text() == files['compose.yaml']
+
+
+# Files Compose reads, however hostile their interpolation looks: the
+# images it pulls (files, images); ``db`` pulls redis:7
+COMPOSE_READS_THE_INTERPOLATION = {
+    'defaults nested in defaults': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:-${B:-x:1}}\n' + _DB}, ['redis:7', 'x:1'],
+    ),
+    '${A-}, empty when unset': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A-}x:1\n' + _DB}, ['redis:7', 'x:1'],
+    ),
+    '${A:+x}, nothing when unset': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:+x}y:1\n' + _DB}, ['redis:7', 'y:1'],
+    ),
+    'a } after the expression is text': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:-x:1}}\n' + _DB}, ['redis:7', 'x:1}'],
+    ),
+    'a default holding { }': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:-{x}}\n' + _DB}, ['redis:7', '{x}'],
+    ),
+    'a ${ in a key, which Compose does not interpolate': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n    labels:\n      "${": y\n' + _DB},
+        ['a:1', 'redis:7'],
+    ),
+    'image: "" beside a build': (
+        {'compose.yaml': 'services:\n  web:\n    image: ""\n    build: .\n' + _DB}, ['redis:7'],
+    ),
+    'image: "" of a service of a profile': (
+        {'compose.yaml': 'services:\n  web:\n    image: ""\n    profiles: [p]\n' + _DB},
+        ['redis:7'],
+    ),
+    'image: "" in a document a later one gives an image': (
+        {'compose.yaml': 'services:\n  web:\n    image: ""\n---\nservices:\n  web:\n    image: x:1\n'},
+        ['x:1'],
+    ),
+    'a ${C:?x} in single quotes in .env, not interpolated': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': "B='${C:?x}'\nIMG=b:1\n"}, ['b:1', 'redis:7'],
+    ),
+    'a ${C?x} in .env, C set empty': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': 'C=\nB=${C?x}\nIMG=b:1\n'}, ['b:1', 'redis:7'],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_READS_THE_INTERPOLATION))
+def test_docker_compose_reads_hostile_interpolation_as_we_do(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """Interpolation compose-go parses, and empty images it takes: it
+    pulls what we report, and neither refuses the file."""
+    files, image = COMPOSE_READS_THE_INTERPOLATION[case]
+    pulled, ours = pulled_by_compose_and_us(files, tmp_path, monkeypatch)
+    assert pulled == ours == image
+
+
+@pytest.mark.parametrize('image', ['${IMG:?set IMG}', 'a:${TAG?}'])
+def test_docker_compose_requires_a_variable_its_environment_may_set(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        image: str,
+) -> None:
+    """``${IMG:?msg}`` with no .env value: Compose refuses the project in a
+    clean environment and pulls the value the shell gives it otherwise.
+    We read no shell (a result must not depend on who runs the hook), so
+    the image is unknown, as ``${IMG}`` is: one DP003, not an error."""
+    from digestpin_hooks.lint import main
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': f'services:\n  web:\n    image: {image}\n'})
+    argv = [compose, '-f', 'compose.yaml', 'config', '--format', 'json']
+    refused = run(argv, str(root), str(tmp_path))
+    assert refused.returncode == 1
+    assert 'is missing a value' in refused.stderr
+    environment = {'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path), 'IMG': 'b:1', 'TAG': '2'}
+    given = subprocess.run(argv, cwd=root, env=environment, capture_output=True, text=True, check=True)
+    assert _pulled(given.stdout) in (['b:1'], ['a:2'])
+    monkeypatch.chdir(root)
+    assert main(['compose.yaml']) == 0
+    out = capsys.readouterr().out
+    assert [line.split(' ', 2)[1] for line in out.splitlines() if line.startswith('compose.yaml:')] == ['DP003']
 
 
 # Plain image: scalars that look like numbers but that yaml.v3 leaves
