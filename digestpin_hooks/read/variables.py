@@ -59,6 +59,9 @@ class Interpolated(Record):
     unresolved: Final[tuple[str, ...]]
     span: Final[tuple[int, int] | None]  # where ``value`` stands verbatim in the raw text
     has_variables: Final[bool]
+    # the first ``${NAME:?message}`` (or ``?``) whose NAME has no value:
+    # (NAME, its message expanded), for which compose-go stops
+    missing: Final[tuple[str, str] | None] = None
 
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:
@@ -222,8 +225,10 @@ def read_dotenv(text: str) -> dict[str, str]:
             if not _valid_template(value):
                 raise DotenvError(f'line {first}: invalid template: {value}')
             expanded = _expanded(value, values, budget)
-            budget -= len(expanded)
-            value = expanded
+            if expanded.missing is not None:
+                raise DotenvError(f'line {first}: {_missing_words(*expanded.missing)}')
+            budget -= len(expanded.value)
+            value = expanded.value
         values[key] = value
     return values
 
@@ -243,16 +248,24 @@ def _valid_template(value: str) -> bool:
     return not parser.invalid
 
 
-def _expanded(value: str, values: Mapping[str, str], budget: int) -> str:
+def _expanded(value: str, values: Mapping[str, str], budget: int) -> Interpolated:
     """A value not in single quotes with the lines above it expanded, as
     Compose reads it (``IMG=$UNSET`` is empty, so ``${IMG:-a:1}`` is
-    ``a:1``); as written when it cannot be expanded safely, or when the
-    file's expanded values would pass ``budget`` characters (ten thousand
-    lines each copying a long value made gigabytes)."""
+    ``a:1``; ``${C:?need C}`` with no C above is what Compose refuses the
+    project for, said by ``missing``); as written when it cannot be
+    expanded safely, or when the file's expanded values would pass
+    ``budget`` characters (ten thousand lines each copying a long value
+    made gigabytes)."""
     try:
-        return interpolate(value, values, max(0, min(MAX_VALUE, budget))).value
+        return interpolate(value, values, max(0, min(MAX_VALUE, budget)))
     except InterpolationError:
-        return value
+        return Interpolated(value, (), None, True)
+
+
+def _missing_words(name: str, message: str) -> str:
+    """compose-go's words for a ``${NAME:?message}`` NAME has no value for."""
+    said = f'required variable {name} is missing a value'
+    return f'{said}: {message}' if message else said
 
 
 class _Parser:
@@ -262,6 +275,8 @@ class _Parser:
         self.i = 0
         self.env = env
         self.unresolved: list[str] = []
+        # the first ${NAME:?message} whose NAME has no value: (NAME, message)
+        self.missing: tuple[str, str] | None = None
         self.depth = 0
         # a ${ compose-go's template pattern does not take: no name after
         # it, no operator after the name, or no closing }
@@ -347,6 +362,10 @@ class _Parser:
             return argument if present else ''
         if not present:  # ? : Compose stops with the message
             self.unresolved.append(name)
+            # (the argument is read first, as compose-go does, so an inner
+            # one is the first: ``${A:?${B:?b}}``)
+            if self.missing is None:
+                self.missing = (name, argument)
             return ''
         return self.env[name]
 
@@ -366,7 +385,7 @@ def interpolate(text: str, env: Mapping[str, str], limit: int = MAX_VALUE) -> In
         present = name in env and (not colon or env[name] != '')
         if not present:
             literal = m.span('default')
-    return Interpolated(value, unresolved, literal, True)
+    return Interpolated(value, unresolved, literal, True, parser.missing)
 
 
 # Go's os.Expand, as the GitLab Runner expands image names and variables'
