@@ -1031,6 +1031,10 @@ COMPOSE_READS_THE_INTERPOLATION = {
     'a default holding { }': (
         {'compose.yaml': 'services:\n  web:\n    image: ${A:-{x}}\n' + _DB}, ['redis:7', '{x}'],
     ),
+    'a ${ in a value !reset removes, which Compose does not interpolate': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n    environment: !reset ${\n' + _DB},
+        ['a:1', 'redis:7'],
+    ),
     'a ${ in a key, which Compose does not interpolate': (
         {'compose.yaml': 'services:\n  web:\n    image: a:1\n    labels:\n      "${": y\n' + _DB},
         ['a:1', 'redis:7'],

@@ -222,7 +222,7 @@ def read_dotenv(text: str) -> dict[str, str]:
             at, number = line_end + 1, number + 1
             value = _without_comment(value)
         if quote != "'" and '$' in value:
-            if not _valid_template(value):
+            if not valid_template(value):
                 raise DotenvError(f'line {first}: invalid template: {value}')
             expanded = _expanded(value, values, budget)
             if expanded.missing is not None:
@@ -233,11 +233,12 @@ def read_dotenv(text: str) -> dict[str, str]:
     return values
 
 
-def _valid_template(value: str) -> bool:
+def valid_template(value: str) -> bool:
     """Whether compose-go's template parser takes ``value``: each ``${``
     a name, then ``}`` or an operator (``:-``, ``-``, ``:?``, ``?``, ``:+``,
     ``+``) and a closing ``}``; Compose refuses the project for a .env value
-    it cannot parse (``Invalid template``).  Read with no variables, so the
+    it cannot parse (``Invalid template``), and a Compose file for any such
+    value in it (``invalid interpolation format``).  Read with no variables, so the
     result is no longer than the value; one too deep or too long to read
     is not judged."""
     parser = _Parser(value, {}, MAX_VALUE)

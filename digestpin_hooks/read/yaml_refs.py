@@ -41,6 +41,7 @@ from digestpin_hooks.read.variables import go_name
 from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import read_dotenv
+from digestpin_hooks.read.variables import valid_template
 from digestpin_hooks.read.yaml_nodes import compose_documents
 from digestpin_hooks.read.yaml_nodes import get
 from digestpin_hooks.read.yaml_nodes import items
@@ -474,6 +475,38 @@ def _build(service: Node) -> tuple[Node, Scalar] | None:
     ):
         return None
     return build
+
+
+def refuse_bad_interpolation(documents: list[Node | None]) -> None:
+    """YamlError for the first value of a Compose file (any value, not
+    only an image; keys are not interpolated, nor a value ``!reset``
+    removes: ``documents`` are without them) whose interpolation
+    compose-go cannot parse (``${A:-x``, ``${}``, ``${1A}``, ``${A:=x}``):
+    Compose refuses the file (``invalid interpolation format``), where we
+    read ``${A:-x`` as the image ``x``.  Each node once, however many
+    aliases use it; a path is put into words only for the value refused."""
+    seen: set[int] = set()
+    for document in documents:
+        todo: list[tuple[Node, KeyPath]] = [(document, None)] if document is not None else []
+        while todo:
+            node, path = todo.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, Scalar):
+                if '$' in node.value and not valid_template(node.value):
+                    raise YamlError(
+                        f'line {node.line}: invalid interpolation format for '
+                        f'{path_words(path)} (a $ that starts no variable is written '
+                        f'$$): Compose refuses the file',
+                    )
+            elif isinstance(node, YamlSequence):
+                todo.extend((item, (path, i)) for i, item in reversed(list(enumerate(node.items))))
+            else:
+                todo.extend(
+                    (value, (path, key.value)) for key, value in reversed(node.pairs)
+                    if isinstance(key, Scalar)
+                )
 
 
 def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]:
@@ -1366,6 +1399,8 @@ def parse_yaml(
         ))
     else:
         found = list(walk(documents))
+    if kind == COMPOSE and '$' in text:  # (a Compose file: its walker said so)
+        refuse_bad_interpolation(documents)
     if services or replaced:
         # before an alias's uses are made one: the use kept must be one of
         # these services' (a service not extended, or replaced, may be the
