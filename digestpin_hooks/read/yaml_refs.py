@@ -630,6 +630,18 @@ def compose(
         image = _scalar(written)
         if image is None:
             continue
+        if image[0].value == '' and merged is None and not (unbuilt or renamed or every_use) and (
+            _build(service) is None and get(service, 'profiles') is None
+        ):
+            # a file read whole, alone (no document, extended service or
+            # later file of its include entry may give an image or a
+            # build), and a service of no profile: Compose refuses it
+            # whatever its variables; one of a profile only when that
+            # profile is asked for
+            raise YamlError(
+                f'line {written[1].line}: services.{name}.image is empty and the '
+                f'service builds nothing: Compose refuses the file',
+            )
         if merged is not None and (at, name) in merged.built:
             built_nodes.add(id(image[0]))
             if _build(service) is not None:
