@@ -952,22 +952,22 @@ COMPOSE_REFUSES_THE_FILE = {
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'IMG=b:1\nB=${C:?need C}\n'},
         'required variable C is missing a value: need C',
-        'compose.yaml: error: .env: line 2: required variable C is missing a value: need C '
-        '(Compose refuses the project)',
+        'compose.yaml: error: .env: line 2: required variable C is missing a value: need C, '
+        'unless the shell that runs Compose sets C (Compose refuses the project)',
     ),
     'a required variable in .env, in a default not taken, no message': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'IMG=b:1\nB=${IMG:-${C:?}}\n'},
         'required variable C is missing a value',
-        'compose.yaml: error: .env: line 2: required variable C is missing a value '
-        '(Compose refuses the project)',
+        'compose.yaml: error: .env: line 2: required variable C is missing a value, '
+        'unless the shell that runs Compose sets C (Compose refuses the project)',
     ),
     'a required variable set empty in .env, its message of values': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': 'C=\nD=d\nB="${C:?need $D}"\n'},
         'required variable C is missing a value: need d',
-        'compose.yaml: error: .env: line 3: required variable C is missing a value: need d '
-        '(Compose refuses the project)',
+        'compose.yaml: error: .env: line 3: required variable C is missing a value: need d, '
+        'unless the shell that runs Compose sets C (Compose refuses the project)',
     ),
     'image: "", no build': (
         {'compose.yaml': 'services:\n  web:\n    image: ""\n' + _DB},

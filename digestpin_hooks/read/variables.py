@@ -264,9 +264,12 @@ def _expanded(value: str, values: Mapping[str, str], budget: int) -> Interpolate
 
 
 def _missing_words(name: str, message: str) -> str:
-    """compose-go's words for a ``${NAME:?message}`` NAME has no value for."""
+    """compose-go's words for a ``${NAME:?message}`` NAME has no value for,
+    and the condition: the shell's NAME, which we do not read, wins over
+    any line of the .env (Compose takes the project then)."""
     said = f'required variable {name} is missing a value'
-    return f'{said}: {message}' if message else said
+    said = f'{said}: {message}' if message else said
+    return f'{said}, unless the shell that runs Compose sets {name}'
 
 
 class _Parser:
