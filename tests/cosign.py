@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.stack import _wait
 from tests.stack import free_port
 from tests.stack import unavailable
+from tests.stalls import run_unstalled
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, rsa.RSAPrivateKey]
 
@@ -466,58 +467,23 @@ def sign_bundle(
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = os.path.join(HERE, '.node', 'node_modules')  # .ci/run installs @sigstore/mock
-# The node scripts here answer in about 0.3 s (sigstore_mock.js: 1.7 s at
-# most in 360 runs, six at a time on two cores).  Once, in CI, a node process
-# gave no output at all for 60 s and failed the run.  What they make is fresh
-# keys and signatures each run, so a stalled run is killed and made again
-# (the test fails if every attempt stalls), and where it waited is printed.
+# seconds a node script may take (they answer in about 0.3 s): tests/stalls.py
 NODE_SECONDS = 30
-NODE_ATTEMPTS = 3
 
 
 def node_answer(script: str, request: dict[str, Any]) -> dict[str, Any]:
     """What ``script`` (beside this file, on @sigstore/mock) prints for
     ``request``, as JSON."""
     import shutil
-    import warnings
     node = shutil.which('node')
     if node is None or not os.path.isdir(os.path.join(MODULES, '@sigstore', 'mock')):
         unavailable('needs node and @sigstore/mock in tests/.node (.ci/run installs them)')
-    command = (node, os.path.join(HERE, script), json.dumps(request))
-    stalls = []
-    for _attempt in range(NODE_ATTEMPTS):
-        with subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env={**os.environ, 'SIGSTORE_MOCK_MODULES': MODULES},
-        ) as process:
-            try:
-                stdout, stderr = process.communicate(timeout=NODE_SECONDS)
-            except subprocess.TimeoutExpired:
-                stalls.append(where_it_waits(process.pid))
-                process.kill()
-                process.communicate()
-                continue
-        assert process.returncode == 0, stderr
-        if stalls:
-            warnings.warn(f'node gave no answer in {NODE_SECONDS} s, then did: {stalls}')
-        return dict(json.loads(stdout))
-    raise AssertionError(f'node gave no answer in {NODE_SECONDS} s, {NODE_ATTEMPTS} times: {stalls}')
-
-
-def where_it_waits(pid: int) -> list[str]:
-    """The state and kernel wait channel of each thread of ``pid``: what a
-    stalled node was doing, for the failure message."""
-    threads = []
-    for task in sorted(os.listdir(f'/proc/{pid}/task')):
-        try:
-            with open(f'/proc/{pid}/task/{task}/stat') as stat_file:
-                stat = stat_file.read()
-            with open(f'/proc/{pid}/task/{task}/wchan') as wchan_file:
-                wchan = wchan_file.read()
-        except OSError:
-            continue
-        threads.append(f'{task} {stat.rpartition(")")[2].split()[0]} {wchan}')
-    return threads
+    answer = run_unstalled(
+        (node, os.path.join(HERE, script), json.dumps(request)), seconds=NODE_SECONDS,
+        env={**os.environ, 'SIGSTORE_MOCK_MODULES': MODULES},
+    )
+    assert answer.returncode == 0, answer.stderr
+    return dict(json.loads(answer.stdout))
 
 
 class Rekor:

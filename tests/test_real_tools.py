@@ -47,12 +47,14 @@ from tests.test_yaml_refs import INCLUDE_VALUES
 from tests.test_yaml_refs import SINGLE_TAGS
 from tests.test_yaml_refs import TAG_SPELLINGS
 from tests.test_yaml_refs import tree
+from tests.stalls import run_unstalled
 
 TOOLS = os.path.join(HERE, '..', '.ci', 'tools')
 # files a tool; DIGESTPIN_ORACLE_SAMPLE=0 asks about every one
 SAMPLE = int(os.environ.get('DIGESTPIN_ORACLE_SAMPLE', '5'))
-# seconds one tool may take on one file (they take well under 2)
-TIMEOUT = 60
+# seconds one tool may take on one file (they take well under 2; a stalled
+# run is asked again: tests/stalls.py)
+TIMEOUT = 30
 
 
 def _seed() -> int:
@@ -74,9 +76,8 @@ def run(
         argv: list[str], cwd: str, home: str, stdout: IO[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The tool's answer, asked with a clean environment in ``cwd``."""
-    return subprocess.run(
-        argv, cwd=cwd, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        timeout=TIMEOUT, check=False,
+    return run_unstalled(
+        argv, seconds=TIMEOUT, cwd=cwd, stdout=stdout,
         env={'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': home, 'LANG': 'C.UTF-8'},
     )
 
