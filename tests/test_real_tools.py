@@ -1099,6 +1099,73 @@ def test_docker_compose_requires_a_variable_its_environment_may_set(
     assert [line.split(' ', 2)[1] for line in out.splitlines() if line.startswith('compose.yaml:')] == ['DP003']
 
 
+
+# Images whose variables, with no value from the .env (or an empty one),
+# make them empty: Compose refuses the project ("has neither an image nor
+# a build context specified") unless the shell that runs it sets one, and
+# then pulls what it gives (files, the shell's values, the image pulled,
+# the DP003 line of ours)
+_EMPTY_UNLESS_SET = (
+    ' cannot be checked: it is empty unless the shell that runs Compose sets {names} '
+    "(its variables win over the .env's, and are not read), and Compose refuses "
+    'a service whose image is empty; give the variable a pinned default '
+    '(${{VAR:-image@sha256:...}}) or a value in .env'
+)
+COMPOSE_EMPTY_UNLESS_THE_SHELL_SETS = {
+    '${A:-}, an empty default': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:-}\n'}, {'A': 'b:1'}, 'b:1',
+        "compose.yaml:3:12: DP003 '${A:-}'" + _EMPTY_UNLESS_SET.format(names='$A'),
+    ),
+    '${A-}, empty when unset': (
+        {'compose.yaml': 'services:\n  web:\n    image: "${A-}"\n'}, {'A': 'b:1'}, 'b:1',
+        "compose.yaml:3:13: DP003 '${A-}'" + _EMPTY_UNLESS_SET.format(names='$A'),
+    ),
+    '${A:+x:1}, nothing when unset': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:+x:1}\n'}, {'A': 'y'}, 'x:1',
+        "compose.yaml:3:12: DP003 '${A:+x:1}'" + _EMPTY_UNLESS_SET.format(names='$A'),
+    ),
+    'two empty defaults': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:-}${B-}\n'}, {'B': 'b:1'}, 'b:1',
+        "compose.yaml:3:12: DP003 '${A:-}${B-}'" + _EMPTY_UNLESS_SET.format(names='$A, $B'),
+    ),
+    '${A}, the .env setting A empty': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A}\n', '.env': 'A=\n'},
+        {'A': 'b:1'}, 'b:1',
+        "compose.yaml:3:12: DP003 '${A}'" + _EMPTY_UNLESS_SET.format(names='$A'),
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_EMPTY_UNLESS_THE_SHELL_SETS))
+def test_docker_compose_refuses_an_empty_image_unless_its_environment_sets_it(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        case: str,
+) -> None:
+    """An image its variables make empty (``${A:-}``, ``${A-}``,
+    ``${A:+x}`` with no .env value, ``${A}`` that the .env sets empty):
+    Compose refuses the project in a clean environment and pulls what the
+    shell's variables make of it otherwise.  We read no shell, so the
+    image is unknown, as for ``${IMG:?msg}``: one DP003 at the expression,
+    saying that the shell decides (on main: a DP005 "the reference is
+    empty" at the empty default, as if Compose pulled nothing)."""
+    from digestpin_hooks.lint import main
+    files, shell, image, ours = COMPOSE_EMPTY_UNLESS_THE_SHELL_SETS[case]
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, files)
+    argv = [compose, '-f', 'compose.yaml', 'config', '--format', 'json']
+    refused = run(argv, str(root), str(tmp_path))
+    assert refused.returncode == 1
+    assert 'service "web" has neither an image nor a build context specified' in refused.stderr
+    environment = {'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path), **shell}
+    given = subprocess.run(argv, cwd=root, env=environment, capture_output=True, text=True, check=True)
+    assert _pulled(given.stdout) == [image]
+    monkeypatch.chdir(root)
+    assert main(['compose.yaml']) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith('compose.yaml:')] == [ours]
+
+
 # Plain image: scalars that look like numbers but that yaml.v3 leaves
 # strings, so Compose pulls them: ParseFloat's range error (1e400), a '_'
 # Go's ParseFloat refuses after a leading '.' (._5), ints past 64 bits
