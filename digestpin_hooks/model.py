@@ -286,6 +286,9 @@ UNTAGGED = '<no tag>'
 AS_WRITTEN: Final = ''  # nothing to say
 NO_DEFAULT: Final = 'no-default'  # Dockerfile: no default gives ``unresolved`` a value
 NO_VALUE: Final = 'no-value'  # no default, nor a value in the kind's file (values_from)
+# Compose: variables (``unresolved``) make the image empty, which Compose
+# refuses unless the shell that runs it sets one; that shell is not read
+EMPTY_UNLESS_SET: Final = 'empty-unless-set'
 VARIES_WITH_PLATFORM: Final = 'varies-with-platform'  # FROM $TARGETPLATFORM…
 COPY_FROM_VARIABLE: Final = 'copy-from-variable'  # BuildKit does not expand --from
 AT_RUN_TIME: Final = 'at-run-time'  # a variable only its tool's run sets
@@ -338,9 +341,9 @@ EXPANSION_BUDGET: Final = 1024
 if TYPE_CHECKING:
     from typing import Literal
     How = Literal[
-        '', 'no-default', 'no-value', 'varies-with-platform', 'copy-from-variable',
-        'at-run-time', 'template-parameter', 'template-value', 'no-new-tag',
-        'no-tag-app-version', 'built-from-variables', 'default-in-expression',
+        '', 'no-default', 'no-value', 'empty-unless-set', 'varies-with-platform',
+        'copy-from-variable', 'at-run-time', 'template-parameter', 'template-value',
+        'no-new-tag', 'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
         'form-not-edited', 'too-long', 'not-a-name', 'not-a-name-in-value',
     ]

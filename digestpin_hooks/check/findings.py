@@ -10,6 +10,7 @@ from digestpin_hooks.model import CLOUDBUILD_BUILT_INS
 from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import COPY_FROM_VARIABLE
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
+from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import FORM_NOT_EDITED
@@ -262,7 +263,7 @@ def _dp003_advice(ref: ImageRef) -> str:
                 '(_VAR: image@sha256:...); a ${_VAR:-...} default needs dynamic '
                 'substitutions (options: dynamicSubstitutions: true, or a trigger)'
             )
-        if ref.how == NO_VALUE:
+        if ref.how == NO_VALUE or ref.how == EMPTY_UNLESS_SET:
             return (
                 'give the variable a pinned default (${VAR:-image@sha256:...}) '
                 f'or a value in {ref.values_from}'
@@ -497,6 +498,14 @@ def how_words(ref: ImageRef) -> str:
         # (the runner has no ``${VAR:-default}``: no words suggest one)
         names = ', '.join(f'${name}' for name in ref.unresolved)
         return f'no {ref.values_from} value gives {names} a value'
+    if how == EMPTY_UNLESS_SET:
+        # (the .env's value, if any, is empty: the shell's wins over it)
+        names = ', '.join(f'${name}' for name in ref.unresolved)
+        return (
+            f'it is empty unless the shell that runs Compose sets {names} (its '
+            f"variables win over the {ref.values_from}'s, and are not read), and "
+            'Compose refuses a service whose image is empty'
+        )
     if how == NO_DEFAULT or how == NO_VALUE:
         names = ', '.join(f'${name}' for name in ref.unresolved)
         where = f' or {ref.values_from} value' if how == NO_VALUE else ''

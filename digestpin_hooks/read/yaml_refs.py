@@ -14,6 +14,7 @@ import re
 from digestpin_hooks.model import AT_RUN_TIME
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
+from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
@@ -123,6 +124,8 @@ _COMPOSE_TOP_LEVEL = frozenset((
 DOCKER_PREFIX = 'docker://'
 # where the values of an included Compose file come from
 INCLUDED_VALUES = ".env or the include's env_file"
+# where a Compose file's values come from (its own .env, an include's)
+_COMPOSE_VALUES = frozenset((BY_NAME[COMPOSE].variables_from, INCLUDED_VALUES))
 # how deep manifests held in strings are read within such strings
 MAX_HELD_DEPTH = 3
 # kubectl's copy of the object itself, kept for its three-way merge: a
@@ -267,6 +270,15 @@ def _ref(
             return at.replace(
                 unresolved=result.unresolved, how=NO_VALUE, values_from=where,
             )
+        if result.value == '' and where in _COMPOSE_VALUES and found.key.value == 'image':
+            # Compose refuses a service whose image is empty ("neither an
+            # image nor a build context specified") unless the shell that
+            # runs it sets these variables (its win over the .env's, and
+            # are not read here): the shell decides, as for ${IMG:?msg}.
+            # One empty whatever they hold (``${A:+}``) is said as empty
+            names = _variables(value)
+            if interpolate(value, dict.fromkeys(names, '_')).value:
+                return at.replace(unresolved=names, how=EMPTY_UNLESS_SET, values_from=where)
         if result.span is not None and span is not None:
             start, end = span[0] + result.span[0], span[0] + result.span[1]
             return at.replace(
