@@ -1124,3 +1124,40 @@ def test_cloudbuild_advice_is_what_cloud_build_reads(tmp_path: Path) -> None:
          '(options: dynamicSubstitutions: true, or a trigger)'),
     ]
 
+
+
+_NO_SUBSTITUTION = (
+    'Cloud Build documents a substitution as $NAME or ${{NAME}} (a name it sets '
+    'itself, such as PROJECT_ID, or one of your own, beginning with _)'
+)
+
+
+@pytest.mark.parametrize(('name', 'said'), (
+    ('${}', '${} names no substitution'),
+    ('${1A}', '${1A} names no substitution'),
+    ('a:${}1', '${} names no substitution'),
+    ('${_B', '${_B is never closed'),
+    ('${_B:-x', '${_B:-x is never closed'),
+    ('${_A:-${_B}', '${_A:-${_B} is never closed'),
+))
+def test_cloudbuild_says_a_dollar_brace_that_names_no_substitution_as_written(
+        tmp_path: Path, name: str, said: str,
+) -> None:
+    """A ``${`` with no name after it (``${}``, ``${1A}``) or no ``}`` to
+    close it names no substitution Cloud Build documents (``$NAME`` or
+    ``${NAME}``, built-in or beginning with ``_``: cloud.google.com/build/
+    docs/configuring-builds/substitute-variable-values): one DP003 that
+    says so, as written.  The message said ``$${}`` (a ``$`` added to
+    text that has one), ``${_B`` was the substitution _B without a value,
+    to be given a default that would not close it, and ``${_B:-x`` the
+    image ``x`` (DP002)."""
+    path = tmp_path / 'cloudbuild.yaml'
+    path.write_text(f'steps:\n- name: {name}\n')
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.code, f.message) for f in findings] == [
+        (2, 'DP003',
+         f"'{name}' cannot be checked: {said}: " + _NO_SUBSTITUTION.format()
+         + '; write a substitution as Cloud Build documents it (${_VAR}, with a '
+         'pinned default in substitutions:), or the image itself'),
+    ]
