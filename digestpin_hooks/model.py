@@ -289,6 +289,11 @@ NO_VALUE: Final = 'no-value'  # no default, nor a value in the kind's file (valu
 # Compose: variables (``unresolved``) make the image empty, which Compose
 # refuses unless the shell that runs it sets one; that shell is not read
 EMPTY_UNLESS_SET: Final = 'empty-unless-set'
+# Cloud Build: ``via``, a ``${`` of the image, names no substitution
+# (``detail``: NO_NAME_AFTER or NEVER_CLOSED); the image is unknown (DP003)
+NOT_A_SUBSTITUTION: Final = 'not-a-substitution'
+NO_NAME_AFTER: Final = 'no-name-after'  # ``${}``, ``${1A}``
+NEVER_CLOSED: Final = 'never-closed'  # ``${_B:-x``
 VARIES_WITH_PLATFORM: Final = 'varies-with-platform'  # FROM $TARGETPLATFORM…
 COPY_FROM_VARIABLE: Final = 'copy-from-variable'  # BuildKit does not expand --from
 AT_RUN_TIME: Final = 'at-run-time'  # a variable only its tool's run sets
@@ -346,6 +351,7 @@ if TYPE_CHECKING:
         'no-new-tag', 'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
         'form-not-edited', 'too-long', 'not-a-name', 'not-a-name-in-value',
+        'not-a-substitution',
     ]
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it
 # stands in a manifest held in a string that is not a literal block (``|``
@@ -398,7 +404,8 @@ class ImageRef(Record):
     via: Final[str] = ''
     # the second word of the reason, after ``via``: with ARG_DEFAULT the
     # instruction that uses the ARG (FROM, COPY --from), with
-    # NOT_A_NAME_IN_VALUE the name GitLab reads in ``via``'s value (B:-x).
+    # NOT_A_NAME_IN_VALUE the name GitLab reads in ``via``'s value (B:-x),
+    # with NOT_A_SUBSTITUTION what is wrong with ``via`` (NEVER_CLOSED).
     # One field for both: a twentieth field of ImageRef cost the Dockerfile
     # corpus lint 0.35 MiB of peak memory (issue 22's row: 20.0 MiB, 19.6
     # with nineteen)

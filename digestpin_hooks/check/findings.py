@@ -18,12 +18,14 @@ from digestpin_hooks.model import GITLAB_VALUES
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
+from digestpin_hooks.model import NEVER_CLOSED
 from digestpin_hooks.model import NO_DEFAULT
 from digestpin_hooks.model import NO_NEW_TAG
 from digestpin_hooks.model import NO_TAG_APP_VERSION
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import NOT_A_NAME
 from digestpin_hooks.model import NOT_A_NAME_IN_VALUE
+from digestpin_hooks.model import NOT_A_SUBSTITUTION
 from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
@@ -244,6 +246,11 @@ def _dp003_advice(ref: ImageRef) -> str:
         if ref.how == NOT_A_NAME or ref.how == NO_VALUE and ref.values_from == GITLAB_VALUES:
             # (the runner has no ``${VAR:-default}``: it would pull nothing)
             return f'give the variable a pinned value in {ref.values_from} (VAR: image@sha256:...)'
+        if ref.how == NOT_A_SUBSTITUTION:
+            return (
+                'write a substitution as Cloud Build documents it (${_VAR}, with a '
+                f'pinned default in {ref.values_from}), or the image itself'
+            )
         if _set_by_cloud_build(ref):
             values = 'its value' if len(ref.unresolved) == 1 else 'their values'
             return f'write {values} into the image, then pin it with digestpin-fix'
@@ -510,6 +517,13 @@ def how_words(ref: ImageRef) -> str:
         names = ', '.join(f'${name}' for name in ref.unresolved)
         where = f' or {ref.values_from} value' if how == NO_VALUE else ''
         return f'no default{where} gives {names} a value'
+    if how == NOT_A_SUBSTITUTION:
+        wrong = 'is never closed' if ref.detail == NEVER_CLOSED else 'names no substitution'
+        return (
+            f'{ref.via} {wrong}: Cloud Build documents a substitution as $NAME or '
+            '${NAME} (a name it sets itself, such as PROJECT_ID, or one of your own, '
+            'beginning with _)'
+        )
     if how == VALUE_OF:
         return f'the value of ${ref.via}'
     if how == NOT_A_NAME:

@@ -13,6 +13,7 @@ import re
 
 from digestpin_hooks.model import AT_RUN_TIME
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
+from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
@@ -20,9 +21,12 @@ from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
+from digestpin_hooks.model import NEVER_CLOSED
+from digestpin_hooks.model import NO_NAME_AFTER
 from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import NOT_A_NAME
 from digestpin_hooks.model import NOT_A_NAME_IN_VALUE
+from digestpin_hooks.model import NOT_A_SUBSTITUTION
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import TEMPLATE_PARAMETER
 from digestpin_hooks.model import TOO_LONG
@@ -255,6 +259,12 @@ def _ref(
     if found.too_long:  # a GitLab value of more variables than any image has
         return at.replace(unresolved=_variables(value) or ('$',), how=TOO_LONG)
     if env is not None and '$' in value:  # Compose, GitLab, Cloud Build
+        unreadable = _no_substitution(value) if where == CLOUDBUILD_VALUES else None
+        if unreadable is not None:
+            return at.replace(
+                unresolved=(unreadable[0],), how=NOT_A_SUBSTITUTION, via=unreadable[0],
+                detail=unreadable[1], values_from=where,
+            )
         result = interpolate(value, env) if expand is None else expand(value, env)
         # (GitLab's os.Expand reads ``${IMG:-alpine:3}`` as one name that
         # no variable has; ``$-`` is the shell's own, and said as any other)
@@ -323,6 +333,33 @@ def _ref(
     if span is None:
         return at.replace(how=ESCAPED)
     return at.replace(editable=True)
+
+
+def _no_substitution(value: str) -> tuple[str, str] | None:
+    """The first ``${`` of a Cloud Build value that names no substitution
+    it documents (``$NAME``, ``${NAME}``): (its text to its ``}``,
+    NO_NAME_AFTER) when no name follows it (``${}``, ``${1A}``), (its
+    text to the end, NEVER_CLOSED) when no ``}`` closes it (``${_B:-x``,
+    which Compose's interpolation read as ``x``).  None when each names
+    one: an operator after the name is bash's, which dynamic
+    substitutions read.  One pass; ``$$`` is a literal ``$``."""
+    opened: list[int] = []  # where each ``${`` not closed yet starts
+    i = 0
+    while i < len(value):
+        if value.startswith('$$', i):
+            i += 2
+        elif value.startswith('${', i):
+            first = value[i + 2:i + 3]
+            if not (first == '_' or first.isascii() and first.isalpha()):
+                end = value.find('}', i)
+                return value[i:end + 1] if end >= 0 else value[i:], NO_NAME_AFTER
+            opened.append(i)
+            i += 2
+        else:
+            if value[i] == '}' and opened:
+                opened.pop()
+            i += 1
+    return (value[opened[0]:], NEVER_CLOSED) if opened else None
 
 
 def _typed(node: Scalar) -> bool:
