@@ -976,6 +976,27 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 3: services.web.image is empty and the service '
         'builds nothing: Compose refuses the file',
     ),
+    'image: "" of a service extending one with an image': (
+        {'compose.yaml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n'
+                         '    image: ""\n'},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 6: services.web.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: "" in a later document, over an image': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'
+                         '    image: ""\n'},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 7: services.web.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: "" of a service another one extends': (
+        {'compose.yaml': 'services:\n  base:\n    image: ""\n  web:\n    extends: base\n'
+                         '    image: a:1\n'},
+        'service "base" has neither an image nor a build context specified',
+        'compose.yaml: error: line 3: services.base.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
 }
 
 
@@ -985,7 +1006,8 @@ def test_docker_compose_refuses_a_file_we_refuse(
         case: str,
 ) -> None:
     """A non-string image (a YAML number, boolean, timestamp, null), an
-    empty image with no build, a value whose interpolation compose-go
+    empty image with no build (also of a service that extends one, or
+    that another extends, or in a later document over an image), a value whose interpolation compose-go
     cannot parse (``${A:-x``, ``${}``, ``${1A}``, ``${A:=x}``, in any
     value of the file, not only an image) and a ``.env`` Compose cannot
     read (an unclosed quote, a key with a space or a character no name
@@ -993,7 +1015,9 @@ def test_docker_compose_refuses_a_file_we_refuse(
     Compose refuses the whole file, and so do we: one error line, exit 2,
     nothing written (on main the image was a finding, which fix would pin
     as ``1@sha256:…``; the .env line was dropped and its file read on;
-    ``${A:-x`` was read as ``x``, ``${}`` and ``image: ""`` were no error)."""
+    ``${A:-x`` was read as ``x``, ``${}`` and ``image: ""`` were no error;
+    ``image: ""`` beside ``extends:`` or in a later document was none
+    either, after f0a5aec)."""
     from digestpin_hooks.fix import fix_files
     from digestpin_hooks.lint import main
     from tests.test_yaml_refs import knows_everything
@@ -1046,6 +1070,10 @@ COMPOSE_READS_THE_INTERPOLATION = {
     'image: "" of a service of a profile': (
         {'compose.yaml': 'services:\n  web:\n    image: ""\n    profiles: [p]\n' + _DB},
         ['redis:7'],
+    ),
+    'image: "" of a service extending a build': (
+        {'compose.yaml': 'services:\n  base:\n    build: .\n  web:\n    extends: base\n'
+                         '    image: ""\n' + _DB}, ['redis:7'],
     ),
     'image: "" in a document a later one gives an image': (
         {'compose.yaml': 'services:\n  web:\n    image: ""\n---\nservices:\n  web:\n    image: x:1\n'},
