@@ -526,6 +526,14 @@ def _build(service: Node) -> tuple[Node, Scalar] | None:
     return build
 
 
+def _extends_a_file(service: Node) -> bool:
+    """Whether a service ``extends:`` one of another file."""
+    extends = get(service, 'extends')
+    return extends is not None and isinstance(extends[0], YamlMapping) and (
+        get(extends[0], 'file') is not None
+    )
+
+
 def refuse_bad_interpolation(documents: list[Node | None]) -> None:
     """YamlError for the first value of a Compose file (any value, not
     only an image; keys are not interpolated, nor a value ``!reset``
@@ -663,6 +671,15 @@ def compose(
     built = set()
     built_nodes = set()  # the scalars naming them (an anchor's is shared)
     renamed_values: set[str] = set()  # the values of the images of ``renamed``
+    # whether an image "" that the merge of the file's documents (and
+    # extends: within them) pulls is one Compose refuses: not when a
+    # service has a profile (extends: passes it on; Compose reads that
+    # service only when it is asked for) or extends a service of another
+    # file (which may build)
+    empty_refused = merged is not None and not any(
+        get(service, 'profiles') is not None or _extends_a_file(service)
+        for _, _, service in named
+    )
     for at, name, service in named:
         written = get(service, 'image')
         if written is None:
@@ -679,14 +696,16 @@ def compose(
         image = _scalar(written)
         if image is None:
             continue
-        if image[0].value == '' and merged is None and not (unbuilt or renamed or every_use) and (
-            _build(service) is None and get(service, 'profiles') is None
+        if image[0].value == '' and not (unbuilt or renamed or every_use) and (
+            merged is None and _build(service) is None and get(service, 'profiles') is None
+            or empty_refused and merged is not None
+            and (at, f'services.{name}.image') in merged.pulled
         ):
-            # a file read whole, alone (no document, extended service or
-            # later file of its include entry may give an image or a
-            # build), and a service of no profile: Compose refuses it
-            # whatever its variables; one of a profile only when that
-            # profile is asked for
+            # a file read whole, alone (no later file of its include entry
+            # may give an image or a build), and a service of no profile
+            # whose image, once the documents and extends: are merged, is
+            # this one and no build: Compose refuses it whatever its
+            # variables; one of a profile only when that profile is asked for
             raise YamlError(
                 f'line {written[1].line}: services.{name}.image is empty and the '
                 f'service builds nothing: Compose refuses the file',
