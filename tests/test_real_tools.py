@@ -46,6 +46,7 @@ from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
 from tests.test_yaml_refs import SINGLE_TAGS
 from tests.test_yaml_refs import TAG_SPELLINGS
+from tests.test_variables import VALID_TEMPLATES
 from tests.test_yaml_refs import tree
 from tests.stalls import run_unstalled
 
@@ -1036,6 +1037,41 @@ def test_docker_compose_refuses_a_file_we_refuse(
     _, _, errors, changed = fix_files(['compose.yaml'], knows_everything)
     assert ([e.message for e in errors], changed) == ([ours.split(': error: ', 1)[1]], False)
     assert (root / 'compose.yaml').read_text() == files['compose.yaml']
+
+
+@pytest.mark.parametrize(('value', 'valid'), VALID_TEMPLATES)
+def test_docker_compose_parses_the_templates_we_take(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        value: str, valid: bool,
+) -> None:
+    """A value of a Compose file (a command, written as a JSON string):
+    Compose refuses the file for it (``invalid interpolation format``)
+    exactly when we do, one error line, and so for a .env value
+    (``Invalid template``): a line break inside ``${...}``, defaults
+    nested past 64, or longer than 262,144 characters (on main, read on)."""
+    from digestpin_hooks.lint import main
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    argv = [compose, '-f', 'compose.yaml', 'config', '--format', 'json']
+    for place, files, compose_says, ours in (
+        ('file', {'compose.yaml': f'services:\n  web:\n    image: a:1\n    command: {json.dumps(value)}\n'},
+         'invalid interpolation format for services.web.command',
+         'compose.yaml: error: line 4: invalid interpolation format for services.web.command '
+         '(a $ that starts no variable is written $$): Compose refuses the file'),
+        ('.env', {'compose.yaml': 'services:\n  web:\n    image: a:1\n',
+                  '.env': 'B=' + json.dumps(value) + '\n'},
+         'Invalid template', 'compose.yaml: error: .env: line 1: invalid template: '),
+    ):
+        root = tmp_path / place
+        tree(root, files)
+        answer = run(argv, str(root), str(tmp_path))
+        monkeypatch.chdir(root)
+        status = main(['compose.yaml'])
+        errors = [line for line in capsys.readouterr().err.splitlines() if ': error: ' in line]
+        if valid:
+            assert (answer.returncode, status, errors) == (0, 1, []), (place, answer.stderr)
+        else:
+            assert answer.returncode == 1 and compose_says in answer.stderr, place
+            assert status == 2 and len(errors) == 1 and errors[0].startswith(ours), (place, errors)
 
 
 # Files Compose reads, however hostile their interpolation looks: the

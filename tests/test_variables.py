@@ -7,6 +7,7 @@ from digestpin_hooks.read.variables import interpolate
 from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import DotenvError
 from digestpin_hooks.read.variables import read_dotenv
+from digestpin_hooks.read.variables import valid_template
 
 
 @pytest.mark.parametrize(('text', 'expected'), (
@@ -102,6 +103,11 @@ def test_dotenv(text: str, expected: dict[str, str]) -> None:
     ('A=${B:x}', 'line 1: invalid template: ${B:x}'),
     ('A=${1}', 'line 1: invalid template: ${1}'),
     ('A=${B:-${C}', 'line 1: invalid template: ${B:-${C}'),
+    # a line break inside ${...}: compose-go's pattern reads a default up
+    # to a } on its own line (Go's . is no line break), \n in double
+    # quotes too
+    ('A="${B:-x\\ny}"', 'line 1: invalid template: ${B:-x\ny}'),
+    ('IMG=b:1\nA="${B:-${C:-x}\n}"', 'line 2: invalid template: ${B:-${C:-x}\n}'),
 ))
 def test_dotenv_compose_refuses(text: str, refusal: str) -> None:
     """What Compose cannot read in a .env, and refuses the project for
@@ -110,6 +116,34 @@ def test_dotenv_compose_refuses(text: str, refusal: str) -> None:
     with pytest.raises(DotenvError) as raised:
         read_dotenv(text)
     assert str(raised.value) == refusal
+
+
+# (value, whether compose-go's template parser takes it: docker compose
+# v2.40.3, asked again by tests/test_real_tools.py)
+VALID_TEMPLATES = (
+    ('${A}\n${B:-x}\n$$\n', True),
+    ('${A:-x\ry}', True),
+    ('${A:-x}\n}', True),
+    ('${A:-x\ny}', False),
+    ('${A:-${B:-x}\n}', False),
+    ('${A:-${B}x\n}', False),
+    # deeper than the interpolation's limit, and longer: judged all the same
+    ('${A:-' * 70 + 'x' + '}' * 70, True),
+    ('${A:-' * 70 + '${}' + '}' * 70, False),
+    ('${A:-' * 70, False),
+    ('${A:-' + 'x' * 300_000 + '}${', False),
+    ('$$' * 270_000 + '${', False),
+    ('${A:-' + 'x' * 300_000 + '}', True),
+)
+
+
+@pytest.mark.parametrize(('value', 'valid'), VALID_TEMPLATES)
+def test_valid_template_is_compose_gos(value: str, valid: bool) -> None:
+    """A template compose-go refuses is refused however deep or long it
+    is (past 64 nested defaults, or 262,144 characters, it was not judged,
+    and a file Compose refuses was read on), and one of a line break
+    inside ``${...}`` too."""
+    assert valid_template(value) is valid
 
 
 ENV = {'SET': 'v', 'EMPTY': ''}
