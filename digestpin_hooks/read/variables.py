@@ -21,6 +21,9 @@ _NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
 _WHOLE_DEFAULT_RE = re.compile(
     r'\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)(?P<default>[^${}]*)\}\Z',
 )
+# what valid_template looks at: a ``$``, a ``}`` that closes a default, a
+# line break no default may hold
+_TEMPLATE_MARK_RE = re.compile('[$}\n]')
 _KEY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*')
 # where a .env key ends, and the blanks before its value
 _SEPARATOR_RE = re.compile('[=:]')
@@ -236,17 +239,42 @@ def read_dotenv(text: str) -> dict[str, str]:
 def valid_template(value: str) -> bool:
     """Whether compose-go's template parser takes ``value``: each ``${``
     a name, then ``}`` or an operator (``:-``, ``-``, ``:?``, ``?``, ``:+``,
-    ``+``) and a closing ``}``; Compose refuses the project for a .env value
-    it cannot parse (``Invalid template``), and a Compose file for any such
-    value in it (``invalid interpolation format``).  Read with no variables, so the
-    result is no longer than the value; one too deep or too long to read
-    is not judged."""
-    parser = _Parser(value, {}, MAX_VALUE)
-    try:
-        parser.run()
-    except InterpolationError:
-        return True
-    return not parser.invalid
+    ``+``) and a closing ``}`` on the same line (its pattern reads a
+    default with Go's ``.``, which is no line break); Compose refuses the
+    project for a .env value it cannot parse (``Invalid template``), and a
+    Compose file for any such value in it (``invalid interpolation
+    format``).  Judged in one pass, with a count of the ``${`` open, not
+    by interpolating: however deep or long (Compose has no limit; ours,
+    64 nested and 262,144 characters, left such a value unjudged)."""
+    open_braces = 0
+    at = 0
+    while True:
+        mark = _TEMPLATE_MARK_RE.search(value, at)
+        if mark is None:
+            return open_braces == 0
+        at = mark.end()
+        char = mark.group()
+        if char == '}':
+            open_braces = max(0, open_braces - 1)  # (outside any ``${``, text)
+        elif char == '\n':
+            if open_braces:
+                return False
+        elif value.startswith('$', at):  # ``$$``, a ``$``
+            at += 1
+        elif value.startswith('{', at):
+            name = _NAME_RE.match(value, at + 1)
+            if name is None:
+                return False
+            at = name.end()
+            if value.startswith('}', at):
+                at += 1
+                continue
+            at += value.startswith(':', at)
+            if value[at:at + 1] not in ('-', '+', '?'):
+                return False
+            at += 1
+            open_braces += 1
+        # (else a bare ``$NAME``, or a ``$`` before no name: text)
 
 
 def _expanded(value: str, values: Mapping[str, str], budget: int) -> Interpolated:
@@ -282,9 +310,6 @@ class _Parser:
         # the first ${NAME:?message} whose NAME has no value: (NAME, message)
         self.missing: tuple[str, str] | None = None
         self.depth = 0
-        # a ${ compose-go's template pattern does not take: no name after
-        # it, no operator after the name, or no closing }
-        self.invalid = False
 
     def run(self, stop: str = '') -> str:
         out: list[str] = []
@@ -331,7 +356,6 @@ class _Parser:
         s = self.s
         m = _NAME_RE.match(s, self.i)
         if m is None:
-            self.invalid = True
             self.unresolved.append(s[self.i - 2:])
             self.i = len(s)
             return ''
@@ -346,7 +370,6 @@ class _Parser:
         op = s[self.i:self.i + 1]
         self.i += 1
         if op not in ('-', '+', '?'):
-            self.invalid = True
             self.unresolved.append(name)
             self.i = len(s)
             return ''
@@ -356,7 +379,6 @@ class _Parser:
                 f'variables nested more than {MAX_NESTING} deep',
             )
         argument = self.run(stop='}')
-        self.invalid = self.invalid or self.i >= len(s)
         self.depth -= 1
         self.i += 1
         present = name in self.env and (not colon or self.env[name] != '')
