@@ -1053,12 +1053,12 @@ def test_docker_compose_parses_the_templates_we_take(
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     argv = [compose, '-f', 'compose.yaml', 'config', '--format', 'json']
     for place, files, compose_says, ours in (
-        ('file', {'compose.yaml': f'services:\n  web:\n    image: a:1\n    command: {json.dumps(value)}\n'},
+        ('file', {'compose.yaml': f'services:\n  web:\n    image: a:1\n    command: {json.dumps(value, ensure_ascii=False)}\n'},
          'invalid interpolation format for services.web.command',
          'compose.yaml: error: line 4: invalid interpolation format for services.web.command '
          '(a $ that starts no variable is written $$): Compose refuses the file'),
         ('.env', {'compose.yaml': 'services:\n  web:\n    image: a:1\n',
-                  '.env': 'B=' + json.dumps(value) + '\n'},
+                  '.env': 'B=' + json.dumps(value, ensure_ascii=False) + '\n'},
          'Invalid template', 'compose.yaml: error: .env: line 1: invalid template: '),
     ):
         root = tmp_path / place
@@ -1118,6 +1118,17 @@ COMPOSE_READS_THE_INTERPOLATION = {
     'a ${C:?x} in single quotes in .env, not interpolated': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
          '.env': "B='${C:?x}'\nIMG=b:1\n"}, ['b:1', 'redis:7'],
+    ),
+    "a name of \u017f, the long s Go's case-insensitive [a-z] takes": (
+        {'compose.yaml': 'services:\n  web:\n    image: ${\u017f:-x:1}\n' + _DB}, ['redis:7', 'x:1'],
+    ),
+    'a bare $\u212a (the Kelvin sign), a name, set empty in .env': (
+        {'compose.yaml': 'services:\n  web:\n    image: x:1$\u212a\n' + _DB, '.env': '\u212a=\n'},
+        ['redis:7', 'x:1'],
+    ),
+    'a .env key of \u017f, a name': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,
+         '.env': '\u017f=b:2\nIMG=${\u017f}\n'}, ['b:2', 'redis:7'],
     ),
     'a ${C?x} in .env, C set empty': (
         {'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n' + _DB,

@@ -71,6 +71,9 @@ from digestpin_hooks.read.variables import valid_template
     ('# c\rIMG=b:2', {}),
     ('# c\x0bIMG=b:2\n# d\u2028IMG=c:3\n# e\x1cIMG=d:4', {}),
     ('X=1\x0bIMG=b:2\r\nY=2\r', {'X': '1\x0bIMG=b:2', 'Y': '2'}),
+    # Go's case-insensitive [a-z] of compose-go's name pattern takes the
+    # long s and the Kelvin sign (they fold to s and k): a name, and a key
+    ('\u017f=b:2\nIMG=${\u017f}\nK=$\u212a', {'\u017f': 'b:2', 'IMG': 'b:2', 'K': ''}),
 ))
 def test_dotenv(text: str, expected: dict[str, str]) -> None:
     assert read_dotenv(text) == expected
@@ -134,6 +137,13 @@ VALID_TEMPLATES = (
     ('${A:-' + 'x' * 300_000 + '}${', False),
     ('$$' * 270_000 + '${', False),
     ('${A:-' + 'x' * 300_000 + '}', True),
+    # names: [_a-z][_a-z0-9]* as Go's (?i) folds it, the long s and the
+    # Kelvin sign too, not the dotless i or the dotted I
+    ('${\u017f:-x}', True),
+    ('${A\u212a\u017f}', True),
+    ('${\u0131:-x}', False),
+    ('${\u0130}', False),
+    ('${\u00e9}', False),
 )
 
 
@@ -167,6 +177,9 @@ ENV = {'SET': 'v', 'EMPTY': ''}
     ('${1bad}', '', ('${1bad}',)),
     ('${SET!x}', '', ('SET',)),
     ('a$', 'a$', ()),
+    ('x$\u212a', 'x', ('\u212a',)),
+    ('${\u017f:-d}', 'd', ()),
+    ('x$\u0131', 'x$\u0131', ()),
 ))
 def test_interpolation(text: str, value: str, unresolved: tuple[str, ...]) -> None:
     result = interpolate(text, ENV)
