@@ -17,14 +17,20 @@ if TYPE_CHECKING:
     from typing import Final
     from typing import Mapping
 
-_NAME_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+# a name: compose-go's ``(?i:[_a-z][_a-z0-9]*)``, whose Go case folding
+# takes the long s and the Kelvin sign too (they fold to s and k: Compose
+# reads ``${\u017f:-x}``), and not the dotless i nor the dotted I (which
+# Python's re.IGNORECASE would take)
+_LETTER = 'A-Za-z\u017f\u212a'
+_NAME_RE = re.compile(f'[{_LETTER}_][{_LETTER}0-9_]*')
 _WHOLE_DEFAULT_RE = re.compile(
-    r'\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?-)(?P<default>[^${}]*)\}\Z',
+    fr'\$\{{(?P<name>[{_LETTER}_][{_LETTER}0-9_]*)(?P<op>:?-)(?P<default>[^${{}}]*)\}}\Z',
 )
 # what valid_template looks at: a ``$``, a ``}`` that closes a default, a
 # line break no default may hold
 _TEMPLATE_MARK_RE = re.compile('[$}\n]')
-_KEY_RE = re.compile(r'[A-Za-z_][A-Za-z0-9_.-]*')
+# a .env key that is kept: one that starts as a name does
+_KEY_RE = re.compile(f'[{_LETTER}_][{_LETTER}0-9_.-]*')
 # where a .env key ends, and the blanks before its value
 _SEPARATOR_RE = re.compile('[=:]')
 _BLANKS_RE = re.compile(r'\s*')
