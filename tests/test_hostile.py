@@ -481,6 +481,48 @@ def test_compose_variable_expansion_bomb_is_one_error_line(
     assert result.stdout == ''
 
 
+_LONG = 'k' * 100_000  # a key (a service name) of 100,000 characters
+# what an error line shows of it: its start and its end
+_SHOWN = 'k' * 100 + '\u2026' + 'k' * 100
+_INTERPOLATION = '(a $ that starts no variable is written $$): Compose refuses the file'
+
+
+@pytest.mark.parametrize(('files', 'error'), (
+    ({'compose.yaml': f'services:\n  web:\n    image: a:1\n    labels:\n      ? {_LONG}\n      : "${{"\n'},
+     f'compose.yaml: error: line 6: invalid interpolation format for services.web.labels.'
+     f'{_SHOWN[len("services.web.labels."):]} {_INTERPOLATION}'),
+    ({'compose.yaml': f'services:\n  ? {_LONG}\n  :\n    image: ${{A:-x\n'},
+     f'compose.yaml: error: line 4: invalid interpolation format for services.'
+     f'{_SHOWN[len("services."):-len(".image")]}.image {_INTERPOLATION}'),
+    ({'compose.yaml': f'services:\n  ? {_LONG}\n  :\n    image: 1\n'},
+     f'compose.yaml: error: line 4: services.{_SHOWN[len("services."):-len(".image")]}.image '
+     f'is a number, not a string: Compose refuses the file'),
+    ({'compose.yaml': f'services:\n  ? {_LONG}\n  :\n    image: ""\n'},
+     f'compose.yaml: error: line 4: services.{_SHOWN[len("services."):-len(".image")]}.image '
+     f'is empty and the service builds nothing: Compose refuses the file'),
+    ({'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n', '.env': f'B=${{{_LONG}\n'},
+     f'compose.yaml: error: .env: line 1: invalid template: ${{{_SHOWN[2:]} '
+     f'(Compose refuses the project)'),
+    ({'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n', '.env': f'B="{_LONG}\n'},
+     f'compose.yaml: error: .env: line 1: unterminated quoted value "{_SHOWN[1:]} '
+     f'(Compose refuses the project)'),
+    ({'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n', '.env': f'B=${{C:?{_LONG}}}\n'},
+     f'compose.yaml: error: .env: line 1: required variable C is missing a value: {_SHOWN}, '
+     f'unless the shell that runs Compose sets C (Compose refuses the project)'),
+))
+def test_an_error_line_shows_a_long_key_or_value_bounded(
+        tmp_path: Path, files: dict[str, str], error: str,
+) -> None:
+    """A Compose file Compose refuses for a value under a key, or a service,
+    of 100,000 characters (an explicit ``? key``), or for a .env value as
+    long: the error line shows the path or the value's first and last 100
+    characters (it was a line of 100 KB, of up to 16 MB for a file)."""
+    (tmp_path / '.git').mkdir()
+    for name, text in files.items():
+        write(tmp_path / name, text.encode())
+    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == error
+
+
 def test_gitlab_variables_expansion_bomb_is_left_unresolved(tmp_path: Path) -> None:
     """GitLab variables each made of ten of the next, 12 deep: 10**12
     characters (a MemoryError after 10 GB).  The value is refused, and the
