@@ -96,6 +96,21 @@ def _escape(m: re.Match[str]) -> str:
     return f'\\u{code:04x}'
 
 
+# how many characters of a file's key path or value an error line shows
+MAX_SHOWN = 200
+
+
+def shortened(text: str) -> str:
+    """``text`` as an error line shows a file's key path or value: one
+    longer than MAX_SHOWN characters (a key or a .env value may be a
+    megabyte) as its first and last half of them, ``…`` between; the
+    start says where, the end which key."""
+    if len(text) <= MAX_SHOWN:
+        return text
+    half = MAX_SHOWN // 2
+    return f'{text[:half]}\u2026{text[-half:]}'
+
+
 def printable(text: str) -> str:
     """One line of text that any stream and terminal can take as it is.
 

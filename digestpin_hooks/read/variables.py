@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from digestpin_hooks.model import Record
+from digestpin_hooks.text import shortened
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ def read_dotenv(text: str) -> dict[str, str]:
             # costs one search, not one a line after it
             close = _closing_quote(text, quote, end)
             if close < 0:
-                written = text[end - 1:line_end].rstrip()
+                written = shortened(text[end - 1:line_end].rstrip())
                 raise DotenvError(f'line {number}: unterminated quoted value {written}')
             raw = text[end:close]
             number += raw.count('\n')
@@ -232,7 +233,7 @@ def read_dotenv(text: str) -> dict[str, str]:
             value = _without_comment(value)
         if quote != "'" and '$' in value:
             if not valid_template(value):
-                raise DotenvError(f'line {first}: invalid template: {value}')
+                raise DotenvError(f'line {first}: invalid template: {shortened(value)}')
             expanded = _expanded(value, values, budget)
             if expanded.missing is not None:
                 raise DotenvError(f'line {first}: {_missing_words(*expanded.missing)}')
@@ -302,7 +303,7 @@ def _missing_words(name: str, message: str) -> str:
     and the condition: the shell's NAME, which we do not read, wins over
     any line of the .env (Compose takes the project then)."""
     said = f'required variable {name} is missing a value'
-    said = f'{said}: {message}' if message else said
+    said = f'{said}: {shortened(message)}' if message else said
     return f'{said}, unless the shell that runs Compose sets {name}'
 
 

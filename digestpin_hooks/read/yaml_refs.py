@@ -62,6 +62,7 @@ from digestpin_hooks.read.yaml_nodes import YamlSequence
 from digestpin_hooks.text import decode
 from digestpin_hooks.text import line_above
 from digestpin_hooks.text import LineIndex
+from digestpin_hooks.text import shortened
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -554,7 +555,7 @@ def refuse_bad_interpolation(documents: list[Node | None]) -> None:
                 if '$' in node.value and not valid_template(node.value):
                     raise YamlError(
                         f'line {node.line}: invalid interpolation format for '
-                        f'{path_words(path)} (a $ that starts no variable is written '
+                        f'{shortened(path_words(path))} (a $ that starts no variable is written '
                         f'$$): Compose refuses the file',
                     )
             elif isinstance(node, YamlSequence):
@@ -689,9 +690,10 @@ def compose(
             else 'a mapping' if isinstance(written[0], YamlMapping) else 'a sequence'
         )
         if refused is not None:  # (pinned, ``1@sha256:…``: still no string)
+            where = shortened(f'services.{name}.image')
             raise YamlError(
-                f'line {written[1].line}: services.{name}.image is {refused}, not a '
-                f'string: Compose refuses the file',
+                f'line {written[1].line}: {where} is {refused}, not a string: '
+                f'Compose refuses the file',
             )
         image = _scalar(written)
         if image is None:
@@ -707,7 +709,7 @@ def compose(
             # this one and no build: Compose refuses it whatever its
             # variables; one of a profile only when that profile is asked for
             raise YamlError(
-                f'line {written[1].line}: services.{name}.image is empty and the '
+                f'line {written[1].line}: {shortened(f"services.{name}.image")} is empty and the '
                 f'service builds nothing: Compose refuses the file',
             )
         if merged is not None and (at, name) in merged.built:
