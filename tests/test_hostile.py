@@ -509,18 +509,25 @@ _INTERPOLATION = '(a $ that starts no variable is written $$): Compose refuses t
     ({'compose.yaml': 'services:\n  web:\n    image: ${IMG:-a:1}\n', '.env': f'B=${{C:?{_LONG}}}\n'},
      f'compose.yaml: error: .env: line 1: required variable C is missing a value: {_SHOWN}, '
      f'unless the shell that runs Compose sets C (Compose refuses the project)'),
+    ({'compose.yaml': f'services:\n  ? {_LONG}\n  :\n    image: a:1\n    extends: {_LONG}\n'},
+     f'compose.yaml: error: services.{_SHOWN[len("services."):]} extends a cycle of services '
+     f'(back to {_SHOWN!r} in compose.yaml)'),
 ))
 def test_an_error_line_shows_a_long_key_or_value_bounded(
         tmp_path: Path, files: dict[str, str], error: str,
 ) -> None:
     """A Compose file Compose refuses for a value under a key, or a service,
     of 100,000 characters (an explicit ``? key``), or for a .env value as
-    long: the error line shows the path or the value's first and last 100
-    characters (it was a line of 100 KB, of up to 16 MB for a file)."""
+    long, or a service of such a name that extends itself: the error line
+    shows the path or the value's first and last 100 characters (it was a
+    line of 100 KB, of up to 16 MB for a file)."""
     (tmp_path / '.git').mkdir()
     for name, text in files.items():
         write(tmp_path / name, text.encode())
-    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == error
+    result = run('lint', 'compose.yaml', cwd=tmp_path)
+    assert result.returncode == 2
+    # (the cycle is an error beside the service's own image: a summary too)
+    assert [line for line in result.stderr.splitlines() if not line.startswith('summary: ')] == [error]
 
 
 def test_gitlab_variables_expansion_bomb_is_left_unresolved(tmp_path: Path) -> None:
