@@ -1220,6 +1220,7 @@ def _extended(
     from digestpin_hooks.read.yaml_refs import compose_layers
     from digestpin_hooks.read.yaml_refs import replaced_in
     from digestpin_hooks.text import decode
+    from digestpin_hooks.text import shortened
     errors: list[FileError] = []
     wanted: dict[str, tuple[str, set[str]]] = {}  # real path -> (path, services)
     texts: dict[str, str | None] = {}
@@ -1314,26 +1315,27 @@ def _extended(
             path = file.path
             chain = [(os.path.realpath(path), service)]
             problem = ''
+            who = shortened(f'services.{service}')  # (a key of a megabyte, as written)
             while not problem:
                 target = path
                 if other:
                     target = os.path.normpath(os.path.join(os.path.dirname(path), other))
                 if '\0' in target:  # no system call takes it (Python: ValueError)
                     problem = (
-                        f'services.{service} extends {target}, a file with a NUL byte: not read'
+                        f'{who} extends {shortened(target)}, a file with a NUL byte: not read'
                     )
                     break
                 real = os.path.realpath(target)
                 why = _outside(top, target)
                 if (real, base) in chain:
                     problem = (
-                        f'services.{service} extends a cycle of services (back to '
-                        f'{base!r} in {target})'
+                        f'{who} extends a cycle of services (back to '
+                        f'{shortened(base)!r} in {shortened(target)})'
                     )
                 elif len(chain) > MAX_EXTENDS:
-                    problem = f'services.{service} extends more than {MAX_EXTENDS} services deep'
+                    problem = f'{who} extends more than {MAX_EXTENDS} services deep'
                 elif why:
-                    problem = f'services.{service} extends {target}, {why}: not read'
+                    problem = f'{who} extends {shortened(target)}, {why}: not read'
                 else:
                     chain.append((real, base))
                     pulls[real, base] = pulls.get((real, base), False) or pulled
