@@ -90,7 +90,10 @@ GO_NOT_STRINGS = {
 # how yaml.v3 resolves a plain scalar that is not a string (resolve.go):
 # its map of words, then for a scalar starting with a digit, a sign or a
 # dot, a timestamp, Go's ParseInt (base 0) and its float pattern, on the
-# text with every '_' removed
+# text with every '_' removed.  The patterns are compiled by re's own
+# cache at their first use, not at import: an image rarely starts with a
+# digit, and compiling the five cost 0.65 ms of every Compose lint (about
+# 2% of issue 22's one-file row)
 _GO_WORDS = {
     **dict.fromkeys(('', '~', 'null', 'Null', 'NULL'), 'null'),
     **dict.fromkeys(('true', 'True', 'TRUE', 'false', 'False', 'FALSE'), 'bool'),
@@ -101,26 +104,26 @@ _GO_WORDS = {
 }
 # strconv.ParseInt/ParseUint(s, 0, 64) of the text without '_': a sign,
 # then a base prefix, or a 0 for octal (08 is no int: ParseFloat reads it)
-_GO_INT_RE = re.compile(r'(?P<sign>[-+]?)(?:0[xX](?P<x>[0-9a-fA-F]+)|0[oO](?P<o>[0-7]+)|0[bB](?P<b>[01]+)|0(?P<z>[0-7]*)|(?P<d>[1-9][0-9]*))')
+_GO_INT = r'(?P<sign>[-+]?)(?:0[xX](?P<x>[0-9a-fA-F]+)|0[oO](?P<o>[0-7]+)|0[bB](?P<b>[01]+)|0(?P<z>[0-7]*)|(?P<d>[1-9][0-9]*))'
 # yaml.v3's yamlStyleFloat, tried (and ParseFloat'd) on the text without '_'
-_GO_FLOAT_RE = re.compile(r'[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?')
+_GO_FLOAT = r'[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?'
 # ParseFloat of a scalar that starts with '.', as written: Go takes a '_'
 # only between digits
-_GO_DOT_FLOAT_RE = re.compile(r'\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?')
+_GO_DOT_FLOAT = r'\.[0-9]+(?:_[0-9]+)*(?:[eE][-+]?[0-9]+(?:_[0-9]+)*)?'
 # yaml.v3's last tries: ParseInt(s[2:], 2 or 8) after 0b/0o (a sign may
 # follow the prefix: 0b-1), ParseInt("-" + s[3:]) after -0b/-0o
-_GO_PREFIXED_RE = re.compile(r'(?P<minus>-?)0(?P<base>[bo])(?P<sign>[-+]?)(?P<digits>[0-9]+)')
+_GO_PREFIXED = r'(?P<minus>-?)0(?P<base>[bo])(?P<sign>[-+]?)(?P<digits>[0-9]+)'
 _INT64 = 2 ** 63
 _UINT64 = 2 ** 64
 # time.Parse's layouts yaml.v3 tries (2006-1-2T15:4:5.999999999Z07:00, the
 # same with t, 2006-1-2 15:4:5.999999999, 2006-1-2); the values' ranges
 # are checked apart.  A space of the layout takes a run of spaces, and
 # the fraction of a second may follow a comma (Go's time.Parse)
-_GO_TIMESTAMP_RE = re.compile(
+_GO_TIMESTAMP = (
     r'(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})(?:'
     r'[Tt](?P<h>[0-9]{1,2}):(?P<mi>[0-9]{1,2}):(?P<s>[0-9]{1,2})(?:[.,][0-9]+)?'
     r'(?:Z|[-+][0-9]{2}:[0-9]{2})'
-    r'| +(?P<h2>[0-9]{1,2}):(?P<mi2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:[.,][0-9]+)?)?',
+    r'| +(?P<h2>[0-9]{1,2}):(?P<mi2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:[.,][0-9]+)?)?'
 )
 # the Compose specification's top-level keys besides services
 _COMPOSE_TOP_LEVEL = frozenset((
@@ -388,7 +391,7 @@ def go_type(node: Scalar) -> str:
     if value in _GO_WORDS:
         return _GO_WORDS[value]
     if value[:1] == '.':  # ParseFloat of the text as written
-        return 'float' if _GO_DOT_FLOAT_RE.fullmatch(value) and _go_finite(value) else 'str'
+        return 'float' if re.fullmatch(_GO_DOT_FLOAT, value) and _go_finite(value) else 'str'
     if value[:1] not in '+-0123456789':  # ('' is a word above)
         return 'str'
     if _is_go_timestamp(value):
@@ -396,7 +399,7 @@ def go_type(node: Scalar) -> str:
     plain = value.replace('_', '')
     if _go_int(plain):
         return 'int'
-    if _GO_FLOAT_RE.fullmatch(plain) and _go_finite(plain):
+    if re.fullmatch(_GO_FLOAT, plain) and _go_finite(plain):
         return 'float'
     return 'int' if _go_prefixed_int(plain) else 'str'
 
@@ -412,7 +415,7 @@ def _go_int(plain: str) -> bool:
     """Whether ParseInt(plain, 0, 64) or ParseUint(plain, 0, 64) takes
     it: a number too large for 64 bits is no int (a decimal one is a
     float after, a 0x one a string)."""
-    m = _GO_INT_RE.fullmatch(plain)
+    m = re.fullmatch(_GO_INT, plain)
     if m is None:
         return False
     digits, base = next(
@@ -432,7 +435,7 @@ def _go_prefixed_int(plain: str) -> bool:
     """yaml.v3's last tries for 0b/0o: ParseInt (or ParseUint) of what
     follows the prefix in base 2 or 8, a sign allowed there (``0b-1``);
     after -0b/-0o, ParseInt of ``-`` and what follows."""
-    m = _GO_PREFIXED_RE.fullmatch(plain)
+    m = re.fullmatch(_GO_PREFIXED, plain)
     if m is None or (m['minus'] and m['sign']):
         return False
     base = 2 if m['base'] == 'b' else 8
@@ -449,7 +452,7 @@ def _is_go_timestamp(value: str) -> bool:
     """Whether time.Parse takes ``value`` in one of yaml.v3's layouts: the
     pattern, a real date and a time of day."""
     import datetime
-    m = _GO_TIMESTAMP_RE.fullmatch(value)
+    m = re.fullmatch(_GO_TIMESTAMP, value)
     if m is None:
         return False
     try:
