@@ -1075,11 +1075,7 @@ def test_cloudbuild_built_in_substitutions_are_not_given_a_default(
     (cloud.google.com/build/docs/configuring-builds/substitute-variable-values).
     The advice was a default in substitutions:, for 112 references of the
     corpus."""
-    path = tmp_path / 'cloudbuild.yaml'
-    path.write_text(f'steps:\n- name: {name}\n')
-    loaded = load(str(path))
-    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
-    assert [(f.line, f.code, f.message) for f in findings] == [
+    assert _cloudbuild_step_findings(tmp_path, name) == [
         (2, 'DP003',
          f"'{name}' cannot be checked: {said} set by Cloud Build for each build "
          f'(no substitutions: value can set {them}); write {advice} into the image, '
@@ -1107,16 +1103,21 @@ def test_a_gitlab_default_expression_in_a_part_of_the_image_is_not_called_the_im
     ]
 
 
+def _cloudbuild_step_findings(tmp_path: Path, name: str) -> list[tuple[int, str, str]]:
+    """(line, code, message) of each finding of a cloudbuild.yaml whose one
+    step's image is ``name``."""
+    path = tmp_path / 'cloudbuild.yaml'
+    path.write_text(f'steps:\n- name: {name}\n')
+    loaded = load(str(path))
+    return [(f.line, f.code, f.message) for f in findings_for(loaded.path, loaded.doc, loaded.refs)]
+
+
 def test_cloudbuild_advice_is_what_cloud_build_reads(tmp_path: Path) -> None:
     """Cloud Build reads ``${_VAR:-default}`` only with dynamic
     substitutions (options.dynamicSubstitutions, always on for triggered
     builds); a default in ``substitutions:`` is read by every build, so
     that is the advice."""
-    path = tmp_path / 'cloudbuild.yaml'
-    path.write_text('steps:\n- name: $_IMG\n')
-    loaded = load(str(path))
-    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
-    assert [(f.line, f.code, f.message) for f in findings] == [
+    assert _cloudbuild_step_findings(tmp_path, '$_IMG') == [
         (2, 'DP003',
          "'$_IMG' cannot be checked: no default or substitutions: value gives $_IMG a "
          'value; give the variable a pinned default in substitutions: (_VAR: '
@@ -1151,11 +1152,7 @@ def test_cloudbuild_says_a_dollar_brace_that_names_no_substitution_as_written(
     text that has one), ``${_B`` was the substitution _B without a value,
     to be given a default that would not close it, and ``${_B:-x`` the
     image ``x`` (DP002)."""
-    path = tmp_path / 'cloudbuild.yaml'
-    path.write_text(f'steps:\n- name: {name}\n')
-    loaded = load(str(path))
-    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
-    assert [(f.line, f.code, f.message) for f in findings] == [
+    assert _cloudbuild_step_findings(tmp_path, name) == [
         (2, 'DP003',
          f"'{name}' cannot be checked: {said}: " + _NO_SUBSTITUTION.format()
          + '; write a substitution as Cloud Build documents it (${_VAR}, with a '
