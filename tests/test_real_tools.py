@@ -991,6 +991,74 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 7: services.web.image is empty and the service '
         'builds nothing: Compose refuses the file',
     ),
+    'a trailing empty document (--- at the end)': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\n'},
+        'top-level object must be a mapping',
+        'compose.yaml: error: document 2 is empty, not a mapping: Compose refuses the file',
+    ),
+    'an empty document between two': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\n---\nservices:\n' + _DB},
+        'top-level object must be a mapping',
+        'compose.yaml: error: document 2 is empty, not a mapping: Compose refuses the file',
+    ),
+    'an empty document before the services': (
+        {'compose.yaml': '---\n---\nservices:\n' + _DB},
+        'top-level object must be a mapping',
+        'compose.yaml: error: document 1 is empty, not a mapping: Compose refuses the file',
+    ),
+    'a later document of a sequence': (
+        {'compose.yaml': 'services:\n' + _DB + '--- [a:1]\n'},
+        'top-level object must be a mapping',
+        'compose.yaml: error: document 2 is a sequence, not a mapping: Compose refuses the file',
+    ),
+    'a later document of null': (
+        {'compose.yaml': 'services:\n' + _DB + '--- ~\n'},
+        'top-level object must be a mapping',
+        'compose.yaml: error: document 2 is null, not a mapping: Compose refuses the file',
+    ),
+    'a service key ${A:, outside the pattern of names': (
+        {'compose.yaml': 'services:\n  "${A:":\n    image: a:1\n' + _DB},
+        "services additional properties '${A:' not allowed",
+        'compose.yaml: error: line 2: services.${A: is not a service name Compose takes '
+        '(only letters a-z and A-Z, digits, ".", "_" and "-"): Compose refuses the file',
+    ),
+    'a service key web/1, in a later document': (
+        {'compose.yaml': 'services:\n' + _DB + '---\nservices:\n  web/1:\n    image: a:1\n'},
+        "services additional properties 'web/1' not allowed",
+        'compose.yaml: error: line 6: services.web/1 is not a service name Compose takes '
+        '(only letters a-z and A-Z, digits, ".", "_" and "-"): Compose refuses the file',
+    ),
+    'a service key of a letter past ASCII, of a profile': (
+        {'compose.yaml': 'services:\n  w\u00e9b:\n    image: a:1\n    profiles: [p]\n' + _DB},
+        "services additional properties 'w\u00e9b' not allowed",
+        'compose.yaml: error: line 2: services.w\u00e9b is not a service name Compose takes '
+        '(only letters a-z and A-Z, digits, ".", "_" and "-"): Compose refuses the file',
+    ),
+    'a service key that is a number': (
+        {'compose.yaml': 'services:\n  1:\n    image: a:1\n' + _DB},
+        'non-string key in services: 1',
+        'compose.yaml: error: line 2: the service key 1 is a number, not a string: '
+        'Compose refuses the file',
+    ),
+    'image: ${A:+}, empty whatever A holds': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:+}\n' + _DB, '.env': 'A=x\n'},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 3: services.web.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: ${A+}${B:+${C:+}}, empty whatever they hold': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A+}${B:+${C:+}}\n' + _DB},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 3: services.web.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: ${A:+} in a later document, over an image': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'
+                         '    image: ${A:+}\n'},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 7: services.web.image is empty and the service '
+        'builds nothing: Compose refuses the file',
+    ),
     'image: "" of a service another one extends': (
         {'compose.yaml': 'services:\n  base:\n    image: ""\n  web:\n    extends: base\n'
                          '    image: a:1\n'},
@@ -1122,6 +1190,21 @@ COMPOSE_READS_THE_INTERPOLATION = {
     'image: "" of a service extending a build': (
         {'compose.yaml': 'services:\n  base:\n    build: .\n  web:\n    extends: base\n'
                          '    image: ""\n' + _DB}, ['redis:7'],
+    ),
+    'image: ${A:+} of a service of a profile': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:+}\n    profiles: [p]\n' + _DB},
+        ['redis:7'],
+    ),
+    'image: ${A:+} beside a build': (
+        {'compose.yaml': 'services:\n  web:\n    image: ${A:+}\n    build: .\n' + _DB},
+        ['redis:7'],
+    ),
+    'a service key of letters, digits, ".", "_" and "-"': (
+        {'compose.yaml': 'services:\n  _W.1-x:\n    image: x:1\n  "2":\n    image: y:1\n'},
+        ['x:1', 'y:1'],
+    ),
+    'a service key outside the pattern, removed by !reset': (
+        {'compose.yaml': 'services:\n  web/1: !reset\n' + _DB}, ['redis:7'],
     ),
     'image: "" in a document a later one gives an image': (
         {'compose.yaml': 'services:\n  web:\n    image: ""\n---\nservices:\n  web:\n    image: x:1\n'},
