@@ -125,6 +125,9 @@ _GO_TIMESTAMP = (
     r'(?:Z|[-+][0-9]{2}:[0-9]{2})'
     r'| +(?P<h2>[0-9]{1,2}):(?P<mi2>[0-9]{1,2}):(?P<s2>[0-9]{1,2})(?:[.,][0-9]+)?)?'
 )
+# a service's name, as the Compose schema's patternProperties of services
+# (Go's regexp: ASCII only, no case folding)
+_SERVICE_NAME = '[a-zA-Z0-9._-]+'
 # the Compose specification's top-level keys besides services
 _COMPOSE_TOP_LEVEL = frozenset((
     'include', 'volumes', 'networks', 'configs', 'secrets', 'name', 'version',
@@ -617,6 +620,46 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
     return [None if d is None else kept(d, top=True) for d in documents]
 
 
+def _refuse_unread_documents(documents: list[Node]) -> None:
+    """YamlError for the first document of a Compose file that is not a
+    mapping: an empty one (a ``---`` that ends the file, or two in a row),
+    ``~``, a string, a sequence.  Compose decodes every document of a
+    file and refuses the file for such a one (``top-level object must be
+    a mapping``), where we read the others on."""
+    for at, document in enumerate(documents, 1):
+        if isinstance(document, YamlMapping):
+            continue
+        if isinstance(document, YamlSequence):
+            kind = 'a sequence'
+        elif document.value == '' and document.style == '' and not document.tag:
+            kind = 'empty'
+        else:
+            kind = GO_NOT_STRINGS.get(go_type(document), 'a string')
+        raise YamlError(f'document {at} is {kind}, not a mapping: Compose refuses the file')
+
+
+def _service_name(name: str, key: Scalar) -> bool:
+    """True for a key of ``services`` that names a service as Compose's
+    schema takes it (``^[a-zA-Z0-9._-]+$``, a string as yaml.v3 resolves
+    the key); YamlError for any other, for which Compose refuses the
+    file (``services additional properties 'web/1' not allowed``,
+    ``non-string key in services: 1``), even a service of a profile, where
+    we read its image on."""
+    refused = GO_NOT_STRINGS.get(go_type(key))
+    if refused is not None:
+        raise YamlError(
+            f'line {key.line}: the service key {shortened(name)} is {refused}, not a string: '
+            f'Compose refuses the file',
+        )
+    if re.fullmatch(_SERVICE_NAME, name) is None:
+        raise YamlError(
+            f'line {key.line}: {shortened(f"services.{name}")} is not a service name Compose '
+            f'takes (only letters a-z and A-Z, digits, ".", "_" and "-"): Compose refuses '
+            f'the file',
+        )
+    return True
+
+
 def compose(
         documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
         merged: Merged | None = None, renamed: frozenset[str] = frozenset(),
@@ -639,9 +682,11 @@ def compose(
     of the file), unless ``every_use``: a caller that keeps some services'
     uses only needs each's, and a merge of documents pulls each service's
     own."""
-    first = next((d for d in documents if d is not None), None)
-    if first is None:
+    present = [d for d in documents if d is not None]
+    if not present:
         return
+    # (an empty document first is refused below, not taken for the file)
+    first = next((d for d in present if isinstance(d, YamlMapping)), present[0])
     services = get(first, 'services')
     # a first document with only include:, volumes:... is a Compose file
     # too: its later documents may hold the services
@@ -649,13 +694,14 @@ def compose(
         key in _COMPOSE_TOP_LEVEL or key.startswith('x-')
         for key, _, _ in items(first)
     )
-    if other_keys and all(get(d, 'services') is None for d in documents):
-        return  # a Compose file with only include:, volumes:...: no image
     if not other_keys and (
         not isinstance(first, YamlMapping) or services is None
         or not isinstance(services[0], YamlMapping)
     ):
         raise NotOfKind('not a Compose file: no services mapping at the top')
+    _refuse_unread_documents(present)
+    if other_keys and all(get(d, 'services') is None for d in documents):
+        return  # a Compose file with only include:, volumes:...: no image
     # Compose reads every document of a file, each merged over the ones
     # before it as a later file is (``merged``: what the merge pulls)
     named = [
@@ -663,8 +709,8 @@ def compose(
         for at, document in enumerate(documents) if document is not None
         for entry in (get(document, 'services'),)
         if entry is not None and isinstance(entry[0], YamlMapping)
-        for name, service, _ in items(entry[0])
-        if isinstance(service, YamlMapping)
+        for name, service, key in items(entry[0])
+        if _service_name(name, key) and isinstance(service, YamlMapping)
     ]
     # a service with build: names the image it builds, which is not pulled,
     # neither for the service nor for a volume made of it in this file (a
