@@ -424,6 +424,32 @@ def interpolate(text: str, env: Mapping[str, str], limit: int = MAX_VALUE) -> In
     return Interpolated(value, unresolved, literal, True, parser.missing)
 
 
+class _EveryNameSet(dict[str, str]):
+    """Values in which every name is set, to ``_``."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> str:
+        return '_'
+
+
+def always_empty(text: str) -> bool:
+    """Whether ``text`` interpolates to nothing whatever its variables
+    hold (``''``, ``${A:+}``, ``${A+}${B:+${C:+}}``): with every name set
+    it is empty only when it is made of ``${NAME:+...}`` and ``${NAME+...}``
+    alone, each holding the same, whose value is empty or nothing.
+    False for a template compose-go cannot parse."""
+    if '$' not in text:
+        return text == ''
+    if not valid_template(text):
+        return False
+    try:
+        return interpolate(text, _EveryNameSet()).value == ''
+    except InterpolationError:
+        return False
+
+
 # Go's os.Expand, as the GitLab Runner expands image names and variables'
 # values (common/spec/variables.go: ``os.Expand(value, b.Get)``): no
 # ``${NAME:-default}`` or any other operator; ``${`` to the first ``}`` is

@@ -41,6 +41,7 @@ from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
 from digestpin_hooks.read.kinds import LATER_WINS
+from digestpin_hooks.read.variables import always_empty
 from digestpin_hooks.read.variables import DotenvError
 from digestpin_hooks.read.variables import go_name
 from digestpin_hooks.read.variables import interpolate
@@ -292,10 +293,11 @@ def _ref(
             # image nor a build context specified") unless the shell that
             # runs it sets these variables (its win over the .env's, and
             # are not read here): the shell decides, as for ${IMG:?msg}.
-            # One empty whatever they hold (``${A:+}``) is said as empty
-            names = _variables(value)
-            if interpolate(value, dict.fromkeys(names, '_')).value:
-                return at.replace(unresolved=names, how=EMPTY_UNLESS_SET, values_from=where)
+            # (One empty whatever they hold, ``${A:+}``, the walker refuses
+            # or leaves out, as ``image: ""``)
+            return at.replace(
+                unresolved=_variables(value), how=EMPTY_UNLESS_SET, values_from=where,
+            )
         if result.span is not None and span is not None:
             start, end = span[0] + result.span[0], span[0] + result.span[1]
             return at.replace(
@@ -747,7 +749,7 @@ def compose(
         image = _scalar(written)
         if image is None:
             continue
-        if image[0].value == '' and not (unbuilt or renamed or every_use) and (
+        if always_empty(image[0].value) and not (unbuilt or renamed or every_use) and (
             merged is None and _build(service) is None and get(service, 'profiles') is None
             or empty_refused and merged is not None
             and (at, f'services.{name}.image') in merged.pulled
@@ -780,7 +782,9 @@ def compose(
             platform[0].value if platform and isinstance(platform[0], Scalar) else ''
         )
         image = _scalar(get(service, 'image'))
-        if image is not None and (
+        # (an image empty whatever its variables hold, ``${A:+}``, is
+        # none, as ``image: ""`` is: refused above, or not pulled)
+        if image is not None and not always_empty(image[0].value) and (
             (at, f'services.{name}.image') in merged.pulled if merged is not None
             else _build(service) is None or f'services.{name}.image' in unbuilt
         ):
