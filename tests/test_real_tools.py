@@ -1206,6 +1206,16 @@ COMPOSE_READS_THE_INTERPOLATION = {
     'a service key outside the pattern, removed by !reset': (
         {'compose.yaml': 'services:\n  web/1: !reset\n' + _DB}, ['redis:7'],
     ),
+    'defaults nested 70 deep, past our old limit of 64': (
+        {'compose.yaml': 'services:\n  web:\n    image: ' + '${A:-' * 70 + 'x:1' + '}' * 70 + '\n'
+                         + _DB},
+        ['redis:7', 'x:1'],
+    ),
+    'an include path nested 70 deep': (
+        {'compose.yaml': 'include:\n  - ' + '${A:-' * 70 + 'b.yaml' + '}' * 70 + '\n',
+         'b.yaml': 'services:\n  web:\n    image: x:1\n'},
+        ['x:1'],
+    ),
     'image: "" in a document a later one gives an image': (
         {'compose.yaml': 'services:\n  web:\n    image: ""\n---\nservices:\n  web:\n    image: x:1\n'},
         ['x:1'],
