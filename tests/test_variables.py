@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from digestpin_hooks.read.variables import interpolate
-from digestpin_hooks.read.variables import InterpolationError
 from digestpin_hooks.read.variables import DotenvError
 from digestpin_hooks.read.variables import read_dotenv
 from digestpin_hooks.read.variables import valid_template

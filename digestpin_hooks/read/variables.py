@@ -42,8 +42,8 @@ _BLANKS_RE = re.compile(r'\s*')
 # (docker compose v2.40.3 refuses any other: ``unexpected character``); its
 # blanks (a space, then, is refused on its own)
 _DOTENV_KEY_OTHERS = frozenset('_.-[] \t\v\f\r\x85\xa0')
-# how deep ${A:-${B:-...}} may nest: deeper is refused, never a RecursionError
-MAX_NESTING = 64
+# what the interpolation reads text up to: a ``$``, a ``}`` that may close one
+_INTERPOLATION_MARK_RE = re.compile('[$}]')
 # how long one interpolated value may grow (BuildKit's limit of one expanded
 # variable): ``${A}`` written 2,000 times, A 200,000 characters long, made a
 # value of 400 MB, and GitLab variables of ten others each, 12 deep, 10**12
@@ -254,8 +254,9 @@ def valid_template(value: str) -> bool:
     project for a .env value it cannot parse (``Invalid template``), and a
     Compose file for any such value in it (``invalid interpolation
     format``).  Judged in one pass, with a count of the ``${`` open, not
-    by interpolating: however deep or long (Compose has no limit; ours,
-    64 nested and 262,144 characters, left such a value unjudged)."""
+    by interpolating: however deep or long (Compose has no limit; ours of
+    262,144 characters, and once of 64 nested, left such a value
+    unjudged)."""
     open_braces = 0
     at = 0
     while True:
@@ -310,98 +311,137 @@ def _missing_words(name: str, message: str) -> str:
     return f'{said}, unless the shell that runs Compose sets {name}'
 
 
+class _Frame(Record):
+    """A ``${NAME:-``, ``${NAME+``... whose argument is being read."""
+
+    name: Final[str]
+    colon: Final[bool]
+    op: Final[str]
+    start: Final[int]  # where its argument's pieces start in the output
+    length: Final[int]  # the output's length (characters) there
+    size: Final[int]  # its parent's size of expanded pieces so far
+
+
 class _Parser:
+    """compose-go's interpolation, read with an explicit stack of the
+    ``${`` open, not by recursion: Compose reads a template nested at any
+    depth (it pulls ``x`` of ``${A:-${A:-...x...}}`` 70 or 1,000 deep),
+    and so must we, with no RecursionError and no limit of our own.  Each
+    character is read once and each piece of the output kept once: an
+    argument taken stays where it is in the one output list, one dropped
+    is cut from its end, so a template nested as deep as it is long costs
+    linear time, not a copy of each argument at each level."""
+
     def __init__(self, text: str, env: Mapping[str, str], limit: int) -> None:
         self.s = text
         self.limit = limit
-        self.i = 0
         self.env = env
         self.unresolved: list[str] = []
         # the first ${NAME:?message} whose NAME has no value: (NAME, message)
         self.missing: tuple[str, str] | None = None
-        self.depth = 0
 
-    def run(self, stop: str = '') -> str:
-        out: list[str] = []
-        size = 0  # of out: a value is refused once it is longer than the limit
+    def run(self) -> str:
         s = self.s
-        while self.i < len(s):
-            ch = s[self.i]
-            if stop and ch == stop:
-                return ''.join(out)
-            if ch != '$':
-                out.append(ch)
-                self.i += 1
-                continue
-            nxt = s[self.i + 1:self.i + 2]
-            if nxt == '$':
-                out.append('$')
-                self.i += 2
-            elif nxt == '{':
-                self.i += 2
-                out.append(self.braced())
-            else:
-                m = re.compile(_NAME).match(s, self.i + 1)
-                if m is None:
-                    out.append('$')
-                    self.i += 1
+        env = self.env
+        name_re = re.compile(_NAME)
+        mark_re = _INTERPOLATION_MARK_RE
+        out: list[str] = []
+        length = 0  # characters in out
+        size = 0  # of the current level's expanded pieces: refused past the limit
+        frames: list[_Frame] = []
+        i = 0
+        while True:
+            if i >= len(s) or (frames and s[i] == '}'):
+                if not frames:
+                    break
+                # a ``}`` closes the innermost ``${``; the end of the text
+                # closes each one left, innermost first
+                i += 1
+                frame = frames.pop()
+                name = frame.name
+                present = name in env and (not frame.colon or env[name] != '')
+                if frame.op == '?' and not present:
+                    # Compose stops with the message (the argument is read
+                    # first, as compose-go does, so an inner one is the
+                    # first: ``${A:?${B:?b}}``)
+                    self.unresolved.append(name)
+                    if self.missing is None:
+                        self.missing = (name, ''.join(out[frame.start:]))
+                    taken: str | None = ''
+                elif frame.op == '?' or (frame.op == '-' and present):
+                    taken = env[name]
+                elif frame.op == '-' or present:  # (``+``, present)
+                    taken = None  # the argument, where it stands
                 else:
-                    self.i = m.end()
-                    out.append(self.value(m.group()))
-            size += len(out[-1])
-            if size > self.limit:
-                raise TooLong(
-                    f'a value would be longer than {self.limit:,} characters once '
-                    f'its variables are expanded',
-                )
+                    taken = ''
+                if taken is not None:
+                    del out[frame.start:]
+                    out.append(taken)
+                    length = frame.length + len(taken)
+                size = frame.size + length - frame.length
+                self._check(size)
+                continue
+            ch = s[i]
+            if ch != '$':
+                # text up to the next ``$`` (or ``}`` that may close one)
+                mark = mark_re.search(s, i + 1)
+                end = len(s) if mark is None else mark.start()
+                out.append(s[i:end])
+                length += end - i
+                i = end
+                continue
+            nxt = s[i + 1:i + 2]
+            if nxt == '$':
+                piece = '$'
+                i += 2
+            elif nxt == '{':
+                i += 2
+                m = name_re.match(s, i)
+                if m is None:
+                    self.unresolved.append(s[i - 2:])
+                    i = len(s)
+                    continue
+                name = m.group()
+                i = m.end()
+                if s[i:i + 1] == '}':
+                    i += 1
+                    piece = self.value(name)
+                else:
+                    colon = s[i:i + 1] == ':'
+                    i += colon
+                    op = s[i:i + 1]
+                    i += 1
+                    if op not in ('-', '+', '?'):
+                        self.unresolved.append(name)
+                        i = len(s)
+                        continue
+                    frames.append(_Frame(name, colon, op, len(out), length, size))
+                    size = 0
+                    continue
+            else:
+                m = name_re.match(s, i + 1)
+                if m is None:
+                    piece = '$'
+                    i += 1
+                else:
+                    i = m.end()
+                    piece = self.value(m.group())
+            out.append(piece)
+            length += len(piece)
+            size += len(piece)
+            self._check(size)
         return ''.join(out)
+
+    def _check(self, size: int) -> None:
+        if size > self.limit:
+            raise TooLong(
+                f'a value would be longer than {self.limit:,} characters once '
+                f'its variables are expanded',
+            )
 
     def value(self, name: str) -> str:
         if name not in self.env:
             self.unresolved.append(name)
-            return ''
-        return self.env[name]
-
-    def braced(self) -> str:
-        s = self.s
-        m = re.compile(_NAME).match(s, self.i)
-        if m is None:
-            self.unresolved.append(s[self.i - 2:])
-            self.i = len(s)
-            return ''
-        name = m.group()
-        self.i = m.end()
-        if s[self.i:self.i + 1] == '}':
-            self.i += 1
-            return self.value(name)
-        colon = s[self.i:self.i + 1] == ':'
-        if colon:
-            self.i += 1
-        op = s[self.i:self.i + 1]
-        self.i += 1
-        if op not in ('-', '+', '?'):
-            self.unresolved.append(name)
-            self.i = len(s)
-            return ''
-        self.depth += 1
-        if self.depth > MAX_NESTING:
-            raise InterpolationError(
-                f'variables nested more than {MAX_NESTING} deep',
-            )
-        argument = self.run(stop='}')
-        self.depth -= 1
-        self.i += 1
-        present = name in self.env and (not colon or self.env[name] != '')
-        if op == '-':
-            return self.env[name] if present else argument
-        if op == '+':
-            return argument if present else ''
-        if not present:  # ? : Compose stops with the message
-            self.unresolved.append(name)
-            # (the argument is read first, as compose-go does, so an inner
-            # one is the first: ``${A:?${B:?b}}``)
-            if self.missing is None:
-                self.missing = (name, argument)
             return ''
         return self.env[name]
 
