@@ -1059,6 +1059,33 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 7: services.web.image is empty and the service '
         'builds nothing: Compose refuses the file',
     ),
+    'image: !reset in a later document, leaving no image and no build': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'
+                         '    image: !reset\n' + _DB},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 7: services.web.image is removed by !reset and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: !reset a:1, in a file of one document': (
+        {'compose.yaml': 'services:\n  web:\n    image: !reset a:1\n' + _DB},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 3: services.web.image is removed by !reset and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: !reset and build: !reset in a later document': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n    build: .\n---\nservices:\n'
+                         '  web:\n    build: !reset\n    image: !reset\n'},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 9: services.web.image is removed by !reset and the service '
+        'builds nothing: Compose refuses the file',
+    ),
+    'image: !reset of a service extending one with an image': (
+        {'compose.yaml': 'services:\n  base:\n    image: a:1\n  web:\n    extends: base\n---\n'
+                         'services:\n  web:\n    image: !reset\n'},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 9: services.web.image is removed by !reset and the service '
+        'builds nothing: Compose refuses the file',
+    ),
     'image: "" of a service another one extends': (
         {'compose.yaml': 'services:\n  base:\n    image: ""\n  web:\n    extends: base\n'
                          '    image: a:1\n'},
@@ -1215,6 +1242,22 @@ COMPOSE_READS_THE_INTERPOLATION = {
         {'compose.yaml': 'include:\n  - ' + '${A:-' * 70 + 'b.yaml' + '}' * 70 + '\n',
          'b.yaml': 'services:\n  web:\n    image: x:1\n'},
         ['x:1'],
+    ),
+    'image: !reset of a service that builds': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n    build: .\n---\nservices:\n'
+                         '  web:\n    image: !reset\n' + _DB}, ['redis:7'],
+    ),
+    'image: !reset of a service of a profile': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'
+                         '    image: !reset\n    profiles: [p]\n' + _DB}, ['redis:7'],
+    ),
+    'image: !reset, then an image in a later document': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'
+                         '    image: !reset\n---\nservices:\n  web:\n    image: b:1\n'}, ['b:1'],
+    ),
+    'image: !reset of a service a later document resets whole': (
+        {'compose.yaml': 'services:\n  web:\n    image: !reset\n' + _DB
+                         + '---\nservices:\n  web: !reset\n'}, ['redis:7'],
     ),
     'image: "" in a document a later one gives an image': (
         {'compose.yaml': 'services:\n  web:\n    image: ""\n---\nservices:\n  web:\n    image: x:1\n'},
