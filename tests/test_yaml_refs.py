@@ -1663,13 +1663,17 @@ def test_compose_merge_tags_in_a_file_given_alone(tmp_path: Path) -> None:
     assert path.read_text() == pinned
 
 
-def test_compose_reset_image_alone_is_no_reference(
+def test_compose_reset_image_alone_is_the_files_error_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``image: !reset nginx`` and no build: Compose refuses the project,
-    pulling nothing; the reader does not crash and reports nothing."""
+    pulling nothing; so do we, one error line (it was read on, nothing
+    said)."""
     tree(tmp_path, {'compose.yaml': 'services:\n  web:\n    image: !reset nginx:1.25\n'})
-    assert lint(tmp_path, ['compose.yaml'], capsys, monkeypatch) == (0, '', '')
+    assert lint(tmp_path, ['compose.yaml'], capsys, monkeypatch) == (2, '', (
+        'compose.yaml: error: line 3: services.web.image is removed by !reset and the '
+        'service builds nothing: Compose refuses the file\n'
+    ))
 
 
 def test_compose_include_merge_pins_a_tagged_winner_where_written(
