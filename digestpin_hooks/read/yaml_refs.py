@@ -575,6 +575,46 @@ def refuse_bad_interpolation(documents: list[Node | None]) -> None:
                 )
 
 
+def refuse_reset_images(text: str, documents: list[Node | None]) -> None:
+    """YamlError for a service of a Compose file (read whole, alone) whose
+    ``image: !reset`` leaves it, once the file's documents and its
+    ``extends:`` are merged, no image and no build: Compose refuses the
+    file (``has neither an image nor a build context specified``), as for
+    ``image: ""``, where we reported nothing for it.  Not when a service
+    has ``profiles:`` or extends one of another file (as ``image: ""``).
+    The documents are as written (tagged); one pass over their services."""
+    removed: dict[str, int] = {}  # service -> line of its last image: !reset
+    for document in documents:
+        services = get(document, 'services')
+        if services is None:
+            continue
+        if compose_tag(services[0]) == '!reset':
+            removed.clear()
+        if not isinstance(services[0], YamlMapping):
+            continue
+        for name, service, _ in items(services[0]):
+            if compose_tag(service) in ('!reset', '!override'):
+                removed.pop(name, None)  # the service removed, or written anew
+            if not isinstance(service, YamlMapping):
+                continue
+            if get(service, 'profiles') is not None or _extends_a_file(service):
+                return  # (Compose may not read it, or it may build)
+            image = get(service, 'image')
+            if image is not None and compose_tag(image[0]) == '!reset':
+                removed[name] = image[1].line
+            elif image is not None:
+                removed.pop(name, None)
+    if not removed:
+        return
+    state = _merge(list(enumerate(document_layers(text, documents))))
+    for name, line in removed.items():
+        if name in state and state[name][0] < 0 and not state[name][1]:
+            raise YamlError(
+                f'line {line}: {shortened(f"services.{name}.image")} is removed by !reset and '
+                f'the service builds nothing: Compose refuses the file',
+            )
+
+
 def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]:
     """The documents as Compose reads a file: a value tagged ``!reset`` is
     removed (the mapping's entry, the sequence's item), except inside a
@@ -1509,6 +1549,7 @@ def parse_yaml(
         # (read before the tags are applied; a service extending one of
         # its document takes that one's image, which its build builds)
         merged = document_merge(text, documents, unbuilt)
+    written = documents  # (with their tags, which !reset removes below)
     if kind == COMPOSE:  # what Compose's !reset removes is not pulled
         documents = without_resets(text, documents)
     of_kind = BY_NAME[kind]
@@ -1536,6 +1577,8 @@ def parse_yaml(
         found = list(walk(documents))
     if kind == COMPOSE and '$' in text:  # (a Compose file: its walker said so)
         refuse_bad_interpolation(documents)
+    if kind == COMPOSE and '!' in text and not (unbuilt or renamed or services or replaced):
+        refuse_reset_images(text, written)
     if services or replaced:
         # before an alias's uses are made one: the use kept must be one of
         # these services' (a service not extended, or replaced, may be the
