@@ -1786,16 +1786,22 @@ def test_compose_reset_tags_are_read_in_one_pass(tmp_path: Path) -> None:
     """``!reset`` on 20,000 services, each value shared through one alias,
     and a mapping nested 250 deep: each node is looked at once (aliases
     too), no recursion limit is reached, and only what no ``!reset``
-    removes is reported (Compose refuses services left with no image,
-    pulling nothing)."""
+    removes is reported (each service builds: Compose refuses one left
+    with no image and no build, and so do we, below)."""
     deep = b'x-deep: ' + b'{a: ' * 250 + b'!reset b' + b'}' * 250 + b'\n'
-    write(tmp_path / 'compose.yaml', deep + b'x-v: &v !reset alpine:1\nservices:\n' + b''.join(
-        b'  s%d:\n    image: *v\n' % n for n in range(20000)
-    ) + b'  kept:\n    image: !override nginx:1.25\n')
+    services = b''.join(b'  s%d:\n    image: *v\n    build: .\n' % n for n in range(20000))
+    write(tmp_path / 'compose.yaml', deep + b'x-v: &v !reset alpine:1\nservices:\n' + services
+          + b'  kept:\n    image: !override nginx:1.25\n')
     result = run('lint', 'compose.yaml', cwd=tmp_path)
     assert (result.returncode, result.stdout.split(' is not')[0], result.stderr) == (
-        1, "compose.yaml:40005:22: DP001 'nginx:1.25'",
+        1, "compose.yaml:60005:22: DP001 'nginx:1.25'",
         'summary: 1 finding (DP001 1) in 1 file\n',
+    )
+    write(tmp_path / 'compose.yaml', deep + b'x-v: &v !reset alpine:1\nservices:\n'
+          + services.replace(b'    build: .\n', b'') + b'  kept:\n    image: nginx:1.25\n')
+    assert one_error_line(run('lint', 'compose.yaml', cwd=tmp_path)) == (
+        'compose.yaml: error: line 5: services.s0.image is removed by !reset and the service '
+        'builds nothing: Compose refuses the file'
     )
 
 
