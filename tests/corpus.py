@@ -119,6 +119,14 @@ def kinds_corpus_files() -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in rows]
 
 
+def kinds_corpus_bytes(kind: str) -> Iterator[tuple[str, bytes]]:
+    """(path relative to the corpus, its bytes) of every file of ``kind``."""
+    for relative, its_kind in kinds_corpus_files():
+        if its_kind == kind:
+            with open(os.path.join(CORPUS_KINDS, relative), 'rb') as f:
+                yield relative, f.read()
+
+
 def kinds_expected() -> list[dict[str, Any]]:
     with open(os.path.join(CORPUS_KINDS, 'EXPECTED.jsonl'), encoding='utf-8') as f:
         return [json.loads(line) for line in f]

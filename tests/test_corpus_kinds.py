@@ -27,6 +27,7 @@ from digestpin_hooks.read.yaml_nodes import YamlSequence
 from digestpin_hooks.resolve.answers import tag_key
 from tests.corpus import CORPUS_KINDS
 from tests.corpus import KIND_NAMES
+from tests.corpus import kinds_corpus_bytes
 from tests.corpus import kinds_corpus_files
 from tests.corpus import kinds_expected
 from tests.corpus import require_kinds_corpus
@@ -141,15 +142,11 @@ def test_every_docker_pipe_of_the_corpus_is_a_named_difference() -> None:
     lines = set()
     read = set()
     atlassian = 0
-    for relative, kind in kinds_corpus_files():
-        if kind != 'bitbucket':
-            continue
-        with open(os.path.join(CORPUS_KINDS, relative), 'rb') as f:
-            data = f.read()
+    for relative, data in kinds_corpus_bytes('bitbucket'):
         lines |= {
             (relative, data.count(b'\n', 0, m.start()) + 1) for m in _DOCKER_PIPE_RE.finditer(data)
         }
-        loaded = load(os.path.join(CORPUS_KINDS, relative), KIND_NAMES[kind])
+        loaded = load(os.path.join(CORPUS_KINDS, relative), KIND_NAMES['bitbucket'])
         for ref in loaded.refs:
             if ref.source.endswith('.pipe'):
                 assert not ref.image.startswith('atlassian/'), (relative, ref.source)
@@ -200,11 +197,7 @@ def test_the_jsonc_reader_agrees_with_json() -> None:
     trailing commas), our reader gives the same data."""
     require_kinds_corpus()
     compared = 0
-    for relative, kind in kinds_corpus_files():
-        if kind != 'devcontainer':
-            continue
-        with open(os.path.join(CORPUS_KINDS, relative), 'rb') as f:
-            data = f.read()
+    for relative, data in kinds_corpus_bytes('devcontainer'):
         try:
             expected = json.loads(data)
         except ValueError:
