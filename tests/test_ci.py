@@ -1158,3 +1158,55 @@ def test_cloudbuild_says_a_dollar_brace_that_names_no_substitution_as_written(
          + '; write a substitution as Cloud Build documents it (${_VAR}, with a '
          'pinned default in substitutions:), or the image itself'),
     ]
+
+
+_BASH_OPERATION = (
+    'is a bash operation, which Cloud Build applies only with dynamic substitutions '
+    '(a trigger, or options: dynamicSubstitutions: true), when the build runs; '
+    'without them it is left as written, which names no image'
+)
+
+
+@pytest.mark.parametrize(('name', 'said'), (
+    ('${_B/a/b}', '${_B/a/b}'),
+    ('${_B//a/b}', '${_B//a/b}'),
+    ('${_B:=x}', '${_B:=x}'),
+    ('${_B=x}', '${_B=x}'),
+    ('${_B,,}', '${_B,,}'),
+    ('${_B^^}', '${_B^^}'),
+    ('${_B#x}', '${_B#x}'),
+    ('${_B%:*}', '${_B%:*}'),
+    ('${_B:1:2}', '${_B:1:2}'),
+    ('${#_B}', '${#_B}'),
+    ('${_B:+x}', '${_B:+x}'),
+    ('${_B:?x}', '${_B:?x}'),
+    ('gcr.io/p/${_B/a/b}:1', '${_B/a/b}'),
+    ('${_A:-${_B/a/b}}', '${_B/a/b}'),
+))
+def test_cloudbuild_says_a_bash_operation_is_only_known_when_the_build_runs(
+        tmp_path: Path, name: str, said: str,
+) -> None:
+    """Cloud Build names a substitution ``$_FOO`` or ``${_FOO}``; "If your
+    build is invoked by a trigger, the dynamicSubstitutions field is always
+    set to true ... If your build is invoked manually, you must set the
+    dynamicSubstitutions field to true for bash parameter expansions to be
+    interpreted when running your build" (cloud.google.com/build/docs/
+    configuring-builds/substitute-variable-values, "Dynamic
+    substitutions").  Without them the text is left as written:
+    cloud-build-local's subst.FindTemplateParameters (Google's own
+    emulator) matches only ``$NAME`` and ``${NAME}``, and its bash
+    operations (drone/envsubst: ``/``, ``//``, ``:=``, ``,,``, ``^^``,
+    ``#``, ``%``, ``:n:len``, ``${#var}``) are evaluated only when
+    options.dynamicSubstitutions is set.  Either way what the image is
+    made of ``$_B`` is only known when the build runs: one DP003 that says
+    so.  It said that no default or substitutions: value gives $_B a value
+    (it has one here), and ``${_B:+x}`` was Compose's: the image ``x``."""
+    path = tmp_path / 'cloudbuild.yaml'
+    path.write_text(f'substitutions:\n  _B: "alpine:3"\nsteps:\n- name: "{name}"\n')
+    loaded = load(str(path))
+    assert [(f.line, f.code, f.message) for f in findings_for(loaded.path, loaded.doc, loaded.refs)] == [
+        (4, 'DP003',
+         f"'{name}' cannot be checked: {said} {_BASH_OPERATION}; write a substitution as "
+         'Cloud Build documents it (${_VAR}, with a pinned default in substitutions:), '
+         'or the image itself'),
+    ]
