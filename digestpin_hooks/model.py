@@ -294,6 +294,10 @@ EMPTY_UNLESS_SET: Final = 'empty-unless-set'
 NOT_A_SUBSTITUTION: Final = 'not-a-substitution'
 NO_NAME_AFTER: Final = 'no-name-after'  # ``${}``, ``${1A}``
 NEVER_CLOSED: Final = 'never-closed'  # ``${_B:-x``
+# ``${_B/a/b}``, ``${_B:=x}``, ``${_B,,}``, ``${#_B}``: a bash operation,
+# which Cloud Build applies only with dynamic substitutions, when the build
+# runs (and leaves as written without them)
+BASH_OPERATION: Final = 'bash-operation'
 VARIES_WITH_PLATFORM: Final = 'varies-with-platform'  # FROM $TARGETPLATFORM…
 COPY_FROM_VARIABLE: Final = 'copy-from-variable'  # BuildKit does not expand --from
 AT_RUN_TIME: Final = 'at-run-time'  # a variable only its tool's run sets

@@ -5,6 +5,7 @@ from digestpin_hooks.model import ARG_DEFAULT
 from digestpin_hooks.model import ARG_DEFAULT_BUILT
 from digestpin_hooks.model import AS_WRITTEN
 from digestpin_hooks.model import AT_RUN_TIME
+from digestpin_hooks.model import BASH_OPERATION
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import CLOUDBUILD_BUILT_INS
 from digestpin_hooks.model import CLOUDBUILD_VALUES
@@ -517,6 +518,13 @@ def how_words(ref: ImageRef) -> str:
         names = ', '.join(f'${name}' for name in ref.unresolved)
         where = f' or {ref.values_from} value' if how == NO_VALUE else ''
         return f'no default{where} gives {names} a value'
+    if how == NOT_A_SUBSTITUTION and ref.detail == BASH_OPERATION:
+        return (
+            f'{ref.via} is a bash operation, which Cloud Build applies only with '
+            'dynamic substitutions (a trigger, or options: dynamicSubstitutions: '
+            'true), when the build runs; without them it is left as written, which '
+            'names no image'
+        )
     if how == NOT_A_SUBSTITUTION:
         wrong = 'is never closed' if ref.detail == NEVER_CLOSED else 'names no substitution'
         return (

@@ -12,6 +12,7 @@ import os
 import re
 
 from digestpin_hooks.model import AT_RUN_TIME
+from digestpin_hooks.model import BASH_OPERATION
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
@@ -348,20 +349,37 @@ def _no_substitution(value: str) -> tuple[str, str] | None:
     """The first ``${`` of a Cloud Build value that names no substitution
     it documents (``$NAME``, ``${NAME}``): (its text to its ``}``,
     NO_NAME_AFTER) when no name follows it (``${}``, ``${1A}``), (its
-    text to the end, NEVER_CLOSED) when no ``}`` closes it (``${_B:-x``,
-    which Compose's interpolation read as ``x``).  None when each names
-    one: an operator after the name is bash's, which dynamic
-    substitutions read.  One pass; ``$$`` is a literal ``$``."""
+    text to its ``}``, BASH_OPERATION) when a bash operation does
+    (``${_B/a/b}``, ``${_B:=x}``, ``${_B,,}``, ``${#_B}``: only dynamic
+    substitutions apply it, when the build runs), (its text to the end,
+    NEVER_CLOSED) when no ``}`` closes it (``${_B:-x``, which Compose's
+    interpolation read as ``x``).  None when each names one or a default
+    (``${_B:-x}``, ``${_B-x}``), which is read as bash reads it.  One
+    pass; ``$$`` is a literal ``$``."""
     opened: list[int] = []  # where each ``${`` not closed yet starts
     i = 0
     while i < len(value):
         if value.startswith('$$', i):
             i += 2
         elif value.startswith('${', i):
-            first = value[i + 2:i + 3]
-            if not (first == '_' or first.isascii() and first.isalpha()):
+            # ``${#_B}``, the length of _B's value, is an operation too
+            length = value.startswith('#', i + 2) and _name_start(value[i + 3:i + 4])
+            name = i + 3 if length else i + 2
+            if not _name_start(value[name:name + 1]):
                 end = value.find('}', i)
                 return value[i:end + 1] if end >= 0 else value[i:], NO_NAME_AFTER
+            after = name + 1
+            while _name_start(value[after:after + 1]) or value[after:after + 1].isdigit():
+                after += 1
+            # (a default, ``${_B:-x}`` or ``${_B-x}``, is read as bash reads it)
+            operation = value[after:after + 1] not in ('}', '') and not (
+                value.startswith((':-', '-'), after)
+            )
+            if length or operation:
+                closed = _to_close(value, i)
+                if closed is None:
+                    return value[opened[0] if opened else i:], NEVER_CLOSED
+                return closed, BASH_OPERATION
             opened.append(i)
             i += 2
         else:
@@ -369,6 +387,29 @@ def _no_substitution(value: str) -> tuple[str, str] | None:
                 opened.pop()
             i += 1
     return (value[opened[0]:], NEVER_CLOSED) if opened else None
+
+
+def _name_start(char: str) -> bool:
+    """Whether ``char`` can begin a substitution's name (``_`` or a letter)."""
+    return char == '_' or char.isascii() and char.isalpha()
+
+
+def _to_close(value: str, start: int) -> str | None:
+    """The ``${…}`` of ``value`` at ``start``, to the ``}`` that closes it
+    (the ``${…}`` inside it counted); None when none does."""
+    depth = 0
+    i = start
+    while i < len(value):
+        if value.startswith('${', i):
+            depth += 1
+            i += 2
+            continue
+        if value[i] == '}':
+            depth -= 1
+            if depth == 0:
+                return value[start:i + 1]
+        i += 1
+    return None
 
 
 def _typed(node: Scalar) -> bool:
