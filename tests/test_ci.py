@@ -1210,3 +1210,57 @@ def test_cloudbuild_says_a_bash_operation_is_only_known_when_the_build_runs(
          'Cloud Build documents it (${_VAR}, with a pinned default in substitutions:), '
          'or the image itself'),
     ]
+
+
+_ONLY_DYNAMIC = (
+    'Cloud Build reads a bash default (${_VAR:-...}) only with dynamic substitutions '
+    '(a trigger, or options: dynamicSubstitutions: true); without them it is left as '
+    'written, which names no image'
+)
+
+
+@pytest.mark.parametrize(('substitutions', 'name', 'column', 'said', 'default'), (
+    ('', '${_B:-alpine:3}', 16, "'alpine:3' is not pinned to a digest: tag '3' can move; "
+     'pin it with digestpin-fix (alpine:3@sha256:<digest>) [the default in a variable '
+     'expression: ', 'alpine:3'),
+    ('', 'gcr.io/p/x:${_T-1}', 10, "'gcr.io/p/x:1' is not pinned to a digest: tag '1' can "
+     'move; it is made of variables, which digestpin-fix leaves (the value may be set '
+     'elsewhere when it runs): pin it where the value is set (gcr.io/p/x:1@sha256:<digest>) '
+     '[built from variables: ', ''),
+    ('substitutions:\n  _B: "alpine:3"\n', '${_B:-busybox}', 10,
+     "'alpine:3' is not pinned to a digest: tag '3' can move; it is made of variables, "
+     'which digestpin-fix leaves (the value may be set elsewhere when it runs): pin it '
+     'where the value is set (alpine:3@sha256:<digest>) [built from variables: ', ''),
+))
+def test_cloudbuild_reads_a_default_as_bash_does_and_says_only_dynamic_substitutions_do(
+        tmp_path: Path, substitutions: str, name: str, column: int, said: str, default: str,
+) -> None:
+    """A tested exception: ``${_B:-alpine:3}`` is read as bash reads it
+    (the image ``alpine:3``, whose pin fix writes in the default), though
+    Cloud Build reads it so only with dynamic substitutions ("If your build
+    is invoked by a trigger, the dynamicSubstitutions field is always set
+    to true ... If your build is invoked manually, you must set the
+    dynamicSubstitutions field to true for bash parameter expansions to be
+    interpreted": cloud.google.com/build/docs/configuring-builds/
+    substitute-variable-values, "Dynamic substitutions").  Without them
+    the template names substitutions as ``$_FOO`` or ``${_FOO}`` alone
+    (the same page; cloud-build-local's subst.FindTemplateParameters), so
+    the text stays as written, which is no image reference: such a build
+    pulls nothing from it, and a pin in the default changes nothing for
+    it.  The finding now says so; it said only "the default in a variable
+    expression", as if every build read it.  (``gcr.io/p/x:${_T-1}``: fix
+    leaves a default that is only part of the image, as before.)"""
+    path = tmp_path / 'cloudbuild.yaml'
+    before = f'{substitutions}steps:\n- name: "{name}"\n'
+    path.write_text(before)
+    loaded = load(str(path))
+    line = before.count('\n')
+    assert [
+        (f.line, f.column, f.code, f.message)
+        for f in findings_for(loaded.path, loaded.doc, loaded.refs)
+    ] == [(line, column, 'DP001', f'{said}{_ONLY_DYNAMIC}]')]
+    if default:  # the default, the whole image, is pinned where it is written
+        fix_files([str(path)], knows_everything)
+        assert path.read_text() == before.replace(
+            f'{default}}}', f'{default}@{digest_of(default)}}}',
+        )
