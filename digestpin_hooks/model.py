@@ -298,6 +298,10 @@ NEVER_CLOSED: Final = 'never-closed'  # ``${_B:-x``
 # which Cloud Build applies only with dynamic substitutions, when the build
 # runs (and leaves as written without them)
 BASH_OPERATION: Final = 'bash-operation'
+# Cloud Build, with DEFAULT_IN_EXPRESSION or BUILT_FROM_VARIABLES (detail):
+# the image is read through a bash default (``${_B:-x}``), which Cloud Build
+# reads only with dynamic substitutions (without them: the text as written)
+ONLY_DYNAMIC: Final = 'only-dynamic'
 VARIES_WITH_PLATFORM: Final = 'varies-with-platform'  # FROM $TARGETPLATFORM…
 COPY_FROM_VARIABLE: Final = 'copy-from-variable'  # BuildKit does not expand --from
 AT_RUN_TIME: Final = 'at-run-time'  # a variable only its tool's run sets

@@ -27,6 +27,7 @@ from digestpin_hooks.model import NO_VALUE
 from digestpin_hooks.model import NOT_A_NAME
 from digestpin_hooks.model import NOT_A_NAME_IN_VALUE
 from digestpin_hooks.model import NOT_A_SUBSTITUTION
+from digestpin_hooks.model import ONLY_DYNAMIC
 from digestpin_hooks.model import QUOTED
 from digestpin_hooks.model import Record
 from digestpin_hooks.model import SOURCE_ARG
@@ -518,6 +519,12 @@ def how_words(ref: ImageRef) -> str:
         names = ', '.join(f'${name}' for name in ref.unresolved)
         where = f' or {ref.values_from} value' if how == NO_VALUE else ''
         return f'no default{where} gives {names} a value'
+    if ref.detail == ONLY_DYNAMIC and how in (DEFAULT_IN_EXPRESSION, BUILT_FROM_VARIABLES):
+        return (
+            f'{_HOW_WORDS[how]}: Cloud Build reads a bash default (${{_VAR:-...}}) only '
+            'with dynamic substitutions (a trigger, or options: dynamicSubstitutions: '
+            'true); without them it is left as written, which names no image'
+        )
     if how == NOT_A_SUBSTITUTION and ref.detail == BASH_OPERATION:
         return (
             f'{ref.via} is a bash operation, which Cloud Build applies only with '

@@ -25,6 +25,7 @@ from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NEVER_CLOSED
 from digestpin_hooks.model import NO_NAME_AFTER
 from digestpin_hooks.model import NO_VALUE
+from digestpin_hooks.model import ONLY_DYNAMIC
 from digestpin_hooks.model import NOT_A_NAME
 from digestpin_hooks.model import NOT_A_NAME_IN_VALUE
 from digestpin_hooks.model import NOT_A_SUBSTITUTION
@@ -275,6 +276,8 @@ def _ref(
                 detail=unreadable[1], values_from=where,
             )
         result = interpolate(value, env) if expand is None else expand(value, env)
+        # (Cloud Build reads a bash default only with dynamic substitutions)
+        only_dynamic = ONLY_DYNAMIC if where == CLOUDBUILD_VALUES and _reads_default(value) else ''
         # (GitLab's os.Expand reads ``${IMG:-alpine:3}`` as one name that
         # no variable has; ``$-`` is the shell's own, and said as any other)
         not_names = [] if expand is None else [
@@ -303,7 +306,7 @@ def _ref(
             start, end = span[0] + result.span[0], span[0] + result.span[1]
             return at.replace(
                 image=result.value, written=text[start:end], span=(start, end),
-                editable=True, how=DEFAULT_IN_EXPRESSION,
+                editable=True, how=DEFAULT_IN_EXPRESSION, detail=only_dynamic,
             )
         held = found.value_of
         held_span = reads.held(held) if held is not None else None
@@ -325,7 +328,7 @@ def _ref(
             return at.replace(
                 image=result.value, how=NOT_A_NAME_IN_VALUE, via=holder, detail=name,
             )
-        return at.replace(image=result.value, how=BUILT_FROM_VARIABLES)
+        return at.replace(image=result.value, how=BUILT_FROM_VARIABLES, detail=only_dynamic)
     if '$' in value:
         return at.replace(
             unresolved=_variables(value) or ('$',),
@@ -387,6 +390,16 @@ def _no_substitution(value: str) -> tuple[str, str] | None:
                 opened.pop()
             i += 1
     return (value[opened[0]:], NEVER_CLOSED) if opened else None
+
+
+# a ``$$`` (a literal ``$``), or the start of a bash default ``${NAME:-``
+_DOLLARS_OR_DEFAULT = re.compile(r'\$(\$|\{[A-Za-z_][A-Za-z0-9_]*:?-)')
+
+
+def _reads_default(value: str) -> bool:
+    """Whether a Cloud Build value reads a bash default (``${_B:-x}``,
+    ``${_B-x}``), not counting a ``$$`` before a ``{``."""
+    return any(m.group(1) != '$' for m in _DOLLARS_OR_DEFAULT.finditer(value))
 
 
 def _name_start(char: str) -> bool:
