@@ -1264,3 +1264,35 @@ def test_cloudbuild_reads_a_default_as_bash_does_and_says_only_dynamic_substitut
         assert path.read_text() == before.replace(
             f'{default}}}', f'{default}@{digest_of(default)}}}',
         )
+
+
+@pytest.mark.parametrize(('before', 'column'), (
+    ('pipelines:\n  default:\n    - step:\n        script:\n'
+     '          - &p docker://alpine:3.19\n          - pipe: *p\n', 25),
+    ('pipelines:\n  default:\n    - step:\n        script:\n'
+     '          - pipe: &p docker://alpine:3.19\n          - *p\n', 31),
+    ('pipelines:\n  default:\n    - step:\n        script:\n'
+     '          - pipe: &p docker://alpine:3.19\n'
+     '    - step:\n        script: [true]\n        after-script:\n          - *p\n', 31),
+))
+def test_a_pipe_whose_value_is_also_a_script_line_is_reported_not_written(
+        tmp_path: Path, before: str, column: int,
+) -> None:
+    """One scalar used through an anchor as a ``pipe:`` and as a line of a
+    script (a command the step's shell runs): a pin written for the pipe
+    would change that command too.  As for anything ambiguous (a YAML
+    value shared by uses one pin cannot serve), it is reported, not
+    written; fix wrote the digest into the command."""
+    path = tmp_path / 'bitbucket-pipelines.yml'
+    path.write_text(before)
+    loaded = load(str(path))
+    findings = findings_for(loaded.path, loaded.doc, loaded.refs)
+    assert [(f.line, f.column, f.code) for f in findings] == [(5, column, 'DP001')]
+    assert findings[0].message.endswith(
+        "its value, written once behind an anchor, is also a line of a script "
+        "(a command), which a pin would change: write the pipe's value on its own, "
+        'then pin it (alpine:3.19@sha256:<digest>)',
+    )
+    _, _, errors, changed = fix_files([str(path)], knows_everything)
+    assert (errors, changed) == ([], False)
+    assert path.read_text() == before
