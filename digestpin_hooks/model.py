@@ -368,6 +368,10 @@ IN_A_STRING = 'in a string'
 # ... or its value, written once behind an anchor, is also the name of the
 # image another Compose service builds: a pin would rename that build
 NAMES_A_BUILD = 'names a build'
+# ... or its value, written once behind an anchor, is a Bitbucket pipe's and
+# also a line of a script (a command the step's shell runs): a pin would
+# change that command
+ALSO_A_COMMAND = 'also a command'
 # the source of a reference an ARG's default names and a FROM uses: here,
 # so that checking one needs no Dockerfile reader (a Compose file's lint
 # imports none)

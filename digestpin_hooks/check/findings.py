@@ -1,6 +1,7 @@
 """Image references -> findings: codes, severities, messages, suppressions."""
 from __future__ import annotations
 
+from digestpin_hooks.model import ALSO_A_COMMAND
 from digestpin_hooks.model import ARG_DEFAULT
 from digestpin_hooks.model import ARG_DEFAULT_BUILT
 from digestpin_hooks.model import AS_WRITTEN
@@ -294,6 +295,12 @@ def _pin_advice(ref: ImageRef, pinned: str) -> str:
             f'through an anchor, extends: or an include entry), which a pin '
             f'would rename: give the building service an image of its own, '
             f'then pin this one ({pinned})'
+        )
+    if ref.left == ALSO_A_COMMAND:
+        return (
+            "its value, written once behind an anchor, is also a line of a script "
+            "(a command), which a pin would change: write the pipe's value on its own, "
+            f'then pin it ({pinned})'
         )
     if ref.left == IN_A_STRING:
         return (

@@ -11,6 +11,7 @@ only known when the pipeline runs (DP003).
 """
 from __future__ import annotations
 
+from digestpin_hooks.model import ALSO_A_COMMAND
 from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.variables import expand_as_gitlab
@@ -62,7 +63,8 @@ class Found(Record):
     # the scalars of this file its value is made of (variables' values): a
     # pin written in one of them changes this use too
     reads: Final[tuple[Scalar, ...]] = ()
-    # why fix leaves it, when the walker knows (ImageRef.left: NAMES_A_BUILD)
+    # why fix leaves it, when the walker knows (ImageRef.left: NAMES_A_BUILD,
+    # ALSO_A_COMMAND)
     left: Final[str] = ''
     # its variables read or make more than EXPANSION_BUDGET characters: it
     # is not expanded (TOO_LONG), no image reference being that long
@@ -861,10 +863,13 @@ _DOCKER_PIPE = 'docker://'
 _BITBUCKET_SCRIPTS = ('script', 'after-script')
 
 
-def _bitbucket_pipes(step: YamlMapping, path: str, read: set[int]) -> Iterator[Found]:
+def _bitbucket_pipes(
+        step: YamlMapping, path: str, read: set[int], commands: set[int],
+) -> Iterator[Found]:
     """The ``- pipe: docker://IMAGE`` items of a step's scripts, each with
-    ``docker://`` as its prefix (the image, and a pin, come after it).  A
-    list that aliases share is read once (``read``, by id)."""
+    ``docker://`` as its prefix (the image, and a pin, come after it); the
+    ids of the scalars that are commands go to ``commands``.  A list that
+    aliases share is read once (``read``, by id)."""
     for name in _BITBUCKET_SCRIPTS:
         script = get(step, name)
         if script is None or not isinstance(script[0], YamlSequence) or id(script[0]) in read:
@@ -872,6 +877,8 @@ def _bitbucket_pipes(step: YamlMapping, path: str, read: set[int]) -> Iterator[F
         read.add(id(script[0]))
         for i, item in enumerate(script[0].items):
             if not isinstance(item, YamlMapping):
+                if isinstance(item, Scalar):
+                    commands.add(id(item))
                 continue  # a command
             pipe = get(item, 'pipe')
             if pipe is not None and isinstance(pipe[0], Scalar) and (
@@ -880,10 +887,13 @@ def _bitbucket_pipes(step: YamlMapping, path: str, read: set[int]) -> Iterator[F
                 yield Found(f'{path}.{name}[{i}].pipe', pipe[0], pipe[1], prefix=_DOCKER_PIPE)
 
 
-def _bitbucket_steps(node: Node, path: str, read: set[int]) -> Iterator[Found]:
+def _bitbucket_steps(
+        node: Node, path: str, read: set[int], commands: set[int],
+) -> Iterator[Found]:
     """Every ``step:`` at any depth under the pipelines (in ``parallel``,
     ``stage`` and named pipelines alike), its image and its Docker pipes
-    (a step that aliases share is read once: ``read``, by id)."""
+    (a step that aliases share is read once: ``read``, by id); the ids of
+    its scripts' commands go to ``commands``."""
     todo: list[tuple[Node, str]] = [(node, path)]
     seen: set[int] = set()  # a node aliases use is looked in once
     while todo:
@@ -906,13 +916,25 @@ def _bitbucket_steps(node: Node, path: str, read: set[int]) -> Iterator[Found]:
                     image = get(value, 'image')
                     if image is not None:
                         yield from _image(image[0], image[1], f'{child_path}.image')
-                    yield from _bitbucket_pipes(value, child_path, read)
+                    yield from _bitbucket_pipes(value, child_path, read, commands)
                     continue
                 children.append((value, child_path))
             todo.extend(reversed(children))
 
 
 def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
+    """The images of a Bitbucket Pipelines file; a pipe whose scalar is
+    also a line of a script (one anchor) is left to the user
+    (ALSO_A_COMMAND): a pin would change that command too."""
+    commands: set[int] = set()  # the scalars that are lines of a script, by id
+    found = list(_bitbucket(documents, commands))
+    for each in found:
+        if each.prefix and id(each.node) in commands:
+            each = each.replace(left=ALSO_A_COMMAND)
+        yield each
+
+
+def _bitbucket(documents: list[Node | None], commands: set[int]) -> Iterator[Found]:
     read: set[int] = set()  # the steps and scripts read, by id
     for top in _require(documents, 'Bitbucket Pipelines'):
         image = get(top, 'image')
@@ -930,15 +952,15 @@ def bitbucket(documents: list[Node | None]) -> Iterator[Found]:
                         )
             steps = get(definitions[0], 'steps')
             if steps is not None:
-                yield from _bitbucket_steps(steps[0], 'definitions.steps', read)
+                yield from _bitbucket_steps(steps[0], 'definitions.steps', read, commands)
             # shared pipelines: run where a pipeline ``import:``s them (this
             # file's, or another repository's when ``export: true``)
             shared = get(definitions[0], 'pipelines')
             if shared is not None:
-                yield from _bitbucket_steps(shared[0], 'definitions.pipelines', read)
+                yield from _bitbucket_steps(shared[0], 'definitions.pipelines', read, commands)
         pipelines = get(top, 'pipelines')
         if pipelines is not None:
-            yield from _bitbucket_steps(pipelines[0], 'pipelines', read)
+            yield from _bitbucket_steps(pipelines[0], 'pipelines', read, commands)
 
 
 def _circleci_config(top: YamlMapping, prefix: str) -> Iterator[Found]:
