@@ -1296,3 +1296,41 @@ def test_a_pipe_whose_value_is_also_a_script_line_is_reported_not_written(
     _, _, errors, changed = fix_files([str(path)], knows_everything)
     assert (errors, changed) == ([], False)
     assert path.read_text() == before
+
+
+def test_a_docker_pipe_is_read_whatever_the_case_of_its_scheme_and_blanks_before_it(
+        tmp_path: Path,
+) -> None:
+    """A pipe that names a Docker image is written ``pipe: docker://IMAGE``
+    (the form the pipes' own pages give); no Atlassian page found
+    (support.atlassian.com/bitbucket-cloud/docs/what-are-pipes,
+    .../write-a-pipe-for-bitbucket-pipelines) says anything of
+    ``DOCKER://`` or of blanks before it.  A URI's scheme is
+    case-insensitive ("schemes are case-insensitive", RFC 3986 §3.1), so
+    ``DOCKER://alpine:3`` names the image ``alpine:3``; a quoted value
+    keeps its leading blanks, which a reader that trims reads the same.
+    Either way a pin after the scheme is harmless: if Bitbucket reads the
+    value as a pipe's repository instead, it fails with or without it,
+    and if it pulls the image, an unpinned one was pulled unreported.  So
+    each is read: reported where its image starts, and pinned there; they
+    were no finding at all."""
+    path = tmp_path / 'bitbucket-pipelines.yml'
+    before = (
+        'pipelines:\n  default:\n    - step:\n        script:\n'
+        '          - pipe: DOCKER://alpine:3\n'
+        '          - pipe: "  docker://busybox:1"\n'
+        '          - pipe: Docker://acct/repo:1.0\n'
+    )
+    path.write_text(before)
+    loaded = load(str(path))
+    assert [
+        (f.line, f.column, f.code) for f in findings_for(loaded.path, loaded.doc, loaded.refs)
+    ] == [(5, 28, 'DP001'), (6, 31, 'DP001'), (7, 28, 'DP001')]
+    fix_files([str(path)], knows_everything)
+    assert path.read_text() == before.replace(
+        'alpine:3', f'alpine:3@{digest_of("alpine:3")}',
+    ).replace(
+        'busybox:1"', f'busybox:1@{digest_of("busybox:1")}"',
+    ).replace(
+        'acct/repo:1.0', f'acct/repo:1.0@{digest_of("acct/repo:1.0")}',
+    )
