@@ -856,7 +856,8 @@ def gitlab_variables(path: str, documents: list[Node | None]) -> dict[str, str]:
 # pulls the rest as written (any registry) and runs it as the pipe's
 # container; any other pipe (``atlassian/aws-s3-deploy:1.1.0``) names a
 # Bitbucket repository, not an image.  (yaml_refs.DOCKER_PREFIX, which
-# imports this module)
+# imports this module)  A scheme is case-insensitive (RFC 3986 §3.1), and
+# blanks a quoted value keeps before it are read past (_docker_pipe_prefix)
 _DOCKER_PIPE = 'docker://'
 # the lists of a step whose items may be pipes: ``after-script`` takes what
 # ``script`` takes (Atlassian's schema gives both one type)
@@ -867,7 +868,8 @@ def _bitbucket_pipes(
         step: YamlMapping, path: str, read: set[int], commands: set[int],
 ) -> Iterator[Found]:
     """The ``- pipe: docker://IMAGE`` items of a step's scripts, each with
-    ``docker://`` as its prefix (the image, and a pin, come after it); the
+    ``docker://`` (as written) as its prefix (the image, and a pin, come
+    after it); the
     ids of the scalars that are commands go to ``commands``.  A list that
     aliases share is read once (``read``, by id)."""
     for name in _BITBUCKET_SCRIPTS:
@@ -881,10 +883,21 @@ def _bitbucket_pipes(
                     commands.add(id(item))
                 continue  # a command
             pipe = get(item, 'pipe')
-            if pipe is not None and isinstance(pipe[0], Scalar) and (
-                pipe[0].value.startswith(_DOCKER_PIPE)
-            ):
-                yield Found(f'{path}.{name}[{i}].pipe', pipe[0], pipe[1], prefix=_DOCKER_PIPE)
+            if pipe is not None and isinstance(pipe[0], Scalar):
+                prefix = _docker_pipe_prefix(pipe[0].value)
+                if prefix:
+                    yield Found(f'{path}.{name}[{i}].pipe', pipe[0], pipe[1], prefix=prefix)
+
+
+def _docker_pipe_prefix(value: str) -> str:
+    """What comes before the image of a pipe that names one, as written
+    (``docker://``, ``DOCKER://``, ``  docker://``): none documents other
+    than ``docker://`` but none names a Bitbucket repository either, and a
+    pin after it is harmless if Bitbucket pulls nothing from it, where an
+    unpinned image it pulls would go unreported.  '' for any other pipe."""
+    scheme = len(value) - len(value.lstrip(' \t'))
+    end = scheme + len(_DOCKER_PIPE)
+    return value[:end] if value[scheme:end].lower() == _DOCKER_PIPE else ''
 
 
 def _bitbucket_steps(
