@@ -1334,3 +1334,47 @@ def test_a_docker_pipe_is_read_whatever_the_case_of_its_scheme_and_blanks_before
     ).replace(
         'acct/repo:1.0', f'acct/repo:1.0@{digest_of("acct/repo:1.0")}',
     )
+
+
+@pytest.mark.parametrize(('value', 'name', 'said'), (
+    ('"${_LOCATION}-docker.pkg.dev/${PROJECT_ID}/r/test-image"', '${_IMAGE_NAME}', '_IMAGE_NAME'),
+    ('"gcr.io/$PROJECT_ID/x:1"', 'gcr.io/p/y:1', ''),  # a value the image does not read
+    ('"${_B/a/b}"', '$_IMAGE_NAME', '_IMAGE_NAME'),
+    ('"${_B:-alpine:3}"', 'x/${_IMAGE_NAME}', '_IMAGE_NAME'),
+))
+def test_cloudbuild_a_substitution_whose_value_names_others_is_known_only_when_the_build_runs(
+        tmp_path: Path, value: str, name: str, said: str,
+) -> None:
+    """"You can reference the value of another variable within a
+    user-defined substitution by setting the dynamicSubstitutions option
+    to true ... If your build is invoked by a trigger, the
+    dynamicSubstitutions field is always set to true" (cloud.google.com/
+    build/docs/configuring-builds/substitute-variable-values, "Dynamic
+    substitutions", whose example is ``_IMAGE_NAME:
+    '${_LOCATION}-docker.pkg.dev/${PROJECT_ID}/${_REPOSITORY}/test-image'``
+    used as ``${_IMAGE_NAME}``).  Such a value is expanded when the build
+    runs, and only with dynamic substitutions (cloud-build-local's
+    subst.SubstituteBuildFields evaluates the substitutions' values only
+    when options.dynamicSubstitutions is set); without them it is left as
+    written.  One DP003 that says so; it was a DP005 calling the value as
+    written an invalid reference ("invalid repository name
+    '${PROJECT_ID}/r'")."""
+    path = tmp_path / 'cloudbuild.yaml'
+    path.write_text(
+        f'substitutions:\n  _B: "alpine:3"\n  _IMAGE_NAME: {value}\n'
+        f'steps:\n- name: "{name}"\n',
+    )
+    loaded = load(str(path))
+    findings = [(f.line, f.code, f.message) for f in findings_for(loaded.path, loaded.doc, loaded.refs)]
+    if not said:
+        assert [(line, code) for line, code, _ in findings] == [(5, 'DP001')]
+        return
+    assert findings == [
+        (5, 'DP003',
+         f"'{name}' cannot be checked: the value of ${said} names other substitutions, "
+         'which Cloud Build expands only with dynamic substitutions (a trigger, or '
+         'options: dynamicSubstitutions: true), when the build runs; without them it '
+         'is left as written, which names no image; give the variable a pinned default '
+         'in substitutions: that names no other substitution (_VAR: image@sha256:...), '
+         'or write the image itself'),
+    ]
