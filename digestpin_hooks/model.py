@@ -298,6 +298,10 @@ NEVER_CLOSED: Final = 'never-closed'  # ``${_B:-x``
 # which Cloud Build applies only with dynamic substitutions, when the build
 # runs (and leaves as written without them)
 BASH_OPERATION: Final = 'bash-operation'
+# Cloud Build: the value of the substitution ``via``, which the image reads,
+# names other substitutions (``_IMG: gcr.io/${PROJECT_ID}/x``): expanded
+# only with dynamic substitutions, when the build runs (DP003)
+DYNAMIC_VALUE: Final = 'dynamic-value'
 # Cloud Build, with DEFAULT_IN_EXPRESSION or BUILT_FROM_VARIABLES (detail):
 # the image is read through a bash default (``${_B:-x}``), which Cloud Build
 # reads only with dynamic substitutions (without them: the text as written)
@@ -359,7 +363,7 @@ if TYPE_CHECKING:
         'no-new-tag', 'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
         'form-not-edited', 'too-long', 'not-a-name', 'not-a-name-in-value',
-        'not-a-substitution',
+        'not-a-substitution', 'dynamic-value',
     ]
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it
 # stands in a manifest held in a string that is not a literal block (``|``

@@ -12,6 +12,7 @@ from digestpin_hooks.model import CLOUDBUILD_BUILT_INS
 from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import COPY_FROM_VARIABLE
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
+from digestpin_hooks.model import DYNAMIC_VALUE
 from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import EXPANSION_BUDGET
@@ -253,6 +254,11 @@ def _dp003_advice(ref: ImageRef) -> str:
             return (
                 'write a substitution as Cloud Build documents it (${_VAR}, with a '
                 f'pinned default in {ref.values_from}), or the image itself'
+            )
+        if ref.how == DYNAMIC_VALUE:
+            return (
+                f'give the variable a pinned default in {ref.values_from} that names '
+                'no other substitution (_VAR: image@sha256:...), or write the image itself'
             )
         if _set_by_cloud_build(ref):
             values = 'its value' if len(ref.unresolved) == 1 else 'their values'
@@ -526,6 +532,13 @@ def how_words(ref: ImageRef) -> str:
         names = ', '.join(f'${name}' for name in ref.unresolved)
         where = f' or {ref.values_from} value' if how == NO_VALUE else ''
         return f'no default{where} gives {names} a value'
+    if how == DYNAMIC_VALUE:
+        return (
+            f'the value of ${ref.via} names other substitutions, which Cloud Build '
+            'expands only with dynamic substitutions (a trigger, or options: '
+            'dynamicSubstitutions: true), when the build runs; without them it is left '
+            'as written, which names no image'
+        )
     if ref.detail == ONLY_DYNAMIC and how in (DEFAULT_IN_EXPRESSION, BUILT_FROM_VARIABLES):
         return (
             f'{_HOW_WORDS[how]}: Cloud Build reads a bash default (${{_VAR:-...}}) only '

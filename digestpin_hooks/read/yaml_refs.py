@@ -16,6 +16,7 @@ from digestpin_hooks.model import BASH_OPERATION
 from digestpin_hooks.model import BUILT_FROM_VARIABLES
 from digestpin_hooks.model import CLOUDBUILD_VALUES
 from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
+from digestpin_hooks.model import DYNAMIC_VALUE
 from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import FORM_NOT_EDITED
@@ -275,6 +276,11 @@ def _ref(
                 unresolved=(unreadable[0],), how=NOT_A_SUBSTITUTION, via=unreadable[0],
                 detail=unreadable[1], values_from=where,
             )
+        dynamic = _dynamic_value(value, env) if where == CLOUDBUILD_VALUES else None
+        if dynamic is not None:
+            return at.replace(
+                unresolved=(dynamic,), how=DYNAMIC_VALUE, via=dynamic, values_from=where,
+            )
         result = interpolate(value, env) if expand is None else expand(value, env)
         # (Cloud Build reads a bash default only with dynamic substitutions)
         only_dynamic = ONLY_DYNAMIC if where == CLOUDBUILD_VALUES and _reads_default(value) else ''
@@ -390,6 +396,21 @@ def _no_substitution(value: str) -> tuple[str, str] | None:
                 opened.pop()
             i += 1
     return (value[opened[0]:], NEVER_CLOSED) if opened else None
+
+
+# a ``$$`` (a literal ``$``), or a substitution's name after ``$`` or ``${``
+_DOLLARS_OR_NAME = re.compile(r'\$(\$|\{?([A-Za-z_][A-Za-z0-9_]*))')
+
+
+def _dynamic_value(value: str, env: Mapping[str, str]) -> str | None:
+    """The first substitution a Cloud Build value names whose own value
+    names others (``$`` in it), which only dynamic substitutions expand;
+    None when none does."""
+    for m in _DOLLARS_OR_NAME.finditer(value):
+        name = m.group(2)
+        if name is not None and '$' in env.get(name, ''):
+            return name
+    return None
 
 
 # a ``$$`` (a literal ``$``), or the start of a bash default ``${NAME:-``
