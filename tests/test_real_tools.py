@@ -1085,6 +1085,40 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 9: services.web.image is removed by !reset and the service '
         'builds nothing: Compose refuses the file',
     ),
+    'a null service (web: with no value)': (
+        {'compose.yaml': 'services:\n  web:\n' + _DB},
+        'services.web must be a mapping',
+        'compose.yaml: error: line 2: services.web is null, not a mapping: '
+        'Compose refuses the file',
+    ),
+    'a null service in a later document, not defined before': (
+        {'compose.yaml': 'services:\n' + _DB + '---\nservices:\n  web: ~\n'},
+        'services.web must be a mapping',
+        'compose.yaml: error: line 6: services.web is null, not a mapping: '
+        'Compose refuses the file',
+    ),
+    'a service of a string, in a later document over a mapping': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web: ""\n'},
+        'services.web must be a mapping',
+        'compose.yaml: error: line 6: services.web is a string, not a mapping: '
+        'Compose refuses the file',
+    ),
+    'an empty file (only a comment)': (
+        {'compose.yaml': '# nothing yet\n'},
+        'empty compose file',
+        'compose.yaml: error: the file holds no document: Compose refuses the file',
+    ),
+    'a file of only ---': (
+        {'compose.yaml': '---\n'},
+        'top-level object must be a mapping',
+        'compose.yaml: error: document 1 is empty, not a mapping: Compose refuses the file',
+    ),
+    'a service with neither an image nor a build': (
+        {'compose.yaml': 'services:\n  web:\n    ports: ["80"]\n' + _DB},
+        'service "web" has neither an image nor a build context specified',
+        'compose.yaml: error: line 2: services.web has neither an image nor a build: '
+        'Compose refuses the file',
+    ),
     'image: "" of a service another one extends': (
         {'compose.yaml': 'services:\n  base:\n    image: ""\n  web:\n    extends: base\n'
                          '    image: a:1\n'},
@@ -1131,6 +1165,94 @@ def test_docker_compose_refuses_a_file_we_refuse(
     _, _, errors, changed = fix_files(['compose.yaml'], knows_everything)
     assert ([e.message for e in errors], changed) == ([ours.split(': error: ', 1)[1]], False)
     assert (root / 'compose.yaml').read_text() == files['compose.yaml']
+
+
+# Files Compose takes as its default loading reads them (``docker-compose
+# config`` in their folder, no ``-f``: the first of compose.yaml,
+# docker-compose.yml... with a compose.override.yaml or
+# docker-compose.override.yml beside it merged over it): (files, the images
+# Compose pulls, those we report of compose.yaml).
+COMPOSE_TAKES_THE_FILE = {
+    'image: "" that compose.override.yaml sets': (
+        {'compose.yaml': 'services:\n  web:\n    image: ""\n',
+         'compose.override.yaml': 'services:\n  web:\n    image: a:1\n'},
+        ['a:1'], [],
+    ),
+    'neither image nor build, docker-compose.override.yml gives an image': (
+        {'compose.yaml': 'services:\n  web:\n    ports: ["80"]\n' + _DB,
+         'docker-compose.override.yml': 'services:\n  web:\n    image: a:1\n'},
+        ['a:1', 'redis:7'], ['redis:7'],
+    ),
+    'image: !reset, the override gives a build': (
+        {'compose.yaml': 'services:\n  web:\n    image: !reset a:1\n' + _DB,
+         'compose.override.yml': 'services:\n  web:\n    build: .\n'},
+        ['redis:7'], ['redis:7'],
+    ),
+    'a null service in a later document, over a mapping': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'},
+        ['a:1'], ['a:1'],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(COMPOSE_TAKES_THE_FILE))
+def test_docker_compose_takes_what_we_take(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        case: str,
+) -> None:
+    """A service that compose.yaml leaves no image (``image: ""``, none
+    written, ``!reset``) is one Compose's default loading gives an image
+    or a build from the override file beside it, and a null service of a
+    later document leaves the earlier one as it is: Compose takes these
+    files, and so do we, reporting what compose.yaml pulls (on main the
+    first and third were an error line)."""
+    from digestpin_hooks.lint import main
+    files, compose_pulls, ours = COMPOSE_TAKES_THE_FILE[case]
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, files)
+    answer = run([compose, 'config', '--format', 'json'], str(root), str(tmp_path))
+    assert answer.returncode == 0, answer.stderr
+    project = json.loads(answer.stdout)
+    assert sorted(
+        service['image'] for service in project['services'].values()
+        if 'image' in service and 'build' not in service
+    ) == compose_pulls
+    monkeypatch.chdir(root)
+    assert main(['--format', 'json', 'compose.yaml']) == (1 if ours else 0)
+    report = json.loads(capsys.readouterr().out)
+    assert report['errors'] == []
+    assert sorted(f['image'] for f in report['findings']) == ours
+
+
+def test_a_compose_file_read_over_another_is_not_refused_for_what_it_leaves_out(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A named exception: a file of any other name (``compose.prod.yaml``)
+    is one Compose reads only when given (``-f``), most often after the
+    file that gives its services their images, as it takes this one; so
+    its service with neither image nor build, or null, or the file empty,
+    is no error of ours, although Compose refuses such a file given alone
+    (the same file as compose.yaml is an error line)."""
+    from digestpin_hooks.lint import main
+    prod = 'services:\n  web:\n    ports: ["80"]\n  db:\n'
+    tree(tmp_path / 'repo', {
+        'compose.yaml': 'services:\n  web:\n    image: a:1\n  db:\n    image: redis:7\n',
+        'compose.prod.yaml': prod, 'compose.empty.yaml': '',
+    })
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    answer = run(
+        [compose, '-f', 'compose.yaml', '-f', 'compose.prod.yaml', '-f', 'compose.empty.yaml',
+         'config', '--format', 'json'],
+        str(tmp_path / 'repo'), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert json.loads(answer.stdout)['services']['web']['image'] == 'a:1'
+    monkeypatch.chdir(tmp_path / 'repo')
+    assert main(['compose.prod.yaml', 'compose.empty.yaml']) == 0
+    assert capsys.readouterr().err == ''
+    (tmp_path / 'repo' / 'compose.yaml').write_text(prod)
+    assert main(['compose.yaml']) == 2
 
 
 # A template Compose takes, past 100,000 characters: compose-go reads the
