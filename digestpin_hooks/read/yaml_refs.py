@@ -618,6 +618,116 @@ def _extends_a_file(service: Node) -> bool:
     )
 
 
+# the files Compose's default loading reads (``docker compose up`` with no
+# ``-f``: compose-go's DefaultFileNames), and those it merges over such a
+# file from the same folder (DefaultOverrideFileNames, whichever base name)
+_DEFAULT_FILES = frozenset(('compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'))
+_DEFAULT_OVERRIDES = (
+    'compose.override.yml', 'compose.override.yaml',
+    'docker-compose.override.yml', 'docker-compose.override.yaml',
+)
+
+
+def overridden_beside(path: str) -> bool:
+    """Whether Compose's default loading reads an override file over this
+    one (a default name, an override file in its folder): that file may
+    give a service the image or the build this one leaves it without, so
+    what Compose refuses of this file alone is no refusal of the project."""
+    if os.path.basename(path) not in _DEFAULT_FILES:
+        return False
+    folder = os.path.dirname(path) or '.'
+    return any(os.path.lexists(os.path.join(folder, name)) for name in _DEFAULT_OVERRIDES)
+
+
+def read_first(path: str) -> bool:
+    """Whether Compose reads this file as the first of its project, with
+    nothing over it: a default name (another, ``compose.prod.yaml``, is
+    read when given, most often after the file that gives its services
+    their images) and no override file beside it."""
+    return os.path.basename(path) in _DEFAULT_FILES and not overridden_beside(path)
+
+
+def refuse_unmapped_services(documents: list[Node | None], first: bool) -> None:
+    """YamlError for a service that is no mapping once a Compose file's
+    documents are merged up to its own: Compose checks the project after
+    each document (``services.web must be a mapping``), where we read the
+    other services on.  A null one over a service an earlier document
+    defines leaves it as it is (Compose merges nothing over it); a null
+    one defined nowhere before is refused only in a file Compose reads
+    ``first`` (an earlier file may define it).  The documents are as
+    written (tagged)."""
+    defined: set[str] = set()
+    for document in documents:
+        services = get(document, 'services')
+        if services is None:
+            continue
+        if compose_tag(services[0]) == '!reset':
+            defined.clear()
+            continue
+        if not isinstance(services[0], YamlMapping):
+            continue
+        for name, service, key in items(services[0]):
+            tag = compose_tag(service)
+            if tag == '!reset':
+                defined.discard(name)
+                continue
+            if isinstance(service, YamlMapping):
+                defined.add(name)
+                continue
+            null = isinstance(service, Scalar) and (
+                go_type(service) == 'null'
+                or tag == '!override' and service.style == '' and service.value == ''
+            )
+            if null and tag != '!override' and (name in defined or not first):
+                continue
+            kind = 'a sequence' if isinstance(service, YamlSequence) else 'null' if null else (
+                GO_NOT_STRINGS.get(go_type(service), 'a string')
+                if isinstance(service, Scalar) else 'a string'
+            )
+            raise YamlError(
+                f'line {key.line}: {shortened(f"services.{name}")} is {kind}, not a mapping: '
+                f'Compose refuses the file',
+            )
+
+
+def refuse_imageless_services(text: str, documents: list[Node | None]) -> None:
+    """YamlError for a service of a Compose file read first and alone
+    (read_first) that, once its documents are merged, has neither an
+    image nor a build: Compose refuses the file (``has neither an image
+    nor a build context specified``), where we read the other services on.
+    Not when a service has ``profiles:`` (Compose reads it only when its
+    profile is asked for), nor when the file has ``include:``, nor for a
+    service that ``extends:`` another (which may give it either).  The
+    documents are as written (tagged); the merge is made only for a
+    service that writes neither."""
+    candidates: dict[str, int] = {}  # service -> line of its key, first written
+    for document in documents:
+        if get(document, 'include') is not None:
+            return
+        services = get(document, 'services')
+        if services is None or not isinstance(services[0], YamlMapping):
+            continue
+        for name, service, key in items(services[0]):
+            if not isinstance(service, YamlMapping):
+                continue
+            if get(service, 'profiles') is not None:
+                return
+            if get(service, 'extends') is not None:
+                candidates[name] = -1  # (never refused)
+            elif get(service, 'image') is None and get(service, 'build') is None:
+                candidates.setdefault(name, key.line)
+    lines = {name: line for name, line in candidates.items() if line >= 0}
+    if not lines:
+        return
+    state = _merge(list(enumerate(document_layers(text, documents))))
+    for name, line in lines.items():
+        if name in state and state[name][0] < 0 and not state[name][1]:
+            raise YamlError(
+                f'line {line}: {shortened(f"services.{name}")} has neither an image nor a '
+                f'build: Compose refuses the file',
+            )
+
+
 def refuse_bad_interpolation(documents: list[Node | None]) -> None:
     """YamlError for the first value of a Compose file (any value, not
     only an image; keys are not interpolated, nor a value ``!reset``
@@ -780,7 +890,7 @@ def _service_name(name: str, key: Scalar) -> bool:
 def compose(
         documents: list[Node | None], unbuilt: frozenset[str] = frozenset(),
         merged: Merged | None = None, renamed: frozenset[str] = frozenset(),
-        every_use: bool = False,
+        every_use: bool = False, overridden: bool = False,
 ) -> Iterator[_Found]:
     """The images a Compose file's services pull; an image its service
     builds is not, but for those of ``unbuilt`` (by source), whose build
@@ -798,12 +908,15 @@ def compose(
     first use (each service's reading found its images again: the square
     of the file), unless ``every_use``: a caller that keeps some services'
     uses only needs each's, and a merge of documents pulls each service's
-    own."""
+    own.  An ``image: ""`` is no refusal of a file ``overridden`` (by an
+    override file beside it, which may give the service an image)."""
     present = [d for d in documents if d is not None]
     if not present:
         return
     # (an empty document first is refused below, not taken for the file)
     first = next((d for d in present if isinstance(d, YamlMapping)), present[0])
+    if isinstance(first, Scalar) and first.value == '' and first.style == '' and not first.tag:
+        _refuse_unread_documents(present)  # only empty documents: ``---`` alone
     services = get(first, 'services')
     # a first document with only include:, volumes:... is a Compose file
     # too: its later documents may hold the services
@@ -864,7 +977,7 @@ def compose(
         image = _scalar(written)
         if image is None:
             continue
-        if always_empty(image[0].value) and not (unbuilt or renamed or every_use) and (
+        if always_empty(image[0].value) and not (unbuilt or renamed or every_use or overridden) and (
             merged is None and _build(service) is None and get(service, 'profiles') is None
             or empty_refused and merged is not None
             and (at, f'services.{name}.image') in merged.pulled
@@ -1619,6 +1732,12 @@ def parse_yaml(
         documents = compose_documents(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
         )
+    # a Compose file read whole, with nothing merged over it
+    alone = kind == COMPOSE and variables is None and not (unbuilt or renamed or services or replaced)
+    overridden = kind == COMPOSE and overridden_beside(path)
+    first = alone and read_first(path)
+    if first and all(d is None for d in documents):
+        raise YamlError('the file holds no document: Compose refuses the file')
     merged = None
     if kind == COMPOSE and (sum(d is not None for d in documents) > 1 or 'extends' in text):
         # (read before the tags are applied; a service extending one of
@@ -1644,16 +1763,23 @@ def parse_yaml(
     elif pipeline is not None:
         layers = [documents if p == path else d for p, d in pipeline.files]
         found = list(walk(documents, layers))
-    elif unbuilt or renamed or merged is not None or services or replaced:  # (a Compose file)
-        found = list(compose(
+    elif unbuilt or renamed or merged is not None or services or replaced or overridden:
+        found = list(compose(  # (a Compose file)
             documents, unbuilt, merged, renamed, every_use=bool(services or replaced),
+            overridden=overridden,
         ))
     else:
         found = list(walk(documents))
     if kind == COMPOSE and '$' in text:  # (a Compose file: its walker said so)
         refuse_bad_interpolation(documents)
-    if kind == COMPOSE and '!' in text and not (unbuilt or renamed or services or replaced):
+    if kind == COMPOSE:
+        refuse_unmapped_services(written, first)
+    if kind == COMPOSE and '!' in text and not (unbuilt or renamed or services or replaced) and (
+        not overridden
+    ):
         refuse_reset_images(text, written)
+    if first:
+        refuse_imageless_services(text, written)
     if services or replaced:
         # before an alias's uses are made one: the use kept must be one of
         # these services' (a service not extended, or replaced, may be the
