@@ -1255,6 +1255,49 @@ def test_a_compose_file_read_over_another_is_not_refused_for_what_it_leaves_out(
     assert main(['compose.yaml']) == 2
 
 
+# Compose files whose later documents use an anchor of an earlier one:
+# (the file, where we report each image pulled: (line, image)).
+ANCHORS_ACROSS_DOCUMENTS = {
+    'a scalar and a service anchored in document 1, an anchor redefined': (
+        'x-a: &a a:1\nx-s: &s\n  image: s:1\nservices:\n  db:\n    image: b:1\n---\n'
+        'x-a: &a c:1\nservices:\n  web:\n    image: *a\n  api: *s\n',
+        [(3, 's:1'), (6, 'b:1'), (8, 'c:1')],
+    ),
+    'an image anchored in a service of document 1': (
+        'services:\n  db:\n    image: &a b:1\n---\nservices:\n  web:\n    image: *a\n',
+        [(3, 'b:1')],
+    ),
+}
+
+
+@pytest.mark.parametrize('case', sorted(ANCHORS_ACROSS_DOCUMENTS))
+def test_docker_compose_reads_an_alias_to_an_earlier_documents_anchor(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        case: str,
+) -> None:
+    """YAML's anchors end with their document, but Compose's yaml.v3 keeps
+    them over the stream: an alias of a later document to an anchor of an
+    earlier one is its value (the latest anchor of that name).  Compose
+    pulls those images, and we report each where it is written (on main,
+    ``alias *a names no finished anchor``: the file's error line)."""
+    from digestpin_hooks.lint import main
+    text, ours = ANCHORS_ACROSS_DOCUMENTS[case]
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': text})
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'], str(root), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    pulled = sorted({s['image'] for s in json.loads(answer.stdout)['services'].values()})
+    monkeypatch.chdir(root)
+    assert main(['--format', 'json', 'compose.yaml']) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report['errors'] == []
+    assert sorted((f['line'], f['image']) for f in report['findings']) == ours
+    assert sorted({image for _, image in ours}) == pulled
+
+
 # A template Compose takes, past 100,000 characters: compose-go reads the
 # 300,000-character default of VALID_TEMPLATES in 18 s on an idle machine
 # (its interpolation is quadratic; over 30 s, TIMEOUT, under the suite's

@@ -245,3 +245,18 @@ def test_pyyaml_is_imported_without_compiling_its_patterns() -> None:
         "{'e': 1, 'a': datetime.date(2001, 12, 14), 'b': True, 'c': 31, 'd': None}\n"
         'ReaderError\n'
     )
+
+
+def test_an_anchor_ends_with_its_document_but_for_compose() -> None:
+    """An alias in a later document to an anchor of an earlier one: YAML
+    ends an anchor with its document, and so do the kinds whose tools
+    read a stream document by document (kubectl); Compose's yaml.v3 keeps
+    anchors over the stream, so its parse (parse_once) takes the alias
+    as the latest anchor of that name."""
+    text = 'a: &x 1\n---\na: &x 2\n---\nb: *x\n'
+    with pytest.raises(YamlError, match=r'line 5: alias \*x names no finished anchor'):
+        compose_documents(text)
+    last = yaml_nodes.parse_once(text)[2]
+    found = get(last, 'b')
+    assert found is not None and isinstance(found[0], Scalar)
+    assert (found[0].value, found[0].line) == ('2', 3)
