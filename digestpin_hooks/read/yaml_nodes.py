@@ -143,12 +143,13 @@ def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
     same documents, never a stale parse of a file since changed (and nodes
     are never changed: a reader that drops some makes new ones).  Compose's
     readers of one file (its include: entries, the services it extends,
-    its layers in a merge, the file read itself) each take its text."""
+    its layers in a merge, the file read itself) each take its text.  Read
+    as Compose's yaml.v3 reads it: an anchor lasts past its document."""
     from digestpin_hooks.read import parse_cache
 
     def parse() -> list[Node | None] | YamlError:
         try:
-            return compose_documents(text, later_wins=later_wins)
+            return compose_documents(text, later_wins=later_wins, stream_anchors=True)
         except YamlError as e:
             return e
 
@@ -158,8 +159,16 @@ def parse_once(text: str, *, later_wins: bool = False) -> list[Node | None]:
     return found
 
 
-def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | None]:
+def compose_documents(
+        text: str, *, later_wins: bool = False, stream_anchors: bool = False,
+) -> list[Node | None]:
     """The documents of a YAML stream, as nodes (None for an empty one).
+
+    An anchor ends with its document, as YAML says and as the tools that
+    read a stream document by document (kubectl) take it, unless
+    ``stream_anchors``: Go's yaml.v3 (Compose) keeps a stream's anchors,
+    so an alias of a later document is the latest anchor of its name in
+    any document before.
 
     A key repeated in one mapping is an error unless ``later_wins`` (the
     kind's tool takes the later one, as GitLab's Ruby and Helm's yaml.v2 do):
@@ -265,7 +274,8 @@ def compose_documents(text: str, *, later_wins: bool = False) -> list[Node | Non
                 node, node_size = target
             elif kind is DocumentStartEvent:
                 root = None
-                anchors.clear()
+                if not stream_anchors:
+                    anchors.clear()
                 continue
             elif kind is DocumentEndEvent:
                 documents.append(root)
