@@ -1119,6 +1119,20 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 2: services.web has neither an image nor a build: '
         'Compose refuses the file',
     ),
+    'a volume of type image whose source is a number': (
+        {'compose.yaml': 'services:\n  web:\n    image: a:1\n    volumes:\n'
+                         '      - {type: image, source: 1, target: /x}\n' + _DB},
+        'services.web.volumes.0.source must be a string',
+        'compose.yaml: error: line 5: services.web.volumes[0].source is a number, not a '
+        'string: Compose refuses the file',
+    ),
+    'a volume of type image whose source is null, in a later document': (
+        {'compose.yaml': 'services:\n' + _DB + '---\nservices:\n  web:\n    image: a:1\n'
+                         '    volumes:\n      - type: image\n        source:\n        target: /x\n'},
+        'services.web.volumes.0.source must be a string',
+        'compose.yaml: error: line 10: services.web.volumes[0].source is null, not a '
+        'string: Compose refuses the file',
+    ),
     'image: "" of a service another one extends': (
         {'compose.yaml': 'services:\n  base:\n    image: ""\n  web:\n    extends: base\n'
                          '    image: a:1\n'},
