@@ -865,6 +865,24 @@ def _refuse_unread_documents(documents: list[Node]) -> None:
         raise YamlError(f'document {at} is {kind}, not a mapping: Compose refuses the file')
 
 
+def _refuse_no_string(written: tuple[Node, Scalar], path: str) -> None:
+    """YamlError for a value Compose's schema takes only as a string (an
+    image, a volume's source) that is none as yaml.v3 resolves it (``1``,
+    ``true``, ``2024-01-01``, ``~`` or nothing, a list, a mapping):
+    Compose refuses the file (``must be a string``), where we read it as
+    an image."""
+    value, key = written
+    refused = (
+        GO_NOT_STRINGS.get(go_type(value)) if isinstance(value, Scalar)
+        else 'a mapping' if isinstance(value, YamlMapping) else 'a sequence'
+    )
+    if refused is not None:
+        raise YamlError(
+            f'line {key.line}: {shortened(path)} is {refused}, not a string: '
+            f'Compose refuses the file',
+        )
+
+
 def _service_name(name: str, key: Scalar) -> bool:
     """True for a key of ``services`` that names a service as Compose's
     schema takes it (``^[a-zA-Z0-9._-]+$``, a string as yaml.v3 resolves
@@ -964,16 +982,8 @@ def compose(
         written = get(service, 'image')
         if written is None:
             continue
-        refused = (
-            GO_NOT_STRINGS.get(go_type(written[0])) if isinstance(written[0], Scalar)
-            else 'a mapping' if isinstance(written[0], YamlMapping) else 'a sequence'
-        )
-        if refused is not None:  # (pinned, ``1@sha256:…``: still no string)
-            where = shortened(f'services.{name}.image')
-            raise YamlError(
-                f'line {written[1].line}: {where} is {refused}, not a string: '
-                f'Compose refuses the file',
-            )
+        # (pinned, ``1@sha256:…``: still no string)
+        _refuse_no_string(written, f'services.{name}.image')
         image = _scalar(written)
         if image is None:
             continue
@@ -1030,7 +1040,10 @@ def compose(
             read.add(id(volumes[0]))
         for i, volume in enumerate(volumes[0].items):
             kind = _scalar(get(volume, 'type'))
-            source = _scalar(get(volume, 'source'))
+            written_source = get(volume, 'source')
+            if kind is not None and kind[0].value == 'image' and written_source is not None:
+                _refuse_no_string(written_source, f'services.{name}.volumes[{i}].source')
+            source = _scalar(written_source)
             if (
                 kind is not None and kind[0].value == 'image' and source is not None
                 and source[0].value not in built and (
