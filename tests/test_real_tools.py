@@ -1312,6 +1312,30 @@ def test_docker_compose_reads_an_alias_to_an_earlier_documents_anchor(
     assert sorted({image for _, image in ours}) == pulled
 
 
+def test_docker_compose_ends_a_default_where_we_do(tmp_path: Any) -> None:
+    """Each template of BRACES_IN_DEFAULTS, as a value of one service's
+    environment (one call), is what Compose reads (``config`` writes a
+    ``$`` of a value as ``$$``)."""
+    from tests.test_variables import BRACES_IN_DEFAULTS
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    environment = ''.join(
+        f'      C{i}: {json.dumps(text)}\n' for i, (text, _) in enumerate(BRACES_IN_DEFAULTS)
+    )
+    tree(tmp_path / 'repo', {
+        'compose.yaml': f'services:\n  web:\n    image: a:1\n    environment:\n{environment}',
+        '.env': 'B=v\n',
+    })
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'],
+        str(tmp_path / 'repo'), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    read = json.loads(answer.stdout)['services']['web']['environment']
+    assert [read[f'C{i}'].replace('$$', '$') for i in range(len(BRACES_IN_DEFAULTS))] == [
+        value for _, value in BRACES_IN_DEFAULTS
+    ]
+
+
 # A template Compose takes, past 100,000 characters: compose-go reads the
 # 300,000-character default of VALID_TEMPLATES in 18 s on an idle machine
 # (its interpolation is quadratic; over 30 s, TIMEOUT, under the suite's

@@ -185,6 +185,34 @@ def test_interpolation(text: str, value: str, unresolved: tuple[str, ...]) -> No
     assert (result.value, result.unresolved) == (value, unresolved)
 
 
+# (template, its value with B=v and A unset, as Compose reads it: docker
+# compose v2.40.3, asked again by tests/test_real_tools.py).  compose-go
+# ends a ``${A:-...}`` at the ``}`` that closes each ``{`` of its argument
+# (a ``$${`` one too; the character after a ``{`` is not looked at), else,
+# a ``{`` never closed, at the last ``}``: not at its first ``}``.
+BRACES_IN_DEFAULTS = (
+    ('${A:-$${B}x}', '${B}x'),
+    ('${A:-x{y}z}', 'x{y}z'),
+    ('${B:-x{y}z}w}', 'vw}'),
+    ('${A:-{{x}}y}', '{{x}y}'),
+    ('${A:-{"k": [1]}}', '{"k": [1]}'),
+    ('${B:+{$B}}', '{v}'),
+    ('${A:-{x}', '{x'),
+    ('${B:-{x}', 'v'),
+    ('${A:-{${B}}', '{v'),
+    ('${A:-x}y}', 'xy}'),
+    ('${A:-$$}}', '$}'),
+)
+
+
+@pytest.mark.parametrize(('text', 'value'), BRACES_IN_DEFAULTS)
+def test_interpolation_ends_a_default_where_compose_does(text: str, value: str) -> None:
+    """A default holding braces ends where compose-go ends it: on main it
+    ended at its first ``}``, so ``${A:-$${B}x}`` was ``${Bx}`` and
+    ``${B:-x{y}z}`` with B set ``vz}``."""
+    assert interpolate(text, {'B': 'v'}).value == value
+
+
 @pytest.mark.parametrize(('text', 'value', 'unresolved'), (
     ('${A:-' * 65 + 'x' + '}' * 65, 'x', ()),
     ('${A:-y' * 10_000 + '}' * 10_000, 'y' * 10_000, ()),
