@@ -44,6 +44,8 @@ _BLANKS_RE = re.compile(r'\s*')
 _DOTENV_KEY_OTHERS = frozenset('_.-[] \t\v\f\r\x85\xa0')
 # what the interpolation reads text up to: a ``$``, a ``}`` that may close one
 _INTERPOLATION_MARK_RE = re.compile('[$}]')
+# and inside a default, where compose-go counts each ``{``
+_IN_ARGUMENT_MARK_RE = re.compile('[${}]')
 # how long one interpolated value may grow (BuildKit's limit of one expanded
 # variable): ``${A}`` written 2,000 times, A 200,000 characters long, made a
 # value of 400 MB, and GitLab variables of ten others each, 12 deep, 10**12
@@ -330,7 +332,14 @@ class _Parser:
     character is read once and each piece of the output kept once: an
     argument taken stays where it is in the one output list, one dropped
     is cut from its end, so a template nested as deep as it is long costs
-    linear time, not a copy of each argument at each level."""
+    linear time, not a copy of each argument at each level.
+
+    An argument ends where compose-go ends it: at the ``}`` that closes
+    each ``{`` written in it (a ``$${``'s too; the character after a ``{``
+    is not counted), else, when a ``{`` is never closed, at its last
+    ``}`` (its pattern's greedy match), what follows being read after it;
+    not at its first ``}``, which made ``${A:-$${B}x}`` ``${Bx}``, not
+    ``${B}x``, and ``${B:-x{y}z}`` with B set ``vz}``."""
 
     def __init__(self, text: str, env: Mapping[str, str], limit: int) -> None:
         self.s = text
@@ -345,19 +354,33 @@ class _Parser:
         env = self.env
         name_re = re.compile(_NAME)
         mark_re = _INTERPOLATION_MARK_RE
+        in_argument_re = _IN_ARGUMENT_MARK_RE
         out: list[str] = []
         length = 0  # characters in out
         size = 0  # of the current level's expanded pieces: refused past the limit
         frames: list[_Frame] = []
+        # of each frame: the ``{`` of its argument not closed yet, and
+        # (pieces, length) of out before the last ``}`` it took as text
+        # since its last nested frame ((-1, 0): none)
+        braces: list[int] = []
+        closes: list[tuple[int, int]] = []
         i = 0
         while True:
-            if i >= len(s) or (frames and s[i] == '}'):
+            if i >= len(s) or (frames and s[i] == '}' and not braces[-1]):
                 if not frames:
                     break
-                # a ``}`` closes the innermost ``${``; the end of the text
-                # closes each one left, innermost first
+                # a ``}`` closes the innermost ``${`` once its braces are;
+                # the end of the text closes each one left, innermost
+                # first, at the last ``}`` it took as text if any
                 i += 1
+                rest: list[str] = []
+                if i > len(s) and closes[-1][0] >= 0:
+                    at, length = closes[-1]
+                    rest = out[at + 1:]
+                    del out[at:]
                 frame = frames.pop()
+                braces.pop()
+                closes.pop()
                 name = frame.name
                 present = name in env and (not frame.colon or env[name] != '')
                 if frame.op == '?' and not present:
@@ -379,12 +402,35 @@ class _Parser:
                     out.append(taken)
                     length = frame.length + len(taken)
                 size = frame.size + length - frame.length
+                if rest:
+                    out.extend(rest)
+                    read = sum(map(len, rest))
+                    length += read
+                    size += read
                 self._check(size)
                 continue
             ch = s[i]
+            if frames and ch in '{}':
+                # a brace of an argument, text: counted (the character
+                # after a ``{`` is not, as compose-go skips it)
+                if ch == '}':
+                    braces[-1] -= 1
+                    closes[-1] = (len(out), length)
+                    piece = ch
+                    i += 1
+                else:
+                    braces[-1] += 1
+                    piece = s[i:i + 2] if s[i + 1:i + 2] in ('{', '}') else ch
+                    i += len(piece)
+                out.append(piece)
+                length += len(piece)
+                size += len(piece)
+                self._check(size)
+                continue
             if ch != '$':
-                # text up to the next ``$`` (or ``}`` that may close one)
-                mark = mark_re.search(s, i + 1)
+                # text up to the next ``$`` (or ``}`` that may close one,
+                # or ``{`` an argument counts)
+                mark = (in_argument_re if frames else mark_re).search(s, i + 1)
                 end = len(s) if mark is None else mark.start()
                 out.append(s[i:end])
                 length += end - i
@@ -415,7 +461,11 @@ class _Parser:
                         self.unresolved.append(name)
                         i = len(s)
                         continue
+                    if frames:
+                        closes[-1] = (-1, 0)  # (its last ``}`` may be this one's)
                     frames.append(_Frame(name, colon, op, len(out), length, size))
+                    braces.append(0)
+                    closes.append((-1, 0))
                     size = 0
                     continue
             else:
