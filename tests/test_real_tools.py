@@ -1315,12 +1315,13 @@ def test_docker_compose_reads_an_alias_to_an_earlier_documents_anchor(
 def test_docker_compose_ends_a_default_where_we_do(tmp_path: Any) -> None:
     """Each template of BRACES_IN_DEFAULTS, as a value of one service's
     environment (one call), is what Compose reads (``config`` writes a
-    ``$`` of a value as ``$$``)."""
+    ``$`` of a value as ``$$``); so is the named exception's value."""
     from tests.test_variables import BRACES_IN_DEFAULTS
+    from tests.test_variables import BRACES_NEVER_CLOSED_TWICE
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     environment = ''.join(
         f'      C{i}: {json.dumps(text)}\n' for i, (text, _) in enumerate(BRACES_IN_DEFAULTS)
-    )
+    ) + f'      EXCEPTION: {json.dumps(BRACES_NEVER_CLOSED_TWICE[0])}\n'
     tree(tmp_path / 'repo', {
         'compose.yaml': f'services:\n  web:\n    image: a:1\n    environment:\n{environment}',
         '.env': 'B=v\n',
@@ -1334,6 +1335,7 @@ def test_docker_compose_ends_a_default_where_we_do(tmp_path: Any) -> None:
     assert [read[f'C{i}'].replace('$$', '$') for i in range(len(BRACES_IN_DEFAULTS))] == [
         value for _, value in BRACES_IN_DEFAULTS
     ]
+    assert read['EXCEPTION'] == BRACES_NEVER_CLOSED_TWICE[1]  # (ours: test_variables.py)
 
 
 # A template Compose takes, past 100,000 characters: compose-go reads the

@@ -205,6 +205,20 @@ BRACES_IN_DEFAULTS = (
 )
 
 
+# A named exception: (template, Compose's value, ours).  A default whose
+# ``{`` never closes ends at its last ``}``, which compose-go finds before
+# it reads what the default holds; a default nested in it whose ``{`` never
+# closes either ends, for compose-go, before that last ``}``, and for us,
+# who read a template once, left to right, at it.  Left so: it takes a
+# ``{`` never closed in two nested defaults, and a second reading of each.
+BRACES_NEVER_CLOSED_TWICE = ('${A:-{${C:-{x}}', '{{x', '{{x}')
+
+
+def test_a_brace_never_closed_in_two_nested_defaults_is_a_named_exception() -> None:
+    text, _, ours = BRACES_NEVER_CLOSED_TWICE
+    assert interpolate(text, {'B': 'v'}).value == ours
+
+
 @pytest.mark.parametrize(('text', 'value'), BRACES_IN_DEFAULTS)
 def test_interpolation_ends_a_default_where_compose_does(text: str, value: str) -> None:
     """A default holding braces ends where compose-go ends it: on main it
