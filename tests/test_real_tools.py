@@ -1338,6 +1338,30 @@ def test_docker_compose_ends_a_default_where_we_do(tmp_path: Any) -> None:
     assert read['EXCEPTION'] == BRACES_NEVER_CLOSED_TWICE[1]  # (ours: test_variables.py)
 
 
+def test_docker_compose_reads_dotenv_escapes_as_we_do(tmp_path: Any) -> None:
+    """Each double-quoted .env value of DOTENV_OCTAL_ESCAPES (one call:
+    one .env, one service's environment) is what Compose reads."""
+    from digestpin_hooks.read.variables import read_dotenv
+    from tests.test_variables import DOTENV_OCTAL_ESCAPES
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    dotenv = ''.join(f'X{i}="{written}"\n' for i, (written, _) in enumerate(DOTENV_OCTAL_ESCAPES))
+    environment = ''.join(f'      X{i}: ${{X{i}}}\n' for i in range(len(DOTENV_OCTAL_ESCAPES)))
+    tree(tmp_path / 'repo', {
+        'compose.yaml': f'services:\n  web:\n    image: a:1\n    environment:\n{environment}',
+        '.env': dotenv,
+    })
+    answer = run(
+        [compose, '-f', 'compose.yaml', 'config', '--format', 'json'],
+        str(tmp_path / 'repo'), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    read = json.loads(answer.stdout)['services']['web']['environment']
+    theirs = [read[f'X{i}'] for i in range(len(DOTENV_OCTAL_ESCAPES))]
+    assert theirs == [value for _, value in DOTENV_OCTAL_ESCAPES]
+    ours = read_dotenv(dotenv)
+    assert [ours[f'X{i}'] for i in range(len(DOTENV_OCTAL_ESCAPES))] == theirs
+
+
 # A template Compose takes, past 100,000 characters: compose-go reads the
 # 300,000-character default of VALID_TEMPLATES in 18 s on an idle machine
 # (its interpolation is quadratic; over 30 s, TIMEOUT, under the suite's

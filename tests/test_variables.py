@@ -78,6 +78,32 @@ def test_dotenv(text: str, expected: dict[str, str]) -> None:
     assert read_dotenv(text) == expected
 
 
+# (a double-quoted .env value, what Compose reads: docker compose v2.40.3,
+# asked again by tests/test_real_tools.py).  compose-go reads ``\\0`` and
+# up to three digits after it as an octal escape when Go takes the digits
+# as one (three octal ones, at most 377), else drops the 0.
+DOTENV_OCTAL_ESCAPES = (
+    ('\\0101:1', 'A:1'),
+    ('\\0101\\0101', 'AA'),
+    ('\\01234', 'S4'),
+    ('\\0377', '\u00ff'),
+    ('\\00101', '\x081'),
+    ('\\0400', '\\400'),
+    ('\\0189', '\\189'),
+    ('\\012', '\\12'),
+    ('\\0', '\\'),
+    ('\\0a', '\\a'),
+    ('\\101', '\\101'),
+    ('\\\\0101', '\\0101'),
+)
+
+
+@pytest.mark.parametrize(('written', 'value'), DOTENV_OCTAL_ESCAPES)
+def test_dotenv_reads_octal_escapes_as_compose_go(written: str, value: str) -> None:
+    """On main ``A="\\0101"`` was ``\\0101``, where Compose reads ``A``."""
+    assert read_dotenv(f'A="{written}"\n') == {'A': value}
+
+
 @pytest.mark.parametrize(('text', 'refusal'), (
     ('A="unclosed', 'line 1: unterminated quoted value "unclosed'),
     ("B=1\nA='x\nC=2\n", "line 2: unterminated quoted value 'x"),
