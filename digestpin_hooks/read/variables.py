@@ -159,19 +159,44 @@ _ESCAPES = {
 
 def _double_quoted(raw: str) -> str:
     """What stands between double quotes, its escapes (``\\"``, ``\\n``,
-    ``\\t``, ``\\$``...) read as ``_ESCAPES`` says."""
+    ``\\t``, ``\\$``...) read as ``_ESCAPES`` says, and ``\\0`` with up
+    to three digits after it as compose-go reads it (_octal)."""
     out = []
     i = 0
     while i < len(raw):
         ch = raw[i]
         if ch == '\\' and i + 1 < len(raw):
             following = raw[i + 1]
+            if following == '0':
+                digits = _OCTAL_DIGITS_RE.match(raw, i + 2)
+                out.append(_octal(digits.group() if digits is not None else ''))
+                i = digits.end() if digits is not None else i + 2
+                continue
             out.append(_ESCAPES.get(following, ch + following))
             i += 2
             continue
         out.append(ch)
         i += 1
     return ''.join(out)
+
+
+# the digits compose-go's escape pattern takes after ``\\0`` (Go's ``\\d``:
+# ASCII digits only)
+_OCTAL_DIGITS_RE = re.compile('[0-9]{1,3}')
+
+
+def _octal(digits: str) -> str:
+    """``\\0`` and the ``digits`` after it, as compose-go's dotenv reads
+    them: the character they name when Go takes them as an octal escape
+    (three octal digits, at most 377: ``\\0101`` is ``A``), else a
+    backslash and the digits (the 0 dropped: ``\\012`` is ``\\12``,
+    ``\\0`` is ``\\``).  Before, ``\\0101`` was read as written, where
+    Compose reads ``A``."""
+    if len(digits) == 3 and '8' not in digits and '9' not in digits:
+        code = int(digits, 8)
+        if code <= 0o377:
+            return chr(code)
+    return '\\' + digits
 
 
 def _single_quoted(raw: str) -> str:
