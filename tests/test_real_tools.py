@@ -593,6 +593,39 @@ def test_docker_compose_pulls_a_volume_of_an_image_it_builds(
     )
 
 
+def test_docker_compose_pulls_an_empty_volume_source_and_fails(
+        stack: Stack, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A volume of type image whose source is empty (``""``, or a
+    ``${A:-}`` with no value): ``config`` takes it, but ``compose up``
+    pulls it and fails (``invalid reference format``, asked of a real
+    daemon with ``--dry-run``).  Both are DP005, an empty reference (on
+    main ``""`` was not reported at all)."""
+    from digestpin_hooks.lint import main
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': (
+        'services:\n  web:\n    image: a:1@sha256:' + '0' * 64 + '\n    volumes:\n'
+        '      - {type: image, source: "", target: /x}\n'
+        '      - {type: image, source: "${A:-}", target: /y}\n'
+    )})
+    answer = subprocess.run(
+        [compose, '--dry-run', '-f', 'compose.yaml', 'up', '-d'], cwd=root,
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path),
+             'DOCKER_HOST': stack.host},
+    )
+    assert answer.returncode == 1
+    assert 'invalid reference format' in answer.stdout + answer.stderr
+    monkeypatch.chdir(root)
+    assert main(['--format', 'json', 'compose.yaml']) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(f['line'], f['code'], f['image']) for f in report['findings']] == [
+        (5, 'DP005', ''), (6, 'DP005', ''),
+    ]
+
+
 def test_docker_compose_refuses_a_service_defined_by_root_and_include(tmp_path: Any) -> None:
     """The named exception of test_compose_include_conflict_is_checked_on_
     both_sides: Compose refuses a service the root and an included file
