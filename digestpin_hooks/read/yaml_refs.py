@@ -1820,12 +1820,14 @@ def parse_yaml(
     # a scalar used through aliases is one reference, at its anchor (one
     # for each prefix it is read with: a Bitbucket pipe's image follows
     # docker://, a step image's is the whole text, and their pins differ:
-    # both reported, neither written); an empty or null value names no image
+    # both reported, neither written); an empty or null value names no image,
+    # but for a Compose volume's source "": ``compose up`` pulls it, and
+    # fails (``invalid reference format``), as for ``${A:-}`` (a null one
+    # Compose refuses, and so did compose())
     unique = {
         (id(f.node), f.prefix, f.expansion or f.env, id(f.at)): f for f in reversed(found)
-        if f.node.value not in ('', f.prefix) and not (
-            f.node.style == '' and f.node.value in _NULLS
-        )
+        if (f.node.value not in ('', f.prefix) or kind == COMPOSE and f.key.value == 'source')
+        and not (f.node.style == '' and f.node.value in _NULLS)
     }
     found = sorted(unique.values(), key=lambda f: f.node.start)
     reads = _Reads(text)
