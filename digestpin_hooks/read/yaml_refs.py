@@ -621,7 +621,9 @@ def _extends_a_file(service: Node) -> bool:
 # the files Compose's default loading reads (``docker compose up`` with no
 # ``-f``: compose-go's DefaultFileNames), and those it merges over such a
 # file from the same folder (DefaultOverrideFileNames, whichever base name)
-_DEFAULT_FILES = frozenset(('compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'))
+_DEFAULT_FILES = frozenset((
+    'compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml',
+))
 _DEFAULT_OVERRIDES = (
     'compose.override.yml', 'compose.override.yaml',
     'docker-compose.override.yml', 'docker-compose.override.yaml',
@@ -639,12 +641,13 @@ def overridden_beside(path: str) -> bool:
     return any(os.path.lexists(os.path.join(folder, name)) for name in _DEFAULT_OVERRIDES)
 
 
-def read_first(path: str) -> bool:
+def read_first(path: str, overridden: bool) -> bool:
     """Whether Compose reads this file as the first of its project, with
     nothing over it: a default name (another, ``compose.prod.yaml``, is
     read when given, most often after the file that gives its services
-    their images) and no override file beside it."""
-    return os.path.basename(path) in _DEFAULT_FILES and not overridden_beside(path)
+    their images) and no override file beside it (not ``overridden``,
+    as overridden_beside says)."""
+    return os.path.basename(path) in _DEFAULT_FILES and not overridden
 
 
 def refuse_unmapped_services(documents: list[Node | None], first: bool) -> None:
@@ -987,7 +990,9 @@ def compose(
         image = _scalar(written)
         if image is None:
             continue
-        if always_empty(image[0].value) and not (unbuilt or renamed or every_use or overridden) and (
+        if always_empty(image[0].value) and not (
+            unbuilt or renamed or every_use or overridden
+        ) and (
             merged is None and _build(service) is None and get(service, 'profiles') is None
             or empty_refused and merged is not None
             and (at, f'services.{name}.image') in merged.pulled
@@ -1745,10 +1750,12 @@ def parse_yaml(
         documents = compose_documents(
             text, later_wins=BY_NAME[kind].duplicates == LATER_WINS,
         )
-    # a Compose file read whole, with nothing merged over it
-    alone = kind == COMPOSE and variables is None and not (unbuilt or renamed or services or replaced)
+    # a Compose file read whole, on its own (not for an include entry)
+    alone = kind == COMPOSE and variables is None and not (
+        unbuilt or renamed or services or replaced
+    )
     overridden = kind == COMPOSE and overridden_beside(path)
-    first = alone and read_first(path)
+    first = alone and read_first(path, overridden)
     if first and all(d is None for d in documents):
         raise YamlError('the file holds no document: Compose refuses the file')
     merged = None
