@@ -1239,7 +1239,34 @@ COMPOSE_TAKES_THE_FILE = {
         {'compose.yaml': 'services:\n  web:\n    image: a:1\n---\nservices:\n  web:\n'},
         ['a:1'], ['a:1'],
     ),
+    'an empty compose.yaml, compose.override.yaml gives the services': (
+        {'compose.yaml': '', 'compose.override.yaml': 'services:\n  web:\n    image: a:1\n'},
+        ['a:1'], [],
+    ),
 }
+
+
+def test_docker_compose_refuses_a_null_service_its_override_defines(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Compose checks compose.yaml once its own documents are read,
+    before the override file beside it is merged: a null service there is
+    refused though the override defines it (``docker-compose config``, no
+    ``-f``), and so do we (on main it was read on, nothing said)."""
+    from digestpin_hooks.lint import main
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': 'services:\n  web:\n' + _DB,
+                'compose.override.yaml': 'services:\n  web:\n    image: a:1\n'})
+    answer = run([compose, 'config', '--format', 'json'], str(root), str(tmp_path))
+    assert answer.returncode == 1
+    assert 'services.web must be a mapping' in answer.stderr
+    monkeypatch.chdir(root)
+    assert main(['compose.yaml']) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        'compose.yaml: error: line 2: services.web is null, not a mapping: '
+        'Compose refuses the file',
+    ]
 
 
 @pytest.mark.parametrize('case', sorted(COMPOSE_TAKES_THE_FILE))
