@@ -1756,6 +1756,10 @@ def parse_yaml(
     )
     overridden = kind == COMPOSE and overridden_beside(path)
     first = alone and read_first(path, overridden)
+    # (Compose checks each file once its own documents are read, before a
+    # later one is merged: a null service of a default file is refused
+    # even under an override file, which is merged after)
+    checked_alone = alone and read_first(path, False)
     if first and all(d is None for d in documents):
         raise YamlError('the file holds no document: Compose refuses the file')
     merged = None
@@ -1793,7 +1797,7 @@ def parse_yaml(
     if kind == COMPOSE and '$' in text:  # (a Compose file: its walker said so)
         refuse_bad_interpolation(documents)
     if kind == COMPOSE:
-        refuse_unmapped_services(written, first)
+        refuse_unmapped_services(written, checked_alone)
     if kind == COMPOSE and '!' in text and not (unbuilt or renamed or services or replaced) and (
         not overridden
     ):
