@@ -1118,6 +1118,16 @@ COMPOSE_REFUSES_THE_FILE = {
         'compose.yaml: error: line 9: services.web.image is removed by !reset and the service '
         'builds nothing: Compose refuses the file',
     ),
+    'services: with no value': (
+        {'compose.yaml': 'services:\n'},
+        'services must be a mapping',
+        'compose.yaml: error: line 1: services is null, not a mapping: Compose refuses the file',
+    ),
+    'services: with no value, in a later document over a mapping': (
+        {'compose.yaml': 'services:\n' + _DB + '---\nservices:\n'},
+        'services must be a mapping',
+        'compose.yaml: error: line 5: services is null, not a mapping: Compose refuses the file',
+    ),
     'a null service (web: with no value)': (
         {'compose.yaml': 'services:\n  web:\n' + _DB},
         'services.web must be a mapping',
