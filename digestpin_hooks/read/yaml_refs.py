@@ -886,6 +886,28 @@ def _refuse_no_string(written: tuple[Node, Scalar], path: str) -> None:
         )
 
 
+def _refuse_unmapped(documents: list[Node]) -> None:
+    """YamlError for the first document whose ``services`` is no mapping
+    (``services:`` with no value, a list): Compose refuses the file
+    (``services must be a mapping``), even for one with no value over
+    the services of an earlier document, where we took the file for none
+    of Compose's, or read the earlier services on.  (A ``services:
+    !reset`` is an empty mapping here: without_resets made it one.)"""
+    for document in documents:
+        services = get(document, 'services')
+        if services is None or isinstance(services[0], YamlMapping):
+            continue
+        value = services[0]
+        kind = 'a sequence' if isinstance(value, YamlSequence) else (
+            GO_NOT_STRINGS.get(go_type(value), 'a string') if isinstance(value, Scalar)
+            else 'a string'
+        )
+        raise YamlError(
+            f'line {services[1].line}: services is {kind}, not a mapping: Compose refuses '
+            f'the file',
+        )
+
+
 def _service_name(name: str, key: Scalar) -> bool:
     """True for a key of ``services`` that names a service as Compose's
     schema takes it (``^[a-zA-Z0-9._-]+$``, a string as yaml.v3 resolves
@@ -945,12 +967,10 @@ def compose(
         key in _COMPOSE_TOP_LEVEL or key.startswith('x-')
         for key, _, _ in items(first)
     )
-    if not other_keys and (
-        not isinstance(first, YamlMapping) or services is None
-        or not isinstance(services[0], YamlMapping)
-    ):
+    if not other_keys and (not isinstance(first, YamlMapping) or services is None):
         raise NotOfKind('not a Compose file: no services mapping at the top')
     _refuse_unread_documents(present)
+    _refuse_unmapped(present)
     if other_keys and all(get(d, 'services') is None for d in documents):
         return  # a Compose file with only include:, volumes:...: no image
     # Compose reads every document of a file, each merged over the ones
