@@ -1316,8 +1316,10 @@ def test_a_compose_file_read_over_another_is_not_refused_for_what_it_leaves_out(
     is one Compose reads only when given (``-f``), most often after the
     file that gives its services their images, as it takes this one; so
     its service with neither image nor build, or null, or the file empty,
-    is no error of ours, although Compose refuses such a file given alone
-    (the same file as compose.yaml is an error line)."""
+    is no error of ours, although Compose refuses such a file given alone.
+    The same holds of compose.yaml while another Compose file lies beside
+    it (``-f compose.yaml -f compose.prod.yaml`` gives its services their
+    images, which Compose takes); alone in its folder, it is an error line."""
     from digestpin_hooks.lint import main
     prod = 'services:\n  web:\n    ports: ["80"]\n  db:\n'
     tree(tmp_path / 'repo', {
@@ -1335,8 +1337,21 @@ def test_a_compose_file_read_over_another_is_not_refused_for_what_it_leaves_out(
     monkeypatch.chdir(tmp_path / 'repo')
     assert main(['compose.prod.yaml', 'compose.empty.yaml']) == 0
     assert capsys.readouterr().err == ''
-    (tmp_path / 'repo' / 'compose.yaml').write_text(prod)
+    (tmp_path / 'repo' / 'compose.yaml').write_text('services:\n  web:\n    ports: ["80"]\n')
+    (tmp_path / 'repo' / 'compose.prod.yaml').write_text(
+        'services:\n  web:\n    image: a:1\n  db:\n    image: redis:7\n',
+    )
+    answer = run(
+        [compose, '-f', 'compose.yaml', '-f', 'compose.prod.yaml', 'config', '--format', 'json'],
+        str(tmp_path / 'repo'), str(tmp_path),
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert main(['compose.yaml']) == 0  # not refused: it has no image to report
+    capsys.readouterr()
+    for other in ('compose.prod.yaml', 'compose.empty.yaml'):
+        (tmp_path / 'repo' / other).unlink()
     assert main(['compose.yaml']) == 2
+    assert 'has neither an image nor a build' in capsys.readouterr().err
 
 
 # Compose files whose later documents use an anchor of an earlier one:
