@@ -126,6 +126,11 @@ def _devcontainer(path: str, name: str, parts: list[str]) -> bool:
 
 
 def _compose(path: str, name: str, parts: list[str]) -> bool:
+    return is_compose_name(name)
+
+
+def is_compose_name(name: str) -> bool:
+    """Whether a file of this name (no folder) is read as a Compose file."""
     return name.endswith(_YAML) and re.match(_COMPOSE_NAME, name) is not None
 
 

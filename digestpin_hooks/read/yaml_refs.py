@@ -43,6 +43,7 @@ from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import DEVCONTAINER
 from digestpin_hooks.read.kinds import GITLAB
 from digestpin_hooks.read.kinds import imported
+from digestpin_hooks.read.kinds import is_compose_name
 from digestpin_hooks.read.kinds import LATER_WINS
 from digestpin_hooks.read.variables import always_empty
 from digestpin_hooks.read.variables import DotenvError
@@ -619,34 +620,36 @@ def _extends_a_file(service: Node) -> bool:
 
 
 # the files Compose's default loading reads (``docker compose up`` with no
-# ``-f``: compose-go's DefaultFileNames), and those it merges over such a
-# file from the same folder (DefaultOverrideFileNames, whichever base name)
+# ``-f``: compose-go's DefaultFileNames)
 _DEFAULT_FILES = frozenset((
     'compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml',
 ))
-_DEFAULT_OVERRIDES = (
-    'compose.override.yml', 'compose.override.yaml',
-    'docker-compose.override.yml', 'docker-compose.override.yaml',
-)
 
 
 def overridden_beside(path: str) -> bool:
-    """Whether Compose's default loading reads an override file over this
-    one (a default name, an override file in its folder): that file may
-    give a service the image or the build this one leaves it without, so
-    what Compose refuses of this file alone is no refusal of the project."""
-    if os.path.basename(path) not in _DEFAULT_FILES:
+    """Whether a file of a default name has another Compose file in its
+    folder: an override file, which Compose's default loading merges over
+    it, or one a ``-f`` names after it (``-f compose.yaml -f
+    compose.prod.yaml``).  Either may give a service the image or the
+    build this one leaves it without, so what Compose refuses of this file
+    alone is no refusal of the project.  A folder that cannot be listed
+    counts as holding one: nothing is refused on a guess."""
+    name = os.path.basename(path)
+    if name not in _DEFAULT_FILES:
         return False
-    folder = os.path.dirname(path) or '.'
-    return any(os.path.lexists(os.path.join(folder, name)) for name in _DEFAULT_OVERRIDES)
+    try:
+        with os.scandir(os.path.dirname(path) or '.') as entries:
+            return any(entry.name != name and is_compose_name(entry.name) for entry in entries)
+    except OSError:
+        return True
 
 
 def read_first(path: str, overridden: bool) -> bool:
     """Whether Compose reads this file as the first of its project, with
     nothing over it: a default name (another, ``compose.prod.yaml``, is
     read when given, most often after the file that gives its services
-    their images) and no override file beside it (not ``overridden``,
-    as overridden_beside says)."""
+    their images) and no other Compose file beside it (not
+    ``overridden``, as overridden_beside says)."""
     return os.path.basename(path) in _DEFAULT_FILES and not overridden
 
 
