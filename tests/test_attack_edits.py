@@ -386,25 +386,33 @@ def knows_any(keys: Sequence[TagKey]) -> dict[TagKey, Found | Missing]:
 POD = b'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: %s\n'
 
 
-@pytest.mark.parametrize(
-    ('name', 'before'),
-    (
-        # Go's yaml.v3 (Compose, kubectl) refuses "1@sha256:..." as an
-        # !!int: the file no longer parsed once pinned (a Compose image so
-        # tagged refuses the whole file: the test below)
-        ('compose.yaml', b'services:\n  a:\n    volumes:\n    - {type: image, source: !!int 1, target: /x}\n'),
-        ('pod.yaml', POD % b'!!int 1'),
-    ),
-)
-def test_an_image_tagged_other_than_a_string_is_not_edited(
-        tmp_path: Path, name: str, before: bytes,
-) -> None:
-    path = tmp_path / name
+def test_an_image_tagged_other_than_a_string_is_not_edited(tmp_path: Path) -> None:
+    """Go's yaml.v3 (kubectl) refuses "1@sha256:..." as an !!int: the
+    file would no longer parse once pinned."""
+    path = tmp_path / 'pod.yaml'
+    before = POD % b'!!int 1'
     path.write_bytes(before)
     pins, left, errors, changed = fix_files([str(path)], knows_any, stdout=io.StringIO())
     assert (pins, errors, changed) == ([], [], False)
     assert path.read_bytes() == before
     assert [f.message.endswith('[written in a form digestpin-fix does not edit]') for f in left] == [True]
+
+
+def test_a_compose_volume_source_tagged_other_than_a_string_refuses_the_file(
+        tmp_path: Path,
+) -> None:
+    """Compose refuses such a source (``must be a string``), as it refuses
+    such an image (the test below): the file's one error, nothing written
+    (tests/test_real_tools.py asks Compose)."""
+    path = tmp_path / 'compose.yaml'
+    before = b'services:\n  a:\n    volumes:\n    - {type: image, source: !!int 1, target: /x}\n'
+    path.write_bytes(before)
+    pins, left, errors, changed = fix_files([str(path)], knows_any, stdout=io.StringIO())
+    assert (pins, left, changed) == ([], [], False)
+    assert [e.message for e in errors] == [
+        'line 4: services.a.volumes[0].source is a number, not a string: Compose refuses the file',
+    ]
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize('before', (
