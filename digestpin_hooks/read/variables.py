@@ -44,8 +44,10 @@ _BLANKS_RE = re.compile(r'\s*')
 _DOTENV_KEY_OTHERS = frozenset('_.-[] \t\v\f\r\x85\xa0')
 # what the interpolation reads text up to: a ``$``, a ``}`` that may close one
 _INTERPOLATION_MARK_RE = re.compile('[$}]')
-# and inside a default, where compose-go counts each ``{``
-_IN_ARGUMENT_MARK_RE = re.compile('[${}]')
+# and inside a default, where compose-go counts each ``{`` (a pattern
+# string, compiled by re's cache at first use: a lint whose values hold no
+# ``$`` never compiles it)
+_IN_ARGUMENT_MARK = '[${}]'
 # how long one interpolated value may grow (BuildKit's limit of one expanded
 # variable): ``${A}`` written 2,000 times, A 200,000 characters long, made a
 # value of 400 MB, and GitLab variables of ten others each, 12 deep, 10**12
@@ -168,7 +170,7 @@ def _double_quoted(raw: str) -> str:
         if ch == '\\' and i + 1 < len(raw):
             following = raw[i + 1]
             if following == '0':
-                digits = _OCTAL_DIGITS_RE.match(raw, i + 2)
+                digits = re.compile(_OCTAL_DIGITS).match(raw, i + 2)
                 out.append(_octal(digits.group() if digits is not None else ''))
                 i = digits.end() if digits is not None else i + 2
                 continue
@@ -181,8 +183,8 @@ def _double_quoted(raw: str) -> str:
 
 
 # the digits compose-go's escape pattern takes after ``\\0`` (Go's ``\\d``:
-# ASCII digits only)
-_OCTAL_DIGITS_RE = re.compile('[0-9]{1,3}')
+# ASCII digits only); compiled at first use, as _IN_ARGUMENT_MARK is
+_OCTAL_DIGITS = '[0-9]{1,3}'
 
 
 def _octal(digits: str) -> str:
@@ -379,7 +381,7 @@ class _Parser:
         env = self.env
         name_re = re.compile(_NAME)
         mark_re = _INTERPOLATION_MARK_RE
-        in_argument_re = _IN_ARGUMENT_MARK_RE
+        in_argument_re = re.compile(_IN_ARGUMENT_MARK)
         out: list[str] = []
         length = 0  # characters in out
         size = 0  # of the current level's expanded pieces: refused past the limit
