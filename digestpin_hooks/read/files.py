@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from typing import Sequence
     from digestpin_hooks.model import Document
     from digestpin_hooks.model import FileError
-    from digestpin_hooks.read.ci import Pipeline
+    from digestpin_hooks.read.found import Pipeline
     from digestpin_hooks.read.dockerfile.parser import Dockerfile
     from digestpin_hooks.read.dockerfile.parser import DockerfileError
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
@@ -1082,7 +1082,7 @@ def _read_in_pipeline(
     root's error (naming it ``shown``, else as given), when its include
     wildcards need more comparisons than the search allows (nothing is
     read again then)."""
-    from digestpin_hooks.read.ci import Pipeline
+    from digestpin_hooks.read.found import Pipeline
     from digestpin_hooks.read.yaml_nodes import compose_documents
     from digestpin_hooks.read.yaml_nodes import YamlError
     from digestpin_hooks.text import decode

@@ -36,8 +36,8 @@ from digestpin_hooks.model import TOO_LONG
 from digestpin_hooks.model import VALUE_OF
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
-from digestpin_hooks.read.ci import Found as _Found
-from digestpin_hooks.read.ci import Pipeline
+from digestpin_hooks.read.found import Found as _Found
+from digestpin_hooks.read.found import Pipeline
 from digestpin_hooks.read.kinds import BY_NAME
 from digestpin_hooks.read.kinds import COMPOSE
 from digestpin_hooks.read.kinds import DEVCONTAINER
