@@ -399,3 +399,78 @@ def test_whom_a_certificate_names_is_said_even_when_it_cannot_be_listed() -> Non
     from tests.cosign import certificate_with_a_duplicate_extension
     cert = x509.load_der_x509_certificate(certificate_with_a_duplicate_extension())
     assert signer(cert) == 'a certificate whose names cannot be read (DuplicateExtension)'
+
+
+def _der_utf8(text: str) -> bytes:
+    data = text.encode()
+    assert len(data) < 0x80
+    return bytes((0x0C, len(data))) + data
+
+
+def _fulcio_like(username: bytes, issuer: str = GITHUB) -> Any:
+    """A self-signed certificate naming a signer as Fulcio does: the
+    Sigstore username SAN (an otherName whose value is ``username``, DER)
+    and the issuer extensions (v2: a DER UTF8String; v1: the raw text)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'sigstore')])
+    return (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(datetime.datetime(2020, 1, 1))
+        .not_valid_after(datetime.datetime(2040, 1, 1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.OtherName(x509.ObjectIdentifier('1.3.6.1.4.1.57264.1.7'), username),
+        ]), False)
+        .add_extension(x509.UnrecognizedExtension(
+            x509.ObjectIdentifier('1.3.6.1.4.1.57264.1.8'), _der_utf8(issuer),
+        ), False)
+        .add_extension(x509.UnrecognizedExtension(  # v1: the raw text
+            x509.ObjectIdentifier('1.3.6.1.4.1.57264.1.1'), issuer.encode(),
+        ), False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+@pytest.mark.parametrize(('username', 'named'), (
+    (_der_utf8('alice'), {'alice'}),
+    # a length in the long form (past 127 bytes)
+    (b'\x0c\x81\x82' + b'a' * 130, {'a' * 130}),
+    # not a UTF8String (cosign reads a UTF8String only): no name
+    (b'\x13\x05alice', set()),
+))
+def test_the_username_san_is_read_as_its_utf8string(username: bytes, named: set[str]) -> None:
+    """The value of an otherName is DER: its tag and length are no part of
+    the name (they were read as two characters of it, and no pattern
+    written for the name matched)."""
+    pytest.importorskip('sigstore')
+    from digestpin_hooks.resolve.keyless import signer
+    from digestpin_hooks.resolve.keyless import _identities
+    assert _identities(_fulcio_like(username)) == named
+    if named == {'alice'}:
+        assert signer(_fulcio_like(username)) == f'certificate for alice (issuer {GITHUB})'
+
+
+@pytest.mark.parametrize(('name', 'pattern', 'passes'), (
+    ('alice', r'\w+', True),
+    ('alice-1', r'\w+-\d', True),
+    # cosign's patterns are Go's (RE2): \w, \d and \s are ASCII there
+    ('ålice', r'\w+', False),
+    ('alice-١', r'\w+-\d', False),
+))
+def test_identity_regexp_classes_are_ascii_as_in_cosign(name: str, pattern: str, passes: bool) -> None:
+    pytest.importorskip('sigstore')
+    from sigstore.errors import VerificationError
+
+    from digestpin_hooks.resolve.keyless import IdentityRegexp
+    certificate = _fulcio_like(_der_utf8(name))
+    if passes:
+        IdentityRegexp(GITHUB, pattern).verify(certificate)
+    else:
+        with pytest.raises(VerificationError):
+            IdentityRegexp(GITHUB, pattern).verify(certificate)
