@@ -140,7 +140,7 @@ def _trust_rule(table: Any, where: str, number: int) -> TrustRule:
         if identity_regexp:
             import re
             try:
-                re.compile(identity_regexp)
+                re.compile(identity_regexp, re.ASCII)  # as keyless compiles it
             except re.error as e:
                 raise ConfigError(f'{where}: identity-regexp: {e}') from None
     if tlog and not key:

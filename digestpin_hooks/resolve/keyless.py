@@ -114,7 +114,10 @@ class IdentityRegexp:
         import re
         from sigstore.verify.policy import OIDCIssuer
         self._issuer = OIDCIssuer(issuer)
-        self._pattern = re.compile(pattern)
+        # ASCII classes, as in cosign's patterns (Go's RE2): \w, \d, \s
+        # and \b match no letter, digit or space outside ASCII, so that a
+        # pattern accepts no name cosign's would refuse
+        self._pattern = re.compile(pattern, re.ASCII)
 
     def verify(self, cert: Certificate) -> None:
         from sigstore.errors import VerificationError
@@ -142,12 +145,28 @@ def _identities(cert: Certificate) -> set[str]:
         return set()
     found = {str(v) for v in names.get_values_for_type(x509.UniformResourceIdentifier)}
     found.update(names.get_values_for_type(x509.RFC822Name))
-    found.update(
-        other.value.decode('utf-8', 'replace')
-        for other in names.get_values_for_type(x509.OtherName)
-        if other.type_id.dotted_string == '1.3.6.1.4.1.57264.1.7'
-    )
+    for other in names.get_values_for_type(x509.OtherName):
+        if other.type_id.dotted_string == '1.3.6.1.4.1.57264.1.7':  # a username
+            username = _utf8_string(other.value)
+            if username is not None:
+                found.add(username)
     return found
+
+
+def _utf8_string(der: bytes) -> str | None:
+    """The text of a DER UTF8String (tag 0x0C, then its length, short or
+    long form), as cosign reads the username SAN's value; None for any
+    other value (cosign reads none), or one whose length is not the bytes
+    that follow."""
+    if len(der) < 2 or der[0] != 0x0C:
+        return None
+    length, start = der[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, start = int.from_bytes(der[2:2 + count], 'big'), 2 + count
+    if start + length != len(der):
+        return None
+    return der[start:].decode('utf-8', 'replace')
 
 
 def _issuer(cert: Certificate) -> str:
