@@ -163,6 +163,8 @@ def _utf8_string(der: bytes) -> str | None:
     length, start = der[1], 2
     if length & 0x80:
         count = length & 0x7F
+        if not 0 < count <= 4:  # BER's indefinite length, or past 4 GiB
+            return None
         length, start = int.from_bytes(der[2:2 + count], 'big'), 2 + count
     if start + length != len(der):
         return None
