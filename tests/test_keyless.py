@@ -441,8 +441,10 @@ def _fulcio_like(username: bytes, issuer: str = GITHUB) -> Any:
     (_der_utf8('alice'), {'alice'}),
     # a length in the long form (past 127 bytes)
     (b'\x0c\x81\x82' + b'a' * 130, {'a' * 130}),
-    # not a UTF8String (cosign reads a UTF8String only): no name
+    # not a UTF8String (cosign reads a UTF8String only), or not UTF-8 (Go's
+    # asn1 refuses it): no name
     (b'\x13\x05alice', set()),
+    (b'\x0c\x06al\xffice', set()),
 ))
 def test_the_username_san_is_read_as_its_utf8string(username: bytes, named: set[str]) -> None:
     """The value of an otherName is DER: its tag and length are no part of

@@ -156,8 +156,8 @@ def _identities(cert: Certificate) -> set[str]:
 def _utf8_string(der: bytes) -> str | None:
     """The text of a DER UTF8String (tag 0x0C, then its length, short or
     long form), as cosign reads the username SAN's value; None for any
-    other value (cosign reads none), or one whose length is not the bytes
-    that follow."""
+    other value (cosign reads none), one whose length is not the bytes
+    that follow, or one that is not UTF-8."""
     if len(der) < 2 or der[0] != 0x0C:
         return None
     length, start = der[1], 2
@@ -168,7 +168,10 @@ def _utf8_string(der: bytes) -> str | None:
         length, start = int.from_bytes(der[2:2 + count], 'big'), 2 + count
     if start + length != len(der):
         return None
-    return der[start:].decode('utf-8', 'replace')
+    try:
+        return der[start:].decode('utf-8')
+    except UnicodeDecodeError:  # Go's asn1 refuses it: no name to cosign
+        return None
 
 
 def _issuer(cert: Certificate) -> str:
