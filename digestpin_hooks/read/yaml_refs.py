@@ -400,14 +400,16 @@ def _no_substitution(value: str) -> tuple[str, str] | None:
 
 
 # a ``$$`` (a literal ``$``), or a substitution's name after ``$`` or ``${``
-_DOLLARS_OR_NAME = re.compile(r'\$(\$|\{?([A-Za-z_][A-Za-z0-9_]*))')
+# (Cloud Build's patterns are strings, compiled by re's cache at first
+# use: a lint of Compose files, which imports this module, needs neither)
+_DOLLARS_OR_NAME = r'\$(\$|\{?([A-Za-z_][A-Za-z0-9_]*))'
 
 
 def _dynamic_value(value: str, env: Mapping[str, str]) -> str | None:
     """The first substitution a Cloud Build value names whose own value
     names others (``$`` in it), which only dynamic substitutions expand;
     None when none does."""
-    for m in _DOLLARS_OR_NAME.finditer(value):
+    for m in re.finditer(_DOLLARS_OR_NAME, value):
         name = m.group(2)
         if name is not None and '$' in env.get(name, ''):
             return name
@@ -415,13 +417,13 @@ def _dynamic_value(value: str, env: Mapping[str, str]) -> str | None:
 
 
 # a ``$$`` (a literal ``$``), or the start of a bash default ``${NAME:-``
-_DOLLARS_OR_DEFAULT = re.compile(r'\$(\$|\{[A-Za-z_][A-Za-z0-9_]*:?-)')
+_DOLLARS_OR_DEFAULT = r'\$(\$|\{[A-Za-z_][A-Za-z0-9_]*:?-)'
 
 
 def _reads_default(value: str) -> bool:
     """Whether a Cloud Build value reads a bash default (``${_B:-x}``,
     ``${_B-x}``), not counting a ``$$`` before a ``{``."""
-    return any(m.group(1) != '$' for m in _DOLLARS_OR_DEFAULT.finditer(value))
+    return any(m.group(1) != '$' for m in re.finditer(_DOLLARS_OR_DEFAULT, value))
 
 
 def _name_start(char: str) -> bool:
@@ -686,10 +688,7 @@ def refuse_unmapped_services(documents: list[Node | None], first: bool) -> None:
             )
             if null and tag != '!override' and (name in defined or not first):
                 continue
-            kind = 'a sequence' if isinstance(service, YamlSequence) else 'null' if null else (
-                GO_NOT_STRINGS.get(go_type(service), 'a string')
-                if isinstance(service, Scalar) else 'a string'
-            )
+            kind = 'null' if null else _kind_words(service)
             raise YamlError(
                 f'line {key.line}: {shortened(f"services.{name}")} is {kind}, not a mapping: '
                 f'Compose refuses the file',
@@ -723,15 +722,29 @@ def refuse_imageless_services(text: str, documents: list[Node | None]) -> None:
             elif get(service, 'image') is None and get(service, 'build') is None:
                 candidates.setdefault(name, key.line)
     lines = {name: line for name, line in candidates.items() if line >= 0}
+    left = _left_imageless(text, documents, lines)
+    if left is not None:
+        name, line = left
+        raise YamlError(
+            f'line {line}: {shortened(f"services.{name}")} has neither an image nor a '
+            f'build: Compose refuses the file',
+        )
+
+
+def _left_imageless(
+        text: str, documents: list[Node | None], lines: dict[str, int],
+) -> tuple[str, int] | None:
+    """The first of ``lines``' services (name -> line to report) that,
+    once the file's documents are merged, has neither an image nor a
+    build; None when each has one (the merge is made only when some
+    service may be left so)."""
     if not lines:
-        return
+        return None
     state = _merge(list(enumerate(document_layers(text, documents))))
     for name, line in lines.items():
         if name in state and state[name][0] < 0 and not state[name][1]:
-            raise YamlError(
-                f'line {line}: {shortened(f"services.{name}")} has neither an image nor a '
-                f'build: Compose refuses the file',
-            )
+            return name, line
+    return None
 
 
 def refuse_bad_interpolation(documents: list[Node | None]) -> None:
@@ -795,15 +808,13 @@ def refuse_reset_images(text: str, documents: list[Node | None]) -> None:
                 removed[name] = image[1].line
             elif image is not None:
                 removed.pop(name, None)
-    if not removed:
-        return
-    state = _merge(list(enumerate(document_layers(text, documents))))
-    for name, line in removed.items():
-        if name in state and state[name][0] < 0 and not state[name][1]:
-            raise YamlError(
-                f'line {line}: {shortened(f"services.{name}.image")} is removed by !reset and '
-                f'the service builds nothing: Compose refuses the file',
-            )
+    left = _left_imageless(text, documents, removed)
+    if left is not None:
+        name, line = left
+        raise YamlError(
+            f'line {line}: {shortened(f"services.{name}.image")} is removed by !reset and '
+            f'the service builds nothing: Compose refuses the file',
+        )
 
 
 def without_resets(text: str, documents: list[Node | None]) -> list[Node | None]:
@@ -853,6 +864,16 @@ def _resets_removed(text: str, documents: list[Node | None]) -> list[Node | None
     return [None if d is None else kept(d, top=True) for d in documents]
 
 
+def _kind_words(node: Node) -> str:
+    """What a node is to Compose's yaml.v3, in the words of its refusals:
+    'a mapping', 'a sequence', GO_NOT_STRINGS' words, else 'a string'."""
+    if isinstance(node, YamlMapping):
+        return 'a mapping'
+    if isinstance(node, YamlSequence):
+        return 'a sequence'
+    return GO_NOT_STRINGS.get(go_type(node), 'a string')
+
+
 def _refuse_unread_documents(documents: list[Node]) -> None:
     """YamlError for the first document of a Compose file that is not a
     mapping: an empty one (a ``---`` that ends the file, or two in a row),
@@ -862,12 +883,10 @@ def _refuse_unread_documents(documents: list[Node]) -> None:
     for at, document in enumerate(documents, 1):
         if isinstance(document, YamlMapping):
             continue
-        if isinstance(document, YamlSequence):
-            kind = 'a sequence'
-        elif document.value == '' and document.style == '' and not document.tag:
-            kind = 'empty'
-        else:
-            kind = GO_NOT_STRINGS.get(go_type(document), 'a string')
+        empty = isinstance(document, Scalar) and (
+            document.value == '' and document.style == '' and not document.tag
+        )
+        kind = 'empty' if empty else _kind_words(document)
         raise YamlError(f'document {at} is {kind}, not a mapping: Compose refuses the file')
 
 
@@ -878,11 +897,8 @@ def _refuse_no_string(written: tuple[Node, Scalar], path: str) -> None:
     Compose refuses the file (``must be a string``), where we read it as
     an image."""
     value, key = written
-    refused = (
-        GO_NOT_STRINGS.get(go_type(value)) if isinstance(value, Scalar)
-        else 'a mapping' if isinstance(value, YamlMapping) else 'a sequence'
-    )
-    if refused is not None:
+    refused = _kind_words(value)
+    if refused != 'a string':
         raise YamlError(
             f'line {key.line}: {shortened(path)} is {refused}, not a string: '
             f'Compose refuses the file',
@@ -900,13 +916,9 @@ def _refuse_unmapped(documents: list[Node]) -> None:
         services = get(document, 'services')
         if services is None or isinstance(services[0], YamlMapping):
             continue
-        value = services[0]
-        kind = 'a sequence' if isinstance(value, YamlSequence) else (
-            GO_NOT_STRINGS.get(go_type(value), 'a string') if isinstance(value, Scalar)
-            else 'a string'
-        )
         raise YamlError(
-            f'line {services[1].line}: services is {kind}, not a mapping: Compose refuses '
+            f'line {services[1].line}: services is {_kind_words(services[0])}, not a '
+            f'mapping: Compose refuses '
             f'the file',
         )
 
