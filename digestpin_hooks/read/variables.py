@@ -31,8 +31,10 @@ _WHOLE_DEFAULT = (
     fr'\$\{{(?P<name>[{_LETTER}_][{_LETTER}0-9_]*)(?P<op>:?-)(?P<default>[^${{}}]*)\}}\Z'
 )
 # what valid_template looks at: a ``$``, a ``}`` that closes a default, a
-# line break no default may hold
-_TEMPLATE_MARK_RE = re.compile('[$}\n]')
+# line break no default may hold.  This and the marks below are pattern
+# strings, compiled by re's cache at first use: a lint whose values hold
+# no ``$`` never compiles them
+_TEMPLATE_MARK = '[$}\n]'
 # a .env key that is kept: one that starts as a name does
 _KEY = f'[{_LETTER}_][{_LETTER}0-9_.-]*'
 # where a .env key ends, and the blanks before its value
@@ -43,10 +45,8 @@ _BLANKS_RE = re.compile(r'\s*')
 # blanks (a space, then, is refused on its own)
 _DOTENV_KEY_OTHERS = frozenset('_.-[] \t\v\f\r\x85\xa0')
 # what the interpolation reads text up to: a ``$``, a ``}`` that may close one
-_INTERPOLATION_MARK_RE = re.compile('[$}]')
-# and inside a default, where compose-go counts each ``{`` (a pattern
-# string, compiled by re's cache at first use: a lint whose values hold no
-# ``$`` never compiles it)
+_INTERPOLATION_MARK = '[$}]'
+# and inside a default, where compose-go counts each ``{``
 _IN_ARGUMENT_MARK = '[${}]'
 # how long one interpolated value may grow (BuildKit's limit of one expanded
 # variable): ``${A}`` written 2,000 times, A 200,000 characters long, made a
@@ -183,7 +183,7 @@ def _double_quoted(raw: str) -> str:
 
 
 # the digits compose-go's escape pattern takes after ``\\0`` (Go's ``\\d``:
-# ASCII digits only); compiled at first use, as _IN_ARGUMENT_MARK is
+# ASCII digits only); compiled at first use, as the marks above are
 _OCTAL_DIGITS = '[0-9]{1,3}'
 
 
@@ -286,10 +286,11 @@ def valid_template(value: str) -> bool:
     by interpolating: however deep or long (Compose has no limit; ours of
     262,144 characters, and once of 64 nested, left such a value
     unjudged)."""
+    mark_re = re.compile(_TEMPLATE_MARK)
     open_braces = 0
     at = 0
     while True:
-        mark = _TEMPLATE_MARK_RE.search(value, at)
+        mark = mark_re.search(value, at)
         if mark is None:
             return open_braces == 0
         at = mark.end()
@@ -380,7 +381,7 @@ class _Parser:
         s = self.s
         env = self.env
         name_re = re.compile(_NAME)
-        mark_re = _INTERPOLATION_MARK_RE
+        mark_re = re.compile(_INTERPOLATION_MARK)
         in_argument_re = re.compile(_IN_ARGUMENT_MARK)
         out: list[str] = []
         length = 0  # characters in out
