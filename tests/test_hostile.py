@@ -1169,6 +1169,12 @@ GROWTH = {
         'compose.yaml',
         lambda n: b'services:\n  a:\n    image: "' + b'${A:-x' * (n // 7) + b'}' * (n // 7) + b'"\n',
     ),
+    # compose-go counts each { of a default to find its end: braces never
+    # closed, then closed, and $${ among them
+    'a Compose image whose default holds braces': (
+        'compose.yaml',
+        lambda n: b'services:\n  a:\n    image: "${A:-' + b'{$${' * (n // 8) + b'}' * (n // 4) + b'"\n',
+    ),
     'a JSON document naming the frontend image': (
         'Dockerfile',
         lambda n: b'{"syntax": "a:1", "x": [\n' + b'"s\\n", 1.5e3, {"k": [true]},\n' * (n // 32) + b'"e"]}\n',
@@ -1504,6 +1510,8 @@ def test_env_line_of_blanks_grows_linearly(tmp_path: Path) -> None:
 DOTENV_GROWTH = {
     'a quoted value a line': lambda n: b''.join(b'A%d="v%d"\n' % (i, i) for i in range(n // 14)),
     'one value of \\" escapes': lambda n: b'A="' + b'\\"' * (n // 2) + b'"\n',
+    # compose-go's octal escapes (\0 and up to three digits), read one by one
+    'one value of \\0101 escapes': lambda n: b'A="' + b'\\0101' * (n // 5) + b'"\n',
     # what follows a closing quote is read on as a line: one line of many
     'quoted values on one line': lambda n: b'A="x" ' * (n // 6) + b'\n',
     'single-quoted values on one line, no blank between': lambda n: b"A='x'" * (n // 5) + b'\n',
