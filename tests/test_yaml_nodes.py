@@ -216,8 +216,10 @@ def test_get_builds_no_items_of_a_mapping_that_merges_nothing(
 def test_pyyaml_is_imported_without_compiling_its_patterns() -> None:
     """libyaml's parser uses none of the patterns PyYAML compiles when it
     is imported (the pure reader's class of printable characters alone is
-    a third of a one-file lint's instructions): each is compiled when
-    first used, so PyYAML still reads as it did for any other caller."""
+    a third of a one-file lint's instructions), nor base64, which PyYAML
+    imports to build binary values: each is compiled or imported when
+    first used, so PyYAML still reads and writes as it did for any other
+    caller, and a later ``import base64`` gets the module itself."""
     import subprocess
     code = (
         'import re, sys\n'
@@ -230,9 +232,13 @@ def test_pyyaml_is_imported_without_compiling_its_patterns() -> None:
         'from digestpin_hooks.read.yaml_nodes import compose_documents\n'
         "compose_documents('a: b\\n')\n"
         "print(sorted({c for c in callers if c == 'yaml' or c.startswith('yaml.')}))\n"
+        "print('base64' in sys.modules)\n"
         're.compile = compile\n'
         'import yaml\n'
         "print(yaml.safe_load('a: 2001-12-14\\nb: yes\\nc: 0x1F\\nd: ~\\n<<: {e: 1}\\n'))\n"
+        "print(yaml.safe_load('!!binary aGk='), yaml.safe_dump(b'hi').split())\n"
+        'import base64\n'
+        'print(type(base64).__name__, base64.b64encode(b"hi"))\n'
         'try:\n'
         "    yaml.load('a: \\x07', Loader=yaml.SafeLoader)\n"
         'except yaml.YAMLError as e:\n'
@@ -242,7 +248,10 @@ def test_pyyaml_is_imported_without_compiling_its_patterns() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         '[]\n'
+        'False\n'
         "{'e': 1, 'a': datetime.date(2001, 12, 14), 'b': True, 'c': 31, 'd': None}\n"
+        "b'hi' ['!!binary', '|', 'aGk=']\n"
+        "module b'aGk='\n"
         'ReaderError\n'
     )
 

@@ -10,6 +10,8 @@ are never constructed into Python objects: ``on:`` stays the string ``on``.
 """
 from __future__ import annotations
 
+import types
+
 from digestpin_hooks.model import Record
 
 TYPE_CHECKING = False
@@ -99,11 +101,30 @@ class _Deferred:
 
 _compile_now: Any = None
 
+# what PyYAML's constructor and representer import only to build and write
+# binary values, which these nodes never are (values stay text).  (datetime
+# is imported all the same: the representer's table names its types)
+_BUILDING_ONLY = ('base64',)
+
+
+class _ImportedOnUse(types.ModuleType):
+    """A module PyYAML imports, in its modules' names only: imported when
+    one of them first uses it.  It is in ``sys.modules`` only while PyYAML
+    is imported, so that any other importer gets the module itself."""
+
+    def __getattr__(self, name: str) -> Any:
+        import sys
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(__import__(self.__name__), name)
+
 
 def _yaml() -> Any:
     """PyYAML, imported (once) with the patterns its own modules compile at
-    import deferred to their first use (``_Deferred``); every other caller
-    of ``re.compile`` meanwhile gets a compiled pattern as always."""
+    import deferred to their first use (``_Deferred``), and the modules it
+    needs only to build values imported on first use (``_ImportedOnUse``);
+    every other caller of ``re.compile`` meanwhile gets a compiled pattern
+    as always."""
     import sys
     yaml = sys.modules.get('yaml')
     if yaml is not None:
@@ -117,11 +138,18 @@ def _yaml() -> Any:
         if caller == 'yaml' or caller.startswith('yaml.'):
             return _Deferred(*arguments)
         return compile_now(*arguments)
+    stand_ins = {
+        name: _ImportedOnUse(name) for name in _BUILDING_ONLY if name not in sys.modules
+    }
+    sys.modules.update(stand_ins)
     setattr(re, 'compile', deferred)
     try:
         import yaml
     finally:
         setattr(re, 'compile', compile_now)
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
     return yaml
 
 
