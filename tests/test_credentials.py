@@ -298,3 +298,41 @@ def test_a_relative_xdg_runtime_dir_is_not_read(
         str(home / '.config' / 'containers' / 'auth.json'), str(home / '.docker' / 'config.json'),
     ]
     assert credential_for('ghcr.io', 5) is None
+
+
+def test_what_a_helper_runs_is_never_found_in_the_scanned_folder(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """A helper is often a script that runs another program by its name
+    (``docker-credential-gcloud`` runs ``gcloud``).  Started in the folder
+    being scanned, with the user's ``PATH`` as it is, a relative or empty
+    entry there (``.``, ``PATH=/usr/bin:``, ``bin``) found that program in
+    the stranger's checkout (on main: the checkout's ``./gcloud`` ran).
+    The helper runs in ``/``, with only the absolute entries of ``PATH``,
+    the ones it was itself found in."""
+    import stat
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    helper = bin_dir / 'docker-credential-wrapper'
+    helper.write_text(
+        '#!/bin/sh\n'
+        'cat >/dev/null\n'
+        f'pwd > {tmp_path / "cwd"}\n'
+        f'printf "%s" "$PATH" > {tmp_path / "path"}\n'
+        'tool 2>/dev/null\n'
+        'printf \'{"Username": "u", "Secret": "s"}\'\n',
+    )
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    checkout = tmp_path / 'checkout'
+    (checkout / 'bin').mkdir(parents=True)
+    for folder in (checkout, checkout / 'bin'):
+        tool = folder / 'tool'
+        tool.write_text(f'#!/bin/sh\ntouch {tmp_path / "ran"}\n')
+        tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.chdir(checkout)
+    monkeypatch.setenv('PATH', f'.:bin::{bin_dir}:/usr/bin:/bin:')
+    docker_config(home, {'credsStore': 'wrapper'})
+    assert _user_and_secret('ghcr.io') == ('u', 's')
+    assert not (tmp_path / 'ran').exists()
+    assert (tmp_path / 'cwd').read_text().strip() == '/'
+    assert (tmp_path / 'path').read_text() == f'{bin_dir}:/usr/bin:/bin'

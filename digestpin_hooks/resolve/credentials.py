@@ -21,10 +21,10 @@ client sends to the host it belongs to; no message names one.  Helper
 programs are the user's own (named by the user's files, never by a scanned
 repository), found only in absolute ``PATH`` entries (an empty or relative
 entry, which would find a repository's own ``./docker-credential-x``, is
-passed over and the search goes on), run without a shell in a process group
-of their own, which is killed on every way out (answer, timeout, error, ^C,
-SIGTERM, the end of the run), their output bounded and their stderr
-discarded.
+passed over and the search goes on), run without a shell in ``/`` with
+only those entries on ``PATH``, in a process group of their own, which is
+killed on every way out (answer, timeout, error, ^C, SIGTERM, the end of
+the run), their output bounded and their stderr discarded.
 """
 from __future__ import annotations
 
@@ -240,14 +240,22 @@ def from_helper(helper: str, host: str, timeout: float) -> Credential | None:
     return Credential(username, secret, f'docker-credential-{helper}')
 
 
+def _absolute_path_entries() -> list[str]:
+    """The absolute entries of ``PATH``: an empty or relative one
+    (``PATH=/usr/bin:`` or ``.``) names a folder of wherever a program
+    runs, the folder being scanned when that is where it runs."""
+    return [
+        folder for folder in os.environ.get('PATH', os.defpath).split(os.pathsep)
+        if os.path.isabs(folder)
+    ]
+
+
 def find_program(name: str) -> str | None:
-    """``name`` in the absolute ``PATH`` entries only.  An empty or relative
-    entry (``PATH=/usr/bin:`` or ``.``) would find the program in the
-    folder being scanned; it is passed over and the search goes on (Go's
-    ``exec.LookPath``, which Docker uses, refuses such a hit instead)."""
-    for folder in os.environ.get('PATH', os.defpath).split(os.pathsep):
-        if not os.path.isabs(folder):
-            continue
+    """``name`` in the absolute ``PATH`` entries only: a relative entry
+    would find the program in the folder being scanned; it is passed over
+    and the search goes on (Go's ``exec.LookPath``, which Docker uses,
+    refuses such a hit instead)."""
+    for folder in _absolute_path_entries():
         candidate = os.path.join(folder, name)
         try:
             mode = os.stat(candidate).st_mode
@@ -333,6 +341,11 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
     started may keep the pipe open after that (Go's ``cmd.Output``, which
     Docker uses, then waits for ever); it is not waited for."""
     import subprocess  # here: most runs read a credential file, or none
+    # what the helper runs by name (docker-credential-gcloud runs gcloud)
+    # is found as the helper was: never in the folder being scanned, which
+    # a relative PATH entry names where the helper runs (Docker starts it
+    # there, with PATH as it is)
+    environment = dict(os.environ, PATH=os.pathsep.join(_absolute_path_entries()))
     with _RUNNING_LOCK:
         if _ending:
             raise CredentialError(f'docker-credential-{helper} not run: the run is ending')
@@ -340,6 +353,7 @@ def _run_bounded(program: str, given: bytes, timeout: float, helper: str) -> tup
             process = subprocess.Popen(
                 (program, 'get'), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, start_new_session=True,
+                cwd='/', env=environment,
             )
         except OSError as e:
             raise CredentialError(
