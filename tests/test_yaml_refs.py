@@ -2735,3 +2735,25 @@ def test_compose_extends_of_a_folder_is_one_line_saying_so(
     loaded, errors = load_all(['compose.yaml'], 'compose')
     assert [file.path for file in loaded] == ['compose.yaml']
     assert [(e.path, e.message) for e in errors] == [(os.path.normpath(folder), 'is a directory')]
+
+
+def test_a_compose_file_alone_in_a_folder_that_cannot_be_listed_is_not_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What Compose refuses of a default-named file alone (a service with
+    neither image nor build) is refused only when no other Compose file
+    lies beside it; a folder that cannot be listed (readable but not
+    searchable to us, which root cannot be made to meet) may hold one, so
+    nothing is refused on a guess and the file's images are read."""
+    from digestpin_hooks.read import yaml_refs
+    path = tmp_path / 'compose.yaml'
+    path.write_text('services:\n  web:\n    image: a:1\n  worker:\n    command: x\n')
+    with pytest.raises(UnreadableFile, match='worker has neither an image nor a build'):
+        load(str(path))
+    assert yaml_refs.overridden_beside(str(path)) is False
+
+    def unlistable(folder: str) -> Any:
+        raise PermissionError(13, 'Permission denied', folder)
+    monkeypatch.setattr(yaml_refs.os, 'scandir', unlistable)
+    assert yaml_refs.overridden_beside(str(path)) is True
+    assert [ref.image for ref in load(str(path)).refs] == ['a:1']
