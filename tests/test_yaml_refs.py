@@ -2754,6 +2754,6 @@ def test_a_compose_file_alone_in_a_folder_that_cannot_be_listed_is_not_refused(
 
     def unlistable(folder: str) -> Any:
         raise PermissionError(13, 'Permission denied', folder)
-    monkeypatch.setattr(yaml_refs.os, 'scandir', unlistable)
+    monkeypatch.setattr(os, 'scandir', unlistable)
     assert yaml_refs.overridden_beside(str(path)) is True
     assert [ref.image for ref in load(str(path)).refs] == ['a:1']
