@@ -289,6 +289,9 @@ NO_VALUE: Final = 'no-value'  # no default, nor a value in the kind's file (valu
 # Compose: variables (``unresolved``) make the image empty, which Compose
 # refuses unless the shell that runs it sets one; that shell is not read
 EMPTY_UNLESS_SET: Final = 'empty-unless-set'
+# with EMPTY_UNLESS_SET: the value is a volume's source (``type: image``),
+# which ``compose up`` fails to pull when empty, not a service's image
+IMAGE_VOLUME: Final = 'image-volume'
 # Cloud Build: ``via``, a ``${`` of the image, names no substitution
 # (``detail``: NO_NAME_AFTER or NEVER_CLOSED); the image is unknown (DP003)
 NOT_A_SUBSTITUTION: Final = 'not-a-substitution'

@@ -600,8 +600,10 @@ def test_docker_compose_pulls_an_empty_volume_source_and_fails(
     """A volume of type image whose source is empty (``""``, or a
     ``${A:-}`` with no value): ``config`` takes it, but ``compose up``
     pulls it and fails (``invalid reference format``, asked of a real
-    daemon with ``--dry-run``).  Both are DP005, an empty reference (on
-    main ``""`` was not reported at all)."""
+    daemon with ``--dry-run``).  ``""`` is DP005, an empty reference (on
+    main it was not reported at all); ``${A:-}`` is DP003, as a service's
+    ``image: ${A:-}`` is: empty unless the shell that runs Compose sets
+    ``$A`` (on main: DP005, as if nothing could set it)."""
     from digestpin_hooks.lint import main
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     root = tmp_path / 'repo'
@@ -622,8 +624,14 @@ def test_docker_compose_pulls_an_empty_volume_source_and_fails(
     assert main(['--format', 'json', 'compose.yaml']) == 1
     report = json.loads(capsys.readouterr().out)
     assert [(f['line'], f['code'], f['image']) for f in report['findings']] == [
-        (5, 'DP005', ''), (6, 'DP005', ''),
+        (5, 'DP005', ''), (6, 'DP003', '${A:-}'),
     ]
+    assert report['findings'][1]['message'].endswith(
+        "cannot be checked: it is empty unless the shell that runs Compose sets $A (its "
+        "variables win over the .env's, and are not read), and `compose up` fails to pull "
+        "an image volume whose source is empty; give the variable a pinned default "
+        "(${VAR:-image@sha256:...}) or a value in .env",
+    )
 
 
 def test_docker_compose_refuses_a_service_defined_by_root_and_include(tmp_path: Any) -> None:

@@ -18,6 +18,7 @@ from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import GITLAB_VALUES
+from digestpin_hooks.model import IMAGE_VOLUME
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
@@ -523,10 +524,13 @@ def how_words(ref: ImageRef) -> str:
     if how == EMPTY_UNLESS_SET:
         # (the .env's value, if any, is empty: the shell's wins over it)
         names = ', '.join(f'${name}' for name in ref.unresolved)
+        refused = (
+            '`compose up` fails to pull an image volume whose source is empty'
+            if ref.detail == IMAGE_VOLUME else 'Compose refuses a service whose image is empty'
+        )
         return (
             f'it is empty unless the shell that runs Compose sets {names} (its '
-            f"variables win over the {ref.values_from}'s, and are not read), and "
-            'Compose refuses a service whose image is empty'
+            f"variables win over the {ref.values_from}'s, and are not read), and {refused}"
         )
     if how == NO_DEFAULT or how == NO_VALUE:
         names = ', '.join(f'${name}' for name in ref.unresolved)

@@ -20,6 +20,7 @@ from digestpin_hooks.model import DYNAMIC_VALUE
 from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
 from digestpin_hooks.model import FORM_NOT_EDITED
+from digestpin_hooks.model import IMAGE_VOLUME
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
 from digestpin_hooks.model import NAMES_A_BUILD
@@ -299,15 +300,19 @@ def _ref(
             return at.replace(
                 unresolved=result.unresolved, how=NO_VALUE, values_from=where,
             )
-        if result.value == '' and where in _COMPOSE_VALUES and found.key.value == 'image':
+        if result.value == '' and where in _COMPOSE_VALUES and found.key.value in (
+            'image', 'source',
+        ):
             # Compose refuses a service whose image is empty ("neither an
-            # image nor a build context specified") unless the shell that
-            # runs it sets these variables (its win over the .env's, and
-            # are not read here): the shell decides, as for ${IMG:?msg}.
-            # (One empty whatever they hold, ``${A:+}``, the walker refuses
-            # or leaves out, as ``image: ""``)
+            # image nor a build context specified"), and ``compose up``
+            # fails to pull an image volume's empty source, unless the
+            # shell that runs it sets these variables (its win over the
+            # .env's, and are not read here): the shell decides, as for
+            # ${IMG:?msg}.  (One empty whatever they hold, ``${A:+}``, the
+            # walker refuses or leaves out, as ``image: ""``)
             return at.replace(
                 unresolved=_variables(value), how=EMPTY_UNLESS_SET, values_from=where,
+                detail=IMAGE_VOLUME if found.key.value == 'source' else '',
             )
         if result.span is not None and span is not None:
             start, end = span[0] + result.span[0], span[0] + result.span[1]
