@@ -399,7 +399,10 @@ class ImageRef(Record):
     line: Final[int]  # where its statement starts: the line a pragma stands above
     unresolved: Final[tuple[str, ...]] = ()  # variables with no value: DP003
     how: Final[How] = AS_WRITTEN  # how it came about: a reason, for messages
-    platform: Final[str] = ''  # FROM --platform (or Compose platform:), raw
+    # the platforms it is pulled for, raw: FROM --platform's, or the
+    # ``platform:`` of each Compose service whose image it is (a value
+    # behind an anchor may be several services' image)
+    platforms: Final[tuple[str, ...]] = ()
     feeds: Final[tuple[int, ...]] = ()  # for ARG defaults: the FROM lines they feed
     has_variables: Final[bool] = False  # the instruction writes it with variables
     # a reference assembled from fields (Helm values, Kustomize): where a pin

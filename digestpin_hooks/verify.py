@@ -7,7 +7,8 @@ digest and about the tag:
 - DP006 the tag now resolves to another digest (stale pin);
 - DP007 the pinned digest does not exist in that repository;
 - DP008 the pin is one platform's manifest of the tag's multi-platform index;
-- DP009 ``FROM --platform=`` names a platform the pinned image lacks.
+- DP009 ``FROM --platform=`` or Compose's ``platform:`` names a platform
+  the pinned image lacks.
 
 With a trust policy (``[[tool.digestpin.trust]]``), the registry is also
 asked who signed each pinned digest a rule covers, whatever the source:
@@ -107,7 +108,7 @@ def verified_files(
     try:
         answers = ask(
             [p.reference for p in pins],
-            {digest_key(p.reference) for p in pins if p.ref.platform},
+            {digest_key(p.reference) for p in pins if p.ref.platforms},
         )
     except SourceError as e:
         raise e.after(errors) from None

@@ -634,6 +634,48 @@ def test_docker_compose_pulls_an_empty_volume_source_and_fails(
     )
 
 
+def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
+        stack: Stack, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Compose's ``platform:`` fails, as ``--platform`` does, on a pin of
+    an image of another platform: ``compose create`` against a real daemon
+    says ``image ... was found but does not match the specified platform``.
+    verify says DP009 for it (on main: only for a Dockerfile's
+    ``FROM --platform``), and for a value behind an anchor, for the
+    platform of each service that uses it (on main: only the first's was
+    kept, so a second service of another platform went unchecked)."""
+    from digestpin_hooks.verify import main as verify_main
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    tag = f'{stack.registry}/platforms/amd64:1'
+    digest = stack.push(tag, 'one platform')  # the daemon's: linux/amd64
+    stack.remove(tag)
+    image = f'{tag}@{digest}'
+    root = tmp_path / 'repo'
+    tree(root, {'compose.yaml': (
+        f'x-image: &image {image}\n'
+        'services:\n'
+        '  a: {image: *image, platform: linux/amd64, command: x}\n'
+        '  b: {image: *image, platform: linux/arm64, command: x}\n'
+        f'  c: {{image: {image}, platform: "${{P:-linux/arm64}}", command: x}}\n'
+    )})
+    created = subprocess.run(
+        [compose, '-f', 'compose.yaml', 'create', 'a', 'b'], cwd=root,
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path),
+             'DOCKER_HOST': stack.host},
+    )
+    assert created.returncode == 1
+    assert (
+        'was found but does not match the specified platform: wanted '
+        'linux/arm64, actual: linux/amd64'
+    ) in created.stdout + created.stderr
+    assert verify_main(['--docker-host', stack.host, str(root / 'compose.yaml')]) == 1
+    assert capsys.readouterr().out == (
+        f"{root / 'compose.yaml'}:1:17: DP009 '{image}' provides linux/amd64, "
+        'not platform: linux/arm64\n'
+    )
+
+
 def test_docker_compose_refuses_a_service_defined_by_root_and_include(tmp_path: Any) -> None:
     """The named exception of test_compose_include_conflict_is_checked_on_
     both_sides: Compose refuses a service the root and an included file

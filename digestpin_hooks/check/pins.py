@@ -100,14 +100,20 @@ def check_pin(
             f'{ref.image!r}: the tag {reference.tag!r} no longer resolves '
             f'({at_tag.reason}); the pin still works, but its tag misleads readers'
         ), ''))
-    wanted = ref.platform
-    if (
-        ref.source == SOURCE_FROM and wanted and '$' not in wanted
-        and platforms and not provides(platforms, wanted)
-    ):
+    # a platform written with variables is known only when the build or
+    # Compose runs; Compose's ``platform:`` fails as --platform does
+    # ('image ... was found but does not match the specified platform')
+    lacking = [
+        wanted for wanted in ref.platforms
+        if '$' not in wanted and platforms and not provides(platforms, wanted)
+    ]
+    if lacking:
+        asked = (
+            f'--platform={lacking[0]}' if ref.source == SOURCE_FROM
+            else f'platform: {", ".join(lacking)}'
+        )
         problems.append(('DP009', (
-            f'{ref.image!r} provides {", ".join(platforms)}, not '
-            f'--platform={wanted}'
+            f'{ref.image!r} provides {", ".join(platforms)}, not {asked}'
         ), ''))
     return problems
 

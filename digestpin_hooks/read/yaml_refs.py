@@ -259,7 +259,7 @@ def _ref(
     at = ImageRef(
         source=found.path, image=value, written=text[whole[0]:whole[1]],
         span=whole, editable=False, line=found.key.line,
-        platform=found.platform, has_variables='$' in value,
+        platforms=(found.platform,) if found.platform else (), has_variables='$' in value,
     )
     if reads is None:
         reads = _Reads(text)
@@ -1096,8 +1096,10 @@ def compose(
                     or (at, f'services.{name}.volumes[{i}].source') in merged.pulled
                 )
             ):
+                # (no platform: how Compose picks an image volume's
+                # platform is not known here, so none is checked)
                 yield _Found(
-                    f'services.{name}.volumes[{i}].source', *source, platform_value,
+                    f'services.{name}.volumes[{i}].source', *source,
                     left=NAMES_A_BUILD if source[0].value in renamed_values else '',
                 )
 
@@ -1875,10 +1877,23 @@ def parse_yaml(
     # but for a Compose volume's source "": ``compose up`` pulls it, and
     # fails (``invalid reference format``), as for ``${A:-}`` (a null one
     # Compose refuses, and so did compose())
-    unique = {
-        (id(f.node), f.prefix, f.expansion or f.env, id(f.at)): f for f in reversed(found)
-        if (f.node.value not in ('', f.prefix) or kind == COMPOSE and f.key.value == 'source')
-        and not (f.node.style == '' and f.node.value in _NULLS)
+    unique: dict[tuple[int, str, object, int], _Found] = {}
+    # the platforms of each place's uses, when they are several: the
+    # value behind an anchor of two services of other ``platform:``s is
+    # pulled for both, and checked for both
+    platforms: dict[tuple[int, str, object, int], list[str]] = {}
+    for f in reversed(found):
+        if (
+            (f.node.value not in ('', f.prefix) or kind == COMPOSE and f.key.value == 'source')
+            and not (f.node.style == '' and f.node.value in _NULLS)
+        ):
+            key = (id(f.node), f.prefix, f.expansion or f.env, id(f.at))
+            unique[key] = f
+            if f.platform:
+                platforms.setdefault(key, []).append(f.platform)
+    several = {
+        id(unique[key]): tuple(dict.fromkeys(reversed(named)))
+        for key, named in platforms.items() if len(set(named)) > 1
     }
     found = sorted(unique.values(), key=lambda f: f.node.start)
     reads = _Reads(text)
@@ -1886,9 +1901,14 @@ def parse_yaml(
         # one reference per place and image: a scalar used with several
         # sets of values (a template's jobs, matrix rows) is one reference
         # for each image it makes
+        made = [_left(_ref(text, f, env, where, reads, expand), f) for f in found]
+        if several:
+            made = [
+                ref.replace(platforms=several[id(f)]) if id(f) in several else ref
+                for ref, f in zip(made, found)
+            ]
         refs = list({
-            (ref.span, ref.image, ref.unresolved): ref
-            for ref in reversed([_left(_ref(text, f, env, where, reads, expand), f) for f in found])
+            (ref.span, ref.image, ref.unresolved): ref for ref in reversed(made)
         }.values())
     except InterpolationError as e:
         raise YamlError(str(e)) from None

@@ -174,7 +174,7 @@ def _ref_from_expansion(
         word: str,
         word_start: int,
         word_end: int,
-        platform: str = '',
+        platforms: tuple[str, ...] = (),
 ) -> ImageRef:
     word_span = ins.span(word_start, word_end)
     if word_span is None:
@@ -189,13 +189,13 @@ def _ref_from_expansion(
         # below end with, made at once
         return ImageRef(
             source=source, image=exp.value, written=doc.text[span[0]:span[1]],
-            span=span, editable=True, line=ins.start_line, platform=platform,
+            span=span, editable=True, line=ins.start_line, platforms=platforms,
             has_variables=False, reads=exp.reads,
         )
     # the word as written, where it stands: what the cases below change
     at = ImageRef(
         source=source, image=exp.value, written=doc.text[word_span[0]:word_span[1]],
-        span=word_span, editable=False, line=ins.start_line, platform=platform,
+        span=word_span, editable=False, line=ins.start_line, platforms=platforms,
         has_variables=exp.has_variables, reads=exp.reads,
     )
     if exp.unresolved:
@@ -487,11 +487,12 @@ def _from_refs(
             ))
     elif len(words) != 1:
         raise _parse_error(ins, 'FROM requires either one or three arguments')
-    platform = ''
+    platforms: tuple[str, ...] = ()
     for flag, _, _ in flags:
         if flag.startswith('--platform='):
             platform = flag[len('--platform='):]
             _checked_platform(doc, ins, platform, scope)
+            platforms = (platform,)
     scope.in_stage = True
     scope.stage = {}
     word, word_start, word_end = words[0]
@@ -507,7 +508,7 @@ def _from_refs(
             if not is_stage and word != 'scratch':
                 yield ImageRef(
                     SOURCE_FROM, word, doc.text[span[0]:span[1]], span, True,
-                    ins.start_line, platform=platform,
+                    ins.start_line, platforms=platforms,
                 )
             return
     exp, same = _expand_everywhere(doc, scope, word, _locator(ins, word_start))
@@ -528,7 +529,7 @@ def _from_refs(
                 name for name in BUILTIN_PLATFORM_ARGS if name in word
             ) or ('TARGETPLATFORM',),
             how=VARIES_WITH_PLATFORM,
-            platform=platform,
+            platforms=platforms,
             has_variables=True,
         )
         return
@@ -537,7 +538,7 @@ def _from_refs(
     if not image and not exp.unresolved:
         raise DockerfileError(f'base name ({word}) should not be blank')
     ref = _ref_from_expansion(
-        doc, ins, SOURCE_FROM, exp, word, word_start, word_end, platform,
+        doc, ins, SOURCE_FROM, exp, word, word_start, word_end, platforms,
     )
     yield _at_arg_default(doc, ref, word, scope) or ref
 
