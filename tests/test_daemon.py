@@ -1,9 +1,11 @@
 """resolve/daemon.py without a daemon: where it is found, how its answers
 become typed answers, and that a daemon that is not there is one SourceError
 line for every daemon source (the runs against a real daemon are in
-test_docker_fix.py and test_docker_update_verify.py)."""
+test_docker_fix.py and test_docker_update_verify.py, but for the one about
+what the SDK itself reads of a home that is not there)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from digestpin_hooks.resolve.daemon import manifest_from
 from digestpin_hooks.resolve.daemon import PullSource
 from tests.fakes import FakeDaemon
 from tests.fakes import knows
+from tests.stack import Stack
 
 A = 'sha256:' + 'a' * 64
 
@@ -143,3 +146,64 @@ def test_a_relative_xdg_runtime_dir_names_no_podman_socket(monkeypatch: pytest.M
     assert podman_sockets() == ['/run/podman/podman.sock']
     monkeypatch.setenv('XDG_RUNTIME_DIR', '/run/user/1000')
     assert podman_sockets() == ['/run/user/1000/podman/podman.sock', '/run/podman/podman.sock']
+
+
+def _no_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HOME unset and a user id with no passwd entry (a container run as an
+    arbitrary user): ``os.path.expanduser('~')`` gives ``~`` back."""
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+    for name in ('HOME', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pwd, 'getpwuid', no_entry)
+
+
+@pytest.mark.parametrize('planted', ('HttpHeaders', 'FIFO'))
+def test_the_sdk_reads_no_config_of_the_checkout_without_a_home(
+        stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], planted: str,
+) -> None:
+    """The SDK's client reads the CLI's ``config.json`` as it is made, where
+    the SDK finds it: without a home, ``~/.docker/config.json`` of the
+    current folder, the checkout, which no credential lookup of ours reads.
+    Its ``HttpHeaders`` went with every call to the daemon, over ours: a
+    planted ``X-Registry-Auth`` replaced the user's login
+    (``REGISTRY_AUTH_FILE``), and the daemon was refused; a FIFO there held
+    the client (an unbounded ``open``) until --timeout failed the whole
+    source.  The SDK now reads what we read: no home, no file."""
+    import base64
+    import json
+    from digestpin_hooks.fix import main as fix_main
+    from tests.registries import htpasswd_auth
+    from tests.registries import PASSWORD
+    from tests.registries import USER
+    address = stack.start_registry(f'sdk-config-{planted}', htpasswd_auth(Path(stack.root)))
+    image = f'{stack.registry}/sdk-config/{planted.lower()}:1'
+    digest = stack.push(image, f'the sdk reads no planted config {planted}')
+    reference = f'{address}/sdk-config/{planted.lower()}:1'
+    login = tmp_path / 'auth.json'
+    login.write_text(json.dumps({'auths': {address: {
+        'auth': base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode(),
+    }}}))
+    checkout = tmp_path / 'checkout'
+    planted_folder = checkout / '~' / '.docker'
+    planted_folder.mkdir(parents=True)
+    if planted == 'HttpHeaders':
+        wrong = json.dumps({'username': USER, 'password': 'planted-wrong', 'serveraddress': address})
+        (planted_folder / 'config.json').write_text(json.dumps({'HttpHeaders': {
+            'X-Registry-Auth': base64.urlsafe_b64encode(wrong.encode()).decode(),
+        }}))
+    else:
+        os.mkfifo(planted_folder / 'config.json')
+    (checkout / 'Dockerfile').write_text(f'FROM {reference}\n')
+    monkeypatch.chdir(checkout)
+    _no_home(monkeypatch)
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(login))
+    code = fix_main([
+        '--docker-host', stack.host, '--timeout', '3', '--source', 'daemon-registry', 'Dockerfile',
+    ])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, f'Dockerfile:1:6: pinned {reference} -> {reference}@{digest}\n'), out + err
+    assert (checkout / 'Dockerfile').read_text() == f'FROM {reference}@{digest}\n'
