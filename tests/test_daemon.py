@@ -207,3 +207,24 @@ def test_the_sdk_reads_no_config_of_the_checkout_without_a_home(
     out, err = capsys.readouterr()
     assert (code, out) == (1, f'Dockerfile:1:6: pinned {reference} -> {reference}@{digest}\n'), out + err
     assert (checkout / 'Dockerfile').read_text() == f'FROM {reference}@{digest}\n'
+
+
+def test_the_sdk_reads_the_users_config_where_the_credentials_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The user's own ``HttpHeaders`` still go to the daemon, as the CLI
+    sends them: the SDK's client is given ``$DOCKER_CONFIG/config.json``,
+    read bounded (a file past MAX_SMALL_FILE_BYTES is none), and its own
+    search for a file finds nothing."""
+    import json
+
+    import docker.utils.config
+
+    from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
+    config = tmp_path / 'config.json'
+    config.write_text(json.dumps({'HttpHeaders': {'X-Meta-Source': 'ci'}}))
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
+    assert docker.utils.config.load_general_config() == {'HttpHeaders': {'X-Meta-Source': 'ci'}}
+    assert docker.utils.config.find_config_file() is None
+    config.write_text(json.dumps({'HttpHeaders': {'X-Meta-Source': 'ci'}}) + ' ' * MAX_SMALL_FILE_BYTES)
+    assert docker.utils.config.load_general_config() == {}

@@ -17,6 +17,7 @@ import docker.auth
 import docker.errors
 import docker.tls
 import docker.utils
+import docker.utils.config
 
 from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
@@ -104,21 +105,53 @@ def _config_dir() -> str | None:
     return docker_config_dir()
 
 
-def _current_context() -> str:
-    name = os.environ.get('DOCKER_CONTEXT')
-    if name:
-        return name
+def _cli_config(config_path: object = None) -> dict[str, Any]:
+    """The CLI's ``config.json`` in _config_dir(), read bounded (a regular
+    file of at most MAX_SMALL_FILE_BYTES); ``{}`` when there is none or it
+    cannot be read, as the SDK has it.
+
+    It is also the SDK's ``load_general_config`` (``config_path`` is its
+    argument, which its client never passes): the client reads the file as
+    it is made and sends its ``HttpHeaders`` with every call to the daemon,
+    as the CLI does.  Left to the SDK, the file was found as the SDK finds
+    it: without a home, ``~/.docker/config.json`` of the current folder,
+    the checkout being scanned, whose planted ``X-Registry-Auth`` replaced
+    the user's login, read whole by ``json.load`` (a FIFO held the client
+    until --timeout failed the source)."""
     import json
     folder = _config_dir()
     if folder is None:
-        return 'default'
+        return {}
     try:
         config = json.loads(read_regular(
             os.path.join(folder, 'config.json'), MAX_SMALL_FILE_BYTES,
         ).data)
     except (OSError, ValueError, RecursionError):
-        return 'default'
-    name = config.get('currentContext') if isinstance(config, dict) else None
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _no_config_file(config_path: object = None) -> None:
+    """The SDK's own search for a config file (``$DOCKER_CONFIG``,
+    ``~/.docker/config.json``, ``~/.dockercfg``, each read whole) finds
+    none: its client's general settings are _cli_config(), and every login
+    is handed to it (Daemon.login), so its auth lookup, which searches when
+    the settings are empty, has nothing of its own to read."""
+    return None
+
+
+# The SDK's two readers of the CLI's file, replaced once for the process:
+# this module is the only one that imports the SDK, and its client reads
+# the file in its constructor, which takes no path
+docker.utils.config.load_general_config = _cli_config
+docker.utils.config.find_config_file = _no_config_file
+
+
+def _current_context() -> str:
+    name = os.environ.get('DOCKER_CONTEXT')
+    if name:
+        return name
+    name = _cli_config().get('currentContext')
     return name if isinstance(name, str) and name else 'default'
 
 
