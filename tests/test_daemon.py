@@ -228,3 +228,73 @@ def test_the_sdk_reads_the_users_config_where_the_credentials_are_read(
     assert docker.utils.config.find_config_file() is None
     config.write_text(json.dumps({'HttpHeaders': {'X-Meta-Source': 'ci'}}) + ' ' * MAX_SMALL_FILE_BYTES)
     assert docker.utils.config.load_general_config() == {}
+
+
+def _certificates(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ('ca.pem', 'cert.pem', 'key.pem'):
+        (folder / name).write_text('')
+    return folder
+
+
+def test_tls_certificates_without_docker_cert_path_are_in_docker_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DOCKER_TLS_VERIFY`` without ``DOCKER_CERT_PATH``: the Docker CLI
+    reads the certificates in its own folder, ``$DOCKER_CONFIG`` (asked
+    below: it names the file it could not open), where the SDK read
+    ``~/.docker`` whatever ``DOCKER_CONFIG`` says."""
+    import shutil
+    import subprocess
+
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    empty = tmp_path / 'empty-config'
+    empty.mkdir()
+    environment = {
+        'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(tmp_path / 'home'),
+        'DOCKER_CONFIG': str(empty), 'DOCKER_HOST': 'tcp://127.0.0.1:1', 'DOCKER_TLS_VERIFY': '1',
+    }
+    cli = subprocess.run(
+        (client, 'version'), env=environment, capture_output=True, text=True, timeout=10,
+    )
+    assert f'open {empty / "ca.pem"}: no such file or directory' in cli.stderr, cli.stderr
+    _certificates(tmp_path / 'home' / '.docker')
+    config = _certificates(tmp_path / 'config')
+    for name in ('DOCKER_CERT_PATH', 'DOCKER_CONTEXT'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    monkeypatch.setenv('DOCKER_CONFIG', str(config))
+    monkeypatch.setenv('DOCKER_HOST', 'tcp://127.0.0.1:2376')
+    monkeypatch.setenv('DOCKER_TLS_VERIFY', '1')
+    endpoint = find_endpoint()
+    assert endpoint.tls.ca_cert == str(config / 'ca.pem')
+    assert endpoint.tls.cert == (str(config / 'cert.pem'), str(config / 'key.pem'))
+
+
+def test_no_home_reads_no_tls_certificates_of_the_checkout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DOCKER_TLS_VERIFY`` without ``DOCKER_CERT_PATH``, ``DOCKER_CONFIG``
+    or a home: the SDK took ``~/.docker/ca.pem`` of the current folder, the
+    checkout, as the authority that vouches for the daemon (and its
+    ``cert.pem`` and ``key.pem`` as the user's).  No home, no certificates:
+    a setup error, as certificates that are not there are."""
+    checkout = tmp_path / 'checkout'
+    _certificates(checkout / '~' / '.docker')
+    monkeypatch.chdir(checkout)
+    _no_home(monkeypatch)
+    monkeypatch.setenv('DOCKER_HOST', 'tcp://127.0.0.1:2376')
+    monkeypatch.setenv('DOCKER_TLS_VERIFY', '1')
+    with pytest.raises(SourceError) as failed:
+        find_endpoint()
+    assert str(failed.value) == (
+        'cannot find the Docker daemon: DOCKER_TLS_VERIFY is set without '
+        'DOCKER_CERT_PATH, and there is no DOCKER_CONFIG or home folder to find '
+        f'the certificates in; {HINT}'
+    )
+    assert failed.value.unreachable
