@@ -210,7 +210,7 @@ def _find_endpoint(docker_host: str | None) -> Endpoint:
     if docker_host:
         return Endpoint(docker_host, None, '--docker-host')
     if os.environ.get('DOCKER_HOST'):
-        kwargs = docker.utils.kwargs_from_env()
+        kwargs = docker.utils.kwargs_from_env(_tls_environment())
         return Endpoint(kwargs['base_url'], kwargs.get('tls'), 'DOCKER_HOST')
     name = _current_context()
     if name != 'default':
@@ -220,6 +220,29 @@ def _find_endpoint(docker_host: str | None) -> Endpoint:
             if os.path.exists(socket_path):
                 return Endpoint(f'unix://{socket_path}', None, 'the Podman socket')
     return Endpoint(DEFAULT_HOST, None, 'the default socket')
+
+
+def _tls_environment() -> dict[str, str]:
+    """The environment the SDK reads DOCKER_HOST's TLS settings from, its
+    ``DOCKER_CERT_PATH``, when not set and TLS is asked for
+    (``DOCKER_TLS_VERIFY``), the CLI's folder (_config_dir()), where the
+    CLI reads the certificates.  The SDK read ``~/.docker`` whatever
+    ``DOCKER_CONFIG`` said, and without a home ``~/.docker`` of the current
+    folder, the checkout being scanned, whose ``ca.pem`` then vouched for
+    the daemon; with no folder to read, TLS is a setup error."""
+    environment = dict(os.environ)
+    if environment.get('DOCKER_CERT_PATH') or not environment.get('DOCKER_TLS_VERIFY'):
+        return environment  # the user's certificates, or no TLS
+    folder = _config_dir()
+    if folder is None:
+        raise SourceError(
+            'cannot find the Docker daemon: DOCKER_TLS_VERIFY is set without '
+            'DOCKER_CERT_PATH, and there is no DOCKER_CONFIG or home folder to find '
+            f'the certificates in; {HINT}',
+            unreachable=True,
+        )
+    environment['DOCKER_CERT_PATH'] = folder
+    return environment
 
 
 def podman_sockets() -> list[str]:
