@@ -298,3 +298,37 @@ def test_no_home_reads_no_tls_certificates_of_the_checkout(
         f'the certificates in; {HINT}'
     )
     assert failed.value.unreachable
+
+
+# the SDK reads the scheme in any case, after blanks
+@pytest.mark.parametrize('host', ('ssh://ci@daemon.invalid', ' SSH://ci@daemon.invalid'))
+def test_no_home_reads_no_ssh_config_of_the_checkout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        host: str,
+) -> None:
+    """An ``ssh://`` daemon: the SDK (with paramiko, its ``ssh`` extra)
+    reads ``~/.ssh/config`` and ``~/.ssh/known_hosts`` where
+    ``os.path.expanduser`` finds them; without a home, in the current
+    folder, the checkout, whose ``ProxyCommand`` it ran (here it touched
+    ``ran``).  The Docker CLI's ``ssh`` finds ``~/.ssh`` through the passwd
+    entry, and without one refuses to run.  No home: no ssh:// daemon."""
+    import paramiko  # noqa: F401 (the SDK's ssh:// support; without it nothing is read)
+
+    from digestpin_hooks.fix import main as fix_main
+    ran = tmp_path / 'ran'
+    checkout = tmp_path / 'checkout'
+    (checkout / '~' / '.ssh').mkdir(parents=True)
+    (checkout / '~' / '.ssh' / 'config').write_text(f'Host *\n  ProxyCommand touch {ran}\n')
+    (checkout / 'Dockerfile').write_text('FROM example.com/app:1\n')
+    monkeypatch.chdir(checkout)
+    _no_home(monkeypatch)
+    monkeypatch.setenv('USER', 'ci')  # paramiko's %u, without a passwd entry
+    code = fix_main(['--docker-host', host, '--timeout', '2', 'Dockerfile'])
+    out, err = capsys.readouterr()
+    assert not ran.exists()
+    assert (code, out) == (2, '')
+    assert err == (
+        f'digestpin-fix: error: cannot find the Docker daemon: {host} (from '
+        f'--docker-host) is an ssh:// host, and there is no home folder whose '
+        f'~/.ssh to read; {HINT}\n'
+    )
