@@ -90,13 +90,20 @@ def auth_files() -> list[str]:
     runtime = os.environ.get('XDG_RUNTIME_DIR', '')
     if os.path.isabs(runtime):
         files.append(os.path.join(runtime, 'containers', 'auth.json'))
-    home = os.path.expanduser('~')
-    if os.path.isabs(home):
+    home = home_dir()
+    if home is not None:
         files.append(os.path.join(home, '.config', 'containers', 'auth.json'))
     docker = docker_config_dir()
     if docker is not None:
         files.append(os.path.join(docker, 'config.json'))
     return files
+
+
+def home_dir() -> str | None:
+    """The user's home; None when it is not an absolute path (auth_files:
+    ``~`` without HOME or a passwd entry, a folder of the checkout)."""
+    home = os.path.expanduser('~')
+    return home if os.path.isabs(home) else None
 
 
 def docker_config_dir() -> str | None:
@@ -105,8 +112,8 @@ def docker_config_dir() -> str | None:
     a folder of the checkout).  The daemon source reads its contexts there."""
     if os.environ.get('DOCKER_CONFIG'):
         return os.environ['DOCKER_CONFIG']
-    home = os.path.expanduser('~')
-    return os.path.join(home, '.docker') if os.path.isabs(home) else None
+    home = home_dir()
+    return os.path.join(home, '.docker') if home is not None else None
 
 
 def _server_key(host: str) -> str:

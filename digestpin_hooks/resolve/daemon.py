@@ -196,7 +196,7 @@ def find_endpoint(docker_host: str | None = None) -> Endpoint:
     """Where the daemon is; SourceError (unreachable) when the setup is
     wrong, e.g. DOCKER_TLS_VERIFY without certificates."""
     try:
-        return _find_endpoint(docker_host)
+        endpoint = _find_endpoint(docker_host)
     except SourceError:
         raise
     except Exception as e:
@@ -204,6 +204,29 @@ def find_endpoint(docker_host: str | None = None) -> Endpoint:
             f'cannot find the Docker daemon: {_short(e)}; {HINT}',
             unreachable=True,
         ) from None
+    if _is_ssh(endpoint.host) and _no_home():
+        # the SDK's ssh:// (paramiko) reads ~/.ssh/config and known_hosts
+        # where expanduser finds them: without a home, in the checkout,
+        # whose ProxyCommand it ran.  The CLI's ssh finds ~/.ssh through
+        # the passwd entry, and without one does not run.
+        raise SourceError(
+            f'cannot find the Docker daemon: {endpoint.host} (from {endpoint.origin}) '
+            f'is an ssh:// host, and there is no home folder whose ~/.ssh to read; {HINT}',
+            unreachable=True,
+        )
+    return endpoint
+
+
+def _is_ssh(host: str) -> bool:
+    """Whether the SDK reaches ``host`` over ssh, its scheme read as the
+    SDK's parse_host reads it (after blanks, in any case: ``SSH://``)."""
+    from urllib.parse import urlsplit
+    return urlsplit(host.strip()).scheme == 'ssh'
+
+
+def _no_home() -> bool:
+    from digestpin_hooks.resolve.credentials import home_dir
+    return home_dir() is None
 
 
 def _find_endpoint(docker_host: str | None) -> Endpoint:
