@@ -614,3 +614,56 @@ def test_a_credential_lookup_that_breaks_fails_every_question_alike() -> None:
         assert all(r.headers.get('authorization') is None for r in registry.requests)
     finally:
         registry.close()
+
+
+def test_a_compose_env_file_sets_nothing_the_credential_lookup_or_a_helper_sees(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A checkout cannot set the user's environment, but its Compose
+    ``.env`` is read (for ``${IMG}``): what it sets is for interpolation
+    only, never exported.  Its ``DOCKER_CONFIG``, ``REGISTRY_AUTH_FILE``
+    and ``HOME`` name no file to read, its ``PATH`` finds no helper, and
+    the user's helper runs without its ``BASH_ENV``, ``ENV``,
+    ``PYTHONPATH``, ``PYTHONSTARTUP`` or ``NODE_OPTIONS`` (each would run
+    the checkout's code)."""
+    registry = basic_then_served()
+    checkout = tmp_path / 'checkout'
+    checkout.mkdir()
+    planted = {
+        'DOCKER_CONFIG': str(checkout / 'planted'), 'REGISTRY_AUTH_FILE': str(checkout / 'planted.json'),
+        'HOME': str(checkout), 'PATH': '.', 'BASH_ENV': './evil.sh', 'ENV': './evil.sh',
+        'PYTHONPATH': '.', 'PYTHONSTARTUP': './evil.py', 'NODE_OPTIONS': '--require ./evil.js',
+    }
+    login = json.dumps({'auths': {registry.address: {
+        'auth': base64.b64encode(b'planted:wrong').decode(),
+    }}})
+    (checkout / 'planted').mkdir()
+    (checkout / 'planted' / 'config.json').write_text(login)
+    (checkout / 'planted.json').write_text(login)
+    reference = f'{registry.address}/team/app:1@{DIGEST}'
+    (checkout / '.env').write_text(''.join(
+        f'{name}={value}\n' for name, value in {**planted, 'IMG': reference}.items()
+    ))
+    (checkout / 'compose.yaml').write_text('services:\n  web:\n    image: ${IMG}\n')
+    seen = tmp_path / 'seen.json'
+    helper(tmp_path / 'bin', 'user', (
+        f'json.dump(dict(os.environ), open({str(seen)!r}, "w"))\n'
+        f'print(json.dumps({{"Username": {USER!r}, "Secret": {PASSWORD!r}}}))\n'
+    ))
+    config(tmp_path / 'home', json.dumps({'credsStore': 'user'}))
+    monkeypatch.setenv('PATH', f'{tmp_path / "bin"}:{os.environ["PATH"]}')
+    monkeypatch.chdir(checkout)
+    try:
+        code = verify_main(['--source', 'registry', '--timeout', '5', 'compose.yaml'])
+    finally:
+        registry.close()
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    # asked without a login first (the registry's 401 names the scheme), then the user's
+    assert {request.headers.get('authorization') for request in registry.requests} == {None, BASIC}
+    environment = json.loads(seen.read_text())
+    assert {name: environment.get(name) for name in planted} == {
+        name: os.environ.get(name) if name != 'PATH' else environment['PATH'] for name in planted
+    }
+    assert environment['HOME'] == str(tmp_path / 'home')
+    assert environment['PATH'].split(':')[0] == str(tmp_path / 'bin')
