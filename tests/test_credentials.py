@@ -336,3 +336,55 @@ def test_what_a_helper_runs_is_never_found_in_the_scanned_folder(
     assert not (tmp_path / 'ran').exists()
     assert (tmp_path / 'cwd').read_text().strip() == '/'
     assert (tmp_path / 'path').read_text() == f'{bin_dir}:/usr/bin:/bin'
+
+
+def test_an_absolute_path_entry_is_the_users_own_wherever_it_points(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """An absolute ``PATH`` entry inside the folder being scanned
+    (``$PWD/bin``, as CI jobs add a repository's tools) is the user's
+    statement, as Docker's ``exec.LookPath`` takes it (asked: ``docker
+    pull`` runs the helper found there, and not through ``bin``): the
+    helper found there runs, as a symlink there to the checkout does.  A
+    folder of the checkout put on ``PATH`` gives it every program found
+    there (``git``, ``python3``), which no refusal of one helper would take
+    back; only a relative entry, which names the checkout unasked, is
+    passed over."""
+    import shutil
+    import stat
+    import subprocess
+
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    checkout = tmp_path / 'checkout'
+    (checkout / 'bin').mkdir(parents=True)
+    (tmp_path / 'linked').mkdir()
+    for folder, name in ((checkout / 'bin', 'inside'), (checkout, 'linked')):
+        program = folder / f'docker-credential-{name}'
+        program.write_text(
+            f'#!/bin/sh\ncat >/dev/null\ntouch {tmp_path / "ran"}\n'
+            f'printf \'{{"Username": "{name}", "Secret": "s"}}\'\n',
+        )
+        program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    (tmp_path / 'linked' / 'docker-credential-linked').symlink_to(checkout / 'docker-credential-linked')
+    monkeypatch.chdir(checkout)
+    docker_config(home, {'credsStore': 'inside'})
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    for path, runs in ((f'{checkout / "bin"}:/usr/bin:/bin', True), ('bin:/usr/bin:/bin', False)):
+        subprocess.run(
+            (client, 'pull', 'ghcr.io/team/app:1'), capture_output=True, timeout=10,
+            env={'PATH': path, 'HOME': str(home), 'DOCKER_HOST': f'unix://{tmp_path}/none.sock'},
+        )
+        assert (tmp_path / 'ran').exists() is runs, path
+        (tmp_path / 'ran').unlink(missing_ok=True)
+    monkeypatch.setenv('PATH', f'{checkout / "bin"}:{tmp_path / "linked"}:/usr/bin:/bin')
+    assert _user_and_secret('ghcr.io') == ('inside', 's')
+    docker_config(home, {'credsStore': 'linked'})
+    assert _user_and_secret('ghcr.io') == ('linked', 's')
+    monkeypatch.setenv('PATH', 'bin:/usr/bin:/bin')
+    docker_config(home, {'credsStore': 'inside'})
+    with pytest.raises(CredentialError, match='not on PATH'):
+        credential_for('ghcr.io', 5)
