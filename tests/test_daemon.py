@@ -332,3 +332,54 @@ def test_no_home_reads_no_ssh_config_of_the_checkout(
         f'--docker-host) is an ssh:// host, and there is no home folder whose '
         f'~/.ssh to read; {HINT}\n'
     )
+
+
+def test_no_home_reads_no_netrc_of_the_checkout(
+        stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The SDK's client is a requests session, which looks each request's
+    host up in ``~/.netrc`` (as ``os.path.expanduser`` finds it) for a
+    login to send the daemon: without a home, ``~/.netrc`` of the current
+    folder, the checkout, whose FIFO held every call (``open``) until
+    --timeout failed the whole source.  No ``.netrc`` is read (the
+    registry source reads none either)."""
+    from digestpin_hooks.fix import main as fix_main
+    image = f'{stack.registry}/sdk-netrc/app:1'
+    digest = stack.push(image, 'the sdk reads no planted netrc')
+    checkout = tmp_path / 'checkout'
+    (checkout / '~').mkdir(parents=True)
+    os.mkfifo(checkout / '~' / '.netrc')
+    (checkout / 'Dockerfile').write_text(f'FROM {image}\n')
+    monkeypatch.chdir(checkout)
+    _no_home(monkeypatch)
+    monkeypatch.delenv('NETRC', raising=False)
+    code = fix_main([
+        '--docker-host', stack.host, '--timeout', '3', '--source', 'daemon-registry', 'Dockerfile',
+    ])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, f'Dockerfile:1:6: pinned {image} -> {image}@{digest}\n'), out + err
+
+
+def test_the_users_netrc_login_never_goes_to_the_daemon(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a home, requests took the user's ``~/.netrc`` login for the
+    daemon's host (its ``default`` entry for any host) and sent it to the
+    daemon as ``Authorization``: a remote ``tcp://`` daemon got the password
+    of whatever the file was for, in the clear without TLS.  The Docker CLI
+    reads no ``.netrc``; neither does the SDK's client now."""
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / '.netrc').write_text('default login netrc-user password netrc-secret\n')
+    monkeypatch.setenv('HOME', str(home))
+    monkeypatch.delenv('NETRC', raising=False)
+    fake = FakeDaemon(knows({}))
+    try:
+        LocalSource(SourceOptions(f'unix://{fake.path}', 2.0)).digests(
+            [TagKey('example.com/team/app', '1')],
+        )
+    finally:
+        fake.close()
+    assert fake.heads
+    assert not [head for head in fake.heads if b'authorization' in head.lower()]
