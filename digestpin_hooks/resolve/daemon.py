@@ -464,6 +464,11 @@ def _bounded(raw: Any) -> None:
     raw.read, raw.read_chunked = bounded_read, bounded_chunks
 
 
+def _no_login(request: Any) -> Any:
+    """A requests auth that adds nothing (_Client.prepare_request)."""
+    return request
+
+
 class _Client(docker.APIClient):
     """The SDK's client, following no redirect: a daemon never answers with
     one, and requests followed it to any host with every header but
@@ -478,6 +483,17 @@ class _Client(docker.APIClient):
         if not stream:
             response.content  # noqa: B018 (read, as requests does unless streaming)
         return response
+
+    def prepare_request(self, request: Any) -> Any:
+        """requests' prepare_request, without the login it looks up in
+        ``~/.netrc`` for a request that carries none: it sent the user's
+        (a ``default`` entry's, for any host) to the daemon, in the clear to
+        a ``tcp://`` one, and without a home read the checkout's (a FIFO
+        held every call).  The CLI reads no ``.netrc``; the SDK gives no
+        login of its own (X-Registry-Auth is a header)."""
+        if not request.auth:
+            request.auth = _no_login
+        return super().prepare_request(request)
 
     def get_redirect_target(self, resp: Any) -> None:
         if resp.is_redirect:
