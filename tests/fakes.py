@@ -30,13 +30,18 @@ Rule = Union[bytes, None, Callable[[socket.socket], None]]
 class FakeDaemon:
     """Answers each request by a rule: (path part -> Rule); 404 otherwise."""
 
-    def __init__(self, rules: dict[str, Rule]) -> None:
+    def __init__(self, rules: dict[str, Rule], tcp: bool = False) -> None:
         self.rules = rules
         self.folder = tempfile.mkdtemp(prefix='dpf', dir='/tmp')
         self.path = os.path.join(self.folder, 's.sock')
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(self.path)
-        self.server.listen()
+        if tcp:  # on loopback, at ``host``
+            self.server = socket.create_server(('127.0.0.1', 0))
+            self.host = f'tcp://127.0.0.1:{self.server.getsockname()[1]}'
+        else:
+            self.server = socket.socket(socket.AF_UNIX)
+            self.server.bind(self.path)
+            self.server.listen()
+            self.host = f'unix://{self.path}'
         self.stop = threading.Event()
         self.requests: list[str] = []
         self.heads: list[bytes] = []  # each request's line and headers, as sent
@@ -80,7 +85,8 @@ class FakeDaemon:
     def close(self) -> None:
         self.stop.set()
         self.server.close()
-        os.unlink(self.path)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         os.rmdir(self.folder)
 
 

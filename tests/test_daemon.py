@@ -383,3 +383,44 @@ def test_the_users_netrc_login_never_goes_to_the_daemon(
         fake.close()
     assert fake.heads
     assert not [head for head in fake.heads if b'authorization' in head.lower()]
+
+
+@pytest.mark.parametrize('name', ('127.0.0.1', 'localhost'))
+def test_a_loopback_daemon_is_never_reached_through_a_proxy(
+        monkeypatch: pytest.MonkeyPatch, name: str,
+) -> None:
+    """``HTTP_PROXY`` set and a ``tcp://`` daemon on loopback: the Docker
+    CLI goes to the daemon (asked below: the proxy sees nothing), as Go's
+    rule keeps loopback off every proxy; requests, under the SDK, sent
+    every call through the proxy, the registry login of a pull
+    (X-Registry-Auth) in the clear with it, and let the proxy answer for
+    the daemon."""
+    import shutil
+    import subprocess
+
+    from tests.registries import RecordingProxy
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    fake = FakeDaemon(knows({}), tcp=True)
+    proxy = RecordingProxy()
+    host = fake.host.replace('127.0.0.1', name)
+    try:
+        for variable in ('NO_PROXY', 'no_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'):
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv('HTTP_PROXY', proxy.url)
+        cli = subprocess.run(
+            (client, 'images'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': '/nonexistent', 'HTTP_PROXY': proxy.url, 'DOCKER_HOST': host},
+        )
+        assert (cli.returncode, proxy.requests) == (0, []), cli.stderr
+        asked = len(fake.requests)
+        LocalSource(SourceOptions(host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+    finally:
+        proxy.close()
+        fake.close()
+    assert proxy.requests == []
+    assert len(fake.requests) > asked
