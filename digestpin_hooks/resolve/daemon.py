@@ -495,6 +495,22 @@ class _Client(docker.APIClient):
             request.auth = _no_login
         return super().prepare_request(request)
 
+    def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any,
+    ) -> Any:
+        """requests' settings from the environment, with no proxy for a
+        daemon on loopback: Go's rule, which the CLI follows (a
+        ``tcp://127.0.0.1`` daemon is reached directly, ``HTTP_PROXY`` or
+        not), where requests sent every call through the proxy, a pull's
+        registry login (X-Registry-Auth) in the clear with it."""
+        from urllib.parse import urlsplit
+
+        from digestpin_hooks.resolve.registry import loopback_host
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if loopback_host(urlsplit(url).hostname or ''):
+            settings['proxies'] = {}
+        return settings
+
     def get_redirect_target(self, resp: Any) -> None:
         if resp.is_redirect:
             resp.close()
