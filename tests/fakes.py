@@ -30,8 +30,19 @@ Rule = Union[bytes, None, Callable[[socket.socket], None]]
 class FakeDaemon:
     """Answers each request by a rule: (path part -> Rule); 404 otherwise."""
 
-    def __init__(self, rules: dict[str, Rule], tcp: bool = False) -> None:
+    def __init__(
+            self, rules: dict[str, Rule], tcp: bool = False,
+            tls: tuple[str, str] | None = None,
+    ) -> None:
+        """``tcp``: on loopback TCP, not a unix socket; ``tls``: over TLS
+        with that certificate and key (files), on loopback TCP."""
         self.rules = rules
+        self.tls = None
+        if tls is not None:
+            import ssl
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
+            tcp = True
         self.folder = tempfile.mkdtemp(prefix='dpf', dir='/tmp')
         self.path = os.path.join(self.folder, 's.sock')
         if tcp:  # on loopback, at ``host``
@@ -56,6 +67,12 @@ class FakeDaemon:
             threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
 
     def answer(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:  # the client refused the certificate
+                conn.close()
+                return
         with conn:
             buffer = b''
             while not self.stop.is_set():

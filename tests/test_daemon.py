@@ -424,3 +424,52 @@ def test_a_loopback_daemon_is_never_reached_through_a_proxy(
         fake.close()
     assert proxy.requests == []
     assert len(fake.requests) > asked
+
+
+def test_a_tls_daemon_is_checked_against_its_own_ca_not_requests_ca_bundle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DOCKER_TLS_VERIFY`` with ``DOCKER_CERT_PATH``'s ``ca.pem`` (or a
+    context's): the daemon's certificate is checked against that CA, as the
+    Docker CLI checks it (asked below, with ``REQUESTS_CA_BUNDLE`` naming
+    another: it answers).  requests, under the SDK, put
+    ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) in its place: a bundle
+    that does not hold the daemon's CA failed the source, and one that holds
+    public CAs let any certificate for the host's name speak for the
+    daemon."""
+    import shutil
+    import subprocess
+
+    from tests.registries import tls_certificate
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    cert, key = tls_certificate(tmp_path / 'daemon')
+    other, _ = tls_certificate(tmp_path / 'other')
+    certificates = tmp_path / 'certs'
+    certificates.mkdir()
+    for name, source in (('ca.pem', cert), ('cert.pem', cert), ('key.pem', key)):
+        shutil.copy(source, certificates / name)
+    fake = FakeDaemon(knows({}), tls=(str(cert), str(key)))
+    environment = {
+        'DOCKER_HOST': fake.host, 'DOCKER_TLS_VERIFY': '1', 'DOCKER_CERT_PATH': str(certificates),
+        'REQUESTS_CA_BUNDLE': str(other), 'CURL_CA_BUNDLE': str(other),
+    }
+    try:
+        cli = subprocess.run(
+            (client, 'images'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': str(tmp_path), **environment},
+        )
+        assert cli.returncode == 0, cli.stderr
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        for name in ('DOCKER_CONTEXT', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'):
+            monkeypatch.delenv(name, raising=False)
+        key_asked = TagKey('example.com/team/app', '1')
+        answers = LocalSource(SourceOptions(None, 2.0)).digests([key_asked])
+    finally:
+        fake.close()
+    assert isinstance(answers[key_asked], Missing)
