@@ -498,17 +498,20 @@ class _Client(docker.APIClient):
     def merge_environment_settings(
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any,
     ) -> Any:
-        """requests' settings from the environment, with no proxy for a
-        daemon on loopback: Go's rule, which the CLI follows (a
-        ``tcp://127.0.0.1`` daemon is reached directly, ``HTTP_PROXY`` or
-        not), where requests sent every call through the proxy, a pull's
-        registry login (X-Registry-Auth) in the clear with it."""
+        """requests' settings from the environment, as the CLI takes them:
+        no proxy for a daemon on loopback (Go's rule: a ``tcp://127.0.0.1``
+        daemon is reached directly, ``HTTP_PROXY`` or not), where requests
+        sent every call through the proxy, a pull's registry login
+        (X-Registry-Auth) in the clear with it; and the daemon's own TLS
+        check (its ``ca.pem``, or none with SkipTLSVerify), where requests
+        put ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` in its place."""
         from urllib.parse import urlsplit
 
         from digestpin_hooks.resolve.registry import loopback_host
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if loopback_host(urlsplit(url).hostname or ''):
             settings['proxies'] = {}
+        settings['verify'] = self.verify  # the SDK's, from the TLS settings
         return settings
 
     def get_redirect_target(self, resp: Any) -> None:
