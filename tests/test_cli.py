@@ -655,3 +655,39 @@ def test_a_signal_once_the_console_script_returned_changes_nothing(
     assert (result.returncode, result.stderr.splitlines()) == (
         1, ['summary: 1 finding (DP001 1) in 1 file'],
     )
+
+
+def test_python_m_imports_no_module_of_the_current_folder(tmp_path: Path) -> None:
+    """``python -m`` puts the current folder first on ``sys.path`` (unless
+    ``-P``), before the standard library and the installed packages: every
+    module the hooks import on first use (``yaml`` for a Compose file,
+    ``json``, ``ssl``, ``http``, ``subprocess`` for a registry, the docker
+    SDK) was the checkout's own ``yaml.py`` or ``json.py`` when the run
+    was started in the checkout, as CI starts it, and ran its code.  The
+    console scripts' folder is their own; ``python -m digestpin_hooks`` now
+    leaves the current folder off ``sys.path`` as it starts, as ``-P``
+    would."""
+    ran = tmp_path / 'ran'
+    checkout = tmp_path / 'checkout'
+    checkout.mkdir()
+    for name in ('yaml', 'json', 'base64', 'hashlib', 'ssl', 'socket', 'select', 'http',
+                 'subprocess', 'signal', 'zlib', 'ipaddress', 'email', 'docker', 'requests'):
+        (checkout / f'{name}.py').write_text(f'open({str(ran)!r}, "a").write({name!r} + " ")\n')
+    (checkout / 'compose.yaml').write_text('services:\n  web:\n    image: nginx:1\n')
+    (checkout / 'Dockerfile').write_text('FROM 127.0.0.1:1/team/app:1@sha256:' + 'a' * 64 + '\n')
+    outcomes = []
+    for command in (('lint', 'compose.yaml'), ('verify', '--source', 'registry', '--timeout', '2', 'Dockerfile')):
+        result = subprocess.run(
+            (sys.executable, '-m', 'digestpin_hooks', *command),
+            capture_output=True, text=True, cwd=checkout,
+            env={**os.environ, 'PYTHONPATH': ROOT, 'HOME': str(tmp_path)},
+        )
+        outcomes.append((result.returncode, result.stdout.splitlines(), result.stderr.splitlines()))
+    assert not ran.exists(), ran.read_text()
+    assert outcomes == [
+        (1, [
+            "compose.yaml:3:12: DP001 'nginx:1' is not pinned to a digest: tag '1' can move; "
+            'pin it with digestpin-fix (nginx:1@sha256:<digest>)',
+        ], ['summary: 1 finding (DP001 1) in 1 file']),
+        (2, [], ['digestpin-verify: error: cannot connect to 127.0.0.1:1: no registry could be reached']),
+    ]
