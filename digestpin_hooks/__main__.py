@@ -1,9 +1,21 @@
 """digestpin: the hooks as subcommands (``digestpin lint …``)."""
 from __future__ import annotations
 
-if __name__ == '__main__':  # python -m digestpin_hooks: as the console script
-    # starts, this module imported again by name inside its guard, so that
-    # a ^C while the hooks' modules are imported ends in one line, 130
+if __name__ == '__main__':
+    import os
+    import sys
+    # python -m put the folder it was started in, the checkout being
+    # scanned, first on sys.path (without -P): every module imported on
+    # first use (yaml, base64, the docker SDK) was found there before the
+    # standard library's and the installed ones, and its code ran
+    try:
+        if sys.path and sys.path[0] == os.getcwd():
+            del sys.path[0]
+    except OSError:
+        pass  # no current folder: nothing is found in it
+    # python -m digestpin_hooks: as the console script starts, this module
+    # imported again by name inside its guard, so that a ^C while the
+    # hooks' modules are imported ends in one line, 130
     from digestpin_hooks.console import digestpin
     raise SystemExit(digestpin())
 
