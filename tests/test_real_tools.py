@@ -643,7 +643,8 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
     verify says DP009 for it (on main: only for a Dockerfile's
     ``FROM --platform``), and for a value behind an anchor, for the
     platform of each service that uses it (on main: only the first's was
-    kept, so a second service of another platform went unchecked)."""
+    kept, so a second service of another platform, or one after a service
+    that names none, went unchecked)."""
     from digestpin_hooks.verify import main as verify_main
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     tag = f'{stack.registry}/platforms/amd64:1'
@@ -653,10 +654,13 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
     root = tmp_path / 'repo'
     tree(root, {'compose.yaml': (
         f'x-image: &image {image}\n'
+        f'x-bare: &bare {image}\n'
         'services:\n'
         '  a: {image: *image, platform: linux/amd64, command: x}\n'
         '  b: {image: *image, platform: linux/arm64, command: x}\n'
         f'  c: {{image: {image}, platform: "${{P:-linux/arm64}}", command: x}}\n'
+        '  d: {image: *bare, command: x}\n'
+        '  e: {image: *bare, platform: linux/arm64, command: x}\n'
     )})
     created = subprocess.run(
         [compose, '-f', 'compose.yaml', 'create', 'a', 'b'], cwd=root,
@@ -672,6 +676,8 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
     assert verify_main(['--docker-host', stack.host, str(root / 'compose.yaml')]) == 1
     assert capsys.readouterr().out == (
         f"{root / 'compose.yaml'}:1:17: DP009 '{image}' provides linux/amd64, "
+        'not platform: linux/arm64\n'
+        f"{root / 'compose.yaml'}:2:15: DP009 '{image}' provides linux/amd64, "
         'not platform: linux/arm64\n'
     )
 

@@ -1878,9 +1878,9 @@ def parse_yaml(
     # fails (``invalid reference format``), as for ``${A:-}`` (a null one
     # Compose refuses, and so did compose())
     unique: dict[tuple[int, str, object, int], _Found] = {}
-    # the platforms of each place's uses, when they are several: the
-    # value behind an anchor of two services of other ``platform:``s is
-    # pulled for both, and checked for both
+    # the platforms of each place's uses: the value behind an anchor of
+    # two services of other ``platform:``s (or of one that names none and
+    # one that names one) is pulled for each, and checked for each
     platforms: dict[tuple[int, str, object, int], list[str]] = {}
     for f in reversed(found):
         if (
@@ -1891,10 +1891,13 @@ def parse_yaml(
             unique[key] = f
             if f.platform:
                 platforms.setdefault(key, []).append(f.platform)
-    several = {
-        id(unique[key]): tuple(dict.fromkeys(reversed(named)))
-        for key, named in platforms.items() if len(set(named)) > 1
-    }
+    # (by the use kept: its reference is made with its own platform only)
+    several: dict[int, tuple[str, ...]] = {}
+    for key, named in platforms.items():
+        first_use = unique[key]
+        every = tuple(dict.fromkeys(reversed(named)))  # in the uses' order
+        if every != ((first_use.platform,) if first_use.platform else ()):
+            several[id(first_use)] = every
     found = sorted(unique.values(), key=lambda f: f.node.start)
     reads = _Reads(text)
     try:
