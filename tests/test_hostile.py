@@ -1534,6 +1534,50 @@ def test_env_quoted_values_grow_linearly(tmp_path: Path, case: str) -> None:
     assert ratio <= 15
 
 
+# name -> (the file linted, its files for a size): one variable whose value
+# is half the size long, read by images as many as the other half holds
+# (n uses of n characters).  Each use made an image of the whole value:
+# 670 KB of Compose took 46 s and 12 GB, 400 KB of Cloud Build 28 s and
+# 9 GB, 540 KB of Woodpecker 12 s and 3 GB.
+LONG_VALUE_READ_BY_MANY: dict[str, tuple[str, Callable[[int], dict[str, bytes]]]] = {
+    'Compose services reading one long .env value': ('compose.yaml', lambda n: {
+        'compose.yaml': b'services:\n' + b''.join(
+            b'  s%d:\n    image: ${A}\n' % i for i in range(n // 44)
+        ),
+        '.env': b'A=' + b'x' * (n // 2) + b'\n',
+    }),
+    'Cloud Build steps reading one long substitution': ('cloudbuild.yaml', lambda n: {
+        'cloudbuild.yaml': b'substitutions:\n  _A: "' + b'x' * (n // 2) + b'"\nsteps:\n'
+        + b'- name: $_A\n' * (n // 24),
+    }),
+    'Woodpecker steps reading one long matrix value': ('.woodpecker.yml', lambda n: {
+        '.woodpecker.yml': b'matrix:\n  A: ["' + b'x' * (n // 2) + b'"]\nsteps:\n' + b''.join(
+            b'  s%d:\n    image: $A\n' % i for i in range(n // 44)
+        ),
+    }),
+}
+
+
+@pytest.mark.parametrize('case', list(LONG_VALUE_READ_BY_MANY))
+def test_images_reading_one_long_value_grow_linearly(tmp_path: Path, case: str) -> None:
+    """10x the size costs at most 15 times the CPU: an image whose
+    variables make more than EXPANSION_BUDGET characters is not expanded
+    (no reference that can be pulled is that long), so each use costs its
+    own text, not the value's (quadratic: 100 times and more)."""
+    name, make = LONG_VALUE_READ_BY_MANY[case]
+
+    def project(size: int) -> Path:
+        for written, data in make(size).items():
+            write(tmp_path / str(size) / written, data)
+        return tmp_path / str(size) / name
+    small, large = project(20_000), project(200_000)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert lint_main([str(small)]) == 1  # its images found
+    ratio = growth_ratio(large, small)
+    print(f'[growth] {case}: 200 KB / 20 KB = {ratio:.1f}')
+    assert ratio <= 15
+
+
 # --- reads ---------------------------------------------------------------------
 
 def test_fifo_argument(tmp_path: Path) -> None:
