@@ -435,6 +435,49 @@ def test_braces_in_a_valid_manifest_make_no_template(tmp_path: Path) -> None:
     ]
 
 
+
+# file linted -> its files, the image one variable of ``value``
+MADE_OF_ONE_VALUE: dict[str, Callable[[str], dict[str, str]]] = {
+    'compose.yaml': lambda value: {
+        'compose.yaml': 'services:\n  s:\n    image: ${A}\n', '.env': f'A={value}\n',
+    },
+    'cloudbuild.yaml': lambda value: {
+        'cloudbuild.yaml': f'substitutions:\n  _A: "{value}"\nsteps:\n- name: $_A\n',
+    },
+    '.woodpecker.yml': lambda value: {
+        '.woodpecker.yml': f'matrix:\n  A: ["{value}"]\nsteps:\n  s:\n    image: $A\n',
+    },
+}
+
+
+@pytest.mark.parametrize('name', list(MADE_OF_ONE_VALUE))
+def test_an_image_its_variables_make_longer_than_any_reference_is_dp005_unmade(
+        tmp_path: Path, name: str,
+) -> None:
+    """An image its variables make longer than EXPANSION_BUDGET (1,024)
+    characters is DP005, said with its text as written, and not made:
+    Compose expands it whole (tests/test_real_tools.py asks it) and pulls
+    a name no registry can have; each use made it and printed it whole.
+    One of 1,024 characters is made and parsed as before."""
+    texts = {}
+    for length in (1024, 1025):
+        folder = tmp_path / str(length)
+        for written, text in MADE_OF_ONE_VALUE[name]('a' * length).items():
+            (folder / written).parent.mkdir(parents=True, exist_ok=True)
+            (folder / written).write_text(text)
+        loaded = load(str(folder / name))
+        [ref] = loaded.refs
+        [finding] = findings_for(str(folder / name), loaded.doc, loaded.refs)
+        texts[length] = (len(ref.image), finding.code, finding.message.split(': ', 1)[1])
+    assert texts[1024] == (1024, 'DP005', texts[1024][2])
+    assert texts[1024][2].startswith('repository name longer than 255 characters')
+    written = {'compose.yaml': '${A}', 'cloudbuild.yaml': '$_A', '.woodpecker.yml': '$A'}[name]
+    assert texts[1025] == (len(written), 'DP005', (
+        'no reference that can be pulled is longer than 780 characters [its variables make it '
+        'longer than 1,024 characters, so it is not expanded]'
+    ))
+
+
 @pytest.mark.parametrize(('name', 'chart', 'text', 'message'), (
     ('chart/templates/deploy.yaml', True, ARGO_WORKFLOW, 'skipped: a template ({{ }}), not a manifest yet'),
     ('chart/templates/sub/deploy.yaml', True, ARGO_WORKFLOW, 'skipped: a template ({{ }}), not a manifest yet'),
