@@ -325,6 +325,9 @@ QUOTED: Final = 'quoted'  # Dockerfile: with quotes, escapes or across lines
 ESCAPED: Final = 'escaped'  # YAML: with escapes or across lines
 FORM_NOT_EDITED: Final = 'form-not-edited'  # an assembled reference fix does not edit
 TOO_LONG: Final = 'too-long'  # GitLab: not expanded, past EXPANSION_BUDGET (DP003)
+# Compose, Cloud Build, Drone and Woodpecker: its variables make it longer
+# than EXPANSION_BUDGET, longer than any reference: not made (DP005)
+LONGER_THAN_ANY: Final = 'longer-than-any'
 # GitLab: ``${IMG:-alpine:3}`` is one variable named ``via`` (IMG:-alpine:3),
 # which nothing sets: the runner has no default syntax (DP003)
 NOT_A_NAME: Final = 'not-a-name'
@@ -356,7 +359,8 @@ CLOUDBUILD_BUILT_INS: Final = frozenset({
 # MAX_REFERENCE_LENGTH), so that a use costs a constant however many
 # variables a value names or how long they grow (n jobs each setting one of
 # k variables a value reads cost n, not n times k); the files of
-# corpus-kinds and corpus-yaml read and make 256 at most
+# corpus-kinds and corpus-yaml read and make 256 at most.  The other kinds'
+# images are made up to this long (LONGER_THAN_ANY past it)
 EXPANSION_BUDGET: Final = 1024
 if TYPE_CHECKING:
     from typing import Literal
@@ -365,7 +369,7 @@ if TYPE_CHECKING:
         'copy-from-variable', 'at-run-time', 'template-parameter', 'template-value',
         'no-new-tag', 'no-tag-app-version', 'built-from-variables', 'default-in-expression',
         'value-of', 'arg-default', 'arg-default-built', 'quoted', 'escaped',
-        'form-not-edited', 'too-long', 'not-a-name', 'not-a-name-in-value',
+        'form-not-edited', 'too-long', 'longer-than-any', 'not-a-name', 'not-a-name-in-value',
         'not-a-substitution', 'dynamic-value',
     ]
 # why fix leaves a reference it could otherwise pin (ImageRef.left): it

@@ -21,6 +21,7 @@ from digestpin_hooks.model import GITLAB_VALUES
 from digestpin_hooks.model import IMAGE_VOLUME
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import LONGER_THAN_ANY
 from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NEVER_CLOSED
 from digestpin_hooks.model import NO_DEFAULT
@@ -348,6 +349,11 @@ def _classified(ref: ImageRef) -> tuple[str, str, Reference | None] | None:
             f'{ref.written!r} cannot be checked: {how_words(ref)}; {_dp003_advice(ref)}'
         ), None
     image = ref.image
+    if ref.how == LONGER_THAN_ANY:  # (made longer than any: not made, not parsed)
+        return 'DP005', (
+            f'{image!r} is not a valid image reference: no reference that can '
+            f'be pulled is longer than {MAX_REFERENCE_LENGTH} characters'
+        ), None
     try:
         parsed = parse_reference(image)
     except InvalidReference as e:
@@ -489,6 +495,10 @@ _HOW_WORDS: Final = {
     QUOTED: 'written with quotes, escapes or across lines',
     ESCAPED: 'written with escapes or across lines',
     FORM_NOT_EDITED: 'written in a form digestpin-fix does not edit',
+    LONGER_THAN_ANY: (
+        f'its variables make it longer than {EXPANSION_BUDGET:,} characters, '
+        f'so it is not expanded'
+    ),
     TOO_LONG: (
         f'not expanded: its variables read or make more than {EXPANSION_BUDGET:,} '
         f'characters (no reference that can be pulled is longer than '

@@ -79,6 +79,10 @@ class Interpolated(Record):
     # the first ``${NAME:?message}`` (or ``?``) whose NAME has no value:
     # (NAME, its message expanded), for which compose-go stops
     missing: Final[tuple[str, str] | None] = None
+    # longer than the ``longest`` it was interpolated with: ``value`` is
+    # not made ('', and ``missing`` None), no image being that long (n
+    # images reading one value of n characters each made it: n**2)
+    too_long: Final[bool] = False
 
 
 def _dotenv_entry(line: str) -> tuple[str, str] | None:
@@ -369,13 +373,25 @@ class _Parser:
     not at its first ``}``, which made ``${A:-$${B}x}`` ``${Bx}``, not
     ``${B}x``, and ``${B:-x{y}z}`` with B set ``vz}``."""
 
-    def __init__(self, text: str, env: Mapping[str, str], limit: int) -> None:
+    def __init__(
+            self, text: str, env: Mapping[str, str], limit: int, longest: int | None = None,
+    ) -> None:
         self.s = text
         self.limit = limit
         self.env = env
         self.unresolved: list[str] = []
-        # the first ${NAME:?message} whose NAME has no value: (NAME, message)
+        # the first ${NAME:?message} whose NAME has no value: (NAME, message;
+        # '' when longer than ``longest``)
         self.missing: tuple[str, str] | None = None
+        # the longest value (and message) to join, None: any within the
+        # limit.  The pieces are kept by reference until joined, so that
+        # reading on costs the text, not the values it reads; the limit is
+        # checked as ever
+        self.longest = longest
+        self.length = 0  # of the value read, once run
+
+    def too_long(self) -> bool:
+        return self.longest is not None and self.length > self.longest
 
     def run(self) -> str:
         s = self.s
@@ -417,7 +433,8 @@ class _Parser:
                     # first: ``${A:?${B:?b}}``)
                     self.unresolved.append(name)
                     if self.missing is None:
-                        self.missing = (name, ''.join(out[frame.start:]))
+                        long = self.longest is not None and length - frame.length > self.longest
+                        self.missing = (name, '' if long else ''.join(out[frame.start:]))
                     taken: str | None = ''
                 elif frame.op == '?' or (frame.op == '-' and present):
                     taken = env[name]
@@ -508,7 +525,8 @@ class _Parser:
             length += len(piece)
             size += len(piece)
             self._check(size)
-        return ''.join(out)
+        self.length = length
+        return '' if self.too_long() else ''.join(out)
 
     def _check(self, size: int) -> None:
         if size > self.limit:
@@ -524,14 +542,19 @@ class _Parser:
         return self.env[name]
 
 
-def interpolate(text: str, env: Mapping[str, str], limit: int = MAX_VALUE) -> Interpolated:
+def interpolate(
+        text: str, env: Mapping[str, str], limit: int = MAX_VALUE, longest: int | None = None,
+) -> Interpolated:
     """``text`` with the variables of ``env`` expanded; TooLong once the
-    expanded variables in it pass ``limit`` characters."""
+    expanded variables in it pass ``limit`` characters.  With ``longest``,
+    a value longer than that is ``too_long``, and not made."""
     if '$' not in text:
         return Interpolated(text, (), (0, len(text)), False)
-    parser = _Parser(text, env, limit)
+    parser = _Parser(text, env, limit, longest)
     value = parser.run()
     unresolved = tuple(dict.fromkeys(parser.unresolved))
+    if parser.too_long():
+        return Interpolated('', unresolved, None, True, too_long=True)
     literal = None
     m = re.match(_WHOLE_DEFAULT, text)
     if m is not None:

@@ -19,10 +19,12 @@ from digestpin_hooks.model import DEFAULT_IN_EXPRESSION
 from digestpin_hooks.model import DYNAMIC_VALUE
 from digestpin_hooks.model import EMPTY_UNLESS_SET
 from digestpin_hooks.model import ESCAPED
+from digestpin_hooks.model import EXPANSION_BUDGET
 from digestpin_hooks.model import FORM_NOT_EDITED
 from digestpin_hooks.model import IMAGE_VOLUME
 from digestpin_hooks.model import ImageRef
 from digestpin_hooks.model import IN_A_STRING
+from digestpin_hooks.model import LONGER_THAN_ANY
 from digestpin_hooks.model import NAMES_A_BUILD
 from digestpin_hooks.model import NEVER_CLOSED
 from digestpin_hooks.model import NO_NAME_AFTER
@@ -283,7 +285,13 @@ def _ref(
             return at.replace(
                 unresolved=(dynamic,), how=DYNAMIC_VALUE, via=dynamic, values_from=where,
             )
-        result = interpolate(value, env) if expand is None else expand(value, env)
+        # (an image longer than any reference is not made: each use made
+        # it, n uses of one value n characters long cost n**2; GitLab's
+        # walker bounds its uses' expansions itself: too_long)
+        result = (
+            interpolate(value, env, longest=EXPANSION_BUDGET) if expand is None
+            else expand(value, env)
+        )
         # (Cloud Build reads a bash default only with dynamic substitutions)
         only_dynamic = ONLY_DYNAMIC if where == CLOUDBUILD_VALUES and _reads_default(value) else ''
         # (GitLab's os.Expand reads ``${IMG:-alpine:3}`` as one name that
@@ -300,6 +308,8 @@ def _ref(
             return at.replace(
                 unresolved=result.unresolved, how=NO_VALUE, values_from=where,
             )
+        if result.too_long:  # (its image stays the use's text as written)
+            return at.replace(how=LONGER_THAN_ANY)
         if result.value == '' and where in _COMPOSE_VALUES and found.key.value in (
             'image', 'source',
         ):
