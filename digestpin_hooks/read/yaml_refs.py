@@ -204,8 +204,10 @@ class _Reads:
     """Where the scalars a use reads stand (ImageRef.reads), worked out once
     per tuple of them: the uses of one set of values share theirs (every
     job reading one long chain of variables had it worked out again); and
-    where the variable that holds an image whole stands, once per scalar
-    (every job reading one long value sliced it again)."""
+    where a scalar stands (the variable that holds an image whole, the
+    matrix row's value a use is reported at) and its text, once per scalar
+    (every job reading one long value sliced it again, every step reported
+    at one long row's value too)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -213,6 +215,8 @@ class _Reads:
         self._held: dict[int, tuple[Scalar, tuple[int, int] | None]] = {}
         # id of a Found.reads -> (it, kept alive for its id; its spans)
         self._spans: dict[int, tuple[tuple[Scalar, ...], tuple[tuple[int, int], ...]]] = {}
+        # a span of the text -> its text, sliced once
+        self._written: dict[tuple[int, int], str] = {}
         # (id of spans, one more) -> (those spans, kept; with the one added)
         self._added: dict[
             tuple[int, tuple[int, int]],
@@ -230,6 +234,11 @@ class _Reads:
         if id(node) not in self._held:
             self._held[id(node)] = (node, _scalar_span(self.text, node))
         return self._held[id(node)][1]
+
+    def written(self, span: tuple[int, int]) -> str:
+        if span not in self._written:
+            self._written[span] = self.text[span[0]:span[1]]
+        return self._written[span]
 
     def added(
             self, spans: tuple[tuple[int, int], ...], span: tuple[int, int],
@@ -251,20 +260,20 @@ def _ref(
     value = node.value[len(found.prefix):]
     if found.env is not None:  # a GitLab job's values, a matrix row
         env = dict(found.env)
+    if reads is None:
+        reads = _Reads(text)
     if found.at is not None:  # reported at a matrix row's value
         node = found.at
-    span = _scalar_span(text, node)
+    span = reads.held(node)
     if span is not None:
         span = (span[0] + len(found.prefix), span[1])
     whole = span or (node.start, node.end)
     # what every reference of this key shares: where it is, its platform
     at = ImageRef(
-        source=found.path, image=value, written=text[whole[0]:whole[1]],
+        source=found.path, image=value, written=reads.written(whole),
         span=whole, editable=False, line=found.key.line,
         platforms=(found.platform,) if found.platform else (), has_variables='$' in value,
     )
-    if reads is None:
-        reads = _Reads(text)
     if found.reads:  # a pin written in those values changes this one
         at = at.replace(reads=reads.spans(found.reads))
     if _typed(found.node) or _typed(node):
