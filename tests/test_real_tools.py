@@ -1829,3 +1829,29 @@ def test_docker_compose_reads_a_dotenv_after_its_byte_order_mark_as_we_do(
         '.env': '\ufeffIMG=b:1\n',
     }, tmp_path, monkeypatch)
     assert pulled == ours == ['b:1']
+
+
+def test_docker_compose_pulls_an_image_of_a_value_longer_than_any_reference_whole(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``image: ${A}`` with A 1,025 characters long in the .env: Compose
+    makes the image of the whole value, which no reference that can be
+    pulled is as long as.  We report it DP005 at ``${A}``, as written,
+    without making it (each use made it: 670 KB of services reading one
+    value took 46 s and 12 GB); one of 1,024 characters is made, as
+    Compose makes it."""
+    from digestpin_hooks.lint import main
+    compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
+    for length in (1024, 1025):
+        root = tmp_path / str(length)
+        tree(root, {
+            'compose.yaml': 'services:\n  web:\n    image: ${A}\n', '.env': f'A={"a" * length}\n',
+        })
+        answer = run([compose, 'config', '--images'], str(root), str(tmp_path))
+        assert (answer.returncode, answer.stdout) == (0, 'a' * length + '\n'), answer.stderr
+        monkeypatch.chdir(root)
+        assert main(['--format', 'json', 'compose.yaml']) == 1
+        report = json.loads(capsys.readouterr().out)
+        assert [(f['code'], f['image']) for f in report['findings']] == [
+            ('DP005', 'a' * 1024 if length == 1024 else '${A}'),
+        ]
