@@ -1578,6 +1578,57 @@ def test_images_reading_one_long_value_grow_linearly(tmp_path: Path, case: str) 
     assert ratio <= 15
 
 
+
+def _under_a_long_key(top: bytes, indent: bytes, head: bytes, entry: bytes) -> Callable[[int], bytes]:
+    """A file of ``top``, then one key half the size long (an explicit
+    ``? `` key) holding ``head``, then as many ``entry`` (each an image) as
+    the other half holds."""
+    return lambda n: (
+        top + indent + b'? ' + b'k' * (n // 2) + b'\n' + indent + b':\n' + head
+        + entry * (n // 2 // len(entry))
+    )
+
+
+# name -> (file name, its text for a size): every image under one long key,
+# whose key path each finding names.  Each path copied the key: 200 KB of
+# manifests took 665 MB, 500 KB of GitLab jobs more than 4 GB
+IMAGES_UNDER_ONE_LONG_KEY: dict[str, tuple[str, Callable[[int], bytes]]] = {
+    'Kubernetes': ('pods.yaml', _under_a_long_key(
+        b'apiVersion: v1\nkind: List\n', b'', b'', b'- {image: a:1}\n',
+    )),
+    'GitLab': ('.gitlab-ci.yml', _under_a_long_key(b'', b'', b'  services:\n', b'    - a:1\n')),
+    'GitHub Actions': ('.github/workflows/ci.yml', _under_a_long_key(
+        b'on: push\njobs:\n', b'  ', b'    runs-on: x\n    steps:\n', b'      - uses: docker://a:1\n',
+    )),
+    'CircleCI': ('.circleci/config.yml', _under_a_long_key(
+        b'version: 2.1\njobs:\n', b'  ', b'    docker:\n', b'      - image: a:1\n',
+    )),
+    'Bitbucket': ('bitbucket-pipelines.yml', _under_a_long_key(
+        b'pipelines:\n  custom:\n', b'    ', b'', b'      - step: {image: a:1, script: [x]}\n',
+    )),
+}
+
+
+@pytest.mark.parametrize('case', list(IMAGES_UNDER_ONE_LONG_KEY))
+def test_images_under_one_long_key_grow_linearly(tmp_path: Path, case: str) -> None:
+    """10x the size costs at most 15 times the CPU, and 300 KB less than
+    400 MiB: a key path is put into words as error lines show it, longer
+    than 200 characters its first and last 100, not copying a long key
+    whole for each image under it (quadratic: 100 times the CPU and more,
+    and gigabytes)."""
+    name, make = IMAGES_UNDER_ONE_LONG_KEY[case]
+    write(tmp_path / 'bounded' / name, make(300_000))
+    result = run('lint', name, cwd=tmp_path / 'bounded', memory=400 * MiB)
+    assert (result.returncode, result.stderr[:9]) == (1, 'summary: '), result.stderr
+    small = write(tmp_path / 'small' / name, make(10_000))
+    large = write(tmp_path / 'large' / name, make(100_000))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert lint_main([str(small)]) == 1  # its images found
+    ratio = growth_ratio(large, small)
+    print(f'[growth] images under one long key, {case}: 100 KB / 10 KB = {ratio:.1f}')
+    assert ratio <= 15
+
+
 # --- reads ---------------------------------------------------------------------
 
 def test_fifo_argument(tmp_path: Path) -> None:
