@@ -17,6 +17,7 @@ from digestpin_hooks.read.yaml_nodes import written_paths
 from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
+from digestpin_hooks.text import shortened
 from tests.timing import untraced
 
 if TYPE_CHECKING:
@@ -156,6 +157,34 @@ def test_written_paths_of_the_nodes_asked_for() -> None:
     assert written_paths(documents, {scalars['a:1']}) == {scalars['a:1']: '.t.image'}
     assert written_paths(documents, {scalars['e:1']}) == {}  # under a complex key
 
+
+
+_KEY = 'k' * 250  # a key longer than an error line shows one (200 characters)
+
+
+@pytest.mark.parametrize(('text', 'wanted', 'whole'), (
+    (f'? {_KEY}\n:\n  - {{image: a:1}}\n', 'a:1', f'{_KEY}[0].image'),
+    (f'a:\n  ? {_KEY}\n  :\n    b: a:1\n', 'a:1', f'a.{_KEY}.b'),
+    # just within (200 characters): as written
+    (f'? {"k" * 191}\n:\n  - {{image: a:1}}\n', 'a:1', f'{"k" * 191}[0].image'),
+    # a key path of many short keys passing 200 characters
+    (''.join(f'{" " * 2 * i}k{i:02}:\n' for i in range(70)) + ' ' * 140 + 'b: a:1\n', 'a:1',
+     '.'.join(f'k{i:02}' for i in range(70)) + '.b'),
+))
+def test_a_key_path_longer_than_200_characters_is_shortened_as_error_lines_show_it(
+        text: str, wanted: str, whole: str,
+) -> None:
+    """A finding's key path (its source) of more than 200 characters is
+    its first and last 100, as an error line shows a key path or value
+    (text.shortened): the paths of many images under one long key each
+    copied it whole (500 KB of GitLab jobs: more than 4 GB).  The walk of
+    every node gives the same."""
+    documents = compose_documents(text)
+    [ident] = [id(node) for node in _all(documents) if isinstance(node, Scalar) and node.value == wanted]
+    path = shortened(whole)
+    assert (len(whole) > 200) == (path != whole) and len(path) <= 201
+    assert written_paths(documents, {ident}) == {ident: path}
+    assert written_paths(documents)[ident] == path
 
 def _all(documents: list[Node | None]) -> list[Node]:
     found: list[Node] = []
