@@ -30,6 +30,7 @@ from digestpin_hooks.read.yaml_nodes import Scalar
 from digestpin_hooks.read.yaml_nodes import YamlError
 from digestpin_hooks.read.yaml_nodes import YamlMapping
 from digestpin_hooks.read.yaml_nodes import YamlSequence
+from digestpin_hooks.text import shortened
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ def _image(node: Node, key: Scalar, path: str) -> Iterator[Found]:
     held = _image_node(node)
     if held is not None:
         scalar, own_key = held
-        yield Found(path, scalar, key) if own_key is None else Found(f'{path}.name', scalar, own_key)
+        yield Found(path, scalar, key) if own_key is None else Found(
+            shortened(f'{path}.name'), scalar, own_key,
+        )
 
 
 def _mappings(documents: list[Node | None]) -> list[YamlMapping]:
@@ -844,7 +847,9 @@ def _bitbucket_pipes(
             if pipe is not None and isinstance(pipe[0], Scalar):
                 prefix = _docker_pipe_prefix(pipe[0].value)
                 if prefix:
-                    yield Found(f'{path}.{name}[{i}].pipe', pipe[0], pipe[1], prefix=prefix)
+                    yield Found(
+                        shortened(f'{path}.{name}[{i}].pipe'), pipe[0], pipe[1], prefix=prefix,
+                    )
 
 
 def _docker_pipe_prefix(value: str) -> str:
@@ -872,21 +877,24 @@ def _bitbucket_steps(
         if id(here) in seen:
             continue
         seen.add(id(here))
+        # (each path shortened as it is made, as yaml_nodes._words makes
+        # it whole: each item under a long key copied it whole)
         if isinstance(here, YamlSequence):
             todo.extend(
-                (item, f'{here_path}[{i}]') for i, item in reversed(list(enumerate(here.items)))
+                (item, shortened(f'{here_path}[{i}]'))
+                for i, item in reversed(list(enumerate(here.items)))
             )
         elif isinstance(here, YamlMapping):
             children = []
             for key, value, _ in items(here):
-                child_path = f'{here_path}.{key}' if here_path else key
+                child_path = shortened(f'{here_path}.{key}' if here_path else key)
                 if key == 'step' and isinstance(value, YamlMapping):
                     if id(value) in read:
                         continue
                     read.add(id(value))
                     image = get(value, 'image')
                     if image is not None:
-                        yield from _image(image[0], image[1], f'{child_path}.image')
+                        yield from _image(image[0], image[1], shortened(f'{child_path}.image'))
                     yield from _bitbucket_pipes(value, child_path, read, commands)
                     continue
                 children.append((value, child_path))
@@ -945,11 +953,14 @@ def _circleci_config(top: YamlMapping, prefix: str) -> Iterator[Found]:
             if docker is None or not isinstance(docker[0], YamlSequence) or id(docker[0]) in seen:
                 continue
             seen.add(id(docker[0]))
+            # (its key path in words once, shortened as yaml_nodes._words
+            # makes it: each container copied a long name whole)
+            entry_path = shortened(f'{prefix}{section}.{name}')
             for i, container in enumerate(docker[0].items):
                 image = get(container, 'image')
                 if image is not None and isinstance(image[0], Scalar):
                     yield Found(
-                        f'{prefix}{section}.{name}.docker[{i}].image', image[0], image[1],
+                        shortened(f'{entry_path}.docker[{i}].image'), image[0], image[1],
                     )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import types
 
 from digestpin_hooks.model import Record
+from digestpin_hooks.text import MAX_SHOWN
+from digestpin_hooks.text import shortened
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -499,21 +501,50 @@ def written_paths(
     for target in wanted:
         if target not in links:
             continue
-        steps = []
+        steps: list[str | int] = []
         ident = target
         while ident:
             ident, step = links[ident]
-            steps.append(step)
-        path = ''
-        for step in reversed(steps):
-            if step is None:
-                continue
-            if isinstance(step, int):
-                path = f'{path}[{step}]'
-            else:
-                path = f'{path}.{step}' if path else step
-        paths[target] = path
+            if step is not None:
+                steps.append(step)
+        steps.reverse()
+        paths[target] = _words(steps)
     return paths
+
+
+def _words(steps: list[str | int]) -> str:
+    """Steps of a key path, its top's first, in words (``a.b[0].c``) as
+    an error line shows a path: longer than MAX_SHOWN characters, its first
+    and last half of them, ``…`` between (``text.shortened``).  Made of
+    those ends only: the paths of many nodes under one long key each
+    copied it whole (500 KB of GitLab jobs took more than 4 GB)."""
+    pieces: list[str] = []
+    total = 0  # characters in pieces (a key after none, or after '', has no dot)
+    for step in steps:
+        piece = f'[{step}]' if isinstance(step, int) else step
+        if total and not isinstance(step, int):
+            pieces.append('.')
+            total += 1
+        pieces.append(piece)
+        total += len(piece)
+    if total <= MAX_SHOWN:
+        return ''.join(pieces)
+    half = MAX_SHOWN // 2
+    head: list[str] = []
+    length = 0
+    for piece in pieces:
+        if length >= half:
+            break
+        head.append(piece[:half - length])
+        length += len(head[-1])
+    tail: list[str] = []
+    length = 0
+    for piece in reversed(pieces):
+        if length >= half:
+            break
+        tail.append(piece[max(0, len(piece) - (half - length)):])
+        length += len(tail[-1])
+    return f'{"".join(head)}\u2026{"".join(reversed(tail))}'
 
 
 if TYPE_CHECKING:
@@ -526,18 +557,13 @@ if TYPE_CHECKING:
 
 
 def path_words(path: KeyPath) -> str:
-    """A key path in words: ``a.b[0].c``."""
+    """A key path in words: ``a.b[0].c``, shortened as ``_words`` says."""
     steps: list[str | int] = []
     while path is not None:
         path, step = path
         steps.append(step)
-    words = ''
-    for step in reversed(steps):
-        if isinstance(step, int):
-            words = f'{words}[{step}]'
-        else:
-            words = f'{words}.{step}' if words else step
-    return words
+    steps.reverse()
+    return _words(steps)
 
 
 def _all_written_paths(documents: list[Node | None]) -> dict[int, str]:
@@ -549,13 +575,17 @@ def _all_written_paths(documents: list[Node | None]) -> dict[int, str]:
             if id(node) in paths:
                 continue  # an alias: written earlier
             paths[id(node)] = path
+            # (each shortened as it is made, as ``_words`` makes it whole:
+            # a path made of a shortened one and a step is that path
+            # shortened, and a node's children copy no more of it)
             if isinstance(node, YamlSequence):
                 todo.extend(
-                    (item, f'{path}[{i}]') for i, item in reversed(list(enumerate(node.items)))
+                    (item, shortened(f'{path}[{i}]'))
+                    for i, item in reversed(list(enumerate(node.items)))
                 )
             elif isinstance(node, YamlMapping):
                 todo.extend(
-                    (value, f'{path}.{key.value}' if path else key.value)
+                    (value, shortened(f'{path}.{key.value}' if path else key.value))
                     for key, value in reversed(node.pairs) if isinstance(key, Scalar)
                 )
     return paths

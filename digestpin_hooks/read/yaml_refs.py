@@ -1637,7 +1637,7 @@ def _held_manifests(
             inner.append((_ref(value, _Found(*item), None), item[2]))
     path = path_words(key_path) if inner else ''
     for ref, inner_key in inner:
-        source = f'{path}.{ref.source}' if path else ref.source
+        source = shortened(f'{path}.{ref.source}') if path else ref.source
         placed = None
         if rows is not None:
             start, end = _placed(rows, ref.span[0]), _placed(rows, ref.span[1])
@@ -1717,6 +1717,9 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
             if not isinstance(job, YamlMapping) or id(job) in read:
                 continue
             read.add(id(job))
+            # (its key path in words once, shortened: each use copied a
+            # long job id whole, as yaml_nodes._words says)
+            job_path = shortened(f'jobs.{job_id}')
             # the runner strips docker:// from job and service containers
             # (actions/runner PipelineTemplateConverter): the rest is the image
             container = get(job, 'container')
@@ -1727,12 +1730,12 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
                     image = _scalar(get(node, 'image'))
                     if image is not None:
                         yield _Found(
-                            f'jobs.{job_id}.container.image', *image,
+                            shortened(f'{job_path}.container.image'), *image,
                             prefix=_docker_prefix(image[0]),
                         )
                 elif isinstance(node, Scalar):
                     yield _Found(
-                        f'jobs.{job_id}.container', node, key,
+                        shortened(f'{job_path}.container'), node, key,
                         prefix=_docker_prefix(node),
                     )
             services = get(job, 'services')
@@ -1744,7 +1747,7 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
                     image = _scalar(get(service, 'image'))
                     if image is not None:
                         yield _Found(
-                            f'jobs.{job_id}.services.{name}.image', *image,
+                            shortened(f'{job_path}.services.{name}.image'), *image,
                             prefix=_docker_prefix(image[0]),
                         )
             steps = get(job, 'steps')
@@ -1756,7 +1759,7 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
                     uses = _scalar(get(step, 'uses'))
                     if uses is not None and uses[0].value.startswith(DOCKER_PREFIX):
                         yield _Found(
-                            f'jobs.{job_id}.steps[{i}].uses', *uses,
+                            shortened(f'{job_path}.steps[{i}].uses'), *uses,
                             prefix=DOCKER_PREFIX,
                         )
     elif runs is not None and isinstance(runs[0], YamlMapping):
