@@ -436,6 +436,22 @@ def test_braces_in_a_valid_manifest_make_no_template(tmp_path: Path) -> None:
 
 
 
+
+def test_a_compose_volume_key_path_under_a_long_service_name_is_shortened(tmp_path: Path) -> None:
+    """A volume's key path longer than 200 characters is its first and
+    last 100, as error lines show one: each volume of a service of a long
+    name copied it whole (500 KB: 1.4 GB).  The image's path is as ever
+    (one a service), and the service is read as every other."""
+    name = 's' * 300
+    assert refs_of(tmp_path, 'compose.yaml', (
+        f'services:\n  ? {name}\n  :\n    image: a:1\n    volumes:\n'
+        '      - {type: image, source: b:1, target: /x}\n'
+    )) == [
+        (f'services.{name}.image', 4, 12, 'a:1', 'a:1', True),
+        (f'services.{"s" * 91}\u2026{"s" * 82}.volumes[0].source', 6, 31, 'b:1', 'b:1', True),
+    ]
+
+
 # file linted -> its files, the image one variable of ``value``
 MADE_OF_ONE_VALUE: dict[str, Callable[[str], dict[str, str]]] = {
     'compose.yaml': lambda value: {
