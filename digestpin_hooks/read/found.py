@@ -39,6 +39,9 @@ class Found(Record):
     # the scalars of this file its value is made of (variables' values): a
     # pin written in one of them changes this use too
     reads: Final[tuple[Scalar, ...]] = ()
+    # Compose: the service whose use it is (its key path, shortened when
+    # long, cannot say which)
+    service: Final[str] = ''
     # why fix leaves it, when the walker knows (ImageRef.left: NAMES_A_BUILD,
     # ALSO_A_COMMAND)
     left: Final[str] = ''

@@ -1092,7 +1092,7 @@ def compose(
         ):
             yield _Found(
                 f'services.{name}.image', *image, platform_value,
-                left=NAMES_A_BUILD if id(image[0]) in built_nodes else '',
+                left=NAMES_A_BUILD if id(image[0]) in built_nodes else '', service=name,
             )
         # a volume of type image: Compose pulls its source too
         volumes = get(service, 'volumes')
@@ -1102,25 +1102,39 @@ def compose(
             if id(volumes[0]) in read:
                 continue  # its images are found at its first use
             read.add(id(volumes[0]))
+        listed = _volumes_path(name)
         for i, volume in enumerate(volumes[0].items):
             kind = _scalar(get(volume, 'type'))
             written_source = get(volume, 'source')
             if kind is not None and kind[0].value == 'image' and written_source is not None:
-                _refuse_no_string(written_source, f'services.{name}.volumes[{i}].source')
+                _refuse_no_string(written_source, _volume_source(listed, i))
             source = _scalar(written_source)
             if (
                 kind is not None and kind[0].value == 'image' and source is not None
                 and source[0].value not in built and (
-                    merged is None
-                    or (at, f'services.{name}.volumes[{i}].source') in merged.pulled
+                    merged is None or (at, _volume_source(listed, i)) in merged.pulled
                 )
             ):
                 # (no platform: how Compose picks an image volume's
                 # platform is not known here, so none is checked)
                 yield _Found(
-                    f'services.{name}.volumes[{i}].source', *source,
+                    _volume_source(listed, i), *source,
                     left=NAMES_A_BUILD if source[0].value in renamed_values else '',
+                    service=name,
                 )
+
+
+def _volumes_path(name: str) -> str:
+    """``services.NAME.volumes``, shortened as yaml_nodes puts a long key
+    path into words, made once for a service's volumes: each copied a long
+    name whole (500 KB of a service's volumes took 1.4 GB)."""
+    return shortened(f'services.{name}.volumes')
+
+
+def _volume_source(volumes: str, i: int) -> str:
+    """The key path of the source of volume ``i`` of ``volumes`` (a
+    ``_volumes_path``), shortened alike."""
+    return shortened(f'{volumes}[{i}].source')
 
 
 class Merged(Record):
@@ -1442,8 +1456,9 @@ def _pulled(
     for name, (image, built, targeted, loose, writer) in state.items():
         if image >= 0 and (not built or f'services.{writer}.image' in unbuilt):
             pulled.add((image, f'services.{writer}.image'))
+        listed = _volumes_path(name)
         pulled.update(
-            (at, f'services.{name}.volumes[{i}].source') for at, i in (*targeted.values(), *loose)
+            (at, _volume_source(listed, i)) for at, i in (*targeted.values(), *loose)
         )
     return pulled
 
@@ -1482,9 +1497,10 @@ def replaced_in(
                         here.add(source)
                 elif service.image and service.build:
                     unbuilt.add(source)
+                listed = _volumes_path(name)
                 here.update(
-                    f'services.{name}.volumes[{i}].source' for i in range(len(service.targets))
-                    if (index, f'services.{name}.volumes[{i}].source') not in pulled
+                    _volume_source(listed, i) for i in range(len(service.targets))
+                    if (index, _volume_source(listed, i)) not in pulled
                 )
         replaced.append((
             frozenset(here), frozenset(unbuilt),
@@ -1777,7 +1793,6 @@ def actions(documents: list[Node | None]) -> Iterator[_Found]:
         )
 
 
-_SERVICE_OF_USE = re.compile(r'\.(?:image|volumes\[\d+\]\.source)$')
 
 
 def parse_yaml(
@@ -1872,12 +1887,9 @@ def parse_yaml(
         # before an alias's uses are made one: the use kept must be one of
         # these services' (a service not extended, or replaced, may be the
         # first to use the anchor)
-        # (a name may hold dots: its use is services.NAME.image or .volumes[i].source)
         names = set(services)
         found = [
-            f for f in found if f.path not in replaced and (
-                not names or _SERVICE_OF_USE.sub('', f.path[len('services.'):]) in names
-            )
+            f for f in found if f.path not in replaced and (not names or f.service in names)
         ]
     if of_kind.paths_at_anchor:
         # a value used through an alias or a merge key is reported once,
