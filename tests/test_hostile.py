@@ -2192,6 +2192,37 @@ def test_gitlab_images_used_with_too_many_values_are_an_error(tmp_path: Path) ->
     )
 
 
+
+def _woodpecker_matrix(steps: int) -> bytes:
+    """A matrix of 25 rows (5 values of A, 5 of B) and ``steps`` steps,
+    each image naming both: 25 uses a step, each its own reference."""
+    return b'matrix:\n  A: [a, b, c, d, e]\n  B: [a, b, c, d, e]\nsteps:\n' + b''.join(
+        b'  s%d:\n    image: "a:${A}${B}%d"\n' % (i, i) for i in range(steps)
+    )
+
+
+def test_woodpecker_images_used_with_too_many_matrix_rows_are_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """4,200 steps each of an image naming a matrix of 25 rows: 105,000
+    references from 130 KB (1.5 MB of them, a million, took 40 s and
+    1.65 GB).  Past 100,000 uses besides one each (MAX_USES, here 1,000
+    to read the bound), as for GitLab's jobs, the file is an error in one
+    line, at once."""
+    from digestpin_hooks.read import ci
+    from digestpin_hooks.read.yaml_nodes import compose_documents
+    monkeypatch.setattr(ci, 'MAX_USES', 1000)
+    assert len(list(ci.drone(compose_documents(_woodpecker_matrix(41).decode())))) == 41 * 25
+    with pytest.raises(ci.YamlError, match='more than 1,000 different sets of values'):
+        list(ci.drone(compose_documents(_woodpecker_matrix(42).decode())))  # 42 * 24 extra
+    write(tmp_path / '.woodpecker.yml', _woodpecker_matrix(4200))
+    result = run('lint', '.woodpecker.yml', cwd=tmp_path, memory=400 * MiB)
+    assert one_error_line(result) == (
+        '.woodpecker.yml: error: its steps use its images with more than 100,000 different '
+        'sets of values'
+    )
+
+
 def _under_one_long_key(top: bytes) -> bytes:
     """``top``, then a list of 11,000 small mappings under one key of
     100,000 characters (an explicit ``? `` key: 200 KB in all)."""
