@@ -73,6 +73,17 @@ def tool(variable: str, *default: str) -> str:
     return path
 
 
+def with_daemon(
+        stack: Stack, argv: list[str], cwd: Any, home: Any,
+) -> subprocess.CompletedProcess[str]:
+    """Compose's answer in ``cwd``, asked with the test stack's daemon (what
+    ``up --dry-run`` and ``create`` pull and refuse)."""
+    return subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(home), 'DOCKER_HOST': stack.host},
+    )
+
+
 def run(
         argv: list[str], cwd: str, home: str, stdout: IO[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
@@ -579,11 +590,8 @@ def test_docker_compose_pulls_a_volume_of_an_image_it_builds(
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     root = tmp_path / 'repo'
     tree(root, {**files, 'Dockerfile': 'FROM scratch\n'})
-    answer = subprocess.run(
-        [compose, '--dry-run', '-f', 'compose.yaml', 'up', '-d'], cwd=root,
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path),
-             'DOCKER_HOST': stack.host},
+    answer = with_daemon(
+        stack, [compose, '--dry-run', '-f', 'compose.yaml', 'up', '-d'], root, tmp_path,
     )
     assert answer.returncode == 1
     assert 'web:volume 0 Pulling' in answer.stdout + answer.stderr
@@ -612,11 +620,8 @@ def test_docker_compose_pulls_an_empty_volume_source_and_fails(
         '      - {type: image, source: "", target: /x}\n'
         '      - {type: image, source: "${A:-}", target: /y}\n'
     )})
-    answer = subprocess.run(
-        [compose, '--dry-run', '-f', 'compose.yaml', 'up', '-d'], cwd=root,
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path),
-             'DOCKER_HOST': stack.host},
+    answer = with_daemon(
+        stack, [compose, '--dry-run', '-f', 'compose.yaml', 'up', '-d'], root, tmp_path,
     )
     assert answer.returncode == 1
     assert 'invalid reference format' in answer.stdout + answer.stderr
@@ -662,11 +667,8 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
         '  d: {image: *bare, command: x}\n'
         '  e: {image: *bare, platform: linux/arm64, command: x}\n'
     )})
-    created = subprocess.run(
-        [compose, '-f', 'compose.yaml', 'create', 'a', 'b'], cwd=root,
-        capture_output=True, text=True, timeout=TIMEOUT, check=False,
-        env={'PATH': os.environ.get('PATH', ''), 'HOME': str(tmp_path),
-             'DOCKER_HOST': stack.host},
+    created = with_daemon(
+        stack, [compose, '-f', 'compose.yaml', 'create', 'a', 'b'], root, tmp_path,
     )
     assert created.returncode == 1
     assert (
