@@ -44,6 +44,7 @@ from tests.test_yaml_refs import PULLED_BY_ANOTHER_PROJECT
 from tests.test_yaml_refs import INCLUDE_MERGES
 from tests.test_yaml_refs import INCLUDE_TAGS
 from tests.test_yaml_refs import INCLUDE_VALUES
+from tests.test_yaml_refs import SHORTENED_ALIKE
 from tests.test_yaml_refs import SINGLE_TAGS
 from tests.test_yaml_refs import TAG_SPELLINGS
 from tests.test_variables import VALID_TEMPLATES
@@ -314,6 +315,18 @@ def test_docker_compose_drops_extended_volumes_we_still_report(
         + '  c:\n    image: c:1\n' + volume % 'x:1',
     }, tmp_path, monkeypatch)
     assert (pulled, ours) == (['s:1', 't:1', 'w:1'], ['s:1', 't:1', 'v:1', 'w:1', 'x:1'])
+
+
+
+@pytest.mark.parametrize('case', sorted(SHORTENED_ALIKE))
+def test_docker_compose_mounts_in_place_of_one_of_two_volumes_alike_when_shortened(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """Two services of long names whose volumes' key paths are the same
+    once shortened: Compose pulls the image a later document or file
+    mounts at one's target in place of that one's only, as we read it."""
+    pulled, ours = pulled_by_compose_and_us(SHORTENED_ALIKE[case], tmp_path, monkeypatch)
+    assert pulled == ours == ['s:1', 't:1', 'u:1', 'w:1']
 
 
 def pulled_by_compose_and_us(

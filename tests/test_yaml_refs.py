@@ -452,6 +452,49 @@ def test_a_compose_volume_key_path_under_a_long_service_name_is_shortened(tmp_pa
     ]
 
 
+
+# two services whose volumes' key paths, shortened, are the same (names of
+# 205 characters alike in their first 91 and last 82); a later document or
+# file mounts another image at the first one's target, which Compose pulls
+# in place of v:1 (asked: tests/test_real_tools.py)
+_LONG_A = 'a' * 95 + 'x' * 20 + 'z' * 90
+_LONG_B = 'a' * 95 + 'y' * 20 + 'z' * 90
+_IMAGE_VOLUME = '    volumes:\n      - {type: image, source: %s, target: /m}\n'
+_ALIKE_WHEN_SHORTENED = (
+    f'services:\n  {_LONG_A}:\n    image: s:1\n' + _IMAGE_VOLUME % 'v:1'
+    + f'  {_LONG_B}:\n    image: t:1\n' + _IMAGE_VOLUME % 'w:1'
+)
+_REMOUNTED = f'services:\n  {_LONG_A}:\n' + _IMAGE_VOLUME % 'u:1'
+SHORTENED_ALIKE = {
+    'documents': {'compose.yaml': f'{_ALIKE_WHEN_SHORTENED}---\n{_REMOUNTED}'},
+    'include entry': {
+        'compose.yaml': 'include:\n  - path: [base.yml, over.yml]\n',
+        'base.yml': _ALIKE_WHEN_SHORTENED, 'over.yml': _REMOUNTED,
+    },
+}
+
+
+@pytest.mark.parametrize('case', sorted(SHORTENED_ALIKE))
+def test_volumes_whose_shortened_key_paths_are_alike_are_told_apart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str,
+) -> None:
+    """A volume is known by its service and place, not by its key path in
+    words: two services of long names whose volumes' paths are the same
+    once shortened are two services, and the image a later document or
+    file mounts at one's target is pulled in place of that one's only
+    (v:1 was reported, and pinned, as the other's path was pulled)."""
+    tree(tmp_path, SHORTENED_ALIKE[case])
+    assert _shortened(_LONG_A) == _shortened(_LONG_B)
+    assert sorted(image for *_, image in images(tmp_path, ['compose.yaml'], monkeypatch)) == [
+        's:1', 't:1', 'u:1', 'w:1',
+    ]
+
+
+def _shortened(name: str) -> str:
+    from digestpin_hooks.text import shortened
+    return shortened(f'services.{name}.volumes[0].source')
+
+
 # file linted -> its files, the image one variable of ``value``
 MADE_OF_ONE_VALUE: dict[str, Callable[[str], dict[str, str]]] = {
     'compose.yaml': lambda value: {
