@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.dockerfile.parser import Dockerfile
     from digestpin_hooks.read.dockerfile.parser import DockerfileError
     from digestpin_hooks.read.dockerfile.refusals import UnknownSyntax
+    from digestpin_hooks.read.found import LeftOut
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_refs import ComposeInclude
     from digestpin_hooks.read.yaml_refs import ComposeLayer
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     # record class more cost every run's import 0.2 M instructions (callgrind)
     HandedOn = tuple[
         str, Identity | None, dict[str, str] | None,
-        frozenset[str], frozenset[str], frozenset[str], bool,
+        frozenset[LeftOut], frozenset[str], frozenset[str], bool,
     ]
     DockerfileReader = tuple[
         type[DockerfileError],
@@ -601,7 +602,7 @@ class LoadedFile(Record):
     variables: Final[dict[str, str] | None] = None
     # the references (by source) of a Compose file that a later file of the
     # include entry that names it replaces: Compose does not pull them
-    replaced: Final[frozenset[str]] = frozenset()
+    replaced: Final[frozenset[LeftOut]] = frozenset()
     # the images (by source) it writes beside a build that a later file of
     # that entry removes (or a later document of its own): Compose pulls them
     unbuilt: Final[frozenset[str]] = frozenset()
@@ -677,7 +678,7 @@ def _dockerfile_reader() -> DockerfileReader:
 def parse_data(
         path: str, data: bytes, kind: str = 'auto', identity: Identity | None = None,
         services: tuple[str, ...] = (), pipeline: Pipeline | None = None,
-        variables: dict[str, str] | None = None, replaced: frozenset[str] = frozenset(),
+        variables: dict[str, str] | None = None, replaced: frozenset[LeftOut] = frozenset(),
         unbuilt: frozenset[str] = frozenset(), renamed: frozenset[str] = frozenset(), *,
         link: bool = False,
 ) -> LoadedFile:
@@ -1292,7 +1293,7 @@ def _extended(
         text = text_of(file.path, file.data)  # as it was read, not read again
         # of each document: the images its merge with the others replaces,
         # those it builds (each document a layer of its own)
-        documents: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
+        documents: list[tuple[frozenset[LeftOut], frozenset[str], frozenset[str]]] = []
         if (
             text and os.path.realpath(file.path) not in merging
             and len(compose_layers(text)) > 1
@@ -1462,7 +1463,7 @@ def _outside(top: str, path: str) -> str:
 # what an include entry's merge does to one of its files: the references
 # the others replace, the images it builds that they unbuild, the images
 # it writes that the merge builds
-_Merged = tuple[frozenset[str], frozenset[str], frozenset[str]]
+_Merged = tuple['frozenset[LeftOut]', frozenset[str], frozenset[str]]
 _NOTHING_MERGED: _Merged = (frozenset(), frozenset(), frozenset())
 
 
@@ -1751,7 +1752,7 @@ class _Includes:
         return values
 
     def _load(
-            self, file: _Including, read: ReadFile, replaced: frozenset[str] = frozenset(),
+            self, file: _Including, read: ReadFile, replaced: frozenset[LeftOut] = frozenset(),
             unbuilt: frozenset[str] = frozenset(), renamed: frozenset[str] = frozenset(),
     ) -> LoadedFile | None:
         """An included file read whole, with the values it is given, but

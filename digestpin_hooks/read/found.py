@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from digestpin_hooks.read.yaml_nodes import Node
     from digestpin_hooks.read.yaml_nodes import Scalar
 
+    # what Compose's merge of an include entry's files does not pull of one
+    # of them: an image by its source (``services.NAME.image``, whole), an
+    # image volume by (service, place in its volumes): never by a key path
+    # shortened, which two services of long names may share
+    LeftOut = str | tuple[str, int]
+
 
 class Found(Record):
     """A YAML scalar where a kind names an image, with its key path."""
@@ -42,6 +48,10 @@ class Found(Record):
     # Compose: the service whose use it is (its key path, shortened when
     # long, cannot say which)
     service: Final[str] = ''
+    # Compose: an image volume's place in its service's volumes (-1: none);
+    # with ``service``, which volume it is, as its key path, shortened when
+    # long, cannot say either (two services' may be alike)
+    volume: Final[int] = -1
     # why fix leaves it, when the walker knows (ImageRef.left: NAMES_A_BUILD,
     # ALSO_A_COMMAND)
     left: Final[str] = ''

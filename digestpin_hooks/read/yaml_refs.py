@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from typing import Mapping
     from digestpin_hooks.read.assembled import Assembled
     from digestpin_hooks.read.assembled import SpanOf
+    from digestpin_hooks.read.found import LeftOut
     from digestpin_hooks.read.yaml_nodes import KeyPath
     from digestpin_hooks.read.variables import Interpolated
     from digestpin_hooks.read.yaml_nodes import Node
@@ -1112,7 +1113,7 @@ def compose(
             if (
                 kind is not None and kind[0].value == 'image' and source is not None
                 and source[0].value not in built and (
-                    merged is None or (at, _volume_source(listed, i)) in merged.pulled
+                    merged is None or (at, name, i) in merged.volumes
                 )
             ):
                 # (no platform: how Compose picks an image volume's
@@ -1120,7 +1121,7 @@ def compose(
                 yield _Found(
                     _volume_source(listed, i), *source,
                     left=NAMES_A_BUILD if source[0].value in renamed_values else '',
-                    service=name,
+                    service=name, volume=i,
                 )
 
 
@@ -1139,11 +1140,13 @@ def _volume_source(volumes: str, i: int) -> str:
 
 class Merged(Record):
     """What Compose's merge of a file's documents pulls: (document index,
-    source) of each image and volume, and (document index, service) of
-    each image a service builds once merged."""
+    source) of each image, (document index, service, place in its volumes)
+    of each image volume, and (document index, service) of each image a
+    service builds once merged."""
 
     pulled: Final[frozenset[tuple[int, str]]]
     built: Final[frozenset[tuple[int, str]]]
+    volumes: Final[frozenset[tuple[int, str, int]]]
 
 
 def document_merge(
@@ -1162,7 +1165,8 @@ def document_merge(
         (image, writer) for image, is_built, _, _, writer in state.values()
         if image >= 0 and is_built and f'services.{writer}.image' not in unbuilt
     )
-    return Merged(frozenset(_pulled(state, unbuilt)), built)
+    images, volumes = _pulled(state, unbuilt)
+    return Merged(frozenset(images), built, frozenset(volumes))
 
 
 def _documents(text: str) -> list[Node]:
@@ -1449,23 +1453,23 @@ def _merge(layers: list[tuple[int, dict[str, ComposeLayer]]]) -> dict[str, _Serv
 
 def _pulled(
         state: dict[str, _Service], unbuilt: frozenset[str] = frozenset(),
-) -> set[tuple[int, str]]:
-    """(owner, source) of what a merge pulls: each image not built (or
-    built, but of ``unbuilt``), each volume left."""
+) -> tuple[set[tuple[int, str]], set[tuple[int, str, int]]]:
+    """What a merge pulls: (owner, source) of each image not built (or
+    built, but of ``unbuilt``), and (owner, service, place) of each volume
+    left: a volume by its service's name, not its key path in words, which
+    is shortened when long (two services' volumes may be alike so)."""
     pulled: set[tuple[int, str]] = set()
+    volumes: set[tuple[int, str, int]] = set()
     for name, (image, built, targeted, loose, writer) in state.items():
         if image >= 0 and (not built or f'services.{writer}.image' in unbuilt):
             pulled.add((image, f'services.{writer}.image'))
-        listed = _volumes_path(name)
-        pulled.update(
-            (at, _volume_source(listed, i)) for at, i in (*targeted.values(), *loose)
-        )
-    return pulled
+        volumes.update((at, name, i) for at, i in (*targeted.values(), *loose))
+    return pulled, volumes
 
 
 def replaced_in(
         files: list[Layers],
-) -> list[tuple[frozenset[str], frozenset[str], frozenset[str]]]:
+) -> list[tuple[frozenset[LeftOut], frozenset[str], frozenset[str]]]:
     """The references of each file of an include entry's files (``files``,
     in order, each its documents' layers) that Compose's merge of them does
     not pull: an image a later file replaces or removes (``!reset``, a
@@ -1480,14 +1484,14 @@ def replaced_in(
     them replaces of another of the same file is left to the file's own
     reading (document_merge)."""
     state = _merge([(index, layer) for index, file in enumerate(files) for layer in file])
-    pulled = _pulled(state)
+    pulled, volumes = _pulled(state)
     builds: set[tuple[int, str]] = {
         (image, f'services.{writer}.image') for image, is_built, _, _, writer in state.values()
         if image >= 0 and is_built
     }
-    replaced: list[tuple[frozenset[str], frozenset[str], frozenset[str]]] = []
+    replaced: list[tuple[frozenset[LeftOut], frozenset[str], frozenset[str]]] = []
     for index, file in enumerate(files):
-        here: set[str] = set()
+        here: set[LeftOut] = set()
         unbuilt: set[str] = set()
         for layer in file:
             for name, service in layer.items():
@@ -1497,10 +1501,9 @@ def replaced_in(
                         here.add(source)
                 elif service.image and service.build:
                     unbuilt.add(source)
-                listed = _volumes_path(name)
                 here.update(
-                    _volume_source(listed, i) for i in range(len(service.targets))
-                    if (index, _volume_source(listed, i)) not in pulled
+                    (name, i) for i in range(len(service.targets))
+                    if (index, name, i) not in volumes
                 )
         replaced.append((
             frozenset(here), frozenset(unbuilt),
@@ -1799,7 +1802,7 @@ def parse_yaml(
         data: bytes, path: str, kind: str, pipeline: Pipeline | None = None,
         variables: dict[str, str] | None = None, unbuilt: frozenset[str] = frozenset(),
         renamed: frozenset[str] = frozenset(), services: tuple[str, ...] = (),
-        replaced: frozenset[str] = frozenset(),
+        replaced: frozenset[LeftOut] = frozenset(),
 ) -> tuple[YamlFile, list[ImageRef]]:
     """Read a YAML file of ``kind`` into its image references; a GitLab
     file of a ``pipeline`` is read with the pipeline's other files, a
@@ -1807,7 +1810,8 @@ def parse_yaml(
     the images of ``unbuilt`` it builds, whose build a later file of its
     include entry removes, and those of ``renamed``, which that entry's
     merge builds for a service (never written); of ``services`` only, when
-    it names some, and without the uses of ``replaced`` (by source)."""
+    it names some, and without the uses of ``replaced`` (an image by
+    source, an image volume by service and place)."""
     if len(data) > MAX_BYTES:
         raise YamlError(f'larger than {MAX_BYTES // (1024 * 1024)} MiB')
     if data.find(b'\0') >= 0:  # bytes' ``in`` raises a TypeError inside
@@ -1889,7 +1893,9 @@ def parse_yaml(
         # first to use the anchor)
         names = set(services)
         found = [
-            f for f in found if f.path not in replaced and (not names or f.service in names)
+            f for f in found
+            if (f.path if f.volume < 0 else (f.service, f.volume)) not in replaced
+            and (not names or f.service in names)
         ]
     if of_kind.paths_at_anchor:
         # a value used through an alias or a merge key is reported once,
