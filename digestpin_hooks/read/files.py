@@ -600,8 +600,9 @@ class LoadedFile(Record):
     pipeline: Final[Pipeline | None] = None
     # the values a Compose file that includes it gives it (None: its .env)
     variables: Final[dict[str, str] | None] = None
-    # the references (by source) of a Compose file that a later file of the
-    # include entry that names it replaces: Compose does not pull them
+    # the references of a Compose file that a later file of the include
+    # entry that names it replaces (an image by source, an image volume by
+    # service and place: found.LeftOut): Compose does not pull them
     replaced: Final[frozenset[LeftOut]] = frozenset()
     # the images (by source) it writes beside a build that a later file of
     # that entry removes (or a later document of its own): Compose pulls them
