@@ -32,10 +32,11 @@ class FakeDaemon:
 
     def __init__(
             self, rules: dict[str, Rule], tcp: bool = False,
-            tls: tuple[str, str] | None = None,
+            tls: tuple[str, str] | None = None, address: str = '127.0.0.1',
     ) -> None:
-        """``tcp``: on loopback TCP, not a unix socket; ``tls``: over TLS
-        with that certificate and key (files), on loopback TCP."""
+        """``tcp``: on TCP at ``address`` (loopback unless told), not a unix
+        socket; ``tls``: over TLS with that certificate and key (files), on
+        TCP."""
         self.rules = rules
         self.tls = None
         if tls is not None:
@@ -45,9 +46,9 @@ class FakeDaemon:
             tcp = True
         self.folder = tempfile.mkdtemp(prefix='dpf', dir='/tmp')
         self.path = os.path.join(self.folder, 's.sock')
-        if tcp:  # on loopback, at ``host``
-            self.server = socket.create_server(('127.0.0.1', 0))
-            self.host = f'tcp://127.0.0.1:{self.server.getsockname()[1]}'
+        if tcp:  # at ``host``
+            self.server = socket.create_server((address, 0))
+            self.host = f'tcp://{address}:{self.server.getsockname()[1]}'
         else:
             self.server = socket.socket(socket.AF_UNIX)
             self.server.bind(self.path)

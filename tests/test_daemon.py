@@ -426,6 +426,68 @@ def test_a_loopback_daemon_is_never_reached_through_a_proxy(
     assert len(fake.requests) > asked
 
 
+def _own_address() -> str:
+    """An address of this machine that is not loopback (its way out), or
+    '' when it has none."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(('192.0.2.1', 9))  # (UDP: nothing is sent)
+        except OSError:
+            return ''
+        address = str(probe.getsockname()[0])
+    return '' if address.startswith('127.') else address
+
+
+@pytest.mark.parametrize('variable', ('ALL_PROXY', 'all_proxy'))
+def test_a_daemon_is_never_reached_through_all_proxy(
+        monkeypatch: pytest.MonkeyPatch, variable: str,
+) -> None:
+    """``ALL_PROXY`` (an HTTP proxy) set and a ``tcp://`` daemon not on
+    loopback: the Docker CLI never sends a call through it (asked below:
+    the proxy sees nothing; 28.2 goes to the daemon directly, as Go's
+    ProxyFromEnvironment reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY only,
+    and 20.10 refuses it, ``proxy: unknown scheme: http``, its dialer
+    taking SOCKS only); requests, under the SDK, sent every call through
+    it, a pull's registry login (X-Registry-Auth) in the clear with it.
+    ``HTTP_PROXY`` is still taken, as the CLI takes it."""
+    import shutil
+    import subprocess
+
+    from tests.registries import RecordingProxy
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    address = _own_address()
+    if client is None or not address:
+        unavailable('no docker client is installed, or no address but loopback')
+    assert client is not None
+    fake = FakeDaemon(knows({}), tcp=True, address=address)
+    proxy = RecordingProxy()
+    try:
+        for name in (
+                'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
+                'ALL_PROXY', 'all_proxy',
+        ):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(variable, proxy.url)
+        cli = subprocess.run(
+            (client, 'images'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': '/nonexistent', variable: proxy.url, 'DOCKER_HOST': fake.host},
+        )
+        assert proxy.requests == [], cli.stderr
+        asked = len(fake.requests)
+        LocalSource(SourceOptions(fake.host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+        assert proxy.requests == []
+        assert len(fake.requests) > asked
+        monkeypatch.setenv('HTTP_PROXY', proxy.url)
+        LocalSource(SourceOptions(fake.host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+        assert proxy.requests
+    finally:
+        proxy.close()
+        fake.close()
+
+
 def test_a_tls_daemon_is_checked_against_its_own_ca_not_requests_ca_bundle(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
