@@ -502,15 +502,25 @@ class _Client(docker.APIClient):
         no proxy for a daemon on loopback (Go's rule: a ``tcp://127.0.0.1``
         daemon is reached directly, ``HTTP_PROXY`` or not), where requests
         sent every call through the proxy, a pull's registry login
-        (X-Registry-Auth) in the clear with it; and the daemon's own TLS
-        check (its ``ca.pem``, or none with SkipTLSVerify), where requests
-        put ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` in its place."""
+        (X-Registry-Auth) in the clear with it; never ``ALL_PROXY``, which
+        requests took for any host and the CLI never sends a call through;
+        and the daemon's own TLS check (its ``ca.pem``, or none with
+        SkipTLSVerify), where requests put ``REQUESTS_CA_BUNDLE`` or
+        ``CURL_CA_BUNDLE`` in its place."""
         from urllib.parse import urlsplit
 
         from digestpin_hooks.resolve.registry import loopback_host
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if loopback_host(urlsplit(url).hostname or ''):
             settings['proxies'] = {}
+        else:
+            # only HTTP_PROXY and HTTPS_PROXY, as Go's ProxyFromEnvironment:
+            # requests took ALL_PROXY too ('all'), which the CLI never
+            # sends a call through
+            settings['proxies'] = {
+                scheme: proxy for scheme, proxy in (settings['proxies'] or {}).items()
+                if scheme in ('http', 'https')
+            }
         settings['verify'] = self.verify  # the SDK's, from the TLS settings
         return settings
 
