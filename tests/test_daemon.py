@@ -426,6 +426,52 @@ def test_a_loopback_daemon_is_never_reached_through_a_proxy(
     assert len(fake.requests) > asked
 
 
+@pytest.mark.parametrize('verify', ('1', '0'))
+def test_docker_tls_verify_applies_to_the_docker_host_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify: str,
+) -> None:
+    """``--docker-host tcp://…`` with ``DOCKER_TLS_VERIFY`` set (any value
+    but empty: ``0`` too) and ``DOCKER_CERT_PATH``: the Docker CLI speaks
+    TLS to the host it is given (``-H``, asked below), checked against
+    that ``ca.pem``.  We spoke plain HTTP to it: a TLS daemon failed the
+    source, and anyone on the way could answer for the daemon (its
+    digests written) and read a pull's registry login (X-Registry-Auth)."""
+    import shutil
+    import subprocess
+
+    from tests.registries import tls_certificate
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    cert, key = tls_certificate(tmp_path / 'daemon')
+    certificates = tmp_path / 'certs'
+    certificates.mkdir()
+    for name, source in (('ca.pem', cert), ('cert.pem', cert), ('key.pem', key)):
+        shutil.copy(source, certificates / name)
+    fake = FakeDaemon(knows({}), tls=(str(cert), str(key)))
+    environment = {'DOCKER_TLS_VERIFY': verify, 'DOCKER_CERT_PATH': str(certificates)}
+    try:
+        cli = subprocess.run(
+            (client, '-H', fake.host, 'version'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': str(tmp_path), **environment},
+        )
+        assert cli.returncode == 0, cli.stderr
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'):
+            monkeypatch.delenv(name, raising=False)
+        key_asked = TagKey('example.com/team/app', '1')
+        answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([key_asked])
+    finally:
+        fake.close()
+    assert isinstance(answers[key_asked], Missing)
+    endpoint = find_endpoint(fake.host)
+    assert (endpoint.tls.ca_cert, endpoint.tls.verify) == (str(certificates / 'ca.pem'), True)
+
+
 def _own_address() -> str:
     """An address of this machine that is not loopback (its way out), or
     '' when it has none."""
