@@ -231,7 +231,11 @@ def _no_home() -> bool:
 
 def _find_endpoint(docker_host: str | None) -> Endpoint:
     if docker_host:
-        return Endpoint(docker_host, None, '--docker-host')
+        # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH apply to the host given as
+        # to DOCKER_HOST, as they do to the CLI's -H: it was asked in plain
+        # HTTP, which anyone on the way could answer for the daemon
+        kwargs = docker.utils.kwargs_from_env({**_tls_environment(), 'DOCKER_HOST': docker_host})
+        return Endpoint(docker_host, kwargs.get('tls'), '--docker-host')
     if os.environ.get('DOCKER_HOST'):
         kwargs = docker.utils.kwargs_from_env(_tls_environment())
         return Endpoint(kwargs['base_url'], kwargs.get('tls'), 'DOCKER_HOST')
