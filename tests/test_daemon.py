@@ -426,6 +426,78 @@ def test_a_loopback_daemon_is_never_reached_through_a_proxy(
     assert len(fake.requests) > asked
 
 
+def _registry_auth_of_pulls(heads: list[bytes]) -> list[dict[str, str]]:
+    """The X-Registry-Auth of each pull (``/images/create``) of ``heads``,
+    decoded, and the X-Meta-Source beside it."""
+    import base64
+    import json
+    found = []
+    for head in heads:
+        request_line, *lines = head.split(b'\r\n')
+        if b'/images/create' not in request_line:
+            continue
+        fields = {
+            name.strip().lower().decode(): value.strip().decode()
+            for name, _, value in (line.partition(b':') for line in lines)
+        }
+        auth = fields.get('x-registry-auth', '')
+        login = json.loads(base64.urlsafe_b64decode(auth + '=' * (-len(auth) % 4)) or b'{}')
+        found.append({
+            'username': login.get('username', ''), 'serveraddress': login.get('serveraddress', ''),
+            'x-meta-source': fields.get('x-meta-source', ''),
+        })
+    return found
+
+
+def test_http_headers_never_replace_the_registry_login_of_a_pull(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CLI's ``config.json`` ``HttpHeaders`` go with every call, but
+    never in place of the headers a call sets itself: the Docker CLI sends
+    them first and its own over them (asked below: a pull's
+    X-Registry-Auth is the registry's login).  The SDK put them over the
+    call's: an ``X-Registry-Auth`` there (another registry's login) went
+    with every pull, and the daemon handed that login to the registry
+    pulled from."""
+    import base64
+    import json
+    import shutil
+    import subprocess
+
+    from tests.fakes import http
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    other = json.dumps({'username': 'other', 'password': 'other-secret', 'serveraddress': 'other.example'})
+    (tmp_path / 'config.json').write_text(json.dumps({
+        'HttpHeaders': {
+            'X-Registry-Auth': base64.urlsafe_b64encode(other.encode()).decode(),
+            'X-Meta-Source': 'ci',
+        },
+        'auths': {'example.com': {'auth': base64.b64encode(b'user:secret').decode()}},
+    }))
+    for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'REGISTRY_AUTH_FILE', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
+    pulled = b'{"status":"Digest: sha256:' + b'a' * 64 + b'"}\r\n'
+    fake = FakeDaemon({**knows({}), '/images/create': http('200 OK', pulled)})
+    try:
+        subprocess.run(
+            (client, 'pull', 'example.com/team/app:1'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': str(tmp_path), 'DOCKER_CONFIG': str(tmp_path), 'DOCKER_HOST': fake.host},
+        )
+        asked = len(fake.heads)
+        PullSource(SourceOptions(fake.host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+    finally:
+        fake.close()
+    own = {'username': 'user', 'serveraddress': 'example.com', 'x-meta-source': 'ci'}
+    assert _registry_auth_of_pulls(fake.heads[:asked]) == [own]
+    assert _registry_auth_of_pulls(fake.heads[asked:]) == [own]
+
+
 @pytest.mark.parametrize('verify', ('1', '0'))
 def test_docker_tls_verify_applies_to_the_docker_host_given(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify: str,
