@@ -478,6 +478,17 @@ class _Client(docker.APIClient):
     one, and requests followed it to any host with every header but
     Authorization, the registry's credentials (X-Registry-Auth) too."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The SDK's client, the CLI's ``HttpHeaders`` taken from the SDK,
+        which put them over a call's own headers (prepare_request puts them
+        under).  Its first call, ``/version`` as it is made, sets none of
+        its own: the SDK's way gives it what the CLI's gives."""
+        self._http_headers: dict[str, Any] = {}
+        super().__init__(*args, **kwargs)
+        configs: dict[str, Any] = getattr(self, '_general_configs', {})  # (not in the stubs)
+        headers = configs.pop('HttpHeaders', None)
+        self._http_headers = headers if isinstance(headers, dict) else {}
+
     def send(self, request: Any, **kwargs: Any) -> Any:
         """requests' send, each answer's body bounded (_bounded): it is
         read here, after the bound is set, unless the caller streams it."""
@@ -494,9 +505,18 @@ class _Client(docker.APIClient):
         (a ``default`` entry's, for any host) to the daemon, in the clear to
         a ``tcp://`` one, and without a home read the checkout's (a FIFO
         held every call).  The CLI reads no ``.netrc``; the SDK gives no
-        login of its own (X-Registry-Auth is a header)."""
+        login of its own (X-Registry-Auth is a header).  The CLI's
+        ``HttpHeaders`` go with it, under its own headers."""
         if not request.auth:
             request.auth = _no_login
+        if self._http_headers:
+            # as the CLI: HttpHeaders first, the call's own over them (the
+            # SDK put them over the call's: an X-Registry-Auth there, another
+            # registry's login, went with every pull)
+            from requests.structures import CaseInsensitiveDict
+            headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self._http_headers)
+            headers.update(request.headers or {})
+            request.headers = headers
         return super().prepare_request(request)
 
     def merge_environment_settings(
