@@ -426,6 +426,30 @@ def test_a_loopback_daemon_is_never_reached_through_a_proxy(
     assert len(fake.requests) > asked
 
 
+def test_a_long_context_name_or_daemon_host_is_shortened_in_error_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A context's name (``DOCKER_CONTEXT``, or ``currentContext`` of a
+    ``config.json`` of up to 1 MiB) and a daemon's host (``DOCKER_HOST``,
+    ``--docker-host``, a context's ``Host``) are shown as a file's long
+    values are, their first and last 100 characters (text.shortened): the
+    error line held each whole."""
+    from digestpin_hooks.text import shortened
+    for name in ('DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('DOCKER_CONFIG', str(tmp_path))
+    monkeypatch.setenv('DOCKER_CONTEXT', 'c' * 300)
+    with pytest.raises(SourceError) as failed:
+        find_endpoint()
+    assert str(failed.value) == f"Docker context '{'c' * 100}\u2026{'c' * 100}' not found; {HINT}"
+    host = f'unix://{tmp_path}/{"d" * 300}.sock'
+    with pytest.raises(SourceError) as failed:
+        LocalSource(SourceOptions(host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+    said = str(failed.value)
+    assert said.startswith(f'cannot use the Docker daemon at {shortened(host)} (from --docker-host): ')
+    assert len(said) < 600, said
+
+
 def _registry_auth_of_pulls(heads: list[bytes]) -> list[dict[str, str]]:
     """The X-Registry-Auth of each pull (``/images/create``) of ``heads``,
     decoded, and the X-Meta-Source beside it."""
