@@ -41,6 +41,7 @@ from digestpin_hooks.resolve.matching import checked_distribution
 from digestpin_hooks.resolve.matching import checked_image_list
 from digestpin_hooks.resolve.matching import from_distribution
 from digestpin_hooks.resolve.matching import LocalImages
+from digestpin_hooks.text import shortened
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -162,11 +163,11 @@ def _context_endpoint(name: str) -> Endpoint:
     digest = hashlib.sha256(name.encode()).hexdigest()
     folder = _config_dir()
     if folder is None:
-        raise SourceError(f'Docker context {name!r} not found (no home folder); {HINT}')
+        raise SourceError(f'Docker context {shortened(name)!r} not found (no home folder); {HINT}')
     contexts = os.path.join(folder, 'contexts')
     meta_path = os.path.join(contexts, 'meta', digest, 'meta.json')
     if not os.path.lexists(meta_path):
-        raise SourceError(f'Docker context {name!r} not found; {HINT}')
+        raise SourceError(f'Docker context {shortened(name)!r} not found; {HINT}')
     try:
         meta = json.loads(read_regular(meta_path, MAX_SMALL_FILE_BYTES).data)
         docker_endpoint = meta['Endpoints']['docker']
@@ -175,7 +176,7 @@ def _context_endpoint(name: str) -> Endpoint:
             raise TypeError('the host is not a string')
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as e:
         raise SourceError(
-            f'cannot read Docker context {name!r}: {_short(e)}; {HINT}',
+            f'cannot read Docker context {shortened(name)!r}: {_short(e)}; {HINT}',
         ) from None
     tls_dir = os.path.join(contexts, 'tls', digest, 'docker')
     tls = None
@@ -189,7 +190,7 @@ def _context_endpoint(name: str) -> Endpoint:
             ca_cert=pem('ca'),
             verify=not docker_endpoint.get('SkipTLSVerify', False),
         )
-    return Endpoint(host, tls, f'context {name!r}')
+    return Endpoint(host, tls, f'context {shortened(name)!r}')
 
 
 def find_endpoint(docker_host: str | None = None) -> Endpoint:
@@ -210,7 +211,7 @@ def find_endpoint(docker_host: str | None = None) -> Endpoint:
         # whose ProxyCommand it ran.  The CLI's ssh finds ~/.ssh through
         # the passwd entry, and without one does not run.
         raise SourceError(
-            f'cannot find the Docker daemon: {endpoint.host} (from {endpoint.origin}) '
+            f'cannot find the Docker daemon: {shortened(endpoint.host)} (from {endpoint.origin}) '
             f'is an ssh:// host, and there is no home folder whose ~/.ssh to read; {HINT}',
             unreachable=True,
         )
@@ -563,6 +564,9 @@ class Daemon:
 
     def __init__(self, endpoint: Endpoint, timeout: float) -> None:
         self.endpoint = endpoint
+        # the host as error lines show it (DOCKER_HOST or a context's Host
+        # may be long: the start says which daemon, as a file's long values)
+        self.shown_host = shortened(endpoint.host)
         self.timeout = timeout
         # registries a call through the daemon ran past the timeout for
         # (_via_registry); the threads only add to it
@@ -583,7 +587,7 @@ class Daemon:
 
     def error(self, e: BaseException, *, unreachable: bool = False) -> SourceError:
         return SourceError(
-            f'cannot use the Docker daemon at {self.endpoint.host} (from '
+            f'cannot use the Docker daemon at {self.shown_host} (from '
             f'{self.endpoint.origin}): {_sentence(e, self.timeout)}; {HINT}',
             unreachable=unreachable,
         )
@@ -591,14 +595,14 @@ class Daemon:
     def _registry_failure(self, words: str, advice: str) -> Failed:
         return Failed(
             f'the registry failed through the Docker daemon at '
-            f'{self.endpoint.host}: {words}; {advice}',
+            f'{self.shown_host}: {words}; {advice}',
         )
 
     def _registry_refusal(self, words: str, name: str) -> Failed:
         registry = split_domain(name)[0]
         return Failed(
             f'the registry refused access through the Docker daemon at '
-            f'{self.endpoint.host}: {words}; log in '
+            f'{self.shown_host}: {words}; log in '
             f'({"docker login " + registry if registry else "docker login"}) '
             f'as a user that may pull it, and check the name',
         )
@@ -649,7 +653,7 @@ class Daemon:
         if registry in self.hung:
             return Failed(
                 f'not asked: a call about {registry} through the Docker daemon '
-                f'at {self.endpoint.host} ran past --timeout '
+                f'at {self.shown_host} ran past --timeout '
                 f'({self.timeout:g} s) before it',
                 hint='raise --timeout, or try again later',
             )
@@ -669,7 +673,7 @@ class Daemon:
             # the daemon answered /version: no advice to start it
             late = (
                 f'no complete answer from the Docker daemon at '
-                f'{self.endpoint.host} within {self.timeout:g} s (--timeout)'
+                f'{self.shown_host} within {self.timeout:g} s (--timeout)'
             )
             if progressed():
                 return Failed(late, hint='raise --timeout for images this large')
