@@ -806,6 +806,35 @@ def test_lint_hands_on_each_file_as_it_is_read_unless_a_later_one_may_build_its_
     assert seen == events
 
 
+def test_advice_given_again_is_given_at_each_finding_of_a_shortened_key_path_alike(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two services of long names (their first 91 and last 82 characters
+    alike) each mount a volume of a:1, an image another project's service
+    builds (it extends the first): the findings reported first are given
+    NAMES_A_BUILD's advice once that project is read, each at its own
+    place.  They were told by their key path, the same once shortened: the
+    first volume's finding (line 5) was replaced by the second's (line 9),
+    reported twice."""
+    from digestpin_hooks.lint import lint_files
+    first, second = 'a' * 95 + 'x' * 20 + 'z' * 90, 'a' * 95 + 'y' * 20 + 'z' * 90
+    volume = '    volumes:\n      - {type: image, source: a:1, target: /m}\n'
+    write(tmp_path / 'docker-compose.yml', (
+        f'services:\n  {first}:\n    image: a:1\n{volume}  {second}:\n    image: b:1\n{volume}'
+    ).encode())
+    write(tmp_path / 'other' / 'compose.yaml', (
+        f'services:\n  web:\n    extends: {{file: ../docker-compose.yml, service: {first}}}\n'
+        '    build: .\n'
+    ).encode())
+    (tmp_path / '.git').mkdir()
+    monkeypatch.chdir(tmp_path)
+    findings, errors = lint_files(['docker-compose.yml', 'other/compose.yaml'])
+    assert errors == []
+    assert sorted((f.line, f.column, f.image) for f in findings) == [
+        (3, 12, 'a:1'), (5, 31, 'a:1'), (7, 12, 'b:1'), (9, 31, 'a:1'),
+    ]
+
+
 def test_the_compose_bytes_held_for_extends_are_bounded(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
