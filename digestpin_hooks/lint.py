@@ -118,7 +118,7 @@ def lint_files(
                         if ref.left == NAMES_A_BUILD and ref.source not in sources
                     ]
                     by_source = {
-                        (f.path, f.source): f
+                        (f.path, f.line, f.column, f.source): f
                         for f in findings_for(again.path, again.doc, left, policy=policy)
                     }
                     for found_before in reported:
@@ -157,11 +157,14 @@ def lint_files(
     return findings, errors
 
 
-def _advise(reported: list[Finding], by_source: dict[tuple[str, str], Finding]) -> None:
-    """Put the findings ``by_source`` (path, source) in place of those
-    ``reported`` of the same path and source."""
+def _advise(
+        reported: list[Finding], by_source: dict[tuple[str, int, int, str], Finding],
+) -> None:
+    """Put the findings ``by_source`` (path, line, column, source) in place
+    of those ``reported`` of the same: a source alone, a key path shortened
+    when long, may be two places' (two services of long names alike)."""
     for i, finding in enumerate(reported):
-        new = by_source.get((finding.path, finding.source))
+        new = by_source.get((finding.path, finding.line, finding.column, finding.source))
         if new is not None:
             reported[i] = new
 
