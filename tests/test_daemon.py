@@ -522,6 +522,52 @@ def test_http_headers_never_replace_the_registry_login_of_a_pull(
     assert _registry_auth_of_pulls(fake.heads[asked:]) == [own]
 
 
+@pytest.mark.parametrize(('entry', 'proxied'), (('{address}:{port}', False), ('{address}:1', True)))
+def test_no_proxy_is_read_for_a_daemon_as_the_docker_cli_reads_it(
+        monkeypatch: pytest.MonkeyPatch, entry: str, proxied: bool,
+) -> None:
+    """``HTTP_PROXY`` and a ``NO_PROXY`` entry of the daemon's address and
+    port (a ``tcp://`` daemon not on loopback): the Docker CLI goes to the
+    daemon directly (asked below), as Go reads ``NO_PROXY``; requests, under
+    the SDK, never matched an entry with a port and sent every call through
+    the proxy, a pull's registry login (X-Registry-Auth) with it.  An entry
+    of another port leaves the daemon behind the proxy, for both."""
+    import shutil
+    import subprocess
+
+    from tests.registries import RecordingProxy
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    address = _own_address()
+    if client is None or not address:
+        unavailable('no docker client is installed, or no address but loopback')
+    assert client is not None
+    fake = FakeDaemon(knows({}), tcp=True, address=address)
+    proxy = RecordingProxy()
+    no_proxy = entry.format(address=address, port=fake.host.rpartition(':')[2])
+    try:
+        for name in (
+                'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
+                'ALL_PROXY', 'all_proxy',
+        ):
+            monkeypatch.delenv(name, raising=False)
+        environment = {'HTTP_PROXY': proxy.url, 'NO_PROXY': no_proxy}
+        cli = subprocess.run(
+            (client, 'images'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': '/nonexistent', 'DOCKER_HOST': fake.host, **environment},
+        )
+        assert bool(proxy.requests) == proxied, cli.stderr
+        proxy.requests.clear()
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        LocalSource(SourceOptions(fake.host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+    finally:
+        proxy.close()
+        fake.close()
+    assert bool(proxy.requests) == proxied
+
+
 @pytest.mark.parametrize('verify', ('1', '0'))
 def test_docker_tls_verify_applies_to_the_docker_host_given(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify: str,
