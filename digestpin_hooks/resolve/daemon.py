@@ -469,6 +469,32 @@ def _bounded(raw: Any) -> None:
     raw.read, raw.read_chunked = bounded_read, bounded_chunks
 
 
+def _daemon_proxies(url: str) -> dict[str, str]:
+    """The proxy of a call to a daemon not on loopback, as Go's
+    ProxyFromEnvironment (the CLI's) chooses it: ``HTTP_PROXY`` or
+    ``HTTPS_PROXY`` by the URL's scheme, none where ``NO_PROXY``, read as Go
+    reads it (registry.no_proxy_for), exempts the host.  requests read
+    ``NO_PROXY`` otherwise (an entry with a port never matched: a daemon
+    the user exempted was reached through the proxy) and took
+    ``ALL_PROXY``, which the CLI never sends a call through."""
+    from urllib.parse import urlsplit
+
+    from digestpin_hooks.resolve.registry import environment_proxies
+    from digestpin_hooks.resolve.registry import no_proxy_for
+    from digestpin_hooks.resolve.registry import parse_url
+    from digestpin_hooks.resolve.registry import UrlError
+    scheme = urlsplit(url).scheme
+    setting = environment_proxies().get(scheme) if scheme in ('http', 'https') else None
+    if not setting:
+        return {}
+    no_proxy = os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or ''
+    try:
+        exempt = bool(no_proxy) and no_proxy_for(parse_url(url), no_proxy)
+    except UrlError:  # (a host no NO_PROXY entry can name)
+        exempt = False
+    return {} if exempt else {scheme: setting}
+
+
 def _no_login(request: Any) -> Any:
     """A requests auth that adds nothing (_Client.prepare_request)."""
     return request
@@ -527,9 +553,8 @@ class _Client(docker.APIClient):
         no proxy for a daemon on loopback (Go's rule: a ``tcp://127.0.0.1``
         daemon is reached directly, ``HTTP_PROXY`` or not), where requests
         sent every call through the proxy, a pull's registry login
-        (X-Registry-Auth) in the clear with it; never ``ALL_PROXY``, which
-        requests took for any host and the CLI never sends a call through;
-        and the daemon's own TLS check (its ``ca.pem``, or none with
+        (X-Registry-Auth) in the clear with it; another's as Go chooses it
+        (_daemon_proxies); and the daemon's own TLS check (its ``ca.pem``, or none with
         SkipTLSVerify), where requests put ``REQUESTS_CA_BUNDLE`` or
         ``CURL_CA_BUNDLE`` in its place."""
         from urllib.parse import urlsplit
@@ -539,13 +564,7 @@ class _Client(docker.APIClient):
         if loopback_host(urlsplit(url).hostname or ''):
             settings['proxies'] = {}
         else:
-            # only HTTP_PROXY and HTTPS_PROXY, as Go's ProxyFromEnvironment:
-            # requests took ALL_PROXY too ('all'), which the CLI never
-            # sends a call through
-            settings['proxies'] = {
-                scheme: proxy for scheme, proxy in (settings['proxies'] or {}).items()
-                if scheme in ('http', 'https')
-            }
+            settings['proxies'] = _daemon_proxies(url)
         settings['verify'] = self.verify  # the SDK's, from the TLS settings
         return settings
 
