@@ -540,10 +540,16 @@ class _Client(docker.APIClient):
             # as the CLI: HttpHeaders first, the call's own over them (the
             # SDK put them over the call's: an X-Registry-Auth there, another
             # registry's login, went with every pull)
-            from requests.structures import CaseInsensitiveDict
-            headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict(self._http_headers)
-            headers.update(request.headers or {})
-            request.headers = headers
+            # (names told apart in any case, as HTTP's are)
+            own = dict(request.headers or {})
+            taken = {str(name).lower() for name in own}
+            request.headers = {
+                **{
+                    name: value for name, value in self._http_headers.items()
+                    if str(name).lower() not in taken
+                },
+                **own,
+            }
         return super().prepare_request(request)
 
     def merge_environment_settings(
