@@ -532,25 +532,15 @@ def test_no_proxy_is_read_for_a_daemon_as_the_docker_cli_reads_it(
     the SDK, never matched an entry with a port and sent every call through
     the proxy, a pull's registry login (X-Registry-Auth) with it.  An entry
     of another port leaves the daemon behind the proxy, for both."""
-    import shutil
     import subprocess
 
     from tests.registries import RecordingProxy
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    address = _own_address()
-    if client is None or not address:
-        unavailable('no docker client is installed, or no address but loopback')
-    assert client is not None
+    client, address = _docker_client_and_own_address()
     fake = FakeDaemon(knows({}), tcp=True, address=address)
     proxy = RecordingProxy()
     no_proxy = entry.format(address=address, port=fake.host.rpartition(':')[2])
     try:
-        for name in (
-                'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
-                'ALL_PROXY', 'all_proxy',
-        ):
+        for name in PROXY_VARIABLES:
             monkeypatch.delenv(name, raising=False)
         environment = {'HTTP_PROXY': proxy.url, 'NO_PROXY': no_proxy}
         cli = subprocess.run(
@@ -614,6 +604,28 @@ def test_docker_tls_verify_applies_to_the_docker_host_given(
     assert (endpoint.tls.ca_cert, endpoint.tls.verify) == (str(certificates / 'ca.pem'), True)
 
 
+PROXY_VARIABLES = (
+    'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
+    'ALL_PROXY', 'all_proxy',
+)
+
+
+def _docker_client_and_own_address() -> tuple[str, str]:
+    """The Docker CLI, to ask how it reaches a ``tcp://`` daemon, and an
+    address of this machine that is not loopback, where the proxy settings
+    apply (unavailable without either)."""
+    import shutil
+
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    address = _own_address()
+    if client is None or not address:
+        unavailable('no docker client is installed, or no address but loopback')
+    assert client is not None
+    return client, address
+
+
 def _own_address() -> str:
     """An address of this machine that is not loopback (its way out), or
     '' when it has none."""
@@ -639,24 +651,14 @@ def test_a_daemon_is_never_reached_through_all_proxy(
     taking SOCKS only); requests, under the SDK, sent every call through
     it, a pull's registry login (X-Registry-Auth) in the clear with it.
     ``HTTP_PROXY`` is still taken, as the CLI takes it."""
-    import shutil
     import subprocess
 
     from tests.registries import RecordingProxy
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    address = _own_address()
-    if client is None or not address:
-        unavailable('no docker client is installed, or no address but loopback')
-    assert client is not None
+    client, address = _docker_client_and_own_address()
     fake = FakeDaemon(knows({}), tcp=True, address=address)
     proxy = RecordingProxy()
     try:
-        for name in (
-                'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
-                'ALL_PROXY', 'all_proxy',
-        ):
+        for name in PROXY_VARIABLES:
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv(variable, proxy.url)
         cli = subprocess.run(
