@@ -662,7 +662,9 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
     ``FROM --platform``), and for a value behind an anchor, for the
     platform of each service that uses it (on main: only the first's was
     kept, so a second service of another platform, or one after a service
-    that names none, went unchecked)."""
+    that names none, went unchecked).  A ``platform:`` written with a
+    variable is read with the project's values, as Compose reads it (on
+    main: not checked)."""
     from digestpin_hooks.verify import main as verify_main
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     tag = f'{stack.registry}/platforms/amd64:1'
@@ -688,11 +690,18 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
         'was found but does not match the specified platform: wanted '
         'linux/arm64, actual: linux/amd64'
     ) in created.stdout + created.stderr
+    # a platform: written with a variable is read as Compose reads it,
+    # with the project's values (its default here)
+    created = with_daemon(stack, [compose, '-f', 'compose.yaml', 'create', 'c'], root, tmp_path)
+    assert created.returncode == 1
+    assert 'wanted linux/arm64, actual: linux/amd64' in created.stdout + created.stderr
     assert verify_main(['--docker-host', stack.host, str(root / 'compose.yaml')]) == 1
     assert capsys.readouterr().out == (
         f"{root / 'compose.yaml'}:1:17: DP009 '{image}' provides linux/amd64, "
         'not platform: linux/arm64\n'
         f"{root / 'compose.yaml'}:2:15: DP009 '{image}' provides linux/amd64, "
+        'not platform: linux/arm64\n'
+        f"{root / 'compose.yaml'}:6:14: DP009 '{image}' provides linux/amd64, "
         'not platform: linux/arm64\n'
     )
 

@@ -2859,3 +2859,26 @@ def test_a_compose_file_alone_in_a_folder_that_cannot_be_listed_is_not_refused(
     monkeypatch.setattr(os, 'scandir', unlistable)
     assert yaml_refs.overridden_beside(str(path)) is True
     assert [ref.image for ref in load(str(path)).refs] == ['a:1']
+
+
+@pytest.mark.parametrize(('written', 'dotenv', 'platforms'), (
+    ('${P:-linux/arm64}', '', ('linux/arm64',)),
+    ('${P:-linux/arm64}', 'P=linux/s390x\n', ('linux/s390x',)),
+    ('linux/${ARCH}', 'ARCH=arm64\n', ('linux/arm64',)),
+    # what the project's values leave unknown stays as written: unchecked
+    ('${P}', '', ('${P}',)),
+    ('${P:?say which}', '', ('${P:?say which}',)),
+    ('${P:-}', '', ('${P:-}',)),
+))
+def test_a_compose_platform_with_variables_is_read_with_the_projects_values(
+        tmp_path: Path, written: str, dotenv: str, platforms: tuple[str, ...],
+) -> None:
+    """A service's ``platform:`` is interpolated as its image is (verify
+    checks it: DP009); one whose value the project leaves unknown is kept
+    as written, with its ``$``, which no check reads."""
+    (tmp_path / 'compose.yaml').write_text(
+        f'services:\n  a:\n    image: a:1\n    platform: "{written}"\n',
+    )
+    if dotenv:
+        (tmp_path / '.env').write_text(dotenv)
+    assert [ref.platforms for ref in load(str(tmp_path / 'compose.yaml')).refs] == [platforms]

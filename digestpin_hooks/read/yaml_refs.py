@@ -1910,6 +1910,12 @@ def parse_yaml(
     expand = imported(of_kind.expansion) if of_kind.expansion else None
     if variables is not None:
         env, where = variables, INCLUDED_VALUES
+    if env is not None and any('$' in f.platform for f in found):
+        # a Compose ``platform:`` with variables, read as Compose reads it
+        found = [
+            f.replace(platform=_interpolated_platform(f.platform, env)) if '$' in f.platform
+            else f for f in found
+        ]
     # a scalar used through aliases is one reference, at its anchor (one
     # for each prefix it is read with: a Bitbucket pipe's image follows
     # docker://, a step image's is the whole text, and their pins differ:
@@ -1963,6 +1969,20 @@ def parse_yaml(
     # (a root of a pipeline names its includes: only such files keep them)
     kept = documents if kind == GITLAB and pipeline is None and 'include' in text else None
     return YamlFile(text, bom, starts, LineIndex(text), kept), refs
+
+
+def _interpolated_platform(written: str, env: dict[str, str]) -> str:
+    """A Compose service's ``platform:`` with the project's values, as the
+    image beside it is read (a default when the .env gives none); as
+    written, and so left unchecked (it holds a ``$``), when they leave it
+    unknown or Compose could not read it."""
+    try:
+        result = interpolate(written, env)
+    except InterpolationError:
+        return written
+    if result.unresolved or result.missing is not None or not result.value:
+        return written
+    return result.value
 
 
 def dotenv(path: str, documents: list[Node | None]) -> dict[str, str]:
