@@ -1546,6 +1546,12 @@ LONG_VALUE_READ_BY_MANY: dict[str, tuple[str, Callable[[int], dict[str, bytes]]]
         ),
         '.env': b'A=' + b'x' * (n // 2) + b'\n',
     }),
+    'Compose platforms reading one long .env value': ('compose.yaml', lambda n: {
+        'compose.yaml': b'services:\n' + b''.join(
+            b'  s%d:\n    image: a:1\n    platform: linux/${A}\n' % i for i in range(n // 66)
+        ),
+        '.env': b'A=' + b'x' * (n // 2) + b'\n',
+    }),
     'Cloud Build steps reading one long substitution': ('cloudbuild.yaml', lambda n: {
         'cloudbuild.yaml': b'substitutions:\n  _A: "' + b'x' * (n // 2) + b'"\nsteps:\n'
         + b'- name: $_A\n' * (n // 24),
