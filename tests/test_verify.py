@@ -148,3 +148,26 @@ def test_help_says_what_timeout_and_offline_ok_mean(
     lines = capsys.readouterr().out.splitlines()
     assert '  --timeout SECONDS     seconds allowed, whole answers included: with --source registry, for all of the run\'s registry requests together; with a daemon source, for each daemon call (default: 10)' in lines
     assert '  --offline-ok          when no registry can be reached (with a daemon source: no daemon answers), warn and exit 0 instead of failing' in lines
+
+
+@pytest.mark.parametrize(('dotenv', 'said'), (
+    # a platform the .env gives with control characters: said escaped
+    ('P="linux/\x1b[2Jarm64"\n', 'not platform: linux/\\x1b[2Jarm64'),
+    # one longer than any image name is not made, and not checked
+    ('P=' + 'x' * 2000 + '\n', None),
+))
+def test_a_hostile_compose_platform_from_the_env(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], dotenv: str, said: str | None,
+) -> None:
+    from digestpin_hooks.report.formats import report
+    (tmp_path / 'compose.yaml').write_text(f'services:\n  a:\n    image: a:1@{OLD}\n    platform: ${{P}}\n')
+    (tmp_path / '.env').write_text(dotenv)
+    answers = {f'a@{OLD}': Manifest(OLD, True, ('linux/amd64',)), 'a:1': Manifest(OLD, True, ())}
+    findings, errors = verify_files([str(tmp_path / 'compose.yaml')], asker(answers))  # type: ignore[arg-type]
+    assert errors == []
+    assert [f.code for f in findings] == (['DP009'] if said else [])
+    report(findings, [], 'text')
+    out = capsys.readouterr().out
+    assert '\x1b' not in out
+    if said:
+        assert out.rstrip('\n').endswith(said), out

@@ -1975,12 +1975,14 @@ def _interpolated_platform(written: str, env: dict[str, str]) -> str:
     """A Compose service's ``platform:`` with the project's values, as the
     image beside it is read (a default when the .env gives none); as
     written, and so left unchecked (it holds a ``$``), when they leave it
-    unknown or Compose could not read it."""
+    unknown or Compose could not read it, or would make it longer than any
+    image name (EXPANSION_BUDGET: not made, as such an image is not, so
+    that services reading one long value cost its length, not its square)."""
     try:
-        result = interpolate(written, env)
+        result = interpolate(written, env, longest=EXPANSION_BUDGET)
     except InterpolationError:
         return written
-    if result.unresolved or result.missing is not None or not result.value:
+    if result.too_long or result.unresolved or result.missing is not None or not result.value:
         return written
     return result.value
 
