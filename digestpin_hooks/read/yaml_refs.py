@@ -943,8 +943,7 @@ def _refuse_unmapped(documents: list[Node]) -> None:
             continue
         raise YamlError(
             f'line {services[1].line}: services is {_kind_words(services[0])}, not a '
-            f'mapping: Compose refuses '
-            f'the file',
+            'mapping: Compose refuses the file',
         )
 
 

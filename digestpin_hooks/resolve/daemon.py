@@ -205,7 +205,8 @@ def find_endpoint(docker_host: str | None = None) -> Endpoint:
             f'cannot find the Docker daemon: {_short(e)}; {HINT}',
             unreachable=True,
         ) from None
-    if _is_ssh(endpoint.host) and _no_home():
+    from digestpin_hooks.resolve.credentials import home_dir
+    if _is_ssh(endpoint.host) and home_dir() is None:
         # the SDK's ssh:// (paramiko) reads ~/.ssh/config and known_hosts
         # where expanduser finds them: without a home, in the checkout,
         # whose ProxyCommand it ran.  The CLI's ssh finds ~/.ssh through
@@ -223,11 +224,6 @@ def _is_ssh(host: str) -> bool:
     SDK's parse_host reads it (after blanks, in any case: ``SSH://``)."""
     from urllib.parse import urlsplit
     return urlsplit(host.strip()).scheme == 'ssh'
-
-
-def _no_home() -> bool:
-    from digestpin_hooks.resolve.credentials import home_dir
-    return home_dir() is None
 
 
 def _find_endpoint(docker_host: str | None) -> Endpoint:
