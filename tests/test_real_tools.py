@@ -664,7 +664,9 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
     kept, so a second service of another platform, or one after a service
     that names none, went unchecked).  A ``platform:`` written with a
     variable is read with the project's values, as Compose reads it (on
-    main: not checked)."""
+    main: not checked).  ``network_mode: none`` keeps Compose from making a
+    network, which a daemon started with ``--bridge=none`` may fail to make
+    (CI's did: no address pool that overlaps none of its host's routes)."""
     from digestpin_hooks.verify import main as verify_main
     compose = tool('DIGESTPIN_DOCKER_COMPOSE', 'docker-compose')
     tag = f'{stack.registry}/platforms/amd64:1'
@@ -676,16 +678,17 @@ def test_a_compose_platform_the_pinned_image_lacks_is_dp009_for_each_service(
         f'x-image: &image {image}\n'
         f'x-bare: &bare {image}\n'
         'services:\n'
-        '  a: {image: *image, platform: linux/amd64, command: x}\n'
-        '  b: {image: *image, platform: linux/arm64, command: x}\n'
-        f'  c: {{image: {image}, platform: "${{P:-linux/arm64}}", command: x}}\n'
-        '  d: {image: *bare, command: x}\n'
-        '  e: {image: *bare, platform: linux/arm64, command: x}\n'
+        '  a: {image: *image, platform: linux/amd64, command: x, network_mode: none}\n'
+        '  b: {image: *image, platform: linux/arm64, command: x, network_mode: none}\n'
+        f'  c: {{image: {image}, platform: "${{P:-linux/arm64}}", command: x, network_mode: none}}\n'
+        '  d: {image: *bare, command: x, network_mode: none}\n'
+        '  e: {image: *bare, platform: linux/arm64, command: x, network_mode: none}\n'
     )})
     created = with_daemon(
         stack, [compose, '-f', 'compose.yaml', 'create', 'a', 'b'], root, tmp_path,
     )
     assert created.returncode == 1
+    assert 'Network' not in created.stdout + created.stderr
     assert (
         'was found but does not match the specified platform: wanted '
         'linux/arm64, actual: linux/amd64'
