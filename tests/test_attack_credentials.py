@@ -301,7 +301,7 @@ def test_a_malformed_proxy_setting_is_named_not_printed(
     host = f'{non_loopback_address()}:9'
     answer = ask_all([Query(host, 'team/app', '1')], 5, credentials=the_login)
     assert list(answer.values()) == [Failed(
-        f'the proxy set for {host} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) is not '
+        f'the proxy set for {host} (HTTPS_PROXY) is not '
         f'a usable http or https proxy URL',
     )]
 

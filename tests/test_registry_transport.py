@@ -130,7 +130,7 @@ def test_an_https_proxy_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv('HTTPS_PROXY', proxy.url.replace('http://', 'https://puser:s3cret-proxy@'))
         query = Query('registry.example:5000', 'team/app', '1')
         assert ask_all([query], 5, credentials=the_login) == {query: Failed(
-            'the proxy set for registry.example:5000 (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+            'the proxy set for registry.example:5000 (HTTPS_PROXY) '
             'is an https:// proxy URL, which digestpin does not use: name the proxy with '
             'http:// (the registry\'s TLS runs end to end through it)',
         )}

@@ -284,6 +284,53 @@ def test_other_hosts_go_through_the_proxy_unless_no_proxy_says(
         proxy.close()
 
 
+@pytest.mark.parametrize('variable', ('ALL_PROXY', 'all_proxy'))
+def test_all_proxy_is_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        variable: str,
+) -> None:
+    """Docker (Go's ``httpproxy``) never sends a request through
+    ``ALL_PROXY``, often a SOCKS proxy set for curl: on main a registry not
+    on loopback was asked through it, and a ``socks5://`` one failed every
+    reference ('not a usable http or https proxy URL')."""
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(serve_index, host='0.0.0.0')
+    try:
+        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
+        path = pinned(tmp_path, address)
+        for setting in (proxy.url, 'socks5://127.0.0.1:1'):
+            monkeypatch.setenv(variable, setting)
+            assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
+        assert proxy.requests == []
+        assert registry.requests
+    finally:
+        registry.close()
+        proxy.close()
+
+
+def test_an_upper_case_proxy_variable_wins_as_in_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``HTTPS_PROXY`` over ``https_proxy`` (and ``HTTP_PROXY`` over
+    ``http_proxy``) where both are set, as Go reads them (on main the
+    lower-case one won, as in urllib, and the registry Docker reaches
+    through the one proxy was asked through the other)."""
+    proxy = RecordingProxy()
+    registry = ScriptedRegistry(serve_index, host='0.0.0.0')
+    try:
+        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
+        path = pinned(tmp_path, address)
+        for name in ('HTTP_PROXY', 'HTTPS_PROXY'):
+            monkeypatch.setenv(name, proxy.url)
+            monkeypatch.setenv(name.lower(), 'socks5://127.0.0.1:1')
+        assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
+        assert f'CONNECT {address}' in proxy.requests
+        assert f'GET http://{address}/v2/team/app/manifests/{DIGEST}' in proxy.requests
+    finally:
+        registry.close()
+        proxy.close()
+
+
 # --- credential helpers --------------------------------------------------------
 
 def helper_config(home: Path, name: str) -> None:

@@ -453,26 +453,21 @@ class Proxy(Record):
 
 
 def environment_proxies() -> dict[str, str]:
-    """``*_proxy`` variables by scheme (``https``, ``http``, ``all``, ``no``),
-    as ``urllib.request.getproxies_environment`` reads them (which requests
-    used): any case, a lower-case name over an upper-case one, an empty
-    lower-case one unsetting it, ``HTTP_PROXY`` ignored under CGI
-    (``REQUEST_METHOD`` set: httpoxy).  Here so that importing
-    ``urllib.request`` is not paid for it."""
+    """The proxy settings by scheme (``http``, ``https``), as Go's
+    ``httpproxy.FromEnvironment`` reads them (Docker's daemon and CLI,
+    skopeo and Podman all do): ``HTTPS_PROXY``, else ``https_proxy``;
+    ``HTTP_PROXY``, else ``http_proxy`` (empty is unset); the HTTP one
+    ignored under CGI (``REQUEST_METHOD`` set: httpoxy).  ``ALL_PROXY``,
+    often a SOCKS proxy set for curl, is not read: Docker never sends a
+    request through it (requests did, and a ``socks5://`` one failed every
+    reference).  Here so that importing ``urllib.request`` is not paid."""
     proxies = {}
-    for name, value in os.environ.items():
-        name = name.lower()
-        if value and name[-6:] == '_proxy':
-            proxies[name[:-6]] = value
-    if 'REQUEST_METHOD' in os.environ:
+    for scheme in ('http', 'https'):
+        value = os.environ.get(f'{scheme.upper()}_PROXY') or os.environ.get(f'{scheme}_proxy')
+        if value:
+            proxies[scheme] = value
+    if os.environ.get('REQUEST_METHOD'):
         proxies.pop('http', None)
-    for name, value in os.environ.items():
-        if name[-6:] == '_proxy':
-            name = name.lower()
-            if value:
-                proxies[name[:-6]] = value
-            else:
-                proxies.pop(name[:-6], None)
     return proxies
 
 
@@ -1522,16 +1517,17 @@ class Registry:
 
     def _proxy(self, url: Url) -> Proxy | None:
         """The proxy for a request, chosen here: never one for loopback
-        (Go's rule), else HTTPS_PROXY / HTTP_PROXY / ALL_PROXY by the URL's
-        scheme as NO_PROXY allows (requests' ``select_proxy`` order)."""
+        (Go's rule), else HTTPS_PROXY or HTTP_PROXY by the URL's scheme as
+        NO_PROXY allows (environment_proxies)."""
         if loopback_host(url.host) or no_proxy_for(url, self.no_proxy):
             return None
-        setting = self.proxies.get(url.scheme) or self.proxies.get('all')
+        setting = self.proxies.get(url.scheme)
         if not setting:
             return None
+        variable = f'{url.scheme.upper()}_PROXY'  # (or its lower-case name)
         if setting[:8].lower() == 'https://':
             raise _fail(
-                f'the proxy set for {url.netloc} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+                f'the proxy set for {url.netloc} ({variable}) '
                 f'is an https:// proxy URL, which digestpin does not use: name the proxy '
                 f'with http:// (the registry\'s TLS runs end to end through it)',
             )
@@ -1541,7 +1537,7 @@ class Registry:
             # the user's proxy setting, not the registry: named by its
             # variable, never printed (it may hold a password)
             raise _fail(
-                f'the proxy set for {url.netloc} (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY) '
+                f'the proxy set for {url.netloc} ({variable}) '
                 f'is not a usable http or https proxy URL',
             ) from None
 
