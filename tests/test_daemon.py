@@ -610,6 +610,48 @@ PROXY_VARIABLES = (
 )
 
 
+def test_docker_cert_path_alone_asks_for_no_tls(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DOCKER_CERT_PATH`` without ``DOCKER_TLS_VERIFY``: the Docker CLI
+    speaks plain HTTP to a ``tcp://`` daemon (asked below, of a daemon that
+    speaks nothing else), as it does without the variable.  The SDK took the
+    folder alone for TLS that checks no certificate: the plain daemon the
+    CLI reaches failed the source, and a TLS one was answered for by anyone
+    on the way."""
+    import shutil
+    import subprocess
+
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    certificates = _certificates(tmp_path / 'certs')
+    fake = FakeDaemon(knows({}))
+    try:
+        cli = subprocess.run(
+            (client, '-H', fake.host, 'version'), capture_output=True, timeout=10,
+            env={
+                'PATH': os.environ['PATH'], 'HOME': str(tmp_path),
+                'DOCKER_CERT_PATH': str(certificates),
+            },
+        )
+        assert cli.returncode == 0, cli.stderr
+        monkeypatch.setenv('DOCKER_CERT_PATH', str(certificates))
+        for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', *PROXY_VARIABLES):
+            monkeypatch.delenv(name, raising=False)
+        key_asked = TagKey('example.com/team/app', '1')
+        answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([key_asked])
+    finally:
+        fake.close()
+    assert isinstance(answers[key_asked], Missing)
+    assert find_endpoint(fake.host).tls is None
+    monkeypatch.setenv('DOCKER_HOST', fake.host)
+    assert find_endpoint().tls is None
+
+
 def _docker_client_and_own_address() -> tuple[str, str]:
     """The Docker CLI, to ask how it reaches a ``tcp://`` daemon, and an
     address of this machine that is not loopback, where the proxy settings

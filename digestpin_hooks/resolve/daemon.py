@@ -253,10 +253,17 @@ def _tls_environment() -> dict[str, str]:
     CLI reads the certificates.  The SDK read ``~/.docker`` whatever
     ``DOCKER_CONFIG`` said, and without a home ``~/.docker`` of the current
     folder, the checkout being scanned, whose ``ca.pem`` then vouched for
-    the daemon; with no folder to read, TLS is a setup error."""
+    the daemon; with no folder to read, TLS is a setup error.
+
+    Without ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH`` is not read: the
+    CLI speaks TLS only when asked, and the SDK took that folder alone for
+    TLS that checks no certificate, whoever answered for the daemon."""
     environment = dict(os.environ)
-    if environment.get('DOCKER_CERT_PATH') or not environment.get('DOCKER_TLS_VERIFY'):
-        return environment  # the user's certificates, or no TLS
+    if not environment.get('DOCKER_TLS_VERIFY'):
+        environment.pop('DOCKER_CERT_PATH', None)
+        return environment  # no TLS, as the CLI
+    if environment.get('DOCKER_CERT_PATH'):
+        return environment  # the user's certificates
     folder = _config_dir()
     if folder is None:
         raise SourceError(
