@@ -94,6 +94,35 @@ def test_sarif_from_the_command_line_is_valid(tmp_path: Path, capsys: pytest.Cap
     assert [r['ruleId'] for r in log['runs'][0]['results']] == ['DP002', 'DP005']
 
 
+def test_sarif_fingerprints_tell_apart_each_finding_of_a_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Code scanning takes the results of one fingerprint in a file for one
+    alert: two stages FROM one image (and a COPY --from of it) are three
+    alerts, each kept (on main the two FROMs had one fingerprint, and the
+    second stage's went unseen).  The first of each keeps the fingerprint
+    it had; another file's are its own."""
+    text = 'FROM node:20 AS a\nRUN x\nFROM node:20 AS b\nCOPY --from=node:20 /x /y\nFROM node:20\n'
+    for name in ('Dockerfile', 'other.Dockerfile'):
+        (tmp_path / name).write_text(text)
+    paths = [str(tmp_path / 'Dockerfile'), str(tmp_path / 'other.Dockerfile')]
+    assert lint_main(['--format', 'sarif', *paths]) == 1
+    results = json.loads(capsys.readouterr().out)['runs'][0]['results']
+    assert [
+        (r['locations'][0]['physicalLocation']['artifactLocation']['uri'].rpartition('/')[2],
+         r['locations'][0]['physicalLocation']['region']['startLine'],
+         r['partialFingerprints']['imageReference/v1'])
+        for r in results
+    ] == [
+        (name, line, fingerprint)
+        for name in ('Dockerfile', 'other.Dockerfile')
+        for line, fingerprint in (
+            (1, 'DP001:FROM:node:20'), (3, 'DP001:FROM:node:20#2'),
+            (4, 'DP001:COPY --from:node:20'), (5, 'DP001:FROM:node:20#3'),
+        )
+    ]
+
+
 def test_github_lines_exact(findings: list[Finding], capsys: pytest.CaptureFixture[str]) -> None:
     report(
         findings[:2], [FileError('x,y:z', 'cannot read: gone')], 'github',

@@ -53,7 +53,31 @@ def _region(finding: Finding) -> dict[str, int]:
     }
 
 
-def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _fingerprints(findings: Sequence[Finding]) -> list[str]:
+    """Each finding's ``imageReference/v1``: its rule, source and image,
+    which stay when lines move.  Code scanning takes the results of one
+    fingerprint in a file for one alert, so a later finding of the same
+    three in the same file (two stages FROM one image) is told apart by
+    ``#2``, ``#3``... in line order; the first keeps the plain one, so a
+    file with one of each keeps its alerts."""
+    order = sorted(range(len(findings)), key=lambda i: (
+        findings[i].path, findings[i].line, findings[i].column,
+    ))
+    used: set[tuple[str, str]] = set()
+    prints = [''] * len(findings)
+    for i in order:
+        finding = findings[i]
+        base = value = f'{finding.code}:{finding.source}:{finding.image}'
+        occurrence = 1
+        while (finding.path, value) in used:
+            occurrence += 1
+            value = f'{base}#{occurrence}'
+        used.add((finding.path, value))
+        prints[i] = value
+    return prints
+
+
+def _result(finding: Finding, rule_index: dict[str, int], fingerprint: str) -> dict[str, Any]:
     location = {
         'artifactLocation': {'uri': _uri(finding.path)},
         'region': _region(finding),
@@ -65,7 +89,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         'message': {'text': finding.message},
         'locations': [{'physicalLocation': location}],
         'partialFingerprints': {
-            'imageReference/v1': f'{finding.code}:{finding.source}:{finding.image}',
+            'imageReference/v1': fingerprint,
         },
     }
     if finding.replacement:
@@ -110,7 +134,10 @@ def sarif_log(findings: Sequence[Finding], errors: Sequence[FileError]) -> dict[
                 'rules': rules,
             }},
             'columnKind': 'unicodeCodePoints',
-            'results': [_result(f, rule_index) for f in findings],
+            'results': [
+                _result(f, rule_index, fingerprint)
+                for f, fingerprint in zip(findings, _fingerprints(findings))
+            ],
             'invocations': [{
                 'executionSuccessful': not failures(errors),
                 'toolExecutionNotifications': [
