@@ -24,6 +24,7 @@ from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.credentials import credential_for
 from digestpin_hooks.resolve.credentials import CredentialError
+from digestpin_hooks.resolve.credentials import Logins
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import no_proxy_for
@@ -65,8 +66,8 @@ def basic_then_served() -> ScriptedRegistry:
         401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
 
 
-def the_login(host: str, timeout: float) -> Credential:
-    return Credential(USER, PASSWORD, 'test')
+def the_login(host: str, timeout: float) -> Logins:
+    return Logins((('', Credential(USER, PASSWORD, 'test')),))
 
 
 def ask(registry: ScriptedRegistry, reference: str = DIGEST, timeout: float = 5) -> object:
@@ -601,7 +602,7 @@ def test_a_credential_lookup_that_breaks_fails_every_question_alike() -> None:
     says so (on main: the first said 'internal error', the others were
     asked anonymously and said 'no credential for it was found', as if
     the user had none)."""
-    def broken(host: str, timeout: float) -> Credential | None:
+    def broken(host: str, timeout: float) -> Logins:
         raise ValueError('unexpected')
     registry = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
     try:

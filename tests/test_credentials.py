@@ -388,3 +388,38 @@ def test_an_absolute_path_entry_is_the_users_own_wherever_it_points(
     docker_config(home, {'credsStore': 'inside'})
     with pytest.raises(CredentialError, match='not on PATH'):
         credential_for('ghcr.io', 5)
+
+
+def test_a_login_for_a_namespace_is_for_its_repositories_only(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """containers-auth.json(5): ``host/team/app``, then ``host/team``, then
+    ``host``, file by file; a key with a scheme is the whole registry's
+    (its path an API version); ``team`` covers ``team/x``, not ``team2/x``.
+    A later file is read only when an earlier one has no login for the
+    whole registry."""
+    podman = tmp_path / 'auth.json'
+    podman.write_text(json.dumps({'auths': {
+        'reg.example/team': auths_entry('team', 't'),
+        'reg.example/team/app': auths_entry('app', 'a'),
+        'other.example': auths_entry('other', 'o'),
+    }}))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(podman))
+    docker_config(home, {'auths': {
+        'https://reg.example/v1/': auths_entry('whole', 'w'),
+        'reg.example/team2': auths_entry('team2', 't2'),
+    }})
+
+    def user(host: str, repository: str) -> str | None:
+        found = credential_for(host, 5, repository)
+        return None if found is None else found.username
+
+    assert [user('reg.example', repository) for repository in (
+        'team/app', 'team/app/sub', 'team/other', 'team', 'team2/x', 'teams/x', '',
+    )] == ['app', 'app', 'team', 'team', 'team2', 'whole', 'whole']
+    assert user('other.example', 'team/app') == 'other'
+    # the first file has the whole registry's: Docker's team2 key is not read
+    podman.write_text(json.dumps({'auths': {'reg.example': auths_entry('first', 'f')}}))
+    assert [user('reg.example', repository) for repository in ('team/app', 'team2/x')] == [
+        'first', 'first',
+    ]

@@ -27,6 +27,7 @@ from digestpin_hooks.resolve.daemon import LocalSource
 from digestpin_hooks.resolve.daemon import manifest_from
 from digestpin_hooks.resolve.daemon import PullSource
 from tests.fakes import FakeDaemon
+from tests.fakes import http
 from tests.fakes import knows
 from tests.stack import Stack
 
@@ -488,7 +489,6 @@ def test_http_headers_never_replace_the_registry_login_of_a_pull(
     import shutil
     import subprocess
 
-    from tests.fakes import http
     from tests.stack import CLIENTS
     from tests.stack import unavailable
     client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
@@ -520,6 +520,37 @@ def test_http_headers_never_replace_the_registry_login_of_a_pull(
     own = {'username': 'user', 'serveraddress': 'example.com', 'x-meta-source': 'ci'}
     assert _registry_auth_of_pulls(fake.heads[:asked]) == [own]
     assert _registry_auth_of_pulls(fake.heads[asked:]) == [own]
+
+
+def test_a_pull_is_sent_the_login_of_its_namespace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pull through the daemon is sent the login the registry source
+    would send for that repository (credentials.logins_for): Podman's
+    ``host/team`` key for ``team/app``, the whole registry's for
+    ``other/app`` (on main: the first key of the host, for both)."""
+    import base64
+    import json
+    auth = tmp_path / 'auth.json'
+    auth.write_text(json.dumps({'auths': {
+        'example.com': {'auth': base64.b64encode(b'whole:secret').decode()},
+        'example.com/team': {'auth': base64.b64encode(b'team:secret').decode()},
+    }}))
+    for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(auth))
+    pulled = b'{"status":"Digest: sha256:' + b'a' * 64 + b'"}\r\n'
+    fake = FakeDaemon({**knows({}), '/images/create': http('200 OK', pulled)})
+    try:
+        PullSource(SourceOptions(fake.host, 2.0)).digests([
+            TagKey('example.com/team/app', '1'), TagKey('example.com/other/app', '1'),
+        ])
+    finally:
+        fake.close()
+    assert sorted(login['username'] for login in _registry_auth_of_pulls(fake.heads)) == [
+        'team', 'whole',
+    ]
 
 
 @pytest.mark.parametrize(('entry', 'proxied'), (('{address}:{port}', False), ('{address}:1', True)))

@@ -13,6 +13,7 @@ import pytest
 
 from digestpin_hooks.fix import main as fix_main
 from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.credentials import Logins
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Query
 from digestpin_hooks.update import main as update_main
@@ -335,7 +336,7 @@ def test_requests_to_a_plain_loopback_registry_do_not_wait_for_the_tls_probe(
     proxy = ProbeHoldingProxy(stack.registry, hold=1.0)
     try:
         queries = [Query(proxy.address, repository, str(tag), full=full, platform=False) for tag in range(TAGS)]
-        answers = ask_all(queries, 30, credentials=lambda host, timeout: None, connections=8)
+        answers = ask_all(queries, 30, credentials=lambda host, timeout: Logins(), connections=8)
         assert list(answers.values()) == [Manifest(digest, False, ())] * TAGS
         assert [data for data in proxy.first if data[0] == b'TLS'] == [(b'TLS', True)]  # one probe
         early = [data for data, before in proxy.first if before and data != b'TLS']

@@ -16,6 +16,7 @@ import pytest
 
 from digestpin_hooks.resolve.answers import Failed
 from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.credentials import Logins
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import CONNECTIONS_PER_REGISTRY
 from digestpin_hooks.resolve.registry import Query
@@ -32,8 +33,8 @@ def no_login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolated_credentials(monkeypatch, tmp_path / 'home')
 
 
-def anonymous(domain: str, timeout: float) -> None:
-    return None
+def anonymous(domain: str, timeout: float) -> Logins:
+    return Logins()
 
 
 def digest_of(path: str) -> str:

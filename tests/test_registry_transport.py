@@ -24,6 +24,7 @@ import pytest
 
 from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.credentials import Credential
+from digestpin_hooks.resolve.credentials import Logins
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Deadline
 from digestpin_hooks.resolve.registry import Failed
@@ -58,8 +59,8 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 served = serve_empty_index
 
 
-def the_login(host: str, timeout: float) -> Credential:
-    return Credential(USER, PASSWORD, 'test')
+def the_login(host: str, timeout: float) -> Logins:
+    return Logins((('', Credential(USER, PASSWORD, 'test')),))
 
 
 class AnsweringProxy(LoopbackServer):

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.resolve.credentials import Logins
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import parse_url
@@ -664,7 +665,7 @@ def test_an_exception_in_a_worker_fails_only_its_own_references() -> None:
     broken = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''))
     sound = ScriptedRegistry(serve_index)
 
-    def credentials(host: str, timeout: float) -> None:
+    def credentials(host: str, timeout: float) -> Logins:
         raise RuntimeError(f'boom at {host}')
     try:
         queries = [Query(broken.address, 'team/app', DIGEST, True),

@@ -69,6 +69,24 @@ class Credential(Record):
         return f'Credential(username={self.username!r}, origin={self.origin!r})'
 
 
+class Logins(Record):
+    """What the user's files give for one registry, by the repositories
+    each login is for, in the order they are looked up: ``('', login)`` is
+    the whole registry's, ``('team', login)`` that of ``host/team`` and the
+    repositories under it (a key Podman's files may hold,
+    containers-auth.json(5)), never another namespace's."""
+
+    scoped: Final[tuple[tuple[str, Credential], ...]] = ()
+
+    def for_repository(self, repository: str) -> Credential | None:
+        """The first login for ``repository`` (``team/app``): the most
+        specific one of the first file that has one."""
+        for namespace, credential in self.scoped:
+            if not namespace or repository == namespace or repository.startswith(namespace + '/'):
+                return credential
+        return None
+
+
 class CredentialError(Exception):
     """A credential source is broken; the message names the source only."""
 
@@ -129,6 +147,22 @@ def _host_of(key: str) -> str:
         if key.startswith(prefix):
             key = key[len(prefix):]
     return key.split('/', 1)[0].lower()
+
+
+def _namespace_of(key: str, host: str) -> str | None:
+    """The repositories an ``auths`` key is for on ``host``: '' for all of
+    them, ``team`` for ``host/team`` and those under it; None for another
+    registry's key.  A key with a scheme (``https://index.docker.io/v1/``,
+    as Docker writes Docker Hub's) names the whole registry, its path an
+    API version; after a host without one, a path is a namespace, as
+    Podman reads it (containers-auth.json(5)).  Docker takes any key for
+    its host alone: a login given for one namespace went to all of them."""
+    key = key.strip()
+    for prefix in ('https://', 'http://'):
+        if key.startswith(prefix):
+            return '' if _same_registry(key, host) else None
+    key_host, _, path = key.partition('/')
+    return path.strip('/') if _same_registry(key_host, host) else None
 
 
 def _same_registry(key: str, host: str) -> bool:
@@ -432,10 +466,20 @@ def _exits_by(process: subprocess.Popen[bytes], end: float) -> bool:
     return False
 
 
-def credential_for(host: str, timeout: float) -> Credential | None:
-    """What the user's files give for the registry ``host`` (``docker.io``
+def credential_for(host: str, timeout: float, repository: str = '') -> Credential | None:
+    """What the user's files give for ``repository`` (``team/app``; '' for
+    a login of the whole registry) of the registry ``host`` (``docker.io``
     for Docker Hub); None for anonymous access."""
+    return logins_for(host, timeout).for_repository(repository)
+
+
+def logins_for(host: str, timeout: float) -> Logins:
+    """Every login the user's files give for the registry ``host``, in the
+    order they are looked up: file by file, each file's most specific key
+    first, up to the first one for the whole registry (a helper's answer
+    is one), after which none is looked at."""
     host = host.lower()
+    scoped: list[tuple[str, Credential]] = []
     for path in auth_files():
         config = _read_config(path)
         if config is None:
@@ -460,23 +504,31 @@ def credential_for(host: str, timeout: float) -> Credential | None:
         if key is not None:
             helper = helpers[key]
             if helper is not None and helper != '':
-                return from_helper(_helper(helper, path), host, timeout)
+                credential = from_helper(_helper(helper, path), host, timeout)
+                return Logins((*scoped, ('', credential)) if credential is not None else tuple(scoped))
             # docker/cli's GetCredentialsStore: a helper named empty makes
             # the file itself the store, credsStore unasked
             store = None
         if store:
             credential = from_helper(_helper(store, path), host, timeout)
             if credential is not None:
-                return credential
+                return Logins((*scoped, ('', credential)))
             continue
         auths = config.get('auths')
         if auths is None:
             auths = {}
         if not isinstance(auths, dict):
             raise CredentialError(f'{path}: auths is not an object')
+        of_file: list[tuple[str, Credential]] = []
         for key, entry in auths.items():
-            if isinstance(key, str) and _same_registry(key, host) and entry is not None:
+            namespace = _namespace_of(key, host) if isinstance(key, str) else None
+            if namespace is not None and entry is not None:
                 credential = _from_auths(entry, path)
                 if credential is not None:
-                    return credential
-    return None
+                    of_file.append((namespace, credential))
+        # the most specific first (of keys alike, the first in the file)
+        of_file.sort(key=lambda pair: -pair[0].count('/') - bool(pair[0]))
+        scoped.extend(of_file)
+        if any(not namespace for namespace, _ in of_file):
+            break  # a login for the whole registry: no later file is read
+    return Logins(tuple(scoped))

@@ -23,6 +23,7 @@ from digestpin_hooks.model import Record
 from digestpin_hooks.read.bounded import MAX_SMALL_FILE_BYTES
 from digestpin_hooks.read.bounded import read_regular
 from digestpin_hooks.reference import digest_problem
+from digestpin_hooks.reference import parse_reference
 from digestpin_hooks.reference import split_domain
 from digestpin_hooks.resolve.answers import digest_key
 from digestpin_hooks.resolve.answers import DigestKey
@@ -778,9 +779,9 @@ class Daemon:
         from digestpin_hooks.resolve.credentials import credential_for
         from digestpin_hooks.resolve.credentials import CredentialError
         from digestpin_hooks.resolve.credentials import DOCKER_HUB_KEY
-        domain = split_domain(reference)[0] or 'docker.io'
+        domain, repository = parse_reference(reference).normalized_name.split('/', 1)
         try:
-            credential = credential_for(domain, self.timeout)
+            credential = credential_for(domain, self.timeout, repository)
         except CredentialError as e:
             return Failed(f'credentials for {domain}: {e}')
         if credential is None:

@@ -79,8 +79,9 @@ from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.answers import Missing
 from digestpin_hooks.resolve.answers import platform_name
 from digestpin_hooks.resolve.credentials import Credential
-from digestpin_hooks.resolve.credentials import credential_for
 from digestpin_hooks.resolve.credentials import CredentialError
+from digestpin_hooks.resolve.credentials import Logins
+from digestpin_hooks.resolve.credentials import logins_for
 from digestpin_hooks.resolve.credentials import stop_helpers
 
 TYPE_CHECKING = False
@@ -1003,7 +1004,7 @@ class Registry:
 
     def __init__(
             self, domain: str, deadline: Deadline, insecure: Iterable[str],
-            credentials: Callable[[str, float], Credential | None] = credential_for,
+            credentials: Callable[[str, float], Logins] = logins_for,
             connections: int = 1,
     ) -> None:
         self.domain = domain
@@ -1025,7 +1026,7 @@ class Registry:
         self._idle_lock = threading.Lock()
         # (scheme, host, port) and scope -> the Authorization header for it
         self.authorization: dict[tuple[tuple[str, str, int], str], str] = {}
-        self._credential: Credential | None = None
+        self._logins = Logins()
         self._credential_read = False
         self._credential_error = ''
         self._own: Url | None = None
@@ -1231,7 +1232,7 @@ class Registry:
             if status == 401 and url.origin not in answered:
                 challenge = response.header('WWW-Authenticate')
                 response.release()
-                self._renew(challenge, scope, url, sent.get(url.origin, ''))
+                self._renew(challenge, scope, url, sent.get(url.origin, ''), query.repository)
                 answered.add(url.origin)
                 continue
 
@@ -1260,7 +1261,7 @@ class Registry:
                     f'access to {what} (401)',
                 )
             if status == 401:
-                credential = self._credential
+                credential = self._logins.for_repository(query.repository)
                 if credential is None:
                     raise _fail(
                         f'{self.host} refused anonymous access to {what} (401): '
@@ -1280,7 +1281,9 @@ class Registry:
                 )
             raise _fail(f'{self.host} answered {status} for {what}')
 
-    def _renew(self, challenge: str, scope: str, url: Url, refused: str) -> None:
+    def _renew(
+            self, challenge: str, scope: str, url: Url, refused: str, repository: str,
+    ) -> None:
         """Answer the challenge of the host at ``url`` for ``scope``, which
         refused the Authorization header ``refused`` ('' for none), once for
         all the connections: those refused meanwhile with the same header
@@ -1307,7 +1310,9 @@ class Registry:
                     f'{self.deadline.seconds:g} s (--timeout)',
                 )
             if not renewed:
-                self.authorization[url.origin, scope] = self._authorize(challenge, scope, url)
+                self.authorization[url.origin, scope] = self._authorize(
+                    challenge, scope, url, repository,
+                )
         finally:
             if acquired:
                 scope_lock.release()
@@ -1728,15 +1733,17 @@ class Registry:
 
     # -- authentication --------------------------------------------------
 
-    def _user_credential(self) -> Credential | None:
-        with self._credential_lock:  # one helper run, whatever the threads
-            return self._read_credential()
+    def _user_credential(self, repository: str) -> Credential | None:
+        """The user's login for ``repository`` of this registry (the
+        files read, and a helper run, once, whatever the threads)."""
+        with self._credential_lock:
+            return self._read_logins().for_repository(repository)
 
-    def _read_credential(self) -> Credential | None:
+    def _read_logins(self) -> Logins:
         if not self._credential_read:
             self._credential_read = True
             try:
-                self._credential = self.credentials(self.domain, self.deadline.remaining())
+                self._logins = self.credentials(self.domain, self.deadline.remaining())
             except CredentialError as e:
                 self._credential_error = f'credentials for {self.domain}: {e}'
             except Exception as e:
@@ -1747,16 +1754,16 @@ class Registry:
                 )
         if self._credential_error:  # the same line for every query
             raise _fail(self._credential_error)
-        return self._credential
+        return self._logins
 
-    def _authorize(self, challenge: str, scope: str, url: Url) -> str:
+    def _authorize(self, challenge: str, scope: str, url: Url, repository: str) -> str:
         """The Authorization header the challenge of the host at ``url``
         asks for: with the user's credentials only when that host is the
         registry itself; a host it redirected to is answered anonymously."""
         own = self.is_own(url)
         who = self.host if own else f'{url.netloc}, where {self.host} redirected,'
         scheme, params = parse_challenge(challenge)
-        credential = self._user_credential() if own else None
+        credential = self._user_credential(repository) if own else None
         if scheme == 'basic':
             if credential is None:
                 raise _fail(
@@ -1860,7 +1867,7 @@ def ask_all(
         queries: Sequence[Query],
         timeout: float,
         insecure: Iterable[str] = (),
-        credentials: Callable[[str, float], Credential | None] = credential_for,
+        credentials: Callable[[str, float], Logins] = logins_for,
         connections: int = CONNECTIONS_PER_REGISTRY,
         deadline: Deadline | None = None,
 ) -> dict[Query, Manifest | Missing | Failed]:

@@ -1,0 +1,74 @@
+"""Logins for one namespace of a registry (``host/team`` keys of Podman's
+``auth.json``, containers-auth.json(5)), against a real registry with
+htpasswd auth, with skopeo (containers/image, whose lookup Podman's is) as
+the oracle of which login goes where."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from digestpin_hooks.fix import main as fix_main
+from tests.registries import htpasswd_auth
+from tests.registries import isolated_network
+from tests.registries import PASSWORD
+from tests.registries import USER
+from tests.stack import Stack
+from tests.stack import unavailable
+
+
+def _auth(user: str, password: str) -> dict[str, str]:
+    return {'auth': base64.b64encode(f'{user}:{password}'.encode()).decode()}
+
+
+def test_a_login_for_a_namespace_goes_to_its_repositories_only(
+        stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An ``auth.json`` with a wrong login for the whole registry, then the
+    right one for ``host/nslogin``: skopeo (asked below) sends the right
+    one for ``nslogin/app`` and is refused ``nsother/app``.  fix pins the
+    one and says the registry refused the login for the other.  On main
+    every repository got the first key of the host in the file, the
+    whole registry's: both were refused (and a login given for one team
+    went to every other team's images)."""
+    skopeo = shutil.which('skopeo')
+    if skopeo is None:
+        unavailable('skopeo is not installed')
+    assert skopeo is not None
+    address = stack.start_registry('namespaced-login', htpasswd_auth(Path(stack.root)))
+    digests = {
+        repository: stack.push(f'{stack.registry}/{repository}:1', f'namespaced login {repository}')
+        for repository in ('nslogin/app', 'nsother/app')
+    }
+    wrong = 'not-the-password-Zm9vYmFy'
+    auth = tmp_path / 'auth.json'
+    auth.write_text(json.dumps({'auths': {
+        address: _auth(USER, wrong),
+        f'{address}/nslogin': _auth(USER, PASSWORD),
+    }}))
+    for repository, pulled in (('nslogin/app', True), ('nsother/app', False)):
+        answer = subprocess.run(
+            [skopeo, 'inspect', '--raw', '--tls-verify=false', '--authfile', str(auth),
+             f'docker://{address}/{repository}:1'],
+            capture_output=True, text=True, timeout=60,
+            env={'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(tmp_path)},
+        )
+        assert (answer.returncode == 0, repository) == (pulled, repository), answer.stderr
+    isolated_network(monkeypatch, tmp_path / 'home')
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(auth))
+    path = tmp_path / 'Dockerfile'
+    path.write_text(f'FROM {address}/nslogin/app:1\nFROM {address}/nsother/app:1\n')
+    code = fix_main(['--source', 'registry', '--timeout', '20', str(path)])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert path.read_text() == (
+        f'FROM {address}/nslogin/app:1@{digests["nslogin/app"]}\nFROM {address}/nsother/app:1\n'
+    )
+    assert f'{address} refused the credentials from {auth} for {address}/nsother/app (401)' in out
+    assert wrong not in out + err and PASSWORD not in out + err
