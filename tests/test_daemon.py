@@ -245,15 +245,8 @@ def test_tls_certificates_without_docker_cert_path_are_in_docker_config(
     reads the certificates in its own folder, ``$DOCKER_CONFIG`` (asked
     below: it names the file it could not open), where the SDK read
     ``~/.docker`` whatever ``DOCKER_CONFIG`` says."""
-    import shutil
     import subprocess
-
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     empty = tmp_path / 'empty-config'
     empty.mkdir()
     environment = {
@@ -396,16 +389,10 @@ def test_a_loopback_daemon_is_never_reached_through_a_proxy(
     every call through the proxy, the registry login of a pull
     (X-Registry-Auth) in the clear with it, and let the proxy answer for
     the daemon."""
-    import shutil
     import subprocess
 
     from tests.registries import RecordingProxy
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     fake = FakeDaemon(knows({}), tcp=True)
     proxy = RecordingProxy()
     host = fake.host.replace('127.0.0.1', name)
@@ -486,15 +473,8 @@ def test_http_headers_never_replace_the_registry_login_of_a_pull(
     pulled from."""
     import base64
     import json
-    import shutil
     import subprocess
-
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     other = json.dumps({'username': 'other', 'password': 'other-secret', 'serveraddress': 'other.example'})
     (tmp_path / 'config.json').write_text(json.dumps({
         'HttpHeaders': {
@@ -603,12 +583,7 @@ def test_docker_tls_verify_applies_to_the_docker_host_given(
     import subprocess
 
     from tests.registries import tls_certificate
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     cert, key = tls_certificate(tmp_path / 'daemon')
     certificates = tmp_path / 'certs'
     certificates.mkdir()
@@ -650,15 +625,8 @@ def test_docker_cert_path_alone_asks_for_no_tls(
     folder alone for TLS that checks no certificate: the plain daemon the
     CLI reaches failed the source, and a TLS one was answered for by anyone
     on the way."""
-    import shutil
     import subprocess
-
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     certificates = _certificates(tmp_path / 'certs')
     fake = FakeDaemon(knows({}))
     try:
@@ -683,19 +651,29 @@ def test_docker_cert_path_alone_asks_for_no_tls(
     assert find_endpoint().tls is None
 
 
-def _docker_client_and_own_address() -> tuple[str, str]:
-    """The Docker CLI, to ask how it reaches a ``tcp://`` daemon, and an
-    address of this machine that is not loopback, where the proxy settings
-    apply (unavailable without either)."""
+def _docker_client() -> str:
+    """The Docker CLI, the oracle of how it reaches a daemon (unavailable
+    when no client is installed)."""
     import shutil
 
     from tests.stack import CLIENTS
     from tests.stack import unavailable
     client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    address = _own_address()
-    if client is None or not address:
-        unavailable('no docker client is installed, or no address but loopback')
+    if client is None:
+        unavailable('no docker client is installed')
     assert client is not None
+    return client
+
+
+def _docker_client_and_own_address() -> tuple[str, str]:
+    """The Docker CLI, to ask how it reaches a ``tcp://`` daemon, and an
+    address of this machine that is not loopback, where the proxy settings
+    apply (unavailable without it)."""
+    from tests.stack import unavailable
+    client = _docker_client()
+    address = _own_address()
+    if not address:
+        unavailable('no address but loopback')
     return client, address
 
 
@@ -766,12 +744,7 @@ def test_a_tls_daemon_is_checked_against_its_own_ca_not_requests_ca_bundle(
     import subprocess
 
     from tests.registries import tls_certificate
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     cert, key = tls_certificate(tmp_path / 'daemon')
     other, _ = tls_certificate(tmp_path / 'other')
     certificates = tmp_path / 'certs'

@@ -9,6 +9,7 @@ credential helper programs the tests write.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -262,27 +264,34 @@ def test_loopback_never_goes_through_a_proxy(
         proxy.close()
 
 
-def test_other_hosts_go_through_the_proxy_unless_no_proxy_says(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:
+@contextlib.contextmanager
+def beyond_loopback(tmp_path: Path) -> Iterator[tuple[RecordingProxy, ScriptedRegistry, str, Path]]:
+    """A recording proxy, and a registry on an address of this machine
+    that is not loopback (where proxy settings apply): the proxy, the
+    registry, its address, and a Dockerfile pinned to an image of it."""
     proxy = RecordingProxy()
     registry = ScriptedRegistry(serve_index, host='0.0.0.0')
     try:
-        host = non_loopback_address()
-        address = f'{host}:{registry.address.rpartition(":")[2]}'
+        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
+        yield proxy, registry, address, pinned(tmp_path, address)
+    finally:
+        registry.close()
+        proxy.close()
+
+
+def test_other_hosts_go_through_the_proxy_unless_no_proxy_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    with beyond_loopback(tmp_path) as (proxy, _, address, path):
         monkeypatch.setenv('HTTP_PROXY', proxy.url)
         monkeypatch.setenv('HTTPS_PROXY', proxy.url)
-        path = pinned(tmp_path, address)
         assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
         assert f'CONNECT {address}' in proxy.requests  # HTTPS first, as Docker does
         assert f'GET http://{address}/v2/team/app/manifests/{DIGEST}' in proxy.requests
         proxy.requests.clear()
-        monkeypatch.setenv('NO_PROXY', host)
+        monkeypatch.setenv('NO_PROXY', address.rpartition(':')[0])
         assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
         assert proxy.requests == []
-    finally:
-        registry.close()
-        proxy.close()
 
 
 @pytest.mark.parametrize('variable', ('ALL_PROXY', 'all_proxy'))
@@ -294,19 +303,12 @@ def test_all_proxy_is_not_read(
     ``ALL_PROXY``, often a SOCKS proxy set for curl: on main a registry not
     on loopback was asked through it, and a ``socks5://`` one failed every
     reference ('not a usable http or https proxy URL')."""
-    proxy = RecordingProxy()
-    registry = ScriptedRegistry(serve_index, host='0.0.0.0')
-    try:
-        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
-        path = pinned(tmp_path, address)
+    with beyond_loopback(tmp_path) as (proxy, registry, address, path):
         for setting in (proxy.url, 'socks5://127.0.0.1:1'):
             monkeypatch.setenv(variable, setting)
             assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
         assert proxy.requests == []
         assert registry.requests
-    finally:
-        registry.close()
-        proxy.close()
 
 
 def test_an_upper_case_proxy_variable_wins_as_in_go(
@@ -316,20 +318,13 @@ def test_an_upper_case_proxy_variable_wins_as_in_go(
     ``http_proxy``) where both are set, as Go reads them (on main the
     lower-case one won, as in urllib, and the registry Docker reaches
     through the one proxy was asked through the other)."""
-    proxy = RecordingProxy()
-    registry = ScriptedRegistry(serve_index, host='0.0.0.0')
-    try:
-        address = f'{non_loopback_address()}:{registry.address.rpartition(":")[2]}'
-        path = pinned(tmp_path, address)
+    with beyond_loopback(tmp_path) as (proxy, _, address, path):
         for name in ('HTTP_PROXY', 'HTTPS_PROXY'):
             monkeypatch.setenv(name, proxy.url)
             monkeypatch.setenv(name.lower(), 'socks5://127.0.0.1:1')
         assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
         assert f'CONNECT {address}' in proxy.requests
         assert f'GET http://{address}/v2/team/app/manifests/{DIGEST}' in proxy.requests
-    finally:
-        registry.close()
-        proxy.close()
 
 
 # --- credential helpers --------------------------------------------------------
