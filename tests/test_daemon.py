@@ -569,6 +569,34 @@ def test_no_proxy_is_read_for_a_daemon_as_the_docker_cli_reads_it(
     assert bool(proxy.requests) == proxied
 
 
+PROXY_VARIABLES = (
+    'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
+    'ALL_PROXY', 'all_proxy',
+)
+
+
+def _cli_and_local_source_reach(
+        fake: FakeDaemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        environment: dict[str, str],
+) -> None:
+    """The Docker CLI (``-H``) and the local source, each given
+    ``environment`` and no other Docker or proxy variable, reach ``fake``
+    (the source's question answered: no such image)."""
+    import subprocess
+    cli = subprocess.run(
+        (_docker_client(), '-H', fake.host, 'version'), capture_output=True, timeout=10,
+        env={'PATH': os.environ['PATH'], 'HOME': str(tmp_path), **environment},
+    )
+    assert cli.returncode == 0, cli.stderr
+    for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    key_asked = TagKey('example.com/team/app', '1')
+    answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([key_asked])
+    assert isinstance(answers[key_asked], Missing)
+
+
 @pytest.mark.parametrize('verify', ('1', '0'))
 def test_docker_tls_verify_applies_to_the_docker_host_given(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify: str,
@@ -580,10 +608,8 @@ def test_docker_tls_verify_applies_to_the_docker_host_given(
     source, and anyone on the way could answer for the daemon (its
     digests written) and read a pull's registry login (X-Registry-Auth)."""
     import shutil
-    import subprocess
 
     from tests.registries import tls_certificate
-    client = _docker_client()
     cert, key = tls_certificate(tmp_path / 'daemon')
     certificates = tmp_path / 'certs'
     certificates.mkdir()
@@ -592,28 +618,11 @@ def test_docker_tls_verify_applies_to_the_docker_host_given(
     fake = FakeDaemon(knows({}), tls=(str(cert), str(key)))
     environment = {'DOCKER_TLS_VERIFY': verify, 'DOCKER_CERT_PATH': str(certificates)}
     try:
-        cli = subprocess.run(
-            (client, '-H', fake.host, 'version'), capture_output=True, timeout=10,
-            env={'PATH': os.environ['PATH'], 'HOME': str(tmp_path), **environment},
-        )
-        assert cli.returncode == 0, cli.stderr
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
-        for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'):
-            monkeypatch.delenv(name, raising=False)
-        key_asked = TagKey('example.com/team/app', '1')
-        answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([key_asked])
+        _cli_and_local_source_reach(fake, tmp_path, monkeypatch, environment)
     finally:
         fake.close()
-    assert isinstance(answers[key_asked], Missing)
     endpoint = find_endpoint(fake.host)
     assert (endpoint.tls.ca_cert, endpoint.tls.verify) == (str(certificates / 'ca.pem'), True)
-
-
-PROXY_VARIABLES = (
-    'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy',
-    'ALL_PROXY', 'all_proxy',
-)
 
 
 def test_docker_cert_path_alone_asks_for_no_tls(
@@ -625,27 +634,14 @@ def test_docker_cert_path_alone_asks_for_no_tls(
     folder alone for TLS that checks no certificate: the plain daemon the
     CLI reaches failed the source, and a TLS one was answered for by anyone
     on the way."""
-    import subprocess
-    client = _docker_client()
     certificates = _certificates(tmp_path / 'certs')
     fake = FakeDaemon(knows({}))
     try:
-        cli = subprocess.run(
-            (client, '-H', fake.host, 'version'), capture_output=True, timeout=10,
-            env={
-                'PATH': os.environ['PATH'], 'HOME': str(tmp_path),
-                'DOCKER_CERT_PATH': str(certificates),
-            },
+        _cli_and_local_source_reach(
+            fake, tmp_path, monkeypatch, {'DOCKER_CERT_PATH': str(certificates)},
         )
-        assert cli.returncode == 0, cli.stderr
-        monkeypatch.setenv('DOCKER_CERT_PATH', str(certificates))
-        for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', *PROXY_VARIABLES):
-            monkeypatch.delenv(name, raising=False)
-        key_asked = TagKey('example.com/team/app', '1')
-        answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([key_asked])
     finally:
         fake.close()
-    assert isinstance(answers[key_asked], Missing)
     assert find_endpoint(fake.host).tls is None
     monkeypatch.setenv('DOCKER_HOST', fake.host)
     assert find_endpoint().tls is None
