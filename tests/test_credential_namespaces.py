@@ -14,9 +14,16 @@ from pathlib import Path
 import pytest
 
 from digestpin_hooks.fix import main as fix_main
+from digestpin_hooks.resolve.answers import Manifest
+from digestpin_hooks.resolve.registry import ask_all
+from digestpin_hooks.resolve.registry import Failed
+from digestpin_hooks.resolve.registry import Query
+from tests.registries import EMPTY_INDEX_DIGEST
 from tests.registries import htpasswd_auth
 from tests.registries import isolated_network
 from tests.registries import PASSWORD
+from tests.registries import ScriptedRegistry
+from tests.registries import serve_empty_index
 from tests.registries import USER
 from tests.stack import Stack
 from tests.stack import unavailable
@@ -72,3 +79,56 @@ def test_a_login_for_a_namespace_goes_to_its_repositories_only(
     )
     assert f'{address} refused the credentials from {auth} for {address}/nsother/app (401)' in out
     assert wrong not in out + err and PASSWORD not in out + err
+
+
+def test_a_lookup_reads_only_what_it_reaches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Podman's ``auth.json`` holds ``host/team`` and a broken
+    ``host/other``; Docker's ``config.json`` after it names a helper for
+    the host that is not installed.  skopeo (asked below) sends the team's
+    login for ``team/app`` and reads nothing more; it fails ``other/app``
+    on its broken entry and ``stranger/app`` on the missing helper.  On
+    main every lookup of the host read every key and every file: the
+    broken entry of another team, or the helper of a later file, failed
+    ``team/app``, whose login the first file held."""
+    skopeo = shutil.which('skopeo')
+    if skopeo is None:
+        unavailable('skopeo is not installed')
+    assert skopeo is not None
+    want = 'Basic ' + _auth(USER, PASSWORD)['auth']
+    registry = ScriptedRegistry(lambda r: serve_empty_index(r) if r.headers.get('authorization') == want else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+    try:
+        address = registry.address
+        home, runtime = tmp_path / 'home', tmp_path / 'run'
+        (runtime / 'containers').mkdir(parents=True)
+        (runtime / 'containers' / 'auth.json').write_text(json.dumps({'auths': {
+            f'{address}/other': {'auth': '!!not base64'},
+            f'{address}/team': _auth(USER, PASSWORD),
+        }}))
+        (home / '.docker').mkdir(parents=True)
+        (home / '.docker' / 'config.json').write_text(json.dumps({
+            'credHelpers': {address: 'absent-helper'},
+        }))
+        for repository, pulled in (('team/app', True), ('other/app', False), ('stranger/app', False)):
+            answer = subprocess.run(
+                [skopeo, 'inspect', '--raw', '--tls-verify=false', f'docker://{address}/{repository}:1'],
+                capture_output=True, text=True, timeout=60,
+                env={'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(home),
+                     'XDG_RUNTIME_DIR': str(runtime)},
+            )
+            assert (answer.returncode == 0, repository) == (pulled, repository), answer.stderr
+        isolated_network(monkeypatch, home)
+        monkeypatch.setenv('XDG_RUNTIME_DIR', str(runtime))
+        queries = [Query(address, repository, '1') for repository in ('team/app', 'other/app', 'stranger/app')]
+        answers = ask_all(queries, 10)
+        assert [answers[query] for query in queries] == [
+            Manifest(EMPTY_INDEX_DIGEST, True, ()),
+            Failed(f'credentials for {address}: {runtime}/containers/auth.json: '
+                   f'an auth value is not base64 of user:password'),
+            Failed(f'credentials for {address}: the credential helper '
+                   f'docker-credential-absent-helper is not on PATH'),
+        ]
+    finally:
+        registry.close()

@@ -423,3 +423,29 @@ def test_a_login_for_a_namespace_is_for_its_repositories_only(
     assert [user('reg.example', repository) for repository in ('team/app', 'team2/x')] == [
         'first', 'first',
     ]
+
+
+def test_a_helper_runs_only_for_a_lookup_that_reaches_it(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Podman's file holds ``reg.example/team``; Docker's, read after it,
+    a ``credsStore``.  The team's repositories take the first file's
+    login and the store is not run for them (a helper may pop up a
+    keychain prompt, or take seconds); another repository asks it (on
+    main every lookup of the host ran it)."""
+    podman = tmp_path / 'auth.json'
+    podman.write_text(json.dumps({'auths': {'reg.example/team': auths_entry('team', 't')}}))
+    monkeypatch.setenv('REGISTRY_AUTH_FILE', str(podman))
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    runs = tmp_path / 'runs'
+    program = write_helper(bin_dir, 'store', {'reg.example': ('stored', 's')})
+    program.write_text(program.read_text().replace(
+        'import json, sys\n', f'import json, sys\nopen({str(runs)!r}, "a").write("run\\n")\n', 1,
+    ))
+    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    docker_config(home, {'credsStore': 'store'})
+    found = credential_for('reg.example', 5, 'team/app')
+    assert (found and found.username, runs.exists()) == ('team', False)
+    found = credential_for('reg.example', 5, 'other/app')
+    assert (found and found.username, runs.read_text()) == ('stored', 'run\n')
