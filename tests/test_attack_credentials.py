@@ -66,7 +66,7 @@ def basic_then_served() -> ScriptedRegistry:
         401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
 
 
-def the_login(host: str, timeout: float) -> Logins:
+def the_login(host: str) -> Logins:
     return Logins((('', Credential(USER, PASSWORD, 'test')),))
 
 
@@ -602,7 +602,7 @@ def test_a_credential_lookup_that_breaks_fails_every_question_alike() -> None:
     says so (on main: the first said 'internal error', the others were
     asked anonymously and said 'no credential for it was found', as if
     the user had none)."""
-    def broken(host: str, timeout: float) -> Logins:
+    def broken(host: str) -> Logins:
         raise ValueError('unexpected')
     registry = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
     try:

@@ -336,7 +336,7 @@ def test_requests_to_a_plain_loopback_registry_do_not_wait_for_the_tls_probe(
     proxy = ProbeHoldingProxy(stack.registry, hold=1.0)
     try:
         queries = [Query(proxy.address, repository, str(tag), full=full, platform=False) for tag in range(TAGS)]
-        answers = ask_all(queries, 30, credentials=lambda host, timeout: Logins(), connections=8)
+        answers = ask_all(queries, 30, credentials=lambda host: Logins(), connections=8)
         assert list(answers.values()) == [Manifest(digest, False, ())] * TAGS
         assert [data for data in proxy.first if data[0] == b'TLS'] == [(b'TLS', True)]  # one probe
         early = [data for data, before in proxy.first if before and data != b'TLS']

@@ -33,7 +33,7 @@ def no_login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolated_credentials(monkeypatch, tmp_path / 'home')
 
 
-def anonymous(domain: str, timeout: float) -> Logins:
+def anonymous(domain: str) -> Logins:
     return Logins()
 
 

@@ -59,7 +59,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 served = serve_empty_index
 
 
-def the_login(host: str, timeout: float) -> Logins:
+def the_login(host: str) -> Logins:
     return Logins((('', Credential(USER, PASSWORD, 'test')),))
 
 

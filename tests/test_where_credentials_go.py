@@ -660,7 +660,7 @@ def test_an_exception_in_a_worker_fails_only_its_own_references() -> None:
     broken = ScriptedRegistry(lambda r: (401, {'WWW-Authenticate': 'Basic realm="x"'}, b''))
     sound = ScriptedRegistry(serve_index)
 
-    def credentials(host: str, timeout: float) -> Logins:
+    def credentials(host: str) -> Logins:
         raise RuntimeError(f'boom at {host}')
     try:
         queries = [Query(broken.address, 'team/app', DIGEST, True),

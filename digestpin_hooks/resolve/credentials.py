@@ -69,22 +69,76 @@ class Credential(Record):
         return f'Credential(username={self.username!r}, origin={self.origin!r})'
 
 
+class Unusable(Record):
+    """A login the user's files name for some repositories that cannot be
+    used (a malformed entry, a file that cannot be read): why, in words
+    that name the file or helper only.  Only a lookup that reaches it
+    fails, as skopeo's does: a broken key of one team fails no lookup
+    another team's key answers first."""
+
+    reason: Final[str]
+
+
+class Helper(Record):
+    """A ``docker-credential-NAME`` program the files name for the whole
+    registry ``host``, run only when a lookup reaches it (it may take
+    seconds, or pop up a keychain prompt).  ``final``: a ``credHelpers``
+    entry, whose file decides, so that a helper with nothing for the host
+    ends the lookup; a ``credsStore`` with nothing passes it on to the next
+    file."""
+
+    name: Final[str]
+    host: Final[str]
+    final: Final[bool] = True
+
+
 class Logins(Record):
     """What the user's files give for one registry, by the repositories
     each login is for, in the order they are looked up: ``('', login)`` is
     the whole registry's, ``('team', login)`` that of ``host/team`` and the
     repositories under it (a key Podman's files may hold,
-    containers-auth.json(5)), never another namespace's."""
+    containers-auth.json(5)), never another namespace's.  A login is a
+    credential, a helper to ask, or why it cannot be used; each is
+    looked at only by a lookup that reaches it (credential_in)."""
 
-    scoped: Final[tuple[tuple[str, Credential], ...]] = ()
+    scoped: Final[tuple[tuple[str, Credential | Unusable | Helper], ...]] = ()
 
-    def for_repository(self, repository: str) -> Credential | None:
-        """The first login for ``repository`` (``team/app``): the most
-        specific one of the first file that has one."""
-        for namespace, credential in self.scoped:
-            if not namespace or repository == namespace or repository.startswith(namespace + '/'):
-                return credential
-        return None
+
+def _covers(namespace: str, repository: str) -> bool:
+    """Whether a login for ``namespace`` ('' for the whole registry) is
+    for ``repository`` (``team/app``): ``team`` covers ``team/x``, not
+    ``team2/x``."""
+    return not namespace or repository == namespace or repository.startswith(namespace + '/')
+
+
+def credential_in(
+        logins: Logins, repository: str, timeout: float,
+        asked: dict[Helper, Credential | CredentialError | None] | None = None,
+) -> Credential | None:
+    """The first login of ``logins`` for ``repository`` that gives one: the
+    most specific of the first file that has one; a helper is run only
+    when the lookup reaches it, and once for all the lookups that share
+    ``asked`` (its answer, or why it failed, kept there).  CredentialError
+    when the lookup reaches a login that cannot be used."""
+    for namespace, login in logins.scoped:
+        if not _covers(namespace, repository):
+            continue
+        if isinstance(login, Credential):
+            return login
+        if isinstance(login, Unusable):
+            raise CredentialError(login.reason)
+        answers = {} if asked is None else asked
+        if login not in answers:
+            try:
+                answers[login] = from_helper(login.name, login.host, timeout)
+            except CredentialError as e:
+                answers[login] = e
+        answer = answers[login]
+        if isinstance(answer, CredentialError):
+            raise CredentialError(str(answer))
+        if answer is not None or login.final:
+            return answer
+    return None
 
 
 class CredentialError(Exception):
@@ -470,65 +524,85 @@ def credential_for(host: str, timeout: float, repository: str = '') -> Credentia
     """What the user's files give for ``repository`` (``team/app``; '' for
     a login of the whole registry) of the registry ``host`` (``docker.io``
     for Docker Hub); None for anonymous access."""
-    return logins_for(host, timeout).for_repository(repository)
+    return credential_in(logins_for(host), repository, timeout)
 
 
-def logins_for(host: str, timeout: float) -> Logins:
+def logins_for(host: str) -> Logins:
     """Every login the user's files give for the registry ``host``, in the
     order they are looked up: file by file, each file's most specific key
-    first, up to the first one for the whole registry (a helper's answer
-    is one), after which none is looked at."""
+    first, up to the first one for the whole registry (a helper is one,
+    unless a ``credsStore`` with nothing passes on), after which none is
+    looked at.  Nothing is run and nothing fails here: a helper, or a
+    file or entry that cannot be used, is a login that a lookup reaching
+    it runs, or fails on (credential_in), as Podman's lookup does."""
     host = host.lower()
-    scoped: list[tuple[str, Credential]] = []
+    scoped: list[tuple[str, Credential | Unusable | Helper]] = []
     for path in auth_files():
-        config = _read_config(path)
-        if config is None:
-            continue
-        # null is what Go's encoding/json reads as the zero value, without
-        # an error: no helpers, no store, no logins
-        helpers = config.get('credHelpers')
-        if helpers is None:
-            helpers = {}
-        if not isinstance(helpers, dict):
-            raise CredentialError(f'{path}: credHelpers is not an object')
-        store = config.get('credsStore')
-        if store is not None and not isinstance(store, str):  # Go refuses the file
-            raise CredentialError(f'{path}: credsStore is not a string')
-        # docker/cli looks the host up by its exact key, whose entry decides
-        # (one naming no helper too); another spelling of the host is read
-        # when that key is not there, the first of them
-        exact = _server_key(host)
-        key = exact if exact in helpers else next(
-            (key for key in helpers if isinstance(key, str) and _same_registry(key, host)), None,
-        )
-        if key is not None:
-            helper = helpers[key]
-            if helper is not None and helper != '':
-                credential = from_helper(_helper(helper, path), host, timeout)
-                return Logins((*scoped, ('', credential)) if credential is not None else tuple(scoped))
-            # docker/cli's GetCredentialsStore: a helper named empty makes
-            # the file itself the store, credsStore unasked
-            store = None
-        if store:
-            credential = from_helper(_helper(store, path), host, timeout)
-            if credential is not None:
-                return Logins((*scoped, ('', credential)))
-            continue
-        auths = config.get('auths')
-        if auths is None:
-            auths = {}
-        if not isinstance(auths, dict):
-            raise CredentialError(f'{path}: auths is not an object')
-        of_file: list[tuple[str, Credential]] = []
-        for key, entry in auths.items():
-            namespace = _namespace_of(key, host) if isinstance(key, str) else None
-            if namespace is not None and entry is not None:
-                credential = _from_auths(entry, path)
-                if credential is not None:
-                    of_file.append((namespace, credential))
-        # the most specific first (of keys alike, the first in the file)
-        of_file.sort(key=lambda pair: -pair[0].count('/') - bool(pair[0]))
+        try:
+            of_file, whole = _file_logins(path, host)
+        except CredentialError as e:
+            # the file's logins cannot be known: a lookup that gets this
+            # far fails, one an earlier file answered does not
+            scoped.append(('', Unusable(str(e))))
+            break
         scoped.extend(of_file)
-        if any(not namespace for namespace, _ in of_file):
-            break  # a login for the whole registry: no later file is read
+        if whole:
+            break
     return Logins(tuple(scoped))
+
+
+def _file_logins(
+        path: str, host: str,
+) -> tuple[list[tuple[str, Credential | Unusable | Helper]], bool]:
+    """The logins of one file for ``host``, the most specific first, and
+    whether they end the lookup (one is for the whole registry); the
+    file's CredentialError when it cannot be read as a whole."""
+    config = _read_config(path)
+    if config is None:
+        return [], False
+    # null is what Go's encoding/json reads as the zero value, without
+    # an error: no helpers, no store, no logins
+    helpers = config.get('credHelpers')
+    if helpers is None:
+        helpers = {}
+    if not isinstance(helpers, dict):
+        raise CredentialError(f'{path}: credHelpers is not an object')
+    store = config.get('credsStore')
+    if store is not None and not isinstance(store, str):  # Go refuses the file
+        raise CredentialError(f'{path}: credsStore is not a string')
+    # docker/cli looks the host up by its exact key, whose entry decides
+    # (one naming no helper too); another spelling of the host is read
+    # when that key is not there, the first of them
+    exact = _server_key(host)
+    key = exact if exact in helpers else next(
+        (key for key in helpers if isinstance(key, str) and _same_registry(key, host)), None,
+    )
+    if key is not None:
+        helper = helpers[key]
+        if helper is not None and helper != '':
+            return [('', Helper(_helper(helper, path), host))], True
+        # docker/cli's GetCredentialsStore: a helper named empty makes
+        # the file itself the store, credsStore unasked
+        store = None
+    if store:
+        return [('', Helper(_helper(store, path), host, final=False))], False
+    auths = config.get('auths')
+    if auths is None:
+        auths = {}
+    if not isinstance(auths, dict):
+        raise CredentialError(f'{path}: auths is not an object')
+    of_file: list[tuple[str, Credential | Unusable | Helper]] = []
+    for key, entry in auths.items():
+        namespace = _namespace_of(key, host) if isinstance(key, str) else None
+        if namespace is None or entry is None:
+            continue
+        try:
+            credential = _from_auths(entry, path)
+        except CredentialError as e:
+            of_file.append((namespace, Unusable(str(e))))
+            continue
+        if credential is not None:
+            of_file.append((namespace, credential))
+    # the most specific first (of keys alike, the first in the file)
+    of_file.sort(key=lambda pair: -pair[0].count('/') - bool(pair[0]))
+    return of_file, any(not namespace for namespace, _ in of_file)

@@ -80,6 +80,8 @@ from digestpin_hooks.resolve.answers import Missing
 from digestpin_hooks.resolve.answers import platform_name
 from digestpin_hooks.resolve.credentials import Credential
 from digestpin_hooks.resolve.credentials import CredentialError
+from digestpin_hooks.resolve.credentials import credential_in
+from digestpin_hooks.resolve.credentials import Helper
 from digestpin_hooks.resolve.credentials import Logins
 from digestpin_hooks.resolve.credentials import logins_for
 from digestpin_hooks.resolve.credentials import stop_helpers
@@ -1004,7 +1006,7 @@ class Registry:
 
     def __init__(
             self, domain: str, deadline: Deadline, insecure: Iterable[str],
-            credentials: Callable[[str, float], Logins] = logins_for,
+            credentials: Callable[[str], Logins] = logins_for,
             connections: int = 1,
     ) -> None:
         self.domain = domain
@@ -1027,8 +1029,13 @@ class Registry:
         # (scheme, host, port) and scope -> the Authorization header for it
         self.authorization: dict[tuple[tuple[str, str, int], str], str] = {}
         self._logins = Logins()
+        # each helper's answer, asked once for all the repositories it is for
+        self._helper_answers: dict[Helper, Credential | CredentialError | None] = {}
         self._credential_read = False
-        self._credential_error = ''
+        self._credential_error = ''  # the files could not be read: every query's failure
+        # repository -> why its login could not be had (a broken entry, a
+        # helper that failed): the failure of every query of it
+        self._credential_failures: dict[str, str] = {}
         self._own: Url | None = None
         # the threads share what is learnt once: the user's credential, each
         # scope's token (fetched under the scope's lock, so the token server
@@ -1261,7 +1268,7 @@ class Registry:
                     f'access to {what} (401)',
                 )
             if status == 401:
-                credential = self._logins.for_repository(query.repository)
+                credential = self._user_credential(query.repository)
                 if credential is None:
                     raise _fail(
                         f'{self.host} refused anonymous access to {what} (401): '
@@ -1298,8 +1305,9 @@ class Registry:
             timeout=max(0.0, self.deadline.end - time.monotonic()) + LOCK_GRACE,
         )
         try:
-            if self._credential_error:
-                raise _fail(self._credential_error)
+            failure = self._credential_error or self._credential_failures.get(repository)
+            if failure:
+                raise _fail(failure)
             renewed = self.authorization.get((url.origin, scope), '') != refused
             if waited and not renewed and (not acquired or time.monotonic() >= self.deadline.end):
                 # the wait for another connection's token (its realm slow
@@ -1735,15 +1743,33 @@ class Registry:
 
     def _user_credential(self, repository: str) -> Credential | None:
         """The user's login for ``repository`` of this registry (the
-        files read, and a helper run, once, whatever the threads)."""
+        files read, and each helper run, once, whatever the threads and
+        repositories); a login that cannot be used fails the repositories
+        it is for, not the others (credential_in)."""
         with self._credential_lock:
-            return self._read_logins().for_repository(repository)
+            logins = self._read_logins()
+            try:
+                return credential_in(
+                    logins, repository, self.deadline.remaining(), self._helper_answers,
+                )
+            except CredentialError as e:
+                failure = self._credential_failures[repository] = f'credentials for {self.domain}: {e}'
+                raise _fail(failure) from None
+            except _Stop:
+                raise
+            except Exception as e:
+                # a bug met while a helper was asked: every question says
+                # so, none goes on as if the user had no credential
+                self._credential_error = (
+                    f'credentials for {self.domain}: {_internal_error(e).reason}'
+                )
+                raise _fail(self._credential_error) from None
 
     def _read_logins(self) -> Logins:
         if not self._credential_read:
             self._credential_read = True
             try:
-                self._logins = self.credentials(self.domain, self.deadline.remaining())
+                self._logins = self.credentials(self.domain)
             except CredentialError as e:
                 self._credential_error = f'credentials for {self.domain}: {e}'
             except Exception as e:
@@ -1867,7 +1893,7 @@ def ask_all(
         queries: Sequence[Query],
         timeout: float,
         insecure: Iterable[str] = (),
-        credentials: Callable[[str, float], Logins] = logins_for,
+        credentials: Callable[[str], Logins] = logins_for,
         connections: int = CONNECTIONS_PER_REGISTRY,
         deadline: Deadline | None = None,
 ) -> dict[Query, Manifest | Missing | Failed]:
