@@ -307,6 +307,29 @@ def test_a_malformed_proxy_setting_is_named_not_printed(
     )]
 
 
+@pytest.mark.parametrize(('settings', 'read'), (
+    ({'HTTPS_PROXY': 'ftp://proxy.invalid:21'}, 'HTTPS_PROXY'),
+    ({'https_proxy': 'ftp://proxy.invalid:21'}, 'https_proxy'),
+    ({'HTTPS_PROXY': '', 'https_proxy': 'ftp://proxy.invalid:21'}, 'https_proxy'),
+    ({'HTTPS_PROXY': 'ftp://proxy.invalid:21', 'https_proxy': 'http://proxy.invalid:3128'},
+     'HTTPS_PROXY'),
+    ({'https_proxy': 'https://proxy.invalid:3128'}, 'https_proxy'),
+))
+def test_a_refused_proxy_setting_names_the_variable_it_was_read_from(
+        monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], read: str,
+) -> None:
+    """Go reads ``HTTPS_PROXY``, else ``https_proxy`` (an empty one is
+    unset): the refusal names the one the setting came from (on main it
+    said HTTPS_PROXY when only ``https_proxy`` was set, and the user
+    looked for a variable that was not there)."""
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    host = f'{non_loopback_address()}:9'
+    answer = list(ask_all([Query(host, 'team/app', '1')], 5, credentials=the_login).values())
+    assert len(answer) == 1 and isinstance(answer[0], Failed)
+    assert answer[0].reason.startswith(f'the proxy set for {host} ({read}) is ')
+
+
 def test_a_proxy_login_never_reaches_a_loopback_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     proxy = RecordingProxy()
     registry = ScriptedRegistry(served)
