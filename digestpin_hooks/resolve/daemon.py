@@ -489,14 +489,14 @@ def _daemon_proxies(url: str) -> dict[str, str]:
     from digestpin_hooks.resolve.registry import UrlError
     scheme = urlsplit(url).scheme
     setting = environment_proxies().get(scheme) if scheme in ('http', 'https') else None
-    if not setting:
+    if setting is None:
         return {}
     no_proxy = os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or ''
     try:
         exempt = bool(no_proxy) and no_proxy_for(parse_url(url), no_proxy)
     except UrlError:  # (a host no NO_PROXY entry can name)
         exempt = False
-    return {} if exempt else {scheme: setting}
+    return {} if exempt else {scheme: setting.value}
 
 
 def _no_login(request: Any) -> Any:

@@ -455,7 +455,16 @@ class Proxy(Record):
     authorization: Final[str]
 
 
-def environment_proxies() -> dict[str, str]:
+class ProxySetting(Record):
+    """A proxy variable's value, and its name: a refusal names the very
+    variable the user set (``https_proxy``, not ``HTTPS_PROXY``), never
+    the value, which may hold a password."""
+
+    variable: Final[str]
+    value: Final[str]
+
+
+def environment_proxies() -> dict[str, ProxySetting]:
     """The proxy settings by scheme (``http``, ``https``), as Go's
     ``httpproxy.FromEnvironment`` reads them (Docker's daemon and CLI,
     skopeo and Podman all do): ``HTTPS_PROXY``, else ``https_proxy``;
@@ -466,9 +475,11 @@ def environment_proxies() -> dict[str, str]:
     reference).  Here so that importing ``urllib.request`` is not paid."""
     proxies = {}
     for scheme in ('http', 'https'):
-        value = os.environ.get(f'{scheme.upper()}_PROXY') or os.environ.get(f'{scheme}_proxy')
-        if value:
-            proxies[scheme] = value
+        for variable in (f'{scheme.upper()}_PROXY', f'{scheme}_proxy'):
+            value = os.environ.get(variable)
+            if value:
+                proxies[scheme] = ProxySetting(variable, value)
+                break
     if os.environ.get('REQUEST_METHOD'):
         proxies.pop('http', None)
     return proxies
@@ -1535,22 +1546,21 @@ class Registry:
         if loopback_host(url.host) or no_proxy_for(url, self.no_proxy):
             return None
         setting = self.proxies.get(url.scheme)
-        if not setting:
+        if setting is None:
             return None
-        variable = f'{url.scheme.upper()}_PROXY'  # (or its lower-case name)
-        if setting[:8].lower() == 'https://':
+        if setting.value[:8].lower() == 'https://':
             raise _fail(
-                f'the proxy set for {url.netloc} ({variable}) '
+                f'the proxy set for {url.netloc} ({setting.variable}) '
                 f'is an https:// proxy URL, which digestpin does not use: name the proxy '
                 f'with http:// (the registry\'s TLS runs end to end through it)',
             )
         try:
-            return parse_proxy(setting)
+            return parse_proxy(setting.value)
         except UrlError:
             # the user's proxy setting, not the registry: named by its
             # variable, never printed (it may hold a password)
             raise _fail(
-                f'the proxy set for {url.netloc} ({variable}) '
+                f'the proxy set for {url.netloc} ({setting.variable}) '
                 f'is not a usable http or https proxy URL',
             ) from None
 
