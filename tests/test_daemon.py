@@ -661,6 +661,65 @@ def _docker_client() -> str:
     return client
 
 
+def test_docker_tls_asks_for_tls_that_checks_no_certificate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DOCKER_TLS`` (the CLI's ``--tls``) without ``DOCKER_TLS_VERIFY``:
+    the Docker CLI speaks TLS to the daemon, with the client certificate of
+    ``DOCKER_CERT_PATH``, and does not check the daemon's (asked below, of
+    a TLS daemon whose certificate its ``ca.pem`` did not sign).  On main
+    the variable was not read: the daemon was spoken to in plain HTTP,
+    where the CLI never does, and a TLS one failed the source."""
+    import shutil
+    import subprocess
+    import warnings
+
+    from tests.registries import tls_certificate
+    from tests.stack import CLIENTS
+    from tests.stack import unavailable
+    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
+    if client is None:
+        unavailable('no docker client is installed')
+    assert client is not None
+    server_cert, server_key = tls_certificate(tmp_path / 'server')
+    other_cert, _ = tls_certificate(tmp_path / 'other')
+    certificates = tmp_path / 'certs'
+    client_cert, client_key = tls_certificate(certificates)
+    client_cert.rename(certificates / 'cert.pem')
+    client_key.rename(certificates / 'key.pem')
+    shutil.copy(other_cert, certificates / 'ca.pem')
+    fake = FakeDaemon(knows({}), tls=(str(server_cert), str(server_key)))
+    try:
+        cli = subprocess.run(
+            (client, '-H', fake.host, 'version'), capture_output=True, timeout=10,
+            env={
+                'PATH': os.environ['PATH'], 'HOME': str(tmp_path),
+                'DOCKER_TLS': '1', 'DOCKER_CERT_PATH': str(certificates),
+            },
+        )
+        assert cli.returncode == 0, cli.stderr
+        monkeypatch.setenv('DOCKER_TLS', '1')
+        monkeypatch.setenv('DOCKER_CERT_PATH', str(certificates))
+        for name in ('DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', *PROXY_VARIABLES):
+            monkeypatch.delenv(name, raising=False)
+        key_asked = TagKey('example.com/team/app', '1')
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter('always')
+            answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([key_asked])
+    finally:
+        fake.close()
+    assert isinstance(answers[key_asked], Missing)
+    # the CLI says nothing of it; urllib3 warned on every call, in lines
+    # of its own on stderr
+    assert [str(w.message) for w in warned] == []
+    endpoints = [find_endpoint(fake.host)]
+    monkeypatch.setenv('DOCKER_HOST', fake.host)
+    endpoints.append(find_endpoint())
+    for endpoint in endpoints:
+        assert endpoint.tls is not None and endpoint.tls.verify is False
+        assert endpoint.tls.cert == (str(certificates / 'cert.pem'), str(certificates / 'key.pem'))
+
+
 def _docker_client_and_own_address() -> tuple[str, str]:
     """The Docker CLI, to ask how it reaches a ``tcp://`` daemon, and an
     address of this machine that is not loopback, where the proxy settings
@@ -738,6 +797,7 @@ def test_a_tls_daemon_is_checked_against_its_own_ca_not_requests_ca_bundle(
     daemon."""
     import shutil
     import subprocess
+    import warnings
 
     from tests.registries import tls_certificate
     client = _docker_client()
