@@ -249,26 +249,37 @@ def _find_endpoint(docker_host: str | None) -> Endpoint:
 
 def _tls_environment() -> dict[str, str]:
     """The environment the SDK reads DOCKER_HOST's TLS settings from, its
-    ``DOCKER_CERT_PATH``, when not set and TLS is asked for
-    (``DOCKER_TLS_VERIFY``), the CLI's folder (_config_dir()), where the
-    CLI reads the certificates.  The SDK read ``~/.docker`` whatever
-    ``DOCKER_CONFIG`` said, and without a home ``~/.docker`` of the current
-    folder, the checkout being scanned, whose ``ca.pem`` then vouched for
-    the daemon; with no folder to read, TLS is a setup error.
+    ``DOCKER_CERT_PATH``, when not set and TLS is asked for, the CLI's
+    folder (_config_dir()), where the CLI reads the certificates.  The SDK
+    read ``~/.docker`` whatever ``DOCKER_CONFIG`` said, and without a home
+    ``~/.docker`` of the current folder, the checkout being scanned, whose
+    ``ca.pem`` then vouched for the daemon; with no folder to read, TLS is
+    a setup error.
 
-    Without ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH`` is not read: the
-    CLI speaks TLS only when asked, and the SDK took that folder alone for
-    TLS that checks no certificate, whoever answered for the daemon."""
+    TLS is asked for as the CLI asks for it: ``DOCKER_TLS_VERIFY`` (any
+    value but empty) for TLS that checks the daemon's certificate;
+    ``DOCKER_TLS`` alone (the CLI's ``--tls``, which the SDK does not read)
+    for TLS with the client certificate that checks none of the daemon's,
+    where the SDK spoke plain HTTP, which the CLI never does then.  With
+    neither, ``DOCKER_CERT_PATH`` is not read: the CLI speaks plain HTTP,
+    and the SDK took that folder alone for TLS that checks no
+    certificate, whoever answered for the daemon."""
     environment = dict(os.environ)
-    if not environment.get('DOCKER_TLS_VERIFY'):
+    asked = 'DOCKER_TLS_VERIFY' if environment.get('DOCKER_TLS_VERIFY') else (
+        'DOCKER_TLS' if environment.get('DOCKER_TLS') else ''
+    )
+    if not asked:
         environment.pop('DOCKER_CERT_PATH', None)
         return environment  # no TLS, as the CLI
+    # the SDK checks the daemon's certificate when DOCKER_TLS_VERIFY is set
+    # (not empty), and speaks TLS that checks none when only
+    # DOCKER_CERT_PATH is: DOCKER_TLS alone is that
     if environment.get('DOCKER_CERT_PATH'):
         return environment  # the user's certificates
     folder = _config_dir()
     if folder is None:
         raise SourceError(
-            'cannot find the Docker daemon: DOCKER_TLS_VERIFY is set without '
+            f'cannot find the Docker daemon: {asked} is set without '
             'DOCKER_CERT_PATH, and there is no DOCKER_CONFIG or home folder to find '
             f'the certificates in; {HINT}',
             unreachable=True,
@@ -600,6 +611,13 @@ class Daemon:
         # registries a call through the daemon ran past the timeout for
         # (_via_registry); the threads only add to it
         self.hung: set[str] = set()
+        if endpoint.tls is not None and not endpoint.tls.verify:
+            # TLS that checks no certificate was asked for (DOCKER_TLS, a
+            # context's SkipTLSVerify), and the CLI speaks it without a
+            # word: urllib3 warned on every call, in lines of its own on
+            # stderr, where one line per message is the rule
+            import warnings
+            warnings.filterwarnings('ignore', message='Unverified HTTPS request')
         try:
             # whole seconds for each socket read; _within bounds the call.
             # The client asks /version as it is made (version='auto'): the
