@@ -123,6 +123,39 @@ def test_sarif_fingerprints_tell_apart_each_finding_of_a_file(
     ]
 
 
+def test_sarif_names_a_file_with_a_backslash_as_itself(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On POSIX a backslash is a character of a file name: ``a\\Dockerfile``
+    and ``a/Dockerfile`` are two files, and their results two URIs (on
+    main both were ``a/Dockerfile``, with one fingerprint: code scanning
+    made one alert of them, placed in the other file)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'a').mkdir()
+    for name in ('a\\Dockerfile', 'a/Dockerfile'):
+        (tmp_path / name).write_text('FROM node:20\n')
+    assert lint_main(['--format', 'sarif', 'a\\Dockerfile', 'a/Dockerfile']) == 1
+    results = json.loads(capsys.readouterr().out)['runs'][0]['results']
+    assert sorted(
+        (r['locations'][0]['physicalLocation']['artifactLocation']['uri'],
+         r['partialFingerprints']['imageReference/v1'])
+        for r in results
+    ) == [('a%5CDockerfile', 'DP001:FROM:node:20'), ('a/Dockerfile', 'DP001:FROM:node:20')]
+
+
+def test_sarif_fingerprints_are_told_apart_by_the_file_code_scanning_sees(
+        findings: list[Finding],
+) -> None:
+    """``Dockerfile`` and ``./Dockerfile`` are one artifact (one URI): a
+    finding of each is two results of that file, and two fingerprints."""
+    first = findings[0]
+    again = first.replace(path='./' + first.path, line=first.line + 1, end_line=first.end_line + 1)
+    results = sarif_log([first, again], [])['runs'][0]['results']
+    prints = [r['partialFingerprints']['imageReference/v1'] for r in results]
+    uris = {r['locations'][0]['physicalLocation']['artifactLocation']['uri'] for r in results}
+    assert (len(uris), prints[1]) == (1, prints[0] + '#2')
+
+
 def test_github_lines_exact(findings: list[Finding], capsys: pytest.CaptureFixture[str]) -> None:
     report(
         findings[:2], [FileError('x,y:z', 'cannot read: gone')], 'github',
