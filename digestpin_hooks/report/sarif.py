@@ -1,6 +1,7 @@
 """Findings -> a SARIF 2.1.0 log, for code scanning (GitHub and others)."""
 from __future__ import annotations
 
+import os
 from urllib.parse import quote
 
 from digestpin_hooks import __version__
@@ -20,8 +21,11 @@ _LEVELS = {'error': 'error', 'warning': 'warning'}
 
 
 def _uri(path: str) -> str:
-    """A relative path as a URI reference; absolute ones as file URIs."""
-    posix = path.replace('\\', '/')
+    """A relative path as a URI reference; absolute ones as file URIs.
+    Only the system's own separator is a ``/``: on POSIX a backslash is a
+    character of a file name (``a\\Dockerfile``, another file than
+    ``a/Dockerfile``), percent-encoded like any other."""
+    posix = path.replace(os.sep, '/')
     if posix.startswith('./'):
         posix = posix[2:]
     if posix.startswith('/'):
@@ -60,8 +64,11 @@ def _fingerprints(findings: Sequence[Finding]) -> list[str]:
     three in the same file (two stages FROM one image) is told apart by
     ``#2``, ``#3``... in line order; the first keeps the plain one, so a
     file with one of each keeps its alerts."""
+    # a file as code scanning sees it, by its URI: ``Dockerfile`` and
+    # ``./Dockerfile`` are one
+    uris = [_uri(finding.path) for finding in findings]
     order = sorted(range(len(findings)), key=lambda i: (
-        findings[i].path, findings[i].line, findings[i].column,
+        uris[i], findings[i].line, findings[i].column,
     ))
     used: set[tuple[str, str]] = set()
     prints = [''] * len(findings)
@@ -69,10 +76,10 @@ def _fingerprints(findings: Sequence[Finding]) -> list[str]:
         finding = findings[i]
         base = value = f'{finding.code}:{finding.source}:{finding.image}'
         occurrence = 1
-        while (finding.path, value) in used:
+        while (uris[i], value) in used:
             occurrence += 1
             value = f'{base}#{occurrence}'
-        used.add((finding.path, value))
+        used.add((uris[i], value))
         prints[i] = value
     return prints
 
