@@ -132,3 +132,42 @@ def test_a_lookup_reads_only_what_it_reaches(
         ]
     finally:
         registry.close()
+
+
+def test_a_helper_named_for_a_namespace_is_not_the_registrys(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``credHelpers`` keys name hosts only (Docker looks the host up by its
+    exact key; containers-auth.json(5): namespaces are for ``auths``): a
+    ``host/team`` key there names no helper of the host, and the host's
+    ``auths`` login is sent (skopeo, asked below, does so).  On main it was
+    taken for another spelling of the host: its helper ran for every
+    repository of the registry, and its answer, the whole registry's
+    login, went to all of them."""
+    skopeo = shutil.which('skopeo')
+    if skopeo is None:
+        unavailable('skopeo is not installed')
+    assert skopeo is not None
+    want = 'Basic ' + _auth(USER, PASSWORD)['auth']
+    registry = ScriptedRegistry(lambda r: serve_empty_index(r) if r.headers.get('authorization') == want else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+    try:
+        address = registry.address
+        home = tmp_path / 'home'
+        (home / '.docker').mkdir(parents=True)
+        (home / '.docker' / 'config.json').write_text(json.dumps({
+            'credHelpers': {f'{address}/team': 'absent-helper'},
+            'auths': {address: _auth(USER, PASSWORD)},
+        }))
+        answer = subprocess.run(
+            [skopeo, 'inspect', '--raw', '--tls-verify=false', f'docker://{address}/team/app:1'],
+            capture_output=True, text=True, timeout=60,
+            env={'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(home)},
+        )
+        assert answer.returncode == 0, answer.stderr
+        isolated_network(monkeypatch, home)
+        queries = [Query(address, repository, '1') for repository in ('team/app', 'other/app')]
+        answers = ask_all(queries, 10)
+        assert [answers[query] for query in queries] == [Manifest(EMPTY_INDEX_DIGEST, True, ())] * 2
+    finally:
+        registry.close()
