@@ -572,10 +572,13 @@ def _file_logins(
         raise CredentialError(f'{path}: credsStore is not a string')
     # docker/cli looks the host up by its exact key, whose entry decides
     # (one naming no helper too); another spelling of the host is read
-    # when that key is not there, the first of them
+    # when that key is not there, the first of them.  A key that names a
+    # namespace (host/team) is no spelling of the host: neither Docker nor
+    # Podman reads one there, and its helper, asked for the host, would
+    # give the whole registry's login to every namespace
     exact = _server_key(host)
     key = exact if exact in helpers else next(
-        (key for key in helpers if isinstance(key, str) and _same_registry(key, host)), None,
+        (key for key in helpers if isinstance(key, str) and _namespace_of(key, host) == ''), None,
     )
     if key is not None:
         helper = helpers[key]
