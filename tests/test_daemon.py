@@ -784,6 +784,42 @@ def test_a_daemon_is_never_reached_through_all_proxy(
         fake.close()
 
 
+@pytest.mark.parametrize('userinfo', ('', 'puser:s3cret-proxy@'))
+def test_a_proxy_setting_without_a_scheme_is_an_http_proxy_as_the_cli_reads_it(
+        monkeypatch: pytest.MonkeyPatch, userinfo: str,
+) -> None:
+    """``HTTP_PROXY=localhost:PORT`` (scheme ``localhost`` to a URL parser)
+    or ``user:secret@localhost:PORT`` (scheme ``user``) and a ``tcp://``
+    daemon not on loopback: the Docker CLI calls it through that HTTP proxy
+    (asked below: the proxy sees its call), as Go's ``parseProxy`` puts
+    ``http://`` before a setting of another scheme.  requests, under the
+    SDK, refused the one ('Please check proxy URL. It is malformed') and
+    read the other as a proxy of scheme ``localhost``."""
+    import subprocess
+
+    from tests.registries import RecordingProxy
+    client, address = _docker_client_and_own_address()
+    fake = FakeDaemon(knows({}), tcp=True, address=address)
+    proxy = RecordingProxy()
+    try:
+        for name in PROXY_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        setting = f'{userinfo}localhost:{proxy.url.rpartition(":")[2]}'
+        subprocess.run(
+            (client, 'images'), capture_output=True, timeout=10,
+            env={'PATH': os.environ['PATH'], 'HOME': '/nonexistent', 'HTTP_PROXY': setting,
+                 'DOCKER_HOST': fake.host},
+        )
+        assert proxy.requests
+        proxy.requests.clear()
+        monkeypatch.setenv('HTTP_PROXY', setting)
+        answers = LocalSource(SourceOptions(fake.host, 2.0)).digests([TagKey('example.com/team/app', '1')])
+        assert proxy.requests, answers
+    finally:
+        proxy.close()
+        fake.close()
+
+
 def test_a_tls_daemon_is_checked_against_its_own_ca_not_requests_ca_bundle(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -294,6 +294,27 @@ def test_other_hosts_go_through_the_proxy_unless_no_proxy_says(
         assert proxy.requests == []
 
 
+@pytest.mark.parametrize('userinfo', ('', 'puser:s3cret-proxy@'))
+def test_a_proxy_setting_without_a_scheme_is_an_http_proxy_as_in_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        userinfo: str,
+) -> None:
+    """Go's ``parseProxy`` reads a setting whose scheme is none of http,
+    https and socks5 as ``http://`` and the setting: ``squid:3128`` (which
+    parses as scheme ``squid``) and ``user:secret@squid:3128`` (scheme
+    ``user``) are HTTP proxies to Docker (the CLI asked, in
+    tests/test_daemon.py).  On main they were refused as 'not a usable
+    http or https proxy URL': every reference of a registry not on
+    loopback failed where Docker asks through the proxy."""
+    with beyond_loopback(tmp_path) as (proxy, _, address, path):
+        setting = f'{userinfo}localhost:{proxy.url.rpartition(":")[2]}'
+        monkeypatch.setenv('HTTP_PROXY', setting)
+        monkeypatch.setenv('HTTPS_PROXY', setting)
+        assert verify_main(['--insecure-registry', address, str(path)]) == 0, capsys.readouterr()
+        assert f'CONNECT {address}' in proxy.requests
+        assert f'GET http://{address}/v2/team/app/manifests/{DIGEST}' in proxy.requests
+
+
 @pytest.mark.parametrize('variable', ('ALL_PROXY', 'all_proxy'))
 def test_all_proxy_is_not_read(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
