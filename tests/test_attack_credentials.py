@@ -288,7 +288,9 @@ def test_a_hostile_helper_answer_is_one_line_without_the_secret(
 @pytest.mark.parametrize('proxy', (
     'http://puser:s3cret-proxy@proxy.invalid:99999',
     'http://puser:s3cret-proxy@[proxy',
-    'puser:s3cret-proxy@proxy.invalid:3128',
+    # without a scheme it is http://, as Go reads it (the user's name is no
+    # scheme: test_a_proxy_setting_without_a_scheme_is_an_http_proxy_as_in_go)
+    'puser:s3cret-proxy@proxy.invalid:99999',
     'ftp://puser:s3cret-proxy@proxy.invalid:21',
 ))
 def test_a_malformed_proxy_setting_is_named_not_printed(

@@ -497,6 +497,7 @@ def _daemon_proxies(url: str) -> dict[str, str]:
     from digestpin_hooks.resolve.registry import environment_proxies
     from digestpin_hooks.resolve.registry import no_proxy_for
     from digestpin_hooks.resolve.registry import parse_url
+    from digestpin_hooks.resolve.registry import proxy_url
     from digestpin_hooks.resolve.registry import UrlError
     scheme = urlsplit(url).scheme
     setting = environment_proxies().get(scheme) if scheme in ('http', 'https') else None
@@ -507,7 +508,8 @@ def _daemon_proxies(url: str) -> dict[str, str]:
         exempt = bool(no_proxy) and no_proxy_for(parse_url(url), no_proxy)
     except UrlError:  # (a host no NO_PROXY entry can name)
         exempt = False
-    return {} if exempt else {scheme: setting.value}
+    # without a scheme, http:// as the CLI reads it (registry.proxy_url)
+    return {} if exempt else {scheme: proxy_url(setting.value)}
 
 
 def _no_login(request: Any) -> Any:

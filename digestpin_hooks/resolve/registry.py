@@ -151,9 +151,6 @@ MAX_DRAINED = 64 * 1024  # a body read only to keep its connection
 # of some 7 KB made before the body is read, and a header line of 64 KiB
 # names 13,000 of them
 MAX_CODINGS = 5
-# a proxy URL's scheme, as urllib3 read it for requests: 'host.example:3128'
-# has none (http:// is meant), 'user:secret@host' has one ('user')
-_PROXY_SCHEME_RE = re.compile(r'[a-zA-Z][a-zA-Z0-9+-]*:')
 
 
 class Query(Record):
@@ -485,14 +482,22 @@ def environment_proxies() -> dict[str, ProxySetting]:
     return proxies
 
 
+def proxy_url(text: str) -> str:
+    """A proxy setting as Go's ``parseProxy`` reads it (Docker's): one
+    without ``scheme://`` is ``http://`` and the setting.  ``squid:3128``
+    and ``user:secret@squid:3128`` parse as schemes ``squid`` and
+    ``user``, which Go takes for none (it knows http, https and socks5
+    only); urllib3, under requests, refused the one and took ``user``
+    for the other's scheme."""
+    return text if '://' in text else 'http://' + text
+
+
 def parse_proxy(text: str) -> Proxy:
     """A proxy setting: ``http://[user[:password]@]host[:port]``, or without
-    its scheme (``proxy.example:3128``); UrlError for anything else,
+    its scheme (``squid:3128``, proxy_url); UrlError for anything else,
     ``https://`` proxies included (TLS to the proxy itself, inside which
     the registry's own TLS would run, is not spoken here)."""
-    if not _PROXY_SCHEME_RE.match(text):
-        text = 'http://' + text
-    scheme, separator, rest = text.partition('://')
+    scheme, separator, rest = proxy_url(text).partition('://')
     if not separator or scheme.lower() != 'http':
         raise UrlError('is not an http:// proxy URL')
     netloc = rest.split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]
