@@ -142,6 +142,7 @@ def _instructions(text: str) -> list[tuple[object, ...]]:
     ]
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 def test_corpus_round_trip() -> None:
     """Fixing every corpus file changes only image references."""
     require_corpus()

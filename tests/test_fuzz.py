@@ -147,6 +147,7 @@ def _continuation_backtracking(escape: str) -> re.Pattern[str]:
     return re.compile(rf'(?:{skip}|{continued})*[^\n]*\n?')
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 @settings(max_examples=2000, deadline=None)
 @given(
     st.lists(st.sampled_from((

@@ -1196,6 +1196,7 @@ def test_deep_or_open_json_is_one_line(tmp_path: Path) -> None:
         assert one_error_line(result) == f'{path}: error: invalid JSON: line 1: {message}'
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 @pytest.mark.parametrize('case', list(GROWTH))
 def test_linear_growth(tmp_path: Path, case: str) -> None:
     """500 KB costs at most 15 times what 50 KB costs (quadratic would be
@@ -1469,6 +1470,7 @@ def lint_cpu_seconds(*paths: Path, runs: int = 3) -> list[float]:
     return best
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 def test_kustomize_images_grow_linearly_with_the_collector_as_the_command_sets_it(
         tmp_path: Path,
 ) -> None:
@@ -1876,6 +1878,7 @@ def test_configuration_search_stops_at_a_file_system_boundary(tmp_path: Path) ->
         shutil.rmtree(folder)
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 def test_a_long_allow_list_costs_linear_time(tmp_path: Path) -> None:
     """40,000 --allow globs (past fnmatch's 32k cache): 1,000 references
     cost at most 15 times what 100 cost."""

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import Callable
 
+import pytest
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
@@ -125,6 +126,7 @@ def run(command: str, path: str, output_format: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 @settings(
     max_examples=400, deadline=5000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

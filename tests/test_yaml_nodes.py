@@ -65,6 +65,7 @@ EDGES = [
 ]
 
 
+@pytest.mark.no_cover  # volume: coverage tracing made it 1.5-3x slower
 def test_the_pure_python_parser_reads_as_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without libyaml (PyYAML built without it) the same nodes, positions
     and errors: the corpora's YAML files, and edge cases.  The corpora are
