@@ -14,7 +14,10 @@ in: it would be a folder of the checkout being scanned.
 Within a file, as the Docker CLI does: ``credHelpers[host]`` names a
 ``docker-credential-NAME`` program, else ``credsStore`` names one for every
 host, else ``auths[host]`` holds ``auth`` (base64 ``user:password``) or
-``username``/``password``.  The first file that knows the host wins.
+``username``/``password``; an ``auths`` key may name a namespace
+(``host/team``), as Podman's files may hold one, and is the login of that
+namespace's repositories only.  For a repository, the most specific key
+of the first file that has one for it wins (logins_for, credential_in).
 
 A secret never leaves this module except as the ``Credential`` the registry
 client sends to the host it belongs to; no message names one.  Helper
