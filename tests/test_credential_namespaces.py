@@ -33,6 +33,33 @@ def _auth(user: str, password: str) -> dict[str, str]:
     return {'auth': base64.b64encode(f'{user}:{password}'.encode()).decode()}
 
 
+def _skopeo() -> str:
+    """skopeo, the oracle (unavailable when it is not installed)."""
+    skopeo = shutil.which('skopeo')
+    if skopeo is None:
+        unavailable('skopeo is not installed')
+    assert skopeo is not None
+    return skopeo
+
+
+def _skopeo_reads(skopeo: str, image: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """skopeo's ``inspect --raw`` of ``image`` (plain HTTP allowed), run
+    with ``args`` and only PATH and ``env`` in its environment."""
+    return subprocess.run(
+        [skopeo, 'inspect', '--raw', '--tls-verify=false', *args, f'docker://{image}'],
+        capture_output=True, text=True, timeout=60,
+        env={'PATH': os.environ.get('PATH', os.defpath), **env},
+    )
+
+
+def _wanting_the_login() -> ScriptedRegistry:
+    """A registry that serves an empty index to USER's login, and asks
+    anyone else for one."""
+    want = 'Basic ' + _auth(USER, PASSWORD)['auth']
+    return ScriptedRegistry(lambda r: serve_empty_index(r) if r.headers.get('authorization') == want else (
+        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+
+
 def test_a_login_for_a_namespace_goes_to_its_repositories_only(
         stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
@@ -44,10 +71,7 @@ def test_a_login_for_a_namespace_goes_to_its_repositories_only(
     every repository got the first key of the host in the file, the
     whole registry's: both were refused (and a login given for one team
     went to every other team's images)."""
-    skopeo = shutil.which('skopeo')
-    if skopeo is None:
-        unavailable('skopeo is not installed')
-    assert skopeo is not None
+    skopeo = _skopeo()
     address = stack.start_registry('namespaced-login', htpasswd_auth(Path(stack.root)))
     digests = {
         repository: stack.push(f'{stack.registry}/{repository}:1', f'namespaced login {repository}')
@@ -60,11 +84,8 @@ def test_a_login_for_a_namespace_goes_to_its_repositories_only(
         f'{address}/nslogin': _auth(USER, PASSWORD),
     }}))
     for repository, pulled in (('nslogin/app', True), ('nsother/app', False)):
-        answer = subprocess.run(
-            [skopeo, 'inspect', '--raw', '--tls-verify=false', '--authfile', str(auth),
-             f'docker://{address}/{repository}:1'],
-            capture_output=True, text=True, timeout=60,
-            env={'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(tmp_path)},
+        answer = _skopeo_reads(
+            skopeo, f'{address}/{repository}:1', '--authfile', str(auth), HOME=str(tmp_path),
         )
         assert (answer.returncode == 0, repository) == (pulled, repository), answer.stderr
     isolated_network(monkeypatch, tmp_path / 'home')
@@ -92,13 +113,8 @@ def test_a_lookup_reads_only_what_it_reaches(
     main every lookup of the host read every key and every file: the
     broken entry of another team, or the helper of a later file, failed
     ``team/app``, whose login the first file held."""
-    skopeo = shutil.which('skopeo')
-    if skopeo is None:
-        unavailable('skopeo is not installed')
-    assert skopeo is not None
-    want = 'Basic ' + _auth(USER, PASSWORD)['auth']
-    registry = ScriptedRegistry(lambda r: serve_empty_index(r) if r.headers.get('authorization') == want else (
-        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+    skopeo = _skopeo()
+    registry = _wanting_the_login()
     try:
         address = registry.address
         home, runtime = tmp_path / 'home', tmp_path / 'run'
@@ -112,11 +128,8 @@ def test_a_lookup_reads_only_what_it_reaches(
             'credHelpers': {address: 'absent-helper'},
         }))
         for repository, pulled in (('team/app', True), ('other/app', False), ('stranger/app', False)):
-            answer = subprocess.run(
-                [skopeo, 'inspect', '--raw', '--tls-verify=false', f'docker://{address}/{repository}:1'],
-                capture_output=True, text=True, timeout=60,
-                env={'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(home),
-                     'XDG_RUNTIME_DIR': str(runtime)},
+            answer = _skopeo_reads(
+                skopeo, f'{address}/{repository}:1', HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
             )
             assert (answer.returncode == 0, repository) == (pulled, repository), answer.stderr
         isolated_network(monkeypatch, home)
@@ -144,13 +157,8 @@ def test_a_helper_named_for_a_namespace_is_not_the_registrys(
     taken for another spelling of the host: its helper ran for every
     repository of the registry, and its answer, the whole registry's
     login, went to all of them."""
-    skopeo = shutil.which('skopeo')
-    if skopeo is None:
-        unavailable('skopeo is not installed')
-    assert skopeo is not None
-    want = 'Basic ' + _auth(USER, PASSWORD)['auth']
-    registry = ScriptedRegistry(lambda r: serve_empty_index(r) if r.headers.get('authorization') == want else (
-        401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
+    skopeo = _skopeo()
+    registry = _wanting_the_login()
     try:
         address = registry.address
         home = tmp_path / 'home'
@@ -159,11 +167,7 @@ def test_a_helper_named_for_a_namespace_is_not_the_registrys(
             'credHelpers': {f'{address}/team': 'absent-helper'},
             'auths': {address: _auth(USER, PASSWORD)},
         }))
-        answer = subprocess.run(
-            [skopeo, 'inspect', '--raw', '--tls-verify=false', f'docker://{address}/team/app:1'],
-            capture_output=True, text=True, timeout=60,
-            env={'PATH': os.environ.get('PATH', os.defpath), 'HOME': str(home)},
-        )
+        answer = _skopeo_reads(skopeo, f'{address}/team/app:1', HOME=str(home))
         assert answer.returncode == 0, answer.stderr
         isolated_network(monkeypatch, home)
         queries = [Query(address, repository, '1') for repository in ('team/app', 'other/app')]

@@ -597,6 +597,21 @@ def _cli_and_local_source_reach(
     assert isinstance(answers[key_asked], Missing)
 
 
+def _tls_daemon(tmp_path: Path) -> tuple[FakeDaemon, Path]:
+    """A fake daemon speaking TLS with a certificate of its own, and a
+    folder as ``DOCKER_CERT_PATH`` names one: that certificate as
+    ``ca.pem``, and as the client's ``cert.pem`` and ``key.pem``."""
+    import shutil
+
+    from tests.registries import tls_certificate
+    cert, key = tls_certificate(tmp_path / 'daemon')
+    certificates = tmp_path / 'certs'
+    certificates.mkdir()
+    for name, source in (('ca.pem', cert), ('cert.pem', cert), ('key.pem', key)):
+        shutil.copy(source, certificates / name)
+    return FakeDaemon(knows({}), tls=(str(cert), str(key))), certificates
+
+
 @pytest.mark.parametrize('verify', ('1', '0'))
 def test_docker_tls_verify_applies_to_the_docker_host_given(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify: str,
@@ -607,15 +622,7 @@ def test_docker_tls_verify_applies_to_the_docker_host_given(
     that ``ca.pem``.  We spoke plain HTTP to it: a TLS daemon failed the
     source, and anyone on the way could answer for the daemon (its
     digests written) and read a pull's registry login (X-Registry-Auth)."""
-    import shutil
-
-    from tests.registries import tls_certificate
-    cert, key = tls_certificate(tmp_path / 'daemon')
-    certificates = tmp_path / 'certs'
-    certificates.mkdir()
-    for name, source in (('ca.pem', cert), ('cert.pem', cert), ('key.pem', key)):
-        shutil.copy(source, certificates / name)
-    fake = FakeDaemon(knows({}), tls=(str(cert), str(key)))
+    fake, certificates = _tls_daemon(tmp_path)
     environment = {'DOCKER_TLS_VERIFY': verify, 'DOCKER_CERT_PATH': str(certificates)}
     try:
         _cli_and_local_source_reach(fake, tmp_path, monkeypatch, environment)
@@ -675,12 +682,7 @@ def test_docker_tls_asks_for_tls_that_checks_no_certificate(
     import warnings
 
     from tests.registries import tls_certificate
-    from tests.stack import CLIENTS
-    from tests.stack import unavailable
-    client = next((shutil.which(c) for c in CLIENTS if shutil.which(c)), None)
-    if client is None:
-        unavailable('no docker client is installed')
-    assert client is not None
+    client = _docker_client()
     server_cert, server_key = tls_certificate(tmp_path / 'server')
     other_cert, _ = tls_certificate(tmp_path / 'other')
     certificates = tmp_path / 'certs'
@@ -831,19 +833,13 @@ def test_a_tls_daemon_is_checked_against_its_own_ca_not_requests_ca_bundle(
     that does not hold the daemon's CA failed the source, and one that holds
     public CAs let any certificate for the host's name speak for the
     daemon."""
-    import shutil
     import subprocess
     import warnings
 
     from tests.registries import tls_certificate
     client = _docker_client()
-    cert, key = tls_certificate(tmp_path / 'daemon')
+    fake, certificates = _tls_daemon(tmp_path)
     other, _ = tls_certificate(tmp_path / 'other')
-    certificates = tmp_path / 'certs'
-    certificates.mkdir()
-    for name, source in (('ca.pem', cert), ('cert.pem', cert), ('key.pem', key)):
-        shutil.copy(source, certificates / name)
-    fake = FakeDaemon(knows({}), tls=(str(cert), str(key)))
     environment = {
         'DOCKER_HOST': fake.host, 'DOCKER_TLS_VERIFY': '1', 'DOCKER_CERT_PATH': str(certificates),
         'REQUESTS_CA_BUNDLE': str(other), 'CURL_CA_BUNDLE': str(other),
