@@ -494,6 +494,7 @@ def _daemon_proxies(url: str) -> dict[str, str]:
     ``ALL_PROXY``, which the CLI never sends a call through."""
     from urllib.parse import urlsplit
 
+    from digestpin_hooks.resolve.registry import environment_no_proxy
     from digestpin_hooks.resolve.registry import environment_proxies
     from digestpin_hooks.resolve.registry import no_proxy_for
     from digestpin_hooks.resolve.registry import parse_url
@@ -503,7 +504,7 @@ def _daemon_proxies(url: str) -> dict[str, str]:
     setting = environment_proxies().get(scheme) if scheme in ('http', 'https') else None
     if setting is None:
         return {}
-    no_proxy = os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or ''
+    no_proxy = environment_no_proxy()
     try:
         exempt = bool(no_proxy) and no_proxy_for(parse_url(url), no_proxy)
     except UrlError:  # (a host no NO_PROXY entry can name)

@@ -482,6 +482,12 @@ def environment_proxies() -> dict[str, ProxySetting]:
     return proxies
 
 
+def environment_no_proxy() -> str:
+    """``NO_PROXY``, else ``no_proxy``, as Go's ``httpproxy`` reads it
+    (no_proxy_for reads its entries)."""
+    return os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or ''
+
+
 def proxy_url(text: str) -> str:
     """A proxy setting as Go's ``parseProxy`` reads it (Docker's): one
     without ``scheme://`` is ``http://`` and the setting.  ``squid:3128``
@@ -1035,7 +1041,7 @@ class Registry:
         # ~/.netrc, whose login the user gave for something else), and the
         # CA bundle ('' for certifi's)
         self.proxies = environment_proxies()
-        self.no_proxy = os.environ.get('NO_PROXY') or os.environ.get('no_proxy') or ''
+        self.no_proxy = environment_no_proxy()
         self.bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or ''
         # idle kept-alive connections by (scheme, host, port) and proxy; at
         # most ``connections`` idle per key (each thread holds one at a time)
