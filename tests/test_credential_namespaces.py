@@ -4,7 +4,6 @@ htpasswd auth, with skopeo (containers/image, whose lookup Podman's is) as
 the oracle of which login goes where."""
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from digestpin_hooks.resolve.answers import Manifest
 from digestpin_hooks.resolve.registry import ask_all
 from digestpin_hooks.resolve.registry import Failed
 from digestpin_hooks.resolve.registry import Query
+from tests.registries import auths_entry
 from tests.registries import EMPTY_INDEX_DIGEST
 from tests.registries import htpasswd_auth
 from tests.registries import isolated_network
@@ -27,10 +27,6 @@ from tests.registries import serve_empty_index
 from tests.registries import USER
 from tests.stack import Stack
 from tests.stack import unavailable
-
-
-def _auth(user: str, password: str) -> dict[str, str]:
-    return {'auth': base64.b64encode(f'{user}:{password}'.encode()).decode()}
 
 
 def _skopeo() -> str:
@@ -55,7 +51,7 @@ def _skopeo_reads(skopeo: str, image: str, *args: str, **env: str) -> subprocess
 def _wanting_the_login() -> ScriptedRegistry:
     """A registry that serves an empty index to USER's login, and asks
     anyone else for one."""
-    want = 'Basic ' + _auth(USER, PASSWORD)['auth']
+    want = 'Basic ' + auths_entry(USER, PASSWORD)['auth']
     return ScriptedRegistry(lambda r: serve_empty_index(r) if r.headers.get('authorization') == want else (
         401, {'WWW-Authenticate': 'Basic realm="test"'}, b''))
 
@@ -80,8 +76,8 @@ def test_a_login_for_a_namespace_goes_to_its_repositories_only(
     wrong = 'not-the-password-Zm9vYmFy'
     auth = tmp_path / 'auth.json'
     auth.write_text(json.dumps({'auths': {
-        address: _auth(USER, wrong),
-        f'{address}/nslogin': _auth(USER, PASSWORD),
+        address: auths_entry(USER, wrong),
+        f'{address}/nslogin': auths_entry(USER, PASSWORD),
     }}))
     for repository, pulled in (('nslogin/app', True), ('nsother/app', False)):
         answer = _skopeo_reads(
@@ -121,7 +117,7 @@ def test_a_lookup_reads_only_what_it_reaches(
         (runtime / 'containers').mkdir(parents=True)
         (runtime / 'containers' / 'auth.json').write_text(json.dumps({'auths': {
             f'{address}/other': {'auth': '!!not base64'},
-            f'{address}/team': _auth(USER, PASSWORD),
+            f'{address}/team': auths_entry(USER, PASSWORD),
         }}))
         (home / '.docker').mkdir(parents=True)
         (home / '.docker' / 'config.json').write_text(json.dumps({
@@ -165,7 +161,7 @@ def test_a_helper_named_for_a_namespace_is_not_the_registrys(
         (home / '.docker').mkdir(parents=True)
         (home / '.docker' / 'config.json').write_text(json.dumps({
             'credHelpers': {f'{address}/team': 'absent-helper'},
-            'auths': {address: _auth(USER, PASSWORD)},
+            'auths': {address: auths_entry(USER, PASSWORD)},
         }))
         answer = _skopeo_reads(skopeo, f'{address}/team/app:1', HOME=str(home))
         assert answer.returncode == 0, answer.stderr

@@ -449,3 +449,33 @@ def test_a_helper_runs_only_for_a_lookup_that_reaches_it(
     assert (found and found.username, runs.exists()) == ('team', False)
     found = credential_for('reg.example', 5, 'other/app')
     assert (found and found.username, runs.read_text()) == ('stored', 'run\n')
+
+
+def test_a_lookup_among_many_namespace_keys_costs_linear_time(
+        home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """An auth file of 15,000 namespace keys for one registry (near the
+    1 MiB a credential file may hold) costs at most 15 times what 1,500
+    cost to read and look a repository up in (the keys sorted most
+    specific first, each looked at once)."""
+    from tests.timing import untraced
+
+    def cpu(keys: int) -> float:
+        path = tmp_path / f'{keys}.json'
+        path.write_text(json.dumps({'auths': {
+            f'r.io/t{k}': auths_entry(f'u{k}', 's') for k in range(keys)
+        }}))
+        monkeypatch.setenv('REGISTRY_AUTH_FILE', str(path))
+        best = float('inf')
+        for _ in range(3):
+            start = time.process_time()
+            found = credential_for('r.io', 5, f't{keys - 1}/app')
+            best = min(best, time.process_time() - start)
+        assert found is not None and found.username == f'u{keys - 1}'
+        return best
+
+    with untraced():
+        small, large = cpu(1_500), cpu(15_000)
+    ratio = large / small
+    print(f'[growth] namespace keys, 15,000 / 1,500 = {ratio:.1f}')
+    assert ratio <= 15
